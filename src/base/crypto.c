@@ -1,0 +1,100 @@
+/* crypto.c - SHA-256 and base64 from mbedTLS, randomness from the OS. */
+#include "base/crypto.h"
+
+#include <mbedtls/base64.h>
+#include <mbedtls/sha256.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#include "molecule.h"
+
+_Static_assert(sizeof(mbedtls_sha256_context) <= sizeof(((mol_sha256 *)0)->opaque),
+               "mol_sha256 too small for mbedtls_sha256_context");
+
+void mol_sha256_init(mol_sha256 *h) {
+  mbedtls_sha256_context *c = (mbedtls_sha256_context *)h->opaque;
+  mbedtls_sha256_init(c);
+  mbedtls_sha256_starts_ret(c, 0);
+}
+
+void mol_sha256_update(mol_sha256 *h, const void *data, size_t len) {
+  mbedtls_sha256_update_ret((mbedtls_sha256_context *)h->opaque, data, len);
+}
+
+void mol_sha256_final(mol_sha256 *h, uint8_t out[MOL_SHA256_LEN]) {
+  mbedtls_sha256_context *c = (mbedtls_sha256_context *)h->opaque;
+  mbedtls_sha256_finish_ret(c, out);
+  mbedtls_sha256_free(c);
+}
+
+void mol_sha256_once(const void *data, size_t len, uint8_t out[MOL_SHA256_LEN]) {
+  mol_sha256 h;
+  mol_sha256_init(&h);
+  mol_sha256_update(&h, data, len);
+  mol_sha256_final(&h, out);
+}
+
+void mol_hex(const uint8_t *in, size_t n, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[in[i] >> 4];
+    out[2 * i + 1] = digits[in[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
+int mol_random_bytes(void *buf, size_t n) {
+  /* uv_random without a loop is synchronous and reads getrandom(2) on Linux. */
+  return uv_random(NULL, NULL, buf, n, 0, NULL);
+}
+
+int mol_uuid4(char out[MOL_UUID_LEN + 1]) {
+  uint8_t b[16];
+  char hex[33];
+  int rc = mol_random_bytes(b, sizeof(b));
+  if (rc) return rc;
+  b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+  b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+  mol_hex(b, 16, hex);
+  snprintf(out, MOL_UUID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+           hex + 16, hex + 20);
+  return 0;
+}
+
+int mol_random_hex(char *out, size_t nbytes) {
+  uint8_t b[64];
+  if (nbytes > sizeof(b)) return MOL_EINVAL;
+  int rc = mol_random_bytes(b, nbytes);
+  if (rc) return rc;
+  mol_hex(b, nbytes, out);
+  return 0;
+}
+
+int mol_base64_encode(const void *in, size_t n, char *out, size_t cap) {
+  size_t olen = 0;
+  int rc = mbedtls_base64_encode((unsigned char *)out, cap, &olen, in, n);
+  if (rc) return MOL_ETOOBIG;
+  return (int)olen;
+}
+
+int mol_base64_decode(const char *in, size_t n, void *out, size_t cap) {
+  size_t olen = 0;
+  int rc = mbedtls_base64_decode(out, cap, &olen, (const unsigned char *)in, n);
+  if (rc == MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL) return MOL_ETOOBIG;
+  if (rc) return MOL_EINVAL;
+  return (int)olen;
+}
+
+int mol_ct_equal(const void *a, size_t alen, const void *b, size_t blen) {
+  const volatile uint8_t *x = a, *y = b;
+  size_t n = alen < blen ? alen : blen;
+  uint8_t diff = (uint8_t)(alen != blen);
+  for (size_t i = 0; i < n; i++) diff |= x[i] ^ y[i];
+  return diff == 0;
+}
+
+int mol_ct_streq(const char *a, const char *b) {
+  if (!a || !b) return 0;
+  return mol_ct_equal(a, strlen(a), b, strlen(b));
+}

@@ -1,0 +1,20 @@
+/* json.h - small helpers over jansson. */
+#ifndef MOL_BASE_JSON_H
+#define MOL_BASE_JSON_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Parses len bytes of JSON (any top-level value). Returns NULL on error; if err is non-NULL it
+ * receives a short description. */
+json_t *mol_json_parse(const char *data, size_t len, char *err, size_t errlen);
+/* Follows a dot-separated path of object keys ("a.b.c"); NULL when any step is missing. */
+json_t *mol_json_path(json_t *root, const char *path);
+/* The string at `path`, or NULL when missing or not a string. */
+const char *mol_json_str(json_t *root, const char *path);
+/* The integer at `path`, or `dflt` when missing or not an integer. */
+long long mol_json_int(json_t *root, const char *path, long long dflt);
+/* Compact serialisation (insertion order kept); the caller frees. NULL on allocation failure. */
+char *mol_json_dump(const json_t *v);
+
+#endif

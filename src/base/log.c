@@ -1,0 +1,137 @@
+/* log.c - leveled, redacted log lines, plain or JSON. */
+#include "base/log.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <uv.h>
+
+#include "base/buf.h"
+#include "base/redact.h"
+
+#define MOL_LOG_MAX_SECRETS 64
+#define MOL_LOG_MIN_SECRET_LEN 6
+
+mol_log_level mol_log_min_level = MOL_LOG_INFO;
+static mol_log_format log_format = MOL_LOG_PLAIN;
+static mol_log_sink log_sink;
+static void *log_sink_arg;
+
+/* Secrets may be registered from any loop's thread, so the list has a lock. */
+static uv_once_t secrets_once = UV_ONCE_INIT;
+static uv_mutex_t secrets_lock;
+static char *secrets[MOL_LOG_MAX_SECRETS];
+static size_t nsecrets;
+
+static const char *const level_names[] = {"trace", "debug", "info", "warn", "error", "off"};
+
+static void secrets_init(void) { uv_mutex_init(&secrets_lock); }
+
+void mol_log_set_level(mol_log_level level) { mol_log_min_level = level; }
+void mol_log_set_format(mol_log_format format) { log_format = format; }
+
+void mol_log_set_sink(mol_log_sink sink, void *arg) {
+  log_sink = sink;
+  log_sink_arg = arg;
+}
+
+int mol_log_level_parse(const char *name, mol_log_level *out) {
+  if (!name) return MOL_EINVAL;
+  for (int i = 0; i <= MOL_LOG_OFF; i++) {
+    if (strcasecmp(name, level_names[i]) == 0) {
+      *out = (mol_log_level)i;
+      return 0;
+    }
+  }
+  if (strcasecmp(name, "warning") == 0) {
+    *out = MOL_LOG_WARN;
+    return 0;
+  }
+  return MOL_EINVAL;
+}
+
+int mol_log_add_secret(const char *value) {
+  if (!value) return MOL_EINVAL;
+  if (strlen(value) < MOL_LOG_MIN_SECRET_LEN) return 0;
+  uv_once(&secrets_once, secrets_init);
+  uv_mutex_lock(&secrets_lock);
+  int rc = 0;
+  for (size_t i = 0; i < nsecrets; i++)
+    if (strcmp(secrets[i], value) == 0) goto out;
+  if (nsecrets == MOL_LOG_MAX_SECRETS) {
+    rc = MOL_ELIMIT;
+  } else if (!(secrets[nsecrets] = strdup(value))) {
+    rc = MOL_ENOMEM;
+  } else {
+    nsecrets++;
+  }
+out:
+  uv_mutex_unlock(&secrets_lock);
+  return rc;
+}
+
+void mol_log_clear_secrets(void) {
+  uv_once(&secrets_once, secrets_init);
+  uv_mutex_lock(&secrets_lock);
+  for (size_t i = 0; i < nsecrets; i++) free(secrets[i]);
+  nsecrets = 0;
+  uv_mutex_unlock(&secrets_lock);
+}
+
+static void format_time(char *out, size_t n) {
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t k = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+static void emit(mol_log_level level, const char *line) {
+  if (log_sink) {
+    log_sink(level, line, log_sink_arg);
+  } else {
+    fprintf(stderr, "%s\n", line);
+  }
+}
+
+static void format_line(mol_buf *line, mol_log_level level, const char *scope,
+                        const char *msg, size_t msglen) {
+  char ts[40];
+  format_time(ts, sizeof(ts));
+  if (log_format == MOL_LOG_JSON) {
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s%}", "ts", ts, "level", level_names[level],
+                          "scope", scope ? scope : "", "msg", msg, msglen);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (s) mol_buf_append_str(line, s);
+    free(s);
+    json_decref(o);
+  } else {
+    mol_buf_printf(line, "%s %-5s %s: ", ts, level_names[level], scope ? scope : "-");
+    mol_buf_append(line, msg, msglen);
+  }
+}
+
+void mol_log(mol_log_level level, const char *scope, const char *fmt, ...) {
+  if (level < mol_log_min_level || level >= MOL_LOG_OFF) return;
+  mol_buf raw = MOL_BUF_INIT, clean = MOL_BUF_INIT, line = MOL_BUF_INIT;
+  va_list ap;
+  va_start(ap, fmt);
+  mol_buf_vprintf(&raw, fmt, ap);
+  va_end(ap);
+
+  uv_once(&secrets_once, secrets_init);
+  uv_mutex_lock(&secrets_lock);
+  mol_redact(raw.data ? raw.data : "", raw.len, (const char *const *)secrets, nsecrets, &clean);
+  uv_mutex_unlock(&secrets_lock);
+
+  format_line(&line, level, scope, clean.data ? clean.data : "", clean.len);
+  if (line.data) emit(level, line.data);
+  mol_buf_free(&raw);
+  mol_buf_free(&clean);
+  mol_buf_free(&line);
+}

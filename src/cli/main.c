@@ -1,0 +1,54 @@
+/* main.c - the `molecule` command: dispatches to subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "molecule.h"
+
+typedef struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} cli_command;
+
+static const cli_command commands[] = {
+  {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: molecule [--help] [--version] <command> [options]\n"
+          "\n"
+          "molecule runs Molecule AI agents on one libuv event loop.\n"
+          "\n"
+          "commands:\n");
+  for (const cli_command *c = commands; c->name; c++) fprintf(out, "  %-12s %s\n", c->name, c->summary);
+  fprintf(out,
+          "\n"
+          "options:\n"
+          "  -h, --help      show this help and exit\n"
+          "  -V, --version   print the version and exit\n"
+          "\n"
+          "Run 'molecule <command> --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+    printf("molecule %s\n", mol_version());
+    return 0;
+  }
+  for (const cli_command *c = commands; c->name; c++)
+    if (strcmp(cmd, c->name) == 0) return c->run(argc - 1, argv + 1);
+  fprintf(stderr, "molecule: unknown command '%s'\n\n", cmd);
+  usage(stderr);
+  return 2;
+}

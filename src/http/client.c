@@ -1,0 +1,1 @@
+/* client.c - placeholder until the HTTP client lands. */

@@ -1,0 +1,122 @@
+/* http.c - definitions shared by the HTTP server and client. */
+#include "http/http.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "molecule.h"
+
+static char *dup_n(const char *s, size_t n) {
+  char *p = malloc(n + 1);
+  if (!p) return NULL;
+  memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
+
+int mol_http_headers_add(mol_http_headers *h, const char *name, size_t nlen, const char *value,
+                         size_t vlen) {
+  if (h->len == h->cap) {
+    size_t cap = h->cap ? h->cap * 2 : 16;
+    mol_http_header *p = realloc(h->items, cap * sizeof(*p));
+    if (!p) return MOL_ENOMEM;
+    h->items = p;
+    h->cap = cap;
+  }
+  char *n = dup_n(name, nlen), *v = dup_n(value, vlen);
+  if (!n || !v) {
+    free(n);
+    free(v);
+    return MOL_ENOMEM;
+  }
+  h->items[h->len].name = n;
+  h->items[h->len].value = v;
+  h->len++;
+  return 0;
+}
+
+const char *mol_http_header_find(const mol_http_header *h, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (strcasecmp(h[i].name, name) == 0) return h[i].value;
+  return NULL;
+}
+
+const char *mol_http_headers_get(const mol_http_headers *h, const char *name) {
+  return mol_http_header_find(h->items, h->len, name);
+}
+
+void mol_http_headers_clear(mol_http_headers *h) {
+  for (size_t i = 0; i < h->len; i++) {
+    free((char *)h->items[i].name);
+    free((char *)h->items[i].value);
+  }
+  h->len = 0;
+}
+
+void mol_http_headers_free(mol_http_headers *h) {
+  mol_http_headers_clear(h);
+  free(h->items);
+  h->items = NULL;
+  h->cap = 0;
+}
+
+const char *mol_http_reason(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Content";
+    case 423: return "Locked";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+  }
+}
+
+int mol_http_valid_name(const char *s, size_t n) {
+  if (n == 0) return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (!(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c))) return 0;
+  }
+  return 1;
+}
+
+int mol_http_valid_value(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '\r' || c == '\n' || c == '\0') return 0;
+  }
+  return 1;
+}

@@ -1,0 +1,38 @@
+/* http.h - definitions shared by the HTTP server and client. */
+#ifndef MOL_HTTP_HTTP_H
+#define MOL_HTTP_HTTP_H
+
+#include <stddef.h>
+
+typedef struct {
+  const char *name;
+  const char *value;
+} mol_http_header;
+
+/* Owned list of headers (names and values copied), in arrival order. */
+typedef struct {
+  mol_http_header *items;
+  size_t len;
+  size_t cap;
+} mol_http_headers;
+
+/* Appends a copy of name/value (lengths given; neither needs a NUL). Returns 0 or MOL_ENOMEM. */
+int mol_http_headers_add(mol_http_headers *h, const char *name, size_t nlen, const char *value,
+                         size_t vlen);
+/* First value of header `name` (case-insensitive), or NULL. */
+const char *mol_http_headers_get(const mol_http_headers *h, const char *name);
+void mol_http_headers_clear(mol_http_headers *h); /* frees the strings, keeps the array */
+void mol_http_headers_free(mol_http_headers *h);
+
+/* First value of `name` in a plain array, or NULL. */
+const char *mol_http_header_find(const mol_http_header *h, size_t n, const char *name);
+
+/* Reason phrase for a status code ("OK", "Not Found", ...); "Unknown" when not known. */
+const char *mol_http_reason(int status);
+
+/* True when the bytes are a valid header field name token (RFC 9110 §5.1) / a field value
+ * without CR, LF or NUL. Used to refuse header injection from callers. */
+int mol_http_valid_name(const char *s, size_t n);
+int mol_http_valid_value(const char *s, size_t n);
+
+#endif
