@@ -110,7 +110,7 @@ int mol_redact(const char *in, size_t len, const char *const *secrets, size_t n,
       while (ve < len && is_cred_char((unsigned char)in[ve])) ve++;
     } else if (!(mol_redact_is_sensitive_key(in + ws, we - ws) &&
                  find_value(in, len, we, &vs, &ve))) {
-      i = we;
+      i++; /* not past the word: a registered secret may start inside it */
       continue;
     }
     rc = mol_buf_append(out, in + copied, vs - copied);
