@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the whole test suite three ways:
+#   build/        the normal build (-Wall -Wextra -Werror)
+#   build-asan/   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   build-fuzz/   clang + libFuzzer targets, each run for a bounded time
+# Ends with one line "N passed, N failed" (skips are counted and named, never silent).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0 failed=0 skipped=0
+broken=()
+
+configure() { # dir, meson options...
+  local dir=$1; shift
+  if [[ -f "$dir/build.ninja" ]]; then
+    meson configure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi
+}
+
+count() { # dir label
+  local log=$1/meson-logs/testlog.json
+  [[ -f $log ]] || { failed=$((failed + 1)); broken+=("$2: no test log"); return; }
+  local ok bad skip
+  ok=$(grep -c -E '"result": "(OK|EXPECTEDFAIL)"' "$log")
+  bad=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log")
+  skip=$(grep -c -E '"result": "SKIP"' "$log")
+  passed=$((passed + ok)); failed=$((failed + bad)); skipped=$((skipped + skip))
+  if ((skip > 0)); then
+    echo "== $2: skipped tests:"; grep -E '"result": "SKIP"' "$log" | grep -o '"name": "[^"]*"'
+  fi
+  echo "== $2: $ok passed, $bad failed, $skip skipped"
+}
+
+suite() { # label dir env-and-options...
+  local label=$1 dir=$2; shift 2
+  local env=() opts=()
+  for a in "$@"; do [[ $a == *=* && $a != -* ]] && env+=("$a") || opts+=("$a"); done
+  echo "== $label: building in $dir"
+  if ! (export "${env[@]+"${env[@]}"}"; configure "$dir" "${opts[@]}" && ninja -C "$dir" >"$dir.build.log" 2>&1); then
+    tail -40 "$dir.build.log" 2>/dev/null
+    failed=$((failed + 1)); broken+=("$label: build failed"); return
+  fi
+  rm -f "$dir/meson-logs/testlog.json"
+  meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 ${TEST_ARGS:-} >"$dir.test.log" 2>&1
+  grep -E '^ *[0-9]+/[0-9]+ ' "$dir.test.log" | grep -v -E ' OK | EXPECTEDFAIL ' || true
+  count "$dir" "$label"
+}
+
+suite normal build
+suite sanitize build-asan -Dsanitize=true -Dbuildtype=debug \
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+if command -v clang >/dev/null; then
+  # Everything else already ran twice; of this build only the fuzz suite is new.
+  TEST_ARGS="--suite fuzz" suite fuzz build-fuzz CC=clang -Dfuzz=true -Dsanitize=false
+fi
+
+for b in "${broken[@]+"${broken[@]}"}"; do echo "!! $b"; done
+echo "$passed passed, $failed failed, $skipped skipped"
+((failed == 0))
