@@ -1,0 +1,1 @@
+/* codec.c - placeholder until the A2A codec lands. */
