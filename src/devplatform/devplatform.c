@@ -1,0 +1,1 @@
+/* devplatform.c - placeholder until the dev platform lands. */

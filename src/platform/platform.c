@@ -1,0 +1,1 @@
+/* platform.c - placeholder until the platform client lands. */
