@@ -1,0 +1,1 @@
+/* plugin.c - placeholder until plugin install lands. */
