@@ -33,15 +33,17 @@ static const mol_err_entry *mol_err_find(int err) {
 const char *mol_strerror(int err) {
   const mol_err_entry *e = mol_err_find(err);
   if (e) return e->msg;
-  /* Everything else is a negated errno or a libuv code; libuv knows them all and returns a
-   * static "Unknown system error" string for the rest. */
-  return uv_strerror(err);
+  /* Everything else is a negated errno or a libuv code. The _r variant, because plain
+   * uv_strerror allocates (and leaks) a string for codes it does not know. */
+  static __thread char buf[80];
+  return uv_strerror_r(err, buf, sizeof(buf));
 }
 
 const char *mol_err_name(int err) {
   const mol_err_entry *e = mol_err_find(err);
   if (e) return e->name;
-  return uv_err_name(err);
+  static __thread char buf[48];
+  return uv_err_name_r(err, buf, sizeof(buf));
 }
 
 const char *mol_version(void) {
