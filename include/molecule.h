@@ -111,6 +111,47 @@ MOL_EXTERN int mol_log_add_secret(const char *value);
 /* Forgets all registered secret values. */
 MOL_EXTERN void mol_log_clear_secrets(void);
 
+/* ---- Event loop ------------------------------------------------------------------------- */
+
+/* A mol_loop is the one event loop everything of molecule runs on. Create your own with
+ * mol_loop_new(), wrap a libuv loop you already run with mol_loop_from_uv() (molecule/uv.h),
+ * or drive it from any other event loop with the backend fd + timeout pair: watch
+ * mol_loop_backend_fd() for readability, wake up after mol_loop_backend_timeout() ms, and
+ * call mol_loop_run(loop, MOL_RUN_NOWAIT) each time (the same contract as uv_backend_fd). */
+typedef struct mol_loop mol_loop;
+
+typedef enum {
+  MOL_RUN_DEFAULT = 0, /* until nothing is left to do or mol_loop_stop() */
+  MOL_RUN_ONCE,        /* one iteration, blocking for I/O if needed */
+  MOL_RUN_NOWAIT       /* one iteration, never blocking */
+} mol_run_mode;
+
+/* Creates a loop that molecule owns. Returns 0 or a negative error. */
+MOL_EXTERN int mol_loop_new(mol_loop **out);
+/* Runs the loop. Returns non-zero if there is still work (uv_run's contract). */
+MOL_EXTERN int mol_loop_run(mol_loop *loop, mol_run_mode mode);
+/* Makes mol_loop_run(MOL_RUN_DEFAULT) return soon. Loop thread only. */
+MOL_EXTERN void mol_loop_stop(mol_loop *loop);
+/* A file descriptor that becomes readable when the loop has work (Linux: an epoll fd). */
+MOL_EXTERN int mol_loop_backend_fd(const mol_loop *loop);
+/* Milliseconds until the loop's next timer is due; -1 when none, 0 when work is pending. */
+MOL_EXTERN int mol_loop_backend_timeout(const mol_loop *loop);
+
+/* Receives work posted with mol_loop_post(). status is 0 when it runs normally, or
+ * MOL_ESHUTDOWN when the loop closed first; it is called exactly once either way. */
+typedef void (*mol_post_fn)(void *arg, int status);
+
+/* THREAD-SAFE: the one call that may be made from any thread. Queues fn(arg, 0) to run on the
+ * loop thread, in posting order. Returns 0, MOL_ENOMEM, or MOL_ESHUTDOWN once the loop is
+ * closing (fn is then not called). */
+MOL_EXTERN int mol_loop_post(mol_loop *loop, mol_post_fn fn, void *arg);
+
+/* Closes the loop: posted work not yet run is called with MOL_ESHUTDOWN, molecule's own
+ * handles are closed, and (for a loop from mol_loop_new) the libuv loop is run until they are
+ * gone and freed. Everything created on the loop must have been closed first; returns
+ * MOL_EBUSY otherwise (the loop stays usable). */
+MOL_EXTERN int mol_loop_close(mol_loop *loop);
+
 #ifdef __cplusplus
 }
 #endif

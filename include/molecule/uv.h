@@ -16,6 +16,16 @@ extern "C" {
  * errno values, so this is the identity on Unix; it exists so embedders need not rely on it. */
 static inline int mol_err_from_uv(int uv_status) { return uv_status; }
 
+/* ---- Event loop (see molecule.h) ---- */
+
+/* Wraps a libuv loop the caller owns and runs. The caller keeps running uv_run() as before;
+ * mol_loop_close() then releases only molecule's own handles (run the loop once more so their
+ * close callbacks complete) and never closes the caller's loop. Returns 0 or MOL_ENOMEM. */
+MOL_EXTERN int mol_loop_from_uv(uv_loop_t *uv, mol_loop **out);
+/* The libuv loop under a mol_loop, for the constructors below that take a uv_loop_t. */
+MOL_EXTERN uv_loop_t *mol_loop_uv(mol_loop *loop);
+
+
 #ifdef __cplusplus
 }
 #endif
