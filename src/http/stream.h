@@ -45,6 +45,12 @@ struct mol_stream {
   unsigned read_done : 1;       /* the terminal on_read has been delivered */
   unsigned connected : 1;       /* TCP (and TLS handshake, if any) complete */
   unsigned closing : 1;
+  /* Private to stream.c. */
+  unsigned connect_pending : 1; /* mol_stream_connect returned 0, on_connect has not fired */
+  unsigned tls_reading : 1;     /* TLS: the socket is being read (handshake or owner) */
+  unsigned tls_shutdown : 1;    /* TLS: mol_stream_shutdown called (close_notify sent or due) */
+  uv_idle_t tls_resume;         /* TLS: delivers records received before reading resumed */
+  struct mol_stream_early *tls_early; /* TLS: writes accepted before the server handshake ended */
 };
 
 /* Accepts a pending connection from `server` into s. With tls != NULL the server side of a

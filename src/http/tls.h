@@ -23,9 +23,15 @@ typedef struct {
 } mol_tls_server_opts;
 
 /* Creates a client config: verification of the peer's chain and of the hostname is ON unless
- * insecure_skip_verify is set. Returns 0 or MOL_ETLS / MOL_ENOENT / MOL_ENOMEM. */
+ * insecure_skip_verify is set. opts may be NULL (all defaults). ca_file and ca_pem add up;
+ * the system bundle is used only when neither is set. TLS 1.2 is the minimum. Streams using a
+ * verifying config must be given the server's host name (mol_stream_connect fails with
+ * MOL_EINVAL otherwise). Returns 0 or MOL_ETLS (unparsable PEM) / MOL_ENOENT (missing file) /
+ * MOL_EIO (unreadable file) / MOL_ENOMEM; *out is NULL on failure. */
 int mol_tls_config_client(const mol_tls_client_opts *opts, mol_tls_config **out);
-/* Creates a server config from a certificate chain and key. */
+/* Creates a server config from a certificate chain and key (file or PEM for each). Returns 0,
+ * MOL_EINVAL (no certificate or no key), MOL_ENOENT / MOL_EIO (file), MOL_ETLS (unparsable, or
+ * the key does not match the certificate) or MOL_ENOMEM; *out is NULL on failure. */
 int mol_tls_config_server(const mol_tls_server_opts *opts, mol_tls_config **out);
 void mol_tls_config_free(mol_tls_config *cfg);
 
