@@ -7,6 +7,7 @@
  * the owner never sees. */
 #include "http/stream.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,8 +118,19 @@ static int tls_attach(mol_stream *s, mol_tls_config *cfg, int server, const char
   return 0;
 }
 
+/* A write to a peer that has gone away raises SIGPIPE, whose default action ends the process.
+ * Sockets report EPIPE anyway, so the first stream ignores the signal, but only when nobody
+ * has installed a handler of their own (the approach curl takes). */
+static uv_once_t sigpipe_once = UV_ONCE_INIT;
+
+static void ignore_sigpipe(void) {
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
+}
+
 int mol_stream_accept(uv_loop_t *loop, uv_stream_t *server, mol_stream *s,
                       mol_tls_config *tls, mol_stream_close_cb on_close) {
+  uv_once(&sigpipe_once, ignore_sigpipe);
   memset(s, 0, sizeof(*s));
   s->loop = loop;
   s->on_close = on_close;
@@ -157,6 +169,7 @@ static void on_tcp_connect(uv_connect_t *req, int status) {
 int mol_stream_connect(uv_loop_t *loop, mol_stream *s, const struct sockaddr *addr,
                        mol_tls_config *tls, const char *hostname,
                        mol_stream_connect_cb on_connect) {
+  uv_once(&sigpipe_once, ignore_sigpipe);
   memset(s, 0, sizeof(*s));
   s->loop = loop;
   s->on_connect = on_connect;

@@ -12,6 +12,9 @@
  * negative status if the stream failed or closed first. mol_stream_queued() reports the bytes
  * accepted but not yet handed to the kernel, so producers can respect back-pressure; on_drain
  * fires when that count falls back to zero.
+ *
+ * SIGPIPE: the first stream created sets SIGPIPE to ignored if its disposition is still the
+ * default, so a write to a vanished peer fails with MOL_EPIPE instead of ending the process.
  */
 #ifndef MOL_HTTP_STREAM_H
 #define MOL_HTTP_STREAM_H
