@@ -1,1 +1,361 @@
-/* client.c - placeholder until the HTTP client lands. */
+/* client.c - the public HTTP client API: request construction, deadlines, completion and
+ * shutdown. Connections live in client_conn.c, pools in pool.c, parsing in client_parse.c. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http/client_int.h"
+#include "molecule.h"
+
+enum {
+  DEFAULT_MAX_CONNS = 16,
+  DEFAULT_MAX_IDLE = 16,
+  DEFAULT_MAX_QUEUED = 10000,
+  DEFAULT_KEEPALIVE_MS = 30 * 1000,
+  DEFAULT_CONNECT_MS = 10 * 1000,
+  DEFAULT_IDLE_MS = 60 * 1000,
+  DEFAULT_MAX_BODY = 16 * 1024 * 1024
+};
+
+static unsigned or_default(unsigned v, unsigned d) { return v ? v : d; }
+
+/* ---- client ----------------------------------------------------------------------------- */
+
+static int copy_tls_opts(mol_http_client *c, const mol_tls_client_opts *t) {
+  if (!t) return 0;
+  c->tls_opts = *t;
+  if (t->ca_file && !(c->ca_file = strdup(t->ca_file))) return MOL_ENOMEM;
+  if (t->ca_pem && !(c->ca_pem = strdup(t->ca_pem))) return MOL_ENOMEM;
+  c->tls_opts.ca_file = c->ca_file;
+  c->tls_opts.ca_pem = c->ca_pem;
+  return 0;
+}
+
+static void client_free(mol_http_client *c) {
+  mol_origins_free(c);
+  if (c->tls) mol_tls_config_free(c->tls);
+  if (c->tls_insecure) mol_tls_config_free(c->tls_insecure);
+  free(c->ca_file);
+  free(c->ca_pem);
+  free(c);
+}
+
+int mol_http_client_new(uv_loop_t *loop, const mol_http_client_opts *opts,
+                        mol_http_client **out) {
+  if (!loop || !out) return MOL_EINVAL;
+  mol_http_client_opts zero = {0};
+  if (!opts) opts = &zero;
+  mol_http_client *c = calloc(1, sizeof(*c));
+  if (!c) return MOL_ENOMEM;
+  c->loop = loop;
+  c->max_conns = or_default(opts->max_conns_per_origin, DEFAULT_MAX_CONNS);
+  c->max_idle = or_default(opts->max_idle_per_origin, DEFAULT_MAX_IDLE);
+  c->max_queued = or_default(opts->max_queued, DEFAULT_MAX_QUEUED);
+  c->keepalive_ms = or_default(opts->idle_keepalive_ms, DEFAULT_KEEPALIVE_MS);
+  if (copy_tls_opts(c, opts->tls)) {
+    client_free(c);
+    return MOL_ENOMEM;
+  }
+  uv_timer_init(loop, &c->close_timer);
+  c->close_timer.data = c;
+  *out = c;
+  return 0;
+}
+
+/* TLS configurations load the CA bundle, which is slow: made once, on the first https use. */
+int mol_client_tls(mol_http_client *c, int insecure, mol_tls_config **out) {
+  mol_tls_config **slot = insecure ? &c->tls_insecure : &c->tls;
+  if (!*slot) {
+    mol_tls_client_opts o = c->tls_opts;
+    o.insecure_skip_verify = insecure || c->tls_opts.insecure_skip_verify;
+    int rc = mol_tls_config_client(&o, slot);
+    if (rc) return rc;
+  }
+  *out = *slot;
+  return 0;
+}
+
+static void on_client_closed(uv_handle_t *h) {
+  mol_http_client *c = h->data;
+  void (*cb)(void *) = c->close_cb;
+  void *arg = c->close_arg;
+  client_free(c);
+  if (cb) cb(arg);
+}
+
+void mol_client_maybe_finish(mol_http_client *c) {
+  if (!c->closing || c->close_started || c->nreqs_live || c->nconns_live) return;
+  c->close_started = 1;
+  uv_close((uv_handle_t *)&c->close_timer, on_client_closed);
+}
+
+void mol_http_client_close(mol_http_client *c, void (*cb)(void *arg), void *arg) {
+  if (!c || c->closing) return;
+  c->closing = 1;
+  c->close_cb = cb;
+  c->close_arg = arg;
+  for (mol_http_request *r = c->reqs; r; r = r->next) mol_req_abort(r, MOL_ESHUTDOWN);
+  mol_origin *o, *tmp;
+  HASH_ITER(hh, c->origins, o, tmp) mol_origin_close_idle(o);
+  mol_client_maybe_finish(c);
+}
+
+/* ---- request lifetime ------------------------------------------------------------------- */
+
+static void req_on_timer(uv_timer_t *t);
+
+static void list_remove(mol_http_client *c, mol_http_request *r) {
+  if (r->prev) r->prev->next = r->next;
+  else c->reqs = r->next;
+  if (r->next) r->next->prev = r->prev;
+  r->prev = r->next = NULL;
+}
+
+static void req_free(mol_http_request *r) {
+  mol_buf_free(&r->wire);
+  mol_buf_free(&r->body);
+  mol_http_headers_free(&r->headers);
+  free(r);
+}
+
+static void on_req_timer_closed(uv_handle_t *h) {
+  mol_http_request *r = h->data;
+  mol_http_client *c = r->c;
+  req_free(r);
+  c->nreqs_live--;
+  mol_client_maybe_finish(c);
+}
+
+/* Cuts the request loose from its queue or connection. A connection is closed with it: it
+ * may be mid-request, and nothing else can use the bytes still on their way. */
+static void req_detach(mol_http_request *r) {
+  if (r->o) {
+    mol_origin *o = r->o;
+    mol_origin_dequeue(o, r);
+    mol_origin_maybe_free(o);
+  }
+  if (r->conn) {
+    mol_conn *conn = r->conn;
+    r->conn = NULL;
+    conn->req = NULL;
+    mol_conn_close(conn);
+  }
+}
+
+void mol_req_complete(mol_http_request *r, int err) {
+  mol_http_client *c = r->c;
+  r->state = REQ_DONE;
+  list_remove(c, r);
+  uv_timer_stop(&r->timer);
+  mol_http_response resp = {r->status, &r->headers, NULL, 0};
+  if (!r->on_body) {
+    resp.body = r->body.data ? r->body.data : "";
+    resp.body_len = r->body.len;
+  }
+  r->cb(r, err, r->status ? &resp : NULL, r->arg);
+  uv_close((uv_handle_t *)&r->timer, on_req_timer_closed);
+}
+
+/* The callback always runs from the request's own timer, never from the caller's stack. */
+void mol_req_abort(mol_http_request *r, int err) {
+  if (r->state == REQ_FINISHING || r->state == REQ_DONE) return;
+  req_detach(r);
+  r->state = REQ_FINISHING;
+  r->pending_err = err;
+  uv_timer_start(&r->timer, req_on_timer, 0, 0);
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* One timer per request covers every deadline. Reads only stamp last_activity; the timer
+ * re-arms itself when it fires early, so the hot path never touches the timer heap. */
+void mol_req_arm(mol_http_request *r) {
+  if (r->state == REQ_FINISHING || r->state == REQ_DONE) return;
+  uint64_t due = r->total_deadline ? r->total_deadline : UINT64_MAX;
+  if (r->state == REQ_CONNECTING) due = min_u64(due, r->connect_deadline);
+  if (r->state == REQ_ACTIVE && !r->paused) due = min_u64(due, r->last_activity + r->idle_ms);
+  if (r->resume_pending) due = 0;
+  if (due == UINT64_MAX) {
+    uv_timer_stop(&r->timer);
+    return;
+  }
+  uint64_t now = uv_now(r->c->loop);
+  uv_timer_start(&r->timer, req_on_timer, due > now ? due - now : 0, 0);
+}
+
+static int req_expired(const mol_http_request *r, uint64_t now) {
+  if (r->total_deadline && now >= r->total_deadline) return 1;
+  if (r->state == REQ_CONNECTING && now >= r->connect_deadline) return 1;
+  return r->state == REQ_ACTIVE && !r->paused && now >= r->last_activity + r->idle_ms;
+}
+
+static void req_on_timer(uv_timer_t *t) {
+  mol_http_request *r = t->data;
+  if (r->state == REQ_FINISHING) {
+    mol_req_complete(r, r->pending_err);
+    return;
+  }
+  if (r->resume_pending) {
+    r->resume_pending = 0;
+    r->last_activity = uv_now(r->c->loop);
+    if (r->state == REQ_ACTIVE && !r->paused) mol_conn_resume(r->conn, r);
+    if (r->state == REQ_FINISHING || r->state == REQ_DONE) return;
+  }
+  if (req_expired(r, uv_now(r->c->loop))) mol_req_abort(r, MOL_ETIMEDOUT);
+  else mol_req_arm(r);
+}
+
+void mol_http_request_cancel(mol_http_request *r) {
+  if (r) mol_req_abort(r, MOL_ECANCELED);
+}
+
+void mol_http_request_pause(mol_http_request *r) {
+  if (!r || r->state == REQ_FINISHING || r->state == REQ_DONE || r->paused) return;
+  r->paused = 1;
+  if (r->conn && r->state == REQ_ACTIVE) mol_stream_read_stop(&r->conn->s);
+  mol_req_arm(r);
+}
+
+void mol_http_request_resume(mol_http_request *r) {
+  if (!r || !r->paused || r->state == REQ_FINISHING || r->state == REQ_DONE) return;
+  r->paused = 0;
+  r->resume_pending = 1;
+  mol_req_arm(r);
+}
+
+/* ---- request construction --------------------------------------------------------------- */
+
+static int method_is(const char *m, const char *name) { return strcmp(m, name) == 0; }
+
+static int is_idempotent(const char *m) {
+  return method_is(m, "GET") || method_is(m, "HEAD") || method_is(m, "PUT") ||
+         method_is(m, "DELETE") || method_is(m, "OPTIONS") || method_is(m, "TRACE");
+}
+
+static int wants_length(const char *m, size_t body_len) {
+  return body_len > 0 || method_is(m, "POST") || method_is(m, "PUT") || method_is(m, "PATCH");
+}
+
+static int append_header(mol_buf *b, const char *name, const char *value) {
+  int rc = mol_buf_append_str(b, name);
+  if (!rc) rc = mol_buf_append(b, ": ", 2);
+  if (!rc) rc = mol_buf_append_str(b, value);
+  if (!rc) rc = mol_buf_append(b, "\r\n", 2);
+  return rc;
+}
+
+static int append_request_line(mol_buf *b, const char *method, const mol_url *u) {
+  int rc = mol_buf_append_str(b, method);
+  if (!rc) rc = mol_buf_append(b, " ", 1);
+  if (!rc && (u->target_len == 0 || u->target[0] == '?')) rc = mol_buf_append(b, "/", 1);
+  if (!rc) rc = mol_buf_append(b, u->target, u->target_len);
+  if (!rc) rc = mol_buf_append(b, " HTTP/1.1\r\n", 11);
+  return rc;
+}
+
+static int append_host(mol_buf *b, const mol_url *u) {
+  unsigned dflt = u->https ? 443 : 80;
+  const char *l = u->ipv6 ? "[" : "", *r = u->ipv6 ? "]" : "";
+  if (u->port != dflt) return mol_buf_printf(b, "Host: %s%s%s:%u\r\n", l, u->host, r, u->port);
+  return mol_buf_printf(b, "Host: %s%s%s\r\n", l, u->host, r);
+}
+
+static int check_header(mol_http_request *r, const mol_http_header *h, int *has_host) {
+  if (!h->name || !h->value || !mol_http_valid_name(h->name, strlen(h->name)) ||
+      !mol_http_valid_value(h->value, strlen(h->value)))
+    return MOL_EINVAL;
+  if (strcasecmp(h->name, "transfer-encoding") == 0) return MOL_EINVAL;
+  if (strcasecmp(h->name, "host") == 0) *has_host = 1;
+  if (strcasecmp(h->name, "connection") == 0 && strcasestr(h->value, "close"))
+    r->conn_close = 1;
+  return 0;
+}
+
+static int append_user_headers(mol_http_request *r, const mol_http_request_opts *o, mol_buf *b) {
+  int has_host = 0, rc = 0;
+  for (size_t i = 0; i < o->nheaders && !rc; i++) {
+    rc = check_header(r, &o->headers[i], &has_host);
+    if (!rc && strcasecmp(o->headers[i].name, "content-length") != 0)
+      rc = append_header(b, o->headers[i].name, o->headers[i].value);
+  }
+  if (!rc && !has_host) rc = append_host(b, &r->url);
+  return rc;
+}
+
+static int build_wire(mol_http_request *r, const mol_http_request_opts *o, const char *method) {
+  mol_buf *b = &r->wire;
+  int rc = mol_buf_reserve(b, 256 + o->body_len);
+  if (!rc) rc = append_request_line(b, method, &r->url);
+  if (!rc) rc = append_user_headers(r, o, b);
+  if (!rc && wants_length(method, o->body_len))
+    rc = mol_buf_printf(b, "Content-Length: %zu\r\n", o->body_len);
+  if (!rc) rc = mol_buf_append(b, "\r\n", 2);
+  if (!rc && o->body_len) rc = mol_buf_append(b, o->body, o->body_len);
+  return rc;
+}
+
+static void req_set_options(mol_http_request *r, const mol_http_request_opts *o,
+                            const char *method) {
+  r->is_head = method_is(method, "HEAD");
+  r->idempotent = is_idempotent(method);
+  r->insecure = o->insecure_skip_verify ? 1 : 0;
+  r->connect_ms = or_default(o->connect_timeout_ms, DEFAULT_CONNECT_MS);
+  r->idle_ms = or_default(o->idle_timeout_ms, DEFAULT_IDLE_MS);
+  r->max_body = o->max_body_bytes ? o->max_body_bytes : DEFAULT_MAX_BODY;
+  r->on_headers = o->on_headers;
+  r->on_body = o->on_body;
+  if (o->total_timeout_ms) r->total_deadline = uv_now(r->c->loop) + o->total_timeout_ms;
+}
+
+static int req_build(mol_http_client *c, const mol_http_request_opts *o, mol_http_request **out) {
+  const char *method = o->method ? o->method : "GET";
+  if (!mol_http_valid_name(method, strlen(method))) return MOL_EINVAL;
+  if (o->body_len && !o->body) return MOL_EINVAL;
+  mol_http_request *r = calloc(1, sizeof(*r));
+  if (!r) return MOL_ENOMEM;
+  r->c = c;
+  int rc = mol_url_parse(o->url, &r->url);
+  if (!rc) rc = build_wire(r, o, method);
+  if (rc) {
+    req_free(r);
+    return rc;
+  }
+  r->url.target = NULL; /* points into the caller's string, which we do not keep */
+  req_set_options(r, o, method);
+  *out = r;
+  return 0;
+}
+
+static void req_start(mol_http_client *c, mol_http_request *r, mol_origin *o) {
+  uv_timer_init(c->loop, &r->timer);
+  r->timer.data = r;
+  r->next = c->reqs;
+  if (c->reqs) c->reqs->prev = r;
+  c->reqs = r;
+  c->nreqs_live++;
+  mol_origin_enqueue(o, r, 0);
+  mol_req_arm(r);
+  mol_origin_pump(o);
+}
+
+int mol_http_request_send(mol_http_client *c, const mol_http_request_opts *o,
+                          mol_http_done_cb cb, void *arg, mol_http_request **out) {
+  if (!c || !o || !cb) return MOL_EINVAL;
+  if (c->closing) return MOL_ESHUTDOWN;
+  mol_http_request *r;
+  int rc = req_build(c, o, &r);
+  if (rc) return rc;
+  mol_origin *origin = mol_origin_get(c, &r->url, r->insecure);
+  if (!origin) rc = MOL_ENOMEM;
+  else if (mol_origin_would_wait(origin) && c->nqueued >= c->max_queued) rc = MOL_ELIMIT;
+  if (rc) {
+    if (origin) mol_origin_maybe_free(origin);
+    req_free(r);
+    return rc;
+  }
+  r->cb = cb;
+  r->arg = arg;
+  if (out) *out = r;
+  req_start(c, r, origin);
+  return 0;
+}

@@ -1,0 +1,137 @@
+/* client_int.h - internals shared by client.c (requests), client_conn.c (connections) and
+ * pool.c (origins, queues, idle connections). Not a public header. */
+#ifndef MOL_HTTP_CLIENT_INT_H
+#define MOL_HTTP_CLIENT_INT_H
+
+#include <stdint.h>
+#include <uthash.h>
+
+#include "base/buf.h"
+#include "http/client.h"
+#include "http/client_parse.h"
+#include "http/stream.h"
+#include "http/url.h"
+
+typedef struct mol_origin mol_origin;
+typedef struct mol_conn mol_conn;
+
+enum req_state {
+  REQ_QUEUED,     /* waiting in its origin's queue for a connection */
+  REQ_CONNECTING, /* a new connection is being opened for it */
+  REQ_ACTIVE,     /* written on a connection, reading the response */
+  REQ_FINISHING,  /* outcome decided, callback deferred to the next loop turn */
+  REQ_DONE        /* callback fired (or firing); freed once its timer has closed */
+};
+
+struct mol_http_request {
+  mol_http_client *c;
+  mol_origin *o;                 /* while queued */
+  mol_conn *conn;                /* while connecting or active */
+  mol_http_request *prev, *next; /* client's list of live requests */
+  mol_http_request *qprev, *qnext;
+  uv_timer_t timer;              /* deadlines, and deferred completion / resume */
+  mol_buf wire;                  /* the serialized request, kept for a retry */
+  mol_url url;
+  mol_http_headers headers;      /* response headers (the parser writes them here) */
+  mol_buf body;                  /* buffered mode */
+  mol_http_done_cb cb;
+  void *arg;
+  int (*on_headers)(mol_http_request *, const mol_http_response *, void *);
+  int (*on_body)(mol_http_request *, const char *, size_t, void *);
+  uint64_t total_deadline;       /* loop ms, 0 = none */
+  uint64_t connect_deadline;
+  uint64_t last_activity;
+  unsigned connect_ms, idle_ms;
+  size_t max_body;
+  int status;
+  int pending_err;               /* outcome while REQ_FINISHING */
+  enum req_state state;
+  unsigned is_head : 1;
+  unsigned idempotent : 1;
+  unsigned insecure : 1;
+  unsigned conn_close : 1;       /* the caller sent "Connection: close" */
+  unsigned retried : 1;
+  unsigned need_fresh : 1;       /* retry: must not take a pooled connection */
+  unsigned paused : 1;
+  unsigned resume_pending : 1;
+};
+
+struct mol_conn {
+  mol_stream s;                  /* s.data = this */
+  mol_origin *o;
+  mol_http_request *req;         /* NULL while idle (or dead) */
+  mol_conn *prev, *next;         /* origin's idle list */
+  mol_resp_parser parser;        /* reused for every response on this connection */
+  mol_buf held;                  /* bytes read but held back while the caller is paused */
+  uv_getaddrinfo_t gai;
+  struct addrinfo *ai, *ai_next; /* ai: from getaddrinfo (freed with the connection) */
+  struct addrinfo literal_ai;    /* an IP-literal host needs no lookup at all */
+  struct sockaddr_storage literal_addr;
+  uv_timer_t idle_timer;         /* pooled lifetime */
+  int last_err;                  /* last failed address attempt */
+  unsigned resolving : 1;        /* gai outstanding */
+  unsigned stream_open : 1;      /* s initialised, on_close not yet fired */
+  unsigned timer_open : 1;
+  unsigned connected : 1;
+  unsigned idle : 1;
+  unsigned reused : 1;           /* served a response before */
+  unsigned dead : 1;
+};
+
+struct mol_origin {
+  char *key;
+  UT_hash_handle hh;
+  mol_http_client *c;
+  mol_conn *idle_head;           /* most recently used first */
+  mol_http_request *qhead, *qtail;
+  unsigned nconns;               /* usable (not dead) connections, opening or open */
+  unsigned nidle;
+  unsigned nlive;                /* allocated connections; the origin outlives them */
+  unsigned pumping : 1;
+  unsigned https : 1;
+  unsigned insecure : 1;
+};
+
+struct mol_http_client {
+  uv_loop_t *loop;
+  unsigned max_conns, max_idle, max_queued, keepalive_ms;
+  mol_tls_client_opts tls_opts;  /* strings copied */
+  char *ca_file, *ca_pem;
+  mol_tls_config *tls, *tls_insecure;
+  mol_origin *origins;
+  mol_http_request *reqs;
+  unsigned nqueued;
+  size_t nreqs_live, nconns_live;
+  uv_timer_t close_timer;        /* only closed, to call close_cb outside the caller's stack */
+  void (*close_cb)(void *);
+  void *close_arg;
+  unsigned closing : 1;
+  unsigned close_started : 1;
+};
+
+/* client.c */
+void mol_req_abort(mol_http_request *r, int err);       /* deferred callback */
+void mol_req_complete(mol_http_request *r, int err);    /* callback now; r must be detached */
+void mol_req_arm(mol_http_request *r);
+void mol_client_maybe_finish(mol_http_client *c);
+int mol_client_tls(mol_http_client *c, int insecure, mol_tls_config **out);
+
+/* client_conn.c */
+int mol_conn_open(mol_origin *o, mol_http_request *r);  /* r attached on success */
+void mol_conn_start(mol_conn *conn, mol_http_request *r);
+void mol_conn_close(mol_conn *conn);
+void mol_conn_resume(mol_conn *conn, mol_http_request *r);
+
+/* pool.c */
+mol_origin *mol_origin_get(mol_http_client *c, const mol_url *u, int insecure);
+int mol_origin_would_wait(const mol_origin *o);
+void mol_origin_enqueue(mol_origin *o, mol_http_request *r, int front);
+void mol_origin_dequeue(mol_origin *o, mol_http_request *r);
+void mol_origin_pump(mol_origin *o);
+void mol_origin_release(mol_origin *o, mol_conn *conn); /* a connection back to the pool */
+void mol_origin_idle_remove(mol_origin *o, mol_conn *conn);
+void mol_origin_maybe_free(mol_origin *o);
+void mol_origin_close_idle(mol_origin *o);
+void mol_origins_free(mol_http_client *c);
+
+#endif

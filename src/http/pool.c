@@ -1,0 +1,159 @@
+/* pool.c - per-origin keep-alive pools: the queue of requests waiting for a connection, the
+ * idle connections, and the bound on connections per origin. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/client_int.h"
+#include "molecule.h"
+
+/* Connections made without certificate checks never serve a request that wants them, so
+ * "insecure" is part of the key. */
+static int origin_key(const mol_url *u, int insecure, char *out, size_t n) {
+  const char *scheme = u->https ? (insecure ? "https+insecure" : "https") : "http";
+  const char *l = u->ipv6 ? "[" : "", *r = u->ipv6 ? "]" : "";
+  int len = snprintf(out, n, "%s://%s%s%s:%u", scheme, l, u->host, r, u->port);
+  return len > 0 && (size_t)len < n ? len : -1;
+}
+
+mol_origin *mol_origin_get(mol_http_client *c, const mol_url *u, int insecure) {
+  char key[MOL_URL_HOST_MAX + 40];
+  int len = origin_key(u, insecure && u->https, key, sizeof(key));
+  if (len < 0) return NULL;
+  mol_origin *o = NULL;
+  HASH_FIND(hh, c->origins, key, (unsigned)len, o);
+  if (o) return o;
+  o = calloc(1, sizeof(*o));
+  if (!o || !(o->key = strdup(key))) {
+    free(o);
+    return NULL;
+  }
+  o->c = c;
+  o->https = u->https;
+  o->insecure = insecure && u->https;
+  HASH_ADD_KEYPTR(hh, c->origins, o->key, (unsigned)len, o);
+  return o;
+}
+
+static void origin_free(mol_http_client *c, mol_origin *o) {
+  HASH_DELETE(hh, c->origins, o);
+  free(o->key);
+  free(o);
+}
+
+/* Origins come and go with their traffic, so a client that talks to many hosts over its life
+ * does not accumulate them. */
+void mol_origin_maybe_free(mol_origin *o) {
+  if (o->nlive == 0 && !o->qhead && !o->pumping) origin_free(o->c, o);
+}
+
+void mol_origins_free(mol_http_client *c) {
+  mol_origin *o, *tmp;
+  HASH_ITER(hh, c->origins, o, tmp) origin_free(c, o);
+}
+
+int mol_origin_would_wait(const mol_origin *o) {
+  return o->qhead || (o->nidle == 0 && o->nconns >= o->c->max_conns);
+}
+
+void mol_origin_enqueue(mol_origin *o, mol_http_request *r, int front) {
+  r->o = o;
+  r->state = REQ_QUEUED;
+  r->qprev = r->qnext = NULL;
+  if (front) {
+    r->qnext = o->qhead;
+    if (o->qhead) o->qhead->qprev = r;
+    else o->qtail = r;
+    o->qhead = r;
+  } else {
+    r->qprev = o->qtail;
+    if (o->qtail) o->qtail->qnext = r;
+    else o->qhead = r;
+    o->qtail = r;
+  }
+  o->c->nqueued++;
+}
+
+void mol_origin_dequeue(mol_origin *o, mol_http_request *r) {
+  if (r->qprev) r->qprev->qnext = r->qnext;
+  else o->qhead = r->qnext;
+  if (r->qnext) r->qnext->qprev = r->qprev;
+  else o->qtail = r->qprev;
+  r->qprev = r->qnext = NULL;
+  r->o = NULL;
+  o->c->nqueued--;
+}
+
+void mol_origin_idle_remove(mol_origin *o, mol_conn *conn) {
+  if (!conn->idle) return;
+  if (conn->prev) conn->prev->next = conn->next;
+  else o->idle_head = conn->next;
+  if (conn->next) conn->next->prev = conn->prev;
+  conn->prev = conn->next = NULL;
+  conn->idle = 0;
+  o->nidle--;
+  uv_timer_stop(&conn->idle_timer);
+}
+
+static mol_conn *idle_pop(mol_origin *o) {
+  mol_conn *conn = o->idle_head;
+  if (conn) mol_origin_idle_remove(o, conn);
+  return conn;
+}
+
+/* The least recently used idle connection, closed to make room for a fresh one. */
+static void close_oldest_idle(mol_origin *o) {
+  mol_conn *conn = o->idle_head;
+  while (conn && conn->next) conn = conn->next;
+  if (conn) mol_conn_close(conn);
+}
+
+static void on_idle_expired(uv_timer_t *t) { mol_conn_close(t->data); }
+
+static int serve_head(mol_origin *o) {
+  mol_http_request *r = o->qhead;
+  mol_conn *conn = r->need_fresh ? NULL : idle_pop(o);
+  if (conn) {
+    mol_origin_dequeue(o, r);
+    mol_conn_start(conn, r);
+    return 1;
+  }
+  if (r->need_fresh && o->nconns >= o->c->max_conns && o->nidle) close_oldest_idle(o);
+  if (o->nconns >= o->c->max_conns) return 0;
+  mol_origin_dequeue(o, r);
+  int rc = mol_conn_open(o, r);
+  if (rc) mol_req_abort(r, rc);
+  return 1;
+}
+
+/* Hands queued requests to idle connections, or opens connections within the bound. Re-entry
+ * (a connection closing while we open another) is folded into the running loop. */
+void mol_origin_pump(mol_origin *o) {
+  if (o->pumping || o->c->closing) return;
+  o->pumping = 1;
+  while (o->qhead && serve_head(o)) {
+  }
+  o->pumping = 0;
+}
+
+void mol_origin_release(mol_origin *o, mol_conn *conn) {
+  mol_http_client *c = o->c;
+  if (c->closing || o->nidle >= c->max_idle) {
+    mol_conn_close(conn);
+    return;
+  }
+  conn->reused = 1;
+  conn->idle = 1;
+  conn->prev = NULL;
+  conn->next = o->idle_head;
+  if (o->idle_head) o->idle_head->prev = conn;
+  o->idle_head = conn;
+  o->nidle++;
+  conn->idle_timer.data = conn;
+  uv_timer_start(&conn->idle_timer, on_idle_expired, c->keepalive_ms, 0);
+  mol_origin_pump(o);
+}
+
+void mol_origin_close_idle(mol_origin *o) {
+  while (o->idle_head) mol_conn_close(o->idle_head);
+}
