@@ -39,7 +39,8 @@ suite() { # label dir env-and-options...
   local env=() opts=()
   for a in "$@"; do [[ $a == *=* && $a != -* ]] && env+=("$a") || opts+=("$a"); done
   echo "== $label: building in $dir"
-  if ! (export "${env[@]+"${env[@]}"}"; configure "$dir" "${opts[@]}" && ninja -C "$dir" >"$dir.build.log" 2>&1); then
+  if ! (if ((${#env[@]})); then export "${env[@]}"; fi
+         configure "$dir" "${opts[@]}" && ninja -C "$dir" >"$dir.build.log" 2>&1); then
     tail -40 "$dir.build.log" 2>/dev/null
     failed=$((failed + 1)); broken+=("$label: build failed"); return
   fi
