@@ -14,9 +14,9 @@ broken=()
 configure() { # dir, meson options...
   local dir=$1; shift
   if [[ -f "$dir/build.ninja" ]]; then
-    meson configure "$dir" "$@" >/dev/null
+    meson configure "$dir" "$@"
   else
-    meson setup "$dir" "$@" >/dev/null
+    meson setup "$dir" "$@"
   fi
 }
 
@@ -34,18 +34,23 @@ count() { # dir label
   echo "== $2: $ok passed, $bad failed, $skip skipped"
 }
 
-suite() { # label dir env-and-options...
+suite() { # label dir [VAR=value ...] [meson options ...]
   local label=$1 dir=$2; shift 2
   local env=() opts=()
   for a in "$@"; do [[ $a == *=* && $a != -* ]] && env+=("$a") || opts+=("$a"); done
   echo "== $label: building in $dir"
-  if ! (if ((${#env[@]})); then export "${env[@]}"; fi
-         configure "$dir" "${opts[@]}" && ninja -C "$dir" >"$dir.build.log" 2>&1); then
+  rm -f "$dir/meson-logs/testlog.json"
+  (
+    if ((${#env[@]})); then export "${env[@]}"; fi
+    { configure "$dir" "${opts[@]}" && ninja -C "$dir"; } >"$dir.build.log" 2>&1 || exit 3
+    meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 ${TEST_ARGS:-} \
+      >"$dir.test.log" 2>&1
+    exit 0
+  )
+  if (($? == 3)); then
     tail -40 "$dir.build.log" 2>/dev/null
     failed=$((failed + 1)); broken+=("$label: build failed"); return
   fi
-  rm -f "$dir/meson-logs/testlog.json"
-  meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 ${TEST_ARGS:-} >"$dir.test.log" 2>&1
   grep -E '^ *[0-9]+/[0-9]+ ' "$dir.test.log" | grep -v -E ' OK | EXPECTEDFAIL ' || true
   count "$dir" "$label"
 }
