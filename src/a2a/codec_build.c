@@ -1,0 +1,150 @@
+/* codec_build.c - JSON-RPC bodies: server replies and client requests. */
+#include <stdio.h>
+#include <string.h>
+
+#include "a2a/codec.h"
+#include "base/json.h"
+#include "molecule.h"
+
+/* Dumps and releases `o` (NULL in, NULL out). Compact output escapes control characters, so a
+ * body never contains a raw newline and fits one SSE data line. */
+static char *dump_free(json_t *o) {
+  if (!o) return NULL;
+  char *s = mol_json_dump(o);
+  json_decref(o);
+  return s;
+}
+
+static json_t *id_or_null(const json_t *id) {
+  return id ? json_incref((json_t *)id) : json_null();
+}
+
+char *mol_a2a_response_result(const json_t *id, json_t *result) {
+  return dump_free(json_pack("{s:s, s:o, s:o}", "jsonrpc", "2.0", "id", id_or_null(id),
+                             "result", result ? result : json_null()));
+}
+
+static json_t *error_data_v10(int code) {
+  const char *reason = mol_a2a_error_reason(code);
+  if (!reason) return NULL;
+  return json_pack("[{s:s, s:s, s:s}]", "@type", "type.googleapis.com/google.rpc.ErrorInfo",
+                   "reason", reason, "domain", "a2a-protocol.org");
+}
+
+char *mol_a2a_response_error(mol_a2a_version v, const json_t *id, int code, const char *message) {
+  json_t *err = json_pack("{s:i, s:s}", "code", code, "message",
+                          message ? message : mol_a2a_error_default_message(code));
+  json_t *data = v == MOL_A2A_V10 ? error_data_v10(code) : NULL;
+  if (err && data) json_object_set_new(err, "data", data);
+  else json_decref(data);
+  if (!err) return NULL;
+  return dump_free(json_pack("{s:s, s:o, s:o}", "jsonrpc", "2.0", "id", id_or_null(id), "error",
+                             err));
+}
+
+char *mol_a2a_reply_request_error(const mol_a2a_request *req) {
+  int code = req->error.code ? req->error.code : MOL_A2A_INTERNAL_ERROR;
+  /* req->id is still null when the envelope failed (-32700 / -32600, contract §3.1). */
+  return mol_a2a_response_error(req->version, req->id, code,
+                                req->error.message[0] ? req->error.message : NULL);
+}
+
+char *mol_a2a_reply_error(const mol_a2a_request *req, int code, const char *message) {
+  return mol_a2a_response_error(req->version, req->id, code, message);
+}
+
+/* v1.0 wraps SendMessage and stream results in a oneof ({"task":…}); v0.3 never wraps, and
+ * GetTask/CancelTask return the bare Task in both. */
+static int wraps(const mol_a2a_request *req) {
+  return req->version == MOL_A2A_V10 &&
+         (req->method == MOL_A2A_M_SEND || mol_a2a_method_is_streaming(req->method));
+}
+
+static char *reply_wrapped(const mol_a2a_request *req, const char *key, json_t *obj) {
+  if (!obj) return NULL;
+  if (wraps(req)) obj = json_pack("{s:o}", key, obj);
+  return mol_a2a_response_result(req->id, obj);
+}
+
+char *mol_a2a_reply_message(const mol_a2a_request *req, const json_t *msg) {
+  return reply_wrapped(req, "message", mol_a2a_message_to_wire(msg, req->version));
+}
+
+char *mol_a2a_reply_task(const mol_a2a_request *req, const mol_a2a_task *task) {
+  int hl = req->method == MOL_A2A_M_SEND || req->method == MOL_A2A_M_STREAM
+               ? req->config.history_length : req->history_length;
+  return reply_wrapped(req, "task", mol_a2a_task_to_json(task, req->version, hl));
+}
+
+char *mol_a2a_reply_event(const mol_a2a_request *req, const mol_a2a_event *ev) {
+  const char *key = ev->kind == MOL_A2A_EV_ARTIFACT ? "artifactUpdate" : "statusUpdate";
+  return reply_wrapped(req, key, mol_a2a_event_to_json(ev, req->version));
+}
+
+char *mol_a2a_reply_result(const mol_a2a_request *req, json_t *result) {
+  return mol_a2a_response_result(req->id, result);
+}
+
+char *mol_a2a_reply_task_list(const mol_a2a_request *req, mol_a2a_task *const *tasks, size_t n,
+                              size_t total, const char *next_page_token) {
+  json_t *list = json_array();
+  for (size_t i = 0; list && i < n; i++) {
+    json_t *t = mol_a2a_task_to_json(tasks[i], req->version, req->history_length);
+    if (!t || json_array_append_new(list, t) != 0) {
+      json_decref(list);
+      list = NULL;
+    }
+  }
+  if (!list) return NULL;
+  json_t *r = json_pack("{s:o, s:s, s:I, s:I}", "tasks", list, "nextPageToken",
+                        next_page_token ? next_page_token : "", "pageSize", (json_int_t)n,
+                        "totalSize", (json_int_t)total);
+  return r ? mol_a2a_reply_result(req, r) : NULL;
+}
+
+/* ---- client requests ------------------------------------------------------------------- */
+
+char *mol_a2a_request_build(mol_a2a_version v, mol_a2a_method m, const json_t *id, json_t *params) {
+  const char *name = mol_a2a_method_name(m, v);
+  if (!name) {
+    json_decref(params);
+    return NULL;
+  }
+  return dump_free(json_pack("{s:s, s:o, s:s, s:o}", "jsonrpc", "2.0", "id", id_or_null(id),
+                             "method", name, "params", params ? params : json_object()));
+}
+
+static json_t *send_config(mol_a2a_version v, const mol_a2a_send_config *cfg) {
+  json_t *c = json_object();
+  if (!c || !cfg) return c;
+  if (v == MOL_A2A_V10) {
+    if (!cfg->blocking) json_object_set_new(c, "returnImmediately", json_true());
+  } else {
+    json_object_set_new(c, "blocking", json_boolean(cfg->blocking));
+  }
+  if (cfg->history_length >= 0)
+    json_object_set_new(c, "historyLength", json_integer(cfg->history_length));
+  if (cfg->accepted_output_modes)
+    json_object_set_new(c, "acceptedOutputModes", json_deep_copy(cfg->accepted_output_modes));
+  if (cfg->push_config)
+    json_object_set_new(c, "pushNotificationConfig", json_deep_copy(cfg->push_config));
+  return c;
+}
+
+char *mol_a2a_request_build_send(mol_a2a_version v, const json_t *id, int stream,
+                                 const json_t *msg, const mol_a2a_send_config *cfg,
+                                 const json_t *metadata) {
+  json_t *params = json_pack("{s:o}", "message", mol_a2a_message_to_wire(msg, v));
+  if (!params) return NULL;
+  if (cfg) json_object_set_new(params, "configuration", send_config(v, cfg));
+  if (metadata) json_object_set_new(params, "metadata", json_deep_copy(metadata));
+  return mol_a2a_request_build(v, stream ? MOL_A2A_M_STREAM : MOL_A2A_M_SEND, id, params);
+}
+
+char *mol_a2a_request_build_task(mol_a2a_version v, mol_a2a_method m, const json_t *id,
+                                 const char *task_id, int history_length) {
+  json_t *params = json_pack("{s:s}", "id", task_id ? task_id : "");
+  if (!params) return NULL;
+  if (history_length >= 0) json_object_set_new(params, "historyLength", json_integer(history_length));
+  return mol_a2a_request_build(v, m, id, params);
+}

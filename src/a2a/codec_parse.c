@@ -1,0 +1,209 @@
+/* codec_parse.c - JSON-RPC request parsing: envelope, version, method and params. Strict
+ * where the spec is (envelope, required params), lenient where Molecule peers need it
+ * (missing message.kind, "type" for "kind", unknown fields). */
+#include <string.h>
+
+#include "a2a/codec.h"
+#include "base/json.h"
+#include "molecule.h"
+
+#define INVALID(req, ...) mol_a2a_error_set(&(req)->error, MOL_A2A_INVALID_PARAMS, __VA_ARGS__)
+
+/* ---- envelope -------------------------------------------------------------------------- */
+
+static int valid_id(const json_t *id) {
+  return !id || json_is_string(id) || json_is_number(id) || json_is_null(id);
+}
+
+/* -32700 / -32600 are answered with id null (contract §3.1), so req->id is set only once the
+ * envelope is known to be valid. */
+static int parse_envelope(mol_a2a_request *req, const char *body, size_t len) {
+  req->root = body ? mol_json_parse(body, len, NULL, 0) : NULL;
+  if (!req->root) {
+    mol_a2a_error_set(&req->error, MOL_A2A_PARSE_ERROR, NULL);
+    return MOL_EJSON;
+  }
+  if (json_is_array(req->root))
+    return mol_a2a_error_set(&req->error, MOL_A2A_INVALID_REQUEST,
+                             "Invalid Request: batch requests are not supported");
+  if (!json_is_object(req->root))
+    return mol_a2a_error_set(&req->error, MOL_A2A_INVALID_REQUEST,
+                             "Invalid Request: the body must be a JSON object");
+  const char *jsonrpc = json_string_value(json_object_get(req->root, "jsonrpc"));
+  if (!jsonrpc || strcmp(jsonrpc, "2.0") != 0)
+    return mol_a2a_error_set(&req->error, MOL_A2A_INVALID_REQUEST,
+                             "Invalid Request: jsonrpc must be \"2.0\"");
+  json_t *id = json_object_get(req->root, "id");
+  if (!valid_id(id))
+    return mol_a2a_error_set(&req->error, MOL_A2A_INVALID_REQUEST,
+                             "Invalid Request: id must be a string, a number or null");
+  json_t *method = json_object_get(req->root, "method");
+  if (!json_is_string(method) || json_string_length(method) == 0)
+    return mol_a2a_error_set(&req->error, MOL_A2A_INVALID_REQUEST,
+                             "Invalid Request: method must be a non-empty string");
+  if (id) req->id = json_incref(id);
+  return 0;
+}
+
+/* ---- helpers --------------------------------------------------------------------------- */
+
+static const char *nonempty_str(const json_t *o, const char *key) {
+  json_t *v = json_object_get(o, key);
+  return json_is_string(v) && json_string_length(v) ? json_string_value(v) : NULL;
+}
+
+/* historyLength: absent/null -> -1; otherwise a non-negative integer. */
+static int parse_history_length(mol_a2a_request *req, const json_t *o, int *out) {
+  json_t *v = json_object_get(o, "historyLength");
+  *out = -1;
+  if (!v || json_is_null(v)) return 0;
+  if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000)
+    return INVALID(req, "historyLength must be a non-negative integer");
+  *out = (int)json_integer_value(v);
+  return 0;
+}
+
+static int require_params(mol_a2a_request *req) {
+  if (!req->params) return INVALID(req, "params is required");
+  return 0;
+}
+
+/* ---- per-method params ----------------------------------------------------------------- */
+
+static int parse_config(mol_a2a_request *req, const json_t *cfg) {
+  if (!cfg || json_is_null(cfg)) return 0;
+  if (!json_is_object(cfg)) return INVALID(req, "configuration must be an object");
+  if (parse_history_length(req, cfg, &req->config.history_length) != 0) return MOL_EINVAL;
+  json_t *modes = json_object_get(cfg, "acceptedOutputModes");
+  if (json_is_array(modes)) req->config.accepted_output_modes = modes;
+  if (req->version == MOL_A2A_V10) {
+    /* v1.0 is blocking by default; returnImmediately opts out (contract §5). */
+    req->config.blocking = !json_is_true(json_object_get(cfg, "returnImmediately"));
+    json_t *push = json_object_get(cfg, "pushNotificationConfig");
+    if (!push) push = json_object_get(cfg, "taskPushNotificationConfig");
+    if (json_is_object(push)) req->config.push_config = push;
+  } else {
+    req->config.blocking = !json_is_false(json_object_get(cfg, "blocking"));
+    json_t *push = json_object_get(cfg, "pushNotificationConfig");
+    if (json_is_object(push)) req->config.push_config = push;
+  }
+  return 0;
+}
+
+static int parse_send(mol_a2a_request *req) {
+  if (require_params(req) != 0) return MOL_EINVAL;
+  json_t *msg = json_object_get(req->params, "message");
+  if (!msg) return INVALID(req, "params.message is required");
+  if (mol_a2a_message_from_wire(msg, req->version, &req->message, &req->error) != 0)
+    return MOL_EINVAL;
+  return parse_config(req, json_object_get(req->params, "configuration"));
+}
+
+static int parse_task_id_params(mol_a2a_request *req) {
+  if (require_params(req) != 0) return MOL_EINVAL;
+  req->task_id = nonempty_str(req->params, "id");
+  if (!req->task_id) return INVALID(req, "params.id is required");
+  return parse_history_length(req, req->params, &req->history_length);
+}
+
+/* Push-config params are read leniently and never fail: a server without push support must
+ * answer every push method with -32003 whatever the params (contract §7.5 check 28). v1.0
+ * names the task `taskId` and the config `id`; v0.3 uses `id` and `pushNotificationConfigId`. */
+static int parse_push(mol_a2a_request *req) {
+  const json_t *p = req->params;
+  const char *task = nonempty_str(p, "taskId");
+  if (task) {
+    req->task_id = task;
+    req->push_config_id = nonempty_str(p, "id");
+  } else {
+    req->task_id = nonempty_str(p, "id");
+  }
+  if (!req->push_config_id) req->push_config_id = nonempty_str(p, "pushNotificationConfigId");
+  json_t *cfg = json_object_get(p, "pushNotificationConfig");
+  if (!cfg) cfg = json_object_get(p, "config");
+  if (json_is_object(cfg)) req->push_config = cfg;
+  else if (json_is_object(p) && json_object_get(p, "url")) req->push_config = p;
+  return 0;
+}
+
+static int parse_list_tasks(mol_a2a_request *req) {
+  const json_t *p = req->params;
+  req->context_id = nonempty_str(p, "contextId");
+  const char *status = nonempty_str(p, "status");
+  if (status && mol_a2a_state_parse(status, &req->state_filter) != 0)
+    return INVALID(req, "status is not a task state");
+  json_t *size = json_object_get(p, "pageSize");
+  if (size && !json_is_null(size)) {
+    if (!json_is_integer(size) || json_integer_value(size) < 0 || json_integer_value(size) > 1000)
+      return INVALID(req, "pageSize must be an integer between 0 and 1000");
+    req->page_size = (int)json_integer_value(size);
+  }
+  req->page_token = nonempty_str(p, "pageToken");
+  return parse_history_length(req, p, &req->history_length);
+}
+
+static int parse_params(mol_a2a_request *req) {
+  json_t *params = json_object_get(req->root, "params");
+  int push = req->method >= MOL_A2A_M_PUSH_SET && req->method <= MOL_A2A_M_PUSH_DELETE;
+  if (params && !json_is_null(params) && !json_is_object(params) && !push)
+    return INVALID(req, "params must be an object");
+  req->params = json_is_object(params) ? params : NULL;
+  json_t *meta = json_object_get(req->params, "metadata");
+  req->metadata = json_is_object(meta) ? meta : NULL;
+  switch (req->method) {
+  case MOL_A2A_M_SEND:
+  case MOL_A2A_M_STREAM:
+    return parse_send(req);
+  case MOL_A2A_M_GET:
+  case MOL_A2A_M_CANCEL:
+  case MOL_A2A_M_RESUBSCRIBE:
+    return parse_task_id_params(req);
+  case MOL_A2A_M_PUSH_SET:
+  case MOL_A2A_M_PUSH_GET:
+  case MOL_A2A_M_PUSH_LIST:
+  case MOL_A2A_M_PUSH_DELETE:
+    return parse_push(req);
+  case MOL_A2A_M_LIST_TASKS:
+    return parse_list_tasks(req);
+  default:
+    return 0; /* GET_EXTENDED_CARD takes no params */
+  }
+}
+
+/* ---- entry ----------------------------------------------------------------------------- */
+
+static void request_init(mol_a2a_request *req) {
+  memset(req, 0, sizeof(*req));
+  req->id = json_null();
+  req->history_length = -1;
+  req->config.history_length = -1;
+  req->config.blocking = 1; /* Molecule callers send no configuration and expect an answer */
+}
+
+int mol_a2a_request_parse(const char *body, size_t len, const char *version_header,
+                          mol_a2a_request *req) {
+  request_init(req);
+  int rc = parse_envelope(req, body, len);
+  if (rc != 0) return rc;
+  if (mol_a2a_version_parse(version_header, &req->version) != 0) {
+    req->version = MOL_A2A_V10; /* -32009 is a v1.0 error: answer in the v1.0 error shape */
+    return mol_a2a_error_set(&req->error, MOL_A2A_VERSION_NOT_SUPPORTED,
+                             "A2A version %.32s is not supported. Supported versions: 1.0, 0.3",
+                             version_header);
+  }
+  const char *name = json_string_value(json_object_get(req->root, "method"));
+  req->method = mol_a2a_method_parse(name, req->version);
+  if (req->method == MOL_A2A_M_UNKNOWN)
+    return mol_a2a_error_set(&req->error, MOL_A2A_METHOD_NOT_FOUND, "Method not found: %.64s",
+                             name);
+  return parse_params(req);
+}
+
+void mol_a2a_request_free(mol_a2a_request *req) {
+  if (!req) return;
+  json_decref(req->id);
+  json_decref(req->message);
+  json_decref(req->root);
+  req->id = req->message = req->root = NULL;
+  req->params = req->metadata = NULL;
+}

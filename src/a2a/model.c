@@ -1,0 +1,224 @@
+/* model.c - enums, errors and canonical-object helpers of the A2A model. */
+#include "a2a/model.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/crypto.h"
+#include "molecule.h"
+
+/* ---- errors ---------------------------------------------------------------------------- */
+
+typedef struct {
+  int code;
+  const char *message;
+  const char *reason; /* v1.0 google.rpc.ErrorInfo reason */
+} error_info;
+
+static const error_info k_errors[] = {
+  {MOL_A2A_PARSE_ERROR, "Invalid JSON payload", NULL},
+  {MOL_A2A_INVALID_REQUEST, "Invalid Request", NULL},
+  {MOL_A2A_METHOD_NOT_FOUND, "Method not found", NULL},
+  {MOL_A2A_INVALID_PARAMS, "Invalid params", NULL},
+  {MOL_A2A_INTERNAL_ERROR, "Internal error", NULL},
+  {MOL_A2A_TASK_NOT_FOUND, "Task not found", "TASK_NOT_FOUND"},
+  {MOL_A2A_TASK_NOT_CANCELABLE, "Task cannot be canceled", "TASK_NOT_CANCELABLE"},
+  {MOL_A2A_PUSH_NOT_SUPPORTED, "Push Notification is not supported",
+   "PUSH_NOTIFICATION_NOT_SUPPORTED"},
+  {MOL_A2A_UNSUPPORTED_OPERATION, "This operation is not supported", "UNSUPPORTED_OPERATION"},
+  {MOL_A2A_CONTENT_TYPE_NOT_SUPPORTED, "Incompatible content types",
+   "CONTENT_TYPE_NOT_SUPPORTED"},
+  {MOL_A2A_INVALID_AGENT_RESPONSE, "Invalid agent response", "INVALID_AGENT_RESPONSE"},
+  {MOL_A2A_EXTENDED_CARD_NOT_CONFIGURED, "Authenticated Extended Card is not configured",
+   "EXTENDED_AGENT_CARD_NOT_CONFIGURED"},
+  {MOL_A2A_EXTENSION_SUPPORT_REQUIRED, "Extension support required",
+   "EXTENSION_SUPPORT_REQUIRED"},
+  {MOL_A2A_VERSION_NOT_SUPPORTED, "Version not supported", "VERSION_NOT_SUPPORTED"},
+};
+
+static const error_info *error_find(int code) {
+  for (size_t i = 0; i < sizeof(k_errors) / sizeof(k_errors[0]); i++)
+    if (k_errors[i].code == code) return &k_errors[i];
+  return NULL;
+}
+
+const char *mol_a2a_error_default_message(int code) {
+  const error_info *e = error_find(code);
+  return e ? e->message : "Server error";
+}
+
+const char *mol_a2a_error_reason(int code) {
+  const error_info *e = error_find(code);
+  return e ? e->reason : NULL;
+}
+
+int mol_a2a_error_set(mol_a2a_error *err, int code, const char *fmt, ...) {
+  if (!err) return MOL_EINVAL;
+  err->code = code;
+  if (!fmt) {
+    snprintf(err->message, sizeof(err->message), "%s", mol_a2a_error_default_message(code));
+    return MOL_EINVAL;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->message, sizeof(err->message), fmt, ap);
+  va_end(ap);
+  return MOL_EINVAL;
+}
+
+/* ---- enums ----------------------------------------------------------------------------- */
+
+static const char *const k_state_v03[] = {
+  "unknown", "submitted", "working", "input-required", "auth-required",
+  "completed", "canceled", "failed", "rejected"};
+static const char *const k_state_v10[] = {
+  "TASK_STATE_UNSPECIFIED", "TASK_STATE_SUBMITTED", "TASK_STATE_WORKING",
+  "TASK_STATE_INPUT_REQUIRED", "TASK_STATE_AUTH_REQUIRED", "TASK_STATE_COMPLETED",
+  "TASK_STATE_CANCELED", "TASK_STATE_FAILED", "TASK_STATE_REJECTED"};
+#define N_STATES (sizeof(k_state_v03) / sizeof(k_state_v03[0]))
+
+const char *mol_a2a_state_name(mol_a2a_task_state s, mol_a2a_version v) {
+  if ((size_t)s >= N_STATES) s = MOL_A2A_STATE_UNKNOWN;
+  return v == MOL_A2A_V10 ? k_state_v10[s] : k_state_v03[s];
+}
+
+int mol_a2a_state_parse(const char *name, mol_a2a_task_state *out) {
+  if (!name) return MOL_EINVAL;
+  for (size_t i = 0; i < N_STATES; i++) {
+    if (strcmp(name, k_state_v03[i]) == 0 || strcmp(name, k_state_v10[i]) == 0) {
+      *out = (mol_a2a_task_state)i;
+      return 0;
+    }
+  }
+  /* v1.0 spells CANCELED with one L, but some proto generations used CANCELLED. */
+  if (strcmp(name, "TASK_STATE_CANCELLED") == 0) {
+    *out = MOL_A2A_STATE_CANCELED;
+    return 0;
+  }
+  return MOL_EINVAL;
+}
+
+int mol_a2a_state_is_terminal(mol_a2a_task_state s) {
+  return s == MOL_A2A_STATE_COMPLETED || s == MOL_A2A_STATE_CANCELED ||
+         s == MOL_A2A_STATE_FAILED || s == MOL_A2A_STATE_REJECTED;
+}
+
+int mol_a2a_state_is_interrupted(mol_a2a_task_state s) {
+  return s == MOL_A2A_STATE_INPUT_REQUIRED || s == MOL_A2A_STATE_AUTH_REQUIRED;
+}
+
+const char *mol_a2a_role_name(mol_a2a_role r, mol_a2a_version v) {
+  if (v == MOL_A2A_V10)
+    return r == MOL_A2A_ROLE_AGENT ? "ROLE_AGENT"
+           : r == MOL_A2A_ROLE_USER ? "ROLE_USER" : "ROLE_UNSPECIFIED";
+  return r == MOL_A2A_ROLE_AGENT ? "agent" : "user";
+}
+
+mol_a2a_role mol_a2a_role_parse(const char *name) {
+  if (!name) return MOL_A2A_ROLE_UNSPECIFIED;
+  if (!strcmp(name, "user") || !strcmp(name, "ROLE_USER")) return MOL_A2A_ROLE_USER;
+  if (!strcmp(name, "agent") || !strcmp(name, "ROLE_AGENT")) return MOL_A2A_ROLE_AGENT;
+  return MOL_A2A_ROLE_UNSPECIFIED;
+}
+
+/* ---- constructors ---------------------------------------------------------------------- */
+
+json_t *mol_a2a_message_new(mol_a2a_role role, const char *text) {
+  char id[MOL_UUID_LEN + 1];
+  if (mol_uuid4(id) != 0) return NULL;
+  json_t *m = json_pack("{s:s, s:s, s:s, s:[]}", "kind", "message", "messageId", id, "role",
+                        mol_a2a_role_name(role, MOL_A2A_V03), "parts");
+  if (m && text && mol_a2a_parts_append(m, mol_a2a_part_text(text)) != 0) {
+    json_decref(m);
+    return NULL;
+  }
+  return m;
+}
+
+int mol_a2a_parts_append(json_t *obj, json_t *part) {
+  json_t *parts = json_object_get(obj, "parts");
+  if (!part || !json_is_array(parts) || json_array_append_new(parts, part) != 0) {
+    if (part) json_decref(part);
+    return MOL_ENOMEM;
+  }
+  return 0;
+}
+
+json_t *mol_a2a_part_text(const char *text) {
+  return json_pack("{s:s, s:s}", "kind", "text", "text", text ? text : "");
+}
+
+json_t *mol_a2a_part_data(json_t *data) {
+  if (!data) return NULL;
+  return json_pack("{s:s, s:o}", "kind", "data", "data", data);
+}
+
+json_t *mol_a2a_part_file_uri(const char *uri, const char *name, const char *mime) {
+  json_t *file = json_pack("{s:s}", "uri", uri ? uri : "");
+  if (!file) return NULL;
+  if (name) json_object_set_new(file, "name", json_string(name));
+  if (mime) json_object_set_new(file, "mimeType", json_string(mime));
+  return json_pack("{s:s, s:o}", "kind", "file", "file", file);
+}
+
+json_t *mol_a2a_artifact_new(const char *artifact_id, const char *name, json_t *parts) {
+  char id[MOL_UUID_LEN + 1];
+  if (!artifact_id) {
+    if (mol_uuid4(id) != 0) goto fail;
+    artifact_id = id;
+  }
+  json_t *a = json_pack("{s:s, s:o}", "artifactId", artifact_id, "parts",
+                        parts ? parts : json_array());
+  parts = NULL; /* json_pack's "o" steals even on failure */
+  if (a && name) json_object_set_new(a, "name", json_string(name));
+  return a;
+fail:
+  if (parts) json_decref(parts);
+  return NULL;
+}
+
+/* ---- readers --------------------------------------------------------------------------- */
+
+static const char *str_field(const json_t *o, const char *key) {
+  return json_string_value(json_object_get(o, key));
+}
+
+const char *mol_a2a_msg_id(const json_t *msg) { return str_field(msg, "messageId"); }
+const char *mol_a2a_msg_task_id(const json_t *msg) { return str_field(msg, "taskId"); }
+const char *mol_a2a_msg_context_id(const json_t *msg) { return str_field(msg, "contextId"); }
+
+mol_a2a_role mol_a2a_msg_role(const json_t *msg) {
+  return mol_a2a_role_parse(str_field(msg, "role"));
+}
+
+char *mol_a2a_parts_text(const json_t *obj) {
+  mol_buf b = MOL_BUF_INIT;
+  size_t i;
+  json_t *part;
+  json_array_foreach(json_object_get(obj, "parts"), i, part) {
+    const char *kind = str_field(part, "kind");
+    const char *text = str_field(part, "text");
+    if (kind && strcmp(kind, "text") == 0 && text && mol_buf_append_str(&b, text) != 0) {
+      mol_buf_free(&b);
+      return NULL;
+    }
+  }
+  return mol_buf_steal(&b);
+}
+
+void mol_a2a_iso8601(long long unix_ms, char out[32]) {
+  time_t secs = (time_t)(unix_ms / 1000);
+  int ms = (int)(unix_ms % 1000);
+  if (ms < 0) {
+    ms += 1000;
+    secs -= 1;
+  }
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out + n, 32 - n, ".%03dZ", ms);
+}

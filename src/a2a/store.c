@@ -1,0 +1,163 @@
+/* store.c - the bounded task store: O(1) lookup by id (uthash), a cap on the number of tasks
+ * and a TTL for terminal ones. Terminal tasks sit on a list in the order they ended, so the
+ * oldest one is found in O(1) when the cap is reached or the TTL sweep runs; live tasks are
+ * never evicted (contract §11.10: a2a-js's store never evicts and is not a model). */
+#include <stdlib.h>
+#include <string.h>
+#include <utlist.h>
+
+#include "a2a/task_int.h"
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "molecule.h"
+
+static int64_t default_clock(void *arg) {
+  (void)arg;
+  return mol_unix_ms();
+}
+
+int mol_a2a_store_new(const mol_a2a_store_opts *opts, mol_a2a_store **out) {
+  mol_a2a_store *s = calloc(1, sizeof(*s));
+  if (!s) return MOL_ENOMEM;
+  if (opts) s->o = *opts;
+  if (!s->o.max_tasks) s->o.max_tasks = 1024;
+  if (s->o.terminal_ttl_ms <= 0) s->o.terminal_ttl_ms = 60 * 60 * 1000;
+  if (!s->o.max_history) s->o.max_history = 256;
+  if (!s->o.max_listeners) s->o.max_listeners = 64;
+  if (!s->o.clock) s->o.clock = default_clock;
+  *out = s;
+  return 0;
+}
+
+int64_t mol_a2a_store_now(const mol_a2a_store *s) { return s->o.clock(s->o.clock_arg); }
+
+size_t mol_a2a_store_count(const mol_a2a_store *s) { return s->count; }
+
+mol_a2a_task *mol_a2a_store_get(mol_a2a_store *s, const char *task_id) {
+  mol_a2a_task *t = NULL;
+  if (task_id) HASH_FIND_STR(s->by_id, task_id, t);
+  return t;
+}
+
+void mol_a2a__store_note_terminal(mol_a2a_store *s, mol_a2a_task *t) {
+  t->ended_ms = mol_a2a_store_now(s);
+  DL_APPEND2(s->terminal, t, term_prev, term_next);
+}
+
+static void evict(mol_a2a_store *s, mol_a2a_task *t) {
+  HASH_DEL(s->by_id, t);
+  DL_DELETE2(s->terminal, t, term_prev, term_next);
+  s->count--;
+  mol_a2a__task_free(t);
+}
+
+/* The oldest terminal task that is not delivering events (a listener may be running on it). */
+static mol_a2a_task *oldest_evictable(mol_a2a_store *s) {
+  mol_a2a_task *t;
+  DL_FOREACH2(s->terminal, t, term_next) {
+    if (!mol_a2a__task_busy(t)) return t;
+  }
+  return NULL;
+}
+
+size_t mol_a2a_store_sweep(mol_a2a_store *s, int64_t now_ms) {
+  size_t n = 0;
+  mol_a2a_task *t, *tmp;
+  DL_FOREACH_SAFE2(s->terminal, t, tmp, term_next) {
+    if (now_ms - t->ended_ms < s->o.terminal_ttl_ms) break; /* the list is in ending order */
+    if (mol_a2a__task_busy(t)) continue;
+    evict(s, t);
+    n++;
+  }
+  return n;
+}
+
+void mol_a2a_store_free(mol_a2a_store *s) {
+  if (!s) return;
+  mol_a2a_task *t, *tmp;
+  HASH_ITER(hh, s->by_id, t, tmp) {
+    if (!mol_a2a_state_is_terminal(t->state)) mol_a2a__task_close_listeners(t);
+  }
+  HASH_ITER(hh, s->by_id, t, tmp) {
+    HASH_DEL(s->by_id, t);
+    mol_a2a__task_free(t);
+  }
+  free(s);
+}
+
+static int make_room(mol_a2a_store *s) {
+  if (s->count < s->o.max_tasks) return 0;
+  mol_a2a_task *victim = oldest_evictable(s);
+  if (!victim) return MOL_ELIMIT; /* every task is live: refuse rather than drop work */
+  evict(s, victim);
+  return 0;
+}
+
+int mol_a2a_store_create(mol_a2a_store *s, const char *context_id, mol_a2a_task **out) {
+  int rc = make_room(s);
+  if (rc != 0) return rc;
+  char id[MOL_UUID_LEN + 1], ctx[MOL_UUID_LEN + 1];
+  if (mol_uuid4(id) != 0) return MOL_EIO;
+  if (!context_id) {
+    if (mol_uuid4(ctx) != 0) return MOL_EIO;
+    context_id = ctx;
+  }
+  mol_a2a_task *t = mol_a2a__task_alloc(s, id, context_id);
+  if (!t) return MOL_ENOMEM;
+  HASH_ADD_KEYPTR(hh, s->by_id, t->id, strlen(t->id), t);
+  s->count++;
+  *out = t;
+  return 0;
+}
+
+static int begin_continue(mol_a2a_store *s, json_t *msg, mol_a2a_task **out, mol_a2a_error *err) {
+  const char *tid = mol_a2a_msg_task_id(msg), *cid = mol_a2a_msg_context_id(msg);
+  mol_a2a_task *t = mol_a2a_store_get(s, tid);
+  if (!t) return mol_a2a_error_set(err, MOL_A2A_TASK_NOT_FOUND, "Task not found: %.64s", tid);
+  if (mol_a2a_state_is_terminal(t->state))
+    return mol_a2a_error_set(err, MOL_A2A_INVALID_REQUEST,
+                             "Task %.64s is in a terminal state (%s) and cannot be modified",
+                             tid, mol_a2a_state_name(t->state, MOL_A2A_V03));
+  if (cid && strcmp(cid, t->context_id) != 0)
+    return mol_a2a_error_set(err, MOL_A2A_INVALID_PARAMS,
+                             "message.contextId does not match the task's contextId");
+  if (!cid) json_object_set_new(msg, "contextId", json_string(t->context_id));
+  *out = t;
+  return 0;
+}
+
+static int begin_new(mol_a2a_store *s, json_t *msg, mol_a2a_task **out, mol_a2a_error *err) {
+  mol_a2a_task *t;
+  int rc = mol_a2a_store_create(s, mol_a2a_msg_context_id(msg), &t);
+  if (rc == MOL_ELIMIT)
+    return mol_a2a_error_set(err, MOL_A2A_INTERNAL_ERROR, "Task store is full; retry later");
+  if (rc != 0) return mol_a2a_error_set(err, MOL_A2A_INTERNAL_ERROR, NULL);
+  json_object_set_new(msg, "taskId", json_string(t->id));
+  json_object_set_new(msg, "contextId", json_string(t->context_id));
+  *out = t;
+  return 0;
+}
+
+int mol_a2a_store_begin(mol_a2a_store *s, json_t *msg, mol_a2a_task **out, mol_a2a_error *err) {
+  mol_a2a_task *t = NULL;
+  int rc = mol_a2a_msg_task_id(msg) ? begin_continue(s, msg, &t, err)
+                                    : begin_new(s, msg, &t, err);
+  if (rc != 0) return rc;
+  if (mol_a2a_task_add_history(t, msg) != 0)
+    return mol_a2a_error_set(err, MOL_A2A_INTERNAL_ERROR, NULL);
+  *out = t;
+  return 0;
+}
+
+size_t mol_a2a_store_list(mol_a2a_store *s, const char *context_id, mol_a2a_task_state state,
+                          size_t offset, mol_a2a_task **out, size_t cap) {
+  size_t total = 0, n = 0;
+  mol_a2a_task *t, *tmp;
+  HASH_ITER(hh, s->by_id, t, tmp) {
+    if (context_id && strcmp(context_id, t->context_id) != 0) continue;
+    if (state != MOL_A2A_STATE_UNKNOWN && state != t->state) continue;
+    if (total++ < offset) continue;
+    if (n < cap) out[n++] = t;
+  }
+  return total;
+}

@@ -1,0 +1,315 @@
+/* task.c - one A2A task: state machine, history, artifacts, listeners and cancellation. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "a2a/task_int.h"
+#include "molecule.h"
+
+/* ---- state machine --------------------------------------------------------------------- */
+
+int mol_a2a_state_can_transition(mol_a2a_task_state from, mol_a2a_task_state to) {
+  if (mol_a2a_state_is_terminal(from) || to == MOL_A2A_STATE_UNKNOWN ||
+      to == MOL_A2A_STATE_SUBMITTED)
+    return 0;
+  switch (from) {
+  case MOL_A2A_STATE_SUBMITTED:
+    return 1;
+  case MOL_A2A_STATE_WORKING:
+    /* rejected means "refused before work began", so it is only legal from submitted. */
+    return to != MOL_A2A_STATE_REJECTED;
+  case MOL_A2A_STATE_INPUT_REQUIRED:
+  case MOL_A2A_STATE_AUTH_REQUIRED:
+    return to == MOL_A2A_STATE_WORKING || to == MOL_A2A_STATE_COMPLETED ||
+           to == MOL_A2A_STATE_CANCELED || to == MOL_A2A_STATE_FAILED;
+  default:
+    return 0;
+  }
+}
+
+/* ---- allocation ------------------------------------------------------------------------ */
+
+mol_a2a_task *mol_a2a__task_alloc(mol_a2a_store *s, const char *id, const char *context_id) {
+  mol_a2a_task *t = calloc(1, sizeof(*t));
+  if (!t) return NULL;
+  t->store = s;
+  t->id = strdup(id);
+  t->context_id = strdup(context_id);
+  t->history = json_array();
+  t->artifacts = json_array();
+  t->closed = json_object();
+  t->state = MOL_A2A_STATE_SUBMITTED;
+  mol_a2a_iso8601(mol_a2a_store_now(s), t->timestamp);
+  if (!t->id || !t->context_id || !t->history || !t->artifacts || !t->closed) {
+    mol_a2a__task_free(t);
+    return NULL;
+  }
+  return t;
+}
+
+static void pending_free(pending_event *pe) {
+  json_decref(pe->hold_msg);
+  json_decref(pe->hold_artifact);
+  json_decref(pe->hold_metadata);
+  free(pe);
+}
+
+void mol_a2a__task_free(mol_a2a_task *t) {
+  if (!t) return;
+  for (mol_a2a_listener *l = t->listeners, *n; l; l = n) {
+    n = l->next;
+    free(l);
+  }
+  for (pending_event *pe = t->queue_head, *n; pe; pe = n) {
+    n = pe->next;
+    pending_free(pe);
+  }
+  json_decref(t->status_msg);
+  json_decref(t->history);
+  json_decref(t->artifacts);
+  json_decref(t->closed);
+  json_decref(t->metadata);
+  free(t->id);
+  free(t->context_id);
+  free(t);
+}
+
+/* ---- accessors ------------------------------------------------------------------------- */
+
+const char *mol_a2a_task_id(const mol_a2a_task *t) { return t->id; }
+const char *mol_a2a_task_context_id(const mol_a2a_task *t) { return t->context_id; }
+mol_a2a_task_state mol_a2a_task_state_get(const mol_a2a_task *t) { return t->state; }
+const char *mol_a2a_task_timestamp(const mol_a2a_task *t) { return t->timestamp; }
+const json_t *mol_a2a_task_status_message(const mol_a2a_task *t) { return t->status_msg; }
+const json_t *mol_a2a_task_history(const mol_a2a_task *t) { return t->history; }
+const json_t *mol_a2a_task_artifacts(const mol_a2a_task *t) { return t->artifacts; }
+int mol_a2a_task_cancel_requested(const mol_a2a_task *t) { return t->cancel_requested; }
+size_t mol_a2a_task_listener_count(const mol_a2a_task *t) { return t->n_listeners; }
+int mol_a2a__task_busy(const mol_a2a_task *t) { return t->dispatching || t->queue_head; }
+
+/* ---- listeners and dispatch ------------------------------------------------------------ */
+
+static void listener_unlink(mol_a2a_task *t, mol_a2a_listener *l) {
+  if (l->prev) l->prev->next = l->next;
+  else t->listeners = l->next;
+  if (l->next) l->next->prev = l->prev;
+  free(l);
+}
+
+static void reap_removed(mol_a2a_task *t) {
+  for (mol_a2a_listener *l = t->listeners, *n; l; l = n) {
+    n = l->next;
+    if (l->removed) listener_unlink(t, l);
+  }
+}
+
+static void mark_removed(mol_a2a_task *t, mol_a2a_listener *l) {
+  if (l->removed) return;
+  l->removed = 1;
+  t->n_listeners--;
+}
+
+int mol_a2a_task_subscribe(mol_a2a_task *t, mol_a2a_listener_fn fn, void *arg,
+                           mol_a2a_listener **out) {
+  if (mol_a2a_state_is_terminal(t->state)) return MOL_A2A_ETERMINAL;
+  if (!fn) return MOL_EINVAL;
+  if (t->n_listeners >= t->store->o.max_listeners) return MOL_ELIMIT;
+  mol_a2a_listener *l = calloc(1, sizeof(*l));
+  if (!l) return MOL_ENOMEM;
+  l->fn = fn;
+  l->arg = arg;
+  l->start_seq = t->next_seq;
+  /* Append, so listeners are called in subscription order. */
+  mol_a2a_listener **pp = &t->listeners, *prev = NULL;
+  while (*pp) {
+    prev = *pp;
+    pp = &(*pp)->next;
+  }
+  l->prev = prev;
+  *pp = l;
+  t->n_listeners++;
+  if (out) *out = l;
+  return 0;
+}
+
+void mol_a2a_task_unsubscribe(mol_a2a_task *t, mol_a2a_listener *l) {
+  if (!l) return;
+  mark_removed(t, l);
+  /* During a dispatch the loop still walks this node; it is unlinked when the loop is done. */
+  if (!t->dispatching) reap_removed(t);
+}
+
+static void deliver(mol_a2a_task *t, pending_event *pe) {
+  for (mol_a2a_listener *l = t->listeners; l; l = l->next) {
+    if (l->removed || l->start_seq > pe->seq) continue;
+    if (pe->ev.final) mark_removed(t, l); /* a final event is the listener's last */
+    l->fn(t, &pe->ev, l->arg);
+  }
+}
+
+/* Queues the event (taking ownership) and, unless a dispatch is already running further up the
+ * stack, delivers the queue in order. Queuing nested events keeps one order for everyone. */
+static void dispatch(mol_a2a_task *t, pending_event *pe) {
+  pe->seq = t->next_seq++;
+  pe->ev.task_id = t->id;
+  pe->ev.context_id = t->context_id;
+  if (t->queue_tail) t->queue_tail->next = pe;
+  else t->queue_head = pe;
+  t->queue_tail = pe;
+  if (t->dispatching) return;
+  t->dispatching = 1;
+  while ((pe = t->queue_head) != NULL) {
+    t->queue_head = pe->next;
+    if (!t->queue_head) t->queue_tail = NULL;
+    deliver(t, pe);
+    pending_free(pe);
+  }
+  t->dispatching = 0;
+  reap_removed(t);
+}
+
+void mol_a2a__task_close_listeners(mol_a2a_task *t) {
+  pending_event *pe = calloc(1, sizeof(*pe));
+  if (!pe) return;
+  pe->ev.kind = MOL_A2A_EV_CLOSED;
+  pe->ev.state = t->state;
+  pe->ev.final = 1;
+  dispatch(t, pe);
+}
+
+/* ---- mutations ------------------------------------------------------------------------- */
+
+static int history_push(mol_a2a_task *t, json_t *msg /* stolen */) {
+  if (!msg || json_array_append_new(t->history, msg) != 0) return MOL_ENOMEM;
+  while (json_array_size(t->history) > t->store->o.max_history) json_array_remove(t->history, 0);
+  return 0;
+}
+
+int mol_a2a_task_add_history(mol_a2a_task *t, const json_t *msg) {
+  if (mol_a2a_state_is_terminal(t->state)) return MOL_A2A_ETERMINAL;
+  if (!json_is_object(msg)) return MOL_EINVAL;
+  return history_push(t, json_deep_copy(msg));
+}
+
+int mol_a2a_task_set_metadata(mol_a2a_task *t, const json_t *metadata) {
+  if (metadata && !json_is_object(metadata)) return MOL_EINVAL;
+  json_t *copy = metadata ? json_deep_copy(metadata) : NULL;
+  if (metadata && !copy) return MOL_ENOMEM;
+  json_decref(t->metadata);
+  t->metadata = copy;
+  return 0;
+}
+
+/* An agent's status message belongs to this task: fill in the ids the SDKs expect. */
+static json_t *own_message(const mol_a2a_task *t, const json_t *msg) {
+  json_t *m = json_deep_copy(msg);
+  if (!m) return NULL;
+  if (!json_object_get(m, "taskId")) json_object_set_new(m, "taskId", json_string(t->id));
+  if (!json_object_get(m, "contextId"))
+    json_object_set_new(m, "contextId", json_string(t->context_id));
+  return m;
+}
+
+static pending_event *status_event(mol_a2a_task *t, const json_t *metadata) {
+  pending_event *pe = calloc(1, sizeof(*pe));
+  if (!pe) return NULL;
+  pe->ev.kind = MOL_A2A_EV_STATUS;
+  pe->ev.state = t->state;
+  pe->ev.final = mol_a2a_state_is_terminal(t->state) || mol_a2a_state_is_interrupted(t->state);
+  memcpy(pe->timestamp, t->timestamp, sizeof(pe->timestamp));
+  pe->ev.timestamp = pe->timestamp;
+  pe->hold_msg = json_incref(t->status_msg);
+  pe->ev.status_message = pe->hold_msg;
+  pe->hold_metadata = metadata ? json_deep_copy(metadata) : NULL;
+  pe->ev.metadata = pe->hold_metadata;
+  return pe;
+}
+
+int mol_a2a_task_set_status(mol_a2a_task *t, mol_a2a_task_state state, const json_t *msg,
+                            const json_t *metadata) {
+  if (mol_a2a_state_is_terminal(t->state)) return MOL_A2A_ETERMINAL;
+  if (!mol_a2a_state_can_transition(t->state, state)) return MOL_A2A_EILLEGAL;
+  if (msg && !json_is_object(msg)) return MOL_EINVAL;
+  json_t *m = msg ? own_message(t, msg) : NULL;
+  pending_event *pe = NULL;
+  if (msg && !m) return MOL_ENOMEM;
+  json_t *old = t->status_msg;
+  t->status_msg = m;
+  if (old && history_push(t, old) != 0) return MOL_ENOMEM;
+  t->state = state;
+  mol_a2a_iso8601(mol_a2a_store_now(t->store), t->timestamp);
+  if (mol_a2a_state_is_terminal(state)) mol_a2a__store_note_terminal(t->store, t);
+  pe = status_event(t, metadata);
+  if (!pe) return MOL_ENOMEM; /* the state did change; only the event is lost */
+  dispatch(t, pe);
+  return 0;
+}
+
+static int artifact_index(const mol_a2a_task *t, const char *id) {
+  size_t i;
+  json_t *a;
+  json_array_foreach(t->artifacts, i, a) {
+    const char *aid = json_string_value(json_object_get(a, "artifactId"));
+    if (aid && strcmp(aid, id) == 0) return (int)i;
+  }
+  return -1;
+}
+
+static int artifact_merge(mol_a2a_task *t, const json_t *chunk, const char *id, int append) {
+  int idx = artifact_index(t, id);
+  if (append && idx >= 0) {
+    if (json_object_get(t->closed, id)) return MOL_EINVAL; /* lastChunk already seen */
+    json_t *parts = json_object_get(json_array_get(t->artifacts, (size_t)idx), "parts");
+    json_t *more = json_deep_copy(json_object_get(chunk, "parts"));
+    int rc = more ? json_array_extend(parts, more) : -1;
+    json_decref(more);
+    return rc == 0 ? 0 : MOL_ENOMEM;
+  }
+  json_t *copy = json_deep_copy(chunk);
+  if (!copy) return MOL_ENOMEM;
+  int rc = idx >= 0 ? json_array_set_new(t->artifacts, (size_t)idx, copy)
+                    : json_array_append_new(t->artifacts, copy);
+  json_object_del(t->closed, id); /* a replacement starts a new chunk sequence */
+  return rc == 0 ? 0 : MOL_ENOMEM;
+}
+
+int mol_a2a_task_add_artifact(mol_a2a_task *t, const json_t *artifact, int append,
+                              int last_chunk) {
+  if (mol_a2a_state_is_terminal(t->state)) return MOL_A2A_ETERMINAL;
+  const char *id = json_string_value(json_object_get(artifact, "artifactId"));
+  if (!id || !json_is_array(json_object_get(artifact, "parts"))) return MOL_EINVAL;
+  int rc = artifact_merge(t, artifact, id, append);
+  if (rc != 0) return rc;
+  if (last_chunk) json_object_set_new(t->closed, id, json_true());
+  pending_event *pe = calloc(1, sizeof(*pe));
+  if (!pe) return MOL_ENOMEM;
+  pe->ev.kind = MOL_A2A_EV_ARTIFACT;
+  pe->ev.state = t->state;
+  pe->hold_artifact = json_deep_copy(artifact);
+  pe->ev.artifact = pe->hold_artifact;
+  pe->ev.append = append ? 1 : 0;
+  pe->ev.last_chunk = last_chunk ? 1 : 0;
+  dispatch(t, pe);
+  return 0;
+}
+
+/* ---- cancellation ---------------------------------------------------------------------- */
+
+void mol_a2a_task_set_cancel_hook(mol_a2a_task *t, mol_a2a_cancel_fn fn, void *arg) {
+  t->cancel_fn = fn;
+  t->cancel_arg = arg;
+}
+
+int mol_a2a_task_request_cancel(mol_a2a_task *t) {
+  if (mol_a2a_state_is_terminal(t->state)) return MOL_A2A_ETERMINAL;
+  if (t->cancel_requested) return 0;
+  t->cancel_requested = 1;
+  mol_a2a_cancel_fn fn = t->cancel_fn;
+  t->cancel_fn = NULL; /* exactly once, even if the hook re-enters */
+  if (!fn) return mol_a2a_task_finish_canceled(t, NULL);
+  fn(t, t->cancel_arg);
+  return 0;
+}
+
+int mol_a2a_task_finish_canceled(mol_a2a_task *t, const json_t *msg) {
+  return mol_a2a_task_set_status(t, MOL_A2A_STATE_CANCELED, msg, NULL);
+}

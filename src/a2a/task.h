@@ -1,0 +1,175 @@
+/* task.h - the A2A task engine: task objects, their state machine, a bounded store, listeners
+ * and cancellation. I/O-free: no libuv handle, no clock read except through the store's
+ * injected clock, so the server binding drives it from its callbacks and timers and the tests
+ * drive it directly.
+ *
+ * Lifetime. Tasks belong to their store. A mol_a2a_task pointer stays valid until the task is
+ * evicted, which happens only inside mol_a2a_store_create / mol_a2a_store_begin (cap
+ * eviction), mol_a2a_store_sweep (TTL) and mol_a2a_store_free; only terminal tasks that are not
+ * dispatching events are ever evicted. Across loop iterations, keep the task id, not the
+ * pointer, unless the task is live.
+ *
+ * Events. Every status change and every artifact update is delivered, in order, to each
+ * listener registered on the task. A status event whose state is terminal or interrupted
+ * (input-required, auth-required) has final = 1: it is the last event a listener receives, and
+ * the engine drops every listener after it (an SSE stream ends there, contract §3.5). Events
+ * raised from inside a listener are queued and delivered after the current one, so all
+ * listeners see the same order. mol_a2a_store_free delivers a final MOL_A2A_EV_CLOSED event to
+ * listeners of live tasks, so every listener hears exactly one final event. */
+#ifndef MOL_A2A_TASK_H
+#define MOL_A2A_TASK_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "a2a/model.h"
+
+/* Engine errors (negative MOL_* codes). */
+#define MOL_A2A_ETERMINAL MOL_EPROTO /* the task is terminal: it cannot change any more */
+#define MOL_A2A_EILLEGAL  MOL_EINVAL /* the state transition is not allowed */
+
+typedef struct mol_a2a_task mol_a2a_task;
+typedef struct mol_a2a_store mol_a2a_store;
+typedef struct mol_a2a_listener mol_a2a_listener;
+
+typedef enum {
+  MOL_A2A_EV_STATUS = 1, /* TaskStatusUpdateEvent */
+  MOL_A2A_EV_ARTIFACT,   /* TaskArtifactUpdateEvent */
+  MOL_A2A_EV_CLOSED      /* the store is going away; no JSON form (final = 1) */
+} mol_a2a_event_kind;
+
+/* One event, borrowed for the duration of the listener call. */
+typedef struct {
+  mol_a2a_event_kind kind;
+  const char *task_id;
+  const char *context_id;
+  int final;                    /* the last event this listener will receive */
+  /* MOL_A2A_EV_STATUS */
+  mol_a2a_task_state state;
+  const json_t *status_message; /* canonical Message or NULL */
+  const char *timestamp;        /* ISO-8601 */
+  /* MOL_A2A_EV_ARTIFACT: the chunk as sent (not the accumulated artifact) */
+  const json_t *artifact;
+  int append;
+  int last_chunk;
+  const json_t *metadata;       /* event metadata or NULL */
+} mol_a2a_event;
+
+typedef void (*mol_a2a_listener_fn)(mol_a2a_task *task, const mol_a2a_event *ev, void *arg);
+/* Asks the executor to stop. Called at most once per task; the executor later ends the task
+ * with mol_a2a_task_finish_canceled (possibly from inside the hook). */
+typedef void (*mol_a2a_cancel_fn)(mol_a2a_task *task, void *arg);
+/* Wall-clock milliseconds since the Unix epoch. */
+typedef int64_t (*mol_a2a_clock_fn)(void *arg);
+
+typedef struct {
+  size_t max_tasks;           /* 0 = 1024 */
+  int64_t terminal_ttl_ms;    /* how long a terminal task stays readable; 0 = 1 hour */
+  size_t max_history;         /* messages kept per task, oldest dropped first; 0 = 256 */
+  size_t max_listeners;       /* per task; 0 = 64 */
+  mol_a2a_clock_fn clock;     /* NULL = mol_unix_ms */
+  void *clock_arg;
+} mol_a2a_store_opts;
+
+/* ---- state machine --------------------------------------------------------------------- */
+
+/* 1 when a task in `from` may move to `to`. Terminal states allow nothing; submitted may go
+ * anywhere but back to submitted; working may repeat (progress updates) but not be rejected;
+ * interrupted states resume to working or end. */
+int mol_a2a_state_can_transition(mol_a2a_task_state from, mol_a2a_task_state to);
+
+/* ---- store ----------------------------------------------------------------------------- */
+
+/* opts may be NULL for the defaults. Returns 0, MOL_ENOMEM. */
+int mol_a2a_store_new(const mol_a2a_store_opts *opts, mol_a2a_store **out);
+/* Frees every task; live tasks' listeners receive MOL_A2A_EV_CLOSED first. */
+void mol_a2a_store_free(mol_a2a_store *s);
+size_t mol_a2a_store_count(const mol_a2a_store *s);
+/* O(1) lookup; NULL when unknown (or evicted). */
+mol_a2a_task *mol_a2a_store_get(mol_a2a_store *s, const char *task_id);
+/* Creates a task in `submitted` with a fresh UUID id. context_id NULL = a fresh UUID. When the
+ * store is full the oldest terminal task is evicted; when every task is live it fails with
+ * MOL_ELIMIT. Returns 0, MOL_ELIMIT or MOL_ENOMEM. */
+int mol_a2a_store_create(mol_a2a_store *s, const char *context_id, mol_a2a_task **out);
+/* Evicts the terminal tasks whose TTL has run out at now_ms (same time base as the clock).
+ * Returns how many were evicted. The binding calls this from a timer. */
+size_t mol_a2a_store_sweep(mol_a2a_store *s, int64_t now_ms);
+/* The store's current time (its clock). */
+int64_t mol_a2a_store_now(const mol_a2a_store *s);
+
+/* Starts a turn for an incoming canonical message (message/send, message/stream):
+ *  - no message.taskId: a new task (submitted) in the message's contextId, or a new context;
+ *  - message.taskId: continues that task (contract §3.4 / §7.3 check 18): unknown -> -32001,
+ *    terminal -> -32600, a contextId that disagrees -> -32602.
+ * The message gets the task's taskId/contextId filled in and is appended to the history.
+ * Returns 0 or MOL_EINVAL with *err set (-32603 when the store is full or out of memory). */
+int mol_a2a_store_begin(mol_a2a_store *s, json_t *msg, mol_a2a_task **out, mol_a2a_error *err);
+
+/* Tasks matching a filter, oldest first (v1.0 ListTasks). context_id NULL = any; state
+ * MOL_A2A_STATE_UNKNOWN = any. Skips the first `offset` matches and stores at most `cap` of
+ * the next ones into `out`. Returns the number of matches in total (for paging). */
+size_t mol_a2a_store_list(mol_a2a_store *s, const char *context_id, mol_a2a_task_state state,
+                          size_t offset, mol_a2a_task **out, size_t cap);
+
+/* ---- task ------------------------------------------------------------------------------ */
+
+const char *mol_a2a_task_id(const mol_a2a_task *t);
+const char *mol_a2a_task_context_id(const mol_a2a_task *t);
+mol_a2a_task_state mol_a2a_task_state_get(const mol_a2a_task *t);
+const char *mol_a2a_task_timestamp(const mol_a2a_task *t);
+/* Borrowed canonical objects (NULL when unset). */
+const json_t *mol_a2a_task_status_message(const mol_a2a_task *t);
+const json_t *mol_a2a_task_history(const mol_a2a_task *t);   /* array */
+const json_t *mol_a2a_task_artifacts(const mol_a2a_task *t); /* array */
+int mol_a2a_task_cancel_requested(const mol_a2a_task *t);
+
+/* Moves the task to `state` with an optional status message (canonical, copied) and event
+ * metadata (copied), stamps the time and delivers a status event. The previous status message,
+ * if any, moves into the history (as the reference SDKs do).
+ * Returns 0, MOL_A2A_ETERMINAL, MOL_A2A_EILLEGAL or MOL_ENOMEM. */
+int mol_a2a_task_set_status(mol_a2a_task *t, mol_a2a_task_state state, const json_t *msg,
+                            const json_t *metadata);
+/* Adds an artifact chunk (canonical, copied) and delivers an artifact event.
+ * append = 0 adds the artifact or replaces one with the same artifactId; append = 1 adds the
+ * chunk's parts to the earlier artifact with that id (or adds it when there is none).
+ * last_chunk = 1 closes the artifact: a later append to it fails with MOL_EINVAL until a
+ * non-append update replaces it. Returns 0, MOL_A2A_ETERMINAL, MOL_EINVAL or MOL_ENOMEM. */
+int mol_a2a_task_add_artifact(mol_a2a_task *t, const json_t *artifact, int append,
+                              int last_chunk);
+/* Appends a canonical message (copied) to the history; no event. 0, ETERMINAL or ENOMEM. */
+int mol_a2a_task_add_history(mol_a2a_task *t, const json_t *msg);
+/* Replaces the task's metadata (object, copied; NULL clears). */
+int mol_a2a_task_set_metadata(mol_a2a_task *t, const json_t *metadata);
+
+/* Registers a listener. On a terminal task it fails with MOL_A2A_ETERMINAL (the binding answers
+ * tasks/resubscribe with -32004); past max_listeners, MOL_ELIMIT. A listener added while events
+ * are being delivered starts with the next event. `out` may be NULL. */
+int mol_a2a_task_subscribe(mol_a2a_task *t, mol_a2a_listener_fn fn, void *arg,
+                           mol_a2a_listener **out);
+/* Removes a listener; safe from inside any listener callback (including its own). No final
+ * event is delivered to a listener removed this way. A listener that has received its final
+ * event is already gone: do not unsubscribe it afterwards. */
+void mol_a2a_task_unsubscribe(mol_a2a_task *t, mol_a2a_listener *l);
+size_t mol_a2a_task_listener_count(const mol_a2a_task *t);
+
+/* The executor's hook; set it when the executor starts work on the task. */
+void mol_a2a_task_set_cancel_hook(mol_a2a_task *t, mol_a2a_cancel_fn fn, void *arg);
+/* tasks/cancel: on a terminal task returns MOL_A2A_ETERMINAL (-> -32002). Otherwise marks the
+ * task cancel-requested and calls the hook exactly once (later requests only return 0). With
+ * no hook there is nothing to stop, so the task is canceled at once. Afterwards the task is
+ * either canceled already or will be when the executor stops. */
+int mol_a2a_task_request_cancel(mol_a2a_task *t);
+/* Ends the task as canceled (the executor's answer to the hook). Same as set_status. */
+int mol_a2a_task_finish_canceled(mol_a2a_task *t, const json_t *msg);
+
+/* The task as JSON in the version's shape (v0.3 kind:"task"; v1.0 ProtoJSON enums, no kind).
+ * history_length < 0 keeps the whole history, 0 leaves it out, n keeps the last n messages in
+ * chronological order. NULL on allocation failure. */
+json_t *mol_a2a_task_to_json(const mol_a2a_task *t, mol_a2a_version v, int history_length);
+/* A status or artifact event as a result object: v0.3 {kind:"status-update"...,final} /
+ * {kind:"artifact-update"...}; v1.0 the bare TaskStatusUpdateEvent / TaskArtifactUpdateEvent
+ * (no final, no kind; the caller wraps it). NULL for MOL_A2A_EV_CLOSED. */
+json_t *mol_a2a_event_to_json(const mol_a2a_event *ev, mol_a2a_version v);
+
+#endif

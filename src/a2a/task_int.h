@@ -1,0 +1,71 @@
+/* task_int.h - private structures of the task engine, shared by task.c, task_json.c and
+ * store.c. Nothing outside src/a2a/task*.c and store.c includes this. */
+#ifndef MOL_A2A_TASK_INT_H
+#define MOL_A2A_TASK_INT_H
+
+#include <uthash.h>
+
+#include "a2a/task.h"
+
+struct mol_a2a_listener {
+  mol_a2a_listener_fn fn;
+  void *arg;
+  uint64_t start_seq; /* receives only events raised at or after this sequence number */
+  int removed;        /* unlinked lazily when removed during a dispatch */
+  struct mol_a2a_listener *prev, *next;
+};
+
+/* An event waiting for delivery; owns its JSON references. */
+typedef struct pending_event {
+  mol_a2a_event ev;
+  uint64_t seq;
+  char timestamp[32];
+  json_t *hold_msg, *hold_artifact, *hold_metadata;
+  struct pending_event *next;
+} pending_event;
+
+struct mol_a2a_task {
+  char *id;
+  char *context_id;
+  mol_a2a_task_state state;
+  char timestamp[32];
+  json_t *status_msg; /* canonical Message or NULL */
+  json_t *history;    /* array of canonical Messages */
+  json_t *artifacts;  /* array of canonical Artifacts */
+  json_t *closed;     /* object: artifactId -> true once lastChunk was seen */
+  json_t *metadata;   /* object or NULL */
+
+  int cancel_requested;
+  mol_a2a_cancel_fn cancel_fn;
+  void *cancel_arg;
+
+  mol_a2a_listener *listeners;
+  size_t n_listeners;
+  int dispatching;
+  uint64_t next_seq;
+  pending_event *queue_head, *queue_tail;
+
+  mol_a2a_store *store;
+  int64_t ended_ms;                       /* when it became terminal */
+  struct mol_a2a_task *term_prev, *term_next; /* the store's terminal list */
+  UT_hash_handle hh;
+};
+
+struct mol_a2a_store {
+  mol_a2a_store_opts o;
+  mol_a2a_task *by_id;    /* uthash, insertion (= creation) order */
+  mol_a2a_task *terminal; /* utlist DL, in the order tasks ended: oldest first */
+  size_t count;
+};
+
+/* store.c: called by task.c when a task turns terminal. */
+void mol_a2a__store_note_terminal(mol_a2a_store *s, mol_a2a_task *t);
+/* task.c: allocates / frees a task object (not linked into any store). */
+mol_a2a_task *mol_a2a__task_alloc(mol_a2a_store *s, const char *id, const char *context_id);
+void mol_a2a__task_free(mol_a2a_task *t);
+/* task.c: delivers MOL_A2A_EV_CLOSED to the remaining listeners (store shutdown). */
+void mol_a2a__task_close_listeners(mol_a2a_task *t);
+/* task.c: 1 while events are being delivered or queued (the task must not be evicted). */
+int mol_a2a__task_busy(const mol_a2a_task *t);
+
+#endif

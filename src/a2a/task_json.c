@@ -1,0 +1,96 @@
+/* task_json.c - a task and its events in the wire shape of v0.3 or v1.0. */
+#include "a2a/task_int.h"
+
+/* The last n messages of the history, chronological (n < 0: all). */
+static json_t *history_to_wire(const json_t *history, mol_a2a_version v, int n) {
+  size_t total = json_array_size(history);
+  size_t from = (n >= 0 && (size_t)n < total) ? total - (size_t)n : 0;
+  json_t *out = json_array();
+  for (size_t i = from; out && i < total; i++) {
+    json_t *w = mol_a2a_message_to_wire(json_array_get(history, i), v);
+    if (!w || json_array_append_new(out, w) != 0) {
+      json_decref(out);
+      return NULL;
+    }
+  }
+  return out;
+}
+
+static json_t *artifacts_to_wire(const json_t *artifacts, mol_a2a_version v) {
+  json_t *out = json_array();
+  size_t i;
+  json_t *a;
+  json_array_foreach(artifacts, i, a) {
+    json_t *w = mol_a2a_artifact_to_wire(a, v);
+    if (!w || json_array_append_new(out, w) != 0) {
+      json_decref(out);
+      return NULL;
+    }
+  }
+  return out;
+}
+
+static int set_new(json_t *o, const char *key, json_t *v) {
+  return v ? json_object_set_new(o, key, v) : -1;
+}
+
+json_t *mol_a2a_task_to_json(const mol_a2a_task *t, mol_a2a_version v, int history_length) {
+  json_t *o = json_object();
+  if (!o) return NULL;
+  int rc = 0;
+  if (v == MOL_A2A_V03) rc |= json_object_set_new(o, "kind", json_string("task"));
+  rc |= json_object_set_new(o, "id", json_string(t->id));
+  rc |= json_object_set_new(o, "contextId", json_string(t->context_id));
+  rc |= set_new(o, "status", mol_a2a_status_to_wire(t->state, t->status_msg, t->timestamp, v));
+  if (history_length != 0 && json_array_size(t->history) > 0)
+    rc |= set_new(o, "history", history_to_wire(t->history, v, history_length));
+  if (json_array_size(t->artifacts) > 0)
+    rc |= set_new(o, "artifacts", artifacts_to_wire(t->artifacts, v));
+  if (t->metadata) rc |= json_object_set_new(o, "metadata", json_deep_copy(t->metadata));
+  if (rc != 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+static json_t *status_event_json(const mol_a2a_event *ev, mol_a2a_version v) {
+  json_t *o = json_object();
+  int rc = 0;
+  if (v == MOL_A2A_V03) rc |= json_object_set_new(o, "kind", json_string("status-update"));
+  rc |= json_object_set_new(o, "taskId", json_string(ev->task_id));
+  rc |= json_object_set_new(o, "contextId", json_string(ev->context_id));
+  rc |= set_new(o, "status", mol_a2a_status_to_wire(ev->state, ev->status_message,
+                                                    ev->timestamp, v));
+  /* v1.0 removed `final`: the stream simply ends at a terminal or interrupted state. */
+  if (v == MOL_A2A_V03) rc |= json_object_set_new(o, "final", json_boolean(ev->final));
+  if (rc != 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+static json_t *artifact_event_json(const mol_a2a_event *ev, mol_a2a_version v) {
+  json_t *o = json_object();
+  int rc = 0;
+  if (v == MOL_A2A_V03) rc |= json_object_set_new(o, "kind", json_string("artifact-update"));
+  rc |= json_object_set_new(o, "taskId", json_string(ev->task_id));
+  rc |= json_object_set_new(o, "contextId", json_string(ev->context_id));
+  rc |= set_new(o, "artifact", mol_a2a_artifact_to_wire(ev->artifact, v));
+  rc |= json_object_set_new(o, "append", json_boolean(ev->append));
+  rc |= json_object_set_new(o, "lastChunk", json_boolean(ev->last_chunk));
+  if (rc != 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+json_t *mol_a2a_event_to_json(const mol_a2a_event *ev, mol_a2a_version v) {
+  json_t *o = NULL;
+  if (ev->kind == MOL_A2A_EV_STATUS) o = status_event_json(ev, v);
+  else if (ev->kind == MOL_A2A_EV_ARTIFACT) o = artifact_event_json(ev, v);
+  if (o && ev->metadata) json_object_set_new(o, "metadata", json_deep_copy(ev->metadata));
+  return o;
+}

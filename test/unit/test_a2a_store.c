@@ -1,0 +1,215 @@
+/* test_a2a_store.c - the bounded task store: lookup, cap eviction (oldest terminal first, never
+ * a live task), TTL sweep, turns (store_begin) and listing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "a2a/task.h"
+#include "a2a_test_util.h"
+#include "molecule.h"
+
+static int64_t fake_now = 0;
+static int64_t fake_clock(void *arg) {
+  (void)arg;
+  return fake_now;
+}
+
+static mol_a2a_store *store_with(size_t max_tasks, int64_t ttl) {
+  mol_a2a_store *s;
+  mol_a2a_store_opts o = {.clock = fake_clock, .max_tasks = max_tasks, .terminal_ttl_ms = ttl};
+  assert_int_equal(mol_a2a_store_new(&o, &s), 0);
+  return s;
+}
+
+/* Creates a task and returns a copy of its id (tasks may be evicted later). */
+static char *create(mol_a2a_store *s, mol_a2a_task **out) {
+  mol_a2a_task *t;
+  assert_int_equal(mol_a2a_store_create(s, NULL, &t), 0);
+  if (out) *out = t;
+  return strdup(mol_a2a_task_id(t));
+}
+
+static void finish(mol_a2a_store *s, const char *id) {
+  mol_a2a_task *t = mol_a2a_store_get(s, id);
+  assert_non_null(t);
+  assert_int_equal(mol_a2a_task_set_status(t, MOL_A2A_STATE_COMPLETED, NULL, NULL), 0);
+}
+
+static void lookup_and_ids(void **state) {
+  (void)state;
+  mol_a2a_store *s = store_with(0, 0);
+  mol_a2a_task *t1, *t2, *t3;
+  char *a = create(s, &t1), *b = create(s, &t2);
+  assert_int_equal(mol_a2a_store_create(s, "ctx-1", &t3), 0);
+  assert_string_equal(mol_a2a_task_context_id(t3), "ctx-1");
+  assert_string_not_equal(a, b);
+  assert_string_not_equal(mol_a2a_task_context_id(t1), mol_a2a_task_context_id(t2));
+  assert_ptr_equal(mol_a2a_store_get(s, a), t1);
+  assert_ptr_equal(mol_a2a_store_get(s, b), t2);
+  assert_null(mol_a2a_store_get(s, "nope"));
+  assert_null(mol_a2a_store_get(s, NULL));
+  assert_int_equal(mol_a2a_store_count(s), 3);
+  assert_int_equal(mol_a2a_task_state_get(t1), MOL_A2A_STATE_SUBMITTED);
+  free(a);
+  free(b);
+  mol_a2a_store_free(s);
+}
+
+/* The cap evicts the task that ended first, whatever its creation order; live tasks stay. */
+static void cap_evicts_oldest_terminal(void **state) {
+  (void)state;
+  mol_a2a_store *s = store_with(3, 0);
+  char *a = create(s, NULL), *b = create(s, NULL), *c = create(s, NULL);
+  finish(s, b);
+  finish(s, a);
+  char *d = create(s, NULL); /* evicts b, which ended first */
+  assert_null(mol_a2a_store_get(s, b));
+  assert_non_null(mol_a2a_store_get(s, a));
+  assert_int_equal(mol_a2a_store_count(s), 3);
+  char *e = create(s, NULL); /* evicts a */
+  assert_null(mol_a2a_store_get(s, a));
+  /* c, d, e are live: nothing to evict. */
+  mol_a2a_task *t;
+  assert_int_equal(mol_a2a_store_create(s, NULL, &t), MOL_ELIMIT);
+  assert_non_null(mol_a2a_store_get(s, c));
+  assert_non_null(mol_a2a_store_get(s, d));
+  assert_non_null(mol_a2a_store_get(s, e));
+  assert_int_equal(mol_a2a_store_count(s), 3);
+  finish(s, d);
+  char *f = create(s, NULL);
+  assert_null(mol_a2a_store_get(s, d));
+  char *all[] = {a, b, c, d, e, f};
+  for (size_t i = 0; i < 6; i++) free(all[i]);
+  mol_a2a_store_free(s);
+}
+
+static void ttl_sweep(void **state) {
+  (void)state;
+  mol_a2a_store *s = store_with(0, 1000);
+  fake_now = 10000;
+  char *live = create(s, NULL), *a = create(s, NULL), *b = create(s, NULL);
+  finish(s, a);
+  fake_now = 10500;
+  finish(s, b);
+  assert_int_equal(mol_a2a_store_sweep(s, 10999), 0);
+  assert_int_equal(mol_a2a_store_sweep(s, 11000), 1);
+  assert_null(mol_a2a_store_get(s, a));
+  assert_non_null(mol_a2a_store_get(s, b));
+  assert_int_equal(mol_a2a_store_sweep(s, 11499), 0);
+  assert_int_equal(mol_a2a_store_sweep(s, 99999999), 1);
+  assert_null(mol_a2a_store_get(s, b));
+  assert_non_null(mol_a2a_store_get(s, live)); /* live tasks never expire */
+  assert_int_equal(mol_a2a_store_count(s), 1);
+  free(live);
+  free(a);
+  free(b);
+  mol_a2a_store_free(s);
+}
+
+/* A task whose final event is being delivered is not evictable, even though it is terminal. */
+typedef struct {
+  mol_a2a_store *s;
+  int create_rc;
+  const char *seen_id;
+} busy_ctx;
+
+static void create_on_final(mol_a2a_task *t, const mol_a2a_event *ev, void *arg) {
+  busy_ctx *c = arg;
+  mol_a2a_task *n;
+  if (!ev->final) return;
+  c->create_rc = mol_a2a_store_create(c->s, NULL, &n);
+  c->seen_id = mol_a2a_task_id(t); /* still valid: not evicted under us */
+}
+
+static void busy_task_not_evicted(void **state) {
+  (void)state;
+  mol_a2a_store *s = store_with(1, 0);
+  mol_a2a_task *t;
+  char *a = create(s, &t);
+  busy_ctx c = {.s = s, .create_rc = 1};
+  assert_int_equal(mol_a2a_task_subscribe(t, create_on_final, &c, NULL), 0);
+  assert_int_equal(mol_a2a_task_set_status(t, MOL_A2A_STATE_FAILED, NULL, NULL), 0);
+  assert_int_equal(c.create_rc, MOL_ELIMIT);
+  assert_string_equal(c.seen_id, a);
+  assert_int_equal(mol_a2a_store_sweep(s, INT64_MAX), 1); /* idle now */
+  free(a);
+  mol_a2a_store_free(s);
+}
+
+static json_t *user_msg(const char *task_id, const char *context_id) {
+  json_t *m = mol_a2a_message_new(MOL_A2A_ROLE_USER, "hello");
+  if (task_id) json_object_set_new(m, "taskId", json_string(task_id));
+  if (context_id) json_object_set_new(m, "contextId", json_string(context_id));
+  return m;
+}
+
+static void begin_turns(void **state) {
+  (void)state;
+  mol_a2a_store *s = store_with(2, 0);
+  mol_a2a_error err = {0};
+  mol_a2a_task *t, *again;
+  json_t *m1 = user_msg(NULL, "ctx");
+  assert_int_equal(mol_a2a_store_begin(s, m1, &t, &err), 0);
+  assert_string_equal(mol_a2a_task_context_id(t), "ctx");
+  assert_string_equal(mol_a2a_msg_task_id(m1), mol_a2a_task_id(t));
+  assert_int_equal(json_array_size(mol_a2a_task_history(t)), 1);
+  /* continuation by taskId only: gets the task's context */
+  json_t *m2 = user_msg(mol_a2a_task_id(t), NULL);
+  assert_int_equal(mol_a2a_store_begin(s, m2, &again, &err), 0);
+  assert_ptr_equal(again, t);
+  assert_string_equal(mol_a2a_msg_context_id(m2), "ctx");
+  assert_int_equal(json_array_size(mol_a2a_task_history(t)), 2);
+  /* errors */
+  json_t *m3 = user_msg("nope", NULL);
+  assert_int_equal(mol_a2a_store_begin(s, m3, &again, &err), MOL_EINVAL);
+  assert_int_equal(err.code, MOL_A2A_TASK_NOT_FOUND);
+  json_t *m4 = user_msg(mol_a2a_task_id(t), "other");
+  assert_int_equal(mol_a2a_store_begin(s, m4, &again, &err), MOL_EINVAL);
+  assert_int_equal(err.code, MOL_A2A_INVALID_PARAMS);
+  assert_int_equal(mol_a2a_task_set_status(t, MOL_A2A_STATE_COMPLETED, NULL, NULL), 0);
+  json_t *m5 = user_msg(mol_a2a_task_id(t), NULL);
+  assert_int_equal(mol_a2a_store_begin(s, m5, &again, &err), MOL_EINVAL);
+  assert_int_equal(err.code, MOL_A2A_INVALID_REQUEST); /* §7.3 check 17 */
+  /* store full of live tasks -> -32603 */
+  json_t *m6 = user_msg(NULL, NULL), *m7 = user_msg(NULL, NULL), *m8 = user_msg(NULL, NULL);
+  assert_int_equal(mol_a2a_store_begin(s, m6, &again, &err), 0); /* evicts the completed one */
+  assert_int_equal(mol_a2a_store_begin(s, m7, &again, &err), 0);
+  assert_int_equal(mol_a2a_store_begin(s, m8, &again, &err), MOL_EINVAL);
+  assert_int_equal(err.code, MOL_A2A_INTERNAL_ERROR);
+  json_t *all[] = {m1, m2, m3, m4, m5, m6, m7, m8};
+  for (size_t i = 0; i < 8; i++) json_decref(all[i]);
+  mol_a2a_store_free(s);
+}
+
+static void list_filter_and_pages(void **state) {
+  (void)state;
+  mol_a2a_store *s = store_with(0, 0);
+  mol_a2a_task *t[5];
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(mol_a2a_store_create(s, i % 2 ? "odd" : "even", &t[i]), 0);
+  assert_int_equal(mol_a2a_task_set_status(t[2], MOL_A2A_STATE_WORKING, NULL, NULL), 0);
+  mol_a2a_task *out[5];
+  assert_int_equal(mol_a2a_store_list(s, NULL, MOL_A2A_STATE_UNKNOWN, 0, out, 5), 5);
+  assert_ptr_equal(out[0], t[0]);
+  assert_ptr_equal(out[4], t[4]);
+  assert_int_equal(mol_a2a_store_list(s, "even", MOL_A2A_STATE_UNKNOWN, 1, out, 1), 3);
+  assert_ptr_equal(out[0], t[2]);
+  assert_int_equal(mol_a2a_store_list(s, NULL, MOL_A2A_STATE_WORKING, 0, out, 5), 1);
+  assert_ptr_equal(out[0], t[2]);
+  assert_int_equal(mol_a2a_store_list(s, "none", MOL_A2A_STATE_UNKNOWN, 0, out, 5), 0);
+  mol_a2a_store_free(s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(lookup_and_ids),
+    cmocka_unit_test(cap_evicts_oldest_terminal),
+    cmocka_unit_test(ttl_sweep),
+    cmocka_unit_test(busy_task_not_evicted),
+    cmocka_unit_test(begin_turns),
+    cmocka_unit_test(list_filter_and_pages),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
