@@ -1,0 +1,1 @@
+/* client.c - placeholder until the A2A client lands. */

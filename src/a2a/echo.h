@@ -1,0 +1,25 @@
+/* echo.h - the echo executor that ships with the library: the test agent of the conformance
+ * suite and of `molecule serve --executor echo`.
+ *
+ * Message mode (default): replies "echo: <text>" with a Message, after delay_ms if set
+ * (reporting working first).
+ * Task mode: walks the task lifecycle with delay_ms between steps: working, an artifact
+ * "echo: <text>", completed. A text starting with "input-required" ends in input-required
+ * instead, so a client can continue the task with message.taskId.
+ * Cancel stops the pending timer and ends the turn canceled at once. */
+#ifndef MOL_A2A_ECHO_H
+#define MOL_A2A_ECHO_H
+
+#include "a2a/executor.h"
+
+typedef struct {
+  unsigned delay_ms;
+  int task_mode;
+} mol_echo_opts;
+
+/* Fills ex with an echo executor. The state is allocated; free it with mol_echo_free once no
+ * turn is running. Returns 0 or MOL_ENOMEM. */
+int mol_echo_new(const mol_echo_opts *opts, mol_a2a_executor *ex);
+void mol_echo_free(mol_a2a_executor *ex);
+
+#endif

@@ -1,0 +1,1 @@
+/* server.c - placeholder until the A2A server binding lands. */

@@ -1,0 +1,164 @@
+/* turn.c - one executor turn over the task engine. */
+#include "a2a/turn.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "a2a/model.h"
+#include "base/crypto.h"
+#include "molecule.h"
+
+struct mol_a2a_turn {
+  uv_loop_t *loop;
+  mol_a2a_task *task;          /* live until the ending call */
+  json_t *message;
+  json_t *req_metadata;
+  char *text;
+  int streaming;
+  int ended;
+  const mol_a2a_executor *ex;
+  mol_a2a_turn_hooks hooks;
+  void *data;
+  char artifact_id[MOL_UUID_LEN + 1];
+};
+
+uv_loop_t *mol_a2a_turn_loop(const mol_a2a_turn *t) { return t->loop; }
+const json_t *mol_a2a_turn_message(const mol_a2a_turn *t) { return t->message; }
+const char *mol_a2a_turn_text(const mol_a2a_turn *t) { return t->text; }
+const char *mol_a2a_turn_task_id(const mol_a2a_turn *t) { return mol_a2a_task_id(t->task); }
+const char *mol_a2a_turn_context_id(const mol_a2a_turn *t) {
+  return mol_a2a_task_context_id(t->task);
+}
+const json_t *mol_a2a_turn_request_metadata(const mol_a2a_turn *t) { return t->req_metadata; }
+int mol_a2a_turn_streaming(const mol_a2a_turn *t) { return t->streaming; }
+int mol_a2a_turn_cancel_requested(const mol_a2a_turn *t) {
+  return mol_a2a_task_cancel_requested(t->task);
+}
+void mol_a2a_turn_set_data(mol_a2a_turn *t, void *data) { t->data = data; }
+void *mol_a2a_turn_data(const mol_a2a_turn *t) { return t->data; }
+
+static void turn_free(mol_a2a_turn *t) {
+  json_decref(t->message);
+  json_decref(t->req_metadata);
+  free(t->text);
+  free(t);
+}
+
+/* Moves the task to its last state of this turn, then tells the binding and frees the turn. */
+static int end_turn(mol_a2a_turn *t, mol_a2a_task_state state, json_t *msg) {
+  if (t->ended) {
+    json_decref(msg);
+    return MOL_EPROTO;
+  }
+  t->ended = 1;
+  mol_a2a_task_set_cancel_hook(t->task, NULL, NULL);
+  int rc = state == MOL_A2A_STATE_CANCELED ? mol_a2a_task_finish_canceled(t->task, msg)
+                                           : mol_a2a_task_set_status(t->task, state, msg, NULL);
+  json_decref(msg);
+  if (t->hooks.on_end) t->hooks.on_end(t, t->hooks.arg);
+  turn_free(t);
+  return rc;
+}
+
+static json_t *agent_text(const char *text) {
+  return text ? mol_a2a_message_new(MOL_A2A_ROLE_AGENT, text) : NULL;
+}
+
+int mol_a2a_turn_working(mol_a2a_turn *t, const char *text) {
+  if (t->ended) return MOL_EPROTO;
+  json_t *msg = agent_text(text);
+  int rc = mol_a2a_task_set_status(t->task, MOL_A2A_STATE_WORKING, msg, NULL);
+  json_decref(msg);
+  return rc;
+}
+
+int mol_a2a_turn_artifact(mol_a2a_turn *t, const char *artifact_id, const char *name,
+                          const char *text, int append, int last_chunk) {
+  if (t->ended) return MOL_EPROTO;
+  json_t *parts = json_array();
+  json_array_append_new(parts, mol_a2a_part_text(text ? text : ""));
+  json_t *a = mol_a2a_artifact_new(artifact_id ? artifact_id : t->artifact_id, name, parts);
+  if (!a) return MOL_ENOMEM;
+  int rc = mol_a2a_task_add_artifact(t->task, a, append, last_chunk);
+  json_decref(a);
+  return rc;
+}
+
+int mol_a2a_turn_reply(mol_a2a_turn *t, json_t *msg) {
+  if (t->ended || !msg) {
+    json_decref(msg);
+    return t->ended ? MOL_EPROTO : MOL_EINVAL;
+  }
+  const char *ctx = mol_a2a_task_context_id(t->task);
+  if (ctx && !json_object_get(msg, "contextId")) json_object_set_new(msg, "contextId", json_string(ctx));
+  if (t->hooks.on_reply) t->hooks.on_reply(t, msg, t->hooks.arg);
+  return end_turn(t, MOL_A2A_STATE_COMPLETED, msg);
+}
+
+int mol_a2a_turn_reply_text(mol_a2a_turn *t, const char *text) {
+  json_t *msg = mol_a2a_message_new(MOL_A2A_ROLE_AGENT, text ? text : "");
+  return msg ? mol_a2a_turn_reply(t, msg) : MOL_ENOMEM;
+}
+
+int mol_a2a_turn_complete(mol_a2a_turn *t, const char *text) {
+  return end_turn(t, MOL_A2A_STATE_COMPLETED, agent_text(text));
+}
+int mol_a2a_turn_fail(mol_a2a_turn *t, const char *text) {
+  return end_turn(t, MOL_A2A_STATE_FAILED, agent_text(text));
+}
+int mol_a2a_turn_input_required(mol_a2a_turn *t, const char *text) {
+  return end_turn(t, MOL_A2A_STATE_INPUT_REQUIRED, agent_text(text));
+}
+int mol_a2a_turn_canceled(mol_a2a_turn *t) {
+  return end_turn(t, MOL_A2A_STATE_CANCELED, NULL);
+}
+
+static void on_cancel_hook(mol_a2a_task *task, void *arg) {
+  (void)task;
+  mol_a2a_turn *t = arg;
+  if (t->ex->cancel) t->ex->cancel(t->ex->self, t);
+  else mol_a2a_turn_canceled(t);
+}
+
+static char *stripped_text(const json_t *msg) {
+  char *s = mol_a2a_parts_text(msg);
+  if (!s) return NULL;
+  size_t n = strlen(s), a = 0;
+  while (a < n && isspace((unsigned char)s[a])) a++;
+  while (n > a && isspace((unsigned char)s[n - 1])) n--;
+  memmove(s, s + a, n - a);
+  s[n - a] = '\0';
+  return s;
+}
+
+int mol_a2a_turn_start(uv_loop_t *loop, mol_a2a_task *task, const json_t *message,
+                       const json_t *req_metadata, int streaming, const mol_a2a_executor *ex,
+                       const mol_a2a_turn_hooks *hooks, mol_a2a_turn **out) {
+  mol_a2a_turn *t = calloc(1, sizeof(*t));
+  if (!t) return MOL_ENOMEM;
+  t->loop = loop;
+  t->task = task;
+  t->message = json_deep_copy(message);
+  t->req_metadata = req_metadata ? json_deep_copy(req_metadata) : NULL;
+  t->text = stripped_text(message);
+  t->streaming = streaming;
+  t->ex = ex;
+  if (hooks) t->hooks = *hooks;
+  mol_uuid4(t->artifact_id);
+  if (!t->message || !t->text) {
+    end_turn(t, MOL_A2A_STATE_FAILED, agent_text("out of memory"));
+    return MOL_ENOMEM;
+  }
+  if (out) *out = t;
+  mol_a2a_task_set_cancel_hook(task, on_cancel_hook, t);
+  int rc = ex->execute(ex->self, t);
+  if (rc) {
+    char why[160];
+    snprintf(why, sizeof(why), "executor %s failed to start: %s", ex->name ? ex->name : "?",
+             mol_strerror(rc));
+    end_turn(t, MOL_A2A_STATE_FAILED, agent_text(why));
+  }
+  return rc;
+}
