@@ -1,1 +1,486 @@
-/* server.c - placeholder until the HTTP server lands. */
+/* server.c - the socket side of the HTTP server: listeners, connections (a mol_stream bound
+ * to an I/O-free mol_h1 core), one timer per connection and graceful shutdown.
+ *
+ * Timers are lazy: each connection's single uv_timer is only (re)started when the deadline of
+ * the current phase moves earlier than the one armed; when it fires, the deadline is
+ * recomputed and the timer re-armed if the connection made progress meanwhile. A keep-alive
+ * request/response cycle therefore usually costs no timer operation at all.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "base/log.h"
+#include "http/http.h"
+#include "http/server_int.h"
+#include "molecule.h"
+
+#define MAX_LISTENERS 8
+#define LINGER_MAX_MS 5000   /* wait this long at most for the peer's FIN after ours */
+#define REJECT_SLACK 64      /* connections past the limit still answered with a 503 */
+
+typedef struct srv_conn srv_conn;
+
+struct mol_http_server {
+  uv_loop_t *loop;
+  mol_http_server_opts opts;
+  mol_h1_limits lim;
+  mol_h1_callbacks cbs;
+  mol_routes routes;
+  uv_tcp_t *listeners[MAX_LISTENERS];
+  int nlisteners;
+  int port;
+  srv_conn *conns;
+  unsigned nconns;
+  uv_timer_t grace;
+  unsigned closing : 1, finishing : 1, at_limit : 1;
+  unsigned pending_closes;
+  void (*close_cb)(void *arg);
+  void *close_arg;
+};
+
+struct srv_conn {
+  mol_stream stream;
+  mol_h1 core;
+  uv_timer_t timer;
+  mol_http_server *srv;
+  srv_conn *prev, *next;
+  uint64_t phase_start, last_rx, timer_due;
+  uint64_t last_tx;      /* last write progress while bytes were queued */
+  unsigned seq;
+  int phase;
+  int open_handles;
+  unsigned closing : 1, lingering : 1, peer_eof : 1;
+  char peer[64];
+};
+
+static void after_core(srv_conn *c);
+static void on_stream_read(mol_stream *st, ssize_t nread, const char *data);
+
+/* ---- closing connections and the server ----------------------------------------------- */
+
+static void maybe_finish(mol_http_server *s);
+
+static void conn_free(srv_conn *c) {
+  mol_http_server *s = c->srv;
+  if (c->prev) c->prev->next = c->next;
+  else s->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  s->nconns--;
+  mol_h1_free(&c->core);
+  free(c);
+  if (s->closing) maybe_finish(s);
+}
+
+static void on_conn_handle_closed(srv_conn *c) {
+  if (--c->open_handles == 0) conn_free(c);
+}
+
+static void on_stream_closed(mol_stream *st) { on_conn_handle_closed(st->data); }
+static void on_timer_closed(uv_handle_t *h) { on_conn_handle_closed(h->data); }
+
+static void conn_close(srv_conn *c, int abort) {
+  if (c->closing) return;
+  c->closing = 1;
+  mol_logd("http", "closing connection from %s%s", c->peer, abort ? " (reset)" : "");
+  mol_h1_abort(&c->core);
+  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+  mol_stream_close(&c->stream, abort);
+}
+
+static void on_server_freed(uv_handle_t *h) {
+  mol_http_server *s = h->data;
+  void (*cb)(void *) = s->close_cb;
+  void *arg = s->close_arg;
+  mol_routes_free(&s->routes);
+  free(s);
+  if (cb) cb(arg);
+}
+
+static void maybe_finish(mol_http_server *s) {
+  if (s->finishing || s->nconns || s->pending_closes) return;
+  s->finishing = 1;
+  uv_close((uv_handle_t *)&s->grace, on_server_freed);
+}
+
+/* ---- timers ----------------------------------------------------------------------------- */
+
+static uint64_t phase_deadline(const srv_conn *c) {
+  const mol_http_server_opts *o = &c->srv->opts;
+  switch (c->phase) {
+    case MOL_H1_IDLE: /* requests answered within one read never leave IDLE */
+      if (!c->core.msg_seq) return c->phase_start + o->header_timeout_ms; /* never spoke */
+      return (c->last_rx > c->phase_start ? c->last_rx : c->phase_start) + o->idle_timeout_ms;
+    case MOL_H1_HEAD: return c->phase_start + o->header_timeout_ms;
+    case MOL_H1_BODY: return c->last_rx + o->body_timeout_ms;
+    case MOL_H1_CLOSING:
+      if (c->lingering)
+        return c->phase_start +
+               (o->header_timeout_ms < LINGER_MAX_MS ? o->header_timeout_ms : LINGER_MAX_MS);
+      __attribute__((fallthrough)); /* still flushing */
+    default: /* a peer that stops reading may hold a connection only so long (send timeout) */
+      return mol_stream_queued(&c->stream) ? c->last_tx + o->idle_timeout_ms : 0;
+  }
+}
+
+static void track_phase(srv_conn *c) {
+  int ph = mol_h1_phase(&c->core);
+  if (ph == c->phase && (ph != MOL_H1_HEAD || c->core.msg_seq == c->seq)) return;
+  c->phase = ph;
+  c->seq = c->core.msg_seq;
+  c->phase_start = uv_now(c->srv->loop);
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void arm(srv_conn *c, uint64_t deadline) {
+  uint64_t now = uv_now(c->srv->loop);
+  c->timer_due = deadline;
+  uv_timer_start(&c->timer, on_timer, deadline > now ? deadline - now : 0, 0);
+}
+
+static void update_timer(srv_conn *c) {
+  track_phase(c);
+  uint64_t d = phase_deadline(c);
+  if (d && (!uv_is_active((uv_handle_t *)&c->timer) || d < c->timer_due)) arm(c, d);
+}
+
+static void on_timer(uv_timer_t *t) {
+  srv_conn *c = t->data;
+  track_phase(c);
+  uint64_t d = phase_deadline(c);
+  if (!d) return;
+  if (d > uv_now(c->srv->loop)) {
+    arm(c, d);
+    return;
+  }
+  switch (c->phase) {
+    case MOL_H1_IDLE: conn_close(c, 0); break;
+    case MOL_H1_HEAD:
+    case MOL_H1_BODY:
+      mol_logd("http", "request from %s timed out", c->peer);
+      mol_h1_fail(&c->core, 408); /* on_output carries on */
+      break;
+    default:
+      mol_logd("http", "%s stopped reading; dropping the connection", c->peer);
+      conn_close(c, 1);
+  }
+}
+
+/* ---- I/O -------------------------------------------------------------------------------- */
+
+static void on_written(mol_stream *st, int status, void *arg) {
+  (void)st;
+  srv_conn *c = arg;
+  if (c->closing) return;
+  c->last_tx = uv_now(c->srv->loop);
+  if (status < 0) {
+    mol_logd("http", "write to %s failed: %s", c->peer, mol_strerror(status));
+    conn_close(c, 1);
+    return;
+  }
+  mol_h1_resume(&c->core); /* held-back pipelined requests */
+  after_core(c);
+}
+
+/* Plain TCP with nothing queued: write in place with uv_try_write. Through uv_write every
+ * response also costs an epoll_ctl (libuv re-arms the watcher after each completed write
+ * request): a third syscall per request next to read and write, and a malloc. Only an
+ * unwritten remainder goes through the stream. Not used while input is held back, since
+ * its resumption hangs on a write completion (on_written). */
+static size_t write_direct(srv_conn *c) {
+  mol_stream *st = &c->stream;
+  if (st->tls || st->closing || !st->connected || mol_stream_queued(st) ||
+      mol_h1_blocked(&c->core))
+    return 0;
+  uv_buf_t b = uv_buf_init(c->core.out.data, (unsigned)c->core.out.len);
+  int n = uv_try_write((uv_stream_t *)&st->tcp, &b, 1);
+  return n > 0 ? (size_t)n : 0;
+}
+
+static void flush(srv_conn *c) {
+  if (!c->core.out.len) return;
+  size_t done = write_direct(c);
+  if (done == c->core.out.len) {
+    c->core.out.len = 0; /* the buffer is kept for the next response */
+    return;
+  }
+  mol_buf_consume(&c->core.out, done);
+  if (!mol_stream_queued(&c->stream)) c->last_tx = uv_now(c->srv->loop);
+  size_t len = c->core.out.len;
+  char *data = mol_buf_steal(&c->core.out);
+  if (!data || mol_stream_write_owned(&c->stream, data, len, on_written, c)) conn_close(c, 1);
+}
+
+/* Everything is answered: close, after a FIN and a short wait for the peer's, so that a
+ * client still sending (e.g. a body we refused) is not reset before it reads our answer. */
+static void finish_output(srv_conn *c) {
+  if (c->peer_eof || c->srv->closing) {
+    conn_close(c, 0);
+  } else if (!c->lingering) {
+    c->lingering = 1;
+    c->phase = MOL_H1_CLOSING;
+    c->phase_start = uv_now(c->srv->loop);
+    if (mol_stream_shutdown(&c->stream)) conn_close(c, 0);
+  }
+}
+
+static void after_core(srv_conn *c) {
+  if (c->closing) return;
+  flush(c);
+  if (c->closing) return;
+  if (c->core.dead) {
+    conn_close(c, 1);
+    return;
+  }
+  if (c->core.done) {
+    if (mol_stream_queued(&c->stream) == 0) finish_output(c);
+    if (c->closing) return;
+  } else if (mol_h1_blocked(&c->core)) {
+    mol_stream_read_stop(&c->stream);
+  } else if (!c->stream.reading && !c->peer_eof) {
+    if (mol_stream_read_start(&c->stream, on_stream_read)) c->peer_eof = 1;
+  }
+  update_timer(c);
+}
+
+static void on_output(void *ctx) { after_core(ctx); }
+
+static size_t socket_queued(void *ctx) { return mol_stream_queued(&((srv_conn *)ctx)->stream); }
+
+static void on_drain(mol_stream *st) {
+  srv_conn *c = st->data;
+  if (!c->closing) mol_h1_drained(&c->core);
+}
+
+static void on_eof(srv_conn *c, ssize_t code) {
+  c->peer_eof = 1;
+  if (code != MOL_EOF) mol_logd("http", "read from %s: %s", c->peer, mol_strerror((int)code));
+  if (c->lingering || code != MOL_EOF || mol_h1_eof(&c->core)) {
+    conn_close(c, code != MOL_EOF);
+    return;
+  }
+  after_core(c);
+}
+
+static void on_stream_read(mol_stream *st, ssize_t nread, const char *data) {
+  srv_conn *c = st->data;
+  if (c->closing) return;
+  if (nread < 0) {
+    on_eof(c, nread);
+    return;
+  }
+  c->last_rx = uv_now(c->srv->loop);
+  if (c->lingering) return; /* discarded: we are only waiting for the FIN */
+  mol_h1_feed(&c->core, data, (size_t)nread);
+  after_core(c);
+}
+
+/* ---- dispatch ---------------------------------------------------------------------------- */
+
+static void on_request(mol_http_req *r, void *ctx) {
+  mol_http_server *s = ((srv_conn *)ctx)->srv;
+  int status = 404;
+  mol_buf allow = MOL_BUF_INIT;
+  const mol_route *rt = mol_routes_match(&s->routes, r->method, mol_http_req_path(r), &status,
+                                         &allow);
+  if (rt) {
+    rt->h(r, rt->arg);
+    return;
+  }
+  if (status == 405 && allow.len) mol_http_resp_header(r, "Allow", allow.data);
+  mol_buf_free(&allow);
+  const char *reason = mol_http_reason(status);
+  mol_http_respond(r, status, "text/plain", reason, strlen(reason));
+}
+
+/* ---- accepting ---------------------------------------------------------------------------- */
+
+static void start_conn(mol_http_server *s, srv_conn *c) {
+  c->stream.data = c;
+  c->stream.on_drain = on_drain;
+  uv_timer_init(s->loop, &c->timer);
+  c->timer.data = c;
+  c->open_handles++;
+  if (mol_stream_peer_name(&c->stream, c->peer, sizeof(c->peer))) c->peer[0] = '\0';
+  c->core.peer = c->peer;
+  c->phase = -1;
+  c->last_rx = uv_now(s->loop);
+  mol_logd("http", "connection from %s", c->peer);
+  if (s->nconns > s->opts.max_connections + REJECT_SLACK) {
+    conn_close(c, 1);
+    return;
+  }
+  if (mol_stream_read_start(&c->stream, on_stream_read)) {
+    conn_close(c, 1);
+    return;
+  }
+  if (s->nconns > s->opts.max_connections) {
+    if (!s->at_limit) /* once per episode, not once per refused connection */
+      mol_logw("http", "connection limit (%u) reached, refusing connections",
+               s->opts.max_connections);
+    s->at_limit = 1;
+    mol_h1_fail(&c->core, 503);
+    return;
+  }
+  s->at_limit = 0;
+  update_timer(c);
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  mol_http_server *s = server->data;
+  if (status < 0) {
+    mol_logw("http", "accept failed: %s", mol_strerror(status));
+    return;
+  }
+  srv_conn *c = calloc(1, sizeof(*c));
+  if (!c) {
+    mol_loge("http", "out of memory accepting a connection");
+    return;
+  }
+  c->srv = s;
+  c->open_handles = 1;
+  mol_h1_init(&c->core, &s->lim, &s->cbs, c);
+  c->next = s->conns;
+  if (s->conns) s->conns->prev = c;
+  s->conns = c;
+  s->nconns++;
+  int rc = mol_stream_accept(s->loop, server, &c->stream, s->opts.tls, on_stream_closed);
+  c->stream.data = c;
+  if (rc) {
+    mol_logw("http", "accept failed: %s", mol_strerror(rc));
+    c->closing = 1; /* the stream is closing; on_stream_closed frees c */
+    return;
+  }
+  start_conn(s, c);
+}
+
+/* ---- public API ------------------------------------------------------------------------- */
+
+static void apply_defaults(mol_http_server_opts *o) {
+  if (!o->max_connections) o->max_connections = 10000;
+  if (!o->header_timeout_ms) o->header_timeout_ms = 10000;
+  if (!o->body_timeout_ms) o->body_timeout_ms = 30000;
+  if (!o->idle_timeout_ms) o->idle_timeout_ms = 60000;
+}
+
+int mol_http_server_new(uv_loop_t *loop, const mol_http_server_opts *opts,
+                        mol_http_server **out) {
+  mol_http_server *s = calloc(1, sizeof(*s));
+  if (!s) return MOL_ENOMEM;
+  s->loop = loop;
+  if (opts) s->opts = *opts;
+  apply_defaults(&s->opts);
+  mol_h1_limits_init(&s->lim, &s->opts);
+  s->cbs.on_request = on_request;
+  s->cbs.on_output = on_output;
+  s->cbs.socket_queued = socket_queued;
+  uv_timer_init(loop, &s->grace);
+  s->grace.data = s;
+  *out = s;
+  return 0;
+}
+
+int mol_http_server_route(mol_http_server *s, const char *method, const char *path, int prefix,
+                          mol_http_handler h, void *arg) {
+  return mol_routes_add(&s->routes, method, path, prefix, h, arg);
+}
+
+static void free_handle(uv_handle_t *h) { free(h); }
+
+typedef union {
+  struct sockaddr sa;
+  struct sockaddr_in v4;
+  struct sockaddr_in6 v6;
+} sock_addr;
+
+static int parse_addr(const char *host, int port, sock_addr *a) {
+  if (port < 0 || port > 65535) return MOL_EINVAL;
+  int rc = strchr(host, ':') ? uv_ip6_addr(host, port, &a->v6) : uv_ip4_addr(host, port, &a->v4);
+  return rc ? MOL_EINVAL : 0;
+}
+
+/* SO_REUSEPORT lets one loop per thread or process share the port (DESIGN.md §4); libuv
+ * 1.44 has no flag for it, so it is set on the socket before bind. */
+static int set_reuse_port(uv_tcp_t *t) {
+  uv_os_fd_t fd;
+  int on = 1;
+  if (uv_fileno((uv_handle_t *)t, &fd)) return MOL_EINVAL;
+  return setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) ? -errno : 0;
+}
+
+static int bind_listener(mol_http_server *s, uv_tcp_t *t, sock_addr *a) {
+  int v6 = a->sa.sa_family == AF_INET6;
+  int rc = s->opts.reuse_port ? set_reuse_port(t) : 0;
+  if (!rc) rc = uv_tcp_bind(t, &a->sa, v6 ? UV_TCP_IPV6ONLY : 0);
+  if (!rc) rc = uv_listen((uv_stream_t *)t, 511, on_connection);
+  if (rc || s->nlisteners) return rc;
+  int len = sizeof(*a);
+  rc = uv_tcp_getsockname(t, &a->sa, &len);
+  if (!rc) s->port = ntohs(v6 ? a->v6.sin6_port : a->v4.sin_port);
+  return rc;
+}
+
+int mol_http_server_listen(mol_http_server *s, const char *host, int port) {
+  sock_addr a;
+  if (!host || s->closing || parse_addr(host, port, &a)) return MOL_EINVAL;
+  if (s->nlisteners >= MAX_LISTENERS) return MOL_ELIMIT;
+  uv_tcp_t *t = malloc(sizeof(*t));
+  if (!t) return MOL_ENOMEM;
+  int rc = uv_tcp_init_ex(s->loop, t, a.sa.sa_family);
+  if (rc) {
+    free(t);
+    return rc;
+  }
+  t->data = s;
+  rc = bind_listener(s, t, &a);
+  if (rc) {
+    uv_close((uv_handle_t *)t, free_handle);
+    return rc;
+  }
+  s->listeners[s->nlisteners++] = t;
+  mol_logd("http", "listening on %s port %d", host, port ? port : s->port);
+  return 0;
+}
+
+int mol_http_server_port(const mol_http_server *s) {
+  return s->nlisteners ? s->port : MOL_EINVAL;
+}
+
+static void on_listener_closed(uv_handle_t *h) {
+  mol_http_server *s = h->data;
+  free(h);
+  s->pending_closes--;
+  maybe_finish(s);
+}
+
+static void on_grace_expired(uv_timer_t *t) {
+  mol_http_server *s = t->data;
+  for (srv_conn *c = s->conns; c; c = c->next) conn_close(c, 1);
+}
+
+void mol_http_server_close(mol_http_server *s, unsigned grace_ms, void (*cb)(void *arg),
+                           void *arg) {
+  if (s->closing) return;
+  s->closing = 1;
+  s->close_cb = cb;
+  s->close_arg = arg;
+  for (int i = 0; i < s->nlisteners; i++) {
+    s->pending_closes++;
+    uv_close((uv_handle_t *)s->listeners[i], on_listener_closed);
+  }
+  s->nlisteners = 0;
+  for (srv_conn *c = s->conns; c; c = c->next) {
+    int ph = mol_h1_phase(&c->core);
+    if (ph == MOL_H1_IDLE || ph == MOL_H1_HEAD || ph == MOL_H1_BODY) {
+      conn_close(c, 0);
+    } else {
+      mol_h1_shutdown(&c->core);
+      after_core(c);
+    }
+  }
+  if (grace_ms) uv_timer_start(&s->grace, on_grace_expired, grace_ms, 0);
+  else on_grace_expired(&s->grace);
+  maybe_finish(s);
+}
