@@ -2,4 +2,7 @@
 #ifndef MOL_CLI_H
 #define MOL_CLI_H
 
+/* molecule serve (cmd_serve.c) */
+int cmd_serve(int argc, char **argv);
+
 #endif

@@ -12,6 +12,7 @@ typedef struct {
 } cli_command;
 
 static const cli_command commands[] = {
+  {"serve", cmd_serve, "run one A2A agent (echo executor) on a listener"},
   {NULL, NULL, NULL},
 };
 

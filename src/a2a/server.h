@@ -1,0 +1,64 @@
+/* server.h - the A2A server binding: JSON-RPC and SSE over the HTTP server, turns over the
+ * task engine, the agent card.
+ *
+ * Routes, under an optional path prefix (so many agents can share one listener):
+ *   POST <prefix>/                              JSON-RPC (v0.3; v1.0 with A2A-Version: 1.0)
+ *   GET  <prefix>/.well-known/agent-card.json   the card (also at /.well-known/agent.json)
+ *   GET  <prefix>/health                        {"status":"ok"}
+ * Every JSON-RPC answer, errors included, goes out with HTTP 200 and echoes the request id
+ * with its JSON type. message/stream and tasks/resubscribe answer with SSE: the task first,
+ * then each event as `data: <one-line JSON>\n\n`, closed after the final event.
+ *
+ * message/send answers with the executor's Message when it replied directly, otherwise with
+ * the Task once it is final (or at once with configuration.blocking false). A client that
+ * disconnects does not cancel its task; tasks/cancel does. Terminal tasks are kept for the
+ * store's TTL and evicted oldest first past its cap, never while live.
+ */
+#ifndef MOL_A2A_SERVER_H
+#define MOL_A2A_SERVER_H
+
+#include <uv.h>
+
+#include "a2a/card.h"
+#include "a2a/executor.h"
+#include "a2a/task.h"
+#include "http/server.h"
+
+typedef struct mol_a2a_server mol_a2a_server;
+
+typedef struct {
+  const mol_a2a_card *card;        /* required; copied (as JSON) at creation */
+  const mol_a2a_executor *executor;/* required; must outlive the server */
+  mol_a2a_store_opts store;        /* bounds of the task store (zero = defaults) */
+  const char *prefix;              /* "" or NULL = routes at the root; else "/agents/x" */
+  unsigned sweep_interval_ms;      /* TTL sweep of terminal tasks, 0 -> 30 s */
+  unsigned cancel_wait_ms;         /* tasks/cancel waits this long for the executor to stop
+                                      before answering with the task as it is, 0 -> 10 s */
+} mol_a2a_server_opts;
+
+/* Registers the routes on http (which the caller listens on and closes). Returns 0,
+ * MOL_EINVAL (missing card or executor, bad card) or MOL_ENOMEM. */
+int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_server_opts *opts,
+                       mol_a2a_server **out);
+
+/* Counters, for metrics and tests. */
+typedef struct {
+  unsigned long long requests;     /* JSON-RPC requests answered */
+  unsigned long long turns;        /* turns started */
+  unsigned live_turns;
+  unsigned open_streams;
+  size_t tasks;                    /* tasks in the store */
+} mol_a2a_server_stats;
+void mol_a2a_server_stats_get(const mol_a2a_server *s, mol_a2a_server_stats *out);
+
+/* Stops admitting turns: message/send and message/stream get -32603 "server shutting down";
+ * reads (tasks/get, cancel, resubscribe) still work. Live turns go on. */
+void mol_a2a_server_drain(mol_a2a_server *s);
+
+/* Asks every live turn to cancel, waits for them to end, frees the store and the server, then
+ * calls cb(arg) once (never inside this call). Call it after the HTTP server's close callback
+ * has fired: the routes point at this server, and the HTTP close has finished or aborted
+ * every request this server was answering. */
+void mol_a2a_server_close(mol_a2a_server *s, void (*cb)(void *arg), void *arg);
+
+#endif

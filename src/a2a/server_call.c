@@ -1,0 +1,335 @@
+/* server_call.c - one JSON-RPC request of the A2A server while it needs more than one loop
+ * turn: a blocking message/send waiting for its task, an SSE stream, a tasks/cancel waiting
+ * for the executor to stop.
+ *
+ * A call is freed when nothing refers to it any more: its HTTP request is finished, it no
+ * longer listens to its task, its turn has ended, its timer is closed, and no callback of its
+ * own is on the stack (busy). Each of those ends through a different callback, in any order. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "a2a/server_int.h"
+#include "molecule.h"
+
+typedef enum { CALL_SEND, CALL_STREAM, CALL_CANCEL } call_kind;
+
+struct a2a_call {
+  mol_a2a_server *s;
+  a2a_call *prev, *next;    /* in s->running while turn_running */
+  mol_http_req *http;       /* NULL once answered or ended */
+  mol_a2a_request req;
+  char task_id[64];
+  mol_a2a_listener *listener;
+  call_kind kind;
+  int streaming;            /* http is an SSE stream */
+  int turn_running;
+  int busy;
+  int timer_open;
+  uv_timer_t timer;
+};
+
+/* ---- answering ---------------------------------------------------------------------------- */
+
+void mol_a2a_answer_body(mol_http_req *r, char *body) {
+  static const char oom[] =
+      "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32603,\"message\":\"out of memory\"}}";
+  if (body) mol_http_respond(r, 200, "application/json", body, strlen(body));
+  else mol_http_respond(r, 200, "application/json", oom, sizeof(oom) - 1);
+  free(body);
+}
+
+void mol_a2a_answer_error(mol_http_req *r, mol_a2a_request *req, int code, const char *message) {
+  mol_a2a_answer_body(r, mol_a2a_reply_error(req, code, message));
+  mol_a2a_request_free(req);
+}
+
+/* ---- call lifetime ------------------------------------------------------------------------ */
+
+static a2a_call *call_new(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req,
+                          call_kind kind, const char *task_id) {
+  a2a_call *c = calloc(1, sizeof(*c));
+  if (!c) return NULL;
+  c->s = s;
+  c->http = r;
+  c->req = *req; /* the call owns the request from here on */
+  c->kind = kind;
+  snprintf(c->task_id, sizeof(c->task_id), "%s", task_id);
+  return c;
+}
+
+static void maybe_free(a2a_call *c) {
+  if (c->busy || c->http || c->listener || c->turn_running || c->timer_open) return;
+  mol_a2a_request_free(&c->req);
+  free(c);
+}
+
+static void finish_http(a2a_call *c) {
+  if (!c->http) return;
+  mol_http_req *r = c->http;
+  c->http = NULL;
+  if (c->streaming) {
+    c->s->open_streams--;
+    mol_http_resp_end(r);
+  } else {
+    mol_a2a_answer_body(r, NULL);
+  }
+}
+
+static void answer(a2a_call *c, char *body) {
+  mol_http_req *r = c->http;
+  c->http = NULL;
+  mol_a2a_answer_body(r, body);
+}
+
+static void stop_listening(a2a_call *c) {
+  if (!c->listener) return;
+  mol_a2a_task *t = mol_a2a_store_get(c->s->store, c->task_id);
+  if (t) mol_a2a_task_unsubscribe(t, c->listener);
+  c->listener = NULL;
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  a2a_call *c = h->data;
+  c->timer_open = 0;
+  maybe_free(c);
+}
+
+static void close_timer(a2a_call *c) {
+  if (c->timer_open && !uv_is_closing((uv_handle_t *)&c->timer))
+    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+}
+
+static void on_abort(mol_http_req *r, void *arg) {
+  (void)r;
+  a2a_call *c = arg;
+  c->busy++;
+  finish_http(c);      /* releases the request; the task itself goes on */
+  stop_listening(c);
+  close_timer(c);
+  c->busy--;
+  maybe_free(c);
+}
+
+/* ---- streaming ---------------------------------------------------------------------------- */
+
+/* Errors after the stream started go out as "event: error" (contract §3.5). */
+static void stream_send_as(a2a_call *c, const char *event, char *body) {
+  if (!c->http) {
+    free(body);
+    return;
+  }
+  int rc = body ? mol_http_sse_send(c->http, event, body, strlen(body)) : MOL_ENOMEM;
+  free(body);
+  if (rc) { /* the client is gone or not reading: end the stream, the task goes on */
+    finish_http(c);
+    stop_listening(c);
+  }
+}
+
+static void stream_send(a2a_call *c, char *body) { stream_send_as(c, NULL, body); }
+
+static int start_stream(a2a_call *c, const mol_a2a_task *task) {
+  int rc = mol_http_sse_start(c->http);
+  if (rc) return rc;
+  c->streaming = 1;
+  c->s->open_streams++;
+  stream_send(c, mol_a2a_reply_task(&c->req, task));
+  return 0;
+}
+
+/* ---- task events -------------------------------------------------------------------------- */
+
+static void on_event(mol_a2a_task *task, const mol_a2a_event *ev, void *arg) {
+  a2a_call *c = arg;
+  c->busy++;
+  if (ev->final) c->listener = NULL; /* the engine drops a listener after its final event */
+  if (c->streaming) {
+    if (ev->kind == MOL_A2A_EV_CLOSED)
+      stream_send_as(c, "error",
+                     mol_a2a_reply_error(&c->req, MOL_A2A_INTERNAL_ERROR, "server shutting down"));
+    else
+      stream_send(c, mol_a2a_reply_event(&c->req, ev));
+    if (ev->final) finish_http(c);
+  } else if (ev->final && c->http) {
+    answer(c, ev->kind == MOL_A2A_EV_CLOSED
+                  ? mol_a2a_reply_error(&c->req, MOL_A2A_INTERNAL_ERROR, "server shutting down")
+                  : mol_a2a_reply_task(&c->req, task));
+    close_timer(c);
+  }
+  c->busy--;
+  maybe_free(c);
+}
+
+static int listen_to(a2a_call *c, mol_a2a_task *task) {
+  int rc = mol_a2a_task_subscribe(task, on_event, c, &c->listener);
+  if (rc) c->listener = NULL;
+  if (c->http) mol_http_req_on_abort(c->http, on_abort, c);
+  return rc;
+}
+
+/* ---- turns -------------------------------------------------------------------------------- */
+
+static void on_reply(mol_a2a_turn *t, const json_t *msg, void *arg) {
+  (void)t;
+  a2a_call *c = arg;
+  if (c->kind == CALL_SEND && !c->streaming && c->http) {
+    stop_listening(c);
+    answer(c, mol_a2a_reply_message(&c->req, msg));
+  }
+}
+
+static void on_turn_end(mol_a2a_turn *t, void *arg) {
+  (void)t;
+  a2a_call *c = arg;
+  mol_a2a_server *s = c->s;
+  c->turn_running = 0;
+  if (c->prev) c->prev->next = c->next; else s->running = c->next;
+  if (c->next) c->next->prev = c->prev;
+  s->live_turns--;
+  maybe_free(c);
+  mol_a2a_server_maybe_finish(s);
+}
+
+static void run_turn(a2a_call *c, mol_a2a_task *task) {
+  mol_a2a_server *s = c->s;
+  c->turn_running = 1;
+  c->next = s->running;
+  if (s->running) s->running->prev = c;
+  s->running = c;
+  s->live_turns++;
+  s->turns++;
+  mol_a2a_turn_hooks hooks = {.on_reply = on_reply, .on_end = on_turn_end, .arg = c};
+  mol_a2a_turn_start(s->loop, task, c->req.message, c->req.metadata, c->kind == CALL_STREAM,
+                     s->executor, &hooks, NULL);
+}
+
+void mol_a2a_call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+  if (!mol_a2a_accepts_output(&req->config, "text/plain")) {
+    mol_a2a_answer_error(r, req, MOL_A2A_CONTENT_TYPE_NOT_SUPPORTED, NULL);
+    return;
+  }
+  mol_a2a_task *task;
+  mol_a2a_error err = {0};
+  if (mol_a2a_store_begin(s->store, req->message, &task, &err)) {
+    mol_a2a_answer_error(r, req, err.code, err.message[0] ? err.message : NULL);
+    return;
+  }
+  call_kind kind = req->method == MOL_A2A_M_STREAM ? CALL_STREAM : CALL_SEND;
+  a2a_call *c = call_new(s, r, req, kind, mol_a2a_task_id(task));
+  if (!c) {
+    mol_a2a_answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
+    return;
+  }
+  c->busy++;
+  if (kind == CALL_STREAM) {
+    if (start_stream(c, task) == 0) listen_to(c, task);
+    else answer(c, mol_a2a_reply_error(&c->req, MOL_A2A_INTERNAL_ERROR, NULL));
+  } else if (c->req.config.blocking) {
+    listen_to(c, task);
+  } else {
+    answer(c, mol_a2a_reply_task(&c->req, task));
+  }
+  run_turn(c, task);
+  c->busy--;
+  maybe_free(c);
+}
+
+/* ---- reads and cancel --------------------------------------------------------------------- */
+
+static mol_a2a_task *find_task(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+  mol_a2a_task *t = req->task_id ? mol_a2a_store_get(s->store, req->task_id) : NULL;
+  if (!t) mol_a2a_answer_error(r, req, MOL_A2A_TASK_NOT_FOUND, NULL);
+  return t;
+}
+
+void mol_a2a_call_get(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+  mol_a2a_task *t = find_task(s, r, req);
+  if (!t) return;
+  mol_a2a_answer_body(r, mol_a2a_reply_task(req, t));
+  mol_a2a_request_free(req);
+}
+
+static void on_cancel_wait(uv_timer_t *timer) {
+  a2a_call *c = timer->data;
+  mol_a2a_task *t = mol_a2a_store_get(c->s->store, c->task_id);
+  c->busy++;
+  stop_listening(c);
+  if (c->http) answer(c, t ? mol_a2a_reply_task(&c->req, t)
+                           : mol_a2a_reply_error(&c->req, MOL_A2A_TASK_NOT_FOUND, NULL));
+  close_timer(c);
+  c->busy--;
+  maybe_free(c);
+}
+
+void mol_a2a_call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+  mol_a2a_task *t = find_task(s, r, req);
+  if (!t) return;
+  if (mol_a2a_task_request_cancel(t) == MOL_A2A_ETERMINAL) {
+    mol_a2a_answer_error(r, req, MOL_A2A_TASK_NOT_CANCELABLE, NULL);
+    return;
+  }
+  if (mol_a2a_state_is_terminal(mol_a2a_task_state_get(t))) {
+    mol_a2a_answer_body(r, mol_a2a_reply_task(req, t));
+    mol_a2a_request_free(req);
+    return;
+  }
+  /* The executor stops asynchronously: answer when the task is canceled, or after a while. */
+  a2a_call *c = call_new(s, r, req, CALL_CANCEL, mol_a2a_task_id(t));
+  if (!c) {
+    mol_a2a_answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
+    return;
+  }
+  uv_timer_init(s->loop, &c->timer);
+  c->timer.data = c;
+  c->timer_open = 1;
+  uv_timer_start(&c->timer, on_cancel_wait, s->cancel_wait_ms, 0);
+  listen_to(c, t);
+}
+
+void mol_a2a_call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+  mol_a2a_task *t = find_task(s, r, req);
+  if (!t) return;
+  if (mol_a2a_state_is_terminal(mol_a2a_task_state_get(t)) ||
+      mol_a2a_state_is_interrupted(mol_a2a_task_state_get(t))) {
+    mol_a2a_answer_error(r, req, MOL_A2A_UNSUPPORTED_OPERATION,
+                         "task is not running: read it with tasks/get");
+    return;
+  }
+  a2a_call *c = call_new(s, r, req, CALL_STREAM, mol_a2a_task_id(t));
+  if (!c) {
+    mol_a2a_answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
+    return;
+  }
+  c->busy++;
+  if (start_stream(c, t) == 0) listen_to(c, t);
+  else answer(c, mol_a2a_reply_error(&c->req, MOL_A2A_INTERNAL_ERROR, NULL));
+  c->busy--;
+  maybe_free(c);
+}
+
+void mol_a2a_call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+  size_t size = req->page_size > 0 && req->page_size <= 100 ? (size_t)req->page_size : 50;
+  size_t offset = req->page_token ? strtoul(req->page_token, NULL, 10) : 0;
+  mol_a2a_task *tasks[100];
+  size_t total = mol_a2a_store_list(s->store, req->context_id, req->state_filter, offset, tasks, size);
+  size_t n = total > offset ? total - offset : 0;
+  if (n > size) n = size;
+  char next[32] = "";
+  if (offset + n < total) snprintf(next, sizeof(next), "%zu", offset + n);
+  mol_a2a_answer_body(r, mol_a2a_reply_task_list(req, tasks, n, total, next));
+  mol_a2a_request_free(req);
+}
+
+void mol_a2a_calls_cancel_all(mol_a2a_server *s) {
+  size_t n = 0;
+  for (a2a_call *c = s->running; c; c = c->next) n++;
+  char (*ids)[64] = n ? calloc(n, sizeof(*ids)) : NULL;
+  size_t k = 0;
+  for (a2a_call *c = s->running; c && ids; c = c->next) memcpy(ids[k++], c->task_id, sizeof(*ids));
+  for (size_t i = 0; i < k; i++) { /* cancel may end turns (and unlink them) synchronously */
+    mol_a2a_task *t = mol_a2a_store_get(s->store, ids[i]);
+    if (t) mol_a2a_task_request_cancel(t);
+  }
+  free(ids);
+}

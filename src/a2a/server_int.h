@@ -1,0 +1,43 @@
+/* server_int.h - shared by server.c (routes, lifecycle) and server_call.c (requests). */
+#ifndef MOL_A2A_SERVER_INT_H
+#define MOL_A2A_SERVER_INT_H
+
+#include "a2a/codec.h"
+#include "a2a/server.h"
+#include "a2a/turn.h"
+
+typedef struct a2a_call a2a_call;
+
+struct mol_a2a_server {
+  uv_loop_t *loop;
+  const mol_a2a_executor *executor;
+  mol_a2a_store *store;
+  char *card[3];               /* serialised, one per mol_a2a_card_flavor */
+  char etag[3][24];            /* "\"<16 hex of sha256>\"" per flavor */
+  int streaming;               /* the card advertises streaming */
+  uv_timer_t sweep;
+  unsigned cancel_wait_ms;
+  unsigned long long requests, turns;
+  unsigned live_turns, open_streams;
+  int draining, closing, finishing;
+  a2a_call *running;           /* calls whose turn is running */
+  void (*close_cb)(void *);
+  void *close_arg;
+};
+
+/* Answers with a body (malloc'd, freed here; NULL answers a JSON-RPC internal error). */
+void mol_a2a_answer_body(mol_http_req *r, char *body);
+/* Answers req with a JSON-RPC error and frees req. */
+void mol_a2a_answer_error(mol_http_req *r, mol_a2a_request *req, int code, const char *message);
+
+/* Each takes ownership of req. */
+void mol_a2a_call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+void mol_a2a_call_get(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+void mol_a2a_call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+void mol_a2a_call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+void mol_a2a_call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+
+void mol_a2a_calls_cancel_all(mol_a2a_server *s);
+void mol_a2a_server_maybe_finish(mol_a2a_server *s);
+
+#endif

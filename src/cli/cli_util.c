@@ -1,0 +1,72 @@
+/* cli_util.c - small helpers shared by the subcommands. */
+#include "cli/cli_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "molecule.h"
+
+int cli_parse_hostport(const char *s, char *host, size_t hostlen, int *port) {
+  const char *colon = strrchr(s, ':');
+  if (!colon) return -1;
+  const char *h = s;
+  size_t n = (size_t)(colon - s);
+  if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+    h = s + 1;
+    n -= 2;
+  }
+  if (n == 0) {
+    h = "127.0.0.1";
+    n = strlen(h);
+  }
+  if (n >= hostlen) return -1;
+  memcpy(host, h, n);
+  host[n] = '\0';
+  char *end;
+  long p = strtol(colon + 1, &end, 10);
+  if (*end || p < 0 || p > 65535 || colon[1] == '\0') return -1;
+  *port = (int)p;
+  return 0;
+}
+
+static uv_signal_t sig_int, sig_term;
+static int signals_on, stop_count;
+static void (*stop_fn)(void *);
+static void *stop_arg;
+
+static void on_signal(uv_signal_t *h, int signum) {
+  (void)h;
+  if (++stop_count > 1) {
+    fprintf(stderr, "molecule: second signal %d, exiting now\n", signum);
+    exit(130);
+  }
+  if (stop_fn) stop_fn(stop_arg);
+}
+
+void cli_on_stop_signal(uv_loop_t *loop, void (*on_stop)(void *arg), void *arg) {
+  stop_fn = on_stop;
+  stop_arg = arg;
+  uv_signal_init(loop, &sig_int);
+  uv_signal_init(loop, &sig_term);
+  uv_signal_start(&sig_int, on_signal, SIGINT);
+  uv_signal_start(&sig_term, on_signal, SIGTERM);
+  uv_unref((uv_handle_t *)&sig_int);
+  uv_unref((uv_handle_t *)&sig_term);
+  signals_on = 1;
+}
+
+void cli_signals_close(void) {
+  if (!signals_on) return;
+  signals_on = 0;
+  uv_close((uv_handle_t *)&sig_int, NULL);
+  uv_close((uv_handle_t *)&sig_term, NULL);
+}
+
+void cli_log_from_env(void) {
+  const char *lvl = getenv("MOLECULE_LOG_LEVEL");
+  mol_log_level l;
+  if (lvl && mol_log_level_parse(lvl, &l) == 0) mol_log_set_level(l);
+  const char *fmt = getenv("MOLECULE_LOG_FORMAT");
+  if (fmt && strcmp(fmt, "json") == 0) mol_log_set_format(MOL_LOG_JSON);
+}
