@@ -3,11 +3,14 @@ BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_OUT=$BENCH_ROOT/bench/out
 mkdir -p "$BENCH_OUT"
 
-bench_build() { # release build of the library, tools and bench programs
+bench_build() { # [targets...]: a release build of what the benchmark runs
   bash "$BENCH_ROOT/tools/setup.sh" --bench
   [[ -f $BENCH_ROOT/build-bench/build.ninja ]] ||
     meson setup "$BENCH_ROOT/build-bench" -Dbuildtype=release -Dtests=false >/dev/null
-  ninja -C "$BENCH_ROOT/build-bench" >/dev/null
+  if ! ninja -C "$BENCH_ROOT/build-bench" "$@" >"$BENCH_OUT/build.log" 2>&1; then
+    tail -30 "$BENCH_OUT/build.log" >&2
+    return 1
+  fi
 }
 
 wait_port() { # port: wait until something accepts on 127.0.0.1:port (10 s)
@@ -58,4 +61,9 @@ else:
     text = text.rstrip() + '\n\n' + new + '\n'
 open(doc, 'w').write(text)
 PY
+}
+
+# CPU seconds (user + system) a process has used so far.
+cpu_seconds() { # pid
+  awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"
 }
