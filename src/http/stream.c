@@ -270,6 +270,13 @@ int mol_stream_write_owned(mol_stream *s, char *data, size_t len, mol_stream_wri
   return write_any(s, data, data, len, cb, arg);
 }
 
+size_t mol_stream_try_write(mol_stream *s, const void *data, size_t len) {
+  if (s->tls || s->closing || !s->connected || s->queued || len == 0) return 0;
+  uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+  int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
+  return n > 0 ? (size_t)n : 0;
+}
+
 size_t mol_stream_queued(const mol_stream *s) { return s->queued; }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {

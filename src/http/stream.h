@@ -84,6 +84,12 @@ int mol_stream_write(mol_stream *s, const void *data, size_t len, mol_stream_wri
 int mol_stream_write_owned(mol_stream *s, char *data, size_t len, mol_stream_write_cb cb,
                            void *arg);
 
+/* Writes what the socket takes right now, without queuing and without a callback: returns
+ * the number of bytes written (possibly 0). Always 0 on TLS streams, while earlier writes are
+ * queued (order), or once closing. Lets a server answer in place: through a queued write
+ * libuv re-arms its watcher after each completion, an extra syscall per response. */
+size_t mol_stream_try_write(mol_stream *s, const void *data, size_t len);
+
 /* Bytes accepted by mol_stream_write* and not yet written to the socket. */
 size_t mol_stream_queued(const mol_stream *s);
 
