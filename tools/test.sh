@@ -8,6 +8,15 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
+# The npm peers used by the interop tests, pinned by their lock files.
+for lock in test/interop/*/package-lock.json; do
+  dir=$(dirname "$lock")
+  if [[ ! -f $dir/node_modules/.package-lock.json || $lock -nt $dir/node_modules/.package-lock.json ]]; then
+    echo "== npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || echo "!! npm ci failed in $dir"
+  fi
+done
+
 passed=0 failed=0 skipped=0
 broken=()
 

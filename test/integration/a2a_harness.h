@@ -29,7 +29,9 @@ typedef struct {
   mol_http_server *http;
   mol_http_client *client;
   mol_a2a_executor ex_instant, ex_task;
-  mol_a2a_server *a2a[3];
+  mol_a2a_server *a2a[4];
+  int n_a2a;
+  int echo_made;
   int port;
   int closed;
 } h_env;
@@ -91,7 +93,7 @@ static void h_free(h_resp *o) {
 }
 
 /* POST a JSON-RPC body to path; returns the parsed response (the caller decrefs). */
-static json_t *h_rpc(const char *path, const char *body, const char *version) {
+__attribute__((unused)) static json_t *h_rpc(const char *path, const char *body, const char *version) {
   h_resp o;
   h_req("POST", path, body, version ? "A2A-Version" : NULL, version, &o);
   json_t *v = o.status == 200 ? json_loads(o.body, 0, NULL) : NULL;
@@ -100,7 +102,8 @@ static json_t *h_rpc(const char *path, const char *body, const char *version) {
   return v;
 }
 
-static void h_mount(int i, const char *prefix, const mol_a2a_executor *ex, int streaming) {
+static void h_mount(const char *prefix, const mol_a2a_executor *ex, int streaming) {
+  int i = H.n_a2a++;
   char url[128];
   snprintf(url, sizeof(url), "http://127.0.0.1:%d%s/", H.port, prefix);
   mol_a2a_skill skill = {.id = "echo", .name = "Echo", .description = "echoes text"};
@@ -111,19 +114,25 @@ static void h_mount(int i, const char *prefix, const mol_a2a_executor *ex, int s
   if (mol_a2a_server_new(&H.loop, H.http, &o, &H.a2a[i]) != 0) abort();
 }
 
-static void h_setup(void) {
+/* A loop, an HTTP listener on an ephemeral port and a client; mount agents with h_mount. */
+static void h_setup_base(void) {
   memset(&H, 0, sizeof(H));
   uv_loop_init(&H.loop);
   mol_http_server_new(&H.loop, NULL, &H.http);
   mol_http_server_listen(H.http, "127.0.0.1", 0);
   H.port = mol_http_server_port(H.http);
+  mol_http_client_new(&H.loop, NULL, &H.client);
+}
+
+__attribute__((unused)) static void h_setup(void) {
+  h_setup_base();
   mol_echo_opts instant = {0}, task = {.delay_ms = 100, .task_mode = 1};
   mol_echo_new(&instant, &H.ex_instant);
   mol_echo_new(&task, &H.ex_task);
-  h_mount(0, "", &H.ex_instant, 1);
-  h_mount(1, "/task", &H.ex_task, 1);
-  h_mount(2, "/nostream", &H.ex_instant, 0);
-  mol_http_client_new(&H.loop, NULL, &H.client);
+  H.echo_made = 1;
+  h_mount("", &H.ex_instant, 1);
+  h_mount("/task", &H.ex_task, 1);
+  h_mount("/nostream", &H.ex_instant, 0);
 }
 
 static void h_count_closed(void *arg) { (void)arg; H.closed++; }
@@ -131,16 +140,18 @@ static void h_count_closed(void *arg) { (void)arg; H.closed++; }
 static void h_after_http(void *arg) {
   (void)arg;
   H.closed++;
-  for (int i = 0; i < 3; i++) mol_a2a_server_close(H.a2a[i], h_count_closed, NULL);
+  for (int i = 0; i < H.n_a2a; i++) mol_a2a_server_close(H.a2a[i], h_count_closed, NULL);
 }
 
 static void h_teardown(void) {
   mol_http_client_close(H.client, h_count_closed, NULL);
   mol_http_server_close(H.http, 1000, h_after_http, NULL);
-  while (H.closed < 5) uv_run(&H.loop, UV_RUN_ONCE);
+  while (H.closed < 2 + H.n_a2a) uv_run(&H.loop, UV_RUN_ONCE);
   uv_run(&H.loop, UV_RUN_DEFAULT);
-  mol_echo_free(&H.ex_instant);
-  mol_echo_free(&H.ex_task);
+  if (H.echo_made) {
+    mol_echo_free(&H.ex_instant);
+    mol_echo_free(&H.ex_task);
+  }
   if (uv_loop_close(&H.loop) != 0) {
     fprintf(stderr, "loop still has handles\n");
     abort();
@@ -150,7 +161,7 @@ static void h_teardown(void) {
 /* Splits an SSE body into events; each must be "data: <one line>" or "event: error\ndata: …".
  * Returns the number of events, fills data[] (pointers into body, NUL-terminated in place)
  * and is_error[]; -1 on a framing error. */
-static int h_sse_events(char *body, char **data, int *is_error, int max) {
+__attribute__((unused)) static int h_sse_events(char *body, char **data, int *is_error, int max) {
   int n = 0;
   char *p = body;
   while (*p) {

@@ -1,0 +1,321 @@
+/* exec_hermes.c - the hermes plugin transport executor (see exec_hermes.h). */
+#include "runtime/exec_hermes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/crypto.h"
+#include "base/log.h"
+#include "http/server.h"
+#include "molecule.h"
+#include "runtime/pending.h"
+
+#define ORIGIN_PEER 0
+#define ORIGIN_USER 1
+#define INTERRUPT_ACK "\xe2\x9a\xa1 Interrupting" /* "⚡ Interrupting current task" */
+
+typedef struct {
+  uv_loop_t *loop;
+  mol_http_client *http;
+  mol_http_server *server;
+  mol_pending *pending;
+  char *inbound_url;
+  char *callback_url;
+  char secret[65];
+  mol_hermes_orphan_fn on_orphan;
+  void *orphan_arg;
+  unsigned timeout_ms;
+  int port;
+  int closing;
+  int close_steps;          /* pending table + server */
+  void (*close_cb)(void *);
+  void *close_arg;
+} hermes;
+
+/* Freed when both the pending entry has resolved and the inbound POST has completed: the
+ * plugin may reply before its own 200 reaches us. */
+typedef struct {
+  hermes *h;
+  mol_a2a_turn *turn;       /* NULL once the turn has been ended */
+  mol_http_request *post;   /* NULL once the POST has completed */
+  int pending_done;
+  char message_id[33];
+} hermes_turn;
+
+static void maybe_free(hermes_turn *ht) {
+  if (ht->pending_done && !ht->post) free(ht);
+}
+
+static const char *env_or(const char *v, const char *name, const char *dflt) {
+  const char *e = getenv(name);
+  return v ? v : (e && *e ? e : dflt);
+}
+
+static int env_int(int v, const char *name, int dflt) {
+  const char *e = getenv(name);
+  return v ? v : (e && *e ? atoi(e) : dflt);
+}
+
+/* ---- turn completion --------------------------------------------------------------------- */
+
+static void on_pending_done(int err, const char *text, size_t len, void *arg) {
+  hermes_turn *ht = arg;
+  mol_a2a_turn *t = ht->turn;
+  char buf[160];
+  ht->turn = NULL;
+  ht->pending_done = 1;
+  if (!t) {
+    /* the POST failed and is ending the turn itself */
+  } else if (err == MOL_ECANCELED) {
+    mol_a2a_turn_canceled(t);
+  } else if (err == MOL_ETIMEDOUT) {
+    snprintf(buf, sizeof(buf), "[hermes plugin reply timeout after %us]", ht->h->timeout_ms / 1000);
+    mol_a2a_turn_reply_text(t, buf);
+  } else if (err == MOL_ESHUTDOWN) {
+    mol_a2a_turn_fail(t, "executor shutting down");
+  } else if (err == 0) {
+    char *s = strndup(text, len);
+    mol_a2a_turn_reply_text(t, s ? s : "");
+    free(s);
+  }
+  maybe_free(ht);
+}
+
+static void on_progress(const char *text, size_t len, void *arg) {
+  hermes_turn *ht = arg;
+  char *s = strndup(text, len);
+  if (s && ht->turn) mol_a2a_turn_working(ht->turn, s);
+  free(s);
+}
+
+/* ---- inbound POST ------------------------------------------------------------------------ */
+
+static void on_post_done(mol_http_request *r, int err, const mol_http_response *resp, void *arg) {
+  (void)r;
+  hermes_turn *ht = arg;
+  ht->post = NULL;
+  if (!ht->turn || (!err && resp->status == 200)) {
+    maybe_free(ht); /* the turn ended first (reply, cancel, shutdown), or waits for a reply */
+    return;
+  }
+  char buf[700];
+  if (err) snprintf(buf, sizeof(buf), "[hermes plugin POST error] %s", mol_strerror(err));
+  else snprintf(buf, sizeof(buf), "[hermes plugin POST error] HTTP %d %.*s", resp->status,
+                (int)(resp->body_len > 500 ? 500 : resp->body_len), resp->body ? resp->body : "");
+  mol_a2a_turn *t = ht->turn;
+  ht->turn = NULL;
+  mol_pending_cancel(ht->h->pending, ht->message_id); /* drops the entry (and frees ht) */
+  mol_a2a_turn_reply_text(t, buf);
+}
+
+static json_t *history_of(mol_a2a_turn *t) {
+  const json_t *h = json_object_get(json_object_get(mol_a2a_turn_message(t), "metadata"), "history");
+  if (!json_is_array(h)) h = json_object_get(mol_a2a_turn_request_metadata(t), "history");
+  return json_is_array(h) ? json_deep_copy(h) : json_array();
+}
+
+static char *inbound_body(hermes *h, hermes_turn *ht, const char *chat_id) {
+  mol_a2a_turn *t = ht->turn;
+  const json_t *meta = json_object_get(mol_a2a_turn_message(t), "metadata");
+  const char *peer_id = json_string_value(json_object_get(meta, "peer_id"));
+  const char *peer_name = json_string_value(json_object_get(meta, "peer_name"));
+  json_t *b = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "chat_id", chat_id, "peer_id",
+                        peer_id ? peer_id : "", "peer_name", peer_name ? peer_name : "",
+                        "content", mol_a2a_turn_text(t), "message_id", ht->message_id,
+                        "callback_url", h->callback_url, "messages_history", history_of(t));
+  char *s = json_dumps(b, JSON_COMPACT);
+  json_decref(b);
+  return s;
+}
+
+static int hermes_execute(void *self, mol_a2a_turn *t) {
+  hermes *h = self;
+  if (h->closing) return MOL_ESHUTDOWN;
+  hermes_turn *ht = calloc(1, sizeof(*ht));
+  if (!ht) return MOL_ENOMEM;
+  ht->h = h;
+  ht->turn = t;
+  mol_random_hex(ht->message_id, 16);
+  const char *chat_id = mol_a2a_turn_context_id(t);
+  if (!chat_id || !*chat_id) chat_id = mol_a2a_turn_task_id(t);
+  const json_t *meta = json_object_get(mol_a2a_turn_message(t), "metadata");
+  const char *peer = json_string_value(json_object_get(meta, "peer_id"));
+  int origin = peer && *peer ? ORIGIN_PEER : ORIGIN_USER;
+  int rc = mol_pending_add(h->pending, ht->message_id, h->timeout_ms, origin, on_pending_done,
+                           on_progress, ht);
+  if (rc) {
+    free(ht);
+    return rc;
+  }
+  mol_a2a_turn_set_data(t, ht);
+  char *body = inbound_body(h, ht, chat_id);
+  mol_http_header hdrs[2] = {{"Content-Type", "application/json"}, {"X-Molecule-A2A-Secret", h->secret}};
+  mol_http_request_opts o = {.method = "POST", .url = h->inbound_url, .headers = hdrs,
+                             .nheaders = 2, .body = body, .body_len = body ? strlen(body) : 0,
+                             .total_timeout_ms = 10000};
+  rc = body ? mol_http_request_send(h->http, &o, on_post_done, ht, &ht->post) : MOL_ENOMEM;
+  free(body);
+  if (rc) {
+    ht->turn = NULL;
+    ht->post = NULL;
+    mol_pending_cancel(h->pending, ht->message_id); /* frees ht through on_pending_done */
+    return rc;
+  }
+  mol_a2a_turn_working(t, NULL);
+  return 0;
+}
+
+static void hermes_cancel(void *self, mol_a2a_turn *t) {
+  hermes *h = self;
+  hermes_turn *ht = mol_a2a_turn_data(t);
+  if (!ht || !ht->turn) return;
+  mol_pending_cancel(h->pending, ht->message_id); /* ends the turn canceled */
+}
+
+/* ---- reply server ------------------------------------------------------------------------ */
+
+static void reply_json(mol_http_req *r, int status, const char *body) {
+  mol_http_respond(r, status, "application/json", body, strlen(body));
+}
+
+static int is_interim(const json_t *body, const char *content) {
+  const json_t *meta = json_object_get(body, "metadata");
+  if (json_is_true(json_object_get(meta, "interim"))) return 1;
+  if (json_is_false(json_object_get(meta, "final"))) return 1;
+  return strncmp(content, INTERRUPT_ACK, strlen(INTERRUPT_ACK)) == 0;
+}
+
+static void deliver(hermes *h, mol_http_req *r, const json_t *body, const char *reply_to,
+                    const char *content, size_t len) {
+  int origin = -1;
+  mol_pending_outcome out = mol_pending_deliver(h->pending, reply_to, content, len,
+                                                !is_interim(body, content), &origin);
+  if (out == MOL_PENDING_RESOLVED || out == MOL_PENDING_INTERIM) {
+    reply_json(r, 200, "{\"ok\":true}");
+    return;
+  }
+  if (out == MOL_PENDING_ORPHAN && origin == ORIGIN_USER && h->on_orphan) {
+    const char *chat = json_string_value(json_object_get(body, "chat_id"));
+    if (h->on_orphan(chat ? chat : "", content, h->orphan_arg) != 0) {
+      reply_json(r, 503, "{\"ok\":false,\"error\":\"relay failed, retry\"}");
+      return;
+    }
+  }
+  reply_json(r, 200, "{\"ok\":true,\"stale\":true}");
+}
+
+static void on_reply(mol_http_req *r, void *arg) {
+  hermes *h = arg;
+  const char *secret = mol_http_req_header(r, "X-Molecule-A2A-Secret");
+  if (!mol_ct_streq(secret, h->secret)) {
+    reply_json(r, 401, "{\"ok\":false,\"error\":\"unauthorized\"}");
+    return;
+  }
+  size_t len;
+  const char *raw = mol_http_req_body(r, &len);
+  json_t *body = json_loadb(raw, len, 0, NULL);
+  if (!json_is_object(body)) {
+    json_decref(body);
+    reply_json(r, 400, "{\"ok\":false,\"error\":\"invalid json\"}");
+    return;
+  }
+  const char *reply_to = json_string_value(json_object_get(body, "reply_to"));
+  json_t *content = json_object_get(body, "content");
+  if (!reply_to || !*reply_to || !json_is_string(content)) {
+    reply_json(r, 400, "{\"ok\":false,\"error\":\"reply_to and content required\"}");
+  } else {
+    deliver(h, r, body, reply_to, json_string_value(content), json_string_length(content));
+  }
+  json_decref(body);
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+static int listen_reply(hermes *h, const char *host, int port) {
+  int rc = mol_http_server_new(h->loop, NULL, &h->server);
+  if (!rc) rc = mol_http_server_route(h->server, "POST", "/a2a/reply", 0, on_reply, h);
+  if (!rc) rc = mol_http_server_listen(h->server, host, port < 0 ? 0 : port);
+  if (rc) return rc;
+  h->port = mol_http_server_port(h->server);
+  size_t n = strlen(host) + 48;
+  h->callback_url = malloc(n);
+  if (!h->callback_url) return MOL_ENOMEM;
+  snprintf(h->callback_url, n, strchr(host, ':') ? "http://[%s]:%d/a2a/reply" : "http://%s:%d/a2a/reply",
+           host, h->port);
+  return 0;
+}
+
+static int setup(hermes *h, const mol_hermes_opts *o) {
+  const char *secret = env_or(o->secret, "MOLECULE_A2A_PLATFORM_SHARED_SECRET", NULL);
+  if (secret && strlen(secret) < sizeof(h->secret)) snprintf(h->secret, sizeof(h->secret), "%s", secret);
+  else if (mol_random_hex(h->secret, 32)) return MOL_EIO;
+  mol_log_add_secret(h->secret);
+  const char *phost = env_or(o->plugin_host, "MOLECULE_A2A_PLATFORM_HOST", "127.0.0.1");
+  int pport = env_int(o->plugin_port, "MOLECULE_A2A_PLATFORM_PORT", 8645);
+  size_t n = strlen(phost) + 48;
+  h->inbound_url = malloc(n);
+  if (!h->inbound_url) return MOL_ENOMEM;
+  snprintf(h->inbound_url, n, strchr(phost, ':') ? "http://[%s]:%d/a2a/inbound" : "http://%s:%d/a2a/inbound",
+           phost, pport);
+  h->timeout_ms = o->reply_timeout_ms ? o->reply_timeout_ms
+                                      : (unsigned)env_int(0, "MOLECULE_A2A_REPLY_TIMEOUT_SECONDS", 600) * 1000u;
+  mol_pending_opts po = {.max_entries = o->max_pending, .default_timeout_ms = h->timeout_ms};
+  int rc = mol_pending_new(h->loop, &po, &h->pending);
+  if (rc) return rc;
+  const char *rhost = env_or(o->reply_host, "MOLECULE_A2A_REPLY_HOST", "127.0.0.1");
+  return listen_reply(h, rhost, o->reply_port ? o->reply_port : env_int(0, "MOLECULE_A2A_REPLY_PORT", 8646));
+}
+
+static void close_step(void *arg) {
+  hermes *h = arg;
+  if (--h->close_steps > 0) return;
+  void (*cb)(void *) = h->close_cb;
+  void *cb_arg = h->close_arg;
+  free(h->inbound_url);
+  free(h->callback_url);
+  free(h);
+  if (cb) cb(cb_arg);
+}
+
+void mol_hermes_executor_close(mol_a2a_executor *ex, void (*cb)(void *arg), void *arg) {
+  hermes *h = ex->self;
+  ex->self = NULL;
+  h->closing = 1;
+  h->close_cb = cb;
+  h->close_arg = arg;
+  h->close_steps = 1 + (h->pending != NULL) + (h->server != NULL);
+  if (h->pending) mol_pending_close(h->pending, close_step, h);
+  if (h->server) mol_http_server_close(h->server, 1000, close_step, h);
+  close_step(h); /* the pending/server steps always complete later, never inside */
+}
+
+int mol_hermes_executor_new(uv_loop_t *loop, const mol_hermes_opts *o, mol_a2a_executor *ex) {
+  if (!o || !o->http) return MOL_EINVAL;
+  hermes *h = calloc(1, sizeof(*h));
+  if (!h) return MOL_ENOMEM;
+  h->loop = loop;
+  h->http = o->http;
+  h->on_orphan = o->on_orphan;
+  h->orphan_arg = o->orphan_arg;
+  ex->name = "hermes-plugin";
+  ex->execute = hermes_execute;
+  ex->cancel = hermes_cancel;
+  ex->self = h;
+  int rc = setup(h, o);
+  if (rc) {
+    mol_logw("hermes", "reply server: %s", mol_strerror(rc));
+    mol_hermes_executor_close(ex, NULL, NULL);
+  }
+  return rc;
+}
+
+const char *mol_hermes_secret(const mol_a2a_executor *ex) { return ((hermes *)ex->self)->secret; }
+int mol_hermes_reply_port(const mol_a2a_executor *ex) { return ((hermes *)ex->self)->port; }
+const char *mol_hermes_callback_url(const mol_a2a_executor *ex) {
+  return ((hermes *)ex->self)->callback_url;
+}
+size_t mol_hermes_pending(const mol_a2a_executor *ex) {
+  return mol_pending_count(((hermes *)ex->self)->pending);
+}
