@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# bench/a2a: message/send answered by `molecule serve --executor echo`, by nginx returning a
+# fixed JSON-RPC reply (the ceiling), and by the @a2a-js/sdk 1.3.0 sample server (MODE=message,
+# the same Molecule-shaped reply), in one run. wrk -t1 -c50 keep-alive; servers on CPU 0.
+# Then RSS of molecule serve after 1,000,000 message/send calls (its task store is bounded;
+# a2a-js keeps every task forever).
+# Usage: bench/a2a/run.sh [duration_s=10] [rounds=3] [calls=1000000]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib.sh"
+duration=${1:-10} rounds=${2:-3} calls=${3:-1000000} conns=50
+bench_build src/cli/molecule
+(cd "$BENCH_ROOT/test/interop/a2a-js" && [[ -d node_modules ]] || npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+
+reply='{"jsonrpc":"2.0","id":"7f1c2a9e-3b4d-4e5f-8a6b-1c2d3e4f5a6b","result":{"kind":"message","messageId":"a1b2c3d4-e5f6-4789-9abc-def012345678","role":"agent","parts":[{"kind":"text","text":"echo: Summarise the quarterly report and list the three biggest risks."}],"contextId":"c"}}'
+dir=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
+trap cleanup EXIT
+
+sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|18090|" -e "s|@BODY@|$reply|" "$here/../http/nginx.conf.in" >"$dir/nginx.conf"
+taskset -c 0 nginx -c "$dir/nginx.conf" -p "$dir" & pids+=($!)
+nginx_master=$!
+taskset -c 0 "$BENCH_ROOT/build-bench/src/cli/molecule" serve --listen 127.0.0.1:18091 >/dev/null & pids+=($!)
+declare -A pid=([molecule]=$!)
+(cd "$BENCH_ROOT/test/interop/a2a-js" && PORT=18092 MODE=message exec taskset -c 0 node server.mjs >/dev/null) & pids+=($!)
+wait_port 18090; wait_port 18091; wait_port 18092
+pid[nginx]=$(pgrep -P "$nginx_master" | head -1)
+pid[a2a-js]=$(pgrep -f "node server.mjs" | head -1)
+declare -A port=([nginx]=18090 [molecule]=18091 [a2a-js]=18092)
+
+: >"$BENCH_OUT/wrk.log"
+declare -A rps p99 cpu
+for r in $(seq "$rounds"); do
+  for t in nginx molecule a2a-js; do
+    c0=$(cpu_seconds "${pid[$t]}")
+    read -r a b c < <(wrk_run "http://127.0.0.1:${port[$t]}/" "$duration" "$conns" "$here/send.lua")
+    c1=$(cpu_seconds "${pid[$t]}")
+    us=$(python3 -c "print('%.2f' % (($c1 - $c0) * 1e6 / ($a * $duration)))")
+    rps[$t]+="$a "; p99[$t]+="$c "; cpu[$t]+="$us "
+    echo "round $r $t: $a req/s, p99 ${c}us, server CPU ${us}us/request"
+  done
+done
+
+# RSS after `calls` message/send: drive at full speed until that many were answered.
+rss0=$(awk '/VmRSS/ {print $2}' "/proc/${pid[molecule]}/status")
+secs=$(python3 -c "import statistics as s; print(max(5, int($calls / s.median([float(x) for x in '${rps[molecule]}'.split()]) * 1.3) + 1))")
+out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" -s "$here/send.lua" "http://127.0.0.1:18091/")
+done_calls=$(echo "$out" | awk '/requests in/ {print $1}')
+rss1=$(awk '/VmRSS/ {print $2}' "/proc/${pid[molecule]}/status")
+echo "RSS after $done_calls more calls: ${rss0} kB -> ${rss1} kB"
+
+python3 - "${rps[nginx]}" "${rps[molecule]}" "${rps[a2a-js]}" "${p99[nginx]}" "${p99[molecule]}" \
+  "${p99[a2a-js]}" "${cpu[nginx]}" "${cpu[molecule]}" "${cpu[a2a-js]}" "$duration" "$rounds" \
+  "$done_calls" "$rss0" "$rss1" "$calls" >"$dir/result.md" <<'PY'
+import statistics as st, sys
+f = lambda s: st.median([float(x) for x in s.split()])
+rn, rm, rj, qn, qm, qj, cn, cm, cj = map(f, sys.argv[1:10])
+dur, rounds, done, rss0, rss1, calls = sys.argv[10:16]
+print('## A2A message/send: molecule serve vs nginx vs @a2a-js/sdk\n')
+print('Command: `bench/a2a/run.sh %s %s %s` (wrk -t1 -c50 -d%ss keep-alive, the Molecule-shaped' % (dur, rounds, calls, dur))
+print('message/send of contract §6; every server one thread pinned to CPU 0, wrk on CPU 1; %s' % rounds)
+print('alternating rounds, medians).\n')
+print('| server | req/s | p99 latency | server CPU per request |')
+print('|---|---|---|---|')
+print('| nginx, fixed JSON reply (ceiling) | %.0f | %.0f us | %.2f us |' % (rn, qn, cn))
+print('| molecule serve --executor echo | %.0f | %.0f us | %.2f us |' % (rm, qm, cm))
+print('| @a2a-js/sdk 1.3.0 server (MODE=message) | %.0f | %.0f us | %.2f us |' % (rj, qj, cj))
+print()
+print('- **molecule / nginx: %.2fx** req/s (target >= 0.7x: %s); CPU per request %.2fx.' % (rm / rn, 'met' if rm / rn >= 0.7 else 'NOT met', cm / cn))
+print('- **molecule / a2a-js: %.1fx** req/s (target >= 20x: %s); CPU per request %.1fx less.' % (rm / rj, 'met' if rm / rj >= 20 else 'NOT met', cj / cm))
+mb = int(rss1) / 1024
+print('- **RSS of molecule serve after %s message/send calls: %.1f MB** (target < 64 MB: %s; %.1f MB before them).' % (
+    '{:,}'.format(int(done) + int(float(rm) * float(dur) * int(rounds))), mb, 'met' if mb < 64 else 'NOT met', int(rss0) / 1024))
+if int(done) < int(calls):
+    print('  (only %s calls in the timed run: below the %s asked for)' % (done, calls))
+PY
+cat "$dir/result.md"
+doc_update a2a "$dir/result.md"
