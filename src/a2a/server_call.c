@@ -24,6 +24,9 @@ struct a2a_call {
   call_kind kind;
   int streaming;            /* http is an SSE stream */
   int turn_running;
+  int hidden_task;          /* created by this request and answered with a Message: no client
+                               has its id, so it is dropped when the turn ends */
+  int created_task;
   int busy;
   int timer_open;
   uv_timer_t timer;
@@ -176,6 +179,7 @@ static void on_reply(mol_a2a_turn *t, const json_t *msg, void *arg) {
   if (c->kind == CALL_SEND && !c->streaming && c->http) {
     stop_listening(c);
     answer(c, mol_a2a_reply_message(&c->req, msg));
+    c->hidden_task = c->created_task;
   }
 }
 
@@ -184,6 +188,10 @@ static void on_turn_end(mol_a2a_turn *t, void *arg) {
   a2a_call *c = arg;
   mol_a2a_server *s = c->s;
   c->turn_running = 0;
+  if (c->hidden_task) { /* a Message-only exchange keeps no task, as the spec has it */
+    mol_a2a_task *task = mol_a2a_store_get(s->store, c->task_id);
+    if (task) mol_a2a_store_remove(s->store, task);
+  }
   if (c->prev) c->prev->next = c->next; else s->running = c->next;
   if (c->next) c->next->prev = c->prev;
   s->live_turns--;
@@ -211,6 +219,7 @@ void mol_a2a_call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req)
   }
   mol_a2a_task *task;
   mol_a2a_error err = {0};
+  int creates = mol_a2a_msg_task_id(req->message) == NULL;
   if (mol_a2a_store_begin(s->store, req->message, &task, &err)) {
     mol_a2a_answer_error(r, req, err.code, err.message[0] ? err.message : NULL);
     return;
@@ -221,6 +230,7 @@ void mol_a2a_call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req)
     mol_a2a_answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
     return;
   }
+  c->created_task = creates;
   c->busy++;
   if (kind == CALL_STREAM) {
     if (start_stream(c, task) == 0) listen_to(c, task);

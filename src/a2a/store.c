@@ -51,6 +51,14 @@ static void evict(mol_a2a_store *s, mol_a2a_task *t) {
   mol_a2a__task_free(t);
 }
 
+int mol_a2a_store_remove(mol_a2a_store *s, mol_a2a_task *t) {
+  if (!mol_a2a_state_is_terminal(mol_a2a_task_state_get(t)) || mol_a2a__task_busy(t) ||
+      mol_a2a_task_listener_count(t) > 0)
+    return MOL_EBUSY;
+  evict(s, t);
+  return 0;
+}
+
 /* The oldest terminal task that is not delivering events (a listener may be running on it). */
 static mol_a2a_task *oldest_evictable(mol_a2a_store *s) {
   mol_a2a_task *t;

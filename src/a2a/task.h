@@ -92,6 +92,9 @@ mol_a2a_task *mol_a2a_store_get(mol_a2a_store *s, const char *task_id);
  * store is full the oldest terminal task is evicted; when every task is live it fails with
  * MOL_ELIMIT. Returns 0, MOL_ELIMIT or MOL_ENOMEM. */
 int mol_a2a_store_create(mol_a2a_store *s, const char *context_id, mol_a2a_task **out);
+/* Removes a terminal task at once, e.g. one whose id no client has seen. Returns 0, or
+ * MOL_EBUSY (live, delivering events, or listened to: it stays). */
+int mol_a2a_store_remove(mol_a2a_store *s, mol_a2a_task *t);
 /* Evicts the terminal tasks whose TTL has run out at now_ms (same time base as the clock).
  * Returns how many were evicted. The binding calls this from a timer. */
 size_t mol_a2a_store_sweep(mol_a2a_store *s, int64_t now_ms);

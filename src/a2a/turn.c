@@ -79,6 +79,7 @@ int mol_a2a_turn_artifact(mol_a2a_turn *t, const char *artifact_id, const char *
   if (t->ended) return MOL_EPROTO;
   json_t *parts = json_array();
   json_array_append_new(parts, mol_a2a_part_text(text ? text : ""));
+  if (!artifact_id && !t->artifact_id[0]) mol_uuid4(t->artifact_id); /* only when used */
   json_t *a = mol_a2a_artifact_new(artifact_id ? artifact_id : t->artifact_id, name, parts);
   if (!a) return MOL_ENOMEM;
   int rc = mol_a2a_task_add_artifact(t->task, a, append, last_chunk);
@@ -146,7 +147,6 @@ int mol_a2a_turn_start(uv_loop_t *loop, mol_a2a_task *task, const json_t *messag
   t->streaming = streaming;
   t->ex = ex;
   if (hooks) t->hooks = *hooks;
-  mol_uuid4(t->artifact_id);
   if (!t->message || !t->text) {
     end_turn(t, MOL_A2A_STATE_FAILED, agent_text("out of memory"));
     return MOL_ENOMEM;

@@ -25,9 +25,10 @@ void mol_hex(const uint8_t *in, size_t n, char *out);
 
 /* Fills buf with n bytes from the operating system's CSPRNG. Returns 0 or a negative errno. */
 int mol_random_bytes(void *buf, size_t n);
-/* Writes a random (version 4) UUID as 36 lower-case chars + NUL into out. Returns 0 or error. */
+/* Writes a random (version 4) UUID as 36 lower-case chars + NUL into out, from a per-thread
+ * CTR-DRBG seeded by the OS (no system call per id). Returns 0 or error. */
 int mol_uuid4(char out[MOL_UUID_LEN + 1]);
-/* Writes n random bytes as 2n lower-case hex chars + NUL. Returns 0 or error. */
+/* Writes n random bytes (same source as mol_uuid4) as 2n lower-case hex chars + NUL. */
 int mol_random_hex(char *out, size_t nbytes);
 
 /* Standard base64 (RFC 4648 §4) with padding. Returns the number of chars written (excluding

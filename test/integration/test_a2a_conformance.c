@@ -103,7 +103,11 @@ static void framing_checks_5_to_12(void **state) {
 
 static void send_and_get_13_to_15(void **state) {
   (void)state;
+  mol_a2a_server_stats before, after;
+  mol_a2a_server_stats_get(H.a2a[0], &before);
   json_t *v = h_rpc("/", SEND("1", "hello"), NULL); /* 13: instant agent -> Message */
+  mol_a2a_server_stats_get(H.a2a[0], &after);
+  assert_int_equal(after.tasks, before.tasks); /* a Message-only exchange keeps no task */
   assert_string_equal(result_str(v, "kind"), "message");
   assert_string_equal(result_str(v, "role"), "agent");
   assert_string_equal(result_str(v, "parts.0.text"), "echo: hello");
