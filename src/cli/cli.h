@@ -5,4 +5,7 @@
 /* molecule serve (cmd_serve.c) */
 int cmd_serve(int argc, char **argv);
 
+/* molecule call URL TEXT [--stream] [--v1] ... (cmd_call.c) */
+int cmd_call(int argc, char **argv);
+
 #endif
