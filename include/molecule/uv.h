@@ -25,6 +25,13 @@ MOL_EXTERN int mol_loop_from_uv(uv_loop_t *uv, mol_loop **out);
 /* The libuv loop under a mol_loop, for the constructors below that take a uv_loop_t. */
 MOL_EXTERN uv_loop_t *mol_loop_uv(mol_loop *loop);
 
+/* ---- Platform client (see molecule.h) ---- */
+
+/* Creates a platform client on loop. Every client on a loop shares one HTTP connection pool.
+ * Reads the token file (if any) synchronously. Returns 0, MOL_EINVAL (missing URL or id, an id
+ * unsafe as a path component, no $HOME for the default token dir), MOL_EURL or MOL_ENOMEM. */
+MOL_EXTERN int mol_platform_client_new(uv_loop_t *loop, const mol_platform_opts *opts,
+                                       mol_platform_client **out);
 
 #ifdef __cplusplus
 }

@@ -8,4 +8,7 @@ int cmd_serve(int argc, char **argv);
 /* molecule call URL TEXT [--stream] [--v1] ... (cmd_call.c) */
 int cmd_call(int argc, char **argv);
 
+/* molecule platform [serve options] | workspace|secret|pause|resume|delete (cmd_platform.c) */
+int cmd_platform(int argc, char **argv);
+
 #endif

@@ -1,1 +1,251 @@
-/* devplatform.c - placeholder until the dev platform lands. */
+/* devplatform.c - lifecycle of the dev platform: options and environment, the admin token,
+ * the server and client, the periodic sweep, and the ordered shutdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "devplatform/dispatch.h"
+#include "devplatform/dp_int.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "molecule.h"
+
+#define SWEEP_MS 15000
+
+static unsigned env_uint(const char *name, unsigned dflt, unsigned scale) {
+  const char *v = getenv(name);
+  if (!v || !*v) return dflt;
+  char *end;
+  long n = strtol(v, &end, 10);
+  if (*end || n <= 0 || n > 100000000L / (long)scale) {
+    mol_logw("devplatform", "%s=%s is not a positive integer; using %u", name, v, dflt);
+    return dflt;
+  }
+  return (unsigned)n * scale;
+}
+
+static void apply_opts(mol_devplatform *dp, const mol_devplatform_opts *o) {
+  dp->dev = o->dev;
+  dp->idle_timeout_s = o->idle_timeout_s ? o->idle_timeout_s
+                                         : env_uint("A2A_IDLE_TIMEOUT_SECONDS", 300, 1);
+  dp->ceiling_s = o->ceiling_s ? o->ceiling_s : 1800;
+  dp->liveness_ttl_s = o->liveness_ttl_s ? o->liveness_ttl_s : 180;
+  dp->activity_max_per_ws = o->activity_max_per_ws ? o->activity_max_per_ws : 10000;
+  dp->activity_retention_s = o->activity_retention_s
+                                 ? o->activity_retention_s
+                                 : env_uint("ACTIVITY_RETENTION_DAYS", 7 * 86400, 86400);
+  dp->queue_max_per_ws = o->queue_max_per_ws ? o->queue_max_per_ws : 1000;
+  dp->max_body_bytes = o->max_body_bytes ? o->max_body_bytes : (1u << 20);
+  dp->plugins_dir = o->plugins_dir ? strdup(o->plugins_dir) : NULL;
+  long limit = o->rate_limit;
+  if (limit == 0) limit = o->dev ? -1 : (long)env_uint("RATE_LIMIT", 600, 1);
+  dp_rl_init(&dp->rl, limit, o->rate_window_ms, 0);
+}
+
+static int read_token_file(const char *path, char *out, size_t cap) {
+  FILE *f = fopen(path, "r");
+  if (!f) return errno == ENOENT ? 0 : MOL_EIO;
+  size_t n = fread(out, 1, cap - 1, f);
+  fclose(f);
+  while (n && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ')) n--;
+  out[n] = '\0';
+  return n ? 1 : 0;
+}
+
+/* Temp file + fsync + rename, mode 0600 from the start (no chmod window). */
+static int write_token_file(const char *path, const char *tok) {
+  size_t n = strlen(path) + 8;
+  char *tmp = malloc(n);
+  if (!tmp) return MOL_ENOMEM;
+  snprintf(tmp, n, "%s.tmp", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int rc = fd < 0 ? MOL_EIO : 0;
+  if (!rc && (write(fd, tok, strlen(tok)) != (ssize_t)strlen(tok) || write(fd, "\n", 1) != 1 ||
+              fsync(fd) != 0))
+    rc = MOL_EIO;
+  if (fd >= 0) close(fd);
+  if (!rc && rename(tmp, path) != 0) rc = MOL_EIO;
+  if (rc) unlink(tmp);
+  free(tmp);
+  return rc;
+}
+
+static int setup_admin_token(mol_devplatform *dp, const mol_devplatform_opts *o) {
+  const char *src = o->admin_token;
+  if (!src || !*src) src = getenv("MOLECULE_ADMIN_TOKEN");
+  if (!src || !*src) src = getenv("ADMIN_TOKEN");
+  if (src && *src) {
+    if (strlen(src) >= sizeof dp->admin_token) {
+      mol_loge("devplatform", "the admin token is longer than %zu bytes",
+               sizeof dp->admin_token - 1);
+      return MOL_EINVAL;
+    }
+    snprintf(dp->admin_token, sizeof dp->admin_token, "%s", src);
+    mol_log_add_secret(dp->admin_token);
+    return 0;
+  }
+  const char *file = o->admin_token_file;
+  char *dflt = NULL;
+  if (!file) {
+    size_t n = strlen(o->db_path) + 16;
+    if (!(dflt = malloc(n))) return MOL_ENOMEM;
+    snprintf(dflt, n, "%s.admin_token", o->db_path);
+    file = dflt;
+  }
+  int rc = read_token_file(file, dp->admin_token, sizeof dp->admin_token);
+  if (rc == 0) {
+    char tok[DP_TOKEN_LEN + 1];
+    rc = dp_token_new(tok);
+    if (!rc) rc = write_token_file(file, tok);
+    if (!rc) {
+      snprintf(dp->admin_token, sizeof dp->admin_token, "%s", tok);
+      mol_logi("devplatform", "generated admin token in %s", file);
+    }
+  } else if (rc == 1) {
+    rc = 0;
+  }
+  if (rc) mol_loge("devplatform", "admin token file %s: %s", file, mol_strerror(rc));
+  dp->admin_token_file = dflt ? dflt : strdup(file);
+  if (!rc) mol_log_add_secret(dp->admin_token);
+  return rc;
+}
+
+static void sweep_stmt(mol_devplatform *dp, dp_stmt_id id, int64_t before) {
+  sqlite3_stmt *st = dp_stmt(&dp->store, id);
+  if (!st) return;
+  sqlite3_bind_int64(st, 1, before);
+  if (id == ST_WS_LIVENESS_SWEEP) sqlite3_bind_int64(st, 2, mol_unix_ms());
+  dp_exec_stmt(&dp->store, st);
+}
+
+/* Liveness (§5.3): online/degraded -> offline after the TTL without heartbeats; retention of
+ * activity rows and finished queue items. */
+static void on_sweep(uv_timer_t *t) {
+  mol_devplatform *dp = t->data;
+  int64_t now = mol_unix_ms();
+  if (dp_store_write_begin(&dp->store)) return;
+  sweep_stmt(dp, ST_WS_LIVENESS_SWEEP, now - (int64_t)dp->liveness_ttl_s * 1000);
+  sweep_stmt(dp, ST_ACT_PRUNE_AGE, now - (int64_t)dp->activity_retention_s * 1000);
+  sweep_stmt(dp, ST_Q_PRUNE, now - (int64_t)dp->activity_retention_s * 1000);
+}
+
+static int open_parts(mol_devplatform *dp, const mol_devplatform_opts *o) {
+  int rc = dp_store_open(&dp->store, dp->loop, o->db_path);
+  if (!rc) rc = dp_queue_load_count(dp);
+  if (!rc) rc = setup_admin_token(dp, o);
+  mol_http_server_opts so = {.max_body_bytes = dp->max_body_bytes};
+  if (!rc) rc = mol_http_server_new(dp->loop, &so, &dp->srv);
+  if (!rc) rc = mol_http_server_route(dp->srv, NULL, "/", 1, dp_on_request, dp);
+  /* Many long A2A calls to one agent must not queue behind each other inside the client. */
+  mol_http_client_opts co = {.max_conns_per_origin = 256, .max_idle_per_origin = 64};
+  if (!rc) rc = mol_http_client_new(dp->loop, &co, &dp->client);
+  return rc;
+}
+
+static void free_memory(mol_devplatform *dp) {
+  dp_token_cache_clear(dp);
+  dp_activity_counts_free(dp);
+  dp_rt *rt, *tmp;
+  HASH_ITER(hh, dp->rt, rt, tmp) {
+    HASH_DEL(dp->rt, rt);
+    if (rt->caps) json_decref(rt->caps);
+    free(rt);
+  }
+  dp_rl_free(&dp->rl);
+  free(dp->admin_token_file);
+  free(dp->plugins_dir);
+  free(dp);
+}
+
+static void on_part_closed(uv_handle_t *h) {
+  mol_devplatform *dp = h->data;
+  if (--dp->close_parts > 0) return;
+  void (*cb)(void *) = dp->close_cb;
+  void *arg = dp->close_arg;
+  free_memory(dp);
+  if (cb) cb(arg);
+}
+
+int mol_devplatform_new(uv_loop_t *loop, const mol_devplatform_opts *opts, mol_devplatform **out) {
+  if (!loop || !opts || !opts->db_path || !out) return MOL_EINVAL;
+  mol_devplatform *dp = calloc(1, sizeof *dp);
+  if (!dp) return MOL_ENOMEM;
+  dp->loop = loop;
+  apply_opts(dp, opts);
+  int rc = open_parts(dp, opts);
+  if (rc) {
+    if (dp->client) mol_http_client_close(dp->client, NULL, NULL);
+    if (dp->srv) mol_http_server_close(dp->srv, 0, NULL, NULL);
+    dp->store.commit_check.data = dp;
+    /* The check handle lives in dp: dp is freed when it has closed (on the loop). */
+    dp->close_parts = 1;
+    if (!dp_store_close(&dp->store, on_part_closed)) free_memory(dp);
+    return rc;
+  }
+  uv_timer_init(loop, &dp->sweep);
+  dp->sweep.data = dp;
+  dp->sweep_inited = 1;
+  unsigned every = dp->liveness_ttl_s * 500u < SWEEP_MS ? dp->liveness_ttl_s * 500u : SWEEP_MS;
+  uv_timer_start(&dp->sweep, on_sweep, every, every);
+  mol_logi("devplatform", "database %s ready%s", opts->db_path, dp->dev ? " (dev mode)" : "");
+  *out = dp;
+  return 0;
+}
+
+static int is_loopback_host(const char *h) {
+  return strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 || strcmp(h, "localhost") == 0;
+}
+
+int mol_devplatform_listen(mol_devplatform *dp, const char *host, int port) {
+  int rc = mol_http_server_listen(dp->srv, host, port);
+  if (rc) return rc;
+  /* Admin calls open only while every listener is loopback. */
+  dp->listen_loopback = (dp->listen_loopback >= 0) && is_loopback_host(host) ? 1 : -1;
+  mol_logi("devplatform", "listening on %s:%d", host, mol_http_server_port(dp->srv));
+  return 0;
+}
+
+int mol_devplatform_port(const mol_devplatform *dp) { return mol_http_server_port(dp->srv); }
+
+const char *mol_devplatform_admin_token(const mol_devplatform *dp) { return dp->admin_token; }
+
+int mol_devplatform_admin_open(const mol_devplatform *dp) {
+  return dp->dev && dp->listen_loopback == 1;
+}
+
+static void on_server_closed(void *arg) {
+  mol_devplatform *dp = arg;
+  dp->srv = NULL;
+  dp->close_parts = 1; /* the sweep timer */
+  uv_close((uv_handle_t *)&dp->sweep, on_part_closed);
+  dp->store.commit_check.data = dp;
+  if (dp_store_close(&dp->store, on_part_closed)) dp->close_parts++;
+}
+
+void dp_maybe_finish_close(mol_devplatform *dp) {
+  if (!dp->closing || dp->client || dp->ninflight || dp->npending || dp->close_parts < 0) return;
+  dp->close_parts = -1; /* the server close is under way */
+  mol_http_server_close(dp->srv, 2000, on_server_closed, dp);
+}
+
+static void on_client_closed(void *arg) {
+  mol_devplatform *dp = arg;
+  dp->client = NULL;
+  dp_maybe_finish_close(dp);
+}
+
+void mol_devplatform_close(mol_devplatform *dp, void (*cb)(void *arg), void *arg) {
+  if (dp->closing) return;
+  dp->closing = 1;
+  dp->close_cb = cb;
+  dp->close_arg = arg;
+  uv_timer_stop(&dp->sweep);
+  /* Outstanding proxy calls fail with MOL_ESHUTDOWN: each answers its caller 503 once. */
+  mol_http_client_close(dp->client, on_client_closed, dp);
+}

@@ -1,0 +1,329 @@
+/* activity.c - the activity feed (contract §3.10-§3.12, §11.1 rows 8-9): rows written by the
+ * proxy, notify and self-reports; GET .../activity with the SDK's since_id cursor (ASC,
+ * strictly after, 410 when the cursor row is gone) and the legacy newest-first listing.
+ *
+ * The feed is bounded two ways: at most activity_max_per_ws rows per workspace (checked every
+ * PRUNE_EVERY inserts into that workspace, so the slack is that many rows) and a retention age
+ * swept periodically. A pruned cursor then answers 410, which tells the agent to reset. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "devplatform/dp_int.h"
+#include "molecule.h"
+
+#define PRUNE_EVERY 64
+
+struct dp_actcount {
+  char ws[DP_ID_MAX + 1];
+  unsigned n;
+  UT_hash_handle hh;
+};
+
+void dp_activity_counts_free(mol_devplatform *dp) {
+  dp_actcount *e, *tmp;
+  HASH_ITER(hh, dp->actcounts, e, tmp) {
+    HASH_DEL(dp->actcounts, e);
+    free(e);
+  }
+}
+
+static void maybe_prune(mol_devplatform *dp, const char *ws) {
+  dp_actcount *e = NULL;
+  HASH_FIND_STR(dp->actcounts, ws, e);
+  if (!e) {
+    e = calloc(1, sizeof *e);
+    if (!e) return;
+    strncpy(e->ws, ws, DP_ID_MAX);
+    HASH_ADD_STR(dp->actcounts, ws, e);
+  }
+  if (++e->n < PRUNE_EVERY) return;
+  e->n = 0;
+  sqlite3_stmt *st = dp_stmt(&dp->store, ST_ACT_PRUNE_WS);
+  if (!st) return;
+  dp_bind_text(st, 1, ws);
+  sqlite3_bind_int64(st, 2, dp->activity_max_per_ws);
+  dp_exec_stmt(&dp->store, st);
+}
+
+int dp_activity_add(mol_devplatform *dp, const dp_activity *a, char *id_out) {
+  char id[MOL_UUID_LEN + 1];
+  if (mol_uuid4(id) || dp_store_write_begin(&dp->store)) return MOL_EIO;
+  sqlite3_stmt *st = dp_stmt(&dp->store, ST_ACT_INSERT);
+  if (!st) return MOL_EIO;
+  dp_bind_text(st, 1, id);
+  dp_bind_text(st, 2, a->workspace_id);
+  dp_bind_text(st, 3, a->activity_type);
+  dp_bind_text(st, 4, a->source_id && *a->source_id ? a->source_id : NULL);
+  dp_bind_text(st, 5, a->target_id && *a->target_id ? a->target_id : NULL);
+  dp_bind_text(st, 6, a->method);
+  dp_bind_text(st, 7, a->summary);
+  dp_bind_text(st, 8, a->request_body);
+  dp_bind_text(st, 9, a->response_body);
+  dp_bind_text(st, 10, a->status ? a->status : "ok");
+  dp_bind_text(st, 11, a->error_detail);
+  sqlite3_bind_int64(st, 12, a->duration_ms);
+  sqlite3_bind_int64(st, 13, mol_unix_ms());
+  if (dp_exec_stmt(&dp->store, st)) return MOL_EIO;
+  if (id_out) memcpy(id_out, id, sizeof id);
+  maybe_prune(dp, a->workspace_id);
+  return 0;
+}
+
+static void append_part_text(mol_buf *b, json_t *part) {
+  const char *kind = mol_json_str(part, "kind");
+  if (!kind) kind = mol_json_str(part, "type");
+  const char *text = mol_json_str(part, "text");
+  /* Both discriminators occur (§4.4); a v1.0 part carries "text" without either. */
+  if (text && (!kind || strcmp(kind, "text") == 0)) mol_buf_append_str(b, text);
+}
+
+char *dp_message_text(json_t *request) {
+  json_t *parts = mol_json_path(request, "params.message.parts");
+  mol_buf b = MOL_BUF_INIT;
+  size_t i;
+  json_t *p;
+  if (json_is_array(parts)) json_array_foreach(parts, i, p) append_part_text(&b, p);
+  if (!parts) { /* notify rows store {"message": "..."} */
+    const char *m = mol_json_str(request, "message");
+    if (m) mol_buf_append_str(&b, m);
+  }
+  return mol_buf_steal(&b);
+}
+
+static json_t *json_col(sqlite3_stmt *st, int col) {
+  const char *s = dp_col_text(st, col);
+  return s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
+}
+
+static json_t *text_or_null(sqlite3_stmt *st, int col) {
+  const char *s = dp_col_text(st, col);
+  return s ? json_string(s) : json_null();
+}
+
+/* The SDK envelope (§3.8 of sdk-parity): type, ts and data{...} beside the real columns. */
+static void add_envelope(const dp_call *c, sqlite3_stmt *st, json_t *row, json_t *req) {
+  const char *source_id = dp_col_text(st, 4);
+  const char *method = dp_col_text(st, 6);
+  json_t *data = json_object();
+  json_object_set_new(data, "source", json_string(source_id ? "peer_agent" : "canvas_user"));
+  json_object_set_new(data, "kind", json_string(method ? method : dp_col_text(st, 3)));
+  char *text = req ? dp_message_text(req) : NULL;
+  json_object_set_new(data, "text", json_string(text ? text : ""));
+  free(text);
+  json_object_set_new(data, "activity_id", json_string(dp_col_text(st, 1)));
+  if (source_id) {
+    json_object_set_new(data, "peer_id", json_string(source_id));
+    if (dp_col_text(st, 14)) json_object_set_new(data, "peer_name", json_string(dp_col_text(st, 14)));
+    if (dp_col_text(st, 15)) json_object_set_new(data, "peer_role", json_string(dp_col_text(st, 15)));
+    char url[512];
+    snprintf(url, sizeof url, "http://%s/registry/discover/%s", c->host ? c->host : "127.0.0.1",
+             source_id);
+    json_object_set_new(data, "agent_card_url", json_string(url));
+  }
+  json_object_set_new(row, "type", json_string(dp_col_text(st, 3)));
+  json_object_set_new(row, "ts", json_incref(json_object_get(row, "created_at")));
+  json_object_set_new(row, "data", data);
+}
+
+static json_t *row_json(const dp_call *c, sqlite3_stmt *st) {
+  json_t *row = json_object();
+  static const char *const names[] = {NULL, "id", "workspace_id", "activity_type", "source_id",
+                                      "target_id", "method", "summary"};
+  for (int i = 1; i <= 7; i++) json_object_set_new(row, names[i], text_or_null(st, i));
+  json_t *req = json_col(st, 8), *resp = json_col(st, 9);
+  if (req) json_object_set(row, "request_body", req);
+  if (resp) json_object_set_new(row, "response_body", resp);
+  json_object_set_new(row, "status", text_or_null(st, 10));
+  json_object_set_new(row, "error_detail", text_or_null(st, 11));
+  json_object_set_new(row, "duration_ms", json_integer(sqlite3_column_int64(st, 12)));
+  char ts[32];
+  dp_rfc3339(sqlite3_column_int64(st, 13), ts);
+  json_object_set_new(row, "created_at", json_string(ts));
+  add_envelope(c, st, row, req);
+  json_decref(req);
+  return row;
+}
+
+typedef struct {
+  char type[64], source[16], peer[DP_ID_MAX + 1], since_id[128];
+  int has_type, has_source, has_peer, has_since;
+  long limit;
+  int64_t before_ms, since_ms; /* 0 = unset */
+} act_query;
+
+/* One parameter: 1 present, 0 absent; a malformed one sets *bad. */
+static int param(const dp_call *c, const char *name, char *out, size_t cap, const char **bad) {
+  int rc = dp_query_get(c, name, out, cap);
+  if (rc < 0 && !*bad) *bad = "malformed or oversized query parameter";
+  return rc > 0 && out[0];
+}
+
+static const char *parse_query(const dp_call *c, act_query *q) {
+  char buf[64];
+  const char *bad = NULL;
+  memset(q, 0, sizeof *q);
+  q->limit = 100;
+  q->has_type = param(c, "type", q->type, sizeof q->type, &bad);
+  q->has_source = param(c, "source", q->source, sizeof q->source, &bad);
+  if (q->has_source && strcmp(q->source, "canvas") && strcmp(q->source, "agent"))
+    return "source must be 'canvas' or 'agent'";
+  q->has_peer = param(c, "peer_id", q->peer, sizeof q->peer, &bad);
+  q->has_since = param(c, "since_id", q->since_id, sizeof q->since_id, &bad);
+  if (param(c, "limit", buf, sizeof buf, &bad)) {
+    char *end;
+    q->limit = strtol(buf, &end, 10);
+    if (*end || q->limit < 1) return "limit must be a positive integer";
+    if (q->limit > 500) q->limit = 500;
+  }
+  if (param(c, "before_ts", buf, sizeof buf, &bad) && dp_parse_rfc3339(buf, &q->before_ms))
+    return "before_ts must be an RFC 3339 time";
+  if (param(c, "since_secs", buf, sizeof buf, &bad)) {
+    char *end;
+    long s = strtol(buf, &end, 10);
+    if (*end || s < 0) return "since_secs must be a non-negative integer";
+    q->since_ms = mol_unix_ms() - (int64_t)s * 1000;
+  }
+  return bad;
+}
+
+/* Resolves the cursor to its sequence number; 0 when it is unknown here (-> 410). */
+static int64_t cursor_seq(mol_devplatform *dp, const char *ws, const char *since_id) {
+  sqlite3_stmt *st = dp_stmt(&dp->store, ST_ACT_CURSOR);
+  if (!st) return -1;
+  dp_bind_text(st, 1, since_id);
+  dp_bind_text(st, 2, ws);
+  int64_t seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_reset(st);
+  return seq;
+}
+
+void dp_h_activity_list(dp_call *c, const char *ws, dp_reply *r) {
+  if (!dp_auth_workspace(c, ws, r)) return;
+  act_query q;
+  const char *bad = parse_query(c, &q);
+  if (bad) {
+    dp_reply_err(r, 400, bad);
+    return;
+  }
+  int64_t after = 0;
+  if (q.has_since && (after = cursor_seq(c->dp, ws, q.since_id)) <= 0) {
+    dp_reply_set(r, after < 0 ? 500 : 410,
+                 json_pack("{s:s}", "error", after < 0 ? "query failed"
+                                                       : "since_id cursor not found (pruned or "
+                                                         "unknown); reset the cursor"));
+    return;
+  }
+  sqlite3_stmt *st = dp_stmt(&c->dp->store, q.has_since ? ST_ACT_LIST_ASC : ST_ACT_LIST_DESC);
+  if (!st) {
+    dp_reply_err(r, 500, "query failed");
+    return;
+  }
+  dp_bind_text(st, 1, ws);
+  sqlite3_bind_int64(st, 2, after);
+  dp_bind_text(st, 3, q.has_type ? q.type : NULL);
+  dp_bind_text(st, 4, q.has_source ? q.source : NULL);
+  dp_bind_text(st, 5, q.has_peer ? q.peer : NULL);
+  if (q.before_ms) sqlite3_bind_int64(st, 6, q.before_ms);
+  if (q.since_ms) sqlite3_bind_int64(st, 7, q.since_ms);
+  sqlite3_bind_int64(st, 8, q.limit);
+  json_t *arr = json_array();
+  while (sqlite3_step(st) == SQLITE_ROW) json_array_append_new(arr, row_json(c, st));
+  sqlite3_reset(st);
+  dp_reply_set(r, 200, arr);
+}
+
+static int ws_exists(mol_devplatform *dp, const char *ws) {
+  dp_ws w;
+  if (dp_ws_load(dp, ws, &w) != 1) return 0;
+  int live = strcmp(w.status, "removed") != 0;
+  dp_ws_free(&w);
+  return live;
+}
+
+static const char *notify_check(json_t *b) {
+  if (!json_is_object(b) || !mol_json_str(b, "message") || !*mol_json_str(b, "message"))
+    return "message is required";
+  json_t *att = json_object_get(b, "attachments"), *a;
+  size_t i;
+  if (att && !json_is_null(att) && !json_is_array(att)) return "attachments must be an array";
+  static char msg[64];
+  json_array_foreach(att, i, a) {
+    if (!mol_json_str(a, "uri") || !mol_json_str(a, "name")) {
+      snprintf(msg, sizeof msg, "attachment[%zu]: uri and name are required", i);
+      return msg;
+    }
+  }
+  return NULL;
+}
+
+void dp_h_notify(dp_call *c, const char *ws, dp_reply *r) {
+  if (!dp_auth_workspace(c, ws, r)) return;
+  json_t *b = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);
+  const char *bad = notify_check(b);
+  if (bad) {
+    dp_reply_err(r, 400, bad);
+  } else if (!ws_exists(c->dp, ws)) {
+    dp_reply_err(r, 404, "workspace not found");
+  } else {
+    const char *msg = mol_json_str(b, "message");
+    char *req = mol_json_dump(b);
+    json_t *resp = json_pack("{s:s}", "result", msg);
+    char *resp_s = mol_json_dump(resp);
+    dp_activity a = {.workspace_id = ws, .activity_type = "a2a_receive", .method = "notify",
+                     .request_body = req, .response_body = resp_s, .status = "ok"};
+    int rc = req && resp_s ? dp_activity_add(c->dp, &a, NULL) : MOL_ENOMEM;
+    mol_logi("devplatform", "notify from %s: %.200s", ws, msg);
+    free(req);
+    free(resp_s);
+    json_decref(resp);
+    if (rc)
+      dp_reply_err(r, 500, "failed to record message");
+    else
+      dp_reply_set(r, 200, json_pack("{s:s}", "status", "sent"));
+  }
+  json_decref(b);
+}
+
+static const char *const report_types[] = {"a2a_send", "a2a_receive", "task_update", "agent_log",
+                                           "skill_promotion", "memory_write", "error", NULL};
+
+static char *dump_field(json_t *b, const char *key) {
+  json_t *v = json_object_get(b, key);
+  return v && !json_is_null(v) ? mol_json_dump(v) : NULL;
+}
+
+/* POST /workspaces/:id/activity: the runtime's self-report (§3.12). */
+void dp_h_activity_report(dp_call *c, const char *ws, dp_reply *r) {
+  if (!dp_auth_workspace(c, ws, r)) return;
+  json_t *b = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);
+  const char *type = json_is_object(b) ? mol_json_str(b, "activity_type") : NULL;
+  int known = 0;
+  for (int i = 0; type && report_types[i]; i++) known |= strcmp(type, report_types[i]) == 0;
+  const char *source = type ? mol_json_str(b, "source_id") : NULL;
+  if (!known) {
+    dp_reply_err(r, 400, "invalid activity_type");
+  } else if (source && *source && strcmp(source, ws) != 0) {
+    dp_reply_err(r, 403, "source_id must match authenticated workspace");
+  } else {
+    char *req = dump_field(b, "request_body");
+    if (!req) req = dump_field(b, "metadata");
+    char *resp = dump_field(b, "response_body");
+    dp_activity a = {.workspace_id = ws, .activity_type = type, .source_id = source,
+                     .target_id = mol_json_str(b, "target_id"), .method = mol_json_str(b, "method"),
+                     .summary = mol_json_str(b, "summary"), .request_body = req,
+                     .response_body = resp, .status = mol_json_str(b, "status"),
+                     .error_detail = mol_json_str(b, "error_detail"),
+                     .duration_ms = mol_json_int(b, "duration_ms", 0)};
+    if (dp_activity_add(c->dp, &a, NULL))
+      dp_reply_err(r, 500, "failed to log activity");
+    else
+      dp_reply_set(r, 200, json_pack("{s:s}", "status", "logged"));
+    free(req);
+    free(resp);
+  }
+  json_decref(b);
+}

@@ -1,0 +1,54 @@
+/* devplatform.h - the embedded development platform: the Molecule platform API subset
+ * (contracts/platform-api.md §11) served by our HTTP server and stored in SQLite (WAL).
+ *
+ * One instance lives on one libuv loop. Everything (routes, the A2A proxy, idle timers, the
+ * liveness sweep, the per-tick write transaction) runs on that loop; no locks.
+ */
+#ifndef MOL_DEVPLATFORM_H
+#define MOL_DEVPLATFORM_H
+
+#include <uv.h>
+
+typedef struct mol_devplatform mol_devplatform;
+
+typedef struct {                   /* zero = defaults */
+  const char *db_path;             /* required: the SQLite file (created when missing) */
+  int dev;                         /* --dev: loopback/private agent URLs allowed, rate limiter
+                                      off unless rate_limit > 0, admin auth off on a loopback
+                                      listener */
+  const char *admin_token;         /* NULL: env MOLECULE_ADMIN_TOKEN, then ADMIN_TOKEN, then
+                                      the file below (generated at first start) */
+  const char *admin_token_file;    /* NULL: "<db_path>.admin_token" (mode 0600) */
+  int rate_limit;                  /* requests per minute per client IP; 0: env RATE_LIMIT or
+                                      600 (unlimited in dev mode); < 0: unlimited */
+  unsigned rate_window_ms;         /* 0: 60000 (tests shorten it) */
+  unsigned idle_timeout_s;         /* 0: env A2A_IDLE_TIMEOUT_SECONDS, else 300 */
+  unsigned ceiling_s;              /* absolute bound for workspace callers; 0: 1800 */
+  unsigned liveness_ttl_s;         /* online -> offline without heartbeats; 0: 180 */
+  unsigned activity_max_per_ws;    /* activity rows kept per workspace; 0: 10000 */
+  unsigned activity_retention_s;   /* 0: env ACTIVITY_RETENTION_DAYS (days) or 7 days */
+  unsigned queue_max_per_ws;       /* queued A2A items per target; 0: 1000 */
+  unsigned max_body_bytes;         /* request body cap; 0: 1 MiB (the proxy's upstream cap) */
+  const char *plugins_dir;         /* plugin downloads: DIR/<name>/ (local:// sources); NULL:
+                                      downloads answer 404 */
+} mol_devplatform_opts;
+
+/* Opens (or creates and migrates) the database and builds the routes. Returns 0 or a MOL_E*
+ * code (MOL_EIO for a database error, MOL_EINVAL for bad options). */
+int mol_devplatform_new(uv_loop_t *loop, const mol_devplatform_opts *opts, mol_devplatform **out);
+
+/* Starts listening. port 0 picks a free port (see mol_devplatform_port). */
+int mol_devplatform_listen(mol_devplatform *dp, const char *host, int port);
+int mol_devplatform_port(const mol_devplatform *dp);
+
+/* The admin bearer token (never NULL after a successful _new). */
+const char *mol_devplatform_admin_token(const mol_devplatform *dp);
+
+/* True when admin calls need no token (dev mode on a loopback listener). */
+int mol_devplatform_admin_open(const mol_devplatform *dp);
+
+/* Stops listening, fails in-flight proxy calls with 503 (each responded to once), commits and
+ * closes the database; cb(arg) fires once everything is freed (never inside this call). */
+void mol_devplatform_close(mol_devplatform *dp, void (*cb)(void *arg), void *arg);
+
+#endif

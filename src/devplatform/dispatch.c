@@ -1,0 +1,268 @@
+/* dispatch.c - one forwarded A2A call: SSRF resolution, the outbound POST, the idle timer that
+ * the target's heartbeats extend, the deadline, and the mapping of the outcome onto the answer
+ * (contract §4.3-§4.6).
+ *
+ * Why our own timer instead of the HTTP client's idle timeout: upstream's idle timer is reset
+ * by any event *of the target workspace* (its heartbeats above all), not by bytes on this
+ * connection; a target that keeps heartbeating while it works never idles out. So the client
+ * gets a practically infinite idle timeout and this timer cancels the request when it fires.
+ *
+ * Every dispatch ends in finish(): the inbound request (if any) is answered exactly once, the
+ * dispatch leaves its target's list, and it is freed once its timer handle has closed. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "devplatform/dispatch.h"
+#include "molecule.h"
+
+#define UPSTREAM_MAX_BODY (10u << 20)
+#define ACTIVITY_BODY_MAX (256u << 10)
+
+static void on_timer_closed(uv_handle_t *h) {
+  dp_dispatch *d = h->data;
+  mol_devplatform *dp = d->dp;
+  free(d->url);
+  free(d->body);
+  free(d);
+  dp->ninflight--;
+  if (dp->closing) dp_maybe_finish_close(dp);
+}
+
+static void unlink_and_free(dp_dispatch *d) {
+  dp_rt *rt = dp_rt_get(d->dp, d->target, 0);
+  if (rt) {
+    if (d->prev) d->prev->next = d->next;
+    else rt->inflight = d->next;
+    if (d->next) d->next->prev = d->prev;
+    dp_rt_maybe_drop(d->dp, rt);
+  }
+  uv_timer_stop(&d->timer);
+  uv_close((uv_handle_t *)&d->timer, on_timer_closed);
+}
+
+static void finish_reply(dp_dispatch *d, dp_reply *r) {
+  if (d->req) dp_respond(d->dp, d->req, r);
+  d->req = NULL;
+  unlink_and_free(d);
+}
+
+static void finish_err(dp_dispatch *d, int status, const char *msg) {
+  dp_reply r = {.retry_after = -1};
+  dp_reply_err(&r, status, msg);
+  if (d->queue_id[0]) dp_queue_drain_done(d->dp, d->queue_id, 0, msg);
+  finish_reply(d, &r);
+  dp_reply_free(&r);
+}
+
+static void on_timer(uv_timer_t *t) {
+  dp_dispatch *d = t->data;
+  uint64_t now = uv_now(d->dp->loop);
+  d->expired = d->deadline && now >= d->deadline ? DP_EXP_DEADLINE : DP_EXP_IDLE;
+  mol_logi("devplatform", "a2a to %s: %s timeout, cancelling", d->target,
+           d->expired == DP_EXP_IDLE ? "idle" : "deadline");
+  if (d->out) mol_http_request_cancel(d->out);
+}
+
+/* (Re)starts the idle timer, never past the deadline. */
+static void arm(dp_dispatch *d) {
+  uint64_t now = uv_now(d->dp->loop), t = d->idle_ms;
+  if (d->deadline) t = d->deadline <= now ? 0 : (d->deadline - now < t ? d->deadline - now : t);
+  uv_timer_start(&d->timer, on_timer, t, 0);
+}
+
+void dp_proxy_touch(mol_devplatform *dp, const char *ws) {
+  dp_rt *rt = dp_rt_get(dp, ws, 0);
+  for (dp_dispatch *d = rt ? rt->inflight : NULL; d; d = d->next)
+    if (d->sending && !d->expired) arm(d);
+}
+
+/* The top-level "error" of an upstream error body when it is a string, else the reason. */
+static char *upstream_error(const mol_http_response *resp) {
+  json_t *b = json_loadb(resp->body ? resp->body : "", resp->body_len, 0, NULL);
+  const char *e = json_is_object(b) ? mol_json_str(b, "error") : NULL;
+  char *out = strdup(e ? e : mol_http_reason(resp->status));
+  json_decref(b);
+  return out;
+}
+
+static void log_activity(dp_dispatch *d, int status, const mol_http_response *resp,
+                         const char *err) {
+  mol_devplatform *dp = d->dp;
+  char *resp_text = NULL, summary[128];
+  if (resp && resp->body && resp->body_len <= ACTIVITY_BODY_MAX) {
+    json_t *j = json_loadb(resp->body, resp->body_len, JSON_DECODE_ANY, NULL);
+    if (!j) j = json_stringn(resp->body, resp->body_len);
+    resp_text = j ? mol_json_dump(j) : NULL;
+    json_decref(j);
+  } else if (resp && resp->body) {
+    resp_text = strdup("{\"truncated\":true}");
+  }
+  snprintf(summary, sizeof summary, "%s -> %d", d->method[0] ? d->method : "a2a", status);
+  dp_activity a = {.workspace_id = d->target, .activity_type = "a2a_receive",
+                   .source_id = d->caller, .target_id = d->target, .method = d->method,
+                   .summary = summary, .request_body = d->body, .response_body = resp_text,
+                   .status = err ? "error" : "ok", .error_detail = err,
+                   .duration_ms = (int64_t)(uv_now(dp->loop) - d->started)};
+  dp_activity_add(dp, &a, NULL);
+  free(resp_text);
+}
+
+static int busy_error(int err) {
+  return err == MOL_EOF || err == MOL_ECONNRESET || err == MOL_ETIMEDOUT || err == MOL_EPIPE;
+}
+
+static void done_response(dp_dispatch *d, const mol_http_response *resp) {
+  if (resp->status >= 200 && resp->status < 300) {
+    if (d->queue_id[0]) dp_queue_drain_done(d->dp, d->queue_id, 1, NULL);
+    else log_activity(d, resp->status, resp, NULL);
+    if (d->req) dp_respond_raw(d->dp, d->req, resp->status, resp->body, resp->body_len);
+    d->req = NULL;
+    unlink_and_free(d);
+    return;
+  }
+  char *msg = upstream_error(resp);
+  if (!d->queue_id[0]) log_activity(d, resp->status, resp, msg);
+  finish_err(d, resp->status, msg ? msg : "upstream error");
+  free(msg);
+}
+
+static void done_failure(dp_dispatch *d, int err, const mol_http_response *resp) {
+  mol_devplatform *dp = d->dp;
+  if (resp) { /* the status line arrived: delivered, but the body was lost */
+    dp_reply r = {.retry_after = -1};
+    dp_reply_set(&r, 502, json_pack("{s:s,s:b}", "error", "failed to read agent response",
+                                    "delivery_confirmed", 1));
+    if (d->queue_id[0]) dp_queue_drain_done(dp, d->queue_id, 0, "failed to read agent response");
+    else log_activity(d, 502, NULL, "failed to read agent response");
+    finish_reply(d, &r);
+    dp_reply_free(&r);
+  } else if ((d->expired || busy_error(err)) && !dp->closing) {
+    dp_reply r = {.retry_after = -1};
+    if (d->queue_id[0]) {
+      dp_queue_drain_done(dp, d->queue_id, 0, "agent busy");
+    } else {
+      log_activity(d, 202, NULL, d->expired ? "idle timeout" : mol_strerror(err));
+      dp_queue_busy_reply(dp, d, &r);
+    }
+    finish_reply(d, &r);
+    dp_reply_free(&r);
+  } else if (dp->closing || err == MOL_ESHUTDOWN) {
+    /* A drained item stays "dispatched": the next start puts it back in the queue without
+     * counting an attempt against it. */
+    d->queue_id[0] = '\0';
+    finish_err(d, 503, "platform shutting down");
+  } else {
+    if (!d->queue_id[0]) log_activity(d, 502, NULL, mol_strerror(err));
+    finish_err(d, 502, "failed to reach workspace agent");
+  }
+}
+
+static void on_done(mol_http_request *req, int err, const mol_http_response *resp, void *arg) {
+  (void)req;
+  dp_dispatch *d = arg;
+  mol_devplatform *dp = d->dp;
+  char target[DP_ID_MAX + 1];
+  memcpy(target, d->target, sizeof target);
+  d->sending = 0;
+  d->out = NULL;
+  uv_timer_stop(&d->timer);
+  if (!err && resp) done_response(d, resp);
+  else done_failure(d, err, resp);
+  /* The activity row just written is an event of the target (ACTIVITY_LOGGED upstream): it
+   * extends the target's other dispatches (§4.6). */
+  if (!dp->closing) dp_proxy_touch(dp, target);
+}
+
+static void send_now(dp_dispatch *d) {
+  mol_devplatform *dp = d->dp;
+  if (dp->closing || !dp->client) {
+    d->queue_id[0] = '\0'; /* as above: requeued at the next start */
+    finish_err(d, 503, "platform shutting down");
+    return;
+  }
+  mol_http_header h[] = {{"Content-Type", "application/json"}};
+  mol_http_request_opts o = {.method = "POST", .url = d->url, .headers = h, .nheaders = 1,
+                             .body = d->body, .body_len = strlen(d->body),
+                             .idle_timeout_ms = UINT_MAX, /* ours is the timer above */
+                             .max_body_bytes = UPSTREAM_MAX_BODY};
+  int rc = mol_http_request_send(dp->client, &o, on_done, d, &d->out);
+  if (rc) {
+    mol_logw("devplatform", "a2a to %s: cannot send: %s", d->target, mol_strerror(rc));
+    finish_err(d, 500, "failed to create proxy request");
+    return;
+  }
+  d->sending = 1;
+  d->started = uv_now(dp->loop);
+  arm(d);
+}
+
+static void on_resolved(int ok, void *arg) {
+  dp_dispatch *d = arg;
+  d->dp->npending--;
+  if (!ok) finish_err(d, 502, "workspace URL is not publicly routable");
+  else send_now(d);
+}
+
+static uint64_t deadline_for(mol_devplatform *dp, const dp_dispatch_args *a) {
+  uint64_t now = uv_now(dp->loop);
+  if (a->x_timeout) { /* honoured as a real deadline (upstream drops it, §4.6) */
+    char *end;
+    long n = strtol(a->x_timeout, &end, 10);
+    if (!*end && n > 0) return now + (uint64_t)(n > 86400 ? 86400 : n) * 1000;
+  }
+  return a->caller[0] ? now + (uint64_t)dp->ceiling_s * 1000 : 0;
+}
+
+static dp_dispatch *dispatch_new(mol_devplatform *dp, const dp_dispatch_args *a) {
+  dp_dispatch *d = calloc(1, sizeof *d);
+  dp_rt *rt = d ? dp_rt_get(dp, a->target, 1) : NULL;
+  if (!rt || !(d->url = strdup(a->url)) || !(d->body = strdup(a->body))) {
+    if (d) free(d->url);
+    free(d);
+    return NULL;
+  }
+  d->dp = dp;
+  d->req = a->req;
+  snprintf(d->target, sizeof d->target, "%s", a->target);
+  snprintf(d->caller, sizeof d->caller, "%s", a->caller ? a->caller : "");
+  snprintf(d->method, sizeof d->method, "%s", a->method ? a->method : "");
+  snprintf(d->msgid, sizeof d->msgid, "%s", a->msgid ? a->msgid : "");
+  snprintf(d->queue_id, sizeof d->queue_id, "%s", a->queue_id ? a->queue_id : "");
+  /* The override is looked up per dispatch, as upstream does. */
+  unsigned idle = rt->idle_override_s ? rt->idle_override_s : dp->idle_timeout_s;
+  d->idle_ms = (uint64_t)idle * 1000;
+  d->deadline = deadline_for(dp, a);
+  d->next = rt->inflight;
+  if (rt->inflight) rt->inflight->prev = d;
+  rt->inflight = d;
+  uv_timer_init(dp->loop, &d->timer);
+  d->timer.data = d;
+  dp->ninflight++;
+  return d;
+}
+
+int dp_dispatch_start(mol_devplatform *dp, const dp_dispatch_args *a, dp_reply *r) {
+  char host[256];
+  dp_ssrf v = dp_ssrf_url(a->url, dp->dev, host);
+  if (v == DP_SSRF_BADURL || v == DP_SSRF_BLOCKED) {
+    dp_reply_err(r, 502, "workspace URL is not publicly routable");
+    return 0;
+  }
+  dp_dispatch *d = dispatch_new(dp, a);
+  if (!d) {
+    dp_reply_err(r, 500, "out of memory");
+    return 0;
+  }
+  if (v == DP_SSRF_OK) {
+    send_now(d);
+  } else if (dp_ssrf_resolve(dp->loop, host, dp->dev, on_resolved, d) == 0) {
+    dp->npending++;
+  } else {
+    finish_err(d, 502, "workspace URL is not publicly routable");
+  }
+  return 1;
+}

@@ -1,0 +1,133 @@
+/* proxy.c - POST /workspaces/:id/a2a, the A2A proxy (contract §4, §11.1 row 7): caller rules,
+ * hierarchy, budget, URL resolution and SSRF, normalisation, then the dispatch.
+ *
+ * The dispatch itself (timers, forwarding, response mapping, the busy queue) is in
+ * dispatch.c; this file decides whether and where to dispatch. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "devplatform/dispatch.h"
+#include "devplatform/dp_int.h"
+#include "molecule.h"
+
+static int reserved_caller(const char *caller) {
+  static const char *const prefixes[] = {"webhook:", "system:", "test:", "channel:", NULL};
+  for (int i = 0; prefixes[i]; i++)
+    if (strncmp(caller, prefixes[i], strlen(prefixes[i])) == 0) return 1;
+  return 0;
+}
+
+/* §4.2 step 6. Returns the normalised body (caller frees) or NULL for 400 "invalid JSON". */
+static char *normalize(const dp_call *c, char method[64], char msgid[128]) {
+  json_t *b = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);
+  if (!json_is_object(b)) {
+    json_decref(b);
+    return NULL;
+  }
+  if (!json_object_get(b, "jsonrpc")) {
+    char id[MOL_UUID_LEN + 1];
+    mol_uuid4(id);
+    json_t *w = json_pack("{s:s,s:s}", "jsonrpc", "2.0", "id", id);
+    json_t *m = json_object_get(b, "method"), *p = json_object_get(b, "params");
+    json_object_set(w, "method", m ? m : json_null());
+    json_object_set(w, "params", p ? p : json_null());
+    json_decref(b);
+    b = w;
+  }
+  json_t *msg = mol_json_path(b, "params.message");
+  if (json_is_object(msg) && !json_object_get(msg, "messageId")) {
+    char id[MOL_UUID_LEN + 1];
+    mol_uuid4(id);
+    json_object_set_new(msg, "messageId", json_string(id));
+  }
+  const char *m = mol_json_str(b, "method"), *mid = mol_json_str(msg, "messageId");
+  snprintf(method, 64, "%s", m ? m : "");
+  snprintf(msgid, 128, "%s", mid ? mid : "");
+  char *out = mol_json_dump(b);
+  json_decref(b);
+  return out;
+}
+
+/* §4.1: fills r and returns 0 when the caller may not call. */
+static int check_caller(dp_call *c, const char *caller, const char *target, dp_reply *r) {
+  if (!*caller) return 1; /* canvas: no auth, no hierarchy (upstream) */
+  if (reserved_caller(caller)) {
+    dp_reply_err(r, 403, "invalid caller ID");
+    return 0;
+  }
+  if (strcmp(caller, target) == 0) return 1;
+  if (!dp_auth_grandfather(c, caller, r, "missing caller auth token", "invalid caller auth token"))
+    return 0;
+  if (!dp_can_communicate(c->dp, caller, target)) {
+    dp_reply_err(r, 403, "access denied: workspaces cannot communicate per hierarchy rules");
+    return 0;
+  }
+  return 1;
+}
+
+/* Poll-mode targets (post-ref PR #2353): nothing is dispatched; the request becomes an inbound
+ * activity row that the target picks up with GET /activity?since_id=. */
+static void deliver_poll(dp_call *c, const char *caller, const char *target, const char *body,
+                         const char *method, dp_reply *r) {
+  char id[MOL_UUID_LEN + 1];
+  dp_activity a = {.workspace_id = target, .activity_type = "a2a_receive", .source_id = caller,
+                   .target_id = target, .method = method, .request_body = body,
+                   .status = "ok", .summary = "queued for poll delivery"};
+  if (dp_activity_add(c->dp, &a, id)) {
+    dp_reply_err(r, 500, "failed to queue message");
+    return;
+  }
+  dp_reply_set(r, 200, json_pack("{s:s,s:s,s:s,s:s}", "status", "queued", "delivery_mode", "poll",
+                                 "method", method, "activity_id", id));
+}
+
+/* Everything of §4.2 that can be answered without I/O. Returns 1 when w holds a dispatchable
+ * target (r untouched), 0 when r holds the answer. */
+static int resolve_target(dp_call *c, const char *target, dp_ws *w, dp_reply *r) {
+  int found = dp_ws_load(c->dp, target, w);
+  if (found != 1 || strcmp(w->status, "removed") == 0) {
+    if (found == 1) dp_ws_free(w);
+    dp_reply_err(r, found < 0 ? 500 : 404, found < 0 ? "lookup failed" : "workspace not found");
+    return 0;
+  }
+  if (w->budget_limit >= 0 && w->monthly_spend >= w->budget_limit) {
+    dp_ws_free(w);
+    dp_reply_err(r, 402, "workspace budget limit exceeded");
+    return 0;
+  }
+  return 1;
+}
+
+int dp_h_a2a(dp_call *c, const char *target, dp_reply *r) {
+  mol_devplatform *dp = c->dp;
+  const char *caller = c->caller ? c->caller : "";
+  if (dp->closing) {
+    dp_reply_err(r, 503, "platform shutting down");
+    return 0;
+  }
+  if (!check_caller(c, caller, target, r)) return 0;
+  dp_ws w;
+  if (!resolve_target(c, target, &w, r)) return 0;
+  char method[64], msgid[128];
+  char *body = normalize(c, method, msgid);
+  int took = 0;
+  if (!body) {
+    dp_reply_err(r, 400, "invalid JSON");
+  } else if (strcmp(w.status, "paused") == 0 || strcmp(w.status, "hibernated") == 0) {
+    dp_reply_set(r, 503, json_pack("{s:s,s:s}", "error", "workspace has no URL", "status", w.status));
+  } else if (strcmp(w.delivery_mode, "poll") == 0) {
+    deliver_poll(c, caller, target, body, method, r);
+  } else if (!w.url[0]) {
+    dp_reply_set(r, 503, json_pack("{s:s,s:s}", "error", "workspace has no URL", "status", w.status));
+  } else {
+    dp_dispatch_args a = {.target = target, .caller = caller, .url = w.url, .body = body,
+                          .method = method, .msgid = msgid, .req = c->req,
+                          .x_timeout = c->x_timeout};
+    took = dp_dispatch_start(dp, &a, r);
+  }
+  free(body);
+  dp_ws_free(&w);
+  return took;
+}

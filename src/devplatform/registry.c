@@ -1,0 +1,282 @@
+/* registry.c - POST /registry/register, /registry/heartbeat, /registry/update-card
+ * (contract §3.1-§3.3, §5.2, §11.1 rows 1-2). */
+#include <string.h>
+#include <strings.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "devplatform/dp_int.h"
+#include "molecule.h"
+
+static const char *const MISSING = "missing workspace auth token";
+static const char *const INVALID = "invalid workspace auth token";
+
+static json_t *parse_object(const dp_call *c) {
+  json_t *v = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);
+  if (v && !json_is_object(v)) {
+    json_decref(v);
+    v = NULL;
+  }
+  return v;
+}
+
+static int is_http_url(const char *url) {
+  return strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
+}
+
+/* Register's URL rule (§11.1 row 1): http(s) URLs pass the register-time SSRF check and mean
+ * push delivery; any other non-empty URL (the SDK's "remote://no-inbound") means poll mode,
+ * where upstream at the reference commit answered 400. */
+static int register_mode(mol_devplatform *dp, const char *url, const char **mode) {
+  if (!*url) return 0;
+  if (!is_http_url(url)) {
+    *mode = "poll";
+    return strlen(url) <= 2048;
+  }
+  *mode = "push";
+  return strlen(url) <= 2048 && dp_ssrf_register_ok(url, dp->dev);
+}
+
+static int register_upsert(mol_devplatform *dp, const char *id, const char *url,
+                           const char *card, const char *mode, int exists) {
+  if (!exists && dp_ws_create(dp, id, id, NULL, 3, NULL, "online", url, "external", 1, -1))
+    return MOL_EIO;
+  if (dp_store_write_begin(&dp->store)) return MOL_EIO;
+  sqlite3_stmt *st = dp_stmt(&dp->store, ST_WS_REGISTER);
+  if (!st) return MOL_EIO;
+  dp_bind_text(st, 1, id);
+  dp_bind_text(st, 2, url);
+  dp_bind_text(st, 3, card);
+  dp_bind_text(st, 4, mode);
+  sqlite3_bind_int64(st, 5, mol_unix_ms());
+  return dp_exec_stmt(&dp->store, st);
+}
+
+void dp_h_register(dp_call *c, dp_reply *r) {
+  mol_devplatform *dp = c->dp;
+  json_t *body = parse_object(c);
+  const char *id = body ? mol_json_str(body, "id") : NULL;
+  const char *url = body ? mol_json_str(body, "url") : NULL;
+  json_t *card = body ? json_object_get(body, "agent_card") : NULL;
+  const char *mode = "push";
+  if (!id || !url || !card || json_is_null(card) || !register_mode(dp, url, &mode)) {
+    dp_reply_err(r, 400, "invalid request body");
+    goto out;
+  }
+  if (!dp_is_id(id)) {
+    dp_reply_err(r, 400, "invalid workspace ID");
+    goto out;
+  }
+  if (!dp_auth_grandfather(c, id, r, MISSING, INVALID)) goto out;
+  dp_ws w;
+  int found = dp_ws_load(dp, id, &w);
+  if (found < 0) {
+    dp_reply_err(r, 500, "registration failed");
+    goto out;
+  }
+  /* Deviation: upstream answers 200 (and mints a token that can never validate) for a removed
+   * workspace; we say it is gone, so an agent stops instead of looping on 401s. */
+  if (found && strcmp(w.status, "removed") == 0) {
+    dp_ws_free(&w);
+    dp_reply_set(r, 404, json_pack("{s:s,s:b}", "error", "workspace removed", "deleted", 1));
+    goto out;
+  }
+  if (found) dp_ws_free(&w);
+  char *card_text = json_dumps(card, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+  int rc = card_text ? register_upsert(dp, id, url, card_text, mode, found) : MOL_ENOMEM;
+  free(card_text);
+  if (rc) {
+    dp_reply_err(r, 500, "registration failed");
+    goto out;
+  }
+  json_t *resp = json_pack("{s:s,s:s}", "status", "registered", "delivery_mode", mode);
+  char tok[DP_TOKEN_LEN + 1];
+  if (!(c->bearer[0] && dp_token_valid_for(dp, c->bearer, id)) && !dp_ws_has_live_token(dp, id)) {
+    if (dp_token_mint(dp, id, tok) == 0)
+      json_object_set_new(resp, "auth_token", json_string(tok));
+    else
+      mol_logw("devplatform", "token issuance failed for %s", id); /* register still 200 */
+  }
+  dp_reply_set(r, 200, resp);
+  mol_logi("devplatform", "registered %s (%s)", id, mode);
+  dp_proxy_touch(dp, id);
+out:
+  json_decref(body);
+}
+
+/* A JSON real as an integer, clamped (and NaN as 0) so the conversion is always defined. */
+static json_int_t real_to_int(json_t *v) {
+  double d = json_number_value(v);
+  if (!(d == d)) return 0;
+  if (d > 1e15) return (json_int_t)1e15;
+  if (d < -1e15) return (json_int_t)-1e15;
+  return (json_int_t)d;
+}
+
+/* §5.2: the status a heartbeat moves the workspace to (at most the first rule that fires). */
+static const char *next_status(const char *cur, double error_rate, const char *runtime_state,
+                               int status_mgmt) {
+  int wedged = runtime_state && strcmp(runtime_state, "wedged") == 0;
+  if (strcmp(cur, "online") == 0) {
+    if (wedged) return "degraded";
+    if (!status_mgmt && error_rate >= 0.5) return "degraded";
+    return cur;
+  }
+  if (strcmp(cur, "degraded") == 0) {
+    if (!status_mgmt && error_rate < 0.1 && !(runtime_state && *runtime_state)) return "online";
+    return cur;
+  }
+  if (strcmp(cur, "offline") == 0 || strcmp(cur, "provisioning") == 0 ||
+      strcmp(cur, "awaiting_agent") == 0)
+    return "online";
+  return cur; /* paused, hibernated, failed: a heartbeat never changes them */
+}
+
+/* §3.2 step 6: every heartbeat re-declares the overrides; absence clears them. */
+static void apply_overrides(mol_devplatform *dp, const char *ws, json_t *meta) {
+  json_int_t idle = 0;
+  json_t *caps = NULL;
+  if (json_is_object(meta)) {
+    json_t *v = json_object_get(meta, "idle_timeout_seconds");
+    if (json_is_integer(v)) idle = json_integer_value(v);
+    else if (json_is_real(v)) idle = real_to_int(v);
+    caps = json_object_get(meta, "capabilities");
+    if (!json_is_object(caps) || json_object_size(caps) == 0) caps = NULL;
+  }
+  dp_rt *rt = dp_rt_get(dp, ws, idle > 0 || caps);
+  if (!rt) return;
+  rt->idle_override_s = idle > 0 ? (idle > 86400 * 7 ? 86400 * 7 : (unsigned)idle) : 0;
+  /* Most heartbeats re-declare the same map: keep it instead of copying it each time. */
+  if (!(rt->caps && caps && json_equal(rt->caps, caps))) {
+    if (rt->caps) json_decref(rt->caps);
+    rt->caps = caps ? json_deep_copy(caps) : NULL;
+  }
+  dp_rt_maybe_drop(dp, rt);
+}
+
+typedef struct {
+  const char *ws, *sample_error, *current_task, *runtime_state;
+  double error_rate;
+  json_int_t active_tasks, uptime, spend;
+  json_t *meta;
+} hb_fields;
+
+static int hb_parse(json_t *b, hb_fields *f) {
+  memset(f, 0, sizeof *f);
+  json_t *v;
+  f->ws = mol_json_str(b, "workspace_id");
+  if (!f->ws) return 0;
+  if ((v = json_object_get(b, "error_rate")) && !json_is_null(v)) {
+    if (!json_is_number(v)) return 0;
+    f->error_rate = json_number_value(v);
+  }
+#define HB_STR(key, dst)                                              \
+  if ((v = json_object_get(b, key)) && !json_is_null(v)) {            \
+    if (!json_is_string(v)) return 0;                                 \
+    dst = json_string_value(v);                                       \
+  }
+/* Integers given as reals (a Python float uptime) are truncated rather than refused. */
+#define HB_INT(key, dst)                                              \
+  if ((v = json_object_get(b, key)) && !json_is_null(v)) {            \
+    if (!json_is_number(v)) return 0;                                 \
+    dst = json_is_integer(v) ? json_integer_value(v) : real_to_int(v); \
+  }
+  HB_STR("sample_error", f->sample_error);
+  HB_STR("current_task", f->current_task);
+  HB_STR("runtime_state", f->runtime_state);
+  HB_INT("active_tasks", f->active_tasks);
+  HB_INT("uptime_seconds", f->uptime);
+  HB_INT("monthly_spend", f->spend);
+#undef HB_STR
+#undef HB_INT
+  if (f->spend < 0) f->spend = 0;
+  if (f->spend > 1000000000000LL) f->spend = 1000000000000LL;
+  f->meta = json_object_get(b, "runtime_metadata");
+  return 1;
+}
+
+/* Returns 1 updated, 0 unknown/removed (still 200 upstream), <0 error. */
+static int hb_store(mol_devplatform *dp, const hb_fields *f, int *max_conc) {
+  sqlite3_stmt *st = dp_stmt(&dp->store, ST_WS_HB_READ);
+  if (!st) return MOL_EIO;
+  dp_bind_text(st, 1, f->ws);
+  if (sqlite3_step(st) != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return 0;
+  }
+  char cur[24];
+  strncpy(cur, dp_col_text(st, 0) ? dp_col_text(st, 0) : "", sizeof cur - 1);
+  cur[sizeof cur - 1] = '\0';
+  *max_conc = sqlite3_column_int(st, 1);
+  sqlite3_reset(st);
+  if (strcmp(cur, "removed") == 0) return 0;
+  const char *status = next_status(cur, f->error_rate, f->runtime_state,
+                                   dp_rt_cap(dp, f->ws, "status_mgmt"));
+  if (dp_store_write_begin(&dp->store)) return MOL_EIO;
+  st = dp_stmt(&dp->store, ST_WS_HEARTBEAT);
+  if (!st) return MOL_EIO;
+  dp_bind_text(st, 1, f->ws);
+  sqlite3_bind_double(st, 2, f->error_rate);
+  dp_bind_text(st, 3, f->sample_error);
+  sqlite3_bind_int64(st, 4, f->active_tasks);
+  sqlite3_bind_int64(st, 5, f->uptime);
+  dp_bind_text(st, 6, f->current_task);
+  sqlite3_bind_int64(st, 7, f->spend);
+  sqlite3_bind_int64(st, 8, mol_unix_ms());
+  dp_bind_text(st, 9, status);
+  return dp_exec_stmt(&dp->store, st) ? MOL_EIO : 1;
+}
+
+void dp_h_heartbeat(dp_call *c, dp_reply *r) {
+  mol_devplatform *dp = c->dp;
+  json_t *body = parse_object(c);
+  hb_fields f;
+  if (!body || !hb_parse(body, &f)) {
+    dp_reply_err(r, 400, "invalid request body");
+    goto out;
+  }
+  if (!dp_auth_grandfather(c, f.ws, r, MISSING, INVALID)) goto out;
+  int max_conc = 1;
+  int rc = hb_store(dp, &f, &max_conc);
+  if (rc < 0) {
+    dp_reply_err(r, 500, "failed to update");
+    goto out;
+  }
+  apply_overrides(dp, f.ws, f.meta);
+  if (rc == 1) dp_proxy_on_heartbeat(dp, f.ws, f.active_tasks < max_conc);
+  dp_reply_set(r, 200, json_pack("{s:s}", "status", "ok"));
+out:
+  json_decref(body);
+}
+
+void dp_h_update_card(dp_call *c, dp_reply *r) {
+  mol_devplatform *dp = c->dp;
+  json_t *body = parse_object(c);
+  const char *ws = body ? mol_json_str(body, "workspace_id") : NULL;
+  json_t *card = body ? json_object_get(body, "agent_card") : NULL;
+  if (!ws || !card || json_is_null(card)) {
+    dp_reply_err(r, 400, "invalid request body");
+    goto out;
+  }
+  if (!dp_auth_grandfather(c, ws, r, MISSING, INVALID)) goto out;
+  char *text = json_dumps(card, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+  int rc = text ? dp_store_write_begin(&dp->store) : MOL_ENOMEM;
+  sqlite3_stmt *st = rc ? NULL : dp_stmt(&dp->store, ST_WS_UPDATE_CARD);
+  if (st) {
+    dp_bind_text(st, 1, ws);
+    dp_bind_text(st, 2, text);
+    sqlite3_bind_int64(st, 3, mol_unix_ms());
+    rc = dp_exec_stmt(&dp->store, st);
+  } else {
+    rc = MOL_EIO;
+  }
+  free(text);
+  if (rc) {
+    dp_reply_err(r, 500, "failed to update card");
+    goto out;
+  }
+  dp_proxy_touch(dp, ws);
+  dp_reply_set(r, 200, json_pack("{s:s}", "status", "updated"));
+out:
+  json_decref(body);
+}

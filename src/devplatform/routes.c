@@ -1,0 +1,203 @@
+/* routes.c - the dev platform's HTTP surface: one catch-all route on our HTTP server, the rate
+ * limiter in front (contract §7), then a table of method + path patterns. Routing here rather
+ * than with one server route per path keeps the upstream error shapes (JSON 404 for unknown
+ * routes and wrong methods alike, as Gin with HandleMethodNotAllowed off). */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "devplatform/dp_int.h"
+#include "http/server.h"
+#include "molecule.h"
+
+typedef void (*h0_fn)(dp_call *, dp_reply *);
+typedef void (*h1_fn)(dp_call *, const char *, dp_reply *);
+typedef void (*h2_fn)(dp_call *, const char *, const char *, dp_reply *);
+
+typedef struct {
+  const char *method;
+  const char *pattern; /* "/" separated; ":" captures one segment */
+  h0_fn h0;
+  h1_fn h1;
+  h2_fn h2;
+} route;
+
+static void h_health(dp_call *c, dp_reply *r) {
+  (void)c;
+  dp_reply_set(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* The proxy may answer later (c->async); a synchronous answer stays in r. */
+static void h_a2a(dp_call *c, const char *ws, dp_reply *r) { c->async = dp_h_a2a(c, ws, r); }
+
+static const route routes[] = {
+    {"GET", "health", h_health, NULL, NULL},
+    {"POST", "registry/register", dp_h_register, NULL, NULL},
+    {"POST", "registry/heartbeat", dp_h_heartbeat, NULL, NULL},
+    {"POST", "registry/update-card", dp_h_update_card, NULL, NULL},
+    {"POST", "registry/check-access", dp_h_check_access, NULL, NULL},
+    {"GET", "registry/discover/:", NULL, dp_h_discover, NULL},
+    {"GET", "registry/:/peers", NULL, dp_h_peers, NULL},
+    {"POST", "workspaces", dp_h_ws_create, NULL, NULL},
+    {"GET", "workspaces", dp_h_ws_list, NULL, NULL},
+    {"GET", "workspaces/:", NULL, dp_h_ws_get, NULL},
+    {"DELETE", "workspaces/:", NULL, dp_h_ws_delete, NULL},
+    {"GET", "workspaces/:/state", NULL, dp_h_state, NULL},
+    {"GET", "workspaces/:/secrets/values", NULL, dp_h_secret_values, NULL},
+    {"GET", "workspaces/:/secrets", NULL, dp_h_secret_list, NULL},
+    {"POST", "workspaces/:/secrets", NULL, dp_h_secret_put, NULL},
+    {"PUT", "workspaces/:/secrets", NULL, dp_h_secret_put, NULL},
+    {"DELETE", "workspaces/:/secrets/:", NULL, NULL, dp_h_secret_delete},
+    {"POST", "settings/secrets", dp_h_global_secret_put, NULL, NULL},
+    {"PUT", "settings/secrets", dp_h_global_secret_put, NULL, NULL},
+    {"POST", "workspaces/:/pause", NULL, dp_h_ws_pause, NULL},
+    {"POST", "workspaces/:/resume", NULL, dp_h_ws_resume, NULL},
+    {"POST", "workspaces/:/a2a", NULL, h_a2a, NULL},
+    {"GET", "workspaces/:/activity", NULL, dp_h_activity_list, NULL},
+    {"POST", "workspaces/:/activity", NULL, dp_h_activity_report, NULL},
+    {"POST", "workspaces/:/notify", NULL, dp_h_notify, NULL},
+    {"GET", "workspaces/:/plugins/:/download", NULL, NULL, dp_h_plugin_download},
+    {"POST", "workspaces/:/plugins", NULL, dp_h_plugin_install, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+/* Splits path into c->seg (copied into c->segbuf). 0 when it has too many segments. */
+static int split_path(dp_call *c, const char *path) {
+  size_t n = strlen(path);
+  if (n >= sizeof c->segbuf) return 0;
+  memcpy(c->segbuf, path, n + 1);
+  c->nseg = 0;
+  for (char *p = c->segbuf; *p;) {
+    while (*p == '/') *p++ = '\0';
+    if (!*p) break;
+    if (c->nseg == DP_MAX_SEGS) return 0;
+    c->seg[c->nseg++] = p;
+    while (*p && *p != '/') p++;
+  }
+  return 1;
+}
+
+static int match(const dp_call *c, const char *pattern, const char *caps[2]) {
+  size_t i = 0, ncap = 0;
+  const char *p = pattern;
+  while (*p) {
+    const char *slash = strchr(p, '/');
+    size_t len = slash ? (size_t)(slash - p) : strlen(p);
+    if (i >= c->nseg) return 0;
+    if (len == 1 && *p == ':') {
+      if (ncap < 2) caps[ncap++] = c->seg[i];
+    } else if (strlen(c->seg[i]) != len || memcmp(c->seg[i], p, len) != 0) {
+      return 0;
+    }
+    i++;
+    p += len + (slash ? 1 : 0);
+  }
+  return i == c->nseg;
+}
+
+static void peer_ip(const char *peer, char *out, size_t cap) {
+  const char *start = peer, *end;
+  if (*peer == '[') {
+    start = peer + 1;
+    end = strchr(start, ']');
+  } else {
+    end = strrchr(peer, ':');
+  }
+  size_t n = end ? (size_t)(end - start) : strlen(start);
+  if (n >= cap) n = cap - 1;
+  memcpy(out, start, n);
+  out[n] = '\0';
+}
+
+/* Adds the X-RateLimit-* headers; returns 0 (with r filled) when the client is over. */
+static int rate_limit(mol_devplatform *dp, mol_http_req *req, dp_reply *r) {
+  if (dp->rl.limit < 0) {
+    mol_http_resp_header(req, "X-RateLimit-Limit", "unlimited");
+    return 1;
+  }
+  char ip[64], num[32];
+  peer_ip(mol_http_req_peer(req), ip, sizeof ip);
+  dp_rl_verdict v;
+  dp_rl_check(&dp->rl, ip, mol_mono_ms(), &v);
+  snprintf(num, sizeof num, "%ld", v.limit);
+  mol_http_resp_header(req, "X-RateLimit-Limit", num);
+  snprintf(num, sizeof num, "%ld", v.remaining);
+  mol_http_resp_header(req, "X-RateLimit-Remaining", num);
+  snprintf(num, sizeof num, "%ld", v.reset_s);
+  mol_http_resp_header(req, "X-RateLimit-Reset", num);
+  if (v.allowed) return 1;
+  dp_reply_set(r, 429, json_pack("{s:s,s:I}", "error", "rate limit exceeded", "retry_after",
+                                 (json_int_t)v.reset_s));
+  r->retry_after = (int)v.reset_s;
+  return 0;
+}
+
+static void fill_call(dp_call *c, mol_devplatform *dp, mol_http_req *req) {
+  memset(c, 0, offsetof(dp_call, segbuf));
+  c->dp = dp;
+  c->req = req;
+  c->method = mol_http_req_method(req);
+  c->query = mol_http_req_query(req);
+  c->body = mol_http_req_body(req, &c->body_len);
+  dp_bearer(mol_http_req_header(req, "Authorization"), c->bearer, sizeof c->bearer);
+  c->caller = mol_http_req_header(req, "X-Workspace-ID");
+  c->x_timeout = mol_http_req_header(req, "X-Timeout");
+  c->host = mol_http_req_header(req, "Host");
+}
+
+static void dispatch_route(dp_call *c, dp_reply *r) {
+  const char *caps[2] = {NULL, NULL};
+  for (const route *rt = routes; rt->pattern; rt++) {
+    if (strcmp(rt->method, c->method) != 0 || !match(c, rt->pattern, caps)) continue;
+    for (int i = 0; i < 2; i++) {
+      if (caps[i] && strlen(caps[i]) > DP_ID_MAX) {
+        dp_reply_err(r, 400, "invalid workspace ID");
+        return;
+      }
+    }
+    if (rt->h0) rt->h0(c, r);
+    else if (rt->h1) rt->h1(c, caps[0], r);
+    else rt->h2(c, caps[0], caps[1], r);
+    return;
+  }
+  dp_reply_err(r, 404, "not found");
+}
+
+void dp_on_request(mol_http_req *req, void *arg) {
+  mol_devplatform *dp = arg;
+  dp_call c;
+  dp_reply r = {.status = 500, .body = NULL, .retry_after = -1};
+  fill_call(&c, dp, req);
+  if (rate_limit(dp, req, &r)) {
+    if (!split_path(&c, mol_http_req_path(req)))
+      dp_reply_err(&r, 404, "not found");
+    else
+      dispatch_route(&c, &r);
+  }
+  if (!c.async) dp_respond(dp, req, &r);
+  dp_reply_free(&r);
+}
+
+void dp_respond(mol_devplatform *dp, void *req, dp_reply *r) {
+  (void)dp;
+  char *body = r->body ? json_dumps(r->body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
+                       : NULL;
+  if (r->retry_after >= 0) {
+    char ra[24];
+    snprintf(ra, sizeof ra, "%d", r->retry_after);
+    mol_http_resp_header(req, "Retry-After", ra);
+  }
+  if (mol_http_respond(req, r->status, "application/json", body ? body : "",
+                       body ? strlen(body) : 0) != 0)
+    mol_logw("devplatform", "respond %d failed", r->status);
+  free(body);
+}
+
+void dp_respond_raw(mol_devplatform *dp, void *req, int status, const char *body, size_t len) {
+  (void)dp;
+  if (mol_http_respond(req, status, "application/json", body ? body : "", body ? len : 0) != 0)
+    mol_logw("devplatform", "respond %d failed", status);
+}

@@ -1,0 +1,285 @@
+/* store.c - the dev platform's SQLite store: schema and migrations, cached prepared statements,
+ * and the write transaction that spans one loop tick.
+ *
+ * Why one transaction per tick: in WAL mode with synchronous=NORMAL a commit costs no fsync,
+ * but each commit still takes the WAL write lock and appends a frame set. Batching every write
+ * of a tick (a burst of heartbeats, say) into one BEGIN ... COMMIT keeps the per-heartbeat cost
+ * at one prepared UPDATE. The commit runs in the loop's check phase, i.e. right after the
+ * callbacks of the poll phase that did the writes, so nothing stays uncommitted across a tick.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "devplatform/dp_int.h"
+#include "molecule.h"
+
+#define SCHEMA_VERSION 1
+
+static const char *const schema_v1 =
+    "CREATE TABLE IF NOT EXISTS workspaces ("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT, tier INTEGER NOT NULL DEFAULT 3,"
+    " parent_id TEXT, status TEXT NOT NULL, url TEXT NOT NULL DEFAULT '',"
+    " delivery_mode TEXT NOT NULL DEFAULT 'push', runtime TEXT NOT NULL DEFAULT 'external',"
+    " agent_card TEXT, last_heartbeat_at INTEGER NOT NULL DEFAULT 0,"
+    " last_error_rate REAL NOT NULL DEFAULT 0, last_sample_error TEXT,"
+    " active_tasks INTEGER NOT NULL DEFAULT 0, uptime_seconds INTEGER NOT NULL DEFAULT 0,"
+    " current_task TEXT, max_concurrent_tasks INTEGER NOT NULL DEFAULT 1,"
+    " budget_limit INTEGER, monthly_spend INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS ws_parent ON workspaces(parent_id);"
+    "CREATE TABLE IF NOT EXISTS tokens ("
+    " id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, hash BLOB NOT NULL UNIQUE,"
+    " prefix TEXT NOT NULL, created_at INTEGER NOT NULL, last_used_at INTEGER,"
+    " revoked_at INTEGER);"
+    "CREATE INDEX IF NOT EXISTS tok_ws ON tokens(workspace_id, revoked_at);"
+    "CREATE TABLE IF NOT EXISTS secrets ("
+    " scope TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY(scope, key));"
+    "CREATE TABLE IF NOT EXISTS activity ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+    " workspace_id TEXT NOT NULL, activity_type TEXT NOT NULL, source_id TEXT, target_id TEXT,"
+    " method TEXT, summary TEXT, request_body TEXT, response_body TEXT,"
+    " status TEXT NOT NULL DEFAULT 'ok', error_detail TEXT, duration_ms INTEGER,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS act_ws ON activity(workspace_id, seq);"
+    "CREATE INDEX IF NOT EXISTS act_time ON activity(created_at);"
+    "CREATE TABLE IF NOT EXISTS a2a_queue ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+    " workspace_id TEXT NOT NULL, caller_id TEXT, body TEXT NOT NULL, method TEXT,"
+    " idempotency_key TEXT, priority INTEGER NOT NULL DEFAULT 50, status TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, enqueued_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS q_idem ON a2a_queue(workspace_id, idempotency_key)"
+    " WHERE status IN ('queued','dispatched') AND idempotency_key IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS q_ws ON a2a_queue(workspace_id, status, priority, seq);";
+
+#define WS_COLS                                                                             \
+  "id,name,role,tier,parent_id,status,url,delivery_mode,runtime,agent_card,"                \
+  "last_heartbeat_at,last_error_rate,active_tasks,uptime_seconds,current_task,"             \
+  "max_concurrent_tasks,budget_limit,monthly_spend,created_at,updated_at"
+#define PEER_COLS "id,name,role,tier,status,agent_card,url,parent_id,active_tasks"
+#define ACT_FILTER                                                                           \
+  " WHERE a.workspace_id=?1 AND a.seq>?2"                                                    \
+  " AND (?3 IS NULL OR (a.activity_type=?3 AND (?3!='a2a_receive' OR a.method IS NULL"       \
+  "      OR a.method!='notify')))"                                                           \
+  " AND (?4 IS NULL OR (?4='canvas' AND a.source_id IS NULL)"                                \
+  "      OR (?4='agent' AND a.source_id IS NOT NULL))"                                       \
+  " AND (?5 IS NULL OR a.source_id=?5) AND (?6 IS NULL OR a.created_at<?6)"                  \
+  " AND (?7 IS NULL OR a.created_at>=?7)"
+#define ACT_SELECT                                                                           \
+  "SELECT a.seq,a.id,a.workspace_id,a.activity_type,a.source_id,a.target_id,a.method,"       \
+  "a.summary,a.request_body,a.response_body,a.status,a.error_detail,a.duration_ms,"          \
+  "a.created_at,s.name,s.role FROM activity a LEFT JOIN workspaces s ON s.id=a.source_id"
+
+static const char *const sql[ST__COUNT] = {
+    [ST_WS_GET] = "SELECT " WS_COLS " FROM workspaces WHERE id=?1",
+    [ST_WS_INSERT] = "INSERT INTO workspaces(id,name,role,tier,parent_id,status,url,"
+                     "delivery_mode,runtime,max_concurrent_tasks,created_at,updated_at,"
+                     "budget_limit) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?12)",
+    [ST_WS_REGISTER] = "UPDATE workspaces SET url=?2, agent_card=?3, delivery_mode=?4,"
+                       " status='online', last_heartbeat_at=?5, updated_at=?5"
+                       " WHERE id=?1 AND status!='removed'",
+    [ST_WS_HB_READ] = "SELECT status, max_concurrent_tasks FROM workspaces WHERE id=?1",
+    [ST_WS_HEARTBEAT] = "UPDATE workspaces SET last_error_rate=?2, last_sample_error=?3,"
+                        " active_tasks=?4, uptime_seconds=?5, current_task=?6,"
+                        " monthly_spend=CASE WHEN ?7>0 THEN ?7 ELSE monthly_spend END,"
+                        " last_heartbeat_at=?8, updated_at=?8, status=?9"
+                        " WHERE id=?1 AND status!='removed'",
+    [ST_WS_SET_STATUS] = "UPDATE workspaces SET status=?2, updated_at=?3 WHERE id=?1",
+    [ST_WS_UPDATE_CARD] = "UPDATE workspaces SET agent_card=?2, updated_at=?3"
+                          " WHERE id=?1 AND status!='removed'",
+    [ST_WS_CHILDREN] = "SELECT id,name FROM workspaces WHERE parent_id=?1 AND status!='removed'"
+                       " ORDER BY created_at",
+    [ST_WS_PEERS] = "SELECT " PEER_COLS " FROM workspaces WHERE status!='removed' AND id!=?1"
+                    " AND (parent_id IS ?2 OR parent_id=?1 OR id=?2)"
+                    " AND (?3 IS NULL OR instr(lower(name),lower(?3))>0"
+                    "      OR instr(lower(coalesce(role,'')),lower(?3))>0)"
+                    " ORDER BY created_at, id",
+    [ST_WS_LIST] = "SELECT " PEER_COLS " FROM workspaces WHERE status!='removed'"
+                   " ORDER BY created_at, id",
+    [ST_WS_PAUSE_ONE] = "UPDATE workspaces SET status='paused', url=CASE WHEN"
+                        " delivery_mode='poll' THEN url ELSE '' END, updated_at=?2"
+                        " WHERE id=?1 AND status NOT IN ('removed','paused')",
+    [ST_WS_RESUME_ONE] = "UPDATE workspaces SET status='offline', updated_at=?2"
+                         " WHERE id=?1 AND status='paused'",
+    [ST_WS_REMOVE_ONE] = "UPDATE workspaces SET status='removed', url='', updated_at=?2"
+                         " WHERE id=?1 AND status!='removed'",
+    [ST_WS_LIVENESS_SWEEP] = "UPDATE workspaces SET status='offline', updated_at=?2"
+                             " WHERE status IN ('online','degraded') AND last_heartbeat_at<?1",
+    [ST_TOK_INSERT] = "INSERT INTO tokens(id,workspace_id,hash,prefix,created_at)"
+                      " VALUES(?1,?2,?3,?4,?5)",
+    [ST_TOK_LOOKUP] = "SELECT t.workspace_id FROM tokens t JOIN workspaces w"
+                      " ON w.id=t.workspace_id WHERE t.hash=?1 AND t.revoked_at IS NULL"
+                      " AND w.status!='removed'",
+    [ST_TOK_HAS_LIVE] = "SELECT 1 FROM tokens WHERE workspace_id=?1 AND revoked_at IS NULL"
+                        " LIMIT 1",
+    [ST_TOK_REVOKE_WS] = "UPDATE tokens SET revoked_at=?2 WHERE workspace_id=?1"
+                         " AND revoked_at IS NULL",
+    [ST_TOK_TOUCH] = "UPDATE tokens SET last_used_at=?2 WHERE hash=?1",
+    [ST_SEC_PUT] = "INSERT INTO secrets(scope,key,value,created_at,updated_at)"
+                   " VALUES(?1,?2,?3,?4,?4) ON CONFLICT(scope,key) DO UPDATE SET"
+                   " value=excluded.value, updated_at=excluded.updated_at",
+    [ST_SEC_DEL] = "DELETE FROM secrets WHERE scope=?1 AND key=?2",
+    [ST_SEC_VALUES] = "SELECT key,value FROM secrets WHERE scope='' OR scope=?1"
+                      " ORDER BY scope!='', key",
+    [ST_SEC_LIST] = "SELECT key,scope,created_at,updated_at FROM secrets"
+                    " WHERE scope='' OR scope=?1 ORDER BY scope, key",
+    [ST_ACT_INSERT] = "INSERT INTO activity(id,workspace_id,activity_type,source_id,target_id,"
+                      "method,summary,request_body,response_body,status,error_detail,"
+                      "duration_ms,created_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+    [ST_ACT_CURSOR] = "SELECT seq FROM activity WHERE id=?1 AND workspace_id=?2",
+    [ST_ACT_LIST_ASC] = ACT_SELECT ACT_FILTER " ORDER BY a.seq ASC LIMIT ?8",
+    [ST_ACT_LIST_DESC] = ACT_SELECT ACT_FILTER " ORDER BY a.seq DESC LIMIT ?8",
+    [ST_ACT_PRUNE_WS] = "DELETE FROM activity WHERE workspace_id=?1 AND seq<=(SELECT seq FROM"
+                        " activity WHERE workspace_id=?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+    [ST_ACT_PRUNE_AGE] = "DELETE FROM activity WHERE created_at<?1",
+    [ST_Q_FIND_IDEM] = "SELECT id FROM a2a_queue WHERE workspace_id=?1 AND idempotency_key=?2"
+                       " AND status IN ('queued','dispatched')",
+    [ST_Q_INSERT] = "INSERT INTO a2a_queue(id,workspace_id,caller_id,body,method,"
+                    "idempotency_key,status,enqueued_at,updated_at)"
+                    " VALUES(?1,?2,?3,?4,?5,?6,'queued',?7,?7)",
+    [ST_Q_DEPTH] = "SELECT count(*) FROM a2a_queue WHERE workspace_id=?1 AND status='queued'",
+    [ST_Q_CLAIM] = "SELECT id,caller_id,body FROM a2a_queue WHERE workspace_id=?1"
+                   " AND status='queued' ORDER BY priority DESC, seq ASC LIMIT 1",
+    [ST_Q_SET_STATUS] = "UPDATE a2a_queue SET status=?2, updated_at=?3 WHERE id=?1",
+    [ST_Q_REQUEUE] = "UPDATE a2a_queue SET attempts=attempts+1, last_error=?3, updated_at=?4,"
+                     " status=CASE WHEN attempts+1>=?2 THEN 'failed' ELSE 'queued' END"
+                     " WHERE id=?1",
+    [ST_Q_RESET_DISPATCHED] = "UPDATE a2a_queue SET status='queued' WHERE status='dispatched'",
+    [ST_Q_PRUNE] = "DELETE FROM a2a_queue WHERE status IN ('completed','failed')"
+                   " AND updated_at<?1",
+};
+
+static int exec_sql(sqlite3 *db, const char *q) {
+  char *err = NULL;
+  if (sqlite3_exec(db, q, NULL, NULL, &err) != SQLITE_OK) {
+    mol_loge("devplatform", "sqlite: %s", err ? err : "error");
+    sqlite3_free(err);
+    return MOL_EIO;
+  }
+  return 0;
+}
+
+static int migrate(sqlite3 *db) {
+  sqlite3_stmt *st = NULL;
+  int version = 0;
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return MOL_EIO;
+  if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  if (version > SCHEMA_VERSION) {
+    mol_loge("devplatform", "database schema %d is newer than this build (%d)", version,
+             SCHEMA_VERSION);
+    return MOL_EINVAL;
+  }
+  if (version == SCHEMA_VERSION) return 0;
+  char q[64];
+  snprintf(q, sizeof q, "PRAGMA user_version=%d", SCHEMA_VERSION);
+  if (exec_sql(db, "BEGIN") || exec_sql(db, schema_v1) || exec_sql(db, q)) {
+    exec_sql(db, "ROLLBACK");
+    return MOL_EIO;
+  }
+  return exec_sql(db, "COMMIT");
+}
+
+static void on_check(uv_check_t *h) {
+  dp_store *s = h->data;
+  dp_store_commit(s);
+}
+
+int dp_store_open(dp_store *s, uv_loop_t *loop, const char *path) {
+  memset(s, 0, sizeof *s);
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+    mol_loge("devplatform", "cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "oom");
+    sqlite3_close(s->db);
+    s->db = NULL;
+    return MOL_EIO;
+  }
+  sqlite3_busy_timeout(s->db, 2000);
+  /* WAL + NORMAL: durable across a process crash, no fsync per commit. */
+  int rc = exec_sql(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                           " PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;");
+  if (!rc) rc = migrate(s->db);
+  /* In-flight dispatches died with the previous process: their queue items run again. */
+  if (!rc) rc = exec_sql(s->db, sql[ST_Q_RESET_DISPATCHED]);
+  if (rc) {
+    sqlite3_close(s->db);
+    s->db = NULL;
+    return rc;
+  }
+  uv_check_init(loop, &s->commit_check);
+  s->commit_check.data = s;
+  s->check_inited = 1;
+  return 0;
+}
+
+sqlite3_stmt *dp_stmt(dp_store *s, dp_stmt_id id) {
+  sqlite3_stmt *st = s->stmts[id];
+  if (!st) {
+    if (sqlite3_prepare_v3(s->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[id], NULL) !=
+        SQLITE_OK) {
+      mol_loge("devplatform", "prepare %d: %s", (int)id, sqlite3_errmsg(s->db));
+      return NULL;
+    }
+    return s->stmts[id];
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return st;
+}
+
+int dp_store_write_begin(dp_store *s) {
+  if (s->in_txn) return 0;
+  if (exec_sql(s->db, "BEGIN")) return MOL_EIO;
+  s->in_txn = 1;
+  if (s->check_inited) uv_check_start(&s->commit_check, on_check);
+  return 0;
+}
+
+void dp_store_commit(dp_store *s) {
+  if (s->check_inited) uv_check_stop(&s->commit_check);
+  if (!s->in_txn) return;
+  s->in_txn = 0;
+  /* Reset statements first: an unfinished SELECT would make COMMIT fail with SQLITE_BUSY. */
+  for (int i = 0; i < ST__COUNT; i++)
+    if (s->stmts[i]) sqlite3_reset(s->stmts[i]);
+  if (exec_sql(s->db, "COMMIT")) exec_sql(s->db, "ROLLBACK");
+}
+
+int dp_exec_stmt(dp_store *s, sqlite3_stmt *st) {
+  if (!st) return MOL_EIO;
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    mol_loge("devplatform", "sqlite step: %s", sqlite3_errmsg(s->db));
+    sqlite3_reset(st);
+    return MOL_EIO;
+  }
+  sqlite3_reset(st);
+  return 0;
+}
+
+int dp_store_close(dp_store *s, uv_close_cb cb) {
+  if (s->db) {
+    dp_store_commit(s);
+    for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->stmts[i]);
+    memset(s->stmts, 0, sizeof s->stmts);
+    sqlite3_close(s->db);
+    s->db = NULL;
+  }
+  if (!s->check_inited) return 0;
+  s->check_inited = 0;
+  uv_close((uv_handle_t *)&s->commit_check, cb);
+  return 1;
+}
+
+const char *dp_col_text(sqlite3_stmt *st, int col) {
+  return (const char *)sqlite3_column_text(st, col);
+}
+
+void dp_bind_text(sqlite3_stmt *st, int idx, const char *s) {
+  if (s)
+    sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null(st, idx);
+}

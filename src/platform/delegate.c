@@ -1,0 +1,71 @@
+/* delegate.c - POST /workspaces/<self>/delegate and the SDK's idempotency key.
+ *
+ * The Python SDK posts {task, idempotency_key} to /workspaces/<target>/delegate, which the
+ * platform rejects: the path takes the caller (whose token authorises it) and the body needs
+ * target_id (sdk-parity §3.10, §9.3-6; platform-api §3.14). We use the platform's shape and
+ * keep the SDK's key (sha256 of "<task>:<minute>"), which the platform dedups on. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "base/json.h"
+#include "platform/platform_int.h"
+
+void mol_platform_idempotency_key(const char *task, int64_t unix_s, char out[65]) {
+  int64_t minute = unix_s >= 0 ? unix_s / 60 * 60 : -((-unix_s + 59) / 60) * 60; /* floor */
+  mol_buf b = MOL_BUF_INIT;
+  uint8_t h[MOL_SHA256_LEN];
+  if (mol_buf_printf(&b, "%s:%lld", task ? task : "", (long long)minute)) {
+    out[0] = '\0';
+    return;
+  }
+  mol_sha256_once(b.data, b.len, h);
+  mol_buf_free(&b);
+  mol_hex(h, sizeof(h), out);
+}
+
+static void delegate_done(mol_platform_req *r, int err, const mol_http_response *resp) {
+  err = plat_response_err(r, err, resp);
+  if (!err && !plat_parse_body(r, resp)) {
+    r->res.delegation_id = mol_json_str(r->json, "delegation_id");
+    r->res.idempotent_hit = json_is_true(mol_json_path(r->json, "idempotent_hit"));
+  }
+  plat_finish(r, err);
+}
+
+static char *delegate_body(const char *target, const char *task, const char *key) {
+  json_t *v = json_pack("{s:s, s:s, s:s}", "target_id", target, "task", task,
+                        "idempotency_key", key);
+  char *s = v ? mol_json_dump(v) : NULL;
+  json_decref(v);
+  return s;
+}
+
+int mol_platform_delegate(mol_platform_client *c, const char *target_id, const char *task,
+                          const mol_platform_delegate_opts *o, const mol_platform_call *call,
+                          mol_platform_cb cb, void *arg, mol_platform_req **out) {
+  if (!c || !plat_valid_id(target_id) || !task) return MOL_EINVAL;
+  char key[65];
+  const char *use_key = o && o->idempotency_key && *o->idempotency_key ? o->idempotency_key : key;
+  if (use_key == key) mol_platform_idempotency_key(task, mol_unix_ms() / 1000, key);
+  mol_platform_req *r;
+  int rc = plat_req_new(c, call, cb, arg, &r);
+  if (rc) return rc;
+  char *target = plat_id_dup(target_id);
+  char *body = target ? delegate_body(target, task, use_key) : NULL;
+  free(target);
+  /* Never retried: the platform dedups on the key, but a POST is still not ours to resend. */
+  rc = plat_exchange(r, "POST", plat_url(c, "/workspaces/%s/delegate", c->ws_id), body,
+                     body ? strlen(body) : 0,
+                     PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_WS | PLAT_H_JSON | PLAT_REAUTH,
+                     o && o->timeout_ms ? o->timeout_ms : 300000, delegate_done);
+  if (rc) {
+    plat_req_abort(r);
+    return rc;
+  }
+  if (out) *out = r;
+  return 0;
+}

@@ -1,0 +1,274 @@
+/* inbound.c - poll-mode inbound: fetch_inbound with the since_id cursor, the persisted cursor,
+ * reply and notify.
+ *
+ * Differences from the Python SDK (sdk-parity §3.3, §3.8, §9.3-3/14):
+ *  - a 429 is retried through the ordinary GET policy, so the first response's Retry-After is
+ *    honoured and a 410 arriving during the retries still resets the cursor; every attempt uses
+ *    the same timeout;
+ *  - the cursor file is written atomically (temporary file, fsync, rename) with mode 0600. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "platform/platform_int.h"
+
+/* ---- row parsing (the table of sdk-parity §3.8) ------------------------------------------ */
+
+static const char *jstr(json_t *o, const char *key) {
+  const char *s = mol_json_str(o, key);
+  return s ? s : "";
+}
+
+static mol_platform_source classify(const char *kind, const char *source_id) {
+  if (!strcmp(kind, "canvas_user") || !strcmp(kind, "user")) return MOL_PLATFORM_SRC_CANVAS_USER;
+  if (!strcmp(kind, "peer_agent")) return MOL_PLATFORM_SRC_PEER_AGENT;
+  if (*source_id && strcmp(source_id, "user")) return MOL_PLATFORM_SRC_PEER_AGENT;
+  if (!strcmp(source_id, "user")) return MOL_PLATFORM_SRC_CANVAS_USER;
+  return MOL_PLATFORM_SRC_UNKNOWN;
+}
+
+/* The legacy activity shape (no `data` envelope) keeps the text in request_body's parts. */
+static const char *legacy_text(json_t *row) {
+  json_t *parts = mol_json_path(row, "request_body.params.message.parts");
+  size_t i;
+  json_t *p;
+  json_array_foreach(parts, i, p) {
+    const char *t = mol_json_str(p, "text");
+    if (t) return t;
+  }
+  return "";
+}
+
+/* Normalises the id to a string inside the row (upstream does str(row.id)). */
+static const char *row_id(json_t *row) {
+  json_t *id = json_object_get(row, "id");
+  if (json_is_integer(id)) {
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(id));
+    json_object_set_new(row, "id", json_string(buf));
+  }
+  return mol_json_str(row, "id");
+}
+
+int plat_parse_activity_row(json_t *row, mol_platform_message *m, char **raw) {
+  *raw = NULL;
+  if (!json_is_object(row)) return MOL_EINVAL;
+  if (!(*raw = mol_json_dump(row))) return MOL_ENOMEM;
+  const char *id = row_id(row);
+  if (!id || !*id) return MOL_EINVAL;
+  json_t *data = json_object_get(row, "data");
+  int legacy = !json_is_object(data);
+  if (legacy) data = NULL;
+  const char *kind = *jstr(data, "source") ? jstr(data, "source") : jstr(row, "source");
+  const char *sid = *jstr(row, "source_id") ? jstr(row, "source_id") : jstr(data, "source_id");
+  const char *text = *jstr(data, "text") ? jstr(data, "text") : jstr(data, "message");
+  *m = (mol_platform_message){.activity_id = id, .source = classify(kind, sid), .source_id = sid,
+                              .text = legacy ? legacy_text(row) : text,
+                              .peer_name = jstr(data, "peer_name"),
+                              .peer_role = jstr(data, "peer_role"),
+                              .agent_card_url = jstr(data, "agent_card_url"), .raw_json = *raw};
+  return 0;
+}
+
+/* ---- cursor ------------------------------------------------------------------------------ */
+
+int plat_cursor_load(mol_platform_client *c) {
+  if (!c->cursor_file) return 0;
+  int rc = plat_read_small(c->cursor_file, &c->cursor);
+  if (rc) mol_logw(PLAT_SCOPE, "cannot read cursor file %s: %s", c->cursor_file, mol_strerror(rc));
+  return 0; /* an unreadable cursor means "start from the newest rows", as upstream */
+}
+
+static int cursor_persist(mol_platform_client *c) {
+  if (!c->cursor_file) return 0;
+  const char *slash = strrchr(c->cursor_file, '/');
+  if (slash && slash != c->cursor_file) {
+    char *dir = strndup(c->cursor_file, (size_t)(slash - c->cursor_file));
+    int rc = dir ? plat_mkdir_p(dir, 0700, 0) : MOL_ENOMEM;
+    free(dir);
+    if (rc) return rc;
+  }
+  const char *v = c->cursor ? c->cursor : "";
+  int rc = plat_write_atomic(c->cursor_file, v, strlen(v));
+  if (rc) mol_logw(PLAT_SCOPE, "cannot write cursor file %s: %s", c->cursor_file, mol_strerror(rc));
+  return rc;
+}
+
+int plat_cursor_store(mol_platform_client *c, const char *id) {
+  char *v = id && *id ? strdup(id) : NULL;
+  if (id && *id && !v) return MOL_ENOMEM;
+  free(c->cursor);
+  c->cursor = v;
+  return cursor_persist(c);
+}
+
+const char *mol_platform_cursor(const mol_platform_client *c) { return c ? c->cursor : NULL; }
+
+int mol_platform_set_cursor(mol_platform_client *c, const char *activity_id) {
+  return c ? plat_cursor_store(c, activity_id) : MOL_EINVAL;
+}
+
+/* ---- fetch_inbound ----------------------------------------------------------------------- */
+
+typedef struct {
+  mol_platform_message *msgs;
+  char **raws;
+  size_t n;
+} inbound_op;
+
+static void inbound_op_free(mol_platform_req *r) {
+  inbound_op *op = r->op;
+  if (!op) return;
+  for (size_t i = 0; i < op->n; i++) free(op->raws[i]);
+  free(op->raws);
+  free(op->msgs);
+}
+
+static int fill_messages(mol_platform_req *r) {
+  json_t *rows = json_is_array(r->json) ? r->json : mol_json_path(r->json, "items");
+  size_t n = json_is_array(rows) ? json_array_size(rows) : 0; /* anything else: no rows */
+  inbound_op *op = r->op = calloc(1, sizeof(*op));
+  r->op_free = inbound_op_free;
+  if (!op || !(op->msgs = calloc(n + 1, sizeof(*op->msgs))) ||
+      !(op->raws = calloc(n + 1, sizeof(char *))))
+    return MOL_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    char *raw;
+    if (plat_parse_activity_row(json_array_get(rows, i), &op->msgs[op->n], &raw)) {
+      free(raw); /* not an object, or no id: skipped, as upstream */
+      continue;
+    }
+    op->raws[op->n++] = raw;
+  }
+  r->res.messages = op->msgs;
+  r->res.nmessages = op->n;
+  return 0;
+}
+
+static void fetch_done(mol_platform_req *r, int err, const mol_http_response *resp) {
+  err = plat_response_err(r, err, resp);
+  if (err == MOL_EHTTP && resp->status == 410) {
+    r->res.cursor_lost = 1;
+    mol_logi(PLAT_SCOPE, "activity cursor %s is gone (410); restarting from the newest rows",
+             r->c->cursor ? r->c->cursor : "-");
+    plat_cursor_store(r->c, NULL);
+  } else if (!err) {
+    err = plat_parse_body(r, resp);
+    if (!err) err = fill_messages(r);
+  }
+  plat_finish(r, err);
+}
+
+static int add_param(mol_buf *b, const char *name, const char *value) {
+  static const char hex[] = "0123456789ABCDEF";
+  if (!value || !*value) return 0; /* empty filters are never sent */
+  int rc = mol_buf_printf(b, "%c%s=", strchr(b->data, '?') ? '&' : '?', name);
+  for (const unsigned char *p = (const unsigned char *)value; !rc && *p; p++) {
+    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+        strchr("-._~", *p)) {
+      rc = mol_buf_append(b, p, 1);
+    } else {
+      char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+      rc = mol_buf_append(b, e, 3);
+    }
+  }
+  return rc;
+}
+
+static char *activity_url(const mol_platform_client *c, const mol_platform_fetch_opts *o) {
+  char limit[16];
+  snprintf(limit, sizeof(limit), "%u", o && o->limit ? o->limit : 100);
+  const char *since = o && o->since_id ? o->since_id : (o && o->ignore_cursor ? NULL : c->cursor);
+  mol_buf b = MOL_BUF_INIT;
+  int rc = mol_buf_printf(&b, "%s/workspaces/%s/activity", c->base_url, c->ws_id);
+  if (!rc) rc = add_param(&b, "type", o && o->type ? o->type : "a2a_receive");
+  if (!rc) rc = add_param(&b, "limit", limit);
+  if (!rc) rc = add_param(&b, "since_id", since);
+  if (!rc) rc = add_param(&b, "peer_id", o ? o->peer_id : NULL);
+  if (!rc) rc = add_param(&b, "before_ts", o ? o->before_ts : NULL);
+  if (rc) {
+    mol_buf_free(&b);
+    return NULL;
+  }
+  return mol_buf_steal(&b);
+}
+
+int mol_platform_fetch_inbound(mol_platform_client *c, const mol_platform_fetch_opts *o,
+                               const mol_platform_call *call, mol_platform_cb cb, void *arg,
+                               mol_platform_req **out) {
+  mol_platform_req *r;
+  int rc = plat_req_new(c, call, cb, arg, &r);
+  if (rc) return rc;
+  rc = plat_exchange(r, "GET", activity_url(c, o), NULL, 0,
+                     PLAT_H_AUTH | PLAT_H_TENANT | PLAT_RETRY | PLAT_REAUTH,
+                     c->inbound_timeout_ms, fetch_done);
+  if (rc) {
+    plat_req_abort(r);
+    return rc;
+  }
+  if (out) *out = r;
+  return 0;
+}
+
+/* ---- reply and notify -------------------------------------------------------------------- */
+
+static void post_done(mol_platform_req *r, int err, const mol_http_response *resp) {
+  plat_finish(r, plat_response_err(r, err, resp));
+}
+
+static int is_blank(const char *s) {
+  while (s && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) s++;
+  return !s || !*s;
+}
+
+static int post_json(mol_platform_client *c, char *url, char *body, unsigned flags,
+                     const mol_platform_call *call, mol_platform_cb cb, void *arg,
+                     mol_platform_req **out) {
+  mol_platform_req *r;
+  int rc = plat_req_new(c, call, cb, arg, &r);
+  if (rc) {
+    free(url);
+    free(body);
+    return rc;
+  }
+  rc = plat_exchange(r, "POST", url, body, body ? strlen(body) : 0,
+                     flags | PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_JSON | PLAT_REAUTH,
+                     c->inbound_timeout_ms, post_done);
+  if (rc) {
+    plat_req_abort(r);
+    return rc;
+  }
+  if (out) *out = r;
+  return 0;
+}
+
+int mol_platform_notify(mol_platform_client *c, const char *text, const mol_platform_call *call,
+                        mol_platform_cb cb, void *arg, mol_platform_req **out) {
+  if (!c || is_blank(text)) return MOL_EINVAL;
+  json_t *v = json_pack("{s:s}", "message", text);
+  char *body = v ? mol_json_dump(v) : NULL;
+  json_decref(v);
+  if (!body) return MOL_ENOMEM;
+  return post_json(c, plat_url(c, "/workspaces/%s/notify", c->ws_id), body, 0, call, cb, arg,
+                   out);
+}
+
+int mol_platform_reply(mol_platform_client *c, const mol_platform_message *m, const char *text,
+                       const mol_platform_call *call, mol_platform_cb cb, void *arg,
+                       mol_platform_req **out) {
+  if (!c || !m || is_blank(text)) return MOL_EINVAL;
+  if (m->source == MOL_PLATFORM_SRC_CANVAS_USER)
+    return mol_platform_notify(c, text, call, cb, arg, out);
+  if (m->source != MOL_PLATFORM_SRC_PEER_AGENT) {
+    mol_logw(PLAT_SCOPE, "cannot auto-route a reply to activity %s: unknown source",
+             m->activity_id ? m->activity_id : "-");
+    return MOL_EINVAL;
+  }
+  if (!plat_valid_id(m->source_id)) return MOL_EINVAL; /* a peer message with no source_id */
+  char *body = plat_message_send_body(text, "agent", NULL);
+  if (!body) return MOL_ENOMEM;
+  return post_json(c, plat_url(c, "/workspaces/%s/a2a", m->source_id), body,
+                   PLAT_H_SOURCE | PLAT_H_WS, call, cb, arg, out);
+}

@@ -1,0 +1,274 @@
+/* loop.c - mol_platform_run: the heartbeat loop, the state-poll loop and the inbound poll loop
+ * of one client, driven by a single timer.
+ *
+ * Differences from the Python SDK's run_heartbeat_loop / run_agent_loop (sdk-parity §3.7,
+ * §9.3-9):
+ *  - the heartbeat keeps its own cadence (30 s) whatever the inbound poll interval (5 s), and
+ *    the state poll has its own interval (the SDK ignores state_poll_interval). When the two
+ *    intervals are equal the state poll follows each heartbeat, as the SDK's iteration does,
+ *    but a state poll still in flight (say, sleeping on a 429) never delays a heartbeat;
+ *  - a failing heartbeat is retried with exponential back-off (1 s, 2 s, ... up to the
+ *    interval) rather than waiting a full interval, so a platform that was down at start is
+ *    rejoined quickly when it comes up;
+ *  - error_rate and sample_error come from mol_platform_record_outcome();
+ *  - a persistent 401 or a misrouted 404 on /state ends the loop with MOL_PLATFORM_ERROR
+ *    instead of looping forever or reading it as a deletion. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "platform/platform_int.h"
+
+struct plat_run {
+  mol_platform_client *c;
+  uv_timer_t timer;
+  mol_platform_run_opts o;
+  mol_platform_status_cb cb;
+  void *arg;
+  uint64_t next_hb, next_state, next_inbound;
+  mol_platform_req *hb, *state, *inbound; /* in flight */
+  unsigned heartbeats, hb_failures, auth_failures;
+  unsigned snap_outcomes, snap_failures;  /* outcomes reported by the heartbeat in flight */
+  unsigned lockstep : 1;                  /* equal intervals: the state poll follows each beat */
+  unsigned ending : 1;
+  mol_platform_status end_status;
+  int end_err;
+  char *end_server_status;
+};
+
+static void rearm(plat_run *run);
+
+/* ---- ending ------------------------------------------------------------------------------ */
+
+static void run_closed(uv_handle_t *h) {
+  plat_run *run = h->data;
+  mol_platform_client *c = run->c;
+  c->run = NULL;
+  run->cb(run->end_status, run->end_err, run->end_server_status, run->arg);
+  free(run->end_server_status);
+  free(run);
+  plat_client_maybe_freed(c);
+}
+
+static void run_maybe_done(plat_run *run) {
+  if (!run->ending || run->hb || run->state || run->inbound) return;
+  if (uv_is_closing((uv_handle_t *)&run->timer)) return;
+  uv_timer_stop(&run->timer);
+  uv_close((uv_handle_t *)&run->timer, run_closed);
+}
+
+static void run_end(plat_run *run, mol_platform_status st, int err, const char *server_status) {
+  if (run->ending) return;
+  run->ending = 1;
+  run->end_status = st;
+  run->end_err = err;
+  run->end_server_status = server_status ? strdup(server_status) : NULL;
+  mol_platform_cancel(run->hb);
+  mol_platform_cancel(run->state);
+  mol_platform_cancel(run->inbound);
+  run_maybe_done(run);
+}
+
+void plat_run_shutdown(mol_platform_client *c) {
+  if (c->run) run_end(c->run, MOL_PLATFORM_STOPPED, 0, NULL);
+}
+
+void mol_platform_stop(mol_platform_client *c) { plat_run_shutdown(c); }
+
+static void check_max(plat_run *run) {
+  if (run->o.max_heartbeats && run->heartbeats >= run->o.max_heartbeats && !run->hb &&
+      !run->state)
+    run_end(run, MOL_PLATFORM_MAX_ITERATIONS, 0, NULL);
+}
+
+/* ---- state ------------------------------------------------------------------------------- */
+
+static int state_fatal(int err, const mol_platform_result *res) {
+  return err == MOL_EHTTP && (res->http_status == 401 || res->misrouted);
+}
+
+static void on_state(int err, const mol_platform_result *res, void *arg) {
+  plat_run *run = arg;
+  run->state = NULL;
+  if (run->ending) {
+    run_maybe_done(run);
+    return;
+  }
+  run->next_state = uv_now(run->c->loop) + run->o.state_poll_interval_ms;
+  if (!err && (res->deleted || res->paused)) {
+    mol_logi(PLAT_SCOPE, "platform reports workspace %s %s", run->c->ws_id, res->status);
+    run_end(run, res->deleted ? MOL_PLATFORM_DELETED : MOL_PLATFORM_PAUSED, 0, res->status);
+    return;
+  }
+  if (state_fatal(err, res) && ++run->auth_failures >= run->o.max_auth_failures) {
+    run_end(run, MOL_PLATFORM_ERROR, err, NULL);
+    return;
+  }
+  if (!err) run->auth_failures = 0;
+  if (err)
+    mol_logw(PLAT_SCOPE, "state poll failed (%s, status %d); continuing", mol_strerror(err),
+             res->http_status);
+  check_max(run);
+  rearm(run);
+}
+
+static void start_state(plat_run *run) {
+  int rc = mol_platform_poll_state(run->c, NULL, on_state, run, &run->state);
+  if (rc) {
+    run->state = NULL;
+    run->next_state = uv_now(run->c->loop) + run->o.state_poll_interval_ms;
+    mol_logw(PLAT_SCOPE, "cannot start a state poll: %s", mol_strerror(rc));
+  }
+}
+
+/* ---- heartbeat --------------------------------------------------------------------------- */
+
+static void fill_payload(plat_run *run, mol_platform_heartbeat_payload *p) {
+  mol_platform_client *c = run->c;
+  memset(p, 0, sizeof(*p));
+  run->snap_outcomes = c->outcomes;
+  run->snap_failures = c->failures;
+  if (c->outcomes) p->error_rate = (double)c->failures / (double)c->outcomes;
+  p->sample_error = c->failures ? c->sample_error : "";
+  if (run->o.task_supplier) run->o.task_supplier(c, p, run->o.supplier_arg);
+}
+
+/* The counts the last successful heartbeat reported are consumed; later ones stay. */
+static void consume_outcomes(plat_run *run) {
+  mol_platform_client *c = run->c;
+  c->outcomes -= run->snap_outcomes < c->outcomes ? run->snap_outcomes : c->outcomes;
+  c->failures -= run->snap_failures < c->failures ? run->snap_failures : c->failures;
+  if (!c->failures) {
+    free(c->sample_error);
+    c->sample_error = NULL;
+  }
+}
+
+static void on_heartbeat(int err, const mol_platform_result *res, void *arg) {
+  plat_run *run = arg;
+  run->hb = NULL;
+  if (run->ending) {
+    run_maybe_done(run);
+    return;
+  }
+  uint64_t now = uv_now(run->c->loop);
+  run->heartbeats++;
+  if (!err) {
+    run->hb_failures = 0;
+    consume_outcomes(run);
+    run->next_hb = now + run->o.heartbeat_interval_ms;
+  } else {
+    run->hb_failures++;
+    run->next_hb = now + plat_loop_backoff(&run->c->retry, run->hb_failures,
+                                           run->o.max_backoff_ms);
+    mol_logw(PLAT_SCOPE, "heartbeat failed (%s, status %d); retrying", mol_strerror(err),
+             res->http_status);
+  }
+  if (run->lockstep && !run->state) start_state(run);
+  check_max(run);
+  rearm(run);
+}
+
+static void start_heartbeat(plat_run *run) {
+  mol_platform_heartbeat_payload p;
+  fill_payload(run, &p);
+  int rc = mol_platform_heartbeat(run->c, &p, NULL, on_heartbeat, run, &run->hb);
+  if (rc) {
+    run->hb = NULL;
+    run->next_hb = uv_now(run->c->loop) + run->o.heartbeat_interval_ms;
+    mol_logw(PLAT_SCOPE, "cannot start a heartbeat: %s", mol_strerror(rc));
+  }
+}
+
+/* ---- inbound ----------------------------------------------------------------------------- */
+
+static void dispatch(plat_run *run, const mol_platform_result *res) {
+  mol_platform_client *c = run->c;
+  size_t done = 0;
+  for (; done < res->nmessages && !run->ending && !c->closing; done++)
+    run->o.on_message(c, &res->messages[done], run->o.message_arg);
+  /* The cursor moves past every dispatched message (a failing handler does not block the
+   * queue) and is saved once per batch: a crash replays at most this batch. */
+  if (done) plat_cursor_store(c, res->messages[done - 1].activity_id);
+}
+
+static void on_inbound(int err, const mol_platform_result *res, void *arg) {
+  plat_run *run = arg;
+  run->inbound = NULL;
+  if (run->ending) {
+    run_maybe_done(run);
+    return;
+  }
+  run->next_inbound = uv_now(run->c->loop) + run->o.inbound_interval_ms;
+  if (!err) dispatch(run, res);
+  else if (!res->cursor_lost)
+    mol_logw(PLAT_SCOPE, "inbound poll failed (%s, status %d); continuing", mol_strerror(err),
+             res->http_status);
+  if (run->ending) {
+    run_maybe_done(run);
+    return;
+  }
+  rearm(run);
+}
+
+static void start_inbound(plat_run *run) {
+  int rc = mol_platform_fetch_inbound(run->c, NULL, NULL, on_inbound, run, &run->inbound);
+  if (rc) {
+    run->inbound = NULL;
+    run->next_inbound = uv_now(run->c->loop) + run->o.inbound_interval_ms;
+  }
+}
+
+/* ---- the timer --------------------------------------------------------------------------- */
+
+static void tick(uv_timer_t *t) {
+  plat_run *run = t->data;
+  uint64_t now = uv_now(run->c->loop);
+  if (run->ending) return;
+  /* a slow state poll (429 back-off) never holds the heartbeat back */
+  if (!run->hb && now >= run->next_hb) start_heartbeat(run);
+  if (!run->lockstep && !run->state && now >= run->next_state) start_state(run);
+  if (run->o.on_message && !run->inbound && now >= run->next_inbound) start_inbound(run);
+  rearm(run);
+}
+
+static void rearm(plat_run *run) {
+  if (run->ending) return;
+  uint64_t next = UINT64_MAX, now = uv_now(run->c->loop);
+  if (!run->hb) next = run->next_hb;
+  if (!run->lockstep && !run->state && run->next_state < next) next = run->next_state;
+  if (run->o.on_message && !run->inbound && run->next_inbound < next) next = run->next_inbound;
+  if (next == UINT64_MAX) return; /* everything is in flight; a completion re-arms */
+  uv_timer_start(&run->timer, tick, next > now ? next - now : 0, 0);
+}
+
+static void run_defaults(mol_platform_run_opts *o) {
+  if (!o->heartbeat_interval_ms) o->heartbeat_interval_ms = 30000;
+  if (!o->state_poll_interval_ms) o->state_poll_interval_ms = 30000;
+  if (!o->inbound_interval_ms) o->inbound_interval_ms = 5000;
+  if (!o->max_backoff_ms) o->max_backoff_ms = o->heartbeat_interval_ms;
+  if (!o->max_auth_failures) o->max_auth_failures = 3;
+}
+
+int mol_platform_run(mol_platform_client *c, const mol_platform_run_opts *o,
+                     mol_platform_status_cb cb, void *arg) {
+  if (!c || !cb) return MOL_EINVAL;
+  if (c->closing) return MOL_ESHUTDOWN;
+  if (c->run) return MOL_EBUSY;
+  plat_run *run = calloc(1, sizeof(*run));
+  if (!run) return MOL_ENOMEM;
+  if (o) run->o = *o;
+  run_defaults(&run->o);
+  run->c = c;
+  run->cb = cb;
+  run->arg = arg;
+  run->lockstep = run->o.heartbeat_interval_ms == run->o.state_poll_interval_ms;
+  uint64_t now = uv_now(c->loop);
+  run->next_hb = run->next_inbound = now;
+  run->next_state = now;
+  uv_timer_init(c->loop, &run->timer);
+  run->timer.data = run;
+  c->run = run;
+  uv_timer_start(&run->timer, tick, 0, 0); /* the first heartbeat goes out at once */
+  return 0;
+}

@@ -1,0 +1,181 @@
+/* platform_int.h - internals of the platform client, shared by the files of src/platform.
+ *
+ * A client is small (strings, options and a few counters): no buffers are kept between calls
+ * and every client on a loop shares one mol_http_client. A call is a mol_platform_req that runs
+ * one or more HTTP exchanges in sequence; the exchange engine (platform.c) adds the headers,
+ * retries 429s on GETs, re-reads the token once on a 401, enforces the call's deadline, and
+ * then hands the final outcome to the call's `step` function, which either starts another
+ * exchange or finishes the call. */
+#ifndef MOL_PLATFORM_INT_H
+#define MOL_PLATFORM_INT_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "http/client.h"
+#include "molecule.h"
+#include "molecule/uv.h"
+
+#define PLAT_SCOPE "platform"
+#define PLAT_TOKEN_MAX 512 /* real tokens are 43 chars; anything near this is not a token */
+
+/* Headers an exchange carries (R, T, W, J bundles of the SDK contract). */
+enum {
+  PLAT_H_AUTH = 1u << 0,   /* Authorization: Bearer <token>, when a token is known */
+  PLAT_H_TENANT = 1u << 1, /* X-Molecule-Org-Id and Origin, when configured */
+  PLAT_H_WS = 1u << 2,     /* X-Workspace-ID: <self> */
+  PLAT_H_JSON = 1u << 3,   /* Content-Type: application/json */
+  PLAT_H_SOURCE = 1u << 4, /* X-Source-Workspace-Id: <self> (reply to a peer) */
+  PLAT_RETRY = 1u << 5,    /* idempotent GET: retry 429 (and 5xx when configured) */
+  PLAT_REAUTH = 1u << 6,   /* on 401 re-read the token file and retry once if it changed */
+};
+
+typedef struct plat_peer plat_peer;
+typedef struct plat_run plat_run;
+typedef struct plat_shared plat_shared;
+typedef void (*plat_step_fn)(mol_platform_req *r, int err, const mol_http_response *resp);
+
+struct mol_platform_client {
+  uv_loop_t *loop;
+  plat_shared *shared;
+  mol_http_client *http;
+  char *base_url;      /* trailing '/' stripped */
+  char *ws_id;         /* lower-cased */
+  char *token_dir;
+  char *token_path;    /* <token_dir>/.auth_token */
+  char *token;         /* NULL until known */
+  char *org_id;        /* NULL: no X-Molecule-Org-Id */
+  char *origin;        /* NULL: no Origin */
+  char *cursor_file;   /* NULL: cursor kept in memory only */
+  char *cursor;        /* NULL: no cursor */
+  char *sample_error;  /* latest failure recorded by mol_platform_record_outcome */
+  unsigned outcomes, failures;
+  unsigned timeout_ms, inbound_timeout_ms, peer_timeout_ms;
+  unsigned cache_ttl_ms, cache_max, cache_len;
+  mol_platform_retry_opts retry;
+  uint64_t start_ms;   /* uv_now at creation, for uptime_seconds */
+  plat_peer *peers;    /* uthash head */
+  mol_platform_req *reqs; /* live calls */
+  plat_run *run;
+  unsigned pending_handles; /* calls whose timer is closing; the client outlives them */
+  uv_timer_t close_timer;   /* initialised by mol_platform_client_close */
+  void (*close_cb)(void *arg);
+  void *close_arg;
+  unsigned send_auth_to_peers : 1;
+  unsigned closing : 1;
+};
+
+struct mol_platform_req {
+  mol_platform_client *c;
+  mol_platform_req *prev, *next;
+  mol_http_request *http;  /* in flight */
+  uv_timer_t timer;        /* back-off sleeps and deferred completion; initialised on demand
+                              (embedded: no allocation that could fail when it is needed) */
+  uint64_t deadline;       /* uv_now ms; 0 = none */
+  mol_platform_cb cb;
+  void *arg;
+  plat_step_fn step;
+  /* the current exchange */
+  const char *method;
+  char *url;
+  char *body;
+  size_t body_len;
+  unsigned flags;
+  unsigned attempt_ms;
+  unsigned retries;        /* retries done in this exchange */
+  int deferred_err;        /* outcome delivered by the timer (cache hits, cancel) */
+  unsigned timer_init : 1;
+  unsigned canceled : 1;
+  unsigned shutdown : 1;
+  unsigned reauthed : 1;
+  unsigned finished : 1;
+  unsigned sleeping : 1;
+  unsigned deferred : 1;
+  /* per-operation data */
+  int stage;
+  char *s1, *s2, *s3;      /* operation strings (target id, text, message id ...) */
+  json_t *json;            /* parsed body kept for the result's pointers */
+  int json_fresh;          /* r->json was parsed from the response being handled */
+  void *op;                /* operation-owned block, freed with free() */
+  void (*op_free)(mol_platform_req *r);
+  mol_platform_result res;
+};
+
+/* ---- platform.c: calls and the exchange engine ---- */
+int plat_req_new(mol_platform_client *c, const mol_platform_call *call, mol_platform_cb cb,
+                 void *arg, mol_platform_req **out);
+/* Frees a call that never started (no callback). */
+void plat_req_abort(mol_platform_req *r);
+/* Sets the next exchange (url and body are taken over) and starts it. On failure the call
+ * finishes with the error (on a later iteration when defer is set). */
+int plat_exchange(mol_platform_req *r, const char *method, char *url, char *body,
+                  size_t body_len, unsigned flags, unsigned attempt_ms, plat_step_fn step);
+/* Finishes the call now: the callback fires, then the call is freed. */
+void plat_finish(mol_platform_req *r, int err);
+/* Finishes the call on a later loop iteration. */
+void plat_finish_later(mol_platform_req *r, int err);
+/* Returns malloc'd base_url + path (path printf-style). */
+char *plat_url(const mol_platform_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Common handling of a final response: sets res fields, parses an error body. Returns the
+ * callback error (0 for 2xx). */
+int plat_response_err(mol_platform_req *r, int err, const mol_http_response *resp);
+/* Parses resp's body into r->json (object or array expected). MOL_EJSON when not JSON. */
+int plat_parse_body(mol_platform_req *r, const mol_http_response *resp);
+/* Builds the headers of an exchange into h (at most 8). url is the exchange's URL. */
+size_t plat_headers(const mol_platform_client *c, unsigned flags, char *auth, size_t authcap,
+                    mol_http_header *h);
+/* "scheme://host[:port]" of url, malloc'd, or NULL (MOL_EURL). */
+char *plat_origin_of(const char *url);
+int plat_valid_id(const char *id);
+/* A lower-cased copy of a valid id (platform-api §12-1), or NULL (invalid or no memory). */
+char *plat_id_dup(const char *id);
+void plat_client_maybe_freed(mol_platform_client *c);
+
+/* ---- retry.c: the pure 429 policy ---- */
+/* Delay before retry number `retry` (1-based) after a retryable response. retry_after is the
+ * response's Retry-After value or NULL. Returns 1 and sets *delay_ms when another attempt is
+ * allowed, else 0. */
+int plat_retry_delay(const mol_platform_retry_opts *p, unsigned retry, const char *retry_after,
+                     int64_t now_unix_s, uint64_t *delay_ms);
+/* Parses Retry-After: delta-seconds (fractions rounded up) or an HTTP-date. 0 or MOL_EINVAL. */
+int plat_retry_after_ms(const char *value, int64_t now_unix_s, uint64_t *delay_ms);
+/* Heartbeat-loop back-off after `failures` consecutive failures (1-based). */
+uint64_t plat_loop_backoff(const mol_platform_retry_opts *p, unsigned failures, unsigned cap_ms);
+void plat_retry_defaults(mol_platform_retry_opts *p);
+
+/* ---- token.c: token store and atomic small files ---- */
+int plat_mkdir_p(const char *dir, mode_t mode, int force_mode);
+int plat_write_atomic(const char *path, const char *data, size_t len);
+int plat_read_small(const char *path, char **out); /* 0 with *out NULL when absent or blank */
+int plat_default_token_dir(const char *ws_id, char **out);
+int plat_token_reload(mol_platform_client *c, int *changed);
+void plat_token_set(mol_platform_client *c, const char *token);
+char *plat_strip_dup(const char *s);
+
+/* ---- heartbeat.c ---- */
+/* Serializes the heartbeat body into buf. Returns the length, or MOL_ETOOBIG/MOL_ENOMEM. */
+int plat_heartbeat_json(const char *ws_id, const mol_platform_heartbeat_payload *p,
+                        long long uptime_s, char **out);
+void plat_run_shutdown(mol_platform_client *c);
+
+/* ---- peers.c ---- */
+const char *plat_cache_get(mol_platform_client *c, const char *id, uint64_t now_ms);
+int plat_cache_put(mol_platform_client *c, const char *id, const char *url, uint64_t now_ms);
+void plat_cache_clear(mol_platform_client *c);
+int plat_is_http_url(const char *url);
+
+/* ---- inbound.c ---- */
+/* Parses one activity row; 0 on success, MOL_EINVAL when the row is dropped. Strings point
+ * into row (and raw_json is malloc'd into *raw). */
+int plat_parse_activity_row(json_t *row, mol_platform_message *m, char **raw);
+int plat_cursor_load(mol_platform_client *c);
+int plat_cursor_store(mol_platform_client *c, const char *id);
+
+/* ---- call_peer.c ---- */
+/* Builds a message/send body; ids are fresh UUIDs unless given. Returns malloc'd JSON. */
+char *plat_message_send_body(const char *text, const char *role, const char *message_id);
+
+#endif

@@ -1,0 +1,161 @@
+/* registry.c - register, pull_secrets and poll_state.
+ *
+ * Differences from the Python SDK, on purpose (sdk-parity §9.3-5/8, platform-api §12):
+ *  - register sends the bearer whenever a token is known, so a restart passes the platform's
+ *    C18 hijack guard instead of failing with 401;
+ *  - a 404 from /state is a deletion only when its body says deleted:true; an empty or other
+ *    404 is the SaaS tenant guard or WAF answering (missing org header or Origin) and is
+ *    reported as an error with res->misrouted, never as "deleted". */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "platform/platform_int.h"
+
+/* ---- register ---------------------------------------------------------------------------- */
+
+static char *register_body(const mol_platform_client *c, const mol_platform_register_opts *o,
+                           int *err) {
+  json_t *card = NULL;
+  if (o && o->agent_card_json) {
+    card = mol_json_parse(o->agent_card_json, strlen(o->agent_card_json), NULL, 0);
+    if (!card) {
+      *err = MOL_EJSON;
+      return NULL;
+    }
+  } else {
+    char name[64];
+    snprintf(name, sizeof(name), "remote-agent-%.8s", c->ws_id);
+    card = json_pack("{s:s}", "name", name);
+  }
+  const char *url = o && o->reported_url && *o->reported_url ? o->reported_url
+                                                              : "remote://no-inbound";
+  json_t *body = json_pack("{s:s, s:s, s:o}", "id", c->ws_id, "url", url, "agent_card", card);
+  char *s = body ? mol_json_dump(body) : NULL;
+  json_decref(body);
+  *err = s ? 0 : MOL_ENOMEM;
+  return s;
+}
+
+/* The new token is persisted before the callback runs, so a crash right after registration
+ * does not lose it (the platform will never mint a second one). */
+static int register_save(mol_platform_req *r) {
+  const char *tok = mol_json_str(r->json, "auth_token");
+  if (!tok || !*tok) return 0;
+  int rc = mol_platform_save_token(r->c, tok);
+  if (rc) {
+    mol_loge(PLAT_SCOPE, "register: cannot save the new token to %s: %s", r->c->token_path,
+             mol_strerror(rc));
+    return rc;
+  }
+  r->res.token_issued = 1;
+  mol_logi(PLAT_SCOPE, "registered %s; token saved to %s", r->c->ws_id, r->c->token_path);
+  return 0;
+}
+
+static void register_done(mol_platform_req *r, int err, const mol_http_response *resp) {
+  err = plat_response_err(r, err, resp);
+  if (!err && resp->body_len) err = plat_parse_body(r, resp);
+  if (!err) err = register_save(r);
+  plat_finish(r, err);
+}
+
+int mol_platform_register(mol_platform_client *c, const mol_platform_register_opts *o,
+                          const mol_platform_call *call, mol_platform_cb cb, void *arg,
+                          mol_platform_req **out) {
+  mol_platform_req *r;
+  int rc = plat_req_new(c, call, cb, arg, &r);
+  if (rc) return rc;
+  char *body = register_body(c, o, &rc);
+  if (!rc)
+    rc = plat_exchange(r, "POST", plat_url(c, "/registry/register"), body, strlen(body),
+                       PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_JSON | PLAT_REAUTH, c->timeout_ms,
+                       register_done);
+  if (rc) {
+    plat_req_abort(r);
+    return rc;
+  }
+  if (out) *out = r;
+  return 0;
+}
+
+/* ---- secrets ----------------------------------------------------------------------------- */
+
+static void secrets_done(mol_platform_req *r, int err, const mol_http_response *resp) {
+  err = plat_response_err(r, err, resp);
+  if (!err && (plat_parse_body(r, resp) || json_is_null(r->json))) {
+    /* upstream: `resp.json() or {}`: a null (or empty) body is an empty map */
+    r->res.body = "{}";
+    r->res.body_len = 2;
+  } else if (!err && !json_is_object(r->json)) {
+    err = MOL_EJSON;
+  }
+  plat_finish(r, err);
+}
+
+int mol_platform_pull_secrets(mol_platform_client *c, const mol_platform_call *call,
+                              mol_platform_cb cb, void *arg, mol_platform_req **out) {
+  mol_platform_req *r;
+  int rc = plat_req_new(c, call, cb, arg, &r);
+  if (rc) return rc;
+  rc = plat_exchange(r, "GET", plat_url(c, "/workspaces/%s/secrets/values", c->ws_id), NULL, 0,
+                     PLAT_H_AUTH | PLAT_H_TENANT | PLAT_RETRY | PLAT_REAUTH, c->timeout_ms,
+                     secrets_done);
+  if (rc) {
+    plat_req_abort(r);
+    return rc;
+  }
+  if (out) *out = r;
+  return 0;
+}
+
+/* ---- state ------------------------------------------------------------------------------- */
+
+static int state_404(mol_platform_req *r, const mol_http_response *resp) {
+  json_t *del = plat_parse_body(r, resp) ? NULL : mol_json_path(r->json, "deleted");
+  if (!json_is_true(del)) {
+    r->res.misrouted = 1;
+    mol_logw(PLAT_SCOPE,
+             "GET /state answered 404 without deleted:true: a tenant guard or WAF misroute "
+             "(check org_id and Origin), not a deletion");
+    return MOL_EHTTP;
+  }
+  const char *st = mol_json_str(r->json, "status");
+  r->res.status = st ? st : "removed";
+  r->res.deleted = 1;
+  r->res.error = NULL;
+  return 0;
+}
+
+static void state_done(mol_platform_req *r, int err, const mol_http_response *resp) {
+  err = plat_response_err(r, err, resp);
+  if (err == MOL_EHTTP && resp->status == 404) {
+    plat_finish(r, state_404(r, resp));
+    return;
+  }
+  if (!err && (plat_parse_body(r, resp) || !json_is_object(r->json))) err = MOL_EJSON;
+  if (!err) {
+    const char *st = mol_json_str(r->json, "status");
+    r->res.status = st ? st : "unknown";
+    r->res.paused = json_is_true(mol_json_path(r->json, "paused")) || (st && !strcmp(st, "paused"));
+    r->res.deleted = json_is_true(mol_json_path(r->json, "deleted"));
+  }
+  plat_finish(r, err);
+}
+
+int mol_platform_poll_state(mol_platform_client *c, const mol_platform_call *call,
+                            mol_platform_cb cb, void *arg, mol_platform_req **out) {
+  mol_platform_req *r;
+  int rc = plat_req_new(c, call, cb, arg, &r);
+  if (rc) return rc;
+  rc = plat_exchange(r, "GET", plat_url(c, "/workspaces/%s/state", c->ws_id), NULL, 0,
+                     PLAT_H_AUTH | PLAT_H_TENANT | PLAT_RETRY | PLAT_REAUTH, c->timeout_ms,
+                     state_done);
+  if (rc) {
+    plat_req_abort(r);
+    return rc;
+  }
+  if (out) *out = r;
+  return 0;
+}
