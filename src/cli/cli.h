@@ -2,13 +2,16 @@
 #ifndef MOL_CLI_H
 #define MOL_CLI_H
 
+/* molecule plugin install|list|remove|hash (cmd_plugin.c) */
+int cmd_plugin(int argc, char **argv);
+
+/* molecule platform [serve options] | workspace|secret|pause|resume|delete (cmd_platform.c) */
+int cmd_platform(int argc, char **argv);
+
 /* molecule serve (cmd_serve.c) */
 int cmd_serve(int argc, char **argv);
 
 /* molecule call URL TEXT [--stream] [--v1] ... (cmd_call.c) */
 int cmd_call(int argc, char **argv);
-
-/* molecule platform [serve options] | workspace|secret|pause|resume|delete (cmd_platform.c) */
-int cmd_platform(int argc, char **argv);
 
 #endif

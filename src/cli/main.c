@@ -12,9 +12,10 @@ typedef struct {
 } cli_command;
 
 static const cli_command commands[] = {
+  {"serve", cmd_serve, "run one A2A agent (echo executor) on a listener"},
+  {"plugin", cmd_plugin, "install, list, remove or hash plugins"},
   {"platform", cmd_platform, "run the development platform, or operate a running one"},
   {"call", cmd_call, "send one A2A message to an agent and print the reply"},
-  {"serve", cmd_serve, "run one A2A agent (echo executor) on a listener"},
   {NULL, NULL, NULL},
 };
 

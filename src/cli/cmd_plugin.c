@@ -1,0 +1,323 @@
+/* cmd_plugin.c - `molecule plugin install|list|remove|hash`. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "cli/cli.h"
+#include "http/client.h"
+#include "molecule.h"
+#include "plugin/plugin.h"
+
+typedef struct {
+  const char *platform_url, *workspace_id, *token, *plugins_dir, *source, *sha256, *org_id;
+  const char *name;
+  int allow_unverified, no_setup, no_report, quiet;
+  unsigned setup_timeout_s;
+  unsigned long long max_size;
+} plugin_args;
+
+static void plugin_usage(FILE *out) {
+  fprintf(out,
+          "usage: molecule plugin install NAME [options]\n"
+          "       molecule plugin list   [--plugins-dir DIR | --workspace-id ID]\n"
+          "       molecule plugin remove NAME [--plugins-dir DIR | --workspace-id ID]\n"
+          "       molecule plugin hash   DIR [--expect SHA256]\n"
+          "\n"
+          "install options:\n"
+          "  --platform-url URL    platform base URL (env PLATFORM_URL, MOLECULE_PLATFORM_URL)\n"
+          "  --workspace-id ID     workspace (env WORKSPACE_ID, MOLECULE_WORKSPACE_ID)\n"
+          "  --token TOKEN         bearer (env MOLECULE_WORKSPACE_TOKEN; else\n"
+          "                        ~/.molecule/<id>/.auth_token)\n"
+          "  --org-id ID           X-Molecule-Org-Id (env MOLECULE_ORG_ID)\n"
+          "  --source SRC          e.g. github://acme/x#v1 (default: the platform's local://NAME)\n"
+          "  --sha256 HEX          expected content hash (what `plugin hash` prints)\n"
+          "  --allow-unverified    install without an expected hash (not recommended)\n"
+          "  --plugins-dir DIR     default ~/.molecule/<id>/plugins\n"
+          "  --no-setup            do not run setup.sh\n"
+          "  --no-report           do not POST the install report\n"
+          "  --setup-timeout SEC   setup.sh timeout (default 120)\n"
+          "  --max-size BYTES      download cap (default 512 MiB)\n"
+          "  -q, --quiet           no progress bar\n");
+}
+
+static const char *env_first(const char *a, const char *b) {
+  const char *v = getenv(a);
+  if (v && *v) return v;
+  v = b ? getenv(b) : NULL;
+  return v && *v ? v : NULL;
+}
+
+/* Parses options shared by the subcommands; the first non-option is the positional. */
+static int parse_args(int argc, char **argv, plugin_args *a, const char **positional) {
+  *positional = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *o = argv[i];
+    const char **str = !strcmp(o, "--platform-url") ? &a->platform_url
+                       : !strcmp(o, "--workspace-id") ? &a->workspace_id
+                       : !strcmp(o, "--token")        ? &a->token
+                       : !strcmp(o, "--plugins-dir")  ? &a->plugins_dir
+                       : !strcmp(o, "--source")       ? &a->source
+                       : !strcmp(o, "--sha256") || !strcmp(o, "--expect") ? &a->sha256
+                       : !strcmp(o, "--org-id")       ? &a->org_id
+                                                      : NULL;
+    if (str || !strcmp(o, "--setup-timeout") || !strcmp(o, "--max-size")) {
+      if (i + 1 >= argc) return fprintf(stderr, "molecule plugin: %s needs a value\n", o), -1;
+      const char *v = argv[++i];
+      if (str) *str = v;
+      else if (!strcmp(o, "--setup-timeout")) a->setup_timeout_s = (unsigned)strtoul(v, NULL, 10);
+      else a->max_size = strtoull(v, NULL, 10);
+    } else if (!strcmp(o, "--allow-unverified")) a->allow_unverified = 1;
+    else if (!strcmp(o, "--no-setup")) a->no_setup = 1;
+    else if (!strcmp(o, "--no-report")) a->no_report = 1;
+    else if (!strcmp(o, "-q") || !strcmp(o, "--quiet")) a->quiet = 1;
+    else if (o[0] == '-' && o[1]) return fprintf(stderr, "molecule plugin: unknown option %s\n", o), -1;
+    else if (!*positional) *positional = o;
+    else return fprintf(stderr, "molecule plugin: unexpected argument %s\n", o), -1;
+  }
+  if (!a->platform_url) a->platform_url = env_first("PLATFORM_URL", "MOLECULE_PLATFORM_URL");
+  if (!a->workspace_id) a->workspace_id = env_first("WORKSPACE_ID", "MOLECULE_WORKSPACE_ID");
+  if (!a->token) a->token = env_first("MOLECULE_WORKSPACE_TOKEN", NULL);
+  if (!a->org_id) a->org_id = env_first("MOLECULE_ORG_ID", NULL);
+  return 0;
+}
+
+/* ~/.molecule/<id>/<leaf>, or NULL without a HOME or an id. */
+static char *home_path(const char *id, const char *leaf) {
+  const char *home = getenv("HOME");
+  if (!home || !id) return NULL;
+  if (!id[0] || id[0] == '.' || strchr(id, '/')) { /* it becomes a path component */
+    fprintf(stderr, "molecule plugin: invalid workspace id '%s'\n", id);
+    return NULL;
+  }
+  size_t n = strlen(home) + strlen(id) + strlen(leaf) + 16;
+  char *p = malloc(n);
+  if (p) snprintf(p, n, "%s/.molecule/%s/%s", home, id, leaf);
+  return p;
+}
+
+static char *resolve_dir(const plugin_args *a) {
+  if (a->plugins_dir) return strdup(a->plugins_dir);
+  char *d = home_path(a->workspace_id, "plugins");
+  if (!d) fprintf(stderr, "molecule plugin: give --plugins-dir or --workspace-id\n");
+  return d;
+}
+
+/* The token file as upstream writes it; trailing whitespace dropped. */
+static char *read_token(const char *id) {
+  char *path = home_path(id, ".auth_token");
+  FILE *f = path ? fopen(path, "r") : NULL;
+  free(path);
+  if (!f) return NULL;
+  char buf[4096];
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) n--;
+  buf[n] = '\0';
+  return n ? strdup(buf) : NULL;
+}
+
+/* ---- install ----------------------------------------------------------------------------- */
+
+typedef struct {
+  const char *name;
+  int tty, exit_code, drawn;
+  uint64_t last_draw, started;
+  mol_http_client *http;
+} install_ctx;
+
+static void draw_progress(uint64_t received, uint64_t total, void *arg) {
+  install_ctx *c = arg;
+  uint64_t now = uv_hrtime();
+  if (now - c->last_draw < 100000000ull && (!total || received < total)) return;
+  c->last_draw = now;
+  c->drawn = 1;
+  double secs = (double)(now - c->started) / 1e9, mib = (double)received / 1048576.0;
+  double rate = secs > 0 ? mib / secs : 0;
+  if (total) {
+    int width = 30, fill = (int)((double)received / (double)total * width);
+    char bar[32];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = '\0';
+    fprintf(stderr, "\r  %s [%s] %3d%% %.1f/%.1f MiB %.1f MiB/s ", c->name, bar,
+            (int)((double)received * 100.0 / (double)total), mib, (double)total / 1048576.0, rate);
+  } else {
+    fprintf(stderr, "\r  %s %.1f MiB %.1f MiB/s ", c->name, mib, rate);
+  }
+}
+
+static void on_client_closed(void *arg) { (void)arg; }
+
+static void print_result(const mol_plugin_result *res) {
+  printf("installed %s\n", res->dir);
+  printf("  content sha256: %s (%s)\n", res->content_sha256,
+         res->verified ? "verified" : "NOT verified");
+  printf("  archive sha256: %s (%llu bytes)\n", res->archive_sha256,
+         (unsigned long long)res->archive_bytes);
+  printf("  files: %llu (%llu bytes)\n", (unsigned long long)res->files,
+         (unsigned long long)res->content_bytes);
+  if (res->setup_ran)
+    printf("  setup.sh: %s (log: %s)\n",
+           res->setup.err || res->setup.exit_status || res->setup.term_signal ? "FAILED" : "ok",
+           res->setup_log);
+  if (res->report_status) printf("  install report: HTTP %d\n", res->report_status);
+}
+
+static void on_installed(int err, const mol_plugin_result *res, void *arg) {
+  install_ctx *c = arg;
+  if (c->drawn) fputc('\n', stderr);
+  for (size_t i = 0; i < res->nwarnings; i++) fprintf(stderr, "warning: %s\n", res->warnings[i]);
+  if (err) {
+    fprintf(stderr, "molecule plugin install: %s\n", res->message ? res->message : mol_strerror(err));
+    c->exit_code = 1;
+  } else {
+    print_result(res);
+  }
+  mol_http_client_close(c->http, on_client_closed, NULL);
+}
+
+static int fill_install_opts(const plugin_args *a, mol_plugin_install_opts *o, mol_http_header *h,
+                             char **token) {
+  if (!a->name || !a->platform_url || !a->workspace_id) {
+    fprintf(stderr, "molecule plugin install: NAME, --platform-url and --workspace-id are needed\n");
+    return -1;
+  }
+  *token = a->token ? strdup(a->token) : read_token(a->workspace_id);
+  o->platform_url = a->platform_url;
+  o->workspace_id = a->workspace_id;
+  o->name = a->name;
+  o->source = a->source;
+  o->auth_token = *token;
+  o->expected_sha256 = a->sha256;
+  o->allow_unverified = a->allow_unverified;
+  o->skip_setup = a->no_setup;
+  o->skip_report = a->no_report;
+  o->setup_timeout_ms = a->setup_timeout_s * 1000u;
+  o->max_download_bytes = a->max_size;
+  /* The tenant headers upstream sends on every call (sdk-parity.md §3.2). */
+  h[0] = (mol_http_header){"Origin", a->platform_url};
+  h[1] = (mol_http_header){"X-Molecule-Org-Id", a->org_id};
+  o->headers = h;
+  o->nheaders = a->org_id ? 2 : 1;
+  return 0;
+}
+
+static int run_install(const plugin_args *a) {
+  if (a->sha256) {
+    char tmp[MOL_SHA256_HEX_LEN + 1];
+    if (mol_plugin_digest_parse(a->sha256, tmp))
+      return fprintf(stderr, "molecule plugin install: --sha256 needs 64 hex digits\n"), 2;
+  }
+  mol_plugin_install_opts o = {0};
+  mol_http_header h[2];
+  char *token = NULL, *dir = NULL;
+  if (fill_install_opts(a, &o, h, &token) || !(dir = resolve_dir(a))) {
+    free(token);
+    return 2;
+  }
+  o.plugins_dir = dir;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  install_ctx c = {.name = a->name, .tty = isatty(2) && !a->quiet, .started = uv_hrtime()};
+  if (c.tty) {
+    o.on_progress = draw_progress;
+    o.progress_arg = &c;
+  }
+  int rc = mol_http_client_new(&loop, NULL, &c.http);
+  if (!rc) rc = mol_plugin_install(&loop, c.http, &o, on_installed, &c, NULL);
+  if (rc) {
+    fprintf(stderr, "molecule plugin install: %s\n",
+            rc == MOL_EINVAL ? "invalid plugin name or options" : mol_strerror(rc));
+    c.exit_code = rc == MOL_EINVAL ? 2 : 1;
+    if (c.http) mol_http_client_close(c.http, on_client_closed, NULL);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  free(token);
+  free(dir);
+  return c.exit_code;
+}
+
+/* ---- list, remove, hash ------------------------------------------------------------------ */
+
+static int run_list(const plugin_args *a) {
+  char *dir = resolve_dir(a);
+  if (!dir) return 2;
+  int rec = mol_plugin_recover(dir); /* a start: clean what interrupted installs left */
+  if (rec > 0) fprintf(stderr, "cleaned %d leftover(s) of interrupted installs\n", rec);
+  DIR *d = opendir(dir);
+  if (!d) {
+    fprintf(stderr, "molecule plugin list: %s: %s\n", dir, strerror(errno));
+    free(dir);
+    return errno == ENOENT ? 0 : 1;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    char path[4096];
+    struct stat st;
+    if (mol_plugin_pathf(path, "%s/%s", dir, e->d_name) == 0 && lstat(path, &st) == 0 &&
+        S_ISDIR(st.st_mode))
+      printf("%s\n", e->d_name);
+  }
+  closedir(d);
+  free(dir);
+  return 0;
+}
+
+static int run_remove(const plugin_args *a) {
+  char *dir = resolve_dir(a);
+  if (!dir) return 2;
+  char msg[MOL_PLUGIN_MSG_MAX];
+  int rc = mol_plugin_remove(dir, a->name, msg);
+  if (rc) fprintf(stderr, "molecule plugin remove: %s\n", msg);
+  else printf("removed %s\n", a->name);
+  free(dir);
+  return rc ? 1 : 0;
+}
+
+static int run_hash(const plugin_args *a) {
+  char hex[MOL_SHA256_HEX_LEN + 1], msg[MOL_PLUGIN_MSG_MAX], want[MOL_SHA256_HEX_LEN + 1];
+  if (a->sha256 && mol_plugin_digest_parse(a->sha256, want))
+    return fprintf(stderr, "molecule plugin hash: --expect needs 64 hex digits\n"), 2;
+  if (mol_plugin_hash_dir(a->name, hex, msg)) {
+    fprintf(stderr, "error: %s\n", msg);
+    return 1;
+  }
+  printf("Computed SHA256: %s\n", hex);
+  if (a->sha256 && strcmp(hex, want) != 0) {
+    fprintf(stderr, "sha256 mismatch: expected %s\n", want);
+    return 1;
+  }
+  return 0;
+}
+
+int cmd_plugin(int argc, char **argv) {
+  /* The command prints its own summary; the library's info lines would repeat it. */
+  mol_log_level level = MOL_LOG_WARN;
+  const char *env_level = getenv("MOLECULE_LOG_LEVEL");
+  if (env_level) (void)mol_log_level_parse(env_level, &level);
+  mol_log_set_level(level);
+  if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+    plugin_usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  plugin_args a = {0};
+  if (parse_args(argc - 1, argv + 1, &a, &a.name)) return 2;
+  const char *sub = argv[1];
+  if (!strcmp(sub, "list")) return run_list(&a);
+  if (!a.name) {
+    plugin_usage(stderr);
+    return 2;
+  }
+  if (!strcmp(sub, "install")) return run_install(&a);
+  if (!strcmp(sub, "remove")) return run_remove(&a);
+  if (!strcmp(sub, "hash")) return run_hash(&a);
+  fprintf(stderr, "molecule plugin: unknown subcommand '%s'\n\n", sub);
+  plugin_usage(stderr);
+  return 2;
+}

@@ -1,1 +1,0 @@
-/* plugin.c - placeholder until plugin install lands. */

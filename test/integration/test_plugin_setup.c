@@ -1,0 +1,201 @@
+/* test_plugin_setup.c - setup.sh: timeout kills the whole process group (ADD-22), stragglers
+ * die with bash, exit status and output are captured, the log is capped, the environment is
+ * allow-listed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+
+#include "molecule.h"
+#include "unit/test_plugin_support.h"
+
+typedef struct {
+  uv_loop_t loop;
+  char *dir, *log;
+  int done;
+  mol_plugin_setup_result res;
+  uint64_t elapsed_ms;
+} fx;
+
+static int setup(void **state) {
+  fx *f = calloc(1, sizeof(*f));
+  uv_loop_init(&f->loop);
+  f->dir = tp_mkdtemp();
+  f->log = tp_path(f->dir, "setup.log");
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fx *f = *state;
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  mol_plugin_rmtree(f->dir);
+  free(f->dir);
+  free(f->log);
+  free(f);
+  return 0;
+}
+
+static void on_done(const mol_plugin_setup_result *res, void *arg) {
+  fx *f = arg;
+  f->done++;
+  f->res = *res;
+}
+
+static void run_script(fx *f, const char *script, unsigned timeout_ms, size_t max_log,
+                       const char *const *env) {
+  tp_write(f->dir, "setup.sh", script);
+  mol_plugin_setup_opts o = {.dir = f->dir, .log_path = f->log, .timeout_ms = timeout_ms,
+                             .max_log_bytes = max_log, .env = env};
+  uint64_t t0 = uv_hrtime();
+  assert_int_equal(mol_plugin_setup_run(&f->loop, &o, on_done, f), 0);
+  assert_int_equal(f->done, 0); /* never inside the call */
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  f->elapsed_ms = (uv_hrtime() - t0) / 1000000;
+  assert_int_equal(f->done, 1);
+}
+
+/* Live (non-zombie) processes whose process group is pgid. */
+static int group_alive(int pgid) {
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  int n = 0;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    char path[300], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+    FILE *fp = fopen(path, "r");
+    if (!fp) continue;
+    size_t len = fread(buf, 1, sizeof(buf) - 1, fp);
+    fclose(fp);
+    buf[len] = '\0';
+    char *rp = strrchr(buf, ')'), state;
+    int ppid, pgrp;
+    if (rp && sscanf(rp + 2, "%c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid && state != 'Z')
+      n++;
+  }
+  closedir(d);
+  return n;
+}
+
+/* SIGKILL is delivered asynchronously: give the kernel a moment to finish the job. */
+static int group_alive_after_grace(int pgid) {
+  for (int i = 0; i < 100 && group_alive(pgid); i++) uv_sleep(20);
+  return group_alive(pgid);
+}
+
+static void test_hang_and_fork_killed(void **state) { /* ADD-22 */
+  fx *f = *state;
+  run_script(f,
+             "sleep 300 & echo $! > pids\n"
+             "( sleep 300 & echo $! >> pids )\n"
+             "( trap '' TERM; sleep 300 ) & echo $! >> pids\n"
+             "trap '' TERM\n"
+             "echo started\n"
+             "sleep 300\n",
+             300, 0, NULL);
+  assert_int_equal(f->res.err, MOL_ETIMEDOUT);
+  assert_true(f->res.pid > 0);
+  assert_true(f->elapsed_ms < 10000);
+  assert_int_equal(group_alive_after_grace(f->res.pid), 0);
+  char *pids = tp_read(f->dir, "pids");
+  assert_non_null(pids);
+  int n = 0;
+  for (char *p = strtok(pids, "\n"); p; p = strtok(NULL, "\n"), n++) {
+    char path[64], st[512] = "";
+    snprintf(path, sizeof(path), "/proc/%s/stat", p);
+    FILE *fp = fopen(path, "r");
+    if (fp) {
+      size_t len = fread(st, 1, sizeof(st) - 1, fp);
+      st[len] = 0;
+      fclose(fp);
+      char *rp = strrchr(st, ')');
+      assert_true(rp && rp[2] == 'Z'); /* at most a zombie waiting for its reaper */
+    }
+  }
+  assert_int_equal(n, 3);
+  free(pids);
+  char *log = tp_read(f->dir, "setup.log");
+  assert_non_null(strstr(log, "started"));
+  free(log);
+}
+
+static void test_stragglers_die_with_bash(void **state) {
+  fx *f = *state;
+  run_script(f, "( sleep 300 & ) ; sleep 300 & echo bye; exit 0\n", 10000, 0, NULL);
+  assert_int_equal(f->res.err, 0);
+  assert_int_equal(f->res.exit_status, 0);
+  assert_true(f->elapsed_ms < 5000);
+  assert_int_equal(group_alive_after_grace(f->res.pid), 0);
+}
+
+static void test_exit_status_and_log(void **state) {
+  fx *f = *state;
+  run_script(f, "echo hello; echo oops >&2; pwd; exit 3\n", 0, 0, NULL);
+  assert_int_equal(f->res.err, 0);
+  assert_int_equal(f->res.exit_status, 3);
+  assert_int_equal(f->res.term_signal, 0);
+  char *log = tp_read(f->dir, "setup.log");
+  assert_non_null(strstr(log, "hello"));
+  assert_non_null(strstr(log, "oops"));
+  assert_non_null(strstr(log, f->dir)); /* cwd = the plugin dir */
+  free(log);
+  assert_int_equal(tp_mode(f->dir, "setup.log") & 0777, 0600);
+}
+
+static void test_log_capped(void **state) {
+  fx *f = *state;
+  run_script(f, "head -c 3000000 /dev/zero | tr '\\0' a\n", 0, 1000, NULL);
+  assert_int_equal(f->res.err, 0);
+  char *p = tp_path(f->dir, "setup.log");
+  struct stat st;
+  assert_int_equal(stat(p, &st), 0);
+  assert_true(st.st_size >= 1000 && st.st_size < 1100);
+  free(p);
+  char *log = tp_read(f->dir, "setup.log");
+  assert_non_null(strstr(log, "truncated"));
+  free(log);
+}
+
+static void test_env_allow_listed(void **state) {
+  fx *f = *state;
+  setenv("MOLECULE_WORKSPACE_TOKEN", "tok-should-not-leak", 1);
+  setenv("OPENAI_API_KEY", "sk-should-not-leak", 1);
+  setenv("LC_TIME", "C", 1);
+  const char *env[] = {"CONFIGS_DIR=/configs", NULL};
+  run_script(f, "env\n", 0, 0, env);
+  unsetenv("MOLECULE_WORKSPACE_TOKEN");
+  unsetenv("OPENAI_API_KEY");
+  char *log = tp_read(f->dir, "setup.log");
+  assert_null(strstr(log, "should-not-leak"));
+  assert_non_null(strstr(log, "CONFIGS_DIR=/configs"));
+  assert_non_null(strstr(log, "PLUGIN_DIR="));
+  assert_non_null(strstr(log, "PATH="));
+  assert_non_null(strstr(log, "LC_TIME=C"));
+  free(log);
+}
+
+static void test_spawn_failure_reported(void **state) {
+  fx *f = *state;
+  mol_plugin_setup_opts o = {.dir = "/nonexistent-dir-for-cwd", .log_path = f->log};
+  tp_write(f->dir, "setup.sh", "exit 0\n");
+  int rc = mol_plugin_setup_run(&f->loop, &o, on_done, f);
+  assert_int_not_equal(rc, 0); /* cwd missing: uv_spawn fails, cb never fires */
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->done, 0);
+}
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN);
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+  const struct CMUnitTest tests[] = {
+      T(test_hang_and_fork_killed), T(test_stragglers_die_with_bash), T(test_exit_status_and_log),
+      T(test_log_capped),           T(test_env_allow_listed),         T(test_spawn_failure_reported),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
