@@ -145,12 +145,14 @@ int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_ser
   mol_a2a_server *s = calloc(1, sizeof(*s));
   if (!s) return MOL_ENOMEM;
   s->loop = loop;
+  s->http = http;
   s->executor = o->executor;
   s->cancel_wait_ms = o->cancel_wait_ms ? o->cancel_wait_ms : 10000;
   int rc = build_cards(s, o->card);
   if (!rc) rc = mol_a2a_store_new(&o->store, &s->store);
   if (!rc) rc = add_routes(s, http, prefix);
   if (rc) {
+    mol_http_server_unroute(http, s); /* add_routes may have got half way */
     free_server(s);
     return rc;
   }
@@ -189,6 +191,7 @@ void mol_a2a_server_maybe_finish(mol_a2a_server *s) {
 }
 
 void mol_a2a_server_close(mol_a2a_server *s, void (*cb)(void *arg), void *arg) {
+  if (s->http) mol_http_server_unroute(s->http, s); /* nothing new reaches us from here on */
   s->draining = 1;
   s->closing = 1;
   s->close_cb = cb;

@@ -55,10 +55,11 @@ void mol_a2a_server_stats_get(const mol_a2a_server *s, mol_a2a_server_stats *out
  * reads (tasks/get, cancel, resubscribe) still work. Live turns go on. */
 void mol_a2a_server_drain(mol_a2a_server *s);
 
-/* Asks every live turn to cancel, waits for them to end, frees the store and the server, then
- * calls cb(arg) once (never inside this call). Call it after the HTTP server's close callback
- * has fired: the routes point at this server, and the HTTP close has finished or aborted
- * every request this server was answering. */
+/* Removes this server's routes from the HTTP server (which may keep serving others), asks
+ * every live turn to cancel, waits for them to end (their blocking sends and streams are
+ * answered then), frees the store and the server, then calls cb(arg) once (never inside this
+ * call). The HTTP server must still be alive: to stop both, close this one first and the HTTP
+ * server in cb. For a graceful stop, drain first and close once the live turns are done. */
 void mol_a2a_server_close(mol_a2a_server *s, void (*cb)(void *arg), void *arg);
 
 #endif

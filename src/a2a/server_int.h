@@ -12,6 +12,7 @@ struct mol_a2a_server {
   uv_loop_t *loop;
   const mol_a2a_executor *executor;
   mol_a2a_store *store;
+  mol_http_server *http;       /* the routes this server added live there */
   char *card[3];               /* serialised, one per mol_a2a_card_flavor */
   char etag[3][24];            /* "\"<16 hex of sha256>\"" per flavor */
   int streaming;               /* the card advertises streaming */

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "a2a/echo.h"
@@ -17,8 +18,12 @@ typedef struct {
   mol_http_server *http;
   mol_a2a_server *a2a;
   mol_a2a_executor ex;
+  uv_timer_t drain_timer;
+  uint64_t stop_at;
   int stopping;
 } serve;
+
+#define GRACE_MS 5000
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -35,24 +40,37 @@ static void usage(FILE *out) {
           "  -h, --help           this help\n");
 }
 
-static void on_a2a_closed(void *arg) {
-  serve *s = arg;
+static void on_http_closed(void *arg) {
+  (void)arg;
   mol_logi("serve", "stopped");
   cli_signals_close();
-  (void)s;
 }
 
-static void on_http_closed(void *arg) {
+static void on_a2a_closed(void *arg) {
   serve *s = arg;
+  mol_http_server_close(s->http, 1000, on_http_closed, s);
+}
+
+/* Graceful stop: no new turns; live ones get GRACE_MS to finish, then are canceled. */
+static void on_drain_tick(uv_timer_t *t) {
+  serve *s = t->data;
+  mol_a2a_server_stats st;
+  mol_a2a_server_stats_get(s->a2a, &st);
+  if (st.live_turns > 0 && uv_now(s->loop) < s->stop_at) return;
+  if (st.live_turns > 0) mol_logw("serve", "canceling %u turns still running", st.live_turns);
+  uv_close((uv_handle_t *)t, NULL);
   mol_a2a_server_close(s->a2a, on_a2a_closed, s);
 }
 
 static void on_stop(void *arg) {
   serve *s = arg;
   if (s->stopping++) return;
-  mol_logi("serve", "stopping: finishing requests in flight");
+  mol_logi("serve", "stopping: finishing turns in flight");
   mol_a2a_server_drain(s->a2a);
-  mol_http_server_close(s->http, 5000, on_http_closed, s);
+  s->stop_at = uv_now(s->loop) + GRACE_MS;
+  uv_timer_init(s->loop, &s->drain_timer);
+  s->drain_timer.data = s;
+  uv_timer_start(&s->drain_timer, on_drain_tick, 0, 50);
 }
 
 typedef struct {

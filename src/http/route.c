@@ -87,6 +87,21 @@ const mol_route *mol_routes_match(const mol_routes *t, const char *method, const
   return NULL;
 }
 
+size_t mol_routes_remove_arg(mol_routes *t, const void *arg) {
+  size_t kept = 0, removed = 0;
+  for (size_t i = 0; i < t->len; i++) {
+    if (t->items[i].arg == arg) {
+      free(t->items[i].method);
+      free(t->items[i].path);
+      removed++;
+    } else {
+      t->items[kept++] = t->items[i];
+    }
+  }
+  t->len = kept;
+  return removed;
+}
+
 void mol_routes_free(mol_routes *t) {
   for (size_t i = 0; i < t->len; i++) {
     free(t->items[i].method);

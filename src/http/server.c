@@ -380,6 +380,10 @@ int mol_http_server_route(mol_http_server *s, const char *method, const char *pa
   return mol_routes_add(&s->routes, method, path, prefix, h, arg);
 }
 
+size_t mol_http_server_unroute(mol_http_server *s, const void *arg) {
+  return mol_routes_remove_arg(&s->routes, arg);
+}
+
 static void free_handle(uv_handle_t *h) { free(h); }
 
 typedef union {

@@ -72,6 +72,11 @@ int mol_http_server_new(uv_loop_t *loop, const mol_http_server_opts *opts, mol_h
 int mol_http_server_route(mol_http_server *s, const char *method, const char *path, int prefix,
                           mol_http_handler h, void *arg);
 
+/* Removes every route registered with handler argument arg (requests already dispatched are
+ * not affected). Lets one component leave a shared server that keeps running. Returns the
+ * number of routes removed. */
+size_t mol_http_server_unroute(mol_http_server *s, const void *arg);
+
 /* Listens on host ("127.0.0.1", "::1", "0.0.0.0", "::") and port (0 = ephemeral). May be
  * called several times, e.g. for IPv4 and IPv6 on the same port ("::" is bound IPv6-only so
  * that "0.0.0.0" can share the port). Returns 0 or a negative error (MOL_EINVAL for a bad

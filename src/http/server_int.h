@@ -149,6 +149,8 @@ int mol_routes_add(mol_routes *t, const char *method, const char *path, int pref
  * allowed methods ("GET, HEAD, POST"). */
 const mol_route *mol_routes_match(const mol_routes *t, const char *method, const char *path,
                                   int *status, mol_buf *allow);
+/* Removes every route whose handler argument is arg; returns how many. */
+size_t mol_routes_remove_arg(mol_routes *t, const void *arg);
 void mol_routes_free(mol_routes *t);
 
 #endif

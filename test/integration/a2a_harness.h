@@ -137,15 +137,16 @@ __attribute__((unused)) static void h_setup(void) {
 
 static void h_count_closed(void *arg) { (void)arg; H.closed++; }
 
-static void h_after_http(void *arg) {
+/* The A2A servers go first (they remove their routes), the HTTP server after the last. */
+static void h_after_a2a(void *arg) {
   (void)arg;
-  H.closed++;
-  for (int i = 0; i < H.n_a2a; i++) mol_a2a_server_close(H.a2a[i], h_count_closed, NULL);
+  if (++H.closed == H.n_a2a) mol_http_server_close(H.http, 1000, h_count_closed, NULL);
 }
 
 static void h_teardown(void) {
   mol_http_client_close(H.client, h_count_closed, NULL);
-  mol_http_server_close(H.http, 1000, h_after_http, NULL);
+  for (int i = 0; i < H.n_a2a; i++) mol_a2a_server_close(H.a2a[i], h_after_a2a, NULL);
+  if (H.n_a2a == 0) mol_http_server_close(H.http, 1000, h_count_closed, NULL);
   while (H.closed < 2 + H.n_a2a) uv_run(&H.loop, UV_RUN_ONCE);
   uv_run(&H.loop, UV_RUN_DEFAULT);
   if (H.echo_made) {
