@@ -127,7 +127,9 @@ int mol_a2a_message_from_wire(const json_t *in, mol_a2a_version v, json_t **out,
 int mol_a2a_artifact_from_wire(const json_t *in, mol_a2a_version v, json_t **out,
                                mol_a2a_error *err);
 
-/* Canonical -> the version's wire shape. NULL on allocation failure. */
+/* Canonical -> the version's wire shape. NULL on allocation failure. The result may share
+ * structure with the input (v0.3 is the canonical shape): embed it, serialise it, never modify
+ * it. */
 json_t *mol_a2a_part_to_wire(const json_t *part, mol_a2a_version v);
 json_t *mol_a2a_message_to_wire(const json_t *msg, mol_a2a_version v);
 json_t *mol_a2a_artifact_to_wire(const json_t *artifact, mol_a2a_version v);

@@ -125,8 +125,11 @@ static json_t *file_part_to_v10(const json_t *part) {
   return o;
 }
 
+/* Canonical objects are immutable once built and the canonical shape is v0.3's, so the v0.3
+ * wire form shares them by reference instead of copying (callers only embed the result in a
+ * new container and serialise it). */
 json_t *mol_a2a_part_to_wire(const json_t *part, mol_a2a_version v) {
-  if (v == MOL_A2A_V03) return json_deep_copy(part);
+  if (v == MOL_A2A_V03) return json_incref((json_t *)part);
   const char *kind = json_string_value(json_object_get(part, "kind"));
   json_t *o;
   if (kind && strcmp(kind, "file") == 0)
@@ -219,7 +222,7 @@ int mol_a2a_message_from_wire(const json_t *in, mol_a2a_version v, json_t **out,
 }
 
 json_t *mol_a2a_message_to_wire(const json_t *msg, mol_a2a_version v) {
-  if (v == MOL_A2A_V03) return json_deep_copy(msg);
+  if (v == MOL_A2A_V03) return json_incref((json_t *)msg);
   json_t *parts = parts_to_wire(msg, v);
   json_t *o = json_pack("{s:O?, s:s, s:o}", "messageId", json_object_get(msg, "messageId"),
                         "role", mol_a2a_role_name(mol_a2a_msg_role(msg), v), "parts", parts);

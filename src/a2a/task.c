@@ -187,7 +187,7 @@ static int history_push(mol_a2a_task *t, json_t *msg /* stolen */) {
 int mol_a2a_task_add_history(mol_a2a_task *t, const json_t *msg) {
   if (mol_a2a_state_is_terminal(t->state)) return MOL_A2A_ETERMINAL;
   if (!json_is_object(msg)) return MOL_EINVAL;
-  return history_push(t, json_deep_copy(msg));
+  return history_push(t, json_incref((json_t *)msg)); /* canonical objects are immutable */
 }
 
 int mol_a2a_task_set_metadata(mol_a2a_task *t, const json_t *metadata) {
@@ -201,6 +201,8 @@ int mol_a2a_task_set_metadata(mol_a2a_task *t, const json_t *metadata) {
 
 /* An agent's status message belongs to this task: fill in the ids the SDKs expect. */
 static json_t *own_message(const mol_a2a_task *t, const json_t *msg) {
+  if (json_object_get(msg, "taskId") && json_object_get(msg, "contextId"))
+    return json_incref((json_t *)msg); /* nothing to add: share it */
   json_t *m = json_deep_copy(msg);
   if (!m) return NULL;
   if (!json_object_get(m, "taskId")) json_object_set_new(m, "taskId", json_string(t->id));

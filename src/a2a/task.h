@@ -140,7 +140,8 @@ int mol_a2a_task_set_status(mol_a2a_task *t, mol_a2a_task_state state, const jso
  * non-append update replaces it. Returns 0, MOL_A2A_ETERMINAL, MOL_EINVAL or MOL_ENOMEM. */
 int mol_a2a_task_add_artifact(mol_a2a_task *t, const json_t *artifact, int append,
                               int last_chunk);
-/* Appends a canonical message (copied) to the history; no event. 0, ETERMINAL or ENOMEM. */
+/* Appends a canonical message to the history (shared by reference: canonical objects are not
+ * modified once handed over); no event. 0, ETERMINAL or ENOMEM. */
 int mol_a2a_task_add_history(mol_a2a_task *t, const json_t *msg);
 /* Replaces the task's metadata (object, copied; NULL clears). */
 int mol_a2a_task_set_metadata(mol_a2a_task *t, const json_t *metadata);

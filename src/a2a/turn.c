@@ -94,6 +94,8 @@ int mol_a2a_turn_reply(mol_a2a_turn *t, json_t *msg) {
   }
   const char *ctx = mol_a2a_task_context_id(t->task);
   if (ctx && !json_object_get(msg, "contextId")) json_object_set_new(msg, "contextId", json_string(ctx));
+  if (!json_object_get(msg, "taskId"))
+    json_object_set_new(msg, "taskId", json_string(mol_a2a_task_id(t->task)));
   if (t->hooks.on_reply) t->hooks.on_reply(t, msg, t->hooks.arg);
   return end_turn(t, MOL_A2A_STATE_COMPLETED, msg);
 }
@@ -141,8 +143,8 @@ int mol_a2a_turn_start(uv_loop_t *loop, mol_a2a_task *task, const json_t *messag
   if (!t) return MOL_ENOMEM;
   t->loop = loop;
   t->task = task;
-  t->message = json_deep_copy(message);
-  t->req_metadata = req_metadata ? json_deep_copy(req_metadata) : NULL;
+  t->message = json_incref((json_t *)message); /* canonical objects are immutable */
+  t->req_metadata = req_metadata ? json_incref((json_t *)req_metadata) : NULL;
   t->text = stripped_text(message);
   t->streaming = streaming;
   t->ex = ex;

@@ -35,10 +35,74 @@ static void parse_errors_explained(void **state) {
   json_decref(scalar);
 }
 
+static unsigned long long rnd_state = 0x9e3779b97f4a7c15ull;
+static unsigned rnd(unsigned n) {
+  rnd_state ^= rnd_state << 13;
+  rnd_state ^= rnd_state >> 7;
+  rnd_state ^= rnd_state << 17;
+  return (unsigned)(rnd_state % n);
+}
+
+static json_t *random_string(void) {
+  static const char *const pieces[] = {"a", "\"", "\\", "\n", "\t", "\x01", "\x1f", "/", "\x7f",
+                                       "\xc3\xa9", "\xe2\x9a\xa1", "\xf0\x9f\x98\x80", "text", " "};
+  char buf[256];
+  size_t n = 0;
+  unsigned parts = rnd(12);
+  for (unsigned i = 0; i < parts; i++) {
+    const char *p = pieces[rnd(14)];
+    size_t l = strlen(p);
+    memcpy(buf + n, p, l);
+    n += l;
+  }
+  if (rnd(10) == 0) buf[n++] = '\0'; /* jansson allows NUL inside strings */
+  return json_stringn(buf, n);
+}
+
+static json_t *random_value(int depth) {
+  switch (depth > 4 ? rnd(6) : rnd(8)) {
+    case 0: return json_integer((json_int_t)rnd(1000000) - 500000);
+    case 1: return json_integer(rnd(2) ? INT64_MAX : INT64_MIN);
+    case 2: return json_real(rnd(1000) / 7.0);
+    case 3: return random_string();
+    case 4: return rnd(2) ? json_true() : json_false();
+    case 5: return json_null();
+    case 6: {
+      json_t *a = json_array();
+      for (unsigned i = rnd(5); i > 0; i--) json_array_append_new(a, random_value(depth + 1));
+      return a;
+    }
+    default: {
+      json_t *o = json_object();
+      for (unsigned i = rnd(5); i > 0; i--) {
+        json_t *k = random_string();
+        json_object_set_new(o, json_string_value(k), random_value(depth + 1));
+        json_decref(k);
+      }
+      return o;
+    }
+  }
+}
+
+static void writer_matches_jansson(void **state) {
+  (void)state;
+  for (int i = 0; i < 3000; i++) {
+    json_t *v = random_value(0);
+    char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *got = mol_json_dump(v);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+    json_decref(v);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(parse_and_paths),
     cmocka_unit_test(parse_errors_explained),
+    cmocka_unit_test(writer_matches_jansson),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
