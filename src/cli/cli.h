@@ -14,4 +14,10 @@ int cmd_serve(int argc, char **argv);
 /* molecule call URL TEXT [--stream] [--v1] ... (cmd_call.c) */
 int cmd_call(int argc, char **argv);
 
+/* molecule dev (cmd_dev.c) */
+int cmd_dev(int argc, char **argv);
+
+/* molecule host -c FILE: many agents on one loop and one listener (cmd_host.c) */
+int cmd_host(int argc, char **argv);
+
 #endif

@@ -381,6 +381,7 @@ static void start_attempt(mol_platform_req *r) {
   mol_http_header hdr[8];
   char auth[PLAT_TOKEN_MAX + 8];
   size_t n = plat_headers(r->c, r->flags, auth, sizeof(auth), hdr);
+  r->sent_token_gen = r->c->token_gen;
   mol_http_request_opts o = {.method = r->method, .url = r->url, .headers = hdr,
                              .nheaders = n, .body = r->body, .body_len = r->body_len,
                              .connect_timeout_ms = ms, .total_timeout_ms = ms};
@@ -440,13 +441,16 @@ static int maybe_retry(mol_platform_req *r, int err, const mol_http_response *re
 }
 
 /* A 401 may mean the token was rotated on disk by another process (or the CLI): re-read the
- * token file once, and retry once if it changed. */
+ * token file once, and retry once if the token now differs from the one this attempt sent.
+ * Comparing with what was sent, not with what the file held a moment ago, matters when
+ * several calls were in flight: the first 401 re-reads the file for all of them. */
 static int maybe_reauth(mol_platform_req *r, int err, const mol_http_response *resp) {
   if (err || !resp || resp->status != 401 || !(r->flags & PLAT_REAUTH) || r->reauthed) return 0;
   r->reauthed = 1;
   int changed = 0;
-  if (plat_token_reload(r->c, &changed) || !changed) return 0;
-  mol_logi(PLAT_SCOPE, "401 from %s: token file changed, retrying once", r->url);
+  if (plat_token_reload(r->c, &changed)) return 0;
+  if (r->c->token_gen == r->sent_token_gen) return 0;
+  mol_logi(PLAT_SCOPE, "401 from %s: the token changed since this call was sent, retrying once", r->url);
   start_attempt(r);
   return 1;
 }

@@ -46,6 +46,7 @@ struct mol_platform_client {
   char *token_dir;
   char *token_path;    /* <token_dir>/.auth_token */
   char *token;         /* NULL until known */
+  unsigned token_gen;  /* bumped whenever token changes: a 401 retries only for an older one */
   char *org_id;        /* NULL: no X-Molecule-Org-Id */
   char *origin;        /* NULL: no Origin */
   char *cursor_file;   /* NULL: cursor kept in memory only */
@@ -90,6 +91,7 @@ struct mol_platform_req {
   unsigned canceled : 1;
   unsigned shutdown : 1;
   unsigned reauthed : 1;
+  unsigned sent_token_gen;  /* the client's token_gen when this attempt was sent */
   unsigned finished : 1;
   unsigned sleeping : 1;
   unsigned deferred : 1;

@@ -148,6 +148,7 @@ void plat_token_set(mol_platform_client *c, const char *token) {
     free(c->token);
   }
   c->token = t;
+  c->token_gen++;
   /* The registry holds 64 values; past that, Bearer and token-key redaction still apply. */
   mol_log_add_secret(t);
 }

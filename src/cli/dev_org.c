@@ -1,0 +1,400 @@
+/* dev_org.c - `molecule dev`: platform, organisation, agents, demo, status, shutdown.
+ * Everything is a callback chain on one loop: org -> agents -> online -> demo -> status. */
+#include "cli/dev_org.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "cli/cli_util.h"
+#include "cli/dev_agents.h"
+#include "devplatform/devplatform.h"
+#include "molecule/uv.h"
+#include "runtime/agent.h"
+
+#define MEMBERS 3 /* the coordinator, then its workers */
+
+typedef struct dev dev;
+
+typedef struct {
+  dev *d;
+  const char *name, *role;
+  char id[40];
+  mol_agent *agent;
+  int state; /* 0 not started, 1 started, 2 online */
+  int ended;
+  mol_agent_end why;
+} member;
+
+struct dev {
+  const dev_opts *o;
+  uv_loop_t loop;
+  mol_devplatform *dp;
+  mol_http_client *http;
+  mol_http_server *agents_http;
+  char platform_url[200];
+  member m[MEMBERS];
+  dev_coordinator coord;
+  mol_platform_client *coord_pc;
+  mol_a2a_executor coord_ex;
+  dev_worker workers[MEMBERS - 1];
+  mol_a2a_executor worker_ex[MEMBERS - 1];
+  int use_chat;
+  uv_timer_t tick;
+  int online, demo_done, stopping, exit_code, tty;
+  mol_buf transcript;     /* the conversation so far, shown in the status view */
+  char last_table[1024];
+};
+
+static void dev_stop(void *arg);
+
+static void say(dev *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(dev *d, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  mol_buf line = MOL_BUF_INIT;
+  mol_buf_vprintf(&line, fmt, ap);
+  va_end(ap);
+  mol_buf_append(&d->transcript, line.data, line.len);
+  mol_buf_append_str(&d->transcript, "\n");
+  if (!d->tty) {
+    printf("%s\n", line.data);
+    fflush(stdout);
+  }
+  mol_buf_free(&line);
+}
+
+/* ---- the platform's operator API ------------------------------------------------------------ */
+
+typedef void (*api_cb)(dev *d, int status, json_t *body, void *arg);
+typedef struct {
+  dev *d;
+  api_cb cb;
+  void *arg;
+} api_call;
+
+static void on_api_done(mol_http_request *r, int err, const mol_http_response *resp, void *arg) {
+  (void)r;
+  api_call *c = arg;
+  json_t *body = !err && resp && resp->body ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
+  c->cb(c->d, err ? err : resp->status, body, c->arg);
+  json_decref(body);
+  free(c);
+}
+
+static void api(dev *d, const char *method, const char *path, json_t *body, api_cb cb, void *arg) {
+  char url[400];
+  snprintf(url, sizeof(url), "%s%s", d->platform_url, path);
+  char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  json_decref(body);
+  mol_http_header h[1] = {{"Content-Type", "application/json"}};
+  mol_http_request_opts o = {.method = method, .url = url, .headers = h, .nheaders = 1,
+                             .body = text, .body_len = text ? strlen(text) : 0,
+                             .total_timeout_ms = 90000};
+  api_call *c = malloc(sizeof(*c));
+  int rc = MOL_ENOMEM;
+  if (c) {
+    *c = (api_call){d, cb, arg};
+    rc = mol_http_request_send(d->http, &o, on_api_done, c, NULL);
+  }
+  free(text);
+  if (rc) {
+    free(c);
+    cb(d, rc, NULL, arg);
+  }
+}
+
+/* ---- status view ---------------------------------------------------------------------------- */
+
+static const char *end_name(mol_agent_end why) {
+  return why == MOL_AGENT_PAUSED ? "paused" : why == MOL_AGENT_DELETED ? "deleted"
+       : why == MOL_AGENT_FAILED ? "failed" : "stopped";
+}
+
+static void status_view(dev *d) {
+  char table[1024];
+  size_t n = 0;
+  for (int i = 0; i < MEMBERS; i++) {
+    member *mb = &d->m[i];
+    mol_agent_stats st = {0};
+    if (mb->agent && !mb->ended) mol_agent_stats_get(mb->agent, &st);
+    const char *status = mb->ended ? end_name(mb->why)
+                       : st.platform_status && *st.platform_status ? st.platform_status : "starting";
+    n += (size_t)snprintf(table + n, sizeof(table) - n,
+                          "  %-12s %-11s %-9s turns %-4llu heartbeats %-4llu live %u\n", mb->name,
+                          mb->role, status, st.turns, st.heartbeats, st.live_turns);
+  }
+  if (d->tty) { /* redraw the whole screen: header, conversation, agents */
+    printf("\033[H\033[2Jmolecule dev - platform %s, agents %s:%d (Ctrl-C to stop)\n\n%s\n%s",
+           d->platform_url, d->o->agents_host, d->o->agents_port,
+           d->transcript.data ? d->transcript.data : "", table);
+  } else if (strcmp(table, d->last_table) != 0) { /* plain output: only what changed */
+    printf("agents:\n%s", table);
+  }
+  snprintf(d->last_table, sizeof(d->last_table), "%s", table);
+  fflush(stdout);
+}
+
+/* ---- demo ----------------------------------------------------------------------------------- */
+
+static void on_demo_reply(dev *d, int status, json_t *body, void *arg) {
+  (void)arg;
+  d->demo_done = 1;
+  json_t *parts = json_object_get(json_object_get(body, "result"), "parts");
+  const char *text = json_string_value(json_object_get(json_array_get(parts, 0), "text"));
+  if (status == 200 && text) {
+    say(d, "[coordinator -> canvas]\n%s", text);
+  } else {
+    char *raw = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    say(d, "demo failed: %s %s", status > 0 ? "HTTP" : mol_strerror(status), raw ? raw : "");
+    free(raw);
+    d->exit_code = 1;
+  }
+  if (d->o->once) dev_stop(d);
+}
+
+static void send_demo(dev *d) {
+  say(d, "[canvas -> coordinator, through the platform] %s", d->o->question);
+  json_t *body = json_pack("{s:s,s:s,s:s,s:{s:{s:s,s:s,s:[{s:s,s:s}]}}}", "jsonrpc", "2.0", "id",
+                           "demo-1", "method", "message/send", "params", "message", "role", "user",
+                           "messageId", "demo-question", "parts", "kind", "text", "text", d->o->question);
+  char path[100];
+  snprintf(path, sizeof(path), "/workspaces/%s/a2a", d->m[0].id);
+  api(d, "POST", path, body, on_demo_reply, NULL);
+}
+
+static void on_member_state(dev *d, int status, json_t *body, void *arg) {
+  member *mb = arg;
+  const char *st = mol_json_str(body, "status");
+  if (status == 200 && st && strcmp(st, "online") == 0 && mb->state == 1) mb->state = 2;
+  int all = 1;
+  for (int i = 0; i < MEMBERS; i++) all &= d->m[i].state == 2;
+  if (all && !d->online && !d->stopping) {
+    d->online = 1;
+    say(d, "all three agents registered and online");
+    send_demo(d);
+  }
+}
+
+static void on_tick(uv_timer_t *t) {
+  dev *d = t->data;
+  if (d->stopping) return;
+  if (d->online) {
+    status_view(d);
+    return;
+  }
+  char path[100];
+  for (int i = 0; i < MEMBERS; i++) {
+    if (d->m[i].state != 1) continue;
+    snprintf(path, sizeof(path), "/workspaces/%s", d->m[i].id);
+    api(d, "GET", path, NULL, on_member_state, &d->m[i]);
+  }
+}
+
+/* ---- agents --------------------------------------------------------------------------------- */
+
+static void maybe_finish(dev *d);
+
+static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
+  (void)a;
+  member *mb = arg;
+  mb->ended = 1;
+  mb->why = why;
+  mb->agent = NULL;
+  if (why != MOL_AGENT_STOPPED)
+    say(mb->d, "agent %s ended: %s%s%s", mb->name, end_name(why), err ? ": " : "",
+        err ? mol_strerror(err) : "");
+  maybe_finish(mb->d);
+}
+
+static int start_member(dev *d, int i) {
+  member *mb = &d->m[i];
+  char url[300];
+  snprintf(url, sizeof(url), "http://%s:%d/agents/%s/", d->o->agents_host, d->o->agents_port, mb->name);
+  mol_agent_opts o = {.name = mb->name, .description = mb->role, .platform_url = d->platform_url,
+                      .workspace_id = mb->id, .public_url = url, .heartbeat_ms = 2000,
+                      .state_poll_ms = 2000};
+  if (i == 0) {
+    o.exec = MOL_AGENT_EXEC_CUSTOM;
+    o.custom = &d->coord_ex;
+  } else if (d->use_chat) {
+    o.exec = MOL_AGENT_EXEC_CHAT;
+    o.chat_system_prompt = mb->role;
+  } else {
+    o.exec = MOL_AGENT_EXEC_CUSTOM;
+    o.custom = &d->worker_ex[i - 1];
+  }
+  int rc = mol_agent_start(&d->loop, d->agents_http, d->http, &o, on_agent_end, mb, &mb->agent);
+  if (rc) return rc;
+  mb->state = 1;
+  return 0;
+}
+
+static int start_agents(dev *d) {
+  mol_platform_opts po = {.platform_url = d->platform_url, .workspace_id = d->m[0].id};
+  int rc = mol_platform_client_new(&d->loop, &po, &d->coord_pc);
+  if (rc) return rc;
+  d->coord.platform = d->coord_pc;
+  d->coord.n_workers = MEMBERS - 1;
+  for (int i = 1; i < MEMBERS; i++) {
+    snprintf(d->coord.worker_id[i - 1], sizeof(d->coord.worker_id[0]), "%s", d->m[i].id);
+    snprintf(d->coord.worker_name[i - 1], sizeof(d->coord.worker_name[0]), "%s", d->m[i].name);
+    d->workers[i - 1] = (dev_worker){.role = d->m[i].role, .delay_ms = 300};
+    dev_worker_executor(&d->workers[i - 1], &d->worker_ex[i - 1]);
+  }
+  dev_coordinator_executor(&d->coord, &d->coord_ex);
+  for (int i = 0; i < MEMBERS && !rc; i++) rc = start_member(d, i);
+  if (!rc) say(d, "agents started on http://%s:%d/agents/<name>/ (%s)", d->o->agents_host,
+               d->o->agents_port, d->use_chat ? "workers answer with HERMES_API_BASE" : "built-in answers");
+  return rc;
+}
+
+/* ---- organisation: found by name on a second run, created otherwise ------------------------- */
+
+static void ensure_next(dev *d);
+
+static void on_created(dev *d, int status, json_t *body, void *arg) {
+  member *mb = arg;
+  const char *id = mol_json_str(body, "id");
+  if (status != 201 || !id) {
+    fprintf(stderr, "molecule dev: creating workspace %s failed (%d)\n", mb->name, status);
+    d->exit_code = 1;
+    dev_stop(d);
+    return;
+  }
+  snprintf(mb->id, sizeof(mb->id), "%s", id);
+  say(d, "created workspace %-12s %s", mb->name, mb->id);
+  ensure_next(d);
+}
+
+static void ensure_next(dev *d) {
+  if (d->stopping) return;
+  for (int i = 0; i < MEMBERS; i++) {
+    member *mb = &d->m[i];
+    if (mb->id[0]) continue;
+    json_t *b = json_pack("{s:s,s:s}", "name", mb->name, "role", mb->role);
+    if (i > 0) json_object_set_new(b, "parent_id", json_string(d->m[0].id));
+    api(d, "POST", "/workspaces", b, on_created, mb);
+    return;
+  }
+  int rc = start_agents(d);
+  if (rc) {
+    fprintf(stderr, "molecule dev: starting agents failed: %s\n", mol_strerror(rc));
+    d->exit_code = 1;
+    dev_stop(d);
+  }
+}
+
+static void on_listed(dev *d, int status, json_t *body, void *arg) {
+  (void)arg;
+  size_t i;
+  json_t *w;
+  json_array_foreach(status == 200 ? body : NULL, i, w) {
+    const char *name = mol_json_str(w, "name"), *id = mol_json_str(w, "id");
+    for (int k = 0; k < MEMBERS && name && id; k++)
+      if (!d->m[k].id[0] && strcmp(name, d->m[k].name) == 0) {
+        snprintf(d->m[k].id, sizeof(d->m[k].id), "%s", id);
+        say(d, "found workspace %-12s %s", name, id);
+      }
+  }
+  ensure_next(d);
+}
+
+/* ---- shutdown ------------------------------------------------------------------------------- */
+
+static void closed_step(void *arg) {
+  dev *d = arg;
+  (void)d;
+}
+
+static void on_dp_closed(void *arg) {
+  (void)arg;
+  cli_signals_close();
+}
+
+static void on_agents_http_closed(void *arg) {
+  dev *d = arg;
+  mol_http_client_close(d->http, closed_step, d);
+  mol_devplatform_close(d->dp, on_dp_closed, d);
+}
+
+static void maybe_finish(dev *d) {
+  if (!d->stopping) return;
+  for (int i = 0; i < MEMBERS; i++)
+    if (d->m[i].agent && !d->m[i].ended) return;
+  if (d->stopping++ > 1) return; /* once */
+  if (d->coord_pc) mol_platform_client_close(d->coord_pc, closed_step, d);
+  mol_http_server_close(d->agents_http, 1000, on_agents_http_closed, d);
+}
+
+static void dev_stop(void *arg) {
+  dev *d = arg;
+  if (d->stopping) return;
+  d->stopping = 1;
+  if (d->tty) status_view(d);
+  printf("stopping...\n");
+  fflush(stdout);
+  uv_close((uv_handle_t *)&d->tick, NULL);
+  for (int i = 0; i < MEMBERS; i++)
+    if (d->m[i].agent && !d->m[i].ended) mol_agent_stop(d->m[i].agent);
+  maybe_finish(d);
+}
+
+/* ---- start ---------------------------------------------------------------------------------- */
+
+static int start_platform(dev *d) {
+  mol_devplatform_opts po = {.db_path = d->o->db, .dev = 1};
+  int rc = mol_devplatform_new(&d->loop, &po, &d->dp);
+  if (!rc) rc = mol_devplatform_listen(d->dp, d->o->platform_host, d->o->platform_port);
+  if (rc) {
+    fprintf(stderr, "molecule dev: platform on %s:%d: %s (try --platform-listen)\n",
+            d->o->platform_host, d->o->platform_port, mol_strerror(rc));
+    return rc;
+  }
+  snprintf(d->platform_url, sizeof(d->platform_url), "http://%s:%d", d->o->platform_host,
+           mol_devplatform_port(d->dp));
+  say(d, "platform: %s (database %s)", d->platform_url, d->o->db);
+  return 0;
+}
+
+static int start_listener(dev *d) {
+  int rc = mol_http_server_new(&d->loop, NULL, &d->agents_http);
+  if (!rc) rc = mol_http_server_listen(d->agents_http, d->o->agents_host, d->o->agents_port);
+  if (rc) fprintf(stderr, "molecule dev: agents on %s:%d: %s (try --listen)\n", d->o->agents_host,
+                  d->o->agents_port, mol_strerror(rc));
+  return rc;
+}
+
+int dev_run(const dev_opts *o) {
+  static dev d; /* lives as long as the process; the loop refers to it until the end */
+  memset(&d, 0, sizeof(d));
+  d.o = o;
+  d.tty = isatty(1);
+  const char *names[MEMBERS] = {"coordinator", "researcher", "writer"};
+  const char *roles[MEMBERS] = {"coordinator", "researcher", "writer"};
+  for (int i = 0; i < MEMBERS; i++) d.m[i] = (member){.d = &d, .name = names[i], .role = roles[i]};
+  const char *base = getenv("HERMES_API_BASE");
+  d.use_chat = base && *base;
+  uv_loop_init(&d.loop);
+  mol_http_client_opts co = {.max_conns_per_origin = 32};
+  if (mol_http_client_new(&d.loop, &co, &d.http) || start_platform(&d) || start_listener(&d)) {
+    return 1; /* the process ends here; nothing was started that must be stopped */
+  }
+  uv_timer_init(&d.loop, &d.tick);
+  d.tick.data = &d;
+  uv_timer_start(&d.tick, on_tick, 200, d.tty ? 1000 : 500);
+  cli_on_stop_signal(&d.loop, dev_stop, &d);
+  api(&d, "GET", "/workspaces", NULL, on_listed, NULL);
+  uv_run(&d.loop, UV_RUN_DEFAULT);
+  uv_run(&d.loop, UV_RUN_DEFAULT);
+  mol_buf_free(&d.transcript);
+  int leftover = uv_loop_close(&d.loop);
+  if (leftover) mol_logw("dev", "loop closed with handles still open");
+  printf("stopped\n");
+  return d.exit_code;
+}

@@ -1,0 +1,115 @@
+/* agent.h - one agent: a platform identity, an A2A endpoint mounted on a (shared) HTTP server,
+ * an executor, and the heartbeat / state-poll loop that reports it to the platform.
+ *
+ * Start-up order (runtime.md §1.3, with upstream's ordering defect fixed): read the snapshot
+ * and hand its adapter state to the restore hook BEFORE the executor is created; create the
+ * executor; mount the A2A server at /agents/<name>/; register with the platform (card + URL);
+ * run the heartbeat and state-poll loop with runtime_metadata (capabilities and the
+ * idle-timeout override) and the live turn count as active_tasks.
+ * The agent ends by itself when the platform says paused or deleted (the status callback
+ * reports why; live turns are canceled at once), or when asked to stop: stop admitting turns,
+ * write the snapshot first (atomically, scrubbed, in the thread pool, so a short container
+ * grace period cannot lose it: runtime.md §10 "Lifecycle"), let live turns finish within a
+ * grace period, cancel the rest, close. docs/host.md has the details.
+ * Every callback fires exactly once. All calls on the loop thread.
+ */
+#ifndef MOL_RUNTIME_AGENT_H
+#define MOL_RUNTIME_AGENT_H
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "a2a/echo.h"
+#include "a2a/executor.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "molecule.h"
+#include "runtime/adapter.h"
+
+typedef struct mol_agent mol_agent;
+
+typedef enum {
+  MOL_AGENT_EXEC_ECHO = 0,   /* built in: a2a/echo.h */
+  MOL_AGENT_EXEC_CHAT,       /* runtime/exec_chat.h: HERMES_API_BASE-style backend */
+  MOL_AGENT_EXEC_HERMES,     /* runtime/exec_hermes.h: the plugin transport */
+  MOL_AGENT_EXEC_CUSTOM      /* the caller's executor (borrowed, must outlive the agent) */
+} mol_agent_exec_kind;
+
+/* Why an agent ended. */
+typedef enum {
+  MOL_AGENT_STOPPED = 0,     /* mol_agent_stop() */
+  MOL_AGENT_PAUSED,          /* the platform paused the workspace */
+  MOL_AGENT_DELETED,         /* the platform deleted the workspace */
+  MOL_AGENT_FAILED           /* could not start or lost the platform for good (err says why) */
+} mol_agent_end;
+
+typedef struct {
+  const char *name;          /* required: [A-Za-z0-9_-]+, the route /agents/<name>/ */
+  const char *description;
+  /* Platform identity. platform_url NULL = standalone (no registration, no heartbeats). */
+  const char *platform_url;
+  const char *workspace_id;
+  const char *token_dir;     /* NULL: ~/.molecule/<workspace_id> */
+  const char *public_url;    /* registered and in the card; NULL:
+                                http://127.0.0.1:<http port>/agents/<name>/ */
+  mol_agent_exec_kind exec;
+  mol_echo_opts echo;        /* MOL_AGENT_EXEC_ECHO */
+  const char *chat_api_base, *chat_model, *chat_system_prompt; /* MOL_AGENT_EXEC_CHAT */
+  const mol_a2a_executor *custom;                             /* MOL_AGENT_EXEC_CUSTOM */
+  /* MOL_AGENT_EXEC_HERMES: 0 -> env or the defaults of exec_hermes.h (8645 / 8646); several
+   * hermes agents in one process need distinct reply ports (-1: ephemeral). */
+  int hermes_plugin_port, hermes_reply_port;
+  mol_capabilities caps;
+  int idle_timeout_s;        /* > 0: sent as runtime_metadata.idle_timeout_seconds */
+  const char *snapshot_path; /* NULL: no snapshot */
+  /* Restore hook: receives the snapshot's adapter state (borrowed) before the executor is
+   * created. May be NULL. */
+  void (*restore)(const json_t *adapter_state, void *arg);
+  void *restore_arg;
+  unsigned heartbeat_ms;     /* 0 -> 30000 */
+  unsigned state_poll_ms;    /* 0 -> heartbeat_ms */
+  unsigned grace_ms;         /* stop: time live turns get before they are canceled; 0 -> 10000 */
+  /* Transcript ring kept for the snapshot (user and agent lines of each turn); 0 -> 1000. */
+  size_t transcript_lines;
+} mol_agent_opts;
+
+typedef void (*mol_agent_end_cb)(mol_agent *a, mol_agent_end why, int err, void *arg);
+
+/* Creates and starts an agent on http (shared; the caller listens and closes it after every
+ * agent has ended) using client for every outbound call (required for chat and hermes).
+ * Returns 0 or an error (MOL_EINVAL for a bad name, a public_url not ending in '/', a platform
+ * URL without a workspace id, a custom kind without an executor); on 0, on_end fires exactly
+ * once, never inside this call, after which the agent is freed. On an error whatever was
+ * built closes in the background (keep running the loop) and on_end never fires. */
+int mol_agent_start(uv_loop_t *loop, mol_http_server *http, mol_http_client *client,
+                    const mol_agent_opts *opts, mol_agent_end_cb on_end, void *arg,
+                    mol_agent **out);
+
+/* Graceful stop (SIGTERM): see above. on_end then reports MOL_AGENT_STOPPED. Idempotent until
+ * on_end has fired (the agent is freed then). */
+void mol_agent_stop(mol_agent *a);
+
+/* For status views and /metrics. */
+#define MOL_AGENT_LATENCY_BUCKETS 12
+typedef struct {
+  const char *name;
+  const char *workspace_id;
+  const char *platform_status;   /* last status the platform reported ("online", ...), or "" */
+  /* heartbeats: attempts; heartbeat_failures: failed registrations plus heartbeats inferred
+   * to have failed (the platform loop retries those sooner than the interval). */
+  unsigned long long turns, heartbeats, heartbeat_failures, errors;
+  unsigned live_turns, pending_replies;
+  double turn_seconds_sum;       /* for a latency average */
+  /* Turn latency: turns_ended counts finished turns; latency_buckets[i] the finished turns that
+   * took at most mol_agent_latency_bounds[i] seconds and more than the bound before it (not
+   * cumulative); the rest took longer than the last bound. Failed turns count in errors. */
+  unsigned long long turns_ended;
+  unsigned long long latency_buckets[MOL_AGENT_LATENCY_BUCKETS];
+  const char *url;               /* the public URL (ends in '/') */
+} mol_agent_stats;
+void mol_agent_stats_get(const mol_agent *a, mol_agent_stats *out);
+
+/* The histogram's upper bounds in seconds, ascending. */
+extern const double mol_agent_latency_bounds[MOL_AGENT_LATENCY_BUCKETS];
+
+#endif

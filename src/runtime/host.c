@@ -1,0 +1,278 @@
+/* host.c - many agents on one loop behind one listener (see host.h): start, /metrics,
+ * /health, and the stop that drains every agent before the listener closes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "molecule.h"
+#include "runtime/host.h"
+
+#define SCOPE "host"
+#define LISTENER_GRACE_MS 1000
+
+typedef struct {
+  mol_host *h;
+  char *name;
+  mol_agent *agent;            /* NULL once ended */
+  mol_agent_end why;
+  mol_agent_stats last;        /* the counters at the end, so /metrics keeps them */
+} host_slot;
+
+struct mol_host {
+  uv_loop_t *loop;
+  mol_http_server *http;
+  mol_http_client *client;
+  host_slot *slots;
+  size_t n, live;
+  mol_host_callbacks cbs;
+  int stopping, failed_start, http_closed, client_closed;
+};
+
+/* ---- ending -------------------------------------------------------------------------------- */
+
+static void host_free(mol_host *h) {
+  for (size_t i = 0; i < h->n; i++) free(h->slots[i].name);
+  free(h->slots);
+  free(h);
+}
+
+static void maybe_done(mol_host *h) {
+  if (!h->http_closed || !h->client_closed) return;
+  if (!h->failed_start) {
+    mol_logi(SCOPE, "stopped");
+    if (h->cbs.on_end) h->cbs.on_end(h, h->cbs.arg);
+  }
+  host_free(h);
+}
+
+static void on_http_closed(void *arg) {
+  mol_host *h = arg;
+  h->http_closed = 1;
+  maybe_done(h);
+}
+
+static void on_client_closed(void *arg) {
+  mol_host *h = arg;
+  h->client_closed = 1;
+  maybe_done(h);
+}
+
+/* The listener goes last: agents unroute themselves as they close, and until then in-flight
+ * answers still need it. */
+static void close_shared(mol_host *h) {
+  if (h->http) mol_http_server_close(h->http, LISTENER_GRACE_MS, on_http_closed, h);
+  else h->http_closed = 1;
+  if (h->client) mol_http_client_close(h->client, on_client_closed, h);
+  else h->client_closed = 1;
+  if (!h->http || !h->client) maybe_done(h); /* never both NULL: see mol_host_start */
+}
+
+static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
+  host_slot *s = arg;
+  mol_host *h = s->h;
+  mol_agent_stats_get(a, &s->last);
+  s->last.name = s->name;
+  s->last.workspace_id = "";
+  s->last.platform_status = "";
+  s->last.url = "";
+  s->last.live_turns = 0;
+  s->last.pending_replies = 0;
+  s->agent = NULL;
+  s->why = why;
+  h->live--;
+  if (!h->failed_start && h->cbs.on_agent_end) h->cbs.on_agent_end(h, s->name, why, err, h->cbs.arg);
+  if (h->stopping && h->live == 0) close_shared(h);
+}
+
+void mol_host_stop(mol_host *h) {
+  if (!h || h->stopping) return;
+  h->stopping = 1;
+  mol_logi(SCOPE, "stopping %zu agents", h->live);
+  if (h->live == 0) {
+    close_shared(h);
+    return;
+  }
+  /* Every agent stops admitting and snapshots before any of them drains (each stop is
+   * immediate; the draining runs concurrently on the loop). */
+  for (size_t i = 0; i < h->n; i++)
+    if (h->slots[i].agent) mol_agent_stop(h->slots[i].agent);
+}
+
+/* ---- routes -------------------------------------------------------------------------------- */
+
+static void on_metrics(mol_http_req *r, void *arg) {
+  char *body = mol_host_metrics(arg);
+  if (!body) {
+    mol_http_respond(r, 500, "text/plain", "out of memory\n", 14);
+    return;
+  }
+  mol_http_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", body, strlen(body));
+  free(body);
+}
+
+static void on_health(mol_http_req *r, void *arg) {
+  mol_host *h = arg;
+  char body[96];
+  int n = snprintf(body, sizeof(body), "{\"status\":\"%s\",\"agents\":%zu}",
+                   h->stopping ? "stopping" : "ok", h->live);
+  mol_http_respond(r, h->stopping ? 503 : 200, "application/json", body, (size_t)n);
+}
+
+/* ---- start --------------------------------------------------------------------------------- */
+
+static char *agent_url(const mol_host_config *cfg, const mol_host_agent_conf *ac, int port) {
+  char *url = NULL;
+  if (ac->public_url) return strdup(ac->public_url);
+  if (cfg->public_base) return asprintf(&url, "%s/agents/%s/", cfg->public_base, ac->name) < 0 ? NULL : url;
+  const char *host = cfg->listen_host;
+  if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !*host) host = "127.0.0.1";
+  const char *fmt = strchr(host, ':') ? "http://[%s]:%d/agents/%s/" : "http://%s:%d/agents/%s/";
+  return asprintf(&url, fmt, host, port, ac->name) < 0 ? NULL : url;
+}
+
+static int start_agents(mol_host *h, const mol_host_config *cfg) {
+  for (size_t i = 0; i < cfg->n_agents; i++) {
+    host_slot *s = &h->slots[i];
+    s->h = h;
+    if (!(s->name = strdup(cfg->agents[i].name))) return MOL_ENOMEM;
+    mol_agent_opts o = cfg->agents[i].opts;
+    if (!o.grace_ms) o.grace_ms = cfg->grace_ms;
+    char *url = agent_url(cfg, &cfg->agents[i], mol_http_server_port(h->http));
+    if (!url) return MOL_ENOMEM;
+    o.public_url = url;
+    int rc = mol_agent_start(h->loop, h->http, h->client, &o, on_agent_end, s, &s->agent);
+    free(url);
+    if (rc) {
+      mol_loge(SCOPE, "agent %s could not start: %s", s->name, mol_strerror(rc));
+      return rc;
+    }
+    h->live++;
+  }
+  return 0;
+}
+
+static int start_shared(mol_host *h, const mol_host_config *cfg) {
+  int rc = mol_http_server_new(h->loop, NULL, &h->http);
+  if (rc) return rc;
+  rc = mol_http_server_route(h->http, "GET", "/metrics", 0, on_metrics, h);
+  if (!rc) rc = mol_http_server_route(h->http, "GET", "/health", 0, on_health, h);
+  if (!rc) rc = mol_http_server_listen(h->http, cfg->listen_host, cfg->listen_port);
+  if (rc) {
+    mol_loge(SCOPE, "cannot listen on %s:%d: %s", cfg->listen_host, cfg->listen_port,
+             mol_strerror(rc));
+    return rc;
+  }
+  return mol_http_client_new(h->loop, NULL, &h->client);
+}
+
+int mol_host_start(uv_loop_t *loop, const mol_host_config *cfg, const mol_host_callbacks *cbs,
+                   mol_host **out) {
+  if (!loop || !cfg || cfg->n_agents == 0) return MOL_EINVAL;
+  mol_host *h = calloc(1, sizeof(*h));
+  if (!h || !(h->slots = calloc(cfg->n_agents, sizeof(*h->slots)))) {
+    free(h);
+    return MOL_ENOMEM;
+  }
+  h->loop = loop;
+  h->n = cfg->n_agents;
+  if (cbs) h->cbs = *cbs;
+  int rc = start_shared(h, cfg);
+  if (!rc) rc = start_agents(h, cfg);
+  if (rc) {
+    h->failed_start = 1; /* wind down quietly: stop what started, then close the rest */
+    if (!h->http && !h->client) {
+      host_free(h);
+      return rc;
+    }
+    h->stopping = 0;
+    mol_host_stop(h);
+    return rc;
+  }
+  mol_logi(SCOPE, "%zu agents on %s:%d", h->n, cfg->listen_host, mol_http_server_port(h->http));
+  *out = h;
+  return 0;
+}
+
+int mol_host_port(const mol_host *h) { return mol_http_server_port(h->http); }
+
+mol_agent *mol_host_agent(const mol_host *h, const char *name) {
+  for (size_t i = 0; i < h->n; i++)
+    if (h->slots[i].name && strcmp(h->slots[i].name, name) == 0) return h->slots[i].agent;
+  return NULL;
+}
+
+/* ---- /metrics ------------------------------------------------------------------------------ */
+
+static void series_help(mol_buf *b, const char *name, const char *type, const char *help) {
+  mol_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+typedef unsigned long long (*stat_fn)(const mol_agent_stats *s);
+#define STAT(field) \
+  static unsigned long long st_##field(const mol_agent_stats *s) { return s->field; }
+STAT(turns)
+STAT(errors)
+STAT(heartbeats)
+STAT(heartbeat_failures)
+STAT(live_turns)
+STAT(pending_replies)
+
+static void counter(mol_buf *b, const mol_agent_stats *st, size_t n, const char *name,
+                    const char *type, const char *help, stat_fn f) {
+  series_help(b, name, type, help);
+  for (size_t i = 0; i < n; i++)
+    mol_buf_printf(b, "%s{agent=\"%s\"} %llu\n", name, st[i].name, f(&st[i]));
+}
+
+static void histogram(mol_buf *b, const mol_agent_stats *st, size_t n) {
+  const char *name = "molecule_agent_turn_duration_seconds";
+  series_help(b, name, "histogram", "Time from a turn's start to its last state.");
+  for (size_t i = 0; i < n; i++) {
+    unsigned long long cum = 0;
+    for (int k = 0; k < MOL_AGENT_LATENCY_BUCKETS; k++) {
+      cum += st[i].latency_buckets[k];
+      mol_buf_printf(b, "%s_bucket{agent=\"%s\",le=\"%g\"} %llu\n", name, st[i].name,
+                     mol_agent_latency_bounds[k], cum);
+    }
+    mol_buf_printf(b, "%s_bucket{agent=\"%s\",le=\"+Inf\"} %llu\n", name, st[i].name,
+                   st[i].turns_ended);
+    mol_buf_printf(b, "%s_sum{agent=\"%s\"} %.6f\n", name, st[i].name, st[i].turn_seconds_sum);
+    mol_buf_printf(b, "%s_count{agent=\"%s\"} %llu\n", name, st[i].name, st[i].turns_ended);
+  }
+}
+
+static void up(mol_buf *b, const mol_host *h) {
+  series_help(b, "molecule_agent_up", "gauge", "1 while the agent serves, 0 once it ended.");
+  for (size_t i = 0; i < h->n; i++)
+    mol_buf_printf(b, "molecule_agent_up{agent=\"%s\"} %d\n", h->slots[i].name,
+                   h->slots[i].agent != NULL);
+}
+
+char *mol_host_metrics(const mol_host *h) {
+  mol_agent_stats *st = calloc(h->n, sizeof(*st));
+  mol_buf b = MOL_BUF_INIT;
+  if (!st) return NULL;
+  for (size_t i = 0; i < h->n; i++) {
+    if (h->slots[i].agent) mol_agent_stats_get(h->slots[i].agent, &st[i]);
+    else st[i] = h->slots[i].last;
+    st[i].name = h->slots[i].name; /* names are [A-Za-z0-9_-]: no label escaping needed */
+  }
+  series_help(&b, "molecule_host_agents", "gauge", "Agents serving.");
+  mol_buf_printf(&b, "molecule_host_agents %zu\n", h->live);
+  up(&b, h);
+  counter(&b, st, h->n, "molecule_agent_turns_total", "counter", "Turns started.", st_turns);
+  histogram(&b, st, h->n);
+  counter(&b, st, h->n, "molecule_agent_live_turns", "gauge", "Turns in flight.", st_live_turns);
+  counter(&b, st, h->n, "molecule_agent_pending_replies", "gauge",
+          "Hermes turns waiting for their reply callback.", st_pending_replies);
+  counter(&b, st, h->n, "molecule_agent_heartbeats_total", "counter",
+          "Heartbeats sent to the platform.", st_heartbeats);
+  counter(&b, st, h->n, "molecule_agent_heartbeat_failures_total", "counter",
+          "Failed heartbeats and registrations.", st_heartbeat_failures);
+  counter(&b, st, h->n, "molecule_agent_errors_total", "counter", "Turns that failed.",
+          st_errors);
+  free(st);
+  return mol_buf_steal(&b);
+}

@@ -1,0 +1,70 @@
+/* host.h - many agents in one process on one loop: a YAML host file (docs/host.md), one shared
+ * HTTP listener with a route per agent (/agents/<name>/), GET /metrics (Prometheus text) and
+ * GET /health, and a graceful stop for all of them.
+ *
+ * Loading a config checks everything it can before anything starts, so a bad file is one
+ * clear message (the YAML line, or the field path such as "agents[1].executor") and nothing
+ * half-started. All calls on the loop thread. */
+#ifndef MOL_RUNTIME_HOST_H
+#define MOL_RUNTIME_HOST_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "runtime/agent.h"
+
+typedef struct {
+  mol_agent_opts opts;         /* strings point into the config (valid until it is freed) */
+  char *name, *description, *workspace_id, *snapshot_path, *public_url, *chat_model;
+  char *config_dir;
+} mol_host_agent_conf;
+
+typedef struct {
+  char listen_host[128];       /* "127.0.0.1" */
+  int listen_port;             /* 8000 */
+  char *platform_url;          /* NULL: standalone agents */
+  char *public_base;           /* NULL: http://<listen>; agents are at <base>/agents/<name>/ */
+  int log_json;                /* log: {format: json} */
+  char *log_level;             /* NULL: leave as is */
+  unsigned grace_ms;           /* stop: drain budget for every agent; 10 s */
+  mol_host_agent_conf *agents;
+  size_t n_agents;
+  json_t *doc;                 /* the parsed file (borrowed strings point into it) */
+} mol_host_config;
+
+/* Reads and checks a host file. base paths (config_dir, snapshot_path) are relative to the
+ * file's directory. Returns 0, or MOL_EINVAL / MOL_ENOENT with a message in err. */
+int mol_host_config_load(const char *path, mol_host_config *out, char *err, size_t errlen);
+/* The same from a parsed document (borrowed). */
+int mol_host_config_from_json(json_t *doc, const char *base_dir, mol_host_config *out,
+                              char *err, size_t errlen);
+void mol_host_config_free(mol_host_config *c);
+
+typedef struct mol_host mol_host;
+
+typedef struct {
+  /* An agent ended on its own (paused, deleted, failed) or on stop. May be NULL. */
+  void (*on_agent_end)(mol_host *h, const char *name, mol_agent_end why, int err, void *arg);
+  /* The host is done after mol_host_stop(): every agent ended, the listener closed. Fires
+   * once, never inside a call; the host is freed after it returns. */
+  void (*on_end)(mol_host *h, void *arg);
+  void *arg;
+} mol_host_callbacks;
+
+/* Listens, then starts every agent. On an error nothing keeps serving: what was started
+ * closes in the background (run the loop to let it finish) and no callback fires. */
+int mol_host_start(uv_loop_t *loop, const mol_host_config *cfg, const mol_host_callbacks *cbs,
+                   mol_host **out);
+
+/* Graceful stop (SIGTERM): every agent stops admitting turns and writes its snapshot, live
+ * turns get the grace period, then the listener closes and on_end fires. Idempotent. */
+void mol_host_stop(mol_host *h);
+
+int mol_host_port(const mol_host *h);
+/* The running agent called name, or NULL (unknown or ended). */
+mol_agent *mol_host_agent(const mol_host *h, const char *name);
+/* The /metrics body (malloc'd). */
+char *mol_host_metrics(const mol_host *h);
+
+#endif

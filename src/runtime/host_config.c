@@ -1,0 +1,388 @@
+/* host_config.c - the host file (docs/host.md): host-level listen / platform / log settings
+ * and one entry per agent, either pointing at a workspace config dir (config.yaml, read as the
+ * Python runtime reads it) or carrying the same fields inline.
+ *
+ * Unknown keys are refused unless they are config.yaml fields (those are accepted and, where
+ * they do not apply to this runtime, ignored as the Python runtime ignores them): a typo in a
+ * host file should fail loudly rather than silently fall back to a default. */
+#include <ctype.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "molecule.h"
+#include "runtime/config.h"
+#include "runtime/host.h"
+#include "runtime/yaml_json.h"
+
+typedef struct {
+  const char *base_dir;
+  char *err;
+  size_t errlen;
+} ctx;
+
+static int fail(ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(ctx *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->err, c->errlen, fmt, ap);
+  va_end(ap);
+  return MOL_EINVAL;
+}
+#define FAIL(c, ...) fail((c), __VA_ARGS__)
+
+static const char *const host_keys[] = {"listen", "platform_url", "public_url", "log",
+                                        "grace_seconds", "agents", NULL};
+static const char *const agent_keys[] = {
+  "name", "description", "config_dir", "workspace_id", "executor", "delay_ms", "task_mode",
+  "model", "api_base", "system_prompt", "hermes_plugin_port", "hermes_reply_port",
+  "capabilities", "idle_timeout_seconds", "snapshot_path", "heartbeat_seconds",
+  "state_poll_seconds", "grace_seconds", "public_url", "token_dir", NULL};
+/* config.yaml fields (runtime.md §1.4) an entry may carry inline. */
+static const char *const yaml_keys[] = {
+  "role", "version", "tier", "runtime", "runtime_config", "initial_prompt",
+  "initial_prompt_file", "idle_prompt", "idle_prompt_file", "idle_interval_seconds", "skills",
+  "plugins", "tools", "prompt_files", "shared_context", "sub_workspaces", "a2a", "delegation",
+  "sandbox", "rbac", "hitl", "governance", "security_scan", "compliance", "effort",
+  "task_budget", NULL};
+static const char *const cap_keys[] = {"heartbeat", "scheduler", "session", "status_mgmt",
+                                       "retry", "activity_decoration", "channel_dispatch", NULL};
+
+static int in_list(const char *const *list, const char *k) {
+  for (; *list; list++)
+    if (strcmp(*list, k) == 0) return 1;
+  return 0;
+}
+
+static int check_keys(ctx *c, json_t *obj, const char *where, const char *const *a,
+                      const char *const *b) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(obj, k, v) {
+    if (!in_list(a, k) && !(b && in_list(b, k)))
+      return FAIL(c, "%s: unknown field '%s'", where, k);
+  }
+  return 0;
+}
+
+/* ---- typed getters: absent -> default, wrong type -> error naming the field ---------------- */
+
+static int get_str(ctx *c, json_t *o, const char *where, const char *k, const char **out) {
+  json_t *v = json_object_get(o, k);
+  if (!v || json_is_null(v)) return 0;
+  if (!json_is_string(v)) return FAIL(c, "%s.%s: must be a string", where, k);
+  *out = json_string_value(v);
+  return 0;
+}
+
+static int get_uint(ctx *c, json_t *o, const char *where, const char *k, long long max,
+                    long long *out) {
+  json_t *v = json_object_get(o, k);
+  if (!v || json_is_null(v)) return 0;
+  if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
+    return FAIL(c, "%s.%s: must be an integer from 0 to %lld", where, k, max);
+  *out = json_integer_value(v);
+  return 0;
+}
+
+static int get_bool(ctx *c, json_t *o, const char *where, const char *k, int *out) {
+  json_t *v = json_object_get(o, k);
+  if (!v || json_is_null(v)) return 0;
+  if (!json_is_boolean(v)) return FAIL(c, "%s.%s: must be true or false", where, k);
+  *out = json_is_true(v);
+  return 0;
+}
+
+static char *path_rel(ctx *c, const char *p) {
+  char *out = NULL;
+  if (p[0] == '/' || !c->base_dir) return strdup(p);
+  return asprintf(&out, "%s/%s", c->base_dir, p) < 0 ? NULL : out;
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+/* ---- host level ---------------------------------------------------------------------------- */
+
+static int parse_listen(ctx *c, const char *s, mol_host_config *h) {
+  const char *colon = strrchr(s, ':');
+  char *end;
+  long port = colon ? strtol(colon + 1, &end, 10) : -1;
+  if (!colon || *end || colon[1] == '\0' || port < 0 || port > 65535)
+    return FAIL(c, "listen: '%s' is not HOST:PORT", s);
+  size_t n = (size_t)(colon - s);
+  if (n >= 2 && s[0] == '[' && s[n - 1] == ']') s++, n -= 2; /* [v6]:port */
+  if (n >= sizeof(h->listen_host)) return FAIL(c, "listen: host too long");
+  snprintf(h->listen_host, sizeof(h->listen_host), "%.*s", (int)(n ? n : 9),
+           n ? s : "127.0.0.1");
+  h->listen_port = (int)port;
+  return 0;
+}
+
+static int log_format(ctx *c, const char *fmt, mol_host_config *h) {
+  if (fmt && strcmp(fmt, "json") != 0 && strcmp(fmt, "plain") != 0)
+    return FAIL(c, "log.format: '%s' is not plain or json", fmt);
+  h->log_json = fmt && strcmp(fmt, "json") == 0;
+  return 0;
+}
+
+/* log: {format: plain|json, level: info}, or the shorthand log: json. */
+static int parse_log(ctx *c, json_t *doc, mol_host_config *h) {
+  json_t *log = json_object_get(doc, "log");
+  if (!log || json_is_null(log)) return 0;
+  if (json_is_string(log)) return log_format(c, json_string_value(log), h);
+  if (!json_is_object(log)) return FAIL(c, "log: must be a mapping {format, level}");
+  static const char *const keys[] = {"format", "level", NULL};
+  const char *fmt = NULL, *level = NULL;
+  int rc = check_keys(c, log, "log", keys, NULL);
+  if (!rc) rc = get_str(c, log, "log", "format", &fmt);
+  if (!rc) rc = get_str(c, log, "log", "level", &level);
+  if (!rc) rc = log_format(c, fmt, h);
+  if (rc) return rc;
+  mol_log_level lv;
+  if (level && mol_log_level_parse(level, &lv))
+    return FAIL(c, "log.level: '%s' is not trace, debug, info, warn, error or off", level);
+  if (level && !(h->log_level = strdup(level))) return MOL_ENOMEM;
+  return 0;
+}
+
+static int parse_host(ctx *c, json_t *doc, mol_host_config *h) {
+  const char *listen = NULL, *purl = NULL, *pub = NULL;
+  long long grace = 10;
+  int rc = check_keys(c, doc, "host file", host_keys, NULL);
+  if (!rc) rc = get_str(c, doc, "host file", "listen", &listen);
+  if (!rc) rc = get_str(c, doc, "host file", "platform_url", &purl);
+  if (!rc) rc = get_str(c, doc, "host file", "public_url", &pub);
+  if (!rc) rc = get_uint(c, doc, "host file", "grace_seconds", 3600, &grace);
+  if (!rc) rc = parse_log(c, doc, h);
+  if (rc) return rc;
+  snprintf(h->listen_host, sizeof(h->listen_host), "127.0.0.1");
+  h->listen_port = 8000;
+  if (listen && (rc = parse_listen(c, listen, h))) return rc;
+  if (!purl) purl = getenv("PLATFORM_URL");
+  if (purl && *purl && !(h->platform_url = strdup(purl))) return MOL_ENOMEM;
+  if (pub && *pub) {
+    if (!(h->public_base = strdup(pub))) return MOL_ENOMEM;
+    size_t n = strlen(h->public_base);
+    while (n > 0 && h->public_base[n - 1] == '/') h->public_base[--n] = '\0';
+  }
+  h->grace_ms = (unsigned)grace * 1000;
+  return 0;
+}
+
+/* ---- one agent ----------------------------------------------------------------------------- */
+
+static int parse_executor(ctx *c, const char *where, const char *name, mol_agent_exec_kind *k) {
+  if (!name || strcmp(name, "echo") == 0) *k = MOL_AGENT_EXEC_ECHO;
+  else if (strcmp(name, "chat") == 0) *k = MOL_AGENT_EXEC_CHAT;
+  else if (strcmp(name, "hermes") == 0) *k = MOL_AGENT_EXEC_HERMES;
+  else return FAIL(c, "%s.executor: unknown executor '%s' (echo, chat or hermes)", where, name);
+  return 0;
+}
+
+static int parse_caps(ctx *c, json_t *e, const char *where, mol_capabilities *caps) {
+  json_t *o = json_object_get(e, "capabilities");
+  if (!o || json_is_null(o)) return 0;
+  char w[96];
+  snprintf(w, sizeof(w), "%s.capabilities", where);
+  if (!json_is_object(o)) return FAIL(c, "%s: must be a mapping of flags", w);
+  int rc = check_keys(c, o, w, cap_keys, NULL);
+  int f[7] = {0};
+  for (int i = 0; !rc && cap_keys[i]; i++) rc = get_bool(c, o, w, cap_keys[i], &f[i]);
+  *caps = (mol_capabilities){f[0], f[1], f[2], f[3], f[4], f[5], f[6]};
+  return rc;
+}
+
+static void slug(const char *in, char *out, size_t cap) {
+  size_t n = 0;
+  for (; *in && n + 1 < cap && n < 64; in++)
+    out[n++] = isalnum((unsigned char)*in) ? (char)tolower((unsigned char)*in) : '-';
+  out[n] = '\0';
+}
+
+/* config.yaml fields: from config_dir/config.yaml, else from the entry itself. */
+static int load_workspace(ctx *c, json_t *e, const char *where, mol_host_agent_conf *a,
+                          mol_agent_config *wc) {
+  const char *dir = NULL;
+  int rc = get_str(c, e, where, "config_dir", &dir);
+  if (rc) return rc;
+  char msg[256] = "";
+  if (dir) {
+    if (!(a->config_dir = path_rel(c, dir))) return MOL_ENOMEM;
+    rc = mol_agent_config_load(a->config_dir, wc, msg, sizeof(msg));
+  } else {
+    rc = mol_agent_config_from_json(e, c->base_dir, wc, msg, sizeof(msg));
+  }
+  if (rc) return FAIL(c, "%s%s: %s", where, dir ? ".config_dir" : "", msg);
+  return 0;
+}
+
+static int agent_names(ctx *c, json_t *e, const char *where, mol_host_agent_conf *a,
+                       const mol_agent_config *wc) {
+  const char *name = NULL, *desc = NULL;
+  int rc = get_str(c, e, where, "name", &name);
+  if (!rc) rc = get_str(c, e, where, "description", &desc);
+  if (rc) return rc;
+  char s[72];
+  if (!name) slug(wc->name, s, sizeof(s));
+  a->name = strdup(name ? name : s);
+  a->description = strdup(desc ? desc : wc->description);
+  if (!a->name || !a->description) return MOL_ENOMEM;
+  for (const char *p = a->name; *p; p++)
+    if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+      return FAIL(c, "%s.name: '%s' may only use letters, digits, '-' and '_'", where, a->name);
+  if (!*a->name || strlen(a->name) > 64) return FAIL(c, "%s.name: 1 to 64 characters", where);
+  return 0;
+}
+
+static int agent_strings(ctx *c, json_t *e, const char *where, mol_host_agent_conf *a,
+                         const mol_agent_config *wc) {
+  const char *ws = NULL, *snap = NULL, *pub = NULL, *model = NULL, *exec = NULL;
+  mol_agent_opts *o = &a->opts;
+  int rc = get_str(c, e, where, "workspace_id", &ws);
+  if (!rc) rc = get_str(c, e, where, "snapshot_path", &snap);
+  if (!rc) rc = get_str(c, e, where, "public_url", &pub);
+  if (!rc) rc = get_str(c, e, where, "model", &model);
+  if (!rc) rc = get_str(c, e, where, "executor", &exec);
+  if (!rc) rc = get_str(c, e, where, "api_base", &o->chat_api_base);
+  if (!rc) rc = get_str(c, e, where, "system_prompt", &o->chat_system_prompt);
+  if (!rc) rc = get_str(c, e, where, "token_dir", &o->token_dir);
+  if (!rc) rc = parse_executor(c, where, exec, &o->exec);
+  if (rc) return rc;
+  if (pub && (!*pub || pub[strlen(pub) - 1] != '/'))
+    return FAIL(c, "%s.public_url: must end in '/' (A2A clients resolve the card from it)", where);
+  /* A chat model comes from the entry, else runtime_config.model; never config.yaml's
+   * provider-style `model:` default, which a chat-completions gateway would not know. */
+  const char *rt_model = json_string_value(json_object_get(wc->runtime_config, "model"));
+  if (!model && rt_model && *rt_model) model = rt_model;
+  a->workspace_id = dup_or_null(ws);
+  a->public_url = dup_or_null(pub);
+  a->chat_model = dup_or_null(model);
+  a->snapshot_path = snap ? path_rel(c, snap) : NULL;
+  if ((ws && !a->workspace_id) || (pub && !a->public_url) || (model && !a->chat_model) ||
+      (snap && !a->snapshot_path))
+    return MOL_ENOMEM;
+  return 0;
+}
+
+static int agent_numbers(ctx *c, json_t *e, const char *where, mol_host_agent_conf *a,
+                         unsigned grace_ms) {
+  long long delay = 0, idle = 0, hb = 30, poll = 0, grace = grace_ms / 1000, pport = 0, rport = 0;
+  int task_mode = 0;
+  int rc = get_uint(c, e, where, "delay_ms", 3600000, &delay);
+  if (!rc) rc = get_bool(c, e, where, "task_mode", &task_mode);
+  if (!rc) rc = get_uint(c, e, where, "idle_timeout_seconds", 7 * 86400, &idle);
+  if (!rc) rc = get_uint(c, e, where, "heartbeat_seconds", 3600, &hb);
+  if (!rc) rc = get_uint(c, e, where, "state_poll_seconds", 3600, &poll);
+  if (!rc) rc = get_uint(c, e, where, "grace_seconds", 3600, &grace);
+  if (!rc) rc = get_uint(c, e, where, "hermes_plugin_port", 65535, &pport);
+  if (!rc) rc = get_uint(c, e, where, "hermes_reply_port", 65535, &rport);
+  if (!rc) rc = parse_caps(c, e, where, &a->opts.caps);
+  if (rc) return rc;
+  if (hb == 0) return FAIL(c, "%s.heartbeat_seconds: must be at least 1", where);
+  a->opts.echo.delay_ms = (unsigned)delay;
+  a->opts.echo.task_mode = task_mode;
+  a->opts.idle_timeout_s = (int)idle;
+  a->opts.heartbeat_ms = (unsigned)hb * 1000;
+  a->opts.state_poll_ms = (unsigned)poll * 1000;
+  a->opts.grace_ms = grace ? (unsigned)grace * 1000 : 1; /* 0 means "cancel at once" here */
+  a->opts.hermes_plugin_port = (int)pport;
+  a->opts.hermes_reply_port = (int)rport;
+  return 0;
+}
+
+static int parse_agent(ctx *c, json_t *e, size_t i, mol_host_config *h) {
+  char where[32];
+  snprintf(where, sizeof(where), "agents[%zu]", i);
+  if (!json_is_object(e)) return FAIL(c, "%s: must be a mapping", where);
+  mol_host_agent_conf *a = &h->agents[i];
+  mol_agent_config wc;
+  int rc = check_keys(c, e, where, agent_keys, yaml_keys);
+  if (!rc) rc = load_workspace(c, e, where, a, &wc);
+  if (rc) return rc;
+  rc = agent_names(c, e, where, a, &wc);
+  if (!rc) rc = agent_strings(c, e, where, a, &wc);
+  if (!rc) rc = agent_numbers(c, e, where, a, h->grace_ms);
+  mol_agent_config_free(&wc);
+  return rc;
+}
+
+/* Environment defaults, duplicate names, and the pointers of opts into the owned strings. */
+static int finish_agents(ctx *c, mol_host_config *h) {
+  const char *env_ws = getenv("WORKSPACE_ID");
+  for (size_t i = 0; i < h->n_agents; i++) {
+    mol_host_agent_conf *a = &h->agents[i];
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(h->agents[j].name, a->name) == 0)
+        return FAIL(c, "agents[%zu].name: '%s' is already used by agents[%zu]", i, a->name, j);
+    if (!a->workspace_id && h->n_agents == 1 && env_ws && *env_ws &&
+        !(a->workspace_id = strdup(env_ws)))
+      return MOL_ENOMEM;
+    if (h->platform_url && !a->workspace_id)
+      return FAIL(c, "agents[%zu].workspace_id: required with a platform_url%s", i,
+                  h->n_agents == 1 ? " (or set WORKSPACE_ID)" : "");
+    a->opts.name = a->name;
+    a->opts.description = a->description;
+    a->opts.platform_url = h->platform_url;
+    a->opts.workspace_id = a->workspace_id;
+    a->opts.public_url = a->public_url;
+    a->opts.snapshot_path = a->snapshot_path;
+    a->opts.chat_model = a->chat_model;
+  }
+  return 0;
+}
+
+int mol_host_config_from_json(json_t *doc, const char *base_dir, mol_host_config *out,
+                              char *err, size_t errlen) {
+  memset(out, 0, sizeof(*out));
+  ctx c = {.base_dir = base_dir, .err = err, .errlen = errlen};
+  if (!json_is_object(doc)) return FAIL(&c, "host file: must be a mapping");
+  out->doc = json_incref(doc);
+  int rc = parse_host(&c, doc, out);
+  json_t *list = json_object_get(doc, "agents");
+  if (!rc && (!json_is_array(list) || json_array_size(list) == 0))
+    rc = FAIL(&c, "agents: must be a list with at least one agent");
+  if (!rc && !(out->agents = calloc(json_array_size(list), sizeof(*out->agents))))
+    rc = MOL_ENOMEM;
+  if (!rc) out->n_agents = json_array_size(list);
+  for (size_t i = 0; !rc && i < out->n_agents; i++)
+    rc = parse_agent(&c, json_array_get(list, i), i, out);
+  if (!rc) rc = finish_agents(&c, out);
+  if (rc == MOL_ENOMEM) (void)FAIL(&c, "out of memory");
+  if (rc) mol_host_config_free(out);
+  return rc;
+}
+
+int mol_host_config_load(const char *path, mol_host_config *out, char *err, size_t errlen) {
+  memset(out, 0, sizeof(*out));
+  char yerr[200] = "";
+  json_t *doc = mol_yaml_load_file(path, yerr, sizeof(yerr));
+  if (!doc) {
+    snprintf(err, errlen, "%s: %s", path, yerr);
+    return MOL_EINVAL;
+  }
+  char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+  if (slash) *slash = '\0';
+  char msg[400] = "";
+  int rc = mol_host_config_from_json(doc, slash ? dir : ".", out, msg, sizeof(msg));
+  if (rc) snprintf(err, errlen, "%s: %s", path, msg);
+  free(dir);
+  json_decref(doc);
+  return rc;
+}
+
+void mol_host_config_free(mol_host_config *c) {
+  for (size_t i = 0; c->agents && i < c->n_agents; i++) {
+    mol_host_agent_conf *a = &c->agents[i];
+    char *strs[] = {a->name, a->description, a->workspace_id, a->snapshot_path, a->public_url,
+                    a->chat_model, a->config_dir};
+    for (size_t k = 0; k < sizeof(strs) / sizeof(*strs); k++) free(strs[k]);
+  }
+  free(c->agents);
+  free(c->platform_url);
+  free(c->public_base);
+  free(c->log_level);
+  json_decref(c->doc);
+  memset(c, 0, sizeof(*c));
+}
