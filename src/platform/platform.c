@@ -59,9 +59,24 @@ static int shared_get(uv_loop_t *loop, const mol_platform_opts *o, plat_shared *
   return rc;
 }
 
-static void shared_closed(void *arg) { free(arg); }
+typedef struct {
+  plat_shared *s;
+  void (*cb)(void *);
+  void *arg;
+} shared_close;
 
-static void shared_put(plat_shared *s) {
+static void shared_closed(void *arg) {
+  shared_close *sc = arg;
+  free(sc->s);
+  if (sc->cb) sc->cb(sc->arg);
+  free(sc);
+}
+
+/* Drops a reference to the loop's shared pool. cb(arg) fires once the pool no longer holds
+ * anything: at once (from the caller's next line) when others still use it, after the HTTP
+ * client has closed when this was the last user - so a client's close callback never fires
+ * while its connections are still open. */
+static void shared_put(plat_shared *s, void (*cb)(void *), void *arg) {
   uv_mutex_lock(&shared_mu);
   int last = --s->refs == 0;
   if (last) {
@@ -70,7 +85,14 @@ static void shared_put(plat_shared *s) {
     *pp = s->next;
   }
   uv_mutex_unlock(&shared_mu);
-  if (last) mol_http_client_close(s->http, shared_closed, s);
+  shared_close *sc = last ? malloc(sizeof(*sc)) : NULL;
+  if (sc) {
+    *sc = (shared_close){s, cb, arg};
+    mol_http_client_close(s->http, shared_closed, sc);
+  } else {
+    if (last) mol_http_client_close(s->http, free, s); /* out of memory: still close it */
+    if (cb) cb(arg);
+  }
 }
 
 /* ---- small helpers ----------------------------------------------------------------------- */
@@ -173,9 +195,10 @@ static void set_limits(mol_platform_client *c, const mol_platform_opts *o) {
   plat_retry_defaults(&c->retry);
 }
 
-static void client_free(mol_platform_client *c) {
+/* Frees the client; cb(arg) (may be NULL) fires once its share of the pool is gone too. */
+static void client_free(mol_platform_client *c, void (*cb)(void *), void *arg) {
   plat_cache_clear(c);
-  if (c->shared) shared_put(c->shared);
+  plat_shared *shared = c->shared;
   free(c->base_url);
   free(c->ws_id);
   free(c->token_dir);
@@ -188,6 +211,8 @@ static void client_free(mol_platform_client *c) {
   free(c->cursor);
   free(c->sample_error);
   free(c);
+  if (shared) shared_put(shared, cb, arg);
+  else if (cb) cb(arg);
 }
 
 static int client_load_state(mol_platform_client *c, const mol_platform_opts *o) {
@@ -218,7 +243,7 @@ int mol_platform_client_new(uv_loop_t *loop, const mol_platform_opts *o,
   if (!rc) rc = client_load_state(c, o);
   if (!rc) rc = shared_get(loop, o, &c->shared);
   if (rc) {
-    client_free(c);
+    client_free(c, NULL, NULL);
     return rc;
   }
   c->http = c->shared->http;
@@ -229,10 +254,7 @@ int mol_platform_client_new(uv_loop_t *loop, const mol_platform_opts *o,
 
 static void close_timer_closed(uv_handle_t *h) {
   mol_platform_client *c = h->data;
-  void (*cb)(void *) = c->close_cb;
-  void *arg = c->close_arg;
-  client_free(c);
-  if (cb) cb(arg);
+  client_free(c, c->close_cb, c->close_arg);
 }
 
 static void close_tick(uv_timer_t *t) {
