@@ -17,6 +17,9 @@ int cmd_call(int argc, char **argv);
 /* molecule dev (cmd_dev.c) */
 int cmd_dev(int argc, char **argv);
 
+/* molecule connect: a poll-mode agent running a handler command per message (cmd_connect.c) */
+int cmd_connect(int argc, char **argv);
+
 /* molecule host -c FILE: many agents on one loop and one listener (cmd_host.c) */
 int cmd_host(int argc, char **argv);
 

@@ -13,11 +13,12 @@ typedef struct {
 
 static const cli_command commands[] = {
   {"dev", cmd_dev, "run the platform with three demo agents talking A2A through it"},
-  {"host", cmd_host, "run the agents of a host file on one loop and one listener"},
   {"serve", cmd_serve, "run one A2A agent (echo executor) on a listener"},
   {"plugin", cmd_plugin, "install, list, remove or hash plugins"},
   {"platform", cmd_platform, "run the development platform, or operate a running one"},
   {"call", cmd_call, "send one A2A message to an agent and print the reply"},
+  {"host", cmd_host, "run the agents of a host file on one loop and one listener"},
+  {"connect", cmd_connect, "run a poll-mode agent that answers with a handler command"},
   {NULL, NULL, NULL},
 };
 
