@@ -390,9 +390,8 @@ static void start_next(connect_ctx *cx) {
   if (q) start_handler(cx, q);
 }
 
-/* 1 when the id was handed over before; else remembers it. A batch polled without a cursor
- * comes newest first and the loop then keeps its oldest row as the cursor, so the next poll
- * brings the newer rows again: they must not reach the handler twice. */
+/* 1 when the id was handed over before; else remembers it: at-least-once delivery (a batch
+ * replayed after a crash, or a cursor moved back on exit) must not reach the handler twice. */
 static int seen_before(connect_ctx *cx, const char *id) {
   for (size_t i = 0; i < SEEN_IDS; i++)
     if (strcmp(cx->seen[i], id) == 0) return 1;
@@ -525,9 +524,8 @@ static int register_workspace(connect_ctx *cx, const connect_opts *o) {
   return rc;
 }
 
-/* Without a cursor the platform answers newest first (its legacy order), and the loop would
- * then keep the oldest row as its cursor and be handed the others again. So the backlog is
- * read once here: the cursor jumps to the newest row and the rows are handled oldest first. */
+/* The backlog is read once at start, before the loop, so that the handler sees it in order
+ * and the cursor is saved before the first poll (the client hands rows over oldest first). */
 static void on_backlog(int err, const mol_platform_result *res, void *arg) {
   connect_ctx *cx = arg;
   cx->primed = 1;
@@ -535,8 +533,8 @@ static void on_backlog(int err, const mol_platform_result *res, void *arg) {
     fprintf(stderr, "[molecule] reading the inbound backlog failed: %s\n", mol_strerror(err));
     return;
   }
-  if (res->nmessages) mol_platform_set_cursor(cx->client, res->messages[0].activity_id);
-  for (size_t i = res->nmessages; i-- > 0;) on_message(cx->client, &res->messages[i], cx);
+  if (res->nmessages) mol_platform_set_cursor(cx->client, res->messages[res->nmessages - 1].activity_id);
+  for (size_t i = 0; i < res->nmessages; i++) on_message(cx->client, &res->messages[i], cx);
 }
 
 static void read_backlog(connect_ctx *cx) {

@@ -142,6 +142,18 @@ static int fill_messages(mol_platform_req *r) {
     }
     op->raws[op->n++] = raw;
   }
+  /* Without since_id the platform answers newest first (upstream's legacy order); the
+   * caller always gets oldest first, so the last message is the one to keep as cursor and
+   * nothing is handled out of order or twice. */
+  for (size_t i = 0; r->newest_first && i < op->n / 2; i++) {
+    size_t j = op->n - 1 - i;
+    mol_platform_message m = op->msgs[i];
+    op->msgs[i] = op->msgs[j];
+    op->msgs[j] = m;
+    char *raw = op->raws[i];
+    op->raws[i] = op->raws[j];
+    op->raws[j] = raw;
+  }
   r->res.messages = op->msgs;
   r->res.nmessages = op->n;
   return 0;
@@ -177,10 +189,14 @@ static int add_param(mol_buf *b, const char *name, const char *value) {
   return rc;
 }
 
+static const char *since_of(const mol_platform_client *c, const mol_platform_fetch_opts *o) {
+  return o && o->since_id ? o->since_id : (o && o->ignore_cursor ? NULL : c->cursor);
+}
+
 static char *activity_url(const mol_platform_client *c, const mol_platform_fetch_opts *o) {
   char limit[16];
   snprintf(limit, sizeof(limit), "%u", o && o->limit ? o->limit : 100);
-  const char *since = o && o->since_id ? o->since_id : (o && o->ignore_cursor ? NULL : c->cursor);
+  const char *since = since_of(c, o);
   mol_buf b = MOL_BUF_INIT;
   int rc = mol_buf_printf(&b, "%s/workspaces/%s/activity", c->base_url, c->ws_id);
   if (!rc) rc = add_param(&b, "type", o && o->type ? o->type : "a2a_receive");
@@ -201,6 +217,8 @@ int mol_platform_fetch_inbound(mol_platform_client *c, const mol_platform_fetch_
   mol_platform_req *r;
   int rc = plat_req_new(c, call, cb, arg, &r);
   if (rc) return rc;
+  const char *since = since_of(c, o);
+  r->newest_first = !since || !*since;
   rc = plat_exchange(r, "GET", activity_url(c, o), NULL, 0,
                      PLAT_H_AUTH | PLAT_H_TENANT | PLAT_RETRY | PLAT_REAUTH,
                      c->inbound_timeout_ms, fetch_done);

@@ -91,6 +91,7 @@ struct mol_platform_req {
   unsigned canceled : 1;
   unsigned shutdown : 1;
   unsigned reauthed : 1;
+  unsigned newest_first : 1; /* activity fetched without since_id: rows come newest first */
   unsigned sent_token_gen;  /* the client's token_gen when this attempt was sent */
   unsigned finished : 1;
   unsigned sleeping : 1;

@@ -82,13 +82,16 @@ static capture fetch(const mol_platform_fetch_opts *o) {
   return cap;
 }
 
+/* Two rows as the platform sends them without since_id: newest first (platform-api.md §3.10,
+ * "the old DESC behaviour"). The client hands them over oldest first. */
 static const char *ROWS =
-    "[{\"id\":\"act-1\",\"type\":\"a2a_receive\",\"source_id\":\"user\",\"ts\":\"2026-01-01T00:00:00Z\","
-    "\"data\":{\"source\":\"canvas_user\",\"text\":\"hello\"}},"
-    "{\"id\":\"act-2\",\"source_id\":\"" PEER_ID "\",\"data\":{\"source\":\"peer_agent\","
-    "\"text\":\"hi from B\",\"peer_name\":\"B\"}}]";
+    "[{\"id\":\"act-2\",\"source_id\":\"" PEER_ID "\",\"data\":{\"source\":\"peer_agent\","
+    "\"text\":\"hi from B\",\"peer_name\":\"B\"}},"
+    "{\"id\":\"act-1\",\"type\":\"a2a_receive\",\"source_id\":\"user\",\"ts\":\"2026-01-01T00:00:00Z\","
+    "\"data\":{\"source\":\"canvas_user\",\"text\":\"hello\"}}]";
 
-/* FIN-01/05/10: path, default params, no empty filters; rows in server order. */
+/* FIN-01/05/10: path, default params, no empty filters; rows oldest first (upstream kept the
+ * server's newest-first order here and so replayed messages: §9 defect fixed). */
 static void fin_01_05_10_basic(void **st) {
   (void)st;
   script_push(&F->s[R_ACT], 200, NULL, ROWS);
@@ -142,8 +145,8 @@ static void fin_06_410_cursor_lost(void **st) {
 static void fin_07_09_shapes(void **st) {
   (void)st;
   script_push(&F->s[R_ACT], 200, NULL,
-              "{\"items\":[{\"id\":\"a\",\"data\":{\"text\":\"x\"}},5,\"s\",{\"data\":{}},"
-              "{\"id\":\"\"},{\"id\":42,\"source_id\":\"user\",\"data\":{\"message\":\"alt\"}}]}");
+              "{\"items\":[{\"id\":42,\"source_id\":\"user\",\"data\":{\"message\":\"alt\"}},5,\"s\","
+              "{\"data\":{}},{\"id\":\"\"},{\"id\":\"a\",\"data\":{\"text\":\"x\"}}]}");
   capture cap = fetch(NULL);
   assert_int_equal(cap.nmessages, 2);
   assert_string_equal(cap.msg_id[0], "a");
