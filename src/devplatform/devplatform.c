@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "devplatform/dispatch.h"
 #include "devplatform/dp_int.h"
@@ -58,21 +59,16 @@ static int read_token_file(const char *path, char *out, size_t cap) {
   return n ? 1 : 0;
 }
 
-/* Temp file + fsync + rename, mode 0600 from the start (no chmod window). */
+/* Atomic and 0600 from the start (base/file.h); a uniquely named temp file, so two platforms
+ * starting on one database cannot tear each other's token file. */
 static int write_token_file(const char *path, const char *tok) {
-  size_t n = strlen(path) + 8;
-  char *tmp = malloc(n);
-  if (!tmp) return MOL_ENOMEM;
-  snprintf(tmp, n, "%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  int rc = fd < 0 ? MOL_EIO : 0;
-  if (!rc && (write(fd, tok, strlen(tok)) != (ssize_t)strlen(tok) || write(fd, "\n", 1) != 1 ||
-              fsync(fd) != 0))
-    rc = MOL_EIO;
-  if (fd >= 0) close(fd);
-  if (!rc && rename(tmp, path) != 0) rc = MOL_EIO;
-  if (rc) unlink(tmp);
-  free(tmp);
+  size_t n = strlen(tok);
+  char *line = malloc(n + 2);
+  if (!line) return MOL_ENOMEM;
+  memcpy(line, tok, n);
+  line[n] = '\n';
+  int rc = mol_write_file_atomic(path, line, n + 1, 0600) ? MOL_EIO : 0;
+  free(line);
   return rc;
 }
 
