@@ -239,6 +239,10 @@ MOL_EXTERN void mol_platform_client_close(mol_platform_client *c, void (*cb)(voi
 MOL_EXTERN int mol_platform_save_token(mol_platform_client *c, const char *token);
 /* 1 when the client has a token (in memory, or read from the token file), else 0. */
 MOL_EXTERN int mol_platform_has_token(const mol_platform_client *c);
+/* 1 when an Authorization header value is exactly "Bearer <this workspace's token>", compared
+ * in constant time; 0 otherwise, and always 0 while no token is known (fail closed). For
+ * routes an agent serves to its own platform (e.g. /transcript). */
+MOL_EXTERN int mol_platform_check_bearer(const mol_platform_client *c, const char *authorization);
 
 /* Aborts a call: its callback fires with MOL_ECANCELED on a later loop iteration (unless it
  * already fired). */

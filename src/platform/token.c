@@ -202,3 +202,9 @@ int mol_platform_save_token(mol_platform_client *c, const char *token) {
 }
 
 int mol_platform_has_token(const mol_platform_client *c) { return c && c->token ? 1 : 0; }
+
+int mol_platform_check_bearer(const mol_platform_client *c, const char *authorization) {
+  if (!c || !c->token || !*c->token || !authorization) return 0;
+  if (strncmp(authorization, "Bearer ", 7) != 0) return 0; /* exact, as upstream: no case games */
+  return mol_ct_streq(authorization + 7, c->token);
+}

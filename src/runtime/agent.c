@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "molecule/uv.h"
+#include "base/json.h"
 #include "runtime/agent_int.h"
 #include "runtime/exec_chat.h"
 #include "runtime/exec_hermes.h"
@@ -85,6 +86,7 @@ static void on_a2a_closed(void *arg) {
 }
 
 static void close_a2a(mol_agent *a) {
+  mol_http_server_unroute(a->http, a); /* the transcript route */
   if (a->a2a) mol_a2a_server_close(a->a2a, on_a2a_closed, a);
   else close_executor(a);
 }
@@ -347,6 +349,42 @@ static int make_executor(mol_agent *a) {
   return rc;
 }
 
+/* GET /agents/<name>/transcript?since=&limit= (runtime.md §1.8): the transcript ring, for the
+ * platform holding this workspace's token. Fails closed: no token yet means 401. */
+static int query_int(const char *q, const char *key, long *out) {
+  size_t kl = strlen(key);
+  for (const char *p = q; p && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL) {
+    if (strncmp(p, key, kl) != 0 || p[kl] != '=') continue;
+    char *end;
+    long v = strtol(p + kl + 1, &end, 10);
+    if (end == p + kl + 1 || (*end && *end != '&') || v < 0) return -1;
+    *out = v;
+  }
+  return 0;
+}
+
+static void on_transcript(mol_http_req *r, void *arg) {
+  mol_agent *a = arg;
+  static const char unauth[] = "{\"error\":\"unauthorized\"}";
+  static const char bad[] = "{\"error\":\"since and limit must be integers\"}";
+  if (!mol_platform_check_bearer(a->pc, mol_http_req_header(r, "Authorization"))) {
+    mol_http_respond(r, 401, "application/json", unauth, sizeof(unauth) - 1);
+    return;
+  }
+  long since = 0, limit = 100;
+  const char *q = mol_http_req_query(r);
+  if (query_int(q, "since", &since) || query_int(q, "limit", &limit)) {
+    mol_http_respond(r, 400, "application/json", bad, sizeof(bad) - 1);
+    return;
+  }
+  json_t *out = mol_transcript_lines(a->transcript, a->name, (uint64_t)since, (size_t)limit);
+  char *body = out ? mol_json_dump(out) : NULL;
+  json_decref(out);
+  if (body) mol_http_respond(r, 200, "application/json", body, strlen(body));
+  else mol_http_respond(r, 500, NULL, NULL, 0);
+  free(body);
+}
+
 static int mount(mol_agent *a) {
   char prefix[96];
   snprintf(prefix, sizeof(prefix), "/agents/%s", a->name);
@@ -355,7 +393,11 @@ static int mount(mol_agent *a) {
                        .url = a->url, .streaming = 1, .skills = &skill, .n_skills = 1};
   agent_meter_init(a);
   mol_a2a_server_opts so = {.card = &card, .executor = &a->meter, .prefix = prefix};
-  return mol_a2a_server_new(a->loop, a->http, &so, &a->a2a);
+  int rc = mol_a2a_server_new(a->loop, a->http, &so, &a->a2a);
+  if (rc) return rc;
+  char path[128];
+  snprintf(path, sizeof(path), "%s/transcript", prefix);
+  return mol_http_server_route(a->http, "GET", path, 0, on_transcript, a);
 }
 
 static int bring_up(mol_agent *a, const mol_agent_opts *o) {

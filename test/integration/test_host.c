@@ -199,6 +199,37 @@ static void through_proxy(const char *from_id, int from_idx, const char *to_id, 
   assert_non_null(strstr(r.body, want));
 }
 
+/* GET /agents/a/transcript: fail closed without the workspace's own token, 400 on bad
+ * numbers, and the turns as transcript lines with a cursor. */
+static void check_transcript(void) {
+  char url[256], tokpath[256], auth[256];
+  static op_result r;
+  snprintf(tokpath, sizeof(tokpath), "%s/tok0/.auth_token", F->dir);
+  const char *tok = read_file(tokpath);
+  assert_non_null(tok);
+  snprintf(auth, sizeof(auth), "Bearer %.200s", tok);
+  mol_http_header good[] = {{"Authorization", auth}};
+  mol_http_header wrong[] = {{"Authorization", "Bearer not-the-token"}};
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/agents/a/transcript", mol_host_port(F->host));
+  req("GET", url, NULL, NULL, 0, &r);
+  assert_int_equal(r.status, 401);
+  req("GET", url, NULL, wrong, 1, &r);
+  assert_int_equal(r.status, 401);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/agents/a/transcript?since=x", mol_host_port(F->host));
+  req("GET", url, NULL, good, 1, &r);
+  assert_int_equal(r.status, 400);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/agents/a/transcript?since=0&limit=50", mol_host_port(F->host));
+  req("GET", url, NULL, good, 1, &r);
+  assert_int_equal(r.status, 200);
+  json_t *v = json_loads(r.body, 0, NULL);
+  assert_non_null(v);
+  assert_true(json_is_true(json_object_get(v, "supported")));
+  assert_true(json_array_size(json_object_get(v, "lines")) >= 2); /* "direct", "via-proxy" */
+  assert_non_null(strstr(r.body, "via-proxy"));
+  assert_true(json_integer_value(json_object_get(v, "cursor")) >= 2);
+  json_decref(v);
+}
+
 static void check_metrics(void) {
   static op_result r;
   char url[128];
@@ -277,6 +308,7 @@ static void three_agents(void **st) {
   through_proxy(ids[1], 1, ids[0], "via-proxy");     /* b -> a */
   through_proxy(ids[0], 0, ids[2], "to-c");          /* a -> c */
   through_proxy(ids[2], 2, ids[1], "to-b");          /* c -> b */
+  check_transcript();
   check_metrics();
   pause_and_delete(ids);
   mol_host_stop(F->host);
