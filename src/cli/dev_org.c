@@ -307,11 +307,6 @@ static void on_listed(dev *d, int status, json_t *body, void *arg) {
 
 /* ---- shutdown ------------------------------------------------------------------------------- */
 
-static void closed_step(void *arg) {
-  dev *d = arg;
-  (void)d;
-}
-
 static void on_dp_closed(void *arg) {
   (void)arg;
   cli_signals_close();
@@ -319,7 +314,7 @@ static void on_dp_closed(void *arg) {
 
 static void on_agents_http_closed(void *arg) {
   dev *d = arg;
-  mol_http_client_close(d->http, closed_step, d);
+  mol_http_client_close(d->http, NULL, NULL);
   mol_devplatform_close(d->dp, on_dp_closed, d);
 }
 
@@ -328,7 +323,7 @@ static void maybe_finish(dev *d) {
   for (int i = 0; i < MEMBERS; i++)
     if (d->m[i].agent && !d->m[i].ended) return;
   if (d->stopping++ > 1) return; /* once */
-  if (d->coord_pc) mol_platform_client_close(d->coord_pc, closed_step, d);
+  if (d->coord_pc) mol_platform_client_close(d->coord_pc, NULL, NULL);
   mol_http_server_close(d->agents_http, 1000, on_agents_http_closed, d);
 }
 
