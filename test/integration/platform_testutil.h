@@ -210,4 +210,32 @@ static const char *json_field(const char *body, const char *key) {
   return out;
 }
 
+/* ---- shared by the tests that script a fake platform -------------------------------------- */
+
+/* Tears down a fixture's client, fake platform, loop and temp dir (the caller frees its own
+ * struct): the loop must close with no handle left. */
+__attribute__((unused)) static void pt_teardown(uv_loop_t *loop, fake *f, mol_platform_client *c,
+                                                char *dir) {
+  if (c) close_client(c);
+  fake_stop(f);
+  loop_drain(loop);
+  assert_int_equal(uv_loop_close(loop), 0);
+  fake_free_log(f);
+  rm_tree(dir);
+}
+
+/* How many logged requests route_of() sends to route, and the last of them. */
+__attribute__((unused)) static int pt_count(const fake *f, int (*route_of)(const char *), int route) {
+  int n = 0;
+  for (int i = 0; i < f->nlog; i++) n += route_of(f->log[i].path) == route;
+  return n;
+}
+
+__attribute__((unused)) static const fake_req *pt_last(const fake *f, int (*route_of)(const char *),
+                                                       int route) {
+  for (int i = f->nlog - 1; i >= 0; i--)
+    if (route_of(f->log[i].path) == route) return &f->log[i];
+  return NULL;
+}
+
 #endif

@@ -53,27 +53,14 @@ static int setup(void **st) {
 
 static int teardown(void **st) {
   (void)st;
-  if (F->c) close_client(F->c);
-  fake_stop(&F->f);
-  loop_drain(g_loop);
-  assert_int_equal(uv_loop_close(g_loop), 0);
-  fake_free_log(&F->f);
-  rm_tree(F->dir);
+  pt_teardown(g_loop, &F->f, F->c, F->dir);
   free(F);
   return 0;
 }
 
 static const fake_req *req(int i) { return &F->f.log[i]; }
-static int count(int route) {
-  int n = 0;
-  for (int i = 0; i < F->f.nlog; i++) n += route_of(req(i)->path) == route;
-  return n;
-}
-static const fake_req *last(int route) {
-  for (int i = F->f.nlog - 1; i >= 0; i--)
-    if (route_of(req(i)->path) == route) return req(i);
-  return NULL;
-}
+static int count(int route) { return pt_count(&F->f, route_of, route); }
+static const fake_req *last(int route) { return pt_last(&F->f, route_of, route); }
 
 static capture fetch(const mol_platform_fetch_opts *o) {
   capture cap = {0};

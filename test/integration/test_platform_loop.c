@@ -57,22 +57,13 @@ static int setup(void **st) {
 
 static int teardown(void **st) {
   (void)st;
-  if (F->c) close_client(F->c);
-  fake_stop(&F->f);
-  loop_drain(g_loop);
-  assert_int_equal(uv_loop_close(g_loop), 0);
-  fake_free_log(&F->f);
-  rm_tree(F->dir);
+  pt_teardown(g_loop, &F->f, F->c, F->dir);
   free(F);
   return 0;
 }
 
 static const fake_req *req(int i) { return &F->f.log[i]; }
-static int count(int route) {
-  int n = 0;
-  for (int i = 0; i < F->f.nlog; i++) n += route_of(req(i)->path) == route;
-  return n;
-}
+static int count(int route) { return pt_count(&F->f, route_of, route); }
 static const fake_req *nth(int route, int k) {
   for (int i = 0; i < F->f.nlog; i++)
     if (route_of(req(i)->path) == route && k-- == 0) return req(i);
