@@ -129,14 +129,14 @@ static void on_tick(uv_timer_t *t) {
 
 /* ---- turns --------------------------------------------------------------------------------- */
 
-static void on_turn_reply(mol_a2a_turn *t, const json_t *msg, void *arg) {
+static void on_turn_reply(mol_a2a_turn *t, const mol_a2a_cmsg *msg, void *arg) {
   (void)t;
   size_t i = (size_t)(uintptr_t)arg;
   char want[32];
   snprintf(want, sizeof want, "reply t%zu", i);
-  const json_t *part = json_array_get(json_object_get(msg, "parts"), 0);
-  const char *text = json_string_value(json_object_get(part, "text"));
+  char *text = mol_a2a_cmsg_text(msg);
   B.recs[i].ok = text && strcmp(text, want) == 0;
+  free(text);
 }
 
 static void on_turn_end(mol_a2a_turn *t, void *arg) {
@@ -150,14 +150,15 @@ static void on_turn_end(mol_a2a_turn *t, void *arg) {
 static int start_turn(mol_a2a_store *store, size_t i) {
   char text[32];
   snprintf(text, sizeof text, "t%zu", i);
-  json_t *msg = mol_a2a_message_new(MOL_A2A_ROLE_USER, text);
+  /* Held the way the A2A server holds a Molecule-shaped message/send: compactly. */
+  mol_a2a_cmsg *msg = mol_a2a_cmsg_new_text1(MOL_A2A_ROLE_USER, text);
   mol_a2a_task *task;
   mol_a2a_error err;
-  int rc = msg ? mol_a2a_store_begin(store, msg, &task, &err) : MOL_ENOMEM;
+  int rc = msg ? mol_a2a_store_begin(store, &msg, &task, &err) : MOL_ENOMEM;
   mol_a2a_turn_hooks hooks = {.on_reply = on_turn_reply, .on_end = on_turn_end,
                               .arg = (void *)(uintptr_t)i};
   if (!rc) rc = mol_a2a_turn_start(&B.loop, task, msg, NULL, 0, &B.hermes, &hooks, NULL);
-  json_decref(msg);
+  mol_a2a_cmsg_unref(msg);
   return rc;
 }
 

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "a2a/model.h"
+#include "a2a/msg.h"
 #include "a2a/task.h"
 #include "base/buf.h"
 
@@ -66,9 +67,9 @@ typedef struct {
   json_t *params;   /* borrowed from the body; NULL when absent */
   json_t *metadata; /* params.metadata, borrowed; NULL when absent */
 
-  /* SEND, STREAM: the message in canonical form (owned by the request; mol_a2a_store_begin
-   * fills in its taskId/contextId). */
-  json_t *message;
+  /* SEND, STREAM: the message (one reference owned by the request; mol_a2a_store_begin fills
+   * in its taskId/contextId). */
+  mol_a2a_cmsg *message;
   mol_a2a_send_config config;
 
   /* GET, CANCEL, RESUBSCRIBE, PUSH_*: the task id (params.id; params.taskId for push set). */
@@ -118,7 +119,7 @@ char *mol_a2a_reply_request_error(const mol_a2a_request *req);
 char *mol_a2a_reply_error(const mol_a2a_request *req, int code, const char *message);
 /* Message result: v0.3 the Message; v1.0 {"message":…}. Executors may add Molecule's extras
  * (metadata.tool_trace, usage) to the canonical message; they are kept in v0.3. */
-char *mol_a2a_reply_message(const mol_a2a_request *req, const json_t *msg);
+char *mol_a2a_reply_message(const mol_a2a_request *req, const mol_a2a_cmsg *msg);
 /* Task result: v1.0 wraps it in {"task":…} for SEND/STREAM/RESUBSCRIBE, bare for GET/CANCEL.
  * History is trimmed to the request's historyLength. */
 char *mol_a2a_reply_task(const mol_a2a_request *req, const mol_a2a_task *task);

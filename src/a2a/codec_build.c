@@ -66,8 +66,22 @@ static char *reply_wrapped(const mol_a2a_request *req, const char *key, json_t *
   return mol_a2a_response_result(req->id, obj);
 }
 
-char *mol_a2a_reply_message(const mol_a2a_request *req, const json_t *msg) {
-  return reply_wrapped(req, "message", mol_a2a_message_to_wire(msg, req->version));
+#define LIT(b, s) mol_buf_append((b), (s), sizeof(s) - 1)
+
+/* Written straight from the message: a compact reply never becomes a tree. Same bytes as
+ * reply_wrapped(mol_a2a_message_to_wire(...)) would give. */
+char *mol_a2a_reply_message(const mol_a2a_request *req, const mol_a2a_cmsg *msg) {
+  mol_buf b = MOL_BUF_INIT;
+  int wrap = wraps(req);
+  int rc = mol_buf_reserve(&b, 480) || LIT(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
+  if (!rc) rc = req->id ? mol_json_write(&b, req->id) : LIT(&b, "null");
+  rc = rc || LIT(&b, ",\"result\":") || (wrap && LIT(&b, "{\"message\":")) ||
+       mol_a2a_cmsg_write(&b, msg, req->version) || (wrap && LIT(&b, "}")) || LIT(&b, "}");
+  if (rc) {
+    mol_buf_free(&b);
+    return NULL;
+  }
+  return mol_buf_steal(&b);
 }
 
 char *mol_a2a_reply_task(const mol_a2a_request *req, const mol_a2a_task *task) {

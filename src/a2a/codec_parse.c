@@ -3,7 +3,7 @@
  * (missing message.kind, "type" for "kind", unknown fields). */
 #include <string.h>
 
-#include "a2a/codec.h"
+#include "a2a/codec_int.h"
 #include "base/json.h"
 #include "molecule.h"
 
@@ -94,8 +94,10 @@ static int parse_send(mol_a2a_request *req) {
   if (require_params(req) != 0) return MOL_EINVAL;
   json_t *msg = json_object_get(req->params, "message");
   if (!msg) return INVALID(req, "params.message is required");
-  if (mol_a2a_message_from_wire(msg, req->version, &req->message, &req->error) != 0)
-    return MOL_EINVAL;
+  json_t *canon;
+  if (mol_a2a_message_from_wire(msg, req->version, &canon, &req->error) != 0) return MOL_EINVAL;
+  if (!(req->message = mol_a2a_cmsg_wrap(canon)))
+    return mol_a2a_error_set(&req->error, MOL_A2A_INTERNAL_ERROR, "out of memory");
   return parse_config(req, json_object_get(req->params, "configuration"));
 }
 
@@ -183,6 +185,16 @@ static void request_init(mol_a2a_request *req) {
 int mol_a2a_request_parse(const char *body, size_t len, const char *version_header,
                           mol_a2a_request *req) {
   request_init(req);
+  mol_a2a_version v;
+  if (mol_a2a_version_parse(version_header, &v) == 0 && v == MOL_A2A_V03 &&
+      mol_a2a__request_parse_fast(body, len, req))
+    return 0;
+  return mol_a2a__request_parse_full(body, len, version_header, req);
+}
+
+int mol_a2a__request_parse_full(const char *body, size_t len, const char *version_header,
+                                mol_a2a_request *req) {
+  request_init(req);
   int rc = parse_envelope(req, body, len);
   if (rc != 0) return rc;
   if (mol_a2a_version_parse(version_header, &req->version) != 0) {
@@ -202,8 +214,9 @@ int mol_a2a_request_parse(const char *body, size_t len, const char *version_head
 void mol_a2a_request_free(mol_a2a_request *req) {
   if (!req) return;
   json_decref(req->id);
-  json_decref(req->message);
+  mol_a2a_cmsg_unref(req->message);
   json_decref(req->root);
-  req->id = req->message = req->root = NULL;
+  req->id = req->root = NULL;
+  req->message = NULL;
   req->params = req->metadata = NULL;
 }

@@ -34,8 +34,12 @@ typedef struct {
 /* ---- reading the turn ---------------------------------------------------------------------- */
 
 uv_loop_t *mol_a2a_turn_loop(const mol_a2a_turn *t);
-/* The user's message, canonical (a2a/model.h); borrowed. */
+/* The user's message, canonical (a2a/model.h); borrowed. A message held compactly gets its
+ * JSON built here, so prefer the accessors below when they say enough. NULL only when out of
+ * memory. */
 const json_t *mol_a2a_turn_message(const mol_a2a_turn *t);
+/* The message's own metadata object (borrowed), NULL when it has none. */
+const json_t *mol_a2a_turn_message_metadata(const mol_a2a_turn *t);
 /* The concatenated text of the message's text parts, stripped (borrowed, never NULL). */
 const char *mol_a2a_turn_text(const mol_a2a_turn *t);
 const char *mol_a2a_turn_task_id(const mol_a2a_turn *t);

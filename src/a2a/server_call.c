@@ -57,7 +57,9 @@ static a2a_call *call_new(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *r
   c->http = r;
   c->req = *req; /* the call owns the request from here on */
   c->kind = kind;
-  snprintf(c->task_id, sizeof(c->task_id), "%s", task_id);
+  size_t n = strnlen(task_id, sizeof(c->task_id) - 1);
+  memcpy(c->task_id, task_id, n);
+  c->task_id[n] = '\0';
   return c;
 }
 
@@ -85,12 +87,15 @@ static void answer(a2a_call *c, char *body) {
   mol_a2a_answer_body(r, body);
 }
 
-static void stop_listening(a2a_call *c) {
+/* task: the call's task when the caller has it at hand, else NULL (looked up by id). */
+static void stop_listening_on(a2a_call *c, mol_a2a_task *task) {
   if (!c->listener) return;
-  mol_a2a_task *t = mol_a2a_store_get(c->s->store, c->task_id);
+  mol_a2a_task *t = task ? task : mol_a2a_store_get(c->s->store, c->task_id);
   if (t) mol_a2a_task_unsubscribe(t, c->listener);
   c->listener = NULL;
 }
+
+static void stop_listening(a2a_call *c) { stop_listening_on(c, NULL); }
 
 static void on_timer_closed(uv_handle_t *h) {
   a2a_call *c = h->data;
@@ -173,25 +178,22 @@ static int listen_to(a2a_call *c, mol_a2a_task *task) {
 
 /* ---- turns -------------------------------------------------------------------------------- */
 
-static void on_reply(mol_a2a_turn *t, const json_t *msg, void *arg) {
+static void on_reply(mol_a2a_turn *t, const mol_a2a_cmsg *msg, void *arg) {
   (void)t;
   a2a_call *c = arg;
   if (c->kind == CALL_SEND && !c->streaming && c->http) {
-    stop_listening(c);
+    stop_listening_on(c, mol_a2a_turn_task(t));
     answer(c, mol_a2a_reply_message(&c->req, msg));
     c->hidden_task = c->created_task;
   }
 }
 
 static void on_turn_end(mol_a2a_turn *t, void *arg) {
-  (void)t;
   a2a_call *c = arg;
   mol_a2a_server *s = c->s;
   c->turn_running = 0;
-  if (c->hidden_task) { /* a Message-only exchange keeps no task, as the spec has it */
-    mol_a2a_task *task = mol_a2a_store_get(s->store, c->task_id);
-    if (task) mol_a2a_store_remove(s->store, task);
-  }
+  if (c->hidden_task) /* a Message-only exchange keeps no task, as the spec has it */
+    mol_a2a_store_remove(s->store, mol_a2a_turn_task(t));
   if (c->prev) c->prev->next = c->next; else s->running = c->next;
   if (c->next) c->next->prev = c->prev;
   s->live_turns--;
@@ -219,8 +221,8 @@ void mol_a2a_call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req)
   }
   mol_a2a_task *task;
   mol_a2a_error err = {0};
-  int creates = mol_a2a_msg_task_id(req->message) == NULL;
-  if (mol_a2a_store_begin(s->store, req->message, &task, &err)) {
+  int creates = mol_a2a_cmsg_task_id(req->message) == NULL;
+  if (mol_a2a_store_begin(s->store, &req->message, &task, &err)) {
     mol_a2a_answer_error(r, req, err.code, err.message[0] ? err.message : NULL);
     return;
   }

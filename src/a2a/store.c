@@ -118,8 +118,9 @@ int mol_a2a_store_create(mol_a2a_store *s, const char *context_id, mol_a2a_task 
   return 0;
 }
 
-static int begin_continue(mol_a2a_store *s, json_t *msg, mol_a2a_task **out, mol_a2a_error *err) {
-  const char *tid = mol_a2a_msg_task_id(msg), *cid = mol_a2a_msg_context_id(msg);
+static int begin_continue(mol_a2a_store *s, const mol_a2a_cmsg *msg, mol_a2a_task **out,
+                          mol_a2a_error *err) {
+  const char *tid = mol_a2a_cmsg_task_id(msg), *cid = mol_a2a_cmsg_context_id(msg);
   mol_a2a_task *t = mol_a2a_store_get(s, tid);
   if (!t) return mol_a2a_error_set(err, MOL_A2A_TASK_NOT_FOUND, "Task not found: %.64s", tid);
   if (mol_a2a_state_is_terminal(t->state))
@@ -129,29 +130,27 @@ static int begin_continue(mol_a2a_store *s, json_t *msg, mol_a2a_task **out, mol
   if (cid && strcmp(cid, t->context_id) != 0)
     return mol_a2a_error_set(err, MOL_A2A_INVALID_PARAMS,
                              "message.contextId does not match the task's contextId");
-  if (!cid) json_object_set_new(msg, "contextId", json_string(t->context_id));
   *out = t;
   return 0;
 }
 
-static int begin_new(mol_a2a_store *s, json_t *msg, mol_a2a_task **out, mol_a2a_error *err) {
-  mol_a2a_task *t;
-  int rc = mol_a2a_store_create(s, mol_a2a_msg_context_id(msg), &t);
+static int begin_new(mol_a2a_store *s, const mol_a2a_cmsg *msg, mol_a2a_task **out,
+                     mol_a2a_error *err) {
+  int rc = mol_a2a_store_create(s, mol_a2a_cmsg_context_id(msg), out);
   if (rc == MOL_ELIMIT)
     return mol_a2a_error_set(err, MOL_A2A_INTERNAL_ERROR, "Task store is full; retry later");
   if (rc != 0) return mol_a2a_error_set(err, MOL_A2A_INTERNAL_ERROR, NULL);
-  json_object_set_new(msg, "taskId", json_string(t->id));
-  json_object_set_new(msg, "contextId", json_string(t->context_id));
-  *out = t;
   return 0;
 }
 
-int mol_a2a_store_begin(mol_a2a_store *s, json_t *msg, mol_a2a_task **out, mol_a2a_error *err) {
+int mol_a2a_store_begin(mol_a2a_store *s, mol_a2a_cmsg **msg, mol_a2a_task **out,
+                        mol_a2a_error *err) {
   mol_a2a_task *t = NULL;
-  int rc = mol_a2a_msg_task_id(msg) ? begin_continue(s, msg, &t, err)
-                                    : begin_new(s, msg, &t, err);
+  int rc = mol_a2a_cmsg_task_id(*msg) ? begin_continue(s, *msg, &t, err)
+                                      : begin_new(s, *msg, &t, err);
   if (rc != 0) return rc;
-  if (mol_a2a_task_add_history(t, msg) != 0)
+  *msg = mol_a2a_cmsg_fill_ids(*msg, t->id, t->context_id);
+  if (!*msg || mol_a2a_task_add_history_msg(t, *msg) != 0)
     return mol_a2a_error_set(err, MOL_A2A_INTERNAL_ERROR, NULL);
   *out = t;
   return 0;

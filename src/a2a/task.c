@@ -34,12 +34,9 @@ mol_a2a_task *mol_a2a__task_alloc(mol_a2a_store *s, const char *id, const char *
   t->store = s;
   t->id = strdup(id);
   t->context_id = strdup(context_id);
-  t->history = json_array();
-  t->artifacts = json_array();
-  t->closed = json_object();
   t->state = MOL_A2A_STATE_SUBMITTED;
   mol_a2a_iso8601(mol_a2a_store_now(s), t->timestamp);
-  if (!t->id || !t->context_id || !t->history || !t->artifacts || !t->closed) {
+  if (!t->id || !t->context_id) {
     mol_a2a__task_free(t);
     return NULL;
   }
@@ -47,7 +44,7 @@ mol_a2a_task *mol_a2a__task_alloc(mol_a2a_store *s, const char *id, const char *
 }
 
 static void pending_free(pending_event *pe) {
-  json_decref(pe->hold_msg);
+  mol_a2a_cmsg_unref(pe->hold_msg);
   json_decref(pe->hold_artifact);
   json_decref(pe->hold_metadata);
   free(pe);
@@ -63,8 +60,9 @@ void mol_a2a__task_free(mol_a2a_task *t) {
     n = pe->next;
     pending_free(pe);
   }
-  json_decref(t->status_msg);
-  json_decref(t->history);
+  mol_a2a_cmsg_unref(t->status_msg);
+  for (size_t i = 0; i < t->history_len; i++) mol_a2a_cmsg_unref(t->history[i]);
+  free(t->history);
   json_decref(t->artifacts);
   json_decref(t->closed);
   json_decref(t->metadata);
@@ -79,8 +77,11 @@ const char *mol_a2a_task_id(const mol_a2a_task *t) { return t->id; }
 const char *mol_a2a_task_context_id(const mol_a2a_task *t) { return t->context_id; }
 mol_a2a_task_state mol_a2a_task_state_get(const mol_a2a_task *t) { return t->state; }
 const char *mol_a2a_task_timestamp(const mol_a2a_task *t) { return t->timestamp; }
-const json_t *mol_a2a_task_status_message(const mol_a2a_task *t) { return t->status_msg; }
-const json_t *mol_a2a_task_history(const mol_a2a_task *t) { return t->history; }
+const mol_a2a_cmsg *mol_a2a_task_status_message(const mol_a2a_task *t) { return t->status_msg; }
+size_t mol_a2a_task_history_len(const mol_a2a_task *t) { return t->history_len; }
+const mol_a2a_cmsg *mol_a2a_task_history_at(const mol_a2a_task *t, size_t i) {
+  return i < t->history_len ? t->history[i] : NULL;
+}
 const json_t *mol_a2a_task_artifacts(const mol_a2a_task *t) { return t->artifacts; }
 int mol_a2a_task_cancel_requested(const mol_a2a_task *t) { return t->cancel_requested; }
 size_t mol_a2a_task_listener_count(const mol_a2a_task *t) { return t->n_listeners; }
@@ -178,16 +179,36 @@ void mol_a2a__task_close_listeners(mol_a2a_task *t) {
 
 /* ---- mutations ------------------------------------------------------------------------- */
 
-static int history_push(mol_a2a_task *t, json_t *msg /* stolen */) {
-  if (!msg || json_array_append_new(t->history, msg) != 0) return MOL_ENOMEM;
-  while (json_array_size(t->history) > t->store->o.max_history) json_array_remove(t->history, 0);
+static int history_push(mol_a2a_task *t, mol_a2a_cmsg *msg /* stolen */) {
+  if (!msg) return MOL_ENOMEM;
+  if (t->history_len == t->store->o.max_history) { /* drop the oldest */
+    mol_a2a_cmsg_unref(t->history[0]);
+    memmove(t->history, t->history + 1, --t->history_len * sizeof(*t->history));
+  }
+  if (t->history_len == t->history_cap) {
+    size_t cap = t->history_cap ? t->history_cap * 2 : 2;
+    mol_a2a_cmsg **h = realloc(t->history, cap * sizeof(*h));
+    if (!h) {
+      mol_a2a_cmsg_unref(msg);
+      return MOL_ENOMEM;
+    }
+    t->history = h;
+    t->history_cap = cap;
+  }
+  t->history[t->history_len++] = msg;
   return 0;
+}
+
+int mol_a2a_task_add_history_msg(mol_a2a_task *t, mol_a2a_cmsg *msg) {
+  if (mol_a2a_state_is_terminal(t->state)) return MOL_A2A_ETERMINAL;
+  if (!msg) return MOL_EINVAL;
+  return history_push(t, mol_a2a_cmsg_ref(msg)); /* shared messages are immutable */
 }
 
 int mol_a2a_task_add_history(mol_a2a_task *t, const json_t *msg) {
   if (mol_a2a_state_is_terminal(t->state)) return MOL_A2A_ETERMINAL;
   if (!json_is_object(msg)) return MOL_EINVAL;
-  return history_push(t, json_incref((json_t *)msg)); /* canonical objects are immutable */
+  return history_push(t, mol_a2a_cmsg_wrap(json_incref((json_t *)msg)));
 }
 
 int mol_a2a_task_set_metadata(mol_a2a_task *t, const json_t *metadata) {
@@ -200,15 +221,8 @@ int mol_a2a_task_set_metadata(mol_a2a_task *t, const json_t *metadata) {
 }
 
 /* An agent's status message belongs to this task: fill in the ids the SDKs expect. */
-static json_t *own_message(const mol_a2a_task *t, const json_t *msg) {
-  if (json_object_get(msg, "taskId") && json_object_get(msg, "contextId"))
-    return json_incref((json_t *)msg); /* nothing to add: share it */
-  json_t *m = json_deep_copy(msg);
-  if (!m) return NULL;
-  if (!json_object_get(m, "taskId")) json_object_set_new(m, "taskId", json_string(t->id));
-  if (!json_object_get(m, "contextId"))
-    json_object_set_new(m, "contextId", json_string(t->context_id));
-  return m;
+static mol_a2a_cmsg *own_message(const mol_a2a_task *t, mol_a2a_cmsg *msg) {
+  return mol_a2a_cmsg_fill_ids(mol_a2a_cmsg_ref(msg), t->id, t->context_id);
 }
 
 static pending_event *status_event(mol_a2a_task *t, const json_t *metadata) {
@@ -219,7 +233,7 @@ static pending_event *status_event(mol_a2a_task *t, const json_t *metadata) {
   pe->ev.final = mol_a2a_state_is_terminal(t->state) || mol_a2a_state_is_interrupted(t->state);
   memcpy(pe->timestamp, t->timestamp, sizeof(pe->timestamp));
   pe->ev.timestamp = pe->timestamp;
-  pe->hold_msg = json_incref(t->status_msg);
+  pe->hold_msg = mol_a2a_cmsg_ref(t->status_msg);
   pe->ev.status_message = pe->hold_msg;
   pe->hold_metadata = metadata ? json_deep_copy(metadata) : NULL;
   pe->ev.metadata = pe->hold_metadata;
@@ -228,13 +242,22 @@ static pending_event *status_event(mol_a2a_task *t, const json_t *metadata) {
 
 int mol_a2a_task_set_status(mol_a2a_task *t, mol_a2a_task_state state, const json_t *msg,
                             const json_t *metadata) {
+  if (msg && !json_is_object(msg)) return MOL_EINVAL;
+  mol_a2a_cmsg *m = msg ? mol_a2a_cmsg_wrap(json_incref((json_t *)msg)) : NULL;
+  if (msg && !m) return MOL_ENOMEM;
+  int rc = mol_a2a_task_set_status_msg(t, state, m, metadata);
+  mol_a2a_cmsg_unref(m);
+  return rc;
+}
+
+int mol_a2a_task_set_status_msg(mol_a2a_task *t, mol_a2a_task_state state, mol_a2a_cmsg *msg,
+                                const json_t *metadata) {
   if (mol_a2a_state_is_terminal(t->state)) return MOL_A2A_ETERMINAL;
   if (!mol_a2a_state_can_transition(t->state, state)) return MOL_A2A_EILLEGAL;
-  if (msg && !json_is_object(msg)) return MOL_EINVAL;
-  json_t *m = msg ? own_message(t, msg) : NULL;
+  mol_a2a_cmsg *m = msg ? own_message(t, msg) : NULL;
   pending_event *pe = NULL;
   if (msg && !m) return MOL_ENOMEM;
-  json_t *old = t->status_msg;
+  mol_a2a_cmsg *old = t->status_msg;
   t->status_msg = m;
   if (old && history_push(t, old) != 0) return MOL_ENOMEM;
   t->state = state;
@@ -257,6 +280,7 @@ static int artifact_index(const mol_a2a_task *t, const char *id) {
 }
 
 static int artifact_merge(mol_a2a_task *t, const json_t *chunk, const char *id, int append) {
+  if (!t->artifacts && !(t->artifacts = json_array())) return MOL_ENOMEM;
   int idx = artifact_index(t, id);
   if (append && idx >= 0) {
     if (json_object_get(t->closed, id)) return MOL_EINVAL; /* lastChunk already seen */
@@ -281,6 +305,7 @@ int mol_a2a_task_add_artifact(mol_a2a_task *t, const json_t *artifact, int appen
   if (!id || !json_is_array(json_object_get(artifact, "parts"))) return MOL_EINVAL;
   int rc = artifact_merge(t, artifact, id, append);
   if (rc != 0) return rc;
+  if (last_chunk && !t->closed && !(t->closed = json_object())) return MOL_ENOMEM;
   if (last_chunk) json_object_set_new(t->closed, id, json_true());
   pending_event *pe = calloc(1, sizeof(*pe));
   if (!pe) return MOL_ENOMEM;
@@ -312,6 +337,6 @@ int mol_a2a_task_request_cancel(mol_a2a_task *t) {
   return 0;
 }
 
-int mol_a2a_task_finish_canceled(mol_a2a_task *t, const json_t *msg) {
-  return mol_a2a_task_set_status(t, MOL_A2A_STATE_CANCELED, msg, NULL);
+int mol_a2a_task_finish_canceled(mol_a2a_task *t, mol_a2a_cmsg *msg) {
+  return mol_a2a_task_set_status_msg(t, MOL_A2A_STATE_CANCELED, msg, NULL);
 }

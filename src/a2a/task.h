@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "a2a/model.h"
+#include "a2a/msg.h"
 
 /* Engine errors (negative MOL_* codes). */
 #define MOL_A2A_ETERMINAL MOL_EPROTO /* the task is terminal: it cannot change any more */
@@ -47,7 +48,7 @@ typedef struct {
   int final;                    /* the last event this listener will receive */
   /* MOL_A2A_EV_STATUS */
   mol_a2a_task_state state;
-  const json_t *status_message; /* canonical Message or NULL */
+  const mol_a2a_cmsg *status_message; /* or NULL (mol_a2a_cmsg_json for its JSON) */
   const char *timestamp;        /* ISO-8601 */
   /* MOL_A2A_EV_ARTIFACT: the chunk as sent (not the accumulated artifact) */
   const json_t *artifact;
@@ -101,13 +102,16 @@ size_t mol_a2a_store_sweep(mol_a2a_store *s, int64_t now_ms);
 /* The store's current time (its clock). */
 int64_t mol_a2a_store_now(const mol_a2a_store *s);
 
-/* Starts a turn for an incoming canonical message (message/send, message/stream):
+/* Starts a turn for an incoming message (message/send, message/stream):
  *  - no message.taskId: a new task (submitted) in the message's contextId, or a new context;
  *  - message.taskId: continues that task (contract §3.4 / §7.3 check 18): unknown -> -32001,
  *    terminal -> -32600, a contextId that disagrees -> -32602.
- * The message gets the task's taskId/contextId filled in and is appended to the history.
- * Returns 0 or MOL_EINVAL with *err set (-32603 when the store is full or out of memory). */
-int mol_a2a_store_begin(mol_a2a_store *s, json_t *msg, mol_a2a_task **out, mol_a2a_error *err);
+ * The message gets the task's taskId/contextId filled in (mol_a2a_cmsg_fill_ids: *msg may be
+ * replaced by a completed copy, the caller's reference moving to it) and is appended to the
+ * history. Returns 0 or MOL_EINVAL with *err set (-32603 when the store is full or out of
+ * memory; *msg is then NULL if the copy failed). */
+int mol_a2a_store_begin(mol_a2a_store *s, mol_a2a_cmsg **msg, mol_a2a_task **out,
+                        mol_a2a_error *err);
 
 /* Tasks matching a filter, oldest first (v1.0 ListTasks). context_id NULL = any; state
  * MOL_A2A_STATE_UNKNOWN = any. Skips the first `offset` matches and stores at most `cap` of
@@ -121,10 +125,13 @@ const char *mol_a2a_task_id(const mol_a2a_task *t);
 const char *mol_a2a_task_context_id(const mol_a2a_task *t);
 mol_a2a_task_state mol_a2a_task_state_get(const mol_a2a_task *t);
 const char *mol_a2a_task_timestamp(const mol_a2a_task *t);
-/* Borrowed canonical objects (NULL when unset). */
-const json_t *mol_a2a_task_status_message(const mol_a2a_task *t);
-const json_t *mol_a2a_task_history(const mol_a2a_task *t);   /* array */
-const json_t *mol_a2a_task_artifacts(const mol_a2a_task *t); /* array */
+/* Borrowed (NULL when unset). */
+const mol_a2a_cmsg *mol_a2a_task_status_message(const mol_a2a_task *t);
+/* The history, oldest first: its length and its i-th message (borrowed). */
+size_t mol_a2a_task_history_len(const mol_a2a_task *t);
+const mol_a2a_cmsg *mol_a2a_task_history_at(const mol_a2a_task *t, size_t i);
+/* Array of canonical Artifacts (borrowed); NULL while the task has none. */
+const json_t *mol_a2a_task_artifacts(const mol_a2a_task *t);
 int mol_a2a_task_cancel_requested(const mol_a2a_task *t);
 
 /* Moves the task to `state` with an optional status message (canonical, copied) and event
@@ -133,6 +140,9 @@ int mol_a2a_task_cancel_requested(const mol_a2a_task *t);
  * Returns 0, MOL_A2A_ETERMINAL, MOL_A2A_EILLEGAL or MOL_ENOMEM. */
 int mol_a2a_task_set_status(mol_a2a_task *t, mol_a2a_task_state state, const json_t *msg,
                             const json_t *metadata);
+/* The same with a message handle (borrowed; a reference is taken). */
+int mol_a2a_task_set_status_msg(mol_a2a_task *t, mol_a2a_task_state state, mol_a2a_cmsg *msg,
+                                const json_t *metadata);
 /* Adds an artifact chunk (canonical, copied) and delivers an artifact event.
  * append = 0 adds the artifact or replaces one with the same artifactId; append = 1 adds the
  * chunk's parts to the earlier artifact with that id (or adds it when there is none).
@@ -143,6 +153,8 @@ int mol_a2a_task_add_artifact(mol_a2a_task *t, const json_t *artifact, int appen
 /* Appends a canonical message to the history (shared by reference: canonical objects are not
  * modified once handed over); no event. 0, ETERMINAL or ENOMEM. */
 int mol_a2a_task_add_history(mol_a2a_task *t, const json_t *msg);
+/* The same with a message handle (borrowed; a reference is taken). */
+int mol_a2a_task_add_history_msg(mol_a2a_task *t, mol_a2a_cmsg *msg);
 /* Replaces the task's metadata (object, copied; NULL clears). */
 int mol_a2a_task_set_metadata(mol_a2a_task *t, const json_t *metadata);
 
@@ -165,7 +177,7 @@ void mol_a2a_task_set_cancel_hook(mol_a2a_task *t, mol_a2a_cancel_fn fn, void *a
  * either canceled already or will be when the executor stops. */
 int mol_a2a_task_request_cancel(mol_a2a_task *t);
 /* Ends the task as canceled (the executor's answer to the hook). Same as set_status. */
-int mol_a2a_task_finish_canceled(mol_a2a_task *t, const json_t *msg);
+int mol_a2a_task_finish_canceled(mol_a2a_task *t, mol_a2a_cmsg *msg);
 
 /* The task as JSON in the version's shape (v0.3 kind:"task"; v1.0 ProtoJSON enums, no kind).
  * history_length < 0 keeps the whole history, 0 leaves it out, n keeps the last n messages in

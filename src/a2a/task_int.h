@@ -15,12 +15,13 @@ struct mol_a2a_listener {
   struct mol_a2a_listener *prev, *next;
 };
 
-/* An event waiting for delivery; owns its JSON references. */
+/* An event waiting for delivery; owns its references. */
 typedef struct pending_event {
   mol_a2a_event ev;
   uint64_t seq;
   char timestamp[32];
-  json_t *hold_msg, *hold_artifact, *hold_metadata;
+  mol_a2a_cmsg *hold_msg;
+  json_t *hold_artifact, *hold_metadata;
   struct pending_event *next;
 } pending_event;
 
@@ -29,10 +30,12 @@ struct mol_a2a_task {
   char *context_id;
   mol_a2a_task_state state;
   char timestamp[32];
-  json_t *status_msg; /* canonical Message or NULL */
-  json_t *history;    /* array of canonical Messages */
-  json_t *artifacts;  /* array of canonical Artifacts */
-  json_t *closed;     /* object: artifactId -> true once lastChunk was seen */
+  mol_a2a_cmsg *status_msg; /* or NULL */
+  mol_a2a_cmsg **history;   /* oldest first */
+  size_t history_len, history_cap;
+  /* Created on first use: most tasks of a Molecule agent never carry an artifact. */
+  json_t *artifacts;  /* array of canonical Artifacts, or NULL */
+  json_t *closed;     /* object: artifactId -> true once lastChunk was seen, or NULL */
   json_t *metadata;   /* object or NULL */
 
   int cancel_requested;

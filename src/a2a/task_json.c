@@ -2,12 +2,13 @@
 #include "a2a/task_int.h"
 
 /* The last n messages of the history, chronological (n < 0: all). */
-static json_t *history_to_wire(const json_t *history, mol_a2a_version v, int n) {
-  size_t total = json_array_size(history);
+static json_t *history_to_wire(const mol_a2a_task *t, mol_a2a_version v, int n) {
+  size_t total = t->history_len;
   size_t from = (n >= 0 && (size_t)n < total) ? total - (size_t)n : 0;
   json_t *out = json_array();
   for (size_t i = from; out && i < total; i++) {
-    json_t *w = mol_a2a_message_to_wire(json_array_get(history, i), v);
+    const json_t *m = mol_a2a_cmsg_json(t->history[i]);
+    json_t *w = m ? mol_a2a_message_to_wire(m, v) : NULL;
     if (!w || json_array_append_new(out, w) != 0) {
       json_decref(out);
       return NULL;
@@ -34,6 +35,13 @@ static int set_new(json_t *o, const char *key, json_t *v) {
   return v ? json_object_set_new(o, key, v) : -1;
 }
 
+static json_t *status_json(mol_a2a_task_state state, const mol_a2a_cmsg *msg, const char *ts,
+                           mol_a2a_version v) {
+  const json_t *m = msg ? mol_a2a_cmsg_json(msg) : NULL;
+  if (msg && !m) return NULL;
+  return mol_a2a_status_to_wire(state, m, ts, v);
+}
+
 json_t *mol_a2a_task_to_json(const mol_a2a_task *t, mol_a2a_version v, int history_length) {
   json_t *o = json_object();
   if (!o) return NULL;
@@ -41,9 +49,9 @@ json_t *mol_a2a_task_to_json(const mol_a2a_task *t, mol_a2a_version v, int histo
   if (v == MOL_A2A_V03) rc |= json_object_set_new(o, "kind", json_string("task"));
   rc |= json_object_set_new(o, "id", json_string(t->id));
   rc |= json_object_set_new(o, "contextId", json_string(t->context_id));
-  rc |= set_new(o, "status", mol_a2a_status_to_wire(t->state, t->status_msg, t->timestamp, v));
-  if (history_length != 0 && json_array_size(t->history) > 0)
-    rc |= set_new(o, "history", history_to_wire(t->history, v, history_length));
+  rc |= set_new(o, "status", status_json(t->state, t->status_msg, t->timestamp, v));
+  if (history_length != 0 && t->history_len > 0)
+    rc |= set_new(o, "history", history_to_wire(t, v, history_length));
   if (json_array_size(t->artifacts) > 0)
     rc |= set_new(o, "artifacts", artifacts_to_wire(t->artifacts, v));
   if (t->metadata) rc |= json_object_set_new(o, "metadata", json_deep_copy(t->metadata));
@@ -60,8 +68,7 @@ static json_t *status_event_json(const mol_a2a_event *ev, mol_a2a_version v) {
   if (v == MOL_A2A_V03) rc |= json_object_set_new(o, "kind", json_string("status-update"));
   rc |= json_object_set_new(o, "taskId", json_string(ev->task_id));
   rc |= json_object_set_new(o, "contextId", json_string(ev->context_id));
-  rc |= set_new(o, "status", mol_a2a_status_to_wire(ev->state, ev->status_message,
-                                                    ev->timestamp, v));
+  rc |= set_new(o, "status", status_json(ev->state, ev->status_message, ev->timestamp, v));
   /* v1.0 removed `final`: the stream simply ends at a terminal or interrupted state. */
   if (v == MOL_A2A_V03) rc |= json_object_set_new(o, "final", json_boolean(ev->final));
   if (rc != 0) {

@@ -13,9 +13,10 @@
 struct mol_a2a_turn {
   uv_loop_t *loop;
   mol_a2a_task *task;          /* live until the ending call */
-  json_t *message;
+  mol_a2a_cmsg *message;
   json_t *req_metadata;
   char *text;
+  int own_text;           /* text is a copy (else it is the message's own, borrowed) */
   int streaming;
   int ended;
   const mol_a2a_executor *ex;
@@ -25,7 +26,11 @@ struct mol_a2a_turn {
 };
 
 uv_loop_t *mol_a2a_turn_loop(const mol_a2a_turn *t) { return t->loop; }
-const json_t *mol_a2a_turn_message(const mol_a2a_turn *t) { return t->message; }
+mol_a2a_task *mol_a2a_turn_task(const mol_a2a_turn *t) { return t->task; }
+const json_t *mol_a2a_turn_message(const mol_a2a_turn *t) { return mol_a2a_cmsg_json(t->message); }
+const json_t *mol_a2a_turn_message_metadata(const mol_a2a_turn *t) {
+  return mol_a2a_cmsg_metadata(t->message);
+}
 const char *mol_a2a_turn_text(const mol_a2a_turn *t) { return t->text; }
 const char *mol_a2a_turn_task_id(const mol_a2a_turn *t) { return mol_a2a_task_id(t->task); }
 const char *mol_a2a_turn_context_id(const mol_a2a_turn *t) {
@@ -40,37 +45,37 @@ void mol_a2a_turn_set_data(mol_a2a_turn *t, void *data) { t->data = data; }
 void *mol_a2a_turn_data(const mol_a2a_turn *t) { return t->data; }
 
 static void turn_free(mol_a2a_turn *t) {
-  json_decref(t->message);
+  mol_a2a_cmsg_unref(t->message);
   json_decref(t->req_metadata);
-  free(t->text);
+  if (t->own_text) free(t->text);
   free(t);
 }
 
 /* Moves the task to its last state of this turn, then tells the binding and frees the turn. */
-static int end_turn(mol_a2a_turn *t, mol_a2a_task_state state, json_t *msg) {
+static int end_turn(mol_a2a_turn *t, mol_a2a_task_state state, mol_a2a_cmsg *msg) {
   if (t->ended) {
-    json_decref(msg);
+    mol_a2a_cmsg_unref(msg);
     return MOL_EPROTO;
   }
   t->ended = 1;
   mol_a2a_task_set_cancel_hook(t->task, NULL, NULL);
   int rc = state == MOL_A2A_STATE_CANCELED ? mol_a2a_task_finish_canceled(t->task, msg)
-                                           : mol_a2a_task_set_status(t->task, state, msg, NULL);
-  json_decref(msg);
+                                           : mol_a2a_task_set_status_msg(t->task, state, msg, NULL);
+  mol_a2a_cmsg_unref(msg);
   if (t->hooks.on_end) t->hooks.on_end(t, t->hooks.arg);
   turn_free(t);
   return rc;
 }
 
-static json_t *agent_text(const char *text) {
-  return text ? mol_a2a_message_new(MOL_A2A_ROLE_AGENT, text) : NULL;
+static mol_a2a_cmsg *agent_text(const char *text) {
+  return text ? mol_a2a_cmsg_new_text1(MOL_A2A_ROLE_AGENT, text) : NULL;
 }
 
 int mol_a2a_turn_working(mol_a2a_turn *t, const char *text) {
   if (t->ended) return MOL_EPROTO;
-  json_t *msg = agent_text(text);
-  int rc = mol_a2a_task_set_status(t->task, MOL_A2A_STATE_WORKING, msg, NULL);
-  json_decref(msg);
+  mol_a2a_cmsg *msg = agent_text(text);
+  int rc = mol_a2a_task_set_status_msg(t->task, MOL_A2A_STATE_WORKING, msg, NULL);
+  mol_a2a_cmsg_unref(msg);
   return rc;
 }
 
@@ -87,22 +92,32 @@ int mol_a2a_turn_artifact(mol_a2a_turn *t, const char *artifact_id, const char *
   return rc;
 }
 
-int mol_a2a_turn_reply(mol_a2a_turn *t, json_t *msg) {
-  if (t->ended || !msg) {
-    json_decref(msg);
-    return t->ended ? MOL_EPROTO : MOL_EINVAL;
+static int reply_msg(mol_a2a_turn *t, mol_a2a_cmsg *msg) {
+  if (t->ended) {
+    mol_a2a_cmsg_unref(msg);
+    return MOL_EPROTO;
   }
-  const char *ctx = mol_a2a_task_context_id(t->task);
-  if (ctx && !json_object_get(msg, "contextId")) json_object_set_new(msg, "contextId", json_string(ctx));
-  if (!json_object_get(msg, "taskId"))
-    json_object_set_new(msg, "taskId", json_string(mol_a2a_task_id(t->task)));
+  msg = mol_a2a_cmsg_fill_ids(msg, mol_a2a_task_id(t->task), mol_a2a_task_context_id(t->task));
+  if (!msg) return end_turn(t, MOL_A2A_STATE_FAILED, agent_text("out of memory"));
   if (t->hooks.on_reply) t->hooks.on_reply(t, msg, t->hooks.arg);
   return end_turn(t, MOL_A2A_STATE_COMPLETED, msg);
 }
 
+int mol_a2a_turn_reply(mol_a2a_turn *t, json_t *msg) {
+  if (!msg) return t->ended ? MOL_EPROTO : MOL_EINVAL;
+  mol_a2a_cmsg *m = mol_a2a_cmsg_wrap(msg);
+  return m ? reply_msg(t, m) : MOL_ENOMEM;
+}
+
+/* The common case: held compactly, with the task's ids from the start, and written to the
+ * caller without building a tree. */
 int mol_a2a_turn_reply_text(mol_a2a_turn *t, const char *text) {
-  json_t *msg = mol_a2a_message_new(MOL_A2A_ROLE_AGENT, text ? text : "");
-  return msg ? mol_a2a_turn_reply(t, msg) : MOL_ENOMEM;
+  if (t->ended) return MOL_EPROTO;
+  mol_a2a_text_span span = {text ? text : "", text ? strlen(text) : 0};
+  mol_a2a_cmsg *m = mol_a2a_cmsg_new_text(MOL_A2A_ROLE_AGENT, NULL,
+                                          mol_a2a_task_context_id(t->task),
+                                          mol_a2a_task_id(t->task), &span, 1);
+  return m ? reply_msg(t, m) : MOL_ENOMEM;
 }
 
 int mol_a2a_turn_complete(mol_a2a_turn *t, const char *text) {
@@ -125,8 +140,18 @@ static void on_cancel_hook(mol_a2a_task *task, void *arg) {
   else mol_a2a_turn_canceled(t);
 }
 
-static char *stripped_text(const json_t *msg) {
-  char *s = mol_a2a_parts_text(msg);
+/* The message's text without surrounding blanks: the message's own bytes when that is what
+ * they already are (one text part, nothing to strip), else a copy. */
+static char *stripped_text(const mol_a2a_cmsg *msg, int *own) {
+  size_t len;
+  const char *only = mol_a2a_cmsg_only_text(msg, &len);
+  if (only && strlen(only) == len &&
+      (len == 0 || (!isspace((unsigned char)only[0]) && !isspace((unsigned char)only[len - 1])))) {
+    *own = 0;
+    return (char *)only;
+  }
+  *own = 1;
+  char *s = mol_a2a_cmsg_text(msg);
   if (!s) return NULL;
   size_t n = strlen(s), a = 0;
   while (a < n && isspace((unsigned char)s[a])) a++;
@@ -136,16 +161,16 @@ static char *stripped_text(const json_t *msg) {
   return s;
 }
 
-int mol_a2a_turn_start(uv_loop_t *loop, mol_a2a_task *task, const json_t *message,
+int mol_a2a_turn_start(uv_loop_t *loop, mol_a2a_task *task, mol_a2a_cmsg *message,
                        const json_t *req_metadata, int streaming, const mol_a2a_executor *ex,
                        const mol_a2a_turn_hooks *hooks, mol_a2a_turn **out) {
   mol_a2a_turn *t = calloc(1, sizeof(*t));
   if (!t) return MOL_ENOMEM;
   t->loop = loop;
   t->task = task;
-  t->message = json_incref((json_t *)message); /* canonical objects are immutable */
+  t->message = mol_a2a_cmsg_ref(message); /* shared messages are immutable */
   t->req_metadata = req_metadata ? json_incref((json_t *)req_metadata) : NULL;
-  t->text = stripped_text(message);
+  t->text = stripped_text(message, &t->own_text);
   t->streaming = streaming;
   t->ex = ex;
   if (hooks) t->hooks = *hooks;

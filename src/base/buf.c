@@ -20,7 +20,7 @@ int mol_buf_reserve(mol_buf *b, size_t extra) {
   return 0;
 }
 
-int mol_buf_append(mol_buf *b, const void *data, size_t len) {
+int mol_buf_append_grow(mol_buf *b, const void *data, size_t len) {
   int rc = mol_buf_reserve(b, len);
   if (rc) return rc;
   if (len) memcpy(b->data + b->len, data, len);

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 typedef struct {
   char *data;  /* NULL until the first append */
@@ -16,7 +17,18 @@ typedef struct {
 
 /* Ensures room for `extra` more bytes (plus the NUL). Returns 0 or MOL_ENOMEM. */
 int mol_buf_reserve(mol_buf *b, size_t extra);
-int mol_buf_append(mol_buf *b, const void *data, size_t len);
+/* Appends len bytes. Returns 0 or MOL_ENOMEM. Inline when there is room: replies are
+ * assembled from many short pieces. */
+int mol_buf_append_grow(mol_buf *b, const void *data, size_t len);
+static inline int mol_buf_append(mol_buf *b, const void *data, size_t len) {
+  if (b->cap - b->len > len) { /* room for the bytes and the NUL */
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+  }
+  return mol_buf_append_grow(b, data, len);
+}
 int mol_buf_append_str(mol_buf *b, const char *s);
 int mol_buf_printf(mol_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int mol_buf_vprintf(mol_buf *b, const char *fmt, va_list ap);

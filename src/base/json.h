@@ -21,5 +21,8 @@ long long mol_json_int(json_t *root, const char *path, long long dflt);
 char *mol_json_dump(const json_t *v);
 /* The same, appended to b. Returns 0 or MOL_ENOMEM (b is left as it was). */
 int mol_json_write(mol_buf *b, const json_t *v);
+/* n bytes of UTF-8 (NULs allowed) as a JSON string literal, escaped exactly as mol_json_write
+ * escapes strings, appended to b. Returns 0 or MOL_ENOMEM (b is left as it was). */
+int mol_json_write_string(mol_buf *b, const char *s, size_t n);
 
 #endif

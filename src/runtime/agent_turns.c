@@ -80,7 +80,7 @@ static void on_task_event(mol_a2a_task *task, const mol_a2a_event *ev, void *arg
   agent_turn *t = arg;
   mol_agent *a = t->a;
   count_latency(a, (double)(mol_mono_ns() - t->t0_ns) / 1e9);
-  char *text = ev->status_message ? mol_a2a_parts_text(ev->status_message) : NULL;
+  char *text = ev->status_message ? mol_a2a_cmsg_text(ev->status_message) : NULL;
   record_outcome(a, ev, text ? text : "");
   if (text && *text) transcript_add(a, "agent", text);
   free(text);

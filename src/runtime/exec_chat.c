@@ -64,7 +64,7 @@ static void add_history(json_t *messages, const json_t *history) {
 }
 
 static const json_t *history_of(mol_a2a_turn *t) {
-  const json_t *h = json_object_get(json_object_get(mol_a2a_turn_message(t), "metadata"), "history");
+  const json_t *h = json_object_get(mol_a2a_turn_message_metadata(t), "history");
   if (json_is_array(h)) return h;
   h = json_object_get(mol_a2a_turn_request_metadata(t), "history");
   return json_is_array(h) ? h : NULL;

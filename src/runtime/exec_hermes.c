@@ -111,14 +111,14 @@ static void on_post_done(mol_http_request *r, int err, const mol_http_response *
 }
 
 static json_t *history_of(mol_a2a_turn *t) {
-  const json_t *h = json_object_get(json_object_get(mol_a2a_turn_message(t), "metadata"), "history");
+  const json_t *h = json_object_get(mol_a2a_turn_message_metadata(t), "history");
   if (!json_is_array(h)) h = json_object_get(mol_a2a_turn_request_metadata(t), "history");
   return json_is_array(h) ? json_deep_copy(h) : json_array();
 }
 
 static char *inbound_body(hermes *h, hermes_turn *ht, const char *chat_id) {
   mol_a2a_turn *t = ht->turn;
-  const json_t *meta = json_object_get(mol_a2a_turn_message(t), "metadata");
+  const json_t *meta = mol_a2a_turn_message_metadata(t);
   const char *peer_id = json_string_value(json_object_get(meta, "peer_id"));
   const char *peer_name = json_string_value(json_object_get(meta, "peer_name"));
   json_t *b = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "chat_id", chat_id, "peer_id",
@@ -140,7 +140,7 @@ static int hermes_execute(void *self, mol_a2a_turn *t) {
   mol_random_hex(ht->message_id, 16);
   const char *chat_id = mol_a2a_turn_context_id(t);
   if (!chat_id || !*chat_id) chat_id = mol_a2a_turn_task_id(t);
-  const json_t *meta = json_object_get(mol_a2a_turn_message(t), "metadata");
+  const json_t *meta = mol_a2a_turn_message_metadata(t);
   const char *peer = json_string_value(json_object_get(meta, "peer_id"));
   int origin = peer && *peer ? ORIGIN_PEER : ORIGIN_USER;
   int rc = mol_pending_add(h->pending, ht->message_id, h->timeout_ms, origin, on_pending_done,

@@ -21,15 +21,15 @@ static void exercise_engine(mol_a2a_request *req) {
   if (mol_a2a_store_new(&o, &s) != 0) return;
   mol_a2a_task *t;
   mol_a2a_error err;
-  if (mol_a2a_store_begin(s, req->message, &t, &err) == 0) {
-    mol_a2a_task_set_status(t, MOL_A2A_STATE_WORKING, req->message, req->metadata);
+  if (mol_a2a_store_begin(s, &req->message, &t, &err) == 0) {
+    mol_a2a_task_set_status_msg(t, MOL_A2A_STATE_WORKING, req->message, req->metadata);
     check_body(mol_a2a_reply_task(req, t));
     mol_a2a_task_set_status(t, MOL_A2A_STATE_COMPLETED, NULL, NULL);
     check_body(mol_a2a_reply_task(req, t));
   } else {
     check_body(mol_a2a_reply_error(req, err.code, err.message));
   }
-  check_body(mol_a2a_reply_message(req, req->message));
+  if (req->message) check_body(mol_a2a_reply_message(req, req->message));
   mol_a2a_store_free(s);
 }
 

@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include "a2a/codec.h"
+#include "a2a/codec_int.h"
+#include "base/json.h"
 #include "a2a_test_util.h"
 #include "molecule.h"
 
@@ -205,7 +207,7 @@ static void parse_ok(const char *body, const char *header, mol_a2a_request *req)
 }
 
 static void assert_canonical(const mol_a2a_request *req, const char *want) {
-  char *got = json_dumps(req->message, JSON_COMPACT);
+  char *got = json_dumps(mol_a2a_cmsg_json(req->message), JSON_COMPACT);
   assert_json(got, want);
   free(got);
 }
@@ -224,11 +226,11 @@ static void molecule_request_shape(void **state) {
   assert_int_equal(req.config.history_length, -1);
   assert_canonical(&req, "{\"kind\":\"message\",\"messageId\":\"m1\",\"role\":\"user\","
                          "\"parts\":[{\"kind\":\"text\",\"text\":\"hi\"}]}");
-  char *text = mol_a2a_parts_text(req.message);
+  char *text = mol_a2a_cmsg_text(req.message);
   assert_string_equal(text, "hi");
   free(text);
-  assert_int_equal(mol_a2a_msg_role(req.message), MOL_A2A_ROLE_USER);
-  assert_null(mol_a2a_msg_task_id(req.message));
+  assert_int_equal(mol_a2a_cmsg_role(req.message), MOL_A2A_ROLE_USER);
+  assert_null(mol_a2a_cmsg_task_id(req.message));
   mol_a2a_request_free(&req);
 }
 
@@ -297,7 +299,7 @@ static void v10_send_message(void **state) {
   assert_int_equal(req.method, MOL_A2A_M_STREAM);
   assert_int_equal(req.config.blocking, 0);
   assert_int_equal(req.config.history_length, 0);
-  assert_int_equal(mol_a2a_msg_role(req.message), MOL_A2A_ROLE_AGENT);
+  assert_int_equal(mol_a2a_cmsg_role(req.message), MOL_A2A_ROLE_AGENT);
   mol_a2a_request_free(&req);
 }
 
@@ -458,6 +460,97 @@ static void accepted_output_modes(void **state) {
   json_decref(modes);
 }
 
+/* ---- the DOM-free path (codec_fast.c) ------------------------------------------------------ */
+
+#define ENV "{\"jsonrpc\":\"2.0\",\"id\":\"r1\",\"method\":\"message/send\",\"params\":"
+#define MSG(extra) "{\"message\":{\"role\":\"user\",\"messageId\":\"m1\"," extra "\"parts\":[{\"kind\":\"text\",\"text\":\"hi\"}]}"
+
+static void fresh(mol_a2a_request *r) {
+  memset(r, 0, sizeof(*r));
+  r->id = json_null();
+  r->history_length = r->config.history_length = -1;
+  r->config.blocking = 1;
+}
+
+/* Fast-path result == full-parser result, field by field. */
+static void assert_fast_matches_full(const char *body) {
+  mol_a2a_request fast, full;
+  fresh(&fast);
+  if (!mol_a2a__request_parse_fast(body, strlen(body), &fast)) fail_msg("fast path declined: %s", body);
+  assert_int_equal(mol_a2a__request_parse_full(body, strlen(body), NULL, &full), 0);
+  assert_int_equal(fast.method, full.method);
+  assert_true(json_equal(fast.id, full.id));
+  assert_int_equal(json_typeof(fast.id), json_typeof(full.id));
+  assert_int_equal(fast.config.blocking, full.config.blocking);
+  assert_int_equal(fast.config.history_length, full.config.history_length);
+  assert_true((!fast.metadata && !full.metadata) || json_equal(fast.metadata, full.metadata));
+  assert_true(mol_a2a_cmsg_is_compact(fast.message));
+  assert_true(json_equal(mol_a2a_cmsg_json(fast.message), mol_a2a_cmsg_json(full.message)));
+  char *a = mol_a2a_reply_message(&fast, fast.message), *b = mol_a2a_reply_message(&full, full.message);
+  json_t *ja = mol_json_parse(a, strlen(a), NULL, 0), *jb = mol_json_parse(b, strlen(b), NULL, 0);
+  assert_true(json_equal(ja, jb));
+  json_decref(ja);
+  json_decref(jb);
+  free(a);
+  free(b);
+  mol_a2a_request_free(&fast);
+  mol_a2a_request_free(&full);
+}
+
+static void assert_fast_declines(const char *body) {
+  mol_a2a_request fast;
+  fresh(&fast);
+  if (mol_a2a__request_parse_fast(body, strlen(body), &fast)) fail_msg("fast path took: %s", body);
+  mol_a2a_request_free(&fast);
+}
+
+static void fast_path_agrees(void **state) {
+  (void)state;
+  static const char *const same[] = {
+      ENV MSG("") "}}",
+      ENV MSG("\"kind\":\"message\",\"contextId\":\"c1\",\"taskId\":\"t1\",") "}}",
+      ENV MSG("\"contextId\":\"\",\"taskId\":null,\"unknown\":[1,{\"a\":2}],") "}}",
+      "{\"id\":7,\"jsonrpc\":\"2.0\",\"params\":" MSG("") "},\"method\":\"message/stream\"}",
+      "{\"jsonrpc\":\"2.0\",\"method\":\"message/send\",\"params\":" MSG("") "}}", /* no id */
+      "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"message/send\",\"params\":" MSG("") "}}",
+      "{\"jsonrpc\":\"2.0\",\"id\":\"\\u00e9\\ud83d\\ude00\",\"method\":\"message/send\",\"params\":" MSG("") "}}",
+      ENV MSG("") ",\"configuration\":{\"blocking\":false,\"historyLength\":2,\"x\":1}}}",
+      ENV MSG("") ",\"configuration\":null,\"metadata\":{\"history\":[{\"role\":\"user\",\"parts\":[]}]}}}",
+      ENV MSG("") ",\"metadata\":null}}",
+      ENV "{\"message\":{\"role\":\"agent\",\"messageId\":\"m\\u0031\",\"parts\":[{\"type\":\"text\",\"text\":"
+          "\"a\\n\\\"b\\\"\\u0000c\"},{\"kind\":\"text\",\"type\":\"data\",\"text\":\"\"}]}}}",
+      ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[]}}}",
+      " \n" ENV MSG("") "}} \t\r\n",
+  };
+  for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) assert_fast_matches_full(same[i]);
+
+  static const char *const declined[] = {
+      ENV MSG("\"metadata\":{},") "}}",                   /* message metadata: the full form */
+      ENV MSG("\"extensions\":[],") "}}",
+      ENV MSG("\"role\":\"user\",") "}}",                 /* a duplicate member */
+      ENV MSG("") ",\"configuration\":{\"acceptedOutputModes\":[\"text/plain\"]}}}",
+      ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"file\",\"file\":{\"uri\":\"u\"}}]}}}",
+      ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"x\",\"metadata\":{}}]}}}",
+      ENV "{\"message\":{\"role\":\"ROLE_USER\",\"messageId\":\"m\",\"parts\":[]}}}",
+      ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"\",\"parts\":[]}}}", /* -32602 */
+      ENV "{\"m\\u0065ssage\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[]}}}", /* escaped key */
+      "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"message/send\",\"params\":" MSG("") "}}",
+      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tasks/get\",\"params\":{\"id\":\"t\"}}",
+      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"message/send\"}",
+      ENV MSG("") "}} x",
+      ENV MSG("") "}",
+      "[" ENV MSG("") "}}]",
+  };
+  for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++) assert_fast_declines(declined[i]);
+
+  /* and through the public entry: a declined request still gets the full parser's answer */
+  mol_a2a_request req;
+  const char *bad = ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"\",\"parts\":[]}}}";
+  assert_int_equal(mol_a2a_request_parse(bad, strlen(bad), NULL, &req), MOL_EINVAL);
+  assert_int_equal(req.error.code, MOL_A2A_INVALID_PARAMS);
+  mol_a2a_request_free(&req);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(parse_error_has_null_id),
@@ -475,6 +568,7 @@ int main(void) {
     cmocka_unit_test(a2a_error_codes),
     cmocka_unit_test(id_real_echo),
     cmocka_unit_test(accepted_output_modes),
+    cmocka_unit_test(fast_path_agrees),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

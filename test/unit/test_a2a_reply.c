@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "a2a/card.h"
@@ -30,6 +32,24 @@ static void timestamps(void **state) {
   assert_string_equal(ts, "2026-05-01T12:00:00.955Z");
   mol_a2a_iso8601(0, ts);
   assert_string_equal(ts, "1970-01-01T00:00:00.000Z");
+  mol_a2a_iso8601(-1, ts);
+  assert_string_equal(ts, "1969-12-31T23:59:59.999Z");
+  mol_a2a_iso8601(951782400000LL, ts); /* a leap day in a century year divisible by 400 */
+  assert_string_equal(ts, "2000-02-29T00:00:00.000Z");
+  /* The hand-rolled calendar agrees with gmtime_r + strftime over four centuries. */
+  uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < 200000; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    long long ms = (long long)(x % 13000000000000ull); /* 1970 .. ~2381 */
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char want[40];
+    size_t n = strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(want + n, sizeof(want) - n, ".%03dZ", (int)(ms % 1000));
+    mol_a2a_iso8601(ms, ts);
+    assert_string_equal(ts, want);
+  }
 }
 
 /* §6 / §11.5: the Message reply Molecule callers read (result.parts[0].text), with extras. */
@@ -43,7 +63,9 @@ static void message_reply_both_versions(void **state) {
                          "\"parts\":[{\"kind\":\"text\",\"text\":\"echo: hi\"}]}");
   json_object_set_new(reply, "usage", json_pack("{s:i,s:i}", "input_tokens", 3, "output_tokens", 4));
   json_object_set_new(reply, "metadata", json_pack("{s:[]}", "tool_trace"));
-  char *body = mol_a2a_reply_message(&req, reply);
+  mol_a2a_cmsg *held = mol_a2a_cmsg_wrap(json_incref(reply));
+  char *body = mol_a2a_reply_message(&req, held);
+  mol_a2a_cmsg_unref(held);
   assert_json(body, "{\"jsonrpc\":\"2.0\",\"id\":\"u-1\",\"result\":{\"kind\":\"message\",\"messageId\":\"a1\","
                     "\"role\":\"agent\",\"contextId\":\"c\",\"parts\":[{\"kind\":\"text\",\"text\":\"echo: hi\"}],"
                     "\"usage\":{\"input_tokens\":3,\"output_tokens\":4},\"metadata\":{\"tool_trace\":[]}}}");
@@ -60,10 +82,12 @@ static void message_reply_both_versions(void **state) {
             "{\"role\":\"ROLE_USER\",\"messageId\":\"m1\",\"parts\":[{\"text\":\"hi\"}]}}}",
             "1.0", &req);
   json_object_del(reply, "usage");
-  assert_json_free(mol_a2a_reply_message(&req, reply),
+  held = mol_a2a_cmsg_wrap(json_incref(reply));
+  assert_json_free(mol_a2a_reply_message(&req, held),
                    "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"message\":{\"messageId\":\"a1\",\"role\":"
                    "\"ROLE_AGENT\",\"contextId\":\"c\",\"parts\":[{\"text\":\"echo: hi\"}],"
                    "\"metadata\":{\"tool_trace\":[]}}}}");
+  mol_a2a_cmsg_unref(held);
   mol_a2a_request_free(&req);
   json_decref(reply);
 }
@@ -72,18 +96,19 @@ static void message_reply_both_versions(void **state) {
 static mol_a2a_task *make_task(mol_a2a_store *s) {
   mol_a2a_task *t;
   mol_a2a_error err;
-  json_t *m1 = jparse("{\"kind\":\"message\",\"messageId\":\"m1\",\"role\":\"user\",\"parts\":[{\"kind\":\"text\",\"text\":\"one\"}]}");
-  assert_int_equal(mol_a2a_store_begin(s, m1, &t, &err), 0);
-  json_t *m2 = jparse("{\"kind\":\"message\",\"messageId\":\"m2\",\"role\":\"user\",\"parts\":[{\"kind\":\"text\",\"text\":\"two\"}]}");
-  json_object_set_new(m2, "taskId", json_string(mol_a2a_task_id(t)));
+  mol_a2a_cmsg *m1 = mol_a2a_cmsg_wrap(jparse("{\"kind\":\"message\",\"messageId\":\"m1\",\"role\":\"user\",\"parts\":[{\"kind\":\"text\",\"text\":\"one\"}]}"));
+  assert_int_equal(mol_a2a_store_begin(s, &m1, &t, &err), 0);
+  /* the same continuation held compactly */
+  mol_a2a_text_span two = {"two", 3};
+  mol_a2a_cmsg *m2 = mol_a2a_cmsg_new_text(MOL_A2A_ROLE_USER, "m2", NULL, mol_a2a_task_id(t), &two, 1);
   mol_a2a_task *again;
-  assert_int_equal(mol_a2a_store_begin(s, m2, &again, &err), 0);
+  assert_int_equal(mol_a2a_store_begin(s, &m2, &again, &err), 0);
   assert_ptr_equal(again, t);
   json_t *art = jparse("{\"artifactId\":\"a1\",\"name\":\"reply\",\"parts\":[{\"kind\":\"text\",\"text\":\"echo\"}]}");
   assert_int_equal(mol_a2a_task_add_artifact(t, art, 0, 1), 0);
   assert_int_equal(mol_a2a_task_set_status(t, MOL_A2A_STATE_COMPLETED, NULL, NULL), 0);
-  json_decref(m1);
-  json_decref(m2);
+  mol_a2a_cmsg_unref(m1);
+  mol_a2a_cmsg_unref(m2);
   json_decref(art);
   return t;
 }
@@ -295,7 +320,7 @@ static void client_requests(void **state) {
   char *body = mol_a2a_request_build_send(MOL_A2A_V10, id, 0, msg, NULL, NULL);
   mol_a2a_request req;
   parse_req(body, "1.0", &req);
-  assert_true(json_equal(req.message, msg));
+  assert_true(json_equal(mol_a2a_cmsg_json(req.message), msg));
   mol_a2a_request_free(&req);
   free(body);
   json_decref(msg);

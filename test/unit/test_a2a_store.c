@@ -138,11 +138,11 @@ static void busy_task_not_evicted(void **state) {
   mol_a2a_store_free(s);
 }
 
-static json_t *user_msg(const char *task_id, const char *context_id) {
+static mol_a2a_cmsg *user_msg(const char *task_id, const char *context_id) {
   json_t *m = mol_a2a_message_new(MOL_A2A_ROLE_USER, "hello");
   if (task_id) json_object_set_new(m, "taskId", json_string(task_id));
   if (context_id) json_object_set_new(m, "contextId", json_string(context_id));
-  return m;
+  return mol_a2a_cmsg_wrap(m);
 }
 
 static void begin_turns(void **state) {
@@ -150,36 +150,46 @@ static void begin_turns(void **state) {
   mol_a2a_store *s = store_with(2, 0);
   mol_a2a_error err = {0};
   mol_a2a_task *t, *again;
-  json_t *m1 = user_msg(NULL, "ctx");
-  assert_int_equal(mol_a2a_store_begin(s, m1, &t, &err), 0);
+  mol_a2a_cmsg *m1 = user_msg(NULL, "ctx");
+  mol_a2a_cmsg *held = mol_a2a_cmsg_ref(m1); /* shared: begin completes a copy */
+  assert_int_equal(mol_a2a_store_begin(s, &m1, &t, &err), 0);
+  assert_ptr_not_equal(m1, held);
+  assert_null(mol_a2a_cmsg_task_id(held));
+  mol_a2a_cmsg_unref(held);
   assert_string_equal(mol_a2a_task_context_id(t), "ctx");
-  assert_string_equal(mol_a2a_msg_task_id(m1), mol_a2a_task_id(t));
-  assert_int_equal(json_array_size(mol_a2a_task_history(t)), 1);
-  /* continuation by taskId only: gets the task's context */
-  json_t *m2 = user_msg(mol_a2a_task_id(t), NULL);
-  assert_int_equal(mol_a2a_store_begin(s, m2, &again, &err), 0);
+  assert_string_equal(mol_a2a_cmsg_task_id(m1), mol_a2a_task_id(t));
+  assert_int_equal(mol_a2a_task_history_len(t), 1);
+  assert_ptr_equal(mol_a2a_task_history_at(t, 0), m1);
+  /* continuation by taskId only, held compactly: gets the task's context, in place */
+  mol_a2a_text_span hello = {"hello", 5};
+  mol_a2a_cmsg *m2 = mol_a2a_cmsg_new_text(MOL_A2A_ROLE_USER, NULL, NULL, mol_a2a_task_id(t),
+                                           &hello, 1);
+  mol_a2a_cmsg *before = m2;
+  assert_int_equal(mol_a2a_store_begin(s, &m2, &again, &err), 0);
   assert_ptr_equal(again, t);
-  assert_string_equal(mol_a2a_msg_context_id(m2), "ctx");
-  assert_int_equal(json_array_size(mol_a2a_task_history(t)), 2);
+  assert_ptr_equal(m2, before);
+  assert_string_equal(mol_a2a_cmsg_context_id(m2), "ctx");
+  assert_string_equal(json_string_value(json_object_get(mol_a2a_cmsg_json(m2), "contextId")), "ctx");
+  assert_int_equal(mol_a2a_task_history_len(t), 2);
   /* errors */
-  json_t *m3 = user_msg("nope", NULL);
-  assert_int_equal(mol_a2a_store_begin(s, m3, &again, &err), MOL_EINVAL);
+  mol_a2a_cmsg *m3 = user_msg("nope", NULL);
+  assert_int_equal(mol_a2a_store_begin(s, &m3, &again, &err), MOL_EINVAL);
   assert_int_equal(err.code, MOL_A2A_TASK_NOT_FOUND);
-  json_t *m4 = user_msg(mol_a2a_task_id(t), "other");
-  assert_int_equal(mol_a2a_store_begin(s, m4, &again, &err), MOL_EINVAL);
+  mol_a2a_cmsg *m4 = user_msg(mol_a2a_task_id(t), "other");
+  assert_int_equal(mol_a2a_store_begin(s, &m4, &again, &err), MOL_EINVAL);
   assert_int_equal(err.code, MOL_A2A_INVALID_PARAMS);
   assert_int_equal(mol_a2a_task_set_status(t, MOL_A2A_STATE_COMPLETED, NULL, NULL), 0);
-  json_t *m5 = user_msg(mol_a2a_task_id(t), NULL);
-  assert_int_equal(mol_a2a_store_begin(s, m5, &again, &err), MOL_EINVAL);
+  mol_a2a_cmsg *m5 = user_msg(mol_a2a_task_id(t), NULL);
+  assert_int_equal(mol_a2a_store_begin(s, &m5, &again, &err), MOL_EINVAL);
   assert_int_equal(err.code, MOL_A2A_INVALID_REQUEST); /* §7.3 check 17 */
   /* store full of live tasks -> -32603 */
-  json_t *m6 = user_msg(NULL, NULL), *m7 = user_msg(NULL, NULL), *m8 = user_msg(NULL, NULL);
-  assert_int_equal(mol_a2a_store_begin(s, m6, &again, &err), 0); /* evicts the completed one */
-  assert_int_equal(mol_a2a_store_begin(s, m7, &again, &err), 0);
-  assert_int_equal(mol_a2a_store_begin(s, m8, &again, &err), MOL_EINVAL);
+  mol_a2a_cmsg *m6 = user_msg(NULL, NULL), *m7 = user_msg(NULL, NULL), *m8 = user_msg(NULL, NULL);
+  assert_int_equal(mol_a2a_store_begin(s, &m6, &again, &err), 0); /* evicts the completed one */
+  assert_int_equal(mol_a2a_store_begin(s, &m7, &again, &err), 0);
+  assert_int_equal(mol_a2a_store_begin(s, &m8, &again, &err), MOL_EINVAL);
   assert_int_equal(err.code, MOL_A2A_INTERNAL_ERROR);
-  json_t *all[] = {m1, m2, m3, m4, m5, m6, m7, m8};
-  for (size_t i = 0; i < 8; i++) json_decref(all[i]);
+  mol_a2a_cmsg *all[] = {m1, m2, m3, m4, m5, m6, m7, m8};
+  for (size_t i = 0; i < 8; i++) mol_a2a_cmsg_unref(all[i]);
   mol_a2a_store_free(s);
 }
 

@@ -120,7 +120,7 @@ static void terminal_is_immutable(void **state) {
   assert_int_equal(mol_a2a_task_request_cancel(t), MOL_A2A_ETERMINAL);
   assert_int_equal(json_array_size(mol_a2a_task_artifacts(t)), 0);
   /* The agent's status message got the task's ids. */
-  const json_t *sm = mol_a2a_task_status_message(t);
+  const json_t *sm = mol_a2a_cmsg_json(mol_a2a_task_status_message(t));
   assert_string_equal(mol_a2a_msg_task_id(sm), mol_a2a_task_id(t));
   assert_string_equal(mol_a2a_msg_context_id(sm), mol_a2a_task_context_id(t));
   json_decref(msg);
@@ -180,7 +180,7 @@ static void history_bound_and_status_messages(void **state) {
     assert_int_equal(mol_a2a_task_add_history(t, m), 0);
     json_decref(m);
   }
-  assert_int_equal(json_array_size(mol_a2a_task_history(t)), 3);
+  assert_int_equal(mol_a2a_task_history_len(t), 3);
   json_t *j = mol_a2a_task_to_json(t, MOL_A2A_V03, -1);
   history_text_at(j, 0, "m2");
   json_decref(j);
