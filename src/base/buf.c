@@ -11,7 +11,9 @@ int mol_buf_reserve(mol_buf *b, size_t extra) {
   if (extra > SIZE_MAX / 2 - b->len) return MOL_ENOMEM;
   size_t need = b->len + extra + 1;
   if (need <= b->cap) return 0;
-  size_t cap = b->cap ? b->cap : 64;
+  /* A first reservation is taken at its word (a caller that knows the size asked for it);
+   * growth after that doubles. */
+  size_t cap = b->cap ? b->cap : (need > 64 ? need : 64);
   while (cap < need) cap *= 2;
   char *p = realloc(b->data, cap);
   if (!p) return MOL_ENOMEM;

@@ -271,22 +271,29 @@ static int check_header(mol_http_request *r, const mol_http_header *h, int *has_
   return 0;
 }
 
-static int append_user_headers(mol_http_request *r, const mol_http_request_opts *o, mol_buf *b) {
+static int append_user_headers(mol_http_request *r, const mol_http_request_opts *o,
+                               const mol_url *u, mol_buf *b) {
   int has_host = 0, rc = 0;
   for (size_t i = 0; i < o->nheaders && !rc; i++) {
     rc = check_header(r, &o->headers[i], &has_host);
     if (!rc && strcasecmp(o->headers[i].name, "content-length") != 0)
       rc = append_header(b, o->headers[i].name, o->headers[i].value);
   }
-  if (!rc && !has_host) rc = append_host(b, &r->url);
+  if (!rc && !has_host) rc = append_host(b, u);
   return rc;
 }
 
-static int build_wire(mol_http_request *r, const mol_http_request_opts *o, const char *method) {
+/* Sized for the request line, the headers and the body at once: a queued request holds its
+ * wire bytes until a connection is free, and thousands may queue in a burst. */
+static int build_wire(mol_http_request *r, const mol_http_request_opts *o, const mol_url *u,
+                      const char *method) {
   mol_buf *b = &r->wire;
-  int rc = mol_buf_reserve(b, 256 + o->body_len);
-  if (!rc) rc = append_request_line(b, method, &r->url);
-  if (!rc) rc = append_user_headers(r, o, b);
+  size_t need = strlen(method) + u->target_len + strlen(u->host) + 96 + o->body_len;
+  for (size_t i = 0; i < o->nheaders; i++)
+    need += strlen(o->headers[i].name) + strlen(o->headers[i].value) + 4;
+  int rc = mol_buf_reserve(b, need);
+  if (!rc) rc = append_request_line(b, method, u);
+  if (!rc) rc = append_user_headers(r, o, u, b);
   if (!rc && wants_length(method, o->body_len))
     rc = mol_buf_printf(b, "Content-Length: %zu\r\n", o->body_len);
   if (!rc) rc = mol_buf_append(b, "\r\n", 2);
@@ -307,20 +314,21 @@ static void req_set_options(mol_http_request *r, const mol_http_request_opts *o,
   if (o->total_timeout_ms) r->total_deadline = uv_now(r->c->loop) + o->total_timeout_ms;
 }
 
-static int req_build(mol_http_client *c, const mol_http_request_opts *o, mol_http_request **out) {
+static int req_build(mol_http_client *c, const mol_http_request_opts *o, mol_url *u,
+                     mol_http_request **out) {
   const char *method = o->method ? o->method : "GET";
   if (!mol_http_valid_name(method, strlen(method))) return MOL_EINVAL;
   if (o->body_len && !o->body) return MOL_EINVAL;
   mol_http_request *r = calloc(1, sizeof(*r));
   if (!r) return MOL_ENOMEM;
   r->c = c;
-  int rc = mol_url_parse(o->url, &r->url);
-  if (!rc) rc = build_wire(r, o, method);
+  int rc = mol_url_parse(o->url, u);
+  if (!rc) rc = build_wire(r, o, u, method);
   if (rc) {
     req_free(r);
     return rc;
   }
-  r->url.target = NULL; /* points into the caller's string, which we do not keep */
+  u->target = NULL; /* points into the caller's string, which we do not keep */
   req_set_options(r, o, method);
   *out = r;
   return 0;
@@ -343,9 +351,10 @@ int mol_http_request_send(mol_http_client *c, const mol_http_request_opts *o,
   if (!c || !o || !cb) return MOL_EINVAL;
   if (c->closing) return MOL_ESHUTDOWN;
   mol_http_request *r;
-  int rc = req_build(c, o, &r);
+  mol_url u;
+  int rc = req_build(c, o, &u, &r);
   if (rc) return rc;
-  mol_origin *origin = mol_origin_get(c, &r->url, r->insecure);
+  mol_origin *origin = mol_origin_get(c, &u, r->insecure);
   if (!origin) rc = MOL_ENOMEM;
   else if (mol_origin_would_wait(origin) && c->nqueued >= c->max_queued) rc = MOL_ELIMIT;
   if (rc) {

@@ -100,7 +100,7 @@ static void conn_try_next(mol_conn *conn) {
     return;
   }
   rc = mol_stream_connect(conn->o->c->loop, &conn->s, ai->ai_addr, tls,
-                          conn->req->url.host, conn_on_connect);
+                          conn->o->url.host, conn_on_connect);
   conn->s.data = conn;
   conn->s.on_close = on_stream_closed;
   conn->stream_open = 1;
@@ -177,7 +177,7 @@ int mol_conn_open(mol_origin *o, mol_http_request *r) {
   r->state = REQ_CONNECTING;
   r->connect_deadline = uv_now(c->loop) + r->connect_ms;
   mol_req_arm(r);
-  int rc = conn_resolve(conn, &r->url);
+  int rc = conn_resolve(conn, &conn->o->url);
   if (rc) {
     r->conn = NULL;
     mol_conn_close(conn);

@@ -31,7 +31,6 @@ struct mol_http_request {
   mol_http_request *qprev, *qnext;
   uv_timer_t timer;              /* deadlines, and deferred completion / resume */
   mol_buf wire;                  /* the serialized request, kept for a retry */
-  mol_url url;
   mol_http_headers headers;      /* response headers (the parser writes them here) */
   mol_buf body;                  /* buffered mode */
   mol_http_done_cb cb;
@@ -84,6 +83,7 @@ struct mol_origin {
   mol_http_client *c;
   mol_conn *idle_head;           /* most recently used first */
   mol_http_request *qhead, *qtail;
+  mol_url url;                   /* scheme, host and port (no target): where connections go */
   unsigned nconns;               /* usable (not dead) connections, opening or open */
   unsigned nidle;
   unsigned nlive;                /* allocated connections; the origin outlives them */

@@ -29,6 +29,9 @@ mol_origin *mol_origin_get(mol_http_client *c, const mol_url *u, int insecure) {
     return NULL;
   }
   o->c = c;
+  o->url = *u;
+  o->url.target = NULL;
+  o->url.target_len = 0;
   o->https = u->https;
   o->insecure = insecure && u->https;
   HASH_ADD_KEYPTR(hh, c->origins, o->key, (unsigned)len, o);

@@ -58,6 +58,22 @@ static void steal_hands_over_memory(void **state) {
   free(s);
 }
 
+/* A known size is allocated as asked (queued HTTP requests hold their wire bytes: doubling
+ * from 64 would hold up to twice that); later growth still doubles. */
+static void first_reserve_is_exact(void **state) {
+  (void)state;
+  mol_buf b = MOL_BUF_INIT;
+  assert_int_equal(mol_buf_reserve(&b, 600), 0);
+  assert_int_equal(b.cap, 601);
+  char x[600] = {0};
+  assert_int_equal(mol_buf_append(&b, x, sizeof(x)), 0);
+  assert_int_equal(b.cap, 601);
+  assert_int_equal(mol_buf_append(&b, "y", 1), 0);
+  assert_int_equal(b.cap, 1202);
+  assert_int_equal(b.len, 601);
+  mol_buf_free(&b);
+}
+
 static void reserve_rejects_overflow(void **state) {
   (void)state;
   mol_buf b = MOL_BUF_INIT;
@@ -72,6 +88,7 @@ int main(void) {
     cmocka_unit_test(consume_shifts_and_clamps),
     cmocka_unit_test(steal_hands_over_memory),
     cmocka_unit_test(reserve_rejects_overflow),
+    cmocka_unit_test(first_reserve_is_exact),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
