@@ -95,9 +95,10 @@ typedef struct {
   const char *name;
   const char *workspace_id;
   const char *platform_status;   /* last status the platform reported ("online", ...), or "" */
-  /* heartbeats: attempts; heartbeat_failures: failed registrations plus heartbeats inferred
-   * to have failed (the platform loop retries those sooner than the interval). */
-  unsigned long long turns, heartbeats, heartbeat_failures, errors;
+  /* heartbeats: periodic attempts; heartbeat_failures: failed registrations plus heartbeats
+   * inferred to have failed (the platform loop retries those sooner than the interval);
+   * heartbeat_pushes: immediate heartbeats sent on turn start/end and accepted. */
+  unsigned long long turns, heartbeats, heartbeat_failures, heartbeat_pushes, errors;
   unsigned live_turns, pending_replies;
   double turn_seconds_sum;       /* for a latency average */
   /* Turn latency: turns_ended counts finished turns; latency_buckets[i] the finished turns that

@@ -23,6 +23,8 @@ struct mol_agent {
   int pc_running;              /* mol_platform_run's status callback is still due */
   uv_timer_t timer;            /* register retries, then the stop drain */
   int timer_open;
+  uv_timer_t push_timer;       /* coalesces immediate heartbeats on turn start and end */
+  int push_open, push_busy, push_again;
   mol_transcript *transcript;
   agent_turn *live;            /* turns in flight, newest first */
   unsigned live_n;
@@ -50,5 +52,8 @@ int agent_snapshot_start(mol_agent *a);
 
 /* agent.c */
 void agent_maybe_finish(mol_agent *a);
+/* A turn started or ended: tell the platform soon (current_task, active_tasks), without
+ * waiting for the next periodic heartbeat. Pushes within a short window are coalesced. */
+void agent_push_soon(mol_agent *a);
 
 #endif

@@ -88,6 +88,7 @@ static void on_task_event(mol_a2a_task *task, const mol_a2a_event *ev, void *arg
   if (t->next) t->next->prev = t->prev;
   a->live_n--;
   free(t);
+  agent_push_soon(a);
 }
 
 /* ---- the meter executor ------------------------------------------------------------------- */
@@ -107,6 +108,7 @@ static void watch(mol_agent *a, mol_a2a_turn *turn) {
   if (a->live) a->live->prev = t;
   a->live = t;
   a->live_n++;
+  agent_push_soon(a);
 }
 
 static int meter_execute(void *self, mol_a2a_turn *turn) {

@@ -216,6 +216,7 @@ STAT(turns)
 STAT(errors)
 STAT(heartbeats)
 STAT(heartbeat_failures)
+STAT(heartbeat_pushes)
 STAT(live_turns)
 STAT(pending_replies)
 
@@ -271,6 +272,9 @@ char *mol_host_metrics(const mol_host *h) {
           "Heartbeats sent to the platform.", st_heartbeats);
   counter(&b, st, h->n, "molecule_agent_heartbeat_failures_total", "counter",
           "Failed heartbeats and registrations.", st_heartbeat_failures);
+  counter(&b, st, h->n, "molecule_agent_heartbeat_pushes_total", "counter",
+          "Immediate heartbeats on turn start and end, accepted by the platform.",
+          st_heartbeat_pushes);
   counter(&b, st, h->n, "molecule_agent_errors_total", "counter", "Turns that failed.",
           st_errors);
   free(st);

@@ -380,6 +380,74 @@ static void snapshot_restore(void **st) {
   free(snap);
 }
 
+/* A turn's start and end reach the platform at once (current_task, active_tasks), not at the
+ * next periodic heartbeat: the interval here is a minute, so only the pushes can explain what
+ * the platform sees. */
+static mol_agent *g_pusher;
+static char g_push_ws[64];
+static int pusher_online(void) {
+  mol_agent_stats s;
+  mol_agent_stats_get(g_pusher, &s);
+  return s.heartbeats >= 1 && strcmp(s.platform_status, "online") == 0;
+}
+
+/* active_tasks as GET /workspaces/:id shows it; current_task from the platform's store (the
+ * route leaves it out, as upstream's does). */
+static int platform_sees(long long active, const char *task) {
+  char path[128];
+  snprintf(path, sizeof(path), "/workspaces/%s", g_push_ws);
+  op_result *r = op("GET", path, NULL);
+  json_t *v = mol_json_parse(r->body, strlen(r->body), NULL, 0);
+  int ok = r->status == 200 && mol_json_int(v, "active_tasks", -1) == active;
+  json_decref(v);
+  dp_ws w;
+  assert_int_equal(dp_ws_load(F->dp, g_push_ws, &w), 1);
+  ok = ok && strcmp(w.current_task ? w.current_task : "", task) == 0;
+  dp_ws_free(&w);
+  return ok;
+}
+
+static int sees_busy(void) { return platform_sees(1, "push-me"); }
+static int sees_idle(void) { return platform_sees(0, ""); }
+
+static void turn_pushes_heartbeat(void **st) {
+  (void)st;
+  create_ws("pusher", g_push_ws);
+  mol_http_server *http;
+  assert_int_equal(mol_http_server_new(g_loop, NULL, &http), 0);
+  assert_int_equal(mol_http_server_listen(http, "127.0.0.1", 0), 0);
+  agent_obs o = {0};
+  mol_agent_opts ao = {.name = "pusher", .platform_url = F->base, .workspace_id = g_push_ws,
+                       .token_dir = path_in(F->dir, "tokp"), .heartbeat_ms = 60000,
+                       .state_poll_ms = 60000, .echo = {.delay_ms = 1500}};
+  assert_int_equal(mol_agent_start(g_loop, http, F->http, &ao, on_end_obs, &o, &g_pusher), 0);
+  wait_for(pusher_online, 5000);
+  assert_true(sees_idle());
+  char url[128];
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/agents/pusher/", mol_http_server_port(http));
+  mol_http_header h[] = {{"Content-Type", "application/json"}};
+  mol_http_request_opts ro = {.method = "POST", .url = url, .headers = h, .nheaders = 1,
+                              .body = send_body("push-me"), .body_len = strlen(send_body("push-me")),
+                              .total_timeout_ms = 8000};
+  static op_result turn;
+  memset(&turn, 0, sizeof(turn));
+  assert_int_equal(mol_http_request_send(F->http, &ro, op_done, &turn, NULL), 0);
+  wait_for(sees_busy, 1000); /* while the turn still runs (1.5 s) */
+  assert_false(turn.done);
+  assert_true(run_until(g_loop, &turn.done, 5000));
+  assert_non_null(strstr(turn.body, "echo: push-me"));
+  wait_for(sees_idle, 1000);
+  mol_agent_stats s;
+  mol_agent_stats_get(g_pusher, &s);
+  assert_int_equal(s.heartbeats, 1); /* the periodic one at start, nothing since */
+  assert_true(s.heartbeat_pushes >= 2);
+  mol_agent_stop(g_pusher);
+  assert_true(run_until(g_loop, &o.ended, 5000));
+  static int closed;
+  mol_http_server_close(http, 100, on_closed, &closed);
+  run_for(g_loop, 200);
+}
+
 /* Stop while the platform is unreachable (register retrying) and with a turn that outlives
  * the grace period: the turn is canceled, the failures are counted, on_end reports STOPPED. */
 static mol_agent *g_agent;
@@ -592,6 +660,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(config_errors, setup, teardown),
     cmocka_unit_test_setup_teardown(config_dir_entry, setup, teardown),
     cmocka_unit_test_setup_teardown(stop_paths, setup, teardown),
+    cmocka_unit_test_setup_teardown(turn_pushes_heartbeat, setup, teardown),
     cmocka_unit_test_setup_teardown(hermes_pending, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
