@@ -10,89 +10,13 @@
 
 #include <jansson.h>
 
-#include "base/jscan.h"
-
-#define JFLAGS (JSON_DECODE_ANY | JSON_ALLOW_NUL)
-
-/* Walks the whole text with the scanner, rebuilding a jansson value from the tokens. Returns the
- * value when the walk reaches MOL_JT_END, NULL when it fails. */
-static json_t *rebuild(const char *data, size_t len) {
-  mol_jscan s;
-  mol_jtok t;
-  json_t *stack[MOL_JSCAN_MAX_DEPTH], *root = NULL;
-  int sp = 0;
-  char *key = NULL;
-  size_t klen = 0;
-  mol_jscan_init(&s, data, len);
-  for (;;) {
-    mol_jtype ty = mol_jscan_next(&s, &t);
-    assert_int_equal(t.type, ty);
-    json_t *v = NULL;
-    switch (ty) {
-      case MOL_JT_FAIL:
-        assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_FAIL); /* sticky */
-        free(key);
-        json_decref(root);
-        return NULL;
-      case MOL_JT_END:
-        assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_END); /* sticky */
-        assert_int_equal(sp, 0);
-        assert_null(key);
-        return root;
-      case MOL_JT_KEY:
-        assert_null(key);
-        key = malloc(t.len + 1);
-        klen = mol_jscan_string(&t, key);
-        assert_null(memchr(key, '\0', klen));
-        assert_true(mol_jscan_eq(&t, key));
-        continue;
-      case MOL_JT_OBJECT_END:
-      case MOL_JT_ARRAY_END:
-        assert_true(sp > 0);
-        sp--;
-        continue;
-      case MOL_JT_OBJECT: v = json_object(); break;
-      case MOL_JT_ARRAY: v = json_array(); break;
-      case MOL_JT_STRING: {
-        char *buf = malloc(t.len + 1);
-        size_t n = mol_jscan_string(&t, buf);
-        assert_true(n <= t.len);
-        v = json_stringn(buf, n);
-        free(buf);
-        break;
-      }
-      case MOL_JT_INT: v = json_integer(t.ival); break;
-      case MOL_JT_REAL: {
-        char buf[512];
-        assert_true(t.len < sizeof(buf));
-        memcpy(buf, t.start, t.len);
-        buf[t.len] = '\0';
-        v = json_real(strtod(buf, NULL));
-        break;
-      }
-      case MOL_JT_TRUE: v = json_true(); break;
-      case MOL_JT_FALSE: v = json_false(); break;
-      case MOL_JT_NULL: v = json_null(); break;
-    }
-    assert_non_null(v);
-    if (sp == 0) {
-      root = v;
-    } else if (json_is_object(stack[sp - 1])) {
-      assert_non_null(key);
-      assert_int_equal(json_object_setn_new(stack[sp - 1], key, klen, v), 0);
-      free(key);
-      key = NULL;
-    } else {
-      assert_int_equal(json_array_append_new(stack[sp - 1], v), 0);
-    }
-    if (ty == MOL_JT_OBJECT || ty == MOL_JT_ARRAY) stack[sp++] = v;
-  }
-}
+#define JR_CHECK(c) assert_true(c)
+#include "jscan_rebuild.h"
 
 /* The one hard rule: whatever the scanner reads through to END, jansson accepts, with the same
  * value. Returns 1 when the scanner reached END. */
 static int check_text(const char *data, size_t len) {
-  json_t *got = rebuild(data, len);
+  json_t *got = jr_rebuild(data, len);
   if (!got) return 0;
   json_error_t err;
   json_t *want = json_loadb(data, len, JFLAGS, &err);
@@ -436,7 +360,7 @@ static void roundtrip_and_mutations(void **state) {
     json_t *v = random_value(0);
     char *text = json_dumps(v, flags[i % 5] | JSON_ENCODE_ANY);
     size_t len = strlen(text);
-    json_t *got = rebuild(text, len);
+    json_t *got = jr_rebuild(text, len);
     if (!got || !json_equal(got, v)) fail_msg("scanner failed on jansson's output: %s", text);
     json_decref(got);
     for (int m = 0; m < 8 && len > 0; m++) {
