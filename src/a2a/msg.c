@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes8.h"
 #include "base/crypto.h"
 #include "base/json.h"
 #include "molecule.h"
@@ -30,8 +31,7 @@ struct mol_a2a_cmsg {
 static int utf8_valid(const unsigned char *s, size_t n) {
   size_t i = 0;
   while (i < n) {
-    uint64_t w;
-    if (n - i >= 8 && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ull) == 0)) {
+    if (n - i >= 8 && (mol_b8_load(s + i) & MOL_B8_HIGHS) == 0) {
       i += 8; /* ASCII, eight bytes per step */
       continue;
     }

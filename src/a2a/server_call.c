@@ -179,7 +179,6 @@ static int listen_to(a2a_call *c, mol_a2a_task *task) {
 /* ---- turns -------------------------------------------------------------------------------- */
 
 static void on_reply(mol_a2a_turn *t, const mol_a2a_cmsg *msg, void *arg) {
-  (void)t;
   a2a_call *c = arg;
   if (c->kind == CALL_SEND && !c->streaming && c->http) {
     stop_listening_on(c, mol_a2a_turn_task(t));

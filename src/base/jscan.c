@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes8.h"
+
 /* What the next token may be: a value; a value or ']'; a key or '}'; ',' or an end (or the end
  * of the text at depth 0). */
 enum { ST_VALUE, ST_ARR_FIRST, ST_OBJ_FIRST, ST_AFTER, ST_END, ST_FAIL };
@@ -81,15 +83,6 @@ static long hex4(const unsigned char *p, const unsigned char *end) {
   return v;
 }
 
-/* 1 when all 8 bytes of w are ASCII from 0x20 up, none a '"' or a '\\' (bit tricks from "Bit
- * Twiddling Hacks": a byte below n, a zero byte; exact, no false positives). */
-static inline int plain8(uint64_t w) {
-  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-  uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
-  uint64_t bad = w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs);
-  return (bad & highs) == 0;
-}
-
 /* Scans the string whose opening quote is at s->p; on success fills tok (start, len, escaped)
  * and leaves s->p after the closing quote. A key may not decode to a NUL byte (jansson: "NUL
  * byte in object key not supported"). Returns 0 or -1. */
@@ -100,9 +93,7 @@ static int scan_string(mol_jscan *s, mol_jtok *tok, int key) {
   int escaped = 0;
   for (;;) {
     while (end - p >= 8) { /* plain ASCII goes eight bytes per step */
-      uint64_t w;
-      memcpy(&w, p, 8);
-      if (!plain8(w)) break;
+      if (!mol_b8_plain_ascii(mol_b8_load(p))) break;
       p += 8;
     }
     while (p < end && k_cls[*p] == C_OK) p++;

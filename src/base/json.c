@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes8.h"
 #include "molecule.h"
 
 json_t *mol_json_parse(const char *data, size_t len, char *err, size_t errlen) {
@@ -45,15 +46,6 @@ long long mol_json_int(json_t *root, const char *path, long long dflt) {
  * same bytes (compact, insertion order, UTF-8 passed through, control characters escaped as
  * jansson does) by copying runs of plain bytes at once. Reals are left to jansson: they are
  * rare here and their formatting rules are jansson's own. */
-/* 1 when one of the 8 bytes in w needs escaping: below 0x20, '"' or '\\' (bit tricks from
- * "Bit Twiddling Hacks": a byte below n, a byte equal to zero). Exact, no false positives. */
-static inline int special8(uint64_t w) {
-  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-  uint64_t below = (w - ones * 0x20) & ~w & highs;
-  uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
-  return ((below | ((q - ones) & ~q & highs) | ((bs - ones) & ~bs & highs)) != 0);
-}
-
 static int write_string(mol_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789ABCDEF"; /* jansson writes \u001F, upper case */
   if (mol_buf_reserve(b, n + 2)) return -1;
@@ -61,9 +53,7 @@ static int write_string(mol_buf *b, const char *s, size_t n) {
   size_t run = 0, i = 0;
   while (i < n) {
     if (n - i >= 8) { /* plain text goes eight bytes per step */
-      uint64_t w;
-      memcpy(&w, s + i, 8);
-      if (!special8(w)) {
+      if (!mol_b8_special(mol_b8_load(s + i))) {
         i += 8;
         continue;
       }
