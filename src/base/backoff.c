@@ -76,7 +76,19 @@ static int finish(int y, int mon, int d, int h, int mi, int s, int64_t *out) {
   return 0;
 }
 
-int mol_http_date_parse(const char *v, int64_t *unix_s) {
+/* RFC 9110 §5.6.7: a two-digit year that would be more than 50 years after now is the most
+ * recent past year with those digits. */
+static int rfc850_year(int yy, int64_t now_unix_s) {
+  int64_t days = now_unix_s / 86400;
+  int now_year = 1970;
+  while (days_from_civil(now_year + 1, 1, 1) <= days) now_year++;
+  int y = now_year - now_year % 100 + yy;
+  if (y > now_year + 50) y -= 100;
+  else if (y <= now_year - 50) y += 100;
+  return y;
+}
+
+int mol_http_date_parse(const char *v, int64_t now_unix_s, int64_t *unix_s) {
   int d, y, h, mi, s, mon;
   const char *comma = strchr(v, ',');
   if (comma && comma - v == 3) { /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
@@ -95,8 +107,7 @@ int mol_http_date_parse(const char *v, int64_t *unix_s) {
     p += 3;
     if (*p++ != '-' || read_digits(&p, 2, &y) || *p++ != ' ') return MOL_EINVAL;
     if (read_hms(&p, &h, &mi, &s) || strcmp(p, " GMT") != 0) return MOL_EINVAL;
-    y += y < 70 ? 2000 : 1900; /* RFC 9110: two-digit years more than 50 years ahead are past */
-    return finish(y, mon, d, h, mi, s, unix_s);
+    return finish(rfc850_year(y, now_unix_s), mon, d, h, mi, s, unix_s);
   }
   /* asctime: Sun Nov  6 08:49:37 1994 */
   const char *p = v;
@@ -137,7 +148,7 @@ int mol_retry_after_parse(const char *value, int64_t now_unix_s, uint64_t *delay
   memcpy(tmp, value, n);
   tmp[n] = '\0';
   int64_t t;
-  if (mol_http_date_parse(tmp, &t)) return MOL_EINVAL;
+  if (mol_http_date_parse(tmp, now_unix_s, &t)) return MOL_EINVAL;
   *delay_ms = t > now_unix_s ? (uint64_t)(t - now_unix_s) * 1000 : 0;
   return 0;
 }

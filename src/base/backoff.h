@@ -27,7 +27,8 @@ uint64_t mol_backoff_delay_ms(const mol_backoff_policy *p, unsigned attempt, mol
  * empty or garbage values (callers then fall back to their own back-off). */
 int mol_retry_after_parse(const char *value, int64_t now_unix_s, uint64_t *delay_ms);
 
-/* Parses an HTTP-date into Unix seconds. Returns 0 or MOL_EINVAL. */
-int mol_http_date_parse(const char *value, int64_t *unix_s);
+/* Parses an HTTP-date into Unix seconds. `now_unix_s` places an RFC 850 two-digit year in its
+ * century (no more than 50 years after now). Returns 0 or MOL_EINVAL. */
+int mol_http_date_parse(const char *value, int64_t now_unix_s, int64_t *unix_s);
 
 #endif

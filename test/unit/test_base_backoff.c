@@ -53,18 +53,32 @@ static void retry_after_http_dates(void **state) {
   (void)state;
   const int64_t t = 784111777; /* Sun, 06 Nov 1994 08:49:37 GMT */
   int64_t got;
-  assert_int_equal(mol_http_date_parse("Sun, 06 Nov 1994 08:49:37 GMT", &got), 0);
+  assert_int_equal(mol_http_date_parse("Sun, 06 Nov 1994 08:49:37 GMT", t, &got), 0);
   assert_int_equal(got, t);
-  assert_int_equal(mol_http_date_parse("Sunday, 06-Nov-94 08:49:37 GMT", &got), 0);
+  assert_int_equal(mol_http_date_parse("Sunday, 06-Nov-94 08:49:37 GMT", t, &got), 0);
   assert_int_equal(got, t);
-  assert_int_equal(mol_http_date_parse("Sun Nov  6 08:49:37 1994", &got), 0);
+  assert_int_equal(mol_http_date_parse("Sun Nov  6 08:49:37 1994", t, &got), 0);
   assert_int_equal(got, t);
   uint64_t d;
   assert_int_equal(mol_retry_after_parse("Sun, 06 Nov 1994 08:49:37 GMT", t - 7, &d), 0);
   assert_int_equal(d, 7000);
   assert_int_equal(mol_retry_after_parse("Sun, 06 Nov 1994 08:49:37 GMT", t + 100, &d), 0);
   assert_int_equal(d, 0); /* in the past: retry now */
-  assert_int_equal(mol_http_date_parse("Wed, 29 Feb 2028 23:59:60 GMT", &got), 0);
+  assert_int_equal(mol_http_date_parse("Wed, 29 Feb 2028 23:59:60 GMT", t, &got), 0);
+}
+
+/* RFC 9110 §5.6.7: a two-digit RFC 850 year is read in the century that puts it no more than
+ * 50 years after "now"; a fixed pivot gets it wrong as the years pass. */
+static void retry_after_rfc850_year_follows_now(void **state) {
+  (void)state;
+  const int64_t now = 1796428800; /* Sat, 05 Dec 2026 00:00:00 GMT */
+  uint64_t d;
+  assert_int_equal(mol_retry_after_parse("Saturday, 05-Dec-26 00:01:40 GMT", now, &d), 0);
+  assert_int_equal(d, 100000); /* 2026, not 1926 */
+  assert_int_equal(mol_retry_after_parse("Wednesday, 01-Jan-70 00:00:00 GMT", now, &d), 0);
+  assert_int_equal(d, (uint64_t)(3155760000 - now) * 1000); /* 2070: 43 years ahead */
+  assert_int_equal(mol_retry_after_parse("Tuesday, 01-Jan-80 00:00:00 GMT", now, &d), 0);
+  assert_int_equal(d, 0); /* 2080 would be 53 years ahead: it is 1980, in the past */
 }
 
 static void retry_after_garbage_ignored(void **state) {
@@ -86,7 +100,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(exponential_then_capped), cmocka_unit_test(defaults_when_zero),
     cmocka_unit_test(jitter_bounds_exact_with_injected_rng), cmocka_unit_test(retry_after_seconds),
-    cmocka_unit_test(retry_after_http_dates), cmocka_unit_test(retry_after_garbage_ignored),
+    cmocka_unit_test(retry_after_http_dates),
+    cmocka_unit_test(retry_after_rfc850_year_follows_now), cmocka_unit_test(retry_after_garbage_ignored),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
