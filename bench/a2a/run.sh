@@ -23,10 +23,11 @@ taskset -c 0 nginx -c "$dir/nginx.conf" -p "$dir" & pids+=($!)
 nginx_master=$!
 taskset -c 0 "$BENCH_ROOT/build-bench/src/cli/molecule" serve --listen 127.0.0.1:18091 >/dev/null & pids+=($!)
 declare -A pid=([molecule]=$!)
+# exec all the way down: $! is node itself, so the bench measures and stops only its own server.
 (cd "$BENCH_ROOT/test/interop/a2a-js" && PORT=18092 MODE=message exec taskset -c 0 node server.mjs >/dev/null) & pids+=($!)
+pid[a2a-js]=$!
 wait_port 18090; wait_port 18091; wait_port 18092
 pid[nginx]=$(pgrep -P "$nginx_master" | head -1)
-pid[a2a-js]=$(pgrep -f "node server.mjs" | head -1)
 declare -A port=([nginx]=18090 [molecule]=18091 [a2a-js]=18092)
 
 : >"$BENCH_OUT/wrk.log"
