@@ -1,7 +1,9 @@
-/* The dev platform against a hostile neighbour, over raw HTTP on loopback sockets: agent URLs
- * whose IPv6 form embeds a private or metadata IPv4 address are refused at register and at
- * dispatch. Every request here is written byte for byte, so the headers are exactly those
- * named in the test. */
+/* The dev platform against a hostile neighbour, over raw HTTP on loopback sockets: one agent's
+ * token (or any made-up bearer) never opens an admin route, even with --dev; a browser page
+ * cannot reach the platform by DNS rebinding (Host), cross-origin requests (Origin) or a
+ * text/plain form POST (Content-Type); and agent URLs whose IPv6 form embeds a private or
+ * metadata IPv4 address are refused at register and at dispatch. Every request here is written
+ * byte for byte, so the headers are exactly those named in the test. */
 #include <sqlite3.h>
 
 #include "test_devplatform_util.h"
@@ -109,6 +111,197 @@ static void expect_raw(env *e, int want, const char *method, const char *path, c
   assert_int_equal(got, want);
 }
 
+/* Number of non-removed workspaces, read with the admin token. */
+static size_t count_workspaces(env *e) {
+  json_t *j = expect(e, 200, "GET", "/workspaces", mol_devplatform_admin_token(e->dp), NULL, NULL);
+  size_t n = json_array_size(j);
+  json_decref(j);
+  return n;
+}
+
+static void auth_header(char *out, size_t cap, const char *tok) {
+  snprintf(out, cap, JSON_CT "Authorization: Bearer %s\r\n", tok);
+}
+
+/* ---- admin routes: only the admin token, or (dev + loopback) no credentials at all ---------- */
+
+#define EVIL_SECRET "{\"key\":\"EVIL\",\"value\":\"x\"}"
+
+static void check_admin_refusals(env *e, const char *W, const char *tokW, const char *S) {
+  char hdr[256], path[256];
+  const char *const creds[] = {tokW, "garbage", NULL};
+  for (int i = 0; creds[i]; i++) {
+    auth_header(hdr, sizeof hdr, creds[i]);
+    snprintf(path, sizeof path, "/workspaces/%s?confirm=true", S);
+    expect_raw(e, 401, "DELETE", path, NULL, hdr, NULL);
+    expect_raw(e, 401, "POST", "/settings/secrets", NULL, hdr, EVIL_SECRET);
+    expect_raw(e, 401, "PUT", "/settings/secrets", NULL, hdr, EVIL_SECRET);
+    expect_raw(e, 401, "POST", "/workspaces", NULL, hdr, "{\"name\":\"intruder\"}");
+    expect_raw(e, 401, "GET", "/workspaces", NULL, hdr, NULL);
+  }
+  /* an Authorization header that is not a bearer is a wrong credential too, not "none" */
+  expect_raw(e, 401, "POST", "/workspaces", NULL, JSON_CT "Authorization: Basic Zm9vOmJhcg==\r\n",
+             "{\"name\":\"intruder\"}");
+  expect_raw(e, 401, "POST", "/workspaces", NULL, JSON_CT "Authorization: Bearer \r\n",
+             "{\"name\":\"intruder\"}");
+  /* the sibling survived, and no global secret reached the agent */
+  snprintf(path, sizeof path, "/workspaces/%s", S);
+  json_t *j = expect(e, 200, "GET", path, NULL, NULL, NULL);
+  assert_string_not_equal(json_string_value(json_object_get(j, "status")), "removed");
+  json_decref(j);
+  snprintf(path, sizeof path, "/workspaces/%s/secrets/values", W);
+  j = expect(e, 200, "GET", path, tokW, NULL, NULL);
+  assert_null(json_object_get(j, "EVIL"));
+  json_decref(j);
+}
+
+static void test_admin_routes_refuse_other_bearers(void **state) {
+  (void)state;
+  for (int dev = 1; dev >= 0; dev--) {
+    env e;
+    env_start(&e, dev);
+    env_open(&e);
+    const char *admin = mol_devplatform_admin_token(e.dp);
+    char W[64], S[64], tokW[64], hdr[256];
+    snprintf(W, sizeof W, "%s", create_ws(&e, admin, "w", NULL));
+    snprintf(S, sizeof S, "%s", create_ws(&e, admin, "sibling", NULL));
+    snprintf(tokW, sizeof tokW, "%s", register_ws(&e, W, "remote://no-inbound", NULL));
+    register_ws(&e, S, "remote://no-inbound", NULL);
+    size_t before = count_workspaces(&e);
+    check_admin_refusals(&e, W, tokW, S);
+    assert_int_equal(count_workspaces(&e), before);
+    /* the legitimate paths: the admin token always; no credentials only with --dev on loopback */
+    auth_header(hdr, sizeof hdr, admin);
+    expect_raw(&e, 201, "POST", "/workspaces", NULL, hdr, "{\"name\":\"by-admin\"}");
+    expect_raw(&e, 200, "POST", "/settings/secrets", NULL, hdr, "{\"key\":\"G\",\"value\":\"1\"}");
+    expect_raw(&e, dev ? 201 : 401, "POST", "/workspaces", NULL, JSON_CT, "{\"name\":\"open\"}");
+    expect_raw(&e, dev ? 200 : 401, "GET", "/workspaces", NULL, NULL, NULL);
+    /* operator routes on one workspace: its own token, never a sibling's */
+    char path[256];
+    snprintf(path, sizeof path, "/workspaces/%s/pause", S);
+    auth_header(hdr, sizeof hdr, tokW);
+    expect_raw(&e, 401, "POST", path, NULL, hdr, NULL);
+    snprintf(path, sizeof path, "/workspaces/%s/secrets", W);
+    expect_raw(&e, 200, "POST", path, NULL, hdr, "{\"key\":\"MINE\",\"value\":\"1\"}");
+    env_stop(&e);
+  }
+}
+
+/* ---- Host: loopback names and addresses, IP literals, and the configured public names ------- */
+
+static void test_host_header(void **state) {
+  (void)state;
+  env e;
+  env_start(&e, 1);
+  e.opts.public_host = "Platform.Example.com, agents.internal";
+  env_open(&e);
+  char host[128];
+  static const char *const good[] = {"127.0.0.1", "localhost", "LOCALHOST", "127.9.8.7", "[::1]",
+                                     "platform.example.com", "PLATFORM.example.COM",
+                                     "agents.internal", "192.0.2.10", "[2001:db8::5]", NULL};
+  for (int i = 0; good[i]; i++) {
+    snprintf(host, sizeof host, "%s:%d", good[i], e.port);
+    expect_raw(&e, 200, "GET", "/health", host, NULL, NULL);
+    expect_raw(&e, 200, "GET", "/health", good[i], NULL, NULL); /* port-less */
+  }
+  static const char *const bad[] = {"evil.example", "localhost.evil.example", "evil.localhost",
+                                    "platform.example.com.evil.example", "example.com",
+                                    "localhost.", "127.0.0.1.nip.io", "", "a/b", "x@127.0.0.1",
+                                    NULL};
+  for (int i = 0; bad[i]; i++) {
+    snprintf(host, sizeof host, "%s:%d", bad[i], e.port);
+    expect_raw(&e, 403, "GET", "/health", host, NULL, NULL);
+  }
+  /* a rebound name cannot create a workspace either */
+  size_t before = count_workspaces(&e);
+  snprintf(host, sizeof host, "evil.example:%d", e.port);
+  expect_raw(&e, 403, "POST", "/workspaces", host, JSON_CT, "{\"name\":\"rebound\"}");
+  assert_int_equal(count_workspaces(&e), before);
+  env_stop(&e);
+}
+
+/* ---- Origin: only the platform's own, on every route -------------------------------------- */
+
+static void test_origin_header(void **state) {
+  (void)state;
+  env e;
+  env_start(&e, 1);
+  e.opts.public_host = "platform.example.com";
+  env_open(&e);
+  char W[64], tokW[64], hdr[1024], path[256], host[64];
+  snprintf(W, sizeof W, "%s", create_ws(&e, NULL, "w", NULL));
+  snprintf(tokW, sizeof tokW, "%s", register_ws(&e, W, "remote://no-inbound", NULL));
+  snprintf(path, sizeof path, "/workspaces/%s/secrets/values", W);
+  size_t before = count_workspaces(&e);
+  static const char *const cross[] = {"http://evil.example", "null", "http://localhost:1",
+                                      "http://127.0.0.1", "https://evil.example:443",
+                                      "http://127.0.0.1.evil.example", "not a url", NULL};
+  for (int i = 0; cross[i]; i++) {
+    snprintf(hdr, sizeof hdr, JSON_CT "Origin: %s\r\n", cross[i]);
+    expect_raw(&e, 403, "GET", "/health", NULL, hdr, NULL);
+    expect_raw(&e, 403, "POST", "/workspaces", NULL, hdr, "{\"name\":\"cross\"}");
+    snprintf(hdr, sizeof hdr, JSON_CT "Origin: %s\r\nAuthorization: Bearer %s\r\n", cross[i], tokW);
+    expect_raw(&e, 403, "GET", path, NULL, hdr, NULL);
+  }
+  assert_int_equal(count_workspaces(&e), before);
+  /* same origin: what the platform client sends (scheme://host:port), what the Python SDK
+   * sends (the platform URL, path included), the other loopback spelling with the same Host,
+   * and a TLS front end named by --public-host */
+  char same[4][128];
+  snprintf(same[0], sizeof same[0], "http://127.0.0.1:%d", e.port);
+  snprintf(same[1], sizeof same[1], "http://127.0.0.1:%d/", e.port);
+  snprintf(same[2], sizeof same[2], "https://platform.example.com");
+  snprintf(same[3], sizeof same[3], "http://platform.example.com:%d", e.port);
+  for (int i = 0; i < 4; i++) {
+    snprintf(hdr, sizeof hdr, JSON_CT "Origin: %s\r\nAuthorization: Bearer %s\r\n", same[i], tokW);
+    expect_raw(&e, 200, "GET", path, NULL, hdr, NULL);
+  }
+  snprintf(host, sizeof host, "localhost:%d", e.port);
+  snprintf(hdr, sizeof hdr, JSON_CT "Origin: http://localhost:%d\r\n", e.port);
+  expect_raw(&e, 201, "POST", "/workspaces", host, hdr, "{\"name\":\"same\"}");
+  /* the same port on another loopback spelling is another origin for a browser */
+  snprintf(hdr, sizeof hdr, JSON_CT "Origin: http://127.0.0.1:%d\r\n", e.port);
+  expect_raw(&e, 403, "POST", "/workspaces", host, hdr, "{\"name\":\"other\"}");
+  env_stop(&e);
+}
+
+/* ---- Content-Type on state-changing requests ----------------------------------------------- */
+
+static void test_content_type(void **state) {
+  (void)state;
+  env e;
+  env_start(&e, 1);
+  env_open(&e);
+  char W[64], path[256];
+  snprintf(W, sizeof W, "%s", create_ws(&e, NULL, "w", NULL));
+  size_t before = count_workspaces(&e);
+  static const char *const refused[] = {
+      "Content-Type: text/plain\r\n", "Content-Type: text/plain;charset=UTF-8\r\n",
+      "Content-Type: application/x-www-form-urlencoded\r\n",
+      "Content-Type: multipart/form-data; boundary=x\r\n", "Content-Type: application/jsonx\r\n",
+      "Content-Type: application/json-seq\r\n", "", NULL};
+  for (int i = 0; refused[i]; i++) {
+    expect_raw(&e, 415, "POST", "/workspaces", NULL, refused[i], "{\"name\":\"form\"}");
+    expect_raw(&e, 415, "PUT", "/settings/secrets", NULL, refused[i], "{\"key\":\"K\"}");
+  }
+  assert_int_equal(count_workspaces(&e), before);
+  static const char *const accepted[] = {
+      JSON_CT, "Content-Type: application/json; charset=utf-8\r\n",
+      "Content-Type: Application/JSON\r\n", "Content-Type:application/json ;charset=UTF-8\r\n",
+      NULL};
+  for (int i = 0; accepted[i]; i++)
+    expect_raw(&e, 201, "POST", "/workspaces", NULL, accepted[i], "{\"name\":\"json\"}");
+  /* a body-less call needs no Content-Type (curl -X POST), but a text/plain one is a form */
+  snprintf(path, sizeof path, "/workspaces/%s/pause", W);
+  expect_raw(&e, 415, "POST", path, NULL, "Content-Type: text/plain\r\n", NULL);
+  expect_raw(&e, 200, "POST", path, NULL, NULL, NULL);
+  snprintf(path, sizeof path, "/workspaces/%s/resume", W);
+  expect_raw(&e, 200, "POST", path, NULL, NULL, NULL);
+  /* reads are not state-changing */
+  expect_raw(&e, 200, "GET", "/health", NULL, "Content-Type: text/plain\r\n", NULL);
+  env_stop(&e);
+}
+
 /* ---- SSRF: IPv6 forms embedding a private or metadata IPv4 --------------------------------- */
 
 static void register_raw(env *e, const char *ws, const char *url, int want) {
@@ -191,6 +384,10 @@ static void test_ssrf_embedded_register(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_admin_routes_refuse_other_bearers),
+      cmocka_unit_test(test_host_header),
+      cmocka_unit_test(test_origin_header),
+      cmocka_unit_test(test_content_type),
       cmocka_unit_test(test_ssrf_embedded_dispatch),
       cmocka_unit_test(test_ssrf_embedded_register),
   };
