@@ -21,6 +21,7 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: molecule platform [--listen HOST:PORT] [--db FILE] [--dev]\n"
           "                         [--admin-token-file F] [--rate-limit N] [--plugins DIR]\n"
+          "                         [--public-host NAME[,NAME...]]\n"
           "       molecule platform workspace create --name N [--parent ID] [--external]\n"
           "                                          [--url U] [--role R]\n"
           "       molecule platform workspace list\n"
@@ -32,8 +33,12 @@ static void usage(FILE *out) {
           "activity, notify) from an SQLite database. Defaults: --listen " DEFAULT_LISTEN
           ", --db " DEFAULT_DB ".\n"
           "--dev accepts loopback agent URLs, turns the rate limiter off and, on a loopback\n"
-          "listener, lets operator calls through without the admin token. --plugins DIR serves\n"
-          "GET /workspaces/:id/plugins/:name/download from DIR/<name> (tar.gz).\n"
+          "listener, lets operator calls that carry no Authorization header through without\n"
+          "the admin token (a bearer that is sent must be the admin token). --plugins DIR\n"
+          "serves GET /workspaces/:id/plugins/:name/download from DIR/<name> (tar.gz).\n"
+          "Requests must name the platform in Host as localhost, an IP address or a\n"
+          "--public-host name (DNS rebinding); a cross-origin Origin is refused, and writes\n"
+          "must be Content-Type: application/json.\n"
           "\n"
           "Operator subcommands talk to a running platform: --platform URL (or env\n"
           "MOLECULE_PLATFORM_URL, default http://" DEFAULT_LISTEN "), with the admin token from\n"
@@ -91,7 +96,7 @@ static int run_server(int argc, char **argv) {
       {"listen", required_argument, NULL, 'l'}, {"db", required_argument, NULL, 'd'},
       {"dev", no_argument, NULL, 'D'},          {"admin-token-file", required_argument, NULL, 'a'},
       {"rate-limit", required_argument, NULL, 'r'}, {"plugins", required_argument, NULL, 'P'},
-      {"help", no_argument, NULL, 'h'},
+      {"public-host", required_argument, NULL, 'H'}, {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   const char *listen = DEFAULT_LISTEN;
   mol_devplatform_opts o = {.db_path = DEFAULT_DB};
@@ -105,6 +110,7 @@ static int run_server(int argc, char **argv) {
     case 'a': o.admin_token_file = optarg; break;
     case 'r': o.rate_limit = atoi(optarg); break;
     case 'P': o.plugins_dir = optarg; break;
+    case 'H': o.public_host = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }

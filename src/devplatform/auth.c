@@ -1,15 +1,23 @@
 /* auth.c - workspace tokens and the three auth postures of contract §2: the registry's
- * grandfather rule, the strict WorkspaceAuth, and AdminAuth.
+ * grandfather rule, the strict WorkspaceAuth, and AdminAuth; and the browser guard that every
+ * request passes first (Host, Origin, Content-Type), because a web page can reach a platform
+ * listening on loopback as easily as an agent can.
  *
  * Tokens are looked up by sha256 (the only form stored). Live tokens found in the database are
  * cached in memory (hash -> workspace id) so that a heartbeat costs one hash and one hash-table
  * probe; any revocation clears the whole cache, which is rare (delete) and always correct.
  */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/clock.h"
 #include "base/log.h"
 #include "devplatform/dp_int.h"
+#include "http/server.h"
+#include "http/url.h"
 #include "molecule.h"
 
 #define TOKCACHE_MAX 100000
@@ -127,13 +135,129 @@ int dp_auth_workspace(const dp_call *c, const char *ws, dp_reply *r) {
   return 0;
 }
 
+/* Any Authorization header presents credentials, a bearer or not, empty or not: only a request
+ * with none at all can use the --dev loopback convenience. */
+static int presents_credentials(const dp_call *c) {
+  return c->bearer[0] || (c->req && mol_http_req_header(c->req, "Authorization"));
+}
+
 int dp_auth_operator(const dp_call *c, const char *ws, dp_reply *r) {
-  if (!c->bearer[0] && mol_devplatform_admin_open(c->dp)) return 1;
+  if (!presents_credentials(c) && mol_devplatform_admin_open(c->dp)) return 1;
   return dp_auth_workspace(c, ws, r);
 }
 
 int dp_auth_admin(const dp_call *c, dp_reply *r) {
-  if (mol_devplatform_admin_open(c->dp) || dp_is_admin(c)) return 1;
-  dp_reply_err(r, 401, c->bearer[0] ? "invalid admin token" : "admin token required");
+  if (dp_is_admin(c)) return 1;
+  int presented = presents_credentials(c);
+  if (!presented && mol_devplatform_admin_open(c->dp)) return 1;
+  dp_reply_err(r, 401, presented ? "invalid admin token" : "admin token required");
   return 0;
+}
+
+/* ---- the browser guard ----------------------------------------------------------------------- */
+
+int dp_guard_init(mol_devplatform *dp, const char *public_hosts) {
+  if (!public_hosts || !*public_hosts) return 0;
+  size_t n = strlen(public_hosts);
+  char *out = malloc(n + 1), *o = out;
+  if (!out) return MOL_ENOMEM;
+  for (const char *p = public_hosts; *p;) {
+    while (*p == ' ' || *p == ',') p++;
+    const char *start = p;
+    while (*p && *p != ',' && *p != ' ') p++;
+    if (p == start) break;
+    for (const char *q = start; q < p; q++) {
+      if (!isalnum((unsigned char)*q) && *q != '.' && *q != '-') {
+        mol_loge("devplatform", "public host '%.*s': a host name, without scheme or port",
+                 (int)(p - start), start);
+        free(out);
+        return MOL_EINVAL;
+      }
+    }
+    if (o != out) *o++ = ',';
+    for (const char *q = start; q < p; q++) *o++ = (char)tolower((unsigned char)*q);
+  }
+  *o = '\0';
+  dp->public_hosts = out;
+  return 0;
+}
+
+/* host (lower case, as mol_url stores it) is one of the configured public names. */
+static int is_public_host(const mol_devplatform *dp, const char *host) {
+  size_t n = strlen(host);
+  for (const char *p = dp->public_hosts; p && *p;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == n && memcmp(p, host, n) == 0) return 1;
+    p += len + (end ? 1 : 0);
+  }
+  return 0;
+}
+
+/* A Host header as an authority (host[:port]) in u; 0 when it is anything else. */
+static int parse_host_header(const char *value, mol_url *u) {
+  char buf[MOL_URL_HOST_MAX + 16];
+  if (!*value || strpbrk(value, "/?#@\\") || strlen(value) + 8 > sizeof buf) return 0;
+  snprintf(buf, sizeof buf, "http://%s", value);
+  return mol_url_parse(buf, u) == 0;
+}
+
+/* DNS rebinding puts an attacker's name in Host; an IP address or "localhost" cannot be
+ * rebound, and the public names are the operator's own. */
+static int host_is_ours(const mol_devplatform *dp, const mol_url *u) {
+  unsigned char a[16];
+  if (inet_pton(u->ipv6 ? AF_INET6 : AF_INET, u->host, a) == 1) return 1;
+  return strcmp(u->host, "localhost") == 0 || is_public_host(dp, u->host);
+}
+
+/* A browser's Origin is same-origin when it names the authority the request was sent to (its
+ * Host), or one of the public names (a TLS front end that rewrites Host). Only host and port
+ * are compared: the Python SDK sends its platform URL, path included, as Origin. */
+static int origin_is_ours(const mol_devplatform *dp, const char *origin, const mol_url *host) {
+  mol_url o;
+  if (mol_url_parse(origin, &o) != 0) return 0; /* "null", opaque origins, garbage */
+  if (is_public_host(dp, o.host)) return 1;
+  if (!host || o.ipv6 != host->ipv6 || strcmp(o.host, host->host) != 0) return 0;
+  unsigned host_port = host->port_explicit ? host->port : (o.https ? 443u : 80u);
+  return o.port == host_port;
+}
+
+/* media type application/json, any parameters, any case */
+static int is_json_type(const char *ct) {
+  if (!ct) return 0;
+  while (*ct == ' ' || *ct == '\t') ct++;
+  if (strncasecmp(ct, "application/json", 16) != 0) return 0;
+  ct += 16;
+  while (*ct == ' ' || *ct == '\t') ct++;
+  return *ct == '\0' || *ct == ';';
+}
+
+static int changes_state(const char *m) {
+  return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0 ||
+         strcmp(m, "DELETE") == 0;
+}
+
+int dp_guard_request(mol_devplatform *dp, struct mol_http_req *req, dp_reply *r) {
+  const char *host_hdr = mol_http_req_header(req, "Host");
+  mol_url host;
+  int have_host = host_hdr != NULL; /* HTTP/1.0 may omit it; a browser never does */
+  if (have_host && (!parse_host_header(host_hdr, &host) || !host_is_ours(dp, &host))) {
+    dp_reply_err(r, 403, "Host is not a name of this platform (loopback, an IP address, or "
+                         "--public-host)");
+    return 0;
+  }
+  const char *origin = mol_http_req_header(req, "Origin");
+  if (origin && !origin_is_ours(dp, origin, have_host ? &host : NULL)) {
+    dp_reply_err(r, 403, "cross-origin request refused");
+    return 0;
+  }
+  size_t body_len = 0;
+  mol_http_req_body(req, &body_len);
+  const char *ct = mol_http_req_header(req, "Content-Type");
+  /* A form POST (text/plain, urlencoded, multipart) is what a page can send without CORS. */
+  if (changes_state(mol_http_req_method(req)) && (body_len || ct) && !is_json_type(ct)) {
+    dp_reply_err(r, 415, "Content-Type must be application/json");
+    return 0;
+  }
+  return 1;
 }

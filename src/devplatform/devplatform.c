@@ -135,6 +135,7 @@ static int open_parts(mol_devplatform *dp, const mol_devplatform_opts *o) {
   int rc = dp_store_open(&dp->store, dp->loop, o->db_path);
   if (!rc) rc = dp_queue_load_count(dp);
   if (!rc) rc = setup_admin_token(dp, o);
+  if (!rc) rc = dp_guard_init(dp, o->public_host);
   mol_http_server_opts so = {.max_body_bytes = dp->max_body_bytes};
   if (!rc) rc = mol_http_server_new(dp->loop, &so, &dp->srv);
   if (!rc) rc = mol_http_server_route(dp->srv, NULL, "/", 1, dp_on_request, dp);
@@ -156,6 +157,7 @@ static void free_memory(mol_devplatform *dp) {
   dp_rl_free(&dp->rl);
   free(dp->admin_token_file);
   free(dp->plugins_dir);
+  free(dp->public_hosts);
   free(dp);
 }
 

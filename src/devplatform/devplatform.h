@@ -13,9 +13,11 @@ typedef struct mol_devplatform mol_devplatform;
 
 typedef struct {                   /* zero = defaults */
   const char *db_path;             /* required: the SQLite file (created when missing) */
-  int dev;                         /* --dev: loopback/private agent URLs allowed, rate limiter
-                                      off unless rate_limit > 0, admin auth off on a loopback
-                                      listener */
+  int dev;                         /* --dev: loopback agent URLs allowed, rate limiter off
+                                      unless rate_limit > 0, and on a loopback listener admin
+                                      and operator calls that carry no Authorization header at
+                                      all are let through (a presented bearer is always
+                                      checked: only the admin token opens admin routes) */
   const char *admin_token;         /* NULL: env MOLECULE_ADMIN_TOKEN, then ADMIN_TOKEN, then
                                       the file below (generated at first start) */
   const char *admin_token_file;    /* NULL: "<db_path>.admin_token" (mode 0600) */
@@ -31,6 +33,9 @@ typedef struct {                   /* zero = defaults */
   unsigned max_body_bytes;         /* request body cap; 0: 1 MiB (the proxy's upstream cap) */
   const char *plugins_dir;         /* plugin downloads: DIR/<name>/ (local:// sources); NULL:
                                       downloads answer 404 */
+  const char *public_host;         /* host names clients use to reach the platform (comma-
+                                      separated, no scheme or port), accepted in Host and
+                                      Origin besides localhost and IP addresses; NULL: none */
 } mol_devplatform_opts;
 
 /* Opens (or creates and migrates) the database and builds the routes. Returns 0 or a MOL_E*

@@ -150,10 +150,11 @@ int dp_auth_grandfather(const dp_call *c, const char *ws, dp_reply *r, const cha
                         const char *invalid);
 /* WorkspaceAuth (§2.5): admin token, or the workspace's own token; no grandfathering. */
 int dp_auth_workspace(const dp_call *c, const char *ws, dp_reply *r);
-/* Operator calls on one workspace (secrets, pause, resume): WorkspaceAuth, or no bearer at
- * all in dev mode on a loopback listener. A bearer that is presented is always checked. */
+/* Operator calls on one workspace (secrets, pause, resume): WorkspaceAuth, or no credentials at
+ * all in dev mode on a loopback listener. Credentials that are presented are always checked. */
 int dp_auth_operator(const dp_call *c, const char *ws, dp_reply *r);
-/* AdminAuth: the admin token, or nothing in dev mode on a loopback listener. */
+/* AdminAuth: the admin token, or no credentials at all (no Authorization header) in dev mode on
+ * a loopback listener. A workspace token or any other bearer is refused (401). */
 int dp_auth_admin(const dp_call *c, dp_reply *r);
 int dp_is_admin(const dp_call *c);
 
@@ -303,6 +304,14 @@ int dp_queue_enqueue(mol_devplatform *dp, const char *ws, const char *caller, co
 
 /* routes.c: the catch-all server route. */
 struct mol_http_req;
+/* auth.c: the browser guard, before any route. Passes (1) unless Host is a name other than
+ * localhost or a public host (403, DNS rebinding), Origin is not the platform's own (403), or
+ * a state-changing request carries a body or Content-Type other than application/json (415);
+ * then r holds the answer and it returns 0. */
+int dp_guard_request(mol_devplatform *dp, struct mol_http_req *req, dp_reply *r);
+/* auth.c: normalises the comma-separated public host names into dp->public_hosts. 0, or
+ * MOL_EINVAL for an entry that is not a bare host name, or MOL_ENOMEM. */
+int dp_guard_init(mol_devplatform *dp, const char *public_hosts);
 void dp_on_request(struct mol_http_req *req, void *arg);
 /* routes.c: answer a request (possibly later than the handler returned). */
 void dp_respond(mol_devplatform *dp, void *req, dp_reply *r);
@@ -330,6 +339,7 @@ struct mol_devplatform {
   int closing;
   char admin_token[128];
   char *plugins_dir;               /* --plugins DIR, or NULL */
+  char *public_hosts;              /* "a,b" lower case (--public-host), or NULL */
   char *admin_token_file;
   unsigned idle_timeout_s, ceiling_s, liveness_ttl_s;
   unsigned activity_max_per_ws, activity_retention_s, queue_max_per_ws, max_body_bytes;

@@ -171,7 +171,7 @@ void dp_on_request(mol_http_req *req, void *arg) {
   dp_call c;
   dp_reply r = {.status = 500, .body = NULL, .retry_after = -1};
   fill_call(&c, dp, req);
-  if (rate_limit(dp, req, &r)) {
+  if (dp_guard_request(dp, req, &r) && rate_limit(dp, req, &r)) {
     if (!split_path(&c, mol_http_req_path(req)))
       dp_reply_err(&r, 404, "not found");
     else

@@ -7,7 +7,10 @@
  *  - private (RFC 1918, fd00::/8) addresses are refused even in dev mode: nothing on a single
  *    machine needs them, and they are where an SSRF does damage;
  *  - host names are resolved only at dispatch time (every address must pass), so a register
- *    never blocks on DNS; the dispatch check is the authoritative one.
+ *    never blocks on DNS; the dispatch check is the authoritative one;
+ *  - IPv6 forms that carry an IPv4 address (IPv4-compatible, mapped, translated, NAT64, 6to4,
+ *    Teredo) are judged by that IPv4 address, so [64:ff9b::a9fe:a9fe] is the metadata service
+ *    it translates to, not a public address.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,6 +35,8 @@ static addr_class classify4(uint32_t a /* host order */) {
   if (in4(a, 0x00000000, 8) ||   /* unspecified / "this network" */
       in4(a, 0xa9fe0000, 16) ||  /* link-local, cloud metadata */
       in4(a, 0x64400000, 10) ||  /* CGNAT */
+      in4(a, 0xc0000000, 24) ||  /* IETF protocol assignments */
+      in4(a, 0xc6120000, 15) ||  /* benchmarking */
       in4(a, 0xc0000200, 24) || in4(a, 0xc6336400, 24) || in4(a, 0xcb007100, 24) || /* TEST */
       in4(a, 0xe0000000, 4) ||   /* multicast */
       in4(a, 0xf0000000, 4))     /* reserved + broadcast */
@@ -39,20 +44,41 @@ static addr_class classify4(uint32_t a /* host order */) {
   return ADDR_PUBLIC;
 }
 
+static uint32_t v4_at(const unsigned char *b, int off) {
+  return ((uint32_t)b[off] << 24) | ((uint32_t)b[off + 1] << 16) | ((uint32_t)b[off + 2] << 8) |
+         b[off + 3];
+}
+
+/* An IPv4 address reached through a translator or a tunnel is judged as that address, except
+ * that its loopback is the far end's, never ours: dev mode's loopback allowance is for agents
+ * on this machine, which use 127.0.0.1, ::1 or localhost. */
+static addr_class via_v4(uint32_t a) {
+  addr_class c = classify4(a);
+  return c == ADDR_LOOPBACK ? ADDR_BLOCKED : c;
+}
+
+static addr_class worst(addr_class a, addr_class b) { return a == ADDR_PUBLIC ? b : a; }
+
 static addr_class classify6(const unsigned char *b) {
-  static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   static const unsigned char zero[16] = {0};
-  if (memcmp(b, mapped, 12) == 0) {
-    uint32_t a = ((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) | ((uint32_t)b[14] << 8) | b[15];
-    return classify4(a);
-  }
-  if (memcmp(b, zero, 15) == 0 && b[15] == 1) return ADDR_LOOPBACK;
-  if (memcmp(b, zero, 16) == 0) return ADDR_BLOCKED;                /* :: */
-  if (b[0] == 0xfd) return ADDR_PRIVATE;                             /* fd00::/8 */
-  if ((b[0] & 0xfe) == 0xfc) return ADDR_BLOCKED;                    /* rest of fc00::/7 */
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return ADDR_BLOCKED;    /* fe80::/10 */
-  if (b[0] == 0xff) return ADDR_BLOCKED;                             /* multicast */
+  static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  static const unsigned char translated[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0};
+  static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+  if (memcmp(b, mapped, 12) == 0) return classify4(v4_at(b, 12)); /* our own IPv4 stack */
+  if (memcmp(b, zero, 15) == 0 && b[15] <= 1) return b[15] ? ADDR_LOOPBACK : ADDR_BLOCKED;
+  if (memcmp(b, zero, 12) == 0 ||       /* IPv4-compatible ::/96 (deprecated) */
+      memcmp(b, translated, 12) == 0 || /* IPv4-translated ::ffff:0:0:0/96 */
+      memcmp(b, nat64, 12) == 0)        /* NAT64 well-known prefix 64:ff9b::/96 */
+    return via_v4(v4_at(b, 12));
+  if (b[0] == 0x20 && b[1] == 0x02) return via_v4(v4_at(b, 2)); /* 6to4 2002::/16 */
+  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0)   /* Teredo 2001::/32 */
+    return worst(via_v4(v4_at(b, 4)), via_v4(~v4_at(b, 12)));  /* server, client */
   if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return ADDR_BLOCKED;
+  if (b[0] == 0xfd) return ADDR_PRIVATE; /* fd00::/8 */
+  /* Everything outside global unicast 2000::/3 is special: the rest of fc00::/7, fe80::/10,
+   * multicast, discard-only 100::/64, and the local-use NAT64 block 64:ff9b:1::/48 (where the
+   * IPv4 sits depends on the operator's prefix length, so no embedded address can vouch). */
+  if ((b[0] & 0xe0) != 0x20) return ADDR_BLOCKED;
   return ADDR_PUBLIC;
 }
 
@@ -81,7 +107,7 @@ static int is_localhost_name(const char *h) {
 static int literal_class(const char *host, addr_class *out) {
   unsigned char b[16];
   if (inet_pton(AF_INET, host, b) == 1) {
-    *out = classify4(((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3]);
+    *out = classify4(v4_at(b, 0));
     return 1;
   }
   if (inet_pton(AF_INET6, host, b) == 1) {

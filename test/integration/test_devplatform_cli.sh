@@ -1,6 +1,7 @@
 #!/bin/sh
 # `molecule platform` end to end as processes: a non-dev server with its generated admin token,
-# and the operator subcommands reading that token from the file beside the database.
+# and the operator subcommands reading that token from the file beside the database; then a
+# --dev server with --public-host, where a wrong admin token is still refused (needs curl).
 set -eu
 MOLECULE=$1
 DIR=$(mktemp -d /tmp/moldevp-cli-XXXXXX)
@@ -33,4 +34,29 @@ kill -TERM "$PID"
 wait "$PID" || fail "server exit status"
 PID=
 grep -q "shutting down" "$DIR/server.log" || fail "graceful shutdown"
+
+# --public-host must be a bare name
+if "$MOLECULE" platform --dev --listen "127.0.0.1:$PORT" --db "$DIR/q.db" \
+     --public-host "http://platform.test" >"$DIR/bad.log" 2>&1; then
+  fail "a URL as --public-host was accepted"
+fi
+grep -q "public host 'http://platform.test'" "$DIR/bad.log" || fail "no clear --public-host error"
+
+"$MOLECULE" platform --dev --listen "127.0.0.1:$PORT" --db "$DIR/d.db" \
+  --public-host platform.test >"$DIR/server.log" 2>&1 &
+PID=$!
+for _ in $(seq 50); do curl -fs "$MOLECULE_PLATFORM_URL/health" >/dev/null 2>&1 && break; sleep 0.1; done
+status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(status -H "Host: platform.test:$PORT" "$MOLECULE_PLATFORM_URL/health")" = 200 ] ||
+  fail "--public-host name refused"
+[ "$(status -H "Host: other.test:$PORT" "$MOLECULE_PLATFORM_URL/health")" = 403 ] ||
+  fail "a foreign Host was served"
+# dev + loopback: no token is fine, a wrong one is not
+op workspace list --admin-token-file /nonexistent >/dev/null || fail "dev list without a token"
+if op workspace create --name x --admin-token bogus >/dev/null 2>&1; then
+  fail "dev accepted a wrong admin token"
+fi
+kill -TERM "$PID"
+wait "$PID" || fail "dev server exit status"
+PID=
 echo ok

@@ -46,7 +46,7 @@ static void run_until(env *e, int *flag, unsigned timeout_ms) {
 
 /* Runs the loop for about ms milliseconds (a timer keeps it awake). */
 static void on_sleep_timer(uv_timer_t *t) { *(int *)t->data = 1; }
-static void run_for(env *e, unsigned ms) {
+static inline void run_for(env *e, unsigned ms) {
   uv_timer_t t;
   int done = 0;
   uv_timer_init(&e->loop, &t);
@@ -228,7 +228,7 @@ static const char *register_ws(env *e, const char *ws, const char *url, const ch
   return t;
 }
 
-static void heartbeat(env *e, const char *ws, const char *tok, const char *extra) {
+static inline void heartbeat(env *e, const char *ws, const char *tok, const char *extra) {
   char body[512];
   snprintf(body, sizeof body, "{\"workspace_id\":\"%s\",\"active_tasks\":0%s%s}", ws,
            extra ? "," : "", extra ? extra : "");

@@ -35,7 +35,7 @@ static void test_ssrf_addresses(void **state) {
       "169.254.169.254", "0.0.0.0", "100.64.0.1", "192.0.2.5", "198.51.100.7", "203.0.113.9",
       "224.0.0.1", "255.255.255.255", "10.0.0.1", "172.16.5.4", "172.31.255.255", "192.168.0.1",
       "::", "fe80::1", "fc00::1", "fd00::1", "ff02::1", "2001:db8::1", "::ffff:10.0.0.1",
-      "::ffff:169.254.169.254", NULL};
+      "::ffff:169.254.169.254", "192.0.0.8", "198.18.0.1", "198.19.255.255", "100::1", NULL};
   for (int i = 0; always_blocked[i]; i++) {
     assert_false(addr_ok(always_blocked[i], 0));
     assert_false(addr_ok(always_blocked[i], 1));
@@ -45,8 +45,91 @@ static void test_ssrf_addresses(void **state) {
     assert_false(addr_ok(loopback[i], 0));
     assert_true(addr_ok(loopback[i], 1));
   }
-  static const char *const public_ok[] = {"8.8.8.8", "172.32.0.1", "2606:4700::1111", NULL};
+  static const char *const public_ok[] = {"8.8.8.8", "172.32.0.1", "192.0.1.1", "198.20.0.1",
+                                             "2606:4700::1111", NULL};
   for (int i = 0; public_ok[i]; i++) assert_true(addr_ok(public_ok[i], 0));
+}
+
+/* IPv6 forms that carry an IPv4 address are judged by that address. A loopback IPv4 reached
+ * through a translator or tunnel is the translator's loopback, not ours: refused even in dev.
+ * Only the mapped form (::ffff:a.b.c.d) is this host's own IPv4 stack. */
+typedef struct {
+  const char *addr;
+  int ok_prod, ok_dev;
+} embed_case;
+
+static const embed_case embedded_v4[] = {
+    /* IPv4-compatible ::/96 (deprecated, RFC 4291) */
+    {"::10.0.0.1", 0, 0},
+    {"::169.254.169.254", 0, 0},
+    {"::127.0.0.1", 0, 0},
+    {"::192.168.1.1", 0, 0},
+    {"::8.8.8.8", 1, 1},
+    /* IPv4-mapped ::ffff:0:0/96: this host's own IPv4 */
+    {"::ffff:10.0.0.1", 0, 0},
+    {"::ffff:a9fe:a9fe", 0, 0},
+    {"::ffff:127.0.0.1", 0, 1},
+    {"::ffff:8.8.8.8", 1, 1},
+    /* IPv4-translated ::ffff:0:0:0/96 (RFC 2765) */
+    {"::ffff:0:10.0.0.1", 0, 0},
+    {"::ffff:0:169.254.169.254", 0, 0},
+    {"::ffff:0:8.8.8.8", 1, 1},
+    /* NAT64 well-known prefix 64:ff9b::/96 (RFC 6052) */
+    {"64:ff9b::a9fe:a9fe", 0, 0},
+    {"64:ff9b::10.0.0.1", 0, 0},
+    {"64:ff9b::127.0.0.1", 0, 0},
+    {"64:ff9b::100.64.0.1", 0, 0},
+    {"64:ff9b::8.8.8.8", 1, 1},
+    /* local-use NAT64 64:ff9b:1::/48 (RFC 8215): not globally reachable, and where the IPv4
+     * sits depends on the operator's prefix length, so the whole block is refused */
+    {"64:ff9b:1::a9fe:a9fe", 0, 0},
+    {"64:ff9b:1::10.0.0.1", 0, 0},
+    {"64:ff9b:1:a:0:800::", 0, 0}, /* 10.0.0.8 under a /64 prefix */
+    {"64:ff9b:1::8.8.8.8", 0, 0},
+    /* other 64:ff9b::/32 addresses are unassigned */
+    {"64:ff9b:0:1::8.8.8.8", 0, 0},
+    /* 6to4 2002::/16: IPv4 in bits 16-47 */
+    {"2002:a00:1::1", 0, 0},
+    {"2002:a9fe:a9fe::", 0, 0},
+    {"2002:7f00:1::1", 0, 0},
+    {"2002:c0a8:101::1", 0, 0},
+    {"2002:808:808::1", 1, 1},
+    /* Teredo 2001::/32: server IPv4 in bits 32-63, client IPv4 = last 32 bits xor 0xffffffff */
+    {"2001:0:4136:e378:8000:63bf:f5ff:fffe", 0, 0}, /* client 10.0.0.1 */
+    {"2001:0:4136:e378:8000:63bf:5601:5601", 0, 0}, /* client 169.254.169.254 */
+    {"2001:0:4136:e378:8000:63bf:80ff:fffe", 0, 0}, /* client 127.0.0.1 */
+    {"2001:0:a00:1:8000:63bf:f7f7:f7f7", 0, 0},     /* server 10.0.0.1 */
+    {"2001:0:a9fe:a9fe:8000:63bf:f7f7:f7f7", 0, 0}, /* server 169.254.169.254 */
+    {"2001:0:4136:e378:8000:63bf:f7f7:f7f7", 1, 1}, /* both public (client 8.8.8.8) */
+    /* neighbours of the forms above that are ordinary global unicast */
+    {"2001:4860:4860::8888", 1, 1},
+    {"2003:a00:1::1", 1, 1},
+    /* outside global unicast 2000::/3: reserved, discard-only, ... */
+    {"100::1", 0, 0},
+    {"::2", 0, 0},
+    {"4000::1", 0, 0},
+    {NULL, 0, 0},
+};
+
+static void test_ssrf_embedded_ipv4(void **state) {
+  (void)state;
+  char url[128], host[256];
+  int wrong = 0;
+  for (const embed_case *t = embedded_v4; t->addr; t++) {
+    for (int dev = 0; dev < 2; dev++) {
+      int want = dev ? t->ok_dev : t->ok_prod;
+      /* the address as resolved, and as a URL literal at register and at dispatch time */
+      snprintf(url, sizeof url, "http://[%s]:8000/a2a", t->addr);
+      int got_addr = addr_ok(t->addr, dev), got_reg = dp_ssrf_register_ok(url, dev);
+      int got_url = dp_ssrf_url(url, dev, host) == DP_SSRF_OK;
+      if (got_addr != want || got_reg != want || got_url != want) {
+        print_error("%-40s dev=%d: want %s, got address %d register %d dispatch %d\n", t->addr,
+                    dev, want ? "allowed" : "refused", got_addr, got_reg, got_url);
+        wrong++;
+      }
+    }
+  }
+  assert_int_equal(wrong, 0);
 }
 
 static void test_ssrf_urls(void **state) {
@@ -218,6 +301,7 @@ static void test_store_migrations(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ssrf_addresses), cmocka_unit_test(test_ssrf_urls),
+      cmocka_unit_test(test_ssrf_embedded_ipv4),
       cmocka_unit_test(test_rate_limiter),   cmocka_unit_test(test_tokens_and_ids),
       cmocka_unit_test(test_times),          cmocka_unit_test(test_query),
       cmocka_unit_test(test_message_text),   cmocka_unit_test(test_store_migrations),
