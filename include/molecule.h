@@ -459,6 +459,15 @@ typedef void (*mol_platform_status_cb)(mol_platform_status st, int err,
 typedef void (*mol_platform_message_cb)(mol_platform_client *c, const mol_platform_message *m,
                                         void *arg);
 
+/* The outcome of one heartbeat the loop sent: err 0 when the platform accepted it, else the
+ * error (MOL_EHTTP with res->http_status, a transport error, or MOL_ECANCELED / MOL_ESHUTDOWN
+ * when the loop ended with it in flight). pushed is 1 for a beat sent early on request
+ * (mol_platform_beat_soon), 0 for a periodic one, including one a request was merged into.
+ * Called exactly once per heartbeat, after it ends, from the loop: never inside
+ * mol_platform_run() or mol_platform_beat_soon(). res is valid during the call only. */
+typedef void (*mol_platform_beat_cb)(mol_platform_client *c, int err,
+                                     const mol_platform_result *res, int pushed, void *arg);
+
 typedef struct {
   unsigned heartbeat_interval_ms;   /* 0 -> 30000 */
   unsigned state_poll_interval_ms;  /* 0 -> 30000; its own cadence (when equal to the
@@ -475,6 +484,8 @@ typedef struct {
   void *supplier_arg;
   mol_platform_message_cb on_message; /* NULL: no inbound polling */
   void *message_arg;
+  mol_platform_beat_cb on_beat;     /* NULL: heartbeat outcomes are not reported */
+  void *beat_arg;
 } mol_platform_run_opts;
 
 /* Starts the heartbeat loop (first heartbeat at once), the state-poll loop and, with
@@ -483,6 +494,17 @@ MOL_EXTERN int mol_platform_run(mol_platform_client *c, const mol_platform_run_o
                                 mol_platform_status_cb cb, void *arg);
 /* Ends the loop with MOL_PLATFORM_STOPPED (the callback fires on a later iteration). */
 MOL_EXTERN void mol_platform_stop(mol_platform_client *c);
+
+/* Asks the running loop for a heartbeat soon (say, a task started or ended), so the platform
+ * sees current_task, active_tasks, error_rate and sample_error change without waiting for the
+ * interval. It is the loop's own beat: the same full payload as a periodic one (task_supplier
+ * plus the recorded outcomes, which it consumes when accepted), reported through on_beat.
+ * Requests within 25 ms share one beat, and merge into the periodic beat when that is due
+ * within the window; at most one heartbeat is in flight, and requests made during one get one
+ * more beat 25 ms after it ends. An early beat leaves the periodic cadence alone. While
+ * heartbeats fail, requests wait for the back-off retry (which carries the latest payload).
+ * Returns 0, MOL_EINVAL (no loop running on c) or MOL_ESHUTDOWN (the loop is ending). */
+MOL_EXTERN int mol_platform_beat_soon(mol_platform_client *c);
 
 /* Records the outcome of one unit of the agent's own work (a handled task or message). The
  * loop reports error_rate = failures / outcomes since the last successful heartbeat, and the

@@ -11,6 +11,10 @@
  *    interval) rather than waiting a full interval, so a platform that was down at start is
  *    rejoined quickly when it comes up;
  *  - error_rate and sample_error come from mol_platform_record_outcome();
+ *  - the loop is the one owner of heartbeats: mol_platform_beat_soon() asks it for an early
+ *    beat (a task started or ended) instead of the caller posting its own, so every beat
+ *    carries the same full payload, consumes the recorded outcomes the same way, and reports
+ *    its result through run_opts.on_beat;
  *  - a persistent 401 or a misrouted 404 on /state ends the loop with MOL_PLATFORM_ERROR
  *    instead of looping forever or reading it as a deletion. */
 #include <stdlib.h>
@@ -26,10 +30,13 @@ struct plat_run {
   mol_platform_status_cb cb;
   void *arg;
   uint64_t next_hb, next_state, next_inbound;
+  uint64_t soon_at;                       /* 0, or when an early beat was asked for */
   mol_platform_req *hb, *state, *inbound; /* in flight */
-  unsigned heartbeats, hb_failures, auth_failures;
+  unsigned heartbeats, hb_failures, auth_failures; /* heartbeats: periodic ones */
   unsigned snap_outcomes, snap_failures;  /* outcomes reported by the heartbeat in flight */
   unsigned lockstep : 1;                  /* equal intervals: the state poll follows each beat */
+  unsigned hb_pushed : 1;                 /* the beat in flight went early (beat_soon) */
+  unsigned soon_again : 1;                /* asked for while a beat was in flight */
   unsigned ending : 1;
   mol_platform_status end_status;
   int end_err;
@@ -121,7 +128,30 @@ static void start_state(plat_run *run) {
   }
 }
 
-/* ---- heartbeat --------------------------------------------------------------------------- */
+/* ---- heartbeat ---------------------------------------------------------------------------
+ * One beat at a time. The periodic beat keeps its cadence (interval after a success, back-off
+ * after a failure). mol_platform_beat_soon() adds an early beat BEAT_SOON_MS later, so the
+ * requests of a burst of task events share one beat; a request made while a beat is in flight
+ * gets one more beat BEAT_SOON_MS after that one ends (its payload was taken before the event).
+ * A request with the periodic beat due within the window is that beat. While beats fail, the
+ * back-off retry answers requests: an unreachable platform is not hit once per task event. */
+#define BEAT_SOON_MS 25
+
+static uint64_t hb_due(const plat_run *run) {
+  if (run->soon_at && !run->hb_failures && run->soon_at < run->next_hb) return run->soon_at;
+  return run->next_hb;
+}
+
+static void report_beat(plat_run *run, int err, const mol_platform_result *res, int pushed) {
+  static const mol_platform_result none;
+  if (run->o.on_beat) run->o.on_beat(run->c, err, res ? res : &none, pushed, run->o.beat_arg);
+}
+
+/* Marks an early beat as wanted BEAT_SOON_MS from now, unless one already is or the periodic
+ * beat comes first anyway. */
+static void want_soon(plat_run *run, uint64_t now) {
+  if (!run->soon_at && now + BEAT_SOON_MS < run->next_hb) run->soon_at = now + BEAT_SOON_MS;
+}
 
 static void fill_payload(plat_run *run, mol_platform_heartbeat_payload *p) {
   mol_platform_client *c = run->c;
@@ -144,40 +174,73 @@ static void consume_outcomes(plat_run *run) {
   }
 }
 
+/* A failed beat, periodic or early, puts the loop in back-off: the retry comes sooner than
+ * the interval and carries the latest payload. */
+static void beat_failed(plat_run *run, int err, const mol_platform_result *res, uint64_t now) {
+  run->hb_failures++;
+  uint64_t retry = now + plat_loop_backoff(&run->c->retry, run->hb_failures,
+                                           run->o.max_backoff_ms);
+  if (retry < run->next_hb || !run->hb_pushed) run->next_hb = retry;
+  mol_logw(PLAT_SCOPE, "heartbeat failed (%s, status %d); retrying", mol_strerror(err),
+           res->http_status);
+}
+
 static void on_heartbeat(int err, const mol_platform_result *res, void *arg) {
   plat_run *run = arg;
+  int pushed = run->hb_pushed;
   run->hb = NULL;
   if (run->ending) {
+    report_beat(run, err, res, pushed);
     run_maybe_done(run);
     return;
   }
   uint64_t now = uv_now(run->c->loop);
-  run->heartbeats++;
+  if (!pushed) run->heartbeats++;
   if (!err) {
     run->hb_failures = 0;
     consume_outcomes(run);
-    run->next_hb = now + run->o.heartbeat_interval_ms;
+    if (!pushed) run->next_hb = now + run->o.heartbeat_interval_ms;
   } else {
-    run->hb_failures++;
-    run->next_hb = now + plat_loop_backoff(&run->c->retry, run->hb_failures,
-                                           run->o.max_backoff_ms);
-    mol_logw(PLAT_SCOPE, "heartbeat failed (%s, status %d); retrying", mol_strerror(err),
-             res->http_status);
+    beat_failed(run, err, res, now);
   }
-  if (run->lockstep && !run->state) start_state(run);
+  if (run->soon_again) {
+    run->soon_again = 0;
+    want_soon(run, now);
+  }
+  /* in lockstep the state poll keeps the periodic cadence */
+  if (run->lockstep && !pushed && !run->state) start_state(run);
   check_max(run);
   rearm(run);
+  report_beat(run, err, res, pushed);
 }
 
+/* Runs from the loop's timer only, so on_beat never fires inside a caller's call. */
 static void start_heartbeat(plat_run *run) {
+  uint64_t now = uv_now(run->c->loop);
+  run->hb_pushed = now + BEAT_SOON_MS < run->next_hb; /* else it is the periodic beat */
+  run->soon_at = 0; /* this beat carries what was asked for */
   mol_platform_heartbeat_payload p;
   fill_payload(run, &p);
   int rc = mol_platform_heartbeat(run->c, &p, NULL, on_heartbeat, run, &run->hb);
   if (rc) {
     run->hb = NULL;
-    run->next_hb = uv_now(run->c->loop) + run->o.heartbeat_interval_ms;
+    if (!run->hb_pushed) run->next_hb = now + run->o.heartbeat_interval_ms;
     mol_logw(PLAT_SCOPE, "cannot start a heartbeat: %s", mol_strerror(rc));
+    report_beat(run, rc, NULL, run->hb_pushed);
   }
+}
+
+int mol_platform_beat_soon(mol_platform_client *c) {
+  if (!c || !c->run) return MOL_EINVAL;
+  plat_run *run = c->run;
+  if (run->ending) return MOL_ESHUTDOWN;
+  if (run->hb) {
+    run->soon_again = 1;
+    return 0;
+  }
+  want_soon(run, uv_now(c->loop));
+  rearm(run);
+  return 0;
 }
 
 /* ---- inbound ----------------------------------------------------------------------------- */
@@ -226,7 +289,8 @@ static void tick(uv_timer_t *t) {
   uint64_t now = uv_now(run->c->loop);
   if (run->ending) return;
   /* a slow state poll (429 back-off) never holds the heartbeat back */
-  if (!run->hb && now >= run->next_hb) start_heartbeat(run);
+  if (!run->hb && now >= hb_due(run)) start_heartbeat(run);
+  if (run->ending) return; /* on_beat stopped the loop */
   if (!run->lockstep && !run->state && now >= run->next_state) start_state(run);
   if (run->o.on_message && !run->inbound && now >= run->next_inbound) start_inbound(run);
   rearm(run);
@@ -235,7 +299,7 @@ static void tick(uv_timer_t *t) {
 static void rearm(plat_run *run) {
   if (run->ending) return;
   uint64_t next = UINT64_MAX, now = uv_now(run->c->loop);
-  if (!run->hb) next = run->next_hb;
+  if (!run->hb) next = hb_due(run);
   if (!run->lockstep && !run->state && run->next_state < next) next = run->next_state;
   if (run->o.on_message && !run->inbound && run->next_inbound < next) next = run->next_inbound;
   if (next == UINT64_MAX) return; /* everything is in flight; a completion re-arms */

@@ -39,9 +39,7 @@ static void agent_free(mol_agent *a) {
 }
 
 void agent_maybe_finish(mol_agent *a) {
-  if (!a->ending || a->a2a || a->inner_live || a->pc || a->snap_busy || a->timer_open ||
-      a->push_open)
-    return;
+  if (!a->ending || a->a2a || a->inner_live || a->pc || a->snap_busy || a->timer_open) return;
   if (!a->silent) {
     mol_logi(SCOPE, "%s: ended (%s)", a->name,
              a->why == MOL_AGENT_STOPPED ? "stopped" : a->why == MOL_AGENT_PAUSED ? "paused"
@@ -60,12 +58,6 @@ static void on_timer_closed(uv_handle_t *h) {
 static void close_timer(mol_agent *a) {
   if (a->timer_open && !uv_is_closing((uv_handle_t *)&a->timer))
     uv_close((uv_handle_t *)&a->timer, on_timer_closed);
-}
-
-static void on_push_timer_closed(uv_handle_t *h) {
-  mol_agent *a = h->data;
-  a->push_open = 0;
-  agent_maybe_finish(a);
 }
 
 static void on_exec_closed(void *arg) {
@@ -125,17 +117,11 @@ static void on_drain_tick(uv_timer_t *t) {
   close_a2a(a);
 }
 
-static void close_push_timer(mol_agent *a) {
-  if (a->push_open && !uv_is_closing((uv_handle_t *)&a->push_timer))
-    uv_close((uv_handle_t *)&a->push_timer, on_push_timer_closed);
-}
-
 static void agent_end(mol_agent *a, mol_agent_end why, int err) {
   if (a->ending) return;
   a->ending = 1;
   a->why = why;
   a->err = err;
-  close_push_timer(a);
   if (a->a2a) mol_a2a_server_drain(a->a2a);
   /* The platform client ends its own calls and loop (their callbacks see a->ending). */
   if (a->pc) mol_platform_client_close(a->pc, on_pc_closed, a);
@@ -170,64 +156,42 @@ static unsigned cap_bits(const mol_capabilities *c) {
          (c->channel_dispatch ? MOL_PLATFORM_CAP_CHANNEL_DISPATCH : 0);
 }
 
-/* Called before every heartbeat attempt, so the full payload (runtime_metadata included) goes
- * out each time. The platform loop does not report a heartbeat's outcome, but it retries a
- * failed one after a back-off capped below the interval (see run_opts): an attempt that comes
- * clearly sooner than the interval means the previous one failed. */
-static void fill_payload(mol_agent *a, mol_platform_heartbeat_payload *p) {
+/* Called by the platform loop before every heartbeat, periodic or pushed, so each carries the
+ * full payload (runtime_metadata included); the loop adds error_rate and sample_error from the
+ * outcomes agent_turns.c records. */
+static void supply(mol_platform_client *c, mol_platform_heartbeat_payload *p, void *arg) {
+  (void)c;
+  mol_agent *a = arg;
   p->current_task = agent_current_task(a);
   p->active_tasks = (int)live_turns(a);
   p->capabilities = cap_bits(&a->o.caps);
   p->idle_timeout_seconds = a->o.idle_timeout_s > 0 ? a->o.idle_timeout_s : 0;
 }
 
-static void supply(mol_platform_client *c, mol_platform_heartbeat_payload *p, void *arg) {
+/* Each heartbeat's outcome, as the loop reports it. */
+static void on_beat(mol_platform_client *c, int err, const mol_platform_result *res, int pushed,
+                    void *arg) {
   (void)c;
   mol_agent *a = arg;
-  uint64_t now = uv_now(a->loop);
-  if (a->st.heartbeats && now - a->last_hb_ms < (uint64_t)a->o.heartbeat_ms * 7 / 8)
-    a->st.heartbeat_failures++;
+  if (a->ending) return; /* beats canceled by the stop are not failures */
   a->st.heartbeats++;
-  a->last_hb_ms = now;
-  fill_payload(a, p);
-}
-
-/* ---- immediate pushes ----------------------------------------------------------------------
- * Upstream pushes a heartbeat whenever a task starts or ends, so the canvas shows the current
- * task and the platform's A2A proxy sees the workspace busy or free at once rather than up to
- * 30 s later. Here a push waits PUSH_COALESCE_MS for more turn events, carries the full
- * payload (a partial one would clear the platform's runtime overrides, contract §10), and at
- * most one is in flight; events during it schedule one more. A failed push is left to the
- * periodic heartbeat. */
-#define PUSH_COALESCE_MS 25
-
-static void on_push(uv_timer_t *t);
-
-static void on_pushed(int err, const mol_platform_result *res, void *arg) {
-  (void)res;
-  mol_agent *a = arg;
-  a->push_busy = 0;
-  if (err) mol_logd(SCOPE, "%s: immediate heartbeat: %s", a->name, mol_strerror(err));
-  else a->st.heartbeat_pushes++;
-  if (a->push_again && !a->ending && a->push_open) {
-    a->push_again = 0;
-    uv_timer_start(&a->push_timer, on_push, PUSH_COALESCE_MS, 0);
+  if (err) {
+    a->st.heartbeat_failures++;
+    mol_logd(SCOPE, "%s: %s heartbeat failed: %s (status %d)", a->name,
+             pushed ? "pushed" : "periodic", mol_strerror(err), res->http_status);
+  } else if (pushed) {
+    a->st.heartbeat_pushes++;
   }
 }
 
-static void on_push(uv_timer_t *t) {
-  mol_agent *a = t->data;
-  if (a->ending || !a->pc_running) return;
-  mol_platform_heartbeat_payload p = {0};
-  fill_payload(a, &p);
-  if (mol_platform_heartbeat(a->pc, &p, NULL, on_pushed, a, NULL) == 0) a->push_busy = 1;
-}
-
+/* Upstream tells the platform at once when a task starts or ends, so the canvas shows the
+ * current task and the platform's A2A proxy sees the workspace busy or free at once rather than
+ * up to 30 s later. The platform loop owns every beat: it coalesces these requests (25 ms, one
+ * beat in flight) and sends its full payload, error_rate and sample_error included. */
 void agent_push_soon(mol_agent *a) {
-  if (a->ending || !a->pc_running || !a->push_open) return;
-  if (a->push_busy) a->push_again = 1;
-  else if (!uv_is_active((uv_handle_t *)&a->push_timer))
-    uv_timer_start(&a->push_timer, on_push, PUSH_COALESCE_MS, 0);
+  if (a->ending || !a->pc_running) return;
+  int rc = mol_platform_beat_soon(a->pc);
+  if (rc) mol_logd(SCOPE, "%s: no heartbeat pushed: %s", a->name, mol_strerror(rc));
 }
 
 static void on_platform_status(mol_platform_status st, int err, const char *server_status,
@@ -259,9 +223,10 @@ static int start_run(mol_agent *a) {
   mol_platform_run_opts ro = {
     .heartbeat_interval_ms = a->o.heartbeat_ms,
     .state_poll_interval_ms = a->o.state_poll_ms,
-    .max_backoff_ms = a->o.heartbeat_ms * 3 / 4, /* see supply() */
     .task_supplier = supply,
     .supplier_arg = a,
+    .on_beat = on_beat,
+    .beat_arg = a,
   };
   int rc = mol_platform_run(a->pc, &ro, on_platform_status, a);
   if (!rc) a->pc_running = 1;
@@ -483,9 +448,6 @@ int mol_agent_start(uv_loop_t *loop, mol_http_server *http, mol_http_client *cli
   uv_timer_init(loop, &a->timer);
   a->timer.data = a;
   a->timer_open = 1;
-  uv_timer_init(loop, &a->push_timer);
-  a->push_timer.data = a;
-  a->push_open = 1;
   rc = bring_up(a, opts);
   if (rc) {
     /* What was built closes in the background; on_end is for agents that started. */

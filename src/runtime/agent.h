@@ -95,9 +95,9 @@ typedef struct {
   const char *name;
   const char *workspace_id;
   const char *platform_status;   /* last status the platform reported ("online", ...), or "" */
-  /* heartbeats: periodic attempts; heartbeat_failures: failed registrations plus heartbeats
-   * inferred to have failed (the platform loop retries those sooner than the interval);
-   * heartbeat_pushes: immediate heartbeats sent on turn start/end and accepted. */
+  /* heartbeats: heartbeats whose outcome is known (periodic and pushed); heartbeat_failures:
+   * failed registrations plus heartbeats the platform loop reported failed; heartbeat_pushes:
+   * heartbeats pushed early on turn start/end (not merged into a periodic one) and accepted. */
   unsigned long long turns, heartbeats, heartbeat_failures, heartbeat_pushes, errors;
   unsigned live_turns, pending_replies;
   double turn_seconds_sum;       /* for a latency average */

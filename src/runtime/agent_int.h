@@ -23,13 +23,11 @@ struct mol_agent {
   int pc_running;              /* mol_platform_run's status callback is still due */
   uv_timer_t timer;            /* register retries, then the stop drain */
   int timer_open;
-  uv_timer_t push_timer;       /* coalesces immediate heartbeats on turn start and end */
-  int push_open, push_busy, push_again;
   mol_transcript *transcript;
   agent_turn *live;            /* turns in flight, newest first */
   unsigned live_n;
   char platform_status[32];
-  uint64_t started_ms, last_hb_ms, drain_until;
+  uint64_t started_ms, drain_until;
   unsigned reg_failures;
   mol_agent_stats st;          /* counters; string fields filled by mol_agent_stats_get */
   int snap_busy;               /* a snapshot write is in the thread pool */
@@ -52,8 +50,8 @@ int agent_snapshot_start(mol_agent *a);
 
 /* agent.c */
 void agent_maybe_finish(mol_agent *a);
-/* A turn started or ended: tell the platform soon (current_task, active_tasks), without
- * waiting for the next periodic heartbeat. Pushes within a short window are coalesced. */
+/* A turn started or ended: asks the platform loop for a heartbeat soon (current_task,
+ * active_tasks, error_rate, sample_error) rather than at the next interval. */
 void agent_push_soon(mol_agent *a);
 
 #endif

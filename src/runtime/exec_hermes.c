@@ -15,6 +15,7 @@
 #define ORIGIN_PEER 0
 #define ORIGIN_USER 1
 #define INTERRUPT_ACK "\xe2\x9a\xa1 Interrupting" /* "⚡ Interrupting current task" */
+#define SECRET_ENV "MOLECULE_A2A_PLATFORM_SHARED_SECRET"
 
 typedef struct {
   uv_loop_t *loop;
@@ -23,7 +24,7 @@ typedef struct {
   mol_pending *pending;
   char *inbound_url;
   char *callback_url;
-  char secret[65];
+  char *secret;             /* as configured (any length up to MOL_HERMES_SECRET_MAX) */
   mol_hermes_orphan_fn on_orphan;
   void *orphan_arg;
   unsigned timeout_ms;
@@ -247,11 +248,45 @@ static int listen_reply(hermes *h, const char *host, int port) {
   return 0;
 }
 
-static int setup(hermes *h, const mol_hermes_opts *o) {
-  const char *secret = env_or(o->secret, "MOLECULE_A2A_PLATFORM_SHARED_SECRET", NULL);
-  if (secret && strlen(secret) < sizeof(h->secret)) snprintf(h->secret, sizeof(h->secret), "%s", secret);
-  else if (mol_random_hex(h->secret, 32)) return MOL_EIO;
+/* Why a configured secret cannot work, or NULL. It travels as a header value both ways, so it
+ * must survive one: no control characters (CR/LF would split the header), no blank at either
+ * end (parsers strip it, so it would never compare equal), and small enough for the plugin's
+ * and our own header limits. */
+static const char *secret_problem(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0) return "is set but empty (unset it to have one generated)";
+  if (n > MOL_HERMES_SECRET_MAX) return "is longer than " MOL_HERMES_SECRET_MAX_STR " bytes";
+  if (s[0] == ' ' || s[n - 1] == ' ') return "starts or ends with a space";
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return "contains a control character";
+  return NULL;
+}
+
+/* The configured secret is used as it is; only an unset one is generated, since the plugin is
+ * configured with the same value and anything else makes it answer 401 to every turn. */
+static int take_secret(hermes *h, const mol_hermes_opts *o) {
+  const char *env = getenv(SECRET_ENV);
+  const char *secret = o->secret ? o->secret : env;
+  if (!secret) {
+    char gen[65];
+    if (mol_random_hex(gen, 32)) return MOL_EIO;
+    h->secret = strdup(gen);
+  } else {
+    const char *why = secret_problem(secret);
+    if (why) {
+      mol_loge("hermes", "%s %s", o->secret ? "the secret option" : SECRET_ENV, why);
+      return MOL_EINVAL;
+    }
+    h->secret = strdup(secret);
+  }
+  if (!h->secret) return MOL_ENOMEM;
   mol_log_add_secret(h->secret);
+  return 0;
+}
+
+static int setup(hermes *h, const mol_hermes_opts *o) {
+  int rc = take_secret(h, o);
+  if (rc) return rc;
   const char *phost = env_or(o->plugin_host, "MOLECULE_A2A_PLATFORM_HOST", "127.0.0.1");
   int pport = env_int(o->plugin_port, "MOLECULE_A2A_PLATFORM_PORT", 8645);
   size_t n = strlen(phost) + 48;
@@ -262,7 +297,7 @@ static int setup(hermes *h, const mol_hermes_opts *o) {
   h->timeout_ms = o->reply_timeout_ms ? o->reply_timeout_ms
                                       : (unsigned)env_int(0, "MOLECULE_A2A_REPLY_TIMEOUT_SECONDS", 600) * 1000u;
   mol_pending_opts po = {.max_entries = o->max_pending, .default_timeout_ms = h->timeout_ms};
-  int rc = mol_pending_new(h->loop, &po, &h->pending);
+  rc = mol_pending_new(h->loop, &po, &h->pending);
   if (rc) return rc;
   const char *rhost = env_or(o->reply_host, "MOLECULE_A2A_REPLY_HOST", "127.0.0.1");
   return listen_reply(h, rhost, o->reply_port ? o->reply_port : env_int(0, "MOLECULE_A2A_REPLY_PORT", 8646));
@@ -275,6 +310,7 @@ static void close_step(void *arg) {
   void *cb_arg = h->close_arg;
   free(h->inbound_url);
   free(h->callback_url);
+  free(h->secret);
   free(h);
   if (cb) cb(cb_arg);
 }
@@ -305,7 +341,7 @@ int mol_hermes_executor_new(uv_loop_t *loop, const mol_hermes_opts *o, mol_a2a_e
   ex->self = h;
   int rc = setup(h, o);
   if (rc) {
-    mol_logw("hermes", "reply server: %s", mol_strerror(rc));
+    mol_logw("hermes", "cannot start: %s", mol_strerror(rc));
     mol_hermes_executor_close(ex, NULL, NULL);
   }
   return rc;

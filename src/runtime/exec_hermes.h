@@ -20,7 +20,9 @@
  * drops the pending entry and ends the turn canceled.
  *
  * Environment (upstream names where upstream has them): MOLECULE_A2A_PLATFORM_SHARED_SECRET
- * (generated at start when unset: the listener never runs without one),
+ * (used as configured, any length up to MOL_HERMES_SECRET_MAX; generated at start when unset,
+ * so the listener never runs without one; set but empty, longer, with a control character or
+ * a leading/trailing space it is refused at start with an error naming the variable),
  * MOLECULE_A2A_PLATFORM_HOST/_PORT (127.0.0.1:8645), MOLECULE_A2A_REPLY_HOST/_PORT
  * (127.0.0.1:8646), MOLECULE_A2A_REPLY_TIMEOUT_SECONDS (600). */
 #ifndef MOL_RUNTIME_EXEC_HERMES_H
@@ -28,6 +30,11 @@
 
 #include "a2a/executor.h"
 #include "http/client.h"
+
+/* The longest secret accepted: it travels as a header value, and the plugin's HTTP server
+ * (like ours) refuses header fields of about 8 KiB. */
+#define MOL_HERMES_SECRET_MAX 4096
+#define MOL_HERMES_SECRET_MAX_STR "4096"
 
 /* Relays an orphan reply to a canvas user; returns 0 when relayed. */
 typedef int (*mol_hermes_orphan_fn)(const char *chat_id, const char *text, void *arg);
@@ -38,15 +45,16 @@ typedef struct {
   int plugin_port;          /* 0 -> env or 8645 */
   const char *reply_host;   /* NULL -> env or 127.0.0.1 */
   int reply_port;           /* 0 -> env or 8646; -1 -> an ephemeral port (tests) */
-  const char *secret;       /* NULL -> env or generated */
+  const char *secret;       /* NULL -> env or generated; see above for what is refused */
   unsigned reply_timeout_ms;/* 0 -> env or 600 s */
   size_t max_pending;       /* 0 -> 100000 */
   mol_hermes_orphan_fn on_orphan;
   void *orphan_arg;
 } mol_hermes_opts;
 
-/* Creates the executor and starts its reply server. Returns 0 or an error (e.g. the reply
- * port is taken). */
+/* Creates the executor and starts its reply server. Returns 0 or an error: MOL_EINVAL for a
+ * secret that cannot work (logged with the variable's name), MOL_EADDRINUSE when the reply
+ * port is taken, ... */
 int mol_hermes_executor_new(uv_loop_t *loop, const mol_hermes_opts *opts, mol_a2a_executor *ex);
 /* The shared secret in use (to hand to the plugin's configuration). */
 const char *mol_hermes_secret(const mol_a2a_executor *ex);

@@ -1,4 +1,5 @@
-/* test_platform_loop.c - mol_platform_run (HB-02..06, LOOP-05/08/09, §9.3-9) and the faults:
+/* test_platform_loop.c - mol_platform_run (HB-02..06, LOOP-05/08/09, §9.3-9), beats on
+ * request (mol_platform_beat_soon) with each beat's outcome (on_beat), and the faults:
  * a 429 storm with both Retry-After forms, platform down at start then up, the idle-timeout
  * override sent and cleared, persistent 401 / misrouted 404 on /state (§12-6/7), and a
  * concurrent token writer in another process (ADD-10). */
@@ -285,6 +286,148 @@ static void close_while_running(void **st) {
   assert_int_equal(F->st, MOL_PLATFORM_STOPPED);
 }
 
+/* ---- beats on request (mol_platform_beat_soon) and each beat's outcome (on_beat) ---- */
+
+typedef struct {
+  int err, status, pushed;
+} beat_outcome;
+
+static beat_outcome g_beats[32];
+static int g_nbeats, g_in_call;
+
+static void on_beat(mol_platform_client *c, int err, const mol_platform_result *res, int pushed,
+                    void *arg) {
+  (void)arg;
+  assert_ptr_equal(c, F->c);
+  assert_false(g_in_call); /* never inside the call that asked for the beat */
+  assert_true(g_nbeats < 32);
+  g_beats[g_nbeats++] = (beat_outcome){err, res->http_status, pushed};
+}
+
+static int beat_soon(void) {
+  g_in_call = 1;
+  int rc = mol_platform_beat_soon(F->c);
+  g_in_call = 0;
+  return rc;
+}
+
+static void wait_outcomes(int n) {
+  for (int i = 0; i < 300 && g_nbeats < n; i++) run_for(g_loop, 10);
+  assert_int_equal(g_nbeats, n);
+}
+
+static mol_platform_run_opts beat_opts(void) {
+  g_nbeats = 0;
+  mol_platform_run_opts o = opts(60000, 60000);
+  o.on_beat = on_beat;
+  return o;
+}
+
+/* A burst of requests is one early beat with the full payload (the recorded outcomes included,
+ * then consumed); it leaves the periodic cadence and the lockstep state poll alone. */
+static void beat_soon_coalesces_with_full_payload(void **st) {
+  (void)st;
+  mol_platform_run_opts o = beat_opts();
+  o.task_supplier = supplier;
+  assert_int_equal(mol_platform_run(F->c, &o, on_status, NULL), 0);
+  assert_int_equal(beat_soon(), 0); /* the periodic beat is due now: it carries the request */
+  wait_outcomes(1);
+  assert_int_equal(g_beats[0].err, 0);
+  assert_int_equal(g_beats[0].pushed, 0);
+  assert_int_equal(count(R_HB), 1);
+  mol_platform_record_outcome(F->c, 1, NULL);
+  mol_platform_record_outcome(F->c, 0, "tool crashed: disk full");
+  for (int i = 0; i < 5; i++) assert_int_equal(beat_soon(), 0);
+  assert_int_equal(g_nbeats, 1);
+  wait_outcomes(2);
+  assert_int_equal(g_beats[1].err, 0);
+  assert_int_equal(g_beats[1].pushed, 1);
+  run_for(g_loop, 100);
+  assert_int_equal(count(R_HB), 2); /* five requests, one beat */
+  assert_int_equal(count(R_STATE), 1);
+  const fake_req *b = nth(R_HB, 1);
+  assert_string_equal(json_field(b->body, "error_rate"), "0.5");
+  assert_string_equal(json_field(b->body, "sample_error"), "tool crashed: disk full");
+  assert_string_equal(json_field(b->body, "workspace_id"), WS_ID);
+  assert_non_null(strstr(b->body, "\"runtime_metadata\":{\"capabilities\":{"));
+  assert_int_equal(F->supplier_calls, 2);
+  assert_int_equal(beat_soon(), 0);
+  wait_outcomes(3);
+  const fake_req *c = nth(R_HB, 2);
+  assert_string_equal(json_field(c->body, "error_rate"), "0"); /* reported once, then consumed */
+  assert_string_equal(json_field(c->body, "sample_error"), "");
+  mol_platform_stop(F->c);
+  wait_end(1000);
+  assert_int_equal(g_nbeats, 3);
+}
+
+/* One beat in flight: requests made during it get exactly one more beat after it ends. */
+static void beat_soon_while_one_is_in_flight(void **st) {
+  (void)st;
+  F->s[R_HB].q[F->s[R_HB].n++] = (fake_resp){.status = 200, .body = "{}", .delay_ms = 300};
+  mol_platform_run_opts o = beat_opts();
+  assert_int_equal(mol_platform_run(F->c, &o, on_status, NULL), 0);
+  for (int i = 0; i < 100 && count(R_HB) == 0; i++) run_for(g_loop, 5);
+  assert_int_equal(count(R_HB), 1);
+  assert_int_equal(beat_soon(), 0);
+  assert_int_equal(beat_soon(), 0);
+  run_for(g_loop, 100);
+  assert_int_equal(count(R_HB), 1); /* still one in flight */
+  wait_outcomes(2);
+  assert_int_equal(g_beats[0].pushed, 0);
+  assert_int_equal(g_beats[1].pushed, 1);
+  assert_true(nth(R_HB, 1)->at_ms >= nth(R_HB, 0)->at_ms + 300);
+  run_for(g_loop, 200);
+  assert_int_equal(count(R_HB), 2);
+  mol_platform_stop(F->c);
+  wait_end(1000);
+}
+
+/* A refused beat is reported with its status; requests made during the back-off wait for the
+ * retry, which is the periodic beat (an unreachable platform is not hit per task event). */
+static void refused_beat_is_reported_and_backs_off(void **st) {
+  (void)st;
+  script_push(&F->s[R_HB], 200, NULL, "{\"status\":\"ok\"}");
+  script_push(&F->s[R_HB], 500, NULL, "{\"error\":\"db down\"}");
+  mol_platform_run_opts o = beat_opts();
+  o.max_backoff_ms = 300;
+  assert_int_equal(mol_platform_run(F->c, &o, on_status, NULL), 0);
+  wait_outcomes(1);
+  assert_int_equal(beat_soon(), 0);
+  wait_outcomes(2);
+  assert_int_equal(g_beats[1].err, MOL_EHTTP);
+  assert_int_equal(g_beats[1].status, 500);
+  assert_int_equal(g_beats[1].pushed, 1);
+  assert_int_equal(beat_soon(), 0);
+  assert_int_equal(beat_soon(), 0);
+  wait_outcomes(3);
+  assert_int_equal(g_beats[2].err, 0);
+  assert_int_equal(g_beats[2].pushed, 0); /* the back-off retry answered the requests */
+  run_for(g_loop, 100);
+  assert_int_equal(count(R_HB), 3);
+  mol_platform_stop(F->c);
+  wait_end(1000);
+}
+
+/* Without a running loop there is nothing to ask; a beat in flight at stop is reported once. */
+static void beat_soon_states_and_stop_in_flight(void **st) {
+  (void)st;
+  assert_int_equal(mol_platform_beat_soon(NULL), MOL_EINVAL);
+  assert_int_equal(beat_soon(), MOL_EINVAL);
+  F->s[R_HB].dflt = (fake_resp){.action = FAKE_HANG};
+  mol_platform_run_opts o = beat_opts();
+  assert_int_equal(mol_platform_run(F->c, &o, on_status, NULL), 0);
+  for (int i = 0; i < 100 && count(R_HB) == 0; i++) run_for(g_loop, 5);
+  g_in_call = 1;
+  mol_platform_stop(F->c);
+  g_in_call = 0;
+  assert_int_equal(beat_soon(), MOL_ESHUTDOWN);
+  wait_end(1000);
+  assert_int_equal(g_nbeats, 1);
+  assert_int_equal(g_beats[0].err, MOL_ECANCELED);
+  assert_int_equal(beat_soon(), MOL_EINVAL);
+}
+
 /* ADD-10: two processes saving tokens concurrently; a reader never sees an empty or partial
  * token, and the file always holds one writer's complete token. */
 static void add_10_concurrent_token_writer(void **st) {
@@ -368,6 +511,8 @@ int main(void) {
       T(state_misroute_is_error_not_deleted), T(separate_state_cadence),
       T(close_while_running),           T(add_10_concurrent_token_writer),
       T(add_23_killed_writer_leaves_whole_token), T(slow_state_does_not_delay_heartbeat),
+      T(beat_soon_coalesces_with_full_payload), T(beat_soon_while_one_is_in_flight),
+      T(refused_beat_is_reported_and_backs_off), T(beat_soon_states_and_stop_in_flight),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,19 +11,25 @@
 #include "a2a_harness.h"
 #include "runtime/exec_hermes.h"
 
-static mol_a2a_executor hermes, hermes_down, hermes_h2;
+static mol_a2a_executor hermes, hermes_down, hermes_h2, hermes_long;
 static mol_http_server *plugin;
 static int plugin_port;
 static int orphans;
 static char orphan_text[128];
 static int inbound_bad_secret;
 
+/* 100 bytes: what a plugin configured with a long secret expects (and sends back). Anything past
+ * 64 bytes used to be replaced by a random secret, so the plugin answered 401. */
+#define LONG_SECRET "0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789" \
+                    "abcdefghijklmnopqrstuvwxyz"
+#define SECRET_VAR "MOLECULE_A2A_PLATFORM_SHARED_SECRET"
+
 /* ---- the fake plugin ---------------------------------------------------------------------- */
 
 typedef struct {
   uv_timer_t timer;
   char url[128], id[40], content[256], chat[80];
-  char secret[80];
+  char secret[256];
   int times;
   mol_http_req *hold; /* answer the inbound POST only after replying */
 } pending_reply;
@@ -76,7 +82,9 @@ static void on_reply_timer(uv_timer_t *t) {
 static void on_inbound(mol_http_req *r, void *arg) {
   (void)arg;
   const char *secret = mol_http_req_header(r, "X-Molecule-A2A-Secret");
-  if (!secret || (strcmp(secret, mol_hermes_secret(&hermes)) && strcmp(secret, mol_hermes_secret(&hermes_h2)))) {
+  /* The long secret is what this plugin was configured with, not what the executor reports. */
+  if (!secret || (strcmp(secret, mol_hermes_secret(&hermes)) &&
+                  strcmp(secret, mol_hermes_secret(&hermes_h2)) && strcmp(secret, LONG_SECRET))) {
     inbound_bad_secret++;
     mol_http_respond(r, 401, "application/json", "{\"ok\":false,\"error\":\"unauthorized\"}", 35);
     return;
@@ -136,9 +144,13 @@ static int setup(void **state) {
   assert_int_equal(mol_hermes_executor_new(&H.loop, &d, &hermes_down), 0);
   mol_hermes_opts h2 = {.http = H.client, .plugin_port = plugin_port, .reply_port = -1};
   assert_int_equal(mol_hermes_executor_new(&H.loop, &h2, &hermes_h2), 0);
+  mol_hermes_opts hl = {.http = H.client, .plugin_port = plugin_port, .reply_port = -1,
+                        .reply_timeout_ms = 2000, .secret = LONG_SECRET};
+  assert_int_equal(mol_hermes_executor_new(&H.loop, &hl, &hermes_long), 0);
   h_mount("", &hermes, 1);
   h_mount("/down", &hermes_down, 1);
   h_mount("/h2", &hermes_h2, 1);
+  h_mount("/long", &hermes_long, 1);
   return 0;
 }
 
@@ -149,6 +161,7 @@ static int teardown(void **state) {
   (void)state;
   mol_hermes_executor_close(&hermes, count_closed, NULL);
   mol_hermes_executor_close(&hermes_down, count_closed, NULL);
+  mol_hermes_executor_close(&hermes_long, count_closed, NULL);
   if (hermes_h2.self) mol_hermes_executor_close(&hermes_h2, count_closed, NULL);
   mol_http_server_close(plugin, 100, count_closed, NULL);
   h_teardown();
@@ -252,6 +265,104 @@ static void reply_server_status_table(void **state) {
   }
 }
 
+/* POSTs a reply to the executor's callback server with the given secret (NULL: none). */
+static void post_to_reply_server(const mol_a2a_executor *ex, const char *secret, const char *body,
+                                 h_resp *r) {
+  char full[160];
+  snprintf(full, sizeof(full), "http://127.0.0.1:%d/a2a/reply", mol_hermes_reply_port(ex));
+  mol_http_header hdrs[2] = {{"Content-Type", "application/json"}, {"X-Molecule-A2A-Secret", secret}};
+  mol_http_request_opts o = {.method = "POST", .url = full, .headers = hdrs,
+                             .nheaders = secret ? 2 : 1, .body = body, .body_len = strlen(body)};
+  memset(r, 0, sizeof(*r));
+  mol_http_request_send(H.client, &o, h_done, r, NULL);
+  h_wait(r);
+}
+
+/* A 100-byte configured secret is used as it is: the plugin accepts our POST, posts its reply
+ * with that secret, and the callback server matches it. */
+static void long_secret_round_trip(void **state) {
+  (void)state;
+  assert_int_equal(strlen(LONG_SECRET), 100);
+  int bad0 = inbound_bad_secret;
+  json_t *v = send_text("/long", "hello-long", 1);
+  assert_string_equal(reply_of(v), "reply to hello-long");
+  json_decref(v);
+  assert_int_equal(inbound_bad_secret, bad0);
+  assert_string_equal(mol_hermes_secret(&hermes_long), LONG_SECRET);
+  assert_int_equal(mol_hermes_pending(&hermes_long), 0);
+  h_resp r;
+  const char *unknown = "{\"reply_to\":\"unknown-id\",\"content\":\"c\"}";
+  post_to_reply_server(&hermes_long, LONG_SECRET, unknown, &r);
+  assert_int_equal(r.status, 200); /* matched: the id is merely unknown */
+  assert_string_equal(r.body, "{\"ok\":true,\"stale\":true}");
+  h_free(&r);
+  char shorter[sizeof(LONG_SECRET)];
+  snprintf(shorter, sizeof(shorter), "%.99s", LONG_SECRET); /* every byte counts */
+  post_to_reply_server(&hermes_long, shorter, unknown, &r);
+  assert_int_equal(r.status, 401);
+  h_free(&r);
+}
+
+/* ---- the secret from the environment, and values that cannot work ---- */
+
+static char log_lines[4096];
+static void capture_log(mol_log_level level, const char *line, void *arg) {
+  (void)level;
+  (void)arg;
+  size_t n = strlen(log_lines);
+  snprintf(log_lines + n, sizeof(log_lines) - n, "%s\n", line);
+}
+
+static void executor_closed(void *arg) { (*(int *)arg)++; }
+
+/* Starts an executor with the environment's secret and returns its start result (it is closed
+ * again at once: only the start matters here). */
+static int start_with_env(const char *value, char *secret_out, size_t cap) {
+  if (value) setenv(SECRET_VAR, value, 1);
+  else unsetenv(SECRET_VAR);
+  mol_hermes_opts o = {.http = H.client, .plugin_port = plugin_port, .reply_port = -1};
+  mol_a2a_executor ex = {0};
+  int rc = mol_hermes_executor_new(&H.loop, &o, &ex);
+  if (rc == 0) {
+    snprintf(secret_out, cap, "%s", mol_hermes_secret(&ex));
+    int closed = 0;
+    mol_hermes_executor_close(&ex, executor_closed, &closed);
+    while (!closed) uv_run(&H.loop, UV_RUN_ONCE);
+  }
+  unsetenv(SECRET_VAR);
+  return rc;
+}
+
+static void secret_from_env_and_bad_values(void **state) {
+  (void)state;
+  static char got[8192], big[4098];
+  assert_int_equal(start_with_env(LONG_SECRET, got, sizeof(got)), 0);
+  assert_string_equal(got, LONG_SECRET); /* any length up to the bound, used as configured */
+  memset(big, 'k', 4096);
+  assert_int_equal(start_with_env(big, got, sizeof(got)), 0);
+  assert_string_equal(got, big);
+  assert_int_equal(start_with_env(NULL, got, sizeof(got)), 0);
+  assert_int_equal(strlen(got), 64); /* unset: generated, never unauthenticated */
+  /* Values no plugin could send back are refused at start, with a message naming the variable:
+   * set but empty, past the bound, or not a valid header value. */
+  const char *bad[] = {"", big, "abc\r\nX-Evil: 1", "tab\there", " padded", "padded "};
+  big[4096] = 'k';
+  mol_log_set_sink(capture_log, NULL);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    log_lines[0] = '\0';
+    assert_int_equal(start_with_env(bad[i], got, sizeof(got)), MOL_EINVAL);
+    assert_non_null(strstr(log_lines, SECRET_VAR));
+    assert_null(strstr(log_lines, "kkkkkkkk")); /* a refused value is never logged */
+  }
+  log_lines[0] = '\0';
+  mol_hermes_opts o = {.http = H.client, .plugin_port = plugin_port, .reply_port = -1,
+                       .secret = ""};
+  mol_a2a_executor ex = {0};
+  assert_int_equal(mol_hermes_executor_new(&H.loop, &o, &ex), MOL_EINVAL);
+  mol_log_set_sink(NULL, NULL);
+  assert_non_null(strstr(log_lines, "secret"));
+}
+
 #define TURNS 60 /* under the harness store's cap of 64 live tasks */
 static char ids[TURNS][64];
 
@@ -339,6 +450,8 @@ int main(void) {
     cmocka_unit_test(timeout_then_orphan_relay),
     cmocka_unit_test(post_failures),
     cmocka_unit_test(reply_server_status_table),
+    cmocka_unit_test(long_secret_round_trip),
+    cmocka_unit_test(secret_from_env_and_bad_values),
     cmocka_unit_test(many_turns_on_one_chat_never_cross),
     cmocka_unit_test(store_bound_refuses_cleanly),
     cmocka_unit_test(cancel_and_shutdown),
