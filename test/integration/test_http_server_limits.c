@@ -67,7 +67,7 @@ static void header_timeout_spares_others(void **state) {
     run_for(&f.loop, 50);
     if (i == 2) {
       tclient *good = connect_ok(&f);
-      tc_send_str(good, "GET /good HTTP/1.1\r\n\r\n");
+      tc_send_str(good, "GET /good HTTP/1.1\r\nHost: t\r\n\r\n");
       assert_true(wait_responses(&f.loop, good, 1, 1000));
       assert_non_null(strstr(good->in.data, "/good"));
       tc_close(good);
@@ -102,7 +102,7 @@ static void body_timeout(void **state) {
   mol_http_server_opts o = {.body_timeout_ms = 200};
   setup(&f, &o);
   tclient *c = connect_ok(&f);
-  tc_send_str(c, "POST /b HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+  tc_send_str(c, "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
   expect_status_then_eof(&f, c, "HTTP/1.1 408 ", 2000);
   assert_int_equal(f.requests, 0);
   tc_close(c);
@@ -115,7 +115,7 @@ static void idle_timeout_closes(void **state) {
   mol_http_server_opts o = {.idle_timeout_ms = 200};
   setup(&f, &o);
   tclient *c = connect_ok(&f);
-  tc_send_str(c, "GET /a HTTP/1.1\r\n\r\n");
+  tc_send_str(c, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
   assert_true(wait_responses(&f.loop, c, 1, 1000));
   size_t len = c->in.len;
   uint64_t t0 = uv_now(&f.loop);
@@ -134,7 +134,7 @@ static void idle_timeout_spares_busy_connections(void **state) {
   setup(&f, &o);
   tclient *c = connect_ok(&f);
   for (int i = 1; i <= 8; i++) {
-    tc_send_str(c, "GET /a HTTP/1.1\r\n\r\n");
+    tc_send_str(c, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_true(wait_responses(&f.loop, c, i, 1000));
     run_for(&f.loop, 80);
   }
@@ -149,8 +149,8 @@ static void connection_limit(void **state) {
   mol_http_server_opts o = {.max_connections = 2};
   setup(&f, &o);
   tclient *a = connect_ok(&f), *b = connect_ok(&f);
-  tc_send_str(a, "GET /a HTTP/1.1\r\n\r\n");
-  tc_send_str(b, "GET /b HTTP/1.1\r\n\r\n");
+  tc_send_str(a, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+  tc_send_str(b, "GET /b HTTP/1.1\r\nHost: t\r\n\r\n");
   assert_true(wait_responses(&f.loop, a, 1, 1000));
   assert_true(wait_responses(&f.loop, b, 1, 1000));
   tclient *c = connect_ok(&f);
@@ -159,7 +159,7 @@ static void connection_limit(void **state) {
   tc_close(a);
   run_for(&f.loop, 100);
   tclient *d = connect_ok(&f);
-  tc_send_str(d, "GET /d HTTP/1.1\r\n\r\n");
+  tc_send_str(d, "GET /d HTTP/1.1\r\nHost: t\r\n\r\n");
   assert_true(wait_responses(&f.loop, d, 1, 1000));
   assert_non_null(strstr(d->in.data, "200 OK"));
   tc_close(b);
@@ -179,8 +179,9 @@ static void pipeline_limit(void **state) {
   mol_http_server_opts o = {.max_pipelined = 2};
   setup(&f, &o);
   tclient *c = connect_ok(&f);
-  tc_send_str(c, "GET /hold HTTP/1.1\r\n\r\nGET /hold HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n"
-                 "GET /4 HTTP/1.1\r\n\r\nGET /5 HTTP/1.1\r\n\r\n");
+  tc_send_str(c, "GET /hold HTTP/1.1\r\nHost: t\r\n\r\nGET /hold HTTP/1.1\r\nHost: t\r\n\r\n"
+                 "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n"
+                 "GET /4 HTTP/1.1\r\nHost: t\r\n\r\nGET /5 HTTP/1.1\r\nHost: t\r\n\r\n");
   assert_true(run_until(&f.loop, held_n, &f, 1000));
   run_for(&f.loop, 50);
   assert_int_equal(f.requests, 2);

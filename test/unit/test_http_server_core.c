@@ -103,44 +103,47 @@ typedef struct {
 
 static const bad_case bad_cases[] = {
   BAD("no version", "GET\r\n\r\n", 400),
-  BAD("bad method char", "G@T / HTTP/1.1\r\n\r\n", 400),
-  BAD("lowercase method", "get / HTTP/1.1\r\n\r\n", 400),
+  BAD("bad method char", "G@T / HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+  BAD("lowercase method", "get / HTTP/1.1\r\nHost: t\r\n\r\n", 400),
   BAD("version 1.2", "GET / HTTP/1.2\r\n\r\n", 400),
   BAD("garbage version", "GET / HTTP/x.1\r\n\r\n", 400),
   BAD("HTTP/0.9 line", "GET /\r\n\r\n", 400),
   BAD("HTTP/2.0", "GET / HTTP/2.0\r\n\r\n", 505),
-  BAD("bad chunk size", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+  BAD("bad chunk size", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "zz\r\n", 400),
   BAD("chunk size overflow",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n", 400),
+      "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "fffffffffffffffffff\r\n", 400),
   BAD("chunk data overrun",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n0\r\n\r\n", 400),
-  BAD("CL and TE", "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "0\r\n\r\n", 400),
-  BAD("TE then CL", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
-      "0\r\n\r\n", 400),
-  BAD("conflicting CL", "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-      400),
-  BAD("negative CL", "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
-  BAD("CL overflow", "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400),
-  BAD("TE not chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
-  BAD("NUL in value", "GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 400),
-  BAD("CR in value", "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", 400),
-  BAD("CTL in value", "GET / HTTP/1.1\r\nX: a\x01\r\n\r\n", 400),
-  BAD("obs-fold", "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 400),
-  BAD("space before colon", "GET / HTTP/1.1\r\nX : a\r\n\r\n", 400),
-  BAD("bad header name", "GET / HTTP/1.1\r\nX@: a\r\n\r\n", 400),
-  BAD("space inside name", "GET / HTTP/1.1\r\nX Y: a\r\n\r\n", 400),
-  BAD("empty name", "GET / HTTP/1.1\r\n: a\r\n\r\n", 400),
+      "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n0\r\n\r\n", 400),
+  BAD("CL and TE", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+  BAD("TE then CL", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+      "Content-Length: 3\r\n\r\n0\r\n\r\n", 400),
+  BAD("conflicting CL", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n"
+      "Content-Length: 2\r\n\r\nab", 400),
+  BAD("negative CL", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400),
+  BAD("CL overflow",
+      "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400),
+  BAD("TE not chunked", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+  BAD("NUL in value", "GET / HTTP/1.1\r\nHost: t\r\nX: a\0b\r\n\r\n", 400),
+  BAD("CR in value", "GET / HTTP/1.1\r\nHost: t\r\nX: a\rb\r\n\r\n", 400),
+  BAD("CTL in value", "GET / HTTP/1.1\r\nHost: t\r\nX: a\x01\r\n\r\n", 400),
+  BAD("obs-fold", "GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400),
+  BAD("space before colon", "GET / HTTP/1.1\r\nHost: t\r\nX : a\r\n\r\n", 400),
+  BAD("bad header name", "GET / HTTP/1.1\r\nHost: t\r\nX@: a\r\n\r\n", 400),
+  BAD("space inside name", "GET / HTTP/1.1\r\nHost: t\r\nX Y: a\r\n\r\n", 400),
+  BAD("empty name", "GET / HTTP/1.1\r\nHost: t\r\n: a\r\n\r\n", 400),
   BAD("LF-only lines", "GET / HTTP/1.1\nHost: a\n\n", 400),
-  BAD("space at line start", "GET / HTTP/1.1\r\n X: a\r\n\r\n", 400),
-  BAD("control char in target", "GET /a\x01 HTTP/1.1\r\n\r\n", 400),
-  BAD("relative target", "GET a HTTP/1.1\r\n\r\n", 400),
-  BAD("authority-form", "CONNECT example.com:443 HTTP/1.1\r\n\r\n", 400),
-  BAD("unknown expectation", "POST / HTTP/1.1\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\n"
-      "a", 417),
-  BAD("body over limit (CL)", "POST / HTTP/1.1\r\nContent-Length: 65\r\n\r\n", 413),
-  BAD("body over limit (chunked)", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "41\r\n", 413),
+  BAD("space at line start", "GET / HTTP/1.1\r\nHost: t\r\n X: a\r\n\r\n", 400),
+  BAD("control char in target", "GET /a\x01 HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+  BAD("relative target", "GET a HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+  BAD("authority-form", "CONNECT example.com:443 HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+  BAD("unknown expectation", "POST / HTTP/1.1\r\nHost: t\r\nExpect: teapot\r\n"
+      "Content-Length: 1\r\n\r\na", 417),
+  BAD("body over limit (CL)", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 65\r\n\r\n", 413),
+  BAD("body over limit (chunked)", "POST / HTTP/1.1\r\nHost: t\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n41\r\n", 413),
 };
 
 static char *big_case(size_t *len, const char *prefix, size_t fill, const char *suffix) {
@@ -180,15 +183,15 @@ static void malformed_table(void **state) {
 static void oversized_heads(void **state) {
   (void)state;
   size_t len;
-  char *in = big_case(&len, "GET / HTTP/1.1\r\nX-Big: ", 2000, "\r\n\r\n");
+  char *in = big_case(&len, "GET / HTTP/1.1\r\nHost: t\r\nX-Big: ", 2000, "\r\n\r\n");
   expect_refused("header block over limit", in, len, 431, len);
   expect_refused("header block over limit", in, len, 431, 7);
   free(in);
-  in = big_case(&len, "GET /", MOL_H1_MAX_URL + 1, " HTTP/1.1\r\n\r\n");
+  in = big_case(&len, "GET /", MOL_H1_MAX_URL + 1, " HTTP/1.1\r\nHost: t\r\n\r\n");
   expect_refused("target too long", in, len, 414, len);
   free(in);
   mol_buf b = MOL_BUF_INIT;
-  mol_buf_append_str(&b, "GET / HTTP/1.1\r\n");
+  mol_buf_append_str(&b, "GET / HTTP/1.1\r\nHost: t\r\n");
   for (int i = 0; i <= MOL_H1_MAX_HEADERS; i++) mol_buf_append_str(&b, "A: b\r\n");
   mol_buf_append_str(&b, "\r\n");
   harness h;
@@ -204,7 +207,7 @@ static void error_after_good_request(void **state) {
   (void)state;
   harness h;
   h_init(&h, 1024, 64);
-  static const char in[] = "GET /ok HTTP/1.1\r\n\r\nBAD\r\n\r\n";
+  static const char in[] = "GET /ok HTTP/1.1\r\nHost: t\r\n\r\nBAD\r\n\r\n";
   mol_h1_feed(&h.c, in, sizeof(in) - 1);
   assert_int_equal(h.nreq, 1);
   const char *second = strstr(h.c.out.data + 1, "HTTP/1.1 ");
@@ -219,15 +222,15 @@ static void error_after_good_request(void **state) {
 
 static const char good_input[] =
     "GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: example\r\nX-Trim:  padded \t \r\nEmpty:\r\n\r\n"
-    "POST /post HTTP/1.1\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello"
-    "POST /chunked HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    "POST /post HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello"
+    "POST /chunked HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
     "3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: x\r\n\r\n"
-    "HEAD /h HTTP/1.1\r\n\r\n"
-    "GET http://example/abs?q HTTP/1.1\r\n\r\n"
+    "HEAD /h HTTP/1.1\r\nHost: t\r\n\r\n"
+    "GET http://example/abs?q HTTP/1.1\r\nHost: t\r\n\r\n"
     "GET /ten HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
-    "OPTIONS * HTTP/1.1\r\n\r\n"
-    "GET /last#frag HTTP/1.1\r\nConnection: close\r\n\r\n"
-    "GET /never HTTP/1.1\r\n\r\n";
+    "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n"
+    "GET /last#frag HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    "GET /never HTTP/1.1\r\nHost: t\r\n\r\n";
 
 static void run_good(size_t step, mol_buf *log, char **out) {
   harness h;
@@ -297,7 +300,8 @@ static void pipelined_answers_in_order(void **state) {
   harness h;
   h_init(&h, 0, 0);
   h.hold = 1;
-  static const char in[] = "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n";
+  static const char in[] = "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n"
+                           "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n";
   mol_h1_feed(&h.c, in, sizeof(in) - 1);
   assert_int_equal(h.nheld, 3);
   assert_int_equal(mol_http_respond(h.held[2], 200, NULL, "three", 5), 0);
@@ -319,7 +323,8 @@ static void pipeline_limit_holds_input_back(void **state) {
   h_init(&h, 0, 0);
   h.lim.max_pipelined = 2;
   h.hold = 1;
-  static const char in[] = "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n";
+  static const char in[] = "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n"
+                           "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n";
   mol_h1_feed(&h.c, in, sizeof(in) - 1);
   assert_int_equal(h.nheld, 2);
   assert_true(mol_h1_blocked(&h.c));
@@ -337,7 +342,7 @@ static void chunked_sse_and_head(void **state) {
   harness h;
   h_init(&h, 0, 0);
   h.hold = 1;
-  static const char in[] = "GET /s HTTP/1.1\r\n\r\nHEAD /h HTTP/1.1\r\n\r\n";
+  static const char in[] = "GET /s HTTP/1.1\r\nHost: t\r\n\r\nHEAD /h HTTP/1.1\r\nHost: t\r\n\r\n";
   mol_h1_feed(&h.c, in, sizeof(in) - 1);
   assert_int_equal(mol_http_sse_start(h.held[0]), 0);
   assert_int_equal(mol_http_sse_send(h.held[0], "tick", "a\nb\r\nc", 6), 0);
@@ -361,7 +366,7 @@ static void header_injection_refused(void **state) {
   harness h;
   h_init(&h, 0, 0);
   h.hold = 1;
-  static const char in[] = "GET / HTTP/1.1\r\n\r\n";
+  static const char in[] = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
   mol_h1_feed(&h.c, in, sizeof(in) - 1);
   mol_http_req *r = h.held[0];
   assert_int_equal(mol_http_resp_header(r, "X-A", "ok\r\nSet-Cookie: x"), MOL_EINVAL);
@@ -390,7 +395,7 @@ static void abort_orphans_held_requests(void **state) {
   harness h;
   h_init(&h, 0, 0);
   h.hold = 1;
-  static const char in[] = "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
+  static const char in[] = "GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n";
   mol_h1_feed(&h.c, in, sizeof(in) - 1);
   mol_http_req_on_abort(h.held[0], on_abort_cb, &h);
   mol_http_respond(h.held[1], 200, NULL, NULL, 0);
@@ -409,7 +414,7 @@ static void expect_continue_and_http10(void **state) {
   harness h;
   h_init(&h, 0, 0);
   static const char in[] =
-      "POST /e HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+      "POST /e HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
   mol_h1_feed(&h.c, in, sizeof(in) - 1);
   assert_string_equal(h.c.out.data, "HTTP/1.1 100 Continue\r\n\r\n");
   mol_h1_feed(&h.c, "ok", 2);
@@ -439,7 +444,8 @@ static void timeout_and_shutdown(void **state) {
 
   h_init(&h, 0, 0);
   h.hold = 1;
-  mol_h1_feed(&h.c, "GET / HTTP/1.1\r\n\r\nGET /2 HT", 27);
+  static const char two[] = "GET / HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HT";
+  mol_h1_feed(&h.c, two, sizeof(two) - 1);
   mol_h1_shutdown(&h.c);
   assert_int_equal(mol_h1_phase(&h.c), MOL_H1_BUSY);
   mol_http_respond(h.held[0], 200, NULL, NULL, 0);
