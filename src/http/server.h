@@ -21,7 +21,8 @@
  * "Connection: close" honoured; pipelined requests answered strictly in order; request
  * bodies with Content-Length or chunked (trailers are read and dropped); "Expect:
  * 100-continue" answered (other expectations: 417). Refused with the status and then closed:
- * malformed syntax, smuggling shapes (CL+TE, duplicate CL, obs-fold, bad chunk sizes) 400;
+ * malformed syntax, smuggling shapes (CL+TE, duplicate CL, obs-fold, bad chunk sizes), an
+ * HTTP/1.1 request without Host, and any request with two Host fields or a malformed one 400;
  * HTTP/2.0 request line 505; target over 8 KiB 414; head over max_header_bytes or over 100
  * fields 431; body over max_body_bytes 413. Upgrade requests are answered like any other and
  * the connection closed after them. Every response carries Date; error responses are written

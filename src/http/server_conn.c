@@ -192,6 +192,41 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
 
 static int is_ws(char ch) { return ch == ' ' || ch == '\t'; }
 
+/* RFC 9112 §3.2: Host = uri-host [":" port] (RFC 3986 §3.2.2). A reg-name or IPv4 address is
+ * made of unreserved, sub-delims and '%'; an IP literal sits in brackets and adds ':'. Empty
+ * is valid (a target without authority). Refusing anything else keeps bytes no host can
+ * contain (spaces, '/', '@', a second port) away from whatever routes on the name. */
+static int is_host_char(unsigned char ch, int in_brackets) {
+  static const uint64_t reg[2] = {0x2bff7ff200000000ull, 0x47fffffe87fffffeull};
+  if (ch >= 128) return 0;
+  return (reg[ch >> 6] >> (ch & 63) & 1) || (in_brackets && ch == ':');
+}
+
+static int valid_host(const char *s, size_t n) {
+  size_t i = 0;
+  if (n && s[0] == '[') {
+    for (i = 1; i < n && s[i] != ']'; i++)
+      if (!is_host_char((unsigned char)s[i], 1)) return 0;
+    if (i++ == n) return 0; /* no closing bracket */
+  } else {
+    for (; i < n && s[i] != ':'; i++)
+      if (!is_host_char((unsigned char)s[i], 0)) return 0;
+  }
+  if (i == n) return 1;
+  if (s[i] != ':') return 0;
+  for (i++; i < n; i++)
+    if (s[i] < '0' || s[i] > '9') return 0;
+  return 1;
+}
+
+/* One Host at most, checked as it completes; a missing one is refused with the head. */
+static int check_host(llhttp_t *p, mol_http_req *r, const mol_h1_hdr *h) {
+  if (r->has_host) return cb_fail(p, 400, "more than one Host");
+  if (!valid_host(r->head.data + h->value, h->vlen)) return cb_fail(p, 400, "invalid Host");
+  r->has_host = 1;
+  return 0;
+}
+
 static int on_header_value_complete(llhttp_t *p) {
   mol_http_req *r = ((mol_h1 *)p->data)->cur;
   if (r->headers_done) return 0;
@@ -200,6 +235,10 @@ static int on_header_value_complete(llhttp_t *p) {
   while (r->head.len > h->value && is_ws(r->head.data[r->head.len - 1])) r->head.len--;
   h->vlen = (uint32_t)(r->head.len - h->value);
   if (h->nlen == 6 && strncasecmp(r->head.data + h->name, "expect", 6) == 0) r->expect = 1;
+  if (h->nlen == 4 && strncasecmp(r->head.data + h->name, "host", 4) == 0) {
+    int rc = check_host(p, r, h);
+    if (rc) return rc;
+  }
   r->nhdrs++;
   r->in_value = 0;
   return append(p, &r->head, "", 1);
@@ -249,6 +288,8 @@ static int on_headers_complete(llhttp_t *p) {
   if (p->http_major == 2) return cb_fail(p, 505, "HTTP/2 over HTTP/1 connection");
   if (p->http_major != 1) return cb_fail(p, 400, "bad version");
   r->http_minor = p->http_minor;
+  /* RFC 9112 §3.2: HTTP/1.1 requires Host (HTTP/1.0 predates it). */
+  if (r->http_minor >= 1 && !r->has_host) return cb_fail(p, 400, "missing Host");
   r->method = llhttp_method_name((llhttp_method_t)p->method);
   if (split_target(r)) return cb_fail(p, 400, "bad request target");
   r->is_head = p->method == HTTP_HEAD;

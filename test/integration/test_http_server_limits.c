@@ -1,5 +1,5 @@
-/* HTTP server limits over loopback: header, body and idle timeouts, the connection limit and
- * the pipelining limit. */
+/* HTTP server limits over loopback: the Host rules, header, body and idle timeouts, the
+ * connection limit and the pipelining limit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,6 +51,43 @@ static void expect_status_then_eof(fixture *f, tclient *c, const char *status, u
   assert_true(run_until(&f->loop, has_eof, c, ms));
   assert_non_null(c->in.data);
   if (strncmp(c->in.data, status, strlen(status)) != 0) fail_msg("got [%s]", c->in.data);
+}
+
+/* RFC 9112 §3.2: an HTTP/1.1 request needs exactly one Host; a refusal closes like any
+ * other framing error, and the request never reaches a handler. */
+static void host_rules(void **state) {
+  (void)state;
+  static const char *const refused[] = {
+    "GET /none HTTP/1.1\r\n\r\n",
+    "GET /two HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    "POST /two HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nhost: a\r\n\r\nhi",
+  };
+  fixture f;
+  setup(&f, NULL);
+  for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+    tclient *c = connect_ok(&f);
+    tc_send_str(c, refused[i]);
+    expect_status_then_eof(&f, c, "HTTP/1.1 400 ", 2000);
+    assert_non_null(strstr(c->in.data, "Connection: close\r\n"));
+    tc_close(c);
+  }
+  assert_int_equal(f.requests, 0);
+  /* HTTP/1.0 predates Host: still served, kept alive on request. */
+  tclient *c = connect_ok(&f);
+  tc_send_str(c, "GET /ten HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                 "GET /eleven HTTP/1.1\r\nHost: x\r\n\r\n");
+  assert_true(wait_responses(&f.loop, c, 2, 2000));
+  tresp r[2];
+  assert_int_equal(tc_responses(c, r, 2), 2);
+  assert_int_equal(r[0].status, 200);
+  assert_string_equal(r[0].body.data, "/ten");
+  assert_int_equal(r[1].status, 200);
+  assert_string_equal(r[1].body.data, "/eleven");
+  tresp_free(r, 2);
+  assert_false(c->eof);
+  assert_int_equal(f.requests, 2);
+  tc_close(c);
+  close_server_and_loop(&f.loop, f.s);
 }
 
 static void header_timeout_spares_others(void **state) {
@@ -201,6 +238,7 @@ static void pipeline_limit(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(host_rules),
     cmocka_unit_test(header_timeout_spares_others),
     cmocka_unit_test(silent_connection_closed),
     cmocka_unit_test(body_timeout),

@@ -144,6 +144,20 @@ static const bad_case bad_cases[] = {
   BAD("body over limit (CL)", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 65\r\n\r\n", 413),
   BAD("body over limit (chunked)", "POST / HTTP/1.1\r\nHost: t\r\n"
       "Transfer-Encoding: chunked\r\n\r\n41\r\n", 413),
+  /* RFC 9112 §3.2: Host exactly once in HTTP/1.1, at most once otherwise, and well formed. */
+  BAD("no Host", "GET / HTTP/1.1\r\n\r\n", 400),
+  BAD("no Host, absolute-form", "GET http://a/ HTTP/1.1\r\n\r\n", 400),
+  BAD("no Host, with a body", "POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\na", 400),
+  BAD("two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400),
+  BAD("two Hosts, any case", "GET / HTTP/1.1\r\nhost: a\r\nX: y\r\nHOST: b\r\n\r\n", 400),
+  BAD("two Hosts, HTTP/1.0", "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+  BAD("Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+  BAD("Host with a path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400),
+  BAD("Host with userinfo", "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", 400),
+  BAD("Host with a bad port", "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", 400),
+  BAD("Host with two ports", "GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n", 400),
+  BAD("Host IPv6 unclosed", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400),
+  BAD("Host IPv6 then junk", "GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", 400),
 };
 
 static char *big_case(size_t *len, const char *prefix, size_t fill, const char *suffix) {
@@ -200,6 +214,34 @@ static void oversized_heads(void **state) {
   assert_non_null(strstr(h.c.out.data, "HTTP/1.1 431 "));
   h_free(&h);
   mol_buf_free(&b);
+}
+
+/* Host forms RFC 9112 §3.2 allows, and HTTP/1.0 without one. */
+static void host_forms_accepted(void **state) {
+  (void)state;
+  static const char *const ok[] = {
+    "GET / HTTP/1.0\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost:\r\n\r\n", /* empty: a target without authority */
+    "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
+    "GET / HTTP/1.1\r\nhost: Example.COM:8080\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: [::1]:9\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: [fe80::1%25eth0]\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a-b_c~d.%41!$&'()*+,;=\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a:\r\n\r\n", /* port = *DIGIT */
+    "GET http://a/x HTTP/1.1\r\nHost: a\r\n\r\n",
+  };
+  for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    for (size_t step = 1; step <= strlen(ok[i]); step += strlen(ok[i]) - 1) {
+      harness h;
+      h_init(&h, 0, 0);
+      feed_all(&h, ok[i], strlen(ok[i]), step);
+      if (h.nreq != 1 || strncmp(h.c.out.data, "HTTP/1.1 200 ", 13) != 0)
+        fail_msg("[%s] (step %zu): nreq=%d out=[%s]", ok[i], step, h.nreq,
+                 h.c.out.data ? h.c.out.data : "");
+      h_free(&h);
+    }
+  }
 }
 
 /* A request that was refused still lets the earlier pipelined ones be answered first. */
@@ -457,6 +499,7 @@ static void timeout_and_shutdown(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(malformed_table),
+    cmocka_unit_test(host_forms_accepted),
     cmocka_unit_test(oversized_heads),
     cmocka_unit_test(error_after_good_request),
     cmocka_unit_test(split_anywhere_parses_the_same),
