@@ -394,14 +394,24 @@ static void parse_error(mol_h1 *c, llhttp_errno_t e) {
 
 static int accepting(const mol_h1 *c) { return !c->close_after && !c->dead; }
 
+/* Response bytes the peer has not taken yet. Past max_write_queue no further request is
+ * parsed (its bytes wait in pending), so a client that pipelines requests and reads no
+ * answers holds a bounded backlog, not one answer per request it sent. */
+static int backlogged(const mol_h1 *c) {
+  size_t q = c->out.len;
+  if (q <= c->lim->max_write_queue && c->cb->socket_queued) q += c->cb->socket_queued(c->ctx);
+  return q > c->lim->max_write_queue;
+}
+
 int mol_h1_blocked(const mol_h1 *c) {
   return c->pending.len > 0 || c->nqueued >= c->lim->max_pipelined;
 }
 
-/* Returns how many bytes were consumed; stops early when the pipeline is full. */
+/* Returns how many bytes were consumed; stops early when the pipeline is full or too many
+ * answered bytes wait for the peer. */
 static size_t parse(mol_h1 *c, const char *data, size_t len) {
   size_t off = 0;
-  while (off < len && accepting(c) && c->nqueued < c->lim->max_pipelined) {
+  while (off < len && accepting(c) && c->nqueued < c->lim->max_pipelined && !backlogged(c)) {
     c->seg = data + off;
     llhttp_errno_t e = llhttp_execute(&c->parser, data + off, len - off);
     size_t n = e == HPE_OK ? len - off : (size_t)(llhttp_get_error_pos(&c->parser) - c->seg);

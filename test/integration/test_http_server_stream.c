@@ -148,11 +148,11 @@ static void sse_back_pressure(void **state) {
 
 static int aborted(void *arg) { return ((fixture *)arg)->aborts > 0; }
 
-/* A reader that stalls for the send timeout (idle_timeout_ms) loses its connection. */
+/* A reader that stalls for the send timeout loses its connection. */
 static void stalled_reader_dropped(void **state) {
   (void)state;
   fixture f;
-  mol_http_server_opts o = {.max_write_queue = 20 * PIECE, .idle_timeout_ms = 300};
+  mol_http_server_opts o = {.max_write_queue = 20 * PIECE, .send_timeout_ms = 300};
   setup(&f, &o);
   f.piece = malloc(PIECE);
   memset(f.piece, 'e', PIECE);

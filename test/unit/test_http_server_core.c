@@ -22,6 +22,7 @@ typedef struct {
   int nheld;
   int nreq;
   int aborts;
+  size_t sock_q;            /* what the "socket" has not written yet */
   mol_buf log;              /* what the handler saw */
 } harness;
 
@@ -379,6 +380,35 @@ static void pipeline_limit_holds_input_back(void **state) {
   h_free(&h);
 }
 
+static size_t fake_socket_queued(void *ctx) { return ((harness *)ctx)->sock_q; }
+
+/* While more than max_write_queue answered bytes wait for the peer (in the socket or in out),
+ * no further request is parsed: a client that reads nothing cannot make the server queue an
+ * answer per request it pipelines. */
+static void write_backlog_holds_input_back(void **state) {
+  (void)state;
+  harness h;
+  h_init(&h, 0, 0);
+  h.lim.max_write_queue = 150; /* an answer here is about 100 bytes */
+  h.cb.socket_queued = fake_socket_queued;
+  h.sock_q = 151;
+  static const char in[] = "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n"
+                           "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n";
+  mol_h1_feed(&h.c, in, sizeof(in) - 1);
+  assert_int_equal(h.nreq, 0);
+  assert_true(mol_h1_blocked(&h.c));
+  assert_int_equal(mol_h1_phase(&h.c), MOL_H1_BUSY); /* no read timeout while held back */
+  h.sock_q = 0;
+  mol_h1_resume(&h.c);
+  assert_int_equal(h.nreq, 2); /* the second answer took out past 150 bytes */
+  assert_true(h.c.out.len > 150);
+  h.c.out.len = 0; /* written */
+  mol_h1_resume(&h.c);
+  assert_int_equal(h.nreq, 3);
+  assert_false(mol_h1_blocked(&h.c));
+  h_free(&h);
+}
+
 static void chunked_sse_and_head(void **state) {
   (void)state;
   harness h;
@@ -506,6 +536,7 @@ int main(void) {
     cmocka_unit_test(split_in_two_everywhere),
     cmocka_unit_test(pipelined_answers_in_order),
     cmocka_unit_test(pipeline_limit_holds_input_back),
+    cmocka_unit_test(write_backlog_holds_input_back),
     cmocka_unit_test(chunked_sse_and_head),
     cmocka_unit_test(header_injection_refused),
     cmocka_unit_test(abort_orphans_held_requests),
