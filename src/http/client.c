@@ -265,7 +265,10 @@ static int check_header(mol_http_request *r, const mol_http_header *h, int *has_
       !mol_http_valid_value(h->value, strlen(h->value)))
     return MOL_EINVAL;
   if (strcasecmp(h->name, "transfer-encoding") == 0) return MOL_EINVAL;
-  if (strcasecmp(h->name, "host") == 0) *has_host = 1;
+  if (strcasecmp(h->name, "host") == 0) {
+    if (*has_host) return MOL_EINVAL; /* servers must refuse two (RFC 9112 §3.2) */
+    *has_host = 1;
+  }
   if (strcasecmp(h->name, "connection") == 0 && strcasestr(h->value, "close"))
     r->conn_close = 1;
   return 0;

@@ -13,8 +13,9 @@
  *    not an error (err is 0); look at resp->status.
  *  - Bodies delimited by Content-Length, chunked coding, or the end of the connection.
  *  - Host and Content-Length are added; caller headers are validated (CR/LF, bad names ->
- *    MOL_EINVAL). A caller "Host" replaces ours; a caller "Content-Length" is ignored (ours is
- *    computed from body_len) and "Transfer-Encoding" is refused (bodies are sent whole).
+ *    MOL_EINVAL). A caller "Host" replaces ours (a second one is MOL_EINVAL); a caller
+ *    "Content-Length" is ignored (ours is computed from body_len) and "Transfer-Encoding" is
+ *    refused (bodies are sent whole).
  *    "Connection: close" from either side keeps the connection out of the pool.
  *  - A request that fails on a reused keep-alive connection before any byte of the response
  *    arrived (the server closed it while it sat in the pool) is retried once on a fresh

@@ -2,6 +2,7 @@
 #include "http/http.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -118,5 +119,32 @@ int mol_http_valid_value(const char *s, size_t n) {
     unsigned char c = (unsigned char)s[i];
     if (c == '\r' || c == '\n' || c == '\0') return 0;
   }
+  return 1;
+}
+
+/* RFC 9112 §3.2: Host = uri-host [":" port] (RFC 3986 §3.2.2). A reg-name or IPv4 address is
+ * made of unreserved, sub-delims and '%'; an IP literal sits in brackets and adds ':'. Empty
+ * is valid (a target without authority). Refusing anything else keeps bytes no host can
+ * contain (spaces, '/', '@', a second port) away from whatever routes on the name. */
+static int is_host_char(unsigned char ch, int in_brackets) {
+  static const uint64_t reg[2] = {0x2bff7ff200000000ull, 0x47fffffe87fffffeull};
+  if (ch >= 128) return 0;
+  return (reg[ch >> 6] >> (ch & 63) & 1) || (in_brackets && ch == ':');
+}
+
+int mol_http_valid_host(const char *s, size_t n) {
+  size_t i = 0;
+  if (n && s[0] == '[') {
+    for (i = 1; i < n && s[i] != ']'; i++)
+      if (!is_host_char((unsigned char)s[i], 1)) return 0;
+    if (i++ == n) return 0; /* no closing bracket */
+  } else {
+    for (; i < n && s[i] != ':'; i++)
+      if (!is_host_char((unsigned char)s[i], 0)) return 0;
+  }
+  if (i == n) return 1;
+  if (s[i] != ':') return 0;
+  for (i++; i < n; i++)
+    if (s[i] < '0' || s[i] > '9') return 0;
   return 1;
 }

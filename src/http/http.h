@@ -34,5 +34,8 @@ const char *mol_http_reason(int status);
  * without CR, LF or NUL. Used to refuse header injection from callers. */
 int mol_http_valid_name(const char *s, size_t n);
 int mol_http_valid_value(const char *s, size_t n);
+/* True when the bytes are a valid Host field value: host[:port] with a name or IPv4
+ * address, or an IPv6 literal in brackets; empty is valid (RFC 9112 §3.2, RFC 3986 §3.2.2). */
+int mol_http_valid_host(const char *s, size_t n);
 
 #endif

@@ -1,8 +1,11 @@
 /* server.c - the socket side of the HTTP server: listeners, connections (a mol_stream bound
  * to an I/O-free mol_h1 core), one timer per connection and graceful shutdown.
  *
- * Timers are lazy: each connection's single uv_timer is only (re)started when the deadline of
- * the current phase moves earlier than the one armed; when it fires, the deadline is
+ * Deadlines: a read-side one by phase (a new connection's first request, the head, the body's
+ * gaps and the whole request, keep-alive idle, the FIN after ours) and, whenever response
+ * bytes wait in the socket queue, a send one (no write progress for send_timeout_ms). Both
+ * share the connection's single uv_timer, which is lazy: it is only (re)started when the
+ * earliest deadline moves earlier than the one armed; when it fires, the deadlines are
  * recomputed and the timer re-armed if the connection made progress meanwhile. A keep-alive
  * request/response cycle therefore usually costs no timer operation at all.
  */
@@ -47,7 +50,9 @@ struct srv_conn {
   mol_http_server *srv;
   srv_conn *prev, *next;
   uint64_t phase_start, last_rx, timer_due;
+  uint64_t req_start;    /* when the request being received started arriving */
   uint64_t last_tx;      /* last write progress while bytes were queued */
+  size_t tx_mark;        /* the socket's unwritten bytes as of last_tx */
   unsigned seq;
   int phase;
   int open_handles;
@@ -106,30 +111,66 @@ static void maybe_finish(mol_http_server *s) {
 
 /* ---- timers ----------------------------------------------------------------------------- */
 
-static uint64_t phase_deadline(const srv_conn *c) {
+static uint64_t earliest(uint64_t a, uint64_t b) { return !a ? b : !b || a < b ? a : b; }
+
+/* When the read side of the current phase runs out of time (0: no limit). A request must
+ * arrive whole within request_timeout_ms of its first byte, whatever the gaps between its
+ * bytes; once it is complete, answering it takes as long as the handler needs. */
+static uint64_t read_deadline(const srv_conn *c) {
   const mol_http_server_opts *o = &c->srv->opts;
+  uint64_t whole = c->req_start + o->request_timeout_ms;
   switch (c->phase) {
     case MOL_H1_IDLE: /* requests answered within one read never leave IDLE */
       if (!c->core.msg_seq) return c->phase_start + o->header_timeout_ms; /* never spoke */
       return (c->last_rx > c->phase_start ? c->last_rx : c->phase_start) + o->idle_timeout_ms;
-    case MOL_H1_HEAD: return c->phase_start + o->header_timeout_ms;
-    case MOL_H1_BODY: return c->last_rx + o->body_timeout_ms;
-    case MOL_H1_CLOSING:
-      if (c->lingering)
-        return c->phase_start +
-               (o->header_timeout_ms < LINGER_MAX_MS ? o->header_timeout_ms : LINGER_MAX_MS);
-      __attribute__((fallthrough)); /* still flushing */
-    default: /* a peer that stops reading may hold a connection only so long (send timeout) */
-      return mol_stream_queued(&c->stream) ? c->last_tx + o->idle_timeout_ms : 0;
+    case MOL_H1_HEAD: return earliest(c->req_start + o->header_timeout_ms, whole);
+    case MOL_H1_BODY: return earliest(c->last_rx + o->body_timeout_ms, whole);
+    case MOL_H1_CLOSING: /* still flushing (no read limit), or waiting for the peer's FIN */
+      if (!c->lingering) return 0;
+      return c->phase_start +
+             (o->header_timeout_ms < LINGER_MAX_MS ? o->header_timeout_ms : LINGER_MAX_MS);
+    default: return 0;
   }
+}
+
+/* In every phase, a peer that accepts no response byte for send_timeout_ms while bytes wait
+ * for it is dropped: neither an idle-looking connection nor a stream is held by a client
+ * that stopped reading. */
+static uint64_t send_deadline(const srv_conn *c) {
+  return mol_stream_queued(&c->stream) ? c->last_tx + c->srv->opts.send_timeout_ms : 0;
+}
+
+/* libuv completes a write only once all of it is out, so the write of a large answer to a
+ * slow reader can outlast the send timeout while bytes do flow. Progress is therefore a
+ * completed write or a socket queue that shrank since the last look (libuv counts partial
+ * writes); looking only when the deadline is due keeps this off the hot path, at the price
+ * of dropping a stalled peer between one and two send timeouts after its last progress. */
+static size_t unwritten(const srv_conn *c) {
+  return uv_stream_get_write_queue_size((const uv_stream_t *)&c->stream.tcp);
+}
+
+static void note_tx(srv_conn *c) {
+  c->last_tx = uv_now(c->srv->loop);
+  c->tx_mark = unwritten(c);
+}
+
+static void check_tx_progress(srv_conn *c) {
+  if (unwritten(c) < c->tx_mark) note_tx(c);
 }
 
 static void track_phase(srv_conn *c) {
   int ph = mol_h1_phase(&c->core);
-  if (ph == c->phase && (ph != MOL_H1_HEAD || c->core.msg_seq == c->seq)) return;
-  c->phase = ph;
-  c->seq = c->core.msg_seq;
-  c->phase_start = uv_now(c->srv->loop);
+  int receiving = ph == MOL_H1_HEAD || ph == MOL_H1_BODY;
+  if (ph == c->phase && (!receiving || c->core.msg_seq == c->seq)) return;
+  uint64_t now = uv_now(c->srv->loop);
+  if (receiving && c->core.msg_seq != c->seq) { /* a new request started arriving */
+    c->seq = c->core.msg_seq;
+    c->req_start = now;
+  }
+  if (ph != c->phase) {
+    c->phase = ph;
+    c->phase_start = now;
+  }
 }
 
 static void on_timer(uv_timer_t *t);
@@ -142,19 +183,11 @@ static void arm(srv_conn *c, uint64_t deadline) {
 
 static void update_timer(srv_conn *c) {
   track_phase(c);
-  uint64_t d = phase_deadline(c);
+  uint64_t d = earliest(read_deadline(c), send_deadline(c));
   if (d && (!uv_is_active((uv_handle_t *)&c->timer) || d < c->timer_due)) arm(c, d);
 }
 
-static void on_timer(uv_timer_t *t) {
-  srv_conn *c = t->data;
-  track_phase(c);
-  uint64_t d = phase_deadline(c);
-  if (!d) return;
-  if (d > uv_now(c->srv->loop)) {
-    arm(c, d);
-    return;
-  }
+static void read_expired(srv_conn *c) {
   switch (c->phase) {
     case MOL_H1_IDLE: conn_close(c, 0); break;
     case MOL_H1_HEAD:
@@ -162,9 +195,26 @@ static void on_timer(uv_timer_t *t) {
       mol_logd("http", "request from %s timed out", c->peer);
       mol_h1_fail(&c->core, 408); /* on_output carries on */
       break;
-    default:
-      mol_logd("http", "%s stopped reading; dropping the connection", c->peer);
-      conn_close(c, 1);
+    default: conn_close(c, 1); /* no FIN from the peer after ours */
+  }
+}
+
+static void on_timer(uv_timer_t *t) {
+  srv_conn *c = t->data;
+  uint64_t now = uv_now(c->srv->loop);
+  track_phase(c);
+  uint64_t sd = send_deadline(c), rd = read_deadline(c);
+  if (sd && sd <= now) {
+    check_tx_progress(c);
+    sd = send_deadline(c);
+  }
+  if (sd && sd <= now) {
+    mol_logd("http", "%s stopped reading; dropping the connection", c->peer);
+    conn_close(c, 1);
+  } else if (rd && rd <= now) {
+    read_expired(c);
+  } else if (sd || rd) {
+    arm(c, earliest(sd, rd));
   }
 }
 
@@ -174,7 +224,7 @@ static void on_written(mol_stream *st, int status, void *arg) {
   (void)st;
   srv_conn *c = arg;
   if (c->closing) return;
-  c->last_tx = uv_now(c->srv->loop);
+  note_tx(c);
   if (status < 0) {
     mol_logd("http", "write to %s failed: %s", c->peer, mol_strerror(status));
     conn_close(c, 1);
@@ -200,10 +250,12 @@ static void flush(srv_conn *c) {
     return;
   }
   mol_buf_consume(&c->core.out, done);
-  if (!mol_stream_queued(&c->stream)) c->last_tx = uv_now(c->srv->loop);
+  if (!mol_stream_queued(&c->stream)) c->last_tx = uv_now(c->srv->loop); /* the wait starts */
+  else check_tx_progress(c); /* before the new bytes raise the queue */
   size_t len = c->core.out.len;
   char *data = mol_buf_steal(&c->core.out);
   if (!data || mol_stream_write_owned(&c->stream, data, len, on_written, c)) conn_close(c, 1);
+  else c->tx_mark = unwritten(c);
 }
 
 /* Everything is answered: close, after a FIN and a short wait for the peer's, so that a
@@ -356,6 +408,8 @@ static void apply_defaults(mol_http_server_opts *o) {
   if (!o->header_timeout_ms) o->header_timeout_ms = 10000;
   if (!o->body_timeout_ms) o->body_timeout_ms = 30000;
   if (!o->idle_timeout_ms) o->idle_timeout_ms = 60000;
+  if (!o->request_timeout_ms) o->request_timeout_ms = 60000;
+  if (!o->send_timeout_ms) o->send_timeout_ms = 60000;
 }
 
 int mol_http_server_new(uv_loop_t *loop, const mol_http_server_opts *opts,

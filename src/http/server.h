@@ -21,11 +21,13 @@
  * "Connection: close" honoured; pipelined requests answered strictly in order; request
  * bodies with Content-Length or chunked (trailers are read and dropped); "Expect:
  * 100-continue" answered (other expectations: 417). Refused with the status and then closed:
- * malformed syntax, smuggling shapes (CL+TE, duplicate CL, obs-fold, bad chunk sizes) 400;
+ * malformed syntax, smuggling shapes (CL+TE, duplicate CL, obs-fold, bad chunk sizes), an
+ * HTTP/1.1 request without Host, and any request with two Host fields or a malformed one 400;
  * HTTP/2.0 request line 505; target over 8 KiB 414; head over max_header_bytes or over 100
- * fields 431; body over max_body_bytes 413. Upgrade requests are answered like any other and
- * the connection closed after them. Every response carries Date; error responses are written
- * after the responses already due on that connection.
+ * fields 431; body over max_body_bytes 413; head not complete within header_timeout_ms or
+ * request not complete within request_timeout_ms 408. Upgrade requests are answered like any
+ * other and the connection closed after them. Every response carries Date; error responses
+ * are written after the responses already due on that connection.
  */
 #ifndef MOL_HTTP_SERVER_H
 #define MOL_HTTP_SERVER_H
@@ -48,12 +50,19 @@ typedef struct {              /* zero-initialised = defaults */
                                  the time a new connection (TLS handshake included) has to
                                  start its first request */
   unsigned body_timeout_ms;   /* 0 -> 30 s between body bytes -> 408 and close */
-  unsigned idle_timeout_ms;   /* 0 -> 60 s keep-alive idle -> close; also the send timeout:
-                                 a peer that accepts no response byte for that long is
-                                 dropped (on_abort fires) */
+  unsigned request_timeout_ms; /* 0 -> 60 s for the whole request, head and body, from its
+                                  first byte -> 408 and close, however short the gaps (a
+                                  body trickled a byte at a time); raise it with
+                                  max_body_bytes for slow uploads */
+  unsigned idle_timeout_ms;   /* 0 -> 60 s keep-alive idle -> close */
+  unsigned send_timeout_ms;   /* 0 -> 60 s: a peer that takes no response byte for that long
+                                 while bytes wait for it is dropped, in any phase (on_abort
+                                 fires for a pending request); only a lack of progress
+                                 counts, so a stream the peer keeps reading is never cut */
   unsigned max_pipelined;     /* 0 -> 16 outstanding requests per connection; then stop reading */
   size_t max_write_queue;     /* 0 -> 8 MiB of unwritten response bytes per request; past it,
-                                 resp_write / sse_send fail with MOL_ETOOBIG */
+                                 resp_write / sse_send fail with MOL_ETOOBIG, and further
+                                 pipelined requests wait unread until the peer catches up */
   int reuse_port;             /* non-zero: SO_REUSEPORT, so that one server per loop (thread or
                                  process) can listen on the same port */
   mol_tls_config *tls;        /* NULL = plain TCP; passed to mol_stream_accept; must outlive

@@ -192,6 +192,15 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
 
 static int is_ws(char ch) { return ch == ' ' || ch == '\t'; }
 
+/* One Host at most, checked as it completes; a missing one is refused with the head. */
+static int check_host(llhttp_t *p, mol_http_req *r, const mol_h1_hdr *h) {
+  if (r->has_host) return cb_fail(p, 400, "more than one Host");
+  if (!mol_http_valid_host(r->head.data + h->value, h->vlen))
+    return cb_fail(p, 400, "invalid Host");
+  r->has_host = 1;
+  return 0;
+}
+
 static int on_header_value_complete(llhttp_t *p) {
   mol_http_req *r = ((mol_h1 *)p->data)->cur;
   if (r->headers_done) return 0;
@@ -200,6 +209,10 @@ static int on_header_value_complete(llhttp_t *p) {
   while (r->head.len > h->value && is_ws(r->head.data[r->head.len - 1])) r->head.len--;
   h->vlen = (uint32_t)(r->head.len - h->value);
   if (h->nlen == 6 && strncasecmp(r->head.data + h->name, "expect", 6) == 0) r->expect = 1;
+  if (h->nlen == 4 && strncasecmp(r->head.data + h->name, "host", 4) == 0) {
+    int rc = check_host(p, r, h);
+    if (rc) return rc;
+  }
   r->nhdrs++;
   r->in_value = 0;
   return append(p, &r->head, "", 1);
@@ -249,6 +262,8 @@ static int on_headers_complete(llhttp_t *p) {
   if (p->http_major == 2) return cb_fail(p, 505, "HTTP/2 over HTTP/1 connection");
   if (p->http_major != 1) return cb_fail(p, 400, "bad version");
   r->http_minor = p->http_minor;
+  /* RFC 9112 §3.2: HTTP/1.1 requires Host (HTTP/1.0 predates it). */
+  if (r->http_minor >= 1 && !r->has_host) return cb_fail(p, 400, "missing Host");
   r->method = llhttp_method_name((llhttp_method_t)p->method);
   if (split_target(r)) return cb_fail(p, 400, "bad request target");
   r->is_head = p->method == HTTP_HEAD;
@@ -379,14 +394,24 @@ static void parse_error(mol_h1 *c, llhttp_errno_t e) {
 
 static int accepting(const mol_h1 *c) { return !c->close_after && !c->dead; }
 
+/* Response bytes the peer has not taken yet. Past max_write_queue no further request is
+ * parsed (its bytes wait in pending), so a client that pipelines requests and reads no
+ * answers holds a bounded backlog, not one answer per request it sent. */
+static int backlogged(const mol_h1 *c) {
+  size_t q = c->out.len;
+  if (q <= c->lim->max_write_queue && c->cb->socket_queued) q += c->cb->socket_queued(c->ctx);
+  return q > c->lim->max_write_queue;
+}
+
 int mol_h1_blocked(const mol_h1 *c) {
   return c->pending.len > 0 || c->nqueued >= c->lim->max_pipelined;
 }
 
-/* Returns how many bytes were consumed; stops early when the pipeline is full. */
+/* Returns how many bytes were consumed; stops early when the pipeline is full or too many
+ * answered bytes wait for the peer. */
 static size_t parse(mol_h1 *c, const char *data, size_t len) {
   size_t off = 0;
-  while (off < len && accepting(c) && c->nqueued < c->lim->max_pipelined) {
+  while (off < len && accepting(c) && c->nqueued < c->lim->max_pipelined && !backlogged(c)) {
     c->seg = data + off;
     llhttp_errno_t e = llhttp_execute(&c->parser, data + off, len - off);
     size_t n = e == HPE_OK ? len - off : (size_t)(llhttp_get_error_pos(&c->parser) - c->seg);

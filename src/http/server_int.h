@@ -71,7 +71,7 @@ struct mol_http_req {
   void *drain_arg, *abort_arg;
   uint8_t state, mode, http_minor;
   unsigned keep_alive : 1, is_head : 1, in_field : 1, in_value : 1, headers_done : 1;
-  unsigned expect : 1;
+  unsigned expect : 1, has_host : 1;
   char peer[64];          /* copied from the connection when orphaned */
 };
 

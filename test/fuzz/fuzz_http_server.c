@@ -3,12 +3,13 @@
  * The first byte picks how the input is cut into reads and how the "application" answers
  * (at once, later in reverse order, streamed, SSE), so the fuzzer explores pipelining,
  * held-back input and every response path as well as the parser. Invariants are checked with
- * abort(): a dispatched request is complete and well-formed, and output always starts with
- * a status line.
+ * abort(): a dispatched request is complete and well-formed (one Host at most, exactly one on
+ * HTTP/1.1), and output always starts with a status line.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http/http.h"
 #include "http/server_int.h"
@@ -25,11 +26,14 @@ typedef struct {
 static void check_req(mol_http_req *r) {
   const char *p = mol_http_req_path(r);
   if (!mol_http_req_method(r) || !p || (p[0] != '/' && p[0] != '*')) abort();
+  int hosts = 0;
   for (size_t i = 0; i < mol_http_req_header_count(r); i++) {
     const char *n, *v;
     if (mol_http_req_header_at(r, i, &n, &v)) abort();
     if (!mol_http_valid_name(n, strlen(n)) || strpbrk(v, "\r\n")) abort();
+    hosts += strcasecmp(n, "host") == 0;
   }
+  if (hosts > 1 || (r->http_minor && hosts != 1)) abort();
   size_t len;
   mol_http_req_body(r, &len);
   if (len > r->conn->lim->max_body_bytes) abort();

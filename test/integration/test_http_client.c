@@ -246,12 +246,17 @@ static void send_errors_never_call_back(void **state) {
   mol_http_header inj[] = {{"X-A", "b\r\nX-Injected: 1"}};
   mol_http_header bad_name[] = {{"X A", "b"}};
   mol_http_header te[] = {{"Transfer-Encoding", "chunked"}};
+  mol_http_header hosts[] = {{"Host", "a"}, {"host", "b"}}; /* servers refuse two (400) */
   mol_http_request_opts o = {.url = e.url, .headers = inj, .nheaders = 1};
   assert_int_equal(mol_http_request_send(e.c, &o, res_done, &res, NULL), MOL_EINVAL);
   o.headers = bad_name;
   assert_int_equal(mol_http_request_send(e.c, &o, res_done, &res, NULL), MOL_EINVAL);
   o.headers = te;
   assert_int_equal(mol_http_request_send(e.c, &o, res_done, &res, NULL), MOL_EINVAL);
+  o.headers = hosts;
+  o.nheaders = 2;
+  assert_int_equal(mol_http_request_send(e.c, &o, res_done, &res, NULL), MOL_EINVAL);
+  o.nheaders = 1;
   mol_http_request_opts m = {.url = e.url, .method = "GET /x HTTP/1.1\r\n"};
   assert_int_equal(mol_http_request_send(e.c, &m, res_done, &res, NULL), MOL_EINVAL);
   mol_http_request_opts u = {.url = "http://127.0.0.1:1/\r\nX: y"};

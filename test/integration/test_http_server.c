@@ -107,8 +107,8 @@ static void pipelined_in_order(void **state) {
   fixture f;
   setup(&f, NULL);
   tclient *c = connect_ok(&f, "127.0.0.1");
-  tc_send_str(c, "GET /slow HTTP/1.1\r\n\r\nGET /text/a HTTP/1.1\r\n\r\n"
-                 "GET /text/b HTTP/1.1\r\n\r\n");
+  tc_send_str(c, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\nGET /text/a HTTP/1.1\r\nHost: t\r\n\r\n"
+                 "GET /text/b HTTP/1.1\r\nHost: t\r\n\r\n");
   assert_true(wait_responses(&f.loop, c, 3, 2000));
   tresp r[3];
   assert_int_equal(tc_responses(c, r, 3), 3);
@@ -125,7 +125,8 @@ static void chunked_request_body(void **state) {
   fixture f;
   setup(&f, NULL);
   tclient *c = connect_ok(&f, "127.0.0.1");
-  tc_send_str(c, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+  tc_send_str(c, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n"
+                 "hello\r\n");
   run_for(&f.loop, 30);
   assert_int_equal(f.requests, 0); /* never a partial request */
   tc_send_str(c, "6\r\n world\r\n0\r\n\r\n");
@@ -148,7 +149,8 @@ static void expect_continue(void **state) {
   fixture f;
   setup(&f, NULL);
   tclient *c = connect_ok(&f, "127.0.0.1");
-  tc_send_str(c, "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+  tc_send_str(c, "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n"
+                 "\r\n");
   assert_true(run_until(&f.loop, got_continue, c, 2000));
   tc_send_str(c, "body");
   assert_true(wait_responses(&f.loop, c, 2, 2000));
@@ -173,7 +175,7 @@ static void ipv6_listener(void **state) {
   }
   assert_int_equal(rc, 0);
   tclient *c = connect_ok(&f, "::1");
-  tc_send_str(c, "GET /text/six HTTP/1.1\r\n\r\n");
+  tc_send_str(c, "GET /text/six HTTP/1.1\r\nHost: t\r\n\r\n");
   assert_true(wait_responses(&f.loop, c, 1, 2000));
   assert_non_null(strstr(c->in.data, "/text/six"));
   tc_close(c);
@@ -185,8 +187,8 @@ static void not_found_and_bad_method(void **state) {
   fixture f;
   setup(&f, NULL);
   tclient *c = connect_ok(&f, "127.0.0.1");
-  tc_send_str(c, "GET /nope HTTP/1.1\r\n\r\nDELETE /echo HTTP/1.1\r\n\r\n"
-                 "HEAD /text/h HTTP/1.1\r\n\r\n");
+  tc_send_str(c, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\nDELETE /echo HTTP/1.1\r\nHost: t\r\n\r\n"
+                 "HEAD /text/h HTTP/1.1\r\nHost: t\r\n\r\n");
   run_for(&f.loop, 200);
   tresp r[2];
   assert_int_equal(tc_responses(c, r, 2), 2);
@@ -221,19 +223,20 @@ static void refusals_on_the_wire(void **state) {
   setup(&f, &o);
   /* A good client keeps being served while others are refused. */
   tclient *good = connect_ok(&f, "127.0.0.1");
-  static const char big_body[] = "POST /echo HTTP/1.1\r\nContent-Length: 5000\r\n\r\n";
+  static const char big_body[] = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n";
   refusal_closes(&f, big_body, sizeof(big_body) - 1, "HTTP/1.1 413 ");
   mol_buf b = MOL_BUF_INIT;
-  mol_buf_append_str(&b, "GET /text HTTP/1.1\r\nX-Big: ");
+  mol_buf_append_str(&b, "GET /text HTTP/1.1\r\nHost: t\r\nX-Big: ");
   for (int i = 0; i < 3000; i++) mol_buf_append(&b, "y", 1);
   mol_buf_append_str(&b, "\r\n\r\n");
   refusal_closes(&f, b.data, b.len, "HTTP/1.1 431 ");
   mol_buf_free(&b);
   static const char smuggle[] =
-      "POST /echo HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+      "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\n\r\n";
   refusal_closes(&f, smuggle, sizeof(smuggle) - 1, "HTTP/1.1 400 ");
   refusal_closes(&f, "GARBAGE\r\n\r\n", 11, "HTTP/1.1 400 ");
-  tc_send_str(good, "GET /text/still HTTP/1.1\r\n\r\n");
+  tc_send_str(good, "GET /text/still HTTP/1.1\r\nHost: t\r\n\r\n");
   assert_true(wait_responses(&f.loop, good, 1, 2000));
   assert_non_null(strstr(good->in.data, "/text/still"));
   assert_int_equal(f.requests, 1);
@@ -246,7 +249,8 @@ static void connection_close_honoured(void **state) {
   fixture f;
   setup(&f, NULL);
   tclient *c = connect_ok(&f, "127.0.0.1");
-  tc_send_str(c, "GET /text/1 HTTP/1.1\r\nConnection: close\r\n\r\nGET /text/2 HTTP/1.1\r\n\r\n");
+  tc_send_str(c, "GET /text/1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                 "GET /text/2 HTTP/1.1\r\nHost: t\r\n\r\n");
   assert_true(run_until(&f.loop, has_eof, c, 2000));
   tresp r[2];
   assert_int_equal(tc_responses(c, r, 2), 1);
@@ -289,7 +293,7 @@ static int crowd_step(void *arg) {
     int n = tc_responses(w->c[i], r, 32);
     tresp_free(r, n < 32 ? n : 32);
     if (n == w->sent[i] && n < w->rounds) {
-      tc_send_str(w->c[i], "POST /echo HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi");
+      tc_send_str(w->c[i], "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi");
       w->sent[i]++;
     }
     finished += n == w->rounds;

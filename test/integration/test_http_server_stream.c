@@ -98,7 +98,7 @@ static void chunked_response(void **state) {
   fixture f;
   setup(&f, NULL);
   tclient *c = connect_ok(&f, 0);
-  tc_send_str(c, "GET /chunks HTTP/1.1\r\n\r\nGET /chunks HTTP/1.0\r\n\r\n");
+  tc_send_str(c, "GET /chunks HTTP/1.1\r\nHost: t\r\n\r\nGET /chunks HTTP/1.0\r\n\r\n");
   assert_true(run_until(&f.loop, has_eof, c, 2000));
   tresp r[2];
   assert_int_equal(tc_responses(c, r, 2), 2);
@@ -123,7 +123,7 @@ static void sse_back_pressure(void **state) {
   f.piece = malloc(PIECE);
   memset(f.piece, 'e', PIECE);
   tclient *c = connect_ok(&f, 4096);
-  tc_send_str(c, "GET /sse HTTP/1.1\r\n\r\n");
+  tc_send_str(c, "GET /sse HTTP/1.1\r\nHost: t\r\n\r\n");
   uv_read_stop((uv_stream_t *)&c->tcp); /* a client that does not read */
   run_for(&f.loop, 300);
   assert_non_null(f.held);
@@ -148,16 +148,16 @@ static void sse_back_pressure(void **state) {
 
 static int aborted(void *arg) { return ((fixture *)arg)->aborts > 0; }
 
-/* A reader that stalls for the send timeout (idle_timeout_ms) loses its connection. */
+/* A reader that stalls for the send timeout loses its connection. */
 static void stalled_reader_dropped(void **state) {
   (void)state;
   fixture f;
-  mol_http_server_opts o = {.max_write_queue = 20 * PIECE, .idle_timeout_ms = 300};
+  mol_http_server_opts o = {.max_write_queue = 20 * PIECE, .send_timeout_ms = 300};
   setup(&f, &o);
   f.piece = malloc(PIECE);
   memset(f.piece, 'e', PIECE);
   tclient *c = connect_ok(&f, 4096);
-  tc_send_str(c, "GET /sse HTTP/1.1\r\n\r\n");
+  tc_send_str(c, "GET /sse HTTP/1.1\r\nHost: t\r\n\r\n");
   uv_read_stop((uv_stream_t *)&c->tcp);
   uint64_t t0 = uv_now(&f.loop);
   assert_true(run_until(&f.loop, aborted, &f, 3000));
@@ -175,7 +175,7 @@ static void disconnect_fires_on_abort_once(void **state) {
   fixture f;
   setup(&f, NULL);
   tclient *c = connect_ok(&f, 0);
-  tc_send_str(c, "GET /hold HTTP/1.1\r\n\r\n");
+  tc_send_str(c, "GET /hold HTTP/1.1\r\nHost: t\r\n\r\n");
   assert_true(run_until(&f.loop, held, &f, 2000));
   mol_http_req_on_abort(f.held, on_abort, &f);
   assert_string_equal(mol_http_req_path(f.held), "/hold");
@@ -205,9 +205,9 @@ static void graceful_close_finishes_in_flight(void **state) {
   fixture f;
   setup(&f, NULL);
   tclient *busy = connect_ok(&f, 0), *idle = connect_ok(&f, 0);
-  tc_send_str(idle, "GET /chunks HTTP/1.1\r\n\r\n");
+  tc_send_str(idle, "GET /chunks HTTP/1.1\r\nHost: t\r\n\r\n");
   assert_true(wait_responses(&f.loop, idle, 1, 2000));
-  tc_send_str(busy, "GET /hold HTTP/1.1\r\n\r\n");
+  tc_send_str(busy, "GET /hold HTTP/1.1\r\nHost: t\r\n\r\n");
   assert_true(run_until(&f.loop, held, &f, 2000));
   mol_http_req_on_abort(f.held, on_abort, &f);
   uv_timer_t t;
@@ -244,7 +244,7 @@ static void graceful_close_grace_expires(void **state) {
   fixture f;
   setup(&f, NULL);
   tclient *c = connect_ok(&f, 0);
-  tc_send_str(c, "GET /hold HTTP/1.1\r\n\r\n");
+  tc_send_str(c, "GET /hold HTTP/1.1\r\nHost: t\r\n\r\n");
   assert_true(run_until(&f.loop, held, &f, 2000));
   mol_http_req_on_abort(f.held, abort_and_release, &f);
   uint64_t t0 = uv_now(&f.loop);
@@ -264,7 +264,8 @@ static void close_from_handler(void **state) {
   fixture f;
   setup(&f, NULL);
   tclient *c = connect_ok(&f, 0);
-  tc_send_str(c, "POST /quit HTTP/1.1\r\nContent-Length: 0\r\n\r\nGET /chunks HTTP/1.1\r\n\r\n");
+  tc_send_str(c, "POST /quit HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"
+                 "GET /chunks HTTP/1.1\r\nHost: t\r\n\r\n");
   assert_true(run_until(&f.loop, has_eof, c, 2000));
   tresp r[2];
   assert_int_equal(tc_responses(c, r, 2), 1);

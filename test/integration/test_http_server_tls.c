@@ -74,7 +74,7 @@ static void https_keep_alive_and_pipelining(void **state) {
   /* A plain-text client on the TLS port only loses its own connection. */
   tclient *plain = tc_open(&loop, "127.0.0.1", mol_http_server_port(s), 0);
   assert_true(run_until(&loop, is_connected, plain, 2000));
-  tc_send_str(plain, "GET / HTTP/1.1\r\n\r\n");
+  tc_send_str(plain, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
   assert_true(run_until(&loop, has_eof, plain, 3000));
   tc_close(plain);
 
@@ -89,12 +89,12 @@ static void https_keep_alive_and_pipelining(void **state) {
   assert_int_equal(rc, 0);
   assert_true(run_until(&loop, tls_ready, &c, 3000));
   assert_int_equal(c.connected, 1);
-  static const char two[] = "POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\none"
-                            "POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\ntwo";
+  static const char two[] = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\none"
+                            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\ntwo";
   mol_stream_write(&c.s, two, sizeof(two) - 1, NULL, NULL);
   want w = {&c, 2};
   assert_true(run_until(&loop, tls_has, &w, 3000));
-  static const char three[] = "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nthree";
+  static const char three[] = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nthree";
   mol_stream_write(&c.s, three, sizeof(three) - 1, NULL, NULL);
   w.n = 3;
   assert_true(run_until(&loop, tls_has, &w, 3000));

@@ -22,6 +22,7 @@ typedef struct {
   int nheld;
   int nreq;
   int aborts;
+  size_t sock_q;            /* what the "socket" has not written yet */
   mol_buf log;              /* what the handler saw */
 } harness;
 
@@ -103,44 +104,61 @@ typedef struct {
 
 static const bad_case bad_cases[] = {
   BAD("no version", "GET\r\n\r\n", 400),
-  BAD("bad method char", "G@T / HTTP/1.1\r\n\r\n", 400),
-  BAD("lowercase method", "get / HTTP/1.1\r\n\r\n", 400),
+  BAD("bad method char", "G@T / HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+  BAD("lowercase method", "get / HTTP/1.1\r\nHost: t\r\n\r\n", 400),
   BAD("version 1.2", "GET / HTTP/1.2\r\n\r\n", 400),
   BAD("garbage version", "GET / HTTP/x.1\r\n\r\n", 400),
   BAD("HTTP/0.9 line", "GET /\r\n\r\n", 400),
   BAD("HTTP/2.0", "GET / HTTP/2.0\r\n\r\n", 505),
-  BAD("bad chunk size", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+  BAD("bad chunk size", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "zz\r\n", 400),
   BAD("chunk size overflow",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n", 400),
+      "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "fffffffffffffffffff\r\n", 400),
   BAD("chunk data overrun",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n0\r\n\r\n", 400),
-  BAD("CL and TE", "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "0\r\n\r\n", 400),
-  BAD("TE then CL", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
-      "0\r\n\r\n", 400),
-  BAD("conflicting CL", "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-      400),
-  BAD("negative CL", "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
-  BAD("CL overflow", "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400),
-  BAD("TE not chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
-  BAD("NUL in value", "GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 400),
-  BAD("CR in value", "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", 400),
-  BAD("CTL in value", "GET / HTTP/1.1\r\nX: a\x01\r\n\r\n", 400),
-  BAD("obs-fold", "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 400),
-  BAD("space before colon", "GET / HTTP/1.1\r\nX : a\r\n\r\n", 400),
-  BAD("bad header name", "GET / HTTP/1.1\r\nX@: a\r\n\r\n", 400),
-  BAD("space inside name", "GET / HTTP/1.1\r\nX Y: a\r\n\r\n", 400),
-  BAD("empty name", "GET / HTTP/1.1\r\n: a\r\n\r\n", 400),
+      "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n0\r\n\r\n", 400),
+  BAD("CL and TE", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+  BAD("TE then CL", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+      "Content-Length: 3\r\n\r\n0\r\n\r\n", 400),
+  BAD("conflicting CL", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n"
+      "Content-Length: 2\r\n\r\nab", 400),
+  BAD("negative CL", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400),
+  BAD("CL overflow",
+      "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400),
+  BAD("TE not chunked", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+  BAD("NUL in value", "GET / HTTP/1.1\r\nHost: t\r\nX: a\0b\r\n\r\n", 400),
+  BAD("CR in value", "GET / HTTP/1.1\r\nHost: t\r\nX: a\rb\r\n\r\n", 400),
+  BAD("CTL in value", "GET / HTTP/1.1\r\nHost: t\r\nX: a\x01\r\n\r\n", 400),
+  BAD("obs-fold", "GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400),
+  BAD("space before colon", "GET / HTTP/1.1\r\nHost: t\r\nX : a\r\n\r\n", 400),
+  BAD("bad header name", "GET / HTTP/1.1\r\nHost: t\r\nX@: a\r\n\r\n", 400),
+  BAD("space inside name", "GET / HTTP/1.1\r\nHost: t\r\nX Y: a\r\n\r\n", 400),
+  BAD("empty name", "GET / HTTP/1.1\r\nHost: t\r\n: a\r\n\r\n", 400),
   BAD("LF-only lines", "GET / HTTP/1.1\nHost: a\n\n", 400),
-  BAD("space at line start", "GET / HTTP/1.1\r\n X: a\r\n\r\n", 400),
-  BAD("control char in target", "GET /a\x01 HTTP/1.1\r\n\r\n", 400),
-  BAD("relative target", "GET a HTTP/1.1\r\n\r\n", 400),
-  BAD("authority-form", "CONNECT example.com:443 HTTP/1.1\r\n\r\n", 400),
-  BAD("unknown expectation", "POST / HTTP/1.1\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\n"
-      "a", 417),
-  BAD("body over limit (CL)", "POST / HTTP/1.1\r\nContent-Length: 65\r\n\r\n", 413),
-  BAD("body over limit (chunked)", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "41\r\n", 413),
+  BAD("space at line start", "GET / HTTP/1.1\r\nHost: t\r\n X: a\r\n\r\n", 400),
+  BAD("control char in target", "GET /a\x01 HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+  BAD("relative target", "GET a HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+  BAD("authority-form", "CONNECT example.com:443 HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+  BAD("unknown expectation", "POST / HTTP/1.1\r\nHost: t\r\nExpect: teapot\r\n"
+      "Content-Length: 1\r\n\r\na", 417),
+  BAD("body over limit (CL)", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 65\r\n\r\n", 413),
+  BAD("body over limit (chunked)", "POST / HTTP/1.1\r\nHost: t\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n41\r\n", 413),
+  /* RFC 9112 §3.2: Host exactly once in HTTP/1.1, at most once otherwise, and well formed. */
+  BAD("no Host", "GET / HTTP/1.1\r\n\r\n", 400),
+  BAD("no Host, absolute-form", "GET http://a/ HTTP/1.1\r\n\r\n", 400),
+  BAD("no Host, with a body", "POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\na", 400),
+  BAD("two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400),
+  BAD("two Hosts, any case", "GET / HTTP/1.1\r\nhost: a\r\nX: y\r\nHOST: b\r\n\r\n", 400),
+  BAD("two Hosts, HTTP/1.0", "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+  BAD("Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+  BAD("Host with a path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400),
+  BAD("Host with userinfo", "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", 400),
+  BAD("Host with a bad port", "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", 400),
+  BAD("Host with two ports", "GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n", 400),
+  BAD("Host IPv6 unclosed", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400),
+  BAD("Host IPv6 then junk", "GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", 400),
 };
 
 static char *big_case(size_t *len, const char *prefix, size_t fill, const char *suffix) {
@@ -180,15 +198,15 @@ static void malformed_table(void **state) {
 static void oversized_heads(void **state) {
   (void)state;
   size_t len;
-  char *in = big_case(&len, "GET / HTTP/1.1\r\nX-Big: ", 2000, "\r\n\r\n");
+  char *in = big_case(&len, "GET / HTTP/1.1\r\nHost: t\r\nX-Big: ", 2000, "\r\n\r\n");
   expect_refused("header block over limit", in, len, 431, len);
   expect_refused("header block over limit", in, len, 431, 7);
   free(in);
-  in = big_case(&len, "GET /", MOL_H1_MAX_URL + 1, " HTTP/1.1\r\n\r\n");
+  in = big_case(&len, "GET /", MOL_H1_MAX_URL + 1, " HTTP/1.1\r\nHost: t\r\n\r\n");
   expect_refused("target too long", in, len, 414, len);
   free(in);
   mol_buf b = MOL_BUF_INIT;
-  mol_buf_append_str(&b, "GET / HTTP/1.1\r\n");
+  mol_buf_append_str(&b, "GET / HTTP/1.1\r\nHost: t\r\n");
   for (int i = 0; i <= MOL_H1_MAX_HEADERS; i++) mol_buf_append_str(&b, "A: b\r\n");
   mol_buf_append_str(&b, "\r\n");
   harness h;
@@ -199,12 +217,40 @@ static void oversized_heads(void **state) {
   mol_buf_free(&b);
 }
 
+/* Host forms RFC 9112 §3.2 allows, and HTTP/1.0 without one. */
+static void host_forms_accepted(void **state) {
+  (void)state;
+  static const char *const ok[] = {
+    "GET / HTTP/1.0\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost:\r\n\r\n", /* empty: a target without authority */
+    "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
+    "GET / HTTP/1.1\r\nhost: Example.COM:8080\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: [::1]:9\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: [fe80::1%25eth0]\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a-b_c~d.%41!$&'()*+,;=\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a:\r\n\r\n", /* port = *DIGIT */
+    "GET http://a/x HTTP/1.1\r\nHost: a\r\n\r\n",
+  };
+  for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    for (size_t step = 1; step <= strlen(ok[i]); step += strlen(ok[i]) - 1) {
+      harness h;
+      h_init(&h, 0, 0);
+      feed_all(&h, ok[i], strlen(ok[i]), step);
+      if (h.nreq != 1 || strncmp(h.c.out.data, "HTTP/1.1 200 ", 13) != 0)
+        fail_msg("[%s] (step %zu): nreq=%d out=[%s]", ok[i], step, h.nreq,
+                 h.c.out.data ? h.c.out.data : "");
+      h_free(&h);
+    }
+  }
+}
+
 /* A request that was refused still lets the earlier pipelined ones be answered first. */
 static void error_after_good_request(void **state) {
   (void)state;
   harness h;
   h_init(&h, 1024, 64);
-  static const char in[] = "GET /ok HTTP/1.1\r\n\r\nBAD\r\n\r\n";
+  static const char in[] = "GET /ok HTTP/1.1\r\nHost: t\r\n\r\nBAD\r\n\r\n";
   mol_h1_feed(&h.c, in, sizeof(in) - 1);
   assert_int_equal(h.nreq, 1);
   const char *second = strstr(h.c.out.data + 1, "HTTP/1.1 ");
@@ -219,15 +265,15 @@ static void error_after_good_request(void **state) {
 
 static const char good_input[] =
     "GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: example\r\nX-Trim:  padded \t \r\nEmpty:\r\n\r\n"
-    "POST /post HTTP/1.1\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello"
-    "POST /chunked HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    "POST /post HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello"
+    "POST /chunked HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
     "3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: x\r\n\r\n"
-    "HEAD /h HTTP/1.1\r\n\r\n"
-    "GET http://example/abs?q HTTP/1.1\r\n\r\n"
+    "HEAD /h HTTP/1.1\r\nHost: t\r\n\r\n"
+    "GET http://example/abs?q HTTP/1.1\r\nHost: t\r\n\r\n"
     "GET /ten HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
-    "OPTIONS * HTTP/1.1\r\n\r\n"
-    "GET /last#frag HTTP/1.1\r\nConnection: close\r\n\r\n"
-    "GET /never HTTP/1.1\r\n\r\n";
+    "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n"
+    "GET /last#frag HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    "GET /never HTTP/1.1\r\nHost: t\r\n\r\n";
 
 static void run_good(size_t step, mol_buf *log, char **out) {
   harness h;
@@ -297,7 +343,8 @@ static void pipelined_answers_in_order(void **state) {
   harness h;
   h_init(&h, 0, 0);
   h.hold = 1;
-  static const char in[] = "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n";
+  static const char in[] = "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n"
+                           "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n";
   mol_h1_feed(&h.c, in, sizeof(in) - 1);
   assert_int_equal(h.nheld, 3);
   assert_int_equal(mol_http_respond(h.held[2], 200, NULL, "three", 5), 0);
@@ -319,7 +366,8 @@ static void pipeline_limit_holds_input_back(void **state) {
   h_init(&h, 0, 0);
   h.lim.max_pipelined = 2;
   h.hold = 1;
-  static const char in[] = "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n";
+  static const char in[] = "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n"
+                           "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n";
   mol_h1_feed(&h.c, in, sizeof(in) - 1);
   assert_int_equal(h.nheld, 2);
   assert_true(mol_h1_blocked(&h.c));
@@ -332,12 +380,41 @@ static void pipeline_limit_holds_input_back(void **state) {
   h_free(&h);
 }
 
+static size_t fake_socket_queued(void *ctx) { return ((harness *)ctx)->sock_q; }
+
+/* While more than max_write_queue answered bytes wait for the peer (in the socket or in out),
+ * no further request is parsed: a client that reads nothing cannot make the server queue an
+ * answer per request it pipelines. */
+static void write_backlog_holds_input_back(void **state) {
+  (void)state;
+  harness h;
+  h_init(&h, 0, 0);
+  h.lim.max_write_queue = 150; /* an answer here is about 100 bytes */
+  h.cb.socket_queued = fake_socket_queued;
+  h.sock_q = 151;
+  static const char in[] = "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n"
+                           "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n";
+  mol_h1_feed(&h.c, in, sizeof(in) - 1);
+  assert_int_equal(h.nreq, 0);
+  assert_true(mol_h1_blocked(&h.c));
+  assert_int_equal(mol_h1_phase(&h.c), MOL_H1_BUSY); /* no read timeout while held back */
+  h.sock_q = 0;
+  mol_h1_resume(&h.c);
+  assert_int_equal(h.nreq, 2); /* the second answer took out past 150 bytes */
+  assert_true(h.c.out.len > 150);
+  h.c.out.len = 0; /* written */
+  mol_h1_resume(&h.c);
+  assert_int_equal(h.nreq, 3);
+  assert_false(mol_h1_blocked(&h.c));
+  h_free(&h);
+}
+
 static void chunked_sse_and_head(void **state) {
   (void)state;
   harness h;
   h_init(&h, 0, 0);
   h.hold = 1;
-  static const char in[] = "GET /s HTTP/1.1\r\n\r\nHEAD /h HTTP/1.1\r\n\r\n";
+  static const char in[] = "GET /s HTTP/1.1\r\nHost: t\r\n\r\nHEAD /h HTTP/1.1\r\nHost: t\r\n\r\n";
   mol_h1_feed(&h.c, in, sizeof(in) - 1);
   assert_int_equal(mol_http_sse_start(h.held[0]), 0);
   assert_int_equal(mol_http_sse_send(h.held[0], "tick", "a\nb\r\nc", 6), 0);
@@ -361,7 +438,7 @@ static void header_injection_refused(void **state) {
   harness h;
   h_init(&h, 0, 0);
   h.hold = 1;
-  static const char in[] = "GET / HTTP/1.1\r\n\r\n";
+  static const char in[] = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
   mol_h1_feed(&h.c, in, sizeof(in) - 1);
   mol_http_req *r = h.held[0];
   assert_int_equal(mol_http_resp_header(r, "X-A", "ok\r\nSet-Cookie: x"), MOL_EINVAL);
@@ -390,7 +467,7 @@ static void abort_orphans_held_requests(void **state) {
   harness h;
   h_init(&h, 0, 0);
   h.hold = 1;
-  static const char in[] = "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
+  static const char in[] = "GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n";
   mol_h1_feed(&h.c, in, sizeof(in) - 1);
   mol_http_req_on_abort(h.held[0], on_abort_cb, &h);
   mol_http_respond(h.held[1], 200, NULL, NULL, 0);
@@ -409,7 +486,7 @@ static void expect_continue_and_http10(void **state) {
   harness h;
   h_init(&h, 0, 0);
   static const char in[] =
-      "POST /e HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+      "POST /e HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
   mol_h1_feed(&h.c, in, sizeof(in) - 1);
   assert_string_equal(h.c.out.data, "HTTP/1.1 100 Continue\r\n\r\n");
   mol_h1_feed(&h.c, "ok", 2);
@@ -439,7 +516,8 @@ static void timeout_and_shutdown(void **state) {
 
   h_init(&h, 0, 0);
   h.hold = 1;
-  mol_h1_feed(&h.c, "GET / HTTP/1.1\r\n\r\nGET /2 HT", 27);
+  static const char two[] = "GET / HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HT";
+  mol_h1_feed(&h.c, two, sizeof(two) - 1);
   mol_h1_shutdown(&h.c);
   assert_int_equal(mol_h1_phase(&h.c), MOL_H1_BUSY);
   mol_http_respond(h.held[0], 200, NULL, NULL, 0);
@@ -451,12 +529,14 @@ static void timeout_and_shutdown(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(malformed_table),
+    cmocka_unit_test(host_forms_accepted),
     cmocka_unit_test(oversized_heads),
     cmocka_unit_test(error_after_good_request),
     cmocka_unit_test(split_anywhere_parses_the_same),
     cmocka_unit_test(split_in_two_everywhere),
     cmocka_unit_test(pipelined_answers_in_order),
     cmocka_unit_test(pipeline_limit_holds_input_back),
+    cmocka_unit_test(write_backlog_holds_input_back),
     cmocka_unit_test(chunked_sse_and_head),
     cmocka_unit_test(header_injection_refused),
     cmocka_unit_test(abort_orphans_held_requests),
