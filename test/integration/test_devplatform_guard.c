@@ -206,11 +206,16 @@ static void test_host_header(void **state) {
   }
   static const char *const bad[] = {"evil.example", "localhost.evil.example", "evil.localhost",
                                     "platform.example.com.evil.example", "example.com",
-                                    "localhost.", "127.0.0.1.nip.io", "", "a/b", "x@127.0.0.1",
-                                    NULL};
+                                    "localhost.", "127.0.0.1.nip.io", "", NULL};
   for (int i = 0; bad[i]; i++) {
     snprintf(host, sizeof host, "%s:%d", bad[i], e.port);
     expect_raw(&e, 403, "GET", "/health", host, NULL, NULL);
+  }
+  /* not a host at all: the HTTP layer refuses it before any route (RFC 9112 §3.2) */
+  static const char *const malformed[] = {"a/b", "x@127.0.0.1", NULL};
+  for (int i = 0; malformed[i]; i++) {
+    snprintf(host, sizeof host, "%s:%d", malformed[i], e.port);
+    expect_raw(&e, 400, "GET", "/health", host, NULL, NULL);
   }
   /* a rebound name cannot create a workspace either */
   size_t before = count_workspaces(&e);
