@@ -110,6 +110,8 @@ int mol_a2a_accepts_output(const mol_a2a_send_config *cfg, const char *mime);
  * contract §3.1 / §3.6 / §7.2: -32700 (id null) for bad JSON; -32600 for a non-object
  * (batches included, id null), an id of the wrong type (id null), jsonrpc != "2.0" or a
  * missing method (the id echoed). Any number is a valid id, however large.
+ * A string holding U+0000 anywhere in the params of a method that reads them is -32602: the
+ * engine and the executors read text as C strings and would cut it there.
  * Always call mol_a2a_request_free afterwards. */
 int mol_a2a_request_parse(const char *body, size_t len, const char *version_header,
                           mol_a2a_request *req);
@@ -191,7 +193,8 @@ typedef struct {
 
 /* Parses a JSON-RPC response body (or one SSE event's data) of version v. Returns 0 for a
  * success or an error response (see is_error), MOL_EJSON when the body is not JSON, MOL_EPROTO
- * when it is not a JSON-RPC response or the result does not have the shape its kind needs.
+ * when it is not a JSON-RPC response, the result does not have the shape its kind needs, or a
+ * string in it holds U+0000 (its text would be cut short where it is read).
  * Always call mol_a2a_response_free afterwards. */
 int mol_a2a_response_parse(const char *body, size_t len, mol_a2a_version v,
                            mol_a2a_response *out);

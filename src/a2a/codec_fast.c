@@ -7,10 +7,11 @@
  * params.metadata, which the executors read as JSON, is handed to jansson on its own.
  *
  * It answers only what it is sure of. Anything else (another method, v1.0, file or data parts,
- * message metadata, a duplicated member, a type the slow path would reject or convert, any
- * JSON error) makes it decline, and mol_a2a_request_parse runs the full parser, which then
- * gives the exact result or error. So the fast path can never answer differently: the fuzz
- * target fuzz_a2a_fast checks that whatever it accepts, the full parser reads the same. */
+ * message metadata, a duplicated member, a type the slow path would reject or convert, a
+ * U+0000 in any string, any JSON error) makes it decline, and mol_a2a_request_parse runs the
+ * full parser, which then gives the exact result or error. So the fast path can never answer
+ * differently: the fuzz target fuzz_a2a_fast checks that whatever it accepts, the full parser
+ * reads the same. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -287,7 +288,8 @@ static int scan(fast *f) {
 int mol_a2a__request_parse_fast(const char *body, size_t len, mol_a2a_request *req) {
   fast f = {.body_len = len, .blocking = 1, .history_length = -1};
   mol_jscan_init(&f.s, body, len);
-  int ok = body && scan(&f) == 0;
+  /* A U+0000 anywhere is the full parser's to refuse (-32602) or keep (in the id). */
+  int ok = body && scan(&f) == 0 && !mol_jscan_saw_nul(&f.s);
   mol_a2a_cmsg *msg = NULL;
   if (ok) {
     msg = mol_a2a_cmsg_new_text(f.role, f.message_id, f.context_id, f.task_id, f.parts,

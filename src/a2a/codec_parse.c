@@ -174,16 +174,26 @@ static int parse_list_tasks(mol_a2a_request *req) {
   return parse_history_length(req, p, &req->history_length);
 }
 
+/* Everything downstream (task ids, the executors' text, the metadata they read) takes strings
+ * as C strings: a U+0000 inside one would cut it there, so the request is refused instead. */
+static int refuse_nul(mol_a2a_request *req) {
+  char path[160];
+  if (!mol_a2a_json_find_nul(req->params, "params", path, sizeof(path))) return 0;
+  return INVALID(req, "%s must not contain U+0000 (NUL)", path);
+}
+
 static int parse_params(mol_a2a_request *req, int big_in_params) {
   json_t *params = json_object_get(req->root, "params");
   int push = req->method >= MOL_A2A_M_PUSH_SET && req->method <= MOL_A2A_M_PUSH_DELETE;
   if (params && !json_is_null(params) && !json_is_object(params) && !push)
     return INVALID(req, "params must be an object");
   req->params = json_is_object(params) ? params : NULL;
-  /* push methods and the extended card read nothing of their params (always -32003/-32007);
-   * elsewhere jansson holds a 0 where the client wrote a number it cannot load */
-  if (!push && req->method != MOL_A2A_M_GET_EXTENDED_CARD && big_in_params)
-    return INVALID(req, "params holds a number beyond 64-bit integers and doubles");
+  /* push methods and the extended card read nothing of their params (always -32003/-32007) */
+  if (!push && req->method != MOL_A2A_M_GET_EXTENDED_CARD) {
+    if (big_in_params) /* jansson holds a 0 where the client wrote it */
+      return INVALID(req, "params holds a number beyond 64-bit integers and doubles");
+    if (refuse_nul(req) != 0) return MOL_EINVAL;
+  }
   json_t *meta = json_object_get(req->params, "metadata");
   req->metadata = json_is_object(meta) ? meta : NULL;
   switch (req->method) {
@@ -239,6 +249,9 @@ int mol_a2a__request_parse_full(const char *body, size_t len, const char *versio
   }
   json_t *method = json_object_get(req->root, "method");
   const char *name = json_string_value(method);
+  if (strlen(name) != json_string_length(method))
+    return mol_a2a_error_set(&req->error, MOL_A2A_METHOD_NOT_FOUND,
+                             "Method not found: the name contains U+0000 (NUL)");
   req->method = mol_a2a_method_parse(name, req->version);
   if (req->method == MOL_A2A_M_UNKNOWN)
     return mol_a2a_error_set(&req->error, MOL_A2A_METHOD_NOT_FOUND, "Method not found: %.64s",

@@ -1,6 +1,7 @@
 /* fuzz_a2a_codec.c - request parsing, the engine path a request takes, reply building and
- * response parsing must never crash or leak; every reply is one line of valid JSON and
- * carries the request's id exactly as the request holds it. The first byte picks the A2A-Version header. */
+ * response parsing must never crash or leak; every reply is produced (nothing here runs out of
+ * memory), is one line of valid JSON and carries the request's id exactly as the request
+ * holds it. The first byte picks the A2A-Version header. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,8 +25,7 @@ static int valid_json(const char *body) {
 }
 
 static void check_reply(const mol_a2a_request *req, char *body) {
-  if (!body) return;
-  if (strchr(body, '\n') || !valid_json(body)) abort(); /* one SSE data line */
+  if (!body || strchr(body, '\n') || !valid_json(body)) abort(); /* one SSE data line */
   size_t n;
   const char *id = mol_a2a_request_id(req, &n);
   static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";

@@ -1,7 +1,8 @@
 /* fuzz_a2a_fast.c - the DOM-free message/send path (codec_fast.c) against the full parser.
  * Whatever the fast path accepts, the full parser must accept too and read the same request:
  * method, id (its text, byte for byte), configuration, params.metadata and the message's
- * canonical JSON. The fast path may decline anything; it may never answer differently. */
+ * canonical JSON. The fast path may decline anything; it may never answer differently. It must
+ * decline any body with a U+0000 in a string (the full parser refuses or keeps those). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,6 +41,13 @@ static const char *const k_templates[] = {
     "\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[]}}}",
     "{@\"jsonrpc\":\"2.0\",\"method\":\"message/send\",\"params\":{\"metadata\":{\"history\":[]},"
     "\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"contextId\":\"c\",\"parts\":[]}}}",
+    /* U+0000 in the text, an id, the metadata */
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"message/send\",\"params\":{\"message\":{\"role\":"
+    "\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"a\\u0000@\"}]}}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":\"\\u0000@\",\"method\":\"message/send\",\"params\":{\"message\":{"
+    "\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"hi\"}]}}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"message/send\",\"params\":{\"metadata\":{\"h\":"
+    "\"\\u0000@\"},\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[]}}}",
 };
 
 static char *splice(const uint8_t *data, size_t size, size_t *len) {
@@ -86,6 +94,11 @@ static void check(const char *body, size_t size) {
     abort();
   if (!same_json(fast.metadata, full.metadata)) abort();
   if (!same_json(mol_a2a_cmsg_json(fast.message), mol_a2a_cmsg_json(full.message))) abort();
+  /* nothing it took holds a NUL: it declines those (test_a2a_codec_ids.c) */
+  char path[8];
+  if (mol_a2a_json_find_nul(mol_a2a_cmsg_json(fast.message), "", path, sizeof(path)) ||
+      mol_a2a_json_find_nul(fast.metadata, "", path, sizeof(path)))
+    abort();
   /* and they answer alike */
   char *a = mol_a2a_reply_message(&fast, fast.message), *b = mol_a2a_reply_message(&full, full.message);
   json_t *ja = a ? mol_json_parse(a, strlen(a), NULL, 0) : NULL;

@@ -1,5 +1,6 @@
-/* JSON-RPC ids over a real loopback socket: whatever id a client writes comes back byte for
- * byte (2^64, 1e3, -0, 1.5, escaped strings), and -32600 echoes a valid id. The exact reply
+/* JSON-RPC ids and text over a real loopback socket: whatever id a client writes comes back
+ * byte for byte (2^64, 1e3, -0, 1.5, escaped strings), -32600 echoes a valid id, and a text
+ * holding U+0000 is refused with -32602 instead of being answered cut short. The exact reply
  * bytes are asserted, not a parse of them: a parser would hide a changed spelling. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -112,11 +113,49 @@ static void null_when_the_id_is_unusable(void **state) {
                "\"message\":\"Invalid JSON payload\"}}");
 }
 
+/* "a\u0000b" used to come back as "echo: a". Now: -32602, on every agent, and no task. */
+static void nul_text_is_refused_not_cut(void **state) {
+  (void)state;
+  const char *paths[] = {"/", "/task"};
+  for (size_t i = 0; i < 2; i++) {
+    mol_a2a_server_stats before, after;
+    mol_a2a_server_stats_get(H.a2a[i], &before);
+    expect_reply(paths[i], SEND("7", "a\\u0000b"),
+                 "{\"jsonrpc\":\"2.0\",\"id\":7,\"error\":{\"code\":-32602,"
+                 "\"message\":\"params.message.parts[0].text must not contain U+0000 (NUL)\"}}");
+    mol_a2a_server_stats_get(H.a2a[i], &after);
+    assert_int_equal(after.tasks, before.tasks);
+  }
+  expect_reply("/task",
+               "{\"jsonrpc\":\"2.0\",\"id\":\"s\",\"method\":\"message/stream\",\"params\":{\"message\":"
+               "{\"role\":\"user\",\"messageId\":\"m1\",\"parts\":[{\"kind\":\"text\",\"text\":\"\\u0000\"}]}}}",
+               "{\"jsonrpc\":\"2.0\",\"id\":\"s\",\"error\":{\"code\":-32602,"
+               "\"message\":\"params.message.parts[0].text must not contain U+0000 (NUL)\"}}");
+  /* a task id with a NUL no longer finds the task named by its first half */
+  char *got = post("/task", SEND("1", "keep"), NULL);
+  json_t *v = json_loads(got, 0, NULL);
+  free(got);
+  const char *tid = json_string_value(json_object_get(json_object_get(v, "result"), "id"));
+  assert_non_null(tid);
+  char body[256];
+  snprintf(body, sizeof(body),
+           "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tasks/get\",\"params\":{\"id\":\"%s\\u0000x\"}}", tid);
+  expect_reply("/task", body,
+               "{\"jsonrpc\":\"2.0\",\"id\":2,\"error\":{\"code\":-32602,"
+               "\"message\":\"params.id must not contain U+0000 (NUL)\"}}");
+  json_decref(v);
+  /* text without a NUL still round-trips, escapes and all */
+  got = post("/", SEND("3", "a\\u0001\\\"b\\u00e9"), NULL);
+  expect_contains(got, "\"text\":\"echo: a\\u0001\\\"b\xc3\xa9\"");
+  free(got);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(ids_echo_byte_for_byte, setup, teardown),
       cmocka_unit_test_setup_teardown(stream_events_echo_the_id, setup, teardown),
       cmocka_unit_test_setup_teardown(null_when_the_id_is_unusable, setup, teardown),
+      cmocka_unit_test_setup_teardown(nul_text_is_refused_not_cut, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -527,7 +527,7 @@ static void fast_path_agrees(void **state) {
       ENV MSG("") ",\"configuration\":null,\"metadata\":{\"history\":[{\"role\":\"user\",\"parts\":[]}]}}}",
       ENV MSG("") ",\"metadata\":null}}",
       ENV "{\"message\":{\"role\":\"agent\",\"messageId\":\"m\\u0031\",\"parts\":[{\"type\":\"text\",\"text\":"
-          "\"a\\n\\\"b\\\"\\u0000c\"},{\"kind\":\"text\",\"type\":\"data\",\"text\":\"\"}]}}}",
+          "\"a\\n\\\"b\\\"\\u0001c\"},{\"kind\":\"text\",\"type\":\"data\",\"text\":\"\"}]}}}",
       ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[]}}}",
       " \n" ENV MSG("") "}} \t\r\n",
   };
@@ -545,6 +545,13 @@ static void fast_path_agrees(void **state) {
       ENV "{\"m\\u0065ssage\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[]}}}", /* escaped key */
       "{\"jsonrpc\":\"2.0\",\"id\":18446744073709551616,\"method\":\"message/send\",\"params\":" MSG("") "}}",
       "{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"message/send\",\"params\":" MSG("") "}}",
+      /* a U+0000 anywhere: refused (-32602) or, in the id, kept by the full parser */
+      ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"a\\u0000b\"}]}}}",
+      ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"\\u0000\"}]}}}",
+      ENV MSG("\"contextId\":\"c\\u0000\",") "}}",
+      ENV MSG("") ",\"metadata\":{\"k\":\"\\u0000\"}}}",
+      ENV MSG("\"junk\":[\"\\u0000\"],") "}}",
+      "{\"jsonrpc\":\"2.0\",\"id\":\"\\u0000\",\"method\":\"message/send\",\"params\":" MSG("") "}}",
       "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tasks/get\",\"params\":{\"id\":\"t\"}}",
       "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"message/send\"}",
       ENV MSG("") "}} x",
@@ -556,6 +563,10 @@ static void fast_path_agrees(void **state) {
   /* and through the public entry: a declined request still gets the full parser's answer */
   mol_a2a_request req;
   const char *bad = ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"\",\"parts\":[]}}}";
+  assert_int_equal(mol_a2a_request_parse(bad, strlen(bad), NULL, &req), MOL_EINVAL);
+  assert_int_equal(req.error.code, MOL_A2A_INVALID_PARAMS);
+  mol_a2a_request_free(&req);
+  bad = ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"a\\u0000b\"}]}}}";
   assert_int_equal(mol_a2a_request_parse(bad, strlen(bad), NULL, &req), MOL_EINVAL);
   assert_int_equal(req.error.code, MOL_A2A_INVALID_PARAMS);
   mol_a2a_request_free(&req);

@@ -1,6 +1,8 @@
 /* test_a2a_codec_ids.c - JSON-RPC ids are echoed exactly as the client wrote them (contract
- * §3.1, §7.2 checks 6-11). Every check runs through the public entry (fast path first) and
- * through the full parser alone, which must answer byte for byte alike. */
+ * §3.1, §7.2 checks 6-11), and no string of a request is ever cut at a U+0000: a request that
+ * carries one where the agent reads text is refused with -32602 instead. Every check runs
+ * through the public entry (fast path first) and through the full parser alone, which must
+ * answer byte for byte alike. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,6 +142,8 @@ static void invalid_request_echoes_a_valid_id(void **state) {
        "{\"jsonrpc\":\"2.0\",\"id\":1e3,\"error\":" BAD_JSONRPC},
       {"{\"jsonrpc\":2.0,\"id\":18446744073709551616,\"method\":\"message/send\"}",
        "{\"jsonrpc\":\"2.0\",\"id\":18446744073709551616,\"error\":" BAD_JSONRPC},
+      {"{\"jsonrpc\":\"2.0\\u0000\",\"id\":-0,\"method\":\"tasks/get\"}",
+       "{\"jsonrpc\":\"2.0\",\"id\":-0,\"error\":" BAD_JSONRPC},
       {"{\"jsonrpc\":\"2.0\",\"id\":5}", "{\"jsonrpc\":\"2.0\",\"id\":5,\"error\":" NO_METHOD},
       {"{\"jsonrpc\":\"2.0\",\"id\":\"q\",\"method\":7}",
        "{\"jsonrpc\":\"2.0\",\"id\":\"q\",\"error\":" NO_METHOD},
@@ -225,6 +229,124 @@ static void deep_body_still_echoes_the_id(void **state) {
                "\"message\":\"Method not found: x/y\"}}", 0);
 }
 
+/* ---- U+0000 ---------------------------------------------------------------------------- */
+
+#define NO_NUL " must not contain U+0000 (NUL)"
+
+/* Item: "a\u0000b" in a text part came back as "echo: a". */
+static void nul_in_text_is_refused(void **state) {
+  (void)state;
+  static const struct {
+    const char *body, *version, *want;
+  } cases[] = {
+      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"message/send\",\"params\":{\"message\":{\"role\":"
+       "\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"a\\u0000b\"}]}}}",
+       NULL, INVALID_PARAMS("1", "params.message.parts[0].text" NO_NUL)},
+      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"message/stream\",\"params\":{\"message\":{\"role\":"
+       "\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"ok\"},{\"type\":\"text\","
+       "\"text\":\"\\u0000\"}]}}}",
+       NULL, INVALID_PARAMS("1", "params.message.parts[1].text" NO_NUL)},
+      {"{\"jsonrpc\":\"2.0\",\"id\":\"s\",\"method\":\"SendMessage\",\"params\":{\"message\":{\"role\":"
+       "\"ROLE_USER\",\"messageId\":\"m\",\"parts\":[{\"text\":\"x\\u0000\"}]}}}",
+       "1.0", INVALID_PARAMS("\"s\"", "params.message.parts[0].text" NO_NUL)},
+      {"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"message/send\",\"params\":{\"message\":{\"role\":"
+       "\"user\",\"messageId\":\"m\\u0000\",\"parts\":[]}}}",
+       NULL, INVALID_PARAMS("2", "params.message.messageId" NO_NUL)},
+      {"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"message/send\",\"params\":{\"message\":{\"role\":"
+       "\"user\",\"messageId\":\"m\",\"contextId\":\"c\\u0000x\",\"parts\":[]}}}",
+       NULL, INVALID_PARAMS("2", "params.message.contextId" NO_NUL)},
+      {"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"message/send\",\"params\":{\"message\":{\"role\":"
+       "\"user\",\"messageId\":\"m\",\"taskId\":\"t\\u0000x\",\"parts\":[]}}}",
+       NULL, INVALID_PARAMS("2", "params.message.taskId" NO_NUL)},
+      {"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"message/send\",\"params\":{\"message\":{\"role\":"
+       "\"user\",\"messageId\":\"m\",\"parts\":[]},\"metadata\":{\"history\":[{\"parts\":[{\"text\":"
+       "\"ok\"}]},{\"parts\":[{\"text\":\"\\u0000\"}]}]}}}",
+       NULL, INVALID_PARAMS("3", "params.metadata.history[1].parts[0].text" NO_NUL)},
+      {"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"message/send\",\"params\":{\"message\":{\"role\":"
+       "\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"file\",\"file\":{\"uri\":"
+       "\"http://a\\u0000.b\"}}]}}}",
+       NULL, INVALID_PARAMS("3", "params.message.parts[0].file.uri" NO_NUL)},
+      {"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"message/send\",\"params\":{\"message\":{\"role\":"
+       "\"user\",\"messageId\":\"m\",\"parts\":[]},\"configuration\":{\"acceptedOutputModes\":"
+       "[\"text/plain\\u0000x\"]}}}",
+       NULL, INVALID_PARAMS("3", "params.configuration.acceptedOutputModes[0]" NO_NUL)},
+      /* a task id with a NUL used to find the task named by its first half */
+      {"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tasks/get\",\"params\":{\"id\":\"t\\u0000x\"}}",
+       NULL, INVALID_PARAMS("4", "params.id" NO_NUL)},
+      {"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tasks/cancel\",\"params\":{\"id\":\"\\u0000\"}}",
+       NULL, INVALID_PARAMS("4", "params.id" NO_NUL)},
+      {"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ListTasks\",\"params\":{\"contextId\":\"c\\u0000\"}}",
+       "1.0", INVALID_PARAMS("4", "params.contextId" NO_NUL)},
+      /* and in the envelope: no method name holds a NUL */
+      {"{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"message/send\\u0000x\",\"params\":{}}", NULL,
+       "{\"jsonrpc\":\"2.0\",\"id\":5,\"error\":{\"code\":-32601,"
+       "\"message\":\"Method not found: the name contains U+0000 (NUL)\"}}"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    expect_bytes(cases[i].body, cases[i].version, cases[i].want, 0);
+}
+
+/* Where a NUL is harmless it is kept: strings the agent only echoes as JSON. */
+static void nul_kept_where_lengths_are_carried(void **state) {
+  (void)state;
+  /* the request id (its text is echoed as written) */
+  expect_bytes(SEND_ID("\"a\\u0000b\""), NULL,
+               "{\"jsonrpc\":\"2.0\",\"id\":\"a\\u0000b\",\"result\":{\"kind\":\"message\","
+               "\"messageId\":\"m1\",\"role\":\"user\",\"parts\":[{\"kind\":\"text\",\"text\":\"hi\"}]}}",
+               0);
+  /* push methods read nothing of their params (the server answers -32003 whatever they hold) */
+  const char *push = "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tasks/pushNotificationConfig/get\","
+                     "\"params\":{\"id\":\"t\\u0000\"}}";
+  parse_fn parsers[] = {mol_a2a_request_parse, mol_a2a__request_parse_full};
+  for (int i = 0; i < 2; i++) {
+    mol_a2a_request req;
+    assert_int_equal(parsers[i](push, strlen(push), NULL, &req), 0);
+    assert_int_equal(req.method, MOL_A2A_M_PUSH_GET);
+    mol_a2a_request_free(&req);
+  }
+}
+
+/* The client side: a peer's reply whose text holds a NUL is an error, not a shorter text. */
+static void nul_in_a_peer_reply_is_an_error(void **state) {
+  (void)state;
+  const char *msg = "{\"jsonrpc\":\"2.0\",\"id\":\"c1\",\"result\":{\"kind\":\"message\",\"messageId\":"
+                    "\"m\",\"role\":\"agent\",\"parts\":[{\"kind\":\"text\",\"text\":\"a\\u0000b\"}]}}";
+  mol_a2a_response r;
+  assert_int_equal(mol_a2a_response_parse(msg, strlen(msg), MOL_A2A_V03, &r), MOL_EPROTO);
+  mol_a2a_response_free(&r);
+  const char *task = "{\"jsonrpc\":\"2.0\",\"id\":\"c1\",\"result\":{\"kind\":\"task\",\"id\":\"t\","
+                     "\"contextId\":\"c\",\"status\":{\"state\":\"completed\"},\"artifacts\":[{"
+                     "\"artifactId\":\"a\",\"parts\":[{\"kind\":\"text\",\"text\":\"\\u0000\"}]}]}}";
+  assert_int_equal(mol_a2a_response_parse(task, strlen(task), MOL_A2A_V03, &r), MOL_EPROTO);
+  mol_a2a_response_free(&r);
+}
+
+/* Error messages quote client text (a method name, a version header); cut at a byte limit they
+ * must stay UTF-8, or the reply could not be written at all. */
+static void error_messages_stay_utf8(void **state) {
+  (void)state;
+  char name[200] = "a";
+  for (int i = 0; i < 40; i++) strcat(name, "\xc3\xa9"); /* the 64-byte cut lands mid-character */
+  char body[400];
+  snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\"}", name);
+  int code;
+  char *out = answer_with(mol_a2a_request_parse, body, NULL, &code);
+  assert_int_equal(code, MOL_A2A_METHOD_NOT_FOUND);
+  json_t *v = jparse(out);
+  assert_non_null(v);
+  assert_int_equal(json_integer_value(json_object_get(v, "id")), 1);
+  json_decref(v);
+  free(out);
+  out = answer_with(mol_a2a_request_parse, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"GetTask\"}",
+                    "\xff\xfe", &code);
+  assert_int_equal(code, MOL_A2A_VERSION_NOT_SUPPORTED);
+  v = jparse(out);
+  assert_non_null(v);
+  assert_int_equal(json_integer_value(json_object_get(v, "id")), 1);
+  json_decref(v);
+  free(out);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(number_ids_echo_as_written),
@@ -232,6 +354,10 @@ int main(void) {
       cmocka_unit_test(invalid_request_echoes_a_valid_id),
       cmocka_unit_test(big_numbers_elsewhere),
       cmocka_unit_test(deep_body_still_echoes_the_id),
+      cmocka_unit_test(nul_in_text_is_refused),
+      cmocka_unit_test(nul_kept_where_lengths_are_carried),
+      cmocka_unit_test(nul_in_a_peer_reply_is_an_error),
+      cmocka_unit_test(error_messages_stay_utf8),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
