@@ -71,6 +71,7 @@ static json_t *jr_rebuild(const char *data, size_t len) {
       case MOL_JT_TRUE: v = json_true(); break;
       case MOL_JT_FALSE: v = json_false(); break;
       case MOL_JT_NULL: v = json_null(); break;
+      case MOL_JT_BIGNUM: JR_CHECK(0); break; /* only after mol_jscan_allow_bignum */
     }
     JR_CHECK(v != NULL); /* e.g. json_stringn refusing invalid UTF-8, json_real refusing inf */
     if (sp == 0) {

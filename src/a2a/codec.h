@@ -58,12 +58,22 @@ typedef struct {
   const json_t *push_config;           /* borrowed object, or NULL */
 } mol_a2a_send_config;
 
+/* A JSON-RPC id exactly as the client wrote it: the raw JSON text of a string or a number,
+ * escapes and spelling kept ("a\/b", 1e3, -0, 18446744073709551616), so every reply echoes it
+ * byte for byte whatever a C type could hold. Read it with mol_a2a_request_id. */
+typedef struct {
+  size_t len;     /* 0: no id to echo (absent, null, or not usable): replies say null */
+  char *heap;     /* the text when it does not fit inline (owned) */
+  char small[48]; /* the text otherwise (a quoted UUID fits), NUL-terminated */
+} mol_a2a_rpc_id;
+
 typedef struct {
   mol_a2a_version version;
   mol_a2a_method method;
-  /* The request id with its exact JSON type (string, integer, real or null), echoed by every
-   * reply. Never NULL after mol_a2a_request_parse; JSON null for -32700 / -32600. */
-  json_t *id;
+  /* The request id, echoed by every reply. After a parse error it is set when the request was
+   * a JSON object whose id is a string or a number (so -32600 echoes it, contract §3.1); never
+   * for -32700. */
+  mol_a2a_rpc_id id;
   json_t *params;   /* borrowed from the body; NULL when absent */
   json_t *metadata; /* params.metadata, borrowed; NULL when absent */
 
@@ -97,12 +107,17 @@ int mol_a2a_accepts_output(const mol_a2a_send_config *cfg, const char *mime);
 /* Parses one JSON-RPC request. version_header is the A2A-Version header value (NULL if absent).
  * Returns 0, or MOL_EJSON / MOL_EINVAL with req->error set (-32700, -32600, -32601, -32602 or
  * -32009) and req->id set, so mol_a2a_reply_request_error(req) is the answer. Errors follow
- * contract §3.6 / §7.2: -32700 for bad JSON and -32600 for a non-object (batches included),
- * jsonrpc != "2.0", a bad id type or a missing method, both with id null.
+ * contract §3.1 / §3.6 / §7.2: -32700 (id null) for bad JSON; -32600 for a non-object
+ * (batches included, id null), an id of the wrong type (id null), jsonrpc != "2.0" or a
+ * missing method (the id echoed). Any number is a valid id, however large.
+ * A string holding U+0000 anywhere in the params of a method that reads them is -32602: the
+ * engine and the executors read text as C strings and would cut it there.
  * Always call mol_a2a_request_free afterwards. */
 int mol_a2a_request_parse(const char *body, size_t len, const char *version_header,
                           mol_a2a_request *req);
 void mol_a2a_request_free(mol_a2a_request *req);
+/* The id's JSON text ("null" when there is none to echo); *len gets its length. */
+const char *mol_a2a_request_id(const mol_a2a_request *req, size_t *len);
 
 /* ---- replies (server side) ------------------------------------------------------------- */
 
@@ -178,7 +193,8 @@ typedef struct {
 
 /* Parses a JSON-RPC response body (or one SSE event's data) of version v. Returns 0 for a
  * success or an error response (see is_error), MOL_EJSON when the body is not JSON, MOL_EPROTO
- * when it is not a JSON-RPC response or the result does not have the shape its kind needs.
+ * when it is not a JSON-RPC response, the result does not have the shape its kind needs, or a
+ * string in it holds U+0000 (its text would be cut short where it is read).
  * Always call mol_a2a_response_free afterwards. */
 int mol_a2a_response_parse(const char *body, size_t len, mol_a2a_version v,
                            mol_a2a_response *out);

@@ -1,5 +1,6 @@
 /* codec_build.c - JSON-RPC bodies: server replies and client requests. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "a2a/codec.h"
@@ -19,9 +20,38 @@ static json_t *id_or_null(const json_t *id) {
   return id ? json_incref((json_t *)id) : json_null();
 }
 
+#define LIT(b, s) mol_buf_append((b), (s), sizeof(s) - 1)
+
+/* {"jsonrpc":"2.0","id":<id text>,"<member>":<value>} with the id written as given (the
+ * request's own text, codec_id.c); value is released. NULL when out of memory. */
+static char *envelope(const char *id, size_t id_len, const char *member, json_t *value) {
+  mol_buf b = MOL_BUF_INIT;
+  int rc = !value || LIT(&b, "{\"jsonrpc\":\"2.0\",\"id\":") || mol_buf_append(&b, id, id_len) ||
+           LIT(&b, ",\"") || mol_buf_append_str(&b, member) || LIT(&b, "\":") ||
+           mol_json_write(&b, value) || LIT(&b, "}");
+  json_decref(value);
+  if (rc) {
+    mol_buf_free(&b);
+    return NULL;
+  }
+  return mol_buf_steal(&b);
+}
+
+/* The same for a jansson id (client-built and test bodies): its compact JSON text. */
+static char *envelope_json_id(const json_t *id, const char *member, json_t *value) {
+  if (!id) return envelope("null", 4, member, value);
+  char *text = mol_json_dump(id);
+  if (!text) {
+    json_decref(value);
+    return NULL;
+  }
+  char *out = envelope(text, strlen(text), member, value);
+  free(text);
+  return out;
+}
+
 char *mol_a2a_response_result(const json_t *id, json_t *result) {
-  return dump_free(json_pack("{s:s, s:o, s:o}", "jsonrpc", "2.0", "id", id_or_null(id),
-                             "result", result ? result : json_null()));
+  return envelope_json_id(id, "result", result ? result : json_null());
 }
 
 static json_t *error_data_v10(int code) {
@@ -31,26 +61,34 @@ static json_t *error_data_v10(int code) {
                    "reason", reason, "domain", "a2a-protocol.org");
 }
 
-char *mol_a2a_response_error(mol_a2a_version v, const json_t *id, int code, const char *message) {
+/* {"code","message"[,"data"]}; NULL when out of memory or message is not UTF-8. */
+static json_t *error_object(mol_a2a_version v, int code, const char *message) {
   json_t *err = json_pack("{s:i, s:s}", "code", code, "message",
                           message ? message : mol_a2a_error_default_message(code));
   json_t *data = v == MOL_A2A_V10 ? error_data_v10(code) : NULL;
   if (err && data) json_object_set_new(err, "data", data);
   else json_decref(data);
-  if (!err) return NULL;
-  return dump_free(json_pack("{s:s, s:o, s:o}", "jsonrpc", "2.0", "id", id_or_null(id), "error",
-                             err));
+  return err;
+}
+
+char *mol_a2a_response_error(mol_a2a_version v, const json_t *id, int code, const char *message) {
+  return envelope_json_id(id, "error", error_object(v, code, message));
+}
+
+static char *reply_error_body(const mol_a2a_request *req, int code, const char *message) {
+  size_t n;
+  const char *id = mol_a2a_request_id(req, &n);
+  return envelope(id, n, "error", error_object(req->version, code, message));
 }
 
 char *mol_a2a_reply_request_error(const mol_a2a_request *req) {
   int code = req->error.code ? req->error.code : MOL_A2A_INTERNAL_ERROR;
-  /* req->id is still null when the envelope failed (-32700 / -32600, contract §3.1). */
-  return mol_a2a_response_error(req->version, req->id, code,
-                                req->error.message[0] ? req->error.message : NULL);
+  /* req->id is unset after -32700, and after -32600 for an id of the wrong type (§3.1) */
+  return reply_error_body(req, code, req->error.message[0] ? req->error.message : NULL);
 }
 
 char *mol_a2a_reply_error(const mol_a2a_request *req, int code, const char *message) {
-  return mol_a2a_response_error(req->version, req->id, code, message);
+  return reply_error_body(req, code, message);
 }
 
 /* v1.0 wraps SendMessage and stream results in a oneof ({"task":…}); v0.3 never wraps, and
@@ -60,21 +98,27 @@ static int wraps(const mol_a2a_request *req) {
          (req->method == MOL_A2A_M_SEND || mol_a2a_method_is_streaming(req->method));
 }
 
+static char *reply_result(const mol_a2a_request *req, json_t *result) {
+  size_t n;
+  const char *id = mol_a2a_request_id(req, &n);
+  return envelope(id, n, "result", result ? result : json_null());
+}
+
 static char *reply_wrapped(const mol_a2a_request *req, const char *key, json_t *obj) {
   if (!obj) return NULL;
   if (wraps(req)) obj = json_pack("{s:o}", key, obj);
-  return mol_a2a_response_result(req->id, obj);
+  return reply_result(req, obj);
 }
-
-#define LIT(b, s) mol_buf_append((b), (s), sizeof(s) - 1)
 
 /* Written straight from the message: a compact reply never becomes a tree. Same bytes as
  * reply_wrapped(mol_a2a_message_to_wire(...)) would give. */
 char *mol_a2a_reply_message(const mol_a2a_request *req, const mol_a2a_cmsg *msg) {
   mol_buf b = MOL_BUF_INIT;
   int wrap = wraps(req);
-  int rc = mol_buf_reserve(&b, 480) || LIT(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
-  if (!rc) rc = req->id ? mol_json_write(&b, req->id) : LIT(&b, "null");
+  size_t id_len;
+  const char *id = mol_a2a_request_id(req, &id_len);
+  int rc = mol_buf_reserve(&b, 480) || LIT(&b, "{\"jsonrpc\":\"2.0\",\"id\":") ||
+           mol_buf_append(&b, id, id_len);
   rc = rc || LIT(&b, ",\"result\":") || (wrap && LIT(&b, "{\"message\":")) ||
        mol_a2a_cmsg_write(&b, msg, req->version) || (wrap && LIT(&b, "}")) || LIT(&b, "}");
   if (rc) {
@@ -96,7 +140,7 @@ char *mol_a2a_reply_event(const mol_a2a_request *req, const mol_a2a_event *ev) {
 }
 
 char *mol_a2a_reply_result(const mol_a2a_request *req, json_t *result) {
-  return mol_a2a_response_result(req->id, result);
+  return reply_result(req, result);
 }
 
 char *mol_a2a_reply_task_list(const mol_a2a_request *req, mol_a2a_task *const *tasks, size_t n,

@@ -7,10 +7,11 @@
  * params.metadata, which the executors read as JSON, is handed to jansson on its own.
  *
  * It answers only what it is sure of. Anything else (another method, v1.0, file or data parts,
- * message metadata, a duplicated member, a type the slow path would reject or convert, any
- * JSON error) makes it decline, and mol_a2a_request_parse runs the full parser, which then
- * gives the exact result or error. So the fast path can never answer differently: the fuzz
- * target fuzz_a2a_fast checks that whatever it accepts, the full parser reads the same. */
+ * message metadata, a duplicated member, a type the slow path would reject or convert, a
+ * U+0000 in any string, any JSON error) makes it decline, and mol_a2a_request_parse runs the
+ * full parser, which then gives the exact result or error. So the fast path can never answer
+ * differently: the fuzz target fuzz_a2a_fast checks that whatever it accepts, the full parser
+ * reads the same. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,8 @@ typedef struct {
   size_t body_len;
   char small[512];            /* the scratch of a body that fits */
   /* what was read */
-  json_t *id;
+  const char *id;             /* the id's JSON text in the body (NULL: none, or null) */
+  size_t id_len;
   int method;
   mol_a2a_role role;
   const char *message_id, *context_id, *task_id;
@@ -235,20 +237,23 @@ static int params_member(fast *f, unsigned *seen) {
 
 enum { E_JSONRPC = 1, E_ID = 2, E_METHOD = 4, E_PARAMS = 8 };
 
+/* The id is kept as its text (codec_id.c): a string with its quotes, a number as spelt. */
 static int read_request_id(fast *f) {
-  mol_jtype t = next(f);
-  size_t len;
-  const char *s;
-  switch (t) {
+  switch (next(f)) {
     case MOL_JT_STRING:
-      s = str(f, &len);
-      f->id = s ? json_stringn_nocheck(s, len) : NULL; /* the scanner validated the UTF-8 */
-      break;
-    case MOL_JT_INT: f->id = json_integer(f->tok.ival); break;
-    case MOL_JT_NULL: f->id = json_null(); break;
-    default: return -1; /* reals and the invalid types: the full parser */
+      f->id = f->tok.start - 1;
+      f->id_len = f->tok.len + 2;
+      return 0;
+    case MOL_JT_INT:
+    case MOL_JT_REAL:
+      f->id = f->tok.start;
+      f->id_len = f->tok.len;
+      return 0;
+    case MOL_JT_NULL:
+      return 0;
+    default: /* numbers jansson cannot load and the invalid types: the full parser */
+      return -1;
   }
-  return f->id ? 0 : -1;
 }
 
 static int envelope_member(fast *f, unsigned *seen) {
@@ -283,25 +288,22 @@ static int scan(fast *f) {
 int mol_a2a__request_parse_fast(const char *body, size_t len, mol_a2a_request *req) {
   fast f = {.body_len = len, .blocking = 1, .history_length = -1};
   mol_jscan_init(&f.s, body, len);
-  int ok = body && scan(&f) == 0;
+  /* A U+0000 anywhere is the full parser's to refuse (-32602) or keep (in the id). */
+  int ok = body && scan(&f) == 0 && !mol_jscan_saw_nul(&f.s);
   mol_a2a_cmsg *msg = NULL;
   if (ok) {
     msg = mol_a2a_cmsg_new_text(f.role, f.message_id, f.context_id, f.task_id, f.parts,
                                 f.n_parts);
-    ok = msg != NULL;
+    ok = msg != NULL && (!f.id || mol_a2a__id_set(&req->id, f.id, f.id_len) == 0);
   }
   if (f.scratch != f.small) free(f.scratch);
   if (!ok) {
-    json_decref(f.id);
+    mol_a2a_cmsg_unref(msg);
     json_decref(f.metadata);
     return 0;
   }
   req->version = MOL_A2A_V03;
   req->method = f.method;
-  if (f.id) {
-    json_decref(req->id);
-    req->id = f.id;
-  }
   req->message = msg;
   req->config.blocking = f.blocking;
   req->config.history_length = f.history_length;

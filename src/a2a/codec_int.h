@@ -4,13 +4,38 @@
 
 #include "a2a/codec.h"
 
+/* codec_parse.c: the state mol_a2a_request_parse starts from (no id, blocking, no history
+ * limit); what the fast path is handed. */
+void mol_a2a__request_init(mol_a2a_request *req);
 /* codec_fast.c: reads a v0.3 message/send or message/stream of the common shape into req
- * (initialised by mol_a2a_request_parse) without a DOM. Returns 1 when req is complete, or 0
+ * (initialised by mol_a2a__request_init) without a DOM. Returns 1 when req is complete, or 0
  * with req untouched: the caller then runs the full parser. */
 int mol_a2a__request_parse_fast(const char *body, size_t len, mol_a2a_request *req);
 /* codec_parse.c: mol_a2a_request_parse without the fast path (the reference the fast path is
  * tested against). Initialises req itself. */
 int mol_a2a__request_parse_full(const char *body, size_t len, const char *version_header,
                                 mol_a2a_request *req);
+
+/* ---- codec_id.c: ids as written ------------------------------------------------------------ */
+
+/* Copies len bytes of id text into id (replacing what it held). 0 or MOL_ENOMEM. */
+int mol_a2a__id_set(mol_a2a_rpc_id *id, const char *text, size_t len);
+void mol_a2a__id_clear(mol_a2a_rpc_id *id);
+
+/* What the full parser needs to know before jansson reads a body: the id's text, and the
+ * numbers jansson cannot load (2^64, 1e400), which are valid JSON all the same. */
+typedef struct {
+  const char *id; /* the last top-level "id" value as written, when a string or a number */
+  size_t id_len;
+  char *masked;   /* a copy of the body with those numbers written as 0, for jansson (owned;
+                     NULL when there are none) */
+  int big_in_params; /* one of them is inside params */
+} mol_a2a__prescan;
+
+/* Reads body with the scanner. Returns 0; -1 when the scanner cannot read it through (invalid
+ * JSON, or deeper than the scanner goes: jansson then has the last word on the body as it
+ * stands); MOL_ENOMEM. Free with mol_a2a__prescan_free whatever it returns. */
+int mol_a2a__prescan_body(const char *body, size_t len, mol_a2a__prescan *out);
+void mol_a2a__prescan_free(mol_a2a__prescan *p);
 
 #endif

@@ -1,6 +1,7 @@
 /* codec_parse.c - JSON-RPC request parsing: envelope, version, method and params. Strict
  * where the spec is (envelope, required params), lenient where Molecule peers need it
  * (missing message.kind, "type" for "kind", unknown fields). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "a2a/codec_int.h"
@@ -15,10 +16,39 @@ static int valid_id(const json_t *id) {
   return !id || json_is_string(id) || json_is_number(id) || json_is_null(id);
 }
 
-/* -32700 / -32600 are answered with id null (contract §3.1), so req->id is set only once the
- * envelope is known to be valid. */
-static int parse_envelope(mol_a2a_request *req, const char *body, size_t len) {
-  req->root = body ? mol_json_parse(body, len, NULL, 0) : NULL;
+/* The id to echo: its text as written when the scanner read the body; otherwise (a body only
+ * jansson reads, nested deeper than the scanner goes) jansson's rendering of the same value. */
+static int keep_id(mol_a2a_request *req, const json_t *id, const mol_a2a__prescan *pre) {
+  if (!id || json_is_null(id) || !valid_id(id)) return 0;
+  if (pre && pre->id) return mol_a2a__id_set(&req->id, pre->id, pre->id_len);
+  char *text = mol_json_dump(id);
+  int rc = text ? mol_a2a__id_set(&req->id, text, strlen(text)) : MOL_ENOMEM;
+  free(text);
+  return rc;
+}
+
+static int is_str(const json_t *v, const char *lit) {
+  size_t n = strlen(lit);
+  return json_is_string(v) && json_string_length(v) == n &&
+         memcmp(json_string_value(v), lit, n) == 0;
+}
+
+/* -32700 is answered with id null; -32600 echoes the id when the id itself is valid
+ * (contract §3.1), so req->id is set as soon as that is known. jansson reads the body with
+ * the numbers it cannot load written as 0 (codec_id.c): those are valid JSON, so they must not
+ * make the request -32700; *big_in_params says whether params holds one. */
+static int parse_envelope(mol_a2a_request *req, const char *body, size_t len, int *big_in_params) {
+  mol_a2a__prescan pre;
+  *big_in_params = 0;
+  int scan = mol_a2a__prescan_body(body, len, &pre);
+  if (scan == MOL_ENOMEM) {
+    mol_a2a__prescan_free(&pre);
+    return mol_a2a_error_set(&req->error, MOL_A2A_INTERNAL_ERROR, "out of memory");
+  }
+  req->root = body ? mol_json_parse(scan == 0 && pre.masked ? pre.masked : body, len, NULL, 0)
+                   : NULL;
+  *big_in_params = scan == 0 && pre.big_in_params;
+  mol_a2a__prescan_free(&pre); /* the copy only: pre.id points into body, which stays */
   if (!req->root) {
     mol_a2a_error_set(&req->error, MOL_A2A_PARSE_ERROR, NULL);
     return MOL_EJSON;
@@ -29,11 +59,12 @@ static int parse_envelope(mol_a2a_request *req, const char *body, size_t len) {
   if (!json_is_object(req->root))
     return mol_a2a_error_set(&req->error, MOL_A2A_INVALID_REQUEST,
                              "Invalid Request: the body must be a JSON object");
-  const char *jsonrpc = json_string_value(json_object_get(req->root, "jsonrpc"));
-  if (!jsonrpc || strcmp(jsonrpc, "2.0") != 0)
+  json_t *id = json_object_get(req->root, "id");
+  if (keep_id(req, id, scan == 0 ? &pre : NULL) != 0)
+    return mol_a2a_error_set(&req->error, MOL_A2A_INTERNAL_ERROR, "out of memory");
+  if (!is_str(json_object_get(req->root, "jsonrpc"), "2.0"))
     return mol_a2a_error_set(&req->error, MOL_A2A_INVALID_REQUEST,
                              "Invalid Request: jsonrpc must be \"2.0\"");
-  json_t *id = json_object_get(req->root, "id");
   if (!valid_id(id))
     return mol_a2a_error_set(&req->error, MOL_A2A_INVALID_REQUEST,
                              "Invalid Request: id must be a string, a number or null");
@@ -41,7 +72,6 @@ static int parse_envelope(mol_a2a_request *req, const char *body, size_t len) {
   if (!json_is_string(method) || json_string_length(method) == 0)
     return mol_a2a_error_set(&req->error, MOL_A2A_INVALID_REQUEST,
                              "Invalid Request: method must be a non-empty string");
-  if (id) req->id = json_incref(id);
   return 0;
 }
 
@@ -144,12 +174,26 @@ static int parse_list_tasks(mol_a2a_request *req) {
   return parse_history_length(req, p, &req->history_length);
 }
 
-static int parse_params(mol_a2a_request *req) {
+/* Everything downstream (task ids, the executors' text, the metadata they read) takes strings
+ * as C strings: a U+0000 inside one would cut it there, so the request is refused instead. */
+static int refuse_nul(mol_a2a_request *req) {
+  char path[160];
+  if (!mol_a2a_json_find_nul(req->params, "params", path, sizeof(path))) return 0;
+  return INVALID(req, "%s must not contain U+0000 (NUL)", path);
+}
+
+static int parse_params(mol_a2a_request *req, int big_in_params) {
   json_t *params = json_object_get(req->root, "params");
   int push = req->method >= MOL_A2A_M_PUSH_SET && req->method <= MOL_A2A_M_PUSH_DELETE;
   if (params && !json_is_null(params) && !json_is_object(params) && !push)
     return INVALID(req, "params must be an object");
   req->params = json_is_object(params) ? params : NULL;
+  /* push methods and the extended card read nothing of their params (always -32003/-32007) */
+  if (!push && req->method != MOL_A2A_M_GET_EXTENDED_CARD) {
+    if (big_in_params) /* jansson holds a 0 where the client wrote it */
+      return INVALID(req, "params holds a number beyond 64-bit integers and doubles");
+    if (refuse_nul(req) != 0) return MOL_EINVAL;
+  }
   json_t *meta = json_object_get(req->params, "metadata");
   req->metadata = json_is_object(meta) ? meta : NULL;
   switch (req->method) {
@@ -174,9 +218,8 @@ static int parse_params(mol_a2a_request *req) {
 
 /* ---- entry ----------------------------------------------------------------------------- */
 
-static void request_init(mol_a2a_request *req) {
+void mol_a2a__request_init(mol_a2a_request *req) {
   memset(req, 0, sizeof(*req));
-  req->id = json_null();
   req->history_length = -1;
   req->config.history_length = -1;
   req->config.blocking = 1; /* Molecule callers send no configuration and expect an answer */
@@ -184,7 +227,7 @@ static void request_init(mol_a2a_request *req) {
 
 int mol_a2a_request_parse(const char *body, size_t len, const char *version_header,
                           mol_a2a_request *req) {
-  request_init(req);
+  mol_a2a__request_init(req);
   mol_a2a_version v;
   if (mol_a2a_version_parse(version_header, &v) == 0 && v == MOL_A2A_V03 &&
       mol_a2a__request_parse_fast(body, len, req))
@@ -194,8 +237,9 @@ int mol_a2a_request_parse(const char *body, size_t len, const char *version_head
 
 int mol_a2a__request_parse_full(const char *body, size_t len, const char *version_header,
                                 mol_a2a_request *req) {
-  request_init(req);
-  int rc = parse_envelope(req, body, len);
+  mol_a2a__request_init(req);
+  int big_in_params;
+  int rc = parse_envelope(req, body, len, &big_in_params);
   if (rc != 0) return rc;
   if (mol_a2a_version_parse(version_header, &req->version) != 0) {
     req->version = MOL_A2A_V10; /* -32009 is a v1.0 error: answer in the v1.0 error shape */
@@ -203,20 +247,24 @@ int mol_a2a__request_parse_full(const char *body, size_t len, const char *versio
                              "A2A version %.32s is not supported. Supported versions: 1.0, 0.3",
                              version_header);
   }
-  const char *name = json_string_value(json_object_get(req->root, "method"));
+  json_t *method = json_object_get(req->root, "method");
+  const char *name = json_string_value(method);
+  if (strlen(name) != json_string_length(method))
+    return mol_a2a_error_set(&req->error, MOL_A2A_METHOD_NOT_FOUND,
+                             "Method not found: the name contains U+0000 (NUL)");
   req->method = mol_a2a_method_parse(name, req->version);
   if (req->method == MOL_A2A_M_UNKNOWN)
     return mol_a2a_error_set(&req->error, MOL_A2A_METHOD_NOT_FOUND, "Method not found: %.64s",
                              name);
-  return parse_params(req);
+  return parse_params(req, big_in_params);
 }
 
 void mol_a2a_request_free(mol_a2a_request *req) {
   if (!req) return;
-  json_decref(req->id);
+  mol_a2a__id_clear(&req->id);
   mol_a2a_cmsg_unref(req->message);
   json_decref(req->root);
-  req->id = req->root = NULL;
+  req->root = NULL;
   req->message = NULL;
   req->params = req->metadata = NULL;
 }

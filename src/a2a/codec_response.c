@@ -208,6 +208,9 @@ int mol_a2a_response_parse(const char *body, size_t len, mol_a2a_version v,
     json_decref(out->id);
     out->id = json_incref(id);
   }
+  /* The reply's text, ids and states are read as C strings: a U+0000 would cut them short. */
+  char path[8];
+  if (mol_a2a_json_find_nul(out->root, "", path, sizeof(path))) return MOL_EPROTO;
   json_t *err = json_object_get(out->root, "error");
   if (json_is_object(err)) return parse_error_member(out, err);
   json_t *result = json_object_get(out->root, "result");

@@ -56,6 +56,32 @@ const char *mol_a2a_error_reason(int code) {
   return e ? e->reason : NULL;
 }
 
+/* Length of the UTF-8 sequence at s (strict: no overlongs, surrogates or code points past
+ * U+10FFFF, as jansson checks), 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s) {
+  unsigned c = s[0];
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xC2 && c <= 0xDF   ? 2
+             : c >= 0xE0 && c <= 0xEF ? 3
+             : c >= 0xF0 && c <= 0xF4 ? 4
+                                      : 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xC0) != 0x80) return 0;
+  if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
+      (c == 0xF4 && s[1] > 0x8F))
+    return 0;
+  return n;
+}
+
+static void utf8_scrub(char *s) {
+  unsigned char *p = (unsigned char *)s;
+  while (*p) {
+    size_t n = utf8_seq(p);
+    if (n == 0) *p++ = '?';
+    else p += n;
+  }
+}
+
 int mol_a2a_error_set(mol_a2a_error *err, int code, const char *fmt, ...) {
   if (!err) return MOL_EINVAL;
   err->code = code;
@@ -67,6 +93,7 @@ int mol_a2a_error_set(mol_a2a_error *err, int code, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(err->message, sizeof(err->message), fmt, ap);
   va_end(ap);
+  utf8_scrub(err->message);
   return MOL_EINVAL;
 }
 
@@ -193,6 +220,44 @@ const char *mol_a2a_msg_context_id(const json_t *msg) { return str_field(msg, "c
 
 mol_a2a_role mol_a2a_msg_role(const json_t *msg) {
   return mol_a2a_role_parse(str_field(msg, "role"));
+}
+
+/* Where a path now ends after snprintf wrote n more bytes at `at` (cut at cap). */
+static size_t path_end(size_t cap, size_t at, int n) {
+  return n < 0 ? at : at + (size_t)n >= cap ? cap - 1 : at + (size_t)n;
+}
+
+static size_t path_key(char *path, size_t cap, size_t at, const char *key) {
+  return at + 1 >= cap ? at : path_end(cap, at, snprintf(path + at, cap - at, ".%s", key));
+}
+
+static size_t path_index(char *path, size_t cap, size_t at, size_t i) {
+  return at + 1 >= cap ? at : path_end(cap, at, snprintf(path + at, cap - at, "[%zu]", i));
+}
+
+static int find_nul(const json_t *v, char *path, size_t cap, size_t at) {
+  const char *key;
+  json_t *item;
+  size_t i;
+  switch (json_typeof(v)) {
+    case JSON_STRING:
+      return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
+    case JSON_OBJECT:
+      json_object_foreach((json_t *)v, key, item)
+        if (find_nul(item, path, cap, path_key(path, cap, at, key))) return 1;
+      return 0;
+    case JSON_ARRAY:
+      json_array_foreach(v, i, item)
+        if (find_nul(item, path, cap, path_index(path, cap, at, i))) return 1;
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+int mol_a2a_json_find_nul(const json_t *v, const char *name, char *path, size_t cap) {
+  if (!v || cap == 0) return 0;
+  return find_nul(v, path, cap, path_end(cap, 0, snprintf(path, cap, "%s", name)));
 }
 
 char *mol_a2a_parts_text(const json_t *obj) {

@@ -67,7 +67,9 @@ typedef struct {
 } mol_a2a_error;
 
 /* Sets err to code + printf-style message (a NULL fmt uses the code's standard message).
- * Always returns MOL_EINVAL, so a validator can `return mol_a2a_error_set(...)`. */
+ * Client text quoted in it and a cut at its size can leave bytes that are not UTF-8; they
+ * become '?', so the error can always be sent as JSON. Always returns MOL_EINVAL, so a
+ * validator can `return mol_a2a_error_set(...)`. */
 int mol_a2a_error_set(mol_a2a_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The standard message for a code ("Task not found", ...); never NULL. */
@@ -116,6 +118,11 @@ mol_a2a_role mol_a2a_msg_role(const json_t *msg);
 /* Concatenation of the text parts of a message or an artifact (malloc'd, "" when none); NULL
  * on allocation failure. */
 char *mol_a2a_parts_text(const json_t *msg_or_artifact);
+
+/* 1 when a string in v (v itself included) holds U+0000, which jansson keeps but everything
+ * reading it as a C string would cut there. path (cap bytes) then names the first one:
+ * `name`, then ".key" and "[i]" steps ("params.message.parts[0].text"; cut to fit). */
+int mol_a2a_json_find_nul(const json_t *v, const char *name, char *path, size_t cap);
 
 /* ---- wire conversion ------------------------------------------------------------------- */
 

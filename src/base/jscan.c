@@ -63,7 +63,12 @@ void mol_jscan_init(mol_jscan *s, const char *data, size_t len) {
   s->objects = 0;
   s->depth = 0;
   s->state = ST_VALUE;
+  s->bignum = 0;
+  s->saw_nul = 0;
 }
+
+void mol_jscan_allow_bignum(mol_jscan *s) { s->bignum = 1; }
+int mol_jscan_saw_nul(const mol_jscan *s) { return s->saw_nul; }
 
 static int hexval(unsigned char c) {
   if (IS_DIGIT(c)) return c - '0';
@@ -121,6 +126,8 @@ static int scan_string(mol_jscan *s, mol_jtok *tok, int key) {
         p += 6;
       } else if ((u >= 0xDC00 && u <= 0xDFFF) || (u == 0 && key)) {
         return -1;
+      } else if (u == 0) {
+        s->saw_nul = 1;
       }
       continue;
     }
@@ -187,8 +194,9 @@ static int real_ok(const char *s, const char *e) {
 }
 
 /* Scans the number at p into tok. jansson's grammar -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
- * plus: it must end at a delimiter, integers must fit a long long, reals must not overflow. */
-static mol_jtype scan_number(const char *p, const char *end, mol_jtok *tok) {
+ * plus: it must end at a delimiter, integers must fit a long long, reals must not overflow
+ * (or, with bignum, a number that does not is a BIGNUM). */
+static mol_jtype scan_number(const char *p, const char *end, mol_jtok *tok, int bignum) {
   const char *q = p;
   int neg = *q == '-';
   q += neg;
@@ -221,9 +229,10 @@ static mol_jtype scan_number(const char *p, const char *end, mol_jtok *tok) {
   if (q < end && !IS_DELIM(*q)) return MOL_JT_FAIL;
   tok->start = p;
   tok->len = (size_t)(q - p);
-  if (real) return real_ok(p, q) ? MOL_JT_REAL : MOL_JT_FAIL;
+  mol_jtype too_big = bignum ? MOL_JT_BIGNUM : MOL_JT_FAIL;
+  if (real) return real_ok(p, q) ? MOL_JT_REAL : too_big;
   unsigned long long lim = neg ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
-  if (over || acc > lim) return MOL_JT_FAIL; /* jansson: "too big integer" */
+  if (over || acc > lim) return too_big; /* jansson: "too big integer" */
   if (!neg) tok->ival = (long long)acc;
   else tok->ival = acc == lim ? LLONG_MIN : -(long long)acc;
   return MOL_JT_INT;
@@ -326,7 +335,7 @@ value:
       break;
     }
     default:
-      t = scan_number(p, end, tok);
+      t = scan_number(p, end, tok, s->bignum);
       if (t == MOL_JT_FAIL) return fail(s, tok, p);
       break;
   }

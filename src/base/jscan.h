@@ -5,7 +5,7 @@
  * A text read through to MOL_JT_END is one jansson accepts, with the values the tokens describe.
  * It may be stricter than jansson: nesting deeper than 64, reals in [1e308, 1e309) with more
  * than 40 significant digits, and a NUL byte right after a number or literal (which jansson
- * silently drops) all fail. */
+ * silently drops) all fail. (The one opt-in exception: mol_jscan_allow_bignum.) */
 #ifndef MOL_BASE_JSCAN_H
 #define MOL_BASE_JSCAN_H
 
@@ -26,7 +26,9 @@ typedef enum {
   MOL_JT_TRUE,
   MOL_JT_FALSE,
   MOL_JT_NULL,
-  MOL_JT_END         /* the text held exactly one value, followed only by JSON whitespace */
+  MOL_JT_END,        /* the text held exactly one value, followed only by JSON whitespace */
+  MOL_JT_BIGNUM      /* only after mol_jscan_allow_bignum: a number jansson cannot load (an
+                        integer beyond a long long, a real beyond a double); start/len hold it */
 } mol_jtype;
 
 /* One token. start/len point into the scanned text, which must outlive the token. */
@@ -49,10 +51,19 @@ typedef struct {
   uint64_t objects; /* bit d set: the container at depth d + 1 is an object, clear: an array */
   int depth;        /* open containers */
   int state;        /* what the next token may be */
+  int bignum;       /* mol_jscan_allow_bignum was called */
+  int saw_nul;      /* a STRING read so far decodes to a NUL byte somewhere (\u0000) */
 } mol_jscan;
 
 /* Starts scanning len bytes at data (data may be NULL when len is 0). Never fails. */
 void mol_jscan_init(mol_jscan *s, const char *data, size_t len);
+/* Makes numbers that are valid JSON but beyond what jansson loads come back as MOL_JT_BIGNUM
+ * instead of failing, for a caller that wants their text (a JSON-RPC id is echoed as written).
+ * A text holding one is then no longer one jansson accepts as it stands. */
+void mol_jscan_allow_bignum(mol_jscan *s);
+/* 1 when a STRING token read so far decodes to text holding a NUL byte (\u0000): a caller
+ * that reads strings as C strings must not take such a text. */
+int mol_jscan_saw_nul(const mol_jscan *s);
 /* Reads the next token into *tok and returns its type. After MOL_JT_FAIL or MOL_JT_END every
  * further call returns the same. A KEY is only returned once the ':' after it has been seen. */
 mol_jtype mol_jscan_next(mol_jscan *s, mol_jtok *tok);

@@ -1,7 +1,8 @@
 /* fuzz_a2a_fast.c - the DOM-free message/send path (codec_fast.c) against the full parser.
  * Whatever the fast path accepts, the full parser must accept too and read the same request:
- * method, id (with its JSON type), configuration, params.metadata and the message's canonical
- * JSON. The fast path may decline anything; it may never answer differently. */
+ * method, id (its text, byte for byte), configuration, params.metadata and the message's
+ * canonical JSON. The fast path may decline anything; it may never answer differently. It must
+ * decline any body with a U+0000 in a string (the full parser refuses or keeps those). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,12 +17,10 @@ static int same_json(const json_t *a, const json_t *b) {
 
 static void check(const char *body, size_t size);
 
-static void init(mol_a2a_request *r) {
-  memset(r, 0, sizeof(*r));
-  r->id = json_null();
-  r->history_length = -1;
-  r->config.history_length = -1;
-  r->config.blocking = 1;
+static int same_id(const mol_a2a_request *a, const mol_a2a_request *b) {
+  size_t na, nb;
+  const char *ia = mol_a2a_request_id(a, &na), *ib = mol_a2a_request_id(b, &nb);
+  return na == nb && memcmp(ia, ib, na) == 0;
 }
 
 /* Random bytes seldom form a message/send, so most inputs are spliced into one: the first byte
@@ -42,6 +41,13 @@ static const char *const k_templates[] = {
     "\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[]}}}",
     "{@\"jsonrpc\":\"2.0\",\"method\":\"message/send\",\"params\":{\"metadata\":{\"history\":[]},"
     "\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"contextId\":\"c\",\"parts\":[]}}}",
+    /* U+0000 in the text, an id, the metadata */
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"message/send\",\"params\":{\"message\":{\"role\":"
+    "\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"a\\u0000@\"}]}}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":\"\\u0000@\",\"method\":\"message/send\",\"params\":{\"message\":{"
+    "\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"hi\"}]}}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"message/send\",\"params\":{\"metadata\":{\"h\":"
+    "\"\\u0000@\"},\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[]}}}",
 };
 
 static char *splice(const uint8_t *data, size_t size, size_t *len) {
@@ -74,20 +80,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
 static void check(const char *body, size_t size) {
   mol_a2a_request fast, full;
-  init(&fast);
+  mol_a2a__request_init(&fast);
   if (!mol_a2a__request_parse_fast(body, size, &fast)) {
     mol_a2a_request_free(&fast);
     return;
   }
   if (mol_a2a__request_parse_full(body, size, NULL, &full) != 0) abort();
   if (fast.version != full.version || fast.method != full.method) abort();
-  if (!same_json(fast.id, full.id) || json_typeof(fast.id) != json_typeof(full.id)) abort();
+  if (!same_id(&fast, &full)) abort();
   if (fast.config.blocking != full.config.blocking ||
       fast.config.history_length != full.config.history_length ||
       full.config.accepted_output_modes || full.config.push_config)
     abort();
   if (!same_json(fast.metadata, full.metadata)) abort();
   if (!same_json(mol_a2a_cmsg_json(fast.message), mol_a2a_cmsg_json(full.message))) abort();
+  /* nothing it took holds a NUL: it declines those (test_a2a_codec_ids.c) */
+  char path[8];
+  if (mol_a2a_json_find_nul(mol_a2a_cmsg_json(fast.message), "", path, sizeof(path)) ||
+      mol_a2a_json_find_nul(fast.metadata, "", path, sizeof(path)))
+    abort();
   /* and they answer alike */
   char *a = mol_a2a_reply_message(&fast, fast.message), *b = mol_a2a_reply_message(&full, full.message);
   json_t *ja = a ? mol_json_parse(a, strlen(a), NULL, 0) : NULL;

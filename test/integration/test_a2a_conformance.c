@@ -73,9 +73,16 @@ static void card_checks_1_to_4(void **state) {
 static void framing_checks_5_to_12(void **state) {
   (void)state;
   assert_rpc_error(h_rpc("/", "{\"jsonrpc\": \"2.0\", \"method\": \"message/send\", \"params\": {\"foo\": \"bar\"}", NULL), -32700, 1);
-  assert_rpc_error(h_rpc("/", "{\"jsonrpc\":\"aaa\",\"id\":1,\"method\":\"tasks/get\",\"params\":{}}", NULL), -32600, 1);
-  assert_rpc_error(h_rpc("/", "{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"tasks/get\",\"params\":{}}", NULL), -32600, 1);
-  assert_rpc_error(h_rpc("/", "{\"jsonrpc\":\"2.0\",\"id\":1,\"params\":{}}", NULL), -32600, 1);
+  const char *invalid[] = { /* 6, 7: -32600 echoes the request's valid id */
+    "{\"jsonrpc\":\"aaa\",\"id\":1,\"method\":\"tasks/get\",\"params\":{}}",
+    "{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"tasks/get\",\"params\":{}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"params\":{}}",
+  };
+  for (size_t i = 0; i < 3; i++) {
+    json_t *e = h_rpc("/", invalid[i], NULL);
+    assert_int_equal(json_integer_value(json_object_get(e, "id")), 1);
+    assert_rpc_error(e, -32600, 0);
+  }
   assert_rpc_error(h_rpc("/", "{\"jsonrpc\":\"2.0\",\"id\":{\"bad\":\"type\"},\"method\":\"tasks/get\"}", NULL), -32600, 1);
   json_t *v = h_rpc("/", "{\"jsonrpc\":\"2.0\",\"id\":\"x9\",\"method\":\"message/ssend\",\"params\":{}}", NULL);
   assert_string_equal(json_string_value(json_object_get(v, "id")), "x9"); /* 9: id echoed */

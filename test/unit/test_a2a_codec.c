@@ -12,6 +12,12 @@
 #include "a2a_test_util.h"
 #include "molecule.h"
 
+/* The request id's text, for assertions. */
+static const char *id_text(const mol_a2a_request *req) {
+  size_t n;
+  return mol_a2a_request_id(req, &n);
+}
+
 /* Parses body (header may be NULL) and returns the serialized error answer. */
 static char *error_answer(const char *body, const char *header, int *code) {
   mol_a2a_request req;
@@ -47,17 +53,18 @@ static void parse_error_has_null_id(void **state) {
   expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\"} trailing", NULL, want);
 }
 
-/* §7.2 checks 6, 7, 8, 12: invalid requests -> -32600 with id null, even when an id is valid. */
+/* §7.2 checks 6, 7, 8, 12: invalid requests -> -32600; the id is echoed when it is itself
+ * valid (test_a2a_codec_ids.c has those), null when it is not or there is none. */
 static void invalid_request_has_null_id(void **state) {
   (void)state;
   const char *bodies[] = {
-    "{\"jsonrpc\":\"aaa\",\"id\":1,\"method\":\"message/send\",\"params\":{}}",
-    "{\"jsonrpc\":\"1.0\",\"id\":\"x\",\"method\":\"message/send\"}",
-    "{\"id\":1,\"method\":\"message/send\"}",
-    "{\"jsonrpc\":2.0,\"id\":1,\"method\":\"message/send\"}",
-    "{\"jsonrpc\":\"2.0\",\"id\":1}",
-    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":7}",
-    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\"}",
+    "{\"jsonrpc\":\"aaa\",\"method\":\"message/send\",\"params\":{}}",
+    "{\"jsonrpc\":\"1.0\",\"id\":null,\"method\":\"message/send\"}",
+    "{\"method\":\"message/send\"}",
+    "{\"jsonrpc\":2.0,\"id\":[1],\"method\":\"message/send\"}",
+    "{\"jsonrpc\":\"2.0\"}",
+    "{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":7}",
+    "{\"jsonrpc\":\"2.0\",\"id\":false,\"method\":\"\"}",
     "{\"jsonrpc\":\"2.0\",\"id\":{\"bad\":\"type\"},\"method\":\"tasks/get\"}",
     "{\"jsonrpc\":\"2.0\",\"id\":[1],\"method\":\"tasks/get\"}",
     "{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"tasks/get\"}",
@@ -77,7 +84,7 @@ static void invalid_request_has_null_id(void **state) {
     free(out);
   }
   expect_error("{\"jsonrpc\":\"1.0\",\"id\":5,\"method\":\"message/send\"}", NULL,
-               "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,"
+               "{\"jsonrpc\":\"2.0\",\"id\":5,\"error\":{\"code\":-32600,"
                "\"message\":\"Invalid Request: jsonrpc must be \\\"2.0\\\"\"}}");
 }
 
@@ -221,7 +228,7 @@ static void molecule_request_shape(void **state) {
            NULL, &req);
   assert_int_equal(req.version, MOL_A2A_V03);
   assert_int_equal(req.method, MOL_A2A_M_SEND);
-  assert_string_equal(json_string_value(req.id), "6f1c");
+  assert_string_equal(id_text(&req), "\"6f1c\"");
   assert_int_equal(req.config.blocking, 1);
   assert_int_equal(req.config.history_length, -1);
   assert_canonical(&req, "{\"kind\":\"message\",\"messageId\":\"m1\",\"role\":\"user\","
@@ -249,8 +256,7 @@ static void lenient_shapes(void **state) {
                          "\"contextId\":\"c1\",\"metadata\":{\"k\":\"v\"},\"parts\":["
                          "{\"kind\":\"text\",\"text\":\"a\"},{\"kind\":\"data\",\"data\":{\"x\":1}},"
                          "{\"kind\":\"file\",\"file\":{\"uri\":\"http://f\",\"mimeType\":\"text/plain\"}}]}");
-  assert_true(json_is_integer(req.id));
-  assert_int_equal(json_integer_value(req.id), 9);
+  assert_string_equal(id_text(&req), "9");
   mol_a2a_request_free(&req);
 }
 
@@ -343,7 +349,9 @@ static void all_methods_both_versions(void **state) {
       if (req.method != MOL_A2A_M_GET_EXTENDED_CARD && req.method != MOL_A2A_M_LIST_TASKS)
         assert_string_equal(req.task_id, "t1");
       if (req.method == MOL_A2A_M_GET) assert_int_equal(req.history_length, 3);
-      assert_int_equal(json_integer_value(req.id), (json_int_t)i);
+      char want_id[32];
+      snprintf(want_id, sizeof(want_id), "%zu", i);
+      assert_string_equal(id_text(&req), want_id);
       mol_a2a_request_free(&req);
     }
   }
@@ -465,12 +473,7 @@ static void accepted_output_modes(void **state) {
 #define ENV "{\"jsonrpc\":\"2.0\",\"id\":\"r1\",\"method\":\"message/send\",\"params\":"
 #define MSG(extra) "{\"message\":{\"role\":\"user\",\"messageId\":\"m1\"," extra "\"parts\":[{\"kind\":\"text\",\"text\":\"hi\"}]}"
 
-static void fresh(mol_a2a_request *r) {
-  memset(r, 0, sizeof(*r));
-  r->id = json_null();
-  r->history_length = r->config.history_length = -1;
-  r->config.blocking = 1;
-}
+static void fresh(mol_a2a_request *r) { mol_a2a__request_init(r); }
 
 /* Fast-path result == full-parser result, field by field. */
 static void assert_fast_matches_full(const char *body) {
@@ -479,8 +482,7 @@ static void assert_fast_matches_full(const char *body) {
   if (!mol_a2a__request_parse_fast(body, strlen(body), &fast)) fail_msg("fast path declined: %s", body);
   assert_int_equal(mol_a2a__request_parse_full(body, strlen(body), NULL, &full), 0);
   assert_int_equal(fast.method, full.method);
-  assert_true(json_equal(fast.id, full.id));
-  assert_int_equal(json_typeof(fast.id), json_typeof(full.id));
+  assert_string_equal(id_text(&fast), id_text(&full)); /* the same text, byte for byte */
   assert_int_equal(fast.config.blocking, full.config.blocking);
   assert_int_equal(fast.config.history_length, full.config.history_length);
   assert_true((!fast.metadata && !full.metadata) || json_equal(fast.metadata, full.metadata));
@@ -491,6 +493,9 @@ static void assert_fast_matches_full(const char *body) {
   assert_true(json_equal(ja, jb));
   json_decref(ja);
   json_decref(jb);
+  /* the envelope, id included, byte for byte (member order inside the message may differ) */
+  const char *ra = strstr(a, ",\"result\":"), *rb = strstr(b, ",\"result\":");
+  assert_true(ra && rb && ra - a == rb - b && memcmp(a, b, (size_t)(ra - a)) == 0);
   free(a);
   free(b);
   mol_a2a_request_free(&fast);
@@ -514,11 +519,15 @@ static void fast_path_agrees(void **state) {
       "{\"jsonrpc\":\"2.0\",\"method\":\"message/send\",\"params\":" MSG("") "}}", /* no id */
       "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"message/send\",\"params\":" MSG("") "}}",
       "{\"jsonrpc\":\"2.0\",\"id\":\"\\u00e9\\ud83d\\ude00\",\"method\":\"message/send\",\"params\":" MSG("") "}}",
+      "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"message/send\",\"params\":" MSG("") "}}",
+      "{\"jsonrpc\":\"2.0\",\"id\":-0,\"method\":\"message/send\",\"params\":" MSG("") "}}",
+      "{\"jsonrpc\":\"2.0\",\"id\":1E+3,\"method\":\"message/send\",\"params\":" MSG("") "}}",
+      "{\"jsonrpc\":\"2.0\",\"id\":-9223372036854775808,\"method\":\"message/send\",\"params\":" MSG("") "}}",
       ENV MSG("") ",\"configuration\":{\"blocking\":false,\"historyLength\":2,\"x\":1}}}",
       ENV MSG("") ",\"configuration\":null,\"metadata\":{\"history\":[{\"role\":\"user\",\"parts\":[]}]}}}",
       ENV MSG("") ",\"metadata\":null}}",
       ENV "{\"message\":{\"role\":\"agent\",\"messageId\":\"m\\u0031\",\"parts\":[{\"type\":\"text\",\"text\":"
-          "\"a\\n\\\"b\\\"\\u0000c\"},{\"kind\":\"text\",\"type\":\"data\",\"text\":\"\"}]}}}",
+          "\"a\\n\\\"b\\\"\\u0001c\"},{\"kind\":\"text\",\"type\":\"data\",\"text\":\"\"}]}}}",
       ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[]}}}",
       " \n" ENV MSG("") "}} \t\r\n",
   };
@@ -534,7 +543,15 @@ static void fast_path_agrees(void **state) {
       ENV "{\"message\":{\"role\":\"ROLE_USER\",\"messageId\":\"m\",\"parts\":[]}}}",
       ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"\",\"parts\":[]}}}", /* -32602 */
       ENV "{\"m\\u0065ssage\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[]}}}", /* escaped key */
-      "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"message/send\",\"params\":" MSG("") "}}",
+      "{\"jsonrpc\":\"2.0\",\"id\":18446744073709551616,\"method\":\"message/send\",\"params\":" MSG("") "}}",
+      "{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"message/send\",\"params\":" MSG("") "}}",
+      /* a U+0000 anywhere: refused (-32602) or, in the id, kept by the full parser */
+      ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"a\\u0000b\"}]}}}",
+      ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"\\u0000\"}]}}}",
+      ENV MSG("\"contextId\":\"c\\u0000\",") "}}",
+      ENV MSG("") ",\"metadata\":{\"k\":\"\\u0000\"}}}",
+      ENV MSG("\"junk\":[\"\\u0000\"],") "}}",
+      "{\"jsonrpc\":\"2.0\",\"id\":\"\\u0000\",\"method\":\"message/send\",\"params\":" MSG("") "}}",
       "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tasks/get\",\"params\":{\"id\":\"t\"}}",
       "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"message/send\"}",
       ENV MSG("") "}} x",
@@ -546,6 +563,10 @@ static void fast_path_agrees(void **state) {
   /* and through the public entry: a declined request still gets the full parser's answer */
   mol_a2a_request req;
   const char *bad = ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"\",\"parts\":[]}}}";
+  assert_int_equal(mol_a2a_request_parse(bad, strlen(bad), NULL, &req), MOL_EINVAL);
+  assert_int_equal(req.error.code, MOL_A2A_INVALID_PARAMS);
+  mol_a2a_request_free(&req);
+  bad = ENV "{\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"a\\u0000b\"}]}}}";
   assert_int_equal(mol_a2a_request_parse(bad, strlen(bad), NULL, &req), MOL_EINVAL);
   assert_int_equal(req.error.code, MOL_A2A_INVALID_PARAMS);
   mol_a2a_request_free(&req);

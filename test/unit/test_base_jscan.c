@@ -252,6 +252,82 @@ static void tokens(void **state) {
   assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_END);
 }
 
+/* Opt-in: numbers jansson cannot load come back as BIGNUM with their text; by default they
+ * fail, and the grammar is the same either way. */
+static void bignum_mode(void **state) {
+  (void)state;
+  static const char *const big[] = {"18446744073709551616", "-9223372036854775809", "1e400",
+                                    "-1.5e309", "123456789012345678901234567890.5e300"};
+  static const char *const ok[] = {"9223372036854775807", "-9223372036854775808", "1e308",
+                                   "-1e-400", "0"};
+  static const char *const bad[] = {"01", "1.", "-", "1e", "+1", ".5", "1e400x"};
+  mol_jscan s;
+  mol_jtok t;
+  char doc[96];
+  for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+    snprintf(doc, sizeof(doc), "[%s, 1]", big[i]);
+    mol_jscan_init(&s, doc, strlen(doc));
+    assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_ARRAY);
+    assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_FAIL);
+    assert_null(json_loadb(doc, strlen(doc), JFLAGS, NULL)); /* what jansson does too */
+    mol_jscan_init(&s, doc, strlen(doc));
+    mol_jscan_allow_bignum(&s);
+    assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_ARRAY);
+    assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_BIGNUM);
+    assert_int_equal(t.len, strlen(big[i]));
+    assert_memory_equal(t.start, big[i], t.len);
+    assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_INT);
+    assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_ARRAY_END);
+    assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_END);
+  }
+  for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    mol_jscan_init(&s, ok[i], strlen(ok[i]));
+    mol_jscan_allow_bignum(&s);
+    mol_jtype ty = mol_jscan_next(&s, &t);
+    assert_true(ty == MOL_JT_INT || ty == MOL_JT_REAL);
+  }
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    mol_jscan_init(&s, bad[i], strlen(bad[i]));
+    mol_jscan_allow_bignum(&s);
+    assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_FAIL);
+  }
+  /* skipped containers take them too */
+  const char *nested = "{\"a\":[1e999,{\"b\":99999999999999999999}],\"c\":2}";
+  mol_jscan_init(&s, nested, strlen(nested));
+  mol_jscan_allow_bignum(&s);
+  assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_OBJECT);
+  assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_KEY);
+  assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_ARRAY);
+  assert_int_equal(mol_jscan_skip(&s), 0);
+  assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_KEY);
+  assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_INT);
+}
+
+/* saw_nul: set by a STRING decoding to a NUL byte, wherever it is (skipped values included). */
+static void nul_strings_are_noticed(void **state) {
+  (void)state;
+  static const struct {
+    const char *doc;
+    int nul;
+  } cases[] = {
+      {"{\"a\":\"x\\u0000\"}", 1},
+      {"{\"a\":[{\"b\":[\"\\u0000\"]}]}", 1},
+      {"[\"\\\\u0000\"]", 0}, /* an escaped backslash, then "u0000" */
+      {"[\"\\u0001\\u0100\"]", 0},
+      {"{\"a\":\"\\u00000\"}", 1},
+  };
+  mol_jscan s;
+  mol_jtok t;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    mol_jscan_init(&s, cases[i].doc, strlen(cases[i].doc));
+    assert_int_equal(mol_jscan_saw_nul(&s), 0);
+    assert_int_equal(mol_jscan_next(&s, &t) == MOL_JT_OBJECT || t.type == MOL_JT_ARRAY, 1);
+    assert_int_equal(mol_jscan_skip(&s), 0);
+    assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_END);
+    if (mol_jscan_saw_nul(&s) != cases[i].nul) fail_msg("%s", cases[i].doc);
+  }
+}
+
 static void skip_members(void **state) {
   (void)state;
   const char *doc = "{\"a\":{\"x\":[1,{\"y\":[]},\"}\"],\"z\":{}},\"b\":[[],[[2]]],\"c\":3,"
@@ -382,6 +458,8 @@ int main(void) {
     cmocka_unit_test(table_matches_jansson),
     cmocka_unit_test(nesting_limit),
     cmocka_unit_test(tokens),
+    cmocka_unit_test(bignum_mode),
+    cmocka_unit_test(nul_strings_are_noticed),
     cmocka_unit_test(skip_members),
     cmocka_unit_test(roundtrip_and_mutations),
   };
