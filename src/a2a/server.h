@@ -11,8 +11,9 @@
  *
  * message/send answers with the executor's Message when it replied directly, otherwise with
  * the Task once it is final (or at once with configuration.blocking false). A client that
- * disconnects does not cancel its task; tasks/cancel does. Terminal tasks are kept for the
- * store's TTL and evicted oldest first past its cap, never while live.
+ * disconnects does not cancel its task; tasks/cancel does, ending every turn running on it.
+ * Terminal tasks are kept for the store's TTL and evicted oldest first past its cap, never
+ * while live or in use.
  */
 #ifndef MOL_A2A_SERVER_H
 #define MOL_A2A_SERVER_H

@@ -1,7 +1,8 @@
 /* store.c - the bounded task store: O(1) lookup by id (uthash), a cap on the number of tasks
  * and a TTL for terminal ones. Terminal tasks sit on a list in the order they ended, so the
- * oldest one is found in O(1) when the cap is reached or the TTL sweep runs; live tasks are
- * never evicted (contract §11.10: a2a-js's store never evicts and is not a model). */
+ * oldest one is found in O(1) when the cap is reached or the TTL sweep runs; a live task, or
+ * one still in use (held by a turn, listened to), is never evicted (contract §11.10: a2a-js's
+ * store never evicts and is not a model). */
 #include <stdlib.h>
 #include <string.h>
 #include <utlist.h>
@@ -52,18 +53,18 @@ static void evict(mol_a2a_store *s, mol_a2a_task *t) {
 }
 
 int mol_a2a_store_remove(mol_a2a_store *s, mol_a2a_task *t) {
-  if (!mol_a2a_state_is_terminal(mol_a2a_task_state_get(t)) || mol_a2a__task_busy(t) ||
-      mol_a2a_task_listener_count(t) > 0)
+  if (!mol_a2a_state_is_terminal(mol_a2a_task_state_get(t)) || mol_a2a__task_in_use(t))
     return MOL_EBUSY;
   evict(s, t);
   return 0;
 }
 
-/* The oldest terminal task that is not delivering events (a listener may be running on it). */
+/* The terminal task that ended first among those not in use (held by a turn still running,
+ * listened to, or delivering events). */
 static mol_a2a_task *oldest_evictable(mol_a2a_store *s) {
   mol_a2a_task *t;
   DL_FOREACH2(s->terminal, t, term_next) {
-    if (!mol_a2a__task_busy(t)) return t;
+    if (!mol_a2a__task_in_use(t)) return t;
   }
   return NULL;
 }
@@ -73,7 +74,7 @@ size_t mol_a2a_store_sweep(mol_a2a_store *s, int64_t now_ms) {
   mol_a2a_task *t, *tmp;
   DL_FOREACH_SAFE2(s->terminal, t, tmp, term_next) {
     if (now_ms - t->ended_ms < s->o.terminal_ttl_ms) break; /* the list is in ending order */
-    if (mol_a2a__task_busy(t)) continue;
+    if (mol_a2a__task_in_use(t)) continue;
     evict(s, t);
     n++;
   }
@@ -127,6 +128,9 @@ static int begin_continue(mol_a2a_store *s, const mol_a2a_cmsg *msg, mol_a2a_tas
     return mol_a2a_error_set(err, MOL_A2A_INVALID_REQUEST,
                              "Task %.64s is in a terminal state (%s) and cannot be modified",
                              tid, mol_a2a_state_name(t->state, MOL_A2A_V03));
+  if (t->cancel_requested) /* its turns are being stopped: a new one would run on alone */
+    return mol_a2a_error_set(err, MOL_A2A_INVALID_REQUEST,
+                             "Task %.64s is being canceled and cannot be modified", tid);
   if (cid && strcmp(cid, t->context_id) != 0)
     return mol_a2a_error_set(err, MOL_A2A_INVALID_PARAMS,
                              "message.contextId does not match the task's contextId");

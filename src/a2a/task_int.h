@@ -39,8 +39,8 @@ struct mol_a2a_task {
   json_t *metadata;   /* object or NULL */
 
   int cancel_requested;
-  mol_a2a_cancel_fn cancel_fn;
-  void *cancel_arg;
+  size_t holds;        /* live turns (mol_a2a_task_hold) */
+  mol_a2a_hold *armed; /* the holds whose cancel has not been called yet */
 
   mol_a2a_listener *listeners;
   size_t n_listeners;
@@ -68,7 +68,8 @@ mol_a2a_task *mol_a2a__task_alloc(mol_a2a_store *s, const char *id, const char *
 void mol_a2a__task_free(mol_a2a_task *t);
 /* task.c: delivers MOL_A2A_EV_CLOSED to the remaining listeners (store shutdown). */
 void mol_a2a__task_close_listeners(mol_a2a_task *t);
-/* task.c: 1 while events are being delivered or queued (the task must not be evicted). */
-int mol_a2a__task_busy(const mol_a2a_task *t);
+/* task.c: 1 while the task is held, listened to, or has events being delivered or queued: it
+ * must not be freed. */
+int mol_a2a__task_in_use(const mol_a2a_task *t);
 
 #endif

@@ -138,11 +138,37 @@ static void busy_task_not_evicted(void **state) {
   mol_a2a_store_free(s);
 }
 
+/* A terminal task that a turn still holds (another turn ended it) is neither evicted to make
+ * room nor swept, until the hold goes. */
+static void held_task_not_evicted(void **state) {
+  (void)state;
+  mol_a2a_store *s = store_with(1, 1000);
+  mol_a2a_task *t, *n;
+  char *a = create(s, &t);
+  mol_a2a_hold hold;
+  mol_a2a_task_hold(t, &hold, NULL, NULL);
+  finish(s, a);
+  assert_int_equal(mol_a2a_store_create(s, NULL, &n), MOL_ELIMIT);
+  assert_int_equal(mol_a2a_store_sweep(s, INT64_MAX), 0);
+  assert_int_equal(mol_a2a_store_remove(s, t), MOL_EBUSY);
+  assert_ptr_equal(mol_a2a_store_get(s, a), t);
+  mol_a2a_task_release(&hold);
+  assert_int_equal(mol_a2a_store_create(s, NULL, &n), 0);
+  assert_null(mol_a2a_store_get(s, a));
+  free(a);
+  mol_a2a_store_free(s);
+}
+
 static mol_a2a_cmsg *user_msg(const char *task_id, const char *context_id) {
   json_t *m = mol_a2a_message_new(MOL_A2A_ROLE_USER, "hello");
   if (task_id) json_object_set_new(m, "taskId", json_string(task_id));
   if (context_id) json_object_set_new(m, "contextId", json_string(context_id));
   return mol_a2a_cmsg_wrap(m);
+}
+
+static void ignore_cancel(mol_a2a_task *t, void *arg) {
+  (void)t;
+  (void)arg; /* a turn that takes its time to stop */
 }
 
 static void begin_turns(void **state) {
@@ -178,6 +204,16 @@ static void begin_turns(void **state) {
   mol_a2a_cmsg *m4 = user_msg(mol_a2a_task_id(t), "other");
   assert_int_equal(mol_a2a_store_begin(s, &m4, &again, &err), MOL_EINVAL);
   assert_int_equal(err.code, MOL_A2A_INVALID_PARAMS);
+  /* a task being canceled takes no new turn: its running turns are on their way out */
+  mol_a2a_hold hold;
+  mol_a2a_task_hold(t, &hold, ignore_cancel, NULL);
+  assert_int_equal(mol_a2a_task_request_cancel(t), 0);
+  mol_a2a_cmsg *m4b = user_msg(mol_a2a_task_id(t), NULL);
+  assert_int_equal(mol_a2a_store_begin(s, &m4b, &again, &err), MOL_EINVAL);
+  assert_int_equal(err.code, MOL_A2A_INVALID_REQUEST);
+  assert_non_null(strstr(err.message, "being canceled"));
+  mol_a2a_cmsg_unref(m4b);
+  mol_a2a_task_release(&hold);
   assert_int_equal(mol_a2a_task_set_status(t, MOL_A2A_STATE_COMPLETED, NULL, NULL), 0);
   mol_a2a_cmsg *m5 = user_msg(mol_a2a_task_id(t), NULL);
   assert_int_equal(mol_a2a_store_begin(s, &m5, &again, &err), MOL_EINVAL);
@@ -218,6 +254,7 @@ int main(void) {
     cmocka_unit_test(cap_evicts_oldest_terminal),
     cmocka_unit_test(ttl_sweep),
     cmocka_unit_test(busy_task_not_evicted),
+    cmocka_unit_test(held_task_not_evicted),
     cmocka_unit_test(begin_turns),
     cmocka_unit_test(list_filter_and_pages),
   };
