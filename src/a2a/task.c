@@ -269,6 +269,7 @@ int mol_a2a_task_set_status_msg(mol_a2a_task *t, mol_a2a_task_state state, mol_a
   mol_a2a_iso8601(mol_a2a_store_now(t->store), t->timestamp);
   int terminal = mol_a2a_state_is_terminal(state);
   if (terminal) mol_a2a__store_note_terminal(t->store, t);
+  if (terminal || mol_a2a_state_is_interrupted(state)) mol_a2a__store_recharge(t->store, t);
   pe = status_event(t, metadata);
   if (pe) dispatch(t, pe); /* else the state did change; only the event is lost */
   /* Turns still running on the task can no longer record anything: ask them to stop. */

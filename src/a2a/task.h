@@ -67,14 +67,21 @@ typedef void (*mol_a2a_cancel_fn)(mol_a2a_task *task, void *arg);
 /* Wall-clock milliseconds since the Unix epoch. */
 typedef int64_t (*mol_a2a_clock_fn)(void *arg);
 
+/* The store is bounded by memory: max_bytes is a budget for what its tasks hold (their
+ * messages, artifacts and bookkeeping, as mol_a2a_store_stats counts it). Creating a task past
+ * the budget (or past max_tasks, when set) evicts terminal tasks, the one that ended first
+ * first; when none is evictable the new task is refused (MOL_ELIMIT). */
 typedef struct {
-  size_t max_tasks;           /* 0 = 1024 */
-  int64_t terminal_ttl_ms;    /* how long a terminal task stays readable; 0 = 1 hour */
+  size_t max_bytes;           /* memory budget; 0 = 64 MiB (MOL_A2A_STORE_DEFAULT_BYTES) */
+  size_t max_tasks;           /* a cap on the number of tasks as well; 0 = none */
+  int64_t terminal_ttl_ms;    /* how long a terminal task stays readable at most; 0 = 1 hour */
   size_t max_history;         /* messages kept per task, oldest dropped first; 0 = 256 */
   size_t max_listeners;       /* per task; 0 = 64 */
   mol_a2a_clock_fn clock;     /* NULL = mol_unix_ms */
   void *clock_arg;
 } mol_a2a_store_opts;
+
+#define MOL_A2A_STORE_DEFAULT_BYTES ((size_t)64 << 20)
 
 /* What a live turn keeps on its task (embedded in the turn: no allocation). */
 struct mol_a2a_hold {
@@ -98,11 +105,19 @@ int mol_a2a_store_new(const mol_a2a_store_opts *opts, mol_a2a_store **out);
 /* Frees every task; live tasks' listeners receive MOL_A2A_EV_CLOSED first. */
 void mol_a2a_store_free(mol_a2a_store *s);
 size_t mol_a2a_store_count(const mol_a2a_store *s);
+
+typedef struct {
+  size_t tasks;                /* tasks stored */
+  size_t bytes;                /* what they hold, as charged against max_bytes */
+  unsigned long long evicted;  /* terminal tasks evicted to make room (budget or max_tasks) */
+  unsigned long long expired;  /* terminal tasks dropped by the TTL sweep */
+} mol_a2a_store_stats;
+void mol_a2a_store_stats_get(const mol_a2a_store *s, mol_a2a_store_stats *out);
 /* O(1) lookup; NULL when unknown (or evicted). */
 mol_a2a_task *mol_a2a_store_get(mol_a2a_store *s, const char *task_id);
 /* Creates a task in `submitted` with a fresh UUID id. context_id NULL = a fresh UUID. When the
- * store is full the oldest terminal task not in use is evicted; when there is none it fails
- * with MOL_ELIMIT.
+ * store is full (budget or max_tasks) terminal tasks are evicted, the one that ended first
+ * first, skipping any in use; when nothing can go it fails with MOL_ELIMIT.
  * Returns 0, MOL_ELIMIT or MOL_ENOMEM. */
 int mol_a2a_store_create(mol_a2a_store *s, const char *context_id, mol_a2a_task **out);
 /* Removes a terminal task at once, e.g. one whose id no client has seen. Returns 0, or

@@ -49,6 +49,7 @@ struct mol_a2a_task {
   pending_event *queue_head, *queue_tail;
 
   mol_a2a_store *store;
+  size_t charge;                          /* bytes counted against the store's budget */
   int64_t ended_ms;                       /* when it became terminal */
   struct mol_a2a_task *term_prev, *term_next; /* the store's terminal list */
   UT_hash_handle hh;
@@ -59,10 +60,16 @@ struct mol_a2a_store {
   mol_a2a_task *by_id;    /* uthash, insertion (= creation) order */
   mol_a2a_task *terminal; /* utlist DL, in the order tasks ended: oldest first */
   size_t count;
+  size_t bytes;                 /* sum of the tasks' charges */
+  unsigned long long evicted, expired;
 };
 
 /* store.c: called by task.c when a task turns terminal. */
 void mol_a2a__store_note_terminal(mol_a2a_store *s, mol_a2a_task *t);
+/* store.c: counts the task's memory again (its content changed: a turn ended). */
+void mol_a2a__store_recharge(mol_a2a_store *s, mol_a2a_task *t);
+/* task_size.c: what the task holds, in bytes, as charged against the store's budget. */
+size_t mol_a2a__task_size(const mol_a2a_task *t);
 /* task.c: allocates / frees a task object (not linked into any store). */
 mol_a2a_task *mol_a2a__task_alloc(mol_a2a_store *s, const char *id, const char *context_id);
 void mol_a2a__task_free(mol_a2a_task *t);
