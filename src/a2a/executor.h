@@ -6,10 +6,12 @@
  * completed/failed/input-required task, or canceled. The turn handle stays valid until the
  * ending call returns; after it, the turn must not be touched.
  *
- * Cancellation: cancel() asks the executor to stop (the caller sent tasks/cancel, or the
- * server is shutting down). The executor stops its work for real (closes its upstream
- * request, tells its backend) and ends the turn with mol_a2a_turn_canceled(), from inside
- * cancel() or later. An executor may also notice mol_a2a_turn_cancel_requested() itself.
+ * Cancellation: cancel() asks the executor to stop (the caller sent tasks/cancel, the server
+ * is shutting down, or another turn on the same task ended it, so nothing this one produces
+ * can be recorded any more). It is called at most once per turn. The executor stops its work
+ * for real (closes its upstream request, tells its backend) and ends the turn with
+ * mol_a2a_turn_canceled(), from inside cancel() or later. An executor may also notice
+ * mol_a2a_turn_cancel_requested() itself.
  *
  * All calls happen on the loop thread.
  */

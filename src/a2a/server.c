@@ -170,7 +170,12 @@ void mol_a2a_server_stats_get(const mol_a2a_server *s, mol_a2a_server_stats *out
   out->turns = s->turns;
   out->live_turns = s->live_turns;
   out->open_streams = s->open_streams;
-  out->tasks = mol_a2a_store_count(s->store);
+  mol_a2a_store_stats st;
+  mol_a2a_store_stats_get(s->store, &st);
+  out->tasks = st.tasks;
+  out->task_bytes = st.bytes;
+  out->tasks_evicted = st.evicted;
+  out->tasks_expired = st.expired;
 }
 
 void mol_a2a_server_drain(mol_a2a_server *s) { s->draining = 1; }

@@ -11,8 +11,9 @@
  *
  * message/send answers with the executor's Message when it replied directly, otherwise with
  * the Task once it is final (or at once with configuration.blocking false). A client that
- * disconnects does not cancel its task; tasks/cancel does. Terminal tasks are kept for the
- * store's TTL and evicted oldest first past its cap, never while live.
+ * disconnects does not cancel its task; tasks/cancel does, ending every turn running on it.
+ * Terminal tasks are kept for the store's TTL, and evicted earlier (the one that ended first
+ * first) when the store's memory budget is needed for new tasks; never while live or in use.
  */
 #ifndef MOL_A2A_SERVER_H
 #define MOL_A2A_SERVER_H
@@ -48,6 +49,9 @@ typedef struct {
   unsigned live_turns;
   unsigned open_streams;
   size_t tasks;                    /* tasks in the store */
+  size_t task_bytes;               /* what they hold, against the store's max_bytes */
+  unsigned long long tasks_evicted;/* terminal tasks evicted early to make room */
+  unsigned long long tasks_expired;/* terminal tasks dropped at the end of their TTL */
 } mol_a2a_server_stats;
 void mol_a2a_server_stats_get(const mol_a2a_server *s, mol_a2a_server_stats *out);
 

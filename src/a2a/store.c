@@ -1,7 +1,12 @@
-/* store.c - the bounded task store: O(1) lookup by id (uthash), a cap on the number of tasks
- * and a TTL for terminal ones. Terminal tasks sit on a list in the order they ended, so the
- * oldest one is found in O(1) when the cap is reached or the TTL sweep runs; live tasks are
- * never evicted (contract §11.10: a2a-js's store never evicts and is not a model). */
+/* store.c - the bounded task store: O(1) lookup by id (uthash), a memory budget (and an
+ * optional cap on the number of tasks) and a TTL for terminal ones. Terminal tasks sit on a
+ * list in the order they ended, so the oldest one is found in O(1) when room is needed or the
+ * TTL sweep runs; a live task, or one still in use, is never evicted (contract §11.10:
+ * a2a-js's store never evicts and is not a model).
+ *
+ * Memory is counted per task (mol_a2a__task_size) when it is created, when its first message
+ * joins it and whenever a turn on it ends; in between a running turn may add to it (progress,
+ * artifacts) uncounted, which is bounded by the turn itself. */
 #include <stdlib.h>
 #include <string.h>
 #include <utlist.h>
@@ -20,7 +25,7 @@ int mol_a2a_store_new(const mol_a2a_store_opts *opts, mol_a2a_store **out) {
   mol_a2a_store *s = calloc(1, sizeof(*s));
   if (!s) return MOL_ENOMEM;
   if (opts) s->o = *opts;
-  if (!s->o.max_tasks) s->o.max_tasks = 1024;
+  if (!s->o.max_bytes) s->o.max_bytes = MOL_A2A_STORE_DEFAULT_BYTES;
   if (s->o.terminal_ttl_ms <= 0) s->o.terminal_ttl_ms = 60 * 60 * 1000;
   if (!s->o.max_history) s->o.max_history = 256;
   if (!s->o.max_listeners) s->o.max_listeners = 64;
@@ -33,6 +38,13 @@ int64_t mol_a2a_store_now(const mol_a2a_store *s) { return s->o.clock(s->o.clock
 
 size_t mol_a2a_store_count(const mol_a2a_store *s) { return s->count; }
 
+void mol_a2a_store_stats_get(const mol_a2a_store *s, mol_a2a_store_stats *out) {
+  out->tasks = s->count;
+  out->bytes = s->bytes;
+  out->evicted = s->evicted;
+  out->expired = s->expired;
+}
+
 mol_a2a_task *mol_a2a_store_get(mol_a2a_store *s, const char *task_id) {
   mol_a2a_task *t = NULL;
   if (task_id) HASH_FIND_STR(s->by_id, task_id, t);
@@ -44,26 +56,33 @@ void mol_a2a__store_note_terminal(mol_a2a_store *s, mol_a2a_task *t) {
   DL_APPEND2(s->terminal, t, term_prev, term_next);
 }
 
+void mol_a2a__store_recharge(mol_a2a_store *s, mol_a2a_task *t) {
+  size_t now = mol_a2a__task_size(t);
+  s->bytes = s->bytes - t->charge + now;
+  t->charge = now;
+}
+
 static void evict(mol_a2a_store *s, mol_a2a_task *t) {
   HASH_DEL(s->by_id, t);
   DL_DELETE2(s->terminal, t, term_prev, term_next);
   s->count--;
+  s->bytes -= t->charge;
   mol_a2a__task_free(t);
 }
 
 int mol_a2a_store_remove(mol_a2a_store *s, mol_a2a_task *t) {
-  if (!mol_a2a_state_is_terminal(mol_a2a_task_state_get(t)) || mol_a2a__task_busy(t) ||
-      mol_a2a_task_listener_count(t) > 0)
+  if (!mol_a2a_state_is_terminal(mol_a2a_task_state_get(t)) || mol_a2a__task_in_use(t))
     return MOL_EBUSY;
   evict(s, t);
   return 0;
 }
 
-/* The oldest terminal task that is not delivering events (a listener may be running on it). */
+/* The terminal task that ended first among those not in use (held by a turn still running,
+ * listened to, or delivering events). */
 static mol_a2a_task *oldest_evictable(mol_a2a_store *s) {
   mol_a2a_task *t;
   DL_FOREACH2(s->terminal, t, term_next) {
-    if (!mol_a2a__task_busy(t)) return t;
+    if (!mol_a2a__task_in_use(t)) return t;
   }
   return NULL;
 }
@@ -73,10 +92,11 @@ size_t mol_a2a_store_sweep(mol_a2a_store *s, int64_t now_ms) {
   mol_a2a_task *t, *tmp;
   DL_FOREACH_SAFE2(s->terminal, t, tmp, term_next) {
     if (now_ms - t->ended_ms < s->o.terminal_ttl_ms) break; /* the list is in ending order */
-    if (mol_a2a__task_busy(t)) continue;
+    if (mol_a2a__task_in_use(t)) continue;
     evict(s, t);
     n++;
   }
+  s->expired += n;
   return n;
 }
 
@@ -93,17 +113,22 @@ void mol_a2a_store_free(mol_a2a_store *s) {
   free(s);
 }
 
-static int make_room(mol_a2a_store *s) {
-  if (s->count < s->o.max_tasks) return 0;
-  mol_a2a_task *victim = oldest_evictable(s);
-  if (!victim) return MOL_ELIMIT; /* every task is live: refuse rather than drop work */
-  evict(s, victim);
+static int full(const mol_a2a_store *s, size_t adding) {
+  return s->bytes + adding > s->o.max_bytes || (s->o.max_tasks && s->count >= s->o.max_tasks);
+}
+
+/* Room for a task of `adding` bytes: evicts terminal tasks, the one that ended first first. */
+static int make_room(mol_a2a_store *s, size_t adding) {
+  while (full(s, adding)) {
+    mol_a2a_task *victim = oldest_evictable(s);
+    if (!victim) return MOL_ELIMIT; /* every task is live or in use: refuse, drop no work */
+    evict(s, victim);
+    s->evicted++;
+  }
   return 0;
 }
 
 int mol_a2a_store_create(mol_a2a_store *s, const char *context_id, mol_a2a_task **out) {
-  int rc = make_room(s);
-  if (rc != 0) return rc;
   char id[MOL_UUID_LEN + 1], ctx[MOL_UUID_LEN + 1];
   if (mol_uuid4(id) != 0) return MOL_EIO;
   if (!context_id) {
@@ -112,8 +137,15 @@ int mol_a2a_store_create(mol_a2a_store *s, const char *context_id, mol_a2a_task 
   }
   mol_a2a_task *t = mol_a2a__task_alloc(s, id, context_id);
   if (!t) return MOL_ENOMEM;
+  t->charge = mol_a2a__task_size(t);
+  int rc = make_room(s, t->charge);
+  if (rc != 0) {
+    mol_a2a__task_free(t);
+    return rc;
+  }
   HASH_ADD_KEYPTR(hh, s->by_id, t->id, strlen(t->id), t);
   s->count++;
+  s->bytes += t->charge;
   *out = t;
   return 0;
 }
@@ -127,6 +159,9 @@ static int begin_continue(mol_a2a_store *s, const mol_a2a_cmsg *msg, mol_a2a_tas
     return mol_a2a_error_set(err, MOL_A2A_INVALID_REQUEST,
                              "Task %.64s is in a terminal state (%s) and cannot be modified",
                              tid, mol_a2a_state_name(t->state, MOL_A2A_V03));
+  if (t->cancel_requested) /* its turns are being stopped: a new one would run on alone */
+    return mol_a2a_error_set(err, MOL_A2A_INVALID_REQUEST,
+                             "Task %.64s is being canceled and cannot be modified", tid);
   if (cid && strcmp(cid, t->context_id) != 0)
     return mol_a2a_error_set(err, MOL_A2A_INVALID_PARAMS,
                              "message.contextId does not match the task's contextId");
@@ -152,6 +187,7 @@ int mol_a2a_store_begin(mol_a2a_store *s, mol_a2a_cmsg **msg, mol_a2a_task **out
   *msg = mol_a2a_cmsg_fill_ids(*msg, t->id, t->context_id);
   if (!*msg || mol_a2a_task_add_history_msg(t, *msg) != 0)
     return mol_a2a_error_set(err, MOL_A2A_INTERNAL_ERROR, NULL);
+  mol_a2a__store_recharge(s, t);
   *out = t;
   return 0;
 }

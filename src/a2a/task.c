@@ -85,7 +85,10 @@ const mol_a2a_cmsg *mol_a2a_task_history_at(const mol_a2a_task *t, size_t i) {
 const json_t *mol_a2a_task_artifacts(const mol_a2a_task *t) { return t->artifacts; }
 int mol_a2a_task_cancel_requested(const mol_a2a_task *t) { return t->cancel_requested; }
 size_t mol_a2a_task_listener_count(const mol_a2a_task *t) { return t->n_listeners; }
-int mol_a2a__task_busy(const mol_a2a_task *t) { return t->dispatching || t->queue_head; }
+size_t mol_a2a_task_holds(const mol_a2a_task *t) { return t->holds; }
+int mol_a2a__task_in_use(const mol_a2a_task *t) {
+  return t->holds || t->n_listeners || t->dispatching || t->queue_head;
+}
 
 /* ---- listeners and dispatch ------------------------------------------------------------ */
 
@@ -177,6 +180,8 @@ void mol_a2a__task_close_listeners(mol_a2a_task *t) {
   dispatch(t, pe);
 }
 
+static void cancel_armed(mol_a2a_task *t);
+
 /* ---- mutations ------------------------------------------------------------------------- */
 
 static int history_push(mol_a2a_task *t, mol_a2a_cmsg *msg /* stolen */) {
@@ -262,11 +267,14 @@ int mol_a2a_task_set_status_msg(mol_a2a_task *t, mol_a2a_task_state state, mol_a
   if (old && history_push(t, old) != 0) return MOL_ENOMEM;
   t->state = state;
   mol_a2a_iso8601(mol_a2a_store_now(t->store), t->timestamp);
-  if (mol_a2a_state_is_terminal(state)) mol_a2a__store_note_terminal(t->store, t);
+  int terminal = mol_a2a_state_is_terminal(state);
+  if (terminal) mol_a2a__store_note_terminal(t->store, t);
+  if (terminal || mol_a2a_state_is_interrupted(state)) mol_a2a__store_recharge(t->store, t);
   pe = status_event(t, metadata);
-  if (!pe) return MOL_ENOMEM; /* the state did change; only the event is lost */
-  dispatch(t, pe);
-  return 0;
+  if (pe) dispatch(t, pe); /* else the state did change; only the event is lost */
+  /* Turns still running on the task can no longer record anything: ask them to stop. */
+  if (terminal) cancel_armed(t);
+  return pe ? 0 : MOL_ENOMEM;
 }
 
 static int artifact_index(const mol_a2a_task *t, const char *id) {
@@ -319,21 +327,60 @@ int mol_a2a_task_add_artifact(mol_a2a_task *t, const json_t *artifact, int appen
   return 0;
 }
 
-/* ---- cancellation ---------------------------------------------------------------------- */
+/* ---- holds and cancellation ------------------------------------------------------------ */
 
-void mol_a2a_task_set_cancel_hook(mol_a2a_task *t, mol_a2a_cancel_fn fn, void *arg) {
-  t->cancel_fn = fn;
-  t->cancel_arg = arg;
+static void disarm(mol_a2a_task *t, mol_a2a_hold *h) {
+  if (!h->cancel) return;
+  h->cancel = NULL;
+  if (h->prev) h->prev->next = h->next;
+  else t->armed = h->next;
+  if (h->next) h->next->prev = h->prev;
+  h->prev = h->next = NULL;
+}
+
+void mol_a2a_task_hold(mol_a2a_task *t, mol_a2a_hold *h, mol_a2a_cancel_fn cancel, void *arg) {
+  *h = (mol_a2a_hold){.cancel = cancel, .arg = arg, .task = t};
+  t->holds++;
+  if (!cancel) return;
+  h->next = t->armed;
+  if (t->armed) t->armed->prev = h;
+  t->armed = h;
+}
+
+void mol_a2a_task_disarm(mol_a2a_hold *h) {
+  if (h->task) disarm(h->task, h);
+}
+
+void mol_a2a_task_release(mol_a2a_hold *h) {
+  mol_a2a_task *t = h->task;
+  if (!t) return;
+  disarm(t, h);
+  h->task = NULL;
+  t->holds--;
+}
+
+/* Calls each armed hold once. A call may end turns (disarming and releasing their holds) or
+ * the task itself, which comes back here: taking holds off the head one at a time keeps every
+ * hold called exactly once however the calls nest. A hold of our own keeps the task allocated
+ * until the last call has returned, whatever the turns' endings do. */
+static void cancel_armed(mol_a2a_task *t) {
+  if (!t->armed) return;
+  mol_a2a_hold self, *h;
+  mol_a2a_task_hold(t, &self, NULL, NULL);
+  while ((h = t->armed) != NULL) {
+    mol_a2a_cancel_fn fn = h->cancel;
+    disarm(t, h);
+    fn(t, h->arg);
+  }
+  mol_a2a_task_release(&self);
 }
 
 int mol_a2a_task_request_cancel(mol_a2a_task *t) {
   if (mol_a2a_state_is_terminal(t->state)) return MOL_A2A_ETERMINAL;
   if (t->cancel_requested) return 0;
   t->cancel_requested = 1;
-  mol_a2a_cancel_fn fn = t->cancel_fn;
-  t->cancel_fn = NULL; /* exactly once, even if the hook re-enters */
-  if (!fn) return mol_a2a_task_finish_canceled(t, NULL);
-  fn(t, t->cancel_arg);
+  if (!t->armed) return mol_a2a_task_finish_canceled(t, NULL); /* nothing runs: cancel now */
+  cancel_armed(t);
   return 0;
 }
 

@@ -3,11 +3,13 @@
  * injected clock, so the server binding drives it from its callbacks and timers and the tests
  * drive it directly.
  *
- * Lifetime. Tasks belong to their store. A mol_a2a_task pointer stays valid until the task is
- * evicted, which happens only inside mol_a2a_store_create / mol_a2a_store_begin (cap
- * eviction), mol_a2a_store_sweep (TTL) and mol_a2a_store_free; only terminal tasks that are not
- * dispatching events are ever evicted. Across loop iterations, keep the task id, not the
- * pointer, unless the task is live.
+ * Lifetime. Tasks belong to their store. A task is in use while anything holds it (a live
+ * turn: mol_a2a_task_hold), listens to it, or is having events delivered; a task in use is
+ * never freed. Only a terminal task that is not in use is ever evicted, and only inside
+ * mol_a2a_store_create / mol_a2a_store_begin (room for a new task), mol_a2a_store_sweep (TTL)
+ * and mol_a2a_store_remove. So a pointer stays valid while its holder holds the task; across
+ * loop iterations anyone else keeps the task id and looks it up again. mol_a2a_store_free
+ * frees every task: its owner ends every turn first (the server binding waits for them).
  *
  * Events. Every status change and every artifact update is delivered, in order, to each
  * listener registered on the task. A status event whose state is terminal or interrupted
@@ -33,6 +35,7 @@
 typedef struct mol_a2a_task mol_a2a_task;
 typedef struct mol_a2a_store mol_a2a_store;
 typedef struct mol_a2a_listener mol_a2a_listener;
+typedef struct mol_a2a_hold mol_a2a_hold;
 
 typedef enum {
   MOL_A2A_EV_STATUS = 1, /* TaskStatusUpdateEvent */
@@ -58,20 +61,35 @@ typedef struct {
 } mol_a2a_event;
 
 typedef void (*mol_a2a_listener_fn)(mol_a2a_task *task, const mol_a2a_event *ev, void *arg);
-/* Asks the executor to stop. Called at most once per task; the executor later ends the task
- * with mol_a2a_task_finish_canceled (possibly from inside the hook). */
+/* Asks a holder (a live turn) to stop. Called at most once per hold; the holder later ends its
+ * work on the task (a turn ends canceled), possibly from inside the call. */
 typedef void (*mol_a2a_cancel_fn)(mol_a2a_task *task, void *arg);
 /* Wall-clock milliseconds since the Unix epoch. */
 typedef int64_t (*mol_a2a_clock_fn)(void *arg);
 
+/* The store is bounded by memory: max_bytes is a budget for what its tasks hold (their
+ * messages, artifacts and bookkeeping, as mol_a2a_store_stats counts it). Creating a task past
+ * the budget (or past max_tasks, when set) evicts terminal tasks, the one that ended first
+ * first; when none is evictable the new task is refused (MOL_ELIMIT). */
 typedef struct {
-  size_t max_tasks;           /* 0 = 1024 */
-  int64_t terminal_ttl_ms;    /* how long a terminal task stays readable; 0 = 1 hour */
+  size_t max_bytes;           /* memory budget; 0 = 64 MiB (MOL_A2A_STORE_DEFAULT_BYTES) */
+  size_t max_tasks;           /* a cap on the number of tasks as well; 0 = none */
+  int64_t terminal_ttl_ms;    /* how long a terminal task stays readable at most; 0 = 1 hour */
   size_t max_history;         /* messages kept per task, oldest dropped first; 0 = 256 */
   size_t max_listeners;       /* per task; 0 = 64 */
   mol_a2a_clock_fn clock;     /* NULL = mol_unix_ms */
   void *clock_arg;
 } mol_a2a_store_opts;
+
+#define MOL_A2A_STORE_DEFAULT_BYTES ((size_t)64 << 20)
+
+/* What a live turn keeps on its task (embedded in the turn: no allocation). */
+struct mol_a2a_hold {
+  mol_a2a_cancel_fn cancel; /* NULL once called or disarmed */
+  void *arg;
+  struct mol_a2a_hold *prev, *next; /* the task's armed holds */
+  mol_a2a_task *task;       /* NULL once released */
+};
 
 /* ---- state machine --------------------------------------------------------------------- */
 
@@ -87,14 +105,23 @@ int mol_a2a_store_new(const mol_a2a_store_opts *opts, mol_a2a_store **out);
 /* Frees every task; live tasks' listeners receive MOL_A2A_EV_CLOSED first. */
 void mol_a2a_store_free(mol_a2a_store *s);
 size_t mol_a2a_store_count(const mol_a2a_store *s);
+
+typedef struct {
+  size_t tasks;                /* tasks stored */
+  size_t bytes;                /* what they hold, as charged against max_bytes */
+  unsigned long long evicted;  /* terminal tasks evicted to make room (budget or max_tasks) */
+  unsigned long long expired;  /* terminal tasks dropped by the TTL sweep */
+} mol_a2a_store_stats;
+void mol_a2a_store_stats_get(const mol_a2a_store *s, mol_a2a_store_stats *out);
 /* O(1) lookup; NULL when unknown (or evicted). */
 mol_a2a_task *mol_a2a_store_get(mol_a2a_store *s, const char *task_id);
 /* Creates a task in `submitted` with a fresh UUID id. context_id NULL = a fresh UUID. When the
- * store is full the oldest terminal task is evicted; when every task is live it fails with
- * MOL_ELIMIT. Returns 0, MOL_ELIMIT or MOL_ENOMEM. */
+ * store is full (budget or max_tasks) terminal tasks are evicted, the one that ended first
+ * first, skipping any in use; when nothing can go it fails with MOL_ELIMIT.
+ * Returns 0, MOL_ELIMIT or MOL_ENOMEM. */
 int mol_a2a_store_create(mol_a2a_store *s, const char *context_id, mol_a2a_task **out);
 /* Removes a terminal task at once, e.g. one whose id no client has seen. Returns 0, or
- * MOL_EBUSY (live, delivering events, or listened to: it stays). */
+ * MOL_EBUSY (live or in use: held, listened to or delivering events; it stays). */
 int mol_a2a_store_remove(mol_a2a_store *s, mol_a2a_task *t);
 /* Evicts the terminal tasks whose TTL has run out at now_ms (same time base as the clock).
  * Returns how many were evicted. The binding calls this from a timer. */
@@ -105,7 +132,9 @@ int64_t mol_a2a_store_now(const mol_a2a_store *s);
 /* Starts a turn for an incoming message (message/send, message/stream):
  *  - no message.taskId: a new task (submitted) in the message's contextId, or a new context;
  *  - message.taskId: continues that task (contract §3.4 / §7.3 check 18): unknown -> -32001,
- *    terminal -> -32600, a contextId that disagrees -> -32602.
+ *    terminal or being canceled -> -32600, a contextId that disagrees -> -32602. A task whose
+ *    turn is still running may be continued: the new turn runs beside it (as the reference
+ *    SDKs do), and the task's first ending ends it for both.
  * The message gets the task's taskId/contextId filled in (mol_a2a_cmsg_fill_ids: *msg may be
  * replaced by a completed copy, the caller's reference moving to it) and is appended to the
  * history. Returns 0 or MOL_EINVAL with *err set (-32603 when the store is full or out of
@@ -169,12 +198,22 @@ int mol_a2a_task_subscribe(mol_a2a_task *t, mol_a2a_listener_fn fn, void *arg,
 void mol_a2a_task_unsubscribe(mol_a2a_task *t, mol_a2a_listener *l);
 size_t mol_a2a_task_listener_count(const mol_a2a_task *t);
 
-/* The executor's hook; set it when the executor starts work on the task. */
-void mol_a2a_task_set_cancel_hook(mol_a2a_task *t, mol_a2a_cancel_fn fn, void *arg);
+/* Holds the task for a live turn: it is not freed until mol_a2a_task_release. cancel (may be
+ * NULL) is called at most once, when the task is canceled (tasks/cancel) or when another turn
+ * ends the task while this one still runs: the holder should stop, its work can no longer land.
+ * h is the caller's (embedded in the turn) and must stay put until released. */
+void mol_a2a_task_hold(mol_a2a_task *t, mol_a2a_hold *h, mol_a2a_cancel_fn cancel, void *arg);
+/* No more cancel call for this hold; the task stays held. */
+void mol_a2a_task_disarm(mol_a2a_hold *h);
+/* Drops the hold (disarming it). Afterwards the task may be evicted: do not touch it again
+ * unless something else keeps it. Releasing twice is harmless. */
+void mol_a2a_task_release(mol_a2a_hold *h);
+/* Holds in place (live turns). */
+size_t mol_a2a_task_holds(const mol_a2a_task *t);
 /* tasks/cancel: on a terminal task returns MOL_A2A_ETERMINAL (-> -32002). Otherwise marks the
- * task cancel-requested and calls the hook exactly once (later requests only return 0). With
- * no hook there is nothing to stop, so the task is canceled at once. Afterwards the task is
- * either canceled already or will be when the executor stops. */
+ * task cancel-requested and calls every armed hold's cancel exactly once (later requests only
+ * return 0). With no armed hold there is nothing to stop, so the task is canceled at once.
+ * Afterwards the task is either canceled already or will be when a turn reports it. */
 int mol_a2a_task_request_cancel(mol_a2a_task *t);
 /* Ends the task as canceled (the executor's answer to the hook). Same as set_status. */
 int mol_a2a_task_finish_canceled(mol_a2a_task *t, mol_a2a_cmsg *msg);

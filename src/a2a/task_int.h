@@ -39,8 +39,8 @@ struct mol_a2a_task {
   json_t *metadata;   /* object or NULL */
 
   int cancel_requested;
-  mol_a2a_cancel_fn cancel_fn;
-  void *cancel_arg;
+  size_t holds;        /* live turns (mol_a2a_task_hold) */
+  mol_a2a_hold *armed; /* the holds whose cancel has not been called yet */
 
   mol_a2a_listener *listeners;
   size_t n_listeners;
@@ -49,6 +49,7 @@ struct mol_a2a_task {
   pending_event *queue_head, *queue_tail;
 
   mol_a2a_store *store;
+  size_t charge;                          /* bytes counted against the store's budget */
   int64_t ended_ms;                       /* when it became terminal */
   struct mol_a2a_task *term_prev, *term_next; /* the store's terminal list */
   UT_hash_handle hh;
@@ -59,16 +60,23 @@ struct mol_a2a_store {
   mol_a2a_task *by_id;    /* uthash, insertion (= creation) order */
   mol_a2a_task *terminal; /* utlist DL, in the order tasks ended: oldest first */
   size_t count;
+  size_t bytes;                 /* sum of the tasks' charges */
+  unsigned long long evicted, expired;
 };
 
 /* store.c: called by task.c when a task turns terminal. */
 void mol_a2a__store_note_terminal(mol_a2a_store *s, mol_a2a_task *t);
+/* store.c: counts the task's memory again (its content changed: a turn ended). */
+void mol_a2a__store_recharge(mol_a2a_store *s, mol_a2a_task *t);
+/* task_size.c: what the task holds, in bytes, as charged against the store's budget. */
+size_t mol_a2a__task_size(const mol_a2a_task *t);
 /* task.c: allocates / frees a task object (not linked into any store). */
 mol_a2a_task *mol_a2a__task_alloc(mol_a2a_store *s, const char *id, const char *context_id);
 void mol_a2a__task_free(mol_a2a_task *t);
 /* task.c: delivers MOL_A2A_EV_CLOSED to the remaining listeners (store shutdown). */
 void mol_a2a__task_close_listeners(mol_a2a_task *t);
-/* task.c: 1 while events are being delivered or queued (the task must not be evicted). */
-int mol_a2a__task_busy(const mol_a2a_task *t);
+/* task.c: 1 while the task is held, listened to, or has events being delivered or queued: it
+ * must not be freed. */
+int mol_a2a__task_in_use(const mol_a2a_task *t);
 
 #endif

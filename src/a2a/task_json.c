@@ -1,5 +1,21 @@
 /* task_json.c - a task and its events in the wire shape of v0.3 or v1.0. */
 #include "a2a/task_int.h"
+#include "base/buf.h"
+
+/* A message in wire shape, built for this answer only. A compact message is written and read
+ * back rather than asked for its canonical tree: the message would keep that tree (some 1.5 KB)
+ * for as long as the task is stored, several times what the task holds otherwise. */
+static json_t *message_to_wire(const mol_a2a_cmsg *m, mol_a2a_version v) {
+  if (!mol_a2a_cmsg_is_compact(m)) {
+    const json_t *canonical = mol_a2a_cmsg_json(m);
+    return canonical ? mol_a2a_message_to_wire(canonical, v) : NULL;
+  }
+  mol_buf b = MOL_BUF_INIT;
+  json_t *w = mol_a2a_cmsg_write(&b, m, v) == 0 ? json_loadb(b.data, b.len, JSON_ALLOW_NUL, NULL)
+                                                : NULL;
+  mol_buf_free(&b);
+  return w;
+}
 
 /* The last n messages of the history, chronological (n < 0: all). */
 static json_t *history_to_wire(const mol_a2a_task *t, mol_a2a_version v, int n) {
@@ -7,8 +23,7 @@ static json_t *history_to_wire(const mol_a2a_task *t, mol_a2a_version v, int n) 
   size_t from = (n >= 0 && (size_t)n < total) ? total - (size_t)n : 0;
   json_t *out = json_array();
   for (size_t i = from; out && i < total; i++) {
-    const json_t *m = mol_a2a_cmsg_json(t->history[i]);
-    json_t *w = m ? mol_a2a_message_to_wire(m, v) : NULL;
+    json_t *w = message_to_wire(t->history[i], v);
     if (!w || json_array_append_new(out, w) != 0) {
       json_decref(out);
       return NULL;
@@ -37,9 +52,14 @@ static int set_new(json_t *o, const char *key, json_t *v) {
 
 static json_t *status_json(mol_a2a_task_state state, const mol_a2a_cmsg *msg, const char *ts,
                            mol_a2a_version v) {
-  const json_t *m = msg ? mol_a2a_cmsg_json(msg) : NULL;
-  if (msg && !m) return NULL;
-  return mol_a2a_status_to_wire(state, m, ts, v);
+  json_t *o = mol_a2a_status_to_wire(state, NULL, ts, v);
+  if (!o || !msg) return o;
+  json_t *w = message_to_wire(msg, v);
+  if (!w || json_object_set_new(o, "message", w) != 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
 }
 
 json_t *mol_a2a_task_to_json(const mol_a2a_task *t, mol_a2a_version v, int history_length) {

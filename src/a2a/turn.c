@@ -1,4 +1,8 @@
-/* turn.c - one executor turn over the task engine. */
+/* turn.c - one executor turn over the task engine.
+ *
+ * A turn holds its task from start to end (mol_a2a_task_hold), so the task is never evicted
+ * under an executor that still writes to it, and its hold's cancel reaches this turn whether
+ * tasks/cancel came or another turn on the same task ended it. */
 #include "a2a/turn.h"
 
 #include <ctype.h>
@@ -12,7 +16,8 @@
 
 struct mol_a2a_turn {
   uv_loop_t *loop;
-  mol_a2a_task *task;          /* live until the ending call */
+  mol_a2a_task *task;          /* held until the ending call */
+  mol_a2a_hold hold;
   mol_a2a_cmsg *message;
   json_t *req_metadata;
   char *text;
@@ -58,10 +63,13 @@ static int end_turn(mol_a2a_turn *t, mol_a2a_task_state state, mol_a2a_cmsg *msg
     return MOL_EPROTO;
   }
   t->ended = 1;
-  mol_a2a_task_set_cancel_hook(t->task, NULL, NULL);
+  mol_a2a_task_disarm(&t->hold); /* ending may cancel the task's other turns, not this one */
   int rc = state == MOL_A2A_STATE_CANCELED ? mol_a2a_task_finish_canceled(t->task, msg)
                                            : mol_a2a_task_set_status_msg(t->task, state, msg, NULL);
   mol_a2a_cmsg_unref(msg);
+  /* Released only now, and on_end follows at once: the task is still there inside on_end,
+   * which may remove it (a Message-only exchange keeps no task). */
+  mol_a2a_task_release(&t->hold);
   if (t->hooks.on_end) t->hooks.on_end(t, t->hooks.arg);
   turn_free(t);
   return rc;
@@ -168,6 +176,7 @@ int mol_a2a_turn_start(uv_loop_t *loop, mol_a2a_task *task, mol_a2a_cmsg *messag
   if (!t) return MOL_ENOMEM;
   t->loop = loop;
   t->task = task;
+  mol_a2a_task_hold(task, &t->hold, on_cancel_hook, t);
   t->message = mol_a2a_cmsg_ref(message); /* shared messages are immutable */
   t->req_metadata = req_metadata ? json_incref((json_t *)req_metadata) : NULL;
   t->text = stripped_text(message, &t->own_text);
@@ -179,7 +188,6 @@ int mol_a2a_turn_start(uv_loop_t *loop, mol_a2a_task *task, mol_a2a_cmsg *messag
     return MOL_ENOMEM;
   }
   if (out) *out = t;
-  mol_a2a_task_set_cancel_hook(task, on_cancel_hook, t);
   int rc = ex->execute(ex->self, t);
   if (rc) {
     char why[160];

@@ -16,12 +16,13 @@ typedef struct {
   void *arg;
 } mol_a2a_turn_hooks;
 
-/* The turn's task (live until the turn ends; still valid inside on_end). */
+/* The turn's task (held until the turn ends; still valid inside on_end). */
 mol_a2a_task *mol_a2a_turn_task(const mol_a2a_turn *t);
 
 /* Starts `ex` on `task` (live, just begun with mol_a2a_store_begin) for `message` (borrowed;
  * the turn takes a reference). req_metadata may be NULL. The task moves to working only when the
- * executor says so. Sets the task's cancel hook. Returns 0, or an error after which the task
+ * executor says so. The turn holds the task until it ends (mol_a2a_task_hold), so tasks/cancel
+ * reaches it and the task is not freed under it. Returns 0, or an error after which the task
  * has been failed and the hooks' on_end has fired. *out may be NULL; it is valid only until
  * on_end (an executor may end the turn inside this very call). */
 int mol_a2a_turn_start(uv_loop_t *loop, mol_a2a_task *task, mol_a2a_cmsg *message,

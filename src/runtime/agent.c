@@ -85,8 +85,19 @@ static void on_a2a_closed(void *arg) {
   agent_maybe_finish(a);
 }
 
+/* The task store's counters, read live; kept in a->st when the store goes, so /metrics goes
+ * on showing the last values (a counter never goes back). */
+static void task_store_stats(const mol_agent *a, mol_agent_stats *out) {
+  if (!a->a2a) return;
+  mol_a2a_server_stats s;
+  mol_a2a_server_stats_get(a->a2a, &s);
+  out->tasks_evicted = s.tasks_evicted;
+  out->task_store_bytes = s.task_bytes;
+}
+
 static void close_a2a(mol_agent *a) {
   mol_http_server_unroute(a->http, a); /* the transcript route */
+  task_store_stats(a, &a->st);
   if (a->a2a) mol_a2a_server_close(a->a2a, on_a2a_closed, a);
   else close_executor(a);
 }
@@ -469,6 +480,7 @@ void mol_agent_stats_get(const mol_agent *a, mol_agent_stats *out) {
   out->platform_status = a->platform_status;
   out->url = a->url;
   out->live_turns = live_turns(a);
+  task_store_stats(a, out);
   out->pending_replies = (a->o.exec == MOL_AGENT_EXEC_HERMES && a->inner_live)
                              ? (unsigned)mol_hermes_pending(&a->inner) : 0;
 }

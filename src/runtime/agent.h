@@ -100,6 +100,10 @@ typedef struct {
    * heartbeats pushed early on turn start/end (not merged into a periodic one) and accepted. */
   unsigned long long turns, heartbeats, heartbeat_failures, heartbeat_pushes, errors;
   unsigned live_turns, pending_replies;
+  /* The A2A task store: terminal tasks evicted early to stay within its memory budget, and
+   * the bytes its tasks hold now. */
+  unsigned long long tasks_evicted;
+  size_t task_store_bytes;
   double turn_seconds_sum;       /* for a latency average */
   /* Turn latency: turns_ended counts finished turns; latency_buckets[i] the finished turns that
    * took at most mol_agent_latency_bounds[i] seconds and more than the bound before it (not

@@ -219,6 +219,8 @@ STAT(heartbeat_failures)
 STAT(heartbeat_pushes)
 STAT(live_turns)
 STAT(pending_replies)
+STAT(tasks_evicted)
+STAT(task_store_bytes)
 
 static void counter(mol_buf *b, const mol_agent_stats *st, size_t n, const char *name,
                     const char *type, const char *help, stat_fn f) {
@@ -277,6 +279,12 @@ char *mol_host_metrics(const mol_host *h) {
           st_heartbeat_pushes);
   counter(&b, st, h->n, "molecule_agent_errors_total", "counter", "Turns that failed.",
           st_errors);
+  counter(&b, st, h->n, "molecule_a2a_tasks_evicted_total", "counter",
+          "Finished A2A tasks evicted before their TTL to keep the task store in its memory "
+          "budget.", st_tasks_evicted);
+  counter(&b, st, h->n, "molecule_a2a_task_store_bytes", "gauge",
+          "Memory held by the tasks of the A2A task store, against its budget.",
+          st_task_store_bytes);
   free(st);
   return mol_buf_steal(&b);
 }

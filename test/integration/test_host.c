@@ -237,7 +237,8 @@ static void check_metrics(void) {
   req("GET", url, NULL, NULL, 0, &r);
   assert_int_equal(r.status, 200);
   regex_t line;
-  assert_int_equal(regcomp(&line, "^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\\{[a-z_]+=\"[^\"]*\""
+  assert_int_equal(regcomp(&line, "^(# (HELP|TYPE) [a-z_][a-z0-9_]* .+|"
+                                  "[a-z_][a-z0-9_]*(\\{[a-z_]+=\"[^\"]*\""
                                   "(,[a-z_]+=\"[^\"]*\")*\\})? -?[0-9.e+-]+)$", REG_EXTENDED), 0);
   char *save = NULL;
   for (char *l = strtok_r(r.body, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
@@ -252,6 +253,9 @@ static void check_metrics(void) {
     "molecule_agent_live_turns{agent=\"b\"} 0\n",
     "molecule_agent_pending_replies{agent=\"c\"} 0\n",
     "molecule_agent_errors_total{agent=\"a\"} 0\n",
+    "# TYPE molecule_a2a_tasks_evicted_total counter\n",
+    "molecule_a2a_tasks_evicted_total{agent=\"a\"} 0\n",
+    "# TYPE molecule_a2a_task_store_bytes gauge\n",
     "# TYPE molecule_agent_heartbeats_total counter\n",
     "# TYPE molecule_agent_heartbeat_failures_total counter\n",
     "molecule_agent_up{agent=\"a\"} 1\n",

@@ -138,11 +138,126 @@ static void busy_task_not_evicted(void **state) {
   mol_a2a_store_free(s);
 }
 
+/* A terminal task that a turn still holds (another turn ended it) is neither evicted to make
+ * room nor swept, until the hold goes. */
+static void held_task_not_evicted(void **state) {
+  (void)state;
+  mol_a2a_store *s = store_with(1, 1000);
+  mol_a2a_task *t, *n;
+  char *a = create(s, &t);
+  mol_a2a_hold hold;
+  mol_a2a_task_hold(t, &hold, NULL, NULL);
+  finish(s, a);
+  assert_int_equal(mol_a2a_store_create(s, NULL, &n), MOL_ELIMIT);
+  assert_int_equal(mol_a2a_store_sweep(s, INT64_MAX), 0);
+  assert_int_equal(mol_a2a_store_remove(s, t), MOL_EBUSY);
+  assert_ptr_equal(mol_a2a_store_get(s, a), t);
+  mol_a2a_task_release(&hold);
+  assert_int_equal(mol_a2a_store_create(s, NULL, &n), 0);
+  assert_null(mol_a2a_store_get(s, a));
+  free(a);
+  mol_a2a_store_free(s);
+}
+
+/* A turn as the server runs it for a Molecule-shaped message/send: the request's compact
+ * message begins the task, the agent's compact reply completes it. */
+static mol_a2a_task *typical_turn(mol_a2a_store *s) {
+  static const char text[] = "Summarise the quarterly report and list the three biggest risks.";
+  mol_a2a_text_span in = {text, sizeof(text) - 1};
+  mol_a2a_cmsg *m = mol_a2a_cmsg_new_text(MOL_A2A_ROLE_USER, "0d9b7c6a-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
+                                          NULL, NULL, &in, 1);
+  mol_a2a_task *t;
+  mol_a2a_error err = {0};
+  if (mol_a2a_store_begin(s, &m, &t, &err) != 0) {
+    mol_a2a_cmsg_unref(m);
+    return NULL;
+  }
+  mol_a2a_cmsg_unref(m);
+  char reply[sizeof(text) + 6];
+  snprintf(reply, sizeof(reply), "echo: %s", text);
+  mol_a2a_text_span out = {reply, strlen(reply)};
+  mol_a2a_cmsg *r = mol_a2a_cmsg_new_text(MOL_A2A_ROLE_AGENT, NULL, mol_a2a_task_context_id(t),
+                                          mol_a2a_task_id(t), &out, 1);
+  assert_int_equal(mol_a2a_task_set_status_msg(t, MOL_A2A_STATE_COMPLETED, r, NULL), 0);
+  mol_a2a_cmsg_unref(r);
+  return t;
+}
+
+/* The default budget's promise (docs/a2a.md): at 1,000 turns/s a finished task is still there
+ * a minute later. */
+static void default_budget_keeps_a_minute_at_1000_per_s(void **state) {
+  (void)state;
+  mol_a2a_store *s = store_with(0, 0);
+  fake_now = 0;
+  mol_a2a_task *first = typical_turn(s);
+  char *id = strdup(mol_a2a_task_id(first));
+  for (int i = 1; i <= 60000; i++) {
+    fake_now = i; /* one finished turn per millisecond */
+    assert_non_null(typical_turn(s));
+  }
+  mol_a2a_store_stats st;
+  mol_a2a_store_stats_get(s, &st);
+  assert_int_equal(st.evicted, 0);
+  assert_int_equal(st.tasks, 60001);
+  assert_true(st.bytes <= MOL_A2A_STORE_DEFAULT_BYTES);
+  assert_non_null(mol_a2a_store_get(s, id));
+  assert_int_equal(mol_a2a_store_sweep(s, fake_now), 0);
+  free(id);
+  mol_a2a_store_free(s);
+}
+
+/* Past the budget the task that ended first goes first, never a live or held one; the count
+ * of evictions follows; with nothing evictable a new task is refused. */
+static void budget_evicts_oldest_terminal_first(void **state) {
+  (void)state;
+  mol_a2a_store *probe = store_with(0, 0);
+  assert_non_null(typical_turn(probe));
+  mol_a2a_store_stats one;
+  mol_a2a_store_stats_get(probe, &one);
+  mol_a2a_store_free(probe);
+  mol_a2a_store_opts o = {.clock = fake_clock, .max_bytes = one.bytes * 4};
+  mol_a2a_store *s;
+  assert_int_equal(mol_a2a_store_new(&o, &s), 0);
+  mol_a2a_task *live;
+  char *lid = create(s, &live);
+  char *ids[6];
+  for (int i = 0; i < 3; i++) ids[i] = strdup(mol_a2a_task_id(typical_turn(s)));
+  mol_a2a_store_stats st;
+  mol_a2a_store_stats_get(s, &st);
+  assert_int_equal(st.evicted, 0);
+  for (int i = 3; i < 6; i++) ids[i] = strdup(mol_a2a_task_id(typical_turn(s)));
+  mol_a2a_store_stats_get(s, &st);
+  assert_true(st.evicted >= 1 && st.evicted < 6);
+  for (int i = 0; i < 6; i++)
+    assert_true((mol_a2a_store_get(s, ids[i]) == NULL) == ((unsigned long long)i < st.evicted));
+  assert_ptr_equal(mol_a2a_store_get(s, lid), live);
+  assert_true(st.bytes <= o.max_bytes + one.bytes); /* counted when created, grown by its turn */
+  /* Nothing evictable: refused, nothing dropped. */
+  mol_a2a_hold holds[6];
+  int n = 0;
+  for (int i = 0; i < 6; i++) {
+    mol_a2a_task *t = mol_a2a_store_get(s, ids[i]);
+    if (t) mol_a2a_task_hold(t, &holds[n++], NULL, NULL);
+  }
+  mol_a2a_task *t;
+  while (mol_a2a_store_create(s, NULL, &t) == 0) {}
+  assert_int_equal(mol_a2a_store_create(s, NULL, &t), MOL_ELIMIT);
+  for (int i = 0; i < n; i++) mol_a2a_task_release(&holds[i]);
+  for (int i = 0; i < 6; i++) free(ids[i]);
+  free(lid);
+  mol_a2a_store_free(s);
+}
+
 static mol_a2a_cmsg *user_msg(const char *task_id, const char *context_id) {
   json_t *m = mol_a2a_message_new(MOL_A2A_ROLE_USER, "hello");
   if (task_id) json_object_set_new(m, "taskId", json_string(task_id));
   if (context_id) json_object_set_new(m, "contextId", json_string(context_id));
   return mol_a2a_cmsg_wrap(m);
+}
+
+static void ignore_cancel(mol_a2a_task *t, void *arg) {
+  (void)t;
+  (void)arg; /* a turn that takes its time to stop */
 }
 
 static void begin_turns(void **state) {
@@ -178,6 +293,16 @@ static void begin_turns(void **state) {
   mol_a2a_cmsg *m4 = user_msg(mol_a2a_task_id(t), "other");
   assert_int_equal(mol_a2a_store_begin(s, &m4, &again, &err), MOL_EINVAL);
   assert_int_equal(err.code, MOL_A2A_INVALID_PARAMS);
+  /* a task being canceled takes no new turn: its running turns are on their way out */
+  mol_a2a_hold hold;
+  mol_a2a_task_hold(t, &hold, ignore_cancel, NULL);
+  assert_int_equal(mol_a2a_task_request_cancel(t), 0);
+  mol_a2a_cmsg *m4b = user_msg(mol_a2a_task_id(t), NULL);
+  assert_int_equal(mol_a2a_store_begin(s, &m4b, &again, &err), MOL_EINVAL);
+  assert_int_equal(err.code, MOL_A2A_INVALID_REQUEST);
+  assert_non_null(strstr(err.message, "being canceled"));
+  mol_a2a_cmsg_unref(m4b);
+  mol_a2a_task_release(&hold);
   assert_int_equal(mol_a2a_task_set_status(t, MOL_A2A_STATE_COMPLETED, NULL, NULL), 0);
   mol_a2a_cmsg *m5 = user_msg(mol_a2a_task_id(t), NULL);
   assert_int_equal(mol_a2a_store_begin(s, &m5, &again, &err), MOL_EINVAL);
@@ -218,6 +343,9 @@ int main(void) {
     cmocka_unit_test(cap_evicts_oldest_terminal),
     cmocka_unit_test(ttl_sweep),
     cmocka_unit_test(busy_task_not_evicted),
+    cmocka_unit_test(held_task_not_evicted),
+    cmocka_unit_test(default_budget_keeps_a_minute_at_1000_per_s),
+    cmocka_unit_test(budget_evicts_oldest_terminal_first),
     cmocka_unit_test(begin_turns),
     cmocka_unit_test(list_filter_and_pages),
   };

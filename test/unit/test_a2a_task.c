@@ -384,7 +384,8 @@ static void cancel_hook_once(void **state) {
   mol_a2a_task *t = new_task(s);
   hook_ctx h = {0};
   rec r = {0};
-  mol_a2a_task_set_cancel_hook(t, cancel_hook, &h);
+  mol_a2a_hold hold;
+  mol_a2a_task_hold(t, &hold, cancel_hook, &h);
   assert_int_equal(mol_a2a_task_set_status(t, S(WORKING), NULL, NULL), 0);
   assert_int_equal(mol_a2a_task_subscribe(t, rec_fn, &r, NULL), 0);
   assert_int_equal(mol_a2a_task_request_cancel(t), 0);
@@ -396,18 +397,86 @@ static void cancel_hook_once(void **state) {
   assert_string_equal(r.log, "canceled!;");
   assert_int_equal(mol_a2a_task_request_cancel(t), MOL_A2A_ETERMINAL); /* -> -32002 */
   assert_int_equal(h.calls, 1);
+  mol_a2a_task_release(&hold);
   /* The executor finishes from inside the hook. */
   mol_a2a_task *t2 = new_task(s);
   hook_ctx h2 = {.finish_inside = 1};
-  mol_a2a_task_set_cancel_hook(t2, cancel_hook, &h2);
+  mol_a2a_hold hold2;
+  mol_a2a_task_hold(t2, &hold2, cancel_hook, &h2);
   assert_int_equal(mol_a2a_task_request_cancel(t2), 0);
   assert_int_equal(h2.calls, 1);
   assert_int_equal(mol_a2a_task_state_get(t2), S(CANCELED));
+  mol_a2a_task_release(&hold2);
+  mol_a2a_task_release(&hold2); /* twice is harmless */
   /* No executor hook: canceled at once. */
   mol_a2a_task *t3 = new_task(s);
   assert_int_equal(mol_a2a_task_set_status(t3, S(INPUT_REQUIRED), NULL, NULL), 0);
   assert_int_equal(mol_a2a_task_request_cancel(t3), 0);
   assert_int_equal(mol_a2a_task_state_get(t3), S(CANCELED));
+  mol_a2a_store_free(s);
+}
+
+/* Two turns on one task: cancel reaches both, once each, however they end; a turn that ends
+ * the task asks the other to stop; a disarmed hold is never called. */
+typedef struct {
+  mol_a2a_hold hold;
+  int calls, end_inside;
+} turn_ctx;
+
+static void turn_cancel(mol_a2a_task *t, void *arg) {
+  turn_ctx *c = arg;
+  c->calls++;
+  if (c->end_inside) {
+    mol_a2a_task_disarm(&c->hold);
+    mol_a2a_task_finish_canceled(t, NULL); /* the first ends the task; the second gets ETERMINAL */
+    mol_a2a_task_release(&c->hold);
+  }
+}
+
+static void cancel_reaches_every_turn(void **state) {
+  (void)state;
+  mol_a2a_store *s = new_store();
+  mol_a2a_task *t = new_task(s);
+  turn_ctx a = {.end_inside = 1}, b = {.end_inside = 1}, quiet = {0};
+  mol_a2a_task_hold(t, &a.hold, turn_cancel, &a);
+  mol_a2a_task_hold(t, &b.hold, turn_cancel, &b);
+  mol_a2a_task_hold(t, &quiet.hold, turn_cancel, &quiet);
+  mol_a2a_task_disarm(&quiet.hold);
+  assert_int_equal(mol_a2a_task_holds(t), 3);
+  assert_int_equal(mol_a2a_task_request_cancel(t), 0);
+  assert_int_equal(a.calls, 1);
+  assert_int_equal(b.calls, 1);
+  assert_int_equal(quiet.calls, 0);
+  assert_int_equal(mol_a2a_task_state_get(t), S(CANCELED));
+  assert_int_equal(mol_a2a_task_holds(t), 1); /* quiet still holds it */
+  assert_int_equal(mol_a2a_store_remove(s, t), MOL_EBUSY);
+  mol_a2a_task_release(&quiet.hold);
+  assert_int_equal(mol_a2a_store_remove(s, t), 0);
+
+  /* One turn completes the task: the other is asked to stop, once; the ender is not. */
+  t = new_task(s);
+  turn_ctx ender = {0}, other = {0};
+  mol_a2a_task_hold(t, &ender.hold, turn_cancel, &ender);
+  mol_a2a_task_hold(t, &other.hold, turn_cancel, &other);
+  mol_a2a_task_disarm(&ender.hold);
+  assert_int_equal(mol_a2a_task_set_status(t, S(COMPLETED), NULL, NULL), 0);
+  mol_a2a_task_release(&ender.hold);
+  assert_int_equal(ender.calls, 0);
+  assert_int_equal(other.calls, 1);
+  assert_int_equal(mol_a2a_task_request_cancel(t), MOL_A2A_ETERMINAL);
+  assert_int_equal(other.calls, 1);
+  mol_a2a_task_release(&other.hold);
+
+  /* An interrupted state is not an ending: the other turn runs on. */
+  t = new_task(s);
+  turn_ctx asker = {0}, runner = {0};
+  mol_a2a_task_hold(t, &asker.hold, turn_cancel, &asker);
+  mol_a2a_task_hold(t, &runner.hold, turn_cancel, &runner);
+  mol_a2a_task_disarm(&asker.hold);
+  assert_int_equal(mol_a2a_task_set_status(t, S(INPUT_REQUIRED), NULL, NULL), 0);
+  mol_a2a_task_release(&asker.hold);
+  assert_int_equal(runner.calls, 0);
+  mol_a2a_task_release(&runner.hold);
   mol_a2a_store_free(s);
 }
 
@@ -443,6 +512,7 @@ int main(void) {
     cmocka_unit_test(unsubscribe_during_dispatch),
     cmocka_unit_test(listener_bound),
     cmocka_unit_test(cancel_hook_once),
+    cmocka_unit_test(cancel_reaches_every_turn),
     cmocka_unit_test(event_json_metadata),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
