@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -46,6 +47,8 @@ typedef struct {
   int errfd;                /* the platform's stderr, forwarded to ours */
   int err_open;             /* errfd has not reached its end */
   int port;
+  char line[4096];          /* a partial stderr line */
+  size_t line_len;
 } platform;
 
 typedef struct {
@@ -60,12 +63,34 @@ static json_t *g_acks;      /* id -> name of every acknowledged create, all roun
 
 /* ---- the platform process ---------------------------------------------------------------- */
 
+/* Passes one line of the platform's stderr on to ours, except the info line of each create
+ * (thousands per round); warnings, errors and sanitizer reports stay visible. */
+static void forward_line(const char *line, size_t len) {
+  if (memmem(line, len, " info  devplatform: created workspace", 37)) return;
+  if (write(2, line, len) < 0) return;
+}
+
 /* Returns 0 once the pipe has reached its end (the platform is gone). */
 static int forward_stderr(platform *p) {
-  char buf[4096];
   ssize_t n;
-  while ((n = read(p->errfd, buf, sizeof buf)) > 0)
-    if (write(2, buf, (size_t)n) < 0) break;
+  for (;;) {
+    n = read(p->errfd, p->line + p->line_len, sizeof p->line - p->line_len);
+    if (n <= 0) break;
+    p->line_len += (size_t)n;
+    char *start = p->line, *nl;
+    while ((nl = memchr(start, '\n', p->line_len - (size_t)(start - p->line)))) {
+      forward_line(start, (size_t)(nl - start) + 1);
+      start = nl + 1;
+    }
+    p->line_len -= (size_t)(start - p->line);
+    memmove(p->line, start, p->line_len);
+    if (p->line_len == sizeof p->line) { /* an over-long line: pass it on as it is */
+      forward_line(p->line, p->line_len);
+      p->line_len = 0;
+    }
+  }
+  if (n == 0 && p->line_len) forward_line(p->line, p->line_len);
+  if (n == 0) p->line_len = 0;
   return n != 0;
 }
 
@@ -93,7 +118,9 @@ static int read_port(int fd) {
   }
 }
 
-static void platform_start(platform *p) {
+/* fsize_limit > 0: the platform may not write files past that many bytes (RLIMIT_FSIZE, with
+ * SIGXFSZ ignored so that the write fails with EFBIG instead of killing it). */
+static void platform_start(platform *p, const char *db, rlim_t fsize_limit) {
   const char *bin = getenv("MOLECULE_BIN");
   assert_non_null(bin);
   int fds[2];
@@ -106,11 +133,16 @@ static void platform_start(platform *p) {
     close(fds[1]);
     int null = open("/dev/null", O_WRONLY);
     if (null >= 0) dup2(null, 1);
-    setenv("MOLECULE_LOG_LEVEL", "warn", 1);
-    execl(bin, bin, "platform", "--dev", "--listen", "127.0.0.1:0", "--db", g_db, (char *)NULL);
+    if (fsize_limit) {
+      signal(SIGXFSZ, SIG_IGN); /* stays ignored across exec */
+      struct rlimit rl = {.rlim_cur = fsize_limit, .rlim_max = fsize_limit};
+      setrlimit(RLIMIT_FSIZE, &rl);
+    }
+    execl(bin, bin, "platform", "--dev", "--listen", "127.0.0.1:0", "--db", db, (char *)NULL);
     _exit(127);
   }
   close(fds[1]);
+  p->line_len = 0;
   p->errfd = fds[0];
   p->err_open = 1;
   p->port = read_port(p->errfd);
@@ -129,9 +161,9 @@ static int platform_stop(platform *p, int sig) {
   return status;
 }
 
-static void read_admin_token(void) {
+static void read_admin_token(const char *db) {
   char path[160];
-  snprintf(path, sizeof path, "%s.admin_token", g_db);
+  snprintf(path, sizeof path, "%s.admin_token", db);
   FILE *f = fopen(path, "r");
   assert_non_null(f);
   assert_non_null(fgets(g_token, sizeof g_token, f));
@@ -185,10 +217,11 @@ static int parse_response(const mol_buf *b, int *status, const char **body, size
 }
 
 /* A blocking request on a fresh connection; returns the parsed JSON body and the status. */
-static json_t *http_call(int port, const char *method, const char *path, int *status) {
+static json_t *http_call(int port, const char *method, const char *path, const char *body_in,
+                         int *status) {
   int fd = connect_to(port, 0);
   mol_buf b = MOL_BUF_INIT;
-  append_request(&b, port, method, path, NULL);
+  append_request(&b, port, method, path, body_in);
   assert_int_equal(send(fd, b.data, b.len, MSG_NOSIGNAL), (ssize_t)b.len);
   b.len = 0;
   const char *body;
@@ -328,7 +361,7 @@ static unsigned soak_round(platform *p, int round) {
  * are not (reported, and then forgotten so that a later restart does not count them again). */
 static size_t check_acknowledged(platform *p) {
   int status = 0;
-  json_t *list = http_call(p->port, "GET", "/workspaces", &status);
+  json_t *list = http_call(p->port, "GET", "/workspaces", NULL, &status);
   assert_int_equal(status, 200);
   assert_true(json_is_array(list));
   json_t *have = json_object(), *row, *lost = json_array();
@@ -365,8 +398,8 @@ static void test_acknowledged_creates_survive_kill9(void **state) {
   platform p;
   size_t missing = 0;
   for (int round = 0; round <= ROUNDS; round++) {
-    platform_start(&p);
-    if (round == 0) read_admin_token();
+    platform_start(&p, g_db, 0);
+    if (round == 0) read_admin_token(g_db);
     missing += check_acknowledged(&p);
     if (round == ROUNDS) {
       int st = platform_stop(&p, SIGTERM);
@@ -381,6 +414,58 @@ static void test_acknowledged_creates_survive_kill9(void **state) {
   }
   json_decref(g_acks);
   if (missing) fail_msg("%zu acknowledged creates lost over %d kill -9 rounds", missing, ROUNDS);
+}
+
+/* 1 when the list holds a workspace with that name. */
+static int listed(int port, const char *name) {
+  int status = 0, found = 0;
+  json_t *list = http_call(port, "GET", "/workspaces", NULL, &status), *row;
+  assert_int_equal(status, 200);
+  size_t i;
+  json_array_foreach(list, i, row) found |= json_equal(json_object_get(row, "name"),
+                                                      json_string(name)) ? 1 : 0;
+  json_decref(list);
+  return found;
+}
+
+/* A COMMIT that fails (here: the WAL cannot grow past the file size limit) rolls the write
+ * back, and its reply is a 503, never the 201 of a workspace that does not exist. The next
+ * write, small enough, goes through. */
+static void test_failed_commit_answers_503(void **state) {
+  (void)state;
+  char db[160];
+  snprintf(db, sizeof db, "%s/commit.db", g_dir);
+  platform p;
+  platform_start(&p, db, 512 * 1024);
+  read_admin_token(db);
+  /* ~900 KB of secrets in one create: the rows fit in SQLite's page cache, so the statements
+   * succeed and the bytes reach the WAL only at COMMIT. */
+  json_t *secrets = json_object();
+  char *value = malloc(60001);
+  memset(value, 'v', 60000);
+  value[60000] = '\0';
+  for (int i = 0; i < 15; i++) {
+    char key[16];
+    snprintf(key, sizeof key, "K%d", i);
+    json_object_set_new(secrets, key, json_string(value));
+  }
+  free(value);
+  json_t *req = json_pack("{s:s,s:o}", "name", "too-big-to-commit", "secrets", secrets);
+  char *body = json_dumps(req, JSON_COMPACT);
+  json_decref(req);
+  int status = 0;
+  json_t *resp = http_call(p.port, "POST", "/workspaces", body, &status);
+  free(body);
+  fprintf(stderr, "big create: %d %s\n", status, json_string_value(json_object_get(resp, "error")));
+  json_decref(resp);
+  assert_int_equal(status, 503);
+  assert_false(listed(p.port, "too-big-to-commit"));
+  resp = http_call(p.port, "POST", "/workspaces", "{\"name\":\"small\"}", &status);
+  json_decref(resp);
+  assert_int_equal(status, 201);
+  assert_true(listed(p.port, "small"));
+  int st = platform_stop(&p, SIGTERM);
+  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 static int setup(void **state) {
@@ -402,6 +487,7 @@ static int teardown(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_acknowledged_creates_survive_kill9),
+      cmocka_unit_test(test_failed_commit_answers_503),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
