@@ -422,8 +422,10 @@ static int listed(int port, const char *name) {
   json_t *list = http_call(port, "GET", "/workspaces", NULL, &status), *row;
   assert_int_equal(status, 200);
   size_t i;
-  json_array_foreach(list, i, row) found |= json_equal(json_object_get(row, "name"),
-                                                      json_string(name)) ? 1 : 0;
+  json_array_foreach(list, i, row) {
+    const char *n = json_string_value(json_object_get(row, "name"));
+    found |= n && strcmp(n, name) == 0;
+  }
   json_decref(list);
   return found;
 }
