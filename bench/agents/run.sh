@@ -7,13 +7,19 @@
 # come from /proc/<pid>/stat (user + system), so other load on the machine moves the wall
 # numbers but hardly the per-heartbeat costs. Rounds alternate client run / wrk run; medians.
 # Usage: bench/agents/run.sh [clients=10000] [seconds=10] [wrk_seconds=10] [rounds=3]
+# BENCH_BIN=<build dir> runs the binaries of an existing build instead of building build-bench
+# (to compare two builds with the same command).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh"
 clients=${1:-10000} seconds=${2:-10} wrk_seconds=${3:-10} rounds=${4:-3}
 burst=1000 ticks=5 port=18110
-bench_build bench/bench_agents src/cli/molecule
-bin=$BENCH_ROOT/build-bench
+if [[ -n ${BENCH_BIN:-} ]]; then
+  bin=$BENCH_BIN
+else
+  bench_build bench/bench_agents src/cli/molecule
+  bin=$BENCH_ROOT/build-bench
+fi
 
 dir=$(mktemp -d)
 pids=()
@@ -89,8 +95,8 @@ print('here one loop thread carries all %s and answers a 1,000-client tick in %.
 print('The wall rate wrk sees is below the per-core rate when the platform does not get all of CPU 0')
 print('(other builds on the machine); the per-core rate is what one core of the platform sustains.')
 print('The platform\'s margin is thin: %.1f us of CPU per heartbeat against the 50 us that 20,000/s' % md(pcpu))
-print('allows (token lookup, JSON parse, status transition, the row update in the per-tick SQLite')
-print('transaction).')
+print('allows (token lookup, JSON parse, status transition, the row update in the loop iteration\'s')
+print('SQLite transaction, whose COMMIT the answer waits for).')
 print('\nPer round: client CPU/heartbeat %s us; platform heartbeats/s (wall) %s.' % (
     ', '.join('%.1f' % x for x in cpu), ', '.join('%.0f' % x for x in prps)))
 PY

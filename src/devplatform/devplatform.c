@@ -133,6 +133,8 @@ static void on_sweep(uv_timer_t *t) {
 
 static int open_parts(mol_devplatform *dp, const mol_devplatform_opts *o) {
   int rc = dp_store_open(&dp->store, dp->loop, o->db_path);
+  dp->store.on_end = dp_txn_ended; /* replies wait for the commit of what they saw */
+  dp->store.on_end_arg = dp;
   if (!rc) rc = dp_queue_load_count(dp);
   if (!rc) rc = setup_admin_token(dp, o);
   if (!rc) rc = dp_guard_init(dp, o->public_host);
@@ -148,6 +150,7 @@ static int open_parts(mol_devplatform *dp, const mol_devplatform_opts *o) {
 static void free_memory(mol_devplatform *dp) {
   dp_token_cache_clear(dp);
   dp_activity_counts_free(dp);
+  dp_held_free(dp);
   dp_rt *rt, *tmp;
   HASH_ITER(hh, dp->rt, rt, tmp) {
     HASH_DEL(dp->rt, rt);

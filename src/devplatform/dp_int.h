@@ -17,7 +17,7 @@
 #define DP_ID_MAX 64             /* workspace ids are uuids; we accept up to this length */
 #define DP_MAX_SEGS 6
 
-/* ---- store.c: schema, prepared statements, the per-tick write transaction ---------------- */
+/* ---- store.c: schema, prepared statements, the per-iteration write transaction ----------- */
 
 typedef enum {
   ST_WS_GET,            /* full row by id */
@@ -64,8 +64,12 @@ typedef struct {
   sqlite3 *db;
   sqlite3_stmt *stmts[ST__COUNT];
   int in_txn;
-  uv_check_t commit_check;  /* commits the tick's transaction after the loop polled */
+  uv_check_t commit_check;  /* commits the iteration's transaction after the loop polled */
   int check_inited;
+  /* Called once after every transaction ends: committed = 1 after COMMIT, 0 after a failed
+   * COMMIT was rolled back. Set by the owner after dp_store_open (commit.c's dp_txn_ended). */
+  void (*on_end)(void *arg, int committed);
+  void *on_end_arg;
 } dp_store;
 
 int dp_store_open(dp_store *s, uv_loop_t *loop, const char *path);
@@ -74,10 +78,12 @@ int dp_store_open(dp_store *s, uv_loop_t *loop, const char *path);
 int dp_store_close(dp_store *s, uv_close_cb cb);
 /* Returns the statement reset, bindings cleared. Writes call dp_store_write_begin first. */
 sqlite3_stmt *dp_stmt(dp_store *s, dp_stmt_id id);
-/* Opens the tick's transaction if none is open (committed by the loop's check phase), so a
- * burst of heartbeats costs one commit, not one each. Returns 0 or MOL_EIO. */
+/* Opens the iteration's transaction if none is open (committed by the loop's check phase), so
+ * a burst of heartbeats costs one commit, not one each. Returns 0 or MOL_EIO. */
 int dp_store_write_begin(dp_store *s);
-void dp_store_commit(dp_store *s);
+/* Commits the open transaction, if any, then calls on_end. Returns 0 (committed, or nothing
+ * was open) or MOL_EIO (the COMMIT failed and the transaction was rolled back). */
+int dp_store_commit(dp_store *s);
 /* sqlite3_step() for a statement with no result rows; returns 0 or MOL_EIO (logged). */
 int dp_exec_stmt(dp_store *s, sqlite3_stmt *st);
 /* Column text as a C string ("" for NULL is NOT applied: NULL stays NULL). */
@@ -105,6 +111,29 @@ typedef struct {
 void dp_reply_set(dp_reply *r, int status, json_t *body); /* takes the body */
 void dp_reply_err(dp_reply *r, int status, const char *msg);
 void dp_reply_free(dp_reply *r);
+
+/* ---- commit.c: no reply leaves before the transaction it saw is committed ------------------ */
+
+typedef struct {
+  void *req;                /* the server request */
+  int status;
+  char *body;               /* owned; NULL = empty */
+  size_t len;
+} dp_held;
+
+typedef struct {
+  dp_held *v;
+  size_t n, cap;
+} dp_held_list;
+
+/* Answers req with status and a JSON body (takes body, malloc'd or NULL): at once when no write
+ * transaction is open, else held, in order, until that transaction ends. */
+void dp_send(mol_devplatform *dp, void *req, int status, char *body, size_t len);
+/* The same for a body the caller keeps (copied only when the reply is held). */
+void dp_send_copy(mol_devplatform *dp, void *req, int status, const char *body, size_t len);
+/* dp_store.on_end: releases the held replies (committed) or answers them 503 (rolled back). */
+void dp_txn_ended(void *arg, int committed);
+void dp_held_free(mol_devplatform *dp);
 
 /* ---- the per-request view the core sees (filled by devplatform.c from the server request) -- */
 
@@ -331,6 +360,8 @@ struct mol_devplatform {
   size_t tokcache_n;
   dp_rt *rt;
   struct dp_actcount *actcounts;   /* inserts per workspace since its last prune */
+  dp_held_list held;               /* replies waiting for the open transaction (commit.c) */
+  dp_held_list held_spare;         /* the previous batch's array, reused */
   dp_ratelimit rl;
   uv_timer_t sweep;
   int sweep_inited;

@@ -182,7 +182,6 @@ void dp_on_request(mol_http_req *req, void *arg) {
 }
 
 void dp_respond(mol_devplatform *dp, void *req, dp_reply *r) {
-  (void)dp;
   char *body = r->body ? json_dumps(r->body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
                        : NULL;
   if (r->retry_after >= 0) {
@@ -190,14 +189,9 @@ void dp_respond(mol_devplatform *dp, void *req, dp_reply *r) {
     snprintf(ra, sizeof ra, "%d", r->retry_after);
     mol_http_resp_header(req, "Retry-After", ra);
   }
-  if (mol_http_respond(req, r->status, "application/json", body ? body : "",
-                       body ? strlen(body) : 0) != 0)
-    mol_logw("devplatform", "respond %d failed", r->status);
-  free(body);
+  dp_send(dp, req, r->status, body, body ? strlen(body) : 0); /* may wait for the commit */
 }
 
 void dp_respond_raw(mol_devplatform *dp, void *req, int status, const char *body, size_t len) {
-  (void)dp;
-  if (mol_http_respond(req, status, "application/json", body ? body : "", body ? len : 0) != 0)
-    mol_logw("devplatform", "respond %d failed", status);
+  dp_send_copy(dp, req, status, body, len);
 }

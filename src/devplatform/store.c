@@ -1,11 +1,20 @@
 /* store.c - the dev platform's SQLite store: schema and migrations, cached prepared statements,
- * and the write transaction that spans one loop tick.
+ * and the write transaction that spans one loop iteration (group commit).
  *
- * Why one transaction per tick: in WAL mode with synchronous=NORMAL a commit costs no fsync,
- * but each commit still takes the WAL write lock and appends a frame set. Batching every write
- * of a tick (a burst of heartbeats, say) into one BEGIN ... COMMIT keeps the per-heartbeat cost
- * at one prepared UPDATE. The commit runs in the loop's check phase, i.e. right after the
- * callbacks of the poll phase that did the writes, so nothing stays uncommitted across a tick.
+ * Why one transaction per iteration: each commit takes the WAL write lock and appends a frame
+ * set, so batching every write of an iteration (a burst of heartbeats, say) into one
+ * BEGIN ... COMMIT keeps the per-heartbeat cost at one prepared UPDATE. The commit runs in the
+ * loop's check phase, right after the callbacks of the poll phase that did the writes, and the
+ * replies of that iteration wait for it (commit.c): nothing is acknowledged before it is
+ * committed, and nothing stays uncommitted across an iteration.
+ *
+ * Durability: journal_mode=WAL with synchronous=NORMAL. A COMMIT has written its frames to the
+ * WAL file with write(2) before it returns, so a committed transaction survives the death of
+ * the process (kill -9, a crash) - the kernel holds the bytes. It is not fsynced: a power loss
+ * or kernel crash may take the last transactions since the previous checkpoint (the database
+ * stays consistent; it rolls back to an earlier commit). synchronous=FULL would close that gap
+ * at the price of one fsync per commit; a development platform on one machine does not need
+ * it. docs/devplatform.md says the same to users.
  */
 #include <stdio.h>
 #include <string.h>
@@ -197,7 +206,7 @@ int dp_store_open(dp_store *s, uv_loop_t *loop, const char *path) {
     return MOL_EIO;
   }
   sqlite3_busy_timeout(s->db, 2000);
-  /* WAL + NORMAL: durable across a process crash, no fsync per commit. */
+  /* WAL + NORMAL: durable across a process crash, no fsync per commit (see the top). */
   int rc = exec_sql(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                            " PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;");
   if (!rc) rc = migrate(s->db);
@@ -237,14 +246,20 @@ int dp_store_write_begin(dp_store *s) {
   return 0;
 }
 
-void dp_store_commit(dp_store *s) {
+int dp_store_commit(dp_store *s) {
   if (s->check_inited) uv_check_stop(&s->commit_check);
-  if (!s->in_txn) return;
+  if (!s->in_txn) return 0;
   s->in_txn = 0;
   /* Reset statements first: an unfinished SELECT would make COMMIT fail with SQLITE_BUSY. */
   for (int i = 0; i < ST__COUNT; i++)
     if (s->stmts[i]) sqlite3_reset(s->stmts[i]);
-  if (exec_sql(s->db, "COMMIT")) exec_sql(s->db, "ROLLBACK");
+  int committed = exec_sql(s->db, "COMMIT") == 0;
+  /* A failed statement may have rolled the transaction back already (SQLITE_FULL, IOERR):
+   * then the COMMIT fails with "no transaction is active" and there is nothing to undo. */
+  if (!committed && !sqlite3_get_autocommit(s->db)) exec_sql(s->db, "ROLLBACK");
+  if (!committed) mol_loge("devplatform", "commit failed: this iteration's writes are lost");
+  if (s->on_end) s->on_end(s->on_end_arg, committed);
+  return committed ? 0 : MOL_EIO;
 }
 
 int dp_exec_stmt(dp_store *s, sqlite3_stmt *st) {
