@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "platform/platform_int.h"
 
 /* ---- row parsing (the table of sdk-parity §3.8) ------------------------------------------ */
@@ -236,11 +237,6 @@ static void post_done(mol_platform_req *r, int err, const mol_http_response *res
   plat_finish(r, plat_response_err(r, err, resp));
 }
 
-static int is_blank(const char *s) {
-  while (s && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) s++;
-  return !s || !*s;
-}
-
 static int post_json(mol_platform_client *c, char *url, char *body, unsigned flags,
                      const mol_platform_call *call, mol_platform_cb cb, void *arg,
                      mol_platform_req **out) {
@@ -264,7 +260,7 @@ static int post_json(mol_platform_client *c, char *url, char *body, unsigned fla
 
 int mol_platform_notify(mol_platform_client *c, const char *text, const mol_platform_call *call,
                         mol_platform_cb cb, void *arg, mol_platform_req **out) {
-  if (!c || is_blank(text)) return MOL_EINVAL;
+  if (!c || mol_str_is_blank(text)) return MOL_EINVAL;
   json_t *v = json_pack("{s:s}", "message", text);
   char *body = v ? mol_json_dump(v) : NULL;
   json_decref(v);
@@ -276,7 +272,7 @@ int mol_platform_notify(mol_platform_client *c, const char *text, const mol_plat
 int mol_platform_reply(mol_platform_client *c, const mol_platform_message *m, const char *text,
                        const mol_platform_call *call, mol_platform_cb cb, void *arg,
                        mol_platform_req **out) {
-  if (!c || !m || is_blank(text)) return MOL_EINVAL;
+  if (!c || !m || mol_str_is_blank(text)) return MOL_EINVAL;
   if (m->source == MOL_PLATFORM_SRC_CANVAS_USER)
     return mol_platform_notify(c, text, call, cb, arg, out);
   if (m->source != MOL_PLATFORM_SRC_PEER_AGENT) {

@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "http/url.h"
 #include "platform/platform_int.h"
 
@@ -217,7 +218,7 @@ static void client_free(mol_platform_client *c, void (*cb)(void *), void *arg) {
 
 static int client_load_state(mol_platform_client *c, const mol_platform_opts *o) {
   if (o->token && *o->token) {
-    char *t = plat_strip_dup(o->token);
+    char *t = mol_str_strip_dup(o->token);
     if (!t) return MOL_ENOMEM;
     int ok = *t && strlen(t) < PLAT_TOKEN_MAX;
     if (ok) plat_token_set(c, t);

@@ -156,7 +156,6 @@ int plat_read_small(const char *path, char **out); /* 0 with *out NULL when abse
 int plat_default_token_dir(const char *ws_id, char **out);
 int plat_token_reload(mol_platform_client *c, int *changed);
 void plat_token_set(mol_platform_client *c, const char *token);
-char *plat_strip_dup(const char *s);
 
 /* ---- heartbeat.c ---- */
 /* Serializes the heartbeat body into buf. Returns the length, or MOL_ETOOBIG/MOL_ENOMEM. */

@@ -22,17 +22,10 @@
 #include "base/buf.h"
 #include "base/crypto.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "platform/platform_int.h"
 
 #define SMALL_FILE_MAX 4096
-
-char *plat_strip_dup(const char *s) {
-  while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n') s++;
-  size_t n = strlen(s);
-  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-    n--;
-  return strndup(s, n);
-}
 
 int plat_mkdir_p(const char *dir, mode_t mode, int force_mode) {
   char *p = strdup(dir);
@@ -122,7 +115,7 @@ int plat_read_small(const char *path, char **out) {
   }
   close(fd);
   buf[len] = '\0';
-  if (!rc && len && !(*out = plat_strip_dup(buf))) rc = MOL_ENOMEM;
+  if (!rc && len && !(*out = mol_str_strip_dup(buf))) rc = MOL_ENOMEM;
   memset(buf, 0, len);
   if (*out && !**out) {
     free(*out);
@@ -190,7 +183,7 @@ static void sweep_stale_temps(const char *dir) {
 
 int mol_platform_save_token(mol_platform_client *c, const char *token) {
   if (!c || !token) return MOL_EINVAL;
-  char *t = plat_strip_dup(token);
+  char *t = mol_str_strip_dup(token);
   if (!t) return MOL_ENOMEM;
   int rc = !*t || strlen(t) >= PLAT_TOKEN_MAX ? MOL_EINVAL : plat_mkdir_p(c->token_dir, 0700, 1);
   if (!rc) rc = plat_write_atomic(c->token_path, t, strlen(t));
