@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -77,7 +78,7 @@ int plat_parse_activity_row(json_t *row, mol_platform_message *m, char **raw) {
 
 int plat_cursor_load(mol_platform_client *c) {
   if (!c->cursor_file) return 0;
-  int rc = plat_read_small(c->cursor_file, &c->cursor);
+  int rc = mol_read_file_stripped(c->cursor_file, &c->cursor);
   if (rc) mol_logw(PLAT_SCOPE, "cannot read cursor file %s: %s", c->cursor_file, mol_strerror(rc));
   return 0; /* an unreadable cursor means "start from the newest rows", as upstream */
 }
@@ -87,12 +88,12 @@ static int cursor_persist(mol_platform_client *c) {
   const char *slash = strrchr(c->cursor_file, '/');
   if (slash && slash != c->cursor_file) {
     char *dir = strndup(c->cursor_file, (size_t)(slash - c->cursor_file));
-    int rc = dir ? plat_mkdir_p(dir, 0700, 0) : MOL_ENOMEM;
+    int rc = dir ? mol_mkdir_p(dir, 0700) : MOL_ENOMEM;
     free(dir);
     if (rc) return rc;
   }
   const char *v = c->cursor ? c->cursor : "";
-  int rc = plat_write_atomic(c->cursor_file, v, strlen(v));
+  int rc = mol_write_file_atomic(c->cursor_file, v, strlen(v), 0600);
   if (rc) mol_logw(PLAT_SCOPE, "cannot write cursor file %s: %s", c->cursor_file, mol_strerror(rc));
   return rc;
 }

@@ -149,10 +149,7 @@ int plat_retry_after_ms(const char *value, int64_t now_unix_s, uint64_t *delay_m
 uint64_t plat_loop_backoff(const mol_platform_retry_opts *p, unsigned failures, unsigned cap_ms);
 void plat_retry_defaults(mol_platform_retry_opts *p);
 
-/* ---- token.c: token store and atomic small files ---- */
-int plat_mkdir_p(const char *dir, mode_t mode, int force_mode);
-int plat_write_atomic(const char *path, const char *data, size_t len);
-int plat_read_small(const char *path, char **out); /* 0 with *out NULL when absent or blank */
+/* ---- token.c: the token store ---- */
 int plat_default_token_dir(const char *ws_id, char **out);
 int plat_token_reload(mol_platform_client *c, int *changed);
 void plat_token_set(mol_platform_client *c, const char *token);
