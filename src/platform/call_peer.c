@@ -209,24 +209,27 @@ static int call_peer_start(mol_platform_req *r, int proxy_only) {
                        c->timeout_ms, discover_step);
 }
 
+typedef struct {
+  const char *target_id, *text;
+  int proxy_only;
+} call_peer_args;
+
+static int call_peer_setup(mol_platform_req *r, const void *ctx) {
+  const call_peer_args *p = ctx;
+  char mid[MOL_UUID_LEN + 1];
+  r->op = calloc(1, sizeof(peer_op));
+  r->op_free = peer_op_free;
+  int rc = !r->op || !(r->s1 = plat_id_dup(p->target_id)) || !(r->s2 = strdup(p->text))
+               ? MOL_ENOMEM : 0;
+  if (!rc) rc = mol_uuid4(mid);
+  if (!rc && !(r->s3 = strdup(mid))) rc = MOL_ENOMEM;
+  return rc ? rc : call_peer_start(r, p->proxy_only);
+}
+
 int mol_platform_call_peer(mol_platform_client *c, const char *target_id, const char *text,
                            const mol_platform_call_peer_opts *o, const mol_platform_call *call,
                            mol_platform_cb cb, void *arg, mol_platform_req **out) {
   if (!plat_valid_id(target_id) || !text) return MOL_EINVAL;
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  char mid[MOL_UUID_LEN + 1];
-  r->op = calloc(1, sizeof(peer_op));
-  r->op_free = peer_op_free;
-  rc = !r->op || !(r->s1 = plat_id_dup(target_id)) || !(r->s2 = strdup(text)) ? MOL_ENOMEM : 0;
-  if (!rc) rc = mol_uuid4(mid);
-  if (!rc && !(r->s3 = strdup(mid))) rc = MOL_ENOMEM;
-  if (!rc) rc = call_peer_start(r, o && o->proxy_only);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  call_peer_args p = {target_id, text, o && o->proxy_only};
+  return plat_call(c, call, cb, arg, call_peer_setup, &p, out);
 }

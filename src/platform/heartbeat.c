@@ -90,27 +90,20 @@ static void heartbeat_done(mol_platform_req *r, int err, const mol_http_response
   plat_finish(r, plat_response_err(r, err, resp));
 }
 
-int mol_platform_heartbeat(mol_platform_client *c, const mol_platform_heartbeat_payload *p,
-                           const mol_platform_call *call, mol_platform_cb cb, void *arg,
-                           mol_platform_req **out) {
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
+static int heartbeat_start(mol_platform_req *r, const void *p) {
+  mol_platform_client *c = r->c;
   char *body;
   long long up = (long long)((uv_now(c->loop) - c->start_ms) / 1000);
   int len = plat_heartbeat_json(c->ws_id, p, up, &body);
-  if (len < 0) {
-    plat_req_abort(r);
-    return len;
-  }
+  if (len < 0) return len;
   /* Never retried: a heartbeat is a POST, and the next one is only an interval away. */
-  rc = plat_exchange(r, "POST", plat_url(c, "/registry/heartbeat"), body, (size_t)len,
-                     PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_JSON | PLAT_REAUTH, c->timeout_ms,
-                     heartbeat_done);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  return plat_exchange(r, "POST", plat_url(c, "/registry/heartbeat"), body, (size_t)len,
+                       PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_JSON | PLAT_REAUTH, c->timeout_ms,
+                       heartbeat_done);
+}
+
+int mol_platform_heartbeat(mol_platform_client *c, const mol_platform_heartbeat_payload *p,
+                           const mol_platform_call *call, mol_platform_cb cb, void *arg,
+                           mol_platform_req **out) {
+  return plat_call(c, call, cb, arg, heartbeat_start, p, out);
 }

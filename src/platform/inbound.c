@@ -213,23 +213,19 @@ static char *activity_url(const mol_platform_client *c, const mol_platform_fetch
   return mol_buf_steal(&b);
 }
 
+static int fetch_start(mol_platform_req *r, const void *o) {
+  mol_platform_client *c = r->c;
+  const char *since = since_of(c, o);
+  r->newest_first = !since || !*since;
+  return plat_exchange(r, "GET", activity_url(c, o), NULL, 0,
+                       PLAT_H_AUTH | PLAT_H_TENANT | PLAT_RETRY | PLAT_REAUTH,
+                       c->inbound_timeout_ms, fetch_done);
+}
+
 int mol_platform_fetch_inbound(mol_platform_client *c, const mol_platform_fetch_opts *o,
                                const mol_platform_call *call, mol_platform_cb cb, void *arg,
                                mol_platform_req **out) {
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  const char *since = since_of(c, o);
-  r->newest_first = !since || !*since;
-  rc = plat_exchange(r, "GET", activity_url(c, o), NULL, 0,
-                     PLAT_H_AUTH | PLAT_H_TENANT | PLAT_RETRY | PLAT_REAUTH,
-                     c->inbound_timeout_ms, fetch_done);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  return plat_call(c, call, cb, arg, fetch_start, o, out);
 }
 
 /* ---- reply and notify -------------------------------------------------------------------- */
@@ -238,36 +234,37 @@ static void post_done(mol_platform_req *r, int err, const mol_http_response *res
   plat_finish(r, plat_response_err(r, err, resp));
 }
 
-static int post_json(mol_platform_client *c, char *url, char *body, unsigned flags,
-                     const mol_platform_call *call, mol_platform_cb cb, void *arg,
-                     mol_platform_req **out) {
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) {
-    free(url);
-    free(body);
-    return rc;
-  }
-  rc = plat_exchange(r, "POST", url, body, body ? strlen(body) : 0,
-                     flags | PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_JSON | PLAT_REAUTH,
-                     c->inbound_timeout_ms, post_done);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+/* A notify, or a reply to a peer (message/send through the platform's A2A proxy). */
+typedef struct {
+  const char *peer_id; /* NULL: notify the canvas user */
+  const char *text;
+} post_args;
+
+static char *notify_body(const char *text) {
+  json_t *v = json_pack("{s:s}", "message", text);
+  char *body = v ? mol_json_dump(v) : NULL;
+  json_decref(v);
+  return body;
+}
+
+static int post_start(mol_platform_req *r, const void *ctx) {
+  const post_args *p = ctx;
+  mol_platform_client *c = r->c;
+  char *body = p->peer_id ? plat_message_send_body(p->text, "agent", NULL) : notify_body(p->text);
+  if (!body) return MOL_ENOMEM;
+  char *url = p->peer_id ? plat_url(c, "/workspaces/%s/a2a", p->peer_id)
+                         : plat_url(c, "/workspaces/%s/notify", c->ws_id);
+  unsigned flags = p->peer_id ? PLAT_H_SOURCE | PLAT_H_WS : 0;
+  return plat_exchange(r, "POST", url, body, strlen(body),
+                       flags | PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_JSON | PLAT_REAUTH,
+                       c->inbound_timeout_ms, post_done);
 }
 
 int mol_platform_notify(mol_platform_client *c, const char *text, const mol_platform_call *call,
                         mol_platform_cb cb, void *arg, mol_platform_req **out) {
   if (!c || mol_str_is_blank(text)) return MOL_EINVAL;
-  json_t *v = json_pack("{s:s}", "message", text);
-  char *body = v ? mol_json_dump(v) : NULL;
-  json_decref(v);
-  if (!body) return MOL_ENOMEM;
-  return post_json(c, plat_url(c, "/workspaces/%s/notify", c->ws_id), body, 0, call, cb, arg,
-                   out);
+  post_args p = {NULL, text};
+  return plat_call(c, call, cb, arg, post_start, &p, out);
 }
 
 int mol_platform_reply(mol_platform_client *c, const mol_platform_message *m, const char *text,
@@ -282,8 +279,6 @@ int mol_platform_reply(mol_platform_client *c, const mol_platform_message *m, co
     return MOL_EINVAL;
   }
   if (!plat_valid_id(m->source_id)) return MOL_EINVAL; /* a peer message with no source_id */
-  char *body = plat_message_send_body(text, "agent", NULL);
-  if (!body) return MOL_ENOMEM;
-  return post_json(c, plat_url(c, "/workspaces/%s/a2a", m->source_id), body,
-                   PLAT_H_SOURCE | PLAT_H_WS, call, cb, arg, out);
+  post_args p = {m->source_id, text};
+  return plat_call(c, call, cb, arg, post_start, &p, out);
 }

@@ -146,20 +146,17 @@ static void peers_done(mol_platform_req *r, int err, const mol_http_response *re
   plat_finish(r, err);
 }
 
+static int peers_start(mol_platform_req *r, const void *ctx) {
+  (void)ctx;
+  mol_platform_client *c = r->c;
+  return plat_exchange(r, "GET", plat_url(c, "/registry/%s/peers", c->ws_id), NULL, 0,
+                       PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_WS | PLAT_RETRY | PLAT_REAUTH,
+                       c->timeout_ms, peers_done);
+}
+
 int mol_platform_get_peers(mol_platform_client *c, const mol_platform_call *call,
                            mol_platform_cb cb, void *arg, mol_platform_req **out) {
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  rc = plat_exchange(r, "GET", plat_url(c, "/registry/%s/peers", c->ws_id), NULL, 0,
-                     PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_WS | PLAT_RETRY | PLAT_REAUTH,
-                     c->timeout_ms, peers_done);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  return plat_call(c, call, cb, arg, peers_start, NULL, out);
 }
 
 /* ---- discover ----------------------------------------------------------------------------- */
@@ -180,31 +177,25 @@ static void discover_done(mol_platform_req *r, int err, const mol_http_response 
   plat_finish(r, err);
 }
 
+static int discover_start(mol_platform_req *r, const void *target_id) {
+  mol_platform_client *c = r->c;
+  const char *hit = NULL;
+  if (!(r->s1 = plat_id_dup(target_id)) ||
+      ((hit = plat_cache_get(c, r->s1, uv_now(c->loop))) && !(r->s2 = strdup(hit))))
+    return MOL_ENOMEM;
+  if (hit) {
+    r->res.url = r->s2;
+    plat_finish_later(r, 0); /* a cache hit sends nothing, but still completes later */
+    return 0;
+  }
+  return plat_exchange(r, "GET", plat_url(c, "/registry/discover/%s", r->s1), NULL, 0,
+                       PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_WS | PLAT_RETRY | PLAT_REAUTH,
+                       c->timeout_ms, discover_done);
+}
+
 int mol_platform_discover(mol_platform_client *c, const char *target_id,
                           const mol_platform_call *call, mol_platform_cb cb, void *arg,
                           mol_platform_req **out) {
   if (!plat_valid_id(target_id)) return MOL_EINVAL;
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  const char *hit = NULL;
-  if (!(r->s1 = plat_id_dup(target_id)) ||
-      ((hit = plat_cache_get(c, r->s1, uv_now(c->loop))) && !(r->s2 = strdup(hit)))) {
-    plat_req_abort(r);
-    return MOL_ENOMEM;
-  }
-  if (hit) {
-    r->res.url = r->s2;
-    plat_finish_later(r, 0); /* a cache hit sends nothing, but still completes later */
-  } else {
-    rc = plat_exchange(r, "GET", plat_url(c, "/registry/discover/%s", r->s1), NULL, 0,
-                       PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_WS | PLAT_RETRY | PLAT_REAUTH,
-                       c->timeout_ms, discover_done);
-  }
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  return plat_call(c, call, cb, arg, discover_start, target_id, out);
 }

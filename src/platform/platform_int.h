@@ -2,7 +2,7 @@
  *
  * A client is small (strings, options and a few counters): no buffers are kept between calls
  * and every client on a loop shares one mol_http_client. A call is a mol_platform_req that runs
- * one or more HTTP exchanges in sequence; the exchange engine (platform.c) adds the headers,
+ * one or more HTTP exchanges in sequence; the exchange engine (call.c) adds the headers,
  * retries 429s on GETs, re-reads the token once on a 401, enforces the call's deadline, and
  * then hands the final outcome to the call's `step` function, which either starts another
  * exchange or finishes the call. */
@@ -106,30 +106,36 @@ struct mol_platform_req {
   mol_platform_result res;
 };
 
-/* ---- platform.c: calls and the exchange engine ---- */
-int plat_req_new(mol_platform_client *c, const mol_platform_call *call, mol_platform_cb cb,
-                 void *arg, mol_platform_req **out);
-/* Frees a call that never started (no callback). */
-void plat_req_abort(mol_platform_req *r);
-/* Sets the next exchange (url and body are taken over) and starts it. On failure the call
- * finishes with the error (on a later iteration when defer is set). */
+/* ---- call.c: calls and the exchange engine ---- */
+/* Sets a new call's first exchange (plat_exchange), or arranges its finish (plat_finish_later).
+ * ctx is what the operation was called with. Returns 0, or an error and the call is dropped. */
+typedef int (*plat_start_fn)(mol_platform_req *r, const void *ctx);
+/* Starts a call: a new request (MOL_EINVAL without c or cb, MOL_ESHUTDOWN once the client is
+ * closing), then start(r, ctx). On an error nothing was sent and cb never fires; on 0 cb fires
+ * exactly once, never inside this call, and *out (when out is not NULL) is the handle. */
+int plat_call(mol_platform_client *c, const mol_platform_call *call, mol_platform_cb cb,
+              void *arg, plat_start_fn start, const void *ctx, mol_platform_req **out);
+/* Sets the next exchange (url and body are taken over; NULL means out of memory) and starts
+ * it. Returns MOL_ENOMEM for a missing url or body, else 0: a failure to send finishes the call
+ * on a later iteration. */
 int plat_exchange(mol_platform_req *r, const char *method, char *url, char *body,
                   size_t body_len, unsigned flags, unsigned attempt_ms, plat_step_fn step);
 /* Finishes the call now: the callback fires, then the call is freed. */
 void plat_finish(mol_platform_req *r, int err);
 /* Finishes the call on a later loop iteration. */
 void plat_finish_later(mol_platform_req *r, int err);
-/* Returns malloc'd base_url + path (path printf-style). */
-char *plat_url(const mol_platform_client *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 /* Common handling of a final response: sets res fields, parses an error body. Returns the
  * callback error (0 for 2xx). */
 int plat_response_err(mol_platform_req *r, int err, const mol_http_response *resp);
 /* Parses resp's body into r->json (object or array expected). MOL_EJSON when not JSON. */
 int plat_parse_body(mol_platform_req *r, const mol_http_response *resp);
-/* Builds the headers of an exchange into h (at most 8). url is the exchange's URL. */
-size_t plat_headers(const mol_platform_client *c, unsigned flags, char *auth, size_t authcap,
-                    mol_http_header *h);
+/* The client is closing: every live call ends with MOL_ESHUTDOWN. */
+void plat_calls_shutdown(mol_platform_client *c);
+
+/* ---- platform.c: the client and its helpers ---- */
+/* Returns malloc'd base_url + path (path printf-style). */
+char *plat_url(const mol_platform_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* "scheme://host[:port]" of url, malloc'd, or NULL (MOL_EURL). */
 char *plat_origin_of(const char *url);
 int plat_valid_id(const char *id);

@@ -61,23 +61,19 @@ static void register_done(mol_platform_req *r, int err, const mol_http_response 
   plat_finish(r, err);
 }
 
+static int register_start(mol_platform_req *r, const void *o) {
+  int rc;
+  char *body = register_body(r->c, o, &rc);
+  if (rc) return rc;
+  return plat_exchange(r, "POST", plat_url(r->c, "/registry/register"), body, strlen(body),
+                       PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_JSON | PLAT_REAUTH, r->c->timeout_ms,
+                       register_done);
+}
+
 int mol_platform_register(mol_platform_client *c, const mol_platform_register_opts *o,
                           const mol_platform_call *call, mol_platform_cb cb, void *arg,
                           mol_platform_req **out) {
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  char *body = register_body(c, o, &rc);
-  if (!rc)
-    rc = plat_exchange(r, "POST", plat_url(c, "/registry/register"), body, strlen(body),
-                       PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_JSON | PLAT_REAUTH, c->timeout_ms,
-                       register_done);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  return plat_call(c, call, cb, arg, register_start, o, out);
 }
 
 /* ---- secrets ----------------------------------------------------------------------------- */
@@ -94,20 +90,17 @@ static void secrets_done(mol_platform_req *r, int err, const mol_http_response *
   plat_finish(r, err);
 }
 
+static int secrets_start(mol_platform_req *r, const void *ctx) {
+  (void)ctx;
+  mol_platform_client *c = r->c;
+  return plat_exchange(r, "GET", plat_url(c, "/workspaces/%s/secrets/values", c->ws_id), NULL,
+                       0, PLAT_H_AUTH | PLAT_H_TENANT | PLAT_RETRY | PLAT_REAUTH, c->timeout_ms,
+                       secrets_done);
+}
+
 int mol_platform_pull_secrets(mol_platform_client *c, const mol_platform_call *call,
                               mol_platform_cb cb, void *arg, mol_platform_req **out) {
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  rc = plat_exchange(r, "GET", plat_url(c, "/workspaces/%s/secrets/values", c->ws_id), NULL, 0,
-                     PLAT_H_AUTH | PLAT_H_TENANT | PLAT_RETRY | PLAT_REAUTH, c->timeout_ms,
-                     secrets_done);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  return plat_call(c, call, cb, arg, secrets_start, NULL, out);
 }
 
 /* ---- state ------------------------------------------------------------------------------- */
@@ -144,18 +137,15 @@ static void state_done(mol_platform_req *r, int err, const mol_http_response *re
   plat_finish(r, err);
 }
 
+static int state_start(mol_platform_req *r, const void *ctx) {
+  (void)ctx;
+  mol_platform_client *c = r->c;
+  return plat_exchange(r, "GET", plat_url(c, "/workspaces/%s/state", c->ws_id), NULL, 0,
+                       PLAT_H_AUTH | PLAT_H_TENANT | PLAT_RETRY | PLAT_REAUTH, c->timeout_ms,
+                       state_done);
+}
+
 int mol_platform_poll_state(mol_platform_client *c, const mol_platform_call *call,
                             mol_platform_cb cb, void *arg, mol_platform_req **out) {
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  rc = plat_exchange(r, "GET", plat_url(c, "/workspaces/%s/state", c->ws_id), NULL, 0,
-                     PLAT_H_AUTH | PLAT_H_TENANT | PLAT_RETRY | PLAT_REAUTH, c->timeout_ms,
-                     state_done);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  return plat_call(c, call, cb, arg, state_start, NULL, out);
 }
