@@ -35,6 +35,7 @@ static int req_new(mol_platform_client *c, const mol_platform_call *call, mol_pl
   if (c->closing) return MOL_ESHUTDOWN;
   mol_platform_req *r = calloc(1, sizeof(*r));
   if (!r) return MOL_ENOMEM;
+  plat_hold(c);
   r->c = c;
   r->cb = cb;
   r->arg = arg;
@@ -62,8 +63,7 @@ static void timer_closed(uv_handle_t *h) {
   mol_platform_req *r = h->data;
   mol_platform_client *c = r->c;
   req_release(r);
-  c->pending_handles--;
-  plat_client_maybe_freed(c);
+  plat_release(c);
 }
 
 static void req_free(mol_platform_req *r) {
@@ -71,13 +71,12 @@ static void req_free(mol_platform_req *r) {
   if (r->prev) r->prev->next = r->next;
   else c->reqs = r->next;
   if (r->next) r->next->prev = r->prev;
-  if (r->timer_init) { /* the memory goes once the timer has closed */
-    c->pending_handles++;
+  if (r->timer_init) { /* the memory (and the hold) go once the timer has closed */
     uv_close((uv_handle_t *)&r->timer, timer_closed);
     return;
   }
   req_release(r);
-  plat_client_maybe_freed(c);
+  plat_release(c);
 }
 
 void plat_finish(mol_platform_req *r, int err) {

@@ -25,6 +25,7 @@
 
 struct plat_run {
   mol_platform_client *c;
+  plat_part part;                         /* the client stops the loop when it closes */
   uv_timer_t timer;
   mol_platform_run_opts o;
   mol_platform_status_cb cb;
@@ -51,10 +52,11 @@ static void run_closed(uv_handle_t *h) {
   plat_run *run = h->data;
   mol_platform_client *c = run->c;
   c->run = NULL;
+  plat_part_remove(c, &run->part);
   run->cb(run->end_status, run->end_err, run->end_server_status, run->arg);
   free(run->end_server_status);
   free(run);
-  plat_client_maybe_freed(c);
+  plat_release(c);
 }
 
 static void run_maybe_done(plat_run *run) {
@@ -76,11 +78,14 @@ static void run_end(plat_run *run, mol_platform_status st, int err, const char *
   run_maybe_done(run);
 }
 
-void plat_run_shutdown(mol_platform_client *c) {
+void mol_platform_stop(mol_platform_client *c) {
   if (c->run) run_end(c->run, MOL_PLATFORM_STOPPED, 0, NULL);
 }
 
-void mol_platform_stop(mol_platform_client *c) { plat_run_shutdown(c); }
+static void run_stop(mol_platform_client *c, plat_part *self) {
+  (void)self;
+  mol_platform_stop(c);
+}
 
 static void check_max(plat_run *run) {
   if (run->o.max_heartbeats && run->heartbeats >= run->o.max_heartbeats && !run->hb &&
@@ -332,6 +337,9 @@ int mol_platform_run(mol_platform_client *c, const mol_platform_run_opts *o,
   run->next_state = now;
   uv_timer_init(c->loop, &run->timer);
   run->timer.data = run;
+  run->part.stop = run_stop;
+  plat_part_add(c, &run->part);
+  plat_hold(c);
   c->run = run;
   uv_timer_start(&run->timer, tick, 0, 0); /* the first heartbeat goes out at once */
   return 0;

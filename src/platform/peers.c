@@ -40,6 +40,11 @@ const char *plat_cache_get(mol_platform_client *c, const char *id, uint64_t now_
   return p ? p->url : NULL;
 }
 
+static void cache_free(mol_platform_client *c, plat_part *self) {
+  (void)self;
+  while (c->peers) peer_del(c, c->peers);
+}
+
 static void make_room(mol_platform_client *c, uint64_t now_ms) {
   plat_peer *p, *tmp;
   HASH_ITER(hh, c->peers, p, tmp)
@@ -52,6 +57,10 @@ int plat_cache_put(mol_platform_client *c, const char *id, const char *url, uint
   HASH_FIND_STR(c->peers, id, p);
   if (p) peer_del(c, p); /* re-insert so a refresh counts as the newest entry */
   if (c->cache_len >= c->cache_max) make_room(c, now_ms);
+  if (!c->cache_part.free) { /* the first entry: the client frees the cache with itself */
+    c->cache_part.free = cache_free;
+    plat_part_add(c, &c->cache_part);
+  }
   size_t n = strlen(id);
   if (!(p = malloc(sizeof(*p) + n + 1))) return MOL_ENOMEM;
   memcpy(p->id, id, n + 1);
@@ -63,10 +72,6 @@ int plat_cache_put(mol_platform_client *c, const char *id, const char *url, uint
   HASH_ADD_KEYPTR(hh, c->peers, p->id, n, p);
   c->cache_len++;
   return 0;
-}
-
-void plat_cache_clear(mol_platform_client *c) {
-  while (c->peers) peer_del(c, c->peers);
 }
 
 void mol_platform_invalidate_peer(mol_platform_client *c, const char *target_id) {

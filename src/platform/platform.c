@@ -181,7 +181,10 @@ static void set_limits(mol_platform_client *c, const mol_platform_opts *o) {
 
 /* Frees the client; cb(arg) (may be NULL) fires once its share of the pool is gone too. */
 static void client_free(mol_platform_client *c, void (*cb)(void *), void *arg) {
-  plat_cache_clear(c);
+  for (plat_part *p = c->parts, *next; p; p = next) {
+    next = p->next;
+    if (p->free) p->free(c, p);
+  }
   plat_shared *shared = c->shared;
   free(c->base_url);
   free(c->ws_id);
@@ -243,14 +246,27 @@ static void close_timer_closed(uv_handle_t *h) {
 
 static void close_tick(uv_timer_t *t) {
   mol_platform_client *c = t->data;
-  if (c->reqs || c->run || c->pending_handles) return; /* the last one re-arms us */
+  if (c->holds) return; /* the last release re-arms us */
   uv_close((uv_handle_t *)t, close_timer_closed);
 }
 
-/* Called whenever something the closing client waits for has gone. */
-void plat_client_maybe_freed(mol_platform_client *c) {
+void plat_hold(mol_platform_client *c) { c->holds++; }
+
+void plat_release(mol_platform_client *c) {
+  c->holds--;
   if (c->closing && !uv_is_closing((uv_handle_t *)&c->close_timer))
     uv_timer_start(&c->close_timer, close_tick, 0, 0);
+}
+
+void plat_part_add(mol_platform_client *c, plat_part *p) {
+  p->next = c->parts;
+  c->parts = p;
+}
+
+void plat_part_remove(mol_platform_client *c, plat_part *p) {
+  plat_part **pp = &c->parts;
+  while (*pp && *pp != p) pp = &(*pp)->next;
+  if (*pp) *pp = p->next;
 }
 
 void mol_platform_client_close(mol_platform_client *c, void (*cb)(void *arg), void *arg) {
@@ -258,10 +274,15 @@ void mol_platform_client_close(mol_platform_client *c, void (*cb)(void *arg), vo
   c->closing = 1;
   c->close_cb = cb;
   c->close_arg = arg;
-  plat_run_shutdown(c);
-  plat_calls_shutdown(c);
-  uv_timer_init(c->loop, &c->close_timer);
+  uv_timer_init(c->loop, &c->close_timer); /* before anything can release */
   c->close_timer.data = c;
+  /* The features first (the loop's own calls end as canceled, which it expects), then the
+   * calls that are left. */
+  for (plat_part *p = c->parts, *next; p; p = next) {
+    next = p->next; /* a stop may remove its own part */
+    if (p->stop) p->stop(c, p);
+  }
+  plat_calls_shutdown(c);
   uv_timer_start(&c->close_timer, close_tick, 0, 0);
 }
 

@@ -34,8 +34,19 @@ enum {
 
 typedef struct plat_peer plat_peer;
 typedef struct plat_run plat_run;
+typedef struct plat_part plat_part;
 typedef struct plat_shared plat_shared;
 typedef void (*plat_step_fn)(mol_platform_req *r, int err, const mol_http_response *resp);
+
+/* A feature's teardown, registered with its client (plat_part_add) by the feature itself, so
+ * the client knows no feature by name. When the client closes, each part's `stop` runs, newest
+ * first, and then every live call ends; the client waits until nothing holds it (plat_hold),
+ * then each part's `free` runs and the client is freed. Either may be NULL. */
+struct plat_part {
+  void (*stop)(mol_platform_client *c, plat_part *self);
+  void (*free)(mol_platform_client *c, plat_part *self);
+  plat_part *next;
+};
 
 struct mol_platform_client {
   uv_loop_t *loop;
@@ -57,10 +68,12 @@ struct mol_platform_client {
   unsigned cache_ttl_ms, cache_max, cache_len;
   mol_platform_retry_opts retry;
   uint64_t start_ms;   /* uv_now at creation, for uptime_seconds */
-  plat_peer *peers;    /* uthash head */
-  mol_platform_req *reqs; /* live calls */
-  plat_run *run;
-  unsigned pending_handles; /* calls whose timer is closing; the client outlives them */
+  plat_peer *peers;    /* uthash head (peers.c) */
+  plat_part cache_part;   /* peers.c's teardown, registered with the first entry */
+  mol_platform_req *reqs; /* live calls (call.c) */
+  plat_run *run;          /* the heartbeat/state/inbound loop (loop.c) */
+  plat_part *parts;       /* registered teardowns, newest first */
+  unsigned holds;         /* live calls and loop: a closing client waits for them */
   uv_timer_t close_timer;   /* initialised by mol_platform_client_close */
   void (*close_cb)(void *arg);
   void *close_arg;
@@ -133,6 +146,12 @@ int plat_parse_body(mol_platform_req *r, const mol_http_response *resp);
 void plat_calls_shutdown(mol_platform_client *c);
 
 /* ---- platform.c: the client and its helpers ---- */
+void plat_part_add(mol_platform_client *c, plat_part *p);
+void plat_part_remove(mol_platform_client *c, plat_part *p);
+/* Work the client must outlive (a call, the loop). The last release of a closing client
+ * finishes its close, on a later loop iteration. */
+void plat_hold(mol_platform_client *c);
+void plat_release(mol_platform_client *c);
 /* Returns malloc'd base_url + path (path printf-style). */
 char *plat_url(const mol_platform_client *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -141,7 +160,6 @@ char *plat_origin_of(const char *url);
 int plat_valid_id(const char *id);
 /* A lower-cased copy of a valid id (platform-api §12-1), or NULL (invalid or no memory). */
 char *plat_id_dup(const char *id);
-void plat_client_maybe_freed(mol_platform_client *c);
 
 /* ---- retry.c: the pure 429 policy ---- */
 /* Delay before retry number `retry` (1-based) after a retryable response. retry_after is the
@@ -164,19 +182,21 @@ void plat_token_set(mol_platform_client *c, const char *token);
 /* Serializes the heartbeat body into buf. Returns the length, or MOL_ETOOBIG/MOL_ENOMEM. */
 int plat_heartbeat_json(const char *ws_id, const mol_platform_heartbeat_payload *p,
                         long long uptime_s, char **out);
-void plat_run_shutdown(mol_platform_client *c);
 
 /* ---- peers.c ---- */
 const char *plat_cache_get(mol_platform_client *c, const char *id, uint64_t now_ms);
 int plat_cache_put(mol_platform_client *c, const char *id, const char *url, uint64_t now_ms);
-void plat_cache_clear(mol_platform_client *c);
 int plat_is_http_url(const char *url);
 
 /* ---- inbound.c ---- */
 /* Parses one activity row; 0 on success, MOL_EINVAL when the row is dropped. Strings point
  * into row (and raw_json is malloc'd into *raw). */
 int plat_parse_activity_row(json_t *row, mol_platform_message *m, char **raw);
+
+/* ---- cursor.c: the inbound cursor and its file ---- */
+/* Reads cursor_file, if any (an unreadable file is logged and means no cursor). Returns 0. */
 int plat_cursor_load(mol_platform_client *c);
+/* Sets the cursor (NULL or "" clears it) and writes it to cursor_file, if any. */
 int plat_cursor_store(mol_platform_client *c, const char *id);
 
 /* ---- call_peer.c ---- */
