@@ -1,7 +1,7 @@
 /* call.c - calls (mol_platform_req) and the exchange engine every call runs its HTTP requests
  * through: headers, the deadline, 429 (and optional 5xx) retries on GETs, one token re-read on
- * a 401, cancellation; then the operation's step function gets the final outcome. plat_call()
- * is the one way an operation starts. */
+ * a 401, cancellation; then the operation's step function gets the final outcome.
+ * mol_platform__call() is the one way an operation starts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +15,16 @@
 static size_t headers(const mol_platform_client *c, unsigned flags, char *auth, size_t authcap,
                       mol_http_header *h) {
   size_t n = 0;
-  if ((flags & PLAT_H_AUTH) && c->token &&
+  if ((flags & MOL_PLATFORM__H_AUTH) && c->token &&
       (size_t)snprintf(auth, authcap, "Bearer %s", c->token) < authcap)
     h[n++] = (mol_http_header){"Authorization", auth};
-  if ((flags & PLAT_H_TENANT) && c->org_id) h[n++] = (mol_http_header){"X-Molecule-Org-Id", c->org_id};
-  if ((flags & PLAT_H_TENANT) && c->origin) h[n++] = (mol_http_header){"Origin", c->origin};
-  if (flags & PLAT_H_SOURCE) h[n++] = (mol_http_header){"X-Source-Workspace-Id", c->ws_id};
-  if (flags & PLAT_H_WS) h[n++] = (mol_http_header){"X-Workspace-ID", c->ws_id};
-  if (flags & PLAT_H_JSON) h[n++] = (mol_http_header){"Content-Type", "application/json"};
+  if ((flags & MOL_PLATFORM__H_TENANT) && c->org_id)
+    h[n++] = (mol_http_header){"X-Molecule-Org-Id", c->org_id};
+  if ((flags & MOL_PLATFORM__H_TENANT) && c->origin)
+    h[n++] = (mol_http_header){"Origin", c->origin};
+  if (flags & MOL_PLATFORM__H_SOURCE) h[n++] = (mol_http_header){"X-Source-Workspace-Id", c->ws_id};
+  if (flags & MOL_PLATFORM__H_WS) h[n++] = (mol_http_header){"X-Workspace-ID", c->ws_id};
+  if (flags & MOL_PLATFORM__H_JSON) h[n++] = (mol_http_header){"Content-Type", "application/json"};
   h[n++] = (mol_http_header){"Accept", "application/json"};
   return n;
 }
@@ -35,7 +37,7 @@ static int req_new(mol_platform_client *c, const mol_platform_call *call, mol_pl
   if (c->closing) return MOL_ESHUTDOWN;
   mol_platform_req *r = calloc(1, sizeof(*r));
   if (!r) return MOL_ENOMEM;
-  plat_hold(c);
+  mol_platform__hold(c);
   r->c = c;
   r->cb = cb;
   r->arg = arg;
@@ -63,7 +65,7 @@ static void timer_closed(uv_handle_t *h) {
   mol_platform_req *r = h->data;
   mol_platform_client *c = r->c;
   req_release(r);
-  plat_release(c);
+  mol_platform__release(c);
 }
 
 static void req_free(mol_platform_req *r) {
@@ -76,10 +78,10 @@ static void req_free(mol_platform_req *r) {
     return;
   }
   req_release(r);
-  plat_release(c);
+  mol_platform__release(c);
 }
 
-void plat_finish(mol_platform_req *r, int err) {
+void mol_platform__finish(mol_platform_req *r, int err) {
   if (r->finished) return;
   r->finished = 1;
   if (r->shutdown) err = MOL_ESHUTDOWN;
@@ -100,14 +102,14 @@ static void start_attempt(mol_platform_req *r);
 static void on_timer(uv_timer_t *t) {
   mol_platform_req *r = t->data;
   if (r->deferred || r->canceled) {
-    plat_finish(r, r->deferred_err);
+    mol_platform__finish(r, r->deferred_err);
     return;
   }
   r->sleeping = 0;
   start_attempt(r);
 }
 
-void plat_finish_later(mol_platform_req *r, int err) {
+void mol_platform__finish_later(mol_platform_req *r, int err) {
   r->deferred = 1;
   r->deferred_err = err;
   ensure_timer(r);
@@ -121,11 +123,12 @@ void mol_platform_cancel(mol_platform_req *r) {
     mol_http_request_cancel(r->http); /* its callback finishes the call */
     return;
   }
-  plat_finish_later(r, MOL_ECANCELED);
+  mol_platform__finish_later(r, MOL_ECANCELED);
 }
 
-int plat_call(mol_platform_client *c, const mol_platform_call *call, mol_platform_cb cb,
-              void *arg, plat_start_fn start, const void *ctx, mol_platform_req **out) {
+int mol_platform__call(mol_platform_client *c, const mol_platform_call *call, mol_platform_cb cb,
+                       void *arg, mol_platform__start_fn start, const void *ctx,
+                       mol_platform_req **out) {
   mol_platform_req *r;
   int rc = req_new(c, call, cb, arg, &r);
   if (rc) return rc;
@@ -137,7 +140,7 @@ int plat_call(mol_platform_client *c, const mol_platform_call *call, mol_platfor
   return 0;
 }
 
-void plat_calls_shutdown(mol_platform_client *c) {
+void mol_platform__calls_shutdown(mol_platform_client *c) {
   for (mol_platform_req *r = c->reqs; r; r = r->next) {
     r->shutdown = 1;
     mol_platform_cancel(r);
@@ -161,7 +164,7 @@ static void start_attempt(mol_platform_req *r) {
   unsigned ms;
   int rc = remaining_ms(r, &ms);
   mol_http_header hdr[8];
-  char auth[PLAT_TOKEN_MAX + 8];
+  char auth[MOL_PLATFORM__TOKEN_MAX + 8];
   size_t n = headers(r->c, r->flags, auth, sizeof(auth), hdr);
   r->sent_token_gen = r->c->token_gen;
   mol_http_request_opts o = {.method = r->method, .url = r->url, .headers = hdr,
@@ -169,11 +172,12 @@ static void start_attempt(mol_platform_req *r) {
                              .connect_timeout_ms = ms, .total_timeout_ms = ms};
   if (!rc) rc = mol_http_request_send(r->c->http, &o, on_http_done, r, &r->http);
   memset(auth, 0, sizeof(auth));
-  if (rc) plat_finish_later(r, rc);
+  if (rc) mol_platform__finish_later(r, rc);
 }
 
-int plat_exchange(mol_platform_req *r, const char *method, char *url, char *body,
-                  size_t body_len, unsigned flags, unsigned attempt_ms, plat_step_fn step) {
+int mol_platform__exchange(mol_platform_req *r, const char *method, char *url, char *body,
+                           size_t body_len, unsigned flags, unsigned attempt_ms,
+                           mol_platform__step_fn step) {
   free(r->url);
   free(r->body);
   r->method = method;
@@ -193,7 +197,7 @@ int plat_exchange(mol_platform_req *r, const char *method, char *url, char *body
   r->res.retry_after_ms = 0;
   if (!url || (body_len && !body)) return MOL_ENOMEM;
   if (r->canceled) {
-    plat_finish_later(r, MOL_ECANCELED);
+    mol_platform__finish_later(r, MOL_ECANCELED);
     return 0;
   }
   start_attempt(r);
@@ -204,19 +208,19 @@ static int64_t unix_now_s(void) { return mol_unix_ms() / 1000; }
 
 /* A 429 (or, when configured, a 5xx or transport error) on a retryable GET: sleep and retry. */
 static int maybe_retry(mol_platform_req *r, int err, const mol_http_response *resp) {
-  if (!(r->flags & PLAT_RETRY)) return 0;
+  if (!(r->flags & MOL_PLATFORM__RETRY)) return 0;
   int st = resp ? resp->status : 0;
   int server = r->c->retry.retry_server_errors &&
                ((err && err != MOL_ETIMEDOUT) || (!err && st >= 500));
   if (!(!err && st == 429) && !server) return 0;
   const char *ra = resp ? mol_http_headers_get(resp->headers, "Retry-After") : NULL;
   uint64_t delay;
-  if (!plat_retry_delay(&r->c->retry, r->retries + 1, ra, unix_now_s(), &delay)) return 0;
+  if (!mol_platform__retry_delay(&r->c->retry, r->retries + 1, ra, unix_now_s(), &delay)) return 0;
   if (r->deadline && uv_now(r->c->loop) + delay >= r->deadline) return 0;
   ensure_timer(r);
   r->retries++;
   r->sleeping = 1;
-  mol_logd(PLAT_SCOPE, "%s %s: status %d, retry %u in %llu ms", r->method, r->url, st,
+  mol_logd(MOL_PLATFORM__SCOPE, "%s %s: status %d, retry %u in %llu ms", r->method, r->url, st,
            r->retries, (unsigned long long)delay);
   uv_timer_start(&r->timer, on_timer, delay, 0);
   return 1;
@@ -227,12 +231,14 @@ static int maybe_retry(mol_platform_req *r, int err, const mol_http_response *re
  * Comparing with what was sent, not with what the file held a moment ago, matters when
  * several calls were in flight: the first 401 re-reads the file for all of them. */
 static int maybe_reauth(mol_platform_req *r, int err, const mol_http_response *resp) {
-  if (err || !resp || resp->status != 401 || !(r->flags & PLAT_REAUTH) || r->reauthed) return 0;
+  if (err || !resp || resp->status != 401 || !(r->flags & MOL_PLATFORM__REAUTH) || r->reauthed)
+    return 0;
   r->reauthed = 1;
   int changed = 0;
-  if (plat_token_reload(r->c, &changed)) return 0;
+  if (mol_platform__token_reload(r->c, &changed)) return 0;
   if (r->c->token_gen == r->sent_token_gen) return 0;
-  mol_logi(PLAT_SCOPE, "401 from %s: the token changed since this call was sent, retrying once", r->url);
+  mol_logi(MOL_PLATFORM__SCOPE,
+           "401 from %s: the token changed since this call was sent, retrying once", r->url);
   start_attempt(r);
   return 1;
 }
@@ -244,7 +250,7 @@ static void on_http_done(mol_http_request *h, int err, const mol_http_response *
   r->http = NULL;
   r->res.attempts++;
   if (r->canceled) {
-    plat_finish(r, MOL_ECANCELED);
+    mol_platform__finish(r, MOL_ECANCELED);
     return;
   }
   if (maybe_reauth(r, err, resp) || maybe_retry(r, err, resp)) return;
@@ -255,7 +261,7 @@ static void on_http_done(mol_http_request *h, int err, const mol_http_response *
 /* ---- response helpers -------------------------------------------------------------------- */
 
 /* Parsed once per response: result fields may already point into r->json. */
-int plat_parse_body(mol_platform_req *r, const mol_http_response *resp) {
+int mol_platform__parse_body(mol_platform_req *r, const mol_http_response *resp) {
   if (r->json_fresh) return r->json ? 0 : MOL_EJSON;
   json_decref(r->json);
   r->json = NULL;
@@ -265,18 +271,18 @@ int plat_parse_body(mol_platform_req *r, const mol_http_response *resp) {
   return r->json ? 0 : MOL_EJSON;
 }
 
-int plat_response_err(mol_platform_req *r, int err, const mol_http_response *resp) {
+int mol_platform__response_err(mol_platform_req *r, int err, const mol_http_response *resp) {
   if (!resp) return err ? err : MOL_EBADRESP;
   r->res.http_status = resp->status;
   r->res.body = resp->body;
   r->res.body_len = resp->body_len;
   const char *ra = mol_http_headers_get(resp->headers, "Retry-After");
   uint64_t ms;
-  if (ra && !plat_retry_after_ms(ra, unix_now_s(), &ms)) r->res.retry_after_ms = ms;
+  if (ra && !mol_platform__retry_after_ms(ra, unix_now_s(), &ms)) r->res.retry_after_ms = ms;
   if (err) return err;
   if (resp->status >= 200 && resp->status < 300) return 0;
-  if (!plat_parse_body(r, resp)) r->res.error = mol_json_str(r->json, "error");
-  mol_logd(PLAT_SCOPE, "%s %s -> %d", r->method, r->url, resp->status);
+  if (!mol_platform__parse_body(r, resp)) r->res.error = mol_json_str(r->json, "error");
+  mol_logd(MOL_PLATFORM__SCOPE, "%s %s -> %d", r->method, r->url, resp->status);
   return MOL_EHTTP;
 }
 

@@ -10,10 +10,12 @@
 #include "base/log.h"
 #include "platform/platform_int.h"
 
-int plat_cursor_load(mol_platform_client *c) {
+int mol_platform__cursor_load(mol_platform_client *c) {
   if (!c->cursor_file) return 0;
   int rc = mol_read_file_stripped(c->cursor_file, &c->cursor);
-  if (rc) mol_logw(PLAT_SCOPE, "cannot read cursor file %s: %s", c->cursor_file, mol_strerror(rc));
+  if (rc)
+    mol_logw(MOL_PLATFORM__SCOPE, "cannot read cursor file %s: %s", c->cursor_file,
+             mol_strerror(rc));
   return 0; /* an unreadable cursor means "start from the newest rows", as upstream */
 }
 
@@ -28,11 +30,13 @@ static int cursor_persist(mol_platform_client *c) {
   }
   const char *v = c->cursor ? c->cursor : "";
   int rc = mol_write_file_atomic(c->cursor_file, v, strlen(v), 0600);
-  if (rc) mol_logw(PLAT_SCOPE, "cannot write cursor file %s: %s", c->cursor_file, mol_strerror(rc));
+  if (rc)
+    mol_logw(MOL_PLATFORM__SCOPE, "cannot write cursor file %s: %s", c->cursor_file,
+             mol_strerror(rc));
   return rc;
 }
 
-int plat_cursor_store(mol_platform_client *c, const char *id) {
+int mol_platform__cursor_store(mol_platform_client *c, const char *id) {
   char *v = id && *id ? strdup(id) : NULL;
   if (id && *id && !v) return MOL_ENOMEM;
   free(c->cursor);
@@ -43,6 +47,6 @@ int plat_cursor_store(mol_platform_client *c, const char *id) {
 const char *mol_platform_cursor(const mol_platform_client *c) { return c ? c->cursor : NULL; }
 
 int mol_platform_set_cursor(mol_platform_client *c, const char *activity_id) {
-  return c ? plat_cursor_store(c, activity_id) : MOL_EINVAL;
+  return c ? mol_platform__cursor_store(c, activity_id) : MOL_EINVAL;
 }
 

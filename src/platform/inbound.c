@@ -52,7 +52,7 @@ static const char *row_id(json_t *row) {
   return mol_json_str(row, "id");
 }
 
-int plat_parse_activity_row(json_t *row, mol_platform_message *m, char **raw) {
+int mol_platform__parse_activity_row(json_t *row, mol_platform_message *m, char **raw) {
   *raw = NULL;
   if (!json_is_object(row)) return MOL_EINVAL;
   if (!(*raw = mol_json_dump(row))) return MOL_ENOMEM;
@@ -98,7 +98,7 @@ static int fill_messages(mol_platform_req *r) {
     return MOL_ENOMEM;
   for (size_t i = 0; i < n; i++) {
     char *raw;
-    if (plat_parse_activity_row(json_array_get(rows, i), &op->msgs[op->n], &raw)) {
+    if (mol_platform__parse_activity_row(json_array_get(rows, i), &op->msgs[op->n], &raw)) {
       free(raw); /* not an object, or no id: skipped, as upstream */
       continue;
     }
@@ -122,17 +122,18 @@ static int fill_messages(mol_platform_req *r) {
 }
 
 static void fetch_done(mol_platform_req *r, int err, const mol_http_response *resp) {
-  err = plat_response_err(r, err, resp);
+  err = mol_platform__response_err(r, err, resp);
   if (err == MOL_EHTTP && resp->status == 410) {
     r->res.cursor_lost = 1;
-    mol_logi(PLAT_SCOPE, "activity cursor %s is gone (410); restarting from the newest rows",
+    mol_logi(MOL_PLATFORM__SCOPE,
+             "activity cursor %s is gone (410); restarting from the newest rows",
              r->c->cursor ? r->c->cursor : "-");
-    plat_cursor_store(r->c, NULL);
+    mol_platform__cursor_store(r->c, NULL);
   } else if (!err) {
-    err = plat_parse_body(r, resp);
+    err = mol_platform__parse_body(r, resp);
     if (!err) err = fill_messages(r);
   }
-  plat_finish(r, err);
+  mol_platform__finish(r, err);
 }
 
 static int add_param(mol_buf *b, const char *name, const char *value) {
@@ -177,21 +178,22 @@ static int fetch_start(mol_platform_req *r, const void *o) {
   mol_platform_client *c = r->c;
   const char *since = since_of(c, o);
   r->newest_first = !since || !*since;
-  return plat_exchange(r, "GET", activity_url(c, o), NULL, 0,
-                       PLAT_H_AUTH | PLAT_H_TENANT | PLAT_RETRY | PLAT_REAUTH,
-                       c->inbound_timeout_ms, fetch_done);
+  return mol_platform__exchange(r, "GET", activity_url(c, o), NULL, 0,
+                                MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
+                                MOL_PLATFORM__RETRY | MOL_PLATFORM__REAUTH, c->inbound_timeout_ms,
+                                fetch_done);
 }
 
 int mol_platform_fetch_inbound(mol_platform_client *c, const mol_platform_fetch_opts *o,
                                const mol_platform_call *call, mol_platform_cb cb, void *arg,
                                mol_platform_req **out) {
-  return plat_call(c, call, cb, arg, fetch_start, o, out);
+  return mol_platform__call(c, call, cb, arg, fetch_start, o, out);
 }
 
 /* ---- reply and notify -------------------------------------------------------------------- */
 
 static void post_done(mol_platform_req *r, int err, const mol_http_response *resp) {
-  plat_finish(r, plat_response_err(r, err, resp));
+  mol_platform__finish(r, mol_platform__response_err(r, err, resp));
 }
 
 /* A notify, or a reply to a peer (message/send through the platform's A2A proxy). */
@@ -210,21 +212,23 @@ static char *notify_body(const char *text) {
 static int post_start(mol_platform_req *r, const void *ctx) {
   const post_args *p = ctx;
   mol_platform_client *c = r->c;
-  char *body = p->peer_id ? plat_message_send_body(p->text, "agent", NULL) : notify_body(p->text);
+  char *body = p->peer_id ? mol_platform__message_send_body(p->text, "agent",
+                                                            NULL) : notify_body(p->text);
   if (!body) return MOL_ENOMEM;
-  char *url = p->peer_id ? plat_url(c, "/workspaces/%s/a2a", p->peer_id)
-                         : plat_url(c, "/workspaces/%s/notify", c->ws_id);
-  unsigned flags = p->peer_id ? PLAT_H_SOURCE | PLAT_H_WS : 0;
-  return plat_exchange(r, "POST", url, body, strlen(body),
-                       flags | PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_JSON | PLAT_REAUTH,
-                       c->inbound_timeout_ms, post_done);
+  char *url = p->peer_id ? mol_platform__url(c, "/workspaces/%s/a2a", p->peer_id)
+                         : mol_platform__url(c, "/workspaces/%s/notify", c->ws_id);
+  unsigned flags = p->peer_id ? MOL_PLATFORM__H_SOURCE | MOL_PLATFORM__H_WS : 0;
+  return mol_platform__exchange(r, "POST", url, body, strlen(body),
+                                flags | MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
+                                MOL_PLATFORM__H_JSON | MOL_PLATFORM__REAUTH, c->inbound_timeout_ms,
+                                post_done);
 }
 
 int mol_platform_notify(mol_platform_client *c, const char *text, const mol_platform_call *call,
                         mol_platform_cb cb, void *arg, mol_platform_req **out) {
   if (!c || mol_str_is_blank(text)) return MOL_EINVAL;
   post_args p = {NULL, text};
-  return plat_call(c, call, cb, arg, post_start, &p, out);
+  return mol_platform__call(c, call, cb, arg, post_start, &p, out);
 }
 
 int mol_platform_reply(mol_platform_client *c, const mol_platform_message *m, const char *text,
@@ -234,11 +238,12 @@ int mol_platform_reply(mol_platform_client *c, const mol_platform_message *m, co
   if (m->source == MOL_PLATFORM_SRC_CANVAS_USER)
     return mol_platform_notify(c, text, call, cb, arg, out);
   if (m->source != MOL_PLATFORM_SRC_PEER_AGENT) {
-    mol_logw(PLAT_SCOPE, "cannot auto-route a reply to activity %s: unknown source",
+    mol_logw(MOL_PLATFORM__SCOPE, "cannot auto-route a reply to activity %s: unknown source",
              m->activity_id ? m->activity_id : "-");
     return MOL_EINVAL;
   }
-  if (!plat_valid_id(m->source_id)) return MOL_EINVAL; /* a peer message with no source_id */
+  /* a peer message with no source_id */
+  if (!mol_platform__valid_id(m->source_id)) return MOL_EINVAL;
   post_args p = {m->source_id, text};
-  return plat_call(c, call, cb, arg, post_start, &p, out);
+  return mol_platform__call(c, call, cb, arg, post_start, &p, out);
 }

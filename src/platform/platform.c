@@ -17,23 +17,23 @@
  * is touched only when a client is created or freed, so a mutex there costs nothing on the
  * request path; it exists because separate loops may live on separate threads. */
 
-struct plat_shared {
+struct mol_platform__shared {
   uv_loop_t *loop;
   mol_http_client *http;
   unsigned refs;
-  plat_shared *next;
+  mol_platform__shared *next;
 };
 
 static uv_once_t shared_once = UV_ONCE_INIT;
 static uv_mutex_t shared_mu;
-static plat_shared *shared_list;
+static mol_platform__shared *shared_list;
 
 static void shared_init(void) { uv_mutex_init(&shared_mu); }
 
-static int shared_get(uv_loop_t *loop, const mol_platform_opts *o, plat_shared **out) {
+static int shared_get(uv_loop_t *loop, const mol_platform_opts *o, mol_platform__shared **out) {
   uv_once(&shared_once, shared_init);
   uv_mutex_lock(&shared_mu);
-  plat_shared *s = shared_list;
+  mol_platform__shared *s = shared_list;
   while (s && s->loop != loop) s = s->next;
   int rc = 0;
   if (!s && (s = calloc(1, sizeof(*s))) == NULL) rc = MOL_ENOMEM;
@@ -59,7 +59,7 @@ static int shared_get(uv_loop_t *loop, const mol_platform_opts *o, plat_shared *
 }
 
 typedef struct {
-  plat_shared *s;
+  mol_platform__shared *s;
   void (*cb)(void *);
   void *arg;
 } shared_close;
@@ -75,11 +75,11 @@ static void shared_closed(void *arg) {
  * anything: at once (from the caller's next line) when others still use it, after the HTTP
  * client has closed when this was the last user - so a client's close callback never fires
  * while its connections are still open. */
-static void shared_put(plat_shared *s, void (*cb)(void *), void *arg) {
+static void shared_put(mol_platform__shared *s, void (*cb)(void *), void *arg) {
   uv_mutex_lock(&shared_mu);
   int last = --s->refs == 0;
   if (last) {
-    plat_shared **pp = &shared_list;
+    mol_platform__shared **pp = &shared_list;
     while (*pp != s) pp = &(*pp)->next;
     *pp = s->next;
   }
@@ -96,20 +96,20 @@ static void shared_put(plat_shared *s, void (*cb)(void *), void *arg) {
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
-int plat_valid_id(const char *id) {
+int mol_platform__valid_id(const char *id) {
   if (!id || !*id || id[0] == '.' || strlen(id) > 128) return 0;
   for (const char *p = id; *p; p++)
     if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.') return 0;
   return 1;
 }
 
-char *plat_id_dup(const char *id) {
-  char *s = plat_valid_id(id) ? strdup(id) : NULL;
+char *mol_platform__id_dup(const char *id) {
+  char *s = mol_platform__valid_id(id) ? strdup(id) : NULL;
   for (char *p = s; p && *p; p++) *p = (char)tolower((unsigned char)*p);
   return s;
 }
 
-char *plat_origin_of(const char *url) {
+char *mol_platform__origin_of(const char *url) {
   mol_url u;
   if (mol_url_parse(url, &u)) return NULL;
   mol_buf b = MOL_BUF_INIT;
@@ -123,7 +123,7 @@ char *plat_origin_of(const char *url) {
   return mol_buf_steal(&b);
 }
 
-char *plat_url(const mol_platform_client *c, const char *fmt, ...) {
+char *mol_platform__url(const mol_platform_client *c, const char *fmt, ...) {
   mol_buf b = MOL_BUF_INIT;
   va_list ap;
   va_start(ap, fmt);
@@ -148,16 +148,16 @@ static int set_urls(mol_platform_client *c, const mol_platform_opts *o) {
   mol_url u;
   if (mol_url_parse(c->base_url, &u)) return MOL_EURL;
   if (o->no_origin) return 0;
-  c->origin = o->origin ? dup_or_null(o->origin) : plat_origin_of(c->base_url);
+  c->origin = o->origin ? dup_or_null(o->origin) : mol_platform__origin_of(c->base_url);
   return o->origin && *o->origin && !c->origin ? MOL_ENOMEM : 0;
 }
 
 static int set_identity(mol_platform_client *c, const mol_platform_opts *o) {
-  if (!plat_valid_id(o->workspace_id)) return MOL_EINVAL;
+  if (!mol_platform__valid_id(o->workspace_id)) return MOL_EINVAL;
   if (!(c->ws_id = strdup(o->workspace_id))) return MOL_ENOMEM;
   for (char *p = c->ws_id; *p; p++) *p = (char)tolower((unsigned char)*p);
   int rc = o->token_dir && *o->token_dir ? ((c->token_dir = strdup(o->token_dir)) ? 0 : MOL_ENOMEM)
-                                         : plat_default_token_dir(c->ws_id, &c->token_dir);
+                                         : mol_platform__default_token_dir(c->ws_id, &c->token_dir);
   if (rc) return rc;
   mol_buf b = MOL_BUF_INIT;
   if (mol_buf_printf(&b, "%s/.auth_token", c->token_dir)) return MOL_ENOMEM;
@@ -176,16 +176,16 @@ static void set_limits(mol_platform_client *c, const mol_platform_opts *o) {
   c->cache_max = o->peer_cache_max ? o->peer_cache_max : 64;
   c->send_auth_to_peers = o->send_auth_to_peers != 0;
   c->retry = o->retry;
-  plat_retry_defaults(&c->retry);
+  mol_platform__retry_defaults(&c->retry);
 }
 
 /* Frees the client; cb(arg) (may be NULL) fires once its share of the pool is gone too. */
 static void client_free(mol_platform_client *c, void (*cb)(void *), void *arg) {
-  for (plat_part *p = c->parts, *next; p; p = next) {
+  for (mol_platform__part *p = c->parts, *next; p; p = next) {
     next = p->next;
     if (p->free) p->free(c, p);
   }
-  plat_shared *shared = c->shared;
+  mol_platform__shared *shared = c->shared;
   free(c->base_url);
   free(c->ws_id);
   free(c->token_dir);
@@ -206,16 +206,17 @@ static int client_load_state(mol_platform_client *c, const mol_platform_opts *o)
   if (o->token && *o->token) {
     char *t = mol_str_strip_dup(o->token);
     if (!t) return MOL_ENOMEM;
-    int ok = *t && strlen(t) < PLAT_TOKEN_MAX;
-    if (ok) plat_token_set(c, t);
+    int ok = *t && strlen(t) < MOL_PLATFORM__TOKEN_MAX;
+    if (ok) mol_platform__token_set(c, t);
     memset(t, 0, strlen(t));
     free(t);
     if (!ok) return MOL_EINVAL;
   } else {
     int changed;
-    plat_token_reload(c, &changed); /* a missing or unreadable file just means "no token" */
+    /* a missing or unreadable file just means "no token" */
+    mol_platform__token_reload(c, &changed);
   }
-  return plat_cursor_load(c);
+  return mol_platform__cursor_load(c);
 }
 
 int mol_platform_client_new(uv_loop_t *loop, const mol_platform_opts *o,
@@ -250,21 +251,21 @@ static void close_tick(uv_timer_t *t) {
   uv_close((uv_handle_t *)t, close_timer_closed);
 }
 
-void plat_hold(mol_platform_client *c) { c->holds++; }
+void mol_platform__hold(mol_platform_client *c) { c->holds++; }
 
-void plat_release(mol_platform_client *c) {
+void mol_platform__release(mol_platform_client *c) {
   c->holds--;
   if (c->closing && !uv_is_closing((uv_handle_t *)&c->close_timer))
     uv_timer_start(&c->close_timer, close_tick, 0, 0);
 }
 
-void plat_part_add(mol_platform_client *c, plat_part *p) {
+void mol_platform__part_add(mol_platform_client *c, mol_platform__part *p) {
   p->next = c->parts;
   c->parts = p;
 }
 
-void plat_part_remove(mol_platform_client *c, plat_part *p) {
-  plat_part **pp = &c->parts;
+void mol_platform__part_remove(mol_platform_client *c, mol_platform__part *p) {
+  mol_platform__part **pp = &c->parts;
   while (*pp && *pp != p) pp = &(*pp)->next;
   if (*pp) *pp = p->next;
 }
@@ -278,11 +279,11 @@ void mol_platform_client_close(mol_platform_client *c, void (*cb)(void *arg), vo
   c->close_timer.data = c;
   /* The features first (the loop's own calls end as canceled, which it expects), then the
    * calls that are left. */
-  for (plat_part *p = c->parts, *next; p; p = next) {
+  for (mol_platform__part *p = c->parts, *next; p; p = next) {
     next = p->next; /* a stop may remove its own part */
     if (p->stop) p->stop(c, p);
   }
-  plat_calls_shutdown(c);
+  mol_platform__calls_shutdown(c);
   uv_timer_start(&c->close_timer, close_tick, 0, 0);
 }
 

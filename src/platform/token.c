@@ -27,7 +27,7 @@
 #include "base/str.h"
 #include "platform/platform_int.h"
 
-int plat_default_token_dir(const char *ws_id, char **out) {
+int mol_platform__default_token_dir(const char *ws_id, char **out) {
   const char *home = getenv("HOME");
   if (!home || !*home) return MOL_EINVAL;
   mol_buf b = MOL_BUF_INIT;
@@ -36,7 +36,7 @@ int plat_default_token_dir(const char *ws_id, char **out) {
   return *out ? 0 : MOL_ENOMEM;
 }
 
-void plat_token_set(mol_platform_client *c, const char *token) {
+void mol_platform__token_set(mol_platform_client *c, const char *token) {
   char *t = strdup(token);
   if (!t) return;
   if (c->token) {
@@ -49,17 +49,17 @@ void plat_token_set(mol_platform_client *c, const char *token) {
   mol_log_add_secret(t);
 }
 
-int plat_token_reload(mol_platform_client *c, int *changed) {
+int mol_platform__token_reload(mol_platform_client *c, int *changed) {
   char *t;
   *changed = 0;
   int rc = mol_read_file_stripped(c->token_path, &t);
   if (rc) {
-    mol_logw(PLAT_SCOPE, "cannot read token file %s: %s", c->token_path, mol_strerror(rc));
+    mol_logw(MOL_PLATFORM__SCOPE, "cannot read token file %s: %s", c->token_path, mol_strerror(rc));
     return rc;
   }
   if (!t) return 0;
-  if (strlen(t) < PLAT_TOKEN_MAX && !mol_ct_streq(t, c->token)) {
-    plat_token_set(c, t);
+  if (strlen(t) < MOL_PLATFORM__TOKEN_MAX && !mol_ct_streq(t, c->token)) {
+    mol_platform__token_set(c, t);
     *changed = 1;
   }
   memset(t, 0, strlen(t));
@@ -88,11 +88,12 @@ int mol_platform_save_token(mol_platform_client *c, const char *token) {
   if (!c || !token) return MOL_EINVAL;
   char *t = mol_str_strip_dup(token);
   if (!t) return MOL_ENOMEM;
-  int rc = !*t || strlen(t) >= PLAT_TOKEN_MAX ? MOL_EINVAL : mol_mkdir_p(c->token_dir, 0700);
+  int rc = !*t || strlen(t) >= MOL_PLATFORM__TOKEN_MAX ? MOL_EINVAL
+                                                       : mol_mkdir_p(c->token_dir, 0700);
   /* The directory's mode is re-asserted on every save, as the SDK does (best effort). */
   if (!rc) chmod(c->token_dir, 0700);
   if (!rc) rc = mol_write_file_atomic(c->token_path, t, strlen(t), 0600);
-  if (!rc) plat_token_set(c, t);
+  if (!rc) mol_platform__token_set(c, t);
   if (!rc) sweep_stale_temps(c->token_dir);
   memset(t, 0, strlen(t));
   free(t);

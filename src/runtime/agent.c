@@ -32,7 +32,7 @@ static void agent_free(mol_agent *a) {
   free(a);
 }
 
-void agent_maybe_finish(mol_agent *a) {
+void mol_agent__maybe_finish(mol_agent *a) {
   if (!a->ending || a->a2a || a->inner_live || a->pc || a->snap_busy || a->timer_open) return;
   if (!a->silent) {
     mol_logi(SCOPE, "%s: ended (%s)", a->name,
@@ -46,7 +46,7 @@ void agent_maybe_finish(mol_agent *a) {
 static void on_timer_closed(uv_handle_t *h) {
   mol_agent *a = h->data;
   a->timer_open = 0;
-  agent_maybe_finish(a);
+  mol_agent__maybe_finish(a);
 }
 
 static void close_timer(mol_agent *a) {
@@ -57,7 +57,7 @@ static void close_timer(mol_agent *a) {
 static void on_exec_closed(void *arg) {
   mol_agent *a = arg;
   a->inner_live = 0;
-  agent_maybe_finish(a);
+  mol_agent__maybe_finish(a);
 }
 
 /* Runs once no turn can reach the executor any more. */
@@ -76,7 +76,7 @@ static void on_a2a_closed(void *arg) {
   mol_agent *a = arg;
   a->a2a = NULL;
   close_executor(a);
-  agent_maybe_finish(a);
+  mol_agent__maybe_finish(a);
 }
 
 static void close_a2a(mol_agent *a) {
@@ -88,14 +88,14 @@ static void close_a2a(mol_agent *a) {
 static void on_pc_closed(void *arg) {
   mol_agent *a = arg;
   a->pc = NULL;
-  agent_maybe_finish(a);
+  mol_agent__maybe_finish(a);
 }
 
 /* ---- graceful drain ------------------------------------------------------------------------ */
 
 static void on_drain_tick(uv_timer_t *t) {
   mol_agent *a = t->data;
-  unsigned live = agent_live_turns(a);
+  unsigned live = mol_agent__live_turns(a);
   if (live > 0 && uv_now(a->loop) < a->drain_until) return;
   if (live > 0) mol_logw(SCOPE, "%s: canceling %u turns still running after the grace period",
                          a->name, live);
@@ -104,7 +104,7 @@ static void on_drain_tick(uv_timer_t *t) {
   close_a2a(a);
 }
 
-void agent_end(mol_agent *a, mol_agent_end why, int err) {
+void mol_agent__end(mol_agent *a, mol_agent_end why, int err) {
   if (a->ending) return;
   a->ending = 1;
   a->why = why;
@@ -113,11 +113,11 @@ void agent_end(mol_agent *a, mol_agent_end why, int err) {
   /* The platform client ends its own calls and loop (their callbacks see a->ending). */
   if (a->pc) mol_platform_client_close(a->pc, on_pc_closed, a);
   if (why == MOL_AGENT_STOPPED && a->snapshot_path && !a->silent) {
-    int rc = agent_snapshot_start(a);
+    int rc = mol_agent__snapshot_start(a);
     if (rc) mol_logw(SCOPE, "%s: snapshot not written: %s", a->name, mol_strerror(rc));
   }
-  if (why == MOL_AGENT_STOPPED && agent_live_turns(a) > 0 && a->timer_open) {
-    mol_logi(SCOPE, "%s: stopping; %u turns in flight get %u ms", a->name, agent_live_turns(a),
+  if (why == MOL_AGENT_STOPPED && mol_agent__live_turns(a) > 0 && a->timer_open) {
+    mol_logi(SCOPE, "%s: stopping; %u turns in flight get %u ms", a->name, mol_agent__live_turns(a),
              a->o.grace_ms);
     a->drain_until = uv_now(a->loop) + a->o.grace_ms;
     uv_timer_start(&a->timer, on_drain_tick, DRAIN_TICK_MS, DRAIN_TICK_MS);
@@ -128,7 +128,7 @@ void agent_end(mol_agent *a, mol_agent_end why, int err) {
 }
 
 void mol_agent_stop(mol_agent *a) {
-  if (a) agent_end(a, MOL_AGENT_STOPPED, 0);
+  if (a) mol_agent__end(a, MOL_AGENT_STOPPED, 0);
 }
 
 /* ---- start --------------------------------------------------------------------------------- */
@@ -210,10 +210,10 @@ static int make_executor(mol_agent *a) {
 static int bring_up(mol_agent *a, const mol_agent_opts *o) {
   int rc = copy_opts(a, o);
   if (rc) return rc;
-  agent_restore(a);
+  mol_agent__restore(a);
   if ((rc = make_executor(a))) return rc;
-  if ((rc = agent_mount(a))) return rc;
-  return a->platform_url ? agent_platform_start(a) : 0;
+  if ((rc = mol_agent__mount(a))) return rc;
+  return a->platform_url ? mol_agent__platform_start(a) : 0;
 }
 
 int mol_agent_start(uv_loop_t *loop, mol_http_server *http, mol_http_client *client,
@@ -239,7 +239,7 @@ int mol_agent_start(uv_loop_t *loop, mol_http_server *http, mol_http_client *cli
     /* What was built closes in the background; on_end is for agents that started. */
     mol_loge(SCOPE, "%s: could not start: %s", opts->name, mol_strerror(rc));
     a->silent = 1;
-    agent_end(a, MOL_AGENT_FAILED, rc);
+    mol_agent__end(a, MOL_AGENT_FAILED, rc);
     return rc;
   }
   mol_logi(SCOPE, "%s: serving at %s (%s executor)", a->name, a->url,
@@ -254,7 +254,7 @@ void mol_agent_stats_get(const mol_agent *a, mol_agent_stats *out) {
   out->workspace_id = a->workspace_id ? a->workspace_id : "";
   out->platform_status = a->platform_status;
   out->url = a->url;
-  out->live_turns = agent_live_turns(a);
+  out->live_turns = mol_agent__live_turns(a);
   out->pending_replies = (a->o.exec == MOL_AGENT_EXEC_HERMES && a->inner_live)
                              ? (unsigned)mol_hermes_pending(&a->inner) : 0;
 }

@@ -6,17 +6,17 @@
 #include "a2a/card.h"
 #include "runtime/agent_int.h"
 
-int agent_mount(mol_agent *a) {
+int mol_agent__mount(mol_agent *a) {
   char prefix[96];
   snprintf(prefix, sizeof(prefix), "/agents/%s", a->name);
   mol_a2a_skill skill = {.id = a->name, .name = a->name, .description = a->description};
   mol_a2a_card card = {.name = a->name, .description = *a->description ? a->description : a->name,
                        .url = a->url, .streaming = 1, .skills = &skill, .n_skills = 1};
-  agent_meter_init(a);
+  mol_agent__meter_init(a);
   mol_a2a_server_opts so = {.card = &card, .executor = &a->meter, .prefix = prefix};
   int rc = mol_a2a_server_new(a->loop, a->http, &so, &a->a2a);
   if (rc) return rc;
   char path[128];
   snprintf(path, sizeof(path), "%s/transcript", prefix);
-  return mol_http_server_route(a->http, "GET", path, 0, agent_transcript_serve, a);
+  return mol_http_server_route(a->http, "GET", path, 0, mol_agent__transcript_serve, a);
 }

@@ -8,7 +8,7 @@
 #include "a2a/server.h"
 #include "runtime/agent.h"
 
-typedef struct agent_turn agent_turn;
+typedef struct mol_agent__turn mol_agent__turn;
 
 struct mol_agent {
   uv_loop_t *loop;
@@ -26,7 +26,7 @@ struct mol_agent {
   uv_timer_t timer;            /* register retries, then the stop drain */
   int timer_open;
   mol_transcript *transcript;
-  agent_turn *live;            /* turns in flight, newest first */
+  mol_agent__turn *live;            /* turns in flight, newest first */
   unsigned live_n;
   char platform_status[32];
   uint64_t started_ms, drain_until;
@@ -42,38 +42,38 @@ struct mol_agent {
 
 /* ---- agent.c: lifecycle ---- */
 /* Ends the agent (idempotent): see agent.c for the one path every reason takes. */
-void agent_end(mol_agent *a, mol_agent_end why, int err);
+void mol_agent__end(mol_agent *a, mol_agent_end why, int err);
 /* Frees the ending agent once nothing it waits for is left (the snapshot write among them). */
-void agent_maybe_finish(mol_agent *a);
+void mol_agent__maybe_finish(mol_agent *a);
 
 /* ---- agent_snapshot.c ---- */
 /* Start-up: reads the snapshot, if any, into the transcript and the restore hook, deletes it. */
-void agent_restore(mol_agent *a);
-/* Writes the snapshot in the thread pool; agent_maybe_finish() runs when it is done. Returns 0
+void mol_agent__restore(mol_agent *a);
+/* Writes the snapshot in the thread pool; mol_agent__maybe_finish() runs when it is done. Returns 0
  * (started) or an error (nothing is pending). */
-int agent_snapshot_start(mol_agent *a);
+int mol_agent__snapshot_start(mol_agent *a);
 
 /* ---- agent_endpoint.c ---- */
 /* Mounts the A2A server (card, metering executor) and the transcript route. */
-int agent_mount(mol_agent *a);
+int mol_agent__mount(mol_agent *a);
 
 /* ---- agent_platform.c ---- */
 /* Creates the platform client and registers; the platform loop runs once registered. */
-int agent_platform_start(mol_agent *a);
+int mol_agent__platform_start(mol_agent *a);
 
 /* ---- agent_turns.c ---- */
-void agent_meter_init(mol_agent *a);
+void mol_agent__meter_init(mol_agent *a);
 /* The newest live turn's text, shortened ("" when idle); valid until the next turn event. */
-const char *agent_current_task(const mol_agent *a);
+const char *mol_agent__current_task(const mol_agent *a);
 /* Turns the A2A server is running (0 before it exists and after it closed). */
-unsigned agent_live_turns(const mol_agent *a);
+unsigned mol_agent__live_turns(const mol_agent *a);
 
 /* ---- agent_transcript.c ---- */
 /* Appends "<who>: <text>" to the transcript ring. */
-void agent_transcript_add(mol_agent *a, const char *who, const char *text);
+void mol_agent__transcript_add(mol_agent *a, const char *who, const char *text);
 /* Restores the transcript from an adapter state ({"transcript_lines":[...]}). */
-void agent_transcript_restore(mol_agent *a, const json_t *state);
+void mol_agent__transcript_restore(mol_agent *a, const json_t *state);
 /* GET /agents/<name>/transcript (arg is the agent). */
-void agent_transcript_serve(mol_http_req *r, void *arg);
+void mol_agent__transcript_serve(mol_http_req *r, void *arg);
 
 #endif

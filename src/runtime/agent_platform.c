@@ -31,8 +31,8 @@ static unsigned cap_bits(const mol_capabilities *c) {
 static void supply(mol_platform_client *c, mol_platform_heartbeat_payload *p, void *arg) {
   (void)c;
   mol_agent *a = arg;
-  p->current_task = agent_current_task(a);
-  p->active_tasks = (int)agent_live_turns(a);
+  p->current_task = mol_agent__current_task(a);
+  p->active_tasks = (int)mol_agent__live_turns(a);
   p->capabilities = cap_bits(&a->o.caps);
   p->idle_timeout_seconds = a->o.idle_timeout_s > 0 ? a->o.idle_timeout_s : 0;
 }
@@ -62,18 +62,18 @@ static void on_platform_status(mol_platform_status st, int err, const char *serv
   switch (st) {
     case MOL_PLATFORM_PAUSED:
       mol_logi(SCOPE, "%s: the platform paused the workspace", a->name);
-      agent_end(a, MOL_AGENT_PAUSED, 0);
+      mol_agent__end(a, MOL_AGENT_PAUSED, 0);
       return;
     case MOL_PLATFORM_DELETED:
       mol_logi(SCOPE, "%s: the platform deleted the workspace", a->name);
-      agent_end(a, MOL_AGENT_DELETED, 0);
+      mol_agent__end(a, MOL_AGENT_DELETED, 0);
       return;
     case MOL_PLATFORM_ERROR:
       mol_loge(SCOPE, "%s: lost the platform: %s", a->name, mol_strerror(err));
-      agent_end(a, MOL_AGENT_FAILED, err ? err : MOL_EPROTO);
+      mol_agent__end(a, MOL_AGENT_FAILED, err ? err : MOL_EPROTO);
       return;
     default: /* the loop was stopped by someone else: nothing reports this agent any more */
-      agent_end(a, MOL_AGENT_FAILED, MOL_ESHUTDOWN);
+      mol_agent__end(a, MOL_AGENT_FAILED, MOL_ESHUTDOWN);
       return;
   }
 }
@@ -115,7 +115,7 @@ static void on_registered(int err, const mol_platform_result *res, void *arg) {
   snprintf(a->platform_status, sizeof(a->platform_status), "online");
   mol_logi(SCOPE, "%s: registered as %s at %s", a->name, a->workspace_id, a->url);
   int rc = start_run(a);
-  if (rc) agent_end(a, MOL_AGENT_FAILED, rc);
+  if (rc) mol_agent__end(a, MOL_AGENT_FAILED, rc);
 }
 
 static void register_now(mol_agent *a) {
@@ -125,10 +125,10 @@ static void register_now(mol_agent *a) {
   mol_platform_register_opts ro = {.reported_url = a->url, .agent_card_json = json};
   int rc = json ? mol_platform_register(a->pc, &ro, NULL, on_registered, a, NULL) : MOL_ENOMEM;
   free(json);
-  if (rc) agent_end(a, MOL_AGENT_FAILED, rc);
+  if (rc) mol_agent__end(a, MOL_AGENT_FAILED, rc);
 }
 
-int agent_platform_start(mol_agent *a) {
+int mol_agent__platform_start(mol_agent *a) {
   mol_platform_opts po = {.platform_url = a->platform_url, .workspace_id = a->workspace_id,
                           .token_dir = a->token_dir};
   int rc = mol_platform_client_new(a->loop, &po, &a->pc);

@@ -15,13 +15,13 @@
 
 /* runtime.md §3.5: the state reaches the restore hook before the executor exists, and a
  * restored snapshot is deleted so that it is not restored again on every boot. */
-void agent_restore(mol_agent *a) {
+void mol_agent__restore(mol_agent *a) {
   if (!a->snapshot_path) return;
   json_t *snap = mol_snapshot_read(a->snapshot_path);
   if (!snap) return;
   json_t *state = mol_snapshot_adapter_state(snap);
   if (state) {
-    agent_transcript_restore(a, state);
+    mol_agent__transcript_restore(a, state);
     if (a->o.restore) a->o.restore(state, a->o.restore_arg);
     mol_logi(SCOPE, "%s: restored from %s", a->name, a->snapshot_path);
   }
@@ -66,7 +66,7 @@ static void snap_done(uv_work_t *w, int status) {
   free(j->current_task);
   free(j);
   a->snap_busy = 0;
-  agent_maybe_finish(a);
+  mol_agent__maybe_finish(a);
 }
 
 static json_t *adapter_state(mol_agent *a) {
@@ -78,13 +78,13 @@ static json_t *adapter_state(mol_agent *a) {
   return st;
 }
 
-int agent_snapshot_start(mol_agent *a) {
+int mol_agent__snapshot_start(mol_agent *a) {
   snap_job *j = calloc(1, sizeof(*j));
   if (!j) return MOL_ENOMEM;
   j->a = a;
   j->path = strdup(a->snapshot_path);
   j->workspace_id = a->workspace_id ? strdup(a->workspace_id) : NULL;
-  j->current_task = strdup(agent_current_task(a));
+  j->current_task = strdup(mol_agent__current_task(a));
   j->active_tasks = (int)a->live_n;
   j->uptime_s = (long long)((uv_now(a->loop) - a->started_ms) / 1000);
   j->adapter = adapter_state(a);

@@ -9,7 +9,7 @@
 #include "base/json.h"
 #include "runtime/agent_int.h"
 
-void agent_transcript_add(mol_agent *a, const char *who, const char *text) {
+void mol_agent__transcript_add(mol_agent *a, const char *who, const char *text) {
   size_t n = strlen(who) + strlen(text) + 3;
   char *line = malloc(n);
   if (!line) return;
@@ -18,7 +18,7 @@ void agent_transcript_add(mol_agent *a, const char *who, const char *text) {
   free(line);
 }
 
-void agent_transcript_restore(mol_agent *a, const json_t *state) {
+void mol_agent__transcript_restore(mol_agent *a, const json_t *state) {
   json_t *lines = json_object_get(state, "transcript_lines");
   size_t i;
   json_t *v;
@@ -39,7 +39,7 @@ static int query_int(const char *q, const char *key, long *out) {
   return 0;
 }
 
-void agent_transcript_serve(mol_http_req *r, void *arg) {
+void mol_agent__transcript_serve(mol_http_req *r, void *arg) {
   mol_agent *a = arg;
   static const char unauth[] = "{\"error\":\"unauthorized\"}";
   static const char bad[] = "{\"error\":\"since and limit must be integers\"}";

@@ -23,9 +23,9 @@
 const double mol_agent_latency_bounds[MOL_AGENT_LATENCY_BUCKETS] = {
   0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120, 600};
 
-struct agent_turn {
+struct mol_agent__turn {
   mol_agent *a;
-  agent_turn *prev, *next;
+  mol_agent__turn *prev, *next;
   uint64_t t0_ns;
   char brief[BRIEF_MAX + 4];
 };
@@ -43,9 +43,9 @@ static void brief(const char *text, char *out, size_t cap) {
   snprintf(out, cap, "%.*s\xE2\x80\xA6", (int)cut, text);
 }
 
-const char *agent_current_task(const mol_agent *a) { return a->live ? a->live->brief : ""; }
+const char *mol_agent__current_task(const mol_agent *a) { return a->live ? a->live->brief : ""; }
 
-unsigned agent_live_turns(const mol_agent *a) {
+unsigned mol_agent__live_turns(const mol_agent *a) {
   if (!a->a2a) return 0;
   mol_a2a_server_stats s;
   mol_a2a_server_stats_get(a->a2a, &s);
@@ -85,12 +85,12 @@ static void record_outcome(mol_agent *a, const mol_a2a_event *ev, const char *te
 static void on_task_event(mol_a2a_task *task, const mol_a2a_event *ev, void *arg) {
   (void)task;
   if (!ev->final) return;
-  agent_turn *t = arg;
+  mol_agent__turn *t = arg;
   mol_agent *a = t->a;
   count_latency(a, (double)(mol_mono_ns() - t->t0_ns) / 1e9);
   char *text = ev->status_message ? mol_a2a_cmsg_text(ev->status_message) : NULL;
   record_outcome(a, ev, text ? text : "");
-  if (text && *text) agent_transcript_add(a, "agent", text);
+  if (text && *text) mol_agent__transcript_add(a, "agent", text);
   free(text);
   if (t->prev) t->prev->next = t->next; else a->live = t->next;
   if (t->next) t->next->prev = t->prev;
@@ -103,7 +103,7 @@ static void on_task_event(mol_a2a_task *task, const mol_a2a_event *ev, void *arg
 
 static void watch(mol_agent *a, mol_a2a_turn *turn) {
   mol_a2a_task *task = mol_a2a_store_get(a->a2a->store, mol_a2a_turn_task_id(turn));
-  agent_turn *t = task ? calloc(1, sizeof(*t)) : NULL;
+  mol_agent__turn *t = task ? calloc(1, sizeof(*t)) : NULL;
   if (!t) return;
   if (mol_a2a_task_subscribe(task, on_task_event, t, NULL) != 0) {
     free(t); /* past the listener bound: the turn runs, unmetered */
@@ -122,7 +122,7 @@ static void watch(mol_agent *a, mol_a2a_turn *turn) {
 static int meter_execute(void *self, mol_a2a_turn *turn) {
   mol_agent *a = self;
   a->st.turns++;
-  agent_transcript_add(a, "user", mol_a2a_turn_text(turn));
+  mol_agent__transcript_add(a, "user", mol_a2a_turn_text(turn));
   watch(a, turn);
   return a->inner.execute(a->inner.self, turn); /* the turn may be over when this returns */
 }
@@ -133,7 +133,7 @@ static void meter_cancel(void *self, mol_a2a_turn *turn) {
   else mol_a2a_turn_canceled(turn);
 }
 
-void agent_meter_init(mol_agent *a) {
+void mol_agent__meter_init(mol_agent *a) {
   a->meter = (mol_a2a_executor){.name = a->inner.name, .execute = meter_execute,
                                 .cancel = meter_cancel, .self = a};
 }
