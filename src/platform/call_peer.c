@@ -29,7 +29,7 @@ static void peer_op_free(mol_platform_req *r) {
   free(op->rpc_message);
 }
 
-char *plat_message_send_body(const char *text, const char *role, const char *message_id) {
+char *mol_platform__message_send_body(const char *text, const char *role, const char *message_id) {
   char id[MOL_UUID_LEN + 1], mid[MOL_UUID_LEN + 1];
   if (mol_uuid4(id) || (!message_id && mol_uuid4(mid))) return NULL;
   json_t *v = json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:s, s:[{s:s, s:s}]}}}", "jsonrpc", "2.0",
@@ -126,107 +126,113 @@ static int finish_reply(mol_platform_req *r, const mol_http_response *resp) {
 static int start_proxy(mol_platform_req *r) {
   mol_platform_client *c = r->c;
   r->res.via_proxy = 1;
-  char *body = plat_message_send_body(r->s2, "user", r->s3);
-  int rc = plat_exchange(r, "POST", plat_url(c, "/workspaces/%s/a2a", r->s1), body,
-                         body ? strlen(body) : 0,
-                         PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_WS | PLAT_H_JSON | PLAT_REAUTH,
-                         c->peer_timeout_ms, proxy_done);
+  char *body = mol_platform__message_send_body(r->s2, "user", r->s3);
+  int rc = mol_platform__exchange(r, "POST", mol_platform__url(c, "/workspaces/%s/a2a", r->s1),
+                                  body, body ? strlen(body) : 0,
+                                  MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
+                                  MOL_PLATFORM__H_WS | MOL_PLATFORM__H_JSON | MOL_PLATFORM__REAUTH,
+                                  c->peer_timeout_ms, proxy_done);
   return rc;
 }
 
 static int start_direct(mol_platform_req *r, const char *url) {
   mol_platform_client *c = r->c;
-  unsigned flags = PLAT_H_WS | PLAT_H_JSON;
-  if (c->send_auth_to_peers) flags |= PLAT_H_AUTH | PLAT_H_TENANT;
-  char *body = plat_message_send_body(r->s2, "user", r->s3);
-  int rc = plat_exchange(r, "POST", strdup(url), body, body ? strlen(body) : 0, flags,
-                         c->peer_timeout_ms, direct_done);
+  unsigned flags = MOL_PLATFORM__H_WS | MOL_PLATFORM__H_JSON;
+  if (c->send_auth_to_peers) flags |= MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT;
+  char *body = mol_platform__message_send_body(r->s2, "user", r->s3);
+  int rc = mol_platform__exchange(r, "POST", strdup(url), body, body ? strlen(body) : 0, flags,
+                                  c->peer_timeout_ms, direct_done);
   return rc;
 }
 
 static void discover_step(mol_platform_req *r, int err, const mol_http_response *resp) {
-  err = plat_response_err(r, err, resp);
+  err = mol_platform__response_err(r, err, resp);
   const char *url = NULL;
-  if (!err && !plat_parse_body(r, resp)) url = mol_json_str(r->json, "url");
-  if (plat_is_http_url(url)) {
-    plat_cache_put(r->c, r->s1, url, uv_now(r->c->loop));
-    if ((err = start_direct(r, url))) plat_finish(r, err);
+  if (!err && !mol_platform__parse_body(r, resp)) url = mol_json_str(r->json, "url");
+  if (mol_platform__is_http_url(url)) {
+    mol_platform__cache_put(r->c, r->s1, url, uv_now(r->c->loop));
+    if ((err = start_direct(r, url))) mol_platform__finish(r, err);
     return;
   }
   if (err && !(err == MOL_EHTTP && resp->status == 404))
-    mol_logw(PLAT_SCOPE, "discover %s failed (%s, status %d); using the platform proxy", r->s1,
-             mol_strerror(err), resp ? resp->status : 0);
+    mol_logw(MOL_PLATFORM__SCOPE, "discover %s failed (%s, status %d); using the platform proxy",
+             r->s1, mol_strerror(err), resp ? resp->status : 0);
   r->res.error = NULL;
-  if ((err = start_proxy(r))) plat_finish(r, err);
+  if ((err = start_proxy(r))) mol_platform__finish(r, err);
 }
 
 static void direct_done(mol_platform_req *r, int err, const mol_http_response *resp) {
   int st = resp ? resp->status : 0;
   if (!err && st >= 400 && st < 500) { /* the peer got it: never resend */
     if (st == 404) mol_platform_invalidate_peer(r->c, r->s1);
-    plat_finish(r, plat_response_err(r, 0, resp));
+    mol_platform__finish(r, mol_platform__response_err(r, 0, resp));
     return;
   }
   if (!err && st >= 200 && st < 300) {
-    plat_response_err(r, 0, resp);
+    mol_platform__response_err(r, 0, resp);
     int rc = finish_reply(r, resp);
     if (rc != MOL_EJSON) {
-      plat_finish(r, rc);
+      mol_platform__finish(r, rc);
       return;
     }
   }
-  mol_logw(PLAT_SCOPE, "direct call to %s failed (%s, status %d); retrying via the proxy",
+  mol_logw(MOL_PLATFORM__SCOPE, "direct call to %s failed (%s, status %d); retrying via the proxy",
            r->s1, err ? mol_strerror(err) : "bad reply", st);
   mol_platform_invalidate_peer(r->c, r->s1);
   r->res = (mol_platform_result){.attempts = r->res.attempts};
-  if ((err = start_proxy(r))) plat_finish(r, err);
+  if ((err = start_proxy(r))) mol_platform__finish(r, err);
 }
 
 static int proxy_queued(mol_platform_req *r, const mol_http_response *resp) {
   if (resp->status == 202) return 1;
-  if (plat_parse_body(r, resp)) return 0;
+  if (mol_platform__parse_body(r, resp)) return 0;
   const char *st = mol_json_str(r->json, "status");
   return (st && !strcmp(st, "queued")) || json_is_true(mol_json_path(r->json, "queued"));
 }
 
 static void proxy_done(mol_platform_req *r, int err, const mol_http_response *resp) {
-  err = plat_response_err(r, err, resp);
+  err = mol_platform__response_err(r, err, resp);
   if (!err && proxy_queued(r, resp)) {
     r->res.queued = 1; /* accepted; the reply will not come back on this call (§12-14) */
-    plat_finish(r, 0);
+    mol_platform__finish(r, 0);
     return;
   }
-  plat_finish(r, err ? err : finish_reply(r, resp));
+  mol_platform__finish(r, err ? err : finish_reply(r, resp));
 }
 
 static int call_peer_start(mol_platform_req *r, int proxy_only) {
   mol_platform_client *c = r->c;
   if (proxy_only) return start_proxy(r);
-  const char *hit = plat_cache_get(c, r->s1, uv_now(c->loop));
+  const char *hit = mol_platform__cache_get(c, r->s1, uv_now(c->loop));
   if (hit) return start_direct(r, hit);
-  return plat_exchange(r, "GET", plat_url(c, "/registry/discover/%s", r->s1), NULL, 0,
-                       PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_WS | PLAT_RETRY | PLAT_REAUTH,
-                       c->timeout_ms, discover_step);
+  return mol_platform__exchange(r, "GET", mol_platform__url(c, "/registry/discover/%s", r->s1),
+                                NULL, 0,
+                                MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT | MOL_PLATFORM__H_WS |
+                                MOL_PLATFORM__RETRY | MOL_PLATFORM__REAUTH, c->timeout_ms,
+                                discover_step);
+}
+
+typedef struct {
+  const char *target_id, *text;
+  int proxy_only;
+} call_peer_args;
+
+static int call_peer_setup(mol_platform_req *r, const void *ctx) {
+  const call_peer_args *p = ctx;
+  char mid[MOL_UUID_LEN + 1];
+  r->op = calloc(1, sizeof(peer_op));
+  r->op_free = peer_op_free;
+  int rc = !r->op || !(r->s1 = mol_platform__id_dup(p->target_id)) || !(r->s2 = strdup(p->text))
+               ? MOL_ENOMEM : 0;
+  if (!rc) rc = mol_uuid4(mid);
+  if (!rc && !(r->s3 = strdup(mid))) rc = MOL_ENOMEM;
+  return rc ? rc : call_peer_start(r, p->proxy_only);
 }
 
 int mol_platform_call_peer(mol_platform_client *c, const char *target_id, const char *text,
                            const mol_platform_call_peer_opts *o, const mol_platform_call *call,
                            mol_platform_cb cb, void *arg, mol_platform_req **out) {
-  if (!plat_valid_id(target_id) || !text) return MOL_EINVAL;
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  char mid[MOL_UUID_LEN + 1];
-  r->op = calloc(1, sizeof(peer_op));
-  r->op_free = peer_op_free;
-  rc = !r->op || !(r->s1 = plat_id_dup(target_id)) || !(r->s2 = strdup(text)) ? MOL_ENOMEM : 0;
-  if (!rc) rc = mol_uuid4(mid);
-  if (!rc && !(r->s3 = strdup(mid))) rc = MOL_ENOMEM;
-  if (!rc) rc = call_peer_start(r, o && o->proxy_only);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  if (!mol_platform__valid_id(target_id) || !text) return MOL_EINVAL;
+  call_peer_args p = {target_id, text, o && o->proxy_only};
+  return mol_platform__call(c, call, cb, arg, call_peer_setup, &p, out);
 }

@@ -28,12 +28,12 @@ void mol_platform_idempotency_key(const char *task, int64_t unix_s, char out[65]
 }
 
 static void delegate_done(mol_platform_req *r, int err, const mol_http_response *resp) {
-  err = plat_response_err(r, err, resp);
-  if (!err && !plat_parse_body(r, resp)) {
+  err = mol_platform__response_err(r, err, resp);
+  if (!err && !mol_platform__parse_body(r, resp)) {
     r->res.delegation_id = mol_json_str(r->json, "delegation_id");
     r->res.idempotent_hit = json_is_true(mol_json_path(r->json, "idempotent_hit"));
   }
-  plat_finish(r, err);
+  mol_platform__finish(r, err);
 }
 
 static char *delegate_body(const char *target, const char *task, const char *key) {
@@ -44,28 +44,33 @@ static char *delegate_body(const char *target, const char *task, const char *key
   return s;
 }
 
+typedef struct {
+  const char *target_id, *task, *key;
+  unsigned timeout_ms;
+} delegate_args;
+
+static int delegate_start(mol_platform_req *r, const void *ctx) {
+  const delegate_args *d = ctx;
+  mol_platform_client *c = r->c;
+  char *target = mol_platform__id_dup(d->target_id);
+  char *body = target ? delegate_body(target, d->task, d->key) : NULL;
+  free(target);
+  /* Never retried: the platform dedups on the key, but a POST is still not ours to resend. */
+  return mol_platform__exchange(r, "POST",
+                                mol_platform__url(c, "/workspaces/%s/delegate", c->ws_id), body,
+                                body ? strlen(body) : 0,
+                                MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT | MOL_PLATFORM__H_WS |
+                                MOL_PLATFORM__H_JSON | MOL_PLATFORM__REAUTH, d->timeout_ms,
+                                delegate_done);
+}
+
 int mol_platform_delegate(mol_platform_client *c, const char *target_id, const char *task,
                           const mol_platform_delegate_opts *o, const mol_platform_call *call,
                           mol_platform_cb cb, void *arg, mol_platform_req **out) {
-  if (!c || !plat_valid_id(target_id) || !task) return MOL_EINVAL;
+  if (!c || !mol_platform__valid_id(target_id) || !task) return MOL_EINVAL;
   char key[65];
   const char *use_key = o && o->idempotency_key && *o->idempotency_key ? o->idempotency_key : key;
   if (use_key == key) mol_platform_idempotency_key(task, mol_unix_ms() / 1000, key);
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  char *target = plat_id_dup(target_id);
-  char *body = target ? delegate_body(target, task, use_key) : NULL;
-  free(target);
-  /* Never retried: the platform dedups on the key, but a POST is still not ours to resend. */
-  rc = plat_exchange(r, "POST", plat_url(c, "/workspaces/%s/delegate", c->ws_id), body,
-                     body ? strlen(body) : 0,
-                     PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_WS | PLAT_H_JSON | PLAT_REAUTH,
-                     o && o->timeout_ms ? o->timeout_ms : 300000, delegate_done);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  delegate_args d = {target_id, task, use_key, o && o->timeout_ms ? o->timeout_ms : 300000};
+  return mol_platform__call(c, call, cb, arg, delegate_start, &d, out);
 }

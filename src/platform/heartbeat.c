@@ -56,8 +56,8 @@ static int append_metadata(mol_buf *b, const mol_platform_heartbeat_payload *p) 
   return rc ? rc : mol_buf_append(b, "}", 1);
 }
 
-int plat_heartbeat_json(const char *ws_id, const mol_platform_heartbeat_payload *p,
-                        long long uptime_s, char **out) {
+int mol_platform__heartbeat_json(const char *ws_id, const mol_platform_heartbeat_payload *p,
+                                 long long uptime_s, char **out) {
   static const mol_platform_heartbeat_payload none;
   if (!p) p = &none;
   double er = isfinite(p->error_rate) ? p->error_rate : 0;
@@ -87,30 +87,25 @@ int plat_heartbeat_json(const char *ws_id, const mol_platform_heartbeat_payload 
 }
 
 static void heartbeat_done(mol_platform_req *r, int err, const mol_http_response *resp) {
-  plat_finish(r, plat_response_err(r, err, resp));
+  mol_platform__finish(r, mol_platform__response_err(r, err, resp));
+}
+
+static int heartbeat_start(mol_platform_req *r, const void *p) {
+  mol_platform_client *c = r->c;
+  char *body;
+  long long up = (long long)((uv_now(c->loop) - c->start_ms) / 1000);
+  int len = mol_platform__heartbeat_json(c->ws_id, p, up, &body);
+  if (len < 0) return len;
+  /* Never retried: a heartbeat is a POST, and the next one is only an interval away. */
+  return mol_platform__exchange(r, "POST", mol_platform__url(c, "/registry/heartbeat"), body,
+                                (size_t)len,
+                                MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
+                                MOL_PLATFORM__H_JSON | MOL_PLATFORM__REAUTH, c->timeout_ms,
+                                heartbeat_done);
 }
 
 int mol_platform_heartbeat(mol_platform_client *c, const mol_platform_heartbeat_payload *p,
                            const mol_platform_call *call, mol_platform_cb cb, void *arg,
                            mol_platform_req **out) {
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  char *body;
-  long long up = (long long)((uv_now(c->loop) - c->start_ms) / 1000);
-  int len = plat_heartbeat_json(c->ws_id, p, up, &body);
-  if (len < 0) {
-    plat_req_abort(r);
-    return len;
-  }
-  /* Never retried: a heartbeat is a POST, and the next one is only an interval away. */
-  rc = plat_exchange(r, "POST", plat_url(c, "/registry/heartbeat"), body, (size_t)len,
-                     PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_JSON | PLAT_REAUTH, c->timeout_ms,
-                     heartbeat_done);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  return mol_platform__call(c, call, cb, arg, heartbeat_start, p, out);
 }

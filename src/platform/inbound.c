@@ -1,17 +1,17 @@
-/* inbound.c - poll-mode inbound: fetch_inbound with the since_id cursor, the persisted cursor,
+/* inbound.c - poll-mode inbound: fetch_inbound with the since_id cursor (kept by cursor.c),
  * reply and notify.
  *
  * Differences from the Python SDK (sdk-parity §3.3, §3.8, §9.3-3/14):
  *  - a 429 is retried through the ordinary GET policy, so the first response's Retry-After is
  *    honoured and a 410 arriving during the retries still resets the cursor; every attempt uses
- *    the same timeout;
- *  - the cursor file is written atomically (temporary file, fsync, rename) with mode 0600. */
+ *    the same timeout. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "platform/platform_int.h"
 
 /* ---- row parsing (the table of sdk-parity §3.8) ------------------------------------------ */
@@ -52,7 +52,7 @@ static const char *row_id(json_t *row) {
   return mol_json_str(row, "id");
 }
 
-int plat_parse_activity_row(json_t *row, mol_platform_message *m, char **raw) {
+int mol_platform__parse_activity_row(json_t *row, mol_platform_message *m, char **raw) {
   *raw = NULL;
   if (!json_is_object(row)) return MOL_EINVAL;
   if (!(*raw = mol_json_dump(row))) return MOL_ENOMEM;
@@ -70,44 +70,6 @@ int plat_parse_activity_row(json_t *row, mol_platform_message *m, char **raw) {
                               .peer_role = jstr(data, "peer_role"),
                               .agent_card_url = jstr(data, "agent_card_url"), .raw_json = *raw};
   return 0;
-}
-
-/* ---- cursor ------------------------------------------------------------------------------ */
-
-int plat_cursor_load(mol_platform_client *c) {
-  if (!c->cursor_file) return 0;
-  int rc = plat_read_small(c->cursor_file, &c->cursor);
-  if (rc) mol_logw(PLAT_SCOPE, "cannot read cursor file %s: %s", c->cursor_file, mol_strerror(rc));
-  return 0; /* an unreadable cursor means "start from the newest rows", as upstream */
-}
-
-static int cursor_persist(mol_platform_client *c) {
-  if (!c->cursor_file) return 0;
-  const char *slash = strrchr(c->cursor_file, '/');
-  if (slash && slash != c->cursor_file) {
-    char *dir = strndup(c->cursor_file, (size_t)(slash - c->cursor_file));
-    int rc = dir ? plat_mkdir_p(dir, 0700, 0) : MOL_ENOMEM;
-    free(dir);
-    if (rc) return rc;
-  }
-  const char *v = c->cursor ? c->cursor : "";
-  int rc = plat_write_atomic(c->cursor_file, v, strlen(v));
-  if (rc) mol_logw(PLAT_SCOPE, "cannot write cursor file %s: %s", c->cursor_file, mol_strerror(rc));
-  return rc;
-}
-
-int plat_cursor_store(mol_platform_client *c, const char *id) {
-  char *v = id && *id ? strdup(id) : NULL;
-  if (id && *id && !v) return MOL_ENOMEM;
-  free(c->cursor);
-  c->cursor = v;
-  return cursor_persist(c);
-}
-
-const char *mol_platform_cursor(const mol_platform_client *c) { return c ? c->cursor : NULL; }
-
-int mol_platform_set_cursor(mol_platform_client *c, const char *activity_id) {
-  return c ? plat_cursor_store(c, activity_id) : MOL_EINVAL;
 }
 
 /* ---- fetch_inbound ----------------------------------------------------------------------- */
@@ -136,7 +98,7 @@ static int fill_messages(mol_platform_req *r) {
     return MOL_ENOMEM;
   for (size_t i = 0; i < n; i++) {
     char *raw;
-    if (plat_parse_activity_row(json_array_get(rows, i), &op->msgs[op->n], &raw)) {
+    if (mol_platform__parse_activity_row(json_array_get(rows, i), &op->msgs[op->n], &raw)) {
       free(raw); /* not an object, or no id: skipped, as upstream */
       continue;
     }
@@ -160,17 +122,18 @@ static int fill_messages(mol_platform_req *r) {
 }
 
 static void fetch_done(mol_platform_req *r, int err, const mol_http_response *resp) {
-  err = plat_response_err(r, err, resp);
+  err = mol_platform__response_err(r, err, resp);
   if (err == MOL_EHTTP && resp->status == 410) {
     r->res.cursor_lost = 1;
-    mol_logi(PLAT_SCOPE, "activity cursor %s is gone (410); restarting from the newest rows",
+    mol_logi(MOL_PLATFORM__SCOPE,
+             "activity cursor %s is gone (410); restarting from the newest rows",
              r->c->cursor ? r->c->cursor : "-");
-    plat_cursor_store(r->c, NULL);
+    mol_platform__cursor_store(r->c, NULL);
   } else if (!err) {
-    err = plat_parse_body(r, resp);
+    err = mol_platform__parse_body(r, resp);
     if (!err) err = fill_messages(r);
   }
-  plat_finish(r, err);
+  mol_platform__finish(r, err);
 }
 
 static int add_param(mol_buf *b, const char *name, const char *value) {
@@ -211,82 +174,76 @@ static char *activity_url(const mol_platform_client *c, const mol_platform_fetch
   return mol_buf_steal(&b);
 }
 
+static int fetch_start(mol_platform_req *r, const void *o) {
+  mol_platform_client *c = r->c;
+  const char *since = since_of(c, o);
+  r->newest_first = !since || !*since;
+  return mol_platform__exchange(r, "GET", activity_url(c, o), NULL, 0,
+                                MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
+                                MOL_PLATFORM__RETRY | MOL_PLATFORM__REAUTH, c->inbound_timeout_ms,
+                                fetch_done);
+}
+
 int mol_platform_fetch_inbound(mol_platform_client *c, const mol_platform_fetch_opts *o,
                                const mol_platform_call *call, mol_platform_cb cb, void *arg,
                                mol_platform_req **out) {
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  const char *since = since_of(c, o);
-  r->newest_first = !since || !*since;
-  rc = plat_exchange(r, "GET", activity_url(c, o), NULL, 0,
-                     PLAT_H_AUTH | PLAT_H_TENANT | PLAT_RETRY | PLAT_REAUTH,
-                     c->inbound_timeout_ms, fetch_done);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  return mol_platform__call(c, call, cb, arg, fetch_start, o, out);
 }
 
 /* ---- reply and notify -------------------------------------------------------------------- */
 
 static void post_done(mol_platform_req *r, int err, const mol_http_response *resp) {
-  plat_finish(r, plat_response_err(r, err, resp));
+  mol_platform__finish(r, mol_platform__response_err(r, err, resp));
 }
 
-static int is_blank(const char *s) {
-  while (s && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) s++;
-  return !s || !*s;
+/* A notify, or a reply to a peer (message/send through the platform's A2A proxy). */
+typedef struct {
+  const char *peer_id; /* NULL: notify the canvas user */
+  const char *text;
+} post_args;
+
+static char *notify_body(const char *text) {
+  json_t *v = json_pack("{s:s}", "message", text);
+  char *body = v ? mol_json_dump(v) : NULL;
+  json_decref(v);
+  return body;
 }
 
-static int post_json(mol_platform_client *c, char *url, char *body, unsigned flags,
-                     const mol_platform_call *call, mol_platform_cb cb, void *arg,
-                     mol_platform_req **out) {
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) {
-    free(url);
-    free(body);
-    return rc;
-  }
-  rc = plat_exchange(r, "POST", url, body, body ? strlen(body) : 0,
-                     flags | PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_JSON | PLAT_REAUTH,
-                     c->inbound_timeout_ms, post_done);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+static int post_start(mol_platform_req *r, const void *ctx) {
+  const post_args *p = ctx;
+  mol_platform_client *c = r->c;
+  char *body = p->peer_id ? mol_platform__message_send_body(p->text, "agent",
+                                                            NULL) : notify_body(p->text);
+  if (!body) return MOL_ENOMEM;
+  char *url = p->peer_id ? mol_platform__url(c, "/workspaces/%s/a2a", p->peer_id)
+                         : mol_platform__url(c, "/workspaces/%s/notify", c->ws_id);
+  unsigned flags = p->peer_id ? MOL_PLATFORM__H_SOURCE | MOL_PLATFORM__H_WS : 0;
+  return mol_platform__exchange(r, "POST", url, body, strlen(body),
+                                flags | MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
+                                MOL_PLATFORM__H_JSON | MOL_PLATFORM__REAUTH, c->inbound_timeout_ms,
+                                post_done);
 }
 
 int mol_platform_notify(mol_platform_client *c, const char *text, const mol_platform_call *call,
                         mol_platform_cb cb, void *arg, mol_platform_req **out) {
-  if (!c || is_blank(text)) return MOL_EINVAL;
-  json_t *v = json_pack("{s:s}", "message", text);
-  char *body = v ? mol_json_dump(v) : NULL;
-  json_decref(v);
-  if (!body) return MOL_ENOMEM;
-  return post_json(c, plat_url(c, "/workspaces/%s/notify", c->ws_id), body, 0, call, cb, arg,
-                   out);
+  if (!c || mol_str_is_blank(text)) return MOL_EINVAL;
+  post_args p = {NULL, text};
+  return mol_platform__call(c, call, cb, arg, post_start, &p, out);
 }
 
 int mol_platform_reply(mol_platform_client *c, const mol_platform_message *m, const char *text,
                        const mol_platform_call *call, mol_platform_cb cb, void *arg,
                        mol_platform_req **out) {
-  if (!c || !m || is_blank(text)) return MOL_EINVAL;
+  if (!c || !m || mol_str_is_blank(text)) return MOL_EINVAL;
   if (m->source == MOL_PLATFORM_SRC_CANVAS_USER)
     return mol_platform_notify(c, text, call, cb, arg, out);
   if (m->source != MOL_PLATFORM_SRC_PEER_AGENT) {
-    mol_logw(PLAT_SCOPE, "cannot auto-route a reply to activity %s: unknown source",
+    mol_logw(MOL_PLATFORM__SCOPE, "cannot auto-route a reply to activity %s: unknown source",
              m->activity_id ? m->activity_id : "-");
     return MOL_EINVAL;
   }
-  if (!plat_valid_id(m->source_id)) return MOL_EINVAL; /* a peer message with no source_id */
-  char *body = plat_message_send_body(text, "agent", NULL);
-  if (!body) return MOL_ENOMEM;
-  return post_json(c, plat_url(c, "/workspaces/%s/a2a", m->source_id), body,
-                   PLAT_H_SOURCE | PLAT_H_WS, call, cb, arg, out);
+  /* a peer message with no source_id */
+  if (!mol_platform__valid_id(m->source_id)) return MOL_EINVAL;
+  post_args p = {m->source_id, text};
+  return mol_platform__call(c, call, cb, arg, post_start, &p, out);
 }

@@ -23,8 +23,9 @@
 #include "base/log.h"
 #include "platform/platform_int.h"
 
-struct plat_run {
+struct mol_platform__run {
   mol_platform_client *c;
+  mol_platform__part part;                         /* the client stops the loop when it closes */
   uv_timer_t timer;
   mol_platform_run_opts o;
   mol_platform_status_cb cb;
@@ -43,28 +44,30 @@ struct plat_run {
   char *end_server_status;
 };
 
-static void rearm(plat_run *run);
+static void rearm(mol_platform__run *run);
 
 /* ---- ending ------------------------------------------------------------------------------ */
 
 static void run_closed(uv_handle_t *h) {
-  plat_run *run = h->data;
+  mol_platform__run *run = h->data;
   mol_platform_client *c = run->c;
   c->run = NULL;
+  mol_platform__part_remove(c, &run->part);
   run->cb(run->end_status, run->end_err, run->end_server_status, run->arg);
   free(run->end_server_status);
   free(run);
-  plat_client_maybe_freed(c);
+  mol_platform__release(c);
 }
 
-static void run_maybe_done(plat_run *run) {
+static void run_maybe_done(mol_platform__run *run) {
   if (!run->ending || run->hb || run->state || run->inbound) return;
   if (uv_is_closing((uv_handle_t *)&run->timer)) return;
   uv_timer_stop(&run->timer);
   uv_close((uv_handle_t *)&run->timer, run_closed);
 }
 
-static void run_end(plat_run *run, mol_platform_status st, int err, const char *server_status) {
+static void run_end(mol_platform__run *run, mol_platform_status st, int err,
+                    const char *server_status) {
   if (run->ending) return;
   run->ending = 1;
   run->end_status = st;
@@ -76,13 +79,16 @@ static void run_end(plat_run *run, mol_platform_status st, int err, const char *
   run_maybe_done(run);
 }
 
-void plat_run_shutdown(mol_platform_client *c) {
+void mol_platform_stop(mol_platform_client *c) {
   if (c->run) run_end(c->run, MOL_PLATFORM_STOPPED, 0, NULL);
 }
 
-void mol_platform_stop(mol_platform_client *c) { plat_run_shutdown(c); }
+static void run_stop(mol_platform_client *c, mol_platform__part *self) {
+  (void)self;
+  mol_platform_stop(c);
+}
 
-static void check_max(plat_run *run) {
+static void check_max(mol_platform__run *run) {
   if (run->o.max_heartbeats && run->heartbeats >= run->o.max_heartbeats && !run->hb &&
       !run->state)
     run_end(run, MOL_PLATFORM_MAX_ITERATIONS, 0, NULL);
@@ -95,7 +101,7 @@ static int state_fatal(int err, const mol_platform_result *res) {
 }
 
 static void on_state(int err, const mol_platform_result *res, void *arg) {
-  plat_run *run = arg;
+  mol_platform__run *run = arg;
   run->state = NULL;
   if (run->ending) {
     run_maybe_done(run);
@@ -103,7 +109,7 @@ static void on_state(int err, const mol_platform_result *res, void *arg) {
   }
   run->next_state = uv_now(run->c->loop) + run->o.state_poll_interval_ms;
   if (!err && (res->deleted || res->paused)) {
-    mol_logi(PLAT_SCOPE, "platform reports workspace %s %s", run->c->ws_id, res->status);
+    mol_logi(MOL_PLATFORM__SCOPE, "platform reports workspace %s %s", run->c->ws_id, res->status);
     run_end(run, res->deleted ? MOL_PLATFORM_DELETED : MOL_PLATFORM_PAUSED, 0, res->status);
     return;
   }
@@ -113,18 +119,18 @@ static void on_state(int err, const mol_platform_result *res, void *arg) {
   }
   if (!err) run->auth_failures = 0;
   if (err)
-    mol_logw(PLAT_SCOPE, "state poll failed (%s, status %d); continuing", mol_strerror(err),
-             res->http_status);
+    mol_logw(MOL_PLATFORM__SCOPE, "state poll failed (%s, status %d); continuing",
+             mol_strerror(err), res->http_status);
   check_max(run);
   rearm(run);
 }
 
-static void start_state(plat_run *run) {
+static void start_state(mol_platform__run *run) {
   int rc = mol_platform_poll_state(run->c, NULL, on_state, run, &run->state);
   if (rc) {
     run->state = NULL;
     run->next_state = uv_now(run->c->loop) + run->o.state_poll_interval_ms;
-    mol_logw(PLAT_SCOPE, "cannot start a state poll: %s", mol_strerror(rc));
+    mol_logw(MOL_PLATFORM__SCOPE, "cannot start a state poll: %s", mol_strerror(rc));
   }
 }
 
@@ -137,23 +143,24 @@ static void start_state(plat_run *run) {
  * back-off retry answers requests: an unreachable platform is not hit once per task event. */
 #define BEAT_SOON_MS 25
 
-static uint64_t hb_due(const plat_run *run) {
+static uint64_t hb_due(const mol_platform__run *run) {
   if (run->soon_at && !run->hb_failures && run->soon_at < run->next_hb) return run->soon_at;
   return run->next_hb;
 }
 
-static void report_beat(plat_run *run, int err, const mol_platform_result *res, int pushed) {
+static void report_beat(mol_platform__run *run, int err, const mol_platform_result *res,
+                        int pushed) {
   static const mol_platform_result none;
   if (run->o.on_beat) run->o.on_beat(run->c, err, res ? res : &none, pushed, run->o.beat_arg);
 }
 
 /* Marks an early beat as wanted BEAT_SOON_MS from now, unless one already is or the periodic
  * beat comes first anyway. */
-static void want_soon(plat_run *run, uint64_t now) {
+static void want_soon(mol_platform__run *run, uint64_t now) {
   if (!run->soon_at && now + BEAT_SOON_MS < run->next_hb) run->soon_at = now + BEAT_SOON_MS;
 }
 
-static void fill_payload(plat_run *run, mol_platform_heartbeat_payload *p) {
+static void fill_payload(mol_platform__run *run, mol_platform_heartbeat_payload *p) {
   mol_platform_client *c = run->c;
   memset(p, 0, sizeof(*p));
   run->snap_outcomes = c->outcomes;
@@ -164,7 +171,7 @@ static void fill_payload(plat_run *run, mol_platform_heartbeat_payload *p) {
 }
 
 /* The counts the last successful heartbeat reported are consumed; later ones stay. */
-static void consume_outcomes(plat_run *run) {
+static void consume_outcomes(mol_platform__run *run) {
   mol_platform_client *c = run->c;
   c->outcomes -= run->snap_outcomes < c->outcomes ? run->snap_outcomes : c->outcomes;
   c->failures -= run->snap_failures < c->failures ? run->snap_failures : c->failures;
@@ -176,17 +183,18 @@ static void consume_outcomes(plat_run *run) {
 
 /* A failed beat, periodic or early, puts the loop in back-off: the retry comes sooner than
  * the interval and carries the latest payload. */
-static void beat_failed(plat_run *run, int err, const mol_platform_result *res, uint64_t now) {
+static void beat_failed(mol_platform__run *run, int err, const mol_platform_result *res,
+                        uint64_t now) {
   run->hb_failures++;
-  uint64_t retry = now + plat_loop_backoff(&run->c->retry, run->hb_failures,
-                                           run->o.max_backoff_ms);
+  uint64_t retry = now + mol_platform__loop_backoff(&run->c->retry, run->hb_failures,
+                                                    run->o.max_backoff_ms);
   if (retry < run->next_hb || !run->hb_pushed) run->next_hb = retry;
-  mol_logw(PLAT_SCOPE, "heartbeat failed (%s, status %d); retrying", mol_strerror(err),
+  mol_logw(MOL_PLATFORM__SCOPE, "heartbeat failed (%s, status %d); retrying", mol_strerror(err),
            res->http_status);
 }
 
 static void on_heartbeat(int err, const mol_platform_result *res, void *arg) {
-  plat_run *run = arg;
+  mol_platform__run *run = arg;
   int pushed = run->hb_pushed;
   run->hb = NULL;
   if (run->ending) {
@@ -215,7 +223,7 @@ static void on_heartbeat(int err, const mol_platform_result *res, void *arg) {
 }
 
 /* Runs from the loop's timer only, so on_beat never fires inside a caller's call. */
-static void start_heartbeat(plat_run *run) {
+static void start_heartbeat(mol_platform__run *run) {
   uint64_t now = uv_now(run->c->loop);
   run->hb_pushed = now + BEAT_SOON_MS < run->next_hb; /* else it is the periodic beat */
   run->soon_at = 0; /* this beat carries what was asked for */
@@ -225,14 +233,14 @@ static void start_heartbeat(plat_run *run) {
   if (rc) {
     run->hb = NULL;
     if (!run->hb_pushed) run->next_hb = now + run->o.heartbeat_interval_ms;
-    mol_logw(PLAT_SCOPE, "cannot start a heartbeat: %s", mol_strerror(rc));
+    mol_logw(MOL_PLATFORM__SCOPE, "cannot start a heartbeat: %s", mol_strerror(rc));
     report_beat(run, rc, NULL, run->hb_pushed);
   }
 }
 
 int mol_platform_beat_soon(mol_platform_client *c) {
   if (!c || !c->run) return MOL_EINVAL;
-  plat_run *run = c->run;
+  mol_platform__run *run = c->run;
   if (run->ending) return MOL_ESHUTDOWN;
   if (run->hb) {
     run->soon_again = 1;
@@ -245,18 +253,18 @@ int mol_platform_beat_soon(mol_platform_client *c) {
 
 /* ---- inbound ----------------------------------------------------------------------------- */
 
-static void dispatch(plat_run *run, const mol_platform_result *res) {
+static void dispatch(mol_platform__run *run, const mol_platform_result *res) {
   mol_platform_client *c = run->c;
   size_t done = 0;
   for (; done < res->nmessages && !run->ending && !c->closing; done++)
     run->o.on_message(c, &res->messages[done], run->o.message_arg);
   /* The cursor moves past every dispatched message (a failing handler does not block the
    * queue) and is saved once per batch: a crash replays at most this batch. */
-  if (done) plat_cursor_store(c, res->messages[done - 1].activity_id);
+  if (done) mol_platform__cursor_store(c, res->messages[done - 1].activity_id);
 }
 
 static void on_inbound(int err, const mol_platform_result *res, void *arg) {
-  plat_run *run = arg;
+  mol_platform__run *run = arg;
   run->inbound = NULL;
   if (run->ending) {
     run_maybe_done(run);
@@ -265,8 +273,8 @@ static void on_inbound(int err, const mol_platform_result *res, void *arg) {
   run->next_inbound = uv_now(run->c->loop) + run->o.inbound_interval_ms;
   if (!err) dispatch(run, res);
   else if (!res->cursor_lost)
-    mol_logw(PLAT_SCOPE, "inbound poll failed (%s, status %d); continuing", mol_strerror(err),
-             res->http_status);
+    mol_logw(MOL_PLATFORM__SCOPE, "inbound poll failed (%s, status %d); continuing",
+             mol_strerror(err), res->http_status);
   if (run->ending) {
     run_maybe_done(run);
     return;
@@ -274,7 +282,7 @@ static void on_inbound(int err, const mol_platform_result *res, void *arg) {
   rearm(run);
 }
 
-static void start_inbound(plat_run *run) {
+static void start_inbound(mol_platform__run *run) {
   int rc = mol_platform_fetch_inbound(run->c, NULL, NULL, on_inbound, run, &run->inbound);
   if (rc) {
     run->inbound = NULL;
@@ -285,7 +293,7 @@ static void start_inbound(plat_run *run) {
 /* ---- the timer --------------------------------------------------------------------------- */
 
 static void tick(uv_timer_t *t) {
-  plat_run *run = t->data;
+  mol_platform__run *run = t->data;
   uint64_t now = uv_now(run->c->loop);
   if (run->ending) return;
   /* a slow state poll (429 back-off) never holds the heartbeat back */
@@ -296,7 +304,7 @@ static void tick(uv_timer_t *t) {
   rearm(run);
 }
 
-static void rearm(plat_run *run) {
+static void rearm(mol_platform__run *run) {
   if (run->ending) return;
   uint64_t next = UINT64_MAX, now = uv_now(run->c->loop);
   if (!run->hb) next = hb_due(run);
@@ -319,7 +327,7 @@ int mol_platform_run(mol_platform_client *c, const mol_platform_run_opts *o,
   if (!c || !cb) return MOL_EINVAL;
   if (c->closing) return MOL_ESHUTDOWN;
   if (c->run) return MOL_EBUSY;
-  plat_run *run = calloc(1, sizeof(*run));
+  mol_platform__run *run = calloc(1, sizeof(*run));
   if (!run) return MOL_ENOMEM;
   if (o) run->o = *o;
   run_defaults(&run->o);
@@ -332,6 +340,9 @@ int mol_platform_run(mol_platform_client *c, const mol_platform_run_opts *o,
   run->next_state = now;
   uv_timer_init(c->loop, &run->timer);
   run->timer.data = run;
+  run->part.stop = run_stop;
+  mol_platform__part_add(c, &run->part);
+  mol_platform__hold(c);
   c->run = run;
   uv_timer_start(&run->timer, tick, 0, 0); /* the first heartbeat goes out at once */
   return 0;

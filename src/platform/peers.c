@@ -12,26 +12,26 @@
 #include "base/log.h"
 #include "platform/platform_int.h"
 
-struct plat_peer {
+struct mol_platform__peer {
   UT_hash_handle hh;
   uint64_t expires_ms;
   char *url;
   char id[];
 };
 
-int plat_is_http_url(const char *url) {
+int mol_platform__is_http_url(const char *url) {
   return url && (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8));
 }
 
-static void peer_del(mol_platform_client *c, plat_peer *p) {
+static void peer_del(mol_platform_client *c, mol_platform__peer *p) {
   HASH_DEL(c->peers, p);
   c->cache_len--;
   free(p->url);
   free(p);
 }
 
-const char *plat_cache_get(mol_platform_client *c, const char *id, uint64_t now_ms) {
-  plat_peer *p;
+const char *mol_platform__cache_get(mol_platform_client *c, const char *id, uint64_t now_ms) {
+  mol_platform__peer *p;
   HASH_FIND_STR(c->peers, id, p);
   if (p && now_ms >= p->expires_ms) {
     peer_del(c, p); /* expired: drop it so the next lookup asks the platform */
@@ -40,18 +40,28 @@ const char *plat_cache_get(mol_platform_client *c, const char *id, uint64_t now_
   return p ? p->url : NULL;
 }
 
+static void cache_free(mol_platform_client *c, mol_platform__part *self) {
+  (void)self;
+  while (c->peers) peer_del(c, c->peers);
+}
+
 static void make_room(mol_platform_client *c, uint64_t now_ms) {
-  plat_peer *p, *tmp;
+  mol_platform__peer *p, *tmp;
   HASH_ITER(hh, c->peers, p, tmp)
     if (now_ms >= p->expires_ms) peer_del(c, p);
   while (c->cache_len >= c->cache_max && c->peers) peer_del(c, c->peers);
 }
 
-int plat_cache_put(mol_platform_client *c, const char *id, const char *url, uint64_t now_ms) {
-  plat_peer *p;
+int mol_platform__cache_put(mol_platform_client *c, const char *id, const char *url,
+                            uint64_t now_ms) {
+  mol_platform__peer *p;
   HASH_FIND_STR(c->peers, id, p);
   if (p) peer_del(c, p); /* re-insert so a refresh counts as the newest entry */
   if (c->cache_len >= c->cache_max) make_room(c, now_ms);
+  if (!c->cache_part.free) { /* the first entry: the client frees the cache with itself */
+    c->cache_part.free = cache_free;
+    mol_platform__part_add(c, &c->cache_part);
+  }
   size_t n = strlen(id);
   if (!(p = malloc(sizeof(*p) + n + 1))) return MOL_ENOMEM;
   memcpy(p->id, id, n + 1);
@@ -65,13 +75,9 @@ int plat_cache_put(mol_platform_client *c, const char *id, const char *url, uint
   return 0;
 }
 
-void plat_cache_clear(mol_platform_client *c) {
-  while (c->peers) peer_del(c, c->peers);
-}
-
 void mol_platform_invalidate_peer(mol_platform_client *c, const char *target_id) {
-  plat_peer *p;
-  char *id = c ? plat_id_dup(target_id) : NULL;
+  mol_platform__peer *p;
+  char *id = c ? mol_platform__id_dup(target_id) : NULL;
   if (!id) return;
   HASH_FIND_STR(c->peers, id, p);
   if (p) peer_del(c, p);
@@ -130,8 +136,9 @@ static int peers_fill(mol_platform_req *r) {
     mol_platform_peer *p = &op->peers[op->n];
     if (peer_from_row(json_array_get(r->json, i), p, &op->cards[op->n])) continue;
     op->n++;
-    char *key = plat_is_http_url(p->url) ? plat_id_dup(p->id) : NULL; /* lookups lower-case */
-    if (key) plat_cache_put(c, key, p->url, now);
+    /* lookups lower-case */
+    char *key = mol_platform__is_http_url(p->url) ? mol_platform__id_dup(p->id) : NULL;
+    if (key) mol_platform__cache_put(c, key, p->url, now);
     free(key);
   }
   r->res.peers = op->peers;
@@ -140,71 +147,66 @@ static int peers_fill(mol_platform_req *r) {
 }
 
 static void peers_done(mol_platform_req *r, int err, const mol_http_response *resp) {
-  err = plat_response_err(r, err, resp);
-  if (!err) err = plat_parse_body(r, resp);
+  err = mol_platform__response_err(r, err, resp);
+  if (!err) err = mol_platform__parse_body(r, resp);
   if (!err) err = peers_fill(r);
-  plat_finish(r, err);
+  mol_platform__finish(r, err);
+}
+
+static int peers_start(mol_platform_req *r, const void *ctx) {
+  (void)ctx;
+  mol_platform_client *c = r->c;
+  return mol_platform__exchange(r, "GET", mol_platform__url(c, "/registry/%s/peers", c->ws_id),
+                                NULL, 0,
+                                MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT | MOL_PLATFORM__H_WS |
+                                MOL_PLATFORM__RETRY | MOL_PLATFORM__REAUTH, c->timeout_ms,
+                                peers_done);
 }
 
 int mol_platform_get_peers(mol_platform_client *c, const mol_platform_call *call,
                            mol_platform_cb cb, void *arg, mol_platform_req **out) {
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  rc = plat_exchange(r, "GET", plat_url(c, "/registry/%s/peers", c->ws_id), NULL, 0,
-                     PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_WS | PLAT_RETRY | PLAT_REAUTH,
-                     c->timeout_ms, peers_done);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  return mol_platform__call(c, call, cb, arg, peers_start, NULL, out);
 }
 
 /* ---- discover ----------------------------------------------------------------------------- */
 
 static void discover_done(mol_platform_req *r, int err, const mol_http_response *resp) {
-  err = plat_response_err(r, err, resp);
+  err = mol_platform__response_err(r, err, resp);
   if (err == MOL_EHTTP && resp->status == 404) {
     r->res.error = NULL;
-    plat_finish(r, 0); /* no such peer (or no URL): res->url stays NULL */
+    mol_platform__finish(r, 0); /* no such peer (or no URL): res->url stays NULL */
     return;
   }
-  if (!err) err = plat_parse_body(r, resp);
+  if (!err) err = mol_platform__parse_body(r, resp);
   const char *url = err ? NULL : mol_json_str(r->json, "url");
-  if (plat_is_http_url(url)) {
+  if (mol_platform__is_http_url(url)) {
     r->res.url = url;
-    plat_cache_put(r->c, r->s1, url, uv_now(r->c->loop));
+    mol_platform__cache_put(r->c, r->s1, url, uv_now(r->c->loop));
   }
-  plat_finish(r, err);
+  mol_platform__finish(r, err);
+}
+
+static int discover_start(mol_platform_req *r, const void *target_id) {
+  mol_platform_client *c = r->c;
+  const char *hit = NULL;
+  if (!(r->s1 = mol_platform__id_dup(target_id)) ||
+      ((hit = mol_platform__cache_get(c, r->s1, uv_now(c->loop))) && !(r->s2 = strdup(hit))))
+    return MOL_ENOMEM;
+  if (hit) {
+    r->res.url = r->s2;
+    mol_platform__finish_later(r, 0); /* a cache hit sends nothing, but still completes later */
+    return 0;
+  }
+  return mol_platform__exchange(r, "GET", mol_platform__url(c, "/registry/discover/%s", r->s1),
+                                NULL, 0,
+                                MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT | MOL_PLATFORM__H_WS |
+                                MOL_PLATFORM__RETRY | MOL_PLATFORM__REAUTH, c->timeout_ms,
+                                discover_done);
 }
 
 int mol_platform_discover(mol_platform_client *c, const char *target_id,
                           const mol_platform_call *call, mol_platform_cb cb, void *arg,
                           mol_platform_req **out) {
-  if (!plat_valid_id(target_id)) return MOL_EINVAL;
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  const char *hit = NULL;
-  if (!(r->s1 = plat_id_dup(target_id)) ||
-      ((hit = plat_cache_get(c, r->s1, uv_now(c->loop))) && !(r->s2 = strdup(hit)))) {
-    plat_req_abort(r);
-    return MOL_ENOMEM;
-  }
-  if (hit) {
-    r->res.url = r->s2;
-    plat_finish_later(r, 0); /* a cache hit sends nothing, but still completes later */
-  } else {
-    rc = plat_exchange(r, "GET", plat_url(c, "/registry/discover/%s", r->s1), NULL, 0,
-                       PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_WS | PLAT_RETRY | PLAT_REAUTH,
-                       c->timeout_ms, discover_done);
-  }
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  if (!mol_platform__valid_id(target_id)) return MOL_EINVAL;
+  return mol_platform__call(c, call, cb, arg, discover_start, target_id, out);
 }

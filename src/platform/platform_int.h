@@ -2,7 +2,7 @@
  *
  * A client is small (strings, options and a few counters): no buffers are kept between calls
  * and every client on a loop shares one mol_http_client. A call is a mol_platform_req that runs
- * one or more HTTP exchanges in sequence; the exchange engine (platform.c) adds the headers,
+ * one or more HTTP exchanges in sequence; the exchange engine (call.c) adds the headers,
  * retries 429s on GETs, re-reads the token once on a 401, enforces the call's deadline, and
  * then hands the final outcome to the call's `step` function, which either starts another
  * exchange or finishes the call. */
@@ -18,28 +18,41 @@
 #include "molecule.h"
 #include "molecule/uv.h"
 
-#define PLAT_SCOPE "platform"
-#define PLAT_TOKEN_MAX 512 /* real tokens are 43 chars; anything near this is not a token */
+#define MOL_PLATFORM__SCOPE "platform"
+/* Real tokens are 43 characters; anything near this is not a token. */
+#define MOL_PLATFORM__TOKEN_MAX 512
 
 /* Headers an exchange carries (R, T, W, J bundles of the SDK contract). */
 enum {
-  PLAT_H_AUTH = 1u << 0,   /* Authorization: Bearer <token>, when a token is known */
-  PLAT_H_TENANT = 1u << 1, /* X-Molecule-Org-Id and Origin, when configured */
-  PLAT_H_WS = 1u << 2,     /* X-Workspace-ID: <self> */
-  PLAT_H_JSON = 1u << 3,   /* Content-Type: application/json */
-  PLAT_H_SOURCE = 1u << 4, /* X-Source-Workspace-Id: <self> (reply to a peer) */
-  PLAT_RETRY = 1u << 5,    /* idempotent GET: retry 429 (and 5xx when configured) */
-  PLAT_REAUTH = 1u << 6,   /* on 401 re-read the token file and retry once if it changed */
+  MOL_PLATFORM__H_AUTH = 1u << 0,   /* Authorization: Bearer <token>, when a token is known */
+  MOL_PLATFORM__H_TENANT = 1u << 1, /* X-Molecule-Org-Id and Origin, when configured */
+  MOL_PLATFORM__H_WS = 1u << 2,     /* X-Workspace-ID: <self> */
+  MOL_PLATFORM__H_JSON = 1u << 3,   /* Content-Type: application/json */
+  MOL_PLATFORM__H_SOURCE = 1u << 4, /* X-Source-Workspace-Id: <self> (reply to a peer) */
+  MOL_PLATFORM__RETRY = 1u << 5,    /* idempotent GET: retry 429 (and 5xx when configured) */
+  MOL_PLATFORM__REAUTH = 1u << 6,   /* 401: re-read the token file, retry once if it changed */
 };
 
-typedef struct plat_peer plat_peer;
-typedef struct plat_run plat_run;
-typedef struct plat_shared plat_shared;
-typedef void (*plat_step_fn)(mol_platform_req *r, int err, const mol_http_response *resp);
+typedef struct mol_platform__peer mol_platform__peer;
+typedef struct mol_platform__run mol_platform__run;
+typedef struct mol_platform__part mol_platform__part;
+typedef struct mol_platform__shared mol_platform__shared;
+typedef void (*mol_platform__step_fn)(mol_platform_req *r, int err, const mol_http_response *resp);
+
+/* A feature's teardown, registered with its client (mol_platform__part_add) by the feature
+ * itself, so the client knows no feature by name. When the client closes, each part's `stop`
+ * runs, newest first, and then every live call ends; the client waits until nothing holds it
+ * (mol_platform__hold), then each part's `free` runs and the client is freed. Either may be
+ * NULL. */
+struct mol_platform__part {
+  void (*stop)(mol_platform_client *c, mol_platform__part *self);
+  void (*free)(mol_platform_client *c, mol_platform__part *self);
+  mol_platform__part *next;
+};
 
 struct mol_platform_client {
   uv_loop_t *loop;
-  plat_shared *shared;
+  mol_platform__shared *shared;
   mol_http_client *http;
   char *base_url;      /* trailing '/' stripped */
   char *ws_id;         /* lower-cased */
@@ -57,10 +70,12 @@ struct mol_platform_client {
   unsigned cache_ttl_ms, cache_max, cache_len;
   mol_platform_retry_opts retry;
   uint64_t start_ms;   /* uv_now at creation, for uptime_seconds */
-  plat_peer *peers;    /* uthash head */
-  mol_platform_req *reqs; /* live calls */
-  plat_run *run;
-  unsigned pending_handles; /* calls whose timer is closing; the client outlives them */
+  mol_platform__peer *peers;     /* uthash head (peers.c) */
+  mol_platform__part cache_part; /* peers.c's teardown, registered with the first entry */
+  mol_platform_req *reqs;        /* live calls (call.c) */
+  mol_platform__run *run;        /* the heartbeat/state/inbound loop (loop.c) */
+  mol_platform__part *parts;     /* registered teardowns, newest first */
+  unsigned holds;                /* live calls and loop: a closing client waits for them */
   uv_timer_t close_timer;   /* initialised by mol_platform_client_close */
   void (*close_cb)(void *arg);
   void *close_arg;
@@ -77,7 +92,7 @@ struct mol_platform_req {
   uint64_t deadline;       /* uv_now ms; 0 = none */
   mol_platform_cb cb;
   void *arg;
-  plat_step_fn step;
+  mol_platform__step_fn step;
   /* the current exchange */
   const char *method;
   char *url;
@@ -106,79 +121,93 @@ struct mol_platform_req {
   mol_platform_result res;
 };
 
-/* ---- platform.c: calls and the exchange engine ---- */
-int plat_req_new(mol_platform_client *c, const mol_platform_call *call, mol_platform_cb cb,
-                 void *arg, mol_platform_req **out);
-/* Frees a call that never started (no callback). */
-void plat_req_abort(mol_platform_req *r);
-/* Sets the next exchange (url and body are taken over) and starts it. On failure the call
- * finishes with the error (on a later iteration when defer is set). */
-int plat_exchange(mol_platform_req *r, const char *method, char *url, char *body,
-                  size_t body_len, unsigned flags, unsigned attempt_ms, plat_step_fn step);
+/* ---- call.c: calls and the exchange engine ---- */
+/* Sets a new call's first exchange (mol_platform__exchange), or arranges its finish
+ * (mol_platform__finish_later). ctx is what the operation was called with. Returns 0, or an
+ * error and the call is dropped. */
+typedef int (*mol_platform__start_fn)(mol_platform_req *r, const void *ctx);
+/* Starts a call: a new request (MOL_EINVAL without c or cb, MOL_ESHUTDOWN once the client is
+ * closing), then start(r, ctx). On an error nothing was sent and cb never fires; on 0 cb fires
+ * exactly once, never inside this call, and *out (when out is not NULL) is the handle. */
+int mol_platform__call(mol_platform_client *c, const mol_platform_call *call, mol_platform_cb cb,
+                       void *arg, mol_platform__start_fn start, const void *ctx,
+                       mol_platform_req **out);
+/* Sets the next exchange (url and body are taken over; NULL means out of memory) and starts
+ * it. Returns MOL_ENOMEM for a missing url or body, else 0: a failure to send finishes the call
+ * on a later iteration. */
+int mol_platform__exchange(mol_platform_req *r, const char *method, char *url, char *body,
+                           size_t body_len, unsigned flags, unsigned attempt_ms,
+                           mol_platform__step_fn step);
 /* Finishes the call now: the callback fires, then the call is freed. */
-void plat_finish(mol_platform_req *r, int err);
+void mol_platform__finish(mol_platform_req *r, int err);
 /* Finishes the call on a later loop iteration. */
-void plat_finish_later(mol_platform_req *r, int err);
-/* Returns malloc'd base_url + path (path printf-style). */
-char *plat_url(const mol_platform_client *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void mol_platform__finish_later(mol_platform_req *r, int err);
 /* Common handling of a final response: sets res fields, parses an error body. Returns the
  * callback error (0 for 2xx). */
-int plat_response_err(mol_platform_req *r, int err, const mol_http_response *resp);
+int mol_platform__response_err(mol_platform_req *r, int err, const mol_http_response *resp);
 /* Parses resp's body into r->json (object or array expected). MOL_EJSON when not JSON. */
-int plat_parse_body(mol_platform_req *r, const mol_http_response *resp);
-/* Builds the headers of an exchange into h (at most 8). url is the exchange's URL. */
-size_t plat_headers(const mol_platform_client *c, unsigned flags, char *auth, size_t authcap,
-                    mol_http_header *h);
+int mol_platform__parse_body(mol_platform_req *r, const mol_http_response *resp);
+/* The client is closing: every live call ends with MOL_ESHUTDOWN. */
+void mol_platform__calls_shutdown(mol_platform_client *c);
+
+/* ---- platform.c: the client and its helpers ---- */
+void mol_platform__part_add(mol_platform_client *c, mol_platform__part *p);
+void mol_platform__part_remove(mol_platform_client *c, mol_platform__part *p);
+/* Work the client must outlive (a call, the loop). The last release of a closing client
+ * finishes its close, on a later loop iteration. */
+void mol_platform__hold(mol_platform_client *c);
+void mol_platform__release(mol_platform_client *c);
+/* Returns malloc'd base_url + path (path printf-style). */
+char *mol_platform__url(const mol_platform_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* "scheme://host[:port]" of url, malloc'd, or NULL (MOL_EURL). */
-char *plat_origin_of(const char *url);
-int plat_valid_id(const char *id);
+char *mol_platform__origin_of(const char *url);
+int mol_platform__valid_id(const char *id);
 /* A lower-cased copy of a valid id (platform-api §12-1), or NULL (invalid or no memory). */
-char *plat_id_dup(const char *id);
-void plat_client_maybe_freed(mol_platform_client *c);
+char *mol_platform__id_dup(const char *id);
 
 /* ---- retry.c: the pure 429 policy ---- */
 /* Delay before retry number `retry` (1-based) after a retryable response. retry_after is the
  * response's Retry-After value or NULL. Returns 1 and sets *delay_ms when another attempt is
  * allowed, else 0. */
-int plat_retry_delay(const mol_platform_retry_opts *p, unsigned retry, const char *retry_after,
-                     int64_t now_unix_s, uint64_t *delay_ms);
+int mol_platform__retry_delay(const mol_platform_retry_opts *p, unsigned retry,
+                              const char *retry_after, int64_t now_unix_s, uint64_t *delay_ms);
 /* Parses Retry-After: delta-seconds (fractions rounded up) or an HTTP-date. 0 or MOL_EINVAL. */
-int plat_retry_after_ms(const char *value, int64_t now_unix_s, uint64_t *delay_ms);
+int mol_platform__retry_after_ms(const char *value, int64_t now_unix_s, uint64_t *delay_ms);
 /* Heartbeat-loop back-off after `failures` consecutive failures (1-based). */
-uint64_t plat_loop_backoff(const mol_platform_retry_opts *p, unsigned failures, unsigned cap_ms);
-void plat_retry_defaults(mol_platform_retry_opts *p);
+uint64_t mol_platform__loop_backoff(const mol_platform_retry_opts *p, unsigned failures,
+                                    unsigned cap_ms);
+void mol_platform__retry_defaults(mol_platform_retry_opts *p);
 
-/* ---- token.c: token store and atomic small files ---- */
-int plat_mkdir_p(const char *dir, mode_t mode, int force_mode);
-int plat_write_atomic(const char *path, const char *data, size_t len);
-int plat_read_small(const char *path, char **out); /* 0 with *out NULL when absent or blank */
-int plat_default_token_dir(const char *ws_id, char **out);
-int plat_token_reload(mol_platform_client *c, int *changed);
-void plat_token_set(mol_platform_client *c, const char *token);
-char *plat_strip_dup(const char *s);
+/* ---- token.c: the token store ---- */
+int mol_platform__default_token_dir(const char *ws_id, char **out);
+int mol_platform__token_reload(mol_platform_client *c, int *changed);
+void mol_platform__token_set(mol_platform_client *c, const char *token);
 
 /* ---- heartbeat.c ---- */
 /* Serializes the heartbeat body into buf. Returns the length, or MOL_ETOOBIG/MOL_ENOMEM. */
-int plat_heartbeat_json(const char *ws_id, const mol_platform_heartbeat_payload *p,
-                        long long uptime_s, char **out);
-void plat_run_shutdown(mol_platform_client *c);
+int mol_platform__heartbeat_json(const char *ws_id, const mol_platform_heartbeat_payload *p,
+                                 long long uptime_s, char **out);
 
 /* ---- peers.c ---- */
-const char *plat_cache_get(mol_platform_client *c, const char *id, uint64_t now_ms);
-int plat_cache_put(mol_platform_client *c, const char *id, const char *url, uint64_t now_ms);
-void plat_cache_clear(mol_platform_client *c);
-int plat_is_http_url(const char *url);
+const char *mol_platform__cache_get(mol_platform_client *c, const char *id, uint64_t now_ms);
+int mol_platform__cache_put(mol_platform_client *c, const char *id, const char *url,
+                            uint64_t now_ms);
+int mol_platform__is_http_url(const char *url);
 
 /* ---- inbound.c ---- */
 /* Parses one activity row; 0 on success, MOL_EINVAL when the row is dropped. Strings point
  * into row (and raw_json is malloc'd into *raw). */
-int plat_parse_activity_row(json_t *row, mol_platform_message *m, char **raw);
-int plat_cursor_load(mol_platform_client *c);
-int plat_cursor_store(mol_platform_client *c, const char *id);
+int mol_platform__parse_activity_row(json_t *row, mol_platform_message *m, char **raw);
+
+/* ---- cursor.c: the inbound cursor and its file ---- */
+/* Reads cursor_file, if any (an unreadable file is logged and means no cursor). Returns 0. */
+int mol_platform__cursor_load(mol_platform_client *c);
+/* Sets the cursor (NULL or "" clears it) and writes it to cursor_file, if any. */
+int mol_platform__cursor_store(mol_platform_client *c, const char *id);
 
 /* ---- call_peer.c ---- */
 /* Builds a message/send body; ids are fresh UUIDs unless given. Returns malloc'd JSON. */
-char *plat_message_send_body(const char *text, const char *role, const char *message_id);
+char *mol_platform__message_send_body(const char *text, const char *role, const char *message_id);
 
 #endif

@@ -45,78 +45,76 @@ static int register_save(mol_platform_req *r) {
   if (!tok || !*tok) return 0;
   int rc = mol_platform_save_token(r->c, tok);
   if (rc) {
-    mol_loge(PLAT_SCOPE, "register: cannot save the new token to %s: %s", r->c->token_path,
+    mol_loge(MOL_PLATFORM__SCOPE, "register: cannot save the new token to %s: %s", r->c->token_path,
              mol_strerror(rc));
     return rc;
   }
   r->res.token_issued = 1;
-  mol_logi(PLAT_SCOPE, "registered %s; token saved to %s", r->c->ws_id, r->c->token_path);
+  mol_logi(MOL_PLATFORM__SCOPE, "registered %s; token saved to %s", r->c->ws_id, r->c->token_path);
   return 0;
 }
 
 static void register_done(mol_platform_req *r, int err, const mol_http_response *resp) {
-  err = plat_response_err(r, err, resp);
-  if (!err && resp->body_len) err = plat_parse_body(r, resp);
+  err = mol_platform__response_err(r, err, resp);
+  if (!err && resp->body_len) err = mol_platform__parse_body(r, resp);
   if (!err) err = register_save(r);
-  plat_finish(r, err);
+  mol_platform__finish(r, err);
+}
+
+static int register_start(mol_platform_req *r, const void *o) {
+  int rc;
+  char *body = register_body(r->c, o, &rc);
+  if (rc) return rc;
+  return mol_platform__exchange(r, "POST", mol_platform__url(r->c, "/registry/register"), body,
+                                strlen(body),
+                                MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
+                                MOL_PLATFORM__H_JSON | MOL_PLATFORM__REAUTH, r->c->timeout_ms,
+                                register_done);
 }
 
 int mol_platform_register(mol_platform_client *c, const mol_platform_register_opts *o,
                           const mol_platform_call *call, mol_platform_cb cb, void *arg,
                           mol_platform_req **out) {
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  char *body = register_body(c, o, &rc);
-  if (!rc)
-    rc = plat_exchange(r, "POST", plat_url(c, "/registry/register"), body, strlen(body),
-                       PLAT_H_AUTH | PLAT_H_TENANT | PLAT_H_JSON | PLAT_REAUTH, c->timeout_ms,
-                       register_done);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  return mol_platform__call(c, call, cb, arg, register_start, o, out);
 }
 
 /* ---- secrets ----------------------------------------------------------------------------- */
 
 static void secrets_done(mol_platform_req *r, int err, const mol_http_response *resp) {
-  err = plat_response_err(r, err, resp);
-  if (!err && (plat_parse_body(r, resp) || json_is_null(r->json))) {
+  err = mol_platform__response_err(r, err, resp);
+  if (!err && (mol_platform__parse_body(r, resp) || json_is_null(r->json))) {
     /* upstream: `resp.json() or {}`: a null (or empty) body is an empty map */
     r->res.body = "{}";
     r->res.body_len = 2;
   } else if (!err && !json_is_object(r->json)) {
     err = MOL_EJSON;
   }
-  plat_finish(r, err);
+  mol_platform__finish(r, err);
+}
+
+static int secrets_start(mol_platform_req *r, const void *ctx) {
+  (void)ctx;
+  mol_platform_client *c = r->c;
+  return mol_platform__exchange(r, "GET",
+                                mol_platform__url(c, "/workspaces/%s/secrets/values", c->ws_id),
+                                NULL, 0,
+                                MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
+                                MOL_PLATFORM__RETRY | MOL_PLATFORM__REAUTH, c->timeout_ms,
+                                secrets_done);
 }
 
 int mol_platform_pull_secrets(mol_platform_client *c, const mol_platform_call *call,
                               mol_platform_cb cb, void *arg, mol_platform_req **out) {
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  rc = plat_exchange(r, "GET", plat_url(c, "/workspaces/%s/secrets/values", c->ws_id), NULL, 0,
-                     PLAT_H_AUTH | PLAT_H_TENANT | PLAT_RETRY | PLAT_REAUTH, c->timeout_ms,
-                     secrets_done);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  return mol_platform__call(c, call, cb, arg, secrets_start, NULL, out);
 }
 
 /* ---- state ------------------------------------------------------------------------------- */
 
 static int state_404(mol_platform_req *r, const mol_http_response *resp) {
-  json_t *del = plat_parse_body(r, resp) ? NULL : mol_json_path(r->json, "deleted");
+  json_t *del = mol_platform__parse_body(r, resp) ? NULL : mol_json_path(r->json, "deleted");
   if (!json_is_true(del)) {
     r->res.misrouted = 1;
-    mol_logw(PLAT_SCOPE,
+    mol_logw(MOL_PLATFORM__SCOPE,
              "GET /state answered 404 without deleted:true: a tenant guard or WAF misroute "
              "(check org_id and Origin), not a deletion");
     return MOL_EHTTP;
@@ -129,33 +127,32 @@ static int state_404(mol_platform_req *r, const mol_http_response *resp) {
 }
 
 static void state_done(mol_platform_req *r, int err, const mol_http_response *resp) {
-  err = plat_response_err(r, err, resp);
+  err = mol_platform__response_err(r, err, resp);
   if (err == MOL_EHTTP && resp->status == 404) {
-    plat_finish(r, state_404(r, resp));
+    mol_platform__finish(r, state_404(r, resp));
     return;
   }
-  if (!err && (plat_parse_body(r, resp) || !json_is_object(r->json))) err = MOL_EJSON;
+  if (!err && (mol_platform__parse_body(r, resp) || !json_is_object(r->json))) err = MOL_EJSON;
   if (!err) {
     const char *st = mol_json_str(r->json, "status");
     r->res.status = st ? st : "unknown";
     r->res.paused = json_is_true(mol_json_path(r->json, "paused")) || (st && !strcmp(st, "paused"));
     r->res.deleted = json_is_true(mol_json_path(r->json, "deleted"));
   }
-  plat_finish(r, err);
+  mol_platform__finish(r, err);
+}
+
+static int state_start(mol_platform_req *r, const void *ctx) {
+  (void)ctx;
+  mol_platform_client *c = r->c;
+  return mol_platform__exchange(r, "GET", mol_platform__url(c, "/workspaces/%s/state", c->ws_id),
+                                NULL, 0,
+                                MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
+                                MOL_PLATFORM__RETRY | MOL_PLATFORM__REAUTH, c->timeout_ms,
+                                state_done);
 }
 
 int mol_platform_poll_state(mol_platform_client *c, const mol_platform_call *call,
                             mol_platform_cb cb, void *arg, mol_platform_req **out) {
-  mol_platform_req *r;
-  int rc = plat_req_new(c, call, cb, arg, &r);
-  if (rc) return rc;
-  rc = plat_exchange(r, "GET", plat_url(c, "/workspaces/%s/state", c->ws_id), NULL, 0,
-                     PLAT_H_AUTH | PLAT_H_TENANT | PLAT_RETRY | PLAT_REAUTH, c->timeout_ms,
-                     state_done);
-  if (rc) {
-    plat_req_abort(r);
-    return rc;
-  }
-  if (out) *out = r;
-  return 0;
+  return mol_platform__call(c, call, cb, arg, state_start, NULL, out);
 }

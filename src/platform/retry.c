@@ -15,7 +15,7 @@
 #include "base/backoff.h"
 #include "platform/platform_int.h"
 
-void plat_retry_defaults(mol_platform_retry_opts *p) {
+void mol_platform__retry_defaults(mol_platform_retry_opts *p) {
   if (p->max_retries == 0) p->max_retries = 3;
   if (p->base_ms == 0) p->base_ms = 1000;
   if (p->cap_ms == 0) p->cap_ms = 30000;
@@ -35,18 +35,18 @@ static int parse_fractional(const char *v, uint64_t *ms) {
   return 0;
 }
 
-int plat_retry_after_ms(const char *value, int64_t now_unix_s, uint64_t *delay_ms) {
+int mol_platform__retry_after_ms(const char *value, int64_t now_unix_s, uint64_t *delay_ms) {
   if (!value) return MOL_EINVAL;
   while (isspace((unsigned char)*value)) value++;
   if (isdigit((unsigned char)*value) && strchr(value, '.')) return parse_fractional(value, delay_ms);
   return mol_retry_after_parse(value, now_unix_s, delay_ms);
 }
 
-int plat_retry_delay(const mol_platform_retry_opts *p, unsigned retry, const char *retry_after,
-                     int64_t now_unix_s, uint64_t *delay_ms) {
+int mol_platform__retry_delay(const mol_platform_retry_opts *p, unsigned retry,
+                              const char *retry_after, int64_t now_unix_s, uint64_t *delay_ms) {
   if (p->max_retries < 0 || retry == 0 || retry > (unsigned)p->max_retries) return 0;
   uint64_t d;
-  if (retry_after && !plat_retry_after_ms(retry_after, now_unix_s, &d)) {
+  if (retry_after && !mol_platform__retry_after_ms(retry_after, now_unix_s, &d)) {
     *delay_ms = d > p->cap_ms ? p->cap_ms : d;
     return 1;
   }
@@ -57,7 +57,8 @@ int plat_retry_delay(const mol_platform_retry_opts *p, unsigned retry, const cha
   return 1;
 }
 
-uint64_t plat_loop_backoff(const mol_platform_retry_opts *p, unsigned failures, unsigned cap_ms) {
+uint64_t mol_platform__loop_backoff(const mol_platform_retry_opts *p, unsigned failures,
+                                    unsigned cap_ms) {
   mol_backoff_policy bp = {.base_ms = p->base_ms < cap_ms ? p->base_ms : cap_ms,
                            .cap_ms = cap_ms, .factor = 2.0, .jitter = p->jitter};
   uint64_t d = mol_backoff_delay_ms(&bp, failures ? failures - 1 : 0, p->rng, p->rng_arg);

@@ -1,14 +1,15 @@
-/* token.c - the token store (~/.molecule/<id>/.auth_token) and atomic writes of small files.
+/* token.c - the token store (~/.molecule/<id>/.auth_token): load, reload on a 401, save, and
+ * the bearer check of inbound requests.
  *
- * These files are a few dozen bytes, written once per registration or per inbound batch, so
- * the syscalls here are plain blocking POSIX on the loop thread: a uv_fs round trip through
- * the thread pool would cost more than the write itself.
+ * The file is a few dozen bytes, written once per registration, so the syscalls here are
+ * plain blocking POSIX on the loop thread (base/file.h): a uv_fs round trip through the
+ * thread pool would cost more than the write itself.
  *
  * Unlike the Python SDK (sdk-parity §3.1, §9.3-7), a save never truncates the live file: the
- * token goes to a fresh temporary file created 0600 with O_EXCL, is fsync'ed, and is renamed
- * over the target (then the directory is fsync'ed). Readers see the old token or the new one,
- * never an empty or partial file, and two concurrent writers cannot destroy each other's
- * token; no lock is needed on either side. */
+ * token goes through mol_write_file_atomic (a fresh temporary file, 0600 from its creation,
+ * fsync'ed and renamed over the target). Readers see the old token or the new one, never an
+ * empty or partial file, and two concurrent writers cannot destroy each other's token; no lock
+ * is needed on either side. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,117 +22,12 @@
 
 #include "base/buf.h"
 #include "base/crypto.h"
+#include "base/file.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "platform/platform_int.h"
 
-#define SMALL_FILE_MAX 4096
-
-char *plat_strip_dup(const char *s) {
-  while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n') s++;
-  size_t n = strlen(s);
-  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-    n--;
-  return strndup(s, n);
-}
-
-int plat_mkdir_p(const char *dir, mode_t mode, int force_mode) {
-  char *p = strdup(dir);
-  if (!p) return MOL_ENOMEM;
-  int rc = 0;
-  for (char *s = p + 1; !rc; s++) {
-    if (*s != '/' && *s != '\0') continue;
-    char saved = *s;
-    *s = '\0';
-    if (mkdir(p, mode) && errno != EEXIST) rc = -errno;
-    *s = saved;
-    if (!saved) break;
-  }
-  /* The token dir's mode is re-asserted on every save, as the SDK does (best effort); other
-   * directories (a cursor file's parent may be /tmp) are only created, never re-moded. */
-  if (!rc && force_mode) chmod(p, mode);
-  free(p);
-  return rc;
-}
-
-static int write_all(int fd, const char *data, size_t len) {
-  while (len) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -errno;
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-static void fsync_dir_of(const char *path) {
-  const char *slash = strrchr(path, '/');
-  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-  if (!dir) return;
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    fsync(fd); /* the rename is durable only once the directory is */
-    close(fd);
-  }
-  free(dir);
-}
-
-static int make_temp(const char *path, char **tmp) {
-  char rnd[17];
-  if (mol_random_hex(rnd, 8)) return MOL_EIO;
-  mol_buf b = MOL_BUF_INIT;
-  if (mol_buf_printf(&b, "%s.%ld.%s.tmp", path, (long)getpid(), rnd)) return MOL_ENOMEM;
-  *tmp = mol_buf_steal(&b);
-  return *tmp ? 0 : MOL_ENOMEM;
-}
-
-int plat_write_atomic(const char *path, const char *data, size_t len) {
-  char *tmp;
-  int rc = make_temp(path, &tmp);
-  if (rc) return rc;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    rc = -errno;
-    free(tmp);
-    return rc;
-  }
-  rc = fchmod(fd, 0600) ? -errno : 0; /* exact mode whatever the umask */
-  if (!rc) rc = write_all(fd, data, len);
-  if (!rc && fsync(fd)) rc = -errno;
-  if (close(fd) && !rc) rc = -errno;
-  if (!rc && rename(tmp, path)) rc = -errno;
-  if (rc) unlink(tmp);
-  else fsync_dir_of(path);
-  free(tmp);
-  return rc;
-}
-
-int plat_read_small(const char *path, char **out) {
-  *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return errno == ENOENT ? 0 : -errno;
-  char buf[SMALL_FILE_MAX + 1];
-  size_t len = 0;
-  int rc = 0;
-  while (len < SMALL_FILE_MAX) {
-    ssize_t n = read(fd, buf + len, SMALL_FILE_MAX - len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) rc = -errno;
-    if (n <= 0) break;
-    len += (size_t)n;
-  }
-  close(fd);
-  buf[len] = '\0';
-  if (!rc && len && !(*out = plat_strip_dup(buf))) rc = MOL_ENOMEM;
-  memset(buf, 0, len);
-  if (*out && !**out) {
-    free(*out);
-    *out = NULL;
-  }
-  return rc;
-}
-
-int plat_default_token_dir(const char *ws_id, char **out) {
+int mol_platform__default_token_dir(const char *ws_id, char **out) {
   const char *home = getenv("HOME");
   if (!home || !*home) return MOL_EINVAL;
   mol_buf b = MOL_BUF_INIT;
@@ -140,7 +36,7 @@ int plat_default_token_dir(const char *ws_id, char **out) {
   return *out ? 0 : MOL_ENOMEM;
 }
 
-void plat_token_set(mol_platform_client *c, const char *token) {
+void mol_platform__token_set(mol_platform_client *c, const char *token) {
   char *t = strdup(token);
   if (!t) return;
   if (c->token) {
@@ -153,17 +49,17 @@ void plat_token_set(mol_platform_client *c, const char *token) {
   mol_log_add_secret(t);
 }
 
-int plat_token_reload(mol_platform_client *c, int *changed) {
+int mol_platform__token_reload(mol_platform_client *c, int *changed) {
   char *t;
   *changed = 0;
-  int rc = plat_read_small(c->token_path, &t);
+  int rc = mol_read_file_stripped(c->token_path, &t);
   if (rc) {
-    mol_logw(PLAT_SCOPE, "cannot read token file %s: %s", c->token_path, mol_strerror(rc));
+    mol_logw(MOL_PLATFORM__SCOPE, "cannot read token file %s: %s", c->token_path, mol_strerror(rc));
     return rc;
   }
   if (!t) return 0;
-  if (strlen(t) < PLAT_TOKEN_MAX && !mol_ct_streq(t, c->token)) {
-    plat_token_set(c, t);
+  if (strlen(t) < MOL_PLATFORM__TOKEN_MAX && !mol_ct_streq(t, c->token)) {
+    mol_platform__token_set(c, t);
     *changed = 1;
   }
   memset(t, 0, strlen(t));
@@ -190,11 +86,14 @@ static void sweep_stale_temps(const char *dir) {
 
 int mol_platform_save_token(mol_platform_client *c, const char *token) {
   if (!c || !token) return MOL_EINVAL;
-  char *t = plat_strip_dup(token);
+  char *t = mol_str_strip_dup(token);
   if (!t) return MOL_ENOMEM;
-  int rc = !*t || strlen(t) >= PLAT_TOKEN_MAX ? MOL_EINVAL : plat_mkdir_p(c->token_dir, 0700, 1);
-  if (!rc) rc = plat_write_atomic(c->token_path, t, strlen(t));
-  if (!rc) plat_token_set(c, t);
+  int rc = !*t || strlen(t) >= MOL_PLATFORM__TOKEN_MAX ? MOL_EINVAL
+                                                       : mol_mkdir_p(c->token_dir, 0700);
+  /* The directory's mode is re-asserted on every save, as the SDK does (best effort). */
+  if (!rc) chmod(c->token_dir, 0700);
+  if (!rc) rc = mol_write_file_atomic(c->token_path, t, strlen(t), 0600);
+  if (!rc) mol_platform__token_set(c, t);
   if (!rc) sweep_stale_temps(c->token_dir);
   memset(t, 0, strlen(t));
   free(t);

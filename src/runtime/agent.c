@@ -1,5 +1,7 @@
-/* agent.c - one agent's lifecycle (see agent.h): restore, executor, A2A mount, platform
- * registration and the heartbeat / state-poll loop, and the three ways it ends.
+/* agent.c - one agent's lifecycle (see agent.h): start-up in order (options, snapshot
+ * restore, executor, A2A endpoint, platform), the ways it ends, and its stats. The steps live
+ * beside it: agent_snapshot.c, agent_endpoint.c, agent_platform.c; agent_turns.c meters the
+ * turns and agent_transcript.c keeps their lines.
  *
  * Ending is one path whatever the reason: stop admitting turns; for a stop, write the snapshot
  * first (so a short container grace period cannot lose it) and let live turns finish within
@@ -11,21 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "a2a/card.h"
-#include "base/clock.h"
 #include "base/log.h"
-#include "molecule/uv.h"
-#include "base/json.h"
 #include "runtime/agent_int.h"
 #include "runtime/exec_chat.h"
 #include "runtime/exec_hermes.h"
-#include "runtime/snapshot.h"
 
 #define SCOPE "agent"
-#define REGISTER_BACKOFF_CAP_MS 30000
 #define DRAIN_TICK_MS 25
-
-static void agent_end(mol_agent *a, mol_agent_end why, int err);
 
 /* ---- teardown ------------------------------------------------------------------------------ */
 
@@ -38,7 +32,7 @@ static void agent_free(mol_agent *a) {
   free(a);
 }
 
-void agent_maybe_finish(mol_agent *a) {
+void mol_agent__maybe_finish(mol_agent *a) {
   if (!a->ending || a->a2a || a->inner_live || a->pc || a->snap_busy || a->timer_open) return;
   if (!a->silent) {
     mol_logi(SCOPE, "%s: ended (%s)", a->name,
@@ -52,7 +46,7 @@ void agent_maybe_finish(mol_agent *a) {
 static void on_timer_closed(uv_handle_t *h) {
   mol_agent *a = h->data;
   a->timer_open = 0;
-  agent_maybe_finish(a);
+  mol_agent__maybe_finish(a);
 }
 
 static void close_timer(mol_agent *a) {
@@ -63,7 +57,7 @@ static void close_timer(mol_agent *a) {
 static void on_exec_closed(void *arg) {
   mol_agent *a = arg;
   a->inner_live = 0;
-  agent_maybe_finish(a);
+  mol_agent__maybe_finish(a);
 }
 
 /* Runs once no turn can reach the executor any more. */
@@ -82,7 +76,7 @@ static void on_a2a_closed(void *arg) {
   mol_agent *a = arg;
   a->a2a = NULL;
   close_executor(a);
-  agent_maybe_finish(a);
+  mol_agent__maybe_finish(a);
 }
 
 /* The task store's counters, read live; kept in a->st when the store goes, so /metrics goes
@@ -105,21 +99,14 @@ static void close_a2a(mol_agent *a) {
 static void on_pc_closed(void *arg) {
   mol_agent *a = arg;
   a->pc = NULL;
-  agent_maybe_finish(a);
+  mol_agent__maybe_finish(a);
 }
 
 /* ---- graceful drain ------------------------------------------------------------------------ */
 
-static unsigned live_turns(const mol_agent *a) {
-  if (!a->a2a) return 0;
-  mol_a2a_server_stats s;
-  mol_a2a_server_stats_get(a->a2a, &s);
-  return s.live_turns;
-}
-
 static void on_drain_tick(uv_timer_t *t) {
   mol_agent *a = t->data;
-  unsigned live = live_turns(a);
+  unsigned live = mol_agent__live_turns(a);
   if (live > 0 && uv_now(a->loop) < a->drain_until) return;
   if (live > 0) mol_logw(SCOPE, "%s: canceling %u turns still running after the grace period",
                          a->name, live);
@@ -128,7 +115,7 @@ static void on_drain_tick(uv_timer_t *t) {
   close_a2a(a);
 }
 
-static void agent_end(mol_agent *a, mol_agent_end why, int err) {
+void mol_agent__end(mol_agent *a, mol_agent_end why, int err) {
   if (a->ending) return;
   a->ending = 1;
   a->why = why;
@@ -137,11 +124,11 @@ static void agent_end(mol_agent *a, mol_agent_end why, int err) {
   /* The platform client ends its own calls and loop (their callbacks see a->ending). */
   if (a->pc) mol_platform_client_close(a->pc, on_pc_closed, a);
   if (why == MOL_AGENT_STOPPED && a->snapshot_path && !a->silent) {
-    int rc = agent_snapshot_start(a);
+    int rc = mol_agent__snapshot_start(a);
     if (rc) mol_logw(SCOPE, "%s: snapshot not written: %s", a->name, mol_strerror(rc));
   }
-  if (why == MOL_AGENT_STOPPED && live_turns(a) > 0 && a->timer_open) {
-    mol_logi(SCOPE, "%s: stopping; %u turns in flight get %u ms", a->name, live_turns(a),
+  if (why == MOL_AGENT_STOPPED && mol_agent__live_turns(a) > 0 && a->timer_open) {
+    mol_logi(SCOPE, "%s: stopping; %u turns in flight get %u ms", a->name, mol_agent__live_turns(a),
              a->o.grace_ms);
     a->drain_until = uv_now(a->loop) + a->o.grace_ms;
     uv_timer_start(&a->timer, on_drain_tick, DRAIN_TICK_MS, DRAIN_TICK_MS);
@@ -152,139 +139,7 @@ static void agent_end(mol_agent *a, mol_agent_end why, int err) {
 }
 
 void mol_agent_stop(mol_agent *a) {
-  if (a) agent_end(a, MOL_AGENT_STOPPED, 0);
-}
-
-/* ---- platform ------------------------------------------------------------------------------ */
-
-static unsigned cap_bits(const mol_capabilities *c) {
-  return (c->heartbeat ? MOL_PLATFORM_CAP_HEARTBEAT : 0) |
-         (c->scheduler ? MOL_PLATFORM_CAP_SCHEDULER : 0) |
-         (c->session ? MOL_PLATFORM_CAP_SESSION : 0) |
-         (c->status_mgmt ? MOL_PLATFORM_CAP_STATUS_MGMT : 0) |
-         (c->retry ? MOL_PLATFORM_CAP_RETRY : 0) |
-         (c->activity_decoration ? MOL_PLATFORM_CAP_ACTIVITY_DECORATION : 0) |
-         (c->channel_dispatch ? MOL_PLATFORM_CAP_CHANNEL_DISPATCH : 0);
-}
-
-/* Called by the platform loop before every heartbeat, periodic or pushed, so each carries the
- * full payload (runtime_metadata included); the loop adds error_rate and sample_error from the
- * outcomes agent_turns.c records. */
-static void supply(mol_platform_client *c, mol_platform_heartbeat_payload *p, void *arg) {
-  (void)c;
-  mol_agent *a = arg;
-  p->current_task = agent_current_task(a);
-  p->active_tasks = (int)live_turns(a);
-  p->capabilities = cap_bits(&a->o.caps);
-  p->idle_timeout_seconds = a->o.idle_timeout_s > 0 ? a->o.idle_timeout_s : 0;
-}
-
-/* Each heartbeat's outcome, as the loop reports it. */
-static void on_beat(mol_platform_client *c, int err, const mol_platform_result *res, int pushed,
-                    void *arg) {
-  (void)c;
-  mol_agent *a = arg;
-  if (a->ending) return; /* beats canceled by the stop are not failures */
-  a->st.heartbeats++;
-  if (err) {
-    a->st.heartbeat_failures++;
-    mol_logd(SCOPE, "%s: %s heartbeat failed: %s (status %d)", a->name,
-             pushed ? "pushed" : "periodic", mol_strerror(err), res->http_status);
-  } else if (pushed) {
-    a->st.heartbeat_pushes++;
-  }
-}
-
-/* Upstream tells the platform at once when a task starts or ends, so the canvas shows the
- * current task and the platform's A2A proxy sees the workspace busy or free at once rather than
- * up to 30 s later. The platform loop owns every beat: it coalesces these requests (25 ms, one
- * beat in flight) and sends its full payload, error_rate and sample_error included. */
-void agent_push_soon(mol_agent *a) {
-  if (a->ending || !a->pc_running) return;
-  int rc = mol_platform_beat_soon(a->pc);
-  if (rc) mol_logd(SCOPE, "%s: no heartbeat pushed: %s", a->name, mol_strerror(rc));
-}
-
-static void on_platform_status(mol_platform_status st, int err, const char *server_status,
-                               void *arg) {
-  mol_agent *a = arg;
-  a->pc_running = 0;
-  if (server_status) snprintf(a->platform_status, sizeof(a->platform_status), "%s", server_status);
-  if (a->ending) return;
-  switch (st) {
-    case MOL_PLATFORM_PAUSED:
-      mol_logi(SCOPE, "%s: the platform paused the workspace", a->name);
-      agent_end(a, MOL_AGENT_PAUSED, 0);
-      return;
-    case MOL_PLATFORM_DELETED:
-      mol_logi(SCOPE, "%s: the platform deleted the workspace", a->name);
-      agent_end(a, MOL_AGENT_DELETED, 0);
-      return;
-    case MOL_PLATFORM_ERROR:
-      mol_loge(SCOPE, "%s: lost the platform: %s", a->name, mol_strerror(err));
-      agent_end(a, MOL_AGENT_FAILED, err ? err : MOL_EPROTO);
-      return;
-    default: /* the loop was stopped by someone else: nothing reports this agent any more */
-      agent_end(a, MOL_AGENT_FAILED, MOL_ESHUTDOWN);
-      return;
-  }
-}
-
-static int start_run(mol_agent *a) {
-  mol_platform_run_opts ro = {
-    .heartbeat_interval_ms = a->o.heartbeat_ms,
-    .state_poll_interval_ms = a->o.state_poll_ms,
-    .task_supplier = supply,
-    .supplier_arg = a,
-    .on_beat = on_beat,
-    .beat_arg = a,
-  };
-  int rc = mol_platform_run(a->pc, &ro, on_platform_status, a);
-  if (!rc) a->pc_running = 1;
-  return rc;
-}
-
-static void register_now(mol_agent *a);
-
-static void on_register_retry(uv_timer_t *t) { register_now(t->data); }
-
-static void on_registered(int err, const mol_platform_result *res, void *arg) {
-  mol_agent *a = arg;
-  if (a->ending) return;
-  if (err) {
-    unsigned n = a->reg_failures < 15 ? a->reg_failures : 15;
-    a->reg_failures++;
-    uint64_t delay = 500ull << n;
-    if (delay > REGISTER_BACKOFF_CAP_MS) delay = REGISTER_BACKOFF_CAP_MS;
-    mol_logw(SCOPE, "%s: register failed (%s, status %d); retrying in %llu ms", a->name,
-             mol_strerror(err), res ? res->http_status : 0, (unsigned long long)delay);
-    a->st.heartbeat_failures++;
-    uv_timer_start(&a->timer, on_register_retry, delay, 0);
-    return;
-  }
-  snprintf(a->platform_status, sizeof(a->platform_status), "online");
-  mol_logi(SCOPE, "%s: registered as %s at %s", a->name, a->workspace_id, a->url);
-  int rc = start_run(a);
-  if (rc) agent_end(a, MOL_AGENT_FAILED, rc);
-}
-
-static void register_now(mol_agent *a) {
-  mol_a2a_card card = {.name = a->name, .description = a->description, .url = a->url,
-                       .streaming = 1};
-  char *json = mol_a2a_card_build(&card, MOL_A2A_CARD_V03);
-  mol_platform_register_opts ro = {.reported_url = a->url, .agent_card_json = json};
-  int rc = json ? mol_platform_register(a->pc, &ro, NULL, on_registered, a, NULL) : MOL_ENOMEM;
-  free(json);
-  if (rc) agent_end(a, MOL_AGENT_FAILED, rc);
-}
-
-static int platform_start(mol_agent *a) {
-  mol_platform_opts po = {.platform_url = a->platform_url, .workspace_id = a->workspace_id,
-                          .token_dir = a->token_dir};
-  int rc = mol_platform_client_new(a->loop, &po, &a->pc);
-  if (rc) return rc;
-  register_now(a);
-  return 0;
+  if (a) mol_agent__end(a, MOL_AGENT_STOPPED, 0);
 }
 
 /* ---- start --------------------------------------------------------------------------------- */
@@ -337,24 +192,6 @@ static int copy_opts(mol_agent *a, const mol_agent_opts *o) {
   return bad ? MOL_ENOMEM : 0;
 }
 
-/* runtime.md §3.5: the state reaches the restore hook before the executor exists, and a
- * restored snapshot is deleted so that it is not restored again on every boot. */
-static void restore(mol_agent *a) {
-  if (!a->snapshot_path) return;
-  json_t *snap = mol_snapshot_read(a->snapshot_path);
-  if (!snap) return;
-  json_t *state = mol_snapshot_adapter_state(snap);
-  if (state) {
-    agent_transcript_restore(a, state);
-    if (a->o.restore) a->o.restore(state, a->o.restore_arg);
-    mol_logi(SCOPE, "%s: restored from %s", a->name, a->snapshot_path);
-  }
-  int rc = mol_snapshot_delete(a->snapshot_path);
-  if (rc) mol_logw(SCOPE, "%s: could not delete %s: %s", a->name, a->snapshot_path, mol_strerror(rc));
-  json_decref(state);
-  json_decref(snap);
-}
-
 static int make_executor(mol_agent *a) {
   int rc = 0;
   switch (a->o.exec) {
@@ -381,64 +218,13 @@ static int make_executor(mol_agent *a) {
   return rc;
 }
 
-/* GET /agents/<name>/transcript?since=&limit= (runtime.md §1.8): the transcript ring, for the
- * platform holding this workspace's token. Fails closed: no token yet means 401. */
-static int query_int(const char *q, const char *key, long *out) {
-  size_t kl = strlen(key);
-  for (const char *p = q; p && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL) {
-    if (strncmp(p, key, kl) != 0 || p[kl] != '=') continue;
-    char *end;
-    long v = strtol(p + kl + 1, &end, 10);
-    if (end == p + kl + 1 || (*end && *end != '&') || v < 0) return -1;
-    *out = v;
-  }
-  return 0;
-}
-
-static void on_transcript(mol_http_req *r, void *arg) {
-  mol_agent *a = arg;
-  static const char unauth[] = "{\"error\":\"unauthorized\"}";
-  static const char bad[] = "{\"error\":\"since and limit must be integers\"}";
-  if (!mol_platform_check_bearer(a->pc, mol_http_req_header(r, "Authorization"))) {
-    mol_http_respond(r, 401, "application/json", unauth, sizeof(unauth) - 1);
-    return;
-  }
-  long since = 0, limit = 100;
-  const char *q = mol_http_req_query(r);
-  if (query_int(q, "since", &since) || query_int(q, "limit", &limit)) {
-    mol_http_respond(r, 400, "application/json", bad, sizeof(bad) - 1);
-    return;
-  }
-  json_t *out = mol_transcript_lines(a->transcript, a->name, (uint64_t)since, (size_t)limit);
-  char *body = out ? mol_json_dump(out) : NULL;
-  json_decref(out);
-  if (body) mol_http_respond(r, 200, "application/json", body, strlen(body));
-  else mol_http_respond(r, 500, NULL, NULL, 0);
-  free(body);
-}
-
-static int mount(mol_agent *a) {
-  char prefix[96];
-  snprintf(prefix, sizeof(prefix), "/agents/%s", a->name);
-  mol_a2a_skill skill = {.id = a->name, .name = a->name, .description = a->description};
-  mol_a2a_card card = {.name = a->name, .description = *a->description ? a->description : a->name,
-                       .url = a->url, .streaming = 1, .skills = &skill, .n_skills = 1};
-  agent_meter_init(a);
-  mol_a2a_server_opts so = {.card = &card, .executor = &a->meter, .prefix = prefix};
-  int rc = mol_a2a_server_new(a->loop, a->http, &so, &a->a2a);
-  if (rc) return rc;
-  char path[128];
-  snprintf(path, sizeof(path), "%s/transcript", prefix);
-  return mol_http_server_route(a->http, "GET", path, 0, on_transcript, a);
-}
-
 static int bring_up(mol_agent *a, const mol_agent_opts *o) {
   int rc = copy_opts(a, o);
   if (rc) return rc;
-  restore(a);
+  mol_agent__restore(a);
   if ((rc = make_executor(a))) return rc;
-  if ((rc = mount(a))) return rc;
-  return a->platform_url ? platform_start(a) : 0;
+  if ((rc = mol_agent__mount(a))) return rc;
+  return a->platform_url ? mol_agent__platform_start(a) : 0;
 }
 
 int mol_agent_start(uv_loop_t *loop, mol_http_server *http, mol_http_client *client,
@@ -464,7 +250,7 @@ int mol_agent_start(uv_loop_t *loop, mol_http_server *http, mol_http_client *cli
     /* What was built closes in the background; on_end is for agents that started. */
     mol_loge(SCOPE, "%s: could not start: %s", opts->name, mol_strerror(rc));
     a->silent = 1;
-    agent_end(a, MOL_AGENT_FAILED, rc);
+    mol_agent__end(a, MOL_AGENT_FAILED, rc);
     return rc;
   }
   mol_logi(SCOPE, "%s: serving at %s (%s executor)", a->name, a->url,
@@ -479,7 +265,7 @@ void mol_agent_stats_get(const mol_agent *a, mol_agent_stats *out) {
   out->workspace_id = a->workspace_id ? a->workspace_id : "";
   out->platform_status = a->platform_status;
   out->url = a->url;
-  out->live_turns = live_turns(a);
+  out->live_turns = mol_agent__live_turns(a);
   task_store_stats(a, out);
   out->pending_replies = (a->o.exec == MOL_AGENT_EXEC_HERMES && a->inner_live)
                              ? (unsigned)mol_hermes_pending(&a->inner) : 0;

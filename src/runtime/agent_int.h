@@ -1,12 +1,14 @@
-/* agent_int.h - shared by agent.c (lifecycle, platform) and agent_turns.c (the metering
- * executor, the transcript and the snapshot). */
+/* agent_int.h - the agent's state and the calls between its files: agent.c (lifecycle) starts
+ * and ends the agent through agent_snapshot.c, agent_endpoint.c and agent_platform.c; those
+ * use agent_turns.c (what the turns tell) and agent_transcript.c (their lines). Only the
+ * snapshot's completion and the platform's verdict call back into agent.c. */
 #ifndef MOL_RUNTIME_AGENT_INT_H
 #define MOL_RUNTIME_AGENT_INT_H
 
 #include "a2a/server.h"
 #include "runtime/agent.h"
 
-typedef struct agent_turn agent_turn;
+typedef struct mol_agent__turn mol_agent__turn;
 
 struct mol_agent {
   uv_loop_t *loop;
@@ -24,7 +26,7 @@ struct mol_agent {
   uv_timer_t timer;            /* register retries, then the stop drain */
   int timer_open;
   mol_transcript *transcript;
-  agent_turn *live;            /* turns in flight, newest first */
+  mol_agent__turn *live;            /* turns in flight, newest first */
   unsigned live_n;
   char platform_status[32];
   uint64_t started_ms, drain_until;
@@ -38,20 +40,40 @@ struct mol_agent {
   void *arg;
 };
 
-/* agent_turns.c */
-void agent_meter_init(mol_agent *a);
-/* The newest live turn's text, shortened ("" when idle); valid until the next turn event. */
-const char *agent_current_task(const mol_agent *a);
-/* Restores the transcript from an adapter state ({"transcript_lines":[...]}). */
-void agent_transcript_restore(mol_agent *a, const json_t *state);
-/* Writes the snapshot in the thread pool; agent_maybe_finish() runs when it is done. Returns 0
- * (started) or an error (nothing is pending). */
-int agent_snapshot_start(mol_agent *a);
+/* ---- agent.c: lifecycle ---- */
+/* Ends the agent (idempotent): see agent.c for the one path every reason takes. */
+void mol_agent__end(mol_agent *a, mol_agent_end why, int err);
+/* Frees the ending agent once nothing it waits for is left (the snapshot write among them). */
+void mol_agent__maybe_finish(mol_agent *a);
 
-/* agent.c */
-void agent_maybe_finish(mol_agent *a);
-/* A turn started or ended: asks the platform loop for a heartbeat soon (current_task,
- * active_tasks, error_rate, sample_error) rather than at the next interval. */
-void agent_push_soon(mol_agent *a);
+/* ---- agent_snapshot.c ---- */
+/* Start-up: reads the snapshot, if any, into the transcript and the restore hook, deletes it. */
+void mol_agent__restore(mol_agent *a);
+/* Writes the snapshot in the thread pool; mol_agent__maybe_finish() runs when it is done. Returns 0
+ * (started) or an error (nothing is pending). */
+int mol_agent__snapshot_start(mol_agent *a);
+
+/* ---- agent_endpoint.c ---- */
+/* Mounts the A2A server (card, metering executor) and the transcript route. */
+int mol_agent__mount(mol_agent *a);
+
+/* ---- agent_platform.c ---- */
+/* Creates the platform client and registers; the platform loop runs once registered. */
+int mol_agent__platform_start(mol_agent *a);
+
+/* ---- agent_turns.c ---- */
+void mol_agent__meter_init(mol_agent *a);
+/* The newest live turn's text, shortened ("" when idle); valid until the next turn event. */
+const char *mol_agent__current_task(const mol_agent *a);
+/* Turns the A2A server is running (0 before it exists and after it closed). */
+unsigned mol_agent__live_turns(const mol_agent *a);
+
+/* ---- agent_transcript.c ---- */
+/* Appends "<who>: <text>" to the transcript ring. */
+void mol_agent__transcript_add(mol_agent *a, const char *who, const char *text);
+/* Restores the transcript from an adapter state ({"transcript_lines":[...]}). */
+void mol_agent__transcript_restore(mol_agent *a, const json_t *state);
+/* GET /agents/<name>/transcript (arg is the agent). */
+void mol_agent__transcript_serve(mol_http_req *r, void *arg);
 
 #endif

@@ -1,5 +1,6 @@
 /* agent_turns.c - what an agent learns from its turns: counts, latency, errors, the current
- * task for heartbeats, the transcript ring, and the snapshot built from them.
+ * task and the live count for heartbeats, the transcript lines, and an early heartbeat when a
+ * turn starts or ends.
  *
  * The A2A server calls the executor; the agent puts a thin "meter" executor in front of the
  * real one. The meter cannot see the inner executor's ending call, so it listens on the turn's
@@ -15,7 +16,6 @@
 #include "base/log.h"
 #include "molecule.h"
 #include "runtime/agent_int.h"
-#include "runtime/snapshot.h"
 
 #define SCOPE "agent"
 #define BRIEF_MAX 60 /* upstream brief_task(): the first 60 characters and an ellipsis */
@@ -23,9 +23,9 @@
 const double mol_agent_latency_bounds[MOL_AGENT_LATENCY_BUCKETS] = {
   0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120, 600};
 
-struct agent_turn {
+struct mol_agent__turn {
   mol_agent *a;
-  agent_turn *prev, *next;
+  mol_agent__turn *prev, *next;
   uint64_t t0_ns;
   char brief[BRIEF_MAX + 4];
 };
@@ -43,15 +43,23 @@ static void brief(const char *text, char *out, size_t cap) {
   snprintf(out, cap, "%.*s\xE2\x80\xA6", (int)cut, text);
 }
 
-const char *agent_current_task(const mol_agent *a) { return a->live ? a->live->brief : ""; }
+const char *mol_agent__current_task(const mol_agent *a) { return a->live ? a->live->brief : ""; }
 
-static void transcript_add(mol_agent *a, const char *who, const char *text) {
-  size_t n = strlen(who) + strlen(text) + 3;
-  char *line = malloc(n);
-  if (!line) return;
-  snprintf(line, n, "%s: %s", who, text);
-  mol_transcript_append(a->transcript, line);
-  free(line);
+unsigned mol_agent__live_turns(const mol_agent *a) {
+  if (!a->a2a) return 0;
+  mol_a2a_server_stats s;
+  mol_a2a_server_stats_get(a->a2a, &s);
+  return s.live_turns;
+}
+
+/* Upstream tells the platform at once when a task starts or ends, so the canvas shows the
+ * current task and the platform's A2A proxy sees the workspace busy or free at once rather than
+ * up to 30 s later. The platform loop owns every beat: it coalesces these requests (25 ms, one
+ * beat in flight) and sends its full payload, error_rate and sample_error included. */
+static void push_soon(mol_agent *a) {
+  if (a->ending || !a->pc_running) return;
+  int rc = mol_platform_beat_soon(a->pc);
+  if (rc) mol_logd(SCOPE, "%s: no heartbeat pushed: %s", a->name, mol_strerror(rc));
 }
 
 /* ---- turn end ----------------------------------------------------------------------------- */
@@ -77,25 +85,25 @@ static void record_outcome(mol_agent *a, const mol_a2a_event *ev, const char *te
 static void on_task_event(mol_a2a_task *task, const mol_a2a_event *ev, void *arg) {
   (void)task;
   if (!ev->final) return;
-  agent_turn *t = arg;
+  mol_agent__turn *t = arg;
   mol_agent *a = t->a;
   count_latency(a, (double)(mol_mono_ns() - t->t0_ns) / 1e9);
   char *text = ev->status_message ? mol_a2a_cmsg_text(ev->status_message) : NULL;
   record_outcome(a, ev, text ? text : "");
-  if (text && *text) transcript_add(a, "agent", text);
+  if (text && *text) mol_agent__transcript_add(a, "agent", text);
   free(text);
   if (t->prev) t->prev->next = t->next; else a->live = t->next;
   if (t->next) t->next->prev = t->prev;
   a->live_n--;
   free(t);
-  agent_push_soon(a);
+  push_soon(a);
 }
 
 /* ---- the meter executor ------------------------------------------------------------------- */
 
 static void watch(mol_agent *a, mol_a2a_turn *turn) {
   mol_a2a_task *task = mol_a2a_store_get(a->a2a->store, mol_a2a_turn_task_id(turn));
-  agent_turn *t = task ? calloc(1, sizeof(*t)) : NULL;
+  mol_agent__turn *t = task ? calloc(1, sizeof(*t)) : NULL;
   if (!t) return;
   if (mol_a2a_task_subscribe(task, on_task_event, t, NULL) != 0) {
     free(t); /* past the listener bound: the turn runs, unmetered */
@@ -108,13 +116,13 @@ static void watch(mol_agent *a, mol_a2a_turn *turn) {
   if (a->live) a->live->prev = t;
   a->live = t;
   a->live_n++;
-  agent_push_soon(a);
+  push_soon(a);
 }
 
 static int meter_execute(void *self, mol_a2a_turn *turn) {
   mol_agent *a = self;
   a->st.turns++;
-  transcript_add(a, "user", mol_a2a_turn_text(turn));
+  mol_agent__transcript_add(a, "user", mol_a2a_turn_text(turn));
   watch(a, turn);
   return a->inner.execute(a->inner.self, turn); /* the turn may be over when this returns */
 }
@@ -125,90 +133,7 @@ static void meter_cancel(void *self, mol_a2a_turn *turn) {
   else mol_a2a_turn_canceled(turn);
 }
 
-void agent_meter_init(mol_agent *a) {
+void mol_agent__meter_init(mol_agent *a) {
   a->meter = (mol_a2a_executor){.name = a->inner.name, .execute = meter_execute,
                                 .cancel = meter_cancel, .self = a};
-}
-
-/* ---- transcript restore ------------------------------------------------------------------- */
-
-void agent_transcript_restore(mol_agent *a, const json_t *state) {
-  json_t *lines = json_object_get(state, "transcript_lines");
-  size_t i;
-  json_t *v;
-  json_array_foreach(lines, i, v) {
-    if (json_is_string(v)) mol_transcript_append(a->transcript, json_string_value(v));
-  }
-}
-
-/* ---- snapshot ----------------------------------------------------------------------------- */
-
-typedef struct {
-  uv_work_t work;
-  mol_agent *a;
-  char *path, *workspace_id, *current_task;
-  int active_tasks;
-  long long uptime_s;
-  json_t *adapter;
-  int rc;
-} snap_job;
-
-/* Thread pool: only this job touches its fields (jansson objects are not shared). */
-static void snap_work(uv_work_t *w) {
-  snap_job *j = w->data;
-  mol_snapshot s = {.workspace_id = j->workspace_id, .current_task = j->current_task,
-                    .active_tasks = j->active_tasks, .uptime_seconds = j->uptime_s,
-                    .adapter = j->adapter};
-  j->rc = mol_snapshot_write(j->path, &s);
-}
-
-static void snap_done(uv_work_t *w, int status) {
-  snap_job *j = w->data;
-  mol_agent *a = j->a;
-  if (status || j->rc)
-    mol_logw(SCOPE, "%s: snapshot to %s failed: %s", a->name, j->path,
-             mol_strerror(status ? status : j->rc));
-  else
-    mol_logi(SCOPE, "%s: snapshot written to %s", a->name, j->path);
-  json_decref(j->adapter);
-  free(j->path);
-  free(j->workspace_id);
-  free(j->current_task);
-  free(j);
-  a->snap_busy = 0;
-  agent_maybe_finish(a);
-}
-
-static json_t *adapter_state(mol_agent *a) {
-  json_t *st = json_object();
-  json_t *tail = mol_transcript_tail(a->transcript, MOL_SNAPSHOT_MAX_TRANSCRIPT);
-  if (st && tail) json_object_set_new(st, "transcript_lines", tail);
-  else json_decref(tail);
-  if (st) json_object_set_new(st, "executor", json_string(a->inner.name ? a->inner.name : ""));
-  return st;
-}
-
-int agent_snapshot_start(mol_agent *a) {
-  snap_job *j = calloc(1, sizeof(*j));
-  if (!j) return MOL_ENOMEM;
-  j->a = a;
-  j->path = strdup(a->snapshot_path);
-  j->workspace_id = a->workspace_id ? strdup(a->workspace_id) : NULL;
-  j->current_task = strdup(agent_current_task(a));
-  j->active_tasks = (int)a->live_n;
-  j->uptime_s = (long long)((uv_now(a->loop) - a->started_ms) / 1000);
-  j->adapter = adapter_state(a);
-  j->work.data = j;
-  int rc = (!j->path || !j->current_task || !j->adapter) ? MOL_ENOMEM : 0;
-  if (!rc) rc = uv_queue_work(a->loop, &j->work, snap_work, snap_done);
-  if (rc) {
-    json_decref(j->adapter);
-    free(j->path);
-    free(j->workspace_id);
-    free(j->current_task);
-    free(j);
-    return rc;
-  }
-  a->snap_busy = 1;
-  return 0;
 }

@@ -1,11 +1,11 @@
 /* config.c - config.yaml with upstream's defaults and coercions. */
 #include "runtime/config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/str.h"
 #include "molecule.h"
 #include "runtime/yaml_json.h"
 
@@ -48,16 +48,6 @@ static json_t *array_or_empty(json_t *v) {
   return json_is_array(v) ? json_incref(v) : json_array();
 }
 
-static char *strip(char *s) {
-  if (!s) return s;
-  size_t n = strlen(s), a = 0;
-  while (a < n && isspace((unsigned char)s[a])) a++;
-  while (n > a && isspace((unsigned char)s[n - 1])) n--;
-  memmove(s, s + a, n - a);
-  s[n - a] = '\0';
-  return s;
-}
-
 static char *read_text(const char *dir, const char *rel) {
   char path[4096];
   snprintf(path, sizeof(path), "%s/%s", dir, rel);
@@ -74,7 +64,7 @@ static char *read_text(const char *dir, const char *rel) {
 
 /* Inline value first; the file only when the inline value is empty (upstream's rule). */
 static char *prompt(json_t *doc, const char *key, const char *dir) {
-  char *inline_v = strip(str_or(doc, key, ""));
+  char *inline_v = mol_str_strip(str_or(doc, key, ""));
   if (!inline_v || *inline_v || !dir) return inline_v;
   char file_key[64];
   snprintf(file_key, sizeof(file_key), "%s_file", key);
@@ -83,7 +73,7 @@ static char *prompt(json_t *doc, const char *key, const char *dir) {
   char *text = read_text(dir, json_string_value(f));
   if (!text) return inline_v;
   free(inline_v);
-  return strip(text);
+  return mol_str_strip(text);
 }
 
 static json_t *runtime_config(json_t *v) {

@@ -1,30 +1,8 @@
 /* exec_hermes.h - the hermes plugin transport: each A2A turn is POSTed to the hermes plugin's
  * inbound endpoint and answered later, on another connection, at our reply-callback server;
  * the two are matched by message_id in a pending-replies table (runtime/pending.h).
- *
- * Per turn: message_id = 32 lowercase hex; chat_id = the A2A context id (the task id when
- * there is none), so one conversation keeps one hermes session while separate conversations
- * do not interleave; POST {chat_id, peer_id, peer_name, content, message_id, callback_url,
- * messages_history} to http://HOST:PORT/a2a/inbound with X-Molecule-A2A-Secret (10 s).
- * The reply server answers POST /a2a/reply exactly as upstream's handler, in this order:
- * wrong secret 401 {"ok":false,"error":"unauthorized"} (constant-time compare); bad JSON 400
- * {"ok":false,"error":"invalid json"}; no reply_to or non-string content 400 {"ok":false,
- * "error":"reply_to and content required"}; unknown or finished id 200 {"ok":true,
- * "stale":true}; else 200 {"ok":true}. Beyond upstream: an interim reply (metadata.interim
- * true, or the gateway's "⚡ Interrupting" acknowledgement) is shown as progress and the turn
- * keeps waiting for the real answer; a first-time reply for a finished turn that a canvas
- * user started is relayed through on_orphan, and a failed relay answers 503 so the plugin
- * retries; duplicates are recognised by (message_id, sha256(content)).
- * Timeout (600 s) -> "[hermes plugin reply timeout after 600s]"; POST failure -> "[hermes
- * plugin POST error] …"; shutdown -> the turn fails with "executor shutting down"; cancel
- * drops the pending entry and ends the turn canceled.
- *
- * Environment (upstream names where upstream has them): MOLECULE_A2A_PLATFORM_SHARED_SECRET
- * (used as configured, any length up to MOL_HERMES_SECRET_MAX; generated at start when unset,
- * so the listener never runs without one; set but empty, longer, with a control character or
- * a leading/trailing space it is refused at start with an error naming the variable),
- * MOLECULE_A2A_PLATFORM_HOST/_PORT (127.0.0.1:8645), MOLECULE_A2A_REPLY_HOST/_PORT
- * (127.0.0.1:8646), MOLECULE_A2A_REPLY_TIMEOUT_SECONDS (600). */
+ * The wire (the POST, the reply server's answers, how a turn ends) and the environment:
+ * docs/runtime.md, "The hermes plugin transport". */
 #ifndef MOL_RUNTIME_EXEC_HERMES_H
 #define MOL_RUNTIME_EXEC_HERMES_H
 
@@ -45,7 +23,7 @@ typedef struct {
   int plugin_port;          /* 0 -> env or 8645 */
   const char *reply_host;   /* NULL -> env or 127.0.0.1 */
   int reply_port;           /* 0 -> env or 8646; -1 -> an ephemeral port (tests) */
-  const char *secret;       /* NULL -> env or generated; see above for what is refused */
+  const char *secret;       /* NULL -> env or generated; docs/runtime.md says what is refused */
   unsigned reply_timeout_ms;/* 0 -> env or 600 s */
   size_t max_pending;       /* 0 -> 100000 */
   mol_hermes_orphan_fn on_orphan;

@@ -17,7 +17,7 @@
 
 static json_t *hb(const mol_platform_heartbeat_payload *p, long long up) {
   char *s;
-  int n = plat_heartbeat_json("ws-1", p, up, &s);
+  int n = mol_platform__heartbeat_json("ws-1", p, up, &s);
   assert_true(n > 0);
   assert_int_equal((size_t)n, strlen(s));
   json_t *v = mol_json_parse(s, (size_t)n, NULL, 0);
@@ -87,13 +87,13 @@ static void origin_reduction(void **st) {
            {"https://h:443/p", "https://h:443"},
            {"http://[::1]:9000/x", "http://[::1]:9000"}};
   for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-    char *o = plat_origin_of(v[i].in);
+    char *o = mol_platform__origin_of(v[i].in);
     assert_non_null(o);
     assert_string_equal(o, v[i].want);
     free(o);
   }
-  assert_null(plat_origin_of("ftp://x"));
-  assert_null(plat_origin_of("not a url"));
+  assert_null(mol_platform__origin_of("ftp://x"));
+  assert_null(mol_platform__origin_of("not a url"));
 }
 
 /* ---- reply text ---- */
@@ -152,7 +152,7 @@ static mol_platform_message row(const char *json, json_t **keep, char **raw) {
   *keep = mol_json_parse(json, strlen(json), NULL, 0);
   assert_non_null(*keep);
   mol_platform_message m;
-  assert_int_equal(plat_parse_activity_row(*keep, &m, raw), 0);
+  assert_int_equal(mol_platform__parse_activity_row(*keep, &m, raw), 0);
   return m;
 }
 
@@ -240,7 +240,7 @@ static void inp_01_10_rows(void **st) {
     json_t *j = mol_json_parse(bad[i], strlen(bad[i]), NULL, 0);
     mol_platform_message m;
     char *raw;
-    assert_int_equal(plat_parse_activity_row(j, &m, &raw), MOL_EINVAL);
+    assert_int_equal(mol_platform__parse_activity_row(j, &m, &raw), MOL_EINVAL);
     free(raw);
     json_decref(j);
   }
@@ -269,7 +269,7 @@ static void del_07_10_idempotency_key(void **st) {
 
 static void call_16_envelope(void **st) {
   (void)st;
-  char *s = plat_message_send_body("hi \"there\"", "user", "mid-1");
+  char *s = mol_platform__message_send_body("hi \"there\"", "user", "mid-1");
   json_t *v = mol_json_parse(s, strlen(s), NULL, 0);
   assert_string_equal(mol_json_str(v, "jsonrpc"), "2.0");
   assert_string_equal(mol_json_str(v, "method"), "message/send");
@@ -280,7 +280,7 @@ static void call_16_envelope(void **st) {
   assert_string_equal(mol_json_str(part, "kind"), "text");
   assert_string_equal(mol_json_str(part, "text"), "hi \"there\"");
   json_decref(v);
-  char *t = plat_message_send_body("x", "agent", NULL);
+  char *t = mol_platform__message_send_body("x", "agent", NULL);
   assert_string_not_equal(s, t); /* fresh ids */
   free(s);
   free(t);
@@ -288,10 +288,11 @@ static void call_16_envelope(void **st) {
 
 static void id_validation(void **st) {
   (void)st;
-  assert_true(plat_valid_id("0f9e8d7c-1111-4222-8333-444455556666"));
-  assert_true(plat_valid_id("ws_1.a"));
+  assert_true(mol_platform__valid_id("0f9e8d7c-1111-4222-8333-444455556666"));
+  assert_true(mol_platform__valid_id("ws_1.a"));
   const char *bad[] = {NULL, "", ".", "..", ".hidden", "a/b", "a\\b", "a b", "a\nb", "a?b"};
-  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) assert_false(plat_valid_id(bad[i]));
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    assert_false(mol_platform__valid_id(bad[i]));
 }
 
 /* ---- peer cache (needs a client, no sockets) ---- */
@@ -310,31 +311,31 @@ static void cache_ttl_and_bound(void **st) {
   assert_int_equal(c->inbound_timeout_ms, 15000);
   assert_int_equal(c->peer_timeout_ms, 30000);
   assert_string_equal(c->origin, "http://127.0.0.1:1");
-  assert_int_equal(plat_cache_put(c, "a", "http://a", 0), 0);
-  assert_string_equal(plat_cache_get(c, "a", 999), "http://a");
-  assert_null(plat_cache_get(c, "a", 1000)); /* PEER-05: expired at exactly the TTL */
-  assert_null(plat_cache_get(c, "a", 0));    /* and dropped */
-  plat_cache_put(c, "a", "http://a", 0);
-  plat_cache_put(c, "b", "http://b", 10);
-  plat_cache_put(c, "c", "http://c", 20);
-  plat_cache_put(c, "d", "http://d", 30); /* full: the oldest (a) goes */
+  assert_int_equal(mol_platform__cache_put(c, "a", "http://a", 0), 0);
+  assert_string_equal(mol_platform__cache_get(c, "a", 999), "http://a");
+  assert_null(mol_platform__cache_get(c, "a", 1000)); /* PEER-05: expired at exactly the TTL */
+  assert_null(mol_platform__cache_get(c, "a", 0));    /* and dropped */
+  mol_platform__cache_put(c, "a", "http://a", 0);
+  mol_platform__cache_put(c, "b", "http://b", 10);
+  mol_platform__cache_put(c, "c", "http://c", 20);
+  mol_platform__cache_put(c, "d", "http://d", 30); /* full: the oldest (a) goes */
   assert_int_equal(c->cache_len, 3);
-  assert_null(plat_cache_get(c, "a", 40));
-  assert_non_null(plat_cache_get(c, "b", 40));
-  plat_cache_put(c, "b", "http://b2", 50); /* refresh moves b to the newest */
-  plat_cache_put(c, "e", "http://e", 60);  /* evicts c */
-  assert_null(plat_cache_get(c, "c", 60));
-  assert_string_equal(plat_cache_get(c, "b", 60), "http://b2");
+  assert_null(mol_platform__cache_get(c, "a", 40));
+  assert_non_null(mol_platform__cache_get(c, "b", 40));
+  mol_platform__cache_put(c, "b", "http://b2", 50); /* refresh moves b to the newest */
+  mol_platform__cache_put(c, "e", "http://e", 60);  /* evicts c */
+  assert_null(mol_platform__cache_get(c, "c", 60));
+  assert_string_equal(mol_platform__cache_get(c, "b", 60), "http://b2");
   /* expired entries are evicted before live ones */
-  plat_cache_put(c, "f", "http://f", 1035); /* d (30) expired at 1030 */
-  assert_non_null(plat_cache_get(c, "b", 1040));
-  assert_non_null(plat_cache_get(c, "e", 1040));
+  mol_platform__cache_put(c, "f", "http://f", 1035); /* d (30) expired at 1030 */
+  assert_non_null(mol_platform__cache_get(c, "b", 1040));
+  assert_non_null(mol_platform__cache_get(c, "e", 1040));
   mol_platform_invalidate_peer(c, "e"); /* PEER-07 */
   mol_platform_invalidate_peer(c, "e");
-  assert_null(plat_cache_get(c, "e", 1040));
-  assert_true(plat_is_http_url("HTTPS://x"));
-  assert_false(plat_is_http_url("remote://no-inbound"));
-  assert_false(plat_is_http_url(""));
+  assert_null(mol_platform__cache_get(c, "e", 1040));
+  assert_true(mol_platform__is_http_url("HTTPS://x"));
+  assert_false(mol_platform__is_http_url("remote://no-inbound"));
+  assert_false(mol_platform__is_http_url(""));
   mol_platform_client_close(c, NULL, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   assert_int_equal(uv_loop_close(&loop), 0);

@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/file.h"
 #include "runtime/scrub.h"
 #include "runtime/snapshot.h"
 
@@ -112,32 +111,11 @@ static void legacy_flat_snapshot(void **state) {
   json_decref(empty);
 }
 
-static void atomic_write_replaces_and_cleans(void **state) {
-  (void)state;
-  char dir[] = "/tmp/mol-atomic-XXXXXX";
-  assert_non_null(mkdtemp(dir));
-  char path[256];
-  snprintf(path, sizeof(path), "%s/f", dir);
-  assert_int_equal(mol_write_file_atomic(path, "one", 3, 0600), 0);
-  assert_int_equal(mol_write_file_atomic(path, "two!", 4, 0644), 0);
-  FILE *f = fopen(path, "r");
-  char buf[8] = {0};
-  assert_int_equal(fread(buf, 1, sizeof(buf), f), 4);
-  fclose(f);
-  assert_string_equal(buf, "two!");
-  char bad[300];
-  snprintf(bad, sizeof(bad), "%s/missing-dir/f", dir);
-  assert_true(mol_write_file_atomic(bad, "x", 1, 0600) < 0);
-  unlink(path);
-  assert_int_equal(rmdir(dir), 0); /* no temp file left behind */
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(upstream_rules_and_labels), cmocka_unit_test(upstream_false_positives_fixed),
     cmocka_unit_test(false_negatives_closed),    cmocka_unit_test(json_walk_drops_sandbox),
     cmocka_unit_test(snapshot_round_trip),       cmocka_unit_test(legacy_flat_snapshot),
-    cmocka_unit_test(atomic_write_replaces_and_cleans),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
