@@ -1,8 +1,9 @@
 /* cmd_connect.c - `molecule connect`: a poll-mode remote agent in one command.
  *
  * Registers the workspace in poll mode (remote://no-inbound), then runs the platform client's
- * loop: heartbeat, state poll and inbound poll. Each inbound message is handed to a handler
- * command (`/bin/sh -c CMD`, uv_spawn): the message text on its stdin, its stdout (trailing
+ * loop (heartbeat, state poll) and its own inbound poll, which pauses while the queue cannot
+ * take a whole batch, so nothing fetched is ever dropped. Each inbound message is handed to a
+ * handler command (`/bin/sh -c CMD`, uv_spawn): the message text on its stdin, its stdout (trailing
  * newlines stripped) is the reply, sent back with mol_platform_reply (to the peer's A2A proxy,
  * or to the canvas through notify). Messages are handled one at a time, in order. Pause,
  * delete, SIGINT and SIGTERM end it with exit status 0.
@@ -30,7 +31,8 @@
 #include "molecule.h"
 #include "molecule/uv.h"
 
-#define MAX_QUEUED 1000           /* messages waiting for the handler; past it, dropped */
+#define MAX_QUEUED 1000           /* messages waiting for the handler */
+#define FETCH_BATCH 100           /* rows per inbound poll; one is made only when all would fit */
 #define MAX_REPLY (1024 * 1024)   /* handler output kept as the reply */
 #define SEEN_IDS 256              /* activity ids remembered to drop redeliveries */
 
@@ -52,9 +54,12 @@ typedef struct {
   size_t nqueued;
   handler_run *running;
   unsigned replies_in_flight;
+  uv_timer_t poll_timer;          /* the inbound poll (ours, not mol_platform_run's) */
+  mol_platform_req *fetch;        /* the inbound poll in flight */
+  unsigned poll_interval_ms;
+  int paused;                     /* polls are skipped: the queue cannot take a whole batch */
   int ending;                     /* the platform loop has ended: drain, then close */
   int closing;                    /* mol_platform_client_close has been called */
-  int primed;                     /* the backlog read at start has completed */
   char seen[SEEN_IDS][64];        /* ring of the latest activity ids handed to the handler */
   char resume[64];                /* the cursor to leave behind: the last message whose handler
                                      finished ("" = the cursor was empty at start) */
@@ -157,7 +162,7 @@ static void on_client_closed(void *arg) {
 /* Closes the client once nothing is left that needs it: the handler has finished and the
  * replies already sent have been answered (closing earlier would cut them off). */
 static void maybe_close(connect_ctx *cx) {
-  if (!cx->ending || cx->running || cx->replies_in_flight || cx->closing) return;
+  if (!cx->ending || cx->running || cx->replies_in_flight || cx->fetch || cx->closing) return;
   cx->closing = 1;
   mol_platform_client_close(cx->client, on_client_closed, cx);
 }
@@ -187,7 +192,9 @@ static void on_loop_end(mol_platform_status st, int err, const char *server_stat
   }
   fflush(stdout);
   cx->ending = 1;
-  /* The loop's cursor is past messages not handled yet (queued, or the one being killed now):
+  uv_close((uv_handle_t *)&cx->poll_timer, NULL);
+  mol_platform_cancel(cx->fetch); /* its callback comes later, then maybe_close */
+  /* The cursor is past messages not handled yet (queued, or the one being killed now):
    * leave it after the last one handled, so a restart delivers them (at least once). */
   if (cx->head || cx->running)
     mol_platform_set_cursor(cx->client, cx->resume[0] ? cx->resume : NULL);
@@ -222,6 +229,7 @@ static void send_reply(connect_ctx *cx, const queued_msg *q, char *text, size_t 
 /* ---- the handler process ------------------------------------------------------------------ */
 
 static void start_next(connect_ctx *cx);
+static void on_poll_due(uv_timer_t *t);
 
 static void run_free(handler_run *hr) {
   connect_ctx *cx = hr->cx;
@@ -390,31 +398,87 @@ static void start_next(connect_ctx *cx) {
   if (q) start_handler(cx, q);
 }
 
-/* 1 when the id was handed over before; else remembers it: at-least-once delivery (a batch
- * replayed after a crash, or a cursor moved back on exit) must not reach the handler twice. */
-static int seen_before(connect_ctx *cx, const char *id) {
+/* ---- the inbound poll --------------------------------------------------------------------- */
+
+/* 1 when the id was handed over in this run. The platform can bring a row again: one that lost
+ * the cursor row answers 410, and the newest-first listing that follows repeats rows already
+ * handled (up to a batch of them, which the ring covers). */
+static int seen_before(const connect_ctx *cx, const char *id) {
   for (size_t i = 0; i < SEEN_IDS; i++)
     if (strcmp(cx->seen[i], id) == 0) return 1;
-  snprintf(cx->seen[cx->seen_next++ % SEEN_IDS], sizeof cx->seen[0], "%s", id);
   return 0;
 }
 
-static void on_message(mol_platform_client *c, const mol_platform_message *m, void *arg) {
-  connect_ctx *cx = arg;
-  (void)c;
-  if (!m->activity_id || !*m->activity_id || seen_before(cx, m->activity_id)) return;
-  if (cx->nqueued >= MAX_QUEUED) {
-    fprintf(stderr, "[molecule] %zu messages waiting for the handler; dropping %s\n",
-            cx->nqueued, m->activity_id);
-    return;
-  }
-  queued_msg *q = msg_copy(m);
-  if (!q) return;
+static void remember(connect_ctx *cx, const char *id) {
+  snprintf(cx->seen[cx->seen_next++ % SEEN_IDS], sizeof cx->seen[0], "%s", id);
+}
+
+/* 1 when the message is taken care of (queued, or skipped as a repeat or a row without id);
+ * 0 when it cannot be queued now: the cursor must then stay before it. */
+static int take_message(connect_ctx *cx, const mol_platform_message *m) {
+  if (!m->activity_id || !*m->activity_id || seen_before(cx, m->activity_id)) return 1;
+  queued_msg *q = cx->nqueued < MAX_QUEUED ? msg_copy(m) : NULL;
+  if (!q) return 0;
+  remember(cx, m->activity_id);
   if (cx->tail) cx->tail->next = q;
   else cx->head = q;
   cx->tail = q;
   cx->nqueued++;
   start_next(cx);
+  return 1;
+}
+
+/* Queues a fetched batch (oldest first) and moves the cursor past what was queued, never past
+ * a message that was not: it is fetched again by a later poll. */
+static void take_batch(connect_ctx *cx, const mol_platform_result *res) {
+  size_t n = 0;
+  while (n < res->nmessages && take_message(cx, &res->messages[n])) n++;
+  if (n < res->nmessages)
+    fprintf(stderr, "[molecule] cannot queue %s now (out of memory); it will be fetched again\n",
+            res->messages[n].activity_id);
+  if (n) mol_platform_set_cursor(cx->client, res->messages[n - 1].activity_id);
+}
+
+static void poll_later(connect_ctx *cx) {
+  if (!cx->ending) uv_timer_start(&cx->poll_timer, on_poll_due, cx->poll_interval_ms, 0);
+}
+
+static void on_fetched(int err, const mol_platform_result *res, void *arg) {
+  connect_ctx *cx = arg;
+  cx->fetch = NULL;
+  if (cx->ending) {
+    maybe_close(cx);
+    return;
+  }
+  if (!err) take_batch(cx, res);
+  else if (!res->cursor_lost) /* a lost cursor is reset by the client and logged there */
+    fprintf(stderr, "[molecule] inbound poll failed: %s (HTTP %d); retrying\n",
+            mol_strerror(err), res->http_status);
+  poll_later(cx);
+}
+
+/* A poll is made only when the queue can take a whole batch: while the handler is behind, the
+ * messages wait on the platform instead of being fetched and dropped. Without a cursor (the
+ * first start) the platform answers with the newest rows; they come oldest first. */
+static void on_poll_due(uv_timer_t *t) {
+  connect_ctx *cx = t->data;
+  if (cx->ending || cx->fetch) return;
+  if (MAX_QUEUED - cx->nqueued < FETCH_BATCH) {
+    if (!cx->paused)
+      fprintf(stderr, "[molecule] %zu messages waiting for the handler; fetching paused until "
+                      "it catches up\n", cx->nqueued);
+    cx->paused = 1;
+    poll_later(cx);
+    return;
+  }
+  cx->paused = 0;
+  mol_platform_fetch_opts fo = {.limit = FETCH_BATCH};
+  int rc = mol_platform_fetch_inbound(cx->client, &fo, NULL, on_fetched, cx, &cx->fetch);
+  if (rc) {
+    cx->fetch = NULL;
+    fprintf(stderr, "[molecule] cannot poll the inbound messages: %s\n", mol_strerror(rc));
+    poll_later(cx);
+  }
 }
 
 /* ---- options, registration, main ---------------------------------------------------------- */
@@ -524,40 +588,27 @@ static int register_workspace(connect_ctx *cx, const connect_opts *o) {
   return rc;
 }
 
-/* The backlog is read once at start, before the loop, so that the handler sees it in order
- * and the cursor is saved before the first poll (the client hands rows over oldest first). */
-static void on_backlog(int err, const mol_platform_result *res, void *arg) {
-  connect_ctx *cx = arg;
-  cx->primed = 1;
-  if (err) {
-    fprintf(stderr, "[molecule] reading the inbound backlog failed: %s\n", mol_strerror(err));
-    return;
-  }
-  if (res->nmessages) mol_platform_set_cursor(cx->client, res->messages[res->nmessages - 1].activity_id);
-  for (size_t i = 0; i < res->nmessages; i++) on_message(cx->client, &res->messages[i], cx);
-}
-
-static void read_backlog(connect_ctx *cx) {
+/* A restart resumes after the cursor left behind; until a handler finishes, that is also the
+ * cursor to leave behind on exit. */
+static void start_polling(connect_ctx *cx, unsigned interval_ms) {
   const char *cursor = mol_platform_cursor(cx->client);
-  if (cursor) {
-    snprintf(cx->resume, sizeof cx->resume, "%s", cursor);
-    return;
-  }
-  if (mol_platform_fetch_inbound(cx->client, NULL, NULL, on_backlog, cx, NULL)) return;
-  while (!cx->primed) uv_run(cx->loop, UV_RUN_ONCE);
+  snprintf(cx->resume, sizeof cx->resume, "%s", cursor ? cursor : "");
+  cx->poll_interval_ms = interval_ms;
+  uv_timer_init(cx->loop, &cx->poll_timer);
+  cx->poll_timer.data = cx;
+  uv_timer_start(&cx->poll_timer, on_poll_due, 0, 0); /* the backlog, at once */
 }
 
 static int run_agent(connect_ctx *cx, const connect_opts *o) {
-  read_backlog(cx);
+  /* the loop heartbeats and polls the state; the inbound poll is ours (on_poll_due) */
   mol_platform_run_opts ro = {.heartbeat_interval_ms = o->heartbeat_s * 1000,
-                              .state_poll_interval_ms = o->interval_s * 1000,
-                              .inbound_interval_ms = o->interval_s * 1000,
-                              .on_message = on_message, .message_arg = cx};
+                              .state_poll_interval_ms = o->interval_s * 1000};
   int rc = mol_platform_run(cx->client, &ro, on_loop_end, cx);
   if (rc) {
     fprintf(stderr, "[molecule] cannot start the loop: %s\n", mol_strerror(rc));
     return 1;
   }
+  start_polling(cx, o->interval_s * 1000);
   printf("[molecule] connected as %s (platform=%s, delivery=poll, interval=%us)\n",
          o->po.workspace_id, o->po.platform_url, o->interval_s);
   fflush(stdout);

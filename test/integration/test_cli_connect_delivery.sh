@@ -6,7 +6,9 @@
 #    listing that follows brings already handled messages again; none reaches the handler twice;
 #  - at least once across a restart: SIGTERM while a slow handler runs and more messages wait;
 #    after a restart every message whose handler had not finished is delivered, in order, and
-#    none that had finished is replayed.
+#    none that had finished is replayed;
+#  - nothing lost to a full queue: 1,005 messages behind a slow handler (connect holds 1,000)
+#    are all handled, each once.
 # The handler (a script) logs "start ID TEXT" and "done ID TEXT"; a message whose text begins
 # with "block" waits on a FIFO while $GATE is set, so a slow handler is under the test's control.
 set -eu
@@ -16,9 +18,9 @@ PORT=$((20000 + ($$ + 4099) % 20000))
 URL="http://127.0.0.1:$PORT"
 LOG=$DIR/handled.log
 cleanup() {
-  [ -n "${CPID:-}" ] && kill "$CPID" 2>/dev/null
-  [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null
-  rm -rf "$DIR"
+  [ -z "${CPID:-}" ] || kill "$CPID" 2>/dev/null || :
+  [ -z "${PID:-}" ] || kill "$PID" 2>/dev/null || :
+  [ -n "${KEEP:-}" ] || rm -rf "$DIR"
 }
 trap cleanup EXIT
 fail() {
@@ -43,7 +45,7 @@ TOKA=$(echo "$OUT" | sed 's/.*"auth_token":"\([^"]*\)".*/\1/')
 
 mkfifo "$DIR/gate"
 cat >"$DIR/handler.sh" <<'EOF'
-text=$(cat)
+IFS= read -r text || : # the text comes without a newline; read is a builtin: no fork
 echo "start $MOLECULE_ACTIVITY_ID $text" >>"$LOG"
 case "$text" in block*) [ -z "${GATE:-}" ] || cat "$GATE" >/dev/null ;; esac
 echo "done $MOLECULE_ACTIVITY_ID $text" >>"$LOG"
@@ -108,5 +110,30 @@ after=$(sed -n '/^--- restart$/,$p' "$LOG" | sed -n 's/^done \([^ ]*\) .*/\1/p' 
   fail "after the restart, want r2 r3 r4 r5 ($R2 $R3 $R4 $R5), handled: $after"
 kill -TERM "$CPID"
 wait "$CPID" || fail "connect exit status after the second SIGTERM: $?"
+CPID=
+
+# ---- 3. more messages than connect holds (1,000 waiting): none is lost ------------------------
+start_connect "$DIR/gate"
+wait_for 10 connected 3 || fail "connect did not start a third time"
+Q0=$(send block-q0)
+wait_for 15 logged start "$Q0" || fail "the slow handler did not start"
+# 1,004 more in one curl (keep-alive) while the handler is held: more than connect may hold.
+curl -fs -X POST "$URL/workspaces/$A/a2a?n=[1-1004]" -H 'Content-Type: application/json' \
+  -d '{"jsonrpc":"2.0","id":"1","method":"message/send","params":{"message":{"role":"user","messageId":"q","parts":[{"kind":"text","text":"q"}]}}}' |
+  grep -o '"activity_id":"[^"]*"' | cut -d'"' -f4 >"$DIR/q.ids" || fail "posting the burst"
+[ "$(wc -l <"$DIR/q.ids")" -eq 1004 ] || fail "the proxy queued $(wc -l <"$DIR/q.ids") of 1004"
+wait_for 60 grep -q "messages waiting for the handler" "$DIR/connect.log" ||
+  fail "connect never held a full queue"
+echo >"$DIR/gate" # the slow handler finishes; the queue drains
+QL=$(send q-last)
+wait_for 240 logged done "$QL" || fail "the message after the burst was not handled"
+sed -n 's/^done \([^ ]*\) q$/\1/p' "$LOG" | sort >"$DIR/q.handled"
+sort "$DIR/q.ids" >"$DIR/q.want"
+lost=$(comm -23 "$DIR/q.want" "$DIR/q.handled" | wc -l)
+twice=$(uniq -d "$DIR/q.handled" | wc -l)
+[ "$lost" -eq 0 ] && [ "$twice" -eq 0 ] ||
+  fail "of the 1004 burst messages, $lost were lost and $twice handled twice"
+kill -TERM "$CPID"
+wait "$CPID" || fail "connect exit status after the third SIGTERM: $?"
 CPID=
 echo ok
