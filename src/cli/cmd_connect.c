@@ -282,7 +282,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
   handler_run *hr = h->data;
   size_t want = hr->len + suggested + 1;
   char *nb = hr->len + 1 < MAX_REPLY ? realloc(hr->buf, want) : NULL;
-  if (nb) hr->buf = nb;
+  if (nb) {
+    hr->buf = nb;
+    nb[hr->len] = '\0'; /* a read that brings nothing (EOF) leaves the output terminated */
+  }
   *b = uv_buf_init(nb ? nb + hr->len : NULL, nb ? (unsigned)suggested : 0);
 }
 
