@@ -105,7 +105,11 @@ grep -q "workspace paused" "$DIR/connect.log" || fail "pause not reported"
 op resume "$A" >/dev/null || fail "resume"
 start_connect
 wait_for 10 connected 2 || fail "connect did not restart with its saved token"
-sleep 1.5 # two inbound polls: nothing already handled may come back
+# A message sent after the restart is handled after anything the restart could replay (one at
+# a time, in order): once its reply is in, a replay would have happened.
+canvas "after restart" m-5
+wait_for 15 sh -c "$(command -v curl) -fs '$URL/workspaces/$A/activity' -H 'Authorization: Bearer $TOKA' | grep -q 'AFTER RESTART'" ||
+  fail "the message after the restart was not answered"
 kill -TERM "$CPID"
 wait "$CPID" || fail "connect exit status after SIGTERM: $?"
 CPID=

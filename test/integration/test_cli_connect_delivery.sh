@@ -20,7 +20,7 @@ LOG=$DIR/handled.log
 cleanup() {
   [ -z "${CPID:-}" ] || kill "$CPID" 2>/dev/null || :
   [ -z "${PID:-}" ] || kill "$PID" 2>/dev/null || :
-  [ -n "${KEEP:-}" ] || rm -rf "$DIR"
+  [ -n "${KEEP:-}" ] || rm -rf "$DIR" # KEEP=1 keeps the logs for a look after a failure
 }
 trap cleanup EXIT
 fail() {
