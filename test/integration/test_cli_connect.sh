@@ -4,7 +4,7 @@
 #    upstream CLI names but never reads;
 #  - a message a sibling posts to the workspace's A2A proxy reaches the handler (tr a-z A-Z)
 #    and the reply lands in the sibling's activity feed; a canvas message is answered through
-#    notify;
+#    notify; a handler with nothing to say (empty output) sends no reply at all;
 #  - pausing the workspace ends connect with exit status 0;
 #  - after resume, connect starts again with the saved token (a restart re-registers) and
 #    SIGTERM ends it with exit status 0, without replaying the message already handled.
@@ -14,8 +14,8 @@ DIR=$(mktemp -d /tmp/molconnect-XXXXXX)
 PORT=$((20000 + ($$ + 7919) % 20000))
 URL="http://127.0.0.1:$PORT"
 cleanup() {
-  [ -n "${CPID:-}" ] && kill "$CPID" 2>/dev/null
-  [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null
+  [ -z "${CPID:-}" ] || kill "$CPID" 2>/dev/null || : # under set -e a failed kill would end
+  [ -z "${PID:-}" ] || kill "$PID" 2>/dev/null || :   # the trap and leave the platform running
   rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -49,8 +49,11 @@ curl -fs -X POST "$URL/registry/register" -H 'Content-Type: application/json' -H
   -d "{\"id\":\"$B\",\"url\":\"remote://no-inbound\",\"agent_card\":{\"name\":\"b\"}}" >/dev/null ||
   fail "register B"
 
+# MALLOC_PERTURB_ fills fresh heap blocks with 'A' (190 ^ 0xff): a reply read from a buffer the
+# handler never wrote to would be a run of A's rather than whatever the heap held.
 start_connect() { # [token]: the first start gets the token the operator handed out
   env -u MOLECULE_PLATFORM_URL PLATFORM_URL="$URL" WORKSPACE_ID="$A" ${1:+MOLECULE_WORKSPACE_TOKEN=$1} \
+    MALLOC_PERTURB_=190 \
     "$MOLECULE" connect --token-dir "$DIR/a" --handler 'tr a-z A-Z' --interval-s 1 \
     >>"$DIR/connect.log" 2>&1 &
   CPID=$!
@@ -77,6 +80,22 @@ curl -fs -X POST "$URL/workspaces/$A/a2a" -H 'Content-Type: application/json' \
 wait_for 15 sh -c "$(command -v curl) -fs '$URL/workspaces/$A/activity' -H 'Authorization: Bearer $TOKA' | grep -q 'HI CANVAS'" ||
   fail "the canvas reply was not notified"
 
+# An empty message: `tr` prints nothing, so nothing is sent; the next reply is the only new one.
+canvas() {
+  curl -fs -X POST "$URL/workspaces/$A/a2a" -H 'Content-Type: application/json' \
+    -d "{\"jsonrpc\":\"2.0\",\"id\":\"3\",\"method\":\"message/send\",\"params\":{\"message\":{\"role\":\"user\",\"messageId\":\"$2\",\"parts\":[{\"kind\":\"text\",\"text\":\"$1\"}]}}}" \
+    >/dev/null || fail "canvas message '$1'"
+}
+a_feed() { curl -fs "$URL/workspaces/$A/activity" -H "Authorization: Bearer $TOKA"; }
+notifies() { a_feed | grep -o '"method":"notify"' | wc -l; }
+before=$(notifies)
+canvas "" m-3
+canvas "after blank" m-4
+wait_for 15 sh -c "$(command -v curl) -fs '$URL/workspaces/$A/activity' -H 'Authorization: Bearer $TOKA' | grep -q 'AFTER BLANK'" ||
+  fail "the reply after the blank message was not notified"
+[ "$(notifies)" -eq $((before + 1)) ] || fail "a reply was sent for empty handler output: $(a_feed)"
+! grep -q "cannot reply" "$DIR/connect.log" || fail "empty handler output was taken for a reply"
+
 op pause "$A" >/dev/null || fail "pause"
 wait_for 15 sh -c "! kill -0 $CPID 2>/dev/null" || fail "connect did not exit after pause"
 wait "$CPID" || fail "connect exit status after pause: $?"
@@ -86,7 +105,11 @@ grep -q "workspace paused" "$DIR/connect.log" || fail "pause not reported"
 op resume "$A" >/dev/null || fail "resume"
 start_connect
 wait_for 10 connected 2 || fail "connect did not restart with its saved token"
-sleep 1.5 # two inbound polls: nothing already handled may come back
+# A message sent after the restart is handled after anything the restart could replay (one at
+# a time, in order): once its reply is in, a replay would have happened.
+canvas "after restart" m-5
+wait_for 15 sh -c "$(command -v curl) -fs '$URL/workspaces/$A/activity' -H 'Authorization: Bearer $TOKA' | grep -q 'AFTER RESTART'" ||
+  fail "the message after the restart was not answered"
 kill -TERM "$CPID"
 wait "$CPID" || fail "connect exit status after SIGTERM: $?"
 CPID=

@@ -1,0 +1,131 @@
+/* connect_setup.c - what `molecule connect` does before it runs: its flags, filled in from the
+ * environment and the defaults (the Python SDK's PLATFORM_URL / WORKSPACE_ID really do satisfy
+ * --platform-url and --workspace-id here), and the registration in poll mode, made with the
+ * saved token on every start so that a restart passes the platform's hijack guard. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "cli/connect_int.h"
+#include "molecule.h"
+#include "molecule/uv.h"
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: molecule connect --handler CMD [--platform-url URL] [--workspace-id ID]\n"
+          "                        [--token-dir DIR] [--token TOKEN] [--agent-name NAME]\n"
+          "                        [--interval-s N] [--heartbeat-s N] [--cursor-file F]\n"
+          "                        [--org-id ID] [--handler-timeout-s N] [--verbose]\n"
+          "\n"
+          "Registers WORKSPACE in poll mode, heartbeats, polls its state and its inbound\n"
+          "messages, and runs CMD (with /bin/sh -c) once per message: the message text on\n"
+          "stdin, the reply on stdout (empty output or a non-zero exit: no reply). The handler\n"
+          "also gets MOLECULE_MESSAGE_SOURCE (canvas_user|peer_agent), MOLECULE_SOURCE_ID,\n"
+          "MOLECULE_ACTIVITY_ID and MOLECULE_PEER_NAME. Exits 0 when the workspace is paused or\n"
+          "deleted, or on SIGINT/SIGTERM; 2 when registration fails; 1 on a persistent auth error.\n"
+          "\n"
+          "Environment: PLATFORM_URL (or MOLECULE_PLATFORM_URL), WORKSPACE_ID (or\n"
+          "MOLECULE_WORKSPACE_ID), MOLECULE_WORKSPACE_TOKEN, MOLECULE_TOKEN_DIR, MOLECULE_ORG_ID,\n"
+          "MOLECULE_ORIGIN, MOLECULE_CURSOR_FILE, MOLECULE_AGENT_NAME, MOLECULE_POLL_INTERVAL.\n"
+          "Defaults: --token-dir ~/.molecule/<id>, --cursor-file <token-dir>/.inbound_cursor,\n"
+          "--interval-s 5 (inbound and state polls), --heartbeat-s 30, --handler-timeout-s 300.\n");
+}
+
+static unsigned env_seconds(const char *name, unsigned dflt) {
+  const char *v = getenv(name);
+  double d = v && *v ? atof(v) : 0;
+  return d >= 1 ? (unsigned)d : dflt;
+}
+
+int connect_parse_args(int argc, char **argv, connect_opts *o) {
+  static const struct option longopts[] = {
+      {"platform-url", required_argument, NULL, 'u'}, {"workspace-id", required_argument, NULL, 'w'},
+      {"token-dir", required_argument, NULL, 'd'},    {"token", required_argument, NULL, 't'},
+      {"handler", required_argument, NULL, 'H'},      {"interval-s", required_argument, NULL, 'i'},
+      {"heartbeat-s", required_argument, NULL, 'b'},  {"agent-name", required_argument, NULL, 'n'},
+      {"cursor-file", required_argument, NULL, 'c'},  {"org-id", required_argument, NULL, 'o'},
+      {"handler-timeout-s", required_argument, NULL, 'T'}, {"verbose", no_argument, NULL, 'v'},
+      {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0}};
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'u': o->po.platform_url = optarg; break;
+    case 'w': o->po.workspace_id = optarg; break;
+    case 'd': o->po.token_dir = optarg; break;
+    case 't': o->token = optarg; break;
+    case 'H': o->handler = optarg; break;
+    case 'i': o->interval_s = (unsigned)atoi(optarg); break;
+    case 'b': o->heartbeat_s = (unsigned)atoi(optarg); break;
+    case 'n': o->agent_name = optarg; break;
+    case 'c': o->po.cursor_file = optarg; break;
+    case 'o': o->po.org_id = optarg; break;
+    case 'T': o->handler_timeout_s = (unsigned)atoi(optarg); break;
+    case 'v': o->verbose = 1; break;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "molecule connect: unexpected argument '%s'\n", argv[optind]);
+    return 2;
+  }
+  return -1;
+}
+
+int connect_resolve_opts(connect_opts *o) {
+  if (!o->handler || !*o->handler) {
+    fprintf(stderr, "molecule connect: --handler CMD is required\n");
+    return 2;
+  }
+  if (mol_platform_opts_from_env(&o->po)) {
+    fprintf(stderr, "molecule connect: the platform URL and workspace id are required "
+                    "(--platform-url / PLATFORM_URL, --workspace-id / WORKSPACE_ID)\n");
+    return 2;
+  }
+  if (!o->agent_name) o->agent_name = getenv("MOLECULE_AGENT_NAME");
+  /* A token handed over by flag or environment is saved, as upstream's --token does, so a
+   * restart without it still authenticates. */
+  if (!o->token) o->token = o->po.token;
+  if (!o->interval_s) o->interval_s = env_seconds("MOLECULE_POLL_INTERVAL", 5);
+  if (!o->heartbeat_s) o->heartbeat_s = 30;
+  if (!o->handler_timeout_s) o->handler_timeout_s = 300;
+  if (!o->po.cursor_file) { /* a restart resumes after the last handled message */
+    const char *home = getenv("HOME");
+    if (o->po.token_dir) snprintf(o->cursor, sizeof o->cursor, "%s/.inbound_cursor", o->po.token_dir);
+    else if (home) snprintf(o->cursor, sizeof o->cursor, "%s/.molecule/%s/.inbound_cursor", home, o->po.workspace_id);
+    if (o->cursor[0]) o->po.cursor_file = o->cursor;
+  }
+  return 0;
+}
+
+typedef struct {
+  int done, err, status;
+} reg_result;
+
+static void on_registered(int err, const mol_platform_result *res, void *arg) {
+  reg_result *r = arg;
+  r->done = 1;
+  r->err = err;
+  r->status = res->http_status;
+}
+
+int connect_register(uv_loop_t *loop, mol_platform_client *client, const connect_opts *o) {
+  json_t *card = o->agent_name ? json_pack("{s:s}", "name", o->agent_name) : NULL;
+  char *card_json = card ? json_dumps(card, JSON_COMPACT) : NULL;
+  json_decref(card);
+  mol_platform_register_opts ro = {.agent_card_json = card_json}; /* NULL: the default card */
+  reg_result r = {0};
+  int rc = mol_platform_register(client, &ro, NULL, on_registered, &r, NULL);
+  free(card_json);
+  while (!rc && !r.done) uv_run(loop, UV_RUN_ONCE);
+  rc = rc ? rc : r.err;
+  if (rc && r.status)
+    fprintf(stderr, "[molecule] register failed: %s (HTTP %d)\n", mol_strerror(rc), r.status);
+  else if (rc)
+    fprintf(stderr, "[molecule] register failed: %s\n", mol_strerror(rc));
+  return rc;
+}
