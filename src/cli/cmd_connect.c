@@ -11,7 +11,7 @@
  * exit status 0.
  *
  * Where the Python SDK's `python -m molecule_agent connect` is wrong, this does otherwise
- * (contracts/sdk-parity.md §4.1, §9.3-13): the environment really does satisfy --platform-url
+ * (docs/connect.md lists each case): the environment really does satisfy --platform-url
  * and --workspace-id (PLATFORM_URL / MOLECULE_PLATFORM_URL, WORKSPACE_ID /
  * MOLECULE_WORKSPACE_ID); the token directory, org id and heartbeat interval are flags; the
  * workspace re-registers with its saved token on every start (the platform's hijack guard
