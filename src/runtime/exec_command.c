@@ -186,7 +186,10 @@ static void end_replied(cmd_turn *ct, const mol_proc_result *r) {
 static void failure_text(const cmd *c, const mol_proc_result *r, char *out, size_t cap) {
   switch (r->end) {
     case MOL_PROC_TIMED_OUT:
-      snprintf(out, cap, "handler timed out after %u s and was killed", c->timeout_ms / 1000);
+      if (c->timeout_ms % 1000)
+        snprintf(out, cap, "handler timed out after %u ms and was killed", c->timeout_ms);
+      else
+        snprintf(out, cap, "handler timed out after %u s and was killed", c->timeout_ms / 1000);
       return;
     case MOL_PROC_TOO_MUCH_OUTPUT:
       snprintf(out, cap, "handler output passed the limit of %zu bytes; the handler was killed",
