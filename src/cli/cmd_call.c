@@ -41,7 +41,8 @@ static void call_usage(FILE *out) {
           "  --header K:V      extra request header (repeatable), e.g. Authorization:Bearer x\n"
           "  -h, --help        show this help\n"
           "\n"
-          "Exit status: 0 on a reply, 1 when the call failed, 2 on bad usage.\n");
+          "Exit status: 0 on a reply, 1 when the call failed or the task ended failed, rejected\n"
+          "or canceled (its status message on stderr), 2 on bad usage.\n");
 }
 
 /* "Name: value" -> a header (the value's leading blanks dropped). */
@@ -118,6 +119,16 @@ static int on_event(mol_a2a_call *call, const mol_a2a_response *ev, void *arg) {
   return 0;
 }
 
+/* "failed", "rejected" or "canceled" when the result (a Task, or a stream's last status
+ * update) ended that way; NULL otherwise (a Message, completed, input-required...). */
+static const char *unsuccessful_state(const json_t *result) {
+  static const char *const bad[] = {"failed", "rejected", "canceled"};
+  const char *state = json_string_value(json_object_get(json_object_get(result, "status"), "state"));
+  for (size_t i = 0; state && i < sizeof(bad) / sizeof(*bad); i++)
+    if (strcmp(state, bad[i]) == 0) return bad[i];
+  return NULL;
+}
+
 static void on_done(mol_a2a_call *call, int err, const mol_a2a_result *res, void *arg) {
   call_run *run = arg;
   (void)call;
@@ -127,6 +138,13 @@ static void on_done(mol_a2a_call *call, int err, const mol_a2a_result *res, void
     fprintf(stderr, "molecule call: %s (%s", res->detail, mol_err_name(err));
     if (res->http_status) fprintf(stderr, ", HTTP %d", res->http_status);
     fprintf(stderr, ")\n");
+    run->status = 1;
+    return;
+  }
+  const char *ended = unsuccessful_state(res->result);
+  if (ended) { /* the agent answered, but the task did not succeed: say so, exit 1 */
+    if (run->printed) fputc('\n', stdout);
+    fprintf(stderr, "molecule call: task %s%s%s\n", ended, *res->text ? ": " : "", res->text);
     run->status = 1;
     return;
   }

@@ -7,6 +7,7 @@
 
 #include "a2a/echo.h"
 #include "a2a/server.h"
+#include "runtime/exec_command.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
@@ -18,6 +19,7 @@ typedef struct {
   mol_http_server *http;
   mol_a2a_server *a2a;
   mol_a2a_executor ex;
+  int command;                /* ex is a command executor (closed asynchronously) */
   uv_timer_t drain_timer;
   uint64_t stop_at;
   int stopping;
@@ -27,17 +29,34 @@ typedef struct {
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: molecule serve [--executor echo] [--listen HOST:PORT] [options]\n"
+          "usage: molecule serve [--executor echo|command] [--listen HOST:PORT] [options]\n"
           "\n"
           "Runs one A2A agent (JSON-RPC v0.3 and v1.0, SSE streaming, agent card).\n"
           "\n"
           "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8000)\n"
-          "  --executor NAME      echo (default)\n"
+          "  --executor NAME      echo (default) or command\n"
           "  --delay-ms N         echo: wait N ms before answering (or between task steps)\n"
           "  --task-mode          echo: walk the task lifecycle instead of replying at once\n"
-          "  --name NAME          agent name in the card (default \"echo\")\n"
+          "  --handler CMD        command: run `/bin/sh -c CMD` per turn, the user's text on\n"
+          "                       stdin; stdout is the reply (each line an artifact chunk when\n"
+          "                       the caller streams); a non-zero exit fails the task with\n"
+          "                       stderr's last line\n"
+          "  --handler-timeout-s N  command: kill a handler (its process group) after N s\n"
+          "                       and fail the task (default 300)\n"
+          "  --max-handlers N     command: handlers running at once (default 4 x CPUs)\n"
+          "  --max-queued N       command: turns waiting for a handler (default 64); past it\n"
+          "                       a turn fails at once with \"busy\"\n"
+          "  --max-output-bytes N command: stdout kept per turn (default 1048576); past it\n"
+          "                       the handler is killed and the task fails\n"
+          "  --name NAME          agent name in the card (default: the executor's name)\n"
           "  --public-url URL     URL in the card (default http://HOST:PORT/)\n"
-          "  -h, --help           this help\n");
+          "  -h, --help           this help\n"
+          "\n"
+          "The handler's environment is this one without MOLECULE_A2A_PLATFORM_SHARED_SECRET,\n"
+          "API_SERVER_KEY, MOLECULE_ADMIN_TOKEN, ADMIN_TOKEN and MOLECULE_WORKSPACE_TOKEN, plus\n"
+          "MOLECULE_TASK_ID, MOLECULE_CONTEXT_ID, MOLECULE_MESSAGE_ID, MOLECULE_STREAMING (1/0),\n"
+          "MOLECULE_AGENT_NAME and MOLECULE_MESSAGE_FILE (the A2A message as JSON, 0600, removed\n"
+          "after the turn). tasks/cancel kills the handler's process group. See docs/runtime.md.\n");
 }
 
 static void on_http_closed(void *arg) {
@@ -46,9 +65,20 @@ static void on_http_closed(void *arg) {
   cli_signals_close();
 }
 
-static void on_a2a_closed(void *arg) {
+static void on_executor_closed(void *arg) {
   serve *s = arg;
   mol_http_server_close(s->http, 1000, on_http_closed, s);
+}
+
+/* Every turn has ended by now: the executor goes, then the listener. */
+static void on_a2a_closed(void *arg) {
+  serve *s = arg;
+  if (s->command) {
+    mol_command_executor_close(&s->ex, on_executor_closed, s);
+    return;
+  }
+  mol_echo_free(&s->ex);
+  on_executor_closed(s);
 }
 
 /* Graceful stop: no new turns; live ones get GRACE_MS to finish, then are canceled. */
@@ -78,18 +108,71 @@ typedef struct {
   int port;
   const char *executor, *name, *public_url;
   mol_echo_opts echo;
+  mol_command_opts command;
 } serve_opts;
+
+/* A whole number from 1 to max, or -1. */
+static long long count_arg(const char *s, long long max) {
+  char *end;
+  long long v = strtoll(s, &end, 10);
+  return *s && !*end && v >= 1 && v <= max ? v : -1;
+}
+
+/* The command executor's numeric flags; 0 or the exit status 2. */
+static int command_flag(int c, const char *arg, mol_command_opts *co) {
+  static const struct {
+    int flag;
+    const char *name;
+    long long max;
+  } limits[] = {{'T', "--handler-timeout-s", 7 * 86400}, {'P', "--max-handlers", 100000},
+                {'Q', "--max-queued", 1000000}, {'O', "--max-output-bytes", 1LL << 30}};
+  for (size_t i = 0; i < sizeof(limits) / sizeof(*limits); i++) {
+    if (limits[i].flag != c) continue;
+    long long v = count_arg(arg, limits[i].max);
+    if (v < 0) {
+      fprintf(stderr, "molecule serve: %s wants a whole number from 1 to %lld, not '%s'\n",
+              limits[i].name, limits[i].max, arg);
+      return 2;
+    }
+    if (c == 'T') co->timeout_ms = (unsigned)v * 1000;
+    if (c == 'P') co->max_running = (unsigned)v;
+    if (c == 'Q') co->max_queued = (unsigned)v;
+    if (c == 'O') co->max_output = (size_t)v;
+  }
+  return 0;
+}
+
+static int check_executor(serve_opts *o) {
+  if (strcmp(o->executor, "echo") != 0 && strcmp(o->executor, "command") != 0) {
+    fprintf(stderr, "molecule serve: unknown executor '%s' (available: echo, command)\n",
+            o->executor);
+    return 2;
+  }
+  int command = strcmp(o->executor, "command") == 0;
+  if (command && (!o->command.handler || !*o->command.handler)) {
+    fprintf(stderr, "molecule serve: --executor command needs --handler CMD\n");
+    return 2;
+  }
+  if (!command && o->command.handler) {
+    fprintf(stderr, "molecule serve: --handler is for --executor command\n");
+    return 2;
+  }
+  if (!o->name) o->name = o->executor;
+  return 0;
+}
 
 static int parse(int argc, char **argv, serve_opts *o) {
   static const struct option longs[] = {
     {"listen", required_argument, 0, 'l'}, {"executor", required_argument, 0, 'e'},
     {"delay-ms", required_argument, 0, 'd'}, {"task-mode", no_argument, 0, 't'},
     {"name", required_argument, 0, 'n'}, {"public-url", required_argument, 0, 'u'},
+    {"handler", required_argument, 0, 'H'}, {"handler-timeout-s", required_argument, 0, 'T'},
+    {"max-handlers", required_argument, 0, 'P'}, {"max-queued", required_argument, 0, 'Q'},
+    {"max-output-bytes", required_argument, 0, 'O'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   snprintf(o->host, sizeof(o->host), "127.0.0.1");
   o->port = 8000;
   o->executor = "echo";
-  o->name = "echo";
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -105,33 +188,51 @@ static int parse(int argc, char **argv, serve_opts *o) {
       case 't': o->echo.task_mode = 1; break;
       case 'n': o->name = optarg; break;
       case 'u': o->public_url = optarg; break;
+      case 'H': o->command.handler = optarg; break;
+      case 'T': case 'P': case 'Q': case 'O':
+        if (command_flag(c, optarg, &o->command)) return 2;
+        break;
       case 'h': usage(stdout); return 1;
       default: usage(stderr); return 2;
     }
   }
-  if (strcmp(o->executor, "echo") != 0) {
-    fprintf(stderr, "molecule serve: unknown executor '%s' (available: echo)\n", o->executor);
+  if (optind < argc) {
+    fprintf(stderr, "molecule serve: unexpected argument '%s'\n", argv[optind]);
     return 2;
   }
-  return 0;
+  return check_executor(o);
 }
 
-static int start(serve *s, const serve_opts *o) {
-  char url[300];
-  if (o->public_url) snprintf(url, sizeof(url), "%s", o->public_url);
-  else snprintf(url, sizeof(url), strchr(o->host, ':') ? "http://[%s]:%d/" : "http://%s:%d/", o->host, o->port);
-  mol_a2a_skill skill = {.id = "echo", .name = "Echo", .description = "replies with the text it receives",
-                         .tags = (const char *const[]){"echo"}, .n_tags = 1};
-  mol_a2a_card card = {.name = o->name, .description = "molecule echo agent", .url = url,
-                       .streaming = 1, .skills = &skill, .n_skills = 1};
-  int rc = mol_echo_new(&o->echo, &s->ex);
-  if (!rc) rc = mol_http_server_new(s->loop, NULL, &s->http);
-  mol_a2a_server_opts ao = {.card = &card, .executor = &s->ex};
-  if (!rc) rc = mol_a2a_server_new(s->loop, s->http, &ao, &s->a2a);
+static int make_executor(serve *s, serve_opts *o) {
+  if (strcmp(o->executor, "command") != 0) return mol_echo_new(&o->echo, &s->ex);
+  s->command = 1;
+  o->command.agent_name = o->name;
+  return mol_command_executor_new(s->loop, &o->command, &s->ex);
+}
+
+static int start(serve *s, serve_opts *o) {
+  /* Listen first, so that with port 0 the card names the port really chosen. */
+  int rc = mol_http_server_new(s->loop, NULL, &s->http);
   if (!rc) rc = mol_http_server_listen(s->http, o->host, o->port);
   if (rc) return rc;
+  int port = mol_http_server_port(s->http);
+  char url[300];
+  if (o->public_url) snprintf(url, sizeof(url), "%s", o->public_url);
+  else snprintf(url, sizeof(url), strchr(o->host, ':') ? "http://[%s]:%d/" : "http://%s:%d/", o->host, port);
+  int command = strcmp(o->executor, "command") == 0;
+  mol_a2a_skill skill = {.id = o->executor, .name = command ? "Command" : "Echo",
+                         .description = command ? "answers with what its handler command prints"
+                                                : "replies with the text it receives",
+                         .tags = (const char *const[]){o->executor}, .n_tags = 1};
+  mol_a2a_card card = {.name = o->name,
+                       .description = command ? "molecule command agent" : "molecule echo agent",
+                       .url = url, .streaming = 1, .skills = &skill, .n_skills = 1};
+  rc = make_executor(s, o);
+  mol_a2a_server_opts ao = {.card = &card, .executor = &s->ex};
+  if (!rc) rc = mol_a2a_server_new(s->loop, s->http, &ao, &s->a2a);
+  if (rc) return rc;
   mol_logi("serve", "A2A agent '%s' on %s (card at %s.well-known/agent-card.json)", o->name, url, url);
-  printf("listening on %s:%d\n", o->host, mol_http_server_port(s->http));
+  printf("listening on %s:%d\n", o->host, port);
   fflush(stdout);
   return 0;
 }
@@ -150,8 +251,6 @@ int cmd_serve(int argc, char **argv) {
     return 1; /* the process ends; the OS reclaims the half-built server */
   }
   cli_on_stop_signal(&loop, on_stop, &s);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  mol_echo_free(&s.ex);
   uv_run(&loop, UV_RUN_DEFAULT);
   return uv_loop_close(&loop) == 0 ? 0 : 1;
 }

@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "runtime/agent_int.h"
 #include "runtime/exec_chat.h"
+#include "runtime/exec_command.h"
 #include "runtime/exec_hermes.h"
 
 #define SCOPE "agent"
@@ -67,6 +68,7 @@ static void close_executor(mol_agent *a) {
     case MOL_AGENT_EXEC_ECHO: mol_echo_free(&a->inner); break;
     case MOL_AGENT_EXEC_CHAT: mol_chat_executor_free(&a->inner); break;
     case MOL_AGENT_EXEC_HERMES: mol_hermes_executor_close(&a->inner, on_exec_closed, a); return;
+    case MOL_AGENT_EXEC_COMMAND: mol_command_executor_close(&a->inner, on_exec_closed, a); return;
     case MOL_AGENT_EXEC_CUSTOM: break; /* the caller's */
   }
   a->inner_live = 0;
@@ -153,7 +155,9 @@ static int valid_name(const char *s) {
 
 static int check_opts(const mol_agent_opts *o) {
   if (!o || !valid_name(o->name)) return MOL_EINVAL;
-  if (o->exec > MOL_AGENT_EXEC_CUSTOM) return MOL_EINVAL;
+  if (o->exec > MOL_AGENT_EXEC_COMMAND) return MOL_EINVAL;
+  if (o->exec == MOL_AGENT_EXEC_COMMAND && (!o->command.handler || !*o->command.handler))
+    return MOL_EINVAL;
   if (o->exec == MOL_AGENT_EXEC_CUSTOM && (!o->custom || !o->custom->execute)) return MOL_EINVAL;
   if (o->platform_url && (!o->workspace_id || !*o->workspace_id)) return MOL_EINVAL;
   if (o->public_url && (!*o->public_url || o->public_url[strlen(o->public_url) - 1] != '/'))
@@ -208,6 +212,14 @@ static int make_executor(mol_agent *a) {
       mol_hermes_opts ho = {.http = a->client, .plugin_port = a->o.hermes_plugin_port,
                             .reply_port = a->o.hermes_reply_port};
       rc = mol_hermes_executor_new(a->loop, &ho, &a->inner);
+      break;
+    }
+    case MOL_AGENT_EXEC_COMMAND: {
+      mol_command_opts co = a->o.command;
+      co.agent_name = a->name;
+      co.platform_url = a->platform_url;
+      co.workspace_id = a->workspace_id;
+      rc = mol_command_executor_new(a->loop, &co, &a->inner);
       break;
     }
     case MOL_AGENT_EXEC_CUSTOM:

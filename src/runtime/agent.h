@@ -25,6 +25,7 @@
 #include "http/server.h"
 #include "molecule.h"
 #include "runtime/adapter.h"
+#include "runtime/exec_command.h"
 
 typedef struct mol_agent mol_agent;
 
@@ -32,7 +33,8 @@ typedef enum {
   MOL_AGENT_EXEC_ECHO = 0,   /* built in: a2a/echo.h */
   MOL_AGENT_EXEC_CHAT,       /* runtime/exec_chat.h: HERMES_API_BASE-style backend */
   MOL_AGENT_EXEC_HERMES,     /* runtime/exec_hermes.h: the plugin transport */
-  MOL_AGENT_EXEC_CUSTOM      /* the caller's executor (borrowed, must outlive the agent) */
+  MOL_AGENT_EXEC_CUSTOM,     /* the caller's executor (borrowed, must outlive the agent) */
+  MOL_AGENT_EXEC_COMMAND     /* runtime/exec_command.h: a handler command per turn */
 } mol_agent_exec_kind;
 
 /* Why an agent ended. */
@@ -56,6 +58,9 @@ typedef struct {
   mol_echo_opts echo;        /* MOL_AGENT_EXEC_ECHO */
   const char *chat_api_base, *chat_model, *chat_system_prompt; /* MOL_AGENT_EXEC_CHAT */
   const mol_a2a_executor *custom;                             /* MOL_AGENT_EXEC_CUSTOM */
+  /* MOL_AGENT_EXEC_COMMAND: handler required; the agent fills in its name, platform URL and
+   * workspace id for the handler's environment. */
+  mol_command_opts command;
   /* MOL_AGENT_EXEC_HERMES: 0 -> env or the defaults of exec_hermes.h (8645 / 8646); several
    * hermes agents in one process need distinct reply ports (-1: ephemeral). */
   int hermes_plugin_port, hermes_reply_port;

@@ -39,7 +39,8 @@ static const char *const agent_keys[] = {
   "name", "description", "config_dir", "workspace_id", "executor", "delay_ms", "task_mode",
   "model", "api_base", "system_prompt", "hermes_plugin_port", "hermes_reply_port",
   "capabilities", "idle_timeout_seconds", "snapshot_path", "heartbeat_seconds",
-  "state_poll_seconds", "grace_seconds", "public_url", "token_dir", NULL};
+  "state_poll_seconds", "grace_seconds", "public_url", "token_dir", "handler",
+  "handler_timeout_seconds", "max_handlers", "max_queued", "max_output_bytes", NULL};
 /* config.yaml fields (runtime.md §1.4) an entry may carry inline. */
 static const char *const yaml_keys[] = {
   "role", "version", "tier", "runtime", "runtime_config", "initial_prompt",
@@ -177,7 +178,9 @@ static int parse_executor(ctx *c, const char *where, const char *name, mol_agent
   if (!name || strcmp(name, "echo") == 0) *k = MOL_AGENT_EXEC_ECHO;
   else if (strcmp(name, "chat") == 0) *k = MOL_AGENT_EXEC_CHAT;
   else if (strcmp(name, "hermes") == 0) *k = MOL_AGENT_EXEC_HERMES;
-  else return FAIL(c, "%s.executor: unknown executor '%s' (echo, chat or hermes)", where, name);
+  else if (strcmp(name, "command") == 0) *k = MOL_AGENT_EXEC_COMMAND;
+  else return FAIL(c, "%s.executor: unknown executor '%s' (echo, chat, hermes or command)",
+                   where, name);
   return 0;
 }
 
@@ -292,6 +295,34 @@ static int agent_numbers(ctx *c, json_t *e, const char *where, mol_host_agent_co
   return 0;
 }
 
+/* executor: command needs a handler; the handler keys mean nothing to the other executors, so
+ * there they are refused rather than silently ignored. */
+static int agent_command(ctx *c, json_t *e, const char *where, mol_host_agent_conf *a) {
+  static const char *const keys[] = {"handler", "handler_timeout_seconds", "max_handlers",
+                                     "max_queued", "max_output_bytes", NULL};
+  mol_command_opts *co = &a->opts.command;
+  long long timeout = 0, procs = 0, queued = 0, out = 0;
+  int rc = get_str(c, e, where, "handler", &co->handler);
+  if (!rc) rc = get_uint(c, e, where, "handler_timeout_seconds", 7 * 86400, &timeout);
+  if (!rc) rc = get_uint(c, e, where, "max_handlers", 100000, &procs);
+  if (!rc) rc = get_uint(c, e, where, "max_queued", 1000000, &queued);
+  if (!rc) rc = get_uint(c, e, where, "max_output_bytes", 1LL << 30, &out);
+  if (rc) return rc;
+  if (a->opts.exec != MOL_AGENT_EXEC_COMMAND) {
+    for (size_t i = 0; keys[i]; i++)
+      if (json_object_get(e, keys[i]))
+        return FAIL(c, "%s.%s: only for executor: command", where, keys[i]);
+    return 0;
+  }
+  if (!co->handler || !*co->handler)
+    return FAIL(c, "%s.handler: required with executor: command", where);
+  co->timeout_ms = (unsigned)timeout * 1000;
+  co->max_running = (unsigned)procs;
+  co->max_queued = (unsigned)queued;
+  co->max_output = (size_t)out;
+  return 0;
+}
+
 static int parse_agent(ctx *c, json_t *e, size_t i, mol_host_config *h) {
   char where[32];
   snprintf(where, sizeof(where), "agents[%zu]", i);
@@ -304,6 +335,7 @@ static int parse_agent(ctx *c, json_t *e, size_t i, mol_host_config *h) {
   rc = agent_names(c, e, where, a, &wc);
   if (!rc) rc = agent_strings(c, e, where, a, &wc);
   if (!rc) rc = agent_numbers(c, e, where, a, h->grace_ms);
+  if (!rc) rc = agent_command(c, e, where, a);
   mol_agent_config_free(&wc);
   return rc;
 }
