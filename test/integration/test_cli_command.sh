@@ -85,7 +85,7 @@ serve failing --handler 'echo first >&2; echo; echo oops >&2; exit 3'
 if "$MOLECULE" call "$URL" hello >"$DIR/call.out" 2>"$DIR/call.err"; then fail "a failed task exited 0"; fi
 grep -q "failed.*oops\|oops.*failed" "$DIR/call.err" || fail "failure message: $(cat "$DIR/call.err")"
 OUT=$(rpc "$URL" message/send '{"message":{"role":"user","messageId":"m-f","parts":[{"kind":"text","text":"x"}]}}')
-printf '%s\n' "$OUT" | grep -q '"state":"failed","message":{[^}]*"parts":\[{"kind":"text","text":"oops"}\]' ||
+printf '%s\n' "$OUT" | grep -q '"state":"failed",[^{]*"message":{[^}]*"parts":\[{"kind":"text","text":"oops"}\]' ||
   fail "failed task: $OUT"
 serve silent --handler 'exit 4'
 OUT=$(rpc "$URL" message/send '{"message":{"role":"user","messageId":"m-s","parts":[{"kind":"text","text":"x"}]}}')
