@@ -27,6 +27,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_util.h"
+#include "cli/verbs_env.h"
 #include "molecule.h"
 #include "molecule/uv.h"
 
@@ -87,8 +88,11 @@ static void usage(FILE *out) {
           "messages, and runs CMD (with /bin/sh -c) once per message: the message text on\n"
           "stdin, the reply on stdout (empty output or a non-zero exit: no reply). The handler\n"
           "also gets MOLECULE_MESSAGE_SOURCE (canvas_user|peer_agent), MOLECULE_SOURCE_ID,\n"
-          "MOLECULE_ACTIVITY_ID and MOLECULE_PEER_NAME. Exits 0 when the workspace is paused or\n"
-          "deleted, or on SIGINT/SIGTERM; 2 when registration fails; 1 on a persistent auth error.\n"
+          "MOLECULE_ACTIVITY_ID, MOLECULE_PEER_NAME, MOLECULE_PEER_ROLE, MOLECULE_PEER_CARD_URL,\n"
+          "MOLECULE_MESSAGE_FILE (the raw message JSON) and the workspace identity, so that\n"
+          "`molecule peers|delegate|notify|secrets|status` work in it. Exits 0 when the\n"
+          "workspace is paused or deleted, or on SIGINT/SIGTERM; 2 when registration fails;\n"
+          "1 on a persistent auth error.\n"
           "\n"
           "Environment: PLATFORM_URL (or MOLECULE_PLATFORM_URL), WORKSPACE_ID (or\n"
           "MOLECULE_WORKSPACE_ID), MOLECULE_WORKSPACE_TOKEN, MOLECULE_TOKEN_DIR, MOLECULE_ORG_ID,\n"
@@ -312,10 +316,10 @@ static void on_handler_timeout(uv_timer_t *t) {
 }
 
 /* environ plus what the handler needs to know about the message. */
-static char **handler_env(const mol_platform_message *m, char extra[4][1200]) {
+static char **handler_env(const mol_platform_message *m, char extra[6][1200]) {
   size_t n = 0;
   while (environ[n]) n++;
-  char **env = calloc(n + 5, sizeof(*env));
+  char **env = calloc(n + 7, sizeof(*env));
   if (!env) return NULL;
   memcpy(env, environ, n * sizeof(*env));
   const char *src = m->source == MOL_PLATFORM_SRC_CANVAS_USER ? "canvas_user"
@@ -324,13 +328,16 @@ static char **handler_env(const mol_platform_message *m, char extra[4][1200]) {
   snprintf(extra[1], 1200, "MOLECULE_SOURCE_ID=%s", m->source_id);
   snprintf(extra[2], 1200, "MOLECULE_ACTIVITY_ID=%s", m->activity_id);
   snprintf(extra[3], 1200, "MOLECULE_PEER_NAME=%s", m->peer_name);
-  for (int i = 0; i < 4; i++) env[n + i] = extra[i];
+  snprintf(extra[4], 1200, "MOLECULE_PEER_ROLE=%s", m->peer_role);
+  snprintf(extra[5], 1200, "MOLECULE_PEER_CARD_URL=%s", m->agent_card_url);
+  for (int i = 0; i < 6; i++) env[n + i] = extra[i];
   return env;
 }
 
 static int spawn_handler(handler_run *hr) {
   connect_ctx *cx = hr->cx;
-  char extra[4][1200];
+  char extra[6][1200];
+  cli_connect_message_file(&hr->msg->m);
   char **env = handler_env(&hr->msg->m, extra);
   if (!env) return MOL_ENOMEM;
   char *args[] = {"/bin/sh", "-c", (char *)cx->handler, NULL};
@@ -552,7 +559,8 @@ static int run_agent(connect_ctx *cx, const connect_opts *o) {
   mol_platform_run_opts ro = {.heartbeat_interval_ms = o->heartbeat_s * 1000,
                               .state_poll_interval_ms = o->interval_s * 1000,
                               .inbound_interval_ms = o->interval_s * 1000,
-                              .on_message = on_message, .message_arg = cx};
+                              .on_message = on_message, .message_arg = cx,
+                              .task_supplier = cli_connect_status_supplier};
   int rc = mol_platform_run(cx->client, &ro, on_loop_end, cx);
   if (rc) {
     fprintf(stderr, "[molecule] cannot start the loop: %s\n", mol_strerror(rc));
@@ -572,6 +580,7 @@ int cmd_connect(int argc, char **argv) {
   int rc = parse_args(argc, argv, &o, &handler);
   if (rc >= 0) return rc;
   if ((rc = resolve_opts(&o, handler))) return rc;
+  cli_connect_export_env(&o.po); /* the handler's `molecule peers` etc. run as this workspace */
   cli_log_from_env();
   if (o.verbose) mol_log_set_level(MOL_LOG_INFO);
   connect_ctx cx = {.loop = uv_default_loop(), .handler = handler,

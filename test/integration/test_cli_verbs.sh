@@ -7,7 +7,11 @@
 #    activity, secrets shows what the operator set, status becomes A's current task;
 #  - --async delegate posts the platform's /delegate shape (to a recording fake);
 #  - failures: no WORKSPACE_ID or no platform URL -> 2 with the missing name; a wrong token ->
-#    1 with the platform's 401 body; an unknown peer -> 1 with the platform's error.
+#    1 with the platform's 401 body; an unknown peer -> 1 with the platform's error;
+#  - `molecule connect` hands its handler what the verbs need: a handler on a connect started
+#    with flags only (no PLATFORM_URL / WORKSPACE_ID in its environment) runs
+#    `molecule peers --json` and `molecule status`, and gets the raw message JSON, the peer's
+#    role and card URL; the status survives connect's own heartbeats.
 set -eu
 MOLECULE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 DIR=$(mktemp -d /tmp/molverbs-XXXXXX)
@@ -15,13 +19,14 @@ PORT=$((20000 + ($$ + 4099) % 20000))
 EPORT=$((20000 + ($$ + 8111) % 20000))
 URL="http://127.0.0.1:$PORT"
 cleanup() {
-  for p in ${SPID:-} ${FPID:-} ${PID:-}; do kill "$p" 2>/dev/null || true; done
+  for p in ${CPID:-} ${SPID:-} ${FPID:-} ${PID:-}; do kill "$p" 2>/dev/null || true; done
   rm -rf "$DIR"
 }
 trap cleanup EXIT
 fail() {
   echo "FAIL: $*"
   echo "--- platform"; cat "$DIR/platform.log"
+  echo "--- connect"; cat "$DIR/connect.log" 2>/dev/null || true
   echo "--- last verb"; cat "$DIR/out" "$DIR/err" 2>/dev/null || true
   exit 1
 }
@@ -209,4 +214,44 @@ grep -q "HTTP 401" "$DIR/err" || fail "wrong token (notify): no status"
 verb 1 peers --platform-url "http://127.0.0.1:$FPORT" --timeout 5
 grep -q "127.0.0.1:$FPORT" "$DIR/err" || fail "unreachable platform: the URL is named"
 
+# ---- a handler run by `molecule connect` ----------------------------------------------------
+# connect gets everything by flag; its handler's environment has no PLATFORM_URL/WORKSPACE_ID
+# but what connect exports.
+# B's backlog ("review this", delegated above) comes first: only "please handle" is recorded.
+cat >"$DIR/handler.sh" <<EOF
+#!/bin/sh
+[ "\$(cat)" = "please handle" ] || { echo "not this one"; exit 0; }
+"$MOLECULE" peers --json >"$DIR/h.peers" 2>"$DIR/h.err" || exit 1
+"$MOLECULE" status "working on it" 2>>"$DIR/h.err" || exit 1
+cp "\$MOLECULE_MESSAGE_FILE" "$DIR/h.msg"
+printf '%s\n%s\n' "\$MOLECULE_PEER_ROLE" "\$MOLECULE_PEER_CARD_URL" >"$DIR/h.env.tmp"
+mv "$DIR/h.env.tmp" "$DIR/h.env"
+echo done
+EOF
+chmod +x "$DIR/handler.sh"
+env -u MOLECULE_PLATFORM_URL -u WORKSPACE_ID -u MOLECULE_TOKEN_DIR \
+  "$MOLECULE" connect --platform-url "$URL" --workspace-id "$B" --token "$TOKB" \
+  --token-dir "$DIR/b" --handler "$DIR/handler.sh" --interval-s 1 --heartbeat-s 1 \
+  >"$DIR/connect.log" 2>&1 &
+CPID=$!
+wait_for 10 grep -q 'connected as' "$DIR/connect.log" || fail "connect did not start"
+verb 0 delegate "$B" "please handle"
+wait_for 20 test -s "$DIR/h.env" || fail "the handler did not finish: $(cat "$DIR/h.err" 2>/dev/null)"
+json "sorted(p['id'] for p in d) == sorted(['$P', '$A', '$C'])" <"$DIR/h.peers" ||
+  fail "peers --json inside the handler: $(cat "$DIR/h.peers")"
+json "d['data']['text'] == 'please handle' and d['source_id'] == '$A'" <"$DIR/h.msg" ||
+  fail "MOLECULE_MESSAGE_FILE: $(cat "$DIR/h.msg")"
+[ "$(sed -n 1p "$DIR/h.env")" = lead ] || fail "MOLECULE_PEER_ROLE: $(cat "$DIR/h.env")"
+sed -n 2p "$DIR/h.env" | grep -q "/registry/discover/$A" || fail "MOLECULE_PEER_CARD_URL"
+# connect's own heartbeats (uptime > 0; the verb's one-shot beat says 0) keep the status.
+kept() { ws_get "$B" | json "d.get('current_task') == 'working on it' and d['uptime_seconds'] > 0"; }
+wait_for 15 kept || fail "connect's heartbeats dropped the handler's status: $(ws_get "$B")"
+a_got_done() {
+  curl -fs "$URL/workspaces/$A/activity?type=a2a_receive" -H "Authorization: Bearer $TOKA" |
+    json "any(r['data']['text'] == 'done' and r['source_id'] == '$B' for r in d)"
+}
+wait_for 15 a_got_done || fail "the handler's reply did not reach A"
+kill -TERM "$CPID"
+wait "$CPID" || fail "connect exit status after SIGTERM"
+CPID=
 echo ok
