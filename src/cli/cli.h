@@ -23,4 +23,12 @@ int cmd_connect(int argc, char **argv);
 /* molecule host -c FILE: many agents on one loop and one listener (cmd_host.c) */
 int cmd_host(int argc, char **argv);
 
+/* The platform verbs a handler script calls as its workspace (cmd_verbs.c): molecule peers,
+ * delegate TARGET TEXT, notify TEXT, secrets [NAME], status TEXT. */
+int cmd_peers(int argc, char **argv);
+int cmd_delegate(int argc, char **argv);
+int cmd_notify(int argc, char **argv);
+int cmd_secrets(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+
 #endif

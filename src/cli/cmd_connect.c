@@ -26,6 +26,7 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "cli/connect_int.h"
+#include "cli/verbs_env.h"
 #include "molecule.h"
 #include "molecule/uv.h"
 
@@ -80,7 +81,8 @@ static void on_stop_signal(void *arg) {
 static int run_agent(connect_ctx *cx, const connect_opts *o) {
   /* the loop heartbeats and polls the state; the inbound poll is connect_delivery.c's */
   mol_platform_run_opts ro = {.heartbeat_interval_ms = o->heartbeat_s * 1000,
-                              .state_poll_interval_ms = o->interval_s * 1000};
+                              .state_poll_interval_ms = o->interval_s * 1000,
+                              .task_supplier = cli_connect_status_supplier};
   int rc = mol_platform_run(cx->client, &ro, on_loop_end, cx);
   if (rc) {
     fprintf(stderr, "[molecule] cannot start the loop: %s\n", mol_strerror(rc));
@@ -100,6 +102,7 @@ int cmd_connect(int argc, char **argv) {
   int rc = connect_parse_args(argc, argv, &o);
   if (rc >= 0) return rc;
   if ((rc = connect_resolve_opts(&o))) return rc;
+  cli_connect_export_env(&o.po); /* the handler's `molecule peers` etc. run as this workspace */
   cli_log_from_env();
   if (o.verbose) mol_log_set_level(MOL_LOG_INFO);
   connect_ctx cx = {.loop = uv_default_loop(), .handler = o.handler,

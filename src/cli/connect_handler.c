@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/verbs_env.h"
+
 #define MAX_REPLY (1024 * 1024) /* handler output kept as the reply */
 
 extern char **environ;
@@ -115,10 +117,10 @@ static void on_timeout(uv_timer_t *t) {
 }
 
 /* environ plus what the handler needs to know about the message. */
-static char **handler_env(const mol_platform_message *m, char extra[4][1200]) {
+static char **handler_env(const mol_platform_message *m, char extra[6][1200]) {
   size_t n = 0;
   while (environ[n]) n++;
-  char **env = calloc(n + 5, sizeof(*env));
+  char **env = calloc(n + 7, sizeof(*env));
   if (!env) return NULL;
   memcpy(env, environ, n * sizeof(*env));
   const char *src = m->source == MOL_PLATFORM_SRC_CANVAS_USER ? "canvas_user"
@@ -127,13 +129,16 @@ static char **handler_env(const mol_platform_message *m, char extra[4][1200]) {
   snprintf(extra[1], 1200, "MOLECULE_SOURCE_ID=%s", m->source_id);
   snprintf(extra[2], 1200, "MOLECULE_ACTIVITY_ID=%s", m->activity_id);
   snprintf(extra[3], 1200, "MOLECULE_PEER_NAME=%s", m->peer_name);
-  for (int i = 0; i < 4; i++) env[n + i] = extra[i];
+  snprintf(extra[4], 1200, "MOLECULE_PEER_ROLE=%s", m->peer_role);
+  snprintf(extra[5], 1200, "MOLECULE_PEER_CARD_URL=%s", m->agent_card_url);
+  for (int i = 0; i < 6; i++) env[n + i] = extra[i];
   return env;
 }
 
 static int spawn(connect_handler *h, uv_loop_t *loop, const char *cmd,
                  const mol_platform_message *m) {
-  char extra[4][1200];
+  char extra[6][1200];
+  cli_connect_message_file(m);
   char **env = handler_env(m, extra);
   if (!env) return UV_ENOMEM;
   char *args[] = {"/bin/sh", "-c", (char *)cmd, NULL};

@@ -19,6 +19,11 @@ static const cli_command commands[] = {
   {"call", cmd_call, "send one A2A message to an agent and print the reply"},
   {"host", cmd_host, "run the agents of a host file on one loop and one listener"},
   {"connect", cmd_connect, "run a poll-mode agent that answers with a handler command"},
+  {"peers", cmd_peers, "as a workspace: list the peers it may talk to"},
+  {"delegate", cmd_delegate, "as a workspace: send a task to a peer and print its reply"},
+  {"notify", cmd_notify, "as a workspace: post a message to its canvas chat"},
+  {"secrets", cmd_secrets, "as a workspace: print its secrets (NAME=VALUE, or one value)"},
+  {"status", cmd_status, "as a workspace: set its current task"},
   {NULL, NULL, NULL},
 };
 
@@ -36,7 +41,10 @@ static void usage(FILE *out) {
           "  -h, --help      show this help and exit\n"
           "  -V, --version   print the version and exit\n"
           "\n"
-          "Run 'molecule <command> --help' for a command's options.\n");
+          "Run 'molecule <command> --help' for a command's options.\n"
+          "The 'as a workspace' verbs are for handler scripts: inside 'molecule connect' they\n"
+          "know the platform, the workspace and its token; elsewhere set PLATFORM_URL,\n"
+          "WORKSPACE_ID and MOLECULE_WORKSPACE_TOKEN (or a token file, see --help).\n");
 }
 
 int main(int argc, char **argv) {

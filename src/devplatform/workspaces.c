@@ -170,6 +170,15 @@ void dp_h_ws_list(dp_call *c, dp_reply *r) {
   dp_reply_set(r, 200, arr);
 }
 
+/* The open view strips current_task, as upstream does; the operator (admin bearer) sees it,
+ * in place of the canvas's live TASK_UPDATED events the dev platform does not have. */
+static json_t *ws_view(const dp_call *c, const dp_ws *w) {
+  json_t *o = dp_ws_json(w);
+  if (o && dp_is_admin(c))
+    json_object_set_new(o, "current_task", json_string(w->current_task ? w->current_task : ""));
+  return o;
+}
+
 void dp_h_ws_get(dp_call *c, const char *ws, dp_reply *r) {
   if (!dp_is_uuid(ws)) {
     dp_reply_err(r, 400, "invalid workspace ID");
@@ -185,7 +194,7 @@ void dp_h_ws_get(dp_call *c, const char *ws, dp_reply *r) {
     dp_reply_set(r, 404, json_pack("{s:s,s:s,s:b}", "error", "workspace not found", "status",
                                    "removed", "deleted", 1));
   else
-    dp_reply_set(r, 200, dp_ws_json(&w));
+    dp_reply_set(r, 200, ws_view(c, &w));
   dp_ws_free(&w);
 }
 
