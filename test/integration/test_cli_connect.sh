@@ -11,7 +11,7 @@
 set -eu
 MOLECULE=$1
 DIR=$(mktemp -d /tmp/molconnect-XXXXXX)
-PORT=$((20000 + ($$ + 7919) % 20000))
+PORT=$((10000 + ($$ + 7919) % 22000))
 URL="http://127.0.0.1:$PORT"
 cleanup() {
   [ -z "${CPID:-}" ] || kill "$CPID" 2>/dev/null || : # under set -e a failed kill would end

@@ -14,7 +14,7 @@
 set -eu
 MOLECULE=$1
 DIR=$(mktemp -d /tmp/molconnd-XXXXXX)
-PORT=$((20000 + ($$ + 4099) % 20000))
+PORT=$((10000 + ($$ + 4099) % 22000))
 URL="http://127.0.0.1:$PORT"
 LOG=$DIR/handled.log
 cleanup() {

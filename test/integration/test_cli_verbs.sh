@@ -15,8 +15,8 @@
 set -eu
 MOLECULE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 DIR=$(mktemp -d /tmp/molverbs-XXXXXX)
-PORT=$((20000 + ($$ + 4099) % 20000))
-EPORT=$((20000 + ($$ + 8111) % 20000))
+PORT=$((10000 + ($$ + 4099) % 22000))
+EPORT=$((10000 + ($$ + 8111) % 22000))
 URL="http://127.0.0.1:$PORT"
 cleanup() {
   for p in ${CPID:-} ${SPID:-} ${FPID:-} ${PID:-}; do kill "$p" 2>/dev/null || true; done
@@ -116,7 +116,7 @@ verb 1 delegate 00000000-0000-4000-8000-000000000000 "nobody"
 grep -q "HTTP 403" "$DIR/err" || fail "delegate to an unknown peer: the platform's status"
 
 # --async: the platform's POST /workspaces/<self>/delegate, against a recording fake.
-FPORT=$((20000 + ($$ + 12007) % 20000))
+FPORT=$((10000 + ($$ + 12007) % 22000))
 python3 - "$FPORT" "$DIR/fake.req" <<'EOF' >"$DIR/fake.log" 2>&1 &
 import http.server, json, sys
 class H(http.server.BaseHTTPRequestHandler):

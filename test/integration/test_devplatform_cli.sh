@@ -5,7 +5,7 @@
 set -eu
 MOLECULE=$1
 DIR=$(mktemp -d /tmp/moldevp-cli-XXXXXX)
-PORT=$((20000 + $$ % 20000))
+PORT=$((10000 + $$ % 22000))
 cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; rm -rf "$DIR"; }
 trap cleanup EXIT
 "$MOLECULE" platform --listen "127.0.0.1:$PORT" --db "$DIR/p.db" >"$DIR/server.log" 2>&1 &

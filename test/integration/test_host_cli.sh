@@ -5,7 +5,7 @@
 set -eu
 MOLECULE=$1
 DIR=$(mktemp -d /tmp/molhost-cli-XXXXXX)
-PORT=$((20000 + $$ % 20000))
+PORT=$((10000 + $$ % 22000))
 cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; rm -rf "$DIR"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; cat "$DIR"/*.log 2>/dev/null; exit 1; }
