@@ -148,7 +148,8 @@ int connect_parse_args(int argc, char **argv, connect_opts *o) {
       {"heartbeat-s", required_argument, NULL, 'b'},  {"agent-name", required_argument, NULL, 'n'},
       {"cursor-file", required_argument, NULL, 'c'},  {"org-id", required_argument, NULL, 'o'},
       {"handler-timeout-s", required_argument, NULL, 'T'}, {"verbose", no_argument, NULL, 'v'},
-      {"listen", required_argument, NULL, 'l'},       {"reported-url", required_argument, NULL, 'r'},
+      {"listen", required_argument, NULL, 'l'},
+      {"reported-url", required_argument, NULL, 'r'},
       {"max-handlers", required_argument, NULL, 'P'},
       {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0}};
   int c;

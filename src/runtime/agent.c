@@ -192,9 +192,11 @@ static int copy_opts(mol_agent *a, const mol_agent_opts *o) {
   a->chat_system_prompt = dup_or_null(o->chat_system_prompt);
   if (o->public_url) {
     a->url = strdup(o->public_url);
-  } else if (asprintf(&a->url, o->at_root ? "http://127.0.0.1:%d/" : "http://127.0.0.1:%d/agents/%s/",
-                      mol_http_server_port(a->http), o->name) < 0) {
-    a->url = NULL;
+  } else {
+    int port = mol_http_server_port(a->http);
+    int n = o->at_root ? asprintf(&a->url, "http://127.0.0.1:%d/", port)
+                       : asprintf(&a->url, "http://127.0.0.1:%d/agents/%s/", port, o->name);
+    if (n < 0) a->url = NULL;
   }
   a->transcript = mol_transcript_new(o->transcript_lines);
   int bad = !a->name || !a->description || !a->url || !a->transcript ||
