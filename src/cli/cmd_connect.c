@@ -1,5 +1,6 @@
-/* cmd_connect.c - `molecule connect`: a poll-mode remote agent in one command. This file is its
- * main and its shutdown; the other jobs live beside it (see connect_int.h).
+/* cmd_connect.c - `molecule connect`: a remote agent in one command. This file is its main and
+ * its shutdown in poll mode, the default; the other jobs live beside it (see connect_int.h),
+ * push mode (--listen) among them, in connect_push.c.
  *
  * Registers the workspace in poll mode (remote://no-inbound, connect_setup.c), then runs the
  * platform client's loop (heartbeat, state poll) and its own inbound poll, which pauses while
@@ -105,6 +106,7 @@ int cmd_connect(int argc, char **argv) {
   cli_connect_export_env(&o.po); /* the handler's `molecule peers` etc. run as this workspace */
   cli_log_from_env();
   if (o.verbose) mol_log_set_level(MOL_LOG_INFO);
+  if (o.listen) return connect_push_run(&o);
   connect_ctx cx = {.loop = uv_default_loop(), .handler = o.handler,
                     .handler_timeout_ms = o.handler_timeout_s * 1000, .on_idle = maybe_close};
   rc = mol_platform_client_new(cx.loop, &o.po, &cx.client);

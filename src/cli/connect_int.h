@@ -2,7 +2,8 @@
  * and the state of one run. The calls point one way: cmd_connect.c (main and shutdown) uses
  * connect_setup.c (options, registration) and connect_delivery.c (inbound poll, handler runs,
  * replies, cursor), which uses connect_queue.c and connect_handler.c. connect_delivery.c tells
- * main that its work has drained through the on_idle pointer, never by name. */
+ * main that its work has drained through the on_idle pointer, never by name. Push mode
+ * (--listen) is connect_push.c, which main hands the whole run to. */
 #ifndef MOL_CLI_CONNECT_INT_H
 #define MOL_CLI_CONNECT_INT_H
 
@@ -23,6 +24,13 @@ typedef struct {
   unsigned interval_s, heartbeat_s, handler_timeout_s;
   int verbose;
   char cursor[1024];
+  /* push mode: --listen (host and port parsed), --reported-url / MOLECULE_REPORTED_URL (with
+   * its trailing '/'; "" = derived from the listener), --max-handlers (0 = the default) */
+  const char *listen;
+  char host[128];
+  int port;
+  char reported_url[2048];
+  unsigned max_handlers;
 } connect_opts;
 
 /* Reads the flags. Returns -1 to go on, or the exit status (0 after --help, 2 on misuse). */
@@ -31,6 +39,11 @@ int connect_parse_args(int argc, char **argv, connect_opts *o);
 int connect_resolve_opts(connect_opts *o);
 /* Registers the workspace (poll mode), running the loop until the answer. 0 or an error. */
 int connect_register(uv_loop_t *loop, mol_platform_client *client, const connect_opts *o);
+
+/* ---- push mode (connect_push.c) ------------------------------------------------------------ */
+
+/* The whole run in push mode, on the default loop; returns the exit status. */
+int connect_push_run(const connect_opts *o);
 
 /* ---- the message queue and the ids already taken (connect_queue.c) ------------------------ */
 

@@ -1,14 +1,19 @@
 /* connect_setup.c - what `molecule connect` does before it runs: its flags, filled in from the
  * environment and the defaults (the Python SDK's PLATFORM_URL / WORKSPACE_ID really do satisfy
- * --platform-url and --workspace-id here), and the registration in poll mode, made with the
- * saved token on every start so that a restart passes the platform's hijack guard. */
+ * --platform-url and --workspace-id here), push mode's listener and URL checked, and the
+ * registration in poll mode, made with the saved token on every start so that a restart
+ * passes the platform's hijack guard. */
+#include <ctype.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <uv.h>
 
+#include "cli/cli_util.h"
 #include "cli/connect_int.h"
 #include "molecule.h"
 #include "molecule/uv.h"
@@ -19,6 +24,7 @@ static void usage(FILE *out) {
           "                        [--token-dir DIR] [--token TOKEN] [--agent-name NAME]\n"
           "                        [--interval-s N] [--heartbeat-s N] [--cursor-file F]\n"
           "                        [--org-id ID] [--handler-timeout-s N] [--verbose]\n"
+          "                        [--listen HOST:PORT [--reported-url URL] [--max-handlers N]]\n"
           "\n"
           "Registers WORKSPACE in poll mode, heartbeats, polls its state and its inbound\n"
           "messages, and runs CMD (with /bin/sh -c) once per message: the message text on\n"
@@ -30,9 +36,21 @@ static void usage(FILE *out) {
           "workspace is paused or deleted, or on SIGINT/SIGTERM; 2 when registration fails;\n"
           "1 on a persistent auth error.\n"
           "\n"
+          "Push mode, with --listen: serves A2A on HOST:PORT (port 0: the OS picks one) and\n"
+          "registers URL (--reported-url; default http://HOST:PORT/, required when HOST is\n"
+          "0.0.0.0 or ::), so the platform's A2A proxy POSTs each message there and gets the\n"
+          "reply in its answer; nothing is polled but the state. CMD runs once per A2A turn,\n"
+          "up to --max-handlers at once (default 4 x CPUs): the text on stdin, stdout the\n"
+          "reply; a non-zero exit fails the task with stderr's last line. It gets\n"
+          "MOLECULE_TASK_ID, MOLECULE_CONTEXT_ID, MOLECULE_MESSAGE_ID, MOLECULE_STREAMING,\n"
+          "MOLECULE_MESSAGE_FILE (the A2A message JSON) and the workspace identity. SIGTERM\n"
+          "lets running handlers finish (10 s at most). Exit status as in poll mode; 2 also\n"
+          "when HOST:PORT cannot be listened on.\n"
+          "\n"
           "Environment: PLATFORM_URL (or MOLECULE_PLATFORM_URL), WORKSPACE_ID (or\n"
           "MOLECULE_WORKSPACE_ID), MOLECULE_WORKSPACE_TOKEN, MOLECULE_TOKEN_DIR, MOLECULE_ORG_ID,\n"
-          "MOLECULE_ORIGIN, MOLECULE_CURSOR_FILE, MOLECULE_AGENT_NAME, MOLECULE_POLL_INTERVAL.\n"
+          "MOLECULE_ORIGIN, MOLECULE_CURSOR_FILE, MOLECULE_AGENT_NAME, MOLECULE_POLL_INTERVAL,\n"
+          "MOLECULE_REPORTED_URL.\n"
           "Defaults: --token-dir ~/.molecule/<id>, --cursor-file <token-dir>/.inbound_cursor,\n"
           "--interval-s 5 (inbound and state polls), --heartbeat-s 30, --handler-timeout-s 300.\n");
 }
@@ -43,6 +61,85 @@ static unsigned env_seconds(const char *name, unsigned dflt) {
   return d >= 1 ? (unsigned)d : dflt;
 }
 
+/* ---- push mode's flags --------------------------------------------------------------------- */
+
+/* An http(s) URL, kept with a trailing '/' (the card's paths are resolved against it). Any
+ * other scheme would register poll mode with the platform and nothing would poll. */
+static int set_reported_url(connect_opts *o, const char *url, const char *from) {
+  size_t n = strlen(url);
+  if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) {
+    fprintf(stderr, "molecule connect: %s '%s' must start with http:// or https://\n", from, url);
+    return 2;
+  }
+  if (strpbrk(url, "?# \t\r\n") || n + 2 > sizeof o->reported_url) {
+    fprintf(stderr, "molecule connect: %s '%s' is not a plain URL (no query, fragment or "
+                    "blanks; at most %zu bytes)\n", from, url, sizeof o->reported_url - 2);
+    return 2;
+  }
+  snprintf(o->reported_url, sizeof o->reported_url, "%s%s", url, url[n - 1] == '/' ? "" : "/");
+  return 0;
+}
+
+static int set_max_handlers(connect_opts *o, const char *s) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (!*s || *end || v < 1 || v > 100000) {
+    fprintf(stderr, "molecule connect: --max-handlers wants a whole number from 1 to 100000, "
+                    "not '%s'\n", s);
+    return 2;
+  }
+  o->max_handlers = (unsigned)v;
+  return 0;
+}
+
+/* 0.0.0.0, :: and the like: the platform cannot be told to reach "every address". */
+static int wildcard_host(const char *host) {
+  unsigned char a[16] = {0}, zero[16] = {0};
+  if (uv_inet_pton(AF_INET, host, a) == 0) return memcmp(a, zero, 4) == 0;
+  if (uv_inet_pton(AF_INET6, host, a) == 0) return memcmp(a, zero, 16) == 0;
+  return 0;
+}
+
+static int card_name_ok(const char *s) {
+  if (!*s || strlen(s) > 256) return 0;
+  for (; *s; s++)
+    if (iscntrl((unsigned char)*s)) return 0;
+  return 1;
+}
+
+static int resolve_push(connect_opts *o) {
+  const char *env = getenv("MOLECULE_REPORTED_URL");
+  const char *url_from = o->reported_url[0] ? "--reported-url" : "MOLECULE_REPORTED_URL";
+  if (!o->reported_url[0] && env && *env && set_reported_url(o, env, url_from)) return 2;
+  if (!o->listen) {
+    if (o->reported_url[0] || o->max_handlers) {
+      fprintf(stderr, "molecule connect: %s is for push mode: add --listen HOST:PORT (poll mode "
+                      "registers no URL)\n", o->max_handlers ? "--max-handlers" : url_from);
+      return 2;
+    }
+    return 0;
+  }
+  if (cli_parse_hostport(o->listen, o->host, sizeof o->host, &o->port)) {
+    fprintf(stderr, "molecule connect: bad --listen '%s' (want HOST:PORT)\n", o->listen);
+    return 2;
+  }
+  if (!o->reported_url[0] && wildcard_host(o->host)) {
+    fprintf(stderr, "molecule connect: --listen %s listens on every address; name the URL the "
+                    "platform should use with --reported-url URL (or MOLECULE_REPORTED_URL)\n",
+            o->listen);
+    return 2;
+  }
+  if (o->agent_name && !card_name_ok(o->agent_name)) {
+    fprintf(stderr, "molecule connect: --agent-name wants 1 to 256 bytes and no control "
+                    "characters\n");
+    return 2;
+  }
+  o->po.cursor_file = NULL; /* nothing is polled but the state */
+  return 0;
+}
+
+/* ---- flags, environment, defaults ----------------------------------------------------------- */
+
 int connect_parse_args(int argc, char **argv, connect_opts *o) {
   static const struct option longopts[] = {
       {"platform-url", required_argument, NULL, 'u'}, {"workspace-id", required_argument, NULL, 'w'},
@@ -51,6 +148,9 @@ int connect_parse_args(int argc, char **argv, connect_opts *o) {
       {"heartbeat-s", required_argument, NULL, 'b'},  {"agent-name", required_argument, NULL, 'n'},
       {"cursor-file", required_argument, NULL, 'c'},  {"org-id", required_argument, NULL, 'o'},
       {"handler-timeout-s", required_argument, NULL, 'T'}, {"verbose", no_argument, NULL, 'v'},
+      {"listen", required_argument, NULL, 'l'},
+      {"reported-url", required_argument, NULL, 'r'},
+      {"max-handlers", required_argument, NULL, 'P'},
       {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0}};
   int c;
   optind = 1;
@@ -68,6 +168,9 @@ int connect_parse_args(int argc, char **argv, connect_opts *o) {
     case 'o': o->po.org_id = optarg; break;
     case 'T': o->handler_timeout_s = (unsigned)atoi(optarg); break;
     case 'v': o->verbose = 1; break;
+    case 'l': o->listen = optarg; break;
+    case 'r': if (set_reported_url(o, optarg, "--reported-url")) return 2; break;
+    case 'P': if (set_max_handlers(o, optarg)) return 2; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -102,7 +205,7 @@ int connect_resolve_opts(connect_opts *o) {
     else if (home) snprintf(o->cursor, sizeof o->cursor, "%s/.molecule/%s/.inbound_cursor", home, o->po.workspace_id);
     if (o->cursor[0]) o->po.cursor_file = o->cursor;
   }
-  return 0;
+  return resolve_push(o);
 }
 
 typedef struct {

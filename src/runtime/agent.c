@@ -153,8 +153,16 @@ static int valid_name(const char *s) {
   return 1;
 }
 
+/* At the root the name is no path component, only the card's. */
+static int valid_card_name(const char *s) {
+  if (!s || !*s || strlen(s) > 256) return 0;
+  for (; *s; s++)
+    if (iscntrl((unsigned char)*s)) return 0;
+  return 1;
+}
+
 static int check_opts(const mol_agent_opts *o) {
-  if (!o || !valid_name(o->name)) return MOL_EINVAL;
+  if (!o || !(o->at_root ? valid_card_name(o->name) : valid_name(o->name))) return MOL_EINVAL;
   if (o->exec > MOL_AGENT_EXEC_COMMAND) return MOL_EINVAL;
   if (o->exec == MOL_AGENT_EXEC_COMMAND && (!o->command.handler || !*o->command.handler))
     return MOL_EINVAL;
@@ -169,6 +177,7 @@ static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 static int copy_opts(mol_agent *a, const mol_agent_opts *o) {
   a->o = *o;
+  a->o.platform_opts = NULL; /* borrowed for the start only: mol_agent__platform_start */
   if (!a->o.heartbeat_ms) a->o.heartbeat_ms = 30000;
   if (!a->o.state_poll_ms) a->o.state_poll_ms = a->o.heartbeat_ms;
   if (!a->o.grace_ms) a->o.grace_ms = 10000;
@@ -183,9 +192,11 @@ static int copy_opts(mol_agent *a, const mol_agent_opts *o) {
   a->chat_system_prompt = dup_or_null(o->chat_system_prompt);
   if (o->public_url) {
     a->url = strdup(o->public_url);
-  } else if (asprintf(&a->url, "http://127.0.0.1:%d/agents/%s/", mol_http_server_port(a->http),
-                      o->name) < 0) {
-    a->url = NULL;
+  } else {
+    int port = mol_http_server_port(a->http);
+    int n = o->at_root ? asprintf(&a->url, "http://127.0.0.1:%d/", port)
+                       : asprintf(&a->url, "http://127.0.0.1:%d/agents/%s/", port, o->name);
+    if (n < 0) a->url = NULL;
   }
   a->transcript = mol_transcript_new(o->transcript_lines);
   int bad = !a->name || !a->description || !a->url || !a->transcript ||
@@ -236,7 +247,7 @@ static int bring_up(mol_agent *a, const mol_agent_opts *o) {
   mol_agent__restore(a);
   if ((rc = make_executor(a))) return rc;
   if ((rc = mol_agent__mount(a))) return rc;
-  return a->platform_url ? mol_agent__platform_start(a) : 0;
+  return a->platform_url ? mol_agent__platform_start(a, o->platform_opts) : 0;
 }
 
 int mol_agent_start(uv_loop_t *loop, mol_http_server *http, mol_http_client *client,

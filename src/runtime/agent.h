@@ -53,7 +53,24 @@ typedef struct {
   const char *workspace_id;
   const char *token_dir;     /* NULL: ~/.molecule/<workspace_id> */
   const char *public_url;    /* registered and in the card; NULL:
-                                http://127.0.0.1:<http port>/agents/<name>/ */
+                                http://127.0.0.1:<http port>/agents/<name>/ (at_root: .../) */
+  /* 1: the A2A endpoint at the listener's root instead of /agents/<name>/, for an agent alone
+   * on its listener (`molecule connect --listen`). The name is then only the card's: 1 to 256
+   * bytes, no control characters. */
+  int at_root;
+  /* More options for the platform client (org id, Origin, timeouts, ...), read while the agent
+   * starts; NULL: none. Its platform_url, workspace_id and token_dir are not used: the fields
+   * above are. */
+  const mol_platform_opts *platform_opts;
+  /* 0: a failed registration is retried with back-off until it succeeds; N > 0: after N failed
+   * attempts the agent ends (MOL_AGENT_FAILED, with the last error). */
+  unsigned register_attempts;
+  /* Optional hooks, called with mol_agent_start's arg. on_registered: the platform accepted
+   * the registration (the heartbeats start now). on_heartbeat: before every heartbeat, once
+   * the agent has filled the payload, which the hook may change (`molecule connect` reports
+   * the task `molecule status` set); strings it sets must stay valid until the next one. */
+  void (*on_registered)(mol_agent *a, void *arg);
+  void (*on_heartbeat)(mol_agent *a, mol_platform_heartbeat_payload *p, void *arg);
   mol_agent_exec_kind exec;
   mol_echo_opts echo;        /* MOL_AGENT_EXEC_ECHO */
   const char *chat_api_base, *chat_model, *chat_system_prompt; /* MOL_AGENT_EXEC_CHAT */

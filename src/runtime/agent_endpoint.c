@@ -1,14 +1,15 @@
 /* agent_endpoint.c - an agent's A2A endpoint on the shared HTTP server: the A2A server at
- * /agents/<name>/ with its card (one skill named after the agent), answering through the
- * metering executor (agent_turns.c), and the transcript route beside it. */
+ * /agents/<name>/ (or at the root) with its card (one skill named after the agent),
+ * answering through the metering executor (agent_turns.c), and the transcript route beside
+ * it. */
 #include <stdio.h>
 
 #include "a2a/card.h"
 #include "runtime/agent_int.h"
 
 int mol_agent__mount(mol_agent *a) {
-  char prefix[96];
-  snprintf(prefix, sizeof(prefix), "/agents/%s", a->name);
+  char prefix[96] = "";
+  if (!a->o.at_root) snprintf(prefix, sizeof(prefix), "/agents/%s", a->name);
   mol_a2a_skill skill = {.id = a->name, .name = a->name, .description = a->description};
   mol_a2a_card card = {.name = a->name, .description = *a->description ? a->description : a->name,
                        .url = a->url, .streaming = 1, .skills = &skill, .n_skills = 1};

@@ -58,8 +58,9 @@ int mol_agent__snapshot_start(mol_agent *a);
 int mol_agent__mount(mol_agent *a);
 
 /* ---- agent_platform.c ---- */
-/* Creates the platform client and registers; the platform loop runs once registered. */
-int mol_agent__platform_start(mol_agent *a);
+/* Creates the platform client (more options from po, which may be NULL) and registers; the
+ * platform loop runs once registered. */
+int mol_agent__platform_start(mol_agent *a, const mol_platform_opts *po);
 
 /* ---- agent_turns.c ---- */
 void mol_agent__meter_init(mol_agent *a);

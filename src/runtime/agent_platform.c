@@ -1,7 +1,7 @@
 /* agent_platform.c - an agent's life on the platform: registration (card + URL, retried with
- * back-off until it succeeds), then the platform loop (mol_platform_run) with this agent's
- * heartbeat payload and per-beat counters, and the loop's verdict: paused, deleted or lost
- * ends the agent. */
+ * back-off until it succeeds, or until the attempts allowed are spent), then the platform
+ * loop (mol_platform_run) with this agent's heartbeat payload and per-beat counters, and the
+ * loop's verdict: paused, deleted or lost ends the agent. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -35,6 +35,7 @@ static void supply(mol_platform_client *c, mol_platform_heartbeat_payload *p, vo
   p->active_tasks = (int)mol_agent__live_turns(a);
   p->capabilities = cap_bits(&a->o.caps);
   p->idle_timeout_seconds = a->o.idle_timeout_s > 0 ? a->o.idle_timeout_s : 0;
+  if (a->o.on_heartbeat) a->o.on_heartbeat(a, p, a->arg);
 }
 
 /* Each heartbeat's outcome, as the loop reports it. */
@@ -104,16 +105,26 @@ static void on_registered(int err, const mol_platform_result *res, void *arg) {
   if (err) {
     unsigned n = a->reg_failures < 15 ? a->reg_failures : 15;
     a->reg_failures++;
+    a->st.heartbeat_failures++;
+    int status = res ? res->http_status : 0;
+    if (a->o.register_attempts && a->reg_failures >= a->o.register_attempts) {
+      mol_loge(SCOPE, "%s: register failed (%s, status %d); giving up after %u attempt%s",
+               a->name, mol_strerror(err), status, a->reg_failures,
+               a->reg_failures == 1 ? "" : "s");
+      mol_agent__end(a, MOL_AGENT_FAILED, err);
+      return;
+    }
     uint64_t delay = 500ull << n;
     if (delay > REGISTER_BACKOFF_CAP_MS) delay = REGISTER_BACKOFF_CAP_MS;
     mol_logw(SCOPE, "%s: register failed (%s, status %d); retrying in %llu ms", a->name,
-             mol_strerror(err), res ? res->http_status : 0, (unsigned long long)delay);
-    a->st.heartbeat_failures++;
+             mol_strerror(err), status, (unsigned long long)delay);
     uv_timer_start(&a->timer, on_register_retry, delay, 0);
     return;
   }
   snprintf(a->platform_status, sizeof(a->platform_status), "online");
   mol_logi(SCOPE, "%s: registered as %s at %s", a->name, a->workspace_id, a->url);
+  if (a->o.on_registered) a->o.on_registered(a, a->arg);
+  if (a->ending) return; /* the hook stopped the agent */
   int rc = start_run(a);
   if (rc) mol_agent__end(a, MOL_AGENT_FAILED, rc);
 }
@@ -128,9 +139,11 @@ static void register_now(mol_agent *a) {
   if (rc) mol_agent__end(a, MOL_AGENT_FAILED, rc);
 }
 
-int mol_agent__platform_start(mol_agent *a) {
-  mol_platform_opts po = {.platform_url = a->platform_url, .workspace_id = a->workspace_id,
-                          .token_dir = a->token_dir};
+int mol_agent__platform_start(mol_agent *a, const mol_platform_opts *more) {
+  mol_platform_opts po = more ? *more : (mol_platform_opts){0};
+  po.platform_url = a->platform_url;
+  po.workspace_id = a->workspace_id;
+  po.token_dir = a->token_dir;
   int rc = mol_platform_client_new(a->loop, &po, &a->pc);
   if (rc) return rc;
   register_now(a);
