@@ -500,6 +500,33 @@ MOL_EXTERN int mol_platform_memory_forget(mol_platform_client *c, const char *me
                                           const mol_platform_call *call, mol_platform_cb cb,
                                           void *arg, mol_platform_req **out);
 
+/* ---- the delegation ledger, WorkspaceAuth ------------------------------------------------ */
+/* GET /workspaces/<self>/delegations: res->body is the JSON array of this workspace's newest 50
+ * delegations [{"id","type","source_id","target_id","summary","status","created_at",
+ * "delegation_id","error"?,"response_preview"?}]. */
+MOL_EXTERN int mol_platform_delegations(mol_platform_client *c, const mol_platform_call *call,
+                                        mol_platform_cb cb, void *arg, mol_platform_req **out);
+/* POST /workspaces/<self>/delegations/record {target_id, task, delegation_id}: mirrors a
+ * delegation this runtime sent itself (status "pending"). Recording an id again is harmless;
+ * an id recorded by another workspace is a 409. */
+MOL_EXTERN int mol_platform_delegation_record(mol_platform_client *c, const char *target_id,
+                                              const char *task, const char *delegation_id,
+                                              const mol_platform_call *call, mol_platform_cb cb,
+                                              void *arg, mol_platform_req **out);
+/* POST /workspaces/<self>/delegations/<id>/update {status, error?, response_preview?};
+ * status is "completed", "failed", "queued" or "dispatched"; error and response_preview may be
+ * NULL (at most 4096 bytes each). 404 unless this workspace recorded it. */
+MOL_EXTERN int mol_platform_delegation_update(mol_platform_client *c, const char *delegation_id,
+                                              const char *status, const char *error,
+                                              const char *response_preview,
+                                              const mol_platform_call *call, mol_platform_cb cb,
+                                              void *arg, mol_platform_req **out);
+/* The status of one delegation, read from the list: res->status and res->item (the row as
+ * JSON text); MOL_ENOENT when the newest 50 do not include it. */
+MOL_EXTERN int mol_platform_delegation_status(mol_platform_client *c, const char *delegation_id,
+                                              const mol_platform_call *call, mol_platform_cb cb,
+                                              void *arg, mol_platform_req **out);
+
 /* sha256_hex("<task>:<unix_s rounded down to the minute>"), as the Python SDK: 64 lower-case
  * hex chars + NUL into out. */
 MOL_EXTERN void mol_platform_idempotency_key(const char *task, int64_t unix_s, char out[65]);

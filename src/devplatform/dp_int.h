@@ -64,6 +64,10 @@ typedef enum {
   ST_MEM_INSERT,
   ST_MEM_DEL,
   ST_MEM_SEARCH,
+  ST_DEL_RECORD,
+  ST_DEL_SOURCE,
+  ST_DEL_UPDATE,
+  ST_DEL_LIST,
   ST__COUNT
 } dp_stmt_id;
 
@@ -313,6 +317,9 @@ void dp_h_kv_delete(dp_call *c, const char *ws, const char *key, dp_reply *r);
 void dp_h_memories_commit(dp_call *c, const char *ws, dp_reply *r);
 void dp_h_memories_search(dp_call *c, const char *ws, dp_reply *r);
 void dp_h_memories_delete(dp_call *c, const char *ws, const char *id, dp_reply *r);
+void dp_h_delegations_list(dp_call *c, const char *ws, dp_reply *r);
+void dp_h_delegation_record(dp_call *c, const char *ws, dp_reply *r);
+void dp_h_delegation_update(dp_call *c, const char *ws, const char *id, dp_reply *r);
 /* The proxy answers asynchronously: returns 1 when it took over the request (it will call
  * dp_respond itself), 0 when r holds the synchronous answer. */
 int dp_h_a2a(dp_call *c, const char *target, dp_reply *r);

@@ -68,6 +68,9 @@ static const route routes[] = {
     {"POST", "workspaces/:/memories", NULL, dp_h_memories_commit, NULL},
     {"GET", "workspaces/:/memories", NULL, dp_h_memories_search, NULL},
     {"DELETE", "workspaces/:/memories/:", NULL, NULL, dp_h_memories_delete},
+    {"GET", "workspaces/:/delegations", NULL, dp_h_delegations_list, NULL},
+    {"POST", "workspaces/:/delegations/record", NULL, dp_h_delegation_record, NULL},
+    {"POST", "workspaces/:/delegations/:/update", NULL, NULL, dp_h_delegation_update},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

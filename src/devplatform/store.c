@@ -212,6 +212,13 @@ static const char *const sql[ST__COUNT] = {
                       "      WHERE memories_fts MATCH ?4))"
                       " AND (?5 IS NULL OR instr(lower(m.content),lower(?5))>0)"
                       " ORDER BY m.seq DESC",
+    [ST_DEL_RECORD] = "INSERT OR IGNORE INTO delegations(id,source_id,target_id,task,status,"
+                      "created_at,updated_at) VALUES(?1,?2,?3,?4,'pending',?5,?5)",
+    [ST_DEL_SOURCE] = "SELECT source_id FROM delegations WHERE id=?1",
+    [ST_DEL_UPDATE] = "UPDATE delegations SET status=?3, error=?4, response_preview=?5,"
+                      " updated_at=?6 WHERE id=?1 AND source_id=?2",
+    [ST_DEL_LIST] = "SELECT id,source_id,target_id,task,status,error,response_preview,created_at"
+                    " FROM delegations WHERE source_id=?1 ORDER BY seq DESC LIMIT 50",
 };
 
 static int exec_sql(sqlite3 *db, const char *q) {

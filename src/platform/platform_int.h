@@ -221,6 +221,13 @@ char *mol_platform__pct_encode(const char *s);
 /* Dumps v compactly and drops the reference; malloc'd or NULL (also for v NULL). */
 char *mol_platform__dump(json_t *v);
 
+/* ---- delegations.c ---- */
+/* GET <path_fmt with the workspace id>, then the row whose "id" is id: res->status, res->item;
+ * MOL_ENOENT when the list has no such row. */
+int mol_platform__get_one(mol_platform_client *c, const char *path_fmt, const char *id,
+                          const mol_platform_call *call, mol_platform_cb cb, void *arg,
+                          mol_platform_req **out);
+
 /* ---- call_peer.c ---- */
 /* Builds a message/send body; ids are fresh UUIDs unless given. Returns malloc'd JSON. */
 char *mol_platform__message_send_body(const char *text, const char *role, const char *message_id);
