@@ -57,6 +57,17 @@ typedef enum {
   ST_Q_REQUEUE,
   ST_Q_RESET_DISPATCHED,
   ST_Q_PRUNE,
+  ST_KV_GET,
+  ST_KV_LIST,
+  ST_KV_PUT,
+  ST_KV_DEL,
+  ST_MEM_INSERT,
+  ST_MEM_DEL,
+  ST_MEM_SEARCH,
+  ST_DEL_RECORD,
+  ST_DEL_SOURCE,
+  ST_DEL_UPDATE,
+  ST_DEL_LIST,
   ST__COUNT
 } dp_stmt_id;
 
@@ -299,6 +310,16 @@ void dp_h_activity_report(dp_call *c, const char *ws, dp_reply *r);
 void dp_h_notify(dp_call *c, const char *ws, dp_reply *r);
 void dp_h_plugin_download(dp_call *c, const char *ws, const char *name, dp_reply *r);
 void dp_h_plugin_install(dp_call *c, const char *ws, dp_reply *r);
+void dp_h_kv_list(dp_call *c, const char *ws, dp_reply *r);
+void dp_h_kv_get(dp_call *c, const char *ws, const char *key, dp_reply *r);
+void dp_h_kv_set(dp_call *c, const char *ws, dp_reply *r);
+void dp_h_kv_delete(dp_call *c, const char *ws, const char *key, dp_reply *r);
+void dp_h_memories_commit(dp_call *c, const char *ws, dp_reply *r);
+void dp_h_memories_search(dp_call *c, const char *ws, dp_reply *r);
+void dp_h_memories_delete(dp_call *c, const char *ws, const char *id, dp_reply *r);
+void dp_h_delegations_list(dp_call *c, const char *ws, dp_reply *r);
+void dp_h_delegation_record(dp_call *c, const char *ws, dp_reply *r);
+void dp_h_delegation_update(dp_call *c, const char *ws, const char *id, dp_reply *r);
 /* The proxy answers asynchronously: returns 1 when it took over the request (it will call
  * dp_respond itself), 0 when r holds the synchronous answer. */
 int dp_h_a2a(dp_call *c, const char *target, dp_reply *r);

@@ -61,6 +61,16 @@ static const route routes[] = {
     {"POST", "workspaces/:/notify", NULL, dp_h_notify, NULL},
     {"GET", "workspaces/:/plugins/:/download", NULL, NULL, dp_h_plugin_download},
     {"POST", "workspaces/:/plugins", NULL, dp_h_plugin_install, NULL},
+    {"GET", "workspaces/:/memory", NULL, dp_h_kv_list, NULL},
+    {"POST", "workspaces/:/memory", NULL, dp_h_kv_set, NULL},
+    {"GET", "workspaces/:/memory/:", NULL, NULL, dp_h_kv_get},
+    {"DELETE", "workspaces/:/memory/:", NULL, NULL, dp_h_kv_delete},
+    {"POST", "workspaces/:/memories", NULL, dp_h_memories_commit, NULL},
+    {"GET", "workspaces/:/memories", NULL, dp_h_memories_search, NULL},
+    {"DELETE", "workspaces/:/memories/:", NULL, NULL, dp_h_memories_delete},
+    {"GET", "workspaces/:/delegations", NULL, dp_h_delegations_list, NULL},
+    {"POST", "workspaces/:/delegations/record", NULL, dp_h_delegation_record, NULL},
+    {"POST", "workspaces/:/delegations/:/update", NULL, NULL, dp_h_delegation_update},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -23,7 +23,7 @@
 #include "devplatform/dp_int.h"
 #include "molecule.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char *const schema_v1 =
     "CREATE TABLE IF NOT EXISTS workspaces ("
@@ -62,6 +62,41 @@ static const char *const schema_v1 =
     "CREATE UNIQUE INDEX IF NOT EXISTS q_idem ON a2a_queue(workspace_id, idempotency_key)"
     " WHERE status IN ('queued','dispatched') AND idempotency_key IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS q_ws ON a2a_queue(workspace_id, status, priority, seq);";
+
+/* v2: what the agent tools need - KV memory with versions and TTL, scoped memories with a
+ * full-text index (FTS5, kept in step by triggers), delegations, approvals. */
+static const char *const schema_v2 =
+    "CREATE TABLE IF NOT EXISTS kv_memory ("
+    " workspace_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+    " version INTEGER NOT NULL, expires_at INTEGER, updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY(workspace_id, key));"
+    "CREATE TABLE IF NOT EXISTS memories ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+    " workspace_id TEXT NOT NULL, content TEXT NOT NULL, scope TEXT NOT NULL,"
+    " namespace TEXT NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS mem_ws ON memories(workspace_id, scope);"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5(content,"
+    " content='memories', content_rowid='seq');"
+    "CREATE TRIGGER IF NOT EXISTS mem_ai AFTER INSERT ON memories BEGIN"
+    " INSERT INTO memories_fts(rowid, content) VALUES (new.seq, new.content); END;"
+    "CREATE TRIGGER IF NOT EXISTS mem_ad AFTER DELETE ON memories BEGIN"
+    " INSERT INTO memories_fts(memories_fts, rowid, content)"
+    " VALUES ('delete', old.seq, old.content); END;"
+    "CREATE TABLE IF NOT EXISTS delegations ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+    " source_id TEXT NOT NULL, target_id TEXT NOT NULL, task TEXT NOT NULL,"
+    " status TEXT NOT NULL, idempotency_key TEXT, error TEXT, response_preview TEXT,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS del_idem ON delegations(source_id, idempotency_key)"
+    " WHERE idempotency_key IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS del_src ON delegations(source_id, seq);"
+    "CREATE TABLE IF NOT EXISTS approvals ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+    " workspace_id TEXT NOT NULL, task_id TEXT NOT NULL DEFAULT '', action TEXT NOT NULL,"
+    " reason TEXT, context TEXT, status TEXT NOT NULL, decided_by TEXT, decided_at INTEGER,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS appr_ws ON approvals(workspace_id, seq);"
+    "CREATE INDEX IF NOT EXISTS appr_status ON approvals(status, seq);";
 
 #define WS_COLS                                                                             \
   "id,name,role,tier,parent_id,status,url,delivery_mode,runtime,agent_card,"                \
@@ -158,6 +193,32 @@ static const char *const sql[ST__COUNT] = {
     [ST_Q_RESET_DISPATCHED] = "UPDATE a2a_queue SET status='queued' WHERE status='dispatched'",
     [ST_Q_PRUNE] = "DELETE FROM a2a_queue WHERE status IN ('completed','failed')"
                    " AND updated_at<?1",
+    [ST_KV_GET] = "SELECT key,value,version,expires_at,updated_at FROM kv_memory"
+                  " WHERE workspace_id=?1 AND key=?2 AND (expires_at IS NULL OR expires_at>?3)",
+    [ST_KV_LIST] = "SELECT key,value,version,expires_at,updated_at FROM kv_memory"
+                   " WHERE workspace_id=?1 AND (expires_at IS NULL OR expires_at>?2) ORDER BY key",
+    [ST_KV_PUT] = "INSERT INTO kv_memory(workspace_id,key,value,version,expires_at,updated_at)"
+                  " VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(workspace_id,key) DO UPDATE SET"
+                  " value=excluded.value, version=excluded.version,"
+                  " expires_at=excluded.expires_at, updated_at=excluded.updated_at",
+    [ST_KV_DEL] = "DELETE FROM kv_memory WHERE workspace_id=?1 AND key=?2",
+    [ST_MEM_INSERT] = "INSERT INTO memories(id,workspace_id,content,scope,namespace,created_at)"
+                      " VALUES(?1,?2,?3,?4,?5,?6)",
+    [ST_MEM_DEL] = "DELETE FROM memories WHERE id=?1 AND workspace_id=?2",
+    [ST_MEM_SEARCH] = "SELECT m.id,m.workspace_id,m.content,m.scope,m.namespace,m.created_at"
+                      " FROM memories m WHERE (m.workspace_id=?1 OR m.scope!='LOCAL')"
+                      " AND (?2 IS NULL OR m.scope=?2) AND (?3 IS NULL OR m.namespace=?3)"
+                      " AND (?4 IS NULL OR m.seq IN (SELECT rowid FROM memories_fts"
+                      "      WHERE memories_fts MATCH ?4))"
+                      " AND (?5 IS NULL OR instr(lower(m.content),lower(?5))>0)"
+                      " ORDER BY m.seq DESC",
+    [ST_DEL_RECORD] = "INSERT OR IGNORE INTO delegations(id,source_id,target_id,task,status,"
+                      "created_at,updated_at) VALUES(?1,?2,?3,?4,'pending',?5,?5)",
+    [ST_DEL_SOURCE] = "SELECT source_id FROM delegations WHERE id=?1",
+    [ST_DEL_UPDATE] = "UPDATE delegations SET status=?3, error=?4, response_preview=?5,"
+                      " updated_at=?6 WHERE id=?1 AND source_id=?2",
+    [ST_DEL_LIST] = "SELECT id,source_id,target_id,task,status,error,response_preview,created_at"
+                    " FROM delegations WHERE source_id=?1 ORDER BY seq DESC LIMIT 50",
 };
 
 static int exec_sql(sqlite3 *db, const char *q) {
@@ -184,7 +245,9 @@ static int migrate(sqlite3 *db) {
   if (version == SCHEMA_VERSION) return 0;
   char q[64];
   snprintf(q, sizeof q, "PRAGMA user_version=%d", SCHEMA_VERSION);
-  if (exec_sql(db, "BEGIN") || exec_sql(db, schema_v1) || exec_sql(db, q)) {
+  /* Each step brings one version to the next; a database of any older version walks up. */
+  if (exec_sql(db, "BEGIN") || (version < 1 && exec_sql(db, schema_v1)) ||
+      (version < 2 && exec_sql(db, schema_v2)) || exec_sql(db, q)) {
     exec_sql(db, "ROLLBACK");
     return MOL_EIO;
   }

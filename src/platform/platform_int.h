@@ -206,6 +206,28 @@ int mol_platform__cursor_load(mol_platform_client *c);
 /* Sets the cursor (NULL or "" clears it) and writes it to cursor_file, if any. */
 int mol_platform__cursor_store(mol_platform_client *c, const char *id);
 
+/* ---- json_call.c: one exchange with a JSON answer ---- */
+/* Starts a call of one exchange (bearer, tenant, X-Workspace-ID, token re-read on 401, plus
+ * flags; Content-Type JSON when body is not NULL). url and body (malloc'd, may be NULL) are
+ * taken over whatever happens. step NULL -> mol_platform__json_done. */
+int mol_platform__json_call(mol_platform_client *c, const char *method, char *url, char *body,
+                            unsigned flags, mol_platform__step_fn step,
+                            const mol_platform_call *call, mol_platform_cb cb, void *arg,
+                            mol_platform_req **out);
+/* The default step: error handling, then res->id/version/status from an object answer. */
+void mol_platform__json_done(mol_platform_req *r, int err, const mol_http_response *resp);
+/* Percent-encodes everything but RFC 3986 unreserved characters; malloc'd or NULL. */
+char *mol_platform__pct_encode(const char *s);
+/* Dumps v compactly and drops the reference; malloc'd or NULL (also for v NULL). */
+char *mol_platform__dump(json_t *v);
+
+/* ---- delegations.c ---- */
+/* GET <path_fmt with the workspace id>, then the row whose "id" is id: res->status, res->item;
+ * MOL_ENOENT when the list has no such row. */
+int mol_platform__get_one(mol_platform_client *c, const char *path_fmt, const char *id,
+                          const mol_platform_call *call, mol_platform_cb cb, void *arg,
+                          mol_platform_req **out);
+
 /* ---- call_peer.c ---- */
 /* Builds a message/send body; ids are fresh UUIDs unless given. Returns malloc'd JSON. */
 char *mol_platform__message_send_body(const char *text, const char *role, const char *message_id);

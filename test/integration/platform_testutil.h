@@ -41,6 +41,8 @@ typedef struct {
   char peer_id[8][64], peer_url[8][256], peer_role[8][64], peer_status[8][64];
   char peer_card[8][256];
   int peer_tier[8];
+  char id[64], item[4096]; /* memory, delegation and approval calls */
+  long long version;
 } capture;
 
 static uv_loop_t *g_loop;
@@ -97,6 +99,9 @@ static void on_capture(int err, const mol_platform_result *r, void *arg) {
   c->via_proxy = r->via_proxy;
   c->rpc_code = r->rpc_code;
   c->idempotent_hit = r->idempotent_hit;
+  cp(c->id, sizeof(c->id), r->id);
+  cp(c->item, sizeof(c->item), r->item);
+  c->version = r->version;
   capture_messages(c, r);
   capture_peers(c, r);
 }
