@@ -219,6 +219,15 @@ static const char *const sql[ST__COUNT] = {
                       " updated_at=?6 WHERE id=?1 AND source_id=?2",
     [ST_DEL_LIST] = "SELECT id,source_id,target_id,task,status,error,response_preview,created_at"
                     " FROM delegations WHERE source_id=?1 ORDER BY seq DESC LIMIT 50",
+    [ST_APPR_INSERT] = "INSERT INTO approvals(id,workspace_id,task_id,action,reason,context,status,"
+                       "created_at) VALUES(?1,?2,?3,?4,?5,?6,'pending',?7)",
+    [ST_APPR_LIST] = "SELECT id,task_id,action,reason,status,decided_by,decided_at,created_at"
+                     " FROM approvals WHERE workspace_id=?1 ORDER BY seq DESC LIMIT 50",
+    [ST_APPR_DECIDE] = "UPDATE approvals SET status=?3, decided_by=?4, decided_at=?5"
+                       " WHERE id=?1 AND (?2 IS NULL OR workspace_id=?2) AND status='pending'",
+    [ST_APPR_PENDING] = "SELECT a.id,a.workspace_id,w.name,a.action,a.reason,a.status,a.created_at"
+                        " FROM approvals a LEFT JOIN workspaces w ON w.id=a.workspace_id"
+                        " WHERE a.status='pending' ORDER BY a.seq DESC LIMIT 50",
 };
 
 static int exec_sql(sqlite3 *db, const char *q) {
