@@ -3,12 +3,13 @@
  *
  *   POST /workspaces/:id/approvals                     agent: {action, reason?, task_id?, context?}
  *   GET  /workspaces/:id/approvals                     agent: its newest 50
- *   POST /workspaces/:id/approvals/:aid/decide         operator: {decision, decided_by?}
+ *   POST /workspaces/:id/approvals/:aid/decide         operator: {decision, decided_by?, reason?}
  *   POST /approvals/:aid/decide                        operator, when only the id is at hand
  *   GET  /approvals/pending                            operator: pending across workspaces
  *
  * Unlike upstream, deciding needs the admin token: a workspace token could otherwise approve
- * its own request. A decision is final (a second one answers 404, as upstream). Nothing expires
+ * its own request; the operator may give a reason, which the agent sees as decision_reason
+ * (stored since schema v3). A decision is final (a second one answers 404, as upstream). Nothing expires
  * on its own: the asking agent bounds its wait with its own deadline. */
 #include <stdlib.h>
 #include <string.h>
@@ -42,13 +43,16 @@ static json_t *time_or_null(sqlite3_stmt *st, int col) {
   return json_string(t);
 }
 
-/* id, task_id, action, reason, status, decided_by, decided_at, created_at */
+/* id, task_id, action, reason, status, decided_by, decided_at, created_at, decision_reason */
 static json_t *appr_row(sqlite3_stmt *st) {
-  return json_pack("{s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:o}", "id", dp_col_text(st, 0), "task_id",
+  json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:o}", "id", dp_col_text(st, 0), "task_id",
                    dp_col_text(st, 1) ? dp_col_text(st, 1) : "", "action", dp_col_text(st, 2),
                    "reason", text_or_null(st, 3), "status", dp_col_text(st, 4), "decided_by",
                    text_or_null(st, 5), "decided_at", time_or_null(st, 6), "created_at",
                    time_or_null(st, 7));
+  if (o && dp_col_text(st, 8))
+    json_object_set_new(o, "decision_reason", json_string(dp_col_text(st, 8)));
+  return o;
 }
 
 void dp_h_approvals_list(dp_call *c, const char *ws, dp_reply *r) {
@@ -118,13 +122,14 @@ static void appr_decide(dp_call *c, const char *ws, const char *id, dp_reply *r)
   json_t *b = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);
   const char *decision = b ? mol_json_str(b, "decision") : NULL;
   const char *by = b ? mol_json_str(b, "decided_by") : NULL;
+  const char *why = b ? mol_json_str(b, "reason") : NULL;
   sqlite3_stmt *st = NULL;
   if (!json_is_object(b)) {
     dp_reply_err(r, 400, "invalid request body");
   } else if (!decision || (strcmp(decision, "approved") && strcmp(decision, "denied"))) {
     dp_reply_err(r, 400, "decision must be 'approved' or 'denied'");
-  } else if (by && strlen(by) > 256) {
-    dp_reply_err(r, 400, "decided_by exceeds 256 bytes");
+  } else if ((by && strlen(by) > 256) || (why && strlen(why) > TEXT_MAX)) {
+    dp_reply_err(r, 400, "decided_by or reason too long");
   } else if (dp_store_write_begin(&c->dp->store) ||
              !(st = dp_stmt(&c->dp->store, ST_APPR_DECIDE))) {
     dp_reply_err(r, 500, "failed to update");
@@ -134,6 +139,7 @@ static void appr_decide(dp_call *c, const char *ws, const char *id, dp_reply *r)
     dp_bind_text(st, 3, decision);
     dp_bind_text(st, 4, by && *by ? by : "human");
     sqlite3_bind_int64(st, 5, mol_unix_ms());
+    dp_bind_text(st, 6, why && *why ? why : NULL);
     if (dp_exec_stmt(&c->dp->store, st))
       dp_reply_err(r, 500, "failed to update");
     else if (sqlite3_changes(c->dp->store.db) == 0)

@@ -23,7 +23,7 @@
 #include "devplatform/dp_int.h"
 #include "molecule.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static const char *const schema_v1 =
     "CREATE TABLE IF NOT EXISTS workspaces ("
@@ -221,14 +221,18 @@ static const char *const sql[ST__COUNT] = {
                     " FROM delegations WHERE source_id=?1 ORDER BY seq DESC LIMIT 50",
     [ST_APPR_INSERT] = "INSERT INTO approvals(id,workspace_id,task_id,action,reason,context,status,"
                        "created_at) VALUES(?1,?2,?3,?4,?5,?6,'pending',?7)",
-    [ST_APPR_LIST] = "SELECT id,task_id,action,reason,status,decided_by,decided_at,created_at"
-                     " FROM approvals WHERE workspace_id=?1 ORDER BY seq DESC LIMIT 50",
-    [ST_APPR_DECIDE] = "UPDATE approvals SET status=?3, decided_by=?4, decided_at=?5"
+    [ST_APPR_LIST] = "SELECT id,task_id,action,reason,status,decided_by,decided_at,created_at,"
+                     "decision_reason FROM approvals WHERE workspace_id=?1 ORDER BY seq DESC LIMIT 50",
+    [ST_APPR_DECIDE] = "UPDATE approvals SET status=?3, decided_by=?4, decided_at=?5,"
+                       " decision_reason=?6"
                        " WHERE id=?1 AND (?2 IS NULL OR workspace_id=?2) AND status='pending'",
     [ST_APPR_PENDING] = "SELECT a.id,a.workspace_id,w.name,a.action,a.reason,a.status,a.created_at"
                         " FROM approvals a LEFT JOIN workspaces w ON w.id=a.workspace_id"
                         " WHERE a.status='pending' ORDER BY a.seq DESC LIMIT 50",
 };
+
+/* v3: the operator's reason for a decision, shown to the agent that asked. */
+static const char *const schema_v3 = "ALTER TABLE approvals ADD COLUMN decision_reason TEXT;";
 
 static int exec_sql(sqlite3 *db, const char *q) {
   char *err = NULL;
@@ -256,7 +260,8 @@ static int migrate(sqlite3 *db) {
   snprintf(q, sizeof q, "PRAGMA user_version=%d", SCHEMA_VERSION);
   /* Each step brings one version to the next; a database of any older version walks up. */
   if (exec_sql(db, "BEGIN") || (version < 1 && exec_sql(db, schema_v1)) ||
-      (version < 2 && exec_sql(db, schema_v2)) || exec_sql(db, q)) {
+      (version < 2 && exec_sql(db, schema_v2)) || (version < 3 && exec_sql(db, schema_v3)) ||
+      exec_sql(db, q)) {
     exec_sql(db, "ROLLBACK");
     return MOL_EIO;
   }
