@@ -546,6 +546,13 @@ MOL_EXTERN int mol_platform_approval_get(mol_platform_client *c, const char *app
                                          const mol_platform_call *call, mol_platform_cb cb,
                                          void *arg, mol_platform_req **out);
 
+/* GET /workspaces/<self>: the workspace's own row as the platform shows it to anyone (res->body:
+ * {"id","name","role","tier","status","agent_card","url","parent_id","active_tasks",...});
+ * res->id and res->status (the workspace status) are lifted out. A deleted workspace -> 404. */
+MOL_EXTERN int mol_platform_workspace_info(mol_platform_client *c, const mol_platform_call *call,
+                                           mol_platform_cb cb, void *arg,
+                                           mol_platform_req **out);
+
 /* sha256_hex("<task>:<unix_s rounded down to the minute>"), as the Python SDK: 64 lower-case
  * hex chars + NUL into out. */
 MOL_EXTERN void mol_platform_idempotency_key(const char *task, int64_t unix_s, char out[65]);

@@ -1,7 +1,7 @@
 /* approvals.c - the client side of approvals: ask a human (create), read the workspace's list,
  * and poll one request by id. The platform has no single-approval GET, so one is read from the
  * list (newest 50). Deciding is the operator's business, not the agent's: there is no client
- * call for it. */
+ * call for it. The workspace-info read lives here too (one GET of the own row). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,4 +46,12 @@ int mol_platform_approval_get(mol_platform_client *c, const char *approval_id,
                               mol_platform_req **out) {
   if (!c || !approval_id || !*approval_id) return MOL_EINVAL;
   return mol_platform__get_one(c, "/workspaces/%s/approvals", approval_id, call, cb, arg, out);
+}
+
+/* Kept here, beside the other small tool-facing reads: the workspace's own row. */
+int mol_platform_workspace_info(mol_platform_client *c, const mol_platform_call *call,
+                                mol_platform_cb cb, void *arg, mol_platform_req **out) {
+  if (!c) return MOL_EINVAL;
+  return mol_platform__json_call(c, "GET", mol_platform__url(c, "/workspaces/%s", c->ws_id),
+                                 NULL, MOL_PLATFORM__RETRY, NULL, call, cb, arg, out);
 }
