@@ -553,6 +553,14 @@ MOL_EXTERN int mol_platform_workspace_info(mol_platform_client *c, const mol_pla
                                            mol_platform_cb cb, void *arg,
                                            mol_platform_req **out);
 
+/* GET /workspaces/<self>/instructions/resolve: res->body {"workspace_id","instructions"}, the
+ * markdown of the operator's global rules, then this workspace's, each by priority ("" when
+ * there are none). */
+MOL_EXTERN int mol_platform_instructions_resolve(mol_platform_client *c,
+                                                 const mol_platform_call *call,
+                                                 mol_platform_cb cb, void *arg,
+                                                 mol_platform_req **out);
+
 /* sha256_hex("<task>:<unix_s rounded down to the minute>"), as the Python SDK: 64 lower-case
  * hex chars + NUL into out. */
 MOL_EXTERN void mol_platform_idempotency_key(const char *task, int64_t unix_s, char out[65]);

@@ -76,6 +76,9 @@ static const route routes[] = {
     {"POST", "workspaces/:/approvals/:/decide", NULL, NULL, dp_h_approval_decide},
     {"GET", "approvals/pending", dp_h_approvals_pending, NULL, NULL},
     {"POST", "approvals/:/decide", NULL, dp_h_approval_decide_any, NULL},
+    {"POST", "instructions", dp_h_instruction_create, NULL, NULL},
+    {"DELETE", "instructions/:", NULL, dp_h_instruction_delete, NULL},
+    {"GET", "workspaces/:/instructions/resolve", NULL, dp_h_instructions_resolve, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

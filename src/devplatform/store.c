@@ -226,13 +226,26 @@ static const char *const sql[ST__COUNT] = {
     [ST_APPR_DECIDE] = "UPDATE approvals SET status=?3, decided_by=?4, decided_at=?5,"
                        " decision_reason=?6"
                        " WHERE id=?1 AND (?2 IS NULL OR workspace_id=?2) AND status='pending'",
+    [ST_INSTR_INSERT] = "INSERT INTO platform_instructions(id,scope,scope_target,title,content,"
+                        "priority,created_at) VALUES(?1,?2,?3,?4,?5,?6,?7)",
+    [ST_INSTR_DELETE] = "DELETE FROM platform_instructions WHERE id=?1",
+    [ST_INSTR_RESOLVE] = "SELECT scope,title,content FROM platform_instructions WHERE enabled=1"
+                         " AND (scope='global' OR (scope='workspace' AND scope_target=?1))"
+                         " ORDER BY scope!='global', priority DESC, seq",
     [ST_APPR_PENDING] = "SELECT a.id,a.workspace_id,w.name,a.action,a.reason,a.status,a.created_at"
                         " FROM approvals a LEFT JOIN workspaces w ON w.id=a.workspace_id"
                         " WHERE a.status='pending' ORDER BY a.seq DESC LIMIT 50",
 };
 
-/* v3: the operator's reason for a decision, shown to the agent that asked. */
-static const char *const schema_v3 = "ALTER TABLE approvals ADD COLUMN decision_reason TEXT;";
+/* v3: the operator's reason for an approval decision, shown to the agent that asked; platform
+ * instructions (rules for the agents' system prompts, global or per workspace). */
+static const char *const schema_v3 =
+    "ALTER TABLE approvals ADD COLUMN decision_reason TEXT;"
+    "CREATE TABLE IF NOT EXISTS platform_instructions ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, scope TEXT NOT NULL,"
+    " scope_target TEXT, title TEXT NOT NULL, content TEXT NOT NULL,"
+    " priority INTEGER NOT NULL DEFAULT 0, enabled INTEGER NOT NULL DEFAULT 1,"
+    " created_at INTEGER NOT NULL);";
 
 static int exec_sql(sqlite3 *db, const char *q) {
   char *err = NULL;

@@ -1,7 +1,7 @@
 /* approvals.c - the client side of approvals: ask a human (create), read the workspace's list,
  * and poll one request by id. The platform has no single-approval GET, so one is read from the
  * list (newest 50). Deciding is the operator's business, not the agent's: there is no client
- * call for it. The workspace-info read lives here too (one GET of the own row). */
+ * call for it. The workspace-info and instructions reads live here too (one GET each). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,4 +54,13 @@ int mol_platform_workspace_info(mol_platform_client *c, const mol_platform_call 
   if (!c) return MOL_EINVAL;
   return mol_platform__json_call(c, "GET", mol_platform__url(c, "/workspaces/%s", c->ws_id),
                                  NULL, MOL_PLATFORM__RETRY, NULL, call, cb, arg, out);
+}
+
+/* The platform instructions for this workspace: res->body {"workspace_id","instructions"}. */
+int mol_platform_instructions_resolve(mol_platform_client *c, const mol_platform_call *call,
+                                      mol_platform_cb cb, void *arg, mol_platform_req **out) {
+  if (!c) return MOL_EINVAL;
+  return mol_platform__json_call(
+      c, "GET", mol_platform__url(c, "/workspaces/%s/instructions/resolve", c->ws_id), NULL,
+      MOL_PLATFORM__RETRY, NULL, call, cb, arg, out);
 }
