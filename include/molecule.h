@@ -561,6 +561,13 @@ MOL_EXTERN int mol_platform_instructions_resolve(mol_platform_client *c,
                                                  mol_platform_cb cb, void *arg,
                                                  mol_platform_req **out);
 
+/* GET /workspaces/<parent_id>/shared-context: res->body [{"path","content"}], the files the
+ * parent shares with its children. Authorised by this workspace's own token: the platform
+ * checks it is a child of parent_id (403 otherwise). */
+MOL_EXTERN int mol_platform_shared_context(mol_platform_client *c, const char *parent_id,
+                                           const mol_platform_call *call, mol_platform_cb cb,
+                                           void *arg, mol_platform_req **out);
+
 /* sha256_hex("<task>:<unix_s rounded down to the minute>"), as the Python SDK: 64 lower-case
  * hex chars + NUL into out. */
 MOL_EXTERN void mol_platform_idempotency_key(const char *task, int64_t unix_s, char out[65]);

@@ -335,6 +335,7 @@ void dp_h_approvals_pending(dp_call *c, dp_reply *r);
 void dp_h_instruction_create(dp_call *c, dp_reply *r);
 void dp_h_instruction_delete(dp_call *c, const char *id, dp_reply *r);
 void dp_h_instructions_resolve(dp_call *c, const char *ws, dp_reply *r);
+void dp_h_shared_context(dp_call *c, const char *ws, dp_reply *r);
 /* The proxy answers asynchronously: returns 1 when it took over the request (it will call
  * dp_respond itself), 0 when r holds the synchronous answer. */
 int dp_h_a2a(dp_call *c, const char *target, dp_reply *r);

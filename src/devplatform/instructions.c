@@ -1,9 +1,10 @@
-/* instructions.c - platform instructions: rules the operator writes for every agent (global)
- * or for one workspace, which the agent folds into its system prompt.
+/* instructions.c - what an agent folds into its prompt: platform instructions (rules the
+ * operator writes for every agent, or for one workspace) and its parent's shared context.
  *
  *   POST   /instructions                          admin: {scope, scope_target?, title, content, priority?}
  *   DELETE /instructions/:id                      admin
  *   GET    /workspaces/:id/instructions/resolve   WorkspaceAuth: {workspace_id, instructions}
+ *   GET    /workspaces/:id/shared-context         the parent, its children, the admin
  *
  * The markdown is upstream's: global rules first, then the workspace's, each by priority
  * (highest first; ties in the order written), under "## Platform-Wide Rules" and
@@ -112,4 +113,44 @@ void dp_h_instructions_resolve(dp_call *c, const char *ws, dp_reply *r) {
     dp_reply_set(r, 200, json_pack("{s:s,s:s#}", "workspace_id", ws, "instructions",
                                    md.data ? md.data : "", md.len));
   mol_buf_free(&md);
+}
+
+/* GET /workspaces/:id/shared-context, :id being the parent. Upstream wants the parent's own
+ * token, which a child never holds; here the caller's own token decides: the admin, the parent
+ * itself, or a workspace whose parent is :id. The dev platform keeps no parent config files, so
+ * the answer is the upstream shape for "no shared_context list": []. */
+void dp_h_shared_context(dp_call *c, const char *ws, dp_reply *r) {
+  if (!dp_is_uuid(ws)) {
+    dp_reply_err(r, 400, "invalid workspace ID");
+    return;
+  }
+  char caller[DP_ID_MAX + 1] = "";
+  dp_ws w;
+  int found = dp_ws_load(c->dp, ws, &w);
+  if (found == 1) dp_ws_free(&w);
+  if (!dp_is_admin(c)) {
+    if (!c->bearer[0]) {
+      dp_reply_err(r, 401, "missing workspace auth token");
+      return;
+    }
+    if (dp_token_owner(c->dp, c->bearer, caller) != 1) {
+      dp_reply_err(r, 401, "invalid workspace auth token");
+      return;
+    }
+  }
+  if (found != 1) {
+    dp_reply_err(r, found < 0 ? 500 : 404, found < 0 ? "query failed" : "workspace not found");
+    return;
+  }
+  if (caller[0] && strcmp(caller, ws)) {
+    dp_ws child;
+    int loaded = dp_ws_load(c->dp, caller, &child) == 1;
+    int is_child = loaded && !strcmp(child.parent_id, ws);
+    if (loaded) dp_ws_free(&child);
+    if (!is_child) {
+      dp_reply_err(r, 403, "not a child of this workspace");
+      return;
+    }
+  }
+  dp_reply_set(r, 200, json_array());
 }

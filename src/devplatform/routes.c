@@ -79,6 +79,7 @@ static const route routes[] = {
     {"POST", "instructions", dp_h_instruction_create, NULL, NULL},
     {"DELETE", "instructions/:", NULL, dp_h_instruction_delete, NULL},
     {"GET", "workspaces/:/instructions/resolve", NULL, dp_h_instructions_resolve, NULL},
+    {"GET", "workspaces/:/shared-context", NULL, dp_h_shared_context, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

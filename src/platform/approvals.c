@@ -1,7 +1,8 @@
 /* approvals.c - the client side of approvals: ask a human (create), read the workspace's list,
  * and poll one request by id. The platform has no single-approval GET, so one is read from the
  * list (newest 50). Deciding is the operator's business, not the agent's: there is no client
- * call for it. The workspace-info and instructions reads live here too (one GET each). */
+ * call for it. The workspace-info, instructions and shared-context reads live here too (one GET
+ * each). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,4 +64,17 @@ int mol_platform_instructions_resolve(mol_platform_client *c, const mol_platform
   return mol_platform__json_call(
       c, "GET", mol_platform__url(c, "/workspaces/%s/instructions/resolve", c->ws_id), NULL,
       MOL_PLATFORM__RETRY, NULL, call, cb, arg, out);
+}
+
+/* The parent's shared context: res->body [{"path","content"}]. Sent with this workspace's own
+ * token and X-Workspace-ID; the platform checks that this workspace is a child of parent_id. */
+int mol_platform_shared_context(mol_platform_client *c, const char *parent_id,
+                                const mol_platform_call *call, mol_platform_cb cb, void *arg,
+                                mol_platform_req **out) {
+  if (!c || !mol_platform__valid_id(parent_id)) return MOL_EINVAL;
+  char *parent = mol_platform__id_dup(parent_id);
+  char *url = parent ? mol_platform__url(c, "/workspaces/%s/shared-context", parent) : NULL;
+  free(parent);
+  return mol_platform__json_call(c, "GET", url, NULL, MOL_PLATFORM__RETRY, NULL, call, cb, arg,
+                                 out);
 }
