@@ -527,6 +527,47 @@ MOL_EXTERN int mol_platform_delegation_status(mol_platform_client *c, const char
                                               const mol_platform_call *call, mol_platform_cb cb,
                                               void *arg, mol_platform_req **out);
 
+/* ---- approvals, WorkspaceAuth ------------------------------------------------------------ */
+/* POST /workspaces/<self>/approvals {action, reason?, task_id?, context?}: asks a human.
+ * context_json, when not NULL, must be a JSON object. 201 -> res->id (the approval id) and
+ * res->status "pending". An operator decides; the agent polls with mol_platform_approval_get. */
+MOL_EXTERN int mol_platform_approval_create(mol_platform_client *c, const char *action,
+                                            const char *reason, const char *task_id,
+                                            const char *context_json,
+                                            const mol_platform_call *call, mol_platform_cb cb,
+                                            void *arg, mol_platform_req **out);
+/* GET /workspaces/<self>/approvals: res->body is the JSON array of the newest 50
+ * [{"id","task_id","action","reason","status","decided_by","decided_at","created_at"}]. */
+MOL_EXTERN int mol_platform_approvals(mol_platform_client *c, const mol_platform_call *call,
+                                      mol_platform_cb cb, void *arg, mol_platform_req **out);
+/* One approval, read from the list: res->status ("pending", "approved", "denied") and
+ * res->item (the row as JSON text); MOL_ENOENT when the newest 50 do not include it. */
+MOL_EXTERN int mol_platform_approval_get(mol_platform_client *c, const char *approval_id,
+                                         const mol_platform_call *call, mol_platform_cb cb,
+                                         void *arg, mol_platform_req **out);
+
+/* GET /workspaces/<self>: the workspace's own row as the platform shows it to anyone (res->body:
+ * {"id","name","role","tier","status","agent_card","url","parent_id","active_tasks",...});
+ * res->id and res->status (the workspace status) are lifted out. A deleted workspace -> 404. */
+MOL_EXTERN int mol_platform_workspace_info(mol_platform_client *c, const mol_platform_call *call,
+                                           mol_platform_cb cb, void *arg,
+                                           mol_platform_req **out);
+
+/* GET /workspaces/<self>/instructions/resolve: res->body {"workspace_id","instructions"}, the
+ * markdown of the operator's global rules, then this workspace's, each by priority ("" when
+ * there are none). */
+MOL_EXTERN int mol_platform_instructions_resolve(mol_platform_client *c,
+                                                 const mol_platform_call *call,
+                                                 mol_platform_cb cb, void *arg,
+                                                 mol_platform_req **out);
+
+/* GET /workspaces/<parent_id>/shared-context: res->body [{"path","content"}], the files the
+ * parent shares with its children. Authorised by this workspace's own token: the platform
+ * checks it is a child of parent_id (403 otherwise). */
+MOL_EXTERN int mol_platform_shared_context(mol_platform_client *c, const char *parent_id,
+                                           const mol_platform_call *call, mol_platform_cb cb,
+                                           void *arg, mol_platform_req **out);
+
 /* sha256_hex("<task>:<unix_s rounded down to the minute>"), as the Python SDK: 64 lower-case
  * hex chars + NUL into out. */
 MOL_EXTERN void mol_platform_idempotency_key(const char *task, int64_t unix_s, char out[65]);

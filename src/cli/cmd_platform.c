@@ -1,5 +1,6 @@
 /* cmd_platform.c - `molecule platform`: runs the embedded development platform, or talks to a
- * running one as its operator (workspace create/list, secret set, pause, resume, delete)
+ * running one as its operator (workspace create/list, secret set, pause, resume, delete,
+ * approvals, approve, deny)
  * through its admin HTTP API. */
 #include <getopt.h>
 #include <signal.h>
@@ -28,6 +29,8 @@ static void usage(FILE *out) {
           "       molecule platform secret set (WORKSPACE_ID | --global) KEY VALUE\n"
           "       molecule platform pause|resume WORKSPACE_ID\n"
           "       molecule platform delete WORKSPACE_ID [--cascade]\n"
+          "       molecule platform approvals\n"
+          "       molecule platform approve|deny APPROVAL_ID [--reason TEXT] [--by NAME]\n"
           "\n"
           "Serves the Molecule platform API subset (registry, secrets, state, peers, A2A proxy,\n"
           "activity, notify) from an SQLite database. Defaults: --listen " DEFAULT_LISTEN
@@ -223,7 +226,7 @@ static void load_token(op_ctx *op, const char *explicit_tok, const char *file, c
 }
 
 typedef struct {
-  const char *name, *parent, *url, *role;
+  const char *name, *parent, *url, *role, *reason, *by;
   int external, global, cascade;
 } op_args;
 
@@ -237,6 +240,7 @@ static int parse_op(int argc, char **argv, op_ctx *op, op_args *a) {
       {"url", required_argument, NULL, 'u'},      {"role", required_argument, NULL, 'r'},
       {"external", no_argument, NULL, 'e'},       {"global", no_argument, NULL, 'g'},
       {"cascade", no_argument, NULL, 'c'},        {"yes", no_argument, NULL, 'c'},
+      {"reason", required_argument, NULL, 'R'},   {"by", required_argument, NULL, 'b'},
       {NULL, 0, NULL, 0}};
   const char *tok = NULL, *file = NULL, *db = DEFAULT_DB, *env = getenv("MOLECULE_PLATFORM_URL");
   op->platform = env && *env ? env : "http://" DEFAULT_LISTEN;
@@ -255,6 +259,8 @@ static int parse_op(int argc, char **argv, op_ctx *op, op_args *a) {
     case 'e': a->external = 1; break;
     case 'g': a->global = 1; break;
     case 'c': a->cascade = 1; break;
+    case 'R': a->reason = optarg; break;
+    case 'b': a->by = optarg; break;
     default: return -1;
     }
   }
@@ -316,6 +322,27 @@ static int op_on_workspace(const op_ctx *op, const op_args *a, const char *verb,
   return op_call(op, "POST", path, NULL);
 }
 
+/* approve|deny APPROVAL_ID: the id alone is enough (POST /approvals/:id/decide). */
+static int op_decide(const op_ctx *op, const op_args *a, const char *verb, int argc, char **argv) {
+  if (argc - optind != 1) {
+    fprintf(stderr, "molecule platform %s: APPROVAL_ID [--reason TEXT] [--by NAME]\n", verb);
+    return 2;
+  }
+  const char *id = argv[optind];
+  if (!*id || strlen(id) > 64 || strspn(id, "0123456789abcdefABCDEF-") != strlen(id)) {
+    fprintf(stderr, "molecule platform %s: '%s' is not an approval id\n", verb, id);
+    return 2;
+  }
+  json_t *j = json_pack("{s:s,s:s}", "decision", strcmp(verb, "approve") ? "denied" : "approved",
+                        "decided_by", a->by ? a->by : "operator");
+  if (a->reason) json_object_set_new(j, "reason", json_string(a->reason));
+  char path[512], *body = json_body(j);
+  snprintf(path, sizeof path, "/approvals/%s/decide", id);
+  int rc = body ? op_call(op, "POST", path, body) : 1;
+  free(body);
+  return rc;
+}
+
 static int run_operator(const char *verb, int argc, char **argv) {
   op_ctx op = {0};
   op_args a = {0};
@@ -325,11 +352,15 @@ static int run_operator(const char *verb, int argc, char **argv) {
   }
   if (strcmp(verb, "workspace") == 0) return op_workspace(&op, &a, argc, argv);
   if (strcmp(verb, "secret") == 0) return op_secret(&op, &a, argc, argv);
+  if (strcmp(verb, "approvals") == 0) return op_call(&op, "GET", "/approvals/pending", NULL);
+  if (strcmp(verb, "approve") == 0 || strcmp(verb, "deny") == 0)
+    return op_decide(&op, &a, verb, argc, argv);
   return op_on_workspace(&op, &a, verb, argc, argv);
 }
 
 int cmd_platform(int argc, char **argv) {
-  static const char *const verbs[] = {"workspace", "secret", "pause", "resume", "delete", NULL};
+  static const char *const verbs[] = {"workspace", "secret", "pause", "resume", "delete",
+                                      "approvals", "approve", "deny", NULL};
   if (argc >= 2) {
     for (int i = 0; verbs[i]; i++)
       if (strcmp(argv[1], verbs[i]) == 0) return run_operator(verbs[i], argc - 1, argv + 1);

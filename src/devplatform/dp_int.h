@@ -68,6 +68,13 @@ typedef enum {
   ST_DEL_SOURCE,
   ST_DEL_UPDATE,
   ST_DEL_LIST,
+  ST_APPR_INSERT,
+  ST_APPR_LIST,
+  ST_APPR_DECIDE,
+  ST_APPR_PENDING,
+  ST_INSTR_INSERT,
+  ST_INSTR_DELETE,
+  ST_INSTR_RESOLVE,
   ST__COUNT
 } dp_stmt_id;
 
@@ -320,6 +327,15 @@ void dp_h_memories_delete(dp_call *c, const char *ws, const char *id, dp_reply *
 void dp_h_delegations_list(dp_call *c, const char *ws, dp_reply *r);
 void dp_h_delegation_record(dp_call *c, const char *ws, dp_reply *r);
 void dp_h_delegation_update(dp_call *c, const char *ws, const char *id, dp_reply *r);
+void dp_h_approvals_list(dp_call *c, const char *ws, dp_reply *r);
+void dp_h_approval_create(dp_call *c, const char *ws, dp_reply *r);
+void dp_h_approval_decide(dp_call *c, const char *ws, const char *id, dp_reply *r);
+void dp_h_approval_decide_any(dp_call *c, const char *id, dp_reply *r);
+void dp_h_approvals_pending(dp_call *c, dp_reply *r);
+void dp_h_instruction_create(dp_call *c, dp_reply *r);
+void dp_h_instruction_delete(dp_call *c, const char *id, dp_reply *r);
+void dp_h_instructions_resolve(dp_call *c, const char *ws, dp_reply *r);
+void dp_h_shared_context(dp_call *c, const char *ws, dp_reply *r);
 /* The proxy answers asynchronously: returns 1 when it took over the request (it will call
  * dp_respond itself), 0 when r holds the synchronous answer. */
 int dp_h_a2a(dp_call *c, const char *target, dp_reply *r);

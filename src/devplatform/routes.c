@@ -71,6 +71,15 @@ static const route routes[] = {
     {"GET", "workspaces/:/delegations", NULL, dp_h_delegations_list, NULL},
     {"POST", "workspaces/:/delegations/record", NULL, dp_h_delegation_record, NULL},
     {"POST", "workspaces/:/delegations/:/update", NULL, NULL, dp_h_delegation_update},
+    {"GET", "workspaces/:/approvals", NULL, dp_h_approvals_list, NULL},
+    {"POST", "workspaces/:/approvals", NULL, dp_h_approval_create, NULL},
+    {"POST", "workspaces/:/approvals/:/decide", NULL, NULL, dp_h_approval_decide},
+    {"GET", "approvals/pending", dp_h_approvals_pending, NULL, NULL},
+    {"POST", "approvals/:/decide", NULL, dp_h_approval_decide_any, NULL},
+    {"POST", "instructions", dp_h_instruction_create, NULL, NULL},
+    {"DELETE", "instructions/:", NULL, dp_h_instruction_delete, NULL},
+    {"GET", "workspaces/:/instructions/resolve", NULL, dp_h_instructions_resolve, NULL},
+    {"GET", "workspaces/:/shared-context", NULL, dp_h_shared_context, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -23,7 +23,7 @@
 #include "devplatform/dp_int.h"
 #include "molecule.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static const char *const schema_v1 =
     "CREATE TABLE IF NOT EXISTS workspaces ("
@@ -219,7 +219,33 @@ static const char *const sql[ST__COUNT] = {
                       " updated_at=?6 WHERE id=?1 AND source_id=?2",
     [ST_DEL_LIST] = "SELECT id,source_id,target_id,task,status,error,response_preview,created_at"
                     " FROM delegations WHERE source_id=?1 ORDER BY seq DESC LIMIT 50",
+    [ST_APPR_INSERT] = "INSERT INTO approvals(id,workspace_id,task_id,action,reason,context,status,"
+                       "created_at) VALUES(?1,?2,?3,?4,?5,?6,'pending',?7)",
+    [ST_APPR_LIST] = "SELECT id,task_id,action,reason,status,decided_by,decided_at,created_at,"
+                     "decision_reason FROM approvals WHERE workspace_id=?1 ORDER BY seq DESC LIMIT 50",
+    [ST_APPR_DECIDE] = "UPDATE approvals SET status=?3, decided_by=?4, decided_at=?5,"
+                       " decision_reason=?6"
+                       " WHERE id=?1 AND (?2 IS NULL OR workspace_id=?2) AND status='pending'",
+    [ST_INSTR_INSERT] = "INSERT INTO platform_instructions(id,scope,scope_target,title,content,"
+                        "priority,created_at) VALUES(?1,?2,?3,?4,?5,?6,?7)",
+    [ST_INSTR_DELETE] = "DELETE FROM platform_instructions WHERE id=?1",
+    [ST_INSTR_RESOLVE] = "SELECT scope,title,content FROM platform_instructions WHERE enabled=1"
+                         " AND (scope='global' OR (scope='workspace' AND scope_target=?1))"
+                         " ORDER BY scope!='global', priority DESC, seq",
+    [ST_APPR_PENDING] = "SELECT a.id,a.workspace_id,w.name,a.action,a.reason,a.status,a.created_at"
+                        " FROM approvals a LEFT JOIN workspaces w ON w.id=a.workspace_id"
+                        " WHERE a.status='pending' ORDER BY a.seq DESC LIMIT 50",
 };
+
+/* v3: the operator's reason for an approval decision, shown to the agent that asked; platform
+ * instructions (rules for the agents' system prompts, global or per workspace). */
+static const char *const schema_v3 =
+    "ALTER TABLE approvals ADD COLUMN decision_reason TEXT;"
+    "CREATE TABLE IF NOT EXISTS platform_instructions ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, scope TEXT NOT NULL,"
+    " scope_target TEXT, title TEXT NOT NULL, content TEXT NOT NULL,"
+    " priority INTEGER NOT NULL DEFAULT 0, enabled INTEGER NOT NULL DEFAULT 1,"
+    " created_at INTEGER NOT NULL);";
 
 static int exec_sql(sqlite3 *db, const char *q) {
   char *err = NULL;
@@ -247,7 +273,8 @@ static int migrate(sqlite3 *db) {
   snprintf(q, sizeof q, "PRAGMA user_version=%d", SCHEMA_VERSION);
   /* Each step brings one version to the next; a database of any older version walks up. */
   if (exec_sql(db, "BEGIN") || (version < 1 && exec_sql(db, schema_v1)) ||
-      (version < 2 && exec_sql(db, schema_v2)) || exec_sql(db, q)) {
+      (version < 2 && exec_sql(db, schema_v2)) || (version < 3 && exec_sql(db, schema_v3)) ||
+      exec_sql(db, q)) {
     exec_sql(db, "ROLLBACK");
     return MOL_EIO;
   }

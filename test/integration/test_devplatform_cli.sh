@@ -28,6 +28,27 @@ op secret set "$C" K V | grep -q '"saved"' || fail "secret set"
 op secret set --global G 1 | grep -q '"saved"' || fail "global secret set"
 op pause "$P" | grep -q '"paused_count":2' || fail "pause cascade"
 op resume "$P" | grep -q '"resumed_count":2' || fail "resume"
+# approvals: an agent asks over HTTP with its token, the operator decides with the CLI
+AJ=$(op workspace create --name asker --external)
+A=$(echo "$AJ" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+AT=$(echo "$AJ" | sed 's/.*"auth_token":"\([^"]*\)".*/\1/')
+ask() {
+  curl -sS -H "Authorization: Bearer $AT" -H 'Content-Type: application/json' \
+    -d "{\"action\":\"$1\"}" "$MOLECULE_PLATFORM_URL/workspaces/$A/approvals" |
+    sed -n 's/.*"approval_id":"\([^"]*\)".*/\1/p'
+}
+mine() { curl -sS -H "Authorization: Bearer $AT" "$MOLECULE_PLATFORM_URL/workspaces/$A/approvals"; }
+AP1=$(ask deploy)
+AP2=$(ask "drop table")
+[ -n "$AP1" ] && [ -n "$AP2" ] || fail "approval create"
+op approvals | grep -q "\"$AP2\"" || fail "pending approvals not listed"
+op approve "$AP1" | grep -q '"approved"' || fail "approve"
+if op approve "$AP1" >/dev/null 2>&1; then fail "a decided approval was decided again"; fi
+if op deny 00000000-0000-4000-8000-000000000000 >/dev/null 2>&1; then fail "deny unknown id"; fi
+op deny "$AP2" --reason "not on a Friday" | grep -q '"denied"' || fail "deny"
+mine | grep -q "\"id\":\"$AP1\",[^}]*\"status\":\"approved\"" || fail "agent sees approved: $(mine)"
+mine | grep -q '"decision_reason":"not on a Friday"' || fail "agent sees the reason: $(mine)"
+op approvals | grep -q "$AP2" && fail "decided approval still pending"
 if op delete "$P" >/dev/null 2>&1; then fail "delete with children needs --cascade"; fi
 op delete "$P" --cascade | grep -q '"cascade_deleted":2' || fail "delete cascade"
 kill -TERM "$PID"

@@ -258,6 +258,46 @@ static void test_message_text(void **state) {
   json_decref(req);
 }
 
+/* A database at schema v2 (as the previous release left it) walks up to v3 and keeps its rows. */
+static void test_store_v2_to_v3(void **state) {
+  (void)state;
+  char dir[] = "/tmp/moldevp-unit-XXXXXX", path[128];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/s.db", dir);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  dp_store s;
+  assert_int_equal(dp_store_open(&s, &loop, path), 0);
+  assert_int_equal(dp_store_close(&s, NULL), 1);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db,
+                                "ALTER TABLE approvals DROP COLUMN decision_reason;"
+                                "DROP TABLE platform_instructions;"
+                                "INSERT INTO approvals(id,workspace_id,action,status,created_at)"
+                                " VALUES('a1','w1','deploy','pending',1);"
+                                "PRAGMA user_version=2;",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(dp_store_open(&s, &loop, path), 0);
+  sqlite3_stmt *st = dp_stmt(&s, ST_APPR_LIST);
+  assert_non_null(st);
+  dp_bind_text(st, 1, "w1");
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal(dp_col_text(st, 0), "a1");
+  assert_null(dp_col_text(st, 8)); /* decision_reason, added by v3 */
+  sqlite3_reset(st);
+  assert_non_null(dp_stmt(&s, ST_INSTR_RESOLVE));
+  assert_int_equal(dp_store_close(&s, NULL), 1);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void test_store_migrations(void **state) {
   (void)state;
   char dir[] = "/tmp/moldevp-unit-XXXXXX", path[128];
@@ -305,6 +345,7 @@ int main(void) {
       cmocka_unit_test(test_rate_limiter),   cmocka_unit_test(test_tokens_and_ids),
       cmocka_unit_test(test_times),          cmocka_unit_test(test_query),
       cmocka_unit_test(test_message_text),   cmocka_unit_test(test_store_migrations),
+      cmocka_unit_test(test_store_v2_to_v3),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
