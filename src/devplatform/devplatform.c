@@ -46,7 +46,7 @@ static void apply_opts(mol_devplatform *dp, const mol_devplatform_opts *o) {
   dp->plugins_dir = o->plugins_dir ? strdup(o->plugins_dir) : NULL;
   long limit = o->rate_limit;
   if (limit == 0) limit = o->dev ? -1 : (long)env_uint("RATE_LIMIT", 600, 1);
-  dp_rl_init(&dp->rl, limit, o->rate_window_ms, 0);
+  mol_dp__rl_init(&dp->rl, limit, o->rate_window_ms, 0);
 }
 
 static int read_token_file(const char *path, char *out, size_t cap) {
@@ -96,8 +96,8 @@ static int setup_admin_token(mol_devplatform *dp, const mol_devplatform_opts *o)
   }
   int rc = read_token_file(file, dp->admin_token, sizeof dp->admin_token);
   if (rc == 0) {
-    char tok[DP_TOKEN_LEN + 1];
-    rc = dp_token_new(tok);
+    char tok[MOL_DP__TOKEN_LEN + 1];
+    rc = mol_dp__token_new(tok);
     if (!rc) rc = write_token_file(file, tok);
     if (!rc) {
       snprintf(dp->admin_token, sizeof dp->admin_token, "%s", tok);
@@ -112,12 +112,12 @@ static int setup_admin_token(mol_devplatform *dp, const mol_devplatform_opts *o)
   return rc;
 }
 
-static void sweep_stmt(mol_devplatform *dp, dp_stmt_id id, int64_t before) {
-  sqlite3_stmt *st = dp_stmt(&dp->store, id);
+static void sweep_stmt(mol_devplatform *dp, mol_dp__stmt_id id, int64_t before) {
+  sqlite3_stmt *st = mol_dp__stmt(&dp->store, id);
   if (!st) return;
   sqlite3_bind_int64(st, 1, before);
-  if (id == ST_WS_LIVENESS_SWEEP) sqlite3_bind_int64(st, 2, mol_unix_ms());
-  dp_exec_stmt(&dp->store, st);
+  if (id == MOL_DP__ST_WS_LIVENESS_SWEEP) sqlite3_bind_int64(st, 2, mol_unix_ms());
+  mol_dp__exec_stmt(&dp->store, st);
 }
 
 /* Liveness (§5.3): online/degraded -> offline after the TTL without heartbeats; retention of
@@ -125,22 +125,22 @@ static void sweep_stmt(mol_devplatform *dp, dp_stmt_id id, int64_t before) {
 static void on_sweep(uv_timer_t *t) {
   mol_devplatform *dp = t->data;
   int64_t now = mol_unix_ms();
-  if (dp_store_write_begin(&dp->store)) return;
-  sweep_stmt(dp, ST_WS_LIVENESS_SWEEP, now - (int64_t)dp->liveness_ttl_s * 1000);
-  sweep_stmt(dp, ST_ACT_PRUNE_AGE, now - (int64_t)dp->activity_retention_s * 1000);
-  sweep_stmt(dp, ST_Q_PRUNE, now - (int64_t)dp->activity_retention_s * 1000);
+  if (mol_dp__store_write_begin(&dp->store)) return;
+  sweep_stmt(dp, MOL_DP__ST_WS_LIVENESS_SWEEP, now - (int64_t)dp->liveness_ttl_s * 1000);
+  sweep_stmt(dp, MOL_DP__ST_ACT_PRUNE_AGE, now - (int64_t)dp->activity_retention_s * 1000);
+  sweep_stmt(dp, MOL_DP__ST_Q_PRUNE, now - (int64_t)dp->activity_retention_s * 1000);
 }
 
 static int open_parts(mol_devplatform *dp, const mol_devplatform_opts *o) {
-  int rc = dp_store_open(&dp->store, dp->loop, o->db_path);
-  dp->store.on_end = dp_txn_ended; /* replies wait for the commit of what they saw */
+  int rc = mol_dp__store_open(&dp->store, dp->loop, o->db_path);
+  dp->store.on_end = mol_dp__txn_ended; /* replies wait for the commit of what they saw */
   dp->store.on_end_arg = dp;
-  if (!rc) rc = dp_queue_load_count(dp);
+  if (!rc) rc = mol_dp__queue_load_count(dp);
   if (!rc) rc = setup_admin_token(dp, o);
-  if (!rc) rc = dp_guard_init(dp, o->public_host);
+  if (!rc) rc = mol_dp__guard_init(dp, o->public_host);
   mol_http_server_opts so = {.max_body_bytes = dp->max_body_bytes};
   if (!rc) rc = mol_http_server_new(dp->loop, &so, &dp->srv);
-  if (!rc) rc = mol_http_server_route(dp->srv, NULL, "/", 1, dp_on_request, dp);
+  if (!rc) rc = mol_http_server_route(dp->srv, NULL, "/", 1, mol_dp__on_request, dp);
   /* Many long A2A calls to one agent must not queue behind each other inside the client. */
   mol_http_client_opts co = {.max_conns_per_origin = 256, .max_idle_per_origin = 64};
   if (!rc) rc = mol_http_client_new(dp->loop, &co, &dp->client);
@@ -148,16 +148,16 @@ static int open_parts(mol_devplatform *dp, const mol_devplatform_opts *o) {
 }
 
 static void free_memory(mol_devplatform *dp) {
-  dp_token_cache_clear(dp);
-  dp_activity_counts_free(dp);
-  dp_held_free(dp);
-  dp_rt *rt, *tmp;
+  mol_dp__token_cache_clear(dp);
+  mol_dp__activity_counts_free(dp);
+  mol_dp__held_free(dp);
+  mol_dp__rt *rt, *tmp;
   HASH_ITER(hh, dp->rt, rt, tmp) {
     HASH_DEL(dp->rt, rt);
     if (rt->caps) json_decref(rt->caps);
     free(rt);
   }
-  dp_rl_free(&dp->rl);
+  mol_dp__rl_free(&dp->rl);
   free(dp->admin_token_file);
   free(dp->plugins_dir);
   free(dp->public_hosts);
@@ -186,7 +186,7 @@ int mol_devplatform_new(uv_loop_t *loop, const mol_devplatform_opts *opts, mol_d
     dp->store.commit_check.data = dp;
     /* The check handle lives in dp: dp is freed when it has closed (on the loop). */
     dp->close_parts = 1;
-    if (!dp_store_close(&dp->store, on_part_closed)) free_memory(dp);
+    if (!mol_dp__store_close(&dp->store, on_part_closed)) free_memory(dp);
     return rc;
   }
   uv_timer_init(loop, &dp->sweep);
@@ -226,10 +226,10 @@ static void on_server_closed(void *arg) {
   dp->close_parts = 1; /* the sweep timer */
   uv_close((uv_handle_t *)&dp->sweep, on_part_closed);
   dp->store.commit_check.data = dp;
-  if (dp_store_close(&dp->store, on_part_closed)) dp->close_parts++;
+  if (mol_dp__store_close(&dp->store, on_part_closed)) dp->close_parts++;
 }
 
-void dp_maybe_finish_close(mol_devplatform *dp) {
+void mol_dp__maybe_finish_close(mol_devplatform *dp) {
   if (!dp->closing || dp->client || dp->ninflight || dp->npending || dp->close_parts < 0) return;
   dp->close_parts = -1; /* the server close is under way */
   mol_http_server_close(dp->srv, 2000, on_server_closed, dp);
@@ -238,7 +238,7 @@ void dp_maybe_finish_close(mol_devplatform *dp) {
 static void on_client_closed(void *arg) {
   mol_devplatform *dp = arg;
   dp->client = NULL;
-  dp_maybe_finish_close(dp);
+  mol_dp__maybe_finish_close(dp);
 }
 
 void mol_devplatform_close(mol_devplatform *dp, void (*cb)(void *arg), void *arg) {

@@ -81,83 +81,92 @@ static const char *const schema_v1 =
   "a.summary,a.request_body,a.response_body,a.status,a.error_detail,a.duration_ms,"          \
   "a.created_at,s.name,s.role FROM activity a LEFT JOIN workspaces s ON s.id=a.source_id"
 
-static const char *const sql[ST__COUNT] = {
-    [ST_WS_GET] = "SELECT " WS_COLS " FROM workspaces WHERE id=?1",
-    [ST_WS_INSERT] = "INSERT INTO workspaces(id,name,role,tier,parent_id,status,url,"
-                     "delivery_mode,runtime,max_concurrent_tasks,created_at,updated_at,"
-                     "budget_limit) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?12)",
-    [ST_WS_REGISTER] = "UPDATE workspaces SET url=?2, agent_card=?3, delivery_mode=?4,"
-                       " status='online', last_heartbeat_at=?5, updated_at=?5"
-                       " WHERE id=?1 AND status!='removed'",
-    [ST_WS_HB_READ] = "SELECT status, max_concurrent_tasks FROM workspaces WHERE id=?1",
-    [ST_WS_HEARTBEAT] = "UPDATE workspaces SET last_error_rate=?2, last_sample_error=?3,"
-                        " active_tasks=?4, uptime_seconds=?5, current_task=?6,"
-                        " monthly_spend=CASE WHEN ?7>0 THEN ?7 ELSE monthly_spend END,"
-                        " last_heartbeat_at=?8, updated_at=?8, status=?9"
-                        " WHERE id=?1 AND status!='removed'",
-    [ST_WS_SET_STATUS] = "UPDATE workspaces SET status=?2, updated_at=?3 WHERE id=?1",
-    [ST_WS_UPDATE_CARD] = "UPDATE workspaces SET agent_card=?2, updated_at=?3"
-                          " WHERE id=?1 AND status!='removed'",
-    [ST_WS_CHILDREN] = "SELECT id,name FROM workspaces WHERE parent_id=?1 AND status!='removed'"
-                       " ORDER BY created_at",
-    [ST_WS_PEERS] = "SELECT " PEER_COLS " FROM workspaces WHERE status!='removed' AND id!=?1"
-                    " AND (parent_id IS ?2 OR parent_id=?1 OR id=?2)"
-                    " AND (?3 IS NULL OR instr(lower(name),lower(?3))>0"
-                    "      OR instr(lower(coalesce(role,'')),lower(?3))>0)"
-                    " ORDER BY created_at, id",
-    [ST_WS_LIST] = "SELECT " PEER_COLS " FROM workspaces WHERE status!='removed'"
-                   " ORDER BY created_at, id",
-    [ST_WS_PAUSE_ONE] = "UPDATE workspaces SET status='paused', url=CASE WHEN"
-                        " delivery_mode='poll' THEN url ELSE '' END, updated_at=?2"
-                        " WHERE id=?1 AND status NOT IN ('removed','paused')",
-    [ST_WS_RESUME_ONE] = "UPDATE workspaces SET status='offline', updated_at=?2"
-                         " WHERE id=?1 AND status='paused'",
-    [ST_WS_REMOVE_ONE] = "UPDATE workspaces SET status='removed', url='', updated_at=?2"
-                         " WHERE id=?1 AND status!='removed'",
-    [ST_WS_LIVENESS_SWEEP] = "UPDATE workspaces SET status='offline', updated_at=?2"
-                             " WHERE status IN ('online','degraded') AND last_heartbeat_at<?1",
-    [ST_TOK_INSERT] = "INSERT INTO tokens(id,workspace_id,hash,prefix,created_at)"
-                      " VALUES(?1,?2,?3,?4,?5)",
-    [ST_TOK_LOOKUP] = "SELECT t.workspace_id FROM tokens t JOIN workspaces w"
-                      " ON w.id=t.workspace_id WHERE t.hash=?1 AND t.revoked_at IS NULL"
-                      " AND w.status!='removed'",
-    [ST_TOK_HAS_LIVE] = "SELECT 1 FROM tokens WHERE workspace_id=?1 AND revoked_at IS NULL"
-                        " LIMIT 1",
-    [ST_TOK_REVOKE_WS] = "UPDATE tokens SET revoked_at=?2 WHERE workspace_id=?1"
-                         " AND revoked_at IS NULL",
-    [ST_TOK_TOUCH] = "UPDATE tokens SET last_used_at=?2 WHERE hash=?1",
-    [ST_SEC_PUT] = "INSERT INTO secrets(scope,key,value,created_at,updated_at)"
-                   " VALUES(?1,?2,?3,?4,?4) ON CONFLICT(scope,key) DO UPDATE SET"
-                   " value=excluded.value, updated_at=excluded.updated_at",
-    [ST_SEC_DEL] = "DELETE FROM secrets WHERE scope=?1 AND key=?2",
-    [ST_SEC_VALUES] = "SELECT key,value FROM secrets WHERE scope='' OR scope=?1"
-                      " ORDER BY scope!='', key",
-    [ST_SEC_LIST] = "SELECT key,scope,created_at,updated_at FROM secrets"
-                    " WHERE scope='' OR scope=?1 ORDER BY scope, key",
-    [ST_ACT_INSERT] = "INSERT INTO activity(id,workspace_id,activity_type,source_id,target_id,"
-                      "method,summary,request_body,response_body,status,error_detail,"
-                      "duration_ms,created_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
-    [ST_ACT_CURSOR] = "SELECT seq FROM activity WHERE id=?1 AND workspace_id=?2",
-    [ST_ACT_LIST_ASC] = ACT_SELECT ACT_FILTER " ORDER BY a.seq ASC LIMIT ?8",
-    [ST_ACT_LIST_DESC] = ACT_SELECT ACT_FILTER " ORDER BY a.seq DESC LIMIT ?8",
-    [ST_ACT_PRUNE_WS] = "DELETE FROM activity WHERE workspace_id=?1 AND seq<=(SELECT seq FROM"
-                        " activity WHERE workspace_id=?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
-    [ST_ACT_PRUNE_AGE] = "DELETE FROM activity WHERE created_at<?1",
-    [ST_Q_FIND_IDEM] = "SELECT id FROM a2a_queue WHERE workspace_id=?1 AND idempotency_key=?2"
-                       " AND status IN ('queued','dispatched')",
-    [ST_Q_INSERT] = "INSERT INTO a2a_queue(id,workspace_id,caller_id,body,method,"
-                    "idempotency_key,status,enqueued_at,updated_at)"
-                    " VALUES(?1,?2,?3,?4,?5,?6,'queued',?7,?7)",
-    [ST_Q_DEPTH] = "SELECT count(*) FROM a2a_queue WHERE workspace_id=?1 AND status='queued'",
-    [ST_Q_CLAIM] = "SELECT id,caller_id,body FROM a2a_queue WHERE workspace_id=?1"
-                   " AND status='queued' ORDER BY priority DESC, seq ASC LIMIT 1",
-    [ST_Q_SET_STATUS] = "UPDATE a2a_queue SET status=?2, updated_at=?3 WHERE id=?1",
-    [ST_Q_REQUEUE] = "UPDATE a2a_queue SET attempts=attempts+1, last_error=?3, updated_at=?4,"
-                     " status=CASE WHEN attempts+1>=?2 THEN 'failed' ELSE 'queued' END"
-                     " WHERE id=?1",
-    [ST_Q_RESET_DISPATCHED] = "UPDATE a2a_queue SET status='queued' WHERE status='dispatched'",
-    [ST_Q_PRUNE] = "DELETE FROM a2a_queue WHERE status IN ('completed','failed')"
-                   " AND updated_at<?1",
+static const char *const sql[MOL_DP__ST_COUNT] = {
+    [MOL_DP__ST_WS_GET] = "SELECT " WS_COLS " FROM workspaces WHERE id=?1",
+    [MOL_DP__ST_WS_INSERT] = "INSERT INTO workspaces(id,name,role,tier,parent_id,status,url,"
+                             "delivery_mode,runtime,max_concurrent_tasks,created_at,updated_at,"
+                             "budget_limit) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?12)",
+    [MOL_DP__ST_WS_REGISTER] = "UPDATE workspaces SET url=?2, agent_card=?3, delivery_mode=?4,"
+                               " status='online', last_heartbeat_at=?5, updated_at=?5"
+                               " WHERE id=?1 AND status!='removed'",
+    [MOL_DP__ST_WS_HB_READ] = "SELECT status, max_concurrent_tasks FROM workspaces WHERE id=?1",
+    [MOL_DP__ST_WS_HEARTBEAT] = "UPDATE workspaces SET last_error_rate=?2, last_sample_error=?3,"
+                                " active_tasks=?4, uptime_seconds=?5, current_task=?6,"
+                                " monthly_spend=CASE WHEN ?7>0 THEN ?7 ELSE monthly_spend END,"
+                                " last_heartbeat_at=?8, updated_at=?8, status=?9"
+                                " WHERE id=?1 AND status!='removed'",
+    [MOL_DP__ST_WS_SET_STATUS] = "UPDATE workspaces SET status=?2, updated_at=?3 WHERE id=?1",
+    [MOL_DP__ST_WS_UPDATE_CARD] = "UPDATE workspaces SET agent_card=?2, updated_at=?3"
+                                  " WHERE id=?1 AND status!='removed'",
+    [MOL_DP__ST_WS_CHILDREN] =
+        "SELECT id,name FROM workspaces WHERE parent_id=?1 AND status!='removed'"
+        " ORDER BY created_at",
+    [MOL_DP__ST_WS_PEERS] =
+        "SELECT " PEER_COLS " FROM workspaces WHERE status!='removed' AND id!=?1"
+        " AND (parent_id IS ?2 OR parent_id=?1 OR id=?2)"
+        " AND (?3 IS NULL OR instr(lower(name),lower(?3))>0"
+        "      OR instr(lower(coalesce(role,'')),lower(?3))>0)"
+        " ORDER BY created_at, id",
+    [MOL_DP__ST_WS_LIST] = "SELECT " PEER_COLS " FROM workspaces WHERE status!='removed'"
+                           " ORDER BY created_at, id",
+    [MOL_DP__ST_WS_PAUSE_ONE] = "UPDATE workspaces SET status='paused', url=CASE WHEN"
+                                " delivery_mode='poll' THEN url ELSE '' END, updated_at=?2"
+                                " WHERE id=?1 AND status NOT IN ('removed','paused')",
+    [MOL_DP__ST_WS_RESUME_ONE] = "UPDATE workspaces SET status='offline', updated_at=?2"
+                                 " WHERE id=?1 AND status='paused'",
+    [MOL_DP__ST_WS_REMOVE_ONE] = "UPDATE workspaces SET status='removed', url='', updated_at=?2"
+                                 " WHERE id=?1 AND status!='removed'",
+    [MOL_DP__ST_WS_LIVENESS_SWEEP] =
+        "UPDATE workspaces SET status='offline', updated_at=?2"
+        " WHERE status IN ('online','degraded') AND last_heartbeat_at<?1",
+    [MOL_DP__ST_TOK_INSERT] = "INSERT INTO tokens(id,workspace_id,hash,prefix,created_at)"
+                              " VALUES(?1,?2,?3,?4,?5)",
+    [MOL_DP__ST_TOK_LOOKUP] = "SELECT t.workspace_id FROM tokens t JOIN workspaces w"
+                              " ON w.id=t.workspace_id WHERE t.hash=?1 AND t.revoked_at IS NULL"
+                              " AND w.status!='removed'",
+    [MOL_DP__ST_TOK_HAS_LIVE] = "SELECT 1 FROM tokens WHERE workspace_id=?1 AND revoked_at IS NULL"
+                                " LIMIT 1",
+    [MOL_DP__ST_TOK_REVOKE_WS] = "UPDATE tokens SET revoked_at=?2 WHERE workspace_id=?1"
+                                 " AND revoked_at IS NULL",
+    [MOL_DP__ST_TOK_TOUCH] = "UPDATE tokens SET last_used_at=?2 WHERE hash=?1",
+    [MOL_DP__ST_SEC_PUT] = "INSERT INTO secrets(scope,key,value,created_at,updated_at)"
+                           " VALUES(?1,?2,?3,?4,?4) ON CONFLICT(scope,key) DO UPDATE SET"
+                           " value=excluded.value, updated_at=excluded.updated_at",
+    [MOL_DP__ST_SEC_DEL] = "DELETE FROM secrets WHERE scope=?1 AND key=?2",
+    [MOL_DP__ST_SEC_VALUES] = "SELECT key,value FROM secrets WHERE scope='' OR scope=?1"
+                              " ORDER BY scope!='', key",
+    [MOL_DP__ST_SEC_LIST] = "SELECT key,scope,created_at,updated_at FROM secrets"
+                            " WHERE scope='' OR scope=?1 ORDER BY scope, key",
+    [MOL_DP__ST_ACT_INSERT] =
+        "INSERT INTO activity(id,workspace_id,activity_type,source_id,target_id,"
+        "method,summary,request_body,response_body,status,error_detail,"
+        "duration_ms,created_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+    [MOL_DP__ST_ACT_CURSOR] = "SELECT seq FROM activity WHERE id=?1 AND workspace_id=?2",
+    [MOL_DP__ST_ACT_LIST_ASC] = ACT_SELECT ACT_FILTER " ORDER BY a.seq ASC LIMIT ?8",
+    [MOL_DP__ST_ACT_LIST_DESC] = ACT_SELECT ACT_FILTER " ORDER BY a.seq DESC LIMIT ?8",
+    [MOL_DP__ST_ACT_PRUNE_WS] =
+        "DELETE FROM activity WHERE workspace_id=?1 AND seq<=(SELECT seq FROM"
+        " activity WHERE workspace_id=?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+    [MOL_DP__ST_ACT_PRUNE_AGE] = "DELETE FROM activity WHERE created_at<?1",
+    [MOL_DP__ST_Q_FIND_IDEM] =
+        "SELECT id FROM a2a_queue WHERE workspace_id=?1 AND idempotency_key=?2"
+        " AND status IN ('queued','dispatched')",
+    [MOL_DP__ST_Q_INSERT] = "INSERT INTO a2a_queue(id,workspace_id,caller_id,body,method,"
+                            "idempotency_key,status,enqueued_at,updated_at)"
+                            " VALUES(?1,?2,?3,?4,?5,?6,'queued',?7,?7)",
+    [MOL_DP__ST_Q_DEPTH] =
+        "SELECT count(*) FROM a2a_queue WHERE workspace_id=?1 AND status='queued'",
+    [MOL_DP__ST_Q_CLAIM] = "SELECT id,caller_id,body FROM a2a_queue WHERE workspace_id=?1"
+                           " AND status='queued' ORDER BY priority DESC, seq ASC LIMIT 1",
+    [MOL_DP__ST_Q_SET_STATUS] = "UPDATE a2a_queue SET status=?2, updated_at=?3 WHERE id=?1",
+    [MOL_DP__ST_Q_REQUEUE] =
+        "UPDATE a2a_queue SET attempts=attempts+1, last_error=?3, updated_at=?4,"
+        " status=CASE WHEN attempts+1>=?2 THEN 'failed' ELSE 'queued' END"
+        " WHERE id=?1",
+    [MOL_DP__ST_Q_RESET_DISPATCHED] =
+        "UPDATE a2a_queue SET status='queued' WHERE status='dispatched'",
+    [MOL_DP__ST_Q_PRUNE] = "DELETE FROM a2a_queue WHERE status IN ('completed','failed')"
+                           " AND updated_at<?1",
 };
 
 static int exec_sql(sqlite3 *db, const char *q) {
@@ -192,11 +201,11 @@ static int migrate(sqlite3 *db) {
 }
 
 static void on_check(uv_check_t *h) {
-  dp_store *s = h->data;
-  dp_store_commit(s);
+  mol_dp__store *s = h->data;
+  mol_dp__store_commit(s);
 }
 
-int dp_store_open(dp_store *s, uv_loop_t *loop, const char *path) {
+int mol_dp__store_open(mol_dp__store *s, uv_loop_t *loop, const char *path) {
   memset(s, 0, sizeof *s);
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
@@ -211,7 +220,7 @@ int dp_store_open(dp_store *s, uv_loop_t *loop, const char *path) {
                            " PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;");
   if (!rc) rc = migrate(s->db);
   /* In-flight dispatches died with the previous process: their queue items run again. */
-  if (!rc) rc = exec_sql(s->db, sql[ST_Q_RESET_DISPATCHED]);
+  if (!rc) rc = exec_sql(s->db, sql[MOL_DP__ST_Q_RESET_DISPATCHED]);
   if (rc) {
     sqlite3_close(s->db);
     s->db = NULL;
@@ -223,7 +232,7 @@ int dp_store_open(dp_store *s, uv_loop_t *loop, const char *path) {
   return 0;
 }
 
-sqlite3_stmt *dp_stmt(dp_store *s, dp_stmt_id id) {
+sqlite3_stmt *mol_dp__stmt(mol_dp__store *s, mol_dp__stmt_id id) {
   sqlite3_stmt *st = s->stmts[id];
   if (!st) {
     if (sqlite3_prepare_v3(s->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[id], NULL) !=
@@ -238,7 +247,7 @@ sqlite3_stmt *dp_stmt(dp_store *s, dp_stmt_id id) {
   return st;
 }
 
-int dp_store_write_begin(dp_store *s) {
+int mol_dp__store_write_begin(mol_dp__store *s) {
   if (s->in_txn) return 0;
   if (exec_sql(s->db, "BEGIN")) return MOL_EIO;
   s->in_txn = 1;
@@ -246,12 +255,12 @@ int dp_store_write_begin(dp_store *s) {
   return 0;
 }
 
-int dp_store_commit(dp_store *s) {
+int mol_dp__store_commit(mol_dp__store *s) {
   if (s->check_inited) uv_check_stop(&s->commit_check);
   if (!s->in_txn) return 0;
   s->in_txn = 0;
   /* Reset statements first: an unfinished SELECT would make COMMIT fail with SQLITE_BUSY. */
-  for (int i = 0; i < ST__COUNT; i++)
+  for (int i = 0; i < MOL_DP__ST_COUNT; i++)
     if (s->stmts[i]) sqlite3_reset(s->stmts[i]);
   int committed = exec_sql(s->db, "COMMIT") == 0;
   /* A failed statement may have rolled the transaction back already (SQLITE_FULL, IOERR):
@@ -262,7 +271,7 @@ int dp_store_commit(dp_store *s) {
   return committed ? 0 : MOL_EIO;
 }
 
-int dp_exec_stmt(dp_store *s, sqlite3_stmt *st) {
+int mol_dp__exec_stmt(mol_dp__store *s, sqlite3_stmt *st) {
   if (!st) return MOL_EIO;
   int rc = sqlite3_step(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
@@ -274,10 +283,10 @@ int dp_exec_stmt(dp_store *s, sqlite3_stmt *st) {
   return 0;
 }
 
-int dp_store_close(dp_store *s, uv_close_cb cb) {
+int mol_dp__store_close(mol_dp__store *s, uv_close_cb cb) {
   if (s->db) {
-    dp_store_commit(s);
-    for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->stmts[i]);
+    mol_dp__store_commit(s);
+    for (int i = 0; i < MOL_DP__ST_COUNT; i++) sqlite3_finalize(s->stmts[i]);
     memset(s->stmts, 0, sizeof s->stmts);
     sqlite3_close(s->db);
     s->db = NULL;
@@ -288,11 +297,11 @@ int dp_store_close(dp_store *s, uv_close_cb cb) {
   return 1;
 }
 
-const char *dp_col_text(sqlite3_stmt *st, int col) {
+const char *mol_dp__col_text(sqlite3_stmt *st, int col) {
   return (const char *)sqlite3_column_text(st, col);
 }
 
-void dp_bind_text(sqlite3_stmt *st, int idx, const char *s) {
+void mol_dp__bind_text(sqlite3_stmt *st, int idx, const char *s) {
   if (s)
     sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
   else
