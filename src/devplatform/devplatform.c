@@ -208,6 +208,7 @@ int mol_devplatform_listen(mol_devplatform *dp, const char *host, int port) {
   if (rc) return rc;
   /* Admin calls open only while every listener is loopback. */
   dp->listen_loopback = (dp->listen_loopback >= 0) && is_loopback_host(host) ? 1 : -1;
+  dp->admin_open = dp->dev && dp->listen_loopback == 1;
   mol_logi("devplatform", "listening on %s:%d", host, mol_http_server_port(dp->srv));
   return 0;
 }
@@ -216,9 +217,7 @@ int mol_devplatform_port(const mol_devplatform *dp) { return mol_http_server_por
 
 const char *mol_devplatform_admin_token(const mol_devplatform *dp) { return dp->admin_token; }
 
-int mol_devplatform_admin_open(const mol_devplatform *dp) {
-  return dp->dev && dp->listen_loopback == 1;
-}
+int mol_devplatform_admin_open(const mol_devplatform *dp) { return dp->admin_open; }
 
 static void on_server_closed(void *arg) {
   mol_devplatform *dp = arg;

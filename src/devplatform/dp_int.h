@@ -373,7 +373,9 @@ struct mol_devplatform {
   uv_timer_t sweep;
   int sweep_inited;
   int dev;
-  int listen_loopback;
+  int listen_loopback;             /* 1: every listener is loopback, -1: one is not, 0: none */
+  int admin_open;                  /* dev and loopback only: credential-less admin calls pass
+                                      (set by mol_devplatform_listen, read by auth.c) */
   int closing;
   char admin_token[128];
   char *plugins_dir;               /* --plugins DIR, or NULL */
