@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "devplatform/dispatch.h"
 #include "devplatform/dp_int.h"
 #include "http/server.h"
 #include "molecule.h"
@@ -74,16 +73,7 @@ void mol_dp__send_copy(mol_devplatform *dp, void *req, int status, const char *b
   }
 }
 
-/* What the rolled-back writes may have put in memory: a token minted and then looked up in
- * the same iteration sits in the token cache; the queue count moved with the rows. */
-static void forget_rolled_back(mol_devplatform *dp) {
-  mol_dp__token_cache_clear(dp);
-  if (mol_dp__queue_load_count(dp)) mol_logw("devplatform", "cannot recount the a2a queue");
-}
-
-void mol_dp__txn_ended(void *arg, int committed) {
-  mol_devplatform *dp = arg;
-  if (!committed) forget_rolled_back(dp);
+void mol_dp__held_release(mol_devplatform *dp, int committed) {
   if (!dp->held.n) return;
   /* Answering may run more handlers whose replies join the next transaction's batch: take
    * this batch out first, and give its array back for reuse afterwards. */

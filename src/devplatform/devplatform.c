@@ -131,9 +131,24 @@ static void on_sweep(uv_timer_t *t) {
   sweep_stmt(dp, MOL_DP__ST_Q_PRUNE, now - (int64_t)dp->activity_retention_s * 1000);
 }
 
+/* What the rolled-back writes may have put in memory: a token minted and then looked up in
+ * the same iteration sits in the token cache; the queue count moved with the rows. */
+static void forget_rolled_back(mol_devplatform *dp) {
+  mol_dp__token_cache_clear(dp);
+  if (mol_dp__queue_load_count(dp)) mol_logw("devplatform", "cannot recount the a2a queue");
+}
+
+/* The store's on_end. The owner forgets what a rollback undid before the replies that waited
+ * for the transaction leave (commit.c), so commit.c calls up into no other file. */
+static void on_txn_ended(void *arg, int committed) {
+  mol_devplatform *dp = arg;
+  if (!committed) forget_rolled_back(dp);
+  mol_dp__held_release(dp, committed);
+}
+
 static int open_parts(mol_devplatform *dp, const mol_devplatform_opts *o) {
   int rc = mol_dp__store_open(&dp->store, dp->loop, o->db_path);
-  dp->store.on_end = mol_dp__txn_ended; /* replies wait for the commit of what they saw */
+  dp->store.on_end = on_txn_ended; /* replies wait for the commit of what they saw */
   dp->store.on_end_arg = dp;
   if (!rc) rc = mol_dp__queue_load_count(dp);
   if (!rc) rc = setup_admin_token(dp, o);

@@ -67,8 +67,7 @@ typedef struct {
   uv_check_t commit_check;  /* commits the iteration's transaction after the loop polled */
   int check_inited;
   /* Called once after every transaction ends: committed = 1 after COMMIT, 0 after a failed
-   * COMMIT was rolled back. Set by the owner after mol_dp__store_open (commit.c's
-   * mol_dp__txn_ended). */
+   * COMMIT was rolled back. Set by the owner after mol_dp__store_open (devplatform.c). */
   void (*on_end)(void *arg, int committed);
   void *on_end_arg;
 } mol_dp__store;
@@ -113,6 +112,13 @@ void mol_dp__reply_set(mol_dp__reply *r, int status, json_t *body); /* takes the
 void mol_dp__reply_err(mol_dp__reply *r, int status, const char *msg);
 void mol_dp__reply_free(mol_dp__reply *r);
 
+/* ---- respond.c: the reply writers, below every handler ------------------------------------ */
+
+/* Answers a request (possibly later than the handler returned), through mol_dp__send. */
+void mol_dp__respond(mol_devplatform *dp, void *req, mol_dp__reply *r);
+/* The same with a body passed through verbatim as application/json (the proxy's 2xx). */
+void mol_dp__respond_raw(mol_devplatform *dp, void *req, int status, const char *body, size_t len);
+
 /* ---- commit.c: no reply leaves before the transaction it saw is committed ------------------ */
 
 typedef struct {
@@ -132,8 +138,9 @@ typedef struct {
 void mol_dp__send(mol_devplatform *dp, void *req, int status, char *body, size_t len);
 /* The same for a body the caller keeps (copied only when the reply is held). */
 void mol_dp__send_copy(mol_devplatform *dp, void *req, int status, const char *body, size_t len);
-/* mol_dp__store.on_end: releases the held replies (committed) or answers them 503 (rolled back). */
-void mol_dp__txn_ended(void *arg, int committed);
+/* Once the transaction has ended (the owner's mol_dp__store.on_end): releases the held replies
+ * (committed) or answers them 503 (rolled back). */
+void mol_dp__held_release(mol_devplatform *dp, int committed);
 void mol_dp__held_free(mol_devplatform *dp);
 
 /* ---- the per-request view the core sees (filled by devplatform.c from the server request) -- */
@@ -349,10 +356,6 @@ int mol_dp__guard_request(mol_devplatform *dp, struct mol_http_req *req, mol_dp_
  * MOL_EINVAL for an entry that is not a bare host name, or MOL_ENOMEM. */
 int mol_dp__guard_init(mol_devplatform *dp, const char *public_hosts);
 void mol_dp__on_request(struct mol_http_req *req, void *arg);
-/* routes.c: answer a request (possibly later than the handler returned). */
-void mol_dp__respond(mol_devplatform *dp, void *req, mol_dp__reply *r);
-/* The same with a body passed through verbatim as application/json (the proxy's 2xx). */
-void mol_dp__respond_raw(mol_devplatform *dp, void *req, int status, const char *body, size_t len);
 /* Continues mol_devplatform_close once in-flight work has drained. */
 void mol_dp__maybe_finish_close(mol_devplatform *dp);
 

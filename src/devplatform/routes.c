@@ -182,18 +182,3 @@ void mol_dp__on_request(mol_http_req *req, void *arg) {
   if (!c.async) mol_dp__respond(dp, req, &r);
   mol_dp__reply_free(&r);
 }
-
-void mol_dp__respond(mol_devplatform *dp, void *req, mol_dp__reply *r) {
-  char *body = r->body ? json_dumps(r->body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
-                       : NULL;
-  if (r->retry_after >= 0) {
-    char ra[24];
-    snprintf(ra, sizeof ra, "%d", r->retry_after);
-    mol_http_resp_header(req, "Retry-After", ra);
-  }
-  mol_dp__send(dp, req, r->status, body, body ? strlen(body) : 0); /* may wait for the commit */
-}
-
-void mol_dp__respond_raw(mol_devplatform *dp, void *req, int status, const char *body, size_t len) {
-  mol_dp__send_copy(dp, req, status, body, len);
-}
