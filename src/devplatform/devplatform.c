@@ -243,16 +243,16 @@ static void on_server_closed(void *arg) {
   if (mol_dp__store_close(&dp->store, on_part_closed)) dp->close_parts++;
 }
 
-void mol_dp__maybe_finish_close(mol_devplatform *dp) {
-  if (!dp->closing || dp->client || dp->ninflight || dp->npending || dp->close_parts < 0) return;
-  dp->close_parts = -1; /* the server close is under way */
+/* Nothing holds the platform any more: no dispatch, no plugin pack, and the client is gone. */
+static void close_server(void *arg) {
+  mol_devplatform *dp = arg;
   mol_http_server_close(dp->srv, 2000, on_server_closed, dp);
 }
 
 static void on_client_closed(void *arg) {
   mol_devplatform *dp = arg;
   dp->client = NULL;
-  mol_dp__maybe_finish_close(dp);
+  mol_dp__holds_release(&dp->jobs);
 }
 
 void mol_devplatform_close(mol_devplatform *dp, void (*cb)(void *arg), void *arg) {
@@ -261,6 +261,9 @@ void mol_devplatform_close(mol_devplatform *dp, void (*cb)(void *arg), void *arg
   dp->close_cb = cb;
   dp->close_arg = arg;
   uv_timer_stop(&dp->sweep);
+  /* The client's close holds the platform like any outstanding job. */
+  mol_dp__holds_add(&dp->jobs);
+  mol_dp__holds_finish(&dp->jobs, dp->loop, close_server, dp);
   /* Outstanding proxy calls fail with MOL_ESHUTDOWN: each answers its caller 503 once. */
   mol_http_client_close(dp->client, on_client_closed, dp);
 }

@@ -28,8 +28,7 @@ static void on_timer_closed(uv_handle_t *h) {
   free(d->url);
   free(d->body);
   free(d);
-  dp->ninflight--;
-  if (dp->closing) mol_dp__maybe_finish_close(dp);
+  mol_dp__holds_release(&dp->jobs);
 }
 
 static void unlink_and_free(mol_dp__dispatch *d) {
@@ -204,7 +203,6 @@ static void send_now(mol_dp__dispatch *d) {
 
 static void on_resolved(int ok, void *arg) {
   mol_dp__dispatch *d = arg;
-  d->dp->npending--;
   if (!ok) finish_err(d, 502, "workspace URL is not publicly routable");
   else send_now(d);
 }
@@ -243,7 +241,7 @@ static mol_dp__dispatch *dispatch_new(mol_devplatform *dp, const mol_dp__dispatc
   rt->inflight = d;
   uv_timer_init(dp->loop, &d->timer);
   d->timer.data = d;
-  dp->ninflight++;
+  mol_dp__holds_add(&dp->jobs); /* until the timer has closed: the resolve is inside that */
   return d;
 }
 
@@ -261,9 +259,7 @@ int mol_dp__dispatch_start(mol_devplatform *dp, const mol_dp__dispatch_args *a, 
   }
   if (v == MOL_DP__SSRF_OK) {
     send_now(d);
-  } else if (mol_dp__ssrf_resolve(dp->loop, host, dp->dev, on_resolved, d) == 0) {
-    dp->npending++;
-  } else {
+  } else if (mol_dp__ssrf_resolve(dp->loop, host, dp->dev, on_resolved, d) != 0) {
     finish_err(d, 502, "workspace URL is not publicly routable");
   }
   return 1;

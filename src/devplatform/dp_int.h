@@ -12,6 +12,7 @@
 #include "base/crypto.h"
 #include "base/json.h"
 #include "devplatform/devplatform.h"
+#include "devplatform/holds.h"
 
 #define MOL_DP__TOKEN_LEN 43          /* 32 bytes, base64url without padding */
 #define MOL_DP__ID_MAX 64             /* workspace ids are uuids; we accept up to this length */
@@ -356,8 +357,6 @@ int mol_dp__guard_request(mol_devplatform *dp, struct mol_http_req *req, mol_dp_
  * MOL_EINVAL for an entry that is not a bare host name, or MOL_ENOMEM. */
 int mol_dp__guard_init(mol_devplatform *dp, const char *public_hosts);
 void mol_dp__on_request(struct mol_http_req *req, void *arg);
-/* Continues mol_devplatform_close once in-flight work has drained. */
-void mol_dp__maybe_finish_close(mol_devplatform *dp);
 
 /* ---- the instance --------------------------------------------------------------------------- */
 
@@ -387,8 +386,8 @@ struct mol_devplatform {
   unsigned idle_timeout_s, ceiling_s, liveness_ttl_s;
   unsigned activity_max_per_ws, activity_retention_s, queue_max_per_ws, max_body_bytes;
   long queued_total;                /* queued a2a items, all workspaces (exact) */
-  size_t ninflight;
-  size_t npending;                 /* resolves and other async work that close must await */
+  mol_dp__holds jobs;              /* dispatches, plugin packs, the client's close: the
+                                      server closes once none holds the platform */
   void (*close_cb)(void *arg);
   void *close_arg;
   int close_parts;                 /* handles still closing */

@@ -41,8 +41,7 @@ static void job_handle_closed(uv_handle_t *h) {
   mol_devplatform *dp = j->dp;
   mol_buf_free(&j->buf);
   free(j);
-  dp->npending--;
-  if (dp->closing) mol_dp__maybe_finish_close(dp);
+  mol_dp__holds_release(&dp->jobs);
 }
 
 static void job_answer(pack_job *j) {
@@ -175,7 +174,7 @@ void mol_dp__h_plugin_download(mol_dp__call *c, const char *ws, const char *name
   j->req = c->req;
   snprintf(j->name, sizeof j->name, "%s", name);
   snprintf(j->source, sizeof j->source, "%s", source);
-  c->dp->npending++;
+  mol_dp__holds_add(&c->dp->jobs); /* until both handles have closed */
   c->async = 1;
   j->open_handles = 2; /* the process and the pipe, closed together when done */
   int rc = spawn_pack(j, dir);
