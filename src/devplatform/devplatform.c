@@ -1,12 +1,8 @@
 /* devplatform.c - lifecycle of the dev platform: options and environment, the admin token,
  * the server and client, the periodic sweep, and the ordered shutdown. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/file.h"
@@ -49,14 +45,24 @@ static void apply_opts(mol_devplatform *dp, const mol_devplatform_opts *o) {
   mol_dp__rl_init(&dp->rl, limit, o->rate_window_ms, 0);
 }
 
+/* 1 with the token in out, 0 when the file is missing or blank, or a negative error: base's
+ * reader (no symlinks, blanks around the token stripped); a token that does not fit is refused
+ * rather than cut short. */
 static int read_token_file(const char *path, char *out, size_t cap) {
-  FILE *f = fopen(path, "r");
-  if (!f) return errno == ENOENT ? 0 : MOL_EIO;
-  size_t n = fread(out, 1, cap - 1, f);
-  fclose(f);
-  while (n && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ')) n--;
-  out[n] = '\0';
-  return n ? 1 : 0;
+  char *tok = NULL;
+  int rc = mol_read_file_stripped(path, &tok);
+  if (rc || !tok) return rc;
+  size_t n = strlen(tok);
+  if (n < cap) {
+    memcpy(out, tok, n + 1);
+    rc = 1;
+  } else {
+    mol_loge("devplatform", "the admin token in %s is longer than %zu bytes", path, cap - 1);
+    rc = MOL_EINVAL;
+  }
+  memset(tok, 0, n); /* a secret */
+  free(tok);
+  return rc;
 }
 
 /* Atomic and 0600 from the start (base/file.h); a uniquely named temp file, so two platforms
