@@ -11,6 +11,7 @@
 
 #include "base/json.h"
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "devplatform/devplatform.h"
 #include "http/client.h"
 #include "molecule.h"

@@ -22,8 +22,8 @@
 
 #define TOKCACHE_MAX 100000
 
-void dp_token_cache_clear(mol_devplatform *dp) {
-  dp_tokcache *e, *tmp;
+void mol_dp__token_cache_clear(mol_devplatform *dp) {
+  mol_dp__tokcache *e, *tmp;
   HASH_ITER(hh, dp->tokcache, e, tmp) {
     HASH_DEL(dp->tokcache, e);
     free(e);
@@ -32,34 +32,34 @@ void dp_token_cache_clear(mol_devplatform *dp) {
 }
 
 static void cache_put(mol_devplatform *dp, const char *hex, const char *ws) {
-  if (dp->tokcache_n >= TOKCACHE_MAX) dp_token_cache_clear(dp);
-  dp_tokcache *e = calloc(1, sizeof *e);
+  if (dp->tokcache_n >= TOKCACHE_MAX) mol_dp__token_cache_clear(dp);
+  mol_dp__tokcache *e = calloc(1, sizeof *e);
   if (!e) return;
   memcpy(e->hash, hex, sizeof e->hash);
-  strncpy(e->ws, ws, DP_ID_MAX);
+  strncpy(e->ws, ws, MOL_DP__ID_MAX);
   HASH_ADD_STR(dp->tokcache, hash, e);
   dp->tokcache_n++;
 }
 
-int dp_token_owner(mol_devplatform *dp, const char *tok, char ws_out[DP_ID_MAX + 1]) {
+int mol_dp__token_owner(mol_devplatform *dp, const char *tok, char ws_out[MOL_DP__ID_MAX + 1]) {
   if (!tok || !*tok) return 0;
   uint8_t h[MOL_SHA256_LEN];
   char hex[MOL_SHA256_HEX_LEN + 1];
-  dp_token_hash(tok, h);
+  mol_dp__token_hash(tok, h);
   mol_hex(h, sizeof h, hex);
-  dp_tokcache *e = NULL;
+  mol_dp__tokcache *e = NULL;
   HASH_FIND_STR(dp->tokcache, hex, e);
   if (e) {
-    memcpy(ws_out, e->ws, DP_ID_MAX + 1);
+    memcpy(ws_out, e->ws, MOL_DP__ID_MAX + 1);
     return 1;
   }
-  sqlite3_stmt *st = dp_stmt(&dp->store, ST_TOK_LOOKUP);
+  sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_TOK_LOOKUP);
   if (!st) return 0;
   sqlite3_bind_blob(st, 1, h, sizeof h, SQLITE_TRANSIENT);
   int found = 0;
   if (sqlite3_step(st) == SQLITE_ROW) {
-    const char *ws = dp_col_text(st, 0);
-    if (ws && strlen(ws) <= DP_ID_MAX) {
+    const char *ws = mol_dp__col_text(st, 0);
+    if (ws && strlen(ws) <= MOL_DP__ID_MAX) {
       strcpy(ws_out, ws);
       found = 1;
     }
@@ -69,94 +69,94 @@ int dp_token_owner(mol_devplatform *dp, const char *tok, char ws_out[DP_ID_MAX +
   cache_put(dp, hex, ws_out);
   /* last_used_at is recorded when a token enters the cache (best effort, like upstream), not
    * on every cached hit: that would put a write on every heartbeat for no reader. */
-  if (dp_store_write_begin(&dp->store) == 0) {
-    st = dp_stmt(&dp->store, ST_TOK_TOUCH);
+  if (mol_dp__store_write_begin(&dp->store) == 0) {
+    st = mol_dp__stmt(&dp->store, MOL_DP__ST_TOK_TOUCH);
     if (st) {
       sqlite3_bind_blob(st, 1, h, sizeof h, SQLITE_TRANSIENT);
       sqlite3_bind_int64(st, 2, mol_unix_ms());
-      dp_exec_stmt(&dp->store, st);
+      mol_dp__exec_stmt(&dp->store, st);
     }
   }
   return 1;
 }
 
-int dp_token_valid_for(mol_devplatform *dp, const char *tok, const char *ws) {
-  char owner[DP_ID_MAX + 1];
-  return dp_token_owner(dp, tok, owner) && strcmp(owner, ws) == 0;
+int mol_dp__token_valid_for(mol_devplatform *dp, const char *tok, const char *ws) {
+  char owner[MOL_DP__ID_MAX + 1];
+  return mol_dp__token_owner(dp, tok, owner) && strcmp(owner, ws) == 0;
 }
 
-int dp_ws_has_live_token(mol_devplatform *dp, const char *ws) {
-  sqlite3_stmt *st = dp_stmt(&dp->store, ST_TOK_HAS_LIVE);
+int mol_dp__ws_has_live_token(mol_devplatform *dp, const char *ws) {
+  sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_TOK_HAS_LIVE);
   if (!st) return 0; /* fail open, as upstream does on the registry routes */
-  dp_bind_text(st, 1, ws);
+  mol_dp__bind_text(st, 1, ws);
   int live = sqlite3_step(st) == SQLITE_ROW;
   sqlite3_reset(st);
   return live;
 }
 
-int dp_token_mint(mol_devplatform *dp, const char *ws, char out[DP_TOKEN_LEN + 1]) {
+int mol_dp__token_mint(mol_devplatform *dp, const char *ws, char out[MOL_DP__TOKEN_LEN + 1]) {
   char id[MOL_UUID_LEN + 1];
   uint8_t h[MOL_SHA256_LEN];
-  if (dp_token_new(out) || mol_uuid4(id)) return MOL_EIO;
-  dp_token_hash(out, h);
-  if (dp_store_write_begin(&dp->store)) return MOL_EIO;
-  sqlite3_stmt *st = dp_stmt(&dp->store, ST_TOK_INSERT);
+  if (mol_dp__token_new(out) || mol_uuid4(id)) return MOL_EIO;
+  mol_dp__token_hash(out, h);
+  if (mol_dp__store_write_begin(&dp->store)) return MOL_EIO;
+  sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_TOK_INSERT);
   if (!st) return MOL_EIO;
-  dp_bind_text(st, 1, id);
-  dp_bind_text(st, 2, ws);
+  mol_dp__bind_text(st, 1, id);
+  mol_dp__bind_text(st, 2, ws);
   sqlite3_bind_blob(st, 3, h, sizeof h, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 4, out, 8, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 5, mol_unix_ms());
-  return dp_exec_stmt(&dp->store, st);
+  return mol_dp__exec_stmt(&dp->store, st);
 }
 
-int dp_auth_grandfather(const dp_call *c, const char *ws, dp_reply *r, const char *missing,
-                        const char *invalid) {
+int mol_dp__auth_grandfather(const mol_dp__call *c, const char *ws, mol_dp__reply *r,
+                             const char *missing, const char *invalid) {
   /* Valid bearer first: it implies a live token, so the common case skips the second query.
    * Otherwise the outcome is upstream's: no live token -> pass; live token -> 401. */
-  if (c->bearer[0] && dp_token_valid_for(c->dp, c->bearer, ws)) return 1;
-  if (!dp_ws_has_live_token(c->dp, ws)) return 1;
-  dp_reply_err(r, 401, c->bearer[0] ? invalid : missing);
+  if (c->bearer[0] && mol_dp__token_valid_for(c->dp, c->bearer, ws)) return 1;
+  if (!mol_dp__ws_has_live_token(c->dp, ws)) return 1;
+  mol_dp__reply_err(r, 401, c->bearer[0] ? invalid : missing);
   return 0;
 }
 
-int dp_is_admin(const dp_call *c) {
+int mol_dp__is_admin(const mol_dp__call *c) {
   return c->bearer[0] && mol_ct_streq(c->bearer, c->dp->admin_token);
 }
 
-int dp_auth_workspace(const dp_call *c, const char *ws, dp_reply *r) {
-  if (dp_is_admin(c)) return 1;
+int mol_dp__auth_workspace(const mol_dp__call *c, const char *ws, mol_dp__reply *r) {
+  if (mol_dp__is_admin(c)) return 1;
   if (!c->bearer[0]) {
-    dp_reply_err(r, 401, "missing workspace auth token");
+    mol_dp__reply_err(r, 401, "missing workspace auth token");
     return 0;
   }
-  if (dp_token_valid_for(c->dp, c->bearer, ws)) return 1;
-  dp_reply_err(r, 401, "invalid workspace auth token");
+  if (mol_dp__token_valid_for(c->dp, c->bearer, ws)) return 1;
+  mol_dp__reply_err(r, 401, "invalid workspace auth token");
   return 0;
 }
 
 /* Any Authorization header presents credentials, a bearer or not, empty or not: only a request
  * with none at all can use the --dev loopback convenience. */
-static int presents_credentials(const dp_call *c) {
+static int presents_credentials(const mol_dp__call *c) {
   return c->bearer[0] || (c->req && mol_http_req_header(c->req, "Authorization"));
 }
 
-int dp_auth_operator(const dp_call *c, const char *ws, dp_reply *r) {
-  if (!presents_credentials(c) && mol_devplatform_admin_open(c->dp)) return 1;
-  return dp_auth_workspace(c, ws, r);
+int mol_dp__auth_operator(const mol_dp__call *c, const char *ws, mol_dp__reply *r) {
+  if (!presents_credentials(c) && c->dp->admin_open) return 1;
+  return mol_dp__auth_workspace(c, ws, r);
 }
 
-int dp_auth_admin(const dp_call *c, dp_reply *r) {
-  if (dp_is_admin(c)) return 1;
+int mol_dp__auth_admin(const mol_dp__call *c, mol_dp__reply *r) {
+  if (mol_dp__is_admin(c)) return 1;
   int presented = presents_credentials(c);
-  if (!presented && mol_devplatform_admin_open(c->dp)) return 1;
-  dp_reply_err(r, 401, presented ? "invalid admin token" : "admin token required");
+  if (!presented && c->dp->admin_open) return 1;
+  mol_dp__reply_err(r, 401, presented ? "invalid admin token" : "admin token required");
   return 0;
 }
 
 /* ---- the browser guard ----------------------------------------------------------------------- */
 
-int dp_guard_init(mol_devplatform *dp, const char *public_hosts) {
+int mol_dp__guard_init(mol_devplatform *dp, const char *public_hosts) {
   if (!public_hosts || !*public_hosts) return 0;
   size_t n = strlen(public_hosts);
   char *out = malloc(n + 1), *o = out;
@@ -237,18 +237,18 @@ static int changes_state(const char *m) {
          strcmp(m, "DELETE") == 0;
 }
 
-int dp_guard_request(mol_devplatform *dp, struct mol_http_req *req, dp_reply *r) {
+int mol_dp__guard_request(mol_devplatform *dp, struct mol_http_req *req, mol_dp__reply *r) {
   const char *host_hdr = mol_http_req_header(req, "Host");
   mol_url host;
   int have_host = host_hdr != NULL; /* HTTP/1.0 may omit it; a browser never does */
   if (have_host && (!parse_host_header(host_hdr, &host) || !host_is_ours(dp, &host))) {
-    dp_reply_err(r, 403, "Host is not a name of this platform (loopback, an IP address, or "
-                         "--public-host)");
+    mol_dp__reply_err(r, 403, "Host is not a name of this platform (loopback, an IP address, or "
+                              "--public-host)");
     return 0;
   }
   const char *origin = mol_http_req_header(req, "Origin");
   if (origin && !origin_is_ours(dp, origin, have_host ? &host : NULL)) {
-    dp_reply_err(r, 403, "cross-origin request refused");
+    mol_dp__reply_err(r, 403, "cross-origin request refused");
     return 0;
   }
   size_t body_len = 0;
@@ -256,7 +256,7 @@ int dp_guard_request(mol_devplatform *dp, struct mol_http_req *req, dp_reply *r)
   const char *ct = mol_http_req_header(req, "Content-Type");
   /* A form POST (text/plain, urlencoded, multipart) is what a page can send without CORS. */
   if (changes_state(mol_http_req_method(req)) && (body_len || ct) && !is_json_type(ct)) {
-    dp_reply_err(r, 415, "Content-Type must be application/json");
+    mol_dp__reply_err(r, 415, "Content-Type must be application/json");
     return 0;
   }
   return 1;

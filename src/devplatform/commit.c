@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "devplatform/dispatch.h"
 #include "devplatform/dp_int.h"
 #include "http/server.h"
 #include "molecule.h"
@@ -35,19 +34,19 @@ static void respond_now(void *req, int status, const char *body, size_t len) {
 }
 
 static int hold(mol_devplatform *dp, void *req, int status, char *body, size_t len) {
-  dp_held_list *l = &dp->held;
+  mol_dp__held_list *l = &dp->held;
   if (l->n == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 64;
-    dp_held *v = realloc(l->v, cap * sizeof *v);
+    mol_dp__held *v = realloc(l->v, cap * sizeof *v);
     if (!v) return MOL_ENOMEM;
     l->v = v;
     l->cap = cap;
   }
-  l->v[l->n++] = (dp_held){.req = req, .status = status, .body = body, .len = len};
+  l->v[l->n++] = (mol_dp__held){.req = req, .status = status, .body = body, .len = len};
   return 0;
 }
 
-void dp_send(mol_devplatform *dp, void *req, int status, char *body, size_t len) {
+void mol_dp__send(mol_devplatform *dp, void *req, int status, char *body, size_t len) {
   if (!dp->store.in_txn) {
     respond_now(req, status, body, len);
   } else if (hold(dp, req, status, body, len) != 0) {
@@ -59,7 +58,7 @@ void dp_send(mol_devplatform *dp, void *req, int status, char *body, size_t len)
   free(body);
 }
 
-void dp_send_copy(mol_devplatform *dp, void *req, int status, const char *body, size_t len) {
+void mol_dp__send_copy(mol_devplatform *dp, void *req, int status, const char *body, size_t len) {
   if (!dp->store.in_txn) {
     respond_now(req, status, body, len);
     return;
@@ -68,26 +67,17 @@ void dp_send_copy(mol_devplatform *dp, void *req, int status, const char *body, 
   if (copy) {
     if (len) memcpy(copy, body, len);
     copy[len] = '\0';
-    dp_send(dp, req, status, copy, len);
+    mol_dp__send(dp, req, status, copy, len);
   } else {
     respond_now(req, 503, NO_MEMORY, sizeof NO_MEMORY - 1);
   }
 }
 
-/* What the rolled-back writes may have put in memory: a token minted and then looked up in
- * the same iteration sits in the token cache; the queue count moved with the rows. */
-static void forget_rolled_back(mol_devplatform *dp) {
-  dp_token_cache_clear(dp);
-  if (dp_queue_load_count(dp)) mol_logw("devplatform", "cannot recount the a2a queue");
-}
-
-void dp_txn_ended(void *arg, int committed) {
-  mol_devplatform *dp = arg;
-  if (!committed) forget_rolled_back(dp);
+void mol_dp__held_release(mol_devplatform *dp, int committed) {
   if (!dp->held.n) return;
   /* Answering may run more handlers whose replies join the next transaction's batch: take
    * this batch out first, and give its array back for reuse afterwards. */
-  dp_held_list batch = dp->held;
+  mol_dp__held_list batch = dp->held;
   dp->held = dp->held_spare;
   dp->held.n = 0;
   /* Last first. The server writes a connection's answers in request order whatever order they
@@ -95,7 +85,7 @@ void dp_txn_ended(void *arg, int committed) {
    * then goes out together with everything ready behind it. So, released backwards, a
    * connection's pipelined answers leave in one write instead of one write each. */
   for (size_t i = batch.n; i-- > 0;) {
-    dp_held *h = &batch.v[i];
+    mol_dp__held *h = &batch.v[i];
     if (committed) respond_now(h->req, h->status, h->body, h->len);
     else respond_now(h->req, 503, ROLLED_BACK, sizeof ROLLED_BACK - 1);
     free(h->body);
@@ -104,7 +94,7 @@ void dp_txn_ended(void *arg, int committed) {
   dp->held_spare = batch;
 }
 
-void dp_held_free(mol_devplatform *dp) {
+void mol_dp__held_free(mol_devplatform *dp) {
   /* The store's close committed and released everything; only the arrays are left. */
   for (size_t i = 0; i < dp->held.n; i++) free(dp->held.v[i].body);
   free(dp->held.v);

@@ -1,12 +1,8 @@
 /* devplatform.c - lifecycle of the dev platform: options and environment, the admin token,
  * the server and client, the periodic sweep, and the ordered shutdown. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/file.h"
@@ -46,17 +42,27 @@ static void apply_opts(mol_devplatform *dp, const mol_devplatform_opts *o) {
   dp->plugins_dir = o->plugins_dir ? strdup(o->plugins_dir) : NULL;
   long limit = o->rate_limit;
   if (limit == 0) limit = o->dev ? -1 : (long)env_uint("RATE_LIMIT", 600, 1);
-  dp_rl_init(&dp->rl, limit, o->rate_window_ms, 0);
+  mol_dp__rl_init(&dp->rl, limit, o->rate_window_ms, 0);
 }
 
+/* 1 with the token in out, 0 when the file is missing or blank, or a negative error: base's
+ * reader (no symlinks, blanks around the token stripped); a token that does not fit is refused
+ * rather than cut short. */
 static int read_token_file(const char *path, char *out, size_t cap) {
-  FILE *f = fopen(path, "r");
-  if (!f) return errno == ENOENT ? 0 : MOL_EIO;
-  size_t n = fread(out, 1, cap - 1, f);
-  fclose(f);
-  while (n && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ')) n--;
-  out[n] = '\0';
-  return n ? 1 : 0;
+  char *tok = NULL;
+  int rc = mol_read_file_stripped(path, &tok);
+  if (rc || !tok) return rc;
+  size_t n = strlen(tok);
+  if (n < cap) {
+    memcpy(out, tok, n + 1);
+    rc = 1;
+  } else {
+    mol_loge("devplatform", "the admin token in %s is longer than %zu bytes", path, cap - 1);
+    rc = MOL_EINVAL;
+  }
+  memset(tok, 0, n); /* a secret */
+  free(tok);
+  return rc;
 }
 
 /* Atomic and 0600 from the start (base/file.h); a uniquely named temp file, so two platforms
@@ -96,8 +102,8 @@ static int setup_admin_token(mol_devplatform *dp, const mol_devplatform_opts *o)
   }
   int rc = read_token_file(file, dp->admin_token, sizeof dp->admin_token);
   if (rc == 0) {
-    char tok[DP_TOKEN_LEN + 1];
-    rc = dp_token_new(tok);
+    char tok[MOL_DP__TOKEN_LEN + 1];
+    rc = mol_dp__token_new(tok);
     if (!rc) rc = write_token_file(file, tok);
     if (!rc) {
       snprintf(dp->admin_token, sizeof dp->admin_token, "%s", tok);
@@ -112,12 +118,12 @@ static int setup_admin_token(mol_devplatform *dp, const mol_devplatform_opts *o)
   return rc;
 }
 
-static void sweep_stmt(mol_devplatform *dp, dp_stmt_id id, int64_t before) {
-  sqlite3_stmt *st = dp_stmt(&dp->store, id);
+static void sweep_stmt(mol_devplatform *dp, mol_dp__stmt_id id, int64_t before) {
+  sqlite3_stmt *st = mol_dp__stmt(&dp->store, id);
   if (!st) return;
   sqlite3_bind_int64(st, 1, before);
-  if (id == ST_WS_LIVENESS_SWEEP) sqlite3_bind_int64(st, 2, mol_unix_ms());
-  dp_exec_stmt(&dp->store, st);
+  if (id == MOL_DP__ST_WS_LIVENESS_SWEEP) sqlite3_bind_int64(st, 2, mol_unix_ms());
+  mol_dp__exec_stmt(&dp->store, st);
 }
 
 /* Liveness (§5.3): online/degraded -> offline after the TTL without heartbeats; retention of
@@ -125,22 +131,37 @@ static void sweep_stmt(mol_devplatform *dp, dp_stmt_id id, int64_t before) {
 static void on_sweep(uv_timer_t *t) {
   mol_devplatform *dp = t->data;
   int64_t now = mol_unix_ms();
-  if (dp_store_write_begin(&dp->store)) return;
-  sweep_stmt(dp, ST_WS_LIVENESS_SWEEP, now - (int64_t)dp->liveness_ttl_s * 1000);
-  sweep_stmt(dp, ST_ACT_PRUNE_AGE, now - (int64_t)dp->activity_retention_s * 1000);
-  sweep_stmt(dp, ST_Q_PRUNE, now - (int64_t)dp->activity_retention_s * 1000);
+  if (mol_dp__store_write_begin(&dp->store)) return;
+  sweep_stmt(dp, MOL_DP__ST_WS_LIVENESS_SWEEP, now - (int64_t)dp->liveness_ttl_s * 1000);
+  sweep_stmt(dp, MOL_DP__ST_ACT_PRUNE_AGE, now - (int64_t)dp->activity_retention_s * 1000);
+  sweep_stmt(dp, MOL_DP__ST_Q_PRUNE, now - (int64_t)dp->activity_retention_s * 1000);
+}
+
+/* What the rolled-back writes may have put in memory: a token minted and then looked up in
+ * the same iteration sits in the token cache; the queue count moved with the rows. */
+static void forget_rolled_back(mol_devplatform *dp) {
+  mol_dp__token_cache_clear(dp);
+  if (mol_dp__queue_load_count(dp)) mol_logw("devplatform", "cannot recount the a2a queue");
+}
+
+/* The store's on_end. The owner forgets what a rollback undid before the replies that waited
+ * for the transaction leave (commit.c), so commit.c calls up into no other file. */
+static void on_txn_ended(void *arg, int committed) {
+  mol_devplatform *dp = arg;
+  if (!committed) forget_rolled_back(dp);
+  mol_dp__held_release(dp, committed);
 }
 
 static int open_parts(mol_devplatform *dp, const mol_devplatform_opts *o) {
-  int rc = dp_store_open(&dp->store, dp->loop, o->db_path);
-  dp->store.on_end = dp_txn_ended; /* replies wait for the commit of what they saw */
+  int rc = mol_dp__store_open(&dp->store, dp->loop, o->db_path);
+  dp->store.on_end = on_txn_ended; /* replies wait for the commit of what they saw */
   dp->store.on_end_arg = dp;
-  if (!rc) rc = dp_queue_load_count(dp);
+  if (!rc) rc = mol_dp__queue_load_count(dp);
   if (!rc) rc = setup_admin_token(dp, o);
-  if (!rc) rc = dp_guard_init(dp, o->public_host);
+  if (!rc) rc = mol_dp__guard_init(dp, o->public_host);
   mol_http_server_opts so = {.max_body_bytes = dp->max_body_bytes};
   if (!rc) rc = mol_http_server_new(dp->loop, &so, &dp->srv);
-  if (!rc) rc = mol_http_server_route(dp->srv, NULL, "/", 1, dp_on_request, dp);
+  if (!rc) rc = mol_http_server_route(dp->srv, NULL, "/", 1, mol_dp__on_request, dp);
   /* Many long A2A calls to one agent must not queue behind each other inside the client. */
   mol_http_client_opts co = {.max_conns_per_origin = 256, .max_idle_per_origin = 64};
   if (!rc) rc = mol_http_client_new(dp->loop, &co, &dp->client);
@@ -148,16 +169,16 @@ static int open_parts(mol_devplatform *dp, const mol_devplatform_opts *o) {
 }
 
 static void free_memory(mol_devplatform *dp) {
-  dp_token_cache_clear(dp);
-  dp_activity_counts_free(dp);
-  dp_held_free(dp);
-  dp_rt *rt, *tmp;
+  mol_dp__token_cache_clear(dp);
+  mol_dp__activity_counts_free(dp);
+  mol_dp__held_free(dp);
+  mol_dp__rt *rt, *tmp;
   HASH_ITER(hh, dp->rt, rt, tmp) {
     HASH_DEL(dp->rt, rt);
     if (rt->caps) json_decref(rt->caps);
     free(rt);
   }
-  dp_rl_free(&dp->rl);
+  mol_dp__rl_free(&dp->rl);
   free(dp->admin_token_file);
   free(dp->plugins_dir);
   free(dp->public_hosts);
@@ -186,7 +207,7 @@ int mol_devplatform_new(uv_loop_t *loop, const mol_devplatform_opts *opts, mol_d
     dp->store.commit_check.data = dp;
     /* The check handle lives in dp: dp is freed when it has closed (on the loop). */
     dp->close_parts = 1;
-    if (!dp_store_close(&dp->store, on_part_closed)) free_memory(dp);
+    if (!mol_dp__store_close(&dp->store, on_part_closed)) free_memory(dp);
     return rc;
   }
   uv_timer_init(loop, &dp->sweep);
@@ -208,6 +229,7 @@ int mol_devplatform_listen(mol_devplatform *dp, const char *host, int port) {
   if (rc) return rc;
   /* Admin calls open only while every listener is loopback. */
   dp->listen_loopback = (dp->listen_loopback >= 0) && is_loopback_host(host) ? 1 : -1;
+  dp->admin_open = dp->dev && dp->listen_loopback == 1;
   mol_logi("devplatform", "listening on %s:%d", host, mol_http_server_port(dp->srv));
   return 0;
 }
@@ -216,9 +238,7 @@ int mol_devplatform_port(const mol_devplatform *dp) { return mol_http_server_por
 
 const char *mol_devplatform_admin_token(const mol_devplatform *dp) { return dp->admin_token; }
 
-int mol_devplatform_admin_open(const mol_devplatform *dp) {
-  return dp->dev && dp->listen_loopback == 1;
-}
+int mol_devplatform_admin_open(const mol_devplatform *dp) { return dp->admin_open; }
 
 static void on_server_closed(void *arg) {
   mol_devplatform *dp = arg;
@@ -226,19 +246,19 @@ static void on_server_closed(void *arg) {
   dp->close_parts = 1; /* the sweep timer */
   uv_close((uv_handle_t *)&dp->sweep, on_part_closed);
   dp->store.commit_check.data = dp;
-  if (dp_store_close(&dp->store, on_part_closed)) dp->close_parts++;
+  if (mol_dp__store_close(&dp->store, on_part_closed)) dp->close_parts++;
 }
 
-void dp_maybe_finish_close(mol_devplatform *dp) {
-  if (!dp->closing || dp->client || dp->ninflight || dp->npending || dp->close_parts < 0) return;
-  dp->close_parts = -1; /* the server close is under way */
+/* Nothing holds the platform any more: no dispatch, no plugin pack, and the client is gone. */
+static void close_server(void *arg) {
+  mol_devplatform *dp = arg;
   mol_http_server_close(dp->srv, 2000, on_server_closed, dp);
 }
 
 static void on_client_closed(void *arg) {
   mol_devplatform *dp = arg;
   dp->client = NULL;
-  dp_maybe_finish_close(dp);
+  mol_dp__holds_release(&dp->jobs);
 }
 
 void mol_devplatform_close(mol_devplatform *dp, void (*cb)(void *arg), void *arg) {
@@ -247,6 +267,9 @@ void mol_devplatform_close(mol_devplatform *dp, void (*cb)(void *arg), void *arg
   dp->close_cb = cb;
   dp->close_arg = arg;
   uv_timer_stop(&dp->sweep);
+  /* The client's close holds the platform like any outstanding job. */
+  mol_dp__holds_add(&dp->jobs);
+  mol_dp__holds_finish(&dp->jobs, dp->loop, close_server, dp);
   /* Outstanding proxy calls fail with MOL_ESHUTDOWN: each answers its caller 503 once. */
   mol_http_client_close(dp->client, on_client_closed, dp);
 }

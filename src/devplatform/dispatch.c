@@ -23,60 +23,59 @@
 #define ACTIVITY_BODY_MAX (256u << 10)
 
 static void on_timer_closed(uv_handle_t *h) {
-  dp_dispatch *d = h->data;
+  mol_dp__dispatch *d = h->data;
   mol_devplatform *dp = d->dp;
   free(d->url);
   free(d->body);
   free(d);
-  dp->ninflight--;
-  if (dp->closing) dp_maybe_finish_close(dp);
+  mol_dp__holds_release(&dp->jobs);
 }
 
-static void unlink_and_free(dp_dispatch *d) {
-  dp_rt *rt = dp_rt_get(d->dp, d->target, 0);
+static void unlink_and_free(mol_dp__dispatch *d) {
+  mol_dp__rt *rt = mol_dp__rt_get(d->dp, d->target, 0);
   if (rt) {
     if (d->prev) d->prev->next = d->next;
     else rt->inflight = d->next;
     if (d->next) d->next->prev = d->prev;
-    dp_rt_maybe_drop(d->dp, rt);
+    mol_dp__rt_maybe_drop(d->dp, rt);
   }
   uv_timer_stop(&d->timer);
   uv_close((uv_handle_t *)&d->timer, on_timer_closed);
 }
 
-static void finish_reply(dp_dispatch *d, dp_reply *r) {
-  if (d->req) dp_respond(d->dp, d->req, r);
+static void finish_reply(mol_dp__dispatch *d, mol_dp__reply *r) {
+  if (d->req) mol_dp__respond(d->dp, d->req, r);
   d->req = NULL;
   unlink_and_free(d);
 }
 
-static void finish_err(dp_dispatch *d, int status, const char *msg) {
-  dp_reply r = {.retry_after = -1};
-  dp_reply_err(&r, status, msg);
-  if (d->queue_id[0]) dp_queue_drain_done(d->dp, d->queue_id, 0, msg);
+static void finish_err(mol_dp__dispatch *d, int status, const char *msg) {
+  mol_dp__reply r = {.retry_after = -1};
+  mol_dp__reply_err(&r, status, msg);
+  if (d->queue_id[0]) mol_dp__queue_drain_done(d->dp, d->queue_id, 0, msg);
   finish_reply(d, &r);
-  dp_reply_free(&r);
+  mol_dp__reply_free(&r);
 }
 
 static void on_timer(uv_timer_t *t) {
-  dp_dispatch *d = t->data;
+  mol_dp__dispatch *d = t->data;
   uint64_t now = uv_now(d->dp->loop);
-  d->expired = d->deadline && now >= d->deadline ? DP_EXP_DEADLINE : DP_EXP_IDLE;
+  d->expired = d->deadline && now >= d->deadline ? MOL_DP__EXP_DEADLINE : MOL_DP__EXP_IDLE;
   mol_logi("devplatform", "a2a to %s: %s timeout, cancelling", d->target,
-           d->expired == DP_EXP_IDLE ? "idle" : "deadline");
+           d->expired == MOL_DP__EXP_IDLE ? "idle" : "deadline");
   if (d->out) mol_http_request_cancel(d->out);
 }
 
 /* (Re)starts the idle timer, never past the deadline. */
-static void arm(dp_dispatch *d) {
+static void arm(mol_dp__dispatch *d) {
   uint64_t now = uv_now(d->dp->loop), t = d->idle_ms;
   if (d->deadline) t = d->deadline <= now ? 0 : (d->deadline - now < t ? d->deadline - now : t);
   uv_timer_start(&d->timer, on_timer, t, 0);
 }
 
-void dp_proxy_touch(mol_devplatform *dp, const char *ws) {
-  dp_rt *rt = dp_rt_get(dp, ws, 0);
-  for (dp_dispatch *d = rt ? rt->inflight : NULL; d; d = d->next)
+void mol_dp__proxy_touch(mol_devplatform *dp, const char *ws) {
+  mol_dp__rt *rt = mol_dp__rt_get(dp, ws, 0);
+  for (mol_dp__dispatch *d = rt ? rt->inflight : NULL; d; d = d->next)
     if (d->sending && !d->expired) arm(d);
 }
 
@@ -89,7 +88,7 @@ static char *upstream_error(const mol_http_response *resp) {
   return out;
 }
 
-static void log_activity(dp_dispatch *d, int status, const mol_http_response *resp,
+static void log_activity(mol_dp__dispatch *d, int status, const mol_http_response *resp,
                          const char *err) {
   mol_devplatform *dp = d->dp;
   char *resp_text = NULL, summary[128];
@@ -102,12 +101,12 @@ static void log_activity(dp_dispatch *d, int status, const mol_http_response *re
     resp_text = strdup("{\"truncated\":true}");
   }
   snprintf(summary, sizeof summary, "%s -> %d", d->method[0] ? d->method : "a2a", status);
-  dp_activity a = {.workspace_id = d->target, .activity_type = "a2a_receive",
-                   .source_id = d->caller, .target_id = d->target, .method = d->method,
-                   .summary = summary, .request_body = d->body, .response_body = resp_text,
-                   .status = err ? "error" : "ok", .error_detail = err,
-                   .duration_ms = (int64_t)(uv_now(dp->loop) - d->started)};
-  dp_activity_add(dp, &a, NULL);
+  mol_dp__activity a = {.workspace_id = d->target, .activity_type = "a2a_receive",
+                        .source_id = d->caller, .target_id = d->target, .method = d->method,
+                        .summary = summary, .request_body = d->body, .response_body = resp_text,
+                        .status = err ? "error" : "ok", .error_detail = err,
+                        .duration_ms = (int64_t)(uv_now(dp->loop) - d->started)};
+  mol_dp__activity_add(dp, &a, NULL);
   free(resp_text);
 }
 
@@ -115,11 +114,11 @@ static int busy_error(int err) {
   return err == MOL_EOF || err == MOL_ECONNRESET || err == MOL_ETIMEDOUT || err == MOL_EPIPE;
 }
 
-static void done_response(dp_dispatch *d, const mol_http_response *resp) {
+static void done_response(mol_dp__dispatch *d, const mol_http_response *resp) {
   if (resp->status >= 200 && resp->status < 300) {
-    if (d->queue_id[0]) dp_queue_drain_done(d->dp, d->queue_id, 1, NULL);
+    if (d->queue_id[0]) mol_dp__queue_drain_done(d->dp, d->queue_id, 1, NULL);
     else log_activity(d, resp->status, resp, NULL);
-    if (d->req) dp_respond_raw(d->dp, d->req, resp->status, resp->body, resp->body_len);
+    if (d->req) mol_dp__respond_raw(d->dp, d->req, resp->status, resp->body, resp->body_len);
     d->req = NULL;
     unlink_and_free(d);
     return;
@@ -130,26 +129,28 @@ static void done_response(dp_dispatch *d, const mol_http_response *resp) {
   free(msg);
 }
 
-static void done_failure(dp_dispatch *d, int err, const mol_http_response *resp) {
+static void done_failure(mol_dp__dispatch *d, int err, const mol_http_response *resp) {
   mol_devplatform *dp = d->dp;
   if (resp) { /* the status line arrived: delivered, but the body was lost */
-    dp_reply r = {.retry_after = -1};
-    dp_reply_set(&r, 502, json_pack("{s:s,s:b}", "error", "failed to read agent response",
-                                    "delivery_confirmed", 1));
-    if (d->queue_id[0]) dp_queue_drain_done(dp, d->queue_id, 0, "failed to read agent response");
-    else log_activity(d, 502, NULL, "failed to read agent response");
+    mol_dp__reply r = {.retry_after = -1};
+    mol_dp__reply_set(&r, 502, json_pack("{s:s,s:b}", "error", "failed to read agent response",
+                                         "delivery_confirmed", 1));
+    if (d->queue_id[0])
+      mol_dp__queue_drain_done(dp, d->queue_id, 0, "failed to read agent response");
+    else
+      log_activity(d, 502, NULL, "failed to read agent response");
     finish_reply(d, &r);
-    dp_reply_free(&r);
+    mol_dp__reply_free(&r);
   } else if ((d->expired || busy_error(err)) && !dp->closing) {
-    dp_reply r = {.retry_after = -1};
+    mol_dp__reply r = {.retry_after = -1};
     if (d->queue_id[0]) {
-      dp_queue_drain_done(dp, d->queue_id, 0, "agent busy");
+      mol_dp__queue_drain_done(dp, d->queue_id, 0, "agent busy");
     } else {
       log_activity(d, 202, NULL, d->expired ? "idle timeout" : mol_strerror(err));
-      dp_queue_busy_reply(dp, d, &r);
+      mol_dp__queue_busy_reply(dp, d, &r);
     }
     finish_reply(d, &r);
-    dp_reply_free(&r);
+    mol_dp__reply_free(&r);
   } else if (dp->closing || err == MOL_ESHUTDOWN) {
     /* A drained item stays "dispatched": the next start puts it back in the queue without
      * counting an attempt against it. */
@@ -163,9 +164,9 @@ static void done_failure(dp_dispatch *d, int err, const mol_http_response *resp)
 
 static void on_done(mol_http_request *req, int err, const mol_http_response *resp, void *arg) {
   (void)req;
-  dp_dispatch *d = arg;
+  mol_dp__dispatch *d = arg;
   mol_devplatform *dp = d->dp;
-  char target[DP_ID_MAX + 1];
+  char target[MOL_DP__ID_MAX + 1];
   memcpy(target, d->target, sizeof target);
   d->sending = 0;
   d->out = NULL;
@@ -174,10 +175,10 @@ static void on_done(mol_http_request *req, int err, const mol_http_response *res
   else done_failure(d, err, resp);
   /* The activity row just written is an event of the target (ACTIVITY_LOGGED upstream): it
    * extends the target's other dispatches (§4.6). */
-  if (!dp->closing) dp_proxy_touch(dp, target);
+  if (!dp->closing) mol_dp__proxy_touch(dp, target);
 }
 
-static void send_now(dp_dispatch *d) {
+static void send_now(mol_dp__dispatch *d) {
   mol_devplatform *dp = d->dp;
   if (dp->closing || !dp->client) {
     d->queue_id[0] = '\0'; /* as above: requeued at the next start */
@@ -201,13 +202,12 @@ static void send_now(dp_dispatch *d) {
 }
 
 static void on_resolved(int ok, void *arg) {
-  dp_dispatch *d = arg;
-  d->dp->npending--;
+  mol_dp__dispatch *d = arg;
   if (!ok) finish_err(d, 502, "workspace URL is not publicly routable");
   else send_now(d);
 }
 
-static uint64_t deadline_for(mol_devplatform *dp, const dp_dispatch_args *a) {
+static uint64_t deadline_for(mol_devplatform *dp, const mol_dp__dispatch_args *a) {
   uint64_t now = uv_now(dp->loop);
   if (a->x_timeout) { /* honoured as a real deadline (upstream drops it, §4.6) */
     char *end;
@@ -217,9 +217,9 @@ static uint64_t deadline_for(mol_devplatform *dp, const dp_dispatch_args *a) {
   return a->caller[0] ? now + (uint64_t)dp->ceiling_s * 1000 : 0;
 }
 
-static dp_dispatch *dispatch_new(mol_devplatform *dp, const dp_dispatch_args *a) {
-  dp_dispatch *d = calloc(1, sizeof *d);
-  dp_rt *rt = d ? dp_rt_get(dp, a->target, 1) : NULL;
+static mol_dp__dispatch *dispatch_new(mol_devplatform *dp, const mol_dp__dispatch_args *a) {
+  mol_dp__dispatch *d = calloc(1, sizeof *d);
+  mol_dp__rt *rt = d ? mol_dp__rt_get(dp, a->target, 1) : NULL;
   if (!rt || !(d->url = strdup(a->url)) || !(d->body = strdup(a->body))) {
     if (d) free(d->url);
     free(d);
@@ -241,27 +241,25 @@ static dp_dispatch *dispatch_new(mol_devplatform *dp, const dp_dispatch_args *a)
   rt->inflight = d;
   uv_timer_init(dp->loop, &d->timer);
   d->timer.data = d;
-  dp->ninflight++;
+  mol_dp__holds_add(&dp->jobs); /* until the timer has closed: the resolve is inside that */
   return d;
 }
 
-int dp_dispatch_start(mol_devplatform *dp, const dp_dispatch_args *a, dp_reply *r) {
+int mol_dp__dispatch_start(mol_devplatform *dp, const mol_dp__dispatch_args *a, mol_dp__reply *r) {
   char host[256];
-  dp_ssrf v = dp_ssrf_url(a->url, dp->dev, host);
-  if (v == DP_SSRF_BADURL || v == DP_SSRF_BLOCKED) {
-    dp_reply_err(r, 502, "workspace URL is not publicly routable");
+  mol_dp__ssrf v = mol_dp__ssrf_url(a->url, dp->dev, host);
+  if (v == MOL_DP__SSRF_BADURL || v == MOL_DP__SSRF_BLOCKED) {
+    mol_dp__reply_err(r, 502, "workspace URL is not publicly routable");
     return 0;
   }
-  dp_dispatch *d = dispatch_new(dp, a);
+  mol_dp__dispatch *d = dispatch_new(dp, a);
   if (!d) {
-    dp_reply_err(r, 500, "out of memory");
+    mol_dp__reply_err(r, 500, "out of memory");
     return 0;
   }
-  if (v == DP_SSRF_OK) {
+  if (v == MOL_DP__SSRF_OK) {
     send_now(d);
-  } else if (dp_ssrf_resolve(dp->loop, host, dp->dev, on_resolved, d) == 0) {
-    dp->npending++;
-  } else {
+  } else if (mol_dp__ssrf_resolve(dp->loop, host, dp->dev, on_resolved, d) != 0) {
     finish_err(d, 502, "workspace URL is not publicly routable");
   }
   return 1;

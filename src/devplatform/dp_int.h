@@ -1,4 +1,4 @@
-/* dp_int.h - internals of the dev platform shared by its files (dp_ prefix). Not installed. */
+/* dp_int.h - internals of the dev platform shared by its files (mol_dp__ prefix). Not installed. */
 #ifndef MOL_DEVPLATFORM_DP_INT_H
 #define MOL_DEVPLATFORM_DP_INT_H
 
@@ -12,10 +12,11 @@
 #include "base/crypto.h"
 #include "base/json.h"
 #include "devplatform/devplatform.h"
+#include "devplatform/holds.h"
 
-#define DP_TOKEN_LEN 43          /* 32 bytes, base64url without padding */
-#define DP_ID_MAX 64             /* workspace ids are uuids; we accept up to this length */
-#define DP_MAX_SEGS 6
+#define MOL_DP__TOKEN_LEN 43          /* 32 bytes, base64url without padding */
+#define MOL_DP__ID_MAX 64             /* workspace ids are uuids; we accept up to this length */
+#define MOL_DP__MAX_SEGS 6
 
 /* ---- store.c: schema, prepared statements, the per-iteration write transaction ----------- */
 
@@ -80,55 +81,62 @@ typedef enum {
 
 typedef struct {
   sqlite3 *db;
-  sqlite3_stmt *stmts[ST__COUNT];
+  sqlite3_stmt *stmts[MOL_DP__ST_COUNT];
   int in_txn;
   uv_check_t commit_check;  /* commits the iteration's transaction after the loop polled */
   int check_inited;
   /* Called once after every transaction ends: committed = 1 after COMMIT, 0 after a failed
-   * COMMIT was rolled back. Set by the owner after dp_store_open (commit.c's dp_txn_ended). */
+   * COMMIT was rolled back. Set by the owner after mol_dp__store_open (devplatform.c). */
   void (*on_end)(void *arg, int committed);
   void *on_end_arg;
-} dp_store;
+} mol_dp__store;
 
-int dp_store_open(dp_store *s, uv_loop_t *loop, const char *path);
+int mol_dp__store_open(mol_dp__store *s, uv_loop_t *loop, const char *path);
 /* Commits any open transaction and closes the database; then closes the check handle with cb
  * and returns 1, or returns 0 when there was no handle to close. */
-int dp_store_close(dp_store *s, uv_close_cb cb);
-/* Returns the statement reset, bindings cleared. Writes call dp_store_write_begin first. */
-sqlite3_stmt *dp_stmt(dp_store *s, dp_stmt_id id);
+int mol_dp__store_close(mol_dp__store *s, uv_close_cb cb);
+/* Returns the statement reset, bindings cleared. Writes call mol_dp__store_write_begin first. */
+sqlite3_stmt *mol_dp__stmt(mol_dp__store *s, mol_dp__stmt_id id);
 /* Opens the iteration's transaction if none is open (committed by the loop's check phase), so
  * a burst of heartbeats costs one commit, not one each. Returns 0 or MOL_EIO. */
-int dp_store_write_begin(dp_store *s);
+int mol_dp__store_write_begin(mol_dp__store *s);
 /* Commits the open transaction, if any, then calls on_end. Returns 0 (committed, or nothing
  * was open) or MOL_EIO (the COMMIT failed and the transaction was rolled back). */
-int dp_store_commit(dp_store *s);
+int mol_dp__store_commit(mol_dp__store *s);
 /* sqlite3_step() for a statement with no result rows; returns 0 or MOL_EIO (logged). */
-int dp_exec_stmt(dp_store *s, sqlite3_stmt *st);
+int mol_dp__exec_stmt(mol_dp__store *s, sqlite3_stmt *st);
 /* Column text as a C string ("" for NULL is NOT applied: NULL stays NULL). */
-const char *dp_col_text(sqlite3_stmt *st, int col);
-void dp_bind_text(sqlite3_stmt *st, int idx, const char *s); /* NULL binds SQL NULL */
+const char *mol_dp__col_text(sqlite3_stmt *st, int col);
+void mol_dp__bind_text(sqlite3_stmt *st, int idx, const char *s); /* NULL binds SQL NULL */
 
 /* ---- util.c: ids, tokens, times, replies -------------------------------------------------- */
 
-int dp_is_uuid(const char *s);            /* lower-case canonical 8-4-4-4-12 */
-int dp_is_id(const char *s);              /* acceptable workspace id (see util.c) */
-int dp_token_new(char out[DP_TOKEN_LEN + 1]);
-void dp_token_hash(const char *tok, uint8_t out[MOL_SHA256_LEN]);
-void dp_rfc3339(int64_t unix_ms, char out[32]);
-int dp_parse_rfc3339(const char *s, int64_t *unix_ms);
+int mol_dp__is_uuid(const char *s);            /* lower-case canonical 8-4-4-4-12 */
+int mol_dp__is_id(const char *s);              /* acceptable workspace id (see util.c) */
+int mol_dp__token_new(char out[MOL_DP__TOKEN_LEN + 1]);
+void mol_dp__token_hash(const char *tok, uint8_t out[MOL_SHA256_LEN]);
+void mol_dp__rfc3339(int64_t unix_ms, char out[32]);
+int mol_dp__parse_rfc3339(const char *s, int64_t *unix_ms);
 /* Extracts the token from "Bearer <tok>" (exact, case-sensitive prefix; rest trimmed) into
  * out. Returns 1 when a non-empty token was found. */
-int dp_bearer(const char *header, char *out, size_t cap);
+int mol_dp__bearer(const char *header, char *out, size_t cap);
 
 typedef struct {
   int status;
   json_t *body;             /* owned; NULL = empty body */
   int retry_after;          /* < 0: no Retry-After header */
-} dp_reply;
+} mol_dp__reply;
 
-void dp_reply_set(dp_reply *r, int status, json_t *body); /* takes the body */
-void dp_reply_err(dp_reply *r, int status, const char *msg);
-void dp_reply_free(dp_reply *r);
+void mol_dp__reply_set(mol_dp__reply *r, int status, json_t *body); /* takes the body */
+void mol_dp__reply_err(mol_dp__reply *r, int status, const char *msg);
+void mol_dp__reply_free(mol_dp__reply *r);
+
+/* ---- respond.c: the reply writers, below every handler ------------------------------------ */
+
+/* Answers a request (possibly later than the handler returned), through mol_dp__send. */
+void mol_dp__respond(mol_devplatform *dp, void *req, mol_dp__reply *r);
+/* The same with a body passed through verbatim as application/json (the proxy's 2xx). */
+void mol_dp__respond_raw(mol_devplatform *dp, void *req, int status, const char *body, size_t len);
 
 /* ---- commit.c: no reply leaves before the transaction it saw is committed ------------------ */
 
@@ -137,25 +145,26 @@ typedef struct {
   int status;
   char *body;               /* owned; NULL = empty */
   size_t len;
-} dp_held;
+} mol_dp__held;
 
 typedef struct {
-  dp_held *v;
+  mol_dp__held *v;
   size_t n, cap;
-} dp_held_list;
+} mol_dp__held_list;
 
 /* Answers req with status and a JSON body (takes body, malloc'd or NULL): at once when no write
  * transaction is open, else held, in order, until that transaction ends. */
-void dp_send(mol_devplatform *dp, void *req, int status, char *body, size_t len);
+void mol_dp__send(mol_devplatform *dp, void *req, int status, char *body, size_t len);
 /* The same for a body the caller keeps (copied only when the reply is held). */
-void dp_send_copy(mol_devplatform *dp, void *req, int status, const char *body, size_t len);
-/* dp_store.on_end: releases the held replies (committed) or answers them 503 (rolled back). */
-void dp_txn_ended(void *arg, int committed);
-void dp_held_free(mol_devplatform *dp);
+void mol_dp__send_copy(mol_devplatform *dp, void *req, int status, const char *body, size_t len);
+/* Once the transaction has ended (the owner's mol_dp__store.on_end): releases the held replies
+ * (committed) or answers them 503 (rolled back). */
+void mol_dp__held_release(mol_devplatform *dp, int committed);
+void mol_dp__held_free(mol_devplatform *dp);
 
 /* ---- the per-request view the core sees (filled by devplatform.c from the server request) -- */
 
-typedef struct dp_call {
+typedef struct mol_dp__call {
   mol_devplatform *dp;
   void *req;                /* the server request (devplatform.c's business) */
   const char *method;
@@ -167,53 +176,53 @@ typedef struct dp_call {
   const char *x_timeout;
   const char *host;         /* Host header, for URLs we hand back */
   int async;                /* set by the proxy when it will answer later */
-  const char *seg[DP_MAX_SEGS];
+  const char *seg[MOL_DP__MAX_SEGS];
   size_t nseg;
   char segbuf[1024];
-} dp_call;
+} mol_dp__call;
 
 /* Query parameter (decoded) into out: 1 present, 0 absent, -1 present but malformed or longer
  * than cap (out is then ""). */
-int dp_query_get(const dp_call *c, const char *name, char *out, size_t cap);
+int mol_dp__query_get(const mol_dp__call *c, const char *name, char *out, size_t cap);
 
 /* ---- tokens / auth (auth.c) ---------------------------------------------------------------- */
 
-typedef struct dp_tokcache {
+typedef struct mol_dp__tokcache {
   char hash[MOL_SHA256_HEX_LEN + 1];
-  char ws[DP_ID_MAX + 1];
+  char ws[MOL_DP__ID_MAX + 1];
   UT_hash_handle hh;
-} dp_tokcache;
+} mol_dp__tokcache;
 
 /* 1 when tok is a live token of a non-removed workspace; its workspace id goes to ws_out. */
-int dp_token_owner(mol_devplatform *dp, const char *tok, char ws_out[DP_ID_MAX + 1]);
-int dp_token_valid_for(mol_devplatform *dp, const char *tok, const char *ws);
-int dp_ws_has_live_token(mol_devplatform *dp, const char *ws);
-void dp_token_cache_clear(mol_devplatform *dp);
+int mol_dp__token_owner(mol_devplatform *dp, const char *tok, char ws_out[MOL_DP__ID_MAX + 1]);
+int mol_dp__token_valid_for(mol_devplatform *dp, const char *tok, const char *ws);
+int mol_dp__ws_has_live_token(mol_devplatform *dp, const char *ws);
+void mol_dp__token_cache_clear(mol_devplatform *dp);
 /* Mints and stores a token for ws; out gets the plaintext. 0 or MOL_EIO. */
-int dp_token_mint(mol_devplatform *dp, const char *ws, char out[DP_TOKEN_LEN + 1]);
+int mol_dp__token_mint(mol_devplatform *dp, const char *ws, char out[MOL_DP__TOKEN_LEN + 1]);
 /* Registry rule (§2.3/§2.4): passes when the workspace has no live token (grandfathered) or
  * the bearer is its token. Fills r with the 401 otherwise and returns 0. */
-int dp_auth_grandfather(const dp_call *c, const char *ws, dp_reply *r, const char *missing,
-                        const char *invalid);
+int mol_dp__auth_grandfather(const mol_dp__call *c, const char *ws, mol_dp__reply *r,
+                             const char *missing, const char *invalid);
 /* WorkspaceAuth (§2.5): admin token, or the workspace's own token; no grandfathering. */
-int dp_auth_workspace(const dp_call *c, const char *ws, dp_reply *r);
+int mol_dp__auth_workspace(const mol_dp__call *c, const char *ws, mol_dp__reply *r);
 /* Operator calls on one workspace (secrets, pause, resume): WorkspaceAuth, or no credentials at
  * all in dev mode on a loopback listener. Credentials that are presented are always checked. */
-int dp_auth_operator(const dp_call *c, const char *ws, dp_reply *r);
+int mol_dp__auth_operator(const mol_dp__call *c, const char *ws, mol_dp__reply *r);
 /* AdminAuth: the admin token, or no credentials at all (no Authorization header) in dev mode on
  * a loopback listener. A workspace token or any other bearer is refused (401). */
-int dp_auth_admin(const dp_call *c, dp_reply *r);
-int dp_is_admin(const dp_call *c);
+int mol_dp__auth_admin(const mol_dp__call *c, mol_dp__reply *r);
+int mol_dp__is_admin(const mol_dp__call *c);
 
 /* ---- workspaces rows ------------------------------------------------------------------------ */
 
 typedef struct {
-  char id[DP_ID_MAX + 1];
+  char id[MOL_DP__ID_MAX + 1];
   char name[256];
   char role[256];
   int has_role;
   int tier;
-  char parent_id[DP_ID_MAX + 1];   /* "" for a root */
+  char parent_id[MOL_DP__ID_MAX + 1]; /* "" for a root */
   char status[24];
   char *url;                       /* owned */
   char delivery_mode[8];           /* push | poll */
@@ -228,69 +237,75 @@ typedef struct {
   int64_t budget_limit;            /* < 0: none */
   int64_t monthly_spend;
   int64_t created_at, updated_at;
-} dp_ws;
+} mol_dp__ws;
 
 /* 1 found, 0 missing, MOL_EIO on error. Removed rows are found (status "removed"). */
-int dp_ws_load(mol_devplatform *dp, const char *id, dp_ws *w);
-void dp_ws_free(dp_ws *w);
-json_t *dp_ws_json(const dp_ws *w);               /* GET /workspaces/:id shape */
-json_t *dp_ws_peer_json(sqlite3_stmt *st);        /* peers element from ST_WS_PEERS/CHILDREN */
-int dp_ws_create(mol_devplatform *dp, const char *id, const char *name, const char *role,
-                 int tier, const char *parent, const char *status, const char *url,
-                 const char *runtime, int max_concurrent, int64_t budget_limit /* <0 none */);
+int mol_dp__ws_load(mol_devplatform *dp, const char *id, mol_dp__ws *w);
+void mol_dp__ws_free(mol_dp__ws *w);
+json_t *mol_dp__ws_json(const mol_dp__ws *w);   /* GET /workspaces/:id shape */
+json_t *mol_dp__ws_peer_json(sqlite3_stmt *st); /* a peers element (WS_PEERS, WS_CHILDREN) */
+int mol_dp__ws_create(mol_devplatform *dp, const char *id, const char *name, const char *role,
+                      int tier, const char *parent, const char *status, const char *url,
+                      const char *runtime, int max_concurrent, int64_t budget_limit /* <0 none */);
 
 /* ---- runtime state kept in memory per workspace (overrides, in-flight dispatches) --------- */
 
-typedef struct dp_dispatch dp_dispatch;
+typedef struct mol_dp__dispatch mol_dp__dispatch;
 
-typedef struct dp_rt {
-  char id[DP_ID_MAX + 1];
+typedef struct mol_dp__rt {
+  char id[MOL_DP__ID_MAX + 1];
   unsigned idle_override_s;        /* 0 = none */
   json_t *caps;                    /* capability map or NULL */
-  dp_dispatch *inflight;           /* doubly linked through dp_dispatch */
+  mol_dp__dispatch *inflight;      /* doubly linked through mol_dp__dispatch */
   UT_hash_handle hh;
-} dp_rt;
+} mol_dp__rt;
 
-dp_rt *dp_rt_get(mol_devplatform *dp, const char *ws, int create);
-void dp_rt_maybe_drop(mol_devplatform *dp, dp_rt *rt);
-int dp_rt_cap(mol_devplatform *dp, const char *ws, const char *cap);
+mol_dp__rt *mol_dp__rt_get(mol_devplatform *dp, const char *ws, int create);
+void mol_dp__rt_maybe_drop(mol_devplatform *dp, mol_dp__rt *rt);
+int mol_dp__rt_cap(mol_devplatform *dp, const char *ws, const char *cap);
 
 /* ---- ssrf.c --------------------------------------------------------------------------------- */
 
-typedef enum { DP_SSRF_OK = 0, DP_SSRF_BLOCKED = 1, DP_SSRF_RESOLVE = 2, DP_SSRF_BADURL = 3 } dp_ssrf;
+typedef enum {
+  MOL_DP__SSRF_OK = 0,
+  MOL_DP__SSRF_BLOCKED = 1,
+  MOL_DP__SSRF_RESOLVE = 2,
+  MOL_DP__SSRF_BADURL = 3
+} mol_dp__ssrf;
 
 /* Register-time check (validateAgentURL, relaxed by dev): 1 when acceptable. */
-int dp_ssrf_register_ok(const char *url, int dev);
+int mol_dp__ssrf_register_ok(const char *url, int dev);
 /* Dispatch-time check of an address (isSafeURL): 1 when the address may be called. */
-int dp_ssrf_addr_ok(const struct sockaddr *sa, int dev);
+int mol_dp__ssrf_addr_ok(const struct sockaddr *sa, int dev);
 /* Dispatch-time check of a URL without I/O: OK/BLOCKED for IP literals and "localhost",
- * RESOLVE when the host name must be looked up (then dp_ssrf_resolve). */
-dp_ssrf dp_ssrf_url(const char *url, int dev, char host_out[256]);
+ * RESOLVE when the host name must be looked up (then mol_dp__ssrf_resolve). */
+mol_dp__ssrf mol_dp__ssrf_url(const char *url, int dev, char host_out[256]);
 /* Resolves host and checks every address; cb fires exactly once, never inside this call. */
-typedef void (*dp_ssrf_cb)(int ok, void *arg);
-int dp_ssrf_resolve(uv_loop_t *loop, const char *host, int dev, dp_ssrf_cb cb, void *arg);
+typedef void (*mol_dp__ssrf_cb)(int ok, void *arg);
+int mol_dp__ssrf_resolve(uv_loop_t *loop, const char *host, int dev, mol_dp__ssrf_cb cb, void *arg);
 
 /* ---- ratelimit.c ---------------------------------------------------------------------------- */
 
-typedef struct dp_rl_bucket dp_rl_bucket;
+typedef struct mol_dp__rl_bucket mol_dp__rl_bucket;
 typedef struct {
   long limit;                      /* < 0: unlimited */
   uint64_t window_ms;
   size_t max_buckets;
   size_t nbuckets;
-  dp_rl_bucket *buckets;
-} dp_ratelimit;
+  mol_dp__rl_bucket *buckets;
+} mol_dp__ratelimit;
 
 typedef struct {
   int allowed;
   long limit;                      /* < 0: unlimited */
   long remaining;
   long reset_s;                    /* seconds until the window refills */
-} dp_rl_verdict;
+} mol_dp__rl_verdict;
 
-void dp_rl_init(dp_ratelimit *rl, long limit, uint64_t window_ms, size_t max_buckets);
-void dp_rl_free(dp_ratelimit *rl);
-void dp_rl_check(dp_ratelimit *rl, const char *key, uint64_t now_ms, dp_rl_verdict *v);
+void mol_dp__rl_init(mol_dp__ratelimit *rl, long limit, uint64_t window_ms, size_t max_buckets);
+void mol_dp__rl_free(mol_dp__ratelimit *rl);
+void mol_dp__rl_check(mol_dp__ratelimit *rl, const char *key, uint64_t now_ms,
+                      mol_dp__rl_verdict *v);
 
 /* ---- handlers (each file) ------------------------------------------------------------------- */
 
@@ -337,36 +352,36 @@ void dp_h_instruction_delete(dp_call *c, const char *id, dp_reply *r);
 void dp_h_instructions_resolve(dp_call *c, const char *ws, dp_reply *r);
 void dp_h_shared_context(dp_call *c, const char *ws, dp_reply *r);
 /* The proxy answers asynchronously: returns 1 when it took over the request (it will call
- * dp_respond itself), 0 when r holds the synchronous answer. */
-int dp_h_a2a(dp_call *c, const char *target, dp_reply *r);
+ * mol_dp__respond itself), 0 when r holds the synchronous answer. */
+int mol_dp__h_a2a(mol_dp__call *c, const char *target, mol_dp__reply *r);
 
 /* peers.c */
-int dp_can_communicate(mol_devplatform *dp, const char *caller, const char *target);
+int mol_dp__can_communicate(mol_devplatform *dp, const char *caller, const char *target);
 
 /* activity.c */
 typedef struct {
   const char *workspace_id, *activity_type, *source_id, *target_id, *method, *summary;
   const char *request_body, *response_body, *status, *error_detail;  /* JSON text or NULL */
   int64_t duration_ms;
-} dp_activity;
+} mol_dp__activity;
 /* Inserts a row (and prunes the workspace past its cap); id_out (37 bytes) may be NULL. */
-int dp_activity_add(mol_devplatform *dp, const dp_activity *a, char *id_out);
-typedef struct dp_actcount dp_actcount;
-void dp_activity_counts_free(mol_devplatform *dp);
+int mol_dp__activity_add(mol_devplatform *dp, const mol_dp__activity *a, char *id_out);
+typedef struct mol_dp__actcount mol_dp__actcount;
+void mol_dp__activity_counts_free(mol_devplatform *dp);
 /* Text of params.message.parts[].text (kind or type "text"), newline-joined; caller frees. */
-char *dp_message_text(json_t *request);
+char *mol_dp__message_text(json_t *request);
 
 /* queue.c / dispatch.c */
 /* A heartbeat from ws: extends the idle timers of dispatches to ws, and (when can_drain)
  * dispatches one queued item to it. */
-void dp_proxy_on_heartbeat(mol_devplatform *dp, const char *ws, int can_drain);
+void mol_dp__proxy_on_heartbeat(mol_devplatform *dp, const char *ws, int can_drain);
 /* Any other event from ws (register, card update) extends the idle timers only. */
-void dp_proxy_touch(mol_devplatform *dp, const char *ws);
+void mol_dp__proxy_touch(mol_devplatform *dp, const char *ws);
 /* Stores a busy call; an item with the same idem key still pending is reused. MOL_ELIMIT when
  * the target's queue is full. */
-int dp_queue_enqueue(mol_devplatform *dp, const char *ws, const char *caller, const char *body,
-                     const char *method, const char *idem, char id_out[MOL_UUID_LEN + 1],
-                     long *depth);
+int mol_dp__queue_enqueue(mol_devplatform *dp, const char *ws, const char *caller, const char *body,
+                          const char *method, const char *idem, char id_out[MOL_UUID_LEN + 1],
+                          long *depth);
 
 /* routes.c: the catch-all server route. */
 struct mol_http_req;
@@ -374,36 +389,32 @@ struct mol_http_req;
  * localhost or a public host (403, DNS rebinding), Origin is not the platform's own (403), or
  * a state-changing request carries a body or Content-Type other than application/json (415);
  * then r holds the answer and it returns 0. */
-int dp_guard_request(mol_devplatform *dp, struct mol_http_req *req, dp_reply *r);
+int mol_dp__guard_request(mol_devplatform *dp, struct mol_http_req *req, mol_dp__reply *r);
 /* auth.c: normalises the comma-separated public host names into dp->public_hosts. 0, or
  * MOL_EINVAL for an entry that is not a bare host name, or MOL_ENOMEM. */
-int dp_guard_init(mol_devplatform *dp, const char *public_hosts);
-void dp_on_request(struct mol_http_req *req, void *arg);
-/* routes.c: answer a request (possibly later than the handler returned). */
-void dp_respond(mol_devplatform *dp, void *req, dp_reply *r);
-/* The same with a body passed through verbatim as application/json (the proxy's 2xx). */
-void dp_respond_raw(mol_devplatform *dp, void *req, int status, const char *body, size_t len);
-/* Continues mol_devplatform_close once in-flight work has drained. */
-void dp_maybe_finish_close(mol_devplatform *dp);
+int mol_dp__guard_init(mol_devplatform *dp, const char *public_hosts);
+void mol_dp__on_request(struct mol_http_req *req, void *arg);
 
 /* ---- the instance --------------------------------------------------------------------------- */
 
 struct mol_devplatform {
   uv_loop_t *loop;
-  dp_store store;
+  mol_dp__store store;
   struct mol_http_server *srv;
   struct mol_http_client *client;
-  dp_tokcache *tokcache;
+  mol_dp__tokcache *tokcache;
   size_t tokcache_n;
-  dp_rt *rt;
-  struct dp_actcount *actcounts;   /* inserts per workspace since its last prune */
-  dp_held_list held;               /* replies waiting for the open transaction (commit.c) */
-  dp_held_list held_spare;         /* the previous batch's array, reused */
-  dp_ratelimit rl;
+  mol_dp__rt *rt;
+  struct mol_dp__actcount *actcounts; /* inserts per workspace since its last prune */
+  mol_dp__held_list held;          /* replies waiting for the open transaction (commit.c) */
+  mol_dp__held_list held_spare;    /* the previous batch's array, reused */
+  mol_dp__ratelimit rl;
   uv_timer_t sweep;
   int sweep_inited;
   int dev;
-  int listen_loopback;
+  int listen_loopback;             /* 1: every listener is loopback, -1: one is not, 0: none */
+  int admin_open;                  /* dev and loopback only: credential-less admin calls pass
+                                      (set by mol_devplatform_listen, read by auth.c) */
   int closing;
   char admin_token[128];
   char *plugins_dir;               /* --plugins DIR, or NULL */
@@ -412,8 +423,8 @@ struct mol_devplatform {
   unsigned idle_timeout_s, ceiling_s, liveness_ttl_s;
   unsigned activity_max_per_ws, activity_retention_s, queue_max_per_ws, max_body_bytes;
   long queued_total;                /* queued a2a items, all workspaces (exact) */
-  size_t ninflight;
-  size_t npending;                 /* resolves and other async work that close must await */
+  mol_dp__holds jobs;              /* dispatches, plugin packs, the client's close: the
+                                      server closes once none holds the platform */
   void (*close_cb)(void *arg);
   void *close_arg;
   int close_parts;                 /* handles still closing */

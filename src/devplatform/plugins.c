@@ -41,16 +41,15 @@ static void job_handle_closed(uv_handle_t *h) {
   mol_devplatform *dp = j->dp;
   mol_buf_free(&j->buf);
   free(j);
-  dp->npending--;
-  if (dp->closing) dp_maybe_finish_close(dp);
+  mol_dp__holds_release(&dp->jobs);
 }
 
 static void job_answer(pack_job *j) {
-  dp_reply r = {.retry_after = -1};
+  mol_dp__reply r = {.retry_after = -1};
   if (j->too_big) {
-    dp_reply_err(&r, 413, "staged plugin exceeds size limit");
+    mol_dp__reply_err(&r, 413, "staged plugin exceeds size limit");
   } else if (j->status != 0 || j->buf.len == 0) {
-    dp_reply_err(&r, 500, "failed to pack plugin");
+    mol_dp__reply_err(&r, 500, "failed to pack plugin");
   } else {
     char disp[200];
     snprintf(disp, sizeof disp, "attachment; filename=\"%s.tar.gz\"", j->name);
@@ -60,8 +59,8 @@ static void job_answer(pack_job *j) {
     mol_http_respond(j->req, 200, "application/gzip", j->buf.data, j->buf.len);
     return;
   }
-  dp_respond(j->dp, j->req, &r);
-  dp_reply_free(&r);
+  mol_dp__respond(j->dp, j->req, &r);
+  mol_dp__reply_free(&r);
 }
 
 static void job_maybe_done(pack_job *j) {
@@ -130,50 +129,52 @@ static int valid_name(const char *n) {
 }
 
 /* Resolves ?source= to the plugin directory; fills r and returns 0 when it cannot. */
-static int resolve_source(dp_call *c, const char *name, char *source, size_t cap, char *dir,
-                          size_t dcap, dp_reply *r) {
-  if (dp_query_get(c, "source", source, cap) <= 0 || !source[0])
+static int resolve_source(mol_dp__call *c, const char *name, char *source, size_t cap, char *dir,
+                          size_t dcap, mol_dp__reply *r) {
+  if (mol_dp__query_get(c, "source", source, cap) <= 0 || !source[0])
     snprintf(source, cap, "local://%s", name);
   if (strncmp(source, "local://", 8) != 0) {
-    dp_reply_set(r, 400, json_pack("{s:s,s:[s]}", "error", "failed to resolve plugin source",
-                                   "available_schemes", "local"));
+    mol_dp__reply_set(r, 400, json_pack("{s:s,s:[s]}", "error", "failed to resolve plugin source",
+                                        "available_schemes", "local"));
     return 0;
   }
   const char *spec = source + 8;
   if (strcmp(spec, name) != 0) {
-    dp_reply_set(r, 400, json_pack("{s:s,s:s,s:s}", "error", "source resolved to another plugin",
-                                   "resolved_name", spec, "requested_name", name));
+    mol_dp__reply_set(r, 400,
+                      json_pack("{s:s,s:s,s:s}", "error", "source resolved to another plugin",
+                                "resolved_name", spec, "requested_name", name));
     return 0;
   }
   struct stat sb;
   const char *root = c->dp->plugins_dir;
   if (!root || snprintf(dir, dcap, "%s/%s", root, name) >= (int)dcap || stat(dir, &sb) != 0 ||
       !S_ISDIR(sb.st_mode)) {
-    dp_reply_set(r, 404, json_pack("{s:s,s:s}", "error", "failed to fetch plugin from local",
-                                   "source", source));
+    mol_dp__reply_set(r, 404, json_pack("{s:s,s:s}", "error", "failed to fetch plugin from local",
+                                        "source", source));
     return 0;
   }
   return 1;
 }
 
-void dp_h_plugin_download(dp_call *c, const char *ws, const char *name, dp_reply *r) {
-  if (!dp_auth_workspace(c, ws, r)) return;
+void mol_dp__h_plugin_download(mol_dp__call *c, const char *ws, const char *name,
+                               mol_dp__reply *r) {
+  if (!mol_dp__auth_workspace(c, ws, r)) return;
   if (!valid_name(name)) {
-    dp_reply_err(r, 400, "invalid plugin name");
+    mol_dp__reply_err(r, 400, "invalid plugin name");
     return;
   }
   char source[300], dir[4096];
   if (!resolve_source(c, name, source, sizeof source, dir, sizeof dir, r)) return;
   pack_job *j = calloc(1, sizeof *j);
   if (!j) {
-    dp_reply_err(r, 500, "out of memory");
+    mol_dp__reply_err(r, 500, "out of memory");
     return;
   }
   j->dp = c->dp;
   j->req = c->req;
   snprintf(j->name, sizeof j->name, "%s", name);
   snprintf(j->source, sizeof j->source, "%s", source);
-  c->dp->npending++;
+  mol_dp__holds_add(&c->dp->jobs); /* until both handles have closed */
   c->async = 1;
   j->open_handles = 2; /* the process and the pipe, closed together when done */
   int rc = spawn_pack(j, dir);
@@ -188,7 +189,7 @@ void dp_h_plugin_download(dp_call *c, const char *ws, const char *name, dp_reply
 }
 
 /* Installing into a container: external workspaces have none (upstream answers the same). */
-void dp_h_plugin_install(dp_call *c, const char *ws, dp_reply *r) {
-  if (!dp_auth_workspace(c, ws, r)) return;
-  dp_reply_err(r, 503, "workspace container not running");
+void mol_dp__h_plugin_install(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
+  if (!mol_dp__auth_workspace(c, ws, r)) return;
+  mol_dp__reply_err(r, 503, "workspace container not running");
 }

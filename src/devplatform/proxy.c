@@ -20,7 +20,7 @@ static int reserved_caller(const char *caller) {
 }
 
 /* §4.2 step 6. Returns the normalised body (caller frees) or NULL for 400 "invalid JSON". */
-static char *normalize(const dp_call *c, char method[64], char msgid[128]) {
+static char *normalize(const mol_dp__call *c, char method[64], char msgid[128]) {
   json_t *b = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);
   if (!json_is_object(b)) {
     json_decref(b);
@@ -51,17 +51,18 @@ static char *normalize(const dp_call *c, char method[64], char msgid[128]) {
 }
 
 /* §4.1: fills r and returns 0 when the caller may not call. */
-static int check_caller(dp_call *c, const char *caller, const char *target, dp_reply *r) {
+static int check_caller(mol_dp__call *c, const char *caller, const char *target, mol_dp__reply *r) {
   if (!*caller) return 1; /* canvas: no auth, no hierarchy (upstream) */
   if (reserved_caller(caller)) {
-    dp_reply_err(r, 403, "invalid caller ID");
+    mol_dp__reply_err(r, 403, "invalid caller ID");
     return 0;
   }
   if (strcmp(caller, target) == 0) return 1;
-  if (!dp_auth_grandfather(c, caller, r, "missing caller auth token", "invalid caller auth token"))
+  if (!mol_dp__auth_grandfather(c, caller, r, "missing caller auth token",
+                                "invalid caller auth token"))
     return 0;
-  if (!dp_can_communicate(c->dp, caller, target)) {
-    dp_reply_err(r, 403, "access denied: workspaces cannot communicate per hierarchy rules");
+  if (!mol_dp__can_communicate(c->dp, caller, target)) {
+    mol_dp__reply_err(r, 403, "access denied: workspaces cannot communicate per hierarchy rules");
     return 0;
   }
   return 1;
@@ -69,65 +70,69 @@ static int check_caller(dp_call *c, const char *caller, const char *target, dp_r
 
 /* Poll-mode targets (post-ref PR #2353): nothing is dispatched; the request becomes an inbound
  * activity row that the target picks up with GET /activity?since_id=. */
-static void deliver_poll(dp_call *c, const char *caller, const char *target, const char *body,
-                         const char *method, dp_reply *r) {
+static void deliver_poll(mol_dp__call *c, const char *caller, const char *target, const char *body,
+                         const char *method, mol_dp__reply *r) {
   char id[MOL_UUID_LEN + 1];
-  dp_activity a = {.workspace_id = target, .activity_type = "a2a_receive", .source_id = caller,
-                   .target_id = target, .method = method, .request_body = body,
-                   .status = "ok", .summary = "queued for poll delivery"};
-  if (dp_activity_add(c->dp, &a, id)) {
-    dp_reply_err(r, 500, "failed to queue message");
+  mol_dp__activity a = {.workspace_id = target, .activity_type = "a2a_receive", .source_id = caller,
+                        .target_id = target, .method = method, .request_body = body,
+                        .status = "ok", .summary = "queued for poll delivery"};
+  if (mol_dp__activity_add(c->dp, &a, id)) {
+    mol_dp__reply_err(r, 500, "failed to queue message");
     return;
   }
-  dp_reply_set(r, 200, json_pack("{s:s,s:s,s:s,s:s}", "status", "queued", "delivery_mode", "poll",
-                                 "method", method, "activity_id", id));
+  mol_dp__reply_set(r, 200,
+                    json_pack("{s:s,s:s,s:s,s:s}", "status", "queued", "delivery_mode", "poll",
+                              "method", method, "activity_id", id));
 }
 
 /* Everything of §4.2 that can be answered without I/O. Returns 1 when w holds a dispatchable
  * target (r untouched), 0 when r holds the answer. */
-static int resolve_target(dp_call *c, const char *target, dp_ws *w, dp_reply *r) {
-  int found = dp_ws_load(c->dp, target, w);
+static int resolve_target(mol_dp__call *c, const char *target, mol_dp__ws *w, mol_dp__reply *r) {
+  int found = mol_dp__ws_load(c->dp, target, w);
   if (found != 1 || strcmp(w->status, "removed") == 0) {
-    if (found == 1) dp_ws_free(w);
-    dp_reply_err(r, found < 0 ? 500 : 404, found < 0 ? "lookup failed" : "workspace not found");
+    if (found == 1) mol_dp__ws_free(w);
+    mol_dp__reply_err(r, found < 0 ? 500 : 404,
+                      found < 0 ? "lookup failed" : "workspace not found");
     return 0;
   }
   if (w->budget_limit >= 0 && w->monthly_spend >= w->budget_limit) {
-    dp_ws_free(w);
-    dp_reply_err(r, 402, "workspace budget limit exceeded");
+    mol_dp__ws_free(w);
+    mol_dp__reply_err(r, 402, "workspace budget limit exceeded");
     return 0;
   }
   return 1;
 }
 
-int dp_h_a2a(dp_call *c, const char *target, dp_reply *r) {
+int mol_dp__h_a2a(mol_dp__call *c, const char *target, mol_dp__reply *r) {
   mol_devplatform *dp = c->dp;
   const char *caller = c->caller ? c->caller : "";
   if (dp->closing) {
-    dp_reply_err(r, 503, "platform shutting down");
+    mol_dp__reply_err(r, 503, "platform shutting down");
     return 0;
   }
   if (!check_caller(c, caller, target, r)) return 0;
-  dp_ws w;
+  mol_dp__ws w;
   if (!resolve_target(c, target, &w, r)) return 0;
   char method[64], msgid[128];
   char *body = normalize(c, method, msgid);
   int took = 0;
   if (!body) {
-    dp_reply_err(r, 400, "invalid JSON");
+    mol_dp__reply_err(r, 400, "invalid JSON");
   } else if (strcmp(w.status, "paused") == 0 || strcmp(w.status, "hibernated") == 0) {
-    dp_reply_set(r, 503, json_pack("{s:s,s:s}", "error", "workspace has no URL", "status", w.status));
+    mol_dp__reply_set(r, 503,
+                      json_pack("{s:s,s:s}", "error", "workspace has no URL", "status", w.status));
   } else if (strcmp(w.delivery_mode, "poll") == 0) {
     deliver_poll(c, caller, target, body, method, r);
   } else if (!w.url[0]) {
-    dp_reply_set(r, 503, json_pack("{s:s,s:s}", "error", "workspace has no URL", "status", w.status));
+    mol_dp__reply_set(r, 503,
+                      json_pack("{s:s,s:s}", "error", "workspace has no URL", "status", w.status));
   } else {
-    dp_dispatch_args a = {.target = target, .caller = caller, .url = w.url, .body = body,
-                          .method = method, .msgid = msgid, .req = c->req,
-                          .x_timeout = c->x_timeout};
-    took = dp_dispatch_start(dp, &a, r);
+    mol_dp__dispatch_args a = {.target = target, .caller = caller, .url = w.url, .body = body,
+                               .method = method, .msgid = msgid, .req = c->req,
+                               .x_timeout = c->x_timeout};
+    took = mol_dp__dispatch_start(dp, &a, r);
   }
   free(body);
-  dp_ws_free(&w);
+  mol_dp__ws_free(&w);
   return took;
 }

@@ -8,22 +8,22 @@
 
 #include "devplatform/dp_int.h"
 
-struct dp_rl_bucket {
+struct mol_dp__rl_bucket {
   char key[64];
   uint64_t window_start;
   long used;
   UT_hash_handle hh;
 };
 
-void dp_rl_init(dp_ratelimit *rl, long limit, uint64_t window_ms, size_t max_buckets) {
+void mol_dp__rl_init(mol_dp__ratelimit *rl, long limit, uint64_t window_ms, size_t max_buckets) {
   memset(rl, 0, sizeof *rl);
   rl->limit = limit;
   rl->window_ms = window_ms ? window_ms : 60000;
   rl->max_buckets = max_buckets ? max_buckets : 65536;
 }
 
-void dp_rl_free(dp_ratelimit *rl) {
-  dp_rl_bucket *b, *tmp;
+void mol_dp__rl_free(mol_dp__ratelimit *rl) {
+  mol_dp__rl_bucket *b, *tmp;
   HASH_ITER(hh, rl->buckets, b, tmp) {
     HASH_DEL(rl->buckets, b);
     free(b);
@@ -31,8 +31,8 @@ void dp_rl_free(dp_ratelimit *rl) {
   rl->nbuckets = 0;
 }
 
-static void make_room(dp_ratelimit *rl, uint64_t now) {
-  dp_rl_bucket *b, *tmp;
+static void make_room(mol_dp__ratelimit *rl, uint64_t now) {
+  mol_dp__rl_bucket *b, *tmp;
   HASH_ITER(hh, rl->buckets, b, tmp) {
     if (now - b->window_start >= rl->window_ms) {
       HASH_DEL(rl->buckets, b);
@@ -48,8 +48,8 @@ static void make_room(dp_ratelimit *rl, uint64_t now) {
   }
 }
 
-static dp_rl_bucket *bucket_for(dp_ratelimit *rl, const char *key, uint64_t now) {
-  dp_rl_bucket *b = NULL;
+static mol_dp__rl_bucket *bucket_for(mol_dp__ratelimit *rl, const char *key, uint64_t now) {
+  mol_dp__rl_bucket *b = NULL;
   HASH_FIND_STR(rl->buckets, key, b);
   if (b) return b;
   if (rl->nbuckets >= rl->max_buckets) make_room(rl, now);
@@ -62,7 +62,8 @@ static dp_rl_bucket *bucket_for(dp_ratelimit *rl, const char *key, uint64_t now)
   return b;
 }
 
-void dp_rl_check(dp_ratelimit *rl, const char *key, uint64_t now_ms, dp_rl_verdict *v) {
+void mol_dp__rl_check(mol_dp__ratelimit *rl, const char *key, uint64_t now_ms,
+                      mol_dp__rl_verdict *v) {
   memset(v, 0, sizeof *v);
   v->limit = rl->limit;
   v->allowed = 1;
@@ -70,7 +71,7 @@ void dp_rl_check(dp_ratelimit *rl, const char *key, uint64_t now_ms, dp_rl_verdi
   char k[64];
   strncpy(k, key, sizeof k - 1);
   k[sizeof k - 1] = '\0';
-  dp_rl_bucket *b = bucket_for(rl, k, now_ms);
+  mol_dp__rl_bucket *b = bucket_for(rl, k, now_ms);
   if (!b) return; /* out of memory: fail open rather than refuse everyone */
   if (now_ms - b->window_start >= rl->window_ms) {
     b->window_start = now_ms;

@@ -11,7 +11,7 @@
 static const char *const MISSING = "missing workspace auth token";
 static const char *const INVALID = "invalid workspace auth token";
 
-static json_t *parse_object(const dp_call *c) {
+static json_t *parse_object(const mol_dp__call *c) {
   json_t *v = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);
   if (v && !json_is_object(v)) {
     json_decref(v);
@@ -34,25 +34,25 @@ static int register_mode(mol_devplatform *dp, const char *url, const char **mode
     return strlen(url) <= 2048;
   }
   *mode = "push";
-  return strlen(url) <= 2048 && dp_ssrf_register_ok(url, dp->dev);
+  return strlen(url) <= 2048 && mol_dp__ssrf_register_ok(url, dp->dev);
 }
 
 static int register_upsert(mol_devplatform *dp, const char *id, const char *url,
                            const char *card, const char *mode, int exists) {
-  if (!exists && dp_ws_create(dp, id, id, NULL, 3, NULL, "online", url, "external", 1, -1))
+  if (!exists && mol_dp__ws_create(dp, id, id, NULL, 3, NULL, "online", url, "external", 1, -1))
     return MOL_EIO;
-  if (dp_store_write_begin(&dp->store)) return MOL_EIO;
-  sqlite3_stmt *st = dp_stmt(&dp->store, ST_WS_REGISTER);
+  if (mol_dp__store_write_begin(&dp->store)) return MOL_EIO;
+  sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_WS_REGISTER);
   if (!st) return MOL_EIO;
-  dp_bind_text(st, 1, id);
-  dp_bind_text(st, 2, url);
-  dp_bind_text(st, 3, card);
-  dp_bind_text(st, 4, mode);
+  mol_dp__bind_text(st, 1, id);
+  mol_dp__bind_text(st, 2, url);
+  mol_dp__bind_text(st, 3, card);
+  mol_dp__bind_text(st, 4, mode);
   sqlite3_bind_int64(st, 5, mol_unix_ms());
-  return dp_exec_stmt(&dp->store, st);
+  return mol_dp__exec_stmt(&dp->store, st);
 }
 
-void dp_h_register(dp_call *c, dp_reply *r) {
+void mol_dp__h_register(mol_dp__call *c, mol_dp__reply *r) {
   mol_devplatform *dp = c->dp;
   json_t *body = parse_object(c);
   const char *id = body ? mol_json_str(body, "id") : NULL;
@@ -60,46 +60,47 @@ void dp_h_register(dp_call *c, dp_reply *r) {
   json_t *card = body ? json_object_get(body, "agent_card") : NULL;
   const char *mode = "push";
   if (!id || !url || !card || json_is_null(card) || !register_mode(dp, url, &mode)) {
-    dp_reply_err(r, 400, "invalid request body");
+    mol_dp__reply_err(r, 400, "invalid request body");
     goto out;
   }
-  if (!dp_is_id(id)) {
-    dp_reply_err(r, 400, "invalid workspace ID");
+  if (!mol_dp__is_id(id)) {
+    mol_dp__reply_err(r, 400, "invalid workspace ID");
     goto out;
   }
-  if (!dp_auth_grandfather(c, id, r, MISSING, INVALID)) goto out;
-  dp_ws w;
-  int found = dp_ws_load(dp, id, &w);
+  if (!mol_dp__auth_grandfather(c, id, r, MISSING, INVALID)) goto out;
+  mol_dp__ws w;
+  int found = mol_dp__ws_load(dp, id, &w);
   if (found < 0) {
-    dp_reply_err(r, 500, "registration failed");
+    mol_dp__reply_err(r, 500, "registration failed");
     goto out;
   }
   /* Deviation: upstream answers 200 (and mints a token that can never validate) for a removed
    * workspace; we say it is gone, so an agent stops instead of looping on 401s. */
   if (found && strcmp(w.status, "removed") == 0) {
-    dp_ws_free(&w);
-    dp_reply_set(r, 404, json_pack("{s:s,s:b}", "error", "workspace removed", "deleted", 1));
+    mol_dp__ws_free(&w);
+    mol_dp__reply_set(r, 404, json_pack("{s:s,s:b}", "error", "workspace removed", "deleted", 1));
     goto out;
   }
-  if (found) dp_ws_free(&w);
+  if (found) mol_dp__ws_free(&w);
   char *card_text = json_dumps(card, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
   int rc = card_text ? register_upsert(dp, id, url, card_text, mode, found) : MOL_ENOMEM;
   free(card_text);
   if (rc) {
-    dp_reply_err(r, 500, "registration failed");
+    mol_dp__reply_err(r, 500, "registration failed");
     goto out;
   }
   json_t *resp = json_pack("{s:s,s:s}", "status", "registered", "delivery_mode", mode);
-  char tok[DP_TOKEN_LEN + 1];
-  if (!(c->bearer[0] && dp_token_valid_for(dp, c->bearer, id)) && !dp_ws_has_live_token(dp, id)) {
-    if (dp_token_mint(dp, id, tok) == 0)
+  char tok[MOL_DP__TOKEN_LEN + 1];
+  if (!(c->bearer[0] && mol_dp__token_valid_for(dp, c->bearer, id)) &&
+      !mol_dp__ws_has_live_token(dp, id)) {
+    if (mol_dp__token_mint(dp, id, tok) == 0)
       json_object_set_new(resp, "auth_token", json_string(tok));
     else
       mol_logw("devplatform", "token issuance failed for %s", id); /* register still 200 */
   }
-  dp_reply_set(r, 200, resp);
+  mol_dp__reply_set(r, 200, resp);
   mol_logi("devplatform", "registered %s (%s)", id, mode);
-  dp_proxy_touch(dp, id);
+  mol_dp__proxy_touch(dp, id);
 out:
   json_decref(body);
 }
@@ -143,7 +144,7 @@ static void apply_overrides(mol_devplatform *dp, const char *ws, json_t *meta) {
     caps = json_object_get(meta, "capabilities");
     if (!json_is_object(caps) || json_object_size(caps) == 0) caps = NULL;
   }
-  dp_rt *rt = dp_rt_get(dp, ws, idle > 0 || caps);
+  mol_dp__rt *rt = mol_dp__rt_get(dp, ws, idle > 0 || caps);
   if (!rt) return;
   rt->idle_override_s = idle > 0 ? (idle > 86400 * 7 ? 86400 * 7 : (unsigned)idle) : 0;
   /* Most heartbeats re-declare the same map: keep it instead of copying it each time. */
@@ -151,7 +152,7 @@ static void apply_overrides(mol_devplatform *dp, const char *ws, json_t *meta) {
     if (rt->caps) json_decref(rt->caps);
     rt->caps = caps ? json_deep_copy(caps) : NULL;
   }
-  dp_rt_maybe_drop(dp, rt);
+  mol_dp__rt_maybe_drop(dp, rt);
 }
 
 typedef struct {
@@ -197,86 +198,86 @@ static int hb_parse(json_t *b, hb_fields *f) {
 
 /* Returns 1 updated, 0 unknown/removed (still 200 upstream), <0 error. */
 static int hb_store(mol_devplatform *dp, const hb_fields *f, int *max_conc) {
-  sqlite3_stmt *st = dp_stmt(&dp->store, ST_WS_HB_READ);
+  sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_WS_HB_READ);
   if (!st) return MOL_EIO;
-  dp_bind_text(st, 1, f->ws);
+  mol_dp__bind_text(st, 1, f->ws);
   if (sqlite3_step(st) != SQLITE_ROW) {
     sqlite3_reset(st);
     return 0;
   }
   char cur[24];
-  strncpy(cur, dp_col_text(st, 0) ? dp_col_text(st, 0) : "", sizeof cur - 1);
+  strncpy(cur, mol_dp__col_text(st, 0) ? mol_dp__col_text(st, 0) : "", sizeof cur - 1);
   cur[sizeof cur - 1] = '\0';
   *max_conc = sqlite3_column_int(st, 1);
   sqlite3_reset(st);
   if (strcmp(cur, "removed") == 0) return 0;
   const char *status = next_status(cur, f->error_rate, f->runtime_state,
-                                   dp_rt_cap(dp, f->ws, "status_mgmt"));
-  if (dp_store_write_begin(&dp->store)) return MOL_EIO;
-  st = dp_stmt(&dp->store, ST_WS_HEARTBEAT);
+                                   mol_dp__rt_cap(dp, f->ws, "status_mgmt"));
+  if (mol_dp__store_write_begin(&dp->store)) return MOL_EIO;
+  st = mol_dp__stmt(&dp->store, MOL_DP__ST_WS_HEARTBEAT);
   if (!st) return MOL_EIO;
-  dp_bind_text(st, 1, f->ws);
+  mol_dp__bind_text(st, 1, f->ws);
   sqlite3_bind_double(st, 2, f->error_rate);
-  dp_bind_text(st, 3, f->sample_error);
+  mol_dp__bind_text(st, 3, f->sample_error);
   sqlite3_bind_int64(st, 4, f->active_tasks);
   sqlite3_bind_int64(st, 5, f->uptime);
-  dp_bind_text(st, 6, f->current_task);
+  mol_dp__bind_text(st, 6, f->current_task);
   sqlite3_bind_int64(st, 7, f->spend);
   sqlite3_bind_int64(st, 8, mol_unix_ms());
-  dp_bind_text(st, 9, status);
-  return dp_exec_stmt(&dp->store, st) ? MOL_EIO : 1;
+  mol_dp__bind_text(st, 9, status);
+  return mol_dp__exec_stmt(&dp->store, st) ? MOL_EIO : 1;
 }
 
-void dp_h_heartbeat(dp_call *c, dp_reply *r) {
+void mol_dp__h_heartbeat(mol_dp__call *c, mol_dp__reply *r) {
   mol_devplatform *dp = c->dp;
   json_t *body = parse_object(c);
   hb_fields f;
   if (!body || !hb_parse(body, &f)) {
-    dp_reply_err(r, 400, "invalid request body");
+    mol_dp__reply_err(r, 400, "invalid request body");
     goto out;
   }
-  if (!dp_auth_grandfather(c, f.ws, r, MISSING, INVALID)) goto out;
+  if (!mol_dp__auth_grandfather(c, f.ws, r, MISSING, INVALID)) goto out;
   int max_conc = 1;
   int rc = hb_store(dp, &f, &max_conc);
   if (rc < 0) {
-    dp_reply_err(r, 500, "failed to update");
+    mol_dp__reply_err(r, 500, "failed to update");
     goto out;
   }
   apply_overrides(dp, f.ws, f.meta);
-  if (rc == 1) dp_proxy_on_heartbeat(dp, f.ws, f.active_tasks < max_conc);
-  dp_reply_set(r, 200, json_pack("{s:s}", "status", "ok"));
+  if (rc == 1) mol_dp__proxy_on_heartbeat(dp, f.ws, f.active_tasks < max_conc);
+  mol_dp__reply_set(r, 200, json_pack("{s:s}", "status", "ok"));
 out:
   json_decref(body);
 }
 
-void dp_h_update_card(dp_call *c, dp_reply *r) {
+void mol_dp__h_update_card(mol_dp__call *c, mol_dp__reply *r) {
   mol_devplatform *dp = c->dp;
   json_t *body = parse_object(c);
   const char *ws = body ? mol_json_str(body, "workspace_id") : NULL;
   json_t *card = body ? json_object_get(body, "agent_card") : NULL;
   if (!ws || !card || json_is_null(card)) {
-    dp_reply_err(r, 400, "invalid request body");
+    mol_dp__reply_err(r, 400, "invalid request body");
     goto out;
   }
-  if (!dp_auth_grandfather(c, ws, r, MISSING, INVALID)) goto out;
+  if (!mol_dp__auth_grandfather(c, ws, r, MISSING, INVALID)) goto out;
   char *text = json_dumps(card, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-  int rc = text ? dp_store_write_begin(&dp->store) : MOL_ENOMEM;
-  sqlite3_stmt *st = rc ? NULL : dp_stmt(&dp->store, ST_WS_UPDATE_CARD);
+  int rc = text ? mol_dp__store_write_begin(&dp->store) : MOL_ENOMEM;
+  sqlite3_stmt *st = rc ? NULL : mol_dp__stmt(&dp->store, MOL_DP__ST_WS_UPDATE_CARD);
   if (st) {
-    dp_bind_text(st, 1, ws);
-    dp_bind_text(st, 2, text);
+    mol_dp__bind_text(st, 1, ws);
+    mol_dp__bind_text(st, 2, text);
     sqlite3_bind_int64(st, 3, mol_unix_ms());
-    rc = dp_exec_stmt(&dp->store, st);
+    rc = mol_dp__exec_stmt(&dp->store, st);
   } else {
     rc = MOL_EIO;
   }
   free(text);
   if (rc) {
-    dp_reply_err(r, 500, "failed to update card");
+    mol_dp__reply_err(r, 500, "failed to update card");
     goto out;
   }
-  dp_proxy_touch(dp, ws);
-  dp_reply_set(r, 200, json_pack("{s:s}", "status", "updated"));
+  mol_dp__proxy_touch(dp, ws);
+  mol_dp__reply_set(r, 200, json_pack("{s:s}", "status", "updated"));
 out:
   json_decref(body);
 }

@@ -13,9 +13,9 @@
 #include "http/server.h"
 #include "molecule.h"
 
-typedef void (*h0_fn)(dp_call *, dp_reply *);
-typedef void (*h1_fn)(dp_call *, const char *, dp_reply *);
-typedef void (*h2_fn)(dp_call *, const char *, const char *, dp_reply *);
+typedef void (*h0_fn)(mol_dp__call *, mol_dp__reply *);
+typedef void (*h1_fn)(mol_dp__call *, const char *, mol_dp__reply *);
+typedef void (*h2_fn)(mol_dp__call *, const char *, const char *, mol_dp__reply *);
 
 typedef struct {
   const char *method;
@@ -25,36 +25,38 @@ typedef struct {
   h2_fn h2;
 } route;
 
-static void h_health(dp_call *c, dp_reply *r) {
+static void h_health(mol_dp__call *c, mol_dp__reply *r) {
   (void)c;
-  dp_reply_set(r, 200, json_pack("{s:s}", "status", "ok"));
+  mol_dp__reply_set(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 /* The proxy may answer later (c->async); a synchronous answer stays in r. */
-static void h_a2a(dp_call *c, const char *ws, dp_reply *r) { c->async = dp_h_a2a(c, ws, r); }
+static void h_a2a(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
+  c->async = mol_dp__h_a2a(c, ws, r);
+}
 
 static const route routes[] = {
     {"GET", "health", h_health, NULL, NULL},
-    {"POST", "registry/register", dp_h_register, NULL, NULL},
-    {"POST", "registry/heartbeat", dp_h_heartbeat, NULL, NULL},
-    {"POST", "registry/update-card", dp_h_update_card, NULL, NULL},
-    {"POST", "registry/check-access", dp_h_check_access, NULL, NULL},
-    {"GET", "registry/discover/:", NULL, dp_h_discover, NULL},
-    {"GET", "registry/:/peers", NULL, dp_h_peers, NULL},
-    {"POST", "workspaces", dp_h_ws_create, NULL, NULL},
-    {"GET", "workspaces", dp_h_ws_list, NULL, NULL},
-    {"GET", "workspaces/:", NULL, dp_h_ws_get, NULL},
-    {"DELETE", "workspaces/:", NULL, dp_h_ws_delete, NULL},
-    {"GET", "workspaces/:/state", NULL, dp_h_state, NULL},
-    {"GET", "workspaces/:/secrets/values", NULL, dp_h_secret_values, NULL},
-    {"GET", "workspaces/:/secrets", NULL, dp_h_secret_list, NULL},
-    {"POST", "workspaces/:/secrets", NULL, dp_h_secret_put, NULL},
-    {"PUT", "workspaces/:/secrets", NULL, dp_h_secret_put, NULL},
-    {"DELETE", "workspaces/:/secrets/:", NULL, NULL, dp_h_secret_delete},
-    {"POST", "settings/secrets", dp_h_global_secret_put, NULL, NULL},
-    {"PUT", "settings/secrets", dp_h_global_secret_put, NULL, NULL},
-    {"POST", "workspaces/:/pause", NULL, dp_h_ws_pause, NULL},
-    {"POST", "workspaces/:/resume", NULL, dp_h_ws_resume, NULL},
+    {"POST", "registry/register", mol_dp__h_register, NULL, NULL},
+    {"POST", "registry/heartbeat", mol_dp__h_heartbeat, NULL, NULL},
+    {"POST", "registry/update-card", mol_dp__h_update_card, NULL, NULL},
+    {"POST", "registry/check-access", mol_dp__h_check_access, NULL, NULL},
+    {"GET", "registry/discover/:", NULL, mol_dp__h_discover, NULL},
+    {"GET", "registry/:/peers", NULL, mol_dp__h_peers, NULL},
+    {"POST", "workspaces", mol_dp__h_ws_create, NULL, NULL},
+    {"GET", "workspaces", mol_dp__h_ws_list, NULL, NULL},
+    {"GET", "workspaces/:", NULL, mol_dp__h_ws_get, NULL},
+    {"DELETE", "workspaces/:", NULL, mol_dp__h_ws_delete, NULL},
+    {"GET", "workspaces/:/state", NULL, mol_dp__h_state, NULL},
+    {"GET", "workspaces/:/secrets/values", NULL, mol_dp__h_secret_values, NULL},
+    {"GET", "workspaces/:/secrets", NULL, mol_dp__h_secret_list, NULL},
+    {"POST", "workspaces/:/secrets", NULL, mol_dp__h_secret_put, NULL},
+    {"PUT", "workspaces/:/secrets", NULL, mol_dp__h_secret_put, NULL},
+    {"DELETE", "workspaces/:/secrets/:", NULL, NULL, mol_dp__h_secret_delete},
+    {"POST", "settings/secrets", mol_dp__h_global_secret_put, NULL, NULL},
+    {"PUT", "settings/secrets", mol_dp__h_global_secret_put, NULL, NULL},
+    {"POST", "workspaces/:/pause", NULL, mol_dp__h_ws_pause, NULL},
+    {"POST", "workspaces/:/resume", NULL, mol_dp__h_ws_resume, NULL},
     {"POST", "workspaces/:/a2a", NULL, h_a2a, NULL},
     {"GET", "workspaces/:/activity", NULL, dp_h_activity_list, NULL},
     {"POST", "workspaces/:/activity", NULL, dp_h_activity_report, NULL},
@@ -84,7 +86,7 @@ static const route routes[] = {
 };
 
 /* Splits path into c->seg (copied into c->segbuf). 0 when it has too many segments. */
-static int split_path(dp_call *c, const char *path) {
+static int split_path(mol_dp__call *c, const char *path) {
   size_t n = strlen(path);
   if (n >= sizeof c->segbuf) return 0;
   memcpy(c->segbuf, path, n + 1);
@@ -92,14 +94,14 @@ static int split_path(dp_call *c, const char *path) {
   for (char *p = c->segbuf; *p;) {
     while (*p == '/') *p++ = '\0';
     if (!*p) break;
-    if (c->nseg == DP_MAX_SEGS) return 0;
+    if (c->nseg == MOL_DP__MAX_SEGS) return 0;
     c->seg[c->nseg++] = p;
     while (*p && *p != '/') p++;
   }
   return 1;
 }
 
-static int match(const dp_call *c, const char *pattern, const char *caps[2]) {
+static int match(const mol_dp__call *c, const char *pattern, const char *caps[2]) {
   size_t i = 0, ncap = 0;
   const char *p = pattern;
   while (*p) {
@@ -132,15 +134,15 @@ static void peer_ip(const char *peer, char *out, size_t cap) {
 }
 
 /* Adds the X-RateLimit-* headers; returns 0 (with r filled) when the client is over. */
-static int rate_limit(mol_devplatform *dp, mol_http_req *req, dp_reply *r) {
+static int rate_limit(mol_devplatform *dp, mol_http_req *req, mol_dp__reply *r) {
   if (dp->rl.limit < 0) {
     mol_http_resp_header(req, "X-RateLimit-Limit", "unlimited");
     return 1;
   }
   char ip[64], num[32];
   peer_ip(mol_http_req_peer(req), ip, sizeof ip);
-  dp_rl_verdict v;
-  dp_rl_check(&dp->rl, ip, mol_mono_ms(), &v);
+  mol_dp__rl_verdict v;
+  mol_dp__rl_check(&dp->rl, ip, mol_mono_ms(), &v);
   snprintf(num, sizeof num, "%ld", v.limit);
   mol_http_resp_header(req, "X-RateLimit-Limit", num);
   snprintf(num, sizeof num, "%ld", v.remaining);
@@ -148,32 +150,32 @@ static int rate_limit(mol_devplatform *dp, mol_http_req *req, dp_reply *r) {
   snprintf(num, sizeof num, "%ld", v.reset_s);
   mol_http_resp_header(req, "X-RateLimit-Reset", num);
   if (v.allowed) return 1;
-  dp_reply_set(r, 429, json_pack("{s:s,s:I}", "error", "rate limit exceeded", "retry_after",
-                                 (json_int_t)v.reset_s));
+  mol_dp__reply_set(r, 429, json_pack("{s:s,s:I}", "error", "rate limit exceeded", "retry_after",
+                                      (json_int_t)v.reset_s));
   r->retry_after = (int)v.reset_s;
   return 0;
 }
 
-static void fill_call(dp_call *c, mol_devplatform *dp, mol_http_req *req) {
-  memset(c, 0, offsetof(dp_call, segbuf));
+static void fill_call(mol_dp__call *c, mol_devplatform *dp, mol_http_req *req) {
+  memset(c, 0, offsetof(mol_dp__call, segbuf));
   c->dp = dp;
   c->req = req;
   c->method = mol_http_req_method(req);
   c->query = mol_http_req_query(req);
   c->body = mol_http_req_body(req, &c->body_len);
-  dp_bearer(mol_http_req_header(req, "Authorization"), c->bearer, sizeof c->bearer);
+  mol_dp__bearer(mol_http_req_header(req, "Authorization"), c->bearer, sizeof c->bearer);
   c->caller = mol_http_req_header(req, "X-Workspace-ID");
   c->x_timeout = mol_http_req_header(req, "X-Timeout");
   c->host = mol_http_req_header(req, "Host");
 }
 
-static void dispatch_route(dp_call *c, dp_reply *r) {
+static void dispatch_route(mol_dp__call *c, mol_dp__reply *r) {
   const char *caps[2] = {NULL, NULL};
   for (const route *rt = routes; rt->pattern; rt++) {
     if (strcmp(rt->method, c->method) != 0 || !match(c, rt->pattern, caps)) continue;
     for (int i = 0; i < 2; i++) {
-      if (caps[i] && strlen(caps[i]) > DP_ID_MAX) {
-        dp_reply_err(r, 400, "invalid workspace ID");
+      if (caps[i] && strlen(caps[i]) > MOL_DP__ID_MAX) {
+        mol_dp__reply_err(r, 400, "invalid workspace ID");
         return;
       }
     }
@@ -182,35 +184,20 @@ static void dispatch_route(dp_call *c, dp_reply *r) {
     else rt->h2(c, caps[0], caps[1], r);
     return;
   }
-  dp_reply_err(r, 404, "not found");
+  mol_dp__reply_err(r, 404, "not found");
 }
 
-void dp_on_request(mol_http_req *req, void *arg) {
+void mol_dp__on_request(mol_http_req *req, void *arg) {
   mol_devplatform *dp = arg;
-  dp_call c;
-  dp_reply r = {.status = 500, .body = NULL, .retry_after = -1};
+  mol_dp__call c;
+  mol_dp__reply r = {.status = 500, .body = NULL, .retry_after = -1};
   fill_call(&c, dp, req);
-  if (dp_guard_request(dp, req, &r) && rate_limit(dp, req, &r)) {
+  if (mol_dp__guard_request(dp, req, &r) && rate_limit(dp, req, &r)) {
     if (!split_path(&c, mol_http_req_path(req)))
-      dp_reply_err(&r, 404, "not found");
+      mol_dp__reply_err(&r, 404, "not found");
     else
       dispatch_route(&c, &r);
   }
-  if (!c.async) dp_respond(dp, req, &r);
-  dp_reply_free(&r);
-}
-
-void dp_respond(mol_devplatform *dp, void *req, dp_reply *r) {
-  char *body = r->body ? json_dumps(r->body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
-                       : NULL;
-  if (r->retry_after >= 0) {
-    char ra[24];
-    snprintf(ra, sizeof ra, "%d", r->retry_after);
-    mol_http_resp_header(req, "Retry-After", ra);
-  }
-  dp_send(dp, req, r->status, body, body ? strlen(body) : 0); /* may wait for the commit */
-}
-
-void dp_respond_raw(mol_devplatform *dp, void *req, int status, const char *body, size_t len) {
-  dp_send_copy(dp, req, status, body, len);
+  if (!c.async) mol_dp__respond(dp, req, &r);
+  mol_dp__reply_free(&r);
 }

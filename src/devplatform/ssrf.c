@@ -86,7 +86,7 @@ static int class_ok(addr_class c, int dev) {
   return c == ADDR_PUBLIC || (c == ADDR_LOOPBACK && dev);
 }
 
-int dp_ssrf_addr_ok(const struct sockaddr *sa, int dev) {
+int mol_dp__ssrf_addr_ok(const struct sockaddr *sa, int dev) {
   if (sa->sa_family == AF_INET) {
     const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
     return class_ok(classify4(ntohl(s4->sin_addr.s_addr)), dev);
@@ -117,7 +117,7 @@ static int literal_class(const char *host, addr_class *out) {
   return 0;
 }
 
-int dp_ssrf_register_ok(const char *url, int dev) {
+int mol_dp__ssrf_register_ok(const char *url, int dev) {
   mol_url u;
   if (mol_url_parse(url, &u) != 0) return 0;
   addr_class c;
@@ -125,20 +125,20 @@ int dp_ssrf_register_ok(const char *url, int dev) {
   return 1; /* names ("localhost" included, as upstream) are judged at dispatch time */
 }
 
-dp_ssrf dp_ssrf_url(const char *url, int dev, char host_out[256]) {
+mol_dp__ssrf mol_dp__ssrf_url(const char *url, int dev, char host_out[256]) {
   mol_url u;
-  if (mol_url_parse(url, &u) != 0) return DP_SSRF_BADURL;
+  if (mol_url_parse(url, &u) != 0) return MOL_DP__SSRF_BADURL;
   addr_class c;
-  if (literal_class(u.host, &c)) return class_ok(c, dev) ? DP_SSRF_OK : DP_SSRF_BLOCKED;
-  if (is_localhost_name(u.host)) return dev ? DP_SSRF_OK : DP_SSRF_BLOCKED;
+  if (literal_class(u.host, &c)) return class_ok(c, dev) ? MOL_DP__SSRF_OK : MOL_DP__SSRF_BLOCKED;
+  if (is_localhost_name(u.host)) return dev ? MOL_DP__SSRF_OK : MOL_DP__SSRF_BLOCKED;
   strncpy(host_out, u.host, 255);
   host_out[255] = '\0';
-  return DP_SSRF_RESOLVE;
+  return MOL_DP__SSRF_RESOLVE;
 }
 
 typedef struct {
   uv_getaddrinfo_t req;
-  dp_ssrf_cb cb;
+  mol_dp__ssrf_cb cb;
   void *arg;
   int dev;
 } resolve_ctx;
@@ -147,13 +147,14 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
   resolve_ctx *ctx = req->data;
   int ok = status == 0 && res != NULL; /* a DNS failure is a refusal */
   for (struct addrinfo *ai = res; ok && ai; ai = ai->ai_next)
-    if (!dp_ssrf_addr_ok(ai->ai_addr, ctx->dev)) ok = 0;
+    if (!mol_dp__ssrf_addr_ok(ai->ai_addr, ctx->dev)) ok = 0;
   uv_freeaddrinfo(res);
   ctx->cb(ok, ctx->arg);
   free(ctx);
 }
 
-int dp_ssrf_resolve(uv_loop_t *loop, const char *host, int dev, dp_ssrf_cb cb, void *arg) {
+int mol_dp__ssrf_resolve(uv_loop_t *loop, const char *host, int dev, mol_dp__ssrf_cb cb,
+                         void *arg) {
   resolve_ctx *ctx = calloc(1, sizeof *ctx);
   if (!ctx) return MOL_ENOMEM;
   ctx->cb = cb;

@@ -282,11 +282,11 @@ static int migrate(sqlite3 *db) {
 }
 
 static void on_check(uv_check_t *h) {
-  dp_store *s = h->data;
-  dp_store_commit(s);
+  mol_dp__store *s = h->data;
+  mol_dp__store_commit(s);
 }
 
-int dp_store_open(dp_store *s, uv_loop_t *loop, const char *path) {
+int mol_dp__store_open(mol_dp__store *s, uv_loop_t *loop, const char *path) {
   memset(s, 0, sizeof *s);
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
@@ -301,7 +301,7 @@ int dp_store_open(dp_store *s, uv_loop_t *loop, const char *path) {
                            " PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;");
   if (!rc) rc = migrate(s->db);
   /* In-flight dispatches died with the previous process: their queue items run again. */
-  if (!rc) rc = exec_sql(s->db, sql[ST_Q_RESET_DISPATCHED]);
+  if (!rc) rc = exec_sql(s->db, sql[MOL_DP__ST_Q_RESET_DISPATCHED]);
   if (rc) {
     sqlite3_close(s->db);
     s->db = NULL;
@@ -313,7 +313,7 @@ int dp_store_open(dp_store *s, uv_loop_t *loop, const char *path) {
   return 0;
 }
 
-sqlite3_stmt *dp_stmt(dp_store *s, dp_stmt_id id) {
+sqlite3_stmt *mol_dp__stmt(mol_dp__store *s, mol_dp__stmt_id id) {
   sqlite3_stmt *st = s->stmts[id];
   if (!st) {
     if (sqlite3_prepare_v3(s->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[id], NULL) !=
@@ -328,7 +328,7 @@ sqlite3_stmt *dp_stmt(dp_store *s, dp_stmt_id id) {
   return st;
 }
 
-int dp_store_write_begin(dp_store *s) {
+int mol_dp__store_write_begin(mol_dp__store *s) {
   if (s->in_txn) return 0;
   if (exec_sql(s->db, "BEGIN")) return MOL_EIO;
   s->in_txn = 1;
@@ -336,12 +336,12 @@ int dp_store_write_begin(dp_store *s) {
   return 0;
 }
 
-int dp_store_commit(dp_store *s) {
+int mol_dp__store_commit(mol_dp__store *s) {
   if (s->check_inited) uv_check_stop(&s->commit_check);
   if (!s->in_txn) return 0;
   s->in_txn = 0;
   /* Reset statements first: an unfinished SELECT would make COMMIT fail with SQLITE_BUSY. */
-  for (int i = 0; i < ST__COUNT; i++)
+  for (int i = 0; i < MOL_DP__ST_COUNT; i++)
     if (s->stmts[i]) sqlite3_reset(s->stmts[i]);
   int committed = exec_sql(s->db, "COMMIT") == 0;
   /* A failed statement may have rolled the transaction back already (SQLITE_FULL, IOERR):
@@ -352,7 +352,7 @@ int dp_store_commit(dp_store *s) {
   return committed ? 0 : MOL_EIO;
 }
 
-int dp_exec_stmt(dp_store *s, sqlite3_stmt *st) {
+int mol_dp__exec_stmt(mol_dp__store *s, sqlite3_stmt *st) {
   if (!st) return MOL_EIO;
   int rc = sqlite3_step(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
@@ -364,10 +364,10 @@ int dp_exec_stmt(dp_store *s, sqlite3_stmt *st) {
   return 0;
 }
 
-int dp_store_close(dp_store *s, uv_close_cb cb) {
+int mol_dp__store_close(mol_dp__store *s, uv_close_cb cb) {
   if (s->db) {
-    dp_store_commit(s);
-    for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->stmts[i]);
+    mol_dp__store_commit(s);
+    for (int i = 0; i < MOL_DP__ST_COUNT; i++) sqlite3_finalize(s->stmts[i]);
     memset(s->stmts, 0, sizeof s->stmts);
     sqlite3_close(s->db);
     s->db = NULL;
@@ -378,11 +378,11 @@ int dp_store_close(dp_store *s, uv_close_cb cb) {
   return 1;
 }
 
-const char *dp_col_text(sqlite3_stmt *st, int col) {
+const char *mol_dp__col_text(sqlite3_stmt *st, int col) {
   return (const char *)sqlite3_column_text(st, col);
 }
 
-void dp_bind_text(sqlite3_stmt *st, int idx, const char *s) {
+void mol_dp__bind_text(sqlite3_stmt *st, int idx, const char *s) {
   if (s)
     sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
   else

@@ -8,7 +8,7 @@
 #include "devplatform/dp_int.h"
 #include "molecule.h"
 
-int dp_is_uuid(const char *s) {
+int mol_dp__is_uuid(const char *s) {
   if (!s || strlen(s) != MOL_UUID_LEN) return 0;
   for (int i = 0; i < MOL_UUID_LEN; i++) {
     char ch = s[i];
@@ -23,9 +23,9 @@ int dp_is_uuid(const char *s) {
 
 /* Workspace ids are lower-case canonical UUIDs (contract §0.2): upstream compares them as
  * strings, so accepting "ABC…" here would create a second identity for the same agent. */
-int dp_is_id(const char *s) { return dp_is_uuid(s); }
+int mol_dp__is_id(const char *s) { return mol_dp__is_uuid(s); }
 
-int dp_token_new(char out[DP_TOKEN_LEN + 1]) {
+int mol_dp__token_new(char out[MOL_DP__TOKEN_LEN + 1]) {
   unsigned char raw[32];
   char b64[64];
   int rc = mol_random_bytes(raw, sizeof raw);
@@ -34,20 +34,20 @@ int dp_token_new(char out[DP_TOKEN_LEN + 1]) {
   if (n < 0) return n;
   /* base64 -> base64url without padding (RFC 4648 §5), as upstream's RawURLEncoding. */
   int j = 0;
-  for (int i = 0; i < n && j < DP_TOKEN_LEN; i++) {
+  for (int i = 0; i < n && j < MOL_DP__TOKEN_LEN; i++) {
     char ch = b64[i];
     if (ch == '=') break;
     out[j++] = ch == '+' ? '-' : ch == '/' ? '_' : ch;
   }
   out[j] = '\0';
-  return j == DP_TOKEN_LEN ? 0 : MOL_EINVAL;
+  return j == MOL_DP__TOKEN_LEN ? 0 : MOL_EINVAL;
 }
 
-void dp_token_hash(const char *tok, uint8_t out[MOL_SHA256_LEN]) {
+void mol_dp__token_hash(const char *tok, uint8_t out[MOL_SHA256_LEN]) {
   mol_sha256_once(tok, strlen(tok), out);
 }
 
-void dp_rfc3339(int64_t unix_ms, char out[32]) {
+void mol_dp__rfc3339(int64_t unix_ms, char out[32]) {
   time_t secs = (time_t)(unix_ms / 1000);
   struct tm tm;
   gmtime_r(&secs, &tm);
@@ -83,7 +83,7 @@ static int parse_zone(const char *p, long *offset_s) {
   return 1;
 }
 
-int dp_parse_rfc3339(const char *s, int64_t *unix_ms) {
+int mol_dp__parse_rfc3339(const char *s, int64_t *unix_ms) {
   const char *p = s;
   struct tm tm = {0};
   int y, mo, d, h, mi, sec, ms = 0;
@@ -116,7 +116,7 @@ int dp_parse_rfc3339(const char *s, int64_t *unix_ms) {
   return 0;
 }
 
-int dp_bearer(const char *header, char *out, size_t cap) {
+int mol_dp__bearer(const char *header, char *out, size_t cap) {
   out[0] = '\0';
   if (!header || strncmp(header, "Bearer ", 7) != 0) return 0;
   const char *b = header + 7;
@@ -130,17 +130,17 @@ int dp_bearer(const char *header, char *out, size_t cap) {
   return 1;
 }
 
-void dp_reply_set(dp_reply *r, int status, json_t *body) {
+void mol_dp__reply_set(mol_dp__reply *r, int status, json_t *body) {
   if (r->body) json_decref(r->body);
   r->status = status;
   r->body = body;
 }
 
-void dp_reply_err(dp_reply *r, int status, const char *msg) {
-  dp_reply_set(r, status, json_pack("{s:s}", "error", msg));
+void mol_dp__reply_err(mol_dp__reply *r, int status, const char *msg) {
+  mol_dp__reply_set(r, status, json_pack("{s:s}", "error", msg));
 }
 
-void dp_reply_free(dp_reply *r) {
+void mol_dp__reply_free(mol_dp__reply *r) {
   if (r->body) json_decref(r->body);
   r->body = NULL;
 }
@@ -174,7 +174,7 @@ static int url_decode(const char *s, size_t n, char *out, size_t cap) {
   return 1;
 }
 
-int dp_query_get(const dp_call *c, const char *name, char *out, size_t cap) {
+int mol_dp__query_get(const mol_dp__call *c, const char *name, char *out, size_t cap) {
   const char *q = c->query;
   out[0] = '\0';
   size_t nlen = strlen(name);

@@ -10,18 +10,18 @@
 #include "molecule.h"
 
 static void copy_col(sqlite3_stmt *st, int col, char *out, size_t cap) {
-  const char *s = dp_col_text(st, col);
+  const char *s = mol_dp__col_text(st, col);
   if (!s) s = "";
   strncpy(out, s, cap - 1);
   out[cap - 1] = '\0';
 }
 
 static char *dup_col(sqlite3_stmt *st, int col) {
-  const char *s = dp_col_text(st, col);
+  const char *s = mol_dp__col_text(st, col);
   return s ? strdup(s) : NULL;
 }
 
-static void fill_ws(sqlite3_stmt *st, dp_ws *w) {
+static void fill_ws(sqlite3_stmt *st, mol_dp__ws *w) {
   copy_col(st, 0, w->id, sizeof w->id);
   copy_col(st, 1, w->name, sizeof w->name);
   w->has_role = sqlite3_column_type(st, 2) != SQLITE_NULL;
@@ -45,11 +45,11 @@ static void fill_ws(sqlite3_stmt *st, dp_ws *w) {
   w->updated_at = sqlite3_column_int64(st, 19);
 }
 
-int dp_ws_load(mol_devplatform *dp, const char *id, dp_ws *w) {
+int mol_dp__ws_load(mol_devplatform *dp, const char *id, mol_dp__ws *w) {
   memset(w, 0, sizeof *w);
-  sqlite3_stmt *st = dp_stmt(&dp->store, ST_WS_GET);
+  sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_WS_GET);
   if (!st) return MOL_EIO;
-  dp_bind_text(st, 1, id);
+  mol_dp__bind_text(st, 1, id);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) fill_ws(st, w);
   sqlite3_reset(st);
@@ -60,7 +60,7 @@ int dp_ws_load(mol_devplatform *dp, const char *id, dp_ws *w) {
   return rc == SQLITE_DONE ? 0 : MOL_EIO;
 }
 
-void dp_ws_free(dp_ws *w) {
+void mol_dp__ws_free(mol_dp__ws *w) {
   free(w->url);
   free(w->agent_card);
   free(w->current_task);
@@ -75,7 +75,7 @@ static json_t *card_json(const char *text) {
 
 static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
 
-json_t *dp_ws_json(const dp_ws *w) {
+json_t *mol_dp__ws_json(const mol_dp__ws *w) {
   json_t *o = json_object();
   json_object_set_new(o, "id", json_string(w->id));
   json_object_set_new(o, "name", json_string(w->name));
@@ -92,71 +92,71 @@ json_t *dp_ws_json(const dp_ws *w) {
   json_object_set_new(o, "delivery_mode", json_string(w->delivery_mode));
   json_object_set_new(o, "agent_card", card_json(w->agent_card));
   char ts[32];
-  dp_rfc3339(w->created_at, ts);
+  mol_dp__rfc3339(w->created_at, ts);
   json_object_set_new(o, "created_at", json_string(ts));
   if (w->last_heartbeat_at) {
-    dp_rfc3339(w->last_heartbeat_at, ts);
+    mol_dp__rfc3339(w->last_heartbeat_at, ts);
     json_object_set_new(o, "last_heartbeat_at", json_string(ts));
   }
   return o;
 }
 
-json_t *dp_ws_peer_json(sqlite3_stmt *st) {
+json_t *mol_dp__ws_peer_json(sqlite3_stmt *st) {
   json_t *o = json_object();
-  json_object_set_new(o, "id", json_string(dp_col_text(st, 0)));
-  json_object_set_new(o, "name", json_string(dp_col_text(st, 1)));
-  const char *role = dp_col_text(st, 2);
+  json_object_set_new(o, "id", json_string(mol_dp__col_text(st, 0)));
+  json_object_set_new(o, "name", json_string(mol_dp__col_text(st, 1)));
+  const char *role = mol_dp__col_text(st, 2);
   json_object_set_new(o, "role", role ? json_string(role) : json_null());
   json_object_set_new(o, "tier", json_integer(sqlite3_column_int(st, 3)));
-  json_object_set_new(o, "status", json_string(dp_col_text(st, 4)));
-  json_object_set_new(o, "agent_card", card_json(dp_col_text(st, 5)));
-  const char *url = dp_col_text(st, 6);
+  json_object_set_new(o, "status", json_string(mol_dp__col_text(st, 4)));
+  json_object_set_new(o, "agent_card", card_json(mol_dp__col_text(st, 5)));
+  const char *url = mol_dp__col_text(st, 6);
   json_object_set_new(o, "url", json_string(url ? url : ""));
-  json_object_set_new(o, "parent_id", str_or_null(dp_col_text(st, 7)));
+  json_object_set_new(o, "parent_id", str_or_null(mol_dp__col_text(st, 7)));
   json_object_set_new(o, "active_tasks", json_integer(sqlite3_column_int(st, 8)));
   return o;
 }
 
-int dp_ws_create(mol_devplatform *dp, const char *id, const char *name, const char *role,
-                 int tier, const char *parent, const char *status, const char *url,
-                 const char *runtime, int max_concurrent, int64_t budget_limit) {
-  if (dp_store_write_begin(&dp->store)) return MOL_EIO;
-  sqlite3_stmt *st = dp_stmt(&dp->store, ST_WS_INSERT);
+int mol_dp__ws_create(mol_devplatform *dp, const char *id, const char *name, const char *role,
+                      int tier, const char *parent, const char *status, const char *url,
+                      const char *runtime, int max_concurrent, int64_t budget_limit) {
+  if (mol_dp__store_write_begin(&dp->store)) return MOL_EIO;
+  sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_WS_INSERT);
   if (!st) return MOL_EIO;
-  dp_bind_text(st, 1, id);
-  dp_bind_text(st, 2, name);
-  dp_bind_text(st, 3, role);
+  mol_dp__bind_text(st, 1, id);
+  mol_dp__bind_text(st, 2, name);
+  mol_dp__bind_text(st, 3, role);
   sqlite3_bind_int(st, 4, tier);
-  dp_bind_text(st, 5, parent && *parent ? parent : NULL);
-  dp_bind_text(st, 6, status);
-  dp_bind_text(st, 7, url ? url : "");
-  dp_bind_text(st, 8, "push");
-  dp_bind_text(st, 9, runtime);
+  mol_dp__bind_text(st, 5, parent && *parent ? parent : NULL);
+  mol_dp__bind_text(st, 6, status);
+  mol_dp__bind_text(st, 7, url ? url : "");
+  mol_dp__bind_text(st, 8, "push");
+  mol_dp__bind_text(st, 9, runtime);
   sqlite3_bind_int(st, 10, max_concurrent);
   sqlite3_bind_int64(st, 11, mol_unix_ms());
   if (budget_limit >= 0) sqlite3_bind_int64(st, 12, budget_limit);
-  return dp_exec_stmt(&dp->store, st);
+  return mol_dp__exec_stmt(&dp->store, st);
 }
 
-dp_rt *dp_rt_get(mol_devplatform *dp, const char *ws, int create) {
-  dp_rt *rt = NULL;
+mol_dp__rt *mol_dp__rt_get(mol_devplatform *dp, const char *ws, int create) {
+  mol_dp__rt *rt = NULL;
   HASH_FIND_STR(dp->rt, ws, rt);
   if (rt || !create) return rt;
   rt = calloc(1, sizeof *rt);
   if (!rt) return NULL;
-  strncpy(rt->id, ws, DP_ID_MAX);
+  strncpy(rt->id, ws, MOL_DP__ID_MAX);
   HASH_ADD_STR(dp->rt, id, rt);
   return rt;
 }
 
 /* Entries are dropped once nothing is left in them, so the table tracks only live state. */
-void dp_rt_maybe_drop(mol_devplatform *dp, dp_rt *rt) {
+void mol_dp__rt_maybe_drop(mol_devplatform *dp, mol_dp__rt *rt) {
   if (!rt || rt->idle_override_s || rt->caps || rt->inflight) return;
   HASH_DEL(dp->rt, rt);
   free(rt);
 }
 
-int dp_rt_cap(mol_devplatform *dp, const char *ws, const char *cap) {
-  dp_rt *rt = dp_rt_get(dp, ws, 0);
+int mol_dp__rt_cap(mol_devplatform *dp, const char *ws, const char *cap) {
+  mol_dp__rt *rt = mol_dp__rt_get(dp, ws, 0);
   return rt && rt->caps && json_is_true(json_object_get(rt->caps, cap));
 }

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "molecule.h"
 #include "plugin/plugin.h"
 
@@ -58,21 +59,8 @@ static int rmtree_at(int parent, const char *name, int depth) {
 
 int mol_plugin_rmtree(const char *path) { return rmtree_at(AT_FDCWD, path, 0); }
 
-static int mkdir_p(const char *dir) {
-  char tmp[4096];
-  if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp)) return -ENAMETOOLONG;
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -errno;
-    *p = '/';
-  }
-  if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -errno;
-  return 0;
-}
-
 int mol_plugin_lock(const char *plugins_dir) {
-  int rc = mkdir_p(plugins_dir);
+  int rc = mol_mkdir_p(plugins_dir, 0700);
   if (rc) return rc;
   int fd = open(plugins_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return -errno;

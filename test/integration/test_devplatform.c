@@ -320,6 +320,43 @@ static void test_admin_auth(void **state) {
   env_stop(&e);
 }
 
+static void put_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* An admin token file as an operator may have written it: the blanks around the token are not
+ * part of it; a token longer than the platform keeps (127 bytes) is refused, not cut short;
+ * the file is not read through a symlink (as the agents' token files). */
+static void test_admin_token_file(void **state) {
+  (void)state;
+  env e;
+  env_start(&e, 0);
+  char file[256], link[256], longtok[201];
+  snprintf(file, sizeof file, "%s/admin.tok", e.dir);
+  e.opts.admin_token_file = file;
+  put_file(file, " \t hand-written-token \r\n");
+  env_open(&e);
+  assert_string_equal(mol_devplatform_admin_token(e.dp), "hand-written-token");
+  expect_drop(&e, 200, "GET", "/workspaces", "hand-written-token", NULL, NULL);
+  env_close_platform(&e);
+  memset(longtok, 'a', sizeof longtok - 1);
+  longtok[sizeof longtok - 1] = '\0';
+  put_file(file, longtok);
+  mol_devplatform *dp = NULL;
+  assert_int_equal(mol_devplatform_new(&e.loop, &e.opts, &dp), MOL_EINVAL);
+  assert_null(dp);
+  put_file(file, "behind-a-symlink\n");
+  snprintf(link, sizeof link, "%s/link.tok", e.dir);
+  assert_int_equal(symlink(file, link), 0);
+  e.opts.admin_token_file = link;
+  assert_int_not_equal(mol_devplatform_new(&e.loop, &e.opts, &dp), 0);
+  assert_null(dp);
+  env_stop(&e);
+}
+
 static void test_rate_limit(void **state) {
   (void)state;
   env e;
@@ -619,6 +656,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lifecycle),  cmocka_unit_test(test_token_rules),
       cmocka_unit_test(test_hierarchy),  cmocka_unit_test(test_admin_auth),
+      cmocka_unit_test(test_admin_token_file),
       cmocka_unit_test(test_rate_limit), cmocka_unit_test(test_ssrf),
       cmocka_unit_test(test_status_and_liveness), cmocka_unit_test(test_activity_bounds),
       cmocka_unit_test(test_plugin_download), cmocka_unit_test(test_bad_input),

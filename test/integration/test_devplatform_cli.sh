@@ -1,7 +1,8 @@
 #!/bin/sh
 # `molecule platform` end to end as processes: a non-dev server with its generated admin token,
 # and the operator subcommands reading that token from the file beside the database; then a
-# --dev server with --public-host, where a wrong admin token is still refused (needs curl).
+# --dev server with --public-host, where a wrong admin token is still refused (needs curl);
+# the log settings from the environment.
 set -eu
 MOLECULE=$1
 DIR=$(mktemp -d /tmp/moldevp-cli-XXXXXX)
@@ -62,6 +63,16 @@ if "$MOLECULE" platform --dev --listen "127.0.0.1:$PORT" --db "$DIR/q.db" \
   fail "a URL as --public-host was accepted"
 fi
 grep -q "public host 'http://platform.test'" "$DIR/bad.log" || fail "no clear --public-host error"
+
+# MOLECULE_LOG_LEVEL and MOLECULE_LOG_FORMAT apply as in the other commands: the same failing
+# start logs its error as JSON and leaves out the info lines before it
+if MOLECULE_LOG_LEVEL=error MOLECULE_LOG_FORMAT=json "$MOLECULE" platform --dev \
+     --listen "127.0.0.1:$PORT" --db "$DIR/l.db" --public-host "http://platform.test" \
+     >"$DIR/bad.log" 2>&1; then
+  fail "a URL as --public-host was accepted"
+fi
+grep -q '^{.*"level":"error".*public host' "$DIR/bad.log" || fail "MOLECULE_LOG_FORMAT ignored"
+if grep -q "generated admin token" "$DIR/bad.log"; then fail "MOLECULE_LOG_LEVEL ignored"; fi
 
 "$MOLECULE" platform --dev --listen "127.0.0.1:$PORT" --db "$DIR/d.db" \
   --public-host platform.test >"$DIR/server.log" 2>&1 &

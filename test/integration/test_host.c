@@ -302,9 +302,9 @@ static void three_agents(void **st) {
   mol_host_config_free(&cfg);
   wait_for(all_heartbeating, 8000);
   /* runtime_metadata arrived: the platform holds a's capability map and idle override */
-  assert_true(dp_rt_cap(F->dp, ids[0], "session"));
-  assert_int_equal(dp_rt_get(F->dp, ids[0], 0)->idle_override_s, 900);
-  assert_false(dp_rt_cap(F->dp, ids[1], "session"));
+  assert_true(mol_dp__rt_cap(F->dp, ids[0], "session"));
+  assert_int_equal(mol_dp__rt_get(F->dp, ids[0], 0)->idle_override_s, 900);
+  assert_false(mol_dp__rt_cap(F->dp, ids[1], "session"));
   static op_result r;
   call_direct("a", "direct", &r);
   assert_int_equal(r.status, 200);
@@ -404,10 +404,10 @@ static int platform_sees(long long active, const char *task) {
   json_t *v = mol_json_parse(r->body, strlen(r->body), NULL, 0);
   int ok = r->status == 200 && mol_json_int(v, "active_tasks", -1) == active;
   json_decref(v);
-  dp_ws w;
-  assert_int_equal(dp_ws_load(F->dp, g_push_ws, &w), 1);
+  mol_dp__ws w;
+  assert_int_equal(mol_dp__ws_load(F->dp, g_push_ws, &w), 1);
   ok = ok && strcmp(w.current_task ? w.current_task : "", task) == 0;
-  dp_ws_free(&w);
+  mol_dp__ws_free(&w);
   return ok;
 }
 

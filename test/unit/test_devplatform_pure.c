@@ -1,5 +1,5 @@
 /* Pure parts of the dev platform, no sockets: SSRF classification, the rate limiter, tokens,
- * times, bearer and query parsing, and the SQLite store's migrations. */
+ * times, bearer and query parsing, the SQLite store's migrations, and the holds counter. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,7 +26,7 @@ static int addr_ok(const char *ip, int dev) {
     s4->sin_family = AF_INET;
     assert_int_equal(inet_pton(AF_INET, ip, &s4->sin_addr), 1);
   }
-  return dp_ssrf_addr_ok((struct sockaddr *)&ss, dev);
+  return mol_dp__ssrf_addr_ok((struct sockaddr *)&ss, dev);
 }
 
 static void test_ssrf_addresses(void **state) {
@@ -120,8 +120,8 @@ static void test_ssrf_embedded_ipv4(void **state) {
       int want = dev ? t->ok_dev : t->ok_prod;
       /* the address as resolved, and as a URL literal at register and at dispatch time */
       snprintf(url, sizeof url, "http://[%s]:8000/a2a", t->addr);
-      int got_addr = addr_ok(t->addr, dev), got_reg = dp_ssrf_register_ok(url, dev);
-      int got_url = dp_ssrf_url(url, dev, host) == DP_SSRF_OK;
+      int got_addr = addr_ok(t->addr, dev), got_reg = mol_dp__ssrf_register_ok(url, dev);
+      int got_url = mol_dp__ssrf_url(url, dev, host) == MOL_DP__SSRF_OK;
       if (got_addr != want || got_reg != want || got_url != want) {
         print_error("%-40s dev=%d: want %s, got address %d register %d dispatch %d\n", t->addr,
                     dev, want ? "allowed" : "refused", got_addr, got_reg, got_url);
@@ -135,77 +135,78 @@ static void test_ssrf_embedded_ipv4(void **state) {
 static void test_ssrf_urls(void **state) {
   (void)state;
   char host[256];
-  assert_int_equal(dp_ssrf_url("http://127.0.0.1:9/", 0, host), DP_SSRF_BLOCKED);
-  assert_int_equal(dp_ssrf_url("http://127.0.0.1:9/", 1, host), DP_SSRF_OK);
-  assert_int_equal(dp_ssrf_url("http://localhost:9/", 0, host), DP_SSRF_BLOCKED);
-  assert_int_equal(dp_ssrf_url("http://localhost:9/", 1, host), DP_SSRF_OK);
-  assert_int_equal(dp_ssrf_url("http://[::1]:9/", 1, host), DP_SSRF_OK);
-  assert_int_equal(dp_ssrf_url("https://agent.example.com/a2a", 0, host), DP_SSRF_RESOLVE);
+  assert_int_equal(mol_dp__ssrf_url("http://127.0.0.1:9/", 0, host), MOL_DP__SSRF_BLOCKED);
+  assert_int_equal(mol_dp__ssrf_url("http://127.0.0.1:9/", 1, host), MOL_DP__SSRF_OK);
+  assert_int_equal(mol_dp__ssrf_url("http://localhost:9/", 0, host), MOL_DP__SSRF_BLOCKED);
+  assert_int_equal(mol_dp__ssrf_url("http://localhost:9/", 1, host), MOL_DP__SSRF_OK);
+  assert_int_equal(mol_dp__ssrf_url("http://[::1]:9/", 1, host), MOL_DP__SSRF_OK);
+  assert_int_equal(mol_dp__ssrf_url("https://agent.example.com/a2a", 0, host),
+                   MOL_DP__SSRF_RESOLVE);
   assert_string_equal(host, "agent.example.com");
-  assert_int_equal(dp_ssrf_url("ftp://x/", 1, host), DP_SSRF_BADURL);
-  assert_int_equal(dp_ssrf_url("http://user@x/", 1, host), DP_SSRF_BADURL);
+  assert_int_equal(mol_dp__ssrf_url("ftp://x/", 1, host), MOL_DP__SSRF_BADURL);
+  assert_int_equal(mol_dp__ssrf_url("http://user@x/", 1, host), MOL_DP__SSRF_BADURL);
   /* register time: loopback literals only in dev; names pass (resolved at dispatch) */
-  assert_false(dp_ssrf_register_ok("http://127.0.0.1:1/", 0));
-  assert_true(dp_ssrf_register_ok("http://127.0.0.1:1/", 1));
-  assert_true(dp_ssrf_register_ok("http://localhost:1/", 0));
-  assert_false(dp_ssrf_register_ok("http://10.0.0.1/", 1));
-  assert_false(dp_ssrf_register_ok("not a url", 1));
+  assert_false(mol_dp__ssrf_register_ok("http://127.0.0.1:1/", 0));
+  assert_true(mol_dp__ssrf_register_ok("http://127.0.0.1:1/", 1));
+  assert_true(mol_dp__ssrf_register_ok("http://localhost:1/", 0));
+  assert_false(mol_dp__ssrf_register_ok("http://10.0.0.1/", 1));
+  assert_false(mol_dp__ssrf_register_ok("not a url", 1));
 }
 
 static void test_rate_limiter(void **state) {
   (void)state;
-  dp_ratelimit rl;
-  dp_rl_verdict v;
-  dp_rl_init(&rl, 2, 1000, 2);
-  dp_rl_check(&rl, "1.1.1.1", 10000, &v);
+  mol_dp__ratelimit rl;
+  mol_dp__rl_verdict v;
+  mol_dp__rl_init(&rl, 2, 1000, 2);
+  mol_dp__rl_check(&rl, "1.1.1.1", 10000, &v);
   assert_true(v.allowed);
   assert_int_equal(v.remaining, 1);
   assert_int_equal(v.reset_s, 1);
-  dp_rl_check(&rl, "1.1.1.1", 10100, &v);
+  mol_dp__rl_check(&rl, "1.1.1.1", 10100, &v);
   assert_true(v.allowed);
   assert_int_equal(v.remaining, 0);
-  dp_rl_check(&rl, "1.1.1.1", 10200, &v);
+  mol_dp__rl_check(&rl, "1.1.1.1", 10200, &v);
   assert_false(v.allowed);
   assert_int_equal(v.reset_s, 1);
-  dp_rl_check(&rl, "2.2.2.2", 10200, &v); /* other clients have their own bucket */
+  mol_dp__rl_check(&rl, "2.2.2.2", 10200, &v); /* other clients have their own bucket */
   assert_true(v.allowed);
-  dp_rl_check(&rl, "1.1.1.1", 11000, &v); /* window elapsed: full refill */
+  mol_dp__rl_check(&rl, "1.1.1.1", 11000, &v); /* window elapsed: full refill */
   assert_true(v.allowed);
   assert_int_equal(v.remaining, 1);
   /* bounded table: a third key evicts, never grows past max_buckets */
-  dp_rl_check(&rl, "3.3.3.3", 11000, &v);
+  mol_dp__rl_check(&rl, "3.3.3.3", 11000, &v);
   assert_true(v.allowed);
   assert_true(rl.nbuckets <= 2);
-  dp_rl_free(&rl);
-  dp_rl_init(&rl, -1, 0, 0);
-  for (int i = 0; i < 1000; i++) dp_rl_check(&rl, "x", (uint64_t)i, &v);
+  mol_dp__rl_free(&rl);
+  mol_dp__rl_init(&rl, -1, 0, 0);
+  for (int i = 0; i < 1000; i++) mol_dp__rl_check(&rl, "x", (uint64_t)i, &v);
   assert_true(v.allowed);
   assert_int_equal(v.limit, -1);
-  dp_rl_free(&rl);
+  mol_dp__rl_free(&rl);
 }
 
 static void test_tokens_and_ids(void **state) {
   (void)state;
-  char a[DP_TOKEN_LEN + 1], b[DP_TOKEN_LEN + 1];
-  assert_int_equal(dp_token_new(a), 0);
-  assert_int_equal(dp_token_new(b), 0);
+  char a[MOL_DP__TOKEN_LEN + 1], b[MOL_DP__TOKEN_LEN + 1];
+  assert_int_equal(mol_dp__token_new(a), 0);
+  assert_int_equal(mol_dp__token_new(b), 0);
   assert_int_equal(strlen(a), 43);
   assert_string_not_equal(a, b);
   for (const char *p = a; *p; p++)
     assert_true((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
                 (*p >= '0' && *p <= '9') || *p == '-' || *p == '_');
-  assert_true(dp_is_uuid("0a1b2c3d-0000-4000-8000-00000000abcd"));
-  assert_false(dp_is_uuid("0A1B2C3D-0000-4000-8000-00000000ABCD"));
-  assert_false(dp_is_uuid("0a1b2c3d00004000800000000000abcd"));
-  assert_false(dp_is_uuid(NULL));
+  assert_true(mol_dp__is_uuid("0a1b2c3d-0000-4000-8000-00000000abcd"));
+  assert_false(mol_dp__is_uuid("0A1B2C3D-0000-4000-8000-00000000ABCD"));
+  assert_false(mol_dp__is_uuid("0a1b2c3d00004000800000000000abcd"));
+  assert_false(mol_dp__is_uuid(NULL));
   char tok[64];
-  assert_true(dp_bearer("Bearer  abc \t", tok, sizeof tok));
+  assert_true(mol_dp__bearer("Bearer  abc \t", tok, sizeof tok));
   assert_string_equal(tok, "abc");
-  assert_false(dp_bearer("bearer abc", tok, sizeof tok));
-  assert_false(dp_bearer("Bearer ", tok, sizeof tok));
-  assert_false(dp_bearer(NULL, tok, sizeof tok));
+  assert_false(mol_dp__bearer("bearer abc", tok, sizeof tok));
+  assert_false(mol_dp__bearer("Bearer ", tok, sizeof tok));
+  assert_false(mol_dp__bearer(NULL, tok, sizeof tok));
   char small[4];
-  assert_true(dp_bearer("Bearer abcdefgh", small, sizeof small)); /* present, truncated */
+  assert_true(mol_dp__bearer("Bearer abcdefgh", small, sizeof small)); /* present, truncated */
   assert_string_equal(small, "abc");
 }
 
@@ -213,33 +214,33 @@ static void test_times(void **state) {
   (void)state;
   int64_t ms;
   char out[32];
-  assert_int_equal(dp_parse_rfc3339("2026-01-02T03:04:05Z", &ms), 0);
+  assert_int_equal(mol_dp__parse_rfc3339("2026-01-02T03:04:05Z", &ms), 0);
   assert_int_equal(ms, 1767323045000LL);
-  assert_int_equal(dp_parse_rfc3339("2026-01-02T03:04:05.250+01:00", &ms), 0);
+  assert_int_equal(mol_dp__parse_rfc3339("2026-01-02T03:04:05.250+01:00", &ms), 0);
   assert_int_equal(ms, 1767323045000LL - 3600000 + 250);
-  dp_rfc3339(1767323045123LL, out);
+  mol_dp__rfc3339(1767323045123LL, out);
   assert_string_equal(out, "2026-01-02T03:04:05.123Z");
-  assert_int_not_equal(dp_parse_rfc3339("2026-13-02T03:04:05Z", &ms), 0);
-  assert_int_not_equal(dp_parse_rfc3339("yesterday", &ms), 0);
-  assert_int_not_equal(dp_parse_rfc3339("2026-01-02T03:04:05", &ms), 0);
+  assert_int_not_equal(mol_dp__parse_rfc3339("2026-13-02T03:04:05Z", &ms), 0);
+  assert_int_not_equal(mol_dp__parse_rfc3339("yesterday", &ms), 0);
+  assert_int_not_equal(mol_dp__parse_rfc3339("2026-01-02T03:04:05", &ms), 0);
 }
 
 static void test_query(void **state) {
   (void)state;
-  dp_call c;
+  mol_dp__call c;
   memset(&c, 0, sizeof c);
   c.query = "type=a2a_receive&since_id=ab%2Dcd&flag&bad=%zz&q=a+b";
   char v[64];
-  assert_true(dp_query_get(&c, "type", v, sizeof v));
+  assert_true(mol_dp__query_get(&c, "type", v, sizeof v));
   assert_string_equal(v, "a2a_receive");
-  assert_true(dp_query_get(&c, "since_id", v, sizeof v));
+  assert_true(mol_dp__query_get(&c, "since_id", v, sizeof v));
   assert_string_equal(v, "ab-cd");
-  assert_true(dp_query_get(&c, "flag", v, sizeof v));
+  assert_true(mol_dp__query_get(&c, "flag", v, sizeof v));
   assert_string_equal(v, "");
-  assert_int_equal(dp_query_get(&c, "bad", v, sizeof v), -1);
-  assert_true(dp_query_get(&c, "q", v, sizeof v));
+  assert_int_equal(mol_dp__query_get(&c, "bad", v, sizeof v), -1);
+  assert_true(mol_dp__query_get(&c, "q", v, sizeof v));
   assert_string_equal(v, "a b");
-  assert_false(dp_query_get(&c, "missing", v, sizeof v));
+  assert_false(mol_dp__query_get(&c, "missing", v, sizeof v));
 }
 
 static void test_message_text(void **state) {
@@ -247,12 +248,12 @@ static void test_message_text(void **state) {
   json_t *req = json_loads("{\"params\":{\"message\":{\"parts\":[{\"kind\":\"text\",\"text\":\"a\"},"
                            "{\"type\":\"text\",\"text\":\"b\"},{\"kind\":\"file\",\"text\":\"x\"},"
                            "{\"text\":\"c\"}]}}}", 0, NULL);
-  char *t = dp_message_text(req);
+  char *t = mol_dp__message_text(req);
   assert_string_equal(t, "abc");
   free(t);
   json_decref(req);
   req = json_loads("{\"message\":\"note\"}", 0, NULL);
-  t = dp_message_text(req);
+  t = mol_dp__message_text(req);
   assert_string_equal(t, "note");
   free(t);
   json_decref(req);
@@ -306,19 +307,19 @@ static void test_store_migrations(void **state) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   for (int round = 0; round < 2; round++) { /* the second open finds the schema in place */
-    dp_store s;
-    assert_int_equal(dp_store_open(&s, &loop, path), 0);
-    assert_int_equal(dp_store_write_begin(&s), 0);
-    sqlite3_stmt *st = dp_stmt(&s, ST_SEC_PUT);
+    mol_dp__store s;
+    assert_int_equal(mol_dp__store_open(&s, &loop, path), 0);
+    assert_int_equal(mol_dp__store_write_begin(&s), 0);
+    sqlite3_stmt *st = mol_dp__stmt(&s, MOL_DP__ST_SEC_PUT);
     assert_non_null(st);
-    dp_bind_text(st, 1, "");
-    dp_bind_text(st, 2, round ? "K2" : "K1");
-    dp_bind_text(st, 3, "v");
+    mol_dp__bind_text(st, 1, "");
+    mol_dp__bind_text(st, 2, round ? "K2" : "K1");
+    mol_dp__bind_text(st, 3, "v");
     sqlite3_bind_int64(st, 4, 1);
-    assert_int_equal(dp_exec_stmt(&s, st), 0);
-    dp_store_commit(&s);
-    st = dp_stmt(&s, ST_SEC_VALUES);
-    dp_bind_text(st, 1, "none");
+    assert_int_equal(mol_dp__exec_stmt(&s, st), 0);
+    mol_dp__store_commit(&s);
+    st = mol_dp__stmt(&s, MOL_DP__ST_SEC_VALUES);
+    mol_dp__bind_text(st, 1, "none");
     int n = 0;
     while (sqlite3_step(st) == SQLITE_ROW) n++;
     sqlite3_reset(st);
@@ -329,13 +330,48 @@ static void test_store_migrations(void **state) {
     assert_int_equal(sqlite3_step(jm), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(jm, 0), "wal");
     sqlite3_finalize(jm);
-    assert_int_equal(dp_store_close(&s, NULL), 1);
+    assert_int_equal(mol_dp__store_close(&s, NULL), 1);
     uv_run(&loop, UV_RUN_DEFAULT);
   }
   assert_int_equal(uv_loop_close(&loop), 0);
   char cmd[160];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   assert_int_equal(system(cmd), 0);
+}
+
+static void on_holds_finished(void *arg) { (*(int *)arg)++; }
+
+/* The finish fires once, when nothing holds, and never inside the call that armed it or that
+ * released the last hold; a hold taken before the deferred finish ran postpones it. */
+static void test_holds(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  mol_dp__holds h;
+  memset(&h, 0, sizeof h);
+  int fired = 0;
+  mol_dp__holds_add(&h);
+  mol_dp__holds_add(&h);
+  mol_dp__holds_release(&h); /* not finishing yet: nothing happens */
+  mol_dp__holds_finish(&h, &loop, on_holds_finished, &fired);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  assert_int_equal(fired, 0); /* still held */
+  mol_dp__holds_release(&h);
+  assert_int_equal(fired, 0); /* not inside the release */
+  mol_dp__holds_add(&h);      /* held again before the deferred finish ran */
+  uv_run(&loop, UV_RUN_NOWAIT);
+  assert_int_equal(fired, 0);
+  mol_dp__holds_release(&h);
+  assert_int_equal(fired, 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(fired, 1);
+  /* Armed with nothing held: still on a later turn, and once. */
+  memset(&h, 0, sizeof h);
+  mol_dp__holds_finish(&h, &loop, on_holds_finished, &fired);
+  assert_int_equal(fired, 1);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(fired, 2);
+  assert_int_equal(uv_loop_close(&loop), 0); /* the helper's handle is closed */
 }
 
 int main(void) {
