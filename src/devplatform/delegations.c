@@ -17,12 +17,12 @@
 #define PREVIEW_MAX 4096
 #define SUMMARY_MAX 200
 
-static int del_gate(dp_call *c, const char *ws, dp_reply *r) {
-  if (!dp_is_uuid(ws)) {
-    dp_reply_err(r, 400, "invalid workspace ID");
+static int del_gate(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
+  if (!mol_dp__is_uuid(ws)) {
+    mol_dp__reply_err(r, 400, "invalid workspace ID");
     return 0;
   }
-  return dp_auth_workspace(c, ws, r);
+  return mol_dp__auth_workspace(c, ws, r);
 }
 
 /* The first SUMMARY_MAX bytes of task, cut at a UTF-8 character boundary. */
@@ -37,42 +37,42 @@ static json_t *summary_of(const char *task) {
 
 static json_t *del_row(sqlite3_stmt *st) {
   char created[32];
-  dp_rfc3339(sqlite3_column_int64(st, 7), created);
-  json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s}", "id", dp_col_text(st, 0), "type",
-                        "delegation", "source_id", dp_col_text(st, 1), "target_id",
-                        dp_col_text(st, 2), "summary", summary_of(dp_col_text(st, 3)), "status",
-                        dp_col_text(st, 4), "created_at", created, "delegation_id",
-                        dp_col_text(st, 0));
-  if (o && dp_col_text(st, 5)) json_object_set_new(o, "error", json_string(dp_col_text(st, 5)));
-  if (o && dp_col_text(st, 6))
-    json_object_set_new(o, "response_preview", json_string(dp_col_text(st, 6)));
+  mol_dp__rfc3339(sqlite3_column_int64(st, 7), created);
+  json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s}", "id", mol_dp__col_text(st, 0), "type",
+                        "delegation", "source_id", mol_dp__col_text(st, 1), "target_id",
+                        mol_dp__col_text(st, 2), "summary", summary_of(mol_dp__col_text(st, 3)), "status",
+                        mol_dp__col_text(st, 4), "created_at", created, "delegation_id",
+                        mol_dp__col_text(st, 0));
+  if (o && mol_dp__col_text(st, 5)) json_object_set_new(o, "error", json_string(mol_dp__col_text(st, 5)));
+  if (o && mol_dp__col_text(st, 6))
+    json_object_set_new(o, "response_preview", json_string(mol_dp__col_text(st, 6)));
   return o;
 }
 
-void dp_h_delegations_list(dp_call *c, const char *ws, dp_reply *r) {
+void mol_dp__h_delegations_list(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
   if (!del_gate(c, ws, r)) return;
-  sqlite3_stmt *st = dp_stmt(&c->dp->store, ST_DEL_LIST);
+  sqlite3_stmt *st = mol_dp__stmt(&c->dp->store, MOL_DP__ST_DEL_LIST);
   if (!st) {
-    dp_reply_err(r, 500, "query failed");
+    mol_dp__reply_err(r, 500, "query failed");
     return;
   }
-  dp_bind_text(st, 1, ws);
+  mol_dp__bind_text(st, 1, ws);
   json_t *arr = json_array();
   while (sqlite3_step(st) == SQLITE_ROW) json_array_append_new(arr, del_row(st));
   sqlite3_reset(st);
-  dp_reply_set(r, 200, arr);
+  mol_dp__reply_set(r, 200, arr);
 }
 
 /* The source of delegation id into out: 1 found, 0 absent, <0 error. */
-static int del_source(mol_devplatform *dp, const char *id, char out[DP_ID_MAX + 1]) {
-  sqlite3_stmt *st = dp_stmt(&dp->store, ST_DEL_SOURCE);
+static int del_source(mol_devplatform *dp, const char *id, char out[MOL_DP__ID_MAX + 1]) {
+  sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_DEL_SOURCE);
   if (!st) return MOL_EIO;
-  dp_bind_text(st, 1, id);
+  mol_dp__bind_text(st, 1, id);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
-    const char *s = dp_col_text(st, 0);
+    const char *s = mol_dp__col_text(st, 0);
     size_t n = s ? strlen(s) : 0;
-    if (n > DP_ID_MAX) n = DP_ID_MAX;
+    if (n > MOL_DP__ID_MAX) n = MOL_DP__ID_MAX;
     memcpy(out, s ? s : "", n);
     out[n] = '\0';
   }
@@ -82,57 +82,57 @@ static int del_source(mol_devplatform *dp, const char *id, char out[DP_ID_MAX + 
 
 static int del_insert(mol_devplatform *dp, const char *id, const char *src, const char *target,
                       const char *task) {
-  if (dp_store_write_begin(&dp->store)) return MOL_EIO;
-  sqlite3_stmt *st = dp_stmt(&dp->store, ST_DEL_RECORD);
+  if (mol_dp__store_write_begin(&dp->store)) return MOL_EIO;
+  sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_DEL_RECORD);
   if (!st) return MOL_EIO;
-  dp_bind_text(st, 1, id);
-  dp_bind_text(st, 2, src);
-  dp_bind_text(st, 3, target);
-  dp_bind_text(st, 4, task);
+  mol_dp__bind_text(st, 1, id);
+  mol_dp__bind_text(st, 2, src);
+  mol_dp__bind_text(st, 3, target);
+  mol_dp__bind_text(st, 4, task);
   sqlite3_bind_int64(st, 5, mol_unix_ms());
-  return dp_exec_stmt(&dp->store, st);
+  return mol_dp__exec_stmt(&dp->store, st);
 }
 
-void dp_h_delegation_record(dp_call *c, const char *ws, dp_reply *r) {
+void mol_dp__h_delegation_record(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
   if (!del_gate(c, ws, r)) return;
   json_t *b = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);
   const char *target = b ? mol_json_str(b, "target_id") : NULL;
   const char *task = b ? mol_json_str(b, "task") : NULL;
   const char *id = b ? mol_json_str(b, "delegation_id") : NULL;
-  char owner[DP_ID_MAX + 1];
+  char owner[MOL_DP__ID_MAX + 1];
   int found;
-  if (!target || !task || !id || !*task || !*id || strlen(id) > DP_ID_MAX)
-    dp_reply_err(r, 400, "target_id, task and delegation_id are required");
-  else if (!dp_is_uuid(target))
-    dp_reply_err(r, 400, "target_id must be a valid UUID");
+  if (!target || !task || !id || !*task || !*id || strlen(id) > MOL_DP__ID_MAX)
+    mol_dp__reply_err(r, 400, "target_id, task and delegation_id are required");
+  else if (!mol_dp__is_uuid(target))
+    mol_dp__reply_err(r, 400, "target_id must be a valid UUID");
   else if (strlen(task) > TASK_MAX)
-    dp_reply_err(r, 400, "task exceeds 256 KiB");
+    mol_dp__reply_err(r, 400, "task exceeds 256 KiB");
   else if ((found = del_source(c->dp, id, owner)) < 0)
-    dp_reply_err(r, 500, "query failed");
+    mol_dp__reply_err(r, 500, "query failed");
   else if (found && strcmp(owner, ws))
-    dp_reply_err(r, 409, "delegation_id belongs to another workspace");
+    mol_dp__reply_err(r, 409, "delegation_id belongs to another workspace");
   else if (!found && del_insert(c->dp, id, ws, target, task))
-    dp_reply_err(r, 500, "failed to record delegation");
+    mol_dp__reply_err(r, 500, "failed to record delegation");
   else
-    dp_reply_set(r, 202, json_pack("{s:s,s:s}", "delegation_id", id, "status", "recorded"));
+    mol_dp__reply_set(r, 202, json_pack("{s:s,s:s}", "delegation_id", id, "status", "recorded"));
   json_decref(b);
 }
 
 static int del_update(mol_devplatform *dp, const char *id, const char *src, const char *status,
                       const char *error, const char *preview) {
-  if (dp_store_write_begin(&dp->store)) return MOL_EIO;
-  sqlite3_stmt *st = dp_stmt(&dp->store, ST_DEL_UPDATE);
+  if (mol_dp__store_write_begin(&dp->store)) return MOL_EIO;
+  sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_DEL_UPDATE);
   if (!st) return MOL_EIO;
-  dp_bind_text(st, 1, id);
-  dp_bind_text(st, 2, src);
-  dp_bind_text(st, 3, status);
-  dp_bind_text(st, 4, error);
-  dp_bind_text(st, 5, preview);
+  mol_dp__bind_text(st, 1, id);
+  mol_dp__bind_text(st, 2, src);
+  mol_dp__bind_text(st, 3, status);
+  mol_dp__bind_text(st, 4, error);
+  mol_dp__bind_text(st, 5, preview);
   sqlite3_bind_int64(st, 6, mol_unix_ms());
-  return dp_exec_stmt(&dp->store, st);
+  return mol_dp__exec_stmt(&dp->store, st);
 }
 
-void dp_h_delegation_update(dp_call *c, const char *ws, const char *id, dp_reply *r) {
+void mol_dp__h_delegation_update(mol_dp__call *c, const char *ws, const char *id, mol_dp__reply *r) {
   if (!del_gate(c, ws, r)) return;
   json_t *b = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);
   const char *status = b ? mol_json_str(b, "status") : NULL;
@@ -140,14 +140,14 @@ void dp_h_delegation_update(dp_call *c, const char *ws, const char *id, dp_reply
   const char *preview = b ? mol_json_str(b, "response_preview") : NULL;
   if (!status || (strcmp(status, "completed") && strcmp(status, "failed") &&
                   strcmp(status, "queued") && strcmp(status, "dispatched")))
-    dp_reply_err(r, 400, "status must be completed, failed, queued or dispatched");
+    mol_dp__reply_err(r, 400, "status must be completed, failed, queued or dispatched");
   else if ((error && strlen(error) > PREVIEW_MAX) || (preview && strlen(preview) > PREVIEW_MAX))
-    dp_reply_err(r, 400, "error and response_preview are limited to 4096 bytes");
+    mol_dp__reply_err(r, 400, "error and response_preview are limited to 4096 bytes");
   else if (del_update(c->dp, id, ws, status, error, preview))
-    dp_reply_err(r, 500, "failed to update delegation");
+    mol_dp__reply_err(r, 500, "failed to update delegation");
   else if (sqlite3_changes(c->dp->store.db) == 0)
-    dp_reply_err(r, 404, "delegation not found");
+    mol_dp__reply_err(r, 404, "delegation not found");
   else
-    dp_reply_set(r, 200, json_pack("{s:s,s:s}", "delegation_id", id, "status", status));
+    mol_dp__reply_set(r, 200, json_pack("{s:s,s:s}", "delegation_id", id, "status", status));
   json_decref(b);
 }

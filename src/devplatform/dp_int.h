@@ -21,63 +21,63 @@
 /* ---- store.c: schema, prepared statements, the per-iteration write transaction ----------- */
 
 typedef enum {
-  ST_WS_GET,            /* full row by id */
-  ST_WS_INSERT,
-  ST_WS_REGISTER,       /* url, card, mode, status online */
-  ST_WS_HB_READ,        /* status, max_concurrent_tasks: what a heartbeat needs */
-  ST_WS_HEARTBEAT,
-  ST_WS_SET_STATUS,
-  ST_WS_UPDATE_CARD,
-  ST_WS_CHILDREN,
-  ST_WS_PEERS,
-  ST_WS_LIST,
-  ST_WS_PAUSE_ONE,
-  ST_WS_RESUME_ONE,
-  ST_WS_REMOVE_ONE,
-  ST_WS_LIVENESS_SWEEP,
-  ST_TOK_INSERT,
-  ST_TOK_LOOKUP,
-  ST_TOK_HAS_LIVE,
-  ST_TOK_REVOKE_WS,
-  ST_TOK_TOUCH,
-  ST_SEC_PUT,
-  ST_SEC_DEL,
-  ST_SEC_VALUES,
-  ST_SEC_LIST,
-  ST_ACT_INSERT,
-  ST_ACT_CURSOR,
-  ST_ACT_LIST_ASC,
-  ST_ACT_LIST_DESC,
-  ST_ACT_PRUNE_WS,
-  ST_ACT_PRUNE_AGE,
-  ST_Q_FIND_IDEM,
-  ST_Q_INSERT,
-  ST_Q_DEPTH,
-  ST_Q_CLAIM,
-  ST_Q_SET_STATUS,
-  ST_Q_REQUEUE,
-  ST_Q_RESET_DISPATCHED,
-  ST_Q_PRUNE,
-  ST_KV_GET,
-  ST_KV_LIST,
-  ST_KV_PUT,
-  ST_KV_DEL,
-  ST_MEM_INSERT,
-  ST_MEM_DEL,
-  ST_MEM_SEARCH,
-  ST_DEL_RECORD,
-  ST_DEL_SOURCE,
-  ST_DEL_UPDATE,
-  ST_DEL_LIST,
-  ST_APPR_INSERT,
-  ST_APPR_LIST,
-  ST_APPR_DECIDE,
-  ST_APPR_PENDING,
-  ST_INSTR_INSERT,
-  ST_INSTR_DELETE,
-  ST_INSTR_RESOLVE,
-  ST__COUNT
-} dp_stmt_id;
+  MOL_DP__ST_WS_GET,            /* full row by id */
+  MOL_DP__ST_WS_INSERT,
+  MOL_DP__ST_WS_REGISTER,       /* url, card, mode, status online */
+  MOL_DP__ST_WS_HB_READ,        /* status, max_concurrent_tasks: what a heartbeat needs */
+  MOL_DP__ST_WS_HEARTBEAT,
+  MOL_DP__ST_WS_SET_STATUS,
+  MOL_DP__ST_WS_UPDATE_CARD,
+  MOL_DP__ST_WS_CHILDREN,
+  MOL_DP__ST_WS_PEERS,
+  MOL_DP__ST_WS_LIST,
+  MOL_DP__ST_WS_PAUSE_ONE,
+  MOL_DP__ST_WS_RESUME_ONE,
+  MOL_DP__ST_WS_REMOVE_ONE,
+  MOL_DP__ST_WS_LIVENESS_SWEEP,
+  MOL_DP__ST_TOK_INSERT,
+  MOL_DP__ST_TOK_LOOKUP,
+  MOL_DP__ST_TOK_HAS_LIVE,
+  MOL_DP__ST_TOK_REVOKE_WS,
+  MOL_DP__ST_TOK_TOUCH,
+  MOL_DP__ST_SEC_PUT,
+  MOL_DP__ST_SEC_DEL,
+  MOL_DP__ST_SEC_VALUES,
+  MOL_DP__ST_SEC_LIST,
+  MOL_DP__ST_ACT_INSERT,
+  MOL_DP__ST_ACT_CURSOR,
+  MOL_DP__ST_ACT_LIST_ASC,
+  MOL_DP__ST_ACT_LIST_DESC,
+  MOL_DP__ST_ACT_PRUNE_WS,
+  MOL_DP__ST_ACT_PRUNE_AGE,
+  MOL_DP__ST_Q_FIND_IDEM,
+  MOL_DP__ST_Q_INSERT,
+  MOL_DP__ST_Q_DEPTH,
+  MOL_DP__ST_Q_CLAIM,
+  MOL_DP__ST_Q_SET_STATUS,
+  MOL_DP__ST_Q_REQUEUE,
+  MOL_DP__ST_Q_RESET_DISPATCHED,
+  MOL_DP__ST_Q_PRUNE,
+  MOL_DP__ST_KV_GET,
+  MOL_DP__ST_KV_LIST,
+  MOL_DP__ST_KV_PUT,
+  MOL_DP__ST_KV_DEL,
+  MOL_DP__ST_MEM_INSERT,
+  MOL_DP__ST_MEM_DEL,
+  MOL_DP__ST_MEM_SEARCH,
+  MOL_DP__ST_DEL_RECORD,
+  MOL_DP__ST_DEL_SOURCE,
+  MOL_DP__ST_DEL_UPDATE,
+  MOL_DP__ST_DEL_LIST,
+  MOL_DP__ST_APPR_INSERT,
+  MOL_DP__ST_APPR_LIST,
+  MOL_DP__ST_APPR_DECIDE,
+  MOL_DP__ST_APPR_PENDING,
+  MOL_DP__ST_INSTR_INSERT,
+  MOL_DP__ST_INSTR_DELETE,
+  MOL_DP__ST_INSTR_RESOLVE,
+  MOL_DP__ST_COUNT
+} mol_dp__stmt_id;
 
 typedef struct {
   sqlite3 *db;
@@ -309,48 +309,48 @@ void mol_dp__rl_check(mol_dp__ratelimit *rl, const char *key, uint64_t now_ms,
 
 /* ---- handlers (each file) ------------------------------------------------------------------- */
 
-void dp_h_register(dp_call *c, dp_reply *r);
-void dp_h_heartbeat(dp_call *c, dp_reply *r);
-void dp_h_update_card(dp_call *c, dp_reply *r);
-void dp_h_state(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_secret_values(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_secret_put(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_secret_delete(dp_call *c, const char *ws, const char *key, dp_reply *r);
-void dp_h_secret_list(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_global_secret_put(dp_call *c, dp_reply *r);
-void dp_h_peers(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_discover(dp_call *c, const char *target, dp_reply *r);
-void dp_h_check_access(dp_call *c, dp_reply *r);
-void dp_h_ws_create(dp_call *c, dp_reply *r);
-void dp_h_ws_list(dp_call *c, dp_reply *r);
-void dp_h_ws_get(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_ws_pause(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_ws_resume(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_ws_delete(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_activity_list(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_activity_report(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_notify(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_plugin_download(dp_call *c, const char *ws, const char *name, dp_reply *r);
-void dp_h_plugin_install(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_kv_list(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_kv_get(dp_call *c, const char *ws, const char *key, dp_reply *r);
-void dp_h_kv_set(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_kv_delete(dp_call *c, const char *ws, const char *key, dp_reply *r);
-void dp_h_memories_commit(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_memories_search(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_memories_delete(dp_call *c, const char *ws, const char *id, dp_reply *r);
-void dp_h_delegations_list(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_delegation_record(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_delegation_update(dp_call *c, const char *ws, const char *id, dp_reply *r);
-void dp_h_approvals_list(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_approval_create(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_approval_decide(dp_call *c, const char *ws, const char *id, dp_reply *r);
-void dp_h_approval_decide_any(dp_call *c, const char *id, dp_reply *r);
-void dp_h_approvals_pending(dp_call *c, dp_reply *r);
-void dp_h_instruction_create(dp_call *c, dp_reply *r);
-void dp_h_instruction_delete(dp_call *c, const char *id, dp_reply *r);
-void dp_h_instructions_resolve(dp_call *c, const char *ws, dp_reply *r);
-void dp_h_shared_context(dp_call *c, const char *ws, dp_reply *r);
+void mol_dp__h_register(mol_dp__call *c, mol_dp__reply *r);
+void mol_dp__h_heartbeat(mol_dp__call *c, mol_dp__reply *r);
+void mol_dp__h_update_card(mol_dp__call *c, mol_dp__reply *r);
+void mol_dp__h_state(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_secret_values(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_secret_put(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_secret_delete(mol_dp__call *c, const char *ws, const char *key, mol_dp__reply *r);
+void mol_dp__h_secret_list(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_global_secret_put(mol_dp__call *c, mol_dp__reply *r);
+void mol_dp__h_peers(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_discover(mol_dp__call *c, const char *target, mol_dp__reply *r);
+void mol_dp__h_check_access(mol_dp__call *c, mol_dp__reply *r);
+void mol_dp__h_ws_create(mol_dp__call *c, mol_dp__reply *r);
+void mol_dp__h_ws_list(mol_dp__call *c, mol_dp__reply *r);
+void mol_dp__h_ws_get(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_ws_pause(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_ws_resume(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_ws_delete(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_activity_list(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_activity_report(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_notify(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_plugin_download(mol_dp__call *c, const char *ws, const char *name, mol_dp__reply *r);
+void mol_dp__h_plugin_install(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_kv_list(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_kv_get(mol_dp__call *c, const char *ws, const char *key, mol_dp__reply *r);
+void mol_dp__h_kv_set(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_kv_delete(mol_dp__call *c, const char *ws, const char *key, mol_dp__reply *r);
+void mol_dp__h_memories_commit(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_memories_search(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_memories_delete(mol_dp__call *c, const char *ws, const char *id, mol_dp__reply *r);
+void mol_dp__h_delegations_list(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_delegation_record(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_delegation_update(mol_dp__call *c, const char *ws, const char *id, mol_dp__reply *r);
+void mol_dp__h_approvals_list(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_approval_create(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_approval_decide(mol_dp__call *c, const char *ws, const char *id, mol_dp__reply *r);
+void mol_dp__h_approval_decide_any(mol_dp__call *c, const char *id, mol_dp__reply *r);
+void mol_dp__h_approvals_pending(mol_dp__call *c, mol_dp__reply *r);
+void mol_dp__h_instruction_create(mol_dp__call *c, mol_dp__reply *r);
+void mol_dp__h_instruction_delete(mol_dp__call *c, const char *id, mol_dp__reply *r);
+void mol_dp__h_instructions_resolve(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_shared_context(mol_dp__call *c, const char *ws, mol_dp__reply *r);
 /* The proxy answers asynchronously: returns 1 when it took over the request (it will call
  * mol_dp__respond itself), 0 when r holds the synchronous answer. */
 int mol_dp__h_a2a(mol_dp__call *c, const char *target, mol_dp__reply *r);

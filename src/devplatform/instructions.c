@@ -30,7 +30,7 @@ static const char *rule_error(json_t *b) {
     return "scope, title, and content are required";
   if (strcmp(scope, "global") && strcmp(scope, "workspace"))
     return "scope must be global or workspace (team scope not yet supported)";
-  if (!strcmp(scope, "workspace") && (!target || !dp_is_uuid(target)))
+  if (!strcmp(scope, "workspace") && (!target || !mol_dp__is_uuid(target)))
     return "scope_target required for workspace scope";
   if (strlen(content) > CONTENT_MAX) return "content exceeds 8192 chars";
   if (strlen(title) > TITLE_MAX) return "title exceeds 200 chars";
@@ -40,77 +40,77 @@ static const char *rule_error(json_t *b) {
 
 static int rule_insert(mol_devplatform *dp, const char *id, json_t *b) {
   sqlite3_stmt *st;
-  if (dp_store_write_begin(&dp->store) || !(st = dp_stmt(&dp->store, ST_INSTR_INSERT)))
+  if (mol_dp__store_write_begin(&dp->store) || !(st = mol_dp__stmt(&dp->store, MOL_DP__ST_INSTR_INSERT)))
     return MOL_EIO;
   const char *scope = mol_json_str(b, "scope");
-  dp_bind_text(st, 1, id);
-  dp_bind_text(st, 2, scope);
-  dp_bind_text(st, 3, strcmp(scope, "global") ? mol_json_str(b, "scope_target") : NULL);
-  dp_bind_text(st, 4, mol_json_str(b, "title"));
-  dp_bind_text(st, 5, mol_json_str(b, "content"));
+  mol_dp__bind_text(st, 1, id);
+  mol_dp__bind_text(st, 2, scope);
+  mol_dp__bind_text(st, 3, strcmp(scope, "global") ? mol_json_str(b, "scope_target") : NULL);
+  mol_dp__bind_text(st, 4, mol_json_str(b, "title"));
+  mol_dp__bind_text(st, 5, mol_json_str(b, "content"));
   sqlite3_bind_int64(st, 6, json_integer_value(json_object_get(b, "priority")));
   sqlite3_bind_int64(st, 7, mol_unix_ms());
-  return dp_exec_stmt(&dp->store, st);
+  return mol_dp__exec_stmt(&dp->store, st);
 }
 
-void dp_h_instruction_create(dp_call *c, dp_reply *r) {
-  if (!dp_auth_admin(c, r)) return;
+void mol_dp__h_instruction_create(mol_dp__call *c, mol_dp__reply *r) {
+  if (!mol_dp__auth_admin(c, r)) return;
   json_t *b = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);
   const char *bad = json_is_object(b) ? rule_error(b) : "invalid request body";
   char id[MOL_UUID_LEN + 1];
   if (bad)
-    dp_reply_err(r, 400, bad);
+    mol_dp__reply_err(r, 400, bad);
   else if (mol_uuid4(id) || rule_insert(c->dp, id, b))
-    dp_reply_err(r, 500, "failed to create instruction");
+    mol_dp__reply_err(r, 500, "failed to create instruction");
   else
-    dp_reply_set(r, 201, json_pack("{s:s}", "id", id));
+    mol_dp__reply_set(r, 201, json_pack("{s:s}", "id", id));
   json_decref(b);
 }
 
-void dp_h_instruction_delete(dp_call *c, const char *id, dp_reply *r) {
-  if (!dp_auth_admin(c, r)) return;
+void mol_dp__h_instruction_delete(mol_dp__call *c, const char *id, mol_dp__reply *r) {
+  if (!mol_dp__auth_admin(c, r)) return;
   sqlite3_stmt *st;
-  if (dp_store_write_begin(&c->dp->store) || !(st = dp_stmt(&c->dp->store, ST_INSTR_DELETE))) {
-    dp_reply_err(r, 500, "failed to delete");
+  if (mol_dp__store_write_begin(&c->dp->store) || !(st = mol_dp__stmt(&c->dp->store, MOL_DP__ST_INSTR_DELETE))) {
+    mol_dp__reply_err(r, 500, "failed to delete");
     return;
   }
-  dp_bind_text(st, 1, id);
-  if (dp_exec_stmt(&c->dp->store, st))
-    dp_reply_err(r, 500, "failed to delete");
+  mol_dp__bind_text(st, 1, id);
+  if (mol_dp__exec_stmt(&c->dp->store, st))
+    mol_dp__reply_err(r, 500, "failed to delete");
   else if (sqlite3_changes(c->dp->store.db) == 0)
-    dp_reply_err(r, 404, "instruction not found");
+    mol_dp__reply_err(r, 404, "instruction not found");
   else
-    dp_reply_set(r, 200, json_pack("{s:s}", "status", "deleted"));
+    mol_dp__reply_set(r, 200, json_pack("{s:s}", "status", "deleted"));
 }
 
-void dp_h_instructions_resolve(dp_call *c, const char *ws, dp_reply *r) {
-  if (!dp_is_uuid(ws)) {
-    dp_reply_err(r, 400, "invalid workspace ID");
+void mol_dp__h_instructions_resolve(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
+  if (!mol_dp__is_uuid(ws)) {
+    mol_dp__reply_err(r, 400, "invalid workspace ID");
     return;
   }
-  if (!dp_auth_workspace(c, ws, r)) return;
-  sqlite3_stmt *st = dp_stmt(&c->dp->store, ST_INSTR_RESOLVE);
+  if (!mol_dp__auth_workspace(c, ws, r)) return;
+  sqlite3_stmt *st = mol_dp__stmt(&c->dp->store, MOL_DP__ST_INSTR_RESOLVE);
   if (!st) {
-    dp_reply_err(r, 500, "query failed");
+    mol_dp__reply_err(r, 500, "query failed");
     return;
   }
-  dp_bind_text(st, 1, ws);
+  mol_dp__bind_text(st, 1, ws);
   mol_buf md = MOL_BUF_INIT;
   const char *last = "";
   int rc, oom = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *scope = dp_col_text(st, 0);
+    const char *scope = mol_dp__col_text(st, 0);
     if (strcmp(scope, last))
       oom |= mol_buf_append_str(&md, strcmp(scope, "global") ? "\n## Role-Specific Rules\n\n"
                                                               : "\n## Platform-Wide Rules\n\n");
     last = strcmp(scope, "global") ? "workspace" : "global";
-    oom |= mol_buf_printf(&md, "### %s\n%s\n\n", dp_col_text(st, 1), dp_col_text(st, 2));
+    oom |= mol_buf_printf(&md, "### %s\n%s\n\n", mol_dp__col_text(st, 1), mol_dp__col_text(st, 2));
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE || oom)
-    dp_reply_err(r, 500, "query failed");
+    mol_dp__reply_err(r, 500, "query failed");
   else
-    dp_reply_set(r, 200, json_pack("{s:s,s:s#}", "workspace_id", ws, "instructions",
+    mol_dp__reply_set(r, 200, json_pack("{s:s,s:s#}", "workspace_id", ws, "instructions",
                                    md.data ? md.data : "", md.len));
   mol_buf_free(&md);
 }
@@ -119,38 +119,38 @@ void dp_h_instructions_resolve(dp_call *c, const char *ws, dp_reply *r) {
  * token, which a child never holds; here the caller's own token decides: the admin, the parent
  * itself, or a workspace whose parent is :id. The dev platform keeps no parent config files, so
  * the answer is the upstream shape for "no shared_context list": []. */
-void dp_h_shared_context(dp_call *c, const char *ws, dp_reply *r) {
-  if (!dp_is_uuid(ws)) {
-    dp_reply_err(r, 400, "invalid workspace ID");
+void mol_dp__h_shared_context(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
+  if (!mol_dp__is_uuid(ws)) {
+    mol_dp__reply_err(r, 400, "invalid workspace ID");
     return;
   }
-  char caller[DP_ID_MAX + 1] = "";
-  dp_ws w;
-  int found = dp_ws_load(c->dp, ws, &w);
-  if (found == 1) dp_ws_free(&w);
-  if (!dp_is_admin(c)) {
+  char caller[MOL_DP__ID_MAX + 1] = "";
+  mol_dp__ws w;
+  int found = mol_dp__ws_load(c->dp, ws, &w);
+  if (found == 1) mol_dp__ws_free(&w);
+  if (!mol_dp__is_admin(c)) {
     if (!c->bearer[0]) {
-      dp_reply_err(r, 401, "missing workspace auth token");
+      mol_dp__reply_err(r, 401, "missing workspace auth token");
       return;
     }
-    if (dp_token_owner(c->dp, c->bearer, caller) != 1) {
-      dp_reply_err(r, 401, "invalid workspace auth token");
+    if (mol_dp__token_owner(c->dp, c->bearer, caller) != 1) {
+      mol_dp__reply_err(r, 401, "invalid workspace auth token");
       return;
     }
   }
   if (found != 1) {
-    dp_reply_err(r, found < 0 ? 500 : 404, found < 0 ? "query failed" : "workspace not found");
+    mol_dp__reply_err(r, found < 0 ? 500 : 404, found < 0 ? "query failed" : "workspace not found");
     return;
   }
   if (caller[0] && strcmp(caller, ws)) {
-    dp_ws child;
-    int loaded = dp_ws_load(c->dp, caller, &child) == 1;
+    mol_dp__ws child;
+    int loaded = mol_dp__ws_load(c->dp, caller, &child) == 1;
     int is_child = loaded && !strcmp(child.parent_id, ws);
-    if (loaded) dp_ws_free(&child);
+    if (loaded) mol_dp__ws_free(&child);
     if (!is_child) {
-      dp_reply_err(r, 403, "not a child of this workspace");
+      mol_dp__reply_err(r, 403, "not a child of this workspace");
       return;
     }
   }
-  dp_reply_set(r, 200, json_array());
+  mol_dp__reply_set(r, 200, json_array());
 }

@@ -24,12 +24,12 @@
 #define MEM_CONTENT_MAX (64 * 1024)
 #define MEM_Q_MAX 512
 
-static int mem_gate(dp_call *c, const char *ws, dp_reply *r) {
-  if (!dp_is_uuid(ws)) {
-    dp_reply_err(r, 400, "invalid workspace ID");
+static int mem_gate(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
+  if (!mol_dp__is_uuid(ws)) {
+    mol_dp__reply_err(r, 400, "invalid workspace ID");
     return 0;
   }
-  return dp_auth_workspace(c, ws, r);
+  return mol_dp__auth_workspace(c, ws, r);
 }
 
 static int valid_scope(const char *s) {
@@ -38,26 +38,26 @@ static int valid_scope(const char *s) {
 
 /* 1 root, 0 has a parent or is unknown; <0 on a store error. */
 static int is_root(mol_devplatform *dp, const char *ws) {
-  dp_ws w;
-  int found = dp_ws_load(dp, ws, &w);
+  mol_dp__ws w;
+  int found = mol_dp__ws_load(dp, ws, &w);
   if (found != 1) return found;
   int root = w.parent_id[0] == '\0';
-  dp_ws_free(&w);
+  mol_dp__ws_free(&w);
   return root;
 }
 
 static int mem_insert(mol_devplatform *dp, const char *id, const char *ws, const char *content,
                       const char *scope, const char *ns) {
-  if (dp_store_write_begin(&dp->store)) return MOL_EIO;
-  sqlite3_stmt *st = dp_stmt(&dp->store, ST_MEM_INSERT);
+  if (mol_dp__store_write_begin(&dp->store)) return MOL_EIO;
+  sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_MEM_INSERT);
   if (!st) return MOL_EIO;
-  dp_bind_text(st, 1, id);
-  dp_bind_text(st, 2, ws);
-  dp_bind_text(st, 3, content);
-  dp_bind_text(st, 4, scope);
-  dp_bind_text(st, 5, ns);
+  mol_dp__bind_text(st, 1, id);
+  mol_dp__bind_text(st, 2, ws);
+  mol_dp__bind_text(st, 3, content);
+  mol_dp__bind_text(st, 4, scope);
+  mol_dp__bind_text(st, 5, ns);
   sqlite3_bind_int64(st, 6, mol_unix_ms());
-  return dp_exec_stmt(&dp->store, st);
+  return mol_dp__exec_stmt(&dp->store, st);
 }
 
 /* Checks the body; returns the 400 message, or NULL when usable. */
@@ -76,7 +76,7 @@ static const char *commit_check(json_t *b, const char **content, const char **sc
   return NULL;
 }
 
-void dp_h_memories_commit(dp_call *c, const char *ws, dp_reply *r) {
+void mol_dp__h_memories_commit(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
   if (!mem_gate(c, ws, r)) return;
   json_t *b = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);
   const char *content = NULL, *scope = NULL, *ns = NULL;
@@ -85,17 +85,17 @@ void dp_h_memories_commit(dp_call *c, const char *ws, dp_reply *r) {
   mol_buf clean = MOL_BUF_INIT;
   char id[MOL_UUID_LEN + 1];
   if (bad) {
-    dp_reply_err(r, 400, bad);
+    mol_dp__reply_err(r, 400, bad);
   } else if (root < 0) {
-    dp_reply_err(r, 500, "query failed");
+    mol_dp__reply_err(r, 500, "query failed");
   } else if (!root) {
-    dp_reply_err(r, 403, "only root workspaces can write GLOBAL memories");
+    mol_dp__reply_err(r, 403, "only root workspaces can write GLOBAL memories");
   } else if (mol_redact(content, strlen(content), NULL, 0, &clean) || mol_uuid4(id)) {
-    dp_reply_err(r, 500, "failed to save memory");
+    mol_dp__reply_err(r, 500, "failed to save memory");
   } else if (mem_insert(c->dp, id, ws, clean.data, scope, ns)) {
-    dp_reply_err(r, 500, "failed to save memory");
+    mol_dp__reply_err(r, 500, "failed to save memory");
   } else {
-    dp_reply_set(r, 201, json_pack("{s:s,s:s,s:s}", "id", id, "scope", scope, "namespace", ns));
+    mol_dp__reply_set(r, 201, json_pack("{s:s,s:s,s:s}", "id", id, "scope", scope, "namespace", ns));
   }
   mol_buf_free(&clean);
   json_decref(b);
@@ -127,12 +127,12 @@ typedef struct {
   long limit;
 } mem_filter;
 
-static const char *search_args(const dp_call *c, mem_filter *f) {
+static const char *search_args(const mol_dp__call *c, mem_filter *f) {
   char lim[16];
-  int rs = dp_query_get(c, "scope", f->scope, sizeof f->scope);
-  int rn = dp_query_get(c, "namespace", f->ns, sizeof f->ns);
-  int rq = dp_query_get(c, "q", f->q, sizeof f->q);
-  int rl = dp_query_get(c, "limit", lim, sizeof lim);
+  int rs = mol_dp__query_get(c, "scope", f->scope, sizeof f->scope);
+  int rn = mol_dp__query_get(c, "namespace", f->ns, sizeof f->ns);
+  int rq = mol_dp__query_get(c, "q", f->q, sizeof f->q);
+  int rl = mol_dp__query_get(c, "limit", lim, sizeof lim);
   f->has_scope = rs > 0 && f->scope[0];
   f->has_ns = rn > 0 && f->ns[0];
   f->has_q = rq > 0 && f->q[0];
@@ -151,69 +151,69 @@ static const char *search_args(const dp_call *c, mem_filter *f) {
 }
 
 static json_t *mem_row(sqlite3_stmt *st) {
-  const char *id = dp_col_text(st, 0), *from = dp_col_text(st, 1);
-  const char *content = dp_col_text(st, 2), *scope = dp_col_text(st, 3);
+  const char *id = mol_dp__col_text(st, 0), *from = mol_dp__col_text(st, 1);
+  const char *content = mol_dp__col_text(st, 2), *scope = mol_dp__col_text(st, 3);
   char created[32];
-  dp_rfc3339(sqlite3_column_int64(st, 5), created);
+  mol_dp__rfc3339(sqlite3_column_int64(st, 5), created);
   mol_buf wrapped = MOL_BUF_INIT;
   /* GLOBAL content is marked as such, so a prompt cannot mistake it for the reader's own. */
   if (!strcmp(scope, "GLOBAL") &&
       !mol_buf_printf(&wrapped, "[MEMORY id=%s scope=GLOBAL from=%s]: %s", id, from, content))
     content = (const char *)wrapped.data;
   json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "id", id, "workspace_id", from, "content",
-                        content, "scope", scope, "namespace", dp_col_text(st, 4), "created_at",
+                        content, "scope", scope, "namespace", mol_dp__col_text(st, 4), "created_at",
                         created);
   mol_buf_free(&wrapped);
   return o;
 }
 
-void dp_h_memories_search(dp_call *c, const char *ws, dp_reply *r) {
+void mol_dp__h_memories_search(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
   if (!mem_gate(c, ws, r)) return;
   mem_filter f;
   const char *bad = search_args(c, &f);
   if (bad) {
-    dp_reply_err(r, 400, bad);
+    mol_dp__reply_err(r, 400, bad);
     return;
   }
   int fts = f.has_q && strlen(f.q) >= 2;
   char *match = fts ? fts_query(f.q) : NULL;
-  sqlite3_stmt *st = dp_stmt(&c->dp->store, ST_MEM_SEARCH);
+  sqlite3_stmt *st = mol_dp__stmt(&c->dp->store, MOL_DP__ST_MEM_SEARCH);
   if (!st) {
     free(match);
-    dp_reply_err(r, 500, "query failed");
+    mol_dp__reply_err(r, 500, "query failed");
     return;
   }
-  dp_bind_text(st, 1, ws);
-  dp_bind_text(st, 2, f.has_scope ? f.scope : NULL);
-  dp_bind_text(st, 3, f.has_ns ? f.ns : NULL);
-  if (fts && !match) dp_bind_text(st, 4, "\"\""); /* q of only blanks: matches nothing */
-  else dp_bind_text(st, 4, match);
-  dp_bind_text(st, 5, f.has_q && !fts ? f.q : NULL);
+  mol_dp__bind_text(st, 1, ws);
+  mol_dp__bind_text(st, 2, f.has_scope ? f.scope : NULL);
+  mol_dp__bind_text(st, 3, f.has_ns ? f.ns : NULL);
+  if (fts && !match) mol_dp__bind_text(st, 4, "\"\""); /* q of only blanks: matches nothing */
+  else mol_dp__bind_text(st, 4, match);
+  mol_dp__bind_text(st, 5, f.has_q && !fts ? f.q : NULL);
   json_t *arr = json_array();
   int rc;
   while (json_array_size(arr) < (size_t)f.limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *from = dp_col_text(st, 1);
+    const char *from = mol_dp__col_text(st, 1);
     /* TEAM rows of others are shown only to workspaces their writer may talk to. */
-    if (!strcmp(dp_col_text(st, 3), "TEAM") && strcmp(from, ws) &&
-        !dp_can_communicate(c->dp, ws, from))
+    if (!strcmp(mol_dp__col_text(st, 3), "TEAM") && strcmp(from, ws) &&
+        !mol_dp__can_communicate(c->dp, ws, from))
       continue;
     json_array_append_new(arr, mem_row(st));
   }
   sqlite3_reset(st);
   free(match);
-  dp_reply_set(r, 200, arr);
+  mol_dp__reply_set(r, 200, arr);
 }
 
-void dp_h_memories_delete(dp_call *c, const char *ws, const char *id, dp_reply *r) {
+void mol_dp__h_memories_delete(mol_dp__call *c, const char *ws, const char *id, mol_dp__reply *r) {
   if (!mem_gate(c, ws, r)) return;
   mol_devplatform *dp = c->dp;
-  sqlite3_stmt *st = dp_store_write_begin(&dp->store) ? NULL : dp_stmt(&dp->store, ST_MEM_DEL);
+  sqlite3_stmt *st = mol_dp__store_write_begin(&dp->store) ? NULL : mol_dp__stmt(&dp->store, MOL_DP__ST_MEM_DEL);
   if (st) {
-    dp_bind_text(st, 1, id);
-    dp_bind_text(st, 2, ws);
+    mol_dp__bind_text(st, 1, id);
+    mol_dp__bind_text(st, 2, ws);
   }
-  if (!st || dp_exec_stmt(&dp->store, st)) dp_reply_err(r, 500, "failed to delete memory");
+  if (!st || mol_dp__exec_stmt(&dp->store, st)) mol_dp__reply_err(r, 500, "failed to delete memory");
   else if (sqlite3_changes(dp->store.db) == 0)
-    dp_reply_err(r, 404, "memory not found or not owned by this workspace");
-  else dp_reply_set(r, 200, json_pack("{s:s}", "status", "deleted"));
+    mol_dp__reply_err(r, 404, "memory not found or not owned by this workspace");
+  else mol_dp__reply_set(r, 200, json_pack("{s:s}", "status", "deleted"));
 }

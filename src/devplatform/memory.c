@@ -44,54 +44,54 @@ static int seg_decode(const char *s, char *out, size_t cap) {
 }
 
 /* The common gate: a canonical id and the workspace's own token (or the admin's). */
-static int kv_gate(dp_call *c, const char *ws, dp_reply *r) {
-  if (!dp_is_uuid(ws)) {
-    dp_reply_err(r, 400, "invalid workspace ID");
+static int kv_gate(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
+  if (!mol_dp__is_uuid(ws)) {
+    mol_dp__reply_err(r, 400, "invalid workspace ID");
     return 0;
   }
-  return dp_auth_workspace(c, ws, r);
+  return mol_dp__auth_workspace(c, ws, r);
 }
 
-/* One row of ST_KV_GET / ST_KV_LIST as the contract's entry object. */
+/* One row of MOL_DP__ST_KV_GET / MOL_DP__ST_KV_LIST as the contract's entry object. */
 static json_t *kv_row(sqlite3_stmt *st) {
-  const char *text = dp_col_text(st, 1);
+  const char *text = mol_dp__col_text(st, 1);
   json_t *value = json_loads(text ? text : "null", JSON_DECODE_ANY, NULL);
   char updated[32];
-  dp_rfc3339(sqlite3_column_int64(st, 4), updated);
-  json_t *o = json_pack("{s:s,s:o,s:I}", "key", dp_col_text(st, 0), "value",
+  mol_dp__rfc3339(sqlite3_column_int64(st, 4), updated);
+  json_t *o = json_pack("{s:s,s:o,s:I}", "key", mol_dp__col_text(st, 0), "value",
                         value ? value : json_null(), "version",
                         (json_int_t)sqlite3_column_int64(st, 2));
   if (o && sqlite3_column_type(st, 3) != SQLITE_NULL) {
     char exp[32];
-    dp_rfc3339(sqlite3_column_int64(st, 3), exp);
+    mol_dp__rfc3339(sqlite3_column_int64(st, 3), exp);
     json_object_set_new(o, "expires_at", json_string(exp));
   }
   if (o) json_object_set_new(o, "updated_at", json_string(updated));
   return o;
 }
 
-void dp_h_kv_list(dp_call *c, const char *ws, dp_reply *r) {
+void mol_dp__h_kv_list(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
   if (!kv_gate(c, ws, r)) return;
-  sqlite3_stmt *st = dp_stmt(&c->dp->store, ST_KV_LIST);
+  sqlite3_stmt *st = mol_dp__stmt(&c->dp->store, MOL_DP__ST_KV_LIST);
   if (!st) {
-    dp_reply_err(r, 500, "query failed");
+    mol_dp__reply_err(r, 500, "query failed");
     return;
   }
-  dp_bind_text(st, 1, ws);
+  mol_dp__bind_text(st, 1, ws);
   sqlite3_bind_int64(st, 2, mol_unix_ms());
   json_t *arr = json_array();
   while (sqlite3_step(st) == SQLITE_ROW) json_array_append_new(arr, kv_row(st));
   sqlite3_reset(st);
-  dp_reply_set(r, 200, arr);
+  mol_dp__reply_set(r, 200, arr);
 }
 
 /* The live entry of key: 1 found (*version set, *row when row is not NULL), 0 absent, <0 error. */
 static int kv_lookup(mol_devplatform *dp, const char *ws, const char *key, int64_t *version,
                      json_t **row) {
-  sqlite3_stmt *st = dp_stmt(&dp->store, ST_KV_GET);
+  sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_KV_GET);
   if (!st) return MOL_EIO;
-  dp_bind_text(st, 1, ws);
-  dp_bind_text(st, 2, key);
+  mol_dp__bind_text(st, 1, ws);
+  mol_dp__bind_text(st, 2, key);
   sqlite3_bind_int64(st, 3, mol_unix_ms());
   int rc = sqlite3_step(st);
   int found = rc == SQLITE_ROW;
@@ -103,19 +103,19 @@ static int kv_lookup(mol_devplatform *dp, const char *ws, const char *key, int64
   return found ? 1 : rc == SQLITE_DONE ? 0 : MOL_EIO;
 }
 
-void dp_h_kv_get(dp_call *c, const char *ws, const char *rawkey, dp_reply *r) {
+void mol_dp__h_kv_get(mol_dp__call *c, const char *ws, const char *rawkey, mol_dp__reply *r) {
   char key[KV_KEY_MAX + 1];
   if (!kv_gate(c, ws, r)) return;
   if (!seg_decode(rawkey, key, sizeof key)) {
-    dp_reply_err(r, 400, "invalid key");
+    mol_dp__reply_err(r, 400, "invalid key");
     return;
   }
   int64_t version;
   json_t *row = NULL;
   int found = kv_lookup(c->dp, ws, key, &version, &row);
-  if (found < 0) dp_reply_err(r, 500, "query failed");
-  else if (!found) dp_reply_err(r, 404, "key not found");
-  else dp_reply_set(r, 200, row);
+  if (found < 0) mol_dp__reply_err(r, 500, "query failed");
+  else if (!found) mol_dp__reply_err(r, 404, "key not found");
+  else mol_dp__reply_set(r, 200, row);
 }
 
 typedef struct {
@@ -126,7 +126,7 @@ typedef struct {
 } kv_write;
 
 /* Parses the POST body into w; fills r with the 400 and returns 0 when it is unusable. */
-static int kv_parse(json_t *b, kv_write *w, dp_reply *r) {
+static int kv_parse(json_t *b, kv_write *w, mol_dp__reply *r) {
   const char *bad = NULL;
   json_t *ttl = b ? json_object_get(b, "ttl_seconds") : NULL;
   json_t *ifm = b ? json_object_get(b, "if_match_version") : NULL;
@@ -148,7 +148,7 @@ static int kv_parse(json_t *b, kv_write *w, dp_reply *r) {
     else if (strlen(w->value) > KV_VALUE_MAX) bad = "value exceeds 256 KiB";
   }
   if (bad) {
-    dp_reply_err(r, 400, bad);
+    mol_dp__reply_err(r, 400, bad);
     return 0;
   }
   if (json_is_integer(ttl)) w->ttl_s = json_integer_value(ttl);
@@ -157,21 +157,21 @@ static int kv_parse(json_t *b, kv_write *w, dp_reply *r) {
 }
 
 static int kv_store(mol_devplatform *dp, const char *ws, const kv_write *w, int64_t version) {
-  if (dp_store_write_begin(&dp->store)) return MOL_EIO;
-  sqlite3_stmt *st = dp_stmt(&dp->store, ST_KV_PUT);
+  if (mol_dp__store_write_begin(&dp->store)) return MOL_EIO;
+  sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_KV_PUT);
   if (!st) return MOL_EIO;
   int64_t now = mol_unix_ms();
-  dp_bind_text(st, 1, ws);
-  dp_bind_text(st, 2, w->key);
-  dp_bind_text(st, 3, w->value);
+  mol_dp__bind_text(st, 1, ws);
+  mol_dp__bind_text(st, 2, w->key);
+  mol_dp__bind_text(st, 3, w->value);
   sqlite3_bind_int64(st, 4, version);
   if (w->ttl_s) sqlite3_bind_int64(st, 5, now + w->ttl_s * 1000);
   else sqlite3_bind_null(st, 5);
   sqlite3_bind_int64(st, 6, now);
-  return dp_exec_stmt(&dp->store, st);
+  return mol_dp__exec_stmt(&dp->store, st);
 }
 
-void dp_h_kv_set(dp_call *c, const char *ws, dp_reply *r) {
+void mol_dp__h_kv_set(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
   if (!kv_gate(c, ws, r)) return;
   json_t *b = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);
   kv_write w = {0};
@@ -179,16 +179,16 @@ void dp_h_kv_set(dp_call *c, const char *ws, dp_reply *r) {
     int64_t cur = 0;
     int found = kv_lookup(c->dp, ws, w.key, &cur, NULL);
     if (found < 0) {
-      dp_reply_err(r, 500, "query failed");
+      mol_dp__reply_err(r, 500, "query failed");
     } else if (w.if_match >= 0 && w.if_match != (found ? cur : 0)) {
-      dp_reply_set(r, 409, json_pack("{s:s,s:I,s:o}", "error", "if_match_version mismatch",
+      mol_dp__reply_set(r, 409, json_pack("{s:s,s:I,s:o}", "error", "if_match_version mismatch",
                                      "expected_version", (json_int_t)w.if_match,
                                      "current_version",
                                      found ? json_integer(cur) : json_null()));
     } else if (kv_store(c->dp, ws, &w, (found ? cur : 0) + 1)) {
-      dp_reply_err(r, 500, "failed to save memory");
+      mol_dp__reply_err(r, 500, "failed to save memory");
     } else {
-      dp_reply_set(r, 200, json_pack("{s:s,s:s,s:I}", "status", "ok", "key", w.key, "version",
+      mol_dp__reply_set(r, 200, json_pack("{s:s,s:s,s:I}", "status", "ok", "key", w.key, "version",
                                      (json_int_t)((found ? cur : 0) + 1)));
     }
   }
@@ -196,19 +196,19 @@ void dp_h_kv_set(dp_call *c, const char *ws, dp_reply *r) {
   json_decref(b);
 }
 
-void dp_h_kv_delete(dp_call *c, const char *ws, const char *rawkey, dp_reply *r) {
+void mol_dp__h_kv_delete(mol_dp__call *c, const char *ws, const char *rawkey, mol_dp__reply *r) {
   char key[KV_KEY_MAX + 1];
   if (!kv_gate(c, ws, r)) return;
   if (!seg_decode(rawkey, key, sizeof key)) {
-    dp_reply_err(r, 400, "invalid key");
+    mol_dp__reply_err(r, 400, "invalid key");
     return;
   }
   mol_devplatform *dp = c->dp;
-  sqlite3_stmt *st = dp_store_write_begin(&dp->store) ? NULL : dp_stmt(&dp->store, ST_KV_DEL);
+  sqlite3_stmt *st = mol_dp__store_write_begin(&dp->store) ? NULL : mol_dp__stmt(&dp->store, MOL_DP__ST_KV_DEL);
   if (st) {
-    dp_bind_text(st, 1, ws);
-    dp_bind_text(st, 2, key);
+    mol_dp__bind_text(st, 1, ws);
+    mol_dp__bind_text(st, 2, key);
   }
-  if (!st || dp_exec_stmt(&dp->store, st)) dp_reply_err(r, 500, "failed to delete memory");
-  else dp_reply_set(r, 200, json_pack("{s:s}", "status", "deleted"));
+  if (!st || mol_dp__exec_stmt(&dp->store, st)) mol_dp__reply_err(r, 500, "failed to delete memory");
+  else mol_dp__reply_set(r, 200, json_pack("{s:s}", "status", "deleted"));
 }

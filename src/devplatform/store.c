@@ -116,123 +116,123 @@ static const char *const schema_v2 =
   "a.summary,a.request_body,a.response_body,a.status,a.error_detail,a.duration_ms,"          \
   "a.created_at,s.name,s.role FROM activity a LEFT JOIN workspaces s ON s.id=a.source_id"
 
-static const char *const sql[ST__COUNT] = {
-    [ST_WS_GET] = "SELECT " WS_COLS " FROM workspaces WHERE id=?1",
-    [ST_WS_INSERT] = "INSERT INTO workspaces(id,name,role,tier,parent_id,status,url,"
+static const char *const sql[MOL_DP__ST_COUNT] = {
+    [MOL_DP__ST_WS_GET] = "SELECT " WS_COLS " FROM workspaces WHERE id=?1",
+    [MOL_DP__ST_WS_INSERT] = "INSERT INTO workspaces(id,name,role,tier,parent_id,status,url,"
                      "delivery_mode,runtime,max_concurrent_tasks,created_at,updated_at,"
                      "budget_limit) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?12)",
-    [ST_WS_REGISTER] = "UPDATE workspaces SET url=?2, agent_card=?3, delivery_mode=?4,"
+    [MOL_DP__ST_WS_REGISTER] = "UPDATE workspaces SET url=?2, agent_card=?3, delivery_mode=?4,"
                        " status='online', last_heartbeat_at=?5, updated_at=?5"
                        " WHERE id=?1 AND status!='removed'",
-    [ST_WS_HB_READ] = "SELECT status, max_concurrent_tasks FROM workspaces WHERE id=?1",
-    [ST_WS_HEARTBEAT] = "UPDATE workspaces SET last_error_rate=?2, last_sample_error=?3,"
+    [MOL_DP__ST_WS_HB_READ] = "SELECT status, max_concurrent_tasks FROM workspaces WHERE id=?1",
+    [MOL_DP__ST_WS_HEARTBEAT] = "UPDATE workspaces SET last_error_rate=?2, last_sample_error=?3,"
                         " active_tasks=?4, uptime_seconds=?5, current_task=?6,"
                         " monthly_spend=CASE WHEN ?7>0 THEN ?7 ELSE monthly_spend END,"
                         " last_heartbeat_at=?8, updated_at=?8, status=?9"
                         " WHERE id=?1 AND status!='removed'",
-    [ST_WS_SET_STATUS] = "UPDATE workspaces SET status=?2, updated_at=?3 WHERE id=?1",
-    [ST_WS_UPDATE_CARD] = "UPDATE workspaces SET agent_card=?2, updated_at=?3"
+    [MOL_DP__ST_WS_SET_STATUS] = "UPDATE workspaces SET status=?2, updated_at=?3 WHERE id=?1",
+    [MOL_DP__ST_WS_UPDATE_CARD] = "UPDATE workspaces SET agent_card=?2, updated_at=?3"
                           " WHERE id=?1 AND status!='removed'",
-    [ST_WS_CHILDREN] = "SELECT id,name FROM workspaces WHERE parent_id=?1 AND status!='removed'"
+    [MOL_DP__ST_WS_CHILDREN] = "SELECT id,name FROM workspaces WHERE parent_id=?1 AND status!='removed'"
                        " ORDER BY created_at",
-    [ST_WS_PEERS] = "SELECT " PEER_COLS " FROM workspaces WHERE status!='removed' AND id!=?1"
+    [MOL_DP__ST_WS_PEERS] = "SELECT " PEER_COLS " FROM workspaces WHERE status!='removed' AND id!=?1"
                     " AND (parent_id IS ?2 OR parent_id=?1 OR id=?2)"
                     " AND (?3 IS NULL OR instr(lower(name),lower(?3))>0"
                     "      OR instr(lower(coalesce(role,'')),lower(?3))>0)"
                     " ORDER BY created_at, id",
-    [ST_WS_LIST] = "SELECT " PEER_COLS " FROM workspaces WHERE status!='removed'"
+    [MOL_DP__ST_WS_LIST] = "SELECT " PEER_COLS " FROM workspaces WHERE status!='removed'"
                    " ORDER BY created_at, id",
-    [ST_WS_PAUSE_ONE] = "UPDATE workspaces SET status='paused', url=CASE WHEN"
+    [MOL_DP__ST_WS_PAUSE_ONE] = "UPDATE workspaces SET status='paused', url=CASE WHEN"
                         " delivery_mode='poll' THEN url ELSE '' END, updated_at=?2"
                         " WHERE id=?1 AND status NOT IN ('removed','paused')",
-    [ST_WS_RESUME_ONE] = "UPDATE workspaces SET status='offline', updated_at=?2"
+    [MOL_DP__ST_WS_RESUME_ONE] = "UPDATE workspaces SET status='offline', updated_at=?2"
                          " WHERE id=?1 AND status='paused'",
-    [ST_WS_REMOVE_ONE] = "UPDATE workspaces SET status='removed', url='', updated_at=?2"
+    [MOL_DP__ST_WS_REMOVE_ONE] = "UPDATE workspaces SET status='removed', url='', updated_at=?2"
                          " WHERE id=?1 AND status!='removed'",
-    [ST_WS_LIVENESS_SWEEP] = "UPDATE workspaces SET status='offline', updated_at=?2"
+    [MOL_DP__ST_WS_LIVENESS_SWEEP] = "UPDATE workspaces SET status='offline', updated_at=?2"
                              " WHERE status IN ('online','degraded') AND last_heartbeat_at<?1",
-    [ST_TOK_INSERT] = "INSERT INTO tokens(id,workspace_id,hash,prefix,created_at)"
+    [MOL_DP__ST_TOK_INSERT] = "INSERT INTO tokens(id,workspace_id,hash,prefix,created_at)"
                       " VALUES(?1,?2,?3,?4,?5)",
-    [ST_TOK_LOOKUP] = "SELECT t.workspace_id FROM tokens t JOIN workspaces w"
+    [MOL_DP__ST_TOK_LOOKUP] = "SELECT t.workspace_id FROM tokens t JOIN workspaces w"
                       " ON w.id=t.workspace_id WHERE t.hash=?1 AND t.revoked_at IS NULL"
                       " AND w.status!='removed'",
-    [ST_TOK_HAS_LIVE] = "SELECT 1 FROM tokens WHERE workspace_id=?1 AND revoked_at IS NULL"
+    [MOL_DP__ST_TOK_HAS_LIVE] = "SELECT 1 FROM tokens WHERE workspace_id=?1 AND revoked_at IS NULL"
                         " LIMIT 1",
-    [ST_TOK_REVOKE_WS] = "UPDATE tokens SET revoked_at=?2 WHERE workspace_id=?1"
+    [MOL_DP__ST_TOK_REVOKE_WS] = "UPDATE tokens SET revoked_at=?2 WHERE workspace_id=?1"
                          " AND revoked_at IS NULL",
-    [ST_TOK_TOUCH] = "UPDATE tokens SET last_used_at=?2 WHERE hash=?1",
-    [ST_SEC_PUT] = "INSERT INTO secrets(scope,key,value,created_at,updated_at)"
+    [MOL_DP__ST_TOK_TOUCH] = "UPDATE tokens SET last_used_at=?2 WHERE hash=?1",
+    [MOL_DP__ST_SEC_PUT] = "INSERT INTO secrets(scope,key,value,created_at,updated_at)"
                    " VALUES(?1,?2,?3,?4,?4) ON CONFLICT(scope,key) DO UPDATE SET"
                    " value=excluded.value, updated_at=excluded.updated_at",
-    [ST_SEC_DEL] = "DELETE FROM secrets WHERE scope=?1 AND key=?2",
-    [ST_SEC_VALUES] = "SELECT key,value FROM secrets WHERE scope='' OR scope=?1"
+    [MOL_DP__ST_SEC_DEL] = "DELETE FROM secrets WHERE scope=?1 AND key=?2",
+    [MOL_DP__ST_SEC_VALUES] = "SELECT key,value FROM secrets WHERE scope='' OR scope=?1"
                       " ORDER BY scope!='', key",
-    [ST_SEC_LIST] = "SELECT key,scope,created_at,updated_at FROM secrets"
+    [MOL_DP__ST_SEC_LIST] = "SELECT key,scope,created_at,updated_at FROM secrets"
                     " WHERE scope='' OR scope=?1 ORDER BY scope, key",
-    [ST_ACT_INSERT] = "INSERT INTO activity(id,workspace_id,activity_type,source_id,target_id,"
+    [MOL_DP__ST_ACT_INSERT] = "INSERT INTO activity(id,workspace_id,activity_type,source_id,target_id,"
                       "method,summary,request_body,response_body,status,error_detail,"
                       "duration_ms,created_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
-    [ST_ACT_CURSOR] = "SELECT seq FROM activity WHERE id=?1 AND workspace_id=?2",
-    [ST_ACT_LIST_ASC] = ACT_SELECT ACT_FILTER " ORDER BY a.seq ASC LIMIT ?8",
-    [ST_ACT_LIST_DESC] = ACT_SELECT ACT_FILTER " ORDER BY a.seq DESC LIMIT ?8",
-    [ST_ACT_PRUNE_WS] = "DELETE FROM activity WHERE workspace_id=?1 AND seq<=(SELECT seq FROM"
+    [MOL_DP__ST_ACT_CURSOR] = "SELECT seq FROM activity WHERE id=?1 AND workspace_id=?2",
+    [MOL_DP__ST_ACT_LIST_ASC] = ACT_SELECT ACT_FILTER " ORDER BY a.seq ASC LIMIT ?8",
+    [MOL_DP__ST_ACT_LIST_DESC] = ACT_SELECT ACT_FILTER " ORDER BY a.seq DESC LIMIT ?8",
+    [MOL_DP__ST_ACT_PRUNE_WS] = "DELETE FROM activity WHERE workspace_id=?1 AND seq<=(SELECT seq FROM"
                         " activity WHERE workspace_id=?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
-    [ST_ACT_PRUNE_AGE] = "DELETE FROM activity WHERE created_at<?1",
-    [ST_Q_FIND_IDEM] = "SELECT id FROM a2a_queue WHERE workspace_id=?1 AND idempotency_key=?2"
+    [MOL_DP__ST_ACT_PRUNE_AGE] = "DELETE FROM activity WHERE created_at<?1",
+    [MOL_DP__ST_Q_FIND_IDEM] = "SELECT id FROM a2a_queue WHERE workspace_id=?1 AND idempotency_key=?2"
                        " AND status IN ('queued','dispatched')",
-    [ST_Q_INSERT] = "INSERT INTO a2a_queue(id,workspace_id,caller_id,body,method,"
+    [MOL_DP__ST_Q_INSERT] = "INSERT INTO a2a_queue(id,workspace_id,caller_id,body,method,"
                     "idempotency_key,status,enqueued_at,updated_at)"
                     " VALUES(?1,?2,?3,?4,?5,?6,'queued',?7,?7)",
-    [ST_Q_DEPTH] = "SELECT count(*) FROM a2a_queue WHERE workspace_id=?1 AND status='queued'",
-    [ST_Q_CLAIM] = "SELECT id,caller_id,body FROM a2a_queue WHERE workspace_id=?1"
+    [MOL_DP__ST_Q_DEPTH] = "SELECT count(*) FROM a2a_queue WHERE workspace_id=?1 AND status='queued'",
+    [MOL_DP__ST_Q_CLAIM] = "SELECT id,caller_id,body FROM a2a_queue WHERE workspace_id=?1"
                    " AND status='queued' ORDER BY priority DESC, seq ASC LIMIT 1",
-    [ST_Q_SET_STATUS] = "UPDATE a2a_queue SET status=?2, updated_at=?3 WHERE id=?1",
-    [ST_Q_REQUEUE] = "UPDATE a2a_queue SET attempts=attempts+1, last_error=?3, updated_at=?4,"
+    [MOL_DP__ST_Q_SET_STATUS] = "UPDATE a2a_queue SET status=?2, updated_at=?3 WHERE id=?1",
+    [MOL_DP__ST_Q_REQUEUE] = "UPDATE a2a_queue SET attempts=attempts+1, last_error=?3, updated_at=?4,"
                      " status=CASE WHEN attempts+1>=?2 THEN 'failed' ELSE 'queued' END"
                      " WHERE id=?1",
-    [ST_Q_RESET_DISPATCHED] = "UPDATE a2a_queue SET status='queued' WHERE status='dispatched'",
-    [ST_Q_PRUNE] = "DELETE FROM a2a_queue WHERE status IN ('completed','failed')"
+    [MOL_DP__ST_Q_RESET_DISPATCHED] = "UPDATE a2a_queue SET status='queued' WHERE status='dispatched'",
+    [MOL_DP__ST_Q_PRUNE] = "DELETE FROM a2a_queue WHERE status IN ('completed','failed')"
                    " AND updated_at<?1",
-    [ST_KV_GET] = "SELECT key,value,version,expires_at,updated_at FROM kv_memory"
+    [MOL_DP__ST_KV_GET] = "SELECT key,value,version,expires_at,updated_at FROM kv_memory"
                   " WHERE workspace_id=?1 AND key=?2 AND (expires_at IS NULL OR expires_at>?3)",
-    [ST_KV_LIST] = "SELECT key,value,version,expires_at,updated_at FROM kv_memory"
+    [MOL_DP__ST_KV_LIST] = "SELECT key,value,version,expires_at,updated_at FROM kv_memory"
                    " WHERE workspace_id=?1 AND (expires_at IS NULL OR expires_at>?2) ORDER BY key",
-    [ST_KV_PUT] = "INSERT INTO kv_memory(workspace_id,key,value,version,expires_at,updated_at)"
+    [MOL_DP__ST_KV_PUT] = "INSERT INTO kv_memory(workspace_id,key,value,version,expires_at,updated_at)"
                   " VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(workspace_id,key) DO UPDATE SET"
                   " value=excluded.value, version=excluded.version,"
                   " expires_at=excluded.expires_at, updated_at=excluded.updated_at",
-    [ST_KV_DEL] = "DELETE FROM kv_memory WHERE workspace_id=?1 AND key=?2",
-    [ST_MEM_INSERT] = "INSERT INTO memories(id,workspace_id,content,scope,namespace,created_at)"
+    [MOL_DP__ST_KV_DEL] = "DELETE FROM kv_memory WHERE workspace_id=?1 AND key=?2",
+    [MOL_DP__ST_MEM_INSERT] = "INSERT INTO memories(id,workspace_id,content,scope,namespace,created_at)"
                       " VALUES(?1,?2,?3,?4,?5,?6)",
-    [ST_MEM_DEL] = "DELETE FROM memories WHERE id=?1 AND workspace_id=?2",
-    [ST_MEM_SEARCH] = "SELECT m.id,m.workspace_id,m.content,m.scope,m.namespace,m.created_at"
+    [MOL_DP__ST_MEM_DEL] = "DELETE FROM memories WHERE id=?1 AND workspace_id=?2",
+    [MOL_DP__ST_MEM_SEARCH] = "SELECT m.id,m.workspace_id,m.content,m.scope,m.namespace,m.created_at"
                       " FROM memories m WHERE (m.workspace_id=?1 OR m.scope!='LOCAL')"
                       " AND (?2 IS NULL OR m.scope=?2) AND (?3 IS NULL OR m.namespace=?3)"
                       " AND (?4 IS NULL OR m.seq IN (SELECT rowid FROM memories_fts"
                       "      WHERE memories_fts MATCH ?4))"
                       " AND (?5 IS NULL OR instr(lower(m.content),lower(?5))>0)"
                       " ORDER BY m.seq DESC",
-    [ST_DEL_RECORD] = "INSERT OR IGNORE INTO delegations(id,source_id,target_id,task,status,"
+    [MOL_DP__ST_DEL_RECORD] = "INSERT OR IGNORE INTO delegations(id,source_id,target_id,task,status,"
                       "created_at,updated_at) VALUES(?1,?2,?3,?4,'pending',?5,?5)",
-    [ST_DEL_SOURCE] = "SELECT source_id FROM delegations WHERE id=?1",
-    [ST_DEL_UPDATE] = "UPDATE delegations SET status=?3, error=?4, response_preview=?5,"
+    [MOL_DP__ST_DEL_SOURCE] = "SELECT source_id FROM delegations WHERE id=?1",
+    [MOL_DP__ST_DEL_UPDATE] = "UPDATE delegations SET status=?3, error=?4, response_preview=?5,"
                       " updated_at=?6 WHERE id=?1 AND source_id=?2",
-    [ST_DEL_LIST] = "SELECT id,source_id,target_id,task,status,error,response_preview,created_at"
+    [MOL_DP__ST_DEL_LIST] = "SELECT id,source_id,target_id,task,status,error,response_preview,created_at"
                     " FROM delegations WHERE source_id=?1 ORDER BY seq DESC LIMIT 50",
-    [ST_APPR_INSERT] = "INSERT INTO approvals(id,workspace_id,task_id,action,reason,context,status,"
+    [MOL_DP__ST_APPR_INSERT] = "INSERT INTO approvals(id,workspace_id,task_id,action,reason,context,status,"
                        "created_at) VALUES(?1,?2,?3,?4,?5,?6,'pending',?7)",
-    [ST_APPR_LIST] = "SELECT id,task_id,action,reason,status,decided_by,decided_at,created_at,"
+    [MOL_DP__ST_APPR_LIST] = "SELECT id,task_id,action,reason,status,decided_by,decided_at,created_at,"
                      "decision_reason FROM approvals WHERE workspace_id=?1 ORDER BY seq DESC LIMIT 50",
-    [ST_APPR_DECIDE] = "UPDATE approvals SET status=?3, decided_by=?4, decided_at=?5,"
+    [MOL_DP__ST_APPR_DECIDE] = "UPDATE approvals SET status=?3, decided_by=?4, decided_at=?5,"
                        " decision_reason=?6"
                        " WHERE id=?1 AND (?2 IS NULL OR workspace_id=?2) AND status='pending'",
-    [ST_INSTR_INSERT] = "INSERT INTO platform_instructions(id,scope,scope_target,title,content,"
+    [MOL_DP__ST_INSTR_INSERT] = "INSERT INTO platform_instructions(id,scope,scope_target,title,content,"
                         "priority,created_at) VALUES(?1,?2,?3,?4,?5,?6,?7)",
-    [ST_INSTR_DELETE] = "DELETE FROM platform_instructions WHERE id=?1",
-    [ST_INSTR_RESOLVE] = "SELECT scope,title,content FROM platform_instructions WHERE enabled=1"
+    [MOL_DP__ST_INSTR_DELETE] = "DELETE FROM platform_instructions WHERE id=?1",
+    [MOL_DP__ST_INSTR_RESOLVE] = "SELECT scope,title,content FROM platform_instructions WHERE enabled=1"
                          " AND (scope='global' OR (scope='workspace' AND scope_target=?1))"
                          " ORDER BY scope!='global', priority DESC, seq",
-    [ST_APPR_PENDING] = "SELECT a.id,a.workspace_id,w.name,a.action,a.reason,a.status,a.created_at"
+    [MOL_DP__ST_APPR_PENDING] = "SELECT a.id,a.workspace_id,w.name,a.action,a.reason,a.status,a.created_at"
                         " FROM approvals a LEFT JOIN workspaces w ON w.id=a.workspace_id"
                         " WHERE a.status='pending' ORDER BY a.seq DESC LIMIT 50",
 };

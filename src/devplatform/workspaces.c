@@ -172,16 +172,16 @@ void mol_dp__h_ws_list(mol_dp__call *c, mol_dp__reply *r) {
 
 /* The open view strips current_task, as upstream does; the operator (admin bearer) sees it,
  * in place of the canvas's live TASK_UPDATED events the dev platform does not have. */
-static json_t *ws_view(const dp_call *c, const dp_ws *w) {
-  json_t *o = dp_ws_json(w);
-  if (o && dp_is_admin(c))
+static json_t *ws_view(const mol_dp__call *c, const mol_dp__ws *w) {
+  json_t *o = mol_dp__ws_json(w);
+  if (o && mol_dp__is_admin(c))
     json_object_set_new(o, "current_task", json_string(w->current_task ? w->current_task : ""));
   return o;
 }
 
-void dp_h_ws_get(dp_call *c, const char *ws, dp_reply *r) {
-  if (!dp_is_uuid(ws)) {
-    dp_reply_err(r, 400, "invalid workspace ID");
+void mol_dp__h_ws_get(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
+  if (!mol_dp__is_uuid(ws)) {
+    mol_dp__reply_err(r, 400, "invalid workspace ID");
     return;
   }
   mol_dp__ws w;
@@ -194,8 +194,8 @@ void dp_h_ws_get(dp_call *c, const char *ws, dp_reply *r) {
     mol_dp__reply_set(r, 404, json_pack("{s:s,s:s,s:b}", "error", "workspace not found", "status",
                                         "removed", "deleted", 1));
   else
-    dp_reply_set(r, 200, ws_view(c, &w));
-  dp_ws_free(&w);
+    mol_dp__reply_set(r, 200, ws_view(c, &w));
+  mol_dp__ws_free(&w);
 }
 
 void mol_dp__h_ws_pause(mol_dp__call *c, const char *ws, mol_dp__reply *r) {

@@ -267,9 +267,9 @@ static void test_store_v2_to_v3(void **state) {
   snprintf(path, sizeof path, "%s/s.db", dir);
   uv_loop_t loop;
   uv_loop_init(&loop);
-  dp_store s;
-  assert_int_equal(dp_store_open(&s, &loop, path), 0);
-  assert_int_equal(dp_store_close(&s, NULL), 1);
+  mol_dp__store s;
+  assert_int_equal(mol_dp__store_open(&s, &loop, path), 0);
+  assert_int_equal(mol_dp__store_close(&s, NULL), 1);
   uv_run(&loop, UV_RUN_DEFAULT);
   sqlite3 *db;
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -282,16 +282,16 @@ static void test_store_v2_to_v3(void **state) {
                                 NULL, NULL, NULL),
                    SQLITE_OK);
   sqlite3_close(db);
-  assert_int_equal(dp_store_open(&s, &loop, path), 0);
-  sqlite3_stmt *st = dp_stmt(&s, ST_APPR_LIST);
+  assert_int_equal(mol_dp__store_open(&s, &loop, path), 0);
+  sqlite3_stmt *st = mol_dp__stmt(&s, MOL_DP__ST_APPR_LIST);
   assert_non_null(st);
-  dp_bind_text(st, 1, "w1");
+  mol_dp__bind_text(st, 1, "w1");
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  assert_string_equal(dp_col_text(st, 0), "a1");
-  assert_null(dp_col_text(st, 8)); /* decision_reason, added by v3 */
+  assert_string_equal(mol_dp__col_text(st, 0), "a1");
+  assert_null(mol_dp__col_text(st, 8)); /* decision_reason, added by v3 */
   sqlite3_reset(st);
-  assert_non_null(dp_stmt(&s, ST_INSTR_RESOLVE));
-  assert_int_equal(dp_store_close(&s, NULL), 1);
+  assert_non_null(mol_dp__stmt(&s, MOL_DP__ST_INSTR_RESOLVE));
+  assert_int_equal(mol_dp__store_close(&s, NULL), 1);
   uv_run(&loop, UV_RUN_DEFAULT);
   assert_int_equal(uv_loop_close(&loop), 0);
   char cmd[160];
@@ -381,7 +381,7 @@ int main(void) {
       cmocka_unit_test(test_rate_limiter),   cmocka_unit_test(test_tokens_and_ids),
       cmocka_unit_test(test_times),          cmocka_unit_test(test_query),
       cmocka_unit_test(test_message_text),   cmocka_unit_test(test_store_migrations),
-      cmocka_unit_test(test_store_v2_to_v3),
+      cmocka_unit_test(test_store_v2_to_v3), cmocka_unit_test(test_holds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
