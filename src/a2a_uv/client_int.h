@@ -1,11 +1,11 @@
 /* client_int.h - internals shared by client.c (lifecycle, unary calls, card) and
  * client_stream.c (SSE streams). Not a public header. */
-#ifndef MOL_A2A_CLIENT_INT_H
-#define MOL_A2A_CLIENT_INT_H
+#ifndef MOL_A2A_UV_CLIENT_INT_H
+#define MOL_A2A_UV_CLIENT_INT_H
 
 #include <stdint.h>
 
-#include "a2a/client.h"
+#include "a2a_uv/client.h"
 #include "a2a/sse_parse.h"
 #include "base/buf.h"
 

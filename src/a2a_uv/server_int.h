@@ -1,10 +1,10 @@
 /* server_int.h - shared by server.c (routes, lifecycle) and server_call.c (requests). */
-#ifndef MOL_A2A_SERVER_INT_H
-#define MOL_A2A_SERVER_INT_H
+#ifndef MOL_A2A_UV_SERVER_INT_H
+#define MOL_A2A_UV_SERVER_INT_H
 
 #include "a2a/codec.h"
-#include "a2a/server.h"
-#include "a2a/turn.h"
+#include "a2a_uv/server.h"
+#include "a2a_uv/turn.h"
 
 typedef struct a2a_call a2a_call;
 

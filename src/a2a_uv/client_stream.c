@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "a2a/client_int.h"
+#include "a2a_uv/client_int.h"
 #include "molecule.h"
 
 enum { DEFAULT_MAX_BODY = 16u << 20 };

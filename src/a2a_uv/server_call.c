@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "a2a/server_int.h"
+#include "a2a_uv/server_int.h"
 #include "molecule.h"
 
 typedef enum { CALL_SEND, CALL_STREAM, CALL_CANCEL } call_kind;

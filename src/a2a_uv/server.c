@@ -1,6 +1,6 @@
 /* server.c - the A2A server binding (see server.h): routes, JSON-RPC dispatch, lifecycle.
  * The per-request work (answering, streaming, waiting for a task) is in server_call.c. */
-#include "a2a/server_int.h"
+#include "a2a_uv/server_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "a2a/client_int.h"
+#include "a2a_uv/client_int.h"
 #include "base/crypto.h"
 #include "molecule.h"
 

@@ -15,13 +15,13 @@
  * Terminal tasks are kept for the store's TTL, and evicted earlier (the one that ended first
  * first) when the store's memory budget is needed for new tasks; never while live or in use.
  */
-#ifndef MOL_A2A_SERVER_H
-#define MOL_A2A_SERVER_H
+#ifndef MOL_A2A_UV_SERVER_H
+#define MOL_A2A_UV_SERVER_H
 
 #include <uv.h>
 
 #include "a2a/card.h"
-#include "a2a/executor.h"
+#include "a2a_uv/executor.h"
 #include "a2a/task.h"
 #include "http/server.h"
 

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "a2a/client_int.h"
+#include "a2a_uv/client_int.h"
 #include "base/json.h"
 #include "molecule.h"
 
