@@ -136,6 +136,15 @@ static void free_server(mol_a2a_server *s) {
   free(s);
 }
 
+/* The holds' finish: closed, and the last live turn has ended. */
+static void server_finish(void *arg) {
+  mol_a2a_server *s = arg;
+  void (*cb)(void *) = s->close_cb;
+  void *cb_arg = s->close_arg;
+  free_server(s);
+  if (cb) cb(cb_arg);
+}
+
 int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_server_opts *o,
                        mol_a2a_server **out) {
   if (!o || !o->card || !o->executor) return MOL_EINVAL;
@@ -158,6 +167,7 @@ int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_ser
   }
   uv_timer_init(loop, &s->sweep);
   s->sweep.data = s;
+  mol_holds_init(&s->holds, (uv_handle_t *)&s->sweep, server_finish, s);
   unsigned every = o->sweep_interval_ms ? o->sweep_interval_ms : 30000;
   uv_timer_start(&s->sweep, on_sweep, every, every);
   uv_unref((uv_handle_t *)&s->sweep);
@@ -180,27 +190,13 @@ void mol_a2a_server_stats_get(const mol_a2a_server *s, mol_a2a_server_stats *out
 
 void mol_a2a_server_drain(mol_a2a_server *s) { s->draining = 1; }
 
-static void on_sweep_closed(uv_handle_t *h) {
-  mol_a2a_server *s = h->data;
-  void (*cb)(void *) = s->close_cb;
-  void *arg = s->close_arg;
-  free_server(s);
-  if (cb) cb(arg);
-}
-
-/* Called when the last live turn has ended during close. */
-void mol_a2a_server_maybe_finish(mol_a2a_server *s) {
-  if (!s->closing || s->live_turns > 0 || s->finishing) return;
-  s->finishing = 1;
-  uv_close((uv_handle_t *)&s->sweep, on_sweep_closed);
-}
-
 void mol_a2a_server_close(mol_a2a_server *s, void (*cb)(void *arg), void *arg) {
   if (s->http) mol_http_server_unroute(s->http, s); /* nothing new reaches us from here on */
   s->draining = 1;
-  s->closing = 1;
   s->close_cb = cb;
   s->close_arg = arg;
   mol_a2a_calls_cancel_all(s);
-  mol_a2a_server_maybe_finish(s);
+  if (s->closing) return;
+  s->closing = 1;
+  mol_holds_drop(&s->holds); /* the live turns' holds keep it until they end */
 }

@@ -5,6 +5,7 @@
 #include "a2a/codec.h"
 #include "a2a_uv/server.h"
 #include "a2a_uv/turn.h"
+#include "base/holds.h"
 
 typedef struct a2a_call a2a_call;
 
@@ -16,11 +17,12 @@ struct mol_a2a_server {
   char *card[3];               /* serialised, one per mol_a2a_card_flavor */
   char etag[3][24];            /* "\"<16 hex of sha256>\"" per flavor */
   int streaming;               /* the card advertises streaming */
-  uv_timer_t sweep;
+  uv_timer_t sweep;            /* also the holds' last handle */
+  mol_holds holds;             /* the server's own until close, and one per live turn */
   unsigned cancel_wait_ms;
   unsigned long long requests, turns;
   unsigned live_turns, open_streams;
-  int draining, closing, finishing;
+  int draining, closing;
   a2a_call *running;           /* calls whose turn is running */
   void (*close_cb)(void *);
   void *close_arg;
@@ -39,6 +41,5 @@ void mol_a2a_call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_reques
 void mol_a2a_call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
 
 void mol_a2a_calls_cancel_all(mol_a2a_server *s);
-void mol_a2a_server_maybe_finish(mol_a2a_server *s);
 
 #endif
