@@ -38,6 +38,15 @@ static void client_free(mol_a2a_client *c) {
   free(c);
 }
 
+/* The holds' finish: closed, and every call freed. */
+static void client_finish(void *arg) {
+  mol_a2a_client *c = arg;
+  void (*cb)(void *) = c->close_cb;
+  void *cb_arg = c->close_arg;
+  client_free(c);
+  if (cb) cb(cb_arg);
+}
+
 static int is_http_url(const char *u) {
   return u && (!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8));
 }
@@ -71,7 +80,7 @@ int mol_a2a_client_new(uv_loop_t *loop, mol_http_client *http, const mol_a2a_cli
   size_t n = strlen(c->base_url);
   while (n > 0 && c->base_url[n - 1] == '/') c->base_url[--n] = '\0';
   uv_timer_init(loop, &c->defer);
-  c->defer.data = c;
+  mol_holds_init(&c->holds, (uv_handle_t *)&c->defer, client_finish, c);
   *out = c;
   return 0;
 }
@@ -85,20 +94,6 @@ int mol_a2a_client_set_rpc_url(mol_a2a_client *c, const char *url) {
   return 0;
 }
 
-static void client_maybe_free(mol_a2a_client *c) {
-  if (!c->closing || !c->defer_closed || c->live > 0) return;
-  void (*cb)(void *) = c->close_cb;
-  void *arg = c->close_arg;
-  client_free(c);
-  if (cb) cb(arg);
-}
-
-static void on_defer_closed(uv_handle_t *h) {
-  mol_a2a_client *c = h->data;
-  c->defer_closed = 1;
-  client_maybe_free(c);
-}
-
 void mol_a2a_client_close(mol_a2a_client *c, void (*cb)(void *arg), void *arg) {
   if (!c || c->closing) return;
   c->closing = 1;
@@ -106,8 +101,7 @@ void mol_a2a_client_close(mol_a2a_client *c, void (*cb)(void *arg), void *arg) {
   c->close_arg = arg;
   for (mol_a2a_call *k = c->calls; k; k = k->next)
     mol_a2ac_fail(k, MOL_ESHUTDOWN, "the A2A client was closed");
-  /* The close callback of a handle never runs inside uv_close, so neither does cb. */
-  uv_close((uv_handle_t *)&c->defer, on_defer_closed);
+  mol_holds_drop(&c->holds); /* cb runs once the calls are freed, never inside this call */
 }
 
 /* ---- one call -------------------------------------------------------------------------- */
@@ -124,8 +118,7 @@ static void on_call_closed(uv_handle_t *h) {
   mol_a2a_call *call = h->data;
   mol_a2a_client *c = call->c;
   free(call);
-  c->live--;
-  client_maybe_free(c);
+  mol_holds_drop(&c->holds);
 }
 
 static void call_release(mol_a2a_call *call) {
@@ -243,7 +236,7 @@ int mol_a2ac_new(mol_a2a_client *c, a2a_call_kind kind, mol_a2a_method m,
   call->next = c->calls;
   if (c->calls) c->calls->prev = call;
   c->calls = call;
-  c->live++;
+  mol_holds_take(&c->holds);
   *out = call;
   return 0;
 }

@@ -5,9 +5,10 @@
 
 #include <stdint.h>
 
-#include "a2a_uv/client.h"
 #include "a2a/sse_parse.h"
+#include "a2a_uv/client.h"
 #include "base/buf.h"
+#include "base/holds.h"
 
 typedef enum { CALL_UNARY, CALL_STREAM, CALL_CARD } a2a_call_kind;
 
@@ -31,9 +32,9 @@ struct mol_a2a_client {
   size_t max_body_bytes, max_event_bytes;
   int insecure;
   mol_a2a_call *calls; /* calls whose done callback has not fired yet */
-  size_t live;         /* calls not yet freed */
-  int closing, defer_closed;
-  uv_timer_t defer; /* closed by mol_a2a_client_close: makes its callback asynchronous */
+  mol_holds holds;     /* the client's own until close, and one per call not yet freed */
+  uv_timer_t defer;    /* the holds' last handle: only ever closed */
+  int closing;
   void (*close_cb)(void *arg);
   void *close_arg;
 };
