@@ -40,6 +40,15 @@ static void client_free(mol_http_client *c) {
   free(c);
 }
 
+/* The holds' finish: closed, and every request and connection freed. */
+static void client_finish(void *arg) {
+  mol_http_client *c = arg;
+  void (*cb)(void *) = c->close_cb;
+  void *cb_arg = c->close_arg;
+  client_free(c);
+  if (cb) cb(cb_arg);
+}
+
 int mol_http_client_new(uv_loop_t *loop, const mol_http_client_opts *opts,
                         mol_http_client **out) {
   if (!loop || !out) return MOL_EINVAL;
@@ -57,7 +66,7 @@ int mol_http_client_new(uv_loop_t *loop, const mol_http_client_opts *opts,
     return MOL_ENOMEM;
   }
   uv_timer_init(loop, &c->close_timer);
-  c->close_timer.data = c;
+  mol_holds_init(&c->holds, (uv_handle_t *)&c->close_timer, client_finish, c);
   *out = c;
   return 0;
 }
@@ -75,19 +84,6 @@ int mol_client_tls(mol_http_client *c, int insecure, mol_tls_config **out) {
   return 0;
 }
 
-static void on_client_closed(uv_handle_t *h) {
-  mol_http_client *c = h->data;
-  void (*cb)(void *) = c->close_cb;
-  void *arg = c->close_arg;
-  client_free(c);
-  if (cb) cb(arg);
-}
-
-void mol_client_maybe_finish(mol_http_client *c) {
-  if (!c->closing || c->close_started || c->nreqs_live || c->nconns_live) return;
-  c->close_started = 1;
-  uv_close((uv_handle_t *)&c->close_timer, on_client_closed);
-}
 
 void mol_http_client_close(mol_http_client *c, void (*cb)(void *arg), void *arg) {
   if (!c || c->closing) return;
@@ -97,7 +93,7 @@ void mol_http_client_close(mol_http_client *c, void (*cb)(void *arg), void *arg)
   for (mol_http_request *r = c->reqs; r; r = r->next) mol_req_abort(r, MOL_ESHUTDOWN);
   mol_origin *o, *tmp;
   HASH_ITER(hh, c->origins, o, tmp) mol_origin_close_idle(o);
-  mol_client_maybe_finish(c);
+  mol_holds_drop(&c->holds); /* cb runs once requests and connections are freed */
 }
 
 /* ---- request lifetime ------------------------------------------------------------------- */
@@ -122,8 +118,7 @@ static void on_req_timer_closed(uv_handle_t *h) {
   mol_http_request *r = h->data;
   mol_http_client *c = r->c;
   req_free(r);
-  c->nreqs_live--;
-  mol_client_maybe_finish(c);
+  mol_holds_drop(&c->holds);
 }
 
 /* Cuts the request loose from its queue or connection. A connection is closed with it: it
@@ -343,7 +338,7 @@ static void req_start(mol_http_client *c, mol_http_request *r, mol_origin *o) {
   r->next = c->reqs;
   if (c->reqs) c->reqs->prev = r;
   c->reqs = r;
-  c->nreqs_live++;
+  mol_holds_take(&c->holds);
   mol_origin_enqueue(o, r, 0);
   mol_req_arm(r);
   mol_origin_pump(o);

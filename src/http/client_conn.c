@@ -14,9 +14,9 @@ static void conn_try_next(mol_conn *conn);
 
 /* ---- lifetime --------------------------------------------------------------------------- */
 
-/* Freed only once every libuv handle and request it embeds has called back. */
-static void conn_maybe_free(mol_conn *conn) {
-  if (!conn->dead || conn->resolving || conn->stream_open || conn->timer_open) return;
+/* The holds' finish: closed, and every libuv handle and request it embeds has called back. */
+static void conn_free(void *arg) {
+  mol_conn *conn = arg;
   mol_origin *o = conn->o;
   mol_http_client *c = o->c;
   mol_resp_free(&conn->parser);
@@ -24,22 +24,15 @@ static void conn_maybe_free(mol_conn *conn) {
   if (conn->ai) uv_freeaddrinfo(conn->ai);
   free(conn);
   o->nlive--;
-  c->nconns_live--;
   mol_origin_maybe_free(o);
-  mol_client_maybe_finish(c);
-}
-
-static void on_timer_closed(uv_handle_t *h) {
-  mol_conn *conn = h->data;
-  conn->timer_open = 0;
-  conn_maybe_free(conn);
+  mol_holds_drop(&c->holds);
 }
 
 static void on_stream_closed(mol_stream *s) {
   mol_conn *conn = s->data;
   conn->stream_open = 0;
-  if (conn->dead) conn_maybe_free(conn);
-  else conn_try_next(conn); /* a failed address attempt: the struct is free for the next */
+  if (!conn->dead) conn_try_next(conn); /* a failed address attempt: try the next one */
+  mol_holds_drop(&conn->holds);
 }
 
 /* Idempotent. The caller detaches any request first (conn->req = NULL). */
@@ -52,9 +45,9 @@ void mol_conn_close(mol_conn *conn) {
   o->nconns--;
   if (conn->resolving) uv_cancel((uv_req_t *)&conn->gai);
   uv_timer_stop(&conn->idle_timer);
-  uv_close((uv_handle_t *)&conn->idle_timer, on_timer_closed);
   if (conn->stream_open) mol_stream_close(&conn->s, 0);
   mol_origin_pump(o); /* a slot is free for a waiting request */
+  mol_holds_drop(&conn->holds);
 }
 
 /* The request's outcome is decided while it is on this connection: the connection cannot
@@ -104,6 +97,7 @@ static void conn_try_next(mol_conn *conn) {
   conn->s.data = conn;
   conn->s.on_close = on_stream_closed;
   conn->stream_open = 1;
+  mol_holds_take(&conn->holds);
   if (rc) {
     conn->last_err = rc;
     mol_stream_close(&conn->s, 0);
@@ -115,15 +109,11 @@ static void conn_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo 
   conn->resolving = 0;
   conn->ai = res;
   conn->ai_next = res;
-  if (conn->dead) {
-    conn_maybe_free(conn);
-    return;
+  if (!conn->dead) {
+    if (status) conn_fail(conn, conn->req, status);
+    else conn_try_next(conn);
   }
-  if (status) {
-    conn_fail(conn, conn->req, status);
-    return;
-  }
-  conn_try_next(conn);
+  mol_holds_drop(&conn->holds);
 }
 
 /* IP literals skip getaddrinfo: no trip through libuv's small thread pool, which a burst of
@@ -154,7 +144,10 @@ static int conn_resolve(mol_conn *conn, const mol_url *u) {
   hints.ai_protocol = IPPROTO_TCP;
   conn->gai.data = conn;
   int rc = uv_getaddrinfo(conn->o->c->loop, &conn->gai, conn_on_resolved, u->host, port, &hints);
-  if (rc == 0) conn->resolving = 1;
+  if (rc == 0) {
+    conn->resolving = 1;
+    mol_holds_take(&conn->holds);
+  }
   return rc;
 }
 
@@ -167,10 +160,10 @@ int mol_conn_open(mol_origin *o, mol_http_request *r) {
   conn->o = o;
   o->nconns++;
   o->nlive++;
-  c->nconns_live++;
+  mol_holds_take(&c->holds);
   uv_timer_init(c->loop, &conn->idle_timer);
   conn->idle_timer.data = conn;
-  conn->timer_open = 1;
+  mol_holds_init(&conn->holds, (uv_handle_t *)&conn->idle_timer, conn_free, conn);
   mol_resp_init(&conn->parser, &conn_events, conn);
   conn->req = r;
   r->conn = conn;

@@ -7,6 +7,7 @@
 #include <uthash.h>
 
 #include "base/buf.h"
+#include "base/holds.h"
 #include "http/client.h"
 #include "http/client_parse.h"
 #include "http/stream.h"
@@ -66,11 +67,11 @@ struct mol_conn {
   struct addrinfo *ai, *ai_next; /* ai: from getaddrinfo (freed with the connection) */
   struct addrinfo literal_ai;    /* an IP-literal host needs no lookup at all */
   struct sockaddr_storage literal_addr;
-  uv_timer_t idle_timer;         /* pooled lifetime */
+  uv_timer_t idle_timer;         /* pooled lifetime; also the holds' last handle */
+  mol_holds holds;               /* its own until closed (dead), the lookup's, the stream's */
   int last_err;                  /* last failed address attempt */
   unsigned resolving : 1;        /* gai outstanding */
   unsigned stream_open : 1;      /* s initialised, on_close not yet fired */
-  unsigned timer_open : 1;
   unsigned connected : 1;
   unsigned idle : 1;
   unsigned reused : 1;           /* served a response before */
@@ -101,19 +102,17 @@ struct mol_http_client {
   mol_origin *origins;
   mol_http_request *reqs;
   unsigned nqueued;
-  size_t nreqs_live, nconns_live;
-  uv_timer_t close_timer;        /* only closed, to call close_cb outside the caller's stack */
+  mol_holds holds;               /* its own until close, one per request and connection alive */
+  uv_timer_t close_timer;        /* the holds' last handle: only ever closed */
   void (*close_cb)(void *);
   void *close_arg;
   unsigned closing : 1;
-  unsigned close_started : 1;
 };
 
 /* client.c */
 void mol_req_abort(mol_http_request *r, int err);       /* deferred callback */
 void mol_req_complete(mol_http_request *r, int err);    /* callback now; r must be detached */
 void mol_req_arm(mol_http_request *r);
-void mol_client_maybe_finish(mol_http_client *c);
 int mol_client_tls(mol_http_client *c, int insecure, mol_tls_config **out);
 
 /* client_conn.c */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "base/holds.h"
 #include "base/log.h"
 #include "http/http.h"
 #include "http/server_int.h"
@@ -36,9 +37,10 @@ struct mol_http_server {
   int port;
   srv_conn *conns;
   unsigned nconns;
-  uv_timer_t grace;
-  unsigned closing : 1, finishing : 1, at_limit : 1;
-  unsigned pending_closes;
+  uv_timer_t grace;            /* also the holds' last handle */
+  mol_holds holds;             /* the server's own until close, each connection, each closing
+                                  listener */
+  unsigned closing : 1, at_limit : 1;
   void (*close_cb)(void *arg);
   void *close_arg;
 };
@@ -46,7 +48,8 @@ struct mol_http_server {
 struct srv_conn {
   mol_stream stream;
   mol_h1 core;
-  uv_timer_t timer;
+  uv_timer_t timer;      /* also the holds' last handle */
+  mol_holds holds;       /* the connection's own until conn_close, and its stream's */
   mol_http_server *srv;
   srv_conn *prev, *next;
   uint64_t phase_start, last_rx, timer_due;
@@ -55,7 +58,6 @@ struct srv_conn {
   size_t tx_mark;        /* the socket's unwritten bytes as of last_tx */
   unsigned seq;
   int phase;
-  int open_handles;
   unsigned closing : 1, lingering : 1, peer_eof : 1;
   char peer[64];
 };
@@ -65,9 +67,9 @@ static void on_stream_read(mol_stream *st, ssize_t nread, const char *data);
 
 /* ---- closing connections and the server ----------------------------------------------- */
 
-static void maybe_finish(mol_http_server *s);
-
-static void conn_free(srv_conn *c) {
+/* The connection's holds' finish: closed, and its stream too. */
+static void conn_free(void *arg) {
+  srv_conn *c = arg;
   mol_http_server *s = c->srv;
   if (c->prev) c->prev->next = c->next;
   else s->conns = c->next;
@@ -75,38 +77,32 @@ static void conn_free(srv_conn *c) {
   s->nconns--;
   mol_h1_free(&c->core);
   free(c);
-  if (s->closing) maybe_finish(s);
+  mol_holds_drop(&s->holds);
 }
 
-static void on_conn_handle_closed(srv_conn *c) {
-  if (--c->open_handles == 0) conn_free(c);
+static void on_stream_closed(mol_stream *st) {
+  srv_conn *c = st->data;
+  mol_holds_drop(&c->holds);
 }
-
-static void on_stream_closed(mol_stream *st) { on_conn_handle_closed(st->data); }
-static void on_timer_closed(uv_handle_t *h) { on_conn_handle_closed(h->data); }
 
 static void conn_close(srv_conn *c, int abort) {
   if (c->closing) return;
   c->closing = 1;
   mol_logd("http", "closing connection from %s%s", c->peer, abort ? " (reset)" : "");
   mol_h1_abort(&c->core);
-  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+  uv_timer_stop(&c->timer);
   mol_stream_close(&c->stream, abort);
+  mol_holds_drop(&c->holds);
 }
 
-static void on_server_freed(uv_handle_t *h) {
-  mol_http_server *s = h->data;
+/* The server's holds' finish: closed, every connection freed, every listener closed. */
+static void server_finish(void *arg) {
+  mol_http_server *s = arg;
   void (*cb)(void *) = s->close_cb;
-  void *arg = s->close_arg;
+  void *cb_arg = s->close_arg;
   mol_routes_free(&s->routes);
   free(s);
-  if (cb) cb(arg);
-}
-
-static void maybe_finish(mol_http_server *s) {
-  if (s->finishing || s->nconns || s->pending_closes) return;
-  s->finishing = 1;
-  uv_close((uv_handle_t *)&s->grace, on_server_freed);
+  if (cb) cb(cb_arg);
 }
 
 /* ---- timers ----------------------------------------------------------------------------- */
@@ -345,9 +341,6 @@ static void on_request(mol_http_req *r, void *ctx) {
 static void start_conn(mol_http_server *s, srv_conn *c) {
   c->stream.data = c;
   c->stream.on_drain = on_drain;
-  uv_timer_init(s->loop, &c->timer);
-  c->timer.data = c;
-  c->open_handles++;
   if (mol_stream_peer_name(&c->stream, c->peer, sizeof(c->peer))) c->peer[0] = '\0';
   c->core.peer = c->peer;
   c->phase = -1;
@@ -385,7 +378,11 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   c->srv = s;
-  c->open_handles = 1;
+  uv_timer_init(s->loop, &c->timer);
+  c->timer.data = c;
+  mol_holds_init(&c->holds, (uv_handle_t *)&c->timer, conn_free, c);
+  mol_holds_take(&c->holds); /* the stream's, until on_stream_closed */
+  mol_holds_take(&s->holds);
   mol_h1_init(&c->core, &s->lim, &s->cbs, c);
   c->next = s->conns;
   if (s->conns) s->conns->prev = c;
@@ -395,7 +392,8 @@ static void on_connection(uv_stream_t *server, int status) {
   c->stream.data = c;
   if (rc) {
     mol_logw("http", "accept failed: %s", mol_strerror(rc));
-    c->closing = 1; /* the stream is closing; on_stream_closed frees c */
+    c->closing = 1; /* the stream is closing: on_stream_closed drops its hold */
+    mol_holds_drop(&c->holds);
     return;
   }
   start_conn(s, c);
@@ -425,6 +423,7 @@ int mol_http_server_new(uv_loop_t *loop, const mol_http_server_opts *opts,
   s->cbs.socket_queued = socket_queued;
   uv_timer_init(loop, &s->grace);
   s->grace.data = s;
+  mol_holds_init(&s->holds, (uv_handle_t *)&s->grace, server_finish, s);
   *out = s;
   return 0;
 }
@@ -502,8 +501,7 @@ int mol_http_server_port(const mol_http_server *s) {
 static void on_listener_closed(uv_handle_t *h) {
   mol_http_server *s = h->data;
   free(h);
-  s->pending_closes--;
-  maybe_finish(s);
+  mol_holds_drop(&s->holds);
 }
 
 static void on_grace_expired(uv_timer_t *t) {
@@ -518,7 +516,7 @@ void mol_http_server_close(mol_http_server *s, unsigned grace_ms, void (*cb)(voi
   s->close_cb = cb;
   s->close_arg = arg;
   for (int i = 0; i < s->nlisteners; i++) {
-    s->pending_closes++;
+    mol_holds_take(&s->holds);
     uv_close((uv_handle_t *)s->listeners[i], on_listener_closed);
   }
   s->nlisteners = 0;
@@ -533,5 +531,5 @@ void mol_http_server_close(mol_http_server *s, unsigned grace_ms, void (*cb)(voi
   }
   if (grace_ms) uv_timer_start(&s->grace, on_grace_expired, grace_ms, 0);
   else on_grace_expired(&s->grace);
-  maybe_finish(s);
+  mol_holds_drop(&s->holds); /* the connections' and listeners' holds keep it until they end */
 }
