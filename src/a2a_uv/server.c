@@ -41,36 +41,36 @@ static void dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
     case MOL_A2A_M_SEND:
     case MOL_A2A_M_STREAM:
       if (req->method == MOL_A2A_M_STREAM && !s->streaming) {
-        mol_a2a_answer_error(r, req, MOL_A2A_UNSUPPORTED_OPERATION, "streaming is not supported");
+        mol_a2a__answer_error(r, req, MOL_A2A_UNSUPPORTED_OPERATION, "streaming is not supported");
       } else if (s->draining) {
-        mol_a2a_answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "server shutting down");
+        mol_a2a__answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "server shutting down");
       } else {
-        mol_a2a_call_send(s, r, req);
+        mol_a2a__call_send(s, r, req);
       }
       return;
     case MOL_A2A_M_GET:
-      mol_a2a_call_get(s, r, req);
+      mol_a2a__call_get(s, r, req);
       return;
     case MOL_A2A_M_CANCEL:
-      mol_a2a_call_cancel(s, r, req);
+      mol_a2a__call_cancel(s, r, req);
       return;
     case MOL_A2A_M_RESUBSCRIBE:
-      mol_a2a_call_resubscribe(s, r, req);
+      mol_a2a__call_resubscribe(s, r, req);
       return;
     case MOL_A2A_M_LIST_TASKS:
-      mol_a2a_call_list(s, r, req);
+      mol_a2a__call_list(s, r, req);
       return;
     case MOL_A2A_M_PUSH_SET:
     case MOL_A2A_M_PUSH_GET:
     case MOL_A2A_M_PUSH_LIST:
     case MOL_A2A_M_PUSH_DELETE:
-      mol_a2a_answer_error(r, req, MOL_A2A_PUSH_NOT_SUPPORTED, NULL);
+      mol_a2a__answer_error(r, req, MOL_A2A_PUSH_NOT_SUPPORTED, NULL);
       return;
     case MOL_A2A_M_GET_EXTENDED_CARD:
-      mol_a2a_answer_error(r, req, MOL_A2A_EXTENDED_CARD_NOT_CONFIGURED, NULL);
+      mol_a2a__answer_error(r, req, MOL_A2A_EXTENDED_CARD_NOT_CONFIGURED, NULL);
       return;
     default:
-      mol_a2a_answer_error(r, req, MOL_A2A_METHOD_NOT_FOUND, NULL);
+      mol_a2a__answer_error(r, req, MOL_A2A_METHOD_NOT_FOUND, NULL);
       return;
   }
 }
@@ -83,7 +83,7 @@ static void on_rpc(mol_http_req *r, void *arg) {
   mol_a2a_request req;
   if (mol_a2a_request_parse(body, len, mol_http_req_header(r, "A2A-Version"), &req)) {
     char *out = mol_a2a_reply_request_error(&req);
-    mol_a2a_answer_body(r, out);
+    mol_a2a__answer_body(r, out);
     mol_a2a_request_free(&req);
     return;
   }
@@ -195,7 +195,7 @@ void mol_a2a_server_close(mol_a2a_server *s, void (*cb)(void *arg), void *arg) {
   s->draining = 1;
   s->close_cb = cb;
   s->close_arg = arg;
-  mol_a2a_calls_cancel_all(s);
+  mol_a2a__calls_cancel_all(s);
   if (s->closing) return;
   s->closing = 1;
   mol_holds_drop(&s->holds); /* the live turns' holds keep it until they end */

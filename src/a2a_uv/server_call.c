@@ -36,7 +36,7 @@ struct a2a_call {
 
 /* ---- answering ---------------------------------------------------------------------------- */
 
-void mol_a2a_answer_body(mol_http_req *r, char *body) {
+void mol_a2a__answer_body(mol_http_req *r, char *body) {
   static const char oom[] =
       "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32603,\"message\":\"out of memory\"}}";
   if (body) mol_http_respond(r, 200, "application/json", body, strlen(body));
@@ -44,8 +44,8 @@ void mol_a2a_answer_body(mol_http_req *r, char *body) {
   free(body);
 }
 
-void mol_a2a_answer_error(mol_http_req *r, mol_a2a_request *req, int code, const char *message) {
-  mol_a2a_answer_body(r, mol_a2a_reply_error(req, code, message));
+void mol_a2a__answer_error(mol_http_req *r, mol_a2a_request *req, int code, const char *message) {
+  mol_a2a__answer_body(r, mol_a2a_reply_error(req, code, message));
   mol_a2a_request_free(req);
 }
 
@@ -91,11 +91,11 @@ static void finish_http(a2a_call *c) {
     c->s->open_streams--;
     mol_http_resp_end(r);
   } else {
-    mol_a2a_answer_body(r, NULL);
+    mol_a2a__answer_body(r, NULL);
   }
 }
 
-static void answer(a2a_call *c, char *body) { mol_a2a_answer_body(drop_http(c), body); }
+static void answer(a2a_call *c, char *body) { mol_a2a__answer_body(drop_http(c), body); }
 
 /* The engine dropped the listener after its final event, or we unsubscribed it. */
 static void forget_listener(a2a_call *c) {
@@ -222,22 +222,22 @@ static void run_turn(a2a_call *c, mol_a2a_task *task) {
                      s->executor, &hooks, NULL);
 }
 
-void mol_a2a_call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+void mol_a2a__call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   if (!mol_a2a_accepts_output(&req->config, "text/plain")) {
-    mol_a2a_answer_error(r, req, MOL_A2A_CONTENT_TYPE_NOT_SUPPORTED, NULL);
+    mol_a2a__answer_error(r, req, MOL_A2A_CONTENT_TYPE_NOT_SUPPORTED, NULL);
     return;
   }
   mol_a2a_task *task;
   mol_a2a_error err = {0};
   int creates = mol_a2a_cmsg_task_id(req->message) == NULL;
   if (mol_a2a_store_begin(s->store, &req->message, &task, &err)) {
-    mol_a2a_answer_error(r, req, err.code, err.message[0] ? err.message : NULL);
+    mol_a2a__answer_error(r, req, err.code, err.message[0] ? err.message : NULL);
     return;
   }
   call_kind kind = req->method == MOL_A2A_M_STREAM ? CALL_STREAM : CALL_SEND;
   a2a_call *c = call_new(s, r, req, kind, mol_a2a_task_id(task));
   if (!c) {
-    mol_a2a_answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
+    mol_a2a__answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
     return;
   }
   c->created_task = creates;
@@ -257,14 +257,14 @@ void mol_a2a_call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req)
 
 static mol_a2a_task *find_task(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   mol_a2a_task *t = req->task_id ? mol_a2a_store_get(s->store, req->task_id) : NULL;
-  if (!t) mol_a2a_answer_error(r, req, MOL_A2A_TASK_NOT_FOUND, NULL);
+  if (!t) mol_a2a__answer_error(r, req, MOL_A2A_TASK_NOT_FOUND, NULL);
   return t;
 }
 
-void mol_a2a_call_get(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+void mol_a2a__call_get(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   mol_a2a_task *t = find_task(s, r, req);
   if (!t) return;
-  mol_a2a_answer_body(r, mol_a2a_reply_task(req, t));
+  mol_a2a__answer_body(r, mol_a2a_reply_task(req, t));
   mol_a2a_request_free(req);
 }
 
@@ -276,47 +276,47 @@ static void on_cancel_wait(uv_timer_t *timer) {
                            : mol_a2a_reply_error(&c->req, MOL_A2A_TASK_NOT_FOUND, NULL));
 }
 
-void mol_a2a_call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+void mol_a2a__call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   mol_a2a_task *t = find_task(s, r, req);
   if (!t) return;
   if (mol_a2a_task_request_cancel(t) == MOL_A2A_ETERMINAL) {
-    mol_a2a_answer_error(r, req, MOL_A2A_TASK_NOT_CANCELABLE, NULL);
+    mol_a2a__answer_error(r, req, MOL_A2A_TASK_NOT_CANCELABLE, NULL);
     return;
   }
   if (mol_a2a_state_is_terminal(mol_a2a_task_state_get(t))) {
-    mol_a2a_answer_body(r, mol_a2a_reply_task(req, t));
+    mol_a2a__answer_body(r, mol_a2a_reply_task(req, t));
     mol_a2a_request_free(req);
     return;
   }
   /* The executor stops asynchronously: answer when the task is canceled, or after a while. */
   a2a_call *c = call_new(s, r, req, CALL_CANCEL, mol_a2a_task_id(t));
   if (!c) {
-    mol_a2a_answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
+    mol_a2a__answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
     return;
   }
   uv_timer_start(&c->timer, on_cancel_wait, s->cancel_wait_ms, 0);
   listen_to(c, t);
 }
 
-void mol_a2a_call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+void mol_a2a__call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   mol_a2a_task *t = find_task(s, r, req);
   if (!t) return;
   if (mol_a2a_state_is_terminal(mol_a2a_task_state_get(t)) ||
       mol_a2a_state_is_interrupted(mol_a2a_task_state_get(t))) {
-    mol_a2a_answer_error(r, req, MOL_A2A_UNSUPPORTED_OPERATION,
-                         "task is not running: read it with tasks/get");
+    mol_a2a__answer_error(r, req, MOL_A2A_UNSUPPORTED_OPERATION,
+                          "task is not running: read it with tasks/get");
     return;
   }
   a2a_call *c = call_new(s, r, req, CALL_STREAM, mol_a2a_task_id(t));
   if (!c) {
-    mol_a2a_answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
+    mol_a2a__answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
     return;
   }
   if (start_stream(c, t) == 0) listen_to(c, t);
   else answer(c, mol_a2a_reply_error(&c->req, MOL_A2A_INTERNAL_ERROR, NULL));
 }
 
-void mol_a2a_call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+void mol_a2a__call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   size_t size = req->page_size > 0 && req->page_size <= 100 ? (size_t)req->page_size : 50;
   size_t offset = req->page_token ? strtoul(req->page_token, NULL, 10) : 0;
   mol_a2a_task *tasks[100];
@@ -325,11 +325,11 @@ void mol_a2a_call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req)
   if (n > size) n = size;
   char next[32] = "";
   if (offset + n < total) snprintf(next, sizeof(next), "%zu", offset + n);
-  mol_a2a_answer_body(r, mol_a2a_reply_task_list(req, tasks, n, total, next));
+  mol_a2a__answer_body(r, mol_a2a_reply_task_list(req, tasks, n, total, next));
   mol_a2a_request_free(req);
 }
 
-void mol_a2a_calls_cancel_all(mol_a2a_server *s) {
+void mol_a2a__calls_cancel_all(mol_a2a_server *s) {
   size_t n = 0;
   for (a2a_call *c = s->running; c; c = c->next) n++;
   char (*ids)[64] = n ? calloc(n, sizeof(*ids)) : NULL;

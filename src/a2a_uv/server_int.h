@@ -29,17 +29,17 @@ struct mol_a2a_server {
 };
 
 /* Answers with a body (malloc'd, freed here; NULL answers a JSON-RPC internal error). */
-void mol_a2a_answer_body(mol_http_req *r, char *body);
+void mol_a2a__answer_body(mol_http_req *r, char *body);
 /* Answers req with a JSON-RPC error and frees req. */
-void mol_a2a_answer_error(mol_http_req *r, mol_a2a_request *req, int code, const char *message);
+void mol_a2a__answer_error(mol_http_req *r, mol_a2a_request *req, int code, const char *message);
 
 /* Each takes ownership of req. */
-void mol_a2a_call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
-void mol_a2a_call_get(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
-void mol_a2a_call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
-void mol_a2a_call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
-void mol_a2a_call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+void mol_a2a__call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+void mol_a2a__call_get(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+void mol_a2a__call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+void mol_a2a__call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+void mol_a2a__call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
 
-void mol_a2a_calls_cancel_all(mol_a2a_server *s);
+void mol_a2a__calls_cancel_all(mol_a2a_server *s);
 
 #endif

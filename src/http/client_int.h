@@ -110,27 +110,27 @@ struct mol_http_client {
 };
 
 /* client.c */
-void mol_req_abort(mol_http_request *r, int err);       /* deferred callback */
-void mol_req_complete(mol_http_request *r, int err);    /* callback now; r must be detached */
-void mol_req_arm(mol_http_request *r);
-int mol_client_tls(mol_http_client *c, int insecure, mol_tls_config **out);
+void mol_http__req_abort(mol_http_request *r, int err);       /* deferred callback */
+void mol_http__req_complete(mol_http_request *r, int err);    /* callback now; r must be detached */
+void mol_http__req_arm(mol_http_request *r);
+int mol_http__client_tls(mol_http_client *c, int insecure, mol_tls_config **out);
 
 /* client_conn.c */
-int mol_conn_open(mol_origin *o, mol_http_request *r);  /* r attached on success */
-void mol_conn_start(mol_conn *conn, mol_http_request *r);
-void mol_conn_close(mol_conn *conn);
-void mol_conn_resume(mol_conn *conn, mol_http_request *r);
+int mol_http__conn_open(mol_origin *o, mol_http_request *r);  /* r attached on success */
+void mol_http__conn_start(mol_conn *conn, mol_http_request *r);
+void mol_http__conn_close(mol_conn *conn);
+void mol_http__conn_resume(mol_conn *conn, mol_http_request *r);
 
 /* pool.c */
-mol_origin *mol_origin_get(mol_http_client *c, const mol_url *u, int insecure);
-int mol_origin_would_wait(const mol_origin *o);
-void mol_origin_enqueue(mol_origin *o, mol_http_request *r, int front);
-void mol_origin_dequeue(mol_origin *o, mol_http_request *r);
-void mol_origin_pump(mol_origin *o);
-void mol_origin_release(mol_origin *o, mol_conn *conn); /* a connection back to the pool */
-void mol_origin_idle_remove(mol_origin *o, mol_conn *conn);
-void mol_origin_maybe_free(mol_origin *o);
-void mol_origin_close_idle(mol_origin *o);
-void mol_origins_free(mol_http_client *c);
+mol_origin *mol_http__origin_get(mol_http_client *c, const mol_url *u, int insecure);
+int mol_http__origin_would_wait(const mol_origin *o);
+void mol_http__origin_enqueue(mol_origin *o, mol_http_request *r, int front);
+void mol_http__origin_dequeue(mol_origin *o, mol_http_request *r);
+void mol_http__origin_pump(mol_origin *o);
+void mol_http__origin_release(mol_origin *o, mol_conn *conn); /* a connection back to the pool */
+void mol_http__origin_idle_remove(mol_origin *o, mol_conn *conn);
+void mol_http__origin_maybe_free(mol_origin *o);
+void mol_http__origin_close_idle(mol_origin *o);
+void mol_http__origins_free(mol_http_client *c);
 
 #endif

@@ -75,7 +75,7 @@ static void conn_free(void *arg) {
   else s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   s->nconns--;
-  mol_h1_free(&c->core);
+  mol_http__h1_free(&c->core);
   free(c);
   mol_holds_drop(&s->holds);
 }
@@ -89,7 +89,7 @@ static void conn_close(srv_conn *c, int abort) {
   if (c->closing) return;
   c->closing = 1;
   mol_logd("http", "closing connection from %s%s", c->peer, abort ? " (reset)" : "");
-  mol_h1_abort(&c->core);
+  mol_http__h1_abort(&c->core);
   uv_timer_stop(&c->timer);
   mol_stream_close(&c->stream, abort);
   mol_holds_drop(&c->holds);
@@ -100,7 +100,7 @@ static void server_finish(void *arg) {
   mol_http_server *s = arg;
   void (*cb)(void *) = s->close_cb;
   void *cb_arg = s->close_arg;
-  mol_routes_free(&s->routes);
+  mol_http__routes_free(&s->routes);
   free(s);
   if (cb) cb(cb_arg);
 }
@@ -155,7 +155,7 @@ static void check_tx_progress(srv_conn *c) {
 }
 
 static void track_phase(srv_conn *c) {
-  int ph = mol_h1_phase(&c->core);
+  int ph = mol_http__h1_phase(&c->core);
   int receiving = ph == MOL_H1_HEAD || ph == MOL_H1_BODY;
   if (ph == c->phase && (!receiving || c->core.msg_seq == c->seq)) return;
   uint64_t now = uv_now(c->srv->loop);
@@ -189,7 +189,7 @@ static void read_expired(srv_conn *c) {
     case MOL_H1_HEAD:
     case MOL_H1_BODY:
       mol_logd("http", "request from %s timed out", c->peer);
-      mol_h1_fail(&c->core, 408); /* on_output carries on */
+      mol_http__h1_fail(&c->core, 408); /* on_output carries on */
       break;
     default: conn_close(c, 1); /* no FIN from the peer after ours */
   }
@@ -226,7 +226,7 @@ static void on_written(mol_stream *st, int status, void *arg) {
     conn_close(c, 1);
     return;
   }
-  mol_h1_resume(&c->core); /* held-back pipelined requests */
+  mol_http__h1_resume(&c->core); /* held-back pipelined requests */
   after_core(c);
 }
 
@@ -234,7 +234,7 @@ static void on_written(mol_stream *st, int status, void *arg) {
  * malloc per response. Only an unwritten remainder is queued. Not while input is held back,
  * since its resumption hangs on a write completion (on_written). */
 static size_t write_direct(srv_conn *c) {
-  if (mol_h1_blocked(&c->core)) return 0;
+  if (mol_http__h1_blocked(&c->core)) return 0;
   return mol_stream_try_write(&c->stream, c->core.out.data, c->core.out.len);
 }
 
@@ -278,7 +278,7 @@ static void after_core(srv_conn *c) {
   if (c->core.done) {
     if (mol_stream_queued(&c->stream) == 0) finish_output(c);
     if (c->closing) return;
-  } else if (mol_h1_blocked(&c->core)) {
+  } else if (mol_http__h1_blocked(&c->core)) {
     mol_stream_read_stop(&c->stream);
   } else if (!c->stream.reading && !c->peer_eof) {
     if (mol_stream_read_start(&c->stream, on_stream_read)) c->peer_eof = 1;
@@ -292,13 +292,13 @@ static size_t socket_queued(void *ctx) { return mol_stream_queued(&((srv_conn *)
 
 static void on_drain(mol_stream *st) {
   srv_conn *c = st->data;
-  if (!c->closing) mol_h1_drained(&c->core);
+  if (!c->closing) mol_http__h1_drained(&c->core);
 }
 
 static void on_eof(srv_conn *c, ssize_t code) {
   c->peer_eof = 1;
   if (code != MOL_EOF) mol_logd("http", "read from %s: %s", c->peer, mol_strerror((int)code));
-  if (c->lingering || code != MOL_EOF || mol_h1_eof(&c->core)) {
+  if (c->lingering || code != MOL_EOF || mol_http__h1_eof(&c->core)) {
     conn_close(c, code != MOL_EOF);
     return;
   }
@@ -314,7 +314,7 @@ static void on_stream_read(mol_stream *st, ssize_t nread, const char *data) {
   }
   c->last_rx = uv_now(c->srv->loop);
   if (c->lingering) return; /* discarded: we are only waiting for the FIN */
-  mol_h1_feed(&c->core, data, (size_t)nread);
+  mol_http__h1_feed(&c->core, data, (size_t)nread);
   after_core(c);
 }
 
@@ -324,8 +324,8 @@ static void on_request(mol_http_req *r, void *ctx) {
   mol_http_server *s = ((srv_conn *)ctx)->srv;
   int status = 404;
   mol_buf allow = MOL_BUF_INIT;
-  const mol_route *rt = mol_routes_match(&s->routes, r->method, mol_http_req_path(r), &status,
-                                         &allow);
+  const mol_route *rt = mol_http__routes_match(&s->routes, r->method, mol_http_req_path(r), &status,
+                                               &allow);
   if (rt) {
     rt->h(r, rt->arg);
     return;
@@ -359,7 +359,7 @@ static void start_conn(mol_http_server *s, srv_conn *c) {
       mol_logw("http", "connection limit (%u) reached, refusing connections",
                s->opts.max_connections);
     s->at_limit = 1;
-    mol_h1_fail(&c->core, 503);
+    mol_http__h1_fail(&c->core, 503);
     return;
   }
   s->at_limit = 0;
@@ -383,7 +383,7 @@ static void on_connection(uv_stream_t *server, int status) {
   mol_holds_init(&c->holds, (uv_handle_t *)&c->timer, conn_free, c);
   mol_holds_take(&c->holds); /* the stream's, until on_stream_closed */
   mol_holds_take(&s->holds);
-  mol_h1_init(&c->core, &s->lim, &s->cbs, c);
+  mol_http__h1_init(&c->core, &s->lim, &s->cbs, c);
   c->next = s->conns;
   if (s->conns) s->conns->prev = c;
   s->conns = c;
@@ -417,7 +417,7 @@ int mol_http_server_new(uv_loop_t *loop, const mol_http_server_opts *opts,
   s->loop = loop;
   if (opts) s->opts = *opts;
   apply_defaults(&s->opts);
-  mol_h1_limits_init(&s->lim, &s->opts);
+  mol_http__h1_limits_init(&s->lim, &s->opts);
   s->cbs.on_request = on_request;
   s->cbs.on_output = on_output;
   s->cbs.socket_queued = socket_queued;
@@ -430,11 +430,11 @@ int mol_http_server_new(uv_loop_t *loop, const mol_http_server_opts *opts,
 
 int mol_http_server_route(mol_http_server *s, const char *method, const char *path, int prefix,
                           mol_http_handler h, void *arg) {
-  return mol_routes_add(&s->routes, method, path, prefix, h, arg);
+  return mol_http__routes_add(&s->routes, method, path, prefix, h, arg);
 }
 
 size_t mol_http_server_unroute(mol_http_server *s, const void *arg) {
-  return mol_routes_remove_arg(&s->routes, arg);
+  return mol_http__routes_remove_arg(&s->routes, arg);
 }
 
 static void free_handle(uv_handle_t *h) { free(h); }
@@ -521,11 +521,11 @@ void mol_http_server_close(mol_http_server *s, unsigned grace_ms, void (*cb)(voi
   }
   s->nlisteners = 0;
   for (srv_conn *c = s->conns; c; c = c->next) {
-    int ph = mol_h1_phase(&c->core);
+    int ph = mol_http__h1_phase(&c->core);
     if (ph == MOL_H1_IDLE || ph == MOL_H1_HEAD || ph == MOL_H1_BODY) {
       conn_close(c, 0);
     } else {
-      mol_h1_shutdown(&c->core);
+      mol_http__h1_shutdown(&c->core);
       after_core(c);
     }
   }
