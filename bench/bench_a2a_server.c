@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "a2a/echo.h"
-#include "a2a/server.h"
+#include "a2a_uv/echo.h"
+#include "a2a_uv/server.h"
 #include "molecule.h"
 
 int main(int argc, char **argv) {

@@ -14,8 +14,8 @@
 
 #include <jansson.h>
 
-#include "a2a/echo.h"
-#include "a2a/server.h"
+#include "a2a_uv/echo.h"
+#include "a2a_uv/server.h"
 #include "http/client.h"
 #include "molecule.h"
 

@@ -26,7 +26,7 @@
 #include <uv.h>
 
 #include "a2a/task.h"
-#include "a2a/turn.h"
+#include "a2a_uv/turn.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "molecule.h"

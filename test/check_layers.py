@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Checks the include graph of src/ and include/ against DESIGN.md section 3:
-layers only include layers below them, and third-party headers stay behind their firewall."""
+layers only include layers below them, third-party headers stay behind their firewall, and the
+I/O-free protocol cores reach no I/O header, not even through the headers they include."""
 import os
 import re
 import sys
@@ -10,14 +11,21 @@ ROOT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file
 ALLOWED = {
     'base': {'base'},
     'http': {'http', 'base'},
-    'a2a': {'a2a', 'http', 'base'},
+    'a2a': {'a2a', 'base'},                      # the A2A protocol core: no I/O
+    'a2a_uv': {'a2a_uv', 'a2a', 'http', 'base'},  # its binding on the loop
     'platform': {'platform', 'a2a', 'http', 'base'},
     'plugin': {'plugin', 'http', 'base'},
-    'runtime': {'runtime', 'a2a', 'platform', 'plugin', 'http', 'base'},
+    'runtime': {'runtime', 'a2a_uv', 'a2a', 'platform', 'plugin', 'http', 'base'},
     'devplatform': {'devplatform', 'a2a', 'http', 'base'},
-    'host': {'host', 'runtime', 'a2a', 'platform', 'plugin', 'http', 'base'},
-    'cli': {'cli', 'host', 'devplatform', 'runtime', 'a2a', 'platform', 'plugin', 'http', 'base'},
+    'host': {'host', 'runtime', 'a2a_uv', 'a2a', 'platform', 'plugin', 'http', 'base'},
+    'cli': {'cli', 'host', 'devplatform', 'runtime', 'a2a_uv', 'a2a', 'platform', 'plugin', 'http',
+            'base'},
 }
+# I/O-free cores (nghttp2-style: fed bytes and callbacks, never a socket or a loop): none of
+# their files may reach these headers, directly or through any header of ours they include.
+PURE = ('src/a2a/',)
+IO_HEADERS = re.compile(r'(uv\.h|uv/|molecule/uv\.h|llhttp\.h|mbedtls/|sys/socket\.h|netinet/|'
+                        r'arpa/|netdb\.h|poll\.h|sys/epoll\.h|http/|a2a_uv/)')
 # Third-party header pattern -> path prefixes allowed to include it.
 FIREWALL = [
     (r'mbedtls/', ('src/http/tls', 'src/base/crypto')),
@@ -28,6 +36,38 @@ FIREWALL = [
 ]
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]')
 
+
+def includes(path):
+    with open(path, encoding='utf-8', errors='replace') as f:
+        for n, line in enumerate(f, 1):
+            m = INCLUDE.match(line)
+            if m:
+                yield n, m.group(1)
+
+
+def our_header(inc, where):
+    """Where a quoted include of ours resolves: beside the includer, then under src/, include/."""
+    for d in (os.path.dirname(where), os.path.join(ROOT, 'src'), os.path.join(ROOT, 'include')):
+        p = os.path.normpath(os.path.join(d, inc))
+        if os.path.isfile(p):
+            return p
+    return None
+
+
+def io_reach(path, seen):
+    """The first I/O header path reaches, with the chain of includes that leads to it."""
+    for _, inc in includes(path):
+        if IO_HEADERS.match(inc):
+            return [inc]
+        sub = our_header(inc, path)
+        if sub and sub not in seen:
+            seen.add(sub)
+            chain = io_reach(sub, seen)
+            if chain:
+                return [inc] + chain
+    return None
+
+
 errors = []
 for top in ('src', 'include'):
     for dirpath, _, files in os.walk(os.path.join(ROOT, top)):
@@ -37,11 +77,12 @@ for top in ('src', 'include'):
             path = os.path.join(dirpath, f)
             rel = os.path.relpath(path, ROOT)
             layer = rel.split(os.sep)[1] if top == 'src' else None
-            for n, line in enumerate(open(path, encoding='utf-8', errors='replace'), 1):
-                m = INCLUDE.match(line)
-                if not m:
-                    continue
-                inc = m.group(1)
+            if rel.startswith(PURE):
+                chain = io_reach(path, {path})
+                if chain:
+                    errors.append('%s: an I/O-free core reaches <%s> (via %s)'
+                                  % (rel, chain[-1], ' -> '.join(chain)))
+            for n, inc in includes(path):
                 where = '%s:%d: #include <%s>' % (rel, n, inc)
                 if top == 'include':
                     ok = inc.startswith(('std', 'molecule', '../molecule', 'sys/')) or inc in ('uv.h',)

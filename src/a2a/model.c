@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/buf.h"
 #include "base/crypto.h"
@@ -273,60 +272,4 @@ char *mol_a2a_parts_text(const json_t *obj) {
     }
   }
   return mol_buf_steal(&b);
-}
-
-/* Civil date from days since 1970-01-01 (H. Hinnant's days_from_civil, inverted): strftime
- * and snprintf cost more than the rest of a status change. */
-static void civil(long long days, long long *y, unsigned *m, unsigned *d) {
-  days += 719468;
-  long long era = (days >= 0 ? days : days - 146096) / 146097;
-  unsigned doe = (unsigned)(days - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = (long long)yoe + era * 400 + (*m <= 2);
-}
-
-static char *digits(char *p, unsigned v, int n) {
-  for (int i = n - 1; i >= 0; i--, v /= 10) p[i] = (char)('0' + v % 10);
-  return p + n;
-}
-
-void mol_a2a_iso8601(long long unix_ms, char out[32]) {
-  long long secs = unix_ms / 1000;
-  int ms = (int)(unix_ms % 1000);
-  if (ms < 0) {
-    ms += 1000;
-    secs -= 1;
-  }
-  long long days = secs / 86400;
-  int sod = (int)(secs % 86400);
-  if (sod < 0) {
-    sod += 86400;
-    days -= 1;
-  }
-  long long y;
-  unsigned m, d;
-  civil(days, &y, &m, &d);
-  if (y < 0 || y > 9999) { /* outside ISO-8601's four digits: clamp, as no clock says this */
-    memcpy(out, y < 0 ? "0000-01-01T00:00:00.000Z" : "9999-12-31T23:59:59.999Z", 25);
-    return;
-  }
-  char *p = digits(out, (unsigned)y, 4);
-  *p++ = '-';
-  p = digits(p, m, 2);
-  *p++ = '-';
-  p = digits(p, d, 2);
-  *p++ = 'T';
-  p = digits(p, (unsigned)sod / 3600, 2);
-  *p++ = ':';
-  p = digits(p, (unsigned)sod / 60 % 60, 2);
-  *p++ = ':';
-  p = digits(p, (unsigned)sod % 60, 2);
-  *p++ = '.';
-  p = digits(p, (unsigned)ms, 3);
-  *p++ = 'Z';
-  *p = '\0';
 }

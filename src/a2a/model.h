@@ -144,7 +144,4 @@ json_t *mol_a2a_artifact_to_wire(const json_t *artifact, mol_a2a_version v);
 json_t *mol_a2a_status_to_wire(mol_a2a_task_state s, const json_t *msg, const char *timestamp,
                                mol_a2a_version v);
 
-/* Formats unix milliseconds as ISO-8601 UTC with milliseconds and Z (24 chars + NUL). */
-void mol_a2a_iso8601(long long unix_ms, char out[32]);
-
 #endif

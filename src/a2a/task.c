@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "a2a/task_int.h"
+#include "base/clock.h"
 #include "molecule.h"
 
 /* ---- state machine --------------------------------------------------------------------- */
@@ -28,6 +29,12 @@ int mol_a2a_state_can_transition(mol_a2a_task_state from, mol_a2a_task_state to)
 
 /* ---- allocation ------------------------------------------------------------------------ */
 
+/* The status timestamp: ISO-8601 UTC with milliseconds and Z, from the store's clock. */
+static void stamp(mol_a2a_task *t) {
+  long long ms = mol_a2a_store_now(t->store);
+  mol_iso8601(ms / 1000, (long)(ms % 1000) * 1000000, 3, "Z", t->timestamp, sizeof(t->timestamp));
+}
+
 mol_a2a_task *mol_a2a__task_alloc(mol_a2a_store *s, const char *id, const char *context_id) {
   mol_a2a_task *t = calloc(1, sizeof(*t));
   if (!t) return NULL;
@@ -35,7 +42,7 @@ mol_a2a_task *mol_a2a__task_alloc(mol_a2a_store *s, const char *id, const char *
   t->id = strdup(id);
   t->context_id = strdup(context_id);
   t->state = MOL_A2A_STATE_SUBMITTED;
-  mol_a2a_iso8601(mol_a2a_store_now(s), t->timestamp);
+  stamp(t);
   if (!t->id || !t->context_id) {
     mol_a2a__task_free(t);
     return NULL;
@@ -266,7 +273,7 @@ int mol_a2a_task_set_status_msg(mol_a2a_task *t, mol_a2a_task_state state, mol_a
   t->status_msg = m;
   if (old && history_push(t, old) != 0) return MOL_ENOMEM;
   t->state = state;
-  mol_a2a_iso8601(mol_a2a_store_now(t->store), t->timestamp);
+  stamp(t);
   int terminal = mol_a2a_state_is_terminal(state);
   if (terminal) mol_a2a__store_note_terminal(t->store, t);
   if (terminal || mol_a2a_state_is_interrupted(state)) mol_a2a__store_recharge(t->store, t);

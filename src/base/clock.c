@@ -1,4 +1,4 @@
-/* clock.c - monotonic and wall clocks. */
+/* clock.c - monotonic and wall clocks, HTTP dates and ISO-8601 timestamps. */
 #include "base/clock.h"
 
 #include <stdio.h>
@@ -28,4 +28,83 @@ void mol_http_date(int64_t unix_s, char *out) {
            tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
   memcpy(out, tmp, 29);
   out[29] = '\0';
+}
+
+/* Civil date from days since 1970-01-01 (H. Hinnant's days_from_civil, inverted): gmtime_r,
+ * strftime and snprintf cost more than the rest of a task's status change. */
+static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d) {
+  days += 719468;
+  int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  unsigned doe = (unsigned)(days - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static char *digits(char *p, unsigned v, int n) {
+  for (int i = n - 1; i >= 0; i--, v /= 10) p[i] = (char)('0' + v % 10);
+  return p + n;
+}
+
+#define NS_PER_S 1000000000L
+#define ISO_FIRST_S (-62167219200LL) /* 0000-01-01T00:00:00Z */
+#define ISO_LAST_S 253402300799LL    /* 9999-12-31T23:59:59Z */
+
+size_t mol_iso8601(int64_t secs, long nanos, int frac, const char *zone, char *out, size_t n) {
+  size_t zlen = strlen(zone);
+  size_t need = 19 + (frac > 0 ? 1 + (size_t)frac : 0) + zlen + 1; /* with the NUL */
+  if (frac < 0 || frac > 9 || n < need || need > MOL_ISO8601_MAX) {
+    if (n) *out = '\0';
+    return 0;
+  }
+  secs += nanos / NS_PER_S;
+  nanos %= NS_PER_S;
+  if (nanos < 0) {
+    nanos += NS_PER_S;
+    secs -= 1;
+  }
+  if (secs < ISO_FIRST_S) { /* outside ISO-8601's four digits: clamp, as no clock says this */
+    secs = ISO_FIRST_S;
+    nanos = 0;
+  } else if (secs > ISO_LAST_S) {
+    secs = ISO_LAST_S;
+    nanos = NS_PER_S - 1;
+  }
+  int64_t days = secs / 86400;
+  int sod = (int)(secs % 86400);
+  if (sod < 0) {
+    sod += 86400;
+    days -= 1;
+  }
+  int64_t y;
+  unsigned m, d;
+  civil(days, &y, &m, &d);
+  char *p = digits(out, (unsigned)y, 4);
+  *p++ = '-';
+  p = digits(p, m, 2);
+  *p++ = '-';
+  p = digits(p, d, 2);
+  *p++ = 'T';
+  p = digits(p, (unsigned)sod / 3600, 2);
+  *p++ = ':';
+  p = digits(p, (unsigned)sod / 60 % 60, 2);
+  *p++ = ':';
+  p = digits(p, (unsigned)sod % 60, 2);
+  if (frac > 0) {
+    unsigned f = (unsigned)nanos;
+    for (int i = frac; i < 9; i++) f /= 10;
+    *p++ = '.';
+    p = digits(p, f, frac);
+  }
+  memcpy(p, zone, zlen + 1);
+  return (size_t)(p - out) + zlen;
+}
+
+size_t mol_iso8601_now(int frac, const char *zone, char *out, size_t n) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return mol_iso8601((int64_t)ts.tv_sec, ts.tv_nsec, frac, zone, out, n);
 }

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <uv.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/redact.h"
 
 #define MOL_LOG_MAX_SECRETS 64
@@ -82,15 +82,6 @@ void mol_log_clear_secrets(void) {
   uv_mutex_unlock(&secrets_lock);
 }
 
-static void format_time(char *out, size_t n) {
-  struct timespec ts;
-  struct tm tm;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  size_t k = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
-}
-
 static void emit(mol_log_level level, const char *line) {
   if (log_sink) {
     log_sink(level, line, log_sink_arg);
@@ -101,8 +92,8 @@ static void emit(mol_log_level level, const char *line) {
 
 static void format_line(mol_buf *line, mol_log_level level, const char *scope,
                         const char *msg, size_t msglen) {
-  char ts[40];
-  format_time(ts, sizeof(ts));
+  char ts[MOL_ISO8601_MAX];
+  mol_iso8601_now(3, "Z", ts, sizeof(ts));
   if (log_format == MOL_LOG_JSON) {
     json_t *o = json_pack("{s:s,s:s,s:s,s:s%}", "ts", ts, "level", level_names[level],
                           "scope", scope ? scope : "", "msg", msg, msglen);

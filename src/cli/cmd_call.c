@@ -5,7 +5,7 @@
 #include <string.h>
 #include <uv.h>
 
-#include "a2a/client.h"
+#include "a2a_uv/client.h"
 #include "cli/cli.h"
 #include "molecule.h"
 

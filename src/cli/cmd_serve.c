@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "a2a/echo.h"
-#include "a2a/server.h"
+#include "a2a_uv/echo.h"
+#include "a2a_uv/server.h"
 #include "runtime/exec_command.h"
 #include "base/log.h"
 #include "cli/cli.h"

@@ -6,7 +6,7 @@
 #ifndef MOL_CLI_DEV_AGENTS_H
 #define MOL_CLI_DEV_AGENTS_H
 
-#include "a2a/executor.h"
+#include "a2a_uv/executor.h"
 #include "molecule.h"
 
 #define DEV_MAX_WORKERS 4

@@ -32,12 +32,21 @@ static int copy_tls_opts(mol_http_client *c, const mol_tls_client_opts *t) {
 }
 
 static void client_free(mol_http_client *c) {
-  mol_origins_free(c);
+  mol_http__origins_free(c);
   if (c->tls) mol_tls_config_free(c->tls);
   if (c->tls_insecure) mol_tls_config_free(c->tls_insecure);
   free(c->ca_file);
   free(c->ca_pem);
   free(c);
+}
+
+/* The holds' finish: closed, and every request and connection freed. */
+static void client_finish(void *arg) {
+  mol_http_client *c = arg;
+  void (*cb)(void *) = c->close_cb;
+  void *cb_arg = c->close_arg;
+  client_free(c);
+  if (cb) cb(cb_arg);
 }
 
 int mol_http_client_new(uv_loop_t *loop, const mol_http_client_opts *opts,
@@ -57,13 +66,13 @@ int mol_http_client_new(uv_loop_t *loop, const mol_http_client_opts *opts,
     return MOL_ENOMEM;
   }
   uv_timer_init(loop, &c->close_timer);
-  c->close_timer.data = c;
+  mol_holds_init(&c->holds, (uv_handle_t *)&c->close_timer, client_finish, c);
   *out = c;
   return 0;
 }
 
 /* TLS configurations load the CA bundle, which is slow: made once, on the first https use. */
-int mol_client_tls(mol_http_client *c, int insecure, mol_tls_config **out) {
+int mol_http__client_tls(mol_http_client *c, int insecure, mol_tls_config **out) {
   mol_tls_config **slot = insecure ? &c->tls_insecure : &c->tls;
   if (!*slot) {
     mol_tls_client_opts o = c->tls_opts;
@@ -75,29 +84,16 @@ int mol_client_tls(mol_http_client *c, int insecure, mol_tls_config **out) {
   return 0;
 }
 
-static void on_client_closed(uv_handle_t *h) {
-  mol_http_client *c = h->data;
-  void (*cb)(void *) = c->close_cb;
-  void *arg = c->close_arg;
-  client_free(c);
-  if (cb) cb(arg);
-}
-
-void mol_client_maybe_finish(mol_http_client *c) {
-  if (!c->closing || c->close_started || c->nreqs_live || c->nconns_live) return;
-  c->close_started = 1;
-  uv_close((uv_handle_t *)&c->close_timer, on_client_closed);
-}
 
 void mol_http_client_close(mol_http_client *c, void (*cb)(void *arg), void *arg) {
   if (!c || c->closing) return;
   c->closing = 1;
   c->close_cb = cb;
   c->close_arg = arg;
-  for (mol_http_request *r = c->reqs; r; r = r->next) mol_req_abort(r, MOL_ESHUTDOWN);
+  for (mol_http_request *r = c->reqs; r; r = r->next) mol_http__req_abort(r, MOL_ESHUTDOWN);
   mol_origin *o, *tmp;
-  HASH_ITER(hh, c->origins, o, tmp) mol_origin_close_idle(o);
-  mol_client_maybe_finish(c);
+  HASH_ITER(hh, c->origins, o, tmp) mol_http__origin_close_idle(o);
+  mol_holds_drop(&c->holds); /* cb runs once requests and connections are freed */
 }
 
 /* ---- request lifetime ------------------------------------------------------------------- */
@@ -122,8 +118,7 @@ static void on_req_timer_closed(uv_handle_t *h) {
   mol_http_request *r = h->data;
   mol_http_client *c = r->c;
   req_free(r);
-  c->nreqs_live--;
-  mol_client_maybe_finish(c);
+  mol_holds_drop(&c->holds);
 }
 
 /* Cuts the request loose from its queue or connection. A connection is closed with it: it
@@ -131,18 +126,18 @@ static void on_req_timer_closed(uv_handle_t *h) {
 static void req_detach(mol_http_request *r) {
   if (r->o) {
     mol_origin *o = r->o;
-    mol_origin_dequeue(o, r);
-    mol_origin_maybe_free(o);
+    mol_http__origin_dequeue(o, r);
+    mol_http__origin_maybe_free(o);
   }
   if (r->conn) {
     mol_conn *conn = r->conn;
     r->conn = NULL;
     conn->req = NULL;
-    mol_conn_close(conn);
+    mol_http__conn_close(conn);
   }
 }
 
-void mol_req_complete(mol_http_request *r, int err) {
+void mol_http__req_complete(mol_http_request *r, int err) {
   mol_http_client *c = r->c;
   r->state = REQ_DONE;
   list_remove(c, r);
@@ -157,7 +152,7 @@ void mol_req_complete(mol_http_request *r, int err) {
 }
 
 /* The callback always runs from the request's own timer, never from the caller's stack. */
-void mol_req_abort(mol_http_request *r, int err) {
+void mol_http__req_abort(mol_http_request *r, int err) {
   if (r->state == REQ_FINISHING || r->state == REQ_DONE) return;
   req_detach(r);
   r->state = REQ_FINISHING;
@@ -169,7 +164,7 @@ static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 /* One timer per request covers every deadline. Reads only stamp last_activity; the timer
  * re-arms itself when it fires early, so the hot path never touches the timer heap. */
-void mol_req_arm(mol_http_request *r) {
+void mol_http__req_arm(mol_http_request *r) {
   if (r->state == REQ_FINISHING || r->state == REQ_DONE) return;
   uint64_t due = r->total_deadline ? r->total_deadline : UINT64_MAX;
   if (r->state == REQ_CONNECTING) due = min_u64(due, r->connect_deadline);
@@ -192,35 +187,35 @@ static int req_expired(const mol_http_request *r, uint64_t now) {
 static void req_on_timer(uv_timer_t *t) {
   mol_http_request *r = t->data;
   if (r->state == REQ_FINISHING) {
-    mol_req_complete(r, r->pending_err);
+    mol_http__req_complete(r, r->pending_err);
     return;
   }
   if (r->resume_pending) {
     r->resume_pending = 0;
     r->last_activity = uv_now(r->c->loop);
-    if (r->state == REQ_ACTIVE && !r->paused) mol_conn_resume(r->conn, r);
+    if (r->state == REQ_ACTIVE && !r->paused) mol_http__conn_resume(r->conn, r);
     if (r->state == REQ_FINISHING || r->state == REQ_DONE) return;
   }
-  if (req_expired(r, uv_now(r->c->loop))) mol_req_abort(r, MOL_ETIMEDOUT);
-  else mol_req_arm(r);
+  if (req_expired(r, uv_now(r->c->loop))) mol_http__req_abort(r, MOL_ETIMEDOUT);
+  else mol_http__req_arm(r);
 }
 
 void mol_http_request_cancel(mol_http_request *r) {
-  if (r) mol_req_abort(r, MOL_ECANCELED);
+  if (r) mol_http__req_abort(r, MOL_ECANCELED);
 }
 
 void mol_http_request_pause(mol_http_request *r) {
   if (!r || r->state == REQ_FINISHING || r->state == REQ_DONE || r->paused) return;
   r->paused = 1;
   if (r->conn && r->state == REQ_ACTIVE) mol_stream_read_stop(&r->conn->s);
-  mol_req_arm(r);
+  mol_http__req_arm(r);
 }
 
 void mol_http_request_resume(mol_http_request *r) {
   if (!r || !r->paused || r->state == REQ_FINISHING || r->state == REQ_DONE) return;
   r->paused = 0;
   r->resume_pending = 1;
-  mol_req_arm(r);
+  mol_http__req_arm(r);
 }
 
 /* ---- request construction --------------------------------------------------------------- */
@@ -343,10 +338,10 @@ static void req_start(mol_http_client *c, mol_http_request *r, mol_origin *o) {
   r->next = c->reqs;
   if (c->reqs) c->reqs->prev = r;
   c->reqs = r;
-  c->nreqs_live++;
-  mol_origin_enqueue(o, r, 0);
-  mol_req_arm(r);
-  mol_origin_pump(o);
+  mol_holds_take(&c->holds);
+  mol_http__origin_enqueue(o, r, 0);
+  mol_http__req_arm(r);
+  mol_http__origin_pump(o);
 }
 
 int mol_http_request_send(mol_http_client *c, const mol_http_request_opts *o,
@@ -357,11 +352,11 @@ int mol_http_request_send(mol_http_client *c, const mol_http_request_opts *o,
   mol_url u;
   int rc = req_build(c, o, &u, &r);
   if (rc) return rc;
-  mol_origin *origin = mol_origin_get(c, &u, r->insecure);
+  mol_origin *origin = mol_http__origin_get(c, &u, r->insecure);
   if (!origin) rc = MOL_ENOMEM;
-  else if (mol_origin_would_wait(origin) && c->nqueued >= c->max_queued) rc = MOL_ELIMIT;
+  else if (mol_http__origin_would_wait(origin) && c->nqueued >= c->max_queued) rc = MOL_ELIMIT;
   if (rc) {
-    if (origin) mol_origin_maybe_free(origin);
+    if (origin) mol_http__origin_maybe_free(origin);
     req_free(r);
     return rc;
   }

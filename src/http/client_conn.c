@@ -14,55 +14,48 @@ static void conn_try_next(mol_conn *conn);
 
 /* ---- lifetime --------------------------------------------------------------------------- */
 
-/* Freed only once every libuv handle and request it embeds has called back. */
-static void conn_maybe_free(mol_conn *conn) {
-  if (!conn->dead || conn->resolving || conn->stream_open || conn->timer_open) return;
+/* The holds' finish: closed, and every libuv handle and request it embeds has called back. */
+static void conn_free(void *arg) {
+  mol_conn *conn = arg;
   mol_origin *o = conn->o;
   mol_http_client *c = o->c;
-  mol_resp_free(&conn->parser);
+  mol_http__resp_free(&conn->parser);
   mol_buf_free(&conn->held);
   if (conn->ai) uv_freeaddrinfo(conn->ai);
   free(conn);
   o->nlive--;
-  c->nconns_live--;
-  mol_origin_maybe_free(o);
-  mol_client_maybe_finish(c);
-}
-
-static void on_timer_closed(uv_handle_t *h) {
-  mol_conn *conn = h->data;
-  conn->timer_open = 0;
-  conn_maybe_free(conn);
+  mol_http__origin_maybe_free(o);
+  mol_holds_drop(&c->holds);
 }
 
 static void on_stream_closed(mol_stream *s) {
   mol_conn *conn = s->data;
   conn->stream_open = 0;
-  if (conn->dead) conn_maybe_free(conn);
-  else conn_try_next(conn); /* a failed address attempt: the struct is free for the next */
+  if (!conn->dead) conn_try_next(conn); /* a failed address attempt: try the next one */
+  mol_holds_drop(&conn->holds);
 }
 
 /* Idempotent. The caller detaches any request first (conn->req = NULL). */
-void mol_conn_close(mol_conn *conn) {
+void mol_http__conn_close(mol_conn *conn) {
   if (conn->dead) return;
   mol_origin *o = conn->o;
   conn->dead = 1;
   conn->req = NULL;
-  mol_origin_idle_remove(o, conn);
+  mol_http__origin_idle_remove(o, conn);
   o->nconns--;
   if (conn->resolving) uv_cancel((uv_req_t *)&conn->gai);
   uv_timer_stop(&conn->idle_timer);
-  uv_close((uv_handle_t *)&conn->idle_timer, on_timer_closed);
   if (conn->stream_open) mol_stream_close(&conn->s, 0);
-  mol_origin_pump(o); /* a slot is free for a waiting request */
+  mol_http__origin_pump(o); /* a slot is free for a waiting request */
+  mol_holds_drop(&conn->holds);
 }
 
 /* The request's outcome is decided while it is on this connection: the connection cannot
  * carry another response, so it goes with it. */
 static void conn_fail(mol_conn *conn, mol_http_request *r, int err) {
   r->conn = NULL;
-  mol_conn_close(conn);
-  mol_req_abort(r, err);
+  mol_http__conn_close(conn);
+  mol_http__req_abort(r, err);
 }
 
 /* ---- connect ---------------------------------------------------------------------------- */
@@ -83,7 +76,7 @@ static void conn_on_connect(mol_stream *s, int status) {
   }
   conn->connected = 1;
   mol_http_request *r = conn->req;
-  mol_conn_start(conn, r);
+  mol_http__conn_start(conn, r);
 }
 
 static void conn_try_next(mol_conn *conn) {
@@ -94,7 +87,7 @@ static void conn_try_next(mol_conn *conn) {
   }
   conn->ai_next = ai->ai_next;
   mol_tls_config *tls = NULL;
-  int rc = conn->o->https ? mol_client_tls(conn->o->c, conn->o->insecure, &tls) : 0;
+  int rc = conn->o->https ? mol_http__client_tls(conn->o->c, conn->o->insecure, &tls) : 0;
   if (rc) {
     conn_fail(conn, conn->req, rc);
     return;
@@ -104,6 +97,7 @@ static void conn_try_next(mol_conn *conn) {
   conn->s.data = conn;
   conn->s.on_close = on_stream_closed;
   conn->stream_open = 1;
+  mol_holds_take(&conn->holds);
   if (rc) {
     conn->last_err = rc;
     mol_stream_close(&conn->s, 0);
@@ -115,15 +109,11 @@ static void conn_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo 
   conn->resolving = 0;
   conn->ai = res;
   conn->ai_next = res;
-  if (conn->dead) {
-    conn_maybe_free(conn);
-    return;
+  if (!conn->dead) {
+    if (status) conn_fail(conn, conn->req, status);
+    else conn_try_next(conn);
   }
-  if (status) {
-    conn_fail(conn, conn->req, status);
-    return;
-  }
-  conn_try_next(conn);
+  mol_holds_drop(&conn->holds);
 }
 
 /* IP literals skip getaddrinfo: no trip through libuv's small thread pool, which a burst of
@@ -154,52 +144,55 @@ static int conn_resolve(mol_conn *conn, const mol_url *u) {
   hints.ai_protocol = IPPROTO_TCP;
   conn->gai.data = conn;
   int rc = uv_getaddrinfo(conn->o->c->loop, &conn->gai, conn_on_resolved, u->host, port, &hints);
-  if (rc == 0) conn->resolving = 1;
+  if (rc == 0) {
+    conn->resolving = 1;
+    mol_holds_take(&conn->holds);
+  }
   return rc;
 }
 
 static const mol_resp_events conn_events;
 
-int mol_conn_open(mol_origin *o, mol_http_request *r) {
+int mol_http__conn_open(mol_origin *o, mol_http_request *r) {
   mol_http_client *c = o->c;
   mol_conn *conn = calloc(1, sizeof(*conn));
   if (!conn) return MOL_ENOMEM;
   conn->o = o;
   o->nconns++;
   o->nlive++;
-  c->nconns_live++;
+  mol_holds_take(&c->holds);
   uv_timer_init(c->loop, &conn->idle_timer);
   conn->idle_timer.data = conn;
-  conn->timer_open = 1;
-  mol_resp_init(&conn->parser, &conn_events, conn);
+  mol_holds_init(&conn->holds, (uv_handle_t *)&conn->idle_timer, conn_free, conn);
+  mol_http__resp_init(&conn->parser, &conn_events, conn);
   conn->req = r;
   r->conn = conn;
   r->state = REQ_CONNECTING;
   r->connect_deadline = uv_now(c->loop) + r->connect_ms;
-  mol_req_arm(r);
+  mol_http__req_arm(r);
   int rc = conn_resolve(conn, &conn->o->url);
   if (rc) {
     r->conn = NULL;
-    mol_conn_close(conn);
+    mol_http__conn_close(conn);
   }
   return rc;
 }
 
 /* ---- request / response ----------------------------------------------------------------- */
 
-void mol_conn_start(mol_conn *conn, mol_http_request *r) {
+void mol_http__conn_start(mol_conn *conn, mol_http_request *r) {
   conn->req = r;
   r->conn = conn;
   r->state = REQ_ACTIVE;
   r->last_activity = uv_now(conn->o->c->loop);
-  mol_resp_reset(&conn->parser, &r->headers, r->is_head);
+  mol_http__resp_reset(&conn->parser, &r->headers, r->is_head);
   int rc = mol_stream_write(&conn->s, r->wire.data, r->wire.len, NULL, NULL);
   if (!rc && !r->paused) rc = mol_stream_read_start(&conn->s, conn_on_read);
   if (rc) {
     conn_fail(conn, r, rc);
     return;
   }
-  mol_req_arm(r);
+  mol_http__req_arm(r);
 }
 
 /* A pooled connection the server had already closed fails before any response byte; the
@@ -215,9 +208,9 @@ static void conn_retry(mol_conn *conn, mol_http_request *r) {
   r->retried = 1;
   r->need_fresh = 1;
   mol_http_headers_clear(&r->headers);
-  mol_origin_enqueue(o, r, 1);
-  mol_conn_close(conn); /* frees a slot and pumps the queue */
-  mol_req_arm(r);
+  mol_http__origin_enqueue(o, r, 1);
+  mol_http__conn_close(conn); /* frees a slot and pumps the queue */
+  mol_http__req_arm(r);
 }
 
 static void conn_response_done(mol_conn *conn, mol_http_request *r, int leftover) {
@@ -227,16 +220,16 @@ static void conn_response_done(mol_conn *conn, mol_http_request *r, int leftover
   /* An idle connection keeps reading so that a close by the server is seen at once (the
    * response may have ended while reading was paused). */
   if (keep && mol_stream_read_start(&conn->s, conn_on_read)) keep = 0;
-  if (keep) mol_origin_release(conn->o, conn);
-  else mol_conn_close(conn);
-  mol_req_complete(r, 0);
+  if (keep) mol_http__origin_release(conn->o, conn);
+  else mol_http__conn_close(conn);
+  mol_http__req_complete(r, 0);
 }
 
 /* Runs the parser over bytes from the socket (held = 0) or from the held-back buffer. */
 static void conn_feed(mol_conn *conn, mol_http_request *r, const char *data, size_t len,
                       int held) {
   size_t used = 0;
-  int rc = mol_resp_feed(&conn->parser, data, len, &used);
+  int rc = mol_http__resp_feed(&conn->parser, data, len, &used);
   if (conn->req != r) return; /* the caller cancelled from inside a callback */
   if (held) mol_buf_consume(&conn->held, used);
   if (rc == MOL_RESP_MORE) return;
@@ -247,7 +240,7 @@ static void conn_feed(mol_conn *conn, mol_http_request *r, const char *data, siz
       return;
     }
     r->paused = 1;
-    mol_req_arm(r);
+    mol_http__req_arm(r);
     return;
   }
   if (rc == MOL_RESP_DONE) conn_response_done(conn, r, held ? conn->held.len > 0 : used < len);
@@ -256,7 +249,7 @@ static void conn_feed(mol_conn *conn, mol_http_request *r, const char *data, siz
 
 static void conn_on_eof(mol_conn *conn, mol_http_request *r, int err) {
   if (err == MOL_EOF) {
-    int rc = mol_resp_finish(&conn->parser);
+    int rc = mol_http__resp_finish(&conn->parser);
     if (rc == MOL_RESP_DONE) {
       conn_response_done(conn, r, 1);
       return;
@@ -271,7 +264,7 @@ static void conn_on_read(mol_stream *s, ssize_t nread, const char *data) {
   mol_conn *conn = s->data;
   mol_http_request *r = conn->req;
   if (!r) { /* idle: the server closed it, or sent bytes nobody asked for */
-    mol_conn_close(conn);
+    mol_http__conn_close(conn);
     return;
   }
   if (nread < 0) {
@@ -282,7 +275,7 @@ static void conn_on_read(mol_stream *s, ssize_t nread, const char *data) {
   conn_feed(conn, r, data, (size_t)nread, 0);
 }
 
-void mol_conn_resume(mol_conn *conn, mol_http_request *r) {
+void mol_http__conn_resume(mol_conn *conn, mol_http_request *r) {
   /* Always feed, even nothing: a pause on the last body byte leaves the end of the message
    * pending inside llhttp, and no more bytes will come from the socket to complete it. */
   conn_feed(conn, r, conn->held.data ? conn->held.data : "", conn->held.len, 1);

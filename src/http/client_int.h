@@ -7,6 +7,7 @@
 #include <uthash.h>
 
 #include "base/buf.h"
+#include "base/holds.h"
 #include "http/client.h"
 #include "http/client_parse.h"
 #include "http/stream.h"
@@ -66,11 +67,11 @@ struct mol_conn {
   struct addrinfo *ai, *ai_next; /* ai: from getaddrinfo (freed with the connection) */
   struct addrinfo literal_ai;    /* an IP-literal host needs no lookup at all */
   struct sockaddr_storage literal_addr;
-  uv_timer_t idle_timer;         /* pooled lifetime */
+  uv_timer_t idle_timer;         /* pooled lifetime; also the holds' last handle */
+  mol_holds holds;               /* its own until closed (dead), the lookup's, the stream's */
   int last_err;                  /* last failed address attempt */
   unsigned resolving : 1;        /* gai outstanding */
   unsigned stream_open : 1;      /* s initialised, on_close not yet fired */
-  unsigned timer_open : 1;
   unsigned connected : 1;
   unsigned idle : 1;
   unsigned reused : 1;           /* served a response before */
@@ -101,37 +102,35 @@ struct mol_http_client {
   mol_origin *origins;
   mol_http_request *reqs;
   unsigned nqueued;
-  size_t nreqs_live, nconns_live;
-  uv_timer_t close_timer;        /* only closed, to call close_cb outside the caller's stack */
+  mol_holds holds;               /* its own until close, one per request and connection alive */
+  uv_timer_t close_timer;        /* the holds' last handle: only ever closed */
   void (*close_cb)(void *);
   void *close_arg;
   unsigned closing : 1;
-  unsigned close_started : 1;
 };
 
 /* client.c */
-void mol_req_abort(mol_http_request *r, int err);       /* deferred callback */
-void mol_req_complete(mol_http_request *r, int err);    /* callback now; r must be detached */
-void mol_req_arm(mol_http_request *r);
-void mol_client_maybe_finish(mol_http_client *c);
-int mol_client_tls(mol_http_client *c, int insecure, mol_tls_config **out);
+void mol_http__req_abort(mol_http_request *r, int err);       /* deferred callback */
+void mol_http__req_complete(mol_http_request *r, int err);    /* callback now; r must be detached */
+void mol_http__req_arm(mol_http_request *r);
+int mol_http__client_tls(mol_http_client *c, int insecure, mol_tls_config **out);
 
 /* client_conn.c */
-int mol_conn_open(mol_origin *o, mol_http_request *r);  /* r attached on success */
-void mol_conn_start(mol_conn *conn, mol_http_request *r);
-void mol_conn_close(mol_conn *conn);
-void mol_conn_resume(mol_conn *conn, mol_http_request *r);
+int mol_http__conn_open(mol_origin *o, mol_http_request *r);  /* r attached on success */
+void mol_http__conn_start(mol_conn *conn, mol_http_request *r);
+void mol_http__conn_close(mol_conn *conn);
+void mol_http__conn_resume(mol_conn *conn, mol_http_request *r);
 
 /* pool.c */
-mol_origin *mol_origin_get(mol_http_client *c, const mol_url *u, int insecure);
-int mol_origin_would_wait(const mol_origin *o);
-void mol_origin_enqueue(mol_origin *o, mol_http_request *r, int front);
-void mol_origin_dequeue(mol_origin *o, mol_http_request *r);
-void mol_origin_pump(mol_origin *o);
-void mol_origin_release(mol_origin *o, mol_conn *conn); /* a connection back to the pool */
-void mol_origin_idle_remove(mol_origin *o, mol_conn *conn);
-void mol_origin_maybe_free(mol_origin *o);
-void mol_origin_close_idle(mol_origin *o);
-void mol_origins_free(mol_http_client *c);
+mol_origin *mol_http__origin_get(mol_http_client *c, const mol_url *u, int insecure);
+int mol_http__origin_would_wait(const mol_origin *o);
+void mol_http__origin_enqueue(mol_origin *o, mol_http_request *r, int front);
+void mol_http__origin_dequeue(mol_origin *o, mol_http_request *r);
+void mol_http__origin_pump(mol_origin *o);
+void mol_http__origin_release(mol_origin *o, mol_conn *conn); /* a connection back to the pool */
+void mol_http__origin_idle_remove(mol_origin *o, mol_conn *conn);
+void mol_http__origin_maybe_free(mol_origin *o);
+void mol_http__origin_close_idle(mol_origin *o);
+void mol_http__origins_free(mol_http_client *c);
 
 #endif

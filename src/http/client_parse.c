@@ -100,7 +100,7 @@ static int on_message_complete(llhttp_t *h) {
   return HPE_PAUSED;
 }
 
-void mol_resp_init(mol_resp_parser *p, const mol_resp_events *ev, void *ctx) {
+void mol_http__resp_init(mol_resp_parser *p, const mol_resp_events *ev, void *ctx) {
   memset(p, 0, sizeof(*p));
   llhttp_settings_init(&p->settings);
   p->settings.on_status = on_status;
@@ -113,7 +113,7 @@ void mol_resp_init(mol_resp_parser *p, const mol_resp_events *ev, void *ctx) {
   p->ctx = ctx;
 }
 
-void mol_resp_reset(mol_resp_parser *p, mol_http_headers *headers, int head) {
+void mol_http__resp_reset(mol_resp_parser *p, mol_http_headers *headers, int head) {
   llhttp_init(&p->http, HTTP_RESPONSE, &p->settings);
   p->http.data = p;
   p->headers = headers;
@@ -132,7 +132,7 @@ static size_t pos_of(const mol_resp_parser *p, const char *data, size_t len) {
   return (size_t)(pos - data);
 }
 
-int mol_resp_feed(mol_resp_parser *p, const char *data, size_t len, size_t *consumed) {
+int mol_http__resp_feed(mol_resp_parser *p, const char *data, size_t len, size_t *consumed) {
   *consumed = 0;
   if (p->done) return MOL_RESP_DONE;
   if (p->err) return p->err;
@@ -157,7 +157,7 @@ int mol_resp_feed(mol_resp_parser *p, const char *data, size_t len, size_t *cons
   return p->err;
 }
 
-int mol_resp_finish(mol_resp_parser *p) {
+int mol_http__resp_finish(mol_resp_parser *p) {
   if (p->done) return MOL_RESP_DONE;
   if (p->err) return p->err;
   if (p->started) llhttp_finish(&p->http);
@@ -169,7 +169,7 @@ int mol_resp_finish(mol_resp_parser *p) {
   return p->err;
 }
 
-void mol_resp_free(mol_resp_parser *p) {
+void mol_http__resp_free(mol_resp_parser *p) {
   mol_buf_free(&p->name);
   mol_buf_free(&p->value);
 }

@@ -3,7 +3,7 @@
  * One parser per connection, reset before each response. It knows nothing of sockets: the
  * connection layer feeds it what it reads and acts on the result, and the tests feed it byte
  * by byte. Interim 1xx responses are skipped; trailers are parsed and dropped; the body length
- * comes from Content-Length, chunked coding, or the end of the connection (mol_resp_finish).
+ * comes from Content-Length, chunked coding, or the end of the connection (mol_http__resp_finish).
  */
 #ifndef MOL_HTTP_CLIENT_PARSE_H
 #define MOL_HTTP_CLIENT_PARSE_H
@@ -18,7 +18,7 @@
 enum { MOL_RESP_MAX_HEAD_BYTES = 64 * 1024, MOL_RESP_MAX_HEADERS = 200 };
 
 /* Event sinks. on_head sees the final (non-1xx) status and headers; a non-zero return stops
- * parsing and is returned by mol_resp_feed (negative = error). on_body returns 0 to go on,
+ * parsing and is returned by mol_http__resp_feed (negative = error). on_body returns 0 to go on,
  * MOL_RESP_PAUSE to stop after this piece (feed then returns MOL_RESP_PAUSE), or a negative
  * error. */
 typedef struct {
@@ -50,16 +50,16 @@ typedef struct {
   unsigned head_request : 1;
 } mol_resp_parser;
 
-void mol_resp_init(mol_resp_parser *p, const mol_resp_events *ev, void *ctx);
+void mol_http__resp_init(mol_resp_parser *p, const mol_resp_events *ev, void *ctx);
 /* Prepares for the next response. head: the request was HEAD (the response has no body). */
-void mol_resp_reset(mol_resp_parser *p, mol_http_headers *headers, int head);
+void mol_http__resp_reset(mol_resp_parser *p, mol_http_headers *headers, int head);
 /* Feeds bytes. Returns MOL_RESP_MORE / DONE / PAUSE, or MOL_EBADRESP, MOL_ETOOBIG, MOL_ENOMEM or
  * an error returned by an event. *consumed (always set) counts bytes used; after DONE the
  * rest belongs to no response (the connection must not be reused). */
-int mol_resp_feed(mol_resp_parser *p, const char *data, size_t len, size_t *consumed);
+int mol_http__resp_feed(mol_resp_parser *p, const char *data, size_t len, size_t *consumed);
 /* The peer closed the connection: completes a close-delimited body. Returns MOL_RESP_DONE, or
  * MOL_ECONNRESET when the response was cut short (or never started). */
-int mol_resp_finish(mol_resp_parser *p);
-void mol_resp_free(mol_resp_parser *p);
+int mol_http__resp_finish(mol_resp_parser *p);
+void mol_http__resp_free(mol_resp_parser *p);
 
 #endif

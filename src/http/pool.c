@@ -16,7 +16,7 @@ static int origin_key(const mol_url *u, int insecure, char *out, size_t n) {
   return len > 0 && (size_t)len < n ? len : -1;
 }
 
-mol_origin *mol_origin_get(mol_http_client *c, const mol_url *u, int insecure) {
+mol_origin *mol_http__origin_get(mol_http_client *c, const mol_url *u, int insecure) {
   char key[MOL_URL_HOST_MAX + 40];
   int len = origin_key(u, insecure && u->https, key, sizeof(key));
   if (len < 0) return NULL;
@@ -46,20 +46,20 @@ static void origin_free(mol_http_client *c, mol_origin *o) {
 
 /* Origins come and go with their traffic, so a client that talks to many hosts over its life
  * does not accumulate them. */
-void mol_origin_maybe_free(mol_origin *o) {
+void mol_http__origin_maybe_free(mol_origin *o) {
   if (o->nlive == 0 && !o->qhead && !o->pumping) origin_free(o->c, o);
 }
 
-void mol_origins_free(mol_http_client *c) {
+void mol_http__origins_free(mol_http_client *c) {
   mol_origin *o, *tmp;
   HASH_ITER(hh, c->origins, o, tmp) origin_free(c, o);
 }
 
-int mol_origin_would_wait(const mol_origin *o) {
+int mol_http__origin_would_wait(const mol_origin *o) {
   return o->qhead || (o->nidle == 0 && o->nconns >= o->c->max_conns);
 }
 
-void mol_origin_enqueue(mol_origin *o, mol_http_request *r, int front) {
+void mol_http__origin_enqueue(mol_origin *o, mol_http_request *r, int front) {
   r->o = o;
   r->state = REQ_QUEUED;
   r->qprev = r->qnext = NULL;
@@ -77,7 +77,7 @@ void mol_origin_enqueue(mol_origin *o, mol_http_request *r, int front) {
   o->c->nqueued++;
 }
 
-void mol_origin_dequeue(mol_origin *o, mol_http_request *r) {
+void mol_http__origin_dequeue(mol_origin *o, mol_http_request *r) {
   if (r->qprev) r->qprev->qnext = r->qnext;
   else o->qhead = r->qnext;
   if (r->qnext) r->qnext->qprev = r->qprev;
@@ -87,7 +87,7 @@ void mol_origin_dequeue(mol_origin *o, mol_http_request *r) {
   o->c->nqueued--;
 }
 
-void mol_origin_idle_remove(mol_origin *o, mol_conn *conn) {
+void mol_http__origin_idle_remove(mol_origin *o, mol_conn *conn) {
   if (!conn->idle) return;
   if (conn->prev) conn->prev->next = conn->next;
   else o->idle_head = conn->next;
@@ -100,7 +100,7 @@ void mol_origin_idle_remove(mol_origin *o, mol_conn *conn) {
 
 static mol_conn *idle_pop(mol_origin *o) {
   mol_conn *conn = o->idle_head;
-  if (conn) mol_origin_idle_remove(o, conn);
+  if (conn) mol_http__origin_idle_remove(o, conn);
   return conn;
 }
 
@@ -108,30 +108,30 @@ static mol_conn *idle_pop(mol_origin *o) {
 static void close_oldest_idle(mol_origin *o) {
   mol_conn *conn = o->idle_head;
   while (conn && conn->next) conn = conn->next;
-  if (conn) mol_conn_close(conn);
+  if (conn) mol_http__conn_close(conn);
 }
 
-static void on_idle_expired(uv_timer_t *t) { mol_conn_close(t->data); }
+static void on_idle_expired(uv_timer_t *t) { mol_http__conn_close(t->data); }
 
 static int serve_head(mol_origin *o) {
   mol_http_request *r = o->qhead;
   mol_conn *conn = r->need_fresh ? NULL : idle_pop(o);
   if (conn) {
-    mol_origin_dequeue(o, r);
-    mol_conn_start(conn, r);
+    mol_http__origin_dequeue(o, r);
+    mol_http__conn_start(conn, r);
     return 1;
   }
   if (r->need_fresh && o->nconns >= o->c->max_conns && o->nidle) close_oldest_idle(o);
   if (o->nconns >= o->c->max_conns) return 0;
-  mol_origin_dequeue(o, r);
-  int rc = mol_conn_open(o, r);
-  if (rc) mol_req_abort(r, rc);
+  mol_http__origin_dequeue(o, r);
+  int rc = mol_http__conn_open(o, r);
+  if (rc) mol_http__req_abort(r, rc);
   return 1;
 }
 
 /* Hands queued requests to idle connections, or opens connections within the bound. Re-entry
  * (a connection closing while we open another) is folded into the running loop. */
-void mol_origin_pump(mol_origin *o) {
+void mol_http__origin_pump(mol_origin *o) {
   if (o->pumping || o->c->closing) return;
   o->pumping = 1;
   while (o->qhead && serve_head(o)) {
@@ -139,10 +139,10 @@ void mol_origin_pump(mol_origin *o) {
   o->pumping = 0;
 }
 
-void mol_origin_release(mol_origin *o, mol_conn *conn) {
+void mol_http__origin_release(mol_origin *o, mol_conn *conn) {
   mol_http_client *c = o->c;
   if (c->closing || o->nidle >= c->max_idle) {
-    mol_conn_close(conn);
+    mol_http__conn_close(conn);
     return;
   }
   conn->reused = 1;
@@ -154,9 +154,9 @@ void mol_origin_release(mol_origin *o, mol_conn *conn) {
   o->nidle++;
   conn->idle_timer.data = conn;
   uv_timer_start(&conn->idle_timer, on_idle_expired, c->keepalive_ms, 0);
-  mol_origin_pump(o);
+  mol_http__origin_pump(o);
 }
 
-void mol_origin_close_idle(mol_origin *o) {
-  while (o->idle_head) mol_conn_close(o->idle_head);
+void mol_http__origin_close_idle(mol_origin *o) {
+  while (o->idle_head) mol_http__conn_close(o->idle_head);
 }

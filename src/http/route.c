@@ -6,8 +6,8 @@
 #include "http/server_int.h"
 #include "molecule.h"
 
-int mol_routes_add(mol_routes *t, const char *method, const char *path, int prefix,
-                   mol_http_handler h, void *arg) {
+int mol_http__routes_add(mol_routes *t, const char *method, const char *path, int prefix,
+                         mol_http_handler h, void *arg) {
   if (!path || path[0] != '/' || !h) return MOL_EINVAL;
   if (t->len == t->cap) {
     size_t cap = t->cap ? t->cap * 2 : 8;
@@ -69,8 +69,8 @@ static const mol_route *best_for(const mol_routes *t, const char *method, const 
   return best;
 }
 
-const mol_route *mol_routes_match(const mol_routes *t, const char *method, const char *path,
-                                  int *status, mol_buf *allow) {
+const mol_route *mol_http__routes_match(const mol_routes *t, const char *method, const char *path,
+                                        int *status, mol_buf *allow) {
   size_t plen = strlen(path);
   int hit = 0;
   const mol_route *r = best_for(t, method, path, plen, &hit);
@@ -87,7 +87,7 @@ const mol_route *mol_routes_match(const mol_routes *t, const char *method, const
   return NULL;
 }
 
-size_t mol_routes_remove_arg(mol_routes *t, const void *arg) {
+size_t mol_http__routes_remove_arg(mol_routes *t, const void *arg) {
   size_t kept = 0, removed = 0;
   for (size_t i = 0; i < t->len; i++) {
     if (t->items[i].arg == arg) {
@@ -102,7 +102,7 @@ size_t mol_routes_remove_arg(mol_routes *t, const void *arg) {
   return removed;
 }
 
-void mol_routes_free(mol_routes *t) {
+void mol_http__routes_free(mol_routes *t) {
   for (size_t i = 0; i < t->len; i++) {
     free(t->items[i].method);
     free(t->items[i].path);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "base/holds.h"
 #include "base/log.h"
 #include "http/http.h"
 #include "http/server_int.h"
@@ -36,9 +37,10 @@ struct mol_http_server {
   int port;
   srv_conn *conns;
   unsigned nconns;
-  uv_timer_t grace;
-  unsigned closing : 1, finishing : 1, at_limit : 1;
-  unsigned pending_closes;
+  uv_timer_t grace;            /* also the holds' last handle */
+  mol_holds holds;             /* the server's own until close, each connection, each closing
+                                  listener */
+  unsigned closing : 1, at_limit : 1;
   void (*close_cb)(void *arg);
   void *close_arg;
 };
@@ -46,7 +48,8 @@ struct mol_http_server {
 struct srv_conn {
   mol_stream stream;
   mol_h1 core;
-  uv_timer_t timer;
+  uv_timer_t timer;      /* also the holds' last handle */
+  mol_holds holds;       /* the connection's own until conn_close, and its stream's */
   mol_http_server *srv;
   srv_conn *prev, *next;
   uint64_t phase_start, last_rx, timer_due;
@@ -55,7 +58,6 @@ struct srv_conn {
   size_t tx_mark;        /* the socket's unwritten bytes as of last_tx */
   unsigned seq;
   int phase;
-  int open_handles;
   unsigned closing : 1, lingering : 1, peer_eof : 1;
   char peer[64];
 };
@@ -65,48 +67,42 @@ static void on_stream_read(mol_stream *st, ssize_t nread, const char *data);
 
 /* ---- closing connections and the server ----------------------------------------------- */
 
-static void maybe_finish(mol_http_server *s);
-
-static void conn_free(srv_conn *c) {
+/* The connection's holds' finish: closed, and its stream too. */
+static void conn_free(void *arg) {
+  srv_conn *c = arg;
   mol_http_server *s = c->srv;
   if (c->prev) c->prev->next = c->next;
   else s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   s->nconns--;
-  mol_h1_free(&c->core);
+  mol_http__h1_free(&c->core);
   free(c);
-  if (s->closing) maybe_finish(s);
+  mol_holds_drop(&s->holds);
 }
 
-static void on_conn_handle_closed(srv_conn *c) {
-  if (--c->open_handles == 0) conn_free(c);
+static void on_stream_closed(mol_stream *st) {
+  srv_conn *c = st->data;
+  mol_holds_drop(&c->holds);
 }
-
-static void on_stream_closed(mol_stream *st) { on_conn_handle_closed(st->data); }
-static void on_timer_closed(uv_handle_t *h) { on_conn_handle_closed(h->data); }
 
 static void conn_close(srv_conn *c, int abort) {
   if (c->closing) return;
   c->closing = 1;
   mol_logd("http", "closing connection from %s%s", c->peer, abort ? " (reset)" : "");
-  mol_h1_abort(&c->core);
-  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+  mol_http__h1_abort(&c->core);
+  uv_timer_stop(&c->timer);
   mol_stream_close(&c->stream, abort);
+  mol_holds_drop(&c->holds);
 }
 
-static void on_server_freed(uv_handle_t *h) {
-  mol_http_server *s = h->data;
+/* The server's holds' finish: closed, every connection freed, every listener closed. */
+static void server_finish(void *arg) {
+  mol_http_server *s = arg;
   void (*cb)(void *) = s->close_cb;
-  void *arg = s->close_arg;
-  mol_routes_free(&s->routes);
+  void *cb_arg = s->close_arg;
+  mol_http__routes_free(&s->routes);
   free(s);
-  if (cb) cb(arg);
-}
-
-static void maybe_finish(mol_http_server *s) {
-  if (s->finishing || s->nconns || s->pending_closes) return;
-  s->finishing = 1;
-  uv_close((uv_handle_t *)&s->grace, on_server_freed);
+  if (cb) cb(cb_arg);
 }
 
 /* ---- timers ----------------------------------------------------------------------------- */
@@ -159,7 +155,7 @@ static void check_tx_progress(srv_conn *c) {
 }
 
 static void track_phase(srv_conn *c) {
-  int ph = mol_h1_phase(&c->core);
+  int ph = mol_http__h1_phase(&c->core);
   int receiving = ph == MOL_H1_HEAD || ph == MOL_H1_BODY;
   if (ph == c->phase && (!receiving || c->core.msg_seq == c->seq)) return;
   uint64_t now = uv_now(c->srv->loop);
@@ -193,7 +189,7 @@ static void read_expired(srv_conn *c) {
     case MOL_H1_HEAD:
     case MOL_H1_BODY:
       mol_logd("http", "request from %s timed out", c->peer);
-      mol_h1_fail(&c->core, 408); /* on_output carries on */
+      mol_http__h1_fail(&c->core, 408); /* on_output carries on */
       break;
     default: conn_close(c, 1); /* no FIN from the peer after ours */
   }
@@ -230,7 +226,7 @@ static void on_written(mol_stream *st, int status, void *arg) {
     conn_close(c, 1);
     return;
   }
-  mol_h1_resume(&c->core); /* held-back pipelined requests */
+  mol_http__h1_resume(&c->core); /* held-back pipelined requests */
   after_core(c);
 }
 
@@ -238,7 +234,7 @@ static void on_written(mol_stream *st, int status, void *arg) {
  * malloc per response. Only an unwritten remainder is queued. Not while input is held back,
  * since its resumption hangs on a write completion (on_written). */
 static size_t write_direct(srv_conn *c) {
-  if (mol_h1_blocked(&c->core)) return 0;
+  if (mol_http__h1_blocked(&c->core)) return 0;
   return mol_stream_try_write(&c->stream, c->core.out.data, c->core.out.len);
 }
 
@@ -282,7 +278,7 @@ static void after_core(srv_conn *c) {
   if (c->core.done) {
     if (mol_stream_queued(&c->stream) == 0) finish_output(c);
     if (c->closing) return;
-  } else if (mol_h1_blocked(&c->core)) {
+  } else if (mol_http__h1_blocked(&c->core)) {
     mol_stream_read_stop(&c->stream);
   } else if (!c->stream.reading && !c->peer_eof) {
     if (mol_stream_read_start(&c->stream, on_stream_read)) c->peer_eof = 1;
@@ -296,13 +292,13 @@ static size_t socket_queued(void *ctx) { return mol_stream_queued(&((srv_conn *)
 
 static void on_drain(mol_stream *st) {
   srv_conn *c = st->data;
-  if (!c->closing) mol_h1_drained(&c->core);
+  if (!c->closing) mol_http__h1_drained(&c->core);
 }
 
 static void on_eof(srv_conn *c, ssize_t code) {
   c->peer_eof = 1;
   if (code != MOL_EOF) mol_logd("http", "read from %s: %s", c->peer, mol_strerror((int)code));
-  if (c->lingering || code != MOL_EOF || mol_h1_eof(&c->core)) {
+  if (c->lingering || code != MOL_EOF || mol_http__h1_eof(&c->core)) {
     conn_close(c, code != MOL_EOF);
     return;
   }
@@ -318,7 +314,7 @@ static void on_stream_read(mol_stream *st, ssize_t nread, const char *data) {
   }
   c->last_rx = uv_now(c->srv->loop);
   if (c->lingering) return; /* discarded: we are only waiting for the FIN */
-  mol_h1_feed(&c->core, data, (size_t)nread);
+  mol_http__h1_feed(&c->core, data, (size_t)nread);
   after_core(c);
 }
 
@@ -328,8 +324,8 @@ static void on_request(mol_http_req *r, void *ctx) {
   mol_http_server *s = ((srv_conn *)ctx)->srv;
   int status = 404;
   mol_buf allow = MOL_BUF_INIT;
-  const mol_route *rt = mol_routes_match(&s->routes, r->method, mol_http_req_path(r), &status,
-                                         &allow);
+  const mol_route *rt = mol_http__routes_match(&s->routes, r->method, mol_http_req_path(r), &status,
+                                               &allow);
   if (rt) {
     rt->h(r, rt->arg);
     return;
@@ -345,9 +341,6 @@ static void on_request(mol_http_req *r, void *ctx) {
 static void start_conn(mol_http_server *s, srv_conn *c) {
   c->stream.data = c;
   c->stream.on_drain = on_drain;
-  uv_timer_init(s->loop, &c->timer);
-  c->timer.data = c;
-  c->open_handles++;
   if (mol_stream_peer_name(&c->stream, c->peer, sizeof(c->peer))) c->peer[0] = '\0';
   c->core.peer = c->peer;
   c->phase = -1;
@@ -366,7 +359,7 @@ static void start_conn(mol_http_server *s, srv_conn *c) {
       mol_logw("http", "connection limit (%u) reached, refusing connections",
                s->opts.max_connections);
     s->at_limit = 1;
-    mol_h1_fail(&c->core, 503);
+    mol_http__h1_fail(&c->core, 503);
     return;
   }
   s->at_limit = 0;
@@ -385,8 +378,12 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   c->srv = s;
-  c->open_handles = 1;
-  mol_h1_init(&c->core, &s->lim, &s->cbs, c);
+  uv_timer_init(s->loop, &c->timer);
+  c->timer.data = c;
+  mol_holds_init(&c->holds, (uv_handle_t *)&c->timer, conn_free, c);
+  mol_holds_take(&c->holds); /* the stream's, until on_stream_closed */
+  mol_holds_take(&s->holds);
+  mol_http__h1_init(&c->core, &s->lim, &s->cbs, c);
   c->next = s->conns;
   if (s->conns) s->conns->prev = c;
   s->conns = c;
@@ -395,7 +392,8 @@ static void on_connection(uv_stream_t *server, int status) {
   c->stream.data = c;
   if (rc) {
     mol_logw("http", "accept failed: %s", mol_strerror(rc));
-    c->closing = 1; /* the stream is closing; on_stream_closed frees c */
+    c->closing = 1; /* the stream is closing: on_stream_closed drops its hold */
+    mol_holds_drop(&c->holds);
     return;
   }
   start_conn(s, c);
@@ -419,23 +417,24 @@ int mol_http_server_new(uv_loop_t *loop, const mol_http_server_opts *opts,
   s->loop = loop;
   if (opts) s->opts = *opts;
   apply_defaults(&s->opts);
-  mol_h1_limits_init(&s->lim, &s->opts);
+  mol_http__h1_limits_init(&s->lim, &s->opts);
   s->cbs.on_request = on_request;
   s->cbs.on_output = on_output;
   s->cbs.socket_queued = socket_queued;
   uv_timer_init(loop, &s->grace);
   s->grace.data = s;
+  mol_holds_init(&s->holds, (uv_handle_t *)&s->grace, server_finish, s);
   *out = s;
   return 0;
 }
 
 int mol_http_server_route(mol_http_server *s, const char *method, const char *path, int prefix,
                           mol_http_handler h, void *arg) {
-  return mol_routes_add(&s->routes, method, path, prefix, h, arg);
+  return mol_http__routes_add(&s->routes, method, path, prefix, h, arg);
 }
 
 size_t mol_http_server_unroute(mol_http_server *s, const void *arg) {
-  return mol_routes_remove_arg(&s->routes, arg);
+  return mol_http__routes_remove_arg(&s->routes, arg);
 }
 
 static void free_handle(uv_handle_t *h) { free(h); }
@@ -502,8 +501,7 @@ int mol_http_server_port(const mol_http_server *s) {
 static void on_listener_closed(uv_handle_t *h) {
   mol_http_server *s = h->data;
   free(h);
-  s->pending_closes--;
-  maybe_finish(s);
+  mol_holds_drop(&s->holds);
 }
 
 static void on_grace_expired(uv_timer_t *t) {
@@ -518,20 +516,20 @@ void mol_http_server_close(mol_http_server *s, unsigned grace_ms, void (*cb)(voi
   s->close_cb = cb;
   s->close_arg = arg;
   for (int i = 0; i < s->nlisteners; i++) {
-    s->pending_closes++;
+    mol_holds_take(&s->holds);
     uv_close((uv_handle_t *)s->listeners[i], on_listener_closed);
   }
   s->nlisteners = 0;
   for (srv_conn *c = s->conns; c; c = c->next) {
-    int ph = mol_h1_phase(&c->core);
+    int ph = mol_http__h1_phase(&c->core);
     if (ph == MOL_H1_IDLE || ph == MOL_H1_HEAD || ph == MOL_H1_BODY) {
       conn_close(c, 0);
     } else {
-      mol_h1_shutdown(&c->core);
+      mol_http__h1_shutdown(&c->core);
       after_core(c);
     }
   }
   if (grace_ms) uv_timer_start(&s->grace, on_grace_expired, grace_ms, 0);
   else on_grace_expired(&s->grace);
-  maybe_finish(s);
+  mol_holds_drop(&s->holds); /* the connections' and listeners' holds keep it until they end */
 }

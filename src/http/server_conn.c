@@ -1,6 +1,6 @@
 /* server_conn.c - the I/O-free HTTP/1.1 server core of one connection.
  *
- * Bytes go in through mol_h1_feed; llhttp parses them into a request object whose strings
+ * Bytes go in through mol_http__h1_feed; llhttp parses them into a request object whose strings
  * live in per-request buffers that are recycled across requests (no allocation per request
  * on a keep-alive connection in the steady state). Each complete request is dispatched from
  * outside llhttp_execute (on_message_complete pauses the parser), so handlers may respond,
@@ -18,7 +18,7 @@
 
 #define SHRINK_ABOVE (64 * 1024) /* recycled buffers larger than this are released */
 
-void mol_h1_limits_init(mol_h1_limits *lim, const mol_http_server_opts *o) {
+void mol_http__h1_limits_init(mol_h1_limits *lim, const mol_http_server_opts *o) {
   lim->max_header_bytes = o && o->max_header_bytes ? o->max_header_bytes : 16 * 1024;
   lim->max_body_bytes = o && o->max_body_bytes ? o->max_body_bytes : 1024 * 1024;
   lim->max_write_queue = o && o->max_write_queue ? o->max_write_queue : 8 * 1024 * 1024;
@@ -32,7 +32,7 @@ static void buf_recycle(mol_buf *b) {
   b->len = 0;
 }
 
-void mol_h1_req_free(mol_http_req *r) {
+void mol_http__h1_req_free(mol_http_req *r) {
   mol_buf_free(&r->head);
   mol_buf_free(&r->body);
   mol_buf_free(&r->out);
@@ -62,7 +62,7 @@ static mol_http_req *req_get(mol_h1 *c) {
 
 static void req_put(mol_h1 *c, mol_http_req *r) {
   if (c->npool >= MOL_H1_POOL) {
-    mol_h1_req_free(r);
+    mol_http__h1_req_free(r);
     return;
   }
   buf_recycle(&r->head);
@@ -312,7 +312,7 @@ static const llhttp_settings_t settings = {
 
 /* ---- the queue of requests ------------------------------------------------------------- */
 
-void mol_h1_init(mol_h1 *c, const mol_h1_limits *lim, const mol_h1_callbacks *cb, void *ctx) {
+void mol_http__h1_init(mol_h1 *c, const mol_h1_limits *lim, const mol_h1_callbacks *cb, void *ctx) {
   memset(c, 0, sizeof(*c));
   llhttp_init(&c->parser, HTTP_REQUEST, &settings);
   c->parser.data = c;
@@ -322,7 +322,7 @@ void mol_h1_init(mol_h1 *c, const mol_h1_limits *lim, const mol_h1_callbacks *cb
   c->peer = "";
 }
 
-void mol_h1_notify(mol_h1 *c) {
+void mol_http__h1_notify(mol_h1 *c) {
   if (!c->in_feed && (c->out.len || c->done) && c->cb->on_output) c->cb->on_output(c->ctx);
 }
 
@@ -334,7 +334,7 @@ static void drop_cur(mol_h1 *c) {
 
 static void finish_conn(mol_h1 *c) {
   if (c->done) return;
-  if (c->err_status) mol_h1_write_error(&c->out, c->err_status);
+  if (c->err_status) mol_http__h1_write_error(&c->out, c->err_status);
   c->done = 1;
   c->close_after = 1;
   drop_cur(c);
@@ -403,7 +403,7 @@ static int backlogged(const mol_h1 *c) {
   return q > c->lim->max_write_queue;
 }
 
-int mol_h1_blocked(const mol_h1 *c) {
+int mol_http__h1_blocked(const mol_h1 *c) {
   return c->pending.len > 0 || c->nqueued >= c->lim->max_pipelined;
 }
 
@@ -432,11 +432,11 @@ static size_t parse(mol_h1 *c, const char *data, size_t len) {
   return off;
 }
 
-void mol_h1_feed(mol_h1 *c, const char *data, size_t len) {
+void mol_http__h1_feed(mol_h1 *c, const char *data, size_t len) {
   if (!accepting(c)) return;
   if (c->pending.len) {
     mol_buf_append(&c->pending, data, len);
-    mol_h1_resume(c);
+    mol_http__h1_resume(c);
     return;
   }
   c->in_feed++;
@@ -445,7 +445,7 @@ void mol_h1_feed(mol_h1 *c, const char *data, size_t len) {
   c->in_feed--;
 }
 
-void mol_h1_resume(mol_h1 *c) {
+void mol_http__h1_resume(mol_h1 *c) {
   if (!c->pending.len || c->in_feed) return;
   if (!accepting(c)) {
     mol_buf_reset(&c->pending);
@@ -458,7 +458,7 @@ void mol_h1_resume(mol_h1 *c) {
   c->in_feed--;
 }
 
-int mol_h1_phase(const mol_h1 *c) {
+int mol_http__h1_phase(const mol_h1 *c) {
   if (c->done || c->dead) return MOL_H1_CLOSING;
   if (c->cur) return c->cur->headers_done ? MOL_H1_BODY : MOL_H1_HEAD;
   if (c->head || c->pending.len) return MOL_H1_BUSY;
@@ -471,7 +471,7 @@ static int user_holds_any(const mol_h1 *c) {
   return 0;
 }
 
-int mol_h1_eof(mol_h1 *c) {
+int mol_http__h1_eof(mol_h1 *c) {
   if (user_holds_any(c)) return 1;
   c->close_after = 1;
   drop_cur(c);
@@ -480,17 +480,17 @@ int mol_h1_eof(mol_h1 *c) {
   return 0;
 }
 
-void mol_h1_fail(mol_h1 *c, int status) {
+void mol_http__h1_fail(mol_h1 *c, int status) {
   if (c->done || c->dead) return;
   if (!c->err_status) c->err_status = status;
   c->close_after = 1;
   drop_cur(c);
   mol_buf_reset(&c->pending);
   advance(c);
-  mol_h1_notify(c);
+  mol_http__h1_notify(c);
 }
 
-void mol_h1_shutdown(mol_h1 *c) {
+void mol_http__h1_shutdown(mol_h1 *c) {
   if (c->done || c->dead) return;
   c->close_after = 1;
   drop_cur(c);
@@ -509,7 +509,7 @@ static void orphan(mol_h1 *c, mol_http_req *r) {
   if (r->on_abort) r->on_abort(r, r->abort_arg); /* may finish (and free) r */
 }
 
-void mol_h1_abort(mol_h1 *c) {
+void mol_http__h1_abort(mol_h1 *c) {
   if (c->dead) return;
   c->dead = 1;
   c->close_after = 1;
@@ -520,38 +520,38 @@ void mol_h1_abort(mol_h1 *c) {
   while (r) {
     mol_http_req *next = r->next;
     if (r->state == REQ_DISPATCHED || r->state == REQ_STREAMING) orphan(c, r);
-    else mol_h1_req_free(r);
+    else mol_http__h1_req_free(r);
     r = next;
   }
 }
 
-void mol_h1_free(mol_h1 *c) {
-  mol_h1_abort(c);
+void mol_http__h1_free(mol_h1 *c) {
+  mol_http__h1_abort(c);
   while (c->pool) {
     mol_http_req *r = c->pool;
     c->pool = r->next;
-    mol_h1_req_free(r);
+    mol_http__h1_req_free(r);
   }
   c->npool = 0;
   mol_buf_free(&c->out);
   mol_buf_free(&c->pending);
 }
 
-void mol_h1_drained(mol_h1 *c) {
+void mol_http__h1_drained(mol_h1 *c) {
   mol_http_req *r = c->head;
   if (r && r->state == REQ_STREAMING && r->on_drain) r->on_drain(r, r->drain_arg);
 }
 
-mol_buf *mol_h1_req_sink(mol_http_req *r) {
+mol_buf *mol_http__h1_req_sink(mol_http_req *r) {
   return r == r->conn->head ? &r->conn->out : &r->out;
 }
 
-void mol_h1_req_finish(mol_http_req *r) {
+void mol_http__h1_req_finish(mol_http_req *r) {
   mol_h1 *c = r->conn;
   r->state = REQ_DONE;
   if (r != c->head) return;
   advance(c);
-  mol_h1_notify(c);
+  mol_http__h1_notify(c);
 }
 
 /* ---- request accessors ------------------------------------------------------------------ */

@@ -24,7 +24,7 @@ typedef struct {
 } mol_h1_limits;
 
 /* Fills lim from opts (NULL = all defaults), replacing zeros with the documented defaults. */
-void mol_h1_limits_init(mol_h1_limits *lim, const mol_http_server_opts *opts);
+void mol_http__h1_limits_init(mol_h1_limits *lim, const mol_http_server_opts *opts);
 
 /* What a connection is waiting for; the socket layer picks the timeout from it. */
 enum {
@@ -40,7 +40,7 @@ typedef struct mol_h1 mol_h1;
 typedef struct {
   /* A complete, valid request for the application; it must be finished exactly once. */
   void (*on_request)(mol_http_req *r, void *ctx);
-  /* Bytes were added to out (or the core became done) outside mol_h1_feed/resume. */
+  /* Bytes were added to out (or the core became done) outside mol_http__h1_feed/resume. */
   void (*on_output)(void *ctx);
   /* Bytes already handed to the socket but not written (may be NULL: 0). */
   size_t (*socket_queued)(void *ctx);
@@ -97,36 +97,36 @@ struct mol_h1 {
   unsigned dead : 1;        /* the connection is gone */
 };
 
-void mol_h1_init(mol_h1 *c, const mol_h1_limits *lim, const mol_h1_callbacks *cb, void *ctx);
-/* Releases everything; calls mol_h1_abort first if needed. */
-void mol_h1_free(mol_h1 *c);
+void mol_http__h1_init(mol_h1 *c, const mol_h1_limits *lim, const mol_h1_callbacks *cb, void *ctx);
+/* Releases everything; calls mol_http__h1_abort first if needed. */
+void mol_http__h1_free(mol_h1 *c);
 /* Parses input, dispatching each complete request. Input past a full pipeline is held back. */
-void mol_h1_feed(mol_h1 *c, const char *data, size_t len);
+void mol_http__h1_feed(mol_h1 *c, const char *data, size_t len);
 /* Parses held-back input once the pipeline has room again. */
-void mol_h1_resume(mol_h1 *c);
+void mol_http__h1_resume(mol_h1 *c);
 /* True while the socket should not deliver more input. */
-int mol_h1_blocked(const mol_h1 *c);
-int mol_h1_phase(const mol_h1 *c);
+int mol_http__h1_blocked(const mol_h1 *c);
+int mol_http__h1_phase(const mol_h1 *c);
 /* The peer finished sending. Returns 1 when requests are still with the application (the
  * caller should then abort the connection), else 0 (close once the output is flushed). */
-int mol_h1_eof(mol_h1 *c);
+int mol_http__h1_eof(mol_h1 *c);
 /* Stops parsing and answers with status (408, 503, ...) after the responses already due. */
-void mol_h1_fail(mol_h1 *c, int status);
+void mol_http__h1_fail(mol_h1 *c, int status);
 /* Graceful: no further requests; done once the dispatched ones are answered. */
-void mol_h1_shutdown(mol_h1 *c);
+void mol_http__h1_shutdown(mol_h1 *c);
 /* The connection is gone: requests still with the application are orphaned and their
  * on_abort fires; the rest are released. Idempotent. */
-void mol_h1_abort(mol_h1 *c);
+void mol_http__h1_abort(mol_h1 *c);
 /* The socket's write queue drained: tells the request being written. */
-void mol_h1_drained(mol_h1 *c);
+void mol_http__h1_drained(mol_h1 *c);
 
 /* Used by server_resp.c. */
-mol_buf *mol_h1_req_sink(mol_http_req *r);
-void mol_h1_req_finish(mol_http_req *r);
-void mol_h1_req_free(mol_http_req *r);
-void mol_h1_notify(mol_h1 *c);
+mol_buf *mol_http__h1_req_sink(mol_http_req *r);
+void mol_http__h1_req_finish(mol_http_req *r);
+void mol_http__h1_req_free(mol_http_req *r);
+void mol_http__h1_notify(mol_h1 *c);
 /* Appends a complete error response with Connection: close (used for 4xx/5xx by the core). */
-int mol_h1_write_error(mol_buf *b, int status);
+int mol_http__h1_write_error(mol_buf *b, int status);
 
 /* Routing (route.c). */
 typedef struct {
@@ -143,14 +143,14 @@ typedef struct {
   size_t len, cap;
 } mol_routes;
 
-int mol_routes_add(mol_routes *t, const char *method, const char *path, int prefix,
-                   mol_http_handler h, void *arg);
+int mol_http__routes_add(mol_routes *t, const char *method, const char *path, int prefix,
+                         mol_http_handler h, void *arg);
 /* Best route for method and path, or NULL with *status 404, or 405 and allow filled with the
  * allowed methods ("GET, HEAD, POST"). */
-const mol_route *mol_routes_match(const mol_routes *t, const char *method, const char *path,
-                                  int *status, mol_buf *allow);
+const mol_route *mol_http__routes_match(const mol_routes *t, const char *method, const char *path,
+                                        int *status, mol_buf *allow);
 /* Removes every route whose handler argument is arg; returns how many. */
-size_t mol_routes_remove_arg(mol_routes *t, const void *arg);
-void mol_routes_free(mol_routes *t);
+size_t mol_http__routes_remove_arg(mol_routes *t, const void *arg);
+void mol_http__routes_free(mol_routes *t);
 
 #endif

@@ -70,7 +70,7 @@ static void put_status_line(mol_buf *b, int status) {
   PUT_LIT(b, "\r\n");
 }
 
-int mol_h1_write_error(mol_buf *b, int status) {
+int mol_http__h1_write_error(mol_buf *b, int status) {
   if (mol_buf_reserve(b, 160)) return MOL_ENOMEM;
   put_status_line(b, status);
   PUT_LIT(b, "Content-Length: 0\r\nConnection: close\r\n\r\n");
@@ -89,7 +89,7 @@ static int closes_after(const mol_http_req *r) {
 /* Appends the status line and headers; reserves `extra` more bytes for the caller. */
 static int write_head(mol_http_req *r, int status, const char *ctype, int mode, size_t clen,
                       size_t extra) {
-  mol_buf *b = mol_h1_req_sink(r);
+  mol_buf *b = mol_http__h1_req_sink(r);
   size_t ctlen = ctype ? strlen(ctype) : 0;
   if (ctype && !mol_http_valid_value(ctype, ctlen)) return MOL_EINVAL;
   if (mode == BODY_CLOSE) r->keep_alive = 0;
@@ -118,7 +118,7 @@ static int write_head(mol_http_req *r, int status, const char *ctype, int mode, 
 
 /* An orphaned request (client gone) is only released by the finishing calls. */
 static int release_orphan(mol_http_req *r) {
-  mol_h1_req_free(r);
+  mol_http__h1_req_free(r);
   return 0;
 }
 
@@ -153,8 +153,8 @@ int mol_http_respond(mol_http_req *r, int status, const char *content_type, cons
   int send_body = mode == BODY_LENGTH && !r->is_head;
   int rc = write_head(r, status, content_type, mode, len, send_body ? len : 0);
   if (rc) return rc;
-  if (send_body && len) put(mol_h1_req_sink(r), body, len);
-  mol_h1_req_finish(r);
+  if (send_body && len) put(mol_http__h1_req_sink(r), body, len);
+  mol_http__h1_req_finish(r);
   return 0;
 }
 
@@ -169,7 +169,7 @@ int mol_http_resp_start(mol_http_req *r, int status, const char *content_type) {
   int rc = write_head(r, status, content_type, mode, 0, 0);
   if (rc) return rc;
   r->state = REQ_STREAMING;
-  mol_h1_notify(r->conn);
+  mol_http__h1_notify(r->conn);
   return 0;
 }
 
@@ -194,7 +194,7 @@ int mol_http_resp_write(mol_http_req *r, const void *data, size_t len) {
   if (!r) return MOL_EINVAL;
   int rc = may_write(r, len);
   if (rc || len == 0 || silent(r)) return rc;
-  mol_buf *b = mol_h1_req_sink(r);
+  mol_buf *b = mol_http__h1_req_sink(r);
   if (mol_buf_reserve(b, len + 24)) return MOL_ENOMEM;
   if (r->mode == BODY_CHUNKED) {
     put_hex(b, len);
@@ -203,7 +203,7 @@ int mol_http_resp_write(mol_http_req *r, const void *data, size_t len) {
   put(b, data, len);
   if (r->mode == BODY_CHUNKED) PUT_LIT(b, "\r\n");
   b->data[b->len] = '\0';
-  mol_h1_notify(r->conn);
+  mol_http__h1_notify(r->conn);
   return 0;
 }
 
@@ -211,10 +211,10 @@ int mol_http_resp_end(mol_http_req *r) {
   if (!r || r->state != REQ_STREAMING) return MOL_EINVAL;
   if (!r->conn) return release_orphan(r);
   if (r->mode == BODY_CHUNKED && !r->is_head) {
-    mol_buf *b = mol_h1_req_sink(r);
+    mol_buf *b = mol_http__h1_req_sink(r);
     if (mol_buf_append(b, "0\r\n\r\n", 5)) return MOL_ENOMEM;
   }
-  mol_h1_req_finish(r);
+  mol_http__h1_req_finish(r);
   return 0;
 }
 
@@ -256,7 +256,7 @@ int mol_http_sse_send(mol_http_req *r, const char *event, const char *data, size
   size_t n = sse_size(event, data, len);
   int rc = may_write(r, n);
   if (rc || silent(r)) return rc;
-  mol_buf *b = mol_h1_req_sink(r);
+  mol_buf *b = mol_http__h1_req_sink(r);
   if (mol_buf_reserve(b, n + 24)) return MOL_ENOMEM;
   if (r->mode == BODY_CHUNKED) {
     put_hex(b, n);
@@ -265,7 +265,7 @@ int mol_http_sse_send(mol_http_req *r, const char *event, const char *data, size
   put_sse(b, event, data, len);
   if (r->mode == BODY_CHUNKED) PUT_LIT(b, "\r\n");
   b->data[b->len] = '\0';
-  mol_h1_notify(r->conn);
+  mol_http__h1_notify(r->conn);
   return 0;
 }
 

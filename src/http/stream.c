@@ -87,7 +87,7 @@ static void on_tcp_read(uv_stream_t *t, ssize_t nread, const uv_buf_t *buf) {
 static void finish_close(mol_stream *s) {
   if (s->tls) {
     early_fail(s, MOL_ECANCELED);
-    mol_tls_conn_free(s->tls);
+    mol_http__tls_conn_free(s->tls);
     s->tls = NULL;
   }
   /* Closed between TCP connect and the end of the TLS handshake: no uv request is left to
@@ -111,7 +111,7 @@ static void on_tcp_closed(uv_handle_t *h) {
 }
 
 static int tls_attach(mol_stream *s, mol_tls_config *cfg, int server, const char *hostname) {
-  int rc = mol_tls_conn_new(cfg, server, hostname, &s->tls);
+  int rc = mol_http__tls_conn_new(cfg, server, hostname, &s->tls);
   if (rc) return rc;
   uv_idle_init(s->loop, &s->tls_resume);
   s->tls_resume.data = s;
@@ -333,7 +333,7 @@ int mol_stream_peer_name(mol_stream *s, char *out, size_t outlen) {
 static int tls_submit(mol_stream *s, stream_write *w, size_t len, mol_stream_write_cb cb,
                       void *arg, int internal) {
   size_t n;
-  char *out = mol_tls_conn_take_output(s->tls, &n);
+  char *out = mol_http__tls_conn_take_output(s->tls, &n);
   if (!out && internal) {
     free(w);
     return 0;
@@ -355,7 +355,7 @@ static int tls_send_data(mol_stream *s, const char *data, size_t len, mol_stream
                          void *arg) {
   stream_write *w = malloc(sizeof(*w));
   if (!w) return MOL_ENOMEM;
-  int rc = mol_tls_conn_write(s->tls, data, len);
+  int rc = mol_http__tls_conn_write(s->tls, data, len);
   if (rc) {
     free(w);
     return rc;
@@ -403,7 +403,7 @@ static void early_fail(mol_stream *s, int status) {
 
 static int tls_write(mol_stream *s, char *owned, const char *data, size_t len,
                      mol_stream_write_cb cb, void *arg) {
-  mol_tls_state st = mol_tls_conn_state(s->tls);
+  mol_tls_state st = mol_http__tls_conn_state(s->tls);
   if (s->tls_shutdown || st == MOL_TLS_FAILED) {
     free(owned);
     return MOL_EPIPE;
@@ -416,7 +416,7 @@ static int tls_write(mol_stream *s, char *owned, const char *data, size_t len,
 }
 
 static int tls_shutdown_now(mol_stream *s) {
-  mol_tls_conn_close_notify(s->tls);
+  mol_http__tls_conn_close_notify(s->tls);
   int rc = tls_send_internal(s);
   return rc ? rc : tcp_shutdown(s);
 }
@@ -426,16 +426,16 @@ static int tls_shutdown(mol_stream *s) {
   s->tls_shutdown = 1;
   /* Before the handshake ends (a server stream), early writes must go first: the handshake's
    * end sends them, then the close_notify and the FIN. */
-  if (mol_tls_conn_state(s->tls) == MOL_TLS_HANDSHAKE) return 0;
+  if (mol_http__tls_conn_state(s->tls) == MOL_TLS_HANDSHAKE) return 0;
   return tls_shutdown_now(s);
 }
 
 /* Best effort on a graceful close: the handle closes right after, so close_notify goes out
  * only if the socket takes it at once (not behind writes that the close cancels anyway). */
 static void tls_goodbye(mol_stream *s) {
-  mol_tls_conn_close_notify(s->tls);
+  mol_http__tls_conn_close_notify(s->tls);
   size_t n;
-  char *out = mol_tls_conn_take_output(s->tls, &n);
+  char *out = mol_http__tls_conn_take_output(s->tls, &n);
   if (!out) return;
   uv_buf_t buf = uv_buf_init(out, (unsigned)n);
   uv_try_write((uv_stream_t *)&s->tcp, &buf, 1);
@@ -447,7 +447,7 @@ static void tls_goodbye(mol_stream *s) {
 /* The socket is read while the owner wants data or a client handshake is under way (its
  * on_connect depends on it); never after the terminal read or the socket's end. */
 static int tls_sync_reading(mol_stream *s) {
-  int want = !s->closing && !s->read_done && !mol_tls_conn_ended(s->tls) &&
+  int want = !s->closing && !s->read_done && !mol_http__tls_conn_ended(s->tls) &&
              (s->reading || s->connect_pending);
   if (want == (int)s->tls_reading) return 0;
   if (want) {
@@ -464,7 +464,7 @@ static int tls_sync_reading(mol_stream *s) {
  * the session needs more ciphertext, or the stream ends. */
 static void tls_deliver(mol_stream *s) {
   while (s->reading && !s->closing && !s->read_done) {
-    ssize_t n = mol_tls_conn_read(s->tls, plain_buf, sizeof(plain_buf));
+    ssize_t n = mol_http__tls_conn_read(s->tls, plain_buf, sizeof(plain_buf));
     if (n == MOL_EAGAIN) break;
     if (n > 0) {
       s->on_read(s, n, plain_buf);
@@ -506,7 +506,7 @@ static void tls_handshake_failed(mol_stream *s, int err) {
 }
 
 static void tls_handshake_step(mol_stream *s) {
-  int rc = mol_tls_conn_handshake(s->tls);
+  int rc = mol_http__tls_conn_handshake(s->tls);
   int sent = tls_send_internal(s);
   if (rc == MOL_EAGAIN && sent == 0) return;
   if (rc == 0 && sent == 0) {
@@ -517,7 +517,7 @@ static void tls_handshake_step(mol_stream *s) {
 }
 
 static void tls_progress(mol_stream *s) {
-  if (mol_tls_conn_state(s->tls) == MOL_TLS_HANDSHAKE) {
+  if (mol_http__tls_conn_state(s->tls) == MOL_TLS_HANDSHAKE) {
     tls_handshake_step(s);
   } else {
     tls_deliver(s);
@@ -529,9 +529,9 @@ static void tls_on_tcp_read(mol_stream *s, ssize_t nread, const char *data) {
     /* libuv stops reading at the end; the session reports it after the buffered records. */
     uv_read_stop((uv_stream_t *)&s->tcp);
     s->tls_reading = 0;
-    mol_tls_conn_feed_end(s->tls, (int)nread);
-  } else if (mol_tls_conn_feed(s->tls, data, (size_t)nread)) {
-    mol_tls_conn_feed_end(s->tls, MOL_ENOMEM);
+    mol_http__tls_conn_feed_end(s->tls, (int)nread);
+  } else if (mol_http__tls_conn_feed(s->tls, data, (size_t)nread)) {
+    mol_http__tls_conn_feed_end(s->tls, MOL_ENOMEM);
   }
   tls_progress(s);
 }
@@ -546,6 +546,6 @@ static int tls_read_start(mol_stream *s) {
   int rc = tls_sync_reading(s);
   /* Records that arrived while reads were stopped produce no new socket event: deliver them
    * from the next loop iteration rather than re-entering the owner from this call. */
-  if (rc == 0 && mol_tls_conn_pending(s->tls)) uv_idle_start(&s->tls_resume, on_tls_resume);
+  if (rc == 0 && mol_http__tls_conn_pending(s->tls)) uv_idle_start(&s->tls_resume, on_tls_resume);
   return rc;
 }

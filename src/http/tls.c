@@ -13,7 +13,8 @@
 #include "mol_config.h"
 #include "molecule.h"
 
-int mol_tls_rng(void *unused, unsigned char *out, size_t len) {
+/* The mbedTLS rng callback of every config: the OS CSPRNG. */
+static int tls_rng(void *unused, unsigned char *out, size_t len) {
   (void)unused;
   /* The OS CSPRNG directly: no DRBG state to seed, share or reseed after fork. */
   return mol_random_bytes(out, len) ? MBEDTLS_ERR_ENTROPY_SOURCE_FAILED : 0;
@@ -90,7 +91,7 @@ static int config_new(int server, mol_tls_config **out) {
     mol_tls_config_free(cfg);
     return log_failure("cannot initialise", "config", ret);
   }
-  mbedtls_ssl_conf_rng(&cfg->conf, mol_tls_rng, NULL);
+  mbedtls_ssl_conf_rng(&cfg->conf, tls_rng, NULL);
   /* TLS 1.2 is the floor; mbedTLS 2.28's TLS 1.3 is experimental and not offered. */
   mbedtls_ssl_conf_min_version(&cfg->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
                                MBEDTLS_SSL_MINOR_VERSION_3);

@@ -52,7 +52,8 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len) {
   return (int)n;
 }
 
-int mol_tls_conn_new(mol_tls_config *cfg, int server, const char *hostname, mol_tls_conn **out) {
+int mol_http__tls_conn_new(mol_tls_config *cfg, int server, const char *hostname,
+                           mol_tls_conn **out) {
   *out = NULL;
   if (!cfg || cfg->server != !!server) return MOL_EINVAL;
   if (!server && cfg->verify && (!hostname || !*hostname)) {
@@ -71,7 +72,7 @@ int mol_tls_conn_new(mol_tls_config *cfg, int server, const char *hostname, mol_
     char msg[128];
     mbedtls_strerror(ret, msg, sizeof(msg));
     mol_loge("tls", "cannot start a session: %s", msg);
-    mol_tls_conn_free(c);
+    mol_http__tls_conn_free(c);
     return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? MOL_ENOMEM : MOL_ETLS;
   }
   mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
@@ -79,7 +80,7 @@ int mol_tls_conn_new(mol_tls_config *cfg, int server, const char *hostname, mol_
   return 0;
 }
 
-void mol_tls_conn_free(mol_tls_conn *c) {
+void mol_http__tls_conn_free(mol_tls_conn *c) {
   if (!c) return;
   mbedtls_ssl_free(&c->ssl);
   mol_buf_free(&c->in);
@@ -88,9 +89,9 @@ void mol_tls_conn_free(mol_tls_conn *c) {
   free(c);
 }
 
-mol_tls_state mol_tls_conn_state(const mol_tls_conn *c) { return c->state; }
+mol_tls_state mol_http__tls_conn_state(const mol_tls_conn *c) { return c->state; }
 
-int mol_tls_conn_feed(mol_tls_conn *c, const char *data, size_t len) {
+int mol_http__tls_conn_feed(mol_tls_conn *c, const char *data, size_t len) {
   if (c->in_off > 0) {
     mol_buf_consume(&c->in, c->in_off);
     c->in_off = 0;
@@ -98,13 +99,13 @@ int mol_tls_conn_feed(mol_tls_conn *c, const char *data, size_t len) {
   return mol_buf_append(&c->in, data, len);
 }
 
-void mol_tls_conn_feed_end(mol_tls_conn *c, int code) {
+void mol_http__tls_conn_feed_end(mol_tls_conn *c, int code) {
   if (!c->end_code) c->end_code = code ? code : MOL_EOF;
 }
 
-int mol_tls_conn_ended(const mol_tls_conn *c) { return c->end_code != 0; }
+int mol_http__tls_conn_ended(const mol_tls_conn *c) { return c->end_code != 0; }
 
-int mol_tls_conn_pending(const mol_tls_conn *c) {
+int mol_http__tls_conn_pending(const mol_tls_conn *c) {
   return c->in.len > c->in_off || c->end_code != 0 ||
          mbedtls_ssl_get_bytes_avail(&c->ssl) > 0 || mbedtls_ssl_check_pending(&c->ssl);
 }
@@ -130,7 +131,7 @@ static int handshake_error(mol_tls_conn *c, int ret) {
   return MOL_ETLS;
 }
 
-int mol_tls_conn_handshake(mol_tls_conn *c) {
+int mol_http__tls_conn_handshake(mol_tls_conn *c) {
   if (c->state != MOL_TLS_HANDSHAKE) return c->state == MOL_TLS_OPEN ? 0 : MOL_ETLS;
   int ret = mbedtls_ssl_handshake(&c->ssl);
   if (ret == 0) {
@@ -142,7 +143,7 @@ int mol_tls_conn_handshake(mol_tls_conn *c) {
   return handshake_error(c, ret);
 }
 
-ssize_t mol_tls_conn_read(mol_tls_conn *c, char *buf, size_t cap) {
+ssize_t mol_http__tls_conn_read(mol_tls_conn *c, char *buf, size_t cap) {
   if (c->state != MOL_TLS_OPEN) return MOL_ETLS;
   int ret = mbedtls_ssl_read(&c->ssl, (unsigned char *)buf, cap);
   if (ret > 0) return ret;
@@ -159,7 +160,7 @@ ssize_t mol_tls_conn_read(mol_tls_conn *c, char *buf, size_t cap) {
   return MOL_ETLS;
 }
 
-int mol_tls_conn_write(mol_tls_conn *c, const char *data, size_t len) {
+int mol_http__tls_conn_write(mol_tls_conn *c, const char *data, size_t len) {
   if (c->state != MOL_TLS_OPEN || c->notified) return MOL_ETLS;
   if (len == 0) return 0;
   size_t records = len / RECORD_PLAINTEXT + 1;
@@ -178,13 +179,13 @@ int mol_tls_conn_write(mol_tls_conn *c, const char *data, size_t len) {
   return 0;
 }
 
-void mol_tls_conn_close_notify(mol_tls_conn *c) {
+void mol_http__tls_conn_close_notify(mol_tls_conn *c) {
   if (c->state != MOL_TLS_OPEN || c->notified) return;
   c->notified = 1;
   mbedtls_ssl_close_notify(&c->ssl);
 }
 
-char *mol_tls_conn_take_output(mol_tls_conn *c, size_t *len) {
+char *mol_http__tls_conn_take_output(mol_tls_conn *c, size_t *len) {
   *len = c->out.len;
   if (c->out.len == 0) return NULL;
   return mol_buf_steal(&c->out);

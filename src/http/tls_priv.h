@@ -17,7 +17,4 @@ struct mol_tls_config {
   int verify;                  /* client: peer certificate and hostname are checked */
 };
 
-/* The mbedTLS rng callback used by configs and by tests that need one: the OS CSPRNG. */
-int mol_tls_rng(void *unused, unsigned char *out, size_t len);
-
 #endif

@@ -19,8 +19,8 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "a2a/echo.h"
-#include "a2a/executor.h"
+#include "a2a_uv/echo.h"
+#include "a2a_uv/executor.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "molecule.h"

@@ -5,7 +5,7 @@
 #ifndef MOL_RUNTIME_AGENT_INT_H
 #define MOL_RUNTIME_AGENT_INT_H
 
-#include "a2a/server.h"
+#include "a2a_uv/server.h"
 #include "runtime/agent.h"
 
 typedef struct mol_agent__turn mol_agent__turn;

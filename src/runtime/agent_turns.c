@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "a2a/model.h"
-#include "a2a/server_int.h" /* the server's task store: the meter listens on the turn's task */
+#include "a2a_uv/server_int.h" /* the server's task store: the meter listens on the turn's task */
 #include "base/clock.h"
 #include "base/log.h"
 #include "molecule.h"

@@ -13,7 +13,7 @@
 #ifndef MOL_RUNTIME_EXEC_CHAT_H
 #define MOL_RUNTIME_EXEC_CHAT_H
 
-#include "a2a/executor.h"
+#include "a2a_uv/executor.h"
 #include "http/client.h"
 
 typedef struct {

@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <uv.h>
 
-#include "a2a/executor.h"
+#include "a2a_uv/executor.h"
 
 typedef struct {
   const char *handler;        /* required: the command, run with /bin/sh -c */

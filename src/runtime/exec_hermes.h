@@ -6,7 +6,7 @@
 #ifndef MOL_RUNTIME_EXEC_HERMES_H
 #define MOL_RUNTIME_EXEC_HERMES_H
 
-#include "a2a/executor.h"
+#include "a2a_uv/executor.h"
 #include "http/client.h"
 
 /* The longest secret accepted: it travels as a header value, and the plugin's HTTP server

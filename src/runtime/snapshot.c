@@ -6,20 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "runtime/scrub.h"
 
 /* Upstream's datetime.isoformat(): microseconds and an explicit +00:00. */
-static void iso_now(char *out, size_t n) {
-  struct timespec ts;
-  struct tm tm;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  size_t k = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out + k, n - k, ".%06ld+00:00", ts.tv_nsec / 1000);
-}
+static void iso_now(char *out, size_t n) { mol_iso8601_now(6, "+00:00", out, n); }
 
 static void trim_transcript(json_t *adapter) {
   json_t *lines = json_object_get(adapter, "transcript_lines");

@@ -36,7 +36,7 @@ static int feed_all(mol_resp_parser *p, const uint8_t *data, size_t len, size_t 
   int rc = MOL_RESP_MORE;
   while (off < len) {
     size_t n = len - off < step ? len - off : step, used = 0;
-    rc = mol_resp_feed(p, (const char *)data + off, n, &used);
+    rc = mol_http__resp_feed(p, (const char *)data + off, n, &used);
     if (used > n) abort();
     off += used;
     if (rc == MOL_RESP_PAUSE) continue;
@@ -53,15 +53,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   sink s = {0, (mode & 0x40) != 0};
   mol_http_headers h = {0};
   mol_resp_parser p;
-  mol_resp_init(&p, &events, &s);
-  mol_resp_reset(&p, &h, (mode & 0x20) != 0);
+  mol_http__resp_init(&p, &events, &s);
+  mol_http__resp_reset(&p, &h, (mode & 0x20) != 0);
   int rc = feed_all(&p, data + 1, size - 1, step);
-  if (rc == MOL_RESP_MORE || rc == MOL_RESP_PAUSE) rc = mol_resp_finish(&p);
+  if (rc == MOL_RESP_MORE || rc == MOL_RESP_PAUSE) rc = mol_http__resp_finish(&p);
   size_t used = 0;
-  int again = mol_resp_feed(&p, "x", 1, &used);
+  int again = mol_http__resp_feed(&p, "x", 1, &used);
   if (rc == MOL_RESP_DONE && again != MOL_RESP_DONE) abort();
   if (rc < 0 && again != rc) abort();
-  mol_resp_free(&p);
+  mol_http__resp_free(&p);
   mol_http_headers_free(&h);
   return 0;
 }

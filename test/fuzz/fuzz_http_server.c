@@ -87,28 +87,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   f.mode = data[0];
   mol_http_server_opts o = {.max_header_bytes = 2048, .max_body_bytes = 4096,
                             .max_pipelined = 1 + (data[0] >> 6)};
-  mol_h1_limits_init(&f.lim, &o);
+  mol_http__h1_limits_init(&f.lim, &o);
   f.cb.on_request = on_request;
   f.cb.on_output = on_output;
-  mol_h1_init(&f.c, &f.lim, &f.cb, &f);
+  mol_http__h1_init(&f.c, &f.lim, &f.cb, &f);
   size_t step = 1 + ((data[0] >> 4) & 3) * 7;
   data++, size--;
   for (size_t off = 0; off < size; off += step) {
-    mol_h1_feed(&f.c, (const char *)data + off, size - off < step ? size - off : step);
+    mol_http__h1_feed(&f.c, (const char *)data + off, size - off < step ? size - off : step);
     take_output(&f);
-    if (mol_h1_blocked(&f.c)) {
+    if (mol_http__h1_blocked(&f.c)) {
       answer_held(&f);
-      mol_h1_resume(&f.c);
+      mol_http__h1_resume(&f.c);
       take_output(&f);
     }
   }
   if (f.mode & 8) {
-    mol_h1_fail(&f.c, 408);
-  } else if (mol_h1_eof(&f.c)) {
-    mol_h1_abort(&f.c); /* orphans what is held; answering below releases it */
+    mol_http__h1_fail(&f.c, 408);
+  } else if (mol_http__h1_eof(&f.c)) {
+    mol_http__h1_abort(&f.c); /* orphans what is held; answering below releases it */
   }
   answer_held(&f);
   take_output(&f);
-  mol_h1_free(&f.c);
+  mol_http__h1_free(&f.c);
   return 0;
 }

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "a2a/client.h"
+#include "a2a_uv/client.h"
 #include "molecule.h"
 
 enum { AR_MAX_EVENTS = 32 };

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "a2a/echo.h"
-#include "a2a/server.h"
+#include "a2a_uv/echo.h"
+#include "a2a_uv/server.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "molecule.h"

@@ -1,7 +1,8 @@
 /* The task store's memory budget over real sockets: a client that sends with blocking:false
  * and polls tasks/get finds its task long after the old 1024-task cap would have dropped it;
  * a small budget evicts the task that ended first, first, never a task a turn still works on,
- * and counts each eviction. */
+ * and counts each eviction. A blocking send is answered even when its task's listener bound is
+ * taken. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,14 +32,14 @@ static void hold_cancel(void *self, mol_a2a_turn *t) {
 
 static mol_a2a_executor hold_ex = {.name = "hold", .execute = hold_execute, .cancel = hold_cancel};
 
-enum { M_DEFAULT, M_SMALL };
-static const char *const prefix[] = {"/default", "/small"};
+enum { M_DEFAULT, M_SMALL, M_ONE_LISTENER };
+static const char *const prefix[] = {"/default", "/small", "/one-listener"};
 #define SMALL_BUDGET (16 * 1024) /* about fifteen tasks */
 
 static void mount(int m, const mol_a2a_store_opts *store) {
   char url[128];
   snprintf(url, sizeof(url), "http://127.0.0.1:%d%s/", H.port, prefix[m]);
-  mol_a2a_card card = {.name = "budget", .description = "test agent", .url = url};
+  mol_a2a_card card = {.name = "budget", .description = "test agent", .url = url, .streaming = 1};
   mol_a2a_server_opts o = {.card = &card, .executor = &hold_ex, .prefix = prefix[m],
                            .store = *store};
   assert_int_equal(mol_a2a_server_new(&H.loop, H.http, &o, &H.a2a[H.n_a2a++]), 0);
@@ -47,9 +48,10 @@ static void mount(int m, const mol_a2a_store_opts *store) {
 static int setup(void **state) {
   (void)state;
   h_setup_base();
-  mol_a2a_store_opts dflt = {0}, small = {.max_bytes = SMALL_BUDGET};
+  mol_a2a_store_opts dflt = {0}, small = {.max_bytes = SMALL_BUDGET}, one = {.max_listeners = 1};
   mount(M_DEFAULT, &dflt);
   mount(M_SMALL, &small);
+  mount(M_ONE_LISTENER, &one);
   return 0;
 }
 
@@ -173,11 +175,49 @@ static void small_budget_evicts_oldest_terminal_first(void **state) {
   assert_string_equal(task_state(M_SMALL, live[0], st, sizeof(st)), "completed");
 }
 
+/* A blocking message/send is answered by its own turn, not by listening to its task: with the
+ * task's one listener taken by a stream, a send that continues the task still gets the Task. */
+static void blocking_send_answered_past_the_listener_bound(void **state) {
+  (void)state;
+  n_held = 0;
+  h_resp stream, send;
+  char body[640];
+  snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"message/stream\","
+           "\"params\":{\"message\":{\"role\":\"user\",\"messageId\":\"s-1\",\"parts\":"
+           "[{\"kind\":\"text\",\"text\":\"hold the stream\"}]}}}");
+  h_start("POST", prefix[M_ONE_LISTENER], body, NULL, NULL, &stream);
+  while (n_held < 1) uv_run(&H.loop, UV_RUN_ONCE);
+  char tid[64];
+  snprintf(tid, sizeof(tid), "%s", mol_a2a_turn_task_id(held[0]));
+  snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"message/send\","
+           "\"params\":{\"message\":{\"role\":\"user\",\"messageId\":\"s-2\",\"taskId\":\"%s\","
+           "\"parts\":[{\"kind\":\"text\",\"text\":\"hold the send\"}]}}}", tid);
+  h_start("POST", prefix[M_ONE_LISTENER], body, NULL, NULL, &send);
+  while (n_held < 2) uv_run(&H.loop, UV_RUN_ONCE);
+  mol_a2a_turn_complete(held[1], "done"); /* the task completes; the stream's turn is canceled */
+  h_wait(&send);
+  assert_int_equal(send.err, 0);
+  json_t *v = json_loads(send.body, 0, NULL);
+  json_t *res = json_object_get(v, "result");
+  if (!res) fail_msg("message/send: %s", send.body);
+  assert_string_equal(json_string_value(json_object_get(res, "kind")), "task");
+  assert_string_equal(json_string_value(json_object_get(res, "id")), tid);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(res, "status"), "state")),
+                      "completed");
+  json_decref(v);
+  h_wait(&stream); /* the stream ended with the task's final status */
+  assert_int_equal(stream.err, 0);
+  assert_non_null(strstr(stream.body, "\"final\":true"));
+  h_free(&send);
+  h_free(&stream);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1) cmocka_set_test_filter(argv[1]);
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(early_task_still_readable_after_many_sends),
     cmocka_unit_test(small_budget_evicts_oldest_terminal_first),
+    cmocka_unit_test(blocking_send_answered_past_the_listener_bound),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

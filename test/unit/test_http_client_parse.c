@@ -45,12 +45,12 @@ typedef struct {
 
 static void fx_init(fixture *f, int head) {
   memset(f, 0, sizeof(*f));
-  mol_resp_init(&f->p, &events, &f->s);
-  mol_resp_reset(&f->p, &f->h, head);
+  mol_http__resp_init(&f->p, &events, &f->s);
+  mol_http__resp_reset(&f->p, &f->h, head);
 }
 
 static void fx_free(fixture *f) {
-  mol_resp_free(&f->p);
+  mol_http__resp_free(&f->p);
   mol_http_headers_free(&f->h);
   mol_buf_free(&f->s.body);
 }
@@ -62,14 +62,14 @@ static int feed_steps(fixture *f, const char *data, size_t len, size_t step, siz
   int rc = MOL_RESP_MORE;
   while (off < len) {
     size_t n = step && len - off > step ? step : len - off, got;
-    rc = mol_resp_feed(&f->p, data + off, n, &got);
+    rc = mol_http__resp_feed(&f->p, data + off, n, &got);
     off += got;
     if (rc == MOL_RESP_PAUSE) continue;
     if (rc != MOL_RESP_MORE) break;
   }
   if (rc == MOL_RESP_PAUSE) { /* a pause on the very last byte: an empty feed completes */
     size_t got;
-    rc = mol_resp_feed(&f->p, data + off, 0, &got);
+    rc = mol_http__resp_feed(&f->p, data + off, 0, &got);
   }
   *used = off;
   return rc;
@@ -118,7 +118,7 @@ static void run_case(const resp_case *c, size_t step, int pause) {
   int rc = feed_steps(&f, c->wire, strlen(c->wire), step, &used);
   if (c->needs_eof) {
     if (rc != MOL_RESP_MORE) fail_msg("%s: %d before EOF", c->name, rc);
-    rc = mol_resp_finish(&f.p);
+    rc = mol_http__resp_finish(&f.p);
   }
   if (rc != MOL_RESP_DONE) fail_msg("%s (step %zu): rc %d", c->name, step, rc);
   assert_int_equal(used, strlen(c->wire));
@@ -176,7 +176,7 @@ static void stops_at_end_of_response(void **state) {
   fixture f;
   fx_init(&f, 0);
   size_t used;
-  assert_int_equal(mol_resp_feed(&f.p, w, strlen(w), &used), MOL_RESP_DONE);
+  assert_int_equal(mol_http__resp_feed(&f.p, w, strlen(w), &used), MOL_RESP_DONE);
   assert_int_equal(used, strlen(w) - 5);
   fx_free(&f);
 }
@@ -188,10 +188,10 @@ static void reset_reuses_parser(void **state) {
   const char *a = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na";
   const char *b = "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nb\r\n0\r\n\r\n";
   size_t used;
-  assert_int_equal(mol_resp_feed(&f.p, a, strlen(a), &used), MOL_RESP_DONE);
+  assert_int_equal(mol_http__resp_feed(&f.p, a, strlen(a), &used), MOL_RESP_DONE);
   mol_http_headers_clear(&f.h);
-  mol_resp_reset(&f.p, &f.h, 0);
-  assert_int_equal(mol_resp_feed(&f.p, b, strlen(b), &used), MOL_RESP_DONE);
+  mol_http__resp_reset(&f.p, &f.h, 0);
+  assert_int_equal(mol_http__resp_feed(&f.p, b, strlen(b), &used), MOL_RESP_DONE);
   assert_int_equal(f.s.status, 404);
   assert_int_equal(f.s.body.len, 2);
   assert_int_equal(f.h.len, 1);
@@ -222,7 +222,7 @@ static void malformed_is_ebadresp(void **state) {
       int rc = feed_steps(&f, malformed[i], strlen(malformed[i]), step, &used);
       if (rc != MOL_EBADRESP) fail_msg("case %zu step %zu: %d", i, step, rc);
       /* Once failed, the parser stays failed. */
-      assert_int_equal(mol_resp_feed(&f.p, "x", 1, &used), MOL_EBADRESP);
+      assert_int_equal(mol_http__resp_feed(&f.p, "x", 1, &used), MOL_EBADRESP);
       fx_free(&f);
     }
   }
@@ -238,7 +238,7 @@ static void truncated_is_reset(void **state) {
     fx_init(&f, 0);
     size_t used;
     assert_int_equal(feed_steps(&f, cuts[i], strlen(cuts[i]), 0, &used), MOL_RESP_MORE);
-    assert_int_equal(mol_resp_finish(&f.p), MOL_ECONNRESET);
+    assert_int_equal(mol_http__resp_finish(&f.p), MOL_ECONNRESET);
     fx_free(&f);
   }
 }
@@ -251,14 +251,14 @@ static void head_too_big_is_etoobig(void **state) {
   fixture f;
   fx_init(&f, 0);
   size_t used;
-  assert_int_equal(mol_resp_feed(&f.p, w.data, w.len, &used), MOL_ETOOBIG);
+  assert_int_equal(mol_http__resp_feed(&f.p, w.data, w.len, &used), MOL_ETOOBIG);
   fx_free(&f);
   mol_buf_reset(&w);
   mol_buf_append_str(&w, "HTTP/1.1 200 OK\r\n");
   for (int i = 0; i < MOL_RESP_MAX_HEADERS + 1; i++) mol_buf_printf(&w, "X: %d\r\n", i);
   mol_buf_append_str(&w, "\r\n");
   fx_init(&f, 0);
-  assert_int_equal(mol_resp_feed(&f.p, w.data, w.len, &used), MOL_ETOOBIG);
+  assert_int_equal(mol_http__resp_feed(&f.p, w.data, w.len, &used), MOL_ETOOBIG);
   fx_free(&f);
   mol_buf_free(&w);
 }
@@ -270,7 +270,7 @@ static void on_head_error_stops(void **state) {
   fx_init(&f, 0);
   f.s.head_rc = MOL_ETOOBIG;
   size_t used;
-  assert_int_equal(mol_resp_feed(&f.p, w, strlen(w), &used), MOL_ETOOBIG);
+  assert_int_equal(mol_http__resp_feed(&f.p, w, strlen(w), &used), MOL_ETOOBIG);
   assert_int_equal(f.s.body.len, 0);
   fx_free(&f);
 }
@@ -283,11 +283,11 @@ static void pause_returns_exact_position(void **state) {
   f.s.pause_every = 1;
   size_t used;
   size_t head = strlen(w) - 10;
-  assert_int_equal(mol_resp_feed(&f.p, w, head + 4, &used), MOL_RESP_PAUSE);
+  assert_int_equal(mol_http__resp_feed(&f.p, w, head + 4, &used), MOL_RESP_PAUSE);
   assert_int_equal(used, head + 4);
-  assert_int_equal(mol_resp_feed(&f.p, w + used, 6, &used), MOL_RESP_PAUSE);
+  assert_int_equal(mol_http__resp_feed(&f.p, w + used, 6, &used), MOL_RESP_PAUSE);
   assert_int_equal(used, 6);
-  assert_int_equal(mol_resp_feed(&f.p, w, 0, &used), MOL_RESP_DONE);
+  assert_int_equal(mol_http__resp_feed(&f.p, w, 0, &used), MOL_RESP_DONE);
   assert_int_equal(f.s.body.len, 10);
   fx_free(&f);
 }

@@ -62,20 +62,20 @@ static void h_init(harness *h, size_t max_header, size_t max_body) {
   mol_http_server_opts o = {0};
   o.max_header_bytes = max_header;
   o.max_body_bytes = max_body;
-  mol_h1_limits_init(&h->lim, &o);
+  mol_http__h1_limits_init(&h->lim, &o);
   h->cb.on_request = on_req;
   h->cb.on_output = on_output;
-  mol_h1_init(&h->c, &h->lim, &h->cb, h);
+  mol_http__h1_init(&h->c, &h->lim, &h->cb, h);
 }
 
 static void h_free(harness *h) {
-  mol_h1_free(&h->c);
+  mol_http__h1_free(&h->c);
   mol_buf_free(&h->log);
 }
 
 static void feed_all(harness *h, const char *in, size_t len, size_t step) {
   for (size_t off = 0; off < len; off += step)
-    mol_h1_feed(&h->c, in + off, len - off < step ? len - off : step);
+    mol_http__h1_feed(&h->c, in + off, len - off < step ? len - off : step);
 }
 
 /* The output without Date lines, which may differ between runs across a second boundary. */
@@ -181,7 +181,7 @@ static void expect_refused(const char *name, const char *in, size_t len, int sta
       !strstr(h.c.out.data, "Connection: close\r\n") || !h.c.done || h.nreq != 0)
     fail_msg("%s (step %zu): got [%s] done=%d nreq=%d", name, step,
              h.c.out.data ? h.c.out.data : "", h.c.done, h.nreq);
-  assert_int_equal(mol_h1_phase(&h.c), MOL_H1_CLOSING);
+  assert_int_equal(mol_http__h1_phase(&h.c), MOL_H1_CLOSING);
   h_free(&h);
 }
 
@@ -211,7 +211,7 @@ static void oversized_heads(void **state) {
   mol_buf_append_str(&b, "\r\n");
   harness h;
   h_init(&h, 64 * 1024, 64);
-  mol_h1_feed(&h.c, b.data, b.len);
+  mol_http__h1_feed(&h.c, b.data, b.len);
   assert_non_null(strstr(h.c.out.data, "HTTP/1.1 431 "));
   h_free(&h);
   mol_buf_free(&b);
@@ -251,7 +251,7 @@ static void error_after_good_request(void **state) {
   harness h;
   h_init(&h, 1024, 64);
   static const char in[] = "GET /ok HTTP/1.1\r\nHost: t\r\n\r\nBAD\r\n\r\n";
-  mol_h1_feed(&h.c, in, sizeof(in) - 1);
+  mol_http__h1_feed(&h.c, in, sizeof(in) - 1);
   assert_int_equal(h.nreq, 1);
   const char *second = strstr(h.c.out.data + 1, "HTTP/1.1 ");
   assert_true(strncmp(h.c.out.data, "HTTP/1.1 200 OK", 15) == 0);
@@ -324,8 +324,8 @@ static void split_in_two_everywhere(void **state) {
   for (size_t cut = 1; cut < len; cut++) {
     harness h;
     h_init(&h, 0, 0);
-    mol_h1_feed(&h.c, good_input, cut);
-    mol_h1_feed(&h.c, good_input + cut, len - cut);
+    mol_http__h1_feed(&h.c, good_input, cut);
+    mol_http__h1_feed(&h.c, good_input + cut, len - cut);
     assert_string_equal(h.log.data, ref.data);
     char *out = out_nodate(&h);
     assert_string_equal(out, ref_out);
@@ -345,18 +345,18 @@ static void pipelined_answers_in_order(void **state) {
   h.hold = 1;
   static const char in[] = "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n"
                            "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n";
-  mol_h1_feed(&h.c, in, sizeof(in) - 1);
+  mol_http__h1_feed(&h.c, in, sizeof(in) - 1);
   assert_int_equal(h.nheld, 3);
   assert_int_equal(mol_http_respond(h.held[2], 200, NULL, "three", 5), 0);
   assert_int_equal(mol_http_respond(h.held[1], 200, NULL, "two", 3), 0);
   assert_int_equal(h.c.out.len, 0);
-  assert_int_equal(mol_h1_phase(&h.c), MOL_H1_BUSY);
+  assert_int_equal(mol_http__h1_phase(&h.c), MOL_H1_BUSY);
   assert_int_equal(mol_http_respond(h.held[0], 200, NULL, "one", 3), 0);
   const char *o = h.c.out.data;
   const char *p1 = strstr(o, "\r\n\r\none"), *p2 = strstr(o, "\r\n\r\ntwo");
   const char *p3 = strstr(o, "\r\n\r\nthree");
   assert_true(p1 && p2 && p3 && p1 < p2 && p2 < p3);
-  assert_int_equal(mol_h1_phase(&h.c), MOL_H1_IDLE);
+  assert_int_equal(mol_http__h1_phase(&h.c), MOL_H1_IDLE);
   h_free(&h);
 }
 
@@ -368,15 +368,15 @@ static void pipeline_limit_holds_input_back(void **state) {
   h.hold = 1;
   static const char in[] = "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n"
                            "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n";
-  mol_h1_feed(&h.c, in, sizeof(in) - 1);
+  mol_http__h1_feed(&h.c, in, sizeof(in) - 1);
   assert_int_equal(h.nheld, 2);
-  assert_true(mol_h1_blocked(&h.c));
+  assert_true(mol_http__h1_blocked(&h.c));
   mol_http_respond(h.held[0], 200, NULL, NULL, 0);
-  mol_h1_resume(&h.c);
+  mol_http__h1_resume(&h.c);
   assert_int_equal(h.nheld, 3);
   mol_http_respond(h.held[1], 200, NULL, NULL, 0);
   mol_http_respond(h.held[2], 200, NULL, NULL, 0);
-  assert_false(mol_h1_blocked(&h.c));
+  assert_false(mol_http__h1_blocked(&h.c));
   h_free(&h);
 }
 
@@ -394,18 +394,18 @@ static void write_backlog_holds_input_back(void **state) {
   h.sock_q = 151;
   static const char in[] = "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n"
                            "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n";
-  mol_h1_feed(&h.c, in, sizeof(in) - 1);
+  mol_http__h1_feed(&h.c, in, sizeof(in) - 1);
   assert_int_equal(h.nreq, 0);
-  assert_true(mol_h1_blocked(&h.c));
-  assert_int_equal(mol_h1_phase(&h.c), MOL_H1_BUSY); /* no read timeout while held back */
+  assert_true(mol_http__h1_blocked(&h.c));
+  assert_int_equal(mol_http__h1_phase(&h.c), MOL_H1_BUSY); /* no read timeout while held back */
   h.sock_q = 0;
-  mol_h1_resume(&h.c);
+  mol_http__h1_resume(&h.c);
   assert_int_equal(h.nreq, 2); /* the second answer took out past 150 bytes */
   assert_true(h.c.out.len > 150);
   h.c.out.len = 0; /* written */
-  mol_h1_resume(&h.c);
+  mol_http__h1_resume(&h.c);
   assert_int_equal(h.nreq, 3);
-  assert_false(mol_h1_blocked(&h.c));
+  assert_false(mol_http__h1_blocked(&h.c));
   h_free(&h);
 }
 
@@ -415,7 +415,7 @@ static void chunked_sse_and_head(void **state) {
   h_init(&h, 0, 0);
   h.hold = 1;
   static const char in[] = "GET /s HTTP/1.1\r\nHost: t\r\n\r\nHEAD /h HTTP/1.1\r\nHost: t\r\n\r\n";
-  mol_h1_feed(&h.c, in, sizeof(in) - 1);
+  mol_http__h1_feed(&h.c, in, sizeof(in) - 1);
   assert_int_equal(mol_http_sse_start(h.held[0]), 0);
   assert_int_equal(mol_http_sse_send(h.held[0], "tick", "a\nb\r\nc", 6), 0);
   assert_int_equal(mol_http_sse_send(h.held[0], "bad\nname", "x", 1), MOL_EINVAL);
@@ -439,7 +439,7 @@ static void header_injection_refused(void **state) {
   h_init(&h, 0, 0);
   h.hold = 1;
   static const char in[] = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
-  mol_h1_feed(&h.c, in, sizeof(in) - 1);
+  mol_http__h1_feed(&h.c, in, sizeof(in) - 1);
   mol_http_req *r = h.held[0];
   assert_int_equal(mol_http_resp_header(r, "X-A", "ok\r\nSet-Cookie: x"), MOL_EINVAL);
   assert_int_equal(mol_http_resp_header(r, "X A", "v"), MOL_EINVAL);
@@ -468,14 +468,14 @@ static void abort_orphans_held_requests(void **state) {
   h_init(&h, 0, 0);
   h.hold = 1;
   static const char in[] = "GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n";
-  mol_h1_feed(&h.c, in, sizeof(in) - 1);
+  mol_http__h1_feed(&h.c, in, sizeof(in) - 1);
   mol_http_req_on_abort(h.held[0], on_abort_cb, &h);
   mol_http_respond(h.held[1], 200, NULL, NULL, 0);
-  assert_int_equal(mol_h1_eof(&h.c), 1);
-  mol_h1_abort(&h.c);
-  mol_h1_abort(&h.c);
+  assert_int_equal(mol_http__h1_eof(&h.c), 1);
+  mol_http__h1_abort(&h.c);
+  mol_http__h1_abort(&h.c);
   assert_int_equal(h.aborts, 1);
-  mol_h1_free(&h.c);
+  mol_http__h1_free(&h.c);
   assert_int_equal(mol_http_resp_write(h.held[0], "x", 1), MOL_EINVAL);
   assert_int_equal(mol_http_respond(h.held[0], 200, NULL, "late", 4), 0);
   mol_buf_free(&h.log);
@@ -487,16 +487,16 @@ static void expect_continue_and_http10(void **state) {
   h_init(&h, 0, 0);
   static const char in[] =
       "POST /e HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
-  mol_h1_feed(&h.c, in, sizeof(in) - 1);
+  mol_http__h1_feed(&h.c, in, sizeof(in) - 1);
   assert_string_equal(h.c.out.data, "HTTP/1.1 100 Continue\r\n\r\n");
-  mol_h1_feed(&h.c, "ok", 2);
+  mol_http__h1_feed(&h.c, "ok", 2);
   assert_int_equal(h.nreq, 1);
   assert_non_null(strstr(h.c.out.data, "\r\n\r\nok"));
   h_free(&h);
 
   h_init(&h, 0, 0);
   static const char ten[] = "GET / HTTP/1.0\r\n\r\nGET /x HTTP/1.0\r\n\r\n";
-  mol_h1_feed(&h.c, ten, sizeof(ten) - 1);
+  mol_http__h1_feed(&h.c, ten, sizeof(ten) - 1);
   assert_int_equal(h.nreq, 1);
   assert_non_null(strstr(h.c.out.data, "Connection: close\r\n"));
   assert_true(h.c.done);
@@ -507,19 +507,19 @@ static void timeout_and_shutdown(void **state) {
   (void)state;
   harness h;
   h_init(&h, 0, 0);
-  mol_h1_feed(&h.c, "GET / HT", 8);
-  assert_int_equal(mol_h1_phase(&h.c), MOL_H1_HEAD);
-  mol_h1_fail(&h.c, 408);
+  mol_http__h1_feed(&h.c, "GET / HT", 8);
+  assert_int_equal(mol_http__h1_phase(&h.c), MOL_H1_HEAD);
+  mol_http__h1_fail(&h.c, 408);
   assert_true(strncmp(h.c.out.data, "HTTP/1.1 408 ", 13) == 0);
-  assert_int_equal(mol_h1_phase(&h.c), MOL_H1_CLOSING);
+  assert_int_equal(mol_http__h1_phase(&h.c), MOL_H1_CLOSING);
   h_free(&h);
 
   h_init(&h, 0, 0);
   h.hold = 1;
   static const char two[] = "GET / HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HT";
-  mol_h1_feed(&h.c, two, sizeof(two) - 1);
-  mol_h1_shutdown(&h.c);
-  assert_int_equal(mol_h1_phase(&h.c), MOL_H1_BUSY);
+  mol_http__h1_feed(&h.c, two, sizeof(two) - 1);
+  mol_http__h1_shutdown(&h.c);
+  assert_int_equal(mol_http__h1_phase(&h.c), MOL_H1_BUSY);
   mol_http_respond(h.held[0], 200, NULL, NULL, 0);
   assert_non_null(strstr(h.c.out.data, "Connection: close\r\n"));
   assert_true(h.c.done);

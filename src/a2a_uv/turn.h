@@ -1,9 +1,9 @@
 /* turn.h - the server binding's side of executor.h: starting a turn on a task and hearing
  * how it ends. */
-#ifndef MOL_A2A_TURN_H
-#define MOL_A2A_TURN_H
+#ifndef MOL_A2A_UV_TURN_H
+#define MOL_A2A_UV_TURN_H
 
-#include "a2a/executor.h"
+#include "a2a_uv/executor.h"
 #include "a2a/task.h"
 
 typedef struct {

@@ -15,8 +15,8 @@
  *
  * All calls happen on the loop thread.
  */
-#ifndef MOL_A2A_EXECUTOR_H
-#define MOL_A2A_EXECUTOR_H
+#ifndef MOL_A2A_UV_EXECUTOR_H
+#define MOL_A2A_UV_EXECUTOR_H
 
 #include <jansson.h>
 #include <uv.h>

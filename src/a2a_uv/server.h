@@ -10,18 +10,18 @@
  * then each event as `data: <one-line JSON>\n\n`, closed after the final event.
  *
  * message/send answers with the executor's Message when it replied directly, otherwise with
- * the Task once it is final (or at once with configuration.blocking false). A client that
+ * the Task once its turn is over (or at once with configuration.blocking false). A client that
  * disconnects does not cancel its task; tasks/cancel does, ending every turn running on it.
  * Terminal tasks are kept for the store's TTL, and evicted earlier (the one that ended first
  * first) when the store's memory budget is needed for new tasks; never while live or in use.
  */
-#ifndef MOL_A2A_SERVER_H
-#define MOL_A2A_SERVER_H
+#ifndef MOL_A2A_UV_SERVER_H
+#define MOL_A2A_UV_SERVER_H
 
 #include <uv.h>
 
 #include "a2a/card.h"
-#include "a2a/executor.h"
+#include "a2a_uv/executor.h"
 #include "a2a/task.h"
 #include "http/server.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "a2a/client_int.h"
+#include "a2a_uv/client_int.h"
 #include "molecule.h"
 
 enum { DEFAULT_MAX_BODY = 16u << 20 };
@@ -27,11 +27,11 @@ static int on_sse_event(const mol_a2a_sse_event *ev, void *arg) {
   return 0;
 }
 
-void mol_a2ac_stream_init(mol_a2a_call *call) {
+void mol_a2a__client_stream_init(mol_a2a_call *call) {
   mol_a2a_sse_init(&call->sse, call->c->max_event_bytes, on_sse_event, call);
 }
 
-void mol_a2ac_stream_free(mol_a2a_call *call) {
+void mol_a2a__client_stream_free(mol_a2a_call *call) {
   if (call->kind != CALL_STREAM) return;
   mol_a2a_sse_free(&call->sse);
   while (call->q_head) {
@@ -43,7 +43,8 @@ void mol_a2ac_stream_free(mol_a2a_call *call) {
   mol_buf_free(&call->body);
 }
 
-int mol_a2ac_stream_on_headers(mol_http_request *r, const mol_http_response *resp, void *arg) {
+int mol_a2a__client_stream_on_headers(mol_http_request *r, const mol_http_response *resp,
+                                      void *arg) {
   mol_a2a_call *call = arg;
   (void)r;
   call->res.http_status = resp->status;
@@ -58,12 +59,12 @@ int mol_a2ac_stream_on_headers(mol_http_request *r, const mol_http_response *res
 static void body_append(mol_a2a_call *call, const char *data, size_t len) {
   size_t cap = call->c->max_body_bytes ? call->c->max_body_bytes : DEFAULT_MAX_BODY;
   if (call->body.len + len > cap)
-    mol_a2ac_fail(call, MOL_ETOOBIG, "the answer is over %zu bytes", cap);
+    mol_a2a__client_fail(call, MOL_ETOOBIG, "the answer is over %zu bytes", cap);
   else if (mol_buf_append(&call->body, data, len) != 0)
-    mol_a2ac_fail(call, MOL_ENOMEM, NULL);
+    mol_a2a__client_fail(call, MOL_ENOMEM, NULL);
 }
 
-int mol_a2ac_stream_on_body(mol_http_request *r, const char *data, size_t len, void *arg) {
+int mol_a2a__client_stream_on_body(mol_http_request *r, const char *data, size_t len, void *arg) {
   mol_a2a_call *call = arg;
   (void)r;
   if (call->abort_err || call->finished) return 0;
@@ -73,11 +74,11 @@ int mol_a2ac_stream_on_body(mol_http_request *r, const char *data, size_t len, v
   }
   int rc = mol_a2a_sse_feed(&call->sse, data, len);
   if (rc == MOL_ETOOBIG)
-    mol_a2ac_fail(call, rc, "an SSE event is over the %zu-byte bound", call->sse.max_event);
+    mol_a2a__client_fail(call, rc, "an SSE event is over the %zu-byte bound", call->sse.max_event);
   else if (rc != 0)
-    mol_a2ac_fail(call, rc, "reading the SSE stream: %s", mol_strerror(rc));
+    mol_a2a__client_fail(call, rc, "reading the SSE stream: %s", mol_strerror(rc));
   else
-    mol_a2ac_stream_drain(call);
+    mol_a2a__client_stream_drain(call);
   return call->paused;
 }
 
@@ -111,22 +112,24 @@ static int is_event_kind(mol_a2a_result_kind k) {
  * into call->resp when it is a JSON-RPC error, so res.rpc_message stays valid. */
 static int event_check(mol_a2a_call *call, const a2a_event *ev, mol_a2a_response *r, int rc) {
   size_t n = call->res.events + 1;
-  if (rc == MOL_EJSON) return mol_a2ac_fail(call, rc, "stream event %zu is not JSON", n);
+  if (rc == MOL_EJSON) return mol_a2a__client_fail(call, rc, "stream event %zu is not JSON", n);
   if (rc != 0)
-    return mol_a2ac_fail(call, MOL_EBADRESP, "stream event %zu is not a JSON-RPC response", n);
+    return mol_a2a__client_fail(call, MOL_EBADRESP, "stream event %zu is not a JSON-RPC response",
+                                n);
   if (r->is_error) {
     mol_a2a_response_free(&call->resp);
     call->resp = *r;
     memset(r, 0, sizeof(*r));
-    return mol_a2ac_fail(call, mol_a2ac_rpc_error(call, &call->resp), NULL);
+    return mol_a2a__client_fail(call, mol_a2a__client_rpc_error(call, &call->resp), NULL);
   }
   if (ev->is_error)
-    return mol_a2ac_fail(call, MOL_EBADRESP, "an error event without a JSON-RPC error");
+    return mol_a2a__client_fail(call, MOL_EBADRESP, "an error event without a JSON-RPC error");
   if (!json_equal(r->id, call->id))
-    return mol_a2ac_fail(call, MOL_EBADRESP, "stream event %zu is for another request id", n);
+    return mol_a2a__client_fail(call, MOL_EBADRESP, "stream event %zu is for another request id",
+                                n);
   if (!is_event_kind(r->kind))
-    return mol_a2ac_fail(call, MOL_EBADRESP, "stream event %zu is not a task, message or update",
-                         n);
+    return mol_a2a__client_fail(call, MOL_EBADRESP,
+                                "stream event %zu is not a task, message or update", n);
   return 0;
 }
 
@@ -143,8 +146,8 @@ static void deliver(mol_a2a_call *call, const a2a_event *ev) {
   call->resp = r;
   call->res.events++;
   mol_a2a_result_kind k = r.kind;
-  mol_a2ac_note_result(call, &call->resp,
-                       k == MOL_A2A_RESULT_MESSAGE || k == MOL_A2A_RESULT_ARTIFACT_UPDATE);
+  mol_a2a__client_note_result(call, &call->resp,
+                              k == MOL_A2A_RESULT_MESSAGE || k == MOL_A2A_RESULT_ARTIFACT_UPDATE);
   call->final_seen = is_final(&call->resp);
   if (call->on_event && call->on_event(call, &call->resp, call->arg) != 0)
     mol_a2a_client_pause(call);
@@ -153,16 +156,16 @@ static void deliver(mol_a2a_call *call, const a2a_event *ev) {
 static void stream_end(mol_a2a_call *call) {
   if (!call->final_seen) {
     int partial = call->sse.line.len > 0 || call->sse.data.len > 0;
-    mol_a2ac_fail(call, MOL_EBADRESP, partial ? "the stream ended in the middle of an event"
+    mol_a2a__client_fail(call, MOL_EBADRESP, partial ? "the stream ended in the middle of an event"
                                               : "the stream ended before its final event");
     return;
   }
   /* No message or artifact text: the reply is in the final status (or snapshot). */
-  if (call->text.len == 0) mol_a2ac_note_result(call, &call->resp, 1);
-  mol_a2ac_finish(call, 0);
+  if (call->text.len == 0) mol_a2a__client_note_result(call, &call->resp, 1);
+  mol_a2a__client_finish(call, 0);
 }
 
-void mol_a2ac_stream_drain(mol_a2a_call *call) {
+void mol_a2a__client_stream_drain(mol_a2a_call *call) {
   while (call->q_head && !call->paused && !call->abort_err && !call->finished) {
     a2a_event *ev = call->q_head;
     call->q_head = ev->next;
@@ -177,23 +180,23 @@ void mol_a2ac_stream_drain(mol_a2a_call *call) {
 /* ---- the end of the HTTP response ---------------------------------------------------------- */
 
 static void plain_answer(mol_a2a_call *call, int status) {
-  int rc = mol_a2ac_read_answer(call, status, call->body.data, call->body.len);
+  int rc = mol_a2a__client_read_answer(call, status, call->body.data, call->body.len);
   if (rc == 0) {
     call->res.events = 1;
     call->final_seen = 1;
     if (call->on_event) call->on_event(call, &call->resp, call->arg);
   }
-  mol_a2ac_finish(call, rc ? rc : call->abort_err);
+  mol_a2a__client_finish(call, rc ? rc : call->abort_err);
 }
 
-void mol_a2ac_stream_http_done(mol_a2a_call *call, int err, const mol_http_response *resp) {
+void mol_a2a__client_stream_http_done(mol_a2a_call *call, int err, const mol_http_response *resp) {
   /* A peer that drops the connection right after the final event has still said everything. */
   if (err == MOL_ECONNRESET && call->final_seen) err = 0;
   if (err != 0) {
     mol_buf_reset(&call->detail);
     mol_buf_printf(&call->detail, "HTTP stream failed after %zu events: %s", call->res.events,
                    mol_strerror(err));
-    mol_a2ac_finish(call, err);
+    mol_a2a__client_finish(call, err);
     return;
   }
   if (!call->is_sse) {
@@ -201,6 +204,6 @@ void mol_a2ac_stream_http_done(mol_a2a_call *call, int err, const mol_http_respo
     return;
   }
   call->http_done = 1;
-  mol_a2ac_stream_drain(call);
-  mol_a2ac_arm_deadline(call);
+  mol_a2a__client_stream_drain(call);
+  mol_a2a__client_arm_deadline(call);
 }

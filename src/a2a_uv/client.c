@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "a2a/client_int.h"
+#include "a2a_uv/client_int.h"
 #include "base/crypto.h"
 #include "molecule.h"
 
@@ -36,6 +36,15 @@ static void client_free(mol_a2a_client *c) {
   free(c->base_url);
   free(c->rpc_url);
   free(c);
+}
+
+/* The holds' finish: closed, and every call freed. */
+static void client_finish(void *arg) {
+  mol_a2a_client *c = arg;
+  void (*cb)(void *) = c->close_cb;
+  void *cb_arg = c->close_arg;
+  client_free(c);
+  if (cb) cb(cb_arg);
 }
 
 static int is_http_url(const char *u) {
@@ -71,7 +80,7 @@ int mol_a2a_client_new(uv_loop_t *loop, mol_http_client *http, const mol_a2a_cli
   size_t n = strlen(c->base_url);
   while (n > 0 && c->base_url[n - 1] == '/') c->base_url[--n] = '\0';
   uv_timer_init(loop, &c->defer);
-  c->defer.data = c;
+  mol_holds_init(&c->holds, (uv_handle_t *)&c->defer, client_finish, c);
   *out = c;
   return 0;
 }
@@ -85,29 +94,14 @@ int mol_a2a_client_set_rpc_url(mol_a2a_client *c, const char *url) {
   return 0;
 }
 
-static void client_maybe_free(mol_a2a_client *c) {
-  if (!c->closing || !c->defer_closed || c->live > 0) return;
-  void (*cb)(void *) = c->close_cb;
-  void *arg = c->close_arg;
-  client_free(c);
-  if (cb) cb(arg);
-}
-
-static void on_defer_closed(uv_handle_t *h) {
-  mol_a2a_client *c = h->data;
-  c->defer_closed = 1;
-  client_maybe_free(c);
-}
-
 void mol_a2a_client_close(mol_a2a_client *c, void (*cb)(void *arg), void *arg) {
   if (!c || c->closing) return;
   c->closing = 1;
   c->close_cb = cb;
   c->close_arg = arg;
   for (mol_a2a_call *k = c->calls; k; k = k->next)
-    mol_a2ac_fail(k, MOL_ESHUTDOWN, "the A2A client was closed");
-  /* The close callback of a handle never runs inside uv_close, so neither does cb. */
-  uv_close((uv_handle_t *)&c->defer, on_defer_closed);
+    mol_a2a__client_fail(k, MOL_ESHUTDOWN, "the A2A client was closed");
+  mol_holds_drop(&c->holds); /* cb runs once the calls are freed, never inside this call */
 }
 
 /* ---- one call -------------------------------------------------------------------------- */
@@ -124,8 +118,7 @@ static void on_call_closed(uv_handle_t *h) {
   mol_a2a_call *call = h->data;
   mol_a2a_client *c = call->c;
   free(call);
-  c->live--;
-  client_maybe_free(c);
+  mol_holds_drop(&c->holds);
 }
 
 static void call_release(mol_a2a_call *call) {
@@ -136,11 +129,11 @@ static void call_release(mol_a2a_call *call) {
   mol_buf_free(&call->text);
   free(call->task_id);
   free(call->card_url);
-  mol_a2ac_stream_free(call);
+  mol_a2a__client_stream_free(call);
   uv_close((uv_handle_t *)&call->timer, on_call_closed);
 }
 
-void mol_a2ac_finish(mol_a2a_call *call, int err) {
+void mol_a2a__client_finish(mol_a2a_call *call, int err) {
   if (call->finished) return;
   call->finished = 1;
   uv_timer_stop(&call->timer);
@@ -167,17 +160,17 @@ static void call_on_timer(uv_timer_t *t) {
   mol_a2a_call *call = t->data;
   if (call->finished) return;
   if (!call->abort_err && uv_now(call->c->loop) >= call->deadline)
-    mol_a2ac_fail(call, MOL_ETIMEDOUT, "the call's deadline passed");
+    mol_a2a__client_fail(call, MOL_ETIMEDOUT, "the call's deadline passed");
   if (call->abort_err) {
-    if (!call->http) mol_a2ac_finish(call, call->abort_err);
+    if (!call->http) mol_a2a__client_finish(call, call->abort_err);
     return;
   }
-  mol_a2ac_stream_drain(call);
+  mol_a2a__client_stream_drain(call);
   if (!call->finished && !call->paused && call->http) mol_http_request_resume(call->http);
-  mol_a2ac_arm_deadline(call);
+  mol_a2a__client_arm_deadline(call);
 }
 
-void mol_a2ac_arm_deadline(mol_a2a_call *call) {
+void mol_a2a__client_arm_deadline(mol_a2a_call *call) {
   /* Only needed while events are held and nothing else (the HTTP request) keeps time. */
   if (call->finished || call->http || call->abort_err || !call->paused) return;
   uint64_t now = uv_now(call->c->loop);
@@ -194,14 +187,14 @@ void mol_a2a_client_pause(mol_a2a_call *call) {
   if (!call || call->finished || call->kind != CALL_STREAM || call->paused) return;
   call->paused = 1;
   if (call->http) mol_http_request_pause(call->http);
-  mol_a2ac_arm_deadline(call);
+  mol_a2a__client_arm_deadline(call);
 }
 
 void mol_a2a_client_cancel(mol_a2a_call *call) {
-  if (call) mol_a2ac_fail(call, MOL_ECANCELED, "the call was cancelled");
+  if (call) mol_a2a__client_fail(call, MOL_ECANCELED, "the call was cancelled");
 }
 
-int mol_a2ac_fail(mol_a2a_call *call, int err, const char *fmt, ...) {
+int mol_a2a__client_fail(mol_a2a_call *call, int err, const char *fmt, ...) {
   if (call->finished || call->abort_err) return err;
   call->abort_err = err;
   if (fmt) {
@@ -218,9 +211,9 @@ int mol_a2ac_fail(mol_a2a_call *call, int err, const char *fmt, ...) {
 
 /* ---- creating a call and its HTTP request ------------------------------------------------ */
 
-int mol_a2ac_new(mol_a2a_client *c, a2a_call_kind kind, mol_a2a_method m,
-                 const mol_a2a_call_opts *o, mol_a2a_done_cb cb, void *arg,
-                 mol_a2a_call **out) {
+int mol_a2a__client_call_new(mol_a2a_client *c, a2a_call_kind kind, mol_a2a_method m,
+                             const mol_a2a_call_opts *o, mol_a2a_done_cb cb, void *arg,
+                             mol_a2a_call **out) {
   if (!c || !cb) return MOL_EINVAL;
   if (c->closing) return MOL_ESHUTDOWN;
   char id[MOL_UUID_LEN + 1];
@@ -239,16 +232,16 @@ int mol_a2ac_new(mol_a2a_client *c, a2a_call_kind kind, mol_a2a_method m,
   call->deadline = uv_now(c->loop) + timeout;
   uv_timer_init(c->loop, &call->timer);
   call->timer.data = call;
-  if (kind == CALL_STREAM) mol_a2ac_stream_init(call);
+  if (kind == CALL_STREAM) mol_a2a__client_stream_init(call);
   call->next = c->calls;
   if (c->calls) c->calls->prev = call;
   c->calls = call;
-  c->live++;
+  mol_holds_take(&c->holds);
   *out = call;
   return 0;
 }
 
-void mol_a2ac_discard(mol_a2a_call *call) {
+void mol_a2a__client_call_discard(mol_a2a_call *call) {
   call->finished = 1;
   call_unlink(call);
   call_release(call);
@@ -272,21 +265,21 @@ static void on_http_done(mol_http_request *r, int err, const mol_http_response *
   call->http = NULL;
   if (resp) call->res.http_status = resp->status;
   if (call->abort_err) {
-    mol_a2ac_finish(call, call->abort_err);
+    mol_a2a__client_finish(call, call->abort_err);
   } else if (call->kind == CALL_STREAM) {
-    mol_a2ac_stream_http_done(call, err, resp);
+    mol_a2a__client_stream_http_done(call, err, resp);
   } else if (err != 0) {
-    mol_a2ac_finish(call, why(call, err, "HTTP request failed: %s", mol_strerror(err)));
+    mol_a2a__client_finish(call, why(call, err, "HTTP request failed: %s", mol_strerror(err)));
   } else if (call->kind == CALL_CARD) {
-    mol_a2ac_card_done(call, resp);
+    mol_a2a__client_card_done(call, resp);
   } else {
-    mol_a2ac_finish(call, mol_a2ac_read_answer(call, resp->status, resp->body,
-                                                       resp->body_len));
+    mol_a2a__client_finish(call, mol_a2a__client_read_answer(call, resp->status, resp->body,
+                                                             resp->body_len));
   }
 }
 
-int mol_a2ac_send_http(mol_a2a_call *call, const char *method, const char *url,
-                       const char *body, int stream) {
+int mol_a2a__client_send_http(mol_a2a_call *call, const char *method, const char *url,
+                              const char *body, int stream) {
   mol_a2a_client *c = call->c;
   uint64_t now = uv_now(c->loop);
   if (now >= call->deadline) return MOL_ETIMEDOUT;
@@ -308,8 +301,8 @@ int mol_a2ac_send_http(mol_a2a_call *call, const char *method, const char *url,
       .insecure_skip_verify = c->insecure,
   };
   if (stream) {
-    o.on_headers = mol_a2ac_stream_on_headers;
-    o.on_body = mol_a2ac_stream_on_body;
+    o.on_headers = mol_a2a__client_stream_on_headers;
+    o.on_body = mol_a2a__client_stream_on_body;
   }
   int rc = mol_http_request_send(c->http, &o, on_http_done, call, &call->http);
   free(h);
@@ -318,7 +311,7 @@ int mol_a2ac_send_http(mol_a2a_call *call, const char *method, const char *url,
 
 /* ---- reading answers ----------------------------------------------------------------------- */
 
-void mol_a2ac_note_result(mol_a2a_call *call, const mol_a2a_response *r, int append_text) {
+void mol_a2a__client_note_result(mol_a2a_call *call, const mol_a2a_response *r, int append_text) {
   const char *tid = r->kind == MOL_A2A_RESULT_TASK
                         ? json_string_value(json_object_get(r->result, "id"))
                         : json_string_value(json_object_get(r->result, "taskId"));
@@ -337,7 +330,7 @@ static int kind_expected(mol_a2a_method m, mol_a2a_result_kind k) {
 
 /* A JSON-RPC error answers our request when it echoes our id, or carries null (the peer could
  * not read the id: -32700 / -32600). */
-int mol_a2ac_rpc_error(mol_a2a_call *call, const mol_a2a_response *r) {
+int mol_a2a__client_rpc_error(mol_a2a_call *call, const mol_a2a_response *r) {
   if (!json_is_null(r->id) && !json_equal(r->id, call->id))
     return why(call, MOL_EBADRESP, "a JSON-RPC error for another request id");
   call->res.rpc_code = r->error.code;
@@ -346,7 +339,7 @@ int mol_a2ac_rpc_error(mol_a2a_call *call, const mol_a2a_response *r) {
   return why(call, MOL_ERPC, "JSON-RPC error %d: %s", r->error.code, r->error.message);
 }
 
-int mol_a2ac_read_answer(mol_a2a_call *call, int status, const char *body, size_t len) {
+int mol_a2a__client_read_answer(mol_a2a_call *call, int status, const char *body, size_t len) {
   mol_a2a_response *r = &call->resp;
   mol_a2a_response_free(r);
   int rc = mol_a2a_response_parse(body, len, call->c->version, r);
@@ -354,12 +347,12 @@ int mol_a2ac_read_answer(mol_a2a_call *call, int status, const char *body, size_
     return why(call, MOL_EHTTP, "HTTP %d from the agent", status);
   if (rc == MOL_EJSON) return why(call, MOL_EJSON, "the answer is not JSON");
   if (rc != 0) return why(call, MOL_EBADRESP, "the answer is not a JSON-RPC response");
-  if (r->is_error) return mol_a2ac_rpc_error(call, r);
+  if (r->is_error) return mol_a2a__client_rpc_error(call, r);
   if (!json_equal(r->id, call->id))
     return why(call, MOL_EBADRESP, "the answer's id is not the request's");
   if (!kind_expected(call->method, r->kind))
     return why(call, MOL_EBADRESP, "unexpected kind of result for %s",
                mol_a2a_method_name(call->method, call->c->version));
-  mol_a2ac_note_result(call, r, 1);
+  mol_a2a__client_note_result(call, r, 1);
   return 0;
 }

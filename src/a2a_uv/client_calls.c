@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "a2a/client_int.h"
+#include "a2a_uv/client_int.h"
 #include "base/json.h"
 #include "molecule.h"
 
@@ -44,7 +44,7 @@ static const char *v03_url(const json_t *card) {
 static int send_card_request(mol_a2a_call *call, const char *path) {
   mol_buf url = MOL_BUF_INIT;
   int rc = mol_buf_printf(&url, "%s%s", call->c->base_url, path);
-  if (rc == 0) rc = mol_a2ac_send_http(call, "GET", url.data, NULL, 0);
+  if (rc == 0) rc = mol_a2a__client_send_http(call, "GET", url.data, NULL, 0);
   mol_buf_free(&url);
   return rc;
 }
@@ -69,7 +69,7 @@ static int card_read(mol_a2a_call *call, const mol_http_response *resp) {
   return 0;
 }
 
-void mol_a2ac_card_done(mol_a2a_call *call, const mol_http_response *resp) {
+void mol_a2a__client_card_done(mol_a2a_call *call, const mol_http_response *resp) {
   if (resp->status == 404 && !call->card_fallback) {
     /* Molecule's readiness check and pre-0.3 agents use the older path (contract §6). */
     call->card_fallback = 1;
@@ -77,17 +77,17 @@ void mol_a2ac_card_done(mol_a2a_call *call, const mol_http_response *resp) {
     if (rc != 0) {
       mol_buf_printf(&call->detail, "could not request /.well-known/agent.json: %s",
                      mol_strerror(rc));
-      mol_a2ac_finish(call, rc);
+      mol_a2a__client_finish(call, rc);
     }
     return;
   }
-  mol_a2ac_finish(call, card_read(call, resp));
+  mol_a2a__client_finish(call, card_read(call, resp));
 }
 
 /* The HTTP request could not start: nothing will call back, so the call is dropped. */
 static int started(mol_a2a_call *call, int rc, mol_a2a_call **out) {
   if (rc != 0) {
-    mol_a2ac_discard(call);
+    mol_a2a__client_call_discard(call);
     return rc;
   }
   if (out) *out = call;
@@ -97,7 +97,7 @@ static int started(mol_a2a_call *call, int rc, mol_a2a_call **out) {
 int mol_a2a_fetch_card(mol_a2a_client *c, const mol_a2a_call_opts *o, mol_a2a_done_cb cb,
                        void *arg, mol_a2a_call **out) {
   mol_a2a_call *call;
-  int rc = mol_a2ac_new(c, CALL_CARD, MOL_A2A_M_UNKNOWN, o, cb, arg, &call);
+  int rc = mol_a2a__client_call_new(c, CALL_CARD, MOL_A2A_M_UNKNOWN, o, cb, arg, &call);
   if (rc != 0) return rc;
   return started(call, send_card_request(call, "/.well-known/agent-card.json"), out);
 }
@@ -118,7 +118,7 @@ static char *build_send(const mol_a2a_call *call, const json_t *msg, const mol_a
 
 static int start_rpc(mol_a2a_call *call, char *body, mol_a2a_call **out) {
   int stream = call->kind == CALL_STREAM;
-  int rc = body ? mol_a2ac_send_http(call, "POST", call->c->rpc_url, body, stream)
+  int rc = body ? mol_a2a__client_send_http(call, "POST", call->c->rpc_url, body, stream)
                 : MOL_ENOMEM;
   free(body);
   return started(call, rc, out);
@@ -129,8 +129,8 @@ static int start_send(mol_a2a_client *c, const json_t *message, const mol_a2a_ca
                       mol_a2a_call **out) {
   if (!json_is_object(message)) return MOL_EINVAL;
   mol_a2a_call *call;
-  int rc = mol_a2ac_new(c, stream ? CALL_STREAM : CALL_UNARY,
-                        stream ? MOL_A2A_M_STREAM : MOL_A2A_M_SEND, o, cb, arg, &call);
+  int rc = mol_a2a__client_call_new(c, stream ? CALL_STREAM : CALL_UNARY,
+                                    stream ? MOL_A2A_M_STREAM : MOL_A2A_M_SEND, o, cb, arg, &call);
   if (rc != 0) return rc;
   call->on_event = on_event;
   return start_rpc(call, build_send(call, message, o, stream), out);
@@ -153,7 +153,7 @@ static int start_task_call(mol_a2a_client *c, mol_a2a_method m, const char *task
   if (!task_id || !*task_id) return MOL_EINVAL;
   mol_a2a_call *call;
   int kind = mol_a2a_method_is_streaming(m) ? CALL_STREAM : CALL_UNARY;
-  int rc = mol_a2ac_new(c, kind, m, o, cb, arg, &call);
+  int rc = mol_a2a__client_call_new(c, kind, m, o, cb, arg, &call);
   if (rc != 0) return rc;
   call->on_event = on_event;
   /* v0.3 tasks/cancel and tasks/resubscribe take no historyLength. */

@@ -1,13 +1,14 @@
 /* client_int.h - internals shared by client.c (lifecycle, unary calls, card) and
  * client_stream.c (SSE streams). Not a public header. */
-#ifndef MOL_A2A_CLIENT_INT_H
-#define MOL_A2A_CLIENT_INT_H
+#ifndef MOL_A2A_UV_CLIENT_INT_H
+#define MOL_A2A_UV_CLIENT_INT_H
 
 #include <stdint.h>
 
-#include "a2a/client.h"
 #include "a2a/sse_parse.h"
+#include "a2a_uv/client.h"
 #include "base/buf.h"
+#include "base/holds.h"
 
 typedef enum { CALL_UNARY, CALL_STREAM, CALL_CARD } a2a_call_kind;
 
@@ -31,9 +32,9 @@ struct mol_a2a_client {
   size_t max_body_bytes, max_event_bytes;
   int insecure;
   mol_a2a_call *calls; /* calls whose done callback has not fired yet */
-  size_t live;         /* calls not yet freed */
-  int closing, defer_closed;
-  uv_timer_t defer; /* closed by mol_a2a_client_close: makes its callback asynchronous */
+  mol_holds holds;     /* the client's own until close, and one per call not yet freed */
+  uv_timer_t defer;    /* the holds' last handle: only ever closed */
+  int closing;
   void (*close_cb)(void *arg);
   void *close_arg;
 };
@@ -69,37 +70,38 @@ struct mol_a2a_call {
 };
 
 /* client.c */
-int mol_a2ac_new(mol_a2a_client *c, a2a_call_kind kind, mol_a2a_method m,
-                 const mol_a2a_call_opts *o, mol_a2a_done_cb cb, void *arg,
-                 mol_a2a_call **out);
+int mol_a2a__client_call_new(mol_a2a_client *c, a2a_call_kind kind, mol_a2a_method m,
+                             const mol_a2a_call_opts *o, mol_a2a_done_cb cb, void *arg,
+                             mol_a2a_call **out);
 /* Frees a call whose HTTP request could not be started (its callback never fires). */
-void mol_a2ac_discard(mol_a2a_call *call);
+void mol_a2a__client_call_discard(mol_a2a_call *call);
 /* A JSON-RPC error answer: fills res.rpc_* and returns MOL_ERPC (MOL_EBADRESP when the error
  * is for another request id). */
-int mol_a2ac_rpc_error(mol_a2a_call *call, const mol_a2a_response *r);
-void mol_a2ac_finish(mol_a2a_call *call, int err);
+int mol_a2a__client_rpc_error(mol_a2a_call *call, const mol_a2a_response *r);
+void mol_a2a__client_finish(mol_a2a_call *call, int err);
 /* Ends the call with err (the first reason wins): cancels the HTTP request, or, when it is
  * already done, completes on the next loop iteration. Returns err. */
-int mol_a2ac_fail(mol_a2a_call *call, int err, const char *fmt, ...)
+int mol_a2a__client_fail(mol_a2a_call *call, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Reads a complete JSON-RPC answer into call->resp; 0 or the MOL_E* the call ends with. */
-int mol_a2ac_read_answer(mol_a2a_call *call, int status, const char *body, size_t len);
+int mol_a2a__client_read_answer(mol_a2a_call *call, int status, const char *body, size_t len);
 /* Records the task id and text of a result or event. */
-void mol_a2ac_note_result(mol_a2a_call *call, const mol_a2a_response *r, int append_text);
-int mol_a2ac_send_http(mol_a2a_call *call, const char *method, const char *url,
-                       const char *body, int stream);
-void mol_a2ac_arm_deadline(mol_a2a_call *call);
+void mol_a2a__client_note_result(mol_a2a_call *call, const mol_a2a_response *r, int append_text);
+int mol_a2a__client_send_http(mol_a2a_call *call, const char *method, const char *url,
+                              const char *body, int stream);
+void mol_a2a__client_arm_deadline(mol_a2a_call *call);
 
 /* client_calls.c */
-void mol_a2ac_card_done(mol_a2a_call *call, const mol_http_response *resp);
+void mol_a2a__client_card_done(mol_a2a_call *call, const mol_http_response *resp);
 
 /* client_stream.c */
-void mol_a2ac_stream_init(mol_a2a_call *call);
-void mol_a2ac_stream_free(mol_a2a_call *call);
-int mol_a2ac_stream_on_headers(mol_http_request *r, const mol_http_response *resp, void *arg);
-int mol_a2ac_stream_on_body(mol_http_request *r, const char *data, size_t len, void *arg);
-void mol_a2ac_stream_http_done(mol_a2a_call *call, int err, const mol_http_response *resp);
+void mol_a2a__client_stream_init(mol_a2a_call *call);
+void mol_a2a__client_stream_free(mol_a2a_call *call);
+int mol_a2a__client_stream_on_headers(mol_http_request *r, const mol_http_response *resp,
+                                      void *arg);
+int mol_a2a__client_stream_on_body(mol_http_request *r, const char *data, size_t len, void *arg);
+void mol_a2a__client_stream_http_done(mol_a2a_call *call, int err, const mol_http_response *resp);
 /* Delivers held events while not paused; ends the call when the stream is over. */
-void mol_a2ac_stream_drain(mol_a2a_call *call);
+void mol_a2a__client_stream_drain(mol_a2a_call *call);
 
 #endif

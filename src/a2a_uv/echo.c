@@ -1,5 +1,5 @@
 /* echo.c - the echo executor. Each turn owns one timer; its steps are driven by it. */
-#include "a2a/echo.h"
+#include "a2a_uv/echo.h"
 
 #include <stdio.h>
 #include <stdlib.h>

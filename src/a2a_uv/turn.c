@@ -3,7 +3,7 @@
  * A turn holds its task from start to end (mol_a2a_task_hold), so the task is never evicted
  * under an executor that still writes to it, and its hold's cancel reaches this turn whether
  * tasks/cancel came or another turn on the same task ended it. */
-#include "a2a/turn.h"
+#include "a2a_uv/turn.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -30,8 +30,8 @@
  * res->detail always says why in words.
  *
  * All functions must be called on the loop thread. Strings and JSON passed in are copied. */
-#ifndef MOL_A2A_CLIENT_H
-#define MOL_A2A_CLIENT_H
+#ifndef MOL_A2A_UV_CLIENT_H
+#define MOL_A2A_UV_CLIENT_H
 
 #include <jansson.h>
 #include <stddef.h>

@@ -7,10 +7,10 @@
  * "echo: <text>", completed. A text starting with "input-required" ends in input-required
  * instead, so a client can continue the task with message.taskId.
  * Cancel stops the pending timer and ends the turn canceled at once. */
-#ifndef MOL_A2A_ECHO_H
-#define MOL_A2A_ECHO_H
+#ifndef MOL_A2A_UV_ECHO_H
+#define MOL_A2A_UV_ECHO_H
 
-#include "a2a/executor.h"
+#include "a2a_uv/executor.h"
 
 typedef struct {
   unsigned delay_ms;

@@ -1,6 +1,6 @@
 /* server.c - the A2A server binding (see server.h): routes, JSON-RPC dispatch, lifecycle.
  * The per-request work (answering, streaming, waiting for a task) is in server_call.c. */
-#include "a2a/server_int.h"
+#include "a2a_uv/server_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,36 +41,36 @@ static void dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
     case MOL_A2A_M_SEND:
     case MOL_A2A_M_STREAM:
       if (req->method == MOL_A2A_M_STREAM && !s->streaming) {
-        mol_a2a_answer_error(r, req, MOL_A2A_UNSUPPORTED_OPERATION, "streaming is not supported");
+        mol_a2a__answer_error(r, req, MOL_A2A_UNSUPPORTED_OPERATION, "streaming is not supported");
       } else if (s->draining) {
-        mol_a2a_answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "server shutting down");
+        mol_a2a__answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "server shutting down");
       } else {
-        mol_a2a_call_send(s, r, req);
+        mol_a2a__call_send(s, r, req);
       }
       return;
     case MOL_A2A_M_GET:
-      mol_a2a_call_get(s, r, req);
+      mol_a2a__call_get(s, r, req);
       return;
     case MOL_A2A_M_CANCEL:
-      mol_a2a_call_cancel(s, r, req);
+      mol_a2a__call_cancel(s, r, req);
       return;
     case MOL_A2A_M_RESUBSCRIBE:
-      mol_a2a_call_resubscribe(s, r, req);
+      mol_a2a__call_resubscribe(s, r, req);
       return;
     case MOL_A2A_M_LIST_TASKS:
-      mol_a2a_call_list(s, r, req);
+      mol_a2a__call_list(s, r, req);
       return;
     case MOL_A2A_M_PUSH_SET:
     case MOL_A2A_M_PUSH_GET:
     case MOL_A2A_M_PUSH_LIST:
     case MOL_A2A_M_PUSH_DELETE:
-      mol_a2a_answer_error(r, req, MOL_A2A_PUSH_NOT_SUPPORTED, NULL);
+      mol_a2a__answer_error(r, req, MOL_A2A_PUSH_NOT_SUPPORTED, NULL);
       return;
     case MOL_A2A_M_GET_EXTENDED_CARD:
-      mol_a2a_answer_error(r, req, MOL_A2A_EXTENDED_CARD_NOT_CONFIGURED, NULL);
+      mol_a2a__answer_error(r, req, MOL_A2A_EXTENDED_CARD_NOT_CONFIGURED, NULL);
       return;
     default:
-      mol_a2a_answer_error(r, req, MOL_A2A_METHOD_NOT_FOUND, NULL);
+      mol_a2a__answer_error(r, req, MOL_A2A_METHOD_NOT_FOUND, NULL);
       return;
   }
 }
@@ -83,7 +83,7 @@ static void on_rpc(mol_http_req *r, void *arg) {
   mol_a2a_request req;
   if (mol_a2a_request_parse(body, len, mol_http_req_header(r, "A2A-Version"), &req)) {
     char *out = mol_a2a_reply_request_error(&req);
-    mol_a2a_answer_body(r, out);
+    mol_a2a__answer_body(r, out);
     mol_a2a_request_free(&req);
     return;
   }
@@ -136,6 +136,15 @@ static void free_server(mol_a2a_server *s) {
   free(s);
 }
 
+/* The holds' finish: closed, and the last live turn has ended. */
+static void server_finish(void *arg) {
+  mol_a2a_server *s = arg;
+  void (*cb)(void *) = s->close_cb;
+  void *cb_arg = s->close_arg;
+  free_server(s);
+  if (cb) cb(cb_arg);
+}
+
 int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_server_opts *o,
                        mol_a2a_server **out) {
   if (!o || !o->card || !o->executor) return MOL_EINVAL;
@@ -158,6 +167,7 @@ int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_ser
   }
   uv_timer_init(loop, &s->sweep);
   s->sweep.data = s;
+  mol_holds_init(&s->holds, (uv_handle_t *)&s->sweep, server_finish, s);
   unsigned every = o->sweep_interval_ms ? o->sweep_interval_ms : 30000;
   uv_timer_start(&s->sweep, on_sweep, every, every);
   uv_unref((uv_handle_t *)&s->sweep);
@@ -180,27 +190,13 @@ void mol_a2a_server_stats_get(const mol_a2a_server *s, mol_a2a_server_stats *out
 
 void mol_a2a_server_drain(mol_a2a_server *s) { s->draining = 1; }
 
-static void on_sweep_closed(uv_handle_t *h) {
-  mol_a2a_server *s = h->data;
-  void (*cb)(void *) = s->close_cb;
-  void *arg = s->close_arg;
-  free_server(s);
-  if (cb) cb(arg);
-}
-
-/* Called when the last live turn has ended during close. */
-void mol_a2a_server_maybe_finish(mol_a2a_server *s) {
-  if (!s->closing || s->live_turns > 0 || s->finishing) return;
-  s->finishing = 1;
-  uv_close((uv_handle_t *)&s->sweep, on_sweep_closed);
-}
-
 void mol_a2a_server_close(mol_a2a_server *s, void (*cb)(void *arg), void *arg) {
   if (s->http) mol_http_server_unroute(s->http, s); /* nothing new reaches us from here on */
   s->draining = 1;
-  s->closing = 1;
   s->close_cb = cb;
   s->close_arg = arg;
-  mol_a2a_calls_cancel_all(s);
-  mol_a2a_server_maybe_finish(s);
+  mol_a2a__calls_cancel_all(s);
+  if (s->closing) return;
+  s->closing = 1;
+  mol_holds_drop(&s->holds); /* the live turns' holds keep it until they end */
 }

@@ -1,10 +1,11 @@
 /* server_int.h - shared by server.c (routes, lifecycle) and server_call.c (requests). */
-#ifndef MOL_A2A_SERVER_INT_H
-#define MOL_A2A_SERVER_INT_H
+#ifndef MOL_A2A_UV_SERVER_INT_H
+#define MOL_A2A_UV_SERVER_INT_H
 
 #include "a2a/codec.h"
-#include "a2a/server.h"
-#include "a2a/turn.h"
+#include "a2a_uv/server.h"
+#include "a2a_uv/turn.h"
+#include "base/holds.h"
 
 typedef struct a2a_call a2a_call;
 
@@ -16,29 +17,29 @@ struct mol_a2a_server {
   char *card[3];               /* serialised, one per mol_a2a_card_flavor */
   char etag[3][24];            /* "\"<16 hex of sha256>\"" per flavor */
   int streaming;               /* the card advertises streaming */
-  uv_timer_t sweep;
+  uv_timer_t sweep;            /* also the holds' last handle */
+  mol_holds holds;             /* the server's own until close, and one per live turn */
   unsigned cancel_wait_ms;
   unsigned long long requests, turns;
   unsigned live_turns, open_streams;
-  int draining, closing, finishing;
+  int draining, closing;
   a2a_call *running;           /* calls whose turn is running */
   void (*close_cb)(void *);
   void *close_arg;
 };
 
 /* Answers with a body (malloc'd, freed here; NULL answers a JSON-RPC internal error). */
-void mol_a2a_answer_body(mol_http_req *r, char *body);
+void mol_a2a__answer_body(mol_http_req *r, char *body);
 /* Answers req with a JSON-RPC error and frees req. */
-void mol_a2a_answer_error(mol_http_req *r, mol_a2a_request *req, int code, const char *message);
+void mol_a2a__answer_error(mol_http_req *r, mol_a2a_request *req, int code, const char *message);
 
 /* Each takes ownership of req. */
-void mol_a2a_call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
-void mol_a2a_call_get(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
-void mol_a2a_call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
-void mol_a2a_call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
-void mol_a2a_call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+void mol_a2a__call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+void mol_a2a__call_get(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+void mol_a2a__call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+void mol_a2a__call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+void mol_a2a__call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
 
-void mol_a2a_calls_cancel_all(mol_a2a_server *s);
-void mol_a2a_server_maybe_finish(mol_a2a_server *s);
+void mol_a2a__calls_cancel_all(mol_a2a_server *s);
 
 #endif

@@ -1,40 +1,42 @@
 /* server_call.c - one JSON-RPC request of the A2A server while it needs more than one loop
- * turn: a blocking message/send waiting for its task, an SSE stream, a tasks/cancel waiting
- * for the executor to stop.
+ * turn: a blocking message/send waiting for its turn, an SSE stream, a tasks/cancel waiting for
+ * the executor to stop.
  *
- * A call is freed when nothing refers to it any more: its HTTP request is finished, it no
- * longer listens to its task, its turn has ended, its timer is closed, and no callback of its
- * own is on the stack (busy). Each of those ends through a different callback, in any order. */
+ * Who hears how a call ended: a message/send that does not stream answers from its own turn's
+ * hooks (the direct Message, else the Task once the turn is over) and never listens to the
+ * task; only streams (message/stream, tasks/resubscribe) and tasks/cancel listen to it.
+ *
+ * A call lives while anything holds it (base/holds.h): its HTTP request until answered or
+ * aborted, its task listener, its running turn. Each of those ends through its own callback,
+ * in any order; the last one's drop frees the call on a later loop phase. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "a2a/server_int.h"
+#include "a2a_uv/server_int.h"
 #include "molecule.h"
 
 typedef enum { CALL_SEND, CALL_STREAM, CALL_CANCEL } call_kind;
 
 struct a2a_call {
   mol_a2a_server *s;
-  a2a_call *prev, *next;    /* in s->running while turn_running */
+  a2a_call *prev, *next;    /* in s->running while its turn runs */
+  mol_holds holds;          /* the HTTP request, the listener, the turn */
+  uv_timer_t timer;         /* the holds' last handle; a tasks/cancel's wait */
   mol_http_req *http;       /* NULL once answered or ended */
   mol_a2a_request req;
   char task_id[64];
   mol_a2a_listener *listener;
   call_kind kind;
   int streaming;            /* http is an SSE stream */
-  int turn_running;
   int hidden_task;          /* created by this request and answered with a Message: no client
                                has its id, so it is dropped when the turn ends */
   int created_task;
-  int busy;
-  int timer_open;
-  uv_timer_t timer;
 };
 
 /* ---- answering ---------------------------------------------------------------------------- */
 
-void mol_a2a_answer_body(mol_http_req *r, char *body) {
+void mol_a2a__answer_body(mol_http_req *r, char *body) {
   static const char oom[] =
       "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32603,\"message\":\"out of memory\"}}";
   if (body) mol_http_respond(r, 200, "application/json", body, strlen(body));
@@ -42,13 +44,20 @@ void mol_a2a_answer_body(mol_http_req *r, char *body) {
   free(body);
 }
 
-void mol_a2a_answer_error(mol_http_req *r, mol_a2a_request *req, int code, const char *message) {
-  mol_a2a_answer_body(r, mol_a2a_reply_error(req, code, message));
+void mol_a2a__answer_error(mol_http_req *r, mol_a2a_request *req, int code, const char *message) {
+  mol_a2a__answer_body(r, mol_a2a_reply_error(req, code, message));
   mol_a2a_request_free(req);
 }
 
 /* ---- call lifetime ------------------------------------------------------------------------ */
 
+static void call_free(void *arg) {
+  a2a_call *c = arg;
+  mol_a2a_request_free(&c->req);
+  free(c);
+}
+
+/* The call holds its HTTP request from here on (the creator's hold of c->holds). */
 static a2a_call *call_new(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req,
                           call_kind kind, const char *task_id) {
   a2a_call *c = calloc(1, sizeof(*c));
@@ -60,64 +69,58 @@ static a2a_call *call_new(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *r
   size_t n = strnlen(task_id, sizeof(c->task_id) - 1);
   memcpy(c->task_id, task_id, n);
   c->task_id[n] = '\0';
+  uv_timer_init(s->loop, &c->timer);
+  c->timer.data = c;
+  mol_holds_init(&c->holds, (uv_handle_t *)&c->timer, call_free, c);
   return c;
 }
 
-static void maybe_free(a2a_call *c) {
-  if (c->busy || c->http || c->listener || c->turn_running || c->timer_open) return;
-  mol_a2a_request_free(&c->req);
-  free(c);
+/* Lets go of the HTTP request: c->http is NULL afterwards. */
+static mol_http_req *drop_http(a2a_call *c) {
+  mol_http_req *r = c->http;
+  c->http = NULL;
+  mol_holds_drop(&c->holds);
+  return r;
 }
 
 static void finish_http(a2a_call *c) {
   if (!c->http) return;
-  mol_http_req *r = c->http;
-  c->http = NULL;
-  if (c->streaming) {
+  int streaming = c->streaming;
+  mol_http_req *r = drop_http(c);
+  if (streaming) {
     c->s->open_streams--;
     mol_http_resp_end(r);
   } else {
-    mol_a2a_answer_body(r, NULL);
+    mol_a2a__answer_body(r, NULL);
   }
 }
 
-static void answer(a2a_call *c, char *body) {
-  mol_http_req *r = c->http;
-  c->http = NULL;
-  mol_a2a_answer_body(r, body);
-}
+static void answer(a2a_call *c, char *body) { mol_a2a__answer_body(drop_http(c), body); }
 
-/* task: the call's task when the caller has it at hand, else NULL (looked up by id). */
-static void stop_listening_on(a2a_call *c, mol_a2a_task *task) {
+/* The engine dropped the listener after its final event, or we unsubscribed it. */
+static void forget_listener(a2a_call *c) {
   if (!c->listener) return;
-  mol_a2a_task *t = task ? task : mol_a2a_store_get(c->s->store, c->task_id);
-  if (t) mol_a2a_task_unsubscribe(t, c->listener);
   c->listener = NULL;
+  mol_holds_drop(&c->holds);
 }
 
-static void stop_listening(a2a_call *c) { stop_listening_on(c, NULL); }
-
-static void on_timer_closed(uv_handle_t *h) {
-  a2a_call *c = h->data;
-  c->timer_open = 0;
-  maybe_free(c);
-}
-
-static void close_timer(a2a_call *c) {
-  if (c->timer_open && !uv_is_closing((uv_handle_t *)&c->timer))
-    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+static void stop_listening(a2a_call *c) {
+  if (!c->listener) return;
+  mol_a2a_task *t = mol_a2a_store_get(c->s->store, c->task_id);
+  if (t) mol_a2a_task_unsubscribe(t, c->listener);
+  forget_listener(c);
 }
 
 static void on_abort(mol_http_req *r, void *arg) {
   (void)r;
   a2a_call *c = arg;
-  c->busy++;
   finish_http(c);      /* releases the request; the task itself goes on */
   stop_listening(c);
-  close_timer(c);
-  c->busy--;
-  maybe_free(c);
+  uv_timer_stop(&c->timer);
 }
+
+/* The call answers after this loop turn: a client that goes away meanwhile ends it. */
+static void answer_later(a2a_call *c) { mol_http_req_on_abort(c->http, on_abort, c); }
 
 /* ---- streaming ---------------------------------------------------------------------------- */
 
@@ -148,10 +151,10 @@ static int start_stream(a2a_call *c, const mol_a2a_task *task) {
 
 /* ---- task events -------------------------------------------------------------------------- */
 
+/* Streams pass every event on; a tasks/cancel answers with the task once it is final. */
 static void on_event(mol_a2a_task *task, const mol_a2a_event *ev, void *arg) {
   a2a_call *c = arg;
-  c->busy++;
-  if (ev->final) c->listener = NULL; /* the engine drops a listener after its final event */
+  if (ev->final) forget_listener(c); /* the engine drops a listener after its final event */
   if (c->streaming) {
     if (ev->kind == MOL_A2A_EV_CLOSED)
       stream_send_as(c, "error",
@@ -163,163 +166,157 @@ static void on_event(mol_a2a_task *task, const mol_a2a_event *ev, void *arg) {
     answer(c, ev->kind == MOL_A2A_EV_CLOSED
                   ? mol_a2a_reply_error(&c->req, MOL_A2A_INTERNAL_ERROR, "server shutting down")
                   : mol_a2a_reply_task(&c->req, task));
-    close_timer(c);
+    uv_timer_stop(&c->timer);
   }
-  c->busy--;
-  maybe_free(c);
 }
 
-static int listen_to(a2a_call *c, mol_a2a_task *task) {
-  int rc = mol_a2a_task_subscribe(task, on_event, c, &c->listener);
-  if (rc) c->listener = NULL;
-  if (c->http) mol_http_req_on_abort(c->http, on_abort, c);
-  return rc;
+static void listen_to(a2a_call *c, mol_a2a_task *task) {
+  if (!c->http) return; /* the stream already ended: nobody to tell */
+  if (mol_a2a_task_subscribe(task, on_event, c, &c->listener) == 0) mol_holds_take(&c->holds);
+  else c->listener = NULL;
+  answer_later(c);
 }
 
 /* ---- turns -------------------------------------------------------------------------------- */
 
+/* A message/send still waiting answers with the executor's direct Message ... */
 static void on_reply(mol_a2a_turn *t, const mol_a2a_cmsg *msg, void *arg) {
+  (void)t;
   a2a_call *c = arg;
-  if (c->kind == CALL_SEND && !c->streaming && c->http) {
-    stop_listening_on(c, mol_a2a_turn_task(t));
+  if (c->kind == CALL_SEND && c->http) {
     answer(c, mol_a2a_reply_message(&c->req, msg));
     c->hidden_task = c->created_task;
   }
 }
 
+/* ... or, when the turn is over without one, with the task as the turn left it. */
 static void on_turn_end(mol_a2a_turn *t, void *arg) {
   a2a_call *c = arg;
   mol_a2a_server *s = c->s;
-  c->turn_running = 0;
+  if (c->kind == CALL_SEND && c->http) answer(c, mol_a2a_reply_task(&c->req, mol_a2a_turn_task(t)));
   if (c->hidden_task) /* a Message-only exchange keeps no task, as the spec has it */
     mol_a2a_store_remove(s->store, mol_a2a_turn_task(t));
   if (c->prev) c->prev->next = c->next; else s->running = c->next;
   if (c->next) c->next->prev = c->prev;
   s->live_turns--;
-  maybe_free(c);
-  mol_a2a_server_maybe_finish(s);
+  mol_holds_drop(&c->holds);
+  mol_holds_drop(&s->holds);
 }
 
-static void run_turn(a2a_call *c, mol_a2a_task *task) {
+/* Before anything can answer: the turn holds the call from here on. */
+static void turn_begins(a2a_call *c) {
   mol_a2a_server *s = c->s;
-  c->turn_running = 1;
+  mol_holds_take(&c->holds);
+  mol_holds_take(&s->holds); /* the server lives while its turns run */
   c->next = s->running;
   if (s->running) s->running->prev = c;
   s->running = c;
   s->live_turns++;
   s->turns++;
+}
+
+static void run_turn(a2a_call *c, mol_a2a_task *task) {
+  mol_a2a_server *s = c->s;
   mol_a2a_turn_hooks hooks = {.on_reply = on_reply, .on_end = on_turn_end, .arg = c};
   mol_a2a_turn_start(s->loop, task, c->req.message, c->req.metadata, c->kind == CALL_STREAM,
                      s->executor, &hooks, NULL);
 }
 
-void mol_a2a_call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+void mol_a2a__call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   if (!mol_a2a_accepts_output(&req->config, "text/plain")) {
-    mol_a2a_answer_error(r, req, MOL_A2A_CONTENT_TYPE_NOT_SUPPORTED, NULL);
+    mol_a2a__answer_error(r, req, MOL_A2A_CONTENT_TYPE_NOT_SUPPORTED, NULL);
     return;
   }
   mol_a2a_task *task;
   mol_a2a_error err = {0};
   int creates = mol_a2a_cmsg_task_id(req->message) == NULL;
   if (mol_a2a_store_begin(s->store, &req->message, &task, &err)) {
-    mol_a2a_answer_error(r, req, err.code, err.message[0] ? err.message : NULL);
+    mol_a2a__answer_error(r, req, err.code, err.message[0] ? err.message : NULL);
     return;
   }
   call_kind kind = req->method == MOL_A2A_M_STREAM ? CALL_STREAM : CALL_SEND;
   a2a_call *c = call_new(s, r, req, kind, mol_a2a_task_id(task));
   if (!c) {
-    mol_a2a_answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
+    mol_a2a__answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
     return;
   }
   c->created_task = creates;
-  c->busy++;
+  turn_begins(c);
   if (kind == CALL_STREAM) {
     if (start_stream(c, task) == 0) listen_to(c, task);
     else answer(c, mol_a2a_reply_error(&c->req, MOL_A2A_INTERNAL_ERROR, NULL));
   } else if (c->req.config.blocking) {
-    listen_to(c, task);
+    answer_later(c); /* from the turn's hooks */
   } else {
     answer(c, mol_a2a_reply_task(&c->req, task));
   }
   run_turn(c, task);
-  c->busy--;
-  maybe_free(c);
 }
 
 /* ---- reads and cancel --------------------------------------------------------------------- */
 
 static mol_a2a_task *find_task(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   mol_a2a_task *t = req->task_id ? mol_a2a_store_get(s->store, req->task_id) : NULL;
-  if (!t) mol_a2a_answer_error(r, req, MOL_A2A_TASK_NOT_FOUND, NULL);
+  if (!t) mol_a2a__answer_error(r, req, MOL_A2A_TASK_NOT_FOUND, NULL);
   return t;
 }
 
-void mol_a2a_call_get(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+void mol_a2a__call_get(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   mol_a2a_task *t = find_task(s, r, req);
   if (!t) return;
-  mol_a2a_answer_body(r, mol_a2a_reply_task(req, t));
+  mol_a2a__answer_body(r, mol_a2a_reply_task(req, t));
   mol_a2a_request_free(req);
 }
 
 static void on_cancel_wait(uv_timer_t *timer) {
   a2a_call *c = timer->data;
   mol_a2a_task *t = mol_a2a_store_get(c->s->store, c->task_id);
-  c->busy++;
   stop_listening(c);
   if (c->http) answer(c, t ? mol_a2a_reply_task(&c->req, t)
                            : mol_a2a_reply_error(&c->req, MOL_A2A_TASK_NOT_FOUND, NULL));
-  close_timer(c);
-  c->busy--;
-  maybe_free(c);
 }
 
-void mol_a2a_call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+void mol_a2a__call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   mol_a2a_task *t = find_task(s, r, req);
   if (!t) return;
   if (mol_a2a_task_request_cancel(t) == MOL_A2A_ETERMINAL) {
-    mol_a2a_answer_error(r, req, MOL_A2A_TASK_NOT_CANCELABLE, NULL);
+    mol_a2a__answer_error(r, req, MOL_A2A_TASK_NOT_CANCELABLE, NULL);
     return;
   }
   if (mol_a2a_state_is_terminal(mol_a2a_task_state_get(t))) {
-    mol_a2a_answer_body(r, mol_a2a_reply_task(req, t));
+    mol_a2a__answer_body(r, mol_a2a_reply_task(req, t));
     mol_a2a_request_free(req);
     return;
   }
   /* The executor stops asynchronously: answer when the task is canceled, or after a while. */
   a2a_call *c = call_new(s, r, req, CALL_CANCEL, mol_a2a_task_id(t));
   if (!c) {
-    mol_a2a_answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
+    mol_a2a__answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
     return;
   }
-  uv_timer_init(s->loop, &c->timer);
-  c->timer.data = c;
-  c->timer_open = 1;
   uv_timer_start(&c->timer, on_cancel_wait, s->cancel_wait_ms, 0);
   listen_to(c, t);
 }
 
-void mol_a2a_call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+void mol_a2a__call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   mol_a2a_task *t = find_task(s, r, req);
   if (!t) return;
   if (mol_a2a_state_is_terminal(mol_a2a_task_state_get(t)) ||
       mol_a2a_state_is_interrupted(mol_a2a_task_state_get(t))) {
-    mol_a2a_answer_error(r, req, MOL_A2A_UNSUPPORTED_OPERATION,
-                         "task is not running: read it with tasks/get");
+    mol_a2a__answer_error(r, req, MOL_A2A_UNSUPPORTED_OPERATION,
+                          "task is not running: read it with tasks/get");
     return;
   }
   a2a_call *c = call_new(s, r, req, CALL_STREAM, mol_a2a_task_id(t));
   if (!c) {
-    mol_a2a_answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
+    mol_a2a__answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
     return;
   }
-  c->busy++;
   if (start_stream(c, t) == 0) listen_to(c, t);
   else answer(c, mol_a2a_reply_error(&c->req, MOL_A2A_INTERNAL_ERROR, NULL));
-  c->busy--;
-  maybe_free(c);
 }
 
-void mol_a2a_call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+void mol_a2a__call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   size_t size = req->page_size > 0 && req->page_size <= 100 ? (size_t)req->page_size : 50;
   size_t offset = req->page_token ? strtoul(req->page_token, NULL, 10) : 0;
   mol_a2a_task *tasks[100];
@@ -328,11 +325,11 @@ void mol_a2a_call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req)
   if (n > size) n = size;
   char next[32] = "";
   if (offset + n < total) snprintf(next, sizeof(next), "%zu", offset + n);
-  mol_a2a_answer_body(r, mol_a2a_reply_task_list(req, tasks, n, total, next));
+  mol_a2a__answer_body(r, mol_a2a_reply_task_list(req, tasks, n, total, next));
   mol_a2a_request_free(req);
 }
 
-void mol_a2a_calls_cancel_all(mol_a2a_server *s) {
+void mol_a2a__calls_cancel_all(mol_a2a_server *s) {
   size_t n = 0;
   for (a2a_call *c = s->running; c; c = c->next) n++;
   char (*ids)[64] = n ? calloc(n, sizeof(*ids)) : NULL;
