@@ -30,7 +30,7 @@
 typedef struct mol_agent mol_agent;
 
 typedef enum {
-  MOL_AGENT_EXEC_ECHO = 0,   /* built in: a2a/echo.h */
+  MOL_AGENT_EXEC_ECHO = 0,   /* built in: a2a_uv/echo.h */
   MOL_AGENT_EXEC_CHAT,       /* runtime/exec_chat.h: HERMES_API_BASE-style backend */
   MOL_AGENT_EXEC_HERMES,     /* runtime/exec_hermes.h: the plugin transport */
   MOL_AGENT_EXEC_CUSTOM,     /* the caller's executor (borrowed, must outlive the agent) */
