@@ -15,11 +15,14 @@ ALLOWED = {
     'a2a_uv': {'a2a_uv', 'a2a', 'http', 'base'},  # its binding on the loop
     'platform': {'platform', 'a2a', 'http', 'base'},
     'plugin': {'plugin', 'http', 'base'},
-    'runtime': {'runtime', 'a2a_uv', 'a2a', 'platform', 'plugin', 'http', 'base'},
+    'tools': {'tools', 'a2a_uv', 'a2a', 'platform', 'plugin', 'http', 'base'},
+    'mcp': {'mcp', 'tools', 'a2a_uv', 'a2a', 'platform', 'plugin', 'http', 'base'},
+    'runtime': {'runtime', 'mcp', 'tools', 'a2a_uv', 'a2a', 'platform', 'plugin', 'http', 'base'},
     'devplatform': {'devplatform', 'a2a', 'http', 'base'},
-    'host': {'host', 'runtime', 'a2a_uv', 'a2a', 'platform', 'plugin', 'http', 'base'},
-    'cli': {'cli', 'host', 'devplatform', 'runtime', 'a2a_uv', 'a2a', 'platform', 'plugin', 'http',
-            'base'},
+    'host': {'host', 'runtime', 'mcp', 'tools', 'a2a_uv', 'a2a', 'platform', 'plugin', 'http',
+             'base'},
+    'cli': {'cli', 'host', 'devplatform', 'runtime', 'mcp', 'tools', 'a2a_uv', 'a2a', 'platform',
+            'plugin', 'http', 'base'},
 }
 # I/O-free cores (nghttp2-style: fed bytes and callbacks, never a socket or a loop): none of
 # their files may reach these headers, directly or through any header of ours they include.

@@ -11,7 +11,7 @@
 
 #include "base/log.h"
 #include "molecule.h"
-#include "runtime/proc_run.h"
+#include "base/proc.h"
 
 #define SCOPE "command"
 

@@ -22,7 +22,7 @@
  *   WORKSPACE_ID when set below.
  *
  * Nothing blocks the loop: the message file is written in the thread pool, the handler is
- * spawned and read with libuv (runtime/proc_run.h). All calls on the loop thread. */
+ * spawned and read with libuv (base/proc.h). All calls on the loop thread. */
 #ifndef MOL_RUNTIME_EXEC_COMMAND_H
 #define MOL_RUNTIME_EXEC_COMMAND_H
 

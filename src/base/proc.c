@@ -1,6 +1,6 @@
-/* proc_run.c - one handler process on the loop (see proc_run.h): spawn, stdin, stdout lines,
+/* proc.c - one handler process on the loop (see proc.h): spawn, stdin, stdout lines,
  * the last stderr line, the deadline and the group kill. */
-#include "runtime/proc_run.h"
+#include "base/proc.h"
 
 #include <signal.h>
 #include <stdlib.h>

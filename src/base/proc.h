@@ -1,4 +1,4 @@
-/* proc_run.h - one handler process on the loop: `/bin/sh -c CMD` in a process group of its
+/* proc.h - one handler process on the loop: `/bin/sh -c CMD` in a process group of its
  * own, input written to its stdin, stdout captured (and handed over line by line as it
  * arrives, when asked), the last non-empty line of stderr kept, a deadline and a cap on the
  * output. Nothing blocks the loop: uv_spawn, pipes and one timer; the exit status arrives
@@ -13,8 +13,8 @@
  * on_done fires exactly once, never inside mol_proc_start or mol_proc_kill, once the shell has
  * been reaped and every handle is closed; the run is freed when it returns. All calls on the
  * loop thread. */
-#ifndef MOL_RUNTIME_PROC_RUN_H
-#define MOL_RUNTIME_PROC_RUN_H
+#ifndef MOL_BASE_PROC_H
+#define MOL_BASE_PROC_H
 
 #include <stddef.h>
 #include <stdint.h>
