@@ -170,11 +170,29 @@ static void on_event(mol_a2a_task *task, const mol_a2a_event *ev, void *arg) {
   }
 }
 
-static void listen_to(a2a_call *c, mol_a2a_task *task) {
-  if (!c->http) return; /* the stream already ended: nobody to tell */
-  if (mol_a2a_task_subscribe(task, on_event, c, &c->listener) == 0) mol_holds_take(&c->holds);
+/* The listener holds the call. Subscribing fails past the task's listener bound (MOL_ELIMIT)
+ * or out of memory; a call that cannot listen answers at once rather than wait for events that
+ * will never reach it. */
+static int subscribe(a2a_call *c, mol_a2a_task *task) {
+  int rc = mol_a2a_task_subscribe(task, on_event, c, &c->listener);
+  if (rc == 0) mol_holds_take(&c->holds);
   else c->listener = NULL;
-  answer_later(c);
+  return rc;
+}
+
+static char *cannot_listen(a2a_call *c, int rc) {
+  return mol_a2a_reply_error(&c->req, MOL_A2A_INTERNAL_ERROR,
+                             rc == MOL_ELIMIT ? "too many listeners on this task: try again later"
+                                              : mol_strerror(rc));
+}
+
+/* A stream listens before its first event goes out, so it misses none; one that cannot listen
+ * is refused before it opens. */
+static void open_stream(a2a_call *c, mol_a2a_task *task) {
+  int rc = subscribe(c, task);
+  if (rc == 0 && (rc = start_stream(c, task)) != 0) stop_listening(c);
+  if (rc) answer(c, cannot_listen(c, rc));
+  else if (c->http) answer_later(c); /* else the client went away at the first event */
 }
 
 /* ---- turns -------------------------------------------------------------------------------- */
@@ -243,8 +261,7 @@ void mol_a2a__call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req
   c->created_task = creates;
   turn_begins(c);
   if (kind == CALL_STREAM) {
-    if (start_stream(c, task) == 0) listen_to(c, task);
-    else answer(c, mol_a2a_reply_error(&c->req, MOL_A2A_INTERNAL_ERROR, NULL));
+    open_stream(c, task);
   } else if (c->req.config.blocking) {
     answer_later(c); /* from the turn's hooks */
   } else {
@@ -294,8 +311,12 @@ void mol_a2a__call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *r
     mol_a2a__answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
     return;
   }
-  uv_timer_start(&c->timer, on_cancel_wait, s->cancel_wait_ms, 0);
-  listen_to(c, t);
+  if (subscribe(c, t) == 0) {
+    uv_timer_start(&c->timer, on_cancel_wait, s->cancel_wait_ms, 0);
+    answer_later(c);
+  } else {
+    answer(c, mol_a2a_reply_task(&c->req, t)); /* asked to stop; the client reads on with tasks/get */
+  }
 }
 
 void mol_a2a__call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
@@ -312,8 +333,7 @@ void mol_a2a__call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_reque
     mol_a2a__answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
     return;
   }
-  if (start_stream(c, t) == 0) listen_to(c, t);
-  else answer(c, mol_a2a_reply_error(&c->req, MOL_A2A_INTERNAL_ERROR, NULL));
+  open_stream(c, t);
 }
 
 void mol_a2a__call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {

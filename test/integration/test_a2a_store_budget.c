@@ -23,8 +23,14 @@ static int hold_execute(void *self, mol_a2a_turn *t) {
   return mol_a2a_turn_working(t, NULL);
 }
 
+static mol_a2a_turn *late_cancel; /* a "hold late" turn asked to stop: the test ends it */
+
 static void hold_cancel(void *self, mol_a2a_turn *t) {
   (void)self;
+  if (strncmp(mol_a2a_turn_text(t), "hold late", 9) == 0) {
+    late_cancel = t;
+    return;
+  }
   for (int i = 0; i < n_held; i++)
     if (held[i] == t) held[i] = NULL;
   mol_a2a_turn_canceled(t);
@@ -40,8 +46,10 @@ static void mount(int m, const mol_a2a_store_opts *store) {
   char url[128];
   snprintf(url, sizeof(url), "http://127.0.0.1:%d%s/", H.port, prefix[m]);
   mol_a2a_card card = {.name = "budget", .description = "test agent", .url = url, .streaming = 1};
+  /* A tasks/cancel waits for its task to end no longer than the client waits for an answer:
+   * an answer that only the wait timer could give arrives too late to pass. */
   mol_a2a_server_opts o = {.card = &card, .executor = &hold_ex, .prefix = prefix[m],
-                           .store = *store};
+                           .store = *store, .cancel_wait_ms = 60000};
   assert_int_equal(mol_a2a_server_new(&H.loop, H.http, &o, &H.a2a[H.n_a2a++]), 0);
 }
 
@@ -212,12 +220,81 @@ static void blocking_send_answered_past_the_listener_bound(void **state) {
   h_free(&stream);
 }
 
+/* Starts a stream whose turn the test holds: it takes the task's one listener. Returns the
+ * task id in tid. */
+static void hold_a_stream(const char *text, h_resp *stream, char *tid, size_t cap) {
+  n_held = 0;
+  char body[320];
+  snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"message/stream\","
+           "\"params\":{\"message\":{\"role\":\"user\",\"messageId\":\"h-1\",\"parts\":"
+           "[{\"kind\":\"text\",\"text\":\"%s\"}]}}}", text);
+  h_start("POST", prefix[M_ONE_LISTENER], body, NULL, NULL, stream);
+  while (n_held < 1) uv_run(&H.loop, UV_RUN_ONCE);
+  snprintf(tid, cap, "%s", mol_a2a_turn_task_id(held[0]));
+}
+
+/* A resubscribe that cannot listen to its task says so at once, as a JSON-RPC error, instead
+ * of opening a stream that would never carry an event. */
+static void resubscribe_past_the_listener_bound_is_an_error(void **state) {
+  (void)state;
+  h_resp stream, resub;
+  char tid[64], body[256];
+  hold_a_stream("hold the stream", &stream, tid, sizeof(tid));
+  snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tasks/resubscribe\","
+           "\"params\":{\"id\":\"%s\"}}", tid);
+  h_req("POST", prefix[M_ONE_LISTENER], body, NULL, NULL, &resub);
+  assert_int_equal(resub.err, 0);
+  assert_string_equal(resub.ctype, "application/json");
+  json_t *v = json_loads(resub.body, 0, NULL);
+  json_t *err = json_object_get(v, "error");
+  if (!err) fail_msg("tasks/resubscribe: %s", resub.body);
+  assert_int_equal(json_integer_value(json_object_get(err, "code")), -32603);
+  assert_non_null(strstr(json_string_value(json_object_get(err, "message")), "listeners"));
+  json_decref(v);
+  mol_a2a_turn_complete(held[0], "done");
+  h_wait(&stream);
+  assert_non_null(strstr(stream.body, "\"final\":true"));
+  h_free(&resub);
+  h_free(&stream);
+}
+
+/* A tasks/cancel that cannot listen to its task answers with the task as the cancel left it,
+ * at once: no wait that only a timer could end (a timer that would outlive a closing server).
+ * The executor here stops later than the cancel asks. */
+static void cancel_past_the_listener_bound_answers_at_once(void **state) {
+  (void)state;
+  h_resp stream, cancel;
+  char tid[64], body[256];
+  late_cancel = NULL;
+  hold_a_stream("hold late", &stream, tid, sizeof(tid));
+  snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tasks/cancel\","
+           "\"params\":{\"id\":\"%s\"}}", tid);
+  h_req("POST", prefix[M_ONE_LISTENER], body, NULL, NULL, &cancel);
+  assert_int_equal(cancel.err, 0);
+  json_t *v = json_loads(cancel.body, 0, NULL);
+  json_t *res = json_object_get(v, "result");
+  if (!res) fail_msg("tasks/cancel: %s", cancel.body);
+  assert_string_equal(json_string_value(json_object_get(res, "id")), tid);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(res, "status"), "state")),
+                      "working"); /* asked to stop, not stopped yet */
+  json_decref(v);
+  assert_non_null(late_cancel);
+  mol_a2a_turn_canceled(late_cancel);
+  h_wait(&stream);
+  assert_non_null(strstr(stream.body, "\"canceled\""));
+  assert_non_null(strstr(stream.body, "\"final\":true"));
+  h_free(&cancel);
+  h_free(&stream);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1) cmocka_set_test_filter(argv[1]);
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(early_task_still_readable_after_many_sends),
     cmocka_unit_test(small_budget_evicts_oldest_terminal_first),
     cmocka_unit_test(blocking_send_answered_past_the_listener_bound),
+    cmocka_unit_test(resubscribe_past_the_listener_bound_is_an_error),
+    cmocka_unit_test(cancel_past_the_listener_bound_answers_at_once),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
