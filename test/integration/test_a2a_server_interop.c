@@ -1,6 +1,6 @@
 /* The real @a2a-js/sdk clients (1.3.0 with legacy compat, and 0.3.14) against our A2A server:
  * card, send (Message and Task results), stream, get and cancel, each script exiting 0 only
- * when every step succeeded. The server runs in this process; the clients are child
+ * when every answer carried the exact reply text, ids and states. The server runs in this process; the clients are child
  * processes, driven while the same loop serves them. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,8 +25,9 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
   uv_close((uv_handle_t *)p, NULL);
 }
 
-/* Runs `node <script> <url> [text]` in test/interop/<dir> and returns its exit status. */
-static int run_node(const char *dir, const char *script, const char *path) {
+/* Runs `node <script> <url> <text> <mode>` in test/interop/<dir> and returns its exit status;
+ * mode says what the agent at path answers with ("message" or "task"). */
+static int run_node_mode(const char *dir, const char *script, const char *path, const char *mode) {
   const char *root = getenv("MOL_SOURCE_ROOT");
   char cwd[1024], url[128], modules[1100];
   snprintf(cwd, sizeof(cwd), "%s/test/interop/%s", root ? root : ".", dir);
@@ -35,7 +36,7 @@ static int run_node(const char *dir, const char *script, const char *path) {
   /* A trailing slash: the SDK resolves the card path relative to this URL, and without it
    * "/slow" would resolve to the root agent's card. */
   snprintf(url, sizeof(url), "http://127.0.0.1:%d%s/", H.port, path);
-  char *args[] = {"node", (char *)script, url, "hello from a2a-js", NULL};
+  char *args[] = {"node", (char *)script, url, "hello from a2a-js", (char *)mode, NULL};
   child c = {0};
   c.proc.data = &c;
   uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE}, {.flags = UV_INHERIT_FD, .data.fd = 2},
@@ -51,6 +52,10 @@ static int run_node(const char *dir, const char *script, const char *path) {
   }
   uv_run(&H.loop, UV_RUN_NOWAIT); /* the process handle's close */
   return (int)c.status;
+}
+
+static int run_node(const char *dir, const char *script, const char *path) {
+  return run_node_mode(dir, script, path, *path ? "task" : "message");
 }
 
 static mol_a2a_executor slow; /* 1 s per step: node's get + cancel land while it runs */
