@@ -296,6 +296,17 @@ static int run_hash(const plugin_args *a) {
   return 0;
 }
 
+/* A name becomes a directory under the plugins dir: say what is wrong with it before anything
+ * is fetched or touched. */
+static int name_ok(const char *sub, const char *name) {
+  if (mol_plugin_name_valid(name)) return 1;
+  fprintf(stderr,
+          "molecule plugin %s: invalid plugin name '%s': letters, digits, '.', '_' and '-' only, "
+          "not starting with '.' or '-', no '..', at most %d characters\n",
+          sub, name, MOL_PLUGIN_NAME_MAX);
+  return 0;
+}
+
 int cmd_plugin(int argc, char **argv) {
   /* The command prints its own summary; the library's info lines would repeat it. */
   mol_log_level level = MOL_LOG_WARN;
@@ -314,8 +325,8 @@ int cmd_plugin(int argc, char **argv) {
     plugin_usage(stderr);
     return 2;
   }
-  if (!strcmp(sub, "install")) return run_install(&a);
-  if (!strcmp(sub, "remove")) return run_remove(&a);
+  if (!strcmp(sub, "install")) return name_ok(sub, a.name) ? run_install(&a) : 2;
+  if (!strcmp(sub, "remove")) return name_ok(sub, a.name) ? run_remove(&a) : 2;
   if (!strcmp(sub, "hash")) return run_hash(&a);
   fprintf(stderr, "molecule plugin: unknown subcommand '%s'\n\n", sub);
   plugin_usage(stderr);
