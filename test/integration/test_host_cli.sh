@@ -1,7 +1,9 @@
 #!/bin/sh
-# `molecule host` as a process: a bad host file exits non-zero with the field or line; SIGTERM
-# while a turn is in flight (echo with delay_ms) answers that turn and exits 0; the snapshot
-# is written on the way out; /metrics and /health answer while it runs.
+# `molecule host` as a process: a bad host file exits non-zero with the field or line; /health,
+# an agent's /health and /metrics answer with what they document while it runs (agents, turns
+# counted, a turn in flight); SIGTERM while a turn is in flight (echo with delay_ms) turns
+# /health to 503 "stopping", answers that turn and exits 0; the snapshot is written on the way
+# out.
 set -eu
 MOLECULE=$1
 DIR=$(mktemp -d /tmp/molhost-cli-XXXXXX)
@@ -38,7 +40,7 @@ listen: 127.0.0.1:$PORT
 agents:
   - name: slow
     executor: echo
-    delay_ms: 700
+    delay_ms: 3000
     snapshot_path: slow.snapshot.json
   - name: quick
 YAML
@@ -48,10 +50,30 @@ for _ in $(seq 50); do grep -q "listening on" "$DIR/host.log" && break; sleep 0.
 grep -q "listening on" "$DIR/host.log" || fail "host did not start"
 grep -q '"msg"\|^{' "$DIR/host.log" || fail "--log-json"
 "$MOLECULE" call "http://127.0.0.1:$PORT/agents/quick/" "ping" | grep -q "echo: ping" || fail "quick agent"
+BASE="http://127.0.0.1:$PORT"
+[ "$(curl -s -o "$DIR/health" -w '%{http_code}' "$BASE/health")" = 200 ] || fail "/health status"
+grep -q '"status":"ok"' "$DIR/health" && grep -q '"agents":2' "$DIR/health" ||
+  fail "/health: $(cat "$DIR/health")"
+curl -fs "$BASE/agents/quick/health" | grep -q '"status":"ok"' || fail "agent /health"
+metric() { # name{labels} value: the series is in /metrics with that value
+  curl -fs "$BASE/metrics" >"$DIR/metrics" || fail "/metrics"
+  grep -qx "$1 $2" "$DIR/metrics"
+}
+metric molecule_host_agents 2 || fail "/metrics: $(grep host_agents "$DIR/metrics")"
+metric 'molecule_agent_turns_total{agent="quick"}' 1 || fail "quick turns: $(grep turns_total "$DIR/metrics")"
+metric 'molecule_agent_up{agent="slow"}' 1 || fail "slow up: $(grep agent_up "$DIR/metrics")"
 "$MOLECULE" call "http://127.0.0.1:$PORT/agents/slow/" "in flight" >"$DIR/call.log" 2>&1 &
 CALL=$!
-sleep 0.3
+for _ in $(seq 100); do metric 'molecule_agent_live_turns{agent="slow"}' 1 && break; sleep 0.05; done
+metric 'molecule_agent_live_turns{agent="slow"}' 1 || fail "the slow turn never started"
 kill -TERM "$PID"
+# Draining: the turn has seconds left; /health says the host is stopping.
+for _ in $(seq 40); do
+  code=$(curl -s -o "$DIR/health" -w '%{http_code}' "$BASE/health" || true)
+  [ "$code" = 503 ] && break
+  sleep 0.05
+done
+[ "$code" = 503 ] && grep -q stopping "$DIR/health" || fail "/health while stopping: $code $(cat "$DIR/health")"
 wait "$CALL" || fail "the turn in flight was not answered: $(cat "$DIR/call.log")"
 grep -q "echo: in flight" "$DIR/call.log" || fail "reply: $(cat "$DIR/call.log")"
 wait "$PID" || fail "host exit status"
