@@ -92,7 +92,7 @@ typedef enum {
 typedef struct {
   mol_part_kind kind;
   const char *text;          /* MOL_PART_TEXT */
-  const char *data_json;     /* MOL_PART_DATA: the data value as JSON */
+  const char *data_json;     /* MOL_PART_DATA: the data (a JSON object) */
   const char *file_name;     /* MOL_PART_FILE: name, media type, and either a URI or the */
   const char *file_mime_type;/* content as base64 (as sent) */
   const char *file_uri;
@@ -127,7 +127,7 @@ typedef struct {
   const char *artifact_id;   /* NULL: the turn's own artifact (one id per turn) */
   const char *name;          /* NULL: none */
   const char *text;          /* a text part, or NULL */
-  const char *data_json;     /* a data part (any JSON value), or NULL */
+  const char *data_json;     /* a data part (a JSON object), or NULL */
   int append;
   int last_chunk;
 } mol_artifact_chunk;

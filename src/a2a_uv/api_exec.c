@@ -124,16 +124,20 @@ int mol_turn_working(mol_turn *t, const char *text) {
   return t->ended ? MOL_EPROTO : mol_a2a_turn_working(t->it, text);
 }
 
-static int parse_value(const char *s, json_t **out) {
-  *out = json_loads(s, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
-  return *out ? 0 : MOL_EINVAL;
+/* A data part's value: an object, as A2A v0.3 callers require. */
+static int parse_object(const char *s, json_t **out) {
+  *out = json_loads(s, JSON_REJECT_DUPLICATES, NULL);
+  if (json_is_object(*out)) return 0;
+  json_decref(*out);
+  *out = NULL;
+  return MOL_EINVAL;
 }
 
 int mol_turn_artifact(mol_turn *t, const mol_artifact_chunk *c) {
   if (!t || !c || (!c->text && !c->data_json)) return MOL_EINVAL;
   if (t->ended) return MOL_EPROTO;
   json_t *data = NULL;
-  if (c->data_json && parse_value(c->data_json, &data)) return MOL_EINVAL;
+  if (c->data_json && parse_object(c->data_json, &data)) return MOL_EINVAL;
   json_t *parts = json_array();
   int bad = !parts;
   if (!bad && c->text) bad = json_array_append_new(parts, mol_a2a_part_text(c->text));
