@@ -2,7 +2,7 @@
  *
  * "countdown N" counts down from N (at most 100000) at one line per 100 ms, streamed as chunks
  * of one artifact, and stops when the caller cancels; any other text is answered at once with
- * its words in reverse order. With PLATFORM_URL and WORKSPACE_ID set (the token from
+ * its words in reverse order (an artifact when the caller streams). With PLATFORM_URL and WORKSPACE_ID set (the token from
  * MOLECULE_WORKSPACE_TOKEN or the token file) it registers and heartbeats; without, it serves
  * alone. SIGINT or SIGTERM stops it gracefully. Usage: agent [PORT] */
 #include <signal.h>
@@ -47,7 +47,10 @@ static int reply_reversed(mol_turn *turn, const char *text) {
     if (end > text) *o++ = ' ';
   }
   *o = '\0';
-  int rc = mol_turn_reply_text(turn, out);
+  mol_artifact_chunk chunk = {.name = "reversed", .text = out, .last_chunk = 1};
+  int rc = mol_turn_streaming(turn) /* a stream shows artifacts; a send returns a reply */
+               ? (mol_turn_artifact(turn, &chunk), mol_turn_complete(turn, NULL))
+               : mol_turn_reply_text(turn, out);
   free(out);
   return rc;
 }
