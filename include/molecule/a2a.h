@@ -140,7 +140,8 @@ MOL_EXTERN int mol_turn_artifact(mol_turn *t, const mol_artifact_chunk *chunk);
  * execute() has returned, a second ending is a use after free, as in libuv. */
 
 /* A direct answer with one text part: message/send returns it as a Message, and the task
- * completes with it as its status message. */
+ * completes with it as its status message (which is how a streaming caller sees it: for one,
+ * send the answer as an artifact and complete, see mol_turn_streaming). */
 MOL_EXTERN int mol_turn_reply_text(mol_turn *t, const char *text);
 /* The same with a whole message (A2A v0.3 JSON object with "parts"; role, messageId, kind,
  * taskId and contextId are filled in). MOL_EINVAL when it is not such a message. */
@@ -212,9 +213,10 @@ MOL_EXTERN int mol_server_port(const mol_server *s);
 /* The JSON-RPC URL its card names (ends in '/'). */
 MOL_EXTERN const char *mol_server_url(const mol_server *s);
 
-/* Closes the server: stops listening, asks every running turn to cancel and waits for them to
- * end (their callers get their answers), calls the executor's close, closes the connections,
- * then cb(arg) (never inside this call; cb may be NULL). Call it once. */
+/* Closes the server: its routes go at once (new requests get 404), every running turn is asked
+ * to cancel and waited for (their callers get their answers), the executor's close is called,
+ * the listener and connections close (answers still being written get a second to flush),
+ * then cb(arg) fires (never inside this call; cb may be NULL). Call it once. */
 MOL_EXTERN void mol_server_close(mol_server *s, void (*cb)(void *arg), void *arg);
 
 /* ---- A2A client -------------------------------------------------------------------------
