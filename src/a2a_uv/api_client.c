@@ -30,13 +30,24 @@ struct mol_client_req {
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
+/* A header the HTTP client will send as given: a token name, a value without CR, LF or NUL. */
+static int valid_header(const mol_header *h) {
+  static const char tchar[] = "!#$%&'*+-.^_`|~";
+  if (!h->name || !*h->name || !h->value || strpbrk(h->value, "\r\n")) return 0;
+  for (const char *c = h->name; *c; c++)
+    if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+          strchr(tchar, *c)))
+      return 0;
+  return 1;
+}
+
 int mol_client_new(uv_loop_t *loop, const mol_client_opts *o, mol_client **out) {
   if (!loop || !o || !out || !o->url || o->n_headers > MAX_HEADERS ||
       (o->n_headers && !o->headers))
     return MOL_EINVAL;
   mol_http_header hs[MAX_HEADERS];
   for (size_t i = 0; i < o->n_headers; i++) {
-    if (!o->headers[i].name || !o->headers[i].value) return MOL_EINVAL;
+    if (!valid_header(&o->headers[i])) return MOL_EINVAL;
     hs[i] = (mol_http_header){.name = o->headers[i].name, .value = o->headers[i].value};
   }
   mol_client *c = calloc(1, sizeof(*c));

@@ -21,6 +21,7 @@ typedef struct {
   void (*on_registered)(mol_agent *a, void *arg);
   void (*on_heartbeat)(mol_agent *a, mol_platform_heartbeat_payload *p, void *arg);
   char *restored;              /* the snapshot's adapter state, as JSON text */
+  int port;                    /* the listener's (closed by the time on_end fires) */
 } agent_api;
 
 static void api_free(agent_api *w) {
@@ -132,6 +133,7 @@ int mol_agent_new(uv_loop_t *loop, const mol_agent_params *p, mol_agent_end_cb o
     api_free(w);
     return rc;
   }
+  w->port = mol_http_server_port(http);
   mol_agent_opts ao = internal_opts(p, w, url ? url : p->public_url);
   mol_agent *a = NULL;
   rc = mol_agent_start(loop, http, NULL, &ao, on_internal_end, w, &a); /* takes http */
@@ -150,7 +152,10 @@ int mol_agent_new(uv_loop_t *loop, const mol_agent_params *p, mol_agent_end_cb o
 
 const char *mol_agent_url(const mol_agent *a) { return a ? a->url : NULL; }
 
-int mol_agent_port(const mol_agent *a) { return a ? mol_http_server_port(a->http) : MOL_EINVAL; }
+int mol_agent_port(const mol_agent *a) {
+  const agent_api *w = a ? a->api : NULL;
+  return w ? w->port : MOL_EINVAL;
+}
 
 int mol_agent_transcript_add(mol_agent *a, const char *who, const char *text) {
   if (!a || !who || !text) return MOL_EINVAL;

@@ -536,6 +536,11 @@ static void test_client_errors(void **state) {
   assert_int_equal(mol_client_send(client, NULL, &badmsg, on_done, &l, NULL), MOL_EINVAL);
   mol_client *c;
   assert_int_equal(mol_client_new(&loop, &(mol_client_opts){0}, &c), MOL_EINVAL);
+  mol_header smuggle[] = {{"X-A", "b\r\nX-Injected: 1"}}, badname[] = {{"X A", "b"}};
+  mol_client_opts ho = {.url = mol_server_url(server), .headers = smuggle, .n_headers = 1};
+  assert_int_equal(mol_client_new(&loop, &ho, &c), MOL_EINVAL);
+  ho.headers = badname;
+  assert_int_equal(mol_client_new(&loop, &ho, &c), MOL_EINVAL);
 
   /* Nobody listening: the error comes through the callback, on a later iteration. */
   mol_client *nowhere;

@@ -102,6 +102,8 @@ static mol_executor EXEC = {.execute = execute, .cancel = cancel, .close = exec_
 static void on_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
   assert_ptr_equal(arg, F);
   assert_ptr_equal(a, F->agent);
+  assert_true(mol_agent_port(a) > 0); /* still readable here, the listener closed or not */
+  assert_non_null(mol_agent_url(a));
   F->ended++;
   F->ended_inside += F->in_call;
   F->why = why;
