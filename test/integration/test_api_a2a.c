@@ -195,6 +195,10 @@ typedef struct {
   int nev, ev_kinds[32], ev_final[32], artifacts, artifact_appends, last_chunks, working;
   char ev_text[512];
   int abort_after;             /* > 0: abort the stream after that many events */
+  int pause_at;                /* > 0: pause the stream at that event (a timer resumes it) */
+  int paused_events;           /* events delivered while paused (must stay 0) */
+  int is_paused;
+  uv_timer_t resume;
   mol_client_req *req;
 } call_log;
 
@@ -217,8 +221,16 @@ static void on_done(mol_client_req *req, int err, const mol_client_result *res, 
   copy(l->rpc_url, sizeof(l->rpc_url), res->rpc_url);
 }
 
+static void on_resume(uv_timer_t *t) {
+  call_log *l = t->data;
+  l->is_paused = 0;
+  mol_client_resume(l->req);
+  uv_close((uv_handle_t *)t, NULL);
+}
+
 static int on_event(mol_client_req *req, const mol_client_event *ev, void *arg) {
   call_log *l = arg;
+  l->paused_events += l->is_paused;
   if (l->nev < 32) {
     l->ev_kinds[l->nev] = ev->kind;
     l->ev_final[l->nev] = ev->final;
@@ -233,6 +245,13 @@ static int on_event(mol_client_req *req, const mol_client_event *ev, void *arg) 
   if (ev->kind == MOL_RESULT_STATUS_UPDATE && ev->state == MOL_TASK_WORKING) l->working++;
   if (ev->kind == MOL_RESULT_TASK && !l->task_id[0]) copy(l->task_id, sizeof(l->task_id), ev->task_id);
   if (l->abort_after && l->nev == l->abort_after) mol_client_abort(req);
+  if (l->pause_at && l->nev == l->pause_at) {
+    l->is_paused = 1;
+    uv_timer_init(&loop, &l->resume);
+    l->resume.data = l;
+    uv_timer_start(&l->resume, on_resume, 30, 0);
+    return 1;
+  }
   return 0;
 }
 
@@ -249,6 +268,8 @@ static void call_send(call_log *l, const char *text, const mol_client_call_opts 
 static void call_stream(call_log *l, const char *text, int abort_after) {
   memset(l, 0, sizeof(*l));
   l->abort_after = abort_after;
+  l->pause_at = abort_after < 0 ? -abort_after : 0;
+  if (abort_after < 0) l->abort_after = 0;
   l->in_start = 1;
   assert_int_equal(mol_client_stream(client, text, NULL, on_event, on_done, l, &l->req), 0);
   l->in_start = 0;
@@ -369,6 +390,13 @@ static void test_stream_artifact_chunks(void **state) {
   assert_true(l.ev_final[l.nev - 1]);
   assert_int_equal(l.events, (size_t)l.nev);
 
+  /* A consumer that pauses at the second event gets the rest after it resumes, none before. */
+  call_stream(&l, "stream", -2);
+  assert_int_equal(l.err, 0);
+  assert_int_equal(l.paused_events, 0);
+  assert_int_equal(l.artifacts, 4);
+  assert_int_equal(l.state, MOL_TASK_COMPLETED);
+
   /* The same turn through message/send: the Task, its artifacts in the answer. */
   call_send(&l, "stream", NULL);
   assert_int_equal(l.err, 0);
@@ -438,9 +466,19 @@ static void test_cancel_reaches_the_executor_once(void **state) {
   char task[128];
   copy(task, sizeof(task), l.task_id);
   assert_int_equal(X.live, 1);
+  /* A second caller follows the running task, and sees it end canceled. */
+  call_log r;
+  memset(&r, 0, sizeof(r));
+  assert_int_equal(mol_client_resubscribe(client, task, NULL, on_event, on_done, &r, NULL), 0);
+  while (r.nev == 0) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(r.ev_kinds[0], MOL_RESULT_TASK);
   task_call(&c, 1, task);
   assert_int_equal(c.err, 0);
   assert_int_equal(c.state, MOL_TASK_CANCELED);
+  run_until(&r.done);
+  assert_int_equal(r.err, 0);
+  assert_int_equal(r.state, MOL_TASK_CANCELED);
+  assert_true(r.ev_final[r.nev - 1]);
   assert_int_equal(X.cancels, 1);
   assert_int_equal(X.live, 0);
   /* Canceling a task that is over is the agent's -32002. */
