@@ -17,10 +17,11 @@
  * parser's objects. Structs the library hands out (const pointers) are read-only and valid for
  * as long as each one says.
  */
+/* Before the guard: molecule.h includes this header itself, at its end. */
+#include "../molecule.h"
+
 #ifndef MOLECULE_A2A_H
 #define MOLECULE_A2A_H
-
-#include "../molecule.h"
 
 #ifdef __cplusplus
 extern "C" {

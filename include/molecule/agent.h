@@ -14,11 +14,11 @@
  * then the listener is closed and the executor's close has been called; the agent is freed
  * when on_end returns. Everything on the loop thread.
  */
+/* Before the guard: molecule.h includes this header itself, at its end. */
+#include "../molecule.h"
+
 #ifndef MOLECULE_AGENT_H
 #define MOLECULE_AGENT_H
-
-#include "../molecule.h"
-#include "molecule/a2a.h"
 
 #ifdef __cplusplus
 extern "C" {
