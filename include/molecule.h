@@ -521,6 +521,8 @@ MOL_EXTERN void mol_platform_record_outcome(mol_platform_client *c, int ok,
 /* ---- end of Platform client ---- */
 
 #include "molecule/platform_tools.h" /* memory, delegations, approvals, workspace info */
+#include "molecule/a2a.h"            /* executor and turn, A2A server and client */
+#include "molecule/agent.h"          /* an agent registered with a platform */
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,32 @@ MOL_EXTERN uv_loop_t *mol_loop_uv(mol_loop *loop);
 MOL_EXTERN int mol_platform_client_new(uv_loop_t *loop, const mol_platform_opts *opts,
                                        mol_platform_client **out);
 
+/* ---- Executor, A2A server and client, agent (see molecule/a2a.h, molecule/agent.h) ---- */
+
+/* The loop a turn runs on, for the timers and requests of an executor. */
+MOL_EXTERN uv_loop_t *mol_turn_loop(const mol_turn *t);
+
+/* Creates an A2A server on loop and listens on opts->host:opts->port. Returns 0, MOL_EINVAL
+ * (no card name or executor, a bad prefix or card, a wildcard host without card->url),
+ * MOL_EADDRINUSE or another listen error, MOL_ENOMEM. On an error the executor is not used
+ * (its close is not called) and what was built closes in the background: keep running the
+ * loop before closing it. */
+MOL_EXTERN int mol_server_new(uv_loop_t *loop, const mol_server_opts *opts, mol_server **out);
+
+/* Creates an A2A client on loop for opts->url, with its own connection pool. Returns 0,
+ * MOL_EINVAL (no or bad URL, a bad header) or MOL_ENOMEM. */
+MOL_EXTERN int mol_client_new(uv_loop_t *loop, const mol_client_opts *opts, mol_client **out);
+
+/* Creates an agent on loop, listens and (with a platform URL) starts registering. The
+ * snapshot, if any, is read before this returns (mol_agent_restored_state). Returns 0, after
+ * which on_end (required) fires exactly once, never inside this call; or an error: MOL_EINVAL
+ * (bad name, no executor, a public_url not ending in '/', a wildcard listen_host without
+ * public_url, a platform URL without a workspace id), a listen error (MOL_EADDRINUSE, ...),
+ * MOL_ENOMEM; on_end then never fires, the executor is not used (its close is not called), and
+ * what was built closes in the background. */
+MOL_EXTERN int mol_agent_new(uv_loop_t *loop, const mol_agent_params *params,
+                             mol_agent_end_cb on_end, void *arg, mol_agent **out);
+
 #ifdef __cplusplus
 }
 #endif

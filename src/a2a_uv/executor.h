@@ -44,6 +44,7 @@ const json_t *mol_a2a_turn_message(const mol_a2a_turn *t);
 const json_t *mol_a2a_turn_message_metadata(const mol_a2a_turn *t);
 /* The concatenated text of the message's text parts, stripped (borrowed, never NULL). */
 const char *mol_a2a_turn_text(const mol_a2a_turn *t);
+const char *mol_a2a_turn_message_id(const mol_a2a_turn *t);
 const char *mol_a2a_turn_task_id(const mol_a2a_turn *t);
 const char *mol_a2a_turn_context_id(const mol_a2a_turn *t);
 /* params.metadata of the request (borrowed; NULL when absent). Molecule's canvas puts the
@@ -65,6 +66,9 @@ int mol_a2a_turn_working(mol_a2a_turn *t, const char *text);
  * append = 0 starts or replaces the artifact; 1 adds to it; last_chunk closes it. */
 int mol_a2a_turn_artifact(mol_a2a_turn *t, const char *artifact_id, const char *name,
                           const char *text, int append, int last_chunk);
+/* The same with any canonical parts (a JSON array; the reference is stolen, NULL = none). */
+int mol_a2a_turn_artifact_parts(mol_a2a_turn *t, const char *artifact_id, const char *name,
+                                json_t *parts, int append, int last_chunk);
 
 /* ---- endings: exactly one per turn --------------------------------------------------------- */
 

@@ -37,6 +37,7 @@ const json_t *mol_a2a_turn_message_metadata(const mol_a2a_turn *t) {
   return mol_a2a_cmsg_metadata(t->message);
 }
 const char *mol_a2a_turn_text(const mol_a2a_turn *t) { return t->text; }
+const char *mol_a2a_turn_message_id(const mol_a2a_turn *t) { return mol_a2a_cmsg_id(t->message); }
 const char *mol_a2a_turn_task_id(const mol_a2a_turn *t) { return mol_a2a_task_id(t->task); }
 const char *mol_a2a_turn_context_id(const mol_a2a_turn *t) {
   return mol_a2a_task_context_id(t->task);
@@ -87,17 +88,28 @@ int mol_a2a_turn_working(mol_a2a_turn *t, const char *text) {
   return rc;
 }
 
-int mol_a2a_turn_artifact(mol_a2a_turn *t, const char *artifact_id, const char *name,
-                          const char *text, int append, int last_chunk) {
-  if (t->ended) return MOL_EPROTO;
-  json_t *parts = json_array();
-  json_array_append_new(parts, mol_a2a_part_text(text ? text : ""));
+int mol_a2a_turn_artifact_parts(mol_a2a_turn *t, const char *artifact_id, const char *name,
+                                json_t *parts, int append, int last_chunk) {
+  if (t->ended) {
+    json_decref(parts);
+    return MOL_EPROTO;
+  }
   if (!artifact_id && !t->artifact_id[0]) mol_uuid4(t->artifact_id); /* only when used */
   json_t *a = mol_a2a_artifact_new(artifact_id ? artifact_id : t->artifact_id, name, parts);
   if (!a) return MOL_ENOMEM;
   int rc = mol_a2a_task_add_artifact(t->task, a, append, last_chunk);
   json_decref(a);
   return rc;
+}
+
+int mol_a2a_turn_artifact(mol_a2a_turn *t, const char *artifact_id, const char *name,
+                          const char *text, int append, int last_chunk) {
+  json_t *parts = json_array();
+  if (!parts || json_array_append_new(parts, mol_a2a_part_text(text ? text : ""))) {
+    json_decref(parts);
+    return t->ended ? MOL_EPROTO : MOL_ENOMEM;
+  }
+  return mol_a2a_turn_artifact_parts(t, artifact_id, name, parts, append, last_chunk);
 }
 
 static int reply_msg(mol_a2a_turn *t, mol_a2a_cmsg *msg) {

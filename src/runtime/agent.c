@@ -21,11 +21,13 @@
 
 #define SCOPE "agent"
 #define DRAIN_TICK_MS 25
+#define HTTP_FLUSH_MS 1000
 
 /* ---- teardown ------------------------------------------------------------------------------ */
 
 static void agent_free(mol_agent *a) {
   if (a->transcript) mol_transcript_free(a->transcript);
+  json_decref(a->extra_state);
   char *strs[] = {a->name, a->description, a->platform_url, a->workspace_id, a->token_dir,
                   a->url, a->snapshot_path, a->chat_api_base, a->chat_model,
                   a->chat_system_prompt};
@@ -33,8 +35,19 @@ static void agent_free(mol_agent *a) {
   free(a);
 }
 
+static void on_http_closed(void *arg) {
+  mol_agent *a = arg;
+  a->o.own_http = 0;
+  mol_agent__maybe_finish(a);
+}
+
 void mol_agent__maybe_finish(mol_agent *a) {
   if (!a->ending || a->a2a || a->inner_live || a->pc || a->snap_busy || a->timer_open) return;
+  if (a->o.own_http) { /* last: the answers of the turns just ended get a second to flush */
+    if (!a->http_closing) mol_http_server_close(a->http, HTTP_FLUSH_MS, on_http_closed, a);
+    a->http_closing = 1;
+    return;
+  }
   if (!a->silent) {
     mol_logi(SCOPE, "%s: ended (%s)", a->name,
              a->why == MOL_AGENT_STOPPED ? "stopped" : a->why == MOL_AGENT_PAUSED ? "paused"
@@ -254,11 +267,14 @@ int mol_agent_start(uv_loop_t *loop, mol_http_server *http, mol_http_client *cli
                     const mol_agent_opts *opts, mol_agent_end_cb on_end, void *arg,
                     mol_agent **out) {
   int rc = check_opts(opts);
-  if (rc || !loop || !http || !on_end) return rc ? rc : MOL_EINVAL;
-  if ((opts->exec == MOL_AGENT_EXEC_CHAT || opts->exec == MOL_AGENT_EXEC_HERMES) && !client)
-    return MOL_EINVAL;
-  mol_agent *a = calloc(1, sizeof(*a));
-  if (!a) return MOL_ENOMEM;
+  if (!rc && (!loop || !http || !on_end)) rc = MOL_EINVAL;
+  if (!rc && (opts->exec == MOL_AGENT_EXEC_CHAT || opts->exec == MOL_AGENT_EXEC_HERMES) && !client)
+    rc = MOL_EINVAL;
+  mol_agent *a = rc ? NULL : calloc(1, sizeof(*a));
+  if (!a) {
+    if (opts && opts->own_http && http) mol_http_server_close(http, 0, NULL, NULL);
+    return rc ? rc : MOL_ENOMEM;
+  }
   a->loop = loop;
   a->http = http;
   a->client = client;

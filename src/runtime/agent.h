@@ -37,13 +37,8 @@ typedef enum {
   MOL_AGENT_EXEC_COMMAND     /* runtime/exec_command.h: a handler command per turn */
 } mol_agent_exec_kind;
 
-/* Why an agent ended. */
-typedef enum {
-  MOL_AGENT_STOPPED = 0,     /* mol_agent_stop() */
-  MOL_AGENT_PAUSED,          /* the platform paused the workspace */
-  MOL_AGENT_DELETED,         /* the platform deleted the workspace */
-  MOL_AGENT_FAILED           /* could not start or lost the platform for good (err says why) */
-} mol_agent_end;
+/* Why an agent ended: mol_agent_end (MOL_AGENT_STOPPED, ...) in molecule/agent.h, whose
+ * mol_agent is this one. */
 
 typedef struct {
   const char *name;          /* required: [A-Za-z0-9_-]+, the route /agents/<name>/ */
@@ -93,9 +88,12 @@ typedef struct {
   unsigned grace_ms;         /* stop: time live turns get before they are canceled; 0 -> 10000 */
   /* Transcript ring kept for the snapshot (user and agent lines of each turn); 0 -> 1000. */
   size_t transcript_lines;
+  /* 1: the agent owns http (mol_agent_new's own listener) from the call to mol_agent_start on,
+   * whatever it returns: it closes it last, after everything else, before on_end. */
+  int own_http;
 } mol_agent_opts;
 
-typedef void (*mol_agent_end_cb)(mol_agent *a, mol_agent_end why, int err, void *arg);
+/* on_end: mol_agent_end_cb of molecule/agent.h. */
 
 /* Creates and starts an agent on http (shared; the caller listens and closes it after every
  * agent has ended) using client for every outbound call (required for chat and hermes).

@@ -26,6 +26,7 @@ struct mol_agent {
   uv_timer_t timer;            /* register retries, then the stop drain */
   int timer_open;
   mol_transcript *transcript;
+  json_t *extra_state;         /* the snapshot's keys of the agent's owner (NULL: none) */
   mol_agent__turn *live;            /* turns in flight, newest first */
   unsigned live_n;
   char platform_status[32];
@@ -33,11 +34,13 @@ struct mol_agent {
   unsigned reg_failures;
   mol_agent_stats st;          /* counters; string fields filled by mol_agent_stats_get */
   int snap_busy;               /* a snapshot write is in the thread pool */
+  int http_closing;            /* own_http: its close has started */
   int ending, silent;          /* silent: a failed start tears down without on_end */
   mol_agent_end why;
   int err;
   mol_agent_end_cb on_end;
   void *arg;
+  void *api;                   /* agent_api.c's record, for an agent made by mol_agent_new */
 };
 
 /* ---- agent.c: lifecycle ---- */

@@ -69,8 +69,9 @@ static void snap_done(uv_work_t *w, int status) {
   mol_agent__maybe_finish(a);
 }
 
+/* The owner's keys (mol_agent_set_state) first: the agent's own two overwrite them. */
 static json_t *adapter_state(mol_agent *a) {
-  json_t *st = json_object();
+  json_t *st = a->extra_state ? json_deep_copy(a->extra_state) : json_object();
   json_t *tail = mol_transcript_tail(a->transcript, MOL_SNAPSHOT_MAX_TRANSCRIPT);
   if (st && tail) json_object_set_new(st, "transcript_lines", tail);
   else json_decref(tail);
