@@ -59,7 +59,7 @@ static char *dup_str(const json_t *meta, const char *key, const char *dflt) {
   return strdup(s ? s : dflt);
 }
 
-int mol_skill_load(const char *dir, const char *id, const char *runtime, mol_skill *out,
+int mol_skill_md_load(const char *dir, const char *id, const char *runtime, mol_skill_md *out,
                    char *warn, size_t warnlen) {
   memset(out, 0, sizeof(*out));
   warn[0] = '\0';
@@ -102,13 +102,13 @@ int mol_skill_load(const char *dir, const char *id, const char *runtime, mol_ski
   json_decref(meta);
   free(text);
   if (!out->id || !out->name || !out->description || !out->body) {
-    mol_skill_free(out);
+    mol_skill_md_free(out);
     return MOL_ENOMEM;
   }
   return MOL_SKILL_LOADED;
 }
 
-void mol_skill_free(mol_skill *s) {
+void mol_skill_md_free(mol_skill_md *s) {
   free(s->id);
   free(s->name);
   free(s->description);

@@ -18,7 +18,7 @@ typedef struct {
   char *name;                /* front matter name, else id */
   char *description;         /* "" when none */
   char *body;                /* stripped */
-} mol_skill;
+} mol_skill_md;
 
 enum { MOL_SKILL_LOADED = 0, MOL_SKILL_SKIPPED = 1 };
 
@@ -26,8 +26,8 @@ enum { MOL_SKILL_LOADED = 0, MOL_SKILL_SKIPPED = 1 };
  * Returns MOL_SKILL_LOADED (*out filled), MOL_SKILL_SKIPPED (missing file, bad id, or another
  * runtime's skill: warn says why) or MOL_ENOMEM. warn gets a warning even when loaded (bad
  * front matter), else "". */
-int mol_skill_load(const char *dir, const char *id, const char *runtime, mol_skill *out,
+int mol_skill_md_load(const char *dir, const char *id, const char *runtime, mol_skill_md *out,
                    char *warn, size_t warnlen);
-void mol_skill_free(mol_skill *s);
+void mol_skill_md_free(mol_skill_md *s);
 
 #endif

@@ -98,8 +98,8 @@ static void test_worked_example_byte_for_byte(void **state) {
 
   char skilldir[160];
   snprintf(skilldir, sizeof(skilldir), "%s/skills", dir);
-  mol_skill skill;
-  assert_int_equal(mol_skill_load(skilldir, "summarize", "langgraph", &skill, warn, sizeof(warn)),
+  mol_skill_md skill;
+  assert_int_equal(mol_skill_md_load(skilldir, "summarize", "langgraph", &skill, warn, sizeof(warn)),
                    MOL_SKILL_LOADED);
   mol_prompt_skill ps = {skill.name, skill.description, skill.body};
 
@@ -138,7 +138,7 @@ static void test_worked_example_byte_for_byte(void **state) {
   json_decref(parent);
   json_decref(children);
   json_decref(peers);
-  mol_skill_free(&skill);
+  mol_skill_md_free(&skill);
   mol_plugins_free(&plugins);
   mol_config_texts_free(&texts);
 }
@@ -159,37 +159,37 @@ static void test_skill_front_matter_rules(void **state) {
   (void)state;
   char dir[128], warn[256];
   snprintf(dir, sizeof(dir), "%s/sk", root);
-  mol_skill s;
+  mol_skill_md s;
   /* a "---" inside a value does not end the front matter */
   put("sk/dash/SKILL.md", "---\nname: Dash\ndescription: \"a --- b\"\n---\nBody.\n");
-  assert_int_equal(mol_skill_load(dir, "dash", NULL, &s, warn, sizeof(warn)), MOL_SKILL_LOADED);
+  assert_int_equal(mol_skill_md_load(dir, "dash", NULL, &s, warn, sizeof(warn)), MOL_SKILL_LOADED);
   assert_string_equal(s.description, "a --- b");
   assert_string_equal(s.body, "Body.");
-  mol_skill_free(&s);
+  mol_skill_md_free(&s);
   /* no front matter: all body, the id as name */
   put("sk/plain/SKILL.md", "\nJust do it.\n");
-  assert_int_equal(mol_skill_load(dir, "plain", NULL, &s, warn, sizeof(warn)), MOL_SKILL_LOADED);
+  assert_int_equal(mol_skill_md_load(dir, "plain", NULL, &s, warn, sizeof(warn)), MOL_SKILL_LOADED);
   assert_string_equal(s.name, "plain");
   assert_string_equal(s.body, "Just do it.");
-  mol_skill_free(&s);
+  mol_skill_md_free(&s);
   /* another runtime's skill is skipped; a string runtime works like a one-element list */
   put("sk/other/SKILL.md", "---\nruntime: claude-code\n---\nx\n");
-  assert_int_equal(mol_skill_load(dir, "other", "hermes", &s, warn, sizeof(warn)), MOL_SKILL_SKIPPED);
+  assert_int_equal(mol_skill_md_load(dir, "other", "hermes", &s, warn, sizeof(warn)), MOL_SKILL_SKIPPED);
   assert_non_null(strstr(warn, "not for runtime hermes"));
-  assert_int_equal(mol_skill_load(dir, "other", "claude-code", &s, warn, sizeof(warn)),
+  assert_int_equal(mol_skill_md_load(dir, "other", "claude-code", &s, warn, sizeof(warn)),
                    MOL_SKILL_LOADED);
-  mol_skill_free(&s);
+  mol_skill_md_free(&s);
   /* bad YAML: loaded without metadata, with a warning */
   put("sk/bad/SKILL.md", "---\nname: [unclosed\n---\nStill here.\n");
-  assert_int_equal(mol_skill_load(dir, "bad", NULL, &s, warn, sizeof(warn)), MOL_SKILL_LOADED);
+  assert_int_equal(mol_skill_md_load(dir, "bad", NULL, &s, warn, sizeof(warn)), MOL_SKILL_LOADED);
   assert_string_equal(s.name, "bad");
   assert_string_equal(s.body, "Still here.");
   assert_non_null(strstr(warn, "front matter"));
-  mol_skill_free(&s);
+  mol_skill_md_free(&s);
   /* missing file and ids that would leave the skills dir */
-  assert_int_equal(mol_skill_load(dir, "absent", NULL, &s, warn, sizeof(warn)), MOL_SKILL_SKIPPED);
+  assert_int_equal(mol_skill_md_load(dir, "absent", NULL, &s, warn, sizeof(warn)), MOL_SKILL_SKIPPED);
   assert_non_null(strstr(warn, "absent"));
-  assert_int_equal(mol_skill_load(dir, "../sk/plain", NULL, &s, warn, sizeof(warn)),
+  assert_int_equal(mol_skill_md_load(dir, "../sk/plain", NULL, &s, warn, sizeof(warn)),
                    MOL_SKILL_SKIPPED);
 }
 
