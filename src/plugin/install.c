@@ -30,10 +30,10 @@
 
 enum { PATH_CAP = 4096, REPORT_TIMEOUT_MS = 10000 };
 
-struct mol_plugin_install_req {
+struct mol_plugin_pipeline {
   uv_loop_t *loop;
   mol_http_client *http;
-  mol_plugin_install_cb cb;
+  mol_plugin_pipeline_cb cb;
   void *arg;
   /* copied options */
   char *platform_url, *workspace_id, *name, *source, *plugins_dir, *auth_token;
@@ -59,17 +59,17 @@ struct mol_plugin_install_req {
   char msg[MOL_PLUGIN_MSG_MAX];
   char **warnings;
   size_t nwarnings;
-  mol_plugin_result res;
+  mol_plugin_pipeline_result res;
 };
 
-static void finish(mol_plugin_install_req *r);
-static void cleanup_and_fail(mol_plugin_install_req *r);
-static void run_setup(mol_plugin_install_req *r);
-static void send_report(mol_plugin_install_req *r);
+static void finish(mol_plugin_pipeline *r);
+static void cleanup_and_fail(mol_plugin_pipeline *r);
+static void run_setup(mol_plugin_pipeline *r);
+static void send_report(mol_plugin_pipeline *r);
 
-static int set_err(mol_plugin_install_req *r, int err, const char *fmt, ...)
+static int set_err(mol_plugin_pipeline *r, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int set_err(mol_plugin_install_req *r, int err, const char *fmt, ...) {
+static int set_err(mol_plugin_pipeline *r, int err, const char *fmt, ...) {
   if (r->err) return r->err;
   r->err = err;
   va_list ap;
@@ -79,7 +79,7 @@ static int set_err(mol_plugin_install_req *r, int err, const char *fmt, ...) {
   return err;
 }
 
-static void add_warning(mol_plugin_install_req *r, const char *line) {
+static void add_warning(mol_plugin_pipeline *r, const char *line) {
   mol_logw("plugin", "%s: %s", r->name, line);
   char **w = realloc(r->warnings, (r->nwarnings + 1) * sizeof(*w));
   if (!w) return;
@@ -91,7 +91,7 @@ static void add_warning(mol_plugin_install_req *r, const char *line) {
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
-static int copy_headers(mol_plugin_install_req *r, const mol_plugin_install_opts *o) {
+static int copy_headers(mol_plugin_pipeline *r, const mol_plugin_pipeline_opts *o) {
   r->headers = calloc(o->nheaders + 2, sizeof(*r->headers));
   if (!r->headers) return MOL_ENOMEM;
   if (o->auth_token) {
@@ -110,7 +110,7 @@ static int copy_headers(mol_plugin_install_req *r, const mol_plugin_install_opts
   return 0;
 }
 
-static int copy_env(mol_plugin_install_req *r, const char *const *env) {
+static int copy_env(mol_plugin_pipeline *r, const char *const *env) {
   size_t n = 0;
   while (env && env[n]) n++;
   r->setup_env = calloc(n + 1, sizeof(char *));
@@ -120,7 +120,7 @@ static int copy_env(mol_plugin_install_req *r, const char *const *env) {
   return 0;
 }
 
-static void free_req(mol_plugin_install_req *r) {
+static void free_req(mol_plugin_pipeline *r) {
   for (size_t i = 0; i < r->nheaders; i++) {
     free((char *)r->headers[i].name);
     free((char *)r->headers[i].value);
@@ -140,7 +140,7 @@ static void free_req(mol_plugin_install_req *r) {
   free(r);
 }
 
-static int copy_opts(mol_plugin_install_req *r, const mol_plugin_install_opts *o) {
+static int copy_opts(mol_plugin_pipeline *r, const mol_plugin_pipeline_opts *o) {
   r->platform_url = strdup(o->platform_url);
   r->workspace_id = strdup(o->workspace_id);
   r->name = strdup(o->name);
@@ -168,7 +168,7 @@ static int copy_opts(mol_plugin_install_req *r, const mol_plugin_install_opts *o
 /* ---- prepare (worker) -------------------------------------------------------------------- */
 
 static void prepare_work(uv_work_t *w) {
-  mol_plugin_install_req *r = w->data;
+  mol_plugin_pipeline *r = w->data;
   r->lock_fd = mol_plugin_lock(r->plugins_dir);
   if (r->lock_fd < 0) {
     int e = r->lock_fd;
@@ -205,15 +205,15 @@ static void prepare_work(uv_work_t *w) {
 /* ---- download + extract ------------------------------------------------------------------ */
 
 static void extract_work(uv_work_t *w) {
-  mol_plugin_install_req *r = w->data;
+  mol_plugin_pipeline *r = w->data;
   mol_plugin_extract_fd(r->pipe_rd, r->tgz_fd, r->staging, &r->limits, &r->xres);
   close(r->pipe_rd);
 }
 
-static void verify(mol_plugin_install_req *r);
+static void verify(mol_plugin_pipeline *r);
 
 static void after_extract(uv_work_t *w, int status) {
-  mol_plugin_install_req *r = w->data;
+  mol_plugin_pipeline *r = w->data;
   (void)status;  /* never cancelled: uv_cancel is not used on it */
   r->extract_done = 1;
   for (size_t i = 0; i < r->xres.nwarnings; i++) add_warning(r, r->xres.warnings[i]);
@@ -221,7 +221,7 @@ static void after_extract(uv_work_t *w, int status) {
 }
 
 static int on_dl_start(int pipe_rd, void *arg) {
-  mol_plugin_install_req *r = arg;
+  mol_plugin_pipeline *r = arg;
   r->pipe_rd = pipe_rd;
   r->extract_work.data = r;
   int rc = uv_queue_work(r->loop, &r->extract_work, extract_work, after_extract);
@@ -234,12 +234,12 @@ static int on_dl_start(int pipe_rd, void *arg) {
 }
 
 static void on_dl_progress(uint64_t received, uint64_t total, void *arg) {
-  mol_plugin_install_req *r = arg;
+  mol_plugin_pipeline *r = arg;
   if (r->on_progress) r->on_progress(received, total, r->progress_arg);
 }
 
 static void on_dl_done(const mol_plugin_download_result *res, void *arg) {
-  mol_plugin_install_req *r = arg;
+  mol_plugin_pipeline *r = arg;
   r->dl = NULL;
   r->dl_done = 1;
   r->dlres = *res;
@@ -257,7 +257,7 @@ static int append_query_value(mol_buf *b, const char *v) {
   return rc;
 }
 
-static void start_download(mol_plugin_install_req *r) {
+static void start_download(mol_plugin_pipeline *r) {
   mol_buf url = MOL_BUF_INIT;
   int rc = mol_buf_printf(&url, "%s/workspaces/%s/plugins/%s/download", r->platform_url,
                           r->workspace_id, r->name);
@@ -274,7 +274,7 @@ static void start_download(mol_plugin_install_req *r) {
 }
 
 static void after_prepare(uv_work_t *w, int status) {
-  mol_plugin_install_req *r = w->data;
+  mol_plugin_pipeline *r = w->data;
   (void)status;
   if (r->recovered > 0)
     mol_logi("plugin", "removed %d leftover(s) of interrupted installs in %s", r->recovered, r->dir);
@@ -285,7 +285,7 @@ static void after_prepare(uv_work_t *w, int status) {
 
 /* ---- verify, commit ---------------------------------------------------------------------- */
 
-static int pick_expected(mol_plugin_install_req *r, const char **expected) {
+static int pick_expected(mol_plugin_pipeline *r, const char **expected) {
   const char *hdr = r->dlres.header_sha256[0] ? r->dlres.header_sha256 : NULL;
   const char *arg = r->expected[0] ? r->expected : NULL;
   if (arg && hdr && strcmp(arg, hdr) != 0)
@@ -301,7 +301,7 @@ static int pick_expected(mol_plugin_install_req *r, const char **expected) {
 }
 
 static void commit_work(uv_work_t *w) {
-  mol_plugin_install_req *r = w->data;
+  mol_plugin_pipeline *r = w->data;
   close(r->tgz_fd);
   r->tgz_fd = -1;
   (void)unlink(r->tgz);
@@ -312,7 +312,7 @@ static void commit_work(uv_work_t *w) {
 }
 
 static void after_commit(uv_work_t *w, int status) {
-  mol_plugin_install_req *r = w->data;
+  mol_plugin_pipeline *r = w->data;
   (void)status;
   if (r->err) {
     cleanup_and_fail(r);
@@ -323,7 +323,7 @@ static void after_commit(uv_work_t *w, int status) {
   run_setup(r);
 }
 
-static void verify(mol_plugin_install_req *r) {
+static void verify(mol_plugin_pipeline *r) {
   const char *expected = NULL;
   if (r->dlres.err) set_err(r, r->dlres.err, "%s", r->dlres.msg);
   else if (r->canceled) set_err(r, MOL_ECANCELED, "install of %s cancelled", r->name);
@@ -350,7 +350,7 @@ static void verify(mol_plugin_install_req *r) {
 /* ---- failure cleanup (worker) ------------------------------------------------------------ */
 
 static void cleanup_work(uv_work_t *w) {
-  mol_plugin_install_req *r = w->data;
+  mol_plugin_pipeline *r = w->data;
   if (r->tgz_fd >= 0) close(r->tgz_fd);
   r->tgz_fd = -1;
   if (r->tgz[0]) (void)unlink(r->tgz);
@@ -362,7 +362,7 @@ static void after_cleanup(uv_work_t *w, int status) {
   finish(w->data);
 }
 
-static void cleanup_and_fail(mol_plugin_install_req *r) {
+static void cleanup_and_fail(mol_plugin_pipeline *r) {
   r->work.data = r;
   if (uv_queue_work(r->loop, &r->work, cleanup_work, after_cleanup) != 0) {
     cleanup_work(&r->work);  /* the pool refused: do it here rather than leave litter */
@@ -373,7 +373,7 @@ static void cleanup_and_fail(mol_plugin_install_req *r) {
 /* ---- setup.sh, report -------------------------------------------------------------------- */
 
 static void on_setup_done(const mol_plugin_setup_result *res, void *arg) {
-  mol_plugin_install_req *r = arg;
+  mol_plugin_pipeline *r = arg;
   r->res.setup = *res;
   char line[MOL_PLUGIN_MSG_MAX];
   if (res->err == MOL_ETIMEDOUT)
@@ -388,7 +388,7 @@ static void on_setup_done(const mol_plugin_setup_result *res, void *arg) {
   send_report(r);
 }
 
-static void run_setup(mol_plugin_install_req *r) {
+static void run_setup(mol_plugin_pipeline *r) {
   char script[PATH_CAP + 16];
   struct stat st;
   snprintf(script, sizeof(script), "%s/setup.sh", r->target);
@@ -412,7 +412,7 @@ static void run_setup(mol_plugin_install_req *r) {
 }
 
 static void on_report_done(mol_http_request *q, int err, const mol_http_response *resp, void *arg) {
-  mol_plugin_install_req *r = arg;
+  mol_plugin_pipeline *r = arg;
   (void)q;
   char line[MOL_PLUGIN_MSG_MAX];
   r->res.report_status = resp ? resp->status : 0;
@@ -434,7 +434,7 @@ static void on_report_done(mol_http_request *q, int err, const mol_http_response
   finish(r);
 }
 
-static void send_report(mol_plugin_install_req *r) {
+static void send_report(mol_plugin_pipeline *r) {
   if (r->skip_report || r->canceled) {
     finish(r);
     return;
@@ -471,10 +471,10 @@ static void send_report(mol_plugin_install_req *r) {
 
 /* ---- completion -------------------------------------------------------------------------- */
 
-static void finish(mol_plugin_install_req *r) {
+static void finish(mol_plugin_pipeline *r) {
   mol_plugin_unlock(r->lock_fd);
   r->lock_fd = -1;
-  mol_plugin_result *res = &r->res;
+  mol_plugin_pipeline_result *res = &r->res;
   res->dir = r->swapped ? r->target : NULL;
   res->message = r->err ? r->msg : NULL;
   memcpy(res->archive_sha256, r->dlres.archive_sha256, sizeof(res->archive_sha256));
@@ -489,12 +489,13 @@ static void finish(mol_plugin_install_req *r) {
   free_req(r);
 }
 
-int mol_plugin_install(uv_loop_t *loop, mol_http_client *http, const mol_plugin_install_opts *o,
-                       mol_plugin_install_cb cb, void *arg, mol_plugin_install_req **out) {
+int mol_plugin_pipeline_start(uv_loop_t *loop, mol_http_client *http,
+                              const mol_plugin_pipeline_opts *o, mol_plugin_pipeline_cb cb,
+                              void *arg, mol_plugin_pipeline **out) {
   if (!loop || !http || !o || !cb || !o->platform_url || !o->workspace_id || !o->plugins_dir ||
       !o->workspace_id[0] || strchr(o->workspace_id, '/') || !mol_plugin_name_valid(o->name))
     return MOL_EINVAL;
-  mol_plugin_install_req *r = calloc(1, sizeof(*r));
+  mol_plugin_pipeline *r = calloc(1, sizeof(*r));
   if (!r) return MOL_ENOMEM;
   r->lock_fd = r->tgz_fd = r->pipe_rd = -1;
   int rc = copy_opts(r, o);
@@ -513,7 +514,7 @@ int mol_plugin_install(uv_loop_t *loop, mol_http_client *http, const mol_plugin_
   return 0;
 }
 
-void mol_plugin_install_cancel(mol_plugin_install_req *r) {
+void mol_plugin_pipeline_cancel(mol_plugin_pipeline *r) {
   if (!r || r->canceled) return;
   r->canceled = 1;
   if (r->dl) mol_plugin_download_cancel(r->dl);

@@ -220,7 +220,7 @@ void mol_plugin_download_cancel(mol_plugin_download *d);
 
 /* ---- the pipeline (install.c, loop thread) ----------------------------------------------- */
 
-typedef struct mol_plugin_install_req mol_plugin_install_req;
+typedef struct mol_plugin_pipeline mol_plugin_pipeline;
 
 typedef struct {                      /* zero = default */
   const char *platform_url;           /* trailing '/' ignored */
@@ -242,7 +242,7 @@ typedef struct {                      /* zero = default */
   mol_plugin_limits limits;
   void (*on_progress)(uint64_t received, uint64_t total, void *arg);
   void *progress_arg;
-} mol_plugin_install_opts;
+} mol_plugin_pipeline_opts;
 
 typedef struct {
   const char *dir;                    /* the installed directory */
@@ -258,10 +258,10 @@ typedef struct {
   const char *setup_log;              /* path of the captured output, NULL if not run */
   int report_status;                  /* HTTP status of the report, 0 if not sent */
   int report_err;                     /* 0 or why the report failed (never fails install) */
-} mol_plugin_result;
+} mol_plugin_pipeline_result;
 
 /* err 0: installed. Everything in res is freed when the callback returns. */
-typedef void (*mol_plugin_install_cb)(int err, const mol_plugin_result *res, void *arg);
+typedef void (*mol_plugin_pipeline_cb)(int err, const mol_plugin_pipeline_result *res, void *arg);
 
 /* Installs a plugin: lock, recover leftovers, stream GET …/plugins/:name/download to a temp
  * file and into the extractor, verify the content hash against expected_sha256 (or the
@@ -269,10 +269,11 @@ typedef void (*mol_plugin_install_cb)(int err, const mol_plugin_result *res, voi
  * unless allow_unverified - swap atomically, run setup.sh, report. cb fires exactly once,
  * never inside this call; on 0 *out (if not NULL) is valid until then. Returns 0 or
  * MOL_EINVAL (bad name, missing field) - then cb does not fire. */
-int mol_plugin_install(uv_loop_t *loop, mol_http_client *http, const mol_plugin_install_opts *o,
-                       mol_plugin_install_cb cb, void *arg, mol_plugin_install_req **out);
+int mol_plugin_pipeline_start(uv_loop_t *loop, mol_http_client *http,
+                              const mol_plugin_pipeline_opts *o, mol_plugin_pipeline_cb cb,
+                              void *arg, mol_plugin_pipeline **out);
 /* Cancels: cb fires with MOL_ECANCELED unless the swap already happened (then the install
  * completes, skipping setup.sh and the report). */
-void mol_plugin_install_cancel(mol_plugin_install_req *r);
+void mol_plugin_pipeline_cancel(mol_plugin_pipeline *r);
 
 #endif
