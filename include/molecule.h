@@ -533,6 +533,7 @@ MOL_EXTERN void mol_platform_record_outcome(mol_platform_client *c, int ok,
 /* ---- end of Platform client ---- */
 
 #include "molecule/platform_tools.h" /* memory, delegations, approvals, workspace info */
+#include "molecule/plugin.h"         /* mol_plugin_install */
 
 #ifdef __cplusplus
 }
