@@ -534,6 +534,7 @@ MOL_EXTERN void mol_platform_record_outcome(mol_platform_client *c, int ok,
 
 #include "molecule/platform_tools.h" /* memory, delegations, approvals, workspace info */
 #include "molecule/plugin.h"         /* mol_plugin_install */
+#include "molecule/host.h"           /* many agents behind one listener */
 
 #ifdef __cplusplus
 }
