@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Checks what libmolecule.so exports: only mol_ names, exactly the MOL_EXTERN functions the
-public headers declare (nothing internal leaks, nothing declared is missing), and the soname
+public headers declare (nothing internal leaks, nothing declared is missing), each under a
+symbol version MOLECULE_<soversion>[.N] (src/libmolecule.map), and the soname
 libmolecule.so.<soversion> that meson.build sets.
 Usage: check_exports.py LIBRARY SOURCE_ROOT SOVERSION"""
 import os
@@ -14,13 +15,22 @@ import public_api  # noqa: E402
 lib, root, soversion = sys.argv[1:4]
 errors = []
 
-nm = subprocess.run(['nm', '-D', '--defined-only', lib], check=True, capture_output=True,
-                    text=True).stdout
+nm = subprocess.run(['nm', '-D', '--defined-only', '--with-symbol-versions', lib], check=True,
+                    capture_output=True, text=True).stdout
 exported = set()
+node = re.compile(r'MOLECULE_%s(\.\d+)*$' % re.escape(soversion))
 for line in nm.splitlines():
     parts = line.split()
-    if len(parts) == 3:
-        exported.add(parts[2].split('@')[0])
+    if len(parts) != 3:
+        continue
+    if parts[1] == 'A':  # a version node's own definition (MOLECULE_0)
+        continue
+    name, _, version = parts[2].partition('@')
+    version = version.lstrip('@')
+    exported.add(name)
+    if not node.match(version):
+        errors.append('%s has symbol version "%s", expected MOLECULE_%s[.N]'
+                      % (name, version, soversion))
 if not exported:
     errors.append('%s exports nothing: is this the shared library?' % lib)
 
