@@ -61,8 +61,7 @@ static char *read_token(const char *token_dir, const char *workspace_id) {
   mol_buf path = MOL_BUF_INIT;
   const char *home = getenv("HOME");
   if (token_dir) (void)mol_buf_printf(&path, "%s/.auth_token", token_dir);
-  else if (home && workspace_id[0] != '.')
-    (void)mol_buf_printf(&path, "%s/.molecule/%s/.auth_token", home, workspace_id);
+  else if (home) (void)mol_buf_printf(&path, "%s/.molecule/%s/.auth_token", home, workspace_id);
   FILE *f = path.data ? fopen(path.data, "r") : NULL;
   mol_buf_free(&path);
   if (!f) return NULL;
@@ -164,13 +163,19 @@ typedef struct {       /* what start() allocates for the pipeline's options */
   mol_http_header headers[2];
 } creds;
 
+/* The workspace id becomes a path component of the token file: checked before it is used. */
+static int valid_workspace(const char *id) {
+  return id && *id && id[0] != '.' && !strchr(id, '/');
+}
+
 /* The pipeline's options from the public ones; 0 or MOL_EINVAL / MOL_ENOMEM. */
 static int pipeline_opts(const mol_plugin_install_opts *o, mol_plugin_pipeline_opts *p,
                          creds *c) {
   const char *path = NULL;
   int kind = classify(o->source, &path);
   int platform = o->platform_url && *o->platform_url && o->workspace_id;
-  if (kind < 0 || (kind == FROM_PLATFORM && !platform) || !o->dir || !*o->dir)
+  if (kind < 0 || (kind == FROM_PLATFORM && !platform) || !o->dir || !*o->dir ||
+      (o->workspace_id && !valid_workspace(o->workspace_id)))
     return MOL_EINVAL;
   *p = (mol_plugin_pipeline_opts){
       .name = o->name, .source = o->source, .plugins_dir = o->dir,

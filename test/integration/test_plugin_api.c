@@ -307,19 +307,23 @@ static void test_platform(void **state) {
   assert_true(tp_exists(f->plugins, "demo/only-v2.txt"));
 }
 
-/* A platform source (github://...) goes to the platform as ?source=. */
+/* A platform source (github://...) goes to the platform as ?source=; without a token the
+ * bearer comes from the token file, as the platform client stores it. */
 static void test_platform_source(void **state) {
   fx *f = *state;
   char hash[65];
   demo_tarball(f, 1, 0, hash);
   serve(f, NULL);
+  tp_write(f->tmp, ".auth_token", "tok-from-file-123456\n");
   mol_plugin_install_opts o = opts(f, "github://acme/demo#v1", hash);
   o.platform_url = f->base;
   o.workspace_id = WS;
+  o.token_dir = f->tmp;
   o.skip_report = 1;
   assert_int_equal(install(f, &o), 0);
   assert_int_equal(f->srv.nreqs, 1);
   assert_string_equal(f->srv.reqs[0].target, DL_PATH "?source=github://acme/demo%23v1");
+  assert_string_equal(f->srv.reqs[0].auth, "Bearer tok-from-file-123456");
 }
 
 /* A local file, as a path and as file://: the archive hash is that of the file, the same as
@@ -441,6 +445,8 @@ static void test_bad_arguments(void **state) {
   o.source = NULL; /* the platform's copy, without a platform */
   assert_int_equal(mol_plugin_install(f->loop, &o, on_installed, f, NULL), MOL_EINVAL);
   o.platform_url = f->base; /* still no workspace */
+  assert_int_equal(mol_plugin_install(f->loop, &o, on_installed, f, NULL), MOL_EINVAL);
+  o.workspace_id = "../elsewhere"; /* it would be a path component of the token file */
   assert_int_equal(mol_plugin_install(f->loop, &o, on_installed, f, NULL), MOL_EINVAL);
   o = base;
   assert_int_equal(mol_plugin_install(NULL, &o, on_installed, f, NULL), MOL_EINVAL);
