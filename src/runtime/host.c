@@ -98,7 +98,7 @@ static void close_shared(mol_host *h) {
   else h->http_closed = 1;
   if (h->client) mol_http_client_close(h->client, on_client_closed, h);
   else h->client_closed = 1;
-  if (!h->http || !h->client) maybe_done(h); /* never both NULL: see mol_host_start */
+  if (!h->http || !h->client) maybe_done(h); /* never both NULL: see host_begin */
 }
 
 static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
