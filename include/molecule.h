@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "molecule/version.h" /* MOL_VERSION_MAJOR/MINOR/PATCH/STRING/HEX */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -69,10 +71,20 @@ MOL_EXTERN const char *mol_strerror(int err);
 /* Returns the symbolic name of an error code, e.g. "MOL_ETIMEDOUT" (never NULL). */
 MOL_EXTERN const char *mol_err_name(int err);
 
-/* ---- Version ---------------------------------------------------------------------------- */
+/* ---- Version and memory ----------------------------------------------------------------- *
+ * The MOL_VERSION_* macros (molecule/version.h) are the headers' version; these calls give the
+ * version of the library actually loaded, which may be newer (docs/api.md, "Versioning"). */
 
-/* Returns the library version as "MAJOR.MINOR.PATCH". */
+/* Returns the library version as "MAJOR.MINOR.PATCH" (static, never NULL). */
 MOL_EXTERN const char *mol_version(void);
+/* Returns the library version as (MAJOR << 16) | (MINOR << 8) | PATCH, the form of
+ * MOL_VERSION_HEX: `mol_version_number() >= MOL_VERSION_HEX` holds when the loaded library is
+ * at least as new as the headers. */
+MOL_EXTERN unsigned mol_version_number(void);
+
+/* Frees memory the library hands to the caller with "free with mol_free()" in its
+ * documentation (e.g. mol_host_metrics). NULL is ignored. */
+MOL_EXTERN void mol_free(void *p);
 
 /* ---- Logging ---------------------------------------------------------------------------- */
 
@@ -523,6 +535,8 @@ MOL_EXTERN void mol_platform_record_outcome(mol_platform_client *c, int ok,
 #include "molecule/platform_tools.h" /* memory, delegations, approvals, workspace info */
 #include "molecule/a2a.h"            /* executor and turn, A2A server and client */
 #include "molecule/agent.h"          /* an agent registered with a platform */
+#include "molecule/plugin.h"         /* mol_plugin_install */
+#include "molecule/host.h"           /* many agents behind one listener */
 
 #ifdef __cplusplus
 }

@@ -370,9 +370,6 @@ MOL_EXTERN int mol_client_set_rpc_url(mol_client *c, const char *url);
  * inside this call; cb may be NULL). Call it once. */
 MOL_EXTERN void mol_client_close(mol_client *c, void (*cb)(void *arg), void *arg);
 
-/* Frees a string the library returned for the caller to free (said where it applies). */
-MOL_EXTERN void mol_free(void *p);
-
 #ifdef __cplusplus
 }
 #endif

@@ -315,4 +315,3 @@ int mol_client_resubscribe(mol_client *c, const char *task_id, const mol_client_
   return start(c, API_RESUB, task_id, o, on_event_cb, cb, arg, out);
 }
 
-void mol_free(void *p) { free(p); }

@@ -3,8 +3,6 @@
 
 #include <uv.h>
 
-#include "mol_config.h"
-
 typedef struct {
   int code;
   const char *name;
@@ -44,8 +42,4 @@ const char *mol_err_name(int err) {
   if (e) return e->name;
   static __thread char buf[48];
   return uv_err_name_r(err, buf, sizeof(buf));
-}
-
-const char *mol_version(void) {
-  return MOL_VERSION_STRING;
 }

@@ -107,7 +107,7 @@ int cmd_host(int argc, char **argv) {
   uv_loop_init(&loop);
   mol_host *h = NULL;
   mol_host_callbacks cbs = {.on_agent_end = on_agent_end, .on_end = on_host_end};
-  rc = mol_host_start(&loop, &cfg, &cbs, &h);
+  rc = mol_host_start_config(&loop, &cfg, &cbs, &h);
   if (rc) {
     fprintf(stderr, "molecule host: %s\n", mol_strerror(rc));
     uv_run(&loop, UV_RUN_DEFAULT); /* what started winds down */

@@ -152,7 +152,7 @@ static void draw_progress(uint64_t received, uint64_t total, void *arg) {
 
 static void on_client_closed(void *arg) { (void)arg; }
 
-static void print_result(const mol_plugin_result *res) {
+static void print_result(const mol_plugin_pipeline_result *res) {
   printf("installed %s\n", res->dir);
   printf("  content sha256: %s (%s)\n", res->content_sha256,
          res->verified ? "verified" : "NOT verified");
@@ -167,7 +167,7 @@ static void print_result(const mol_plugin_result *res) {
   if (res->report_status) printf("  install report: HTTP %d\n", res->report_status);
 }
 
-static void on_installed(int err, const mol_plugin_result *res, void *arg) {
+static void on_installed(int err, const mol_plugin_pipeline_result *res, void *arg) {
   install_ctx *c = arg;
   if (c->drawn) fputc('\n', stderr);
   for (size_t i = 0; i < res->nwarnings; i++) fprintf(stderr, "warning: %s\n", res->warnings[i]);
@@ -180,7 +180,7 @@ static void on_installed(int err, const mol_plugin_result *res, void *arg) {
   mol_http_client_close(c->http, on_client_closed, NULL);
 }
 
-static int fill_install_opts(const plugin_args *a, mol_plugin_install_opts *o, mol_http_header *h,
+static int fill_install_opts(const plugin_args *a, mol_plugin_pipeline_opts *o, mol_http_header *h,
                              char **token) {
   if (!a->name || !a->platform_url || !a->workspace_id) {
     fprintf(stderr, "molecule plugin install: NAME, --platform-url and --workspace-id are needed\n");
@@ -212,7 +212,7 @@ static int run_install(const plugin_args *a) {
     if (mol_plugin_digest_parse(a->sha256, tmp))
       return fprintf(stderr, "molecule plugin install: --sha256 needs 64 hex digits\n"), 2;
   }
-  mol_plugin_install_opts o = {0};
+  mol_plugin_pipeline_opts o = {0};
   mol_http_header h[2];
   char *token = NULL, *dir = NULL;
   if (fill_install_opts(a, &o, h, &token) || !(dir = resolve_dir(a))) {
@@ -228,7 +228,7 @@ static int run_install(const plugin_args *a) {
     o.progress_arg = &c;
   }
   int rc = mol_http_client_new(&loop, NULL, &c.http);
-  if (!rc) rc = mol_plugin_install(&loop, c.http, &o, on_installed, &c, NULL);
+  if (!rc) rc = mol_plugin_pipeline_start(&loop, c.http, &o, on_installed, &c, NULL);
   if (rc) {
     fprintf(stderr, "molecule plugin install: %s\n",
             rc == MOL_EINVAL ? "invalid plugin name or options" : mol_strerror(rc));

@@ -26,6 +26,7 @@ enum { READ_BUF = 128 * 1024, MAX_WARNINGS = 100, RATIO_FLOOR = 1 << 20 };
 
 typedef struct {
   int fd, tee_fd;
+  mol_plugin_sha256 *hash;   /* of every byte read, or NULL */
   char *buf;
   uint64_t bytes_in;
   int eof;
@@ -68,6 +69,7 @@ static la_ssize_t source_read(struct archive *a, void *arg, const void **out) {
       archive_set_error(a, errno, "writing the temporary archive: %s", strerror(errno));
       return -1;
     }
+    if (n > 0 && s->hash) mol_plugin_sha256_update(s->hash, s->buf, (size_t)n);
     s->bytes_in += (uint64_t)n;
     *out = s->buf;
     return n;
@@ -79,9 +81,11 @@ static la_ssize_t source_read(struct archive *a, void *arg, const void **out) {
 static void source_drain(source *s) {
   char small[4096];
   while (!s->eof) {
-    ssize_t n = s->buf ? read(s->fd, s->buf, READ_BUF) : read(s->fd, small, sizeof(small));
+    char *into = s->buf ? s->buf : small;
+    ssize_t n = read(s->fd, into, s->buf ? READ_BUF : sizeof(small));
     if (n > 0) {
       s->bytes_in += (uint64_t)n;
+      if (s->hash) mol_plugin_sha256_update(s->hash, into, (size_t)n);
       if (s->buf && s->tee_fd >= 0 && tee_bytes(s, n) != 0) s->tee_fd = -1;
     } else if (n == 0 || errno != EINTR) {
       s->eof = 1;
@@ -328,11 +332,11 @@ static void run(extractor *x) {
   if (rc) fail(x, rc, "hashing the extracted files: %s", mol_strerror(rc));
 }
 
-void mol_plugin_extract_fd(int fd, int tee_fd, const char *dest, const mol_plugin_limits *limits,
-                           mol_plugin_extract_result *res) {
+static void extract(int fd, int tee_fd, mol_plugin_sha256 *hash, const char *dest,
+                    const mol_plugin_limits *limits, mol_plugin_extract_result *res) {
   memset(res, 0, sizeof(*res));
-  extractor x = {.src = {.fd = fd, .tee_fd = tee_fd, .buf = malloc(READ_BUF)}, .dest = dest,
-                 .res = res};
+  extractor x = {.src = {.fd = fd, .tee_fd = tee_fd, .hash = hash, .buf = malloc(READ_BUF)},
+                 .dest = dest, .res = res};
   /* Pax names are UTF-8; converting them to a C locale's ASCII would fail. uselocale() is
    * per thread, so this does not touch the rest of the process. */
   locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
@@ -349,6 +353,21 @@ void mol_plugin_extract_fd(int fd, int tee_fd, const char *dest, const mol_plugi
     uselocale(old);
     freelocale(utf8);
   }
+}
+
+void mol_plugin_extract_fd(int fd, int tee_fd, const char *dest, const mol_plugin_limits *limits,
+                           mol_plugin_extract_result *res) {
+  extract(fd, tee_fd, NULL, dest, limits, res);
+}
+
+void mol_plugin_extract_file(int fd, const char *dest, const mol_plugin_limits *limits,
+                             mol_plugin_extract_result *res) {
+  mol_plugin_sha256 h;
+  uint8_t digest[MOL_SHA256_LEN];
+  mol_plugin_sha256_init(&h);
+  extract(fd, -1, &h, dest, limits, res);
+  mol_plugin_sha256_final(&h, digest);
+  mol_hex(digest, sizeof(digest), res->archive_sha256);
 }
 
 void mol_plugin_extract_result_free(mol_plugin_extract_result *res) {

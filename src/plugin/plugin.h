@@ -24,11 +24,9 @@
 
 #include "base/crypto.h"
 #include "http/client.h"
+#include "molecule.h" /* MOL_PLUGIN_EMISMATCH, mol_plugin_stage (molecule/plugin.h) */
 
 enum { MOL_PLUGIN_MSG_MAX = 512, MOL_PLUGIN_NAME_MAX = 128 };
-
-/* The content hash differs from the expected digest (-EBADMSG, so mol_strerror names it). */
-#define MOL_PLUGIN_EMISMATCH (-74)
 
 /* snprintf into a MOL_PLUGIN_MSG_MAX buffer; long paths are cut, which is fine for a message. */
 void mol_plugin_msgf(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -109,6 +107,7 @@ typedef struct {
   int err;                            /* 0 or MOL_E* */
   char msg[MOL_PLUGIN_MSG_MAX];       /* why, naming the entry */
   char content_sha256[MOL_SHA256_HEX_LEN + 1];
+  char archive_sha256[MOL_SHA256_HEX_LEN + 1]; /* mol_plugin_extract_file only */
   uint64_t files, dirs, skipped_links, bytes_out, bytes_in;
   char **warnings;                    /* one line per skipped link, capped; free with */
   size_t nwarnings;                   /* mol_plugin_extract_result_free */
@@ -125,6 +124,10 @@ typedef struct {
  * feeding a pipe never blocks forever. Blocking; safe on any thread. */
 void mol_plugin_extract_fd(int fd, int tee_fd, const char *dest, const mol_plugin_limits *limits,
                            mol_plugin_extract_result *res);
+/* The same from a local archive file (no tee), also hashing the archive's bytes into
+ * res->archive_sha256. Blocking. */
+void mol_plugin_extract_file(int fd, const char *dest, const mol_plugin_limits *limits,
+                             mol_plugin_extract_result *res);
 void mol_plugin_extract_result_free(mol_plugin_extract_result *res);
 
 /* ---- staging, swap, recovery (swap.c, blocking) ------------------------------------------ */
@@ -220,13 +223,20 @@ void mol_plugin_download_cancel(mol_plugin_download *d);
 
 /* ---- the pipeline (install.c, loop thread) ----------------------------------------------- */
 
-typedef struct mol_plugin_install_req mol_plugin_install_req;
+typedef struct mol_plugin_pipeline mol_plugin_pipeline;
 
 typedef struct {                      /* zero = default */
-  const char *platform_url;           /* trailing '/' ignored */
-  const char *workspace_id;
+  const char *platform_url;           /* trailing '/' ignored; NULL: no report */
+  const char *workspace_id;           /* NULL: no report */
   const char *name;                   /* validated with mol_plugin_name_valid */
   const char *source;                 /* NULL: none in the query; reported as local://<name> */
+  /* Where the archive comes from, instead of GET <platform>/workspaces/<id>/plugins/<name>/
+   * download: archive_url is fetched without the auth and extra headers (they are the
+   * platform's), and its X-Plugin-Sha256 header is ignored (the archive's own server vouching
+   * for it is not an out-of-band digest); archive_path is a local file, read by the extractor
+   * and hashed on the way (a regular file, within max_download_bytes). */
+  const char *archive_url;
+  const char *archive_path;
   const char *plugins_dir;            /* <plugins_dir>/<name> is the install */
   const char *auth_token;             /* Authorization: Bearer, NULL: none */
   const mol_http_header *headers;     /* extra request headers (tenant), copied */
@@ -241,8 +251,11 @@ typedef struct {                      /* zero = default */
   unsigned idle_timeout_ms;           /* 0 -> 60 s without a byte */
   mol_plugin_limits limits;
   void (*on_progress)(uint64_t received, uint64_t total, void *arg);
+  /* Each stage after the fetch as it begins (verify, swap, setup, report), with progress_arg;
+   * the fetch reports through on_progress. */
+  void (*on_stage)(mol_plugin_stage stage, void *arg);
   void *progress_arg;
-} mol_plugin_install_opts;
+} mol_plugin_pipeline_opts;
 
 typedef struct {
   const char *dir;                    /* the installed directory */
@@ -258,21 +271,24 @@ typedef struct {
   const char *setup_log;              /* path of the captured output, NULL if not run */
   int report_status;                  /* HTTP status of the report, 0 if not sent */
   int report_err;                     /* 0 or why the report failed (never fails install) */
-} mol_plugin_result;
+} mol_plugin_pipeline_result;
 
 /* err 0: installed. Everything in res is freed when the callback returns. */
-typedef void (*mol_plugin_install_cb)(int err, const mol_plugin_result *res, void *arg);
+typedef void (*mol_plugin_pipeline_cb)(int err, const mol_plugin_pipeline_result *res, void *arg);
 
-/* Installs a plugin: lock, recover leftovers, stream GET …/plugins/:name/download to a temp
- * file and into the extractor, verify the content hash against expected_sha256 (or the
- * X-Plugin-Sha256 header; both must agree when both are given) - without either, refuse
- * unless allow_unverified - swap atomically, run setup.sh, report. cb fires exactly once,
+/* Installs a plugin: lock, recover leftovers, stream GET …/plugins/:name/download (or the
+ * archive URL) to a temp file and into the extractor (or extract the local archive), verify
+ * the content hash against expected_sha256 (or the X-Plugin-Sha256 header; both must agree
+ * when both are given) - without either, refuse unless allow_unverified - swap atomically,
+ * run setup.sh, report. cb fires exactly once,
  * never inside this call; on 0 *out (if not NULL) is valid until then. Returns 0 or
- * MOL_EINVAL (bad name, missing field) - then cb does not fire. */
-int mol_plugin_install(uv_loop_t *loop, mol_http_client *http, const mol_plugin_install_opts *o,
-                       mol_plugin_install_cb cb, void *arg, mol_plugin_install_req **out);
+ * MOL_EINVAL (bad name, missing field: the platform's URL and workspace id are needed without
+ * an archive_url or archive_path) - then cb does not fire. */
+int mol_plugin_pipeline_start(uv_loop_t *loop, mol_http_client *http,
+                              const mol_plugin_pipeline_opts *o, mol_plugin_pipeline_cb cb,
+                              void *arg, mol_plugin_pipeline **out);
 /* Cancels: cb fires with MOL_ECANCELED unless the swap already happened (then the install
  * completes, skipping setup.sh and the report). */
-void mol_plugin_install_cancel(mol_plugin_install_req *r);
+void mol_plugin_pipeline_cancel(mol_plugin_pipeline *r);
 
 #endif

@@ -1,5 +1,6 @@
 /* host.c - many agents on one loop behind one listener (see host.h): start, /metrics,
- * /health, and the stop that drains every agent before the listener closes. */
+ * /health, the stop that drains every agent before the listener closes, and the public
+ * lifecycle of molecule/host.h (a host created before it starts, freed by its close). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,20 +23,48 @@ typedef struct {
 
 struct mol_host {
   uv_loop_t *loop;
-  mol_http_server *http;
-  mol_http_client *client;
+  mol_http_server *http;       /* NULL once closed */
+  mol_http_client *client;     /* NULL once closed */
   host_slot *slots;
   size_t n, live;
   mol_host_callbacks cbs;
   int stopping, failed_start, http_closed, client_closed;
+  /* The public handle (molecule/host.h): created before it starts and freed only by
+   * mol_host_close, whose callback fires once everything has wound down. */
+  int is_public, started, wound_down, close_requested;
+  mol_host_config cfg;         /* owned from mol_host_create until the host is freed */
+  mol_host_agent_end_cb on_agent_end;
+  void *agent_end_arg;
+  mol_host_close_cb close_cb;
+  void *close_arg;
+  uv_timer_t defer;            /* the close callback of a host with nothing to wind down */
 };
+
+/* The public enum is the internal one under public names. */
+_Static_assert(MOL_HOST_AGENT_STOPPED == (int)MOL_AGENT_STOPPED &&
+               MOL_HOST_AGENT_PAUSED == (int)MOL_AGENT_PAUSED &&
+               MOL_HOST_AGENT_DELETED == (int)MOL_AGENT_DELETED &&
+               MOL_HOST_AGENT_FAILED == (int)MOL_AGENT_FAILED, "mol_host_agent_end values");
 
 /* ---- ending -------------------------------------------------------------------------------- */
 
 static void host_free(mol_host *h) {
   for (size_t i = 0; i < h->n; i++) free(h->slots[i].name);
   free(h->slots);
+  mol_host_config_free(&h->cfg);
   free(h);
+}
+
+static void public_close_done(mol_host *h) {
+  if (h->close_cb) h->close_cb(h, h->close_arg);
+  host_free(h);
+}
+
+/* A public host is freed by its close alone: a wind-down that ends first (a failed start)
+ * leaves it for mol_host_close. */
+static void wound_down(mol_host *h) {
+  h->wound_down = 1;
+  if (h->close_requested) public_close_done(h);
 }
 
 static void maybe_done(mol_host *h) {
@@ -44,18 +73,21 @@ static void maybe_done(mol_host *h) {
     mol_logi(SCOPE, "stopped");
     if (h->cbs.on_end) h->cbs.on_end(h, h->cbs.arg);
   }
-  host_free(h);
+  if (h->is_public) wound_down(h);
+  else host_free(h);
 }
 
 static void on_http_closed(void *arg) {
   mol_host *h = arg;
   h->http_closed = 1;
+  h->http = NULL;
   maybe_done(h);
 }
 
 static void on_client_closed(void *arg) {
   mol_host *h = arg;
   h->client_closed = 1;
+  h->client = NULL;
   maybe_done(h);
 }
 
@@ -66,7 +98,7 @@ static void close_shared(mol_host *h) {
   else h->http_closed = 1;
   if (h->client) mol_http_client_close(h->client, on_client_closed, h);
   else h->client_closed = 1;
-  if (!h->http || !h->client) maybe_done(h); /* never both NULL: see mol_host_start */
+  if (!h->http || !h->client) maybe_done(h); /* never both NULL: see host_begin */
 }
 
 static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
@@ -167,35 +199,91 @@ static int start_shared(mol_host *h, const mol_host_config *cfg) {
   return mol_http_client_new(h->loop, NULL, &h->client);
 }
 
-int mol_host_start(uv_loop_t *loop, const mol_host_config *cfg, const mol_host_callbacks *cbs,
-                   mol_host **out) {
+/* Listens and starts every agent. On an error what started winds down quietly (no
+ * callback), and then an internal host is freed and a public one waits for its close. */
+static int host_begin(mol_host *h, const mol_host_config *cfg) {
+  int rc = MOL_ENOMEM;
+  if ((h->slots = calloc(cfg->n_agents, sizeof(*h->slots))) != NULL) {
+    h->n = cfg->n_agents;
+    rc = start_shared(h, cfg);
+    if (!rc) rc = start_agents(h, cfg);
+  }
+  if (!rc) {
+    mol_logi(SCOPE, "%zu agents on %s:%d", h->n, cfg->listen_host, mol_http_server_port(h->http));
+    return 0;
+  }
+  h->failed_start = 1;
+  if (h->http || h->client) mol_host_stop(h);
+  else if (h->is_public) h->wound_down = 1;
+  else host_free(h);
+  return rc;
+}
+
+int mol_host_start_config(uv_loop_t *loop, const mol_host_config *cfg,
+                          const mol_host_callbacks *cbs, mol_host **out) {
   if (!loop || !cfg || cfg->n_agents == 0) return MOL_EINVAL;
   mol_host *h = calloc(1, sizeof(*h));
-  if (!h || !(h->slots = calloc(cfg->n_agents, sizeof(*h->slots)))) {
-    free(h);
+  if (!h) return MOL_ENOMEM;
+  h->loop = loop;
+  if (cbs) h->cbs = *cbs;
+  int rc = host_begin(h, cfg);
+  if (!rc) *out = h;
+  return rc;
+}
+
+/* ---- the public lifecycle (molecule/host.h) ------------------------------------------------ */
+
+int mol_host_create(uv_loop_t *loop, mol_host_config *cfg, mol_host **out) {
+  mol_host *h = calloc(1, sizeof(*h));
+  if (!h) {
+    mol_host_config_free(cfg);
     return MOL_ENOMEM;
   }
   h->loop = loop;
-  h->n = cfg->n_agents;
-  if (cbs) h->cbs = *cbs;
-  int rc = start_shared(h, cfg);
-  if (!rc) rc = start_agents(h, cfg);
-  if (rc) {
-    h->failed_start = 1; /* wind down quietly: stop what started, then close the rest */
-    if (!h->http && !h->client) {
-      host_free(h);
-      return rc;
-    }
-    h->stopping = 0;
-    mol_host_stop(h);
-    return rc;
-  }
-  mol_logi(SCOPE, "%zu agents on %s:%d", h->n, cfg->listen_host, mol_http_server_port(h->http));
+  h->is_public = 1;
+  h->cfg = *cfg;
+  memset(cfg, 0, sizeof(*cfg));
   *out = h;
   return 0;
 }
 
-int mol_host_port(const mol_host *h) { return mol_http_server_port(h->http); }
+static void public_agent_end(mol_host *h, const char *name, mol_agent_end why, int err,
+                             void *arg) {
+  (void)arg;
+  if (h->on_agent_end) h->on_agent_end(h, name, (mol_host_agent_end)why, err, h->agent_end_arg);
+}
+
+int mol_host_start(mol_host *h, mol_host_agent_end_cb on_agent_end, void *arg) {
+  if (!h || !h->is_public) return MOL_EINVAL;
+  if (h->started || h->close_requested) return MOL_EBUSY;
+  h->started = 1;
+  h->on_agent_end = on_agent_end;
+  h->agent_end_arg = arg;
+  h->cbs = (mol_host_callbacks){.on_agent_end = public_agent_end};
+  return host_begin(h, &h->cfg);
+}
+
+static void on_defer_closed(uv_handle_t *t) { public_close_done(t->data); }
+static void on_defer(uv_timer_t *t) { uv_close((uv_handle_t *)t, on_defer_closed); }
+
+void mol_host_close(mol_host *h, mol_host_close_cb cb, void *arg) {
+  if (!h || !h->is_public || h->close_requested) return;
+  h->close_requested = 1;
+  h->close_cb = cb;
+  h->close_arg = arg;
+  if (h->started && !h->wound_down) {
+    mol_host_stop(h); /* a failed start is already winding down: its end closes the host */
+    return;
+  }
+  /* Nothing to wind down: the callback still comes from the loop, never from here. */
+  uv_timer_init(h->loop, &h->defer);
+  h->defer.data = h;
+  uv_timer_start(&h->defer, on_defer, 0, 0);
+}
+
+int mol_host_port(const mol_host *h) {
+  return h && h->http && !h->failed_start ? mol_http_server_port(h->http) : 0;
+}
 
 mol_agent *mol_host_agent(const mol_host *h, const char *name) {
   for (size_t i = 0; i < h->n; i++)
@@ -254,7 +342,7 @@ static void up(mol_buf *b, const mol_host *h) {
 }
 
 char *mol_host_metrics(const mol_host *h) {
-  mol_agent_stats *st = calloc(h->n, sizeof(*st));
+  mol_agent_stats *st = calloc(h->n ? h->n : 1, sizeof(*st)); /* n is 0 before a start */
   mol_buf b = MOL_BUF_INIT;
   if (!st) return NULL;
   for (size_t i = 0; i < h->n; i++) {

@@ -41,7 +41,7 @@ int mol_host_config_from_json(json_t *doc, const char *base_dir, mol_host_config
                               char *err, size_t errlen);
 void mol_host_config_free(mol_host_config *c);
 
-typedef struct mol_host mol_host;
+typedef struct mol_host mol_host; /* also the public handle of molecule/host.h */
 
 typedef struct {
   /* An agent ended on its own (paused, deleted, failed) or on stop. May be NULL. */
@@ -52,19 +52,22 @@ typedef struct {
   void *arg;
 } mol_host_callbacks;
 
-/* Listens, then starts every agent. On an error nothing keeps serving: what was started
- * closes in the background (run the loop to let it finish) and no callback fires. */
-int mol_host_start(uv_loop_t *loop, const mol_host_config *cfg, const mol_host_callbacks *cbs,
-                   mol_host **out);
+/* Listens, then starts every agent (`molecule host`). On an error nothing keeps serving: what
+ * was started closes in the background (run the loop to let it finish) and no callback
+ * fires. The public mol_host_new/mol_host_start/mol_host_close (molecule/host.h) are the same
+ * host in two steps; mol_host_port and mol_host_metrics are public too. */
+int mol_host_start_config(uv_loop_t *loop, const mol_host_config *cfg,
+                          const mol_host_callbacks *cbs, mol_host **out);
+
+/* A host that has not started, for the public API (host_public.c): takes *cfg (which is
+ * zeroed) and keeps it until mol_host_start. Returns 0 or MOL_ENOMEM (*cfg is then freed). */
+int mol_host_create(uv_loop_t *loop, mol_host_config *cfg, mol_host **out);
 
 /* Graceful stop (SIGTERM): every agent stops admitting turns and writes its snapshot, live
  * turns get the grace period, then the listener closes and on_end fires. Idempotent. */
 void mol_host_stop(mol_host *h);
 
-int mol_host_port(const mol_host *h);
 /* The running agent called name, or NULL (unknown or ended). */
 mol_agent *mol_host_agent(const mol_host *h, const char *name);
-/* The /metrics body (malloc'd). */
-char *mol_host_metrics(const mol_host *h);
 
 #endif

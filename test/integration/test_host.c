@@ -298,7 +298,7 @@ static void three_agents(void **st) {
   mol_host_config cfg;
   host_config(&cfg, ids);
   mol_host_callbacks cbs = {.on_agent_end = on_agent_end, .on_end = on_host_end};
-  assert_int_equal(mol_host_start(g_loop, &cfg, &cbs, &F->host), 0);
+  assert_int_equal(mol_host_start_config(g_loop, &cfg, &cbs, &F->host), 0);
   mol_host_config_free(&cfg);
   wait_for(all_heartbeating, 8000);
   /* runtime_metadata arrived: the platform holds a's capability map and idle override */
@@ -527,7 +527,7 @@ static void hermes_pending(void **st) {
   json_decref(doc);
   cfg.agents[0].opts.hermes_reply_port = -1; /* ephemeral */
   mol_host_callbacks cbs = {.on_agent_end = on_agent_end, .on_end = on_host_end};
-  assert_int_equal(mol_host_start(g_loop, &cfg, &cbs, &F->host), 0);
+  assert_int_equal(mol_host_start_config(g_loop, &cfg, &cbs, &F->host), 0);
   mol_host_config_free(&cfg);
   char url[256];
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/agents/h/", mol_host_port(F->host));

@@ -97,7 +97,7 @@ static tps_route *serve_file(fx *f, const char *extra_headers) {
   return r;
 }
 
-static void on_installed(int err, const mol_plugin_result *res, void *arg) {
+static void on_installed(int err, const mol_plugin_pipeline_result *res, void *arg) {
   fx *f = arg;
   f->done++;
   f->err = err;
@@ -116,17 +116,17 @@ static void on_installed(int err, const mol_plugin_result *res, void *arg) {
   }
 }
 
-static mol_plugin_install_opts base_opts(fx *f, const char *sha) {
-  mol_plugin_install_opts o = {.platform_url = f->url, .workspace_id = WS, .name = "demo",
+static mol_plugin_pipeline_opts base_opts(fx *f, const char *sha) {
+  mol_plugin_pipeline_opts o = {.platform_url = f->url, .workspace_id = WS, .name = "demo",
                                .plugins_dir = f->plugins, .auth_token = "tok-123456",
                                .expected_sha256 = sha};
   return o;
 }
 
-static int install(fx *f, const mol_plugin_install_opts *o) {
+static int install(fx *f, const mol_plugin_pipeline_opts *o) {
   f->done = 0;
   f->srv.nreqs = 0;
-  assert_int_equal(mol_plugin_install(&f->loop, f->http, o, on_installed, f, NULL), 0);
+  assert_int_equal(mol_plugin_pipeline_start(&f->loop, f->http, o, on_installed, f, NULL), 0);
   while (!f->done) uv_run(&f->loop, UV_RUN_ONCE);
   assert_int_equal(f->done, 1);
   return f->err;
@@ -150,7 +150,7 @@ static void test_install_basic(void **state) { /* PLG-01, PLG-09, PLG-12 */
   char hash[65];
   demo_tarball(f, 1, 0, hash);
   serve_file(f, NULL);
-  mol_plugin_install_opts o = base_opts(f, hash);
+  mol_plugin_pipeline_opts o = base_opts(f, hash);
   assert_int_equal(install(f, &o), 0);
   assert_string_equal(f->content, hash);
   assert_true(f->verified);
@@ -181,7 +181,7 @@ static void test_source_query(void **state) { /* PLG-02 */
   char hash[65];
   demo_tarball(f, 1, 0, hash);
   serve_file(f, NULL);
-  mol_plugin_install_opts o = base_opts(f, hash);
+  mol_plugin_pipeline_opts o = base_opts(f, hash);
   o.source = "github://acme/my-plugin";
   assert_int_equal(install(f, &o), 0);
   assert_string_equal(f->srv.reqs[0].target, DL_PATH "?source=github://acme/my-plugin");
@@ -192,7 +192,7 @@ static void test_not_gzip_rolls_back(void **state) { /* PLG-03 */
   fx *f = *state;
   f->srv.nroutes = 0;
   tps_add(&f->srv, "GET", DL_PATH, 200, "this is not a tarball", 21);
-  mol_plugin_install_opts o = base_opts(f, NULL);
+  mol_plugin_pipeline_opts o = base_opts(f, NULL);
   o.allow_unverified = 1;
   assert_int_equal(install(f, &o), MOL_EPROTO);
   assert_non_null(strstr(f->msg, "gzip"));
@@ -204,7 +204,7 @@ static void test_reinstall_atomic(void **state) { /* PLG-04 (M*) */
   char h1[65], h2[65];
   demo_tarball(f, 1, 0, h1);
   serve_file(f, NULL);
-  mol_plugin_install_opts o = base_opts(f, h1);
+  mol_plugin_pipeline_opts o = base_opts(f, h1);
   assert_int_equal(install(f, &o), 0);
   demo_tarball(f, 2, 0, h2);
   serve_file(f, NULL);
@@ -228,7 +228,7 @@ static void test_setup_runs(void **state) { /* PLG-05, sanitised env, captured l
   demo_tarball(f, 1, 1, hash);
   serve_file(f, NULL);
   setenv("MOLECULE_WORKSPACE_TOKEN", "secret-token-value", 1);
-  mol_plugin_install_opts o = base_opts(f, hash);
+  mol_plugin_pipeline_opts o = base_opts(f, hash);
   const char *env[] = {"WORKSPACE_ID=" WS, NULL};
   o.setup_env = env;
   assert_int_equal(install(f, &o), 0);
@@ -253,7 +253,7 @@ static void test_skip_setup_and_report(void **state) { /* PLG-06, PLG-07 */
   char hash[65];
   demo_tarball(f, 1, 1, hash);
   serve_file(f, NULL);
-  mol_plugin_install_opts o = base_opts(f, hash);
+  mol_plugin_pipeline_opts o = base_opts(f, hash);
   o.skip_setup = 1;
   o.skip_report = 1;
   assert_int_equal(install(f, &o), 0);
@@ -267,7 +267,7 @@ static void test_skip_setup_and_report(void **state) { /* PLG-06, PLG-07 */
 static void test_404_names_url(void **state) { /* PLG-08 */
   fx *f = *state;
   f->srv.nroutes = 0;
-  mol_plugin_install_opts o = base_opts(f, NULL);
+  mol_plugin_pipeline_opts o = base_opts(f, NULL);
   o.allow_unverified = 1;
   assert_int_equal(install(f, &o), MOL_EHTTP);
   assert_non_null(strstr(f->msg, DL_PATH));
@@ -281,7 +281,7 @@ static void test_mismatch_aborts(void **state) { /* PLG-10, PLG-13, SHA-04 */
   char hash[65];
   demo_tarball(f, 1, 1, hash);
   serve_file(f, NULL);
-  mol_plugin_install_opts o = base_opts(f, "0000000000000000000000000000000000000000000000000000000000000000");
+  mol_plugin_pipeline_opts o = base_opts(f, "0000000000000000000000000000000000000000000000000000000000000000");
   assert_int_equal(install(f, &o), MOL_PLUGIN_EMISMATCH);
   assert_non_null(strstr(f->msg, "sha256 mismatch"));
   assert_non_null(strstr(f->msg, "setup.sh was NOT run"));
@@ -296,7 +296,7 @@ static void test_fail_closed_without_digest(void **state) { /* PLG-11 (C: opt-in
   char hash[65];
   demo_tarball(f, 1, 0, hash);
   serve_file(f, NULL);
-  mol_plugin_install_opts o = base_opts(f, NULL);
+  mol_plugin_pipeline_opts o = base_opts(f, NULL);
   assert_int_equal(install(f, &o), MOL_EINVAL);
   assert_non_null(strstr(f->msg, "no expected sha256"));
   assert_false(tp_exists(f->plugins, "demo"));
@@ -312,7 +312,7 @@ static void test_digest_header(void **state) {
   demo_tarball(f, 1, 0, hash);
   snprintf(hdr, sizeof(hdr), "X-Plugin-Sha256: %s\r\n", hash);
   serve_file(f, hdr);
-  mol_plugin_install_opts o = base_opts(f, NULL);
+  mol_plugin_pipeline_opts o = base_opts(f, NULL);
   assert_int_equal(install(f, &o), 0);
   assert_true(f->verified);
   /* argument and header disagree: refuse */
@@ -342,7 +342,7 @@ static void test_truncated_download(void **state) {
   big_tarball(f, 2 << 20);
   tps_route *r = serve_file(f, NULL);
   r->truncate_at = r->body_len / 2;
-  mol_plugin_install_opts o = base_opts(f, NULL);
+  mol_plugin_pipeline_opts o = base_opts(f, NULL);
   o.allow_unverified = 1;
   int err = install(f, &o);
   assert_int_not_equal(err, 0);
@@ -355,7 +355,7 @@ static void test_oversized_download(void **state) {
   fx *f = *state;
   big_tarball(f, 2 << 20);
   serve_file(f, NULL);
-  mol_plugin_install_opts o = base_opts(f, NULL);
+  mol_plugin_pipeline_opts o = base_opts(f, NULL);
   o.allow_unverified = 1;
   o.max_download_bytes = 1 << 20; /* Content-Length says more: refused at the head */
   assert_int_equal(install(f, &o), MOL_ETOOBIG);
@@ -370,7 +370,7 @@ static void test_streamed_throttled(void **state) { /* back-pressure, pause/resu
   tps_route *r = serve_file(f, NULL);
   r->chunk = 256 << 10;
   r->tick_ms = 1;
-  mol_plugin_install_opts o = base_opts(f, NULL);
+  mol_plugin_pipeline_opts o = base_opts(f, NULL);
   o.allow_unverified = 1;
   assert_int_equal(install(f, &o), 0);
   char *dir = tp_path(f->plugins, "demo"), hash[65], msg[MOL_PLUGIN_MSG_MAX];
@@ -386,7 +386,7 @@ static void test_report_status_checked(void **state) {
   demo_tarball(f, 1, 0, hash);
   serve_file(f, NULL);
   f->srv.routes[1].status = 500;
-  mol_plugin_install_opts o = base_opts(f, hash);
+  mol_plugin_pipeline_opts o = base_opts(f, hash);
   assert_int_equal(install(f, &o), 0); /* installed; the report failure is surfaced */
   assert_int_equal(f->report_status, 500);
   assert_int_equal(f->report_err, MOL_EHTTP);
@@ -401,9 +401,10 @@ static void test_invalid_name(void **state) { /* ADD-21 */
   fx *f = *state;
   const char *bad[] = {"../x", "a/b", "..", ".hidden", "a\\b", NULL};
   for (const char **b = bad; *b; b++) {
-    mol_plugin_install_opts o = base_opts(f, NULL);
+    mol_plugin_pipeline_opts o = base_opts(f, NULL);
     o.name = *b;
-    assert_int_equal(mol_plugin_install(&f->loop, f->http, &o, on_installed, f, NULL), MOL_EINVAL);
+    assert_int_equal(mol_plugin_pipeline_start(&f->loop, f->http, &o, on_installed, f, NULL),
+                     MOL_EINVAL);
   }
   assert_false(tp_exists(f->tmp, "plugins")); /* refused before touching the filesystem */
 }
@@ -416,7 +417,7 @@ static void test_escaping_entry_rolls_back(void **state) { /* TAR-32/33 at insta
   tp_tar_file(&t, "../evil.txt", "bad");
   tp_tar_close(&t);
   serve_file(f, NULL);
-  mol_plugin_install_opts o = base_opts(f, NULL);
+  mol_plugin_pipeline_opts o = base_opts(f, NULL);
   o.allow_unverified = 1;
   assert_int_equal(install(f, &o), MOL_EINVAL);
   assert_non_null(strstr(f->msg, "refusing tar entry escaping"));
@@ -424,7 +425,7 @@ static void test_escaping_entry_rolls_back(void **state) { /* TAR-32/33 at insta
   assert_int_equal(tp_count_entries(f->plugins), 0);
 }
 
-static void cancel_soon(uv_timer_t *t) { mol_plugin_install_cancel(t->data); }
+static void cancel_soon(uv_timer_t *t) { mol_plugin_pipeline_cancel(t->data); }
 
 static void test_cancel(void **state) {
   fx *f = *state;
@@ -432,11 +433,11 @@ static void test_cancel(void **state) {
   tps_route *r = serve_file(f, NULL);
   r->chunk = 64 << 10;
   r->tick_ms = 5;
-  mol_plugin_install_opts o = base_opts(f, NULL);
+  mol_plugin_pipeline_opts o = base_opts(f, NULL);
   o.allow_unverified = 1;
-  mol_plugin_install_req *req;
+  mol_plugin_pipeline *req;
   f->done = 0;
-  assert_int_equal(mol_plugin_install(&f->loop, f->http, &o, on_installed, f, &req), 0);
+  assert_int_equal(mol_plugin_pipeline_start(&f->loop, f->http, &o, on_installed, f, &req), 0);
   static uv_timer_t t; /* outlives this frame: closed by the loop in teardown */
   uv_timer_init(&f->loop, &t);
   t.data = req;
@@ -454,9 +455,9 @@ static void test_lock_busy(void **state) {
   tps_route *r = serve_file(f, NULL);
   r->chunk = 64;
   r->tick_ms = 20;
-  mol_plugin_install_opts o = base_opts(f, hash);
+  mol_plugin_pipeline_opts o = base_opts(f, hash);
   f->done = 0;
-  assert_int_equal(mol_plugin_install(&f->loop, f->http, &o, on_installed, f, NULL), 0);
+  assert_int_equal(mol_plugin_pipeline_start(&f->loop, f->http, &o, on_installed, f, NULL), 0);
   while (!tp_exists(f->tmp, "plugins")) uv_run(&f->loop, UV_RUN_NOWAIT);
   uv_sleep(50);
   char msg[MOL_PLUGIN_MSG_MAX];
