@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages molecule needs, only those missing. Idempotent; prints
-# nothing when everything is already there. Usage: tools/setup.sh [--bench]
+# nothing when everything is already there. Usage: tools/setup.sh [--bench|--coverage]
 set -euo pipefail
 
 pkgs=(
@@ -12,6 +12,9 @@ pkgs=(
 )
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(wrk nginx-light)
+fi
+if [[ "${1:-}" == "--coverage" ]]; then
+  pkgs+=(gcovr)
 fi
 
 missing=()
