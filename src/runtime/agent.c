@@ -26,6 +26,7 @@
 
 static void agent_free(mol_agent *a) {
   if (a->transcript) mol_transcript_free(a->transcript);
+  if (a->tools) mol_tools_free(a->tools); /* the MCP endpoint, its only user, has closed */
   char *strs[] = {a->name, a->description, a->platform_url, a->workspace_id, a->token_dir,
                   a->url, a->snapshot_path, a->chat_api_base, a->chat_model,
                   a->chat_system_prompt};
@@ -34,7 +35,8 @@ static void agent_free(mol_agent *a) {
 }
 
 void mol_agent__maybe_finish(mol_agent *a) {
-  if (!a->ending || a->a2a || a->inner_live || a->pc || a->snap_busy || a->timer_open) return;
+  if (!a->ending || a->a2a || a->inner_live || a->pc || a->snap_busy || a->timer_open || a->mcp)
+    return;
   if (!a->silent) {
     mol_logi(SCOPE, "%s: ended (%s)", a->name,
              a->why == MOL_AGENT_STOPPED ? "stopped" : a->why == MOL_AGENT_PAUSED ? "paused"
@@ -101,6 +103,7 @@ static void close_a2a(mol_agent *a) {
 static void on_pc_closed(void *arg) {
   mol_agent *a = arg;
   a->pc = NULL;
+  a->tool_env.platform = NULL; /* a tool still winding down finds no client, not a freed one */
   mol_agent__maybe_finish(a);
 }
 
@@ -123,6 +126,8 @@ void mol_agent__end(mol_agent *a, mol_agent_end why, int err) {
   a->why = why;
   a->err = err;
   if (a->a2a) mol_a2a_server_drain(a->a2a);
+  /* MCP calls are canceled now (each still answered): the platform client they use closes. */
+  mol_agent__mcp_close(a);
   /* The platform client ends its own calls and loop (their callbacks see a->ending). */
   if (a->pc) mol_platform_client_close(a->pc, on_pc_closed, a);
   if (why == MOL_AGENT_STOPPED && a->snapshot_path && !a->silent) {
