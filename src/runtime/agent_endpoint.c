@@ -12,6 +12,9 @@
 
 /* ---- MCP ----------------------------------------------------------------------------------- */
 
+/* A call's deadline: a delegation waits up to 300 s for its peer. */
+#define MCP_CALL_TIMEOUT_MS 300000u
+
 /* The workspace's own token, compared in constant time; a standalone agent has none, so its
  * endpoint refuses everyone. */
 static int mcp_authorize(const char *authorization, void *arg) {
@@ -40,7 +43,8 @@ static int mount_mcp(mol_agent *a, const char *prefix) {
   snprintf(path, sizeof(path), "%s/mcp", prefix);
   char *origins = allowed_origins(a);
   mcp_http_opts mo = {
-    .session = {.tools = a->tools, .name = "molecule", .title = a->name},
+    .session = {.tools = a->tools, .name = "molecule", .title = a->name,
+                .call_timeout_ms = MCP_CALL_TIMEOUT_MS},
     .path = path,
     .authorize = mcp_authorize,
     .auth_arg = a,
