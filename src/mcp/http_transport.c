@@ -223,11 +223,29 @@ static void exchange_free(exchange *e) {
   free(e);
 }
 
+/* An answer the stream cannot take (past the server's write bound): the client still gets an
+ * answer for its id, an error saying why, rather than a stream that ends with nothing. */
+static void send_too_big(exchange *e, const char *json, size_t len, int err) {
+  json_t *a = json_loadb(json, len, 0, NULL);
+  json_t *id = json_object_get(a, "id");
+  json_t *msg = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id",
+                          id ? id : json_null(), "error", "code", -32603, "message",
+                          "Internal error: the answer is too large for the stream");
+  char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+  mol_loge(SCOPE, "%s: an answer of %zu bytes could not be streamed: %s", e->m->path, len,
+           mol_strerror(err));
+  if (text) mol_http_sse_send(e->req, "message", text, strlen(text));
+  free(text);
+  json_decref(msg);
+  json_decref(a);
+}
+
 /* The answer goes out now: as the SSE stream's one event, or as the response. */
 static void deliver(exchange *e, const char *json, size_t len) {
   if (e->sse) {
     stream_unlink(e->m, e);
-    if (json) mol_http_sse_send(e->req, "message", json, len);
+    int rc = json ? mol_http_sse_send(e->req, "message", json, len) : 0;
+    if (rc == MOL_ETOOBIG || rc == MOL_ENOMEM) send_too_big(e, json, len, rc);
     mol_http_resp_end(e->req);
   } else if (json) {
     mol_http_respond(e->req, 200, "application/json", json, len);

@@ -28,6 +28,7 @@ static mol_http_server *srv;
 static mcp_http *mcp;
 static int port;
 static int logged_idle;
+static mol_http_server_opts *srv_opts; /* NULL: defaults */
 
 static int authorize(const char *authorization, void *arg) {
   (void)arg;
@@ -45,7 +46,7 @@ static void start(unsigned max_sessions, unsigned idle_ms, unsigned keepalive_ms
   env.loop = &loop;
   reg = mol_tools_new(&env);
   assert_int_equal(mcp_test_tools_add(reg), 0);
-  assert_int_equal(mol_http_server_new(&loop, NULL, &srv), 0);
+  assert_int_equal(mol_http_server_new(&loop, srv_opts, &srv), 0);
   mcp_http_opts o = {
     .session = {.tools = reg, .name = "molecule", .title = "a"},
     .path = PATH,
@@ -85,11 +86,12 @@ typedef struct {
 
 static tclient *send_req(const char *method, const char *headers, const char *body) {
   tclient *c = tc_open(&loop, "127.0.0.1", port, 0);
-  char req[8192];
-  snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
-           "Content-Length: %zu\r\n\r\n%s", method, PATH, headers, body ? strlen(body) : 0,
-           body ? body : "");
-  tc_send_str(c, req);
+  mol_buf req = MOL_BUF_INIT;
+  mol_buf_printf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
+                 "Content-Length: %zu\r\n\r\n", method, PATH, headers, body ? strlen(body) : 0);
+  if (body) mol_buf_append_str(&req, body);
+  tc_send(c, req.data, req.len);
+  mol_buf_free(&req);
   return c;
 }
 
@@ -440,6 +442,36 @@ static void test_idle_sessions_close(void **state) {
   stop();
 }
 
+/* An answer larger than the server lets one response queue: the client still gets an answer for
+ * its id, an error that says why. */
+static void test_answer_too_large_for_stream(void **state) {
+  (void)state;
+  mol_http_server_opts so = {.max_write_queue = 16 * 1024, .max_body_bytes = 1 << 20};
+  srv_opts = &so;
+  start(0, 0, 0);
+  srv_opts = NULL;
+  char sid[64];
+  open_session(sid, sizeof sid);
+  size_t n = 64 * 1024;
+  char *args = malloc(n + 32), *body = malloc(n + 256);
+  memcpy(args, "{\"text\":\"", 9);
+  memset(args + 9, 'x', n);
+  strcpy(args + 9 + n, "\"}");
+  snprintf(body, n + 256, "{\"jsonrpc\":\"2.0\",\"id\":41,\"method\":\"tools/call\","
+           "\"params\":{\"name\":\"echo\",\"arguments\":%s}}", args);
+  reply r = post(sid, body);
+  json_t *j = sse_message(&r);
+  assert_non_null(j);
+  assert_int_equal(json_integer_value(json_object_get(j, "id")), 41);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
+                   -32603);
+  json_decref(j);
+  mol_buf_free(&r.body);
+  free(args);
+  free(body);
+  stop();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_origin_and_bearer),
@@ -448,6 +480,7 @@ int main(void) {
     cmocka_unit_test(test_close_answers_calls),
     cmocka_unit_test(test_session_bound),
     cmocka_unit_test(test_idle_sessions_close),
+    cmocka_unit_test(test_answer_too_large_for_stream),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
