@@ -25,8 +25,8 @@
 /* ---- teardown ------------------------------------------------------------------------------ */
 
 static void agent_free(mol_agent *a) {
-  if (a->transcript) mol_transcript_free(a->transcript);
   if (a->tools) mol_tools_free(a->tools); /* the MCP endpoint, its only user, has closed */
+  if (a->transcript) mol_transcript_free(a->transcript);
   char *strs[] = {a->name, a->description, a->platform_url, a->workspace_id, a->token_dir,
                   a->url, a->snapshot_path, a->chat_api_base, a->chat_model,
                   a->chat_system_prompt};
@@ -35,8 +35,8 @@ static void agent_free(mol_agent *a) {
 }
 
 void mol_agent__maybe_finish(mol_agent *a) {
-  if (!a->ending || a->a2a || a->inner_live || a->pc || a->snap_busy || a->timer_open || a->mcp)
-    return;
+  if (a->mcp) return; /* its calls are still being answered */
+  if (!a->ending || a->a2a || a->inner_live || a->pc || a->snap_busy || a->timer_open) return;
   if (!a->silent) {
     mol_logi(SCOPE, "%s: ended (%s)", a->name,
              a->why == MOL_AGENT_STOPPED ? "stopped" : a->why == MOL_AGENT_PAUSED ? "paused"
