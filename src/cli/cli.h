@@ -20,6 +20,9 @@ int cmd_dev(int argc, char **argv);
 /* molecule connect: a poll-mode agent running a handler command per message (cmd_connect.c) */
 int cmd_connect(int argc, char **argv);
 
+/* molecule mcp: the workspace's tools to an MCP client over stdio (cmd_mcp.c) */
+int cmd_mcp(int argc, char **argv);
+
 /* molecule host -c FILE: many agents on one loop and one listener (cmd_host.c) */
 int cmd_host(int argc, char **argv);
 

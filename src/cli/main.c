@@ -19,6 +19,7 @@ static const cli_command commands[] = {
   {"call", cmd_call, "send one A2A message to an agent and print the reply"},
   {"host", cmd_host, "run the agents of a host file on one loop and one listener"},
   {"connect", cmd_connect, "run a workspace's agent that answers with a handler command"},
+  {"mcp", cmd_mcp, "serve the workspace's tools to an MCP client over stdio"},
   {"peers", cmd_peers, "as a workspace: list the peers it may talk to"},
   {"delegate", cmd_delegate, "as a workspace: send a task to a peer and print its reply"},
   {"notify", cmd_notify, "as a workspace: post a message to its canvas chat"},

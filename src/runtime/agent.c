@@ -26,6 +26,7 @@
 /* ---- teardown ------------------------------------------------------------------------------ */
 
 static void agent_free(mol_agent *a) {
+  if (a->tools) mol_tools_free(a->tools); /* the MCP endpoint, its only user, has closed */
   if (a->transcript) mol_transcript_free(a->transcript);
   json_decref(a->extra_state);
   char *strs[] = {a->name, a->description, a->platform_url, a->workspace_id, a->token_dir,
@@ -42,6 +43,7 @@ static void on_http_closed(void *arg) {
 }
 
 void mol_agent__maybe_finish(mol_agent *a) {
+  if (a->mcp) return; /* its calls are still being answered */
   if (!a->ending || a->a2a || a->inner_live || a->pc || a->snap_busy || a->timer_open) return;
   if (a->o.own_http) { /* last: the answers of the turns just ended get a second to flush */
     if (!a->http_closing) mol_http_server_close(a->http, HTTP_FLUSH_MS, on_http_closed, a);
@@ -114,6 +116,7 @@ static void close_a2a(mol_agent *a) {
 static void on_pc_closed(void *arg) {
   mol_agent *a = arg;
   a->pc = NULL;
+  a->tool_env.platform = NULL; /* a tool still winding down finds no client, not a freed one */
   mol_agent__maybe_finish(a);
 }
 
@@ -136,6 +139,8 @@ void mol_agent__end(mol_agent *a, mol_agent_end why, int err) {
   a->why = why;
   a->err = err;
   if (a->a2a) mol_a2a_server_drain(a->a2a);
+  /* MCP calls are canceled now (each still answered): the platform client they use closes. */
+  mol_agent__mcp_close(a);
   /* The platform client ends its own calls and loop (their callbacks see a->ending). */
   if (a->pc) mol_platform_client_close(a->pc, on_pc_closed, a);
   if (why == MOL_AGENT_STOPPED && a->snapshot_path && !a->silent) {

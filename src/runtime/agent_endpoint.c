@@ -1,11 +1,71 @@
-/* agent_endpoint.c - an agent's A2A endpoint on the shared HTTP server: the A2A server at
+/* agent_endpoint.c - an agent's endpoints on the shared HTTP server: the A2A server at
  * /agents/<name>/ (or at the root) with its card (one skill named after the agent),
- * answering through the metering executor (agent_turns.c), and the transcript route beside
- * it. */
+ * answering through the metering executor (agent_turns.c), the transcript route beside it,
+ * and the MCP endpoint (<prefix>/mcp) over the agent's tools, for the workspace's bearer. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "a2a/card.h"
+#include "mcp/toolset.h"
 #include "runtime/agent_int.h"
+
+/* ---- MCP ----------------------------------------------------------------------------------- */
+
+/* A call's deadline: a delegation waits up to 300 s for its peer. */
+#define MCP_CALL_TIMEOUT_MS 300000u
+
+/* The workspace's own token, compared in constant time; a standalone agent has none, so its
+ * endpoint refuses everyone. */
+static int mcp_authorize(const char *authorization, void *arg) {
+  mol_agent *a = arg;
+  return a->pc && mol_platform_check_bearer(a->pc, authorization);
+}
+
+/* The public URL's origin ("scheme://host[:port]"), then MOLECULE_MCP_ALLOWED_ORIGINS. */
+static char *allowed_origins(const mol_agent *a) {
+  const char *url = a->url, *sep = strstr(url, "://");
+  size_t n = sep ? (size_t)(sep + 3 - url) + strcspn(sep + 3, "/") : 0;
+  const char *more = getenv("MOLECULE_MCP_ALLOWED_ORIGINS");
+  char *out = NULL;
+  if (asprintf(&out, "%.*s%s%s", (int)n, url, more && *more ? "," : "",
+               more && *more ? more : "") < 0)
+    return NULL;
+  return out;
+}
+
+static int mount_mcp(mol_agent *a, const char *prefix) {
+  a->tool_env.loop = a->loop;
+  a->tool_env.workspace_id = a->workspace_id;
+  a->tool_env.user = a;
+  if (!(a->tools = mcp_tools_for(&a->tool_env))) return MOL_ENOMEM;
+  char path[128];
+  snprintf(path, sizeof(path), "%s/mcp", prefix);
+  char *origins = allowed_origins(a);
+  mcp_http_opts mo = {
+    .session = {.tools = a->tools, .name = "molecule", .title = a->name,
+                .call_timeout_ms = MCP_CALL_TIMEOUT_MS},
+    .path = path,
+    .authorize = mcp_authorize,
+    .auth_arg = a,
+    .allowed_origins = origins,
+  };
+  int rc = origins ? mcp_http_mount(a->loop, a->http, &mo, &a->mcp) : MOL_ENOMEM;
+  free(origins);
+  return rc;
+}
+
+static void on_mcp_closed(void *arg) {
+  mol_agent *a = arg;
+  a->mcp = NULL;
+  mol_agent__maybe_finish(a);
+}
+
+void mol_agent__mcp_close(mol_agent *a) {
+  if (a->mcp) mcp_http_close(a->mcp, on_mcp_closed, a);
+}
+
+/* ---- mount --------------------------------------------------------------------------------- */
 
 int mol_agent__mount(mol_agent *a) {
   char prefix[96] = "";
@@ -19,5 +79,6 @@ int mol_agent__mount(mol_agent *a) {
   if (rc) return rc;
   char path[128];
   snprintf(path, sizeof(path), "%s/transcript", prefix);
-  return mol_http_server_route(a->http, "GET", path, 0, mol_agent__transcript_serve, a);
+  rc = mol_http_server_route(a->http, "GET", path, 0, mol_agent__transcript_serve, a);
+  return rc ? rc : mount_mcp(a, prefix);
 }

@@ -6,7 +6,9 @@
 #define MOL_RUNTIME_AGENT_INT_H
 
 #include "a2a_uv/server.h"
+#include "mcp/http_transport.h"
 #include "runtime/agent.h"
+#include "tools/registry.h"
 
 typedef struct mol_agent__turn mol_agent__turn;
 
@@ -21,6 +23,9 @@ struct mol_agent {
   mol_a2a_executor meter;      /* wraps inner: counts and times turns */
   int inner_live;              /* inner must be freed / closed */
   mol_a2a_server *a2a;
+  mol_tool_env tool_env;       /* what the agent's tools run against (platform set once made) */
+  mol_tools *tools;            /* the tools its MCP endpoint exposes */
+  mcp_http *mcp;               /* <prefix>/mcp; NULL once closed */
   mol_platform_client *pc;
   int pc_running;              /* mol_platform_run's status callback is still due */
   uv_timer_t timer;            /* register retries, then the stop drain */
@@ -57,8 +62,11 @@ void mol_agent__restore(mol_agent *a);
 int mol_agent__snapshot_start(mol_agent *a);
 
 /* ---- agent_endpoint.c ---- */
-/* Mounts the A2A server (card, metering executor) and the transcript route. */
+/* Mounts the A2A server (card, metering executor), the transcript route and the MCP
+ * endpoint. */
 int mol_agent__mount(mol_agent *a);
+/* Closes the MCP endpoint (its calls canceled, each still answered); maybe_finish follows. */
+void mol_agent__mcp_close(mol_agent *a);
 
 /* ---- agent_platform.c ---- */
 /* Creates the platform client (more options from po, which may be NULL) and registers; the
