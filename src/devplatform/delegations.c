@@ -132,6 +132,11 @@ static int del_update(mol_devplatform *dp, const char *id, const char *src, cons
   return mol_dp__exec_stmt(&dp->store, st);
 }
 
+static int owned_by(mol_devplatform *dp, const char *id, const char *ws) {
+  char owner[MOL_DP__ID_MAX + 1];
+  return del_source(dp, id, owner) == 1 && strcmp(owner, ws) == 0;
+}
+
 void mol_dp__h_delegation_update(mol_dp__call *c, const char *ws, const char *id, mol_dp__reply *r) {
   if (!del_gate(c, ws, r)) return;
   json_t *b = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);
@@ -145,6 +150,8 @@ void mol_dp__h_delegation_update(mol_dp__call *c, const char *ws, const char *id
     mol_dp__reply_err(r, 400, "error and response_preview are limited to 4096 bytes");
   else if (del_update(c->dp, id, ws, status, error, preview))
     mol_dp__reply_err(r, 500, "failed to update delegation");
+  else if (sqlite3_changes(c->dp->store.db) == 0 && owned_by(c->dp, id, ws))
+    mol_dp__reply_err(r, 409, "a completed or failed delegation cannot become pending again");
   else if (sqlite3_changes(c->dp->store.db) == 0)
     mol_dp__reply_err(r, 404, "delegation not found");
   else

@@ -71,6 +71,7 @@ static const route routes[] = {
     {"GET", "workspaces/:/memories", NULL, mol_dp__h_memories_search, NULL},
     {"DELETE", "workspaces/:/memories/:", NULL, NULL, mol_dp__h_memories_delete},
     {"GET", "workspaces/:/delegations", NULL, mol_dp__h_delegations_list, NULL},
+    {"POST", "workspaces/:/delegate", NULL, mol_dp__h_delegate, NULL},
     {"POST", "workspaces/:/delegations/record", NULL, mol_dp__h_delegation_record, NULL},
     {"POST", "workspaces/:/delegations/:/update", NULL, NULL, mol_dp__h_delegation_update},
     {"GET", "workspaces/:/approvals", NULL, mol_dp__h_approvals_list, NULL},
