@@ -120,18 +120,13 @@ static void rm_work(uv_work_t *w) { /* on the thread pool: r->dir is not touched
   nftw(((run_state *)op->x)->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Every outcome is a result object, as upstream's dict (errors under "error"): it can be long
+ * (the output kept), so it ends the call as a result, never as a short error text. */
 static void send_result(bt_op *op) {
   run_state *r = op->x;
   json_t *v = r->result;
   r->result = NULL;
-  if (json_object_get(v, "error")) {
-    char *s = json_dumps(v, JSON_COMPACT);
-    json_decref(v);
-    bt_fail(op, "%s", s ? s : "{\"error\":\"out of memory\",\"exit_code\":-1}");
-    free(s);
-  } else {
-    bt_done_json(op, v);
-  }
+  bt_done_json(op, v);
 }
 
 static void after_rm(uv_work_t *w, int status) {
