@@ -152,12 +152,23 @@ void bt_done_json(bt_op *op, json_t *v) {
   free(s);
 }
 
+/* A text cut short by a buffer may end inside a UTF-8 sequence: drop that partial tail. */
+static void trim_partial_utf8(char *s) {
+  size_t n = strlen(s), i = n;
+  while (i > 0 && n - i < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) i--;
+  if (i == 0) return;
+  unsigned char lead = (unsigned char)s[i - 1];
+  size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  if (lead >= 0xC0 && n - (i - 1) < want) s[i - 1] = '\0';
+}
+
 void bt_fail(bt_op *op, const char *fmt, ...) {
-  char text[1024];
+  char text[1024]; /* mol_tool_call_fail's own limit: never cut again there */
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
+  trim_partial_utf8(text);
   mol_tool_call_fail(op->call, "%s", text);
   op_end(op);
 }

@@ -98,6 +98,33 @@ static const char *bwrap_flags(void) {
 
 /* ---- the run ------------------------------------------------------------------------------------ */
 
+/* Length of the valid UTF-8 sequence at s[0..n), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+  size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
+             : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+  if (!len || len > n || (len == 2 && s[0] < 0xC2) || (len == 4 && s[0] > 0xF4)) return 0;
+  for (size_t i = 1; i < len; i++)
+    if ((s[i] & 0xC0) != 0x80) return 0;
+  if (len == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F))) return 0;
+  if (len == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))) return 0;
+  return len;
+}
+
+/* A program's bytes as a JSON string: what is not UTF-8 becomes U+FFFD, byte by byte. */
+static json_t *text_of(const char *data, size_t n) {
+  mol_buf b = MOL_BUF_INIT;
+  const unsigned char *s = (const unsigned char *)data;
+  for (size_t i = 0; i < n;) {
+    size_t len = utf8_seq(s + i, n - i);
+    if (len) mol_buf_append(&b, s + i, len);
+    else mol_buf_append(&b, "\xef\xbf\xbd", 3);
+    i += len ? len : 1;
+  }
+  json_t *v = json_stringn(b.data ? b.data : "", b.len);
+  mol_buf_free(&b);
+  return v;
+}
+
 static void on_err_line(const char *line, void *arg) {
   bt_op *op = arg;
   run_state *r = op->x;
@@ -141,8 +168,8 @@ static void on_run_done(const mol_proc_result *res, void *arg) {
   run_state *r = op->x;
   r->proc = NULL;
   if (r->err_dropped) mol_buf_printf(&r->err, "\n[%zu bytes of stderr dropped]", r->err_dropped);
-  json_t *v = json_pack("{s:s#,s:s#,s:s,s:s}", "stdout", res->out, (int)res->out_len, "stderr",
-                        r->err.data ? r->err.data : "", (int)r->err.len, "language", r->language,
+  json_t *v = json_pack("{s:o,s:o,s:s,s:s}", "stdout", text_of(res->out, res->out_len),
+                        "stderr", text_of(r->err.data, r->err.len), "language", r->language,
                         "backend", r->bwrap ? "bwrap" : "subprocess");
   long long code = res->term_signal ? -res->term_signal : (long long)res->exit_status;
   char msg[160] = "";
@@ -279,8 +306,8 @@ static int run_code_start(mol_tool_call *call, json_t *args) {
   r->interp = interpreter(r->language);
   char msg[160];
   if (!r->interp) {
-    snprintf(msg, sizeof msg, "Unsupported language: %.100s", r->language);
-    bt_done_json(op, json_pack("{s:s,s:i}", "error", msg, "exit_code", -1));
+    bt_done_json(op, json_pack("{s:s+,s:i}", "error", "Unsupported language: ", r->language,
+                               "exit_code", -1));
   } else if (strlen(bt_arg(op, "code", "")) > CODE_MAX) {
     snprintf(msg, sizeof msg, "code is longer than %d bytes", CODE_MAX);
     bt_done_json(op, json_pack("{s:s,s:i}", "error", msg, "exit_code", -1));

@@ -157,6 +157,13 @@ static void plain_languages_and_env(void **st) {
   assert_int_equal(json_integer_value(json_object_get(v, "exit_code")), 0);
   check_clean_env(mol_json_str(v, "stdout"));
   json_decref(v);
+  /* bytes that are not UTF-8 arrive replaced, not as a failed result */
+  v = run(t, "import sys\nsys.stdout.buffer.write(b'ok \\xff\\xfe end\\n')\n"
+             "sys.stderr.buffer.write(b'bad \\xc3\\n')", NULL, &r);
+  assert_int_equal(r.status, MOL_TOOL_OK);
+  assert_string_equal(mol_json_str(v, "stdout"), "ok \xef\xbf\xbd\xef\xbf\xbd end\n");
+  assert_string_equal(mol_json_str(v, "stderr"), "bad \xef\xbf\xbd");
+  json_decref(v);
   v = run(t, "print(1)", "cobol", &r);
   assert_string_equal(mol_json_str(v, "error"), "Unsupported language: cobol");
   assert_int_equal(json_integer_value(json_object_get(v, "exit_code")), -1);
