@@ -227,6 +227,7 @@ const char *bt_err_text(int err, const mol_platform_result *res) {
              res->error ? res->error : res->body ? res->body : "");
   else
     snprintf(text, sizeof text, "%s", mol_strerror(err));
+  trim_partial_utf8(text);
   return text;
 }
 
