@@ -40,6 +40,8 @@ static void apply_opts(mol_devplatform *dp, const mol_devplatform_opts *o) {
   dp->queue_max_per_ws = o->queue_max_per_ws ? o->queue_max_per_ws : 1000;
   dp->max_body_bytes = o->max_body_bytes ? o->max_body_bytes : (1u << 20);
   dp->plugins_dir = o->plugins_dir ? strdup(o->plugins_dir) : NULL;
+  size_t n = strlen(o->db_path) + sizeof ".uploads";
+  if ((dp->uploads_dir = malloc(n))) snprintf(dp->uploads_dir, n, "%s.uploads", o->db_path);
   long limit = o->rate_limit;
   if (limit == 0) limit = o->dev ? -1 : (long)env_uint("RATE_LIMIT", 600, 1);
   mol_dp__rl_init(&dp->rl, limit, o->rate_window_ms, 0);
@@ -181,6 +183,7 @@ static void free_memory(mol_devplatform *dp) {
   mol_dp__rl_free(&dp->rl);
   free(dp->admin_token_file);
   free(dp->plugins_dir);
+  free(dp->uploads_dir);
   free(dp->public_hosts);
   free(dp);
 }

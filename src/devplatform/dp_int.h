@@ -180,6 +180,7 @@ typedef struct mol_dp__call {
   const char *caller;       /* X-Workspace-ID, NULL when absent */
   const char *x_timeout;
   const char *host;         /* Host header, for URLs we hand back */
+  const char *ctype;        /* Content-Type header or NULL */
   int async;                /* set by the proxy when it will answer later */
   const char *seg[MOL_DP__MAX_SEGS];
   size_t nseg;
@@ -348,6 +349,7 @@ void mol_dp__h_delegations_list(mol_dp__call *c, const char *ws, mol_dp__reply *
 void mol_dp__h_delegation_record(mol_dp__call *c, const char *ws, mol_dp__reply *r);
 void mol_dp__h_delegation_update(mol_dp__call *c, const char *ws, const char *id, mol_dp__reply *r);
 void mol_dp__h_delegate(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_chat_upload(mol_dp__call *c, const char *ws, mol_dp__reply *r);
 void mol_dp__h_approvals_list(mol_dp__call *c, const char *ws, mol_dp__reply *r);
 void mol_dp__h_approval_create(mol_dp__call *c, const char *ws, mol_dp__reply *r);
 void mol_dp__h_approval_decide(mol_dp__call *c, const char *ws, const char *id, mol_dp__reply *r);
@@ -437,6 +439,7 @@ struct mol_devplatform {
   int closing;
   char admin_token[128];
   char *plugins_dir;               /* --plugins DIR, or NULL */
+  char *uploads_dir;               /* "<db>.uploads": chat attachments (uploads.c) */
   char *public_hosts;              /* "a,b" lower case (--public-host), or NULL */
   char *admin_token_file;
   unsigned idle_timeout_s, ceiling_s, liveness_ttl_s;

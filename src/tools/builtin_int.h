@@ -88,6 +88,7 @@ int bt_add_approval(mol_tools *reg, mol_tools_builtin *b);         /* tool_appro
 int bt_add_run_code(mol_tools *reg, mol_tools_builtin *b);         /* run_code.c */
 int bt_add_workspace_mcp(mol_tools *reg, mol_tools_builtin *b);    /* tool_workspace.c */
 int bt_add_inbox(mol_tools *reg, mol_tools_builtin *b);            /* tool_inbox.c */
+int bt_add_send_message(mol_tools *reg, mol_tools_builtin *b);     /* tool_message.c */
 void bt_inboxes_free(mol_tools_builtin *b);
 
 /* A def with the shared cancel and b as self. */

@@ -1,14 +1,12 @@
 /* tool_workspace.c - the MCP set's workspace tools: list_peers (GET /registry/<self>/peers, every
- * workspace of the agent when it serves several), get_workspace_info (GET /workspaces/<self>)
- * and send_message_to_user (POST /workspaces/<self>/notify).
+ * workspace of the agent when it serves several) and get_workspace_info (GET /workspaces/<self>);
+ * send_message_to_user is in tool_message.c.
  *
  * Unlike upstream: a peer whose role is null is listed without "role: None"; every call carries
- * the bearer; attachments are checked and refused with a clear error (the chat upload route is
- * not implemented by this runtime yet), never silently dropped. */
+ * the bearer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/buf.h"
 #include "base/json.h"
@@ -118,63 +116,9 @@ static int info_start(mol_tool_call *call, json_t *args) {
   return 0;
 }
 
-/* ---- send_message_to_user ---------------------------------------------------------------------- */
-
-static const char send_desc[] =
-    "Send a message to the user's chat (the canvas). Use it for progress updates and results "
-    "the user should see now. Do not paste download URLs into the message.";
-static const char send_schema[] =
-    "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\",\"description\":"
-    "\"The message to show the user\"},\"attachments\":{\"type\":\"array\",\"items\":{\"type\":"
-    "\"string\"},\"description\":\"Absolute paths of files to attach (25 MB each)\"}},"
-    "\"required\":[\"message\"]}";
-
-static void sent(bt_op *op, int err, const mol_platform_result *res) {
-  if (err == MOL_EHTTP) bt_fail(op, "Error: platform returned %d", res->http_status);
-  else if (err) bt_fail(op, "Error sending message: %s", mol_strerror(err));
-  else bt_done(op, "Message sent to user");
-}
-
-/* 0 when every attachment is a readable regular file; else the call was failed. */
-static int check_attachments(bt_op *op) {
-  json_t *list = json_object_get(op->args, "attachments"), *item;
-  size_t i, n = 0;
-  json_array_foreach(list, i, item) {
-    const char *path = json_string_value(item);
-    struct stat st;
-    if (!path || !*path) continue; /* dropped, as upstream's dispatcher does */
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-      bt_fail(op, "Error: attachment not found: %s", path);
-      return -1;
-    }
-    n++;
-  }
-  if (n) {
-    bt_fail(op, "Error: attachments are not supported by this runtime yet; the message was not "
-                "sent. Send it without attachments, or describe the files in the text.");
-    return -1;
-  }
-  return 0;
-}
-
-static int send_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 1);
-  if (!op) return 0;
-  const char *message = bt_arg(op, "message", "");
-  if (!*message) {
-    bt_fail(op, "Error: message is required");
-    return 0;
-  }
-  if (check_attachments(op)) return 0;
-  op->step = sent;
-  int rc = mol_platform_notify(op->pc, message, NULL, bt_platform_cb, op, &op->req);
-  if (rc) sent(op, rc, NULL);
-  return 0;
-}
-
 int bt_add_workspace_mcp(mol_tools *reg, mol_tools_builtin *b) {
   int rc = bt_add(reg, b, "list_peers", peers_desc, peers_schema, peers_start);
   if (!rc) rc = bt_add(reg, b, "get_workspace_info", info_desc, info_schema, info_start);
-  if (!rc) rc = bt_add(reg, b, "send_message_to_user", send_desc, send_schema, send_start);
+  if (!rc) rc = bt_add_send_message(reg, b);
   return rc;
 }

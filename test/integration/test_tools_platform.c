@@ -345,6 +345,27 @@ static void approval_times_out(void **st) {
 
 /* ---- peers, info, messages to the user -------------------------------------------------------------- */
 
+static const char *upload_path(void) {
+  static char p[128];
+  snprintf(p, sizeof p, "/workspaces/%s/chat/uploads", W.a_id);
+  return p;
+}
+
+/* A raw POST to the upload route with this Content-Type (bearer NULL: none); its status. */
+static int raw_upload(const char *bearer, const char *ctype, const char *body) {
+  char url[256], auth[256];
+  snprintf(url, sizeof url, "%s%s", F->base, upload_path());
+  snprintf(auth, sizeof auth, "Bearer %s", bearer ? bearer : "");
+  mol_http_header h[] = {{"Content-Type", ctype}, {"Authorization", auth}};
+  mol_http_request_opts o = {.method = "POST", .url = url, .headers = h,
+                             .nheaders = bearer ? 2 : 1, .body = body,
+                             .body_len = strlen(body), .total_timeout_ms = 5000};
+  op_result res = {0};
+  assert_int_equal(mol_http_request_send(F->http, &o, op_done, &res, NULL), 0);
+  assert_true(run_until(g_loop, &res.done, 6000));
+  return res.status;
+}
+
 static void workspace_tools(void **st) {
   (void)st;
   world_up(0, NULL);
@@ -371,6 +392,50 @@ static void workspace_tools(void **st) {
            "{\"message\":\"see file\",\"attachments\":[\"/no/such/file.pdf\"]}");
   assert_int_equal(r->status, MOL_TOOL_ERROR);
   assert_string_equal(r->text, "Error: attachment not found: /no/such/file.pdf");
+  r = tool(MCP, "send_message_to_user", "{\"message\":\"a dir\",\"attachments\":[\"/tmp\"]}");
+  assert_string_equal(r->text, "Error: attachment not found: /tmp");
+  /* a real file (with bytes that are not text) goes up, and the message carries it */
+  char file[1024], args[1200];
+  snprintf(file, sizeof file, "%s/report 1.bin", F->dir);
+  static const char bytes[] = "report\0\xff\r\n--not-a-boundary\r\nend";
+  FILE *f = fopen(file, "wb");
+  fwrite(bytes, 1, sizeof bytes - 1, f);
+  fclose(f);
+  snprintf(args, sizeof args, "{\"message\":\"the report\",\"attachments\":[\"%s\",\"\"]}", file);
+  r = tool(MCP, "send_message_to_user", args);
+  assert_int_equal(r->status, MOL_TOOL_OK);
+  assert_string_equal(r->text, "Message sent to user with 1 attachment(s)");
+  o = op("GET", path, NULL);
+  json_t *acts = mol_json_parse(o.body, strlen(o.body), NULL, 0), *row, *att = NULL;
+  size_t i;
+  json_array_foreach(acts, i, row) {
+    json_t *a = json_object_get(json_object_get(row, "request_body"), "attachments");
+    if (a) att = json_array_get(a, 0);
+  }
+  assert_non_null(att);
+  assert_string_equal(mol_json_str(att, "name"), "report_1.bin");
+  assert_int_equal(json_integer_value(json_object_get(att, "size")), sizeof bytes - 1);
+  const char *uri = mol_json_str(att, "uri");
+  const char *prefix = "workspace:/workspace/.molecule/chat-uploads/";
+  assert_true(strncmp(uri, prefix, strlen(prefix)) == 0);
+  char stored[1200], back[64];
+  snprintf(stored, sizeof stored, "%s/dev.db.uploads/%s/%s", F->dir, W.a_id, uri + strlen(prefix));
+  f = fopen(stored, "rb");
+  assert_non_null(f);
+  size_t got = fread(back, 1, sizeof back, f);
+  fclose(f);
+  assert_int_equal(got, sizeof bytes - 1);
+  assert_memory_equal(back, bytes, got);
+  json_decref(acts);
+  /* the route refuses what is not a multipart form of files */
+  o = op_as(W.a_tok, "POST", upload_path(), "{\"files\":[]}");
+  assert_int_equal(o.status, 400);
+  assert_int_equal(raw_upload(W.a_tok, "multipart/form-data; boundary=XYZ",
+                              "--XYZ\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\n"
+                              "v\r\n--XYZ--\r\n"), 400);
+  assert_int_equal(raw_upload(W.a_tok, "multipart/form-data; boundary=XYZ", "--XYZ\r\ngarbage"),
+                   400);
+  assert_int_equal(raw_upload(NULL, "multipart/form-data; boundary=XYZ", "--XYZ--\r\n"), 415);
   world_down();
 }
 
