@@ -12,7 +12,8 @@
  * delegations this handler sends, and those a runtime recorded itself (delegations/record) and
  * sent through the proxy with the delegation id as messageId. A queued call is stitched when the
  * queue drains it, so a busy target's answer reaches the ledger too. A terminal row never goes
- * back to a non-terminal status.
+ * back to a non-terminal status; only a real outcome replaces the "stuck" failure the sweep
+ * gives a delegation whose target went offline (devplatform.c).
  *
  * Deviations: the idempotency key dedups while the earlier delegation is not failed, as
  * upstream, and an idempotent hit answers 200 with the existing id; a delegation in flight when

@@ -227,7 +227,12 @@ static const char *const sql[MOL_DP__ST_COUNT] = {
                       " VALUES(?1,?2,?3,?4,'dispatched',?5,?6,?6)",
     [MOL_DP__ST_DEL_STITCH] = "UPDATE delegations SET status=?4, error=?5, response_preview=?6,"
                       " updated_at=?7 WHERE id=?1 AND source_id=?2 AND target_id=?3"
-                      " AND status NOT IN ('completed','failed')",
+                      " AND (status NOT IN ('completed','failed')"
+                      "      OR (status='failed' AND error LIKE 'stuck:%'))",
+    [MOL_DP__ST_DEL_STUCK] = "UPDATE delegations SET status='failed', error='stuck: the target"
+                     " stopped sending heartbeats while this delegation was '||status,"
+                     " updated_at=?1 WHERE status IN ('pending','dispatched','queued')"
+                     " AND target_id IN (SELECT id FROM workspaces WHERE status='offline')",
     [MOL_DP__ST_DEL_INTERRUPTED] = "UPDATE delegations SET status='failed', error='the platform"
                            " stopped while this delegation was in flight; whether the target"
                            " ran it is not known', updated_at=?1"

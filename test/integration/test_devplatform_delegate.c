@@ -234,6 +234,43 @@ static void test_inflight_at_stop(void **state) {
   fixture_stop(&f);
 }
 
+/* The target stops sending heartbeats (its liveness TTL passes): its delegations are failed as
+ * stuck, so the caller moves on; a real reply arriving later still replaces that. */
+static void test_stuck_when_target_silent(void **state) {
+  (void)state;
+  fixture f;
+  env_start(&f.e, 1);
+  f.e.opts.liveness_ttl_s = 1;
+  env_open(&f.e);
+  responder_start(&f.e, &f.agent, R_HANG);
+  snprintf(f.A, 64, "%s", create_ws(&f.e, NULL, "alpha", NULL));
+  snprintf(f.B, 64, "%s", create_ws(&f.e, NULL, "beta", NULL));
+  snprintf(f.tokA, 64, "%s", register_ws(&f.e, f.A, "remote://no-inbound", NULL));
+  snprintf(f.tokB, 64, "%s", register_ws(&f.e, f.B, f.agent.url, NULL));
+  snprintf(f.delegate_a, sizeof f.delegate_a, "/workspaces/%s/delegate", f.A);
+  snprintf(f.list_a, sizeof f.list_a, "/workspaces/%s/delegations", f.A);
+  json_t *j = delegate(&f, 202, f.B, "are you there", NULL);
+  char id[64];
+  snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "delegation_id")));
+  json_decref(j);
+  json_t *row = NULL;
+  for (int i = 0; i < 500; i++) { /* A keeps beating; B is silent */
+    heartbeat(&f.e, f.A, f.tokA, NULL);
+    json_decref(row);
+    row = row_of(&f, id);
+    if (strcmp(status_of(row), "dispatched")) break;
+    run_for(&f.e, 20);
+  }
+  assert_string_equal(status_of(row), "failed");
+  assert_true(strncmp(json_string_value(json_object_get(row, "error")), "stuck:", 6) == 0);
+  json_decref(row);
+  responder_release(&f.agent); /* the answer comes after all */
+  row = wait_status_change(&f, id, "failed");
+  assert_string_equal(status_of(row), "completed");
+  json_decref(row);
+  fixture_stop(&f);
+}
+
 int main(void) {
   (void)MSG_BODY;
   const struct CMUnitTest tests[] = {
@@ -242,6 +279,7 @@ int main(void) {
       cmocka_unit_test(test_delegate_queued_then_drained),
       cmocka_unit_test(test_recorded_delegation_stitched),
       cmocka_unit_test(test_inflight_at_stop),
+      cmocka_unit_test(test_stuck_when_target_silent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
