@@ -49,14 +49,23 @@ static json_t *del_row(sqlite3_stmt *st) {
   return o;
 }
 
+/* ?delegation_id=X narrows the list to that one row (an extension: a caller with more than 50
+ * delegations in flight can still read the oldest; upstream ignores the parameter). */
 void mol_dp__h_delegations_list(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
   if (!del_gate(c, ws, r)) return;
-  sqlite3_stmt *st = mol_dp__stmt(&c->dp->store, MOL_DP__ST_DEL_LIST);
+  char one[MOL_DP__ID_MAX + 1];
+  int by_id = mol_dp__query_get(c, "delegation_id", one, sizeof one);
+  if (by_id < 0) {
+    mol_dp__reply_set(r, 200, json_array()); /* longer than any id: no such row */
+    return;
+  }
+  sqlite3_stmt *st = mol_dp__stmt(&c->dp->store, by_id ? MOL_DP__ST_DEL_GET : MOL_DP__ST_DEL_LIST);
   if (!st) {
     mol_dp__reply_err(r, 500, "query failed");
     return;
   }
   mol_dp__bind_text(st, 1, ws);
+  if (by_id) mol_dp__bind_text(st, 2, one);
   json_t *arr = json_array();
   while (sqlite3_step(st) == SQLITE_ROW) json_array_append_new(arr, del_row(st));
   sqlite3_reset(st);

@@ -221,6 +221,8 @@ static const char *const sql[MOL_DP__ST_COUNT] = {
                       " ('completed','failed') AND ?3 NOT IN ('completed','failed'))",
     [MOL_DP__ST_DEL_FIND_IDEM] = "SELECT id,status FROM delegations WHERE source_id=?1"
                          " AND idempotency_key=?2",
+    [MOL_DP__ST_DEL_GET] = "SELECT id,source_id,target_id,task,status,error,response_preview,"
+                   "created_at FROM delegations WHERE source_id=?1 AND id=?2",
     [MOL_DP__ST_DEL_DROP] = "DELETE FROM delegations WHERE id=?1",
     [MOL_DP__ST_DEL_INSERT] = "INSERT INTO delegations(id,source_id,target_id,task,status,"
                       "idempotency_key,created_at,updated_at)"

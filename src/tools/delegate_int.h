@@ -9,8 +9,6 @@
 
 /* The rows of a GET /delegations answer (new reference), or NULL when it is not an array. */
 json_t *bt_ledger_rows(const mol_platform_result *res);
-/* The row of delegation id (borrowed from rows), or NULL. */
-json_t *bt_ledger_find(json_t *rows, const char *id);
 /* 1 for "completed" and "failed". */
 int bt_terminal(const char *status);
 

@@ -25,17 +25,6 @@ json_t *bt_ledger_rows(const mol_platform_result *res) {
   return NULL;
 }
 
-json_t *bt_ledger_find(json_t *rows, const char *id) {
-  size_t i;
-  json_t *row;
-  json_array_foreach(rows, i, row) {
-    const char *did = mol_json_str(row, "delegation_id");
-    if (!did) did = mol_json_str(row, "id");
-    if (did && !strcmp(did, id)) return row;
-  }
-  return NULL;
-}
-
 int bt_terminal(const char *status) {
   return status && (!strcmp(status, "completed") || !strcmp(status, "failed"));
 }
@@ -133,38 +122,44 @@ static json_t *row_view(json_t *row, int full) {
 }
 
 static void status_read(bt_op *op, int err, const mol_platform_result *res) {
-  const char *id = bt_arg(op, "task_id", "");
   json_t *rows = err ? NULL : bt_ledger_rows(res);
   if (!rows) {
     bt_done_json(op, json_pack("{s:s+}", "error", "Cannot read the delegations: ",
                                err ? bt_err_text(err, res) : "unexpected answer"));
     return;
   }
-  if (*id) {
-    json_t *row = bt_ledger_find(rows, id);
-    if (row) {
-      bt_done_json(op, row_view(row, 1));
-    } else {
-      char msg[256];
-      snprintf(msg, sizeof msg, "No delegation found with task_id %s", id);
-      bt_done_json(op, json_pack("{s:s}", "error", msg));
-    }
-  } else {
-    json_t *list = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row) json_array_append_new(list, row_view(row, 0));
-    bt_done_json(op, json_pack("{s:o,s:I}", "delegations", list, "count",
-                               (json_int_t)json_array_size(rows)));
-  }
+  json_t *list = json_array();
+  size_t i;
+  json_t *row;
+  json_array_foreach(rows, i, row) json_array_append_new(list, row_view(row, 0));
+  bt_done_json(op, json_pack("{s:o,s:I}", "delegations", list, "count",
+                             (json_int_t)json_array_size(rows)));
   json_decref(rows);
+}
+
+/* One delegation, read by its id (not limited to the newest rows of the list). */
+static void status_one(bt_op *op, int err, const mol_platform_result *res) {
+  json_t *row = err ? NULL : json_loads(res->item ? res->item : "", 0, NULL);
+  if (row) {
+    bt_done_json(op, row_view(row, 1));
+  } else if (err == MOL_ENOENT) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "No delegation found with task_id %s", bt_arg(op, "task_id", ""));
+    bt_done_json(op, json_pack("{s:s}", "error", msg));
+  } else {
+    bt_done_json(op, json_pack("{s:s+}", "error", "Cannot read the delegation: ",
+                               err ? bt_err_text(err, res) : "unexpected answer"));
+  }
+  json_decref(row);
 }
 
 static int status_start(mol_tool_call *call, json_t *args) {
   bt_op *op = bt_op_start(call, args, 1);
   if (!op) return 0;
-  op->step = status_read;
-  int rc = mol_platform_delegations(op->pc, NULL, bt_platform_cb, op, &op->req);
+  const char *id = bt_arg(op, "task_id", "");
+  op->step = *id ? status_one : status_read;
+  int rc = *id ? mol_platform_delegation_status(op->pc, id, NULL, bt_platform_cb, op, &op->req)
+               : mol_platform_delegations(op->pc, NULL, bt_platform_cb, op, &op->req);
   if (rc) bt_done_json(op, json_pack("{s:s}", "error", mol_strerror(rc)));
   return 0;
 }

@@ -260,12 +260,8 @@ static void checked(bt_op *op, int err, const mol_platform_result *res) {
     else bt_fail(op, "Error checking delegations: %s", err ? mol_strerror(err) : "bad answer");
     return;
   }
-  const char *id = bt_arg(op, "task_id", ""), *target = bt_arg(op, "workspace_id", "");
-  if (*id) {
-    json_t *row = bt_ledger_find(rows, id);
-    bt_done_json(op, row ? json_incref(row)
-                         : json_pack("{s:s,s:s}", "status", "not_found", "delegation_id", id));
-  } else {
+  const char *target = bt_arg(op, "workspace_id", "");
+  {
     json_t *list = json_array(), *row;
     size_t i, count = 0;
     json_array_foreach(rows, i, row) {
@@ -286,11 +282,26 @@ static void checked(bt_op *op, int err, const mol_platform_result *res) {
   json_decref(rows);
 }
 
+/* One delegation, read by its id (not limited to the newest rows of the list). */
+static void checked_one(bt_op *op, int err, const mol_platform_result *res) {
+  if (err == MOL_ENOENT)
+    bt_done_json(op, json_pack("{s:s,s:s}", "status", "not_found", "delegation_id",
+                               bt_arg(op, "task_id", "")));
+  else if (err == MOL_EHTTP)
+    bt_fail(op, "Error: failed to check delegations (%d)", res->http_status);
+  else if (err)
+    bt_fail(op, "Error checking delegations: %s", mol_strerror(err));
+  else
+    bt_done(op, res->item);
+}
+
 static int check_start(mol_tool_call *call, json_t *args) {
   bt_op *op = bt_op_start(call, args, 1);
   if (!op) return 0;
-  op->step = checked;
-  int rc = mol_platform_delegations(op->pc, NULL, bt_platform_cb, op, &op->req);
+  const char *id = bt_arg(op, "task_id", "");
+  op->step = *id ? checked_one : checked;
+  int rc = *id ? mol_platform_delegation_status(op->pc, id, NULL, bt_platform_cb, op, &op->req)
+               : mol_platform_delegations(op->pc, NULL, bt_platform_cb, op, &op->req);
   if (rc) bt_fail(op, "Error checking delegations: %s", mol_strerror(rc));
   return 0;
 }

@@ -200,6 +200,31 @@ static void delegation_to_echo_agent(void **st) {
   world_down();
 }
 
+/* A coordinator with more delegations than the newest 50 of the list still reads the status of
+ * its oldest one. */
+static void delegation_status_beyond_the_list(void **st) {
+  (void)st;
+  world_up(0, NULL);
+  char first[64] = "", id[64];
+  capture cap;
+  for (int i = 0; i < 55; i++) {
+    snprintf(id, sizeof id, "0000000%d-0000-4000-8000-%012d", i % 10, i);
+    CALL(mol_platform_delegation_record(W.a, W.b_id, "one of many", id, NULL, on_capture, &cap,
+                                        NULL), cap);
+    assert_int_equal(cap.err, 0);
+    if (!first[0]) snprintf(first, sizeof first, "%s", id);
+  }
+  char args[128];
+  snprintf(args, sizeof args, "{\"task_id\":\"%s\"}", first);
+  tool_res *r = tool(CORE, "check_delegation_status", args);
+  if (!mol_json_str(tool_json(r), "status")) fail_msg("oldest delegation not found: %s", r->text);
+  assert_string_equal(mol_json_str(r->json, "status"), "pending");
+  r = tool(MCP, "check_task_status", args);
+  assert_string_equal(mol_json_str(tool_json(r), "status"), "pending");
+  assert_string_equal(mol_json_str(r->json, "delegation_id"), first);
+  world_down();
+}
+
 /* The worker is busy (its answer takes longer than the platform's idle timeout): the proxy
  * queues the task, delegate_task waits on the ledger, the worker frees up, the platform drains
  * the queue and stitches the reply, and the tool returns it. */
@@ -541,6 +566,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(sets_list_their_tools, dpf_setup, dpf_teardown),
       cmocka_unit_test_setup_teardown(memory_committed_then_found, dpf_setup, dpf_teardown),
       cmocka_unit_test_setup_teardown(delegation_to_echo_agent, dpf_setup, dpf_teardown),
+      cmocka_unit_test_setup_teardown(delegation_status_beyond_the_list, dpf_setup, dpf_teardown),
       cmocka_unit_test_setup_teardown(delegation_queued_then_answered, dpf_setup, dpf_teardown),
       cmocka_unit_test_setup_teardown(delegation_canceled_in_flight, dpf_setup, dpf_teardown),
       cmocka_unit_test_setup_teardown(approval_decided_by_operator, dpf_setup, dpf_teardown),
