@@ -26,7 +26,7 @@
 /* ---- teardown ------------------------------------------------------------------------------ */
 
 static void agent_free(mol_agent *a) {
-  if (a->tools) mol_tools_free(a->tools); /* the MCP endpoint, its only user, has closed */
+  if (a->tools.reg) mcp_toolset_free(&a->tools); /* the MCP endpoint, its only user, has closed */
   if (a->transcript) mol_transcript_free(a->transcript);
   json_decref(a->extra_state);
   char *strs[] = {a->name, a->description, a->platform_url, a->workspace_id, a->token_dir,
