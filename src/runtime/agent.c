@@ -314,3 +314,5 @@ void mol_agent_stats_get(const mol_agent *a, mol_agent_stats *out) {
   out->pending_replies = (a->o.exec == MOL_AGENT_EXEC_HERMES && a->inner_live)
                              ? (unsigned)mol_hermes_pending(&a->inner) : 0;
 }
+
+mol_platform_client *mol_agent_platform_client(const mol_agent *a) { return a->pc; }
