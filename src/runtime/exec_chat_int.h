@@ -1,0 +1,86 @@
+/* exec_chat_int.h - what exec_chat.c (the requests and the turn) and exec_chat_tools.c (the
+ * tool calls of a reply) share. */
+#ifndef MOL_RUNTIME_EXEC_CHAT_INT_H
+#define MOL_RUNTIME_EXEC_CHAT_INT_H
+
+#include <jansson.h>
+
+#include "a2a/sse_parse.h"
+#include "base/buf.h"
+#include "runtime/exec_chat.h"
+
+/* One reply asks for at most this many tool calls, their arguments at most this many bytes:
+ * past either the reply is an error (bounded memory whatever the model sends). */
+#define CHAT_MAX_CALLS_PER_REPLY 128
+#define CHAT_MAX_ARGS_BYTES (1u << 20)
+
+typedef struct {
+  mol_http_client *http;
+  char *url;
+  char *auth;       /* "Bearer …" or NULL */
+  char *model;
+  char *system_prompt;
+  unsigned timeout_ms;
+  mol_tools *tools;
+  unsigned max_tool_rounds;
+  unsigned max_tool_calls;
+  unsigned tool_timeout_ms;
+} chat;
+
+typedef struct chat_turn chat_turn;
+
+/* One tool call of a reply: collected from the reply, then run. */
+typedef struct {
+  chat_turn *ct;
+  long index;             /* streamed: delta.tool_calls[].index; plain: position */
+  char *id;
+  char *name;
+  mol_buf args;           /* the arguments JSON text, as the model sent it */
+  mol_tool_call *call;    /* while the tool runs */
+  char *result;           /* the role:"tool" content, once known */
+  size_t result_len;
+} chat_call;
+
+struct chat_turn {
+  chat *c;
+  mol_a2a_turn *turn;
+  mol_http_request *req;  /* the model request in flight */
+  int streaming;
+  int canceled;
+  json_t *messages;       /* the conversation sent to the model, growing with each round */
+  json_t *tools;          /* this turn's tools (OpenAI shape), NULL without the tool loop */
+  unsigned rounds;        /* replies whose tool calls ran */
+  unsigned calls_made;    /* tool calls run this turn */
+  int last_call;          /* the request after the cap, without tools */
+  /* The reply being read. */
+  mol_a2a_sse_parser sse;
+  mol_buf text;           /* its streamed content */
+  int chunks;             /* artifact chunks sent this turn */
+  char *stream_error;
+  chat_call *calls;       /* its tool calls */
+  size_t ncalls, cap_calls;
+  size_t args_bytes;
+  size_t running;         /* tool calls whose result has not arrived */
+};
+
+/* ---- exec_chat_tools.c -------------------------------------------------------------------- */
+
+/* The tool calls of a plain reply's message. 0, or -1 with *why set (static text). */
+int chat_calls_from_message(chat_turn *ct, const json_t *message, const char **why);
+/* One streamed chunk's delta.tool_calls fragments, accumulated by index. 0 or -1 (*why). */
+int chat_calls_feed(chat_turn *ct, const json_t *fragments, const char **why);
+/* Appends the assistant message (content may be NULL) with the collected calls, then runs
+ * them concurrently; chat_next_round() follows once every call has its result (maybe at once
+ * when none could start). */
+void chat_tools_run(chat_turn *ct, const char *content);
+/* Cancels every running tool call (their results still arrive, then chat_next_round). */
+void chat_tools_cancel(chat_turn *ct);
+void chat_calls_clear(chat_turn *ct);
+
+/* ---- exec_chat.c -------------------------------------------------------------------------- */
+
+/* Every call of the round has its result and the tool messages are appended: ask the model
+ * again (or end the turn canceled). */
+void chat_next_round(chat_turn *ct);
+
+#endif
