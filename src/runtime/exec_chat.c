@@ -24,7 +24,23 @@ static char *dup_or(const char *v, const char *env, const char *dflt) {
 
 /* ---- the conversation --------------------------------------------------------------------- */
 
-static void add_history(json_t *messages, const json_t *history) {
+/* The conversation is kept as the JSON text of its messages, comma-separated: each round adds
+ * a few messages and a request is that text between a head and a tail, so nothing already said
+ * is built or serialised again. */
+void chat_msg_text(mol_buf *b, const char *role, const char *content, size_t len) {
+  size_t mark = b->len;
+  if ((b->len && mol_buf_append(b, ",", 1)) ||
+      mol_buf_printf(b, "{\"role\":\"%s\",\"content\":", role) ||
+      mol_json_write_string(b, content, len) || mol_buf_append(b, "}", 1))
+    chat_msgs_truncate(b, mark);
+}
+
+void chat_msgs_truncate(mol_buf *b, size_t mark) {
+  b->len = mark; /* out of memory: the conversation stays valid JSON, short of one message */
+  if (b->data) b->data[mark] = '\0';
+}
+
+static void add_history(mol_buf *msgs, const json_t *history) {
   size_t i;
   json_t *h;
   json_array_foreach(history, i, h) {
@@ -39,10 +55,9 @@ static void add_history(json_t *messages, const json_t *history) {
       const char *t = json_string_value(json_object_get(p, "text"));
       if (!t) continue;
       if (text.len) mol_buf_append_str(&text, "\n");
-      mol_buf_append_str(&text, t);
+      mol_buf_append(&text, t, json_string_length(json_object_get(p, "text")));
     }
-    json_array_append_new(messages, json_pack("{s:s,s:s}", "role", mapped, "content",
-                                              text.data ? text.data : ""));
+    chat_msg_text(msgs, mapped, text.data ? text.data : "", text.len);
     mol_buf_free(&text);
   }
 }
@@ -54,36 +69,42 @@ static const json_t *history_of(mol_a2a_turn *t) {
   return json_is_array(h) ? h : NULL;
 }
 
-static json_t *first_messages(chat *c, mol_a2a_turn *t) {
-  json_t *messages = json_array();
-  if (!messages) return NULL;
+static void first_messages(chat *c, mol_a2a_turn *t, mol_buf *msgs) {
   if (c->system_prompt && *c->system_prompt)
-    json_array_append_new(messages, json_pack("{s:s,s:s}", "role", "system", "content", c->system_prompt));
+    chat_msg_text(msgs, "system", c->system_prompt, strlen(c->system_prompt));
   const json_t *h = history_of(t);
-  if (h) add_history(messages, h);
-  json_array_append_new(messages, json_pack("{s:s,s:s}", "role", "user", "content", mol_a2a_turn_text(t)));
-  return messages;
+  if (h) add_history(msgs, h);
+  const char *text = mol_a2a_turn_text(t);
+  chat_msg_text(msgs, "user", text, strlen(text));
 }
 
 /* {"model","messages","stream"}, plus the tools while the loop may still call them. */
 static char *request_body(chat_turn *ct) {
-  json_t *body = json_pack("{s:s,s:O,s:b}", "model", ct->c->model, "messages", ct->messages,
-                           "stream", ct->streaming);
-  if (body && ct->tools && !ct->last_call) {
-    json_object_set(body, "tools", ct->tools);
-    json_object_set_new(body, "tool_choice", json_string("auto"));
+  mol_buf b = MOL_BUF_INIT;
+  int err = mol_buf_append_str(&b, "{\"model\":");
+  err |= mol_json_write_string(&b, ct->c->model, strlen(ct->c->model));
+  err |= mol_buf_append_str(&b, ",\"messages\":[");
+  err |= mol_buf_append(&b, ct->msgs.data ? ct->msgs.data : "", ct->msgs.len);
+  err |= mol_buf_append_str(&b, ct->streaming ? "],\"stream\":true" : "],\"stream\":false");
+  if (ct->tools && !ct->last_call) {
+    err |= mol_buf_append_str(&b, ",\"tools\":");
+    err |= mol_buf_append_str(&b, ct->tools);
+    err |= mol_buf_append_str(&b, ",\"tool_choice\":\"auto\"");
   }
-  char *s = body ? mol_json_dump(body) : NULL;
-  json_decref(body);
-  return s;
+  err |= mol_buf_append(&b, "}", 1);
+  if (err) { /* a short body is never sent */
+    mol_buf_free(&b);
+    return NULL;
+  }
+  return mol_buf_steal(&b);
 }
 
 /* ---- the end of a turn -------------------------------------------------------------------- */
 
 static void turn_free(chat_turn *ct) {
   chat_calls_clear(ct);
-  json_decref(ct->messages);
-  json_decref(ct->tools);
+  mol_buf_free(&ct->msgs);
+  free(ct->tools);
   mol_a2a_sse_free(&ct->sse);
   mol_buf_free(&ct->text);
   free(ct->stream_error);
@@ -247,8 +268,7 @@ static void ask_for_answer(chat_turn *ct) {
   mol_buf_printf(&b, "You have used the limit of %u rounds of tool calls for this request. "
                      "No more tools can be called: answer now with what you have.", ct->rounds);
   ct->last_call = 1;
-  json_array_append_new(ct->messages, json_pack("{s:s,s:s}", "role", "user", "content",
-                                                b.data ? b.data : "Answer now."));
+  chat_msg_text(&ct->msgs, "user", b.data ? b.data : "Answer now.", b.data ? b.len : 11);
   mol_buf_free(&b);
 }
 
@@ -264,6 +284,15 @@ void chat_next_round(chat_turn *ct) {
 
 /* ---- executor ----------------------------------------------------------------------------- */
 
+/* The registry's tools as OpenAI "tools" JSON text, read once per turn: every request of a
+ * turn offers the same tools, whatever the registry does meanwhile. */
+static char *tools_text(mol_tools *reg) {
+  json_t *list = mol_tools_openai(reg);
+  char *s = list ? mol_json_dump(list) : NULL;
+  json_decref(list);
+  return s;
+}
+
 static int chat_execute(void *self, mol_a2a_turn *t) {
   chat *c = self;
   if (!*mol_a2a_turn_text(t)) {
@@ -276,9 +305,9 @@ static int chat_execute(void *self, mol_a2a_turn *t) {
   ct->turn = t;
   ct->streaming = mol_a2a_turn_streaming(t);
   mol_a2a_sse_init(&ct->sse, 0, on_sse, ct);
-  ct->messages = first_messages(c, t);
-  int rc = ct->messages ? 0 : MOL_ENOMEM;
-  if (!rc && c->tools && mol_tools_count(c->tools) && !(ct->tools = mol_tools_openai(c->tools)))
+  first_messages(c, t, &ct->msgs);
+  int rc = ct->msgs.data ? 0 : MOL_ENOMEM;
+  if (!rc && c->tools && mol_tools_count(c->tools) && !(ct->tools = tools_text(c->tools)))
     rc = MOL_ENOMEM;
   mol_a2a_turn_set_data(t, ct);
   if (!rc) rc = post(ct);

@@ -47,8 +47,8 @@ struct chat_turn {
   mol_http_request *req;  /* the model request in flight */
   int streaming;
   int canceled;
-  json_t *messages;       /* the conversation sent to the model, growing with each round */
-  json_t *tools;          /* this turn's tools (OpenAI shape), NULL without the tool loop */
+  mol_buf msgs;           /* the conversation: its messages' JSON text, comma-separated */
+  char *tools;            /* this turn's tools as OpenAI JSON text, NULL without the loop */
   unsigned rounds;        /* replies whose tool calls ran */
   unsigned calls_made;    /* tool calls run this turn */
   int last_call;          /* the request after the cap, without tools */
@@ -78,6 +78,11 @@ void chat_tools_cancel(chat_turn *ct);
 void chat_calls_clear(chat_turn *ct);
 
 /* ---- exec_chat.c -------------------------------------------------------------------------- */
+
+/* Appends {"role","content"} to the conversation text b. */
+void chat_msg_text(mol_buf *b, const char *role, const char *content, size_t len);
+/* Drops what was appended past mark (a message that could not be written whole). */
+void chat_msgs_truncate(mol_buf *b, size_t mark);
 
 /* Every call of the round has its result and the tool messages are appended: ask the model
  * again (or end the turn canceled). */

@@ -141,41 +141,57 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
 }
 
 /* A tool's text as a JSON string; bytes that are not UTF-8 (a process's raw output) become
- * U+FFFD rather than losing the whole result. */
-static json_t *text_json(const char *s, size_t n) {
-  json_t *v = json_stringn(s, n);
-  if (v) return v;
-  mol_buf b = MOL_BUF_INIT;
-  for (size_t i = 0; i < n;) {
+ * U+FFFD rather than making the request invalid. */
+static int write_text(mol_buf *b, const char *s, size_t n) {
+  size_t i = 0;
+  while (i < n && utf8_seq((const unsigned char *)s + i, n - i)) i += utf8_seq((const unsigned char *)s + i, n - i);
+  if (i == n) return mol_json_write_string(b, s, n);
+  mol_buf clean = MOL_BUF_INIT;
+  int err = mol_buf_append(&clean, s, i);
+  while (i < n) {
     size_t len = utf8_seq((const unsigned char *)s + i, n - i);
-    mol_buf_append(&b, len ? s + i : "\xEF\xBF\xBD", len ? len : 3);
+    err |= mol_buf_append(&clean, len ? s + i : "\xEF\xBF\xBD", len ? len : 3);
     i += len ? len : 1;
   }
-  v = json_stringn(b.data ? b.data : "", b.len);
-  mol_buf_free(&b);
-  return v;
+  err |= mol_json_write_string(b, clean.data ? clean.data : "", clean.len);
+  mol_buf_free(&clean);
+  return err;
 }
 
-static json_t *call_json(const chat_call *k) {
-  return json_pack("{s:s,s:s,s:{s:s,s:s%}}", "id", k->id, "type", "function", "function", "name",
-                   k->name ? k->name : "", "arguments", k->args.data ? k->args.data : "",
-                   k->args.len);
+static int write_call(mol_buf *b, const chat_call *k) {
+  int err = mol_buf_append_str(b, "{\"id\":");
+  err |= mol_json_write_string(b, k->id ? k->id : "", k->id ? strlen(k->id) : 0);
+  err |= mol_buf_append_str(b, ",\"type\":\"function\",\"function\":{\"name\":");
+  err |= mol_json_write_string(b, k->name ? k->name : "", k->name ? strlen(k->name) : 0);
+  err |= mol_buf_append_str(b, ",\"arguments\":");
+  err |= mol_json_write_string(b, k->args.data ? k->args.data : "", k->args.len);
+  return err | mol_buf_append_str(b, "}}");
 }
 
+/* {"role":"assistant","content":…,"tool_calls":[…]}: what the model asked, as it asked it. */
 static void append_assistant(chat_turn *ct, const char *content) {
-  json_t *calls = json_array();
-  for (size_t i = 0; calls && i < ct->ncalls; i++)
-    json_array_append_new(calls, call_json(&ct->calls[i]));
-  json_array_append_new(ct->messages, json_pack("{s:s,s:s?,s:o}", "role", "assistant",
-                                                "content", content, "tool_calls", calls));
+  mol_buf *b = &ct->msgs;
+  size_t mark = b->len;
+  int err = b->len ? mol_buf_append(b, ",", 1) : 0;
+  err |= mol_buf_append_str(b, "{\"role\":\"assistant\",\"content\":");
+  err |= content ? mol_json_write_string(b, content, strlen(content)) : mol_buf_append_str(b, "null");
+  err |= mol_buf_append_str(b, ",\"tool_calls\":[");
+  for (size_t i = 0; i < ct->ncalls; i++)
+    err |= (i ? mol_buf_append(b, ",", 1) : 0) | write_call(b, &ct->calls[i]);
+  if (err | mol_buf_append_str(b, "]}")) chat_msgs_truncate(b, mark);
 }
 
 static void append_results(chat_turn *ct) {
+  mol_buf *b = &ct->msgs;
   for (size_t i = 0; i < ct->ncalls; i++) {
     const chat_call *k = &ct->calls[i];
-    json_t *text = k->result ? text_json(k->result, k->result_len) : json_string("Error: out of memory");
-    json_array_append_new(ct->messages, json_pack("{s:s,s:s,s:o}", "role", "tool",
-                                                  "tool_call_id", k->id, "content", text));
+    size_t mark = b->len;
+    int err = mol_buf_append_str(b, ",{\"role\":\"tool\",\"tool_call_id\":");
+    err |= mol_json_write_string(b, k->id ? k->id : "", k->id ? strlen(k->id) : 0);
+    err |= mol_buf_append_str(b, ",\"content\":");
+    err |= k->result ? write_text(b, k->result, k->result_len)
+                     : mol_buf_append_str(b, "\"Error: out of memory\"");
+    if (err | mol_buf_append(b, "}", 1)) chat_msgs_truncate(b, mark);
   }
 }
 

@@ -2,7 +2,8 @@
  * when tool calls are streamed): streamed delta.tool_calls fragments from a scripted server
  * (chat_script.h) on the test's loop - two calls interleaved by index, their arguments split
  * mid-JSON and one SSE line split between writes; a call without an id; too many calls; an
- * error event - and a cancel while the second model request is in flight. */
+ * error event - a cancel while the second model request is in flight, and tool output that is
+ * not UTF-8. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -74,13 +75,28 @@ static const cs_step hang_steps[] = {
   {.hang = 1}};
 static cs_scenario hang = {.name = "hang", .steps = hang_steps, .nsteps = 2};
 
-static cs_scenario *scenarios[] = {&frag, &noid, &many, &errs, &hang, NULL};
+/* Plain: a tool whose output is not UTF-8, then the answer. */
+static const cs_step bytes_steps[] = {
+  {.json = "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":["
+           "{\"id\":\"r1\",\"type\":\"function\",\"function\":{\"name\":\"raw\",\"arguments\":\"{}\"}}]},"
+           "\"finish_reason\":\"tool_calls\"}]}"},
+  {.json = "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"read it\"}}]}"}};
+static cs_scenario bytes = {.name = "bytes", .steps = bytes_steps, .nsteps = 2};
+
+static cs_scenario *scenarios[] = {&frag, &noid, &many, &errs, &hang, &bytes, NULL};
 
 static int add_start(mol_tool_call *call, json_t *args) {
   char text[64];
   snprintf(text, sizeof text, "%g", json_number_value(json_object_get(args, "a")) +
                                         json_number_value(json_object_get(args, "b")));
   mol_tool_call_done(call, text, (size_t)-1);
+  return 0;
+}
+
+/* raw: output that is not UTF-8 (a stray byte, a cut sequence), as a process may print. */
+static int raw_start(mol_tool_call *call, json_t *args) {
+  (void)args;
+  mol_tool_call_done(call, "ok \xff done \xe2\x82", 12);
   return 0;
 }
 
@@ -93,6 +109,9 @@ static int setup(void **state) {
                       .input_schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"number\"},"
                                       "\"b\":{\"type\":\"number\"}},\"required\":[\"a\",\"b\"]}"};
   assert_int_equal(mol_tools_add(tools, &add), 0);
+  mol_tool_def raw = {.name = "raw", .description = "prints bytes", .start = raw_start,
+                      .input_schema = "{\"type\":\"object\"}"};
+  assert_int_equal(mol_tools_add(tools, &raw), 0);
   size_t n = (size_t)snprintf(many_chunk, sizeof many_chunk, "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[");
   for (int i = 0; i <= 128; i++)
     n += (size_t)snprintf(many_chunk + n, sizeof many_chunk - n, "%s{\"index\":%d,\"id\":\"m%d\",\"function\":{\"name\":\"add\",\"arguments\":\"{}\"}}",
@@ -281,6 +300,20 @@ static void cancel_closes_the_second_model_request(void **state) {
   assert_int_equal(hang.aborted, 1);
 }
 
+/* Bytes that are not UTF-8 reach the model as U+FFFD, in a request that is still JSON. */
+static void tool_output_not_utf8_is_replaced(void **state) {
+  (void)state;
+  json_t *v = h_rpc("/", "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"message/send\",\"params\":{\"message\":"
+                         "{\"role\":\"user\",\"messageId\":\"b-1\",\"parts\":[{\"kind\":\"text\",\"text\":\"run it\"}]}}}", NULL);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(
+                          json_object_get(v, "result"), "parts"), 0), "text")), "read it");
+  json_decref(v);
+  json_t *b = sent(&bytes, 1);
+  assert_string_equal(msg_str(b, 2, "content"), "ok \xef\xbf\xbd done \xef\xbf\xbd\xef\xbf\xbd");
+  assert_string_equal(msg_str(b, 1, "content"), "");
+  json_decref(b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_prestate_setup_teardown(fragments_by_index_make_two_calls, per_test_setup, teardown, "frag"),
@@ -288,6 +321,7 @@ int main(void) {
     cmocka_unit_test_prestate_setup_teardown(too_many_calls_is_an_error, per_test_setup, teardown, "many"),
     cmocka_unit_test_prestate_setup_teardown(error_event_ends_the_turn, per_test_setup, teardown, "err"),
     cmocka_unit_test_prestate_setup_teardown(cancel_closes_the_second_model_request, per_test_setup, teardown, "hang"),
+    cmocka_unit_test_prestate_setup_teardown(tool_output_not_utf8_is_replaced, per_test_setup, teardown, "bytes"),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
