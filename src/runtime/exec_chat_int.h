@@ -13,6 +13,8 @@
  * past either the reply is an error (bounded memory whatever the model sends). */
 #define CHAT_MAX_CALLS_PER_REPLY 128
 #define CHAT_MAX_ARGS_BYTES (1u << 20)
+/* A tool result the model reads is cut past this many bytes. */
+#define CHAT_MAX_RESULT_BYTES (1u << 20)
 
 typedef struct {
   mol_http_client *http;

@@ -201,7 +201,11 @@ static void append_results(chat_turn *ct) {
 static void set_result(chat_call *k, int error, const char *text, size_t len) {
   mol_buf b = MOL_BUF_INIT;
   if (error && strncmp(text, "Error", 5) != 0) mol_buf_append_str(&b, "Error: ");
-  mol_buf_append(&b, text, len);
+  /* Every later request carries the result again: a huge one is cut, and says so. A sequence
+   * cut in the middle becomes U+FFFD on the way out. */
+  mol_buf_append(&b, text, len > CHAT_MAX_RESULT_BYTES ? CHAT_MAX_RESULT_BYTES : len);
+  if (len > CHAT_MAX_RESULT_BYTES)
+    mol_buf_printf(&b, "\n[cut here: the result was %zu bytes]", len);
   free(k->result);
   k->result_len = b.len;
   k->result = mol_buf_steal(&b);

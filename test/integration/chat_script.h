@@ -127,7 +127,8 @@ static void cs_start(chat_script *cs, uv_loop_t *loop, cs_scenario **scenarios) 
   cs->loop = loop;
   cs->scenarios = scenarios;
   while (scenarios[cs->n]) cs->n++;
-  if (mol_http_server_new(loop, NULL, &cs->srv) || mol_http_server_route(cs->srv, "POST", "/", 1, cs_handle, cs) ||
+  mol_http_server_opts o = {.max_body_bytes = 4u << 20}; /* requests carrying big results */
+  if (mol_http_server_new(loop, &o, &cs->srv) || mol_http_server_route(cs->srv, "POST", "/", 1, cs_handle, cs) ||
       mol_http_server_listen(cs->srv, "127.0.0.1", 0)) {
     fprintf(stderr, "chat_script: cannot listen\n");
     abort();

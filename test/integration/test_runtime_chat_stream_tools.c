@@ -2,8 +2,8 @@
  * when tool calls are streamed): streamed delta.tool_calls fragments from a scripted server
  * (chat_script.h) on the test's loop - two calls interleaved by index, their arguments split
  * mid-JSON and one SSE line split between writes; a call without an id; too many calls; an
- * error event - a cancel while the second model request is in flight, and tool output that is
- * not UTF-8. */
+ * error event - a cancel while the second model request is in flight, tool output that is
+ * not UTF-8, and a result over 1 MiB. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,7 +83,15 @@ static const cs_step bytes_steps[] = {
   {.json = "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"read it\"}}]}"}};
 static cs_scenario bytes = {.name = "bytes", .steps = bytes_steps, .nsteps = 2};
 
-static cs_scenario *scenarios[] = {&frag, &noid, &many, &errs, &hang, &bytes, NULL};
+/* Plain: a tool whose result is over 1 MiB, then the answer. */
+static const cs_step big_steps[] = {
+  {.json = "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+           "{\"id\":\"g1\",\"type\":\"function\",\"function\":{\"name\":\"huge\",\"arguments\":\"{}\"}}]},"
+           "\"finish_reason\":\"tool_calls\"}]}"},
+  {.json = "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"that was long\"}}]}"}};
+static cs_scenario big = {.name = "big", .steps = big_steps, .nsteps = 2};
+
+static cs_scenario *scenarios[] = {&frag, &noid, &many, &errs, &hang, &bytes, &big, NULL};
 
 static int add_start(mol_tool_call *call, json_t *args) {
   char text[64];
@@ -100,6 +108,19 @@ static int raw_start(mol_tool_call *call, json_t *args) {
   return 0;
 }
 
+/* huge: 1 MiB + 100 bytes of 'x', with a 2-byte character straddling the 1 MiB mark. */
+#define HUGE_LEN ((1u << 20) + 100)
+static int huge_start(mol_tool_call *call, json_t *args) {
+  (void)args;
+  char *text = malloc(HUGE_LEN);
+  memset(text, 'x', HUGE_LEN);
+  text[(1u << 20) - 1] = '\xc3';
+  text[1u << 20] = '\xa9';
+  mol_tool_call_done(call, text, HUGE_LEN);
+  free(text);
+  return 0;
+}
+
 static int setup(void **state) {
   (void)state;
   h_setup_base();
@@ -112,6 +133,9 @@ static int setup(void **state) {
   mol_tool_def raw = {.name = "raw", .description = "prints bytes", .start = raw_start,
                       .input_schema = "{\"type\":\"object\"}"};
   assert_int_equal(mol_tools_add(tools, &raw), 0);
+  mol_tool_def huge = {.name = "huge", .description = "talks a lot", .start = huge_start,
+                       .input_schema = "{\"type\":\"object\"}"};
+  assert_int_equal(mol_tools_add(tools, &huge), 0);
   size_t n = (size_t)snprintf(many_chunk, sizeof many_chunk, "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[");
   for (int i = 0; i <= 128; i++)
     n += (size_t)snprintf(many_chunk + n, sizeof many_chunk - n, "%s{\"index\":%d,\"id\":\"m%d\",\"function\":{\"name\":\"add\",\"arguments\":\"{}\"}}",
@@ -314,6 +338,25 @@ static void tool_output_not_utf8_is_replaced(void **state) {
   json_decref(b);
 }
 
+/* A result over 1 MiB is cut there (the character split by the cut becomes U+FFFD) and says
+ * how long it was. */
+static void huge_result_is_cut(void **state) {
+  (void)state;
+  json_t *v = h_rpc("/", "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"message/send\",\"params\":{\"message\":"
+                         "{\"role\":\"user\",\"messageId\":\"g-1\",\"parts\":[{\"kind\":\"text\",\"text\":\"say a lot\"}]}}}", NULL);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(
+                          json_object_get(v, "result"), "parts"), 0), "text")), "that was long");
+  json_decref(v);
+  json_t *b = sent(&big, 1);
+  const char *c = msg_str(b, 2, "content");
+  size_t n = strlen(c);
+  const char *tail = "\xef\xbf\xbd\n[cut here: the result was 1048676 bytes]";
+  assert_int_equal(n, (1u << 20) - 1 + strlen(tail));
+  assert_string_equal(c + (1u << 20) - 1, tail);
+  assert_int_equal(strspn(c, "x"), (1u << 20) - 1);
+  json_decref(b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_prestate_setup_teardown(fragments_by_index_make_two_calls, per_test_setup, teardown, "frag"),
@@ -322,6 +365,7 @@ int main(void) {
     cmocka_unit_test_prestate_setup_teardown(error_event_ends_the_turn, per_test_setup, teardown, "err"),
     cmocka_unit_test_prestate_setup_teardown(cancel_closes_the_second_model_request, per_test_setup, teardown, "hang"),
     cmocka_unit_test_prestate_setup_teardown(tool_output_not_utf8_is_replaced, per_test_setup, teardown, "bytes"),
+    cmocka_unit_test_prestate_setup_teardown(huge_result_is_cut, per_test_setup, teardown, "big"),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
