@@ -187,12 +187,6 @@ static int on_body(mol_http_request *r, const char *data, size_t len, void *arg)
   return 0;
 }
 
-static const char *content_of(const json_t *msg) {
-  const char *s = json_string_value(json_object_get(msg, "content"));
-  if (!s || !*s) s = json_string_value(json_object_get(msg, "reasoning_content"));
-  return s ? s : "";
-}
-
 static void on_streamed(chat_turn *ct) {
   if (ct->stream_error) {
     char *e = ct->stream_error;
@@ -207,19 +201,13 @@ static void on_streamed(chat_turn *ct) {
 }
 
 static void on_plain(chat_turn *ct, const mol_http_response *resp) {
-  json_t *v = json_loadb(resp->body, resp->body_len, 0, NULL);
-  json_t *msg = json_object_get(json_array_get(json_object_get(v, "choices"), 0), "message");
-  const char *why = NULL;
-  if (!json_is_object(msg)) {
-    end_error(ct, resp->status, resp->body, resp->body_len);
-  } else if (tools_allowed(ct) && chat_calls_from_message(ct, msg, &why) < 0) {
-    end_error(ct, resp->status, why, strlen(why));
-  } else if (ct->ncalls) {
-    chat_tools_run(ct, json_string_value(json_object_get(msg, "content")));
-  } else {
-    end_answer(ct, content_of(msg));
-  }
-  json_decref(v);
+  chat_reply rep;
+  int rc = chat_reply_read(ct, tools_allowed(ct), resp->body, resp->body_len, &rep);
+  if (rc == 0) end_error(ct, resp->status, resp->body, resp->body_len);
+  else if (rc < 0) end_error(ct, resp->status, rep.why, strlen(rep.why));
+  else if (ct->ncalls) chat_tools_run(ct, rep.content);
+  else end_answer(ct, rep.content && *rep.content ? rep.content : rep.reasoning ? rep.reasoning : "");
+  chat_reply_free(&rep);
 }
 
 static void on_done(mol_http_request *r, int err, const mol_http_response *resp, void *arg) {

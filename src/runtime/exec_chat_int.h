@@ -65,7 +65,31 @@ struct chat_turn {
   size_t running;         /* tool calls whose result has not arrived */
 };
 
+/* ---- exec_chat_reply.c -------------------------------------------------------------------- */
+
+/* What a plain reply says (its tool calls go to the turn's calls). */
+typedef struct {
+  int has_message;        /* choices[0].message is an object */
+  char *content;          /* NULL: null, absent or not a string */
+  char *reasoning;        /* reasoning_content, the same way */
+  const char *why;        /* past a bound: which (static text) */
+} chat_reply;
+
+/* Reads a plain reply; want_calls: collect message.tool_calls into ct. 1: read; 0: not a
+ * reply with choices[0].message (the body is the error); -1: past a bound (why). */
+int chat_reply_read(chat_turn *ct, int want_calls, const char *data, size_t len, chat_reply *out);
+/* The two ways it reads, for the agreement test: the scanner (0: left to jansson) and jansson. */
+int chat_reply_scan(chat_turn *ct, int want_calls, const char *data, size_t len, chat_reply *out);
+int chat_reply_dom(chat_turn *ct, int want_calls, const char *data, size_t len, chat_reply *out);
+void chat_reply_free(chat_reply *r);
+
 /* ---- exec_chat_tools.c -------------------------------------------------------------------- */
+
+extern const char chat_too_many_calls[];
+/* A new call for the reply being read; NULL past CHAT_MAX_CALLS_PER_REPLY or out of memory. */
+chat_call *chat_call_add(chat_turn *ct, long index);
+/* Appends a piece of the call's arguments. 0, or -1 past CHAT_MAX_ARGS_BYTES (*why). */
+int chat_call_args(chat_call *k, const char *s, size_t n, const char **why);
 
 /* The tool calls of a plain reply's message. 0, or -1 with *why set (static text). */
 int chat_calls_from_message(chat_turn *ct, const json_t *message, const char **why);

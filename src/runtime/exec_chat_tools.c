@@ -11,7 +11,9 @@
 
 /* ---- collecting the calls ----------------------------------------------------------------- */
 
-static chat_call *add_call(chat_turn *ct, long index) {
+const char chat_too_many_calls[] = "the model asked for more than 128 tool calls in one reply";
+
+chat_call *chat_call_add(chat_turn *ct, long index) {
   if (ct->ncalls == CHAT_MAX_CALLS_PER_REPLY) return NULL;
   if (ct->ncalls == ct->cap_calls) {
     size_t cap = ct->cap_calls ? ct->cap_calls * 2 : 4;
@@ -27,10 +29,6 @@ static chat_call *add_call(chat_turn *ct, long index) {
   return k;
 }
 
-static const char *too_many(void) {
-  return "the model asked for more than 128 tool calls in one reply";
-}
-
 /* Servers that repeat id or name in later fragments: the first non-empty value stays. */
 static int set_once(char **dst, const char *v) {
   if (*dst || !v || !*v) return 0;
@@ -38,7 +36,7 @@ static int set_once(char **dst, const char *v) {
   return *dst ? 0 : -1;
 }
 
-static int add_args(chat_call *k, const char *s, size_t n, const char **why) {
+int chat_call_args(chat_call *k, const char *s, size_t n, const char **why) {
   chat_turn *ct = k->ct;
   if (n > CHAT_MAX_ARGS_BYTES - ct->args_bytes) {
     *why = "the tool call arguments of one reply are over 1 MiB";
@@ -54,10 +52,10 @@ static int add_args(chat_call *k, const char *s, size_t n, const char **why) {
 
 /* OpenAI sends the arguments as a JSON string; a lenient server's object is taken as its text. */
 static int take_args(chat_call *k, const json_t *a, const char **why) {
-  if (json_is_string(a)) return add_args(k, json_string_value(a), json_string_length(a), why);
+  if (json_is_string(a)) return chat_call_args(k, json_string_value(a), json_string_length(a), why);
   if (!a || json_is_null(a)) return 0;
   char *s = mol_json_dump(a);
-  int rc = s ? add_args(k, s, strlen(s), why) : -1;
+  int rc = s ? chat_call_args(k, s, strlen(s), why) : -1;
   if (!s) *why = "out of memory";
   free(s);
   return rc;
@@ -77,9 +75,9 @@ int chat_calls_from_message(chat_turn *ct, const json_t *message, const char **w
   size_t i;
   json_t *tc;
   json_array_foreach(json_object_get(message, "tool_calls"), i, tc) {
-    chat_call *k = add_call(ct, (long)i);
+    chat_call *k = chat_call_add(ct, (long)i);
     if (!k) {
-      *why = too_many();
+      *why = chat_too_many_calls;
       return -1;
     }
     if (take_fragment(k, tc, why)) return -1;
@@ -90,7 +88,7 @@ int chat_calls_from_message(chat_turn *ct, const json_t *message, const char **w
 static chat_call *call_at(chat_turn *ct, long index) {
   for (size_t i = 0; i < ct->ncalls; i++)
     if (ct->calls[i].index == index) return &ct->calls[i];
-  return add_call(ct, index);
+  return chat_call_add(ct, index);
 }
 
 /* Fragments are keyed by their index, not their place in the array nor their id; the
@@ -102,7 +100,7 @@ int chat_calls_feed(chat_turn *ct, const json_t *fragments, const char **why) {
     const json_t *ix = json_object_get(f, "index");
     chat_call *k = call_at(ct, json_is_integer(ix) ? (long)json_integer_value(ix) : (long)i);
     if (!k) {
-      *why = too_many();
+      *why = chat_too_many_calls;
       return -1;
     }
     if (take_fragment(k, f, why)) return -1;
