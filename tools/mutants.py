@@ -34,12 +34,14 @@ MUTANTS = [
      ['tools_registry']),
     # a reply that acknowledges a write leaves before the COMMIT of that write
     ('group-commit', 'src/devplatform/commit.c',
-     'size_t len) {\n  if (!dp->store.in_txn) {', 'size_t len) {\n  if (1) {',
-     ['devplatform_commit']),
+     'int status, char *body, size_t len) {\n  if (!dp->store.in_txn) {',
+     'int status, char *body, size_t len) {\n  if (1) {',
+     ['devplatform_crash']),
     # any live token opens every workspace
     ('workspace-token', 'src/devplatform/auth.c',
      'return mol_dp__token_owner(dp, tok, owner) && strcmp(owner, ws) == 0;',
-     'return mol_dp__token_owner(dp, tok, owner);', ['devplatform', 'platform_client']),
+     'return mol_dp__token_owner(dp, tok, owner) && (strcmp(owner, ws) == 0 || 1);',
+     ['devplatform', 'platform_client']),
     # the platform stores a memory as posted, secrets and all
     ('memory-redact-dp', 'src/devplatform/memories.c',
      'mem_insert(c->dp, id, ws, clean.data, scope, ns)', 'mem_insert(c->dp, id, ws, content, scope, ns)',
