@@ -57,6 +57,17 @@ MUTANTS = [
     ('plugin-unverified', 'src/plugin/install.c',
      'if (*expected || r->allow_unverified) return 0;', 'if (1) return 0;',
      ['plugin_install', 'cli_plugin']),
+    # a queued call whose drain fails is dropped instead of going back to the queue
+    ('queue-requeue', 'src/devplatform/store.c',
+     "THEN 'failed' ELSE 'queued' END", "THEN 'failed' ELSE 'failed' END", ['devplatform_queue']),
+    # the queue never gives up on a call that keeps failing
+    ('queue-give-up', 'src/devplatform/queue.c',
+     'sqlite3_bind_int(st, 2, QUEUE_MAX_ATTEMPTS);', 'sqlite3_bind_int(st, 2, 1000);',
+     ['devplatform_queue']),
+    # an answer cut after its status line is taken for a busy agent: queued, delivered twice
+    ('delivery-confirmed', 'src/devplatform/dispatch.c',
+     'if (resp) { /* the status line arrived', 'if (0) { /* the status line arrived',
+     ['devplatform_queue']),
 ]
 
 def run(cmd, cwd, **kw):
