@@ -68,6 +68,9 @@ MUTANTS = [
     ('delivery-confirmed', 'src/devplatform/dispatch.c',
      'if (resp) { /* the status line arrived', 'if (0) { /* the status line arrived',
      ['devplatform_queue']),
+    # the fallback swap cannot rename the new version in and leaves no version at all
+    ('plugin-swap-restore', 'src/plugin/swap.c',
+     '    (void)rename(old, target);\n', '', ['plugin_install']),
 ]
 
 def run(cmd, cwd, **kw):
