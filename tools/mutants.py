@@ -70,7 +70,7 @@ MUTANTS = [
      ['devplatform_queue']),
     # the fallback swap cannot rename the new version in and leaves no version at all
     ('plugin-swap-restore', 'src/plugin/swap.c',
-     '    (void)rename(old, target);\n', '', ['plugin_install']),
+     '    (void)rename(old, target);\n', '', ['plugin_swap_fallback']),
 ]
 
 def run(cmd, cwd, **kw):

@@ -1,188 +1,11 @@
 /* test_plugin_install.c - the install pipeline end to end over loopback: a raw libuv server
  * serves generated tarballs; PLG-01..13 of sdk-parity.md §7.11 (with the C improvements:
  * out-of-band digest, fail closed, atomic swap), truncated / oversized / corrupt downloads,
- * digest headers, the report's status, cancellation and the install lock; and the swap's
- * fallback on a filesystem without renameat2's flags. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
+ * digest headers, the report's status, cancellation and the install lock. */
 #include <locale.h>
 #include <signal.h>
-#include <stdio.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include "molecule.h"
-#include "test_plugin_server.h"
-#include "unit/test_plugin_support.h"
-
-#define WS "7f1c2a9e-3b4d-4e5f-8a6b-1c2d3e4f5a6b"
-#define DL_PATH "/workspaces/" WS "/plugins/demo/download"
-#define REPORT_PATH "/workspaces/" WS "/plugins"
-
-/* Where renameat2's flags do not work: a filesystem without them (some network and FUSE
- * filesystems) refuses them with EINVAL, after the lookups (so RENAME_EXCHANGE onto a missing
- * name is still ENOENT); a kernel without the system call, or a seccomp filter that blocks it,
- * answers ENOSYS to everything. The local filesystem cannot be made to do either on demand,
- * so this binary supplies renameat2 (and rename, to fail the fallback's second step) over the
- * real calls; the plugin library linked into it calls these. */
-static int g_rename_flags_errno, g_flag_refusals, g_fail_staging_rename;
-
-int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
-              unsigned int flags) {
-  if (flags && g_rename_flags_errno) {
-    struct stat st;
-    g_flag_refusals++;
-    errno = g_rename_flags_errno;
-    if (errno == EINVAL && (flags & RENAME_EXCHANGE) &&
-        (fstatat(olddirfd, oldpath, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-         fstatat(newdirfd, newpath, &st, AT_SYMLINK_NOFOLLOW) != 0))
-      errno = ENOENT;
-    return -1;
-  }
-  return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
-}
-
-int rename(const char *oldpath, const char *newpath) {
-  if (g_fail_staging_rename && strstr(oldpath, "/.staging-")) {
-    errno = EXDEV;
-    return -1;
-  }
-  return renameat(AT_FDCWD, oldpath, AT_FDCWD, newpath);
-}
-
-typedef struct {
-  uv_loop_t loop;
-  tps_server srv;
-  mol_http_client *http;
-  char *tmp, *plugins, *tgz;
-  char url[64];
-  char *bodies[8];
-  int nbodies;
-  /* last result */
-  int done, err;
-  char msg[1024], content[65], archive[65];
-  int verified, setup_ran, report_status, report_err, nwarnings;
-  char warnings[2048];
-} fx;
-
-static int setup(void **state) {
-  g_rename_flags_errno = g_fail_staging_rename = 0;
-  fx *f = calloc(1, sizeof(*f));
-  uv_loop_init(&f->loop);
-  assert_int_equal(tps_start(&f->srv, &f->loop), 0);
-  assert_int_equal(mol_http_client_new(&f->loop, NULL, &f->http), 0);
-  f->tmp = tp_mkdtemp();
-  f->plugins = tp_path(f->tmp, "plugins");
-  f->tgz = tp_path(f->tmp, "p.tgz");
-  snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d/", f->srv.port);
-  *state = f;
-  return 0;
-}
-
-static void on_closed(void *arg) { (void)arg; }
-
-static int teardown(void **state) {
-  fx *f = *state;
-  mol_http_client_close(f->http, on_closed, NULL);
-  tps_stop(&f->srv);
-  uv_run(&f->loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&f->loop), 0);
-  mol_plugin_rmtree(f->tmp);
-  for (int i = 0; i < f->nbodies; i++) free(f->bodies[i]);
-  free(f->tmp);
-  free(f->plugins);
-  free(f->tgz);
-  free(f);
-  return 0;
-}
-
-/* Builds the demo plugin (variant v) and serves it; returns its content hash. */
-static void demo_tarball(fx *f, int v, int with_setup, char hash[65]) {
-  tp_tar t;
-  tp_tar_open(&t, f->tgz, 1);
-  tp_tar_file(&t, "plugin.yaml", "name: demo\n");
-  tp_tar_file(&t, "rules/x.md", v == 1 ? "rule one\n" : "rule two\n");
-  if (v == 1) tp_tar_file(&t, "only-v1.txt", "v1\n");
-  else tp_tar_file(&t, "only-v2.txt", "v2\n");
-  if (with_setup) {
-    const char *sh = "echo out; echo err >&2; touch setup-ran; env > env.txt\n";
-    tp_tar_entry(&t, "setup.sh", AE_IFREG, 0644, sh, strlen(sh), NULL, 0);
-  }
-  tp_tar_close(&t);
-  char *d = tp_mkdtemp(), msg[MOL_PLUGIN_MSG_MAX];
-  mol_plugin_extract_result xr;
-  tp_extract(f->tgz, d, NULL, &xr);
-  mol_plugin_extract_result_free(&xr);
-  assert_int_equal(mol_plugin_hash_dir(d, hash, msg), 0);
-  mol_plugin_rmtree(d);
-  free(d);
-}
-
-static tps_route *serve_file(fx *f, const char *extra_headers) {
-  size_t len;
-  char *body = tps_slurp(f->tgz, &len);
-  f->bodies[f->nbodies++] = body;
-  f->srv.nroutes = 0;
-  tps_route *r = tps_add(&f->srv, "GET", DL_PATH, 200, body, len);
-  r->extra_headers = extra_headers;
-  tps_add(&f->srv, "POST", REPORT_PATH, 200, "{\"status\":\"installed\"}", 22);
-  return r;
-}
-
-static void on_installed(int err, const mol_plugin_pipeline_result *res, void *arg) {
-  fx *f = arg;
-  f->done++;
-  f->err = err;
-  snprintf(f->msg, sizeof(f->msg), "%s", res->message ? res->message : "");
-  memcpy(f->content, res->content_sha256, 65);
-  memcpy(f->archive, res->archive_sha256, 65);
-  f->verified = res->verified;
-  f->setup_ran = res->setup_ran;
-  f->report_status = res->report_status;
-  f->report_err = res->report_err;
-  f->nwarnings = (int)res->nwarnings;
-  f->warnings[0] = '\0';
-  for (size_t i = 0; i < res->nwarnings; i++) {
-    strncat(f->warnings, res->warnings[i], sizeof(f->warnings) - strlen(f->warnings) - 2);
-    strcat(f->warnings, "\n");
-  }
-}
-
-static mol_plugin_pipeline_opts base_opts(fx *f, const char *sha) {
-  mol_plugin_pipeline_opts o = {.platform_url = f->url, .workspace_id = WS, .name = "demo",
-                               .plugins_dir = f->plugins, .auth_token = "tok-123456",
-                               .expected_sha256 = sha};
-  return o;
-}
-
-static int install(fx *f, const mol_plugin_pipeline_opts *o) {
-  f->done = 0;
-  f->srv.nreqs = 0;
-  assert_int_equal(mol_plugin_pipeline_start(&f->loop, f->http, o, on_installed, f, NULL), 0);
-  while (!f->done) uv_run(&f->loop, UV_RUN_ONCE);
-  assert_int_equal(f->done, 1);
-  return f->err;
-}
-
-/* Nothing but finished plugins (and setup logs) in the plugins dir. */
-static void assert_no_litter(fx *f) {
-  DIR *d = opendir(f->plugins);
-  if (!d) return;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    if (!strncmp(e->d_name, ".setup-", 7)) continue;
-    if (e->d_name[0] == '.') fail_msg("litter left behind: %s", e->d_name);
-  }
-  closedir(d);
-}
+#include "plugin_install_fixture.h"
 
 static void test_install_basic(void **state) { /* PLG-01, PLG-09, PLG-12 */
   fx *f = *state;
@@ -487,6 +310,15 @@ static void test_cancel(void **state) {
   assert_int_equal(tp_count_entries(f->plugins), 0);
 }
 
+static int has_staging(fx *f) {
+  DIR *d = opendir(f->plugins);
+  struct dirent *e;
+  int found = 0;
+  while (d && !found && (e = readdir(d)) != NULL) found = !strncmp(e->d_name, ".staging-demo-", 14);
+  if (d) closedir(d);
+  return found;
+}
+
 static void test_lock_busy(void **state) {
   fx *f = *state;
   char hash[65];
@@ -497,8 +329,8 @@ static void test_lock_busy(void **state) {
   mol_plugin_pipeline_opts o = base_opts(f, hash);
   f->done = 0;
   assert_int_equal(mol_plugin_pipeline_start(&f->loop, f->http, &o, on_installed, f, NULL), 0);
-  while (!tp_exists(f->tmp, "plugins")) uv_run(&f->loop, UV_RUN_NOWAIT);
-  uv_sleep(50);
+  /* the staging dir is made under the lock: once it is there, the install holds the lock */
+  while (!has_staging(f)) uv_run(&f->loop, UV_RUN_ONCE);
   char msg[MOL_PLUGIN_MSG_MAX];
   assert_int_equal(mol_plugin_remove(f->plugins, "demo", msg), MOL_EBUSY);
   while (!f->done) uv_run(&f->loop, UV_RUN_ONCE);
@@ -507,73 +339,6 @@ static void test_lock_busy(void **state) {
   assert_false(tp_exists(f->plugins, "demo"));
   assert_int_equal(mol_plugin_remove(f->plugins, "demo", msg), MOL_ENOENT);
   assert_no_litter(f);
-}
-
-/* Without RENAME_EXCHANGE the old version goes aside, the new one in, the old one away: the
- * same outcome as the atomic swap, nothing left behind, a bad archive still refused. */
-static void swap_without_flags(fx *f, int err) {
-  char h1[65], h2[65];
-  g_rename_flags_errno = err;
-  g_flag_refusals = 0;
-  demo_tarball(f, 1, 0, h1);
-  serve_file(f, NULL);
-  mol_plugin_pipeline_opts o = base_opts(f, h1);
-  assert_int_equal(install(f, &o), 0); /* the first install: a plain rename in the end */
-  assert_true(g_flag_refusals >= 1);
-  char *dir = tp_path(f->plugins, "demo");
-  assert_true(tp_exists(dir, "only-v1.txt"));
-  assert_no_litter(f);
-  demo_tarball(f, 2, 1, h2);
-  serve_file(f, NULL);
-  o.expected_sha256 = h2;
-  int before = g_flag_refusals;
-  assert_int_equal(install(f, &o), 0); /* RENAME_EXCHANGE refused: the fallback swap */
-  assert_int_equal(g_flag_refusals, before + 1);
-  assert_string_equal(f->content, h2);
-  assert_true(tp_exists(dir, "only-v2.txt"));
-  assert_false(tp_exists(dir, "only-v1.txt"));
-  assert_true(f->setup_ran); /* in the new version's directory */
-  assert_true(tp_exists(dir, "setup-ran"));
-  assert_no_litter(f);
-  /* a mismatching archive never reaches the swap: v2 stays */
-  demo_tarball(f, 1, 0, h1);
-  serve_file(f, NULL);
-  assert_int_equal(install(f, &o), MOL_PLUGIN_EMISMATCH);
-  assert_true(tp_exists(dir, "only-v2.txt"));
-  assert_true(tp_exists(dir, "setup-ran"));
-  assert_no_litter(f);
-  g_rename_flags_errno = 0;
-  free(dir);
-}
-
-static void test_swap_fallback_einval(void **state) { swap_without_flags(*state, EINVAL); }
-static void test_swap_fallback_enosys(void **state) { swap_without_flags(*state, ENOSYS); }
-
-/* The fallback's second rename fails after the first moved the old version aside: the old
- * version is put back, the error names the rename, nothing is left behind. */
-static void test_swap_fallback_failure_restores(void **state) {
-  fx *f = *state;
-  char h1[65], h2[65], hash[65], msg[MOL_PLUGIN_MSG_MAX];
-  demo_tarball(f, 1, 0, h1);
-  serve_file(f, NULL);
-  mol_plugin_pipeline_opts o = base_opts(f, h1);
-  assert_int_equal(install(f, &o), 0);
-  g_rename_flags_errno = EINVAL;
-  g_fail_staging_rename = 1;
-  demo_tarball(f, 2, 1, h2);
-  serve_file(f, NULL);
-  o.expected_sha256 = h2;
-  assert_int_equal(install(f, &o), -EXDEV);
-  g_rename_flags_errno = g_fail_staging_rename = 0;
-  assert_non_null(strstr(f->msg, "renaming "));
-  assert_non_null(strstr(f->msg, strerror(EXDEV)));
-  assert_false(f->setup_ran);
-  char *dir = tp_path(f->plugins, "demo");
-  assert_int_equal(mol_plugin_hash_dir(dir, hash, msg), 0);
-  assert_string_equal(hash, h1);
-  assert_false(tp_exists(dir, "setup-ran"));
-  assert_no_litter(f);
-  free(dir);
 }
 
 int main(void) {
@@ -587,8 +352,6 @@ int main(void) {
       T(test_digest_header),       T(test_truncated_download),    T(test_oversized_download),
       T(test_streamed_throttled),  T(test_report_status_checked), T(test_invalid_name),
       T(test_escaping_entry_rolls_back), T(test_cancel),          T(test_lock_busy),
-      T(test_swap_fallback_einval), T(test_swap_fallback_enosys),
-      T(test_swap_fallback_failure_restores),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
