@@ -59,6 +59,7 @@ typedef struct {
 } writer;
 
 static char g_dir[64], g_db[128], g_token[256];
+static pid_t g_live; /* the platform process a failed assertion may leave behind */
 static json_t *g_acks;      /* id -> name of every acknowledged create, all rounds */
 
 /* ---- the platform process ---------------------------------------------------------------- */
@@ -127,6 +128,7 @@ static void platform_start(platform *p, const char *db, rlim_t fsize_limit) {
   assert_int_equal(pipe(fds), 0);
   p->pid = fork();
   assert_true(p->pid >= 0);
+  g_live = p->pid;
   if (p->pid == 0) {
     dup2(fds[1], 2);
     close(fds[0]);
@@ -158,6 +160,7 @@ static int platform_stop(platform *p, int sig) {
   close(p->errfd);
   int status = 0;
   assert_int_equal(waitpid(p->pid, &status, 0), p->pid);
+  g_live = 0;
   return status;
 }
 
@@ -481,6 +484,10 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
+  if (g_live > 0) { /* a test failed with its platform running: it must not outlive us */
+    kill(g_live, SIGKILL);
+    waitpid(g_live, NULL, 0);
+  }
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
   return system(cmd) == 0 ? 0 : -1;
