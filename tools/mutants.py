@@ -66,7 +66,7 @@ MUTANTS = [
      ['devplatform_queue']),
     # an answer cut after its status line is taken for a busy agent: queued, delivered twice
     ('delivery-confirmed', 'src/devplatform/dispatch.c',
-     'if (resp) { /* the status line arrived', 'if (0) { /* the status line arrived',
+     'if (resp) { /* the status line arrived', 'if (resp && 0) { /* the status line arrived',
      ['devplatform_queue']),
     # the fallback swap cannot rename the new version in and leaves no version at all
     ('plugin-swap-restore', 'src/plugin/swap.c',
