@@ -3,8 +3,8 @@
 # names the flag or argument at fault, and starts nothing; --help exits 0 with the usage on
 # stdout; a call that fails exits 1 with the reason. And the success paths the other shell
 # tests leave out: `molecule call` with --v1, --header, --timeout-ms and --stream against
-# `molecule serve --task-mode --name --public-url --delay-ms`, `serve` refusing a port in use,
-# `host --check`.
+# `molecule serve --task-mode --name --public-url --delay-ms`, every listener (serve, host,
+# platform, dev) refusing a port in use, `host --check`.
 set -eu
 MOLECULE=$1
 DIR=$(mktemp -d /tmp/molusage-XXXXXX)
@@ -85,7 +85,15 @@ grep -q '"name":"taskbot"' "$DIR/card" && grep -q '"url":"http://agents.test/tas
 [ "$(cat "$DIR/stream.out")" = "echo: streamed" ] || fail "call --stream: $(cat "$DIR/stream.out")"
 [ "$(tr '\n' ' ' <"$DIR/stream.err")" = "[submitted] [working] [completed] " ] ||
   fail "call --stream states: $(cat "$DIR/stream.err")"
+# every listener refuses the port serve holds, naming the address, exit 1
 expect 1 "molecule serve: address already in use" serve --listen "127.0.0.1:$PORT"
+printf 'listen: 127.0.0.1:%s\nagents:\n  - name: a\n    executor: echo\n' "$PORT" >"$DIR/busy.yaml"
+expect 1 "molecule host: address already in use" host -c "$DIR/busy.yaml"
+expect 1 "molecule platform: address already in use" platform --listen "127.0.0.1:$PORT" --db "$DIR/busy.db"
+expect 1 "molecule dev: platform on 127.0.0.1:$PORT: address already in use (try --platform-listen)" \
+  dev --once --db "$DIR/dev.db" --platform-listen "127.0.0.1:$PORT"
+expect 1 "molecule dev: agents on 127.0.0.1:$PORT: address already in use (try --listen)" \
+  dev --once --db "$DIR/dev.db" --platform-listen 127.0.0.1:0 --listen "127.0.0.1:$PORT"
 kill -TERM "$SERVE"
 wait "$SERVE" || fail "serve's exit status after SIGTERM"
 grep -q "serve: stopped" "$DIR/serve.log" || fail "serve did not say it stopped"
