@@ -68,6 +68,13 @@ MUTANTS = [
     ('delivery-confirmed', 'src/devplatform/dispatch.c',
      'if (resp) { /* the status line arrived', 'if (resp && 0) { /* the status line arrived',
      ['devplatform_queue']),
+    # a tool argument outside its enum reaches the tool
+    ('tool-enum', 'src/tools/schema.c',
+     'if (json_equal((json_t *)e, (json_t *)v)) return 1;\n  return 0;',
+     'if (json_equal((json_t *)e, (json_t *)v)) return 1;\n  return 1;', ['tools_schema']),
+    # "additionalProperties": false no longer closes a tool's arguments
+    ('tool-closed', 'src/tools/schema.c',
+     'int closed = json_is_false(', 'int closed = 0 && json_is_false(', ['tools_schema']),
     # the fallback swap cannot rename the new version in and leaves no version at all
     ('plugin-swap-restore', 'src/plugin/swap.c',
      '    (void)rename(old, target);\n', '', ['plugin_swap_fallback']),
