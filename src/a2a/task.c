@@ -84,6 +84,13 @@ const char *mol_a2a_task_id(const mol_a2a_task *t) { return t->id; }
 const char *mol_a2a_task_context_id(const mol_a2a_task *t) { return t->context_id; }
 mol_a2a_task_state mol_a2a_task_state_get(const mol_a2a_task *t) { return t->state; }
 const char *mol_a2a_task_timestamp(const mol_a2a_task *t) { return t->timestamp; }
+/* Read back from the timestamp rather than kept: 8 more bytes on every task would cost more
+ * than parsing it when a ListTasks asks. */
+int64_t mol_a2a_task_status_ms(const mol_a2a_task *t) {
+  int64_t ms = 0;
+  mol_rfc3339_parse(t->timestamp, &ms);
+  return ms;
+}
 const mol_a2a_cmsg *mol_a2a_task_status_message(const mol_a2a_task *t) { return t->status_msg; }
 size_t mol_a2a_task_history_len(const mol_a2a_task *t) { return t->history_len; }
 const mol_a2a_cmsg *mol_a2a_task_history_at(const mol_a2a_task *t, size_t i) {
@@ -221,6 +228,12 @@ int mol_a2a_task_add_history(mol_a2a_task *t, const json_t *msg) {
   if (mol_a2a_state_is_terminal(t->state)) return MOL_A2A_ETERMINAL;
   if (!json_is_object(msg)) return MOL_EINVAL;
   return history_push(t, mol_a2a_cmsg_wrap(json_incref((json_t *)msg)));
+}
+
+int mol_a2a__task_settle_status_msg(mol_a2a_task *t) {
+  mol_a2a_cmsg *old = t->status_msg;
+  t->status_msg = NULL;
+  return old ? history_push(t, old) : 0;
 }
 
 int mol_a2a_task_set_metadata(mol_a2a_task *t, const json_t *metadata) {

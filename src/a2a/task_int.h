@@ -73,6 +73,9 @@ size_t mol_a2a__task_size(const mol_a2a_task *t);
 /* task.c: allocates / frees a task object (not linked into any store). */
 mol_a2a_task *mol_a2a__task_alloc(mol_a2a_store *s, const char *id, const char *context_id);
 void mol_a2a__task_free(mol_a2a_task *t);
+/* task.c: moves the status message, if any, into the history (a new user message follows it).
+ * 0 or MOL_ENOMEM. */
+int mol_a2a__task_settle_status_msg(mol_a2a_task *t);
 /* task.c: delivers MOL_A2A_EV_CLOSED to the remaining listeners (store shutdown). */
 void mol_a2a__task_close_listeners(mol_a2a_task *t);
 /* task.c: 1 while the task is held, listened to, or has events being delivered or queued: it

@@ -138,7 +138,9 @@ int mol_a2a_get_task(mol_a2a_client *c, const char *task_id, const mol_a2a_call_
 int mol_a2a_cancel_task(mol_a2a_client *c, const char *task_id, const mol_a2a_call_opts *o,
                         mol_a2a_done_cb cb, void *arg, mol_a2a_call **out);
 
-/* tasks/resubscribe (SubscribeToTask): a stream, as for mol_a2a_stream. */
+/* tasks/resubscribe (SubscribeToTask): a stream, as for mol_a2a_stream, except that a first
+ * event snapshotting an interrupted task ends it only when the peer closes there: the events
+ * of the task's next turn, when they follow, are delivered too. */
 int mol_a2a_resubscribe(mol_a2a_client *c, const char *task_id, const mol_a2a_call_opts *o,
                         mol_a2a_event_cb on_event, mol_a2a_done_cb cb, void *arg,
                         mol_a2a_call **out);

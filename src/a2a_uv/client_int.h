@@ -66,6 +66,8 @@ struct mol_a2a_call {
   mol_a2a_sse_parser sse;
   a2a_event *q_head, *q_tail;
   int paused, is_sse, http_done, final_seen;
+  int open_snapshot; /* final_seen came from a resubscribe's snapshot of an interrupted task:
+                        a peer may close there (a2a-js) or stream the task's next turn (we do) */
   mol_buf body; /* a non-SSE answer to a stream request */
 };
 

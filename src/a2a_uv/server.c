@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <stdio.h>
 
@@ -36,6 +37,23 @@ static void on_health(mol_http_req *r, void *arg) {
 
 /* ---- JSON-RPC ----------------------------------------------------------------------------- */
 
+/* The extended card to a caller with the credentials (or to anyone when no token is set);
+ * the public card otherwise, as the reference SDK answers; -32007 when none is configured. */
+static void answer_extended_card(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+  int v = req->version == MOL_A2A_V10;
+  if (!s->ext_card[v]) {
+    mol_a2a__answer_error(r, req, MOL_A2A_EXTENDED_CARD_NOT_CONFIGURED, NULL);
+    return;
+  }
+  int ok = !s->ext_token;
+  const char *auth = mol_http_req_header(r, "Authorization");
+  if (!ok && auth && strncasecmp(auth, "Bearer ", 7) == 0)
+    ok = mol_ct_equal(auth + 7, strlen(auth + 7), s->ext_token, strlen(s->ext_token));
+  json_t *card = ok ? s->ext_card[v] : s->pub_card[v];
+  mol_a2a__answer_body(r, mol_a2a_reply_result(req, json_incref(card)));
+  mol_a2a_request_free(req);
+}
+
 static void dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   switch (req->method) {
     case MOL_A2A_M_SEND:
@@ -67,7 +85,7 @@ static void dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
       mol_a2a__answer_error(r, req, MOL_A2A_PUSH_NOT_SUPPORTED, NULL);
       return;
     case MOL_A2A_M_GET_EXTENDED_CARD:
-      mol_a2a__answer_error(r, req, MOL_A2A_EXTENDED_CARD_NOT_CONFIGURED, NULL);
+      answer_extended_card(s, r, req);
       return;
     default:
       mol_a2a__answer_error(r, req, MOL_A2A_METHOD_NOT_FOUND, NULL);
@@ -97,7 +115,26 @@ static void on_sweep(uv_timer_t *t) {
   mol_a2a_store_sweep(s->store, mol_a2a_store_now(s->store));
 }
 
-static int build_cards(mol_a2a_server *s, const mol_a2a_card *card) {
+/* The extended card keeps the public card's url when it names none. */
+static int build_extended(mol_a2a_server *s, const mol_a2a_server_opts *o, const mol_a2a_card *pub) {
+  if (!o->extended_card) return 0;
+  mol_a2a_card ext = *o->extended_card;
+  if (!ext.url) ext.url = pub->url;
+  ext.extended_card = 1;
+  ext.push_notifications = pub->push_notifications;
+  static const mol_a2a_card_flavor fl[2] = {MOL_A2A_CARD_V03, MOL_A2A_CARD_V10};
+  for (int v = 0; v < 2; v++) {
+    s->ext_card[v] = mol_a2a_card_to_json(&ext, fl[v]);
+    s->pub_card[v] = mol_a2a_card_to_json(pub, fl[v]);
+    if (!s->ext_card[v] || !s->pub_card[v]) return MOL_EINVAL;
+  }
+  if (o->extended_card_token && !(s->ext_token = strdup(o->extended_card_token))) return MOL_ENOMEM;
+  return 0;
+}
+
+static int build_cards(mol_a2a_server *s, const mol_a2a_server_opts *o) {
+  mol_a2a_card pub = *o->card, *card = &pub;
+  if (o->extended_card) pub.extended_card = 1;
   for (int f = 0; f < 3; f++) {
     if (!(s->card[f] = mol_a2a_card_build(card, (mol_a2a_card_flavor)f))) return MOL_EINVAL;
     uint8_t d[MOL_SHA256_LEN];
@@ -107,7 +144,7 @@ static int build_cards(mol_a2a_server *s, const mol_a2a_card *card) {
     snprintf(s->etag[f], sizeof(s->etag[f]), "\"%.16s\"", hex);
   }
   s->streaming = card->streaming;
-  return 0;
+  return build_extended(s, o, card);
 }
 
 static int add_routes(mol_a2a_server *s, mol_http_server *http, const char *prefix) {
@@ -132,6 +169,11 @@ static int add_routes(mol_a2a_server *s, mol_http_server *http, const char *pref
 
 static void free_server(mol_a2a_server *s) {
   for (int f = 0; f < 3; f++) free(s->card[f]);
+  for (int v = 0; v < 2; v++) {
+    json_decref(s->ext_card[v]);
+    json_decref(s->pub_card[v]);
+  }
+  free(s->ext_token);
   if (s->store) mol_a2a_store_free(s->store);
   free(s);
 }
@@ -157,7 +199,7 @@ int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_ser
   s->http = http;
   s->executor = o->executor;
   s->cancel_wait_ms = o->cancel_wait_ms ? o->cancel_wait_ms : 10000;
-  int rc = build_cards(s, o->card);
+  int rc = build_cards(s, o);
   if (!rc) rc = mol_a2a_store_new(&o->store, &s->store);
   if (!rc) rc = add_routes(s, http, prefix);
   if (rc) {

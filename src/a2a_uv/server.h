@@ -35,6 +35,13 @@ typedef struct {
   unsigned sweep_interval_ms;      /* TTL sweep of terminal tasks, 0 -> 30 s */
   unsigned cancel_wait_ms;         /* tasks/cancel waits this long for the executor to stop
                                       before answering with the task as it is, 0 -> 10 s */
+  /* The extended card (agent/getAuthenticatedExtendedCard, GetExtendedAgentCard); NULL = none
+   * (-32007). Copied at creation; its url defaults to the public card's. The public card then
+   * says supportsAuthenticatedExtendedCard / capabilities.extendedAgentCard. */
+  const mol_a2a_card *extended_card;
+  /* When set, only a request carrying `Authorization: Bearer <token>` gets the extended card;
+   * others get the public card (as the reference SDK answers an unauthenticated caller). */
+  const char *extended_card_token;
 } mol_a2a_server_opts;
 
 /* Registers the routes on http (which the caller listens on and closes). Returns 0,

@@ -322,10 +322,10 @@ void mol_a2a__call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *r
 void mol_a2a__call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   mol_a2a_task *t = find_task(s, r, req);
   if (!t) return;
-  if (mol_a2a_state_is_terminal(mol_a2a_task_state_get(t)) ||
-      mol_a2a_state_is_interrupted(mol_a2a_task_state_get(t))) {
+  /* Any task that has not ended: an interrupted one (input-required) streams its next turn. */
+  if (mol_a2a_state_is_terminal(mol_a2a_task_state_get(t))) {
     mol_a2a__answer_error(r, req, MOL_A2A_UNSUPPORTED_OPERATION,
-                          "task is not running: read it with tasks/get");
+                          "task is in a terminal state: read it with tasks/get");
     return;
   }
   a2a_call *c = call_new(s, r, req, CALL_STREAM, mol_a2a_task_id(t));
@@ -336,15 +336,35 @@ void mol_a2a__call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_reque
   open_stream(c, t);
 }
 
+/* A page token is "<status ms>.<task id>" of the last task of the previous page. */
+static int read_page_token(const char *token, mol_a2a_task_query *q) {
+  if (!token) return 0;
+  char *end;
+  long long ms = strtoll(token, &end, 10);
+  if (end == token || *end != '.' || !end[1] || *token == '-' || *token == '+') return -1;
+  q->after_ms = ms;
+  q->after_id = end + 1;
+  return 0;
+}
+
 void mol_a2a__call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
-  size_t size = req->page_size > 0 && req->page_size <= 100 ? (size_t)req->page_size : 50;
-  size_t offset = req->page_token ? strtoul(req->page_token, NULL, 10) : 0;
+  size_t size = req->page_size > 0 ? (size_t)req->page_size : 50, n, total;
+  mol_a2a_task_query q = {.context_id = req->context_id, .state = req->state_filter,
+                          .status_after_ms = req->status_after_ms};
+  if (read_page_token(req->page_token, &q) != 0) {
+    mol_a2a__answer_error(r, req, MOL_A2A_INVALID_PARAMS, "pageToken is not one this server gave");
+    return;
+  }
   mol_a2a_task *tasks[100];
-  size_t total = mol_a2a_store_list(s->store, req->context_id, req->state_filter, offset, tasks, size);
-  size_t n = total > offset ? total - offset : 0;
-  if (n > size) n = size;
-  char next[32] = "";
-  if (offset + n < total) snprintf(next, sizeof(next), "%zu", offset + n);
+  int more;
+  if (mol_a2a_store_query(s->store, &q, tasks, size, &n, &total, &more) != 0) {
+    mol_a2a__answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
+    return;
+  }
+  char next[160] = "";
+  if (more && n)
+    snprintf(next, sizeof(next), "%lld.%s", (long long)mol_a2a_task_status_ms(tasks[n - 1]),
+             mol_a2a_task_id(tasks[n - 1]));
   mol_a2a__answer_body(r, mol_a2a_reply_task_list(req, tasks, n, total, next));
   mol_a2a_request_free(req);
 }

@@ -17,6 +17,9 @@ struct mol_a2a_server {
   char *card[3];               /* serialised, one per mol_a2a_card_flavor */
   char etag[3][24];            /* "\"<16 hex of sha256>\"" per flavor */
   int streaming;               /* the card advertises streaming */
+  json_t *ext_card[2];         /* the extended card per version (v0.3, v1.0), or NULL */
+  json_t *pub_card[2];         /* the public card, for callers without the credentials */
+  char *ext_token;             /* the bearer token the extended card wants, or NULL */
   uv_timer_t sweep;            /* also the holds' last handle */
   mol_holds holds;             /* the server's own until close, and one per live turn */
   unsigned cancel_wait_ms;

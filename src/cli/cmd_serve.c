@@ -36,7 +36,10 @@ static void usage(FILE *out) {
           "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8000)\n"
           "  --executor NAME      echo (default) or command\n"
           "  --delay-ms N         echo: wait N ms before answering (or between task steps)\n"
-          "  --task-mode          echo: walk the task lifecycle instead of replying at once\n"
+          "  --task-mode[=input-required]\n"
+          "                       echo: walk the task lifecycle instead of replying at once;\n"
+          "                       with =input-required every turn ends in input-required\n"
+          "                       until the user says \"done\" (multi-turn tasks)\n"
           "  --handler CMD        command: run `/bin/sh -c CMD` per turn, the user's text on\n"
           "                       stdin; stdout is the reply (each line an artifact chunk when\n"
           "                       the caller streams); a non-zero exit fails the task with\n"
@@ -164,7 +167,7 @@ static int check_executor(serve_opts *o) {
 static int parse(int argc, char **argv, serve_opts *o) {
   static const struct option longs[] = {
     {"listen", required_argument, 0, 'l'}, {"executor", required_argument, 0, 'e'},
-    {"delay-ms", required_argument, 0, 'd'}, {"task-mode", no_argument, 0, 't'},
+    {"delay-ms", required_argument, 0, 'd'}, {"task-mode", optional_argument, 0, 't'},
     {"name", required_argument, 0, 'n'}, {"public-url", required_argument, 0, 'u'},
     {"handler", required_argument, 0, 'H'}, {"handler-timeout-s", required_argument, 0, 'T'},
     {"max-handlers", required_argument, 0, 'P'}, {"max-queued", required_argument, 0, 'Q'},
@@ -185,7 +188,15 @@ static int parse(int argc, char **argv, serve_opts *o) {
         break;
       case 'e': o->executor = optarg; break;
       case 'd': o->echo.delay_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-      case 't': o->echo.task_mode = 1; break;
+      case 't':
+        if (optarg && strcmp(optarg, "input-required") != 0) {
+          fprintf(stderr, "molecule serve: --task-mode takes no value or =input-required, not '%s'\n",
+                  optarg);
+          return 2;
+        }
+        o->echo.task_mode = 1;
+        o->echo.until_done = optarg != NULL;
+        break;
       case 'n': o->name = optarg; break;
       case 'u': o->public_url = optarg; break;
       case 'H': o->command.handler = optarg; break;
