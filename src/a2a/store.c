@@ -29,6 +29,8 @@ int mol_a2a_store_new(const mol_a2a_store_opts *opts, mol_a2a_store **out) {
   if (s->o.terminal_ttl_ms <= 0) s->o.terminal_ttl_ms = 60 * 60 * 1000;
   if (!s->o.max_history) s->o.max_history = 256;
   if (!s->o.max_listeners) s->o.max_listeners = 64;
+  if (!s->o.max_push_per_task) s->o.max_push_per_task = 8;
+  if (!s->o.max_push_configs) s->o.max_push_configs = 10000;
   if (!s->o.clock) s->o.clock = default_clock;
   *out = s;
   return 0;

@@ -73,6 +73,7 @@ void mol_a2a__task_free(mol_a2a_task *t) {
   json_decref(t->artifacts);
   json_decref(t->closed);
   json_decref(t->metadata);
+  mol_a2a__task_push_free(t);
   free(t->id);
   free(t->context_id);
   free(t);
@@ -179,6 +180,9 @@ static void dispatch(mol_a2a_task *t, pending_event *pe) {
     t->queue_head = pe->next;
     if (!t->queue_head) t->queue_tail = NULL;
     deliver(t, pe);
+    if (t->store->push_count && t->store->o.push_observer && pe->ev.kind != MOL_A2A_EV_CLOSED &&
+        mol_a2a__task_has_push(t))
+      t->store->o.push_observer(t, &pe->ev, t->store->o.push_observer_arg);
     pending_free(pe);
   }
   t->dispatching = 0;

@@ -79,6 +79,12 @@ typedef struct {
   size_t max_listeners;       /* per task; 0 = 64 */
   mol_a2a_clock_fn clock;     /* NULL = mol_unix_ms */
   void *clock_arg;
+  size_t max_push_per_task;   /* push-notification configs per task (push.h); 0 = 8 */
+  size_t max_push_configs;    /* in the whole store; 0 = 10000 */
+  /* Called for each event of a task that has push configs, after its listeners (push.h); a
+   * task without configs never reaches it. NULL = none. */
+  mol_a2a_listener_fn push_observer;
+  void *push_observer_arg;
 } mol_a2a_store_opts;
 
 #define MOL_A2A_STORE_DEFAULT_BYTES ((size_t)64 << 20)

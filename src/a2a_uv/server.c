@@ -2,6 +2,8 @@
  * The per-request work (answering, streaming, waiting for a task) is in server_call.c. */
 #include "a2a_uv/server_int.h"
 
+#include "a2a/push.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -82,7 +84,7 @@ static void dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
     case MOL_A2A_M_PUSH_GET:
     case MOL_A2A_M_PUSH_LIST:
     case MOL_A2A_M_PUSH_DELETE:
-      mol_a2a__answer_error(r, req, MOL_A2A_PUSH_NOT_SUPPORTED, NULL);
+      mol_a2a__call_push(s, r, req);
       return;
     case MOL_A2A_M_GET_EXTENDED_CARD:
       answer_extended_card(s, r, req);
@@ -135,6 +137,7 @@ static int build_extended(mol_a2a_server *s, const mol_a2a_server_opts *o, const
 static int build_cards(mol_a2a_server *s, const mol_a2a_server_opts *o) {
   mol_a2a_card pub = *o->card, *card = &pub;
   if (o->extended_card) pub.extended_card = 1;
+  pub.push_notifications = o->push.http != NULL; /* what the server does, whatever was asked */
   for (int f = 0; f < 3; f++) {
     if (!(s->card[f] = mol_a2a_card_build(card, (mol_a2a_card_flavor)f))) return MOL_EINVAL;
     uint8_t d[MOL_SHA256_LEN];
@@ -178,6 +181,15 @@ static void free_server(mol_a2a_server *s) {
   free(s);
 }
 
+static void free_server_cb(void *arg) { free_server(arg); }
+
+/* The pusher has closed: its hold on the server goes. */
+static void on_pusher_closed(void *arg) {
+  mol_a2a_server *s = arg;
+  s->pusher = NULL; /* its last counters are in s->push_last */
+  mol_holds_drop(&s->holds);
+}
+
 /* The holds' finish: closed, and the last live turn has ended. */
 static void server_finish(void *arg) {
   mol_a2a_server *s = arg;
@@ -199,17 +211,26 @@ int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_ser
   s->http = http;
   s->executor = o->executor;
   s->cancel_wait_ms = o->cancel_wait_ms ? o->cancel_wait_ms : 10000;
+  mol_a2a_store_opts so = o->store;
+  so.push_observer = mol_a2a__push_on_event;
+  so.push_observer_arg = s;
   int rc = build_cards(s, o);
-  if (!rc) rc = mol_a2a_store_new(&o->store, &s->store);
+  if (!rc) rc = mol_a2a_store_new(&so, &s->store);
+  if (!rc && o->push.http) rc = mol_a2a_pusher_new(loop, &o->push, &s->pusher);
   if (!rc) rc = add_routes(s, http, prefix);
   if (rc) {
     mol_http_server_unroute(http, s); /* add_routes may have got half way */
+    if (s->pusher) { /* nothing in flight yet: it closes on the next loop turn */
+      mol_a2a_pusher_close(s->pusher, NULL, free_server_cb, s);
+      return rc;
+    }
     free_server(s);
     return rc;
   }
   uv_timer_init(loop, &s->sweep);
   s->sweep.data = s;
   mol_holds_init(&s->holds, (uv_handle_t *)&s->sweep, server_finish, s);
+  if (s->pusher) mol_holds_take(&s->holds); /* until the pusher has closed */
   unsigned every = o->sweep_interval_ms ? o->sweep_interval_ms : 30000;
   uv_timer_start(&s->sweep, on_sweep, every, every);
   uv_unref((uv_handle_t *)&s->sweep);
@@ -228,6 +249,9 @@ void mol_a2a_server_stats_get(const mol_a2a_server *s, mol_a2a_server_stats *out
   out->task_bytes = st.bytes;
   out->tasks_evicted = st.evicted;
   out->tasks_expired = st.expired;
+  out->push_configs = mol_a2a_store_push_count(s->store);
+  if (s->pusher) mol_a2a_pusher_stats(s->pusher, &out->push);
+  else out->push = s->push_last;
 }
 
 void mol_a2a_server_drain(mol_a2a_server *s) { s->draining = 1; }
@@ -240,5 +264,6 @@ void mol_a2a_server_close(mol_a2a_server *s, void (*cb)(void *arg), void *arg) {
   mol_a2a__calls_cancel_all(s);
   if (s->closing) return;
   s->closing = 1;
+  if (s->pusher) mol_a2a_pusher_close(s->pusher, &s->push_last, on_pusher_closed, s);
   mol_holds_drop(&s->holds); /* the live turns' holds keep it until they end */
 }

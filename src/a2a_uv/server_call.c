@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "a2a/push.h"
 #include "a2a_uv/server_int.h"
 #include "molecule.h"
 
@@ -199,11 +200,11 @@ static void open_stream(a2a_call *c, mol_a2a_task *task) {
 
 /* A message/send still waiting answers with the executor's direct Message ... */
 static void on_reply(mol_a2a_turn *t, const mol_a2a_cmsg *msg, void *arg) {
-  (void)t;
   a2a_call *c = arg;
   if (c->kind == CALL_SEND && c->http) {
     answer(c, mol_a2a_reply_message(&c->req, msg));
-    c->hidden_task = c->created_task;
+    /* a task with a push config stays: its webhook was told about it */
+    c->hidden_task = c->created_task && !mol_a2a_task_push_count(mol_a2a_turn_task(t));
   }
 }
 
@@ -247,8 +248,18 @@ void mol_a2a__call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req
   }
   mol_a2a_task *task;
   mol_a2a_error err = {0};
+  mol_a2a_push_config push = {0};
   int creates = mol_a2a_cmsg_task_id(req->message) == NULL;
-  if (mol_a2a_store_begin(s->store, &req->message, &task, &err)) {
+  int has_push = req->config.push_config != NULL; /* never on the fast path */
+  if ((has_push && mol_a2a__push_inline_check(s, req, &push, &err)) ||
+      mol_a2a_store_begin(s->store, &req->message, &task, &err)) {
+    mol_a2a_push_config_clear(&push);
+    mol_a2a__answer_error(r, req, err.code, err.message[0] ? err.message : NULL);
+    return;
+  }
+  /* Room was checked: only memory can fail here, and no turn runs for it: the task ends. */
+  if (has_push && mol_a2a__push_inline_attach(s, task, &push, &err)) {
+    mol_a2a_task_set_status(task, MOL_A2A_STATE_FAILED, NULL, NULL);
     mol_a2a__answer_error(r, req, err.code, err.message[0] ? err.message : NULL);
     return;
   }
