@@ -186,8 +186,9 @@ static json_t *send_config(mol_a2a_version v, const mol_a2a_send_config *cfg) {
     json_object_set_new(c, "historyLength", json_integer(cfg->history_length));
   if (cfg->accepted_output_modes)
     json_object_set_new(c, "acceptedOutputModes", json_deep_copy(cfg->accepted_output_modes));
-  if (cfg->push_config)
-    json_object_set_new(c, "pushNotificationConfig", json_deep_copy(cfg->push_config));
+  if (cfg->push_config) /* v1.0 names it after the TaskPushNotificationConfig it carries */
+    json_object_set_new(c, v == MOL_A2A_V10 ? "taskPushNotificationConfig" : "pushNotificationConfig",
+                        json_deep_copy(cfg->push_config));
   return c;
 }
 
