@@ -192,7 +192,7 @@ int mol_a2a_store_begin(mol_a2a_store *s, mol_a2a_cmsg **msg, mol_a2a_task **out
   *msg = mol_a2a_cmsg_fill_ids(*msg, t->id, t->context_id);
   /* The agent's last word (an input-required question) goes into the history before the
    * answer to it, so the history reads in the order things were said. */
-  if (!*msg || mol_a2a__task_settle_status_msg(t) != 0 ||
+  if (!*msg || (t->status_msg && mol_a2a__task_settle_status_msg(t) != 0) ||
       mol_a2a_task_add_history_msg(t, *msg) != 0)
     return mol_a2a_error_set(err, MOL_A2A_INTERNAL_ERROR, NULL);
   mol_a2a__store_recharge(s, t);

@@ -73,7 +73,7 @@ void mol_a2a__task_free(mol_a2a_task *t) {
   json_decref(t->artifacts);
   json_decref(t->closed);
   json_decref(t->metadata);
-  mol_a2a__task_push_free(t);
+  if (t->store && t->store->push_count) mol_a2a__task_push_free(t);
   free(t->id);
   free(t->context_id);
   free(t);
@@ -235,6 +235,7 @@ int mol_a2a_task_add_history(mol_a2a_task *t, const json_t *msg) {
 }
 
 int mol_a2a__task_settle_status_msg(mol_a2a_task *t) {
+  if (!t->status_msg) return 0;
   mol_a2a_cmsg *old = t->status_msg;
   t->status_msg = NULL;
   return old ? history_push(t, old) : 0;

@@ -204,7 +204,8 @@ static void on_reply(mol_a2a_turn *t, const mol_a2a_cmsg *msg, void *arg) {
   if (c->kind == CALL_SEND && c->http) {
     answer(c, mol_a2a_reply_message(&c->req, msg));
     /* a task with a push config stays: its webhook was told about it */
-    c->hidden_task = c->created_task && !mol_a2a_task_push_count(mol_a2a_turn_task(t));
+    c->hidden_task = c->created_task && (!mol_a2a_store_push_count(c->s->store) ||
+                                         !mol_a2a_task_push_count(mol_a2a_turn_task(t)));
   }
 }
 
@@ -248,12 +249,15 @@ void mol_a2a__call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req
   }
   mol_a2a_task *task;
   mol_a2a_error err = {0};
-  mol_a2a_push_config push = {0};
+  mol_a2a_push_config push; /* set (or cleared) by the inline check */
   int creates = mol_a2a_cmsg_task_id(req->message) == NULL;
   int has_push = req->config.push_config != NULL; /* never on the fast path */
-  if ((has_push && mol_a2a__push_inline_check(s, req, &push, &err)) ||
-      mol_a2a_store_begin(s->store, &req->message, &task, &err)) {
-    mol_a2a_push_config_clear(&push);
+  int bad = has_push && mol_a2a__push_inline_check(s, req, &push, &err);
+  if (!bad && mol_a2a_store_begin(s->store, &req->message, &task, &err)) {
+    if (has_push) mol_a2a_push_config_clear(&push);
+    bad = 1;
+  }
+  if (bad) {
     mol_a2a__answer_error(r, req, err.code, err.message[0] ? err.message : NULL);
     return;
   }
