@@ -56,7 +56,7 @@ static void answer_extended_card(mol_a2a_server *s, mol_http_req *r, mol_a2a_req
   mol_a2a_request_free(req);
 }
 
-static void dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+void mol_a2a__dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   switch (req->method) {
     case MOL_A2A_M_SEND:
     case MOL_A2A_M_STREAM:
@@ -107,7 +107,7 @@ static void on_rpc(mol_http_req *r, void *arg) {
     mol_a2a_request_free(&req);
     return;
   }
-  dispatch(s, r, &req); /* takes the request (a call keeps it, or it is freed) */
+  mol_a2a__dispatch(s, r, &req); /* takes the request (a call keeps it, or it is freed) */
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
@@ -124,6 +124,7 @@ static int build_extended(mol_a2a_server *s, const mol_a2a_server_opts *o, const
   if (!ext.url) ext.url = pub->url;
   ext.extended_card = 1;
   ext.push_notifications = pub->push_notifications;
+  if (!ext.http_json_url && !o->extended_card->url) ext.http_json_url = pub->http_json_url;
   static const mol_a2a_card_flavor fl[2] = {MOL_A2A_CARD_V03, MOL_A2A_CARD_V10};
   for (int v = 0; v < 2; v++) {
     s->ext_card[v] = mol_a2a_card_to_json(&ext, fl[v]);
@@ -138,6 +139,11 @@ static int build_cards(mol_a2a_server *s, const mol_a2a_server_opts *o) {
   mol_a2a_card pub = *o->card, *card = &pub;
   if (o->extended_card) pub.extended_card = 1;
   pub.push_notifications = o->push.http != NULL; /* what the server does, whatever was asked */
+  char rest[1100]; /* the HTTP+JSON binding lives at <url>v1 (the url ends with '/') */
+  if (!pub.http_json_url && pub.url && strlen(pub.url) < sizeof(rest) - 3) {
+    snprintf(rest, sizeof(rest), "%s%sv1", pub.url, pub.url[strlen(pub.url) - 1] == '/' ? "" : "/");
+    pub.http_json_url = rest;
+  }
   for (int f = 0; f < 3; f++) {
     if (!(s->card[f] = mol_a2a_card_build(card, (mol_a2a_card_flavor)f))) return MOL_EINVAL;
     uint8_t d[MOL_SHA256_LEN];
@@ -167,6 +173,7 @@ static int add_routes(mol_a2a_server *s, mol_http_server *http, const char *pref
     rc = mol_http_server_route(http, routes[i].method, path, 0, routes[i].h, s);
   }
   if (!rc && *prefix) rc = mol_http_server_route(http, "POST", prefix, 0, on_rpc, s);
+  if (!rc) rc = mol_a2a__rest_routes(s, http, prefix);
   return rc;
 }
 
@@ -211,6 +218,7 @@ int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_ser
   s->http = http;
   s->executor = o->executor;
   s->cancel_wait_ms = o->cancel_wait_ms ? o->cancel_wait_ms : 10000;
+  s->prefix_len = strlen(prefix);
   mol_a2a_store_opts so = o->store;
   so.push_observer = mol_a2a__push_on_event;
   so.push_observer_arg = s;

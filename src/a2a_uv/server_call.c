@@ -40,6 +40,10 @@ struct a2a_call {
 void mol_a2a__answer_body(mol_http_req *r, char *body) {
   static const char oom[] =
       "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32603,\"message\":\"out of memory\"}}";
+  if (mol_a2a__is_rest(r)) {
+    mol_a2a__rest_answer(r, body);
+    return;
+  }
   if (body) mol_http_respond(r, 200, "application/json", body, strlen(body));
   else mol_http_respond(r, 200, "application/json", oom, sizeof(oom) - 1);
   free(body);
@@ -130,6 +134,13 @@ static void stream_send_as(a2a_call *c, const char *event, char *body) {
   if (!c->http) {
     free(body);
     return;
+  }
+  if (body && mol_a2a__is_rest(c->http)) { /* a bare StreamResponse, or {"error":…} */
+    int is_error;
+    char *rest = mol_a2a__rest_event(body, &is_error);
+    free(body);
+    body = rest;
+    if (is_error) event = "error";
   }
   int rc = body ? mol_http_sse_send(c->http, event, body, strlen(body)) : MOL_ENOMEM;
   free(body);
