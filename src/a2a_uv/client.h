@@ -169,6 +169,14 @@ int mol_a2a_push_delete(mol_a2a_client *c, const char *task_id, const char *conf
                         const mol_a2a_call_opts *o, mol_a2a_done_cb cb, void *arg,
                         mol_a2a_call **out);
 
+/* Any other method with params as given (the reference is stolen; NULL = {}): v1.0 ListTasks
+ * (MOL_A2A_M_LIST_TASKS) or the extended card (MOL_A2A_M_GET_EXTENDED_CARD). res->result is the
+ * peer's result as it came. MOL_EINVAL for a method the version does not have, or one with a
+ * call of its own above. */
+int mol_a2a_call_method(mol_a2a_client *c, mol_a2a_method m, json_t *params,
+                        const mol_a2a_call_opts *o, mol_a2a_done_cb cb, void *arg,
+                        mol_a2a_call **out);
+
 /* Aborts a call: its done callback fires with MOL_ECANCELED on a later loop iteration, unless
  * it already fired. Safe inside on_event. The handle must not be used after done returned. */
 void mol_a2a_client_cancel(mol_a2a_call *call);

@@ -1,5 +1,6 @@
 /* client_push.c - the A2A client's push-notification config calls (client.h): requests in the
- * peer's version, answers read back into the v0.3 shape. */
+ * peer's version, answers read back into the v0.3 shape; and the other methods without a call
+ * of their own (ListTasks, the extended card), answered as they come. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,17 @@ int mol_a2a_push_delete(mol_a2a_client *c, const char *task_id, const char *conf
   if (!config_id && c->version == MOL_A2A_V03) config_id = task_id;
   return start(c, MOL_A2A_M_PUSH_DELETE, task_params(c->version, task_id, config_id), o, cb, arg,
                out);
+}
+
+int mol_a2a_call_method(mol_a2a_client *c, mol_a2a_method m, json_t *params,
+                        const mol_a2a_call_opts *o, mol_a2a_done_cb cb, void *arg,
+                        mol_a2a_call **out) {
+  if ((m != MOL_A2A_M_LIST_TASKS && m != MOL_A2A_M_GET_EXTENDED_CARD) ||
+      !mol_a2a_method_name(m, c->version)) {
+    json_decref(params);
+    return MOL_EINVAL;
+  }
+  return start(c, m, params ? params : json_object(), o, cb, arg, out);
 }
 
 /* ---- answers ------------------------------------------------------------------------------- */
