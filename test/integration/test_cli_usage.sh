@@ -53,8 +53,8 @@ for c in dev serve plugin platform call host connect; do
 done
 
 # ---- call -------------------------------------------------------------------------------------
-expect 2 "molecule call: URL and TEXT are required" call
-expect 2 "molecule call: URL and TEXT are required" call http://127.0.0.1:1/
+expect 2 "molecule call: URL and TEXT (or an action) are required" call
+expect 2 "molecule call: URL and TEXT (or an action) are required" call http://127.0.0.1:1/
 expect 2 "molecule call: bad argument 'extra'" call http://127.0.0.1:1/ hi extra
 for t in 0 x 86400001; do
   expect 2 "molecule call: bad argument '--timeout-ms'" call --timeout-ms "$t" http://127.0.0.1:1/ hi
