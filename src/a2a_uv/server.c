@@ -56,7 +56,7 @@ static void answer_extended_card(mol_a2a_server *s, mol_http_req *r, mol_a2a_req
   mol_a2a_request_free(req);
 }
 
-void mol_a2a__dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+static void dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   switch (req->method) {
     case MOL_A2A_M_SEND:
     case MOL_A2A_M_STREAM:
@@ -95,6 +95,11 @@ void mol_a2a__dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req)
   }
 }
 
+/* The REST binding's way in; JSON-RPC keeps the static one, which the compiler inlines. */
+void mol_a2a__dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+  dispatch(s, r, req);
+}
+
 static void on_rpc(mol_http_req *r, void *arg) {
   mol_a2a_server *s = arg;
   s->requests++;
@@ -107,7 +112,7 @@ static void on_rpc(mol_http_req *r, void *arg) {
     mol_a2a_request_free(&req);
     return;
   }
-  mol_a2a__dispatch(s, r, &req); /* takes the request (a call keeps it, or it is freed) */
+  dispatch(s, r, &req); /* takes the request (a call keeps it, or it is freed) */
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */

@@ -65,7 +65,10 @@ void mol_a2a__dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req)
 /* server_rest.c: the HTTP+JSON binding at <prefix>/v1/. An HTTP request it took is answered
  * the REST way: mol_a2a__answer_body and the stream writes look here. */
 int mol_a2a__rest_routes(mol_a2a_server *s, mol_http_server *http, const char *prefix);
-int mol_a2a__is_rest(mol_http_req *r);
+extern const char mol_a2a__rest_marker; /* the data of an HTTP request taken by REST */
+static inline int mol_a2a__is_rest(mol_http_req *r) {
+  return mol_http_req_data(r) == &mol_a2a__rest_marker;
+}
 /* Answers a JSON-RPC answer body (taken) as REST: its result, or its error as a status. */
 void mol_a2a__rest_answer(mol_http_req *r, char *body);
 /* A stream event's JSON-RPC body as REST (malloc'd; NULL out of memory); *is_error when it

@@ -26,9 +26,7 @@
 #include "base/json.h"
 #include "molecule.h"
 
-static const char k_rest_marker = 0; /* the data of an HTTP request answered the REST way */
-
-int mol_a2a__is_rest(mol_http_req *r) { return mol_http_req_data(r) == &k_rest_marker; }
+const char mol_a2a__rest_marker = 0;
 
 /* ---- answers --------------------------------------------------------------------------------- */
 
@@ -254,7 +252,7 @@ static void on_rest(mol_http_req *r, void *arg) {
   const char *m = mol_http_req_method(r), *path = mol_http_req_path(r) + s->prefix_len + 3;
   const char *vh = mol_http_req_header(r, "A2A-Version");
   mol_a2a_version v;
-  mol_http_req_set_data(r, (void *)&k_rest_marker);
+  mol_http_req_set_data(r, (void *)&mol_a2a__rest_marker);
   s->requests++;
   if (vh && *vh && (mol_a2a_version_parse(vh, &v) != 0 || v != MOL_A2A_V10)) {
     json_t *info = json_pack("[{s:s, s:s, s:s}]", "@type", "type.googleapis.com/google.rpc.ErrorInfo",
