@@ -316,6 +316,7 @@ static void on_check(uv_check_t *h) {
   (void)h;
   while (B.to_start) {
     B.to_start--;
+    if (B.started >= B.limit) continue; /* the ramp started it meanwhile */
     if (start_turn()) {
       fprintf(stderr, "bench_tools: a turn did not start\n");
       exit(1);
@@ -357,7 +358,7 @@ static void on_ramp(uv_timer_t *t) {
     ramp.started++;
     start_or_die();
   }
-  if (ramp.started == ramp.n || B.started == B.limit) uv_timer_stop(t);
+  if (ramp.started == ramp.n || B.started >= B.limit) uv_timer_stop(t);
 }
 
 /* Starts the first counted batch of C turns, spread over ramp_ms, and once they are all in

@@ -23,6 +23,9 @@
 #                     turns/s, and CPU per tool call = (K=6 - K=3) / 3 per turn
 #   noop              steady K=3 and burst K=3, 6 with a tool that answers at once: the tool
 #                     loop's own latency and CPU, without the A2A round trip
+# ISOLATE=1 runs the steady runs' processes under SCHED_FIFO (chrt -f 10), so that the
+# latency measured is ours and not the wait behind other work on this shared machine (the
+# steady runs use a fraction of a CPU; burst runs never run that way).
 # Added latency of a tool step = what the model sees between handing over its tool-call reply
 # and receiving the request with the results (the K calls run concurrently, so this is what the
 # calls add to the turn, the A2A round trips included). Medians over the rounds.
@@ -32,6 +35,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh"
 turns=${1:-6000} conc=${2:-1000} rounds=${3:-3} delay=${4:-2000}
 tool=${TOOL:-a2a_echo} # the tool every fan-out call goes to (see above)
+isolate=${ISOLATE:-0}
 warmup=1000 port=18130 pport=18140 coord_cpu=${COORD_CPU:-1} peer_cpu=${PEER_CPU:-0}
 bench_build bench/bench_tools bench/bench_tools_model src/cli/molecule
 bin=$BENCH_ROOT/build-bench
@@ -63,12 +67,13 @@ if [[ $tool != a2a_echo ]]; then
   done
 fi
 
+rt=() # the steady runs' scheduling (ISOLATE)
 workers=()
 start_workers() { # tool
   workers=()
   for i in 0 1 2; do
     local p=$((port + 1 + i))
-    taskset -c "$peer_cpu" "$bin/src/cli/molecule" serve --listen "127.0.0.1:$p" >/dev/null 2>&1 & pids+=($!)
+    "${rt[@]}" taskset -c "$peer_cpu" "$bin/src/cli/molecule" serve --listen "127.0.0.1:$p" >/dev/null 2>&1 & pids+=($!)
     wait_port "$p"
     if [[ $1 == a2a_echo || $1 == noop ]]; then workers+=(--worker "w$i=http://127.0.0.1:$p/")
     else local id; id=$(cut -d, -f$((i + 1)) <<<"$ids"); workers+=(--worker "$id=$id"); fi
@@ -80,12 +85,12 @@ run_one() { # tool k delay ramp_ms
   start_workers "$1"
   local model_ids=()
   [[ $1 != a2a_echo && $1 != noop ]] && model_ids=(--ids "$ids")
-  taskset -c "$peer_cpu" "$bin/bench/bench_tools_model" --listen "$port" --k "$2" --delay-ms "$3" \
+  "${rt[@]}" taskset -c "$peer_cpu" "$bin/bench/bench_tools_model" --listen "$port" --k "$2" --delay-ms "$3" \
     --tool "$1" "${model_ids[@]}" & pids+=($!)
   wait_port "$port"
   local out extra=()
   [[ $1 != a2a_echo && $1 != noop ]] && extra=("${coord_args[@]}")
-  out=$(taskset -c "$coord_cpu" "$bin/bench/bench_tools" --model "http://127.0.0.1:$port" "${workers[@]}" \
+  out=$("${rt[@]}" taskset -c "$coord_cpu" "$bin/bench/bench_tools" --model "http://127.0.0.1:$port" "${workers[@]}" \
         --tool "$1" --k "$2" --turns "$turns" --concurrency "$conc" --warmup "$warmup" \
         --ramp-ms "$4" "${extra[@]}") ||
     { echo "$out" >&2; stop_all; echo "bench_tools failed: not every turn resolved" >&2; exit 1; }
@@ -102,7 +107,9 @@ cfgs="steady3 nsteady3 burst0 burst3 burst6 nburst3 nburst6"
 for r in $(seq "$rounds"); do
   for cfg in $cfgs; do
     k=${cfg: -1} t=$tool d=$delay ramp=$((2 * delay)) # a turn lasts about two model delays
-    [[ $cfg == *burst* ]] && d=0 ramp=0
+    rt=()
+    [[ $isolate == 1 ]] && rt=(chrt -f 10)
+    [[ $cfg == *burst* ]] && d=0 ramp=0 rt=()
     [[ $cfg == n* ]] && t=noop
     line=$(run_one "$t" "$k" "$d" "$ramp")
     echo "round $r $cfg: $line"
@@ -113,12 +120,12 @@ load1=$(cut -d' ' -f1 /proc/loadavg)
 
 args=()
 for cfg in $cfgs; do for key in $keys; do args+=("${m[$cfg.$key]}"); done; done
-python3 - "$turns" "$conc" "$rounds" "$delay" "$tool" "$warmup" "$load0 / $load1" "${args[@]}" >"$dir/result.md" <<'PY'
+python3 - "$turns" "$conc" "$rounds" "$delay" "$tool" "$warmup" "$load0 / $load1" "$isolate" "${args[@]}" >"$dir/result.md" <<'PY'
 import statistics as st, sys, subprocess
-turns, conc, rounds, delay, tool, warmup, load = sys.argv[1:8]
+turns, conc, rounds, delay, tool, warmup, load, isolate = sys.argv[1:9]
 keys = ['tput', 'c50', 'c99', 's50', 's99', 'cpu', 'rss', 'heap']
 names = ['s3', 'n3', 'b0', 'b3', 'b6', 'nb3', 'nb6']
-vals = [[float(x) for x in s.split()] for s in sys.argv[8:]]
+vals = [[float(x) for x in s.split()] for s in sys.argv[9:]]
 C = {name: dict(zip(keys, vals[i * len(keys):(i + 1) * len(keys)])) for i, name in enumerate(names)}
 md = st.median
 S3, N3, B0, B3, B6, NB3, NB6 = (C[x] for x in names)
@@ -130,9 +137,9 @@ ok = lambda c: 'met' if c else '**NOT met**'
 n = '{:,}'.format
 how = {'a2a_echo': 'a real A2A message/send straight to one of three echo workers (`molecule serve`)',
        'a2a_platform': 'a real A2A message/send to one of three echo workers (`molecule serve`) through the A2A proxy of `molecule platform --dev`'}
-print('## Tools: %s concurrent turns, each fanning out to 3 tool calls\n' % n(int(conc)))
-print('Command: `%sbench/tools/run.sh %s %s %s %s` (bench/bench_tools.c, bench/bench_tools_model.c).' % (
-    '' if tool == 'a2a_echo' else 'TOOL=%s ' % tool, turns, conc, rounds, delay))
+print('## Tools: %s concurrent turns, each fanning out to 3 tool calls%s\n' % (n(int(conc)), ', steady runs isolated' if isolate == '1' else ''))
+print('Command: `%s%sbench/tools/run.sh %s %s %s %s` (bench/bench_tools.c, bench/bench_tools_model.c).' % (
+    '' if tool == 'a2a_echo' else 'TOOL=%s ' % tool, 'ISOLATE=1 ' if isolate == '1' else '', turns, conc, rounds, delay))
 print('A coordinator (the chat executor with a tool registry on one loop, CPU 1) runs %s turns,' % n(int(turns)))
 print('%s in flight at any time, against a scripted model process that answers each turn\'s first' % n(int(conc)))
 print('request with K tool calls and the request bringing their results with an answer naming every')
@@ -144,7 +151,11 @@ print('(each ending turn is replaced at once), so %s independent turns are in fl
 print('model answers at once and the turns start together, the loop busy. The first %s turns warm' % n(int(warmup)))
 print('the pools and are not counted; %s rounds, fresh processes for every run, medians. Every turn' % rounds)
 print('of every run resolved with every tool result (the program exits non-zero otherwise).')
-print('Machine: %s, 2 CPUs, shared with other work (load average %s at the start / end).\n' % (cpuname, load))
+print('Machine: %s, 2 CPUs, shared with other work (load average %s at the start / end).' % (cpuname, load))
+if isolate == '1':
+    print('The steady runs\' processes ran under SCHED_FIFO (`chrt -f 10`): their latency is the')
+    print('program\'s, not the wait behind other work on this machine (burst runs ran as usual).')
+print()
 print('| measure | `%s` | `noop` | target |' % tool)
 print('|---|---|---|---|')
 print('| turns resolved | all | all | all |')
@@ -165,4 +176,7 @@ print('Per round: steady step p99 %s ms; CPU per tool call %s us (noop %s us); b
     ', '.join('%.1f' % x for x in per_call_loop), ', '.join('%.0f' % x for x in B3['tput'])))
 PY
 cat "$dir/result.md"
-doc_update "tools${TOOL:+-$tool}" "$dir/result.md"
+name=tools
+[[ $tool != a2a_echo ]] && name+="-$tool"
+[[ $isolate == 1 ]] && name+="-isolated"
+doc_update "$name" "$dir/result.md"
