@@ -34,4 +34,9 @@ int cmd_notify(int argc, char **argv);
 int cmd_secrets(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 
+/* molecule bench URL: load on an A2A agent (cmd_bench.c); molecule bench --platform URL:
+ * simulated agents on a Molecule platform (cmd_bench_platform.c). */
+int mol_cli__cmd_bench(int argc, char **argv);
+int mol_cli__bench_platform(int argc, char **argv);
+
 #endif
