@@ -77,6 +77,9 @@ static int parse_rest(const char *body, size_t len, mol_a2a_response *r) {
 
 mol_bench_outcome mol_bench_check_body(const char *body, size_t len, mol_bench_binding b,
                                        const char *rpc_id, unsigned accept, mol_bench_reply *out) {
+  if (b == MOL_BENCH_JSONRPC_V03 && (accept & MOL_BENCH_ACCEPT(MOL_A2A_RESULT_MESSAGE)) &&
+      mol_bench__check_fast(body, len, rpc_id, out))
+    return MOL_BENCH_OK;
   memset(out, 0, sizeof(*out));
   mol_a2a_response r = {0};
   int rc = b == MOL_BENCH_HTTP_JSON

@@ -62,4 +62,8 @@ mol_bench_outcome mol_bench_reply_fail(mol_bench_reply *out, mol_bench_outcome o
  * "transport: connection refused", "task failed", "overload". */
 void mol_bench_error_key(const mol_bench_reply *r, char *out, size_t n);
 
+/* Internal (check_fast.c): accepts a v0.3 reply that is exactly a Message with text parts and
+ * the id rpc_id, without a DOM; 0 when it declines (then the full check decides). */
+int mol_bench__check_fast(const char *body, size_t len, const char *rpc_id, mol_bench_reply *out);
+
 #endif

@@ -24,7 +24,7 @@ static double rate(const mol_bench_stats *s, double secs) {
   return secs > 0 ? (double)(s->ok + s->errors) / secs : 0;
 }
 
-static void text_line(FILE *f, const char *name, const mol_bench_stats *s, double secs) {
+void mol_bench_report_row(FILE *f, const char *name, const mol_bench_stats *s, double secs) {
   char b[5][24];
   const mol_bench_hist *h = &s->latency;
   fprintf(f, "%-13s %10llu %10.1f %8llu %9s %9s %9s %9s %9s\n", name,
@@ -45,12 +45,17 @@ static void text_extras(FILE *f, mol_bench_workload w, const mol_bench_stats *s)
     fprintf(f, "  tasks/get polls: %llu\n", (unsigned long long)s->polls);
 }
 
-static void text_errors(FILE *f, const char *name, const mol_bench_stats *s) {
+void mol_bench_report_errors(FILE *f, const char *name, const mol_bench_stats *s) {
   for (size_t i = 0; i < MOL_BENCH_ERR_KINDS && s->errs[i].count; i++)
     fprintf(f, "  %-13s %-32s %8llu  e.g. %s\n", name, s->errs[i].key,
             (unsigned long long)s->errs[i].count, s->errs[i].example);
   if (s->errs_other)
     fprintf(f, "  %-13s %-32s %8llu\n", name, "(other kinds)", (unsigned long long)s->errs_other);
+}
+
+void mol_bench_report_header(FILE *f, const char *first) {
+  fprintf(f, "%-13s %10s %10s %8s %9s %9s %9s %9s %9s\n", first, "requests", "req/s", "errors",
+          "p50", "p90", "p99", "p99.9", "max");
 }
 
 void mol_bench_report_text(FILE *f, const char *url, const mol_bench_result *res) {
@@ -61,22 +66,21 @@ void mol_bench_report_text(FILE *f, const char *url, const mol_bench_result *res
   fprintf(f, "\nendpoint      %s\n", res->endpoint);
   fprintf(f, "measured      %.2f s, at most %llu in flight\n\n", res->elapsed_s,
           (unsigned long long)res->in_flight_max);
-  fprintf(f, "%-13s %10s %10s %8s %9s %9s %9s %9s %9s\n", "workload", "requests", "req/s", "errors",
-          "p50", "p90", "p99", "p99.9", "max");
+  mol_bench_report_header(f, "workload");
   int used = 0;
   for (int w = 0; w < MOL_BENCH_NWORK; w++) {
     const mol_bench_stats *s = &res->work[w];
     if (!s->ok && !s->errors) continue;
     used++;
-    text_line(f, mol_bench_workload_name((mol_bench_workload)w), s, res->elapsed_s);
+    mol_bench_report_row(f, mol_bench_workload_name((mol_bench_workload)w), s, res->elapsed_s);
     text_extras(f, (mol_bench_workload)w, s);
   }
-  if (used > 1) text_line(f, "total", &total, res->elapsed_s);
+  if (used > 1) mol_bench_report_row(f, "total", &total, res->elapsed_s);
   fprintf(f, "(latency of successful requests; errors are counted, never timed)\n");
   if (!total.errors) return;
   fprintf(f, "\nerrors by kind:\n");
   for (int w = 0; w < MOL_BENCH_NWORK; w++)
-    text_errors(f, mol_bench_workload_name((mol_bench_workload)w), &res->work[w]);
+    mol_bench_report_errors(f, mol_bench_workload_name((mol_bench_workload)w), &res->work[w]);
 }
 
 /* ---- JSON ------------------------------------------------------------------------------------ */
@@ -90,7 +94,7 @@ static json_t *latency_json(const mol_bench_hist *h) {
   return o;
 }
 
-static json_t *stats_json(const mol_bench_stats *s, double secs) {
+json_t *mol_bench_report_stats_json(const mol_bench_stats *s, double secs) {
   json_t *o = json_object(), *errs = json_object();
   json_object_set_new(o, "requests", json_integer((json_int_t)(s->ok + s->errors)));
   json_object_set_new(o, "ok", json_integer((json_int_t)s->ok));
@@ -110,7 +114,7 @@ static json_t *stats_json(const mol_bench_stats *s, double secs) {
 json_t *mol_bench_report_json(const char *url, const mol_bench_result *res) {
   mol_bench_stats total;
   mol_bench_result_total(res, &total);
-  json_t *o = stats_json(&total, res->elapsed_s), *works = json_object();
+  json_t *o = mol_bench_report_stats_json(&total, res->elapsed_s), *works = json_object();
   json_object_set_new(o, "url", json_string(url));
   json_object_set_new(o, "endpoint", json_string(res->endpoint));
   json_object_set_new(o, "agent", json_string(res->agent));
@@ -120,7 +124,7 @@ json_t *mol_bench_report_json(const char *url, const mol_bench_result *res) {
   for (int w = 0; w < MOL_BENCH_NWORK; w++)
     if (res->work[w].ok || res->work[w].errors)
       json_object_set_new(works, mol_bench_workload_name((mol_bench_workload)w),
-                          stats_json(&res->work[w], res->elapsed_s));
+                          mol_bench_report_stats_json(&res->work[w], res->elapsed_s));
   json_object_set_new(o, "workloads", works);
   return o;
 }

@@ -19,6 +19,12 @@ json_t *mol_bench_report_json(const char *url, const mol_bench_result *res);
 void mol_bench_report_compare_text(FILE *f, const mol_bench_result *a, const mol_bench_result *b);
 json_t *mol_bench_report_compare_json(const mol_bench_result *a, const mol_bench_result *b);
 
+/* The pieces: the column heads, one row, the errors of one row, one row as JSON. */
+void mol_bench_report_header(FILE *f, const char *first);
+void mol_bench_report_row(FILE *f, const char *name, const mol_bench_stats *s, double secs);
+void mol_bench_report_errors(FILE *f, const char *name, const mol_bench_stats *s);
+json_t *mol_bench_report_stats_json(const mol_bench_stats *s, double secs);
+
 /* The totals of every workload. */
 void mol_bench_result_total(const mol_bench_result *res, mol_bench_stats *total);
 
