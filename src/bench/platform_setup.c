@@ -73,17 +73,19 @@ static void on_created(mol_http_request *req, int err, const mol_http_response *
   create_one(c);
 }
 
+/* Sends the next create; one refused at once (a bad URL) is counted and the next tried, so the
+ * count of answers always reaches the count wanted. */
 static void create_one(creating *c) {
-  if (c->next >= c->p->n) return;
-  char body[96], auth[200];
-  int len = snprintf(body, sizeof body, "{\"name\":\"bench-agent-%u\",\"external\":true}", c->next++);
-  mol_http_header h[2] = {{"Content-Type", "application/json"}, {"Authorization", auth}};
-  snprintf(auth, sizeof(auth), "Bearer %s", c->p->o.admin_token ? c->p->o.admin_token : "");
-  mol_http_request_opts ro = {.method = "POST", .url = c->url, .headers = h,
-                              .nheaders = c->p->o.admin_token ? 2 : 1, .body = body,
-                              .body_len = (size_t)len, .total_timeout_ms = c->p->o.timeout_ms};
-  int rc = mol_http_request_send(c->p->http, &ro, on_created, c, NULL);
-  if (rc) {
+  while (c->next < c->p->n) {
+    char body[96], auth[200];
+    int len = snprintf(body, sizeof body, "{\"name\":\"bench-agent-%u\",\"external\":true}", c->next++);
+    mol_http_header h[2] = {{"Content-Type", "application/json"}, {"Authorization", auth}};
+    snprintf(auth, sizeof(auth), "Bearer %s", c->p->o.admin_token ? c->p->o.admin_token : "");
+    mol_http_request_opts ro = {.method = "POST", .url = c->url, .headers = h,
+                                .nheaders = c->p->o.admin_token ? 2 : 1, .body = body,
+                                .body_len = (size_t)len, .total_timeout_ms = c->p->o.timeout_ms};
+    int rc = mol_http_request_send(c->p->http, &ro, on_created, c, NULL);
+    if (!rc) return;
     if (!c->failed++) snprintf(c->first_error, sizeof(c->first_error), "%s", mol_strerror(rc));
     c->done++;
   }
