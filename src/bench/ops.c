@@ -17,16 +17,36 @@ const char *mol_bench__prompt(mol_bench_runner *r) {
   return p;
 }
 
+/* Appends the decimal digits of v at p; returns the end. */
+static char *put_u64(char *p, uint64_t v) {
+  char tmp[24];
+  int n = 0;
+  do tmp[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
+  while (n) *p++ = tmp[--n];
+  return p;
+}
+
+/* "<run tag>-<op>-<n>": unique in the run, built without a format string (a hot path). */
+static void make_id(char *out, const char *prefix, const char *tag, uint64_t seq, unsigned n) {
+  char *p = out;
+  for (const char *s = prefix; *s;) *p++ = *s++;
+  for (const char *s = tag; *s;) *p++ = *s++;
+  *p++ = '-';
+  p = put_u64(p, seq);
+  *p++ = '-';
+  p = put_u64(p, n);
+  *p = '\0';
+}
+
 void mol_bench__op_new_id(mol_bench_op *op) {
-  snprintf(op->rpc_id, sizeof(op->rpc_id), "%s-%" PRIu64 "-%u", op->r->run_tag, op->seq,
-           op->requests++);
+  make_id(op->rpc_id, "", op->r->run_tag, op->seq, op->requests++);
 }
 
 int mol_bench__op_prepare_send(mol_bench_op *op, int stream, int return_immediately) {
   mol_bench_runner *r = op->r;
   char message_id[64];
   mol_bench__op_new_id(op);
-  snprintf(message_id, sizeof(message_id), "m-%s-%" PRIu64 "-%u", r->run_tag, op->seq, op->turn);
+  make_id(message_id, "m-", r->run_tag, op->seq, op->turn);
   mol_bench_send s = {.rpc_id = op->rpc_id, .message_id = message_id,
                       .text_json = mol_bench__prompt(r),
                       .context_id = op->context_id[0] ? op->context_id : NULL,

@@ -25,7 +25,7 @@ typedef struct mol_bench_op {
   unsigned turn, requests; /* conversation turn (0-based); requests sent by this op */
   mol_http_request *req;   /* the request in flight, or NULL */
   uv_timer_t poll_timer;   /* task: the wait before the next tasks/get */
-  char rpc_id[40];
+  char rpc_id[48];          /* "<tag>-<op>-<n>": 8 + 1 + 20 + 1 + 10 + NUL */
   char task_id[128];
   char context_id[128];
   mol_buf body, url;

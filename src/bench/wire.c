@@ -15,35 +15,59 @@ const char *mol_bench_binding_name(mol_bench_binding b) {
   }
 }
 
-/* The message object: v0.3 kind-tagged with role "user", v1.0 ProtoJSON ROLE_USER. */
-static int append_message(mol_buf *o, mol_bench_binding b, const mol_bench_send *s) {
-  int v1 = b != MOL_BENCH_JSONRPC_V03;
-  int rc = mol_buf_printf(o, "{%s\"messageId\":\"%s\",\"role\":\"%s\",\"parts\":[{%s\"text\":%s}]",
-                          v1 ? "" : "\"kind\":\"message\",", s->message_id,
-                          v1 ? "ROLE_USER" : "user", v1 ? "" : "\"kind\":\"text\",", s->text_json);
-  if (!rc && s->context_id) rc = mol_buf_printf(o, ",\"contextId\":\"%s\"", s->context_id);
-  if (!rc && s->task_id) rc = mol_buf_printf(o, ",\"taskId\":\"%s\"", s->task_id);
-  return rc ? rc : mol_buf_append_str(o, "}");
+/* Bodies are assembled from constant pieces: no format string is parsed per request (that
+ * cost more than the rest of building it). Every piece is appended; one error check at the end
+ * suffices, as a failed append leaves the buffer as it was and mol_buf_reserve keeps failing. */
+static int put(mol_buf *o, const char *s, int *rc) {
+  if (!*rc) *rc = mol_buf_append_str(o, s);
+  return *rc;
 }
 
-static int append_params(mol_buf *o, mol_bench_binding b, const mol_bench_send *s) {
-  int rc = mol_buf_append_str(o, "{\"message\":");
-  if (!rc) rc = append_message(o, b, s);
-  if (!rc && s->return_immediately)
-    rc = mol_buf_append_str(o, b == MOL_BENCH_JSONRPC_V03 ? ",\"configuration\":{\"blocking\":false}"
-                                                         : ",\"configuration\":{\"returnImmediately\":true}");
-  return rc ? rc : mol_buf_append_str(o, "}");
+/* The message object: v0.3 kind-tagged with role "user", v1.0 ProtoJSON ROLE_USER. */
+static void append_message(mol_buf *o, mol_bench_binding b, const mol_bench_send *s, int *rc) {
+  int v1 = b != MOL_BENCH_JSONRPC_V03;
+  put(o, v1 ? "{\"messageId\":\"" : "{\"kind\":\"message\",\"messageId\":\"", rc);
+  put(o, s->message_id, rc);
+  put(o, v1 ? "\",\"role\":\"ROLE_USER\",\"parts\":[{\"text\":"
+            : "\",\"role\":\"user\",\"parts\":[{\"kind\":\"text\",\"text\":", rc);
+  put(o, s->text_json, rc);
+  put(o, "}]", rc);
+  if (s->context_id) {
+    put(o, ",\"contextId\":\"", rc);
+    put(o, s->context_id, rc);
+    put(o, "\"", rc);
+  }
+  if (s->task_id) {
+    put(o, ",\"taskId\":\"", rc);
+    put(o, s->task_id, rc);
+    put(o, "\"", rc);
+  }
+  put(o, "}", rc);
+}
+
+static void append_params(mol_buf *o, mol_bench_binding b, const mol_bench_send *s, int *rc) {
+  put(o, "{\"message\":", rc);
+  append_message(o, b, s, rc);
+  if (s->return_immediately)
+    put(o, b == MOL_BENCH_JSONRPC_V03 ? ",\"configuration\":{\"blocking\":false}"
+                                      : ",\"configuration\":{\"returnImmediately\":true}", rc);
+  put(o, "}", rc);
 }
 
 int mol_bench_body_send(mol_buf *o, mol_bench_binding b, const mol_bench_send *s) {
+  int rc = 0;
   mol_buf_reset(o);
-  if (b == MOL_BENCH_HTTP_JSON) return append_params(o, b, s);
-  const char *method = b == MOL_BENCH_JSONRPC_V10 ? (s->stream ? "SendStreamingMessage" : "SendMessage")
-                                                  : (s->stream ? "message/stream" : "message/send");
-  int rc = mol_buf_printf(o, "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"method\":\"%s\",\"params\":",
-                          s->rpc_id, method);
-  if (!rc) rc = append_params(o, b, s);
-  return rc ? rc : mol_buf_append_str(o, "}");
+  if (b != MOL_BENCH_HTTP_JSON) {
+    put(o, "{\"jsonrpc\":\"2.0\",\"id\":\"", &rc);
+    put(o, s->rpc_id, &rc);
+    put(o, b == MOL_BENCH_JSONRPC_V10
+               ? (s->stream ? "\",\"method\":\"SendStreamingMessage\",\"params\":" : "\",\"method\":\"SendMessage\",\"params\":")
+               : (s->stream ? "\",\"method\":\"message/stream\",\"params\":" : "\",\"method\":\"message/send\",\"params\":"),
+        &rc);
+  }
+  append_params(o, b, s, &rc);
+  if (b != MOL_BENCH_HTTP_JSON) put(o, "}", &rc);
+  return rc;
 }
 
 int mol_bench_body_get(mol_buf *o, mol_bench_binding b, const char *rpc_id, const char *task_id) {

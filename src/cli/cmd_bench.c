@@ -271,7 +271,7 @@ static int load_prompts(bench_args *a) {
 /* ---- running and printing ------------------------------------------------------------------ */
 
 static int print_json(json_t *o) {
-  if (!o || json_dumpf(o, stdout, JSON_INDENT(2)) != 0) {
+  if (!o || json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) != 0) {
     json_decref(o);
     fprintf(stderr, "molecule bench: out of memory writing the report\n");
     return 1;

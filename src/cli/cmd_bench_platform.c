@@ -87,9 +87,10 @@ static int apply(mol_bench_platform_opts *o, int c, const char *v, int *json) {
 
 static void print_text(const mol_bench_platform_opts *o, const mol_bench_platform_result *r) {
   printf("platform      %s\n", o->platform_url);
+  char poll[32] = "(off)";
+  if (!o->no_poll) snprintf(poll, sizeof(poll), "%u ms", o->poll_ms ? o->poll_ms : 5000);
   printf("agents        %u, heartbeat every %u ms, state every %s, A2A %.1f/s through the proxy\n",
-         r->agents, o->heartbeat_ms ? o->heartbeat_ms : 1000, o->no_poll ? "(off)" : "interval",
-         o->a2a_rate);
+         r->agents, o->heartbeat_ms ? o->heartbeat_ms : 1000, poll, o->a2a_rate);
   printf("measured      %.2f s (register: all agents, before it)\n\n", r->elapsed_s);
   mol_bench_report_header(stdout, "call");
   for (int k = 0; k < MOL_BENCH_P_N; k++) {
@@ -115,7 +116,7 @@ static int print_json(const mol_bench_platform_opts *o, const mol_bench_platform
     json_object_set_new(calls, mol_bench_platform_kind_name(k),
                         mol_bench_report_stats_json(&r->kind[k], k ? r->elapsed_s : 0));
   json_object_set_new(root, "calls", calls);
-  int rc = json_dumpf(root, stdout, JSON_INDENT(2));
+  int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
   fputc('\n', stdout);
   json_decref(root);
   return rc ? 1 : 0;
