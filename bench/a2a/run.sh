@@ -4,7 +4,11 @@
 # the same Molecule-shaped reply), in one run. wrk -t1 -c50 keep-alive; servers on CPU 0.
 # Then RSS of molecule serve after 1,000,000 message/send calls (its task store is bounded;
 # a2a-js keeps every task forever).
+# Then the load generator itself: `molecule bench` next to wrk against molecule serve, in
+# alternating rounds, the same message text and 50 connections, both on CPU 1: it must reach
+# >= 0.9x wrk's rate while checking every answer (else it would be measuring itself).
 # Usage: bench/a2a/run.sh [duration_s=10] [rounds=3] [calls=1000000]
+# GENERATOR_ONLY=1 runs only that last part (and updates only its block).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh"
@@ -29,6 +33,77 @@ pid[a2a-js]=$!
 wait_port 18090; wait_port 18091; wait_port 18092
 pid[nginx]=$(pgrep -P "$nginx_master" | head -1)
 declare -A port=([nginx]=18090 [molecule]=18091 [a2a-js]=18092)
+mol=$BENCH_ROOT/build-bench/src/cli/molecule
+
+# `molecule bench` closed loop like wrk -t1 -c50; prints "<req/s> <p50 us> <p99 us> <errors>
+# <generator CPU us per request>", and fails when any answer was wrong.
+molbench_run() { # url duration connections
+  local out cpu
+  out=$( { /usr/bin/time -f '%U %S' taskset -c 1 "$mol" bench "$1" -d "$2" -c "$3" --warmup 1 \
+           --json --no-progress >"$dir/molbench.json"; } 2>&1)
+  cpu=$(tail -1 <<<"$out")
+  cat "$dir/molbench.json" >>"$BENCH_OUT/molbench.log"
+  python3 - "$dir/molbench.json" "$cpu" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+u, s = map(float, sys.argv[2].split())
+if j['errors']:
+    sys.stderr.write('molecule bench reported errors: %s\n' % j['errors_by_kind'])
+    sys.exit(1)
+n = j['requests'] * (1 + 1 / j['seconds'])  # the warm-up second ran too: CPU covers both
+print(j['requests_per_s'], j['latency_us']['p50'], j['latency_us']['p99'], j['errors'],
+      '%.2f' % ((u + s) * 1e6 / n))
+PY
+}
+
+generator_rounds() {
+  declare -A g
+  : >"$BENCH_OUT/molbench.log"
+  for r in $(seq "$rounds"); do
+    # ABBA: who goes first alternates, so a drift in the machine's load favours neither
+    if ((r % 2)); then
+      read -r a b c < <(wrk_run "http://127.0.0.1:18091/" "$duration" "$conns" "$here/send.lua")
+      read -r ga gb gc ge gcpu < <(molbench_run "http://127.0.0.1:18091/" "$duration" "$conns")
+    else
+      read -r ga gb gc ge gcpu < <(molbench_run "http://127.0.0.1:18091/" "$duration" "$conns")
+      read -r a b c < <(wrk_run "http://127.0.0.1:18091/" "$duration" "$conns" "$here/send.lua")
+    fi
+    g[wrk]+="$a "; g[wp99]+="$c "; g[gen]+="$ga "; g[gp99]+="$gc "; g[gcpu]+="$gcpu "
+    echo "round $r: wrk $a req/s (p99 ${c}us), molecule bench $ga req/s (p99 ${gc}us, ${gcpu}us CPU/request)"
+  done
+  python3 - "${g[wrk]}" "${g[gen]}" "${g[wp99]}" "${g[gp99]}" "${g[gcpu]}" "$duration" "$rounds" \
+    >"$dir/gen.md" <<'PY'
+import statistics as st, sys
+f = lambda s: st.median([float(x) for x in s.split()])
+wrk, gen, wq, gq, gcpu = map(f, sys.argv[1:6])
+dur, rounds = sys.argv[6:8]
+# each round's pair ran back to back under the same load: the median of their ratios
+ratio = st.median([float(b) / float(a) for a, b in zip(sys.argv[1].split(), sys.argv[2].split())])
+print('## The load generator: molecule bench vs wrk\n')
+print('Command: `GENERATOR_ONLY=1 bench/a2a/run.sh %s %s` (part of `bench/a2a/run.sh`). Both drive' % (dur, rounds))
+print('`molecule serve --executor echo` (pinned to CPU 0) from CPU 1 with 50 keep-alive connections,')
+print('closed loop, the same message/send text (wrk: send.lua, one fixed body; molecule bench: its')
+print('default text with a fresh id per request); %s rounds of %s s, who goes first alternating' % (rounds, dur))
+print('(ABBA), medians; the ratio is the median of the rounds\' ratios.')
+print('molecule bench checks every answer (envelope, id echoed, Message shape); wrk checks none.\n')
+print('| generator | req/s | p99 latency |')
+print('|---|---|---|')
+print('| wrk -t1 -c50 | %.0f | %.0f us |' % (wrk, wq))
+print('| molecule bench -c 50 | %.0f | %.0f us |' % (gen, gq))
+print()
+print('- **molecule bench / wrk: %.2fx** req/s (target >= 0.9x: %s), %.2f us of generator CPU per request.'
+      % (ratio, 'met' if ratio >= 0.9 else 'NOT met', gcpu))
+print('- Per round (req/s): wrk %s; molecule bench %s.' % (', '.join('%.0f' % float(x) for x in sys.argv[1].split()),
+      ', '.join('%.0f' % float(x) for x in sys.argv[2].split())))
+PY
+  cat "$dir/gen.md"
+  doc_update a2a-generator "$dir/gen.md"
+}
+
+if [[ -n ${GENERATOR_ONLY:-} ]]; then
+  generator_rounds
+  exit 0
+fi
 
 : >"$BENCH_OUT/wrk.log"
 declare -A rps p99 cpu
@@ -78,3 +153,4 @@ if int(done) < int(calls):
 PY
 cat "$dir/result.md"
 doc_update a2a "$dir/result.md"
+generator_rounds

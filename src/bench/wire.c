@@ -23,10 +23,11 @@ static int put(mol_buf *o, const char *s, int *rc) {
   return *rc;
 }
 
-/* The message object: v0.3 kind-tagged with role "user", v1.0 ProtoJSON ROLE_USER. */
+/* The message object: v0.3 with role "user" in the shape every Molecule caller sends (no
+ * message-level "kind", which A2A v0.3 defaults), v1.0 ProtoJSON ROLE_USER. */
 static void append_message(mol_buf *o, mol_bench_binding b, const mol_bench_send *s, int *rc) {
   int v1 = b != MOL_BENCH_JSONRPC_V03;
-  put(o, v1 ? "{\"messageId\":\"" : "{\"kind\":\"message\",\"messageId\":\"", rc);
+  put(o, "{\"messageId\":\"", rc);
   put(o, s->message_id, rc);
   put(o, v1 ? "\",\"role\":\"ROLE_USER\",\"parts\":[{\"text\":"
             : "\",\"role\":\"user\",\"parts\":[{\"kind\":\"text\",\"text\":", rc);
