@@ -145,7 +145,9 @@ static void bodies_parse_on_the_server(void **state) {
       assert_int_equal(req.config.blocking, variant != 1);
       size_t idlen;
       assert_memory_equal(mol_a2a_request_id(&req, &idlen), "\"r-1\"", 5);
-      assert_string_equal(mol_a2a_cmsg_text(req.message), "say \"hi\"\n");
+      char *got = mol_a2a_cmsg_text(req.message);
+      assert_string_equal(got, "say \"hi\"\n");
+      free(got);
       mol_a2a_request_free(&req);
     }
     assert_int_equal(mol_bench_body_get(&b, bind, "r-2", "task \"7\""), 0);
