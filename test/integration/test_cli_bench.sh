@@ -1,7 +1,8 @@
 #!/bin/sh
 # `molecule bench` as a process against real servers on loopback:
 #  - `molecule serve` (echo, and --task-mode): every workload, --json parsed, nothing lost;
-#  - the @a2a-js/sdk server (its card, v0.3 and v1.0 JSON-RPC, task and message modes);
+#  - the @a2a-js/sdk server (its card, v0.3 and v1.0 JSON-RPC, HTTP+JSON, task and message
+#    modes);
 #  - open loop measures from the intended send time: one connection to an agent that takes
 #    200 ms per answer, at 20 requests/s, must show p99 >= 200 ms and a median far above
 #    200 ms (measured from the actual send, every answer would take about 200 ms);
@@ -104,6 +105,13 @@ expect js-message "j['ok'] == 400 and j['errors'] == 0"
 # the card offers no HTTP+JSON interface: said clearly, exit 1
 bench js-rest "$JS_task" -n 10 --binding http+json
 [ "$RC" = 1 ] && grep -q "offers no http+json" "$DIR/js-rest.err" || fail "http+json: exit $RC: $(cat "$DIR/js-rest.err")"
+# with REST=1 it serves the HTTP+JSON binding too, and names it in its card
+port=$(free_port)
+(cd "$JSDIR" && PORT=$port MODE=task REST=1 exec node server.mjs) >"$DIR/js-rest-server.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for 20 grep -qs "a2a-js peer on" "$DIR/js-rest-server.log" || fail "a2a-js (REST) did not start"
+bench js-rest-ok "http://127.0.0.1:$port/" -n 90 -c 4 --binding http+json --workload send=1,stream=1,task=1
+expect js-rest-ok "j['ok'] == 90 and j['errors'] == 0 and j['endpoint'].endswith('/rest')"
 
 # ---- open loop: latency from the intended send time ----
 start slow "$MOLECULE" serve --listen 127.0.0.1:0 --delay-ms 200
