@@ -149,6 +149,7 @@ static void send_a2a(mol_bench_plat *p, uint64_t k, uint64_t due) {
 static void on_tick(uv_timer_t *t) {
   mol_bench_plat *p = t->data;
   uint64_t now = uv_hrtime();
+  if (p->o.interrupt && *p->o.interrupt && now < p->to) p->to = now > p->from ? now : p->from;
   if (now >= p->to) p->stopping = 1;
   if (p->stopping || p->o.a2a_rate <= 0) return;
   mol_bench_sched s = {.start_ns = p->t0, .rate = p->o.a2a_rate};

@@ -8,6 +8,8 @@
 #ifndef MOL_BENCH_PLATFORM_H
 #define MOL_BENCH_PLATFORM_H
 
+#include <signal.h>
+
 #include "bench/stats.h"
 
 typedef struct {
@@ -26,6 +28,7 @@ typedef struct {
   unsigned timeout_ms;       /* per call; 0 -> 10000 */
   unsigned connections;      /* pooled connections to the platform; 0 -> 64 */
   int progress;
+  const volatile sig_atomic_t *interrupt; /* optional: set (by a signal handler) to end the window now */
 } mol_bench_platform_opts;
 
 enum { MOL_BENCH_P_REGISTER, MOL_BENCH_P_HEARTBEAT, MOL_BENCH_P_STATE, MOL_BENCH_P_A2A,

@@ -158,6 +158,10 @@ static void issue_due(mol_bench_runner *r, uint64_t now) {
 static void on_tick(uv_timer_t *t) {
   mol_bench_runner *r = t->data;
   uint64_t now = uv_hrtime();
+  if (r->o->interrupt && *r->o->interrupt && !r->stopping) {
+    r->stopping = 1; /* the window ends now: its length is what ran */
+    if (now < r->measure_to_ns) r->measure_to_ns = now > r->measure_from_ns ? now : r->measure_from_ns;
+  }
   if (r->o->rate > 0) issue_due(r, now); /* the slots before the end first */
   if (!r->stopping) check_stop(r, now);
   if (r->o->rate <= 0 && r->refill_due) refill(r);
@@ -346,7 +350,7 @@ int mol_bench_run(const char *url, const mol_bench_opts *given, mol_bench_result
     while (!r.stopping || r.in_flight) uv_run(&r.loop, UV_RUN_ONCE);
     if (o.progress) fprintf(stderr, "\r\033[K");
     uint64_t end = r.last_done_ns > r.measure_from_ns ? r.last_done_ns : uv_hrtime();
-    if (!o.requests && end < r.measure_to_ns) end = r.measure_to_ns;
+    if (end < r.measure_to_ns && r.measure_to_ns != UINT64_MAX) end = r.measure_to_ns;
     out->elapsed_s = end > r.measure_from_ns ? (double)(end - r.measure_from_ns) / 1e9 : 0;
     out->rss_max_kb = rss_max_kb();
   }

@@ -13,6 +13,7 @@
 #ifndef MOL_BENCH_RUN_H
 #define MOL_BENCH_RUN_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,8 @@ typedef struct {
   char *const *prompts;          /* message texts as JSON string literals (mol_bench_json_string) */
   size_t nprompts;
   int progress;                  /* a progress line on stderr, once a second */
+  const volatile sig_atomic_t *interrupt; /* optional: once *interrupt is set (a signal handler), no new
+                                    op starts, the window ends there, ops in flight finish */
   const char *label;             /* names the target in the progress line */
 } mol_bench_opts;
 

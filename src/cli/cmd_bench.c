@@ -270,6 +270,24 @@ static int load_prompts(bench_args *a) {
 
 /* ---- running and printing ------------------------------------------------------------------ */
 
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig) {
+  (void)sig;
+  interrupted = 1; /* SA_RESETHAND: the next one takes the default action */
+}
+
+const volatile sig_atomic_t *mol_cli__bench_on_interrupt(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_interrupt;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  return &interrupted;
+}
+
 static int print_json(json_t *o) {
   if (!o || json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) != 0) {
     json_decref(o);
@@ -301,13 +319,14 @@ static int run_all(bench_args *a) {
   for (int t = 0; t < 2; t++)
     for (int w = 0; w < MOL_BENCH_NWORK; w++) mol_bench_stats_init(&res[t].work[w]);
   a->o.progress = a->progress;
+  a->o.interrupt = mol_cli__bench_on_interrupt();
   a->o.prompts = a->prompts;
   a->o.nprompts = a->nprompts;
   unsigned rounds = a->compare ? a->rounds : 1;
   int rc = 0;
-  for (unsigned i = 0; !rc && i < rounds; i++) {
+  for (unsigned i = 0; !rc && i < rounds && !interrupted; i++) {
     rc = run_round(a, a->url, a->compare ? "A" : NULL, &res[0], &res[2]);
-    if (!rc && a->compare) rc = run_round(a, a->compare, "B", &res[1], &res[2]);
+    if (!rc && a->compare && !interrupted) rc = run_round(a, a->compare, "B", &res[1], &res[2]);
   }
   if (!rc && a->json && !a->compare) {
     rc = print_json(mol_bench_report_json(a->url, &res[0]));

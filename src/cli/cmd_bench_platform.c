@@ -144,6 +144,7 @@ int mol_cli__bench_platform(int argc, char **argv) {
     return 2;
   }
   mol_log_set_level(MOL_LOG_ERROR);
+  o.interrupt = mol_cli__bench_on_interrupt();
   mol_bench_platform_result *r = calloc(1, sizeof(*r));
   char err[512] = "";
   int rc = r ? mol_bench_platform_run(&o, r, err, sizeof(err)) : MOL_ENOMEM;

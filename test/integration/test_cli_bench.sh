@@ -9,7 +9,8 @@
 #  - fast wrong answers (wrong id, not JSON, wrong role, HTTP 500, JSON-RPC error, a blocking
 #    send left working) are errors of their kind, never successes;
 #  - 10,000 requests in flight at once, and --max-in-flight bounding them;
-#  - --compare in alternating rounds; --platform against `molecule platform --dev`;
+#  - --compare in alternating rounds; SIGINT ends a run early with its report; --platform
+#    against `molecule platform --dev`;
 #  - bad usage and an unreachable agent.
 set -eu
 MOLECULE=$1
@@ -157,6 +158,15 @@ expect compare "j['rounds'] == 2 and j['a']['ok'] > 0 and j['b']['ok'] > 0 and j
 "$MOLECULE" bench --no-progress "$ECHO" --compare "$ECHO" -d 0.2 --warmup 0 --rounds 1 >"$DIR/compare.txt" ||
   fail "compare text"
 grep -q "compare (B / A" "$DIR/compare.txt" || fail "compare text: $(cat "$DIR/compare.txt")"
+
+# ---- SIGINT ends the run early, and it still reports what it measured ----
+"$MOLECULE" bench "$ECHO" -d 600 --warmup 0 -c 2 --json --progress >"$DIR/int.json" 2>"$DIR/int.err" &
+BP=$!
+wait_for 20 grep -qs "req/s" "$DIR/int.err" || fail "no progress line: $(cat "$DIR/int.err")"
+kill -INT "$BP"
+RC=0; wait "$BP" || RC=$?
+[ "$RC" = 0 ] || fail "interrupted bench: exit $RC"
+expect int "j['ok'] > 0 and j['errors'] == 0 and 0 < j['seconds'] < 600"
 
 # ---- --platform against the development platform ----
 start platform "$MOLECULE" platform --listen 127.0.0.1:0 --db "$DIR/p.db" --dev
