@@ -85,6 +85,12 @@ expect task "j['errors'] == 0 and w['task']['ok'] == 20 and w['task']['polls'] >
 expect task "w['task']['latency_us']['p50'] >= 40000" # three steps of 20 ms
 # an input-required task is an answer; a text that makes the echo agent fail is not needed here
 
+# a task that ends failed is an error of its own kind, whichever workload saw it
+start failing "$MOLECULE" serve --listen 127.0.0.1:0 --executor command --handler 'echo broken >&2; exit 3'
+FAILING=http://127.0.0.1:$PORT/
+bench failing "$FAILING" -n 30 -c 3 --workload send=1,stream=1,task=1
+expect failing "j['ok'] == 0 and j['errors_by_kind'] == {'task failed': 30}"
+
 # ---- the @a2a-js/sdk server ----
 JSDIR="$ROOT/test/interop/a2a-js"
 [ -d "$JSDIR/node_modules" ] || fail "run npm ci in $JSDIR"
@@ -179,6 +185,19 @@ assert c['register']['ok'] == 20 and c['register']['errors'] == 0, c['register']
 for k in ('heartbeat', 'state', 'a2a'):
     assert c[k]['ok'] >= 40 and c[k]['errors'] == 0, (k, c[k])
 PY
+
+# workspaces that already exist: --tokens FILE ("<id> <token>" per line)
+for i in 1 2 3; do
+  curl -fsS "$PLAT/workspaces" -H 'Content-Type: application/json' -d "{\"name\":\"pre-$i\",\"external\":true}"
+  echo
+done | python3 -c 'import json, sys
+for line in sys.stdin:
+    w = json.loads(line)
+    print(w["id"], w["connection"]["auth_token"])' >"$DIR/tokens"
+bench plat-tokens --platform "$PLAT" --tokens "$DIR/tokens" --agents 3 --heartbeat-ms 100 --no-poll -d 0.5 --warmup 0
+expect plat-tokens "j['calls']['register']['ok'] == 3 and j['calls']['heartbeat']['ok'] >= 9 and j['calls']['heartbeat']['errors'] == 0"
+bench plat-short --platform "$PLAT" --tokens "$DIR/tokens" --agents 4 -d 0.2
+[ "$RC" = 1 ] && grep -q "holds 3 workspaces, 4 wanted" "$DIR/plat-short.err" || fail "short tokens file: $RC $(cat "$DIR/plat-short.err")"
 
 # ---- bad usage, unreachable agents ----
 "$MOLECULE" bench >/dev/null 2>&1 && fail "no URL accepted"
