@@ -125,6 +125,11 @@ static int print_json(const mol_bench_platform_opts *o, const mol_bench_platform
 int mol_cli__bench_platform(int argc, char **argv) {
   mol_bench_platform_opts o = {.progress = isatty(2), .warmup_s = 1};
   int c, json = 0;
+  for (int i = 1; i < argc; i++) /* before getopt, which would take it for --platform's URL */
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      usage(stdout);
+      return 0;
+    }
   opterr = 0;
   optind = 1;
   while ((c = getopt_long(argc, argv, "hc:d:", longs, NULL)) != -1) {
@@ -138,8 +143,9 @@ int mol_cli__bench_platform(int argc, char **argv) {
       return 2;
     }
   }
-  if (optind < argc || !o.platform_url) {
-    fprintf(stderr, "molecule bench: --platform URL takes no other URL\n\n");
+  if (optind < argc || !o.platform_url ||
+      (strncmp(o.platform_url, "http://", 7) != 0 && strncmp(o.platform_url, "https://", 8) != 0)) {
+    fprintf(stderr, "molecule bench: --platform wants one http(s) URL and no other\n\n");
     usage(stderr);
     return 2;
   }

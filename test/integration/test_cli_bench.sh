@@ -210,4 +210,7 @@ bench gone "http://127.0.0.1:1/" -n 5
 bench gone-nocard "http://127.0.0.1:1/" --no-card -n 5
 expect gone-nocard "j['errors'] == 5 and list(j['errors_by_kind'])[0].startswith('transport')"
 "$MOLECULE" bench --help | grep -q -- "--rate" || fail "help"
+"$MOLECULE" bench --platform --help | grep -q -- "--agents" || fail "platform help"
+RC=0; "$MOLECULE" bench --platform not-a-url >/dev/null 2>&1 || RC=$?
+[ "$RC" = 2 ] || fail "--platform not-a-url: exit $RC"
 echo "bench: all passed"
