@@ -116,6 +116,11 @@ print('| molecule bench -c 50 | %.0f | %.0f us | %.2f us |' % (gen, gq, gcpu))
 print()
 print('- **molecule bench / wrk: %.2fx** req/s (target >= 0.9x: %s); CPU per request %.2fx wrk\'s.'
       % (ratio, 'met' if ratio >= 0.9 else 'NOT met', gcpu / wcpu))
+if float(open('/proc/loadavg').read().split()[0]) > 2:
+    print('- The machine was shared (load average above 2 on 2 CPUs): both generators and the server')
+    print('  competed with other work, rates swung from round to round, and only the CPU per request')
+    print('  is a stable comparison. Where the generator itself is the bottleneck its rate is bounded')
+    print('  by that CPU ratio.')
 print('- Per round (req/s): wrk %s; molecule bench %s.' % (', '.join('%.0f' % float(x) for x in sys.argv[1].split()),
       ', '.join('%.0f' % float(x) for x in sys.argv[2].split())))
 PY
