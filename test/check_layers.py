@@ -21,7 +21,9 @@ ALLOWED = {
     'devplatform': {'devplatform', 'a2a', 'http', 'base'},
     'host': {'host', 'runtime', 'mcp', 'tools', 'a2a_uv', 'a2a', 'platform', 'plugin', 'http',
              'base'},
-    'cli': {'cli', 'host', 'devplatform', 'runtime', 'mcp', 'tools', 'a2a_uv', 'a2a', 'platform',
+    # the load generator (molecule bench): a tool on the client side, not in libmolecule
+    'bench': {'bench', 'a2a_uv', 'a2a', 'platform', 'http', 'base'},
+    'cli': {'cli', 'bench', 'host', 'devplatform', 'runtime', 'mcp', 'tools', 'a2a_uv', 'a2a', 'platform',
             'plugin', 'http', 'base'},
 }
 # I/O-free cores (nghttp2-style: fed bytes and callbacks, never a socket or a loop): none of

@@ -4,7 +4,11 @@
 # the same Molecule-shaped reply), in one run. wrk -t1 -c50 keep-alive; servers on CPU 0.
 # Then RSS of molecule serve after 1,000,000 message/send calls (its task store is bounded;
 # a2a-js keeps every task forever).
+# Then the load generator itself: `molecule bench` next to wrk against molecule serve, in
+# alternating rounds, the same message text and 50 connections, both on CPU 1: it must reach
+# >= 0.9x wrk's rate while checking every answer (else it would be measuring itself).
 # Usage: bench/a2a/run.sh [duration_s=10] [rounds=3] [calls=1000000]
+# GENERATOR_ONLY=1 runs only that last part (and updates only its block).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh"
@@ -29,6 +33,105 @@ pid[a2a-js]=$!
 wait_port 18090; wait_port 18091; wait_port 18092
 pid[nginx]=$(pgrep -P "$nginx_master" | head -1)
 declare -A port=([nginx]=18090 [molecule]=18091 [a2a-js]=18092)
+mol=$BENCH_ROOT/build-bench/src/cli/molecule
+
+# `molecule bench` closed loop like wrk -t1 -c50; prints "<req/s> <p50 us> <p99 us> <errors>
+# <generator CPU us per request>", and fails when any answer was wrong.
+molbench_run() { # url duration connections
+  local out cpu
+  out=$( { /usr/bin/time -f '%U %S' taskset -c 1 "$mol" bench "$1" -d "$2" -c "$3" --warmup 0.2 \
+           --json --no-progress >"$dir/molbench.json"; } 2>&1)
+  cpu=$(tail -1 <<<"$out")
+  cat "$dir/molbench.json" >>"$BENCH_OUT/molbench.log"
+  python3 - "$dir/molbench.json" "$cpu" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+u, s = map(float, sys.argv[2].split())
+if j['errors']:
+    sys.stderr.write('molecule bench reported errors: %s\n' % j['errors_by_kind'])
+    sys.exit(1)
+n = j['requests'] * (1 + 0.2 / j['seconds'])  # the warm-up ran too: the CPU covers both
+print(j['requests_per_s'], j['latency_us']['p50'], j['latency_us']['p99'], j['errors'],
+      '%.2f' % ((u + s) * 1e6 / n))
+PY
+}
+
+# wrk as wrk_run runs it, timed: prints "<req/s> <p99 us> <wrk CPU us per request>".
+wrk_timed() { # url duration connections script
+  local out
+  out=$( { /usr/bin/time -f '%U %S' taskset -c 1 wrk -t1 -c"$3" -d"$2"s --latency -s "$4" "$1"; } 2>&1)
+  echo "$out" >>"$BENCH_OUT/wrk.log"
+  python3 - "$out" <<'PY'
+import re, sys
+t = sys.argv[1]
+u, s = map(float, t.strip().splitlines()[-1].split())
+rps = float(re.search(r'Requests/sec:\s+([\d.]+)', t).group(1))
+n = int(re.search(r'(\d+) requests in', t).group(1))
+m = re.search(r'^\s*99%\s+([\d.]+)(us|ms|s)', t, re.M)
+p99 = float(m.group(1)) * {'us': 1, 'ms': 1e3, 's': 1e6}[m.group(2)]
+if re.search(r'Non-2xx or 3xx responses', t):
+    sys.exit('wrk saw error statuses')
+print(rps, p99, '%.2f' % ((u + s) * 1e6 / n))
+PY
+}
+
+generator_rounds() {
+  declare -A g
+  : >"$BENCH_OUT/molbench.log"
+  for r in $(seq "$rounds"); do
+    # ABBA: who goes first alternates, so a drift in the machine's load favours neither
+    if ((r % 2)); then
+      read -r a c wcpu < <(wrk_timed "http://127.0.0.1:18091/" "$duration" "$conns" "$here/send.lua")
+      read -r ga gb gc ge gcpu < <(molbench_run "http://127.0.0.1:18091/" "$duration" "$conns")
+    else
+      read -r ga gb gc ge gcpu < <(molbench_run "http://127.0.0.1:18091/" "$duration" "$conns")
+      read -r a c wcpu < <(wrk_timed "http://127.0.0.1:18091/" "$duration" "$conns" "$here/send.lua")
+    fi
+    g[wrk]+="$a "; g[wp99]+="$c "; g[gen]+="$ga "; g[gp99]+="$gc "; g[gcpu]+="$gcpu "; g[wcpu]+="$wcpu "
+    echo "round $r: wrk $a req/s (p99 ${c}us, ${wcpu}us CPU/request), molecule bench $ga req/s (p99 ${gc}us, ${gcpu}us CPU/request)"
+  done
+  python3 - "${g[wrk]}" "${g[gen]}" "${g[wp99]}" "${g[gp99]}" "${g[gcpu]}" "$duration" "$rounds" "${g[wcpu]}" \
+    >"$dir/gen.md" <<'PY'
+import statistics as st, sys
+f = lambda s: st.median([float(x) for x in s.split()])
+wrk, gen, wq, gq, gcpu = map(f, sys.argv[1:6])
+dur, rounds = sys.argv[6:8]
+wcpu = f(sys.argv[8])
+# each round's pair ran back to back under the same load: the median of their ratios
+ratio = st.median([float(b) / float(a) for a, b in zip(sys.argv[1].split(), sys.argv[2].split())])
+print('## The load generator: molecule bench vs wrk\n')
+print('Command: `GENERATOR_ONLY=1 bench/a2a/run.sh %s %s` (part of `bench/a2a/run.sh`). Both drive' % (dur, rounds))
+print('`molecule serve --executor echo` (pinned to CPU 0) from CPU 1 with 50 keep-alive connections,')
+print('closed loop, the same message/send text (wrk: send.lua, one fixed body; molecule bench: its')
+print('default text with a fresh id per request); %s rounds of %s s, who goes first alternating' % (rounds, dur))
+print('(ABBA), medians; the ratio is the median of the rounds\' ratios.')
+print('molecule bench checks every answer (envelope, id echoed, Message shape); wrk checks none.')
+cpu = [l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')]
+print('Machine: %s, %d CPUs, shared; load average at the end: %s. Release build.\n'
+      % (cpu[0] if cpu else '?', len(cpu), open('/proc/loadavg').read().split()[0]))
+print('| generator | req/s | p99 latency | generator CPU per request |')
+print('|---|---|---|---|')
+print('| wrk -t1 -c50 | %.0f | %.0f us | %.2f us |' % (wrk, wq, wcpu))
+print('| molecule bench -c 50 | %.0f | %.0f us | %.2f us |' % (gen, gq, gcpu))
+print()
+print('- **molecule bench / wrk: %.2fx** req/s (target >= 0.9x: %s); CPU per request %.2fx wrk\'s.'
+      % (ratio, 'met' if ratio >= 0.9 else 'NOT met', gcpu / wcpu))
+if float(open('/proc/loadavg').read().split()[0]) > 2:
+    print('- The machine was shared (load average above 2 on 2 CPUs): both generators and the server')
+    print('  competed with other work, rates swung from round to round, and only the CPU per request')
+    print('  is a stable comparison. Where the generator itself is the bottleneck its rate is bounded')
+    print('  by that CPU ratio.')
+print('- Per round (req/s): wrk %s; molecule bench %s.' % (', '.join('%.0f' % float(x) for x in sys.argv[1].split()),
+      ', '.join('%.0f' % float(x) for x in sys.argv[2].split())))
+PY
+  cat "$dir/gen.md"
+  doc_update a2a-generator "$dir/gen.md"
+}
+
+if [[ -n ${GENERATOR_ONLY:-} ]]; then
+  generator_rounds
+  exit 0
+fi
 
 : >"$BENCH_OUT/wrk.log"
 declare -A rps p99 cpu
@@ -78,3 +181,4 @@ if int(done) < int(calls):
 PY
 cat "$dir/result.md"
 doc_update a2a "$dir/result.md"
+generator_rounds

@@ -2,6 +2,8 @@
 #ifndef MOL_CLI_H
 #define MOL_CLI_H
 
+#include <signal.h>
+
 /* molecule plugin install|list|remove|hash (cmd_plugin.c) */
 int cmd_plugin(int argc, char **argv);
 
@@ -33,5 +35,13 @@ int cmd_delegate(int argc, char **argv);
 int cmd_notify(int argc, char **argv);
 int cmd_secrets(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+
+/* molecule bench URL: load on an A2A agent (cmd_bench.c); molecule bench --platform URL:
+ * simulated agents on a Molecule platform (cmd_bench_platform.c). */
+int mol_cli__cmd_bench(int argc, char **argv);
+int mol_cli__bench_platform(int argc, char **argv);
+/* cmd_bench.c: the first SIGINT/SIGTERM sets the flag (the run ends early and still reports);
+ * the second one ends the process. Returns the flag. */
+const volatile sig_atomic_t *mol_cli__bench_on_interrupt(void);
 
 #endif

@@ -17,6 +17,7 @@ static const cli_command commands[] = {
   {"plugin", cmd_plugin, "install, list, remove or hash plugins"},
   {"platform", cmd_platform, "run the development platform, or operate a running one"},
   {"call", cmd_call, "send one A2A message to an agent and print the reply"},
+  {"bench", mol_cli__cmd_bench, "load-test an A2A agent or a Molecule platform, every answer checked"},
   {"host", cmd_host, "run the agents of a host file on one loop and one listener"},
   {"connect", cmd_connect, "run a workspace's agent that answers with a handler command"},
   {"mcp", cmd_mcp, "serve the workspace's tools to an MCP client over stdio"},

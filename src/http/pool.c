@@ -7,13 +7,28 @@
 #include "http/client_int.h"
 #include "molecule.h"
 
+static size_t put(char *out, size_t at, size_t n, const char *s) {
+  size_t len = strlen(s);
+  if (at + len < n) memcpy(out + at, s, len);
+  return at + len;
+}
+
 /* Connections made without certificate checks never serve a request that wants them, so
- * "insecure" is part of the key. */
+ * "insecure" is part of the key. Built on every request: no format string. */
 static int origin_key(const mol_url *u, int insecure, char *out, size_t n) {
-  const char *scheme = u->https ? (insecure ? "https+insecure" : "https") : "http";
-  const char *l = u->ipv6 ? "[" : "", *r = u->ipv6 ? "]" : "";
-  int len = snprintf(out, n, "%s://%s%s%s:%u", scheme, l, u->host, r, u->port);
-  return len > 0 && (size_t)len < n ? len : -1;
+  char port[8];
+  size_t p = sizeof(port) - 1, at = 0;
+  unsigned v = u->port;
+  port[p] = '\0';
+  do port[--p] = (char)('0' + v % 10); while ((v /= 10) != 0 && p > 0);
+  at = put(out, at, n, u->https ? (insecure ? "https+insecure://" : "https://") : "http://");
+  at = put(out, at, n, u->ipv6 ? "[" : "");
+  at = put(out, at, n, u->host);
+  at = put(out, at, n, u->ipv6 ? "]:" : ":");
+  at = put(out, at, n, port + p);
+  if (at >= n) return -1;
+  out[at] = '\0';
+  return (int)at;
 }
 
 mol_origin *mol_http__origin_get(mol_http_client *c, const mol_url *u, int insecure) {

@@ -1,19 +1,22 @@
 import express from 'express';
 import { AGENT_CARD_PATH, A2A_PROTOCOL_VERSION, TaskState, Role } from '@a2a-js/sdk';
 import { DefaultRequestHandler, InMemoryTaskStore, InMemoryPushNotificationStore, AgentEvent } from '@a2a-js/sdk/server';
-import { agentCardHandler, jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
+import { agentCardHandler, jsonRpcHandler, restHandler, UserBuilder } from '@a2a-js/sdk/server/express';
 import { duplicateInterfacesForLegacy } from '@a2a-js/sdk/compat/v0_3';
 import { createLegacyAwarePushNotificationSender } from '@a2a-js/sdk/compat/v0_3/server';
 
 const PORT = Number(process.env.PORT || 41241), MODE = process.env.MODE || 'task';
 const PUSH = process.env.PUSH === '1'; // push notifications on, each config served in its own wire version
+// REST=1 also serves the HTTP+JSON binding at /rest (and names it in the card).
+const REST = !!process.env.REST;
 const base = process.env.PUBLIC_URL || `http://127.0.0.1:${PORT}`;
 const textPart = (t) => ({ content: { $case: 'text', value: t }, metadata: undefined, filename: '', mediaType: 'text/plain' });
 const now = () => new Date().toISOString();
 const card = {
   name: 'js-echo', description: 'a2a-js echo peer', version: '1.0.0',
-  supportedInterfaces: duplicateInterfacesForLegacy(
+  supportedInterfaces: [...duplicateInterfacesForLegacy(
     [{ url: `${base}/`, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: A2A_PROTOCOL_VERSION }], ['JSONRPC']),
+    ...(REST ? [{ url: `${base}/rest`, protocolBinding: 'HTTP+JSON', tenant: '', protocolVersion: A2A_PROTOCOL_VERSION }] : [])],
   capabilities: { streaming: true, pushNotifications: PUSH, extensions: [], extendedAgentCard: false },
   securitySchemes: {}, securityRequirements: [], defaultInputModes: ['text/plain'], defaultOutputModes: ['text/plain'],
   skills: [{ id: 'echo', name: 'Echo', description: 'echoes text', tags: ['echo'], examples: [], inputModes: [], outputModes: [], securityRequirements: [] }],
@@ -42,5 +45,6 @@ const rh = new DefaultRequestHandler(card, new InMemoryTaskStore(), new Echo(), 
   PUSH ? createLegacyAwarePushNotificationSender(pushStore) : undefined);
 const app = express();
 app.use(`/${AGENT_CARD_PATH}`, agentCardHandler({ agentCardProvider: rh, legacyCompat: { enabled: true } }));
+if (REST) app.use('/rest', restHandler({ requestHandler: rh, userBuilder: UserBuilder.noAuthentication }));
 app.use(jsonRpcHandler({ requestHandler: rh, userBuilder: UserBuilder.noAuthentication, legacyCompat: { enabled: true } }));
 app.listen(PORT, '127.0.0.1', () => console.log(`a2a-js peer on ${base}`));
