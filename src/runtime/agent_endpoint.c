@@ -17,6 +17,7 @@ int mol_agent__mount(mol_agent *a) {
   mol_a2a_server_opts so = {.card = &card, .executor = &a->meter, .prefix = prefix};
   int rc = mol_a2a_server_new(a->loop, a->http, &so, &a->a2a);
   if (rc) return rc;
+  mol_holds_take(&a->holds); /* until the server has closed */
   char path[128];
   snprintf(path, sizeof(path), "%s/transcript", prefix);
   return mol_http_server_route(a->http, "GET", path, 0, mol_agent__transcript_serve, a);

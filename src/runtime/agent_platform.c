@@ -146,6 +146,7 @@ int mol_agent__platform_start(mol_agent *a, const mol_platform_opts *more) {
   po.token_dir = a->token_dir;
   int rc = mol_platform_client_new(a->loop, &po, &a->pc);
   if (rc) return rc;
+  mol_holds_take(&a->holds); /* until the client has closed */
   register_now(a);
   return 0;
 }
