@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/holds.h"
 #include "base/log.h"
 #include "molecule.h"
 #include "runtime/host.h"
@@ -27,7 +28,10 @@ struct mol_host {
   host_slot *slots;
   size_t n, live;
   mol_host_callbacks cbs;
-  int stopping, failed_start, http_closed, client_closed;
+  int stopping, failed_start;
+  uv_timer_t last;             /* the holds' last handle: only ever closed */
+  mol_holds holds;             /* its own until the listener and client close; each of them
+                                  until closed */
 };
 
 /* ---- ending -------------------------------------------------------------------------------- */
@@ -38,8 +42,9 @@ static void host_free(mol_host *h) {
   free(h);
 }
 
-static void maybe_done(mol_host *h) {
-  if (!h->http_closed || !h->client_closed) return;
+/* The holds' finish: the listener and the client have closed. */
+static void host_finish(void *arg) {
+  mol_host *h = arg;
   if (!h->failed_start) {
     mol_logi(SCOPE, "stopped");
     if (h->cbs.on_end) h->cbs.on_end(h, h->cbs.arg);
@@ -47,26 +52,23 @@ static void maybe_done(mol_host *h) {
   host_free(h);
 }
 
-static void on_http_closed(void *arg) {
+static void on_shared_closed(void *arg) {
   mol_host *h = arg;
-  h->http_closed = 1;
-  maybe_done(h);
-}
-
-static void on_client_closed(void *arg) {
-  mol_host *h = arg;
-  h->client_closed = 1;
-  maybe_done(h);
+  mol_holds_drop(&h->holds);
 }
 
 /* The listener goes last: agents unroute themselves as they close, and until then in-flight
  * answers still need it. */
 static void close_shared(mol_host *h) {
-  if (h->http) mol_http_server_close(h->http, LISTENER_GRACE_MS, on_http_closed, h);
-  else h->http_closed = 1;
-  if (h->client) mol_http_client_close(h->client, on_client_closed, h);
-  else h->client_closed = 1;
-  if (!h->http || !h->client) maybe_done(h); /* never both NULL: see mol_host_start */
+  if (h->http) {
+    mol_holds_take(&h->holds);
+    mol_http_server_close(h->http, LISTENER_GRACE_MS, on_shared_closed, h);
+  }
+  if (h->client) {
+    mol_holds_take(&h->holds);
+    mol_http_client_close(h->client, on_shared_closed, h);
+  }
+  mol_holds_drop(&h->holds); /* the host's own: on_end runs later, never inside */
 }
 
 static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
@@ -179,13 +181,15 @@ int mol_host_start(uv_loop_t *loop, const mol_host_config *cfg, const mol_host_c
   h->n = cfg->n_agents;
   if (cbs) h->cbs = *cbs;
   int rc = start_shared(h, cfg);
+  if (rc && !h->http && !h->client) { /* nothing to close */
+    host_free(h);
+    return rc;
+  }
+  uv_timer_init(loop, &h->last);
+  mol_holds_init(&h->holds, (uv_handle_t *)&h->last, host_finish, h);
   if (!rc) rc = start_agents(h, cfg);
   if (rc) {
     h->failed_start = 1; /* wind down quietly: stop what started, then close the rest */
-    if (!h->http && !h->client) {
-      host_free(h);
-      return rc;
-    }
     h->stopping = 0;
     mol_host_stop(h);
     return rc;
