@@ -134,9 +134,8 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
   if (j->eofs < 2) uv_timer_start(&j->timer, on_timer, DRAIN_MS, 0);
 }
 
-static int spawn(uv_loop_t *loop, setup_job *j, const mol_plugin_setup_opts *o) {
-  char script[4096], pdir[4200];
-  if (mol_plugin_pathf(script, "%s/setup.sh", o->dir)) return -ENAMETOOLONG;
+static int spawn(uv_loop_t *loop, setup_job *j, const mol_plugin_setup_opts *o, char *script) {
+  char pdir[4200];
   snprintf(pdir, sizeof(pdir), "PLUGIN_DIR=%s", o->dir);
   char *env[MAX_ENV];
   build_env(env, o->env, pdir);
@@ -159,6 +158,8 @@ static int spawn(uv_loop_t *loop, setup_job *j, const mol_plugin_setup_opts *o) 
 
 int mol_plugin_setup_run(uv_loop_t *loop, const mol_plugin_setup_opts *o, mol_plugin_setup_cb cb,
                          void *arg) {
+  char script[4096]; /* checked before any handle exists: nothing to close on this error */
+  if (mol_plugin_pathf(script, "%s/setup.sh", o->dir)) return -ENAMETOOLONG;
   setup_job *j = calloc(1, sizeof(*j));
   if (!j) return MOL_ENOMEM;
   j->cb = cb;
@@ -173,7 +174,7 @@ int mol_plugin_setup_run(uv_loop_t *loop, const mol_plugin_setup_opts *o, mol_pl
   uv_timer_init(loop, &j->timer);
   j->timer.data = j;
   mol_holds_init(&j->holds, (uv_handle_t *)&j->timer, job_finish, j);
-  int rc = spawn(loop, j, o);
+  int rc = spawn(loop, j, o, script);
   if (rc) {
     /* No child. The handles (the process one included: libuv initialised it) still close
      * on a later turn; cb is cleared so job_finish only frees. */

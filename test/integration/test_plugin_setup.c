@@ -1,6 +1,6 @@
 /* test_plugin_setup.c - setup.sh: timeout kills the whole process group (ADD-22), stragglers
  * die with bash, exit status and output are captured, the log is capped, the environment is
- * allow-listed. */
+ * allow-listed, a directory too long for a path is refused cleanly. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -190,12 +190,26 @@ static void test_spawn_failure_reported(void **state) {
   assert_int_equal(f->done, 0);
 }
 
+/* A plugin directory whose script path does not fit: a clear error before anything is
+ * started, the callback never fires, and nothing is left on the loop. */
+static void test_dir_too_long_refused(void **state) {
+  fx *f = *state;
+  static char dir[5000];
+  memset(dir, 'd', sizeof(dir) - 1);
+  dir[0] = '/';
+  mol_plugin_setup_opts o = {.dir = dir, .log_path = f->log};
+  assert_int_equal(mol_plugin_setup_run(&f->loop, &o, on_done, f), -ENAMETOOLONG);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->done, 0);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
   const struct CMUnitTest tests[] = {
       T(test_hang_and_fork_killed), T(test_stragglers_die_with_bash), T(test_exit_status_and_log),
       T(test_log_capped),           T(test_env_allow_listed),         T(test_spawn_failure_reported),
+      T(test_dir_too_long_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
