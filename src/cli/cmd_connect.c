@@ -40,8 +40,7 @@ static void on_client_closed(void *arg) {
 
 /* Closes the client once nothing is left that needs it: the handler has finished and the
  * replies already sent have been answered (closing earlier would cut them off). */
-static void maybe_close(connect_ctx *cx) {
-  if (!cx->ending || !connect_delivery_idle(cx) || cx->closing) return;
+static void close_client(connect_ctx *cx) {
   cx->closing = 1;
   mol_platform_client_close(cx->client, on_client_closed, cx);
 }
@@ -69,7 +68,6 @@ static void on_loop_end(mol_platform_status st, int err, const char *server_stat
   }
   fflush(stdout);
   connect_delivery_stop(cx);
-  maybe_close(cx);
 }
 
 static void on_stop_signal(void *arg) {
@@ -108,7 +106,7 @@ int cmd_connect(int argc, char **argv) {
   if (o.verbose) mol_log_set_level(MOL_LOG_INFO);
   if (o.listen) return connect_push_run(&o);
   connect_ctx cx = {.loop = uv_default_loop(), .handler = o.handler,
-                    .handler_timeout_ms = o.handler_timeout_s * 1000, .on_idle = maybe_close};
+                    .handler_timeout_ms = o.handler_timeout_s * 1000, .on_drained = close_client};
   rc = mol_platform_client_new(cx.loop, &o.po, &cx.client);
   if (rc) {
     fprintf(stderr, "molecule connect: %s\n", mol_strerror(rc));

@@ -2,7 +2,7 @@
  * and the state of one run. The calls point one way: cmd_connect.c (main and shutdown) uses
  * connect_setup.c (options, registration) and connect_delivery.c (inbound poll, handler runs,
  * replies, cursor), which uses connect_queue.c and connect_handler.c. connect_delivery.c tells
- * main that its work has drained through the on_idle pointer, never by name. Push mode
+ * main that its work has drained through the on_drained pointer, never by name. Push mode
  * (--listen) is connect_push.c, which main hands the whole run to. */
 #ifndef MOL_CLI_CONNECT_INT_H
 #define MOL_CLI_CONNECT_INT_H
@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "base/holds.h"
 #include "cli/connect_handler.h"
 #include "molecule.h"
 
@@ -84,15 +85,18 @@ struct connect_ctx {
   connect_seen seen;
   connect_handler *running;       /* the handler of current, while it runs */
   connect_msg *current;
-  unsigned replies_in_flight;
-  uv_timer_t poll_timer;          /* the inbound poll (ours, not mol_platform_run's) */
+  uv_timer_t poll_timer;          /* the inbound poll (ours, not mol_platform_run's); the
+                                     holds' last handle */
+  mol_holds holds;                /* the delivery's own until stopped; the running handler, each
+                                     reply and the poll in flight */
   mol_platform_req *fetch;        /* the inbound poll in flight */
   unsigned poll_interval_ms;
   int paused;                     /* polls are skipped: the queue cannot take a whole batch */
   int ending;                     /* the platform loop has ended: drain, then close */
   char resume[64];                /* the cursor to leave behind: the last message whose handler
                                      finished ("" = the cursor was empty at start) */
-  void (*on_idle)(connect_ctx *cx); /* while ending, called when the work may have drained */
+  void (*on_drained)(connect_ctx *cx); /* once stopped and nothing is in flight (never inside
+                                           connect_delivery_stop) */
   int closing;                    /* mol_platform_client_close has been called */
   int exit_code;
 };
@@ -100,9 +104,7 @@ struct connect_ctx {
 /* Starts the inbound poll (at once: the backlog) and the handler runs. */
 void connect_delivery_start(connect_ctx *cx, unsigned interval_ms);
 /* The loop has ended: stop polling, leave the cursor after the last message handled, drop
- * the queue, stop the running handler. on_idle follows as the work drains. */
+ * the queue, stop the running handler. on_drained follows once the work has drained. */
 void connect_delivery_stop(connect_ctx *cx);
-/* 1 when nothing is in flight: no handler, no reply, no poll. */
-int connect_delivery_idle(const connect_ctx *cx);
 
 #endif
