@@ -117,7 +117,7 @@ static int on_body(mol_http_request *r, const char *data, size_t len, void *arg)
     abort_later(d, MOL_ETOOBIG);
     return 1;
   }
-  mol_plugin_sha256_update(&d->sha, data, len);
+  mol_plugin__sha256_update(&d->sha, data, len);
   if (queue_chunk(d, data, len)) {
     abort_later(d, MOL_ENOMEM);
     return 1;
@@ -195,7 +195,7 @@ static void on_http_done(mol_http_request *r, int err, const mol_http_response *
   d->res.err = err;
   describe(d, err);
   uint8_t digest[MOL_SHA256_LEN];
-  mol_plugin_sha256_final(&d->sha, digest);
+  mol_plugin__sha256_final(&d->sha, digest);
   mol_hex(digest, MOL_SHA256_LEN, d->res.archive_sha256);
   d->res.bytes = d->received;
   close_pipe_when_done(d);
@@ -215,7 +215,7 @@ static void close_pipe_when_done(mol_plugin_download *d) {
 
 static char *header_copy_url(const char *url) { return strdup(url); }
 
-int mol_plugin_download_start(uv_loop_t *loop, mol_http_client *http,
+int mol_plugin__download_start(uv_loop_t *loop, mol_http_client *http,
                               const mol_plugin_download_opts *o, mol_plugin_download **out) {
   mol_plugin_download *d = calloc(1, sizeof(*d));
   if (!d || !(d->url = header_copy_url(o->url))) {
@@ -225,7 +225,7 @@ int mol_plugin_download_start(uv_loop_t *loop, mol_http_client *http,
   d->loop = loop;
   d->o = *o;
   d->max = o->max_bytes ? o->max_bytes : (512ull << 20);
-  mol_plugin_sha256_init(&d->sha);
+  mol_plugin__sha256_init(&d->sha);
   mol_http_request_opts ro = {.url = d->url, .headers = o->headers, .nheaders = o->nheaders,
                               .idle_timeout_ms = o->idle_timeout_ms ? o->idle_timeout_ms : 60000,
                               .on_headers = on_headers, .on_body = on_body};
@@ -242,6 +242,6 @@ int mol_plugin_download_start(uv_loop_t *loop, mol_http_client *http,
   return 0;
 }
 
-void mol_plugin_download_cancel(mol_plugin_download *d) {
+void mol_plugin__download_cancel(mol_plugin_download *d) {
   if (d && !d->http_done) abort_later(d, MOL_ECANCELED);
 }

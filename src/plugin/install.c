@@ -130,7 +130,7 @@ static void free_req(mol_plugin_install_req *r) {
   free(r->setup_env);
   for (size_t i = 0; i < r->nwarnings; i++) free(r->warnings[i]);
   free(r->warnings);
-  mol_plugin_extract_result_free(&r->xres);
+  mol_plugin__extract_result_free(&r->xres);
   free(r->platform_url);
   free(r->workspace_id);
   free(r->name);
@@ -169,7 +169,7 @@ static int copy_opts(mol_plugin_install_req *r, const mol_plugin_install_opts *o
 
 static void prepare_work(uv_work_t *w) {
   mol_plugin_install_req *r = w->data;
-  r->lock_fd = mol_plugin_lock(r->plugins_dir);
+  r->lock_fd = mol_plugin__lock(r->plugins_dir);
   if (r->lock_fd < 0) {
     int e = r->lock_fd;
     set_err(r, e, "%s: %s", r->plugins_dir,
@@ -180,7 +180,7 @@ static void prepare_work(uv_work_t *w) {
     set_err(r, -errno, "%s: %s", r->plugins_dir, strerror(errno));
     return;
   }
-  r->recovered = mol_plugin_recover_locked(r->dir);  /* logged on the loop thread */
+  r->recovered = mol_plugin__recover_locked(r->dir);  /* logged on the loop thread */
   char hex[9];
   if (mol_random_hex(hex, 4) != 0) {
     set_err(r, MOL_EIO, "no randomness for the staging name");
@@ -206,7 +206,7 @@ static void prepare_work(uv_work_t *w) {
 
 static void extract_work(uv_work_t *w) {
   mol_plugin_install_req *r = w->data;
-  mol_plugin_extract_fd(r->pipe_rd, r->tgz_fd, r->staging, &r->limits, &r->xres);
+  mol_plugin__extract_fd(r->pipe_rd, r->tgz_fd, r->staging, &r->limits, &r->xres);
   close(r->pipe_rd);
 }
 
@@ -267,7 +267,7 @@ static void start_download(mol_plugin_install_req *r) {
                                 .max_bytes = r->max_download,
                                 .idle_timeout_ms = r->idle_timeout_ms, .on_start = on_dl_start,
                                 .on_progress = on_dl_progress, .on_done = on_dl_done, .arg = r};
-  if (!rc) rc = mol_plugin_download_start(r->loop, r->http, &o, &r->dl);
+  if (!rc) rc = mol_plugin__download_start(r->loop, r->http, &o, &r->dl);
   if (rc) set_err(r, rc, "GET %s: %s", url.data ? url.data : "?", mol_strerror(rc));
   mol_buf_free(&url);
   if (rc) cleanup_and_fail(r);
@@ -306,7 +306,7 @@ static void commit_work(uv_work_t *w) {
   r->tgz_fd = -1;
   (void)unlink(r->tgz);
   char msg[MOL_PLUGIN_MSG_MAX] = "";
-  int rc = mol_plugin_swap_in(r->dir, r->name, r->staging, msg);
+  int rc = mol_plugin__swap_in(r->dir, r->name, r->staging, msg);
   if (rc) set_err(r, rc, "%s", msg);
   else r->swapped = 1;
 }
@@ -354,7 +354,7 @@ static void cleanup_work(uv_work_t *w) {
   if (r->tgz_fd >= 0) close(r->tgz_fd);
   r->tgz_fd = -1;
   if (r->tgz[0]) (void)unlink(r->tgz);
-  if (r->staging[0] && !r->swapped) (void)mol_plugin_rmtree(r->staging);
+  if (r->staging[0] && !r->swapped) (void)mol_plugin__rmtree(r->staging);
 }
 
 static void after_cleanup(uv_work_t *w, int status) {
@@ -377,10 +377,10 @@ static void on_setup_done(const mol_plugin_setup_result *res, void *arg) {
   r->res.setup = *res;
   char line[MOL_PLUGIN_MSG_MAX];
   if (res->err == MOL_ETIMEDOUT)
-    mol_plugin_msgf(line, "setup.sh timed out; its process group was killed (log: %s)",
+    mol_plugin__msgf(line, "setup.sh timed out; its process group was killed (log: %s)",
              r->log_path);
   else if (res->term_signal || res->exit_status)
-    mol_plugin_msgf(line, "setup.sh failed (%s %d; log: %s)",
+    mol_plugin__msgf(line, "setup.sh failed (%s %d; log: %s)",
              res->term_signal ? "signal" : "exit status",
              res->term_signal ? res->term_signal : res->exit_status, r->log_path);
   else line[0] = '\0';
@@ -399,7 +399,7 @@ static void run_setup(mol_plugin_install_req *r) {
   mol_plugin_setup_opts so = {.dir = r->target, .log_path = r->log_path,
                               .timeout_ms = r->setup_timeout_ms,
                               .env = (const char *const *)r->setup_env};
-  int rc = mol_plugin_setup_run(r->loop, &so, on_setup_done, r);
+  int rc = mol_plugin__setup_run(r->loop, &so, on_setup_done, r);
   if (rc) {
     char line[MOL_PLUGIN_MSG_MAX];
     snprintf(line, sizeof(line), "setup.sh could not be started: %s", mol_strerror(rc));
@@ -472,7 +472,7 @@ static void send_report(mol_plugin_install_req *r) {
 /* ---- completion -------------------------------------------------------------------------- */
 
 static void finish(mol_plugin_install_req *r) {
-  mol_plugin_unlock(r->lock_fd);
+  mol_plugin__unlock(r->lock_fd);
   r->lock_fd = -1;
   mol_plugin_result *res = &r->res;
   res->dir = r->swapped ? r->target : NULL;
@@ -492,7 +492,7 @@ static void finish(mol_plugin_install_req *r) {
 int mol_plugin_install(uv_loop_t *loop, mol_http_client *http, const mol_plugin_install_opts *o,
                        mol_plugin_install_cb cb, void *arg, mol_plugin_install_req **out) {
   if (!loop || !http || !o || !cb || !o->platform_url || !o->workspace_id || !o->plugins_dir ||
-      !o->workspace_id[0] || strchr(o->workspace_id, '/') || !mol_plugin_name_valid(o->name))
+      !o->workspace_id[0] || strchr(o->workspace_id, '/') || !mol_plugin__name_valid(o->name))
     return MOL_EINVAL;
   mol_plugin_install_req *r = calloc(1, sizeof(*r));
   if (!r) return MOL_ENOMEM;
@@ -516,5 +516,5 @@ int mol_plugin_install(uv_loop_t *loop, mol_http_client *http, const mol_plugin_
 void mol_plugin_install_cancel(mol_plugin_install_req *r) {
   if (!r || r->canceled) return;
   r->canceled = 1;
-  if (r->dl) mol_plugin_download_cancel(r->dl);
+  if (r->dl) mol_plugin__download_cancel(r->dl);
 }

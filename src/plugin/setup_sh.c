@@ -156,7 +156,7 @@ static int spawn(uv_loop_t *loop, setup_job *j, const mol_plugin_setup_opts *o, 
   return uv_spawn(loop, &j->proc, &po);
 }
 
-int mol_plugin_setup_run(uv_loop_t *loop, const mol_plugin_setup_opts *o, mol_plugin_setup_cb cb,
+int mol_plugin__setup_run(uv_loop_t *loop, const mol_plugin_setup_opts *o, mol_plugin_setup_cb cb,
                          void *arg) {
   char script[4096]; /* checked before any handle exists: nothing to close on this error */
   if (mol_plugin_pathf(script, "%s/setup.sh", o->dir)) return -ENAMETOOLONG;
