@@ -52,7 +52,7 @@ static void on_handled(const connect_handler_result *res, void *arg) {
     mol_platform_record_outcome(cx->client, res->ok, res->ok ? NULL : "handler failed");
     snprintf(cx->resume, sizeof cx->resume, "%s", q->m.activity_id);
   }
-  connect_msg_free(q);
+  mol_cli__connect_msg_free(q);
   cx->current = NULL;
   cx->running = NULL;
   start_next(cx); /* nothing while ending */
@@ -61,16 +61,16 @@ static void on_handled(const connect_handler_result *res, void *arg) {
 
 static void start_next(connect_ctx *cx) {
   connect_msg *q;
-  while (!cx->running && !cx->ending && (q = connect_queue_pop(&cx->queue))) {
+  while (!cx->running && !cx->ending && (q = mol_cli__connect_queue_pop(&cx->queue))) {
     cx->current = q;
-    if (connect_handler_start(cx->loop, cx->handler, cx->handler_timeout_ms, &q->m, on_handled,
-                              cx, &cx->running) == 0) {
+    if (mol_cli__connect_handler_start(cx->loop, cx->handler, cx->handler_timeout_ms, &q->m,
+                                       on_handled, cx, &cx->running) == 0) {
       mol_holds_take(&cx->holds); /* until on_handled */
       return;
     }
     fprintf(stderr, "[molecule] cannot start the handler for %s: out of memory; skipped\n",
             q->m.activity_id);
-    connect_msg_free(q);
+    mol_cli__connect_msg_free(q);
     cx->current = NULL;
     cx->running = NULL;
   }
@@ -81,12 +81,12 @@ static void start_next(connect_ctx *cx) {
 /* 1 when the message is taken care of (queued, or skipped as a repeat or a row without id);
  * 0 when it cannot be queued now: the cursor must then stay before it. */
 static int take_message(connect_ctx *cx, const mol_platform_message *m) {
-  if (!m->activity_id || !*m->activity_id || connect_seen_has(&cx->seen, m->activity_id))
+  if (!m->activity_id || !*m->activity_id || mol_cli__connect_seen_has(&cx->seen, m->activity_id))
     return 1;
-  connect_msg *q = cx->queue.n < CONNECT_MAX_QUEUED ? connect_msg_copy(m) : NULL;
+  connect_msg *q = cx->queue.n < CONNECT_MAX_QUEUED ? mol_cli__connect_msg_copy(m) : NULL;
   if (!q) return 0;
-  connect_seen_add(&cx->seen, m->activity_id);
-  connect_queue_push(&cx->queue, q);
+  mol_cli__connect_seen_add(&cx->seen, m->activity_id);
+  mol_cli__connect_queue_push(&cx->queue, q);
   start_next(cx);
   return 1;
 }
@@ -149,7 +149,7 @@ static void on_poll_due(uv_timer_t *t) {
 
 /* A restart resumes after the cursor left behind; until a handler finishes, that is also the
  * cursor to leave behind on exit. */
-void connect_delivery_start(connect_ctx *cx, unsigned interval_ms) {
+void mol_cli__connect_delivery_start(connect_ctx *cx, unsigned interval_ms) {
   const char *cursor = mol_platform_cursor(cx->client);
   snprintf(cx->resume, sizeof cx->resume, "%s", cursor ? cursor : "");
   cx->poll_interval_ms = interval_ms;
@@ -159,7 +159,7 @@ void connect_delivery_start(connect_ctx *cx, unsigned interval_ms) {
   uv_timer_start(&cx->poll_timer, on_poll_due, 0, 0); /* the backlog, at once */
 }
 
-void connect_delivery_stop(connect_ctx *cx) {
+void mol_cli__connect_delivery_stop(connect_ctx *cx) {
   cx->ending = 1;
   uv_timer_stop(&cx->poll_timer);
   mol_platform_cancel(cx->fetch); /* its callback comes later */
@@ -167,7 +167,7 @@ void connect_delivery_stop(connect_ctx *cx) {
    * leave it after the last one handled, so a restart delivers them (at least once). */
   if (cx->queue.head || cx->running)
     mol_platform_set_cursor(cx->client, cx->resume[0] ? cx->resume : NULL);
-  connect_queue_clear(&cx->queue);
-  if (cx->running) connect_handler_kill(cx->running, SIGTERM);
+  mol_cli__connect_queue_clear(&cx->queue);
+  if (cx->running) mol_cli__connect_handler_kill(cx->running, SIGTERM);
   mol_holds_drop(&cx->holds); /* the delivery's own: on_drained once the rest has let go */
 }

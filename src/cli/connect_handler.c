@@ -116,14 +116,14 @@ static void on_stdin_written(uv_write_t *w, int status) {
 }
 
 /* Signals the handler's whole process group (it may have exited while its children live). */
-void connect_handler_kill(connect_handler *h, int signum) {
+void mol_cli__connect_handler_kill(connect_handler *h, int signum) {
   if (!h->out_done || !h->exited) uv_kill(-h->proc.pid, signum);
 }
 
 static void on_timeout(uv_timer_t *t) {
   connect_handler *h = t->data;
   h->timed_out = 1;
-  connect_handler_kill(h, SIGKILL);
+  mol_cli__connect_handler_kill(h, SIGKILL);
 }
 
 /* environ plus what the handler needs to know about the message. */
@@ -148,7 +148,7 @@ static char **handler_env(const mol_platform_message *m, char extra[6][1200]) {
 static int spawn(connect_handler *h, uv_loop_t *loop, const char *cmd,
                  const mol_platform_message *m) {
   char extra[6][1200];
-  cli_connect_message_file(m);
+  mol_cli__connect_message_file(m);
   char **env = handler_env(m, extra);
   if (!env) return UV_ENOMEM;
   char *args[] = {"/bin/sh", "-c", (char *)cmd, NULL};
@@ -171,9 +171,9 @@ static int feed_stdin(connect_handler *h) {
   return uv_write(&h->wr, (uv_stream_t *)&h->in, &b, 1, on_stdin_written);
 }
 
-int connect_handler_start(uv_loop_t *loop, const char *cmd, unsigned timeout_ms,
-                          const mol_platform_message *m, connect_handler_cb cb, void *arg,
-                          connect_handler **out) {
+int mol_cli__connect_handler_start(uv_loop_t *loop, const char *cmd, unsigned timeout_ms,
+                                   const mol_platform_message *m, connect_handler_cb cb, void *arg,
+                                   connect_handler **out) {
   connect_handler *h = calloc(1, sizeof(*h));
   if (!h || !(h->text = strdup(m->text ? m->text : ""))) {
     free(h);

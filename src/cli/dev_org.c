@@ -246,9 +246,9 @@ static int start_agents(dev *d) {
     snprintf(d->coord.worker_id[i - 1], sizeof(d->coord.worker_id[0]), "%s", d->m[i].id);
     snprintf(d->coord.worker_name[i - 1], sizeof(d->coord.worker_name[0]), "%s", d->m[i].name);
     d->workers[i - 1] = (dev_worker){.role = d->m[i].role, .delay_ms = 300};
-    dev_worker_executor(&d->workers[i - 1], &d->worker_ex[i - 1]);
+    mol_cli__dev_worker_executor(&d->workers[i - 1], &d->worker_ex[i - 1]);
   }
-  dev_coordinator_executor(&d->coord, &d->coord_ex);
+  mol_cli__dev_coordinator_executor(&d->coord, &d->coord_ex);
   for (int i = 0; i < MEMBERS && !rc; i++) rc = start_member(d, i);
   if (!rc) say(d, "agents started on http://%s:%d/agents/<name>/ (%s)", d->o->agents_host,
                d->o->agents_port, d->use_chat ? "workers answer with HERMES_API_BASE" : "built-in answers");
@@ -310,7 +310,7 @@ static void on_listed(dev *d, int status, json_t *body, void *arg) {
 
 static void on_dp_closed(void *arg) {
   (void)arg;
-  cli_signals_close();
+  mol_cli__signals_close();
 }
 
 static void on_agents_http_closed(void *arg) {
@@ -364,7 +364,7 @@ static int start_listener(dev *d) {
   return rc;
 }
 
-int dev_run(const dev_opts *o) {
+int mol_cli__dev_run(const dev_opts *o) {
   static dev d; /* lives as long as the process; the loop refers to it until the end */
   memset(&d, 0, sizeof(d));
   d.o = o;
@@ -383,7 +383,7 @@ int dev_run(const dev_opts *o) {
   d.tick.data = &d;
   mol_holds_init(&d.holds, (uv_handle_t *)&d.tick, close_rest, &d);
   uv_timer_start(&d.tick, on_tick, 200, d.tty ? 1000 : 500);
-  cli_on_stop_signal(&d.loop, dev_stop, &d);
+  mol_cli__on_stop_signal(&d.loop, dev_stop, &d);
   api(&d, "GET", "/workspaces", NULL, on_listed, NULL);
   uv_run(&d.loop, UV_RUN_DEFAULT);
   uv_run(&d.loop, UV_RUN_DEFAULT);
