@@ -76,7 +76,7 @@ static void job_end(pack_job *j) {
   mol_holds_drop(&j->holds);
 }
 
-static void job_maybe_done(pack_job *j) {
+static void end_when_over(pack_job *j) {
   if (j->exited && j->eof) job_end(j);
 }
 
@@ -84,7 +84,7 @@ static void on_pack_exit(uv_process_t *p, int64_t status, int sig) {
   pack_job *j = p->data;
   j->exited = 1;
   j->status = sig ? -1 : status;
-  job_maybe_done(j);
+  end_when_over(j);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
@@ -114,7 +114,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   if (n == 0) return;
   uv_read_stop(s);
   j->eof = 1;
-  job_maybe_done(j);
+  end_when_over(j);
 }
 
 static int spawn_pack(pack_job *j, const char *dir) {
