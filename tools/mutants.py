@@ -11,7 +11,7 @@ MUTANTS = [
     ('rfc850-year', 'src/base/backoff.c',
      '  if (y > now_year + 50) y -= 100;', '  if (0) y -= 100;', ['base_backoff']),
     ('connect-dedup', 'src/cli/connect_delivery.c',
-     'connect_seen_has(&cx->seen, m->activity_id)', '0', ['cli_connect_delivery']),
+     'mol_cli__connect_seen_has(&cx->seen, m->activity_id)', '0', ['cli_connect_delivery']),
     ('connect-rewind', 'src/cli/connect_delivery.c',
      '    mol_platform_set_cursor(cx->client, cx->resume[0] ? cx->resume : NULL);',
      '    (void)0;', ['cli_connect_delivery']),

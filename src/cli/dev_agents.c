@@ -89,7 +89,7 @@ static void coord_cancel(void *self, mol_a2a_turn *t) {
     if (ct->calls[i].req) mol_platform_cancel(ct->calls[i].req); /* each answers ECANCELED */
 }
 
-int dev_coordinator_executor(dev_coordinator *c, mol_a2a_executor *ex) {
+int mol_cli__dev_coordinator_executor(dev_coordinator *c, mol_a2a_executor *ex) {
   if (c->n_workers < 1 || c->n_workers > DEV_MAX_WORKERS || !c->platform) return MOL_EINVAL;
   ex->name = "coordinator";
   ex->execute = coord_execute;
@@ -140,7 +140,7 @@ static void worker_cancel(void *self, mol_a2a_turn *t) {
   mol_a2a_turn_canceled(t);
 }
 
-int dev_worker_executor(dev_worker *w, mol_a2a_executor *ex) {
+int mol_cli__dev_worker_executor(dev_worker *w, mol_a2a_executor *ex) {
   ex->name = "worker";
   ex->execute = worker_execute;
   ex->cancel = worker_cancel;
