@@ -399,6 +399,9 @@ MOL_EXTERN void mol_platform_invalidate_peer(mol_platform_client *c, const char 
  * MOL_ERPC. */
 typedef struct {
   int proxy_only;            /* 1: skip discovery and the direct attempt */
+  const char *message_id;    /* NULL -> a fresh uuid; e.g. a delegation id, which the platform
+                                uses to stitch the reply into that delegation's record */
+  unsigned timeout_ms;       /* each attempt; 0 -> the client's peer_timeout_ms */
 } mol_platform_call_peer_opts;
 MOL_EXTERN int mol_platform_call_peer(mol_platform_client *c, const char *target_id,
                                       const char *text, const mol_platform_call_peer_opts *o,

@@ -138,6 +138,28 @@ MOL_EXTERN int mol_platform_shared_context(mol_platform_client *c, const char *p
                                            const mol_platform_call *call, mol_platform_cb cb,
                                            void *arg, mol_platform_req **out);
 
+/* ---- chat attachments, WorkspaceAuth ------------------------------------------------------ */
+typedef struct {
+  const char *name;          /* the file's base name (no '"', CR or LF) */
+  const char *mime_type;     /* NULL -> application/octet-stream */
+  const void *data;          /* the bytes, borrowed for the call's start */
+  size_t len;
+} mol_platform_upload_file;
+/* POST /workspaces/<self>/chat/uploads, multipart/form-data with one "files" part per file:
+ * res->body is {"files":[{"uri","name","mimeType"?,"size"}]}, in the order given, each entry
+ * ready to pass on as an attachment. MOL_EINVAL for a bad name or a file containing the
+ * multipart boundary (refused, never sent cut short). */
+MOL_EXTERN int mol_platform_chat_upload(mol_platform_client *c,
+                                        const mol_platform_upload_file *files, size_t n,
+                                        const mol_platform_call *call, mol_platform_cb cb,
+                                        void *arg, mol_platform_req **out);
+/* POST /workspaces/<self>/notify {"message", "attachments"}: attachments_json is the JSON array
+ * of upload entries (NULL or "[]": none). */
+MOL_EXTERN int mol_platform_notify_attachments(mol_platform_client *c, const char *text,
+                                               const char *attachments_json,
+                                               const mol_platform_call *call, mol_platform_cb cb,
+                                               void *arg, mol_platform_req **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -116,7 +116,9 @@ int mol_cli__cmd_mcp(int argc, char **argv) {
     return 2;
   }
   mol_tool_env env = {.loop = &loop, .platform = run.pc, .workspace_id = a.po.workspace_id};
-  mol_tools *tools = mcp_tools_for(&env);
+  mcp_toolset ts = {0};
+  int tools_rc = mcp_toolset_init(&ts, &env);
+  mol_tools *tools = tools_rc ? NULL : ts.reg;
   mcp_stdio_opts so = {
     .session = {.tools = tools, .call_timeout_ms = a.call_timeout_s * 1000u},
     .in_fd = 0,
@@ -132,7 +134,7 @@ int mol_cli__cmd_mcp(int argc, char **argv) {
     mol_cli__on_stop_signal(&loop, on_stop_signal, &run);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
-  if (tools) mol_tools_free(tools);
+  if (tools) mcp_toolset_free(&ts);
   uv_run(&loop, UV_RUN_DEFAULT);
   int closed = uv_loop_close(&loop) == 0;
   if (rc) return 1;

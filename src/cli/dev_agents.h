@@ -1,29 +1,43 @@
-/* dev_agents.h - the built-in executors of `molecule dev`'s demo organisation.
+/* dev_agents.h - the built-in executors of `molecule dev`'s demo organisation. Both act
+ * through the agent tools a model would call (tools/builtin.h), so the demo shows the tool path
+ * working end to end without a model:
  *
- * coordinator: asks every worker (through the platform's A2A proxy, with its own platform
- *   identity) and answers with their replies combined; cancel cancels the calls in flight.
- * worker: answers as its role after a short pause, so the demo shows turns overlapping. */
+ * coordinator: for each worker, the delegate_to_workspace tool (the platform runs the
+ *   delegation and stitches the reply into its ledger), then check_delegation_status until the
+ *   reply is there; answers with the replies combined. Cancel stops its tool calls.
+ * worker: commit_memory (what it was asked), then search_memory (what it remembers of it), and
+ *   answers as its role with what it recalled.
+ * Each tool call is reported through note() for the live view. */
 #ifndef MOL_CLI_DEV_AGENTS_H
 #define MOL_CLI_DEV_AGENTS_H
 
 #include "a2a_uv/executor.h"
 #include "molecule.h"
+#include "tools/builtin.h"
 
 #define DEV_MAX_WORKERS 4
 
+typedef void (*dev_note_fn)(void *arg, const char *line);
+
 typedef struct {
-  mol_platform_client *platform;   /* the coordinator's identity (borrowed) */
+  mol_tools *tools;                /* the coordinator's core tools (borrowed; set before its
+                                      first turn, else the turn fails) */
   int n_workers;
   char worker_id[DEV_MAX_WORKERS][40];
   char worker_name[DEV_MAX_WORKERS][40];
+  unsigned poll_ms;                /* between two check_delegation_status; 0 -> 200 */
+  dev_note_fn note;
+  void *note_arg;
   unsigned long long calls, failures;
 } dev_coordinator;
 
 int mol_cli__dev_coordinator_executor(dev_coordinator *c, mol_a2a_executor *ex);
 
 typedef struct {
-  const char *role;     /* "researcher", "writer", ... */
-  unsigned delay_ms;
+  const char *role;                /* "researcher", "writer", ... */
+  mol_tools *tools;                /* the worker's core tools (borrowed; as the coordinator's) */
+  dev_note_fn note;
+  void *note_arg;
 } dev_worker;
 
 int mol_cli__dev_worker_executor(dev_worker *w, mol_a2a_executor *ex);

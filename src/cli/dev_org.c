@@ -41,7 +41,7 @@ struct dev {
   char platform_url[200];
   member m[MEMBERS];
   dev_coordinator coord;
-  mol_platform_client *coord_pc;
+  mol_agent_tools *tools[MEMBERS];   /* each member's core tools, acting as its agent */
   mol_a2a_executor coord_ex;
   dev_worker workers[MEMBERS - 1];
   mol_a2a_executor worker_ex[MEMBERS - 1];
@@ -170,6 +170,21 @@ static void send_demo(dev *d) {
   api(d, "POST", path, body, on_demo_reply, NULL);
 }
 
+/* Each member's core tools act as its agent (its platform client, its token), once all are
+ * registered: the demo's executors call them. */
+static int give_tools(dev *d) {
+  for (int i = 0; i < MEMBERS; i++) {
+    mol_platform_client *pc = mol_agent_platform_client(d->m[i].agent);
+    mol_agent_tools_opts to = {.loop = &d->loop, .platform = pc, .workspace_id = d->m[i].id,
+                               .set = MOL_TOOLS_SET_CORE};
+    int rc = pc ? mol_agent_tools_new(&to, &d->tools[i]) : MOL_EINVAL;
+    if (rc) return rc;
+  }
+  d->coord.tools = mol_agent_tools_registry(d->tools[0]);
+  for (int i = 1; i < MEMBERS; i++) d->workers[i - 1].tools = mol_agent_tools_registry(d->tools[i]);
+  return 0;
+}
+
 static void on_member_state(dev *d, int status, json_t *body, void *arg) {
   member *mb = arg;
   const char *st = mol_json_str(body, "status");
@@ -179,6 +194,13 @@ static void on_member_state(dev *d, int status, json_t *body, void *arg) {
   if (all && !d->online && !d->stopping) {
     d->online = 1;
     say(d, "all three agents registered and online");
+    int rc = give_tools(d);
+    if (rc) {
+      say(d, "demo failed: the agents' tools: %s", mol_strerror(rc));
+      d->exit_code = 1;
+      dev_stop(d);
+      return;
+    }
     send_demo(d);
   }
 }
@@ -236,16 +258,17 @@ static int start_member(dev *d, int i) {
   return 0;
 }
 
+static void note(void *arg, const char *line) { say(arg, "%s", line); }
+
 static int start_agents(dev *d) {
-  mol_platform_opts po = {.platform_url = d->platform_url, .workspace_id = d->m[0].id};
-  int rc = mol_platform_client_new(&d->loop, &po, &d->coord_pc);
-  if (rc) return rc;
-  d->coord.platform = d->coord_pc;
+  int rc = 0;
   d->coord.n_workers = MEMBERS - 1;
+  d->coord.note = note;
+  d->coord.note_arg = d;
   for (int i = 1; i < MEMBERS; i++) {
     snprintf(d->coord.worker_id[i - 1], sizeof(d->coord.worker_id[0]), "%s", d->m[i].id);
     snprintf(d->coord.worker_name[i - 1], sizeof(d->coord.worker_name[0]), "%s", d->m[i].name);
-    d->workers[i - 1] = (dev_worker){.role = d->m[i].role, .delay_ms = 300};
+    d->workers[i - 1] = (dev_worker){.role = d->m[i].role, .note = note, .note_arg = d};
     mol_cli__dev_worker_executor(&d->workers[i - 1], &d->worker_ex[i - 1]);
   }
   mol_cli__dev_coordinator_executor(&d->coord, &d->coord_ex);
@@ -322,7 +345,7 @@ static void on_agents_http_closed(void *arg) {
 /* The holds' finish: stopping, and every agent has ended. */
 static void close_rest(void *arg) {
   dev *d = arg;
-  if (d->coord_pc) mol_platform_client_close(d->coord_pc, NULL, NULL);
+  for (int i = 0; i < MEMBERS; i++) mol_agent_tools_free(d->tools[i]); /* agents ended */
   mol_http_server_close(d->agents_http, 1000, on_agents_http_closed, d);
 }
 

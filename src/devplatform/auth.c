@@ -237,6 +237,14 @@ static int changes_state(const char *m) {
          strcmp(m, "DELETE") == 0;
 }
 
+static int upload_with_bearer(struct mol_http_req *req, const char *ct) {
+  const char *path = mol_http_req_path(req);
+  size_t n = strlen(path), tail = strlen("/chat/uploads");
+  return ct && !strncasecmp(ct, "multipart/form-data", 19) &&
+         mol_http_req_header(req, "Authorization") && n > tail &&
+         !strcmp(path + n - tail, "/chat/uploads");
+}
+
 int mol_dp__guard_request(mol_devplatform *dp, struct mol_http_req *req, mol_dp__reply *r) {
   const char *host_hdr = mol_http_req_header(req, "Host");
   mol_url host;
@@ -254,8 +262,10 @@ int mol_dp__guard_request(mol_devplatform *dp, struct mol_http_req *req, mol_dp_
   size_t body_len = 0;
   mol_http_req_body(req, &body_len);
   const char *ct = mol_http_req_header(req, "Content-Type");
-  /* A form POST (text/plain, urlencoded, multipart) is what a page can send without CORS. */
-  if (changes_state(mol_http_req_method(req)) && (body_len || ct) && !is_json_type(ct)) {
+  /* A form POST (text/plain, urlencoded, multipart) is what a page can send without CORS. The
+   * one multipart route needs a bearer, which such a form cannot carry. */
+  if (changes_state(mol_http_req_method(req)) && (body_len || ct) && !is_json_type(ct) &&
+      !upload_with_bearer(req, ct)) {
     mol_dp__reply_err(r, 415, "Content-Type must be application/json");
     return 0;
   }

@@ -49,14 +49,23 @@ static json_t *del_row(sqlite3_stmt *st) {
   return o;
 }
 
+/* ?delegation_id=X narrows the list to that one row (an extension: a caller with more than 50
+ * delegations in flight can still read the oldest; upstream ignores the parameter). */
 void mol_dp__h_delegations_list(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
   if (!del_gate(c, ws, r)) return;
-  sqlite3_stmt *st = mol_dp__stmt(&c->dp->store, MOL_DP__ST_DEL_LIST);
+  char one[MOL_DP__ID_MAX + 1];
+  int by_id = mol_dp__query_get(c, "delegation_id", one, sizeof one);
+  if (by_id < 0) {
+    mol_dp__reply_set(r, 200, json_array()); /* longer than any id: no such row */
+    return;
+  }
+  sqlite3_stmt *st = mol_dp__stmt(&c->dp->store, by_id ? MOL_DP__ST_DEL_GET : MOL_DP__ST_DEL_LIST);
   if (!st) {
     mol_dp__reply_err(r, 500, "query failed");
     return;
   }
   mol_dp__bind_text(st, 1, ws);
+  if (by_id) mol_dp__bind_text(st, 2, one);
   json_t *arr = json_array();
   while (sqlite3_step(st) == SQLITE_ROW) json_array_append_new(arr, del_row(st));
   sqlite3_reset(st);
@@ -132,6 +141,11 @@ static int del_update(mol_devplatform *dp, const char *id, const char *src, cons
   return mol_dp__exec_stmt(&dp->store, st);
 }
 
+static int owned_by(mol_devplatform *dp, const char *id, const char *ws) {
+  char owner[MOL_DP__ID_MAX + 1];
+  return del_source(dp, id, owner) == 1 && strcmp(owner, ws) == 0;
+}
+
 void mol_dp__h_delegation_update(mol_dp__call *c, const char *ws, const char *id, mol_dp__reply *r) {
   if (!del_gate(c, ws, r)) return;
   json_t *b = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);
@@ -145,6 +159,8 @@ void mol_dp__h_delegation_update(mol_dp__call *c, const char *ws, const char *id
     mol_dp__reply_err(r, 400, "error and response_preview are limited to 4096 bytes");
   else if (del_update(c->dp, id, ws, status, error, preview))
     mol_dp__reply_err(r, 500, "failed to update delegation");
+  else if (sqlite3_changes(c->dp->store.db) == 0 && owned_by(c->dp, id, ws))
+    mol_dp__reply_err(r, 409, "a completed or failed delegation cannot become pending again");
   else if (sqlite3_changes(c->dp->store.db) == 0)
     mol_dp__reply_err(r, 404, "delegation not found");
   else

@@ -40,6 +40,8 @@ static void apply_opts(mol_devplatform *dp, const mol_devplatform_opts *o) {
   dp->queue_max_per_ws = o->queue_max_per_ws ? o->queue_max_per_ws : 1000;
   dp->max_body_bytes = o->max_body_bytes ? o->max_body_bytes : (1u << 20);
   dp->plugins_dir = o->plugins_dir ? strdup(o->plugins_dir) : NULL;
+  size_t n = strlen(o->db_path) + sizeof ".uploads";
+  if ((dp->uploads_dir = malloc(n))) snprintf(dp->uploads_dir, n, "%s.uploads", o->db_path);
   long limit = o->rate_limit;
   if (limit == 0) limit = o->dev ? -1 : (long)env_uint("RATE_LIMIT", 600, 1);
   mol_dp__rl_init(&dp->rl, limit, o->rate_window_ms, 0);
@@ -126,13 +128,17 @@ static void sweep_stmt(mol_devplatform *dp, mol_dp__stmt_id id, int64_t before) 
   mol_dp__exec_stmt(&dp->store, st);
 }
 
-/* Liveness (§5.3): online/degraded -> offline after the TTL without heartbeats; retention of
- * activity rows and finished queue items. */
+/* Liveness (§5.3): online/degraded -> offline after the TTL without heartbeats, and the
+ * delegations to an offline target stuck; retention of activity rows and finished queue
+ * items. */
 static void on_sweep(uv_timer_t *t) {
   mol_devplatform *dp = t->data;
   int64_t now = mol_unix_ms();
   if (mol_dp__store_write_begin(&dp->store)) return;
   sweep_stmt(dp, MOL_DP__ST_WS_LIVENESS_SWEEP, now - (int64_t)dp->liveness_ttl_s * 1000);
+  /* Delegations to a target gone silent are stuck: failed with a reason, so the caller moves
+   * on (a late real reply still replaces it, delegate.c). */
+  sweep_stmt(dp, MOL_DP__ST_DEL_STUCK, now);
   sweep_stmt(dp, MOL_DP__ST_ACT_PRUNE_AGE, now - (int64_t)dp->activity_retention_s * 1000);
   sweep_stmt(dp, MOL_DP__ST_Q_PRUNE, now - (int64_t)dp->activity_retention_s * 1000);
 }
@@ -181,6 +187,7 @@ static void free_memory(mol_devplatform *dp) {
   mol_dp__rl_free(&dp->rl);
   free(dp->admin_token_file);
   free(dp->plugins_dir);
+  free(dp->uploads_dir);
   free(dp->public_hosts);
   free(dp);
 }

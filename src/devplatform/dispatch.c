@@ -49,10 +49,28 @@ static void finish_reply(mol_dp__dispatch *d, mol_dp__reply *r) {
   unlink_and_free(d);
 }
 
+/* A message/send whose messageId may name a delegation of the caller: its outcome goes to the
+ * ledger (delegate.c decides whether there is such a row). */
+static void ledger(mol_dp__dispatch *d, mol_dp__del_outcome kind, const char *body, size_t len) {
+  if (d->msgid[0] && d->caller[0] && !strcmp(d->method, "message/send"))
+    mol_dp__delegation_outcome(d->dp, d->msgid, d->caller, d->target, kind, body, len);
+}
+
+static void ledger_fail(mol_dp__dispatch *d, const char *msg) {
+  ledger(d, MOL_DP__DEL_FAILED, msg, strlen(msg));
+}
+
+/* A drained item that failed goes back to the queue; once the queue gives up on it, so does
+ * the delegation it carried. */
+static void drain_failed(mol_dp__dispatch *d, const char *msg) {
+  if (mol_dp__queue_drain_done(d->dp, d->queue_id, 0, msg)) ledger_fail(d, msg);
+}
+
 static void finish_err(mol_dp__dispatch *d, int status, const char *msg) {
   mol_dp__reply r = {.retry_after = -1};
   mol_dp__reply_err(&r, status, msg);
-  if (d->queue_id[0]) mol_dp__queue_drain_done(d->dp, d->queue_id, 0, msg);
+  if (d->queue_id[0]) drain_failed(d, msg);
+  else if (!d->is_drain) ledger_fail(d, msg);
   finish_reply(d, &r);
   mol_dp__reply_free(&r);
 }
@@ -118,6 +136,7 @@ static void done_response(mol_dp__dispatch *d, const mol_http_response *resp) {
   if (resp->status >= 200 && resp->status < 300) {
     if (d->queue_id[0]) mol_dp__queue_drain_done(d->dp, d->queue_id, 1, NULL);
     else log_activity(d, resp->status, resp, NULL);
+    ledger(d, MOL_DP__DEL_REPLY, resp->body, resp->body_len);
     if (d->req) mol_dp__respond_raw(d->dp, d->req, resp->status, resp->body, resp->body_len);
     d->req = NULL;
     unlink_and_free(d);
@@ -135,19 +154,23 @@ static void done_failure(mol_dp__dispatch *d, int err, const mol_http_response *
     mol_dp__reply r = {.retry_after = -1};
     mol_dp__reply_set(&r, 502, json_pack("{s:s,s:b}", "error", "failed to read agent response",
                                          "delivery_confirmed", 1));
-    if (d->queue_id[0])
-      mol_dp__queue_drain_done(dp, d->queue_id, 0, "failed to read agent response");
-    else
+    if (d->queue_id[0]) {
+      drain_failed(d, "failed to read agent response");
+    } else {
       log_activity(d, 502, NULL, "failed to read agent response");
+      ledger_fail(d, "failed to read agent response");
+    }
     finish_reply(d, &r);
     mol_dp__reply_free(&r);
   } else if ((d->expired || busy_error(err)) && !dp->closing) {
     mol_dp__reply r = {.retry_after = -1};
     if (d->queue_id[0]) {
-      mol_dp__queue_drain_done(dp, d->queue_id, 0, "agent busy");
+      drain_failed(d, "agent busy");
     } else {
       log_activity(d, 202, NULL, d->expired ? "idle timeout" : mol_strerror(err));
       mol_dp__queue_busy_reply(dp, d, &r);
+      if (r.status == 202) ledger(d, MOL_DP__DEL_QUEUED, NULL, 0);
+      else ledger_fail(d, "workspace agent busy");
     }
     finish_reply(d, &r);
     mol_dp__reply_free(&r);
@@ -232,6 +255,7 @@ static mol_dp__dispatch *dispatch_new(mol_devplatform *dp, const mol_dp__dispatc
   snprintf(d->method, sizeof d->method, "%s", a->method ? a->method : "");
   snprintf(d->msgid, sizeof d->msgid, "%s", a->msgid ? a->msgid : "");
   snprintf(d->queue_id, sizeof d->queue_id, "%s", a->queue_id ? a->queue_id : "");
+  d->is_drain = a->queue_id && a->queue_id[0];
   /* The override is looked up per dispatch, as upstream does. */
   unsigned idle = rt->idle_override_s ? rt->idle_override_s : dp->idle_timeout_s;
   d->idle_ms = (uint64_t)idle * 1000;

@@ -32,6 +32,7 @@ struct mol_dp__dispatch {
   uint64_t started;
   int expired;               /* MOL_DP__EXP_* */
   int sending;               /* the outbound request is in flight */
+  int is_drain;              /* replays a queue item (queue_id may be cleared on shutdown) */
 };
 
 /* Starts a dispatch. Returns 1 when it took over (the inbound request, if any, is answered
@@ -41,8 +42,9 @@ int mol_dp__dispatch_start(mol_devplatform *dp, const mol_dp__dispatch_args *a, 
 /* queue.c: the busy answer (§4.3, §4.8) for a dispatch that timed out or lost its connection:
  * enqueue and 202, or 503 with Retry-After. Drains never come here. */
 void mol_dp__queue_busy_reply(mol_devplatform *dp, const mol_dp__dispatch *d, mol_dp__reply *r);
-/* queue.c: the outcome of a drained item: ok=1 completed, else back to the queue. */
-void mol_dp__queue_drain_done(mol_devplatform *dp, const char *queue_id, int ok, const char *err);
+/* queue.c: the outcome of a drained item: ok=1 completed, else back to the queue. Returns 1
+ * when the item failed for good (its attempts are used up), else 0. */
+int mol_dp__queue_drain_done(mol_devplatform *dp, const char *queue_id, int ok, const char *err);
 /* Number of queued items across all workspaces (kept in memory so that heartbeats skip the
  * queue query when nothing is queued anywhere). */
 int mol_dp__queue_load_count(mol_devplatform *dp);

@@ -69,6 +69,13 @@ typedef enum {
   MOL_DP__ST_DEL_SOURCE,
   MOL_DP__ST_DEL_UPDATE,
   MOL_DP__ST_DEL_LIST,
+  MOL_DP__ST_DEL_FIND_IDEM,
+  MOL_DP__ST_DEL_DROP,
+  MOL_DP__ST_DEL_INSERT,
+  MOL_DP__ST_DEL_STITCH,
+  MOL_DP__ST_DEL_INTERRUPTED,
+  MOL_DP__ST_DEL_STUCK,
+  MOL_DP__ST_DEL_GET,
   MOL_DP__ST_APPR_INSERT,
   MOL_DP__ST_APPR_LIST,
   MOL_DP__ST_APPR_DECIDE,
@@ -175,6 +182,7 @@ typedef struct mol_dp__call {
   const char *caller;       /* X-Workspace-ID, NULL when absent */
   const char *x_timeout;
   const char *host;         /* Host header, for URLs we hand back */
+  const char *ctype;        /* Content-Type header or NULL */
   int async;                /* set by the proxy when it will answer later */
   const char *seg[MOL_DP__MAX_SEGS];
   size_t nseg;
@@ -342,6 +350,8 @@ void mol_dp__h_memories_delete(mol_dp__call *c, const char *ws, const char *id, 
 void mol_dp__h_delegations_list(mol_dp__call *c, const char *ws, mol_dp__reply *r);
 void mol_dp__h_delegation_record(mol_dp__call *c, const char *ws, mol_dp__reply *r);
 void mol_dp__h_delegation_update(mol_dp__call *c, const char *ws, const char *id, mol_dp__reply *r);
+void mol_dp__h_delegate(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+void mol_dp__h_chat_upload(mol_dp__call *c, const char *ws, mol_dp__reply *r);
 void mol_dp__h_approvals_list(mol_dp__call *c, const char *ws, mol_dp__reply *r);
 void mol_dp__h_approval_create(mol_dp__call *c, const char *ws, mol_dp__reply *r);
 void mol_dp__h_approval_decide(mol_dp__call *c, const char *ws, const char *id, mol_dp__reply *r);
@@ -354,6 +364,19 @@ void mol_dp__h_shared_context(mol_dp__call *c, const char *ws, mol_dp__reply *r)
 /* The proxy answers asynchronously: returns 1 when it took over the request (it will call
  * mol_dp__respond itself), 0 when r holds the synchronous answer. */
 int mol_dp__h_a2a(mol_dp__call *c, const char *target, mol_dp__reply *r);
+
+/* delegate.c: the outcome of a proxied message/send whose messageId is a delegation of src to
+ * target, recorded in that ledger row unless it is already completed or failed. REPLY: body is
+ * the target's 2xx answer; FAILED: body is the reason; QUEUED: no body. */
+typedef enum { MOL_DP__DEL_REPLY, MOL_DP__DEL_QUEUED, MOL_DP__DEL_FAILED } mol_dp__del_outcome;
+void mol_dp__delegation_outcome(mol_devplatform *dp, const char *id, const char *src,
+                                const char *target, mol_dp__del_outcome kind, const char *body,
+                                size_t len);
+
+/* proxy.c: stores a call to a poll-mode target as its inbound activity row and fills r with the
+ * queued envelope; 1 on success, 0 with r holding the 500. */
+int mol_dp__proxy_deliver_poll(mol_devplatform *dp, const char *caller, const char *target,
+                               const char *body, const char *method, mol_dp__reply *r);
 
 /* peers.c */
 int mol_dp__can_communicate(mol_devplatform *dp, const char *caller, const char *target);
@@ -418,6 +441,7 @@ struct mol_devplatform {
   int closing;
   char admin_token[128];
   char *plugins_dir;               /* --plugins DIR, or NULL */
+  char *uploads_dir;               /* "<db>.uploads": chat attachments (uploads.c) */
   char *public_hosts;              /* "a,b" lower case (--public-host), or NULL */
   char *admin_token_file;
   unsigned idle_timeout_s, ceiling_s, liveness_ttl_s;

@@ -102,21 +102,21 @@ static int queue_attempts(mol_devplatform *dp, const char *id) {
   return n;
 }
 
-void mol_dp__queue_drain_done(mol_devplatform *dp, const char *queue_id, int ok, const char *err) {
-  if (mol_dp__store_write_begin(&dp->store)) return;
+int mol_dp__queue_drain_done(mol_devplatform *dp, const char *queue_id, int ok, const char *err) {
+  if (mol_dp__store_write_begin(&dp->store)) return 0;
   sqlite3_stmt *st;
   if (ok) {
     st = mol_dp__stmt(&dp->store, MOL_DP__ST_Q_SET_STATUS);
-    if (!st) return;
+    if (!st) return 0;
     mol_dp__bind_text(st, 1, queue_id);
     mol_dp__bind_text(st, 2, "completed");
     sqlite3_bind_int64(st, 3, mol_unix_ms());
     mol_dp__exec_stmt(&dp->store, st);
-    return;
+    return 0;
   }
   int requeued = queue_attempts(dp, queue_id) + 1 < QUEUE_MAX_ATTEMPTS; /* failures are rare */
   st = mol_dp__stmt(&dp->store, MOL_DP__ST_Q_REQUEUE);
-  if (!st) return;
+  if (!st) return 0;
   mol_dp__bind_text(st, 1, queue_id);
   sqlite3_bind_int(st, 2, QUEUE_MAX_ATTEMPTS);
   mol_dp__bind_text(st, 3, err);
@@ -124,6 +124,7 @@ void mol_dp__queue_drain_done(mol_devplatform *dp, const char *queue_id, int ok,
   if (mol_dp__exec_stmt(&dp->store, st) == 0 && requeued) dp->queued_total++;
   mol_logi("devplatform", "queued a2a %s: %s (%s)", queue_id, err ? err : "failed",
            requeued ? "requeued" : "given up");
+  return !requeued;
 }
 
 int mol_dp__queue_load_count(mol_devplatform *dp) {
@@ -145,7 +146,7 @@ static int drain_in_flight(mol_devplatform *dp, const char *ws) {
 
 /* Claims the oldest highest-priority item of ws; 1 when one was claimed. */
 static int claim(mol_devplatform *dp, const char *ws, char id[MOL_UUID_LEN + 1], char **caller,
-                 char **body) {
+                 char **body, char msgid[128]) {
   sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_Q_CLAIM);
   if (!st) return 0;
   mol_dp__bind_text(st, 1, ws);
@@ -156,6 +157,8 @@ static int claim(mol_devplatform *dp, const char *ws, char id[MOL_UUID_LEN + 1],
   snprintf(id, MOL_UUID_LEN + 1, "%s", mol_dp__col_text(st, 0));
   *caller = strdup(mol_dp__col_text(st, 1) ? mol_dp__col_text(st, 1) : "");
   *body = strdup(mol_dp__col_text(st, 2) ? mol_dp__col_text(st, 2) : "{}");
+  /* the messageId it was queued under: a delegation's id, for the ledger */
+  snprintf(msgid, 128, "%s", mol_dp__col_text(st, 3) ? mol_dp__col_text(st, 3) : "");
   sqlite3_reset(st);
   if (!*caller || !*body || mol_dp__store_write_begin(&dp->store)) return 0;
   st = mol_dp__stmt(&dp->store, MOL_DP__ST_Q_SET_STATUS);
@@ -173,12 +176,12 @@ static void drain_one(mol_devplatform *dp, const char *ws) {
   if (mol_dp__ws_load(dp, ws, &w) != 1) return;
   int usable = w.url[0] && strcmp(w.delivery_mode, "push") == 0 &&
                strcmp(w.status, "paused") && strcmp(w.status, "removed");
-  char id[MOL_UUID_LEN + 1], *caller = NULL, *body = NULL;
-  if (usable && claim(dp, ws, id, &caller, &body)) {
+  char id[MOL_UUID_LEN + 1], msgid[128], *caller = NULL, *body = NULL;
+  if (usable && claim(dp, ws, id, &caller, &body, msgid)) {
     json_t *j = json_loads(body, 0, NULL);
     const char *method = j ? mol_json_str(j, "method") : NULL;
     mol_dp__dispatch_args a = {.target = ws, .caller = caller, .url = w.url, .body = body,
-                               .method = method ? method : "", .msgid = "", .queue_id = id};
+                               .method = method ? method : "", .msgid = msgid, .queue_id = id};
     mol_dp__reply r = {.retry_after = -1};
     if (!mol_dp__dispatch_start(dp, &a, &r)) mol_dp__queue_drain_done(dp, id, 0, "refused");
     mol_dp__reply_free(&r);

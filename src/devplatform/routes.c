@@ -61,6 +61,7 @@ static const route routes[] = {
     {"GET", "workspaces/:/activity", NULL, mol_dp__h_activity_list, NULL},
     {"POST", "workspaces/:/activity", NULL, mol_dp__h_activity_report, NULL},
     {"POST", "workspaces/:/notify", NULL, mol_dp__h_notify, NULL},
+    {"POST", "workspaces/:/chat/uploads", NULL, mol_dp__h_chat_upload, NULL},
     {"GET", "workspaces/:/plugins/:/download", NULL, NULL, mol_dp__h_plugin_download},
     {"POST", "workspaces/:/plugins", NULL, mol_dp__h_plugin_install, NULL},
     {"GET", "workspaces/:/memory", NULL, mol_dp__h_kv_list, NULL},
@@ -71,6 +72,7 @@ static const route routes[] = {
     {"GET", "workspaces/:/memories", NULL, mol_dp__h_memories_search, NULL},
     {"DELETE", "workspaces/:/memories/:", NULL, NULL, mol_dp__h_memories_delete},
     {"GET", "workspaces/:/delegations", NULL, mol_dp__h_delegations_list, NULL},
+    {"POST", "workspaces/:/delegate", NULL, mol_dp__h_delegate, NULL},
     {"POST", "workspaces/:/delegations/record", NULL, mol_dp__h_delegation_record, NULL},
     {"POST", "workspaces/:/delegations/:/update", NULL, NULL, mol_dp__h_delegation_update},
     {"GET", "workspaces/:/approvals", NULL, mol_dp__h_approvals_list, NULL},
@@ -167,6 +169,7 @@ static void fill_call(mol_dp__call *c, mol_devplatform *dp, mol_http_req *req) {
   c->caller = mol_http_req_header(req, "X-Workspace-ID");
   c->x_timeout = mol_http_req_header(req, "X-Timeout");
   c->host = mol_http_req_header(req, "Host");
+  c->ctype = mol_http_req_header(req, "Content-Type");
 }
 
 static void dispatch_route(mol_dp__call *c, mol_dp__reply *r) {

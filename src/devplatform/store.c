@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "devplatform/dp_int.h"
 #include "molecule.h"
@@ -184,7 +185,7 @@ static const char *const sql[MOL_DP__ST_COUNT] = {
                     "idempotency_key,status,enqueued_at,updated_at)"
                     " VALUES(?1,?2,?3,?4,?5,?6,'queued',?7,?7)",
     [MOL_DP__ST_Q_DEPTH] = "SELECT count(*) FROM a2a_queue WHERE workspace_id=?1 AND status='queued'",
-    [MOL_DP__ST_Q_CLAIM] = "SELECT id,caller_id,body FROM a2a_queue WHERE workspace_id=?1"
+    [MOL_DP__ST_Q_CLAIM] = "SELECT id,caller_id,body,idempotency_key FROM a2a_queue WHERE workspace_id=?1"
                    " AND status='queued' ORDER BY priority DESC, seq ASC LIMIT 1",
     [MOL_DP__ST_Q_SET_STATUS] = "UPDATE a2a_queue SET status=?2, updated_at=?3 WHERE id=?1",
     [MOL_DP__ST_Q_REQUEUE] = "UPDATE a2a_queue SET attempts=attempts+1, last_error=?3, updated_at=?4,"
@@ -216,7 +217,28 @@ static const char *const sql[MOL_DP__ST_COUNT] = {
                       "created_at,updated_at) VALUES(?1,?2,?3,?4,'pending',?5,?5)",
     [MOL_DP__ST_DEL_SOURCE] = "SELECT source_id FROM delegations WHERE id=?1",
     [MOL_DP__ST_DEL_UPDATE] = "UPDATE delegations SET status=?3, error=?4, response_preview=?5,"
-                      " updated_at=?6 WHERE id=?1 AND source_id=?2",
+                      " updated_at=?6 WHERE id=?1 AND source_id=?2 AND NOT (status IN"
+                      " ('completed','failed') AND ?3 NOT IN ('completed','failed'))",
+    [MOL_DP__ST_DEL_FIND_IDEM] = "SELECT id,status FROM delegations WHERE source_id=?1"
+                         " AND idempotency_key=?2",
+    [MOL_DP__ST_DEL_GET] = "SELECT id,source_id,target_id,task,status,error,response_preview,"
+                   "created_at FROM delegations WHERE source_id=?1 AND id=?2",
+    [MOL_DP__ST_DEL_DROP] = "DELETE FROM delegations WHERE id=?1",
+    [MOL_DP__ST_DEL_INSERT] = "INSERT INTO delegations(id,source_id,target_id,task,status,"
+                      "idempotency_key,created_at,updated_at)"
+                      " VALUES(?1,?2,?3,?4,'dispatched',?5,?6,?6)",
+    [MOL_DP__ST_DEL_STITCH] = "UPDATE delegations SET status=?4, error=?5, response_preview=?6,"
+                      " updated_at=?7 WHERE id=?1 AND source_id=?2 AND target_id=?3"
+                      " AND (status NOT IN ('completed','failed')"
+                      "      OR (status='failed' AND error LIKE 'stuck:%'))",
+    [MOL_DP__ST_DEL_STUCK] = "UPDATE delegations SET status='failed', error='stuck: the target"
+                     " stopped sending heartbeats while this delegation was '||status,"
+                     " updated_at=?1 WHERE status IN ('pending','dispatched','queued')"
+                     " AND target_id IN (SELECT id FROM workspaces WHERE status='offline')",
+    [MOL_DP__ST_DEL_INTERRUPTED] = "UPDATE delegations SET status='failed', error='the platform"
+                           " stopped while this delegation was in flight; whether the target"
+                           " ran it is not known', updated_at=?1"
+                           " WHERE status='dispatched' AND idempotency_key IS NOT NULL",
     [MOL_DP__ST_DEL_LIST] = "SELECT id,source_id,target_id,task,status,error,response_preview,created_at"
                     " FROM delegations WHERE source_id=?1 ORDER BY seq DESC LIMIT 50",
     [MOL_DP__ST_APPR_INSERT] = "INSERT INTO approvals(id,workspace_id,task_id,action,reason,context,status,"
@@ -281,6 +303,16 @@ static int migrate(sqlite3 *db) {
   return exec_sql(db, "COMMIT");
 }
 
+static int mark_interrupted_delegations(sqlite3 *db) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(db, sql[MOL_DP__ST_DEL_INTERRUPTED], -1, &st, NULL) != SQLITE_OK)
+    return MOL_EIO;
+  sqlite3_bind_int64(st, 1, mol_unix_ms());
+  int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : MOL_EIO;
+  sqlite3_finalize(st);
+  return rc;
+}
+
 static void on_check(uv_check_t *h) {
   mol_dp__store *s = h->data;
   mol_dp__store_commit(s);
@@ -302,6 +334,8 @@ int mol_dp__store_open(mol_dp__store *s, uv_loop_t *loop, const char *path) {
   if (!rc) rc = migrate(s->db);
   /* In-flight dispatches died with the previous process: their queue items run again. */
   if (!rc) rc = exec_sql(s->db, sql[MOL_DP__ST_Q_RESET_DISPATCHED]);
+  /* The platform's own delegations in flight died with it too; their queued ones did not. */
+  if (!rc) rc = mark_interrupted_delegations(s->db);
   if (rc) {
     sqlite3_close(s->db);
     s->db = NULL;

@@ -1,7 +1,8 @@
 /* toolset.h - the tools the MCP server exposes, built in one place.
  *
- * mcp_tools_for() is the one function both bindings (`molecule mcp` and /mcp on every hosted
- * agent) build their registry with, so pointing it at another tool set changes both. With
+ * mcp_toolset_init() is the one function both bindings (`molecule mcp` and /mcp on every
+ * hosted agent) build their registry with: the built-in MCP set (tools/builtin.h:
+ * delegate_task, list_peers, commit_memory, recall_memory, the inbox tools ...). With
  * MOLECULE_MCP_TEST_TOOLS=1 in the environment it also adds the diagnostic tools below, which
  * the interop and conformance tests drive through the real binary. */
 #ifndef MOL_MCP_TOOLSET_H
@@ -9,9 +10,17 @@
 
 #include "tools/registry.h"
 
-/* A new registry over env (borrowed: it must outlive the registry and every call); the caller
- * frees it with mol_tools_free(). NULL when out of memory. */
-mol_tools *mcp_tools_for(const mol_tool_env *env);
+#include "tools/builtin.h"
+
+typedef struct {
+  mol_tools *reg;            /* what the MCP session serves */
+  mol_tools_builtin *b;      /* the built-in tools' shared state */
+} mcp_toolset;
+
+/* A registry over env (borrowed: it must outlive the registry and every call; its platform
+ * client may be set later, and cleared before the client goes). Returns 0 or MOL_ENOMEM. */
+int mcp_toolset_init(mcp_toolset *ts, const mol_tool_env *env);
+void mcp_toolset_free(mcp_toolset *ts);
 
 /* Adds the diagnostic tools: echo {text}, add {a, b}, slow {ms} (waits; a cancel ends it at
  * once), running (how many slow calls are waiting now, in this process), fail {message}

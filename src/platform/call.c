@@ -25,6 +25,9 @@ static size_t headers(const mol_platform_client *c, unsigned flags, char *auth, 
   if (flags & MOL_PLATFORM__H_SOURCE) h[n++] = (mol_http_header){"X-Source-Workspace-Id", c->ws_id};
   if (flags & MOL_PLATFORM__H_WS) h[n++] = (mol_http_header){"X-Workspace-ID", c->ws_id};
   if (flags & MOL_PLATFORM__H_JSON) h[n++] = (mol_http_header){"Content-Type", "application/json"};
+  if (flags & MOL_PLATFORM__H_MULTIPART)
+    h[n++] = (mol_http_header){"Content-Type",
+                               "multipart/form-data; boundary=" MOL_PLATFORM__BOUNDARY};
   h[n++] = (mol_http_header){"Accept", "application/json"};
   return n;
 }

@@ -20,6 +20,7 @@
 typedef struct {
   char *text;
   char *rpc_message;
+  unsigned timeout_ms;       /* each attempt */
 } peer_op;
 
 static void peer_op_free(mol_platform_req *r) {
@@ -131,7 +132,7 @@ static int start_proxy(mol_platform_req *r) {
                                   body, body ? strlen(body) : 0,
                                   MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
                                   MOL_PLATFORM__H_WS | MOL_PLATFORM__H_JSON | MOL_PLATFORM__REAUTH,
-                                  c->peer_timeout_ms, proxy_done);
+                                  ((peer_op *)r->op)->timeout_ms, proxy_done);
   return rc;
 }
 
@@ -141,7 +142,7 @@ static int start_direct(mol_platform_req *r, const char *url) {
   if (c->send_auth_to_peers) flags |= MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT;
   char *body = mol_platform__message_send_body(r->s2, "user", r->s3);
   int rc = mol_platform__exchange(r, "POST", strdup(url), body, body ? strlen(body) : 0, flags,
-                                  c->peer_timeout_ms, direct_done);
+                                  ((peer_op *)r->op)->timeout_ms, direct_done);
   return rc;
 }
 
@@ -213,8 +214,9 @@ static int call_peer_start(mol_platform_req *r, int proxy_only) {
 }
 
 typedef struct {
-  const char *target_id, *text;
+  const char *target_id, *text, *message_id;
   int proxy_only;
+  unsigned timeout_ms;
 } call_peer_args;
 
 static int call_peer_setup(mol_platform_req *r, const void *ctx) {
@@ -224,8 +226,9 @@ static int call_peer_setup(mol_platform_req *r, const void *ctx) {
   r->op_free = peer_op_free;
   int rc = !r->op || !(r->s1 = mol_platform__id_dup(p->target_id)) || !(r->s2 = strdup(p->text))
                ? MOL_ENOMEM : 0;
-  if (!rc) rc = mol_uuid4(mid);
-  if (!rc && !(r->s3 = strdup(mid))) rc = MOL_ENOMEM;
+  if (!rc && !p->message_id) rc = mol_uuid4(mid);
+  if (!rc && !(r->s3 = strdup(p->message_id ? p->message_id : mid))) rc = MOL_ENOMEM;
+  if (!rc) ((peer_op *)r->op)->timeout_ms = p->timeout_ms ? p->timeout_ms : r->c->peer_timeout_ms;
   return rc ? rc : call_peer_start(r, p->proxy_only);
 }
 
@@ -233,6 +236,8 @@ int mol_platform_call_peer(mol_platform_client *c, const char *target_id, const 
                            const mol_platform_call_peer_opts *o, const mol_platform_call *call,
                            mol_platform_cb cb, void *arg, mol_platform_req **out) {
   if (!mol_platform__valid_id(target_id) || !text) return MOL_EINVAL;
-  call_peer_args p = {target_id, text, o && o->proxy_only};
+  if (o && o->message_id && (!*o->message_id || strlen(o->message_id) > 128)) return MOL_EINVAL;
+  call_peer_args p = {target_id, text, o ? o->message_id : NULL, o && o->proxy_only,
+                      o ? o->timeout_ms : 0};
   return mol_platform__call(c, call, cb, arg, call_peer_setup, &p, out);
 }

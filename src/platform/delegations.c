@@ -2,6 +2,7 @@
  * status of one delegation. A runtime that delegates by itself mirrors each delegation here
  * (record when sent, update when it ends), so its status survives the runtime; the status of
  * one is read from the list, as the platform has no single-delegation GET. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,7 +67,9 @@ void mol_platform__find_in_list(mol_platform_req *r, int err, const mol_http_res
     size_t i;
     json_t *row, *hit = NULL;
     json_array_foreach(r->json, i, row) {
-      const char *id = mol_json_str(row, "id");
+      /* a delegation row names its delegation apart from its own (activity) id upstream */
+      const char *id = mol_json_str(row, "delegation_id");
+      if (!id) id = mol_json_str(row, "id");
       if (id && !strcmp(id, r->s1)) {
         hit = row;
         break;
@@ -107,6 +110,21 @@ int mol_platform_delegation_status(mol_platform_client *c, const char *delegatio
                                    const mol_platform_call *call, mol_platform_cb cb, void *arg,
                                    mol_platform_req **out) {
   if (!c || !delegation_id || !*delegation_id) return MOL_EINVAL;
-  return mol_platform__get_one(c, "/workspaces/%s/delegations", delegation_id, call, cb, arg,
-                               out);
+  /* ?delegation_id= narrows the list to that row where the platform knows the filter (ours);
+   * elsewhere it is ignored and the row is looked for among the newest 50. */
+  char *enc = mol_platform__pct_encode(delegation_id);
+  size_t n = enc ? strlen(enc) : 0, k = 0;
+  char *fmt = enc ? malloc(sizeof "/workspaces/%s/delegations?delegation_id=" + 2 * n) : NULL;
+  if (fmt) {
+    k = (size_t)sprintf(fmt, "/workspaces/%%s/delegations?delegation_id=");
+    for (size_t i = 0; i < n; i++) { /* '%' of the encoding doubled for the format */
+      if (enc[i] == '%') fmt[k++] = '%';
+      fmt[k++] = enc[i];
+    }
+    fmt[k] = '\0';
+  }
+  int rc = fmt ? mol_platform__get_one(c, fmt, delegation_id, call, cb, arg, out) : MOL_ENOMEM;
+  free(enc);
+  free(fmt);
+  return rc;
 }

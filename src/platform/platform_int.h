@@ -32,7 +32,11 @@ enum {
   MOL_PLATFORM__H_SOURCE = 1u << 4, /* X-Source-Workspace-Id: <self> (reply to a peer) */
   MOL_PLATFORM__RETRY = 1u << 5,    /* idempotent GET: retry 429 (and 5xx when configured) */
   MOL_PLATFORM__REAUTH = 1u << 6,   /* 401: re-read the token file, retry once if it changed */
+  MOL_PLATFORM__H_MULTIPART = 1u << 7, /* Content-Type: multipart/form-data (uploads.c) */
 };
+
+/* The boundary of every multipart body we send; uploads.c refuses a file that contains it. */
+#define MOL_PLATFORM__BOUNDARY "molecule-upload-7c3f9a2e4b8d1f6a0e5c9b3d7a1f4e8c"
 
 typedef struct mol_platform__peer mol_platform__peer;
 typedef struct mol_platform__run mol_platform__run;

@@ -28,7 +28,7 @@
 /* ---- teardown ------------------------------------------------------------------------------ */
 
 static void agent_free(mol_agent *a) {
-  if (a->tools) mol_tools_free(a->tools); /* the MCP endpoint, its only user, has closed */
+  if (a->tools.reg) mcp_toolset_free(&a->tools); /* the MCP endpoint, its only user, has closed */
   if (a->transcript) mol_transcript_free(a->transcript);
   json_decref(a->extra_state);
   char *strs[] = {a->name, a->description, a->platform_url, a->workspace_id, a->token_dir,
@@ -314,3 +314,5 @@ void mol_agent_stats_get(const mol_agent *a, mol_agent_stats *out) {
   out->pending_replies = (a->o.exec == MOL_AGENT_EXEC_HERMES && a->inner_live)
                              ? (unsigned)mol_hermes_pending(&a->inner) : 0;
 }
+
+mol_platform_client *mol_agent_platform_client(const mol_agent *a) { return a->pc; }

@@ -133,6 +133,9 @@ typedef struct {
   const char *url;               /* the public URL (ends in '/') */
 } mol_agent_stats;
 void mol_agent_stats_get(const mol_agent *a, mol_agent_stats *out);
+/* The agent's platform client (its identity and token), for tools acting as the agent; NULL
+ * before it is made and once the agent has ended. Borrowed. */
+mol_platform_client *mol_agent_platform_client(const mol_agent *a);
 
 /* The histogram's upper bounds in seconds, ascending. */
 extern const double mol_agent_latency_bounds[MOL_AGENT_LATENCY_BUCKETS];

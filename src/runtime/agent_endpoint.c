@@ -38,19 +38,20 @@ static int mount_mcp(mol_agent *a, const char *prefix) {
   a->tool_env.loop = a->loop;
   a->tool_env.workspace_id = a->workspace_id;
   a->tool_env.user = a;
-  if (!(a->tools = mcp_tools_for(&a->tool_env))) return MOL_ENOMEM;
+  int rc = mcp_toolset_init(&a->tools, &a->tool_env);
+  if (rc) return rc;
   char path[128];
   snprintf(path, sizeof(path), "%s/mcp", prefix);
   char *origins = allowed_origins(a);
   mcp_http_opts mo = {
-    .session = {.tools = a->tools, .name = "molecule", .title = a->name,
+    .session = {.tools = a->tools.reg, .name = "molecule", .title = a->name,
                 .call_timeout_ms = MCP_CALL_TIMEOUT_MS},
     .path = path,
     .authorize = mcp_authorize,
     .auth_arg = a,
     .allowed_origins = origins,
   };
-  int rc = origins ? mcp_http_mount(a->loop, a->http, &mo, &a->mcp) : MOL_ENOMEM;
+  rc = origins ? mcp_http_mount(a->loop, a->http, &mo, &a->mcp) : MOL_ENOMEM;
   free(origins);
   if (!rc) mol_holds_take(&a->holds); /* until the endpoint has closed */
   return rc;

@@ -9,6 +9,7 @@
 #include "base/holds.h"
 #include "mcp/http_transport.h"
 #include "runtime/agent.h"
+#include "mcp/toolset.h"
 #include "tools/registry.h"
 
 typedef struct mol_agent__turn mol_agent__turn;
@@ -25,7 +26,7 @@ struct mol_agent {
   int inner_live;              /* inner must be freed / closed */
   mol_a2a_server *a2a;
   mol_tool_env tool_env;       /* what the agent's tools run against (platform set once made) */
-  mol_tools *tools;            /* the tools its MCP endpoint exposes */
+  mcp_toolset tools;           /* the tools its MCP endpoint exposes */
   mcp_http *mcp;               /* <prefix>/mcp; NULL once closed */
   mol_platform_client *pc;
   int pc_running;              /* mol_platform_run's status callback is still due */

@@ -32,6 +32,13 @@
 typedef struct mol_tools mol_tools;
 typedef struct mol_tool_call mol_tool_call;
 
+/* A further workspace the agent is registered in, with the platform client holding its token
+ * (an agent serving several workspaces; the tools' source_workspace_id picks one). */
+typedef struct {
+  const char *workspace_id;
+  mol_platform_client *platform;
+} mol_tool_source;
+
 /* What the built-in tools run against: the agent's loop, its platform client and identity.
  * Borrowed by the registry; outlives every call. A field a tool needs and finds NULL ends that
  * tool's calls with an error text. Fields are appended, never reordered. */
@@ -40,6 +47,8 @@ typedef struct {
   mol_platform_client *platform; /* the workspace's platform client (tokens, base URL) */
   const char *workspace_id;
   void *user;                    /* for tools registered by the embedding program */
+  const mol_tool_source *sources; /* further workspaces (n entries), or NULL */
+  size_t nsources;
 } mol_tool_env;
 
 typedef struct {

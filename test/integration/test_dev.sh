@@ -1,8 +1,11 @@
 #!/bin/sh
 # The main job: `molecule dev --once` brings up the platform and three agents, the canvas asks
-# the coordinator through the platform, the coordinator asks both workers through the
-# platform, and the answer names both. A second run on the same database reuses the
-# organisation. Usage: test_dev.sh MOLECULE_BIN
+# the coordinator through the platform, the coordinator delegates to both workers with the
+# delegate_to_workspace tool and reads their replies from the delegation ledger
+# (check_delegation_status); each worker commits a memory and recalls it (commit_memory,
+# search_memory), and the answer names both. A second run on the same database reuses the
+# organisation, and the workers recall the first run's memories too. Usage: test_dev.sh
+# MOLECULE_BIN
 set -eu
 molecule=$1
 dir=$(mktemp -d)
@@ -18,10 +21,16 @@ expect() { grep -q -- "$1" "$dir/out" || { echo "missing: $1"; cat "$dir/out"; e
 run
 expect "created workspace coordinator"
 expect "all three agents registered and online"
-expect "- researcher: as the researcher"
-expect "- writer: as the writer"
+expect "\[coordinator\] delegate_to_workspace -> researcher: task "
+expect "\[coordinator\] delegate_to_workspace -> writer: task "
+expect "\[researcher\] commit_memory: memory "
+expect "\[writer\] search_memory: 1 memories"
+expect "\[coordinator\] check_delegation_status writer: completed"
+expect "- researcher: as the researcher, I noted it (memory .*) and recall 1 memories, the newest: \"the researcher was asked: "
+expect "- writer: as the writer, I noted it"
 expect "stopped"
+if grep -q "401 from" "$dir/out" "$dir/err"; then echo "a call raced its agent's registration:"; cat "$dir/err"; exit 1; fi
 run
 expect "found workspace coordinator"
-expect "- writer: as the writer"
+expect "- writer: as the writer, I noted it (memory .*) and recall 2 memories"
 echo "ok: molecule dev answered twice, reusing its organisation"

