@@ -17,13 +17,14 @@ MUTANTS = [
      '    (void)0;', ['cli_connect_delivery']),
     ('ssrf-dispatch', 'src/devplatform/dispatch.c',
      '  if (!ok) finish_err(d, 502, "workspace URL is not publicly routable");',
-     '  if (0) finish_err(d, 502, "workspace URL is not publicly routable");',
+     '  if (!ok && 0) finish_err(d, 502, "workspace URL is not publicly routable");',
      ['devplatform_ssrf_names']),
     ('admin-token', 'src/devplatform/auth.c',
      'return c->bearer[0] && mol_ct_streq(c->bearer, c->dp->admin_token);',
      'return c->bearer[0] != 0;', ['devplatform_cli', 'devplatform']),
     ('hermes-secret', 'src/runtime/exec_hermes.c',
-     'if (!mol_ct_streq(secret, h->secret)) {', 'if (0) {', ['runtime_hermes']),
+     'if (!mol_ct_streq(secret, h->secret)) {', 'if (!mol_ct_streq(secret, h->secret) && 0) {',
+     ['runtime_hermes']),
     ('a2a-cancel-listener', 'src/a2a_uv/server_call.c',
      '  if (subscribe(c, t) == 0) {', '  if (subscribe(c, t) == 0 || 1) {', ['a2a_store_budget']),
     ('plugin-name', 'src/cli/cmd_plugin.c',
@@ -31,6 +32,52 @@ MUTANTS = [
     ('tool-schema', 'src/tools/registry.c',
      'if (mol_tool_schema_check(t->schema, args, err, sizeof err) < 0) {', 'if (0) {',
      ['tools_registry']),
+    # a reply that acknowledges a write leaves before the COMMIT of that write
+    ('group-commit', 'src/devplatform/commit.c',
+     'int status, char *body, size_t len) {\n  if (!dp->store.in_txn) {',
+     'int status, char *body, size_t len) {\n  if (1) {',
+     ['devplatform_crash']),
+    # any live token opens every workspace
+    ('workspace-token', 'src/devplatform/auth.c',
+     'return mol_dp__token_owner(dp, tok, owner) && strcmp(owner, ws) == 0;',
+     'return mol_dp__token_owner(dp, tok, owner) && (strcmp(owner, ws) == 0 || 1);',
+     ['devplatform', 'platform_client']),
+    # the platform stores a memory as posted, secrets and all
+    ('memory-redact-dp', 'src/devplatform/memories.c',
+     'mem_insert(c->dp, id, ws, clean.data, scope, ns)', 'mem_insert(c->dp, id, ws, content, scope, ns)',
+     ['platform_memory']),
+    # the client posts a memory unredacted (a real platform may not redact)
+    ('memory-redact-client', 'src/platform/memory.c',
+     '"content", clean.data ? clean.data : ""', '"content", content', ['platform_memory']),
+    # an archive whose content hash differs from the expected one is installed anyway
+    ('plugin-hash', 'src/plugin/install.c',
+     'if (*expected && strcmp(*expected, r->xres.content_sha256) != 0)',
+     'if (*expected && 0)', ['plugin_install', 'plugin_api', 'cli_plugin']),
+    # no expected hash at all, and the install goes ahead unverified without being asked to
+    ('plugin-unverified', 'src/plugin/install.c',
+     'if (*expected || r->allow_unverified) return 0;', 'if (1) return 0;',
+     ['plugin_install', 'cli_plugin']),
+    # a queued call whose drain fails is dropped instead of going back to the queue
+    ('queue-requeue', 'src/devplatform/store.c',
+     "THEN 'failed' ELSE 'queued' END", "THEN 'failed' ELSE 'failed' END", ['devplatform_queue']),
+    # the queue never gives up on a call that keeps failing
+    ('queue-give-up', 'src/devplatform/queue.c',
+     'sqlite3_bind_int(st, 2, QUEUE_MAX_ATTEMPTS);', 'sqlite3_bind_int(st, 2, 1000);',
+     ['devplatform_queue']),
+    # an answer cut after its status line is taken for a busy agent: queued, delivered twice
+    ('delivery-confirmed', 'src/devplatform/dispatch.c',
+     'if (resp) { /* the status line arrived', 'if (resp && 0) { /* the status line arrived',
+     ['devplatform_queue']),
+    # a tool argument outside its enum reaches the tool
+    ('tool-enum', 'src/tools/schema.c',
+     'if (json_equal((json_t *)e, (json_t *)v)) return 1;\n  return 0;',
+     'if (json_equal((json_t *)e, (json_t *)v)) return 1;\n  return 1;', ['tools_schema']),
+    # "additionalProperties": false no longer closes a tool's arguments
+    ('tool-closed', 'src/tools/schema.c',
+     'int closed = json_is_false(', 'int closed = 0 && json_is_false(', ['tools_schema']),
+    # the fallback swap cannot rename the new version in and leaves no version at all
+    ('plugin-swap-restore', 'src/plugin/swap.c',
+     '    (void)rename(old, target);\n', '', ['plugin_swap_fallback']),
 ]
 
 def run(cmd, cwd, **kw):

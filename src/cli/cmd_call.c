@@ -7,6 +7,7 @@
 
 #include "a2a_uv/client.h"
 #include "cli/cli.h"
+#include "http/url.h"
 #include "molecule.h"
 
 enum { MAX_HEADERS = 32 };
@@ -91,9 +92,16 @@ static int parse_call_args(int argc, char **argv, call_args *a) {
       return -1;
     }
   }
-  if (a->url && a->text) return 0;
-  fprintf(stderr, "molecule call: URL and TEXT are required\n\n");
-  return -1;
+  if (!a->url || !a->text) {
+    fprintf(stderr, "molecule call: URL and TEXT are required\n\n");
+    return -1;
+  }
+  mol_url u;
+  if (mol_url_parse(a->url, &u) != 0) {
+    fprintf(stderr, "molecule call: '%s' is not an http:// or https:// URL\n\n", a->url);
+    return -1;
+  }
+  return 0;
 }
 
 /* ---- running the call ------------------------------------------------------------------- */

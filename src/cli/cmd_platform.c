@@ -95,6 +95,19 @@ static int parse_listen(const char *spec, char *host, size_t cap, int *port) {
   return 0;
 }
 
+/* --rate-limit N: requests per minute per client, a whole number from 1 to 1000000. */
+static int rate_limit_arg(const char *s, int *out) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (!*s || *end || v < 1 || v > 1000000) {
+    fprintf(stderr, "molecule platform: --rate-limit wants a whole number from 1 to 1000000, "
+                    "not '%s'\n", s);
+    return 2;
+  }
+  *out = (int)v;
+  return 0;
+}
+
 static int run_server(int argc, char **argv) {
   static const struct option longopts[] = {
       {"listen", required_argument, NULL, 'l'}, {"db", required_argument, NULL, 'd'},
@@ -112,7 +125,9 @@ static int run_server(int argc, char **argv) {
     case 'd': o.db_path = optarg; break;
     case 'D': o.dev = 1; break;
     case 'a': o.admin_token_file = optarg; break;
-    case 'r': o.rate_limit = atoi(optarg); break;
+    case 'r':
+      if (rate_limit_arg(optarg, &o.rate_limit)) return 2;
+      break;
     case 'P': o.plugins_dir = optarg; break;
     case 'H': o.public_host = optarg; break;
     case 'h': usage(stdout); return 0;

@@ -52,9 +52,26 @@ static const char *env_first(const char *a, const char *b) {
   return v && *v ? v : NULL;
 }
 
+#define MAX_SIZE_LIMIT (1ULL << 40) /* --max-size: 1 TiB */
+
+/* s as a whole number from 1 to max into *out; else -1 with the message naming flag. */
+static int whole_arg(const char *flag, const char *s, unsigned long long max,
+                     unsigned long long *out) {
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (!*s || *s == '-' || *end || v < 1 || v > max) {
+    fprintf(stderr, "molecule plugin: %s wants a whole number from 1 to %llu, not '%s'\n", flag,
+            max, s);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
 /* Parses options shared by the subcommands; the first non-option is the positional. */
 static int parse_args(int argc, char **argv, plugin_args *a, const char **positional) {
   *positional = NULL;
+  unsigned long long n;
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i];
     const char **str = !strcmp(o, "--platform-url") ? &a->platform_url
@@ -69,8 +86,14 @@ static int parse_args(int argc, char **argv, plugin_args *a, const char **positi
       if (i + 1 >= argc) return fprintf(stderr, "molecule plugin: %s needs a value\n", o), -1;
       const char *v = argv[++i];
       if (str) *str = v;
-      else if (!strcmp(o, "--setup-timeout")) a->setup_timeout_s = (unsigned)strtoul(v, NULL, 10);
-      else a->max_size = strtoull(v, NULL, 10);
+      else if (!strcmp(o, "--setup-timeout")) {
+        if (whole_arg(o, v, 86400, &n)) return -1;
+        a->setup_timeout_s = (unsigned)n;
+      } else if (whole_arg(o, v, MAX_SIZE_LIMIT, &n)) {
+        return -1;
+      } else {
+        a->max_size = n;
+      }
     } else if (!strcmp(o, "--allow-unverified")) a->allow_unverified = 1;
     else if (!strcmp(o, "--no-setup")) a->no_setup = 1;
     else if (!strcmp(o, "--no-report")) a->no_report = 1;

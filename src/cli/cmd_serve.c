@@ -111,11 +111,11 @@ typedef struct {
   mol_command_opts command;
 } serve_opts;
 
-/* A whole number from 1 to max, or -1. */
-static long long count_arg(const char *s, long long max) {
+/* A whole number from min (>= 0) to max, or -1. */
+static long long count_arg(const char *s, long long min, long long max) {
   char *end;
   long long v = strtoll(s, &end, 10);
-  return *s && !*end && v >= 1 && v <= max ? v : -1;
+  return *s && !*end && v >= min && v <= max ? v : -1;
 }
 
 /* The command executor's numeric flags; 0 or the exit status 2. */
@@ -128,7 +128,7 @@ static int command_flag(int c, const char *arg, mol_command_opts *co) {
                 {'Q', "--max-queued", 1000000}, {'O', "--max-output-bytes", 1LL << 30}};
   for (size_t i = 0; i < sizeof(limits) / sizeof(*limits); i++) {
     if (limits[i].flag != c) continue;
-    long long v = count_arg(arg, limits[i].max);
+    long long v = count_arg(arg, 1, limits[i].max);
     if (v < 0) {
       fprintf(stderr, "molecule serve: %s wants a whole number from 1 to %lld, not '%s'\n",
               limits[i].name, limits[i].max, arg);
@@ -139,6 +139,17 @@ static int command_flag(int c, const char *arg, mol_command_opts *co) {
     if (c == 'Q') co->max_queued = (unsigned)v;
     if (c == 'O') co->max_output = (size_t)v;
   }
+  return 0;
+}
+
+static int delay_flag(const char *arg, mol_echo_opts *eo) {
+  long long v = count_arg(arg, 0, 86400000);
+  if (v < 0) {
+    fprintf(stderr, "molecule serve: --delay-ms wants a whole number from 0 to 86400000, not "
+                    "'%s'\n", arg);
+    return 2;
+  }
+  eo->delay_ms = (unsigned)v;
   return 0;
 }
 
@@ -184,7 +195,9 @@ static int parse(int argc, char **argv, serve_opts *o) {
         }
         break;
       case 'e': o->executor = optarg; break;
-      case 'd': o->echo.delay_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+      case 'd':
+        if (delay_flag(optarg, &o->echo)) return 2;
+        break;
       case 't': o->echo.task_mode = 1; break;
       case 'n': o->name = optarg; break;
       case 'u': o->public_url = optarg; break;

@@ -80,15 +80,16 @@ static int set_reported_url(connect_opts *o, const char *url, const char *from) 
   return 0;
 }
 
-static int set_max_handlers(connect_opts *o, const char *s) {
+/* s as a whole number from 1 to max into *out; else the usage error naming flag (2). */
+static int whole_arg(const char *flag, const char *s, long max, unsigned *out) {
   char *end;
   long v = strtol(s, &end, 10);
-  if (!*s || *end || v < 1 || v > 100000) {
-    fprintf(stderr, "molecule connect: --max-handlers wants a whole number from 1 to 100000, "
-                    "not '%s'\n", s);
+  if (!*s || *end || v < 1 || v > max) {
+    fprintf(stderr, "molecule connect: %s wants a whole number from 1 to %ld, not '%s'\n", flag,
+            max, s);
     return 2;
   }
-  o->max_handlers = (unsigned)v;
+  *out = (unsigned)v;
   return 0;
 }
 
@@ -161,16 +162,18 @@ int mol_cli__connect_parse_args(int argc, char **argv, connect_opts *o) {
     case 'd': o->po.token_dir = optarg; break;
     case 't': o->token = optarg; break;
     case 'H': o->handler = optarg; break;
-    case 'i': o->interval_s = (unsigned)atoi(optarg); break;
-    case 'b': o->heartbeat_s = (unsigned)atoi(optarg); break;
+    case 'i': if (whole_arg("--interval-s", optarg, 86400, &o->interval_s)) return 2; break;
+    case 'b': if (whole_arg("--heartbeat-s", optarg, 86400, &o->heartbeat_s)) return 2; break;
     case 'n': o->agent_name = optarg; break;
     case 'c': o->po.cursor_file = optarg; break;
     case 'o': o->po.org_id = optarg; break;
-    case 'T': o->handler_timeout_s = (unsigned)atoi(optarg); break;
+    case 'T':
+      if (whole_arg("--handler-timeout-s", optarg, 7 * 86400, &o->handler_timeout_s)) return 2;
+      break;
     case 'v': o->verbose = 1; break;
     case 'l': o->listen = optarg; break;
     case 'r': if (set_reported_url(o, optarg, "--reported-url")) return 2; break;
-    case 'P': if (set_max_handlers(o, optarg)) return 2; break;
+    case 'P': if (whole_arg("--max-handlers", optarg, 100000, &o->max_handlers)) return 2; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }

@@ -49,6 +49,7 @@ struct dev {
   uv_timer_t tick;        /* the status ticks; the holds' last handle */
   mol_holds holds;        /* its own until stopped; each agent until it ends */
   int online, demo_done, stopping, exit_code, tty;
+  int agents_port; /* the listener's, which the OS picked when --listen asked for port 0 */
   mol_buf transcript;     /* the conversation so far, shown in the status view */
   char last_table[1024];
 };
@@ -133,7 +134,7 @@ static void status_view(dev *d) {
   }
   if (d->tty) { /* redraw the whole screen: header, conversation, agents */
     printf("\033[H\033[2Jmolecule dev - platform %s, agents %s:%d (Ctrl-C to stop)\n\n%s\n%s",
-           d->platform_url, d->o->agents_host, d->o->agents_port,
+           d->platform_url, d->o->agents_host, d->agents_port,
            d->transcript.data ? d->transcript.data : "", table);
   } else if (strcmp(table, d->last_table) != 0) { /* plain output: only what changed */
     printf("agents:\n%s", table);
@@ -237,7 +238,7 @@ static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
 static int start_member(dev *d, int i) {
   member *mb = &d->m[i];
   char url[300];
-  snprintf(url, sizeof(url), "http://%s:%d/agents/%s/", d->o->agents_host, d->o->agents_port, mb->name);
+  snprintf(url, sizeof(url), "http://%s:%d/agents/%s/", d->o->agents_host, d->agents_port, mb->name);
   mol_agent_opts o = {.name = mb->name, .description = mb->role, .platform_url = d->platform_url,
                       .workspace_id = mb->id, .public_url = url, .heartbeat_ms = 2000,
                       .state_poll_ms = 2000};
@@ -274,7 +275,7 @@ static int start_agents(dev *d) {
   mol_cli__dev_coordinator_executor(&d->coord, &d->coord_ex);
   for (int i = 0; i < MEMBERS && !rc; i++) rc = start_member(d, i);
   if (!rc) say(d, "agents started on http://%s:%d/agents/<name>/ (%s)", d->o->agents_host,
-               d->o->agents_port, d->use_chat ? "workers answer with HERMES_API_BASE" : "built-in answers");
+               d->agents_port, d->use_chat ? "workers answer with HERMES_API_BASE" : "built-in answers");
   return rc;
 }
 
@@ -384,6 +385,7 @@ static int start_listener(dev *d) {
   if (!rc) rc = mol_http_server_listen(d->agents_http, d->o->agents_host, d->o->agents_port);
   if (rc) fprintf(stderr, "molecule dev: agents on %s:%d: %s (try --listen)\n", d->o->agents_host,
                   d->o->agents_port, mol_strerror(rc));
+  else d->agents_port = mol_http_server_port(d->agents_http);
   return rc;
 }
 

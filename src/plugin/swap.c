@@ -149,6 +149,16 @@ static int swap_fallback(const char *dir, const char *name, const char *staging,
   return 0;
 }
 
+/* Why RENAME_EXCHANGE failed, as it would have failed where the call works: ENOSYS (the
+ * system call missing, or filtered by seccomp) comes before the kernel looks for a previous
+ * version, so a first install would be taken for a swap; look for one here. */
+static int exchange_errno(const char *target) {
+  struct stat st;
+  if (errno != ENOSYS) return errno;
+  if (lstat(target, &st) == 0) return EINVAL;
+  return errno;
+}
+
 int mol_plugin__swap_in(const char *dir, const char *name, const char *staging,
                        char msg[MOL_PLUGIN_MSG_MAX]) {
   char target[4096];
@@ -159,19 +169,20 @@ int mol_plugin__swap_in(const char *dir, const char *name, const char *staging,
     (void)mol_plugin__rmtree(staging);
     return 0;
   }
-  if (errno == ENOENT) {  /* no previous version */
+  int err = exchange_errno(target);
+  if (err == ENOENT) {  /* no previous version */
     int rc = renameat2(AT_FDCWD, staging, AT_FDCWD, target, RENAME_NOREPLACE);
     if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) rc = rename(staging, target);
     if (rc == 0) {
       sync_dir(dir);
       return 0;
     }
-  } else if (errno == EINVAL || errno == ENOSYS) {
+    err = errno;
+  } else if (err == EINVAL) {
     return swap_fallback(dir, name, staging, target, msg);
   }
-  int err = -errno;
-  mol_plugin__msgf(msg, "installing %s: %s", target, strerror(errno));
-  return err;
+  mol_plugin__msgf(msg, "installing %s: %s", target, strerror(err));
+  return -err;
 }
 
 int mol_plugin_remove(const char *dir, const char *name, char msg[MOL_PLUGIN_MSG_MAX]) {

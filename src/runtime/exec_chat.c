@@ -1,4 +1,6 @@
-/* exec_chat.c - the chat-completions bridge executor. */
+/* exec_chat.c - the chat-completions bridge executor: the conversation, one model request per
+ * round, reading its reply (plain or streamed) and ending the turn. The tool calls a reply asks
+ * for are exec_chat_tools.c's. */
 #include "runtime/exec_chat.h"
 
 #include <stdio.h>
@@ -6,31 +8,13 @@
 #include <string.h>
 
 #include "a2a/model.h"
-#include "a2a/sse_parse.h"
-#include "base/buf.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "molecule.h"
+#include "runtime/exec_chat_int.h"
 
-typedef struct {
-  mol_http_client *http;
-  char *url;
-  char *auth;       /* "Bearer …" or NULL */
-  char *model;
-  char *system_prompt;
-  unsigned timeout_ms;
-} chat;
-
-typedef struct {
-  chat *c;
-  mol_a2a_turn *turn;
-  mol_http_request *req;
-  int streaming;
-  int canceled;
-  mol_a2a_sse_parser sse;
-  mol_buf text;     /* streamed deltas so far */
-  int chunks;
-  char *stream_error;
-} chat_turn;
+#define DEFAULT_TOOL_ROUNDS 10
+#define DEFAULT_TOOL_CALLS 50
 
 static char *dup_or(const char *v, const char *env, const char *dflt) {
   const char *e = env ? getenv(env) : NULL;
@@ -38,9 +22,25 @@ static char *dup_or(const char *v, const char *env, const char *dflt) {
   return s ? strdup(s) : NULL;
 }
 
-/* ---- request ------------------------------------------------------------------------------ */
+/* ---- the conversation --------------------------------------------------------------------- */
 
-static void add_history(json_t *messages, const json_t *history) {
+/* The conversation is kept as the JSON text of its messages, comma-separated: each round adds
+ * a few messages and a request is that text between a head and a tail, so nothing already said
+ * is built or serialised again. */
+void chat_msg_text(mol_buf *b, const char *role, const char *content, size_t len) {
+  size_t mark = b->len;
+  if ((b->len && mol_buf_append(b, ",", 1)) ||
+      mol_buf_printf(b, "{\"role\":\"%s\",\"content\":", role) ||
+      mol_json_write_string(b, content, len) || mol_buf_append(b, "}", 1))
+    chat_msgs_truncate(b, mark);
+}
+
+void chat_msgs_truncate(mol_buf *b, size_t mark) {
+  b->len = mark; /* out of memory: the conversation stays valid JSON, short of one message */
+  if (b->data) b->data[mark] = '\0';
+}
+
+static void add_history(mol_buf *msgs, const json_t *history) {
   size_t i;
   json_t *h;
   json_array_foreach(history, i, h) {
@@ -55,10 +55,9 @@ static void add_history(json_t *messages, const json_t *history) {
       const char *t = json_string_value(json_object_get(p, "text"));
       if (!t) continue;
       if (text.len) mol_buf_append_str(&text, "\n");
-      mol_buf_append_str(&text, t);
+      mol_buf_append(&text, t, json_string_length(json_object_get(p, "text")));
     }
-    json_array_append_new(messages, json_pack("{s:s,s:s}", "role", mapped, "content",
-                                              text.data ? text.data : ""));
+    chat_msg_text(msgs, mapped, text.data ? text.data : "", text.len);
     mol_buf_free(&text);
   }
 }
@@ -70,51 +69,93 @@ static const json_t *history_of(mol_a2a_turn *t) {
   return json_is_array(h) ? h : NULL;
 }
 
-static char *request_body(chat *c, mol_a2a_turn *t, int stream) {
-  json_t *messages = json_array();
+static void first_messages(chat *c, mol_a2a_turn *t, mol_buf *msgs) {
   if (c->system_prompt && *c->system_prompt)
-    json_array_append_new(messages, json_pack("{s:s,s:s}", "role", "system", "content", c->system_prompt));
+    chat_msg_text(msgs, "system", c->system_prompt, strlen(c->system_prompt));
   const json_t *h = history_of(t);
-  if (h) add_history(messages, h);
-  json_array_append_new(messages, json_pack("{s:s,s:s}", "role", "user", "content", mol_a2a_turn_text(t)));
-  json_t *body = json_pack("{s:s,s:o,s:b}", "model", c->model, "messages", messages, "stream", stream);
-  char *s = json_dumps(body, JSON_COMPACT);
-  json_decref(body);
-  return s;
+  if (h) add_history(msgs, h);
+  const char *text = mol_a2a_turn_text(t);
+  chat_msg_text(msgs, "user", text, strlen(text));
 }
 
-/* ---- response ----------------------------------------------------------------------------- */
+/* {"model","messages","stream"}, plus the tools while the loop may still call them. */
+static char *request_body(chat_turn *ct) {
+  mol_buf b = MOL_BUF_INIT;
+  int err = mol_buf_append_str(&b, "{\"model\":");
+  err |= mol_json_write_string(&b, ct->c->model, strlen(ct->c->model));
+  err |= mol_buf_append_str(&b, ",\"messages\":[");
+  err |= mol_buf_append(&b, ct->msgs.data ? ct->msgs.data : "", ct->msgs.len);
+  err |= mol_buf_append_str(&b, ct->streaming ? "],\"stream\":true" : "],\"stream\":false");
+  if (ct->tools && !ct->last_call) {
+    err |= mol_buf_append_str(&b, ",\"tools\":");
+    err |= mol_buf_append_str(&b, ct->tools);
+    err |= mol_buf_append_str(&b, ",\"tool_choice\":\"auto\"");
+  }
+  err |= mol_buf_append(&b, "}", 1);
+  if (err) { /* a short body is never sent */
+    mol_buf_free(&b);
+    return NULL;
+  }
+  return mol_buf_steal(&b);
+}
 
-static void end_turn(chat_turn *ct, const char *text) {
-  mol_a2a_turn *t = ct->turn;
-  if (ct->canceled) mol_a2a_turn_canceled(t);
-  else mol_a2a_turn_reply_text(t, text);
+/* ---- the end of a turn -------------------------------------------------------------------- */
+
+static void turn_free(chat_turn *ct) {
+  chat_calls_clear(ct);
+  mol_buf_free(&ct->msgs);
+  free(ct->tools);
   mol_a2a_sse_free(&ct->sse);
   mol_buf_free(&ct->text);
   free(ct->stream_error);
   free(ct);
 }
 
-static char *content_of(const json_t *msg) {
-  const char *s = json_string_value(json_object_get(msg, "content"));
-  if (!s || !*s) s = json_string_value(json_object_get(msg, "reasoning_content"));
-  return strdup(s ? s : "");
+/* The one ending of a turn: canceled when asked to stop, else the reply (or a failed task). */
+static void end_turn(chat_turn *ct, int failed, const char *text) {
+  mol_a2a_turn *t = ct->turn;
+  if (ct->canceled) mol_a2a_turn_canceled(t);
+  else if (failed) mol_a2a_turn_fail(t, text);
+  else mol_a2a_turn_reply_text(t, text ? text : "");
+  turn_free(ct);
 }
 
-static char *reply_from_body(const char *body, size_t len) {
-  json_t *v = json_loadb(body, len, 0, NULL);
-  json_t *msg = json_object_get(json_array_get(json_object_get(v, "choices"), 0), "message");
-  char *s = msg ? content_of(msg) : NULL;
-  json_decref(v);
-  return s;
+static void end_unreachable(chat_turn *ct, int err) {
+  mol_buf b = MOL_BUF_INIT;
+  mol_buf_printf(&b, "[hermes-agent unreachable] %s", mol_strerror(err));
+  end_turn(ct, 0, b.data ? b.data : "[hermes-agent unreachable]");
+  mol_buf_free(&b);
 }
 
-static char *error_text(int status, const char *body, size_t len) {
+static void end_error(chat_turn *ct, int status, const char *body, size_t len) {
   mol_buf b = MOL_BUF_INIT;
   mol_buf_printf(&b, "[hermes-agent error %d] %.*s", status, (int)(len > 500 ? 500 : len),
                  body ? body : "");
-  return mol_buf_steal(&b);
+  end_turn(ct, 0, b.data ? b.data : "[hermes-agent error]");
+  mol_buf_free(&b);
 }
+
+/* The reply has no tool calls (or may not have any): it is the answer. */
+static void end_answer(chat_turn *ct, const char *content) {
+  if (ct->streaming && ct->chunks) mol_a2a_turn_artifact(ct->turn, NULL, "reply", "", 1, 1);
+  if (ct->last_call && !*content) {
+    mol_buf b = MOL_BUF_INIT;
+    mol_buf_printf(&b, "no final answer after %u rounds of tool calls (the limit)", ct->rounds);
+    end_turn(ct, 1, b.data ? b.data : "no final answer");
+    mol_buf_free(&b);
+    return;
+  }
+  end_turn(ct, 0, content);
+}
+
+/* ---- the reply ---------------------------------------------------------------------------- */
+
+static void set_stream_error(chat_turn *ct, const char *why) {
+  free(ct->stream_error);
+  ct->stream_error = strdup(why);
+}
+
+static int tools_allowed(const chat_turn *ct) { return ct->tools && !ct->last_call; }
 
 static int on_sse(const mol_a2a_sse_event *ev, void *arg) {
   chat_turn *ct = arg;
@@ -123,8 +164,7 @@ static int on_sse(const mol_a2a_sse_event *ev, void *arg) {
   json_t *err = json_object_get(v, "error");
   if (err) {
     const char *m = json_string_value(json_object_get(err, "message"));
-    free(ct->stream_error);
-    ct->stream_error = strdup(m ? m : "stream error");
+    set_stream_error(ct, m ? m : "stream error");
   }
   json_t *delta = json_object_get(json_array_get(json_object_get(v, "choices"), 0), "delta");
   const char *piece = json_string_value(json_object_get(delta, "content"));
@@ -132,6 +172,10 @@ static int on_sse(const mol_a2a_sse_event *ev, void *arg) {
     mol_buf_append_str(&ct->text, piece);
     mol_a2a_turn_artifact(ct->turn, NULL, "reply", piece, ct->chunks++ > 0, 0);
   }
+  json_t *fragments = json_object_get(delta, "tool_calls");
+  const char *why;
+  if (tools_allowed(ct) && json_is_array(fragments) && chat_calls_feed(ct, fragments, &why) < 0)
+    set_stream_error(ct, why);
   json_decref(v);
   return 0;
 }
@@ -143,30 +187,99 @@ static int on_body(mol_http_request *r, const char *data, size_t len, void *arg)
   return 0;
 }
 
+static void on_streamed(chat_turn *ct) {
+  if (ct->stream_error) {
+    char *e = ct->stream_error;
+    ct->stream_error = NULL;
+    end_error(ct, 200, e, strlen(e));
+    free(e);
+  } else if (ct->ncalls) {
+    chat_tools_run(ct, ct->text.len ? ct->text.data : NULL);
+  } else {
+    end_answer(ct, ct->text.data ? ct->text.data : "");
+  }
+}
+
+static void on_plain(chat_turn *ct, const mol_http_response *resp) {
+  chat_reply rep;
+  int rc = chat_reply_read(ct, tools_allowed(ct), resp->body, resp->body_len, &rep);
+  if (rc == 0) end_error(ct, resp->status, resp->body, resp->body_len);
+  else if (rc < 0) end_error(ct, resp->status, rep.why, strlen(rep.why));
+  else if (ct->ncalls) chat_tools_run(ct, rep.content);
+  else end_answer(ct, rep.content && *rep.content ? rep.content : rep.reasoning ? rep.reasoning : "");
+  chat_reply_free(&rep);
+}
+
 static void on_done(mol_http_request *r, int err, const mol_http_response *resp, void *arg) {
   (void)r;
   chat_turn *ct = arg;
   ct->req = NULL;
-  char *text = NULL;
-  if (err && !ct->canceled) {
-    mol_buf b = MOL_BUF_INIT;
-    mol_buf_printf(&b, "[hermes-agent unreachable] %s", mol_strerror(err));
-    text = mol_buf_steal(&b);
-  } else if (!err && (resp->status < 200 || resp->status > 299)) {
-    text = error_text(resp->status, resp->body, resp->body_len);
-  } else if (!err && ct->streaming) {
-    if (ct->chunks) mol_a2a_turn_artifact(ct->turn, NULL, "reply", "", 1, 1);
-    text = ct->stream_error ? error_text(200, ct->stream_error, strlen(ct->stream_error))
-                            : strdup(ct->text.data ? ct->text.data : "");
-  } else if (!err) {
-    text = reply_from_body(resp->body, resp->body_len);
-    if (!text) text = error_text(resp->status, resp->body, resp->body_len);
+  if (ct->canceled) end_turn(ct, 0, NULL);
+  else if (err) end_unreachable(ct, err);
+  else if (resp->status < 200 || resp->status > 299) end_error(ct, resp->status, resp->body, resp->body_len);
+  else if (ct->streaming) on_streamed(ct);
+  else on_plain(ct, resp);
+}
+
+/* ---- one round: a model request ----------------------------------------------------------- */
+
+static void reply_reset(chat_turn *ct) {
+  mol_a2a_sse_free(&ct->sse);
+  mol_a2a_sse_init(&ct->sse, 0, on_sse, ct);
+  mol_buf_reset(&ct->text);
+  free(ct->stream_error);
+  ct->stream_error = NULL;
+}
+
+static int post(chat_turn *ct) {
+  chat *c = ct->c;
+  char *body = request_body(ct);
+  if (!body) return MOL_ENOMEM;
+  mol_http_header hdrs[3] = {{"Content-Type", "application/json"},
+                             {"Accept", ct->streaming ? "text/event-stream" : "application/json"}};
+  size_t n = 2;
+  if (c->auth) hdrs[n++] = (mol_http_header){"Authorization", c->auth};
+  mol_http_request_opts o = {.method = "POST", .url = c->url, .headers = hdrs, .nheaders = n,
+                             .body = body, .body_len = strlen(body),
+                             .total_timeout_ms = c->timeout_ms,
+                             .idle_timeout_ms = c->timeout_ms};
+  if (ct->streaming) o.on_body = on_body;
+  reply_reset(ct);
+  int rc = mol_http_request_send(c->http, &o, on_done, ct, &ct->req);
+  free(body);
+  return rc;
+}
+
+/* Past the cap the model is asked once more, without tools, for the answer it has. */
+static void ask_for_answer(chat_turn *ct) {
+  mol_buf b = MOL_BUF_INIT;
+  mol_buf_printf(&b, "You have used the limit of %u rounds of tool calls for this request. "
+                     "No more tools can be called: answer now with what you have.", ct->rounds);
+  ct->last_call = 1;
+  chat_msg_text(&ct->msgs, "user", b.data ? b.data : "Answer now.", b.data ? b.len : 11);
+  mol_buf_free(&b);
+}
+
+void chat_next_round(chat_turn *ct) {
+  if (ct->canceled) {
+    end_turn(ct, 0, NULL);
+    return;
   }
-  end_turn(ct, text ? text : "");
-  free(text);
+  if (ct->rounds >= ct->c->max_tool_rounds) ask_for_answer(ct);
+  int rc = post(ct);
+  if (rc) end_unreachable(ct, rc);
 }
 
 /* ---- executor ----------------------------------------------------------------------------- */
+
+/* The registry's tools as OpenAI "tools" JSON text, read once per turn: every request of a
+ * turn offers the same tools, whatever the registry does meanwhile. */
+static char *tools_text(mol_tools *reg) {
+  json_t *list = mol_tools_openai(reg);
+  char *s = list ? mol_json_dump(list) : NULL;
+  json_decref(list);
+  return s;
+}
 
 static int chat_execute(void *self, mol_a2a_turn *t) {
   chat *c = self;
@@ -180,21 +293,15 @@ static int chat_execute(void *self, mol_a2a_turn *t) {
   ct->turn = t;
   ct->streaming = mol_a2a_turn_streaming(t);
   mol_a2a_sse_init(&ct->sse, 0, on_sse, ct);
-  char *body = request_body(c, t, ct->streaming);
-  mol_http_header hdrs[3] = {{"Content-Type", "application/json"}, {"Accept", ct->streaming ? "text/event-stream" : "application/json"}};
-  size_t n = 2;
-  if (c->auth) hdrs[n++] = (mol_http_header){"Authorization", c->auth};
-  mol_http_request_opts o = {.method = "POST", .url = c->url, .headers = hdrs, .nheaders = n,
-                             .body = body, .body_len = body ? strlen(body) : 0,
-                             .total_timeout_ms = c->timeout_ms,
-                             .idle_timeout_ms = c->timeout_ms};
-  if (ct->streaming) o.on_body = on_body;
+  first_messages(c, t, &ct->msgs);
+  int rc = ct->msgs.data ? 0 : MOL_ENOMEM;
+  if (!rc && c->tools && mol_tools_count(c->tools) && !(ct->tools = tools_text(c->tools)))
+    rc = MOL_ENOMEM;
   mol_a2a_turn_set_data(t, ct);
-  int rc = body ? mol_http_request_send(c->http, &o, on_done, ct, &ct->req) : MOL_ENOMEM;
-  free(body);
+  if (!rc) rc = post(ct);
   if (rc) {
-    mol_a2a_sse_free(&ct->sse);
-    free(ct);
+    mol_a2a_turn_set_data(t, NULL);
+    turn_free(ct);
     return rc;
   }
   mol_a2a_turn_working(t, NULL);
@@ -206,7 +313,9 @@ static void chat_cancel(void *self, mol_a2a_turn *t) {
   chat_turn *ct = mol_a2a_turn_data(t);
   if (!ct || ct->canceled) return;
   ct->canceled = 1;
-  if (ct->req) mol_http_request_cancel(ct->req); /* on_done then ends the turn canceled */
+  /* Whatever is in flight ends with a callback that then ends the turn canceled. */
+  if (ct->req) mol_http_request_cancel(ct->req);
+  chat_tools_cancel(ct);
 }
 
 int mol_chat_executor_new(const mol_chat_opts *o, mol_a2a_executor *ex) {
@@ -230,6 +339,10 @@ int mol_chat_executor_new(const mol_chat_opts *o, mol_a2a_executor *ex) {
   c->model = dup_or(o->model, NULL, "hermes-agent");
   c->system_prompt = o->system_prompt ? strdup(o->system_prompt) : NULL;
   c->timeout_ms = o->timeout_ms ? o->timeout_ms : 600000;
+  c->tools = o->tools;
+  c->max_tool_rounds = o->max_tool_rounds ? o->max_tool_rounds : DEFAULT_TOOL_ROUNDS;
+  c->max_tool_calls = o->max_tool_calls ? o->max_tool_calls : DEFAULT_TOOL_CALLS;
+  c->tool_timeout_ms = o->tool_timeout_ms;
   free(base);
   free(key);
   ex->name = "chat-completions";

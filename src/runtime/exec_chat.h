@@ -1,4 +1,4 @@
-/* exec_chat.h - the chat-completions bridge: each A2A turn becomes one POST to an
+/* exec_chat.h - the chat-completions bridge: each A2A turn becomes a POST to an
  * OpenAI-compatible /chat/completions (the hermes gateway's api_server by default).
  *
  * Request: {"model", "messages":[system?, history…, user], "stream"}; history comes from the
@@ -9,12 +9,25 @@
  * When the A2A caller streams, the request streams too and every delta becomes an artifact
  * chunk as it arrives. Errors keep upstream's reply texts: "[hermes-agent error <status>]
  * <body, at most 500 bytes>" and "[hermes-agent unreachable] <reason>".
- * Cancel closes the upstream request and ends the turn canceled. */
+ * Cancel closes the upstream request and ends the turn canceled.
+ *
+ * The tool loop (opts.tools set and not empty): every request also carries the registry's
+ * tools as OpenAI "tools" with "tool_choice":"auto". A reply with tool calls (message.tool_calls,
+ * or streamed delta.tool_calls fragments keyed by index) is not the answer: its calls run
+ * concurrently through the registry, the assistant message with its tool_calls and one
+ * {"role":"tool","tool_call_id","content"} per call (in call order; an error as "Error: …"
+ * text the model can read) are appended, and the model is asked again. The first reply
+ * without tool calls is the answer. After max_tool_rounds replies with tool calls, one last
+ * request goes without tools and asks for an answer; if that one still has no content, the
+ * task fails with "no final answer after N rounds of tool calls". A streaming caller sees each
+ * round as a working status ("calling tool X"). Cancel closes the model request in flight and
+ * cancels every running tool call; the turn then ends canceled, once. */
 #ifndef MOL_RUNTIME_EXEC_CHAT_H
 #define MOL_RUNTIME_EXEC_CHAT_H
 
 #include "a2a_uv/executor.h"
 #include "http/client.h"
+#include "tools/registry.h"
 
 typedef struct {
   mol_http_client *http;      /* shared; required */
@@ -23,6 +36,12 @@ typedef struct {
   const char *model;          /* NULL -> "hermes-agent" */
   const char *system_prompt;  /* NULL -> none */
   unsigned timeout_ms;        /* 0 -> 600 s */
+  /* Appended fields; zero keeps the bridge without tools. */
+  mol_tools *tools;           /* NULL or empty -> no tool loop; borrowed, outlives the executor */
+  unsigned max_tool_rounds;   /* model replies whose tool calls run, per turn; 0 -> 10 */
+  unsigned max_tool_calls;    /* tool calls run per turn (the rest answered with an error
+                                 text); 0 -> 50 */
+  unsigned tool_timeout_ms;   /* deadline of one tool call; 0 -> the registry's (120 s) */
 } mol_chat_opts;
 
 int mol_chat_executor_new(const mol_chat_opts *opts, mol_a2a_executor *ex);

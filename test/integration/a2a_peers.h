@@ -1,5 +1,6 @@
 /* a2a_peers.h - spawns the real @a2a-js/sdk peers (test/interop/) as child processes on free
- * loopback ports, waits until they accept connections, and stops exactly those processes.
+ * loopback ports, waits for the line each prints once it listens ("... peer on <url>"), and
+ * stops exactly those processes.
  * Missing node or node_modules is a failure with a clear message, never a skip: the test
  * command runs `npm ci` in both interop folders first. Include after cmocka.h. */
 #ifndef TEST_A2A_PEERS_H
@@ -21,7 +22,9 @@ extern char **environ;
 
 typedef struct {
   uv_process_t proc;
-  int spawned, exited;
+  uv_pipe_t out;  /* its stdout: the readiness line, then whatever else it prints */
+  mol_buf out_text;
+  int spawned, exited, out_open, listening;
   int64_t status;
   int port;
   char url[64]; /* http://127.0.0.1:<port>/ */
@@ -32,6 +35,28 @@ static inline void peer_on_exit(uv_process_t *p, int64_t status, int sig) {
   (void)sig;
   pe->exited = 1;
   pe->status = status;
+}
+
+static inline void peer_out_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
+  (void)h;
+  b->base = malloc(hint);
+  b->len = hint;
+}
+
+static inline void peer_out_closed(uv_handle_t *h) { ((a2a_peer *)h->data)->out_open = 0; }
+
+/* Reads the peer's stdout to its end (a full pipe would block it), watching for the line its
+ * listen callback prints. */
+static inline void peer_on_out(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  a2a_peer *pe = s->data;
+  if (n > 0 && !pe->listening) {
+    mol_buf_append(&pe->out_text, b->base, (size_t)n);
+    mol_buf_append(&pe->out_text, "", 1);
+    pe->listening = strstr(pe->out_text.data, " peer on ") != NULL;
+    pe->out_text.len--;
+  }
+  free(b->base);
+  if (n < 0 && !uv_is_closing((uv_handle_t *)s)) uv_close((uv_handle_t *)s, peer_out_closed);
 }
 
 /* A port nobody listens on right now (the peer binds it a moment later). */
@@ -91,51 +116,76 @@ static inline int peer_spawn(uv_loop_t *loop, a2a_peer *p, const char *dir, cons
   }
   char **env = peer_env(p->port, mode, port_var, mode_var);
   char *args[] = {"node", (char *)script, NULL};
-  uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE}, {.flags = UV_IGNORE},
-                                   {.flags = UV_INHERIT_FD, .data.fd = 2}};
+  uv_pipe_init(loop, &p->out, 0);
+  p->out.data = p->proc.data = p;
+  p->out_open = 1;
+  uv_stdio_container_t stdio[3] = {
+      {.flags = UV_IGNORE},
+      {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&p->out},
+      {.flags = UV_INHERIT_FD, .data.fd = 2}};
   uv_process_options_t o = {.exit_cb = peer_on_exit, .file = "node", .args = args, .env = env,
                             .cwd = cwd, .stdio_count = 3, .stdio = stdio};
-  p->proc.data = p;
   int rc = uv_spawn(loop, &p->proc, &o);
   free(env);
-  if (rc != 0) fprintf(stderr, "cannot run node (%s): is Node.js installed?\n", uv_strerror(rc));
-  p->spawned = rc == 0;
-  return rc;
+  if (rc != 0) {
+    fprintf(stderr, "cannot run node (%s): is Node.js installed?\n", uv_strerror(rc));
+    uv_close((uv_handle_t *)&p->out, peer_out_closed);
+    while (p->out_open) uv_run(loop, UV_RUN_ONCE);
+    return rc;
+  }
+  p->spawned = 1;
+  uv_read_start((uv_stream_t *)&p->out, peer_out_alloc, peer_on_out);
+  return 0;
 }
 
-/* Starts `node <script>` in test/interop/<dir> with PORT (and MODE) and waits up to 20 s for
- * the port to accept connections. Returns 0 or -1 (with a message on stderr). */
+static inline void peer_give_up(uv_timer_t *t) { *(int *)t->data = 1; }
+
+/* Starts `node <script>` in test/interop/<dir> with PORT (and MODE) and waits for the line it
+ * prints once it listens (at most 60 s, for a node that hangs while starting). Returns 0 or -1
+ * (with a message on stderr). */
 static inline int peer_start(uv_loop_t *loop, a2a_peer *p, const char *dir, const char *script,
                              const char *mode) {
   memset(p, 0, sizeof(*p));
   if (!peer_source_root() || (p->port = peer_free_port()) < 0) return -1;
   snprintf(p->url, sizeof(p->url), "http://127.0.0.1:%d/", p->port);
   if (peer_spawn(loop, p, dir, script, mode) != 0) return -1;
-  for (int i = 0; i < 400; i++) {
-    uv_run(loop, UV_RUN_NOWAIT);
-    if (p->exited) {
-      fprintf(stderr, "%s/%s exited with status %lld\n", dir, script, (long long)p->status);
-      return -1;
-    }
-    if (peer_port_open(p->port)) return 0;
-    usleep(50 * 1000);
-  }
-  fprintf(stderr, "%s/%s did not listen on port %d\n", dir, script, p->port);
+  int gave_up = 0;
+  uv_timer_t guard;
+  uv_timer_init(loop, &guard);
+  guard.data = &gave_up;
+  uv_timer_start(&guard, peer_give_up, 60000, 0);
+  while (!p->listening && !p->exited && !gave_up) uv_run(loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&guard, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
+  if (p->listening && peer_port_open(p->port)) return 0;
+  if (p->exited)
+    fprintf(stderr, "%s/%s exited with status %lld\n", dir, script, (long long)p->status);
+  else
+    fprintf(stderr, "%s/%s did not listen on port %d\n", dir, script, p->port);
   return -1;
 }
 
-/* Stops the peer (SIGTERM to its pid only), reaps it and closes its handle. */
+static inline void peer_kill(uv_timer_t *t) { uv_process_kill((uv_process_t *)t->data, SIGKILL); }
+
+/* Stops the peer (SIGTERM to its pid only, SIGKILL if it is still there 5 s later), reaps it
+ * and closes its handles. */
 static inline void peer_stop(uv_loop_t *loop, a2a_peer *p) {
   if (!p->spawned) return;
-  if (!p->exited) uv_process_kill(&p->proc, SIGTERM);
-  for (int i = 0; i < 200 && !p->exited; i++) {
-    uv_run(loop, UV_RUN_NOWAIT);
-    if (!p->exited) usleep(25 * 1000);
+  uv_timer_t grace;
+  uv_timer_init(loop, &grace);
+  grace.data = &p->proc;
+  if (!p->exited) {
+    uv_process_kill(&p->proc, SIGTERM);
+    uv_timer_start(&grace, peer_kill, 5000, 0);
   }
-  if (!p->exited) uv_process_kill(&p->proc, SIGKILL);
   while (!p->exited) uv_run(loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&grace, NULL);
   uv_close((uv_handle_t *)&p->proc, NULL);
-  uv_run(loop, UV_RUN_NOWAIT);
+  if (p->out_open && !uv_is_closing((uv_handle_t *)&p->out))
+    uv_close((uv_handle_t *)&p->out, peer_out_closed);
+  while (p->out_open) uv_run(loop, UV_RUN_ONCE);
+  uv_run(loop, UV_RUN_NOWAIT); /* the timer's and the process's closes */
+  mol_buf_free(&p->out_text);
   p->spawned = 0;
 }
 

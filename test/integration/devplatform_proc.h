@@ -43,6 +43,7 @@ typedef struct {
 } platform;
 
 static char g_token[256]; /* the admin token, sent by append_request */
+static pid_t g_live;      /* the platform process a failed assertion may leave behind */
 
 /* ---- the platform process ---------------------------------------------------------------- */
 
@@ -110,6 +111,7 @@ static void platform_start(platform *p, const char *db, rlim_t fsize_limit) {
   assert_int_equal(pipe(fds), 0);
   p->pid = fork();
   assert_true(p->pid >= 0);
+  g_live = p->pid;
   if (p->pid == 0) {
     dup2(fds[1], 2);
     close(fds[0]);
@@ -141,6 +143,7 @@ static int platform_stop(platform *p, int sig) {
   close(p->errfd);
   int status = 0;
   assert_int_equal(waitpid(p->pid, &status, 0), p->pid);
+  g_live = 0;
   return status;
 }
 

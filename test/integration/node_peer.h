@@ -1,12 +1,17 @@
 /* node_peer.h - runs an npm peer (test/interop/...) as a real child process on a free
- * loopback port, for tests that talk to it over sockets. The peers are pinned by lock files;
+ * loopback port, for tests that talk to it over sockets. The peer is ready once it prints the
+ * line its listen callback prints ("... running on <host>:<port>", mock-llm's); its stdout is
+ * read to its end by a thread after that, so that it never blocks on a full pipe. The peers are pinned by lock files;
  * tools/test.sh runs `npm ci` first. A missing node or node_modules FAILS the test (loudly)
  * rather than skipping it. */
 #ifndef NODE_PEER_H
 #define NODE_PEER_H
 
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +23,36 @@
 typedef struct {
   pid_t pid;
   int port;
+  int out_fd;       /* the read end of its stdout */
+  pthread_t drain;  /* reads it to EOF once the peer is ready */
 } node_peer;
+
+static void *np_drain(void *arg) {
+  char b[4096];
+  while (read((int)(intptr_t)arg, b, sizeof b) > 0) {
+  }
+  return NULL;
+}
+
+/* Reads fd until a line says the peer is running (1), or EOF: the peer exited (0). A peer that
+ * neither listens nor exits within 60 s counts as not starting. */
+static int np_wait_running(int fd) {
+  char buf[8192];
+  size_t len = 0;
+  for (;;) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 60000) <= 0) return 0;
+    ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+    if (n <= 0) return 0;
+    len += (size_t)n;
+    buf[len] = '\0';
+    if (strstr(buf, " running on ")) return 1;
+    if (len > sizeof buf / 2) { /* keep the tail: the line may be arriving */
+      memmove(buf, buf + len - 256, 256);
+      len = 256;
+    }
+  }
+}
 
 /* A port that was free a moment ago (the kernel picks it). */
 static int np_free_port(void) {
@@ -43,7 +77,7 @@ static int np_port_open(int port) {
 }
 
 /* Starts `node <script> [args]` in test/interop/<dir> with PORT and HOST set, plus extra
- * "NAME=value" strings (NULL-terminated), and waits up to 20 s for the port. */
+ * "NAME=value" strings (NULL-terminated), and waits for its "running on" line. */
 static node_peer np_start(const char *dir, const char *script, const char *const *args,
                           const char *const *extra_env) {
   const char *root = getenv("MOL_SOURCE_ROOT");
@@ -55,6 +89,11 @@ static node_peer np_start(const char *dir, const char *script, const char *const
     exit(1);
   }
   node_peer p = {.port = np_free_port()};
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) { /* no other child of the test may hold it */
+    perror("np_start: pipe");
+    exit(1);
+  }
   p.pid = fork();
   if (p.pid == 0) {
     char port[16];
@@ -63,7 +102,9 @@ static node_peer np_start(const char *dir, const char *script, const char *const
     setenv("HOST", "127.0.0.1", 1);
     for (const char *const *e = extra_env; e && *e; e++) putenv((char *)*e);
     if (chdir(cwd) != 0) _exit(127);
-    if (!freopen("/dev/null", "w", stdout)) _exit(127); /* keep the test's output readable */
+    dup2(out[1], 1); /* read by the test, never shown: keeps the test's output readable */
+    close(out[0]);
+    close(out[1]);
     const char *argv[16] = {"node", script};
     int n = 2;
     for (const char *const *a = args; a && *a && n < 15; a++) argv[n++] = *a;
@@ -72,13 +113,16 @@ static node_peer np_start(const char *dir, const char *script, const char *const
     fprintf(stderr, "FAIL: cannot run node: install nodejs (tools/setup.sh does)\n");
     _exit(127);
   }
-  for (int i = 0; i < 200 && !np_port_open(p.port); i++) {
-    int status;
-    if (waitpid(p.pid, &status, WNOHANG) == p.pid) {
-      fprintf(stderr, "FAIL: node %s exited before listening\n", script);
-      exit(1);
-    }
-    usleep(100000);
+  close(out[1]);
+  p.out_fd = out[0];
+  if (!np_wait_running(p.out_fd)) {
+    fprintf(stderr, "FAIL: node %s exited (or hung) before listening\n", script);
+    kill(p.pid, SIGKILL);
+    exit(1);
+  }
+  if (pthread_create(&p.drain, NULL, np_drain, (void *)(intptr_t)p.out_fd) != 0) {
+    perror("np_start: pthread_create");
+    exit(1);
   }
   if (!np_port_open(p.port)) {
     fprintf(stderr, "FAIL: node %s did not listen on %d\n", script, p.port);
@@ -92,6 +136,8 @@ static void np_stop(node_peer *p) {
   if (p->pid <= 0) return;
   kill(p->pid, SIGTERM);
   waitpid(p->pid, NULL, 0);
+  pthread_join(p->drain, NULL); /* EOF now that the peer is gone */
+  close(p->out_fd);
   p->pid = 0;
 }
 

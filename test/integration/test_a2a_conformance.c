@@ -163,8 +163,11 @@ static void cancel_16_and_terminal_17(void **state) {
   json_t *v = task_call("tasks/cancel", id); /* running -> canceled, executor stopped */
   assert_string_equal(result_str(v, "status.state"), "canceled");
   json_decref(v);
-  uv_sleep(350); /* past every step the executor would have taken */
-  uv_run(&H.loop, UV_RUN_NOWAIT);
+  /* until the turn has ended: a step the executor still took would show below */
+  for (mol_a2a_server_stats s;; uv_run(&H.loop, UV_RUN_ONCE)) {
+    mol_a2a_server_stats_get(H.a2a[1], &s);
+    if (!s.live_turns) break;
+  }
   v = task_call("tasks/get", id);
   assert_string_equal(result_str(v, "status.state"), "canceled");
   assert_int_equal(json_array_size(json_object_get(json_object_get(v, "result"), "artifacts")), 0);

@@ -112,13 +112,17 @@ rpc "$URL" tasks/cancel "{\"id\":\"$TASK\"}" | grep -q '"error"' || fail "a seco
 state_is "$URL" "$TASK" canceled || fail "state after cancel: $(state_of "$URL" "$TASK")"
 
 # ---- the concurrency bound: 5 turns, at most 2 handlers at once ----
+# Each handler notes how many run beside it, then waits for the gate: two are running (and a
+# third would show in "seen") before the gate opens.
 serve bounded --max-handlers 2 --max-queued 10 \
-  --handler 'touch "$MARK/run.$$"; ls "$MARK" | grep -c "^run\." >>"$MARK/seen"; sleep 1; rm "$MARK/run.$$"; echo done'
+  --handler 'touch "$MARK/run.$$"; ls "$MARK" | grep -c "^run\." >>"$MARK/seen"; while [ ! -e "$MARK/gate" ]; do sleep 0.05; done; rm "$MARK/run.$$"; echo done'
 CALLS=""
 for i in 1 2 3 4 5; do
   "$MOLECULE" call "$URL" "turn $i" >"$DIR/bound.$i.out" 2>&1 &
   CALLS="$CALLS $!"
 done
+wait_for 10 sh -c '[ "$(ls "$MARK" | grep -c "^run\.")" -eq 2 ]' || fail "two handlers did not start"
+touch "$MARK/gate"
 for c in $CALLS; do wait "$c" || fail "a bounded turn failed"; done
 for i in 1 2 3 4 5; do [ "$(cat "$DIR/bound.$i.out")" = "done" ] || fail "turn $i: $(cat "$DIR/bound.$i.out")"; done
 [ "$(wc -l <"$MARK/seen")" -eq 5 ] || fail "handlers run: $(cat "$MARK/seen")"

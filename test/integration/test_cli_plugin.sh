@@ -9,7 +9,11 @@
 #  - remove deletes it; removing it again fails naming it; names that are not one path
 #    component are usage errors (2) that say the name is invalid, for install and remove;
 #  - usage: no subcommand, an unknown one, a missing NAME, an unknown option: exit 2 with the
-#    reason.
+#    reason;
+#  - setup.sh runs in the installed dir with PLUGIN_DIR set and without the token, and its
+#    result is printed (a failing one is a warning, not a failed install); the token comes
+#    from ~/.molecule/<id>/.auth_token when the environment has none, and a wrong one fails
+#    the install with the platform's 401; list cleans what an interrupted install left.
 set -eu
 MOLECULE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 DIR=$(mktemp -d /tmp/molplugin-XXXXXX)
@@ -46,6 +50,12 @@ mkdir -p "$DIR/src/notes/skills/summarise" "$DIR/home"
 printf 'name: notes\nversion: 1.0.0\n' >"$DIR/src/notes/plugin.yaml"
 printf '# Always write notes\n' >"$DIR/src/notes/rules.md"
 printf -- '---\nname: summarise\n---\nSummarise.\n' >"$DIR/src/notes/skills/summarise/SKILL.md"
+mkdir -p "$DIR/src/tools" "$DIR/src/broken"
+printf 'name: tools\n' >"$DIR/src/tools/plugin.yaml"
+printf 'echo "ran in $(pwd) dir=${PLUGIN_DIR:-unset} token=${MOLECULE_WORKSPACE_TOKEN:-none}" >setup-ran\n' \
+  >"$DIR/src/tools/setup.sh"
+printf 'name: broken\n' >"$DIR/src/broken/plugin.yaml"
+printf 'echo "cannot set up" >&2\nexit 3\n' >"$DIR/src/broken/setup.sh"
 
 "$MOLECULE" platform --listen "127.0.0.1:$PORT" --db "$DIR/p.db" --dev --plugins "$DIR/src" \
   >"$DIR/platform.log" 2>&1 &
@@ -123,4 +133,41 @@ run 2 "$MOLECULE" plugin list --plugins-dir
 has err "--plugins-dir needs a value"
 env -u WORKSPACE_ID "$MOLECULE" plugin list >"$DIR/out" 2>"$DIR/err" && fail "list without a workspace passed"
 has err "give --plugins-dir or --workspace-id"
+
+# setup.sh: run in the new dir, told where it is, without the token
+run 0 "$MOLECULE" plugin hash "$DIR/src/tools"
+THASH=$(sed -n 's/^Computed SHA256: \([0-9a-f]\{64\}\)$/\1/p' "$DIR/out")
+run 0 "$MOLECULE" plugin install tools --sha256 "$THASH" -q
+has out "installed $HOME/.molecule/$WS/plugins/tools"
+has out "setup.sh: ok (log: $HOME/.molecule/$WS/plugins/.setup-tools.log)"
+has out "install report: HTTP 503" # an external workspace: the platform cannot restart it
+[ "$(cat "$HOME/.molecule/$WS/plugins/tools/setup-ran")" = \
+  "ran in $HOME/.molecule/$WS/plugins/tools dir=$HOME/.molecule/$WS/plugins/tools token=none" ] ||
+  fail "setup.sh: $(cat "$HOME/.molecule/$WS/plugins/tools/setup-ran")"
+# a failing setup.sh is reported, and the plugin stays installed
+run 0 "$MOLECULE" plugin hash "$DIR/src/broken"
+BHASH=$(sed -n 's/^Computed SHA256: \([0-9a-f]\{64\}\)$/\1/p' "$DIR/out")
+run 0 "$MOLECULE" plugin install broken --sha256 "$BHASH" -q
+has out "setup.sh: FAILED (log: $HOME/.molecule/$WS/plugins/.setup-broken.log)"
+has err "warning: setup.sh"
+grep -q "cannot set up" "$HOME/.molecule/$WS/plugins/.setup-broken.log" || fail "setup log"
+[ -f "$HOME/.molecule/$WS/plugins/broken/plugin.yaml" ] || fail "broken was not kept"
+
+# the token from the token file when the environment has none; a wrong one is refused
+mkdir -p "$HOME/.molecule/$WS"
+printf '%s\n' "$TOK" >"$HOME/.molecule/$WS/.auth_token"
+run 0 env -u MOLECULE_WORKSPACE_TOKEN "$MOLECULE" plugin install notes --sha256 "$HASH" --no-setup -q
+has out "installed $HOME/.molecule/$WS/plugins/notes"
+printf 'not-the-token\n' >"$HOME/.molecule/$WS/.auth_token"
+run 1 env -u MOLECULE_WORKSPACE_TOKEN "$MOLECULE" plugin install notes --sha256 "$HASH" --no-setup -q
+has err "401"
+run 2 env -u WORKSPACE_ID "$MOLECULE" plugin install notes --sha256 "$HASH"
+has err "molecule plugin install: NAME, --platform-url and --workspace-id are needed"
+
+# list: what an interrupted install left is cleaned first
+mkdir "$HOME/.molecule/$WS/plugins/.staging-notes-0badf00d"
+run 0 "$MOLECULE" plugin list
+has err "cleaned 1 leftover(s) of interrupted installs"
+[ "$(sort "$DIR/out" | tr '\n' ' ')" = "broken notes tools " ] || fail "list: $(cat "$DIR/out")"
+[ ! -e "$HOME/.molecule/$WS/plugins/.staging-notes-0badf00d" ] || fail "the leftover is still there"
 echo "plugin CLI: ok"

@@ -4,8 +4,9 @@
 # delegate_to_workspace tool and reads their replies from the delegation ledger
 # (check_delegation_status); each worker commits a memory and recalls it (commit_memory,
 # search_memory), and the answer names both. A second run on the same database reuses the
-# organisation, and the workers recall the first run's memories too. Usage: test_dev.sh
-# MOLECULE_BIN
+# organisation, and the workers recall the first run's memories too. A third, without --once
+# and on ports the OS picks, shows the agents' status until SIGINT stops it (exit 0).
+# Usage: test_dev.sh MOLECULE_BIN
 set -eu
 molecule=$1
 dir=$(mktemp -d)
@@ -33,4 +34,23 @@ if grep -q "401 from" "$dir/out" "$dir/err"; then echo "a call raced its agent's
 run
 expect "found workspace coordinator"
 expect "- writer: as the writer, I noted it (memory .*) and recall 2 memories"
-echo "ok: molecule dev answered twice, reusing its organisation"
+
+# Until Ctrl-C, on ports the OS picks: the agents' URLs carry the port they got.
+HOME="$dir" "$molecule" dev --db "$dir/dev.db" --platform-listen 127.0.0.1:0 --listen 127.0.0.1:0 \
+  >"$dir/out" 2>"$dir/err" &
+pid=$!
+online() { [ "$(grep -c '^  [a-z]* *[a-z]* *online ' "$dir/out")" -ge 3 ]; }
+n=400
+while [ "$n" -gt 0 ] && ! online; do
+  kill -0 "$pid" 2>/dev/null || { echo "molecule dev exited:"; cat "$dir/out" "$dir/err"; exit 1; }
+  sleep 0.05
+  n=$((n - 1))
+done
+online || { echo "the status view never showed three agents online:"; cat "$dir/out" "$dir/err"; kill "$pid"; exit 1; }
+expect "agents started on http://127.0.0.1:[1-9][0-9]*/agents/<name>/"
+expect "- researcher: as the researcher"
+kill -INT "$pid"
+wait "$pid" || { echo "molecule dev: exit status $? after SIGINT"; cat "$dir/out" "$dir/err"; exit 1; }
+expect "stopping..."
+expect "stopped"
+echo "ok: molecule dev answered twice, reusing its organisation, and ran until SIGINT"

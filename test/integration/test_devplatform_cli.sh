@@ -6,16 +6,24 @@
 set -eu
 MOLECULE=$1
 DIR=$(mktemp -d /tmp/moldevp-cli-XXXXXX)
-PORT=$((10000 + $$ % 22000))
 cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; rm -rf "$DIR"; }
 trap cleanup EXIT
-"$MOLECULE" platform --listen "127.0.0.1:$PORT" --db "$DIR/p.db" >"$DIR/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 50); do [ -s "$DIR/p.db.admin_token" ] && break; sleep 0.1; done
-sleep 0.2
-export MOLECULE_PLATFORM_URL="http://127.0.0.1:$PORT"
-op() { "$MOLECULE" platform "$@" --db "$DIR/p.db"; }
 fail() { echo "FAIL: $*"; cat "$DIR/server.log"; exit 1; }
+wait_for() { # seconds command...: polls every 0.05 s
+  n=$(($1 * 20)); shift
+  while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.05; n=$((n - 1)); done
+  return 1
+}
+# started: the line `molecule platform` prints once it listens (on a port the OS picked)
+listening() {
+  wait_for 10 grep -q '^molecule platform: http://' "$DIR/server.log" || fail "the platform did not start"
+  PORT=$(sed -n 's|^molecule platform: http://127.0.0.1:\([0-9]*\) .*|\1|p' "$DIR/server.log")
+  export MOLECULE_PLATFORM_URL="http://127.0.0.1:$PORT"
+}
+"$MOLECULE" platform --listen 127.0.0.1:0 --db "$DIR/p.db" >"$DIR/server.log" 2>&1 &
+PID=$!
+listening
+op() { "$MOLECULE" platform "$@" --db "$DIR/p.db"; }
 
 # no token -> refused
 if "$MOLECULE" platform workspace list --admin-token-file /nonexistent >/dev/null 2>&1; then
@@ -58,7 +66,7 @@ PID=
 grep -q "shutting down" "$DIR/server.log" || fail "graceful shutdown"
 
 # --public-host must be a bare name
-if "$MOLECULE" platform --dev --listen "127.0.0.1:$PORT" --db "$DIR/q.db" \
+if "$MOLECULE" platform --dev --listen 127.0.0.1:0 --db "$DIR/q.db" \
      --public-host "http://platform.test" >"$DIR/bad.log" 2>&1; then
   fail "a URL as --public-host was accepted"
 fi
@@ -67,17 +75,17 @@ grep -q "public host 'http://platform.test'" "$DIR/bad.log" || fail "no clear --
 # MOLECULE_LOG_LEVEL and MOLECULE_LOG_FORMAT apply as in the other commands: the same failing
 # start logs its error as JSON and leaves out the info lines before it
 if MOLECULE_LOG_LEVEL=error MOLECULE_LOG_FORMAT=json "$MOLECULE" platform --dev \
-     --listen "127.0.0.1:$PORT" --db "$DIR/l.db" --public-host "http://platform.test" \
+     --listen 127.0.0.1:0 --db "$DIR/l.db" --public-host "http://platform.test" \
      >"$DIR/bad.log" 2>&1; then
   fail "a URL as --public-host was accepted"
 fi
 grep -q '^{.*"level":"error".*public host' "$DIR/bad.log" || fail "MOLECULE_LOG_FORMAT ignored"
 if grep -q "generated admin token" "$DIR/bad.log"; then fail "MOLECULE_LOG_LEVEL ignored"; fi
 
-"$MOLECULE" platform --dev --listen "127.0.0.1:$PORT" --db "$DIR/d.db" \
+"$MOLECULE" platform --dev --listen 127.0.0.1:0 --db "$DIR/d.db" \
   --public-host platform.test >"$DIR/server.log" 2>&1 &
 PID=$!
-for _ in $(seq 50); do curl -fs "$MOLECULE_PLATFORM_URL/health" >/dev/null 2>&1 && break; sleep 0.1; done
+listening
 status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [ "$(status -H "Host: platform.test:$PORT" "$MOLECULE_PLATFORM_URL/health")" = 200 ] ||
   fail "--public-host name refused"

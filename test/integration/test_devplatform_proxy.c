@@ -88,9 +88,8 @@ static void test_idle_timeout_env(void **state) {
   uint64_t t0 = mol_mono_ms();
   call_start(&f.e, &r, "POST", f.a2a_b, f.tokA, f.A, MSG_BODY, NULL, NULL);
   call_wait(&f.e, &r);
-  uint64_t took = r.finished_ms - t0;
-  assert_queued(&r);
-  assert_true(took >= 900 && took < 5000);
+  assert_queued(&r); /* at all: without the environment's 1 s, the default is 300 s */
+  assert_true(r.finished_ms - t0 >= 900);
   call_free(&r);
   fixture_stop(&f);
 }
@@ -150,8 +149,8 @@ static void test_x_timeout_deadline(void **state) {
     if (!r.done) heartbeat(&f.e, f.B, f.tokB, NULL);
   }
   call_wait(&f.e, &r);
-  assert_queued(&r);
-  assert_true(r.finished_ms - t0 < 3000);
+  assert_queued(&r); /* at all: the idle timeout is 300 s, the deadline 1 s */
+  assert_true(r.finished_ms - t0 >= 900);
   call_free(&r);
   fixture_stop(&f);
 }
@@ -180,8 +179,8 @@ static void test_ceiling(void **state) {
     heartbeat(&f.e, f.B, f.tokB, NULL);
   }
   call_wait(&f.e, &r);
-  assert_queued(&r);
-  assert_true(r.finished_ms - t0 < 2500);
+  assert_queued(&r); /* at all: the idle timeout is 300 s, the ceiling 1 s */
+  assert_true(r.finished_ms - t0 >= 900);
   call_free(&r);
   run_for(&f.e, 500);
   assert_false(canvas.done);

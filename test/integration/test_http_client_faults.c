@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,7 +35,10 @@ static void full_backlog_open(full_backlog *b) {
     fcntl(b->fillers[i], F_SETFL, O_NONBLOCK);
     connect(b->fillers[i], (struct sockaddr *)&a, sizeof(a));
   }
-  usleep(50 * 1000); /* let the handshakes that fit complete */
+  /* The listener turns readable once a handshake has completed into its accept queue, which
+   * then holds all it may (backlog 0): later SYNs are dropped from here on. */
+  struct pollfd p = {.fd = b->listen_fd, .events = POLLIN};
+  assert_int_equal(poll(&p, 1, 30000), 1);
 }
 
 static void full_backlog_close(full_backlog *b) {
@@ -51,14 +55,17 @@ static void connect_timeout(void **state) {
   char url[64];
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/", b.port);
   result res = {0};
-  mol_http_request_opts o = {.url = url, .connect_timeout_ms = 200};
+  /* the other timers far off: only the connect timeout can end this before the kernel gives up
+   * on its SYNs (about two minutes) */
+  mol_http_request_opts o = {.url = url, .connect_timeout_ms = 200, .idle_timeout_ms = 600000,
+                             .total_timeout_ms = 600000};
   uint64_t start = uv_now(&e.loop);
   assert_int_equal(mol_http_request_send(e.c, &o, res_done, &res, NULL), 0);
   run_until(&e, &res.calls, 1);
   uint64_t took = uv_now(&e.loop) - start;
   assert_int_equal(res.err, MOL_ETIMEDOUT);
   assert_int_equal(res.had_resp, 0);
-  assert_true(took >= 190 && took < 2000);
+  assert_true(took >= 190);
   env_teardown(&e);
   full_backlog_close(&b);
   assert_int_equal(res.calls, 1);
@@ -109,7 +116,8 @@ static void total_timeout(void **state) {
   assert_int_equal(res.err, MOL_ETIMEDOUT);
   assert_int_equal(res.had_resp, 1); /* the head had arrived */
   assert_int_equal(res.status, 200);
-  assert_true(took >= 245 && took < 1000);
+  assert_true(took >= 245);
+  /* cut short: the trickle never idles, so only the total timeout ends it before its end */
   assert_true(res.body.len > 0 && res.body.len < 1000);
   env_teardown(&e);
   assert_int_equal(res.calls, 1);

@@ -1,7 +1,8 @@
 /* test_platform_memory.c - the memory calls of the platform client against the real embedded
  * dev platform over loopback: the key/value store (versions, conditional writes and their 409,
  * TTL expiry, delete) and scoped memories (FTS search, namespaces, the GLOBAL-from-root and
- * TEAM-visibility rules, redaction, ownership on delete), all surviving a platform restart. */
+ * TEAM-visibility rules, redaction, ownership on delete), all surviving a platform restart;
+ * and, against a fake platform that stores what it is sent, the client's own redaction. */
 #include "platform_dp_fixture.h"
 
 static capture cap;
@@ -206,11 +207,54 @@ static void scoped_memories(void **st) {
   assert_int_equal(o.status, 400);
 }
 
+/* The client redacts before the commit leaves it: a real platform need not redact, so the
+ * dev platform's own redaction above cannot vouch for the client. A fake platform that keeps
+ * whatever it is sent shows what went over the wire. */
+static void commit_redacts_on_the_wire(void **st) {
+  (void)st;
+  fake f;
+  script s = {.dflt = {.status = 201,
+                       .body = "{\"id\":\"m-1\",\"scope\":\"LOCAL\",\"namespace\":\"notes\"}"}};
+  fake_init(&f, g_loop, script_handler, &s);
+  assert_int_equal(fake_listen(&f, 0), 0);
+  mol_platform_opts o = base_opts(f.port, F->dir);
+  o.token = "tok-memory-0123456789";
+  mol_platform_client *c;
+  assert_int_equal(mol_platform_client_new(g_loop, &o, &c), 0);
+  CALL(mol_platform_memory_commit(c, "db: api_key=sk-live-123456 and Authorization: Bearer "
+                                     "abcdefghijkl for staging",
+                                  MOL_MEMORY_LOCAL, "notes", NULL, on_capture, &cap, NULL),
+       cap);
+  assert_int_equal(cap.err, 0);
+  assert_string_equal(cap.id, "m-1");
+  assert_int_equal(f.nlog, 1);
+  assert_string_equal(f.log[0].method, "POST");
+  char want_path[128];
+  snprintf(want_path, sizeof want_path, "/workspaces/%s/memories", WS_ID);
+  assert_string_equal(f.log[0].path, want_path);
+  json_t *sent = mol_json_parse(f.log[0].body, f.log[0].body_len, NULL, 0);
+  assert_non_null(sent);
+  const char *content = mol_json_str(sent, "content");
+  assert_non_null(content);
+  assert_null(strstr(content, "sk-live-123456"));
+  assert_null(strstr(content, "abcdefghijkl"));
+  assert_non_null(strstr(content, "[REDACTED]"));
+  assert_non_null(strstr(content, "for staging")); /* the rest is kept */
+  assert_string_equal(mol_json_str(sent, "scope"), "LOCAL");
+  assert_string_equal(mol_json_str(sent, "namespace"), "notes");
+  json_decref(sent);
+  close_client(c);
+  fake_stop(&f);
+  loop_drain(g_loop);
+  fake_free_log(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(kv_versions_and_conflicts, dpf_setup, dpf_teardown),
       cmocka_unit_test_setup_teardown(kv_ttl_and_isolation, dpf_setup, dpf_teardown),
       cmocka_unit_test_setup_teardown(scoped_memories, dpf_setup, dpf_teardown),
+      cmocka_unit_test_setup_teardown(commit_redacts_on_the_wire, dpf_setup, dpf_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

