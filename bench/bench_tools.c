@@ -12,11 +12,15 @@
  *   a2a_echo  message/send of the task to the worker the workspace id names (--worker ID=URL),
  *             through the A2A client on the coordinator's HTTP client; the reply text is the
  *             result.
+ *   a2a_platform  the same message/send, through the platform's A2A proxy
+ *             (mol_platform_call_peer, proxy only) as the coordinator workspace (--platform,
+ *             --workspace-id, --token); --worker ID=TARGET names the target workspace.
  *   noop      answers at once with "noop: <task>": the tool loop's own cost, no tool I/O.
  *
  * Output: one line of key=value pairs (bench/tools/run.sh reads it): turns/s, the duration of
  * one tool call (p50/p99), CPU per turn, RSS and heap per in-flight turn. The first --warmup
- * turns are not counted.
+ * turns are not counted; the first counted C start evenly over --ramp-ms (each ending turn is
+ * replaced at once, so they stay spread), and RSS is read once they are all in flight.
  */
 #include <getopt.h>
 #include <malloc.h>
@@ -31,6 +35,7 @@
 #include "a2a_uv/turn.h"
 #include "http/client.h"
 #include "molecule.h"
+#include "molecule/uv.h"
 #include "runtime/exec_chat.h"
 #include "tools/registry.h"
 
@@ -40,6 +45,7 @@ static struct {
   uv_loop_t loop;
   mol_http_client *http;
   mol_tool_env env;
+  mol_platform_client *platform; /* --platform: the coordinator's client, for platform tools */
   mol_tools *tools;
   mol_a2a_executor chat;
   mol_a2a_store *store;
@@ -49,6 +55,7 @@ static struct {
   size_t limit;                 /* turns to start in this phase */
   const char *result_fmt;       /* what one call returns for its task, NULL: not checked */
   char *worker_id[MAX_WORKERS];
+  char *worker_to[MAX_WORKERS];  /* the URL (a2a_echo) or workspace id (platform tools) */
   mol_a2a_client *worker[MAX_WORKERS];
   size_t nworkers;
   uint64_t *call_ns;            /* durations of counted tool calls */
@@ -107,12 +114,17 @@ static void echo_done(mol_a2a_call *a2a, int err, const mol_a2a_result *res, voi
   free(e);
 }
 
+static int worker_index(const char *ws) {
+  for (size_t i = 0; ws && i < B.nworkers; i++)
+    if (strcmp(B.worker_id[i], ws) == 0) return (int)i;
+  return -1;
+}
+
 static int echo_start(mol_tool_call *call, json_t *args) {
   const char *ws = json_string_value(json_object_get(args, "workspace_id"));
   const char *task = json_string_value(json_object_get(args, "task"));
-  mol_a2a_client *worker = NULL;
-  for (size_t i = 0; ws && i < B.nworkers; i++)
-    if (strcmp(B.worker_id[i], ws) == 0) worker = B.worker[i];
+  int w = worker_index(ws);
+  mol_a2a_client *worker = w < 0 ? NULL : B.worker[w];
   if (!worker) {
     mol_tool_call_fail(call, "workspace %s is not a peer", ws ? ws : "");
     return 0;
@@ -153,6 +165,66 @@ static int add_a2a_echo(mol_tools *reg) {
   return mol_tools_add(reg, &def);
 }
 
+/* ---- the tool: a2a_platform --------------------------------------------------------------- */
+
+typedef struct {
+  mol_tool_call *call;
+  mol_platform_req *req;
+  uint64_t t0;
+  int counted;
+} peer_call;
+
+static void peer_done(int err, const mol_platform_result *res, void *arg) {
+  peer_call *e = arg;
+  if (e->counted && !err && B.ncalls < B.n * B.k) B.call_ns[B.ncalls++] = uv_hrtime() - e->t0;
+  if (err || res->queued) {
+    B.calls_failed++;
+    mol_tool_call_fail(e->call, "%s", err ? mol_strerror(err) : "queued by the platform");
+  } else {
+    mol_tool_call_done(e->call, res->text ? res->text : "", (size_t)-1);
+  }
+  free(e);
+}
+
+static int peer_start(mol_tool_call *call, json_t *args) {
+  const char *ws = json_string_value(json_object_get(args, "workspace_id"));
+  const char *task = json_string_value(json_object_get(args, "task"));
+  int w = worker_index(ws);
+  if (w < 0 || !B.platform) {
+    mol_tool_call_fail(call, "workspace %s is not a peer", ws ? ws : "");
+    return 0;
+  }
+  peer_call *e = calloc(1, sizeof *e);
+  if (!e) return MOL_ENOMEM;
+  e->call = call;
+  e->t0 = uv_hrtime();
+  e->counted = counted_task(task);
+  mol_platform_call_peer_opts po = {.proxy_only = 1};
+  int rc = mol_platform_call_peer(B.platform, B.worker_to[w], task, &po, NULL, peer_done, e, &e->req);
+  if (rc) {
+    free(e);
+    return rc;
+  }
+  mol_tool_call_set_data(call, e);
+  return 0;
+}
+
+static void peer_cancel(mol_tool_call *call) {
+  peer_call *e = mol_tool_call_data(call);
+  mol_platform_cancel(e->req); /* peer_done follows and ends the call */
+}
+
+static int add_a2a_platform(mol_tools *reg) {
+  mol_tool_def def = {
+      .name = "a2a_platform",
+      .description = "Sends a task to a peer workspace through the platform and returns its reply.",
+      .input_schema = "{\"type\":\"object\",\"properties\":{\"workspace_id\":{\"type\":\"string\"},"
+                      "\"task\":{\"type\":\"string\"}},\"required\":[\"workspace_id\",\"task\"]}",
+      .start = peer_start,
+      .cancel = peer_cancel};
+  return mol_tools_add(reg, &def);
+}
+
 /* ---- the tool: noop (the loop's own cost: no I/O) ------------------------------------------ */
 
 static int noop_start(mol_tool_call *call, json_t *args) {
@@ -172,15 +244,17 @@ static int add_noop(mol_tools *reg) {
   return mol_tools_add(reg, &def);
 }
 
-/* The tools a run can fan out to. The built-in delegate_to_workspace goes here (its
- * registration, against B.env with the coordinator's platform client), and run.sh's TOOL picks
- * it. */
+/* The tools a run can fan out to. A tool that needs the platform finds the coordinator's client
+ * and workspace id in B.env (run.sh starts the platform and registers the workspaces for every
+ * tool but a2a_echo and noop). The built-in delegate_to_workspace goes here, its registration
+ * called with B.env, and run.sh's TOOL picks it. */
 static const struct {
   const char *name;
   int (*add)(mol_tools *reg);
   const char *result_fmt;
 } tool_table[] = {
     {"a2a_echo", add_a2a_echo, "echo: %s"},
+    {"a2a_platform", add_a2a_platform, "echo: %s"},
     {"noop", add_noop, "noop: %s"},
 };
 
@@ -242,6 +316,7 @@ static void on_check(uv_check_t *h) {
   (void)h;
   while (B.to_start) {
     B.to_start--;
+    if (B.started >= B.limit) continue; /* the ramp started it meanwhile */
     if (start_turn()) {
       fprintf(stderr, "bench_tools: a turn did not start\n");
       exit(1);
@@ -255,36 +330,54 @@ static void run_until_ended(size_t n) {
   while (B.ended < n) uv_run(&B.loop, UV_RUN_ONCE);
 }
 
-static void on_probe_timer(uv_timer_t *t) { *(int *)t->data = 1; }
-
-static void run_for(unsigned ms) {
-  uv_timer_t t;
-  int done = 0;
-  uv_timer_init(&B.loop, &t);
-  t.data = &done;
-  uv_timer_start(&t, on_probe_timer, ms, 0);
-  while (!done) uv_run(&B.loop, UV_RUN_ONCE);
-  uv_close((uv_handle_t *)&t, NULL);
-  uv_run(&B.loop, UV_RUN_NOWAIT);
-}
-
 typedef struct {
   long rss0, rss1;
   size_t heap0, heap1;
 } probe;
 
-/* Starts the first counted batch of C turns and, probe_ms later (they wait at the model),
- * reads RSS and the heap in use against the values just before. */
-static void start_counted(probe *p, unsigned probe_ms) {
+static struct {
+  uv_timer_t timer;
+  uint64_t t0;
+  unsigned ms;
+  size_t n, started;
+} ramp;
+
+static void start_or_die(void) {
+  if (start_turn()) {
+    fprintf(stderr, "bench_tools: a turn did not start\n");
+    exit(1);
+  }
+}
+
+/* Starts the batch evenly over the ramp: started together, C turns would stay in step with
+ * each other (the model answers them together, their tool steps collide) instead of being C
+ * independent turns in flight. */
+static void on_ramp(uv_timer_t *t) {
+  size_t due = (size_t)((uv_hrtime() - ramp.t0) / 1e6 * ramp.n / ramp.ms) + 1;
+  while (ramp.started < ramp.n && ramp.started < due && B.started < B.limit) {
+    ramp.started++;
+    start_or_die();
+  }
+  if (ramp.started == ramp.n || B.started >= B.limit) uv_timer_stop(t);
+}
+
+/* Starts the first counted batch of C turns, spread over ramp_ms, and once they are all in
+ * flight reads RSS and the heap in use against the values just before. */
+static void start_counted(probe *p, unsigned ramp_ms) {
   p->rss0 = rss_kb();
   p->heap0 = mallinfo2().uordblks;
-  size_t batch = B.conc < B.n - B.started ? B.conc : B.n - B.started;
-  for (size_t i = 0; i < batch; i++)
-    if (start_turn()) {
-      fprintf(stderr, "bench_tools: a turn did not start\n");
-      exit(1);
-    }
-  if (probe_ms) run_for(probe_ms);
+  ramp.n = B.conc < B.n - B.started ? B.conc : B.n - B.started;
+  ramp.started = 0;
+  if (ramp_ms == 0) {
+    while (ramp.started < ramp.n) ramp.started++, start_or_die();
+  } else {
+    ramp.ms = ramp_ms;
+    ramp.t0 = uv_hrtime();
+    uv_timer_init(&B.loop, &ramp.timer);
+    uv_timer_start(&ramp.timer, on_ramp, 0, 1);
+    while (uv_is_active((uv_handle_t *)&ramp.timer)) uv_run(&B.loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&ramp.timer, NULL);
+  }
   p->rss1 = rss_kb();
   p->heap1 = mallinfo2().uordblks;
 }
@@ -343,15 +436,31 @@ static int report(const probe *p, const char *model, const char *tool) {
 
 /* ---- setup -------------------------------------------------------------------------------- */
 
+/* ID=URL (an A2A client for it) or ID=WORKSPACE (a target through the platform). */
 static int add_worker(const char *spec) {
   const char *eq = strchr(spec, '=');
   if (!eq || B.nworkers == MAX_WORKERS) return MOL_EINVAL;
+  size_t i = B.nworkers++;
+  B.worker_id[i] = strndup(spec, (size_t)(eq - spec));
+  B.worker_to[i] = strdup(eq + 1);
+  if (strncmp(eq + 1, "http", 4) != 0) return 0;
   mol_a2a_client_opts o = {.url = eq + 1, .timeout_ms = 60000};
-  B.worker_id[B.nworkers] = strndup(spec, (size_t)(eq - spec));
-  return mol_a2a_client_new(&B.loop, B.http, &o, &B.worker[B.nworkers++]);
+  return mol_a2a_client_new(&B.loop, B.http, &o, &B.worker[i]);
 }
 
-static int setup(const char *model, const char *tool, char **workers, size_t nworkers) {
+/* The coordinator's platform client: its token as given, the loop's pool sized for every turn. */
+static int add_platform(const char *url, const char *id, const char *token) {
+  mol_platform_opts o = {.platform_url = url, .workspace_id = id, .token = token,
+                         .peer_timeout_ms = 60000, .pool_max_conns = (unsigned)B.conc + 64,
+                         .pool_max_queued = 8 * (unsigned)B.conc + 1000};
+  int rc = mol_platform_client_new(&B.loop, &o, &B.platform);
+  B.env.platform = B.platform;
+  B.env.workspace_id = id;
+  return rc;
+}
+
+static int setup(const char *model, const char *tool, char **workers, size_t nworkers,
+                 const char *platform, const char *ws, const char *token) {
   uv_loop_init(&B.loop);
   /* Every in-flight turn may hold a model connection and a worker connection: no request
    * should wait for a connection of the pool, or the wait would count as the loop's. */
@@ -360,6 +469,7 @@ static int setup(const char *model, const char *tool, char **workers, size_t nwo
                              .max_queued = 8 * (unsigned)B.conc + 1000};
   int rc = mol_http_client_new(&B.loop, &co, &B.http);
   for (size_t i = 0; !rc && i < nworkers; i++) rc = add_worker(workers[i]);
+  if (!rc && platform) rc = ws && token ? add_platform(platform, ws, token) : MOL_EINVAL;
   B.env.loop = &B.loop;
   B.tools = rc ? NULL : mol_tools_new(&B.env);
   size_t t = 0;
@@ -383,12 +493,14 @@ static int setup(const char *model, const char *tool, char **workers, size_t nwo
 static void on_closed(void *arg) { (*(int *)arg)--; }
 
 static void teardown(void) {
-  int parts = 1 + (int)B.nworkers;
+  int parts = 1;
   uv_close((uv_handle_t *)&B.starter, NULL);
   for (size_t i = 0; i < B.nworkers; i++) {
-    mol_a2a_client_close(B.worker[i], on_closed, &parts);
+    if (B.worker[i]) parts++, mol_a2a_client_close(B.worker[i], on_closed, &parts);
     free(B.worker_id[i]);
+    free(B.worker_to[i]);
   }
+  if (B.platform) parts++, mol_platform_client_close(B.platform, on_closed, &parts);
   mol_http_client_close(B.http, on_closed, &parts);
   while (parts > 0) uv_run(&B.loop, UV_RUN_ONCE);
   uv_run(&B.loop, UV_RUN_DEFAULT);
@@ -399,8 +511,9 @@ static void teardown(void) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: bench_tools --model URL --worker ID=URL... [--tool a2a_echo] [--k 3]\n"
-                  "                   [--turns 10000] [--concurrency 1000] [--warmup 1000] [--probe-ms 0]\n");
+  fprintf(stderr, "usage: bench_tools --model URL --worker ID=URL|ID=WORKSPACE... [--tool a2a_echo] [--k 3]\n"
+                  "                   [--platform URL --workspace-id ID --token TOKEN]\n"
+                  "                   [--turns 10000] [--concurrency 1000] [--warmup 1000] [--ramp-ms 0]\n");
 }
 
 int main(int argc, char **argv) {
@@ -408,12 +521,14 @@ int main(int argc, char **argv) {
       {"model", required_argument, NULL, 'm'}, {"worker", required_argument, NULL, 'w'},
       {"tool", required_argument, NULL, 't'}, {"k", required_argument, NULL, 'k'},
       {"turns", required_argument, NULL, 'n'}, {"concurrency", required_argument, NULL, 'c'},
-      {"warmup", required_argument, NULL, 'u'}, {"probe-ms", required_argument, NULL, 'p'},
+      {"warmup", required_argument, NULL, 'u'}, {"ramp-ms", required_argument, NULL, 'p'},
+      {"platform", required_argument, NULL, 'P'}, {"workspace-id", required_argument, NULL, 'W'},
+      {"token", required_argument, NULL, 'T'},
       {NULL, 0, NULL, 0}};
-  const char *model = NULL, *tool = "a2a_echo";
+  const char *model = NULL, *tool = "a2a_echo", *platform = NULL, *ws = NULL, *token = NULL;
   char *workers[MAX_WORKERS];
   size_t nworkers = 0;
-  unsigned probe_ms = 0;
+  unsigned ramp_ms = 0;
   int c;
   B.n = 10000, B.conc = 1000, B.warmup = 1000, B.k = 3;
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -425,7 +540,10 @@ int main(int argc, char **argv) {
     case 'n': B.n = strtoul(optarg, NULL, 10); break;
     case 'c': B.conc = strtoul(optarg, NULL, 10); break;
     case 'u': B.warmup = strtoul(optarg, NULL, 10); break;
-    case 'p': probe_ms = (unsigned)atoi(optarg); break;
+    case 'p': ramp_ms = (unsigned)atoi(optarg); break;
+    case 'P': platform = optarg; break;
+    case 'W': ws = optarg; break;
+    case 'T': token = optarg; break;
     default: usage(); return 2;
     }
   }
@@ -435,14 +553,14 @@ int main(int argc, char **argv) {
   }
   mol_log_set_level(MOL_LOG_WARN);
   B.call_ns = malloc((B.n * B.k + 1) * sizeof *B.call_ns); /* before any baseline */
-  if (!B.call_ns || setup(model, tool, workers, nworkers)) return 1;
+  if (!B.call_ns || setup(model, tool, workers, nworkers, platform, ws, token)) return 1;
   B.limit = B.warmup; /* the warm-up opens the pools and sizes the allocator */
   for (size_t i = 0; i < B.conc && i < B.warmup; i++)
     if (start_turn()) return 1;
   run_until_ended(B.warmup);
   B.limit = B.n;
   probe p;
-  start_counted(&p, probe_ms);
+  start_counted(&p, ramp_ms);
   run_until_ended(B.n);
   int failed = report(&p, model, tool);
   teardown();

@@ -1,8 +1,8 @@
 /* bench_tools_model - the scripted model of bench/tools: an OpenAI-compatible
  * POST /v1/chat/completions on our HTTP server, in a process of its own.
  *
- * A turn's first request (its user message is "turn <n>") is answered, after --delay-ms, with
- * K tool calls of --tool, arguments {"workspace_id":"w<i mod W>","task":"turn <n> part <i>"}
+ * A turn's first request (its user message is "turn <n>") is answered, after --delay-ms (+/- 25 %), with
+ * K tool calls of --tool, arguments {"workspace_id":"<worker i mod W>","task":"turn <n> part <i>"}
  * (K = 0: with the answer at once). The request that brings their results back is answered,
  * after the same delay, with "done <n>: <the tool results joined by |>".
  *
@@ -12,7 +12,9 @@
  * {"n","p50_us","p99_us","max_us","bad"} over turns >= N; "bad" counts requests that did not fit
  * the script (they are answered 400).
  *
- * Usage: bench_tools_model --listen PORT [--k 3] [--workers 3] [--delay-ms 0] [--tool a2a_echo]
+ * Usage: bench_tools_model --listen PORT [--k 3] [--workers 3 | --ids ID,ID,...] [--delay-ms 0]
+ *                          [--tool a2a_echo]
+ * (the calls name workspaces w0, w1, ... or the --ids given)
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -33,9 +35,11 @@ static struct {
   mol_http_server *srv;
   unsigned k, workers, delay_ms;
   const char *tool;
+  char *ids[16];                 /* the workspace ids the calls name: --ids, or w0, w1, ... */
   uint64_t *replied_ns;          /* per turn: when its tool-call reply was handed over */
   uint64_t *gap_ns;              /* per turn: the tool step, 0 = none yet */
   size_t bad;
+  uint64_t rng;
 } M;
 
 typedef struct {
@@ -57,10 +61,10 @@ static json_t *completion(json_t *message, const char *finish) {
 static json_t *tool_calls_reply(unsigned long turn) {
   json_t *calls = json_array();
   for (unsigned i = 0; i < M.k; i++) {
-    char id[48], args[160];
+    char id[48], args[256];
     snprintf(id, sizeof id, "call_%lu_%u", turn, i);
-    snprintf(args, sizeof args, "{\"workspace_id\":\"w%u\",\"task\":\"turn %lu part %u\"}",
-             i % M.workers, turn, i);
+    snprintf(args, sizeof args, "{\"workspace_id\":\"%s\",\"task\":\"turn %lu part %u\"}",
+             M.ids[i % M.workers], turn, i);
     json_array_append_new(calls, json_pack("{s:s,s:s,s:{s:s,s:s}}", "id", id, "type",
                                            "function", "function", "name", M.tool,
                                            "arguments", args));
@@ -149,7 +153,9 @@ static void on_completion(mol_http_req *r, void *arg) {
   d->tool_reply = tool_reply;
   uv_timer_init(&M.loop, &d->timer);
   d->timer.data = d;
-  uv_timer_start(&d->timer, on_delay, M.delay_ms, 0);
+  /* +/- 25 %, as a model's time varies: turns that happen to meet do not stay in step. */
+  M.rng ^= M.rng << 13, M.rng ^= M.rng >> 7, M.rng ^= M.rng << 17;
+  uv_timer_start(&d->timer, on_delay, M.delay_ms * 3 / 4 + M.rng % (M.delay_ms / 2 + 1), 0);
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -178,9 +184,11 @@ int main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"listen", required_argument, NULL, 'l'}, {"k", required_argument, NULL, 'k'},
       {"workers", required_argument, NULL, 'w'}, {"delay-ms", required_argument, NULL, 'd'},
-      {"tool", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
+      {"tool", required_argument, NULL, 't'}, {"ids", required_argument, NULL, 'i'},
+      {NULL, 0, NULL, 0}};
+  char *ids = NULL;
   int port = 0, c;
-  M.k = 3, M.workers = 3, M.tool = "a2a_echo";
+  M.k = 3, M.workers = 3, M.tool = "a2a_echo", M.rng = 0x2545f4914f6cdd1dull;
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
     switch (c) {
     case 'l': port = atoi(optarg); break;
@@ -188,10 +196,23 @@ int main(int argc, char **argv) {
     case 'w': M.workers = (unsigned)atoi(optarg); break;
     case 'd': M.delay_ms = (unsigned)atoi(optarg); break;
     case 't': M.tool = optarg; break;
+    case 'i': ids = optarg; break;
     default: return 2;
     }
   }
-  if (port <= 0 || M.workers == 0) {
+  for (unsigned i = 0; i < 16; i++) {
+    char w[16];
+    snprintf(w, sizeof w, "w%u", i);
+    M.ids[i] = strdup(w);
+  }
+  if (ids) { /* comma-separated: the workers are these workspaces */
+    M.workers = 0;
+    for (char *id = strtok(ids, ","); id && M.workers < 16; id = strtok(NULL, ",")) {
+      free(M.ids[M.workers]);
+      M.ids[M.workers++] = strdup(id);
+    }
+  }
+  if (port <= 0 || M.workers == 0 || M.workers > 16) {
     fprintf(stderr, "usage: bench_tools_model --listen PORT [--k 3] [--workers 3] [--delay-ms 0] [--tool NAME]\n");
     return 2;
   }

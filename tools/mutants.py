@@ -8,27 +8,36 @@ import os, subprocess, sys, tempfile
 
 MUTANTS = [
     # name, file, original text, mutated text, tests that must fail
+    # an RFC 850 date's two-digit year always read as 19xx: a 429 retried at once
     ('rfc850-year', 'src/base/backoff.c',
      '  if (y > now_year + 50) y -= 100;', '  if (0) y -= 100;', ['base_backoff']),
+    # connect hands a replayed message to the handler a second time
     ('connect-dedup', 'src/cli/connect_delivery.c',
      'mol_cli__connect_seen_has(&cx->seen, m->activity_id)', '0', ['cli_connect_delivery']),
+    # connect's cursor is not rewound on exit: what was fetched but not handled is lost
     ('connect-rewind', 'src/cli/connect_delivery.c',
      '    mol_platform_set_cursor(cx->client, cx->resume[0] ? cx->resume : NULL);',
      '    (void)0;', ['cli_connect_delivery']),
+    # a name that resolves to a private address is dispatched to
     ('ssrf-dispatch', 'src/devplatform/dispatch.c',
      '  if (!ok) finish_err(d, 502, "workspace URL is not publicly routable");',
      '  if (!ok && 0) finish_err(d, 502, "workspace URL is not publicly routable");',
      ['devplatform_ssrf_names']),
+    # any bearer opens the admin routes
     ('admin-token', 'src/devplatform/auth.c',
      'return c->bearer[0] && mol_ct_streq(c->bearer, c->dp->admin_token);',
      'return c->bearer[0] != 0;', ['devplatform_cli', 'devplatform']),
+    # the hermes reply callback takes a reply without the shared secret
     ('hermes-secret', 'src/runtime/exec_hermes.c',
      'if (!mol_ct_streq(secret, h->secret)) {', 'if (!mol_ct_streq(secret, h->secret) && 0) {',
      ['runtime_hermes']),
+    # tasks/cancel waits for a task's end it could not subscribe to (listener budget spent)
     ('a2a-cancel-listener', 'src/a2a_uv/server_call.c',
      '  if (subscribe(c, t) == 0) {', '  if (subscribe(c, t) == 0 || 1) {', ['a2a_store_budget']),
+    # a plugin name that is not one path component reaches the filesystem
     ('plugin-name', 'src/cli/cmd_plugin.c',
      '  if (mol_plugin_name_valid(name)) return 1;', '  return 1;', ['cli_plugin']),
+    # a tool runs with arguments its schema refuses
     ('tool-schema', 'src/tools/registry.c',
      'if (mol_tool_schema_check(t->schema, args, err, sizeof err) < 0) {', 'if (0) {',
      ['tools_registry']),

@@ -59,11 +59,16 @@ static json_t *additional_interfaces(const mol_a2a_card *c) {
   return a;
 }
 
-/* The v1.0 interface list; 1.0 first so a v1 client picks it, 0.3 for legacy clients. */
+/* The v1.0 interface list; 1.0 first so a v1 client picks it, 0.3 for legacy clients, then
+ * the REST endpoint when there is one. */
 static json_t *supported_interfaces(const mol_a2a_card *c) {
-  return json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}]", "url", c->url, "protocolBinding",
-                   "JSONRPC", "protocolVersion", "1.0", "url", c->url, "protocolBinding",
-                   "JSONRPC", "protocolVersion", "0.3");
+  json_t *a = json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}]", "url", c->url, "protocolBinding",
+                        "JSONRPC", "protocolVersion", "1.0", "url", c->url, "protocolBinding",
+                        "JSONRPC", "protocolVersion", "0.3");
+  if (a && c->http_json_url)
+    json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "url", c->http_json_url,
+                                       "protocolBinding", "HTTP+JSON", "protocolVersion", "1.0"));
+  return a;
 }
 
 static void add_provider(json_t *o, const mol_a2a_card *c) {

@@ -47,6 +47,9 @@ typedef struct {
    * declared transport (contract §3.7). */
   const mol_a2a_interface *additional_interfaces;
   size_t n_additional_interfaces;
+  /* The v1.0 HTTP+JSON (REST) endpoint, listed in supportedInterfaces after the JSON-RPC ones
+   * (JSON-RPC stays first, so clients that speak both keep to it); NULL = none. */
+  const char *http_json_url;
 } mol_a2a_card;
 
 typedef enum {

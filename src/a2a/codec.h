@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "a2a/model.h"
 #include "a2a/msg.h"
@@ -91,8 +92,10 @@ typedef struct {
   /* LIST_TASKS filters */
   const char *context_id;          /* NULL = any */
   mol_a2a_task_state state_filter; /* MOL_A2A_STATE_UNKNOWN = any */
-  int page_size;                   /* 0 = not given */
+  int page_size;                   /* 1..100; 0 = not given (50) */
   const char *page_token;          /* NULL = first page */
+  int include_artifacts;           /* includeArtifacts (default false) */
+  int64_t status_after_ms;         /* statusTimestampAfter; INT64_MIN = not given */
 
   mol_a2a_error error; /* code != 0 when parsing failed */
   json_t *root;        /* private: the parsed body */
@@ -143,7 +146,8 @@ char *mol_a2a_reply_task(const mol_a2a_request *req, const mol_a2a_task *task);
 char *mol_a2a_reply_event(const mol_a2a_request *req, const mol_a2a_event *ev);
 /* Any other result (card, push config, null); result is stolen. */
 char *mol_a2a_reply_result(const mol_a2a_request *req, json_t *result);
-/* v1.0 ListTasks: {"tasks":[…],"nextPageToken":…,"pageSize":n,"totalSize":total}. */
+/* v1.0 ListTasks: {"tasks":[…],"nextPageToken":…,"pageSize":…,"totalSize":total}; the tasks'
+ * history trimmed to historyLength, their artifacts left out unless includeArtifacts. */
 char *mol_a2a_reply_task_list(const mol_a2a_request *req, mol_a2a_task *const *tasks, size_t n,
                               size_t total, const char *next_page_token);
 

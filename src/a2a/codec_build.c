@@ -148,6 +148,7 @@ char *mol_a2a_reply_task_list(const mol_a2a_request *req, mol_a2a_task *const *t
   json_t *list = json_array();
   for (size_t i = 0; list && i < n; i++) {
     json_t *t = mol_a2a_task_to_json(tasks[i], req->version, req->history_length);
+    if (t && !req->include_artifacts) json_object_del(t, "artifacts");
     if (!t || json_array_append_new(list, t) != 0) {
       json_decref(list);
       list = NULL;
@@ -155,7 +156,8 @@ char *mol_a2a_reply_task_list(const mol_a2a_request *req, mol_a2a_task *const *t
   }
   if (!list) return NULL;
   json_t *r = json_pack("{s:o, s:s, s:I, s:I}", "tasks", list, "nextPageToken",
-                        next_page_token ? next_page_token : "", "pageSize", (json_int_t)n,
+                        next_page_token ? next_page_token : "", "pageSize",
+                        (json_int_t)(req->page_size > 0 ? req->page_size : 50),
                         "totalSize", (json_int_t)total);
   return r ? mol_a2a_reply_result(req, r) : NULL;
 }
@@ -184,8 +186,9 @@ static json_t *send_config(mol_a2a_version v, const mol_a2a_send_config *cfg) {
     json_object_set_new(c, "historyLength", json_integer(cfg->history_length));
   if (cfg->accepted_output_modes)
     json_object_set_new(c, "acceptedOutputModes", json_deep_copy(cfg->accepted_output_modes));
-  if (cfg->push_config)
-    json_object_set_new(c, "pushNotificationConfig", json_deep_copy(cfg->push_config));
+  if (cfg->push_config) /* v1.0 names it after the TaskPushNotificationConfig it carries */
+    json_object_set_new(c, v == MOL_A2A_V10 ? "taskPushNotificationConfig" : "pushNotificationConfig",
+                        json_deep_copy(cfg->push_config));
   return c;
 }
 

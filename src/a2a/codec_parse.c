@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "a2a/codec_int.h"
+#include "base/clock.h"
 #include "base/json.h"
 #include "molecule.h"
 
@@ -158,6 +159,8 @@ static int parse_push(mol_a2a_request *req) {
   return 0;
 }
 
+/* v1.0 ListTasks (contract §5): pageSize 1..100 (absent: 50), includeArtifacts a boolean,
+ * statusTimestampAfter an RFC 3339 date-time; the page token is checked by the binding. */
 static int parse_list_tasks(mol_a2a_request *req) {
   const json_t *p = req->params;
   req->context_id = nonempty_str(p, "contextId");
@@ -166,11 +169,20 @@ static int parse_list_tasks(mol_a2a_request *req) {
     return INVALID(req, "status is not a task state");
   json_t *size = json_object_get(p, "pageSize");
   if (size && !json_is_null(size)) {
-    if (!json_is_integer(size) || json_integer_value(size) < 0 || json_integer_value(size) > 1000)
-      return INVALID(req, "pageSize must be an integer between 0 and 1000");
+    if (!json_is_integer(size) || json_integer_value(size) < 1 || json_integer_value(size) > 100)
+      return INVALID(req, "pageSize must be an integer from 1 to 100");
     req->page_size = (int)json_integer_value(size);
   }
   req->page_token = nonempty_str(p, "pageToken");
+  json_t *arts = json_object_get(p, "includeArtifacts");
+  if (arts && !json_is_null(arts) && !json_is_boolean(arts))
+    return INVALID(req, "includeArtifacts must be a boolean");
+  req->include_artifacts = json_is_true(arts);
+  json_t *after = json_object_get(p, "statusTimestampAfter");
+  if (after && !json_is_null(after) &&
+      (!json_is_string(after) ||
+       mol_rfc3339_parse(json_string_value(after), &req->status_after_ms) != 0))
+    return INVALID(req, "statusTimestampAfter must be an RFC 3339 date-time");
   return parse_history_length(req, p, &req->history_length);
 }
 
@@ -222,6 +234,7 @@ void mol_a2a__request_init(mol_a2a_request *req) {
   memset(req, 0, sizeof(*req));
   req->history_length = -1;
   req->config.history_length = -1;
+  req->status_after_ms = INT64_MIN;
   req->config.blocking = 1; /* Molecule callers send no configuration and expect an answer */
 }
 

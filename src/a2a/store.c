@@ -29,6 +29,8 @@ int mol_a2a_store_new(const mol_a2a_store_opts *opts, mol_a2a_store **out) {
   if (s->o.terminal_ttl_ms <= 0) s->o.terminal_ttl_ms = 60 * 60 * 1000;
   if (!s->o.max_history) s->o.max_history = 256;
   if (!s->o.max_listeners) s->o.max_listeners = 64;
+  if (!s->o.max_push_per_task) s->o.max_push_per_task = 8;
+  if (!s->o.max_push_configs) s->o.max_push_configs = 10000;
   if (!s->o.clock) s->o.clock = default_clock;
   *out = s;
   return 0;
@@ -150,17 +152,20 @@ int mol_a2a_store_create(mol_a2a_store *s, const char *context_id, mol_a2a_task 
   return 0;
 }
 
+/* A task that has ended takes no new message: -32004 UnsupportedOperationError, as the v1.0
+ * specification requires and a2a-js 1.3.0 answers on both wire versions. A task being canceled
+ * is as good as ended (its turns are being stopped: a new one would run on alone). */
 static int begin_continue(mol_a2a_store *s, const mol_a2a_cmsg *msg, mol_a2a_task **out,
                           mol_a2a_error *err) {
   const char *tid = mol_a2a_cmsg_task_id(msg), *cid = mol_a2a_cmsg_context_id(msg);
   mol_a2a_task *t = mol_a2a_store_get(s, tid);
   if (!t) return mol_a2a_error_set(err, MOL_A2A_TASK_NOT_FOUND, "Task not found: %.64s", tid);
   if (mol_a2a_state_is_terminal(t->state))
-    return mol_a2a_error_set(err, MOL_A2A_INVALID_REQUEST,
+    return mol_a2a_error_set(err, MOL_A2A_UNSUPPORTED_OPERATION,
                              "Task %.64s is in a terminal state (%s) and cannot be modified",
                              tid, mol_a2a_state_name(t->state, MOL_A2A_V03));
-  if (t->cancel_requested) /* its turns are being stopped: a new one would run on alone */
-    return mol_a2a_error_set(err, MOL_A2A_INVALID_REQUEST,
+  if (t->cancel_requested)
+    return mol_a2a_error_set(err, MOL_A2A_UNSUPPORTED_OPERATION,
                              "Task %.64s is being canceled and cannot be modified", tid);
   if (cid && strcmp(cid, t->context_id) != 0)
     return mol_a2a_error_set(err, MOL_A2A_INVALID_PARAMS,
@@ -185,22 +190,58 @@ int mol_a2a_store_begin(mol_a2a_store *s, mol_a2a_cmsg **msg, mol_a2a_task **out
                                       : begin_new(s, *msg, &t, err);
   if (rc != 0) return rc;
   *msg = mol_a2a_cmsg_fill_ids(*msg, t->id, t->context_id);
-  if (!*msg || mol_a2a_task_add_history_msg(t, *msg) != 0)
+  /* The agent's last word (an input-required question) goes into the history before the
+   * answer to it, so the history reads in the order things were said. */
+  if (!*msg || (t->status_msg && mol_a2a__task_settle_status_msg(t) != 0) ||
+      mol_a2a_task_add_history_msg(t, *msg) != 0)
     return mol_a2a_error_set(err, MOL_A2A_INTERNAL_ERROR, NULL);
   mol_a2a__store_recharge(s, t);
   *out = t;
   return 0;
 }
 
-size_t mol_a2a_store_list(mol_a2a_store *s, const char *context_id, mol_a2a_task_state state,
-                          size_t offset, mol_a2a_task **out, size_t cap) {
-  size_t total = 0, n = 0;
+/* ---- ListTasks ------------------------------------------------------------------------------- */
+
+typedef struct {
+  int64_t ms; /* the status time, read once */
+  mol_a2a_task *t;
+} dated_task;
+
+/* Most recently updated first; the id breaks ties, so the order is total. */
+static int newer_first(const void *a, const void *b) {
+  const dated_task *x = a, *y = b;
+  if (x->ms != y->ms) return x->ms > y->ms ? -1 : 1;
+  return -strcmp(x->t->id, y->t->id);
+}
+
+static int after_cursor(const dated_task *d, const mol_a2a_task_query *q) {
+  if (!q->after_id) return 1;
+  if (d->ms != q->after_ms) return d->ms < q->after_ms;
+  return strcmp(d->t->id, q->after_id) < 0;
+}
+
+static int matches(const mol_a2a_task *t, int64_t ms, const mol_a2a_task_query *q) {
+  return (!q->context_id || strcmp(q->context_id, t->context_id) == 0) &&
+         (q->state == MOL_A2A_STATE_UNKNOWN || q->state == t->state) && ms >= q->status_after_ms;
+}
+
+int mol_a2a_store_query(mol_a2a_store *s, const mol_a2a_task_query *q, mol_a2a_task **page,
+                        size_t cap, size_t *n, size_t *total, int *more) {
+  dated_task *all = s->count ? malloc(s->count * sizeof(*all)) : NULL;
   mol_a2a_task *t, *tmp;
+  size_t m = 0, first = 0;
+  *n = *total = 0;
+  *more = 0;
+  if (s->count && !all) return MOL_ENOMEM;
   HASH_ITER(hh, s->by_id, t, tmp) {
-    if (context_id && strcmp(context_id, t->context_id) != 0) continue;
-    if (state != MOL_A2A_STATE_UNKNOWN && state != t->state) continue;
-    if (total++ < offset) continue;
-    if (n < cap) out[n++] = t;
+    int64_t ms = mol_a2a_task_status_ms(t);
+    if (matches(t, ms, q)) all[m++] = (dated_task){ms, t};
   }
-  return total;
+  if (m) qsort(all, m, sizeof(*all), newer_first);
+  while (first < m && !after_cursor(&all[first], q)) first++;
+  for (size_t i = first; i < m && *n < cap; i++) page[(*n)++] = all[i].t;
+  *total = m;
+  *more = first + *n < m;
+  free(all);
+  return 0;
 }

@@ -73,6 +73,7 @@ void mol_a2a__task_free(mol_a2a_task *t) {
   json_decref(t->artifacts);
   json_decref(t->closed);
   json_decref(t->metadata);
+  if (t->store && t->store->push_count) mol_a2a__task_push_free(t);
   free(t->id);
   free(t->context_id);
   free(t);
@@ -84,6 +85,13 @@ const char *mol_a2a_task_id(const mol_a2a_task *t) { return t->id; }
 const char *mol_a2a_task_context_id(const mol_a2a_task *t) { return t->context_id; }
 mol_a2a_task_state mol_a2a_task_state_get(const mol_a2a_task *t) { return t->state; }
 const char *mol_a2a_task_timestamp(const mol_a2a_task *t) { return t->timestamp; }
+/* Read back from the timestamp rather than kept: 8 more bytes on every task would cost more
+ * than parsing it when a ListTasks asks. */
+int64_t mol_a2a_task_status_ms(const mol_a2a_task *t) {
+  int64_t ms = 0;
+  mol_rfc3339_parse(t->timestamp, &ms);
+  return ms;
+}
 const mol_a2a_cmsg *mol_a2a_task_status_message(const mol_a2a_task *t) { return t->status_msg; }
 size_t mol_a2a_task_history_len(const mol_a2a_task *t) { return t->history_len; }
 const mol_a2a_cmsg *mol_a2a_task_history_at(const mol_a2a_task *t, size_t i) {
@@ -172,6 +180,9 @@ static void dispatch(mol_a2a_task *t, pending_event *pe) {
     t->queue_head = pe->next;
     if (!t->queue_head) t->queue_tail = NULL;
     deliver(t, pe);
+    if (t->store->push_count && t->store->o.push_observer && pe->ev.kind != MOL_A2A_EV_CLOSED &&
+        mol_a2a__task_has_push(t))
+      t->store->o.push_observer(t, &pe->ev, t->store->o.push_observer_arg);
     pending_free(pe);
   }
   t->dispatching = 0;
@@ -221,6 +232,13 @@ int mol_a2a_task_add_history(mol_a2a_task *t, const json_t *msg) {
   if (mol_a2a_state_is_terminal(t->state)) return MOL_A2A_ETERMINAL;
   if (!json_is_object(msg)) return MOL_EINVAL;
   return history_push(t, mol_a2a_cmsg_wrap(json_incref((json_t *)msg)));
+}
+
+int mol_a2a__task_settle_status_msg(mol_a2a_task *t) {
+  if (!t->status_msg) return 0;
+  mol_a2a_cmsg *old = t->status_msg;
+  t->status_msg = NULL;
+  return old ? history_push(t, old) : 0;
 }
 
 int mol_a2a_task_set_metadata(mol_a2a_task *t, const json_t *metadata) {

@@ -79,6 +79,12 @@ typedef struct {
   size_t max_listeners;       /* per task; 0 = 64 */
   mol_a2a_clock_fn clock;     /* NULL = mol_unix_ms */
   void *clock_arg;
+  size_t max_push_per_task;   /* push-notification configs per task (push.h); 0 = 8 */
+  size_t max_push_configs;    /* in the whole store; 0 = 10000 */
+  /* Called for each event of a task that has push configs, after its listeners (push.h); a
+   * task without configs never reaches it. NULL = none. */
+  mol_a2a_listener_fn push_observer;
+  void *push_observer_arg;
 } mol_a2a_store_opts;
 
 #define MOL_A2A_STORE_DEFAULT_BYTES ((size_t)64 << 20)
@@ -132,7 +138,9 @@ int64_t mol_a2a_store_now(const mol_a2a_store *s);
 /* Starts a turn for an incoming message (message/send, message/stream):
  *  - no message.taskId: a new task (submitted) in the message's contextId, or a new context;
  *  - message.taskId: continues that task (contract §3.4 / §7.3 check 18): unknown -> -32001,
- *    terminal or being canceled -> -32600, a contextId that disagrees -> -32602. A task whose
+ *    terminal or being canceled -> -32004, a contextId that disagrees -> -32602. The task's
+ *    status message (the agent's question, for an interrupted task) moves into the history
+ *    first, so the history stays in the order things were said. A task whose
  *    turn is still running may be continued: the new turn runs beside it (as the reference
  *    SDKs do), and the task's first ending ends it for both.
  * The message gets the task's taskId/contextId filled in (mol_a2a_cmsg_fill_ids: *msg may be
@@ -142,11 +150,22 @@ int64_t mol_a2a_store_now(const mol_a2a_store *s);
 int mol_a2a_store_begin(mol_a2a_store *s, mol_a2a_cmsg **msg, mol_a2a_task **out,
                         mol_a2a_error *err);
 
-/* Tasks matching a filter, oldest first (v1.0 ListTasks). context_id NULL = any; state
- * MOL_A2A_STATE_UNKNOWN = any. Skips the first `offset` matches and stores at most `cap` of
- * the next ones into `out`. Returns the number of matches in total (for paging). */
-size_t mol_a2a_store_list(mol_a2a_store *s, const char *context_id, mol_a2a_task_state state,
-                          size_t offset, mol_a2a_task **out, size_t cap);
+/* v1.0 ListTasks: a filter and a cursor. Tasks come most recently updated first (status time,
+ * then id, both descending), so a page token is the (time, id) of the last task of the page:
+ * tasks created meanwhile do not shift later pages. */
+typedef struct {
+  const char *context_id;    /* NULL = any */
+  mol_a2a_task_state state;  /* MOL_A2A_STATE_UNKNOWN = any */
+  int64_t status_after_ms;   /* only tasks whose status time is at or after this; INT64_MIN = any */
+  const char *after_id;      /* cursor: NULL = from the first; else only tasks ordered after */
+  int64_t after_ms;          /* (after_ms, after_id) */
+} mol_a2a_task_query;
+
+/* Stores at most cap tasks of the query's next page into page (*n of them); *total is the
+ * number of tasks matching the filter (before paging), *more whether more follow this page.
+ * Returns 0 or MOL_ENOMEM. */
+int mol_a2a_store_query(mol_a2a_store *s, const mol_a2a_task_query *q, mol_a2a_task **page,
+                        size_t cap, size_t *n, size_t *total, int *more);
 
 /* ---- task ------------------------------------------------------------------------------ */
 
@@ -154,6 +173,8 @@ const char *mol_a2a_task_id(const mol_a2a_task *t);
 const char *mol_a2a_task_context_id(const mol_a2a_task *t);
 mol_a2a_task_state mol_a2a_task_state_get(const mol_a2a_task *t);
 const char *mol_a2a_task_timestamp(const mol_a2a_task *t);
+/* The status time in milliseconds since the epoch (the store's clock). */
+int64_t mol_a2a_task_status_ms(const mol_a2a_task *t);
 /* Borrowed (NULL when unset). */
 const mol_a2a_cmsg *mol_a2a_task_status_message(const mol_a2a_task *t);
 /* The history, oldest first: its length and its i-th message (borrowed). */

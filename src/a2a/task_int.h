@@ -5,6 +5,7 @@
 
 #include <uthash.h>
 
+#include "a2a/push.h"
 #include "a2a/task.h"
 
 struct mol_a2a_listener {
@@ -61,6 +62,10 @@ struct mol_a2a_store {
   mol_a2a_task *terminal; /* utlist DL, in the order tasks ended: oldest first */
   size_t count;
   size_t bytes;                 /* sum of the tasks' charges */
+  size_t push_count;            /* push configs on all tasks */
+  /* The tasks that have push configs (push.c), by task id: kept here rather than on every
+   * task, which would make each of them bigger for a feature most never use. */
+  struct mol_a2a__push_entry *push_by_task;
   unsigned long long evicted, expired;
 };
 
@@ -73,6 +78,15 @@ size_t mol_a2a__task_size(const mol_a2a_task *t);
 /* task.c: allocates / frees a task object (not linked into any store). */
 mol_a2a_task *mol_a2a__task_alloc(mol_a2a_store *s, const char *id, const char *context_id);
 void mol_a2a__task_free(mol_a2a_task *t);
+/* task.c: moves the status message, if any, into the history (a new user message follows it).
+ * 0 or MOL_ENOMEM. */
+int mol_a2a__task_settle_status_msg(mol_a2a_task *t);
+/* push.c: frees the task's push configs (the task is going). */
+void mol_a2a__task_push_free(mol_a2a_task *t);
+/* push.c: 1 when the task has push configs. */
+int mol_a2a__task_has_push(const mol_a2a_task *t);
+/* push.c: what the task's push configs hold, for task_size.c. */
+size_t mol_a2a__task_push_size(const mol_a2a_task *t);
 /* task.c: delivers MOL_A2A_EV_CLOSED to the remaining listeners (store shutdown). */
 void mol_a2a__task_close_listeners(mol_a2a_task *t);
 /* task.c: 1 while the task is held, listened to, or has events being delivered or queued: it

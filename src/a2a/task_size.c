@@ -81,5 +81,6 @@ size_t mol_a2a__task_size(const mol_a2a_task *t) {
   if (t->history_cap) n += heap(t->history_cap * sizeof(*t->history));
   for (size_t i = 0; i < t->history_len; i++) n += message_size(t->history[i]);
   n += tree_size(t->artifacts, 0) + tree_size(t->closed, 0) + tree_size(t->metadata, 0);
+  if (t->store->push_count) n += mol_a2a__task_push_size(t); /* no call when none anywhere */
   return n;
 }

@@ -322,7 +322,11 @@ void mol_a2a__client_note_result(mol_a2a_call *call, const mol_a2a_response *r, 
   free(t);
 }
 
+static int is_push(mol_a2a_method m) { return m >= MOL_A2A_M_PUSH_SET && m <= MOL_A2A_M_PUSH_DELETE; }
+
 static int kind_expected(mol_a2a_method m, mol_a2a_result_kind k) {
+  if (is_push(m) || m == MOL_A2A_M_LIST_TASKS || m == MOL_A2A_M_GET_EXTENDED_CARD)
+    return k == MOL_A2A_RESULT_OTHER;
   if (m == MOL_A2A_M_SEND) return k == MOL_A2A_RESULT_MESSAGE || k == MOL_A2A_RESULT_TASK;
   if (m == MOL_A2A_M_GET || m == MOL_A2A_M_CANCEL) return k == MOL_A2A_RESULT_TASK;
   return k != MOL_A2A_RESULT_NONE && k != MOL_A2A_RESULT_OTHER; /* a stream's single event */
@@ -353,6 +357,7 @@ int mol_a2a__client_read_answer(mol_a2a_call *call, int status, const char *body
   if (!kind_expected(call->method, r->kind))
     return why(call, MOL_EBADRESP, "unexpected kind of result for %s",
                mol_a2a_method_name(call->method, call->c->version));
+  if (is_push(call->method)) return mol_a2a__client_push_answer(call);
   mol_a2a__client_note_result(call, r, 1);
   return 0;
 }

@@ -39,6 +39,7 @@
 
 #include "a2a/codec.h"
 #include "a2a/model.h"
+#include "a2a/push.h"
 #include "http/client.h"
 
 typedef struct mol_a2a_client mol_a2a_client;
@@ -65,6 +66,10 @@ typedef struct {
   int has_history_length;
   const json_t *accepted_output_modes; /* array of media types, or NULL */
   const json_t *metadata;              /* params.metadata, or NULL */
+  /* send / stream: a push-notification config for the task, sent inline (v0.3
+   * configuration.pushNotificationConfig, v1.0 configuration.taskPushNotificationConfig);
+   * its version field is ignored. NULL = none. */
+  const mol_a2a_push_config *push_config;
 } mol_a2a_call_opts;
 
 /* What a call produced. Everything here is borrowed and valid only during the callback. */
@@ -138,9 +143,38 @@ int mol_a2a_get_task(mol_a2a_client *c, const char *task_id, const mol_a2a_call_
 int mol_a2a_cancel_task(mol_a2a_client *c, const char *task_id, const mol_a2a_call_opts *o,
                         mol_a2a_done_cb cb, void *arg, mol_a2a_call **out);
 
-/* tasks/resubscribe (SubscribeToTask): a stream, as for mol_a2a_stream. */
+/* tasks/resubscribe (SubscribeToTask): a stream, as for mol_a2a_stream, except that a first
+ * event snapshotting an interrupted task ends it only when the peer closes there: the events
+ * of the task's next turn, when they follow, are delivered too. */
 int mol_a2a_resubscribe(mol_a2a_client *c, const char *task_id, const mol_a2a_call_opts *o,
                         mol_a2a_event_cb on_event, mol_a2a_done_cb cb, void *arg,
+                        mol_a2a_call **out);
+
+/* Push-notification configs of a task on the peer (v0.3 tasks/pushNotificationConfig/set etc., v1.0
+ * Create|Get|List|DeleteTaskPushNotificationConfig). res->result is read into one shape
+ * whatever the peer's version: for set and get the v0.3 TaskPushNotificationConfig
+ * {taskId, pushNotificationConfig: {id, url, token?, authentication?}}, for list an array of
+ * them, for delete null. A peer without push notifications answers -32003 (MOL_ERPC).
+ * config_id NULL: the peer's default (get), or the config named after the task (delete).
+ * cfg->version is ignored. */
+int mol_a2a_push_set(mol_a2a_client *c, const char *task_id, const mol_a2a_push_config *cfg,
+                     const mol_a2a_call_opts *o, mol_a2a_done_cb cb, void *arg,
+                     mol_a2a_call **out);
+int mol_a2a_push_get(mol_a2a_client *c, const char *task_id, const char *config_id,
+                     const mol_a2a_call_opts *o, mol_a2a_done_cb cb, void *arg,
+                     mol_a2a_call **out);
+int mol_a2a_push_list(mol_a2a_client *c, const char *task_id, const mol_a2a_call_opts *o,
+                      mol_a2a_done_cb cb, void *arg, mol_a2a_call **out);
+int mol_a2a_push_delete(mol_a2a_client *c, const char *task_id, const char *config_id,
+                        const mol_a2a_call_opts *o, mol_a2a_done_cb cb, void *arg,
+                        mol_a2a_call **out);
+
+/* Any other method with params as given (the reference is stolen; NULL = {}): v1.0 ListTasks
+ * (MOL_A2A_M_LIST_TASKS) or the extended card (MOL_A2A_M_GET_EXTENDED_CARD). res->result is the
+ * peer's result as it came. MOL_EINVAL for a method the version does not have, or one with a
+ * call of its own above. */
+int mol_a2a_call_method(mol_a2a_client *c, mol_a2a_method m, json_t *params,
+                        const mol_a2a_call_opts *o, mol_a2a_done_cb cb, void *arg,
                         mol_a2a_call **out);
 
 /* Aborts a call: its done callback fires with MOL_ECANCELED on a later loop iteration, unless

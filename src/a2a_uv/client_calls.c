@@ -112,8 +112,14 @@ static char *build_send(const mol_a2a_call *call, const json_t *msg, const mol_a
     cfg.history_length = o->has_history_length ? o->history_length : -1;
     cfg.accepted_output_modes = o->accepted_output_modes;
   }
-  return mol_a2a_request_build_send(call->c->version, call->id, stream, msg, &cfg,
-                                    o ? o->metadata : NULL);
+  json_t *push = o && o->push_config ? mol_a2a__client_push_inline(o->push_config, call->c->version)
+                                     : NULL;
+  if (o && o->push_config && !push) return NULL;
+  cfg.push_config = push;
+  char *body = mol_a2a_request_build_send(call->c->version, call->id, stream, msg, &cfg,
+                                          o ? o->metadata : NULL);
+  json_decref(push);
+  return body;
 }
 
 static int start_rpc(mol_a2a_call *call, char *body, mol_a2a_call **out) {

@@ -66,8 +66,16 @@ struct mol_a2a_call {
   mol_a2a_sse_parser sse;
   a2a_event *q_head, *q_tail;
   int paused, is_sse, http_done, final_seen;
+  int open_snapshot; /* final_seen came from a resubscribe's snapshot of an interrupted task:
+                        a peer may close there (a2a-js) or stream the task's next turn (we do) */
   mol_buf body; /* a non-SSE answer to a stream request */
 };
+
+/* client_push.c: reads a push method's answer into the v0.3 shape (client.h). 0 or
+ * MOL_EBADRESP / MOL_ENOMEM. */
+int mol_a2a__client_push_answer(mol_a2a_call *call);
+/* client_push.c: the PushNotificationConfig object to send inline in version v. */
+json_t *mol_a2a__client_push_inline(const mol_a2a_push_config *cfg, mol_a2a_version v);
 
 /* client.c */
 int mol_a2a__client_call_new(mol_a2a_client *c, a2a_call_kind kind, mol_a2a_method m,

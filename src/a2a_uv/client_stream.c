@@ -133,9 +133,20 @@ static int event_check(mol_a2a_call *call, const a2a_event *ev, mol_a2a_response
   return 0;
 }
 
+/* A resubscribe's first event, a snapshot of an interrupted task, ends the stream when the
+ * peer closes after it, but the task's next turn may follow. */
+static int is_open_snapshot(const mol_a2a_call *call) {
+  const json_t *st = json_object_get(call->resp.result, "status");
+  mol_a2a_task_state s;
+  return call->method == MOL_A2A_M_RESUBSCRIBE && call->res.events == 1 &&
+         call->resp.kind == MOL_A2A_RESULT_TASK &&
+         mol_a2a_state_parse(json_string_value(json_object_get(st, "state")), &s) == 0 &&
+         mol_a2a_state_is_interrupted(s);
+}
+
 static void deliver(mol_a2a_call *call, const a2a_event *ev) {
   /* Events after the final one are dropped: the peer should have closed the stream. */
-  if (call->final_seen) return;
+  if (call->final_seen && !call->open_snapshot) return;
   mol_a2a_response r;
   int rc = mol_a2a_response_parse(ev->data, ev->len, call->c->version, &r);
   if (event_check(call, ev, &r, rc) != 0) {
@@ -149,6 +160,7 @@ static void deliver(mol_a2a_call *call, const a2a_event *ev) {
   mol_a2a__client_note_result(call, &call->resp,
                               k == MOL_A2A_RESULT_MESSAGE || k == MOL_A2A_RESULT_ARTIFACT_UPDATE);
   call->final_seen = is_final(&call->resp);
+  call->open_snapshot = call->final_seen && is_open_snapshot(call);
   if (call->on_event && call->on_event(call, &call->resp, call->arg) != 0)
     mol_a2a_client_pause(call);
 }

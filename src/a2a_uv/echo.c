@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "molecule.h"
 
@@ -43,6 +44,12 @@ static void end_message_mode(echo_turn *et) {
 
 static void on_timer(uv_timer_t *timer);
 
+/* Whether the turn ends in input-required rather than completed. */
+static int wants_more(const echo *e, const char *text) {
+  if (e->opts.until_done) return strcasecmp(text, "done") != 0;
+  return strncmp(text, "input-required", 14) == 0;
+}
+
 /* Task mode: working -> artifact -> completed (or input-required). */
 static void task_step(echo_turn *et) {
   mol_a2a_turn *t = et->turn;
@@ -58,8 +65,10 @@ static void task_step(echo_turn *et) {
       break;
     default:
       finish(et);
-      if (strncmp(mol_a2a_turn_text(t), "input-required", 14) == 0)
-        mol_a2a_turn_input_required(t, "more input needed: continue with this taskId");
+      if (wants_more(et->e, mol_a2a_turn_text(t)))
+        mol_a2a_turn_input_required(t, et->e->opts.until_done
+                                           ? "more input needed: say \"done\" to finish"
+                                           : "more input needed: continue with this taskId");
       else
         mol_a2a_turn_complete(t, NULL);
       return;
@@ -105,6 +114,7 @@ int mol_echo_new(const mol_echo_opts *opts, mol_a2a_executor *ex) {
   echo *e = calloc(1, sizeof(*e));
   if (!e) return MOL_ENOMEM;
   if (opts) e->opts = *opts;
+  if (e->opts.until_done) e->opts.task_mode = 1;
   ex->name = "echo";
   ex->execute = echo_execute;
   ex->cancel = echo_cancel;

@@ -2,8 +2,11 @@
  * The per-request work (answering, streaming, waiting for a task) is in server_call.c. */
 #include "a2a_uv/server_int.h"
 
+#include "a2a/push.h"
+
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <stdio.h>
 
@@ -36,6 +39,23 @@ static void on_health(mol_http_req *r, void *arg) {
 
 /* ---- JSON-RPC ----------------------------------------------------------------------------- */
 
+/* The extended card to a caller with the credentials (or to anyone when no token is set);
+ * the public card otherwise, as the reference SDK answers; -32007 when none is configured. */
+static void answer_extended_card(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+  int v = req->version == MOL_A2A_V10;
+  if (!s->ext_card[v]) {
+    mol_a2a__answer_error(r, req, MOL_A2A_EXTENDED_CARD_NOT_CONFIGURED, NULL);
+    return;
+  }
+  int ok = !s->ext_token;
+  const char *auth = mol_http_req_header(r, "Authorization");
+  if (!ok && auth && strncasecmp(auth, "Bearer ", 7) == 0)
+    ok = mol_ct_equal(auth + 7, strlen(auth + 7), s->ext_token, strlen(s->ext_token));
+  json_t *card = ok ? s->ext_card[v] : s->pub_card[v];
+  mol_a2a__answer_body(r, mol_a2a_reply_result(req, json_incref(card)));
+  mol_a2a_request_free(req);
+}
+
 static void dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   switch (req->method) {
     case MOL_A2A_M_SEND:
@@ -64,15 +84,20 @@ static void dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
     case MOL_A2A_M_PUSH_GET:
     case MOL_A2A_M_PUSH_LIST:
     case MOL_A2A_M_PUSH_DELETE:
-      mol_a2a__answer_error(r, req, MOL_A2A_PUSH_NOT_SUPPORTED, NULL);
+      mol_a2a__call_push(s, r, req);
       return;
     case MOL_A2A_M_GET_EXTENDED_CARD:
-      mol_a2a__answer_error(r, req, MOL_A2A_EXTENDED_CARD_NOT_CONFIGURED, NULL);
+      answer_extended_card(s, r, req);
       return;
     default:
       mol_a2a__answer_error(r, req, MOL_A2A_METHOD_NOT_FOUND, NULL);
       return;
   }
+}
+
+/* The REST binding's way in; JSON-RPC keeps the static one, which the compiler inlines. */
+void mol_a2a__dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+  dispatch(s, r, req);
 }
 
 static void on_rpc(mol_http_req *r, void *arg) {
@@ -97,7 +122,33 @@ static void on_sweep(uv_timer_t *t) {
   mol_a2a_store_sweep(s->store, mol_a2a_store_now(s->store));
 }
 
-static int build_cards(mol_a2a_server *s, const mol_a2a_card *card) {
+/* The extended card keeps the public card's url when it names none. */
+static int build_extended(mol_a2a_server *s, const mol_a2a_server_opts *o, const mol_a2a_card *pub) {
+  if (!o->extended_card) return 0;
+  mol_a2a_card ext = *o->extended_card;
+  if (!ext.url) ext.url = pub->url;
+  ext.extended_card = 1;
+  ext.push_notifications = pub->push_notifications;
+  if (!ext.http_json_url && !o->extended_card->url) ext.http_json_url = pub->http_json_url;
+  static const mol_a2a_card_flavor fl[2] = {MOL_A2A_CARD_V03, MOL_A2A_CARD_V10};
+  for (int v = 0; v < 2; v++) {
+    s->ext_card[v] = mol_a2a_card_to_json(&ext, fl[v]);
+    s->pub_card[v] = mol_a2a_card_to_json(pub, fl[v]);
+    if (!s->ext_card[v] || !s->pub_card[v]) return MOL_EINVAL;
+  }
+  if (o->extended_card_token && !(s->ext_token = strdup(o->extended_card_token))) return MOL_ENOMEM;
+  return 0;
+}
+
+static int build_cards(mol_a2a_server *s, const mol_a2a_server_opts *o) {
+  mol_a2a_card pub = *o->card, *card = &pub;
+  if (o->extended_card) pub.extended_card = 1;
+  pub.push_notifications = o->push.http != NULL; /* what the server does, whatever was asked */
+  char rest[1100]; /* the HTTP+JSON binding lives at <url>v1 (the url ends with '/') */
+  if (!pub.http_json_url && pub.url && strlen(pub.url) < sizeof(rest) - 3) {
+    snprintf(rest, sizeof(rest), "%s%sv1", pub.url, pub.url[strlen(pub.url) - 1] == '/' ? "" : "/");
+    pub.http_json_url = rest;
+  }
   for (int f = 0; f < 3; f++) {
     if (!(s->card[f] = mol_a2a_card_build(card, (mol_a2a_card_flavor)f))) return MOL_EINVAL;
     uint8_t d[MOL_SHA256_LEN];
@@ -107,7 +158,7 @@ static int build_cards(mol_a2a_server *s, const mol_a2a_card *card) {
     snprintf(s->etag[f], sizeof(s->etag[f]), "\"%.16s\"", hex);
   }
   s->streaming = card->streaming;
-  return 0;
+  return build_extended(s, o, card);
 }
 
 static int add_routes(mol_a2a_server *s, mol_http_server *http, const char *prefix) {
@@ -127,13 +178,28 @@ static int add_routes(mol_a2a_server *s, mol_http_server *http, const char *pref
     rc = mol_http_server_route(http, routes[i].method, path, 0, routes[i].h, s);
   }
   if (!rc && *prefix) rc = mol_http_server_route(http, "POST", prefix, 0, on_rpc, s);
+  if (!rc) rc = mol_a2a__rest_routes(s, http, prefix);
   return rc;
 }
 
 static void free_server(mol_a2a_server *s) {
   for (int f = 0; f < 3; f++) free(s->card[f]);
+  for (int v = 0; v < 2; v++) {
+    json_decref(s->ext_card[v]);
+    json_decref(s->pub_card[v]);
+  }
+  free(s->ext_token);
   if (s->store) mol_a2a_store_free(s->store);
   free(s);
+}
+
+static void free_server_cb(void *arg) { free_server(arg); }
+
+/* The pusher has closed: its hold on the server goes. */
+static void on_pusher_closed(void *arg) {
+  mol_a2a_server *s = arg;
+  s->pusher = NULL; /* its last counters are in s->push_last */
+  mol_holds_drop(&s->holds);
 }
 
 /* The holds' finish: closed, and the last live turn has ended. */
@@ -157,17 +223,27 @@ int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_ser
   s->http = http;
   s->executor = o->executor;
   s->cancel_wait_ms = o->cancel_wait_ms ? o->cancel_wait_ms : 10000;
-  int rc = build_cards(s, o->card);
-  if (!rc) rc = mol_a2a_store_new(&o->store, &s->store);
+  s->prefix_len = strlen(prefix);
+  mol_a2a_store_opts so = o->store;
+  so.push_observer = mol_a2a__push_on_event;
+  so.push_observer_arg = s;
+  int rc = build_cards(s, o);
+  if (!rc) rc = mol_a2a_store_new(&so, &s->store);
+  if (!rc && o->push.http) rc = mol_a2a_pusher_new(loop, &o->push, &s->pusher);
   if (!rc) rc = add_routes(s, http, prefix);
   if (rc) {
     mol_http_server_unroute(http, s); /* add_routes may have got half way */
+    if (s->pusher) { /* nothing in flight yet: it closes on the next loop turn */
+      mol_a2a_pusher_close(s->pusher, NULL, free_server_cb, s);
+      return rc;
+    }
     free_server(s);
     return rc;
   }
   uv_timer_init(loop, &s->sweep);
   s->sweep.data = s;
   mol_holds_init(&s->holds, (uv_handle_t *)&s->sweep, server_finish, s);
+  if (s->pusher) mol_holds_take(&s->holds); /* until the pusher has closed */
   unsigned every = o->sweep_interval_ms ? o->sweep_interval_ms : 30000;
   uv_timer_start(&s->sweep, on_sweep, every, every);
   uv_unref((uv_handle_t *)&s->sweep);
@@ -190,6 +266,9 @@ void mol_a2a_server_stats_get(const mol_a2a_server *s, mol_a2a_server_stats *out
   out->task_bytes = st.bytes;
   out->tasks_evicted = st.evicted;
   out->tasks_expired = st.expired;
+  out->push_configs = mol_a2a_store_push_count(s->store);
+  if (s->pusher) mol_a2a_pusher_stats(s->pusher, &out->push);
+  else out->push = s->push_last;
 }
 
 void mol_a2a_server_drain(mol_a2a_server *s) { s->draining = 1; }
@@ -202,5 +281,6 @@ void mol_a2a_server_close(mol_a2a_server *s, void (*cb)(void *arg), void *arg) {
   mol_a2a__calls_cancel_all(s);
   if (s->closing) return;
   s->closing = 1;
+  if (s->pusher) mol_a2a_pusher_close(s->pusher, &s->push_last, on_pusher_closed, s);
   mol_holds_drop(&s->holds); /* the live turns' holds keep it until they end */
 }

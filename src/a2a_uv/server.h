@@ -22,6 +22,7 @@
 
 #include "a2a/card.h"
 #include "a2a_uv/executor.h"
+#include "a2a_uv/pusher.h"
 #include "a2a/task.h"
 #include "http/server.h"
 
@@ -35,6 +36,16 @@ typedef struct {
   unsigned sweep_interval_ms;      /* TTL sweep of terminal tasks, 0 -> 30 s */
   unsigned cancel_wait_ms;         /* tasks/cancel waits this long for the executor to stop
                                       before answering with the task as it is, 0 -> 10 s */
+  /* The extended card (agent/getAuthenticatedExtendedCard, GetExtendedAgentCard); NULL = none
+   * (-32007). Copied at creation; its url defaults to the public card's. The public card then
+   * says supportsAuthenticatedExtendedCard / capabilities.extendedAgentCard. */
+  const mol_a2a_card *extended_card;
+  /* When set, only a request carrying `Authorization: Bearer <token>` gets the extended card;
+   * others get the public card (as the reference SDK answers an unauthenticated caller). */
+  const char *extended_card_token;
+  /* Push notifications (pusher.h): push.http set turns them on (the card then says
+   * pushNotifications:true and the push-config methods work); NULL answers them -32003. */
+  mol_a2a_push_opts push;
 } mol_a2a_server_opts;
 
 /* Registers the routes on http (which the caller listens on and closes). Returns 0,
@@ -52,6 +63,8 @@ typedef struct {
   size_t task_bytes;               /* what they hold, against the store's max_bytes */
   unsigned long long tasks_evicted;/* terminal tasks evicted early to make room */
   unsigned long long tasks_expired;/* terminal tasks dropped at the end of their TTL */
+  size_t push_configs;             /* push-notification configs stored */
+  mol_a2a_push_stats push;         /* deliveries (all zero when push is off) */
 } mol_a2a_server_stats;
 void mol_a2a_server_stats_get(const mol_a2a_server *s, mol_a2a_server_stats *out);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "a2a/push.h"
 #include "a2a_uv/server_int.h"
 #include "molecule.h"
 
@@ -39,6 +40,10 @@ struct a2a_call {
 void mol_a2a__answer_body(mol_http_req *r, char *body) {
   static const char oom[] =
       "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32603,\"message\":\"out of memory\"}}";
+  if (mol_a2a__is_rest(r)) {
+    mol_a2a__rest_answer(r, body);
+    return;
+  }
   if (body) mol_http_respond(r, 200, "application/json", body, strlen(body));
   else mol_http_respond(r, 200, "application/json", oom, sizeof(oom) - 1);
   free(body);
@@ -130,6 +135,13 @@ static void stream_send_as(a2a_call *c, const char *event, char *body) {
     free(body);
     return;
   }
+  if (body && mol_a2a__is_rest(c->http)) { /* a bare StreamResponse, or {"error":…} */
+    int is_error;
+    char *rest = mol_a2a__rest_event(body, &is_error);
+    free(body);
+    body = rest;
+    if (is_error) event = "error";
+  }
   int rc = body ? mol_http_sse_send(c->http, event, body, strlen(body)) : MOL_ENOMEM;
   free(body);
   if (rc) { /* the client is gone or not reading: end the stream, the task goes on */
@@ -199,11 +211,12 @@ static void open_stream(a2a_call *c, mol_a2a_task *task) {
 
 /* A message/send still waiting answers with the executor's direct Message ... */
 static void on_reply(mol_a2a_turn *t, const mol_a2a_cmsg *msg, void *arg) {
-  (void)t;
   a2a_call *c = arg;
   if (c->kind == CALL_SEND && c->http) {
     answer(c, mol_a2a_reply_message(&c->req, msg));
-    c->hidden_task = c->created_task;
+    /* a task with a push config stays: its webhook was told about it */
+    c->hidden_task = c->created_task && (!mol_a2a_store_push_count(c->s->store) ||
+                                         !mol_a2a_task_push_count(mol_a2a_turn_task(t)));
   }
 }
 
@@ -247,8 +260,21 @@ void mol_a2a__call_send(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req
   }
   mol_a2a_task *task;
   mol_a2a_error err = {0};
+  mol_a2a_push_config push; /* set (or cleared) by the inline check */
   int creates = mol_a2a_cmsg_task_id(req->message) == NULL;
-  if (mol_a2a_store_begin(s->store, &req->message, &task, &err)) {
+  int has_push = req->config.push_config != NULL; /* never on the fast path */
+  int bad = has_push && mol_a2a__push_inline_check(s, req, &push, &err);
+  if (!bad && mol_a2a_store_begin(s->store, &req->message, &task, &err)) {
+    if (has_push) mol_a2a_push_config_clear(&push);
+    bad = 1;
+  }
+  if (bad) {
+    mol_a2a__answer_error(r, req, err.code, err.message[0] ? err.message : NULL);
+    return;
+  }
+  /* Room was checked: only memory can fail here, and no turn runs for it: the task ends. */
+  if (has_push && mol_a2a__push_inline_attach(s, task, &push, &err)) {
+    mol_a2a_task_set_status(task, MOL_A2A_STATE_FAILED, NULL, NULL);
     mol_a2a__answer_error(r, req, err.code, err.message[0] ? err.message : NULL);
     return;
   }
@@ -322,10 +348,10 @@ void mol_a2a__call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *r
 void mol_a2a__call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   mol_a2a_task *t = find_task(s, r, req);
   if (!t) return;
-  if (mol_a2a_state_is_terminal(mol_a2a_task_state_get(t)) ||
-      mol_a2a_state_is_interrupted(mol_a2a_task_state_get(t))) {
+  /* Any task that has not ended: an interrupted one (input-required) streams its next turn. */
+  if (mol_a2a_state_is_terminal(mol_a2a_task_state_get(t))) {
     mol_a2a__answer_error(r, req, MOL_A2A_UNSUPPORTED_OPERATION,
-                          "task is not running: read it with tasks/get");
+                          "task is in a terminal state: read it with tasks/get");
     return;
   }
   a2a_call *c = call_new(s, r, req, CALL_STREAM, mol_a2a_task_id(t));
@@ -336,15 +362,35 @@ void mol_a2a__call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_reque
   open_stream(c, t);
 }
 
+/* A page token is "<status ms>.<task id>" of the last task of the previous page. */
+static int read_page_token(const char *token, mol_a2a_task_query *q) {
+  if (!token) return 0;
+  char *end;
+  long long ms = strtoll(token, &end, 10);
+  if (end == token || *end != '.' || !end[1] || *token == '-' || *token == '+') return -1;
+  q->after_ms = ms;
+  q->after_id = end + 1;
+  return 0;
+}
+
 void mol_a2a__call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
-  size_t size = req->page_size > 0 && req->page_size <= 100 ? (size_t)req->page_size : 50;
-  size_t offset = req->page_token ? strtoul(req->page_token, NULL, 10) : 0;
+  size_t size = req->page_size > 0 ? (size_t)req->page_size : 50, n, total;
+  mol_a2a_task_query q = {.context_id = req->context_id, .state = req->state_filter,
+                          .status_after_ms = req->status_after_ms};
+  if (read_page_token(req->page_token, &q) != 0) {
+    mol_a2a__answer_error(r, req, MOL_A2A_INVALID_PARAMS, "pageToken is not one this server gave");
+    return;
+  }
   mol_a2a_task *tasks[100];
-  size_t total = mol_a2a_store_list(s->store, req->context_id, req->state_filter, offset, tasks, size);
-  size_t n = total > offset ? total - offset : 0;
-  if (n > size) n = size;
-  char next[32] = "";
-  if (offset + n < total) snprintf(next, sizeof(next), "%zu", offset + n);
+  int more;
+  if (mol_a2a_store_query(s->store, &q, tasks, size, &n, &total, &more) != 0) {
+    mol_a2a__answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
+    return;
+  }
+  char next[160] = "";
+  if (more && n)
+    snprintf(next, sizeof(next), "%lld.%s", (long long)mol_a2a_task_status_ms(tasks[n - 1]),
+             mol_a2a_task_id(tasks[n - 1]));
   mol_a2a__answer_body(r, mol_a2a_reply_task_list(req, tasks, n, total, next));
   mol_a2a_request_free(req);
 }

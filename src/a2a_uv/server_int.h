@@ -17,6 +17,12 @@ struct mol_a2a_server {
   char *card[3];               /* serialised, one per mol_a2a_card_flavor */
   char etag[3][24];            /* "\"<16 hex of sha256>\"" per flavor */
   int streaming;               /* the card advertises streaming */
+  size_t prefix_len;           /* of the routes' path prefix */
+  json_t *ext_card[2];         /* the extended card per version (v0.3, v1.0), or NULL */
+  json_t *pub_card[2];         /* the public card, for callers without the credentials */
+  char *ext_token;             /* the bearer token the extended card wants, or NULL */
+  mol_a2a_pusher *pusher;      /* push notifications, or NULL (off, or closed) */
+  mol_a2a_push_stats push_last;/* the pusher's counters when it closed */
   uv_timer_t sweep;            /* also the holds' last handle */
   mol_holds holds;             /* the server's own until close, and one per live turn */
   unsigned cancel_wait_ms;
@@ -39,7 +45,34 @@ void mol_a2a__call_get(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req)
 void mol_a2a__call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
 void mol_a2a__call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
 void mol_a2a__call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+/* server_push.c: the push-config methods (set, get, list, delete). */
+void mol_a2a__call_push(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+/* server_push.c: a config given inline with message/send. Before the task exists: 0, or an
+ * error code (with err) to answer instead. */
+int mol_a2a__push_inline_check(mol_a2a_server *s, mol_a2a_request *req, mol_a2a_push_config *cfg,
+                               mol_a2a_error *err);
+/* ... and once the task exists (takes cfg's strings). 0 or an error code (with err). */
+int mol_a2a__push_inline_attach(mol_a2a_server *s, mol_a2a_task *t, mol_a2a_push_config *cfg,
+                                mol_a2a_error *err);
+/* server_push.c: the store's push observer. */
+void mol_a2a__push_on_event(mol_a2a_task *t, const mol_a2a_event *ev, void *arg);
 
 void mol_a2a__calls_cancel_all(mol_a2a_server *s);
+
+/* server.c: routes a parsed request to its method (takes ownership of req). */
+void mol_a2a__dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+
+/* server_rest.c: the HTTP+JSON binding at <prefix>/v1/. An HTTP request it took is answered
+ * the REST way: mol_a2a__answer_body and the stream writes look here. */
+int mol_a2a__rest_routes(mol_a2a_server *s, mol_http_server *http, const char *prefix);
+extern const char mol_a2a__rest_marker; /* the data of an HTTP request taken by REST */
+static inline int mol_a2a__is_rest(mol_http_req *r) {
+  return mol_http_req_data(r) == &mol_a2a__rest_marker;
+}
+/* Answers a JSON-RPC answer body (taken) as REST: its result, or its error as a status. */
+void mol_a2a__rest_answer(mol_http_req *r, char *body);
+/* A stream event's JSON-RPC body as REST (malloc'd; NULL out of memory); *is_error when it
+ * carried an error. */
+char *mol_a2a__rest_event(const char *body, int *is_error);
 
 #endif

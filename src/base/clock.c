@@ -1,6 +1,8 @@
 /* clock.c - monotonic and wall clocks, HTTP dates and ISO-8601 timestamps. */
 #include "base/clock.h"
 
+#include "molecule.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -107,4 +109,70 @@ size_t mol_iso8601_now(int frac, const char *zone, char *out, size_t n) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return mol_iso8601((int64_t)ts.tv_sec, ts.tv_nsec, frac, zone, out, n);
+}
+
+/* ---- parsing RFC 3339 ----------------------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  unsigned yoe = (unsigned)(y - era * 400);
+  unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* n digits at *p into *out; advances p. */
+static int read_digits(const char **p, int n, unsigned *out) {
+  unsigned v = 0;
+  for (int i = 0; i < n; i++) {
+    if ((*p)[i] < '0' || (*p)[i] > '9') return -1;
+    v = v * 10 + (unsigned)((*p)[i] - '0');
+  }
+  *p += n;
+  *out = v;
+  return 0;
+}
+
+static int read_lit(const char **p, const char *any) {
+  if (!**p || !strchr(any, **p)) return -1;
+  (*p)++;
+  return 0;
+}
+
+static int leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int mol_rfc3339_parse(const char *s, int64_t *ms) {
+  static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  unsigned y, mo, d, h, mi, se, oh = 0, om = 0, frac_ms = 0;
+  const char *p = s;
+  if (!s || read_digits(&p, 4, &y) || read_lit(&p, "-") || read_digits(&p, 2, &mo) || read_lit(&p, "-") ||
+      read_digits(&p, 2, &d) || read_lit(&p, "Tt ") || read_digits(&p, 2, &h) || read_lit(&p, ":") ||
+      read_digits(&p, 2, &mi) || read_lit(&p, ":") || read_digits(&p, 2, &se))
+    return MOL_EINVAL;
+  if (*p == '.') {
+    int n = 0;
+    for (p++; *p >= '0' && *p <= '9'; p++, n++)
+      if (n < 3) frac_ms = frac_ms * 10 + (unsigned)(*p - '0');
+    if (n == 0) return MOL_EINVAL;
+    for (; n < 3; n++) frac_ms *= 10;
+  }
+  int sign = 0;
+  if (*p == 'Z' || *p == 'z') {
+    p++;
+  } else if (*p == '+' || *p == '-') {
+    sign = *p++ == '-' ? -1 : 1;
+    if (read_digits(&p, 2, &oh) || read_lit(&p, ":") || read_digits(&p, 2, &om) || oh > 23 || om > 59)
+      return MOL_EINVAL;
+  } else {
+    return MOL_EINVAL;
+  }
+  if (*p || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 60 ||
+      d > mdays[mo - 1] + (mo == 2 && leap(y)))
+    return MOL_EINVAL;
+  int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + (se == 60 ? 59 : se);
+  secs -= (int64_t)sign * (oh * 3600 + om * 60);
+  *ms = secs * 1000 + frac_ms;
+  return 0;
 }

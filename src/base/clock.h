@@ -25,5 +25,9 @@ void mol_http_date(int64_t unix_s, char *out);
 size_t mol_iso8601(int64_t secs, long nanos, int frac, const char *zone, char *out, size_t n);
 /* The same for the wall clock now. */
 size_t mol_iso8601_now(int frac, const char *zone, char *out, size_t n);
+/* Parses an RFC 3339 date-time ("2026-05-01T12:00:00Z", "...00.955Z", "...00+05:30"; 't'/'z'
+ * and a space for the 'T' accepted) into milliseconds since the epoch (extra fraction digits
+ * truncated). Returns 0, or MOL_EINVAL for anything else (out-of-range fields included). */
+int mol_rfc3339_parse(const char *s, int64_t *ms);
 
 #endif

@@ -1,5 +1,7 @@
 /* cmd_call.c - `molecule call URL TEXT`: one A2A message to an agent, the reply on stdout.
- * Unary by default (message/send); --stream prints the reply as it streams in. */
+ * Unary by default (message/send); --stream prints the reply as it streams in. The other
+ * methods (get, cancel, subscribe, list, push configs, cards) are one option each; their
+ * results are printed as one line of JSON (a subscription streams like --stream). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +14,19 @@
 
 enum { MAX_HEADERS = 32 };
 
+typedef enum {
+  ACT_SEND = 0, ACT_GET, ACT_CANCEL, ACT_SUBSCRIBE, ACT_LIST, ACT_CARD, ACT_EXT_CARD,
+  ACT_PUSH_SET, ACT_PUSH_GET, ACT_PUSH_LIST, ACT_PUSH_DELETE
+} call_action;
+
 typedef struct {
   const char *url, *text;
+  call_action action;
+  const char *task_id;          /* the task the action is about, or the one --task continues */
+  int history, has_history, return_immediately;
+  const char *push_url, *push_token, *push_id;
+  const char *context, *status, *page_token;
+  int page_size;
   int stream;
   mol_a2a_version version;
   unsigned timeout_ms;
@@ -23,6 +36,7 @@ typedef struct {
 } call_args;
 
 typedef struct {
+  call_action action;
   int stream;
   int printed; /* text already written by the stream */
   int status;  /* exit status */
@@ -32,18 +46,40 @@ typedef struct {
 static void call_usage(FILE *out) {
   fprintf(out,
           "usage: molecule call URL TEXT [options]\n"
+          "       molecule call URL ACTION [options]\n"
           "\n"
-          "Sends TEXT to the A2A agent at URL (its JSON-RPC endpoint) and prints the reply.\n"
+          "Sends TEXT to the A2A agent at URL (its JSON-RPC endpoint) and prints the reply; a\n"
+          "Task's id goes to stderr as [task ID]. Or runs one other method (ACTION) and prints\n"
+          "its result as one line of JSON.\n"
           "\n"
           "options:\n"
           "  --stream          message/stream: print the reply as it arrives\n"
           "  --v1              speak A2A v1.0 (A2A-Version: 1.0); default v0.3\n"
+          "  --task ID         continue task ID (an input-required task) with TEXT\n"
+          "  --return-immediately  answer with the task at once (v0.3 blocking:false)\n"
+          "  --history N       keep the last N history messages in the answer\n"
+          "  --push-url URL    a push-notification webhook: with TEXT, set inline for the new\n"
+          "                    task; with --push-set, the config's url\n"
+          "  --push-token T    its X-A2A-Notification-Token;  --push-id CID  its id\n"
           "  --timeout-ms N    deadline of the call (default 60000)\n"
           "  --header K:V      extra request header (repeatable), e.g. Authorization:Bearer x\n"
           "  -h, --help        show this help\n"
           "\n"
+          "actions (instead of TEXT):\n"
+          "  --get ID          tasks/get (GetTask)\n"
+          "  --cancel ID       tasks/cancel (CancelTask)\n"
+          "  --subscribe ID    tasks/resubscribe (SubscribeToTask): stream the task's events\n"
+          "  --list            ListTasks (v1.0): --context C --status S --page-size N\n"
+          "                    --page-token T, and --history N\n"
+          "  --card            the agent card (for --v1, the v1.0 card)\n"
+          "  --extended-card   agent/getAuthenticatedExtendedCard (GetExtendedAgentCard)\n"
+          "  --push-set ID     set a push config on task ID (--push-url, --push-token, --push-id)\n"
+          "  --push-get ID     get one (--push-id, else the default);  --push-list ID\n"
+          "  --push-delete ID  delete one (--push-id, else the default)\n"
+          "\n"
           "Exit status: 0 on a reply, 1 when the call failed or the task ended failed, rejected\n"
-          "or canceled (its status message on stderr), 2 on bad usage.\n");
+          "or canceled (its status message on stderr; --cancel expects canceled), 2 on bad\n"
+          "usage.\n");
 }
 
 /* "Name: value" -> a header (the value's leading blanks dropped). */
@@ -60,11 +96,70 @@ static int add_header(call_args *a, const char *kv) {
   return 0;
 }
 
+/* An action that names a task: --get ID and the like. */
+static int task_action(call_args *a, const char *o, const char *id) {
+  static const struct {
+    const char *name;
+    call_action act;
+  } acts[] = {{"--get", ACT_GET}, {"--cancel", ACT_CANCEL}, {"--subscribe", ACT_SUBSCRIBE},
+              {"--push-set", ACT_PUSH_SET}, {"--push-get", ACT_PUSH_GET},
+              {"--push-list", ACT_PUSH_LIST}, {"--push-delete", ACT_PUSH_DELETE}};
+  for (size_t k = 0; k < sizeof(acts) / sizeof(*acts); k++) {
+    if (strcmp(o, acts[k].name) != 0) continue;
+    if (a->action != ACT_SEND || !*id) return -1; /* one action */
+    a->action = acts[k].act;
+    a->task_id = id;
+    return 1;
+  }
+  return 0;
+}
+
+/* Options that take a string: 1 when o was one. */
+static int string_option(call_args *a, const char *o, const char *v) {
+  const struct {
+    const char *name;
+    const char **dst;
+  } opts[] = {{"--task", &a->task_id},      {"--push-url", &a->push_url},
+              {"--push-token", &a->push_token}, {"--push-id", &a->push_id},
+              {"--context", &a->context},   {"--status", &a->status},
+              {"--page-token", &a->page_token}};
+  for (size_t k = 0; k < sizeof(opts) / sizeof(*opts); k++) {
+    if (strcmp(o, opts[k].name) != 0) continue;
+    *opts[k].dst = v;
+    return 1;
+  }
+  return 0;
+}
+
+static int number_arg(const char *s, long max, int *out) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (!*s || *end || v < 0 || v > max) return -1;
+  *out = (int)v;
+  return 0;
+}
+
 static int parse_option(call_args *a, int argc, char **argv, int *i) {
   const char *o = argv[*i];
+  const char *next = *i + 1 < argc ? argv[*i + 1] : NULL;
+  int took;
   if (!strcmp(o, "--stream")) a->stream = 1;
   else if (!strcmp(o, "--v1")) a->version = MOL_A2A_V10;
-  else if (!strcmp(o, "--timeout-ms") && *i + 1 < argc) {
+  else if (!strcmp(o, "--return-immediately")) a->return_immediately = 1;
+  else if (!strcmp(o, "--list") || !strcmp(o, "--card") || !strcmp(o, "--extended-card")) {
+    if (a->action != ACT_SEND) return -1;
+    a->action = o[2] == 'l' ? ACT_LIST : o[2] == 'c' ? ACT_CARD : ACT_EXT_CARD;
+  } else if (next && (took = task_action(a, o, next)) != 0) {
+    if (took < 0) return -1;
+    ++*i;
+  } else if (next && string_option(a, o, next)) {
+    ++*i;
+  } else if (!strcmp(o, "--history") && next) {
+    a->has_history = 1;
+    return number_arg(argv[++*i], 1000000, &a->history);
+  } else if (!strcmp(o, "--page-size") && next) {
+    return number_arg(argv[++*i], 1000, &a->page_size);
+  } else if (!strcmp(o, "--timeout-ms") && *i + 1 < argc) {
     char *end;
     unsigned long v = strtoul(argv[++*i], &end, 10);
     if (*end || v == 0 || v > 86400000UL) return -1;
@@ -92,8 +187,16 @@ static int parse_call_args(int argc, char **argv, call_args *a) {
       return -1;
     }
   }
-  if (!a->url || !a->text) {
-    fprintf(stderr, "molecule call: URL and TEXT are required\n\n");
+  if (a->action != ACT_SEND && a->text) {
+    fprintf(stderr, "molecule call: TEXT goes with a message, not with an action\n\n");
+    return -1;
+  }
+  if (a->action == ACT_PUSH_SET && !a->push_url) {
+    fprintf(stderr, "molecule call: --push-set needs --push-url\n\n");
+    return -1;
+  }
+  if (!a->url || (!a->text && a->action == ACT_SEND)) {
+    fprintf(stderr, "molecule call: URL and TEXT (or an action) are required\n\n");
     return -1;
   }
   mol_url u;
@@ -137,6 +240,13 @@ static const char *unsuccessful_state(const json_t *result) {
   return NULL;
 }
 
+/* An action's result as one line of JSON. */
+static void print_json(const json_t *v) {
+  char *j = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+  puts(j ? j : "null");
+  free(j);
+}
+
 static void on_done(mol_a2a_call *call, int err, const mol_a2a_result *res, void *arg) {
   call_run *run = arg;
   (void)call;
@@ -149,6 +259,14 @@ static void on_done(mol_a2a_call *call, int err, const mol_a2a_result *res, void
     run->status = 1;
     return;
   }
+  if (run->action != ACT_SEND && run->action != ACT_SUBSCRIBE) {
+    const char *ended = unsuccessful_state(res->result);
+    print_json(run->action == ACT_CARD ? res->card : res->result);
+    /* a task that ended badly is a failure, unless ending it was the point */
+    run->status = ended && !(run->action == ACT_CANCEL && !strcmp(ended, "canceled"));
+    return;
+  }
+  if (res->kind == MOL_A2A_RESULT_TASK && res->task_id) fprintf(stderr, "[task %s]\n", res->task_id);
   const char *ended = unsuccessful_state(res->result);
   if (ended) { /* the agent answered, but the task did not succeed: say so, exit 1 */
     if (run->printed) fputc('\n', stdout);
@@ -161,20 +279,63 @@ static void on_done(mol_a2a_call *call, int err, const mol_a2a_result *res, void
   run->status = 0;
 }
 
-static int start_call(mol_a2a_client *c, const call_args *a, call_run *run) {
+static int start_send(mol_a2a_client *c, const call_args *a, const mol_a2a_call_opts *o,
+                      call_run *run) {
   json_t *msg = mol_a2a_message_new(MOL_A2A_ROLE_USER, a->text);
   if (!msg) return MOL_ENOMEM;
-  int rc = a->stream ? mol_a2a_stream(c, msg, NULL, on_event, on_done, run, NULL)
-                     : mol_a2a_send(c, msg, NULL, on_done, run, NULL);
+  if (a->task_id) json_object_set_new(msg, "taskId", json_string(a->task_id));
+  int rc = a->stream ? mol_a2a_stream(c, msg, o, on_event, on_done, run, NULL)
+                     : mol_a2a_send(c, msg, o, on_done, run, NULL);
   json_decref(msg);
   return rc;
+}
+
+static json_t *list_params(const call_args *a) {
+  json_t *p = json_object();
+  if (a->context) json_object_set_new(p, "contextId", json_string(a->context));
+  if (a->status) json_object_set_new(p, "status", json_string(a->status));
+  if (a->page_token) json_object_set_new(p, "pageToken", json_string(a->page_token));
+  if (a->page_size) json_object_set_new(p, "pageSize", json_integer(a->page_size));
+  if (a->has_history) json_object_set_new(p, "historyLength", json_integer(a->history));
+  return p;
+}
+
+static int start_call(mol_a2a_client *c, const call_args *a, call_run *run) {
+  mol_a2a_push_config push = {.id = (char *)a->push_id, .url = (char *)a->push_url,
+                              .token = (char *)a->push_token};
+  mol_a2a_call_opts o = {.return_immediately = a->return_immediately,
+                         .history_length = a->history, .has_history_length = a->has_history,
+                         .push_config = a->push_url ? &push : NULL};
+  const char *id = a->task_id;
+  switch (a->action) {
+    case ACT_SEND: return start_send(c, a, &o, run);
+    case ACT_GET: return mol_a2a_get_task(c, id, &o, on_done, run, NULL);
+    case ACT_CANCEL: return mol_a2a_cancel_task(c, id, NULL, on_done, run, NULL);
+    case ACT_SUBSCRIBE: return mol_a2a_resubscribe(c, id, NULL, on_event, on_done, run, NULL);
+    case ACT_CARD: return mol_a2a_fetch_card(c, NULL, on_done, run, NULL);
+    case ACT_PUSH_SET: return mol_a2a_push_set(c, id, &push, NULL, on_done, run, NULL);
+    case ACT_PUSH_GET: return mol_a2a_push_get(c, id, a->push_id, NULL, on_done, run, NULL);
+    case ACT_PUSH_LIST: return mol_a2a_push_list(c, id, NULL, on_done, run, NULL);
+    case ACT_PUSH_DELETE: return mol_a2a_push_delete(c, id, a->push_id, NULL, on_done, run, NULL);
+    case ACT_EXT_CARD:
+      return mol_a2a_call_method(c, MOL_A2A_M_GET_EXTENDED_CARD, NULL, NULL, on_done, run, NULL);
+    case ACT_LIST:
+      if (a->version != MOL_A2A_V10) {
+        fprintf(stderr, "molecule call: ListTasks is an A2A v1.0 method: add --v1\n");
+        return MOL_EINVAL;
+      }
+      return mol_a2a_call_method(c, MOL_A2A_M_LIST_TASKS, list_params(a), NULL, on_done, run,
+                                 NULL);
+  }
+  return MOL_EINVAL;
 }
 
 static int run_call(const call_args *a) {
   uv_loop_t loop;
   mol_http_client *http = NULL;
   mol_a2a_client *c = NULL;
-  call_run run = {.stream = a->stream, .status = 1};
+  call_run run = {.action = a->action, .stream = a->stream || a->action == ACT_SUBSCRIBE,
+                  .status = 1};
   mol_a2a_client_opts o = {.url = a->url, .version = a->version, .headers = a->headers,
                            .nheaders = a->nheaders, .timeout_ms = a->timeout_ms};
   if (uv_loop_init(&loop) != 0) return 1;

@@ -11,12 +11,14 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
+#include "http/client.h"
 #include "http/server.h"
 #include "molecule.h"
 
 typedef struct {
   uv_loop_t *loop;
   mol_http_server *http;
+  mol_http_client *client;    /* push-notification deliveries */
   mol_a2a_server *a2a;
   mol_a2a_executor ex;
   int command;                /* ex is a command executor (closed asynchronously) */
@@ -31,12 +33,16 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: molecule serve [--executor echo|command] [--listen HOST:PORT] [options]\n"
           "\n"
-          "Runs one A2A agent (JSON-RPC v0.3 and v1.0, SSE streaming, agent card).\n"
+          "Runs one A2A agent (JSON-RPC v0.3 and v1.0, SSE streaming, push notifications,\n"
+          "agent card) and its counters at GET /metrics.\n"
           "\n"
           "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8000)\n"
           "  --executor NAME      echo (default) or command\n"
           "  --delay-ms N         echo: wait N ms before answering (or between task steps)\n"
-          "  --task-mode          echo: walk the task lifecycle instead of replying at once\n"
+          "  --task-mode[=input-required]\n"
+          "                       echo: walk the task lifecycle instead of replying at once;\n"
+          "                       with =input-required every turn ends in input-required\n"
+          "                       until the user says \"done\" (multi-turn tasks)\n"
           "  --handler CMD        command: run `/bin/sh -c CMD` per turn, the user's text on\n"
           "                       stdin; stdout is the reply (each line an artifact chunk when\n"
           "                       the caller streams); a non-zero exit fails the task with\n"
@@ -50,6 +56,10 @@ static void usage(FILE *out) {
           "                       the handler is killed and the task fails\n"
           "  --name NAME          agent name in the card (default: the executor's name)\n"
           "  --public-url URL     URL in the card (default http://HOST:PORT/)\n"
+          "  --allow-private-webhooks\n"
+          "                       push notifications may go to loopback and private\n"
+          "                       addresses (tests, one machine); by default only to public\n"
+          "                       ones, never to link-local, metadata or reserved ones\n"
           "  -h, --help           this help\n"
           "\n"
           "The handler's environment is this one without MOLECULE_A2A_PLATFORM_SHARED_SECRET,\n"
@@ -59,10 +69,15 @@ static void usage(FILE *out) {
           "after the turn). tasks/cancel kills the handler's process group. See docs/runtime.md.\n");
 }
 
-static void on_http_closed(void *arg) {
+static void on_client_closed(void *arg) {
   (void)arg;
   mol_logi("serve", "stopped");
   mol_cli__signals_close();
+}
+
+static void on_http_closed(void *arg) {
+  serve *s = arg;
+  mol_http_client_close(s->client, on_client_closed, s);
 }
 
 static void on_executor_closed(void *arg) {
@@ -73,6 +88,7 @@ static void on_executor_closed(void *arg) {
 /* Every turn has ended by now: the executor goes, then the listener. */
 static void on_a2a_closed(void *arg) {
   serve *s = arg;
+  s->a2a = NULL;
   if (s->command) {
     mol_command_executor_close(&s->ex, on_executor_closed, s);
     return;
@@ -103,10 +119,47 @@ static void on_stop(void *arg) {
   uv_timer_start(&s->drain_timer, on_drain_tick, 0, 50);
 }
 
+/* GET /metrics: the A2A server's counters in Prometheus text. */
+static void on_metrics(mol_http_req *r, void *arg) {
+  serve *s = arg;
+  mol_a2a_server_stats st;
+  if (!s->a2a) { /* stopping */
+    mol_http_respond(r, 503, "text/plain", "stopping\n", 9);
+    return;
+  }
+  mol_a2a_server_stats_get(s->a2a, &st);
+  const struct {
+    const char *name, *type;
+    unsigned long long v;
+  } m[] = {
+    {"molecule_a2a_requests_total", "counter", st.requests},
+    {"molecule_a2a_turns_total", "counter", st.turns},
+    {"molecule_a2a_live_turns", "gauge", st.live_turns},
+    {"molecule_a2a_open_streams", "gauge", st.open_streams},
+    {"molecule_a2a_tasks", "gauge", st.tasks},
+    {"molecule_a2a_tasks_evicted_total", "counter", st.tasks_evicted},
+    {"molecule_a2a_push_configs", "gauge", st.push_configs},
+    {"molecule_a2a_push_sent_total", "counter", st.push.sent},
+    {"molecule_a2a_push_failed_total", "counter", st.push.failed},
+    {"molecule_a2a_push_retries_total", "counter", st.push.retries},
+    {"molecule_a2a_push_coalesced_total", "counter", st.push.coalesced},
+    {"molecule_a2a_push_refused_total", "counter", st.push.refused},
+    {"molecule_a2a_push_dropped_total", "counter", st.push.dropped},
+    {"molecule_a2a_push_pending", "gauge", st.push.pending},
+  };
+  char body[2048];
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof(m) / sizeof(*m) && n < sizeof(body); i++)
+    n += (size_t)snprintf(body + n, sizeof(body) - n, "# TYPE %s %s\n%s %llu\n", m[i].name,
+                          m[i].type, m[i].name, m[i].v);
+  mol_http_respond(r, 200, "text/plain; version=0.0.4", body, n < sizeof(body) ? n : sizeof(body) - 1);
+}
+
 typedef struct {
   char host[128];
   int port;
   const char *executor, *name, *public_url;
+  int allow_private_webhooks;
   mol_echo_opts echo;
   mol_command_opts command;
 } serve_opts;
@@ -175,11 +228,12 @@ static int check_executor(serve_opts *o) {
 static int parse(int argc, char **argv, serve_opts *o) {
   static const struct option longs[] = {
     {"listen", required_argument, 0, 'l'}, {"executor", required_argument, 0, 'e'},
-    {"delay-ms", required_argument, 0, 'd'}, {"task-mode", no_argument, 0, 't'},
+    {"delay-ms", required_argument, 0, 'd'}, {"task-mode", optional_argument, 0, 't'},
     {"name", required_argument, 0, 'n'}, {"public-url", required_argument, 0, 'u'},
     {"handler", required_argument, 0, 'H'}, {"handler-timeout-s", required_argument, 0, 'T'},
     {"max-handlers", required_argument, 0, 'P'}, {"max-queued", required_argument, 0, 'Q'},
     {"max-output-bytes", required_argument, 0, 'O'},
+    {"allow-private-webhooks", no_argument, 0, 'W'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   snprintf(o->host, sizeof(o->host), "127.0.0.1");
   o->port = 8000;
@@ -198,9 +252,18 @@ static int parse(int argc, char **argv, serve_opts *o) {
       case 'd':
         if (delay_flag(optarg, &o->echo)) return 2;
         break;
-      case 't': o->echo.task_mode = 1; break;
+      case 't':
+        if (optarg && strcmp(optarg, "input-required") != 0) {
+          fprintf(stderr, "molecule serve: --task-mode takes no value or =input-required, not '%s'\n",
+                  optarg);
+          return 2;
+        }
+        o->echo.task_mode = 1;
+        o->echo.until_done = optarg != NULL;
+        break;
       case 'n': o->name = optarg; break;
       case 'u': o->public_url = optarg; break;
+      case 'W': o->allow_private_webhooks = 1; break;
       case 'H': o->command.handler = optarg; break;
       case 'T': case 'P': case 'Q': case 'O':
         if (command_flag(c, optarg, &o->command)) return 2;
@@ -226,6 +289,7 @@ static int make_executor(serve *s, serve_opts *o) {
 static int start(serve *s, serve_opts *o) {
   /* Listen first, so that with port 0 the card names the port really chosen. */
   int rc = mol_http_server_new(s->loop, NULL, &s->http);
+  if (!rc) rc = mol_http_client_new(s->loop, NULL, &s->client);
   if (!rc) rc = mol_http_server_listen(s->http, o->host, o->port);
   if (rc) return rc;
   int port = mol_http_server_port(s->http);
@@ -241,8 +305,11 @@ static int start(serve *s, serve_opts *o) {
                        .description = command ? "molecule command agent" : "molecule echo agent",
                        .url = url, .streaming = 1, .skills = &skill, .n_skills = 1};
   rc = make_executor(s, o);
-  mol_a2a_server_opts ao = {.card = &card, .executor = &s->ex};
+  mol_a2a_server_opts ao = {.card = &card, .executor = &s->ex,
+                            .push = {.http = s->client,
+                                     .allow_private = o->allow_private_webhooks}};
   if (!rc) rc = mol_a2a_server_new(s->loop, s->http, &ao, &s->a2a);
+  if (!rc) rc = mol_http_server_route(s->http, "GET", "/metrics", 0, on_metrics, s);
   if (rc) return rc;
   mol_logi("serve", "A2A agent '%s' on %s (card at %s.well-known/agent-card.json)", o->name, url, url);
   printf("listening on %s:%d\n", o->host, port);

@@ -102,6 +102,8 @@ static void task_store_stats(const mol_agent *a, mol_agent_stats *out) {
   mol_a2a_server_stats_get(a->a2a, &s);
   out->tasks_evicted = s.tasks_evicted;
   out->task_store_bytes = s.task_bytes;
+  out->push_configs = s.push_configs;
+  out->push = s.push;
 }
 
 static void close_a2a(mol_agent *a) {

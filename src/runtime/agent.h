@@ -21,6 +21,7 @@
 
 #include "a2a_uv/echo.h"
 #include "a2a_uv/executor.h"
+#include "a2a_uv/pusher.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "molecule.h"
@@ -53,6 +54,9 @@ typedef struct {
    * on its listener (`molecule connect --listen`). The name is then only the card's: 1 to 256
    * bytes, no control characters. */
   int at_root;
+  /* Push-notification webhooks on loopback and private addresses (tests, one machine);
+   * otherwise only public ones (http/ssrf.h). */
+  int allow_private_webhooks;
   /* More options for the platform client (org id, Origin, timeouts, ...), read while the agent
    * starts; NULL: none. Its platform_url, workspace_id and token_dir are not used: the fields
    * above are. */
@@ -124,6 +128,9 @@ typedef struct {
    * the bytes its tasks hold now. */
   unsigned long long tasks_evicted;
   size_t task_store_bytes;
+  /* A2A push notifications: configs stored, and deliveries (pusher.h). */
+  size_t push_configs;
+  mol_a2a_push_stats push;
   double turn_seconds_sum;       /* for a latency average */
   /* Turn latency: turns_ended counts finished turns; latency_buckets[i] the finished turns that
    * took at most mol_agent_latency_bounds[i] seconds and more than the bound before it (not

@@ -76,7 +76,9 @@ int mol_agent__mount(mol_agent *a) {
   mol_a2a_card card = {.name = a->name, .description = *a->description ? a->description : a->name,
                        .url = a->url, .streaming = 1, .skills = &skill, .n_skills = 1};
   mol_agent__meter_init(a);
-  mol_a2a_server_opts so = {.card = &card, .executor = &a->meter, .prefix = prefix};
+  mol_a2a_server_opts so = {.card = &card, .executor = &a->meter, .prefix = prefix,
+                            .push = {.http = a->client,
+                                     .allow_private = a->o.allow_private_webhooks}};
   int rc = mol_a2a_server_new(a->loop, a->http, &so, &a->a2a);
   if (rc) return rc;
   mol_holds_take(&a->holds); /* until the server has closed */

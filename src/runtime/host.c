@@ -167,6 +167,7 @@ static int start_agents(mol_host *h, const mol_host_config *cfg) {
     if (!(s->name = strdup(cfg->agents[i].name))) return MOL_ENOMEM;
     mol_agent_opts o = cfg->agents[i].opts;
     if (!o.grace_ms) o.grace_ms = cfg->grace_ms;
+    o.allow_private_webhooks = cfg->allow_private_webhooks;
     char *url = agent_url(cfg, &cfg->agents[i], mol_http_server_port(h->http));
     if (!url) return MOL_ENOMEM;
     o.public_url = url;
@@ -306,6 +307,16 @@ STAT(live_turns)
 STAT(pending_replies)
 STAT(tasks_evicted)
 STAT(task_store_bytes)
+STAT(push_configs)
+#define PUSH_STAT(field) \
+  static unsigned long long st_push_##field(const mol_agent_stats *s) { return s->push.field; }
+PUSH_STAT(sent)
+PUSH_STAT(failed)
+PUSH_STAT(retries)
+PUSH_STAT(coalesced)
+PUSH_STAT(refused)
+PUSH_STAT(dropped)
+PUSH_STAT(pending)
 
 static void counter(mol_buf *b, const mol_agent_stats *st, size_t n, const char *name,
                     const char *type, const char *help, stat_fn f) {
@@ -336,6 +347,34 @@ static void up(mol_buf *b, const mol_host *h) {
   for (size_t i = 0; i < h->n; i++)
     mol_buf_printf(b, "molecule_agent_up{agent=\"%s\"} %d\n", h->slots[i].name,
                    h->slots[i].agent != NULL);
+}
+
+static void push_series(mol_buf *b, const mol_agent_stats *st, size_t n) {
+  static const struct {
+    const char *name, *type, *help;
+    stat_fn f;
+  } series[] = {
+    {"molecule_a2a_push_configs", "gauge", "A2A push-notification configs stored.",
+     st_push_configs},
+    {"molecule_a2a_push_sent_total", "counter", "Push notifications delivered (2xx).",
+     st_push_sent},
+    {"molecule_a2a_push_failed_total", "counter",
+     "Push notifications given up (attempts exhausted or a final answer).", st_push_failed},
+    {"molecule_a2a_push_retries_total", "counter", "Push-notification attempts after the first.",
+     st_push_retries},
+    {"molecule_a2a_push_coalesced_total", "counter",
+     "Waiting push notifications replaced by a newer snapshot of their task.",
+     st_push_coalesced},
+    {"molecule_a2a_push_refused_total", "counter",
+     "Push notifications whose webhook resolved to an address the SSRF policy refuses.",
+     st_push_refused},
+    {"molecule_a2a_push_dropped_total", "counter",
+     "Push notifications still waiting when their agent stopped.", st_push_dropped},
+    {"molecule_a2a_push_pending", "gauge", "Push notifications waiting or in flight.",
+     st_push_pending},
+  };
+  for (size_t i = 0; i < sizeof(series) / sizeof(*series); i++)
+    counter(b, st, n, series[i].name, series[i].type, series[i].help, series[i].f);
 }
 
 char *mol_host_metrics(const mol_host *h) {
@@ -370,6 +409,7 @@ char *mol_host_metrics(const mol_host *h) {
   counter(&b, st, h->n, "molecule_a2a_task_store_bytes", "gauge",
           "Memory held by the tasks of the A2A task store, against its budget.",
           st_task_store_bytes);
+  push_series(&b, st, h->n);
   free(st);
   return mol_buf_steal(&b);
 }

@@ -28,6 +28,7 @@ typedef struct {
   int log_json;                /* log: {format: json} */
   char *log_level;             /* NULL: leave as is */
   unsigned grace_ms;           /* stop: drain budget for every agent; 10 s */
+  int allow_private_webhooks;  /* push webhooks on loopback/private addresses (all agents) */
   mol_host_agent_conf *agents;
   size_t n_agents;
   json_t *doc;                 /* the parsed file (borrowed strings point into it) */

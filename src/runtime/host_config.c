@@ -34,7 +34,8 @@ static int fail(ctx *c, const char *fmt, ...) {
 #define FAIL(c, ...) fail((c), __VA_ARGS__)
 
 static const char *const host_keys[] = {"listen", "platform_url", "public_url", "log",
-                                        "grace_seconds", "agents", NULL};
+                                        "grace_seconds", "allow_private_webhooks", "agents",
+                                        NULL};
 static const char *const agent_keys[] = {
   "name", "description", "config_dir", "workspace_id", "executor", "delay_ms", "task_mode",
   "model", "api_base", "system_prompt", "hermes_plugin_port", "hermes_reply_port",
@@ -156,6 +157,8 @@ static int parse_host(ctx *c, json_t *doc, mol_host_config *h) {
   if (!rc) rc = get_str(c, doc, "host file", "platform_url", &purl);
   if (!rc) rc = get_str(c, doc, "host file", "public_url", &pub);
   if (!rc) rc = get_uint(c, doc, "host file", "grace_seconds", 3600, &grace);
+  if (!rc)
+    rc = get_bool(c, doc, "host file", "allow_private_webhooks", &h->allow_private_webhooks);
   if (!rc) rc = parse_log(c, doc, h);
   if (rc) return rc;
   snprintf(h->listen_host, sizeof(h->listen_host), "127.0.0.1");

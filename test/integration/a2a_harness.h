@@ -29,7 +29,7 @@ typedef struct {
   mol_http_server *http;
   mol_http_client *client;
   mol_a2a_executor ex_instant, ex_task;
-  mol_a2a_server *a2a[4];
+  mol_a2a_server *a2a[8];
   int n_a2a;
   int echo_made;
   int port;

@@ -1,6 +1,7 @@
 /* node_peer.h - runs an npm peer (test/interop/...) as a real child process on a free
  * loopback port, for tests that talk to it over sockets. The peer is ready once it prints the
- * line its listen callback prints ("... running on <host>:<port>", mock-llm's); its stdout is
+ * line its listen callback prints ("... running on <host>:<port>" for mock-llm, "... peer on
+ * <url>" for the a2a-js servers); its stdout is
  * read to its end by a thread after that, so that it never blocks on a full pipe. The peers are pinned by lock files;
  * tools/test.sh runs `npm ci` first. A missing node or node_modules FAILS the test (loudly)
  * rather than skipping it. */
@@ -46,7 +47,7 @@ static int np_wait_running(int fd) {
     if (n <= 0) return 0;
     len += (size_t)n;
     buf[len] = '\0';
-    if (strstr(buf, " running on ")) return 1;
+    if (strstr(buf, " running on ") || strstr(buf, " peer on ")) return 1; /* mock-llm, a2a-js */
     if (len > sizeof buf / 2) { /* keep the tail: the line may be arriving */
       memmove(buf, buf + len - 256, 256);
       len = 256;

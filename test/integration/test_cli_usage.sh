@@ -53,8 +53,8 @@ for c in dev serve plugin platform call host connect; do
 done
 
 # ---- call -------------------------------------------------------------------------------------
-expect 2 "molecule call: URL and TEXT are required" call
-expect 2 "molecule call: URL and TEXT are required" call http://127.0.0.1:1/
+expect 2 "molecule call: URL and TEXT (or an action) are required" call
+expect 2 "molecule call: URL and TEXT (or an action) are required" call http://127.0.0.1:1/
 expect 2 "molecule call: bad argument 'extra'" call http://127.0.0.1:1/ hi extra
 for t in 0 x 86400001; do
   expect 2 "molecule call: bad argument '--timeout-ms'" call --timeout-ms "$t" http://127.0.0.1:1/ hi
@@ -185,4 +185,32 @@ expect 2 "molecule plugin: --setup-timeout wants a whole number from 1 to 86400,
 expect 2 "molecule plugin: --max-size wants a whole number from 1 to" \
   plugin install demo --plugins-dir "$DIR/plugins" --platform-url http://127.0.0.1:1 --max-size 1MB
 expect 1 "/nonexistent is not a directory" plugin hash "$DIR/nonexistent"
+# ---- the workspace verbs: what a handler script meets when its setup is wrong --------------------
+W=0f9e8d7c-1111-4222-8333-444455556666
+verb() { # status text args...: the verb as a handler would run it, token and all
+  want=$1 text=$2
+  shift 2
+  PLATFORM_URL=http://127.0.0.1:1 WORKSPACE_ID=$W MOLECULE_WORKSPACE_TOKEN=tok HOME="$DIR" \
+    expect "$want" "$text" "$@"
+}
+for t in 0 x 86401; do
+  verb 2 "molecule peers: --timeout wants seconds (> 0, at most 86400), got '$t'" peers --timeout "$t"
+done
+verb 2 "molecule peers: --async is an option of delegate only" peers --async
+verb 2 "molecule peers: bad platform URL 'ftp://x'" peers --platform-url ftp://x
+verb 2 "molecule peers: bad workspace id '../x'" peers --workspace-id ../x
+set +e
+env -u HOME PLATFORM_URL=http://127.0.0.1:1 WORKSPACE_ID=$W MOLECULE_WORKSPACE_TOKEN=tok \
+  "$MOLECULE" secrets >"$DIR/out" 2>"$DIR/err"
+got=$?
+set -e
+[ "$got" = 2 ] && grep -qF "molecule secrets: no token directory: HOME is not set" "$DIR/err" ||
+  fail "secrets without HOME: exit $got: $(cat "$DIR/err")"
+# the platform cannot be reached: exit 1, the address named, for every verb
+verb 1 "molecule peers: http://127.0.0.1:1: connection refused" peers
+verb 1 "molecule secrets: http://127.0.0.1:1: connection refused" secrets
+verb 1 "molecule status: http://127.0.0.1:1: connection refused" status "working on it"
+verb 1 "molecule notify: http://127.0.0.1:1: connection refused" notify "hello"
+verb 1 "molecule delegate: http://127.0.0.1:1: connection refused" delegate "$W" "a task"
+verb 1 "molecule delegate: http://127.0.0.1:1: connection refused" delegate --async "$W" "a task"
 echo ok

@@ -205,7 +205,12 @@ static void list_and_plain_results(void **state) {
   parse_req("{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"ListTasks\",\"params\":{\"pageSize\":1}}",
             "1.0", &req);
   mol_a2a_task *page[1];
-  size_t total = mol_a2a_store_list(s, req.context_id, req.state_filter, 0, page, 1);
+  mol_a2a_task_query q = {.context_id = req.context_id, .state = req.state_filter,
+                          .status_after_ms = req.status_after_ms};
+  size_t n, total;
+  int more;
+  assert_int_equal(mol_a2a_store_query(s, &q, page, 1, &n, &total, &more), 0);
+  assert_int_equal(n, 1);
   char *want = fmt_task(
       "{\"jsonrpc\":\"2.0\",\"id\":8,\"result\":{\"tasks\":[{\"id\":\"%1$s\",\"contextId\":\"%2$s\","
       "\"status\":{\"state\":\"TASK_STATE_SUBMITTED\",\"timestamp\":\"2026-05-01T12:00:00.955Z\"}}],"

@@ -299,14 +299,14 @@ static void begin_turns(void **state) {
   assert_int_equal(mol_a2a_task_request_cancel(t), 0);
   mol_a2a_cmsg *m4b = user_msg(mol_a2a_task_id(t), NULL);
   assert_int_equal(mol_a2a_store_begin(s, &m4b, &again, &err), MOL_EINVAL);
-  assert_int_equal(err.code, MOL_A2A_INVALID_REQUEST);
+  assert_int_equal(err.code, MOL_A2A_UNSUPPORTED_OPERATION);
   assert_non_null(strstr(err.message, "being canceled"));
   mol_a2a_cmsg_unref(m4b);
   mol_a2a_task_release(&hold);
   assert_int_equal(mol_a2a_task_set_status(t, MOL_A2A_STATE_COMPLETED, NULL, NULL), 0);
   mol_a2a_cmsg *m5 = user_msg(mol_a2a_task_id(t), NULL);
   assert_int_equal(mol_a2a_store_begin(s, &m5, &again, &err), MOL_EINVAL);
-  assert_int_equal(err.code, MOL_A2A_INVALID_REQUEST); /* §7.3 check 17 */
+  assert_int_equal(err.code, MOL_A2A_UNSUPPORTED_OPERATION); /* §7.3 check 17, as v1.0 says */
   /* store full of live tasks -> -32603 */
   mol_a2a_cmsg *m6 = user_msg(NULL, NULL), *m7 = user_msg(NULL, NULL), *m8 = user_msg(NULL, NULL);
   assert_int_equal(mol_a2a_store_begin(s, &m6, &again, &err), 0); /* evicts the completed one */
@@ -318,22 +318,51 @@ static void begin_turns(void **state) {
   mol_a2a_store_free(s);
 }
 
+static size_t query(mol_a2a_store *s, const mol_a2a_task_query *q, mol_a2a_task **out,
+                    size_t cap, size_t *n, int *more) {
+  size_t total;
+  assert_int_equal(mol_a2a_store_query(s, q, out, cap, n, &total, more), 0);
+  return total;
+}
+
+/* ListTasks: most recently updated first, filters, a (time, id) cursor. */
 static void list_filter_and_pages(void **state) {
   (void)state;
   mol_a2a_store *s = store_with(0, 0);
   mol_a2a_task *t[5];
-  for (int i = 0; i < 5; i++)
+  for (int i = 0; i < 5; i++) {
+    fake_now = 1000 + i;
     assert_int_equal(mol_a2a_store_create(s, i % 2 ? "odd" : "even", &t[i]), 0);
+  }
+  fake_now = 2000;
   assert_int_equal(mol_a2a_task_set_status(t[2], MOL_A2A_STATE_WORKING, NULL, NULL), 0);
   mol_a2a_task *out[5];
-  assert_int_equal(mol_a2a_store_list(s, NULL, MOL_A2A_STATE_UNKNOWN, 0, out, 5), 5);
-  assert_ptr_equal(out[0], t[0]);
-  assert_ptr_equal(out[4], t[4]);
-  assert_int_equal(mol_a2a_store_list(s, "even", MOL_A2A_STATE_UNKNOWN, 1, out, 1), 3);
+  size_t n;
+  int more;
+  mol_a2a_task_query all = {.status_after_ms = INT64_MIN};
+  assert_int_equal(query(s, &all, out, 5, &n, &more), 5);
+  assert_int_equal(n, 5);
+  assert_false(more);
+  assert_ptr_equal(out[0], t[2]); /* updated last */
+  assert_ptr_equal(out[1], t[4]);
+  assert_ptr_equal(out[4], t[0]);
+  mol_a2a_task_query even = {.context_id = "even", .status_after_ms = INT64_MIN};
+  assert_int_equal(query(s, &even, out, 1, &n, &more), 3);
   assert_ptr_equal(out[0], t[2]);
-  assert_int_equal(mol_a2a_store_list(s, NULL, MOL_A2A_STATE_WORKING, 0, out, 5), 1);
+  assert_true(more);
+  even.after_ms = mol_a2a_task_status_ms(t[2]);
+  even.after_id = mol_a2a_task_id(t[2]);
+  assert_int_equal(query(s, &even, out, 5, &n, &more), 3); /* the total is before paging */
+  assert_int_equal(n, 2);
+  assert_ptr_equal(out[0], t[4]);
+  assert_ptr_equal(out[1], t[0]);
+  mol_a2a_task_query working = {.state = MOL_A2A_STATE_WORKING, .status_after_ms = INT64_MIN};
+  assert_int_equal(query(s, &working, out, 5, &n, &more), 1);
   assert_ptr_equal(out[0], t[2]);
-  assert_int_equal(mol_a2a_store_list(s, "none", MOL_A2A_STATE_UNKNOWN, 0, out, 5), 0);
+  mol_a2a_task_query recent = {.status_after_ms = 1003};
+  assert_int_equal(query(s, &recent, out, 5, &n, &more), 3); /* t[2], t[4], t[3]: at or after */
+  mol_a2a_task_query none = {.context_id = "none", .status_after_ms = INT64_MIN};
+  assert_int_equal(query(s, &none, out, 5, &n, &more), 0);
   mol_a2a_store_free(s);
 }
 

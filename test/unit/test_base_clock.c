@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
+#include "molecule.h"
 
 /* What log.c and snapshot.c wrote with strftime before they used mol_iso8601. */
 static void reference(int64_t secs, long nanos, int frac, const char *zone, char *out, size_t n) {
@@ -102,8 +103,33 @@ static void http_date(void **state) {
   assert_string_equal(d, "Sun, 06 Nov 1994 08:49:37 GMT");
 }
 
+/* RFC 3339 back to milliseconds: what mol_iso8601 writes, offsets, and refusals. */
+static void rfc3339_parse(void **state) {
+  (void)state;
+  int64_t ms;
+  char ts[MOL_ISO8601_MAX];
+  for (int64_t secs = -86400LL * 800; secs < 86400LL * 365 * 300; secs += 86400LL * 97 + 3671) {
+    mol_iso8601(secs, 955000000, 3, "Z", ts, sizeof(ts));
+    assert_int_equal(mol_rfc3339_parse(ts, &ms), 0);
+    assert_int_equal(ms, secs * 1000 + 955);
+  }
+  assert_int_equal(mol_rfc3339_parse("2026-05-01T12:00:00Z", &ms), 0);
+  assert_int_equal(ms, 1777636800000LL);
+  assert_int_equal(mol_rfc3339_parse("2026-05-01t14:30:00.5+02:30", &ms), 0);
+  assert_int_equal(ms, 1777636800500LL);
+  assert_int_equal(mol_rfc3339_parse("2026-05-01 12:00:00.123456789z", &ms), 0);
+  assert_int_equal(ms, 1777636800123LL);
+  assert_int_equal(mol_rfc3339_parse("2024-02-29T00:00:00Z", &ms), 0);
+  const char *bad[] = {"", "yesterday", "2026-05-01", "2026-05-01T12:00:00", "2026-13-01T00:00:00Z",
+                       "2025-02-29T00:00:00Z", "2026-05-01T24:00:00Z", "2026-05-01T12:00:00.Z",
+                       "2026-05-01T12:00:00+0200", "2026-05-01T12:00:00Zjunk", "26-05-01T12:00:00Z"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+    assert_int_equal(mol_rfc3339_parse(bad[i], &ms), MOL_EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(rfc3339_parse),
       cmocka_unit_test(fixed_instants),
       cmocka_unit_test(years_outside_four_digits_clamp),
       cmocka_unit_test(too_small_a_buffer_gets_nothing),

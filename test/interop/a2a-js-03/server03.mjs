@@ -6,12 +6,13 @@ import { DefaultRequestHandler, InMemoryTaskStore } from '@a2a-js/sdk/server';
 import { A2AExpressApp } from '@a2a-js/sdk/server/express';
 
 const PORT = Number(process.env.PORT || 41242), MODE = process.env.MODE || 'task';
+const PUSH = process.env.PUSH === '1'; // push notifications on (the SDK's own store and sender)
 const base = process.env.PUBLIC_URL || `http://127.0.0.1:${PORT}`;
 const now = () => new Date().toISOString();
 const card = {
   name: 'js-echo-03', description: 'a2a-js 0.3 echo peer', version: '1.0.0', protocolVersion: '0.3.0',
   url: `${base}/`, preferredTransport: 'JSONRPC',
-  capabilities: { streaming: true, pushNotifications: false },
+  capabilities: { streaming: true, pushNotifications: PUSH },
   defaultInputModes: ['text/plain'], defaultOutputModes: ['text/plain'],
   skills: [{ id: 'echo', name: 'Echo', description: 'echoes text', tags: ['echo'] }],
 };
