@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks the include graph of src/ and include/ against DESIGN.md section 3:
-layers only include layers below them, third-party headers stay behind their firewall, and the
-I/O-free protocol cores reach no I/O header, not even through the headers they include."""
+layers only include layers below them, third-party headers stay behind their firewall, the
+I/O-free protocol cores reach no I/O header, not even through the headers they include, and a
+folder's private header (*_int.h) is included by that folder's files only."""
 import os
 import re
 import sys
@@ -99,6 +100,8 @@ for top in ('src', 'include'):
                 head = inc.split('/')[0]
                 if '/' in inc and head in ALLOWED and layer in ALLOWED and head not in ALLOWED[layer]:
                     errors.append(where + ': layer %s may not include %s' % (layer, head))
+                if '/' in inc and inc.endswith('_int.h') and head != layer:
+                    errors.append(where + ': %s private header, outside %s' % (head, head))
                 for pat, prefixes in FIREWALL:
                     if re.match(pat, inc) and not rel.startswith(prefixes):
                         errors.append(where + ': outside its firewall %s' % (prefixes,))

@@ -13,7 +13,7 @@ MUTANTS = [
      '  if (y > now_year + 50) y -= 100;', '  if (0) y -= 100;', ['base_backoff']),
     # connect hands a replayed message to the handler a second time
     ('connect-dedup', 'src/cli/connect_delivery.c',
-     'connect_seen_has(&cx->seen, m->activity_id)', '0', ['cli_connect_delivery']),
+     'mol_cli__connect_seen_has(&cx->seen, m->activity_id)', '0', ['cli_connect_delivery']),
     # connect's cursor is not rewound on exit: what was fetched but not handled is lost
     ('connect-rewind', 'src/cli/connect_delivery.c',
      '    mol_platform_set_cursor(cx->client, cx->resume[0] ? cx->resume : NULL);',

@@ -5,7 +5,8 @@
  * request in flight, or the wait before a retry) to its outcome, so a channel delivers in
  * order. Channels are plain memory: lookups and requests hold their channel through their
  * callback (which always fires), and the retries share the pusher's one timer. A channel with
- * nothing waiting and nothing busy is freed. */
+ * nothing waiting and nothing busy is freed. The pusher lives by its holds (base/holds.h): its
+ * own until close, and each lookup and request in flight. */
 #include "a2a_uv/pusher.h"
 
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "base/backoff.h"
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/holds.h"
 #include "base/json.h"
 #include "http/ssrf.h"
 #include "molecule.h"
@@ -55,9 +57,9 @@ struct mol_a2a_pusher {
   mol_ssrf_policy policy;
   channel *channels;
   channel *retrying;
-  uv_timer_t timer;
+  uv_timer_t timer;               /* the retries; the holds' last handle */
   mol_a2a_push_stats st;
-  unsigned holds; /* lookups and requests in flight, plus the timer until closed */
+  mol_holds holds;                /* its own until close; each lookup and request in flight */
   int closing;
   void (*close_cb)(void *);
   void *close_arg;
@@ -176,19 +178,14 @@ static int enqueue(channel *c, body *b) {
 
 static void pump(channel *c);
 
-static void hold(mol_a2a_pusher *p) { p->holds++; }
-
-static void on_timer_closed(uv_handle_t *h) {
-  mol_a2a_pusher *p = h->data;
+/* The holds' finish: closed, and no lookup or request is in flight. */
+static void pusher_finish(void *data) {
+  mol_a2a_pusher *p = data;
   void (*cb)(void *) = p->close_cb;
   void *arg = p->close_arg;
   if (p->last) *p->last = p->st;
   free(p);
   if (cb) cb(arg);
-}
-
-static void unhold(mol_a2a_pusher *p) {
-  if (--p->holds == 0 && p->closing) uv_close((uv_handle_t *)&p->timer, on_timer_closed);
 }
 
 /* The current notification is over (delivered or given up): on to the next. */
@@ -281,7 +278,7 @@ static void on_sent(mol_http_request *req, int err, const mol_http_response *r, 
   } else {
     settle(c, 0);
   }
-  unhold(p);
+  mol_holds_drop(&p->holds); /* the request's */
 }
 
 static void send_now(channel *c) {
@@ -303,7 +300,7 @@ static void send_now(channel *c) {
     return;
   }
   c->in_callback = 1;
-  hold(p);
+  mol_holds_take(&p->holds); /* until on_sent */
 }
 
 static void on_resolved(int ok, void *arg) {
@@ -318,7 +315,7 @@ static void on_resolved(int ok, void *arg) {
     p->st.refused++;
     settle(c, 0);
   }
-  unhold(p);
+  mol_holds_drop(&p->holds); /* the lookup's */
 }
 
 static void attempt(channel *c) {
@@ -332,7 +329,7 @@ static void attempt(channel *c) {
     case MOL_SSRF_RESOLVE:
       if (mol_ssrf_resolve(p->loop, host, &p->policy, on_resolved, c) == 0) {
         c->in_callback = 1;
-        hold(p);
+        mol_holds_take(&p->holds); /* until on_resolved */
         return;
       }
       settle(c, 0);
@@ -376,7 +373,7 @@ int mol_a2a_pusher_new(uv_loop_t *loop, const mol_a2a_push_opts *o, mol_a2a_push
                                 .allow_private = o->allow_private};
   uv_timer_init(loop, &p->timer);
   p->timer.data = p;
-  p->holds = 1; /* the timer, until closed */
+  mol_holds_init(&p->holds, (uv_handle_t *)&p->timer, pusher_finish, p);
   *out = p;
   return 0;
 }
@@ -440,5 +437,5 @@ void mol_a2a_pusher_close(mol_a2a_pusher *p, mol_a2a_push_stats *last, void (*cb
     if (c->req) mol_http_request_cancel(c->req); /* its callback frees the channel */
     else if (!c->in_callback) channel_free(c);     /* a lookup's callback frees it */
   }
-  unhold(p); /* the timer's */
+  mol_holds_drop(&p->holds); /* its own: cb comes once nothing is in flight */
 }

@@ -251,6 +251,10 @@ int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_ser
   return 0;
 }
 
+mol_a2a_task *mol_a2a_server_task(const mol_a2a_server *s, const char *task_id) {
+  return mol_a2a_store_get(s->store, task_id);
+}
+
 void mol_a2a_server_stats_get(const mol_a2a_server *s, mol_a2a_server_stats *out) {
   out->requests = s->requests;
   out->turns = s->turns;

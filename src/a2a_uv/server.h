@@ -68,6 +68,10 @@ typedef struct {
 } mol_a2a_server_stats;
 void mol_a2a_server_stats_get(const mol_a2a_server *s, mol_a2a_server_stats *out);
 
+/* The task of that id in the server's store, or NULL: for an executor wrapping another that
+ * listens on its turns' tasks (mol_a2a_task_subscribe; mol_a2a_turn_task_id names the task). */
+mol_a2a_task *mol_a2a_server_task(const mol_a2a_server *s, const char *task_id);
+
 /* Stops admitting turns: message/send and message/stream get -32603 "server shutting down";
  * reads (tasks/get, cancel, resubscribe) still work. Live turns go on. */
 void mol_a2a_server_drain(mol_a2a_server *s);

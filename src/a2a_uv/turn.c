@@ -5,13 +5,13 @@
  * tasks/cancel came or another turn on the same task ended it. */
 #include "a2a_uv/turn.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "a2a/model.h"
 #include "base/crypto.h"
+#include "base/str.h"
 #include "molecule.h"
 
 struct mol_a2a_turn {
@@ -166,19 +166,12 @@ static char *stripped_text(const mol_a2a_cmsg *msg, int *own) {
   size_t len;
   const char *only = mol_a2a_cmsg_only_text(msg, &len);
   if (only && strlen(only) == len &&
-      (len == 0 || (!isspace((unsigned char)only[0]) && !isspace((unsigned char)only[len - 1])))) {
+      (len == 0 || (!mol_is_blank(only[0]) && !mol_is_blank(only[len - 1])))) {
     *own = 0;
     return (char *)only;
   }
   *own = 1;
-  char *s = mol_a2a_cmsg_text(msg);
-  if (!s) return NULL;
-  size_t n = strlen(s), a = 0;
-  while (a < n && isspace((unsigned char)s[a])) a++;
-  while (n > a && isspace((unsigned char)s[n - 1])) n--;
-  memmove(s, s + a, n - a);
-  s[n - a] = '\0';
-  return s;
+  return mol_str_strip(mol_a2a_cmsg_text(msg)); /* NULL (out of memory) stays NULL */
 }
 
 int mol_a2a_turn_start(uv_loop_t *loop, mol_a2a_task *task, mol_a2a_cmsg *message,

@@ -7,18 +7,21 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/holds.h"
 #include "molecule.h"
 
 #define ERR_LINE_MAX 1000
 
-typedef enum { RUNNING = 0, TERMED, KILLED, ABANDONED } stop_phase;
+/* OVER: exited, and stdout and stderr at their end (or given up): the handles are closing. */
+typedef enum { RUNNING = 0, TERMED, KILLED, ABANDONED, OVER } stop_phase;
 
 struct mol_proc {
   mol_proc_opts o;
   uv_process_t proc;
   uv_pipe_t in, out, err;
   uv_write_t wr;
-  uv_timer_t timer;
+  uv_timer_t timer;          /* the deadline and the kill grace; the holds' last handle */
+  mol_holds holds;           /* the run's own until it is over; each other handle closing */
   char *input;
   mol_buf outb;
   size_t scanned;            /* stdout bytes already looked at for newlines */
@@ -26,8 +29,7 @@ struct mol_proc {
   char err_chunk[4096];
   char err_cur[ERR_LINE_MAX + 1], err_last[ERR_LINE_MAX + 1];
   size_t err_cur_len;
-  int exited, out_eof, err_eof, finishing, spawned;
-  int handles_open;
+  int exited, out_eof, err_eof, spawned;
   stop_phase phase;
   mol_proc_end end;
   int64_t exit_status;
@@ -53,9 +55,9 @@ static void proc_free(mol_proc *p) {
   free(p);
 }
 
-static void on_handle_closed(uv_handle_t *h) {
-  mol_proc *p = h->data;
-  if (--p->handles_open > 0) return;
+/* The holds' finish: every handle has closed. */
+static void proc_finish(void *arg) {
+  mol_proc *p = arg;
   if (p->spawned) {
     mol_proc_result r = {.end = p->end, .exit_status = p->exit_status,
                          .term_signal = p->term_signal, .out = p->outb.data ? p->outb.data : "",
@@ -65,23 +67,30 @@ static void on_handle_closed(uv_handle_t *h) {
   proc_free(p);
 }
 
-static void close_handle(uv_handle_t *h) {
-  if (!uv_is_closing(h)) uv_close(h, on_handle_closed);
+static void on_handle_closed(uv_handle_t *h) {
+  mol_proc *p = h->data;
+  mol_holds_drop(&p->holds);
 }
 
+static void close_handle(mol_proc *p, uv_handle_t *h) {
+  if (uv_is_closing(h)) return;
+  mol_holds_take(&p->holds); /* until its close callback */
+  uv_close(h, on_handle_closed);
+}
+
+/* Once: the run is over, or never started. The timer closes after the others. */
 static void close_all(mol_proc *p) {
+  p->phase = OVER;
   uv_timer_stop(&p->timer);
-  close_handle((uv_handle_t *)&p->timer);
-  close_handle((uv_handle_t *)&p->in);
-  close_handle((uv_handle_t *)&p->out);
-  close_handle((uv_handle_t *)&p->err);
-  close_handle((uv_handle_t *)&p->proc); /* initialised by uv_spawn even when it fails */
+  close_handle(p, (uv_handle_t *)&p->in);
+  close_handle(p, (uv_handle_t *)&p->out);
+  close_handle(p, (uv_handle_t *)&p->err);
+  close_handle(p, (uv_handle_t *)&p->proc); /* initialised by uv_spawn even when it fails */
+  mol_holds_drop(&p->holds); /* the run's own */
 }
 
-static void maybe_finish(mol_proc *p) {
-  if (p->finishing || !p->exited || !p->out_eof || !p->err_eof) return;
-  p->finishing = 1;
-  close_all(p);
+static void close_if_over(mol_proc *p) {
+  if (p->phase != OVER && p->exited && p->out_eof && p->err_eof) close_all(p);
 }
 
 /* ---- stopping ------------------------------------------------------------------------------ */
@@ -96,7 +105,7 @@ static void signal_group(mol_proc *p, int signum) {
 static void on_timer(uv_timer_t *t);
 
 static void stop_run(mol_proc *p, mol_proc_end why) {
-  if (p->finishing || p->phase != RUNNING) return;
+  if (p->phase != RUNNING) return;
   p->end = why;
   p->phase = TERMED;
   signal_group(p, SIGTERM);
@@ -121,7 +130,7 @@ static void on_timer(uv_timer_t *t) {
       uv_read_stop((uv_stream_t *)&p->out);
       uv_read_stop((uv_stream_t *)&p->err);
       p->out_eof = p->err_eof = 1;
-      maybe_finish(p);
+      close_if_over(p);
   }
 }
 
@@ -132,7 +141,7 @@ static void on_exit_cb(uv_process_t *h, int64_t status, int term_signal) {
   p->exited = 1;
   p->exit_status = status;
   p->term_signal = term_signal;
-  maybe_finish(p);
+  close_if_over(p);
 }
 
 /* ---- stdout -------------------------------------------------------------------------------- */
@@ -182,7 +191,7 @@ static void out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   }
   uv_read_stop(s);
   p->out_eof = 1;
-  maybe_finish(p);
+  close_if_over(p);
 }
 
 /* ---- stderr: only its last non-empty line is kept ------------------------------------------ */
@@ -215,7 +224,7 @@ static void err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   err_line_done(p);
   uv_read_stop(s);
   p->err_eof = 1;
-  maybe_finish(p);
+  close_if_over(p);
 }
 
 /* ---- start --------------------------------------------------------------------------------- */
@@ -223,18 +232,18 @@ static void err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
 static void on_stdin_written(uv_write_t *w, int status) {
   (void)status; /* a handler that does not read its input may close it early (EPIPE) */
   mol_proc *p = w->data;
-  close_handle((uv_handle_t *)&p->in); /* end of file on the handler's stdin */
+  close_handle(p, (uv_handle_t *)&p->in); /* end of file on the handler's stdin */
 }
 
 static void feed_stdin(mol_proc *p) {
   if (!p->input || p->o.input_len == 0) {
-    close_handle((uv_handle_t *)&p->in);
+    close_handle(p, (uv_handle_t *)&p->in);
     return;
   }
   uv_buf_t b = uv_buf_init(p->input, (unsigned)p->o.input_len);
   p->wr.data = p;
   if (uv_write(&p->wr, (uv_stream_t *)&p->in, &b, 1, on_stdin_written) != 0)
-    close_handle((uv_handle_t *)&p->in);
+    close_handle(p, (uv_handle_t *)&p->in);
 }
 
 static int spawn(uv_loop_t *loop, mol_proc *p, const char *cmd, char **env) {
@@ -270,7 +279,7 @@ int mol_proc_start(uv_loop_t *loop, const mol_proc_opts *o, mol_proc **out) {
   uv_pipe_init(loop, &p->err, 0);
   uv_timer_init(loop, &p->timer);
   p->in.data = p->out.data = p->err.data = p->timer.data = p->proc.data = p;
-  p->handles_open = 5;
+  mol_holds_init(&p->holds, (uv_handle_t *)&p->timer, proc_finish, p);
   int rc = spawn(loop, p, o->cmd, o->env);
   if (rc) {
     close_all(p); /* frees p later; on_done is for runs that started */

@@ -7,7 +7,7 @@
 
 #include "molecule.h"
 
-int cli_parse_hostport(const char *s, char *host, size_t hostlen, int *port) {
+int mol_cli__parse_hostport(const char *s, char *host, size_t hostlen, int *port) {
   const char *colon = strrchr(s, ':');
   if (!colon) return -1;
   const char *h = s;
@@ -44,7 +44,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   if (stop_fn) stop_fn(stop_arg);
 }
 
-void cli_on_stop_signal(uv_loop_t *loop, void (*on_stop)(void *arg), void *arg) {
+void mol_cli__on_stop_signal(uv_loop_t *loop, void (*on_stop)(void *arg), void *arg) {
   stop_fn = on_stop;
   stop_arg = arg;
   uv_signal_init(loop, &sig_int);
@@ -56,14 +56,14 @@ void cli_on_stop_signal(uv_loop_t *loop, void (*on_stop)(void *arg), void *arg) 
   signals_on = 1;
 }
 
-void cli_signals_close(void) {
+void mol_cli__signals_close(void) {
   if (!signals_on) return;
   signals_on = 0;
   uv_close((uv_handle_t *)&sig_int, NULL);
   uv_close((uv_handle_t *)&sig_term, NULL);
 }
 
-void cli_log_from_env(void) {
+void mol_cli__log_from_env(void) {
   const char *lvl = getenv("MOLECULE_LOG_LEVEL");
   mol_log_level l;
   if (lvl && mol_log_level_parse(lvl, &l) == 0) mol_log_set_level(l);

@@ -354,7 +354,7 @@ static int run_call(const call_args *a) {
   return rc != 0 ? 1 : run.status;
 }
 
-int cmd_call(int argc, char **argv) {
+int mol_cli__cmd_call(int argc, char **argv) {
   call_args a = {.version = MOL_A2A_V03};
   int rc = parse_call_args(argc, argv, &a);
   if (rc != 0) call_usage(rc > 0 ? stdout : stderr);

@@ -35,13 +35,12 @@
 
 static void on_client_closed(void *arg) {
   (void)arg;
-  cli_signals_close(); /* nothing is left on the loop: uv_run returns */
+  mol_cli__signals_close(); /* nothing is left on the loop: uv_run returns */
 }
 
 /* Closes the client once nothing is left that needs it: the handler has finished and the
  * replies already sent have been answered (closing earlier would cut them off). */
-static void maybe_close(connect_ctx *cx) {
-  if (!cx->ending || !connect_delivery_idle(cx) || cx->closing) return;
+static void close_client(connect_ctx *cx) {
   cx->closing = 1;
   mol_platform_client_close(cx->client, on_client_closed, cx);
 }
@@ -68,8 +67,7 @@ static void on_loop_end(mol_platform_status st, int err, const char *server_stat
            server_status && *server_status ? server_status : status_name(st));
   }
   fflush(stdout);
-  connect_delivery_stop(cx);
-  maybe_close(cx);
+  mol_cli__connect_delivery_stop(cx);
 }
 
 static void on_stop_signal(void *arg) {
@@ -83,32 +81,33 @@ static int run_agent(connect_ctx *cx, const connect_opts *o) {
   /* the loop heartbeats and polls the state; the inbound poll is connect_delivery.c's */
   mol_platform_run_opts ro = {.heartbeat_interval_ms = o->heartbeat_s * 1000,
                               .state_poll_interval_ms = o->interval_s * 1000,
-                              .task_supplier = cli_connect_status_supplier};
+                              .task_supplier = mol_cli__connect_status_supplier};
   int rc = mol_platform_run(cx->client, &ro, on_loop_end, cx);
   if (rc) {
     fprintf(stderr, "[molecule] cannot start the loop: %s\n", mol_strerror(rc));
     return 1;
   }
-  connect_delivery_start(cx, o->interval_s * 1000);
+  mol_cli__connect_delivery_start(cx, o->interval_s * 1000);
   printf("[molecule] connected as %s (platform=%s, delivery=poll, interval=%us)\n",
          o->po.workspace_id, o->po.platform_url, o->interval_s);
   fflush(stdout);
-  cli_on_stop_signal(cx->loop, on_stop_signal, cx);
+  mol_cli__on_stop_signal(cx->loop, on_stop_signal, cx);
   uv_run(cx->loop, UV_RUN_DEFAULT);
   return cx->exit_code;
 }
 
-int cmd_connect(int argc, char **argv) {
+int mol_cli__cmd_connect(int argc, char **argv) {
   connect_opts o = {0};
-  int rc = connect_parse_args(argc, argv, &o);
+  int rc = mol_cli__connect_parse_args(argc, argv, &o);
   if (rc >= 0) return rc;
-  if ((rc = connect_resolve_opts(&o))) return rc;
-  cli_connect_export_env(&o.po); /* the handler's `molecule peers` etc. run as this workspace */
-  cli_log_from_env();
+  if ((rc = mol_cli__connect_resolve_opts(&o))) return rc;
+  /* the handler's `molecule peers` etc. run as this workspace */
+  mol_cli__connect_export_env(&o.po);
+  mol_cli__log_from_env();
   if (o.verbose) mol_log_set_level(MOL_LOG_INFO);
-  if (o.listen) return connect_push_run(&o);
+  if (o.listen) return mol_cli__connect_push_run(&o);
   connect_ctx cx = {.loop = uv_default_loop(), .handler = o.handler,
-                    .handler_timeout_ms = o.handler_timeout_s * 1000, .on_idle = maybe_close};
+                    .handler_timeout_ms = o.handler_timeout_s * 1000, .on_drained = close_client};
   rc = mol_platform_client_new(cx.loop, &o.po, &cx.client);
   if (rc) {
     fprintf(stderr, "molecule connect: %s\n", mol_strerror(rc));
@@ -116,10 +115,10 @@ int cmd_connect(int argc, char **argv) {
   }
   if (o.token && (rc = mol_platform_save_token(cx.client, o.token)))
     fprintf(stderr, "molecule connect: cannot save the token: %s\n", mol_strerror(rc));
-  if (!rc && !(rc = connect_register(cx.loop, cx.client, &o))) rc = run_agent(&cx, &o);
+  if (!rc && !(rc = mol_cli__connect_register(cx.loop, cx.client, &o))) rc = run_agent(&cx, &o);
   else rc = 2;
   if (!cx.closing) mol_platform_client_close(cx.client, NULL, NULL); /* register failed */
-  cli_signals_close();
+  mol_cli__signals_close();
   uv_run(cx.loop, UV_RUN_DEFAULT);
   uv_loop_close(cx.loop);
   return rc;

@@ -56,10 +56,10 @@ static int parse(int argc, char **argv, dev_opts *o) {
     switch (c) {
       case 'd': o->db = optarg; break;
       case 'p':
-        if (cli_parse_hostport(optarg, o->platform_host, sizeof(o->platform_host), &o->platform_port)) goto bad;
+        if (mol_cli__parse_hostport(optarg, o->platform_host, sizeof(o->platform_host), &o->platform_port)) goto bad;
         break;
       case 'l':
-        if (cli_parse_hostport(optarg, o->agents_host, sizeof(o->agents_host), &o->agents_port)) goto bad;
+        if (mol_cli__parse_hostport(optarg, o->agents_host, sizeof(o->agents_host), &o->agents_port)) goto bad;
         break;
       case 'q': o->question = optarg; break;
       case 'o': o->once = 1; break;
@@ -73,10 +73,10 @@ bad:
   return 2;
 }
 
-int cmd_dev(int argc, char **argv) {
+int mol_cli__cmd_dev(int argc, char **argv) {
   dev_opts o = {0};
   int rc = parse(argc, argv, &o);
   if (rc) return rc == 1 ? 0 : rc;
-  cli_log_from_env();
-  return dev_run(&o);
+  mol_cli__log_from_env();
+  return mol_cli__dev_run(&o);
 }

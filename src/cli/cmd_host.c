@@ -42,7 +42,7 @@ static int parse(int argc, char **argv, host_args *a) {
     switch (c) {
       case 'c': a->config = optarg; break;
       case 'l':
-        if (cli_parse_hostport(optarg, a->host, sizeof(a->host), &a->port)) {
+        if (mol_cli__parse_hostport(optarg, a->host, sizeof(a->host), &a->port)) {
           fprintf(stderr, "molecule host: bad --listen '%s' (want HOST:PORT)\n", optarg);
           return 2;
         }
@@ -62,7 +62,7 @@ static int parse(int argc, char **argv, host_args *a) {
 }
 
 static void apply_logging(const host_args *a, const mol_host_config *cfg) {
-  cli_log_from_env();
+  mol_cli__log_from_env();
   mol_log_level lv;
   if (cfg->log_level && mol_log_level_parse(cfg->log_level, &lv) == 0) mol_log_set_level(lv);
   if (a->log_json || cfg->log_json) mol_log_set_format(MOL_LOG_JSON);
@@ -73,7 +73,7 @@ static void on_stop_signal(void *arg) { mol_host_stop(arg); }
 static void on_host_end(mol_host *h, void *arg) {
   (void)h;
   (void)arg;
-  cli_signals_close();
+  mol_cli__signals_close();
 }
 
 static void on_agent_end(mol_host *h, const char *name, mol_agent_end why, int err, void *arg) {
@@ -83,7 +83,7 @@ static void on_agent_end(mol_host *h, const char *name, mol_agent_end why, int e
     mol_loge("host", "agent %s failed: %s", name, mol_strerror(err));
 }
 
-int cmd_host(int argc, char **argv) {
+int mol_cli__cmd_host(int argc, char **argv) {
   host_args a = {0};
   int rc = parse(argc, argv, &a);
   if (rc) return rc == 1 ? 0 : rc;
@@ -114,7 +114,7 @@ int cmd_host(int argc, char **argv) {
   } else {
     printf("listening on %s:%d\n", cfg.listen_host, mol_host_port(h));
     fflush(stdout);
-    cli_on_stop_signal(&loop, on_stop_signal, h);
+    mol_cli__on_stop_signal(&loop, on_stop_signal, h);
     uv_run(&loop, UV_RUN_DEFAULT);
   }
   mol_host_config_free(&cfg);

@@ -98,15 +98,15 @@ static void on_io_end(int err, void *arg) {
   mcp_run *r = arg;
   r->ended = 1;
   r->err = err;
-  cli_signals_close();
+  mol_cli__signals_close();
   mol_platform_client_close(r->pc, NULL, NULL);
 }
 
-int cmd_mcp(int argc, char **argv) {
+int mol_cli__cmd_mcp(int argc, char **argv) {
   mcp_args a = {0};
   int rc = parse(argc, argv, &a);
   if (rc) return rc == 1 ? 0 : rc;
-  cli_log_from_env();
+  mol_cli__log_from_env();
   uv_loop_t loop;
   uv_loop_init(&loop);
   mcp_run run = {0};
@@ -131,7 +131,7 @@ int cmd_mcp(int argc, char **argv) {
   } else {
     mol_logi("mcp", "serving %zu tools for workspace %s on stdio", mol_tools_count(tools),
              a.po.workspace_id);
-    cli_on_stop_signal(&loop, on_stop_signal, &run);
+    mol_cli__on_stop_signal(&loop, on_stop_signal, &run);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   if (tools) mcp_toolset_free(&ts);

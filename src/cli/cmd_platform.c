@@ -374,10 +374,10 @@ static int run_operator(const char *verb, int argc, char **argv) {
   return op_on_workspace(&op, &a, verb, argc, argv);
 }
 
-int cmd_platform(int argc, char **argv) {
+int mol_cli__cmd_platform(int argc, char **argv) {
   static const char *const verbs[] = {"workspace", "secret", "pause", "resume", "delete",
                                       "approvals", "approve", "deny", NULL};
-  cli_log_from_env();
+  mol_cli__log_from_env();
   if (argc >= 2) {
     for (int i = 0; verbs[i]; i++)
       if (strcmp(argv[1], verbs[i]) == 0) return run_operator(verbs[i], argc - 1, argv + 1);

@@ -330,7 +330,7 @@ static int name_ok(const char *sub, const char *name) {
   return 0;
 }
 
-int cmd_plugin(int argc, char **argv) {
+int mol_cli__cmd_plugin(int argc, char **argv) {
   /* The command prints its own summary; the library's info lines would repeat it. */
   mol_log_level level = MOL_LOG_WARN;
   const char *env_level = getenv("MOLECULE_LOG_LEVEL");

@@ -72,7 +72,7 @@ static void usage(FILE *out) {
 static void on_client_closed(void *arg) {
   (void)arg;
   mol_logi("serve", "stopped");
-  cli_signals_close();
+  mol_cli__signals_close();
 }
 
 static void on_http_closed(void *arg) {
@@ -243,7 +243,7 @@ static int parse(int argc, char **argv, serve_opts *o) {
   while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
     switch (c) {
       case 'l':
-        if (cli_parse_hostport(optarg, o->host, sizeof(o->host), &o->port)) {
+        if (mol_cli__parse_hostport(optarg, o->host, sizeof(o->host), &o->port)) {
           fprintf(stderr, "molecule serve: bad --listen '%s' (want HOST:PORT)\n", optarg);
           return 2;
         }
@@ -317,11 +317,11 @@ static int start(serve *s, serve_opts *o) {
   return 0;
 }
 
-int cmd_serve(int argc, char **argv) {
+int mol_cli__cmd_serve(int argc, char **argv) {
   serve_opts o = {0};
   int rc = parse(argc, argv, &o);
   if (rc) return rc == 1 ? 0 : rc;
-  cli_log_from_env();
+  mol_cli__log_from_env();
   uv_loop_t loop;
   uv_loop_init(&loop);
   serve s = {.loop = &loop};
@@ -330,7 +330,7 @@ int cmd_serve(int argc, char **argv) {
     fprintf(stderr, "molecule serve: %s\n", mol_strerror(rc));
     return 1; /* the process ends; the OS reclaims the half-built server */
   }
-  cli_on_stop_signal(&loop, on_stop, &s);
+  mol_cli__on_stop_signal(&loop, on_stop, &s);
   uv_run(&loop, UV_RUN_DEFAULT);
   return uv_loop_close(&loop) == 0 ? 0 : 1;
 }

@@ -62,17 +62,18 @@ static int print_peers(verb *v, const mol_platform_result *res) {
   return VERB_OK;
 }
 
-int cmd_peers(int argc, char **argv) {
+int mol_cli__cmd_peers(int argc, char **argv) {
   verb v = {.name = "peers", .default_timeout_s = 30, .print = print_peers,
             .usage = "usage: molecule peers [--json] [options]\n"
                      "\n"
                      "Lists the workspaces this one may talk to (its parent, siblings and\n"
                      "children): a table of ID, NAME, ROLE, STATUS and URL (the registered URL,\n"
                      "else the one in the agent card), or the platform's JSON array with --json.\n"};
-  int rc = verb_parse(&v, argc, argv);
+  int rc = mol_cli__verb_parse(&v, argc, argv);
   if (rc >= 0) return rc;
-  if ((rc = verb_want_args(&v, 0, 0)) || (rc = verb_open(&v))) return rc;
-  return verb_finish(&v, mol_platform_get_peers(v.client, &v.call, verb_on_done, &v, NULL));
+  if ((rc = mol_cli__verb_want_args(&v, 0, 0)) || (rc = mol_cli__verb_open(&v))) return rc;
+  return mol_cli__verb_finish(
+      &v, mol_platform_get_peers(v.client, &v.call, mol_cli__verb_on_done, &v, NULL));
 }
 
 /* ---- delegate ----------------------------------------------------------------------------- */
@@ -106,13 +107,15 @@ static int start_delegate(verb *v, const char *text) {
   if (v->async) {
     mol_platform_delegate_opts o = {.timeout_ms = v->timeout_ms};
     v->print = print_delegation;
-    return mol_platform_delegate(v->client, v->arg, text, &o, &v->call, verb_on_done, v, NULL);
+    return mol_platform_delegate(v->client, v->arg, text, &o, &v->call, mol_cli__verb_on_done, v,
+                                 NULL);
   }
   v->print = print_reply;
-  return mol_platform_call_peer(v->client, v->arg, text, NULL, &v->call, verb_on_done, v, NULL);
+  return mol_platform_call_peer(v->client, v->arg, text, NULL, &v->call, mol_cli__verb_on_done, v,
+                                NULL);
 }
 
-int cmd_delegate(int argc, char **argv) {
+int mol_cli__cmd_delegate(int argc, char **argv) {
   verb v = {.name = "delegate", .default_timeout_s = 300, .allow_async = 1,
             .usage = "usage: molecule delegate [--async] [--json] [options] TARGET TEXT\n"
                      "\n"
@@ -124,16 +127,16 @@ int cmd_delegate(int argc, char **argv) {
                      "to this workspace as an inbound message. --json prints the JSON-RPC answer.\n"
                      "--async hands the task to the platform instead (POST /workspaces/<self>/\n"
                      "delegate) and prints the delegation id. The default --timeout is 300 s.\n"};
-  int rc = verb_parse(&v, argc, argv);
+  int rc = mol_cli__verb_parse(&v, argc, argv);
   if (rc >= 0) return rc;
-  if ((rc = verb_want_args(&v, 2, 2))) return rc;
+  if ((rc = mol_cli__verb_want_args(&v, 2, 2))) return rc;
   char *text;
   int owned;
-  if ((rc = verb_text(&v, v.args[1], &text, &owned))) return rc;
+  if ((rc = mol_cli__verb_text(&v, v.args[1], &text, &owned))) return rc;
   v.arg = v.args[0];
   v.bad_args = "TARGET must be a workspace id ([A-Za-z0-9._-], not starting with '.')";
-  if (!*text) rc = verb_usage_error(&v, "TEXT is empty");
-  else if (!(rc = verb_open(&v))) rc = verb_finish(&v, start_delegate(&v, text));
+  if (!*text) rc = mol_cli__verb_usage_error(&v, "TEXT is empty");
+  else if (!(rc = mol_cli__verb_open(&v))) rc = mol_cli__verb_finish(&v, start_delegate(&v, text));
   if (owned) free(text);
   return rc;
 }
@@ -146,22 +149,23 @@ static int print_nothing(verb *v, const mol_platform_result *res) {
   return VERB_OK;
 }
 
-int cmd_notify(int argc, char **argv) {
+int mol_cli__cmd_notify(int argc, char **argv) {
   verb v = {.name = "notify", .default_timeout_s = 30, .print = print_nothing,
             .usage = "usage: molecule notify [--json] [options] TEXT\n"
                      "\n"
                      "Posts TEXT (\"-\": read it from stdin) to the workspace's own chat, where\n"
                      "the canvas user sees it (POST /workspaces/<self>/notify): progress while a\n"
                      "handler works. Prints nothing on success (--json: the platform's answer).\n"};
-  int rc = verb_parse(&v, argc, argv);
+  int rc = mol_cli__verb_parse(&v, argc, argv);
   if (rc >= 0) return rc;
-  if ((rc = verb_want_args(&v, 1, 1))) return rc;
+  if ((rc = mol_cli__verb_want_args(&v, 1, 1))) return rc;
   char *text;
   int owned;
-  if ((rc = verb_text(&v, v.args[0], &text, &owned))) return rc;
-  if (!*text) rc = verb_usage_error(&v, "TEXT is empty");
-  else if (!(rc = verb_open(&v)))
-    rc = verb_finish(&v, mol_platform_notify(v.client, text, &v.call, verb_on_done, &v, NULL));
+  if ((rc = mol_cli__verb_text(&v, v.args[0], &text, &owned))) return rc;
+  if (!*text) rc = mol_cli__verb_usage_error(&v, "TEXT is empty");
+  else if (!(rc = mol_cli__verb_open(&v)))
+    rc = mol_cli__verb_finish(
+        &v, mol_platform_notify(v.client, text, &v.call, mol_cli__verb_on_done, &v, NULL));
   if (owned) free(text);
   return rc;
 }
@@ -220,7 +224,7 @@ static int print_secrets(verb *v, const mol_platform_result *res) {
   return rc;
 }
 
-int cmd_secrets(int argc, char **argv) {
+int mol_cli__cmd_secrets(int argc, char **argv) {
   verb v = {.name = "secrets", .default_timeout_s = 30, .print = print_secrets,
             .usage = "usage: molecule secrets [--json] [options] [NAME]\n"
                      "\n"
@@ -228,13 +232,14 @@ int cmd_secrets(int argc, char **argv) {
                      "platform merges them): NAME=VALUE lines sorted by name, or with NAME only\n"
                      "that value (exit 1 when it is not set). --json prints the platform's JSON\n"
                      "object as received (use it for values that hold newlines).\n"};
-  int rc = verb_parse(&v, argc, argv);
+  int rc = mol_cli__verb_parse(&v, argc, argv);
   if (rc >= 0) return rc;
-  if ((rc = verb_want_args(&v, 0, 1))) return rc;
+  if ((rc = mol_cli__verb_want_args(&v, 0, 1))) return rc;
   v.arg = v.nargs ? v.args[0] : NULL;
-  if (v.arg && v.json) return verb_usage_error(&v, "--json prints the whole map: drop NAME or --json");
-  if ((rc = verb_open(&v))) return rc;
-  return verb_finish(&v, mol_platform_pull_secrets(v.client, &v.call, verb_on_done, &v, NULL));
+  if (v.arg && v.json) return mol_cli__verb_usage_error(&v, "--json prints the whole map: drop NAME or --json");
+  if ((rc = mol_cli__verb_open(&v))) return rc;
+  return mol_cli__verb_finish(
+      &v, mol_platform_pull_secrets(v.client, &v.call, mol_cli__verb_on_done, &v, NULL));
 }
 
 /* ---- status ------------------------------------------------------------------------------- */
@@ -247,13 +252,13 @@ static void save_status(const verb *v, const char *text) {
   struct stat st;
   if (stat(v->po.token_dir, &st) || !S_ISDIR(st.st_mode)) return;
   snprintf(path, sizeof path, "%s/%s", v->po.token_dir, VERB_STATUS_FILE);
-  int rc = verb_write_private(path, text, strlen(text));
+  int rc = mol_cli__verb_write_private(path, text, strlen(text));
   if (rc)
     fprintf(stderr, "molecule status: cannot save %s (%s): a running `molecule connect` "
                     "will not keep this status\n", path, mol_strerror(rc));
 }
 
-int cmd_status(int argc, char **argv) {
+int mol_cli__cmd_status(int argc, char **argv) {
   verb v = {.name = "status", .default_timeout_s = 30, .print = print_nothing,
             .usage = "usage: molecule status [--json] [options] TEXT\n"
                      "\n"
@@ -263,16 +268,17 @@ int cmd_status(int argc, char **argv) {
                      "up so that its own heartbeats keep it. That heartbeat also reports 0 active\n"
                      "tasks, no errors and 0 s uptime until the agent's next beat. Prints nothing\n"
                      "on success (--json: the platform's answer).\n"};
-  int rc = verb_parse(&v, argc, argv);
+  int rc = mol_cli__verb_parse(&v, argc, argv);
   if (rc >= 0) return rc;
-  if ((rc = verb_want_args(&v, 1, 1))) return rc;
+  if ((rc = mol_cli__verb_want_args(&v, 1, 1))) return rc;
   char *text;
   int owned;
-  if ((rc = verb_text(&v, v.args[0], &text, &owned))) return rc;
-  if (!(rc = verb_open(&v))) {
+  if ((rc = mol_cli__verb_text(&v, v.args[0], &text, &owned))) return rc;
+  if (!(rc = mol_cli__verb_open(&v))) {
     save_status(&v, text);
     mol_platform_heartbeat_payload p = {.current_task = text};
-    rc = verb_finish(&v, mol_platform_heartbeat(v.client, &p, &v.call, verb_on_done, &v, NULL));
+    rc = mol_cli__verb_finish(
+        &v, mol_platform_heartbeat(v.client, &p, &v.call, mol_cli__verb_on_done, &v, NULL));
   }
   if (owned) free(text);
   return rc;

@@ -12,28 +12,25 @@
 
 static void start_next(connect_ctx *cx);
 
-static void notify_idle(connect_ctx *cx) {
-  if (cx->ending) cx->on_idle(cx);
-}
-
-int connect_delivery_idle(const connect_ctx *cx) {
-  return !cx->running && !cx->replies_in_flight && !cx->fetch;
+/* The holds' finish: stopped, and no handler, reply or poll is in flight. */
+static void drained(void *arg) {
+  connect_ctx *cx = arg;
+  cx->on_drained(cx);
 }
 
 /* ---- replies ------------------------------------------------------------------------------ */
 
 static void on_replied(int err, const mol_platform_result *res, void *arg) {
   connect_ctx *cx = arg;
-  cx->replies_in_flight--;
   if (err)
     fprintf(stderr, "[molecule] reply failed: %s (HTTP %d)\n", mol_strerror(err), res->http_status);
-  notify_idle(cx);
+  mol_holds_drop(&cx->holds); /* the reply's */
 }
 
 static void send_reply(connect_ctx *cx, const connect_msg *q, char *text, size_t len) {
   while (len && (text[len - 1] == '\n' || text[len - 1] == '\r')) text[--len] = '\0';
   int rc = mol_platform_reply(cx->client, &q->m, text, NULL, on_replied, cx, NULL);
-  if (rc == 0) cx->replies_in_flight++;
+  if (rc == 0) mol_holds_take(&cx->holds); /* until on_replied */
   else if (rc != MOL_EINVAL || len) /* EINVAL with blank output just means "no reply" */
     fprintf(stderr, "[molecule] cannot reply to %s: %s\n", q->m.activity_id, mol_strerror(rc));
 }
@@ -55,23 +52,25 @@ static void on_handled(const connect_handler_result *res, void *arg) {
     mol_platform_record_outcome(cx->client, res->ok, res->ok ? NULL : "handler failed");
     snprintf(cx->resume, sizeof cx->resume, "%s", q->m.activity_id);
   }
-  connect_msg_free(q);
+  mol_cli__connect_msg_free(q);
   cx->current = NULL;
   cx->running = NULL;
-  if (cx->ending) notify_idle(cx);
-  else start_next(cx);
+  start_next(cx); /* nothing while ending */
+  mol_holds_drop(&cx->holds); /* the handler's */
 }
 
 static void start_next(connect_ctx *cx) {
   connect_msg *q;
-  while (!cx->running && !cx->ending && (q = connect_queue_pop(&cx->queue))) {
+  while (!cx->running && !cx->ending && (q = mol_cli__connect_queue_pop(&cx->queue))) {
     cx->current = q;
-    if (connect_handler_start(cx->loop, cx->handler, cx->handler_timeout_ms, &q->m, on_handled,
-                              cx, &cx->running) == 0)
+    if (mol_cli__connect_handler_start(cx->loop, cx->handler, cx->handler_timeout_ms, &q->m,
+                                       on_handled, cx, &cx->running) == 0) {
+      mol_holds_take(&cx->holds); /* until on_handled */
       return;
+    }
     fprintf(stderr, "[molecule] cannot start the handler for %s: out of memory; skipped\n",
             q->m.activity_id);
-    connect_msg_free(q);
+    mol_cli__connect_msg_free(q);
     cx->current = NULL;
     cx->running = NULL;
   }
@@ -82,12 +81,12 @@ static void start_next(connect_ctx *cx) {
 /* 1 when the message is taken care of (queued, or skipped as a repeat or a row without id);
  * 0 when it cannot be queued now: the cursor must then stay before it. */
 static int take_message(connect_ctx *cx, const mol_platform_message *m) {
-  if (!m->activity_id || !*m->activity_id || connect_seen_has(&cx->seen, m->activity_id))
+  if (!m->activity_id || !*m->activity_id || mol_cli__connect_seen_has(&cx->seen, m->activity_id))
     return 1;
-  connect_msg *q = cx->queue.n < CONNECT_MAX_QUEUED ? connect_msg_copy(m) : NULL;
+  connect_msg *q = cx->queue.n < CONNECT_MAX_QUEUED ? mol_cli__connect_msg_copy(m) : NULL;
   if (!q) return 0;
-  connect_seen_add(&cx->seen, m->activity_id);
-  connect_queue_push(&cx->queue, q);
+  mol_cli__connect_seen_add(&cx->seen, m->activity_id);
+  mol_cli__connect_queue_push(&cx->queue, q);
   start_next(cx);
   return 1;
 }
@@ -112,15 +111,14 @@ static void poll_later(connect_ctx *cx) {
 static void on_fetched(int err, const mol_platform_result *res, void *arg) {
   connect_ctx *cx = arg;
   cx->fetch = NULL;
-  if (cx->ending) {
-    notify_idle(cx);
-    return;
+  if (!cx->ending) {
+    if (!err) take_batch(cx, res);
+    else if (!res->cursor_lost) /* a lost cursor is reset by the client and logged there */
+      fprintf(stderr, "[molecule] inbound poll failed: %s (HTTP %d); retrying\n",
+              mol_strerror(err), res->http_status);
+    poll_later(cx);
   }
-  if (!err) take_batch(cx, res);
-  else if (!res->cursor_lost) /* a lost cursor is reset by the client and logged there */
-    fprintf(stderr, "[molecule] inbound poll failed: %s (HTTP %d); retrying\n",
-            mol_strerror(err), res->http_status);
-  poll_later(cx);
+  mol_holds_drop(&cx->holds); /* the poll's */
 }
 
 /* A poll is made only when the queue can take a whole batch: while the handler is behind, the
@@ -140,32 +138,36 @@ static void on_poll_due(uv_timer_t *t) {
   cx->paused = 0;
   mol_platform_fetch_opts fo = {.limit = FETCH_BATCH};
   int rc = mol_platform_fetch_inbound(cx->client, &fo, NULL, on_fetched, cx, &cx->fetch);
-  if (rc) {
-    cx->fetch = NULL;
-    fprintf(stderr, "[molecule] cannot poll the inbound messages: %s\n", mol_strerror(rc));
-    poll_later(cx);
+  if (!rc) {
+    mol_holds_take(&cx->holds); /* until on_fetched */
+    return;
   }
+  cx->fetch = NULL;
+  fprintf(stderr, "[molecule] cannot poll the inbound messages: %s\n", mol_strerror(rc));
+  poll_later(cx);
 }
 
 /* A restart resumes after the cursor left behind; until a handler finishes, that is also the
  * cursor to leave behind on exit. */
-void connect_delivery_start(connect_ctx *cx, unsigned interval_ms) {
+void mol_cli__connect_delivery_start(connect_ctx *cx, unsigned interval_ms) {
   const char *cursor = mol_platform_cursor(cx->client);
   snprintf(cx->resume, sizeof cx->resume, "%s", cursor ? cursor : "");
   cx->poll_interval_ms = interval_ms;
   uv_timer_init(cx->loop, &cx->poll_timer);
   cx->poll_timer.data = cx;
+  mol_holds_init(&cx->holds, (uv_handle_t *)&cx->poll_timer, drained, cx);
   uv_timer_start(&cx->poll_timer, on_poll_due, 0, 0); /* the backlog, at once */
 }
 
-void connect_delivery_stop(connect_ctx *cx) {
+void mol_cli__connect_delivery_stop(connect_ctx *cx) {
   cx->ending = 1;
-  uv_close((uv_handle_t *)&cx->poll_timer, NULL);
-  mol_platform_cancel(cx->fetch); /* its callback comes later, then on_idle */
+  uv_timer_stop(&cx->poll_timer);
+  mol_platform_cancel(cx->fetch); /* its callback comes later */
   /* The cursor is past messages not handled yet (queued, or the one being killed now):
    * leave it after the last one handled, so a restart delivers them (at least once). */
   if (cx->queue.head || cx->running)
     mol_platform_set_cursor(cx->client, cx->resume[0] ? cx->resume : NULL);
-  connect_queue_clear(&cx->queue);
-  if (cx->running) connect_handler_kill(cx->running, SIGTERM);
+  mol_cli__connect_queue_clear(&cx->queue);
+  if (cx->running) mol_cli__connect_handler_kill(cx->running, SIGTERM);
+  mol_holds_drop(&cx->holds); /* the delivery's own: on_drained once the rest has let go */
 }

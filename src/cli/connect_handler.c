@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/holds.h"
 #include "cli/verbs_env.h"
 
 #define MAX_REPLY (1024 * 1024) /* handler output kept as the reply */
@@ -19,11 +20,12 @@ struct connect_handler {
   uv_process_t proc;
   uv_pipe_t in, out;
   uv_write_t wr;
-  uv_timer_t timer;
+  uv_timer_t timer;       /* the timeout; the holds' last handle */
+  mol_holds holds;        /* the run's own until reported; each other handle while closing */
   char *text;             /* the stdin contents, owned until the write completes */
   char *buf;              /* stdout */
   size_t len;
-  int started, exited, out_done, reported, timed_out, handles_open;
+  int started, exited, out_done, reported, timed_out;
   int64_t exit_status;
   int term_signal;
   connect_handler_cb cb;
@@ -41,27 +43,35 @@ static void report(connect_handler *h) {
   h->cb(&res, h->arg);
 }
 
-static void on_handle_closed(uv_handle_t *handle) {
-  connect_handler *h = handle->data;
-  if (--h->handles_open) return;
+/* The holds' finish: every handle has closed. */
+static void handler_free(void *arg) {
+  connect_handler *h = arg;
   if (!h->reported) report(h); /* it could not be started */
   free(h->text);
   free(h->buf);
   free(h);
 }
 
-static void close_handle(uv_handle_t *handle) {
-  if (!uv_is_closing(handle)) uv_close(handle, on_handle_closed);
+static void on_handle_closed(uv_handle_t *handle) {
+  connect_handler *h = handle->data;
+  mol_holds_drop(&h->holds);
 }
 
-/* Both the exit status and the end of stdout are in: report, then release the handles. */
+static void close_handle(connect_handler *h, uv_handle_t *handle) {
+  if (uv_is_closing(handle)) return;
+  mol_holds_take(&h->holds); /* until its close callback */
+  uv_close(handle, on_handle_closed);
+}
+
+/* Both the exit status and the end of stdout are in: report, then release the handles (the
+ * timer last, once the others have closed). */
 static void finish(connect_handler *h) {
   uv_timer_stop(&h->timer);
   report(h);
-  close_handle((uv_handle_t *)&h->timer);
-  close_handle((uv_handle_t *)&h->proc);
-  close_handle((uv_handle_t *)&h->in);
-  close_handle((uv_handle_t *)&h->out);
+  close_handle(h, (uv_handle_t *)&h->proc);
+  close_handle(h, (uv_handle_t *)&h->in);
+  close_handle(h, (uv_handle_t *)&h->out);
+  mol_holds_drop(&h->holds); /* the run's own */
 }
 
 static void on_exit_cb(uv_process_t *p, int64_t status, int term_signal) {
@@ -102,18 +112,18 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
 static void on_stdin_written(uv_write_t *w, int status) {
   connect_handler *h = w->data;
   (void)status; /* a handler that does not read its input is allowed (EPIPE) */
-  close_handle((uv_handle_t *)&h->in); /* EOF on the handler's stdin */
+  close_handle(h, (uv_handle_t *)&h->in); /* EOF on the handler's stdin */
 }
 
 /* Signals the handler's whole process group (it may have exited while its children live). */
-void connect_handler_kill(connect_handler *h, int signum) {
+void mol_cli__connect_handler_kill(connect_handler *h, int signum) {
   if (!h->out_done || !h->exited) uv_kill(-h->proc.pid, signum);
 }
 
 static void on_timeout(uv_timer_t *t) {
   connect_handler *h = t->data;
   h->timed_out = 1;
-  connect_handler_kill(h, SIGKILL);
+  mol_cli__connect_handler_kill(h, SIGKILL);
 }
 
 /* environ plus what the handler needs to know about the message. */
@@ -138,7 +148,7 @@ static char **handler_env(const mol_platform_message *m, char extra[6][1200]) {
 static int spawn(connect_handler *h, uv_loop_t *loop, const char *cmd,
                  const mol_platform_message *m) {
   char extra[6][1200];
-  cli_connect_message_file(m);
+  mol_cli__connect_message_file(m);
   char **env = handler_env(m, extra);
   if (!env) return UV_ENOMEM;
   char *args[] = {"/bin/sh", "-c", (char *)cmd, NULL};
@@ -161,9 +171,9 @@ static int feed_stdin(connect_handler *h) {
   return uv_write(&h->wr, (uv_stream_t *)&h->in, &b, 1, on_stdin_written);
 }
 
-int connect_handler_start(uv_loop_t *loop, const char *cmd, unsigned timeout_ms,
-                          const mol_platform_message *m, connect_handler_cb cb, void *arg,
-                          connect_handler **out) {
+int mol_cli__connect_handler_start(uv_loop_t *loop, const char *cmd, unsigned timeout_ms,
+                                   const mol_platform_message *m, connect_handler_cb cb, void *arg,
+                                   connect_handler **out) {
   connect_handler *h = calloc(1, sizeof(*h));
   if (!h || !(h->text = strdup(m->text ? m->text : ""))) {
     free(h);
@@ -175,22 +185,21 @@ int connect_handler_start(uv_loop_t *loop, const char *cmd, unsigned timeout_ms,
   uv_pipe_init(loop, &h->out, 0);
   uv_timer_init(loop, &h->timer);
   h->in.data = h->out.data = h->timer.data = h->proc.data = h;
-  h->handles_open = 3;
+  mol_holds_init(&h->holds, (uv_handle_t *)&h->timer, handler_free, h);
   *out = h;
   int rc = spawn(h, loop, cmd, m);
   if (rc) { /* reported when the handles have closed, so never inside this call */
     fprintf(stderr, "[molecule] cannot start the handler: %s\n", uv_strerror(rc));
     h->exited = h->out_done = 1;
     h->exit_status = 127;
-    close_handle((uv_handle_t *)&h->timer); /* no process handle to close */
-    close_handle((uv_handle_t *)&h->in);
-    close_handle((uv_handle_t *)&h->out);
+    close_handle(h, (uv_handle_t *)&h->in); /* no process handle to close */
+    close_handle(h, (uv_handle_t *)&h->out);
+    mol_holds_drop(&h->holds); /* the run's own */
     return 0;
   }
   h->started = 1;
-  h->handles_open = 4;
   uv_timer_start(&h->timer, on_timeout, timeout_ms, 0);
-  if (feed_stdin(h)) close_handle((uv_handle_t *)&h->in);
+  if (feed_stdin(h)) close_handle(h, (uv_handle_t *)&h->in);
   uv_read_start((uv_stream_t *)&h->out, on_alloc, on_read);
   return 0;
 }

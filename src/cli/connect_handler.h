@@ -22,19 +22,19 @@ typedef struct {
   size_t len;
 } connect_handler_result;
 
-/* Fires exactly once, never inside connect_handler_start: when the exit status and the whole
- * output are in, or when the command could not be started. The handler releases itself after
- * the callback returns; it must not be used from then on. */
+/* Fires exactly once, never inside mol_cli__connect_handler_start: when the exit status and
+ * the whole output are in, or when the command could not be started. The handler releases
+ * itself after the callback returns; it must not be used from then on. */
 typedef void (*connect_handler_cb)(const connect_handler_result *res, void *arg);
 
 /* Starts cmd for m, whose text goes to its stdin and whose ids go to its environment
  * (MOLECULE_MESSAGE_SOURCE, _SOURCE_ID, _ACTIVITY_ID, _PEER_NAME); m is copied as needed.
  * Returns 0, or MOL_ENOMEM (cb never fires). */
-int connect_handler_start(uv_loop_t *loop, const char *cmd, unsigned timeout_ms,
-                          const mol_platform_message *m, connect_handler_cb cb, void *arg,
-                          connect_handler **out);
+int mol_cli__connect_handler_start(uv_loop_t *loop, const char *cmd, unsigned timeout_ms,
+                                   const mol_platform_message *m, connect_handler_cb cb, void *arg,
+                                   connect_handler **out);
 
 /* Signals the handler's process group, unless it has already finished. */
-void connect_handler_kill(connect_handler *h, int signum);
+void mol_cli__connect_handler_kill(connect_handler *h, int signum);
 
 #endif

@@ -2,7 +2,7 @@
  * and the state of one run. The calls point one way: cmd_connect.c (main and shutdown) uses
  * connect_setup.c (options, registration) and connect_delivery.c (inbound poll, handler runs,
  * replies, cursor), which uses connect_queue.c and connect_handler.c. connect_delivery.c tells
- * main that its work has drained through the on_idle pointer, never by name. Push mode
+ * main that its work has drained through the on_drained pointer, never by name. Push mode
  * (--listen) is connect_push.c, which main hands the whole run to. */
 #ifndef MOL_CLI_CONNECT_INT_H
 #define MOL_CLI_CONNECT_INT_H
@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "base/holds.h"
 #include "cli/connect_handler.h"
 #include "molecule.h"
 
@@ -34,16 +35,16 @@ typedef struct {
 } connect_opts;
 
 /* Reads the flags. Returns -1 to go on, or the exit status (0 after --help, 2 on misuse). */
-int connect_parse_args(int argc, char **argv, connect_opts *o);
+int mol_cli__connect_parse_args(int argc, char **argv, connect_opts *o);
 /* Fills what the flags left unset from the environment and the defaults. 0 or exit status. */
-int connect_resolve_opts(connect_opts *o);
+int mol_cli__connect_resolve_opts(connect_opts *o);
 /* Registers the workspace (poll mode), running the loop until the answer. 0 or an error. */
-int connect_register(uv_loop_t *loop, mol_platform_client *client, const connect_opts *o);
+int mol_cli__connect_register(uv_loop_t *loop, mol_platform_client *client, const connect_opts *o);
 
 /* ---- push mode (connect_push.c) ------------------------------------------------------------ */
 
 /* The whole run in push mode, on the default loop; returns the exit status. */
-int connect_push_run(const connect_opts *o);
+int mol_cli__connect_push_run(const connect_opts *o);
 
 /* ---- the message queue and the ids already taken (connect_queue.c) ------------------------ */
 
@@ -63,13 +64,13 @@ typedef struct {
 } connect_seen;
 
 /* A copy of a message that is borrowed only for the callback; NULL when out of memory. */
-connect_msg *connect_msg_copy(const mol_platform_message *m);
-void connect_msg_free(connect_msg *q);
-void connect_queue_push(connect_queue *q, connect_msg *msg);
-connect_msg *connect_queue_pop(connect_queue *q);
-void connect_queue_clear(connect_queue *q);
-int connect_seen_has(const connect_seen *s, const char *id);
-void connect_seen_add(connect_seen *s, const char *id);
+connect_msg *mol_cli__connect_msg_copy(const mol_platform_message *m);
+void mol_cli__connect_msg_free(connect_msg *q);
+void mol_cli__connect_queue_push(connect_queue *q, connect_msg *msg);
+connect_msg *mol_cli__connect_queue_pop(connect_queue *q);
+void mol_cli__connect_queue_clear(connect_queue *q);
+int mol_cli__connect_seen_has(const connect_seen *s, const char *id);
+void mol_cli__connect_seen_add(connect_seen *s, const char *id);
 
 /* ---- one run (connect_delivery.c) --------------------------------------------------------- */
 
@@ -84,25 +85,26 @@ struct connect_ctx {
   connect_seen seen;
   connect_handler *running;       /* the handler of current, while it runs */
   connect_msg *current;
-  unsigned replies_in_flight;
-  uv_timer_t poll_timer;          /* the inbound poll (ours, not mol_platform_run's) */
+  uv_timer_t poll_timer;          /* the inbound poll (ours, not mol_platform_run's); the
+                                     holds' last handle */
+  mol_holds holds;                /* the delivery's own until stopped; the running handler, each
+                                     reply and the poll in flight */
   mol_platform_req *fetch;        /* the inbound poll in flight */
   unsigned poll_interval_ms;
   int paused;                     /* polls are skipped: the queue cannot take a whole batch */
   int ending;                     /* the platform loop has ended: drain, then close */
   char resume[64];                /* the cursor to leave behind: the last message whose handler
                                      finished ("" = the cursor was empty at start) */
-  void (*on_idle)(connect_ctx *cx); /* while ending, called when the work may have drained */
+  void (*on_drained)(connect_ctx *cx); /* once stopped and nothing is in flight (never inside
+                                           mol_cli__connect_delivery_stop) */
   int closing;                    /* mol_platform_client_close has been called */
   int exit_code;
 };
 
 /* Starts the inbound poll (at once: the backlog) and the handler runs. */
-void connect_delivery_start(connect_ctx *cx, unsigned interval_ms);
+void mol_cli__connect_delivery_start(connect_ctx *cx, unsigned interval_ms);
 /* The loop has ended: stop polling, leave the cursor after the last message handled, drop
- * the queue, stop the running handler. on_idle follows as the work drains. */
-void connect_delivery_stop(connect_ctx *cx);
-/* 1 when nothing is in flight: no handler, no reply, no poll. */
-int connect_delivery_idle(const connect_ctx *cx);
+ * the queue, stop the running handler. on_drained follows once the work has drained. */
+void mol_cli__connect_delivery_stop(connect_ctx *cx);
 
 #endif

@@ -9,7 +9,7 @@
  * What stays as in poll mode: the flags and the environment, the token saved before the
  * first call, a failed registration exits 2 at once (no retries), pause and delete end it with
  * 0, a lost platform with 1; the handler gets the workspace identity connect exported
- * (cli_connect_export_env), so the platform verbs work in it, and `molecule status` is what
+ * (mol_cli__connect_export_env), so the platform verbs work in it, and `molecule status` is what
  * the heartbeats report. What differs: SIGINT/SIGTERM let the running handlers finish (the
  * agent's grace period) before they are stopped; handlers run concurrently (--max-handlers);
  * the caller's identity is not passed to the handler (the executor seam does not carry the
@@ -52,13 +52,13 @@ static void keep_status(mol_agent *a, mol_platform_heartbeat_payload *p, void *a
   (void)a;
   (void)arg;
   mol_platform_heartbeat_payload mine = {0};
-  cli_connect_status_supplier(NULL, &mine, NULL);
+  mol_cli__connect_status_supplier(NULL, &mine, NULL);
   if (mine.current_task && *mine.current_task) p->current_task = mine.current_task;
 }
 
 static void on_http_closed(void *arg) {
   (void)arg;
-  cli_signals_close(); /* nothing is left on the loop: uv_run returns */
+  mol_cli__signals_close(); /* nothing is left on the loop: uv_run returns */
 }
 
 static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
@@ -162,7 +162,7 @@ static int start_agent(push_ctx *px) {
   return rc ? 2 : 0;
 }
 
-int connect_push_run(const connect_opts *o) {
+int mol_cli__connect_push_run(const connect_opts *o) {
   char url[2100];
   push_ctx px = {.loop = uv_default_loop(), .o = o};
   int rc = save_token(px.loop, o);
@@ -173,7 +173,7 @@ int connect_push_run(const connect_opts *o) {
      * needs only the loop), so the listener can go now. */
     if (px.http) mol_http_server_close(px.http, 0, NULL, NULL);
   } else {
-    cli_on_stop_signal(px.loop, on_stop_signal, &px);
+    mol_cli__on_stop_signal(px.loop, on_stop_signal, &px);
   }
   uv_run(px.loop, UV_RUN_DEFAULT);
   uv_loop_close(px.loop);

@@ -120,7 +120,7 @@ static int resolve_push(connect_opts *o) {
     }
     return 0;
   }
-  if (cli_parse_hostport(o->listen, o->host, sizeof o->host, &o->port)) {
+  if (mol_cli__parse_hostport(o->listen, o->host, sizeof o->host, &o->port)) {
     fprintf(stderr, "molecule connect: bad --listen '%s' (want HOST:PORT)\n", o->listen);
     return 2;
   }
@@ -141,7 +141,7 @@ static int resolve_push(connect_opts *o) {
 
 /* ---- flags, environment, defaults ----------------------------------------------------------- */
 
-int connect_parse_args(int argc, char **argv, connect_opts *o) {
+int mol_cli__connect_parse_args(int argc, char **argv, connect_opts *o) {
   static const struct option longopts[] = {
       {"platform-url", required_argument, NULL, 'u'}, {"workspace-id", required_argument, NULL, 'w'},
       {"token-dir", required_argument, NULL, 'd'},    {"token", required_argument, NULL, 't'},
@@ -185,7 +185,7 @@ int connect_parse_args(int argc, char **argv, connect_opts *o) {
   return -1;
 }
 
-int connect_resolve_opts(connect_opts *o) {
+int mol_cli__connect_resolve_opts(connect_opts *o) {
   if (!o->handler || !*o->handler) {
     fprintf(stderr, "molecule connect: --handler CMD is required\n");
     return 2;
@@ -222,7 +222,7 @@ static void on_registered(int err, const mol_platform_result *res, void *arg) {
   r->status = res->http_status;
 }
 
-int connect_register(uv_loop_t *loop, mol_platform_client *client, const connect_opts *o) {
+int mol_cli__connect_register(uv_loop_t *loop, mol_platform_client *client, const connect_opts *o) {
   json_t *card = o->agent_name ? json_pack("{s:s}", "name", o->agent_name) : NULL;
   char *card_json = card ? json_dumps(card, JSON_COMPACT) : NULL;
   json_decref(card);

@@ -212,7 +212,7 @@ static void coord_cancel(void *self, mol_a2a_turn *t) {
     if (!ct->calls[i].done && !ct->calls[i].call) worker_done(&ct->calls[i], "canceled");
 }
 
-int dev_coordinator_executor(dev_coordinator *c, mol_a2a_executor *ex) {
+int mol_cli__dev_coordinator_executor(dev_coordinator *c, mol_a2a_executor *ex) {
   if (c->n_workers < 1 || c->n_workers > DEV_MAX_WORKERS) return MOL_EINVAL;
   ex->name = "coordinator";
   ex->execute = coord_execute;
@@ -307,7 +307,7 @@ static void worker_cancel(void *self, mol_a2a_turn *t) {
   if (wt->call) mol_tool_call_cancel(wt->call); /* its callback ends the turn canceled */
 }
 
-int dev_worker_executor(dev_worker *w, mol_a2a_executor *ex) {
+int mol_cli__dev_worker_executor(dev_worker *w, mol_a2a_executor *ex) {
   ex->name = "worker";
   ex->execute = worker_execute;
   ex->cancel = worker_cancel;

@@ -31,7 +31,7 @@ typedef struct {
   unsigned long long calls, failures;
 } dev_coordinator;
 
-int dev_coordinator_executor(dev_coordinator *c, mol_a2a_executor *ex);
+int mol_cli__dev_coordinator_executor(dev_coordinator *c, mol_a2a_executor *ex);
 
 typedef struct {
   const char *role;                /* "researcher", "writer", ... */
@@ -40,6 +40,6 @@ typedef struct {
   void *note_arg;
 } dev_worker;
 
-int dev_worker_executor(dev_worker *w, mol_a2a_executor *ex);
+int mol_cli__dev_worker_executor(dev_worker *w, mol_a2a_executor *ex);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/holds.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "cli/cli_util.h"
@@ -45,7 +46,8 @@ struct dev {
   dev_worker workers[MEMBERS - 1];
   mol_a2a_executor worker_ex[MEMBERS - 1];
   int use_chat;
-  uv_timer_t tick;
+  uv_timer_t tick;        /* the status ticks; the holds' last handle */
+  mol_holds holds;        /* its own until stopped; each agent until it ends */
   int online, demo_done, stopping, exit_code, tty;
   int agents_port; /* the listener's, which the OS picked when --listen asked for port 0 */
   mol_buf transcript;     /* the conversation so far, shown in the status view */
@@ -221,8 +223,6 @@ static void on_tick(uv_timer_t *t) {
 
 /* ---- agents --------------------------------------------------------------------------------- */
 
-static void maybe_finish(dev *d);
-
 static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
   (void)a;
   member *mb = arg;
@@ -232,7 +232,7 @@ static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
   if (why != MOL_AGENT_STOPPED)
     say(mb->d, "agent %s ended: %s%s%s", mb->name, end_name(why), err ? ": " : "",
         err ? mol_strerror(err) : "");
-  maybe_finish(mb->d);
+  mol_holds_drop(&mb->d->holds); /* the agent's */
 }
 
 static int start_member(dev *d, int i) {
@@ -254,6 +254,7 @@ static int start_member(dev *d, int i) {
   }
   int rc = mol_agent_start(&d->loop, d->agents_http, d->http, &o, on_agent_end, mb, &mb->agent);
   if (rc) return rc;
+  mol_holds_take(&d->holds); /* until on_agent_end */
   mb->state = 1;
   return 0;
 }
@@ -269,9 +270,9 @@ static int start_agents(dev *d) {
     snprintf(d->coord.worker_id[i - 1], sizeof(d->coord.worker_id[0]), "%s", d->m[i].id);
     snprintf(d->coord.worker_name[i - 1], sizeof(d->coord.worker_name[0]), "%s", d->m[i].name);
     d->workers[i - 1] = (dev_worker){.role = d->m[i].role, .note = note, .note_arg = d};
-    dev_worker_executor(&d->workers[i - 1], &d->worker_ex[i - 1]);
+    mol_cli__dev_worker_executor(&d->workers[i - 1], &d->worker_ex[i - 1]);
   }
-  dev_coordinator_executor(&d->coord, &d->coord_ex);
+  mol_cli__dev_coordinator_executor(&d->coord, &d->coord_ex);
   for (int i = 0; i < MEMBERS && !rc; i++) rc = start_member(d, i);
   if (!rc) say(d, "agents started on http://%s:%d/agents/<name>/ (%s)", d->o->agents_host,
                d->agents_port, d->use_chat ? "workers answer with HERMES_API_BASE" : "built-in answers");
@@ -333,7 +334,7 @@ static void on_listed(dev *d, int status, json_t *body, void *arg) {
 
 static void on_dp_closed(void *arg) {
   (void)arg;
-  cli_signals_close();
+  mol_cli__signals_close();
 }
 
 static void on_agents_http_closed(void *arg) {
@@ -342,11 +343,9 @@ static void on_agents_http_closed(void *arg) {
   mol_devplatform_close(d->dp, on_dp_closed, d);
 }
 
-static void maybe_finish(dev *d) {
-  if (!d->stopping) return;
-  for (int i = 0; i < MEMBERS; i++)
-    if (d->m[i].agent && !d->m[i].ended) return;
-  if (d->stopping++ > 1) return; /* once */
+/* The holds' finish: stopping, and every agent has ended. */
+static void close_rest(void *arg) {
+  dev *d = arg;
   for (int i = 0; i < MEMBERS; i++) mol_agent_tools_free(d->tools[i]); /* agents ended */
   mol_http_server_close(d->agents_http, 1000, on_agents_http_closed, d);
 }
@@ -358,10 +357,10 @@ static void dev_stop(void *arg) {
   if (d->tty) status_view(d);
   printf("stopping...\n");
   fflush(stdout);
-  uv_close((uv_handle_t *)&d->tick, NULL);
+  uv_timer_stop(&d->tick);
   for (int i = 0; i < MEMBERS; i++)
     if (d->m[i].agent && !d->m[i].ended) mol_agent_stop(d->m[i].agent);
-  maybe_finish(d);
+  mol_holds_drop(&d->holds); /* its own: the rest closes once every agent has ended */
 }
 
 /* ---- start ---------------------------------------------------------------------------------- */
@@ -390,7 +389,7 @@ static int start_listener(dev *d) {
   return rc;
 }
 
-int dev_run(const dev_opts *o) {
+int mol_cli__dev_run(const dev_opts *o) {
   static dev d; /* lives as long as the process; the loop refers to it until the end */
   memset(&d, 0, sizeof(d));
   d.o = o;
@@ -407,8 +406,9 @@ int dev_run(const dev_opts *o) {
   }
   uv_timer_init(&d.loop, &d.tick);
   d.tick.data = &d;
+  mol_holds_init(&d.holds, (uv_handle_t *)&d.tick, close_rest, &d);
   uv_timer_start(&d.tick, on_tick, 200, d.tty ? 1000 : 500);
-  cli_on_stop_signal(&d.loop, dev_stop, &d);
+  mol_cli__on_stop_signal(&d.loop, dev_stop, &d);
   api(&d, "GET", "/workspaces", NULL, on_listed, NULL);
   uv_run(&d.loop, UV_RUN_DEFAULT);
   uv_run(&d.loop, UV_RUN_DEFAULT);

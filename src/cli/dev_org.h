@@ -13,6 +13,6 @@ typedef struct {
 } dev_opts;
 
 /* Runs until Ctrl-C (or, with once, until the demo answer). Returns the exit status. */
-int dev_run(const dev_opts *o);
+int mol_cli__dev_run(const dev_opts *o);
 
 #endif

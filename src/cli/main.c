@@ -12,20 +12,20 @@ typedef struct {
 } cli_command;
 
 static const cli_command commands[] = {
-  {"dev", cmd_dev, "run the platform with three demo agents talking A2A through it"},
-  {"serve", cmd_serve, "run one A2A agent (echo executor) on a listener"},
-  {"plugin", cmd_plugin, "install, list, remove or hash plugins"},
-  {"platform", cmd_platform, "run the development platform, or operate a running one"},
-  {"call", cmd_call, "send one A2A message to an agent and print the reply"},
+  {"dev", mol_cli__cmd_dev, "run the platform with three demo agents talking A2A through it"},
+  {"serve", mol_cli__cmd_serve, "run one A2A agent (echo executor) on a listener"},
+  {"plugin", mol_cli__cmd_plugin, "install, list, remove or hash plugins"},
+  {"platform", mol_cli__cmd_platform, "run the development platform, or operate a running one"},
+  {"call", mol_cli__cmd_call, "send one A2A message to an agent and print the reply"},
   {"bench", mol_cli__cmd_bench, "load-test an A2A agent or a Molecule platform, every answer checked"},
-  {"host", cmd_host, "run the agents of a host file on one loop and one listener"},
-  {"connect", cmd_connect, "run a workspace's agent that answers with a handler command"},
-  {"mcp", cmd_mcp, "serve the workspace's tools to an MCP client over stdio"},
-  {"peers", cmd_peers, "as a workspace: list the peers it may talk to"},
-  {"delegate", cmd_delegate, "as a workspace: send a task to a peer and print its reply"},
-  {"notify", cmd_notify, "as a workspace: post a message to its canvas chat"},
-  {"secrets", cmd_secrets, "as a workspace: print its secrets (NAME=VALUE, or one value)"},
-  {"status", cmd_status, "as a workspace: set its current task"},
+  {"host", mol_cli__cmd_host, "run the agents of a host file on one loop and one listener"},
+  {"connect", mol_cli__cmd_connect, "run a workspace's agent that answers with a handler command"},
+  {"mcp", mol_cli__cmd_mcp, "serve the workspace's tools to an MCP client over stdio"},
+  {"peers", mol_cli__cmd_peers, "as a workspace: list the peers it may talk to"},
+  {"delegate", mol_cli__cmd_delegate, "as a workspace: send a task to a peer and print its reply"},
+  {"notify", mol_cli__cmd_notify, "as a workspace: post a message to its canvas chat"},
+  {"secrets", mol_cli__cmd_secrets, "as a workspace: print its secrets (NAME=VALUE, or one value)"},
+  {"status", mol_cli__cmd_status, "as a workspace: set its current task"},
   {NULL, NULL, NULL},
 };
 

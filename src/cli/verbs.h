@@ -22,7 +22,7 @@ struct verb {
   const char *usage;         /* the verb's own usage text (--help) */
   unsigned default_timeout_s;
   int allow_async;           /* --async is one of its options */
-  /* filled by verb_parse: */
+  /* filled by mol_cli__verb_parse: */
   int json, async;
   unsigned timeout_ms;
   char **args;               /* positional arguments */
@@ -39,36 +39,36 @@ struct verb {
 
 /* Parses the shared options (and --async where allowed). Returns -1 to go on, else the exit
  * status (0 after --help; 2 after a usage error, already reported). */
-int verb_parse(verb *v, int argc, char **argv);
+int mol_cli__verb_parse(verb *v, int argc, char **argv);
 
 /* Reports a usage error: "molecule NAME: MESSAGE" and one "Try" line. Returns VERB_USAGE. */
-int verb_usage_error(const verb *v, const char *fmt, ...)
+int mol_cli__verb_usage_error(const verb *v, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Checks that positional arguments number between min and max (a usage error otherwise). */
-int verb_want_args(const verb *v, int min, int max);
+int mol_cli__verb_want_args(const verb *v, int min, int max);
 
 /* Reads TEXT: the argument itself, or standard input for "-" (at most 1 MiB, trailing
  * newlines dropped). *out is malloc'd when read from stdin (*owned set). 0 or exit status. */
-int verb_text(const verb *v, const char *arg, char **out, int *owned);
+int mol_cli__verb_text(const verb *v, const char *arg, char **out, int *owned);
 
 /* Fills the identity from the environment, checks that nothing is missing and creates the
  * client on the default loop. Returns 0 or the exit status (reported). */
-int verb_open(verb *v);
+int mol_cli__verb_open(verb *v);
 
 /* The callback to pass to the platform call (arg = v). */
-void verb_on_done(int err, const mol_platform_result *res, void *arg);
+void mol_cli__verb_on_done(int err, const mol_platform_result *res, void *arg);
 
 /* Runs the loop until the call started (start_rc = what starting it returned) has completed,
  * closes the client and returns the exit status. */
-int verb_finish(verb *v, int start_rc);
+int mol_cli__verb_finish(verb *v, int start_rc);
 
 /* The token directory the verbs (and `molecule connect`) use: --token-dir, else
  * MOLECULE_TOKEN_DIR, else ~/.molecule/<lower-cased id>. 0 or -1 (no HOME, or too long). */
-int verb_token_dir(const mol_platform_opts *po, char *out, size_t cap);
+int mol_cli__verb_token_dir(const mol_platform_opts *po, char *out, size_t cap);
 
 /* Writes data to path atomically (a temporary file, then rename), mode 0600. 0 or -errno. */
-int verb_write_private(const char *path, const char *data, size_t len);
+int mol_cli__verb_write_private(const char *path, const char *data, size_t len);
 
 /* The file `molecule status` leaves in the token directory for `molecule connect`'s
  * heartbeats to carry on. */

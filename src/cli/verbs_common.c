@@ -38,7 +38,7 @@ static void print_common_options(FILE *out) {
           "2 usage (a missing URL, id or token is named).\n");
 }
 
-int verb_usage_error(const verb *v, const char *fmt, ...) {
+int mol_cli__verb_usage_error(const verb *v, const char *fmt, ...) {
   va_list ap;
   fprintf(stderr, "molecule %s: ", v->name);
   va_start(ap, fmt);
@@ -57,7 +57,7 @@ static int parse_timeout(verb *v, const char *s) {
   return 0;
 }
 
-int verb_parse(verb *v, int argc, char **argv) {
+int mol_cli__verb_parse(verb *v, int argc, char **argv) {
   static const struct option longopts[] = {
       {"json", no_argument, NULL, 'j'},           {"timeout", required_argument, NULL, 'T'},
       {"platform-url", required_argument, NULL, 'u'}, {"workspace-id", required_argument, NULL, 'w'},
@@ -72,14 +72,15 @@ int verb_parse(verb *v, int argc, char **argv) {
     case 'j': v->json = 1; break;
     case 'T':
       if (parse_timeout(v, optarg))
-        return verb_usage_error(v, "--timeout wants seconds (> 0, at most 86400), got '%s'", optarg);
+        return mol_cli__verb_usage_error(v, "--timeout wants seconds (> 0, at most 86400), got '%s'", optarg);
       break;
     case 'u': v->po.platform_url = optarg; break;
     case 'w': v->po.workspace_id = optarg; break;
     case 'd': v->po.token_dir = optarg; break;
     case 'o': v->po.org_id = optarg; break;
     case 'a':
-      if (!v->allow_async) return verb_usage_error(v, "--async is an option of delegate only");
+      if (!v->allow_async)
+        return mol_cli__verb_usage_error(v, "--async is an option of delegate only");
       v->async = 1;
       break;
     case 'h':
@@ -97,13 +98,13 @@ int verb_parse(verb *v, int argc, char **argv) {
   return -1;
 }
 
-int verb_want_args(const verb *v, int min, int max) {
-  if (v->nargs < min) return verb_usage_error(v, "missing argument (see the usage)");
-  if (v->nargs > max) return verb_usage_error(v, "unexpected argument '%s'", v->args[max]);
+int mol_cli__verb_want_args(const verb *v, int min, int max) {
+  if (v->nargs < min) return mol_cli__verb_usage_error(v, "missing argument (see the usage)");
+  if (v->nargs > max) return mol_cli__verb_usage_error(v, "unexpected argument '%s'", v->args[max]);
   return 0;
 }
 
-int verb_text(const verb *v, const char *arg, char **out, int *owned) {
+int mol_cli__verb_text(const verb *v, const char *arg, char **out, int *owned) {
   *owned = 0;
   if (strcmp(arg, "-") != 0) {
     *out = (char *)arg;
@@ -136,7 +137,7 @@ int verb_text(const verb *v, const char *arg, char **out, int *owned) {
   return 0;
 }
 
-int verb_token_dir(const mol_platform_opts *po, char *out, size_t cap) {
+int mol_cli__verb_token_dir(const mol_platform_opts *po, char *out, size_t cap) {
   int n;
   if (po->token_dir && *po->token_dir) {
     n = snprintf(out, cap, "%s", po->token_dir);
@@ -152,7 +153,7 @@ int verb_token_dir(const mol_platform_opts *po, char *out, size_t cap) {
   return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-int verb_write_private(const char *path, const char *data, size_t len) {
+int mol_cli__verb_write_private(const char *path, const char *data, size_t len) {
   char tmp[4200];
   if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
     return -ENAMETOOLONG;
@@ -179,18 +180,18 @@ static void close_client(verb *v) {
   uv_loop_close(loop);
 }
 
-int verb_open(verb *v) {
+int mol_cli__verb_open(verb *v) {
   mol_platform_opts_from_env(&v->po);
   if (!v->po.platform_url)
-    return verb_usage_error(v, "no platform URL: set PLATFORM_URL (or MOLECULE_PLATFORM_URL), "
-                               "or pass --platform-url");
+    return mol_cli__verb_usage_error(v, "no platform URL: set PLATFORM_URL (or "
+                                        "MOLECULE_PLATFORM_URL), or pass --platform-url");
   if (!v->po.workspace_id)
-    return verb_usage_error(v, "no workspace id: set WORKSPACE_ID (or MOLECULE_WORKSPACE_ID), "
-                               "or pass --workspace-id");
+    return mol_cli__verb_usage_error(v, "no workspace id: set WORKSPACE_ID (or "
+                                        "MOLECULE_WORKSPACE_ID), or pass --workspace-id");
   static char dir[4096];
-  if (verb_token_dir(&v->po, dir, sizeof dir))
-    return verb_usage_error(v, "no token directory: HOME is not set; pass --token-dir or set "
-                               "MOLECULE_TOKEN_DIR");
+  if (mol_cli__verb_token_dir(&v->po, dir, sizeof dir))
+    return mol_cli__verb_usage_error(v, "no token directory: HOME is not set; pass --token-dir "
+                                        "or set MOLECULE_TOKEN_DIR");
   v->po.token_dir = dir;
   /* the deadline is the user's: no attempt may end the call sooner */
   v->po.timeout_ms = v->po.inbound_timeout_ms = v->po.peer_timeout_ms = v->timeout_ms;
@@ -198,12 +199,12 @@ int verb_open(verb *v) {
   /* stderr is the handler's: the verb says what went wrong itself, once (a peer without a URL
    * reached through the proxy is no news) */
   mol_log_set_level(MOL_LOG_ERROR);
-  cli_log_from_env();
+  mol_cli__log_from_env();
   int rc = mol_platform_client_new(uv_default_loop(), &v->po, &v->client);
   if (rc == MOL_EURL)
-    return verb_usage_error(v, "bad platform URL '%s'", v->po.platform_url);
+    return mol_cli__verb_usage_error(v, "bad platform URL '%s'", v->po.platform_url);
   if (rc == MOL_EINVAL)
-    return verb_usage_error(v, "bad workspace id '%s'", v->po.workspace_id);
+    return mol_cli__verb_usage_error(v, "bad workspace id '%s'", v->po.workspace_id);
   if (rc) {
     fprintf(stderr, "molecule %s: %s\n", v->name, mol_strerror(rc));
     return VERB_FAILED;
@@ -245,7 +246,7 @@ static int report_failure(verb *v, int err, const mol_platform_result *res) {
   return VERB_FAILED;
 }
 
-void verb_on_done(int err, const mol_platform_result *res, void *arg) {
+void mol_cli__verb_on_done(int err, const mol_platform_result *res, void *arg) {
   verb *v = arg;
   v->done = 1;
   if (err) {
@@ -263,10 +264,10 @@ void verb_on_done(int err, const mol_platform_result *res, void *arg) {
   }
 }
 
-int verb_finish(verb *v, int start_rc) {
+int mol_cli__verb_finish(verb *v, int start_rc) {
   uv_loop_t *loop = uv_default_loop();
   if (start_rc == MOL_EINVAL) {
-    v->exit_code = verb_usage_error(v, "%s", v->bad_args ? v->bad_args : "bad arguments");
+    v->exit_code = mol_cli__verb_usage_error(v, "%s", v->bad_args ? v->bad_args : "bad arguments");
   } else if (start_rc) {
     fprintf(stderr, "molecule %s: cannot start the call: %s\n", v->name, mol_strerror(start_rc));
     v->exit_code = VERB_FAILED;

@@ -22,13 +22,13 @@ static void export_var(const char *name, const char *value) {
     fprintf(stderr, "[molecule] cannot export %s to the handler: %s\n", name, strerror(errno));
 }
 
-void cli_connect_export_env(const mol_platform_opts *po) {
+void mol_cli__connect_export_env(const mol_platform_opts *po) {
   export_var("PLATFORM_URL", po->platform_url);
   export_var("MOLECULE_PLATFORM_URL", po->platform_url);
   export_var("WORKSPACE_ID", po->workspace_id);
   export_var("MOLECULE_WORKSPACE_ID", po->workspace_id);
   export_var("MOLECULE_ORG_ID", po->org_id);
-  if (verb_token_dir(po, token_dir, sizeof token_dir)) {
+  if (mol_cli__verb_token_dir(po, token_dir, sizeof token_dir)) {
     fprintf(stderr, "[molecule] no token directory to export (HOME unset?)\n");
     token_dir[0] = '\0';
     return;
@@ -38,10 +38,10 @@ void cli_connect_export_env(const mol_platform_opts *po) {
   export_var("MOLECULE_MESSAGE_FILE", message_path);
 }
 
-void cli_connect_message_file(const mol_platform_message *m) {
+void mol_cli__connect_message_file(const mol_platform_message *m) {
   if (!message_path[0]) return;
   const char *raw = m->raw_json ? m->raw_json : "";
-  int rc = verb_write_private(message_path, raw, strlen(raw));
+  int rc = mol_cli__verb_write_private(message_path, raw, strlen(raw));
   if (rc) {
     unlink(message_path);
     fprintf(stderr, "[molecule] cannot write %s for %s: %s\n", message_path, m->activity_id,
@@ -49,8 +49,8 @@ void cli_connect_message_file(const mol_platform_message *m) {
   }
 }
 
-void cli_connect_status_supplier(mol_platform_client *c, mol_platform_heartbeat_payload *p,
-                                 void *arg) {
+void mol_cli__connect_status_supplier(mol_platform_client *c, mol_platform_heartbeat_payload *p,
+                                      void *arg) {
   static char task[MAX_TASK + 1];
   (void)c;
   (void)arg;

@@ -10,16 +10,16 @@
  * MOLECULE_WORKSPACE_ID, MOLECULE_TOKEN_DIR (resolved), MOLECULE_ORG_ID when set, and
  * MOLECULE_MESSAGE_FILE (<token-dir>/.inbound_message.json). Call it once, before the loop
  * runs: setenv must not race the thread pool's reads of the environment. */
-void cli_connect_export_env(const mol_platform_opts *po);
+void mol_cli__connect_export_env(const mol_platform_opts *po);
 
 /* Writes the message's raw JSON (the platform's activity row) to MOLECULE_MESSAGE_FILE, 0600,
  * atomically, before its handler starts. On failure the file is removed (never a stale
  * message) and the reason printed. */
-void cli_connect_message_file(const mol_platform_message *m);
+void mol_cli__connect_message_file(const mol_platform_message *m);
 
 /* A task_supplier for connect's run loop: the current task `molecule status` left in
  * <token-dir>/.current_task ("" when none), so connect's heartbeats keep it. */
-void cli_connect_status_supplier(mol_platform_client *c, mol_platform_heartbeat_payload *p,
-                                 void *arg);
+void mol_cli__connect_status_supplier(mol_platform_client *c, mol_platform_heartbeat_payload *p,
+                                      void *arg);
 
 #endif

@@ -192,14 +192,17 @@ static void free_memory(mol_devplatform *dp) {
   free(dp);
 }
 
-static void on_part_closed(uv_handle_t *h) {
-  mol_devplatform *dp = h->data;
-  if (--dp->close_parts > 0) return;
+/* The last step of the close, once the sweep timer and the store's check handle are closed. */
+static void finish_close(mol_devplatform *dp) {
   void (*cb)(void *) = dp->close_cb;
   void *arg = dp->close_arg;
   free_memory(dp);
   if (cb) cb(arg);
 }
+
+static void on_store_closed(uv_handle_t *h) { finish_close(h->data); }
+
+static void close_server(void *arg);
 
 int mol_devplatform_new(uv_loop_t *loop, const mol_devplatform_opts *opts, mol_devplatform **out) {
   if (!loop || !opts || !opts->db_path || !out) return MOL_EINVAL;
@@ -213,13 +216,13 @@ int mol_devplatform_new(uv_loop_t *loop, const mol_devplatform_opts *opts, mol_d
     if (dp->srv) mol_http_server_close(dp->srv, 0, NULL, NULL);
     dp->store.commit_check.data = dp;
     /* The check handle lives in dp: dp is freed when it has closed (on the loop). */
-    dp->close_parts = 1;
-    if (!mol_dp__store_close(&dp->store, on_part_closed)) free_memory(dp);
+    if (!mol_dp__store_close(&dp->store, on_store_closed)) free_memory(dp);
     return rc;
   }
   uv_timer_init(loop, &dp->sweep);
   dp->sweep.data = dp;
   dp->sweep_inited = 1;
+  mol_holds_init(&dp->holds, (uv_handle_t *)&dp->sweep, close_server, dp);
   unsigned every = dp->liveness_ttl_s * 500u < SWEEP_MS ? dp->liveness_ttl_s * 500u : SWEEP_MS;
   uv_timer_start(&dp->sweep, on_sweep, every, every);
   mol_logi("devplatform", "database %s ready%s", opts->db_path, dp->dev ? " (dev mode)" : "");
@@ -250,13 +253,12 @@ int mol_devplatform_admin_open(const mol_devplatform *dp) { return dp->admin_ope
 static void on_server_closed(void *arg) {
   mol_devplatform *dp = arg;
   dp->srv = NULL;
-  dp->close_parts = 1; /* the sweep timer */
-  uv_close((uv_handle_t *)&dp->sweep, on_part_closed);
   dp->store.commit_check.data = dp;
-  if (mol_dp__store_close(&dp->store, on_part_closed)) dp->close_parts++;
+  if (!mol_dp__store_close(&dp->store, on_store_closed)) finish_close(dp);
 }
 
-/* Nothing holds the platform any more: no dispatch, no plugin pack, and the client is gone. */
+/* The holds' finish: nothing holds the platform any more (no dispatch, no plugin pack, and
+ * the client is gone), and the sweep timer has closed. */
 static void close_server(void *arg) {
   mol_devplatform *dp = arg;
   mol_http_server_close(dp->srv, 2000, on_server_closed, dp);
@@ -265,7 +267,7 @@ static void close_server(void *arg) {
 static void on_client_closed(void *arg) {
   mol_devplatform *dp = arg;
   dp->client = NULL;
-  mol_dp__holds_release(&dp->jobs);
+  mol_holds_drop(&dp->holds);
 }
 
 void mol_devplatform_close(mol_devplatform *dp, void (*cb)(void *arg), void *arg) {
@@ -275,8 +277,8 @@ void mol_devplatform_close(mol_devplatform *dp, void (*cb)(void *arg), void *arg
   dp->close_arg = arg;
   uv_timer_stop(&dp->sweep);
   /* The client's close holds the platform like any outstanding job. */
-  mol_dp__holds_add(&dp->jobs);
-  mol_dp__holds_finish(&dp->jobs, dp->loop, close_server, dp);
+  mol_holds_take(&dp->holds);
   /* Outstanding proxy calls fail with MOL_ESHUTDOWN: each answers its caller 503 once. */
   mol_http_client_close(dp->client, on_client_closed, dp);
+  mol_holds_drop(&dp->holds); /* the platform's own: the server closes on a later turn */
 }

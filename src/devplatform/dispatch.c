@@ -28,7 +28,7 @@ static void on_timer_closed(uv_handle_t *h) {
   free(d->url);
   free(d->body);
   free(d);
-  mol_dp__holds_release(&dp->jobs);
+  mol_holds_drop(&dp->holds);
 }
 
 static void unlink_and_free(mol_dp__dispatch *d) {
@@ -265,7 +265,7 @@ static mol_dp__dispatch *dispatch_new(mol_devplatform *dp, const mol_dp__dispatc
   rt->inflight = d;
   uv_timer_init(dp->loop, &d->timer);
   d->timer.data = d;
-  mol_dp__holds_add(&dp->jobs); /* until the timer has closed: the resolve is inside that */
+  mol_holds_take(&dp->holds); /* until the timer has closed: the resolve is inside that */
   return d;
 }
 

@@ -10,9 +10,9 @@
 #include <uv.h>
 
 #include "base/crypto.h"
+#include "base/holds.h"
 #include "base/json.h"
 #include "devplatform/devplatform.h"
-#include "devplatform/holds.h"
 
 #define MOL_DP__TOKEN_LEN 43          /* 32 bytes, base64url without padding */
 #define MOL_DP__ID_MAX 64             /* workspace ids are uuids; we accept up to this length */
@@ -432,7 +432,7 @@ struct mol_devplatform {
   mol_dp__held_list held;          /* replies waiting for the open transaction (commit.c) */
   mol_dp__held_list held_spare;    /* the previous batch's array, reused */
   mol_dp__ratelimit rl;
-  uv_timer_t sweep;
+  uv_timer_t sweep;                /* also the holds' last handle */
   int sweep_inited;
   int dev;
   int listen_loopback;             /* 1: every listener is loopback, -1: one is not, 0: none */
@@ -447,11 +447,10 @@ struct mol_devplatform {
   unsigned idle_timeout_s, ceiling_s, liveness_ttl_s;
   unsigned activity_max_per_ws, activity_retention_s, queue_max_per_ws, max_body_bytes;
   long queued_total;                /* queued a2a items, all workspaces (exact) */
-  mol_dp__holds jobs;              /* dispatches, plugin packs, the client's close: the
-                                      server closes once none holds the platform */
+  mol_holds holds;                 /* its own until close, each dispatch and plugin pack, the
+                                      closing client: the server closes once none holds it */
   void (*close_cb)(void *arg);
   void *close_arg;
-  int close_parts;                 /* handles still closing */
 };
 
 #endif

@@ -27,21 +27,27 @@ typedef struct {
   mol_devplatform *dp;
   mol_http_req *req;
   uv_process_t proc;
-  uv_pipe_t out;
+  uv_pipe_t out;                   /* the holds' last handle */
+  mol_holds holds;                 /* the job's own until answered; the process handle */
   mol_buf buf;
-  int exited, eof, too_big, open_handles;
+  int exited, eof, too_big;
   int64_t status;
   char name[129];
   char source[300];
 } pack_job;
 
-static void job_handle_closed(uv_handle_t *h) {
-  pack_job *j = h->data;
-  if (--j->open_handles > 0) return;
+/* The holds' finish: answered, and both handles closed. */
+static void job_free(void *arg) {
+  pack_job *j = arg;
   mol_devplatform *dp = j->dp;
   mol_buf_free(&j->buf);
   free(j);
-  mol_dp__holds_release(&dp->jobs);
+  mol_holds_drop(&dp->holds);
+}
+
+static void on_proc_closed(uv_handle_t *h) {
+  pack_job *j = h->data;
+  mol_holds_drop(&j->holds);
 }
 
 static void job_answer(pack_job *j) {
@@ -63,18 +69,22 @@ static void job_answer(pack_job *j) {
   mol_dp__reply_free(&r);
 }
 
-static void job_maybe_done(pack_job *j) {
-  if (!j->exited || !j->eof) return;
+/* Answers, then lets the handles go: the process's now, the pipe's once that has closed. */
+static void job_end(pack_job *j) {
   job_answer(j);
-  uv_close((uv_handle_t *)&j->proc, job_handle_closed);
-  uv_close((uv_handle_t *)&j->out, job_handle_closed);
+  uv_close((uv_handle_t *)&j->proc, on_proc_closed);
+  mol_holds_drop(&j->holds);
+}
+
+static void end_when_over(pack_job *j) {
+  if (j->exited && j->eof) job_end(j);
 }
 
 static void on_pack_exit(uv_process_t *p, int64_t status, int sig) {
   pack_job *j = p->data;
   j->exited = 1;
   j->status = sig ? -1 : status;
-  job_maybe_done(j);
+  end_when_over(j);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
@@ -104,13 +114,11 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   if (n == 0) return;
   uv_read_stop(s);
   j->eof = 1;
-  job_maybe_done(j);
+  end_when_over(j);
 }
 
 static int spawn_pack(pack_job *j, const char *dir) {
   uv_loop_t *loop = j->dp->loop;
-  uv_pipe_init(loop, &j->out, 0);
-  j->out.data = j;
   j->proc.data = j;
   char *args[] = {"/bin/sh", "-c", (char *)pack_script, "sh", (char *)dir, NULL};
   uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
@@ -120,7 +128,7 @@ static int spawn_pack(pack_job *j, const char *dir) {
   uv_process_options_t o = {.file = "/bin/sh", .args = args, .exit_cb = on_pack_exit,
                             .stdio_count = 3, .stdio = stdio};
   int rc = uv_spawn(loop, &j->proc, &o);
-  if (rc) return rc; /* the handle is initialised even then, and closed by the caller */
+  if (rc) return rc; /* the handle is initialised even then, and closed by job_end */
   return uv_read_start((uv_stream_t *)&j->out, on_alloc, on_read);
 }
 
@@ -163,6 +171,10 @@ void mol_dp__h_plugin_download(mol_dp__call *c, const char *ws, const char *name
     mol_dp__reply_err(r, 400, "invalid plugin name");
     return;
   }
+  if (c->dp->closing) { /* it would hold the platform open again */
+    mol_dp__reply_err(r, 503, "platform shutting down");
+    return;
+  }
   char source[300], dir[4096];
   if (!resolve_source(c, name, source, sizeof source, dir, sizeof dir, r)) return;
   pack_job *j = calloc(1, sizeof *j);
@@ -174,17 +186,18 @@ void mol_dp__h_plugin_download(mol_dp__call *c, const char *ws, const char *name
   j->req = c->req;
   snprintf(j->name, sizeof j->name, "%s", name);
   snprintf(j->source, sizeof j->source, "%s", source);
-  mol_dp__holds_add(&c->dp->jobs); /* until both handles have closed */
+  mol_holds_take(&c->dp->holds); /* until both handles have closed */
   c->async = 1;
-  j->open_handles = 2; /* the process and the pipe, closed together when done */
+  uv_pipe_init(c->dp->loop, &j->out, 0);
+  j->out.data = j;
+  mol_holds_init(&j->holds, (uv_handle_t *)&j->out, job_free, j);
+  mol_holds_take(&j->holds); /* the process handle: uv_spawn initialises it, even on failure */
   int rc = spawn_pack(j, dir);
   if (rc) {
     mol_logw("devplatform", "plugin %s: cannot run tar: %s", name, mol_strerror(rc));
     j->exited = j->eof = 1;
     j->status = -1;
-    job_answer(j);
-    uv_close((uv_handle_t *)&j->proc, job_handle_closed);
-    uv_close((uv_handle_t *)&j->out, job_handle_closed);
+    job_end(j);
   }
 }
 

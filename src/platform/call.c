@@ -40,7 +40,7 @@ static int req_new(mol_platform_client *c, const mol_platform_call *call, mol_pl
   if (c->closing) return MOL_ESHUTDOWN;
   mol_platform_req *r = calloc(1, sizeof(*r));
   if (!r) return MOL_ENOMEM;
-  mol_platform__hold(c);
+  mol_holds_take(&c->holds); /* until the call is freed */
   r->c = c;
   r->cb = cb;
   r->arg = arg;
@@ -68,7 +68,7 @@ static void timer_closed(uv_handle_t *h) {
   mol_platform_req *r = h->data;
   mol_platform_client *c = r->c;
   req_release(r);
-  mol_platform__release(c);
+  mol_holds_drop(&c->holds);
 }
 
 static void req_free(mol_platform_req *r) {
@@ -81,7 +81,7 @@ static void req_free(mol_platform_req *r) {
     return;
   }
   req_release(r);
-  mol_platform__release(c);
+  mol_holds_drop(&c->holds);
 }
 
 void mol_platform__finish(mol_platform_req *r, int err) {

@@ -20,13 +20,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/holds.h"
 #include "base/log.h"
 #include "platform/platform_int.h"
 
 struct mol_platform__run {
   mol_platform_client *c;
   mol_platform__part part;                         /* the client stops the loop when it closes */
-  uv_timer_t timer;
+  uv_timer_t timer;                                /* also the holds' last handle */
+  mol_holds holds;                        /* its own until it ends; each call in flight */
   mol_platform_run_opts o;
   mol_platform_status_cb cb;
   void *arg;
@@ -48,22 +50,16 @@ static void rearm(mol_platform__run *run);
 
 /* ---- ending ------------------------------------------------------------------------------ */
 
-static void run_closed(uv_handle_t *h) {
-  mol_platform__run *run = h->data;
+/* The holds' finish: the loop has ended and none of its calls is in flight. */
+static void run_finish(void *arg) {
+  mol_platform__run *run = arg;
   mol_platform_client *c = run->c;
   c->run = NULL;
   mol_platform__part_remove(c, &run->part);
   run->cb(run->end_status, run->end_err, run->end_server_status, run->arg);
   free(run->end_server_status);
   free(run);
-  mol_platform__release(c);
-}
-
-static void run_maybe_done(mol_platform__run *run) {
-  if (!run->ending || run->hb || run->state || run->inbound) return;
-  if (uv_is_closing((uv_handle_t *)&run->timer)) return;
-  uv_timer_stop(&run->timer);
-  uv_close((uv_handle_t *)&run->timer, run_closed);
+  mol_holds_drop(&c->holds);
 }
 
 static void run_end(mol_platform__run *run, mol_platform_status st, int err,
@@ -73,10 +69,11 @@ static void run_end(mol_platform__run *run, mol_platform_status st, int err,
   run->end_status = st;
   run->end_err = err;
   run->end_server_status = server_status ? strdup(server_status) : NULL;
+  uv_timer_stop(&run->timer);
   mol_platform_cancel(run->hb);
   mol_platform_cancel(run->state);
   mol_platform_cancel(run->inbound);
-  run_maybe_done(run);
+  mol_holds_drop(&run->holds); /* the loop's own: the calls it canceled end later */
 }
 
 void mol_platform_stop(mol_platform_client *c) {
@@ -100,13 +97,7 @@ static int state_fatal(int err, const mol_platform_result *res) {
   return err == MOL_EHTTP && (res->http_status == 401 || res->misrouted);
 }
 
-static void on_state(int err, const mol_platform_result *res, void *arg) {
-  mol_platform__run *run = arg;
-  run->state = NULL;
-  if (run->ending) {
-    run_maybe_done(run);
-    return;
-  }
+static void state_done(mol_platform__run *run, int err, const mol_platform_result *res) {
   run->next_state = uv_now(run->c->loop) + run->o.state_poll_interval_ms;
   if (!err && (res->deleted || res->paused)) {
     mol_logi(MOL_PLATFORM__SCOPE, "platform reports workspace %s %s", run->c->ws_id, res->status);
@@ -125,13 +116,22 @@ static void on_state(int err, const mol_platform_result *res, void *arg) {
   rearm(run);
 }
 
+static void on_state(int err, const mol_platform_result *res, void *arg) {
+  mol_platform__run *run = arg;
+  run->state = NULL;
+  if (!run->ending) state_done(run, err, res);
+  mol_holds_drop(&run->holds); /* the poll's */
+}
+
 static void start_state(mol_platform__run *run) {
   int rc = mol_platform_poll_state(run->c, NULL, on_state, run, &run->state);
-  if (rc) {
-    run->state = NULL;
-    run->next_state = uv_now(run->c->loop) + run->o.state_poll_interval_ms;
-    mol_logw(MOL_PLATFORM__SCOPE, "cannot start a state poll: %s", mol_strerror(rc));
+  if (!rc) {
+    mol_holds_take(&run->holds); /* until on_state */
+    return;
   }
+  run->state = NULL;
+  run->next_state = uv_now(run->c->loop) + run->o.state_poll_interval_ms;
+  mol_logw(MOL_PLATFORM__SCOPE, "cannot start a state poll: %s", mol_strerror(rc));
 }
 
 /* ---- heartbeat ---------------------------------------------------------------------------
@@ -193,15 +193,8 @@ static void beat_failed(mol_platform__run *run, int err, const mol_platform_resu
            res->http_status);
 }
 
-static void on_heartbeat(int err, const mol_platform_result *res, void *arg) {
-  mol_platform__run *run = arg;
-  int pushed = run->hb_pushed;
-  run->hb = NULL;
-  if (run->ending) {
-    report_beat(run, err, res, pushed);
-    run_maybe_done(run);
-    return;
-  }
+static void beat_done(mol_platform__run *run, int err, const mol_platform_result *res,
+                      int pushed) {
   uint64_t now = uv_now(run->c->loop);
   if (!pushed) run->heartbeats++;
   if (!err) {
@@ -222,6 +215,15 @@ static void on_heartbeat(int err, const mol_platform_result *res, void *arg) {
   report_beat(run, err, res, pushed);
 }
 
+static void on_heartbeat(int err, const mol_platform_result *res, void *arg) {
+  mol_platform__run *run = arg;
+  int pushed = run->hb_pushed;
+  run->hb = NULL;
+  if (run->ending) report_beat(run, err, res, pushed);
+  else beat_done(run, err, res, pushed);
+  mol_holds_drop(&run->holds); /* the beat's */
+}
+
 /* Runs from the loop's timer only, so on_beat never fires inside a caller's call. */
 static void start_heartbeat(mol_platform__run *run) {
   uint64_t now = uv_now(run->c->loop);
@@ -230,12 +232,14 @@ static void start_heartbeat(mol_platform__run *run) {
   mol_platform_heartbeat_payload p;
   fill_payload(run, &p);
   int rc = mol_platform_heartbeat(run->c, &p, NULL, on_heartbeat, run, &run->hb);
-  if (rc) {
-    run->hb = NULL;
-    if (!run->hb_pushed) run->next_hb = now + run->o.heartbeat_interval_ms;
-    mol_logw(MOL_PLATFORM__SCOPE, "cannot start a heartbeat: %s", mol_strerror(rc));
-    report_beat(run, rc, NULL, run->hb_pushed);
+  if (!rc) {
+    mol_holds_take(&run->holds); /* until on_heartbeat */
+    return;
   }
+  run->hb = NULL;
+  if (!run->hb_pushed) run->next_hb = now + run->o.heartbeat_interval_ms;
+  mol_logw(MOL_PLATFORM__SCOPE, "cannot start a heartbeat: %s", mol_strerror(rc));
+  report_beat(run, rc, NULL, run->hb_pushed);
 }
 
 int mol_platform_beat_soon(mol_platform_client *c) {
@@ -263,31 +267,30 @@ static void dispatch(mol_platform__run *run, const mol_platform_result *res) {
   if (done) mol_platform__cursor_store(c, res->messages[done - 1].activity_id);
 }
 
-static void on_inbound(int err, const mol_platform_result *res, void *arg) {
-  mol_platform__run *run = arg;
-  run->inbound = NULL;
-  if (run->ending) {
-    run_maybe_done(run);
-    return;
-  }
+static void inbound_done(mol_platform__run *run, int err, const mol_platform_result *res) {
   run->next_inbound = uv_now(run->c->loop) + run->o.inbound_interval_ms;
   if (!err) dispatch(run, res);
   else if (!res->cursor_lost)
     mol_logw(MOL_PLATFORM__SCOPE, "inbound poll failed (%s, status %d); continuing",
              mol_strerror(err), res->http_status);
-  if (run->ending) {
-    run_maybe_done(run);
-    return;
-  }
-  rearm(run);
+  rearm(run); /* nothing when a handler ended the loop */
+}
+
+static void on_inbound(int err, const mol_platform_result *res, void *arg) {
+  mol_platform__run *run = arg;
+  run->inbound = NULL;
+  if (!run->ending) inbound_done(run, err, res);
+  mol_holds_drop(&run->holds); /* the poll's */
 }
 
 static void start_inbound(mol_platform__run *run) {
   int rc = mol_platform_fetch_inbound(run->c, NULL, NULL, on_inbound, run, &run->inbound);
-  if (rc) {
-    run->inbound = NULL;
-    run->next_inbound = uv_now(run->c->loop) + run->o.inbound_interval_ms;
+  if (!rc) {
+    mol_holds_take(&run->holds); /* until on_inbound */
+    return;
   }
+  run->inbound = NULL;
+  run->next_inbound = uv_now(run->c->loop) + run->o.inbound_interval_ms;
 }
 
 /* ---- the timer --------------------------------------------------------------------------- */
@@ -340,9 +343,10 @@ int mol_platform_run(mol_platform_client *c, const mol_platform_run_opts *o,
   run->next_state = now;
   uv_timer_init(c->loop, &run->timer);
   run->timer.data = run;
+  mol_holds_init(&run->holds, (uv_handle_t *)&run->timer, run_finish, run);
   run->part.stop = run_stop;
   mol_platform__part_add(c, &run->part);
-  mol_platform__hold(c);
+  mol_holds_take(&c->holds); /* until the loop is freed */
   c->run = run;
   uv_timer_start(&run->timer, tick, 0, 0); /* the first heartbeat goes out at once */
   return 0;

@@ -202,6 +202,12 @@ static void client_free(mol_platform_client *c, void (*cb)(void *), void *arg) {
   else if (cb) cb(arg);
 }
 
+/* The holds' finish: closed, and no call or loop holds the client any more. */
+static void client_finish(void *arg) {
+  mol_platform_client *c = arg;
+  client_free(c, c->close_cb, c->close_arg);
+}
+
 static int client_load_state(mol_platform_client *c, const mol_platform_opts *o) {
   if (o->token && *o->token) {
     char *t = mol_str_strip_dup(o->token);
@@ -236,27 +242,10 @@ int mol_platform_client_new(uv_loop_t *loop, const mol_platform_opts *o,
   }
   c->http = c->shared->http;
   c->start_ms = uv_now(loop);
+  uv_timer_init(loop, &c->close_timer);
+  mol_holds_init(&c->holds, (uv_handle_t *)&c->close_timer, client_finish, c);
   *out = c;
   return 0;
-}
-
-static void close_timer_closed(uv_handle_t *h) {
-  mol_platform_client *c = h->data;
-  client_free(c, c->close_cb, c->close_arg);
-}
-
-static void close_tick(uv_timer_t *t) {
-  mol_platform_client *c = t->data;
-  if (c->holds) return; /* the last release re-arms us */
-  uv_close((uv_handle_t *)t, close_timer_closed);
-}
-
-void mol_platform__hold(mol_platform_client *c) { c->holds++; }
-
-void mol_platform__release(mol_platform_client *c) {
-  c->holds--;
-  if (c->closing && !uv_is_closing((uv_handle_t *)&c->close_timer))
-    uv_timer_start(&c->close_timer, close_tick, 0, 0);
 }
 
 void mol_platform__part_add(mol_platform_client *c, mol_platform__part *p) {
@@ -275,8 +264,6 @@ void mol_platform_client_close(mol_platform_client *c, void (*cb)(void *arg), vo
   c->closing = 1;
   c->close_cb = cb;
   c->close_arg = arg;
-  uv_timer_init(c->loop, &c->close_timer); /* before anything can release */
-  c->close_timer.data = c;
   /* The features first (the loop's own calls end as canceled, which it expects), then the
    * calls that are left. */
   for (mol_platform__part *p = c->parts, *next; p; p = next) {
@@ -284,7 +271,7 @@ void mol_platform_client_close(mol_platform_client *c, void (*cb)(void *arg), vo
     if (p->stop) p->stop(c, p);
   }
   mol_platform__calls_shutdown(c);
-  uv_timer_start(&c->close_timer, close_tick, 0, 0);
+  mol_holds_drop(&c->holds); /* the client's own: cb runs on a later turn, once nothing holds */
 }
 
 /* ---- environment ------------------------------------------------------------------------- */

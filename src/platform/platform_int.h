@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include "base/holds.h"
 #include "http/client.h"
 #include "molecule.h"
 #include "molecule/uv.h"
@@ -46,8 +47,7 @@ typedef void (*mol_platform__step_fn)(mol_platform_req *r, int err, const mol_ht
 /* A feature's teardown, registered with its client (mol_platform__part_add) by the feature
  * itself, so the client knows no feature by name. When the client closes, each part's `stop`
  * runs, newest first, and then every live call ends; the client waits until nothing holds it
- * (mol_platform__hold), then each part's `free` runs and the client is freed. Either may be
- * NULL. */
+ * (its holds), then each part's `free` runs and the client is freed. Either may be NULL. */
 struct mol_platform__part {
   void (*stop)(mol_platform_client *c, mol_platform__part *self);
   void (*free)(mol_platform_client *c, mol_platform__part *self);
@@ -79,8 +79,8 @@ struct mol_platform_client {
   mol_platform_req *reqs;        /* live calls (call.c) */
   mol_platform__run *run;        /* the heartbeat/state/inbound loop (loop.c) */
   mol_platform__part *parts;     /* registered teardowns, newest first */
-  unsigned holds;                /* live calls and loop: a closing client waits for them */
-  uv_timer_t close_timer;   /* initialised by mol_platform_client_close */
+  mol_holds holds;               /* its own until close, each call until freed, the loop */
+  uv_timer_t close_timer;        /* the holds' last handle: only ever closed */
   void (*close_cb)(void *arg);
   void *close_arg;
   unsigned send_auth_to_peers : 1;
@@ -157,10 +157,6 @@ void mol_platform__calls_shutdown(mol_platform_client *c);
 /* ---- platform.c: the client and its helpers ---- */
 void mol_platform__part_add(mol_platform_client *c, mol_platform__part *p);
 void mol_platform__part_remove(mol_platform_client *c, mol_platform__part *p);
-/* Work the client must outlive (a call, the loop). The last release of a closing client
- * finishes its close, on a later loop iteration. */
-void mol_platform__hold(mol_platform_client *c);
-void mol_platform__release(mol_platform_client *c);
 /* Returns malloc'd base_url + path (path printf-style). */
 char *mol_platform__url(const mol_platform_client *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/holds.h"
 #include "molecule.h"
 #include "plugin/plugin.h"
 
@@ -29,11 +30,12 @@ struct mol_plugin_download {
   mol_plugin_sha256 sha;
   uint64_t received, total, max;
   uint64_t outstanding;       /* bytes queued on the pipe, not yet taken by the reader */
-  int paused, started, http_done, pipe_open, finishing;
+  int paused, started, http_done, pipe_open;
   int abort_err;              /* our own reason to stop (size cap, disk, cancel) */
   uv_pipe_t pipe_w;
-  uv_timer_t defer;           /* cancels the request from a clean stack */
-  int open_handles;
+  uv_timer_t defer;           /* cancels the request from a clean stack; the holds' last handle */
+  mol_holds holds;            /* the request's until done; each chunk until written; the pipe
+                                 until closed */
   mol_buf err_body;
   mol_plugin_download_result res;
 };
@@ -45,15 +47,20 @@ typedef struct {
   char data[];
 } chunk;
 
-static void maybe_finish(mol_plugin_download *d);
+static void close_pipe_when_done(mol_plugin_download *d);
 
-static void on_closed(uv_handle_t *h) {
-  mol_plugin_download *d = h->data;
-  if (--d->open_handles > 0) return;
+/* The holds' finish: the request is over, every chunk has left, the pipe is closed. */
+static void download_finish(void *arg) {
+  mol_plugin_download *d = arg;
   d->o.on_done(&d->res, d->o.arg);
   mol_buf_free(&d->err_body);
   free(d->url);
   free(d);
+}
+
+static void on_pipe_closed(uv_handle_t *h) {
+  mol_plugin_download *d = h->data;
+  mol_holds_drop(&d->holds);
 }
 
 static void on_defer(uv_timer_t *t) {
@@ -63,7 +70,7 @@ static void on_defer(uv_timer_t *t) {
 
 static void abort_later(mol_plugin_download *d, int err) {
   if (!d->abort_err) d->abort_err = err;
-  if (!d->http_done && !d->finishing) uv_timer_start(&d->defer, on_defer, 0, 0);
+  if (!d->http_done) uv_timer_start(&d->defer, on_defer, 0, 0); /* the request holds d */
 }
 
 static void chunk_release(chunk *c, int err) {
@@ -75,7 +82,8 @@ static void chunk_release(chunk *c, int err) {
     d->paused = 0;
     mol_http_request_resume(d->req);
   }
-  maybe_finish(d);
+  close_pipe_when_done(d);
+  mol_holds_drop(&d->holds); /* the chunk's */
 }
 
 static void on_pipe_written(uv_write_t *w, int status) { chunk_release(w->data, status); }
@@ -88,6 +96,7 @@ static int queue_chunk(mol_plugin_download *d, const char *data, size_t len) {
   c->len = len;
   c->wr.data = c;
   d->outstanding += len;
+  mol_holds_take(&d->holds); /* until chunk_release */
   uv_buf_t b = uv_buf_init(c->data, (unsigned)len);
   int rc = uv_write(&c->wr, (uv_stream_t *)&d->pipe_w, &b, 1, on_pipe_written);
   if (rc) chunk_release(c, rc);
@@ -108,7 +117,7 @@ static int on_body(mol_http_request *r, const char *data, size_t len, void *arg)
     abort_later(d, MOL_ETOOBIG);
     return 1;
   }
-  mol_plugin_sha256_update(&d->sha, data, len);
+  mol_plugin__sha256_update(&d->sha, data, len);
   if (queue_chunk(d, data, len)) {
     abort_later(d, MOL_ENOMEM);
     return 1;
@@ -126,7 +135,7 @@ static int open_pipe(mol_plugin_download *d) {
   (void)fcntl(fds[1], F_SETPIPE_SZ, PIPE_SIZE);  /* fewer wake-ups; the default works too */
   uv_pipe_init(d->loop, &d->pipe_w, 0);
   d->pipe_w.data = d;
-  d->open_handles++;
+  mol_holds_take(&d->holds); /* until the pipe has closed */
   d->pipe_open = 1;
   rc = uv_pipe_open(&d->pipe_w, fds[1]);
   if (rc) {
@@ -186,30 +195,27 @@ static void on_http_done(mol_http_request *r, int err, const mol_http_response *
   d->res.err = err;
   describe(d, err);
   uint8_t digest[MOL_SHA256_LEN];
-  mol_plugin_sha256_final(&d->sha, digest);
+  mol_plugin__sha256_final(&d->sha, digest);
   mol_hex(digest, MOL_SHA256_LEN, d->res.archive_sha256);
   d->res.bytes = d->received;
-  maybe_finish(d);
+  close_pipe_when_done(d);
+  mol_holds_drop(&d->holds); /* the request's */
 }
 
-/* Ends once the HTTP request is over and every chunk has reached the pipe. On failure the pipe
- * is closed at once - pending writes are cancelled - so the reader stops early. */
-static void maybe_finish(mol_plugin_download *d) {
-  if (!d->http_done || d->finishing) return;
+/* The pipe closes once the HTTP request is over and every chunk has reached it; on failure at
+ * once - pending writes are cancelled - so the reader stops early. The download ends when
+ * nothing holds it any more. */
+static void close_pipe_when_done(mol_plugin_download *d) {
+  if (!d->http_done) return;
   if (d->abort_err && !d->res.err) d->res.err = d->abort_err;
-  if (d->res.err && d->pipe_open) {
-    d->pipe_open = 0;
-    uv_close((uv_handle_t *)&d->pipe_w, on_closed);
-  }
-  if (d->outstanding) return;
-  d->finishing = 1;
-  if (d->pipe_open) uv_close((uv_handle_t *)&d->pipe_w, on_closed);
-  uv_close((uv_handle_t *)&d->defer, on_closed);
+  if (!d->pipe_open || (!d->res.err && d->outstanding)) return;
+  d->pipe_open = 0;
+  uv_close((uv_handle_t *)&d->pipe_w, on_pipe_closed);
 }
 
 static char *header_copy_url(const char *url) { return strdup(url); }
 
-int mol_plugin_download_start(uv_loop_t *loop, mol_http_client *http,
+int mol_plugin__download_start(uv_loop_t *loop, mol_http_client *http,
                               const mol_plugin_download_opts *o, mol_plugin_download **out) {
   mol_plugin_download *d = calloc(1, sizeof(*d));
   if (!d || !(d->url = header_copy_url(o->url))) {
@@ -219,7 +225,7 @@ int mol_plugin_download_start(uv_loop_t *loop, mol_http_client *http,
   d->loop = loop;
   d->o = *o;
   d->max = o->max_bytes ? o->max_bytes : (512ull << 20);
-  mol_plugin_sha256_init(&d->sha);
+  mol_plugin__sha256_init(&d->sha);
   mol_http_request_opts ro = {.url = d->url, .headers = o->headers, .nheaders = o->nheaders,
                               .idle_timeout_ms = o->idle_timeout_ms ? o->idle_timeout_ms : 60000,
                               .on_headers = on_headers, .on_body = on_body};
@@ -231,11 +237,11 @@ int mol_plugin_download_start(uv_loop_t *loop, mol_http_client *http,
   }
   uv_timer_init(loop, &d->defer);
   d->defer.data = d;
-  d->open_handles = 1;
+  mol_holds_init(&d->holds, (uv_handle_t *)&d->defer, download_finish, d); /* the request's */
   if (out) *out = d;
   return 0;
 }
 
-void mol_plugin_download_cancel(mol_plugin_download *d) {
+void mol_plugin__download_cancel(mol_plugin_download *d) {
   if (d && !d->http_done) abort_later(d, MOL_ECANCELED);
 }

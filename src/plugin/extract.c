@@ -69,7 +69,7 @@ static la_ssize_t source_read(struct archive *a, void *arg, const void **out) {
       archive_set_error(a, errno, "writing the temporary archive: %s", strerror(errno));
       return -1;
     }
-    if (n > 0 && s->hash) mol_plugin_sha256_update(s->hash, s->buf, (size_t)n);
+    if (n > 0 && s->hash) mol_plugin__sha256_update(s->hash, s->buf, (size_t)n);
     s->bytes_in += (uint64_t)n;
     *out = s->buf;
     return n;
@@ -85,7 +85,7 @@ static void source_drain(source *s) {
     ssize_t n = read(s->fd, into, s->buf ? READ_BUF : sizeof(small));
     if (n > 0) {
       s->bytes_in += (uint64_t)n;
-      if (s->hash) mol_plugin_sha256_update(s->hash, into, (size_t)n);
+      if (s->hash) mol_plugin__sha256_update(s->hash, into, (size_t)n);
       if (s->buf && s->tee_fd >= 0 && tee_bytes(s, n) != 0) s->tee_fd = -1;
     } else if (n == 0 || errno != EINTR) {
       s->eof = 1;
@@ -158,7 +158,7 @@ static const uint8_t zeros[65536];
 static void hash_zeros(mol_plugin_sha256 *h, uint64_t n) {
   while (n > 0) {
     size_t k = n > sizeof(zeros) ? sizeof(zeros) : (size_t)n;
-    mol_plugin_sha256_update(h, zeros, k);
+    mol_plugin__sha256_update(h, zeros, k);
     n -= k;
   }
 }
@@ -179,7 +179,7 @@ static int check_limits(extractor *x, const char *rel) {
 static int copy_data(extractor *x, struct archive_entry *e, const char *rel,
                      uint8_t digest[MOL_SHA256_LEN]) {
   mol_plugin_sha256 h;
-  mol_plugin_sha256_init(&h);
+  mol_plugin__sha256_init(&h);
   uint64_t pos = 0;
   int rc = 0;
   for (;;) {
@@ -199,12 +199,12 @@ static int copy_data(extractor *x, struct archive_entry *e, const char *rel,
       rc = fail(x, MOL_EIO, "writing '%s': %s", rel, archive_error_string(x->wr));
       break;
     }
-    mol_plugin_sha256_update(&h, buf, size);
+    mol_plugin__sha256_update(&h, buf, size);
     pos = (uint64_t)off + size;
   }
   if (!rc && archive_entry_size_is_set(e) && (uint64_t)archive_entry_size(e) > pos)
     hash_zeros(&h, (uint64_t)archive_entry_size(e) - pos);
-  mol_plugin_sha256_final(&h, digest);
+  mol_plugin__sha256_final(&h, digest);
   return rc;
 }
 
@@ -233,7 +233,7 @@ static int extract_file(extractor *x, struct archive_entry *e, const char *path,
   if (archive_write_finish_entry(x->wr) < ARCHIVE_WARN)
     return fail(x, MOL_EIO, "writing '%s': %s", rel, archive_error_string(x->wr));
   x->res->files++;
-  if (mol_plugin_manifest_add(&x->manifest, rel, digest)) return fail(x, MOL_ENOMEM, "out of memory");
+  if (mol_plugin__manifest_add(&x->manifest, rel, digest)) return fail(x, MOL_ENOMEM, "out of memory");
   return 0;
 }
 
@@ -328,7 +328,7 @@ static void run(extractor *x) {
     return;
   }
   if (run_entries(x)) return;
-  int rc = mol_plugin_manifest_digest(&x->manifest, x->res->content_sha256);
+  int rc = mol_plugin__manifest_digest(&x->manifest, x->res->content_sha256);
   if (rc) fail(x, rc, "hashing the extracted files: %s", mol_strerror(rc));
 }
 
@@ -348,29 +348,29 @@ static void extract(int fd, int tee_fd, mol_plugin_sha256 *hash, const char *des
   source_drain(&x.src);
   res->bytes_in = x.src.bytes_in;
   free(x.src.buf);
-  mol_plugin_manifest_free(&x.manifest);
+  mol_plugin__manifest_free(&x.manifest);
   if (utf8) {
     uselocale(old);
     freelocale(utf8);
   }
 }
 
-void mol_plugin_extract_fd(int fd, int tee_fd, const char *dest, const mol_plugin_limits *limits,
+void mol_plugin__extract_fd(int fd, int tee_fd, const char *dest, const mol_plugin_limits *limits,
                            mol_plugin_extract_result *res) {
   extract(fd, tee_fd, NULL, dest, limits, res);
 }
 
-void mol_plugin_extract_file(int fd, const char *dest, const mol_plugin_limits *limits,
+void mol_plugin__extract_file(int fd, const char *dest, const mol_plugin_limits *limits,
                              mol_plugin_extract_result *res) {
   mol_plugin_sha256 h;
   uint8_t digest[MOL_SHA256_LEN];
-  mol_plugin_sha256_init(&h);
+  mol_plugin__sha256_init(&h);
   extract(fd, -1, &h, dest, limits, res);
-  mol_plugin_sha256_final(&h, digest);
+  mol_plugin__sha256_final(&h, digest);
   mol_hex(digest, sizeof(digest), res->archive_sha256);
 }
 
-void mol_plugin_extract_result_free(mol_plugin_extract_result *res) {
+void mol_plugin__extract_result_free(mol_plugin_extract_result *res) {
   for (size_t i = 0; i < res->nwarnings; i++) free(res->warnings[i]);
   free(res->warnings);
   res->warnings = NULL;

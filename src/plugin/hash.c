@@ -15,7 +15,7 @@
 #include "molecule.h"
 #include "plugin/plugin.h"
 
-void mol_plugin_msgf(char *msg, const char *fmt, ...) {
+void mol_plugin__msgf(char *msg, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, MOL_PLUGIN_MSG_MAX, fmt, ap);
@@ -57,7 +57,7 @@ int mol_plugin_digest_parse(const char *in, char out[MOL_SHA256_HEX_LEN + 1]) {
 
 /* ---- manifest ---------------------------------------------------------------------------- */
 
-int mol_plugin_manifest_add(mol_plugin_manifest *m, const char *path,
+int mol_plugin__manifest_add(mol_plugin_manifest *m, const char *path,
                             const uint8_t digest[MOL_SHA256_LEN]) {
   if (m->len == m->cap) {
     size_t cap = m->cap ? m->cap * 2 : 64;
@@ -74,7 +74,7 @@ int mol_plugin_manifest_add(mol_plugin_manifest *m, const char *path,
   return 0;
 }
 
-void mol_plugin_manifest_free(mol_plugin_manifest *m) {
+void mol_plugin__manifest_free(mol_plugin_manifest *m) {
   for (size_t i = 0; i < m->len; i++) free(m->items[i].path);
   free(m->items);
   memset(m, 0, sizeof(*m));
@@ -142,7 +142,7 @@ static int json_escape(mol_buf *b, const char *s) {
   return rc ? rc : mol_buf_append(b, "\"", 1);
 }
 
-int mol_plugin_manifest_json(mol_plugin_manifest *m, char **json, size_t *len) {
+int mol_plugin__manifest_json(mol_plugin_manifest *m, char **json, size_t *len) {
   if (m->len) qsort(m->items, m->len, sizeof(*m->items), cp_compare);
   mol_buf b = MOL_BUF_INIT;
   int rc = mol_buf_append(&b, "[", 1), first = 1;
@@ -165,10 +165,10 @@ int mol_plugin_manifest_json(mol_plugin_manifest *m, char **json, size_t *len) {
   return *json ? 0 : MOL_ENOMEM;
 }
 
-int mol_plugin_manifest_digest(mol_plugin_manifest *m, char out[MOL_SHA256_HEX_LEN + 1]) {
+int mol_plugin__manifest_digest(mol_plugin_manifest *m, char out[MOL_SHA256_HEX_LEN + 1]) {
   char *json;
   size_t len;
-  int rc = mol_plugin_manifest_json(m, &json, &len);
+  int rc = mol_plugin__manifest_json(m, &json, &len);
   if (rc) return rc;
   uint8_t d[MOL_SHA256_LEN];
   mol_sha256_once(json, len, d);
@@ -184,20 +184,20 @@ static int hash_file(int dirfd, const char *name, uint8_t out[MOL_SHA256_LEN]) {
   if (fd < 0) return -errno;
   static __thread char buf[65536];
   mol_plugin_sha256 h;
-  mol_plugin_sha256_init(&h);
+  mol_plugin__sha256_init(&h);
   ssize_t n;
   while ((n = read(fd, buf, sizeof(buf))) != 0) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int err = -errno;
       close(fd);
-      mol_plugin_sha256_final(&h, out);
+      mol_plugin__sha256_final(&h, out);
       return err;
     }
-    mol_plugin_sha256_update(&h, buf, (size_t)n);
+    mol_plugin__sha256_update(&h, buf, (size_t)n);
   }
   close(fd);
-  mol_plugin_sha256_final(&h, out);
+  mol_plugin__sha256_final(&h, out);
   return 0;
 }
 
@@ -225,8 +225,8 @@ static int walk_entry(walk_ctx *w, int dirfd, const char *rel, const char *name)
   if (fstatat(dirfd, name, &st, 0) != 0 || !S_ISREG(st.st_mode)) return 0;
   uint8_t d[MOL_SHA256_LEN];
   int rc = hash_file(dirfd, name, d);
-  if (rc) mol_plugin_msgf(w->msg, "cannot read %s: %s", path, strerror(-rc));
-  return rc ? rc : mol_plugin_manifest_add(&w->m, path, d);
+  if (rc) mol_plugin__msgf(w->msg, "cannot read %s: %s", path, strerror(-rc));
+  return rc ? rc : mol_plugin__manifest_add(&w->m, path, d);
 }
 
 /* Takes ownership of dirfd. */
@@ -239,7 +239,7 @@ static int walk(walk_ctx *w, int dirfd, const char *rel) {
   }
   if (++w->depth > 256) {
     closedir(d);
-    mol_plugin_msgf(w->msg, "directory tree deeper than 256 levels at %s", rel);
+    mol_plugin__msgf(w->msg, "directory tree deeper than 256 levels at %s", rel);
     return MOL_ELIMIT;
   }
   int rc = 0;
@@ -260,12 +260,12 @@ int mol_plugin_hash_dir(const char *dir, char out[MOL_SHA256_HEX_LEN + 1],
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     int err = -errno;
-    mol_plugin_msgf(msg, "%s is not a directory: %s", dir, strerror(errno));
+    mol_plugin__msgf(msg, "%s is not a directory: %s", dir, strerror(errno));
     return err;
   }
   int rc = walk(&w, fd, "");
-  if (!rc) rc = mol_plugin_manifest_digest(&w.m, out);
-  if (rc && !msg[0]) mol_plugin_msgf(msg, "hashing %s: %s", dir, mol_strerror(rc));
-  mol_plugin_manifest_free(&w.m);
+  if (!rc) rc = mol_plugin__manifest_digest(&w.m, out);
+  if (rc && !msg[0]) mol_plugin__msgf(msg, "hashing %s: %s", dir, mol_strerror(rc));
+  mol_plugin__manifest_free(&w.m);
   return rc;
 }

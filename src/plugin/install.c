@@ -97,7 +97,7 @@ static void free_req(mol_plugin_pipeline *r) {
   free(r->setup_env);
   for (size_t i = 0; i < r->nwarnings; i++) free(r->warnings[i]);
   free(r->warnings);
-  mol_plugin_extract_result_free(&r->xres);
+  mol_plugin__extract_result_free(&r->xres);
   free(r->platform_url);
   free(r->workspace_id);
   free(r->name);
@@ -160,7 +160,7 @@ static void open_local(mol_plugin_pipeline *r) {
 
 static void prepare_work(uv_work_t *w) {
   mol_plugin_pipeline *r = w->data;
-  r->lock_fd = mol_plugin_lock(r->plugins_dir);
+  r->lock_fd = mol_plugin__lock(r->plugins_dir);
   if (r->lock_fd < 0) {
     int e = r->lock_fd;
     set_err(r, e, "%s: %s", r->plugins_dir,
@@ -171,7 +171,7 @@ static void prepare_work(uv_work_t *w) {
     set_err(r, -errno, "%s: %s", r->plugins_dir, strerror(errno));
     return;
   }
-  r->recovered = mol_plugin_recover_locked(r->dir);  /* logged on the loop thread */
+  r->recovered = mol_plugin__recover_locked(r->dir);  /* logged on the loop thread */
   char hex[9];
   if (mol_random_hex(hex, 4) != 0) {
     set_err(r, MOL_EIO, "no randomness for the staging name");
@@ -202,13 +202,13 @@ static void prepare_work(uv_work_t *w) {
 
 static void extract_work(uv_work_t *w) {
   mol_plugin_pipeline *r = w->data;
-  mol_plugin_extract_fd(r->pipe_rd, r->tgz_fd, r->staging, &r->limits, &r->xres);
+  mol_plugin__extract_fd(r->pipe_rd, r->tgz_fd, r->staging, &r->limits, &r->xres);
   close(r->pipe_rd);
 }
 
 static void extract_local_work(uv_work_t *w) {
   mol_plugin_pipeline *r = w->data;
-  mol_plugin_extract_file(r->local_fd, r->staging, &r->limits, &r->xres);
+  mol_plugin__extract_file(r->local_fd, r->staging, &r->limits, &r->xres);
   close(r->local_fd);
   r->local_fd = -1;
 }
@@ -296,7 +296,7 @@ static void start_download(mol_plugin_pipeline *r) {
                                 .max_bytes = r->max_download,
                                 .idle_timeout_ms = r->idle_timeout_ms, .on_start = on_dl_start,
                                 .on_progress = on_dl_progress, .on_done = on_dl_done, .arg = r};
-  if (!rc) rc = mol_plugin_download_start(r->loop, r->http, &o, &r->dl);
+  if (!rc) rc = mol_plugin__download_start(r->loop, r->http, &o, &r->dl);
   if (rc) set_err(r, rc, "GET %s: %s", url.data ? url.data : "?", mol_strerror(rc));
   mol_buf_free(&url);
   if (rc) cleanup_and_fail(r);
@@ -336,7 +336,7 @@ static void commit_work(uv_work_t *w) {
   r->tgz_fd = -1;
   if (r->tgz[0]) (void)unlink(r->tgz);
   char msg[MOL_PLUGIN_MSG_MAX] = "";
-  int rc = mol_plugin_swap_in(r->dir, r->name, r->staging, msg);
+  int rc = mol_plugin__swap_in(r->dir, r->name, r->staging, msg);
   if (rc) set_err(r, rc, "%s", msg);
   else r->swapped = 1;
 }
@@ -396,7 +396,7 @@ static void cleanup_work(uv_work_t *w) {
   if (r->local_fd >= 0) close(r->local_fd); /* opened, then the install was cancelled */
   r->local_fd = -1;
   if (r->tgz[0]) (void)unlink(r->tgz);
-  if (r->staging[0] && !r->swapped) (void)mol_plugin_rmtree(r->staging);
+  if (r->staging[0] && !r->swapped) (void)mol_plugin__rmtree(r->staging);
 }
 
 static void after_cleanup(uv_work_t *w, int status) {
@@ -415,7 +415,7 @@ static void cleanup_and_fail(mol_plugin_pipeline *r) {
 /* ---- completion -------------------------------------------------------------------------- */
 
 void mol_plugin__finish(mol_plugin_pipeline *r) {
-  mol_plugin_unlock(r->lock_fd);
+  mol_plugin__unlock(r->lock_fd);
   r->lock_fd = -1;
   mol_plugin_pipeline_result *res = &r->res;
   res->dir = r->swapped ? r->target : NULL;
@@ -462,5 +462,5 @@ int mol_plugin_pipeline_start(uv_loop_t *loop, mol_http_client *http,
 void mol_plugin_pipeline_cancel(mol_plugin_pipeline *r) {
   if (!r || r->canceled) return;
   r->canceled = 1;
-  if (r->dl) mol_plugin_download_cancel(r->dl);
+  if (r->dl) mol_plugin__download_cancel(r->dl);
 }

@@ -21,10 +21,10 @@ static void on_setup_done(const mol_plugin_setup_result *res, void *arg) {
   r->res.setup = *res;
   char line[MOL_PLUGIN_MSG_MAX];
   if (res->err == MOL_ETIMEDOUT)
-    mol_plugin_msgf(line, "setup.sh timed out; its process group was killed (log: %s)",
+    mol_plugin__msgf(line, "setup.sh timed out; its process group was killed (log: %s)",
              r->log_path);
   else if (res->term_signal || res->exit_status)
-    mol_plugin_msgf(line, "setup.sh failed (%s %d; log: %s)",
+    mol_plugin__msgf(line, "setup.sh failed (%s %d; log: %s)",
              res->term_signal ? "signal" : "exit status",
              res->term_signal ? res->term_signal : res->exit_status, r->log_path);
   else line[0] = '\0';
@@ -44,7 +44,7 @@ void mol_plugin__run_setup(mol_plugin_pipeline *r) {
                               .timeout_ms = r->setup_timeout_ms,
                               .env = (const char *const *)r->setup_env};
   mol_plugin__stage(r, MOL_PLUGIN_STAGE_SETUP);
-  int rc = mol_plugin_setup_run(r->loop, &so, on_setup_done, r);
+  int rc = mol_plugin__setup_run(r->loop, &so, on_setup_done, r);
   if (rc) {
     char line[MOL_PLUGIN_MSG_MAX];
     snprintf(line, sizeof(line), "setup.sh could not be started: %s", mol_strerror(rc));

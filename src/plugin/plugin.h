@@ -14,6 +14,11 @@
  *  - install.c  the pipeline tying them together on one loop.
  * Every function runs on the loop thread unless it says it blocks (then call it from a
  * worker, as install.c does, or from a tool).
+ *
+ * Names: what other layers call (the install pipeline and its cancel, remove, recover, the
+ * content hash of a directory, digest parsing, name validity, pathf) is mol_plugin_name;
+ * what only the files of this folder and its tests share is mol_plugin__name. The public
+ * install (molecule/plugin.h, install_public.c) keeps its public names.
  */
 #ifndef MOL_PLUGIN_PLUGIN_H
 #define MOL_PLUGIN_PLUGIN_H
@@ -29,7 +34,7 @@
 enum { MOL_PLUGIN_MSG_MAX = 512, MOL_PLUGIN_NAME_MAX = 128 };
 
 /* snprintf into a MOL_PLUGIN_MSG_MAX buffer; long paths are cut, which is fine for a message. */
-void mol_plugin_msgf(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mol_plugin__msgf(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* snprintf into a PATH_MAX (4096) buffer. Returns 0 or -ENAMETOOLONG (never a cut path). */
 int mol_plugin_pathf(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -47,11 +52,11 @@ typedef struct {
   mol_sha256 sw;
 } mol_plugin_sha256;
 
-void mol_plugin_sha256_init(mol_plugin_sha256 *h);
-void mol_plugin_sha256_update(mol_plugin_sha256 *h, const void *data, size_t len);
-void mol_plugin_sha256_final(mol_plugin_sha256 *h, uint8_t out[MOL_SHA256_LEN]);
+void mol_plugin__sha256_init(mol_plugin_sha256 *h);
+void mol_plugin__sha256_update(mol_plugin_sha256 *h, const void *data, size_t len);
+void mol_plugin__sha256_final(mol_plugin_sha256 *h, uint8_t out[MOL_SHA256_LEN]);
 /* Tests: portable=1 forces the mbedTLS path for contexts initialised afterwards. */
-void mol_plugin_sha256_select(int portable);
+void mol_plugin__sha256_select(int portable);
 
 /* ---- names and digests (pure) ----------------------------------------------------------- */
 
@@ -79,15 +84,15 @@ typedef struct {
 } mol_plugin_manifest;
 
 /* Appends a copy of path with its digest. Returns 0 or MOL_ENOMEM. */
-int mol_plugin_manifest_add(mol_plugin_manifest *m, const char *path,
+int mol_plugin__manifest_add(mol_plugin_manifest *m, const char *path,
                             const uint8_t digest[MOL_SHA256_LEN]);
-void mol_plugin_manifest_free(mol_plugin_manifest *m);
+void mol_plugin__manifest_free(mol_plugin_manifest *m);
 /* Sorts in Python string order (code points; undecodable bytes as surrogateescape does),
  * drops the root "plugin.yaml", and serialises like Python's json.dumps into *json (caller
  * frees). Returns 0, MOL_EEXIST (two entries with the same path) or MOL_ENOMEM. */
-int mol_plugin_manifest_json(mol_plugin_manifest *m, char **json, size_t *len);
+int mol_plugin__manifest_json(mol_plugin_manifest *m, char **json, size_t *len);
 /* The content hash of the manifest: SHA-256 of the JSON above, lower-case hex. */
-int mol_plugin_manifest_digest(mol_plugin_manifest *m, char out[MOL_SHA256_HEX_LEN + 1]);
+int mol_plugin__manifest_digest(mol_plugin_manifest *m, char out[MOL_SHA256_HEX_LEN + 1]);
 
 /* Walks dir like upstream's rglob("*") + is_file() (file symlinks followed, symlinked
  * directories not entered), hashes every regular file and writes the content hash.
@@ -107,10 +112,10 @@ typedef struct {
   int err;                            /* 0 or MOL_E* */
   char msg[MOL_PLUGIN_MSG_MAX];       /* why, naming the entry */
   char content_sha256[MOL_SHA256_HEX_LEN + 1];
-  char archive_sha256[MOL_SHA256_HEX_LEN + 1]; /* mol_plugin_extract_file only */
+  char archive_sha256[MOL_SHA256_HEX_LEN + 1]; /* mol_plugin__extract_file only */
   uint64_t files, dirs, skipped_links, bytes_out, bytes_in;
   char **warnings;                    /* one line per skipped link, capped; free with */
-  size_t nwarnings;                   /* mol_plugin_extract_result_free */
+  size_t nwarnings;                   /* mol_plugin__extract_result_free */
 } mol_plugin_extract_result;
 
 /* Reads a gzip-compressed tar from fd until EOF - copying every byte read to tee_fd as well,
@@ -122,31 +127,31 @@ typedef struct {
  * refused; a second regular file with the same normalised name is refused. On failure dest
  * may hold partial output (the caller removes it). Always reads fd to EOF, so a writer
  * feeding a pipe never blocks forever. Blocking; safe on any thread. */
-void mol_plugin_extract_fd(int fd, int tee_fd, const char *dest, const mol_plugin_limits *limits,
+void mol_plugin__extract_fd(int fd, int tee_fd, const char *dest, const mol_plugin_limits *limits,
                            mol_plugin_extract_result *res);
 /* The same from a local archive file (no tee), also hashing the archive's bytes into
  * res->archive_sha256. Blocking. */
-void mol_plugin_extract_file(int fd, const char *dest, const mol_plugin_limits *limits,
+void mol_plugin__extract_file(int fd, const char *dest, const mol_plugin_limits *limits,
                              mol_plugin_extract_result *res);
-void mol_plugin_extract_result_free(mol_plugin_extract_result *res);
+void mol_plugin__extract_result_free(mol_plugin_extract_result *res);
 
 /* ---- staging, swap, recovery (swap.c, blocking) ------------------------------------------ */
 
 /* Takes an exclusive, non-blocking flock on the plugins directory (created if missing).
  * Returns an fd >= 0 or MOL_EBUSY (another install or removal runs) / a negative errno. */
-int mol_plugin_lock(const char *plugins_dir);
-void mol_plugin_unlock(int fd);
+int mol_plugin__lock(const char *plugins_dir);
+void mol_plugin__unlock(int fd);
 
 /* Removes what interrupted installs left behind in plugins_dir: ".staging-*" entries and
  * ".old-*" entries (an ".old-<name>-*" is renamed back to <name> when <name> is missing: the
  * fallback swap was cut between its two renames). Caller holds the lock. Returns the number
  * of entries cleaned or a negative code. */
-int mol_plugin_recover_locked(const char *plugins_dir);
+int mol_plugin__recover_locked(const char *plugins_dir);
 
 /* Makes staging the live <plugins_dir>/<name>: renameat2(RENAME_EXCHANGE) when a previous
  * version exists (then deletes it), a plain no-replace rename otherwise; falls back to
  * old-aside + rename where the filesystem lacks RENAME_EXCHANGE. Caller holds the lock. */
-int mol_plugin_swap_in(const char *plugins_dir, const char *name, const char *staging,
+int mol_plugin__swap_in(const char *plugins_dir, const char *name, const char *staging,
                        char msg[MOL_PLUGIN_MSG_MAX]);
 
 /* Removes <plugins_dir>/<name> atomically (rename aside, then delete). Takes the lock.
@@ -157,7 +162,7 @@ int mol_plugin_remove(const char *plugins_dir, const char *name, char msg[MOL_PL
 int mol_plugin_recover(const char *plugins_dir);
 
 /* rm -rf that never follows symlinks. Returns 0 or a negative errno. */
-int mol_plugin_rmtree(const char *path);
+int mol_plugin__rmtree(const char *path);
 
 /* ---- setup.sh (setup_sh.c, loop thread) -------------------------------------------------- */
 
@@ -183,7 +188,7 @@ typedef void (*mol_plugin_setup_cb)(const mol_plugin_setup_result *res, void *ar
  * PLUGIN_DIR and the extra entries. On timeout the whole group gets SIGTERM, then SIGKILL
  * after 2 s; when bash exits, survivors of the group are killed too. cb fires exactly once,
  * never inside this call. Returns 0, or an error (cb will not fire). */
-int mol_plugin_setup_run(uv_loop_t *loop, const mol_plugin_setup_opts *o, mol_plugin_setup_cb cb,
+int mol_plugin__setup_run(uv_loop_t *loop, const mol_plugin_setup_opts *o, mol_plugin_setup_cb cb,
                          void *arg);
 
 /* ---- streamed download (download.c, loop thread) ----------------------------------------- */
@@ -216,10 +221,10 @@ typedef struct {
 } mol_plugin_download_opts;
 
 /* Starts the download. Returns 0 (on_done will fire, never inside this call) or an error. */
-int mol_plugin_download_start(uv_loop_t *loop, mol_http_client *http,
+int mol_plugin__download_start(uv_loop_t *loop, mol_http_client *http,
                               const mol_plugin_download_opts *o, mol_plugin_download **out);
 /* Aborts: on_done fires with MOL_ECANCELED (unless it already fired). */
-void mol_plugin_download_cancel(mol_plugin_download *d);
+void mol_plugin__download_cancel(mol_plugin_download *d);
 
 /* ---- the pipeline (install.c, loop thread) ----------------------------------------------- */
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/holds.h"
 #include "molecule.h"
 #include "plugin/plugin.h"
 
@@ -20,8 +21,8 @@ enum { KILL_GRACE_MS = 2000, DRAIN_MS = 200, MAX_ENV = 128 };
 typedef struct {
   uv_process_t proc;
   uv_pipe_t out[2];
-  uv_timer_t timer;
-  int open_handles;
+  uv_timer_t timer;            /* the timeout, then the drain; the holds' last handle */
+  mol_holds holds;             /* the process and the two pipes, each until closed */
   int exited, timed_out, killed, eofs;
   int log_fd;
   size_t logged, max_log;
@@ -58,8 +59,9 @@ static void build_env(char **env, const char *const *extra, char *plugin_dir_kv)
   env[n] = NULL;
 }
 
-static void maybe_finish(setup_job *j) {
-  if (j->open_handles > 0) return;
+/* The holds' finish: the process and its pipes have closed, and then the timer. */
+static void job_finish(void *arg) {
+  setup_job *j = arg;
   if (j->log_fd >= 0) close(j->log_fd);
   if (j->cb) j->cb(&j->res, j->arg);
   free(j);
@@ -67,8 +69,7 @@ static void maybe_finish(setup_job *j) {
 
 static void on_closed(uv_handle_t *h) {
   setup_job *j = h->data;
-  j->open_handles--;
-  maybe_finish(j);
+  mol_holds_drop(&j->holds);
 }
 
 static void close_handle(setup_job *j, uv_handle_t *h) {
@@ -105,8 +106,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   if (n > 0) log_bytes(j, buf->base, (size_t)n);
   if (n >= 0) return;
   j->eofs++;
-  close_handle(j, (uv_handle_t *)s);
-  if (j->exited && j->eofs == 2) close_handle(j, (uv_handle_t *)&j->timer);
+  close_handle(j, (uv_handle_t *)s); /* the last of the three to close takes the timer along */
 }
 
 static void on_timer(uv_timer_t *t) {
@@ -114,7 +114,6 @@ static void on_timer(uv_timer_t *t) {
   if (j->exited) {  /* drain period over: whoever still holds the pipes is not waited for */
     close_handle(j, (uv_handle_t *)&j->out[0]);
     close_handle(j, (uv_handle_t *)&j->out[1]);
-    close_handle(j, (uv_handle_t *)t);
   } else if (!j->timed_out) {
     j->timed_out = 1;
     kill_group(j, SIGTERM);
@@ -132,13 +131,11 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
   j->res.err = j->timed_out ? MOL_ETIMEDOUT : 0;
   kill_group(j, SIGKILL);  /* bash is gone; nothing it started outlives it */
   close_handle(j, (uv_handle_t *)p);
-  if (j->eofs == 2) close_handle(j, (uv_handle_t *)&j->timer);
-  else uv_timer_start(&j->timer, on_timer, DRAIN_MS, 0);
+  if (j->eofs < 2) uv_timer_start(&j->timer, on_timer, DRAIN_MS, 0);
 }
 
-static int spawn(uv_loop_t *loop, setup_job *j, const mol_plugin_setup_opts *o) {
-  char script[4096], pdir[4200];
-  if (mol_plugin_pathf(script, "%s/setup.sh", o->dir)) return -ENAMETOOLONG;
+static int spawn(uv_loop_t *loop, setup_job *j, const mol_plugin_setup_opts *o, char *script) {
+  char pdir[4200];
   snprintf(pdir, sizeof(pdir), "PLUGIN_DIR=%s", o->dir);
   char *env[MAX_ENV];
   build_env(env, o->env, pdir);
@@ -147,7 +144,7 @@ static int spawn(uv_loop_t *loop, setup_job *j, const mol_plugin_setup_opts *o) 
   for (int i = 0; i < 2; i++) {
     uv_pipe_init(loop, &j->out[i], 0);
     j->out[i].data = j;
-    j->open_handles++;
+    mol_holds_take(&j->holds);
     stdio[i + 1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
     stdio[i + 1].data.stream = (uv_stream_t *)&j->out[i];
   }
@@ -155,13 +152,14 @@ static int spawn(uv_loop_t *loop, setup_job *j, const mol_plugin_setup_opts *o) 
                              .cwd = o->dir, .flags = UV_PROCESS_DETACHED, .stdio_count = 3,
                              .stdio = stdio};
   j->proc.data = j;
-  int rc = uv_spawn(loop, &j->proc, &po);
-  if (rc == 0) j->open_handles++;
-  return rc;
+  mol_holds_take(&j->holds); /* uv_spawn initialises the handle even when it fails */
+  return uv_spawn(loop, &j->proc, &po);
 }
 
-int mol_plugin_setup_run(uv_loop_t *loop, const mol_plugin_setup_opts *o, mol_plugin_setup_cb cb,
+int mol_plugin__setup_run(uv_loop_t *loop, const mol_plugin_setup_opts *o, mol_plugin_setup_cb cb,
                          void *arg) {
+  char script[4096]; /* checked before any handle exists: nothing to close on this error */
+  if (mol_plugin_pathf(script, "%s/setup.sh", o->dir)) return -ENAMETOOLONG;
   setup_job *j = calloc(1, sizeof(*j));
   if (!j) return MOL_ENOMEM;
   j->cb = cb;
@@ -175,20 +173,19 @@ int mol_plugin_setup_run(uv_loop_t *loop, const mol_plugin_setup_opts *o, mol_pl
   }
   uv_timer_init(loop, &j->timer);
   j->timer.data = j;
-  j->open_handles++;
-  int rc = spawn(loop, j, o);
+  mol_holds_init(&j->holds, (uv_handle_t *)&j->timer, job_finish, j);
+  int rc = spawn(loop, j, o, script);
   if (rc) {
     /* No child. The handles (the process one included: libuv initialised it) still close
-     * on a later turn; cb is cleared so maybe_finish only frees. */
+     * on a later turn; cb is cleared so job_finish only frees. */
     j->cb = NULL;
-    j->open_handles++;
     close_handle(j, (uv_handle_t *)&j->proc);
-    close_handle(j, (uv_handle_t *)&j->timer);
     for (int i = 0; i < 2; i++) close_handle(j, (uv_handle_t *)&j->out[i]);
-    return rc;
+  } else {
+    j->res.pid = j->proc.pid;
+    for (int i = 0; i < 2; i++) uv_read_start((uv_stream_t *)&j->out[i], on_alloc, on_read);
+    uv_timer_start(&j->timer, on_timer, o->timeout_ms ? o->timeout_ms : 120000, 0);
   }
-  j->res.pid = j->proc.pid;
-  for (int i = 0; i < 2; i++) uv_read_start((uv_stream_t *)&j->out[i], on_alloc, on_read);
-  uv_timer_start(&j->timer, on_timer, o->timeout_ms ? o->timeout_ms : 120000, 0);
-  return 0;
+  mol_holds_drop(&j->holds); /* the creator's: the handles hold the job from here */
+  return rc;
 }

@@ -66,7 +66,7 @@ static int cpu_has_sha_ni(void) {
 
 static int use_ni = -1;  /* -1 unknown; any thread may set it, always to the same value */
 
-void mol_plugin_sha256_select(int portable) {
+void mol_plugin__sha256_select(int portable) {
 #ifdef HAVE_NI_PATH
   int v = portable ? 0 : cpu_has_sha_ni();
 #else
@@ -76,8 +76,8 @@ void mol_plugin_sha256_select(int portable) {
   __atomic_store_n(&use_ni, v, __ATOMIC_RELAXED);
 }
 
-void mol_plugin_sha256_init(mol_plugin_sha256 *h) {
-  if (__atomic_load_n(&use_ni, __ATOMIC_RELAXED) < 0) mol_plugin_sha256_select(0);
+void mol_plugin__sha256_init(mol_plugin_sha256 *h) {
+  if (__atomic_load_n(&use_ni, __ATOMIC_RELAXED) < 0) mol_plugin__sha256_select(0);
   memset(h, 0, sizeof(*h));
   h->ni = __atomic_load_n(&use_ni, __ATOMIC_RELAXED);
   if (!h->ni) {
@@ -99,7 +99,7 @@ static void blocks(mol_plugin_sha256 *h, const uint8_t *p, size_t n) {
 #endif
 }
 
-void mol_plugin_sha256_update(mol_plugin_sha256 *h, const void *data, size_t len) {
+void mol_plugin__sha256_update(mol_plugin_sha256 *h, const void *data, size_t len) {
   if (!h->ni) {
     mol_sha256_update(&h->sw, data, len);
     return;
@@ -125,7 +125,7 @@ void mol_plugin_sha256_update(mol_plugin_sha256 *h, const void *data, size_t len
   h->buflen = len;
 }
 
-void mol_plugin_sha256_final(mol_plugin_sha256 *h, uint8_t out[MOL_SHA256_LEN]) {
+void mol_plugin__sha256_final(mol_plugin_sha256 *h, uint8_t out[MOL_SHA256_LEN]) {
   if (!h->ni) {
     mol_sha256_final(&h->sw, out);
     return;
@@ -134,7 +134,7 @@ void mol_plugin_sha256_final(mol_plugin_sha256 *h, uint8_t out[MOL_SHA256_LEN]) 
   uint8_t pad[72] = {0x80};
   size_t padlen = (h->buflen < 56 ? 56 : 120) - h->buflen;
   for (int i = 0; i < 8; i++) pad[padlen + i] = (uint8_t)(bits >> (56 - 8 * i));
-  mol_plugin_sha256_update(h, pad, padlen + 8);
+  mol_plugin__sha256_update(h, pad, padlen + 8);
   for (int i = 0; i < 8; i++) {
     out[4 * i] = (uint8_t)(h->st[i] >> 24);
     out[4 * i + 1] = (uint8_t)(h->st[i] >> 16);

@@ -57,9 +57,9 @@ static int rmtree_at(int parent, const char *name, int depth) {
   return rc;
 }
 
-int mol_plugin_rmtree(const char *path) { return rmtree_at(AT_FDCWD, path, 0); }
+int mol_plugin__rmtree(const char *path) { return rmtree_at(AT_FDCWD, path, 0); }
 
-int mol_plugin_lock(const char *plugins_dir) {
+int mol_plugin__lock(const char *plugins_dir) {
   int rc = mol_mkdir_p(plugins_dir, 0700);
   if (rc) return rc;
   int fd = open(plugins_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -72,7 +72,7 @@ int mol_plugin_lock(const char *plugins_dir) {
   return fd;
 }
 
-void mol_plugin_unlock(int fd) {
+void mol_plugin__unlock(int fd) {
   if (fd >= 0) close(fd);  /* closing drops the flock */
 }
 
@@ -94,7 +94,7 @@ static int recover_old(int dfd, const char *entry) {
   return rmtree_at(dfd, entry, 0);
 }
 
-int mol_plugin_recover_locked(const char *plugins_dir) {
+int mol_plugin__recover_locked(const char *plugins_dir) {
   DIR *d = opendir(plugins_dir);
   if (!d) return errno == ENOENT ? 0 : -errno;
   int count = 0, rc = 0;
@@ -112,10 +112,10 @@ int mol_plugin_recover_locked(const char *plugins_dir) {
 }
 
 int mol_plugin_recover(const char *plugins_dir) {
-  int fd = mol_plugin_lock(plugins_dir);
+  int fd = mol_plugin__lock(plugins_dir);
   if (fd < 0) return fd;
-  int rc = mol_plugin_recover_locked(plugins_dir);
-  mol_plugin_unlock(fd);
+  int rc = mol_plugin__recover_locked(plugins_dir);
+  mol_plugin__unlock(fd);
   return rc;
 }
 
@@ -135,17 +135,17 @@ static int swap_fallback(const char *dir, const char *name, const char *staging,
   if (mol_random_hex(hex, 4) != 0) return MOL_EIO;
   if (mol_plugin_pathf(old, "%s/.old-%s-%s", dir, name, hex)) return -ENAMETOOLONG;
   if (rename(target, old) != 0) {
-    mol_plugin_msgf(msg, "moving %s aside: %s", target, strerror(errno));
+    mol_plugin__msgf(msg, "moving %s aside: %s", target, strerror(errno));
     return -errno;
   }
   if (rename(staging, target) != 0) {
     int err = -errno;
-    mol_plugin_msgf(msg, "renaming %s to %s: %s", staging, target, strerror(errno));
+    mol_plugin__msgf(msg, "renaming %s to %s: %s", staging, target, strerror(errno));
     (void)rename(old, target);
     return err;
   }
   sync_dir(dir);
-  (void)mol_plugin_rmtree(old);  /* if this is cut short, recovery finishes it */
+  (void)mol_plugin__rmtree(old);  /* if this is cut short, recovery finishes it */
   return 0;
 }
 
@@ -159,14 +159,14 @@ static int exchange_errno(const char *target) {
   return errno;
 }
 
-int mol_plugin_swap_in(const char *dir, const char *name, const char *staging,
+int mol_plugin__swap_in(const char *dir, const char *name, const char *staging,
                        char msg[MOL_PLUGIN_MSG_MAX]) {
   char target[4096];
   if (mol_plugin_pathf(target, "%s/%s", dir, name)) return -ENAMETOOLONG;
   if (renameat2(AT_FDCWD, staging, AT_FDCWD, target, RENAME_EXCHANGE) == 0) {
     sync_dir(dir);
     /* staging now holds the previous version: garbage, and recovery's if we die here. */
-    (void)mol_plugin_rmtree(staging);
+    (void)mol_plugin__rmtree(staging);
     return 0;
   }
   int err = exchange_errno(target);
@@ -181,23 +181,23 @@ int mol_plugin_swap_in(const char *dir, const char *name, const char *staging,
   } else if (err == EINVAL) {
     return swap_fallback(dir, name, staging, target, msg);
   }
-  mol_plugin_msgf(msg, "installing %s: %s", target, strerror(err));
+  mol_plugin__msgf(msg, "installing %s: %s", target, strerror(err));
   return -err;
 }
 
 int mol_plugin_remove(const char *dir, const char *name, char msg[MOL_PLUGIN_MSG_MAX]) {
   msg[0] = '\0';
   if (!mol_plugin_name_valid(name)) {
-    mol_plugin_msgf(msg, "invalid plugin name '%s'", name ? name : "");
+    mol_plugin__msgf(msg, "invalid plugin name '%s'", name ? name : "");
     return MOL_EINVAL;
   }
-  int lock = mol_plugin_lock(dir);
+  int lock = mol_plugin__lock(dir);
   if (lock < 0) {
-    mol_plugin_msgf(msg, "%s: %s", dir,
+    mol_plugin__msgf(msg, "%s: %s", dir,
              lock == MOL_EBUSY ? "another install or removal is running" : mol_strerror(lock));
     return lock;
   }
-  (void)mol_plugin_recover_locked(dir);
+  (void)mol_plugin__recover_locked(dir);
   char target[4096] = "", trash[4096], hex[9];
   int rc = mol_random_hex(hex, 4);
   if (!rc && (mol_plugin_pathf(target, "%s/%s", dir, name) ||
@@ -206,10 +206,10 @@ int mol_plugin_remove(const char *dir, const char *name, char msg[MOL_PLUGIN_MSG
   if (!rc && rename(target, trash) != 0) rc = -errno;
   if (!rc) {
     sync_dir(dir);
-    rc = mol_plugin_rmtree(trash);
+    rc = mol_plugin__rmtree(trash);
   }
-  if (rc) mol_plugin_msgf(msg, "removing %s: %s", target,
+  if (rc) mol_plugin__msgf(msg, "removing %s: %s", target,
                    rc == MOL_ENOENT ? "not installed" : mol_strerror(rc));
-  mol_plugin_unlock(lock);
+  mol_plugin__unlock(lock);
   return rc;
 }

@@ -6,8 +6,10 @@
  * Ending is one path whatever the reason: stop admitting turns; for a stop, write the snapshot
  * first (so a short container grace period cannot lose it) and let live turns finish within
  * grace_ms; for pause, delete or failure, cancel live turns at once. Then the A2A server, the
- * executor, the platform client and the timer close, each asynchronously; on_end fires once
- * when the last of them is gone. */
+ * executor, the MCP endpoint and the platform client close, each asynchronously, each holding
+ * the agent until it has (base/holds.h); an agent on a listener of its own closes it after
+ * them. on_end fires once when the last of them is gone, never inside the call that ended the
+ * agent. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,20 +38,8 @@ static void agent_free(mol_agent *a) {
   free(a);
 }
 
-static void on_http_closed(void *arg) {
-  mol_agent *a = arg;
-  a->o.own_http = 0;
-  mol_agent__maybe_finish(a);
-}
-
-void mol_agent__maybe_finish(mol_agent *a) {
-  if (a->mcp) return; /* its calls are still being answered */
-  if (!a->ending || a->a2a || a->inner_live || a->pc || a->snap_busy || a->timer_open) return;
-  if (a->o.own_http) { /* last: the answers of the turns just ended get a second to flush */
-    if (!a->http_closing) mol_http_server_close(a->http, HTTP_FLUSH_MS, on_http_closed, a);
-    a->http_closing = 1;
-    return;
-  }
+/* The end itself: on_end, then the memory. */
+static void agent_done(mol_agent *a) {
   if (!a->silent) {
     mol_logi(SCOPE, "%s: ended (%s)", a->name,
              a->why == MOL_AGENT_STOPPED ? "stopped" : a->why == MOL_AGENT_PAUSED ? "paused"
@@ -59,22 +49,30 @@ void mol_agent__maybe_finish(mol_agent *a) {
   agent_free(a);
 }
 
-static void on_timer_closed(uv_handle_t *h) {
-  mol_agent *a = h->data;
-  a->timer_open = 0;
-  mol_agent__maybe_finish(a);
-}
+static void on_http_closed(void *arg) { agent_done(arg); }
 
-static void close_timer(mol_agent *a) {
-  if (a->timer_open && !uv_is_closing((uv_handle_t *)&a->timer))
-    uv_close((uv_handle_t *)&a->timer, on_timer_closed);
-}
-
-static void on_exec_closed(void *arg) {
+/* The holds' finish: nothing holds the ending agent any more, and its timer has closed. An
+ * agent on a listener of its own (own_http) closes it last: the answers of the turns just
+ * ended get a second to flush, and the agent ends in that close's callback. */
+static void agent_finish(void *arg) {
   mol_agent *a = arg;
-  a->inner_live = 0;
-  mol_agent__maybe_finish(a);
+  if (a->o.own_http) mol_http_server_close(a->http, HTTP_FLUSH_MS, on_http_closed, a);
+  else agent_done(a);
 }
+
+/* The end path needs the timer no more (no register retry, no drain): the agent's own hold
+ * goes, and the timer closes once nothing else holds the agent. */
+static void drop_own_hold(mol_agent *a) {
+  uv_timer_stop(&a->timer);
+  mol_holds_drop(&a->holds);
+}
+
+static void executor_gone(mol_agent *a) {
+  a->inner_live = 0;
+  mol_holds_drop(&a->holds);
+}
+
+static void on_exec_closed(void *arg) { executor_gone(arg); }
 
 /* Runs once no turn can reach the executor any more. */
 static void close_executor(mol_agent *a) {
@@ -86,14 +84,14 @@ static void close_executor(mol_agent *a) {
     case MOL_AGENT_EXEC_COMMAND: mol_command_executor_close(&a->inner, on_exec_closed, a); return;
     case MOL_AGENT_EXEC_CUSTOM: break; /* the caller's */
   }
-  a->inner_live = 0;
+  executor_gone(a);
 }
 
 static void on_a2a_closed(void *arg) {
   mol_agent *a = arg;
   a->a2a = NULL;
   close_executor(a);
-  mol_agent__maybe_finish(a);
+  mol_holds_drop(&a->holds);
 }
 
 /* The task store's counters, read live; kept in a->st when the store goes, so /metrics goes
@@ -119,7 +117,7 @@ static void on_pc_closed(void *arg) {
   mol_agent *a = arg;
   a->pc = NULL;
   a->tool_env.platform = NULL; /* a tool still winding down finds no client, not a freed one */
-  mol_agent__maybe_finish(a);
+  mol_holds_drop(&a->holds);
 }
 
 /* ---- graceful drain ------------------------------------------------------------------------ */
@@ -130,8 +128,7 @@ static void on_drain_tick(uv_timer_t *t) {
   if (live > 0 && uv_now(a->loop) < a->drain_until) return;
   if (live > 0) mol_logw(SCOPE, "%s: canceling %u turns still running after the grace period",
                          a->name, live);
-  uv_timer_stop(t);
-  close_timer(a);
+  drop_own_hold(a);
   close_a2a(a);
 }
 
@@ -149,14 +146,14 @@ void mol_agent__end(mol_agent *a, mol_agent_end why, int err) {
     int rc = mol_agent__snapshot_start(a);
     if (rc) mol_logw(SCOPE, "%s: snapshot not written: %s", a->name, mol_strerror(rc));
   }
-  if (why == MOL_AGENT_STOPPED && mol_agent__live_turns(a) > 0 && a->timer_open) {
+  if (why == MOL_AGENT_STOPPED && mol_agent__live_turns(a) > 0) {
     mol_logi(SCOPE, "%s: stopping; %u turns in flight get %u ms", a->name, mol_agent__live_turns(a),
              a->o.grace_ms);
     a->drain_until = uv_now(a->loop) + a->o.grace_ms;
     uv_timer_start(&a->timer, on_drain_tick, DRAIN_TICK_MS, DRAIN_TICK_MS);
     return;
   }
-  close_timer(a);
+  drop_own_hold(a);
   close_a2a(a);
 }
 
@@ -257,7 +254,10 @@ static int make_executor(mol_agent *a) {
       a->inner = *a->o.custom;
       return 0;
   }
-  if (!rc) a->inner_live = 1;
+  if (!rc) {
+    a->inner_live = 1;
+    mol_holds_take(&a->holds); /* until the executor is freed or closed */
+  }
   return rc;
 }
 
@@ -290,7 +290,7 @@ int mol_agent_start(uv_loop_t *loop, mol_http_server *http, mol_http_client *cli
   a->started_ms = uv_now(loop);
   uv_timer_init(loop, &a->timer);
   a->timer.data = a;
-  a->timer_open = 1;
+  mol_holds_init(&a->holds, (uv_handle_t *)&a->timer, agent_finish, a);
   rc = bring_up(a, opts);
   if (rc) {
     /* What was built closes in the background; on_end is for agents that started. */

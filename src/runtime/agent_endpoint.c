@@ -53,13 +53,14 @@ static int mount_mcp(mol_agent *a, const char *prefix) {
   };
   rc = origins ? mcp_http_mount(a->loop, a->http, &mo, &a->mcp) : MOL_ENOMEM;
   free(origins);
+  if (!rc) mol_holds_take(&a->holds); /* until the endpoint has closed */
   return rc;
 }
 
 static void on_mcp_closed(void *arg) {
   mol_agent *a = arg;
   a->mcp = NULL;
-  mol_agent__maybe_finish(a);
+  mol_holds_drop(&a->holds);
 }
 
 void mol_agent__mcp_close(mol_agent *a) {
@@ -80,6 +81,7 @@ int mol_agent__mount(mol_agent *a) {
                                      .allow_private = a->o.allow_private_webhooks}};
   int rc = mol_a2a_server_new(a->loop, a->http, &so, &a->a2a);
   if (rc) return rc;
+  mol_holds_take(&a->holds); /* until the server has closed */
   char path[128];
   snprintf(path, sizeof(path), "%s/transcript", prefix);
   rc = mol_http_server_route(a->http, "GET", path, 0, mol_agent__transcript_serve, a);

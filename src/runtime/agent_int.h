@@ -1,11 +1,12 @@
 /* agent_int.h - the agent's state and the calls between its files: agent.c (lifecycle) starts
  * and ends the agent through agent_snapshot.c, agent_endpoint.c and agent_platform.c; those
  * use agent_turns.c (what the turns tell) and agent_transcript.c (their lines). Only the
- * snapshot's completion and the platform's verdict call back into agent.c. */
+ * platform's verdict calls back into agent.c. */
 #ifndef MOL_RUNTIME_AGENT_INT_H
 #define MOL_RUNTIME_AGENT_INT_H
 
 #include "a2a_uv/server.h"
+#include "base/holds.h"
 #include "mcp/http_transport.h"
 #include "runtime/agent.h"
 #include "mcp/toolset.h"
@@ -29,8 +30,11 @@ struct mol_agent {
   mcp_http *mcp;               /* <prefix>/mcp; NULL once closed */
   mol_platform_client *pc;
   int pc_running;              /* mol_platform_run's status callback is still due */
-  uv_timer_t timer;            /* register retries, then the stop drain */
-  int timer_open;
+  uv_timer_t timer;            /* register retries, then the stop drain; the holds' last handle */
+  mol_holds holds;             /* its own until its end is past the drain; the A2A server, the
+                                  executor, the MCP endpoint, the platform client and a
+                                  snapshot write while each lives: the agent ends once none
+                                  holds it (and, own_http, its listener has closed) */
   mol_transcript *transcript;
   json_t *extra_state;         /* the snapshot's keys of the agent's owner (NULL: none) */
   mol_agent__turn *live;            /* turns in flight, newest first */
@@ -39,8 +43,6 @@ struct mol_agent {
   uint64_t started_ms, drain_until;
   unsigned reg_failures;
   mol_agent_stats st;          /* counters; string fields filled by mol_agent_stats_get */
-  int snap_busy;               /* a snapshot write is in the thread pool */
-  int http_closing;            /* own_http: its close has started */
   int ending, silent;          /* silent: a failed start tears down without on_end */
   mol_agent_end why;
   int err;
@@ -52,13 +54,11 @@ struct mol_agent {
 /* ---- agent.c: lifecycle ---- */
 /* Ends the agent (idempotent): see agent.c for the one path every reason takes. */
 void mol_agent__end(mol_agent *a, mol_agent_end why, int err);
-/* Frees the ending agent once nothing it waits for is left (the snapshot write among them). */
-void mol_agent__maybe_finish(mol_agent *a);
 
 /* ---- agent_snapshot.c ---- */
 /* Start-up: reads the snapshot, if any, into the transcript and the restore hook, deletes it. */
 void mol_agent__restore(mol_agent *a);
-/* Writes the snapshot in the thread pool; mol_agent__maybe_finish() runs when it is done. Returns 0
+/* Writes the snapshot in the thread pool, holding the agent until it is done. Returns 0
  * (started) or an error (nothing is pending). */
 int mol_agent__snapshot_start(mol_agent *a);
 
@@ -66,7 +66,8 @@ int mol_agent__snapshot_start(mol_agent *a);
 /* Mounts the A2A server (card, metering executor), the transcript route and the MCP
  * endpoint. */
 int mol_agent__mount(mol_agent *a);
-/* Closes the MCP endpoint (its calls canceled, each still answered); maybe_finish follows. */
+/* Closes the MCP endpoint (its calls canceled, each still answered); it holds the agent until
+ * it has closed. */
 void mol_agent__mcp_close(mol_agent *a);
 
 /* ---- agent_platform.c ---- */

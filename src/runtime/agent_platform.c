@@ -147,6 +147,7 @@ int mol_agent__platform_start(mol_agent *a, const mol_platform_opts *more) {
   int rc = mol_platform_client_new(a->loop, &po, &a->pc);
   if (rc) return rc;
   a->tool_env.platform = a->pc;
+  mol_holds_take(&a->holds); /* until the client has closed */
   register_now(a);
   return 0;
 }

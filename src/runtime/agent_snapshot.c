@@ -65,8 +65,7 @@ static void snap_done(uv_work_t *w, int status) {
   free(j->workspace_id);
   free(j->current_task);
   free(j);
-  a->snap_busy = 0;
-  mol_agent__maybe_finish(a);
+  mol_holds_drop(&a->holds);
 }
 
 /* The owner's keys (mol_agent_set_state) first: the agent's own two overwrite them. */
@@ -100,6 +99,6 @@ int mol_agent__snapshot_start(mol_agent *a) {
     free(j);
     return rc;
   }
-  a->snap_busy = 1;
+  mol_holds_take(&a->holds); /* until snap_done */
   return 0;
 }

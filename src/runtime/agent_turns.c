@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "a2a/model.h"
-#include "a2a_uv/server_int.h" /* the server's task store: the meter listens on the turn's task */
 #include "base/clock.h"
 #include "base/log.h"
 #include "molecule.h"
@@ -102,7 +101,7 @@ static void on_task_event(mol_a2a_task *task, const mol_a2a_event *ev, void *arg
 /* ---- the meter executor ------------------------------------------------------------------- */
 
 static void watch(mol_agent *a, mol_a2a_turn *turn) {
-  mol_a2a_task *task = mol_a2a_store_get(a->a2a->store, mol_a2a_turn_task_id(turn));
+  mol_a2a_task *task = mol_a2a_server_task(a->a2a, mol_a2a_turn_task_id(turn));
   mol_agent__turn *t = task ? calloc(1, sizeof(*t)) : NULL;
   if (!t) return;
   if (mol_a2a_task_subscribe(task, on_task_event, t, NULL) != 0) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/holds.h"
 #include "base/log.h"
 #include "molecule.h"
 #include "base/proc.h"
@@ -27,7 +28,8 @@ typedef struct {
   cmd_turn *waiting_head, *waiting_tail;  /* FIFO of turns without a slot */
   cmd_turn *active;                       /* turns holding a slot */
   unsigned running, queued;
-  uv_timer_t closer;                      /* its close callback ends mol_command_executor_close */
+  uv_timer_t closer;                      /* the holds' last handle: only ever closed */
+  mol_holds holds;                        /* its own until close; each turn until released */
   int closing;
   void (*close_cb)(void *arg);
   void *close_arg;
@@ -88,17 +90,13 @@ static void cmd_free(cmd *c) {
   free(c);
 }
 
-static void on_closer_closed(uv_handle_t *h) {
-  cmd *c = h->data;
+/* The holds' finish: closed, and every turn released. */
+static void cmd_finish(void *arg) {
+  cmd *c = arg;
   void (*cb)(void *) = c->close_cb;
-  void *arg = c->close_arg;
+  void *cb_arg = c->close_arg;
   cmd_free(c);
-  if (cb) cb(arg);
-}
-
-static void maybe_closed(cmd *c) {
-  if (c->closing && !c->active && !c->waiting_head && !uv_is_closing((uv_handle_t *)&c->closer))
-    uv_close((uv_handle_t *)&c->closer, on_closer_closed);
+  if (cb) cb(cb_arg);
 }
 
 /* ---- ending a turn ------------------------------------------------------------------------- */
@@ -155,7 +153,7 @@ static void release(cmd_turn *ct) {
   }
   turn_free(ct);
   start_waiting(c);
-  maybe_closed(c);
+  mol_holds_drop(&c->holds); /* the turn's */
 }
 
 static void end_failed(cmd_turn *ct, const char *why) {
@@ -405,6 +403,7 @@ static int command_execute(void *self, mol_a2a_turn *t) {
   ct->turn = t;
   ct->streaming = mol_a2a_turn_streaming(t);
   mol_a2a_turn_set_data(t, ct);
+  mol_holds_take(&c->holds); /* until release() */
   if (c->running < c->max_running) {
     start_turn(ct);
   } else {
@@ -456,7 +455,7 @@ int mol_command_executor_new(uv_loop_t *loop, const mol_command_opts *o, mol_a2a
   c->max_queued = o->max_queued ? o->max_queued : MOL_COMMAND_DEFAULT_MAX_QUEUED;
   c->max_output = o->max_output ? o->max_output : MOL_COMMAND_DEFAULT_MAX_OUTPUT;
   uv_timer_init(loop, &c->closer);
-  c->closer.data = c;
+  mol_holds_init(&c->holds, (uv_handle_t *)&c->closer, cmd_finish, c);
   ex->name = "command";
   ex->execute = command_execute;
   ex->cancel = command_cancel;
@@ -480,5 +479,5 @@ void mol_command_executor_close(mol_a2a_executor *ex, void (*cb)(void *arg), voi
   while (c->waiting_head) end_failed(c->waiting_head, "executor shutting down");
   for (cmd_turn *ct = c->active; ct; ct = ct->next)
     if (ct->state == RUNNING) mol_proc_kill(ct->proc); /* PREPARING ones end when written */
-  maybe_closed(c);
+  mol_holds_drop(&c->holds); /* the executor's own: cb runs once every turn is released */
 }

@@ -7,6 +7,7 @@
 
 #include "base/buf.h"
 #include "base/crypto.h"
+#include "base/holds.h"
 #include "base/log.h"
 #include "http/server.h"
 #include "molecule.h"
@@ -30,24 +31,25 @@ typedef struct {
   unsigned timeout_ms;
   int port;
   int closing;
-  int close_steps;          /* pending table + server */
+  uv_timer_t last;          /* the holds' last handle: only ever closed */
+  mol_holds holds;          /* its own until close; the pending table and the server while
+                               they close */
   void (*close_cb)(void *);
   void *close_arg;
 } hermes;
 
-/* Freed when both the pending entry has resolved and the inbound POST has completed: the
- * plugin may reply before its own 200 reaches us. */
+/* Freed when both the pending entry has resolved and the inbound POST has completed (each
+ * holds it until then): the plugin may reply before its own 200 reaches us. */
 typedef struct {
   hermes *h;
   mol_a2a_turn *turn;       /* NULL once the turn has been ended */
   mol_http_request *post;   /* NULL once the POST has completed */
-  int pending_done;
+  uv_timer_t last;          /* the holds' last handle: only ever closed */
+  mol_holds holds;
   char message_id[33];
 } hermes_turn;
 
-static void maybe_free(hermes_turn *ht) {
-  if (ht->pending_done && !ht->post) free(ht);
-}
+static void turn_free(void *arg) { free(arg); }
 
 static const char *env_or(const char *v, const char *name, const char *dflt) {
   const char *e = getenv(name);
@@ -66,7 +68,6 @@ static void on_pending_done(int err, const char *text, size_t len, void *arg) {
   mol_a2a_turn *t = ht->turn;
   char buf[160];
   ht->turn = NULL;
-  ht->pending_done = 1;
   if (!t) {
     /* the POST failed and is ending the turn itself */
   } else if (err == MOL_ECANCELED) {
@@ -81,7 +82,7 @@ static void on_pending_done(int err, const char *text, size_t len, void *arg) {
     mol_a2a_turn_reply_text(t, s ? s : "");
     free(s);
   }
-  maybe_free(ht);
+  mol_holds_drop(&ht->holds); /* the pending entry's */
 }
 
 static void on_progress(const char *text, size_t len, void *arg) {
@@ -93,22 +94,25 @@ static void on_progress(const char *text, size_t len, void *arg) {
 
 /* ---- inbound POST ------------------------------------------------------------------------ */
 
-static void on_post_done(mol_http_request *r, int err, const mol_http_response *resp, void *arg) {
-  (void)r;
-  hermes_turn *ht = arg;
-  ht->post = NULL;
-  if (!ht->turn || (!err && resp->status == 200)) {
-    maybe_free(ht); /* the turn ended first (reply, cancel, shutdown), or waits for a reply */
-    return;
-  }
+/* The plugin did not take the turn: it ends with the POST's error. */
+static void post_failed(hermes_turn *ht, int err, const mol_http_response *resp) {
   char buf[700];
   if (err) snprintf(buf, sizeof(buf), "[hermes plugin POST error] %s", mol_strerror(err));
   else snprintf(buf, sizeof(buf), "[hermes plugin POST error] HTTP %d %.*s", resp->status,
                 (int)(resp->body_len > 500 ? 500 : resp->body_len), resp->body ? resp->body : "");
   mol_a2a_turn *t = ht->turn;
   ht->turn = NULL;
-  mol_pending_cancel(ht->h->pending, ht->message_id); /* drops the entry (and frees ht) */
+  mol_pending_cancel(ht->h->pending, ht->message_id); /* drops the entry (and its hold) */
   mol_a2a_turn_reply_text(t, buf);
+}
+
+static void on_post_done(mol_http_request *r, int err, const mol_http_response *resp, void *arg) {
+  (void)r;
+  hermes_turn *ht = arg;
+  ht->post = NULL;
+  /* Unless the turn ended first (reply, cancel, shutdown), or waits for a reply. */
+  if (ht->turn && (err || resp->status != 200)) post_failed(ht, err, resp);
+  mol_holds_drop(&ht->holds); /* the POST's */
 }
 
 static json_t *history_of(mol_a2a_turn *t) {
@@ -150,6 +154,8 @@ static int hermes_execute(void *self, mol_a2a_turn *t) {
     free(ht);
     return rc;
   }
+  uv_timer_init(h->loop, &ht->last);
+  mol_holds_init(&ht->holds, (uv_handle_t *)&ht->last, turn_free, ht); /* the entry's */
   mol_a2a_turn_set_data(t, ht);
   char *body = inbound_body(h, ht, chat_id);
   mol_http_header hdrs[2] = {{"Content-Type", "application/json"}, {"X-Molecule-A2A-Secret", h->secret}};
@@ -161,9 +167,10 @@ static int hermes_execute(void *self, mol_a2a_turn *t) {
   if (rc) {
     ht->turn = NULL;
     ht->post = NULL;
-    mol_pending_cancel(h->pending, ht->message_id); /* frees ht through on_pending_done */
+    mol_pending_cancel(h->pending, ht->message_id); /* drops the entry's hold: ht goes later */
     return rc;
   }
+  mol_holds_take(&ht->holds); /* the POST's, until on_post_done */
   mol_a2a_turn_working(t, NULL);
   return 0;
 }
@@ -303,9 +310,14 @@ static int setup(hermes *h, const mol_hermes_opts *o) {
   return listen_reply(h, rhost, o->reply_port ? o->reply_port : env_int(0, "MOLECULE_A2A_REPLY_PORT", 8646));
 }
 
-static void close_step(void *arg) {
+static void on_part_closed(void *arg) {
   hermes *h = arg;
-  if (--h->close_steps > 0) return;
+  mol_holds_drop(&h->holds);
+}
+
+/* The holds' finish: closed, and the pending table and the server have closed too. */
+static void hermes_free(void *arg) {
+  hermes *h = arg;
   void (*cb)(void *) = h->close_cb;
   void *cb_arg = h->close_arg;
   free(h->inbound_url);
@@ -321,10 +333,15 @@ void mol_hermes_executor_close(mol_a2a_executor *ex, void (*cb)(void *arg), void
   h->closing = 1;
   h->close_cb = cb;
   h->close_arg = arg;
-  h->close_steps = 1 + (h->pending != NULL) + (h->server != NULL);
-  if (h->pending) mol_pending_close(h->pending, close_step, h);
-  if (h->server) mol_http_server_close(h->server, 1000, close_step, h);
-  close_step(h); /* the pending/server steps always complete later, never inside */
+  if (h->pending) {
+    mol_holds_take(&h->holds);
+    mol_pending_close(h->pending, on_part_closed, h);
+  }
+  if (h->server) {
+    mol_holds_take(&h->holds);
+    mol_http_server_close(h->server, 1000, on_part_closed, h);
+  }
+  mol_holds_drop(&h->holds); /* the executor's own: cb runs later, never inside */
 }
 
 int mol_hermes_executor_new(uv_loop_t *loop, const mol_hermes_opts *o, mol_a2a_executor *ex) {
@@ -332,6 +349,8 @@ int mol_hermes_executor_new(uv_loop_t *loop, const mol_hermes_opts *o, mol_a2a_e
   hermes *h = calloc(1, sizeof(*h));
   if (!h) return MOL_ENOMEM;
   h->loop = loop;
+  uv_timer_init(loop, &h->last);
+  mol_holds_init(&h->holds, (uv_handle_t *)&h->last, hermes_free, h);
   h->http = o->http;
   h->on_orphan = o->on_orphan;
   h->orphan_arg = o->orphan_arg;

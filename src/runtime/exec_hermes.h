@@ -32,7 +32,7 @@ typedef struct {
 
 /* Creates the executor and starts its reply server. Returns 0 or an error: MOL_EINVAL for a
  * secret that cannot work (logged with the variable's name), MOL_EADDRINUSE when the reply
- * port is taken, ... */
+ * port is taken, ... On an error, what was built is released on the loop's next turns. */
 int mol_hermes_executor_new(uv_loop_t *loop, const mol_hermes_opts *opts, mol_a2a_executor *ex);
 /* The shared secret in use (to hand to the plugin's configuration). */
 const char *mol_hermes_secret(const mol_a2a_executor *ex);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/holds.h"
 #include "base/log.h"
 #include "molecule.h"
 #include "runtime/host.h"
@@ -28,16 +29,19 @@ struct mol_host {
   host_slot *slots;
   size_t n, live;
   mol_host_callbacks cbs;
-  int stopping, failed_start, http_closed, client_closed;
+  int stopping, failed_start;
   /* The public handle (molecule/host.h): created before it starts and freed only by
    * mol_host_close, whose callback fires once everything has wound down. */
-  int is_public, started, wound_down, close_requested;
+  int is_public, started, close_requested;
   mol_host_config cfg;         /* owned from mol_host_create until the host is freed */
   mol_host_agent_end_cb on_agent_end;
   void *agent_end_arg;
   mol_host_close_cb close_cb;
   void *close_arg;
-  uv_timer_t defer;            /* the close callback of a host with nothing to wind down */
+  uv_timer_t last;             /* the holds' last handle: only ever closed */
+  mol_holds holds;             /* the running host's until its wind-down has begun closing the
+                                  listener and the client, each of which holds it until
+                                  closed; a public host's caller's until mol_host_close */
 };
 
 /* The public enum is the internal one under public names. */
@@ -55,50 +59,42 @@ static void host_free(mol_host *h) {
   free(h);
 }
 
-static void public_close_done(mol_host *h) {
+/* The holds' finish: the listener and the client have closed, and a public host's caller has
+ * closed it. */
+static void host_finish(void *arg) {
+  mol_host *h = arg;
+  if (h->stopping && !h->failed_start) {
+    mol_logi(SCOPE, "stopped");
+    if (h->cbs.on_end) h->cbs.on_end(h, h->cbs.arg);
+  }
   if (h->close_cb) h->close_cb(h, h->close_arg);
   host_free(h);
 }
 
-/* A public host is freed by its close alone: a wind-down that ends first (a failed start)
- * leaves it for mol_host_close. */
-static void wound_down(mol_host *h) {
-  h->wound_down = 1;
-  if (h->close_requested) public_close_done(h);
-}
-
-static void maybe_done(mol_host *h) {
-  if (!h->http_closed || !h->client_closed) return;
-  if (!h->failed_start) {
-    mol_logi(SCOPE, "stopped");
-    if (h->cbs.on_end) h->cbs.on_end(h, h->cbs.arg);
-  }
-  if (h->is_public) wound_down(h);
-  else host_free(h);
-}
-
 static void on_http_closed(void *arg) {
   mol_host *h = arg;
-  h->http_closed = 1;
   h->http = NULL;
-  maybe_done(h);
+  mol_holds_drop(&h->holds);
 }
 
 static void on_client_closed(void *arg) {
   mol_host *h = arg;
-  h->client_closed = 1;
   h->client = NULL;
-  maybe_done(h);
+  mol_holds_drop(&h->holds);
 }
 
 /* The listener goes last: agents unroute themselves as they close, and until then in-flight
  * answers still need it. */
 static void close_shared(mol_host *h) {
-  if (h->http) mol_http_server_close(h->http, LISTENER_GRACE_MS, on_http_closed, h);
-  else h->http_closed = 1;
-  if (h->client) mol_http_client_close(h->client, on_client_closed, h);
-  else h->client_closed = 1;
-  if (!h->http || !h->client) maybe_done(h); /* never both NULL: see host_begin */
+  if (h->http) {
+    mol_holds_take(&h->holds);
+    mol_http_server_close(h->http, LISTENER_GRACE_MS, on_http_closed, h);
+  }
+  if (h->client) {
+    mol_holds_take(&h->holds);
+    mol_http_client_close(h->client, on_client_closed, h);
+  }
+  mol_holds_drop(&h->holds); /* the running host's: on_end runs later, never inside */
 }
 
 static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
@@ -201,7 +197,8 @@ static int start_shared(mol_host *h, const mol_host_config *cfg) {
 }
 
 /* Listens and starts every agent. On an error what started winds down quietly (no
- * callback), and then an internal host is freed and a public one waits for its close. */
+ * callback), and then an internal host is freed and a public one waits for its close. The
+ * running host's hold is taken: the wind-down drops it. */
 static int host_begin(mol_host *h, const mol_host_config *cfg) {
   int rc = MOL_ENOMEM;
   if ((h->slots = calloc(cfg->n_agents, sizeof(*h->slots))) != NULL) {
@@ -214,18 +211,26 @@ static int host_begin(mol_host *h, const mol_host_config *cfg) {
     return 0;
   }
   h->failed_start = 1;
-  if (h->http || h->client) mol_host_stop(h);
-  else if (h->is_public) h->wound_down = 1;
-  else host_free(h);
+  mol_host_stop(h); /* with nothing open, it drops the running host's hold at once */
   return rc;
 }
 
+/* A host with its holds: the creator's is the first. */
+static mol_host *host_alloc(uv_loop_t *loop) {
+  mol_host *h = calloc(1, sizeof(*h));
+  if (!h) return NULL;
+  h->loop = loop;
+  uv_timer_init(loop, &h->last);
+  mol_holds_init(&h->holds, (uv_handle_t *)&h->last, host_finish, h);
+  return h;
+}
+
+/* The creator's hold is the running host's: the wind-down drops it. */
 int mol_host_start_config(uv_loop_t *loop, const mol_host_config *cfg,
                           const mol_host_callbacks *cbs, mol_host **out) {
   if (!loop || !cfg || cfg->n_agents == 0) return MOL_EINVAL;
-  mol_host *h = calloc(1, sizeof(*h));
+  mol_host *h = host_alloc(loop);
   if (!h) return MOL_ENOMEM;
-  h->loop = loop;
   if (cbs) h->cbs = *cbs;
   int rc = host_begin(h, cfg);
   if (!rc) *out = h;
@@ -234,13 +239,13 @@ int mol_host_start_config(uv_loop_t *loop, const mol_host_config *cfg,
 
 /* ---- the public lifecycle (molecule/host.h) ------------------------------------------------ */
 
+/* The creator's hold is the caller's: mol_host_close drops it. */
 int mol_host_create(uv_loop_t *loop, mol_host_config *cfg, mol_host **out) {
-  mol_host *h = calloc(1, sizeof(*h));
+  mol_host *h = host_alloc(loop);
   if (!h) {
     mol_host_config_free(cfg);
     return MOL_ENOMEM;
   }
-  h->loop = loop;
   h->is_public = 1;
   h->cfg = *cfg;
   memset(cfg, 0, sizeof(*cfg));
@@ -261,25 +266,17 @@ int mol_host_start(mol_host *h, mol_host_agent_end_cb on_agent_end, void *arg) {
   h->on_agent_end = on_agent_end;
   h->agent_end_arg = arg;
   h->cbs = (mol_host_callbacks){.on_agent_end = public_agent_end};
+  mol_holds_take(&h->holds); /* the running host's */
   return host_begin(h, &h->cfg);
 }
-
-static void on_defer_closed(uv_handle_t *t) { public_close_done(t->data); }
-static void on_defer(uv_timer_t *t) { uv_close((uv_handle_t *)t, on_defer_closed); }
 
 void mol_host_close(mol_host *h, mol_host_close_cb cb, void *arg) {
   if (!h || !h->is_public || h->close_requested) return;
   h->close_requested = 1;
   h->close_cb = cb;
   h->close_arg = arg;
-  if (h->started && !h->wound_down) {
-    mol_host_stop(h); /* a failed start is already winding down: its end closes the host */
-    return;
-  }
-  /* Nothing to wind down: the callback still comes from the loop, never from here. */
-  uv_timer_init(h->loop, &h->defer);
-  h->defer.data = h;
-  uv_timer_start(&h->defer, on_defer, 0, 0);
+  if (h->started) mol_host_stop(h); /* a failed start is already winding down */
+  mol_holds_drop(&h->holds); /* the caller's: cb runs from the loop, never from here */
 }
 
 int mol_host_port(const mol_host *h) {

@@ -35,7 +35,7 @@ static void only_dest_in_parent(void) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
   ensure_dirs();
-  mol_plugin_rmtree(dest);
+  mol_plugin__rmtree(dest);
   if (mkdir(dest, 0700) != 0) abort();
   int fd = memfd_create("tar", 0);
   if (fd < 0) abort();
@@ -43,11 +43,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
   lseek(fd, 0, SEEK_SET);
   mol_plugin_limits lim = {.max_total_bytes = 1 << 20, .max_entries = 256};
   mol_plugin_extract_result res;
-  mol_plugin_extract_fd(fd, -1, dest, &lim, &res);
+  mol_plugin__extract_fd(fd, -1, dest, &lim, &res);
   close(fd);
   if (res.err && !res.msg[0]) abort();
   if (res.files > lim.max_entries || res.bytes_out > lim.max_total_bytes) abort();
-  mol_plugin_extract_result_free(&res);
+  mol_plugin__extract_result_free(&res);
   only_dest_in_parent();
   return 0;
 }

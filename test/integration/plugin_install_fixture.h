@@ -59,7 +59,7 @@ static int teardown(void **state) {
   tps_stop(&f->srv);
   uv_run(&f->loop, UV_RUN_DEFAULT);
   assert_int_equal(uv_loop_close(&f->loop), 0);
-  mol_plugin_rmtree(f->tmp);
+  mol_plugin__rmtree(f->tmp);
   for (int i = 0; i < f->nbodies; i++) free(f->bodies[i]);
   free(f->tmp);
   free(f->plugins);
@@ -84,9 +84,9 @@ static void demo_tarball(fx *f, int v, int with_setup, char hash[65]) {
   char *d = tp_mkdtemp(), msg[MOL_PLUGIN_MSG_MAX];
   mol_plugin_extract_result xr;
   tp_extract(f->tgz, d, NULL, &xr);
-  mol_plugin_extract_result_free(&xr);
+  mol_plugin__extract_result_free(&xr);
   assert_int_equal(mol_plugin_hash_dir(d, hash, msg), 0);
-  mol_plugin_rmtree(d);
+  mol_plugin__rmtree(d);
   free(d);
 }
 

@@ -1,7 +1,8 @@
 /* JSON-RPC ids and text over a real loopback socket: whatever id a client writes comes back
- * byte for byte (2^64, 1e3, -0, 1.5, escaped strings), -32600 echoes a valid id, and a text
- * holding U+0000 is refused with -32602 instead of being answered cut short. The exact reply
- * bytes are asserted, not a parse of them: a parser would hide a changed spelling. */
+ * byte for byte (2^64, 1e3, -0, 1.5, escaped strings), -32600 echoes a valid id, a text
+ * holding U+0000 is refused with -32602 instead of being answered cut short, and a turn sees
+ * its text stripped of blanks. The exact reply bytes are asserted, not a parse of them: a
+ * parser would hide a changed spelling. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -150,12 +151,32 @@ static void nul_text_is_refused_not_cut(void **state) {
   free(got);
 }
 
+/* The turn sees its text without surrounding blanks (the C locale's: space, \t \n \v \f
+ * \r), as the Python runtime's str.strip() gives them; a no-break space is text. */
+static void turn_text_is_stripped_of_blanks(void **state) {
+  (void)state;
+  struct { const char *in, *want; } cases[] = {
+      {" \\t\\n\\u000b\\f\\r hi  there \\r\\n", "\"text\":\"echo: hi  there\""},
+      {"\\u00a0hi\\u00a0", "\"text\":\"echo: \xc2\xa0hi\xc2\xa0\""},
+      {"   ", "\"text\":\"echo: \""},
+      {"plain", "\"text\":\"echo: plain\""},
+  };
+  char body[512];
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    snprintf(body, sizeof(body), SEND("1", "%s"), cases[i].in);
+    char *got = post("/", body, NULL);
+    expect_contains(got, cases[i].want);
+    free(got);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(ids_echo_byte_for_byte, setup, teardown),
       cmocka_unit_test_setup_teardown(stream_events_echo_the_id, setup, teardown),
       cmocka_unit_test_setup_teardown(null_when_the_id_is_unusable, setup, teardown),
       cmocka_unit_test_setup_teardown(nul_text_is_refused_not_cut, setup, teardown),
+      cmocka_unit_test_setup_teardown(turn_text_is_stripped_of_blanks, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,7 +74,7 @@ static int teardown(void **state) {
   tps_stop(&f->srv);
   while (live_handles(f) > 0) mol_loop_run(f->loop, MOL_RUN_ONCE);
   assert_int_equal(mol_loop_close(f->loop), 0);
-  mol_plugin_rmtree(f->tmp);
+  mol_plugin__rmtree(f->tmp);
   free(f->body);
   free(f->tmp);
   free(f->plugins);
@@ -98,9 +98,9 @@ static void demo_tarball(fx *f, int v, int with_setup, char hash[65]) {
   char *d = tp_mkdtemp(), msg[MOL_PLUGIN_MSG_MAX];
   mol_plugin_extract_result xr;
   tp_extract(f->tgz, d, NULL, &xr);
-  mol_plugin_extract_result_free(&xr);
+  mol_plugin__extract_result_free(&xr);
   assert_int_equal(mol_plugin_hash_dir(d, hash, msg), 0);
-  mol_plugin_rmtree(d);
+  mol_plugin__rmtree(d);
   free(d);
 }
 

@@ -2,4 +2,4 @@
  * cmd_plugin.c the molecule binary links), for tests that need a real installer process. */
 #include "cli/cli.h"
 
-int main(int argc, char **argv) { return cmd_plugin(argc, argv); }
+int main(int argc, char **argv) { return mol_cli__cmd_plugin(argc, argv); }

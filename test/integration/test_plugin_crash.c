@@ -196,10 +196,10 @@ static int setup(void **state) {
     mol_plugin_extract_result xr;
     tp_extract(tgz, d, NULL, &xr);
     assert_int_equal(xr.err, 0);
-    mol_plugin_extract_result_free(&xr);
+    mol_plugin__extract_result_free(&xr);
     assert_int_equal(mol_plugin_hash_dir(d, F.hash[v], msg), 0);
     F.body[v] = tps_slurp(tgz, &F.len[v]);
-    mol_plugin_rmtree(d);
+    mol_plugin__rmtree(d);
     free(d);
     free(tgz);
   }
@@ -215,7 +215,7 @@ static int teardown(void **state) {
   tps_stop(&F.srv);
   uv_run(&F.loop, UV_RUN_DEFAULT);
   assert_int_equal(uv_loop_close(&F.loop), 0);
-  mol_plugin_rmtree(F.tmp);
+  mol_plugin__rmtree(F.tmp);
   free(F.tmp);
   free(F.plugins);
   free(F.body[0]);

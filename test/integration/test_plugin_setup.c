@@ -1,6 +1,6 @@
 /* test_plugin_setup.c - setup.sh: timeout kills the whole process group (ADD-22), stragglers
  * die with bash, exit status and output are captured, the log is capped, the environment is
- * allow-listed. */
+ * allow-listed, a directory too long for a path is refused cleanly. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,7 +36,7 @@ static int teardown(void **state) {
   fx *f = *state;
   uv_run(&f->loop, UV_RUN_DEFAULT);
   assert_int_equal(uv_loop_close(&f->loop), 0);
-  mol_plugin_rmtree(f->dir);
+  mol_plugin__rmtree(f->dir);
   free(f->dir);
   free(f->log);
   free(f);
@@ -54,7 +54,7 @@ static void run_script(fx *f, const char *script, unsigned timeout_ms, size_t ma
   tp_write(f->dir, "setup.sh", script);
   mol_plugin_setup_opts o = {.dir = f->dir, .log_path = f->log, .timeout_ms = timeout_ms,
                              .max_log_bytes = max_log, .env = env};
-  assert_int_equal(mol_plugin_setup_run(&f->loop, &o, on_done, f), 0);
+  assert_int_equal(mol_plugin__setup_run(&f->loop, &o, on_done, f), 0);
   assert_int_equal(f->done, 0); /* never inside the call */
   uv_run(&f->loop, UV_RUN_DEFAULT);
   assert_int_equal(f->done, 1);
@@ -196,8 +196,21 @@ static void test_spawn_failure_reported(void **state) {
   fx *f = *state;
   mol_plugin_setup_opts o = {.dir = "/nonexistent-dir-for-cwd", .log_path = f->log};
   tp_write(f->dir, "setup.sh", "exit 0\n");
-  int rc = mol_plugin_setup_run(&f->loop, &o, on_done, f);
+  int rc = mol_plugin__setup_run(&f->loop, &o, on_done, f);
   assert_int_not_equal(rc, 0); /* cwd missing: uv_spawn fails, cb never fires */
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->done, 0);
+}
+
+/* A plugin directory whose script path does not fit: a clear error before anything is
+ * started, the callback never fires, and nothing is left on the loop. */
+static void test_dir_too_long_refused(void **state) {
+  fx *f = *state;
+  static char dir[5000];
+  memset(dir, 'd', sizeof(dir) - 1);
+  dir[0] = '/';
+  mol_plugin_setup_opts o = {.dir = dir, .log_path = f->log};
+  assert_int_equal(mol_plugin__setup_run(&f->loop, &o, on_done, f), -ENAMETOOLONG);
   uv_run(&f->loop, UV_RUN_DEFAULT);
   assert_int_equal(f->done, 0);
 }
@@ -208,6 +221,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       T(test_hang_and_fork_killed), T(test_stragglers_die_with_bash), T(test_exit_status_and_log),
       T(test_log_capped),           T(test_env_allow_listed),         T(test_spawn_failure_reported),
+      T(test_dir_too_long_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /* Pure parts of the dev platform, no sockets: SSRF classification, the rate limiter, tokens,
- * times, bearer and query parsing, the SQLite store's migrations, and the holds counter. */
+ * times, bearer and query parsing, the SQLite store's migrations. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -339,41 +339,6 @@ static void test_store_migrations(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
-static void on_holds_finished(void *arg) { (*(int *)arg)++; }
-
-/* The finish fires once, when nothing holds, and never inside the call that armed it or that
- * released the last hold; a hold taken before the deferred finish ran postpones it. */
-static void test_holds(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  mol_dp__holds h;
-  memset(&h, 0, sizeof h);
-  int fired = 0;
-  mol_dp__holds_add(&h);
-  mol_dp__holds_add(&h);
-  mol_dp__holds_release(&h); /* not finishing yet: nothing happens */
-  mol_dp__holds_finish(&h, &loop, on_holds_finished, &fired);
-  uv_run(&loop, UV_RUN_NOWAIT);
-  assert_int_equal(fired, 0); /* still held */
-  mol_dp__holds_release(&h);
-  assert_int_equal(fired, 0); /* not inside the release */
-  mol_dp__holds_add(&h);      /* held again before the deferred finish ran */
-  uv_run(&loop, UV_RUN_NOWAIT);
-  assert_int_equal(fired, 0);
-  mol_dp__holds_release(&h);
-  assert_int_equal(fired, 0);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(fired, 1);
-  /* Armed with nothing held: still on a later turn, and once. */
-  memset(&h, 0, sizeof h);
-  mol_dp__holds_finish(&h, &loop, on_holds_finished, &fired);
-  assert_int_equal(fired, 1);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(fired, 2);
-  assert_int_equal(uv_loop_close(&loop), 0); /* the helper's handle is closed */
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ssrf_addresses), cmocka_unit_test(test_ssrf_urls),
@@ -381,7 +346,7 @@ int main(void) {
       cmocka_unit_test(test_rate_limiter),   cmocka_unit_test(test_tokens_and_ids),
       cmocka_unit_test(test_times),          cmocka_unit_test(test_query),
       cmocka_unit_test(test_message_text),   cmocka_unit_test(test_store_migrations),
-      cmocka_unit_test(test_store_v2_to_v3), cmocka_unit_test(test_holds),
+      cmocka_unit_test(test_store_v2_to_v3),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,9 +29,9 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fx *f = *state;
-  mol_plugin_extract_result_free(&f->res);
-  mol_plugin_rmtree(f->tmp);
-  mol_plugin_rmtree(f->dest);
+  mol_plugin__extract_result_free(&f->res);
+  mol_plugin__rmtree(f->tmp);
+  mol_plugin__rmtree(f->dest);
   free(f->tmp);
   free(f->dest);
   free(f->tgz);
@@ -40,7 +40,7 @@ static int teardown(void **state) {
 }
 
 static void run(fx *f, const mol_plugin_limits *l) {
-  mol_plugin_extract_result_free(&f->res);
+  mol_plugin__extract_result_free(&f->res);
   tp_extract(f->tgz, f->dest, l, &f->res);
 }
 
@@ -87,12 +87,12 @@ static void test_sibling_untouched(void **state) { /* TAR-07 */
   char *c = tp_read(sib, "marker.txt");
   assert_string_equal(c, "original");
   free(c);
-  mol_plugin_rmtree(sib);
+  mol_plugin__rmtree(sib);
   free(sib);
 }
 
 static void expect_at(fx *f, const char *name, const char *where) {
-  mol_plugin_rmtree(f->dest);
+  mol_plugin__rmtree(f->dest);
   mkdir(f->dest, 0700);
   single(f, name);
   assert_int_equal(f->res.err, 0);
@@ -272,7 +272,7 @@ static void test_link_as_parent(void **state) { /* ADD-20 */
   assert_false(tp_exists(outside, "pwned.txt"));
   assert_true(S_ISDIR(tp_mode(f->dest, "link"))); /* a real directory, not a link */
   assert_true(tp_exists(f->dest, "link/pwned.txt"));
-  mol_plugin_rmtree(outside);
+  mol_plugin__rmtree(outside);
   free(outside);
 }
 
@@ -304,7 +304,7 @@ static void test_corrupt_and_truncated_gzip(void **state) {
   assert_int_equal(f->res.err, 0);
   char good[65];
   memcpy(good, f->res.content_sha256, sizeof(good));
-  mol_plugin_rmtree(f->dest);
+  mol_plugin__rmtree(f->dest);
   mkdir(f->dest, 0700);
   struct stat st;
   stat(f->tgz, &st);
@@ -321,7 +321,7 @@ static void test_corrupt_and_truncated_gzip(void **state) {
   fseek(fp, 10, SEEK_SET);
   fputs("\xff\xff\xff\xff", fp);
   fclose(fp);
-  mol_plugin_rmtree(f->dest);
+  mol_plugin__rmtree(f->dest);
   mkdir(f->dest, 0700);
   run(f, NULL);
   assert_true(f->res.err != 0 || strcmp(f->res.content_sha256, good) != 0);
@@ -329,7 +329,7 @@ static void test_corrupt_and_truncated_gzip(void **state) {
   srand(7);
   write_big(f, 256 << 10, 1);
   assert_int_equal(truncate(f->tgz, st.st_size / 2), 0);
-  mol_plugin_rmtree(f->dest);
+  mol_plugin__rmtree(f->dest);
   mkdir(f->dest, 0700);
   run(f, NULL);
   assert_int_equal(f->res.err, MOL_EPROTO);
@@ -364,8 +364,8 @@ static void test_tee_copies_stream(void **state) {
   fclose(fp);
   char *copy = tp_path(f->tmp, "copy.tgz");
   int in = open(f->tgz, O_RDONLY), out = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  mol_plugin_extract_result_free(&f->res);
-  mol_plugin_extract_fd(in, out, f->dest, NULL, &f->res);
+  mol_plugin__extract_result_free(&f->res);
+  mol_plugin__extract_fd(in, out, f->dest, NULL, &f->res);
   close(in);
   close(out);
   assert_int_equal(f->res.err, 0);

@@ -24,7 +24,7 @@ static void test_vector_empty(void **state) { /* SHA-08 */
   tp_write(d, "plugin.yaml", "name: x\nsha256: abc\n");
   hash_dir_ok(d, h);
   assert_string_equal(h, "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945");
-  mol_plugin_rmtree(d);
+  mol_plugin__rmtree(d);
   free(d);
 }
 
@@ -35,7 +35,7 @@ static void test_vector_one_file(void **state) { /* SHA-03 */
   tp_write(d, "a.txt", "hi\n");
   hash_dir_ok(d, h);
   assert_string_equal(h, "85c06e7e8d94816de97dd77e54689d31e29163dd74e87fe785bb1b35d7d7376c");
-  mol_plugin_rmtree(d);
+  mol_plugin__rmtree(d);
   free(d);
 }
 
@@ -51,7 +51,7 @@ static void test_vector_unicode_nested(void **state) {
   tp_write(d, "\xc3\xa9.txt", "hi\n");
   hash_dir_ok(d, h);
   assert_string_equal(h, "b6538c09e4ac2c3042d4b7099b9c034a1987207fe23b943b8f6fd169c2650950");
-  mol_plugin_rmtree(d);
+  mol_plugin__rmtree(d);
   free(d);
 }
 
@@ -60,17 +60,17 @@ static void test_manifest_json_format(void **state) {
   mol_plugin_manifest m = {0};
   uint8_t dg[32];
   mol_sha256_once("hi\n", 3, dg);
-  mol_plugin_manifest_add(&m, "\xc3\xa9.txt", dg);
-  mol_plugin_manifest_add(&m, "a.txt", dg);
-  mol_plugin_manifest_add(&m, "plugin.yaml", dg);   /* root one dropped */
-  mol_plugin_manifest_add(&m, "x/plugin.yaml", dg); /* nested one kept */
+  mol_plugin__manifest_add(&m, "\xc3\xa9.txt", dg);
+  mol_plugin__manifest_add(&m, "a.txt", dg);
+  mol_plugin__manifest_add(&m, "plugin.yaml", dg);   /* root one dropped */
+  mol_plugin__manifest_add(&m, "x/plugin.yaml", dg); /* nested one kept */
   char *json;
   size_t len;
-  assert_int_equal(mol_plugin_manifest_json(&m, &json, &len), 0);
+  assert_int_equal(mol_plugin__manifest_json(&m, &json, &len), 0);
   assert_string_equal(json, "[[\"a.txt\", \"" HI_HEX "\"], [\"x/plugin.yaml\", \"" HI_HEX
                             "\"], [\"\\u00e9.txt\", \"" HI_HEX "\"]]");
   free(json);
-  mol_plugin_manifest_free(&m);
+  mol_plugin__manifest_free(&m);
 }
 
 /* Escapes as json.dumps(ensure_ascii=True): quotes, backslash, short escapes, \u00XX controls,
@@ -79,14 +79,14 @@ static void test_manifest_json_escapes(void **state) {
   (void)state;
   mol_plugin_manifest m = {0};
   uint8_t dg[32] = {0};
-  mol_plugin_manifest_add(&m, "q\"b\\n\nr\rt\tb\bf\f\x01\x7f/\xf0\x9f\x98\x80\xff", dg);
+  mol_plugin__manifest_add(&m, "q\"b\\n\nr\rt\tb\bf\f\x01\x7f/\xf0\x9f\x98\x80\xff", dg);
   char *json;
   size_t len;
-  assert_int_equal(mol_plugin_manifest_json(&m, &json, &len), 0);
+  assert_int_equal(mol_plugin__manifest_json(&m, &json, &len), 0);
   assert_string_equal(json, "[[\"q\\\"b\\\\n\\nr\\rt\\tb\\bf\\f\\u0001\\u007f/\\ud83d\\ude00\\udcff\", "
                             "\"0000000000000000000000000000000000000000000000000000000000000000\"]]");
   free(json);
-  mol_plugin_manifest_free(&m);
+  mol_plugin__manifest_free(&m);
 }
 
 /* Python sorts code points: U+FF5E (3 UTF-8 bytes) < U+1F600 (4 bytes), and "a-c" < "a/b". */
@@ -94,17 +94,17 @@ static void test_manifest_order(void **state) {
   (void)state;
   mol_plugin_manifest m = {0};
   uint8_t dg[32] = {0};
-  mol_plugin_manifest_add(&m, "\xf0\x9f\x98\x80", dg);
-  mol_plugin_manifest_add(&m, "\xef\xbd\x9e", dg);
-  mol_plugin_manifest_add(&m, "a/b", dg);
-  mol_plugin_manifest_add(&m, "a-c", dg);
+  mol_plugin__manifest_add(&m, "\xf0\x9f\x98\x80", dg);
+  mol_plugin__manifest_add(&m, "\xef\xbd\x9e", dg);
+  mol_plugin__manifest_add(&m, "a/b", dg);
+  mol_plugin__manifest_add(&m, "a-c", dg);
   char *json;
   size_t len;
-  assert_int_equal(mol_plugin_manifest_json(&m, &json, &len), 0);
+  assert_int_equal(mol_plugin__manifest_json(&m, &json, &len), 0);
   assert_non_null(strstr(json, "[[\"a-c\""));
   assert_true(strstr(json, "\\uff5e") < strstr(json, "\\ud83d"));
   free(json);
-  mol_plugin_manifest_free(&m);
+  mol_plugin__manifest_free(&m);
 }
 
 static void test_per_file_hash(void **state) { /* SHA-01 */
@@ -135,7 +135,7 @@ static void test_walk_rules(void **state) { /* SHA-02, SHA-09, symlink rules of 
   free(p);
   hash_dir_ok(d, h2);
   assert_string_not_equal(h1, h2);
-  mol_plugin_rmtree(d);
+  mol_plugin__rmtree(d);
   free(d);
 }
 
@@ -163,8 +163,8 @@ static void test_order_independence(void **state) { /* SHA-12, SHA-13, SHA-14 */
   tp_write(a, "s0/f00.txt", "tampered"); /* SHA-06 */
   hash_dir_ok(a, ha);
   assert_string_not_equal(ha, hb);
-  mol_plugin_rmtree(a);
-  mol_plugin_rmtree(b);
+  mol_plugin__rmtree(a);
+  mol_plugin__rmtree(b);
   free(a);
   free(b);
 }

@@ -12,13 +12,13 @@
 #include "plugin/plugin.h"
 
 static void digest(int portable, const uint8_t *data, size_t len, size_t split, uint8_t out[32]) {
-  mol_plugin_sha256_select(portable);
+  mol_plugin__sha256_select(portable);
   mol_plugin_sha256 h;
-  mol_plugin_sha256_init(&h);
+  mol_plugin__sha256_init(&h);
   size_t a = split < len ? split : len;
-  mol_plugin_sha256_update(&h, data, a);
-  mol_plugin_sha256_update(&h, data + a, len - a);
-  mol_plugin_sha256_final(&h, out);
+  mol_plugin__sha256_update(&h, data, a);
+  mol_plugin__sha256_update(&h, data + a, len - a);
+  mol_plugin__sha256_final(&h, out);
 }
 
 static void test_vectors(void **state) {
@@ -53,7 +53,7 @@ static void test_paths_agree(void **state) {
     assert_memory_equal(a, b, 32);
   }
   free(buf);
-  mol_plugin_sha256_select(0);
+  mol_plugin__sha256_select(0);
 }
 
 int main(void) {

@@ -138,7 +138,7 @@ static inline void tp_extract(const char *tgz, const char *dest, const mol_plugi
                               mol_plugin_extract_result *res) {
   int fd = open(tgz, O_RDONLY);
   if (fd < 0) abort();
-  mol_plugin_extract_fd(fd, -1, dest, l, res);
+  mol_plugin__extract_fd(fd, -1, dest, l, res);
   close(fd);
 }
 

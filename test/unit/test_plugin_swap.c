@@ -22,21 +22,21 @@ static void test_swap_fresh_and_exchange(void **state) {
   mkdir_in(d, ".staging-demo-00000001");
   tp_write(d, ".staging-demo-00000001/v", "1");
   char *st1 = tp_path(d, ".staging-demo-00000001");
-  assert_int_equal(mol_plugin_swap_in(d, "demo", st1, msg), 0);
+  assert_int_equal(mol_plugin__swap_in(d, "demo", st1, msg), 0);
   char *v = tp_read(d, "demo/v");
   assert_string_equal(v, "1");
   free(v);
   mkdir_in(d, ".staging-demo-00000002");
   tp_write(d, ".staging-demo-00000002/v", "2");
   char *st2 = tp_path(d, ".staging-demo-00000002");
-  assert_int_equal(mol_plugin_swap_in(d, "demo", st2, msg), 0);
+  assert_int_equal(mol_plugin__swap_in(d, "demo", st2, msg), 0);
   v = tp_read(d, "demo/v");
   assert_string_equal(v, "2");
   free(v);
   assert_int_equal(tp_count_entries(d), 1); /* the old version went away with the staging name */
   free(st1);
   free(st2);
-  mol_plugin_rmtree(d);
+  mol_plugin__rmtree(d);
   free(d);
 }
 
@@ -60,7 +60,7 @@ static void test_recovery_rules(void **state) {
   assert_true(tp_exists(d, ".setup-live.log"));
   assert_int_equal(tp_count_entries(d), 3);
   assert_int_equal(mol_plugin_recover(d), 0); /* idempotent */
-  mol_plugin_rmtree(d);
+  mol_plugin__rmtree(d);
   free(d);
 }
 
@@ -68,14 +68,14 @@ static void test_lock_and_remove(void **state) {
   (void)state;
   char *d = tp_mkdtemp(), msg[MOL_PLUGIN_MSG_MAX];
   char *plugins = tp_path(d, "a/b/plugins"); /* created on demand */
-  int fd = mol_plugin_lock(plugins);
+  int fd = mol_plugin__lock(plugins);
   assert_true(fd >= 0);
-  assert_int_equal(mol_plugin_lock(plugins), MOL_EBUSY);
+  assert_int_equal(mol_plugin__lock(plugins), MOL_EBUSY);
   assert_int_equal(mol_plugin_recover(plugins), MOL_EBUSY);
   mkdir_in(plugins, "demo");
   assert_int_equal(mol_plugin_remove(plugins, "demo", msg), MOL_EBUSY);
   assert_non_null(strstr(msg, "another install"));
-  mol_plugin_unlock(fd);
+  mol_plugin__unlock(fd);
   assert_int_equal(mol_plugin_remove(plugins, "demo", msg), 0);
   assert_false(tp_exists(plugins, "demo"));
   assert_int_equal(mol_plugin_remove(plugins, "demo", msg), MOL_ENOENT);
@@ -83,7 +83,7 @@ static void test_lock_and_remove(void **state) {
   assert_int_equal(mol_plugin_remove(plugins, "../etc", msg), MOL_EINVAL);
   assert_int_equal(tp_count_entries(plugins), 0);
   free(plugins);
-  mol_plugin_rmtree(d);
+  mol_plugin__rmtree(d);
   free(d);
 }
 
@@ -98,15 +98,15 @@ static void test_rmtree_no_follow(void **state) {
   assert_int_equal(symlink(outside, ln), 0);
   chmod(ro, 0500); /* read-only dirs are still removed */
   char *t = tp_path(d, "t");
-  assert_int_equal(mol_plugin_rmtree(t), 0);
+  assert_int_equal(mol_plugin__rmtree(t), 0);
   assert_false(tp_exists(d, "t"));
   assert_true(tp_exists(outside, "precious"));
-  assert_int_equal(mol_plugin_rmtree(t), 0); /* missing is fine */
+  assert_int_equal(mol_plugin__rmtree(t), 0); /* missing is fine */
   free(t);
   free(ro);
   free(ln);
-  mol_plugin_rmtree(d);
-  mol_plugin_rmtree(outside);
+  mol_plugin__rmtree(d);
+  mol_plugin__rmtree(outside);
   free(d);
   free(outside);
 }
