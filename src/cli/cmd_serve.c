@@ -22,6 +22,7 @@ typedef struct {
   mol_a2a_server *a2a;
   mol_a2a_executor ex;
   int command;                /* ex is a command executor (closed asynchronously) */
+  int ex_made;                /* ex exists and must be closed */
   uv_timer_t drain_timer;
   uint64_t stop_at;
   int stopping;
@@ -77,18 +78,24 @@ static void on_client_closed(void *arg) {
 
 static void on_http_closed(void *arg) {
   serve *s = arg;
-  mol_http_client_close(s->client, on_client_closed, s);
+  if (s->client) mol_http_client_close(s->client, on_client_closed, s);
+  else on_client_closed(s);
 }
 
 static void on_executor_closed(void *arg) {
   serve *s = arg;
-  mol_http_server_close(s->http, 1000, on_http_closed, s);
+  if (s->http) mol_http_server_close(s->http, 1000, on_http_closed, s);
+  else on_http_closed(s);
 }
 
 /* Every turn has ended by now: the executor goes, then the listener. */
 static void on_a2a_closed(void *arg) {
   serve *s = arg;
   s->a2a = NULL;
+  if (!s->ex_made) {
+    on_executor_closed(s);
+    return;
+  }
   if (s->command) {
     mol_command_executor_close(&s->ex, on_executor_closed, s);
     return;
@@ -280,10 +287,16 @@ static int parse(int argc, char **argv, serve_opts *o) {
 }
 
 static int make_executor(serve *s, serve_opts *o) {
-  if (strcmp(o->executor, "command") != 0) return mol_echo_new(&o->echo, &s->ex);
-  s->command = 1;
-  o->command.agent_name = o->name;
-  return mol_command_executor_new(s->loop, &o->command, &s->ex);
+  int rc;
+  if (strcmp(o->executor, "command") != 0) {
+    rc = mol_echo_new(&o->echo, &s->ex);
+  } else {
+    s->command = 1;
+    o->command.agent_name = o->name;
+    rc = mol_command_executor_new(s->loop, &o->command, &s->ex);
+  }
+  s->ex_made = rc == 0;
+  return rc;
 }
 
 static int start(serve *s, serve_opts *o) {
@@ -328,7 +341,12 @@ int mol_cli__cmd_serve(int argc, char **argv) {
   rc = start(&s, &o);
   if (rc) {
     fprintf(stderr, "molecule serve: %s\n", mol_strerror(rc));
-    return 1; /* the process ends; the OS reclaims the half-built server */
+    /* Close what was built, in the order a stop closes it, so nothing is left behind. */
+    if (s.a2a) mol_a2a_server_close(s.a2a, on_a2a_closed, &s);
+    else on_a2a_closed(&s);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return 1;
   }
   mol_cli__on_stop_signal(&loop, on_stop, &s);
   uv_run(&loop, UV_RUN_DEFAULT);
