@@ -15,17 +15,17 @@
 
 static const char *const shapes[] = {
   /* mock-llm's answer */
-  "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":\"mock\",\"choices\":[{\"index\":0,"
+  ("{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":\"mock\",\"choices\":[{\"index\":0,"
   "\"message\":{\"role\":\"assistant\",\"content\":\"say \\\"hi\\\"\\nplease\"},\"finish_reason\":\"stop\"}],"
-  "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}",
+  "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}"),
   /* tool calls, escapes in the arguments, unicode */
-  "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+  ("{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
   "{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"add\",\"arguments\":\"{\\\"a\\\":2,\\\"b\\\":\\\"x\\\\ny\\\"}\"}},"
   "{\"type\":\"function\",\"id\":\"call_\\u00e9\\ud83d\\ude00\",\"function\":{\"arguments\":\"\",\"name\":\"n\"}}]},"
-  "\"finish_reason\":\"tool_calls\"}]}",
+  "\"finish_reason\":\"tool_calls\"}]}"),
   /* reasoning only, unknown members everywhere, several choices */
-  "{\"x\":[1,2,{\"y\":null}],\"choices\":[{\"logprobs\":{\"a\":[true,false]},\"message\":{\"refusal\":null,"
-  "\"reasoning_content\":\"thinking\",\"content\":\"\"},\"z\":1.5e3},{\"message\":{\"content\":\"second\"}}],\"w\":\"v\"}",
+  ("{\"x\":[1,2,{\"y\":null}],\"choices\":[{\"logprobs\":{\"a\":[true,false]},\"message\":{\"refusal\":null,"
+  "\"reasoning_content\":\"thinking\",\"content\":\"\"},\"z\":1.5e3},{\"message\":{\"content\":\"second\"}}],\"w\":\"v\"}"),
   /* empty id and name, null arguments, extra call members */
   "{\"choices\":[{\"message\":{\"tool_calls\":[{\"id\":\"\",\"index\":0,\"function\":{\"name\":\"\",\"arguments\":null}}]}}]}",
   /* left to jansson: duplicate content, object arguments, a non-string id, NUL in a string */
