@@ -20,7 +20,6 @@ typedef struct {
   mol_a2a_server *a2a;
   mol_a2a_executor ex;
   int command;                /* ex is a command executor (closed asynchronously) */
-  int ex_made;                /* ex exists and must be freed or closed */
   uv_timer_t drain_timer;
   uint64_t stop_at;
   int stopping;
@@ -242,7 +241,6 @@ static int start(serve *s, serve_opts *o) {
                        .description = command ? "molecule command agent" : "molecule echo agent",
                        .url = url, .streaming = 1, .skills = &skill, .n_skills = 1};
   rc = make_executor(s, o);
-  s->ex_made = rc == 0;
   mol_a2a_server_opts ao = {.card = &card, .executor = &s->ex};
   if (!rc) rc = mol_a2a_server_new(s->loop, s->http, &ao, &s->a2a);
   if (rc) return rc;
@@ -250,18 +248,6 @@ static int start(serve *s, serve_opts *o) {
   printf("listening on %s:%d\n", o->host, port);
   fflush(stdout);
   return 0;
-}
-
-static void on_half_built_closed(void *arg) { (void)arg; }
-
-/* A start that failed (the port taken, most often): what it built is closed and the loop with
- * it, so that nothing outlives the command, as on a normal stop. */
-static void close_half_built(serve *s) {
-  if (s->ex_made && s->command) mol_command_executor_close(&s->ex, on_half_built_closed, NULL);
-  else if (s->ex_made) mol_echo_free(&s->ex);
-  if (s->http) mol_http_server_close(s->http, 0, on_half_built_closed, NULL);
-  uv_run(s->loop, UV_RUN_DEFAULT);
-  uv_loop_close(s->loop);
 }
 
 int cmd_serve(int argc, char **argv) {
@@ -275,8 +261,7 @@ int cmd_serve(int argc, char **argv) {
   rc = start(&s, &o);
   if (rc) {
     fprintf(stderr, "molecule serve: %s\n", mol_strerror(rc));
-    close_half_built(&s);
-    return 1;
+    return 1; /* the process ends; the OS reclaims the half-built server */
   }
   cli_on_stop_signal(&loop, on_stop, &s);
   uv_run(&loop, UV_RUN_DEFAULT);
