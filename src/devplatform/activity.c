@@ -1,6 +1,7 @@
 /* activity.c - the activity feed (contract §3.10-§3.12, §11.1 rows 8-9): rows written by the
  * proxy, notify and self-reports; GET .../activity with the SDK's since_id cursor (ASC,
- * strictly after, 410 when the cursor row is gone) and the legacy newest-first listing.
+ * strictly after, 410 when the cursor row is gone) and the legacy newest-first listing; a call to
+ * a poll-mode target is stored here as the target's inbound row.
  *
  * The feed is bounded two ways: at most activity_max_per_ws rows per workspace (checked every
  * PRUNE_EVERY inserts into that workspace, so the slack is that many rows) and a retention age
@@ -330,4 +331,22 @@ void mol_dp__h_activity_report(mol_dp__call *c, const char *ws, mol_dp__reply *r
     free(resp);
   }
   json_decref(b);
+}
+
+/* Poll-mode targets (post-ref PR #2353): nothing is dispatched; the request becomes an inbound
+ * activity row that the target picks up with GET /activity?since_id=. */
+int mol_dp__activity_queue_poll(mol_devplatform *dp, const char *caller, const char *target,
+                               const char *body, const char *method, mol_dp__reply *r) {
+  char id[MOL_UUID_LEN + 1];
+  mol_dp__activity a = {.workspace_id = target, .activity_type = "a2a_receive", .source_id = caller,
+                        .target_id = target, .method = method, .request_body = body,
+                        .status = "ok", .summary = "queued for poll delivery"};
+  if (mol_dp__activity_add(dp, &a, id)) {
+    mol_dp__reply_err(r, 500, "failed to queue message");
+    return 0;
+  }
+  mol_dp__reply_set(r, 200,
+                    json_pack("{s:s,s:s,s:s,s:s}", "status", "queued", "delivery_mode", "poll",
+                              "method", method, "activity_id", id));
+  return 1;
 }

@@ -214,7 +214,7 @@ static void dispatch(mol_devplatform *dp, const char *id, const char *src, const
     fail(dp, id, src, target, "workspace is paused");
   } else if (!strcmp(w.delivery_mode, "poll")) {
     /* Picked up by the target's poll; its answer comes back as a message, not here. */
-    if (mol_dp__proxy_deliver_poll(dp, src, target, body, "message/send", &r))
+    if (mol_dp__activity_queue_poll(dp, src, target, body, "message/send", &r))
       stitch(dp, id, src, target, "queued", NULL, NULL);
     else
       fail(dp, id, src, target, "failed to queue message");

@@ -373,11 +373,6 @@ void mol_dp__delegation_outcome(mol_devplatform *dp, const char *id, const char 
                                 const char *target, mol_dp__del_outcome kind, const char *body,
                                 size_t len);
 
-/* proxy.c: stores a call to a poll-mode target as its inbound activity row and fills r with the
- * queued envelope; 1 on success, 0 with r holding the 500. */
-int mol_dp__proxy_deliver_poll(mol_devplatform *dp, const char *caller, const char *target,
-                               const char *body, const char *method, mol_dp__reply *r);
-
 /* peers.c */
 int mol_dp__can_communicate(mol_devplatform *dp, const char *caller, const char *target);
 
@@ -393,6 +388,10 @@ typedef struct mol_dp__actcount mol_dp__actcount;
 void mol_dp__activity_counts_free(mol_devplatform *dp);
 /* Text of params.message.parts[].text (kind or type "text"), newline-joined; caller frees. */
 char *mol_dp__message_text(json_t *request);
+/* Stores a call to a poll-mode target as its inbound activity row and fills r with the queued
+ * envelope; 1 on success, 0 with r holding the 500. Used by the proxy and by delegations. */
+int mol_dp__activity_queue_poll(mol_devplatform *dp, const char *caller, const char *target,
+                                const char *body, const char *method, mol_dp__reply *r);
 
 /* queue.c / dispatch.c */
 /* A heartbeat from ws: extends the idle timers of dispatches to ws, and (when can_drain)

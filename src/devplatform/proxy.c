@@ -68,24 +68,6 @@ static int check_caller(mol_dp__call *c, const char *caller, const char *target,
   return 1;
 }
 
-/* Poll-mode targets (post-ref PR #2353): nothing is dispatched; the request becomes an inbound
- * activity row that the target picks up with GET /activity?since_id=. */
-int mol_dp__proxy_deliver_poll(mol_devplatform *dp, const char *caller, const char *target,
-                               const char *body, const char *method, mol_dp__reply *r) {
-  char id[MOL_UUID_LEN + 1];
-  mol_dp__activity a = {.workspace_id = target, .activity_type = "a2a_receive", .source_id = caller,
-                        .target_id = target, .method = method, .request_body = body,
-                        .status = "ok", .summary = "queued for poll delivery"};
-  if (mol_dp__activity_add(dp, &a, id)) {
-    mol_dp__reply_err(r, 500, "failed to queue message");
-    return 0;
-  }
-  mol_dp__reply_set(r, 200,
-                    json_pack("{s:s,s:s,s:s,s:s}", "status", "queued", "delivery_mode", "poll",
-                              "method", method, "activity_id", id));
-  return 1;
-}
-
 /* Everything of §4.2 that can be answered without I/O. Returns 1 when w holds a dispatchable
  * target (r untouched), 0 when r holds the answer. */
 static int resolve_target(mol_dp__call *c, const char *target, mol_dp__ws *w, mol_dp__reply *r) {
@@ -123,7 +105,7 @@ int mol_dp__h_a2a(mol_dp__call *c, const char *target, mol_dp__reply *r) {
     mol_dp__reply_set(r, 503,
                       json_pack("{s:s,s:s}", "error", "workspace has no URL", "status", w.status));
   } else if (strcmp(w.delivery_mode, "poll") == 0) {
-    mol_dp__proxy_deliver_poll(dp, caller, target, body, method, r);
+    mol_dp__activity_queue_poll(dp, caller, target, body, method, r);
   } else if (!w.url[0]) {
     mol_dp__reply_set(r, 503,
                       json_pack("{s:s,s:s}", "error", "workspace has no URL", "status", w.status));
