@@ -31,25 +31,30 @@ typedef struct {
   unsigned timeout_ms;
   int port;
   int closing;
-  uv_timer_t last;          /* the holds' last handle: only ever closed */
+  mol_holds_shared turns;   /* where ended turns wait to be freed; also the holds' last handle */
   mol_holds holds;          /* its own until close; the pending table and the server while
-                               they close */
+                               they close; each turn until freed */
   void (*close_cb)(void *);
   void *close_arg;
 } hermes;
 
 /* Freed when both the pending entry has resolved and the inbound POST has completed (each
- * holds it until then): the plugin may reply before its own 200 reaches us. */
+ * holds it until then): the plugin may reply before its own 200 reaches us. Turns share the
+ * executor's handle rather than own one: ten thousand pending turns are ten thousand of these. */
 typedef struct {
   hermes *h;
   mol_a2a_turn *turn;       /* NULL once the turn has been ended */
   mol_http_request *post;   /* NULL once the POST has completed */
-  uv_timer_t last;          /* the holds' last handle: only ever closed */
   mol_holds holds;
   char message_id[33];
 } hermes_turn;
 
-static void turn_free(void *arg) { free(arg); }
+static void turn_free(void *arg) {
+  hermes_turn *ht = arg;
+  hermes *h = ht->h;
+  free(ht);
+  mol_holds_drop(&h->holds); /* the turn's */
+}
 
 static const char *env_or(const char *v, const char *name, const char *dflt) {
   const char *e = getenv(name);
@@ -154,8 +159,8 @@ static int hermes_execute(void *self, mol_a2a_turn *t) {
     free(ht);
     return rc;
   }
-  uv_timer_init(h->loop, &ht->last);
-  mol_holds_init(&ht->holds, (uv_handle_t *)&ht->last, turn_free, ht); /* the entry's */
+  mol_holds_init_shared(&ht->holds, &h->turns, turn_free, ht); /* the entry's */
+  mol_holds_take(&h->holds); /* the turn's, until turn_free */
   mol_a2a_turn_set_data(t, ht);
   char *body = inbound_body(h, ht, chat_id);
   mol_http_header hdrs[2] = {{"Content-Type", "application/json"}, {"X-Molecule-A2A-Secret", h->secret}};
@@ -318,6 +323,7 @@ static void on_part_closed(void *arg) {
 /* The holds' finish: closed, and the pending table and the server have closed too. */
 static void hermes_free(void *arg) {
   hermes *h = arg;
+  mol_holds_shared_flush(&h->turns); /* none waits: each turn held h until freed */
   void (*cb)(void *) = h->close_cb;
   void *cb_arg = h->close_arg;
   free(h->inbound_url);
@@ -349,8 +355,8 @@ int mol_hermes_executor_new(uv_loop_t *loop, const mol_hermes_opts *o, mol_a2a_e
   hermes *h = calloc(1, sizeof(*h));
   if (!h) return MOL_ENOMEM;
   h->loop = loop;
-  uv_timer_init(loop, &h->last);
-  mol_holds_init(&h->holds, (uv_handle_t *)&h->last, hermes_free, h);
+  mol_holds_shared_init(loop, &h->turns);
+  mol_holds_init(&h->holds, mol_holds_shared_handle(&h->turns), hermes_free, h);
   h->http = o->http;
   h->on_orphan = o->on_orphan;
   h->orphan_arg = o->orphan_arg;
