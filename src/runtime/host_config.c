@@ -333,7 +333,7 @@ static int agent_tools(ctx *c, json_t *e, const char *where, mol_host_agent_conf
   json_t *list = json_object_get(e, "tools"), *v;
   if (!list) list = json_object_get(wc->raw, "tools");
   if (!list || json_is_null(list) || a->opts.exec != MOL_AGENT_EXEC_CHAT) return 0;
-  const char *in = a->config_dir && !json_object_get(e, "tools") ? " (in config.yaml)" : "";
+  const char *in = a->config_dir && !json_object_get(e, "tools") ? " in config.yaml" : "";
   if (!json_is_array(list)) return FAIL(c, "%s.tools: must be a list of tool names%s", where, in);
   static const char *const known[] = MOL_AGENT_CORE_TOOLS;
   size_t i, len = 1;
