@@ -69,19 +69,18 @@ PID=$!
 wait_for 100 curl -fs "$URL/health" >/dev/null || fail "platform did not start"
 op() { MOLECULE_PLATFORM_URL="$URL" "$MOLECULE" platform "$@" --db "$DIR/p.db"; }
 TEAM=$(op workspace create --name team | sed 's/.*"id":"\([^"]*\)".*/\1/')
-workspace() { # name -> "ID TOKEN", token saved in $DIR/tok-<name>
+workspace() { # name -> WID and WTOK, the token saved in $DIR/tok-<name>
   out=$(op workspace create --name "$1" --parent "$TEAM" --external)
-  id=$(echo "$out" | sed 's/.*"id":"\([^"]*\)".*/\1/')
-  tok=$(echo "$out" | sed 's/.*"auth_token":"\([^"]*\)".*/\1/')
-  [ -n "$id" ] && [ -n "$tok" ] || fail "workspace $1: $out"
+  WID=$(echo "$out" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+  WTOK=$(echo "$out" | sed 's/.*"auth_token":"\([^"]*\)".*/\1/')
+  [ -n "$WID" ] && [ -n "$WTOK" ] || fail "workspace $1: $out"
   mkdir -m 700 "$DIR/tok-$1"
-  printf '%s' "$tok" >"$DIR/tok-$1/.auth_token"
+  printf '%s' "$WTOK" >"$DIR/tok-$1/.auth_token"
   chmod 600 "$DIR/tok-$1/.auth_token"
-  echo "$id $tok"
 }
-set -- $(workspace boss); BOSS=$1; BTOKEN=$2
-set -- $(workspace helper); HELPER=$1
-set -- $(workspace picky); PICKY=$1
+workspace boss; BOSS=$WID; BTOKEN=$WTOK
+workspace helper; HELPER=$WID
+workspace picky; PICKY=$WID
 
 # ---- the model: mock-llm scripts keyed on what the agent sent ----
 OK='{"id":"x","object":"chat.completion","created":1,"model":"mock","choices":[{"index":0,"message":{"role":"assistant","content":'
