@@ -29,6 +29,7 @@
 
 static void agent_free(mol_agent *a) {
   if (a->tools.reg) mcp_toolset_free(&a->tools); /* the MCP endpoint, its only user, has closed */
+  mol_agent__core_tools_free(a);                 /* so has the chat executor, theirs */
   if (a->transcript) mol_transcript_free(a->transcript);
   json_decref(a->extra_state);
   char *strs[] = {a->name, a->description, a->platform_url, a->workspace_id, a->token_dir,
@@ -231,8 +232,9 @@ static int make_executor(mol_agent *a) {
       rc = mol_echo_new(&a->o.echo, &a->inner);
       break;
     case MOL_AGENT_EXEC_CHAT: {
+      if ((rc = mol_agent__core_tools_make(a))) break;
       mol_chat_opts co = {.http = a->client, .api_base = a->chat_api_base, .model = a->chat_model,
-                          .system_prompt = a->chat_system_prompt};
+                          .system_prompt = a->chat_system_prompt, .tools = a->core_tools};
       rc = mol_chat_executor_new(&co, &a->inner);
       break;
     }

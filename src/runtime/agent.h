@@ -73,6 +73,12 @@ typedef struct {
   mol_agent_exec_kind exec;
   mol_echo_opts echo;        /* MOL_AGENT_EXEC_ECHO */
   const char *chat_api_base, *chat_model, *chat_system_prompt; /* MOL_AGENT_EXEC_CHAT */
+  /* MOL_AGENT_EXEC_CHAT: the core tools the model is offered, acting as this agent through its
+   * platform client (tools/builtin.h). NULL: all of them when the agent has a platform_url,
+   * none without; otherwise the names of MOL_AGENT_CORE_TOOLS to offer, comma-separated, in
+   * any order ("" offers none); read while the agent starts. A name outside that list fails
+   * the start (MOL_EINVAL). */
+  const char *chat_tools;
   const mol_a2a_executor *custom;                             /* MOL_AGENT_EXEC_CUSTOM */
   /* MOL_AGENT_EXEC_COMMAND: handler required; the agent fills in its name, platform URL and
    * workspace id for the handler's environment. */
@@ -98,6 +104,11 @@ typedef struct {
 } mol_agent_opts;
 
 /* on_end: mol_agent_end_cb of molecule/agent.h. */
+
+/* The core tools' names, in the order the model is offered them. */
+#define MOL_AGENT_CORE_TOOLS                                                              \
+  {"delegate_to_workspace", "check_delegation_status", "request_approval", "commit_memory", \
+   "search_memory", "run_code", NULL}
 
 /* Creates and starts an agent on http (shared; the caller listens and closes it after every
  * agent has ended) using client for every outbound call (required for chat and hermes).

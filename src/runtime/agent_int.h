@@ -27,6 +27,8 @@ struct mol_agent {
   mol_a2a_server *a2a;
   mol_tool_env tool_env;       /* what the agent's tools run against (platform set once made) */
   mcp_toolset tools;           /* the tools its MCP endpoint exposes */
+  mol_tools *core_tools;       /* the chat executor's core tools (NULL: none); same env */
+  mol_tools_builtin *core_builtin;
   mcp_http *mcp;               /* <prefix>/mcp; NULL once closed */
   mol_platform_client *pc;
   int pc_running;              /* mol_platform_run's status callback is still due */
@@ -69,6 +71,14 @@ int mol_agent__mount(mol_agent *a);
 /* Closes the MCP endpoint (its calls canceled, each still answered); it holds the agent until
  * it has closed. */
 void mol_agent__mcp_close(mol_agent *a);
+
+/* ---- agent_tools.c ---- */
+/* The chat executor's core tools over the agent's tool env, as opts.chat_tools says (none for
+ * a standalone agent that names none). Returns 0, MOL_EINVAL (a name that is no core tool) or
+ * MOL_ENOMEM; what it built is freed by mol_agent__core_tools_free either way. */
+int mol_agent__core_tools_make(mol_agent *a);
+/* After the executor has gone. */
+void mol_agent__core_tools_free(mol_agent *a);
 
 /* ---- agent_platform.c ---- */
 /* Creates the platform client (more options from po, which may be NULL) and registers; the

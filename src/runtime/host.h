@@ -18,6 +18,7 @@ typedef struct {
   mol_agent_opts opts;         /* strings point into the config (valid until it is freed) */
   char *name, *description, *workspace_id, *snapshot_path, *public_url, *chat_model;
   char *config_dir;
+  char *tools;                 /* opts.chat_tools: the `tools:` list, comma-separated */
 } mol_host_agent_conf;
 
 typedef struct {

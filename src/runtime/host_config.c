@@ -326,6 +326,34 @@ static int agent_command(ctx *c, json_t *e, const char *where, mol_host_agent_co
   return 0;
 }
 
+/* tools: the core tools a chat agent's model is offered (the entry's list, else its
+ * config.yaml's). Other executors offer no tools, so there it is ignored, as upstream does. */
+static int agent_tools(ctx *c, json_t *e, const char *where, mol_host_agent_conf *a,
+                       const mol_agent_config *wc) {
+  json_t *list = json_object_get(e, "tools"), *v;
+  if (!list) list = json_object_get(wc->raw, "tools");
+  if (!list || json_is_null(list) || a->opts.exec != MOL_AGENT_EXEC_CHAT) return 0;
+  const char *in = a->config_dir && !json_object_get(e, "tools") ? " in config.yaml" : "";
+  if (!json_is_array(list)) return FAIL(c, "%s.tools: must be a list of tool names%s", where, in);
+  static const char *const known[] = MOL_AGENT_CORE_TOOLS;
+  size_t i, len = 1;
+  json_array_foreach(list, i, v) {
+    const char *name = json_string_value(v);
+    if (!name) return FAIL(c, "%s.tools: must be a list of tool names%s", where, in);
+    if (!in_list(known, name))
+      return FAIL(c, "%s.tools: unknown tool '%s'%s (the core tools: delegate_to_workspace, "
+                  "check_delegation_status, request_approval, commit_memory, search_memory, "
+                  "run_code)", where, name, in);
+    len += strlen(name) + 1;
+  }
+  if (!(a->tools = calloc(1, len))) return MOL_ENOMEM;
+  json_array_foreach(list, i, v) {
+    if (i) strcat(a->tools, ",");
+    strcat(a->tools, json_string_value(v));
+  }
+  return 0;
+}
+
 static int parse_agent(ctx *c, json_t *e, size_t i, mol_host_config *h) {
   char where[32];
   snprintf(where, sizeof(where), "agents[%zu]", i);
@@ -337,6 +365,7 @@ static int parse_agent(ctx *c, json_t *e, size_t i, mol_host_config *h) {
   if (rc) return rc;
   rc = agent_names(c, e, where, a, &wc);
   if (!rc) rc = agent_strings(c, e, where, a, &wc);
+  if (!rc) rc = agent_tools(c, e, where, a, &wc);
   if (!rc) rc = agent_numbers(c, e, where, a, h->grace_ms);
   if (!rc) rc = agent_command(c, e, where, a);
   mol_agent_config_free(&wc);
@@ -364,6 +393,7 @@ static int finish_agents(ctx *c, mol_host_config *h) {
     a->opts.public_url = a->public_url;
     a->opts.snapshot_path = a->snapshot_path;
     a->opts.chat_model = a->chat_model;
+    a->opts.chat_tools = a->tools;
   }
   return 0;
 }
@@ -411,7 +441,7 @@ void mol_host_config_free(mol_host_config *c) {
   for (size_t i = 0; c->agents && i < c->n_agents; i++) {
     mol_host_agent_conf *a = &c->agents[i];
     char *strs[] = {a->name, a->description, a->workspace_id, a->snapshot_path, a->public_url,
-                    a->chat_model, a->config_dir};
+                    a->chat_model, a->config_dir, a->tools};
     for (size_t k = 0; k < sizeof(strs) / sizeof(*strs); k++) free(strs[k]);
   }
   free(c->agents);

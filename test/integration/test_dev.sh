@@ -5,8 +5,10 @@
 # (check_delegation_status); each worker commits a memory and recalls it (commit_memory,
 # search_memory), and the answer names both. A second run on the same database reuses the
 # organisation, and the workers recall the first run's memories too. A third, without --once
-# and on ports the OS picks, shows the agents' status until SIGINT stops it (exit 0).
-# Usage: test_dev.sh MOLECULE_BIN
+# and on ports the OS picks, shows the agents' status until SIGINT stops it (exit 0). A fourth,
+# with HERMES_API_BASE at @dwmkerr/mock-llm, has a model drive the workers' core tools.
+# Usage: test_dev.sh MOLECULE_BIN (MOL_SOURCE_ROOT set; needs node and `npm ci` in
+# test/interop/mock-llm)
 set -eu
 molecule=$1
 dir=$(mktemp -d)
@@ -53,4 +55,38 @@ kill -INT "$pid"
 wait "$pid" || { echo "molecule dev: exit status $? after SIGINT"; cat "$dir/out" "$dir/err"; exit 1; }
 expect "stopping..."
 expect "stopped"
-echo "ok: molecule dev answered twice, reusing its organisation, and ran until SIGINT"
+# With HERMES_API_BASE the workers are chat agents and a model drives their core tools: the
+# model (@dwmkerr/mock-llm) is offered the six core tools, calls commit_memory, and answers
+# only once the tool's result says the platform stored it.
+llm="${MOL_SOURCE_ROOT:?}/test/interop/mock-llm"
+[ -d "$llm/node_modules/@dwmkerr/mock-llm" ] || { echo "run npm ci in $llm"; exit 1; }
+core="'delegate_to_workspace,check_delegation_status,request_approval,commit_memory,search_memory,run_code'"
+reply='{"id":"x","object":"chat.completion","created":1,"model":"mock","choices":[{"index":0,"message":{"role":"assistant",'
+cat >"$dir/llm.yaml" <<YAML
+rules:
+  - path: "^/dev/v1/chat/completions$"
+    method: "POST"
+    match: "body.messages[-1].role == 'user' && body.tool_choice == 'auto' && join(',', body.tools[*].function.name) == $core"
+    response:
+      status: 200
+      content: '$reply"content":null,"tool_calls":[{"id":"k1","type":"function","function":{"name":"commit_memory","arguments":"{\"content\":\"asked by the coordinator\"}"}}]},"finish_reason":"tool_calls"}]}'
+  - path: "^/dev/v1/chat/completions$"
+    method: "POST"
+    match: "body.messages[-1].tool_call_id == 'k1' && contains(body.messages[-1].content, 'success') && !contains(body.messages[-1].content, 'error')"
+    response:
+      status: 200
+      content: '$reply"content":"the model noted it in memory"},"finish_reason":"stop"}]}'
+YAML
+lport=$(free_port)
+(cd "$llm" && HOST=127.0.0.1 PORT=$lport exec node node_modules/@dwmkerr/mock-llm/dist/main.js \
+  --config "$dir/llm.yaml") >"$dir/llm.log" 2>&1 &
+lpid=$!
+trap 'kill "$lpid" 2>/dev/null; rm -rf "$dir"' EXIT
+n=100
+while [ "$n" -gt 0 ] && ! grep -q " running on " "$dir/llm.log"; do sleep 0.1; n=$((n - 1)); done
+grep -q " running on " "$dir/llm.log" || { echo "mock-llm did not start:"; cat "$dir/llm.log"; exit 1; }
+HERMES_API_BASE="http://127.0.0.1:$lport/dev/v1" run
+expect "workers answer with HERMES_API_BASE"
+expect "- researcher: the model noted it in memory"
+expect "- writer: the model noted it in memory"
+echo "ok: molecule dev answered twice, reusing its organisation, and ran until SIGINT; a model drove the workers' tools"

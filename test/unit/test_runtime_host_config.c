@@ -81,6 +81,13 @@ static const struct {
      "agents[0].max_queued: must be an integer from 0 to 1000000"},
     {"{\"platform_url\":\"http://p.test\",\"agents\":[{\"name\":\"a\"},{\"name\":\"b\"}]}",
      "agents[0].workspace_id: required with a platform_url"},
+    {ONE(",\"executor\":\"chat\",\"tools\":\"run_code\""),
+     "agents[0].tools: must be a list of tool names"},
+    {ONE(",\"executor\":\"chat\",\"tools\":[\"run_code\",null]"),
+     "agents[0].tools: must be a list of tool names"},
+    {ONE(",\"executor\":\"chat\",\"tools\":[\"commit_memory\",\"Run_Code\"]"),
+     "agents[0].tools: unknown tool 'Run_Code' (the core tools: delegate_to_workspace, "
+     "check_delegation_status, request_approval, commit_memory, search_memory, run_code)"},
 };
 
 static void every_wrong_field_is_named(void **state) {
@@ -152,6 +159,26 @@ static void defaults_and_shorthands(void **state) {
   mol_host_config_free(&c);
 }
 
+/* tools: a chat agent's list becomes opts.chat_tools, comma-separated in the list's order; []
+ * offers none (""); absent leaves the default (NULL); other executors ignore it unchecked. */
+static void tools_lists(void **state) {
+  (void)state;
+  unsetenv("PLATFORM_URL");
+  unsetenv("WORKSPACE_ID");
+  mol_host_config c;
+  assert_string_equal(load("{\"agents\":[{\"name\":\"a\",\"executor\":\"chat\",\"tools\":"
+                           "[\"run_code\",\"commit_memory\"]},{\"name\":\"b\",\"executor\":\"chat\","
+                           "\"tools\":[]},{\"name\":\"c\",\"executor\":\"chat\"},{\"name\":\"d\","
+                           "\"tools\":[\"web_search\"]}]}",
+                           &c),
+                      "");
+  assert_string_equal(c.agents[0].opts.chat_tools, "run_code,commit_memory");
+  assert_string_equal(c.agents[1].opts.chat_tools, "");
+  assert_null(c.agents[2].opts.chat_tools);
+  assert_null(c.agents[3].opts.chat_tools);
+  mol_host_config_free(&c);
+}
+
 /* PLATFORM_URL and, for a single agent, WORKSPACE_ID come from the environment; the file wins. */
 static void environment_fills_the_gaps(void **state) {
   (void)state;
@@ -182,6 +209,7 @@ int main(void) {
       cmocka_unit_test(every_wrong_field_is_named),
       cmocka_unit_test(defaults_and_shorthands),
       cmocka_unit_test(environment_fills_the_gaps),
+      cmocka_unit_test(tools_lists),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
