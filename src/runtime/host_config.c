@@ -364,6 +364,7 @@ static int finish_agents(ctx *c, mol_host_config *h) {
     a->opts.public_url = a->public_url;
     a->opts.snapshot_path = a->snapshot_path;
     a->opts.chat_model = a->chat_model;
+    a->opts.config_dir = a->config_dir;
   }
   return 0;
 }
