@@ -37,6 +37,7 @@ typedef struct mol_agent__setup {
   mol_platform_req *req;       /* the platform read in flight, or NULL */
   int registered;              /* the first platform round has been asked for */
   int round_done;              /* ... and has ended (the peers are read on the beat since) */
+  uint64_t peers_read_at;      /* loop time of the last peers read */
   /* Coordinator mode: route_task_to_team for the chat executor. */
   mol_tools_builtin *b;
   mol_tools *tools;
@@ -268,6 +269,7 @@ static void on_peers(int err, const mol_platform_result *res, void *arg) {
 static void read_peers(mol_agent *a) {
   setup *s = setup_of(a);
   if (!a->pc || s->req) return;
+  s->peers_read_at = uv_now(a->loop);
   int rc = mol_platform_get_peers(a->pc, NULL, on_peers, a, &s->req);
   if (rc) mol_logw(SCOPE, "%s: peers not read: %s", a->name, mol_strerror(rc));
 }
@@ -327,7 +329,11 @@ void mol_agent__setup_registered(mol_agent *a) {
 
 void mol_agent__setup_beat(mol_agent *a) {
   setup *s = setup_of(a);
-  if (s && s->round_done) read_peers(a); /* the first round reads them itself */
+  /* Beats are pushed early on turn starts and ends too: the peers are read at most about once
+   * per heartbeat interval (half of it, so a periodic beat a little early is not skipped).
+   * The first round reads them itself. */
+  if (s && s->round_done && uv_now(a->loop) - s->peers_read_at >= a->o.heartbeat_ms / 2)
+    read_peers(a);
 }
 
 void mol_agent__setup_free(mol_agent *a) {
