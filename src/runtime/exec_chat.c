@@ -361,6 +361,11 @@ int mol_chat_executor_set_system_prompt(mol_a2a_executor *ex, const char *text) 
   return 0;
 }
 
+mol_tools *mol_chat_executor_tools(const mol_a2a_executor *ex) {
+  const chat *c = ex->self;
+  return c->tools;
+}
+
 void mol_chat_executor_set_tools(mol_a2a_executor *ex, mol_tools *tools) {
   chat *c = ex->self;
   if (!c->tools) c->tools = tools;

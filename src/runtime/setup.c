@@ -38,9 +38,10 @@ typedef struct mol_agent__setup {
   int registered;              /* the first platform round has been asked for */
   int round_done;              /* ... and has ended (the peers are read on the beat since) */
   uint64_t peers_read_at;      /* loop time of the last peers read */
-  /* Coordinator mode: route_task_to_team for the chat executor. */
+  /* Coordinator mode: route_task_to_team joins the chat executor's registry (its own one,
+   * or, when it has none, `own`, made here). */
   mol_tools_builtin *b;
-  mol_tools *tools;
+  mol_tools *tools, *own;
   int coordinator;
 } setup;
 
@@ -210,7 +211,7 @@ static void rebuild(mol_agent *a, const char *why) {
 static void coordinator_mode(mol_agent *a, setup *s) {
   if (s->coordinator || !json_array_size(s->children)) return;
   s->coordinator = 1;
-  if (a->o.exec != MOL_AGENT_EXEC_CHAT || !s->tools) return;
+  if (a->o.exec != MOL_AGENT_EXEC_CHAT || !s->tools || !s->b) return;
   int rc = mol_tools_add_route(s->tools, s->b);
   if (rc) mol_logw(SCOPE, "%s: route_task_to_team not offered: %s", a->name, mol_strerror(rc));
   else mol_logi(SCOPE, "%s: coordinator of %zu children", a->name, json_array_size(s->children));
@@ -219,10 +220,14 @@ static void coordinator_mode(mol_agent *a, setup *s) {
 void mol_agent__setup_executor(mol_agent *a) {
   setup *s = setup_of(a);
   if (!s || a->o.exec != MOL_AGENT_EXEC_CHAT) return;
-  /* A registry of this agent's identity for the tools setup adds (coordinator mode). */
+  /* The tools setup adds (coordinator mode) join the executor's registry; without one, a
+   * registry of this agent's identity, empty until then. */
   s->b = mol_tools_builtin_new(NULL);
-  s->tools = s->b ? mol_tools_new(&a->tool_env) : NULL;
-  if (s->tools) mol_chat_executor_set_tools(&a->inner, s->tools);
+  s->tools = mol_chat_executor_tools(&a->inner);
+  if (!s->tools && s->b && (s->own = mol_tools_new(&a->tool_env))) {
+    s->tools = s->own;
+    mol_chat_executor_set_tools(&a->inner, s->own);
+  }
   rebuild(a, "config dir");
 }
 
@@ -339,7 +344,7 @@ void mol_agent__setup_beat(mol_agent *a) {
 void mol_agent__setup_free(mol_agent *a) {
   setup *s = setup_of(a);
   if (!s) return;
-  if (s->tools) mol_tools_free(s->tools);
+  if (s->own) mol_tools_free(s->own);
   if (s->b) mol_tools_builtin_release(s->b);
   for (size_t i = 0; i < s->n_skills; i++) mol_skill_md_free(&s->skills[i]);
   free(s->skills);
