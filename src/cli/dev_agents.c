@@ -40,42 +40,44 @@ typedef struct coord_turn coord_turn;
 
 typedef struct {
   coord_turn *ct;
-  int index;
-  char task_id[64];
-  mol_tool_call *call;     /* the tool call in flight, NULL between calls */
+  char id[64], name[64];
+  mol_tool_call *call;     /* the tool call in flight, NULL before and after it */
   char *reply;
   int done;
-} worker_call;
+} member_call;
 
-/* A turn lives while its turn runs and while any tool call or poll timer is in flight. */
+/* A turn lives while its turn runs and while any tool call is in flight. */
 struct coord_turn {
   dev_coordinator *c;
   mol_a2a_turn *turn;
   mol_holds holds;
-  uv_timer_t poll;         /* the holds' last handle */
-  worker_call calls[DEV_MAX_WORKERS];
-  int outstanding;
+  uv_timer_t handle;       /* the holds' last handle (no timer runs) */
+  mol_tool_call *list;     /* route_task_to_team listing the team, while in flight */
+  member_call m[DEV_MAX_WORKERS];
+  int n, outstanding;
   int canceled;
 };
 
 static void coord_turn_free(void *arg) {
   coord_turn *ct = arg;
-  for (int i = 0; i < ct->c->n_workers; i++) free(ct->calls[i].reply);
+  for (int i = 0; i < ct->n; i++) free(ct->m[i].reply);
   free(ct);
 }
 
-static void coord_finish(coord_turn *ct) {
+static void coord_finish(coord_turn *ct, const char *failure) {
   mol_a2a_turn *t = ct->turn;
   ct->turn = NULL;
   if (ct->canceled) {
     mol_a2a_turn_canceled(t);
+  } else if (failure) {
+    mol_a2a_turn_fail(t, failure);
   } else {
     mol_buf out = MOL_BUF_INIT;
-    mol_buf_printf(&out, "Coordinator delegated \"%s\" to %d workers:", mol_a2a_turn_text(t),
-                   ct->c->n_workers);
-    for (int i = 0; i < ct->c->n_workers; i++) {
-      const char *r = ct->calls[i].reply;
-      mol_buf_printf(&out, "\n- %s: %s", ct->c->worker_name[i], r ? r : "(no answer)");
+    mol_buf_printf(&out, "Coordinator routed \"%s\" to its %d team members:",
+                   mol_a2a_turn_text(t), ct->n);
+    for (int i = 0; i < ct->n; i++) {
+      const char *r = ct->m[i].reply;
+      mol_buf_printf(&out, "\n- %s: %s", ct->m[i].name, r ? r : "(no answer)");
     }
     mol_a2a_turn_reply_text(t, out.data ? out.data : "out of memory");
     mol_buf_free(&out);
@@ -83,89 +85,71 @@ static void coord_finish(coord_turn *ct) {
   mol_holds_drop(&ct->holds); /* the turn's hold */
 }
 
-static void worker_done(worker_call *wc, const char *reply) {
-  coord_turn *ct = wc->ct;
-  wc->done = 1;
-  free(wc->reply);
-  wc->reply = strdup(reply);
-  if (--ct->outstanding == 0) coord_finish(ct);
+static void member_done(member_call *mc, const char *reply) {
+  coord_turn *ct = mc->ct;
+  mc->done = 1;
+  free(mc->reply);
+  mc->reply = strdup(reply);
+  if (--ct->outstanding == 0) coord_finish(ct, NULL);
 }
 
-static void check_status(worker_call *wc);
-
-static void on_poll(uv_timer_t *t) {
-  coord_turn *ct = t->data;
-  for (int i = 0; i < ct->c->n_workers; i++) {
-    worker_call *wc = &ct->calls[i];
-    if (!wc->done && !wc->call && wc->task_id[0]) check_status(wc);
-  }
-}
-
-static void poll_soon(coord_turn *ct) {
-  if (!uv_is_active((uv_handle_t *)&ct->poll))
-    uv_timer_start(&ct->poll, on_poll, ct->c->poll_ms ? ct->c->poll_ms : 200, 0);
-}
-
-static void call_tool(worker_call *wc, const char *name, char *args, mol_tool_cb cb) {
-  coord_turn *ct = wc->ct;
-  mol_tool_call_opts o = {.timeout_ms = 60000, .cb = cb, .arg = wc};
-  mol_holds_take(&ct->holds);
-  int rc = args ? mol_tools_call(ct->c->tools, name, args, &o, &wc->call) : MOL_ENOMEM;
-  free(args);
-  if (rc) {
-    mol_holds_drop(&ct->holds);
-    wc->call = NULL;
-    ct->c->failures++;
-    worker_done(wc, mol_strerror(rc));
-  }
-}
-
-static void on_status(const mol_tool_result *r, void *arg) {
-  worker_call *wc = arg;
-  coord_turn *ct = wc->ct;
-  wc->call = NULL;
-  json_t *v = r->status == MOL_TOOL_OK ? json_loads(r->text, 0, NULL) : NULL;
-  const char *status = mol_json_str(v, "status");
+static void on_routed(const mol_tool_result *r, void *arg) {
+  member_call *mc = arg;
+  coord_turn *ct = mc->ct;
+  mc->call = NULL;
+  ct->c->calls++;
   if (ct->canceled) {
-    worker_done(wc, "canceled");
-  } else if (status && strcmp(status, "completed") == 0) {
-    const char *result = mol_json_str(v, "result");
-    notef(ct->c->note, ct->c->note_arg, "[coordinator] check_delegation_status %s: completed",
-          ct->c->worker_name[wc->index]);
-    worker_done(wc, result ? result : "(empty reply)");
-  } else if (!v || (status && strcmp(status, "failed") == 0)) {
-    ct->c->failures++;
-    const char *err = mol_json_str(v, "error");
-    worker_done(wc, err ? err : r->text);
+    member_done(mc, "canceled");
   } else {
-    poll_soon(ct); /* dispatched, pending or queued: read the ledger again */
+    if (r->status != MOL_TOOL_OK) ct->c->failures++;
+    notef(ct->c->note, ct->c->note_arg, "[coordinator] route_task_to_team -> %s: %s", mc->name,
+          r->status == MOL_TOOL_OK ? "answered" : "failed");
+    member_done(mc, r->text);
   }
-  json_decref(v);
   mol_holds_drop(&ct->holds);
 }
 
-static void check_status(worker_call *wc) {
-  call_tool(wc, "check_delegation_status", args_json("task_id", wc->task_id, NULL, NULL),
-            on_status);
+static void route_to(member_call *mc) {
+  coord_turn *ct = mc->ct;
+  mol_tool_call_opts o = {.timeout_ms = 120000, .cb = on_routed, .arg = mc};
+  char *args = args_json("task", mol_a2a_turn_text(ct->turn), "preferred_member_id", mc->id);
+  mol_holds_take(&ct->holds);
+  int rc = args ? mol_tools_call(ct->c->tools, "route_task_to_team", args, &o, &mc->call)
+                : MOL_ENOMEM;
+  free(args);
+  if (rc) {
+    mol_holds_drop(&ct->holds);
+    mc->call = NULL;
+    ct->c->failures++;
+    member_done(mc, mol_strerror(rc));
+  }
 }
 
-static void on_delegated(const mol_tool_result *r, void *arg) {
-  worker_call *wc = arg;
-  coord_turn *ct = wc->ct;
-  wc->call = NULL;
-  ct->c->calls++;
+/* The team, as route_task_to_team lists it: each member gets the task. */
+static void on_team(const mol_tool_result *r, void *arg) {
+  coord_turn *ct = arg;
+  ct->list = NULL;
   json_t *v = r->status == MOL_TOOL_OK ? json_loads(r->text, 0, NULL) : NULL;
-  const char *task_id = mol_json_str(v, "task_id");
-  if (ct->canceled) {
-    worker_done(wc, "canceled");
-  } else if (!task_id) {
-    ct->c->failures++;
-    worker_done(wc, r->text);
+  json_t *members = json_object_get(v, "members");
+  size_t i;
+  json_t *m;
+  json_array_foreach(members, i, m) {
+    const char *id = mol_json_str(m, "id"), *name = mol_json_str(m, "name");
+    if (ct->n == DEV_MAX_WORKERS || !id) continue;
+    member_call *mc = &ct->m[ct->n++];
+    mc->ct = ct;
+    snprintf(mc->id, sizeof mc->id, "%s", id);
+    snprintf(mc->name, sizeof mc->name, "%s", name ? name : id);
+  }
+  if (ct->canceled || ct->n == 0) {
+    const char *e = mol_json_str(v, "error");
+    if (!ct->canceled) ct->c->failures++;
+    coord_finish(ct, ct->canceled ? NULL : e ? e : r->text);
   } else {
-    snprintf(wc->task_id, sizeof(wc->task_id), "%s", task_id);
-    notef(ct->c->note, ct->c->note_arg, "[coordinator] delegate_to_workspace -> %s: task %s",
-          ct->c->worker_name[wc->index], wc->task_id);
-    poll_soon(ct);
+    notef(ct->c->note, ct->c->note_arg, "[coordinator] route_task_to_team: %d team members",
+          ct->n);
+    ct->outstanding = ct->n;
+    for (int k = 0, n = ct->n; k < n && ct->turn; k++) route_to(&ct->m[k]);
   }
   json_decref(v);
   mol_holds_drop(&ct->holds);
@@ -175,24 +159,25 @@ static int coord_execute(void *self, mol_a2a_turn *t) {
   dev_coordinator *c = self;
   if (!c->tools) return mol_a2a_turn_fail(t, "the coordinator's tools are not ready yet");
   coord_turn *ct = calloc(1, sizeof(*ct));
-  if (!ct) return MOL_ENOMEM;
+  char *args = ct ? args_json("task", mol_a2a_turn_text(t), NULL, NULL) : NULL;
+  if (!args) {
+    free(ct);
+    return MOL_ENOMEM;
+  }
   ct->c = c;
   ct->turn = t;
-  uv_timer_init(mol_a2a_turn_loop(t), &ct->poll);
-  ct->poll.data = ct;
-  mol_holds_init(&ct->holds, (uv_handle_t *)&ct->poll, coord_turn_free, ct);
+  uv_timer_init(mol_a2a_turn_loop(t), &ct->handle);
+  mol_holds_init(&ct->holds, (uv_handle_t *)&ct->handle, coord_turn_free, ct);
   mol_a2a_turn_set_data(t, ct);
-  mol_a2a_turn_working(t, "delegating to the workers");
-  ct->outstanding = c->n_workers;
-  for (int i = 0; i < c->n_workers; i++) {
-    worker_call *wc = &ct->calls[i];
-    wc->ct = ct;
-    wc->index = i;
+  mol_a2a_turn_working(t, "routing to the team");
+  mol_tool_call_opts o = {.timeout_ms = 30000, .cb = on_team, .arg = ct};
+  mol_holds_take(&ct->holds);
+  int rc = mol_tools_call(c->tools, "route_task_to_team", args, &o, &ct->list);
+  free(args);
+  if (rc) {
+    mol_holds_drop(&ct->holds);
+    coord_finish(ct, mol_strerror(rc));
   }
-  for (int i = 0; i < c->n_workers && ct->turn; i++)
-    call_tool(&ct->calls[i], "delegate_to_workspace",
-              args_json("workspace_id", c->worker_id[i], "task", mol_a2a_turn_text(t)),
-              on_delegated);
   return 0;
 }
 
@@ -200,20 +185,12 @@ static void coord_cancel(void *self, mol_a2a_turn *t) {
   (void)self;
   coord_turn *ct = mol_a2a_turn_data(t);
   ct->canceled = 1;
-  uv_timer_stop(&ct->poll);
-  int waiting = 0;
-  for (int i = 0; i < ct->c->n_workers; i++) {
-    worker_call *wc = &ct->calls[i];
-    if (wc->call) mol_tool_call_cancel(wc->call); /* its callback ends the worker's part */
-    else if (!wc->done) waiting = 1;
-  }
-  /* Parts between two ledger reads have no call to cancel: end them here. */
-  for (int i = 0; waiting && i < ct->c->n_workers && ct->turn; i++)
-    if (!ct->calls[i].done && !ct->calls[i].call) worker_done(&ct->calls[i], "canceled");
+  if (ct->list) mol_tool_call_cancel(ct->list); /* its callback ends the turn */
+  for (int i = 0; i < ct->n; i++)
+    if (ct->m[i].call) mol_tool_call_cancel(ct->m[i].call); /* each callback ends its part */
 }
 
 int mol_cli__dev_coordinator_executor(dev_coordinator *c, mol_a2a_executor *ex) {
-  if (c->n_workers < 1 || c->n_workers > DEV_MAX_WORKERS) return MOL_EINVAL;
   ex->name = "coordinator";
   ex->execute = coord_execute;
   ex->cancel = coord_cancel;

@@ -2,9 +2,10 @@
  * through the agent tools a model would call (tools/builtin.h), so the demo shows the tool path
  * working end to end without a model:
  *
- * coordinator: for each worker, the delegate_to_workspace tool (the platform runs the
- *   delegation and stitches the reply into its ledger), then check_delegation_status until the
- *   reply is there; answers with the replies combined. Cancel stops its tool calls.
+ * coordinator: the route_task_to_team tool, as a model in coordinator mode would call it: once
+ *   for its team (the children the platform lists for its workspace), then once per member
+ *   with it as preferred_member_id, which waits for that member's reply; answers with the
+ *   replies combined. Cancel stops its tool calls.
  * worker: commit_memory (what it was asked), then search_memory (what it remembers of it), and
  *   answers as its role with what it recalled.
  * Each tool call is reported through note() for the live view. */
@@ -20,12 +21,9 @@
 typedef void (*dev_note_fn)(void *arg, const char *line);
 
 typedef struct {
-  mol_tools *tools;                /* the coordinator's core tools (borrowed; set before its
-                                      first turn, else the turn fails) */
-  int n_workers;
-  char worker_id[DEV_MAX_WORKERS][40];
-  char worker_name[DEV_MAX_WORKERS][40];
-  unsigned poll_ms;                /* between two check_delegation_status; 0 -> 200 */
+  mol_tools *tools;                /* the coordinator's tools, route_task_to_team among them
+                                      (borrowed; set before its first turn, else the turn
+                                      fails) */
   dev_note_fn note;
   void *note_arg;
   unsigned long long calls, failures;

@@ -42,6 +42,7 @@ struct dev {
   member m[MEMBERS];
   dev_coordinator coord;
   mol_agent_tools *tools[MEMBERS];   /* each member's core tools, acting as its agent */
+  mol_tools_builtin *route_b;        /* the state of the coordinator's route_task_to_team */
   mol_a2a_executor coord_ex;
   dev_worker workers[MEMBERS - 1];
   mol_a2a_executor worker_ex[MEMBERS - 1];
@@ -181,6 +182,11 @@ static int give_tools(dev *d) {
     int rc = pc ? mol_agent_tools_new(&to, &d->tools[i]) : MOL_EINVAL;
     if (rc) return rc;
   }
+  /* The coordinator finds its team on the platform (its children) through route_task_to_team,
+   * as any hosted agent in coordinator mode does. */
+  if (!d->route_b && !(d->route_b = mol_tools_builtin_new(NULL))) return MOL_ENOMEM;
+  int rc = mol_tools_add_route(mol_agent_tools_registry(d->tools[0]), d->route_b);
+  if (rc) return rc;
   d->coord.tools = mol_agent_tools_registry(d->tools[0]);
   for (int i = 1; i < MEMBERS; i++) d->workers[i - 1].tools = mol_agent_tools_registry(d->tools[i]);
   return 0;
@@ -263,12 +269,9 @@ static void note(void *arg, const char *line) { say(arg, "%s", line); }
 
 static int start_agents(dev *d) {
   int rc = 0;
-  d->coord.n_workers = MEMBERS - 1;
   d->coord.note = note;
   d->coord.note_arg = d;
   for (int i = 1; i < MEMBERS; i++) {
-    snprintf(d->coord.worker_id[i - 1], sizeof(d->coord.worker_id[0]), "%s", d->m[i].id);
-    snprintf(d->coord.worker_name[i - 1], sizeof(d->coord.worker_name[0]), "%s", d->m[i].name);
     d->workers[i - 1] = (dev_worker){.role = d->m[i].role, .note = note, .note_arg = d};
     mol_cli__dev_worker_executor(&d->workers[i - 1], &d->worker_ex[i - 1]);
   }
@@ -347,6 +350,7 @@ static void on_agents_http_closed(void *arg) {
 static void close_rest(void *arg) {
   dev *d = arg;
   for (int i = 0; i < MEMBERS; i++) mol_agent_tools_free(d->tools[i]); /* agents ended */
+  mol_tools_builtin_release(d->route_b);
   mol_http_server_close(d->agents_http, 1000, on_agents_http_closed, d);
 }
 

@@ -20,6 +20,7 @@
 #include "runtime/exec_chat.h"
 #include "runtime/exec_command.h"
 #include "runtime/exec_hermes.h"
+#include "runtime/setup.h"
 
 #define SCOPE "agent"
 #define DRAIN_TICK_MS 25
@@ -32,6 +33,7 @@ static void agent_free(mol_agent *a) {
   mol_agent__core_tools_free(a);                 /* so has the chat executor, theirs */
   if (a->transcript) mol_transcript_free(a->transcript);
   json_decref(a->extra_state);
+  mol_agent__setup_free(a);
   char *strs[] = {a->name, a->description, a->platform_url, a->workspace_id, a->token_dir,
                   a->url, a->snapshot_path, a->chat_api_base, a->chat_model,
                   a->chat_system_prompt};
@@ -196,6 +198,7 @@ static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 static int copy_opts(mol_agent *a, const mol_agent_opts *o) {
   a->o = *o;
   a->o.platform_opts = NULL; /* borrowed for the start only: mol_agent__platform_start */
+  a->o.config_dir = NULL;    /* read at the start only: mol_agent__setup_start */
   if (!a->o.heartbeat_ms) a->o.heartbeat_ms = 30000;
   if (!a->o.state_poll_ms) a->o.state_poll_ms = a->o.heartbeat_ms;
   if (!a->o.grace_ms) a->o.grace_ms = 10000;
@@ -267,7 +270,11 @@ static int bring_up(mol_agent *a, const mol_agent_opts *o) {
   int rc = copy_opts(a, o);
   if (rc) return rc;
   mol_agent__restore(a);
-  if ((rc = make_executor(a))) return rc;
+  a->o.config_dir = o->config_dir;
+  rc = mol_agent__setup_start(a);
+  a->o.config_dir = NULL;
+  if (rc || (rc = make_executor(a))) return rc;
+  mol_agent__setup_executor(a);
   if ((rc = mol_agent__mount(a))) return rc;
   return a->platform_url ? mol_agent__platform_start(a, o->platform_opts) : 0;
 }

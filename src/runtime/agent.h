@@ -101,6 +101,10 @@ typedef struct {
   /* 1: the agent owns http (mol_agent_new's own listener) from the call to mol_agent_start on,
    * whatever it returns: it closes it last, after everything else, before on_end. */
   int own_http;
+  /* The agent's config dir (upstream's /configs): config.yaml, prompt files, MEMORY.md,
+   * USER.md, plugins/, skills/. Its setup pipeline (runtime/setup.h) fills the card's skills
+   * and the chat executor's system prompt from it and from the platform. NULL: none. */
+  const char *config_dir;
 } mol_agent_opts;
 
 /* on_end: mol_agent_end_cb of molecule/agent.h. */

@@ -9,6 +9,7 @@
 #include "a2a/card.h"
 #include "mcp/toolset.h"
 #include "runtime/agent_int.h"
+#include "runtime/setup.h"
 
 /* ---- MCP ----------------------------------------------------------------------------------- */
 
@@ -75,6 +76,9 @@ int mol_agent__mount(mol_agent *a) {
   mol_a2a_skill skill = {.id = a->name, .name = a->name, .description = a->description};
   mol_a2a_card card = {.name = a->name, .description = *a->description ? a->description : a->name,
                        .url = a->url, .streaming = 1, .skills = &skill, .n_skills = 1};
+  size_t n_loaded;
+  const mol_a2a_skill *loaded = mol_agent__setup_card_skills(a, &n_loaded);
+  if (n_loaded) card.skills = loaded, card.n_skills = n_loaded; /* the config dir's skills */
   mol_agent__meter_init(a);
   mol_a2a_server_opts so = {.card = &card, .executor = &a->meter, .prefix = prefix,
                             .push = {.http = a->client,

@@ -51,6 +51,7 @@ struct mol_agent {
   mol_agent_end_cb on_end;
   void *arg;
   void *api;                   /* agent_api.c's record, for an agent made by mol_agent_new */
+  struct mol_agent__setup *setup; /* setup.c's state; NULL without a config dir */
 };
 
 /* ---- agent.c: lifecycle ---- */

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "molecule/uv.h"
 #include "runtime/agent_int.h"
+#include "runtime/setup.h"
 
 #define SCOPE "agent"
 #define REGISTER_BACKOFF_CAP_MS 30000
@@ -36,6 +37,7 @@ static void supply(mol_platform_client *c, mol_platform_heartbeat_payload *p, vo
   p->capabilities = cap_bits(&a->o.caps);
   p->idle_timeout_seconds = a->o.idle_timeout_s > 0 ? a->o.idle_timeout_s : 0;
   if (a->o.on_heartbeat) a->o.on_heartbeat(a, p, a->arg);
+  mol_agent__setup_beat(a); /* the peers, on the heartbeat's cadence */
 }
 
 /* Each heartbeat's outcome, as the loop reports it. */
@@ -125,6 +127,7 @@ static void on_registered(int err, const mol_platform_result *res, void *arg) {
   mol_logi(SCOPE, "%s: registered as %s at %s", a->name, a->workspace_id, a->url);
   if (a->o.on_registered) a->o.on_registered(a, a->arg);
   if (a->ending) return; /* the hook stopped the agent */
+  mol_agent__setup_registered(a);
   int rc = start_run(a);
   if (rc) mol_agent__end(a, MOL_AGENT_FAILED, rc);
 }
@@ -132,6 +135,7 @@ static void on_registered(int err, const mol_platform_result *res, void *arg) {
 static void register_now(mol_agent *a) {
   mol_a2a_card card = {.name = a->name, .description = a->description, .url = a->url,
                        .streaming = 1};
+  card.skills = mol_agent__setup_card_skills(a, &card.n_skills);
   char *json = mol_a2a_card_build(&card, MOL_A2A_CARD_V03);
   mol_platform_register_opts ro = {.reported_url = a->url, .agent_card_json = json};
   int rc = json ? mol_platform_register(a->pc, &ro, NULL, on_registered, a, NULL) : MOL_ENOMEM;

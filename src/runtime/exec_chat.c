@@ -352,6 +352,25 @@ int mol_chat_executor_new(const mol_chat_opts *o, mol_a2a_executor *ex) {
   return c->url && c->model ? 0 : MOL_ENOMEM;
 }
 
+int mol_chat_executor_set_system_prompt(mol_a2a_executor *ex, const char *text) {
+  chat *c = ex->self;
+  char *copy = text && *text ? strdup(text) : NULL;
+  if (text && *text && !copy) return MOL_ENOMEM;
+  free(c->system_prompt);
+  c->system_prompt = copy;
+  return 0;
+}
+
+mol_tools *mol_chat_executor_tools(const mol_a2a_executor *ex) {
+  const chat *c = ex->self;
+  return c->tools;
+}
+
+void mol_chat_executor_set_tools(mol_a2a_executor *ex, mol_tools *tools) {
+  chat *c = ex->self;
+  if (!c->tools) c->tools = tools;
+}
+
 void mol_chat_executor_free(mol_a2a_executor *ex) {
   chat *c = ex->self;
   if (!c) return;

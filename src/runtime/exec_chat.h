@@ -46,5 +46,13 @@ typedef struct {
 
 int mol_chat_executor_new(const mol_chat_opts *opts, mol_a2a_executor *ex);
 void mol_chat_executor_free(mol_a2a_executor *ex);
+/* Replaces the system prompt (copied; NULL or "": none). Turns already running keep the one
+ * they started with; the next turn reads the new one. MOL_ENOMEM leaves the old one. */
+int mol_chat_executor_set_system_prompt(mol_a2a_executor *ex, const char *text);
+/* Sets the registry of the tool loop (borrowed, as opts.tools) when none was given. Read per
+ * turn, as opts.tools. */
+void mol_chat_executor_set_tools(mol_a2a_executor *ex, mol_tools *tools);
+/* The registry of the tool loop (opts.tools or the one set), or NULL. */
+mol_tools *mol_chat_executor_tools(const mol_a2a_executor *ex);
 
 #endif

@@ -394,6 +394,7 @@ static int finish_agents(ctx *c, mol_host_config *h) {
     a->opts.snapshot_path = a->snapshot_path;
     a->opts.chat_model = a->chat_model;
     a->opts.chat_tools = a->tools;
+    a->opts.config_dir = a->config_dir;
   }
   return 0;
 }

@@ -54,6 +54,9 @@ void mol_tools_builtin_release(mol_tools_builtin *b);
  * first mol_tools_add error (MOL_EEXIST when a name is taken). */
 int mol_tools_add_core(mol_tools *reg, mol_tools_builtin *b);
 int mol_tools_add_mcp_set(mol_tools *reg, mol_tools_builtin *b);
+/* Adds route_task_to_team, the coordinator's tool (an agent whose workspace has children):
+ * lists the children, or sends a task to the one chosen and answers with its reply. */
+int mol_tools_add_route(mol_tools *reg, mol_tools_builtin *b);
 
 /* ---- an agent's tools in one object ------------------------------------------------------- */
 

@@ -12,4 +12,9 @@ json_t *bt_ledger_rows(const mol_platform_result *res);
 /* 1 for "completed" and "failed". */
 int bt_terminal(const char *status);
 
+struct bt_op;
+/* delegate_task's body (tool_delegate_mcp.c): sends op's "task" to its "workspace_id" and ends
+ * the call with the reply (waiting on the ledger while the peer has it queued). */
+void bt_delegate_wait(struct bt_op *op);
+
 #endif

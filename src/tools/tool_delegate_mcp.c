@@ -159,18 +159,16 @@ static void send_task(bt_op *op, int err, const mol_platform_result *res) {
   }
 }
 
-static int sync_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 1);
-  if (!op) return 0;
+void bt_delegate_wait(bt_op *op) {
   if (!*bt_arg(op, "workspace_id", "") || !*bt_arg(op, "task", "")) {
     bt_fail(op, "Error: workspace_id and task are required");
-    return 0;
+    return;
   }
   sync_state *s = calloc(1, sizeof *s);
   if (!s || mol_uuid4(s->id)) {
     free(s);
     bt_fail(op, "Error: out of memory");
-    return 0;
+    return;
   }
   op->x = s;
   op->x_free = free;
@@ -179,6 +177,11 @@ static int sync_start(mol_tool_call *call, json_t *args) {
                                           bt_arg(op, "task", ""), s->id, NULL, bt_platform_cb,
                                           op, &op->req);
   if (rc) send_task(op, rc, NULL); /* not recordable (a bad id): the call says why */
+}
+
+static int sync_start(mol_tool_call *call, json_t *args) {
+  bt_op *op = bt_op_start(call, args, 1);
+  if (op) bt_delegate_wait(op);
   return 0;
 }
 

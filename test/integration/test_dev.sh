@@ -1,8 +1,8 @@
 #!/bin/sh
 # The main job: `molecule dev --once` brings up the platform and three agents, the canvas asks
-# the coordinator through the platform, the coordinator delegates to both workers with the
-# delegate_to_workspace tool and reads their replies from the delegation ledger
-# (check_delegation_status); each worker commits a memory and recalls it (commit_memory,
+# the coordinator through the platform, the coordinator finds its team (its children on the
+# platform) and sends the task to each member with the route_task_to_team tool, which waits for
+# each member's reply; each worker commits a memory and recalls it (commit_memory,
 # search_memory), and the answer names both. A second run on the same database reuses the
 # organisation, and the workers recall the first run's memories too. A third, without --once
 # and on ports the OS picks, shows the agents' status until SIGINT stops it (exit 0). A fourth,
@@ -24,11 +24,11 @@ expect() { grep -q -- "$1" "$dir/out" || { echo "missing: $1"; cat "$dir/out"; e
 run
 expect "created workspace coordinator"
 expect "all three agents registered and online"
-expect "\[coordinator\] delegate_to_workspace -> researcher: task "
-expect "\[coordinator\] delegate_to_workspace -> writer: task "
+expect "\[coordinator\] route_task_to_team: 2 team members"
+expect "\[coordinator\] route_task_to_team -> researcher: answered"
 expect "\[researcher\] commit_memory: memory "
 expect "\[writer\] search_memory: 1 memories"
-expect "\[coordinator\] check_delegation_status writer: completed"
+expect "\[coordinator\] route_task_to_team -> writer: answered"
 expect "- researcher: as the researcher, I noted it (memory .*) and recall 1 memories, the newest: \"the researcher was asked: "
 expect "- writer: as the writer, I noted it"
 expect "stopped"
