@@ -2,13 +2,14 @@
  * example config dir, a chat agent registered with the scripted fake platform (which logs
  * every request as sent) and a scripted model (which keeps every body it receives):
  *  - the system message the model receives is test/data/prompt_worked_example.txt byte for
- *    byte, but for the delegation tool it names (route_task_to_team, the tool this coordinator
- *    is offered, where upstream names one it does not have): platform instructions, parent
+ *    byte (the agent has a platform, so it is offered the core tools and the prompt names
+ *    delegate_to_workspace, as upstream's does): platform instructions, parent
  *    context (the parent found from the workspace's own row), plugin rules and fragments (a
  *    shadowed shared copy ignored), the team, the skill, the peers;
  *  - every read of the platform's part carries the workspace's bearer (upstream sends none for
  *    peers, children and parent context, and so loses them in tokened workspaces);
- *  - the model is offered route_task_to_team; the card lists the skill. */
+ *  - the model is offered the six core tools and route_task_to_team (the coordinator's,
+ *    last, as upstream orders them); the card lists the skill. */
 #include "platform_testutil.h"
 
 #include "chat_script.h"
@@ -276,15 +277,20 @@ static void worked_example_reaches_the_model(void **st) {
   snprintf(path, sizeof path, "%s/test/data/prompt_worked_example.txt",
            getenv("MOL_SOURCE_ROOT"));
   char *golden = slurp(path);
-  char *expected = replace_all(golden, "`delegate_to_workspace`", "`route_task_to_team`");
-  assert_string_equal(json_string_value(json_object_get(sys, "content")), expected);
+  assert_string_equal(json_string_value(json_object_get(sys, "content")), golden);
   free(golden);
-  free(expected);
-  /* The coordinator is offered route_task_to_team. */
-  json_t *tool = json_array_get(json_object_get(req, "tools"), 0);
-  assert_string_equal(
-      json_string_value(json_object_get(json_object_get(tool, "function"), "name")),
-      "route_task_to_team");
+  /* The core tools, then the coordinator's route_task_to_team. */
+  static const char *const offered[] = {"delegate_to_workspace", "check_delegation_status",
+                                        "request_approval", "commit_memory", "search_memory",
+                                        "run_code", "route_task_to_team"};
+  json_t *tools = json_object_get(req, "tools");
+  assert_int_equal(json_array_size(tools), sizeof offered / sizeof *offered);
+  for (size_t i = 0; i < sizeof offered / sizeof *offered; i++) {
+    json_t *tool = json_array_get(tools, i);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(tool, "function"), "name")),
+        offered[i]);
+  }
   json_decref(req);
 
   /* The card lists the config dir's skill. */
