@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "runtime/agent_care.h"
 #include "runtime/agent_int.h"
 #include "runtime/exec_chat.h"
 #include "runtime/exec_command.h"
@@ -90,6 +91,7 @@ static void close_executor(mol_agent *a) {
 static void on_a2a_closed(void *arg) {
   mol_agent *a = arg;
   a->a2a = NULL;
+  mol_agent__sessions_close(a); /* every turn has ended: its lines are all queued */
   close_executor(a);
   mol_holds_drop(&a->holds);
 }
@@ -109,8 +111,12 @@ static void task_store_stats(const mol_agent *a, mol_agent_stats *out) {
 static void close_a2a(mol_agent *a) {
   mol_http_server_unroute(a->http, a); /* the transcript route */
   task_store_stats(a, &a->st);
-  if (a->a2a) mol_a2a_server_close(a->a2a, on_a2a_closed, a);
-  else close_executor(a);
+  if (a->a2a) {
+    mol_a2a_server_close(a->a2a, on_a2a_closed, a);
+  } else {
+    mol_agent__sessions_close(a);
+    close_executor(a);
+  }
 }
 
 static void on_pc_closed(void *arg) {
@@ -138,6 +144,8 @@ void mol_agent__end(mol_agent *a, mol_agent_end why, int err) {
   a->why = why;
   a->err = err;
   if (a->a2a) mol_a2a_server_drain(a->a2a);
+  mol_agent__health_close(a);
+  mol_agent__prompts_close(a);
   /* MCP calls are canceled now (each still answered): the platform client they use closes. */
   mol_agent__mcp_close(a);
   /* The platform client ends its own calls and loop (their callbacks see a->ending). */
@@ -232,13 +240,16 @@ static int make_executor(mol_agent *a) {
       break;
     case MOL_AGENT_EXEC_CHAT: {
       mol_chat_opts co = {.http = a->client, .api_base = a->chat_api_base, .model = a->chat_model,
-                          .system_prompt = a->chat_system_prompt};
+                          .system_prompt = a->chat_system_prompt,
+                          .on_upstream = mol_agent__health_report, .upstream_arg = a,
+                          .history = mol_agent__sessions_history, .history_arg = a};
       rc = mol_chat_executor_new(&co, &a->inner);
       break;
     }
     case MOL_AGENT_EXEC_HERMES: {
       mol_hermes_opts ho = {.http = a->client, .plugin_port = a->o.hermes_plugin_port,
-                            .reply_port = a->o.hermes_reply_port};
+                            .reply_port = a->o.hermes_reply_port,
+                            .on_upstream = mol_agent__health_report, .upstream_arg = a};
       rc = mol_hermes_executor_new(a->loop, &ho, &a->inner);
       break;
     }
@@ -265,9 +276,12 @@ static int bring_up(mol_agent *a, const mol_agent_opts *o) {
   int rc = copy_opts(a, o);
   if (rc) return rc;
   mol_agent__restore(a);
+  if ((rc = mol_agent__sessions_open(a))) return rc;
   if ((rc = make_executor(a))) return rc;
   if ((rc = mol_agent__mount(a))) return rc;
-  return a->platform_url ? mol_agent__platform_start(a, o->platform_opts) : 0;
+  if ((rc = mol_agent__health_start(a))) return rc;
+  if (a->platform_url && (rc = mol_agent__platform_start(a, o->platform_opts))) return rc;
+  return mol_agent__prompts_start(a);
 }
 
 int mol_agent_start(uv_loop_t *loop, mol_http_server *http, mol_http_client *client,
@@ -313,6 +327,7 @@ void mol_agent_stats_get(const mol_agent *a, mol_agent_stats *out) {
   out->url = a->url;
   out->live_turns = mol_agent__live_turns(a);
   task_store_stats(a, out);
+  mol_agent__health_stats(a, out);
   out->pending_replies = (a->o.exec == MOL_AGENT_EXEC_HERMES && a->inner_live)
                              ? (unsigned)mol_hermes_pending(&a->inner) : 0;
 }

@@ -49,6 +49,9 @@ struct mol_agent {
   mol_agent_end_cb on_end;
   void *arg;
   void *api;                   /* agent_api.c's record, for an agent made by mol_agent_new */
+  struct mol_agent__health *health;     /* agent_care.h; NULL: none */
+  struct mol_agent__prompts *prompts;
+  struct mol_agent__sessions *sessions;
 };
 
 /* ---- agent.c: lifecycle ---- */

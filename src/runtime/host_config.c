@@ -41,7 +41,8 @@ static const char *const agent_keys[] = {
   "model", "api_base", "system_prompt", "hermes_plugin_port", "hermes_reply_port",
   "capabilities", "idle_timeout_seconds", "snapshot_path", "heartbeat_seconds",
   "state_poll_seconds", "grace_seconds", "public_url", "token_dir", "handler",
-  "handler_timeout_seconds", "max_handlers", "max_queued", "max_output_bytes", NULL};
+  "handler_timeout_seconds", "max_handlers", "max_queued", "max_output_bytes",
+  "data_dir", "gateway_ready_budget_seconds", "wedge_after_failures", NULL};
 /* config.yaml fields (runtime.md §1.4) an entry may carry inline. */
 static const char *const yaml_keys[] = {
   "role", "version", "tier", "runtime", "runtime_config", "initial_prompt",
@@ -326,6 +327,30 @@ static int agent_command(ctx *c, json_t *e, const char *where, mol_host_agent_co
   return 0;
 }
 
+/* Looking after itself (runtime/agent_care.h): where its state lives, the prompts of
+ * config.yaml, the backend's probe budget and wedge threshold. */
+static int agent_care(ctx *c, json_t *e, const char *where, mol_host_agent_conf *a,
+                      const mol_agent_config *wc) {
+  const char *data = NULL;
+  long long budget = 0, wedge = 0;
+  int rc = get_str(c, e, where, "data_dir", &data);
+  if (!rc) rc = get_uint(c, e, where, "gateway_ready_budget_seconds", 86400, &budget);
+  if (!rc) rc = get_uint(c, e, where, "wedge_after_failures", 1000000, &wedge);
+  if (rc) return rc;
+  if (wc->idle_prompt && *wc->idle_prompt && wc->idle_interval_seconds <= 0)
+    return FAIL(c, "%s.idle_interval_seconds: must be at least 1", where);
+  a->data_dir = data ? path_rel(c, data) : NULL;
+  a->initial_prompt = wc->initial_prompt && *wc->initial_prompt ? strdup(wc->initial_prompt) : NULL;
+  a->idle_prompt = wc->idle_prompt && *wc->idle_prompt ? strdup(wc->idle_prompt) : NULL;
+  if ((data && !a->data_dir) || (wc->initial_prompt && *wc->initial_prompt && !a->initial_prompt) ||
+      (wc->idle_prompt && *wc->idle_prompt && !a->idle_prompt))
+    return MOL_ENOMEM;
+  a->opts.idle_interval_s = (unsigned)wc->idle_interval_seconds;
+  a->opts.gateway_budget_s = (unsigned)budget;
+  a->opts.wedge_after = (unsigned)wedge;
+  return 0;
+}
+
 static int parse_agent(ctx *c, json_t *e, size_t i, mol_host_config *h) {
   char where[32];
   snprintf(where, sizeof(where), "agents[%zu]", i);
@@ -339,6 +364,7 @@ static int parse_agent(ctx *c, json_t *e, size_t i, mol_host_config *h) {
   if (!rc) rc = agent_strings(c, e, where, a, &wc);
   if (!rc) rc = agent_numbers(c, e, where, a, h->grace_ms);
   if (!rc) rc = agent_command(c, e, where, a);
+  if (!rc) rc = agent_care(c, e, where, a, &wc);
   mol_agent_config_free(&wc);
   return rc;
 }
@@ -364,6 +390,9 @@ static int finish_agents(ctx *c, mol_host_config *h) {
     a->opts.public_url = a->public_url;
     a->opts.snapshot_path = a->snapshot_path;
     a->opts.chat_model = a->chat_model;
+    a->opts.state_dir = a->config_dir ? a->config_dir : a->data_dir;
+    a->opts.initial_prompt = a->initial_prompt;
+    a->opts.idle_prompt = a->idle_prompt;
   }
   return 0;
 }
@@ -411,7 +440,8 @@ void mol_host_config_free(mol_host_config *c) {
   for (size_t i = 0; c->agents && i < c->n_agents; i++) {
     mol_host_agent_conf *a = &c->agents[i];
     char *strs[] = {a->name, a->description, a->workspace_id, a->snapshot_path, a->public_url,
-                    a->chat_model, a->config_dir};
+                    a->chat_model, a->config_dir, a->data_dir, a->initial_prompt,
+                    a->idle_prompt};
     for (size_t k = 0; k < sizeof(strs) / sizeof(*strs); k++) free(strs[k]);
   }
   free(c->agents);

@@ -1,0 +1,185 @@
+#!/bin/sh
+# Agents that look after themselves, as processes over real sockets (`molecule host` with
+# `molecule platform --dev`; needs curl and python3):
+#  - wedge: a chat agent whose gateway never binds its port is reported "wedged" (the
+#    platform shows the workspace degraded, /metrics says so) once the probe budget is spent;
+#    the gateway coming up clears it (online again);
+#  - initial_prompt reaches the executor exactly once across a restart; idle_prompt fires only
+#    while no turn runs (a command executor logs what it is sent);
+#  - sessions: the transcript survives a restart (GET /transcript), and a conversation goes on
+#    by contextId with the earlier turns in what the model receives (a recording backend).
+set -eu
+MOLECULE=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+DIR=$(mktemp -d /tmp/molcare-XXXXXX)
+cleanup() {
+  for p in ${HPID:-} ${LLM:-} ${PID:-}; do kill "$p" 2>/dev/null || :; done
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  for f in "$DIR"/*.log; do echo "--- $f"; cat "$f"; done
+  exit 1
+}
+wait_for() { # tenths of a second, command...
+  n=$1; shift
+  while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done
+  return 1
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# ---- the platform, and a workspace per agent ----
+PPORT=$(free_port)
+URL="http://127.0.0.1:$PPORT"
+"$MOLECULE" platform --listen "127.0.0.1:$PPORT" --db "$DIR/p.db" --dev >"$DIR/platform.log" 2>&1 &
+PID=$!
+wait_for 100 curl -fs "$URL/health" >/dev/null || fail "platform did not start"
+op() { MOLECULE_PLATFORM_URL="$URL" "$MOLECULE" platform "$@" --db "$DIR/p.db"; }
+workspace() { # name -> "id token"; the token goes to $DIR/<name>.tok/.auth_token
+  out=$(op workspace create --name "$1" --external)
+  id=$(echo "$out" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+  mkdir -p "$DIR/$1.tok"
+  echo "$out" | sed 's/.*"auth_token":"\([^"]*\)".*/\1/' >"$DIR/$1.tok/.auth_token"
+  chmod 600 "$DIR/$1.tok/.auth_token"
+  echo "$id"
+}
+status_is() { # workspace status
+  op workspace list | tr '{' '\n' | grep "\"id\":\"$1\"" | grep -q "\"status\":\"$2\""
+}
+WEDGE=$(workspace wedge)
+TALK=$(workspace talk)
+GW=$(free_port) # nothing listens here: the gateway that never binds its port
+LLM_PORT=$(free_port)
+HPORT=$(free_port)
+BASE="http://127.0.0.1:$HPORT"
+mkdir -p "$DIR/talk.data" "$DIR/cmd.data"
+cat >"$DIR/handler.sh" <<'SH'
+text=$(cat)
+echo "start $text" >>"$CARE_LOG"
+case "$text" in long*) sleep 4 ;; esac
+echo "end $text" >>"$CARE_LOG"
+echo "done: $text"
+SH
+cat >"$DIR/host.yaml" <<YAML
+listen: 127.0.0.1:$HPORT
+platform_url: $URL
+agents:
+  - name: wedge
+    workspace_id: $WEDGE
+    token_dir: $DIR/wedge.tok
+    executor: chat
+    api_base: http://127.0.0.1:$GW/v1
+    heartbeat_seconds: 1
+    gateway_ready_budget_seconds: 2
+  - name: talk
+    workspace_id: $TALK
+    token_dir: $DIR/talk.tok
+    executor: chat
+    model: mock
+    api_base: http://127.0.0.1:$LLM_PORT/v1
+    data_dir: $DIR/talk.data
+    heartbeat_seconds: 1
+    snapshot_path: $DIR/talk.snapshot.json
+YAML
+cat >"$DIR/cmd.yaml" <<YAML
+listen: 127.0.0.1:$(free_port)
+agents:
+  - name: cmd
+    executor: command
+    handler: sh $DIR/handler.sh
+    data_dir: $DIR/cmd.data
+    initial_prompt: "hello from initial_prompt"
+    idle_prompt: "idle check"
+    idle_interval_seconds: 1
+YAML
+host_up() { # yaml log
+  : >>"$2"
+  "$MOLECULE" host -c "$1" >>"$2" 2>&1 &
+  HPID=$!
+  wait_for 100 grep -q "listening on" "$2" || fail "host $1 did not start"
+}
+host_down() {
+  kill -TERM "$HPID"
+  wait "$HPID" || fail "host exit status"
+  HPID=
+}
+metric() { curl -fs "$BASE/metrics" | grep -qx "$1 $2"; }
+
+# CARE_ONLY=wedge|sessions|prompts runs one part (to see it fail alone); default all.
+want() { [ -z "${CARE_ONLY:-}" ] || [ "$CARE_ONLY" = "$1" ]; }
+
+# ---- wedge: reported once the probe budget is spent, cleared by the first success ----
+python3 "$HERE/llm_recorder.py" "$DIR/model.jsonl" "$LLM_PORT" >"$DIR/llm.log" 2>&1 &
+LLM=$!
+wait_for 100 grep -q "running on" "$DIR/llm.log" || fail "recorder did not start"
+host_up "$DIR/host.yaml" "$DIR/host.log"
+if want wedge; then
+wait_for 100 status_is "$WEDGE" online || fail "wedge agent never online"
+wait_for 300 status_is "$WEDGE" degraded || fail "a gateway that never listens is not reported"
+grep -q "wedged: hermes-agent surface not reachable at http://127.0.0.1:$GW/v1/models" \
+  "$DIR/host.log" || fail "the reason"
+metric 'molecule_agent_wedged{agent="wedge"}' 1 || fail "/metrics wedged"
+metric 'molecule_agent_wedged{agent="talk"}' 0 || fail "/metrics: talk is not wedged"
+status_is "$TALK" online || fail "a healthy agent is degraded"
+# the gateway comes up: the next probe clears it
+python3 "$HERE/llm_recorder.py" "$DIR/gw.jsonl" "$GW" >"$DIR/gw.log" 2>&1 &
+GWPID=$!
+wait_for 100 grep -q "running on" "$DIR/gw.log" || fail "gateway did not start"
+wait_for 300 status_is "$WEDGE" online || { kill "$GWPID"; fail "not cleared"; }
+kill "$GWPID"
+metric 'molecule_agent_wedged{agent="wedge"}' 0 || fail "/metrics still wedged"
+fi
+
+# ---- sessions: the transcript and the conversation survive a restart ----
+say() { # context text -> the reply
+  curl -fsS "$BASE/agents/talk/" -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,
+    \"method\":\"message/send\",\"params\":{\"message\":{\"role\":\"user\",\"messageId\":\"m$(date +%s%N)\",
+    \"contextId\":\"$1\",\"kind\":\"message\",\"parts\":[{\"kind\":\"text\",\"text\":\"$2\"}]}}}"
+}
+if want sessions; then
+say ctx-a "the sky is green" | grep -q "reply-1: the sky is green" || fail "first turn"
+say ctx-b "unrelated" >/dev/null || fail "other context"
+host_down
+host_up "$DIR/host.yaml" "$DIR/host.log"
+say ctx-a "what colour is the sky" | grep -q "reply-3" || fail "turn after the restart"
+tail -1 "$DIR/model.jsonl" | python3 -c '
+import json, sys
+m = [(x["role"], x["content"]) for x in json.load(sys.stdin)["messages"]]
+want = [("user", "the sky is green"), ("assistant", "reply-1: the sky is green"),
+        ("user", "what colour is the sky")]
+sys.exit(0 if m == want else "the model saw %r" % m)' || fail "history after the restart"
+TTOK=$(cat "$DIR/talk.tok/.auth_token")
+curl -fs -H "Authorization: Bearer $TTOK" "$BASE/agents/talk/transcript" >"$DIR/transcript.out" ||
+  fail "GET /transcript"
+grep -q "user: the sky is green" "$DIR/transcript.out" || fail "transcript: $(cat "$DIR/transcript.out")"
+grep -q "agent: reply-1: the sky is green" "$DIR/transcript.out" || fail "transcript agent line"
+grep -q "user: what colour is the sky" "$DIR/transcript.out" || fail "transcript new line"
+host_down
+grep -q "the sky is green" "$DIR/talk.snapshot.json" || fail "snapshot lost the old turns"
+fi
+[ -z "$HPID" ] || host_down
+kill "$LLM"
+LLM=
+
+# ---- initial_prompt once across a restart; idle_prompt only while idle ----
+if want prompts; then
+export CARE_LOG="$DIR/cmd.out"
+CBASE=$(sed -n 's/^listen: \(.*\)$/http:\/\/\1/p' "$DIR/cmd.yaml")
+host_up "$DIR/cmd.yaml" "$DIR/cmd.log"
+wait_for 100 grep -q "end hello from initial_prompt" "$CARE_LOG" || fail "initial prompt never ran"
+"$MOLECULE" call "$CBASE/agents/cmd/" "long turn" >/dev/null || fail "long turn"
+wait_for 100 sh -c "awk '/end long turn/{f=1} f && /start idle check/{ok=1} END{exit !ok}' '$CARE_LOG'" ||
+  fail "no idle prompt after the long turn"
+host_down
+host_up "$DIR/cmd.yaml" "$DIR/cmd.log"
+wait_for 100 grep -q "Initial prompt: already sent" "$DIR/cmd.log" || fail "restart: marker not seen"
+host_down
+[ "$(grep -c "start hello from initial_prompt" "$CARE_LOG")" = 1 ] ||
+  fail "initial prompt not exactly once: $(cat "$CARE_LOG")"
+# While the long turn ran, no idle prompt started.
+awk '/start long turn/{busy=1} /end long turn/{busy=0} busy && /start idle check/{bad=1}
+     END{exit bad}' "$CARE_LOG" || fail "idle prompt while busy: $(cat "$CARE_LOG")"
+grep -q "start idle check" "$CARE_LOG" || fail "idle never fired"
+fi
+echo "ok"
