@@ -29,6 +29,53 @@ wait_for() { # tenths of a second, command...
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# CARE_ONLY=preflight|wedge|sessions|prompts runs one part (to see it fail alone); default all.
+want() { [ -z "${CARE_ONLY:-}" ] || [ "$CARE_ONLY" = "$1" ]; }
+
+# ---- preflight: `molecule host --check FILE` ----
+if want preflight; then
+mkdir -p "$DIR/conf/skills/real"
+echo "# Real" >"$DIR/conf/skills/real/SKILL.md"
+echo "You are careful." >"$DIR/conf/system-prompt.md"
+cat >"$DIR/conf/config.yaml" <<YAML
+name: Careful
+runtime: hermes
+skills: [real, ghost]
+prompt_files: [system-prompt.md, rules.md]
+runtime_config:
+  required_env: [CARE_MISSING_VAR, HOME]
+YAML
+cat >"$DIR/check.yaml" <<YAML
+agents:
+  - config_dir: conf
+    executor: chat
+    api_base: http://127.0.0.1:$(free_port)/v1
+YAML
+st=0
+"$MOLECULE" host --check "$DIR/check.yaml" >"$DIR/check.out" 2>&1 || st=$?
+[ "$st" = 1 ] || fail "preflight exit status $st: $(cat "$DIR/check.out")"
+cat >"$DIR/check.want" <<TXT
+Preflight checks (agent careful):
+[FAIL] Required env: Missing required environment variable: CARE_MISSING_VAR
+  Fix: Set CARE_MISSING_VAR via the secrets API (global or workspace-level).
+[WARN] Prompt file: Missing prompt file: rules.md
+  Fix: Add the file or remove it from prompt_files.
+[WARN] Skill: Missing skill package: ghost
+  Fix: Restore the skill folder or remove it from config.yaml.
+TXT
+head -7 "$DIR/check.out" | diff "$DIR/check.want" - || fail "preflight report"
+grep -q "^\[WARN\] Gateway: nothing accepts connections at http://127.0.0.1:" "$DIR/check.out" ||
+  fail "gateway warning: $(cat "$DIR/check.out")"
+grep -q "check.yaml: 1 agents, preflight failed" "$DIR/check.out" || fail "summary line"
+# All there: warnings only (the gateway), exit 0.
+echo "Rules." >"$DIR/conf/rules.md"
+mkdir -p "$DIR/conf/skills/ghost" && echo "# Ghost" >"$DIR/conf/skills/ghost/SKILL.md"
+CARE_MISSING_VAR=1 "$MOLECULE" host --check "$DIR/check.yaml" >"$DIR/check.out" 2>&1 ||
+  fail "preflight with warnings only: $(cat "$DIR/check.out")"
+grep -q "FAIL" "$DIR/check.out" && fail "a failure left: $(cat "$DIR/check.out")"
+grep -q "check.yaml: 1 agents, ok" "$DIR/check.out" || fail "summary ok"
+fi
+
 # ---- the platform, and a workspace per agent ----
 PPORT=$(free_port)
 URL="http://127.0.0.1:$PPORT"
@@ -105,9 +152,6 @@ host_down() {
   HPID=
 }
 metric() { curl -fs "$BASE/metrics" | grep -qx "$1 $2"; }
-
-# CARE_ONLY=wedge|sessions|prompts runs one part (to see it fail alone); default all.
-want() { [ -z "${CARE_ONLY:-}" ] || [ "$CARE_ONLY" = "$1" ]; }
 
 # ---- wedge: reported once the probe budget is spent, cleared by the first success ----
 python3 "$HERE/llm_recorder.py" "$DIR/model.jsonl" "$LLM_PORT" >"$DIR/llm.log" 2>&1 &
