@@ -85,6 +85,8 @@ static void close_executor(mol_agent *a) {
     case MOL_AGENT_EXEC_COMMAND: mol_command_executor_close(&a->inner, on_exec_closed, a); return;
     case MOL_AGENT_EXEC_CUSTOM: break; /* the caller's */
   }
+  if (a->fallback_live) mol_chat_executor_free(&a->fallback);
+  a->fallback_live = 0;
   executor_gone(a);
 }
 

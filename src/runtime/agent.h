@@ -104,6 +104,10 @@ typedef struct {
   unsigned gateway_budget_s;  /* chat/hermes probe budget; 0 -> $HERMES_GATEWAY_READY_BUDGET_SEC
                                  or 120 */
   unsigned wedge_after;       /* consecutive backend failures that make it wedged; 0 -> 3 */
+  /* MOL_AGENT_EXEC_HERMES: 1 -> when the plugin's probe has not succeeded within the budget,
+   * new turns go to chat-completions (chat_api_base, else $HERMES_API_BASE); 0 -> the
+   * environment's MOLECULE_HERMES_FALLBACK=chat decides; -1 -> never. */
+  int hermes_fallback;
 } mol_agent_opts;
 
 /* on_end: mol_agent_end_cb of molecule/agent.h. */
@@ -150,6 +154,7 @@ typedef struct {
   /* The backend's health: wedged now (0/1), backend failures reported by the executor, the
    * gateway probes and how many failed; prompts the agent sent itself. */
   int wedged;
+  int fallback;                  /* 1: a hermes agent answers through chat-completions */
   unsigned long long upstream_failures, gateway_probes, gateway_probe_failures;
   unsigned long long initial_prompts, idle_prompts;
 } mol_agent_stats;

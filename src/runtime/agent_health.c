@@ -7,7 +7,13 @@
  * has not succeeded by the end of its budget, or wedge_after consecutive failed requests, make
  * it "wedged" (runtime_state in every heartbeat, the reason as sample_error; the platform
  * shows the workspace degraded). While wedged the probe goes on, every PROBE_WEDGED_MS; the
- * first success, of a probe or of a turn, clears it. */
+ * first success, of a probe or of a turn, clears it.
+ *
+ * A hermes agent may fall back instead (hermes_fallback, or MOLECULE_HERMES_FALLBACK=chat):
+ * when the plugin's probe has not succeeded within the budget, new turns go to the gateway's
+ * chat-completions API (what upstream's operators did by hand after the plugin-port incident,
+ * switching the transport), logged, and the probe then watches that backend with a budget of
+ * its own. Turns already with the plugin stay with it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,12 +125,56 @@ static void probe_later(mol_agent__health *h, uint64_t ms) {
   uv_timer_start(&h->timer, on_probe_timer, ms, 0);
 }
 
+static int fallback_wanted(const mol_agent *a) {
+  if (a->o.exec != MOL_AGENT_EXEC_HERMES || a->use_fallback || a->o.hermes_fallback < 0) return 0;
+  if (a->o.hermes_fallback > 0) return 1;
+  const char *e = getenv("MOLECULE_HERMES_FALLBACK");
+  return e && strcmp(e, "chat") == 0;
+}
+
+/* New turns go to chat-completions; the probe watches it from now on. 0, or an error (the
+ * agent then stays with the plugin, wedged). */
+static int fall_back(mol_agent__health *h, const char *why) {
+  mol_agent *a = h->a;
+  mol_chat_opts co = {.http = a->client, .api_base = a->chat_api_base, .model = a->chat_model,
+                      .system_prompt = a->chat_system_prompt,
+                      .on_upstream = mol_agent__health_report, .upstream_arg = a,
+                      .history = mol_agent__sessions_history, .history_arg = a};
+  int rc = mol_chat_executor_new(&co, &a->fallback);
+  char *url = rc ? NULL : strdup(mol_chat_models_url(&a->fallback));
+  char *auth = rc || !mol_chat_auth(&a->fallback) ? NULL : strdup(mol_chat_auth(&a->fallback));
+  if (rc || !url || (mol_chat_auth(&a->fallback) && !auth)) {
+    if (a->fallback.self) mol_chat_executor_free(&a->fallback);
+    free(url);
+    free(auth);
+    mol_logw(SCOPE, "%s: cannot fall back to chat-completions: %s", a->name,
+             mol_strerror(rc ? rc : MOL_ENOMEM));
+    return rc ? rc : MOL_ENOMEM;
+  }
+  mol_logw(SCOPE, "%s: the hermes plugin at %s did not answer within %us (%s); falling back to "
+           "chat-completions at %s for new turns", a->name, h->url, h->budget_s, why, url);
+  a->fallback_live = 1;
+  a->use_fallback = 1;
+  free(h->url);
+  free(h->auth);
+  h->url = url;
+  h->auth = auth;
+  h->attempts = 0;
+  h->consecutive = 0;
+  h->deadline = uv_now(a->loop) + (uint64_t)h->budget_s * 1000;
+  return 0;
+}
+
 static void probe_failed(mol_agent__health *h, const char *why) {
   mol_agent *a = h->a;
   a->st.gateway_probe_failures++;
   h->attempts++;
   uint64_t now = uv_now(a->loop);
   mol_logd(SCOPE, "%s: gateway probe %s failed: %s", a->name, h->url, why);
+  if (now >= h->deadline && !h->reason && fallback_wanted(a) && fall_back(h, why) == 0) {
+    probe_later(h, 0);
+    return;
+  }
   if (now >= h->deadline && !h->reason) {
     char buf[REASON_MAX];
     snprintf(buf, sizeof(buf),
@@ -230,6 +280,7 @@ void mol_agent__health_fill(const mol_agent *a, mol_platform_heartbeat_payload *
 void mol_agent__health_stats(const mol_agent *a, mol_agent_stats *out) {
   const mol_agent__health *h = a->health;
   out->wedged = h && h->reason != NULL;
+  out->fallback = a->use_fallback;
 }
 
 /* The probe in flight ends with its callback (which then drops its hold); the timer closes

@@ -52,6 +52,10 @@ struct mol_agent {
   struct mol_agent__health *health;     /* agent_care.h; NULL: none */
   struct mol_agent__prompts *prompts;
   struct mol_agent__sessions *sessions;
+  mol_a2a_executor fallback;   /* chat-completions in place of a hermes plugin that never
+                                  answered its probe (agent_health.c) */
+  int fallback_live;           /* fallback must be freed */
+  int use_fallback;            /* new turns go to fallback */
 };
 
 /* ---- agent.c: lifecycle ---- */

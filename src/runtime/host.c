@@ -309,6 +309,7 @@ STAT(tasks_evicted)
 STAT(task_store_bytes)
 STAT(push_configs)
 STAT(wedged)
+STAT(fallback)
 STAT(upstream_failures)
 STAT(gateway_probes)
 STAT(gateway_probe_failures)
@@ -387,6 +388,9 @@ static void push_series(mol_buf *b, const mol_agent_stats *st, size_t n) {
 static void care_series(mol_buf *b, const mol_agent_stats *st, size_t n) {
   counter(b, st, n, "molecule_agent_wedged", "gauge",
           "1 while the agent reports its model backend wedged (runtime_state).", st_wedged);
+  counter(b, st, n, "molecule_agent_fallback", "gauge",
+          "1 while a hermes agent answers through chat-completions (its plugin never answered).",
+          st_fallback);
   counter(b, st, n, "molecule_agent_upstream_failures_total", "counter",
           "Model backend requests that failed (unreachable, timeout, 5xx).", st_upstream_failures);
   counter(b, st, n, "molecule_agent_gateway_probes_total", "counter",

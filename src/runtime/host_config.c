@@ -42,7 +42,7 @@ static const char *const agent_keys[] = {
   "capabilities", "idle_timeout_seconds", "snapshot_path", "heartbeat_seconds",
   "state_poll_seconds", "grace_seconds", "public_url", "token_dir", "handler",
   "handler_timeout_seconds", "max_handlers", "max_queued", "max_output_bytes",
-  "data_dir", "gateway_ready_budget_seconds", "wedge_after_failures", NULL};
+  "data_dir", "gateway_ready_budget_seconds", "wedge_after_failures", "hermes_fallback", NULL};
 /* config.yaml fields (runtime.md §1.4) an entry may carry inline. */
 static const char *const yaml_keys[] = {
   "role", "version", "tier", "runtime", "runtime_config", "initial_prompt",
@@ -331,12 +331,18 @@ static int agent_command(ctx *c, json_t *e, const char *where, mol_host_agent_co
  * config.yaml, the backend's probe budget and wedge threshold. */
 static int agent_care(ctx *c, json_t *e, const char *where, mol_host_agent_conf *a,
                       const mol_agent_config *wc) {
-  const char *data = NULL;
+  const char *data = NULL, *fallback = NULL;
   long long budget = 0, wedge = 0;
   int rc = get_str(c, e, where, "data_dir", &data);
+  if (!rc) rc = get_str(c, e, where, "hermes_fallback", &fallback);
   if (!rc) rc = get_uint(c, e, where, "gateway_ready_budget_seconds", 86400, &budget);
   if (!rc) rc = get_uint(c, e, where, "wedge_after_failures", 1000000, &wedge);
   if (rc) return rc;
+  if (fallback && strcmp(fallback, "chat") && strcmp(fallback, "none"))
+    return FAIL(c, "%s.hermes_fallback: 'chat' or 'none', not '%s'", where, fallback);
+  if (fallback && a->opts.exec != MOL_AGENT_EXEC_HERMES)
+    return FAIL(c, "%s.hermes_fallback: only for executor: hermes", where);
+  a->opts.hermes_fallback = !fallback ? 0 : strcmp(fallback, "chat") == 0 ? 1 : -1;
   if (wc->idle_prompt && *wc->idle_prompt && wc->idle_interval_seconds <= 0)
     return FAIL(c, "%s.idle_interval_seconds: must be at least 1", where);
   a->data_dir = data ? path_rel(c, data) : NULL;

@@ -2,7 +2,7 @@
 """llm_recorder.py - an OpenAI-compatible chat-completions backend for tests that must see what
 the model received: every POST /v1/chat/completions body is appended, one JSON object per line,
 to the file given as argv[1]; the answer is "reply-<n>: <last user text>". GET /v1/models
-answers 200. It prints "recorder running on 127.0.0.1:<port>" once it listens (argv[2] is the
+and GET /a2a/health (the hermes plugin's) answer 200. It prints "recorder running on 127.0.0.1:<port>" once it listens (argv[2] is the
 port, 0 for any)."""
 import json
 import sys
@@ -25,7 +25,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
-        if self.path.endswith("/models"):
+        if self.path.endswith("/models") or self.path == "/a2a/health":
             self.answer(200, {"object": "list", "data": [{"id": "mock", "object": "model"}]})
         else:
             self.answer(404, {"error": "not found"})

@@ -13,7 +13,7 @@ MOLECULE=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=$(mktemp -d /tmp/molcare-XXXXXX)
 cleanup() {
-  for p in ${HPID:-} ${LLM:-} ${PID:-}; do kill "$p" 2>/dev/null || :; done
+  for p in ${HPID:-} ${LLM:-} ${FBPID:-} ${PID:-}; do kill "$p" 2>/dev/null || :; done
   rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -96,6 +96,9 @@ status_is() { # workspace status
 }
 WEDGE=$(workspace wedge)
 TALK=$(workspace talk)
+PLUGIN=$(workspace plugin)
+FB=$(workspace fallback)
+FB_PORT=$(free_port)
 GW=$(free_port) # nothing listens here: the gateway that never binds its port
 LLM_PORT=$(free_port)
 HPORT=$(free_port)
@@ -128,6 +131,23 @@ agents:
     data_dir: $DIR/talk.data
     heartbeat_seconds: 1
     snapshot_path: $DIR/talk.snapshot.json
+  - name: plugin
+    workspace_id: $PLUGIN
+    token_dir: $DIR/plugin.tok
+    executor: hermes
+    hermes_plugin_port: $GW
+    hermes_reply_port: $(free_port)
+    heartbeat_seconds: 1
+    gateway_ready_budget_seconds: 2
+  - name: fallback
+    workspace_id: $FB
+    token_dir: $DIR/fallback.tok
+    executor: hermes
+    hermes_plugin_port: $(free_port)
+    hermes_reply_port: $(free_port)
+    hermes_fallback: chat
+    api_base: http://127.0.0.1:$FB_PORT/v1
+    gateway_ready_budget_seconds: 2
 YAML
 cat >"$DIR/cmd.yaml" <<YAML
 listen: 127.0.0.1:$(free_port)
@@ -157,6 +177,9 @@ metric() { curl -fs "$BASE/metrics" | grep -qx "$1 $2"; }
 python3 "$HERE/llm_recorder.py" "$DIR/model.jsonl" "$LLM_PORT" >"$DIR/llm.log" 2>&1 &
 LLM=$!
 wait_for 100 grep -q "running on" "$DIR/llm.log" || fail "recorder did not start"
+python3 "$HERE/llm_recorder.py" "$DIR/fb.jsonl" "$FB_PORT" >"$DIR/fb.log" 2>&1 &
+FBPID=$!
+wait_for 100 grep -q "running on" "$DIR/fb.log" || fail "fallback backend did not start"
 host_up "$DIR/host.yaml" "$DIR/host.log"
 if want wedge; then
 wait_for 100 status_is "$WEDGE" online || fail "wedge agent never online"
@@ -164,6 +187,17 @@ wait_for 300 status_is "$WEDGE" degraded || fail "a gateway that never listens i
 grep -q "wedged: hermes-agent surface not reachable at http://127.0.0.1:$GW/v1/models" \
   "$DIR/host.log" || fail "the reason"
 metric 'molecule_agent_wedged{agent="wedge"}' 1 || fail "/metrics wedged"
+# the upstream incident itself: the hermes plugin never binds its port
+wait_for 300 status_is "$PLUGIN" degraded || fail "a plugin that never listens is not reported"
+grep -q "plugin: wedged: hermes-agent surface not reachable at http://127.0.0.1:$GW/a2a/health" \
+  "$DIR/host.log" || fail "the plugin's reason"
+# ... unless it may fall back to chat-completions: then it answers, and is not wedged
+wait_for 300 metric 'molecule_agent_fallback{agent="fallback"}' 1 || fail "no fallback"
+grep -q "fallback: the hermes plugin at .* falling back to chat-completions at http://127.0.0.1:$FB_PORT/v1/models" \
+  "$DIR/host.log" || fail "the fallback is not logged"
+"$MOLECULE" call "$BASE/agents/fallback/" "through chat" | grep -q "reply-1: through chat" ||
+  fail "the fallback does not answer"
+metric 'molecule_agent_wedged{agent="fallback"}' 0 || fail "/metrics: the fallback is wedged"
 metric 'molecule_agent_wedged{agent="talk"}' 0 || fail "/metrics: talk is not wedged"
 status_is "$TALK" online || fail "a healthy agent is degraded"
 # the gateway comes up: the next probe clears it
@@ -171,6 +205,7 @@ python3 "$HERE/llm_recorder.py" "$DIR/gw.jsonl" "$GW" >"$DIR/gw.log" 2>&1 &
 GWPID=$!
 wait_for 100 grep -q "running on" "$DIR/gw.log" || fail "gateway did not start"
 wait_for 300 status_is "$WEDGE" online || { kill "$GWPID"; fail "not cleared"; }
+wait_for 300 status_is "$PLUGIN" online || { kill "$GWPID"; fail "plugin not cleared"; }
 kill "$GWPID"
 metric 'molecule_agent_wedged{agent="wedge"}' 0 || fail "/metrics still wedged"
 fi
