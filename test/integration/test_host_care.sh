@@ -220,6 +220,9 @@ if want sessions; then
 say ctx-a "the sky is green" | grep -q "reply-1: the sky is green" || fail "first turn"
 say ctx-b "unrelated" >/dev/null || fail "other context"
 host_down
+SESS="$DIR/talk.data/.sessions/transcript.jsonl"
+[ "$(wc -l <"$SESS")" = 4 ] || fail "sessions file: $(cat "$SESS")"
+printf '{"ctx":"ctx-a","who":"user","text":"torn by a cr' >>"$SESS" # a crash mid-write
 host_up "$DIR/host.yaml" "$DIR/host.log"
 say ctx-a "what colour is the sky" | grep -q "reply-3" || fail "turn after the restart"
 tail -1 "$DIR/model.jsonl" | python3 -c '
@@ -234,6 +237,11 @@ curl -fs -H "Authorization: Bearer $TTOK" "$BASE/agents/talk/transcript" >"$DIR/
 grep -q "user: the sky is green" "$DIR/transcript.out" || fail "transcript: $(cat "$DIR/transcript.out")"
 grep -q "agent: reply-1: the sky is green" "$DIR/transcript.out" || fail "transcript agent line"
 grep -q "user: what colour is the sky" "$DIR/transcript.out" || fail "transcript new line"
+grep -q "torn by" "$DIR/transcript.out" && fail "a torn line was read back"
+# the torn line is alone on its line: every later one is whole
+tail -n +6 "$SESS" | python3 -c '
+import json, sys
+for line in sys.stdin: json.loads(line)' || fail "a line after the torn one: $(cat "$SESS")"
 host_down
 grep -q "the sky is green" "$DIR/talk.snapshot.json" || fail "snapshot lost the old turns"
 fi
