@@ -77,6 +77,8 @@ static void on_exec_closed(void *arg) { executor_gone(arg); }
 
 /* Runs once no turn can reach the executor any more. */
 static void close_executor(mol_agent *a) {
+  if (a->fallback_live) mol_chat_executor_free(&a->fallback); /* agent_health.c's */
+  a->fallback_live = 0;
   if (!a->inner_live) return;
   switch (a->o.exec) {
     case MOL_AGENT_EXEC_ECHO: mol_echo_free(&a->inner); break;
@@ -85,8 +87,6 @@ static void close_executor(mol_agent *a) {
     case MOL_AGENT_EXEC_COMMAND: mol_command_executor_close(&a->inner, on_exec_closed, a); return;
     case MOL_AGENT_EXEC_CUSTOM: break; /* the caller's */
   }
-  if (a->fallback_live) mol_chat_executor_free(&a->fallback);
-  a->fallback_live = 0;
   executor_gone(a);
 }
 

@@ -160,11 +160,13 @@ agents:
     idle_prompt: "idle check"
     idle_interval_seconds: 1
 YAML
-host_up() { # yaml log
+started() { [ "$(grep -c "listening on" "$1")" -gt "$2" ]; }
+host_up() { # yaml log: the log is appended to, so this start is one more "listening on"
   : >>"$2"
+  before=$(grep -c "listening on" "$2" || :)
   "$MOLECULE" host -c "$1" >>"$2" 2>&1 &
   HPID=$!
-  wait_for 100 grep -q "listening on" "$2" || fail "host $1 did not start"
+  wait_for 300 started "$2" "$before" || fail "host $1 did not start"
 }
 host_down() {
   kill -TERM "$HPID"
