@@ -9,8 +9,9 @@
  * a time in order; a line torn by a crash is skipped when read back (and the next batch starts
  * on a line of its own). Bounded: past max_lines the file is renamed to transcript.jsonl.1
  * (replacing the older one) and a new one starts, so the disk holds at most twice max_lines;
- * in memory each context keeps its last CTX_MSGS messages and at most MAX_CTXS contexts are
- * kept (the least recently used goes first). */
+ * in memory each context keeps its last CTX_MSGS messages, and at most MAX_CTXS contexts and
+ * MAX_CTX_BYTES of text are kept (the least recently used context goes first). Only the
+ * executors that read a history (chat, and hermes for its chat fallback) keep contexts. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #define SCOPE "agent"
 #define CTX_MSGS 200              /* messages kept per context */
 #define MAX_CTXS 1000             /* contexts kept in memory */
+#define MAX_CTX_BYTES (64u << 20) /* text kept in memory, all contexts together */
 #define MIN_LINES 1000            /* lines per file, at least */
 #define MAX_READ (64u << 20)      /* what a start-up reads of one file */
 #define MAX_QUEUED (16u << 20)    /* bytes waiting for the disk; past it lines are dropped, logged */
@@ -38,6 +40,8 @@ struct mol_agent__sessions {
   char *path, *old_path;       /* NULL: memory only */
   json_t *ctxs;                /* ctx -> {"used": n, "msgs": [A2A messages]} */
   json_int_t used;             /* a clock for "least recently used" */
+  size_t ctx_bytes;            /* text held by ctxs */
+  int keep_ctxs;               /* the executor reads histories */
   size_t max_lines, file_lines;
   mol_buf queue;               /* lines waiting for the disk */
   size_t queue_lines;
@@ -63,6 +67,17 @@ static void sessions_free(mol_agent__sessions *s) {
 
 /* ---- the per-context history ------------------------------------------------------------------ */
 
+static size_t msg_bytes(const json_t *m) {
+  return json_string_length(json_object_get(json_array_get(json_object_get(m, "parts"), 0), "text"));
+}
+
+static size_t msgs_bytes(const json_t *msgs) {
+  size_t i, n = 0;
+  json_t *m;
+  json_array_foreach(msgs, i, m) n += msg_bytes(m);
+  return n;
+}
+
 static void evict_one(mol_agent__sessions *s) {
   const char *k, *oldest = NULL;
   json_int_t best = 0;
@@ -74,10 +89,15 @@ static void evict_one(mol_agent__sessions *s) {
       best = u;
     }
   }
-  if (oldest) json_object_del(s->ctxs, oldest);
+  if (!oldest) return;
+  s->ctx_bytes -= msgs_bytes(json_object_get(json_object_get(s->ctxs, oldest), "msgs"));
+  json_object_del(s->ctxs, oldest);
 }
 
 static void remember(mol_agent__sessions *s, const char *ctx, const char *who, const char *text) {
+  size_t len = strlen(text);
+  if (!s->keep_ctxs || len > MAX_CTX_BYTES / 4) return;
+  while (s->ctx_bytes + len > MAX_CTX_BYTES && json_object_size(s->ctxs)) evict_one(s);
   json_t *c = json_object_get(s->ctxs, ctx);
   if (!c) {
     if (json_object_size(s->ctxs) >= MAX_CTXS) evict_one(s);
@@ -87,8 +107,11 @@ static void remember(mol_agent__sessions *s, const char *ctx, const char *who, c
   json_object_set_new(c, "used", json_integer(++s->used));
   json_t *msgs = json_object_get(c, "msgs");
   json_t *m = json_pack("{s:s,s:[{s:s,s:s}]}", "role", who, "parts", "kind", "text", "text", text);
-  if (m) json_array_append_new(msgs, m);
-  while (json_array_size(msgs) > CTX_MSGS) json_array_remove(msgs, 0);
+  if (m && json_array_append_new(msgs, m) == 0) s->ctx_bytes += len;
+  while (json_array_size(msgs) > CTX_MSGS) {
+    s->ctx_bytes -= msg_bytes(json_array_get(msgs, 0));
+    json_array_remove(msgs, 0);
+  }
 }
 
 const json_t *mol_agent__sessions_history(const char *ctx, void *arg) {
@@ -252,6 +275,7 @@ int mol_agent__sessions_open(mol_agent *a) {
   mol_holds_take(&a->holds); /* until sessions_free */
   a->sessions = s;
   s->max_lines = a->o.transcript_lines > MIN_LINES ? a->o.transcript_lines : MIN_LINES;
+  s->keep_ctxs = a->o.exec == MOL_AGENT_EXEC_CHAT || a->o.exec == MOL_AGENT_EXEC_HERMES;
   if (!a->o.state_dir) return 0;
   char *dir = NULL;
   if (asprintf(&dir, "%s/.sessions", a->o.state_dir) < 0) return MOL_ENOMEM; /* dir unused */

@@ -178,10 +178,10 @@ metric() { curl -fs "$BASE/metrics" | grep -qx "$1 $2"; }
 # ---- wedge: reported once the probe budget is spent, cleared by the first success ----
 python3 "$HERE/llm_recorder.py" "$DIR/model.jsonl" "$LLM_PORT" >"$DIR/llm.log" 2>&1 &
 LLM=$!
-wait_for 100 grep -q "running on" "$DIR/llm.log" || fail "recorder did not start"
+wait_for 100 grep -qs "running on" "$DIR/llm.log" || fail "recorder did not start"
 python3 "$HERE/llm_recorder.py" "$DIR/fb.jsonl" "$FB_PORT" >"$DIR/fb.log" 2>&1 &
 FBPID=$!
-wait_for 100 grep -q "running on" "$DIR/fb.log" || fail "fallback backend did not start"
+wait_for 100 grep -qs "running on" "$DIR/fb.log" || fail "fallback backend did not start"
 host_up "$DIR/host.yaml" "$DIR/host.log"
 if want wedge; then
 wait_for 100 status_is "$WEDGE" online || fail "wedge agent never online"
@@ -205,7 +205,7 @@ status_is "$TALK" online || fail "a healthy agent is degraded"
 # the gateway comes up: the next probe clears it
 python3 "$HERE/llm_recorder.py" "$DIR/gw.jsonl" "$GW" >"$DIR/gw.log" 2>&1 &
 GWPID=$!
-wait_for 100 grep -q "running on" "$DIR/gw.log" || fail "gateway did not start"
+wait_for 100 grep -qs "running on" "$DIR/gw.log" || fail "gateway did not start"
 wait_for 300 status_is "$WEDGE" online || { kill "$GWPID"; fail "not cleared"; }
 wait_for 300 status_is "$PLUGIN" online || { kill "$GWPID"; fail "plugin not cleared"; }
 kill "$GWPID"
@@ -259,7 +259,7 @@ if want prompts; then
 export CARE_LOG="$DIR/cmd.out"
 CBASE=$(sed -n 's/^listen: \(.*\)$/http:\/\/\1/p' "$DIR/cmd.yaml")
 host_up "$DIR/cmd.yaml" "$DIR/cmd.log"
-wait_for 100 grep -q "end hello from initial_prompt" "$CARE_LOG" || fail "initial prompt never ran"
+wait_for 100 grep -qs "end hello from initial_prompt" "$CARE_LOG" || fail "initial prompt never ran"
 "$MOLECULE" call "$CBASE/agents/cmd/" "long turn" >/dev/null || fail "long turn"
 wait_for 100 sh -c "awk '/end long turn/{f=1} f && /start idle check/{ok=1} END{exit !ok}' '$CARE_LOG'" ||
   fail "no idle prompt after the long turn"
