@@ -7,7 +7,9 @@
 #  - initial_prompt reaches the executor exactly once across a restart; idle_prompt fires only
 #    while no turn runs (a command executor logs what it is sent);
 #  - sessions: the transcript survives a restart (GET /transcript), and a conversation goes on
-#    by contextId with the earlier turns in what the model receives (a recording backend).
+#    by contextId with the earlier turns in what the model receives (a recording backend);
+#  - turns: three consecutive turns that cannot reach the backend wedge the agent too;
+#  - preflight: `molecule host --check FILE` prints [FAIL]/[WARN] lines with a Fix: each.
 set -eu
 MOLECULE=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -29,7 +31,7 @@ wait_for() { # tenths of a second, command...
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# CARE_ONLY=preflight|wedge|sessions|prompts runs one part (to see it fail alone); default all.
+# CARE_ONLY=preflight|wedge|sessions|turns|prompts runs one part (to see it fail alone); default all.
 want() { [ -z "${CARE_ONLY:-}" ] || [ "$CARE_ONLY" = "$1" ]; }
 
 # ---- preflight: `molecule host --check FILE` ----
@@ -251,6 +253,25 @@ host_down
 grep -q "the sky is green" "$DIR/talk.snapshot.json" || fail "snapshot lost the old turns"
 fi
 [ -z "$HPID" ] || host_down
+
+# ---- turns: consecutive backend failures wedge the agent, the backend's return clears it ----
+if want turns; then
+host_up "$DIR/host.yaml" "$DIR/host.log"
+wait_for 100 status_is "$TALK" online || fail "talk not online"
+kill "$LLM"
+wait "$LLM" 2>/dev/null || :
+for i in 1 2 3; do
+  say ctx-c "anyone there $i" | grep -q "hermes-agent unreachable" || fail "turn $i, backend down"
+done
+wait_for 300 status_is "$TALK" degraded || fail "3 failed turns do not wedge the agent"
+grep -q "talk: wedged: 3 consecutive backend failures; last: connection refused" "$DIR/host.log" ||
+  fail "the turns' reason"
+python3 "$HERE/llm_recorder.py" "$DIR/model.jsonl" "$LLM_PORT" >"$DIR/llm2.log" 2>&1 &
+LLM=$!
+wait_for 100 grep -qs "running on" "$DIR/llm2.log" || fail "recorder did not restart"
+wait_for 300 status_is "$TALK" online || fail "not cleared once the backend is back"
+host_down
+fi
 kill "$LLM"
 LLM=
 
