@@ -105,7 +105,7 @@ GW=$(free_port) # nothing listens here: the gateway that never binds its port
 LLM_PORT=$(free_port)
 HPORT=$(free_port)
 BASE="http://127.0.0.1:$HPORT"
-mkdir -p "$DIR/talk.data" "$DIR/cmd.data"
+mkdir -p "$DIR/talk.data"
 cat >"$DIR/handler.sh" <<'SH'
 text=$(cat)
 echo "start $text" >>"$CARE_LOG"
@@ -151,16 +151,20 @@ agents:
     api_base: http://127.0.0.1:$FB_PORT/v1
     gateway_ready_budget_seconds: 2
 YAML
+mkdir -p "$DIR/cmdconf"
+printf '\n  hello from initial_prompt\n\n' >"$DIR/cmdconf/init.md"
+cat >"$DIR/cmdconf/config.yaml" <<YAML
+name: cmd
+initial_prompt_file: init.md
+idle_prompt: "idle check"
+idle_interval_seconds: 1
+YAML
 cat >"$DIR/cmd.yaml" <<YAML
 listen: 127.0.0.1:$(free_port)
 agents:
-  - name: cmd
+  - config_dir: cmdconf
     executor: command
     handler: sh $DIR/handler.sh
-    data_dir: $DIR/cmd.data
-    initial_prompt: "hello from initial_prompt"
-    idle_prompt: "idle check"
-    idle_interval_seconds: 1
 YAML
 started() { [ "$(grep -c "listening on" "$1")" -gt "$2" ]; }
 host_up() { # yaml log: the log is appended to, so this start is one more "listening on"
@@ -281,6 +285,7 @@ export CARE_LOG="$DIR/cmd.out"
 CBASE=$(sed -n 's/^listen: \(.*\)$/http:\/\/\1/p' "$DIR/cmd.yaml")
 host_up "$DIR/cmd.yaml" "$DIR/cmd.log"
 wait_for 100 grep -qs "end hello from initial_prompt" "$CARE_LOG" || fail "initial prompt never ran"
+[ "$(cat "$DIR/cmdconf/.initial_prompt_done")" = attempted ] || fail "the marker in the config dir"
 "$MOLECULE" call "$CBASE/agents/cmd/" "long turn" >/dev/null || fail "long turn"
 wait_for 100 sh -c "awk '/end long turn/{f=1} f && /start idle check/{ok=1} END{exit !ok}' '$CARE_LOG'" ||
   fail "no idle prompt after the long turn"
