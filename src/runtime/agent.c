@@ -242,9 +242,7 @@ static int make_executor(mol_agent *a) {
       break;
     case MOL_AGENT_EXEC_CHAT: {
       mol_chat_opts co = {.http = a->client, .api_base = a->chat_api_base, .model = a->chat_model,
-                          .system_prompt = a->chat_system_prompt,
-                          .on_upstream = mol_agent__health_report, .upstream_arg = a,
-                          .history = mol_agent__sessions_history, .history_arg = a};
+                          .system_prompt = a->chat_system_prompt};
       rc = mol_chat_executor_new(&co, &a->inner);
       break;
     }
@@ -278,10 +276,10 @@ static int bring_up(mol_agent *a, const mol_agent_opts *o) {
   int rc = copy_opts(a, o);
   if (rc) return rc;
   mol_agent__restore(a);
-  if ((rc = mol_agent__sessions_open(a))) return rc;
   if ((rc = make_executor(a))) return rc;
   if ((rc = mol_agent__mount(a))) return rc;
-  if ((rc = mol_agent__health_start(a))) return rc;
+  /* No turn can arrive before this returns: the sessions are read back in time. */
+  if ((rc = mol_agent__sessions_open(a)) || (rc = mol_agent__health_start(a))) return rc;
   if (a->platform_url && (rc = mol_agent__platform_start(a, o->platform_opts))) return rc;
   return mol_agent__prompts_start(a);
 }

@@ -92,9 +92,6 @@ typedef struct {
   unsigned grace_ms;         /* stop: time live turns get before they are canceled; 0 -> 10000 */
   /* Transcript ring kept for the snapshot (user and agent lines of each turn); 0 -> 1000. */
   size_t transcript_lines;
-  /* 1: the agent owns http (mol_agent_new's own listener) from the call to mol_agent_start on,
-   * whatever it returns: it closes it last, after everything else, before on_end. */
-  int own_http;
   /* Looking after itself (docs/runtime.md, "Agents that look after themselves"). */
   const char *state_dir;      /* the config dir, or a data dir: the initial-prompt marker and the
                                  sessions on disk; NULL: sessions stay in memory */
@@ -108,6 +105,9 @@ typedef struct {
    * new turns go to chat-completions (chat_api_base, else $HERMES_API_BASE); 0 -> the
    * environment's MOLECULE_HERMES_FALLBACK=chat decides; -1 -> never. */
   int hermes_fallback;
+  /* 1: the agent owns http (mol_agent_new's own listener) from the call to mol_agent_start on,
+   * whatever it returns: it closes it last, after everything else, before on_end. */
+  int own_http;
 } mol_agent_opts;
 
 /* on_end: mol_agent_end_cb of molecule/agent.h. */

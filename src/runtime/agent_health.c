@@ -249,6 +249,9 @@ static int probe_target(mol_agent__health *h, mol_agent *a) {
 }
 
 int mol_agent__health_start(mol_agent *a) {
+  if (a->o.exec == MOL_AGENT_EXEC_CHAT) /* its verdicts, and the sessions' histories */
+    mol_chat_executor_set_care(&a->inner, mol_agent__health_report, a,
+                               mol_agent__sessions_history, a);
   if (a->o.exec != MOL_AGENT_EXEC_CHAT && a->o.exec != MOL_AGENT_EXEC_HERMES) return 0;
   mol_agent__health *h = calloc(1, sizeof(*h));
   if (!h) return MOL_ENOMEM;

@@ -48,7 +48,6 @@ struct mol_agent {
   int err;
   mol_agent_end_cb on_end;
   void *arg;
-  void *api;                   /* agent_api.c's record, for an agent made by mol_agent_new */
   struct mol_agent__health *health;     /* agent_care.h; NULL: none */
   struct mol_agent__prompts *prompts;
   struct mol_agent__sessions *sessions;
@@ -56,6 +55,7 @@ struct mol_agent {
                                   answered its probe (agent_health.c) */
   int fallback_live;           /* fallback must be freed */
   int use_fallback;            /* new turns go to fallback */
+  void *api;                   /* agent_api.c's record, for an agent made by mol_agent_new */
 };
 
 /* ---- agent.c: lifecycle ---- */

@@ -383,3 +383,12 @@ const char *mol_chat_models_url(const mol_a2a_executor *ex) {
   return ((const chat *)ex->self)->models_url;
 }
 const char *mol_chat_auth(const mol_a2a_executor *ex) { return ((const chat *)ex->self)->auth; }
+
+void mol_chat_executor_set_care(mol_a2a_executor *ex, mol_upstream_fn on_upstream,
+                                void *upstream_arg, mol_history_fn history, void *history_arg) {
+  chat *c = ex->self;
+  c->on_upstream = on_upstream;
+  c->upstream_arg = upstream_arg;
+  c->history = history;
+  c->history_arg = history_arg;
+}

@@ -52,11 +52,15 @@ typedef struct {
   void *history_arg;
 } mol_chat_opts;
 
-int mol_chat_executor_new(const mol_chat_opts *opts, mol_a2a_executor *ex);
-void mol_chat_executor_free(mol_a2a_executor *ex);
 /* The backend's model list (<api_base>/models), the URL its health probe GETs. */
 const char *mol_chat_models_url(const mol_a2a_executor *ex);
 /* The "Bearer <key>" the executor sends, or NULL (for the probe too). */
 const char *mol_chat_auth(const mol_a2a_executor *ex);
+/* Sets opts.on_upstream and opts.history (and their args) after the executor exists. */
+void mol_chat_executor_set_care(mol_a2a_executor *ex, mol_upstream_fn on_upstream,
+                                void *upstream_arg, mol_history_fn history, void *history_arg);
+
+int mol_chat_executor_new(const mol_chat_opts *opts, mol_a2a_executor *ex);
+void mol_chat_executor_free(mol_a2a_executor *ex);
 
 #endif

@@ -17,8 +17,8 @@
 typedef struct {
   mol_agent_opts opts;         /* strings point into the config (valid until it is freed) */
   char *name, *description, *workspace_id, *snapshot_path, *public_url, *chat_model;
-  char *config_dir;
   char *data_dir, *initial_prompt, *idle_prompt; /* agent_care.h: the state dir and prompts */
+  char *config_dir;
 } mol_host_agent_conf;
 
 typedef struct {

@@ -299,34 +299,6 @@ static int agent_numbers(ctx *c, json_t *e, const char *where, mol_host_agent_co
   return 0;
 }
 
-/* executor: command needs a handler; the handler keys mean nothing to the other executors, so
- * there they are refused rather than silently ignored. */
-static int agent_command(ctx *c, json_t *e, const char *where, mol_host_agent_conf *a) {
-  static const char *const keys[] = {"handler", "handler_timeout_seconds", "max_handlers",
-                                     "max_queued", "max_output_bytes", NULL};
-  mol_command_opts *co = &a->opts.command;
-  long long timeout = 0, procs = 0, queued = 0, out = 0;
-  int rc = get_str(c, e, where, "handler", &co->handler);
-  if (!rc) rc = get_uint(c, e, where, "handler_timeout_seconds", 7 * 86400, &timeout);
-  if (!rc) rc = get_uint(c, e, where, "max_handlers", 100000, &procs);
-  if (!rc) rc = get_uint(c, e, where, "max_queued", 1000000, &queued);
-  if (!rc) rc = get_uint(c, e, where, "max_output_bytes", 1LL << 30, &out);
-  if (rc) return rc;
-  if (a->opts.exec != MOL_AGENT_EXEC_COMMAND) {
-    for (size_t i = 0; keys[i]; i++)
-      if (json_object_get(e, keys[i]))
-        return FAIL(c, "%s.%s: only for executor: command", where, keys[i]);
-    return 0;
-  }
-  if (!co->handler || !*co->handler)
-    return FAIL(c, "%s.handler: required with executor: command", where);
-  co->timeout_ms = (unsigned)timeout * 1000;
-  co->max_running = (unsigned)procs;
-  co->max_queued = (unsigned)queued;
-  co->max_output = (size_t)out;
-  return 0;
-}
-
 /* Looking after itself (runtime/agent_care.h): where its state lives, the prompts of
  * config.yaml, the backend's probe budget and wedge threshold. */
 static int agent_care(ctx *c, json_t *e, const char *where, mol_host_agent_conf *a,
@@ -354,6 +326,34 @@ static int agent_care(ctx *c, json_t *e, const char *where, mol_host_agent_conf 
   a->opts.idle_interval_s = (unsigned)wc->idle_interval_seconds;
   a->opts.gateway_budget_s = (unsigned)budget;
   a->opts.wedge_after = (unsigned)wedge;
+  return 0;
+}
+
+/* executor: command needs a handler; the handler keys mean nothing to the other executors, so
+ * there they are refused rather than silently ignored. */
+static int agent_command(ctx *c, json_t *e, const char *where, mol_host_agent_conf *a) {
+  static const char *const keys[] = {"handler", "handler_timeout_seconds", "max_handlers",
+                                     "max_queued", "max_output_bytes", NULL};
+  mol_command_opts *co = &a->opts.command;
+  long long timeout = 0, procs = 0, queued = 0, out = 0;
+  int rc = get_str(c, e, where, "handler", &co->handler);
+  if (!rc) rc = get_uint(c, e, where, "handler_timeout_seconds", 7 * 86400, &timeout);
+  if (!rc) rc = get_uint(c, e, where, "max_handlers", 100000, &procs);
+  if (!rc) rc = get_uint(c, e, where, "max_queued", 1000000, &queued);
+  if (!rc) rc = get_uint(c, e, where, "max_output_bytes", 1LL << 30, &out);
+  if (rc) return rc;
+  if (a->opts.exec != MOL_AGENT_EXEC_COMMAND) {
+    for (size_t i = 0; keys[i]; i++)
+      if (json_object_get(e, keys[i]))
+        return FAIL(c, "%s.%s: only for executor: command", where, keys[i]);
+    return 0;
+  }
+  if (!co->handler || !*co->handler)
+    return FAIL(c, "%s.handler: required with executor: command", where);
+  co->timeout_ms = (unsigned)timeout * 1000;
+  co->max_running = (unsigned)procs;
+  co->max_queued = (unsigned)queued;
+  co->max_output = (size_t)out;
   return 0;
 }
 
@@ -390,15 +390,15 @@ static int finish_agents(ctx *c, mol_host_config *h) {
       return FAIL(c, "agents[%zu].workspace_id: required with a platform_url%s", i,
                   h->n_agents == 1 ? " (or set WORKSPACE_ID)" : "");
     a->opts.name = a->name;
+    a->opts.state_dir = a->config_dir ? a->config_dir : a->data_dir;
+    a->opts.initial_prompt = a->initial_prompt;
+    a->opts.idle_prompt = a->idle_prompt;
     a->opts.description = a->description;
     a->opts.platform_url = h->platform_url;
     a->opts.workspace_id = a->workspace_id;
     a->opts.public_url = a->public_url;
     a->opts.snapshot_path = a->snapshot_path;
     a->opts.chat_model = a->chat_model;
-    a->opts.state_dir = a->config_dir ? a->config_dir : a->data_dir;
-    a->opts.initial_prompt = a->initial_prompt;
-    a->opts.idle_prompt = a->idle_prompt;
   }
   return 0;
 }
@@ -446,9 +446,11 @@ void mol_host_config_free(mol_host_config *c) {
   for (size_t i = 0; c->agents && i < c->n_agents; i++) {
     mol_host_agent_conf *a = &c->agents[i];
     char *strs[] = {a->name, a->description, a->workspace_id, a->snapshot_path, a->public_url,
-                    a->chat_model, a->config_dir, a->data_dir, a->initial_prompt,
-                    a->idle_prompt};
+                    a->chat_model, a->config_dir};
     for (size_t k = 0; k < sizeof(strs) / sizeof(*strs); k++) free(strs[k]);
+    free(a->data_dir);
+    free(a->initial_prompt);
+    free(a->idle_prompt);
   }
   free(c->agents);
   free(c->platform_url);

@@ -233,8 +233,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_wrong_field_is_named),
       cmocka_unit_test(defaults_and_shorthands),
-      cmocka_unit_test(environment_fills_the_gaps),
       cmocka_unit_test(self_care_fields),
+      cmocka_unit_test(environment_fills_the_gaps),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
