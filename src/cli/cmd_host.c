@@ -10,6 +10,7 @@
 #include "cli/cli_util.h"
 #include "molecule.h"
 #include "runtime/host.h"
+#include "runtime/preflight.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -21,7 +22,9 @@ static void usage(FILE *out) {
           "  -c, --config FILE    the host file (YAML)\n"
           "  --listen HOST:PORT   overrides the file's listen:\n"
           "  --log-json           JSON-lines logs (overrides the file's log.format)\n"
-          "  --check              only check the file, then exit\n"
+          "  --check              only check the file and run the preflight checks\n"
+          "                       ([FAIL]/[WARN] lines with a Fix:), then exit: 0 ok, 1 a\n"
+          "                       check failed, 2 a bad file\n"
           "  -h, --help           this help\n");
 }
 
@@ -54,6 +57,7 @@ static int parse(int argc, char **argv, host_args *a) {
       default: usage(stderr); return 2;
     }
   }
+  if (!a->config && optind == argc - 1) a->config = argv[optind++]; /* host --check FILE */
   if (!a->config || optind < argc) {
     usage(stderr);
     return 2;
@@ -83,6 +87,18 @@ static void on_agent_end(mol_host *h, const char *name, mol_agent_end why, int e
     mol_loge("host", "agent %s failed: %s", name, mol_strerror(err));
 }
 
+/* --check: the file loaded; now the preflight checks (exit 1 on a failure, as upstream). */
+static int check_only(const host_args *a, mol_host_config *cfg) {
+  char *dir = strdup(a->config), *slash = dir ? strrchr(dir, '/') : NULL;
+  if (slash) *slash = '\0';
+  int fails = mol_host_preflight(cfg, slash ? dir : ".", stdout);
+  printf("%s: %zu agents, %s\n", a->config, cfg->n_agents,
+         fails ? "preflight failed" : "ok");
+  free(dir);
+  mol_host_config_free(cfg);
+  return fails ? 1 : 0;
+}
+
 int mol_cli__cmd_host(int argc, char **argv) {
   host_args a = {0};
   int rc = parse(argc, argv, &a);
@@ -97,11 +113,7 @@ int mol_cli__cmd_host(int argc, char **argv) {
     snprintf(cfg.listen_host, sizeof(cfg.listen_host), "%s", a.host);
     cfg.listen_port = a.port;
   }
-  if (a.check) {
-    printf("%s: %zu agents, ok\n", a.config, cfg.n_agents);
-    mol_host_config_free(&cfg);
-    return 0;
-  }
+  if (a.check) return check_only(&a, &cfg);
   apply_logging(&a, &cfg);
   uv_loop_t loop;
   uv_loop_init(&loop);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "runtime/agent_care.h"
 #include "runtime/agent_int.h"
 #include "runtime/exec_chat.h"
 #include "runtime/exec_command.h"
@@ -79,6 +80,8 @@ static void on_exec_closed(void *arg) { executor_gone(arg); }
 
 /* Runs once no turn can reach the executor any more. */
 static void close_executor(mol_agent *a) {
+  if (a->fallback_live) mol_chat_executor_free(&a->fallback); /* agent_health.c's */
+  a->fallback_live = 0;
   if (!a->inner_live) return;
   switch (a->o.exec) {
     case MOL_AGENT_EXEC_ECHO: mol_echo_free(&a->inner); break;
@@ -93,6 +96,7 @@ static void close_executor(mol_agent *a) {
 static void on_a2a_closed(void *arg) {
   mol_agent *a = arg;
   a->a2a = NULL;
+  mol_agent__sessions_close(a); /* every turn has ended: its lines are all queued */
   close_executor(a);
   mol_holds_drop(&a->holds);
 }
@@ -112,8 +116,12 @@ static void task_store_stats(const mol_agent *a, mol_agent_stats *out) {
 static void close_a2a(mol_agent *a) {
   mol_http_server_unroute(a->http, a); /* the transcript route */
   task_store_stats(a, &a->st);
-  if (a->a2a) mol_a2a_server_close(a->a2a, on_a2a_closed, a);
-  else close_executor(a);
+  if (a->a2a) {
+    mol_a2a_server_close(a->a2a, on_a2a_closed, a);
+  } else {
+    mol_agent__sessions_close(a);
+    close_executor(a);
+  }
 }
 
 static void on_pc_closed(void *arg) {
@@ -141,6 +149,8 @@ void mol_agent__end(mol_agent *a, mol_agent_end why, int err) {
   a->why = why;
   a->err = err;
   if (a->a2a) mol_a2a_server_drain(a->a2a);
+  mol_agent__health_close(a);
+  mol_agent__prompts_close(a);
   /* MCP calls are canceled now (each still answered): the platform client they use closes. */
   mol_agent__mcp_close(a);
   /* The platform client ends its own calls and loop (their callbacks see a->ending). */
@@ -243,7 +253,8 @@ static int make_executor(mol_agent *a) {
     }
     case MOL_AGENT_EXEC_HERMES: {
       mol_hermes_opts ho = {.http = a->client, .plugin_port = a->o.hermes_plugin_port,
-                            .reply_port = a->o.hermes_reply_port};
+                            .reply_port = a->o.hermes_reply_port,
+                            .on_upstream = mol_agent__health_report, .upstream_arg = a};
       rc = mol_hermes_executor_new(a->loop, &ho, &a->inner);
       break;
     }
@@ -276,7 +287,10 @@ static int bring_up(mol_agent *a, const mol_agent_opts *o) {
   if (rc || (rc = make_executor(a))) return rc;
   mol_agent__setup_executor(a);
   if ((rc = mol_agent__mount(a))) return rc;
-  return a->platform_url ? mol_agent__platform_start(a, o->platform_opts) : 0;
+  /* No turn can arrive before this returns: the sessions are read back in time. */
+  if ((rc = mol_agent__sessions_open(a)) || (rc = mol_agent__health_start(a))) return rc;
+  if (a->platform_url && (rc = mol_agent__platform_start(a, o->platform_opts))) return rc;
+  return mol_agent__prompts_start(a);
 }
 
 int mol_agent_start(uv_loop_t *loop, mol_http_server *http, mol_http_client *client,
@@ -322,6 +336,7 @@ void mol_agent_stats_get(const mol_agent *a, mol_agent_stats *out) {
   out->url = a->url;
   out->live_turns = mol_agent__live_turns(a);
   task_store_stats(a, out);
+  mol_agent__health_stats(a, out);
   out->pending_replies = (a->o.exec == MOL_AGENT_EXEC_HERMES && a->inner_live)
                              ? (unsigned)mol_hermes_pending(&a->inner) : 0;
 }

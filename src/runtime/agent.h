@@ -98,6 +98,19 @@ typedef struct {
   unsigned grace_ms;         /* stop: time live turns get before they are canceled; 0 -> 10000 */
   /* Transcript ring kept for the snapshot (user and agent lines of each turn); 0 -> 1000. */
   size_t transcript_lines;
+  /* Looking after itself (docs/runtime.md, "Agents that look after themselves"). */
+  const char *state_dir;      /* the config dir, or a data dir: the initial-prompt marker and the
+                                 sessions on disk; NULL: sessions stay in memory */
+  const char *initial_prompt; /* sent once, after the agent serves; NULL: none */
+  const char *idle_prompt;    /* sent every idle_interval_s while no turn runs; NULL: none */
+  unsigned idle_interval_s;   /* 0 -> 600 */
+  unsigned gateway_budget_s;  /* chat/hermes probe budget; 0 -> $HERMES_GATEWAY_READY_BUDGET_SEC
+                                 or 120 */
+  unsigned wedge_after;       /* consecutive backend failures that make it wedged; 0 -> 3 */
+  /* MOL_AGENT_EXEC_HERMES: 1 -> when the plugin's probe has not succeeded within the budget,
+   * new turns go to chat-completions (chat_api_base, else $HERMES_API_BASE); 0 -> the
+   * environment's MOLECULE_HERMES_FALLBACK=chat decides; -1 -> never. */
+  int hermes_fallback;
   /* 1: the agent owns http (mol_agent_new's own listener) from the call to mol_agent_start on,
    * whatever it returns: it closes it last, after everything else, before on_end. */
   int own_http;
@@ -153,6 +166,12 @@ typedef struct {
   unsigned long long turns_ended;
   unsigned long long latency_buckets[MOL_AGENT_LATENCY_BUCKETS];
   const char *url;               /* the public URL (ends in '/') */
+  /* The backend's health: wedged now (0/1), backend failures reported by the executor, the
+   * gateway probes and how many failed; prompts the agent sent itself. */
+  int wedged;
+  int fallback;                  /* 1: a hermes agent answers through chat-completions */
+  unsigned long long upstream_failures, gateway_probes, gateway_probe_failures;
+  unsigned long long initial_prompts, idle_prompts;
 } mol_agent_stats;
 void mol_agent_stats_get(const mol_agent *a, mol_agent_stats *out);
 /* The agent's platform client (its identity and token), for tools acting as the agent; NULL

@@ -50,6 +50,13 @@ struct mol_agent {
   int err;
   mol_agent_end_cb on_end;
   void *arg;
+  struct mol_agent__health *health;     /* agent_care.h; NULL: none */
+  struct mol_agent__prompts *prompts;
+  struct mol_agent__sessions *sessions;
+  mol_a2a_executor fallback;   /* chat-completions in place of a hermes plugin that never
+                                  answered its probe (agent_health.c) */
+  int fallback_live;           /* fallback must be freed */
+  int use_fallback;            /* new turns go to fallback */
   void *api;                   /* agent_api.c's record, for an agent made by mol_agent_new */
   struct mol_agent__setup *setup; /* setup.c's state; NULL without a config dir */
 };

@@ -8,6 +8,7 @@
 #include "a2a/card.h"
 #include "base/log.h"
 #include "molecule/uv.h"
+#include "runtime/agent_care.h"
 #include "runtime/agent_int.h"
 #include "runtime/setup.h"
 
@@ -36,6 +37,7 @@ static void supply(mol_platform_client *c, mol_platform_heartbeat_payload *p, vo
   p->active_tasks = (int)mol_agent__live_turns(a);
   p->capabilities = cap_bits(&a->o.caps);
   p->idle_timeout_seconds = a->o.idle_timeout_s > 0 ? a->o.idle_timeout_s : 0;
+  mol_agent__health_fill(a, p);
   if (a->o.on_heartbeat) a->o.on_heartbeat(a, p, a->arg);
   mol_agent__setup_beat(a); /* the peers, on the heartbeat's cadence */
 }

@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "molecule.h"
+#include "runtime/agent_care.h"
 #include "runtime/agent_int.h"
 
 #define SCOPE "agent"
@@ -27,6 +28,9 @@ struct mol_agent__turn {
   mol_agent__turn *prev, *next;
   uint64_t t0_ns;
   char brief[BRIEF_MAX + 4];
+  char *ctx, *user;            /* for the sessions (agent_sessions.c) */
+  int via_fallback;            /* went to a->fallback (agent_health.c) */
+  char task_id[64];
 };
 
 /* ---- current task ----------------------------------------------------------------------- */
@@ -89,8 +93,14 @@ static void on_task_event(mol_a2a_task *task, const mol_a2a_event *ev, void *arg
   count_latency(a, (double)(mol_mono_ns() - t->t0_ns) / 1e9);
   char *text = ev->status_message ? mol_a2a_cmsg_text(ev->status_message) : NULL;
   record_outcome(a, ev, text ? text : "");
-  if (text && *text) mol_agent__transcript_add(a, "agent", text);
+  if (text && *text) {
+    mol_agent__transcript_add(a, "agent", text);
+    mol_agent__sessions_line(a, t->ctx, "agent", text);
+  }
+  mol_agent__sessions_turn(a, t->ctx, t->user, text);
   free(text);
+  free(t->ctx);
+  free(t->user);
   if (t->prev) t->prev->next = t->next; else a->live = t->next;
   if (t->next) t->next->prev = t->prev;
   a->live_n--;
@@ -110,6 +120,11 @@ static void watch(mol_agent *a, mol_a2a_turn *turn) {
   }
   t->a = a;
   t->t0_ns = mol_mono_ns();
+  t->via_fallback = a->use_fallback;
+  snprintf(t->task_id, sizeof(t->task_id), "%s", mol_a2a_turn_task_id(turn));
+  const char *ctx = mol_a2a_turn_context_id(turn);
+  t->ctx = ctx ? strdup(ctx) : NULL;
+  t->user = strdup(mol_a2a_turn_text(turn)); /* NULL: the turn stays out of the history */
   brief(mol_a2a_turn_text(turn), t->brief, sizeof(t->brief));
   t->next = a->live;
   if (a->live) a->live->prev = t;
@@ -122,13 +137,24 @@ static int meter_execute(void *self, mol_a2a_turn *turn) {
   mol_agent *a = self;
   a->st.turns++;
   mol_agent__transcript_add(a, "user", mol_a2a_turn_text(turn));
+  mol_agent__sessions_line(a, mol_a2a_turn_context_id(turn), "user", mol_a2a_turn_text(turn));
   watch(a, turn);
-  return a->inner.execute(a->inner.self, turn); /* the turn may be over when this returns */
+  const mol_a2a_executor *ex = a->use_fallback ? &a->fallback : &a->inner;
+  return ex->execute(ex->self, turn); /* the turn may be over when this returns */
+}
+
+/* A turn is canceled by the executor that runs it: the one it went to when it started. */
+static const mol_a2a_executor *executor_of(mol_agent *a, mol_a2a_turn *turn) {
+  const char *id = mol_a2a_turn_task_id(turn);
+  for (mol_agent__turn *t = a->live; t; t = t->next)
+    if (strcmp(t->task_id, id) == 0) return t->via_fallback ? &a->fallback : &a->inner;
+  return a->use_fallback ? &a->fallback : &a->inner; /* unmetered: past the listener bound */
 }
 
 static void meter_cancel(void *self, mol_a2a_turn *turn) {
   mol_agent *a = self;
-  if (a->inner.cancel) a->inner.cancel(a->inner.self, turn);
+  const mol_a2a_executor *ex = executor_of(a, turn);
+  if (ex->cancel) ex->cancel(ex->self, turn);
   else mol_a2a_turn_canceled(turn);
 }
 

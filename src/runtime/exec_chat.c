@@ -73,6 +73,8 @@ static void first_messages(chat *c, mol_a2a_turn *t, mol_buf *msgs) {
   if (c->system_prompt && *c->system_prompt)
     chat_msg_text(msgs, "system", c->system_prompt, strlen(c->system_prompt));
   const json_t *h = history_of(t);
+  const char *ctx = mol_a2a_turn_context_id(t);
+  if (!h && c->history && ctx && *ctx) h = c->history(ctx, c->history_arg);
   if (h) add_history(msgs, h);
   const char *text = mol_a2a_turn_text(t);
   chat_msg_text(msgs, "user", text, strlen(text));
@@ -120,7 +122,12 @@ static void end_turn(chat_turn *ct, int failed, const char *text) {
   turn_free(ct);
 }
 
+static void report(chat *c, int ok, const char *why) {
+  if (c->on_upstream) c->on_upstream(ok, why, c->upstream_arg);
+}
+
 static void end_unreachable(chat_turn *ct, int err) {
+  if (!ct->canceled) report(ct->c, 0, mol_strerror(err));
   mol_buf b = MOL_BUF_INIT;
   mol_buf_printf(&b, "[hermes-agent unreachable] %s", mol_strerror(err));
   end_turn(ct, 0, b.data ? b.data : "[hermes-agent unreachable]");
@@ -131,12 +138,14 @@ static void end_error(chat_turn *ct, int status, const char *body, size_t len) {
   mol_buf b = MOL_BUF_INIT;
   mol_buf_printf(&b, "[hermes-agent error %d] %.*s", status, (int)(len > 500 ? 500 : len),
                  body ? body : "");
+  if (status >= 500 && !ct->canceled) report(ct->c, 0, b.data ? b.data : "hermes-agent error");
   end_turn(ct, 0, b.data ? b.data : "[hermes-agent error]");
   mol_buf_free(&b);
 }
 
 /* The reply has no tool calls (or may not have any): it is the answer. */
 static void end_answer(chat_turn *ct, const char *content) {
+  report(ct->c, 1, NULL);
   if (ct->streaming && ct->chunks) mol_a2a_turn_artifact(ct->turn, NULL, "reply", "", 1, 1);
   if (ct->last_call && !*content) {
     mol_buf b = MOL_BUF_INIT;
@@ -343,13 +352,19 @@ int mol_chat_executor_new(const mol_chat_opts *o, mol_a2a_executor *ex) {
   c->max_tool_rounds = o->max_tool_rounds ? o->max_tool_rounds : DEFAULT_TOOL_ROUNDS;
   c->max_tool_calls = o->max_tool_calls ? o->max_tool_calls : DEFAULT_TOOL_CALLS;
   c->tool_timeout_ms = o->tool_timeout_ms;
+  c->on_upstream = o->on_upstream;
+  c->upstream_arg = o->upstream_arg;
+  c->history = o->history;
+  c->history_arg = o->history_arg;
+  c->models_url = malloc(bl + 16);
+  if (c->models_url) snprintf(c->models_url, bl + 16, "%s/models", base ? base : "");
   free(base);
   free(key);
   ex->name = "chat-completions";
   ex->execute = chat_execute;
   ex->cancel = chat_cancel;
   ex->self = c;
-  return c->url && c->model ? 0 : MOL_ENOMEM;
+  return c->url && c->model && c->models_url ? 0 : MOL_ENOMEM;
 }
 
 int mol_chat_executor_set_system_prompt(mol_a2a_executor *ex, const char *text) {
@@ -375,9 +390,24 @@ void mol_chat_executor_free(mol_a2a_executor *ex) {
   chat *c = ex->self;
   if (!c) return;
   free(c->url);
+  free(c->models_url);
   free(c->auth);
   free(c->model);
   free(c->system_prompt);
   free(c);
   ex->self = NULL;
+}
+
+const char *mol_chat_models_url(const mol_a2a_executor *ex) {
+  return ((const chat *)ex->self)->models_url;
+}
+const char *mol_chat_auth(const mol_a2a_executor *ex) { return ((const chat *)ex->self)->auth; }
+
+void mol_chat_executor_set_care(mol_a2a_executor *ex, mol_upstream_fn on_upstream,
+                                void *upstream_arg, mol_history_fn history, void *history_arg) {
+  chat *c = ex->self;
+  c->on_upstream = on_upstream;
+  c->upstream_arg = upstream_arg;
+  c->history = history;
+  c->history_arg = history_arg;
 }

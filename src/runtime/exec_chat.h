@@ -27,6 +27,7 @@
 
 #include "a2a_uv/executor.h"
 #include "http/client.h"
+#include "runtime/upstream.h"
 #include "tools/registry.h"
 
 typedef struct {
@@ -42,7 +43,22 @@ typedef struct {
   unsigned max_tool_calls;    /* tool calls run per turn (the rest answered with an error
                                  text); 0 -> 50 */
   unsigned tool_timeout_ms;   /* deadline of one tool call; 0 -> the registry's (120 s) */
+  /* Each answer, unreachable backend, timeout or 5xx is reported here (may be NULL). */
+  mol_upstream_fn on_upstream;
+  void *upstream_arg;
+  /* A turn that carries no metadata.history gets its context's stored conversation from here
+   * (may be NULL): a restarted agent goes on with what was said before. */
+  mol_history_fn history;
+  void *history_arg;
 } mol_chat_opts;
+
+/* The backend's model list (<api_base>/models), the URL its health probe GETs. */
+const char *mol_chat_models_url(const mol_a2a_executor *ex);
+/* The "Bearer <key>" the executor sends, or NULL (for the probe too). */
+const char *mol_chat_auth(const mol_a2a_executor *ex);
+/* Sets opts.on_upstream and opts.history (and their args) after the executor exists. */
+void mol_chat_executor_set_care(mol_a2a_executor *ex, mol_upstream_fn on_upstream,
+                                void *upstream_arg, mol_history_fn history, void *history_arg);
 
 int mol_chat_executor_new(const mol_chat_opts *opts, mol_a2a_executor *ex);
 void mol_chat_executor_free(mol_a2a_executor *ex);

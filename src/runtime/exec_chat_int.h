@@ -27,6 +27,11 @@ typedef struct {
   unsigned max_tool_rounds;
   unsigned max_tool_calls;
   unsigned tool_timeout_ms;
+  char *models_url;
+  mol_upstream_fn on_upstream;
+  void *upstream_arg;
+  mol_history_fn history;
+  void *history_arg;
 } chat;
 
 typedef struct chat_turn chat_turn;

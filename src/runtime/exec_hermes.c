@@ -24,10 +24,13 @@ typedef struct {
   mol_http_server *server;
   mol_pending *pending;
   char *inbound_url;
+  char *health_url;
   char *callback_url;
   char *secret;             /* as configured (any length up to MOL_HERMES_SECRET_MAX) */
   mol_hermes_orphan_fn on_orphan;
   void *orphan_arg;
+  mol_upstream_fn on_upstream;
+  void *upstream_arg;
   unsigned timeout_ms;
   int port;
   int closing;
@@ -68,6 +71,10 @@ static int env_int(int v, const char *name, int dflt) {
 
 /* ---- turn completion --------------------------------------------------------------------- */
 
+static void report(hermes *h, int ok, const char *why) {
+  if (h->on_upstream) h->on_upstream(ok, why, h->upstream_arg);
+}
+
 static void on_pending_done(int err, const char *text, size_t len, void *arg) {
   hermes_turn *ht = arg;
   mol_a2a_turn *t = ht->turn;
@@ -79,10 +86,12 @@ static void on_pending_done(int err, const char *text, size_t len, void *arg) {
     mol_a2a_turn_canceled(t);
   } else if (err == MOL_ETIMEDOUT) {
     snprintf(buf, sizeof(buf), "[hermes plugin reply timeout after %us]", ht->h->timeout_ms / 1000);
+    report(ht->h, 0, buf);
     mol_a2a_turn_reply_text(t, buf);
   } else if (err == MOL_ESHUTDOWN) {
     mol_a2a_turn_fail(t, "executor shutting down");
   } else if (err == 0) {
+    report(ht->h, 1, NULL);
     char *s = strndup(text, len);
     mol_a2a_turn_reply_text(t, s ? s : "");
     free(s);
@@ -105,6 +114,7 @@ static void post_failed(hermes_turn *ht, int err, const mol_http_response *resp)
   if (err) snprintf(buf, sizeof(buf), "[hermes plugin POST error] %s", mol_strerror(err));
   else snprintf(buf, sizeof(buf), "[hermes plugin POST error] HTTP %d %.*s", resp->status,
                 (int)(resp->body_len > 500 ? 500 : resp->body_len), resp->body ? resp->body : "");
+  if (err || resp->status >= 500) report(ht->h, 0, buf);
   mol_a2a_turn *t = ht->turn;
   ht->turn = NULL;
   mol_pending_cancel(ht->h->pending, ht->message_id); /* drops the entry (and its hold) */
@@ -306,6 +316,8 @@ static int setup(hermes *h, const mol_hermes_opts *o) {
   if (!h->inbound_url) return MOL_ENOMEM;
   snprintf(h->inbound_url, n, strchr(phost, ':') ? "http://[%s]:%d/a2a/inbound" : "http://%s:%d/a2a/inbound",
            phost, pport);
+  if (!(h->health_url = strdup(h->inbound_url))) return MOL_ENOMEM;
+  strcpy(h->health_url + strlen(h->health_url) - strlen("inbound"), "health"); /* same length */
   h->timeout_ms = o->reply_timeout_ms ? o->reply_timeout_ms
                                       : (unsigned)env_int(0, "MOLECULE_A2A_REPLY_TIMEOUT_SECONDS", 600) * 1000u;
   mol_pending_opts po = {.max_entries = o->max_pending, .default_timeout_ms = h->timeout_ms};
@@ -327,6 +339,7 @@ static void hermes_free(void *arg) {
   void (*cb)(void *) = h->close_cb;
   void *cb_arg = h->close_arg;
   free(h->inbound_url);
+  free(h->health_url);
   free(h->callback_url);
   free(h->secret);
   free(h);
@@ -360,6 +373,8 @@ int mol_hermes_executor_new(uv_loop_t *loop, const mol_hermes_opts *o, mol_a2a_e
   h->http = o->http;
   h->on_orphan = o->on_orphan;
   h->orphan_arg = o->orphan_arg;
+  h->on_upstream = o->on_upstream;
+  h->upstream_arg = o->upstream_arg;
   ex->name = "hermes-plugin";
   ex->execute = hermes_execute;
   ex->cancel = hermes_cancel;
@@ -379,4 +394,7 @@ const char *mol_hermes_callback_url(const mol_a2a_executor *ex) {
 }
 size_t mol_hermes_pending(const mol_a2a_executor *ex) {
   return mol_pending_count(((hermes *)ex->self)->pending);
+}
+const char *mol_hermes_health_url(const mol_a2a_executor *ex) {
+  return ((hermes *)ex->self)->health_url;
 }

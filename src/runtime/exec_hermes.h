@@ -8,6 +8,7 @@
 
 #include "a2a_uv/executor.h"
 #include "http/client.h"
+#include "runtime/upstream.h"
 
 /* The longest secret accepted: it travels as a header value, and the plugin's HTTP server
  * (like ours) refuses header fields of about 8 KiB. */
@@ -28,6 +29,10 @@ typedef struct {
   size_t max_pending;       /* 0 -> 100000 */
   mol_hermes_orphan_fn on_orphan;
   void *orphan_arg;
+  /* Each reply, refused POST (connection error or 5xx) and reply timeout is reported here
+   * (may be NULL). */
+  mol_upstream_fn on_upstream;
+  void *upstream_arg;
 } mol_hermes_opts;
 
 /* Creates the executor and starts its reply server. Returns 0 or an error: MOL_EINVAL for a
@@ -39,6 +44,8 @@ const char *mol_hermes_secret(const mol_a2a_executor *ex);
 /* The reply server's port and callback URL. */
 int mol_hermes_reply_port(const mol_a2a_executor *ex);
 const char *mol_hermes_callback_url(const mol_a2a_executor *ex);
+/* The plugin's health endpoint (http://<plugin host>:<port>/a2a/health) its probe GETs. */
+const char *mol_hermes_health_url(const mol_a2a_executor *ex);
 /* Turns waiting for a reply. */
 size_t mol_hermes_pending(const mol_a2a_executor *ex);
 /* Fails pending turns ("executor shutting down"), closes the reply server, frees the

@@ -308,6 +308,13 @@ STAT(pending_replies)
 STAT(tasks_evicted)
 STAT(task_store_bytes)
 STAT(push_configs)
+STAT(wedged)
+STAT(fallback)
+STAT(upstream_failures)
+STAT(gateway_probes)
+STAT(gateway_probe_failures)
+STAT(initial_prompts)
+STAT(idle_prompts)
 #define PUSH_STAT(field) \
   static unsigned long long st_push_##field(const mol_agent_stats *s) { return s->push.field; }
 PUSH_STAT(sent)
@@ -377,6 +384,25 @@ static void push_series(mol_buf *b, const mol_agent_stats *st, size_t n) {
     counter(b, st, n, series[i].name, series[i].type, series[i].help, series[i].f);
 }
 
+/* The agents looking after themselves (runtime/agent_care.h). */
+static void care_series(mol_buf *b, const mol_agent_stats *st, size_t n) {
+  counter(b, st, n, "molecule_agent_wedged", "gauge",
+          "1 while the agent reports its model backend wedged (runtime_state).", st_wedged);
+  counter(b, st, n, "molecule_agent_fallback", "gauge",
+          "1 while a hermes agent answers through chat-completions (its plugin never answered).",
+          st_fallback);
+  counter(b, st, n, "molecule_agent_upstream_failures_total", "counter",
+          "Model backend requests that failed (unreachable, timeout, 5xx).", st_upstream_failures);
+  counter(b, st, n, "molecule_agent_gateway_probes_total", "counter",
+          "Health probes of the model gateway.", st_gateway_probes);
+  counter(b, st, n, "molecule_agent_gateway_probe_failures_total", "counter",
+          "Health probes of the model gateway that failed.", st_gateway_probe_failures);
+  counter(b, st, n, "molecule_agent_initial_prompts_total", "counter",
+          "initial_prompt sends that reached the agent.", st_initial_prompts);
+  counter(b, st, n, "molecule_agent_idle_prompts_total", "counter", "idle_prompt sends.",
+          st_idle_prompts);
+}
+
 char *mol_host_metrics(const mol_host *h) {
   mol_agent_stats *st = calloc(h->n ? h->n : 1, sizeof(*st)); /* n is 0 before a start */
   mol_buf b = MOL_BUF_INIT;
@@ -410,6 +436,7 @@ char *mol_host_metrics(const mol_host *h) {
           "Memory held by the tasks of the A2A task store, against its budget.",
           st_task_store_bytes);
   push_series(&b, st, h->n);
+  care_series(&b, st, h->n);
   free(st);
   return mol_buf_steal(&b);
 }

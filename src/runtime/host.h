@@ -17,6 +17,7 @@
 typedef struct {
   mol_agent_opts opts;         /* strings point into the config (valid until it is freed) */
   char *name, *description, *workspace_id, *snapshot_path, *public_url, *chat_model;
+  char *data_dir, *initial_prompt, *idle_prompt; /* agent_care.h: the state dir and prompts */
   char *config_dir;
   char *tools;                 /* opts.chat_tools: the `tools:` list, comma-separated */
 } mol_host_agent_conf;

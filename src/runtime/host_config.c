@@ -41,7 +41,8 @@ static const char *const agent_keys[] = {
   "model", "api_base", "system_prompt", "hermes_plugin_port", "hermes_reply_port",
   "capabilities", "idle_timeout_seconds", "snapshot_path", "heartbeat_seconds",
   "state_poll_seconds", "grace_seconds", "public_url", "token_dir", "handler",
-  "handler_timeout_seconds", "max_handlers", "max_queued", "max_output_bytes", NULL};
+  "handler_timeout_seconds", "max_handlers", "max_queued", "max_output_bytes",
+  "data_dir", "gateway_ready_budget_seconds", "wedge_after_failures", "hermes_fallback", NULL};
 /* config.yaml fields (runtime.md §1.4) an entry may carry inline. */
 static const char *const yaml_keys[] = {
   "role", "version", "tier", "runtime", "runtime_config", "initial_prompt",
@@ -298,6 +299,36 @@ static int agent_numbers(ctx *c, json_t *e, const char *where, mol_host_agent_co
   return 0;
 }
 
+/* Looking after itself (runtime/agent_care.h): where its state lives, the prompts of
+ * config.yaml, the backend's probe budget and wedge threshold. */
+static int agent_care(ctx *c, json_t *e, const char *where, mol_host_agent_conf *a,
+                      const mol_agent_config *wc) {
+  const char *data = NULL, *fallback = NULL;
+  long long budget = 0, wedge = 0;
+  int rc = get_str(c, e, where, "data_dir", &data);
+  if (!rc) rc = get_str(c, e, where, "hermes_fallback", &fallback);
+  if (!rc) rc = get_uint(c, e, where, "gateway_ready_budget_seconds", 86400, &budget);
+  if (!rc) rc = get_uint(c, e, where, "wedge_after_failures", 1000000, &wedge);
+  if (rc) return rc;
+  if (fallback && strcmp(fallback, "chat") && strcmp(fallback, "none"))
+    return FAIL(c, "%s.hermes_fallback: 'chat' or 'none', not '%s'", where, fallback);
+  if (fallback && a->opts.exec != MOL_AGENT_EXEC_HERMES)
+    return FAIL(c, "%s.hermes_fallback: only for executor: hermes", where);
+  a->opts.hermes_fallback = !fallback ? 0 : strcmp(fallback, "chat") == 0 ? 1 : -1;
+  if (wc->idle_prompt && *wc->idle_prompt && wc->idle_interval_seconds <= 0)
+    return FAIL(c, "%s.idle_interval_seconds: must be at least 1", where);
+  a->data_dir = data ? path_rel(c, data) : NULL;
+  a->initial_prompt = wc->initial_prompt && *wc->initial_prompt ? strdup(wc->initial_prompt) : NULL;
+  a->idle_prompt = wc->idle_prompt && *wc->idle_prompt ? strdup(wc->idle_prompt) : NULL;
+  if ((data && !a->data_dir) || (wc->initial_prompt && *wc->initial_prompt && !a->initial_prompt) ||
+      (wc->idle_prompt && *wc->idle_prompt && !a->idle_prompt))
+    return MOL_ENOMEM;
+  a->opts.idle_interval_s = (unsigned)wc->idle_interval_seconds;
+  a->opts.gateway_budget_s = (unsigned)budget;
+  a->opts.wedge_after = (unsigned)wedge;
+  return 0;
+}
+
 /* executor: command needs a handler; the handler keys mean nothing to the other executors, so
  * there they are refused rather than silently ignored. */
 static int agent_command(ctx *c, json_t *e, const char *where, mol_host_agent_conf *a) {
@@ -368,6 +399,7 @@ static int parse_agent(ctx *c, json_t *e, size_t i, mol_host_config *h) {
   if (!rc) rc = agent_tools(c, e, where, a, &wc);
   if (!rc) rc = agent_numbers(c, e, where, a, h->grace_ms);
   if (!rc) rc = agent_command(c, e, where, a);
+  if (!rc) rc = agent_care(c, e, where, a, &wc);
   mol_agent_config_free(&wc);
   return rc;
 }
@@ -387,6 +419,9 @@ static int finish_agents(ctx *c, mol_host_config *h) {
       return FAIL(c, "agents[%zu].workspace_id: required with a platform_url%s", i,
                   h->n_agents == 1 ? " (or set WORKSPACE_ID)" : "");
     a->opts.name = a->name;
+    a->opts.state_dir = a->config_dir ? a->config_dir : a->data_dir;
+    a->opts.initial_prompt = a->initial_prompt;
+    a->opts.idle_prompt = a->idle_prompt;
     a->opts.description = a->description;
     a->opts.platform_url = h->platform_url;
     a->opts.workspace_id = a->workspace_id;
@@ -444,6 +479,9 @@ void mol_host_config_free(mol_host_config *c) {
     char *strs[] = {a->name, a->description, a->workspace_id, a->snapshot_path, a->public_url,
                     a->chat_model, a->config_dir, a->tools};
     for (size_t k = 0; k < sizeof(strs) / sizeof(*strs); k++) free(strs[k]);
+    free(a->data_dir);
+    free(a->initial_prompt);
+    free(a->idle_prompt);
   }
   free(c->agents);
   free(c->platform_url);

@@ -204,10 +204,63 @@ static void environment_fills_the_gaps(void **state) {
   unsetenv("WORKSPACE_ID");
 }
 
+/* The fields of an agent looking after itself (docs/runtime.md, "Agents that look after
+ * themselves"): refused when wrong, and where they land when right. */
+static void self_care_fields(void **state) {
+  (void)state;
+  static const struct {
+    const char *doc, *msg;
+  } refused[] = {
+      {ONE(",\"executor\":\"hermes\",\"hermes_fallback\":\"maybe\""),
+       "agents[0].hermes_fallback: 'chat' or 'none', not 'maybe'"},
+      {ONE(",\"hermes_fallback\":\"chat\""), "agents[0].hermes_fallback: only for executor: hermes"},
+      {ONE(",\"idle_prompt\":\"tick\",\"idle_interval_seconds\":0"),
+       "agents[0].idle_interval_seconds: must be at least 1"},
+      {ONE(",\"gateway_ready_budget_seconds\":-1"),
+       "agents[0].gateway_ready_budget_seconds: must be an integer from 0 to 86400"},
+      {ONE(",\"wedge_after_failures\":\"3\""),
+       "agents[0].wedge_after_failures: must be an integer from 0 to 1000000"},
+      {ONE(",\"data_dir\":7"), "agents[0].data_dir: must be a string"},
+  };
+  unsetenv("PLATFORM_URL");
+  unsetenv("WORKSPACE_ID");
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+    const char *got = load(refused[i].doc, NULL);
+    if (strcmp(got, refused[i].msg) != 0)
+      fail_msg("%s\n  want: %s\n  got:  %s", refused[i].doc, refused[i].msg, got);
+  }
+  mol_host_config c;
+  assert_string_equal(load(ONE(",\"executor\":\"hermes\",\"hermes_fallback\":\"chat\","
+                               "\"data_dir\":\"state\",\"initial_prompt\":\"  hello  \","
+                               "\"idle_prompt\":\"tick\",\"idle_interval_seconds\":30,"
+                               "\"gateway_ready_budget_seconds\":7,\"wedge_after_failures\":2"),
+                           &c),
+                      "");
+  const mol_agent_opts *o = &c.agents[0].opts;
+  assert_string_equal(o->state_dir, "/base/state");
+  assert_string_equal(o->initial_prompt, "hello"); /* stripped, as upstream */
+  assert_string_equal(o->idle_prompt, "tick");
+  assert_int_equal(o->idle_interval_s, 30);
+  assert_int_equal(o->gateway_budget_s, 7);
+  assert_int_equal(o->wedge_after, 2);
+  assert_int_equal(o->hermes_fallback, 1);
+  mol_host_config_free(&c);
+  /* none of them: no state dir, no prompts, the defaults (0) left to the agent */
+  assert_string_equal(load(ONE(",\"executor\":\"hermes\",\"hermes_fallback\":\"none\""), &c), "");
+  o = &c.agents[0].opts;
+  assert_null(o->state_dir);
+  assert_null(o->initial_prompt);
+  assert_null(o->idle_prompt);
+  assert_int_equal(o->gateway_budget_s, 0);
+  assert_int_equal(o->hermes_fallback, -1);
+  mol_host_config_free(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_wrong_field_is_named),
       cmocka_unit_test(defaults_and_shorthands),
+      cmocka_unit_test(self_care_fields),
       cmocka_unit_test(environment_fills_the_gaps),
       cmocka_unit_test(tools_lists),
   };

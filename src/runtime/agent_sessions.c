@@ -1,0 +1,305 @@
+/* agent_sessions.c - the sessions on disk (runtime/agent_care.h), in the spirit of upstream
+ * molexp's SessionStore: every transcript line, with the context it belongs to, is appended to
+ * "<state dir>/.sessions/transcript.jsonl" as one JSON object per line,
+ *   {"ctx":"<contextId>","who":"user"|"agent","text":"..."}
+ * so a restarted agent has its transcript (GET /transcript, the pre-stop snapshot) and each
+ * context's conversation (the chat executor's history for a turn that brings none) back.
+ *
+ * Appends are whole lines in one write(2) on an O_APPEND file, in the thread pool, one batch at
+ * a time in order; a line torn by a crash is skipped when read back (and the next batch starts
+ * on a line of its own). Bounded: past max_lines the file is renamed to transcript.jsonl.1
+ * (replacing the older one) and a new one starts, so the disk holds at most twice max_lines;
+ * in memory each context keeps its last CTX_MSGS messages, and at most MAX_CTXS contexts and
+ * MAX_CTX_BYTES of text are kept (the least recently used context goes first). Only the
+ * executors that read a history (chat, and hermes for its chat fallback) keep contexts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/file.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "runtime/agent_care.h"
+#include "runtime/agent_int.h"
+
+#define SCOPE "agent"
+#define CTX_MSGS 200              /* messages kept per context */
+#define MAX_CTXS 1000             /* contexts kept in memory */
+#define MAX_CTX_BYTES (64u << 20) /* text kept in memory, all contexts together */
+#define MIN_LINES 1000            /* lines per file, at least */
+#define MAX_READ (64u << 20)      /* what a start-up reads of one file */
+#define MAX_QUEUED (16u << 20)    /* bytes waiting for the disk; past it lines are dropped, logged */
+
+struct mol_agent__sessions {
+  mol_agent *owner;            /* held until this is freed */
+  char *path, *old_path;       /* NULL: memory only */
+  json_t *ctxs;                /* ctx -> {"used": n, "msgs": [A2A messages]} */
+  json_int_t used;             /* a clock for "least recently used" */
+  size_t ctx_bytes;            /* text held by ctxs */
+  int keep_ctxs;               /* the executor reads histories */
+  size_t max_lines, file_lines;
+  mol_buf queue;               /* lines waiting for the disk */
+  size_t queue_lines;
+  int needs_newline;           /* the file ends in a torn line */
+  /* The batch the thread pool is writing. */
+  uv_work_t work;
+  mol_buf batch;
+  int rotate, writing, closing, work_err;
+  unsigned long long dropped;
+};
+
+static void sessions_free(mol_agent__sessions *s) {
+  mol_agent *owner = s->owner;
+  if (s->dropped) mol_logw(SCOPE, "%s: %llu transcript lines never reached the disk", owner->name, s->dropped);
+  json_decref(s->ctxs);
+  mol_buf_free(&s->queue);
+  mol_buf_free(&s->batch);
+  free(s->path);
+  free(s->old_path);
+  free(s);
+  mol_holds_drop(&owner->holds);
+}
+
+/* ---- the per-context history ------------------------------------------------------------------ */
+
+static size_t msg_bytes(const json_t *m) {
+  return json_string_length(json_object_get(json_array_get(json_object_get(m, "parts"), 0), "text"));
+}
+
+static size_t msgs_bytes(const json_t *msgs) {
+  size_t i, n = 0;
+  json_t *m;
+  json_array_foreach(msgs, i, m) n += msg_bytes(m);
+  return n;
+}
+
+static void evict_one(mol_agent__sessions *s) {
+  const char *k, *oldest = NULL;
+  json_int_t best = 0;
+  json_t *v;
+  json_object_foreach(s->ctxs, k, v) {
+    json_int_t u = json_integer_value(json_object_get(v, "used"));
+    if (!oldest || u < best) {
+      oldest = k;
+      best = u;
+    }
+  }
+  if (!oldest) return;
+  s->ctx_bytes -= msgs_bytes(json_object_get(json_object_get(s->ctxs, oldest), "msgs"));
+  json_object_del(s->ctxs, oldest);
+}
+
+static void remember(mol_agent__sessions *s, const char *ctx, const char *who, const char *text) {
+  size_t len = strlen(text);
+  if (!s->keep_ctxs || len > MAX_CTX_BYTES / 4) return;
+  while (s->ctx_bytes + len > MAX_CTX_BYTES && json_object_size(s->ctxs)) evict_one(s);
+  json_t *c = json_object_get(s->ctxs, ctx);
+  if (!c) {
+    if (json_object_size(s->ctxs) >= MAX_CTXS) evict_one(s);
+    c = json_pack("{s:I,s:[]}", "used", (json_int_t)0, "msgs");
+    if (!c || json_object_set_new(s->ctxs, ctx, c)) return;
+  }
+  json_object_set_new(c, "used", json_integer(++s->used));
+  json_t *msgs = json_object_get(c, "msgs");
+  json_t *m = json_pack("{s:s,s:[{s:s,s:s}]}", "role", who, "parts", "kind", "text", "text", text);
+  if (m && json_array_append_new(msgs, m) == 0) s->ctx_bytes += len;
+  while (json_array_size(msgs) > CTX_MSGS) {
+    s->ctx_bytes -= msg_bytes(json_array_get(msgs, 0));
+    json_array_remove(msgs, 0);
+  }
+}
+
+const json_t *mol_agent__sessions_history(const char *ctx, void *arg) {
+  mol_agent *a = arg;
+  if (!a->sessions) return NULL;
+  json_t *c = json_object_get(a->sessions->ctxs, ctx);
+  json_t *msgs = json_object_get(c, "msgs");
+  return json_array_size(msgs) ? msgs : NULL;
+}
+
+void mol_agent__sessions_turn(mol_agent *a, const char *ctx, const char *user, const char *agent) {
+  mol_agent__sessions *s = a->sessions;
+  if (!s || !ctx || !*ctx) return;
+  if (user && *user) remember(s, ctx, "user", user);
+  if (agent && *agent) remember(s, ctx, "agent", agent);
+}
+
+/* ---- the disk ------------------------------------------------------------------------------- */
+
+static void write_batch(uv_work_t *w) {
+  mol_agent__sessions *s = w->data;
+  s->work_err = 0;
+  if (s->rotate && rename(s->path, s->old_path) != 0 && errno != ENOENT) {
+    s->work_err = -errno;
+    return;
+  }
+  int fd = open(s->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    s->work_err = -errno;
+    return;
+  }
+  ssize_t n = write(fd, s->batch.data, s->batch.len);
+  if (n < 0) s->work_err = -errno;
+  else if ((size_t)n != s->batch.len) s->work_err = MOL_EIO;
+  else if (fdatasync(fd) != 0) s->work_err = -errno;
+  close(fd);
+}
+
+static void start_write(mol_agent__sessions *s);
+
+static void on_written(uv_work_t *w, int status) {
+  mol_agent__sessions *s = w->data;
+  s->writing = 0;
+  if (status || s->work_err)
+    mol_logw(SCOPE, "%s: transcript not written to %s: %s", s->owner->name, s->path,
+             mol_strerror(status ? status : s->work_err));
+  mol_buf_reset(&s->batch);
+  if (s->queue.len) start_write(s);
+  else if (s->closing) sessions_free(s);
+}
+
+static void start_write(mol_agent__sessions *s) {
+  mol_buf tmp = s->batch; /* empty: the queue becomes the batch */
+  s->batch = s->queue;
+  s->queue = tmp;
+  s->rotate = s->file_lines + s->queue_lines > s->max_lines && s->file_lines > 0;
+  s->file_lines = s->rotate ? s->queue_lines : s->file_lines + s->queue_lines;
+  s->queue_lines = 0;
+  s->work.data = s;
+  int rc = uv_queue_work(s->owner->loop, &s->work, write_batch, on_written);
+  if (rc) {
+    mol_logw(SCOPE, "%s: transcript not written: %s", s->owner->name, mol_strerror(rc));
+    mol_buf_reset(&s->batch);
+    if (s->closing) sessions_free(s);
+    return;
+  }
+  s->writing = 1;
+}
+
+void mol_agent__sessions_line(mol_agent *a, const char *ctx, const char *who, const char *text) {
+  mol_agent__sessions *s = a->sessions;
+  if (!s || !s->path || s->closing) return;
+  if (s->queue.len > MAX_QUEUED) {
+    s->dropped++;
+    return;
+  }
+  json_t *line = json_pack("{s:s,s:s,s:s}", "ctx", ctx ? ctx : "", "who", who, "text", text);
+  char *j = line ? mol_json_dump(line) : NULL;
+  json_decref(line);
+  if (!j) return;
+  if (s->needs_newline) mol_buf_append(&s->queue, "\n", 1);
+  s->needs_newline = 0;
+  if (!mol_buf_append_str(&s->queue, j) && !mol_buf_append(&s->queue, "\n", 1)) s->queue_lines++;
+  free(j);
+  if (!s->writing) start_write(s);
+}
+
+/* ---- start-up: what the disk holds ------------------------------------------------------------ */
+
+/* A start-up read (as the snapshot's): the tail of the file when it is past MAX_READ. */
+static char *read_all(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || st.st_size <= 0) {
+    fclose(f);
+    return NULL;
+  }
+  size_t size = (size_t)st.st_size;
+  if (size > MAX_READ) {
+    fseek(f, (long)(size - MAX_READ), SEEK_SET);
+    size = MAX_READ;
+  }
+  char *buf = malloc(size + 1);
+  *len = buf ? fread(buf, 1, size, f) : 0;
+  if (buf) buf[*len] = '\0';
+  fclose(f);
+  return buf;
+}
+
+/* Replays one file's lines into the transcript ring and the contexts; returns the line count
+ * and whether it ends in a torn line. */
+static size_t replay(mol_agent__sessions *s, mol_agent *a, const char *path, int *torn) {
+  size_t len = 0, n = 0;
+  char *buf = read_all(path, &len);
+  if (!buf) return 0;
+  *torn = len && buf[len - 1] != '\n';
+  for (char *p = buf, *nl; p < buf + len; p = nl + 1) {
+    nl = memchr(p, '\n', (size_t)(buf + len - p));
+    if (!nl) break; /* torn */
+    json_t *v = json_loadb(p, (size_t)(nl - p), 0, NULL);
+    const char *ctx = json_string_value(json_object_get(v, "ctx"));
+    const char *who = json_string_value(json_object_get(v, "who"));
+    const char *text = json_string_value(json_object_get(v, "text"));
+    if (ctx && who && text && (!strcmp(who, "user") || !strcmp(who, "agent"))) {
+      mol_agent__transcript_add(a, who, text);
+      if (*ctx) remember(s, ctx, who, text);
+      n++;
+    }
+    json_decref(v);
+  }
+  free(buf);
+  return n;
+}
+
+static int load(mol_agent__sessions *s, mol_agent *a) {
+  int torn_old = 0, torn = 0;
+  struct stat st;
+  int any = stat(s->path, &st) == 0 || stat(s->old_path, &st) == 0;
+  if (!any) return 0;
+  /* The disk is the transcript's source: the snapshot's copy of it would repeat lines. */
+  mol_transcript *fresh = mol_transcript_new(a->o.transcript_lines);
+  if (!fresh) return MOL_ENOMEM;
+  mol_transcript_free(a->transcript);
+  a->transcript = fresh;
+  size_t old = replay(s, a, s->old_path, &torn_old);
+  s->file_lines = replay(s, a, s->path, &torn);
+  s->needs_newline = torn;
+  mol_logi(SCOPE, "%s: %zu transcript lines and %zu contexts restored from %s", a->name,
+           old + s->file_lines, json_object_size(s->ctxs), s->path);
+  return 0;
+}
+
+int mol_agent__sessions_open(mol_agent *a) {
+  mol_agent__sessions *s = calloc(1, sizeof(*s));
+  if (!s || !(s->ctxs = json_object())) {
+    free(s);
+    return MOL_ENOMEM;
+  }
+  s->owner = a;
+  mol_holds_take(&a->holds); /* until sessions_free */
+  a->sessions = s;
+  s->max_lines = a->o.transcript_lines > MIN_LINES ? a->o.transcript_lines : MIN_LINES;
+  s->keep_ctxs = a->o.exec == MOL_AGENT_EXEC_CHAT || a->o.exec == MOL_AGENT_EXEC_HERMES;
+  if (!a->o.state_dir) return 0;
+  char *dir = NULL;
+  if (asprintf(&dir, "%s/.sessions", a->o.state_dir) < 0) return MOL_ENOMEM; /* dir unused */
+  int rc = mol_mkdir_p(dir, 0700);
+  if (!rc && (asprintf(&s->path, "%s/transcript.jsonl", dir) < 0 ||
+              asprintf(&s->old_path, "%s/transcript.jsonl.1", dir) < 0)) {
+    s->path = s->old_path = NULL; /* asprintf leaves them undefined on failure */
+    rc = MOL_ENOMEM;
+  }
+  free(dir);
+  if (rc) {
+    mol_loge(SCOPE, "%s: cannot keep sessions under %s: %s", a->name, a->o.state_dir,
+             mol_strerror(rc));
+    return rc;
+  }
+  return load(s, a);
+}
+
+void mol_agent__sessions_close(mol_agent *a) {
+  mol_agent__sessions *s = a->sessions;
+  if (!s) return;
+  a->sessions = NULL;
+  s->closing = 1;
+  if (s->writing) return; /* on_written finishes */
+  if (s->queue.len) start_write(s);
+  else sessions_free(s);
+}
