@@ -41,7 +41,17 @@ wait_for() { # tenths of a second, command...
 command -v node >/dev/null || fail "node is needed"
 
 # ---- the platform, its workspaces, an instruction ----
-"$MOLECULE" platform --dev --listen 127.0.0.1:0 --db "$DIR/p.db" >"$DIR/platform.log" 2>&1 &
+# The workspaces' config dirs the platform reads a parent's shared context from (--configs):
+# the writer shares team notes with its child, the scribe; a path climbing out, a FIFO and a
+# missing file are skipped.
+mkdir -p "$DIR/configs/writer"
+printf 'name: Writer\nshared_context:\n  - team-notes.md\n  - ../outside.md\n  - pipe.md\n  - missing.md\n' \
+  >"$DIR/configs/writer/config.yaml"
+printf 'Ship the summary by Friday.\n' >"$DIR/configs/writer/team-notes.md"
+printf 'Not shared.\n' >"$DIR/configs/outside.md"
+mkfifo "$DIR/configs/writer/pipe.md"
+"$MOLECULE" platform --dev --listen 127.0.0.1:0 --db "$DIR/p.db" --configs "$DIR/configs" \
+  >"$DIR/platform.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_for 100 grep -q '^molecule platform: http://' "$DIR/platform.log" || fail "platform did not start"
 URL=$(sed -n 's|^molecule platform: \(http://127.0.0.1:[0-9]*\) .*|\1|p' "$DIR/platform.log")
@@ -58,7 +68,9 @@ OUT=$(op workspace create --name writer --external); W=$(echo "$OUT" | field id)
 token_dir "$OUT" "$DIR/tok-w"
 OUT=$(op workspace create --name analyst --parent "$R" --external); A=$(echo "$OUT" | field id)
 token_dir "$OUT" "$DIR/tok-a"
-[ -n "$R" ] && [ -n "$W" ] && [ -n "$A" ] || fail "workspaces"
+OUT=$(op workspace create --name scribe --parent "$W" --external); S=$(echo "$OUT" | field id)
+token_dir "$OUT" "$DIR/tok-s"
+[ -n "$R" ] && [ -n "$W" ] && [ -n "$A" ] && [ -n "$S" ] || fail "workspaces"
 curl -fs -X POST "$URL/instructions" -H 'Content-Type: application/json' \
   -d '{"scope":"global","title":"Be kind","content":"Be polite to users."}' >/dev/null ||
   fail "instruction"
@@ -89,18 +101,37 @@ HOST=127.0.0.1 PORT=$MPORT node "$MOCK" --config "$DIR/mock.yaml" >"$DIR/mock.lo
 PIDS="$PIDS $!"
 wait_for 100 grep -q " running on " "$DIR/mock.log" || fail "mock-llm did not start"
 
-# ---- the peers first (echo agents), so the researcher's first platform round sees them ----
+# ---- the peers first (echo agents), so the researcher's first platform round sees them; and
+# the writer's child, the scribe, a chat agent with a config dir of its own ----
+mkdir "$DIR/scribe"
+printf 'name: Scribe\n' >"$DIR/scribe/config.yaml"
 cat >"$DIR/peers.yaml" <<YAML
 listen: 127.0.0.1:0
 platform_url: $URL
 agents:
   - {name: Writer, workspace_id: $W, token_dir: $DIR/tok-w, heartbeat_seconds: 1}
   - {name: Analyst, workspace_id: $A, token_dir: $DIR/tok-a, heartbeat_seconds: 1}
+  - {name: Scribe, workspace_id: $S, token_dir: $DIR/tok-s, heartbeat_seconds: 1,
+     config_dir: $DIR/scribe, executor: chat, api_base: "http://127.0.0.1:$MPORT/v1"}
 YAML
 "$MOLECULE" host -c "$DIR/peers.yaml" >"$DIR/peers.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_for 100 grep -q "Writer: registered" "$DIR/peers.log" || fail "Writer did not register"
 wait_for 100 grep -q "Analyst: registered" "$DIR/peers.log" || fail "Analyst did not register"
+wait_for 100 grep -q "Scribe: system prompt built (platform)" "$DIR/peers.log" ||
+  fail "the scribe's prompt was not built from the platform"
+PPORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$DIR/peers.log")
+
+# ---- the parent's shared context reaches the child's prompt ----
+"$MOLECULE" call "http://127.0.0.1:$PPORT/agents/Scribe/" "show prompt" >"$DIR/scribe.txt" \
+  2>"$DIR/call.err" || fail "scribe: show prompt: $(cat "$DIR/call.err")"
+python3 - "$DIR/scribe.txt" <<'PY' || fail "the scribe's prompt: $(cat "$DIR/scribe.txt")"
+import sys
+got = open(sys.argv[1]).read()
+want = ("\n## Parent Context\n\nThe following context was shared by your parent workspace:\n\n"
+        "### team-notes.md\nShip the summary by Friday.\n")
+sys.exit(0 if want in got and "Not shared" not in got and "pipe.md" not in got else 1)
+PY
 
 # ---- the researcher, from a copy of the template ----
 cp -R "$TEMPLATE/researcher" "$DIR/researcher"
