@@ -265,14 +265,19 @@ static void rebuild(mol_agent *a, const char *why) {
   free(prompt);
 }
 
-/* Coordinator mode from the first child on: route_task_to_team joins the chat tools. */
+/* Coordinator mode from the first child on: route_task_to_team joins the tools the agent's
+ * /mcp endpoint serves (whatever its executor) and, for a chat agent, its model's tools. */
 static void coordinator_mode(mol_agent *a, setup *s) {
   if (s->coordinator || !json_array_size(s->children)) return;
   s->coordinator = 1;
+  mol_logi(SCOPE, "%s: coordinator of %zu children", a->name, json_array_size(s->children));
+  int rc = a->tools.reg && a->tools.b ? mol_tools_add_route(a->tools.reg, a->tools.b) : 0;
+  if (rc) mol_logw(SCOPE, "%s: route_task_to_team not offered on /mcp: %s", a->name,
+                   mol_strerror(rc));
   if (a->o.exec != MOL_AGENT_EXEC_CHAT || !s->tools || !s->b) return;
-  int rc = mol_tools_add_route(s->tools, s->b);
-  if (rc) mol_logw(SCOPE, "%s: route_task_to_team not offered: %s", a->name, mol_strerror(rc));
-  else mol_logi(SCOPE, "%s: coordinator of %zu children", a->name, json_array_size(s->children));
+  rc = mol_tools_add_route(s->tools, s->b);
+  if (rc) mol_logw(SCOPE, "%s: route_task_to_team not offered to the model: %s", a->name,
+                   mol_strerror(rc));
 }
 
 void mol_agent__setup_executor(mol_agent *a) {

@@ -11,9 +11,13 @@
 #  - the Agentskills install: rules in CLAUDE.md once per file, however often the agent starts;
 #    the plugin's skill, command and settings fragment installed; a broken plugin reported;
 #  - a peer that joins later reaches the prompt on the heartbeat's cadence;
+#  - a parent's shared context (its config.yaml's shared_context files, served by the platform
+#    from --configs) in its child's prompt;
 #  - coordinator mode: the model is offered route_task_to_team, calls it for its child, and
-#    the child's answer comes back to the model and out as the reply.
-# Needs node, curl, python3 and `npm ci` in test/interop/mock-llm.
+#    the child's answer comes back to the model and out as the reply; the coordinator's /mcp
+#    offers the same tool to the MCP SDK client (test/interop/mcp-sdk/route.mjs), a peer that
+#    coordinates no one does not.
+# Needs node, curl, python3 and `npm ci` in test/interop/mock-llm and test/interop/mcp-sdk.
 set -eu
 MOLECULE=$1
 ROOT=${MOL_SOURCE_ROOT:?MOL_SOURCE_ROOT must name the source tree}
@@ -228,6 +232,15 @@ grep -q "researcher: system prompt built (peers changed)" "$DIR/host.log" || fai
 "$MOLECULE" call "$AGENT" "delegate please" >"$DIR/route.txt" 2>"$DIR/call.err" ||
   fail "route: $(cat "$DIR/call.err")"
 grep -q "echo: draft the summary" "$DIR/route.txt" || fail "route reply: $(cat "$DIR/route.txt")"
+# The same tool on the coordinator's /mcp, through the MCP SDK client; a peer that coordinates
+# no one (the Analyst) does not offer it.
+SDK="$ROOT/test/interop/mcp-sdk"
+(cd "$SDK" && node route.mjs "${AGENT}mcp" "$(cat "$DIR/tok-r/.auth_token")" "$A") \
+  >"$DIR/mcp-route.log" 2>&1 || fail "route_task_to_team over /mcp: $(cat "$DIR/mcp-route.log")"
+grep -q "^ok route" "$DIR/mcp-route.log" || fail "route over /mcp did not finish"
+(cd "$SDK" && node route.mjs "http://127.0.0.1:$PPORT/agents/Analyst/mcp" \
+  "$(cat "$DIR/tok-a/.auth_token")" "$A" absent) >"$DIR/mcp-noroute.log" 2>&1 ||
+  fail "a non-coordinator's /mcp: $(cat "$DIR/mcp-noroute.log")"
 
 # ---- a restart installs nothing twice ----
 kill -TERM "$HPID"
