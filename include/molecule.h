@@ -109,7 +109,9 @@ typedef void (*mol_log_sink)(mol_log_level level, const char *line, void *arg);
 MOL_EXTERN void mol_log_set_level(mol_log_level level);
 /* Sets the line format (default MOL_LOG_PLAIN). */
 MOL_EXTERN void mol_log_set_format(mol_log_format format);
-/* Sends lines to `sink` instead of stderr; NULL restores stderr. */
+/* Sends lines to `sink` instead of stderr; NULL restores stderr. Lines of work done in libuv's
+ * thread pool (an agent's config dir, a plugin install) reach it from that thread: a sink
+ * must be safe to call from any thread. */
 MOL_EXTERN void mol_log_set_sink(mol_log_sink sink, void *arg);
 /* Parses "trace", "debug", "info", "warn", "error" or "off". Returns 0 or MOL_EINVAL. */
 MOL_EXTERN int mol_log_level_parse(const char *name, mol_log_level *out);

@@ -38,7 +38,7 @@ FIREWALL = [
     (r'archive(_entry)?\.h', ('src/plugin/',)),
     (r'sqlite3\.h', ('src/devplatform/',)),
     (r'llhttp\.h', ('src/http/',)),
-    (r'yaml\.h', ('src/runtime/', 'src/host/', 'src/cli/')),
+    (r'yaml\.h', ('src/runtime/', 'src/host/', 'src/cli/', 'src/devplatform/shared_context')),
 ]
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]')
 

@@ -23,7 +23,7 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: molecule platform [--listen HOST:PORT] [--db FILE] [--dev]\n"
           "                         [--admin-token-file F] [--rate-limit N] [--plugins DIR]\n"
-          "                         [--public-host NAME[,NAME...]]\n"
+          "                         [--public-host NAME[,NAME...]] [--configs DIR]\n"
           "       molecule platform workspace create --name N [--parent ID] [--external]\n"
           "                                          [--url U] [--role R]\n"
           "       molecule platform workspace list\n"
@@ -40,6 +40,8 @@ static void usage(FILE *out) {
           "listener, lets operator calls that carry no Authorization header through without\n"
           "the admin token (a bearer that is sent must be the admin token). --plugins DIR\n"
           "serves GET /workspaces/:id/plugins/:name/download from DIR/<name> (tar.gz).\n"
+          "--configs DIR holds the workspaces' config dirs (DIR/<name>): a parent shares the\n"
+          "files its config.yaml lists under shared_context with its children.\n"
           "Requests must name the platform in Host as localhost, an IP address or a\n"
           "--public-host name (DNS rebinding); a cross-origin Origin is refused, and writes\n"
           "must be Content-Type: application/json.\n"
@@ -114,6 +116,7 @@ static int run_server(int argc, char **argv) {
       {"dev", no_argument, NULL, 'D'},          {"admin-token-file", required_argument, NULL, 'a'},
       {"rate-limit", required_argument, NULL, 'r'}, {"plugins", required_argument, NULL, 'P'},
       {"public-host", required_argument, NULL, 'H'}, {"help", no_argument, NULL, 'h'},
+      {"configs", required_argument, NULL, 'C'},
       {NULL, 0, NULL, 0}};
   const char *listen = DEFAULT_LISTEN;
   mol_devplatform_opts o = {.db_path = DEFAULT_DB};
@@ -129,6 +132,7 @@ static int run_server(int argc, char **argv) {
       if (rate_limit_arg(optarg, &o.rate_limit)) return 2;
       break;
     case 'P': o.plugins_dir = optarg; break;
+    case 'C': o.configs_dir = optarg; break;
     case 'H': o.public_host = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;

@@ -40,6 +40,7 @@ static void apply_opts(mol_devplatform *dp, const mol_devplatform_opts *o) {
   dp->queue_max_per_ws = o->queue_max_per_ws ? o->queue_max_per_ws : 1000;
   dp->max_body_bytes = o->max_body_bytes ? o->max_body_bytes : (1u << 20);
   dp->plugins_dir = o->plugins_dir ? strdup(o->plugins_dir) : NULL;
+  dp->configs_dir = o->configs_dir ? strdup(o->configs_dir) : NULL;
   size_t n = strlen(o->db_path) + sizeof ".uploads";
   if ((dp->uploads_dir = malloc(n))) snprintf(dp->uploads_dir, n, "%s.uploads", o->db_path);
   long limit = o->rate_limit;
@@ -187,6 +188,7 @@ static void free_memory(mol_devplatform *dp) {
   mol_dp__rl_free(&dp->rl);
   free(dp->admin_token_file);
   free(dp->plugins_dir);
+  free(dp->configs_dir);
   free(dp->uploads_dir);
   free(dp->public_hosts);
   free(dp);

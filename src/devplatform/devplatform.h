@@ -33,6 +33,9 @@ typedef struct {                   /* zero = defaults */
   unsigned max_body_bytes;         /* request body cap; 0: 1 MiB (the proxy's upstream cap) */
   const char *plugins_dir;         /* plugin downloads: DIR/<name>/ (local:// sources); NULL:
                                       downloads answer 404 */
+  const char *configs_dir;         /* the workspaces' config dirs: DIR/<name>/ (or its slug),
+                                      whose config.yaml shared_context files a parent shares
+                                      with its children; NULL: every parent shares [] */
   const char *public_host;         /* host names clients use to reach the platform (comma-
                                       separated, no scheme or port), accepted in Host and
                                       Origin besides localhost and IP addresses; NULL: none */

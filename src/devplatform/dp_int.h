@@ -361,6 +361,9 @@ void mol_dp__h_instruction_create(mol_dp__call *c, mol_dp__reply *r);
 void mol_dp__h_instruction_delete(mol_dp__call *c, const char *id, mol_dp__reply *r);
 void mol_dp__h_instructions_resolve(mol_dp__call *c, const char *ws, mol_dp__reply *r);
 void mol_dp__h_shared_context(mol_dp__call *c, const char *ws, mol_dp__reply *r);
+/* shared_context.c: the files the workspace named name shares with its children, from its
+ * directory under configs_dir ([] without one). Never NULL but out of memory. */
+json_t *mol_dp__shared_context(const mol_devplatform *dp, const char *name);
 /* The proxy answers asynchronously: returns 1 when it took over the request (it will call
  * mol_dp__respond itself), 0 when r holds the synchronous answer. */
 int mol_dp__h_a2a(mol_dp__call *c, const char *target, mol_dp__reply *r);
@@ -440,6 +443,7 @@ struct mol_devplatform {
   int closing;
   char admin_token[128];
   char *plugins_dir;               /* --plugins DIR, or NULL */
+  char *configs_dir;               /* --configs DIR (shared_context.c), or NULL */
   char *uploads_dir;               /* "<db>.uploads": chat attachments (uploads.c) */
   char *public_hosts;              /* "a,b" lower case (--public-host), or NULL */
   char *admin_token_file;

@@ -117,8 +117,8 @@ void mol_dp__h_instructions_resolve(mol_dp__call *c, const char *ws, mol_dp__rep
 
 /* GET /workspaces/:id/shared-context, :id being the parent. Upstream wants the parent's own
  * token, which a child never holds; here the caller's own token decides: the admin, the parent
- * itself, or a workspace whose parent is :id. The dev platform keeps no parent config files, so
- * the answer is the upstream shape for "no shared_context list": []. */
+ * itself, or a workspace whose parent is :id. The files are the parent's shared_context list
+ * (shared_context.c). */
 void mol_dp__h_shared_context(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
   if (!mol_dp__is_uuid(ws)) {
     mol_dp__reply_err(r, 400, "invalid workspace ID");
@@ -127,7 +127,11 @@ void mol_dp__h_shared_context(mol_dp__call *c, const char *ws, mol_dp__reply *r)
   char caller[MOL_DP__ID_MAX + 1] = "";
   mol_dp__ws w;
   int found = mol_dp__ws_load(c->dp, ws, &w);
-  if (found == 1) mol_dp__ws_free(&w);
+  char name[sizeof w.name] = "";
+  if (found == 1) {
+    memcpy(name, w.name, sizeof name);
+    mol_dp__ws_free(&w);
+  }
   if (!mol_dp__is_admin(c)) {
     if (!c->bearer[0]) {
       mol_dp__reply_err(r, 401, "missing workspace auth token");
@@ -152,5 +156,7 @@ void mol_dp__h_shared_context(mol_dp__call *c, const char *ws, mol_dp__reply *r)
       return;
     }
   }
-  mol_dp__reply_set(r, 200, json_array());
+  json_t *files = mol_dp__shared_context(c->dp, name);
+  if (files) mol_dp__reply_set(r, 200, files);
+  else mol_dp__reply_err(r, 500, "out of memory");
 }

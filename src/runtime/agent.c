@@ -3,6 +3,9 @@
  * beside it: agent_snapshot.c, agent_endpoint.c, agent_platform.c; agent_turns.c meters the
  * turns and agent_transcript.c keeps their lines.
  *
+ * An agent with a config dir has it read in the thread pool first (setup.h) and serves when
+ * that is done; until then it holds no endpoint, and an end waits for the read.
+ *
  * Ending is one path whatever the reason: stop admitting turns; for a stop, write the snapshot
  * first (so a short container grace period cannot lose it) and let live turns finish within
  * grace_ms; for pause, delete or failure, cancel live turns at once. Then the A2A server, the
@@ -34,6 +37,7 @@ static void agent_free(mol_agent *a) {
   mol_agent__core_tools_free(a);                 /* so has the chat executor, theirs */
   if (a->transcript) mol_transcript_free(a->transcript);
   json_decref(a->extra_state);
+  free(a->start_po);
   mol_agent__setup_free(a);
   char *strs[] = {a->name, a->description, a->platform_url, a->workspace_id, a->token_dir,
                   a->url, a->snapshot_path, a->chat_api_base, a->chat_model,
@@ -208,7 +212,7 @@ static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 static int copy_opts(mol_agent *a, const mol_agent_opts *o) {
   a->o = *o;
   a->o.platform_opts = NULL; /* borrowed for the start only: mol_agent__platform_start */
-  a->o.config_dir = NULL;    /* read at the start only: mol_agent__setup_start */
+  a->o.config_dir = NULL;    /* read in the thread pool at the start: mol_agent__setup_start */
   if (!a->o.heartbeat_ms) a->o.heartbeat_ms = 30000;
   if (!a->o.state_poll_ms) a->o.state_poll_ms = a->o.heartbeat_ms;
   if (!a->o.grace_ms) a->o.grace_ms = 10000;
@@ -277,20 +281,47 @@ static int make_executor(mol_agent *a) {
   return rc;
 }
 
+/* The agent serves: the executor gets what setup has, the endpoints mount, the sessions are
+ * read back, the gateway probe, the platform client and the initial/idle prompts start. */
+static int serve(mol_agent *a, const mol_platform_opts *po) {
+  mol_agent__setup_executor(a);
+  int rc = mol_agent__mount(a);
+  /* No turn can arrive before this returns: the sessions are read back in time. */
+  if (!rc) rc = mol_agent__sessions_open(a);
+  if (!rc) rc = mol_agent__health_start(a);
+  if (!rc && a->platform_url) rc = mol_agent__platform_start(a, po);
+  if (!rc) rc = mol_agent__prompts_start(a);
+  if (!rc) mol_logi(SCOPE, "%s: serving at %s (%s executor)", a->name, a->url,
+                    a->inner.name ? a->inner.name : "custom");
+  return rc;
+}
+
+/* The config dir has been read (mol_agent__setup_start): the start goes on, or ends with the
+ * read's error; an agent stopped meanwhile just goes on ending. */
+static void on_setup_loaded(mol_agent *a, int err) {
+  mol_platform_opts *po = a->start_po;
+  a->start_po = NULL;
+  if (!a->ending && !err) err = serve(a, po);
+  if (!a->ending && err) {
+    mol_loge(SCOPE, "%s: could not start: %s", a->name, mol_strerror(err));
+    mol_agent__end(a, MOL_AGENT_FAILED, err);
+  }
+  free(po);
+}
+
+/* With a config dir the agent serves once the thread pool has read it (the executor is made
+ * now: it reads the caller's options, which are borrowed for this call only). */
 static int bring_up(mol_agent *a, const mol_agent_opts *o) {
   int rc = copy_opts(a, o);
   if (rc) return rc;
   mol_agent__restore(a);
-  a->o.config_dir = o->config_dir;
-  rc = mol_agent__setup_start(a);
-  a->o.config_dir = NULL;
-  if (rc || (rc = make_executor(a))) return rc;
-  mol_agent__setup_executor(a);
-  if ((rc = mol_agent__mount(a))) return rc;
-  /* No turn can arrive before this returns: the sessions are read back in time. */
-  if ((rc = mol_agent__sessions_open(a)) || (rc = mol_agent__health_start(a))) return rc;
-  if (a->platform_url && (rc = mol_agent__platform_start(a, o->platform_opts))) return rc;
-  return mol_agent__prompts_start(a);
+  if ((rc = make_executor(a))) return rc;
+  if (!o->config_dir || !*o->config_dir) return serve(a, o->platform_opts);
+  if (o->platform_opts && !(a->start_po = malloc(sizeof(*a->start_po)))) return MOL_ENOMEM;
+  if (a->start_po) *a->start_po = *o->platform_opts;
+  rc = mol_agent__setup_start(a, o->config_dir, on_setup_loaded);
+  if (!rc) mol_logi(SCOPE, "%s: reading its config dir %s", a->name, o->config_dir);
+  return rc;
 }
 
 int mol_agent_start(uv_loop_t *loop, mol_http_server *http, mol_http_client *client,
@@ -322,8 +353,6 @@ int mol_agent_start(uv_loop_t *loop, mol_http_server *http, mol_http_client *cli
     mol_agent__end(a, MOL_AGENT_FAILED, rc);
     return rc;
   }
-  mol_logi(SCOPE, "%s: serving at %s (%s executor)", a->name, a->url,
-           a->inner.name ? a->inner.name : "custom");
   if (out) *out = a;
   return 0;
 }

@@ -59,7 +59,8 @@ typedef struct {
   int allow_private_webhooks;
   /* More options for the platform client (org id, Origin, timeouts, ...), read while the agent
    * starts; NULL: none. Its platform_url, workspace_id and token_dir are not used: the fields
-   * above are. */
+   * above are. With a config_dir the struct is copied and the strings it points to must stay
+   * valid until the agent serves (its config dir read). */
   const mol_platform_opts *platform_opts;
   /* 0: a failed registration is retried with back-off until it succeeds; N > 0: after N failed
    * attempts the agent ends (MOL_AGENT_FAILED, with the last error). */
@@ -116,7 +117,9 @@ typedef struct {
   int own_http;
   /* The agent's config dir (upstream's /configs): config.yaml, prompt files, MEMORY.md,
    * USER.md, plugins/, skills/. Its setup pipeline (runtime/setup.h) fills the card's skills
-   * and the chat executor's system prompt from it and from the platform. NULL: none. */
+   * and the chat executor's system prompt from it and from the platform. NULL: none. It is
+   * read in the thread pool: mol_agent_start returns first, the agent serves once the read is
+   * done, and a read that fails ends the agent (on_end, MOL_AGENT_FAILED, its error). */
   const char *config_dir;
 } mol_agent_opts;
 

@@ -59,6 +59,7 @@ struct mol_agent {
   int use_fallback;            /* new turns go to fallback */
   void *api;                   /* agent_api.c's record, for an agent made by mol_agent_new */
   struct mol_agent__setup *setup; /* setup.c's state; NULL without a config dir */
+  mol_platform_opts *start_po; /* a copy of the caller's while the config dir is read */
 };
 
 /* ---- agent.c: lifecycle ---- */

@@ -56,12 +56,12 @@ static int has_skill(const setup *s, const char *id) {
 }
 
 /* <dir>/<id>/SKILL.md, unless a skill of that id is loaded already (the first wins). */
-static int load_skill(mol_agent *a, setup *s, const char *dir, const char *id) {
+static int load_skill(const char *name, setup *s, const char *dir, const char *id) {
   if (has_skill(s, id)) return 0;
   mol_skill_md sk;
   char warn[256] = "";
   int rc = mol_skill_md_load(dir, id, s->runtime, &sk, warn, sizeof warn);
-  if (warn[0]) mol_logw(SCOPE, "%s: skill %s: %s", a->name, id, warn);
+  if (warn[0]) mol_logw(SCOPE, "%s: skill %s: %s", name, id, warn);
   if (rc != MOL_SKILL_LOADED) return rc == MOL_SKILL_SKIPPED ? 0 : rc;
   mol_skill_md *grown = realloc(s->skills, (s->n_skills + 1) * sizeof(*grown));
   if (!grown) {
@@ -78,7 +78,7 @@ static int by_name(const struct dirent **x, const struct dirent **y) {
 }
 
 /* Every skill a plugin ships: the subdirectories of <plugin>/skills, in byte order. */
-static int load_plugin_skills(mol_agent *a, setup *s, const char *dir) {
+static int load_plugin_skills(const char *name, setup *s, const char *dir) {
   struct dirent **ents;
   int k = scandir(dir, &ents, NULL, by_name);
   if (k < 0) return 0;
@@ -88,24 +88,25 @@ static int load_plugin_skills(mol_agent *a, setup *s, const char *dir) {
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, ents[i]->d_name);
     if (!rc && ents[i]->d_name[0] != '.' && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-      rc = load_skill(a, s, dir, ents[i]->d_name);
+      rc = load_skill(name, s, dir, ents[i]->d_name);
     free(ents[i]);
   }
   free(ents);
   return rc;
 }
 
-static int load_skills(mol_agent *a, setup *s, const json_t *names, const char *config_dir) {
+static int load_skills(const char *name, setup *s, const json_t *names,
+                       const char *config_dir) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/skills", config_dir);
   size_t i;
   json_t *v;
   int rc = 0;
   json_array_foreach(names, i, v) {
-    if (!rc && json_is_string(v)) rc = load_skill(a, s, dir, json_string_value(v));
+    if (!rc && json_is_string(v)) rc = load_skill(name, s, dir, json_string_value(v));
   }
   for (size_t k = 0; !rc && k < s->plugins.n_skill_dirs; k++)
-    rc = load_plugin_skills(a, s, s->plugins.skill_dirs[k]);
+    rc = load_plugin_skills(name, s, s->plugins.skill_dirs[k]);
   if (rc || !s->n_skills) return rc;
   if (!(s->card = calloc(s->n_skills, sizeof(*s->card)))) return MOL_ENOMEM;
   for (size_t k = 0; k < s->n_skills; k++)
@@ -114,7 +115,8 @@ static int load_skills(mol_agent *a, setup *s, const json_t *names, const char *
   return 0;
 }
 
-static int prompt_texts(mol_agent *a, setup *s, const json_t *files, const char *config_dir) {
+static int prompt_texts(const char *name, setup *s, const json_t *files,
+                        const char *config_dir) {
   size_t n = json_array_size(files), k = 0;
   const char **names = n ? calloc(n, sizeof(*names)) : NULL;
   if (n && !names) return MOL_ENOMEM;
@@ -124,37 +126,93 @@ static int prompt_texts(mol_agent *a, setup *s, const json_t *files, const char 
   }
   char warn[512] = "";
   int rc = mol_config_texts_read(config_dir, names, k, &s->texts, warn, sizeof warn);
-  if (warn[0]) mol_logw(SCOPE, "%s: %s", a->name, warn);
+  if (warn[0]) mol_logw(SCOPE, "%s: %s", name, warn);
   free(names);
   return rc;
 }
 
-int mol_agent__setup_start(mol_agent *a) {
-  const char *dir = a->o.config_dir;
-  if (!dir || !*dir) return 0;
-  setup *s = calloc(1, sizeof(*s));
-  if (!s) return MOL_ENOMEM;
-  a->setup = s;
+/* The whole read, in the thread pool: it touches nothing but s and its own strings (name is
+ * for the log lines only). */
+static int load_dir(const char *name, setup *s, const char *dir, const char *shared) {
   mol_agent_config wc;
   char err[256] = "";
   int rc = mol_agent_config_load(dir, &wc, err, sizeof err);
   if (rc) {
-    mol_loge(SCOPE, "%s: %s", a->name, err);
+    mol_loge(SCOPE, "%s: %s", name, err);
     return rc;
   }
   char plugins[4096];
   snprintf(plugins, sizeof plugins, "%s/plugins", dir);
-  const char *shared = getenv("PLUGINS_DIR");
   if (!(s->runtime = strdup(wc.runtime))) rc = MOL_ENOMEM;
-  if (!rc) rc = mol_plugins_scan(plugins, shared && *shared ? shared : "/plugins", &s->plugins);
+  if (!rc) rc = mol_plugins_scan(plugins, shared, &s->plugins);
   if (!rc) mol_agent__plugins_install(dir, &s->plugins);
-  if (!rc) rc = load_skills(a, s, wc.skills, dir);
-  if (!rc) rc = prompt_texts(a, s, wc.prompt_files, dir);
+  if (!rc) rc = load_skills(name, s, wc.skills, dir);
+  if (!rc) rc = prompt_texts(name, s, wc.prompt_files, dir);
   mol_agent_config_free(&wc);
   if (!rc)
     mol_logi(SCOPE, "%s: config dir %s: %zu plugins, %zu rules, %zu skills, %zu prompt texts",
-             a->name, dir, s->plugins.n_names, s->plugins.n_rules, s->n_skills, s->texts.n);
+             name, dir, s->plugins.n_names, s->plugins.n_rules, s->n_skills, s->texts.n);
   return rc;
+}
+
+static void setup_state_free(setup *s);
+
+typedef struct {
+  uv_work_t work;
+  mol_agent *a;
+  setup *s;                    /* what the work fills; the agent's once it has succeeded */
+  char *name, *dir, *shared;   /* copies: the worker reads nothing of the agent's */
+  mol_agent__setup_loaded_cb loaded;
+  int rc;
+} load_job;
+
+static void load_work(uv_work_t *w) {
+  load_job *j = w->data;
+  j->rc = load_dir(j->name, j->s, j->dir, j->shared);
+}
+
+static void load_job_free(load_job *j) {
+  setup_state_free(j->s);
+  free(j->name);
+  free(j->dir);
+  free(j->shared);
+  free(j);
+}
+
+/* Back on the loop: an agent still starting takes the state, and is told either way. */
+static void load_done(uv_work_t *w, int status) {
+  load_job *j = w->data;
+  mol_agent *a = j->a;
+  int rc = status ? status : j->rc;
+  if (!rc && !a->ending) {
+    a->setup = j->s;
+    j->s = NULL;
+  }
+  mol_agent__setup_loaded_cb loaded = j->loaded;
+  load_job_free(j);
+  loaded(a, rc);
+  mol_holds_drop(&a->holds); /* taken by mol_agent__setup_start */
+}
+
+int mol_agent__setup_start(mol_agent *a, const char *dir, mol_agent__setup_loaded_cb loaded) {
+  const char *shared = getenv("PLUGINS_DIR");
+  load_job *j = calloc(1, sizeof(*j));
+  if (!j) return MOL_ENOMEM;
+  j->a = a;
+  j->loaded = loaded;
+  j->work.data = j;
+  j->s = calloc(1, sizeof(*j->s));
+  j->name = strdup(a->name);
+  j->dir = strdup(dir);
+  j->shared = strdup(shared && *shared ? shared : "/plugins");
+  int rc = j->s && j->name && j->dir && j->shared ? 0 : MOL_ENOMEM;
+  if (!rc) rc = uv_queue_work(a->loop, &j->work, load_work, load_done);
+  if (rc) {
+    load_job_free(j);
+    return rc;
+  }
+  mol_holds_take(&a->holds); /* until load_done */
+  return 0;
 }
 
 const mol_a2a_skill *mol_agent__setup_card_skills(const mol_agent *a, size_t *n) {
@@ -207,14 +265,19 @@ static void rebuild(mol_agent *a, const char *why) {
   free(prompt);
 }
 
-/* Coordinator mode from the first child on: route_task_to_team joins the chat tools. */
+/* Coordinator mode from the first child on: route_task_to_team joins the tools the agent's
+ * /mcp endpoint serves (whatever its executor) and, for a chat agent, its model's tools. */
 static void coordinator_mode(mol_agent *a, setup *s) {
   if (s->coordinator || !json_array_size(s->children)) return;
   s->coordinator = 1;
+  mol_logi(SCOPE, "%s: coordinator of %zu children", a->name, json_array_size(s->children));
+  int rc = a->tools.reg && a->tools.b ? mol_tools_add_route(a->tools.reg, a->tools.b) : 0;
+  if (rc) mol_logw(SCOPE, "%s: route_task_to_team not offered on /mcp: %s", a->name,
+                   mol_strerror(rc));
   if (a->o.exec != MOL_AGENT_EXEC_CHAT || !s->tools || !s->b) return;
-  int rc = mol_tools_add_route(s->tools, s->b);
-  if (rc) mol_logw(SCOPE, "%s: route_task_to_team not offered: %s", a->name, mol_strerror(rc));
-  else mol_logi(SCOPE, "%s: coordinator of %zu children", a->name, json_array_size(s->children));
+  rc = mol_tools_add_route(s->tools, s->b);
+  if (rc) mol_logw(SCOPE, "%s: route_task_to_team not offered to the model: %s", a->name,
+                   mol_strerror(rc));
 }
 
 void mol_agent__setup_executor(mol_agent *a) {
@@ -341,8 +404,7 @@ void mol_agent__setup_beat(mol_agent *a) {
     read_peers(a);
 }
 
-void mol_agent__setup_free(mol_agent *a) {
-  setup *s = setup_of(a);
+static void setup_state_free(setup *s) {
   if (!s) return;
   if (s->own) mol_tools_free(s->own);
   if (s->b) mol_tools_builtin_release(s->b);
@@ -358,5 +420,9 @@ void mol_agent__setup_free(mol_agent *a) {
   json_decref(s->peers);
   json_decref(s->children);
   free(s);
+}
+
+void mol_agent__setup_free(mol_agent *a) {
+  setup_state_free(setup_of(a));
   a->setup = NULL;
 }

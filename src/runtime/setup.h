@@ -1,7 +1,8 @@
 /* setup.h - an agent's setup pipeline (upstream's _common_setup), for an agent with a config
  * dir: what it reads from the dir at start, and what it asks the platform once registered.
  *
- * At start (blocking, small files, before the agent serves): config.yaml; the plugins of
+ * At start (in the thread pool, before the agent serves: its files are read and written
+ * with blocking calls, up to 1 MiB a text and 16 MiB a copied file): config.yaml; the plugins of
  * <config_dir>/plugins, then of $PLUGINS_DIR (a plugin directory name seen first wins), each
  * installed the Agentskills way (setup_install.c); the skills config.yaml names, then every
  * skill the plugins ship (<plugin>/skills/<id>/SKILL.md), de-duplicated by id; the prompt and
@@ -21,9 +22,16 @@
 
 typedef struct mol_agent mol_agent;
 
-/* Reads the config dir (nothing without one). Returns 0 or an error (the agent does not
- * start: a config.yaml that cannot be read, out of memory); warnings are logged. */
-int mol_agent__setup_start(mol_agent *a);
+/* Called on the loop once the config dir has been read: err 0 (the agent has its setup
+ * state, unless it is ending) or the error that ends the start. */
+typedef void (*mol_agent__setup_loaded_cb)(mol_agent *a, int err);
+/* Reads the config dir dir in the thread pool (one work item, holding the agent until it has
+ * ended): config.yaml, the plugins and their install, the skills, the prompt and memory
+ * files. loaded fires exactly once, on the loop, never inside this call; an agent that began
+ * ending meanwhile gets loaded all the same (and no setup state). Returns 0, or an error and
+ * loaded never fires. Errors reaching loaded: a config.yaml that cannot be read, out of
+ * memory; warnings are logged. */
+int mol_agent__setup_start(mol_agent *a, const char *dir, mol_agent__setup_loaded_cb loaded);
 /* The card's skills: the loaded ones (n 0 when none; the card then keeps its default). Valid
  * until the agent is freed. */
 const mol_a2a_skill *mol_agent__setup_card_skills(const mol_agent *a, size_t *n);

@@ -9,7 +9,11 @@
  *  - every read of the platform's part carries the workspace's bearer (upstream sends none for
  *    peers, children and parent context, and so loses them in tokened workspaces);
  *  - the model is offered the six core tools and route_task_to_team (the coordinator's,
- *    last, as upstream orders them); the card lists the skill. */
+ *    last, as upstream orders them); the card lists the skill;
+ *  - the config dir is read in the thread pool: mol_agent_start returns before it is, a dir
+ *    that cannot be read ends the agent through on_end (once, never inside the call) with its
+ *    error, and an agent stopped while its dir is read ends once the read is done, without
+ *    ever mounting or calling the platform. */
 #include "platform_testutil.h"
 
 #include "chat_script.h"
@@ -41,6 +45,8 @@ typedef struct {
   cs_scenario sc;
   mol_agent *agent;
   int ended, closed, prompt_built;
+  mol_agent_end why;
+  int err;
 } fx;
 
 static fx *F;
@@ -166,15 +172,17 @@ static int teardown(void **st) {
 }
 
 static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
-  (void)a, (void)why, (void)err, (void)arg;
-  F->ended = 1;
+  (void)a, (void)arg;
+  F->ended++;
+  F->why = why;
+  F->err = err;
 }
 
-static void start_agent(void) {
+static void start_agent_in(const char *config_sub) {
   char base[64], api[64], configs[1024], tok[1024], shared[1024];
   snprintf(base, sizeof(base), "http://127.0.0.1:%d", F->f.port);
   snprintf(api, sizeof(api), "http://127.0.0.1:%d/m/v1", cs_port(&F->model));
-  snprintf(configs, sizeof configs, "%s/configs", F->dir);
+  snprintf(configs, sizeof configs, "%s/%s", F->dir, config_sub);
   snprintf(tok, sizeof tok, "%s/tok", F->dir);
   snprintf(shared, sizeof shared, "%s/shared", F->dir);
   setenv("PLUGINS_DIR", shared, 1);
@@ -185,6 +193,8 @@ static void start_agent(void) {
   assert_int_equal(mol_agent_start(g_loop, F->http, F->client, &ao, on_agent_end, NULL,
                                    &F->agent), 0);
 }
+
+static void start_agent(void) { start_agent_in("configs"); }
 
 typedef struct {
   int done, status;
@@ -307,9 +317,48 @@ static void worked_example_reaches_the_model(void **st) {
   json_decref(card);
 }
 
+/* A config dir that cannot be read: the start returns 0 (the read is the thread pool's), then
+ * the agent ends through on_end, once, as a failed start with the read's error; it never
+ * mounted nor registered. */
+static void unreadable_config_dir_ends_the_start(void **st) {
+  (void)st;
+  start_agent_in("no-such-dir");
+  assert_int_equal(F->ended, 0); /* never inside the call */
+  assert_true(run_until(g_loop, &F->ended, 5000));
+  run_for(g_loop, 20);
+  assert_int_equal(F->ended, 1);
+  assert_int_equal(F->why, MOL_AGENT_FAILED);
+  assert_true(F->err < 0);
+  assert_int_equal(F->f.nlog, 0);
+  http_result t;
+  http_send("GET", "/agents/researcher/.well-known/agent-card.json", NULL, &t);
+  assert_int_equal(t.status, 404);
+  free(t.body);
+}
+
+/* Stopped in the same loop turn as its start: the read in flight is waited for, then the agent
+ * ends stopped, once, without mounting or calling the platform. */
+static void stop_while_the_dir_is_read(void **st) {
+  (void)st;
+  start_agent();
+  mol_agent_stop(F->agent);
+  assert_int_equal(F->ended, 0);
+  assert_true(run_until(g_loop, &F->ended, 5000));
+  run_for(g_loop, 20);
+  assert_int_equal(F->ended, 1);
+  assert_int_equal(F->why, MOL_AGENT_STOPPED);
+  assert_int_equal(F->f.nlog, 0);
+  http_result t;
+  http_send("GET", "/agents/researcher/.well-known/agent-card.json", NULL, &t);
+  assert_int_equal(t.status, 404);
+  free(t.body);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(worked_example_reaches_the_model, setup, teardown),
+    cmocka_unit_test_setup_teardown(unreadable_config_dir_ends_the_start, setup, teardown),
+    cmocka_unit_test_setup_teardown(stop_while_the_dir_is_read, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,9 +11,13 @@
 #  - the Agentskills install: rules in CLAUDE.md once per file, however often the agent starts;
 #    the plugin's skill, command and settings fragment installed; a broken plugin reported;
 #  - a peer that joins later reaches the prompt on the heartbeat's cadence;
+#  - a parent's shared context (its config.yaml's shared_context files, served by the platform
+#    from --configs) in its child's prompt;
 #  - coordinator mode: the model is offered route_task_to_team, calls it for its child, and
-#    the child's answer comes back to the model and out as the reply.
-# Needs node, curl, python3 and `npm ci` in test/interop/mock-llm.
+#    the child's answer comes back to the model and out as the reply; the coordinator's /mcp
+#    offers the same tool to the MCP SDK client (test/interop/mcp-sdk/route.mjs), a peer that
+#    coordinates no one does not.
+# Needs node, curl, python3 and `npm ci` in test/interop/mock-llm and test/interop/mcp-sdk.
 set -eu
 MOLECULE=$1
 ROOT=${MOL_SOURCE_ROOT:?MOL_SOURCE_ROOT must name the source tree}
@@ -41,7 +45,17 @@ wait_for() { # tenths of a second, command...
 command -v node >/dev/null || fail "node is needed"
 
 # ---- the platform, its workspaces, an instruction ----
-"$MOLECULE" platform --dev --listen 127.0.0.1:0 --db "$DIR/p.db" >"$DIR/platform.log" 2>&1 &
+# The workspaces' config dirs the platform reads a parent's shared context from (--configs):
+# the writer shares team notes with its child, the scribe; a path climbing out, a FIFO and a
+# missing file are skipped.
+mkdir -p "$DIR/configs/writer"
+printf 'name: Writer\nshared_context:\n  - team-notes.md\n  - ../outside.md\n  - pipe.md\n  - missing.md\n' \
+  >"$DIR/configs/writer/config.yaml"
+printf 'Ship the summary by Friday.\n' >"$DIR/configs/writer/team-notes.md"
+printf 'Not shared.\n' >"$DIR/configs/outside.md"
+mkfifo "$DIR/configs/writer/pipe.md"
+"$MOLECULE" platform --dev --listen 127.0.0.1:0 --db "$DIR/p.db" --configs "$DIR/configs" \
+  >"$DIR/platform.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_for 100 grep -q '^molecule platform: http://' "$DIR/platform.log" || fail "platform did not start"
 URL=$(sed -n 's|^molecule platform: \(http://127.0.0.1:[0-9]*\) .*|\1|p' "$DIR/platform.log")
@@ -58,7 +72,9 @@ OUT=$(op workspace create --name writer --external); W=$(echo "$OUT" | field id)
 token_dir "$OUT" "$DIR/tok-w"
 OUT=$(op workspace create --name analyst --parent "$R" --external); A=$(echo "$OUT" | field id)
 token_dir "$OUT" "$DIR/tok-a"
-[ -n "$R" ] && [ -n "$W" ] && [ -n "$A" ] || fail "workspaces"
+OUT=$(op workspace create --name scribe --parent "$W" --external); S=$(echo "$OUT" | field id)
+token_dir "$OUT" "$DIR/tok-s"
+[ -n "$R" ] && [ -n "$W" ] && [ -n "$A" ] && [ -n "$S" ] || fail "workspaces"
 curl -fs -X POST "$URL/instructions" -H 'Content-Type: application/json' \
   -d '{"scope":"global","title":"Be kind","content":"Be polite to users."}' >/dev/null ||
   fail "instruction"
@@ -89,18 +105,37 @@ HOST=127.0.0.1 PORT=$MPORT node "$MOCK" --config "$DIR/mock.yaml" >"$DIR/mock.lo
 PIDS="$PIDS $!"
 wait_for 100 grep -q " running on " "$DIR/mock.log" || fail "mock-llm did not start"
 
-# ---- the peers first (echo agents), so the researcher's first platform round sees them ----
+# ---- the peers first (echo agents), so the researcher's first platform round sees them; and
+# the writer's child, the scribe, a chat agent with a config dir of its own ----
+mkdir "$DIR/scribe"
+printf 'name: Scribe\n' >"$DIR/scribe/config.yaml"
 cat >"$DIR/peers.yaml" <<YAML
 listen: 127.0.0.1:0
 platform_url: $URL
 agents:
   - {name: Writer, workspace_id: $W, token_dir: $DIR/tok-w, heartbeat_seconds: 1}
   - {name: Analyst, workspace_id: $A, token_dir: $DIR/tok-a, heartbeat_seconds: 1}
+  - {name: Scribe, workspace_id: $S, token_dir: $DIR/tok-s, heartbeat_seconds: 1,
+     config_dir: $DIR/scribe, executor: chat, api_base: "http://127.0.0.1:$MPORT/v1"}
 YAML
 "$MOLECULE" host -c "$DIR/peers.yaml" >"$DIR/peers.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_for 100 grep -q "Writer: registered" "$DIR/peers.log" || fail "Writer did not register"
 wait_for 100 grep -q "Analyst: registered" "$DIR/peers.log" || fail "Analyst did not register"
+wait_for 100 grep -q "Scribe: system prompt built (platform)" "$DIR/peers.log" ||
+  fail "the scribe's prompt was not built from the platform"
+PPORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$DIR/peers.log")
+
+# ---- the parent's shared context reaches the child's prompt ----
+"$MOLECULE" call "http://127.0.0.1:$PPORT/agents/Scribe/" "show prompt" >"$DIR/scribe.txt" \
+  2>"$DIR/call.err" || fail "scribe: show prompt: $(cat "$DIR/call.err")"
+python3 - "$DIR/scribe.txt" <<'PY' || fail "the scribe's prompt: $(cat "$DIR/scribe.txt")"
+import sys
+got = open(sys.argv[1]).read()
+want = ("\n## Parent Context\n\nThe following context was shared by your parent workspace:\n\n"
+        "### team-notes.md\nShip the summary by Friday.\n")
+sys.exit(0 if want in got and "Not shared" not in got and "pipe.md" not in got else 1)
+PY
 
 # ---- the researcher, from a copy of the template ----
 cp -R "$TEMPLATE/researcher" "$DIR/researcher"
@@ -197,6 +232,15 @@ grep -q "researcher: system prompt built (peers changed)" "$DIR/host.log" || fai
 "$MOLECULE" call "$AGENT" "delegate please" >"$DIR/route.txt" 2>"$DIR/call.err" ||
   fail "route: $(cat "$DIR/call.err")"
 grep -q "echo: draft the summary" "$DIR/route.txt" || fail "route reply: $(cat "$DIR/route.txt")"
+# The same tool on the coordinator's /mcp, through the MCP SDK client; a peer that coordinates
+# no one (the Analyst) does not offer it.
+SDK="$ROOT/test/interop/mcp-sdk"
+(cd "$SDK" && node route.mjs "${AGENT}mcp" "$(cat "$DIR/tok-r/.auth_token")" "$A") \
+  >"$DIR/mcp-route.log" 2>&1 || fail "route_task_to_team over /mcp: $(cat "$DIR/mcp-route.log")"
+grep -q "^ok route" "$DIR/mcp-route.log" || fail "route over /mcp did not finish"
+(cd "$SDK" && node route.mjs "http://127.0.0.1:$PPORT/agents/Analyst/mcp" \
+  "$(cat "$DIR/tok-a/.auth_token")" "$A" absent) >"$DIR/mcp-noroute.log" 2>&1 ||
+  fail "a non-coordinator's /mcp: $(cat "$DIR/mcp-noroute.log")"
 
 # ---- a restart installs nothing twice ----
 kill -TERM "$HPID"

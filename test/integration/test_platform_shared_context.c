@@ -1,8 +1,8 @@
 /* test_platform_shared_context.c - GET /workspaces/<parent>/shared-context through the platform
  * client against the real embedded dev platform over loopback: a child reads its parent's
  * shared context with its own token (upstream needs the parent's, which a child never holds);
- * a root, a sibling's child or a stranger is refused; an unknown parent is 404. The dev platform
- * keeps no parent config files, so the list is empty. */
+ * a root, a sibling's child or a stranger is refused; an unknown parent is 404. This platform
+ * has no configs dir, so the list is empty (the files themselves: test_host_pipeline.sh). */
 #include "platform_dp_fixture.h"
 
 static capture cap;
