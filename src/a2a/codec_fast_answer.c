@@ -162,10 +162,9 @@ enum { M_KIND, M_ID, M_CTX, M_TASK, M_ROLE, M_PARTS, M_REFS, M_EXT, M_META, M_N 
 static const char *const k_message[M_N] = {"kind", "messageId", "contextId", "taskId", "role",
                                            "parts", "referenceTaskIds", "extensions", "metadata"};
 
-/* The canonical Message of the object whose '{' s just returned (model_wire.c's message_fill). */
-static json_t *message(mol_jscan *s) {
-  slot v[M_N];
-  if (read_object(s, k_message, v, M_N) != 0) return NULL;
+/* The canonical Message of an object's members (model_wire.c's message_fill); v holds at least
+ * the M_N slots of k_message, in its order. */
+static json_t *message_of(const slot *v) {
   if (v[M_KIND].set && !(type(&v[M_KIND]) == MOL_JT_STRING && mol_jscan_eq(&v[M_KIND].tok, "message")))
     return NULL;
   mol_a2a_role role = role_of(&v[M_ROLE]);
@@ -184,6 +183,12 @@ static json_t *message(mol_jscan *s) {
   if (rc == 0) return m;
   json_decref(m);
   return NULL;
+}
+
+/* The canonical Message of the object whose '{' s just returned. */
+static json_t *message(mol_jscan *s) {
+  slot v[M_N];
+  return read_object(s, k_message, v, M_N) == 0 ? message_of(v) : NULL;
 }
 
 static int history_entry(mol_jscan *s, json_t *history) {
@@ -260,24 +265,25 @@ static json_t *status(const slot *sv) {
   return out;
 }
 
-enum { T_KIND, T_ID, T_CTX, T_STATUS, T_HIST, T_ARTS, T_META, T_N };
-static const char *const k_task[T_N] = {"kind", "id", "contextId", "status", "history",
-                                        "artifacts", "metadata"};
+/* A result's members: a Message's (k_message, in its order) followed by a Task's others, read
+ * in one pass before the kind is known. A member twice declines, even one the kind ignores. */
+enum { R_ID = M_N, R_STATUS, R_HIST, R_ARTS, R_N };
+static const char *const k_result[R_N] = {"kind", "messageId", "contextId", "taskId", "role",
+                                          "parts", "referenceTaskIds", "extensions", "metadata",
+                                          "id", "status", "history", "artifacts"};
 
 /* codec_response.c's task_from_wire. */
-static json_t *task(const slot *tv) {
-  slot v[T_N];
-  if (object_slot(tv, k_task, v, T_N) != 0) return NULL;
-  if (type(&v[T_ID]) != MOL_JT_STRING || type(&v[T_CTX]) != MOL_JT_STRING) return NULL;
-  json_t *st = status(&v[T_STATUS]);
+static json_t *task_of(const slot *v) {
+  if (type(&v[R_ID]) != MOL_JT_STRING || type(&v[M_CTX]) != MOL_JT_STRING) return NULL;
+  json_t *st = status(&v[R_STATUS]);
   json_t *t = st ? json_object() : NULL;
   int rc = t ? put(t, "kind", json_string_nocheck("task")) : -1;
-  if (rc == 0) rc = put_string(t, "id", &v[T_ID]);
-  if (rc == 0) rc = put_string(t, "contextId", &v[T_CTX]);
+  if (rc == 0) rc = put_string(t, "id", &v[R_ID]);
+  if (rc == 0) rc = put_string(t, "contextId", &v[M_CTX]);
   if (rc == 0) rc = put(t, "status", json_incref(st));
-  if (rc == 0) rc = put_list(t, "history", &v[T_HIST], history_entry);
-  if (rc == 0) rc = put_list(t, "artifacts", &v[T_ARTS], artifact);
-  if (rc == 0) rc = put_typed(t, "metadata", &v[T_META], MOL_JT_OBJECT);
+  if (rc == 0) rc = put_list(t, "history", &v[R_HIST], history_entry);
+  if (rc == 0) rc = put_list(t, "artifacts", &v[R_ARTS], artifact);
+  if (rc == 0) rc = put_typed(t, "metadata", &v[M_META], MOL_JT_OBJECT);
   json_decref(st);
   if (rc == 0) return t;
   json_decref(t);
@@ -285,11 +291,6 @@ static json_t *task(const slot *tv) {
 }
 
 /* ---- the answer ------------------------------------------------------------------------------ */
-
-enum { E_ID, E_RESULT, E_ERROR, E_N };
-static const char *const k_envelope[E_N] = {"id", "result", "error"};
-enum { R_KIND, R_N };
-static const char *const k_result[R_N] = {"kind"};
 
 /* The id as the full parser keeps it: a string or an integer (null when absent or null). */
 static json_t *id_of(const slot *v) {
@@ -303,39 +304,62 @@ static json_t *id_of(const slot *v) {
 }
 
 /* The result: a Message or a Task by its kind tag; anything else declines. */
-static json_t *result_of(const slot *rv, mol_a2a_result_kind *kind) {
-  slot v[R_N];
-  if (object_slot(rv, k_result, v, R_N) != 0 || type(&v[R_KIND]) != MOL_JT_STRING) return NULL;
-  if (mol_jscan_eq(&v[R_KIND].tok, "task")) {
+static json_t *result_of(const slot *v, mol_a2a_result_kind *kind) {
+  if (type(&v[M_KIND]) != MOL_JT_STRING) return NULL;
+  if (mol_jscan_eq(&v[M_KIND].tok, "task")) {
     *kind = MOL_A2A_RESULT_TASK;
-    return task(rv);
+    return task_of(v);
   }
-  if (!mol_jscan_eq(&v[R_KIND].tok, "message")) return NULL;
+  if (!mol_jscan_eq(&v[M_KIND].tok, "message")) return NULL;
   *kind = MOL_A2A_RESULT_MESSAGE;
-  mol_jscan s;
-  open_slot(rv, &s);
-  return message(&s);
+  return message_of(v);
+}
+
+/* The envelope: "id" and "error" as slots, the "result" object's members read in place (one
+ * pass over the body). -1 to decline. */
+static int read_envelope(mol_jscan *s, slot *id, slot *result) {
+  mol_jtok t;
+  int have_id = 0, have_result = 0;
+  for (;;) {
+    mol_jtype k = mol_jscan_next(s, &t);
+    if (k == MOL_JT_OBJECT_END) break;
+    if (k != MOL_JT_KEY || t.escaped) return -1;
+    int is_id = t.len == 2 && !memcmp(t.start, "id", 2);
+    int is_result = t.len == 6 && !memcmp(t.start, "result", 6);
+    if (t.len == 5 && !memcmp(t.start, "error", 5)) return -1; /* errors: the full parser's */
+    mol_jtype v = mol_jscan_next(s, &t);
+    if (is_result) {
+      if (have_result++ || v != MOL_JT_OBJECT || read_object(s, k_result, result, R_N) != 0)
+        return -1;
+      continue;
+    }
+    if (v == MOL_JT_FAIL || v == MOL_JT_END || v == MOL_JT_OBJECT_END || v == MOL_JT_ARRAY_END ||
+        mol_jscan_skip(s) != 0)
+      return -1;
+    if (is_id && have_id++) return -1;
+    if (is_id) *id = (slot){.tok = t, .end = s->p, .set = 1};
+  }
+  return have_result ? 0 : -1;
 }
 
 int mol_a2a__response_parse_fast(const char *body, size_t len, mol_a2a_response *out) {
   if (!body) return 0;
   mol_jscan s;
   mol_jtok t;
-  slot v[E_N];
+  slot id = {0}, v[R_N];
   mol_jscan_init(&s, body, len);
-  if (mol_jscan_next(&s, &t) != MOL_JT_OBJECT || read_object(&s, k_envelope, v, E_N) != 0 ||
+  if (mol_jscan_next(&s, &t) != MOL_JT_OBJECT || read_envelope(&s, &id, v) != 0 ||
       mol_jscan_next(&s, &t) != MOL_JT_END || mol_jscan_saw_nul(&s))
     return 0; /* the text is invalid, deeper than the scanner goes, or holds a U+0000 */
-  if (v[E_ERROR].set || !v[E_RESULT].set) return 0;
   mol_a2a_result_kind kind;
-  json_t *result = result_of(&v[E_RESULT], &kind);
-  json_t *id = result ? id_of(&v[E_ID]) : NULL;
-  if (!id) {
+  json_t *result = result_of(v, &kind);
+  json_t *value = result ? id_of(&id) : NULL;
+  if (!value) {
     json_decref(result);
     return 0;
   }
   memset(out, 0, sizeof(*out));
-  out->id = id;
+  out->id = value;
   out->kind = kind;
   out->result = result;
   return 1;

@@ -1,7 +1,9 @@
-/* test_a2a_answer_fast.c - the DOM-free reader of v0.3 answers (codec_fast_answer.c) against
- * the full parser, on a table of answers: what the fast path takes, the full parser reads the
- * same (kind, id, and the canonical result byte for byte, key order included); what it must
- * leave to the full parser, it declines. And mol_a2a_response_parse goes through it. */
+/* test_a2a_client_fast.c - the codec's client side without trees. The DOM-free reader of v0.3
+ * answers (codec_fast_answer.c) against the full parser, on a table of answers: what the fast
+ * path takes, the full parser reads the same (kind, id, and the canonical result byte for
+ * byte, key order included); what it must leave to the full parser, it declines; and
+ * mol_a2a_response_parse goes through it. The message/send request written as text gives the
+ * bytes the packed envelope tree gave. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -168,11 +170,96 @@ static void prefixes_never_taken(void **state) {
   }
 }
 
+/* The request as it was built before: an envelope tree around the params, dumped. */
+static char *send_by_tree(mol_a2a_version v, const json_t *id, int stream, const json_t *msg,
+                          const mol_a2a_send_config *cfg, const json_t *metadata) {
+  json_t *params = json_pack("{s:o}", "message", mol_a2a_message_to_wire(msg, v));
+  if (cfg) {
+    json_t *c = json_object();
+    if (v == MOL_A2A_V10 && !cfg->blocking) json_object_set_new(c, "returnImmediately", json_true());
+    if (v == MOL_A2A_V03) json_object_set_new(c, "blocking", json_boolean(cfg->blocking));
+    if (cfg->history_length >= 0)
+      json_object_set_new(c, "historyLength", json_integer(cfg->history_length));
+    if (cfg->accepted_output_modes)
+      json_object_set(c, "acceptedOutputModes", (json_t *)cfg->accepted_output_modes);
+    if (cfg->push_config)
+      json_object_set(c, v == MOL_A2A_V10 ? "taskPushNotificationConfig" : "pushNotificationConfig",
+                      (json_t *)cfg->push_config);
+    json_object_set_new(params, "configuration", c);
+  }
+  if (metadata) json_object_set(params, "metadata", (json_t *)metadata);
+  return mol_a2a_request_build(v, stream ? MOL_A2A_M_STREAM : MOL_A2A_M_SEND, id, params);
+}
+
+static void send_request_bytes(void **state) {
+  (void)state;
+  const char *msg_text =
+      "{\"kind\":\"message\",\"messageId\":\"m1\",\"contextId\":\"c\",\"role\":\"user\","
+      "\"parts\":[{\"kind\":\"text\",\"text\":\"h\\u00e9\\n\\u001f \\\"q\\\"\"},{\"kind\":\"file\","
+      "\"file\":{\"uri\":\"http://x/a\",\"name\":\"a\"}}],\"metadata\":{\"k\":[1,2.5,null]}}";
+  json_t *msg = mol_json_parse(msg_text, strlen(msg_text), NULL, 0);
+  json_t *modes = json_pack("[s]", "text/plain");
+  json_t *push = json_pack("{s:s,s:s}", "url", "http://127.0.0.1:1/p", "token", "t");
+  json_t *meta = json_pack("{s:{s:[]}}", "history", "x");
+  json_t *ids[] = {json_string("8b0c-\u00e9"), json_integer(7), NULL};
+  mol_a2a_send_config cfgs[] = {
+      {.blocking = 1, .history_length = -1},
+      {.blocking = 0, .history_length = 3, .accepted_output_modes = modes, .push_config = push},
+  };
+  assert_non_null(msg);
+  for (int v = 0; v < 2; v++)
+    for (int stream = 0; stream < 2; stream++)
+      for (size_t i = 0; i < 3; i++)
+        for (size_t c = 0; c < 3; c++)
+          for (int with_meta = 0; with_meta < 2; with_meta++) {
+            mol_a2a_version ver = v ? MOL_A2A_V10 : MOL_A2A_V03;
+            const mol_a2a_send_config *cfg = c < 2 ? &cfgs[c] : NULL;
+            const json_t *md = with_meta ? meta : NULL;
+            char *got = mol_a2a_request_build_send(ver, ids[i], stream, msg, cfg, md);
+            char *want = send_by_tree(ver, ids[i], stream, msg, cfg, md);
+            assert_non_null(got);
+            assert_non_null(want);
+            assert_string_equal(got, want);
+            free(got);
+            free(want);
+          }
+  for (size_t i = 0; i < 2; i++) json_decref(ids[i]);
+  json_decref(msg);
+  json_decref(modes);
+  json_decref(push);
+  json_decref(meta);
+}
+
+/* The message every outgoing call starts from: the canonical shape, members in this order. */
+static void message_new_shape(void **state) {
+  (void)state;
+  json_t *m = mol_a2a_message_new(MOL_A2A_ROLE_USER, "h\xc3\xa9");
+  assert_non_null(m);
+  char *text = json_dumps(m, JSON_COMPACT);
+  char want[200];
+  snprintf(want, sizeof(want), "{\"kind\":\"message\",\"messageId\":\"%s\",\"role\":\"user\","
+           "\"parts\":[{\"kind\":\"text\",\"text\":\"h\xc3\xa9\"}]}",
+           json_string_value(json_object_get(m, "messageId")));
+  assert_int_equal(strlen(json_string_value(json_object_get(m, "messageId"))), 36);
+  assert_string_equal(text, want);
+  free(text);
+  json_decref(m);
+  m = mol_a2a_message_new(MOL_A2A_ROLE_AGENT, NULL);
+  assert_true(json_is_array(json_object_get(m, "parts")));
+  assert_int_equal(json_array_size(json_object_get(m, "parts")), 0);
+  assert_string_equal(json_string_value(json_object_get(m, "role")), "agent");
+  json_decref(m);
+  assert_null(mol_a2a_message_new(MOL_A2A_ROLE_USER, "bad \xff utf-8"));
+  assert_null(mol_a2a_part_text("\xc3"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(table_agrees),
       cmocka_unit_test(response_parse_uses_it),
       cmocka_unit_test(prefixes_never_taken),
+      cmocka_unit_test(send_request_bytes),
+      cmocka_unit_test(message_new_shape),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
