@@ -15,6 +15,10 @@
  *   a2a_platform  the same message/send, through the platform's A2A proxy
  *             (mol_platform_call_peer, proxy only) as the coordinator workspace (--platform,
  *             --workspace-id, --token); --worker ID=TARGET names the target workspace.
+ *   delegate_to_workspace  the built-in tool (with the rest of the core set, as an agent has
+ *             them): POST /workspaces/<self>/delegate to the platform (--platform ...), which
+ *             sends the task to the worker --worker ID=TARGET names and records the reply; the
+ *             tool answers {"success":true,"task_id":...} once the platform took it.
  *   noop      answers at once with "noop: <task>": the tool loop's own cost, no tool I/O.
  *
  * Output: one line of key=value pairs (bench/tools/run.sh reads it): turns/s, the duration of
@@ -37,6 +41,7 @@
 #include "molecule.h"
 #include "molecule/uv.h"
 #include "runtime/exec_chat.h"
+#include "tools/builtin.h"
 #include "tools/registry.h"
 
 #define MAX_WORKERS 16
@@ -47,6 +52,7 @@ static struct {
   mol_tool_env env;
   mol_platform_client *platform; /* --platform: the coordinator's client, for platform tools */
   mol_tools *tools;
+  mol_tools_builtin *builtin;   /* delegate_to_workspace: the core set's shared state */
   mol_a2a_executor chat;
   mol_a2a_store *store;
   uv_check_t starter;
@@ -54,6 +60,7 @@ static struct {
   size_t started, ended, answered, wrong, to_start;
   size_t limit;                 /* turns to start in this phase */
   const char *result_fmt;       /* what one call returns for its task, NULL: not checked */
+  const char *result_has;       /* else what each of the K results must contain, or NULL */
   char *worker_id[MAX_WORKERS];
   char *worker_to[MAX_WORKERS];  /* the URL (a2a_echo) or workspace id (platform tools) */
   mol_a2a_client *worker[MAX_WORKERS];
@@ -244,18 +251,30 @@ static int add_noop(mol_tools *reg) {
   return mol_tools_add(reg, &def);
 }
 
+/* ---- the tool: delegate_to_workspace (built in) -------------------------------------------- */
+
+/* The core set as the runtime gives it to an agent's chat executor; its tools run through
+ * B.env's platform client as the coordinator workspace. Its calls are not timed here (the
+ * registry runs them): the model's view of the tool step is the latency measured. */
+static int add_core_set(mol_tools *reg) {
+  if (!B.platform) return MOL_EINVAL;
+  B.builtin = mol_tools_builtin_new(NULL);
+  return B.builtin ? mol_tools_add_core(reg, B.builtin) : MOL_ENOMEM;
+}
+
 /* The tools a run can fan out to. A tool that needs the platform finds the coordinator's client
  * and workspace id in B.env (run.sh starts the platform and registers the workspaces for every
- * tool but a2a_echo and noop). The built-in delegate_to_workspace goes here, its registration
- * called with B.env, and run.sh's TOOL picks it. */
+ * tool but a2a_echo and noop); run.sh's TOOL picks one. */
 static const struct {
   const char *name;
   int (*add)(mol_tools *reg);
   const char *result_fmt;
+  const char *result_has;
 } tool_table[] = {
-    {"a2a_echo", add_a2a_echo, "echo: %s"},
-    {"a2a_platform", add_a2a_platform, "echo: %s"},
-    {"noop", add_noop, "noop: %s"},
+    {"a2a_echo", add_a2a_echo, "echo: %s", NULL},
+    {"a2a_platform", add_a2a_platform, "echo: %s", NULL},
+    {"delegate_to_workspace", add_core_set, NULL, "\"success\":true"},
+    {"noop", add_noop, "noop: %s", NULL},
 };
 
 /* ---- turns -------------------------------------------------------------------------------- */
@@ -264,7 +283,12 @@ static const struct {
 static int answer_ok(size_t turn, const char *text) {
   char want[4096];
   int len = snprintf(want, sizeof want, "done %zu: ", turn);
-  if (!B.result_fmt) return strncmp(text, want, (size_t)len) == 0;
+  if (strncmp(text, want, (size_t)len) != 0) return 0;
+  if (!B.result_fmt) { /* results the tool makes up (ids): each must say it succeeded */
+    size_t n = 0;
+    for (const char *p = text; B.result_has && (p = strstr(p, B.result_has)); p++) n++;
+    return !B.result_has || n == B.k;
+  }
   for (size_t i = 0; i < B.k && (size_t)len < sizeof want; i++) {
     char task[64];
     snprintf(task, sizeof task, "turn %zu part %zu", turn, i);
@@ -476,7 +500,7 @@ static int setup(const char *model, const char *tool, char **workers, size_t nwo
   while (t < sizeof tool_table / sizeof tool_table[0] && strcmp(tool_table[t].name, tool) != 0) t++;
   if (!rc && (!B.tools || t == sizeof tool_table / sizeof tool_table[0])) rc = MOL_EINVAL;
   if (!rc) rc = tool_table[t].add(B.tools);
-  if (!rc) B.result_fmt = tool_table[t].result_fmt;
+  if (!rc) B.result_fmt = tool_table[t].result_fmt, B.result_has = tool_table[t].result_has;
   char base[256];
   snprintf(base, sizeof base, "%s/v1", model);
   mol_chat_opts ch = {.http = B.http, .api_base = base, .model = "bench", .tools = B.tools,
@@ -507,6 +531,7 @@ static void teardown(void) {
   mol_a2a_store_free(B.store);
   mol_chat_executor_free(&B.chat);
   mol_tools_free(B.tools);
+  if (B.builtin) mol_tools_builtin_release(B.builtin);
   uv_loop_close(&B.loop);
 }
 

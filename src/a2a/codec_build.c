@@ -192,14 +192,31 @@ static json_t *send_config(mol_a2a_version v, const mol_a2a_send_config *cfg) {
   return c;
 }
 
+/* Written as text around the message, its configuration and metadata: every A2A call the
+ * client makes is one, and packing an envelope tree only to serialise it cost more than the
+ * message itself. Same bytes as mol_a2a_request_build of the params object would give. */
 char *mol_a2a_request_build_send(mol_a2a_version v, const json_t *id, int stream,
                                  const json_t *msg, const mol_a2a_send_config *cfg,
                                  const json_t *metadata) {
-  json_t *params = json_pack("{s:o}", "message", mol_a2a_message_to_wire(msg, v));
-  if (!params) return NULL;
-  if (cfg) json_object_set_new(params, "configuration", send_config(v, cfg));
-  if (metadata) json_object_set_new(params, "metadata", json_deep_copy(metadata));
-  return mol_a2a_request_build(v, stream ? MOL_A2A_M_STREAM : MOL_A2A_M_SEND, id, params);
+  const char *name = mol_a2a_method_name(stream ? MOL_A2A_M_STREAM : MOL_A2A_M_SEND, v);
+  json_t *wire = mol_a2a_message_to_wire(msg, v);
+  json_t *conf = cfg ? send_config(v, cfg) : NULL;
+  mol_buf b = MOL_BUF_INIT;
+  int rc = !name || !wire || (cfg && !conf) || mol_buf_reserve(&b, 384) ||
+           LIT(&b, "{\"jsonrpc\":\"2.0\",\"id\":") ||
+           (id ? mol_json_write(&b, id) : LIT(&b, "null")) || LIT(&b, ",\"method\":\"") ||
+           mol_buf_append_str(&b, name) || LIT(&b, "\",\"params\":{\"message\":") ||
+           mol_json_write(&b, wire);
+  rc = rc || (conf && (LIT(&b, ",\"configuration\":") || mol_json_write(&b, conf))) ||
+       (metadata && (LIT(&b, ",\"metadata\":") || mol_json_write(&b, metadata))) ||
+       LIT(&b, "}}");
+  json_decref(wire);
+  json_decref(conf);
+  if (rc) {
+    mol_buf_free(&b);
+    return NULL;
+  }
+  return mol_buf_steal(&b);
 }
 
 char *mol_a2a_request_build_task(mol_a2a_version v, mol_a2a_method m, const json_t *id,

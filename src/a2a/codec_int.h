@@ -16,6 +16,16 @@ int mol_a2a__request_parse_fast(const char *body, size_t len, mol_a2a_request *r
 int mol_a2a__request_parse_full(const char *body, size_t len, const char *version_header,
                                 mol_a2a_request *req);
 
+/* codec_fast_answer.c: reads a v0.3 JSON-RPC answer whose result is a Message or a Task of the
+ * common shape into out without a DOM of the body (out->root stays NULL). Returns 1 when out
+ * holds exactly what mol_a2a__response_parse_full would read, or 0 with out untouched: the
+ * caller then runs the full parser, which gives the result or the error. */
+int mol_a2a__response_parse_fast(const char *body, size_t len, mol_a2a_response *out);
+/* codec_response.c: mol_a2a_response_parse without the fast path (the reference the fast path
+ * is tested against). */
+int mol_a2a__response_parse_full(const char *body, size_t len, mol_a2a_version v,
+                                 mol_a2a_response *out);
+
 /* ---- codec_id.c: ids as written ------------------------------------------------------------ */
 
 /* Copies len bytes of id text into id (replacing what it held). 0 or MOL_ENOMEM. */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "a2a/codec.h"
+#include "a2a/codec_int.h"
 #include "base/buf.h"
 #include "base/json.h"
 #include "molecule.h"
@@ -196,8 +196,8 @@ static int parse_error_member(mol_a2a_response *r, const json_t *err) {
   return 0;
 }
 
-int mol_a2a_response_parse(const char *body, size_t len, mol_a2a_version v,
-                           mol_a2a_response *out) {
+int mol_a2a__response_parse_full(const char *body, size_t len, mol_a2a_version v,
+                                 mol_a2a_response *out) {
   memset(out, 0, sizeof(*out));
   out->id = json_null();
   out->root = body ? mol_json_parse(body, len, NULL, 0) : NULL;
@@ -216,6 +216,14 @@ int mol_a2a_response_parse(const char *body, size_t len, mol_a2a_version v,
   json_t *result = json_object_get(out->root, "result");
   if (!result) return MOL_EPROTO;
   return classify(out, result, v);
+}
+
+/* v0.3 answers of the common shape (a Message or a Task) are read without a DOM first: on the
+ * A2A client's path, jansson's tree of the body cost more than the rest of the call. */
+int mol_a2a_response_parse(const char *body, size_t len, mol_a2a_version v,
+                           mol_a2a_response *out) {
+  if (v == MOL_A2A_V03 && mol_a2a__response_parse_fast(body, len, out)) return 0;
+  return mol_a2a__response_parse_full(body, len, v, out);
 }
 
 void mol_a2a_response_free(mol_a2a_response *r) {

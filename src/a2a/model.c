@@ -153,11 +153,23 @@ mol_a2a_role mol_a2a_role_parse(const char *name) {
 
 /* ---- constructors ---------------------------------------------------------------------- */
 
+/* Member by member rather than json_pack: every outgoing A2A call builds a message, and
+ * parsing the format string cost more than the objects. set_new steals v even on failure. */
+static int set_new(json_t *o, const char *key, json_t *v) {
+  return json_object_set_new_nocheck(o, key, v);
+}
+
 json_t *mol_a2a_message_new(mol_a2a_role role, const char *text) {
   char id[MOL_UUID_LEN + 1];
   if (mol_uuid4(id) != 0) return NULL;
-  json_t *m = json_pack("{s:s, s:s, s:s, s:[]}", "kind", "message", "messageId", id, "role",
-                        mol_a2a_role_name(role, MOL_A2A_V03), "parts");
+  json_t *m = json_object();
+  if (m && (set_new(m, "kind", json_string_nocheck("message")) ||
+            set_new(m, "messageId", json_string_nocheck(id)) ||
+            set_new(m, "role", json_string_nocheck(mol_a2a_role_name(role, MOL_A2A_V03))) ||
+            set_new(m, "parts", json_array()))) {
+    json_decref(m);
+    return NULL;
+  }
   if (m && text && mol_a2a_parts_append(m, mol_a2a_part_text(text)) != 0) {
     json_decref(m);
     return NULL;
@@ -175,7 +187,16 @@ int mol_a2a_parts_append(json_t *obj, json_t *part) {
 }
 
 json_t *mol_a2a_part_text(const char *text) {
-  return json_pack("{s:s, s:s}", "kind", "text", "text", text ? text : "");
+  json_t *t = json_string(text ? text : ""); /* NULL when text is not UTF-8 */
+  json_t *p = t ? json_object() : NULL;
+  if (p && set_new(p, "kind", json_string_nocheck("text")) == 0) {
+    if (set_new(p, "text", t) == 0) return p; /* t is p's now, or freed */
+    json_decref(p);
+    return NULL;
+  }
+  json_decref(t);
+  json_decref(p);
+  return NULL;
 }
 
 json_t *mol_a2a_part_data(json_t *data) {
