@@ -83,7 +83,7 @@ static int parse(int argc, char **argv, mcp_args *a) {
 }
 
 typedef struct {
-  mcp_stdio *io;
+  mol_mcp_stdio *io;
   mol_platform_client *pc;
   int ended, err;
 } mcp_run;
@@ -91,7 +91,7 @@ typedef struct {
 static void on_stop_signal(void *arg) {
   mcp_run *r = arg;
   mol_logi("mcp", "stopping: canceling the calls in flight");
-  mcp_stdio_stop(r->io);
+  mol_mcp_stdio_stop(r->io);
 }
 
 static void on_io_end(int err, void *arg) {
@@ -116,15 +116,15 @@ int mol_cli__cmd_mcp(int argc, char **argv) {
     return 2;
   }
   mol_tool_env env = {.loop = &loop, .platform = run.pc, .workspace_id = a.po.workspace_id};
-  mcp_toolset ts = {0};
-  int tools_rc = mcp_toolset_init(&ts, &env);
+  mol_mcp_toolset ts = {0};
+  int tools_rc = mol_mcp_toolset_init(&ts, &env);
   mol_tools *tools = tools_rc ? NULL : ts.reg;
-  mcp_stdio_opts so = {
-    .session = {.tools = tools, .call_timeout_ms = a.call_timeout_s * 1000u},
-    .in_fd = 0,
-    .out_fd = 1,
+  mol_mcp_stdio_opts so = {
+      .session = {.tools = tools, .call_timeout_ms = a.call_timeout_s * 1000u},
+      .in_fd = 0,
+      .out_fd = 1,
   };
-  rc = tools ? mcp_stdio_start(&loop, &so, on_io_end, &run, &run.io) : MOL_ENOMEM;
+  rc = tools ? mol_mcp_stdio_start(&loop, &so, on_io_end, &run, &run.io) : MOL_ENOMEM;
   if (rc) {
     fprintf(stderr, "molecule mcp: cannot serve stdio: %s\n", mol_strerror(rc));
     mol_platform_client_close(run.pc, NULL, NULL);
@@ -134,7 +134,7 @@ int mol_cli__cmd_mcp(int argc, char **argv) {
     mol_cli__on_stop_signal(&loop, on_stop_signal, &run);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
-  if (tools) mcp_toolset_free(&ts);
+  if (tools) mol_mcp_toolset_free(&ts);
   uv_run(&loop, UV_RUN_DEFAULT);
   int closed = uv_loop_close(&loop) == 0;
   if (rc) return 1;

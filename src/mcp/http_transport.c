@@ -1,7 +1,7 @@
 /* http_transport.c - Streamable HTTP (see http_transport.h): the checks every request passes,
  * sessions by Mcp-Session-Id, and one exchange per POST that waits for its answer.
  *
- * The endpoint lives while anything holds it: its owner until mcp_http_close, each open
+ * The endpoint lives while anything holds it: its owner until mol_mcp_http_close, each open
  * session (a session's calls answer their POSTs before it closes), and the ticker, which sends
  * SSE keep-alives and closes idle sessions. */
 #include "mcp/http_transport.h"
@@ -26,8 +26,8 @@ typedef struct exchange exchange;
 
 typedef struct http_session {
   struct http_session *next, *prev;
-  mcp_http *m;
-  mcp_session *s;
+  mol_mcp_http *m;
+  mol_mcp_session *s;
   char id[SESSION_ID_BYTES * 2 + 1];
   uint64_t last_used;
   unsigned exchanges;            /* POSTs waiting for an answer from it */
@@ -37,7 +37,7 @@ typedef struct http_session {
 /* One POST waiting for its answer. */
 struct exchange {
   exchange *next, *prev;         /* m->streams while an SSE response is open */
-  mcp_http *m;
+  mol_mcp_http *m;
   http_session *hs;
   mol_http_req *req;
   int sse, in_feed, answered;
@@ -45,10 +45,10 @@ struct exchange {
   size_t early_len;
 };
 
-struct mcp_http {
+struct mol_mcp_http {
   uv_loop_t *loop;
   mol_http_server *http;
-  mcp_http_opts o;               /* strings below owned */
+  mol_mcp_http_opts o; /* strings below owned */
   char *path, *allowed_origins, *name, *title, *instructions;
   http_session *sessions;        /* most recently used first */
   unsigned n_sessions;
@@ -86,7 +86,7 @@ static size_t host_len(const char *host) {
 
 /* An origin is "scheme://host[:port]". Loopback ones are always allowed (a page served by the
  * machine itself is as trusted as a local client); others only when listed. */
-static int origin_allowed(const mcp_http *m, const char *origin) {
+static int origin_allowed(const mol_mcp_http *m, const char *origin) {
   const char *host = strncasecmp(origin, "http://", 7) == 0    ? origin + 7
                      : strncasecmp(origin, "https://", 8) == 0 ? origin + 8
                                                                : NULL;
@@ -109,7 +109,7 @@ static int accepts(const char *accept, const char *type) {
 }
 
 /* 0 when the request may go on; else it has been answered. */
-static int check_request(mcp_http *m, mol_http_req *r) {
+static int check_request(mol_mcp_http *m, mol_http_req *r) {
   const char *origin = mol_http_req_header(r, "Origin");
   if (origin && !origin_allowed(m, origin)) {
     mol_logw(SCOPE, "%s: refused a request from origin %s", m->path, origin);
@@ -122,7 +122,7 @@ static int check_request(mcp_http *m, mol_http_req *r) {
     return -1;
   }
   const char *version = mol_http_req_header(r, "MCP-Protocol-Version");
-  if (version && !mcp_version_supported(version)) {
+  if (version && !mol_mcp_version_supported(version)) {
     respond_error(r, 400, -32600, "Bad Request: unsupported MCP-Protocol-Version");
     return -1;
   }
@@ -131,7 +131,7 @@ static int check_request(mcp_http *m, mol_http_req *r) {
 
 /* ---- sessions --------------------------------------------------------------------------------- */
 
-static void unlist(mcp_http *m, http_session *hs) {
+static void unlist(mol_mcp_http *m, http_session *hs) {
   if (!hs->listed) return;
   hs->listed = 0;
   if (hs->prev) hs->prev->next = hs->next;
@@ -141,7 +141,7 @@ static void unlist(mcp_http *m, http_session *hs) {
   m->n_sessions--;
 }
 
-static void list_first(mcp_http *m, http_session *hs) {
+static void list_first(mol_mcp_http *m, http_session *hs) {
   hs->listed = 1;
   hs->prev = NULL;
   hs->next = m->sessions;
@@ -152,29 +152,29 @@ static void list_first(mcp_http *m, http_session *hs) {
 
 static void on_session_closed(void *arg) {
   http_session *hs = arg;
-  mcp_http *m = hs->m;
+  mol_mcp_http *m = hs->m;
   free(hs);
   mol_holds_drop(&m->holds);
 }
 
 /* Ends a session: no longer routable, its calls canceled (each POST still answered). */
-static void session_end(mcp_http *m, http_session *hs) {
+static void session_end(mol_mcp_http *m, http_session *hs) {
   unlist(m, hs);
-  mcp_session_close(hs->s, 1, on_session_closed, hs);
+  mol_mcp_session_close(hs->s, 1, on_session_closed, hs);
 }
 
-static http_session *session_find(mcp_http *m, const char *id) {
+static http_session *session_find(mol_mcp_http *m, const char *id) {
   for (http_session *hs = m->sessions; hs; hs = hs->next)
     if (strcmp(hs->id, id) == 0) return hs;
   return NULL;
 }
 
 static int session_idle(const http_session *hs) {
-  return hs->exchanges == 0 && mcp_session_inflight(hs->s) == 0;
+  return hs->exchanges == 0 && mol_mcp_session_inflight(hs->s) == 0;
 }
 
 /* Room for one more session: closes the least recently used idle one when at the bound. */
-static int make_room(mcp_http *m) {
+static int make_room(mol_mcp_http *m) {
   if (m->n_sessions < m->o.max_sessions) return 0;
   http_session *victim = NULL;
   for (http_session *hs = m->sessions; hs; hs = hs->next)
@@ -188,16 +188,16 @@ static int make_room(mcp_http *m) {
 
 static void on_answer(void *ctx, const char *json, size_t len, void *arg);
 
-static http_session *session_new(mcp_http *m) {
+static http_session *session_new(mol_mcp_http *m) {
   http_session *hs = calloc(1, sizeof *hs);
   if (!hs) return NULL;
   hs->m = m;
-  mcp_session_opts so = m->o.session;
+  mol_mcp_session_opts so = m->o.session;
   so.name = m->name;
   so.title = m->title;
   so.instructions = m->instructions;
   if (mol_random_hex(hs->id, SESSION_ID_BYTES) < 0 ||
-      mcp_session_new(&so, on_answer, hs, &hs->s) < 0) {
+      mol_mcp_session_new(&so, on_answer, hs, &hs->s) < 0) {
     free(hs);
     return NULL;
   }
@@ -207,7 +207,7 @@ static http_session *session_new(mcp_http *m) {
 
 /* ---- exchanges -------------------------------------------------------------------------------- */
 
-static void stream_unlink(mcp_http *m, exchange *e) {
+static void stream_unlink(mol_mcp_http *m, exchange *e) {
   if (e->prev) e->prev->next = e->next;
   else if (m->streams == e) m->streams = e->next;
   if (e->next) e->next->prev = e->prev;
@@ -282,7 +282,7 @@ static int is_initialize(json_t *msg) {
 }
 
 /* The session a message goes to; NULL when the request has been answered. */
-static http_session *route(mcp_http *m, mol_http_req *r, json_t *msg) {
+static http_session *route(mol_mcp_http *m, mol_http_req *r, json_t *msg) {
   const char *sid = mol_http_req_header(r, "Mcp-Session-Id");
   if (sid) {
     http_session *hs = session_find(m, sid);
@@ -302,18 +302,18 @@ static http_session *route(mcp_http *m, mol_http_req *r, json_t *msg) {
   return hs;
 }
 
-static void answer_now(mcp_http *m, exchange *e, http_session *hs, int fresh,
-                       const mcp_feed_info *info) {
+static void answer_now(mol_mcp_http *m, exchange *e, http_session *hs, int fresh,
+                       const mol_mcp_feed_info *info) {
   mol_http_req *r = e->req;
   if (fresh) { /* initialize: the session exists only if it succeeded */
-    if (mcp_session_version(hs->s)) {
+    if (mol_mcp_session_version(hs->s)) {
       list_first(m, hs);
       mol_http_resp_header(r, "Mcp-Session-Id", hs->id);
       mol_logi(SCOPE, "%s: session %.8s... opened (%s)", m->path, hs->id,
-               mcp_session_version(hs->s));
+               mol_mcp_session_version(hs->s));
     } else {
       e->hs = NULL;
-      mcp_session_close(hs->s, 1, on_session_closed, hs);
+      mol_mcp_session_close(hs->s, 1, on_session_closed, hs);
     }
   }
   if (!info->answer) mol_http_respond(r, 202, NULL, NULL, 0);
@@ -324,7 +324,7 @@ static void answer_now(mcp_http *m, exchange *e, http_session *hs, int fresh,
 }
 
 /* The answer comes later: open the SSE stream now when the client takes one. */
-static void answer_later(mcp_http *m, exchange *e) {
+static void answer_later(mol_mcp_http *m, exchange *e) {
   mol_http_req_on_abort(e->req, on_aborted, e);
   const char *accept = mol_http_req_header(e->req, "Accept");
   if (!accept || !strcasestr(accept, "text/event-stream")) return; /* JSON when it ends */
@@ -335,7 +335,7 @@ static void answer_later(mcp_http *m, exchange *e) {
   m->streams = e;
 }
 
-static void on_post(mcp_http *m, mol_http_req *r) {
+static void on_post(mol_mcp_http *m, mol_http_req *r) {
   const char *ctype = mol_http_req_header(r, "Content-Type");
   const char *accept = mol_http_req_header(r, "Accept");
   if (!ctype || strncasecmp(ctype, "application/json", 16) != 0) {
@@ -360,7 +360,7 @@ static void on_post(mcp_http *m, mol_http_req *r) {
   exchange *e = hs ? calloc(1, sizeof *e) : NULL;
   if (hs && !e) respond_error(r, 500, -32603, "Internal error: out of memory");
   if (!e) {
-    if (fresh) mcp_session_close(hs->s, 1, on_session_closed, hs);
+    if (fresh) mol_mcp_session_close(hs->s, 1, on_session_closed, hs);
     json_decref(msg);
     return;
   }
@@ -373,9 +373,9 @@ static void on_post(mcp_http *m, mol_http_req *r) {
     unlist(m, hs);
     list_first(m, hs);
   }
-  mcp_feed_info info;
+  mol_mcp_feed_info info;
   e->in_feed = 1;
-  int rc = mcp_session_feed_json(hs->s, msg, e, &info);
+  int rc = mol_mcp_session_feed_json(hs->s, msg, e, &info);
   e->in_feed = 0;
   json_decref(msg);
   if (rc < 0) {
@@ -389,7 +389,7 @@ static void on_post(mcp_http *m, mol_http_req *r) {
 
 /* ---- DELETE, dispatch --------------------------------------------------------------------- */
 
-static void on_delete(mcp_http *m, mol_http_req *r) {
+static void on_delete(mol_mcp_http *m, mol_http_req *r) {
   const char *sid = mol_http_req_header(r, "Mcp-Session-Id");
   http_session *hs = sid ? session_find(m, sid) : NULL;
   if (!sid) respond_error(r, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
@@ -402,7 +402,7 @@ static void on_delete(mcp_http *m, mol_http_req *r) {
 }
 
 static void on_request(mol_http_req *r, void *arg) {
-  mcp_http *m = arg;
+  mol_mcp_http *m = arg;
   if (check_request(m, r)) return;
   const char *method = mol_http_req_method(r);
   if (strcmp(method, "POST") == 0) {
@@ -418,7 +418,7 @@ static void on_request(mol_http_req *r, void *arg) {
 /* ---- the ticker: keep-alives, idle sessions -------------------------------------------------- */
 
 static void on_tick(uv_timer_t *t) {
-  mcp_http *m = t->data;
+  mol_mcp_http *m = t->data;
   static const char comment[] = ": keep-alive\n\n";
   for (exchange *e = m->streams; e; e = e->next)
     mol_http_resp_write(e->req, comment, sizeof comment - 1); /* a gone client: ignored */
@@ -437,7 +437,7 @@ static void on_tick(uv_timer_t *t) {
 /* ---- mount and close ---------------------------------------------------------------------- */
 
 static void http_free(void *data) {
-  mcp_http *m = data;
+  mol_mcp_http *m = data;
   void (*cb)(void *) = m->on_closed;
   void *arg = m->closed_arg;
   free(m->path);
@@ -455,12 +455,12 @@ static char *dup_opt(const char *s, int *bad) {
   return d;
 }
 
-int mcp_http_mount(uv_loop_t *loop, mol_http_server *http, const mcp_http_opts *o,
-                   mcp_http **out) {
+int mol_mcp_http_mount(uv_loop_t *loop, mol_http_server *http, const mol_mcp_http_opts *o,
+                       mol_mcp_http **out) {
   if (!loop || !http || !o || !o->session.tools || !o->path || o->path[0] != '/' ||
       !o->authorize)
     return MOL_EINVAL;
-  mcp_http *m = calloc(1, sizeof *m);
+  mol_mcp_http *m = calloc(1, sizeof *m);
   if (!m) return MOL_ENOMEM;
   int bad = 0;
   m->loop = loop;
@@ -489,7 +489,7 @@ int mcp_http_mount(uv_loop_t *loop, mol_http_server *http, const mcp_http_opts *
   return 0;
 }
 
-void mcp_http_close(mcp_http *m, void (*cb)(void *arg), void *arg) {
+void mol_mcp_http_close(mol_mcp_http *m, void (*cb)(void *arg), void *arg) {
   if (!m || m->closing) return;
   m->closing = 1;
   m->on_closed = cb;

@@ -30,10 +30,10 @@
 #include "http/server.h"
 #include "mcp/session.h"
 
-typedef struct mcp_http mcp_http;
+typedef struct mol_mcp_http mol_mcp_http;
 
 typedef struct {
-  mcp_session_opts session;    /* for every session; .tools required */
+  mol_mcp_session_opts session; /* for every session; .tools required */
   const char *path;            /* required: the endpoint, e.g. "/agents/a/mcp" */
   /* 1 when an Authorization header value (NULL when absent) may use the endpoint. Required:
    * the endpoint fails closed. */
@@ -45,14 +45,14 @@ typedef struct {
   unsigned max_sessions;       /* 0 -> 1000 */
   unsigned session_idle_ms;    /* 0 -> 30 minutes */
   unsigned keepalive_ms;       /* 0 -> 15000 */
-} mcp_http_opts;
+} mol_mcp_http_opts;
 
 /* Routes path on http (any method). Returns 0, MOL_EINVAL or MOL_ENOMEM. */
-int mcp_http_mount(uv_loop_t *loop, mol_http_server *http, const mcp_http_opts *o,
-                   mcp_http **out);
+int mol_mcp_http_mount(uv_loop_t *loop, mol_http_server *http, const mol_mcp_http_opts *o,
+                       mol_mcp_http **out);
 
 /* Unroutes, closes every session (calls in flight canceled, each POST still answered) and
  * calls cb(arg) once everything is gone (never inside this call; cb may be NULL). */
-void mcp_http_close(mcp_http *m, void (*cb)(void *arg), void *arg);
+void mol_mcp_http_close(mol_mcp_http *m, void (*cb)(void *arg), void *arg);
 
 #endif

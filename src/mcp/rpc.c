@@ -7,14 +7,14 @@
 
 static int usable_id(const json_t *id) { return json_is_string(id) || json_is_integer(id); }
 
-static void invalid(mcp_msg *out, json_t *id, int code, const char *why) {
+static void invalid(mol_mcp_msg *out, json_t *id, int code, const char *why) {
   out->kind = MCP_MSG_INVALID;
   out->id = usable_id(id) ? id : NULL;
   out->code = code;
   out->why = why;
 }
 
-void mcp_rpc_classify(json_t *msg, mcp_msg *out) {
+void mol_mcp_rpc_classify(json_t *msg, mol_mcp_msg *out) {
   memset(out, 0, sizeof *out);
   if (!json_is_object(msg)) {
     invalid(out, NULL, MCP_INVALID_REQUEST, "Invalid Request: a message is a JSON object");
@@ -57,7 +57,7 @@ void mcp_rpc_classify(json_t *msg, mcp_msg *out) {
   out->params = params;
 }
 
-json_t *mcp_rpc_result(const json_t *id, json_t *result) {
+json_t *mol_mcp_rpc_result(const json_t *id, json_t *result) {
   if (!result) return NULL;
   return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id ? (json_t *)id : json_null(),
                    "result", result);
@@ -74,7 +74,7 @@ static void trim_partial_utf8(char *s, size_t len) {
   if (need != cont) s[i - 1] = '\0';
 }
 
-json_t *mcp_rpc_error(const json_t *id, int code, const char *fmt, ...) {
+json_t *mol_mcp_rpc_error(const json_t *id, int code, const char *fmt, ...) {
   char message[512];
   va_list ap;
   va_start(ap, fmt);

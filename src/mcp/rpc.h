@@ -17,28 +17,28 @@
 #define MCP_SERVER_BUSY (-32000) /* server-defined range: a bound was reached */
 
 typedef enum {
-  MCP_MSG_REQUEST = 0,   /* method + id: answered exactly once */
-  MCP_MSG_NOTIFICATION,  /* method, no id: never answered */
-  MCP_MSG_RESPONSE,      /* id + result or error: the peer answering us; never answered */
-  MCP_MSG_INVALID        /* answered with code/why, id = the message's id when usable */
-} mcp_msg_kind;
+  MCP_MSG_REQUEST = 0,  /* method + id: answered exactly once */
+  MCP_MSG_NOTIFICATION, /* method, no id: never answered */
+  MCP_MSG_RESPONSE,     /* id + result or error: the peer answering us; never answered */
+  MCP_MSG_INVALID       /* answered with code/why, id = the message's id when usable */
+} mol_mcp_msg_kind;
 
 typedef struct {
-  mcp_msg_kind kind;
+  mol_mcp_msg_kind kind;
   json_t *id;            /* borrowed from the message; NULL when absent or unusable */
   const char *method;    /* requests and notifications */
   json_t *params;        /* borrowed; NULL when absent */
   int code;              /* MCP_MSG_INVALID: the JSON-RPC error code */
   const char *why;       /* MCP_MSG_INVALID: the error message (static text) */
-} mcp_msg;
+} mol_mcp_msg;
 
 /* Classifies one message (an element of a batch, or a whole message that is not an array). */
-void mcp_rpc_classify(json_t *msg, mcp_msg *out);
+void mol_mcp_rpc_classify(json_t *msg, mol_mcp_msg *out);
 
 /* {"jsonrpc":"2.0","id":id,"result":result}; result is stolen. NULL when out of memory. */
-json_t *mcp_rpc_result(const json_t *id, json_t *result);
+json_t *mol_mcp_rpc_result(const json_t *id, json_t *result);
 /* {"jsonrpc":"2.0","id":id or null,"error":{"code","message"}} with a printf-style message. */
-json_t *mcp_rpc_error(const json_t *id, int code, const char *fmt, ...)
+json_t *mol_mcp_rpc_error(const json_t *id, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #endif

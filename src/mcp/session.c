@@ -16,12 +16,12 @@
 /* The first revision without JSON-RPC batches. */
 #define FIRST_WITHOUT_BATCHES "2025-06-18"
 
-const char *const mcp_versions[] = {MCP_LATEST_VERSION, "2025-06-18", "2025-03-26", "2024-11-05",
-                                    NULL};
+const char *const mol_mcp_versions[] = {MCP_LATEST_VERSION, "2025-06-18", "2025-03-26",
+                                        "2024-11-05", NULL};
 
-int mcp_version_supported(const char *v) {
-  for (size_t i = 0; v && mcp_versions[i]; i++)
-    if (strcmp(v, mcp_versions[i]) == 0) return 1;
+int mol_mcp_version_supported(const char *v) {
+  for (size_t i = 0; v && mol_mcp_versions[i]; i++)
+    if (strcmp(v, mol_mcp_versions[i]) == 0) return 1;
   return 0;
 }
 
@@ -32,7 +32,7 @@ static const char no_memory[] =
     "out of memory\"}}";
 
 /* Sends one answer (a response or a batch's array) to the binding; NULL: nothing is due. */
-static void send_answer(mcp_session *s, void *ctx, json_t *msg) {
+static void send_answer(mol_mcp_session *s, void *ctx, json_t *msg) {
   if (!msg) {
     s->answer(ctx, NULL, 0, s->arg);
     return;
@@ -43,68 +43,70 @@ static void send_answer(mcp_session *s, void *ctx, json_t *msg) {
   free(text);
 }
 
-static void batch_settle(mcp_session *s, mcp__batch *b) {
+static void batch_settle(mol_mcp_session *s, mol_mcp__batch *b) {
   if (--b->due > 0) return;
   send_answer(s, b->ctx, json_array_size(b->answers) ? b->answers : NULL);
   json_decref(b->answers);
   free(b);
 }
 
-void mcp__reply(mcp_session *s, const mcp__sink *k, json_t *resp) {
-  mcp__batch *b = k->batch;
+void mol_mcp__reply(mol_mcp_session *s, const mol_mcp__sink *k, json_t *resp) {
+  mol_mcp__batch *b = k->batch;
   if (!b) {
     send_answer(s, k->ctx, resp);
   } else if (resp && json_array_append(b->answers, resp) < 0) {
-    json_t *oom = mcp_rpc_error(json_object_get(resp, "id"), MCP_INTERNAL_ERROR,
-                                "Internal error: out of memory");
+    json_t *oom = mol_mcp_rpc_error(json_object_get(resp, "id"), MCP_INTERNAL_ERROR,
+                                    "Internal error: out of memory");
     if (oom) json_array_append_new(b->answers, oom);
   }
   json_decref(resp);
   if (b) batch_settle(s, b);
 }
 
-void mcp__reply_oom(mcp_session *s, const mcp__sink *k) {
+void mol_mcp__reply_oom(mol_mcp_session *s, const mol_mcp__sink *k) {
   if (k->batch) batch_settle(s, k->batch);
   else s->answer(k->ctx, no_memory, sizeof no_memory - 1, s->arg);
 }
 
-static void reply_error(mcp_session *s, const mcp__sink *k, json_t *id, int code,
+static void reply_error(mol_mcp_session *s, const mol_mcp__sink *k, json_t *id, int code,
                         const char *why) {
-  json_t *e = mcp_rpc_error(id, code, "%s", why);
-  if (e) mcp__reply(s, k, e);
-  else mcp__reply_oom(s, k);
+  json_t *e = mol_mcp_rpc_error(id, code, "%s", why);
+  if (e)
+    mol_mcp__reply(s, k, e);
+  else
+    mol_mcp__reply_oom(s, k);
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
 
-static json_t *server_info(const mcp_session *s) {
+static json_t *server_info(const mol_mcp_session *s) {
   json_t *info = json_pack("{s:s, s:s}", "name", s->name, "version", mol_version());
   if (info && s->title) json_object_set_new(info, "title", json_string(s->title));
   return info;
 }
 
-static json_t *initialize(mcp_session *s, const mcp__sink *k, json_t *id, json_t *params) {
+static json_t *initialize(mol_mcp_session *s, const mol_mcp__sink *k, json_t *id, json_t *params) {
   if (k->batch)
-    return mcp_rpc_error(id, MCP_INVALID_REQUEST,
-                         "Invalid Request: initialize must not be part of a batch");
+    return mol_mcp_rpc_error(id, MCP_INVALID_REQUEST,
+                             "Invalid Request: initialize must not be part of a batch");
   if (s->version[0])
-    return mcp_rpc_error(id, MCP_INVALID_REQUEST,
-                         "Invalid Request: the session is already initialized");
+    return mol_mcp_rpc_error(id, MCP_INVALID_REQUEST,
+                             "Invalid Request: the session is already initialized");
   const char *asked = json_string_value(json_object_get(params, "protocolVersion"));
   if (!asked)
-    return mcp_rpc_error(id, MCP_INVALID_PARAMS,
-                         "Invalid params: \"protocolVersion\" (a string) is required");
-  const char *v = mcp_version_supported(asked) ? asked : MCP_LATEST_VERSION;
+    return mol_mcp_rpc_error(id, MCP_INVALID_PARAMS,
+                             "Invalid params: \"protocolVersion\" (a string) is required");
+  const char *v = mol_mcp_version_supported(asked) ? asked : MCP_LATEST_VERSION;
   json_t *result = json_pack("{s:s, s:{s:{s:b}}, s:o}", "protocolVersion", v, "capabilities",
                              "tools", "listChanged", 0, "serverInfo", server_info(s));
   if (result && s->instructions)
     json_object_set_new(result, "instructions", json_string(s->instructions));
   if (result) strcpy(s->version, v);
-  return mcp_rpc_result(id, result);
+  return mol_mcp_rpc_result(id, result);
 }
 
 /* The cursor is the index of the page's first tool, in decimal: opaque to the client. */
-static json_t *tools_list(mcp_session *s, json_t *id, json_t *params) {
+static json_t *tools_list(mol_mcp_session *s, json_t *id, json_t *params) {
   json_t *cursor = json_object_get(params, "cursor");
   size_t count = mol_tools_count(s->tools), from = 0;
   if (cursor && !json_is_null(cursor)) {
@@ -113,7 +115,7 @@ static json_t *tools_list(mcp_session *s, json_t *id, json_t *params) {
     errno = 0;
     unsigned long long v = c && *c >= '0' && *c <= '9' ? strtoull(c, &end, 10) : 0;
     if (!c || !end || *end || errno || v > count)
-      return mcp_rpc_error(id, MCP_INVALID_PARAMS, "Invalid params: unknown cursor");
+      return mol_mcp_rpc_error(id, MCP_INVALID_PARAMS, "Invalid params: unknown cursor");
     from = (size_t)v;
   }
   json_t *all = mol_tools_mcp(s->tools), *page = json_array();
@@ -127,40 +129,42 @@ static json_t *tools_list(mcp_session *s, json_t *id, json_t *params) {
     snprintf(next, sizeof next, "%zu", to);
     json_object_set_new(result, "nextCursor", json_string(next));
   }
-  return mcp_rpc_result(id, result);
+  return mol_mcp_rpc_result(id, result);
 }
 
-static void request(mcp_session *s, const mcp__sink *k, const mcp_msg *m) {
+static void request(mol_mcp_session *s, const mol_mcp__sink *k, const mol_mcp_msg *m) {
   json_t *resp;
   if (strcmp(m->method, "ping") == 0) {
-    resp = mcp_rpc_result(m->id, json_object());
+    resp = mol_mcp_rpc_result(m->id, json_object());
   } else if (strcmp(m->method, "initialize") == 0) {
     resp = initialize(s, k, m->id, m->params);
   } else if (!s->version[0]) {
-    resp = mcp_rpc_error(m->id, MCP_INVALID_REQUEST,
-                         "Invalid Request: the session is not initialized (send initialize "
-                         "first)");
+    resp = mol_mcp_rpc_error(m->id, MCP_INVALID_REQUEST,
+                             "Invalid Request: the session is not initialized (send initialize "
+                             "first)");
   } else if (strcmp(m->method, "tools/list") == 0) {
     resp = tools_list(s, m->id, m->params);
   } else if (strcmp(m->method, "tools/call") == 0) {
-    mcp__call(s, k, m->id, m->params);
+    mol_mcp__call(s, k, m->id, m->params);
     return;
   } else {
-    resp = mcp_rpc_error(m->id, MCP_METHOD_NOT_FOUND, "Method not found: %s", m->method);
+    resp = mol_mcp_rpc_error(m->id, MCP_METHOD_NOT_FOUND, "Method not found: %s", m->method);
   }
-  if (resp) mcp__reply(s, k, resp);
-  else mcp__reply_oom(s, k);
+  if (resp)
+    mol_mcp__reply(s, k, resp);
+  else
+    mol_mcp__reply_oom(s, k);
 }
 
-static void notification(mcp_session *s, const mcp_msg *m) {
-  if (strcmp(m->method, "notifications/cancelled") == 0) mcp__cancel(s, m->params);
+static void notification(mol_mcp_session *s, const mol_mcp_msg *m) {
+  if (strcmp(m->method, "notifications/cancelled") == 0) mol_mcp__cancel(s, m->params);
   /* notifications/initialized and anything unknown: nothing to do, and never an answer. */
 }
 
 /* One message (or batch member). Returns 1 when it will be answered. */
-static int one(mcp_session *s, const mcp__sink *k, json_t *msg, int *malformed) {
-  mcp_msg m;
-  mcp_rpc_classify(msg, &m);
+static int one(mol_mcp_session *s, const mol_mcp__sink *k, json_t *msg, int *malformed) {
+  mol_mcp_msg m;
+  mol_mcp_rpc_classify(msg, &m);
   switch (m.kind) {
     case MCP_MSG_REQUEST: request(s, k, &m); return 1;
     case MCP_MSG_NOTIFICATION: notification(s, &m); return 0;
@@ -172,8 +176,8 @@ static int one(mcp_session *s, const mcp__sink *k, json_t *msg, int *malformed) 
   return 1;
 }
 
-static int batch(mcp_session *s, json_t *arr, void *ctx, mcp_feed_info *info) {
-  mcp__sink direct = {ctx, NULL};
+static int batch(mol_mcp_session *s, json_t *arr, void *ctx, mol_mcp_feed_info *info) {
+  mol_mcp__sink direct = {ctx, NULL};
   const char *why = NULL;
   if (!s->version[0]) why = "Invalid Request: a batch needs an initialized session";
   else if (strcmp(s->version, FIRST_WITHOUT_BATCHES) >= 0)
@@ -184,14 +188,14 @@ static int batch(mcp_session *s, json_t *arr, void *ctx, mcp_feed_info *info) {
     reply_error(s, &direct, NULL, MCP_INVALID_REQUEST, why);
     return 0;
   }
-  mcp__batch *b = calloc(1, sizeof *b);
+  mol_mcp__batch *b = calloc(1, sizeof *b);
   if (!b || !(b->answers = json_array())) {
     free(b);
     return MOL_ENOMEM;
   }
   b->ctx = ctx;
   b->due = 1;
-  mcp__sink k = {ctx, b};
+  mol_mcp__sink k = {ctx, b};
   size_t i;
   json_t *msg;
   json_array_foreach(arr, i, msg) {
@@ -208,45 +212,51 @@ static int batch(mcp_session *s, json_t *arr, void *ctx, mcp_feed_info *info) {
   return 0;
 }
 
-int mcp_session_feed_json(mcp_session *s, json_t *msg, void *ctx, mcp_feed_info *info) {
-  mcp_feed_info dummy;
+int mol_mcp_session_feed_json(mol_mcp_session *s, json_t *msg, void *ctx, mol_mcp_feed_info *info) {
+  mol_mcp_feed_info dummy;
   if (!info) info = &dummy;
   memset(info, 0, sizeof *info);
   if (s->closed) return MOL_ESHUTDOWN;
   if (json_is_array(msg)) return batch(s, msg, ctx, info);
-  mcp__sink k = {ctx, NULL};
+  mol_mcp__sink k = {ctx, NULL};
   info->answer = one(s, &k, msg, &info->malformed);
   return 0;
 }
 
-int mcp_session_feed(mcp_session *s, const char *text, size_t len, void *ctx,
-                     mcp_feed_info *info) {
-  mcp_feed_info dummy;
+int mol_mcp_session_feed(mol_mcp_session *s, const char *text, size_t len, void *ctx,
+                         mol_mcp_feed_info *info) {
+  mol_mcp_feed_info dummy;
   if (!info) info = &dummy;
   memset(info, 0, sizeof *info);
   if (s->closed) return MOL_ESHUTDOWN;
   json_error_t err;
   json_t *msg = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
   if (!msg) {
-    mcp__sink k = {ctx, NULL};
-    json_t *e = mcp_rpc_error(NULL, MCP_PARSE_ERROR, "Parse error: %s", err.text);
+    mol_mcp__sink k = {ctx, NULL};
+    json_t *e = mol_mcp_rpc_error(NULL, MCP_PARSE_ERROR, "Parse error: %s", err.text);
     info->answer = info->malformed = 1;
-    if (e) mcp__reply(s, &k, e);
-    else mcp__reply_oom(s, &k);
+    if (e)
+      mol_mcp__reply(s, &k, e);
+    else
+      mol_mcp__reply_oom(s, &k);
     return 0;
   }
-  int rc = mcp_session_feed_json(s, msg, ctx, info);
+  int rc = mol_mcp_session_feed_json(s, msg, ctx, info);
   json_decref(msg);
   return rc;
 }
 
 /* ---- the session's life ------------------------------------------------------------------- */
 
-const char *mcp_session_version(const mcp_session *s) { return s->version[0] ? s->version : NULL; }
-unsigned mcp_session_inflight(const mcp_session *s) { return s->n_pending; }
+const char *mol_mcp_session_version(const mol_mcp_session *s) {
+  return s->version[0] ? s->version : NULL;
+}
+unsigned mol_mcp_session_inflight(const mol_mcp_session *s) {
+  return s->n_pending;
+}
 
 static void session_free(void *data) {
-  mcp_session *s = data;
+  mol_mcp_session *s = data;
   void (*cb)(void *) = s->on_closed;
   void *arg = s->closed_arg;
   free(s->name);
@@ -262,11 +272,11 @@ static char *dup_or_null(const char *v, int *bad) {
   return d;
 }
 
-int mcp_session_new(const mcp_session_opts *o, mcp_answer_cb answer, void *arg,
-                    mcp_session **out) {
+int mol_mcp_session_new(const mol_mcp_session_opts *o, mol_mcp_answer_cb answer, void *arg,
+                        mol_mcp_session **out) {
   const mol_tool_env *env = o && o->tools ? mol_tools_env(o->tools) : NULL;
   if (!env || !env->loop || !answer || !out) return MOL_EINVAL;
-  mcp_session *s = calloc(1, sizeof *s);
+  mol_mcp_session *s = calloc(1, sizeof *s);
   if (!s) return MOL_ENOMEM;
   int bad = 0;
   s->name = dup_or_null(o->name ? o->name : "molecule", &bad);
@@ -289,11 +299,12 @@ int mcp_session_new(const mcp_session_opts *o, mcp_answer_cb answer, void *arg,
   return 0;
 }
 
-void mcp_session_close(mcp_session *s, int cancel, void (*on_closed)(void *arg), void *arg) {
+void mol_mcp_session_close(mol_mcp_session *s, int cancel, void (*on_closed)(void *arg),
+                           void *arg) {
   if (s->closed) return;
   s->closed = 1;
   s->on_closed = on_closed;
   s->closed_arg = arg;
-  if (cancel) mcp__cancel_all(s);
+  if (cancel) mol_mcp__cancel_all(s);
   mol_holds_drop(&s->holds); /* the owner's */
 }

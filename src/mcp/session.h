@@ -11,7 +11,7 @@
  *
  * Requests are served concurrently: each tools/call runs on the loop and is answered when it
  * ends, in completion order, whatever came after it. Answers that need no tool (initialize,
- * tools/list, ping, errors) are given before mcp_session_feed() returns; the bindings are
+ * tools/list, ping, errors) are given before mol_mcp_session_feed() returns; the bindings are
  * written for both. Batches (JSON arrays) are read only on sessions that negotiated a revision
  * that has them (2025-03-26 and earlier); their answer is one array, once every member is
  * done. All calls on the loop thread. */
@@ -26,11 +26,11 @@
 #define MCP_LATEST_VERSION "2025-11-25"
 
 /* The revisions we speak, newest first, NULL-terminated. */
-extern const char *const mcp_versions[];
+extern const char *const mol_mcp_versions[];
 /* 1 when v is one of them. */
-int mcp_version_supported(const char *v);
+int mol_mcp_version_supported(const char *v);
 
-typedef struct mcp_session mcp_session;
+typedef struct mol_mcp_session mol_mcp_session;
 
 typedef struct {
   mol_tools *tools;            /* required; borrowed; must outlive the session */
@@ -40,16 +40,16 @@ typedef struct {
   unsigned call_timeout_ms;    /* each tools/call; 0 -> the registry's default */
   size_t page_size;            /* tools/list page; 0 -> 100 */
   unsigned max_inflight;       /* tools/call running at once; 0 -> 1024; past it -32000 */
-} mcp_session_opts;
+} mol_mcp_session_opts;
 
 /* The answer to the message fed with ctx: the JSON text of one response, or of a batch's
  * array (len bytes, NUL-terminated, no newline); or json NULL, len 0: the client canceled the
  * request, nothing is to be sent. Borrowed for the call. */
-typedef void (*mcp_answer_cb)(void *ctx, const char *json, size_t len, void *arg);
+typedef void (*mol_mcp_answer_cb)(void *ctx, const char *json, size_t len, void *arg);
 
 /* A new session (strings in o are copied). Returns 0, MOL_EINVAL or MOL_ENOMEM. */
-int mcp_session_new(const mcp_session_opts *o, mcp_answer_cb answer, void *arg,
-                    mcp_session **out);
+int mol_mcp_session_new(const mol_mcp_session_opts *o, mol_mcp_answer_cb answer, void *arg,
+                        mol_mcp_session **out);
 
 typedef struct {
   int answer;                  /* 1: answer(ctx) fires exactly once for this message (maybe
@@ -57,24 +57,24 @@ typedef struct {
                                   responses only) */
   int malformed;               /* the message is not JSON-RPC at all (parse error, not a
                                   request): its answer is the error */
-} mcp_feed_info;
+} mol_mcp_feed_info;
 
 /* Feeds one message: JSON text (one stdio line, one POST body) or a parsed value (borrowed).
- * Returns 0 (see info), or MOL_ESHUTDOWN after mcp_session_close, MOL_ENOMEM: then no answer
+ * Returns 0 (see info), or MOL_ESHUTDOWN after mol_mcp_session_close, MOL_ENOMEM: then no answer
  * fires. */
-int mcp_session_feed(mcp_session *s, const char *text, size_t len, void *ctx,
-                     mcp_feed_info *info);
-int mcp_session_feed_json(mcp_session *s, json_t *msg, void *ctx, mcp_feed_info *info);
+int mol_mcp_session_feed(mol_mcp_session *s, const char *text, size_t len, void *ctx,
+                         mol_mcp_feed_info *info);
+int mol_mcp_session_feed_json(mol_mcp_session *s, json_t *msg, void *ctx, mol_mcp_feed_info *info);
 
 /* The negotiated revision; NULL until initialize succeeded. */
-const char *mcp_session_version(const mcp_session *s);
+const char *mol_mcp_session_version(const mol_mcp_session *s);
 /* tools/call requests running. */
-unsigned mcp_session_inflight(const mcp_session *s);
+unsigned mol_mcp_session_inflight(const mol_mcp_session *s);
 
 /* Ends the session: no more messages. cancel != 0 cancels the calls in flight (each is still
  * answered: a result with isError, "canceled: the server is closing the session"); else they
  * run to their end. Every answer still due goes to the answer callback; then on_closed(arg)
  * fires (never inside this call; may be NULL) and the session is freed. Call it once. */
-void mcp_session_close(mcp_session *s, int cancel, void (*on_closed)(void *arg), void *arg);
+void mol_mcp_session_close(mol_mcp_session *s, int cancel, void (*on_closed)(void *arg), void *arg);
 
 #endif

@@ -11,24 +11,24 @@
 #include "mcp/session_int.h"
 #include "molecule.h"
 
-struct mcp__pending {
-  mcp__pending *next, *prev;
-  mcp_session *s;
-  mcp__sink sink;
+struct mol_mcp__pending {
+  mol_mcp__pending *next, *prev;
+  mol_mcp_session *s;
+  mol_mcp__sink sink;
   json_t *id;
   mol_tool_call *call;
   int client_canceled;        /* notifications/cancelled: no answer is due */
 };
 
-static void unlink_pending(mcp_session *s, mcp__pending *p) {
+static void unlink_pending(mol_mcp_session *s, mol_mcp__pending *p) {
   if (p->prev) p->prev->next = p->next;
   else s->pending = p->next;
   if (p->next) p->next->prev = p->prev;
   s->n_pending--;
 }
 
-static mcp__pending *find_pending(mcp_session *s, const json_t *id) {
-  for (mcp__pending *p = s->pending; p; p = p->next)
+static mol_mcp__pending *find_pending(mol_mcp_session *s, const json_t *id) {
+  for (mol_mcp__pending *p = s->pending; p; p = p->next)
     if (json_equal(p->id, (json_t *)id)) return p;
   return NULL;
 }
@@ -43,7 +43,7 @@ static json_t *text_result(const char *text, size_t len, int is_error) {
                    is_error);
 }
 
-static json_t *call_answer(const mcp__pending *p, const mol_tool_result *r) {
+static json_t *call_answer(const mol_mcp__pending *p, const mol_tool_result *r) {
   if (p->client_canceled) return NULL; /* the spec: no response to a canceled request */
   json_t *result;
   if (r->status == MOL_TOOL_CANCELED) {
@@ -54,54 +54,59 @@ static json_t *call_answer(const mcp__pending *p, const mol_tool_result *r) {
   } else {
     result = text_result(r->text, r->len, r->status != MOL_TOOL_OK);
   }
-  json_t *resp = mcp_rpc_result(p->id, result);
-  return resp ? resp : mcp_rpc_error(p->id, MCP_INTERNAL_ERROR, "Internal error: out of memory");
+  json_t *resp = mol_mcp_rpc_result(p->id, result);
+  return resp ? resp
+              : mol_mcp_rpc_error(p->id, MCP_INTERNAL_ERROR, "Internal error: out of memory");
 }
 
 static void on_call_done(const mol_tool_result *r, void *arg) {
-  mcp__pending *p = arg;
-  mcp_session *s = p->s;
+  mol_mcp__pending *p = arg;
+  mol_mcp_session *s = p->s;
   unlink_pending(s, p);
   json_t *resp = call_answer(p, r);
-  mcp__reply(s, &p->sink, resp);
+  mol_mcp__reply(s, &p->sink, resp);
   json_decref(p->id);
   free(p);
   mol_holds_drop(&s->holds);
 }
 
 /* The error to answer instead of starting the call, or NULL. */
-static json_t *check_call(mcp_session *s, json_t *id, json_t *params, const char **name,
+static json_t *check_call(mol_mcp_session *s, json_t *id, json_t *params, const char **name,
                           json_t **args, int *refused) {
   *name = json_string_value(json_object_get(params, "name"));
   *args = json_object_get(params, "arguments");
   *refused = 1;
   if (s->n_pending >= s->max_inflight)
-    return mcp_rpc_error(id, MCP_SERVER_BUSY, "Server busy: %u tool calls are in flight (the "
-                         "limit); retry when one has ended", s->n_pending);
+    return mol_mcp_rpc_error(id, MCP_SERVER_BUSY,
+                             "Server busy: %u tool calls are in flight (the "
+                             "limit); retry when one has ended",
+                             s->n_pending);
   if (find_pending(s, id))
-    return mcp_rpc_error(id, MCP_INVALID_REQUEST,
-                         "Invalid Request: a request with this id is still in flight");
+    return mol_mcp_rpc_error(id, MCP_INVALID_REQUEST,
+                             "Invalid Request: a request with this id is still in flight");
   if (!*name)
-    return mcp_rpc_error(id, MCP_INVALID_PARAMS, "Invalid params: \"name\" (a string) is "
-                         "required");
+    return mol_mcp_rpc_error(id, MCP_INVALID_PARAMS,
+                             "Invalid params: \"name\" (a string) is "
+                             "required");
   if (*args && !json_is_null(*args) && !json_is_object(*args))
-    return mcp_rpc_error(id, MCP_INVALID_PARAMS, "Invalid params: \"arguments\" must be an "
-                         "object");
+    return mol_mcp_rpc_error(id, MCP_INVALID_PARAMS,
+                             "Invalid params: \"arguments\" must be an "
+                             "object");
   if (!mol_tools_find(s->tools, *name))
-    return mcp_rpc_error(id, MCP_INVALID_PARAMS, "Unknown tool: %s", *name);
+    return mol_mcp_rpc_error(id, MCP_INVALID_PARAMS, "Unknown tool: %s", *name);
   *refused = 0;
   return NULL;
 }
 
 /* Starts the call; on failure, the error to answer (refused set). */
-static json_t *start(mcp_session *s, const mcp__sink *k, json_t *id, const char *name,
+static json_t *start(mol_mcp_session *s, const mol_mcp__sink *k, json_t *id, const char *name,
                      json_t *args, int *refused) {
   char *args_json = args && json_is_object(args) ? mol_json_dump(args) : strdup("{}");
-  mcp__pending *p = args_json ? calloc(1, sizeof *p) : NULL;
+  mol_mcp__pending *p = args_json ? calloc(1, sizeof *p) : NULL;
   *refused = 1;
   if (!p) {
     free(args_json);
-    return mcp_rpc_error(id, MCP_INTERNAL_ERROR, "Internal error: out of memory");
+    return mol_mcp_rpc_error(id, MCP_INTERNAL_ERROR, "Internal error: out of memory");
   }
   p->s = s;
   p->sink = *k;
@@ -112,7 +117,7 @@ static json_t *start(mcp_session *s, const mcp__sink *k, json_t *id, const char 
   if (rc < 0) {
     json_decref(p->id);
     free(p);
-    return mcp_rpc_error(id, MCP_INTERNAL_ERROR, "Internal error: %s", mol_strerror(rc));
+    return mol_mcp_rpc_error(id, MCP_INTERNAL_ERROR, "Internal error: %s", mol_strerror(rc));
   }
   p->next = s->pending;
   if (s->pending) s->pending->prev = p;
@@ -123,26 +128,28 @@ static json_t *start(mcp_session *s, const mcp__sink *k, json_t *id, const char 
   return NULL;
 }
 
-void mcp__call(mcp_session *s, const mcp__sink *k, json_t *id, json_t *params) {
+void mol_mcp__call(mol_mcp_session *s, const mol_mcp__sink *k, json_t *id, json_t *params) {
   const char *name;
   json_t *args;
   int refused;
   json_t *err = check_call(s, id, params, &name, &args, &refused);
   if (!refused) err = start(s, k, id, name, args, &refused);
   if (!refused) return; /* answered when the call ends */
-  if (err) mcp__reply(s, k, err);
-  else mcp__reply_oom(s, k);
+  if (err)
+    mol_mcp__reply(s, k, err);
+  else
+    mol_mcp__reply_oom(s, k);
 }
 
-void mcp__cancel(mcp_session *s, json_t *params) {
-  mcp__pending *p = find_pending(s, json_object_get(params, "requestId"));
+void mol_mcp__cancel(mol_mcp_session *s, json_t *params) {
+  mol_mcp__pending *p = find_pending(s, json_object_get(params, "requestId"));
   if (!p || p->client_canceled) return; /* unknown or already ended: ignored, as the spec says */
   p->client_canceled = 1;
   mol_tool_call_cancel(p->call);
 }
 
-void mcp__cancel_all(mcp_session *s) {
-  for (mcp__pending *p = s->pending; p; p = p->next) {
+void mol_mcp__cancel_all(mol_mcp_session *s) {
+  for (mol_mcp__pending *p = s->pending; p; p = p->next) {
     if (!p->client_canceled) mol_tool_call_cancel(p->call);
   }
 }

@@ -14,26 +14,26 @@ typedef struct {
   void *ctx;
   json_t *answers;
   unsigned due;
-} mcp__batch;
+} mol_mcp__batch;
 
 /* Where one request's answer goes: straight to the binding, or into a batch. */
 typedef struct {
   void *ctx;
-  mcp__batch *batch;
-} mcp__sink;
+  mol_mcp__batch *batch;
+} mol_mcp__sink;
 
-typedef struct mcp__pending mcp__pending;
+typedef struct mol_mcp__pending mol_mcp__pending;
 
-struct mcp_session {
+struct mol_mcp_session {
   mol_tools *tools;
   char *name, *title, *instructions;
   unsigned call_timeout_ms, max_inflight;
   size_t page_size;
-  mcp_answer_cb answer;
+  mol_mcp_answer_cb answer;
   void *arg;
   char version[16];             /* "" until initialize */
   int closed;
-  mcp__pending *pending;        /* tools/call in flight */
+  mol_mcp__pending *pending; /* tools/call in flight */
   unsigned n_pending;
   /* The session lives while its owner has not closed it and while calls run. */
   mol_holds holds;
@@ -43,16 +43,16 @@ struct mcp_session {
 };
 
 /* session.c: answers a request through k (resp stolen; NULL: nothing is sent for it). */
-void mcp__reply(mcp_session *s, const mcp__sink *k, json_t *resp);
+void mol_mcp__reply(mol_mcp_session *s, const mol_mcp__sink *k, json_t *resp);
 /* Out of memory while building an answer: still exactly one answer (an internal error). */
-void mcp__reply_oom(mcp_session *s, const mcp__sink *k);
+void mol_mcp__reply_oom(mol_mcp_session *s, const mol_mcp__sink *k);
 
 /* session_call.c */
 /* Starts a tools/call; answers at once with an error when it cannot start. */
-void mcp__call(mcp_session *s, const mcp__sink *k, json_t *id, json_t *params);
+void mol_mcp__call(mol_mcp_session *s, const mol_mcp__sink *k, json_t *id, json_t *params);
 /* notifications/cancelled: the call with that requestId ends without an answer. */
-void mcp__cancel(mcp_session *s, json_t *params);
+void mol_mcp__cancel(mol_mcp_session *s, json_t *params);
 /* Every call in flight is canceled; each is still answered (isError). */
-void mcp__cancel_all(mcp_session *s);
+void mol_mcp__cancel_all(mol_mcp_session *s);
 
 #endif

@@ -25,7 +25,7 @@ typedef struct out_msg {
   struct out_msg *next;
   uv_write_t w;
   uv_fs_t fs;
-  struct mcp_stdio *io;
+  struct mol_mcp_stdio *io;
   size_t len;
   char data[];
 } out_msg;
@@ -37,10 +37,10 @@ typedef union {
   uv_tty_t tty;
 } stream_handle;
 
-struct mcp_stdio {
+struct mol_mcp_stdio {
   uv_loop_t *loop;
-  mcp_session *session;
-  mcp_stdio_end_cb on_end;
+  mol_mcp_session *session;
+  mol_mcp_stdio_end_cb on_end;
   void *arg;
   mol_holds holds;
   uv_timer_t last;
@@ -60,14 +60,14 @@ struct mcp_stdio {
   int err, stopping, session_closed, finished;
 };
 
-static void maybe_finish(mcp_stdio *io);
-static void read_more(mcp_stdio *io);
+static void maybe_finish(mol_mcp_stdio *io);
+static void read_more(mol_mcp_stdio *io);
 
 /* ---- the end -------------------------------------------------------------------------------- */
 
 static void io_free(void *data) {
-  mcp_stdio *io = data;
-  mcp_stdio_end_cb cb = io->on_end;
+  mol_mcp_stdio *io = data;
+  mol_mcp_stdio_end_cb cb = io->on_end;
   void *arg = io->arg;
   int err = io->err;
   mol_buf_free(&io->line);
@@ -77,18 +77,18 @@ static void io_free(void *data) {
 }
 
 static void on_handle_closed(uv_handle_t *h) {
-  mcp_stdio *io = h->data;
+  mol_mcp_stdio *io = h->data;
   mol_holds_drop(&io->holds);
 }
 
-static void close_stream(mcp_stdio *io, stream_handle *sh, int *open) {
+static void close_stream(mol_mcp_stdio *io, stream_handle *sh, int *open) {
   if (!*open) return;
   *open = 0;
   sh->h.data = io;
   uv_close(&sh->h, on_handle_closed);
 }
 
-static void stop_input(mcp_stdio *io) {
+static void stop_input(mol_mcp_stdio *io) {
   io->in_ended = 1;
   if (io->reading && !io->in_is_file) uv_read_stop(&io->in.s);
   io->reading = 0;
@@ -96,7 +96,7 @@ static void stop_input(mcp_stdio *io) {
 }
 
 /* Done once the session has closed (every answer given) and the output has drained. */
-static void maybe_finish(mcp_stdio *io) {
+static void maybe_finish(mol_mcp_stdio *io) {
   if (io->finished || !io->session_closed || io->out_bytes > 0 || io->in_fs_busy) return;
   io->finished = 1;
   stop_input(io);
@@ -105,20 +105,20 @@ static void maybe_finish(mcp_stdio *io) {
 }
 
 static void on_session_closed(void *arg) {
-  mcp_stdio *io = arg;
+  mol_mcp_stdio *io = arg;
   io->session = NULL;
   io->session_closed = 1;
   maybe_finish(io);
 }
 
-static void close_session(mcp_stdio *io, int cancel) {
+static void close_session(mol_mcp_stdio *io, int cancel) {
   if (io->session && !io->stopping) {
     io->stopping = 1;
-    mcp_session_close(io->session, cancel, on_session_closed, io);
+    mol_mcp_session_close(io->session, cancel, on_session_closed, io);
   }
 }
 
-static void fail(mcp_stdio *io, int err) {
+static void fail(mol_mcp_stdio *io, int err) {
   if (!io->err) io->err = err;
   stop_input(io);
   close_session(io, 1);
@@ -126,7 +126,7 @@ static void fail(mcp_stdio *io, int err) {
 
 /* ---- output ------------------------------------------------------------------------------- */
 
-static void written(mcp_stdio *io, out_msg *m, int status) {
+static void written(mol_mcp_stdio *io, out_msg *m, int status) {
   io->out_bytes -= m->len;
   free(m);
   if (status < 0 && !io->err) {
@@ -143,11 +143,11 @@ static void on_stream_written(uv_write_t *w, int status) {
   written(m->io, m, status);
 }
 
-static void file_write_next(mcp_stdio *io);
+static void file_write_next(mol_mcp_stdio *io);
 
 static void on_file_written(uv_fs_t *fs) {
   out_msg *m = fs->data;
-  mcp_stdio *io = m->io;
+  mol_mcp_stdio *io = m->io;
   ssize_t n = fs->result;
   uv_fs_req_cleanup(fs);
   io->file_head = m->next;
@@ -157,7 +157,7 @@ static void on_file_written(uv_fs_t *fs) {
   written(io, m, status);
 }
 
-static void file_write_next(mcp_stdio *io) {
+static void file_write_next(mol_mcp_stdio *io) {
   out_msg *m = io->file_head;
   uv_buf_t b = uv_buf_init(m->data, (unsigned)m->len);
   m->fs.data = m;
@@ -168,7 +168,7 @@ static void file_write_next(mcp_stdio *io) {
   }
 }
 
-static void write_line(mcp_stdio *io, const char *json, size_t len) {
+static void write_line(mol_mcp_stdio *io, const char *json, size_t len) {
   if (io->err) return; /* the client is gone: nothing can reach it */
   out_msg *m = malloc(sizeof *m + len + 1);
   if (!m) {
@@ -221,7 +221,7 @@ static int blank(const char *s, size_t n) {
   return 1;
 }
 
-static void too_long(mcp_stdio *io) {
+static void too_long(mol_mcp_stdio *io) {
   char msg[160];
   int n = snprintf(msg, sizeof msg, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,"
                    "\"message\":\"Invalid Request: message longer than %zu bytes\"}}",
@@ -230,14 +230,14 @@ static void too_long(mcp_stdio *io) {
   write_line(io, msg, (size_t)n);
 }
 
-static void feed_line(mcp_stdio *io, const char *s, size_t n) {
+static void feed_line(mol_mcp_stdio *io, const char *s, size_t n) {
   if (n && s[n - 1] == '\r') n--;
   if (blank(s, n) || !io->session || io->stopping) return;
-  int rc = mcp_session_feed(io->session, s, n, NULL, NULL);
+  int rc = mol_mcp_session_feed(io->session, s, n, NULL, NULL);
   if (rc < 0) mol_loge(SCOPE, "a message was not handled: %s", mol_strerror(rc));
 }
 
-static void take_bytes(mcp_stdio *io, const char *p, size_t n) {
+static void take_bytes(mol_mcp_stdio *io, const char *p, size_t n) {
   while (n > 0) {
     const char *nl = memchr(p, '\n', n);
     size_t part = nl ? (size_t)(nl - p) : n;
@@ -265,7 +265,7 @@ static void take_bytes(mcp_stdio *io, const char *p, size_t n) {
   }
 }
 
-static void input_ended(mcp_stdio *io, int err) {
+static void input_ended(mol_mcp_stdio *io, int err) {
   if (err && err != UV_EOF) {
     mol_logw(SCOPE, "stdin: %s", uv_strerror(err));
     fail(io, err);
@@ -284,14 +284,14 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
-  mcp_stdio *io = s->data;
+  mol_mcp_stdio *io = s->data;
   if (n > 0) take_bytes(io, buf->base, (size_t)n);
   free(buf->base);
   if (n < 0 && !io->in_ended) input_ended(io, (int)n);
 }
 
 static void on_file_read(uv_fs_t *fs) {
-  mcp_stdio *io = fs->data;
+  mol_mcp_stdio *io = fs->data;
   ssize_t n = fs->result;
   uv_fs_req_cleanup(fs);
   io->in_fs_busy = 0;
@@ -305,7 +305,7 @@ static void on_file_read(uv_fs_t *fs) {
   maybe_finish(io);
 }
 
-static void read_more(mcp_stdio *io) {
+static void read_more(mol_mcp_stdio *io) {
   if (io->in_ended || io->reading) return;
   io->reading = 1;
   if (!io->in_is_file) {
@@ -331,7 +331,7 @@ static void read_more(mcp_stdio *io) {
 
 /* A pipe, socket or terminal becomes a stream; a regular file (or device) stays a descriptor
  * for uv_fs. */
-static int open_fd(mcp_stdio *io, int fd, int readable, stream_handle *sh, int *is_file,
+static int open_fd(mol_mcp_stdio *io, int fd, int readable, stream_handle *sh, int *is_file,
                    int *open) {
   uv_handle_type t = uv_guess_handle(fd);
   int rc;
@@ -356,11 +356,11 @@ static void ignore_sigpipe(void) {
   if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
 }
 
-int mcp_stdio_start(uv_loop_t *loop, const mcp_stdio_opts *o, mcp_stdio_end_cb on_end,
-                    void *arg, mcp_stdio **out) {
+int mol_mcp_stdio_start(uv_loop_t *loop, const mol_mcp_stdio_opts *o, mol_mcp_stdio_end_cb on_end,
+                        void *arg, mol_mcp_stdio **out) {
   if (!loop || !o || !o->session.tools || !on_end) return MOL_EINVAL;
   ignore_sigpipe();
-  mcp_stdio *io = calloc(1, sizeof *io);
+  mol_mcp_stdio *io = calloc(1, sizeof *io);
   if (!io) return MOL_ENOMEM;
   io->loop = loop;
   io->on_end = on_end;
@@ -374,7 +374,7 @@ int mcp_stdio_start(uv_loop_t *loop, const mcp_stdio_opts *o, mcp_stdio_end_cb o
   int rc = open_fd(io, io->in_fd, 1, &io->in, &io->in_is_file, &io->in_open);
   if (!rc) rc = open_fd(io, io->out_fd, 0, &io->out, &io->out_is_file, &io->out_open);
   if (!rc && io->in_is_file && !(io->file_buf = malloc(FILE_CHUNK))) rc = MOL_ENOMEM;
-  if (!rc) rc = mcp_session_new(&o->session, on_answer, io, &io->session);
+  if (!rc) rc = mol_mcp_session_new(&o->session, on_answer, io, &io->session);
   if (rc < 0) {
     /* Nothing was read or written: what opened closes in the background, and on_end is only
      * for a binding that started. */
@@ -388,7 +388,7 @@ int mcp_stdio_start(uv_loop_t *loop, const mcp_stdio_opts *o, mcp_stdio_end_cb o
   return 0;
 }
 
-void mcp_stdio_stop(mcp_stdio *io) {
+void mol_mcp_stdio_stop(mol_mcp_stdio *io) {
   if (!io || io->stopping) return;
   stop_input(io);
   close_session(io, 1);

@@ -7,7 +7,7 @@
  * answered with an Invalid Request error (id null) and skipped up to its newline; while more
  * than max_out_queue bytes of answers wait for a slow reader, input is not read.
  * End of input drains: the calls in flight run to their end, their answers are written, then
- * on_end fires with 0. mcp_stdio_stop() (a signal) cancels the calls in flight instead (each
+ * on_end fires with 0. mol_mcp_stdio_stop() (a signal) cancels the calls in flight instead (each
  * still answered, isError), flushes and ends the same way. A write error (the client went
  * away) cancels what runs and ends with that error. Descriptors may be pipes, sockets,
  * terminals or regular files. All calls on the loop thread. */
@@ -19,27 +19,27 @@
 
 #include "mcp/session.h"
 
-typedef struct mcp_stdio mcp_stdio;
+typedef struct mol_mcp_stdio mol_mcp_stdio;
 
 typedef struct {
-  mcp_session_opts session;    /* .tools required */
+  mol_mcp_session_opts session; /* .tools required */
   int in_fd, out_fd;           /* usually 0 and 1 */
   size_t max_line;             /* 0 -> 4 MiB */
   size_t max_out_queue;        /* 0 -> 16 MiB */
-} mcp_stdio_opts;
+} mol_mcp_stdio_opts;
 
 /* on_end(err): 0 after the input ended (or a stop) and every answer was written; else the
  * read or write error. Fires exactly once, never inside a call of this API; the binding is
  * freed after it returns. */
-typedef void (*mcp_stdio_end_cb)(int err, void *arg);
+typedef void (*mol_mcp_stdio_end_cb)(int err, void *arg);
 
 /* Starts serving. Returns 0, MOL_EINVAL (no tools, a descriptor that cannot be used) or
  * MOL_ENOMEM; on an error on_end never fires. */
-int mcp_stdio_start(uv_loop_t *loop, const mcp_stdio_opts *o, mcp_stdio_end_cb on_end,
-                    void *arg, mcp_stdio **out);
+int mol_mcp_stdio_start(uv_loop_t *loop, const mol_mcp_stdio_opts *o, mol_mcp_stdio_end_cb on_end,
+                        void *arg, mol_mcp_stdio **out);
 
 /* Stops reading and cancels the calls in flight; on_end follows once their answers are
  * written. Idempotent. */
-void mcp_stdio_stop(mcp_stdio *io);
+void mol_mcp_stdio_stop(mol_mcp_stdio *io);
 
 #endif

@@ -133,7 +133,7 @@ static const mol_tool_def test_tools[] = {
    schema_tool_start, NULL, NULL},
 };
 
-int mcp_test_tools_add(mol_tools *reg) {
+int mol_mcp_test_tools_add(mol_tools *reg) {
   for (size_t i = 0; i < sizeof test_tools / sizeof *test_tools; i++) {
     int rc = mol_tools_add(reg, &test_tools[i]);
     if (rc < 0) return rc;

@@ -9,16 +9,16 @@ static int test_tools_wanted(void) {
   return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
 }
 
-int mcp_toolset_init(mcp_toolset *ts, const mol_tool_env *env) {
+int mol_mcp_toolset_init(mol_mcp_toolset *ts, const mol_tool_env *env) {
   ts->reg = mol_tools_new(env);
   ts->b = ts->reg ? mol_tools_builtin_new(NULL) : NULL;
   int rc = ts->b ? mol_tools_add_mcp_set(ts->reg, ts->b) : MOL_ENOMEM;
-  if (!rc && test_tools_wanted()) rc = mcp_test_tools_add(ts->reg);
-  if (rc) mcp_toolset_free(ts);
+  if (!rc && test_tools_wanted()) rc = mol_mcp_test_tools_add(ts->reg);
+  if (rc) mol_mcp_toolset_free(ts);
   return rc;
 }
 
-void mcp_toolset_free(mcp_toolset *ts) {
+void mol_mcp_toolset_free(mol_mcp_toolset *ts) {
   mol_tools_free(ts->reg); /* calls still running keep what they need (they hold b) */
   mol_tools_builtin_release(ts->b);
   ts->reg = NULL;

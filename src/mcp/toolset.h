@@ -1,6 +1,6 @@
 /* toolset.h - the tools the MCP server exposes, built in one place.
  *
- * mcp_toolset_init() is the one function both bindings (`molecule mcp` and /mcp on every
+ * mol_mcp_toolset_init() is the one function both bindings (`molecule mcp` and /mcp on every
  * hosted agent) build their registry with: the built-in MCP set (tools/builtin.h:
  * delegate_task, list_peers, commit_memory, recall_memory, the inbox tools ...). With
  * MOLECULE_MCP_TEST_TOOLS=1 in the environment it also adds the diagnostic tools below, which
@@ -15,17 +15,17 @@
 typedef struct {
   mol_tools *reg;            /* what the MCP session serves */
   mol_tools_builtin *b;      /* the built-in tools' shared state */
-} mcp_toolset;
+} mol_mcp_toolset;
 
 /* A registry over env (borrowed: it must outlive the registry and every call; its platform
  * client may be set later, and cleared before the client goes). Returns 0 or MOL_ENOMEM. */
-int mcp_toolset_init(mcp_toolset *ts, const mol_tool_env *env);
-void mcp_toolset_free(mcp_toolset *ts);
+int mol_mcp_toolset_init(mol_mcp_toolset *ts, const mol_tool_env *env);
+void mol_mcp_toolset_free(mol_mcp_toolset *ts);
 
 /* Adds the diagnostic tools: echo {text}, add {a, b}, slow {ms} (waits; a cancel ends it at
  * once), running (how many slow calls are waiting now, in this process), fail {message}
  * (always a tool error), and the fixtures of the MCP conformance suite: test_simple_text,
  * test_error_handling, json_schema_2020_12_tool. Returns 0 or the registry's error. */
-int mcp_test_tools_add(mol_tools *reg);
+int mol_mcp_test_tools_add(mol_tools *reg);
 
 #endif

@@ -33,7 +33,8 @@
 /* ---- teardown ------------------------------------------------------------------------------ */
 
 static void agent_free(mol_agent *a) {
-  if (a->tools.reg) mcp_toolset_free(&a->tools); /* the MCP endpoint, its only user, has closed */
+  if (a->tools.reg)
+    mol_mcp_toolset_free(&a->tools);             /* the MCP endpoint, its only user, has closed */
   mol_agent__core_tools_free(a);                 /* so has the chat executor, theirs */
   if (a->transcript) mol_transcript_free(a->transcript);
   json_decref(a->extra_state);

@@ -39,20 +39,22 @@ static int mount_mcp(mol_agent *a, const char *prefix) {
   a->tool_env.loop = a->loop;
   a->tool_env.workspace_id = a->workspace_id;
   a->tool_env.user = a;
-  int rc = mcp_toolset_init(&a->tools, &a->tool_env);
+  int rc = mol_mcp_toolset_init(&a->tools, &a->tool_env);
   if (rc) return rc;
   char path[128];
   snprintf(path, sizeof(path), "%s/mcp", prefix);
   char *origins = allowed_origins(a);
-  mcp_http_opts mo = {
-    .session = {.tools = a->tools.reg, .name = "molecule", .title = a->name,
-                .call_timeout_ms = MCP_CALL_TIMEOUT_MS},
-    .path = path,
-    .authorize = mcp_authorize,
-    .auth_arg = a,
-    .allowed_origins = origins,
+  mol_mcp_http_opts mo = {
+      .session = {.tools = a->tools.reg,
+                  .name = "molecule",
+                  .title = a->name,
+                  .call_timeout_ms = MCP_CALL_TIMEOUT_MS},
+      .path = path,
+      .authorize = mcp_authorize,
+      .auth_arg = a,
+      .allowed_origins = origins,
   };
-  rc = origins ? mcp_http_mount(a->loop, a->http, &mo, &a->mcp) : MOL_ENOMEM;
+  rc = origins ? mol_mcp_http_mount(a->loop, a->http, &mo, &a->mcp) : MOL_ENOMEM;
   free(origins);
   if (!rc) mol_holds_take(&a->holds); /* until the endpoint has closed */
   return rc;
@@ -65,7 +67,7 @@ static void on_mcp_closed(void *arg) {
 }
 
 void mol_agent__mcp_close(mol_agent *a) {
-  if (a->mcp) mcp_http_close(a->mcp, on_mcp_closed, a);
+  if (a->mcp) mol_mcp_http_close(a->mcp, on_mcp_closed, a);
 }
 
 /* ---- mount --------------------------------------------------------------------------------- */

@@ -26,10 +26,10 @@ struct mol_agent {
   int inner_live;              /* inner must be freed / closed */
   mol_a2a_server *a2a;
   mol_tool_env tool_env;       /* what the agent's tools run against (platform set once made) */
-  mcp_toolset tools;           /* the tools its MCP endpoint exposes */
+  mol_mcp_toolset tools;       /* the tools its MCP endpoint exposes */
   mol_tools *core_tools;       /* the chat executor's core tools (NULL: none); same env */
   mol_tools_builtin *core_builtin;
-  mcp_http *mcp;               /* <prefix>/mcp; NULL once closed */
+  mol_mcp_http *mcp; /* <prefix>/mcp; NULL once closed */
   mol_platform_client *pc;
   int pc_running;              /* mol_platform_run's status callback is still due */
   uv_timer_t timer;            /* register retries, then the stop drain; the holds' last handle */

@@ -27,15 +27,15 @@ static char *dup_or(const char *v, const char *env, const char *dflt) {
 /* The conversation is kept as the JSON text of its messages, comma-separated: each round adds
  * a few messages and a request is that text between a head and a tail, so nothing already said
  * is built or serialised again. */
-void chat_msg_text(mol_buf *b, const char *role, const char *content, size_t len) {
+void mol_chat__msg_text(mol_buf *b, const char *role, const char *content, size_t len) {
   size_t mark = b->len;
   if ((b->len && mol_buf_append(b, ",", 1)) ||
       mol_buf_printf(b, "{\"role\":\"%s\",\"content\":", role) ||
       mol_json_write_string(b, content, len) || mol_buf_append(b, "}", 1))
-    chat_msgs_truncate(b, mark);
+    mol_chat__msgs_truncate(b, mark);
 }
 
-void chat_msgs_truncate(mol_buf *b, size_t mark) {
+void mol_chat__msgs_truncate(mol_buf *b, size_t mark) {
   b->len = mark; /* out of memory: the conversation stays valid JSON, short of one message */
   if (b->data) b->data[mark] = '\0';
 }
@@ -57,7 +57,7 @@ static void add_history(mol_buf *msgs, const json_t *history) {
       if (text.len) mol_buf_append_str(&text, "\n");
       mol_buf_append(&text, t, json_string_length(json_object_get(p, "text")));
     }
-    chat_msg_text(msgs, mapped, text.data ? text.data : "", text.len);
+    mol_chat__msg_text(msgs, mapped, text.data ? text.data : "", text.len);
     mol_buf_free(&text);
   }
 }
@@ -71,17 +71,17 @@ static const json_t *history_of(mol_a2a_turn *t) {
 
 static void first_messages(chat *c, mol_a2a_turn *t, mol_buf *msgs) {
   if (c->system_prompt && *c->system_prompt)
-    chat_msg_text(msgs, "system", c->system_prompt, strlen(c->system_prompt));
+    mol_chat__msg_text(msgs, "system", c->system_prompt, strlen(c->system_prompt));
   const json_t *h = history_of(t);
   const char *ctx = mol_a2a_turn_context_id(t);
   if (!h && c->history && ctx && *ctx) h = c->history(ctx, c->history_arg);
   if (h) add_history(msgs, h);
   const char *text = mol_a2a_turn_text(t);
-  chat_msg_text(msgs, "user", text, strlen(text));
+  mol_chat__msg_text(msgs, "user", text, strlen(text));
 }
 
 /* {"model","messages","stream"}, plus the tools while the loop may still call them. */
-static char *request_body(chat_turn *ct) {
+static char *request_body(mol_chat__turn *ct) {
   mol_buf b = MOL_BUF_INIT;
   int err = mol_buf_append_str(&b, "{\"model\":");
   err |= mol_json_write_string(&b, ct->c->model, strlen(ct->c->model));
@@ -103,8 +103,8 @@ static char *request_body(chat_turn *ct) {
 
 /* ---- the end of a turn -------------------------------------------------------------------- */
 
-static void turn_free(chat_turn *ct) {
-  chat_calls_clear(ct);
+static void turn_free(mol_chat__turn *ct) {
+  mol_chat__calls_clear(ct);
   mol_buf_free(&ct->msgs);
   free(ct->tools);
   mol_a2a_sse_free(&ct->sse);
@@ -114,7 +114,7 @@ static void turn_free(chat_turn *ct) {
 }
 
 /* The one ending of a turn: canceled when asked to stop, else the reply (or a failed task). */
-static void end_turn(chat_turn *ct, int failed, const char *text) {
+static void end_turn(mol_chat__turn *ct, int failed, const char *text) {
   mol_a2a_turn *t = ct->turn;
   if (ct->canceled) mol_a2a_turn_canceled(t);
   else if (failed) mol_a2a_turn_fail(t, text);
@@ -126,7 +126,7 @@ static void report(chat *c, int ok, const char *why) {
   if (c->on_upstream) c->on_upstream(ok, why, c->upstream_arg);
 }
 
-static void end_unreachable(chat_turn *ct, int err) {
+static void end_unreachable(mol_chat__turn *ct, int err) {
   if (!ct->canceled) report(ct->c, 0, mol_strerror(err));
   mol_buf b = MOL_BUF_INIT;
   mol_buf_printf(&b, "[hermes-agent unreachable] %s", mol_strerror(err));
@@ -134,7 +134,7 @@ static void end_unreachable(chat_turn *ct, int err) {
   mol_buf_free(&b);
 }
 
-static void end_error(chat_turn *ct, int status, const char *body, size_t len) {
+static void end_error(mol_chat__turn *ct, int status, const char *body, size_t len) {
   mol_buf b = MOL_BUF_INIT;
   mol_buf_printf(&b, "[hermes-agent error %d] %.*s", status, (int)(len > 500 ? 500 : len),
                  body ? body : "");
@@ -144,7 +144,7 @@ static void end_error(chat_turn *ct, int status, const char *body, size_t len) {
 }
 
 /* The reply has no tool calls (or may not have any): it is the answer. */
-static void end_answer(chat_turn *ct, const char *content) {
+static void end_answer(mol_chat__turn *ct, const char *content) {
   report(ct->c, 1, NULL);
   if (ct->streaming && ct->chunks) mol_a2a_turn_artifact(ct->turn, NULL, "reply", "", 1, 1);
   if (ct->last_call && !*content) {
@@ -159,15 +159,17 @@ static void end_answer(chat_turn *ct, const char *content) {
 
 /* ---- the reply ---------------------------------------------------------------------------- */
 
-static void set_stream_error(chat_turn *ct, const char *why) {
+static void set_stream_error(mol_chat__turn *ct, const char *why) {
   free(ct->stream_error);
   ct->stream_error = strdup(why);
 }
 
-static int tools_allowed(const chat_turn *ct) { return ct->tools && !ct->last_call; }
+static int tools_allowed(const mol_chat__turn *ct) {
+  return ct->tools && !ct->last_call;
+}
 
 static int on_sse(const mol_a2a_sse_event *ev, void *arg) {
-  chat_turn *ct = arg;
+  mol_chat__turn *ct = arg;
   if (strcmp(ev->data, "[DONE]") == 0) return 0;
   json_t *v = json_loadb(ev->data, ev->data_len, 0, NULL);
   json_t *err = json_object_get(v, "error");
@@ -183,7 +185,8 @@ static int on_sse(const mol_a2a_sse_event *ev, void *arg) {
   }
   json_t *fragments = json_object_get(delta, "tool_calls");
   const char *why;
-  if (tools_allowed(ct) && json_is_array(fragments) && chat_calls_feed(ct, fragments, &why) < 0)
+  if (tools_allowed(ct) && json_is_array(fragments) &&
+      mol_chat__calls_feed(ct, fragments, &why) < 0)
     set_stream_error(ct, why);
   json_decref(v);
   return 0;
@@ -191,37 +194,38 @@ static int on_sse(const mol_a2a_sse_event *ev, void *arg) {
 
 static int on_body(mol_http_request *r, const char *data, size_t len, void *arg) {
   (void)r;
-  chat_turn *ct = arg;
+  mol_chat__turn *ct = arg;
   mol_a2a_sse_feed(&ct->sse, data, len);
   return 0;
 }
 
-static void on_streamed(chat_turn *ct) {
+static void on_streamed(mol_chat__turn *ct) {
   if (ct->stream_error) {
     char *e = ct->stream_error;
     ct->stream_error = NULL;
     end_error(ct, 200, e, strlen(e));
     free(e);
   } else if (ct->ncalls) {
-    chat_tools_run(ct, ct->text.len ? ct->text.data : NULL);
+    mol_chat__tools_run(ct, ct->text.len ? ct->text.data : NULL);
   } else {
     end_answer(ct, ct->text.data ? ct->text.data : "");
   }
 }
 
-static void on_plain(chat_turn *ct, const mol_http_response *resp) {
-  chat_reply rep;
-  int rc = chat_reply_read(ct, tools_allowed(ct), resp->body, resp->body_len, &rep);
+static void on_plain(mol_chat__turn *ct, const mol_http_response *resp) {
+  mol_chat__reply rep;
+  int rc = mol_chat__reply_read(ct, tools_allowed(ct), resp->body, resp->body_len, &rep);
   if (rc == 0) end_error(ct, resp->status, resp->body, resp->body_len);
   else if (rc < 0) end_error(ct, resp->status, rep.why, strlen(rep.why));
-  else if (ct->ncalls) chat_tools_run(ct, rep.content);
+  else if (ct->ncalls)
+    mol_chat__tools_run(ct, rep.content);
   else end_answer(ct, rep.content && *rep.content ? rep.content : rep.reasoning ? rep.reasoning : "");
-  chat_reply_free(&rep);
+  mol_chat__reply_free(&rep);
 }
 
 static void on_done(mol_http_request *r, int err, const mol_http_response *resp, void *arg) {
   (void)r;
-  chat_turn *ct = arg;
+  mol_chat__turn *ct = arg;
   ct->req = NULL;
   if (ct->canceled) end_turn(ct, 0, NULL);
   else if (err) end_unreachable(ct, err);
@@ -232,7 +236,7 @@ static void on_done(mol_http_request *r, int err, const mol_http_response *resp,
 
 /* ---- one round: a model request ----------------------------------------------------------- */
 
-static void reply_reset(chat_turn *ct) {
+static void reply_reset(mol_chat__turn *ct) {
   mol_a2a_sse_free(&ct->sse);
   mol_a2a_sse_init(&ct->sse, 0, on_sse, ct);
   mol_buf_reset(&ct->text);
@@ -240,7 +244,7 @@ static void reply_reset(chat_turn *ct) {
   ct->stream_error = NULL;
 }
 
-static int post(chat_turn *ct) {
+static int post(mol_chat__turn *ct) {
   chat *c = ct->c;
   char *body = request_body(ct);
   if (!body) return MOL_ENOMEM;
@@ -260,16 +264,16 @@ static int post(chat_turn *ct) {
 }
 
 /* Past the cap the model is asked once more, without tools, for the answer it has. */
-static void ask_for_answer(chat_turn *ct) {
+static void ask_for_answer(mol_chat__turn *ct) {
   mol_buf b = MOL_BUF_INIT;
   mol_buf_printf(&b, "You have used the limit of %u rounds of tool calls for this request. "
                      "No more tools can be called: answer now with what you have.", ct->rounds);
   ct->last_call = 1;
-  chat_msg_text(&ct->msgs, "user", b.data ? b.data : "Answer now.", b.data ? b.len : 11);
+  mol_chat__msg_text(&ct->msgs, "user", b.data ? b.data : "Answer now.", b.data ? b.len : 11);
   mol_buf_free(&b);
 }
 
-void chat_next_round(chat_turn *ct) {
+void mol_chat__next_round(mol_chat__turn *ct) {
   if (ct->canceled) {
     end_turn(ct, 0, NULL);
     return;
@@ -296,7 +300,7 @@ static int chat_execute(void *self, mol_a2a_turn *t) {
     mol_a2a_turn_reply_text(t, "(empty prompt — nothing to do)");
     return 0;
   }
-  chat_turn *ct = calloc(1, sizeof(*ct));
+  mol_chat__turn *ct = calloc(1, sizeof(*ct));
   if (!ct) return MOL_ENOMEM;
   ct->c = c;
   ct->turn = t;
@@ -319,12 +323,12 @@ static int chat_execute(void *self, mol_a2a_turn *t) {
 
 static void chat_cancel(void *self, mol_a2a_turn *t) {
   (void)self;
-  chat_turn *ct = mol_a2a_turn_data(t);
+  mol_chat__turn *ct = mol_a2a_turn_data(t);
   if (!ct || ct->canceled) return;
   ct->canceled = 1;
   /* Whatever is in flight ends with a callback that then ends the turn canceled. */
   if (ct->req) mol_http_request_cancel(ct->req);
-  chat_tools_cancel(ct);
+  mol_chat__tools_cancel(ct);
 }
 
 int mol_chat_executor_new(const mol_chat_opts *o, mol_a2a_executor *ex) {

@@ -34,11 +34,11 @@ typedef struct {
   void *history_arg;
 } chat;
 
-typedef struct chat_turn chat_turn;
+typedef struct mol_chat__turn mol_chat__turn;
 
 /* One tool call of a reply: collected from the reply, then run. */
 typedef struct {
-  chat_turn *ct;
+  mol_chat__turn *ct;
   long index;             /* streamed: delta.tool_calls[].index; plain: position */
   char *id;
   char *name;
@@ -46,9 +46,9 @@ typedef struct {
   mol_tool_call *call;    /* while the tool runs */
   char *result;           /* the role:"tool" content, once known */
   size_t result_len;
-} chat_call;
+} mol_chat__call;
 
-struct chat_turn {
+struct mol_chat__turn {
   chat *c;
   mol_a2a_turn *turn;
   mol_http_request *req;  /* the model request in flight */
@@ -64,7 +64,7 @@ struct chat_turn {
   mol_buf text;           /* its streamed content */
   int chunks;             /* artifact chunks sent this turn */
   char *stream_error;
-  chat_call *calls;       /* its tool calls */
+  mol_chat__call *calls; /* its tool calls */
   size_t ncalls, cap_calls;
   size_t args_bytes;
   size_t running;         /* tool calls whose result has not arrived */
@@ -78,45 +78,48 @@ typedef struct {
   char *content;          /* NULL: null, absent or not a string */
   char *reasoning;        /* reasoning_content, the same way */
   const char *why;        /* past a bound: which (static text) */
-} chat_reply;
+} mol_chat__reply;
 
 /* Reads a plain reply; want_calls: collect message.tool_calls into ct. 1: read; 0: not a
  * reply with choices[0].message (the body is the error); -1: past a bound (why). */
-int chat_reply_read(chat_turn *ct, int want_calls, const char *data, size_t len, chat_reply *out);
+int mol_chat__reply_read(mol_chat__turn *ct, int want_calls, const char *data, size_t len,
+                         mol_chat__reply *out);
 /* The two ways it reads, for the agreement test: the scanner (0: left to jansson) and jansson. */
-int chat_reply_scan(chat_turn *ct, int want_calls, const char *data, size_t len, chat_reply *out);
-int chat_reply_dom(chat_turn *ct, int want_calls, const char *data, size_t len, chat_reply *out);
-void chat_reply_free(chat_reply *r);
+int mol_chat__reply_scan(mol_chat__turn *ct, int want_calls, const char *data, size_t len,
+                         mol_chat__reply *out);
+int mol_chat__reply_dom(mol_chat__turn *ct, int want_calls, const char *data, size_t len,
+                        mol_chat__reply *out);
+void mol_chat__reply_free(mol_chat__reply *r);
 
 /* ---- exec_chat_tools.c -------------------------------------------------------------------- */
 
-extern const char chat_too_many_calls[];
+extern const char mol_chat__too_many_calls[];
 /* A new call for the reply being read; NULL past CHAT_MAX_CALLS_PER_REPLY or out of memory. */
-chat_call *chat_call_add(chat_turn *ct, long index);
+mol_chat__call *mol_chat__call_add(mol_chat__turn *ct, long index);
 /* Appends a piece of the call's arguments. 0, or -1 past CHAT_MAX_ARGS_BYTES (*why). */
-int chat_call_args(chat_call *k, const char *s, size_t n, const char **why);
+int mol_chat__call_args(mol_chat__call *k, const char *s, size_t n, const char **why);
 
 /* The tool calls of a plain reply's message. 0, or -1 with *why set (static text). */
-int chat_calls_from_message(chat_turn *ct, const json_t *message, const char **why);
+int mol_chat__calls_from_message(mol_chat__turn *ct, const json_t *message, const char **why);
 /* One streamed chunk's delta.tool_calls fragments, accumulated by index. 0 or -1 (*why). */
-int chat_calls_feed(chat_turn *ct, const json_t *fragments, const char **why);
+int mol_chat__calls_feed(mol_chat__turn *ct, const json_t *fragments, const char **why);
 /* Appends the assistant message (content may be NULL) with the collected calls, then runs
- * them concurrently; chat_next_round() follows once every call has its result (maybe at once
+ * them concurrently; mol_chat__next_round() follows once every call has its result (maybe at once
  * when none could start). */
-void chat_tools_run(chat_turn *ct, const char *content);
-/* Cancels every running tool call (their results still arrive, then chat_next_round). */
-void chat_tools_cancel(chat_turn *ct);
-void chat_calls_clear(chat_turn *ct);
+void mol_chat__tools_run(mol_chat__turn *ct, const char *content);
+/* Cancels every running tool call (their results still arrive, then mol_chat__next_round). */
+void mol_chat__tools_cancel(mol_chat__turn *ct);
+void mol_chat__calls_clear(mol_chat__turn *ct);
 
 /* ---- exec_chat.c -------------------------------------------------------------------------- */
 
 /* Appends {"role","content"} to the conversation text b. */
-void chat_msg_text(mol_buf *b, const char *role, const char *content, size_t len);
+void mol_chat__msg_text(mol_buf *b, const char *role, const char *content, size_t len);
 /* Drops what was appended past mark (a message that could not be written whole). */
-void chat_msgs_truncate(mol_buf *b, size_t mark);
+void mol_chat__msgs_truncate(mol_buf *b, size_t mark);
 
 /* Every call of the round has its result and the tool messages are appended: ask the model
  * again (or end the turn canceled). */
-void chat_next_round(chat_turn *ct);
+void mol_chat__next_round(mol_chat__turn *ct);
 
 #endif

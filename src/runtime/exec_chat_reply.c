@@ -18,9 +18,9 @@ enum { FALLBACK = 0, READ = 1, BOUND = -1 };
 typedef struct {
   mol_jscan s;
   mol_jtok tok;
-  chat_turn *ct;
+  mol_chat__turn *ct;
   int want_calls;
-  chat_reply *out;
+  mol_chat__reply *out;
 } reader;
 
 static mol_jtype next(reader *r) { return mol_jscan_next(&r->s, &r->tok); }
@@ -42,7 +42,7 @@ static int take_string(reader *r, char **dst, int empty_is_null) {
   return 0;
 }
 
-static int function(reader *r, chat_call *k) {
+static int function(reader *r, mol_chat__call *k) {
   unsigned seen = 0;
   for (;;) {
     mol_jtype t = next(r);
@@ -62,14 +62,14 @@ static int function(reader *r, chat_call *k) {
     if (which == 2) {
       char *args = NULL;
       if (take_string(r, &args, 0)) return FALLBACK;
-      int rc = chat_call_args(k, args, strlen(args), &r->out->why);
+      int rc = mol_chat__call_args(k, args, strlen(args), &r->out->why);
       free(args);
       if (rc) return BOUND;
     }
   }
 }
 
-static int tool_call(reader *r, chat_call *k) {
+static int tool_call(reader *r, mol_chat__call *k) {
   unsigned seen = 0;
   for (;;) {
     mol_jtype t = next(r);
@@ -97,9 +97,9 @@ static int tool_calls(reader *r) {
     mol_jtype t = next(r);
     if (t == MOL_JT_ARRAY_END) return READ;
     if (t != MOL_JT_OBJECT) return FALLBACK;
-    chat_call *k = chat_call_add(r->ct, i);
+    mol_chat__call *k = mol_chat__call_add(r->ct, i);
     if (!k) {
-      r->out->why = chat_too_many_calls;
+      r->out->why = mol_chat__too_many_calls;
       return BOUND;
     }
     int rc = tool_call(r, k);
@@ -180,25 +180,27 @@ static int body(reader *r) {
   }
 }
 
-void chat_reply_free(chat_reply *r) {
+void mol_chat__reply_free(mol_chat__reply *r) {
   free(r->content);
   free(r->reasoning);
   memset(r, 0, sizeof *r);
 }
 
-int chat_reply_scan(chat_turn *ct, int want_calls, const char *data, size_t len, chat_reply *out) {
+int mol_chat__reply_scan(mol_chat__turn *ct, int want_calls, const char *data, size_t len,
+                         mol_chat__reply *out) {
   reader r = {.ct = ct, .want_calls = want_calls, .out = out};
   memset(out, 0, sizeof *out);
   mol_jscan_init(&r.s, data, len);
   /* Past a bound the reply is an error, but which one (that bound, or a body that is not
    * JSON further on) is jansson's to say, so that both paths always agree. */
   if (body(&r) == READ && !mol_jscan_saw_nul(&r.s)) return READ;
-  chat_reply_free(out);
-  chat_calls_clear(ct);
+  mol_chat__reply_free(out);
+  mol_chat__calls_clear(ct);
   return FALLBACK;
 }
 
-int chat_reply_dom(chat_turn *ct, int want_calls, const char *data, size_t len, chat_reply *out) {
+int mol_chat__reply_dom(mol_chat__turn *ct, int want_calls, const char *data, size_t len,
+                        mol_chat__reply *out) {
   memset(out, 0, sizeof *out);
   json_t *v = json_loadb(data, len, 0, NULL);
   json_t *msg = json_object_get(json_array_get(json_object_get(v, "choices"), 0), "message");
@@ -209,13 +211,14 @@ int chat_reply_dom(chat_turn *ct, int want_calls, const char *data, size_t len, 
     out->has_message = 1;
     out->content = c ? strdup(c) : NULL;
     out->reasoning = rs ? strdup(rs) : NULL;
-    rc = want_calls && chat_calls_from_message(ct, msg, &out->why) < 0 ? BOUND : READ;
+    rc = want_calls && mol_chat__calls_from_message(ct, msg, &out->why) < 0 ? BOUND : READ;
   }
   json_decref(v);
   return rc;
 }
 
-int chat_reply_read(chat_turn *ct, int want_calls, const char *data, size_t len, chat_reply *out) {
-  int rc = chat_reply_scan(ct, want_calls, data, len, out);
-  return rc == FALLBACK ? chat_reply_dom(ct, want_calls, data, len, out) : rc;
+int mol_chat__reply_read(mol_chat__turn *ct, int want_calls, const char *data, size_t len,
+                         mol_chat__reply *out) {
+  int rc = mol_chat__reply_scan(ct, want_calls, data, len, out);
+  return rc == FALLBACK ? mol_chat__reply_dom(ct, want_calls, data, len, out) : rc;
 }

@@ -11,18 +11,18 @@
 
 /* ---- collecting the calls ----------------------------------------------------------------- */
 
-const char chat_too_many_calls[] = "the model asked for more than 128 tool calls in one reply";
+const char mol_chat__too_many_calls[] = "the model asked for more than 128 tool calls in one reply";
 
-chat_call *chat_call_add(chat_turn *ct, long index) {
+mol_chat__call *mol_chat__call_add(mol_chat__turn *ct, long index) {
   if (ct->ncalls == CHAT_MAX_CALLS_PER_REPLY) return NULL;
   if (ct->ncalls == ct->cap_calls) {
     size_t cap = ct->cap_calls ? ct->cap_calls * 2 : 4;
-    chat_call *grown = realloc(ct->calls, cap * sizeof *grown);
+    mol_chat__call *grown = realloc(ct->calls, cap * sizeof *grown);
     if (!grown) return NULL;
     ct->calls = grown;
     ct->cap_calls = cap;
   }
-  chat_call *k = &ct->calls[ct->ncalls++];
+  mol_chat__call *k = &ct->calls[ct->ncalls++];
   memset(k, 0, sizeof *k);
   k->ct = ct;
   k->index = index;
@@ -36,8 +36,8 @@ static int set_once(char **dst, const char *v) {
   return *dst ? 0 : -1;
 }
 
-int chat_call_args(chat_call *k, const char *s, size_t n, const char **why) {
-  chat_turn *ct = k->ct;
+int mol_chat__call_args(mol_chat__call *k, const char *s, size_t n, const char **why) {
+  mol_chat__turn *ct = k->ct;
   if (n > CHAT_MAX_ARGS_BYTES - ct->args_bytes) {
     *why = "the tool call arguments of one reply are over 1 MiB";
     return -1;
@@ -51,17 +51,18 @@ int chat_call_args(chat_call *k, const char *s, size_t n, const char **why) {
 }
 
 /* OpenAI sends the arguments as a JSON string; a lenient server's object is taken as its text. */
-static int take_args(chat_call *k, const json_t *a, const char **why) {
-  if (json_is_string(a)) return chat_call_args(k, json_string_value(a), json_string_length(a), why);
+static int take_args(mol_chat__call *k, const json_t *a, const char **why) {
+  if (json_is_string(a))
+    return mol_chat__call_args(k, json_string_value(a), json_string_length(a), why);
   if (!a || json_is_null(a)) return 0;
   char *s = mol_json_dump(a);
-  int rc = s ? chat_call_args(k, s, strlen(s), why) : -1;
+  int rc = s ? mol_chat__call_args(k, s, strlen(s), why) : -1;
   if (!s) *why = "out of memory";
   free(s);
   return rc;
 }
 
-static int take_fragment(chat_call *k, const json_t *tc, const char **why) {
+static int take_fragment(mol_chat__call *k, const json_t *tc, const char **why) {
   const json_t *fn = json_object_get(tc, "function");
   if (set_once(&k->id, json_string_value(json_object_get(tc, "id"))) ||
       set_once(&k->name, json_string_value(json_object_get(fn, "name")))) {
@@ -71,13 +72,13 @@ static int take_fragment(chat_call *k, const json_t *tc, const char **why) {
   return take_args(k, json_object_get(fn, "arguments"), why);
 }
 
-int chat_calls_from_message(chat_turn *ct, const json_t *message, const char **why) {
+int mol_chat__calls_from_message(mol_chat__turn *ct, const json_t *message, const char **why) {
   size_t i;
   json_t *tc;
   json_array_foreach(json_object_get(message, "tool_calls"), i, tc) {
-    chat_call *k = chat_call_add(ct, (long)i);
+    mol_chat__call *k = mol_chat__call_add(ct, (long)i);
     if (!k) {
-      *why = chat_too_many_calls;
+      *why = mol_chat__too_many_calls;
       return -1;
     }
     if (take_fragment(k, tc, why)) return -1;
@@ -85,22 +86,22 @@ int chat_calls_from_message(chat_turn *ct, const json_t *message, const char **w
   return 0;
 }
 
-static chat_call *call_at(chat_turn *ct, long index) {
+static mol_chat__call *call_at(mol_chat__turn *ct, long index) {
   for (size_t i = 0; i < ct->ncalls; i++)
     if (ct->calls[i].index == index) return &ct->calls[i];
-  return chat_call_add(ct, index);
+  return mol_chat__call_add(ct, index);
 }
 
 /* Fragments are keyed by their index, not their place in the array nor their id; the
  * arguments pieces are concatenated in arrival order. */
-int chat_calls_feed(chat_turn *ct, const json_t *fragments, const char **why) {
+int mol_chat__calls_feed(mol_chat__turn *ct, const json_t *fragments, const char **why) {
   size_t i;
   json_t *f;
   json_array_foreach(fragments, i, f) {
     const json_t *ix = json_object_get(f, "index");
-    chat_call *k = call_at(ct, json_is_integer(ix) ? (long)json_integer_value(ix) : (long)i);
+    mol_chat__call *k = call_at(ct, json_is_integer(ix) ? (long)json_integer_value(ix) : (long)i);
     if (!k) {
-      *why = chat_too_many_calls;
+      *why = mol_chat__too_many_calls;
       return -1;
     }
     if (take_fragment(k, f, why)) return -1;
@@ -108,9 +109,9 @@ int chat_calls_feed(chat_turn *ct, const json_t *fragments, const char **why) {
   return 0;
 }
 
-void chat_calls_clear(chat_turn *ct) {
+void mol_chat__calls_clear(mol_chat__turn *ct) {
   for (size_t i = 0; i < ct->ncalls; i++) {
-    chat_call *k = &ct->calls[i];
+    mol_chat__call *k = &ct->calls[i];
     free(k->id);
     free(k->name);
     mol_buf_free(&k->args);
@@ -156,7 +157,7 @@ static int write_text(mol_buf *b, const char *s, size_t n) {
   return err;
 }
 
-static int write_call(mol_buf *b, const chat_call *k) {
+static int write_call(mol_buf *b, const mol_chat__call *k) {
   int err = mol_buf_append_str(b, "{\"id\":");
   err |= mol_json_write_string(b, k->id ? k->id : "", k->id ? strlen(k->id) : 0);
   err |= mol_buf_append_str(b, ",\"type\":\"function\",\"function\":{\"name\":");
@@ -167,7 +168,7 @@ static int write_call(mol_buf *b, const chat_call *k) {
 }
 
 /* {"role":"assistant","content":…,"tool_calls":[…]}: what the model asked, as it asked it. */
-static void append_assistant(chat_turn *ct, const char *content) {
+static void append_assistant(mol_chat__turn *ct, const char *content) {
   mol_buf *b = &ct->msgs;
   size_t mark = b->len;
   int err = b->len ? mol_buf_append(b, ",", 1) : 0;
@@ -176,27 +177,27 @@ static void append_assistant(chat_turn *ct, const char *content) {
   err |= mol_buf_append_str(b, ",\"tool_calls\":[");
   for (size_t i = 0; i < ct->ncalls; i++)
     err |= (i ? mol_buf_append(b, ",", 1) : 0) | write_call(b, &ct->calls[i]);
-  if (err | mol_buf_append_str(b, "]}")) chat_msgs_truncate(b, mark);
+  if (err | mol_buf_append_str(b, "]}")) mol_chat__msgs_truncate(b, mark);
 }
 
-static void append_results(chat_turn *ct) {
+static void append_results(mol_chat__turn *ct) {
   mol_buf *b = &ct->msgs;
   for (size_t i = 0; i < ct->ncalls; i++) {
-    const chat_call *k = &ct->calls[i];
+    const mol_chat__call *k = &ct->calls[i];
     size_t mark = b->len;
     int err = mol_buf_append_str(b, ",{\"role\":\"tool\",\"tool_call_id\":");
     err |= mol_json_write_string(b, k->id ? k->id : "", k->id ? strlen(k->id) : 0);
     err |= mol_buf_append_str(b, ",\"content\":");
     err |= k->result ? write_text(b, k->result, k->result_len)
                      : mol_buf_append_str(b, "\"Error: out of memory\"");
-    if (err | mol_buf_append(b, "}", 1)) chat_msgs_truncate(b, mark);
+    if (err | mol_buf_append(b, "}", 1)) mol_chat__msgs_truncate(b, mark);
   }
 }
 
 /* ---- running the calls -------------------------------------------------------------------- */
 
 /* Errors read "Error: …" so the model sees a failure, not data. */
-static void set_result(chat_call *k, int error, const char *text, size_t len) {
+static void set_result(mol_chat__call *k, int error, const char *text, size_t len) {
   mol_buf b = MOL_BUF_INIT;
   if (error && strncmp(text, "Error", 5) != 0) mol_buf_append_str(&b, "Error: ");
   /* Every later request carries the result again: a huge one is cut, and says so. A sequence
@@ -209,7 +210,7 @@ static void set_result(chat_call *k, int error, const char *text, size_t len) {
   k->result = mol_buf_steal(&b);
 }
 
-static void set_unknown_tool(chat_call *k) {
+static void set_unknown_tool(mol_chat__call *k) {
   mol_tools *reg = k->ct->c->tools;
   mol_buf b = MOL_BUF_INIT;
   mol_buf_printf(&b, "Error: %s is not a valid tool, try one of [", k->name ? k->name : "");
@@ -220,21 +221,21 @@ static void set_unknown_tool(chat_call *k) {
   mol_buf_free(&b);
 }
 
-static void all_results_in(chat_turn *ct) {
+static void all_results_in(mol_chat__turn *ct) {
   if (!ct->canceled) append_results(ct);
-  chat_calls_clear(ct);
-  chat_next_round(ct);
+  mol_chat__calls_clear(ct);
+  mol_chat__next_round(ct);
 }
 
 static void on_tool_result(const mol_tool_result *r, void *arg) {
-  chat_call *k = arg;
-  chat_turn *ct = k->ct;
+  mol_chat__call *k = arg;
+  mol_chat__turn *ct = k->ct;
   k->call = NULL;
   set_result(k, r->status != MOL_TOOL_OK, r->text, r->len);
   if (--ct->running == 0) all_results_in(ct);
 }
 
-static void start_call(chat_turn *ct, chat_call *k) {
+static void start_call(mol_chat__turn *ct, mol_chat__call *k) {
   chat *c = ct->c;
   if (ct->calls_made >= c->max_tool_calls) {
     char text[160];
@@ -252,7 +253,7 @@ static void start_call(chat_turn *ct, chat_call *k) {
 }
 
 /* "calling tool add", "calling 3 tools: add, add, slow" (a status for a streaming caller). */
-static void show_progress(chat_turn *ct) {
+static void show_progress(mol_chat__turn *ct) {
   mol_buf b = MOL_BUF_INIT;
   if (ct->ncalls == 1) mol_buf_printf(&b, "calling tool %s", ct->calls[0].name ? ct->calls[0].name : "");
   else mol_buf_printf(&b, "calling %zu tools: ", ct->ncalls);
@@ -268,14 +269,14 @@ static void show_progress(chat_turn *ct) {
 }
 
 static int by_index(const void *a, const void *b) {
-  long x = ((const chat_call *)a)->index, y = ((const chat_call *)b)->index;
+  long x = ((const mol_chat__call *)a)->index, y = ((const mol_chat__call *)b)->index;
   return x < y ? -1 : x > y;
 }
 
 /* Calls without an id (some local servers) get one, so every result can name its call. */
-static void name_calls(chat_turn *ct) {
+static void name_calls(mol_chat__turn *ct) {
   for (size_t i = 0; i < ct->ncalls; i++) {
-    chat_call *k = &ct->calls[i];
+    mol_chat__call *k = &ct->calls[i];
     if (k->id) continue;
     char id[48];
     snprintf(id, sizeof id, "call_%u_%zu", ct->rounds, i);
@@ -283,7 +284,7 @@ static void name_calls(chat_turn *ct) {
   }
 }
 
-void chat_tools_run(chat_turn *ct, const char *content) {
+void mol_chat__tools_run(mol_chat__turn *ct, const char *content) {
   qsort(ct->calls, ct->ncalls, sizeof *ct->calls, by_index);
   name_calls(ct);
   append_assistant(ct, content);
@@ -295,7 +296,7 @@ void chat_tools_run(chat_turn *ct, const char *content) {
   if (ct->running == 0) all_results_in(ct);
 }
 
-void chat_tools_cancel(chat_turn *ct) {
+void mol_chat__tools_cancel(mol_chat__turn *ct) {
   for (size_t i = 0; i < ct->ncalls; i++)
     if (ct->calls[i].call) mol_tool_call_cancel(ct->calls[i].call);
 }

@@ -1,4 +1,4 @@
-/* builtin.c - the built-in tools' shared state and tunables, one call's operation (bt_op: a
+/* builtin.c - the built-in tools' shared state and tunables, one call's operation (mol_tools__op: a
  * platform request or a pause in flight, stopped for real by a cancel), the choice of
  * workspace, the two sets, and mol_agent_tools (an agent's registry in one object). */
 #include <stdarg.h>
@@ -59,18 +59,22 @@ mol_tools_builtin *mol_tools_builtin_new(const mol_tools_builtin_opts *o) {
   return b;
 }
 
-void bt_hold(mol_tools_builtin *b) { b->refs++; }
+void mol_tools__hold(mol_tools_builtin *b) {
+  b->refs++;
+}
 
-void bt_release(mol_tools_builtin *b) {
+void mol_tools__release(mol_tools_builtin *b) {
   if (!b || --b->refs > 0) return;
-  bt_inboxes_free(b);
+  mol_tools__inboxes_free(b);
   for (size_t i = 0; i < b->nstrings; i++) free(b->strings[i]);
   free(b->strings);
   free(b->sources);
   free(b);
 }
 
-void mol_tools_builtin_release(mol_tools_builtin *b) { bt_release(b); }
+void mol_tools_builtin_release(mol_tools_builtin *b) {
+  mol_tools__release(b);
+}
 
 /* ---- one call's operation -------------------------------------------------------------------- */
 
@@ -95,7 +99,7 @@ static mol_platform_client *choose(const mol_tool_env *env, const char *source, 
   return NULL;
 }
 
-bt_op *bt_op_start(mol_tool_call *call, json_t *args, int needs_platform) {
+mol_tools__op *mol_tools__op_start(mol_tool_call *call, json_t *args, int needs_platform) {
   mol_tools_builtin *b = mol_tool_call_self(call);
   const mol_tool_env *env = mol_tool_call_env(call);
   char err[256] = "";
@@ -106,7 +110,7 @@ bt_op *bt_op_start(mol_tool_call *call, json_t *args, int needs_platform) {
     mol_tool_call_fail(call, "%s", err);
     return NULL;
   }
-  bt_op *op = calloc(1, sizeof *op);
+  mol_tools__op *op = calloc(1, sizeof *op);
   if (!op) {
     mol_tool_call_fail(call, "Error: out of memory");
     return NULL;
@@ -116,21 +120,21 @@ bt_op *bt_op_start(mol_tool_call *call, json_t *args, int needs_platform) {
   op->pc = pc;
   op->ws = ws;
   op->args = json_incref(args);
-  bt_hold(b);
+  mol_tools__hold(b);
   mol_tool_call_set_data(call, op);
   return op;
 }
 
-static void op_free(bt_op *op) {
+static void op_free(mol_tools__op *op) {
   json_decref(op->args);
   if (op->x_free) op->x_free(op->x);
-  bt_release(op->b);
+  mol_tools__release(op->b);
   free(op);
 }
 
 static void on_timer_closed(uv_handle_t *h) { op_free(h->data); }
 
-static void op_end(bt_op *op) {
+static void op_end(mol_tools__op *op) {
   if (op->timer_inited) {
     uv_timer_stop(&op->timer);
     uv_close((uv_handle_t *)&op->timer, on_timer_closed);
@@ -139,18 +143,20 @@ static void op_end(bt_op *op) {
   }
 }
 
-void bt_done(bt_op *op, const char *text) {
+void mol_tools__done(mol_tools__op *op, const char *text) {
   mol_tool_call_done(op->call, text ? text : "", (size_t)-1);
   op_end(op);
 }
 
 /* base's writer: the same bytes as json_dumps(JSON_COMPACT) at a fraction of the cost (this
  * was a fifth of a delegate_to_workspace call in the coordinator, bench/tools). */
-void bt_done_json(bt_op *op, json_t *v) {
+void mol_tools__done_json(mol_tools__op *op, json_t *v) {
   char *s = v ? mol_json_dump(v) : NULL;
   json_decref(v);
-  if (s) bt_done(op, s);
-  else bt_fail(op, "Error: out of memory");
+  if (s)
+    mol_tools__done(op, s);
+  else
+    mol_tools__fail(op, "Error: out of memory");
   free(s);
 }
 
@@ -164,7 +170,7 @@ static void trim_partial_utf8(char *s) {
   if (lead >= 0xC0 && n - (i - 1) < want) s[i - 1] = '\0';
 }
 
-void bt_fail(bt_op *op, const char *fmt, ...) {
+void mol_tools__fail(mol_tools__op *op, const char *fmt, ...) {
   char text[1024]; /* mol_tool_call_fail's own limit: never cut again there */
   va_list ap;
   va_start(ap, fmt);
@@ -175,23 +181,23 @@ void bt_fail(bt_op *op, const char *fmt, ...) {
   op_end(op);
 }
 
-void bt_platform_cb(int err, const mol_platform_result *res, void *arg) {
-  bt_op *op = arg;
+void mol_tools__platform_cb(int err, const mol_platform_result *res, void *arg) {
+  mol_tools__op *op = arg;
   op->req = NULL;
   if (mol_tool_call_stopping(op->call)) { /* the caller has its answer already */
-    bt_done(op, "canceled");
+    mol_tools__done(op, "canceled");
     return;
   }
   op->step(op, err, res);
 }
 
 static void on_timer(uv_timer_t *t) {
-  bt_op *op = t->data;
+  mol_tools__op *op = t->data;
   op->timer_active = 0;
   op->step(op, 0, NULL);
 }
 
-void bt_after(bt_op *op, uint64_t ms, bt_step step) {
+void mol_tools__after(mol_tools__op *op, uint64_t ms, mol_tools__step step) {
   if (!op->timer_inited) {
     uv_timer_init(mol_tool_call_env(op->call)->loop, &op->timer);
     op->timer.data = op;
@@ -202,27 +208,27 @@ void bt_after(bt_op *op, uint64_t ms, bt_step step) {
   uv_timer_start(&op->timer, on_timer, ms, 0);
 }
 
-void bt_cancel(mol_tool_call *call) {
-  bt_op *op = mol_tool_call_data(call);
+void mol_tools__cancel(mol_tool_call *call) {
+  mol_tools__op *op = mol_tool_call_data(call);
   if (!op) return;
   if (op->x_cancel) {
     op->x_cancel(op);
   } else if (op->req) {
-    mol_platform_cancel(op->req); /* bt_platform_cb ends the call */
+    mol_platform_cancel(op->req); /* mol_tools__platform_cb ends the call */
   } else if (op->timer_active) {
     op->timer_active = 0;
-    bt_done(op, "canceled");
+    mol_tools__done(op, "canceled");
   }
 }
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-const char *bt_arg(const bt_op *op, const char *key, const char *dflt) {
+const char *mol_tools__arg(const mol_tools__op *op, const char *key, const char *dflt) {
   const char *s = mol_json_str(op->args, key);
   return s ? s : dflt;
 }
 
-const char *bt_err_text(int err, const mol_platform_result *res) {
+const char *mol_tools__err_text(int err, const mol_platform_result *res) {
   static __thread char text[512];
   if (err == MOL_EHTTP && res)
     snprintf(text, sizeof text, "%d: %s", res->http_status,
@@ -233,28 +239,32 @@ const char *bt_err_text(int err, const mol_platform_result *res) {
   return text;
 }
 
-int bt_add(mol_tools *reg, mol_tools_builtin *b, const char *name, const char *description,
-           const char *schema, int (*start)(mol_tool_call *call, json_t *args)) {
-  mol_tool_def d = {.name = name, .description = description, .input_schema = schema,
-                    .start = start, .cancel = bt_cancel, .self = b};
+int mol_tools__add(mol_tools *reg, mol_tools_builtin *b, const char *name, const char *description,
+                   const char *schema, int (*start)(mol_tool_call *call, json_t *args)) {
+  mol_tool_def d = {.name = name,
+                    .description = description,
+                    .input_schema = schema,
+                    .start = start,
+                    .cancel = mol_tools__cancel,
+                    .self = b};
   return mol_tools_add(reg, &d);
 }
 
 /* ---- the sets -------------------------------------------------------------------------------- */
 
 int mol_tools_add_core(mol_tools *reg, mol_tools_builtin *b) {
-  int rc = bt_add_delegation_core(reg, b);
-  if (!rc) rc = bt_add_approval(reg, b);
-  if (!rc) rc = bt_add_memory_core(reg, b);
-  if (!rc) rc = bt_add_run_code(reg, b);
+  int rc = mol_tools__add_delegation_core(reg, b);
+  if (!rc) rc = mol_tools__add_approval(reg, b);
+  if (!rc) rc = mol_tools__add_memory_core(reg, b);
+  if (!rc) rc = mol_tools__add_run_code(reg, b);
   return rc;
 }
 
 int mol_tools_add_mcp_set(mol_tools *reg, mol_tools_builtin *b) {
-  int rc = bt_add_delegation_mcp(reg, b);
-  if (!rc) rc = bt_add_workspace_mcp(reg, b);
-  if (!rc) rc = bt_add_memory_mcp(reg, b);
-  if (!rc && !b->o.no_inbox) rc = bt_add_inbox(reg, b);
+  int rc = mol_tools__add_delegation_mcp(reg, b);
+  if (!rc) rc = mol_tools__add_workspace_mcp(reg, b);
+  if (!rc) rc = mol_tools__add_memory_mcp(reg, b);
+  if (!rc && !b->o.no_inbox) rc = mol_tools__add_inbox(reg, b);
   return rc;
 }
 
@@ -316,6 +326,6 @@ mol_tools *mol_agent_tools_registry(mol_agent_tools *t) { return t->reg; }
 void mol_agent_tools_free(mol_agent_tools *t) {
   if (!t) return;
   mol_tools_free(t->reg);
-  bt_release(t->b);
+  mol_tools__release(t->b);
   free(t);
 }

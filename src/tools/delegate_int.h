@@ -8,13 +8,13 @@
 #include "molecule.h"
 
 /* The rows of a GET /delegations answer (new reference), or NULL when it is not an array. */
-json_t *bt_ledger_rows(const mol_platform_result *res);
+json_t *mol_tools__ledger_rows(const mol_platform_result *res);
 /* 1 for "completed" and "failed". */
-int bt_terminal(const char *status);
+int mol_tools__terminal(const char *status);
 
-struct bt_op;
+struct mol_tools__op;
 /* delegate_task's body (tool_delegate_mcp.c): sends op's "task" to its "workspace_id" and ends
  * the call with the reply (waiting on the ledger while the peer has it queued). */
-void bt_delegate_wait(struct bt_op *op);
+void mol_tools__delegate_wait(struct mol_tools__op *op);
 
 #endif

@@ -126,7 +126,7 @@ static json_t *text_of(const char *data, size_t n) {
 }
 
 static void on_err_line(const char *line, void *arg) {
-  bt_op *op = arg;
+  mol_tools__op *op = arg;
   run_state *r = op->x;
   size_t n = strlen(line), cap = op->b->o.run_code_max_output;
   if (r->err.len + n + 1 > cap) {
@@ -143,28 +143,28 @@ static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *
 }
 
 static void rm_work(uv_work_t *w) { /* on the thread pool: r->dir is not touched elsewhere */
-  bt_op *op = w->data;
+  mol_tools__op *op = w->data;
   nftw(((run_state *)op->x)->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Every outcome is a result object, as upstream's dict (errors under "error"): it can be long
  * (the output kept), so it ends the call as a result, never as a short error text. */
-static void send_result(bt_op *op) {
+static void send_result(mol_tools__op *op) {
   run_state *r = op->x;
   json_t *v = r->result;
   r->result = NULL;
-  bt_done_json(op, v);
+  mol_tools__done_json(op, v);
 }
 
 static void after_rm(uv_work_t *w, int status) {
   (void)status;
-  bt_op *op = w->data;
+  mol_tools__op *op = w->data;
   ((run_state *)op->x)->dir[0] = '\0';
   send_result(op);
 }
 
 static void on_run_done(const mol_proc_result *res, void *arg) {
-  bt_op *op = arg;
+  mol_tools__op *op = arg;
   run_state *r = op->x;
   r->proc = NULL;
   if (r->err_dropped) mol_buf_printf(&r->err, "\n[%zu bytes of stderr dropped]", r->err_dropped);
@@ -194,16 +194,16 @@ static void on_run_done(const mol_proc_result *res, void *arg) {
   }
 }
 
-static void kill_run(bt_op *op) {
+static void kill_run(mol_tools__op *op) {
   run_state *r = op->x;
   if (r->proc) mol_proc_kill(r->proc); /* on_run_done ends the call */
 }
 
 /* ---- starting it -------------------------------------------------------------------------------- */
 
-static void run_start(bt_op *op) {
+static void run_start(mol_tools__op *op) {
   run_state *r = op->x;
-  const char *code = bt_arg(op, "code", "");
+  const char *code = mol_tools__arg(op, "code", "");
   char *env[6], cmd[3072];
   size_t n = 0;
   mol_buf code_var = MOL_BUF_INIT;
@@ -217,8 +217,8 @@ static void run_start(bt_op *op) {
     snprintf(r->dir, sizeof r->dir, "/tmp/molecule-run-XXXXXX");
     if (!mkdtemp(r->dir)) {
       r->dir[0] = '\0';
-      bt_done_json(op, json_pack("{s:s,s:i}", "error", "cannot create a work directory",
-                                 "exit_code", -1));
+      mol_tools__done_json(
+          op, json_pack("{s:s,s:i}", "error", "cannot create a work directory", "exit_code", -1));
       return;
     }
     static __thread char home[80], tmp[80];
@@ -255,27 +255,27 @@ static void run_start(bt_op *op) {
 /* The probe: can bubblewrap build its sandbox here? (Installed is not enough: a container may
  * forbid user namespaces.) Decided once per state, by running it. */
 static void on_probe_done(const mol_proc_result *res, void *arg) {
-  bt_op *op = arg;
+  mol_tools__op *op = arg;
   run_state *r = op->x;
   r->proc = NULL;
   op->x_cancel = NULL;
   int usable = res->end == MOL_PROC_EXITED && res->exit_status == 0 && !res->term_signal;
   if (res->end != MOL_PROC_KILLED) op->b->bwrap = usable;
   if (mol_tool_call_stopping(op->call)) {
-    bt_done(op, "canceled");
+    mol_tools__done(op, "canceled");
     return;
   }
   if (!usable && op->b->o.sandbox == MOL_TOOLS_SANDBOX_BWRAP) {
-    bt_done_json(op, json_pack("{s:s,s:i}", "error",
-                               "SANDBOX_BACKEND=bwrap, but bubblewrap cannot run here",
-                               "exit_code", -1));
+    mol_tools__done_json(
+        op, json_pack("{s:s,s:i}", "error", "SANDBOX_BACKEND=bwrap, but bubblewrap cannot run here",
+                      "exit_code", -1));
     return;
   }
   r->bwrap = usable;
   run_start(op);
 }
 
-static void probe(bt_op *op) {
+static void probe(mol_tools__op *op) {
   run_state *r = op->x;
   char cmd[2400];
   snprintf(cmd, sizeof cmd, "exec bwrap %s -- true", bwrap_flags());
@@ -292,33 +292,33 @@ static void probe(bt_op *op) {
 }
 
 static int run_code_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 0);
+  mol_tools__op *op = mol_tools__op_start(call, args, 0);
   if (!op) return 0;
   run_state *r = calloc(1, sizeof *r);
   if (!r) {
-    bt_fail(op, "Error: out of memory");
+    mol_tools__fail(op, "Error: out of memory");
     return 0;
   }
   op->x = r;
   op->x_free = run_state_free;
-  r->language = bt_arg(op, "language", "python");
+  r->language = mol_tools__arg(op, "language", "python");
   if (!*r->language) r->language = "python";
   r->interp = interpreter(r->language);
   char msg[160];
   if (!r->interp) {
-    bt_done_json(op, json_pack("{s:s+,s:i}", "error", "Unsupported language: ", r->language,
-                               "exit_code", -1));
-  } else if (strlen(bt_arg(op, "code", "")) > CODE_MAX) {
+    mol_tools__done_json(op, json_pack("{s:s+,s:i}", "error", "Unsupported language: ", r->language,
+                                       "exit_code", -1));
+  } else if (strlen(mol_tools__arg(op, "code", "")) > CODE_MAX) {
     snprintf(msg, sizeof msg, "code is longer than %d bytes", CODE_MAX);
-    bt_done_json(op, json_pack("{s:s,s:i}", "error", msg, "exit_code", -1));
+    mol_tools__done_json(op, json_pack("{s:s,s:i}", "error", msg, "exit_code", -1));
   } else if (op->b->o.sandbox == MOL_TOOLS_SANDBOX_PLAIN) {
     run_start(op);
   } else if (op->b->bwrap < 0) {
     probe(op);
   } else if (!op->b->bwrap && op->b->o.sandbox == MOL_TOOLS_SANDBOX_BWRAP) {
-    bt_done_json(op, json_pack("{s:s,s:i}", "error",
-                               "SANDBOX_BACKEND=bwrap, but bubblewrap cannot run here",
-                               "exit_code", -1));
+    mol_tools__done_json(
+        op, json_pack("{s:s,s:i}", "error", "SANDBOX_BACKEND=bwrap, but bubblewrap cannot run here",
+                      "exit_code", -1));
   } else {
     r->bwrap = op->b->bwrap;
     run_start(op);
@@ -326,6 +326,6 @@ static int run_code_start(mol_tool_call *call, json_t *args) {
   return 0;
 }
 
-int bt_add_run_code(mol_tools *reg, mol_tools_builtin *b) {
-  return bt_add(reg, b, "run_code", run_desc, run_schema, run_code_start);
+int mol_tools__add_run_code(mol_tools *reg, mol_tools_builtin *b) {
+  return mol_tools__add(reg, b, "run_code", run_desc, run_schema, run_code_start);
 }

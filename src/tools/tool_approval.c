@@ -27,19 +27,22 @@ typedef struct {
   uint64_t deadline;         /* uv_now ms */
 } approval_state;
 
-static uint64_t now_ms(bt_op *op) { return uv_now(mol_tool_call_env(op->call)->loop); }
+static uint64_t now_ms(mol_tools__op *op) {
+  return uv_now(mol_tool_call_env(op->call)->loop);
+}
 
-static void timed_out(bt_op *op) {
+static void timed_out(mol_tools__op *op) {
   approval_state *a = op->x;
   char msg[128];
   snprintf(msg, sizeof msg, "Timed out after %.1fs waiting for human decision",
            op->b->o.approval_timeout_ms / 1000.0);
-  bt_done_json(op, json_pack("{s:b,s:s,s:s}", "approved", 0, "approval_id", a->id, "error", msg));
+  mol_tools__done_json(
+      op, json_pack("{s:b,s:s,s:s}", "approved", 0, "approval_id", a->id, "error", msg));
 }
 
-static void poll_now(bt_op *op, int err, const mol_platform_result *res);
+static void poll_now(mol_tools__op *op, int err, const mol_platform_result *res);
 
-static void wait_more(bt_op *op) {
+static void wait_more(mol_tools__op *op) {
   approval_state *a = op->x;
   uint64_t now = now_ms(op);
   if (now >= a->deadline) {
@@ -47,10 +50,10 @@ static void wait_more(bt_op *op) {
     return;
   }
   uint64_t left = a->deadline - now, pause = op->b->o.approval_poll_ms;
-  bt_after(op, pause < left ? pause : left, poll_now);
+  mol_tools__after(op, pause < left ? pause : left, poll_now);
 }
 
-static void decided(bt_op *op, json_t *row, const char *status) {
+static void decided(mol_tools__op *op, json_t *row, const char *status) {
   approval_state *a = op->x;
   const char *by = mol_json_str(row, "decided_by");
   json_t *v = json_pack("{s:b,s:s,s:s}", "approved", !strcmp(status, "approved"), "approval_id",
@@ -60,10 +63,10 @@ static void decided(bt_op *op, json_t *row, const char *status) {
     const char *why = mol_json_str(row, "decision_reason");
     if (why) json_object_set_new(v, "reason", json_string(why));
   }
-  bt_done_json(op, v);
+  mol_tools__done_json(op, v);
 }
 
-static void polled(bt_op *op, int err, const mol_platform_result *res) {
+static void polled(mol_tools__op *op, int err, const mol_platform_result *res) {
   if (!err && res->status && strcmp(res->status, "pending")) {
     json_t *row = json_loads(res->item ? res->item : "{}", 0, NULL);
     decided(op, row, res->status);
@@ -73,21 +76,22 @@ static void polled(bt_op *op, int err, const mol_platform_result *res) {
   wait_more(op); /* pending, or a transient failure: the deadline decides */
 }
 
-static void poll_now(bt_op *op, int err, const mol_platform_result *res) {
+static void poll_now(mol_tools__op *op, int err, const mol_platform_result *res) {
   (void)err, (void)res;
   approval_state *a = op->x;
   op->step = polled;
-  if (mol_platform_approval_get(op->pc, a->id, NULL, bt_platform_cb, op, &op->req)) wait_more(op);
+  if (mol_platform_approval_get(op->pc, a->id, NULL, mol_tools__platform_cb, op, &op->req))
+    wait_more(op);
 }
 
-static void created(bt_op *op, int err, const mol_platform_result *res) {
+static void created(mol_tools__op *op, int err, const mol_platform_result *res) {
   approval_state *a = op->x;
   if (err || !res->id || !*res->id) {
     char msg[600];
     if (err == MOL_EHTTP) snprintf(msg, sizeof msg, "Failed to create request: %d", res->http_status);
     else if (err) snprintf(msg, sizeof msg, "Failed to request approval: %s", mol_strerror(err));
     else snprintf(msg, sizeof msg, "Platform returned invalid JSON (status %d)", res->http_status);
-    bt_done_json(op, json_pack("{s:b,s:s}", "approved", 0, "error", msg));
+    mol_tools__done_json(op, json_pack("{s:b,s:s}", "approved", 0, "error", msg));
     return;
   }
   snprintf(a->id, sizeof a->id, "%s", res->id);
@@ -96,27 +100,27 @@ static void created(bt_op *op, int err, const mol_platform_result *res) {
 }
 
 static int approval_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 1);
+  mol_tools__op *op = mol_tools__op_start(call, args, 1);
   if (!op) return 0;
   approval_state *a = calloc(1, sizeof *a);
   if (!a) {
-    bt_fail(op, "Error: out of memory");
+    mol_tools__fail(op, "Error: out of memory");
     return 0;
   }
   op->x = a;
   op->x_free = free;
-  const char *action = bt_arg(op, "action", "");
+  const char *action = mol_tools__arg(op, "action", "");
   if (!*action) {
-    bt_done_json(op, json_pack("{s:b,s:s}", "approved", 0, "error", "action is required"));
+    mol_tools__done_json(op, json_pack("{s:b,s:s}", "approved", 0, "error", "action is required"));
     return 0;
   }
   op->step = created;
-  int rc = mol_platform_approval_create(op->pc, action, bt_arg(op, "reason", ""), NULL, NULL,
-                                        NULL, bt_platform_cb, op, &op->req);
+  int rc = mol_platform_approval_create(op->pc, action, mol_tools__arg(op, "reason", ""), NULL,
+                                        NULL, NULL, mol_tools__platform_cb, op, &op->req);
   if (rc) created(op, rc, NULL);
   return 0;
 }
 
-int bt_add_approval(mol_tools *reg, mol_tools_builtin *b) {
-  return bt_add(reg, b, "request_approval", approval_desc, approval_schema, approval_start);
+int mol_tools__add_approval(mol_tools *reg, mol_tools_builtin *b) {
+  return mol_tools__add(reg, b, "request_approval", approval_desc, approval_schema, approval_start);
 }

@@ -18,14 +18,14 @@
 
 /* ---- the ledger, shared with the MCP tools ------------------------------------------------- */
 
-json_t *bt_ledger_rows(const mol_platform_result *res) {
+json_t *mol_tools__ledger_rows(const mol_platform_result *res) {
   json_t *v = res && res->body ? json_loads(res->body, 0, NULL) : NULL;
   if (json_is_array(v)) return v;
   json_decref(v);
   return NULL;
 }
 
-int bt_terminal(const char *status) {
+int mol_tools__terminal(const char *status) {
   return status && (!strcmp(status, "completed") || !strcmp(status, "failed"));
 }
 
@@ -50,29 +50,30 @@ static const char delegate_schema[] =
     "{\"type\":\"object\",\"properties\":{\"workspace_id\":{\"type\":\"string\"},\"task\":"
     "{\"type\":\"string\"}},\"required\":[\"workspace_id\",\"task\"]}";
 
-static void delegated(bt_op *op, int err, const mol_platform_result *res) {
-  const char *target = bt_arg(op, "workspace_id", "");
+static void delegated(mol_tools__op *op, int err, const mol_platform_result *res) {
+  const char *target = mol_tools__arg(op, "workspace_id", "");
   if (err) {
-    bt_done_json(op, json_pack("{s:b,s:s+}", "success", 0, "error", "Delegation failed: ",
-                               bt_err_text(err, res)));
+    mol_tools__done_json(op, json_pack("{s:b,s:s+}", "success", 0, "error",
+                                       "Delegation failed: ", mol_tools__err_text(err, res)));
     return;
   }
   char msg[512];
   snprintf(msg, sizeof msg,
            "Task delegated to %s. Use check_delegation_status('%s') to get the result when "
            "ready.", target, res->delegation_id ? res->delegation_id : "");
-  bt_done_json(op, json_pack("{s:b,s:s,s:s,s:s}", "success", 1, "task_id",
-                             res->delegation_id ? res->delegation_id : "", "status", "delegated",
-                             "message", msg));
+  mol_tools__done_json(op, json_pack("{s:b,s:s,s:s,s:s}", "success", 1, "task_id",
+                                     res->delegation_id ? res->delegation_id : "", "status",
+                                     "delegated", "message", msg));
 }
 
 static int delegate_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 1);
+  mol_tools__op *op = mol_tools__op_start(call, args, 1);
   if (!op) return 0;
-  const char *target = bt_arg(op, "workspace_id", ""), *task = bt_arg(op, "task", "");
+  const char *target = mol_tools__arg(op, "workspace_id", ""),
+             *task = mol_tools__arg(op, "task", "");
   if (!*target || !*task) {
-    bt_done_json(op, json_pack("{s:b,s:s}", "success", 0, "error",
-                               "workspace_id and task are required"));
+    mol_tools__done_json(
+        op, json_pack("{s:b,s:s}", "success", 0, "error", "workspace_id and task are required"));
     return 0;
   }
   /* A fresh key: each call is a new delegation, as upstream's uuid task ids. */
@@ -80,12 +81,13 @@ static int delegate_start(mol_tool_call *call, json_t *args) {
   mol_uuid4(key);
   mol_platform_delegate_opts o = {.idempotency_key = key, .timeout_ms = 30000};
   op->step = delegated;
-  int rc = mol_platform_delegate(op->pc, target, task, &o, NULL, bt_platform_cb, op, &op->req);
+  int rc =
+      mol_platform_delegate(op->pc, target, task, &o, NULL, mol_tools__platform_cb, op, &op->req);
   if (rc == MOL_EINVAL)
-    bt_done_json(op, json_pack("{s:b,s:s}", "success", 0, "error",
-                               "workspace_id must be a workspace ID (a UUID)"));
+    mol_tools__done_json(op, json_pack("{s:b,s:s}", "success", 0, "error",
+                                       "workspace_id must be a workspace ID (a UUID)"));
   else if (rc)
-    bt_done_json(op, json_pack("{s:b,s:s}", "success", 0, "error", mol_strerror(rc)));
+    mol_tools__done_json(op, json_pack("{s:b,s:s}", "success", 0, "error", mol_strerror(rc)));
   return 0;
 }
 
@@ -121,53 +123,56 @@ static json_t *row_view(json_t *row, int full) {
   return o;
 }
 
-static void status_read(bt_op *op, int err, const mol_platform_result *res) {
-  json_t *rows = err ? NULL : bt_ledger_rows(res);
+static void status_read(mol_tools__op *op, int err, const mol_platform_result *res) {
+  json_t *rows = err ? NULL : mol_tools__ledger_rows(res);
   if (!rows) {
-    bt_done_json(op, json_pack("{s:s+}", "error", "Cannot read the delegations: ",
-                               err ? bt_err_text(err, res) : "unexpected answer"));
+    mol_tools__done_json(op, json_pack("{s:s+}", "error", "Cannot read the delegations: ",
+                                       err ? mol_tools__err_text(err, res) : "unexpected answer"));
     return;
   }
   json_t *list = json_array();
   size_t i;
   json_t *row;
   json_array_foreach(rows, i, row) json_array_append_new(list, row_view(row, 0));
-  bt_done_json(op, json_pack("{s:o,s:I}", "delegations", list, "count",
-                             (json_int_t)json_array_size(rows)));
+  mol_tools__done_json(
+      op, json_pack("{s:o,s:I}", "delegations", list, "count", (json_int_t)json_array_size(rows)));
   json_decref(rows);
 }
 
 /* One delegation, read by its id (not limited to the newest rows of the list). */
-static void status_one(bt_op *op, int err, const mol_platform_result *res) {
+static void status_one(mol_tools__op *op, int err, const mol_platform_result *res) {
   json_t *row = err ? NULL : json_loads(res->item ? res->item : "", 0, NULL);
   if (row) {
-    bt_done_json(op, row_view(row, 1));
+    mol_tools__done_json(op, row_view(row, 1));
   } else if (err == MOL_ENOENT) {
     char msg[256];
-    snprintf(msg, sizeof msg, "No delegation found with task_id %s", bt_arg(op, "task_id", ""));
-    bt_done_json(op, json_pack("{s:s}", "error", msg));
+    snprintf(msg, sizeof msg, "No delegation found with task_id %s",
+             mol_tools__arg(op, "task_id", ""));
+    mol_tools__done_json(op, json_pack("{s:s}", "error", msg));
   } else {
-    bt_done_json(op, json_pack("{s:s+}", "error", "Cannot read the delegation: ",
-                               err ? bt_err_text(err, res) : "unexpected answer"));
+    mol_tools__done_json(op, json_pack("{s:s+}", "error", "Cannot read the delegation: ",
+                                       err ? mol_tools__err_text(err, res) : "unexpected answer"));
   }
   json_decref(row);
 }
 
 static int status_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 1);
+  mol_tools__op *op = mol_tools__op_start(call, args, 1);
   if (!op) return 0;
-  const char *id = bt_arg(op, "task_id", "");
+  const char *id = mol_tools__arg(op, "task_id", "");
   op->step = *id ? status_one : status_read;
-  int rc = *id ? mol_platform_delegation_status(op->pc, id, NULL, bt_platform_cb, op, &op->req)
-               : mol_platform_delegations(op->pc, NULL, bt_platform_cb, op, &op->req);
-  if (rc) bt_done_json(op, json_pack("{s:s}", "error", mol_strerror(rc)));
+  int rc =
+      *id ? mol_platform_delegation_status(op->pc, id, NULL, mol_tools__platform_cb, op, &op->req)
+          : mol_platform_delegations(op->pc, NULL, mol_tools__platform_cb, op, &op->req);
+  if (rc) mol_tools__done_json(op, json_pack("{s:s}", "error", mol_strerror(rc)));
   return 0;
 }
 
-int bt_add_delegation_core(mol_tools *reg, mol_tools_builtin *b) {
-  int rc = bt_add(reg, b, "delegate_to_workspace", delegate_desc, delegate_schema,
-                  delegate_start);
-  if (!rc) rc = bt_add(reg, b, "check_delegation_status", status_desc, status_schema,
-                       status_start);
+int mol_tools__add_delegation_core(mol_tools *reg, mol_tools_builtin *b) {
+  int rc = mol_tools__add(reg, b, "delegate_to_workspace", delegate_desc, delegate_schema,
+                          delegate_start);
+  if (!rc)
+    rc =
+        mol_tools__add(reg, b, "check_delegation_status", status_desc, status_schema, status_start);
   return rc;
 }

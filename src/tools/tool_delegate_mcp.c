@@ -58,7 +58,7 @@ static char *clip(const char *s) {
 
 /* The outcome into the ledger. Best effort and not waited for: the reply goes to the model at
  * once; a lost update leaves the row as the platform stitched it. */
-static void mirror(bt_op *op, const char *status, const char *error, const char *preview) {
+static void mirror(mol_tools__op *op, const char *status, const char *error, const char *preview) {
   sync_state *s = op->x;
   if (!s->recorded) return;
   char *e = error ? clip(error) : NULL, *p = preview ? clip(preview) : NULL;
@@ -67,32 +67,33 @@ static void mirror(bt_op *op, const char *status, const char *error, const char 
   free(p);
 }
 
-static void sync_failed(bt_op *op, const char *why) {
-  const char *target = bt_arg(op, "workspace_id", "");
+static void sync_failed(mol_tools__op *op, const char *why) {
+  const char *target = mol_tools__arg(op, "workspace_id", "");
   char advice[512];
   snprintf(advice, sizeof advice, failed_advice, target);
   mirror(op, "failed", why, NULL);
-  bt_fail(op, "DELEGATION FAILED to %s: [A2A_ERROR] %s%s", target, why, advice);
+  mol_tools__fail(op, "DELEGATION FAILED to %s: [A2A_ERROR] %s%s", target, why, advice);
 }
 
-static void queued_answer(bt_op *op) {
+static void queued_answer(mol_tools__op *op) {
   sync_state *s = op->x;
   char text[512];
   snprintf(text, sizeof text,
            "Task queued: %s is busy. The platform will deliver it and record the reply; check "
            "it with check_task_status(task_id=\"%s\"). Do not send it again.",
-           bt_arg(op, "workspace_id", ""), s->id);
-  bt_done(op, text);
+           mol_tools__arg(op, "workspace_id", ""), s->id);
+  mol_tools__done(op, text);
 }
 
-static void poll_ledger(bt_op *op, int err, const mol_platform_result *res);
+static void poll_ledger(mol_tools__op *op, int err, const mol_platform_result *res);
 
-static void ledger_read(bt_op *op, int err, const mol_platform_result *res) {
+static void ledger_read(mol_tools__op *op, int err, const mol_platform_result *res) {
   sync_state *s = op->x;
-  if (!err && bt_terminal(res->status)) {
+  if (!err && mol_tools__terminal(res->status)) {
     json_t *row = json_loads(res->item ? res->item : "", 0, NULL);
     const char *preview = mol_json_str(row, "response_preview"), *e = mol_json_str(row, "error");
-    if (!strcmp(res->status, "completed")) bt_done(op, preview ? preview : "(no response)");
+    if (!strcmp(res->status, "completed"))
+      mol_tools__done(op, preview ? preview : "(no response)");
     else sync_failed(op, e ? e : "failed");
     json_decref(row);
     return;
@@ -104,18 +105,19 @@ static void ledger_read(bt_op *op, int err, const mol_platform_result *res) {
   }
   s->pause = s->pause * 2 > op->b->o.ledger_poll_ms ? op->b->o.ledger_poll_ms : s->pause * 2;
   uint64_t left = op->b->o.queued_wait_ms - (now - s->queued_at);
-  bt_after(op, s->pause < left ? s->pause : left, poll_ledger);
+  mol_tools__after(op, s->pause < left ? s->pause : left, poll_ledger);
 }
 
-static void poll_ledger(bt_op *op, int err, const mol_platform_result *res) {
+static void poll_ledger(mol_tools__op *op, int err, const mol_platform_result *res) {
   (void)err, (void)res;
   sync_state *s = op->x;
   op->step = ledger_read;
-  int rc = mol_platform_delegation_status(op->pc, s->id, NULL, bt_platform_cb, op, &op->req);
+  int rc =
+      mol_platform_delegation_status(op->pc, s->id, NULL, mol_tools__platform_cb, op, &op->req);
   if (rc) queued_answer(op);
 }
 
-static void replied(bt_op *op, int err, const mol_platform_result *res) {
+static void replied(mol_tools__op *op, int err, const mol_platform_result *res) {
   sync_state *s = op->x;
   char why[512];
   if (!err && res->queued) {
@@ -125,63 +127,64 @@ static void replied(bt_op *op, int err, const mol_platform_result *res) {
     }
     s->queued_at = uv_now(mol_tool_call_env(op->call)->loop);
     s->pause = FIRST_POLL_MS;
-    bt_after(op, s->pause, poll_ledger);
+    mol_tools__after(op, s->pause, poll_ledger);
     return;
   }
   if (!err) {
     const char *text = res->text && *res->text ? res->text : "(no response)";
     mirror(op, "completed", NULL, text);
-    bt_done(op, text);
+    mol_tools__done(op, text);
     return;
   }
   if (err == MOL_ERPC)
     snprintf(why, sizeof why, "%s (code=%d)", res->rpc_message ? res->rpc_message : "error",
              res->rpc_code);
   else
-    snprintf(why, sizeof why, "%s", bt_err_text(err, res));
+    snprintf(why, sizeof why, "%s", mol_tools__err_text(err, res));
   sync_failed(op, why);
 }
 
-static void send_task(bt_op *op, int err, const mol_platform_result *res) {
+static void send_task(mol_tools__op *op, int err, const mol_platform_result *res) {
   (void)res;
   sync_state *s = op->x;
   s->recorded = err == 0;
   mol_platform_call_peer_opts o = {.proxy_only = 1, .message_id = s->id,
                                    .timeout_ms = op->b->o.delegation_timeout_ms};
   op->step = replied;
-  int rc = mol_platform_call_peer(op->pc, bt_arg(op, "workspace_id", ""), bt_arg(op, "task", ""),
-                                  &o, NULL, bt_platform_cb, op, &op->req);
+  int rc = mol_platform_call_peer(op->pc, mol_tools__arg(op, "workspace_id", ""),
+                                  mol_tools__arg(op, "task", ""), &o, NULL, mol_tools__platform_cb,
+                                  op, &op->req);
   if (rc == MOL_EINVAL) {
     mirror(op, "failed", "bad workspace_id", NULL);
-    bt_fail(op, "Error: workspace_id must be a workspace ID (a UUID)");
+    mol_tools__fail(op, "Error: workspace_id must be a workspace ID (a UUID)");
   } else if (rc) {
     sync_failed(op, mol_strerror(rc));
   }
 }
 
-void bt_delegate_wait(bt_op *op) {
-  if (!*bt_arg(op, "workspace_id", "") || !*bt_arg(op, "task", "")) {
-    bt_fail(op, "Error: workspace_id and task are required");
+void mol_tools__delegate_wait(mol_tools__op *op) {
+  if (!*mol_tools__arg(op, "workspace_id", "") || !*mol_tools__arg(op, "task", "")) {
+    mol_tools__fail(op, "Error: workspace_id and task are required");
     return;
   }
   sync_state *s = calloc(1, sizeof *s);
   if (!s || mol_uuid4(s->id)) {
     free(s);
-    bt_fail(op, "Error: out of memory");
+    mol_tools__fail(op, "Error: out of memory");
     return;
   }
   op->x = s;
   op->x_free = free;
   op->step = send_task;
-  int rc = mol_platform_delegation_record(op->pc, bt_arg(op, "workspace_id", ""),
-                                          bt_arg(op, "task", ""), s->id, NULL, bt_platform_cb,
-                                          op, &op->req);
+  int rc = mol_platform_delegation_record(op->pc, mol_tools__arg(op, "workspace_id", ""),
+                                          mol_tools__arg(op, "task", ""), s->id, NULL,
+                                          mol_tools__platform_cb, op, &op->req);
   if (rc) send_task(op, rc, NULL); /* not recordable (a bad id): the call says why */
 }
 
 static int sync_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 1);
-  if (op) bt_delegate_wait(op);
+  mol_tools__op *op = mol_tools__op_start(call, args, 1);
+  if (op) mol_tools__delegate_wait(op);
   return 0;
 }
 
@@ -195,16 +198,16 @@ static const char async_schema[] =
     "\"Target workspace ID\"},\"task\":{\"type\":\"string\",\"description\":\"Task description "
     "to send\"}," BT_SOURCE_PROP "},\"required\":[\"workspace_id\",\"task\"]}";
 
-static void async_sent(bt_op *op, int err, const mol_platform_result *res) {
+static void async_sent(mol_tools__op *op, int err, const mol_platform_result *res) {
   if (err == MOL_EHTTP) {
-    bt_fail(op, "Error: delegation failed with status %d: %.200s", res->http_status,
-            res->body ? res->body : "");
+    mol_tools__fail(op, "Error: delegation failed with status %d: %.200s", res->http_status,
+                    res->body ? res->body : "");
   } else if (err) {
-    bt_fail(op, "Error: delegation failed — %s", mol_strerror(err));
+    mol_tools__fail(op, "Error: delegation failed — %s", mol_strerror(err));
   } else {
     json_t *v = json_pack("{s:s,s:s,s:s,s:s}", "delegation_id",
                           res->delegation_id ? res->delegation_id : "", "workspace_id",
-                          bt_arg(op, "workspace_id", ""), "status", "delegated", "note",
+                          mol_tools__arg(op, "workspace_id", ""), "status", "delegated", "note",
                           "Task delegated. The platform runs it in the background. Use "
                           "check_task_status to poll for results.");
     if (v && res->idempotent_hit) {
@@ -213,23 +216,24 @@ static void async_sent(bt_op *op, int err, const mol_platform_result *res) {
                                                  "the last minute: this is that delegation. Use "
                                                  "check_task_status to poll for results."));
     }
-    bt_done_json(op, v);
+    mol_tools__done_json(op, v);
   }
 }
 
 static int async_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 1);
+  mol_tools__op *op = mol_tools__op_start(call, args, 1);
   if (!op) return 0;
-  const char *target = bt_arg(op, "workspace_id", ""), *task = bt_arg(op, "task", "");
+  const char *target = mol_tools__arg(op, "workspace_id", ""),
+             *task = mol_tools__arg(op, "task", "");
   if (!*target || !*task) {
-    bt_fail(op, "Error: workspace_id and task are required");
+    mol_tools__fail(op, "Error: workspace_id and task are required");
     return 0;
   }
   /* Upstream's key never expires (the same task to the same peer is never asked twice); the
    * minute bounds it to accidental double calls. */
   char *material = malloc(strlen(target) + strlen(task) + 2), key[65];
   if (!material) {
-    bt_fail(op, "Error: out of memory");
+    mol_tools__fail(op, "Error: out of memory");
     return 0;
   }
   sprintf(material, "%s:%s", target, task);
@@ -238,9 +242,12 @@ static int async_start(mol_tool_call *call, json_t *args) {
   key[32] = '\0';
   mol_platform_delegate_opts o = {.idempotency_key = key, .timeout_ms = 30000};
   op->step = async_sent;
-  int rc = mol_platform_delegate(op->pc, target, task, &o, NULL, bt_platform_cb, op, &op->req);
-  if (rc == MOL_EINVAL) bt_fail(op, "Error: workspace_id must be a workspace ID (a UUID)");
-  else if (rc) bt_fail(op, "Error: delegation failed — %s", mol_strerror(rc));
+  int rc =
+      mol_platform_delegate(op->pc, target, task, &o, NULL, mol_tools__platform_cb, op, &op->req);
+  if (rc == MOL_EINVAL)
+    mol_tools__fail(op, "Error: workspace_id must be a workspace ID (a UUID)");
+  else if (rc)
+    mol_tools__fail(op, "Error: delegation failed — %s", mol_strerror(rc));
   return 0;
 }
 
@@ -256,14 +263,16 @@ static const char check_schema[] =
     "\"Only delegations to this workspace (optional)\"},\"task_id\":{\"type\":\"string\","
     "\"description\":\"The delegation to check (empty: list the latest)\"}," BT_SOURCE_PROP "}}";
 
-static void checked(bt_op *op, int err, const mol_platform_result *res) {
-  json_t *rows = err ? NULL : bt_ledger_rows(res);
+static void checked(mol_tools__op *op, int err, const mol_platform_result *res) {
+  json_t *rows = err ? NULL : mol_tools__ledger_rows(res);
   if (!rows) {
-    if (err == MOL_EHTTP) bt_fail(op, "Error: failed to check delegations (%d)", res->http_status);
-    else bt_fail(op, "Error checking delegations: %s", err ? mol_strerror(err) : "bad answer");
+    if (err == MOL_EHTTP)
+      mol_tools__fail(op, "Error: failed to check delegations (%d)", res->http_status);
+    else
+      mol_tools__fail(op, "Error checking delegations: %s", err ? mol_strerror(err) : "bad answer");
     return;
   }
-  const char *target = bt_arg(op, "workspace_id", "");
+  const char *target = mol_tools__arg(op, "workspace_id", "");
   {
     json_t *list = json_array(), *row;
     size_t i, count = 0;
@@ -280,38 +289,41 @@ static void checked(bt_op *op, int err, const mol_platform_result *res) {
           json_object_set(v, keys[k], json_object_get(row, keys[k]));
       json_array_append_new(list, v);
     }
-    bt_done_json(op, json_pack("{s:o,s:I}", "delegations", list, "count", (json_int_t)count));
+    mol_tools__done_json(op,
+                         json_pack("{s:o,s:I}", "delegations", list, "count", (json_int_t)count));
   }
   json_decref(rows);
 }
 
 /* One delegation, read by its id (not limited to the newest rows of the list). */
-static void checked_one(bt_op *op, int err, const mol_platform_result *res) {
+static void checked_one(mol_tools__op *op, int err, const mol_platform_result *res) {
   if (err == MOL_ENOENT)
-    bt_done_json(op, json_pack("{s:s,s:s}", "status", "not_found", "delegation_id",
-                               bt_arg(op, "task_id", "")));
+    mol_tools__done_json(op, json_pack("{s:s,s:s}", "status", "not_found", "delegation_id",
+                                       mol_tools__arg(op, "task_id", "")));
   else if (err == MOL_EHTTP)
-    bt_fail(op, "Error: failed to check delegations (%d)", res->http_status);
+    mol_tools__fail(op, "Error: failed to check delegations (%d)", res->http_status);
   else if (err)
-    bt_fail(op, "Error checking delegations: %s", mol_strerror(err));
+    mol_tools__fail(op, "Error checking delegations: %s", mol_strerror(err));
   else
-    bt_done(op, res->item);
+    mol_tools__done(op, res->item);
 }
 
 static int check_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 1);
+  mol_tools__op *op = mol_tools__op_start(call, args, 1);
   if (!op) return 0;
-  const char *id = bt_arg(op, "task_id", "");
+  const char *id = mol_tools__arg(op, "task_id", "");
   op->step = *id ? checked_one : checked;
-  int rc = *id ? mol_platform_delegation_status(op->pc, id, NULL, bt_platform_cb, op, &op->req)
-               : mol_platform_delegations(op->pc, NULL, bt_platform_cb, op, &op->req);
-  if (rc) bt_fail(op, "Error checking delegations: %s", mol_strerror(rc));
+  int rc =
+      *id ? mol_platform_delegation_status(op->pc, id, NULL, mol_tools__platform_cb, op, &op->req)
+          : mol_platform_delegations(op->pc, NULL, mol_tools__platform_cb, op, &op->req);
+  if (rc) mol_tools__fail(op, "Error checking delegations: %s", mol_strerror(rc));
   return 0;
 }
 
-int bt_add_delegation_mcp(mol_tools *reg, mol_tools_builtin *b) {
-  int rc = bt_add(reg, b, "delegate_task", sync_desc, sync_schema, sync_start);
-  if (!rc) rc = bt_add(reg, b, "delegate_task_async", async_desc, async_schema, async_start);
-  if (!rc) rc = bt_add(reg, b, "check_task_status", check_desc, check_schema, check_start);
+int mol_tools__add_delegation_mcp(mol_tools *reg, mol_tools_builtin *b) {
+  int rc = mol_tools__add(reg, b, "delegate_task", sync_desc, sync_schema, sync_start);
+  if (!rc)
+    rc = mol_tools__add(reg, b, "delegate_task_async", async_desc, async_schema, async_start);
+  if (!rc) rc = mol_tools__add(reg, b, "check_task_status", check_desc, check_schema, check_start);
   return rc;
 }

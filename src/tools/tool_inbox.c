@@ -27,12 +27,12 @@ typedef struct {
 
 typedef struct waiter {
   struct waiter *next;
-  bt_op *op;
-  void (*fetched)(bt_op *op, int err);
+  mol_tools__op *op;
+  void (*fetched)(mol_tools__op *op, int err);
 } waiter;
 
-struct bt_inbox {
-  bt_inbox *next;
+struct mol_tools__inbox {
+  mol_tools__inbox *next;
   mol_tools_builtin *b;
   mol_platform_client *pc;
   inbox_msg *msgs;
@@ -44,10 +44,10 @@ struct bt_inbox {
   size_t popped_next;
 };
 
-static bt_inbox *inbox_of(mol_tools_builtin *b, mol_platform_client *pc) {
-  for (bt_inbox *in = b->inboxes; in; in = in->next)
+static mol_tools__inbox *inbox_of(mol_tools_builtin *b, mol_platform_client *pc) {
+  for (mol_tools__inbox *in = b->inboxes; in; in = in->next)
     if (in->pc == pc) return in;
-  bt_inbox *in = calloc(1, sizeof *in);
+  mol_tools__inbox *in = calloc(1, sizeof *in);
   if (!in) return NULL;
   in->b = b;
   in->pc = pc;
@@ -56,9 +56,9 @@ static bt_inbox *inbox_of(mol_tools_builtin *b, mol_platform_client *pc) {
   return in;
 }
 
-void bt_inboxes_free(mol_tools_builtin *b) {
+void mol_tools__inboxes_free(mol_tools_builtin *b) {
   while (b->inboxes) {
-    bt_inbox *in = b->inboxes;
+    mol_tools__inbox *in = b->inboxes;
     b->inboxes = in->next;
     for (size_t i = 0; i < in->n; i++) {
       free(in->msgs[i].id);
@@ -73,7 +73,7 @@ void bt_inboxes_free(mol_tools_builtin *b) {
 
 /* ---- fetching -------------------------------------------------------------------------------- */
 
-static int known(const bt_inbox *in, const char *id) {
+static int known(const mol_tools__inbox *in, const char *id) {
   for (size_t i = 0; i < in->n; i++)
     if (!strcmp(in->msgs[i].id, id)) return 1;
   for (size_t i = 0; i < POPPED_RING; i++)
@@ -93,7 +93,7 @@ static json_t *view_of(const mol_platform_message *m) {
   return v;
 }
 
-static void take(bt_inbox *in, const mol_platform_result *res) {
+static void take(mol_tools__inbox *in, const mol_platform_result *res) {
   for (size_t i = 0; i < res->nmessages; i++) {
     const mol_platform_message *m = &res->messages[i];
     if (!known(in, m->activity_id)) {
@@ -120,7 +120,7 @@ static void take(bt_inbox *in, const mol_platform_result *res) {
 }
 
 static void on_fetched(int err, const mol_platform_result *res, void *arg) {
-  bt_inbox *in = arg;
+  mol_tools__inbox *in = arg;
   mol_tools_builtin *b = in->b;
   in->fetching = 0;
   if (!err) take(in, res);
@@ -132,34 +132,36 @@ static void on_fetched(int err, const mol_platform_result *res, void *arg) {
   in->waiters = NULL;
   while (w) {
     waiter *next = w->next;
-    bt_op *op = w->op;
-    void (*fetched)(bt_op *, int) = w->fetched;
+    mol_tools__op *op = w->op;
+    void (*fetched)(mol_tools__op *, int) = w->fetched;
     free(w);
     op->x_cancel = NULL;
-    if (mol_tool_call_stopping(op->call)) bt_done(op, "canceled");
+    if (mol_tool_call_stopping(op->call))
+      mol_tools__done(op, "canceled");
     else fetched(op, err);
     w = next;
   }
-  bt_release(b); /* the fetch's hold */
+  mol_tools__release(b); /* the fetch's hold */
 }
 
 /* A waiter's cancel: leaves the list and ends the call now (the shared fetch goes on). */
-static void leave(bt_op *op) {
-  bt_inbox *in = inbox_of(op->b, op->pc);
+static void leave(mol_tools__op *op) {
+  mol_tools__inbox *in = inbox_of(op->b, op->pc);
   for (waiter **p = in ? &in->waiters : NULL; p && *p; p = &(*p)->next) {
     if ((*p)->op != op) continue;
     waiter *w = *p;
     *p = w->next;
     free(w);
     op->x_cancel = NULL;
-    bt_done(op, "canceled");
+    mol_tools__done(op, "canceled");
     return;
   }
 }
 
 /* Fresh rows, then fetched(op, err): joins the fetch in flight or starts one. A full inbox
  * fetches nothing more until messages are popped: what it holds comes first. */
-static void fetch(bt_op *op, bt_inbox *in, void (*fetched)(bt_op *op, int err)) {
+static void fetch(mol_tools__op *op, mol_tools__inbox *in,
+                  void (*fetched)(mol_tools__op *op, int err)) {
   waiter *w = in->n < INBOX_MAX ? calloc(1, sizeof *w) : NULL;
   if (!w) {
     fetched(op, in->n < INBOX_MAX ? MOL_ENOMEM : 0);
@@ -172,7 +174,7 @@ static void fetch(bt_op *op, bt_inbox *in, void (*fetched)(bt_op *op, int err)) 
   op->x_cancel = leave;
   if (in->fetching) return;
   mol_platform_fetch_opts o = {.limit = FETCH_LIMIT, .since_id = in->since};
-  bt_hold(in->b);
+  mol_tools__hold(in->b);
   in->fetching = 1;
   int rc = mol_platform_fetch_inbound(in->pc, &o, NULL, on_fetched, in, NULL);
   if (rc) {
@@ -183,46 +185,47 @@ static void fetch(bt_op *op, bt_inbox *in, void (*fetched)(bt_op *op, int err)) 
 
 /* ---- the tools -------------------------------------------------------------------------------- */
 
-static json_t *unpopped(const bt_inbox *in, size_t limit) {
+static json_t *unpopped(const mol_tools__inbox *in, size_t limit) {
   json_t *list = json_array();
   for (size_t i = 0; i < in->n && i < limit; i++) json_array_append(list, in->msgs[i].view);
   return list;
 }
 
-static void peeked(bt_op *op, int err) {
-  bt_inbox *in = inbox_of(op->b, op->pc);
+static void peeked(mol_tools__op *op, int err) {
+  mol_tools__inbox *in = inbox_of(op->b, op->pc);
   long long limit = json_integer_value(json_object_get(op->args, "limit"));
   if (limit <= 0) limit = 10;
   json_t *v = json_pack("{s:o,s:I}", "messages", unpopped(in, (size_t)limit), "count",
                         (json_int_t)in->n);
   if (v && err) json_object_set_new(v, "warning", json_string(mol_strerror(err)));
-  bt_done_json(op, v);
+  mol_tools__done_json(op, v);
 }
 
-static void wait_poll(bt_op *op, int err, const mol_platform_result *res);
+static void wait_poll(mol_tools__op *op, int err, const mol_platform_result *res);
 
-static void waited(bt_op *op, int err) {
-  bt_inbox *in = inbox_of(op->b, op->pc);
+static void waited(mol_tools__op *op, int err) {
+  mol_tools__inbox *in = inbox_of(op->b, op->pc);
   if (in->n) {
-    bt_done_json(op, json_pack("{s:O}", "message", in->msgs[0].view));
+    mol_tools__done_json(op, json_pack("{s:O}", "message", in->msgs[0].view));
     return;
   }
   uint64_t now = uv_now(mol_tool_call_env(op->call)->loop), deadline = *(uint64_t *)op->x;
   if (now >= deadline) {
     json_t *v = json_pack("{s:n,s:b}", "message", "timed_out", 1);
     if (v && err) json_object_set_new(v, "warning", json_string(mol_strerror(err)));
-    bt_done_json(op, v);
+    mol_tools__done_json(op, v);
     return;
   }
   uint64_t pause = op->b->o.inbox_poll_ms;
-  bt_after(op, pause < deadline - now ? pause : deadline - now, wait_poll);
+  mol_tools__after(op, pause < deadline - now ? pause : deadline - now, wait_poll);
 }
 
-static void wait_poll(bt_op *op, int err, const mol_platform_result *res) {
+static void wait_poll(mol_tools__op *op, int err, const mol_platform_result *res) {
   (void)err, (void)res;
-  bt_inbox *in = inbox_of(op->b, op->pc);
+  mol_tools__inbox *in = inbox_of(op->b, op->pc);
   if (in) fetch(op, in, waited);
-  else bt_fail(op, "Error: out of memory");
+  else
+    mol_tools__fail(op, "Error: out of memory");
 }
 
 static const char wait_desc[] =
@@ -234,11 +237,11 @@ static const char wait_schema[] =
     "\"How long to wait, 1-300 seconds (default 60)\"}," BT_SOURCE_PROP "}}";
 
 static int wait_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 1);
+  mol_tools__op *op = mol_tools__op_start(call, args, 1);
   uint64_t *deadline = op ? malloc(sizeof *deadline) : NULL;
   if (!op) return 0;
   if (!deadline) {
-    bt_fail(op, "Error: out of memory");
+    mol_tools__fail(op, "Error: out of memory");
     return 0;
   }
   double secs = json_number_value(json_object_get(args, "timeout_secs"));
@@ -258,11 +261,12 @@ static const char peek_schema[] =
     "\"At most this many (default 10)\"}," BT_SOURCE_PROP "}}";
 
 static int peek_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 1);
+  mol_tools__op *op = mol_tools__op_start(call, args, 1);
   if (!op) return 0;
-  bt_inbox *in = inbox_of(op->b, op->pc);
+  mol_tools__inbox *in = inbox_of(op->b, op->pc);
   if (in) fetch(op, in, peeked);
-  else bt_fail(op, "Error: out of memory");
+  else
+    mol_tools__fail(op, "Error: out of memory");
   return 0;
 }
 
@@ -274,7 +278,7 @@ static const char pop_schema[] =
 
 /* Removes message i. When it was the oldest, the persisted cursor moves to it (or, when the
  * inbox is then empty, to the last row fetched: everything up to it was popped). */
-static void pop_at(bt_inbox *in, size_t i) {
+static void pop_at(mol_tools__inbox *in, size_t i) {
   if (i == 0) mol_platform_set_cursor(in->pc, in->n == 1 && in->since ? in->since : in->msgs[0].id);
   free(in->popped[in->popped_next]);
   in->popped[in->popped_next] = in->msgs[i].id;
@@ -285,24 +289,24 @@ static void pop_at(bt_inbox *in, size_t i) {
 }
 
 static int pop_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 1);
+  mol_tools__op *op = mol_tools__op_start(call, args, 1);
   if (!op) return 0;
-  bt_inbox *in = inbox_of(op->b, op->pc);
-  const char *id = bt_arg(op, "activity_id", "");
+  mol_tools__inbox *in = inbox_of(op->b, op->pc);
+  const char *id = mol_tools__arg(op, "activity_id", "");
   for (size_t i = 0; in && i < in->n; i++) {
     if (strcmp(in->msgs[i].id, id)) continue;
     pop_at(in, i);
-    bt_done_json(op, json_pack("{s:s,s:b,s:I}", "activity_id", id, "removed", 1, "remaining",
-                               (json_int_t)in->n));
+    mol_tools__done_json(op, json_pack("{s:s,s:b,s:I}", "activity_id", id, "removed", 1,
+                                       "remaining", (json_int_t)in->n));
     return 0;
   }
-  bt_fail(op, "Error: no message %s in the inbox (see inbox_peek)", id);
+  mol_tools__fail(op, "Error: no message %s in the inbox (see inbox_peek)", id);
   return 0;
 }
 
-int bt_add_inbox(mol_tools *reg, mol_tools_builtin *b) {
-  int rc = bt_add(reg, b, "wait_for_message", wait_desc, wait_schema, wait_start);
-  if (!rc) rc = bt_add(reg, b, "inbox_peek", peek_desc, peek_schema, peek_start);
-  if (!rc) rc = bt_add(reg, b, "inbox_pop", pop_desc, pop_schema, pop_start);
+int mol_tools__add_inbox(mol_tools *reg, mol_tools_builtin *b) {
+  int rc = mol_tools__add(reg, b, "wait_for_message", wait_desc, wait_schema, wait_start);
+  if (!rc) rc = mol_tools__add(reg, b, "inbox_peek", peek_desc, peek_schema, peek_start);
+  if (!rc) rc = mol_tools__add(reg, b, "inbox_pop", pop_desc, pop_schema, pop_start);
   return rc;
 }

@@ -40,7 +40,7 @@ typedef struct {
   char scope[8];
 } mem_state;
 
-static mem_state *mem_state_new(bt_op *op, int mcp) {
+static mem_state *mem_state_new(mol_tools__op *op, int mcp) {
   mem_state *m = calloc(1, sizeof *m);
   if (!m) return NULL;
   m->mcp = mcp;
@@ -68,38 +68,46 @@ static const char mcp_commit_schema[] =
     "\"TEAM\",\"GLOBAL\"],\"description\":\"Memory scope (default LOCAL)\"}},\"required\":"
     "[\"content\"]}";
 
-static void committed(bt_op *op, int err, const mol_platform_result *res) {
+static void committed(mol_tools__op *op, int err, const mol_platform_result *res) {
   mem_state *m = op->x;
-  const char *why = err == MOL_EHTTP && res->error ? res->error : bt_err_text(err, res);
-  if (err && m->mcp) bt_fail(op, "Error: %s", why);
-  else if (err) bt_done_json(op, json_pack("{s:b,s:s}", "success", 0, "error", why));
-  else bt_done_json(op, json_pack("{s:b,s:s,s:s}", "success", 1, "id", res->id ? res->id : "",
-                                  "scope", m->scope));
+  const char *why = err == MOL_EHTTP && res->error ? res->error : mol_tools__err_text(err, res);
+  if (err && m->mcp)
+    mol_tools__fail(op, "Error: %s", why);
+  else if (err)
+    mol_tools__done_json(op, json_pack("{s:b,s:s}", "success", 0, "error", why));
+  else
+    mol_tools__done_json(op, json_pack("{s:b,s:s,s:s}", "success", 1, "id", res->id ? res->id : "",
+                                       "scope", m->scope));
 }
 
 static int commit_start_as(mol_tool_call *call, json_t *args, int mcp) {
-  bt_op *op = bt_op_start(call, args, 1);
+  mol_tools__op *op = mol_tools__op_start(call, args, 1);
   mem_state *m = op ? mem_state_new(op, mcp) : NULL;
   if (!op) return 0;
   if (!m) {
-    bt_fail(op, "Error: out of memory");
+    mol_tools__fail(op, "Error: out of memory");
     return 0;
   }
-  const char *content = bt_arg(op, "content", "");
+  const char *content = mol_tools__arg(op, "content", "");
   int scope;
   if (!*content) {
-    if (mcp) bt_fail(op, "Error: content is required");
-    else bt_done_json(op, json_pack("{s:b,s:s}", "success", 0, "error", "content is required"));
+    if (mcp)
+      mol_tools__fail(op, "Error: content is required");
+    else
+      mol_tools__done_json(op,
+                           json_pack("{s:b,s:s}", "success", 0, "error", "content is required"));
     return 0;
   }
-  if (!parse_scope(bt_arg(op, "scope", ""), 0, &scope, m->scope)) {
-    if (mcp) bt_fail(op, "Error: scope must be LOCAL, TEAM, or GLOBAL");
-    else bt_done_json(op, json_pack("{s:s}", "error", "scope must be LOCAL, TEAM, or GLOBAL"));
+  if (!parse_scope(mol_tools__arg(op, "scope", ""), 0, &scope, m->scope)) {
+    if (mcp)
+      mol_tools__fail(op, "Error: scope must be LOCAL, TEAM, or GLOBAL");
+    else
+      mol_tools__done_json(op, json_pack("{s:s}", "error", "scope must be LOCAL, TEAM, or GLOBAL"));
     return 0;
   }
   op->step = committed;
   int rc = mol_platform_memory_commit(op->pc, content, (mol_memory_scope)scope, NULL, NULL,
-                                      bt_platform_cb, op, &op->req);
+                                      mol_tools__platform_cb, op, &op->req);
   if (rc) committed(op, rc, NULL);
   return 0;
 }
@@ -128,9 +136,9 @@ static const char recall_schema[] =
     "\"Search query (empty for all)\"},\"scope\":{\"type\":\"string\",\"enum\":[\"LOCAL\","
     "\"TEAM\",\"GLOBAL\",\"\"],\"description\":\"Filter by scope (empty for all)\"}}}";
 
-static void recall_text(bt_op *op, json_t *rows) {
+static void recall_text(mol_tools__op *op, json_t *rows) {
   if (json_array_size(rows) == 0) {
-    bt_done(op, "No memories found.");
+    mol_tools__done(op, "No memories found.");
     return;
   }
   mol_buf b = MOL_BUF_INIT;
@@ -141,48 +149,56 @@ static void recall_text(bt_op *op, json_t *rows) {
     mol_buf_printf(&b, "%s[%s] %s", i ? "\n" : "", scope ? scope : "", content ? content : "");
   }
   char *text = mol_buf_steal(&b);
-  if (text) bt_done(op, text);
-  else bt_fail(op, "Error: out of memory");
+  if (text)
+    mol_tools__done(op, text);
+  else
+    mol_tools__fail(op, "Error: out of memory");
   free(text);
 }
 
-static void searched(bt_op *op, int err, const mol_platform_result *res) {
+static void searched(mol_tools__op *op, int err, const mol_platform_result *res) {
   mem_state *m = op->x;
   json_t *rows = err || !res->body ? NULL : json_loads(res->body, 0, NULL);
-  const char *why = err == MOL_EHTTP && res->error ? res->error : bt_err_text(err, res);
+  const char *why = err == MOL_EHTTP && res->error ? res->error : mol_tools__err_text(err, res);
   if (!json_is_array(rows)) {
     if (!err) why = "unexpected answer from the platform";
-    if (m->mcp) bt_fail(op, "Error recalling memory: %s", why);
-    else bt_done_json(op, json_pack("{s:b,s:s}", "success", 0, "error", why));
+    if (m->mcp)
+      mol_tools__fail(op, "Error recalling memory: %s", why);
+    else
+      mol_tools__done_json(op, json_pack("{s:b,s:s}", "success", 0, "error", why));
   } else if (m->mcp) {
     recall_text(op, rows);
   } else {
-    bt_done_json(op, json_pack("{s:b,s:I,s:O}", "success", 1, "count",
-                               (json_int_t)json_array_size(rows), "memories", rows));
+    mol_tools__done_json(op, json_pack("{s:b,s:I,s:O}", "success", 1, "count",
+                                       (json_int_t)json_array_size(rows), "memories", rows));
   }
   json_decref(rows);
 }
 
 static int search_start_as(mol_tool_call *call, json_t *args, int mcp) {
-  bt_op *op = bt_op_start(call, args, 1);
+  mol_tools__op *op = mol_tools__op_start(call, args, 1);
   mem_state *m = op ? mem_state_new(op, mcp) : NULL;
   if (!op) return 0;
   if (!m) {
-    bt_fail(op, "Error: out of memory");
+    mol_tools__fail(op, "Error: out of memory");
     return 0;
   }
   int scope;
-  if (!parse_scope(bt_arg(op, "scope", ""), 1, &scope, m->scope)) {
-    if (mcp) bt_fail(op, "Error: scope must be LOCAL, TEAM, GLOBAL, or empty");
-    else bt_done_json(op, json_pack("{s:s}", "error", "scope must be LOCAL, TEAM, GLOBAL, or empty"));
+  if (!parse_scope(mol_tools__arg(op, "scope", ""), 1, &scope, m->scope)) {
+    if (mcp)
+      mol_tools__fail(op, "Error: scope must be LOCAL, TEAM, GLOBAL, or empty");
+    else
+      mol_tools__done_json(
+          op, json_pack("{s:s}", "error", "scope must be LOCAL, TEAM, GLOBAL, or empty"));
     return 0;
   }
-  mol_platform_memory_search_opts o = {.any_scope = scope < 0,
-                                       .scope = scope < 0 ? MOL_MEMORY_LOCAL
-                                                          : (mol_memory_scope)scope,
-                                       .q = bt_arg(op, "query", ""), .limit = SEARCH_LIMIT};
+  mol_platform_memory_search_opts o = {
+      .any_scope = scope < 0,
+      .scope = scope < 0 ? MOL_MEMORY_LOCAL : (mol_memory_scope)scope,
+      .q = mol_tools__arg(op, "query", ""),
+      .limit = SEARCH_LIMIT};
   op->step = searched;
-  int rc = mol_platform_memory_search(op->pc, &o, NULL, bt_platform_cb, op, &op->req);
+  int rc = mol_platform_memory_search(op->pc, &o, NULL, mol_tools__platform_cb, op, &op->req);
   if (rc) searched(op, rc, NULL);
   return 0;
 }
@@ -194,15 +210,16 @@ static int recall_start(mol_tool_call *call, json_t *args) {
   return search_start_as(call, args, 1);
 }
 
-int bt_add_memory_core(mol_tools *reg, mol_tools_builtin *b) {
-  int rc = bt_add(reg, b, "commit_memory", core_commit_desc, core_commit_schema,
-                  core_commit_start);
-  if (!rc) rc = bt_add(reg, b, "search_memory", search_desc, search_schema, search_start);
+int mol_tools__add_memory_core(mol_tools *reg, mol_tools_builtin *b) {
+  int rc = mol_tools__add(reg, b, "commit_memory", core_commit_desc, core_commit_schema,
+                          core_commit_start);
+  if (!rc) rc = mol_tools__add(reg, b, "search_memory", search_desc, search_schema, search_start);
   return rc;
 }
 
-int bt_add_memory_mcp(mol_tools *reg, mol_tools_builtin *b) {
-  int rc = bt_add(reg, b, "commit_memory", mcp_commit_desc, mcp_commit_schema, mcp_commit_start);
-  if (!rc) rc = bt_add(reg, b, "recall_memory", recall_desc, recall_schema, recall_start);
+int mol_tools__add_memory_mcp(mol_tools *reg, mol_tools_builtin *b) {
+  int rc =
+      mol_tools__add(reg, b, "commit_memory", mcp_commit_desc, mcp_commit_schema, mcp_commit_start);
+  if (!rc) rc = mol_tools__add(reg, b, "recall_memory", recall_desc, recall_schema, recall_start);
   return rc;
 }

@@ -39,7 +39,7 @@ typedef struct {
   size_t n;
   char error[600];           /* set by the reader */
   uv_work_t work;
-  bt_op *op;
+  mol_tools__op *op;
 } send_state;
 
 static void send_state_free(void *x) {
@@ -99,47 +99,52 @@ static void read_files(uv_work_t *w) {
   }
 }
 
-static void sent(bt_op *op, int err, const mol_platform_result *res) {
+static void sent(mol_tools__op *op, int err, const mol_platform_result *res) {
   send_state *s = op->x;
-  if (err == MOL_EHTTP) bt_fail(op, "Error: platform returned %d", res->http_status);
-  else if (err) bt_fail(op, "Error sending message: %s", mol_strerror(err));
+  if (err == MOL_EHTTP)
+    mol_tools__fail(op, "Error: platform returned %d", res->http_status);
+  else if (err)
+    mol_tools__fail(op, "Error sending message: %s", mol_strerror(err));
   else if (s && s->n) {
     char text[96];
     snprintf(text, sizeof text, "Message sent to user with %zu attachment(s)", s->n);
-    bt_done(op, text);
+    mol_tools__done(op, text);
   } else {
-    bt_done(op, "Message sent to user");
+    mol_tools__done(op, "Message sent to user");
   }
 }
 
-static void notify(bt_op *op, const char *attachments_json) {
+static void notify(mol_tools__op *op, const char *attachments_json) {
   op->step = sent;
-  int rc = mol_platform_notify_attachments(op->pc, bt_arg(op, "message", ""), attachments_json,
-                                           NULL, bt_platform_cb, op, &op->req);
+  int rc =
+      mol_platform_notify_attachments(op->pc, mol_tools__arg(op, "message", ""), attachments_json,
+                                      NULL, mol_tools__platform_cb, op, &op->req);
   if (rc) sent(op, rc, NULL);
 }
 
-static void uploaded(bt_op *op, int err, const mol_platform_result *res) {
+static void uploaded(mol_tools__op *op, int err, const mol_platform_result *res) {
   send_state *s = op->x;
   if (err == MOL_EHTTP) {
-    bt_fail(op, "Error: chat/uploads returned %d: %.200s", res->http_status,
-            res->body ? res->body : "");
+    mol_tools__fail(op, "Error: chat/uploads returned %d: %.200s", res->http_status,
+                    res->body ? res->body : "");
     return;
   }
   if (err) {
-    bt_fail(op, "Error uploading attachments: %s", mol_strerror(err));
+    mol_tools__fail(op, "Error uploading attachments: %s", mol_strerror(err));
     return;
   }
   json_t *v = res->body ? json_loads(res->body, 0, NULL) : NULL;
   json_t *files = json_object_get(v, "files");
   if (!json_is_array(files)) {
-    bt_fail(op, "Error parsing upload response: no files list");
+    mol_tools__fail(op, "Error parsing upload response: no files list");
   } else if (json_array_size(files) != s->n) {
-    bt_fail(op, "Error: upload returned %zu entries for %zu files", json_array_size(files), s->n);
+    mol_tools__fail(op, "Error: upload returned %zu entries for %zu files", json_array_size(files),
+                    s->n);
   } else {
     char *att = json_dumps(files, JSON_COMPACT);
     if (att) notify(op, att);
-    else bt_fail(op, "Error: out of memory");
+    else
+      mol_tools__fail(op, "Error: out of memory");
     free(att);
   }
   json_decref(v);
@@ -147,14 +152,14 @@ static void uploaded(bt_op *op, int err, const mol_platform_result *res) {
 
 static void after_read(uv_work_t *w, int status) {
   send_state *s = w->data;
-  bt_op *op = s->op;
+  mol_tools__op *op = s->op;
   op->x_cancel = NULL;
   if (mol_tool_call_stopping(op->call)) {
-    bt_done(op, "canceled");
+    mol_tools__done(op, "canceled");
     return;
   }
   if (status || s->error[0]) {
-    bt_fail(op, "%s", s->error[0] ? s->error : "Error: the files could not be read");
+    mol_tools__fail(op, "%s", s->error[0] ? s->error : "Error: the files could not be read");
     return;
   }
   mol_platform_upload_file up[MAX_FILES];
@@ -165,20 +170,24 @@ static void after_read(uv_work_t *w, int status) {
                                        .data = s->files[i].data, .len = s->files[i].len};
   }
   op->step = uploaded;
-  int rc = mol_platform_chat_upload(op->pc, up, s->n, NULL, bt_platform_cb, op, &op->req);
-  if (rc == MOL_EINVAL) bt_fail(op, "Error: an attachment's name or content cannot be uploaded");
-  else if (rc) bt_fail(op, "Error uploading attachments: %s", mol_strerror(rc));
+  int rc = mol_platform_chat_upload(op->pc, up, s->n, NULL, mol_tools__platform_cb, op, &op->req);
+  if (rc == MOL_EINVAL)
+    mol_tools__fail(op, "Error: an attachment's name or content cannot be uploaded");
+  else if (rc)
+    mol_tools__fail(op, "Error uploading attachments: %s", mol_strerror(rc));
 }
 
 /* A cancel while the files are read: the read finishes (it cannot be stopped halfway), then
  * after_read ends the call. */
-static void cancel_read(bt_op *op) { (void)op; }
+static void cancel_read(mol_tools__op *op) {
+  (void)op;
+}
 
 static int send_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 1);
+  mol_tools__op *op = mol_tools__op_start(call, args, 1);
   if (!op) return 0;
-  if (!*bt_arg(op, "message", "")) {
-    bt_fail(op, "Error: message is required");
+  if (!*mol_tools__arg(op, "message", "")) {
+    mol_tools__fail(op, "Error: message is required");
     return 0;
   }
   json_t *list = json_object_get(args, "attachments"), *item;
@@ -189,12 +198,12 @@ static int send_start(mol_tool_call *call, json_t *args) {
     return 0;
   }
   if (n > MAX_FILES) {
-    bt_fail(op, "Error: at most %d attachments per message", MAX_FILES);
+    mol_tools__fail(op, "Error: at most %d attachments per message", MAX_FILES);
     return 0;
   }
   send_state *s = calloc(1, sizeof *s);
   if (!s) {
-    bt_fail(op, "Error: out of memory");
+    mol_tools__fail(op, "Error: out of memory");
     return 0;
   }
   op->x = s;
@@ -203,20 +212,20 @@ static int send_start(mol_tool_call *call, json_t *args) {
   json_array_foreach(list, i, item) {
     if (json_string_length(item) == 0) continue;
     if (!(s->files[s->n].path = strdup(json_string_value(item)))) {
-      bt_fail(op, "Error: out of memory");
+      mol_tools__fail(op, "Error: out of memory");
       return 0;
     }
     s->n++;
   }
   s->work.data = s;
   if (uv_queue_work(mol_tool_call_env(call)->loop, &s->work, read_files, after_read)) {
-    bt_fail(op, "Error: the files could not be read");
+    mol_tools__fail(op, "Error: the files could not be read");
     return 0;
   }
   op->x_cancel = cancel_read;
   return 0;
 }
 
-int bt_add_send_message(mol_tools *reg, mol_tools_builtin *b) {
-  return bt_add(reg, b, "send_message_to_user", send_desc, send_schema, send_start);
+int mol_tools__add_send_message(mol_tools *reg, mol_tools_builtin *b) {
+  return mol_tools__add(reg, b, "send_message_to_user", send_desc, send_schema, send_start);
 }

@@ -53,14 +53,14 @@ static json_t *member_view(json_t *peer) {
                    status ? status : "unknown", "skills", skills);
 }
 
-static void members_read(bt_op *op, int err, const mol_platform_result *res) {
+static void members_read(mol_tools__op *op, int err, const mol_platform_result *res) {
   json_t *peers = err || !res->body ? NULL : json_loads(res->body, 0, NULL);
   if (err || !json_is_array(peers)) {
     json_decref(peers);
-    bt_done_json(op, json_pack("{s:b,s:s+,s:s,s:[]}", "success", 0, "error",
-                               "Cannot read the team: ",
-                               err ? bt_err_text(err, res) : "unexpected answer", "task",
-                               bt_arg(op, "task", ""), "members"));
+    mol_tools__done_json(
+        op, json_pack("{s:b,s:s+,s:s,s:[]}", "success", 0, "error", "Cannot read the team: ",
+                      err ? mol_tools__err_text(err, res) : "unexpected answer", "task",
+                      mol_tools__arg(op, "task", ""), "members"));
     return;
   }
   json_t *members = json_array();
@@ -74,41 +74,43 @@ static void members_read(bt_op *op, int err, const mol_platform_result *res) {
   size_t n = json_array_size(members);
   if (n == 0) {
     json_decref(members);
-    bt_done_json(op, json_pack("{s:b,s:s,s:s,s:[]}", "success", 0, "error",
-                               "No team members available. Handle this task yourself.", "task",
-                               bt_arg(op, "task", ""), "members"));
+    mol_tools__done_json(op, json_pack("{s:b,s:s,s:s,s:[]}", "success", 0, "error",
+                                       "No team members available. Handle this task yourself.",
+                                       "task", mol_tools__arg(op, "task", ""), "members"));
     return;
   }
   char msg[256];
   snprintf(msg, sizeof msg,
            "You have %zu team members. Choose the best one for this task and call "
            "route_task_to_team again with its ID as preferred_member_id.", n);
-  bt_done_json(op, json_pack("{s:b,s:s,s:s,s:s,s:o}", "success", 1, "action", "choose_member",
-                             "message", msg, "task", bt_arg(op, "task", ""), "members", members));
+  mol_tools__done_json(
+      op, json_pack("{s:b,s:s,s:s,s:s,s:o}", "success", 1, "action", "choose_member", "message",
+                    msg, "task", mol_tools__arg(op, "task", ""), "members", members));
 }
 
 static int route_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 1);
+  mol_tools__op *op = mol_tools__op_start(call, args, 1);
   if (!op) return 0;
-  const char *member = bt_arg(op, "preferred_member_id", "");
+  const char *member = mol_tools__arg(op, "preferred_member_id", "");
   if (*member) {
     /* delegate_task's arguments, from this call's. */
-    json_t *as = json_pack("{s:s,s:s}", "workspace_id", member, "task", bt_arg(op, "task", ""));
+    json_t *as =
+        json_pack("{s:s,s:s}", "workspace_id", member, "task", mol_tools__arg(op, "task", ""));
     if (!as) {
-      bt_fail(op, "Error: out of memory");
+      mol_tools__fail(op, "Error: out of memory");
       return 0;
     }
     json_decref(op->args);
     op->args = as;
-    bt_delegate_wait(op);
+    mol_tools__delegate_wait(op);
     return 0;
   }
   op->step = members_read;
-  int rc = mol_platform_get_peers(op->pc, NULL, bt_platform_cb, op, &op->req);
+  int rc = mol_platform_get_peers(op->pc, NULL, mol_tools__platform_cb, op, &op->req);
   if (rc) members_read(op, rc, NULL);
   return 0;
 }
 
 int mol_tools_add_route(mol_tools *reg, mol_tools_builtin *b) {
-  return bt_add(reg, b, "route_task_to_team", route_desc, route_schema, route_start);
+  return mol_tools__add(reg, b, "route_task_to_team", route_desc, route_schema, route_start);
 }

@@ -32,17 +32,17 @@ static void peers_state_free(void *x) {
   free(p);
 }
 
-static void list_next(bt_op *op);
+static void list_next(mol_tools__op *op);
 
-static void peers_read(bt_op *op, int err, const mol_platform_result *res) {
+static void peers_read(mol_tools__op *op, int err, const mol_platform_result *res) {
   peers_state *p = op->x;
   if (err && !p->aggregate) { /* upstream shows an empty list; the reason is more useful */
-    bt_fail(op, "Error: cannot list peers: %s", bt_err_text(err, res));
+    mol_tools__fail(op, "Error: cannot list peers: %s", mol_tools__err_text(err, res));
     return;
   }
   if (err)
     mol_buf_printf(&p->out, "%s- (the peers of %s cannot be listed: %s)", p->out.len ? "\n" : "",
-                   op->ws, bt_err_text(err, res));
+                   op->ws, mol_tools__err_text(err, res));
   for (size_t i = 0; !err && i < res->npeers; i++) {
     const mol_platform_peer *pe = &res->peers[i];
     mol_buf_printf(&p->out, "%s- %s (ID: %s, status: %s", p->out.len ? "\n" : "",
@@ -55,13 +55,14 @@ static void peers_read(bt_op *op, int err, const mol_platform_result *res) {
 }
 
 /* Lists the chosen workspace's peers, or in aggregate mode the agent's own then each source's. */
-static void list_next(bt_op *op) {
+static void list_next(mol_tools__op *op) {
   peers_state *p = op->x;
   const mol_tool_env *env = mol_tool_call_env(op->call);
   size_t total = p->aggregate ? 1 + env->nsources : 1;
   if (p->next == total) {
     char *text = mol_buf_steal(&p->out);
-    bt_done(op, text && *text ? text : "No peers available (this workspace may be isolated)");
+    mol_tools__done(op,
+                    text && *text ? text : "No peers available (this workspace may be isolated)");
     free(text);
     return;
   }
@@ -71,21 +72,22 @@ static void list_next(bt_op *op) {
   }
   p->next++;
   op->step = peers_read;
-  int rc = mol_platform_get_peers(op->pc, NULL, bt_platform_cb, op, &op->req);
+  int rc = mol_platform_get_peers(op->pc, NULL, mol_tools__platform_cb, op, &op->req);
   if (rc) peers_read(op, rc, NULL);
 }
 
 static int peers_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 1);
+  mol_tools__op *op = mol_tools__op_start(call, args, 1);
   if (!op) return 0;
   peers_state *p = calloc(1, sizeof *p);
   if (!p) {
-    bt_fail(op, "Error: out of memory");
+    mol_tools__fail(op, "Error: out of memory");
     return 0;
   }
   op->x = p;
   op->x_free = peers_state_free;
-  p->aggregate = mol_tool_call_env(call)->nsources > 0 && !*bt_arg(op, "source_workspace_id", "");
+  p->aggregate =
+      mol_tool_call_env(call)->nsources > 0 && !*mol_tools__arg(op, "source_workspace_id", "");
   list_next(op);
   return 0;
 }
@@ -97,28 +99,32 @@ static const char info_desc[] =
 static const char info_schema[] =
     "{\"type\":\"object\",\"properties\":{" BT_SOURCE_PROP "}}";
 
-static void info_read(bt_op *op, int err, const mol_platform_result *res) {
+static void info_read(mol_tools__op *op, int err, const mol_platform_result *res) {
   json_t *v = !err && res->body ? json_loads(res->body, 0, NULL) : NULL;
   char *text = v ? json_dumps(v, JSON_INDENT(2)) : NULL;
-  if (text) bt_done(op, text);
-  else if (err == MOL_EHTTP && res->http_status == 404) bt_fail(op, "{\n  \"error\": \"not found\"\n}");
-  else bt_fail(op, "{\n  \"error\": \"%s\"\n}", err ? bt_err_text(err, res) : "unexpected answer");
+  if (text)
+    mol_tools__done(op, text);
+  else if (err == MOL_EHTTP && res->http_status == 404)
+    mol_tools__fail(op, "{\n  \"error\": \"not found\"\n}");
+  else
+    mol_tools__fail(op, "{\n  \"error\": \"%s\"\n}",
+                    err ? mol_tools__err_text(err, res) : "unexpected answer");
   free(text);
   json_decref(v);
 }
 
 static int info_start(mol_tool_call *call, json_t *args) {
-  bt_op *op = bt_op_start(call, args, 1);
+  mol_tools__op *op = mol_tools__op_start(call, args, 1);
   if (!op) return 0;
   op->step = info_read;
-  int rc = mol_platform_workspace_info(op->pc, NULL, bt_platform_cb, op, &op->req);
+  int rc = mol_platform_workspace_info(op->pc, NULL, mol_tools__platform_cb, op, &op->req);
   if (rc) info_read(op, rc, NULL);
   return 0;
 }
 
-int bt_add_workspace_mcp(mol_tools *reg, mol_tools_builtin *b) {
-  int rc = bt_add(reg, b, "list_peers", peers_desc, peers_schema, peers_start);
-  if (!rc) rc = bt_add(reg, b, "get_workspace_info", info_desc, info_schema, info_start);
-  if (!rc) rc = bt_add_send_message(reg, b);
+int mol_tools__add_workspace_mcp(mol_tools *reg, mol_tools_builtin *b) {
+  int rc = mol_tools__add(reg, b, "list_peers", peers_desc, peers_schema, peers_start);
+  if (!rc) rc = mol_tools__add(reg, b, "get_workspace_info", info_desc, info_schema, info_start);
+  if (!rc) rc = mol_tools__add_send_message(reg, b);
   return rc;
 }

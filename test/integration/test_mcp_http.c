@@ -25,7 +25,7 @@ static uv_loop_t loop;
 static mol_tool_env env;
 static mol_tools *reg;
 static mol_http_server *srv;
-static mcp_http *mcp;
+static mol_mcp_http *mcp;
 static int port;
 static int logged_idle;
 static mol_http_server_opts *srv_opts; /* NULL: defaults */
@@ -45,18 +45,18 @@ static void start(unsigned max_sessions, unsigned idle_ms, unsigned keepalive_ms
   uv_loop_init(&loop);
   env.loop = &loop;
   reg = mol_tools_new(&env);
-  assert_int_equal(mcp_test_tools_add(reg), 0);
+  assert_int_equal(mol_mcp_test_tools_add(reg), 0);
   assert_int_equal(mol_http_server_new(&loop, srv_opts, &srv), 0);
-  mcp_http_opts o = {
-    .session = {.tools = reg, .name = "molecule", .title = "a"},
-    .path = PATH,
-    .authorize = authorize,
-    .allowed_origins = "https://agents.example, https://other.example",
-    .max_sessions = max_sessions,
-    .session_idle_ms = idle_ms,
-    .keepalive_ms = keepalive_ms,
+  mol_mcp_http_opts o = {
+      .session = {.tools = reg, .name = "molecule", .title = "a"},
+      .path = PATH,
+      .authorize = authorize,
+      .allowed_origins = "https://agents.example, https://other.example",
+      .max_sessions = max_sessions,
+      .session_idle_ms = idle_ms,
+      .keepalive_ms = keepalive_ms,
   };
-  assert_int_equal(mcp_http_mount(&loop, srv, &o, &mcp), 0);
+  assert_int_equal(mol_mcp_http_mount(&loop, srv, &o, &mcp), 0);
   assert_int_equal(mol_http_server_listen(srv, "127.0.0.1", 0), 0);
   port = mol_http_server_port(srv);
 }
@@ -66,7 +66,7 @@ static int closed_mcp;
 static void stop(void) {
   if (mcp) {
     closed_mcp = 0;
-    mcp_http_close(mcp, count_close, &closed_mcp);
+    mol_mcp_http_close(mcp, count_close, &closed_mcp);
     assert_int_equal(closed_mcp, 0);
     for (int i = 0; i < 200 && !closed_mcp; i++) uv_run(&loop, UV_RUN_ONCE);
     assert_int_equal(closed_mcp, 1);
@@ -384,7 +384,7 @@ static void test_close_answers_calls(void **state) {
   tclient *c = send_req("POST", h, call_msg(30, "slow", "{}"));
   wait_running(sid, "1");
   closed_mcp = 0;
-  mcp_http_close(mcp, count_close, &closed_mcp);
+  mol_mcp_http_close(mcp, count_close, &closed_mcp);
   mcp = NULL;
   reply r;
   finish(c, &r);

@@ -52,7 +52,7 @@ static int setup(void **state) {
   uv_loop_init(&loop);
   env.loop = &loop;
   reg = mol_tools_new(&env);
-  assert_int_equal(mcp_test_tools_add(reg), 0);
+  assert_int_equal(mol_mcp_test_tools_add(reg), 0);
   return 0;
 }
 
@@ -65,29 +65,29 @@ static int teardown(void **state) {
   return 0;
 }
 
-static mcp_session *open_session(const mcp_session_opts *more) {
-  mcp_session_opts o = more ? *more : (mcp_session_opts){0};
+static mol_mcp_session *open_session(const mol_mcp_session_opts *more) {
+  mol_mcp_session_opts o = more ? *more : (mol_mcp_session_opts){0};
   o.tools = reg;
-  mcp_session *s = NULL;
-  assert_int_equal(mcp_session_new(&o, on_answer, NULL, &s), 0);
+  mol_mcp_session *s = NULL;
+  assert_int_equal(mol_mcp_session_new(&o, on_answer, NULL, &s), 0);
   return s;
 }
 
-static void close_session(mcp_session *s) {
+static void close_session(mol_mcp_session *s) {
   closed = 0;
-  mcp_session_close(s, 1, on_closed, &closed);
+  mol_mcp_session_close(s, 1, on_closed, &closed);
   assert_int_equal(closed, 0); /* never inside the call */
   uv_run(&loop, UV_RUN_DEFAULT);
   assert_int_equal(closed, 1);
 }
 
-static mcp_feed_info feed(mcp_session *s, const char *text) {
-  mcp_feed_info info;
-  assert_int_equal(mcp_session_feed(s, text, strlen(text), (void *)text, &info), 0);
+static mol_mcp_feed_info feed(mol_mcp_session *s, const char *text) {
+  mol_mcp_feed_info info;
+  assert_int_equal(mol_mcp_session_feed(s, text, strlen(text), (void *)text, &info), 0);
   return info;
 }
 
-static void initialize(mcp_session *s, const char *version) {
+static void initialize(mol_mcp_session *s, const char *version) {
   char msg[256];
   snprintf(msg, sizeof msg, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":"
            "{\"protocolVersion\":\"%s\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\","
@@ -95,7 +95,7 @@ static void initialize(mcp_session *s, const char *version) {
   int before = n_answers;
   feed(s, msg);
   assert_int_equal(n_answers, before + 1);
-  assert_string_equal(mcp_session_version(s), version);
+  assert_string_equal(mol_mcp_session_version(s), version);
   feed(s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
   assert_int_equal(n_answers, before + 1);
   reset_answers();
@@ -117,12 +117,12 @@ static int is_error(const json_t *a) {
   return json_is_true(json_object_get(json_object_get(a, "result"), "isError"));
 }
 
-static void call(mcp_session *s, int id, const char *name, const char *args) {
+static void call(mol_mcp_session *s, int id, const char *name, const char *args) {
   char msg[512];
   snprintf(msg, sizeof msg, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\","
            "\"params\":{\"name\":\"%s\",\"arguments\":%s}}", id, name, args);
-  mcp_feed_info info;
-  assert_int_equal(mcp_session_feed(s, msg, strlen(msg), NULL, &info), 0);
+  mol_mcp_feed_info info;
+  assert_int_equal(mol_mcp_session_feed(s, msg, strlen(msg), NULL, &info), 0);
   assert_int_equal(info.answer, 1);
 }
 
@@ -130,7 +130,7 @@ static void call(mcp_session *s, int id, const char *name, const char *args) {
 
 static void test_negotiation(void **state) {
   (void)state;
-  mcp_session *s = open_session(NULL);
+  mol_mcp_session *s = open_session(NULL);
   /* A revision we do not speak: ours comes back. */
   feed(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":"
           "{\"protocolVersion\":\"1999-01-01\",\"capabilities\":{}}}");
@@ -160,13 +160,13 @@ static void test_negotiation(void **state) {
   feed(s, "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"initialize\",\"params\":{}}");
   assert_int_equal(error_code(answers[0]), -32602);
   assert_string_equal(json_string_value(json_object_get(answers[0], "id")), "x");
-  assert_null(mcp_session_version(s));
+  assert_null(mol_mcp_session_version(s));
   close_session(s);
 }
 
 static void test_lifecycle_and_errors(void **state) {
   (void)state;
-  mcp_session *s = open_session(NULL);
+  mol_mcp_session *s = open_session(NULL);
   /* ping works before initialize; other requests do not. */
   feed(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
   assert_int_equal(json_object_size(json_object_get(answers[0], "result")), 0);
@@ -176,7 +176,7 @@ static void test_lifecycle_and_errors(void **state) {
   reset_answers();
   initialize(s, MCP_LATEST_VERSION);
 
-  mcp_feed_info info = feed(s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/lis");
+  mol_mcp_feed_info info = feed(s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/lis");
   assert_true(info.answer && info.malformed);
   assert_int_equal(error_code(answers[0]), -32700);
   assert_true(json_is_null(json_object_get(answers[0], "id")));
@@ -216,8 +216,8 @@ static void test_lifecycle_and_errors(void **state) {
 
 static void test_tools_list_pages(void **state) {
   (void)state;
-  mcp_session_opts o = {.page_size = 3};
-  mcp_session *s = open_session(&o);
+  mol_mcp_session_opts o = {.page_size = 3};
+  mol_mcp_session *s = open_session(&o);
   initialize(s, MCP_LATEST_VERSION);
   size_t seen = 0;
   char msg[256];
@@ -252,7 +252,7 @@ static void test_tools_list_pages(void **state) {
 
 static void test_tool_calls(void **state) {
   (void)state;
-  mcp_session *s = open_session(NULL);
+  mol_mcp_session *s = open_session(NULL);
   initialize(s, MCP_LATEST_VERSION);
   call(s, 1, "echo", "{\"text\":\"h\\u00e9llo\"}");
   call(s, 2, "add", "{\"a\":2,\"b\":40}");
@@ -287,17 +287,18 @@ static void test_tool_calls(void **state) {
 
 static void test_completion_order_and_cancel(void **state) {
   (void)state;
-  mcp_session *s = open_session(NULL);
+  mol_mcp_session *s = open_session(NULL);
   initialize(s, MCP_LATEST_VERSION);
   call(s, 1, "slow", "{\"ms\":30}");
   call(s, 2, "slow", "{}");                /* a minute: canceled below */
   call(s, 3, "echo", "{\"text\":\"quick\"}");
-  assert_int_equal(mcp_session_inflight(s), 3);
+  assert_int_equal(mol_mcp_session_inflight(s), 3);
   /* A second request with an id still in flight is refused. */
   call(s, 2, "echo", "{\"text\":\"dup\"}");
   assert_int_equal(n_answers, 1);
   assert_int_equal(error_code(answers[0]), -32600);
-  mcp_feed_info info = feed(s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+  mol_mcp_feed_info info = feed(s,
+                                "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
                                 "\"params\":{\"requestId\":2,\"reason\":\"user\"}}");
   assert_int_equal(info.answer, 0);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -307,7 +308,7 @@ static void test_completion_order_and_cancel(void **state) {
   assert_true(json_is_null(answers[2]));
   assert_int_equal(json_integer_value(json_object_get(answers[3], "id")), 1);
   assert_string_equal(result_text(answers[3]), "slept 30 ms");
-  assert_int_equal(mcp_session_inflight(s), 0);
+  assert_int_equal(mol_mcp_session_inflight(s), 0);
   reset_answers();
   call(s, 9, "running", "{}");
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -323,9 +324,9 @@ static void test_batches(void **state) {
       "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"},"
       "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"},"
       "{\"jsonrpc\":\"2.0\",\"id\":3}]";
-  mcp_session *s = open_session(NULL);
+  mol_mcp_session *s = open_session(NULL);
   initialize(s, "2025-03-26");
-  mcp_feed_info info = feed(s, batch);
+  mol_mcp_feed_info info = feed(s, batch);
   assert_int_equal(info.answer, 1);
   assert_int_equal(n_answers, 0);     /* one array, once the call is done */
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -356,8 +357,8 @@ static void test_batches(void **state) {
 
 static void test_inflight_bound_and_close(void **state) {
   (void)state;
-  mcp_session_opts o = {.max_inflight = 2};
-  mcp_session *s = open_session(&o);
+  mol_mcp_session_opts o = {.max_inflight = 2};
+  mol_mcp_session *s = open_session(&o);
   initialize(s, MCP_LATEST_VERSION);
   call(s, 1, "slow", "{}");
   call(s, 2, "slow", "{}");
@@ -366,10 +367,10 @@ static void test_inflight_bound_and_close(void **state) {
   assert_int_equal(error_code(answers[0]), -32000);
   /* Close cancels them; each is still answered, with isError. */
   closed = 0;
-  mcp_session_close(s, 1, on_closed, &closed);
+  mol_mcp_session_close(s, 1, on_closed, &closed);
   assert_int_equal(closed, 0);
-  mcp_feed_info info;
-  assert_int_equal(mcp_session_feed(s, "{}", 2, NULL, &info), MOL_ESHUTDOWN);
+  mol_mcp_feed_info info;
+  assert_int_equal(mol_mcp_session_feed(s, "{}", 2, NULL, &info), MOL_ESHUTDOWN);
   uv_run(&loop, UV_RUN_DEFAULT);
   assert_int_equal(closed, 1);
   assert_int_equal(n_answers, 3);
@@ -381,11 +382,11 @@ static void test_inflight_bound_and_close(void **state) {
 
 static void test_close_drains(void **state) {
   (void)state;
-  mcp_session *s = open_session(NULL);
+  mol_mcp_session *s = open_session(NULL);
   initialize(s, MCP_LATEST_VERSION);
   call(s, 1, "slow", "{\"ms\":20}");
   closed = 0;
-  mcp_session_close(s, 0, on_closed, &closed); /* drain: the call runs to its end */
+  mol_mcp_session_close(s, 0, on_closed, &closed); /* drain: the call runs to its end */
   uv_run(&loop, UV_RUN_DEFAULT);
   assert_int_equal(closed, 1);
   assert_int_equal(n_answers, 1);

@@ -52,12 +52,12 @@ static int same_str(const char *a, const char *b) {
 /* Reads body both ways; when the scanner read it, every field must match. Returns what the
  * scanner did. */
 static int read_both(const char *body, size_t len, int want_calls) {
-  chat_turn a, b;
+  mol_chat__turn a, b;
   memset(&a, 0, sizeof a);
   memset(&b, 0, sizeof b);
-  chat_reply ra, rb;
-  int fast = chat_reply_scan(&a, want_calls, body, len, &ra);
-  int dom = chat_reply_dom(&b, want_calls, body, len, &rb);
+  mol_chat__reply ra, rb;
+  int fast = mol_chat__reply_scan(&a, want_calls, body, len, &ra);
+  int dom = mol_chat__reply_dom(&b, want_calls, body, len, &rb);
   if (fast) {
     if (dom != 1 || ra.has_message != rb.has_message || !same_str(ra.content, rb.content) ||
         !same_str(ra.reasoning, rb.reasoning) || a.ncalls != b.ncalls) {
@@ -65,7 +65,7 @@ static int read_both(const char *body, size_t len, int want_calls) {
       fail();
     }
     for (size_t i = 0; i < a.ncalls; i++) {
-      chat_call *x = &a.calls[i], *y = &b.calls[i];
+      mol_chat__call *x = &a.calls[i], *y = &b.calls[i];
       if (x->index != y->index || !same_str(x->id, y->id) || !same_str(x->name, y->name) ||
           x->args.len != y->args.len || (x->args.len && memcmp(x->args.data, y->args.data, x->args.len))) {
         fprintf(stderr, "disagree on call %zu of: %.*s\n", i, (int)len, body);
@@ -76,10 +76,10 @@ static int read_both(const char *body, size_t len, int want_calls) {
     assert_int_equal(a.ncalls, 0);
     assert_null(ra.content);
   }
-  chat_reply_free(&ra);
-  chat_reply_free(&rb);
-  chat_calls_clear(&a);
-  chat_calls_clear(&b);
+  mol_chat__reply_free(&ra);
+  mol_chat__reply_free(&rb);
+  mol_chat__calls_clear(&a);
+  mol_chat__calls_clear(&b);
   return fast;
 }
 
@@ -93,10 +93,10 @@ static void shapes_agree(void **state) {
 
 static void the_fields_are_right(void **state) {
   (void)state;
-  chat_turn t;
+  mol_chat__turn t;
   memset(&t, 0, sizeof t);
-  chat_reply r;
-  assert_int_equal(chat_reply_read(&t, 1, shapes[1], strlen(shapes[1]), &r), 1);
+  mol_chat__reply r;
+  assert_int_equal(mol_chat__reply_read(&t, 1, shapes[1], strlen(shapes[1]), &r), 1);
   assert_null(r.content);
   assert_int_equal(t.ncalls, 2);
   assert_string_equal(t.calls[0].id, "call_1");
@@ -104,10 +104,10 @@ static void the_fields_are_right(void **state) {
   assert_string_equal(t.calls[1].id, "call_\xc3\xa9\xf0\x9f\x98\x80");
   assert_string_equal(t.calls[1].name, "n");
   assert_int_equal(t.calls[1].args.len, 0);
-  chat_reply_free(&r);
-  chat_calls_clear(&t);
-  assert_int_equal(chat_reply_read(&t, 1, shapes[8], strlen(shapes[8]), &r), 0);
-  chat_reply_free(&r);
+  mol_chat__reply_free(&r);
+  mol_chat__calls_clear(&t);
+  assert_int_equal(mol_chat__reply_read(&t, 1, shapes[8], strlen(shapes[8]), &r), 0);
+  mol_chat__reply_free(&r);
 }
 
 /* 129 calls: both ways end at the bound with the same words. */
@@ -118,16 +118,16 @@ static void too_many_calls(void **state) {
   for (int i = 0; i <= 128; i++)
     n += (size_t)snprintf(body + n, sizeof body - n, "%s{\"id\":\"c%d\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}", i ? "," : "", i);
   n += (size_t)snprintf(body + n, sizeof body - n, "]}}]}");
-  chat_turn t;
+  mol_chat__turn t;
   memset(&t, 0, sizeof t);
-  chat_reply r;
-  assert_int_equal(chat_reply_read(&t, 1, body, n, &r), -1);
-  assert_string_equal(r.why, chat_too_many_calls);
-  chat_reply_free(&r);
-  chat_calls_clear(&t);
-  assert_int_equal(chat_reply_read(&t, 0, body, n, &r), 1); /* without tools: just a reply */
+  mol_chat__reply r;
+  assert_int_equal(mol_chat__reply_read(&t, 1, body, n, &r), -1);
+  assert_string_equal(r.why, mol_chat__too_many_calls);
+  mol_chat__reply_free(&r);
+  mol_chat__calls_clear(&t);
+  assert_int_equal(mol_chat__reply_read(&t, 0, body, n, &r), 1); /* without tools: just a reply */
   assert_int_equal(t.ncalls, 0);
-  chat_reply_free(&r);
+  mol_chat__reply_free(&r);
 }
 
 /* Random edits of the shapes: wherever the scanner reads, jansson reads the same. */
