@@ -10,7 +10,7 @@
  * a random moment. Answers already in the sockets when it died count: the rule is that no
  * reply leaves before the state it reports is committed.
  *
- * A second test: a client streaming a task (tasks/resubscribe) when the agent dies comes back
+ * The same soak through `molecule host` with data_dir. A last test: a client streaming a task (tasks/resubscribe) when the agent dies comes back
  * after the restart and gets the task and its final event, failed, saying why. */
 #include "devplatform_proc.h"
 
@@ -29,13 +29,28 @@ typedef struct {
 } writer;
 
 static char g_dir[64], g_data[128];
+static int g_host;               /* the agent is `molecule host` (else `molecule serve`) */
+static const char *g_path = "/"; /* its A2A endpoint */
 static json_t *g_tasks; /* id -> the terminal state a get showed, or "" (only acknowledged) */
 static pid_t g_agent;
 
 /* ---- the agent process ----------------------------------------------------------------------- */
 
-/* Readiness: serve prints "listening on HOST:PORT" on stdout once listening (and loaded). */
+/* `molecule host`: one echo agent in task mode; its store in <data_dir>/a. */
+static void write_host_file(const char *path, const char *delay_ms) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "listen: 127.0.0.1:0\ndata_dir: %s\nagents:\n  - name: a\n    executor: echo\n"
+             "    task_mode: true\n    delay_ms: %s\n", g_data, delay_ms);
+  fclose(f);
+}
+
+/* Readiness: serve and host print "listening on HOST:PORT" on stdout once listening (and
+ * loaded). */
 static int agent_start(const char *delay_ms) {
+  char conf[160];
+  snprintf(conf, sizeof conf, "%s/host.yaml", g_dir);
+  if (g_host) write_host_file(conf, delay_ms);
   const char *bin = getenv("MOLECULE_BIN");
   assert_non_null(bin);
   int fds[2];
@@ -46,6 +61,7 @@ static int agent_start(const char *delay_ms) {
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);
+    if (g_host) execl(bin, bin, "host", "-c", conf, (char *)NULL);
     execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", g_data, "--task-mode",
           "--delay-ms", delay_ms, (char *)NULL);
     _exit(127);
@@ -80,7 +96,7 @@ static void append_rpc(mol_buf *b, int port, const char *method, const char *par
   char body[512];
   snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":%s}",
            method, params);
-  append_request_as(b, port, "x", "POST", "/", body);
+  append_request_as(b, port, "x", "POST", g_path, body);
 }
 
 static void append_send(mol_buf *b, int port) {
@@ -101,7 +117,7 @@ static json_t *rpc(int port, const char *method, const char *params, int *code) 
   snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":%s}",
            method, params);
   int status = 0;
-  json_t *j = http_call_as(port, "x", "POST", "/", body, &status);
+  json_t *j = http_call_as(port, "x", "POST", g_path, body, &status);
   assert_int_equal(status, 200);
   json_t *res = json_incref(json_object_get(j, "result"));
   *code = (int)json_integer_value(json_object_get(json_object_get(j, "error"), "code"));
@@ -277,8 +293,7 @@ static size_t check_tasks(int port) {
   return bad;
 }
 
-static void test_tasks_survive_kill9(void **state) {
-  (void)state;
+static void soak(void) {
   unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
   srand(seed);
   fprintf(stderr, "seed %u\n", seed);
@@ -300,6 +315,25 @@ static void test_tasks_survive_kill9(void **state) {
   }
   json_decref(g_tasks);
   if (wrong) fail_msg("%zu tasks lost or changed over %d kill -9 rounds", wrong, ROUNDS);
+}
+
+static void test_tasks_survive_kill9(void **state) {
+  (void)state;
+  soak();
+}
+
+/* The same through `molecule host` with data_dir: each agent its own store under it. */
+static void test_host_tasks_survive_kill9(void **state) {
+  (void)state;
+  g_host = 1;
+  g_path = "/agents/a/";
+  snprintf(g_data, sizeof g_data, "%s/hostdata", g_dir);
+  soak();
+  char db[200];
+  snprintf(db, sizeof db, "%s/a/a2a-tasks.db", g_data);
+  assert_int_equal(access(db, F_OK), 0);
+  g_host = 0;
+  g_path = "/";
 }
 
 /* ---- a resubscriber across the restart ------------------------------------------------------ */
@@ -412,6 +446,7 @@ static int teardown(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tasks_survive_kill9),
+      cmocka_unit_test(test_host_tasks_survive_kill9),
       cmocka_unit_test(test_resubscriber_gets_the_restart_end),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
