@@ -262,6 +262,10 @@ int mol_a2a_task_finish_canceled(mol_a2a_task *t, mol_a2a_cmsg *msg);
  * history_length < 0 keeps the whole history, 0 leaves it out, n keeps the last n messages in
  * chronological order. NULL on allocation failure. */
 json_t *mol_a2a_task_to_json(const mol_a2a_task *t, mol_a2a_version v, int history_length);
+/* The same task as mol_a2a_task_to_json(t, MOL_A2A_V03, -1) gives, written straight into b as
+ * compact JSON (no tree: what a durable store saves on every change). 0 or MOL_ENOMEM (b is
+ * left as it was). */
+int mol_a2a_task_write(mol_buf *b, const mol_a2a_task *t);
 /* A status or artifact event as a result object: v0.3 {kind:"status-update"...,final} /
  * {kind:"artifact-update"...}; v1.0 the bare TaskStatusUpdateEvent / TaskArtifactUpdateEvent
  * (no final, no kind; the caller wraps it). NULL for MOL_A2A_EV_CLOSED. */

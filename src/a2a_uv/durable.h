@@ -44,10 +44,11 @@ int mol_a2a__durable_new(uv_loop_t *loop, const char *dir, mol_a2a_sync sync,
 int mol_a2a__durable_load(mol_a2a_durable *d, mol_a2a_store *store);
 /* The store's journal. */
 void mol_a2a__durable_note(const mol_a2a_task *t, void *arg);
-/* Holds a reply while changes are uncommitted: 1 when held (body taken), 0 when nothing is
- * pending and the caller sends it now. */
+/* Holds a reply while the state it reports is uncommitted: the task task_id (NULL: it reports
+ * any task, a list), or while replies before it are held. 1 when held (body taken), 0 when
+ * the caller sends it now. */
 int mol_a2a__durable_hold(mol_a2a_durable *d, mol_a2a_held_kind kind, mol_http_req *r,
-                          const char *event, char *body);
+                          const char *task_id, const char *event, char *body);
 /* 1 when the task was ended by a restart (its resubscribers get its final event). */
 int mol_a2a__durable_restarted(const mol_a2a_durable *d, const char *task_id);
 /* Commits what is pending and releases the held replies now (before the store goes). */

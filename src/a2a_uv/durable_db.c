@@ -21,10 +21,14 @@
 #include "base/log.h"
 #include "molecule.h"
 
+/* Keyed by a sequence number, not by the task id: ids are random UUIDs, and an index on them
+ * would touch a random page per new task (a 4 KiB WAL frame each); rows in creation order
+ * append to the end of the table, and the oldest (the ones evicted) leave from its start.
+ * The id -> seq map lives in memory (d->seq), as bounded as the store. */
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS tasks ("
-    " id TEXT PRIMARY KEY, ended_ms INTEGER NOT NULL, restarted INTEGER NOT NULL DEFAULT 0,"
-    " body TEXT NOT NULL);"
+    " seq INTEGER PRIMARY KEY, id TEXT NOT NULL, ended_ms INTEGER NOT NULL,"
+    " restarted INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);"
     "PRAGMA user_version=1;";
 
 static int exec(sqlite3 *db, const char *sql) {
@@ -37,11 +41,9 @@ static int exec(sqlite3 *db, const char *sql) {
 
 static int prepare(mol_a2a_durable *d) {
   static const char up[] =
-      "INSERT INTO tasks(id, ended_ms, restarted, body) VALUES(?1, ?2, ?3, ?4)"
-      " ON CONFLICT(id) DO UPDATE SET ended_ms=excluded.ended_ms,"
-      " restarted=excluded.restarted, body=excluded.body";
+      "INSERT OR REPLACE INTO tasks(seq, id, ended_ms, restarted, body) VALUES(?5, ?1, ?2, ?3, ?4)";
   if (sqlite3_prepare_v2(d->db, up, -1, &d->upsert, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(d->db, "DELETE FROM tasks WHERE id=?1", -1, &d->del, NULL) != SQLITE_OK) {
+      sqlite3_prepare_v2(d->db, "DELETE FROM tasks WHERE seq=?1", -1, &d->del, NULL) != SQLITE_OK) {
     mol_loge("a2a", "task store: %s", sqlite3_errmsg(d->db));
     return MOL_EIO;
   }
@@ -65,6 +67,8 @@ int mol_a2a__durable_db_open(mol_a2a_durable *d, const char *dir, mol_a2a_sync s
   int rc = exec(d->db, sync == MOL_A2A_SYNC_FULL ? "PRAGMA synchronous=FULL"
                                                  : "PRAGMA synchronous=NORMAL");
   if (!rc) rc = exec(d->db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;");
+  /* The id index takes random inserts (UUIDs): keep it in cache. A bound, like the rest. */
+  if (!rc) rc = exec(d->db, "PRAGMA cache_size=-8192;");
   if (!rc) rc = exec(d->db, SCHEMA);
   if (!rc) rc = prepare(d);
   return rc;
@@ -76,6 +80,7 @@ void mol_a2a__durable_db_close(mol_a2a_durable *d) {
   d->upsert = d->del = NULL;
   if (d->db) sqlite3_close(d->db);
   d->db = NULL;
+  mol_buf_free(&d->row);
 }
 
 /* ---- the commit ---------------------------------------------------------------------------- */
@@ -88,28 +93,35 @@ static int run(sqlite3_stmt *st) {
 }
 
 static int write_task(mol_a2a_durable *d, const char *id, const mol_a2a_task *t) {
-  if (!t) {
-    sqlite3_bind_text(d->del, 1, id, -1, SQLITE_STATIC);
+  json_t *seq = json_object_get(d->seq, id);
+  if (!t) { /* gone from the store; never written if it came and went within one commit */
+    if (!seq) return 0;
+    sqlite3_bind_int64(d->del, 1, json_integer_value(seq));
     d->stats.rows_deleted++;
-    return run(d->del);
+    int rc = run(d->del);
+    if (!rc) json_object_del(d->seq, id);
+    return rc;
   }
-  json_t *j = mol_a2a_task_to_json(t, MOL_A2A_V03, -1);
-  char *body = j ? json_dumps(j, JSON_COMPACT | JSON_ALLOW_NUL) : NULL;
-  json_decref(j);
-  if (!body) return MOL_ENOMEM;
+  if (!seq) {
+    if (json_object_set_new(d->seq, id, json_integer(++d->next_seq)) != 0) return MOL_ENOMEM;
+    seq = json_object_get(d->seq, id);
+  }
+  sqlite3_bind_int64(d->upsert, 5, json_integer_value(seq));
+  d->row.len = 0;
+  if (mol_a2a_task_write(&d->row, t) != 0) return MOL_ENOMEM;
   sqlite3_bind_text(d->upsert, 1, id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(d->upsert, 2, mol_a2a_task_ended_ms(t));
   sqlite3_bind_int(d->upsert, 3, json_object_get(d->restarted, id) != NULL);
-  sqlite3_bind_text(d->upsert, 4, body, -1, free);
+  sqlite3_bind_text(d->upsert, 4, d->row.data, (int)d->row.len, SQLITE_STATIC);
   d->stats.rows_written++;
   return run(d->upsert);
 }
 
-int mol_a2a__durable_db_commit(mol_a2a_durable *d) {
+int mol_a2a__durable_db_commit(mol_a2a_durable *d, json_t *set) {
   const char *id;
   json_t *v;
   int rc = exec(d->db, "BEGIN");
-  json_object_foreach(d->dirty, id, v) {
+  json_object_foreach(set, id, v) {
     if (rc) break;
     rc = write_task(d, id, mol_a2a_store_get(d->store, id));
     if (rc) mol_loge("a2a", "task store: writing task %s: %s", id, sqlite3_errmsg(d->db));
@@ -121,7 +133,9 @@ int mol_a2a__durable_db_commit(mol_a2a_durable *d) {
     return MOL_EIO;
   }
   d->stats.commits++;
-  json_object_clear(d->dirty);
+  if (set != d->dirty) json_object_foreach(set, id, v) json_object_del(d->dirty, id);
+  else json_object_clear(d->dirty);
+  json_object_clear(d->urgent);
   return 0;
 }
 
@@ -136,7 +150,10 @@ static void drop_row(mol_a2a_durable *d, const char *id, const char *why) {
 static void load_row(mol_a2a_durable *d, sqlite3_stmt *st, json_t *live) {
   const char *id = (const char *)sqlite3_column_text(st, 0);
   const char *body = (const char *)sqlite3_column_text(st, 3);
+  long long seq = sqlite3_column_int64(st, 4);
+  if (seq > d->next_seq) d->next_seq = seq;
   if (!id) return;
+  json_object_set_new(d->seq, id, json_integer(seq)); /* so a drop deletes the row */
   json_error_t jerr;
   json_t *j = body ? json_loads(body, JSON_ALLOW_NUL, &jerr) : NULL;
   mol_a2a_error err = {0};
@@ -154,7 +171,8 @@ static void load_row(mol_a2a_durable *d, sqlite3_stmt *st, json_t *live) {
 int mol_a2a__durable_db_load(mol_a2a_durable *d, json_t *live) {
   sqlite3_stmt *st;
   /* Live ones first (ended_ms 0), then the terminal ones in the order they ended. */
-  if (sqlite3_prepare_v2(d->db, "SELECT id, ended_ms, restarted, body FROM tasks ORDER BY ended_ms",
+  if (sqlite3_prepare_v2(d->db,
+                         "SELECT id, ended_ms, restarted, body, seq FROM tasks ORDER BY ended_ms, seq",
                          -1, &st, NULL) != SQLITE_OK) {
     mol_loge("a2a", "task store: %s", sqlite3_errmsg(d->db));
     return MOL_EIO;

@@ -21,12 +21,18 @@ struct mol_a2a_durable {
   mol_a2a_release_fn release;
   sqlite3 *db;
   sqlite3_stmt *upsert, *del;
+  mol_buf row;                 /* a task's JSON, reused from one write to the next */
   json_t *dirty;               /* task id -> true: changed since the last commit */
+  json_t *seq;                 /* task id -> its row's seq (integer primary key) */
+  json_t *urgent;              /* dirty task id -> true: a held reply reports it */
+  int all_urgent;              /* a held reply reports every task (a list) */
+  long long next_seq;
   json_t *restarted;           /* task id -> true: ended by a restart */
   held_reply *held, **held_tail;
   uv_check_t check;            /* commits after the callbacks of an iteration */
   uv_idle_t idle;              /* keeps the poll from blocking while something waits */
   uv_timer_t retry;            /* after a failed commit */
+  uv_timer_t lazy;             /* writes the changes no reply has reported yet */
   int ticking, handles_open;
   mol_a2a_durable_stats stats;
 };
@@ -34,9 +40,9 @@ struct mol_a2a_durable {
 /* durable_db.c */
 int mol_a2a__durable_db_open(mol_a2a_durable *d, const char *dir, mol_a2a_sync sync);
 void mol_a2a__durable_db_close(mol_a2a_durable *d);
-/* Writes every dirty task (deletes those gone) in one transaction. 0 or MOL_EIO (rolled back,
- * nothing changed, the dirty set kept). */
-int mol_a2a__durable_db_commit(mol_a2a_durable *d);
+/* Writes the tasks of `set` (d->dirty or d->urgent; deletes those gone) in one transaction;
+ * they are no longer dirty then. 0 or MOL_EIO (rolled back, nothing changed). */
+int mol_a2a__durable_db_commit(mol_a2a_durable *d, json_t *set);
 /* Reads the saved tasks back into d->store; *live gets the ids (array) of those not terminal. */
 int mol_a2a__durable_db_load(mol_a2a_durable *d, json_t *live);
 

@@ -89,8 +89,9 @@ static mol_http_req *drop_http(a2a_call *c) {
   return r;
 }
 
-void mol_a2a__answer_state(mol_a2a_server *s, mol_http_req *r, char *body) {
-  if (!s->durable || !mol_a2a__durable_hold(s->durable, MOL_A2A_HELD_ANSWER, r, NULL, body))
+void mol_a2a__answer_state(mol_a2a_server *s, mol_http_req *r, const char *task_id, char *body) {
+  if (!s->durable ||
+      !mol_a2a__durable_hold(s->durable, MOL_A2A_HELD_ANSWER, r, task_id, NULL, body))
     mol_a2a__answer_body(r, body);
 }
 
@@ -101,14 +102,17 @@ static void finish_http(a2a_call *c) {
   if (streaming) {
     c->s->open_streams--;
     /* after the events still held for it: the request is gone once ended */
-    if (!c->s->durable || !mol_a2a__durable_hold(c->s->durable, MOL_A2A_HELD_END, r, NULL, NULL))
+    if (!c->s->durable ||
+        !mol_a2a__durable_hold(c->s->durable, MOL_A2A_HELD_END, r, NULL, NULL, NULL))
       mol_http_resp_end(r);
   } else {
-    mol_a2a__answer_state(c->s, r, NULL);
+    mol_a2a__answer_state(c->s, r, c->task_id, NULL);
   }
 }
 
-static void answer(a2a_call *c, char *body) { mol_a2a__answer_state(c->s, drop_http(c), body); }
+static void answer(a2a_call *c, char *body) {
+  mol_a2a__answer_state(c->s, drop_http(c), c->task_id, body);
+}
 
 /* A held reply leaves (durable.c, once what it reports is committed). */
 void mol_a2a__release(mol_a2a_held_kind kind, mol_http_req *r, const char *event, char *body) {
@@ -164,7 +168,7 @@ static void stream_send_as(a2a_call *c, const char *event, char *body) {
     if (is_error) event = "error";
   }
   if (body && c->s->durable &&
-      mol_a2a__durable_hold(c->s->durable, MOL_A2A_HELD_EVENT, c->http, event, body))
+      mol_a2a__durable_hold(c->s->durable, MOL_A2A_HELD_EVENT, c->http, c->task_id, event, body))
     return;
   int rc = body ? mol_http_sse_send(c->http, event, body, strlen(body)) : MOL_ENOMEM;
   free(body);
@@ -331,7 +335,7 @@ static mol_a2a_task *find_task(mol_a2a_server *s, mol_http_req *r, mol_a2a_reque
 void mol_a2a__call_get(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   mol_a2a_task *t = find_task(s, r, req);
   if (!t) return;
-  mol_a2a__answer_state(s, r, mol_a2a_reply_task(req, t));
+  mol_a2a__answer_state(s, r, mol_a2a_task_id(t), mol_a2a_reply_task(req, t));
   mol_a2a_request_free(req);
 }
 
@@ -351,7 +355,7 @@ void mol_a2a__call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *r
     return;
   }
   if (mol_a2a_state_is_terminal(mol_a2a_task_state_get(t))) {
-    mol_a2a__answer_state(s, r, mol_a2a_reply_task(req, t));
+    mol_a2a__answer_state(s, r, mol_a2a_task_id(t), mol_a2a_reply_task(req, t));
     mol_a2a_request_free(req);
     return;
   }
@@ -442,7 +446,7 @@ void mol_a2a__call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req
   if (more && n)
     snprintf(next, sizeof(next), "%lld.%s", (long long)mol_a2a_task_status_ms(tasks[n - 1]),
              mol_a2a_task_id(tasks[n - 1]));
-  mol_a2a__answer_state(s, r, mol_a2a_reply_task_list(req, tasks, n, total, next));
+  mol_a2a__answer_state(s, r, NULL, mol_a2a_reply_task_list(req, tasks, n, total, next));
   mol_a2a_request_free(req);
 }
 

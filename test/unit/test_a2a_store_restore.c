@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "a2a/task.h"
+#include "base/buf.h"
 #include "molecule.h"
 
 static int64_t fake_now = 1700000000000;
@@ -81,6 +82,13 @@ static void round_trip_and_order(void **state) {
   fake_now += 10;
   assert_int_equal(mol_a2a_task_set_status(t2, MOL_A2A_STATE_FAILED, NULL, NULL), 0);
   json_t *j1 = saved(t1), *j2 = saved(t2);
+  /* what a durable store writes is that same task */
+  mol_buf row = MOL_BUF_INIT;
+  assert_int_equal(mol_a2a_task_write(&row, t1), 0);
+  json_t *w = json_loadb(row.data, row.len, 0, NULL);
+  assert_true(json_equal(w, j1));
+  json_decref(w);
+  mol_buf_free(&row);
   int64_t e1 = mol_a2a_task_ended_ms(t1), e2 = mol_a2a_task_ended_ms(t2);
   assert_true(e1 > 0 && e2 == e1 + 10);
 
