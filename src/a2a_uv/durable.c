@@ -111,16 +111,21 @@ void mol_a2a__durable_note(const mol_a2a_task *t, void *arg) {
  * it wait (a connection's answers and a stream's events keep their order). */
 int mol_a2a__durable_hold(mol_a2a_durable *d, mol_a2a_held_kind kind, mol_http_req *r,
                           const char *task_id, const char *event, char *body) {
-  int needs = kind != MOL_A2A_HELD_END &&
-              (task_id ? json_object_get(d->dirty, task_id) != NULL : json_object_size(d->dirty) > 0);
+  int needs = kind != MOL_A2A_HELD_END && (task_id ? json_object_get(d->dirty, task_id) != NULL
+                                                   : json_object_size(d->dirty) > 0);
   if (!needs && !d->held) return 0;
   held_reply *h = malloc(sizeof(*h));
   if (!h || (needs && task_id && json_object_set_new(d->urgent, task_id, json_true()) != 0)) {
     free(h);
     mol_a2a__durable_flush(d); /* commit everything now: then the reply may leave */
-    return d->held ? mol_a2a__durable_hold(d, kind, r, task_id, event, body) : 0;
+    if (d->held) mol_loge("a2a", "task store: out of memory with a commit failing: a reply leaves");
+    return 0;
   }
   if (needs && !task_id) d->all_urgent = 1;
+  /* An answer or a stream's end belongs to no call any more: a client that goes away while
+   * it waits must not call back into a call that may be gone. The request itself lives until
+   * the release answers it. (A stream's events stay with their call, which ends the stream.) */
+  if (kind != MOL_A2A_HELD_EVENT) mol_http_req_on_abort(r, NULL, NULL);
   *h = (held_reply){.kind = kind, .r = r, .event = event, .body = body};
   *d->held_tail = h;
   d->held_tail = &h->next;
@@ -163,7 +168,8 @@ int mol_a2a__durable_new(uv_loop_t *loop, const char *dir, mol_a2a_sync sync,
   d->restarted = json_object();
   d->seq = json_object();
   d->urgent = json_object();
-  int rc = d->dirty && d->restarted && d->seq && d->urgent ? mol_a2a__durable_db_open(d, dir, sync) : MOL_ENOMEM;
+  int rc = d->dirty && d->restarted && d->seq && d->urgent ? mol_a2a__durable_db_open(d, dir, sync)
+                                                           : MOL_ENOMEM;
   if (rc) {
     free_durable(d);
     return rc;
@@ -191,7 +197,7 @@ static int fail_live(mol_a2a_durable *d, json_t *live) {
   }
   mol_a2a_cmsg_unref(why);
   if (json_array_size(live))
-    mol_logi("a2a", "task store: %zu task(s) were in progress at the last stop; they ended as failed",
+    mol_logi("a2a", "task store: %zu task(s) were in progress at the last stop; they ended failed",
              json_array_size(live));
   return 0;
 }
@@ -217,7 +223,8 @@ static void on_handle_closed(uv_handle_t *h) {
 void mol_a2a__durable_close(mol_a2a_durable *d) {
   mol_a2a__durable_flush(d);
   if (json_object_size(d->dirty))
-    mol_loge("a2a", "task store: %zu change(s) could not be saved at close", json_object_size(d->dirty));
+    mol_loge("a2a", "task store: %zu change(s) could not be saved at close",
+             json_object_size(d->dirty));
   release_held(d); /* the requests are still alive; the server goes after this */
   d->store = NULL;
   uv_close((uv_handle_t *)&d->check, on_handle_closed);

@@ -158,21 +158,24 @@ static void load_row(mol_a2a_durable *d, sqlite3_stmt *st, json_t *live) {
   json_t *j = body ? json_loads(body, JSON_ALLOW_NUL, &jerr) : NULL;
   mol_a2a_error err = {0};
   mol_a2a_task *t = NULL;
-  int rc = j ? mol_a2a_store_restore(d->store, j, sqlite3_column_int64(st, 1), &t, &err) : MOL_EINVAL;
+  int rc = j ? mol_a2a_store_restore(d->store, j, sqlite3_column_int64(st, 1), &t, &err)
+             : MOL_EINVAL;
   json_decref(j);
   if (rc) {
     drop_row(d, id, !j ? "not JSON" : err.message[0] ? err.message : mol_strerror(rc));
     return;
   }
   if (sqlite3_column_int(st, 2)) json_object_set_new(d->restarted, id, json_true());
-  if (!mol_a2a_state_is_terminal(mol_a2a_task_state_get(t))) json_array_append_new(live, json_string(id));
+  if (!mol_a2a_state_is_terminal(mol_a2a_task_state_get(t)))
+    json_array_append_new(live, json_string(id));
 }
 
 int mol_a2a__durable_db_load(mol_a2a_durable *d, json_t *live) {
   sqlite3_stmt *st;
   /* Live ones first (ended_ms 0), then the terminal ones in the order they ended. */
   if (sqlite3_prepare_v2(d->db,
-                         "SELECT id, ended_ms, restarted, body, seq FROM tasks ORDER BY ended_ms, seq",
+                         "SELECT id, ended_ms, restarted, body, seq FROM tasks"
+                         " ORDER BY ended_ms, seq",
                          -1, &st, NULL) != SQLITE_OK) {
     mol_loge("a2a", "task store: %s", sqlite3_errmsg(d->db));
     return MOL_EIO;
