@@ -36,7 +36,7 @@ IO_HEADERS = re.compile(r'(uv\.h|uv/|molecule/uv\.h|llhttp\.h|mbedtls/|sys/socke
 FIREWALL = [
     (r'mbedtls/', ('src/http/tls', 'src/base/crypto')),
     (r'archive(_entry)?\.h', ('src/plugin/',)),
-    (r'sqlite3\.h', ('src/devplatform/',)),
+    (r'sqlite3\.h', ('src/devplatform/', 'src/a2a_uv/durable')),
     (r'llhttp\.h', ('src/http/',)),
     (r'yaml\.h', ('src/runtime/', 'src/host/', 'src/cli/', 'src/devplatform/shared_context')),
 ]

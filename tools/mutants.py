@@ -46,6 +46,9 @@ MUTANTS = [
      'int status, char *body, size_t len) {\n  if (!dp->store.in_txn) {',
      'int status, char *body, size_t len) {\n  if (1) {',
      ['devplatform_crash']),
+    # an A2A reply leaves before the commit of the task state it reports (durable store)
+    ('a2a-durable-hold', 'src/a2a_uv/durable.c',
+     '  if (!needs && !d->held) return 0;', '  if (1) return 0;', ['a2a_durable_crash']),
     # any live token opens every workspace
     ('workspace-token', 'src/devplatform/auth.c',
      'return mol_dp__token_owner(dp, tok, owner) && strcmp(owner, ws) == 0;',

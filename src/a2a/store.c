@@ -65,6 +65,7 @@ void mol_a2a__store_recharge(mol_a2a_store *s, mol_a2a_task *t) {
 }
 
 static void evict(mol_a2a_store *s, mol_a2a_task *t) {
+  mol_a2a__journal(t); /* a durable store deletes it too */
   HASH_DEL(s->by_id, t);
   DL_DELETE2(s->terminal, t, term_prev, term_next);
   s->count--;
@@ -139,16 +140,23 @@ int mol_a2a_store_create(mol_a2a_store *s, const char *context_id, mol_a2a_task 
   }
   mol_a2a_task *t = mol_a2a__task_alloc(s, id, context_id);
   if (!t) return MOL_ENOMEM;
-  t->charge = mol_a2a__task_size(t);
-  int rc = make_room(s, t->charge);
+  int rc = mol_a2a__store_link(s, t);
   if (rc != 0) {
     mol_a2a__task_free(t);
     return rc;
   }
+  mol_a2a__journal(t);
+  *out = t;
+  return 0;
+}
+
+int mol_a2a__store_link(mol_a2a_store *s, mol_a2a_task *t) {
+  t->charge = mol_a2a__task_size(t);
+  int rc = make_room(s, t->charge);
+  if (rc != 0) return rc;
   HASH_ADD_KEYPTR(hh, s->by_id, t->id, strlen(t->id), t);
   s->count++;
   s->bytes += t->charge;
-  *out = t;
   return 0;
 }
 

@@ -93,6 +93,9 @@ int64_t mol_a2a_task_status_ms(const mol_a2a_task *t) {
   return ms;
 }
 const mol_a2a_cmsg *mol_a2a_task_status_message(const mol_a2a_task *t) { return t->status_msg; }
+int64_t mol_a2a_task_ended_ms(const mol_a2a_task *t) {
+  return mol_a2a_state_is_terminal(t->state) ? t->ended_ms : 0;
+}
 size_t mol_a2a_task_history_len(const mol_a2a_task *t) { return t->history_len; }
 const mol_a2a_cmsg *mol_a2a_task_history_at(const mol_a2a_task *t, size_t i) {
   return i < t->history_len ? t->history[i] : NULL;
@@ -219,6 +222,7 @@ static int history_push(mol_a2a_task *t, mol_a2a_cmsg *msg /* stolen */) {
     t->history_cap = cap;
   }
   t->history[t->history_len++] = msg;
+  mol_a2a__journal(t);
   return 0;
 }
 
@@ -247,6 +251,7 @@ int mol_a2a_task_set_metadata(mol_a2a_task *t, const json_t *metadata) {
   if (metadata && !copy) return MOL_ENOMEM;
   json_decref(t->metadata);
   t->metadata = copy;
+  mol_a2a__journal(t);
   return 0;
 }
 
@@ -295,6 +300,7 @@ int mol_a2a_task_set_status_msg(mol_a2a_task *t, mol_a2a_task_state state, mol_a
   int terminal = mol_a2a_state_is_terminal(state);
   if (terminal) mol_a2a__store_note_terminal(t->store, t);
   if (terminal || mol_a2a_state_is_interrupted(state)) mol_a2a__store_recharge(t->store, t);
+  mol_a2a__journal(t);
   pe = status_event(t, metadata);
   if (pe) dispatch(t, pe); /* else the state did change; only the event is lost */
   /* Turns still running on the task can no longer record anything: ask them to stop. */
@@ -340,6 +346,7 @@ int mol_a2a_task_add_artifact(mol_a2a_task *t, const json_t *artifact, int appen
   if (rc != 0) return rc;
   if (last_chunk && !t->closed && !(t->closed = json_object())) return MOL_ENOMEM;
   if (last_chunk) json_object_set_new(t->closed, id, json_true());
+  mol_a2a__journal(t);
   pending_event *pe = calloc(1, sizeof(*pe));
   if (!pe) return MOL_ENOMEM;
   pe->ev.kind = MOL_A2A_EV_ARTIFACT;

@@ -85,6 +85,13 @@ typedef struct {
    * task without configs never reaches it. NULL = none. */
   mol_a2a_listener_fn push_observer;
   void *push_observer_arg;
+  /* Called whenever what a task holds changes (created, a status, an artifact, a history
+   * message, metadata) and when it leaves the store (evicted, expired, removed): always
+   * before any listener hears of the change, so a durable store (src/a2a_uv/durable.c) marks
+   * the task dirty before a reply can report it. Called with the task still whole; the
+   * journal keeps its id, not the pointer. NULL = none (the in-memory store). */
+  void (*journal)(const mol_a2a_task *t, void *arg);
+  void *journal_arg;
 } mol_a2a_store_opts;
 
 #define MOL_A2A_STORE_DEFAULT_BYTES ((size_t)64 << 20)
@@ -150,6 +157,16 @@ int64_t mol_a2a_store_now(const mol_a2a_store *s);
 int mol_a2a_store_begin(mol_a2a_store *s, mol_a2a_cmsg **msg, mol_a2a_task **out,
                         mol_a2a_error *err);
 
+/* Puts back a task a durable store saved: `task` is the task in the v0.3 wire shape
+ * (mol_a2a_task_to_json with the whole history), ended_ms when it became terminal (ignored
+ * for a live one). The task comes back with its id, context, status (message and timestamp),
+ * history, artifacts and metadata; nothing is journaled and no event raised. Terminal tasks
+ * must come in the order they ended, so that eviction and the TTL keep that order. Room is
+ * made as for a new task. Returns 0, MOL_EINVAL (not a task this engine saved: *err says
+ * what), MOL_EEXIST (that id is in the store), MOL_ELIMIT or MOL_ENOMEM. */
+int mol_a2a_store_restore(mol_a2a_store *s, const json_t *task, int64_t ended_ms,
+                          mol_a2a_task **out, mol_a2a_error *err);
+
 /* v1.0 ListTasks: a filter and a cursor. Tasks come most recently updated first (status time,
  * then id, both descending), so a page token is the (time, id) of the last task of the page:
  * tasks created meanwhile do not shift later pages. */
@@ -175,6 +192,8 @@ mol_a2a_task_state mol_a2a_task_state_get(const mol_a2a_task *t);
 const char *mol_a2a_task_timestamp(const mol_a2a_task *t);
 /* The status time in milliseconds since the epoch (the store's clock). */
 int64_t mol_a2a_task_status_ms(const mol_a2a_task *t);
+/* When the task became terminal (the store's clock), 0 while it is live. */
+int64_t mol_a2a_task_ended_ms(const mol_a2a_task *t);
 /* Borrowed (NULL when unset). */
 const mol_a2a_cmsg *mol_a2a_task_status_message(const mol_a2a_task *t);
 /* The history, oldest first: its length and its i-th message (borrowed). */
@@ -243,6 +262,10 @@ int mol_a2a_task_finish_canceled(mol_a2a_task *t, mol_a2a_cmsg *msg);
  * history_length < 0 keeps the whole history, 0 leaves it out, n keeps the last n messages in
  * chronological order. NULL on allocation failure. */
 json_t *mol_a2a_task_to_json(const mol_a2a_task *t, mol_a2a_version v, int history_length);
+/* The same task as mol_a2a_task_to_json(t, MOL_A2A_V03, -1) gives, written straight into b as
+ * compact JSON (no tree: what a durable store saves on every change). 0 or MOL_ENOMEM (b is
+ * left as it was). */
+int mol_a2a_task_write(mol_buf *b, const mol_a2a_task *t);
 /* A status or artifact event as a result object: v0.3 {kind:"status-update"...,final} /
  * {kind:"artifact-update"...}; v1.0 the bare TaskStatusUpdateEvent / TaskArtifactUpdateEvent
  * (no final, no kind; the caller wraps it). NULL for MOL_A2A_EV_CLOSED. */

@@ -73,6 +73,13 @@ struct mol_a2a_store {
 void mol_a2a__store_note_terminal(mol_a2a_store *s, mol_a2a_task *t);
 /* store.c: counts the task's memory again (its content changed: a turn ended). */
 void mol_a2a__store_recharge(mol_a2a_store *s, mol_a2a_task *t);
+/* store.c: tells the journal, if any, that the task changed (or is leaving the store). */
+static inline void mol_a2a__journal(mol_a2a_task *t) {
+  if (t->store->o.journal) t->store->o.journal(t, t->store->o.journal_arg);
+}
+/* store.c: makes room for a task of `adding` bytes (evicting terminal ones), then links t in.
+ * 0 or MOL_ELIMIT (t is not linked then). */
+int mol_a2a__store_link(mol_a2a_store *s, mol_a2a_task *t);
 /* task_size.c: what the task holds, in bytes, as charged against the store's budget. */
 size_t mol_a2a__task_size(const mol_a2a_task *t);
 /* task.c: allocates / frees a task object (not linked into any store). */

@@ -1,6 +1,11 @@
-/* task_json.c - a task and its events in the wire shape of v0.3 or v1.0. */
+/* task_json.c - a task and its events in the wire shape of v0.3 or v1.0; and the whole task
+ * written straight into a buffer (mol_a2a_task_write) for a durable store, without a tree. */
+#include <string.h>
+
 #include "a2a/task_int.h"
 #include "base/buf.h"
+#include "base/json.h"
+#include "molecule.h"
 
 /* A message in wire shape, built for this answer only. A compact message is written and read
  * back rather than asked for its canonical tree: the message would keep that tree (some 1.5 KB)
@@ -120,4 +125,48 @@ json_t *mol_a2a_event_to_json(const mol_a2a_event *ev, mol_a2a_version v) {
   else if (ev->kind == MOL_A2A_EV_ARTIFACT) o = artifact_event_json(ev, v);
   if (o && ev->metadata) json_object_set_new(o, "metadata", json_deep_copy(ev->metadata));
   return o;
+}
+
+/* ---- straight into a buffer (a durable store's row) -------------------------------------- */
+
+#define LIT(b, s) mol_buf_append((b), (s), sizeof(s) - 1)
+
+static int write_str(mol_buf *b, const char *s) { return mol_json_write_string(b, s, strlen(s)); }
+
+/* v0.3 is the canonical shape: artifacts and metadata are written as they are held. */
+static int write_artifacts(mol_buf *b, const json_t *artifacts) {
+  int rc = LIT(b, ",\"artifacts\":[");
+  size_t i;
+  json_t *a;
+  json_array_foreach(artifacts, i, a) {
+    json_t *w = rc ? NULL : mol_a2a_artifact_to_wire(a, MOL_A2A_V03);
+    rc = rc || !w || (i && LIT(b, ",")) || mol_json_write(b, w);
+    json_decref(w);
+  }
+  return rc || LIT(b, "]");
+}
+
+int mol_a2a_task_write(mol_buf *b, const mol_a2a_task *t) {
+  size_t mark = b->len;
+  int rc = LIT(b, "{\"kind\":\"task\",\"id\":") || write_str(b, t->id) ||
+           LIT(b, ",\"contextId\":") || write_str(b, t->context_id) ||
+           LIT(b, ",\"status\":{\"state\":") ||
+           write_str(b, mol_a2a_state_name(t->state, MOL_A2A_V03));
+  if (!rc && t->status_msg)
+    rc = LIT(b, ",\"message\":") || mol_a2a_cmsg_write(b, t->status_msg, MOL_A2A_V03);
+  rc = rc || LIT(b, ",\"timestamp\":") || write_str(b, t->timestamp) || LIT(b, "}");
+  if (!rc && t->history_len) {
+    rc = LIT(b, ",\"history\":[");
+    for (size_t i = 0; !rc && i < t->history_len; i++)
+      rc = (i && LIT(b, ",")) || mol_a2a_cmsg_write(b, t->history[i], MOL_A2A_V03);
+    rc = rc || LIT(b, "]");
+  }
+  if (!rc && json_array_size(t->artifacts)) rc = write_artifacts(b, t->artifacts);
+  if (!rc && t->metadata) rc = LIT(b, ",\"metadata\":") || mol_json_write(b, t->metadata);
+  rc = rc || LIT(b, "}");
+  if (rc) {
+    b->len = mark;
+    return MOL_ENOMEM;
+  }
+  return 0;
 }

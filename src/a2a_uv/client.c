@@ -343,9 +343,25 @@ int mol_a2a__client_rpc_error(mol_a2a_call *call, const mol_a2a_response *r) {
   return why(call, MOL_ERPC, "JSON-RPC error %d: %s", r->error.code, r->error.message);
 }
 
+/* The platform proxy's hand-off of a message/send it will deliver later: 202 {"queued":true}
+ * or the poll-mode envelope {"status":"queued",...}. Neither is a JSON-RPC response. */
+static int proxy_queued(int status, const char *body, size_t len) {
+  if (status != 200 && status != 202) return 0;
+  json_t *j = json_loadb(body, len, 0, NULL);
+  const char *st = json_string_value(json_object_get(j, "status"));
+  int q = json_is_object(j) && !json_object_get(j, "jsonrpc") &&
+          ((st && !strcmp(st, "queued")) || json_is_true(json_object_get(j, "queued")));
+  json_decref(j);
+  return q;
+}
+
 int mol_a2a__client_read_answer(mol_a2a_call *call, int status, const char *body, size_t len) {
   mol_a2a_response *r = &call->resp;
   mol_a2a_response_free(r);
+  if (call->method == MOL_A2A_M_SEND && proxy_queued(status, body, len)) {
+    call->res.queued = 1;
+    return 0;
+  }
   int rc = mol_a2a_response_parse(body, len, call->c->version, r);
   if ((status < 200 || status > 299) && (rc != 0 || !r->is_error))
     return why(call, MOL_EHTTP, "HTTP %d from the agent", status);

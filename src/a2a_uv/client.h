@@ -90,6 +90,11 @@ typedef struct {
   const json_t *card;       /* mol_a2a_fetch_card: the card as served */
   const char *rpc_url;      /* mol_a2a_fetch_card: the JSON-RPC URL the card names for the
                                client's version (NULL if it names none) */
+  /* message/send through the Molecule platform's A2A proxy, answered with its queued hand-off
+   * (HTTP 202 {"queued":true}, or the poll-mode {"status":"queued","delivery_mode":"poll",…}):
+   * the platform took the message and will deliver it later. A success (err 0) with no result
+   * (kind NONE), not terminal; never to be sent again, which would deliver it twice. */
+  int queued;
 } mol_a2a_result;
 
 typedef void (*mol_a2a_done_cb)(mol_a2a_call *call, int err, const mol_a2a_result *res,

@@ -189,6 +189,7 @@ static void free_server(mol_a2a_server *s) {
     json_decref(s->pub_card[v]);
   }
   free(s->ext_token);
+  if (s->durable) mol_a2a__durable_close(s->durable); /* commits the last changes first */
   if (s->store) mol_a2a_store_free(s->store);
   free(s);
 }
@@ -228,7 +229,14 @@ int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_ser
   so.push_observer = mol_a2a__push_on_event;
   so.push_observer_arg = s;
   int rc = build_cards(s, o);
+  if (!rc && o->data_dir) {
+    rc = mol_a2a__durable_new(loop, o->data_dir, o->sync_full ? MOL_A2A_SYNC_FULL : MOL_A2A_SYNC_NORMAL,
+                              mol_a2a__release, &s->durable);
+    so.journal = mol_a2a__durable_note;
+    so.journal_arg = s->durable;
+  }
   if (!rc) rc = mol_a2a_store_new(&so, &s->store);
+  if (!rc && s->durable) rc = mol_a2a__durable_load(s->durable, s->store);
   if (!rc && o->push.http) rc = mol_a2a_pusher_new(loop, &o->push, &s->pusher);
   if (!rc) rc = add_routes(s, http, prefix);
   if (rc) {

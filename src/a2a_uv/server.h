@@ -46,6 +46,12 @@ typedef struct {
   /* Push notifications (pusher.h): push.http set turns them on (the card then says
    * pushNotifications:true and the push-config methods work); NULL answers them -32003. */
   mol_a2a_push_opts push;
+  /* A durable task store (durable.h): tasks saved in <data_dir>/a2a-tasks.db (SQLite, WAL),
+   * read back at start, replies held until what they report is committed. NULL = in memory
+   * only. sync_full: fsync every commit (synchronous=FULL; survives a power loss), else
+   * synchronous=NORMAL (survives a process crash). */
+  const char *data_dir;
+  int sync_full;
 } mol_a2a_server_opts;
 
 /* Registers the routes on http (which the caller listens on and closes). Returns 0,

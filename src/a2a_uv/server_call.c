@@ -15,6 +15,7 @@
 
 #include "a2a/push.h"
 #include "a2a_uv/server_int.h"
+#include "base/log.h"
 #include "molecule.h"
 
 typedef enum { CALL_SEND, CALL_STREAM, CALL_CANCEL } call_kind;
@@ -88,19 +89,43 @@ static mol_http_req *drop_http(a2a_call *c) {
   return r;
 }
 
+void mol_a2a__answer_state(mol_a2a_server *s, mol_http_req *r, const char *task_id, char *body) {
+  if (!s->durable ||
+      !mol_a2a__durable_hold(s->durable, MOL_A2A_HELD_ANSWER, r, task_id, NULL, body))
+    mol_a2a__answer_body(r, body);
+}
+
 static void finish_http(a2a_call *c) {
   if (!c->http) return;
   int streaming = c->streaming;
   mol_http_req *r = drop_http(c);
   if (streaming) {
     c->s->open_streams--;
-    mol_http_resp_end(r);
+    /* after the events still held for it: the request is gone once ended */
+    if (!c->s->durable ||
+        !mol_a2a__durable_hold(c->s->durable, MOL_A2A_HELD_END, r, NULL, NULL, NULL))
+      mol_http_resp_end(r);
   } else {
-    mol_a2a__answer_body(r, NULL);
+    mol_a2a__answer_state(c->s, r, c->task_id, NULL);
   }
 }
 
-static void answer(a2a_call *c, char *body) { mol_a2a__answer_body(drop_http(c), body); }
+static void answer(a2a_call *c, char *body) {
+  mol_a2a__answer_state(c->s, drop_http(c), c->task_id, body);
+}
+
+/* A held reply leaves (durable.c, once what it reports is committed). */
+void mol_a2a__release(mol_a2a_held_kind kind, mol_http_req *r, const char *event, char *body) {
+  if (kind == MOL_A2A_HELD_ANSWER) {
+    mol_a2a__answer_body(r, body);
+    return;
+  }
+  if (kind == MOL_A2A_HELD_END) mol_http_resp_end(r);
+  /* A client gone meanwhile: the request stays valid until its end, which follows. */
+  else if (mol_http_sse_send(r, event, body, strlen(body)) != 0)
+    mol_logd("a2a", "a held stream event could not be sent: the client is gone or slow");
+  free(body);
+}
 
 /* The engine dropped the listener after its final event, or we unsubscribed it. */
 static void forget_listener(a2a_call *c) {
@@ -142,6 +167,9 @@ static void stream_send_as(a2a_call *c, const char *event, char *body) {
     body = rest;
     if (is_error) event = "error";
   }
+  if (body && c->s->durable &&
+      mol_a2a__durable_hold(c->s->durable, MOL_A2A_HELD_EVENT, c->http, c->task_id, event, body))
+    return;
   int rc = body ? mol_http_sse_send(c->http, event, body, strlen(body)) : MOL_ENOMEM;
   free(body);
   if (rc) { /* the client is gone or not reading: end the stream, the task goes on */
@@ -307,7 +335,7 @@ static mol_a2a_task *find_task(mol_a2a_server *s, mol_http_req *r, mol_a2a_reque
 void mol_a2a__call_get(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   mol_a2a_task *t = find_task(s, r, req);
   if (!t) return;
-  mol_a2a__answer_body(r, mol_a2a_reply_task(req, t));
+  mol_a2a__answer_state(s, r, mol_a2a_task_id(t), mol_a2a_reply_task(req, t));
   mol_a2a_request_free(req);
 }
 
@@ -327,7 +355,7 @@ void mol_a2a__call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *r
     return;
   }
   if (mol_a2a_state_is_terminal(mol_a2a_task_state_get(t))) {
-    mol_a2a__answer_body(r, mol_a2a_reply_task(req, t));
+    mol_a2a__answer_state(s, r, mol_a2a_task_id(t), mol_a2a_reply_task(req, t));
     mol_a2a_request_free(req);
     return;
   }
@@ -345,10 +373,37 @@ void mol_a2a__call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *r
   }
 }
 
+/* A task a restart ended had resubscribers when the process died: one that comes back gets
+ * the task and its final event (failed, "the agent restarted"), as if it had stayed. */
+static void replay_restart_end(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req,
+                               mol_a2a_task *t) {
+  a2a_call *c = call_new(s, r, req, CALL_STREAM, mol_a2a_task_id(t));
+  if (!c) {
+    mol_a2a__answer_error(r, req, MOL_A2A_INTERNAL_ERROR, "out of memory");
+    return;
+  }
+  int rc = start_stream(c, t);
+  if (rc) {
+    answer(c, cannot_listen(c, rc));
+    return;
+  }
+  mol_a2a_event ev = {.kind = MOL_A2A_EV_STATUS, .task_id = mol_a2a_task_id(t),
+                      .context_id = mol_a2a_task_context_id(t), .final = 1,
+                      .state = mol_a2a_task_state_get(t),
+                      .status_message = mol_a2a_task_status_message(t),
+                      .timestamp = mol_a2a_task_timestamp(t)};
+  stream_send(c, mol_a2a_reply_event(&c->req, &ev));
+  finish_http(c);
+}
+
 void mol_a2a__call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
   mol_a2a_task *t = find_task(s, r, req);
   if (!t) return;
   /* Any task that has not ended: an interrupted one (input-required) streams its next turn. */
+  if (s->durable && mol_a2a__durable_restarted(s->durable, mol_a2a_task_id(t))) {
+    replay_restart_end(s, r, req, t);
+    return;
+  }
   if (mol_a2a_state_is_terminal(mol_a2a_task_state_get(t))) {
     mol_a2a__answer_error(r, req, MOL_A2A_UNSUPPORTED_OPERATION,
                           "task is in a terminal state: read it with tasks/get");
@@ -391,7 +446,7 @@ void mol_a2a__call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req
   if (more && n)
     snprintf(next, sizeof(next), "%lld.%s", (long long)mol_a2a_task_status_ms(tasks[n - 1]),
              mol_a2a_task_id(tasks[n - 1]));
-  mol_a2a__answer_body(r, mol_a2a_reply_task_list(req, tasks, n, total, next));
+  mol_a2a__answer_state(s, r, NULL, mol_a2a_reply_task_list(req, tasks, n, total, next));
   mol_a2a_request_free(req);
 }
 

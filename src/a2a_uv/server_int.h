@@ -3,6 +3,7 @@
 #define MOL_A2A_UV_SERVER_INT_H
 
 #include "a2a/codec.h"
+#include "a2a_uv/durable.h"
 #include "a2a_uv/server.h"
 #include "a2a_uv/turn.h"
 #include "base/holds.h"
@@ -22,6 +23,7 @@ struct mol_a2a_server {
   json_t *pub_card[2];         /* the public card, for callers without the credentials */
   char *ext_token;             /* the bearer token the extended card wants, or NULL */
   mol_a2a_pusher *pusher;      /* push notifications, or NULL (off, or closed) */
+  mol_a2a_durable *durable;    /* the durable task store, or NULL (in memory only) */
   mol_a2a_push_stats push_last;/* the pusher's counters when it closed */
   uv_timer_t sweep;            /* also the holds' last handle */
   mol_holds holds;             /* the server's own until close, and one per live turn */
@@ -36,6 +38,11 @@ struct mol_a2a_server {
 
 /* Answers with a body (malloc'd, freed here; NULL answers a JSON-RPC internal error). */
 void mol_a2a__answer_body(mol_http_req *r, char *body);
+/* Answers with a body that reports the state of task_id (NULL: of any task): held until the
+ * durable store has committed it (durable.h), sent at once otherwise. */
+void mol_a2a__answer_state(mol_a2a_server *s, mol_http_req *r, const char *task_id, char *body);
+/* durable.c's release: sends a held reply. */
+void mol_a2a__release(mol_a2a_held_kind kind, mol_http_req *r, const char *event, char *body);
 /* Answers req with a JSON-RPC error and frees req. */
 void mol_a2a__answer_error(mol_http_req *r, mol_a2a_request *req, int code, const char *message);
 

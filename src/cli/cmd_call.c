@@ -266,6 +266,11 @@ static void on_done(mol_a2a_call *call, int err, const mol_a2a_result *res, void
     run->status = ended && !(run->action == ACT_CANCEL && !strcmp(ended, "canceled"));
     return;
   }
+  if (res->queued) { /* the platform will deliver it: a success, and nothing to resend */
+    fprintf(stderr, "[queued: the platform accepted the message and will deliver it later]\n");
+    run->status = 0;
+    return;
+  }
   if (res->kind == MOL_A2A_RESULT_TASK && res->task_id) fprintf(stderr, "[task %s]\n", res->task_id);
   const char *ended = unsuccessful_state(res->result);
   if (ended) { /* the agent answered, but the task did not succeed: say so, exit 1 */

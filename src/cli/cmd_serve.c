@@ -61,6 +61,12 @@ static void usage(FILE *out) {
           "                       push notifications may go to loopback and private\n"
           "                       addresses (tests, one machine); by default only to public\n"
           "                       ones, never to link-local, metadata or reserved ones\n"
+          "  --data-dir DIR       keep tasks in DIR/a2a-tasks.db (SQLite) so they survive a\n"
+          "                       restart; tasks in progress at a crash end as failed.\n"
+          "                       Default: in memory only (see docs/durability.md)\n"
+          "  --sync normal|full   with --data-dir: normal (default) survives a crash or\n"
+          "                       kill -9; full also fsyncs every commit, to survive a\n"
+          "                       power loss\n"
           "  -h, --help           this help\n"
           "\n"
           "The handler's environment is this one without MOLECULE_A2A_PLATFORM_SHARED_SECRET,\n"
@@ -166,7 +172,8 @@ typedef struct {
   char host[128];
   int port;
   const char *executor, *name, *public_url;
-  int allow_private_webhooks;
+  const char *data_dir;
+  int allow_private_webhooks, sync_full;
   mol_echo_opts echo;
   mol_command_opts command;
 } serve_opts;
@@ -241,6 +248,7 @@ static int parse(int argc, char **argv, serve_opts *o) {
     {"max-handlers", required_argument, 0, 'P'}, {"max-queued", required_argument, 0, 'Q'},
     {"max-output-bytes", required_argument, 0, 'O'},
     {"allow-private-webhooks", no_argument, 0, 'W'},
+    {"data-dir", required_argument, 0, 'D'}, {"sync", required_argument, 0, 'S'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   snprintf(o->host, sizeof(o->host), "127.0.0.1");
   o->port = 8000;
@@ -271,6 +279,14 @@ static int parse(int argc, char **argv, serve_opts *o) {
       case 'n': o->name = optarg; break;
       case 'u': o->public_url = optarg; break;
       case 'W': o->allow_private_webhooks = 1; break;
+      case 'D': o->data_dir = optarg; break;
+      case 'S':
+        if (strcmp(optarg, "normal") != 0 && strcmp(optarg, "full") != 0) {
+          fprintf(stderr, "molecule serve: --sync takes normal or full, not '%s'\n", optarg);
+          return 2;
+        }
+        o->sync_full = strcmp(optarg, "full") == 0;
+        break;
       case 'H': o->command.handler = optarg; break;
       case 'T': case 'P': case 'Q': case 'O':
         if (command_flag(c, optarg, &o->command)) return 2;
@@ -320,7 +336,8 @@ static int start(serve *s, serve_opts *o) {
   rc = make_executor(s, o);
   mol_a2a_server_opts ao = {.card = &card, .executor = &s->ex,
                             .push = {.http = s->client,
-                                     .allow_private = o->allow_private_webhooks}};
+                                     .allow_private = o->allow_private_webhooks},
+                            .data_dir = o->data_dir, .sync_full = o->sync_full};
   if (!rc) rc = mol_a2a_server_new(s->loop, s->http, &ao, &s->a2a);
   if (!rc) rc = mol_http_server_route(s->http, "GET", "/metrics", 0, on_metrics, s);
   if (rc) return rc;

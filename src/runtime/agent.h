@@ -57,6 +57,11 @@ typedef struct {
   /* Push-notification webhooks on loopback and private addresses (tests, one machine);
    * otherwise only public ones (http/ssrf.h). */
   int allow_private_webhooks;
+  /* A durable task store in this directory (a2a_uv/durable.h): tasks survive a restart, those
+   * in progress at a crash end as failed. NULL: in memory only. data_sync_full: fsync each
+   * commit (survives a power loss). Read while the agent starts only. */
+  const char *data_dir;
+  int data_sync_full;
   /* More options for the platform client (org id, Origin, timeouts, ...), read while the agent
    * starts; NULL: none. Its platform_url, workspace_id and token_dir are not used: the fields
    * above are. With a config_dir the struct is copied and the strings it points to must stay

@@ -31,6 +31,9 @@ typedef struct {
   char *log_level;             /* NULL: leave as is */
   unsigned grace_ms;           /* stop: drain budget for every agent; 10 s */
   int allow_private_webhooks;  /* push webhooks on loopback/private addresses (all agents) */
+  char *data_dir;              /* data_dir: durable task stores, <data_dir>/<agent name>/; NULL:
+                                  tasks in memory only */
+  int data_sync_full;          /* data_sync: full (fsync every commit) rather than normal */
   mol_host_agent_conf *agents;
   size_t n_agents;
   json_t *doc;                 /* the parsed file (borrowed strings point into it) */

@@ -35,7 +35,7 @@ static int fail(ctx *c, const char *fmt, ...) {
 
 static const char *const host_keys[] = {"listen", "platform_url", "public_url", "log",
                                         "grace_seconds", "allow_private_webhooks", "agents",
-                                        NULL};
+                                        "data_dir", "data_sync", NULL};
 static const char *const agent_keys[] = {
   "name", "description", "config_dir", "workspace_id", "executor", "delay_ms", "task_mode",
   "model", "api_base", "system_prompt", "hermes_plugin_port", "hermes_reply_port",
@@ -150,6 +150,21 @@ static int parse_log(ctx *c, json_t *doc, mol_host_config *h) {
   return 0;
 }
 
+/* data_dir (relative to the host file) and data_sync: normal | full. */
+static int parse_data_dir(ctx *c, json_t *doc, mol_host_config *h) {
+  const char *dir = NULL, *sync = NULL;
+  int rc = get_str(c, doc, "host file", "data_dir", &dir);
+  if (!rc) rc = get_str(c, doc, "host file", "data_sync", &sync);
+  if (rc) return rc;
+  if (sync && strcmp(sync, "normal") != 0 && strcmp(sync, "full") != 0)
+    return FAIL(c, "host file.data_sync: must be normal or full, not '%s'", sync);
+  if (sync && !dir) return FAIL(c, "host file.data_sync: needs data_dir");
+  h->data_sync_full = sync && strcmp(sync, "full") == 0;
+  if (dir && !*dir) return FAIL(c, "host file.data_dir: must not be empty");
+  if (dir && !(h->data_dir = path_rel(c, dir))) return MOL_ENOMEM;
+  return 0;
+}
+
 static int parse_host(ctx *c, json_t *doc, mol_host_config *h) {
   const char *listen = NULL, *purl = NULL, *pub = NULL;
   long long grace = 10;
@@ -161,6 +176,7 @@ static int parse_host(ctx *c, json_t *doc, mol_host_config *h) {
   if (!rc)
     rc = get_bool(c, doc, "host file", "allow_private_webhooks", &h->allow_private_webhooks);
   if (!rc) rc = parse_log(c, doc, h);
+  if (!rc) rc = parse_data_dir(c, doc, h);
   if (rc) return rc;
   snprintf(h->listen_host, sizeof(h->listen_host), "127.0.0.1");
   h->listen_port = 8000;
@@ -487,6 +503,7 @@ void mol_host_config_free(mol_host_config *c) {
   free(c->platform_url);
   free(c->public_base);
   free(c->log_level);
+  free(c->data_dir);
   json_decref(c->doc);
   memset(c, 0, sizeof(*c));
 }

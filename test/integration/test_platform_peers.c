@@ -366,14 +366,19 @@ static void add_07_rpc_error_and_queued(void **st) {
   assert_int_equal(cap.err, MOL_ERPC);
   assert_int_equal(cap.rpc_code, -32601);
   assert_string_equal(cap.rpc_message, "nope");
+  /* A queued hand-off is a success, sent once: a retry would deliver the message twice. */
+  int before = count(R_PROXY);
   script_push(&F->s[R_PROXY], 202, NULL, "{\"queued\":true,\"queue_id\":\"q1\"}");
   cap = call_peer(1);
   assert_int_equal(cap.err, 0);
   assert_true(cap.queued);
+  assert_int_equal(count(R_PROXY), before + 1);
   script_push(&F->s[R_PROXY], 200, NULL,
               "{\"status\":\"queued\",\"delivery_mode\":\"poll\",\"method\":\"message/send\"}");
   cap = call_peer(1);
+  assert_int_equal(cap.err, 0);
   assert_true(cap.queued);
+  assert_int_equal(count(R_PROXY), before + 2);
 }
 
 /* DEL-01..04/06: the platform's real path and body, key, headers, errors, timeout. */

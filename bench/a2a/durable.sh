@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# bench/a2a/durable.sh: non-blocking message/send (task mode: the agent answers with the task
+# as soon as it is stored, then runs the turn) against `molecule serve --task-mode` with the
+# in-memory task store, with the durable store (--data-dir, --sync normal) and with the durable
+# store fsyncing every commit (--sync full), in one run: wrk -t1 -c50 keep-alive, servers on
+# CPU 0, wrk on CPU 1, alternating rounds, medians. Then RSS and database size of the durable
+# agent after `calls` more non-blocking sends (its store is bounded by the same memory budget,
+# and the database mirrors the store).
+# Usage: bench/a2a/durable.sh [duration_s=10] [rounds=3] [calls=1000000]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib.sh"
+duration=${1:-10} rounds=${2:-3} calls=${3:-1000000} conns=50
+bench_build src/cli/molecule
+mol=$BENCH_ROOT/build-bench/src/cli/molecule
+dir=$(mktemp -d "$BENCH_ROOT/bench/out/durable-XXXXXX") # on the disk, not a tmpfs
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
+trap cleanup EXIT
+
+declare -A port=([memory]=18191 [normal]=18192 [full]=18193) pid
+taskset -c 0 "$mol" serve --listen 127.0.0.1:18191 --task-mode >/dev/null 2>&1 & pids+=($!); pid[memory]=$!
+taskset -c 0 "$mol" serve --listen 127.0.0.1:18192 --task-mode --data-dir "$dir/normal" >/dev/null 2>&1 & pids+=($!); pid[normal]=$!
+taskset -c 0 "$mol" serve --listen 127.0.0.1:18193 --task-mode --data-dir "$dir/full" --sync full >/dev/null 2>&1 & pids+=($!); pid[full]=$!
+wait_port 18191; wait_port 18192; wait_port 18193
+
+: >"$BENCH_OUT/wrk.log"
+declare -A rps p99
+ratio_n= ratio_f=
+for r in $(seq "$rounds"); do
+  order="memory normal full"; ((r % 2)) || order="full normal memory" # ABBA
+  declare -A got=()
+  for t in $order; do
+    read -r a b c < <(wrk_run "http://127.0.0.1:${port[$t]}/" "$duration" "$conns" "$here/send_nonblocking.lua")
+    rps[$t]+="$a "; p99[$t]+="$c "; got[$t]=$a
+    echo "round $r $t: $a req/s, p99 ${c}us"
+  done
+  ratio_n+="$(python3 -c "print(${got[normal]} / ${got[memory]})") "
+  ratio_f+="$(python3 -c "print(${got[full]} / ${got[memory]})") "
+done
+
+# RSS after `calls` more non-blocking sends to the durable agent (sync normal).
+rss0=$(awk '/VmRSS/ {print $2}' "/proc/${pid[normal]}/status")
+secs=$(python3 -c "import statistics as s; print(max(5, int($calls / s.median([float(x) for x in '${rps[normal]}'.split()]) * 1.2) + 1))")
+out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" -s "$here/send_nonblocking.lua" "http://127.0.0.1:18192/")
+done_calls=$(echo "$out" | awk '/requests in/ {print $1}')
+rss1=$(awk '/VmRSS/ {print $2}' "/proc/${pid[normal]}/status")
+db=$(du -sk "$dir/normal" | cut -f1)
+tasks=$(curl -s "http://127.0.0.1:18192/metrics" | awk '/^molecule_a2a_tasks / {print $2}')
+echo "RSS after $done_calls more sends: ${rss0} kB -> ${rss1} kB; data dir ${db} kB; ${tasks:-?} tasks kept"
+
+python3 - "${rps[memory]}" "${rps[normal]}" "${rps[full]}" "${p99[memory]}" "${p99[normal]}" \
+  "${p99[full]}" "$ratio_n" "$ratio_f" "$duration" "$rounds" "$calls" "$done_calls" "$rss0" "$rss1" \
+  "$db" "${tasks:-?}" >"$dir/result.md" <<'PY'
+import statistics as st, sys
+f = lambda s: st.median([float(x) for x in s.split()])
+rm, rn, rf, qm, qn, qf, ratn, ratf = map(f, sys.argv[1:9])
+dur, rounds, calls, done, rss0, rss1, db, tasks = sys.argv[9:17]
+print('## Durable task store: non-blocking message/send, durable vs in memory\n')
+print('Command: `bench/a2a/durable.sh %s %s %s` (wrk -t1 -c50 -d%ss keep-alive; `molecule serve' % (dur, rounds, calls, dur))
+print('--task-mode`, message/send with `configuration.blocking: false`: the answer is the stored task,')
+print('the echo turn runs after it; servers pinned to CPU 0, wrk to CPU 1; %s rounds, the order' % rounds)
+print('alternating; medians; a ratio is the median of the rounds\' ratios). The durable agents keep')
+print('their database on the disk (ext4), WAL mode, one transaction per loop iteration, every answer')
+print('held until the commit of what it reports.')
+cpu = [l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')]
+print('Machine: %s, %d CPUs, shared; load average at the end: %s. Release build.\n'
+      % (cpu[0] if cpu else '?', len(cpu), open('/proc/loadavg').read().split()[0]))
+print('| task store | req/s | p99 latency | vs in memory |')
+print('|---|---|---|---|')
+print('| in memory (default) | %.0f | %.0f us | 1.00x |' % (rm, qm))
+print('| `--data-dir`, `--sync normal` (WAL, synchronous=NORMAL) | %.0f | %.0f us | %.2fx |' % (rn, qn, ratn))
+print('| `--data-dir --sync full` (WAL, synchronous=FULL: fsync per commit) | %.0f | %.0f us | %.2fx |' % (rf, qf, ratf))
+print()
+print('- **durable (normal) / in memory: %.2fx** (target >= 0.5x: %s); with fsync on every commit %.2fx.'
+      % (ratn, 'met' if ratn >= 0.5 else 'NOT met', ratf))
+print('- fsync policy: `--sync normal` survives kill -9 and crashes of the process, not a power loss')
+print('  (the last commits since a checkpoint may roll back); `--sync full` fsyncs the WAL at every')
+print('  commit, once per loop iteration for all the tasks of that iteration, and survives a power')
+print('  loss. See docs/durability.md.')
+mb = int(rss1) / 1024
+print('- **RSS of the durable agent after %s more non-blocking sends: %.1f MB** (%.1f MB before them);'
+      % ('{:,}'.format(int(done)), mb, int(rss0) / 1024))
+print('  the data directory then held %.1f MB for the %s tasks the store kept (the same memory budget' % (int(db) / 1024, tasks))
+print('  as in memory, 64 MiB by default: older terminal tasks are evicted, and deleted from the database).')
+if int(done) < int(calls):
+    print('  Only %s sends in the timed run, below the %s asked for.' % ('{:,}'.format(int(done)), '{:,}'.format(int(calls))))
+PY
+cat "$dir/result.md"
+doc_update a2a-durable "$dir/result.md"
