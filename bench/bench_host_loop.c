@@ -1,11 +1,12 @@
 /* bench_host_loop.c - a host (the host file of `molecule host`) on a loop that measures how
  * long each loop iteration held the thread, in CPU time: the time from one prepare callback
- * to the next, on the thread's CPU clock, so waiting in epoll costs nothing and the other
- * processes of a shared machine do not count either. The longest iteration is the longest any
- * request waited because of another one's work (such as a /metrics scrape).
- * Usage: bench_host_loop HOST_FILE [--listen HOST:PORT]. Runs until SIGTERM/SIGINT, then
- * prints "iterations=N max_ms=X over_1ms=N over_5ms=N" (the count of iterations above 1 and
- * 5 ms) and exits 0. SIGUSR1 resets the counters (start of a measured phase). */
+ * to the next, on the thread's CPU clock, so waiting in epoll costs nothing and processes
+ * waiting for the CPU do not count (a VM's stolen time still does). The longest iteration is
+ * the longest any request waited because of another one's work (such as a /metrics scrape).
+ * Usage: bench_host_loop HOST_FILE [--listen HOST:PORT]. SIGUSR1 prints, for the phase that
+ * ends, "iterations=N max_ms=X over_1ms=N over_5ms=N p99_ms=X p999_ms=X total_ms=X" (counts
+ * of iterations above 1 and 5 ms, percentiles and total of their CPU) and starts a new phase;
+ * SIGTERM/SIGINT prints the last phase and stops the host, then the program exits 0. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +16,16 @@
 
 #include "runtime/host.h"
 
+#define HIST_SLOTS 2000
+#define HIST_STEP_MS 0.025
+
 typedef struct {
   uv_prepare_t prepare;
   uv_signal_t term, intr, reset;
   mol_host *host;
-  double last_ms, max_ms;
+  double last_ms, max_ms, total_ms;
   unsigned long long iterations, over_1ms, over_5ms;
+  unsigned long long hist[HIST_SLOTS]; /* iterations by CPU time, HIST_STEP_MS wide slots */
   int stopping;
 } bench;
 
@@ -35,16 +40,36 @@ static void on_prepare(uv_prepare_t *p) {
   double now = thread_cpu_ms(), held = now - b->last_ms;
   b->last_ms = now;
   b->iterations++;
+  b->total_ms += held;
+  size_t slot = (size_t)(held / HIST_STEP_MS);
+  b->hist[slot < HIST_SLOTS ? slot : HIST_SLOTS - 1]++;
   if (held > b->max_ms) b->max_ms = held;
   b->over_1ms += held > 1;
   b->over_5ms += held > 5;
 }
 
+/* The upper bound of the slot below which a fraction q of the iterations fall. */
+static double quantile(const bench *b, double q) {
+  unsigned long long want = (unsigned long long)(q * (double)b->iterations), seen = 0;
+  for (size_t i = 0; i < HIST_SLOTS; i++)
+    if ((seen += b->hist[i]) > want) return (double)(i + 1) * HIST_STEP_MS;
+  return b->max_ms;
+}
+
+static void report(const bench *b) {
+  printf("iterations=%llu max_ms=%.3f over_1ms=%llu over_5ms=%llu p99_ms=%.3f p999_ms=%.3f "
+         "total_ms=%.1f\n", b->iterations, b->max_ms, b->over_1ms, b->over_5ms,
+         quantile(b, 0.99), quantile(b, 0.999), b->total_ms);
+  fflush(stdout);
+}
+
 static void on_reset(uv_signal_t *s, int sig) {
   (void)sig;
   bench *b = s->data;
-  b->max_ms = 0;
+  report(b);
+  b->max_ms = b->total_ms = 0;
   b->iterations = b->over_1ms = b->over_5ms = 0;
+  memset(b->hist, 0, sizeof(b->hist));
   b->last_ms = thread_cpu_ms();
 }
 
@@ -61,9 +86,7 @@ static void on_stop(uv_signal_t *s, int sig) {
   (void)sig;
   bench *b = s->data;
   if (b->stopping++) return;
-  printf("iterations=%llu max_ms=%.3f over_1ms=%llu over_5ms=%llu\n", b->iterations, b->max_ms,
-         b->over_1ms, b->over_5ms);
-  fflush(stdout);
+  report(b);
   uv_prepare_stop(&b->prepare);
   mol_host_stop(b->host);
 }
