@@ -141,6 +141,17 @@ typedef struct {
 typedef struct {
   mol_route *items;
   size_t len, cap;
+} mol_route_list;
+
+typedef struct mol_route_bucket mol_route_bucket;
+typedef struct mol_route_owner mol_route_owner;
+
+/* Zero-initialised. Exact routes, and prefix routes that name two segments, sit in a hash on
+ * their first two segments; prefix routes above that ("/", "/api/") in the wide list. */
+typedef struct {
+  mol_route_bucket *by_key;
+  mol_route_owner *owners;     /* handler argument -> the buckets it has routes in */
+  mol_route_list wide;
 } mol_routes;
 
 int mol_http__routes_add(mol_routes *t, const char *method, const char *path, int prefix,
@@ -152,5 +163,7 @@ const mol_route *mol_http__routes_match(const mol_routes *t, const char *method,
 /* Removes every route whose handler argument is arg; returns how many. */
 size_t mol_http__routes_remove_arg(mol_routes *t, const void *arg);
 void mol_http__routes_free(mol_routes *t);
+/* How many routes a lookup of path compares it with (the tests' measure of lookup cost). */
+size_t mol_http__routes_scanned(const mol_routes *t, const char *path);
 
 #endif

@@ -7,8 +7,6 @@
  * is process-wide, so every entry is written as <dest>/<normalised name>. Our own checks run
  * first and are stricter: names are normalised lexically and refused when absolute or when
  * they leave dest, and only regular files and directories are written. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
@@ -20,6 +18,7 @@
 #include <unistd.h>
 
 #include "molecule.h"
+#include "plugin/archive_dl.h"
 #include "plugin/plugin.h"
 
 enum { READ_BUF = 128 * 1024, MAX_WARNINGS = 100, RATIO_FLOOR = 1 << 20 };
@@ -341,8 +340,13 @@ static void extract(int fd, int tee_fd, mol_plugin_sha256 *hash, const char *des
    * per thread, so this does not touch the rest of the process. */
   locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
   locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
-  setup(&x, limits);
-  run(&x);
+  char why[256];
+  if (mol_archive__load(why, sizeof(why)) != 0) {
+    fail(&x, MOL_ENOTSUP, "%s", why);
+  } else {
+    setup(&x, limits);
+    run(&x);
+  }
   if (x.rd) archive_read_free(x.rd);
   if (x.wr) archive_write_free(x.wr);
   source_drain(&x.src);

@@ -27,8 +27,8 @@ json_t *mol_runtime_metadata(const mol_capabilities *c, int idle_timeout_s) {
 /* ---- transcript ring ---------------------------------------------------------------------- */
 
 struct mol_transcript {
-  char **lines;
-  size_t cap;
+  char **lines;   /* grows by doubling up to cap: most agents' transcripts stay empty */
+  size_t cap, alloc;
   uint64_t first; /* cursor of the oldest kept line */
   uint64_t next;  /* cursor the next line gets */
 };
@@ -37,25 +37,35 @@ mol_transcript *mol_transcript_new(size_t cap) {
   mol_transcript *t = calloc(1, sizeof(*t));
   if (!t) return NULL;
   t->cap = cap ? cap : 1000;
-  t->lines = calloc(t->cap, sizeof(char *));
-  if (!t->lines) {
-    free(t);
-    return NULL;
-  }
   return t;
 }
 
 void mol_transcript_free(mol_transcript *t) {
   if (!t) return;
-  for (size_t i = 0; i < t->cap; i++) free(t->lines[i]);
+  for (size_t i = 0; i < t->alloc; i++) free(t->lines[i]);
   free(t->lines);
   free(t);
 }
 
+/* Makes room for slot (< cap). Until the ring is full a line's slot is its cursor, so the
+ * array only ever needs to reach the next cursor. */
+static int transcript_reserve(mol_transcript *t, size_t slot) {
+  if (slot < t->alloc) return 0;
+  size_t n = t->alloc ? t->alloc * 2 : 8;
+  if (n > t->cap) n = t->cap;
+  char **p = realloc(t->lines, n * sizeof(*p));
+  if (!p) return -ENOMEM;
+  memset(p + t->alloc, 0, (n - t->alloc) * sizeof(*p));
+  t->lines = p;
+  t->alloc = n;
+  return 0;
+}
+
 int mol_transcript_append(mol_transcript *t, const char *line) {
+  size_t slot = t->next % t->cap;
+  if (transcript_reserve(t, slot)) return -ENOMEM;
   char *copy = strdup(line);
   if (!copy) return -ENOMEM;
-  size_t slot = t->next % t->cap;
   free(t->lines[slot]);
   t->lines[slot] = copy;
   t->next++;

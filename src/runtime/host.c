@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "molecule.h"
 #include "runtime/host.h"
+#include "runtime/host_int.h"
 
 #define SCOPE "host"
 #define LISTENER_GRACE_MS 1000
@@ -130,15 +131,7 @@ void mol_host_stop(mol_host *h) {
 
 /* ---- routes -------------------------------------------------------------------------------- */
 
-static void on_metrics(mol_http_req *r, void *arg) {
-  char *body = mol_host_metrics(arg);
-  if (!body) {
-    mol_http_respond(r, 500, "text/plain", "out of memory\n", 14);
-    return;
-  }
-  mol_http_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", body, strlen(body));
-  free(body);
-}
+static void on_metrics(mol_http_req *r, void *arg) { mol_host__metrics_serve(r, arg); }
 
 static void on_health(mol_http_req *r, void *arg) {
   mol_host *h = arg;
@@ -292,154 +285,17 @@ mol_agent *mol_host_agent(const mol_host *h, const char *name) {
   return NULL;
 }
 
-/* ---- /metrics ------------------------------------------------------------------------------ */
+/* ---- what /metrics reads (host_metrics.c) ------------------------------------------------- */
 
-static void series_help(mol_buf *b, const char *name, const char *type, const char *help) {
-  mol_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
+size_t mol_host__agents(const mol_host *h) { return h->n; }
+size_t mol_host__live(const mol_host *h) { return h->live; }
+uv_loop_t *mol_host__loop(const mol_host *h) { return h->loop; }
+mol_holds *mol_host__holds(mol_host *h) { return &h->holds; }
 
-typedef unsigned long long (*stat_fn)(const mol_agent_stats *s);
-#define STAT(field) \
-  static unsigned long long st_##field(const mol_agent_stats *s) { return s->field; }
-STAT(turns)
-STAT(errors)
-STAT(heartbeats)
-STAT(heartbeat_failures)
-STAT(heartbeat_pushes)
-STAT(live_turns)
-STAT(pending_replies)
-STAT(tasks_evicted)
-STAT(task_store_bytes)
-STAT(push_configs)
-STAT(wedged)
-STAT(fallback)
-STAT(upstream_failures)
-STAT(gateway_probes)
-STAT(gateway_probe_failures)
-STAT(initial_prompts)
-STAT(idle_prompts)
-#define PUSH_STAT(field) \
-  static unsigned long long st_push_##field(const mol_agent_stats *s) { return s->push.field; }
-PUSH_STAT(sent)
-PUSH_STAT(failed)
-PUSH_STAT(retries)
-PUSH_STAT(coalesced)
-PUSH_STAT(refused)
-PUSH_STAT(dropped)
-PUSH_STAT(pending)
-
-static void counter(mol_buf *b, const mol_agent_stats *st, size_t n, const char *name,
-                    const char *type, const char *help, stat_fn f) {
-  series_help(b, name, type, help);
-  for (size_t i = 0; i < n; i++)
-    mol_buf_printf(b, "%s{agent=\"%s\"} %llu\n", name, st[i].name, f(&st[i]));
-}
-
-static void histogram(mol_buf *b, const mol_agent_stats *st, size_t n) {
-  const char *name = "molecule_agent_turn_duration_seconds";
-  series_help(b, name, "histogram", "Time from a turn's start to its last state.");
-  for (size_t i = 0; i < n; i++) {
-    unsigned long long cum = 0;
-    for (int k = 0; k < MOL_AGENT_LATENCY_BUCKETS; k++) {
-      cum += st[i].latency_buckets[k];
-      mol_buf_printf(b, "%s_bucket{agent=\"%s\",le=\"%g\"} %llu\n", name, st[i].name,
-                     mol_agent_latency_bounds[k], cum);
-    }
-    mol_buf_printf(b, "%s_bucket{agent=\"%s\",le=\"+Inf\"} %llu\n", name, st[i].name,
-                   st[i].turns_ended);
-    mol_buf_printf(b, "%s_sum{agent=\"%s\"} %.6f\n", name, st[i].name, st[i].turn_seconds_sum);
-    mol_buf_printf(b, "%s_count{agent=\"%s\"} %llu\n", name, st[i].name, st[i].turns_ended);
-  }
-}
-
-static void up(mol_buf *b, const mol_host *h) {
-  series_help(b, "molecule_agent_up", "gauge", "1 while the agent serves, 0 once it ended.");
-  for (size_t i = 0; i < h->n; i++)
-    mol_buf_printf(b, "molecule_agent_up{agent=\"%s\"} %d\n", h->slots[i].name,
-                   h->slots[i].agent != NULL);
-}
-
-static void push_series(mol_buf *b, const mol_agent_stats *st, size_t n) {
-  static const struct {
-    const char *name, *type, *help;
-    stat_fn f;
-  } series[] = {
-    {"molecule_a2a_push_configs", "gauge", "A2A push-notification configs stored.",
-     st_push_configs},
-    {"molecule_a2a_push_sent_total", "counter", "Push notifications delivered (2xx).",
-     st_push_sent},
-    {"molecule_a2a_push_failed_total", "counter",
-     "Push notifications given up (attempts exhausted or a final answer).", st_push_failed},
-    {"molecule_a2a_push_retries_total", "counter", "Push-notification attempts after the first.",
-     st_push_retries},
-    {"molecule_a2a_push_coalesced_total", "counter",
-     "Waiting push notifications replaced by a newer snapshot of their task.",
-     st_push_coalesced},
-    {"molecule_a2a_push_refused_total", "counter",
-     "Push notifications whose webhook resolved to an address the SSRF policy refuses.",
-     st_push_refused},
-    {"molecule_a2a_push_dropped_total", "counter",
-     "Push notifications still waiting when their agent stopped.", st_push_dropped},
-    {"molecule_a2a_push_pending", "gauge", "Push notifications waiting or in flight.",
-     st_push_pending},
-  };
-  for (size_t i = 0; i < sizeof(series) / sizeof(*series); i++)
-    counter(b, st, n, series[i].name, series[i].type, series[i].help, series[i].f);
-}
-
-/* The agents looking after themselves (runtime/agent_care.h). */
-static void care_series(mol_buf *b, const mol_agent_stats *st, size_t n) {
-  counter(b, st, n, "molecule_agent_wedged", "gauge",
-          "1 while the agent reports its model backend wedged (runtime_state).", st_wedged);
-  counter(b, st, n, "molecule_agent_fallback", "gauge",
-          "1 while a hermes agent answers through chat-completions (its plugin never answered).",
-          st_fallback);
-  counter(b, st, n, "molecule_agent_upstream_failures_total", "counter",
-          "Model backend requests that failed (unreachable, timeout, 5xx).", st_upstream_failures);
-  counter(b, st, n, "molecule_agent_gateway_probes_total", "counter",
-          "Health probes of the model gateway.", st_gateway_probes);
-  counter(b, st, n, "molecule_agent_gateway_probe_failures_total", "counter",
-          "Health probes of the model gateway that failed.", st_gateway_probe_failures);
-  counter(b, st, n, "molecule_agent_initial_prompts_total", "counter",
-          "initial_prompt sends that reached the agent.", st_initial_prompts);
-  counter(b, st, n, "molecule_agent_idle_prompts_total", "counter", "idle_prompt sends.",
-          st_idle_prompts);
-}
-
-char *mol_host_metrics(const mol_host *h) {
-  mol_agent_stats *st = calloc(h->n ? h->n : 1, sizeof(*st)); /* n is 0 before a start */
-  mol_buf b = MOL_BUF_INIT;
-  if (!st) return NULL;
-  for (size_t i = 0; i < h->n; i++) {
-    if (h->slots[i].agent) mol_agent_stats_get(h->slots[i].agent, &st[i]);
-    else st[i] = h->slots[i].last;
-    st[i].name = h->slots[i].name; /* names are [A-Za-z0-9_-]: no label escaping needed */
-  }
-  series_help(&b, "molecule_host_agents", "gauge", "Agents serving.");
-  mol_buf_printf(&b, "molecule_host_agents %zu\n", h->live);
-  up(&b, h);
-  counter(&b, st, h->n, "molecule_agent_turns_total", "counter", "Turns started.", st_turns);
-  histogram(&b, st, h->n);
-  counter(&b, st, h->n, "molecule_agent_live_turns", "gauge", "Turns in flight.", st_live_turns);
-  counter(&b, st, h->n, "molecule_agent_pending_replies", "gauge",
-          "Hermes turns waiting for their reply callback.", st_pending_replies);
-  counter(&b, st, h->n, "molecule_agent_heartbeats_total", "counter",
-          "Heartbeats sent to the platform.", st_heartbeats);
-  counter(&b, st, h->n, "molecule_agent_heartbeat_failures_total", "counter",
-          "Failed heartbeats and registrations.", st_heartbeat_failures);
-  counter(&b, st, h->n, "molecule_agent_heartbeat_pushes_total", "counter",
-          "Immediate heartbeats on turn start and end, accepted by the platform.",
-          st_heartbeat_pushes);
-  counter(&b, st, h->n, "molecule_agent_errors_total", "counter", "Turns that failed.",
-          st_errors);
-  counter(&b, st, h->n, "molecule_a2a_tasks_evicted_total", "counter",
-          "Finished A2A tasks evicted before their TTL to keep the task store in its memory "
-          "budget.", st_tasks_evicted);
-  counter(&b, st, h->n, "molecule_a2a_task_store_bytes", "gauge",
-          "Memory held by the tasks of the A2A task store, against its budget.",
-          st_task_store_bytes);
-  push_series(&b, st, h->n);
-  care_series(&b, st, h->n);
-  free(st);
-  return mol_buf_steal(&b);
+int mol_host__agent_stats(const mol_host *h, size_t i, mol_agent_stats *out) {
+  const host_slot *s = &h->slots[i];
+  if (s->agent) mol_agent_stats_get(s->agent, out);
+  else *out = s->last;
+  out->name = s->name;
+  return s->agent != NULL;
 }

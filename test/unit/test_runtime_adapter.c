@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,10 +102,42 @@ static void memory_blocks_replace_and_remove(void **state) {
   rmdir(dir);
 }
 
+/* A host keeps one transcript per agent and most never see a line: an empty one must not hold
+ * its whole ring (1,000 slots, 8 KB) up front. */
+static void transcript_allocates_as_it_fills(void **state) {
+  (void)state;
+  enum { N = 1000 };
+  static mol_transcript *ts[N];
+  size_t before = mallinfo2().uordblks;
+  for (int i = 0; i < N; i++) assert_non_null(ts[i] = mol_transcript_new(1000));
+  size_t grown = mallinfo2().uordblks - before;
+  assert_true(grown < N * 256); /* the ring itself: 32 B each, not 8 KB */
+  /* Filling one past several growths keeps every line in order, then wraps as before. */
+  char line[16];
+  for (int i = 0; i < 2500; i++) {
+    snprintf(line, sizeof(line), "l%d", i);
+    assert_int_equal(mol_transcript_append(ts[0], line), 0);
+    if (i == 2) {
+      json_t *r = mol_transcript_lines(ts[0], "x", 0, 10);
+      assert_int_equal(json_array_size(json_object_get(r, "lines")), 3);
+      assert_string_equal(json_string_value(json_array_get(json_object_get(r, "lines"), 2)), "l2");
+      json_decref(r);
+    }
+  }
+  json_t *r = mol_transcript_lines(ts[0], "x", 0, 1000); /* 0..1499 fell off */
+  json_t *lines = json_object_get(r, "lines");
+  assert_int_equal(json_array_size(lines), 1000);
+  assert_string_equal(json_string_value(json_array_get(lines, 0)), "l1500");
+  assert_string_equal(json_string_value(json_array_get(lines, 999)), "l2499");
+  json_decref(r);
+  for (int i = 0; i < N; i++) mol_transcript_free(ts[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(metadata_shapes),
     cmocka_unit_test(transcript_cursor_and_bounds),
+    cmocka_unit_test(transcript_allocates_as_it_fills),
     cmocka_unit_test(memory_blocks_replace_and_remove),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

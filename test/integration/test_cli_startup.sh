@@ -1,0 +1,26 @@
+#!/bin/sh
+# What `molecule` maps at start-up: commands that install no plugin (--version, --help, serve's
+# help) never load libarchive, whose dependencies (libxml2, ICU, a dozen compression
+# libraries) cost most of a short command's start-up in the dynamic loader. The commands that
+# install plugins load it when they first extract one (test_cli_plugin.sh installs through it).
+set -eu
+MOLECULE=$1
+DIR=$(mktemp -d /tmp/molstartup-XXXXXX)
+trap 'rm -rf "$DIR"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+loads() { # args...: the shared objects the dynamic loader opened for `molecule args`
+  LD_DEBUG=libs "$MOLECULE" "$@" >"$DIR/out" 2>"$DIR/libs" || true
+  grep -q 'calling init' "$DIR/libs" || fail "LD_DEBUG=libs printed nothing for $*"
+  sed -n 's/.*calling init: //p' "$DIR/libs"
+}
+
+for args in "--version" "--help" "serve --help" "host --help"; do
+  # shellcheck disable=SC2086
+  libs=$(loads $args)
+  echo "molecule $args: $(echo "$libs" | wc -l) shared objects"
+  case $libs in *libarchive*) fail "molecule $args loads libarchive: $libs" ;; esac
+  case $libs in *libicu*|*libxml2*) fail "molecule $args loads ICU or libxml2: $libs" ;; esac
+done
+"$MOLECULE" --version | grep -q '^molecule ' || fail "--version: $(cat "$DIR/out")"
+echo "ok"
