@@ -90,6 +90,9 @@ typedef struct {
   const json_t *card;       /* mol_a2a_fetch_card: the card as served */
   const char *rpc_url;      /* mol_a2a_fetch_card: the JSON-RPC URL the card names for the
                                client's version (NULL if it names none) */
+  const char *body;         /* MOL_EHTTP, MOL_EJSON, MOL_EBADRESP from an answer that is not
+                               JSON-RPC: its first 4 KiB as received (an HTTP error's text, a
+                               platform's {"queued":...}); "" otherwise */
 } mol_a2a_result;
 
 typedef void (*mol_a2a_done_cb)(mol_a2a_call *call, int err, const mol_a2a_result *res,
