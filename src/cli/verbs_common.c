@@ -110,28 +110,12 @@ int mol_cli__verb_text(const verb *v, const char *arg, char **out, int *owned) {
     *out = (char *)arg;
     return 0;
   }
-  size_t cap = 4096, len = 0, n;
-  int too_long = 0;
-  char *buf = malloc(cap);
-  while (buf && (n = fread(buf + len, 1, cap - len - 1, stdin)) > 0) {
-    len += n;
-    if (len + 1 < cap) continue;
-    char *nb = len > MAX_STDIN_TEXT ? NULL : realloc(buf, cap * 2);
-    if (!nb) { /* past the bound, or no memory: refused, never cut short */
-      too_long = 1;
-      break;
-    }
-    buf = nb;
-    cap *= 2;
-  }
-  if (!buf || too_long || ferror(stdin) || len > MAX_STDIN_TEXT) {
-    free(buf);
+  char *buf;
+  if (mol_cli__read_stdin(MAX_STDIN_TEXT, &buf)) {
     fprintf(stderr, "molecule %s: cannot read the text from stdin (at most %d bytes)\n", v->name,
             MAX_STDIN_TEXT);
     return VERB_USAGE;
   }
-  while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--; /* echo's newline */
-  buf[len] = '\0';
   *out = buf;
   *owned = 1;
   return 0;

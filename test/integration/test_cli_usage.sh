@@ -53,17 +53,18 @@ for c in dev serve plugin platform call host connect; do
 done
 
 # ---- call -------------------------------------------------------------------------------------
-expect 2 "molecule call: URL and TEXT (or an action) are required" call
-expect 2 "molecule call: URL and TEXT (or an action) are required" call http://127.0.0.1:1/
-expect 2 "molecule call: bad argument 'extra'" call http://127.0.0.1:1/ hi extra
+expect 2 "molecule call: missing URL (and TEXT, or an action)" call
+expect 2 "molecule call: missing TEXT after URL 'http://127.0.0.1:1/'" call http://127.0.0.1:1/
+expect 2 "molecule call: unexpected argument 'extra'" call http://127.0.0.1:1/ hi extra
 for t in 0 x 86400001; do
-  expect 2 "molecule call: bad argument '--timeout-ms'" call --timeout-ms "$t" http://127.0.0.1:1/ hi
+  expect 2 "molecule call: bad --timeout-ms '$t': want a whole number from 1 to 86400000" \
+    call --timeout-ms "$t" http://127.0.0.1:1/ hi
 done
-expect 2 "molecule call: bad argument '--header'" call --header nocolon http://127.0.0.1:1/ hi
-expect 2 "molecule call: bad argument '--header'" call --header ":empty-name" http://127.0.0.1:1/ hi
-expect 2 "molecule call: bad argument '--bogus'" call --bogus http://127.0.0.1:1/ hi
-expect 2 "molecule call: 'not a url' is not an http:// or https:// URL" call "not a url" hi
-expect 2 "molecule call: 'ftp://x/' is not an http:// or https:// URL" call ftp://x/ hi
+expect 2 "molecule call: bad --header 'nocolon': want NAME:VALUE" call --header nocolon http://127.0.0.1:1/ hi
+expect 2 "molecule call: bad --header ':empty-name': want NAME:VALUE" call --header ":empty-name" http://127.0.0.1:1/ hi
+expect 2 "molecule call: unknown option '--bogus'" call --bogus http://127.0.0.1:1/ hi
+expect 2 "molecule call: bad URL 'not a url': want an http:// or https:// URL" call "not a url" hi
+expect 2 "molecule call: bad URL 'ftp://x/': want an http:// or https:// URL" call ftp://x/ hi
 expect 1 "molecule call: HTTP request failed: connection refused (ECONNREFUSED)" \
   call http://127.0.0.1:1/ hi
 
@@ -172,17 +173,17 @@ expect 2 "molecule connect: --handler-timeout-s wants a whole number from 1 to 6
   connect --handler cat $P --handler-timeout-s 0
 
 # ---- plugin -------------------------------------------------------------------------------------
-expect 2 "usage: molecule plugin install NAME" plugin
-expect 2 "usage: molecule plugin install NAME" plugin frob
-expect 2 "usage: molecule plugin install NAME" plugin install
-expect 2 "molecule plugin: unknown option --bogus" plugin install demo --bogus
-expect 2 "molecule plugin: --sha256 needs a value" plugin install demo --sha256
-expect 2 "molecule plugin: unexpected argument b" plugin list a b --plugins-dir "$DIR/plugins"
+expect 2 "molecule plugin: missing subcommand (install, list, remove or hash)" plugin
+expect 2 "molecule plugin: unknown subcommand 'frob'" plugin frob
+expect 2 "molecule plugin install: missing NAME" plugin install
+expect 2 "molecule plugin: unknown option '--bogus'" plugin install demo --bogus
+expect 2 "molecule plugin: option '--sha256': needs a value" plugin install demo --sha256
+expect 2 "molecule plugin list: unexpected argument 'b'" plugin list a b --plugins-dir "$DIR/plugins"
 expect 2 "molecule plugin: give --plugins-dir or --workspace-id" plugin list
 expect 2 "molecule plugin: invalid workspace id '../x'" plugin list --workspace-id ../x
-expect 2 "molecule plugin: --setup-timeout wants a whole number from 1 to 86400, not 'x'" \
+expect 2 "molecule plugin: bad --setup-timeout 'x': want a whole number from 1 to 86400" \
   plugin install demo --plugins-dir "$DIR/plugins" --platform-url http://127.0.0.1:1 --setup-timeout x
-expect 2 "molecule plugin: --max-size wants a whole number from 1 to" \
+expect 2 "molecule plugin: bad --max-size '1MB': want a whole number from 1 to" \
   plugin install demo --plugins-dir "$DIR/plugins" --platform-url http://127.0.0.1:1 --max-size 1MB
 expect 1 "/nonexistent is not a directory" plugin hash "$DIR/nonexistent"
 # ---- the workspace verbs: what a handler script meets when its setup is wrong --------------------
