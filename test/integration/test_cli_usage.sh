@@ -151,7 +151,7 @@ P="--platform-url http://127.0.0.1:1 --workspace-id 0f9e8d7c-1111-4222-8333-4444
 expect 2 "molecule connect: --handler CMD is required" connect
 expect 2 "molecule connect: the platform URL and workspace id are required" connect --handler cat
 expect 2 "molecule connect: unexpected argument 'extra'" connect --handler cat extra
-expect 2 "connect: unrecognized option '--bogus'" connect --bogus
+expect 2 "molecule connect: unknown option '--bogus'" connect --bogus
 # shellcheck disable=SC2086 # P: two flags and their values
 expect 2 "molecule connect: --reported-url is for push mode: add --listen HOST:PORT" \
   connect --handler cat $P --reported-url http://agent.test/
