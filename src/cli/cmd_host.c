@@ -38,7 +38,8 @@ static int parse(int argc, char **argv, host_args *a) {
     {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "c:h", longs, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":c:h", longs, NULL)) != -1) {
     switch (c) {
       case 'c': a->config = optarg; break;
       case 'l':
@@ -51,13 +52,11 @@ static int parse(int argc, char **argv, host_args *a) {
       case 'j': a->log_json = 1; break;
       case 'k': a->check = 1; break;
       case 'h': usage(stdout); return 1;
-      default: usage(stderr); return 2;
+      default: return mol_cli__option_error("host", argv, c);
     }
   }
-  if (!a->config || optind < argc) {
-    usage(stderr);
-    return 2;
-  }
+  if (optind < argc) return mol_cli__usage_error("host", "unexpected argument '%s'", argv[optind]);
+  if (!a->config) return mol_cli__usage_error("host", "missing -c FILE");
   return 0;
 }
 

@@ -383,6 +383,7 @@ int mol_cli__cmd_plugin(int argc, char **argv) {
     return 0;
   }
   const char *sub = argv[1];
+  if (sub[0] == '-') return mol_cli__usage_error("plugin", "unknown option '%s'", sub);
   if (strcmp(sub, "install") && strcmp(sub, "list") && strcmp(sub, "remove") && strcmp(sub, "hash"))
     return mol_cli__usage_error("plugin", "unknown subcommand '%s': want install, list, remove "
                                           "or hash", sub);

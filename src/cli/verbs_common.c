@@ -66,8 +66,8 @@ int mol_cli__verb_parse(verb *v, int argc, char **argv) {
       {NULL, 0, NULL, 0}};
   int c;
   optind = 1;
-  opterr = 1; /* getopt names the bad option; the Try line follows */
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
     switch (c) {
     case 'j': v->json = 1; break;
     case 'T':
@@ -87,9 +87,7 @@ int mol_cli__verb_parse(verb *v, int argc, char **argv) {
       fputs(v->usage, stdout);
       print_common_options(stdout);
       return VERB_OK;
-    default: /* getopt has said what is wrong */
-      fprintf(stderr, "Try 'molecule %s --help'\n", v->name);
-      return VERB_USAGE;
+    default: return mol_cli__option_error(v->name, argv, c);
     }
   }
   if (!v->timeout_ms) v->timeout_ms = v->default_timeout_s * 1000;

@@ -37,6 +37,12 @@ expect() {
 # ---- the command itself -----------------------------------------------------------------------
 expect 2 "usage: molecule [--help] [--version] <command>"
 expect 2 "molecule: unknown command 'nope'" nope
+grep -qx "Try 'molecule --help'" "$DIR/err" || fail "unknown command: no Try line"
+for c in serve host dev mcp bench peers connect platform call task plugin; do
+  expect 2 "molecule $c: unknown option '--bogus'" $c --bogus
+  [ "$(sed -n 2p "$DIR/err")" = "Try 'molecule $c --help'" ] && [ "$(wc -l <"$DIR/err")" = 2 ] ||
+    fail "molecule $c --bogus: want the error and one Try line: $(cat "$DIR/err")"
+done
 for h in --help -h help; do
   "$MOLECULE" $h >"$DIR/out" || fail "molecule $h exit status"
   for c in dev serve plugin platform call host connect peers delegate notify secrets status; do
@@ -104,7 +110,7 @@ expect 2 "molecule serve: unknown executor 'magic' (available: echo, command)" s
 expect 2 "molecule serve: --executor command needs --handler CMD" serve --executor command
 expect 2 "molecule serve: --handler is for --executor command" serve --handler cat
 expect 2 "molecule serve: unexpected argument 'extra'" serve extra
-expect 2 "serve: unrecognized option '--bogus'" serve --bogus
+expect 2 "molecule serve: unknown option '--bogus'" serve --bogus
 expect 2 "molecule serve: --max-handlers wants a whole number from 1 to 100000, not '0'" \
   serve --executor command --handler cat --max-handlers 0
 expect 2 "molecule serve: --max-queued wants a whole number from 1 to 1000000, not '-1'" \
@@ -128,16 +134,16 @@ agents:
 YAML
 [ "$("$MOLECULE" host --check -c "$DIR/host.yaml" --listen 127.0.0.1:0)" = "$DIR/host.yaml: 2 agents, ok" ] ||
   fail "host --check"
-expect 2 "usage: molecule host -c FILE" host
-expect 2 "usage: molecule host -c FILE" host -c "$DIR/host.yaml" extra
+expect 2 "molecule host: missing -c FILE" host
+expect 2 "molecule host: unexpected argument 'extra'" host -c "$DIR/host.yaml" extra
 expect 2 "molecule host: bad --listen 'bad' (want HOST:PORT)" host --listen bad -c "$DIR/host.yaml"
 expect 2 "molecule host: $DIR/missing.yaml" host --check -c "$DIR/missing.yaml"
-expect 2 "host: unrecognized option '--bogus'" host --bogus
+expect 2 "molecule host: unknown option '--bogus'" host --bogus
 
 # ---- dev, platform ------------------------------------------------------------------------------
 expect 2 "molecule dev: bad address 'bad' (want HOST:PORT)" dev --listen bad
 expect 2 "molecule dev: bad address 'x:y' (want HOST:PORT)" dev --platform-listen x:y
-expect 2 "dev: unrecognized option '--bogus'" dev --bogus
+expect 2 "molecule dev: unknown option '--bogus'" dev --bogus
 expect 2 "molecule platform: --listen wants HOST:PORT, got 'bad'" platform --listen bad
 expect 2 "molecule platform: unexpected argument 'extra'" platform --dev extra
 expect 2 "molecule platform: unknown subcommand 'frob'" platform frob
