@@ -262,5 +262,24 @@ int mol_cli__verb_finish(verb *v, int start_rc) {
     }
   }
   close_client(v);
+  if (v->text_owned) free(v->text);
+  v->text = NULL;
   return v->exit_code;
+}
+
+int mol_cli__verb_setup(verb *v, int argc, char **argv, int min, int max, int text_arg) {
+  int rc = mol_cli__verb_parse(v, argc, argv);
+  if (rc >= 0) return rc;
+  if ((rc = mol_cli__verb_want_args(v, min, max))) return rc;
+  for (int i = 0; i < v->nargs && !v->arg; i++)
+    if (i != text_arg) v->arg = v->args[i];
+  if (text_arg >= 0) {
+    if ((rc = mol_cli__verb_text(v, v->args[text_arg], &v->text, &v->text_owned))) return rc;
+    if (!*v->text && !v->allow_empty_text) rc = mol_cli__verb_usage_error(v, "TEXT is empty");
+  }
+  if (!rc) rc = mol_cli__verb_open(v);
+  if (!rc) return -1;
+  if (v->text_owned) free(v->text);
+  v->text = NULL;
+  return rc;
 }
