@@ -133,6 +133,17 @@ static const struct option call_options[] = {
     {"timeout-ms", required_argument, NULL, O_TIMEOUT}, {"header", required_argument, NULL, O_HEADER},
     {"help", no_argument, NULL, 'h'},                 {NULL, 0, NULL, 0}};
 
+/* "--get" for O_GET: the option as the user typed it, for messages. */
+static const char *option_name(int c) {
+  static char buf[48];
+  for (const struct option *o = call_options; o->name; o++)
+    if (o->val == c) {
+      snprintf(buf, sizeof buf, "--%s", o->name);
+      return buf;
+    }
+  return "?";
+}
+
 /* An action option: one per call. */
 static int set_action(call_args *a, call_action act, const char *id, const char *flag) {
   if (a->action != ACT_SEND)
@@ -150,7 +161,7 @@ static int apply_option(call_args *a, int c, const char *v) {
       [O_PUSH_GET - O_GET] = ACT_PUSH_GET, [O_PUSH_LIST - O_GET] = ACT_PUSH_LIST,
       [O_PUSH_DELETE - O_GET] = ACT_PUSH_DELETE};
   long n;
-  if (c >= O_GET && c <= O_PUSH_DELETE) return set_action(a, task_acts[c - O_GET], v, "--get");
+  if (c >= O_GET && c <= O_PUSH_DELETE) return set_action(a, task_acts[c - O_GET], v, option_name(c));
   switch (c) {
   case O_STREAM: a->stream = 1; return 0;
   case O_JSON: a->json = 1; return 0;

@@ -62,6 +62,7 @@ usage_err "molecule call: bad --header 'nocolon': want NAME:VALUE" call --header
 usage_err "molecule call: bad URL 'not a url': want an http:// or https:// URL" call "not a url" hi
 usage_err "molecule call: missing TEXT after URL 'http://127.0.0.1:1/' (or give an action)" call http://127.0.0.1:1/
 usage_err "molecule call: unexpected argument 'extra'" call http://127.0.0.1:1/ hi extra
+usage_err "molecule call: one action per call: '--cancel' after another" call --get t1 --cancel t2 http://127.0.0.1:1/
 usage_err "molecule task: unknown subcommand 'frob': want get or cancel" task frob http://127.0.0.1:1/ x
 usage_err "molecule task: missing URL and ID" task get http://127.0.0.1:1/
 usage_err "molecule task: bad URL 'ftp://x/': want an http:// or https:// URL" task get ftp://x/ t1
