@@ -55,8 +55,10 @@ static int parse(int argc, char **argv, host_args *a) {
       default: return mol_cli__option_error("host", argv, c);
     }
   }
-  if (optind < argc) return mol_cli__usage_error("host", "unexpected argument '%s'", argv[optind]);
-  if (!a->config) return mol_cli__usage_error("host", "missing -c FILE");
+  if (!a->config || optind < argc) {
+    usage(stderr);
+    return 2;
+  }
   return 0;
 }
 

@@ -134,8 +134,8 @@ agents:
 YAML
 [ "$("$MOLECULE" host --check -c "$DIR/host.yaml" --listen 127.0.0.1:0)" = "$DIR/host.yaml: 2 agents, ok" ] ||
   fail "host --check"
-expect 2 "molecule host: missing -c FILE" host
-expect 2 "molecule host: unexpected argument 'extra'" host -c "$DIR/host.yaml" extra
+expect 2 "usage: molecule host -c FILE" host
+expect 2 "usage: molecule host -c FILE" host -c "$DIR/host.yaml" extra
 expect 2 "molecule host: bad --listen 'bad' (want HOST:PORT)" host --listen bad -c "$DIR/host.yaml"
 expect 2 "molecule host: $DIR/missing.yaml" host --check -c "$DIR/missing.yaml"
 expect 2 "molecule host: unknown option '--bogus'" host --bogus
