@@ -127,6 +127,7 @@ static void call_release(mol_a2a_call *call) {
   mol_a2a_response_free(&call->resp);
   mol_buf_free(&call->detail);
   mol_buf_free(&call->text);
+  mol_buf_free(&call->raw);
   free(call->task_id);
   free(call->card_url);
   mol_a2a__client_stream_free(call);
@@ -146,6 +147,7 @@ void mol_a2a__client_finish(mol_a2a_call *call, int err) {
   res->task_id = call->task_id;
   res->card = call->card;
   res->rpc_url = call->card_url;
+  res->body = call->raw.data ? call->raw.data : "";
   if (call->resp.result && (err == 0 || call->kind == CALL_STREAM)) {
     res->kind = call->resp.kind;
     res->result = call->resp.result;
@@ -354,15 +356,19 @@ static int proxy_queued(int status, const char *body, size_t len) {
   json_decref(j);
   return q;
 }
+#define RAW_BODY_MAX 4096
 
 int mol_a2a__client_read_answer(mol_a2a_call *call, int status, const char *body, size_t len) {
   mol_a2a_response *r = &call->resp;
   mol_a2a_response_free(r);
   if (call->method == MOL_A2A_M_SEND && proxy_queued(status, body, len)) {
-    call->res.queued = 1;
+    call->res.queued = 1; /* the envelope kept in res.body: it names the queue id */
+    (void)mol_buf_append(&call->raw, body ? body : "", len < RAW_BODY_MAX ? len : RAW_BODY_MAX);
     return 0;
   }
   int rc = mol_a2a_response_parse(body, len, call->c->version, r);
+  if (rc != 0 || ((status < 200 || status > 299) && !r->is_error)) /* kept for the caller */
+    (void)mol_buf_append(&call->raw, body ? body : "", len < RAW_BODY_MAX ? len : RAW_BODY_MAX);
   if ((status < 200 || status > 299) && (rc != 0 || !r->is_error))
     return why(call, MOL_EHTTP, "HTTP %d from the agent", status);
   if (rc == MOL_EJSON) return why(call, MOL_EJSON, "the answer is not JSON");

@@ -95,6 +95,9 @@ typedef struct {
    * the platform took the message and will deliver it later. A success (err 0) with no result
    * (kind NONE), not terminal; never to be sent again, which would deliver it twice. */
   int queued;
+  const char *body;         /* MOL_EHTTP, MOL_EJSON, MOL_EBADRESP from an answer that is not
+                               JSON-RPC, and a queued hand-off: its first 4 KiB as received (an
+                               HTTP error's text, the platform's queued envelope); "" otherwise */
 } mol_a2a_result;
 
 typedef void (*mol_a2a_done_cb)(mol_a2a_call *call, int err, const mol_a2a_result *res,

@@ -56,6 +56,7 @@ struct mol_a2a_call {
 
   mol_a2a_result res;
   mol_buf detail, text;
+  mol_buf raw; /* the start of an answer that is not JSON-RPC (res->body) */
   char *task_id;
   mol_a2a_response resp; /* the answer, or the last event delivered */
   json_t *card;

@@ -17,6 +17,8 @@ int mol_cli__cmd_serve(int argc, char **argv);
 
 /* molecule call URL TEXT [--stream] [--v1] ... (cmd_call.c) */
 int mol_cli__cmd_call(int argc, char **argv);
+/* molecule task get|cancel URL ID (cmd_call.c) */
+int mol_cli__cmd_task(int argc, char **argv);
 
 /* molecule dev (cmd_dev.c) */
 int mol_cli__cmd_dev(int argc, char **argv);

@@ -1,6 +1,8 @@
 /* cli_util.c - small helpers shared by the subcommands. */
 #include "cli/cli_util.h"
 
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,4 +71,46 @@ void mol_cli__log_from_env(void) {
   if (lvl && mol_log_level_parse(lvl, &l) == 0) mol_log_set_level(l);
   const char *fmt = getenv("MOLECULE_LOG_FORMAT");
   if (fmt && strcmp(fmt, "json") == 0) mol_log_set_format(MOL_LOG_JSON);
+}
+
+int mol_cli__usage_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "molecule %s: ", cmd);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nTry 'molecule %s --help'\n", cmd);
+  return 2;
+}
+
+int mol_cli__option_error(const char *cmd, char **argv, int c) {
+  char shortopt[3] = {'-', (char)optopt, '\0'};
+  const char *prev = optind > 0 ? argv[optind - 1] : "";
+  const char *opt = strncmp(prev, "--", 2) == 0 || !optopt ? prev : shortopt;
+  if (c == ':') return mol_cli__usage_error(cmd, "option '%s': needs a value", opt);
+  return mol_cli__usage_error(cmd, "unknown option '%s'", opt);
+}
+
+int mol_cli__read_stdin(size_t max, char **out) {
+  size_t cap = 4096, len = 0, n;
+  char *buf = malloc(cap);
+  while (buf && (n = fread(buf + len, 1, cap - len - 1, stdin)) > 0) {
+    len += n;
+    if (len + 1 < cap) continue;
+    char *nb = len > max ? NULL : realloc(buf, cap * 2);
+    if (!nb) { /* past the bound, or no memory: refused, never cut short */
+      free(buf);
+      return -1;
+    }
+    buf = nb;
+    cap *= 2;
+  }
+  if (!buf || ferror(stdin) || len > max) {
+    free(buf);
+    return -1;
+  }
+  while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--; /* echo's newline */
+  buf[len] = '\0';
+  *out = buf;
+  return 0;
 }

@@ -17,4 +17,17 @@ void mol_cli__signals_close(void);
  * MOLECULE_LOG_FORMAT=json). */
 void mol_cli__log_from_env(void);
 
+/* The one usage-error style of every command: "molecule CMD: MESSAGE" and one line
+ * "Try 'molecule CMD --help'" on stderr. Returns 2, the usage exit status. */
+int mol_cli__usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reports what getopt_long (run with opterr = 0 and an optstring starting with ':') refused:
+ * c is what it returned ('?' an unknown option, ':' a missing value), in the style above.
+ * Returns 2. */
+int mol_cli__option_error(const char *cmd, char **argv, int c);
+
+/* Reads all of standard input as text (at most max bytes; trailing newlines dropped) into a
+ * malloc'd string. 0, or -1 when it is longer, unreadable or memory ran out. */
+int mol_cli__read_stdin(size_t max, char **out);
+
 #endif

@@ -11,6 +11,7 @@
 #include "bench/report.h"
 #include "bench/run.h"
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "molecule.h"
 
 #define MAX_HEADERS 32
@@ -183,22 +184,20 @@ static int parse_args(int argc, char **argv, bench_args *a) {
   a->rounds = 3;
   opterr = 0;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "hc:R:d:n:", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":hc:R:d:n:", longs, NULL)) != -1) {
     if (c == 'h') {
       usage(stdout);
       return 1;
     }
-    if (c == '?' || apply_option(a, c, optarg, &warmup_set) != 0) {
+    if (c == '?' || c == ':') return mol_cli__option_error("bench", argv, c);
+    if (apply_option(a, c, optarg, &warmup_set) != 0) {
       const char *bad = argv[optind - 1];
-      fprintf(stderr, "molecule bench: bad option or value '%s'%s%s\n\n", bad, optarg ? " " : "", optarg ? optarg : "");
-      usage(stderr);
-      return 2;
+      return mol_cli__usage_error("bench", "bad option or value '%s%s%s'", bad, optarg ? " " : "",
+                                  optarg ? optarg : "");
     }
   }
   if (optind + 1 != argc) {
-    fprintf(stderr, "molecule bench: %s\n\n", optind < argc ? "one URL only" : "URL is required");
-    usage(stderr);
-    return 2;
+    return mol_cli__usage_error("bench", "%s", optind < argc ? "one URL only" : "missing URL");
   }
   a->url = argv[optind];
   if (!warmup_set) a->o.warmup_s = a->o.requests ? 0 : 1;

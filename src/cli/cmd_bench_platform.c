@@ -9,6 +9,7 @@
 #include "bench/platform.h"
 #include "bench/report.h"
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "molecule.h"
 
 static void usage(FILE *out) {
@@ -132,22 +133,19 @@ int mol_cli__bench_platform(int argc, char **argv) {
     }
   opterr = 0;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "hc:d:", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":hc:d:", longs, NULL)) != -1) {
     if (c == 'h') {
       usage(stdout);
       return 0;
     }
-    if (c == '?' || apply(&o, c, optarg, &json)) {
-      fprintf(stderr, "molecule bench: bad option or value '%s'\n\n", argv[optind - 1]);
-      usage(stderr);
-      return 2;
+    if (c == '?' || c == ':') return mol_cli__option_error("bench", argv, c);
+    if (apply(&o, c, optarg, &json)) {
+      return mol_cli__usage_error("bench", "bad option or value '%s'", argv[optind - 1]);
     }
   }
   if (optind < argc || !o.platform_url ||
       (strncmp(o.platform_url, "http://", 7) != 0 && strncmp(o.platform_url, "https://", 8) != 0)) {
-    fprintf(stderr, "molecule bench: --platform wants one http(s) URL and no other\n\n");
-    usage(stderr);
-    return 2;
+    return mol_cli__usage_error("bench", "--platform wants one http(s) URL and no other");
   }
   mol_log_set_level(MOL_LOG_ERROR);
   o.interrupt = mol_cli__bench_on_interrupt();

@@ -1,93 +1,92 @@
-/* cmd_call.c - `molecule call URL TEXT`: one A2A message to an agent, the reply on stdout.
- * Unary by default (message/send); --stream prints the reply as it streams in. The other
- * methods (get, cancel, subscribe, list, push configs, cards) are one option each; their
- * results are printed as one line of JSON (a subscription streams like --stream). */
+/* cmd_call.c - `molecule call URL TEXT`: one A2A message to an agent, the reply on stdout; and
+ * `molecule task get|cancel URL ID`. Unary by default (message/send); --stream prints the reply
+ * as it streams in. The other methods (get, cancel, subscribe, list, push configs, cards) are
+ * one option each; their results are printed as one line of JSON (a subscription streams like
+ * --stream). This file reads the arguments; call_run.c runs the call. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
-#include "a2a_uv/client.h"
+#include "cli/call_int.h"
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "http/url.h"
-#include "molecule.h"
 
-enum { MAX_HEADERS = 32 };
+#define MAX_STDIN_TEXT (1024 * 1024)
 
-typedef enum {
-  ACT_SEND = 0, ACT_GET, ACT_CANCEL, ACT_SUBSCRIBE, ACT_LIST, ACT_CARD, ACT_EXT_CARD,
-  ACT_PUSH_SET, ACT_PUSH_GET, ACT_PUSH_LIST, ACT_PUSH_DELETE
-} call_action;
+static void call_usage(void) {
+  printf("usage: molecule call [options] URL TEXT\n"
+         "       molecule call [options] URL ACTION\n"
+         "\n"
+         "Sends TEXT (\"-\": read it from stdin) to the A2A agent at URL and prints the reply;\n"
+         "a Task's id goes to stderr as [task ID]. URL is the agent's JSON-RPC endpoint (for a\n"
+         "molecule agent, its base URL), or its agent card (.../.well-known/agent-card.json):\n"
+         "then the card is fetched and the call goes to the endpoint it names. Or runs one\n"
+         "other method (ACTION) and prints its result as one line of JSON. Put '--' before a\n"
+         "TEXT that starts with '-'.\n"
+         "\n"
+         "options:\n"
+         "  --stream          message/stream: print the reply as it arrives\n"
+         "  --json            print the result (each event with --stream) as one line of JSON\n"
+         "  --v1              speak A2A v1.0 (A2A-Version: 1.0); default v0.3\n"
+         "  --task-id ID      continue task ID (an input-required task) with TEXT (also --task)\n"
+         "  --context-id ID   the message's contextId; with --list, the context to list\n"
+         "  --return-immediately  answer with the task at once (v0.3 blocking:false)\n"
+         "  --history N       keep the last N history messages in the answer\n"
+         "  --push-url URL    a push-notification webhook: with TEXT, set inline for the new\n"
+         "                    task; with --push-set, the config's url\n"
+         "  --push-token T    its X-A2A-Notification-Token;  --push-id CID  its id\n"
+         "  --timeout-ms N    deadline of the call (default 60000)\n"
+         "  --header K:V      extra request header (repeatable), e.g. Authorization:Bearer x\n"
+         "  -h, --help        show this help\n"
+         "\n"
+         "actions (instead of TEXT):\n"
+         "  --get ID          tasks/get (GetTask); also `molecule task get URL ID`\n"
+         "  --cancel ID       tasks/cancel (CancelTask); also `molecule task cancel URL ID`\n"
+         "  --subscribe ID    tasks/resubscribe (SubscribeToTask): stream the task's events\n"
+         "  --list            ListTasks (v1.0): --context-id C --status S --page-size N\n"
+         "                    --page-token T, and --history N\n"
+         "  --card            the agent card (for --v1, the v1.0 card)\n"
+         "  --extended-card   agent/getAuthenticatedExtendedCard (GetExtendedAgentCard)\n"
+         "  --push-set ID     set a push config on task ID (--push-url, --push-token, --push-id)\n"
+         "  --push-get ID     get one (--push-id, else the default);  --push-list ID\n"
+         "  --push-delete ID  delete one (--push-id, else the default)\n"
+         "\n"
+         "A platform that queues the message (a workspace that polls for its messages, or a\n"
+         "busy one) is said on stderr with the queue id, exit 0. Exit status: 0 on a reply,\n"
+         "1 when the call failed or the task ended failed, rejected or canceled (its status\n"
+         "message on stderr; --cancel expects canceled), 2 on bad usage.\n");
+}
 
-typedef struct {
-  const char *url, *text;
-  call_action action;
-  const char *task_id;          /* the task the action is about, or the one --task continues */
-  int history, has_history, return_immediately;
-  const char *push_url, *push_token, *push_id;
-  const char *context, *status, *page_token;
-  int page_size;
-  int stream;
-  mol_a2a_version version;
-  unsigned timeout_ms;
-  mol_http_header headers[MAX_HEADERS];
-  char *header_copies[MAX_HEADERS];
-  size_t nheaders;
-} call_args;
-
-typedef struct {
-  call_action action;
-  int stream;
-  int printed; /* text already written by the stream */
-  int status;  /* exit status */
-  int done, closed;
-} call_run;
-
-static void call_usage(FILE *out) {
-  fprintf(out,
-          "usage: molecule call URL TEXT [options]\n"
-          "       molecule call URL ACTION [options]\n"
-          "\n"
-          "Sends TEXT to the A2A agent at URL (its JSON-RPC endpoint) and prints the reply; a\n"
-          "Task's id goes to stderr as [task ID]. Or runs one other method (ACTION) and prints\n"
-          "its result as one line of JSON.\n"
-          "\n"
-          "options:\n"
-          "  --stream          message/stream: print the reply as it arrives\n"
-          "  --v1              speak A2A v1.0 (A2A-Version: 1.0); default v0.3\n"
-          "  --task ID         continue task ID (an input-required task) with TEXT\n"
-          "  --return-immediately  answer with the task at once (v0.3 blocking:false)\n"
-          "  --history N       keep the last N history messages in the answer\n"
-          "  --push-url URL    a push-notification webhook: with TEXT, set inline for the new\n"
-          "                    task; with --push-set, the config's url\n"
-          "  --push-token T    its X-A2A-Notification-Token;  --push-id CID  its id\n"
-          "  --timeout-ms N    deadline of the call (default 60000)\n"
-          "  --header K:V      extra request header (repeatable), e.g. Authorization:Bearer x\n"
-          "  -h, --help        show this help\n"
-          "\n"
-          "actions (instead of TEXT):\n"
-          "  --get ID          tasks/get (GetTask)\n"
-          "  --cancel ID       tasks/cancel (CancelTask)\n"
-          "  --subscribe ID    tasks/resubscribe (SubscribeToTask): stream the task's events\n"
-          "  --list            ListTasks (v1.0): --context C --status S --page-size N\n"
-          "                    --page-token T, and --history N\n"
-          "  --card            the agent card (for --v1, the v1.0 card)\n"
-          "  --extended-card   agent/getAuthenticatedExtendedCard (GetExtendedAgentCard)\n"
-          "  --push-set ID     set a push config on task ID (--push-url, --push-token, --push-id)\n"
-          "  --push-get ID     get one (--push-id, else the default);  --push-list ID\n"
-          "  --push-delete ID  delete one (--push-id, else the default)\n"
-          "\n"
-          "Exit status: 0 on a reply, 1 when the call failed or the task ended failed, rejected\n"
-          "or canceled (its status message on stderr; --cancel expects canceled), 2 on bad\n"
-          "usage.\n");
+static void task_usage(void) {
+  printf("usage: molecule task get [options] URL ID\n"
+         "       molecule task cancel [options] URL ID\n"
+         "\n"
+         "Fetches (tasks/get) or cancels (tasks/cancel) the task ID of the A2A agent at URL\n"
+         "(its endpoint or its agent card URL, as for `molecule call`) and prints the task as\n"
+         "one line of JSON.\n"
+         "\n"
+         "options:\n"
+         "  --v1              speak A2A v1.0; default v0.3\n"
+         "  --history N       (get) keep the last N history messages\n"
+         "  --timeout-ms N    deadline of the call (default 60000)\n"
+         "  --header K:V      extra request header (repeatable)\n"
+         "  -h, --help        show this help\n"
+         "\n"
+         "Exit status: 0 with the task (for cancel: a canceled task), 1 when the call failed or\n"
+         "the task ended failed or rejected, 2 on bad usage.\n");
 }
 
 /* "Name: value" -> a header (the value's leading blanks dropped). */
 static int add_header(call_args *a, const char *kv) {
   const char *colon = strchr(kv, ':');
-  if (!colon || colon == kv || a->nheaders == MAX_HEADERS) return -1;
+  if (!colon || colon == kv)
+    return mol_cli__usage_error(a->cmd, "bad --header '%s': want NAME:VALUE", kv);
+  if (a->nheaders == CALL_MAX_HEADERS)
+    return mol_cli__usage_error(a->cmd, "too many --header '%s': at most %d", kv, CALL_MAX_HEADERS);
   char *copy = strdup(kv);
-  if (!copy) return -1;
+  if (!copy) return 1;
   char *value = copy + (colon - kv);
   *value++ = '\0';
   while (*value == ' ' || *value == '\t') value++;
@@ -96,274 +95,193 @@ static int add_header(call_args *a, const char *kv) {
   return 0;
 }
 
-/* An action that names a task: --get ID and the like. */
-static int task_action(call_args *a, const char *o, const char *id) {
-  static const struct {
-    const char *name;
-    call_action act;
-  } acts[] = {{"--get", ACT_GET}, {"--cancel", ACT_CANCEL}, {"--subscribe", ACT_SUBSCRIBE},
-              {"--push-set", ACT_PUSH_SET}, {"--push-get", ACT_PUSH_GET},
-              {"--push-list", ACT_PUSH_LIST}, {"--push-delete", ACT_PUSH_DELETE}};
-  for (size_t k = 0; k < sizeof(acts) / sizeof(*acts); k++) {
-    if (strcmp(o, acts[k].name) != 0) continue;
-    if (a->action != ACT_SEND || !*id) return -1; /* one action */
-    a->action = acts[k].act;
-    a->task_id = id;
-    return 1;
-  }
-  return 0;
-}
-
-/* Options that take a string: 1 when o was one. */
-static int string_option(call_args *a, const char *o, const char *v) {
-  const struct {
-    const char *name;
-    const char **dst;
-  } opts[] = {{"--task", &a->task_id},      {"--push-url", &a->push_url},
-              {"--push-token", &a->push_token}, {"--push-id", &a->push_id},
-              {"--context", &a->context},   {"--status", &a->status},
-              {"--page-token", &a->page_token}};
-  for (size_t k = 0; k < sizeof(opts) / sizeof(*opts); k++) {
-    if (strcmp(o, opts[k].name) != 0) continue;
-    *opts[k].dst = v;
-    return 1;
-  }
-  return 0;
-}
-
-static int number_arg(const char *s, long max, int *out) {
+static int number_arg(const call_args *a, const char *flag, const char *s, long min, long max,
+                      long *out) {
   char *end;
   long v = strtol(s, &end, 10);
-  if (!*s || *end || v < 0 || v > max) return -1;
-  *out = (int)v;
+  if (!*s || *end || v < min || v > max)
+    return mol_cli__usage_error(a->cmd, "bad %s '%s': want a whole number from %ld to %ld", flag,
+                                s, min, max);
+  *out = v;
   return 0;
 }
 
-static int parse_option(call_args *a, int argc, char **argv, int *i) {
-  const char *o = argv[*i];
-  const char *next = *i + 1 < argc ? argv[*i + 1] : NULL;
-  int took;
-  if (!strcmp(o, "--stream")) a->stream = 1;
-  else if (!strcmp(o, "--v1")) a->version = MOL_A2A_V10;
-  else if (!strcmp(o, "--return-immediately")) a->return_immediately = 1;
-  else if (!strcmp(o, "--list") || !strcmp(o, "--card") || !strcmp(o, "--extended-card")) {
-    if (a->action != ACT_SEND) return -1;
-    a->action = o[2] == 'l' ? ACT_LIST : o[2] == 'c' ? ACT_CARD : ACT_EXT_CARD;
-  } else if (next && (took = task_action(a, o, next)) != 0) {
-    if (took < 0) return -1;
-    ++*i;
-  } else if (next && string_option(a, o, next)) {
-    ++*i;
-  } else if (!strcmp(o, "--history") && next) {
+/* The option ids past the single characters. */
+enum {
+  O_STREAM = 256, O_V1, O_RETURN, O_LIST, O_CARD, O_EXT_CARD, O_GET, O_CANCEL, O_SUBSCRIBE,
+  O_PUSH_SET, O_PUSH_GET, O_PUSH_LIST, O_PUSH_DELETE, O_TASK, O_CONTEXT, O_PUSH_URL,
+  O_PUSH_TOKEN, O_PUSH_ID, O_STATUS, O_PAGE_TOKEN, O_HISTORY, O_PAGE_SIZE, O_TIMEOUT, O_HEADER,
+  O_JSON
+};
+
+static const struct option call_options[] = {
+    {"stream", no_argument, NULL, O_STREAM},          {"v1", no_argument, NULL, O_V1},
+    {"json", no_argument, NULL, O_JSON},
+    {"return-immediately", no_argument, NULL, O_RETURN}, {"list", no_argument, NULL, O_LIST},
+    {"card", no_argument, NULL, O_CARD},              {"extended-card", no_argument, NULL, O_EXT_CARD},
+    {"get", required_argument, NULL, O_GET},          {"cancel", required_argument, NULL, O_CANCEL},
+    {"subscribe", required_argument, NULL, O_SUBSCRIBE},
+    {"push-set", required_argument, NULL, O_PUSH_SET}, {"push-get", required_argument, NULL, O_PUSH_GET},
+    {"push-list", required_argument, NULL, O_PUSH_LIST},
+    {"push-delete", required_argument, NULL, O_PUSH_DELETE},
+    {"task", required_argument, NULL, O_TASK},        {"task-id", required_argument, NULL, O_TASK},
+    {"context", required_argument, NULL, O_CONTEXT},  {"context-id", required_argument, NULL, O_CONTEXT},
+    {"push-url", required_argument, NULL, O_PUSH_URL}, {"push-token", required_argument, NULL, O_PUSH_TOKEN},
+    {"push-id", required_argument, NULL, O_PUSH_ID},  {"status", required_argument, NULL, O_STATUS},
+    {"page-token", required_argument, NULL, O_PAGE_TOKEN},
+    {"history", required_argument, NULL, O_HISTORY}, {"page-size", required_argument, NULL, O_PAGE_SIZE},
+    {"timeout-ms", required_argument, NULL, O_TIMEOUT}, {"header", required_argument, NULL, O_HEADER},
+    {"help", no_argument, NULL, 'h'},                 {NULL, 0, NULL, 0}};
+
+/* "--get" for O_GET: the option as the user typed it, for messages. */
+static const char *option_name(int c) {
+  static char buf[48];
+  for (const struct option *o = call_options; o->name; o++)
+    if (o->val == c) {
+      snprintf(buf, sizeof buf, "--%s", o->name);
+      return buf;
+    }
+  return "?";
+}
+
+/* An action option: one per call. */
+static int set_action(call_args *a, call_action act, const char *id, const char *flag) {
+  if (a->action != ACT_SEND)
+    return mol_cli__usage_error(a->cmd, "one action per call: '%s' after another", flag);
+  if (id && !*id) return mol_cli__usage_error(a->cmd, "bad %s '': want a task id", flag);
+  a->action = act;
+  if (id) a->task_id = id;
+  return 0;
+}
+
+static int apply_option(call_args *a, int c, const char *v) {
+  static const call_action task_acts[] = {
+      [O_GET - O_GET] = ACT_GET, [O_CANCEL - O_GET] = ACT_CANCEL,
+      [O_SUBSCRIBE - O_GET] = ACT_SUBSCRIBE, [O_PUSH_SET - O_GET] = ACT_PUSH_SET,
+      [O_PUSH_GET - O_GET] = ACT_PUSH_GET, [O_PUSH_LIST - O_GET] = ACT_PUSH_LIST,
+      [O_PUSH_DELETE - O_GET] = ACT_PUSH_DELETE};
+  long n;
+  if (c >= O_GET && c <= O_PUSH_DELETE) return set_action(a, task_acts[c - O_GET], v, option_name(c));
+  switch (c) {
+  case O_STREAM: a->stream = 1; return 0;
+  case O_JSON: a->json = 1; return 0;
+  case O_V1: a->version = MOL_A2A_V10; return 0;
+  case O_RETURN: a->return_immediately = 1; return 0;
+  case O_LIST: return set_action(a, ACT_LIST, NULL, "--list");
+  case O_CARD: return set_action(a, ACT_CARD, NULL, "--card");
+  case O_EXT_CARD: return set_action(a, ACT_EXT_CARD, NULL, "--extended-card");
+  case O_TASK: a->task_id = v; return 0;
+  case O_CONTEXT: a->context = v; return 0;
+  case O_PUSH_URL: a->push_url = v; return 0;
+  case O_PUSH_TOKEN: a->push_token = v; return 0;
+  case O_PUSH_ID: a->push_id = v; return 0;
+  case O_STATUS: a->status = v; return 0;
+  case O_PAGE_TOKEN: a->page_token = v; return 0;
+  case O_HEADER: return add_header(a, v);
+  case O_HISTORY:
+    if (number_arg(a, "--history", v, 0, 1000000, &n)) return 2;
+    a->history = (int)n;
     a->has_history = 1;
-    return number_arg(argv[++*i], 1000000, &a->history);
-  } else if (!strcmp(o, "--page-size") && next) {
-    return number_arg(argv[++*i], 1000, &a->page_size);
-  } else if (!strcmp(o, "--timeout-ms") && *i + 1 < argc) {
-    char *end;
-    unsigned long v = strtoul(argv[++*i], &end, 10);
-    if (*end || v == 0 || v > 86400000UL) return -1;
-    a->timeout_ms = (unsigned)v;
-  } else if (!strcmp(o, "--header") && *i + 1 < argc) {
-    return add_header(a, argv[++*i]);
-  } else {
-    return -1;
+    return 0;
+  case O_PAGE_SIZE:
+    if (number_arg(a, "--page-size", v, 0, 1000, &n)) return 2;
+    a->page_size = (int)n;
+    return 0;
+  case O_TIMEOUT:
+    if (number_arg(a, "--timeout-ms", v, 1, 86400000, &n)) return 2;
+    a->timeout_ms = (unsigned)n;
+    return 0;
   }
-  return 0;
+  return 2;
 }
 
-/* Returns 0, 1 for --help, or -1 on bad usage (message printed). */
-static int parse_call_args(int argc, char **argv, call_args *a) {
-  for (int i = 1; i < argc; i++) {
-    const char *o = argv[i];
-    if (!strcmp(o, "-h") || !strcmp(o, "--help")) return 1;
-    int rc = 0;
-    if (o[0] == '-' && o[1] == '-') rc = parse_option(a, argc, argv, &i);
-    else if (!a->url) a->url = o;
-    else if (!a->text) a->text = o;
-    else rc = -1;
-    if (rc != 0) {
-      fprintf(stderr, "molecule call: bad argument '%s'\n\n", o);
-      return -1;
+/* Parses the options into a; the positionals stay at argv[optind..]. Returns -1 to go on, 0
+ * after --help, or 2 after a usage error (reported). */
+static int parse_options(call_args *a, int argc, char **argv, void (*usage)(void)) {
+  int c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", call_options, NULL)) != -1) {
+    if (c == 'h') {
+      usage();
+      return 0;
     }
+    if (c == '?' || c == ':') return mol_cli__option_error(a->cmd, argv, c);
+    int rc = apply_option(a, c, optarg);
+    if (rc) return rc;
   }
-  if (a->action != ACT_SEND && a->text) {
-    fprintf(stderr, "molecule call: TEXT goes with a message, not with an action\n\n");
-    return -1;
-  }
-  if (a->action == ACT_PUSH_SET && !a->push_url) {
-    fprintf(stderr, "molecule call: --push-set needs --push-url\n\n");
-    return -1;
-  }
-  if (!a->url || (!a->text && a->action == ACT_SEND)) {
-    fprintf(stderr, "molecule call: URL and TEXT (or an action) are required\n\n");
-    return -1;
-  }
+  return -1;
+}
+
+static int check_url(const call_args *a) {
   mol_url u;
-  if (mol_url_parse(a->url, &u) != 0) {
-    fprintf(stderr, "molecule call: '%s' is not an http:// or https:// URL\n\n", a->url);
-    return -1;
-  }
+  if (mol_url_parse(a->url, &u) != 0)
+    return mol_cli__usage_error(a->cmd, "bad URL '%s': want an http:// or https:// URL",
+                                a->url);
   return 0;
 }
 
-/* ---- running the call ------------------------------------------------------------------- */
-
-static void on_closed(void *arg) { ((call_run *)arg)->closed++; }
-
-static int on_event(mol_a2a_call *call, const mol_a2a_response *ev, void *arg) {
-  call_run *run = arg;
-  (void)call;
-  if (ev->kind == MOL_A2A_RESULT_MESSAGE || ev->kind == MOL_A2A_RESULT_ARTIFACT_UPDATE) {
-    char *t = mol_a2a_response_text(ev);
-    if (t && *t) {
-      fputs(t, stdout);
-      fflush(stdout);
-      run->printed = 1;
+/* The positionals and the combinations. 0, or 2 after a usage error (reported). */
+static int check_call_args(call_args *a, int npos, char **pos) {
+  if (npos > 2) return mol_cli__usage_error(a->cmd, "unexpected argument '%s'", pos[2]);
+  a->url = npos > 0 ? pos[0] : NULL;
+  a->text = npos > 1 ? pos[1] : NULL;
+  if (!a->url) return mol_cli__usage_error(a->cmd, "missing URL (and TEXT, or an action)");
+  if (a->action != ACT_SEND && a->text)
+    return mol_cli__usage_error(a->cmd, "unexpected argument '%s': TEXT goes with a message, "
+                                        "not with an action", a->text);
+  if (a->action == ACT_SEND && !a->text)
+    return mol_cli__usage_error(a->cmd, "missing TEXT after URL '%s' (or give an action)", a->url);
+  if (a->action == ACT_PUSH_SET && !a->push_url)
+    return mol_cli__usage_error(a->cmd, "--push-set needs --push-url");
+  if (a->action == ACT_LIST && a->version != MOL_A2A_V10)
+    return mol_cli__usage_error(a->cmd, "--list: ListTasks is an A2A v1.0 method: add --v1");
+  if (check_url(a)) return 2;
+  if (a->text && !strcmp(a->text, "-")) {
+    if (mol_cli__read_stdin(MAX_STDIN_TEXT, &a->text_owned)) {
+      fprintf(stderr, "molecule %s: cannot read TEXT from stdin (at most %d bytes)\n", a->cmd,
+              MAX_STDIN_TEXT);
+      return 2;
     }
-    free(t);
-  } else {
-    const char *state = json_string_value(
-        json_object_get(json_object_get(ev->result, "status"), "state"));
-    if (state) fprintf(stderr, "[%s]\n", state);
+    a->text = a->text_owned;
   }
+  if (a->text && !*a->text) return mol_cli__usage_error(a->cmd, "TEXT is empty");
   return 0;
 }
 
-/* "failed", "rejected" or "canceled" when the result (a Task, or a stream's last status
- * update) ended that way; NULL otherwise (a Message, completed, input-required...). */
-static const char *unsuccessful_state(const json_t *result) {
-  static const char *const bad[] = {"failed", "rejected", "canceled"};
-  const char *state = json_string_value(json_object_get(json_object_get(result, "status"), "state"));
-  for (size_t i = 0; state && i < sizeof(bad) / sizeof(*bad); i++)
-    if (strcmp(state, bad[i]) == 0) return bad[i];
-  return NULL;
-}
-
-/* An action's result as one line of JSON. */
-static void print_json(const json_t *v) {
-  char *j = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-  puts(j ? j : "null");
-  free(j);
-}
-
-static void on_done(mol_a2a_call *call, int err, const mol_a2a_result *res, void *arg) {
-  call_run *run = arg;
-  (void)call;
-  run->done = 1;
-  if (err != 0) {
-    if (run->printed) fputc('\n', stdout);
-    fprintf(stderr, "molecule call: %s (%s", res->detail, mol_err_name(err));
-    if (res->http_status) fprintf(stderr, ", HTTP %d", res->http_status);
-    fprintf(stderr, ")\n");
-    run->status = 1;
-    return;
-  }
-  if (run->action != ACT_SEND && run->action != ACT_SUBSCRIBE) {
-    const char *ended = unsuccessful_state(res->result);
-    print_json(run->action == ACT_CARD ? res->card : res->result);
-    /* a task that ended badly is a failure, unless ending it was the point */
-    run->status = ended && !(run->action == ACT_CANCEL && !strcmp(ended, "canceled"));
-    return;
-  }
-  if (res->queued) { /* the platform will deliver it: a success, and nothing to resend */
-    fprintf(stderr, "[queued: the platform accepted the message and will deliver it later]\n");
-    run->status = 0;
-    return;
-  }
-  if (res->kind == MOL_A2A_RESULT_TASK && res->task_id) fprintf(stderr, "[task %s]\n", res->task_id);
-  const char *ended = unsuccessful_state(res->result);
-  if (ended) { /* the agent answered, but the task did not succeed: say so, exit 1 */
-    if (run->printed) fputc('\n', stdout);
-    fprintf(stderr, "molecule call: task %s%s%s\n", ended, *res->text ? ": " : "", res->text);
-    run->status = 1;
-    return;
-  }
-  if (!run->printed) fputs(res->text, stdout);
-  fputc('\n', stdout);
-  run->status = 0;
-}
-
-static int start_send(mol_a2a_client *c, const call_args *a, const mol_a2a_call_opts *o,
-                      call_run *run) {
-  json_t *msg = mol_a2a_message_new(MOL_A2A_ROLE_USER, a->text);
-  if (!msg) return MOL_ENOMEM;
-  if (a->task_id) json_object_set_new(msg, "taskId", json_string(a->task_id));
-  int rc = a->stream ? mol_a2a_stream(c, msg, o, on_event, on_done, run, NULL)
-                     : mol_a2a_send(c, msg, o, on_done, run, NULL);
-  json_decref(msg);
-  return rc;
-}
-
-static json_t *list_params(const call_args *a) {
-  json_t *p = json_object();
-  if (a->context) json_object_set_new(p, "contextId", json_string(a->context));
-  if (a->status) json_object_set_new(p, "status", json_string(a->status));
-  if (a->page_token) json_object_set_new(p, "pageToken", json_string(a->page_token));
-  if (a->page_size) json_object_set_new(p, "pageSize", json_integer(a->page_size));
-  if (a->has_history) json_object_set_new(p, "historyLength", json_integer(a->history));
-  return p;
-}
-
-static int start_call(mol_a2a_client *c, const call_args *a, call_run *run) {
-  mol_a2a_push_config push = {.id = (char *)a->push_id, .url = (char *)a->push_url,
-                              .token = (char *)a->push_token};
-  mol_a2a_call_opts o = {.return_immediately = a->return_immediately,
-                         .history_length = a->history, .has_history_length = a->has_history,
-                         .push_config = a->push_url ? &push : NULL};
-  const char *id = a->task_id;
-  switch (a->action) {
-    case ACT_SEND: return start_send(c, a, &o, run);
-    case ACT_GET: return mol_a2a_get_task(c, id, &o, on_done, run, NULL);
-    case ACT_CANCEL: return mol_a2a_cancel_task(c, id, NULL, on_done, run, NULL);
-    case ACT_SUBSCRIBE: return mol_a2a_resubscribe(c, id, NULL, on_event, on_done, run, NULL);
-    case ACT_CARD: return mol_a2a_fetch_card(c, NULL, on_done, run, NULL);
-    case ACT_PUSH_SET: return mol_a2a_push_set(c, id, &push, NULL, on_done, run, NULL);
-    case ACT_PUSH_GET: return mol_a2a_push_get(c, id, a->push_id, NULL, on_done, run, NULL);
-    case ACT_PUSH_LIST: return mol_a2a_push_list(c, id, NULL, on_done, run, NULL);
-    case ACT_PUSH_DELETE: return mol_a2a_push_delete(c, id, a->push_id, NULL, on_done, run, NULL);
-    case ACT_EXT_CARD:
-      return mol_a2a_call_method(c, MOL_A2A_M_GET_EXTENDED_CARD, NULL, NULL, on_done, run, NULL);
-    case ACT_LIST:
-      if (a->version != MOL_A2A_V10) {
-        fprintf(stderr, "molecule call: ListTasks is an A2A v1.0 method: add --v1\n");
-        return MOL_EINVAL;
-      }
-      return mol_a2a_call_method(c, MOL_A2A_M_LIST_TASKS, list_params(a), NULL, on_done, run,
-                                 NULL);
-  }
-  return MOL_EINVAL;
-}
-
-static int run_call(const call_args *a) {
-  uv_loop_t loop;
-  mol_http_client *http = NULL;
-  mol_a2a_client *c = NULL;
-  call_run run = {.action = a->action, .stream = a->stream || a->action == ACT_SUBSCRIBE,
-                  .status = 1};
-  mol_a2a_client_opts o = {.url = a->url, .version = a->version, .headers = a->headers,
-                           .nheaders = a->nheaders, .timeout_ms = a->timeout_ms};
-  if (uv_loop_init(&loop) != 0) return 1;
-  int rc = mol_http_client_new(&loop, NULL, &http);
-  if (rc == 0) rc = mol_a2a_client_new(&loop, http, &o, &c);
-  if (rc == 0) rc = start_call(c, a, &run);
-  if (rc != 0) fprintf(stderr, "molecule call: %s (%s)\n", mol_strerror(rc), mol_err_name(rc));
-  /* Not UV_RUN_DEFAULT: pooled keep-alive connections would hold the loop open. */
-  while (rc == 0 && !run.done) uv_run(&loop, UV_RUN_ONCE);
-  int want = (c != NULL) + (http != NULL);
-  if (c) mol_a2a_client_close(c, on_closed, &run);
-  if (http) mol_http_client_close(http, on_closed, &run);
-  while (run.closed < want) uv_run(&loop, UV_RUN_ONCE);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
-  return rc != 0 ? 1 : run.status;
+static int finish(call_args *a, int status) {
+  for (size_t i = 0; i < a->nheaders; i++) free(a->header_copies[i]);
+  free(a->text_owned);
+  return status;
 }
 
 int mol_cli__cmd_call(int argc, char **argv) {
-  call_args a = {.version = MOL_A2A_V03};
-  int rc = parse_call_args(argc, argv, &a);
-  if (rc != 0) call_usage(rc > 0 ? stdout : stderr);
-  int status = rc > 0 ? 0 : rc < 0 ? 2 : run_call(&a);
-  for (size_t i = 0; i < a.nheaders; i++) free(a.header_copies[i]);
-  return status;
+  call_args a = {.cmd = "call", .version = MOL_A2A_V03};
+  int rc = parse_options(&a, argc, argv, call_usage);
+  if (rc < 0) rc = check_call_args(&a, argc - optind, argv + optind);
+  else return finish(&a, rc);
+  return finish(&a, rc ? rc : mol_cli__call_run(&a));
+}
+
+/* molecule task get|cancel URL ID: the two task methods a user types most, by name. */
+int mol_cli__cmd_task(int argc, char **argv) {
+  call_args a = {.cmd = "task", .version = MOL_A2A_V03};
+  int rc = parse_options(&a, argc, argv, task_usage);
+  if (rc >= 0) return finish(&a, rc);
+  char **pos = argv + optind;
+  int npos = argc - optind;
+  if (npos < 1) return finish(&a, mol_cli__usage_error("task", "missing get or cancel"));
+  if (strcmp(pos[0], "get") && strcmp(pos[0], "cancel"))
+    return finish(&a, mol_cli__usage_error("task", "unknown subcommand '%s': want get or cancel",
+                                           pos[0]));
+  if (a.action != ACT_SEND || a.stream || a.text)
+    return finish(&a, mol_cli__usage_error("task", "call's action options are not task's"));
+  if (npos < 3) return finish(&a, mol_cli__usage_error("task", "missing URL and ID"));
+  if (npos > 3) return finish(&a, mol_cli__usage_error("task", "unexpected argument '%s'", pos[3]));
+  a.action = pos[0][0] == 'g' ? ACT_GET : ACT_CANCEL;
+  a.url = pos[1];
+  a.task_id = pos[2];
+  if (!*a.task_id) return finish(&a, mol_cli__usage_error("task", "bad ID '': want a task id"));
+  if (check_url(&a)) return finish(&a, 2);
+  return finish(&a, mol_cli__call_run(&a));
 }

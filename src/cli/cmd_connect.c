@@ -108,11 +108,8 @@ int mol_cli__cmd_connect(int argc, char **argv) {
   if (o.listen) return mol_cli__connect_push_run(&o);
   connect_ctx cx = {.loop = uv_default_loop(), .handler = o.handler,
                     .handler_timeout_ms = o.handler_timeout_s * 1000, .on_drained = close_client};
-  rc = mol_platform_client_new(cx.loop, &o.po, &cx.client);
-  if (rc) {
-    fprintf(stderr, "molecule connect: %s\n", mol_strerror(rc));
-    return 2;
-  }
+  rc = mol_cli__connect_client_new(cx.loop, &o, &cx.client);
+  if (rc) return rc;
   if (o.token && (rc = mol_platform_save_token(cx.client, o.token)))
     fprintf(stderr, "molecule connect: cannot save the token: %s\n", mol_strerror(rc));
   if (!rc && !(rc = mol_cli__connect_register(cx.loop, cx.client, &o))) rc = run_agent(&cx, &o);

@@ -52,7 +52,8 @@ static int parse(int argc, char **argv, dev_opts *o) {
   o->question = "What should we ship this week?";
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
     switch (c) {
       case 'd': o->db = optarg; break;
       case 'p':
@@ -64,7 +65,7 @@ static int parse(int argc, char **argv, dev_opts *o) {
       case 'q': o->question = optarg; break;
       case 'o': o->once = 1; break;
       case 'h': usage(stdout); return 1;
-      default: usage(stderr); return 2;
+      default: return mol_cli__option_error("dev", argv, c);
     }
   }
   return 0;

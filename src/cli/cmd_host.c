@@ -41,7 +41,8 @@ static int parse(int argc, char **argv, host_args *a) {
     {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "c:h", longs, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":c:h", longs, NULL)) != -1) {
     switch (c) {
       case 'c': a->config = optarg; break;
       case 'l':
@@ -54,7 +55,7 @@ static int parse(int argc, char **argv, host_args *a) {
       case 'j': a->log_json = 1; break;
       case 'k': a->check = 1; break;
       case 'h': usage(stdout); return 1;
-      default: usage(stderr); return 2;
+      default: return mol_cli__option_error("host", argv, c);
     }
   }
   if (!a->config && optind == argc - 1) a->config = argv[optind++]; /* host --check FILE */

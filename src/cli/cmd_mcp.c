@@ -49,7 +49,8 @@ static int parse(int argc, char **argv, mcp_args *a) {
     {0, 0, 0, 0}};
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
     switch (c) {
       case 'u': a->po.platform_url = optarg; break;
       case 'w': a->po.workspace_id = optarg; break;
@@ -66,7 +67,7 @@ static int parse(int argc, char **argv, mcp_args *a) {
         break;
       }
       case 'h': usage(stdout); return 1;
-      default: usage(stderr); return 2;
+      default: return mol_cli__option_error("mcp", argv, c);
     }
   }
   if (optind < argc) {

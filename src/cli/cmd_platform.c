@@ -2,6 +2,7 @@
  * running one as its operator (workspace create/list, secret set, pause, resume, delete,
  * approvals, approve, deny)
  * through its admin HTTP API. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -122,7 +123,8 @@ static int run_server(int argc, char **argv) {
   mol_devplatform_opts o = {.db_path = DEFAULT_DB};
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
     switch (c) {
     case 'l': listen = optarg; break;
     case 'd': o.db_path = optarg; break;
@@ -135,13 +137,10 @@ static int run_server(int argc, char **argv) {
     case 'C': o.configs_dir = optarg; break;
     case 'H': o.public_host = optarg; break;
     case 'h': usage(stdout); return 0;
-    default: usage(stderr); return 2;
+    default: return mol_cli__option_error("platform", argv, c);
     }
   }
-  if (optind < argc) {
-    fprintf(stderr, "molecule platform: unexpected argument '%s'\n", argv[optind]);
-    return 2;
-  }
+  if (optind < argc) return mol_cli__usage_error("platform", "unexpected argument '%s'", argv[optind]);
   char host[128];
   int port;
   if (parse_listen(listen, host, sizeof host, &port)) {
@@ -150,9 +149,12 @@ static int run_server(int argc, char **argv) {
   }
   server_ctx s = {.loop = uv_default_loop()};
   int rc = mol_devplatform_new(s.loop, &o, &s.dp);
-  if (!rc) rc = mol_devplatform_listen(s.dp, host, port);
-  if (rc) {
+  if (rc) /* the database (or its admin token file) is what could not be opened */
+    fprintf(stderr, "molecule platform: cannot open the database '%s': %s (see --db)\n",
+            o.db_path, mol_strerror(rc));
+  else if ((rc = mol_devplatform_listen(s.dp, host, port)) != 0)
     fprintf(stderr, "molecule platform: %s\n", mol_strerror(rc));
+  if (rc) {
     if (s.dp) mol_devplatform_close(s.dp, NULL, NULL);
     uv_run(s.loop, UV_RUN_DEFAULT);
     return 1;
@@ -227,22 +229,29 @@ static int op_call(const op_ctx *op, const char *method, const char *path, const
   return ok ? 0 : 1;
 }
 
-static void load_token(op_ctx *op, const char *explicit_tok, const char *file, const char *db) {
+/* The admin token: --admin-token, MOLECULE_ADMIN_TOKEN, --admin-token-file (which must be
+ * readable: an error, 2), else <db>.admin_token when it exists. 0 or 2 (reported). */
+static int load_token(op_ctx *op, const char *explicit_tok, const char *file, const char *db) {
   const char *env = getenv("MOLECULE_ADMIN_TOKEN");
   if (explicit_tok) snprintf(op->token, sizeof op->token, "%s", explicit_tok);
   else if (env && *env) snprintf(op->token, sizeof op->token, "%s", env);
-  if (op->token[0]) return;
+  if (op->token[0]) return 0;
   char path[1024];
+  int named = file != NULL;
   if (!file) {
     snprintf(path, sizeof path, "%s.admin_token", db);
     file = path;
   }
   FILE *f = fopen(file, "r");
-  if (!f) return; /* fine in dev mode on loopback */
+  if (!f && named)
+    return mol_cli__usage_error("platform", "cannot read --admin-token-file '%s': %s", file,
+                                strerror(errno));
+  if (!f) return 0; /* fine in dev mode on loopback */
   size_t n = fread(op->token, 1, sizeof op->token - 1, f);
   fclose(f);
   while (n && (op->token[n - 1] == '\n' || op->token[n - 1] == ' ')) n--;
   op->token[n] = '\0';
+  return 0;
 }
 
 typedef struct {
@@ -251,7 +260,7 @@ typedef struct {
 } op_args;
 
 /* Parses the operator options shared by every subcommand; positional args are left in
- * argv[optind..]. */
+ * argv[optind..]. -1 to go on, 0 after --help, 2 on bad usage (reported). */
 static int parse_op(int argc, char **argv, op_ctx *op, op_args *a) {
   static const struct option longopts[] = {
       {"platform", required_argument, NULL, 'p'}, {"admin-token", required_argument, NULL, 't'},
@@ -261,13 +270,15 @@ static int parse_op(int argc, char **argv, op_ctx *op, op_args *a) {
       {"external", no_argument, NULL, 'e'},       {"global", no_argument, NULL, 'g'},
       {"cascade", no_argument, NULL, 'c'},        {"yes", no_argument, NULL, 'c'},
       {"reason", required_argument, NULL, 'R'},   {"by", required_argument, NULL, 'b'},
-      {NULL, 0, NULL, 0}};
+      {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
   const char *tok = NULL, *file = NULL, *db = DEFAULT_DB, *env = getenv("MOLECULE_PLATFORM_URL");
   op->platform = env && *env ? env : "http://" DEFAULT_LISTEN;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
     switch (c) {
+    case 'h': usage(stdout); return 0;
     case 'p': op->platform = optarg; break;
     case 't': tok = optarg; break;
     case 'f': file = optarg; break;
@@ -281,11 +292,10 @@ static int parse_op(int argc, char **argv, op_ctx *op, op_args *a) {
     case 'c': a->cascade = 1; break;
     case 'R': a->reason = optarg; break;
     case 'b': a->by = optarg; break;
-    default: return -1;
+    default: return mol_cli__option_error("platform", argv, c);
     }
   }
-  load_token(op, tok, file, db);
-  return 0;
+  return load_token(op, tok, file, db) ? 2 : -1;
 }
 
 static char *json_body(json_t *j) {
@@ -366,10 +376,8 @@ static int op_decide(const op_ctx *op, const op_args *a, const char *verb, int a
 static int run_operator(const char *verb, int argc, char **argv) {
   op_ctx op = {0};
   op_args a = {0};
-  if (parse_op(argc, argv, &op, &a)) {
-    usage(stderr);
-    return 2;
-  }
+  int rc = parse_op(argc, argv, &op, &a);
+  if (rc >= 0) return rc;
   if (strcmp(verb, "workspace") == 0) return op_workspace(&op, &a, argc, argv);
   if (strcmp(verb, "secret") == 0) return op_secret(&op, &a, argc, argv);
   if (strcmp(verb, "approvals") == 0) return op_call(&op, "GET", "/approvals/pending", NULL);
@@ -385,11 +393,8 @@ int mol_cli__cmd_platform(int argc, char **argv) {
   if (argc >= 2) {
     for (int i = 0; verbs[i]; i++)
       if (strcmp(argv[1], verbs[i]) == 0) return run_operator(verbs[i], argc - 1, argv + 1);
-    if (argv[1][0] != '-') {
-      fprintf(stderr, "molecule platform: unknown subcommand '%s'\n", argv[1]);
-      usage(stderr);
-      return 2;
-    }
+    if (argv[1][0] != '-')
+      return mol_cli__usage_error("platform", "unknown subcommand '%s'", argv[1]);
   }
   return run_server(argc, argv);
 }

@@ -1,6 +1,7 @@
 /* cmd_plugin.c - `molecule plugin install|list|remove|hash`. */
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <uv.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "http/client.h"
 #include "molecule.h"
 #include "plugin/plugin.h"
@@ -21,12 +23,20 @@ typedef struct {
   unsigned long long max_size;
 } plugin_args;
 
-static void plugin_usage(FILE *out) {
+/* One subcommand's usage line (sub NULL: all four), then the options. */
+static void plugin_usage(FILE *out, const char *sub) {
+  static const char *const lines[][2] = {
+      {"install", "install NAME [options]"},
+      {"list", "list   [--plugins-dir DIR | --workspace-id ID]"},
+      {"remove", "remove NAME [--plugins-dir DIR | --workspace-id ID]"},
+      {"hash", "hash   DIR [--expect SHA256]"}};
+  int first = 1;
+  for (size_t i = 0; i < sizeof(lines) / sizeof(*lines); i++) {
+    if (sub && strcmp(sub, lines[i][0])) continue;
+    fprintf(out, "%s molecule plugin %s\n", first ? "usage:" : "      ", lines[i][1]);
+    first = 0;
+  }
   fprintf(out,
-          "usage: molecule plugin install NAME [options]\n"
-          "       molecule plugin list   [--plugins-dir DIR | --workspace-id ID]\n"
-          "       molecule plugin remove NAME [--plugins-dir DIR | --workspace-id ID]\n"
-          "       molecule plugin hash   DIR [--expect SHA256]\n"
           "\n"
           "install options:\n"
           "  --platform-url URL    platform base URL (env PLATFORM_URL, MOLECULE_PLATFORM_URL)\n"
@@ -60,53 +70,83 @@ static int whole_arg(const char *flag, const char *s, unsigned long long max,
   char *end;
   unsigned long long v = strtoull(s, &end, 10);
   if (!*s || *s == '-' || *end || v < 1 || v > max) {
-    fprintf(stderr, "molecule plugin: %s wants a whole number from 1 to %llu, not '%s'\n", flag,
-            max, s);
+    mol_cli__usage_error("plugin", "bad %s '%s': want a whole number from 1 to %llu", flag, s,
+                         max);
     return -1;
   }
   *out = v;
   return 0;
 }
 
-/* Parses options shared by the subcommands; the first non-option is the positional. */
+enum { O_PLATFORM = 256, O_WORKSPACE, O_TOKEN, O_DIR, O_SOURCE, O_SHA, O_ORG, O_SETUP_TIMEOUT,
+       O_MAX_SIZE, O_UNVERIFIED, O_NO_SETUP, O_NO_REPORT };
+
+static const struct option plugin_options[] = {
+    {"platform-url", required_argument, NULL, O_PLATFORM},
+    {"workspace-id", required_argument, NULL, O_WORKSPACE},
+    {"token", required_argument, NULL, O_TOKEN},      {"plugins-dir", required_argument, NULL, O_DIR},
+    {"source", required_argument, NULL, O_SOURCE},    {"sha256", required_argument, NULL, O_SHA},
+    {"expect", required_argument, NULL, O_SHA},       {"org-id", required_argument, NULL, O_ORG},
+    {"setup-timeout", required_argument, NULL, O_SETUP_TIMEOUT},
+    {"max-size", required_argument, NULL, O_MAX_SIZE},
+    {"allow-unverified", no_argument, NULL, O_UNVERIFIED},
+    {"no-setup", no_argument, NULL, O_NO_SETUP},     {"no-report", no_argument, NULL, O_NO_REPORT},
+    {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+static int apply_option(plugin_args *a, int c, const char *v) {
+  unsigned long long n;
+  switch (c) {
+  case O_PLATFORM: a->platform_url = v; break;
+  case O_WORKSPACE: a->workspace_id = v; break;
+  case O_TOKEN: a->token = v; break;
+  case O_DIR: a->plugins_dir = v; break;
+  case O_SOURCE: a->source = v; break;
+  case O_SHA: a->sha256 = v; break;
+  case O_ORG: a->org_id = v; break;
+  case O_SETUP_TIMEOUT:
+    if (whole_arg("--setup-timeout", v, 86400, &n)) return -1;
+    a->setup_timeout_s = (unsigned)n;
+    break;
+  case O_MAX_SIZE:
+    if (whole_arg("--max-size", v, MAX_SIZE_LIMIT, &n)) return -1;
+    a->max_size = n;
+    break;
+  case O_UNVERIFIED: a->allow_unverified = 1; break;
+  case O_NO_SETUP: a->no_setup = 1; break;
+  case O_NO_REPORT: a->no_report = 1; break;
+  case 'q': a->quiet = 1; break;
+  }
+  return 0;
+}
+
+/* Parses the options shared by the subcommands (argv[0] is the subcommand); the one
+ * positional goes to *positional. Returns -1 to go on, 0 after --help, 2 on bad usage
+ * (reported). */
 static int parse_args(int argc, char **argv, plugin_args *a, const char **positional) {
   *positional = NULL;
-  unsigned long long n;
-  for (int i = 1; i < argc; i++) {
-    const char *o = argv[i];
-    const char **str = !strcmp(o, "--platform-url") ? &a->platform_url
-                       : !strcmp(o, "--workspace-id") ? &a->workspace_id
-                       : !strcmp(o, "--token")        ? &a->token
-                       : !strcmp(o, "--plugins-dir")  ? &a->plugins_dir
-                       : !strcmp(o, "--source")       ? &a->source
-                       : !strcmp(o, "--sha256") || !strcmp(o, "--expect") ? &a->sha256
-                       : !strcmp(o, "--org-id")       ? &a->org_id
-                                                      : NULL;
-    if (str || !strcmp(o, "--setup-timeout") || !strcmp(o, "--max-size")) {
-      if (i + 1 >= argc) return fprintf(stderr, "molecule plugin: %s needs a value\n", o), -1;
-      const char *v = argv[++i];
-      if (str) *str = v;
-      else if (!strcmp(o, "--setup-timeout")) {
-        if (whole_arg(o, v, 86400, &n)) return -1;
-        a->setup_timeout_s = (unsigned)n;
-      } else if (whole_arg(o, v, MAX_SIZE_LIMIT, &n)) {
-        return -1;
-      } else {
-        a->max_size = n;
-      }
-    } else if (!strcmp(o, "--allow-unverified")) a->allow_unverified = 1;
-    else if (!strcmp(o, "--no-setup")) a->no_setup = 1;
-    else if (!strcmp(o, "--no-report")) a->no_report = 1;
-    else if (!strcmp(o, "-q") || !strcmp(o, "--quiet")) a->quiet = 1;
-    else if (o[0] == '-' && o[1]) return fprintf(stderr, "molecule plugin: unknown option %s\n", o), -1;
-    else if (!*positional) *positional = o;
-    else return fprintf(stderr, "molecule plugin: unexpected argument %s\n", o), -1;
+  int c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":hq", plugin_options, NULL)) != -1) {
+    if (c == 'h') {
+      plugin_usage(stdout, argv[0]);
+      return 0;
+    }
+    if (c == '?' || c == ':') return mol_cli__option_error("plugin", argv, c);
+    if (apply_option(a, c, optarg)) return 2;
+  }
+  if (optind < argc) *positional = argv[optind++];
+  if (optind < argc) {
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "plugin %s", argv[0]);
+    return mol_cli__usage_error(cmd, "unexpected argument '%s'", argv[optind]);
   }
   if (!a->platform_url) a->platform_url = env_first("PLATFORM_URL", "MOLECULE_PLATFORM_URL");
   if (!a->workspace_id) a->workspace_id = env_first("WORKSPACE_ID", "MOLECULE_WORKSPACE_ID");
   if (!a->token) a->token = env_first("MOLECULE_WORKSPACE_TOKEN", NULL);
   if (!a->org_id) a->org_id = env_first("MOLECULE_ORG_ID", NULL);
-  return 0;
+  return -1;
 }
 
 /* ~/.molecule/<id>/<leaf>, or NULL without a HOME or an id. */
@@ -331,27 +371,32 @@ static int name_ok(const char *sub, const char *name) {
 }
 
 int mol_cli__cmd_plugin(int argc, char **argv) {
-  /* The command prints its own summary; the library's info lines would repeat it. */
-  mol_log_level level = MOL_LOG_WARN;
+  /* The command prints its own summary, warnings and error; the library's log lines would
+   * say each of them a second time. */
+  mol_log_level level = MOL_LOG_ERROR;
   const char *env_level = getenv("MOLECULE_LOG_LEVEL");
   if (env_level) (void)mol_log_level_parse(env_level, &level);
   mol_log_set_level(level);
-  if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-    plugin_usage(argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) return mol_cli__usage_error("plugin", "missing subcommand (install, list, remove or hash)");
+  if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+    plugin_usage(stdout, NULL);
+    return 0;
   }
-  plugin_args a = {0};
-  if (parse_args(argc - 1, argv + 1, &a, &a.name)) return 2;
   const char *sub = argv[1];
+  if (sub[0] == '-') return mol_cli__usage_error("plugin", "unknown option '%s'", sub);
+  if (strcmp(sub, "install") && strcmp(sub, "list") && strcmp(sub, "remove") && strcmp(sub, "hash"))
+    return mol_cli__usage_error("plugin", "unknown subcommand '%s': want install, list, remove "
+                                          "or hash", sub);
+  plugin_args a = {0};
+  int rc = parse_args(argc - 1, argv + 1, &a, &a.name);
+  if (rc >= 0) return rc;
   if (!strcmp(sub, "list")) return run_list(&a);
   if (!a.name) {
-    plugin_usage(stderr);
-    return 2;
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "plugin %s", sub);
+    return mol_cli__usage_error(cmd, "missing %s", strcmp(sub, "hash") ? "NAME" : "DIR");
   }
   if (!strcmp(sub, "install")) return name_ok(sub, a.name) ? run_install(&a) : 2;
   if (!strcmp(sub, "remove")) return name_ok(sub, a.name) ? run_remove(&a) : 2;
-  if (!strcmp(sub, "hash")) return run_hash(&a);
-  fprintf(stderr, "molecule plugin: unknown subcommand '%s'\n\n", sub);
-  plugin_usage(stderr);
-  return 2;
+  return run_hash(&a);
 }

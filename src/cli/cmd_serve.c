@@ -255,7 +255,8 @@ static int parse(int argc, char **argv, serve_opts *o) {
   o->executor = "echo";
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
     switch (c) {
       case 'l':
         if (mol_cli__parse_hostport(optarg, o->host, sizeof(o->host), &o->port)) {
@@ -292,7 +293,7 @@ static int parse(int argc, char **argv, serve_opts *o) {
         if (command_flag(c, optarg, &o->command)) return 2;
         break;
       case 'h': usage(stdout); return 1;
-      default: usage(stderr); return 2;
+      default: return mol_cli__option_error("serve", argv, c);
     }
   }
   if (optind < argc) {

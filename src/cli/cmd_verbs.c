@@ -69,11 +69,10 @@ int mol_cli__cmd_peers(int argc, char **argv) {
                      "Lists the workspaces this one may talk to (its parent, siblings and\n"
                      "children): a table of ID, NAME, ROLE, STATUS and URL (the registered URL,\n"
                      "else the one in the agent card), or the platform's JSON array with --json.\n"};
-  int rc = mol_cli__verb_parse(&v, argc, argv);
-  if (rc >= 0) return rc;
-  if ((rc = mol_cli__verb_want_args(&v, 0, 0)) || (rc = mol_cli__verb_open(&v))) return rc;
-  return mol_cli__verb_finish(
-      &v, mol_platform_get_peers(v.client, &v.call, mol_cli__verb_on_done, &v, NULL));
+  int rc = mol_cli__verb_setup(&v, argc, argv, 0, 0, -1);
+  return rc >= 0 ? rc
+                 : mol_cli__verb_finish(&v, mol_platform_get_peers(v.client, &v.call,
+                                                                   mol_cli__verb_on_done, &v, NULL));
 }
 
 /* ---- delegate ----------------------------------------------------------------------------- */
@@ -127,18 +126,9 @@ int mol_cli__cmd_delegate(int argc, char **argv) {
                      "to this workspace as an inbound message. --json prints the JSON-RPC answer.\n"
                      "--async hands the task to the platform instead (POST /workspaces/<self>/\n"
                      "delegate) and prints the delegation id. The default --timeout is 300 s.\n"};
-  int rc = mol_cli__verb_parse(&v, argc, argv);
-  if (rc >= 0) return rc;
-  if ((rc = mol_cli__verb_want_args(&v, 2, 2))) return rc;
-  char *text;
-  int owned;
-  if ((rc = mol_cli__verb_text(&v, v.args[1], &text, &owned))) return rc;
-  v.arg = v.args[0];
   v.bad_args = "TARGET must be a workspace id ([A-Za-z0-9._-], not starting with '.')";
-  if (!*text) rc = mol_cli__verb_usage_error(&v, "TEXT is empty");
-  else if (!(rc = mol_cli__verb_open(&v))) rc = mol_cli__verb_finish(&v, start_delegate(&v, text));
-  if (owned) free(text);
-  return rc;
+  int rc = mol_cli__verb_setup(&v, argc, argv, 2, 2, 1);
+  return rc >= 0 ? rc : mol_cli__verb_finish(&v, start_delegate(&v, v.text));
 }
 
 /* ---- notify ------------------------------------------------------------------------------- */
@@ -156,18 +146,10 @@ int mol_cli__cmd_notify(int argc, char **argv) {
                      "Posts TEXT (\"-\": read it from stdin) to the workspace's own chat, where\n"
                      "the canvas user sees it (POST /workspaces/<self>/notify): progress while a\n"
                      "handler works. Prints nothing on success (--json: the platform's answer).\n"};
-  int rc = mol_cli__verb_parse(&v, argc, argv);
-  if (rc >= 0) return rc;
-  if ((rc = mol_cli__verb_want_args(&v, 1, 1))) return rc;
-  char *text;
-  int owned;
-  if ((rc = mol_cli__verb_text(&v, v.args[0], &text, &owned))) return rc;
-  if (!*text) rc = mol_cli__verb_usage_error(&v, "TEXT is empty");
-  else if (!(rc = mol_cli__verb_open(&v)))
-    rc = mol_cli__verb_finish(
-        &v, mol_platform_notify(v.client, text, &v.call, mol_cli__verb_on_done, &v, NULL));
-  if (owned) free(text);
-  return rc;
+  int rc = mol_cli__verb_setup(&v, argc, argv, 1, 1, 0);
+  return rc >= 0 ? rc
+                 : mol_cli__verb_finish(&v, mol_platform_notify(v.client, v.text, &v.call,
+                                                                mol_cli__verb_on_done, &v, NULL));
 }
 
 /* ---- secrets ------------------------------------------------------------------------------ */
@@ -232,14 +214,13 @@ int mol_cli__cmd_secrets(int argc, char **argv) {
                      "platform merges them): NAME=VALUE lines sorted by name, or with NAME only\n"
                      "that value (exit 1 when it is not set). --json prints the platform's JSON\n"
                      "object as received (use it for values that hold newlines).\n"};
-  int rc = mol_cli__verb_parse(&v, argc, argv);
+  v.bad_args = "--json prints the whole map: drop NAME or --json";
+  int rc = mol_cli__verb_setup(&v, argc, argv, 0, 1, -1);
   if (rc >= 0) return rc;
-  if ((rc = mol_cli__verb_want_args(&v, 0, 1))) return rc;
-  v.arg = v.nargs ? v.args[0] : NULL;
-  if (v.arg && v.json) return mol_cli__verb_usage_error(&v, "--json prints the whole map: drop NAME or --json");
-  if ((rc = mol_cli__verb_open(&v))) return rc;
-  return mol_cli__verb_finish(
-      &v, mol_platform_pull_secrets(v.client, &v.call, mol_cli__verb_on_done, &v, NULL));
+  return mol_cli__verb_finish(&v, v.arg && v.json ? MOL_EINVAL
+                                                  : mol_platform_pull_secrets(v.client, &v.call,
+                                                                              mol_cli__verb_on_done,
+                                                                              &v, NULL));
 }
 
 /* ---- status ------------------------------------------------------------------------------- */
@@ -259,7 +240,7 @@ static void save_status(const verb *v, const char *text) {
 }
 
 int mol_cli__cmd_status(int argc, char **argv) {
-  verb v = {.name = "status", .default_timeout_s = 30, .print = print_nothing,
+  verb v = {.name = "status", .default_timeout_s = 30, .print = print_nothing, .allow_empty_text = 1,
             .usage = "usage: molecule status [--json] [options] TEXT\n"
                      "\n"
                      "Sets the workspace's current task to TEXT (\"-\": read it from stdin; ''\n"
@@ -268,18 +249,10 @@ int mol_cli__cmd_status(int argc, char **argv) {
                      "up so that its own heartbeats keep it. That heartbeat also reports 0 active\n"
                      "tasks, no errors and 0 s uptime until the agent's next beat. Prints nothing\n"
                      "on success (--json: the platform's answer).\n"};
-  int rc = mol_cli__verb_parse(&v, argc, argv);
+  int rc = mol_cli__verb_setup(&v, argc, argv, 1, 1, 0);
   if (rc >= 0) return rc;
-  if ((rc = mol_cli__verb_want_args(&v, 1, 1))) return rc;
-  char *text;
-  int owned;
-  if ((rc = mol_cli__verb_text(&v, v.args[0], &text, &owned))) return rc;
-  if (!(rc = mol_cli__verb_open(&v))) {
-    save_status(&v, text);
-    mol_platform_heartbeat_payload p = {.current_task = text};
-    rc = mol_cli__verb_finish(
-        &v, mol_platform_heartbeat(v.client, &p, &v.call, mol_cli__verb_on_done, &v, NULL));
-  }
-  if (owned) free(text);
-  return rc;
+  save_status(&v, v.text);
+  mol_platform_heartbeat_payload p = {.current_task = v.text};
+  return mol_cli__verb_finish(
+      &v, mol_platform_heartbeat(v.client, &p, &v.call, mol_cli__verb_on_done, &v, NULL));
 }

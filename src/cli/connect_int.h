@@ -38,6 +38,8 @@ typedef struct {
 int mol_cli__connect_parse_args(int argc, char **argv, connect_opts *o);
 /* Fills what the flags left unset from the environment and the defaults. 0 or exit status. */
 int mol_cli__connect_resolve_opts(connect_opts *o);
+/* mol_platform_client_new, a refusal said with the argument at fault. 0 or exit status 2. */
+int mol_cli__connect_client_new(uv_loop_t *loop, const connect_opts *o, mol_platform_client **out);
 /* Registers the workspace (poll mode), running the loop until the answer. 0 or an error. */
 int mol_cli__connect_register(uv_loop_t *loop, mol_platform_client *client, const connect_opts *o);
 

@@ -108,11 +108,8 @@ static void on_stop_signal(void *arg) {
 static int save_token(uv_loop_t *loop, const connect_opts *o) {
   if (!o->token) return 0;
   mol_platform_client *c;
-  int rc = mol_platform_client_new(loop, &o->po, &c);
-  if (rc) {
-    fprintf(stderr, "molecule connect: %s\n", mol_strerror(rc));
-    return 2;
-  }
+  int rc = mol_cli__connect_client_new(loop, o, &c);
+  if (rc) return rc;
   rc = mol_platform_save_token(c, o->token);
   if (rc) fprintf(stderr, "molecule connect: cannot save the token: %s\n", mol_strerror(rc));
   mol_platform_client_close(c, NULL, NULL);

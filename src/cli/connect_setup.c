@@ -22,7 +22,8 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: molecule connect --handler CMD [--platform-url URL] [--workspace-id ID]\n"
           "                        [--token-dir DIR] [--token TOKEN] [--agent-name NAME]\n"
-          "                        [--interval-s N] [--heartbeat-s N] [--cursor-file F]\n"
+          "                        [--interval-s N | --poll-interval SECONDS]\n"
+          "                        [--heartbeat-s N] [--cursor-file F]\n"
           "                        [--org-id ID] [--handler-timeout-s N] [--verbose]\n"
           "                        [--listen HOST:PORT [--reported-url URL] [--max-handlers N]]\n"
           "\n"
@@ -52,7 +53,8 @@ static void usage(FILE *out) {
           "MOLECULE_ORIGIN, MOLECULE_CURSOR_FILE, MOLECULE_AGENT_NAME, MOLECULE_POLL_INTERVAL,\n"
           "MOLECULE_REPORTED_URL.\n"
           "Defaults: --token-dir ~/.molecule/<id>, --cursor-file <token-dir>/.inbound_cursor,\n"
-          "--interval-s 5 (inbound and state polls), --heartbeat-s 30, --handler-timeout-s 300.\n");
+          "--interval-s 5 (inbound and state polls; --poll-interval is upstream's name for it,\n"
+          "fractions rounded), --heartbeat-s 30, --handler-timeout-s 300.\n");
 }
 
 static unsigned env_seconds(const char *name, unsigned dflt) {
@@ -90,6 +92,18 @@ static int whole_arg(const char *flag, const char *s, long max, unsigned *out) {
     return 2;
   }
   *out = (unsigned)v;
+  return 0;
+}
+
+/* --poll-interval SECONDS, upstream's name for --interval-s: seconds as the Python SDK takes
+ * them (2 or 2.5), rounded to the whole second the poll runs on. */
+static int poll_interval_arg(const char *s, unsigned *out) {
+  char *end;
+  double d = strtod(s, &end);
+  if (end == s || *end || !(d >= 1) || d > 86400)
+    return mol_cli__usage_error("connect", "bad --poll-interval '%s': want seconds from 1 to 86400",
+                                s);
+  *out = (unsigned)(d + 0.5);
   return 0;
 }
 
@@ -152,10 +166,12 @@ int mol_cli__connect_parse_args(int argc, char **argv, connect_opts *o) {
       {"listen", required_argument, NULL, 'l'},
       {"reported-url", required_argument, NULL, 'r'},
       {"max-handlers", required_argument, NULL, 'P'},
+      {"poll-interval", required_argument, NULL, 'I'},
       {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0}};
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":hv", longopts, NULL)) != -1) {
     switch (c) {
     case 'u': o->po.platform_url = optarg; break;
     case 'w': o->po.workspace_id = optarg; break;
@@ -163,6 +179,7 @@ int mol_cli__connect_parse_args(int argc, char **argv, connect_opts *o) {
     case 't': o->token = optarg; break;
     case 'H': o->handler = optarg; break;
     case 'i': if (whole_arg("--interval-s", optarg, 86400, &o->interval_s)) return 2; break;
+    case 'I': if (poll_interval_arg(optarg, &o->interval_s)) return 2; break;
     case 'b': if (whole_arg("--heartbeat-s", optarg, 86400, &o->heartbeat_s)) return 2; break;
     case 'n': o->agent_name = optarg; break;
     case 'c': o->po.cursor_file = optarg; break;
@@ -175,14 +192,26 @@ int mol_cli__connect_parse_args(int argc, char **argv, connect_opts *o) {
     case 'r': if (set_reported_url(o, optarg, "--reported-url")) return 2; break;
     case 'P': if (whole_arg("--max-handlers", optarg, 100000, &o->max_handlers)) return 2; break;
     case 'h': usage(stdout); return 0;
-    default: usage(stderr); return 2;
+    default: return mol_cli__option_error("connect", argv, c);
     }
   }
-  if (optind < argc) {
-    fprintf(stderr, "molecule connect: unexpected argument '%s'\n", argv[optind]);
-    return 2;
-  }
+  if (optind < argc) return mol_cli__usage_error("connect", "unexpected argument '%s'", argv[optind]);
   return -1;
+}
+
+int mol_cli__connect_client_new(uv_loop_t *loop, const connect_opts *o,
+                                mol_platform_client **out) {
+  int rc = mol_platform_client_new(loop, &o->po, out);
+  if (rc == MOL_EURL)
+    return mol_cli__usage_error("connect", "bad platform URL '%s' (--platform-url or "
+                                           "PLATFORM_URL): want an http:// or https:// URL",
+                                o->po.platform_url);
+  if (rc == MOL_EINVAL)
+    return mol_cli__usage_error("connect", "bad workspace id '%s' (--workspace-id or "
+                                           "WORKSPACE_ID): letters, digits, '.', '_' and '-', "
+                                           "not starting with '.'", o->po.workspace_id);
+  if (rc) fprintf(stderr, "molecule connect: %s\n", mol_strerror(rc));
+  return rc ? 2 : 0;
 }
 
 int mol_cli__connect_resolve_opts(connect_opts *o) {

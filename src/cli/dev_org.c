@@ -153,6 +153,14 @@ static void on_demo_reply(dev *d, int status, json_t *body, void *arg) {
   const char *text = json_string_value(json_object_get(json_array_get(parts, 0), "text"));
   if (status == 200 && text) {
     say(d, "[coordinator -> canvas]\n%s", text);
+    /* The coordinator answers even when its team did not: a delegation that failed, or a
+     * worker whose model could not be reached (the chat bridge's documented reply markers),
+     * is a failed run for --once, so scripts and CI see it. */
+    if (d->coord.failures || strstr(text, "[hermes-agent unreachable]") ||
+        strstr(text, "[hermes-agent error ")) {
+      say(d, "demo failed: a worker failed (see its answer above)");
+      d->exit_code = 1;
+    }
   } else {
     char *raw = body ? json_dumps(body, JSON_COMPACT) : NULL;
     say(d, "demo failed: %s %s", status > 0 ? "HTTP" : mol_strerror(status), raw ? raw : "");
@@ -372,7 +380,12 @@ static void dev_stop(void *arg) {
 static int start_platform(dev *d) {
   mol_devplatform_opts po = {.db_path = d->o->db, .dev = 1};
   int rc = mol_devplatform_new(&d->loop, &po, &d->dp);
-  if (!rc) rc = mol_devplatform_listen(d->dp, d->o->platform_host, d->o->platform_port);
+  if (rc) { /* the database, not the address */
+    fprintf(stderr, "molecule dev: cannot open the database '%s': %s (see --db)\n", d->o->db,
+            mol_strerror(rc));
+    return rc;
+  }
+  rc = mol_devplatform_listen(d->dp, d->o->platform_host, d->o->platform_port);
   if (rc) {
     fprintf(stderr, "molecule dev: platform on %s:%d: %s (try --platform-listen)\n",
             d->o->platform_host, d->o->platform_port, mol_strerror(rc));

@@ -17,6 +17,7 @@ static const cli_command commands[] = {
   {"plugin", mol_cli__cmd_plugin, "install, list, remove or hash plugins"},
   {"platform", mol_cli__cmd_platform, "run the development platform, or operate a running one"},
   {"call", mol_cli__cmd_call, "send one A2A message to an agent and print the reply"},
+  {"task", mol_cli__cmd_task, "get or cancel an A2A task by its id"},
   {"bench", mol_cli__cmd_bench, "load-test an A2A agent or a Molecule platform, every answer checked"},
   {"host", mol_cli__cmd_host, "run the agents of a host file on one loop and one listener"},
   {"connect", mol_cli__cmd_connect, "run a workspace's agent that answers with a handler command"},
@@ -65,7 +66,6 @@ int main(int argc, char **argv) {
   }
   for (const cli_command *c = commands; c->name; c++)
     if (strcmp(cmd, c->name) == 0) return c->run(argc - 1, argv + 1);
-  fprintf(stderr, "molecule: unknown command '%s'\n\n", cmd);
-  usage(stderr);
+  fprintf(stderr, "molecule: unknown command '%s'\nTry 'molecule --help'\n", cmd);
   return 2;
 }

@@ -33,6 +33,8 @@ struct verb {
   mol_platform_call call;
   verb_print_fn print;
   const char *arg;           /* a verb-specific argument (secrets NAME, delegate TARGET) */
+  char *text;                /* TEXT (read from stdin for "-"), when the verb takes one */
+  int text_owned, allow_empty_text;
   const char *bad_args;      /* the usage error when the client refuses the arguments */
   int done, exit_code;
 };
@@ -59,8 +61,15 @@ int mol_cli__verb_open(verb *v);
 /* The callback to pass to the platform call (arg = v). */
 void mol_cli__verb_on_done(int err, const mol_platform_result *res, void *arg);
 
-/* Runs the loop until the call started (start_rc = what starting it returned) has completed,
- * closes the client and returns the exit status. */
+/* What every verb does before its call: parses the options, checks that the positional
+ * arguments number between min and max, reads TEXT from positional text_arg (-1: none; "-"
+ * reads stdin; empty refused unless allow_empty_text), sets arg to the first other positional,
+ * and opens the client. Returns -1 when the call can start, else the exit status (reported). */
+int mol_cli__verb_setup(verb *v, int argc, char **argv, int min, int max, int text_arg);
+
+/* Runs the loop until the call started (start_rc = what starting it returned; MOL_EINVAL is
+ * reported as bad_args) has completed, closes the client, frees the text and returns the exit
+ * status. */
 int mol_cli__verb_finish(verb *v, int start_rc);
 
 /* The token directory the verbs (and `molecule connect`) use: --token-dir, else

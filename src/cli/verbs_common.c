@@ -66,8 +66,8 @@ int mol_cli__verb_parse(verb *v, int argc, char **argv) {
       {NULL, 0, NULL, 0}};
   int c;
   optind = 1;
-  opterr = 1; /* getopt names the bad option; the Try line follows */
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
     switch (c) {
     case 'j': v->json = 1; break;
     case 'T':
@@ -87,9 +87,7 @@ int mol_cli__verb_parse(verb *v, int argc, char **argv) {
       fputs(v->usage, stdout);
       print_common_options(stdout);
       return VERB_OK;
-    default: /* getopt has said what is wrong */
-      fprintf(stderr, "Try 'molecule %s --help'\n", v->name);
-      return VERB_USAGE;
+    default: return mol_cli__option_error(v->name, argv, c);
     }
   }
   if (!v->timeout_ms) v->timeout_ms = v->default_timeout_s * 1000;
@@ -110,28 +108,12 @@ int mol_cli__verb_text(const verb *v, const char *arg, char **out, int *owned) {
     *out = (char *)arg;
     return 0;
   }
-  size_t cap = 4096, len = 0, n;
-  int too_long = 0;
-  char *buf = malloc(cap);
-  while (buf && (n = fread(buf + len, 1, cap - len - 1, stdin)) > 0) {
-    len += n;
-    if (len + 1 < cap) continue;
-    char *nb = len > MAX_STDIN_TEXT ? NULL : realloc(buf, cap * 2);
-    if (!nb) { /* past the bound, or no memory: refused, never cut short */
-      too_long = 1;
-      break;
-    }
-    buf = nb;
-    cap *= 2;
-  }
-  if (!buf || too_long || ferror(stdin) || len > MAX_STDIN_TEXT) {
-    free(buf);
+  char *buf;
+  if (mol_cli__read_stdin(MAX_STDIN_TEXT, &buf)) {
     fprintf(stderr, "molecule %s: cannot read the text from stdin (at most %d bytes)\n", v->name,
             MAX_STDIN_TEXT);
     return VERB_USAGE;
   }
-  while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--; /* echo's newline */
-  buf[len] = '\0';
   *out = buf;
   *owned = 1;
   return 0;
@@ -280,5 +262,24 @@ int mol_cli__verb_finish(verb *v, int start_rc) {
     }
   }
   close_client(v);
+  if (v->text_owned) free(v->text);
+  v->text = NULL;
   return v->exit_code;
+}
+
+int mol_cli__verb_setup(verb *v, int argc, char **argv, int min, int max, int text_arg) {
+  int rc = mol_cli__verb_parse(v, argc, argv);
+  if (rc >= 0) return rc;
+  if ((rc = mol_cli__verb_want_args(v, min, max))) return rc;
+  for (int i = 0; i < v->nargs && !v->arg; i++)
+    if (i != text_arg) v->arg = v->args[i];
+  if (text_arg >= 0) {
+    if ((rc = mol_cli__verb_text(v, v->args[text_arg], &v->text, &v->text_owned))) return rc;
+    if (!*v->text && !v->allow_empty_text) rc = mol_cli__verb_usage_error(v, "TEXT is empty");
+  }
+  if (!rc) rc = mol_cli__verb_open(v);
+  if (!rc) return -1;
+  if (v->text_owned) free(v->text);
+  v->text = NULL;
+  return rc;
 }

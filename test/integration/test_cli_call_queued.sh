@@ -1,7 +1,7 @@
 #!/bin/sh
 # `molecule call` through the platform's A2A proxy when the proxy queues the message: the 202
 # {"queued":true} hand-off and the poll-mode {"status":"queued",...} envelope are successes
-# (exit 0, "[queued ...]" on stderr), not terminal, and the message is sent exactly once (a
+# (exit 0, "molecule call: queued (queue id ...)" on stderr), not terminal, and the message is sent exactly once (a
 # retry would deliver it twice). A 200 that is neither JSON-RPC nor a hand-off still fails.
 set -eu
 MOLECULE=$1
@@ -21,7 +21,7 @@ for shape in 202 poll; do
   : >"$DIR/posts"
   "$MOLECULE" call "http://127.0.0.1:$PORT/w/$shape/a2a" "hello" >"$DIR/$shape.out" 2>"$DIR/$shape.err" ||
     fail "$shape: exit $? ($(cat "$DIR/$shape.err"))"
-  grep -q '^\[queued' "$DIR/$shape.err" || fail "$shape: no [queued] note: $(cat "$DIR/$shape.err")"
+  grep -q '^molecule call: queued (queue id' "$DIR/$shape.err" || fail "$shape: no queued note: $(cat "$DIR/$shape.err")"
   [ "$(grep -c "/w/$shape/a2a" "$DIR/posts")" = 1 ] || fail "$shape: sent $(wc -l <"$DIR/posts") times"
 done
 

@@ -84,7 +84,7 @@ call --v1 --list --context "$CTX" --status TASK_STATE_INPUT_REQUIRED --page-size
 set +e
 call --list >/dev/null 2>"$DIR/list03.err"; rc=$?
 set -e
-[ $rc = 1 ] && grep -q "add --v1" "$DIR/list03.err" || fail "--list without --v1: $rc"
+[ $rc = 2 ] && grep -q "add --v1" "$DIR/list03.err" || fail "--list without --v1: $rc"
 
 # ---- push configs --------------------------------------------------------------------------------
 call --v1 --push-set "$ID" --push-url "$HOOK" --push-token tk-set --push-id p1 >"$DIR/pset.out" || fail "--push-set"

@@ -122,15 +122,15 @@ run 0 "$MOLECULE" plugin list
 
 # usage errors
 run 2 "$MOLECULE" plugin
-has err "usage: molecule plugin install"
+has err "molecule plugin: missing subcommand"
 run 2 "$MOLECULE" plugin frobnicate x
 has err "unknown subcommand 'frobnicate'"
 run 2 "$MOLECULE" plugin remove
-has err "usage: molecule plugin"
+has err "molecule plugin remove: missing NAME"
 run 2 "$MOLECULE" plugin list --bogus
-has err "unknown option --bogus"
+has err "unknown option '--bogus'"
 run 2 "$MOLECULE" plugin list --plugins-dir
-has err "--plugins-dir needs a value"
+has err "option '--plugins-dir': needs a value"
 env -u WORKSPACE_ID "$MOLECULE" plugin list >"$DIR/out" 2>"$DIR/err" && fail "list without a workspace passed"
 has err "give --plugins-dir or --workspace-id"
 

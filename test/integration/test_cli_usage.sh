@@ -37,6 +37,12 @@ expect() {
 # ---- the command itself -----------------------------------------------------------------------
 expect 2 "usage: molecule [--help] [--version] <command>"
 expect 2 "molecule: unknown command 'nope'" nope
+grep -qx "Try 'molecule --help'" "$DIR/err" || fail "unknown command: no Try line"
+for c in serve host dev mcp bench peers connect platform call task plugin; do
+  expect 2 "molecule $c: unknown option '--bogus'" $c --bogus
+  [ "$(sed -n 2p "$DIR/err")" = "Try 'molecule $c --help'" ] && [ "$(wc -l <"$DIR/err")" = 2 ] ||
+    fail "molecule $c --bogus: want the error and one Try line: $(cat "$DIR/err")"
+done
 for h in --help -h help; do
   "$MOLECULE" $h >"$DIR/out" || fail "molecule $h exit status"
   for c in dev serve plugin platform call host connect peers delegate notify secrets status; do
@@ -53,17 +59,18 @@ for c in dev serve plugin platform call host connect; do
 done
 
 # ---- call -------------------------------------------------------------------------------------
-expect 2 "molecule call: URL and TEXT (or an action) are required" call
-expect 2 "molecule call: URL and TEXT (or an action) are required" call http://127.0.0.1:1/
-expect 2 "molecule call: bad argument 'extra'" call http://127.0.0.1:1/ hi extra
+expect 2 "molecule call: missing URL (and TEXT, or an action)" call
+expect 2 "molecule call: missing TEXT after URL 'http://127.0.0.1:1/'" call http://127.0.0.1:1/
+expect 2 "molecule call: unexpected argument 'extra'" call http://127.0.0.1:1/ hi extra
 for t in 0 x 86400001; do
-  expect 2 "molecule call: bad argument '--timeout-ms'" call --timeout-ms "$t" http://127.0.0.1:1/ hi
+  expect 2 "molecule call: bad --timeout-ms '$t': want a whole number from 1 to 86400000" \
+    call --timeout-ms "$t" http://127.0.0.1:1/ hi
 done
-expect 2 "molecule call: bad argument '--header'" call --header nocolon http://127.0.0.1:1/ hi
-expect 2 "molecule call: bad argument '--header'" call --header ":empty-name" http://127.0.0.1:1/ hi
-expect 2 "molecule call: bad argument '--bogus'" call --bogus http://127.0.0.1:1/ hi
-expect 2 "molecule call: 'not a url' is not an http:// or https:// URL" call "not a url" hi
-expect 2 "molecule call: 'ftp://x/' is not an http:// or https:// URL" call ftp://x/ hi
+expect 2 "molecule call: bad --header 'nocolon': want NAME:VALUE" call --header nocolon http://127.0.0.1:1/ hi
+expect 2 "molecule call: bad --header ':empty-name': want NAME:VALUE" call --header ":empty-name" http://127.0.0.1:1/ hi
+expect 2 "molecule call: unknown option '--bogus'" call --bogus http://127.0.0.1:1/ hi
+expect 2 "molecule call: bad URL 'not a url': want an http:// or https:// URL" call "not a url" hi
+expect 2 "molecule call: bad URL 'ftp://x/': want an http:// or https:// URL" call ftp://x/ hi
 expect 1 "molecule call: HTTP request failed: connection refused (ECONNREFUSED)" \
   call http://127.0.0.1:1/ hi
 
@@ -103,7 +110,7 @@ expect 2 "molecule serve: unknown executor 'magic' (available: echo, command)" s
 expect 2 "molecule serve: --executor command needs --handler CMD" serve --executor command
 expect 2 "molecule serve: --handler is for --executor command" serve --handler cat
 expect 2 "molecule serve: unexpected argument 'extra'" serve extra
-expect 2 "serve: unrecognized option '--bogus'" serve --bogus
+expect 2 "molecule serve: unknown option '--bogus'" serve --bogus
 expect 2 "molecule serve: --max-handlers wants a whole number from 1 to 100000, not '0'" \
   serve --executor command --handler cat --max-handlers 0
 expect 2 "molecule serve: --max-queued wants a whole number from 1 to 1000000, not '-1'" \
@@ -131,12 +138,12 @@ expect 2 "usage: molecule host -c FILE" host
 expect 2 "usage: molecule host -c FILE" host -c "$DIR/host.yaml" extra
 expect 2 "molecule host: bad --listen 'bad' (want HOST:PORT)" host --listen bad -c "$DIR/host.yaml"
 expect 2 "molecule host: $DIR/missing.yaml" host --check -c "$DIR/missing.yaml"
-expect 2 "host: unrecognized option '--bogus'" host --bogus
+expect 2 "molecule host: unknown option '--bogus'" host --bogus
 
 # ---- dev, platform ------------------------------------------------------------------------------
 expect 2 "molecule dev: bad address 'bad' (want HOST:PORT)" dev --listen bad
 expect 2 "molecule dev: bad address 'x:y' (want HOST:PORT)" dev --platform-listen x:y
-expect 2 "dev: unrecognized option '--bogus'" dev --bogus
+expect 2 "molecule dev: unknown option '--bogus'" dev --bogus
 expect 2 "molecule platform: --listen wants HOST:PORT, got 'bad'" platform --listen bad
 expect 2 "molecule platform: unexpected argument 'extra'" platform --dev extra
 expect 2 "molecule platform: unknown subcommand 'frob'" platform frob
@@ -150,7 +157,7 @@ P="--platform-url http://127.0.0.1:1 --workspace-id 0f9e8d7c-1111-4222-8333-4444
 expect 2 "molecule connect: --handler CMD is required" connect
 expect 2 "molecule connect: the platform URL and workspace id are required" connect --handler cat
 expect 2 "molecule connect: unexpected argument 'extra'" connect --handler cat extra
-expect 2 "connect: unrecognized option '--bogus'" connect --bogus
+expect 2 "molecule connect: unknown option '--bogus'" connect --bogus
 # shellcheck disable=SC2086 # P: two flags and their values
 expect 2 "molecule connect: --reported-url is for push mode: add --listen HOST:PORT" \
   connect --handler cat $P --reported-url http://agent.test/
@@ -172,17 +179,17 @@ expect 2 "molecule connect: --handler-timeout-s wants a whole number from 1 to 6
   connect --handler cat $P --handler-timeout-s 0
 
 # ---- plugin -------------------------------------------------------------------------------------
-expect 2 "usage: molecule plugin install NAME" plugin
-expect 2 "usage: molecule plugin install NAME" plugin frob
-expect 2 "usage: molecule plugin install NAME" plugin install
-expect 2 "molecule plugin: unknown option --bogus" plugin install demo --bogus
-expect 2 "molecule plugin: --sha256 needs a value" plugin install demo --sha256
-expect 2 "molecule plugin: unexpected argument b" plugin list a b --plugins-dir "$DIR/plugins"
+expect 2 "molecule plugin: missing subcommand (install, list, remove or hash)" plugin
+expect 2 "molecule plugin: unknown subcommand 'frob'" plugin frob
+expect 2 "molecule plugin install: missing NAME" plugin install
+expect 2 "molecule plugin: unknown option '--bogus'" plugin install demo --bogus
+expect 2 "molecule plugin: option '--sha256': needs a value" plugin install demo --sha256
+expect 2 "molecule plugin list: unexpected argument 'b'" plugin list a b --plugins-dir "$DIR/plugins"
 expect 2 "molecule plugin: give --plugins-dir or --workspace-id" plugin list
 expect 2 "molecule plugin: invalid workspace id '../x'" plugin list --workspace-id ../x
-expect 2 "molecule plugin: --setup-timeout wants a whole number from 1 to 86400, not 'x'" \
+expect 2 "molecule plugin: bad --setup-timeout 'x': want a whole number from 1 to 86400" \
   plugin install demo --plugins-dir "$DIR/plugins" --platform-url http://127.0.0.1:1 --setup-timeout x
-expect 2 "molecule plugin: --max-size wants a whole number from 1 to" \
+expect 2 "molecule plugin: bad --max-size '1MB': want a whole number from 1 to" \
   plugin install demo --plugins-dir "$DIR/plugins" --platform-url http://127.0.0.1:1 --max-size 1MB
 expect 1 "/nonexistent is not a directory" plugin hash "$DIR/nonexistent"
 # ---- the workspace verbs: what a handler script meets when its setup is wrong --------------------
