@@ -59,10 +59,8 @@ static int parse(int argc, char **argv, host_args *a) {
     }
   }
   if (!a->config && optind == argc - 1) a->config = argv[optind++]; /* host --check FILE */
-  if (!a->config || optind < argc) {
-    usage(stderr);
-    return 2;
-  }
+  if (!a->config) return mol_cli__usage_error("host", "missing -c FILE (the host file)");
+  if (optind < argc) return mol_cli__usage_error("host", "unexpected argument '%s'", argv[optind]);
   return 0;
 }
 

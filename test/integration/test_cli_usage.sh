@@ -43,6 +43,10 @@ for c in serve host dev mcp bench peers connect platform call task plugin; do
   [ "$(sed -n 2p "$DIR/err")" = "Try 'molecule $c --help'" ] && [ "$(wc -l <"$DIR/err")" = 2 ] ||
     fail "molecule $c --bogus: want the error and one Try line: $(cat "$DIR/err")"
 done
+expect 2 "molecule host: missing -c FILE (the host file)" host
+[ "$(sed -n 2p "$DIR/err")" = "Try 'molecule host --help'" ] && [ "$(wc -l <"$DIR/err")" = 2 ] ||
+  fail "molecule host without a file: want the error and one Try line: $(cat "$DIR/err")"
+expect 2 "molecule host: unexpected argument 'extra'" host -c "$DIR/x.yaml" extra
 for h in --help -h help; do
   "$MOLECULE" $h >"$DIR/out" || fail "molecule $h exit status"
   for c in dev serve plugin platform call host connect peers delegate notify secrets status; do
@@ -134,8 +138,6 @@ agents:
 YAML
 [ "$("$MOLECULE" host --check -c "$DIR/host.yaml" --listen 127.0.0.1:0)" = "$DIR/host.yaml: 2 agents, ok" ] ||
   fail "host --check"
-expect 2 "usage: molecule host -c FILE" host
-expect 2 "usage: molecule host -c FILE" host -c "$DIR/host.yaml" extra
 expect 2 "molecule host: bad --listen 'bad' (want HOST:PORT)" host --listen bad -c "$DIR/host.yaml"
 expect 2 "molecule host: $DIR/missing.yaml" host --check -c "$DIR/missing.yaml"
 expect 2 "molecule host: unknown option '--bogus'" host --bogus
