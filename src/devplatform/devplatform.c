@@ -147,6 +147,7 @@ static void on_sweep(uv_timer_t *t) {
  * the same iteration sits in the token cache; the queue count moved with the rows. */
 static void forget_rolled_back(mol_devplatform *dp) {
   mol_dp__token_cache_clear(dp);
+  dp->ws_gen++; /* rows cached for the proxy (wsrow.c) may show undone writes */
   if (mol_dp__queue_load_count(dp)) mol_logw("devplatform", "cannot recount the a2a queue");
 }
 
@@ -181,8 +182,7 @@ static void free_memory(mol_devplatform *dp) {
   mol_dp__rt *rt, *tmp;
   HASH_ITER(hh, dp->rt, rt, tmp) {
     HASH_DEL(dp->rt, rt);
-    if (rt->caps) json_decref(rt->caps);
-    free(rt);
+    mol_dp__rt_free(rt);
   }
   mol_dp__rl_free(&dp->rl);
   free(dp->admin_token_file);

@@ -250,6 +250,10 @@ typedef struct {
 /* 1 found, 0 missing, MOL_EIO on error. Removed rows are found (status "removed"). */
 int mol_dp__ws_load(mol_devplatform *dp, const char *id, mol_dp__ws *w);
 void mol_dp__ws_free(mol_dp__ws *w);
+/* What the proxy reads of a row (status, url, delivery_mode, budget_limit, monthly_spend; the
+ * rest of w is zero), from the copy kept in the workspace's runtime state while no write has
+ * touched the workspaces table since it was read (no SELECT per call). Same returns. */
+int mol_dp__ws_load_hot(mol_devplatform *dp, const char *id, mol_dp__ws *w);
 json_t *mol_dp__ws_json(const mol_dp__ws *w);   /* GET /workspaces/:id shape */
 json_t *mol_dp__ws_peer_json(sqlite3_stmt *st); /* a peers element (WS_PEERS, WS_CHILDREN) */
 int mol_dp__ws_create(mol_devplatform *dp, const char *id, const char *name, const char *role,
@@ -265,11 +269,13 @@ typedef struct mol_dp__rt {
   unsigned idle_override_s;        /* 0 = none */
   json_t *caps;                    /* capability map or NULL */
   mol_dp__dispatch *inflight;      /* doubly linked through mol_dp__dispatch */
+  struct mol_dp__ws_hot *hot;      /* the row as the proxy reads it, or NULL (wsrow.c) */
   UT_hash_handle hh;
 } mol_dp__rt;
 
 mol_dp__rt *mol_dp__rt_get(mol_devplatform *dp, const char *ws, int create);
 void mol_dp__rt_maybe_drop(mol_devplatform *dp, mol_dp__rt *rt);
+void mol_dp__rt_free(mol_dp__rt *rt); /* at close: the entry and all it holds */
 int mol_dp__rt_cap(mol_devplatform *dp, const char *ws, const char *cap);
 
 /* ---- ssrf.c --------------------------------------------------------------------------------- */
@@ -364,6 +370,13 @@ void mol_dp__h_shared_context(mol_dp__call *c, const char *ws, mol_dp__reply *r)
 /* The proxy answers asynchronously: returns 1 when it took over the request (it will call
  * mol_dp__respond itself), 0 when r holds the synchronous answer. */
 int mol_dp__h_a2a(mol_dp__call *c, const char *target, mol_dp__reply *r);
+/* a2a_body.c: 1 when an A2A body needs no normalisation (§4.2 step 6) and is forwarded as it
+ * is, with method and params.message.messageId read ("" when absent); 0 when
+ * mol_dp__a2a_normalize must decide. */
+int mol_dp__a2a_scan(const char *body, size_t len, char method[64], char msgid[128]);
+/* The normalised body (caller frees), method and messageId filled; NULL when it is not a JSON
+ * object (400 "invalid JSON"). */
+char *mol_dp__a2a_normalize(const char *body, size_t len, char method[64], char msgid[128]);
 
 /* delegate.c: the outcome of a proxied message/send whose messageId is a delegation of src to
  * target, recorded in that ledger row unless it is already completed or failed. REPLY: body is
@@ -427,6 +440,9 @@ struct mol_devplatform {
   mol_dp__tokcache *tokcache;
   size_t tokcache_n;
   mol_dp__rt *rt;
+  uint64_t ws_gen;                 /* bumped by every write to the workspaces table and every
+                                      rollback: cached rows of an older one are stale (wsrow.c) */
+  int ws_watched;                  /* the update hook that bumps it is installed */
   struct mol_dp__actcount *actcounts; /* inserts per workspace since its last prune */
   mol_dp__held_list held;          /* replies waiting for the open transaction (commit.c) */
   mol_dp__held_list held_spare;    /* the previous batch's array, reused */
