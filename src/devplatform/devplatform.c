@@ -163,6 +163,7 @@ static int open_parts(mol_devplatform *dp, const mol_devplatform_opts *o) {
   int rc = mol_dp__store_open(&dp->store, dp->loop, o->db_path);
   dp->store.on_end = on_txn_ended; /* replies wait for the commit of what they saw */
   dp->store.on_end_arg = dp;
+  dp->store.defer = mol_dp__group_wait; /* the proxy's answers share commits */
   if (!rc) rc = mol_dp__queue_load_count(dp);
   if (!rc) rc = setup_admin_token(dp, o);
   if (!rc) rc = mol_dp__guard_init(dp, o->public_host);

@@ -211,6 +211,7 @@ static void on_done(mol_http_request *req, int err, const mol_http_response *res
   char target[MOL_DP__ID_MAX + 1];
   memcpy(target, d->target, sizeof target);
   d->sending = 0;
+  dp->dispatches_sending--;
   d->out = NULL;
   uv_timer_stop(&d->timer);
   if (!err && resp) done_response(d, resp);
@@ -239,6 +240,7 @@ static void send_now(mol_dp__dispatch *d) {
     return;
   }
   d->sending = 1;
+  dp->dispatches_sending++;
   d->started = uv_now(dp->loop);
   arm(d);
 }

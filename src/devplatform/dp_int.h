@@ -91,7 +91,12 @@ typedef struct {
   sqlite3_stmt *stmts[MOL_DP__ST_COUNT];
   int in_txn;
   uv_check_t commit_check;  /* commits the iteration's transaction after the loop polled */
+  uv_timer_t group_timer;   /* bounds how long a deferred commit waits (store.c) */
   int check_inited;
+  uv_close_cb close_cb;
+  /* Asked in the check phase: 1 keeps the transaction open for more writes to join it (at most
+   * MOL_DP__GROUP_WAIT_MS), 0 commits now. Set by the owner (commit.c), arg is on_end_arg. */
+  int (*defer)(void *arg);
   /* Called once after every transaction ends: committed = 1 after COMMIT, 0 after a failed
    * COMMIT was rolled back. Set by the owner after mol_dp__store_open (devplatform.c). */
   void (*on_end)(void *arg, int committed);
@@ -107,6 +112,7 @@ sqlite3_stmt *mol_dp__stmt(mol_dp__store *s, mol_dp__stmt_id id);
 /* Opens the iteration's transaction if none is open (committed by the loop's check phase), so
  * a burst of heartbeats costs one commit, not one each. Returns 0 or MOL_EIO. */
 int mol_dp__store_write_begin(mol_dp__store *s);
+#define MOL_DP__GROUP_WAIT_MS 1
 /* Commits the open transaction, if any, then calls on_end. Returns 0 (committed, or nothing
  * was open) or MOL_EIO (the COMMIT failed and the transaction was rolled back). */
 int mol_dp__store_commit(mol_dp__store *s);
@@ -168,6 +174,9 @@ void mol_dp__send_copy(mol_devplatform *dp, void *req, int status, const char *b
  * (committed) or answers them 503 (rolled back). */
 void mol_dp__held_release(mol_devplatform *dp, int committed);
 void mol_dp__held_free(mol_devplatform *dp);
+/* The store's defer (commit.c): 1 while replies wait and forwarded calls whose answers could
+ * join the same commit are still out. */
+int mol_dp__group_wait(void *arg);
 
 /* ---- the per-request view the core sees (filled by devplatform.c from the server request) -- */
 
@@ -446,6 +455,7 @@ struct mol_devplatform {
   struct mol_dp__actcount *actcounts; /* inserts per workspace since its last prune */
   mol_dp__held_list held;          /* replies waiting for the open transaction (commit.c) */
   mol_dp__held_list held_spare;    /* the previous batch's array, reused */
+  unsigned dispatches_sending;     /* forwarded calls waiting for their agent (dispatch.c) */
   mol_dp__ratelimit rl;
   uv_timer_t sweep;                /* also the holds' last handle */
   int sweep_inited;
