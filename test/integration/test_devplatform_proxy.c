@@ -369,8 +369,8 @@ static void test_concurrent_calls(void **state) {
 }
 
 /* A body that needs no normalisation reaches the agent byte for byte (spacing, the number's
- * spelling, escapes); one without a messageId still gets one; the activity row keeps both
- * bodies as JSON. */
+ * spelling, escapes); one without a messageId still gets one; the activity rows keep both
+ * bodies as JSON, under time-ordered ids. */
 static void test_body_forwarded_as_sent(void **state) {
   (void)state;
   fixture f;
@@ -397,6 +397,10 @@ static void test_body_forwarded_as_sent(void **state) {
   for (size_t i = 0; i < 2; i++) {
     json_t *row = json_array_get(rows, i);
     assert_true(json_is_object(json_object_get(row, "request_body")));
+    /* time-ordered ids (UUID version 7): the id index grows at its end */
+    const char *rid = json_string_value(json_object_get(row, "id"));
+    assert_int_equal(strlen(rid), 36);
+    assert_int_equal(rid[14], '7');
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(row, "response_body"), "jsonrpc")), "2.0");
   }
