@@ -63,16 +63,19 @@ for r in $(seq "$rounds"); do
   done
 done
 
+MOLECULE_NOTE=${MOLECULE:+MOLECULE=$MOLECULE } \
 python3 - "$dir/rows" "$duration" "$rounds" >"$dir/table.md" <<'PY'
-import statistics as st, sys
+import os, statistics as st, sys
 rows = [l.split() for l in open(sys.argv[1])]
 dur, rounds = float(sys.argv[2]), sys.argv[3]
 def med(c, i): return st.median(float(r[i]) for r in rows if r[1] == c)
 def cpu(c, i, rps):  # us of CPU per call of the pid in column i, median over rounds
     return st.median(float(r[i]) * 1e6 / (float(r[rps]) * dur) for r in rows if r[1] == c)
-print('Command: `bench/proxy/run.sh %g %s`. Agent (`molecule serve`, echo) and `molecule platform --dev`'
+print('## Dev platform A2A proxy vs calling the agent directly')
+print()
+print('Command: `%sbench/proxy/run.sh %g %s`. Agent (`molecule serve`, echo) and `molecule platform --dev`'
       ' share CPU 0, wrk -t1 on CPU 1, the bench/a2a message/send body; medians of %s rounds,'
-      ' direct and proxied runs alternating.' % (dur, rounds, rounds))
+      ' direct and proxied runs alternating.' % (os.environ.get('MOLECULE_NOTE', ''), dur, rounds, rounds))
 print()
 print('| connections | direct req/s | proxy req/s | **ratio** | direct p50 | proxy p50 | **added p50** | agent CPU per direct call | agent + **platform** CPU per proxied call | **one-core ratio** |')
 print('|---|---|---|---|---|---|---|---|---|---|')
