@@ -26,7 +26,9 @@ typedef struct {
 
 enum { SEEN_JSONRPC = 1, SEEN_METHOD = 2, SEEN_PARAMS = 4, SEEN_MESSAGE = 8, SEEN_MSGID = 16 };
 
-#define KEY(sc, lit) ((sc)->tok.len == sizeof(lit) - 1 && !memcmp((sc)->tok.start, lit, sizeof(lit) - 1))
+/* The current key is lit (escaped keys never get here: each_member declines them). */
+#define KEY(sc, lit) \
+  ((sc)->tok.len == sizeof(lit) - 1 && !memcmp((sc)->tok.start, lit, sizeof(lit) - 1))
 
 static int once(unsigned *seen, unsigned bit) {
   if (*seen & bit) return -1;

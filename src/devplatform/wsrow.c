@@ -84,6 +84,7 @@ static void hot_free(struct mol_dp__ws_hot *h) {
   free(h);
 }
 
+/* w gets the proxy's fields of h and a copy of its url; the rest of w is zero. */
 static int hot_copy(const struct mol_dp__ws_hot *h, mol_dp__ws *w) {
   memset(w, 0, sizeof *w);
   memcpy(w->status, h->status, sizeof w->status);
@@ -93,19 +94,25 @@ static int hot_copy(const struct mol_dp__ws_hot *h, mol_dp__ws *w) {
   return (w->url = strdup(h->url)) ? 1 : MOL_ENOMEM;
 }
 
-/* Keeps what the proxy reads of a freshly loaded row; nothing lost if memory is short. */
-static void hot_keep(mol_devplatform *dp, const char *id, const mol_dp__ws *w) {
-  mol_dp__rt *rt = mol_dp__rt_get(dp, id, 1);
-  struct mol_dp__ws_hot *h = rt ? calloc(1, sizeof *h) : NULL;
-  if (!h || !(h->url = strdup(w->url))) {
-    free(h);
-    return;
-  }
-  h->gen = dp->ws_gen;
+/* The proxy's fields of a loaded row w (which keeps its url: h borrows it). */
+static void hot_fill(struct mol_dp__ws_hot *h, const mol_dp__ws *w, uint64_t gen) {
+  h->gen = gen;
   memcpy(h->status, w->status, sizeof h->status);
   memcpy(h->delivery_mode, w->delivery_mode, sizeof h->delivery_mode);
   h->budget_limit = w->budget_limit;
   h->monthly_spend = w->monthly_spend;
+  h->url = w->url;
+}
+
+/* Keeps the proxy's fields of a freshly read row; nothing is lost if memory is short. */
+static void hot_keep(mol_devplatform *dp, const char *id, const struct mol_dp__ws_hot *from) {
+  mol_dp__rt *rt = mol_dp__rt_get(dp, id, 1);
+  struct mol_dp__ws_hot *h = rt ? malloc(sizeof *h) : NULL;
+  if (h) *h = *from;
+  if (!h || !(h->url = strdup(from->url))) {
+    free(h);
+    return;
+  }
   hot_free(rt->hot);
   rt->hot = h;
 }
@@ -120,19 +127,15 @@ int mol_dp__ws_load_hot(mol_devplatform *dp, const char *id, mol_dp__ws *w) {
   if (rt && rt->hot && rt->hot->gen == dp->ws_gen) return hot_copy(rt->hot, w);
   int found = mol_dp__ws_load(dp, id, w);
   if (found != 1) return found;
-  hot_keep(dp, id, w);
-  free(w->agent_card);
-  free(w->current_task);
-  char *url = w->url;
-  mol_dp__ws fresh;
-  memset(&fresh, 0, sizeof fresh);
-  memcpy(fresh.status, w->status, sizeof fresh.status);
-  memcpy(fresh.delivery_mode, w->delivery_mode, sizeof fresh.delivery_mode);
-  fresh.budget_limit = w->budget_limit;
-  fresh.monthly_spend = w->monthly_spend;
-  fresh.url = url;
-  *w = fresh; /* the same fields whether the copy or the row answered */
-  return 1;
+  struct mol_dp__ws_hot h;
+  hot_fill(&h, w, dp->ws_gen);
+  hot_keep(dp, id, &h);
+  /* The same fields whether the copy or the row answered (h.url is w's until w is freed). */
+  mol_dp__ws trimmed;
+  int rc = hot_copy(&h, &trimmed);
+  mol_dp__ws_free(w);
+  *w = trimmed;
+  return rc;
 }
 
 void mol_dp__ws_free(mol_dp__ws *w) {
