@@ -73,6 +73,19 @@ void mol_dp__send_copy(mol_devplatform *dp, void *req, int status, const char *b
   }
 }
 
+/* Group commit across iterations. At low concurrency every proxied call ended in a commit of
+ * its own (its activity row), the largest cost left on the proxy path after the JSON. So while
+ * replies wait and forwarded calls are still out, the transaction stays open for their answers
+ * to join it, up to GROUP_MAX replies and never longer than MOL_DP__GROUP_WAIT_MS (store.c).
+ * Nothing changes for the rule above: every held reply still leaves only after the COMMIT of
+ * what it saw. With nothing out (one caller at a time) it commits at once, as before. */
+#define GROUP_MAX 32
+
+int mol_dp__group_wait(void *arg) {
+  mol_devplatform *dp = arg;
+  return !dp->closing && dp->held.n > 0 && dp->held.n < GROUP_MAX && dp->dispatches_sending > 0;
+}
+
 void mol_dp__held_release(mol_devplatform *dp, int committed) {
   if (!dp->held.n) return;
   /* Answering may run more handlers whose replies join the next transaction's batch: take

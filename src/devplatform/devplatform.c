@@ -148,6 +148,7 @@ static void on_sweep(uv_timer_t *t) {
  * the same iteration sits in the token cache; the queue count moved with the rows. */
 static void forget_rolled_back(mol_devplatform *dp) {
   mol_dp__token_cache_clear(dp);
+  dp->ws_gen++; /* rows cached for the proxy (wsrow.c) may show undone writes */
   if (mol_dp__queue_load_count(dp)) mol_logw("devplatform", "cannot recount the a2a queue");
 }
 
@@ -163,6 +164,7 @@ static int open_parts(mol_devplatform *dp, const mol_devplatform_opts *o) {
   int rc = mol_dp__store_open(&dp->store, dp->loop, o->db_path);
   dp->store.on_end = on_txn_ended; /* replies wait for the commit of what they saw */
   dp->store.on_end_arg = dp;
+  dp->store.defer = mol_dp__group_wait; /* the proxy's answers share commits */
   if (!rc) rc = mol_dp__queue_load_count(dp);
   if (!rc) rc = setup_admin_token(dp, o);
   if (!rc) rc = mol_dp__guard_init(dp, o->public_host);
@@ -182,8 +184,7 @@ static void free_memory(mol_devplatform *dp) {
   mol_dp__rt *rt, *tmp;
   HASH_ITER(hh, dp->rt, rt, tmp) {
     HASH_DEL(dp->rt, rt);
-    if (rt->caps) json_decref(rt->caps);
-    free(rt);
+    mol_dp__rt_free(rt);
   }
   mol_dp__rl_free(&dp->rl);
   free(dp->admin_token_file);

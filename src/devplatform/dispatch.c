@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/jscan.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "devplatform/dispatch.h"
@@ -106,18 +107,36 @@ static char *upstream_error(const mol_http_response *resp) {
   return out;
 }
 
+/* 1 when body is one JSON text that reads back as it is (the scanner is never more lenient
+ * than jansson; a \u0000 would not read back as a C string): stored without re-encoding. */
+static int stores_as_is(const char *body, size_t len) {
+  mol_jscan s;
+  mol_jtok t;
+  mol_jscan_init(&s, body, len);
+  mol_jtype first = mol_jscan_next(&s, &t);
+  return first != MOL_JT_FAIL && first != MOL_JT_END && mol_jscan_skip(&s) == 0 &&
+         mol_jscan_next(&s, &t) == MOL_JT_END && !mol_jscan_saw_nul(&s);
+}
+
+/* The reply as the activity row keeps it (JSON text; caller frees owned): as it came when it
+ * is JSON, else re-encoded (a string for what is not JSON). */
+static const char *activity_text(const mol_http_response *resp, char **owned) {
+  *owned = NULL;
+  if (!resp || !resp->body) return NULL;
+  if (resp->body_len > ACTIVITY_BODY_MAX) return *owned = strdup("{\"truncated\":true}");
+  if (stores_as_is(resp->body, resp->body_len)) return resp->body; /* NUL-terminated */
+  json_t *j = json_loadb(resp->body, resp->body_len, JSON_DECODE_ANY, NULL);
+  if (!j) j = json_stringn(resp->body, resp->body_len);
+  *owned = j ? mol_json_dump(j) : NULL;
+  json_decref(j);
+  return *owned;
+}
+
 static void log_activity(mol_dp__dispatch *d, int status, const mol_http_response *resp,
                          const char *err) {
   mol_devplatform *dp = d->dp;
-  char *resp_text = NULL, summary[128];
-  if (resp && resp->body && resp->body_len <= ACTIVITY_BODY_MAX) {
-    json_t *j = json_loadb(resp->body, resp->body_len, JSON_DECODE_ANY, NULL);
-    if (!j) j = json_stringn(resp->body, resp->body_len);
-    resp_text = j ? mol_json_dump(j) : NULL;
-    json_decref(j);
-  } else if (resp && resp->body) {
-    resp_text = strdup("{\"truncated\":true}");
-  }
+  char *owned, summary[128];
+  const char *resp_text = activity_text(resp, &owned);
   snprintf(summary, sizeof summary, "%s -> %d", d->method[0] ? d->method : "a2a", status);
   mol_dp__activity a = {.workspace_id = d->target, .activity_type = "a2a_receive",
                         .source_id = d->caller, .target_id = d->target, .method = d->method,
@@ -125,7 +144,7 @@ static void log_activity(mol_dp__dispatch *d, int status, const mol_http_respons
                         .status = err ? "error" : "ok", .error_detail = err,
                         .duration_ms = (int64_t)(uv_now(dp->loop) - d->started)};
   mol_dp__activity_add(dp, &a, NULL);
-  free(resp_text);
+  free(owned);
 }
 
 static int busy_error(int err) {
@@ -192,6 +211,7 @@ static void on_done(mol_http_request *req, int err, const mol_http_response *res
   char target[MOL_DP__ID_MAX + 1];
   memcpy(target, d->target, sizeof target);
   d->sending = 0;
+  dp->dispatches_sending--;
   d->out = NULL;
   uv_timer_stop(&d->timer);
   if (!err && resp) done_response(d, resp);
@@ -220,6 +240,7 @@ static void send_now(mol_dp__dispatch *d) {
     return;
   }
   d->sending = 1;
+  dp->dispatches_sending++;
   d->started = uv_now(dp->loop);
   arm(d);
 }

@@ -91,7 +91,12 @@ typedef struct {
   sqlite3_stmt *stmts[MOL_DP__ST_COUNT];
   int in_txn;
   uv_check_t commit_check;  /* commits the iteration's transaction after the loop polled */
+  uv_timer_t group_timer;   /* bounds how long a deferred commit waits (store.c) */
   int check_inited;
+  uv_close_cb close_cb;
+  /* Asked in the check phase: 1 keeps the transaction open for more writes to join it (at most
+   * MOL_DP__GROUP_WAIT_MS), 0 commits now. Set by the owner (commit.c), arg is on_end_arg. */
+  int (*defer)(void *arg);
   /* Called once after every transaction ends: committed = 1 after COMMIT, 0 after a failed
    * COMMIT was rolled back. Set by the owner after mol_dp__store_open (devplatform.c). */
   void (*on_end)(void *arg, int committed);
@@ -107,6 +112,7 @@ sqlite3_stmt *mol_dp__stmt(mol_dp__store *s, mol_dp__stmt_id id);
 /* Opens the iteration's transaction if none is open (committed by the loop's check phase), so
  * a burst of heartbeats costs one commit, not one each. Returns 0 or MOL_EIO. */
 int mol_dp__store_write_begin(mol_dp__store *s);
+#define MOL_DP__GROUP_WAIT_MS 1
 /* Commits the open transaction, if any, then calls on_end. Returns 0 (committed, or nothing
  * was open) or MOL_EIO (the COMMIT failed and the transaction was rolled back). */
 int mol_dp__store_commit(mol_dp__store *s);
@@ -168,6 +174,9 @@ void mol_dp__send_copy(mol_devplatform *dp, void *req, int status, const char *b
  * (committed) or answers them 503 (rolled back). */
 void mol_dp__held_release(mol_devplatform *dp, int committed);
 void mol_dp__held_free(mol_devplatform *dp);
+/* The store's defer (commit.c): 1 while replies wait and forwarded calls whose answers could
+ * join the same commit are still out. */
+int mol_dp__group_wait(void *arg);
 
 /* ---- the per-request view the core sees (filled by devplatform.c from the server request) -- */
 
@@ -250,6 +259,10 @@ typedef struct {
 /* 1 found, 0 missing, MOL_EIO on error. Removed rows are found (status "removed"). */
 int mol_dp__ws_load(mol_devplatform *dp, const char *id, mol_dp__ws *w);
 void mol_dp__ws_free(mol_dp__ws *w);
+/* What the proxy reads of a row (status, url, delivery_mode, budget_limit, monthly_spend; the
+ * rest of w is zero), from the copy kept in the workspace's runtime state while no write has
+ * touched the workspaces table since it was read (no SELECT per call). Same returns. */
+int mol_dp__ws_load_hot(mol_devplatform *dp, const char *id, mol_dp__ws *w);
 json_t *mol_dp__ws_json(const mol_dp__ws *w);   /* GET /workspaces/:id shape */
 json_t *mol_dp__ws_peer_json(sqlite3_stmt *st); /* a peers element (WS_PEERS, WS_CHILDREN) */
 int mol_dp__ws_create(mol_devplatform *dp, const char *id, const char *name, const char *role,
@@ -265,11 +278,13 @@ typedef struct mol_dp__rt {
   unsigned idle_override_s;        /* 0 = none */
   json_t *caps;                    /* capability map or NULL */
   mol_dp__dispatch *inflight;      /* doubly linked through mol_dp__dispatch */
+  struct mol_dp__ws_hot *hot;      /* the row as the proxy reads it, or NULL (wsrow.c) */
   UT_hash_handle hh;
 } mol_dp__rt;
 
 mol_dp__rt *mol_dp__rt_get(mol_devplatform *dp, const char *ws, int create);
 void mol_dp__rt_maybe_drop(mol_devplatform *dp, mol_dp__rt *rt);
+void mol_dp__rt_free(mol_dp__rt *rt); /* at close: the entry and all it holds */
 int mol_dp__rt_cap(mol_devplatform *dp, const char *ws, const char *cap);
 
 /* ---- ssrf.c --------------------------------------------------------------------------------- */
@@ -367,6 +382,13 @@ json_t *mol_dp__shared_context(const mol_devplatform *dp, const char *name);
 /* The proxy answers asynchronously: returns 1 when it took over the request (it will call
  * mol_dp__respond itself), 0 when r holds the synchronous answer. */
 int mol_dp__h_a2a(mol_dp__call *c, const char *target, mol_dp__reply *r);
+/* a2a_body.c: 1 when an A2A body needs no normalisation (§4.2 step 6) and is forwarded as it
+ * is, with method and params.message.messageId read ("" when absent); 0 when
+ * mol_dp__a2a_normalize must decide. */
+int mol_dp__a2a_scan(const char *body, size_t len, char method[64], char msgid[128]);
+/* The normalised body (caller frees), method and messageId filled; NULL when it is not a JSON
+ * object (400 "invalid JSON"). */
+char *mol_dp__a2a_normalize(const char *body, size_t len, char method[64], char msgid[128]);
 
 /* delegate.c: the outcome of a proxied message/send whose messageId is a delegation of src to
  * target, recorded in that ledger row unless it is already completed or failed. REPLY: body is
@@ -430,9 +452,13 @@ struct mol_devplatform {
   mol_dp__tokcache *tokcache;
   size_t tokcache_n;
   mol_dp__rt *rt;
+  uint64_t ws_gen;                 /* bumped by every write to the workspaces table and every
+                                      rollback: cached rows of an older one are stale (wsrow.c) */
+  int ws_watched;                  /* the update hook that bumps it is installed */
   struct mol_dp__actcount *actcounts; /* inserts per workspace since its last prune */
   mol_dp__held_list held;          /* replies waiting for the open transaction (commit.c) */
   mol_dp__held_list held_spare;    /* the previous batch's array, reused */
+  unsigned dispatches_sending;     /* forwarded calls waiting for their agent (dispatch.c) */
   mol_dp__ratelimit rl;
   uv_timer_t sweep;                /* also the holds' last handle */
   int sweep_inited;

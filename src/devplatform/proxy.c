@@ -1,5 +1,5 @@
 /* proxy.c - POST /workspaces/:id/a2a, the A2A proxy (contract §4, §11.1 row 7): caller rules,
- * hierarchy, budget, URL resolution and SSRF, normalisation, then the dispatch.
+ * hierarchy, budget, URL resolution and SSRF, normalisation (a2a_body.c), then the dispatch.
  *
  * The dispatch itself (timers, forwarding, response mapping, the busy queue) is in
  * dispatch.c; this file decides whether and where to dispatch. */
@@ -17,37 +17,6 @@ static int reserved_caller(const char *caller) {
   for (int i = 0; prefixes[i]; i++)
     if (strncmp(caller, prefixes[i], strlen(prefixes[i])) == 0) return 1;
   return 0;
-}
-
-/* §4.2 step 6. Returns the normalised body (caller frees) or NULL for 400 "invalid JSON". */
-static char *normalize(const mol_dp__call *c, char method[64], char msgid[128]) {
-  json_t *b = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);
-  if (!json_is_object(b)) {
-    json_decref(b);
-    return NULL;
-  }
-  if (!json_object_get(b, "jsonrpc")) {
-    char id[MOL_UUID_LEN + 1];
-    mol_uuid4(id);
-    json_t *w = json_pack("{s:s,s:s}", "jsonrpc", "2.0", "id", id);
-    json_t *m = json_object_get(b, "method"), *p = json_object_get(b, "params");
-    json_object_set(w, "method", m ? m : json_null());
-    json_object_set(w, "params", p ? p : json_null());
-    json_decref(b);
-    b = w;
-  }
-  json_t *msg = mol_json_path(b, "params.message");
-  if (json_is_object(msg) && !json_object_get(msg, "messageId")) {
-    char id[MOL_UUID_LEN + 1];
-    mol_uuid4(id);
-    json_object_set_new(msg, "messageId", json_string(id));
-  }
-  const char *m = mol_json_str(b, "method"), *mid = mol_json_str(msg, "messageId");
-  snprintf(method, 64, "%s", m ? m : "");
-  snprintf(msgid, 128, "%s", mid ? mid : "");
-  char *out = mol_json_dump(b);
-  json_decref(b);
-  return out;
 }
 
 /* §4.1: fills r and returns 0 when the caller may not call. */
@@ -71,7 +40,7 @@ static int check_caller(mol_dp__call *c, const char *caller, const char *target,
 /* Everything of §4.2 that can be answered without I/O. Returns 1 when w holds a dispatchable
  * target (r untouched), 0 when r holds the answer. */
 static int resolve_target(mol_dp__call *c, const char *target, mol_dp__ws *w, mol_dp__reply *r) {
-  int found = mol_dp__ws_load(c->dp, target, w);
+  int found = mol_dp__ws_load_hot(c->dp, target, w);
   if (found != 1 || strcmp(w->status, "removed") == 0) {
     if (found == 1) mol_dp__ws_free(w);
     mol_dp__reply_err(r, found < 0 ? 500 : 404,
@@ -96,8 +65,11 @@ int mol_dp__h_a2a(mol_dp__call *c, const char *target, mol_dp__reply *r) {
   if (!check_caller(c, caller, target, r)) return 0;
   mol_dp__ws w;
   if (!resolve_target(c, target, &w, r)) return 0;
-  char method[64], msgid[128];
-  char *body = normalize(c, method, msgid);
+  /* Forwarded as it came unless it needs normalising (a2a_body.c). */
+  char method[64], msgid[128], *normalised = NULL;
+  const char *body = c->body;
+  if (!mol_dp__a2a_scan(c->body, c->body_len, method, msgid))
+    body = normalised = mol_dp__a2a_normalize(c->body, c->body_len, method, msgid);
   int took = 0;
   if (!body) {
     mol_dp__reply_err(r, 400, "invalid JSON");
@@ -115,7 +87,7 @@ int mol_dp__h_a2a(mol_dp__call *c, const char *target, mol_dp__reply *r) {
                                .x_timeout = c->x_timeout};
     took = mol_dp__dispatch_start(dp, &a, r);
   }
-  free(body);
+  free(normalised);
   mol_dp__ws_free(&w);
   return took;
 }

@@ -1,12 +1,15 @@
 /* store.c - the dev platform's SQLite store: schema and migrations, cached prepared statements,
- * and the write transaction that spans one loop iteration (group commit).
+ * and the write transaction that spans one loop iteration, or a few (group commit).
  *
  * Why one transaction per iteration: each commit takes the WAL write lock and appends a frame
  * set, so batching every write of an iteration (a burst of heartbeats, say) into one
  * BEGIN ... COMMIT keeps the per-heartbeat cost at one prepared UPDATE. The commit runs in the
  * loop's check phase, right after the callbacks of the poll phase that did the writes, and the
  * replies of that iteration wait for it (commit.c): nothing is acknowledged before it is
- * committed, and nothing stays uncommitted across an iteration.
+ * committed. The owner may keep the transaction open past the iteration (defer) while more
+ * writes are about to join it - the A2A proxy's answers, each with its activity row, would
+ * otherwise cost one commit each - but never longer than MOL_DP__GROUP_WAIT_MS: a timer
+ * commits it then.
  *
  * Durability: journal_mode=WAL with synchronous=NORMAL. A COMMIT has written its frames to the
  * WAL file with write(2) before it returns, so a committed transaction survives the death of
@@ -313,8 +316,15 @@ static int mark_interrupted_delegations(sqlite3 *db) {
   return rc;
 }
 
+static void on_group_timer(uv_timer_t *t) { mol_dp__store_commit(t->data); }
+
 static void on_check(uv_check_t *h) {
   mol_dp__store *s = h->data;
+  if (s->defer && s->defer(s->on_end_arg)) {
+    if (!uv_is_active((uv_handle_t *)&s->group_timer))
+      uv_timer_start(&s->group_timer, on_group_timer, MOL_DP__GROUP_WAIT_MS, 0);
+    return;
+  }
   mol_dp__store_commit(s);
 }
 
@@ -343,6 +353,8 @@ int mol_dp__store_open(mol_dp__store *s, uv_loop_t *loop, const char *path) {
   }
   uv_check_init(loop, &s->commit_check);
   s->commit_check.data = s;
+  uv_timer_init(loop, &s->group_timer);
+  s->group_timer.data = s;
   s->check_inited = 1;
   return 0;
 }
@@ -371,7 +383,10 @@ int mol_dp__store_write_begin(mol_dp__store *s) {
 }
 
 int mol_dp__store_commit(mol_dp__store *s) {
-  if (s->check_inited) uv_check_stop(&s->commit_check);
+  if (s->check_inited) {
+    uv_check_stop(&s->commit_check);
+    uv_timer_stop(&s->group_timer);
+  }
   if (!s->in_txn) return 0;
   s->in_txn = 0;
   /* Reset statements first: an unfinished SELECT would make COMMIT fail with SQLITE_BUSY. */
@@ -398,6 +413,11 @@ int mol_dp__exec_stmt(mol_dp__store *s, sqlite3_stmt *st) {
   return 0;
 }
 
+static void on_group_timer_closed(uv_handle_t *h) {
+  mol_dp__store *s = h->data;
+  uv_close((uv_handle_t *)&s->commit_check, s->close_cb);
+}
+
 int mol_dp__store_close(mol_dp__store *s, uv_close_cb cb) {
   if (s->db) {
     mol_dp__store_commit(s);
@@ -408,7 +428,9 @@ int mol_dp__store_close(mol_dp__store *s, uv_close_cb cb) {
   }
   if (!s->check_inited) return 0;
   s->check_inited = 0;
-  uv_close((uv_handle_t *)&s->commit_check, cb);
+  /* The check handle closes last: its data is the owner's, and cb frees the store. */
+  s->close_cb = cb;
+  uv_close((uv_handle_t *)&s->group_timer, on_group_timer_closed);
   return 1;
 }
 

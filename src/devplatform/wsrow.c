@@ -1,7 +1,12 @@
 /* wsrow.c - workspace rows (load, create, JSON shapes) and the in-memory runtime state per
- * workspace (heartbeat overrides, in-flight dispatches), which is never persisted: upstream
- * keeps it in a sync.Map, so a restart clears it and platform defaults apply until the next
- * heartbeat. */
+ * workspace (heartbeat overrides, in-flight dispatches, the row as the proxy reads it), which
+ * is never persisted: upstream keeps it in a sync.Map, so a restart clears it and platform
+ * defaults apply until the next heartbeat.
+ *
+ * The proxy's copy of a row spares every A2A call a SELECT. It is trusted only while
+ * dp->ws_gen is what it was when the row was read: SQLite's update hook bumps it on every
+ * INSERT, UPDATE and DELETE of the workspaces table, whoever makes it, and a rollback bumps
+ * it too (devplatform.c). So no writer has to remember to invalidate it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +63,79 @@ int mol_dp__ws_load(mol_devplatform *dp, const char *id, mol_dp__ws *w) {
     return w->url ? 1 : MOL_ENOMEM;
   }
   return rc == SQLITE_DONE ? 0 : MOL_EIO;
+}
+
+struct mol_dp__ws_hot {
+  uint64_t gen;
+  char status[24];
+  char delivery_mode[8];
+  char *url;
+  int64_t budget_limit, monthly_spend;
+};
+
+static void on_row_write(void *arg, int op, const char *db, const char *table, sqlite3_int64 row) {
+  (void)op, (void)db, (void)row;
+  mol_devplatform *dp = arg;
+  if (strcmp(table, "workspaces") == 0) dp->ws_gen++;
+}
+
+static void hot_free(struct mol_dp__ws_hot *h) {
+  if (h) free(h->url);
+  free(h);
+}
+
+/* w gets the proxy's fields of h and a copy of its url; the rest of w is zero. */
+static int hot_copy(const struct mol_dp__ws_hot *h, mol_dp__ws *w) {
+  memset(w, 0, sizeof *w);
+  memcpy(w->status, h->status, sizeof w->status);
+  memcpy(w->delivery_mode, h->delivery_mode, sizeof w->delivery_mode);
+  w->budget_limit = h->budget_limit;
+  w->monthly_spend = h->monthly_spend;
+  return (w->url = strdup(h->url)) ? 1 : MOL_ENOMEM;
+}
+
+/* The proxy's fields of a loaded row w (which keeps its url: h borrows it). */
+static void hot_fill(struct mol_dp__ws_hot *h, const mol_dp__ws *w, uint64_t gen) {
+  h->gen = gen;
+  memcpy(h->status, w->status, sizeof h->status);
+  memcpy(h->delivery_mode, w->delivery_mode, sizeof h->delivery_mode);
+  h->budget_limit = w->budget_limit;
+  h->monthly_spend = w->monthly_spend;
+  h->url = w->url;
+}
+
+/* Keeps the proxy's fields of a freshly read row; nothing is lost if memory is short. */
+static void hot_keep(mol_devplatform *dp, const char *id, const struct mol_dp__ws_hot *from) {
+  mol_dp__rt *rt = mol_dp__rt_get(dp, id, 1);
+  struct mol_dp__ws_hot *h = rt ? malloc(sizeof *h) : NULL;
+  if (h) *h = *from;
+  if (!h || !(h->url = strdup(from->url))) {
+    free(h);
+    return;
+  }
+  hot_free(rt->hot);
+  rt->hot = h;
+}
+
+int mol_dp__ws_load_hot(mol_devplatform *dp, const char *id, mol_dp__ws *w) {
+  if (!dp->ws_watched) {
+    sqlite3_update_hook(dp->store.db, on_row_write, dp);
+    dp->ws_watched = 1;
+    dp->ws_gen++;
+  }
+  mol_dp__rt *rt = mol_dp__rt_get(dp, id, 0);
+  if (rt && rt->hot && rt->hot->gen == dp->ws_gen) return hot_copy(rt->hot, w);
+  int found = mol_dp__ws_load(dp, id, w);
+  if (found != 1) return found;
+  struct mol_dp__ws_hot h;
+  hot_fill(&h, w, dp->ws_gen);
+  hot_keep(dp, id, &h);
+  /* The same fields whether the copy or the row answered (h.url is w's until w is freed). */
+  mol_dp__ws trimmed;
+  int rc = hot_copy(&h, &trimmed);
+  mol_dp__ws_free(w);
+  *w = trimmed;
+  return rc;
 }
 
 void mol_dp__ws_free(mol_dp__ws *w) {
@@ -149,10 +227,18 @@ mol_dp__rt *mol_dp__rt_get(mol_devplatform *dp, const char *ws, int create) {
   return rt;
 }
 
-/* Entries are dropped once nothing is left in them, so the table tracks only live state. */
+/* Entries are dropped once nothing is left in them, so the table tracks only live state; a
+ * current row copy counts as something (one entry per workspace the proxy calls). */
 void mol_dp__rt_maybe_drop(mol_devplatform *dp, mol_dp__rt *rt) {
   if (!rt || rt->idle_override_s || rt->caps || rt->inflight) return;
+  if (rt->hot && rt->hot->gen == dp->ws_gen) return;
   HASH_DEL(dp->rt, rt);
+  mol_dp__rt_free(rt);
+}
+
+void mol_dp__rt_free(mol_dp__rt *rt) {
+  if (rt->caps) json_decref(rt->caps);
+  hot_free(rt->hot);
   free(rt);
 }
 

@@ -368,6 +368,73 @@ static void test_concurrent_calls(void **state) {
   fixture_stop(&f);
 }
 
+/* A body that needs no normalisation reaches the agent byte for byte (spacing, the number's
+ * spelling, escapes); one without a messageId still gets one; the activity rows keep both
+ * bodies as JSON, under time-ordered ids. */
+static void test_body_forwarded_as_sent(void **state) {
+  (void)state;
+  fixture f;
+  fixture_start(&f, R_ECHO, 300);
+  static const char body[] =
+      "{ \"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"message/send\", \"params\": {\"message\": "
+      "{\"role\": \"user\", \"messageId\": \"m-1\", \"parts\": [{\"kind\": \"text\", \"text\": "
+      "\"caf\\u00e9\"}]}, \"metadata\": {\"n\": 1.50, \"big\": 1e2}} }";
+  expect_drop(&f.e, 200, "POST", f.a2a_b, f.tokA, f.A, body);
+  assert_string_equal(f.agent.last_body, body);
+  expect_drop(&f.e, 200, "POST", f.a2a_b, f.tokA, f.A,
+              "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"message/send\","
+              "\"params\":{\"message\":{\"role\":\"user\",\"parts\":[]}}}");
+  json_t *sent = json_loads(f.agent.last_body, 0, NULL);
+  const char *mid = json_string_value(json_object_get(
+      json_object_get(json_object_get(sent, "params"), "message"), "messageId"));
+  assert_non_null(mid);
+  assert_int_equal(strlen(mid), 36);
+  json_decref(sent);
+  char path[128];
+  snprintf(path, sizeof path, "/workspaces/%s/activity", f.B);
+  json_t *rows = expect(&f.e, 200, "GET", path, f.tokB, NULL, NULL);
+  assert_int_equal(json_array_size(rows), 2);
+  for (size_t i = 0; i < 2; i++) {
+    json_t *row = json_array_get(rows, i);
+    assert_true(json_is_object(json_object_get(row, "request_body")));
+    /* time-ordered ids (UUID version 7): the id index grows at its end */
+    const char *rid = json_string_value(json_object_get(row, "id"));
+    assert_int_equal(strlen(rid), 36);
+    assert_int_equal(rid[14], '7');
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(row, "response_body"), "jsonrpc")), "2.0");
+  }
+  json_decref(rows);
+  fixture_stop(&f);
+}
+
+/* The proxy keeps the target's row in memory between calls; every write to it shows at the
+ * next call: a budget spent, a new URL, a pause. */
+static void test_row_changes_seen_at_once(void **state) {
+  (void)state;
+  fixture f;
+  fixture_start(&f, R_ECHO, 300);
+  json_t *j = expect(&f.e, 201, "POST", "/workspaces", NULL, NULL,
+                     "{\"name\":\"poor\",\"budget_limit\":100}");
+  char P[64], tokP[64], path[128], body[256];
+  snprintf(P, 64, "%s", json_string_value(json_object_get(j, "id")));
+  json_decref(j);
+  snprintf(tokP, 64, "%s", register_ws(&f.e, P, f.agent.url, NULL));
+  snprintf(path, sizeof path, "/workspaces/%s/a2a", P);
+  expect_drop(&f.e, 200, "POST", path, NULL, NULL, MSG_BODY);
+  heartbeat(&f.e, P, tokP, "\"monthly_spend\":150");
+  expect_drop(&f.e, 402, "POST", path, NULL, NULL, MSG_BODY);
+  expect_drop(&f.e, 200, "POST", f.a2a_b, f.tokA, f.A, MSG_BODY);
+  snprintf(body, sizeof body, "{\"id\":\"%s\",\"url\":\"http://127.0.0.1:1/\",\"agent_card\":{}}",
+           f.B);
+  expect_drop(&f.e, 200, "POST", "/registry/register", f.tokB, NULL, body);
+  expect_drop(&f.e, 502, "POST", f.a2a_b, f.tokA, f.A, MSG_BODY);
+  snprintf(path, sizeof path, "/workspaces/%s/pause", f.B);
+  expect_drop(&f.e, 200, "POST", path, NULL, NULL, NULL);
+  expect_drop(&f.e, 503, "POST", f.a2a_b, f.tokA, f.A, MSG_BODY);
+  fixture_stop(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_error_mapping),
@@ -380,6 +447,8 @@ int main(void) {
       cmocka_unit_test(test_close_with_inflight),
       cmocka_unit_test(test_queue_bounds_and_budget),
       cmocka_unit_test(test_concurrent_calls),
+      cmocka_unit_test(test_body_forwarded_as_sent),
+      cmocka_unit_test(test_row_changes_seen_at_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
