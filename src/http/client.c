@@ -249,7 +249,8 @@ static void req_on_due(mol_http_request *r) {
   if (r->resume_pending) {
     r->resume_pending = 0;
     r->last_activity = uv_now(r->c->loop);
-    if (r->state == REQ_ACTIVE && !r->paused) mol_http__conn_resume(r->conn, r);
+    /* A request that completes while resuming is freed by then: r is not touched again. */
+    if (r->state == REQ_ACTIVE && !r->paused && !mol_http__conn_resume(r->conn, r)) return;
     if (r->state == REQ_FINISHING || r->state == REQ_DONE) return;
   }
   if (req_expired(r, uv_now(r->c->loop))) mol_http__req_abort(r, MOL_ETIMEDOUT);

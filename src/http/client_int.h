@@ -132,7 +132,8 @@ int mol_http__client_tls(mol_http_client *c, int insecure, mol_tls_config **out)
 int mol_http__conn_open(mol_origin *o, mol_http_request *r);  /* r attached on success */
 void mol_http__conn_start(mol_conn *conn, mol_http_request *r);
 void mol_http__conn_close(mol_conn *conn);
-void mol_http__conn_resume(mol_conn *conn, mol_http_request *r);
+/* Returns 0 once r left the connection (complete, failed or cancelled; it may be freed). */
+int mol_http__conn_resume(mol_conn *conn, mol_http_request *r);
 
 /* pool.c */
 mol_origin *mol_http__origin_get(mol_http_client *c, const mol_url *u, int insecure);
