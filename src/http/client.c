@@ -103,6 +103,7 @@ void mol_http_client_close(mol_http_client *c, void (*cb)(void *arg), void *arg)
 static void client_on_timer(uv_timer_t *t);
 
 static void timer_want(mol_http_client *c, uint64_t due) {
+  uv_ref((uv_handle_t *)&c->timer);
   if (due >= c->timer_due) return;
   uint64_t now = uv_now(c->loop);
   c->timer_due = due;
@@ -123,6 +124,9 @@ static void unlist(mol_http_request *r) {
   else *tail = r->dprev;
   r->dprev = r->dnext = NULL;
   r->listed = REQ_UNLISTED;
+  /* Nothing waits on the timer now: a timer still armed for an earlier deadline must not
+   * keep the loop running (a flag, not a timer heap operation). */
+  if (!c->dhead && !c->nowhead) uv_unref((uv_handle_t *)&c->timer);
 }
 
 /* Work for the loop's next turn (a deferred callback, a resume), in the order asked. */

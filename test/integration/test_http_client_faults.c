@@ -441,6 +441,34 @@ static void many_deadlines_one_timer(void **state) {
   for (int i = 0; i < N; i++) assert_int_equal(t[i].calls, 1);
 }
 
+/* Once its last request is done, the client keeps no timer holding the loop open (here the
+ * connection goes with the request): a loop that has nothing else to do can end. */
+static void count_ref_timer(uv_handle_t *h, void *arg) {
+  if (h->type == UV_TIMER && uv_is_active(h) && uv_has_ref(h)) (*(int *)arg)++;
+}
+
+static void no_timer_holds_the_loop_after_the_last_request(void **state) {
+  (void)state;
+  env e;
+  env_setup(&e, fs_canned, NULL);
+  e.fs.canned = OK_RESP;
+  result res = {0};
+  mol_http_header close_hdr = {"Connection", "close"};
+  mol_http_request_opts o = {.url = e.url, .total_timeout_ms = 60000, .headers = &close_hdr,
+                             .nheaders = 1};
+  assert_int_equal(mol_http_request_send(e.c, &o, res_done, &res, NULL), 0);
+  run_until(&e, &res.calls, 1);
+  assert_int_equal(res.err, 0);
+  run_for(&e, 20);
+  uv_timer_stop(&e.tick);
+  int timers = 0;
+  uv_walk(&e.loop, count_ref_timer, &timers);
+  assert_int_equal(timers, 0);
+  uv_timer_start(&e.tick, tick_cb, 50, 50);
+  env_teardown(&e);
+  mol_buf_free(&res.body);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(connect_timeout),
@@ -456,6 +484,7 @@ int main(void) {
       cmocka_unit_test(on_headers_can_abort),
       cmocka_unit_test(shutdown_with_requests_in_flight),
       cmocka_unit_test(many_deadlines_one_timer),
+      cmocka_unit_test(no_timer_holds_the_loop_after_the_last_request),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
