@@ -65,8 +65,10 @@ int mol_http_client_new(uv_loop_t *loop, const mol_http_client_opts *opts,
     client_free(c);
     return MOL_ENOMEM;
   }
-  uv_timer_init(loop, &c->close_timer);
-  mol_holds_init(&c->holds, (uv_handle_t *)&c->close_timer, client_finish, c);
+  uv_timer_init(loop, &c->timer);
+  c->timer.data = c;
+  c->timer_due = UINT64_MAX;
+  mol_holds_init(&c->holds, (uv_handle_t *)&c->timer, client_finish, c);
   *out = c;
   return 0;
 }
@@ -96,9 +98,71 @@ void mol_http_client_close(mol_http_client *c, void (*cb)(void *arg), void *arg)
   mol_holds_drop(&c->holds); /* cb runs once requests and connections are freed */
 }
 
+/* ---- the client's timer: deadlines and deferred work ---------------------------------- */
+
+static void client_on_timer(uv_timer_t *t);
+
+static void timer_want(mol_http_client *c, uint64_t due) {
+  uv_ref((uv_handle_t *)&c->timer);
+  if (due >= c->timer_due) return;
+  uint64_t now = uv_now(c->loop);
+  c->timer_due = due;
+  uv_timer_start(&c->timer, client_on_timer, due > now ? due - now : 0, 0);
+}
+
+static void unlist(mol_http_request *r) {
+  mol_http_client *c = r->c;
+  mol_http_request **head = &c->dhead, **tail = &c->dtail;
+  if (r->listed == REQ_UNLISTED) return;
+  if (r->listed == REQ_LISTED_NOW) {
+    head = &c->nowhead;
+    tail = &c->nowtail;
+  }
+  if (r->dprev) r->dprev->dnext = r->dnext;
+  else *head = r->dnext;
+  if (r->dnext) r->dnext->dprev = r->dprev;
+  else *tail = r->dprev;
+  r->dprev = r->dnext = NULL;
+  r->listed = REQ_UNLISTED;
+  /* Nothing waits on the timer now: a timer still armed for an earlier deadline must not
+   * keep the loop running (a flag, not a timer heap operation). */
+  if (!c->dhead && !c->nowhead) uv_unref((uv_handle_t *)&c->timer);
+}
+
+/* Work for the loop's next turn (a deferred callback, a resume), in the order asked. */
+static void list_now(mol_http_request *r) {
+  mol_http_client *c = r->c;
+  if (r->listed == REQ_LISTED_NOW) return;
+  unlist(r);
+  r->listed = REQ_LISTED_NOW;
+  r->dprev = c->nowtail;
+  if (c->nowtail) c->nowtail->dnext = r;
+  else c->nowhead = r;
+  c->nowtail = r;
+  timer_want(c, 0);
+}
+
+/* Sorted by due time, searched from the tail: a new deadline is usually the latest. */
+static void list_deadline(mol_http_request *r, uint64_t due) {
+  mol_http_client *c = r->c;
+  if (r->listed == REQ_LISTED_DEADLINE && r->due == due) return;
+  unlist(r);
+  r->due = due;
+  r->listed = REQ_LISTED_DEADLINE;
+  mol_http_request *after = c->dtail;
+  while (after && after->due > due) after = after->dprev;
+  r->dprev = after;
+  r->dnext = after ? after->dnext : c->dhead;
+  if (r->dnext) r->dnext->dprev = r;
+  else c->dtail = r;
+  if (after) after->dnext = r;
+  else c->dhead = r;
+  timer_want(c, due);
+}
+
 /* ---- request lifetime ------------------------------------------------------------------- */
 
-static void req_on_timer(uv_timer_t *t);
+static void req_on_due(mol_http_request *r);
 
 static void list_remove(mol_http_client *c, mol_http_request *r) {
   if (r->prev) r->prev->next = r->next;
@@ -112,13 +176,6 @@ static void req_free(mol_http_request *r) {
   mol_buf_free(&r->body);
   mol_http_headers_free(&r->headers);
   free(r);
-}
-
-static void on_req_timer_closed(uv_handle_t *h) {
-  mol_http_request *r = h->data;
-  mol_http_client *c = r->c;
-  req_free(r);
-  mol_holds_drop(&c->holds);
 }
 
 /* Cuts the request loose from its queue or connection. A connection is closed with it: it
@@ -137,45 +194,48 @@ static void req_detach(mol_http_request *r) {
   }
 }
 
+/* The request is freed as soon as its callback returns: the caller's pointer is good only
+ * until then, as documented. */
 void mol_http__req_complete(mol_http_request *r, int err) {
   mol_http_client *c = r->c;
   r->state = REQ_DONE;
   list_remove(c, r);
-  uv_timer_stop(&r->timer);
+  unlist(r);
   mol_http_response resp = {r->status, &r->headers, NULL, 0};
   if (!r->on_body) {
     resp.body = r->body.data ? r->body.data : "";
     resp.body_len = r->body.len;
   }
   r->cb(r, err, r->status ? &resp : NULL, r->arg);
-  uv_close((uv_handle_t *)&r->timer, on_req_timer_closed);
+  req_free(r);
+  mol_holds_drop(&c->holds);
 }
 
-/* The callback always runs from the request's own timer, never from the caller's stack. */
+/* The callback always runs from the client's timer, never from the caller's stack. */
 void mol_http__req_abort(mol_http_request *r, int err) {
   if (r->state == REQ_FINISHING || r->state == REQ_DONE) return;
   req_detach(r);
   r->state = REQ_FINISHING;
   r->pending_err = err;
-  uv_timer_start(&r->timer, req_on_timer, 0, 0);
+  list_now(r);
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
-/* One timer per request covers every deadline. Reads only stamp last_activity; the timer
- * re-arms itself when it fires early, so the hot path never touches the timer heap. */
+/* Places the request by its earliest deadline. Reads only stamp last_activity; a request
+ * found not yet expired when its place comes is placed again, so the hot path never touches
+ * the list for its reads. */
 void mol_http__req_arm(mol_http_request *r) {
   if (r->state == REQ_FINISHING || r->state == REQ_DONE) return;
+  if (r->resume_pending) {
+    list_now(r);
+    return;
+  }
   uint64_t due = r->total_deadline ? r->total_deadline : UINT64_MAX;
   if (r->state == REQ_CONNECTING) due = min_u64(due, r->connect_deadline);
   if (r->state == REQ_ACTIVE && !r->paused) due = min_u64(due, r->last_activity + r->idle_ms);
-  if (r->resume_pending) due = 0;
-  if (due == UINT64_MAX) {
-    uv_timer_stop(&r->timer);
-    return;
-  }
-  uint64_t now = uv_now(r->c->loop);
-  uv_timer_start(&r->timer, req_on_timer, due > now ? due - now : 0, 0);
+  if (due == UINT64_MAX) unlist(r);
+  else list_deadline(r, due);
 }
 
 static int req_expired(const mol_http_request *r, uint64_t now) {
@@ -184,8 +244,8 @@ static int req_expired(const mol_http_request *r, uint64_t now) {
   return r->state == REQ_ACTIVE && !r->paused && now >= r->last_activity + r->idle_ms;
 }
 
-static void req_on_timer(uv_timer_t *t) {
-  mol_http_request *r = t->data;
+static void req_on_due(mol_http_request *r) {
+  unlist(r);
   if (r->state == REQ_FINISHING) {
     mol_http__req_complete(r, r->pending_err);
     return;
@@ -193,11 +253,28 @@ static void req_on_timer(uv_timer_t *t) {
   if (r->resume_pending) {
     r->resume_pending = 0;
     r->last_activity = uv_now(r->c->loop);
-    if (r->state == REQ_ACTIVE && !r->paused) mol_http__conn_resume(r->conn, r);
+    /* A request that completes while resuming is freed by then: r is not touched again. */
+    if (r->state == REQ_ACTIVE && !r->paused && !mol_http__conn_resume(r->conn, r)) return;
     if (r->state == REQ_FINISHING || r->state == REQ_DONE) return;
   }
   if (req_expired(r, uv_now(r->c->loop))) mol_http__req_abort(r, MOL_ETIMEDOUT);
   else mol_http__req_arm(r);
+}
+
+/* Work due now first, then every deadline reached; each step re-reads the list heads, since a
+ * callback may send, cancel or complete other requests. What a callback defers to "now"
+ * runs in this same pass, after the callback has returned. */
+static void client_on_timer(uv_timer_t *t) {
+  mol_http_client *c = t->data;
+  c->timer_due = UINT64_MAX;
+  uint64_t now = uv_now(c->loop);
+  for (;;) {
+    mol_http_request *r = c->nowhead;
+    if (!r && c->dhead && c->dhead->due <= now) r = c->dhead;
+    if (!r) break;
+    req_on_due(r);
+  }
+  if (c->dhead) timer_want(c, c->dhead->due);
 }
 
 void mol_http_request_cancel(mol_http_request *r) {
@@ -349,8 +426,6 @@ static int req_build(mol_http_client *c, const mol_http_request_opts *o, mol_url
 }
 
 static void req_start(mol_http_client *c, mol_http_request *r, mol_origin *o) {
-  uv_timer_init(c->loop, &r->timer);
-  r->timer.data = r;
   r->next = c->reqs;
   if (c->reqs) c->reqs->prev = r;
   c->reqs = r;

@@ -225,26 +225,29 @@ static void conn_response_done(mol_conn *conn, mol_http_request *r, int leftover
   mol_http__req_complete(r, 0);
 }
 
-/* Runs the parser over bytes from the socket (held = 0) or from the held-back buffer. */
-static void conn_feed(mol_conn *conn, mol_http_request *r, const char *data, size_t len,
-                      int held) {
+/* Runs the parser over bytes from the socket (held = 0) or from the held-back buffer.
+ * Returns 1 while r is still this connection's request, 0 once it is not: cancelled, failed
+ * or complete (and then possibly freed already, so the caller must not touch it). */
+static int conn_feed(mol_conn *conn, mol_http_request *r, const char *data, size_t len,
+                     int held) {
   size_t used = 0;
   int rc = mol_http__resp_feed(&conn->parser, data, len, &used);
-  if (conn->req != r) return; /* the caller cancelled from inside a callback */
+  if (conn->req != r) return 0; /* the caller cancelled from inside a callback */
   if (held) mol_buf_consume(&conn->held, used);
-  if (rc == MOL_RESP_MORE) return;
+  if (rc == MOL_RESP_MORE) return 1;
   if (rc == MOL_RESP_PAUSE) {
     mol_stream_read_stop(&conn->s);
     if (!held && mol_buf_append(&conn->held, data + used, len - used)) {
       conn_fail(conn, r, MOL_ENOMEM);
-      return;
+      return 0;
     }
     r->paused = 1;
     mol_http__req_arm(r);
-    return;
+    return 1;
   }
   if (rc == MOL_RESP_DONE) conn_response_done(conn, r, held ? conn->held.len > 0 : used < len);
   else conn_fail(conn, r, rc);
+  return 0;
 }
 
 static void conn_on_eof(mol_conn *conn, mol_http_request *r, int err) {
@@ -275,13 +278,15 @@ static void conn_on_read(mol_stream *s, ssize_t nread, const char *data) {
   conn_feed(conn, r, data, (size_t)nread, 0);
 }
 
-void mol_http__conn_resume(mol_conn *conn, mol_http_request *r) {
+int mol_http__conn_resume(mol_conn *conn, mol_http_request *r) {
   /* Always feed, even nothing: a pause on the last body byte leaves the end of the message
    * pending inside llhttp, and no more bytes will come from the socket to complete it. */
-  conn_feed(conn, r, conn->held.data ? conn->held.data : "", conn->held.len, 1);
-  if (conn->req != r || r->paused || r->state != REQ_ACTIVE) return;
+  if (!conn_feed(conn, r, conn->held.data ? conn->held.data : "", conn->held.len, 1)) return 0;
+  if (r->paused || r->state != REQ_ACTIVE) return 1;
   int rc = mol_stream_read_start(&conn->s, conn_on_read);
-  if (rc) conn_on_eof(conn, r, rc);
+  if (!rc) return 1;
+  conn_on_eof(conn, r, rc);
+  return 0;
 }
 
 /* ---- parser events ---------------------------------------------------------------------- */

@@ -21,8 +21,10 @@ enum req_state {
   REQ_CONNECTING, /* a new connection is being opened for it */
   REQ_ACTIVE,     /* written on a connection, reading the response */
   REQ_FINISHING,  /* outcome decided, callback deferred to the next loop turn */
-  REQ_DONE        /* callback fired (or firing); freed once its timer has closed */
+  REQ_DONE        /* callback fired (or firing); freed when it returns */
 };
+
+enum req_listed { REQ_UNLISTED, REQ_LISTED_DEADLINE, REQ_LISTED_NOW };
 
 struct mol_http_request {
   mol_http_client *c;
@@ -30,7 +32,8 @@ struct mol_http_request {
   mol_conn *conn;                /* while connecting or active */
   mol_http_request *prev, *next; /* client's list of live requests */
   mol_http_request *qprev, *qnext;
-  uv_timer_t timer;              /* deadlines, and deferred completion / resume */
+  mol_http_request *dprev, *dnext; /* the client's deadline list or its list of work due now */
+  uint64_t due;                  /* loop ms its deadline list place stands for */
   mol_buf wire;                  /* the serialized request, kept for a retry */
   mol_http_headers headers;      /* response headers (the parser writes them here) */
   mol_buf body;                  /* buffered mode */
@@ -54,6 +57,7 @@ struct mol_http_request {
   unsigned need_fresh : 1;       /* retry: must not take a pooled connection */
   unsigned paused : 1;
   unsigned resume_pending : 1;
+  unsigned listed : 2;           /* enum req_listed */
 };
 
 struct mol_conn {
@@ -67,7 +71,8 @@ struct mol_conn {
   struct addrinfo *ai, *ai_next; /* ai: from getaddrinfo (freed with the connection) */
   struct addrinfo literal_ai;    /* an IP-literal host needs no lookup at all */
   struct sockaddr_storage literal_addr;
-  uv_timer_t idle_timer;         /* pooled lifetime; also the holds' last handle */
+  uv_timer_t idle_timer;         /* pooled lifetime (lazy: see pool.c); the holds' last handle */
+  uint64_t idle_since;           /* loop ms it went back to the pool */
   mol_holds holds;               /* its own until closed (dead), the lookup's, the stream's */
   int last_err;                  /* last failed address attempt */
   unsigned resolving : 1;        /* gai outstanding */
@@ -103,7 +108,15 @@ struct mol_http_client {
   mol_http_request *reqs;
   unsigned nqueued;
   mol_holds holds;               /* its own until close, one per request and connection alive */
-  uv_timer_t close_timer;        /* the holds' last handle: only ever closed */
+  /* Every request's deadlines, and callbacks deferred to the loop's next turn, run from this
+   * one timer: requests ordered by due time (most share their timeouts, so a new one goes at
+   * or near the tail), plus a FIFO of work due at once. The timer is re-armed only when the
+   * earliest due time moves earlier; firing early just re-arms it. It is also the holds' last
+   * handle, closed once no request or connection is left. */
+  uv_timer_t timer;
+  uint64_t timer_due;            /* when the timer fires; UINT64_MAX when stopped */
+  mol_http_request *dhead, *dtail;
+  mol_http_request *nowhead, *nowtail;
   void (*close_cb)(void *);
   void *close_arg;
   unsigned closing : 1;
@@ -119,7 +132,8 @@ int mol_http__client_tls(mol_http_client *c, int insecure, mol_tls_config **out)
 int mol_http__conn_open(mol_origin *o, mol_http_request *r);  /* r attached on success */
 void mol_http__conn_start(mol_conn *conn, mol_http_request *r);
 void mol_http__conn_close(mol_conn *conn);
-void mol_http__conn_resume(mol_conn *conn, mol_http_request *r);
+/* Returns 0 once r left the connection (complete, failed or cancelled; it may be freed). */
+int mol_http__conn_resume(mol_conn *conn, mol_http_request *r);
 
 /* pool.c */
 mol_origin *mol_http__origin_get(mol_http_client *c, const mol_url *u, int insecure);

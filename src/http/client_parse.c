@@ -18,35 +18,34 @@ static int count_head(mol_resp_parser *p, size_t n) {
 }
 
 /* A field is complete only when the next name (or the end of the head) starts, because llhttp
- * may hand a name or a value over in several pieces. Trailers are dropped here. */
+ * may hand a name or a value over in several pieces. The head's fields go into one buffer,
+ * copied into the caller's list in one block once the head is complete (no allocation per
+ * field). Trailers are dropped here. */
 static int commit_field(mol_resp_parser *p) {
   if (!p->in_value) return 0;
   p->in_value = 0;
-  int rc = 0;
-  if (!p->head_done) {
-    if (p->headers->len >= MOL_RESP_MAX_HEADERS) rc = MOL_ETOOBIG;
-    else
-      rc = mol_http_headers_add(p->headers, p->name.data ? p->name.data : "", p->name.len,
-                                p->value.data ? p->value.data : "", p->value.len);
-  }
-  mol_buf_reset(&p->name);
-  mol_buf_reset(&p->value);
-  return rc;
+  if (p->head_done) return 0;
+  if (p->nfields >= MOL_RESP_MAX_HEADERS) return MOL_ETOOBIG;
+  p->nfields++;
+  return mol_buf_append(&p->fields, "", 1);
 }
 
 static int on_field(llhttp_t *h, const char *at, size_t n) {
   mol_resp_parser *p = from(h);
   int rc = commit_field(p);
   if (!rc) rc = count_head(p, n);
-  if (!rc) rc = mol_buf_append(&p->name, at, n);
+  if (!rc && !p->head_done) rc = mol_buf_append(&p->fields, at, n);
   return rc ? fail(p, rc) : 0;
 }
 
 static int on_value(llhttp_t *h, const char *at, size_t n) {
   mol_resp_parser *p = from(h);
-  p->in_value = 1;
   int rc = count_head(p, n);
-  if (!rc) rc = mol_buf_append(&p->value, at, n);
+  /* The pairs are split at NULs: a NUL inside a value would shift every field after it. */
+  if (!rc && memchr(at, 0, n)) rc = MOL_EBADRESP;
+  if (!rc && !p->head_done && !p->in_value) rc = mol_buf_append(&p->fields, "", 1);
+  if (!rc && !p->head_done) rc = mol_buf_append(&p->fields, at, n);
+  p->in_value = 1;
   return rc ? fail(p, rc) : 0;
 }
 
@@ -66,8 +65,15 @@ static int on_headers_complete(llhttp_t *h) {
   p->status = h->status_code;
   /* llhttp lets "HTTP/1.1  00" through; a status must have three digits (RFC 9110 §15). */
   if (p->status < 100 || p->status > 999) return fail(p, MOL_EBADRESP);
-  if (is_interim(p->status)) return 0; /* no body; llhttp goes on to the next head */
+  if (is_interim(p->status)) { /* no body; llhttp goes on to the next head */
+    mol_buf_reset(&p->fields);
+    p->nfields = 0;
+    return 0;
+  }
   p->head_done = 1;
+  rc = mol_http_headers_set_packed(p->headers, p->fields.data ? p->fields.data : "",
+                                   p->fields.len, p->nfields);
+  if (rc) return fail(p, rc);
   if (p->ev->on_head) {
     rc = p->ev->on_head(p->ctx, p->status, p->headers);
     if (rc) return fail(p, rc < 0 ? rc : MOL_ECANCELED);
@@ -117,8 +123,8 @@ void mol_http__resp_reset(mol_resp_parser *p, mol_http_headers *headers, int hea
   llhttp_init(&p->http, HTTP_RESPONSE, &p->settings);
   p->http.data = p;
   p->headers = headers;
-  mol_buf_reset(&p->name);
-  mol_buf_reset(&p->value);
+  mol_buf_reset(&p->fields);
+  p->nfields = 0;
   p->head_bytes = 0;
   p->status = 0;
   p->err = 0;
@@ -170,6 +176,5 @@ int mol_http__resp_finish(mol_resp_parser *p) {
 }
 
 void mol_http__resp_free(mol_resp_parser *p) {
-  mol_buf_free(&p->name);
-  mol_buf_free(&p->value);
+  mol_buf_free(&p->fields);
 }

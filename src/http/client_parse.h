@@ -38,7 +38,9 @@ typedef struct {
   const mol_resp_events *ev;
   void *ctx;
   mol_http_headers *headers; /* where the head goes; owned by the caller */
-  mol_buf name, value;       /* the header being assembled (llhttp may split it) */
+  mol_buf fields;            /* the head's fields so far, as "name\0value\0" pairs: one
+                                buffer reused for every response on the connection */
+  size_t nfields;
   size_t head_bytes;
   int status;
   int err;                   /* first error raised inside a callback */

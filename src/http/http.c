@@ -38,6 +38,36 @@ int mol_http_headers_add(mol_http_headers *h, const char *name, size_t nlen, con
   return 0;
 }
 
+static int headers_reserve(mol_http_headers *h, size_t n) {
+  if (n <= h->cap) return 0;
+  mol_http_header *p = realloc(h->items, n * sizeof(*p));
+  if (!p) return MOL_ENOMEM;
+  h->items = p;
+  h->cap = n;
+  return 0;
+}
+
+int mol_http_headers_set_packed(mol_http_headers *h, const char *pairs, size_t len, size_t n) {
+  mol_http_headers_clear(h);
+  if (n == 0) return 0;
+  if (headers_reserve(h, n) || !(h->block = malloc(len))) return MOL_ENOMEM;
+  memcpy(h->block, pairs, len);
+  h->block_len = len;
+  const char *s = h->block, *end = h->block + len;
+  for (size_t i = 0; i < n; i++) {
+    h->items[i].name = s;
+    s += strnlen(s, (size_t)(end - s)) + 1;
+    h->items[i].value = s;
+    s += strnlen(s, (size_t)(end - s)) + 1;
+  }
+  h->len = n;
+  return 0;
+}
+
+static int in_block(const mol_http_headers *h, const char *s) {
+  return h->block && s >= h->block && s < h->block + h->block_len;
+}
+
 const char *mol_http_header_find(const mol_http_header *h, size_t n, const char *name) {
   for (size_t i = 0; i < n; i++)
     if (strcasecmp(h[i].name, name) == 0) return h[i].value;
@@ -50,10 +80,13 @@ const char *mol_http_headers_get(const mol_http_headers *h, const char *name) {
 
 void mol_http_headers_clear(mol_http_headers *h) {
   for (size_t i = 0; i < h->len; i++) {
-    free((char *)h->items[i].name);
-    free((char *)h->items[i].value);
+    if (!in_block(h, h->items[i].name)) free((char *)h->items[i].name);
+    if (!in_block(h, h->items[i].value)) free((char *)h->items[i].value);
   }
   h->len = 0;
+  free(h->block);
+  h->block = NULL;
+  h->block_len = 0;
 }
 
 void mol_http_headers_free(mol_http_headers *h) {

@@ -14,12 +14,18 @@ typedef struct {
   mol_http_header *items;
   size_t len;
   size_t cap;
+  char *block;      /* set_packed's strings, one allocation; NULL when unused */
+  size_t block_len;
 } mol_http_headers;
 
 /* Appends a copy of name/value (lengths given; neither needs a NUL). Returns 0 or MOL_ENOMEM. */
 int mol_http_headers_add(mol_http_headers *h, const char *name, size_t nlen, const char *value,
                          size_t vlen);
 /* First value of header `name` (case-insensitive), or NULL. */
+/* Replaces the list with n fields packed as "name\0value\0" pairs in `len` bytes (copied into
+ * one block): a parsed head costs one allocation for its strings, not two per field. The
+ * bytes must hold exactly n pairs. Returns 0 or MOL_ENOMEM (the list is then empty). */
+int mol_http_headers_set_packed(mol_http_headers *h, const char *pairs, size_t len, size_t n);
 const char *mol_http_headers_get(const mol_http_headers *h, const char *name);
 void mol_http_headers_clear(mol_http_headers *h); /* frees the strings, keeps the array */
 void mol_http_headers_free(mol_http_headers *h);

@@ -235,16 +235,34 @@ static int submit(mol_stream *s, stream_write *w, char *bytes, size_t n) {
   return rc;
 }
 
+/* A write nobody waits for (no callback, no drain watcher) on an empty queue goes straight to
+ * the socket. Through uv_write, even one that completes at once, libuv resets the socket's
+ * epoll mask when its queue drains: one epoll_ctl for every request a client sends. Returns
+ * the bytes written; the rest (or everything, on any error) takes the ordinary path, which
+ * reports errors as before. */
+static size_t plain_write_now(mol_stream *s, const char *data, size_t len,
+                              mol_stream_write_cb cb) {
+  if (cb || s->on_drain || s->queued || len == 0) return 0;
+  uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+  int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
+  return n > 0 ? (size_t)n : 0;
+}
+
 static int plain_write(mol_stream *s, char *owned, const char *data, size_t len,
                        mol_stream_write_cb cb, void *arg) {
+  size_t done = plain_write_now(s, data, len, cb);
+  if (done == len && len > 0) {
+    free(owned);
+    return 0;
+  }
+  len -= done; /* the rest goes through uv_write */
   stream_write *w = malloc(sizeof(*w) + (owned ? 0 : len));
   if (!w) {
     free(owned);
     return MOL_ENOMEM;
   }
   *w = (stream_write){.s = s, .cb = cb, .arg = arg, .len = len, .owned = owned};
-  char *bytes = owned;
-  if (!owned) bytes = memcpy(w + 1, data, len);
+  char *bytes = owned ? owned + done : memcpy(w + 1, data + done, len);
   int rc = submit(s, w, bytes, len);
   if (rc == 0) s->queued += len;
   return rc;

@@ -387,6 +387,88 @@ static void shutdown_with_requests_in_flight(void **state) {
   env_teardown(&e);
 }
 
+/* Many requests waiting at once, their total timeouts sent out of order: the client keeps
+ * their deadlines without a libuv timer each, and every one still times out exactly once,
+ * not before its own deadline. */
+typedef struct {
+  uv_loop_t *loop;
+  int calls, err;
+  uint64_t at;
+  int *done;
+} timed;
+
+static void timed_done(mol_http_request *r, int err, const mol_http_response *resp, void *arg) {
+  (void)r;
+  (void)resp;
+  timed *t = arg;
+  t->calls++;
+  t->err = err;
+  t->at = uv_now(t->loop);
+  (*t->done)++;
+}
+
+static void count_timer(uv_handle_t *h, void *arg) {
+  if (h->type == UV_TIMER && !uv_is_closing(h)) (*(int *)arg)++;
+}
+
+static void many_deadlines_one_timer(void **state) {
+  (void)state;
+  env e;
+  mol_http_client_opts co = {.max_conns_per_origin = 4};
+  env_setup(&e, fs_silent, &co);
+  enum { N = 200 };
+  static timed t[N];
+  int done = 0;
+  uint64_t start = uv_now(&e.loop);
+  for (int i = 0; i < N; i++) {
+    t[i] = (timed){.loop = &e.loop, .done = &done};
+    unsigned ms = 60 + (unsigned)((i * 37) % 7) * 20; /* 60..180 ms, out of order */
+    mol_http_request_opts o = {.url = e.url, .total_timeout_ms = ms};
+    assert_int_equal(mol_http_request_send(e.c, &o, timed_done, &t[i], NULL), 0);
+  }
+  int timers = 0;
+  uv_walk(&e.loop, count_timer, &timers);
+  assert_true(timers < 20); /* the env's, the client's, a few per connection: not one each */
+  run_until(&e, &done, N);
+  for (int i = 0; i < N; i++) {
+    unsigned ms = 60 + (unsigned)((i * 37) % 7) * 20;
+    assert_int_equal(t[i].calls, 1);
+    assert_int_equal(t[i].err, MOL_ETIMEDOUT);
+    assert_true(t[i].at - start >= ms);
+  }
+  run_for(&e, 50);
+  env_teardown(&e);
+  for (int i = 0; i < N; i++) assert_int_equal(t[i].calls, 1);
+}
+
+/* Once its last request is done, the client keeps no timer holding the loop open (here the
+ * connection goes with the request): a loop that has nothing else to do can end. */
+static void count_ref_timer(uv_handle_t *h, void *arg) {
+  if (h->type == UV_TIMER && uv_is_active(h) && uv_has_ref(h)) (*(int *)arg)++;
+}
+
+static void no_timer_holds_the_loop_after_the_last_request(void **state) {
+  (void)state;
+  env e;
+  env_setup(&e, fs_canned, NULL);
+  e.fs.canned = OK_RESP;
+  result res = {0};
+  mol_http_header close_hdr = {"Connection", "close"};
+  mol_http_request_opts o = {.url = e.url, .total_timeout_ms = 60000, .headers = &close_hdr,
+                             .nheaders = 1};
+  assert_int_equal(mol_http_request_send(e.c, &o, res_done, &res, NULL), 0);
+  run_until(&e, &res.calls, 1);
+  assert_int_equal(res.err, 0);
+  run_for(&e, 20);
+  uv_timer_stop(&e.tick);
+  int timers = 0;
+  uv_walk(&e.loop, count_ref_timer, &timers);
+  assert_int_equal(timers, 0);
+  uv_timer_start(&e.tick, tick_cb, 50, 50);
+  env_teardown(&e);
+  mol_buf_free(&res.body);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(connect_timeout),
@@ -401,6 +483,8 @@ int main(void) {
       cmocka_unit_test(oversized_body),
       cmocka_unit_test(on_headers_can_abort),
       cmocka_unit_test(shutdown_with_requests_in_flight),
+      cmocka_unit_test(many_deadlines_one_timer),
+      cmocka_unit_test(no_timer_holds_the_loop_after_the_last_request),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
