@@ -160,7 +160,7 @@ static int apply_option(call_args *a, int c, const char *v) {
       [O_SUBSCRIBE - O_GET] = ACT_SUBSCRIBE, [O_PUSH_SET - O_GET] = ACT_PUSH_SET,
       [O_PUSH_GET - O_GET] = ACT_PUSH_GET, [O_PUSH_LIST - O_GET] = ACT_PUSH_LIST,
       [O_PUSH_DELETE - O_GET] = ACT_PUSH_DELETE};
-  long n;
+  long n = 0; /* set by every number option before use; -O3 cannot see that */
   if (c >= O_GET && c <= O_PUSH_DELETE) return set_action(a, task_acts[c - O_GET], v, option_name(c));
   switch (c) {
   case O_STREAM: a->stream = 1; return 0;
