@@ -142,6 +142,7 @@ agents:
     heartbeat_seconds: 1
     gateway_ready_budget_seconds: 2
   - name: fallback
+    config_dir: fbconf
     workspace_id: $FB
     token_dir: $DIR/fallback.tok
     executor: hermes
@@ -150,6 +151,12 @@ agents:
     hermes_fallback: chat
     api_base: http://127.0.0.1:$FB_PORT/v1
     gateway_ready_budget_seconds: 2
+YAML
+mkdir -p "$DIR/fbconf"
+echo "You are the fallback's persona." >"$DIR/fbconf/persona.md"
+cat >"$DIR/fbconf/config.yaml" <<YAML
+name: fallback
+prompt_files: [persona.md]
 YAML
 mkdir -p "$DIR/cmdconf"
 printf '\n  hello from initial_prompt\n\n' >"$DIR/cmdconf/init.md"
@@ -205,6 +212,15 @@ grep -q "fallback: the hermes plugin at .* falling back to chat-completions at h
   "$DIR/host.log" || fail "the fallback is not logged"
 "$MOLECULE" call "$BASE/agents/fallback/" "through chat" | grep -q "reply-1: through chat" ||
   fail "the fallback does not answer"
+# ... as a chat agent would: the assembled prompt (its config dir's prompt file) and the core tools
+python3 - "$DIR/fb.jsonl" <<'PY' || fail "the fallback's request: $(cat "$DIR/fb.jsonl")"
+import json, sys
+req = [json.loads(l) for l in open(sys.argv[1])][-1]
+system = req["messages"][0]
+assert system["role"] == "system" and "You are the fallback's persona." in system["content"], system
+names = [t["function"]["name"] for t in req.get("tools", [])]
+assert "delegate_to_workspace" in names, names
+PY
 metric 'molecule_agent_wedged{agent="fallback"}' 0 || fail "/metrics: the fallback is wedged"
 metric 'molecule_agent_wedged{agent="talk"}' 0 || fail "/metrics: talk is not wedged"
 status_is "$TALK" online || fail "a healthy agent is degraded"
