@@ -15,7 +15,7 @@ MOLECULE=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=$(mktemp -d /tmp/molcare-XXXXXX)
 cleanup() {
-  for p in ${HPID:-} ${LLM:-} ${FBPID:-} ${PID:-}; do kill "$p" 2>/dev/null || :; done
+  for p in ${HPID:-} ${LLM:-} ${FBPID:-} ${RLLM:-} ${PID:-}; do kill "$p" 2>/dev/null || :; done
   rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -31,7 +31,7 @@ wait_for() { # tenths of a second, command...
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# CARE_ONLY=preflight|wedge|sessions|turns|prompts runs one part (to see it fail alone); default all.
+# CARE_ONLY=preflight|wedge|sessions|rotate|turns|prompts runs one part (to see it fail alone); default all.
 want() { [ -z "${CARE_ONLY:-}" ] || [ "$CARE_ONLY" = "$1" ]; }
 
 # ---- preflight: `molecule host --check FILE` ----
@@ -273,6 +273,55 @@ host_down
 grep -q "the sky is green" "$DIR/talk.snapshot.json" || fail "snapshot lost the old turns"
 fi
 [ -z "$HPID" ] || host_down
+
+# ---- rotate: past the line limit the sessions file turns into transcript.jsonl.1 ----
+if want rotate; then
+ROT_LLM=$(free_port)
+python3 "$HERE/llm_recorder.py" "$DIR/rot.jsonl" "$ROT_LLM" >"$DIR/rotllm.log" 2>&1 &
+RLLM=$!
+wait_for 100 grep -qs "running on" "$DIR/rotllm.log" || fail "rotate: recorder did not start"
+RPORT=$(free_port)
+mkdir -p "$DIR/rot.data"
+cat >"$DIR/rot.yaml" <<YAML
+listen: 127.0.0.1:$RPORT
+agents:
+  - name: rot
+    executor: chat
+    model: mock
+    api_base: http://127.0.0.1:$ROT_LLM/v1
+    data_dir: $DIR/rot.data
+YAML
+rsay() { # text -> the reply, in context ctx-r
+  curl -fsS "http://127.0.0.1:$RPORT/agents/rot/" -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,
+    \"method\":\"message/send\",\"params\":{\"message\":{\"role\":\"user\",\"messageId\":\"m$(date +%s%N)\",
+    \"contextId\":\"ctx-r\",\"kind\":\"message\",\"parts\":[{\"kind\":\"text\",\"text\":\"$1\"}]}}}"
+}
+export MOLECULE_SESSIONS_MAX_LINES=4
+host_up "$DIR/rot.yaml" "$DIR/rot.log"
+for i in 1 2 3 4 5; do rsay "turn $i" | grep -q "reply-$i: turn $i" || fail "rotate: turn $i"; done
+host_down
+RS="$DIR/rot.data/.sessions/transcript.jsonl"
+# 10 lines, 4 a file: turns 1-2 were rotated away, 3-4 are in .1, 5 is in the current file
+python3 - "$RS" <<'PY' || fail "rotate: the files: $(cat "$RS.1" "$RS")"
+import json, sys
+texts = lambda p: [json.loads(l)["text"] for l in open(p)]
+old, cur = texts(sys.argv[1] + ".1"), texts(sys.argv[1])
+assert old == ["turn 3", "reply-3: turn 3", "turn 4", "reply-4: turn 4"], old
+assert cur == ["turn 5", "reply-5: turn 5"], cur
+PY
+# a restart continues the conversation from the newest lines, the rotated ones included
+host_up "$DIR/rot.yaml" "$DIR/rot.log"
+rsay "turn 6" | grep -q "reply-6: turn 6" || fail "rotate: the turn after the restart"
+host_down
+unset MOLECULE_SESSIONS_MAX_LINES
+tail -1 "$DIR/rot.jsonl" | python3 -c '
+import json, sys
+m = [x["content"] for x in json.load(sys.stdin)["messages"]]
+want = ["turn 3", "reply-3: turn 3", "turn 4", "reply-4: turn 4", "turn 5", "reply-5: turn 5",
+        "turn 6"]
+sys.exit(0 if m == want else "the model saw %r" % m)' || fail "rotate: history after the restart"
+kill "$RLLM"
+fi
 
 # ---- turns: consecutive backend failures wedge the agent, the backend's return clears it ----
 if want turns; then
