@@ -364,5 +364,18 @@ host_down
 awk '/start long turn/{busy=1} /end long turn/{busy=0} busy && /start idle check/{bad=1}
      END{exit bad}' "$CARE_LOG" || fail "idle prompt while busy: $(cat "$CARE_LOG")"
 grep -q "start idle check" "$CARE_LOG" || fail "idle never fired"
+# A host listening on a loopback address other than 127.0.0.1 still reaches its own agent:
+# the prompt goes to the address it listens on, delivered at the first attempt.
+mkdir -p "$DIR/addrconf"
+printf 'name: addr\ninitial_prompt: "hello over 127.0.0.2"\n' >"$DIR/addrconf/config.yaml"
+printf 'listen: 127.0.0.2:%s\nagents:\n  - config_dir: addrconf\n    executor: command\n    handler: sh %s\n' \
+  "$(free_port)" "$DIR/handler.sh" >"$DIR/addr.yaml"
+host_up "$DIR/addr.yaml" "$DIR/addr.log"
+wait_for 100 grep -qs "end hello over 127.0.0.2" "$CARE_LOG" ||
+  fail "initial prompt not delivered on 127.0.0.2: $(grep "Initial prompt" "$DIR/addr.log")"
+wait_for 100 grep -q "Initial prompt: completed" "$DIR/addr.log" || fail "not completed"
+host_down
+grep -q "Initial prompt: attempt" "$DIR/addr.log" && fail "retried: $(cat "$DIR/addr.log")"
+[ "$(grep -c "start hello over 127.0.0.2" "$CARE_LOG")" = 1 ] || fail "not exactly once"
 fi
 echo "ok"
