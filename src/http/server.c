@@ -10,6 +10,7 @@
  * request/response cycle therefore usually costs no timer operation at all.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -496,6 +497,22 @@ int mol_http_server_listen(mol_http_server *s, const char *host, int port) {
 
 int mol_http_server_port(const mol_http_server *s) {
   return s->nlisteners ? s->port : MOL_EINVAL;
+}
+
+int mol_http_server_local_host(const mol_http_server *s, char *buf, size_t n) {
+  sock_addr a;
+  int len = sizeof(a);
+  if (!s->nlisteners || uv_tcp_getsockname(s->listeners[0], &a.sa, &len)) return MOL_EINVAL;
+  char ip[64];
+  int v6 = a.sa.sa_family == AF_INET6, rc;
+  if (v6) rc = uv_ip6_name(&a.v6, ip, sizeof(ip));
+  else rc = uv_ip4_name(&a.v4, ip, sizeof(ip));
+  if (rc) return MOL_EINVAL;
+  /* A wildcard is not an address to connect to: the loopback of its family is. */
+  const char *host = !v6 && strcmp(ip, "0.0.0.0") == 0 ? "127.0.0.1"
+                     : v6 && strcmp(ip, "::") == 0    ? "::1" : ip;
+  int w = snprintf(buf, n, v6 ? "[%s]" : "%s", host);
+  return w < 0 || (size_t)w >= n ? MOL_ELIMIT : 0;
 }
 
 static void on_listener_closed(uv_handle_t *h) {

@@ -95,6 +95,12 @@ int mol_http_server_listen(mol_http_server *s, const char *host, int port);
 /* Port of the first listener, or MOL_EINVAL if there is none. */
 int mol_http_server_port(const mol_http_server *s);
 
+/* The address a client on this host reaches the first listener at, as a URL's host part:
+ * its bound address ("127.0.0.2", "[::1]"), a wildcard one as the loopback ("0.0.0.0" as
+ * "127.0.0.1", "::" as "[::1]"). Returns 0, MOL_EINVAL without a listener, or MOL_ELIMIT when
+ * n is too small. */
+int mol_http_server_local_host(const mol_http_server *s, char *buf, size_t n);
+
 /* Graceful close: stops accepting, closes idle keep-alive connections at once, lets requests
  * already received finish and their responses flush for up to grace_ms, then aborts what is
  * left (on_abort fires for those requests), frees the server and calls cb exactly once (cb may

@@ -23,6 +23,7 @@
 #include "runtime/agent_int.h"
 #include "runtime/exec_chat.h"
 #include "runtime/exec_hermes.h"
+#include "runtime/setup.h"
 
 #define SCOPE "agent"
 #define PROBE_TIMEOUT_MS 5000  /* one probe, as upstream */
@@ -136,8 +137,12 @@ static int fallback_wanted(const mol_agent *a) {
  * agent then stays with the plugin, wedged). */
 static int fall_back(mol_agent__health *h, const char *why) {
   mol_agent *a = h->a;
+  /* It answers as a chat agent would: the core tools now, the assembled prompt below. */
+  int trc = a->core_tools ? 0 : mol_agent__core_tools_make(a);
+  if (trc) mol_logw(SCOPE, "%s: the fallback gets no tools: %s", a->name, mol_strerror(trc));
   mol_chat_opts co = {.http = a->client, .api_base = a->chat_api_base, .model = a->chat_model,
                       .system_prompt = a->chat_system_prompt,
+                      .tools = trc ? NULL : a->core_tools,
                       .on_upstream = mol_agent__health_report, .upstream_arg = a,
                       .history = mol_agent__sessions_history, .history_arg = a};
   int rc = mol_chat_executor_new(&co, &a->fallback);
@@ -155,6 +160,7 @@ static int fall_back(mol_agent__health *h, const char *why) {
            "chat-completions at %s for new turns", a->name, h->url, h->budget_s, why, url);
   a->fallback_live = 1;
   a->use_fallback = 1;
+  mol_agent__setup_fallback(a);
   free(h->url);
   free(h->auth);
   h->url = url;

@@ -199,7 +199,11 @@ static char *marker_path(const mol_agent *a) {
 static int prompts_setup(mol_agent__prompts *p, mol_agent *a) {
   const mol_agent_opts *o = &a->o;
   int port = mol_http_server_port(a->http);
-  if (asprintf(&p->endpoint, o->at_root ? "http://127.0.0.1:%d/" : "http://127.0.0.1:%d/agents/%s/",
+  /* Where the listener is bound: a host on 127.0.0.2 or ::1 is not reachable at 127.0.0.1. */
+  char host[80];
+  if (mol_http_server_local_host(a->http, host, sizeof(host)))
+    snprintf(host, sizeof(host), "127.0.0.1");
+  if (asprintf(&p->endpoint, o->at_root ? "http://%s:%d/" : "http://%s:%d/agents/%s/", host,
                port, a->name) < 0)
     p->endpoint = NULL;
   if (o->initial_prompt && *o->initial_prompt) {

@@ -265,6 +265,19 @@ static int load(mol_agent__sessions *s, mol_agent *a) {
   return 0;
 }
 
+/* transcript_lines, at least MIN_LINES; MOLECULE_SESSIONS_MAX_LINES (a positive number, for
+ * tests and operators who want small files) replaces it, floor included. */
+static size_t max_lines(const mol_agent *a) {
+  const char *e = getenv("MOLECULE_SESSIONS_MAX_LINES");
+  char *end = NULL;
+  int digits = e && *e >= '0' && *e <= '9'; /* strtoull would take "-3" */
+  unsigned long long n = digits ? strtoull(e, &end, 10) : 0;
+  if (digits && !*end && n > 0) return (size_t)n;
+  if (e && *e) mol_logw(SCOPE, "%s: MOLECULE_SESSIONS_MAX_LINES=%s is not a positive number; "
+                        "ignored", a->name, e);
+  return a->o.transcript_lines > MIN_LINES ? a->o.transcript_lines : MIN_LINES;
+}
+
 int mol_agent__sessions_open(mol_agent *a) {
   mol_agent__sessions *s = calloc(1, sizeof(*s));
   if (!s || !(s->ctxs = json_object())) {
@@ -274,7 +287,7 @@ int mol_agent__sessions_open(mol_agent *a) {
   s->owner = a;
   mol_holds_take(&a->holds); /* until sessions_free */
   a->sessions = s;
-  s->max_lines = a->o.transcript_lines > MIN_LINES ? a->o.transcript_lines : MIN_LINES;
+  s->max_lines = max_lines(a);
   s->keep_ctxs = a->o.exec == MOL_AGENT_EXEC_CHAT || a->o.exec == MOL_AGENT_EXEC_HERMES;
   if (!a->o.state_dir) return 0;
   char *dir = NULL;

@@ -232,7 +232,8 @@ static const char *delegate_tool(const mol_agent *a, const setup *s) {
 
 static void rebuild(mol_agent *a, const char *why) {
   setup *s = setup_of(a);
-  if (a->o.exec != MOL_AGENT_EXEC_CHAT || !a->inner_live) return;
+  int to_inner = a->o.exec == MOL_AGENT_EXEC_CHAT && a->inner_live;
+  if (!to_inner && !a->fallback_live) return;
   mol_prompt_skill *ps = s->n_skills ? calloc(s->n_skills, sizeof(*ps)) : NULL;
   for (size_t i = 0; ps && i < s->n_skills; i++)
     ps[i] = (mol_prompt_skill){s->skills[i].name, s->skills[i].description, s->skills[i].body};
@@ -256,7 +257,10 @@ static void rebuild(mol_agent *a, const char *why) {
       asprintf(&full, "%s\n%s", a->chat_system_prompt, prompt) < 0)
     full = NULL;
   const char *text = full ? full : prompt;
-  int rc = text ? mol_chat_executor_set_system_prompt(&a->inner, text) : MOL_ENOMEM;
+  int rc = !text ? MOL_ENOMEM : 0;
+  if (!rc && to_inner) rc = mol_chat_executor_set_system_prompt(&a->inner, text);
+  /* A hermes agent's fallback answers as a chat agent would: with the same prompt. */
+  if (!rc && a->fallback_live) rc = mol_chat_executor_set_system_prompt(&a->fallback, text);
   if (rc) mol_logw(SCOPE, "%s: system prompt not rebuilt: %s", a->name, mol_strerror(rc));
   else mol_logi(SCOPE, "%s: system prompt built (%s): %zu bytes, %zu peers, %zu children",
                 a->name, why, strlen(text), json_array_size(s->peers),
@@ -292,6 +296,10 @@ void mol_agent__setup_executor(mol_agent *a) {
     mol_chat_executor_set_tools(&a->inner, s->own);
   }
   rebuild(a, "config dir");
+}
+
+void mol_agent__setup_fallback(mol_agent *a) {
+  if (setup_of(a)) rebuild(a, "fallback");
 }
 
 /* ---- the platform's part ------------------------------------------------------------------- */

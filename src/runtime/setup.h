@@ -37,6 +37,9 @@ int mol_agent__setup_start(mol_agent *a, const char *dir, mol_agent__setup_loade
 const mol_a2a_skill *mol_agent__setup_card_skills(const mol_agent *a, size_t *n);
 /* The executor exists: give it the prompt built so far, and the tools. */
 void mol_agent__setup_executor(mol_agent *a);
+/* A hermes agent's chat-completions fallback (agent_health.c) was just made: it gets the
+ * prompt built so far, and every rebuild from now on, as a chat agent's executor does. */
+void mol_agent__setup_fallback(mol_agent *a);
 /* Registered: ask the platform (instructions, parent context, peers), then rebuild. */
 void mol_agent__setup_registered(mol_agent *a);
 /* Before every heartbeat: read the peers again when no read is in flight; a change rebuilds

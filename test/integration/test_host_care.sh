@@ -15,7 +15,7 @@ MOLECULE=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=$(mktemp -d /tmp/molcare-XXXXXX)
 cleanup() {
-  for p in ${HPID:-} ${LLM:-} ${FBPID:-} ${PID:-}; do kill "$p" 2>/dev/null || :; done
+  for p in ${HPID:-} ${LLM:-} ${FBPID:-} ${RLLM:-} ${PID:-}; do kill "$p" 2>/dev/null || :; done
   rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -31,7 +31,7 @@ wait_for() { # tenths of a second, command...
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# CARE_ONLY=preflight|wedge|sessions|turns|prompts runs one part (to see it fail alone); default all.
+# CARE_ONLY=preflight|wedge|sessions|rotate|turns|prompts runs one part (to see it fail alone); default all.
 want() { [ -z "${CARE_ONLY:-}" ] || [ "$CARE_ONLY" = "$1" ]; }
 
 # ---- preflight: `molecule host --check FILE` ----
@@ -142,6 +142,7 @@ agents:
     heartbeat_seconds: 1
     gateway_ready_budget_seconds: 2
   - name: fallback
+    config_dir: fbconf
     workspace_id: $FB
     token_dir: $DIR/fallback.tok
     executor: hermes
@@ -150,6 +151,12 @@ agents:
     hermes_fallback: chat
     api_base: http://127.0.0.1:$FB_PORT/v1
     gateway_ready_budget_seconds: 2
+YAML
+mkdir -p "$DIR/fbconf"
+echo "You are the fallback's persona." >"$DIR/fbconf/persona.md"
+cat >"$DIR/fbconf/config.yaml" <<YAML
+name: fallback
+prompt_files: [persona.md]
 YAML
 mkdir -p "$DIR/cmdconf"
 printf '\n  hello from initial_prompt\n\n' >"$DIR/cmdconf/init.md"
@@ -205,6 +212,15 @@ grep -q "fallback: the hermes plugin at .* falling back to chat-completions at h
   "$DIR/host.log" || fail "the fallback is not logged"
 "$MOLECULE" call "$BASE/agents/fallback/" "through chat" | grep -q "reply-1: through chat" ||
   fail "the fallback does not answer"
+# ... as a chat agent would: the assembled prompt (its config dir's prompt file) and the core tools
+python3 - "$DIR/fb.jsonl" <<'PY' || fail "the fallback's request: $(cat "$DIR/fb.jsonl")"
+import json, sys
+req = [json.loads(l) for l in open(sys.argv[1])][-1]
+system = req["messages"][0]
+assert system["role"] == "system" and "You are the fallback's persona." in system["content"], system
+names = [t["function"]["name"] for t in req.get("tools", [])]
+assert "delegate_to_workspace" in names, names
+PY
 metric 'molecule_agent_wedged{agent="fallback"}' 0 || fail "/metrics: the fallback is wedged"
 metric 'molecule_agent_wedged{agent="talk"}' 0 || fail "/metrics: talk is not wedged"
 status_is "$TALK" online || fail "a healthy agent is degraded"
@@ -258,6 +274,55 @@ grep -q "the sky is green" "$DIR/talk.snapshot.json" || fail "snapshot lost the 
 fi
 [ -z "$HPID" ] || host_down
 
+# ---- rotate: past the line limit the sessions file turns into transcript.jsonl.1 ----
+if want rotate; then
+ROT_LLM=$(free_port)
+python3 "$HERE/llm_recorder.py" "$DIR/rot.jsonl" "$ROT_LLM" >"$DIR/rotllm.log" 2>&1 &
+RLLM=$!
+wait_for 100 grep -qs "running on" "$DIR/rotllm.log" || fail "rotate: recorder did not start"
+RPORT=$(free_port)
+mkdir -p "$DIR/rot.data"
+cat >"$DIR/rot.yaml" <<YAML
+listen: 127.0.0.1:$RPORT
+agents:
+  - name: rot
+    executor: chat
+    model: mock
+    api_base: http://127.0.0.1:$ROT_LLM/v1
+    data_dir: $DIR/rot.data
+YAML
+rsay() { # text -> the reply, in context ctx-r
+  curl -fsS "http://127.0.0.1:$RPORT/agents/rot/" -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,
+    \"method\":\"message/send\",\"params\":{\"message\":{\"role\":\"user\",\"messageId\":\"m$(date +%s%N)\",
+    \"contextId\":\"ctx-r\",\"kind\":\"message\",\"parts\":[{\"kind\":\"text\",\"text\":\"$1\"}]}}}"
+}
+export MOLECULE_SESSIONS_MAX_LINES=4
+host_up "$DIR/rot.yaml" "$DIR/rot.log"
+for i in 1 2 3 4 5; do rsay "turn $i" | grep -q "reply-$i: turn $i" || fail "rotate: turn $i"; done
+host_down
+RS="$DIR/rot.data/.sessions/transcript.jsonl"
+# 10 lines, 4 a file: turns 1-2 were rotated away, 3-4 are in .1, 5 is in the current file
+python3 - "$RS" <<'PY' || fail "rotate: the files: $(cat "$RS.1" "$RS")"
+import json, sys
+texts = lambda p: [json.loads(l)["text"] for l in open(p)]
+old, cur = texts(sys.argv[1] + ".1"), texts(sys.argv[1])
+assert old == ["turn 3", "reply-3: turn 3", "turn 4", "reply-4: turn 4"], old
+assert cur == ["turn 5", "reply-5: turn 5"], cur
+PY
+# a restart continues the conversation from the newest lines, the rotated ones included
+host_up "$DIR/rot.yaml" "$DIR/rot.log"
+rsay "turn 6" | grep -q "reply-6: turn 6" || fail "rotate: the turn after the restart"
+host_down
+unset MOLECULE_SESSIONS_MAX_LINES
+tail -1 "$DIR/rot.jsonl" | python3 -c '
+import json, sys
+m = [x["content"] for x in json.load(sys.stdin)["messages"]]
+want = ["turn 3", "reply-3: turn 3", "turn 4", "reply-4: turn 4", "turn 5", "reply-5: turn 5",
+        "turn 6"]
+sys.exit(0 if m == want else "the model saw %r" % m)' || fail "rotate: history after the restart"
+kill "$RLLM"
+fi
+
 # ---- turns: consecutive backend failures wedge the agent, the backend's return clears it ----
 if want turns; then
 host_up "$DIR/host.yaml" "$DIR/host.log"
@@ -299,5 +364,18 @@ host_down
 awk '/start long turn/{busy=1} /end long turn/{busy=0} busy && /start idle check/{bad=1}
      END{exit bad}' "$CARE_LOG" || fail "idle prompt while busy: $(cat "$CARE_LOG")"
 grep -q "start idle check" "$CARE_LOG" || fail "idle never fired"
+# A host listening on a loopback address other than 127.0.0.1 still reaches its own agent:
+# the prompt goes to the address it listens on, delivered at the first attempt.
+mkdir -p "$DIR/addrconf"
+printf 'name: addr\ninitial_prompt: "hello over 127.0.0.2"\n' >"$DIR/addrconf/config.yaml"
+printf 'listen: 127.0.0.2:%s\nagents:\n  - config_dir: addrconf\n    executor: command\n    handler: sh %s\n' \
+  "$(free_port)" "$DIR/handler.sh" >"$DIR/addr.yaml"
+host_up "$DIR/addr.yaml" "$DIR/addr.log"
+wait_for 100 grep -qs "end hello over 127.0.0.2" "$CARE_LOG" ||
+  fail "initial prompt not delivered on 127.0.0.2: $(grep "Initial prompt" "$DIR/addr.log")"
+wait_for 100 grep -q "Initial prompt: completed" "$DIR/addr.log" || fail "not completed"
+host_down
+grep -q "Initial prompt: attempt" "$DIR/addr.log" && fail "retried: $(cat "$DIR/addr.log")"
+[ "$(grep -c "start hello over 127.0.0.2" "$CARE_LOG")" = 1 ] || fail "not exactly once"
 fi
 echo "ok"
