@@ -97,7 +97,8 @@ ID=$(field delegation_id <"$DIR/async.json")
 wait_for 100 got 1 || fail "the worker never got the task"
 
 # ---- delegate_task in flight when the caller dies ----
-tool sync "$WORKER_ID" "count the stars" >"$DIR/sync.out" 2>"$DIR/sync.log" &
+(cd "$PEERS" && exec node delegation.mjs "$MCP" "$BTOKEN" sync "$WORKER_ID" "count the stars") \
+  >"$DIR/sync.out" 2>"$DIR/sync.log" &
 CPID=$!
 wait_for 100 got 2 || fail "the worker never got the waiting task"
 
@@ -114,25 +115,15 @@ tool check "$ID" >"$DIR/before.json" || fail "check_task_status after the restar
 [ "$(field status <"$DIR/before.json")" != completed ] ||
   fail "completed before the worker answered: $(cat "$DIR/before.json")"
 touch "$DIR/release"
-done_async() {
-  tool check "$ID" >"$DIR/after.json" 2>"$DIR/check.log" &&
-    [ "$(field status <"$DIR/after.json")" = completed ]
-}
-wait_for 300 done_async || fail "the delegation did not complete: $(cat "$DIR/after.json")"
+tool wait "$ID" >"$DIR/after.json" 2>"$DIR/check.log" ||
+  fail "the delegation did not complete: $(cat "$DIR/check.log")"
+[ "$(field status <"$DIR/after.json")" = completed ] || fail "status: $(cat "$DIR/after.json")"
 [ "$(field response_preview <"$DIR/after.json")" = "done: sum the ledger" ] ||
   fail "result: $(cat "$DIR/after.json")"
 
 # The waiting call's delegation, found by listing the ledger (its id died with the call).
-done_sync() {
-  tool check >"$DIR/list.json" 2>"$DIR/check.log" &&
-    python3 - "$DIR/list.json" <<'PY'
-import json, sys
-rows = json.load(open(sys.argv[1]))["delegations"]
-sys.exit(0 if any(r.get("status") == "completed" and r.get("response_preview") == "done: count the stars"
-                  for r in rows) else 1)
-PY
-}
-wait_for 300 done_sync || fail "the waiting delegation did not complete: $(cat "$DIR/list.json")"
+tool wait-list "done: count the stars" >"$DIR/list.json" 2>"$DIR/check.log" ||
+  fail "the waiting delegation did not complete: $(cat "$DIR/check.log")"
 
 kill "$HPID"
 wait "$HPID" || fail "host exit status $?"
