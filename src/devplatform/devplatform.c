@@ -14,6 +14,7 @@
 #include "molecule.h"
 
 #define SWEEP_MS 15000
+#define STUCK_BEATS 10 /* silent heartbeat intervals after which a delegation is stuck */
 
 static unsigned env_uint(const char *name, unsigned dflt, unsigned scale) {
   const char *v = getenv(name);
@@ -33,6 +34,7 @@ static void apply_opts(mol_devplatform *dp, const mol_devplatform_opts *o) {
                                          : env_uint("A2A_IDLE_TIMEOUT_SECONDS", 300, 1);
   dp->ceiling_s = o->ceiling_s ? o->ceiling_s : 1800;
   dp->liveness_ttl_s = o->liveness_ttl_s ? o->liveness_ttl_s : 180;
+  dp->heartbeat_interval_ms = o->heartbeat_interval_ms ? o->heartbeat_interval_ms : 30000;
   dp->activity_max_per_ws = o->activity_max_per_ws ? o->activity_max_per_ws : 10000;
   dp->activity_retention_s = o->activity_retention_s
                                  ? o->activity_retention_s
@@ -125,21 +127,23 @@ static void sweep_stmt(mol_devplatform *dp, mol_dp__stmt_id id, int64_t before) 
   sqlite3_stmt *st = mol_dp__stmt(&dp->store, id);
   if (!st) return;
   sqlite3_bind_int64(st, 1, before);
-  if (id == MOL_DP__ST_WS_LIVENESS_SWEEP) sqlite3_bind_int64(st, 2, mol_unix_ms());
+  if (id == MOL_DP__ST_WS_LIVENESS_SWEEP || id == MOL_DP__ST_DEL_STUCK)
+    sqlite3_bind_int64(st, 2, mol_unix_ms());
   mol_dp__exec_stmt(&dp->store, st);
 }
 
 /* Liveness (§5.3): online/degraded -> offline after the TTL without heartbeats, and the
- * delegations to an offline target stuck; retention of activity rows and finished queue
- * items. */
+ * delegations to a target silent for more than STUCK_BEATS heartbeat intervals stuck;
+ * retention of activity rows and finished queue items. */
 static void on_sweep(uv_timer_t *t) {
   mol_devplatform *dp = t->data;
   int64_t now = mol_unix_ms();
   if (mol_dp__store_write_begin(&dp->store)) return;
   sweep_stmt(dp, MOL_DP__ST_WS_LIVENESS_SWEEP, now - (int64_t)dp->liveness_ttl_s * 1000);
   /* Delegations to a target gone silent are stuck: failed with a reason, so the caller moves
-   * on (a late real reply still replaces it, delegate.c). */
-  sweep_stmt(dp, MOL_DP__ST_DEL_STUCK, now);
+   * on (a late real reply still replaces it, delegate.c). Keyed on the target's last beat, not
+   * on its offline status: the liveness TTL is shorter than 10 intervals (upstream's rule). */
+  sweep_stmt(dp, MOL_DP__ST_DEL_STUCK, now - (int64_t)dp->heartbeat_interval_ms * STUCK_BEATS);
   sweep_stmt(dp, MOL_DP__ST_ACT_PRUNE_AGE, now - (int64_t)dp->activity_retention_s * 1000);
   sweep_stmt(dp, MOL_DP__ST_Q_PRUNE, now - (int64_t)dp->activity_retention_s * 1000);
 }
@@ -227,6 +231,8 @@ int mol_devplatform_new(uv_loop_t *loop, const mol_devplatform_opts *opts, mol_d
   dp->sweep_inited = 1;
   mol_holds_init(&dp->holds, (uv_handle_t *)&dp->sweep, close_server, dp);
   unsigned every = dp->liveness_ttl_s * 500u < SWEEP_MS ? dp->liveness_ttl_s * 500u : SWEEP_MS;
+  if (dp->heartbeat_interval_ms * (STUCK_BEATS / 2) < every)
+    every = dp->heartbeat_interval_ms * (STUCK_BEATS / 2);
   uv_timer_start(&dp->sweep, on_sweep, every, every);
   mol_logi("devplatform", "database %s ready%s", opts->db_path, dp->dev ? " (dev mode)" : "");
   *out = dp;

@@ -27,6 +27,9 @@ typedef struct {                   /* zero = defaults */
   unsigned idle_timeout_s;         /* 0: env A2A_IDLE_TIMEOUT_SECONDS, else 300 */
   unsigned ceiling_s;              /* absolute bound for workspace callers; 0: 1800 */
   unsigned liveness_ttl_s;         /* online -> offline without heartbeats; 0: 180 */
+  unsigned heartbeat_interval_ms;  /* the agents' heartbeat interval; a delegation whose target
+                                      has been silent for more than 10 of them is stuck;
+                                      0: 30000 */
   unsigned activity_max_per_ws;    /* activity rows kept per workspace; 0: 10000 */
   unsigned activity_retention_s;   /* 0: env ACTIVITY_RETENTION_DAYS (days) or 7 days */
   unsigned queue_max_per_ws;       /* queued A2A items per target; 0: 1000 */

@@ -473,7 +473,7 @@ struct mol_devplatform {
   char *uploads_dir;               /* "<db>.uploads": chat attachments (uploads.c) */
   char *public_hosts;              /* "a,b" lower case (--public-host), or NULL */
   char *admin_token_file;
-  unsigned idle_timeout_s, ceiling_s, liveness_ttl_s;
+  unsigned idle_timeout_s, ceiling_s, liveness_ttl_s, heartbeat_interval_ms;
   unsigned activity_max_per_ws, activity_retention_s, queue_max_per_ws, max_body_bytes;
   long queued_total;                /* queued a2a items, all workspaces (exact) */
   mol_holds holds;                 /* its own until close, each dispatch and plugin pack, the

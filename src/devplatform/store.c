@@ -236,8 +236,8 @@ static const char *const sql[MOL_DP__ST_COUNT] = {
                       "      OR (status='failed' AND error LIKE 'stuck:%'))",
     [MOL_DP__ST_DEL_STUCK] = "UPDATE delegations SET status='failed', error='stuck: the target"
                      " stopped sending heartbeats while this delegation was '||status,"
-                     " updated_at=?1 WHERE status IN ('pending','dispatched','queued')"
-                     " AND target_id IN (SELECT id FROM workspaces WHERE status='offline')",
+                     " updated_at=?2 WHERE status IN ('pending','dispatched','queued')"
+                     " AND target_id IN (SELECT id FROM workspaces WHERE last_heartbeat_at<?1)",
     [MOL_DP__ST_DEL_INTERRUPTED] = "UPDATE delegations SET status='failed', error='the platform"
                            " stopped while this delegation was in flight; whether the target"
                            " ran it is not known', updated_at=?1"

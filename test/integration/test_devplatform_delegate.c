@@ -234,25 +234,36 @@ static void test_inflight_at_stop(void **state) {
   fixture_stop(&f);
 }
 
-/* The target stops sending heartbeats (its liveness TTL passes): its delegations are failed as
- * stuck, so the caller moves on; a real reply arriving later still replaces that. */
+/* A, B and a delegation from A to B, with B's answer held and heartbeats due every 50 ms
+ * (stuck after 500 ms of silence); the liveness TTL is an hour, so B stays "online" and only
+ * the heartbeat clock can mark the delegation. */
+static void stuck_fixture(fixture *f, char id[64]) {
+  env_start(&f->e, 1);
+  f->e.opts.liveness_ttl_s = 3600;
+  f->e.opts.heartbeat_interval_ms = 50;
+  env_open(&f->e);
+  responder_start(&f->e, &f->agent, R_HANG);
+  snprintf(f->A, 64, "%s", create_ws(&f->e, NULL, "alpha", NULL));
+  snprintf(f->B, 64, "%s", create_ws(&f->e, NULL, "beta", NULL));
+  snprintf(f->tokA, 64, "%s", register_ws(&f->e, f->A, "remote://no-inbound", NULL));
+  snprintf(f->tokB, 64, "%s", register_ws(&f->e, f->B, f->agent.url, NULL));
+  snprintf(f->delegate_a, sizeof f->delegate_a, "/workspaces/%s/delegate", f->A);
+  snprintf(f->list_a, sizeof f->list_a, "/workspaces/%s/delegations", f->A);
+  json_t *j = delegate(f, 202, f->B, "are you there", NULL);
+  snprintf(id, 64, "%s", json_string_value(json_object_get(j, "delegation_id")));
+  json_decref(j);
+  for (int i = 0; i < 250 && f->agent.nhung == 0; i++) run_for(&f->e, 20);
+  assert_int_equal(f->agent.nhung, 1);
+}
+
+/* The target's heartbeat is silent for more than 10 intervals (while the platform still has it
+ * online): its delegations are failed as stuck, so the caller moves on; a real reply arriving
+ * later still replaces that. */
 static void test_stuck_when_target_silent(void **state) {
   (void)state;
   fixture f;
-  env_start(&f.e, 1);
-  f.e.opts.liveness_ttl_s = 1;
-  env_open(&f.e);
-  responder_start(&f.e, &f.agent, R_HANG);
-  snprintf(f.A, 64, "%s", create_ws(&f.e, NULL, "alpha", NULL));
-  snprintf(f.B, 64, "%s", create_ws(&f.e, NULL, "beta", NULL));
-  snprintf(f.tokA, 64, "%s", register_ws(&f.e, f.A, "remote://no-inbound", NULL));
-  snprintf(f.tokB, 64, "%s", register_ws(&f.e, f.B, f.agent.url, NULL));
-  snprintf(f.delegate_a, sizeof f.delegate_a, "/workspaces/%s/delegate", f.A);
-  snprintf(f.list_a, sizeof f.list_a, "/workspaces/%s/delegations", f.A);
-  json_t *j = delegate(&f, 202, f.B, "are you there", NULL);
   char id[64];
-  snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "delegation_id")));
-  json_decref(j);
+  stuck_fixture(&f, id);
   json_t *row = NULL;
   for (int i = 0; i < 500; i++) { /* A keeps beating; B is silent */
     heartbeat(&f.e, f.A, f.tokA, NULL);
@@ -271,6 +282,27 @@ static void test_stuck_when_target_silent(void **state) {
   fixture_stop(&f);
 }
 
+/* A target that keeps beating while it works is never stuck, however long the work takes:
+ * 40 intervals pass with B beating every one, and the delegation is still dispatched. */
+static void test_not_stuck_while_target_beats(void **state) {
+  (void)state;
+  fixture f;
+  char id[64];
+  stuck_fixture(&f, id);
+  for (int i = 0; i < 40; i++) {
+    heartbeat(&f.e, f.B, f.tokB, NULL);
+    run_for(&f.e, 50);
+  }
+  json_t *row = row_of(&f, id);
+  assert_string_equal(status_of(row), "dispatched");
+  json_decref(row);
+  responder_release(&f.agent);
+  row = wait_status_change(&f, id, "dispatched");
+  assert_string_equal(status_of(row), "completed");
+  json_decref(row);
+  fixture_stop(&f);
+}
+
 int main(void) {
   (void)MSG_BODY;
   const struct CMUnitTest tests[] = {
@@ -280,6 +312,7 @@ int main(void) {
       cmocka_unit_test(test_recorded_delegation_stitched),
       cmocka_unit_test(test_inflight_at_stop),
       cmocka_unit_test(test_stuck_when_target_silent),
+      cmocka_unit_test(test_not_stuck_while_target_beats),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
