@@ -26,6 +26,7 @@ typedef struct {
   dev *d;
   const char *name, *role;
   char id[40];
+  char token_dir[4200]; /* <db>.tokens/<id>: the demo keeps its state beside its database */
   mol_agent *agent;
   int state; /* 0 not started, 1 started, 2 online */
   int ended;
@@ -253,9 +254,15 @@ static int start_member(dev *d, int i) {
   member *mb = &d->m[i];
   char url[300];
   snprintf(url, sizeof(url), "http://%s:%d/agents/%s/", d->o->agents_host, d->agents_port, mb->name);
+  /* Tokens beside the database rather than in ~/.molecule, so that deleting the demo's
+   * database forgets the demo and two demos with different --db never share a token. */
+  char dir[sizeof mb->token_dir];
+  int n = snprintf(dir, sizeof dir, "%s.tokens/%s", d->o->db, mb->id);
+  if (n < 0 || (size_t)n >= sizeof dir) return MOL_ETOOBIG;
+  memcpy(mb->token_dir, dir, (size_t)n + 1);
   mol_agent_opts o = {.name = mb->name, .description = mb->role, .platform_url = d->platform_url,
-                      .workspace_id = mb->id, .public_url = url, .heartbeat_ms = 2000,
-                      .state_poll_ms = 2000};
+                      .workspace_id = mb->id, .public_url = url, .token_dir = mb->token_dir,
+                      .heartbeat_ms = 2000, .state_poll_ms = 2000};
   if (i == 0) {
     o.exec = MOL_AGENT_EXEC_CUSTOM;
     o.custom = &d->coord_ex;

@@ -15,6 +15,7 @@ static const cli_command commands[] = {
   {"dev", mol_cli__cmd_dev, "run the platform with three demo agents talking A2A through it"},
   {"serve", mol_cli__cmd_serve, "run one A2A agent (echo executor) on a listener"},
   {"plugin", mol_cli__cmd_plugin, "install, list, remove or hash plugins"},
+  {"validate", mol_cli__cmd_validate, "check a plugin, workspace or org template, or channel file"},
   {"platform", mol_cli__cmd_platform, "run the development platform, or operate a running one"},
   {"call", mol_cli__cmd_call, "send one A2A message to an agent and print the reply"},
   {"task", mol_cli__cmd_task, "get or cancel an A2A task by its id"},

@@ -33,6 +33,10 @@ expect "- researcher: as the researcher, I noted it (memory .*) and recall 1 mem
 expect "- writer: as the writer, I noted it"
 expect "stopped"
 if grep -q "401 from" "$dir/out" "$dir/err"; then echo "a call raced its agent's registration:"; cat "$dir/err"; exit 1; fi
+# The demo keeps its tokens beside its database, never in ~/.molecule.
+[ ! -e "$dir/.molecule" ] || { echo "molecule dev wrote to ~/.molecule:"; find "$dir/.molecule"; exit 1; }
+ntokens=$(find "$dir/dev.db.tokens" -name .auth_token 2>/dev/null | wc -l)
+[ "$ntokens" = 3 ] || { echo "expected 3 tokens under dev.db.tokens, found $ntokens"; exit 1; }
 run
 expect "found workspace coordinator"
 expect "- writer: as the writer, I noted it (memory .*) and recall 2 memories"
