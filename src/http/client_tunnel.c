@@ -62,7 +62,8 @@ static void tunnel_answer(mol_conn *conn, size_t head_len) {
     return;
   }
   if (status < 200 || status > 299) {
-    snprintf(why, sizeof(why), "HTTP %.*s", (int)(line > 120 ? 120 : line - 9), head + 9);
+    size_t n = line - 9 > 120 ? 120 : line - 9; /* the status line only, bounded */
+    snprintf(why, sizeof(why), "HTTP %.*s", (int)n, head + 9);
     tunnel_refused(conn, why);
     return;
   }
