@@ -418,9 +418,9 @@ static int append_user_headers(mol_http_request *r, const mol_http_request_opts 
 }
 
 /* Sized for the request line, the headers and the body at once: a queued request holds its
- * wire bytes until a connection is free, and thousands may queue in a burst. */
-/* via: the proxy a plain http request goes through (NULL: direct, or an https tunnel, where
- * the request is the origin's own). */
+ * wire bytes until a connection is free, and thousands may queue in a burst. via is the proxy
+ * a plain http request goes through (NULL: direct, or an https tunnel, where the request is
+ * the origin's own). */
 static int build_wire(mol_http_request *r, const mol_http_request_opts *o, const mol_url *u,
                       const char *method, const mol_http_proxy *via) {
   mol_buf *b = &r->wire;
