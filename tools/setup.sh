@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
   gcc clang libclang-rt-14-dev meson ninja-build pkg-config git ca-certificates openssl curl
-  python3 procps bubblewrap strace
+  python3 procps bubblewrap strace tinyproxy
   libuv1-dev node-llhttp libmbedtls-dev libarchive-dev libjansson-dev libyaml-dev
   libsqlite3-dev libcmocka-dev uthash-dev
   nodejs npm
