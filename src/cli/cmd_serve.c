@@ -319,7 +319,11 @@ static int make_executor(serve *s, serve_opts *o) {
 static int start(serve *s, serve_opts *o) {
   /* Listen first, so that with port 0 the card names the port really chosen. */
   int rc = mol_http_server_new(s->loop, NULL, &s->http);
-  if (!rc) rc = mol_http_client_new(s->loop, NULL, &s->client);
+  /* Push deliveries go direct, never through a proxy from the environment: the sender checks
+   * each webhook's resolved address (SSRF), which a proxy's own connection would bypass. */
+  static const mol_http_proxy_opts direct = {0};
+  mol_http_client_opts co = {.proxy = &direct};
+  if (!rc) rc = mol_http_client_new(s->loop, &co, &s->client);
   if (!rc) rc = mol_http_server_listen(s->http, o->host, o->port);
   if (rc) return rc;
   int port = mol_http_server_port(s->http);

@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "base/holds.h"
 #include "base/json.h"
+#include "http/proxy.h"
 #include "base/log.h"
 #include "cli/cli_util.h"
 #include "cli/dev_agents.h"
@@ -424,6 +425,15 @@ int mol_cli__dev_run(const dev_opts *o) {
   const char *base = getenv("HERMES_API_BASE");
   d.use_chat = base && *base;
   uv_loop_init(&d.loop);
+  /* The demo's platform and agents are on this machine: the environment's proxies stay for a
+   * model backend elsewhere (HERMES_API_BASE), and loopback is added to NO_PROXY for every
+   * client the demo creates (each reads the environment when it is made). */
+  char no_proxy[2048];
+  const char *np = mol_http__no_proxy_env();
+  snprintf(no_proxy, sizeof no_proxy, "%s%slocalhost,127.0.0.0/8,::1", np ? np : "",
+           np && *np ? "," : "");
+  setenv("no_proxy", no_proxy, 1);
+  setenv("NO_PROXY", no_proxy, 1);
   mol_http_client_opts co = {.max_conns_per_origin = 32};
   if (mol_http_client_new(&d.loop, &co, &d.http) || start_platform(&d) || start_listener(&d)) {
     return 1; /* the process ends here; nothing was started that must be stopped */

@@ -176,7 +176,11 @@ static int open_parts(mol_devplatform *dp, const mol_devplatform_opts *o) {
   if (!rc) rc = mol_http_server_new(dp->loop, &so, &dp->srv);
   if (!rc) rc = mol_http_server_route(dp->srv, NULL, "/", 1, mol_dp__on_request, dp);
   /* Many long A2A calls to one agent must not queue behind each other inside the client. */
-  mol_http_client_opts co = {.max_conns_per_origin = 256, .max_idle_per_origin = 64};
+  /* Never through a proxy from the environment: dispatch checks the address it connects to
+   * against the SSRF policy, and a proxy would make its own connection past that check. */
+  static const mol_http_proxy_opts direct = {0};
+  mol_http_client_opts co = {.max_conns_per_origin = 256, .max_idle_per_origin = 64,
+                             .proxy = &direct};
   if (!rc) rc = mol_http_client_new(dp->loop, &co, &dp->client);
   return rc;
 }

@@ -15,6 +15,9 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 run() {
+  # A proxy in the environment that nothing listens on: the demo's platform and agents are
+  # local, and the platform's dispatch never goes through a proxy (its SSRF check would not hold).
+  HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 \
   HOME="$dir" timeout 60 "$molecule" dev --once --db "$dir/dev.db" \
     --platform-listen "127.0.0.1:$(free_port)" --listen "127.0.0.1:$(free_port)" >"$dir/out" 2>"$dir/err" || {
     echo "molecule dev failed:"; cat "$dir/out" "$dir/err"; exit 1; }
