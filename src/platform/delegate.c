@@ -36,12 +36,45 @@ static void delegate_done(mol_platform_req *r, int err, const mol_http_response 
   mol_platform__finish(r, err);
 }
 
+/* 1 when s holds only well-formed UTF-8 (no overlong forms, surrogates or past U+10FFFF). */
+static int valid_utf8(const unsigned char *s, size_t n) {
+  for (size_t i = 0; i < n;) {
+    unsigned c = s[i];
+    size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+               : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!len || len > n - i) return 0;
+    for (size_t k = 1; k < len; k++)
+      if ((s[i + k] & 0xC0) != 0x80) return 0;
+    if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] > 0x9F) ||
+        (c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] > 0x8F))
+      return 0;
+    i += len;
+  }
+  return 1;
+}
+
+/* {"target_id","task","idempotency_key"}, written as text: every delegation of every tool call
+ * sends one (the same bytes json_pack and mol_json_dump gave; NULL for a task that is not
+ * UTF-8, as json_pack refused it). */
 static char *delegate_body(const char *target, const char *task, const char *key) {
-  json_t *v = json_pack("{s:s, s:s, s:s}", "target_id", target, "task", task,
-                        "idempotency_key", key);
-  char *s = v ? mol_json_dump(v) : NULL;
-  json_decref(v);
-  return s;
+  mol_buf b = MOL_BUF_INIT;
+  size_t task_len = strlen(task);
+  if (!valid_utf8((const unsigned char *)task, task_len) ||
+      !valid_utf8((const unsigned char *)key, strlen(key)))
+    return NULL;
+  int err = mol_buf_reserve(&b, task_len + 160);
+  err |= mol_buf_append_str(&b, "{\"target_id\":");
+  err |= mol_json_write_string(&b, target, strlen(target));
+  err |= mol_buf_append_str(&b, ",\"task\":");
+  err |= mol_json_write_string(&b, task, task_len);
+  err |= mol_buf_append_str(&b, ",\"idempotency_key\":");
+  err |= mol_json_write_string(&b, key, strlen(key));
+  err |= mol_buf_append(&b, "}", 1);
+  if (err) {
+    mol_buf_free(&b);
+    return NULL;
+  }
+  return mol_buf_steal(&b);
 }
 
 typedef struct {
