@@ -29,8 +29,9 @@ static char *dup_or(const char *v, const char *env, const char *dflt) {
  * is built or serialised again. */
 void mol_chat__msg_text(mol_buf *b, const char *role, const char *content, size_t len) {
   size_t mark = b->len;
-  if ((b->len && mol_buf_append(b, ",", 1)) ||
-      mol_buf_printf(b, "{\"role\":\"%s\",\"content\":", role) ||
+  /* Roles are ours (plain words): no escaping, and no printf on every message of every turn. */
+  if ((b->len && mol_buf_append(b, ",", 1)) || mol_buf_append_str(b, "{\"role\":\"") ||
+      mol_buf_append_str(b, role) || mol_buf_append_str(b, "\",\"content\":") ||
       mol_json_write_string(b, content, len) || mol_buf_append(b, "}", 1))
     mol_chat__msgs_truncate(b, mark);
 }
