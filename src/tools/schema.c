@@ -25,7 +25,9 @@ static int type_fits(const json_t *prop, const json_t *v) {
   if (!json_is_array(type) || json_array_size(type) == 0) return 1;
   size_t i;
   const json_t *t;
-  json_array_foreach(type, i, t) if (json_is_string(t) && is_type(v, json_string_value(t))) return 1;
+  json_array_foreach(type, i, t) {
+    if (json_is_string(t) && is_type(v, json_string_value(t))) return 1;
+  }
   return 0;
 }
 
