@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/crypto.h"
+#include "base/jscan.h"
 #include "base/json.h"
 #include "platform/platform_int.h"
 
@@ -27,9 +28,56 @@ void mol_platform_idempotency_key(const char *task, int64_t unix_s, char out[65]
   mol_hex(h, sizeof(h), out);
 }
 
+int mol_platform__delegate_answer_scan(const char *body, size_t len, char **id, int *hit) {
+  mol_jscan s;
+  mol_jtok t, id_tok = {0};
+  int has_id = 0;
+  *id = NULL;
+  *hit = 0;
+  mol_jscan_init(&s, body, len);
+  if (mol_jscan_next(&s, &t) != MOL_JT_OBJECT) return 0;
+  for (;;) {
+    mol_jtype ty = mol_jscan_next(&s, &t);
+    if (ty == MOL_JT_OBJECT_END) break;
+    if (ty != MOL_JT_KEY) return 0;
+    int which = mol_jscan_eq(&t, "delegation_id") ? 1 : mol_jscan_eq(&t, "idempotent_hit") ? 2 : 0;
+    ty = mol_jscan_next(&s, &t);
+    if (ty == MOL_JT_FAIL || mol_jscan_skip(&s)) return 0;
+    if (which == 1 && (has_id = ty == MOL_JT_STRING)) id_tok = t; /* the last one counts */
+    if (which == 2) *hit = ty == MOL_JT_TRUE;
+  }
+  if (mol_jscan_next(&s, &t) != MOL_JT_END || mol_jscan_saw_nul(&s)) return 0;
+  if (has_id) {
+    if (!(*id = malloc(id_tok.len + 1))) return 0;
+    mol_jscan_string(&id_tok, *id);
+  }
+  return 1;
+}
+
+int mol_platform__delegate_answer_dom(const char *body, size_t len, char **id, int *hit) {
+  json_t *v = mol_json_parse(body, len, NULL, 0);
+  const char *s = mol_json_str(v, "delegation_id");
+  *id = s ? strdup(s) : NULL;
+  *hit = json_is_true(mol_json_path(v, "idempotent_hit"));
+  json_decref(v);
+  return v != NULL;
+}
+
+/* The answer, {"delegation_id":…,"idempotent_hit":…,…}, read with the scanner: every
+ * delegation of every tool call gets one, and a jansson tree of it was the largest part of the
+ * call in the client. The id is kept in r->op (freed with the request); a body the scanner
+ * does not decide is parsed as before. */
 static void delegate_done(mol_platform_req *r, int err, const mol_http_response *resp) {
   err = mol_platform__response_err(r, err, resp);
-  if (!err && !mol_platform__parse_body(r, resp)) {
+  char *id = NULL;
+  int hit = 0;
+  if (!err && resp->body && resp->body_len &&
+      mol_platform__delegate_answer_scan(resp->body, resp->body_len, &id, &hit)) {
+    free(r->op);
+    r->op = id;
+    r->res.delegation_id = id;
+    r->res.idempotent_hit = hit;
+  } else if (!err && !mol_platform__parse_body(r, resp)) {
     r->res.delegation_id = mol_json_str(r->json, "delegation_id");
     r->res.idempotent_hit = json_is_true(mol_json_path(r->json, "idempotent_hit"));
   }
