@@ -57,13 +57,22 @@ static void delegated(mol_tools__op *op, int err, const mol_platform_result *res
                                        "Delegation failed: ", mol_tools__err_text(err, res)));
     return;
   }
+  /* Written as text (what json_pack and mol_json_dump gave): every delegation answers one. */
+  const char *id = res->delegation_id ? res->delegation_id : "";
   char msg[512];
-  snprintf(msg, sizeof msg,
-           "Task delegated to %s. Use check_delegation_status('%s') to get the result when "
-           "ready.", target, res->delegation_id ? res->delegation_id : "");
-  mol_tools__done_json(op, json_pack("{s:b,s:s,s:s,s:s}", "success", 1, "task_id",
-                                     res->delegation_id ? res->delegation_id : "", "status",
-                                     "delegated", "message", msg));
+  int n = snprintf(msg, sizeof msg,
+                   "Task delegated to %s. Use check_delegation_status('%s') to get the result "
+                   "when ready.", target, id);
+  size_t msg_len = n < 0 ? 0 : (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+  mol_buf b = MOL_BUF_INIT;
+  int bad = mol_buf_append_str(&b, "{\"success\":true,\"task_id\":");
+  bad |= mol_json_write_string(&b, id, strlen(id));
+  bad |= mol_buf_append_str(&b, ",\"status\":\"delegated\",\"message\":");
+  bad |= mol_json_write_string(&b, msg, msg_len);
+  bad |= mol_buf_append(&b, "}", 1);
+  if (bad) mol_tools__fail(op, "Error: out of memory");
+  else mol_tools__done(op, b.data);
+  mol_buf_free(&b);
 }
 
 static int delegate_start(mol_tool_call *call, json_t *args) {
