@@ -73,6 +73,13 @@ int mol_host_create(uv_loop_t *loop, mol_host_config *cfg, mol_host **out);
  * turns get the grace period, then the listener closes and on_end fires. Idempotent. */
 void mol_host_stop(mol_host *h);
 
+/* Applies a host file loaded anew (SIGHUP): takes *cfg (zeroed; freed on any outcome). Agents
+ * the file no longer has stop; new ones start; those whose entry changed (or all of them, when
+ * something outside agents:, listen: and log: changed) stop and start again with it; the
+ * others run on untouched. listen: cannot change (a warning says so). An agent that cannot
+ * start is logged and shows in /health. Returns 0, MOL_ESHUTDOWN (stopping) or MOL_ENOMEM. */
+int mol_host_reload(mol_host *h, mol_host_config *cfg);
+
 /* The running agent called name, or NULL (unknown or ended). */
 mol_agent *mol_host_agent(const mol_host *h, const char *name);
 
