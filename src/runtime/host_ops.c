@@ -208,6 +208,22 @@ static void retire(mol_host__slot *s, reload_counts *n) {
   else slot_set_conf(s, NULL, NULL);
 }
 
+/* A name an earlier reload removed is back: it starts with its new entry now, or once its
+ * agent has finished stopping. */
+static void revive_retired(mol_host *h, mol_host__slot *s, const mol_host_agent_conf *nc,
+                           mol_host__gen *ng, reload_counts *n) {
+  s->retired = 0;
+  n->added++;
+  if (s->agent) {
+    ng->refs++;
+    s->next_conf = nc;
+    s->next_gen = ng;
+    return;
+  }
+  slot_set_conf(s, nc, ng);
+  if (mol_host__slot_start(h, s)) s->why = MOL_AGENT_FAILED;
+}
+
 int mol_host_reload(mol_host *h, mol_host_config *cfg) {
   if (h->stopping || h->failed_start) {
     mol_host_config_free(cfg);
@@ -233,12 +249,8 @@ int mol_host_reload(mol_host *h, mol_host_config *cfg) {
     mol_host__slot *s = h->slots[i];
     const mol_host_agent_conf *nc = conf_named(own, s->name);
     if (!nc) retire(s, &n);
-    else if (s->retired && !s->agent) { /* removed earlier, back now */
-      s->retired = 0;
-      slot_set_conf(s, nc, ng);
-      n.added++;
-      if (mol_host__slot_start(h, s)) s->why = MOL_AGENT_FAILED;
-    } else if (!s->retired) reload_slot(h, s, nc, ng, globals_same, &n);
+    else if (s->retired) revive_retired(h, s, nc, ng, &n);
+    else reload_slot(h, s, nc, ng, globals_same, &n);
   }
   int rc = 0;
   for (size_t i = 0; i < own->n_agents && !rc; i++) {

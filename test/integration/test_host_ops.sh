@@ -7,7 +7,7 @@
 #  - SIGHUP: the file read again: an agent added answers, one removed is gone, one changed
 #    answers with its new handler, one unchanged keeps running (its turn in flight across the
 #    reload is answered, its turn counter is not reset); a bad file is logged and changes
-#    nothing;
+#    nothing; a name removed by one reload and brought back by the next serves again;
 #  - /health: 503 "degraded" naming the agent whose platform is unreachable once the platform
 #    is gone.
 # HOST_OPS_ONLY=pause|reload|health runs one part (to see it fail alone); default all.
@@ -135,6 +135,17 @@ wait_for 100 grep -q "reload refused, the agents keep running as they were: .*ag
 ask gamma "after bad" | grep -q "echo: after bad" || fail "gamma after a bad reload"
 ask beta "after bad" | grep -q "echo: after bad" || fail "beta after a bad reload"
 kill -0 "$HPID" || fail "host died on a bad reload"
+# A name removed earlier comes back.
+{
+  printf 'listen: 127.0.0.1:%s\nplatform_url: %s\nagents:\n' "$HPORT" "$URL"
+  agent beta "$B"
+  printf '    delay_ms: 1500\n'
+  agent gamma "$C"
+  agent alpha "$A"
+} >"$DIR/host.yaml"
+kill -HUP "$HPID"
+wait_for 100 answers alpha again "echo: again" || fail "alpha (back) does not answer"
+wait_for 100 status_is "$A" online || fail "alpha (back) not online"
 fi
 
 # ---- /health degraded once the platform is gone ----
