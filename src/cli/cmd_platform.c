@@ -61,6 +61,7 @@ typedef struct {
   uv_loop_t *loop;
   mol_devplatform *dp;
   uv_signal_t sigint, sigterm;
+  mol_cli__metrics metrics;  /* GET /metrics */
   int stopping;
 } server_ctx;
 
@@ -156,7 +157,7 @@ static int run_server(int argc, char **argv) {
     fprintf(stderr, "molecule platform: cannot open the database '%s': %s (see --db)\n",
             o.db_path, mol_strerror(rc));
   else if ((rc = mol_devplatform_listen(s.dp, host, port)) != 0 ||
-           (rc = mol_cli__metrics_route(mol_devplatform_http(s.dp), NULL, NULL)) != 0)
+           (rc = mol_cli__metrics_route(&s.metrics, mol_devplatform_http(s.dp), NULL, NULL)) != 0)
     fprintf(stderr, "molecule platform: %s\n", mol_strerror(rc));
   if (rc) {
     if (s.dp) mol_devplatform_close(s.dp, NULL, NULL);

@@ -25,6 +25,7 @@ typedef struct {
   mol_a2a_executor ex;
   int command;                /* ex is a command executor (closed asynchronously) */
   int ex_made;                /* ex exists and must be closed */
+  mol_cli__metrics metrics;   /* GET /metrics */
   uv_timer_t drain_timer;
   uint64_t stop_at;
   int stopping;
@@ -337,7 +338,7 @@ static int start(serve *s, serve_opts *o) {
                                      .allow_private = o->allow_private_webhooks},
                             .data_dir = o->data_dir, .sync_full = o->sync_full};
   if (!rc) rc = mol_a2a_server_new(s->loop, s->http, &ao, &s->a2a);
-  if (!rc) rc = mol_cli__metrics_route(s->http, a2a_metrics, s);
+  if (!rc) rc = mol_cli__metrics_route(&s->metrics, s->http, a2a_metrics, s);
   if (rc) return rc;
   mol_logi("serve", "A2A agent '%s' on %s (card at %s.well-known/agent-card.json)", o->name, url, url);
   printf("listening on %s:%d\n", o->host, port);

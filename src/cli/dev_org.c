@@ -42,6 +42,7 @@ struct dev {
   mol_devplatform *dp;
   mol_http_client *http;
   mol_http_server *agents_http;
+  mol_cli__metrics platform_metrics, agents_metrics; /* GET /metrics on both listeners */
   char platform_url[200];
   member m[MEMBERS];
   dev_coordinator coord;
@@ -452,8 +453,8 @@ static int start_listener(dev *d) {
 
 /* GET /metrics on both listeners (metrics_proc.c), each with its own requests. */
 static int start_metrics(dev *d) {
-  int rc = mol_cli__metrics_route(mol_devplatform_http(d->dp), NULL, NULL);
-  if (!rc) rc = mol_cli__metrics_route(d->agents_http, NULL, NULL);
+  int rc = mol_cli__metrics_route(&d->platform_metrics, mol_devplatform_http(d->dp), NULL, NULL);
+  if (!rc) rc = mol_cli__metrics_route(&d->agents_metrics, d->agents_http, NULL, NULL);
   if (rc) fprintf(stderr, "molecule dev: /metrics: %s\n", mol_strerror(rc));
   return rc;
 }

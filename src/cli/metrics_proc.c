@@ -9,12 +9,6 @@
 #include "base/procstat.h"
 #include "molecule.h"
 
-typedef struct {
-  mol_http_server *s;
-  mol_cli__metrics_more more;
-  void *arg;
-} metrics_route;
-
 int mol_cli__metrics_text(const mol_http_server *s, mol_cli__metrics_more more, void *arg,
                           mol_buf *out) {
   int rc = mol_procstat_write(out);
@@ -24,7 +18,7 @@ int mol_cli__metrics_text(const mol_http_server *s, mol_cli__metrics_more more, 
 }
 
 static void on_metrics(mol_http_req *r, void *arg) {
-  metrics_route *m = arg;
+  mol_cli__metrics *m = arg;
   mol_buf body = MOL_BUF_INIT;
   int rc = mol_cli__metrics_text(m->s, m->more, m->arg, &body);
   if (rc) {
@@ -36,12 +30,8 @@ static void on_metrics(mol_http_req *r, void *arg) {
   mol_buf_free(&body);
 }
 
-/* The route's argument lives as long as the process: a command routes /metrics once. */
-int mol_cli__metrics_route(mol_http_server *s, mol_cli__metrics_more more, void *arg) {
-  static metrics_route routes[4];
-  static size_t n;
-  if (n == sizeof(routes) / sizeof(*routes)) return MOL_ELIMIT;
-  metrics_route *m = &routes[n++];
-  *m = (metrics_route){.s = s, .more = more, .arg = arg};
+int mol_cli__metrics_route(mol_cli__metrics *m, mol_http_server *s, mol_cli__metrics_more more,
+                           void *arg) {
+  *m = (mol_cli__metrics){.s = s, .more = more, .arg = arg};
   return mol_http_server_route(s, "GET", "/metrics", 0, on_metrics, m);
 }

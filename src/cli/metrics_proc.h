@@ -15,7 +15,16 @@ typedef int (*mol_cli__metrics_more)(mol_buf *out, void *arg);
 int mol_cli__metrics_text(const mol_http_server *s, mol_cli__metrics_more more, void *arg,
                           mol_buf *out);
 
-/* Routes GET /metrics on s to the text above (s keeps the route until it closes). */
-int mol_cli__metrics_route(mol_http_server *s, mol_cli__metrics_more more, void *arg);
+/* A /metrics route: the caller's storage, which must outlive the server's routes. */
+typedef struct {
+  mol_http_server *s;
+  mol_cli__metrics_more more;
+  void *arg;
+} mol_cli__metrics;
+
+/* Routes GET /metrics on s to the text above (m filled in; s keeps the route until it
+ * closes). */
+int mol_cli__metrics_route(mol_cli__metrics *m, mol_http_server *s, mol_cli__metrics_more more,
+                           void *arg);
 
 #endif
