@@ -230,14 +230,16 @@ int mol_host_reload(mol_host *h, mol_host_config *cfg) {
     return MOL_ESHUTDOWN;
   }
   mol_host_config *own = malloc(sizeof(*own));
+  if (own) {
+    *own = *cfg;
+    memset(cfg, 0, sizeof(*cfg));
+  }
   mol_host__gen *ng = own ? mol_host__gen_new(own, own) : NULL;
   if (!ng) {
+    mol_host_config_free(own ? own : cfg);
     free(own);
-    mol_host_config_free(cfg);
     return MOL_ENOMEM;
   }
-  *own = *cfg;
-  memset(cfg, 0, sizeof(*cfg));
   const mol_host_config *old = h->gen->cfg;
   if (strcmp(old->listen_host, own->listen_host) || old->listen_port != own->listen_port)
     mol_logw(SCOPE, "reload: listen: changes only with a restart; still on %s:%d",
