@@ -127,12 +127,14 @@ int mol_cli__cmd_host(int argc, char **argv) {
   uv_loop_init(&loop);
   mol_host *h = NULL;
   mol_host_callbacks cbs = {.on_agent_end = on_agent_end, .on_end = on_host_end};
+  char listen_host[sizeof(cfg.listen_host)]; /* the host takes cfg */
+  snprintf(listen_host, sizeof(listen_host), "%s", cfg.listen_host);
   rc = mol_host_start_config(&loop, &cfg, &cbs, &h);
   if (rc) {
     fprintf(stderr, "molecule host: %s\n", mol_strerror(rc));
     uv_run(&loop, UV_RUN_DEFAULT); /* what started winds down */
   } else {
-    printf("listening on %s:%d\n", cfg.listen_host, mol_host_port(h));
+    printf("listening on %s:%d\n", listen_host, mol_host_port(h));
     fflush(stdout);
     mol_sd_notify("READY=1");
     mol_cli__on_stop_signal(&loop, on_stop_signal, h);

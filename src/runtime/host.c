@@ -203,13 +203,15 @@ static mol_host *host_alloc(uv_loop_t *loop) {
 }
 
 /* The creator's hold is the running host's: the wind-down drops it. */
-int mol_host_start_config(uv_loop_t *loop, const mol_host_config *cfg,
+int mol_host_start_config(uv_loop_t *loop, mol_host_config *cfg,
                           const mol_host_callbacks *cbs, mol_host **out) {
   if (!loop || !cfg || cfg->n_agents == 0) return MOL_EINVAL;
   mol_host *h = host_alloc(loop);
   if (!h) return MOL_ENOMEM;
   if (cbs) h->cbs = *cbs;
-  int rc = host_begin(h, cfg);
+  h->cfg = *cfg; /* the host's from now on: revived and reloaded agents start from it later */
+  memset(cfg, 0, sizeof(*cfg));
+  int rc = host_begin(h, &h->cfg);
   if (!rc) *out = h;
   return rc;
 }
