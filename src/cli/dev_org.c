@@ -269,17 +269,16 @@ static void on_revive(int resumed, void *arg) {
   mol_holds_drop(&d->holds); /* the watcher's */
 }
 
-/* A paused agent comes back when its workspace is resumed (`molecule platform resume ID`). */
-static void watch_paused(member *mb) {
+/* A paused agent comes back when its workspace is resumed (`molecule platform resume ID`); the
+ * watch polls with the agent's own token (a is the agent that just ended). */
+static void watch_paused(member *mb, mol_agent *a) {
   dev *d = mb->d;
-  mol_platform_opts po = {.platform_url = d->platform_url, .workspace_id = mb->id};
-  int rc = mol_revive_start(&d->loop, &po, 2000, on_revive, mb, &mb->revive);
+  int rc = mol_revive_agent(a, NULL, on_revive, mb, &mb->revive);
   if (rc) say(d, "agent %s: cannot watch its paused workspace: %s", mb->name, mol_strerror(rc));
   else mol_holds_take(&d->holds); /* until the watcher has closed */
 }
 
 static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
-  (void)a;
   member *mb = arg;
   mb->ended = 1;
   mb->why = why;
@@ -287,7 +286,7 @@ static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
   if (why != MOL_AGENT_STOPPED)
     say(mb->d, "agent %s ended: %s%s%s", mb->name, end_name(why), err ? ": " : "",
         err ? mol_strerror(err) : "");
-  if (why == MOL_AGENT_PAUSED && !mb->d->stopping) watch_paused(mb);
+  if (why == MOL_AGENT_PAUSED && !mb->d->stopping) watch_paused(mb, a);
   mol_holds_drop(&mb->d->holds); /* the agent's */
 }
 

@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "molecule/uv.h"
+#include "runtime/agent_int.h"
 
 #define SCOPE "revive"
 #define DEFAULT_INTERVAL_MS 30000
@@ -95,6 +96,16 @@ int mol_revive_start(uv_loop_t *loop, const mol_platform_opts *po, unsigned inte
   uv_timer_start(&w->timer, on_tick, w->interval_ms, w->interval_ms);
   *out = w;
   return 0;
+}
+
+int mol_revive_agent(mol_agent *a, const mol_platform_opts *more, mol_revive_cb cb, void *arg,
+                     mol_revive **out) {
+  mol_platform_opts po = more ? *more : (mol_platform_opts){0};
+  po.platform_url = a->platform_url;
+  po.workspace_id = a->workspace_id;
+  po.token_dir = a->token_dir;
+  unsigned every = a->o.state_poll_ms ? a->o.state_poll_ms : a->o.heartbeat_ms;
+  return mol_revive_start(a->loop, &po, every, cb, arg, out);
 }
 
 void mol_revive_cancel(mol_revive *w) {

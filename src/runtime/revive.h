@@ -25,6 +25,14 @@ typedef void (*mol_revive_cb)(int resumed, void *arg);
 int mol_revive_start(uv_loop_t *loop, const mol_platform_opts *po, unsigned interval_ms,
                      mol_revive_cb cb, void *arg, mol_revive **out);
 
+/* The same for the workspace of agent a, which just ended paused: called from its on_end
+ * callback, while a is valid, it reads the agent's own platform URL, workspace, token dir and
+ * state-poll interval, so the watch uses the token the agent used. more: further client
+ * options (org id, Origin), or NULL. */
+struct mol_agent;
+int mol_revive_agent(struct mol_agent *a, const mol_platform_opts *more, mol_revive_cb cb,
+                     void *arg, mol_revive **out);
+
 /* Stops watching: cb fires with 0 (later). Nothing once cb has fired or is under way. */
 void mol_revive_cancel(mol_revive *w);
 
