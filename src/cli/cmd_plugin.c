@@ -380,10 +380,7 @@ static int name_ok(const char *sub, const char *name) {
 int mol_cli__cmd_plugin(int argc, char **argv) {
   /* The command prints its own summary, warnings and error; the library's log lines would
    * say each of them a second time. */
-  mol_log_level level = MOL_LOG_ERROR;
-  const char *env_level = getenv("MOLECULE_LOG_LEVEL");
-  if (env_level) (void)mol_log_level_parse(env_level, &level);
-  mol_log_set_level(level);
+  if (!mol_cli__log_level_chosen()) mol_log_set_level(MOL_LOG_ERROR);
   if (argc < 2) return mol_cli__usage_error("plugin", "missing subcommand (install, list, remove or hash)");
   if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
     plugin_usage(stdout, NULL);

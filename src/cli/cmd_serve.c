@@ -9,8 +9,10 @@
 #include "a2a_uv/server.h"
 #include "runtime/exec_command.h"
 #include "base/log.h"
+#include "base/sdnotify.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
+#include "cli/metrics_proc.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "molecule.h"
@@ -23,6 +25,7 @@ typedef struct {
   mol_a2a_executor ex;
   int command;                /* ex is a command executor (closed asynchronously) */
   int ex_made;                /* ex exists and must be closed */
+  mol_cli__metrics metrics;   /* GET /metrics */
   uv_timer_t drain_timer;
   uint64_t stop_at;
   int stopping;
@@ -132,14 +135,11 @@ static void on_stop(void *arg) {
   uv_timer_start(&s->drain_timer, on_drain_tick, 0, 50);
 }
 
-/* GET /metrics: the A2A server's counters in Prometheus text. */
-static void on_metrics(mol_http_req *r, void *arg) {
+/* GET /metrics (metrics_proc.c) ends with the A2A server's counters; none while stopping. */
+static int a2a_metrics(mol_buf *out, void *arg) {
   serve *s = arg;
   mol_a2a_server_stats st;
-  if (!s->a2a) { /* stopping */
-    mol_http_respond(r, 503, "text/plain", "stopping\n", 9);
-    return;
-  }
+  if (!s->a2a) return 0;
   mol_a2a_server_stats_get(s->a2a, &st);
   const struct {
     const char *name, *type;
@@ -160,12 +160,10 @@ static void on_metrics(mol_http_req *r, void *arg) {
     {"molecule_a2a_push_dropped_total", "counter", st.push.dropped},
     {"molecule_a2a_push_pending", "gauge", st.push.pending},
   };
-  char body[2048];
-  size_t n = 0;
-  for (size_t i = 0; i < sizeof(m) / sizeof(*m) && n < sizeof(body); i++)
-    n += (size_t)snprintf(body + n, sizeof(body) - n, "# TYPE %s %s\n%s %llu\n", m[i].name,
-                          m[i].type, m[i].name, m[i].v);
-  mol_http_respond(r, 200, "text/plain; version=0.0.4", body, n < sizeof(body) ? n : sizeof(body) - 1);
+  int rc = 0;
+  for (size_t i = 0; i < sizeof(m) / sizeof(*m) && !rc; i++)
+    rc = mol_buf_printf(out, "# TYPE %s %s\n%s %llu\n", m[i].name, m[i].type, m[i].name, m[i].v);
+  return rc;
 }
 
 typedef struct {
@@ -344,11 +342,12 @@ static int start(serve *s, serve_opts *o) {
                                      .allow_private = o->allow_private_webhooks},
                             .data_dir = o->data_dir, .sync_full = o->sync_full};
   if (!rc) rc = mol_a2a_server_new(s->loop, s->http, &ao, &s->a2a);
-  if (!rc) rc = mol_http_server_route(s->http, "GET", "/metrics", 0, on_metrics, s);
+  if (!rc) rc = mol_cli__metrics_route(&s->metrics, s->http, a2a_metrics, s);
   if (rc) return rc;
   mol_logi("serve", "A2A agent '%s' on %s (card at %s.well-known/agent-card.json)", o->name, url, url);
   printf("listening on %s:%d\n", o->host, port);
   fflush(stdout);
+  mol_sd_notify("READY=1");
   return 0;
 }
 

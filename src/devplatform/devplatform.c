@@ -259,6 +259,8 @@ int mol_devplatform_listen(mol_devplatform *dp, const char *host, int port) {
 
 int mol_devplatform_port(const mol_devplatform *dp) { return mol_http_server_port(dp->srv); }
 
+mol_http_server *mol_devplatform_http(mol_devplatform *dp) { return dp->srv; }
+
 const char *mol_devplatform_admin_token(const mol_devplatform *dp) { return dp->admin_token; }
 
 int mol_devplatform_admin_open(const mol_devplatform *dp) { return dp->admin_open; }

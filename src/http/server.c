@@ -33,6 +33,7 @@ struct mol_http_server {
   mol_h1_limits lim;
   mol_h1_callbacks cbs;
   mol_routes routes;
+  mol_http_counts counts;      /* requests by route and status (server_count.c) */
   uv_tcp_t *listeners[MAX_LISTENERS];
   int nlisteners;
   int port;
@@ -102,6 +103,7 @@ static void server_finish(void *arg) {
   void (*cb)(void *) = s->close_cb;
   void *cb_arg = s->close_arg;
   mol_http__routes_free(&s->routes);
+  mol_http__counts_free(&s->counts);
   free(s);
   if (cb) cb(cb_arg);
 }
@@ -327,6 +329,7 @@ static void on_request(mol_http_req *r, void *ctx) {
   mol_buf allow = MOL_BUF_INIT;
   const mol_route *rt = mol_http__routes_match(&s->routes, r->method, mol_http_req_path(r), &status,
                                                &allow);
+  mol_http__counts_route(&s->counts, r, rt ? rt->path : NULL);
   if (rt) {
     rt->h(r, rt->arg);
     return;
@@ -335,6 +338,18 @@ static void on_request(mol_http_req *r, void *ctx) {
   mol_buf_free(&allow);
   const char *reason = mol_http_reason(status);
   mol_http_respond(r, status, "text/plain", reason, strlen(reason));
+}
+
+static void on_status(mol_http_req *r, int status, void *ctx) {
+  mol_http__counts_answer(&((srv_conn *)ctx)->srv->counts, r, status);
+}
+
+void mol_http_req_set_route(mol_http_req *r, const char *route) {
+  if (r->conn && r->route) mol_http__counts_route(&((srv_conn *)r->conn->ctx)->srv->counts, r, route);
+}
+
+int mol_http_server_requests_write(const mol_http_server *s, mol_buf *out) {
+  return mol_http__counts_write(&s->counts, out);
 }
 
 /* ---- accepting ---------------------------------------------------------------------------- */
@@ -422,6 +437,7 @@ int mol_http_server_new(uv_loop_t *loop, const mol_http_server_opts *opts,
   s->cbs.on_request = on_request;
   s->cbs.on_output = on_output;
   s->cbs.socket_queued = socket_queued;
+  s->cbs.on_status = on_status;
   uv_timer_init(loop, &s->grace);
   s->grace.data = s;
   mol_holds_init(&s->holds, (uv_handle_t *)&s->grace, server_finish, s);

@@ -91,6 +91,7 @@ static int write_head(mol_http_req *r, int status, const char *ctype, int mode, 
                       size_t extra) {
   mol_buf *b = mol_http__h1_req_sink(r);
   size_t ctlen = ctype ? strlen(ctype) : 0;
+  if (r->conn && r->conn->cb->on_status) r->conn->cb->on_status(r, status, r->conn->ctx);
   if (ctype && !mol_http_valid_value(ctype, ctlen)) return MOL_EINVAL;
   if (mode == BODY_CLOSE) r->keep_alive = 0;
   if (mol_buf_reserve(b, 256 + ctlen + r->rhdr.len + extra)) return MOL_ENOMEM;

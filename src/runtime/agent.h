@@ -180,6 +180,9 @@ typedef struct {
   int fallback;                  /* 1: a hermes agent answers through chat-completions */
   unsigned long long upstream_failures, gateway_probes, gateway_probe_failures;
   unsigned long long initial_prompts, idle_prompts;
+  /* Registrations and heartbeats failed in a row (0 after one succeeds): the platform is
+   * unreachable or refuses the agent while it is not 0. */
+  unsigned platform_failing;
 } mol_agent_stats;
 void mol_agent_stats_get(const mol_agent *a, mol_agent_stats *out);
 /* The agent's platform client (its identity and token), for tools acting as the agent; NULL
