@@ -115,12 +115,12 @@ static char *reply_wrapped(const mol_a2a_request *req, const char *key, json_t *
  * method has one. */
 static char *reply_written(const mol_a2a_request *req, const char *key,
                            int (*write)(mol_buf *b, const void *obj, const mol_a2a_request *req),
-                           const void *obj) {
+                           const void *obj, size_t expect) {
   mol_buf b = MOL_BUF_INIT;
   int wrap = wraps(req);
   size_t id_len;
   const char *id = mol_a2a_request_id(req, &id_len);
-  int rc = mol_buf_reserve(&b, 480) || LIT(&b, "{\"jsonrpc\":\"2.0\",\"id\":") ||
+  int rc = mol_buf_reserve(&b, expect) || LIT(&b, "{\"jsonrpc\":\"2.0\",\"id\":") ||
            mol_buf_append(&b, id, id_len) || LIT(&b, ",\"result\":");
   rc = rc || (wrap && (LIT(&b, "{\"") || mol_buf_append_str(&b, key) || LIT(&b, "\":"))) ||
        write(&b, obj, req) || (wrap && LIT(&b, "}")) || LIT(&b, "}");
@@ -152,17 +152,21 @@ static int write_event(mol_buf *b, const void *ev, const mol_a2a_request *req) {
 /* A compact reply never becomes a tree. Same bytes as
  * reply_wrapped(mol_a2a_message_to_wire(...)) would give. */
 char *mol_a2a_reply_message(const mol_a2a_request *req, const mol_a2a_cmsg *msg) {
-  return reply_written(req, "message", write_message, msg);
+  return reply_written(req, "message", write_message, msg, 480);
 }
 
+/* Room for a task with a message or two and an event with its status message: growing the
+ * buffer on the way cost a realloc per reply. */
+#define TASK_REPLY_ROOM 1024
+
 char *mol_a2a_reply_task(const mol_a2a_request *req, const mol_a2a_task *task) {
-  return reply_written(req, "task", write_task, task);
+  return reply_written(req, "task", write_task, task, TASK_REPLY_ROOM);
 }
 
 char *mol_a2a_reply_event(const mol_a2a_request *req, const mol_a2a_event *ev) {
   if (ev->kind != MOL_A2A_EV_STATUS && ev->kind != MOL_A2A_EV_ARTIFACT) return NULL;
   const char *key = ev->kind == MOL_A2A_EV_ARTIFACT ? "artifactUpdate" : "statusUpdate";
-  return reply_written(req, key, write_event, ev);
+  return reply_written(req, key, write_event, ev, TASK_REPLY_ROOM);
 }
 
 /* The same replies built as trees and serialised: the reference the writers are tested
