@@ -9,12 +9,10 @@
  * recomputed and the timer re-armed if the connection made progress meanwhile. A keep-alive
  * request/response cycle therefore usually costs no timer operation at all.
  *
- * Output made while a connection's input is being read goes out once that read is done; output
- * made anywhere else (a timer, another connection's request, an executor answering later) goes
- * out in the loop's next idle phase, once per connection: a stream whose events come one after
- * the other in one timer pass is one write, not one per event. The idle phase comes before the
- * loop polls, and an active idle handle makes that poll (and uv_backend_timeout, for a loop
- * embedded in another) return at once, so the output never waits on anything else.
+ * Output made during a connection's read goes out when the read is done; output made elsewhere
+ * (a timer, another request, a late callback) at the loop's next idle phase, once per
+ * connection: events raised in one timer pass are one write. An active idle handle keeps the
+ * poll (and an embedding loop's uv_backend_timeout) from blocking meanwhile.
  */
 #include <errno.h>
 #include <stdio.h>
