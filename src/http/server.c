@@ -8,6 +8,11 @@
  * earliest deadline moves earlier than the one armed; when it fires, the deadlines are
  * recomputed and the timer re-armed if the connection made progress meanwhile. A keep-alive
  * request/response cycle therefore usually costs no timer operation at all.
+ *
+ * Output made during a connection's read goes out when the read is done; output made elsewhere
+ * (a timer, another request, a late callback) at the loop's next idle phase, once per
+ * connection: events raised in one timer pass are one write. An active idle handle keeps the
+ * poll (and an embedding loop's uv_backend_timeout) from blocking meanwhile.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -43,6 +48,8 @@ struct mol_http_server {
   mol_holds holds;             /* the server's own until close, each connection, each closing
                                   listener */
   unsigned closing : 1, at_limit : 1;
+  uv_idle_t flush_idle;        /* writes out the connections on `dirty` (idle phase) */
+  srv_conn *dirty;             /* connections with output made outside their read */
   void (*close_cb)(void *arg);
   void *close_arg;
 };
@@ -60,7 +67,8 @@ struct srv_conn {
   size_t tx_mark;        /* the socket's unwritten bytes as of last_tx */
   unsigned seq;
   int phase;
-  unsigned closing : 1, lingering : 1, peer_eof : 1;
+  unsigned closing : 1, lingering : 1, peer_eof : 1, is_dirty : 1;
+  srv_conn *dirty_next;  /* on srv->dirty while is_dirty */
   char peer[64];
 };
 
@@ -73,6 +81,11 @@ static void on_stream_read(mol_stream *st, ssize_t nread, const char *data);
 static void conn_free(void *arg) {
   srv_conn *c = arg;
   mol_http_server *s = c->srv;
+  for (srv_conn **p = &s->dirty; c->is_dirty && *p; p = &(*p)->dirty_next)
+    if (*p == c) {
+      *p = c->dirty_next;
+      break;
+    }
   if (c->prev) c->prev->next = c->next;
   else s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
@@ -289,7 +302,32 @@ static void after_core(srv_conn *c) {
   update_timer(c);
 }
 
-static void on_output(void *ctx) { after_core(ctx); }
+static void on_flush_idle(uv_idle_t *h) {
+  mol_http_server *s = h->data;
+  while (s->dirty) {
+    srv_conn *c = s->dirty;
+    s->dirty = c->dirty_next;
+    c->is_dirty = 0;
+    after_core(c);
+  }
+  uv_idle_stop(h);
+}
+
+/* Output made outside the connection's read: written in the idle phase (see the top). A
+ * closing server writes at once: its idle handle is going. */
+static void on_output(void *ctx) {
+  srv_conn *c = ctx;
+  mol_http_server *s = c->srv;
+  if (c->closing || c->is_dirty) return;
+  if (s->closing) {
+    after_core(c);
+    return;
+  }
+  c->is_dirty = 1;
+  c->dirty_next = s->dirty;
+  s->dirty = c;
+  uv_idle_start(&s->flush_idle, on_flush_idle);
+}
 
 static size_t socket_queued(void *ctx) { return mol_stream_queued(&((srv_conn *)ctx)->stream); }
 
@@ -440,6 +478,8 @@ int mol_http_server_new(uv_loop_t *loop, const mol_http_server_opts *opts,
   s->cbs.on_status = on_status;
   uv_timer_init(loop, &s->grace);
   s->grace.data = s;
+  uv_idle_init(loop, &s->flush_idle);
+  s->flush_idle.data = s;
   mol_holds_init(&s->holds, (uv_handle_t *)&s->grace, server_finish, s);
   *out = s;
   return 0;
@@ -531,6 +571,11 @@ int mol_http_server_local_host(const mol_http_server *s, char *buf, size_t n) {
   return w < 0 || (size_t)w >= n ? MOL_ELIMIT : 0;
 }
 
+static void on_flush_idle_closed(uv_handle_t *h) {
+  mol_http_server *s = h->data;
+  mol_holds_drop(&s->holds);
+}
+
 static void on_listener_closed(uv_handle_t *h) {
   mol_http_server *s = h->data;
   free(h);
@@ -548,6 +593,9 @@ void mol_http_server_close(mol_http_server *s, unsigned grace_ms, void (*cb)(voi
   s->closing = 1;
   s->close_cb = cb;
   s->close_arg = arg;
+  on_flush_idle(&s->flush_idle); /* what waits for the idle phase goes now */
+  mol_holds_take(&s->holds);
+  uv_close((uv_handle_t *)&s->flush_idle, on_flush_idle_closed);
   for (int i = 0; i < s->nlisteners; i++) {
     mol_holds_take(&s->holds);
     uv_close((uv_handle_t *)s->listeners[i], on_listener_closed);
