@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
+#include "devplatform/taskdb.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "molecule.h"
@@ -338,7 +339,8 @@ static int start(serve *s, serve_opts *o) {
   mol_a2a_server_opts ao = {.card = &card, .executor = &s->ex,
                             .push = {.http = s->client,
                                      .allow_private = o->allow_private_webhooks},
-                            .data_dir = o->data_dir, .sync_full = o->sync_full};
+                            .data_dir = o->data_dir, .data_backend = mol_dp_taskdb_backend(),
+                            .sync_full = o->sync_full};
   if (!rc) rc = mol_a2a_server_new(s->loop, s->http, &ao, &s->a2a);
   if (!rc) rc = mol_http_server_route(s->http, "GET", "/metrics", 0, on_metrics, s);
   if (rc) return rc;
