@@ -4,8 +4,8 @@
  * rows. A row is one task, written whole: its key (seq, in creation order), its id, when it
  * ended (0 while live), whether a restart ended it, and its body (the task as
  * mol_a2a_task_write serialises it). The backend is injected by whoever configures the server
- * (the `molecule` command gives the SQLite one of src/devplatform/taskdb.h), so that the A2A
- * binding links no database and the database stays behind its layer.
+ * (the `molecule` command gives the SQLite one of src/devplatform/taskdb.h; else the default
+ * below), so that the A2A binding links no database and the database stays behind its layer.
  *
  * Threads: open, load and close run on the loop thread; commit runs on a thread-pool thread
  * (uv_queue_work), never two at once on one handle, and never at the same time as another call
@@ -39,5 +39,12 @@ typedef struct mol_a2a_task_backend {
   int (*commit)(void *db, const mol_a2a_task_row *rows, size_t n, char *err, size_t err_len);
   void (*close)(void *db);
 } mol_a2a_task_backend;
+
+/* The backend a durable store uses when its options name none: the one the layer that owns the
+ * database registers as the library loads (src/devplatform/taskdb.c), so that the public host
+ * API (a host file's data_dir) saves without naming a database above that layer. NULL when
+ * none is linked in (then a data directory is refused with a clear error). Set once, at load. */
+const mol_a2a_task_backend *mol_a2a_task_backend_default(void);
+void mol_a2a_task_backend_set_default(const mol_a2a_task_backend *b);
 
 #endif

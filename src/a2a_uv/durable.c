@@ -228,8 +228,9 @@ static int open_backend(mol_a2a_durable *d, const char *dir, mol_a2a_sync sync) 
 
 int mol_a2a__durable_new(uv_loop_t *loop, const mol_a2a_task_backend *backend, const char *dir,
                          mol_a2a_sync sync, mol_a2a_release_fn release, mol_a2a_durable **out) {
+  if (!backend) backend = mol_a2a_task_backend_default();
   if (!backend) {
-    mol_loge("a2a", "task store: a data directory needs a storage backend");
+    mol_loge("a2a", "task store: a data directory needs a storage backend, and none is linked in");
     return MOL_EINVAL;
   }
   mol_a2a_durable *d = calloc(1, sizeof(*d));

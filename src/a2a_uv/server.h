@@ -47,8 +47,8 @@ typedef struct {
   /* Push notifications (pusher.h): push.http set turns them on (the card then says
    * pushNotifications:true and the push-config methods work); NULL answers them -32003. */
   mol_a2a_push_opts push;
-  /* A durable task store (durable.h): tasks saved in data_dir through data_backend (required
-   * with data_dir: the `molecule` command gives SQLite's, src/devplatform/taskdb.h), read back
+  /* A durable task store (durable.h): tasks saved in data_dir through data_backend (NULL:
+   * mol_a2a_task_backend_default(); the `molecule` command gives SQLite's), read back
    * at start, replies held until what they report is committed. NULL = in memory only.
    * sync_full: every commit on stable storage (survives a power loss), else it survives a
    * process crash. */

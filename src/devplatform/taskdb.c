@@ -149,8 +149,14 @@ static int taskdb_commit(void *handle, const mol_a2a_task_row *rows, size_t n, c
   return rc;
 }
 
-const mol_a2a_task_backend *mol_dp_taskdb_backend(void) {
-  static const mol_a2a_task_backend sqlite_backend = {
-      .open = taskdb_open, .load = taskdb_load, .commit = taskdb_commit, .close = taskdb_close};
-  return &sqlite_backend;
+static const mol_a2a_task_backend sqlite_backend = {
+    .open = taskdb_open, .load = taskdb_load, .commit = taskdb_commit, .close = taskdb_close};
+
+const mol_a2a_task_backend *mol_dp_taskdb_backend(void) { return &sqlite_backend; }
+
+/* libmolecule links this layer whole: SQLite is the default storage of every durable task store
+ * its options leave unnamed (the public host API's data_dir), registered as the library loads
+ * rather than named by the layers above, which may not reach this one. */
+__attribute__((constructor)) static void register_default(void) {
+  mol_a2a_task_backend_set_default(&sqlite_backend);
 }

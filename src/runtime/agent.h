@@ -60,7 +60,7 @@ typedef struct {
   int allow_private_webhooks;
   /* A durable task store in this directory (a2a_uv/durable.h): tasks survive a restart, those
    * in progress at a crash end as failed. NULL: in memory only. data_sync_full: fsync each
-   * commit (survives a power loss). data_backend: where it saves (required with data_dir;
+   * commit (survives a power loss). data_backend: where it saves (NULL: the default one;
    * the `molecule` command gives SQLite's). Read while the agent starts only. */
   const char *data_dir;
   const mol_a2a_task_backend *data_backend;
