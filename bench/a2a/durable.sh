@@ -61,8 +61,9 @@ print('Command: `bench/a2a/durable.sh %s %s %s` (wrk -t1 -c50 -d%ss keep-alive; 
 print('--task-mode`, message/send with `configuration.blocking: false`: the answer is the stored task,')
 print('the echo turn runs after it; servers pinned to CPU 0, wrk to CPU 1; %s rounds, the order' % rounds)
 print('alternating; medians; a ratio is the median of the rounds\' ratios). The durable agents keep')
-print('their database on the disk (ext4), WAL mode, one transaction per loop iteration, every answer')
-print('held until the commit of what it reports.')
+print('their database on the disk (ext4), WAL mode, through the storage backend (SQLite, src/devplatform/')
+print('taskdb.c), one transaction at a time on the thread pool (group commit), every answer held')
+print('until the commit of what it reports.')
 cpu = [l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')]
 print('Machine: %s, %d CPUs, shared; load average at the end: %s. Release build.\n'
       % (cpu[0] if cpu else '?', len(cpu), open('/proc/loadavg').read().split()[0]))
@@ -76,8 +77,8 @@ print('- **durable (normal) / in memory: %.2fx** (target >= 0.5x: %s); with fsyn
       % (ratn, 'met' if ratn >= 0.5 else 'NOT met', ratf))
 print('- fsync policy: `--sync normal` survives kill -9 and crashes of the process, not a power loss')
 print('  (the last commits since a checkpoint may roll back); `--sync full` fsyncs the WAL at every')
-print('  commit, once per loop iteration for all the tasks of that iteration, and survives a power')
-print('  loss. See docs/durability.md.')
+print('  commit, one commit for all the tasks the answers held meanwhile report, off the loop, and')
+print('  survives a power loss. See docs/durability.md.')
 mb = int(rss1) / 1024
 print('- **RSS of the durable agent after %s more non-blocking sends: %.1f MB** (%.1f MB before them);'
       % ('{:,}'.format(int(done)), mb, int(rss0) / 1024))
