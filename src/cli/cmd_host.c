@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "cli/host_reload.h"
+#include "devplatform/taskdb.h"
 #include "molecule.h"
 #include "runtime/host.h"
 #include "runtime/preflight.h"
@@ -122,6 +123,7 @@ int mol_cli__cmd_host(int argc, char **argv) {
     cfg.listen_port = a.port;
   }
   if (a.check) return check_only(&a, &cfg);
+  cfg.data_backend = mol_dp_taskdb_backend(); /* data_dir's stores in SQLite */
   apply_logging(&a, &cfg);
   uv_loop_t loop;
   uv_loop_init(&loop);

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "cli/metrics_proc.h"
+#include "devplatform/taskdb.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "molecule.h"
@@ -340,7 +341,8 @@ static int start(serve *s, serve_opts *o) {
   mol_a2a_server_opts ao = {.card = &card, .executor = &s->ex,
                             .push = {.http = s->client,
                                      .allow_private = o->allow_private_webhooks},
-                            .data_dir = o->data_dir, .sync_full = o->sync_full};
+                            .data_dir = o->data_dir, .data_backend = mol_dp_taskdb_backend(),
+                            .sync_full = o->sync_full};
   if (!rc) rc = mol_a2a_server_new(s->loop, s->http, &ao, &s->a2a);
   if (!rc) rc = mol_cli__metrics_route(&s->metrics, s->http, a2a_metrics, s);
   if (rc) return rc;

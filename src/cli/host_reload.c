@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "cli/cli_util.h"
+#include "devplatform/taskdb.h"
 #include "molecule.h"
 
 static struct {
@@ -29,6 +30,7 @@ static void on_sighup(uv_signal_t *sig, int signum) {
              "reload refused, the agents keep running as they were: %s", err);
     return;
   }
+  cfg.data_backend = mol_dp_taskdb_backend(); /* as at start: data_dir's stores in SQLite */
   if (hup.listen_host) {
     snprintf(cfg.listen_host, sizeof(cfg.listen_host), "%s", hup.listen_host);
     cfg.listen_port = hup.listen_port;

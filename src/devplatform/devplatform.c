@@ -140,8 +140,8 @@ static void on_sweep(uv_timer_t *t) {
   int64_t now = mol_unix_ms();
   if (mol_dp__store_write_begin(&dp->store)) return;
   sweep_stmt(dp, MOL_DP__ST_WS_LIVENESS_SWEEP, now - (int64_t)dp->liveness_ttl_s * 1000);
-  /* Delegations to a target gone silent are stuck: failed with a reason, so the caller moves
-   * on (a late real reply still replaces it, delegate.c). Keyed on the target's last beat, not
+  /* Delegations to a target gone silent are stuck: a terminal status with a reason, so the
+   * caller moves on (a late real reply still replaces it, delegate.c). Keyed on the target's last beat, not
    * on its offline status: the liveness TTL is shorter than 10 intervals (upstream's rule). */
   sweep_stmt(dp, MOL_DP__ST_DEL_STUCK, now - (int64_t)dp->heartbeat_interval_ms * STUCK_BEATS);
   sweep_stmt(dp, MOL_DP__ST_ACT_PRUNE_AGE, now - (int64_t)dp->activity_retention_s * 1000);

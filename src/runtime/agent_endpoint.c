@@ -85,7 +85,8 @@ int mol_agent__mount(mol_agent *a) {
   mol_a2a_server_opts so = {.card = &card, .executor = &a->meter, .prefix = prefix,
                             .push = {.http = a->client,
                                      .allow_private = a->o.allow_private_webhooks},
-                            .data_dir = a->o.data_dir, .sync_full = a->o.data_sync_full};
+                            .data_dir = a->o.data_dir, .data_backend = a->o.data_backend,
+                            .sync_full = a->o.data_sync_full};
   int rc = mol_a2a_server_new(a->loop, a->http, &so, &a->a2a);
   if (rc) return rc;
   mol_holds_take(&a->holds); /* until the server has closed */

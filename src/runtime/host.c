@@ -133,7 +133,7 @@ int mol_host__slot_start(mol_host *h, mol_host__slot *s) {
   o.allow_private_webhooks = cfg->allow_private_webhooks;
   char data[4096]; /* each agent its own store: <data_dir>/<name> (names are [A-Za-z0-9_-]) */
   if (cfg->data_dir && snprintf(data, sizeof data, "%s/%s", cfg->data_dir, s->name) < (int)sizeof data)
-    o.data_dir = data, o.data_sync_full = cfg->data_sync_full;
+    o.data_dir = data, o.data_sync_full = cfg->data_sync_full, o.data_backend = cfg->data_backend;
   char *url = agent_url(cfg, ac, mol_http_server_port(h->http));
   if (!url) return MOL_ENOMEM;
   o.public_url = url;

@@ -34,6 +34,8 @@ typedef struct {
   char *data_dir;              /* data_dir: durable task stores, <data_dir>/<agent name>/; NULL:
                                   tasks in memory only */
   int data_sync_full;          /* data_sync: full (fsync every commit) rather than normal */
+  const mol_a2a_task_backend *data_backend; /* where the stores save (not from the file: the
+                                  caller sets it; NULL: mol_a2a_task_backend_default()) */
   mol_host_agent_conf *agents;
   size_t n_agents;
   json_t *doc;                 /* the parsed file (borrowed strings point into it) */

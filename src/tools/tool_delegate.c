@@ -26,7 +26,8 @@ json_t *mol_tools__ledger_rows(const mol_platform_result *res) {
 }
 
 int mol_tools__terminal(const char *status) {
-  return status && (!strcmp(status, "completed") || !strcmp(status, "failed"));
+  return status && (!strcmp(status, "completed") || !strcmp(status, "failed") ||
+                    !strcmp(status, "stuck"));
 }
 
 /* s cut to at most n bytes at a UTF-8 boundary (new reference). */
@@ -108,7 +109,9 @@ static const char status_desc[] =
     "- queued: the peer was busy; the task WILL be delivered and the reply recorded. Do not "
     "send it again and do not do the work yourself.\n"
     "- completed: the reply is in result.\n"
-    "- failed: the reason is in error; only then try another peer or do it yourself.\n\nArgs:\n"
+    "- failed: the reason is in error; only then try another peer or do it yourself.\n"
+    "- stuck: the peer stopped sending heartbeats while it had the task (reason in error); "
+    "treat it as failed.\n\nArgs:\n"
     "    task_id: the task_id delegate_to_workspace returned (empty: list all)";
 static const char status_schema[] =
     "{\"type\":\"object\",\"properties\":{\"task_id\":{\"type\":\"string\",\"default\":\"\"}}}";
@@ -124,7 +127,7 @@ static json_t *row_view(json_t *row, int full) {
   if (o && status && !strcmp(status, "completed"))
     json_object_set_new(o, full ? "result" : "result_preview",
                         clipped(preview ? preview : "", full ? (size_t)-1 : PREVIEW_CHARS));
-  if (o && status && !strcmp(status, "failed") && error)
+  if (o && status && (!strcmp(status, "failed") || !strcmp(status, "stuck")) && error)
     json_object_set_new(o, "error", json_string(error));
   if (o && full && status && !strcmp(status, "queued"))
     json_object_set_new(o, "note", json_string("The peer is busy; the task will be delivered "
