@@ -20,7 +20,10 @@ typedef struct {
   char *name;
   mol_agent *agent;            /* NULL once ended */
   mol_agent_end why;
-  mol_agent_stats last;        /* the counters at the end, so /metrics keeps them */
+  /* The counters at the end, so /metrics keeps them; allocated then (a live agent's are read
+   * from it), as most of a large host's agents never end before it does. NULL: still live, or
+   * no memory left to keep them (its series then read zero). */
+  mol_agent_stats *last;
 } host_slot;
 
 struct mol_host {
@@ -54,7 +57,10 @@ _Static_assert(MOL_HOST_AGENT_STOPPED == (int)MOL_AGENT_STOPPED &&
 /* ---- ending -------------------------------------------------------------------------------- */
 
 static void host_free(mol_host *h) {
-  for (size_t i = 0; i < h->n; i++) free(h->slots[i].name);
+  for (size_t i = 0; i < h->n; i++) {
+    free(h->slots[i].name);
+    free(h->slots[i].last);
+  }
   free(h->slots);
   mol_host_config_free(&h->cfg);
   free(h);
@@ -101,13 +107,17 @@ static void close_shared(mol_host *h) {
 static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
   host_slot *s = arg;
   mol_host *h = s->h;
-  mol_agent_stats_get(a, &s->last);
-  s->last.name = s->name;
-  s->last.workspace_id = "";
-  s->last.platform_status = "";
-  s->last.url = "";
-  s->last.live_turns = 0;
-  s->last.pending_replies = 0;
+  if ((s->last = malloc(sizeof(*s->last))) != NULL) {
+    mol_agent_stats_get(a, s->last);
+    s->last->name = s->name;
+    s->last->workspace_id = "";
+    s->last->platform_status = "";
+    s->last->url = "";
+    s->last->live_turns = 0;
+    s->last->pending_replies = 0;
+  } else {
+    mol_loge(SCOPE, "agent %s: out of memory keeping its counters", s->name);
+  }
   s->agent = NULL;
   s->why = why;
   h->live--;
@@ -295,7 +305,8 @@ mol_holds *mol_host__holds(mol_host *h) { return &h->holds; }
 int mol_host__agent_stats(const mol_host *h, size_t i, mol_agent_stats *out) {
   const host_slot *s = &h->slots[i];
   if (s->agent) mol_agent_stats_get(s->agent, out);
-  else *out = s->last;
+  else if (s->last) *out = *s->last;
+  else *out = (mol_agent_stats){.workspace_id = "", .platform_status = "", .url = ""};
   out->name = s->name;
   return s->agent != NULL;
 }
