@@ -7,6 +7,7 @@
 # every agent is online on the platform and again after two more heartbeat intervals (beats
 # counted on the platform: last_heartbeat_at of every workspace within the last interval).
 # Usage: bench/hostscale/mem.sh [agents=10000] [settle_s=65]
+# MAX_WAIT=<s>: stop waiting for registrations after that long (default: no limit).
 # STANDALONE=1: no platform (agents without a platform URL); RSS once /health counts them all.
 # MOL=<molecule binary> (default: the release build); BEFORE=<another molecule binary> runs the
 # same measure with it first, in the same run, for a before/after ratio. The result goes to
@@ -78,7 +79,8 @@ measure() { # label binary
   # Until every workspace is online, or none has come online for 45 s (longer than the
   # register back-off's 30 s cap): those left out are reported, not waited for.
   local want=$((agents + 1)) n=0 last=-1 still=0
-  while ((n < want && still < 450)); do
+  local deadline=$((SECONDS + ${MAX_WAIT:-1000000}))
+  while ((n < want && still < 450 && SECONDS < deadline)); do
     if [[ -n ${STANDALONE:-} ]]; then
       [[ $(curl -s "http://127.0.0.1:$hport/health") == *"\"agents\":$agents}"* ]] && n=$want
       [[ $(curl -s "http://127.0.0.1:$oport/health") == *'"agents":1}'* ]] || n=0
