@@ -74,13 +74,17 @@ static void close_shared(mol_host *h) {
 static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
   mol_host__slot *s = arg;
   mol_host *h = s->h;
-  mol_agent_stats_get(a, &s->last);
-  s->last.name = s->name;
-  s->last.workspace_id = "";
-  s->last.platform_status = "";
-  s->last.url = "";
-  s->last.live_turns = 0;
-  s->last.pending_replies = 0;
+  if (s->last || (s->last = malloc(sizeof(*s->last))) != NULL) {
+    mol_agent_stats_get(a, s->last);
+    s->last->name = s->name;
+    s->last->workspace_id = "";
+    s->last->platform_status = "";
+    s->last->url = "";
+    s->last->live_turns = 0;
+    s->last->pending_replies = 0;
+  } else {
+    mol_loge(SCOPE, "agent %s: out of memory keeping its counters", s->name);
+  }
   s->agent = NULL;
   s->why = why;
   s->err = err;
@@ -278,7 +282,8 @@ mol_holds *mol_host__holds(mol_host *h) { return &h->holds; }
 int mol_host__agent_stats(const mol_host *h, size_t i, mol_agent_stats *out) {
   const mol_host__slot *s = h->slots[i];
   if (s->agent) mol_agent_stats_get(s->agent, out);
-  else *out = s->last;
+  else if (s->last) *out = *s->last;
+  else *out = (mol_agent_stats){.workspace_id = "", .platform_status = "", .url = ""};
   out->name = s->name;
   return s->agent != NULL;
 }

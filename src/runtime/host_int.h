@@ -37,7 +37,10 @@ typedef struct {
   mol_agent_end why;
   int err;
   int retired;                 /* removed by a reload */
-  mol_agent_stats last;        /* the counters at the end, so /metrics keeps them */
+  /* The counters at the end, so /metrics keeps them; allocated then (a live agent's are read
+   * from it), as most of a large host's agents never end before it does; reused when it ends
+   * again after a resume or a reload. NULL: never ended, or no memory to keep them. */
+  mol_agent_stats *last;
 } mol_host__slot;
 
 struct mol_host {

@@ -76,6 +76,7 @@ void mol_host__slot_free(mol_host__slot *s) {
   mol_host__gen_release(s->gen);
   mol_host__gen_release(s->next_gen);
   free(s->name);
+  free(s->last);
   free(s);
 }
 
