@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite three ways:
-#   build/        the normal build (-Wall -Wextra -Werror)
+#   build/        the normal build (-Wall -Wextra -Werror: every build here gets -Dwerror=true)
 #   build-asan/   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   build-fuzz/   clang + libFuzzer targets, each run for a bounded time
 # Ends with one line "N passed, N failed" (skips are counted and named, never silent).
@@ -20,12 +20,12 @@ done
 passed=0 failed=0 skipped=0
 broken=()
 
-configure() { # dir, meson options...
+configure() { # dir, meson options... (warnings are errors here; meson.build's default is off)
   local dir=$1; shift
   if [[ -f "$dir/build.ninja" ]]; then
-    meson configure "$dir" "$@"
+    meson configure "$dir" -Dwerror=true "$@"
   else
-    meson setup "$dir" "$@"
+    meson setup "$dir" -Dwerror=true "$@"
   fi
 }
 
