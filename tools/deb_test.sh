@@ -34,7 +34,7 @@ meson_version=$(sed -n "s/^ *version : '\([^']*\)',.*/\1/p" "$root/meson.build" 
 [[ $version == "$meson_version" ]] ||
   fail "debian/changelog says $version, meson.build $meson_version: add a changelog entry"
 for p in "${pkgs[@]}"; do
-  if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+  if [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]]; then
     fail "$p is already installed here; remove it first (this test installs and removes it)"
   fi
 done
@@ -83,7 +83,7 @@ for page in molecule molecule-call molecule-host molecule-plugin molecule-peers;
   warn=$(zcat "$f" | LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z 2>&1) || fail "groff failed on $f"
   [[ -z $warn ]] || fail "groff warns on $f: $warn"
 done
-zcat /usr/share/man/man1/molecule-call.1.gz | grep -q -- '\\-\\-timeout\\-ms' ||
+zgrep -q -- '\\-\\-timeout\\-ms' /usr/share/man/man1/molecule-call.1.gz ||
   fail "molecule-call(1) does not document --timeout-ms"
 
 step "bash completion"
@@ -113,8 +113,9 @@ step "the embedding example against the installed library and molecule"
 cc -Wall -Wextra -Werror $(pkg-config --cflags molecule) -o "$work/embed_poll" \
   "$root/examples/embed_poll.c" $(pkg-config --libs molecule) -pthread ||
   fail "examples/embed_poll.c does not build against the installed package"
-ldd "$work/embed_poll" | grep -qE 'libmolecule\.so\.0 => /(usr/)?lib/' ||
-  fail "embed_poll does not load the installed libmolecule.so.0: $(ldd "$work/embed_poll")"
+libs=$(ldd "$work/embed_poll")   # not piped into grep -q: pipefail would see ldd's SIGPIPE
+grep -qE 'libmolecule\.so\.0 => /(usr/)?lib/' <<<"$libs" ||
+  fail "embed_poll does not load the installed libmolecule.so.0: $libs"
 sh "$root/examples/embed_test.sh" /usr/bin/molecule "$work/embed_poll" || fail "embed_poll failed"
 
 echo "deb_test: built, installed and ran molecule $version from the Debian packages"
