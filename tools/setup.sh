@@ -16,6 +16,9 @@ fi
 if [[ "${1:-}" == "--coverage" ]]; then
   pkgs+=(gcovr)
 fi
+# The Debian packages (tools/deb_test.sh): dpkg-buildpackage with debhelper, groff to check the
+# man pages, systemd-analyze to verify the unit, zsh to load its completion.
+pkgs+=(build-essential debhelper dpkg-dev fakeroot groff-base systemd zsh)
 
 missing=()
 for p in "${pkgs[@]}"; do
