@@ -84,8 +84,12 @@ def esc(text, code=False):
     (every one in code, an option's leading ones in prose), so that copied commands work."""
     text = text.replace("\\", "\\e")
     if code:
-        return text.replace("-", "\\-")
-    return re.sub(r"(?<![\w])-", r"\\-", text)
+        text = text.replace("-", "\\-")
+    else:
+        text = re.sub(r"(?<![\w])-", r"\\-", text)
+    # Anything past ASCII (dashes, ellipses, check marks) as groff's named Unicode escapes, which
+    # every output device renders; raw UTF-8 bytes are "invalid input" to troff.
+    return "".join(c if ord(c) < 128 else "\\[u%04X]" % ord(c) for c in text)
 
 
 def inline(text, docdir):
