@@ -11,12 +11,15 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
+#include "cli/workers.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "molecule.h"
 
 typedef struct {
   uv_loop_t *loop;
+  mol_cli__worker *w;         /* this loop's worker (--workers) */
+  mol_http_client *forward;   /* requests about another worker's tasks; NULL alone */
   mol_http_server *http;
   mol_http_client *client;    /* push-notification deliveries */
   mol_a2a_server *a2a;
@@ -67,6 +70,9 @@ static void usage(FILE *out) {
           "  --sync normal|full   with --data-dir: normal (default) survives a crash or\n"
           "                       kill -9; full also fsyncs every commit, to survive a\n"
           "                       power loss\n"
+          "  --workers N|auto     N event loops on N threads sharing the port (default 1;\n"
+          "                       auto = the CPUs); the executor limits are per worker.\n"
+          "                       Not with --data-dir (see docs/serve.md)\n"
           "  -h, --help           this help\n"
           "\n"
           "The handler's environment is this one without MOLECULE_A2A_PLATFORM_SHARED_SECRET,\n"
@@ -77,15 +83,24 @@ static void usage(FILE *out) {
 }
 
 static void on_client_closed(void *arg) {
-  (void)arg;
-  mol_logi("serve", "stopped");
-  mol_cli__signals_close();
+  serve *s = arg;
+  if (s->w->index == 0) {
+    mol_logi("serve", "stopped");
+    mol_cli__signals_close();
+  }
+  mol_cli__mailbox_close(s->w); /* this worker's loop can end */
+}
+
+static void on_forward_closed(void *arg) {
+  serve *s = arg;
+  if (s->client) mol_http_client_close(s->client, on_client_closed, s);
+  else on_client_closed(s);
 }
 
 static void on_http_closed(void *arg) {
   serve *s = arg;
-  if (s->client) mol_http_client_close(s->client, on_client_closed, s);
-  else on_client_closed(s);
+  if (s->forward) mol_http_client_close(s->forward, on_forward_closed, s);
+  else on_forward_closed(s);
 }
 
 static void on_executor_closed(void *arg) {
@@ -123,8 +138,8 @@ static void on_drain_tick(uv_timer_t *t) {
 
 static void on_stop(void *arg) {
   serve *s = arg;
-  if (s->stopping++) return;
-  mol_logi("serve", "stopping: finishing turns in flight");
+  if (s->stopping++ || !s->a2a) return;
+  if (s->w->index == 0) mol_logi("serve", "stopping: finishing turns in flight");
   mol_a2a_server_drain(s->a2a);
   s->stop_at = uv_now(s->loop) + GRACE_MS;
   uv_timer_init(s->loop, &s->drain_timer);
@@ -132,33 +147,26 @@ static void on_stop(void *arg) {
   uv_timer_start(&s->drain_timer, on_drain_tick, 0, 50);
 }
 
-/* GET /metrics: the A2A server's counters in Prometheus text. */
-static void on_metrics(mol_http_req *r, void *arg) {
-  serve *s = arg;
-  mol_a2a_server_stats st;
-  if (!s->a2a) { /* stopping */
-    mol_http_respond(r, 503, "text/plain", "stopping\n", 9);
-    return;
-  }
-  mol_a2a_server_stats_get(s->a2a, &st);
+/* The counters of every worker, in Prometheus text. */
+static void answer_metrics(mol_http_req *r, const mol_a2a_server_stats *st) {
   const struct {
     const char *name, *type;
     unsigned long long v;
   } m[] = {
-    {"molecule_a2a_requests_total", "counter", st.requests},
-    {"molecule_a2a_turns_total", "counter", st.turns},
-    {"molecule_a2a_live_turns", "gauge", st.live_turns},
-    {"molecule_a2a_open_streams", "gauge", st.open_streams},
-    {"molecule_a2a_tasks", "gauge", st.tasks},
-    {"molecule_a2a_tasks_evicted_total", "counter", st.tasks_evicted},
-    {"molecule_a2a_push_configs", "gauge", st.push_configs},
-    {"molecule_a2a_push_sent_total", "counter", st.push.sent},
-    {"molecule_a2a_push_failed_total", "counter", st.push.failed},
-    {"molecule_a2a_push_retries_total", "counter", st.push.retries},
-    {"molecule_a2a_push_coalesced_total", "counter", st.push.coalesced},
-    {"molecule_a2a_push_refused_total", "counter", st.push.refused},
-    {"molecule_a2a_push_dropped_total", "counter", st.push.dropped},
-    {"molecule_a2a_push_pending", "gauge", st.push.pending},
+    {"molecule_a2a_requests_total", "counter", st->requests},
+    {"molecule_a2a_turns_total", "counter", st->turns},
+    {"molecule_a2a_live_turns", "gauge", st->live_turns},
+    {"molecule_a2a_open_streams", "gauge", st->open_streams},
+    {"molecule_a2a_tasks", "gauge", st->tasks},
+    {"molecule_a2a_tasks_evicted_total", "counter", st->tasks_evicted},
+    {"molecule_a2a_push_configs", "gauge", st->push_configs},
+    {"molecule_a2a_push_sent_total", "counter", st->push.sent},
+    {"molecule_a2a_push_failed_total", "counter", st->push.failed},
+    {"molecule_a2a_push_retries_total", "counter", st->push.retries},
+    {"molecule_a2a_push_coalesced_total", "counter", st->push.coalesced},
+    {"molecule_a2a_push_refused_total", "counter", st->push.refused},
+    {"molecule_a2a_push_dropped_total", "counter", st->push.dropped},
+    {"molecule_a2a_push_pending", "gauge", st->push.pending},
   };
   char body[2048];
   size_t n = 0;
@@ -168,12 +176,54 @@ static void on_metrics(mol_http_req *r, void *arg) {
   mol_http_respond(r, 200, "text/plain; version=0.0.4", body, n < sizeof(body) ? n : sizeof(body) - 1);
 }
 
+static void add_stats(mol_a2a_server_stats *sum, const mol_a2a_server_stats *a) {
+  sum->requests += a->requests;
+  sum->turns += a->turns;
+  sum->live_turns += a->live_turns;
+  sum->open_streams += a->open_streams;
+  sum->tasks += a->tasks;
+  sum->tasks_evicted += a->tasks_evicted;
+  sum->push_configs += a->push_configs;
+  sum->push.sent += a->push.sent;
+  sum->push.failed += a->push.failed;
+  sum->push.retries += a->push.retries;
+  sum->push.coalesced += a->push.coalesced;
+  sum->push.refused += a->push.refused;
+  sum->push.dropped += a->push.dropped;
+  sum->push.pending += a->push.pending;
+}
+
+static void read_stats(mol_cli__worker *w, void *slot) {
+  serve *s = w->app;
+  if (s->a2a) mol_a2a_server_stats_get(s->a2a, slot);
+}
+
+static void on_stats_gathered(mol_cli__worker *home, const void *slots, unsigned n, void *arg) {
+  (void)home;
+  const mol_a2a_server_stats *each = slots;
+  mol_a2a_server_stats sum = {0};
+  for (unsigned i = 0; i < n; i++) add_stats(&sum, &each[i]);
+  answer_metrics(arg, &sum);
+}
+
+/* GET /metrics: the A2A servers' counters, summed over the workers. */
+static void on_metrics(mol_http_req *r, void *arg) {
+  serve *s = arg;
+  if (!s->a2a) { /* stopping */
+    mol_http_respond(r, 503, "text/plain", "stopping\n", 9);
+    return;
+  }
+  if (mol_cli__gather(s->w, sizeof(mol_a2a_server_stats), read_stats, on_stats_gathered, r))
+    mol_http_respond(r, 503, "text/plain", "out of memory\n", 14);
+}
+
 typedef struct {
   char host[128];
   int port;
   const char *executor, *name, *public_url;
   const char *data_dir;
   int allow_private_webhooks, sync_full;
+  unsigned workers;           /* 0 = not given */
   mol_echo_opts echo;
   mol_command_opts command;
 } serve_opts;
@@ -249,6 +299,7 @@ static int parse(int argc, char **argv, serve_opts *o) {
     {"max-output-bytes", required_argument, 0, 'O'},
     {"allow-private-webhooks", no_argument, 0, 'W'},
     {"data-dir", required_argument, 0, 'D'}, {"sync", required_argument, 0, 'S'},
+    {"workers", required_argument, 0, 'w'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   snprintf(o->host, sizeof(o->host), "127.0.0.1");
   o->port = 8000;
@@ -281,6 +332,9 @@ static int parse(int argc, char **argv, serve_opts *o) {
       case 'u': o->public_url = optarg; break;
       case 'W': o->allow_private_webhooks = 1; break;
       case 'D': o->data_dir = optarg; break;
+      case 'w':
+        if (!(o->workers = mol_cli__workers_arg("serve", optarg))) return 2;
+        break;
       case 'S':
         if (strcmp(optarg, "normal") != 0 && strcmp(optarg, "full") != 0) {
           fprintf(stderr, "molecule serve: --sync takes normal or full, not '%s'\n", optarg);
@@ -300,6 +354,12 @@ static int parse(int argc, char **argv, serve_opts *o) {
     fprintf(stderr, "molecule serve: unexpected argument '%s'\n", argv[optind]);
     return 2;
   }
+  if (o->data_dir && o->workers > 1) {
+    fprintf(stderr, "molecule serve: --data-dir keeps the tasks of one worker: use --workers 1 "
+                    "with it (or run one molecule serve per data directory)\n");
+    return 2;
+  }
+  if (!o->workers) o->workers = 1;
   return check_executor(o);
 }
 
@@ -316,11 +376,30 @@ static int make_executor(serve *s, serve_opts *o) {
   return rc;
 }
 
+/* A request about another worker's task goes to that worker's private listener. */
+static int forward_to_owner(mol_http_req *r, unsigned owner, void *arg) {
+  serve *s = arg;
+  return mol_cli__forward(s->forward, r, s->w->pool->w[owner].private_port);
+}
+
+/* The public listener (shared by the workers) and, with several, this worker's private one. */
+static int listen_all(serve *s, serve_opts *o) {
+  unsigned n = s->w->pool->n;
+  mol_http_server_opts ho = {.reuse_port = n > 1};
+  int rc = mol_http_server_new(s->loop, &ho, &s->http);
+  if (!rc) rc = mol_http_client_new(s->loop, NULL, &s->client);
+  if (!rc && n > 1) rc = mol_cli__forward_client(s->loop, &s->forward);
+  if (!rc) rc = mol_http_server_listen(s->http, o->host, o->port);
+  if (!rc && n > 1) rc = mol_http_server_listen(s->http, "127.0.0.1", 0);
+  if (!rc && n > 1) s->w->private_port = mol_http_server_listener_port(s->http, 1);
+  /* port 0: the first worker's choice is every worker's */
+  if (!rc && s->w->index == 0) o->port = mol_http_server_port(s->http);
+  return rc;
+}
+
 static int start(serve *s, serve_opts *o) {
   /* Listen first, so that with port 0 the card names the port really chosen. */
-  int rc = mol_http_server_new(s->loop, NULL, &s->http);
-  if (!rc) rc = mol_http_client_new(s->loop, NULL, &s->client);
-  if (!rc) rc = mol_http_server_listen(s->http, o->host, o->port);
+  int rc = listen_all(s, o);
   if (rc) return rc;
   int port = mol_http_server_port(s->http);
   char url[300];
@@ -338,14 +417,50 @@ static int start(serve *s, serve_opts *o) {
   mol_a2a_server_opts ao = {.card = &card, .executor = &s->ex,
                             .push = {.http = s->client,
                                      .allow_private = o->allow_private_webhooks},
-                            .data_dir = o->data_dir, .sync_full = o->sync_full};
+                            .data_dir = o->data_dir, .sync_full = o->sync_full,
+                            .worker = s->w->index, .workers = s->w->pool->n,
+                            .forward = s->forward ? forward_to_owner : NULL, .forward_arg = s};
   if (!rc) rc = mol_a2a_server_new(s->loop, s->http, &ao, &s->a2a);
   if (!rc) rc = mol_http_server_route(s->http, "GET", "/metrics", 0, on_metrics, s);
   if (rc) return rc;
-  mol_logi("serve", "A2A agent '%s' on %s (card at %s.well-known/agent-card.json)", o->name, url, url);
-  printf("listening on %s:%d\n", o->host, port);
-  fflush(stdout);
+  if (s->w->index == 0)
+    mol_logi("serve", "A2A agent '%s' on %s (card at %s.well-known/agent-card.json)", o->name, url, url);
   return 0;
+}
+
+static void stop_worker(mol_cli__worker *w, void *arg) {
+  (void)arg;
+  on_stop(w->app);
+}
+
+/* SIGINT/SIGTERM (on worker 0's loop): every worker drains. */
+static void on_stop_signal(void *arg) {
+  mol_cli__pool *p = arg;
+  for (unsigned i = 0; i < p->n; i++) mol_cli__post(&p->w[i], stop_worker, NULL);
+}
+
+/* Closes what start built, in the order a stop closes it, so nothing is left behind. */
+static void unwind(serve *s) {
+  if (s->a2a) mol_a2a_server_close(s->a2a, on_a2a_closed, s);
+  else on_a2a_closed(s);
+}
+
+/* Starts every worker in turn (the first picks the port when it is 0); on a failure unwinds
+ * them all. */
+static int start_all(mol_cli__pool *p, serve *each, serve_opts *o) {
+  int rc = 0;
+  unsigned started = 0;
+  for (; started < p->n && !rc; started++) {
+    serve *s = &each[started];
+    *s = (serve){.loop = &p->w[started].loop, .w = &p->w[started]};
+    p->w[started].app = s;
+    rc = start(s, o);
+  }
+  if (!rc) return 0;
+  fprintf(stderr, "molecule serve: %s\n", mol_strerror(rc));
+  for (unsigned i = 0; i < started; i++) unwind(&each[i]);
+  for (unsigned i = started; i < p->n; i++) mol_cli__mailbox_close(&p->w[i]);
+  return rc;
 }
 
 int mol_cli__cmd_serve(int argc, char **argv) {
@@ -353,20 +468,21 @@ int mol_cli__cmd_serve(int argc, char **argv) {
   int rc = parse(argc, argv, &o);
   if (rc) return rc == 1 ? 0 : rc;
   mol_cli__log_from_env();
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  serve s = {.loop = &loop};
-  rc = start(&s, &o);
-  if (rc) {
-    fprintf(stderr, "molecule serve: %s\n", mol_strerror(rc));
-    /* Close what was built, in the order a stop closes it, so nothing is left behind. */
-    if (s.a2a) mol_a2a_server_close(s.a2a, on_a2a_closed, &s);
-    else on_a2a_closed(&s);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+  mol_cli__pool *p;
+  serve *each = calloc(o.workers, sizeof(*each));
+  if (!each || mol_cli__pool_new(o.workers, &p)) {
+    free(each);
+    fprintf(stderr, "molecule serve: out of memory\n");
     return 1;
   }
-  mol_cli__on_stop_signal(&loop, on_stop, &s);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  return uv_loop_close(&loop) == 0 ? 0 : 1;
+  int failed = start_all(p, each, &o);
+  if (!failed) {
+    printf("listening on %s:%d\n", o.host, o.port);
+    fflush(stdout);
+    mol_cli__on_stop_signal(&p->w[0].loop, on_stop_signal, p);
+  }
+  int ran = mol_cli__pool_run(p);
+  int closed = mol_cli__pool_free(p);
+  free(each);
+  return failed || ran || closed ? 1 : 0;
 }

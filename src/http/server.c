@@ -499,6 +499,14 @@ int mol_http_server_port(const mol_http_server *s) {
   return s->nlisteners ? s->port : MOL_EINVAL;
 }
 
+int mol_http_server_listener_port(const mol_http_server *s, int i) {
+  if (i < 0 || i >= s->nlisteners) return MOL_EINVAL;
+  sock_addr a;
+  int len = sizeof(a);
+  if (uv_tcp_getsockname(s->listeners[i], &a.sa, &len)) return MOL_EINVAL;
+  return ntohs(a.sa.sa_family == AF_INET6 ? a.v6.sin6_port : a.v4.sin_port);
+}
+
 int mol_http_server_local_host(const mol_http_server *s, char *buf, size_t n) {
   sock_addr a;
   int len = sizeof(a);

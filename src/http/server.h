@@ -94,6 +94,8 @@ int mol_http_server_listen(mol_http_server *s, const char *host, int port);
 
 /* Port of the first listener, or MOL_EINVAL if there is none. */
 int mol_http_server_port(const mol_http_server *s);
+/* Port of listener i (in the order of mol_http_server_listen), or MOL_EINVAL. */
+int mol_http_server_listener_port(const mol_http_server *s, int i);
 
 /* The address a client on this host reaches the first listener at, as a URL's host part:
  * its bound address ("127.0.0.2", "[::1]"), a wildcard one as the loopback ("0.0.0.0" as
