@@ -105,7 +105,10 @@ static void on_http_closed(void *arg) {
 
 static void on_executor_closed(void *arg) {
   serve *s = arg;
-  if (s->http) mol_http_server_close(s->http, 1000, on_http_closed, s);
+  /* Requests passed on to another worker end once it has drained: its grace, then a little
+   * for the answers to come back. */
+  unsigned grace = s->forward ? GRACE_MS + 1000 : 1000;
+  if (s->http) mol_http_server_close(s->http, grace, on_http_closed, s);
   else on_http_closed(s);
 }
 

@@ -35,6 +35,13 @@ struct mol_host {
    * mol_host_close, whose callback fires once everything has wound down. */
   int is_public, started, close_requested;
   mol_host_config cfg;         /* owned from mol_host_create until the host is freed */
+  /* --workers: the other workers' agents (name -> owner) and where their requests go */
+  json_t *foreign;
+  unsigned worker, workers;
+  unsigned listener_grace_ms;  /* how long the listener's last requests may take at the end */
+  int (*forward)(mol_http_req *r, unsigned owner, void *arg);
+  void (*whole_view)(mol_http_req *r, int is_metrics, void *arg);
+  void *workers_arg;
   mol_host_agent_end_cb on_agent_end;
   void *agent_end_arg;
   mol_host_close_cb close_cb;
@@ -56,6 +63,7 @@ _Static_assert(MOL_HOST_AGENT_STOPPED == (int)MOL_AGENT_STOPPED &&
 static void host_free(mol_host *h) {
   for (size_t i = 0; i < h->n; i++) free(h->slots[i].name);
   free(h->slots);
+  json_decref(h->foreign);
   mol_host_config_free(&h->cfg);
   free(h);
 }
@@ -89,7 +97,7 @@ static void on_client_closed(void *arg) {
 static void close_shared(mol_host *h) {
   if (h->http) {
     mol_holds_take(&h->holds);
-    mol_http_server_close(h->http, LISTENER_GRACE_MS, on_http_closed, h);
+    mol_http_server_close(h->http, h->listener_grace_ms, on_http_closed, h);
   }
   if (h->client) {
     mol_holds_take(&h->holds);
@@ -131,14 +139,42 @@ void mol_host_stop(mol_host *h) {
 
 /* ---- routes -------------------------------------------------------------------------------- */
 
-static void on_metrics(mol_http_req *r, void *arg) { mol_host__metrics_serve(r, arg); }
+static void on_metrics(mol_http_req *r, void *arg) {
+  mol_host *h = arg;
+  if (h->whole_view) h->whole_view(r, 1, h->workers_arg);
+  else mol_host__metrics_serve(r, h);
+}
 
 static void on_health(mol_http_req *r, void *arg) {
   mol_host *h = arg;
+  if (h->whole_view) {
+    h->whole_view(r, 0, h->workers_arg);
+    return;
+  }
   char body[96];
   int n = snprintf(body, sizeof(body), "{\"status\":\"%s\",\"agents\":%zu}",
                    h->stopping ? "stopping" : "ok", h->live);
   mol_http_respond(r, h->stopping ? 503 : 200, "application/json", body, (size_t)n);
+}
+
+/* /agents/<name>/... of an agent another worker runs: handed to it. */
+static void on_foreign(mol_http_req *r, void *arg) {
+  mol_host *h = arg;
+  const char *name = mol_http_req_path(r) + strlen("/agents/"), *end = strchr(name, '/');
+  json_t *owner = json_object_getn(h->foreign, name, end ? (size_t)(end - name) : strlen(name));
+  if (owner && h->forward(r, (unsigned)json_integer_value(owner), h->workers_arg) == 0) return;
+  mol_http_respond(r, 404, "text/plain", "Not Found\n", 10);
+}
+
+/* Whether agent i is another worker's (it is then only remembered, for on_foreign). */
+static int is_foreign(mol_host *h, const mol_host_config *cfg, size_t i) {
+  if (h->workers <= 1 || i % h->workers == h->worker) return 0;
+  json_object_set_new(h->foreign, cfg->agents[i].name, json_integer((json_int_t)(i % h->workers)));
+  return 1;
+}
+
+int mol_host_private_port(const mol_host *h) {
+  return h && h->http && h->workers > 1 ? mol_http_server_listener_port(h->http, 1) : 0;
 }
 
 /* ---- start --------------------------------------------------------------------------------- */
@@ -155,7 +191,8 @@ static char *agent_url(const mol_host_config *cfg, const mol_host_agent_conf *ac
 
 static int start_agents(mol_host *h, const mol_host_config *cfg) {
   for (size_t i = 0; i < cfg->n_agents; i++) {
-    host_slot *s = &h->slots[i];
+    if (is_foreign(h, cfg, i)) continue;
+    host_slot *s = &h->slots[h->n++];
     s->h = h;
     if (!(s->name = strdup(cfg->agents[i].name))) return MOL_ENOMEM;
     mol_agent_opts o = cfg->agents[i].opts;
@@ -179,11 +216,14 @@ static int start_agents(mol_host *h, const mol_host_config *cfg) {
 }
 
 static int start_shared(mol_host *h, const mol_host_config *cfg) {
-  int rc = mol_http_server_new(h->loop, NULL, &h->http);
+  mol_http_server_opts ho = {.reuse_port = h->workers > 1};
+  int rc = mol_http_server_new(h->loop, &ho, &h->http);
   if (rc) return rc;
   rc = mol_http_server_route(h->http, "GET", "/metrics", 0, on_metrics, h);
   if (!rc) rc = mol_http_server_route(h->http, "GET", "/health", 0, on_health, h);
+  if (!rc && h->workers > 1) rc = mol_http_server_route(h->http, NULL, "/agents/", 1, on_foreign, h);
   if (!rc) rc = mol_http_server_listen(h->http, cfg->listen_host, cfg->listen_port);
+  if (!rc && h->workers > 1) rc = mol_http_server_listen(h->http, "127.0.0.1", 0);
   if (rc) {
     mol_loge(SCOPE, "cannot listen on %s:%d: %s", cfg->listen_host, cfg->listen_port,
              mol_strerror(rc));
@@ -197,8 +237,19 @@ static int start_shared(mol_host *h, const mol_host_config *cfg) {
  * running host's hold is taken: the wind-down drops it. */
 static int host_begin(mol_host *h, const mol_host_config *cfg) {
   int rc = MOL_ENOMEM;
-  if ((h->slots = calloc(cfg->n_agents, sizeof(*h->slots))) != NULL) {
-    h->n = cfg->n_agents;
+  h->listener_grace_ms = LISTENER_GRACE_MS;
+  if (cfg->workers > 1 && cfg->forward && cfg->worker < cfg->workers) {
+    /* Requests passed on to another worker end when that worker's agents have drained: its
+     * grace, then a little for the answers to come back. */
+    h->listener_grace_ms += cfg->grace_ms;
+    h->worker = cfg->worker;
+    h->workers = cfg->workers;
+    h->forward = cfg->forward;
+    h->whole_view = cfg->whole_view;
+    h->workers_arg = cfg->workers_arg;
+    h->foreign = json_object();
+  }
+  if ((!h->workers || h->foreign) && (h->slots = calloc(cfg->n_agents, sizeof(*h->slots)))) {
     rc = start_shared(h, cfg);
     if (!rc) rc = start_agents(h, cfg);
   }

@@ -37,6 +37,17 @@ typedef struct {
   mol_host_agent_conf *agents;
   size_t n_agents;
   json_t *doc;                 /* the parsed file (borrowed strings point into it) */
+  /* Set by `molecule host --workers N`, not by the file: this host is worker `worker` of
+   * `workers` (0 or 1 = alone), listening on a port shared with the others (SO_REUSEPORT) and
+   * on a private loopback port of its own (mol_host_private_port). It starts only its shard of
+   * the agents (agent i when i % workers == worker) and hands a request under /agents/<name>
+   * of another worker's agent, untouched, to forward(r, owner, arg) (which answers it and
+   * returns 0). GET /metrics and GET /health go to whole_view(r, is_metrics, arg), which
+   * answers them for every worker. */
+  unsigned worker, workers;
+  int (*forward)(mol_http_req *r, unsigned owner, void *arg);
+  void (*whole_view)(mol_http_req *r, int is_metrics, void *arg);
+  void *workers_arg;
 } mol_host_config;
 
 /* Reads and checks a host file. base paths (config_dir, snapshot_path) are relative to the
@@ -64,6 +75,10 @@ typedef struct {
  * host in two steps; mol_host_port and mol_host_metrics are public too. */
 int mol_host_start_config(uv_loop_t *loop, const mol_host_config *cfg,
                           const mol_host_callbacks *cbs, mol_host **out);
+
+/* With workers (mol_host_config.workers > 1): the port of this worker's private listener;
+ * else 0. */
+int mol_host_private_port(const mol_host *h);
 
 /* A host that has not started, for the public API (host_public.c): takes *cfg (which is
  * zeroed) and keeps it until mol_host_start. Returns 0 or MOL_ENOMEM (*cfg is then freed). */

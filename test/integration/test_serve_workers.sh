@@ -142,8 +142,9 @@ done
 kill -TERM "$PID"
 wait "$PID" || fail "multi did not exit 0"
 
-# ---- graceful drain: turns in flight on both workers finish, exit 0 ----
-serve drain --workers 2 --delay-ms 1500
+# ---- graceful drain: turns and streams in flight on both workers finish, exit 0; streams
+# passed on from one worker to another included ----
+serve drain --workers 2 --task-mode --delay-ms 1500
 i=0
 while [ $i -lt 8 ]; do
   curl -sS --max-time 20 "$URL" -H 'Content-Type: application/json' \
@@ -152,13 +153,28 @@ while [ $i -lt 8 ]; do
   PIDS="$PIDS $!"
   i=$((i + 1))
 done
-wait_for 10 sh -c "[ \"\$(curl -sS '${URL}metrics' | sed -n 's/^molecule_a2a_live_turns //p')\" = 8 ]" ||
-  fail "8 turns never ran at once: $(curl -sS "${URL}metrics")"
+i=0
+while [ $i -lt 4 ]; do
+  t=$(rpc message/send "{\"configuration\":{\"blocking\":false},\"message\":$(msg "watched $i")}" | task_id_of)
+  curl -sS -N --max-time 20 "$URL" -H 'Content-Type: application/json' \
+    -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tasks/resubscribe\",\"params\":{\"id\":\"$t\"}}" \
+    >"$DIR/watch.$i.out" 2>&1 &
+  PIDS="$PIDS $!"
+  i=$((i + 1))
+done
+wait_for 10 sh -c "curl -sS '${URL}metrics' | grep -qx 'molecule_a2a_open_streams 4'" ||
+  fail "4 streams never open at once: $(curl -sS "${URL}metrics")"
 kill -TERM "$PID"
 wait "$PID" || fail "drain did not exit 0"
 i=0
 while [ $i -lt 8 ]; do
-  grep -q '"text":"echo: drain '$i'"' "$DIR/drain.$i.out" || fail "turn $i in flight lost: $(cat "$DIR/drain.$i.out")"
+  [ "$(state_in <"$DIR/drain.$i.out")" = completed ] || fail "turn $i in flight lost: $(cat "$DIR/drain.$i.out")"
+  i=$((i + 1))
+done
+i=0
+while [ $i -lt 4 ]; do
+  grep -q '"state":"completed"' "$DIR/watch.$i.out" && grep -q '"final":true' "$DIR/watch.$i.out" ||
+    fail "stream $i cut: $(cat "$DIR/watch.$i.out")"
   i=$((i + 1))
 done
 echo "ok"

@@ -1,0 +1,89 @@
+#!/bin/sh
+# `molecule host --workers 2` as a process, over loopback with curl (every call a fresh
+# connection, so SO_REUSEPORT spreads them over the workers, each running half the agents):
+#  - every agent answers message/send, its card and its /health on every connection, whichever
+#    worker runs it; an unknown agent is 404;
+#  - /health and /metrics are one view: every agent once, each family's HELP/TYPE once,
+#    molecule_host_agents the sum, each agent's turns exact;
+#  - SIGTERM drains every worker: turns in flight finish, the exit status is 0.
+set -eu
+MOLECULE=$1
+DIR=$(mktemp -d /tmp/molhostworkers-XXXXXX)
+PID=""
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$DIR"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; cat "$DIR"/*.log 2>/dev/null; exit 1; }
+wait_for() { # seconds command...: polls every 0.05 s
+  n=$(($1 * 20)); shift
+  while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.05; n=$((n - 1)); done
+  return 1
+}
+send() { # agent text: message/send on a fresh connection
+  curl -sS --max-time 20 "$BASE/agents/$1/" -H 'Content-Type: application/json' \
+    -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"message/send\",\"params\":{\"message\":{\"role\":\"user\",\"messageId\":\"m-$(date +%s%N)\",\"parts\":[{\"kind\":\"text\",\"text\":\"$2\"}]}}}"
+}
+
+"$MOLECULE" host -c /dev/null --workers nope >"$DIR/bad.log" 2>&1 && fail "--workers nope accepted"
+grep -q "\-\-workers wants a whole number from 1 to 256 or 'auto', not 'nope'" "$DIR/bad.log" ||
+  fail "--workers nope: $(cat "$DIR/bad.log")"
+rm "$DIR/bad.log"
+
+cat >"$DIR/host.yaml" <<YAML
+listen: 127.0.0.1:0
+agents:
+  - name: a0
+  - name: a1
+  - name: a2
+  - name: a3
+  - name: a4
+  - name: slow
+    delay_ms: 1500
+YAML
+"$MOLECULE" host -c "$DIR/host.yaml" --workers 2 >"$DIR/host.log" 2>&1 &
+PID=$!
+wait_for 10 grep -qs "listening on" "$DIR/host.log" || fail "host did not start"
+BASE="http://127.0.0.1:$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$DIR/host.log")"
+
+for a in a0 a1 a2 a3 a4; do
+  for k in 1 2 3 4 5 6; do
+    OUT=$(send "$a" "hi $a $k")
+    echo "$OUT" | grep -q "\"text\":\"echo: hi $a $k\"" || fail "$a call $k: $OUT"
+  done
+  OUT=$(curl -sS "$BASE/agents/$a/.well-known/agent-card.json")
+  echo "$OUT" | grep -q "\"name\":\"$a\"" || fail "$a card: $OUT"
+  curl -fsS "$BASE/agents/$a/health" | grep -q '"status":"ok"' || fail "$a /health"
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/agents/nope/health")" = 404 ] || fail "unknown agent not 404"
+
+OUT=$(curl -sS "$BASE/health")
+[ "$OUT" = '{"status":"ok","agents":6}' ] || fail "/health: $OUT"
+curl -fsS "$BASE/metrics" >"$DIR/metrics" || fail "/metrics"
+grep -qx "molecule_host_agents 6" "$DIR/metrics" || fail "host agents: $(cat "$DIR/metrics")"
+for a in a0 a1 a2 a3 a4; do
+  grep -qx "molecule_agent_turns_total{agent=\"$a\"} 6" "$DIR/metrics" || fail "$a turns: $(grep "$a" "$DIR/metrics")"
+done
+grep -qx 'molecule_agent_up{agent="slow"} 1' "$DIR/metrics" || fail "slow missing from /metrics"
+[ "$(grep -c '^# TYPE ' "$DIR/metrics")" = "$(grep '^# TYPE ' "$DIR/metrics" | sort -u | wc -l)" ] ||
+  fail "a family twice: $(grep '^# TYPE ' "$DIR/metrics" | sort | uniq -d)"
+# a family's samples follow its TYPE line: every sample's name matches the last TYPE seen
+awk '/^# TYPE /{f=$3; next} /^#/{next} {n=$1; sub(/\{.*/, "", n); sub(/_(bucket|sum|count)$/, "", n); if (n != f) {print "stray " $0; exit 1}}' \
+  "$DIR/metrics" || fail "samples outside their family"
+
+# ---- SIGTERM: turns in flight on both workers finish, exit 0 ----
+i=0
+while [ $i -lt 6 ]; do
+  send slow "drain $i" >"$DIR/drain.$i.out" 2>&1 &
+  i=$((i + 1))
+done
+wait_for 10 sh -c "curl -s '$BASE/metrics' | grep -qx 'molecule_agent_live_turns{agent=\"slow\"} 6'" ||
+  fail "6 turns never ran at once: $(grep slow "$DIR/metrics")"
+kill -TERM "$PID"
+wait "$PID" || fail "host did not exit 0"
+PID=""
+wait
+i=0
+while [ $i -lt 6 ]; do
+  grep -q "\"text\":\"echo: drain $i\"" "$DIR/drain.$i.out" || fail "turn $i lost: $(cat "$DIR/drain.$i.out")"
+  i=$((i + 1))
+done
+echo ok
