@@ -16,7 +16,7 @@
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: molecule host -c FILE [--listen HOST:PORT] [--log-json]\n"
+          "usage: molecule host -c FILE [--listen HOST:PORT] [--log-json] [--workers N]\n"
           "\n"
           "Runs every agent of a host file (docs/host.md) behind one listener:\n"
           "/agents/<name>/ per agent, GET /metrics (Prometheus) and GET /health.\n"
