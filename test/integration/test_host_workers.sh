@@ -39,6 +39,19 @@ agents:
   - name: slow
     delay_ms: 1500
 YAML
+# a port taken by a server that does not share it: a clear error, exit 1, no hang
+"$MOLECULE" serve --listen 127.0.0.1:0 >"$DIR/plain.log" 2>&1 &
+PID=$!
+wait_for 10 grep -qs "listening on" "$DIR/plain.log" || fail "plain serve did not start"
+TAKEN=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$DIR/plain.log")
+"$MOLECULE" host -c "$DIR/host.yaml" --workers 2 --listen "127.0.0.1:$TAKEN" >"$DIR/inuse.out" 2>&1 &&
+  fail "port in use accepted"
+grep -qi "address already in use" "$DIR/inuse.out" || fail "port in use: $(cat "$DIR/inuse.out")"
+rm "$DIR/inuse.out"
+kill -TERM "$PID"
+wait "$PID" || fail "plain serve did not exit 0"
+rm "$DIR/plain.log"
+
 "$MOLECULE" host -c "$DIR/host.yaml" --workers 2 >"$DIR/host.log" 2>&1 &
 PID=$!
 wait_for 10 grep -qs "listening on" "$DIR/host.log" || fail "host did not start"

@@ -55,6 +55,14 @@ grep -q "\-\-workers wants a whole number from 1 to 256 or 'auto', not '0'" "$DI
 "$MOLECULE" serve --workers 2 --data-dir "$DIR/data" >"$DIR/bad.log" 2>&1 && fail "--workers 2 --data-dir accepted"
 grep -q "data-dir keeps the tasks of one worker: use --workers 1" "$DIR/bad.log" || fail "--data-dir: $(cat "$DIR/bad.log")"
 
+# ---- a port taken by a server that does not share it: a clear error, nothing left running ----
+serve plain --workers 1
+TAKEN=$(echo "$URL" | sed 's|.*:\([0-9]*\)/$|\1|')
+"$MOLECULE" serve --workers 2 --listen "127.0.0.1:$TAKEN" >"$DIR/inuse.log" 2>&1 && fail "port in use accepted"
+grep -qi "address already in use" "$DIR/inuse.log" || fail "port in use: $(cat "$DIR/inuse.log")"
+kill -TERM "$PID"
+wait "$PID" || fail "plain did not exit 0"
+
 # ---- tasks on every worker, read from every connection ----
 : >"$DIR/calls"
 serve w2 --workers 2 --task-mode --allow-private-webhooks
