@@ -13,7 +13,7 @@
 #include "cli/host_workers.h"
 #include "cli/workers.h"
 #include "molecule.h"
-#include "runtime/host_int.h"
+#include "runtime/host.h"
 
 typedef struct {
   mol_cli__worker *w;
@@ -66,7 +66,7 @@ static void read_view(mol_cli__worker *w, void *slot, int with_text) {
   if (!x->h) return;
   v->running = 1;
   v->stopping = x->stopping;
-  v->live = mol_host__live(x->h);
+  v->live = mol_host_serving(x->h);
   if (with_text) v->text = mol_host_metrics(x->h);
 }
 static void read_metrics(mol_cli__worker *w, void *slot) { read_view(w, slot, 1); }

@@ -340,6 +340,7 @@ mol_agent *mol_host_agent(const mol_host *h, const char *name) {
 
 size_t mol_host__agents(const mol_host *h) { return h->n; }
 size_t mol_host__live(const mol_host *h) { return h->live; }
+size_t mol_host_serving(const mol_host *h) { return h->live; }
 uv_loop_t *mol_host__loop(const mol_host *h) { return h->loop; }
 mol_holds *mol_host__holds(mol_host *h) { return &h->holds; }
 

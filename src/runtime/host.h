@@ -79,6 +79,8 @@ int mol_host_start_config(uv_loop_t *loop, const mol_host_config *cfg,
 /* With workers (mol_host_config.workers > 1): the port of this worker's private listener;
  * else 0. */
 int mol_host_private_port(const mol_host *h);
+/* The host's agents still serving (what /health reports). */
+size_t mol_host_serving(const mol_host *h);
 
 /* A host that has not started, for the public API (host_public.c): takes *cfg (which is
  * zeroed) and keeps it until mol_host_start. Returns 0 or MOL_ENOMEM (*cfg is then freed). */
