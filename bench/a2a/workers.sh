@@ -6,11 +6,15 @@
 # worker thread's share of the CPU). Nothing is pinned: two workers need two CPUs, and wrk
 # shares them, so req/s is what the machine has left; CPU per request is the number that says
 # whether a worker got slower (a shared lock on the hot path would show there).
-# Usage: bench/a2a/workers.sh [duration_s=10] [rounds=3]
+# TARGET=host: the same for `molecule host` with two echo agents (a0 on worker 0, a1 on worker
+# 1), every connection calling both in turn (send_agents.lua), so that half the calls that
+# reach a worker are for the other worker's agent and are passed on to it: the price of the
+# hand-over, for clients that do not keep to their agent's worker.
+# Usage: [TARGET=serve|host] bench/a2a/workers.sh [duration_s=10] [rounds=3]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh"
-duration=${1:-10} rounds=${2:-3} conns=50
+duration=${1:-10} rounds=${2:-3} conns=50 target=${TARGET:-serve}
 bench_build src/cli/molecule
 mol=$BENCH_ROOT/build-bench/src/cli/molecule
 dir=$(mktemp -d)
@@ -19,10 +23,17 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 declare -A port=([1]=18095 [2]=18096) pid
+script=$here/send.lua path=/
+printf 'agents:\n  - name: a0\n  - name: a1\n' >"$dir/host.yaml"
 for n in 1 2; do
-  "$mol" serve --workers "$n" --listen "127.0.0.1:${port[$n]}" >/dev/null & pids+=($!)
+  if [[ $target == host ]]; then
+    "$mol" host -c "$dir/host.yaml" --workers "$n" --listen "127.0.0.1:${port[$n]}" >/dev/null 2>&1 & pids+=($!)
+  else
+    "$mol" serve --workers "$n" --listen "127.0.0.1:${port[$n]}" >/dev/null & pids+=($!)
+  fi
   pid[$n]=$!
 done
+[[ $target == host ]] && script=$here/send_agents.lua
 wait_port 18095; wait_port 18096
 
 ticks=$(getconf CLK_TCK)
@@ -41,7 +52,7 @@ threads_cpu() { # pid: "tid:ticks ..." for every thread
 measure() { # workers
   local n=$1 before after tb ta out
   before=$(cpu_of "${pid[$n]}"); tb=$(threads_cpu "${pid[$n]}")
-  out=$(wrk -t1 -c"$conns" -d"$duration"s -s "$here/send.lua" "http://127.0.0.1:${port[$n]}/")
+  out=$(wrk -t1 -c"$conns" -d"$duration"s -s "$script" "http://127.0.0.1:${port[$n]}/")
   after=$(cpu_of "${pid[$n]}"); ta=$(threads_cpu "${pid[$n]}")
   echo "$out" >>"$BENCH_OUT/wrk.log"
   python3 - "$out" "$before" "$after" "$ticks" "$tb" "$ta" <<'PY'
@@ -70,16 +81,24 @@ for r in $(seq "$rounds"); do
   done
 done
 
-python3 - "${rps[1]}" "${rps[2]}" "${cpu[1]}" "${cpu[2]}" "${share[2]}" "$duration" "$rounds" >"$dir/workers.md" <<'PY'
+python3 - "${rps[1]}" "${rps[2]}" "${cpu[1]}" "${cpu[2]}" "${share[2]}" "$duration" "$rounds" "$target" >"$dir/workers.md" <<'PY'
 import statistics as st, sys
 f = lambda s: [float(x) for x in s.split()]
 r1, r2, c1, c2, sh2 = map(f, sys.argv[1:6])
-dur, rounds = sys.argv[6:8]
+dur, rounds, target = sys.argv[6:9]
 med = st.median
-print('## `molecule serve --workers`: one loop per core\n')
-print('Command: `bench/a2a/workers.sh %s %s`. `molecule serve --executor echo --workers 1` and' % (dur, rounds))
-print('`--workers 2` side by side, each driven in turn by wrk -t1 -c50 (keep-alive, the message/send')
-print('of bench/a2a/run.sh), %s rounds of %s s alternating ABBA, medians. Nothing pinned: the two' % (rounds, dur))
+if target == 'host':
+    print('## `molecule host --workers`: two agents, every connection calling both\n')
+    print('Command: `TARGET=host bench/a2a/workers.sh %s %s`. `molecule host` with two echo agents' % (dur, rounds))
+    print('(a0 on worker 0, a1 on worker 1) with `--workers 1` and `--workers 2` side by side, each')
+    print('driven in turn by wrk -t1 -c50 whose every connection alternates between the two agents, so')
+    print('that half the calls reaching a worker are passed on to the other one. %s rounds of %s s' % (rounds, dur))
+    print('alternating ABBA, medians. Nothing pinned: the two')
+else:
+    print('## `molecule serve --workers`: one loop per core\n')
+    print('Command: `bench/a2a/workers.sh %s %s`. `molecule serve --executor echo --workers 1` and' % (dur, rounds))
+    print('`--workers 2` side by side, each driven in turn by wrk -t1 -c50 (keep-alive, the message/send')
+    print('of bench/a2a/run.sh), %s rounds of %s s alternating ABBA, medians. Nothing pinned: the two' % (rounds, dur))
 print('workers and wrk share the machine\'s CPUs. CPU per request is the whole server process\'s')
 print('utime + stime over the requests wrk counted.')
 cpu = [l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')]
@@ -91,10 +110,16 @@ print('| 1 | %.0f | %.2f us |' % (med(r1), med(c1)))
 print('| 2 | %.0f | %.2f us |' % (med(r2), med(c2)))
 print()
 ratio = st.median([b / a for a, b in zip(c1, c2)])
-print('- **CPU per request, 2 workers / 1: %.2fx** (target: no growth, <= 1.1x: %s); req/s %.2fx.'
-      % (ratio, 'met' if ratio <= 1.1 else 'NOT met', med(r2) / med(r1)))
+if target == 'host':
+    print('- **CPU per request, 2 workers / 1: %.2fx**; req/s %.2fx. Half the calls crossed to the other'
+          % (ratio, med(r2) / med(r1)))
+    print('  worker: the extra CPU is that loopback hand-over (a client keeping to its agent\'s worker,')
+    print('  as `molecule serve` clients do for message/send, pays none).')
+else:
+    print('- **CPU per request, 2 workers / 1: %.2fx** (target: no growth, <= 1.1x: %s); req/s %.2fx.'
+          % (ratio, 'met' if ratio <= 1.1 else 'NOT met', med(r2) / med(r1)))
 print('- The busiest of the 2-worker server\'s threads took %.0f%% of its CPU (50%% = an even' % med(sh2))
 print('  spread of the 50 connections by SO_REUSEPORT).')
 PY
 cat "$dir/workers.md"
-doc_update workers "$dir/workers.md"
+doc_update "workers${target/serve/}" "$dir/workers.md"
