@@ -64,6 +64,7 @@ extern "C" {
 #define MOL_ELIMIT        (-30007) /* a configured count bound was exceeded */
 #define MOL_EURL          (-30008) /* malformed or unsupported URL */
 #define MOL_EBADRESP      (-30009) /* malformed HTTP response */
+#define MOL_EPROXY        (-30010) /* the proxy could not be reached or refused the tunnel */
 
 /* Returns a static, human-readable message for an error code (never NULL). */
 MOL_EXTERN const char *mol_strerror(int err);

@@ -2,7 +2,10 @@
 """Checks the include graph of src/ and include/ against DESIGN.md section 3:
 layers only include layers below them, third-party headers stay behind their firewall, the
 I/O-free protocol cores reach no I/O header, not even through the headers they include, and a
-folder's private header (*_int.h) is included by that folder's files only."""
+folder's private header (*_int.h) is included by that folder's files only. The build files keep
+the same firewall for the libraries they link: only the folders allowed its header link SQLite.
+
+    test/check_layers.py [ROOT]      (exit 1 and one line per violation when any)"""
 import os
 import re
 import sys
@@ -36,9 +39,14 @@ IO_HEADERS = re.compile(r'(uv\.h|uv/|molecule/uv\.h|llhttp\.h|mbedtls/|sys/socke
 FIREWALL = [
     (r'mbedtls/', ('src/http/tls', 'src/base/crypto')),
     (r'archive(_entry)?\.h', ('src/plugin/',)),
-    (r'sqlite3\.h', ('src/devplatform/', 'src/a2a_uv/durable')),
+    (r'sqlite3\.h', ('src/devplatform/',)),
     (r'llhttp\.h', ('src/http/',)),
     (r'yaml\.h', ('src/runtime/', 'src/host/', 'src/cli/', 'src/devplatform/shared_context')),
+]
+# A meson dependency -> the src/ folders whose meson.build may use it (src/meson.build gathers
+# every layer's libraries into libmolecule and may name them all).
+MESON_FIREWALL = [
+    ('sqlite_dep', ('src/devplatform/',)),
 ]
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]')
 
@@ -105,6 +113,19 @@ for top in ('src', 'include'):
                 for pat, prefixes in FIREWALL:
                     if re.match(pat, inc) and not rel.startswith(prefixes):
                         errors.append(where + ': outside its firewall %s' % (prefixes,))
+
+for dirpath, _, files in os.walk(os.path.join(ROOT, 'src')):
+    if 'meson.build' not in files:
+        continue
+    path = os.path.join(dirpath, 'meson.build')
+    rel = os.path.relpath(path, ROOT)
+    if rel == os.path.join('src', 'meson.build'):
+        continue
+    with open(path, encoding='utf-8') as f:
+        for n, line in enumerate(f, 1):
+            for dep, prefixes in MESON_FIREWALL:
+                if re.search(r'\b%s\b' % dep, line.split('#')[0]) and not rel.startswith(prefixes):
+                    errors.append('%s:%d: links %s outside its firewall %s' % (rel, n, dep, prefixes))
 
 for e in errors:
     print(e)

@@ -48,7 +48,20 @@ MUTANTS = [
      ['devplatform_crash']),
     # an A2A reply leaves before the commit of the task state it reports (durable store)
     ('a2a-durable-hold', 'src/a2a_uv/durable.c',
-     '  if (!needs && !d->held) return 0;', '  if (1) return 0;', ['a2a_durable_crash']),
+     '  if (!gen && !d->held) return 0;', '  if (1) return 0;', ['a2a_durable_crash']),
+    # a reply whose commit failed reports the state it did not save
+    ('a2a-durable-unsaved', 'src/a2a_uv/durable.c',
+     '  release_upto(d, d->gen_done, saved);', '  release_upto(d, d->gen_done, 1);',
+     ['a2a_durable_backend']),
+    # the commit (an fsync with --sync full) runs on the loop and stops it
+    ('a2a-durable-on-loop', 'src/a2a_uv/durable.c',
+     'if (b && b->n && mol_a2a__durable_batch_queue(b, on_commit_done) == 0) {',
+     'if (b && b->n && 0 && mol_a2a__durable_batch_queue(b, on_commit_done) == 0) {',
+     ['a2a_durable_backend']),
+    # a delegation whose target went silent is only failed, not stuck
+    ('delegation-stuck', 'src/devplatform/store.c',
+     "UPDATE delegations SET status='stuck'", "UPDATE delegations SET status='failed'",
+     ['devplatform_delegate']),
     # any live token opens every workspace
     ('workspace-token', 'src/devplatform/auth.c',
      'return mol_dp__token_owner(dp, tok, owner) && strcmp(owner, ws) == 0;',

@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
   gcc clang libclang-rt-14-dev meson ninja-build pkg-config git ca-certificates openssl curl
-  python3 procps bubblewrap strace
+  python3 procps bubblewrap strace tinyproxy
   libuv1-dev node-llhttp libmbedtls-dev libarchive-dev libjansson-dev libyaml-dev
   libsqlite3-dev libcmocka-dev uthash-dev
   nodejs npm
@@ -16,6 +16,9 @@ fi
 if [[ "${1:-}" == "--coverage" ]]; then
   pkgs+=(gcovr)
 fi
+# The Debian packages (tools/deb_test.sh): dpkg-buildpackage with debhelper, groff to check the
+# man pages, systemd-analyze to verify the unit, zsh to load its completion.
+pkgs+=(build-essential debhelper dpkg-dev fakeroot groff-base systemd zsh)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite three ways:
-#   build/        the normal build (-Wall -Wextra -Werror)
+#   build/        the normal build (-Wall -Wextra -Werror: every build here gets -Dwerror=true)
 #   build-asan/   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   build-fuzz/   clang + libFuzzer targets, each run for a bounded time
+# then builds the Debian packages, installs them and runs them (tools/deb_test.sh).
 # Ends with one line "N passed, N failed" (skips are counted and named, never silent).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,12 +21,12 @@ done
 passed=0 failed=0 skipped=0
 broken=()
 
-configure() { # dir, meson options...
+configure() { # dir, meson options... (warnings are errors here; meson.build's default is off)
   local dir=$1; shift
   if [[ -f "$dir/build.ninja" ]]; then
-    meson configure "$dir" "$@"
+    meson configure "$dir" -Dwerror=true "$@"
   else
-    meson setup "$dir" "$@"
+    meson setup "$dir" -Dwerror=true "$@"
   fi
 }
 
@@ -70,6 +71,16 @@ suite sanitize build-asan -Dsanitize=true -Dbuildtype=debug \
 if command -v clang >/dev/null; then
   # Everything else already ran twice; of this build only the fuzz suite is new.
   TEST_ARGS="--suite fuzz" suite fuzz build-fuzz CC=clang -Dfuzz=true -Dsanitize=false -Db_lundef=false
+fi
+
+# The Debian packages built with dpkg-buildpackage, installed, and run (tools/deb_test.sh):
+# counted as one test.
+echo "== package: building, installing and running the .debs (log: build-deb.log)"
+if bash tools/deb_test.sh >build-deb.log 2>&1; then
+  passed=$((passed + 1)); echo "== package: 1 passed, 0 failed"
+else
+  tail -40 build-deb.log
+  failed=$((failed + 1)); broken+=("package: tools/deb_test.sh failed (build-deb.log)")
 fi
 
 for b in "${broken[@]+"${broken[@]}"}"; do echo "!! $b"; done

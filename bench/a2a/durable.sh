@@ -18,11 +18,20 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
 trap cleanup EXIT
 
-declare -A port=([memory]=18191 [normal]=18192 [full]=18193) pid
-taskset -c 0 "$mol" serve --listen 127.0.0.1:18191 --task-mode >/dev/null 2>&1 & pids+=($!); pid[memory]=$!
-taskset -c 0 "$mol" serve --listen 127.0.0.1:18192 --task-mode --data-dir "$dir/normal" >/dev/null 2>&1 & pids+=($!); pid[normal]=$!
-taskset -c 0 "$mol" serve --listen 127.0.0.1:18193 --task-mode --data-dir "$dir/full" --sync full >/dev/null 2>&1 & pids+=($!); pid[full]=$!
-wait_port 18191; wait_port 18192; wait_port 18193
+# DURABLE_PORT (default 18191) and the two ports after it: another port when something else
+# already listens there (wrk would measure that instead).
+p0=${DURABLE_PORT:-18191}
+for p in $p0 $((p0 + 1)) $((p0 + 2)); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    echo "port $p is in use: set DURABLE_PORT" >&2
+    exit 1
+  fi
+done
+declare -A port=([memory]=$p0 [normal]=$((p0 + 1)) [full]=$((p0 + 2))) pid
+taskset -c 0 "$mol" serve --listen 127.0.0.1:${port[memory]} --task-mode >/dev/null 2>&1 & pids+=($!); pid[memory]=$!
+taskset -c 0 "$mol" serve --listen 127.0.0.1:${port[normal]} --task-mode --data-dir "$dir/normal" >/dev/null 2>&1 & pids+=($!); pid[normal]=$!
+taskset -c 0 "$mol" serve --listen 127.0.0.1:${port[full]} --task-mode --data-dir "$dir/full" --sync full >/dev/null 2>&1 & pids+=($!); pid[full]=$!
+wait_port ${port[memory]}; wait_port ${port[normal]}; wait_port ${port[full]}
 
 : >"$BENCH_OUT/wrk.log"
 declare -A rps p99
@@ -42,11 +51,11 @@ done
 # RSS after `calls` more non-blocking sends to the durable agent (sync normal).
 rss0=$(awk '/VmRSS/ {print $2}' "/proc/${pid[normal]}/status")
 secs=$(python3 -c "import statistics as s; print(max(5, int($calls / s.median([float(x) for x in '${rps[normal]}'.split()]) * 1.2) + 1))")
-out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" -s "$here/send_nonblocking.lua" "http://127.0.0.1:18192/")
+out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" -s "$here/send_nonblocking.lua" "http://127.0.0.1:${port[normal]}/")
 done_calls=$(echo "$out" | awk '/requests in/ {print $1}')
 rss1=$(awk '/VmRSS/ {print $2}' "/proc/${pid[normal]}/status")
 db=$(du -sk "$dir/normal" | cut -f1)
-tasks=$(curl -s "http://127.0.0.1:18192/metrics" | awk '/^molecule_a2a_tasks / {print $2}')
+tasks=$(curl -s "http://127.0.0.1:${port[normal]}/metrics" | awk '/^molecule_a2a_tasks / {print $2}')
 echo "RSS after $done_calls more sends: ${rss0} kB -> ${rss1} kB; data dir ${db} kB; ${tasks:-?} tasks kept"
 
 python3 - "${rps[memory]}" "${rps[normal]}" "${rps[full]}" "${p99[memory]}" "${p99[normal]}" \
@@ -61,8 +70,9 @@ print('Command: `bench/a2a/durable.sh %s %s %s` (wrk -t1 -c50 -d%ss keep-alive; 
 print('--task-mode`, message/send with `configuration.blocking: false`: the answer is the stored task,')
 print('the echo turn runs after it; servers pinned to CPU 0, wrk to CPU 1; %s rounds, the order' % rounds)
 print('alternating; medians; a ratio is the median of the rounds\' ratios). The durable agents keep')
-print('their database on the disk (ext4), WAL mode, one transaction per loop iteration, every answer')
-print('held until the commit of what it reports.')
+print('their database on the disk (ext4), WAL mode, through the storage backend (SQLite, src/devplatform/')
+print('taskdb.c), one transaction at a time on the thread pool (group commit), every answer held')
+print('until the commit of what it reports.')
 cpu = [l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')]
 print('Machine: %s, %d CPUs, shared; load average at the end: %s. Release build.\n'
       % (cpu[0] if cpu else '?', len(cpu), open('/proc/loadavg').read().split()[0]))
@@ -76,8 +86,8 @@ print('- **durable (normal) / in memory: %.2fx** (target >= 0.5x: %s); with fsyn
       % (ratn, 'met' if ratn >= 0.5 else 'NOT met', ratf))
 print('- fsync policy: `--sync normal` survives kill -9 and crashes of the process, not a power loss')
 print('  (the last commits since a checkpoint may roll back); `--sync full` fsyncs the WAL at every')
-print('  commit, once per loop iteration for all the tasks of that iteration, and survives a power')
-print('  loss. See docs/durability.md.')
+print('  commit, one commit for all the tasks the answers held meanwhile report, off the loop, and')
+print('  survives a power loss. See docs/durability.md.')
 mb = int(rss1) / 1024
 print('- **RSS of the durable agent after %s more non-blocking sends: %.1f MB** (%.1f MB before them);'
       % ('{:,}'.format(int(done)), mb, int(rss0) / 1024))

@@ -75,6 +75,14 @@ typedef struct {
   uint64_t max_ratio;         /* extracted / compressed bytes; 0 -> 200 */
   mol_plugin_progress_cb on_progress; /* NULL: no progress */
   void *progress_arg;
+  /* 1: when neither expected_sha256 nor the platform's header gives a digest, check the
+   * content hash against the `sha256` the plugin's own root plugin.yaml declares (as
+   * upstream's SDK does by default). This catches a corrupted archive, not a hostile one -
+   * the archive's author wrote both - so it is a weaker trust level, logged and reported in
+   * the warnings and result.manifest_verified. Without a declared sha256 the install is
+   * refused unless allow_unverified; an unreadable one (not a top-level `sha256: <64 hex>`)
+   * or a mismatch fails with nothing changed. */
+  int trust_manifest;
 } mol_plugin_install_opts;
 
 typedef struct {
@@ -83,6 +91,8 @@ typedef struct {
   const char *archive_sha256; /* SHA-256 of the archive's bytes, hex; "" when none came */
   const char *content_sha256; /* the content hash of what was extracted; "" when not computed */
   int verified;               /* 1: checked against expected_sha256 or the platform's header */
+  int manifest_verified;      /* 1: trust_manifest: checked only against the plugin.yaml's own
+                                 sha256 (verified stays 0: that is a weaker trust) */
   uint64_t archive_bytes;     /* archive bytes fetched */
   uint64_t content_bytes;     /* bytes of the extracted regular files */
   uint64_t files;             /* regular files extracted */

@@ -99,6 +99,7 @@ typedef struct {
 
   mol_a2a_error error; /* code != 0 when parsing failed */
   json_t *root;        /* private: the parsed body */
+  char *task_id_copy;  /* private: task_id when it is not in root (read without a DOM) */
 } mol_a2a_request;
 
 /* 1 when output of media type `mime` is acceptable under cfg->accepted_output_modes: a

@@ -110,17 +110,20 @@ static char *reply_wrapped(const mol_a2a_request *req, const char *key, json_t *
   return reply_result(req, obj);
 }
 
-/* Written straight from the message: a compact reply never becomes a tree. Same bytes as
- * reply_wrapped(mol_a2a_message_to_wire(...)) would give. */
-char *mol_a2a_reply_message(const mol_a2a_request *req, const mol_a2a_cmsg *msg) {
+/* {"jsonrpc":"2.0","id":<id>,"result":[{"<key>":]<what write() appends>[}]}: every reply the
+ * engine's objects give, written straight from them (no tree), with the v1.0 wrapper when the
+ * method has one. */
+static char *reply_written(const mol_a2a_request *req, const char *key,
+                           int (*write)(mol_buf *b, const void *obj, const mol_a2a_request *req),
+                           const void *obj, size_t expect) {
   mol_buf b = MOL_BUF_INIT;
   int wrap = wraps(req);
   size_t id_len;
   const char *id = mol_a2a_request_id(req, &id_len);
-  int rc = mol_buf_reserve(&b, 480) || LIT(&b, "{\"jsonrpc\":\"2.0\",\"id\":") ||
-           mol_buf_append(&b, id, id_len);
-  rc = rc || LIT(&b, ",\"result\":") || (wrap && LIT(&b, "{\"message\":")) ||
-       mol_a2a_cmsg_write(&b, msg, req->version) || (wrap && LIT(&b, "}")) || LIT(&b, "}");
+  int rc = mol_buf_reserve(&b, expect) || LIT(&b, "{\"jsonrpc\":\"2.0\",\"id\":") ||
+           mol_buf_append(&b, id, id_len) || LIT(&b, ",\"result\":");
+  rc = rc || (wrap && (LIT(&b, "{\"") || mol_buf_append_str(&b, key) || LIT(&b, "\":"))) ||
+       write(&b, obj, req) || (wrap && LIT(&b, "}")) || LIT(&b, "}");
   if (rc) {
     mol_buf_free(&b);
     return NULL;
@@ -128,13 +131,52 @@ char *mol_a2a_reply_message(const mol_a2a_request *req, const mol_a2a_cmsg *msg)
   return mol_buf_steal(&b);
 }
 
+static int write_message(mol_buf *b, const void *msg, const mol_a2a_request *req) {
+  return mol_a2a_cmsg_write(b, msg, req->version);
+}
+
+/* SEND and STREAM trim the history to configuration.historyLength, the reads to theirs. */
+static int reply_history_length(const mol_a2a_request *req) {
+  return req->method == MOL_A2A_M_SEND || req->method == MOL_A2A_M_STREAM
+             ? req->config.history_length : req->history_length;
+}
+
+static int write_task(mol_buf *b, const void *task, const mol_a2a_request *req) {
+  return mol_a2a_task_write_wire(b, task, req->version, reply_history_length(req), 1);
+}
+
+static int write_event(mol_buf *b, const void *ev, const mol_a2a_request *req) {
+  return mol_a2a_event_write(b, ev, req->version);
+}
+
+/* A compact reply never becomes a tree. Same bytes as
+ * reply_wrapped(mol_a2a_message_to_wire(...)) would give. */
+char *mol_a2a_reply_message(const mol_a2a_request *req, const mol_a2a_cmsg *msg) {
+  return reply_written(req, "message", write_message, msg, 480);
+}
+
+/* Room for a task with a message or two and an event with its status message: growing the
+ * buffer on the way cost a realloc per reply. */
+#define TASK_REPLY_ROOM 1024
+
 char *mol_a2a_reply_task(const mol_a2a_request *req, const mol_a2a_task *task) {
-  int hl = req->method == MOL_A2A_M_SEND || req->method == MOL_A2A_M_STREAM
-               ? req->config.history_length : req->history_length;
-  return reply_wrapped(req, "task", mol_a2a_task_to_json(task, req->version, hl));
+  return reply_written(req, "task", write_task, task, TASK_REPLY_ROOM);
 }
 
 char *mol_a2a_reply_event(const mol_a2a_request *req, const mol_a2a_event *ev) {
+  if (ev->kind != MOL_A2A_EV_STATUS && ev->kind != MOL_A2A_EV_ARTIFACT) return NULL;
+  const char *key = ev->kind == MOL_A2A_EV_ARTIFACT ? "artifactUpdate" : "statusUpdate";
+  return reply_written(req, key, write_event, ev, TASK_REPLY_ROOM);
+}
+
+/* The same replies built as trees and serialised: the reference the writers are tested
+ * against (codec_int.h). */
+char *mol_a2a__reply_task_tree(const mol_a2a_request *req, const mol_a2a_task *task) {
+  return reply_wrapped(req, "task", mol_a2a_task_to_json(task, req->version,
+                                                         reply_history_length(req)));
+}
+
+char *mol_a2a__reply_event_tree(const mol_a2a_request *req, const mol_a2a_event *ev) {
   const char *key = ev->kind == MOL_A2A_EV_ARTIFACT ? "artifactUpdate" : "statusUpdate";
   return reply_wrapped(req, key, mol_a2a_event_to_json(ev, req->version));
 }

@@ -7,10 +7,12 @@
 /* codec_parse.c: the state mol_a2a_request_parse starts from (no id, blocking, no history
  * limit); what the fast path is handed. */
 void mol_a2a__request_init(mol_a2a_request *req);
-/* codec_fast.c: reads a v0.3 message/send or message/stream of the common shape into req
- * (initialised by mol_a2a__request_init) without a DOM. Returns 1 when req is complete, or 0
- * with req untouched: the caller then runs the full parser. */
-int mol_a2a__request_parse_fast(const char *body, size_t len, mol_a2a_request *req);
+/* codec_fast.c: reads a message/send, message/stream or tasks/get of the common shape, in
+ * version v's names (SendMessage, SendStreamingMessage, GetTask in v1.0), into req (initialised
+ * by mol_a2a__request_init) without a DOM. Returns 1 when req is complete, or 0 with req
+ * untouched: the caller then runs the full parser. */
+int mol_a2a__request_parse_fast(const char *body, size_t len, mol_a2a_version v,
+                                mol_a2a_request *req);
 /* codec_parse.c: mol_a2a_request_parse without the fast path (the reference the fast path is
  * tested against). Initialises req itself. */
 int mol_a2a__request_parse_full(const char *body, size_t len, const char *version_header,
@@ -25,6 +27,11 @@ int mol_a2a__response_parse_fast(const char *body, size_t len, mol_a2a_response 
  * is tested against). */
 int mol_a2a__response_parse_full(const char *body, size_t len, mol_a2a_version v,
                                  mol_a2a_response *out);
+
+/* codec_build.c: mol_a2a_reply_task and mol_a2a_reply_event built as jansson trees and
+ * serialised (the reference the direct writers are tested against). */
+char *mol_a2a__reply_task_tree(const mol_a2a_request *req, const mol_a2a_task *task);
+char *mol_a2a__reply_event_tree(const mol_a2a_request *req, const mol_a2a_event *ev);
 
 /* ---- codec_id.c: ids as written ------------------------------------------------------------ */
 

@@ -242,8 +242,8 @@ int mol_a2a_request_parse(const char *body, size_t len, const char *version_head
                           mol_a2a_request *req) {
   mol_a2a__request_init(req);
   mol_a2a_version v;
-  if (mol_a2a_version_parse(version_header, &v) == 0 && v == MOL_A2A_V03 &&
-      mol_a2a__request_parse_fast(body, len, req))
+  if (mol_a2a_version_parse(version_header, &v) == 0 &&
+      mol_a2a__request_parse_fast(body, len, v, req))
     return 0;
   return mol_a2a__request_parse_full(body, len, version_header, req);
 }
@@ -277,6 +277,9 @@ void mol_a2a_request_free(mol_a2a_request *req) {
   mol_a2a__id_clear(&req->id);
   mol_a2a_cmsg_unref(req->message);
   json_decref(req->root);
+  free(req->task_id_copy);
+  req->task_id_copy = NULL;
+  req->task_id = NULL;
   req->root = NULL;
   req->message = NULL;
   req->params = req->metadata = NULL;

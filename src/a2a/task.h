@@ -275,5 +275,13 @@ int mol_a2a_task_write(mol_buf *b, const mol_a2a_task *t);
  * {kind:"artifact-update"...}; v1.0 the bare TaskStatusUpdateEvent / TaskArtifactUpdateEvent
  * (no final, no kind; the caller wraps it). NULL for MOL_A2A_EV_CLOSED. */
 json_t *mol_a2a_event_to_json(const mol_a2a_event *ev, mol_a2a_version v);
+/* What mol_a2a_task_to_json(t, v, history_length) serialises to, without the tree, and without
+ * the artifacts unless with_artifacts: written straight into b as compact JSON (replies are
+ * built on every tasks/get and stream). 0 or MOL_ENOMEM (b is left as it was). */
+int mol_a2a_task_write_wire(mol_buf *b, const mol_a2a_task *t, mol_a2a_version v,
+                            int history_length, int with_artifacts);
+/* What mol_a2a_event_to_json(ev, v) serialises to, written straight into b. 0, MOL_EINVAL (an
+ * event without a JSON form: MOL_A2A_EV_CLOSED) or MOL_ENOMEM (b is left as it was). */
+int mol_a2a_event_write(mol_buf *b, const mol_a2a_event *ev, mol_a2a_version v);
 
 #endif

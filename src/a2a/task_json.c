@@ -1,5 +1,8 @@
-/* task_json.c - a task and its events in the wire shape of v0.3 or v1.0; and the whole task
- * written straight into a buffer (mol_a2a_task_write) for a durable store, without a tree. */
+/* task_json.c - a task and its events in the wire shape of v0.3 or v1.0: as trees
+ * (mol_a2a_task_to_json, mol_a2a_event_to_json), and written straight into a buffer without a
+ * tree, for replies and stream events (mol_a2a_task_write_wire, mol_a2a_event_write) and for a
+ * durable store (mol_a2a_task_write). The writers give the same bytes the trees serialise to;
+ * test_a2a_fast_paths checks it. */
 #include <string.h>
 
 #include "a2a/task_int.h"
@@ -169,4 +172,84 @@ int mol_a2a_task_write(mol_buf *b, const mol_a2a_task *t) {
     return MOL_ENOMEM;
   }
   return 0;
+}
+
+/* ---- straight into a buffer, either version (replies and stream events) ---------------- */
+
+/* The same bytes as status_json: state, the timestamp when there is one, then the message. */
+static int write_status(mol_buf *b, mol_a2a_task_state state, const mol_a2a_cmsg *msg,
+                        const char *ts, mol_a2a_version v) {
+  int rc = LIT(b, "{\"state\":") || write_str(b, mol_a2a_state_name(state, v));
+  if (!rc && ts && *ts) rc = LIT(b, ",\"timestamp\":") || write_str(b, ts);
+  if (!rc && msg) rc = LIT(b, ",\"message\":") || mol_a2a_cmsg_write(b, msg, v);
+  return rc || LIT(b, "}");
+}
+
+/* v0.3 is the canonical shape, written as held; v1.0 renames the parts (rare: built). */
+static int write_artifact(mol_buf *b, const json_t *a, mol_a2a_version v) {
+  if (v == MOL_A2A_V03) return mol_json_write(b, a);
+  json_t *w = mol_a2a_artifact_to_wire(a, v);
+  int rc = w ? mol_json_write(b, w) : MOL_ENOMEM;
+  json_decref(w);
+  return rc;
+}
+
+static int write_history(mol_buf *b, const mol_a2a_task *t, mol_a2a_version v, int n) {
+  size_t total = t->history_len;
+  size_t from = (n >= 0 && (size_t)n < total) ? total - (size_t)n : 0;
+  int rc = LIT(b, ",\"history\":[");
+  for (size_t i = from; !rc && i < total; i++)
+    rc = (i > from && LIT(b, ",")) || mol_a2a_cmsg_write(b, t->history[i], v);
+  return rc || LIT(b, "]");
+}
+
+/* Leaves b as it was when rc says the write failed. */
+static int settle(mol_buf *b, size_t mark, int rc) {
+  if (!rc) return 0;
+  b->len = mark;
+  if (b->data) b->data[mark] = '\0';
+  return MOL_ENOMEM;
+}
+
+int mol_a2a_task_write_wire(mol_buf *b, const mol_a2a_task *t, mol_a2a_version v,
+                            int history_length, int with_artifacts) {
+  size_t mark = b->len;
+  int rc = (v == MOL_A2A_V03 ? LIT(b, "{\"kind\":\"task\",\"id\":") : LIT(b, "{\"id\":")) ||
+           write_str(b, t->id) || LIT(b, ",\"contextId\":") || write_str(b, t->context_id) ||
+           LIT(b, ",\"status\":") || write_status(b, t->state, t->status_msg, t->timestamp, v);
+  if (!rc && history_length != 0 && t->history_len > 0)
+    rc = write_history(b, t, v, history_length);
+  if (!rc && with_artifacts && json_array_size(t->artifacts) > 0) {
+    rc = LIT(b, ",\"artifacts\":[");
+    for (size_t i = 0; !rc && i < json_array_size(t->artifacts); i++)
+      rc = (i && LIT(b, ",")) || write_artifact(b, json_array_get(t->artifacts, i), v);
+    rc = rc || LIT(b, "]");
+  }
+  if (!rc && t->metadata) rc = LIT(b, ",\"metadata\":") || mol_json_write(b, t->metadata);
+  return settle(b, mark, rc || LIT(b, "}"));
+}
+
+#define BOOL(b, key, on) ((on) ? LIT(b, key "true") : LIT(b, key "false"))
+
+int mol_a2a_event_write(mol_buf *b, const mol_a2a_event *ev, mol_a2a_version v) {
+  int v03 = v == MOL_A2A_V03;
+  if ((ev->kind != MOL_A2A_EV_STATUS && ev->kind != MOL_A2A_EV_ARTIFACT) || !ev->task_id ||
+      !ev->context_id || (ev->kind == MOL_A2A_EV_ARTIFACT && !ev->artifact))
+    return MOL_EINVAL; /* what the tree would not have either */
+  size_t mark = b->len;
+  int rc;
+  if (ev->kind == MOL_A2A_EV_STATUS) {
+    rc = (v03 ? LIT(b, "{\"kind\":\"status-update\",\"taskId\":") : LIT(b, "{\"taskId\":")) ||
+         write_str(b, ev->task_id) || LIT(b, ",\"contextId\":") || write_str(b, ev->context_id) ||
+         LIT(b, ",\"status\":") ||
+         write_status(b, ev->state, ev->status_message, ev->timestamp, v) ||
+         (v03 && BOOL(b, ",\"final\":", ev->final));
+  } else {
+    rc = (v03 ? LIT(b, "{\"kind\":\"artifact-update\",\"taskId\":") : LIT(b, "{\"taskId\":")) ||
+         write_str(b, ev->task_id) || LIT(b, ",\"contextId\":") || write_str(b, ev->context_id) ||
+         LIT(b, ",\"artifact\":") || write_artifact(b, ev->artifact, v) ||
+         BOOL(b, ",\"append\":", ev->append) || BOOL(b, ",\"lastChunk\":", ev->last_chunk);
+  }
+  if (!rc && ev->metadata) rc = LIT(b, ",\"metadata\":") || mol_json_write(b, ev->metadata);
+  return settle(b, mark, rc || LIT(b, "}"));
 }

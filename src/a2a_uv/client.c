@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "a2a_uv/client_int.h"
+#include "base/jscan.h"
 #include "base/crypto.h"
 #include "molecule.h"
 
@@ -347,14 +348,45 @@ int mol_a2a__client_rpc_error(mol_a2a_call *call, const mol_a2a_response *r) {
 
 /* The platform proxy's hand-off of a message/send it will deliver later: 202 {"queued":true}
  * or the poll-mode envelope {"status":"queued",...}. Neither is a JSON-RPC response. */
-static int proxy_queued(int status, const char *body, size_t len) {
-  if (status != 200 && status != 202) return 0;
+int mol_a2a__proxy_queued_dom(const char *body, size_t len) {
   json_t *j = json_loadb(body, len, 0, NULL);
   const char *st = json_string_value(json_object_get(j, "status"));
   int q = json_is_object(j) && !json_object_get(j, "jsonrpc") &&
           ((st && !strcmp(st, "queued")) || json_is_true(json_object_get(j, "queued")));
   json_decref(j);
   return q;
+}
+
+/* The same answer without a tree: every message/send answer passes here, and parsing it whole
+ * to look at three top-level members was the largest part of a call. A JSON-RPC response
+ * names "jsonrpc" first, and from that key on the answer is known to be no hand-off, whatever
+ * follows (jansson gives 0 too: valid, it has the key; invalid, it is no object). Otherwise the
+ * members are read to the end, the last of a repeated key counting, as in jansson; a text the
+ * scanner does not decide goes to jansson. */
+int mol_a2a__proxy_queued(const char *body, size_t len) {
+  mol_jscan s;
+  mol_jtok t;
+  int status_queued = 0, queued_true = 0;
+  mol_jscan_init(&s, body, len);
+  if (mol_jscan_next(&s, &t) != MOL_JT_OBJECT) return mol_a2a__proxy_queued_dom(body, len);
+  for (;;) {
+    mol_jtype ty = mol_jscan_next(&s, &t);
+    if (ty == MOL_JT_OBJECT_END) break;
+    if (ty != MOL_JT_KEY) return mol_a2a__proxy_queued_dom(body, len);
+    if (mol_jscan_eq(&t, "jsonrpc")) return 0;
+    int which = mol_jscan_eq(&t, "status") ? 1 : mol_jscan_eq(&t, "queued") ? 2 : 0;
+    ty = mol_jscan_next(&s, &t);
+    if (ty == MOL_JT_FAIL || mol_jscan_skip(&s)) return mol_a2a__proxy_queued_dom(body, len);
+    if (which == 1) status_queued = ty == MOL_JT_STRING && mol_jscan_eq(&t, "queued");
+    if (which == 2) queued_true = ty == MOL_JT_TRUE;
+  }
+  if (mol_jscan_next(&s, &t) != MOL_JT_END || mol_jscan_saw_nul(&s))
+    return mol_a2a__proxy_queued_dom(body, len);
+  return status_queued || queued_true;
+}
+
+static int proxy_queued(int status, const char *body, size_t len) {
+  return (status == 200 || status == 202) && mol_a2a__proxy_queued(body, len);
 }
 #define RAW_BODY_MAX 4096
 

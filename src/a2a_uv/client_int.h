@@ -94,6 +94,11 @@ int mol_a2a__client_fail(mol_a2a_call *call, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Reads a complete JSON-RPC answer into call->resp; 0 or the MOL_E* the call ends with. */
 int mol_a2a__client_read_answer(mol_a2a_call *call, int status, const char *body, size_t len);
+/* 1 when a message/send answer's body is the platform proxy's hand-off ({"queued":true} or
+ * {"status":"queued",...}, no "jsonrpc"). Read with the scanner; _dom: with jansson (the
+ * agreement test holds them to the same verdict). */
+int mol_a2a__proxy_queued(const char *body, size_t len);
+int mol_a2a__proxy_queued_dom(const char *body, size_t len);
 /* Records the task id and text of a result or event. */
 void mol_a2a__client_note_result(mol_a2a_call *call, const mol_a2a_response *r, int append_text);
 int mol_a2a__client_send_http(mol_a2a_call *call, const char *method, const char *url,

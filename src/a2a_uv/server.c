@@ -271,7 +271,8 @@ int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_ser
   so.push_observer_arg = s;
   int rc = build_cards(s, o);
   if (!rc && o->data_dir) {
-    rc = mol_a2a__durable_new(loop, o->data_dir, o->sync_full ? MOL_A2A_SYNC_FULL : MOL_A2A_SYNC_NORMAL,
+    rc = mol_a2a__durable_new(loop, o->data_backend, o->data_dir,
+                              o->sync_full ? MOL_A2A_SYNC_FULL : MOL_A2A_SYNC_NORMAL,
                               mol_a2a__release, &s->durable);
     so.journal = mol_a2a__durable_note;
     so.journal_arg = s->durable;

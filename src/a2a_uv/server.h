@@ -24,6 +24,7 @@
 #include "a2a_uv/executor.h"
 #include "a2a_uv/pusher.h"
 #include "a2a/task.h"
+#include "a2a/task_backend.h"
 #include "http/server.h"
 
 typedef struct mol_a2a_server mol_a2a_server;
@@ -46,11 +47,13 @@ typedef struct {
   /* Push notifications (pusher.h): push.http set turns them on (the card then says
    * pushNotifications:true and the push-config methods work); NULL answers them -32003. */
   mol_a2a_push_opts push;
-  /* A durable task store (durable.h): tasks saved in <data_dir>/a2a-tasks.db (SQLite, WAL),
-   * read back at start, replies held until what they report is committed. NULL = in memory
-   * only. sync_full: fsync every commit (synchronous=FULL; survives a power loss), else
-   * synchronous=NORMAL (survives a process crash). */
+  /* A durable task store (durable.h): tasks saved in data_dir through data_backend (NULL:
+   * mol_a2a_task_backend_default(); the `molecule` command gives SQLite's), read back
+   * at start, replies held until what they report is committed. NULL = in memory only.
+   * sync_full: every commit on stable storage (survives a power loss), else it survives a
+   * process crash. */
   const char *data_dir;
+  const mol_a2a_task_backend *data_backend;
   int sync_full;
   /* Several servers behind one port, one per worker loop (`molecule serve --workers N`): this
    * is worker `worker` of `workers` (0 or 1 = alone). Its task ids carry `worker` (store.h's

@@ -114,8 +114,38 @@ static void answer(a2a_call *c, char *body) {
   mol_a2a__answer_state(c->s, drop_http(c), c->task_id, body);
 }
 
-/* A held reply leaves (durable.c, once what it reports is committed). */
-void mol_a2a__release(mol_a2a_held_kind kind, mol_http_req *r, const char *event, char *body) {
+/* The JSON-RPC error that replaces a reply whose state could not be saved (same id; REST
+ * requests turn it into their own shape on the way out). NULL out of memory. */
+static char *unsaved_error(const char *body) {
+  json_t *j = body ? json_loads(body, 0, NULL) : NULL;
+  json_t *id = j ? json_object_get(j, "id") : NULL;
+  json_t *e = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(),
+                        "error", "code", MOL_A2A_INTERNAL_ERROR, "message",
+                        "the task store could not save this state of the task (see the agent's"
+                        " log), so it is not reported; ask again with tasks/get");
+  char *out = e ? json_dumps(e, JSON_COMPACT) : NULL;
+  json_decref(e);
+  json_decref(j);
+  return out;
+}
+
+/* A held reply leaves (durable.c, once what it reports is committed; saved 0: the commit
+ * failed, and an error goes out in its place). */
+void mol_a2a__release(mol_a2a_held_kind kind, mol_http_req *r, const char *event, char *body,
+                      int saved) {
+  if (!saved && kind != MOL_A2A_HELD_END) {
+    char *err = unsaved_error(body);
+    free(body);
+    body = err;
+    event = "error";
+    if (body && kind == MOL_A2A_HELD_EVENT && mol_a2a__is_rest(r)) {
+      int is_error;
+      char *rest = mol_a2a__rest_event(body, &is_error);
+      free(body);
+      body = rest;
+    }
+    if (!body && kind == MOL_A2A_HELD_EVENT) return; /* out of memory: the event is dropped */
+  }
   if (kind == MOL_A2A_HELD_ANSWER) {
     mol_a2a__answer_body(r, body);
     return;

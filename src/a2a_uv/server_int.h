@@ -44,8 +44,9 @@ void mol_a2a__answer_body(mol_http_req *r, char *body);
 /* Answers with a body that reports the state of task_id (NULL: of any task): held until the
  * durable store has committed it (durable.h), sent at once otherwise. */
 void mol_a2a__answer_state(mol_a2a_server *s, mol_http_req *r, const char *task_id, char *body);
-/* durable.c's release: sends a held reply. */
-void mol_a2a__release(mol_a2a_held_kind kind, mol_http_req *r, const char *event, char *body);
+/* durable.c's release: sends a held reply (saved 0: as an error, what it reports is not saved). */
+void mol_a2a__release(mol_a2a_held_kind kind, mol_http_req *r, const char *event, char *body,
+                      int saved);
 /* Answers req with a JSON-RPC error and frees req. */
 void mol_a2a__answer_error(mol_http_req *r, mol_a2a_request *req, int code, const char *message);
 

@@ -20,6 +20,7 @@ static const mol_err_entry mol_errs[] = {
   {MOL_ELIMIT, "MOL_ELIMIT", "count limit exceeded"},
   {MOL_EURL, "MOL_EURL", "malformed or unsupported URL"},
   {MOL_EBADRESP, "MOL_EBADRESP", "malformed HTTP response"},
+  {MOL_EPROXY, "MOL_EPROXY", "proxy unreachable or tunnel refused"},
 };
 
 static const mol_err_entry *mol_err_find(int err) {

@@ -1,4 +1,4 @@
-/* log.c - leveled, redacted log lines, plain or JSON. */
+/* log.c - leveled, redacted log lines, plain or JSON, with optional structured fields. */
 #include "base/log.h"
 
 #include <jansson.h>
@@ -90,13 +90,61 @@ static void emit(mol_log_level level, const char *line) {
   }
 }
 
+/* The secrets are held under their lock while a line is redacted. */
+static void redact(const char *in, size_t len, mol_buf *out) {
+  uv_once(&secrets_once, secrets_init);
+  uv_mutex_lock(&secrets_lock);
+  mol_redact(in, len, (const char *const *)secrets, nsecrets, out);
+  uv_mutex_unlock(&secrets_lock);
+}
+
+/* A field's key is the code's (a constant): only values are redacted. A key that would hide
+ * the line's own members is renamed, so a field never overwrites the message. */
+static void json_fields(json_t *o, const mol_log_field *f) {
+  for (; f && f->kind != MOL_LOG_F_END; f++) {
+    json_t *v = NULL;
+    if (f->kind == MOL_LOG_F_INT) {
+      v = json_integer(f->i);
+    } else if (f->s) {
+      mol_buf clean = MOL_BUF_INIT;
+      redact(f->s, strlen(f->s), &clean);
+      v = json_stringn(clean.data ? clean.data : "", clean.len);
+      mol_buf_free(&clean);
+    }
+    if (!v) continue;
+    const char *k = f->key;
+    int reserved = !strcmp(k, "ts") || !strcmp(k, "level") || !strcmp(k, "scope") || !strcmp(k, "msg");
+    char renamed[64];
+    if (reserved) snprintf(renamed, sizeof(renamed), "field_%s", k);
+    json_object_set_new(o, reserved ? renamed : k, v);
+  }
+}
+
+/* Plain text: " key=value" after the message; values with spaces or quotes are quoted. */
+static void plain_fields(mol_buf *line, const mol_log_field *f) {
+  for (; f && f->kind != MOL_LOG_F_END; f++) {
+    if (f->kind == MOL_LOG_F_INT) {
+      mol_buf_printf(line, " %s=%lld", f->key, f->i);
+      continue;
+    }
+    if (!f->s) continue;
+    mol_buf clean = MOL_BUF_INIT;
+    redact(f->s, strlen(f->s), &clean);
+    const char *v = clean.data ? clean.data : "";
+    int quote = !*v || strpbrk(v, " \t\"=") != NULL;
+    mol_buf_printf(line, quote ? " %s=\"%s\"" : " %s=%s", f->key, v);
+    mol_buf_free(&clean);
+  }
+}
+
 static void format_line(mol_buf *line, mol_log_level level, const char *scope,
-                        const char *msg, size_t msglen) {
+                        const char *msg, size_t msglen, const mol_log_field *fields) {
   char ts[MOL_ISO8601_MAX];
   mol_iso8601_now(3, "Z", ts, sizeof(ts));
   if (log_format == MOL_LOG_JSON) {
     json_t *o = json_pack("{s:s,s:s,s:s,s:s%}", "ts", ts, "level", level_names[level],
                           "scope", scope ? scope : "", "msg", msg, msglen);
+    if (o) json_fields(o, fields);
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     if (s) mol_buf_append_str(line, s);
     free(s);
@@ -104,25 +152,35 @@ static void format_line(mol_buf *line, mol_log_level level, const char *scope,
   } else {
     mol_buf_printf(line, "%s %-5s %s: ", ts, level_names[level], scope ? scope : "-");
     mol_buf_append(line, msg, msglen);
+    plain_fields(line, fields);
   }
 }
 
-void mol_log(mol_log_level level, const char *scope, const char *fmt, ...) {
-  if (level < mol_log_min_level || level >= MOL_LOG_OFF) return;
+static void vlog(mol_log_level level, const char *scope, const mol_log_field *fields,
+                 const char *fmt, va_list ap) {
   mol_buf raw = MOL_BUF_INIT, clean = MOL_BUF_INIT, line = MOL_BUF_INIT;
-  va_list ap;
-  va_start(ap, fmt);
   mol_buf_vprintf(&raw, fmt, ap);
-  va_end(ap);
-
-  uv_once(&secrets_once, secrets_init);
-  uv_mutex_lock(&secrets_lock);
-  mol_redact(raw.data ? raw.data : "", raw.len, (const char *const *)secrets, nsecrets, &clean);
-  uv_mutex_unlock(&secrets_lock);
-
-  format_line(&line, level, scope, clean.data ? clean.data : "", clean.len);
+  redact(raw.data ? raw.data : "", raw.len, &clean);
+  format_line(&line, level, scope, clean.data ? clean.data : "", clean.len, fields);
   if (line.data) emit(level, line.data);
   mol_buf_free(&raw);
   mol_buf_free(&clean);
   mol_buf_free(&line);
+}
+
+void mol_log(mol_log_level level, const char *scope, const char *fmt, ...) {
+  if (level < mol_log_min_level || level >= MOL_LOG_OFF) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vlog(level, scope, NULL, fmt, ap);
+  va_end(ap);
+}
+
+void mol_log_fields(mol_log_level level, const char *scope, const mol_log_field *fields,
+                    const char *fmt, ...) {
+  if (level < mol_log_min_level || level >= MOL_LOG_OFF) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vlog(level, scope, fields, fmt, ap);
+  va_end(ap);
 }

@@ -27,6 +27,8 @@ typedef struct {
   int stream, json;
   mol_a2a_version version;
   unsigned timeout_ms;
+  const char *cacert;           /* --cacert: trust only this PEM bundle */
+  int insecure;                 /* --insecure: no certificate or host name checks */
   mol_http_header headers[CALL_MAX_HEADERS];
   char *header_copies[CALL_MAX_HEADERS];
   size_t nheaders;

@@ -241,8 +241,13 @@ int mol_cli__call_run(const call_args *a) {
   mol_a2a_client_opts o = {.url = card ? card : a->url, .version = a->version,
                            .headers = a->headers, .nheaders = a->nheaders,
                            .timeout_ms = a->timeout_ms};
+  mol_tls_client_opts tls = {.ca_file = a->cacert, .insecure_skip_verify = a->insecure};
+  mol_http_client_opts ho = {.tls = &tls};
+  if (a->insecure)
+    fprintf(stderr, "molecule %s: warning: --insecure: https certificates and host names are "
+                    "NOT verified; anyone on the path can read and change this call\n", a->cmd);
   if (uv_loop_init(&loop) != 0) return 1;
-  int rc = mol_http_client_new(&loop, NULL, &http);
+  int rc = mol_http_client_new(&loop, &ho, &http);
   if (rc == 0) rc = mol_a2a_client_new(&loop, http, &o, &run.client);
   if (rc == 0)
     rc = card ? (run.started = uv_now(&loop), mol_a2a_fetch_card(run.client, NULL, on_done, &run, NULL))

@@ -12,6 +12,9 @@ int mol_cli__cmd_plugin(int argc, char **argv);
 /* molecule platform [serve options] | workspace|secret|pause|resume|delete (cmd_platform.c) */
 int mol_cli__cmd_platform(int argc, char **argv);
 
+/* molecule validate [plugin|workspace|org|channel] PATH... (cmd_validate.c) */
+int mol_cli__cmd_validate(int argc, char **argv);
+
 /* molecule serve (cmd_serve.c) */
 int mol_cli__cmd_serve(int argc, char **argv);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sdnotify.h"
 #include "molecule.h"
 
 int mol_cli__parse_hostport(const char *s, char *host, size_t hostlen, int *port) {
@@ -43,6 +44,7 @@ static void on_signal(uv_signal_t *h, int signum) {
     fprintf(stderr, "molecule: second signal %d, exiting now\n", signum);
     exit(130);
   }
+  mol_sd_notify("STOPPING=1");
   if (stop_fn) stop_fn(stop_arg);
 }
 
@@ -63,14 +65,6 @@ void mol_cli__signals_close(void) {
   signals_on = 0;
   uv_close((uv_handle_t *)&sig_int, NULL);
   uv_close((uv_handle_t *)&sig_term, NULL);
-}
-
-void mol_cli__log_from_env(void) {
-  const char *lvl = getenv("MOLECULE_LOG_LEVEL");
-  mol_log_level l;
-  if (lvl && mol_log_level_parse(lvl, &l) == 0) mol_log_set_level(l);
-  const char *fmt = getenv("MOLECULE_LOG_FORMAT");
-  if (fmt && strcmp(fmt, "json") == 0) mol_log_set_format(MOL_LOG_JSON);
 }
 
 int mol_cli__usage_error(const char *cmd, const char *fmt, ...) {

@@ -3,10 +3,12 @@
  * as it streams in. The other methods (get, cancel, subscribe, list, push configs, cards) are
  * one option each; their results are printed as one line of JSON (a subscription streams like
  * --stream). This file reads the arguments; call_run.c runs the call. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/call_int.h"
 #include "cli/cli.h"
@@ -39,6 +41,9 @@ static void call_usage(void) {
          "  --push-token T    its X-A2A-Notification-Token;  --push-id CID  its id\n"
          "  --timeout-ms N    deadline of the call (default 60000)\n"
          "  --header K:V      extra request header (repeatable), e.g. Authorization:Bearer x\n"
+         "  --cacert FILE     trust the CA certificates in FILE (PEM) for https, instead of\n"
+         "                    SSL_CERT_FILE / SSL_CERT_DIR / REQUESTS_CA_BUNDLE or the system's\n"
+         "  -k, --insecure    https without certificate or host name checks (warns)\n"
          "  -h, --help        show this help\n"
          "\n"
          "actions (instead of TEXT):\n"
@@ -52,6 +57,9 @@ static void call_usage(void) {
          "  --push-set ID     set a push config on task ID (--push-url, --push-token, --push-id)\n"
          "  --push-get ID     get one (--push-id, else the default);  --push-list ID\n"
          "  --push-delete ID  delete one (--push-id, else the default)\n"
+         "\n"
+         "Proxies: HTTPS_PROXY (https, tunnelled with CONNECT), HTTP_PROXY (http), ALL_PROXY\n"
+         "and NO_PROXY, or their lower-case names, as curl reads them (docs/cli.md).\n"
          "\n"
          "A platform that queues the message (a workspace that polls for its messages, or a\n"
          "busy one) is said on stderr with the queue id, exit 0. Exit status: 0 on a reply,\n"
@@ -72,6 +80,8 @@ static void task_usage(void) {
          "  --history N       (get) keep the last N history messages\n"
          "  --timeout-ms N    deadline of the call (default 60000)\n"
          "  --header K:V      extra request header (repeatable)\n"
+         "  --cacert FILE     trust the CA certificates in FILE (PEM) for https\n"
+         "  -k, --insecure    https without certificate or host name checks (warns)\n"
          "  -h, --help        show this help\n"
          "\n"
          "Exit status: 0 with the task (for cancel: a canceled task), 1 when the call failed or\n"
@@ -111,7 +121,7 @@ enum {
   O_STREAM = 256, O_V1, O_RETURN, O_LIST, O_CARD, O_EXT_CARD, O_GET, O_CANCEL, O_SUBSCRIBE,
   O_PUSH_SET, O_PUSH_GET, O_PUSH_LIST, O_PUSH_DELETE, O_TASK, O_CONTEXT, O_PUSH_URL,
   O_PUSH_TOKEN, O_PUSH_ID, O_STATUS, O_PAGE_TOKEN, O_HISTORY, O_PAGE_SIZE, O_TIMEOUT, O_HEADER,
-  O_JSON
+  O_JSON, O_CACERT
 };
 
 static const struct option call_options[] = {
@@ -131,6 +141,7 @@ static const struct option call_options[] = {
     {"page-token", required_argument, NULL, O_PAGE_TOKEN},
     {"history", required_argument, NULL, O_HISTORY}, {"page-size", required_argument, NULL, O_PAGE_SIZE},
     {"timeout-ms", required_argument, NULL, O_TIMEOUT}, {"header", required_argument, NULL, O_HEADER},
+    {"cacert", required_argument, NULL, O_CACERT},  {"insecure", no_argument, NULL, 'k'},
     {"help", no_argument, NULL, 'h'},                 {NULL, 0, NULL, 0}};
 
 /* "--get" for O_GET: the option as the user typed it, for messages. */
@@ -178,6 +189,13 @@ static int apply_option(call_args *a, int c, const char *v) {
   case O_STATUS: a->status = v; return 0;
   case O_PAGE_TOKEN: a->page_token = v; return 0;
   case O_HEADER: return add_header(a, v);
+  case 'k': a->insecure = 1; return 0;
+  case O_CACERT:
+    /* Said now, not as a TLS failure at the first https connection. */
+    if (access(v, R_OK) != 0)
+      return mol_cli__usage_error(a->cmd, "bad --cacert '%s': %s", v, strerror(errno));
+    a->cacert = v;
+    return 0;
   case O_HISTORY:
     if (number_arg(a, "--history", v, 0, 1000000, &n)) return 2;
     a->history = (int)n;
@@ -201,7 +219,7 @@ static int parse_options(call_args *a, int argc, char **argv, void (*usage)(void
   int c;
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", call_options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":hk", call_options, NULL)) != -1) {
     if (c == 'h') {
       usage();
       return 0;

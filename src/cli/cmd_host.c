@@ -6,10 +6,13 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/sdnotify.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
+#include "cli/host_reload.h"
 #include "cli/host_workers.h"
 #include "cli/workers.h"
+#include "devplatform/taskdb.h"
 #include "molecule.h"
 #include "runtime/host.h"
 #include "runtime/preflight.h"
@@ -20,6 +23,10 @@ static void usage(FILE *out) {
           "\n"
           "Runs every agent of a host file (docs/host.md) behind one listener:\n"
           "/agents/<name>/ per agent, GET /metrics (Prometheus) and GET /health.\n"
+          "SIGHUP reads the file again: agents added start, removed ones stop, changed ones\n"
+          "restart, the others run on (a file that does not load changes nothing); not with\n"
+          "--workers N > 1, where SIGHUP is logged and ignored.\n"
+          "SIGINT/SIGTERM stop every agent gracefully.\n"
           "\n"
           "  -c, --config FILE    the host file (YAML)\n"
           "  --listen HOST:PORT   overrides the file's listen:\n"
@@ -72,11 +79,13 @@ static int parse(int argc, char **argv, host_args *a) {
   return 0;
 }
 
+/* The file's log: section, then the environment and --log-level/--log-format over it. */
 static void apply_logging(const host_args *a, const mol_host_config *cfg) {
-  mol_cli__log_from_env();
   mol_log_level lv;
   if (cfg->log_level && mol_log_level_parse(cfg->log_level, &lv) == 0) mol_log_set_level(lv);
-  if (a->log_json || cfg->log_json) mol_log_set_format(MOL_LOG_JSON);
+  if (cfg->log_json) mol_log_set_format(MOL_LOG_JSON);
+  mol_cli__log_from_env();
+  if (a->log_json) mol_log_set_format(MOL_LOG_JSON);
 }
 
 static void on_stop_signal(void *arg) { mol_host_stop(arg); }
@@ -85,13 +94,15 @@ static void on_host_end(mol_host *h, void *arg) {
   (void)h;
   (void)arg;
   mol_cli__signals_close();
+  mol_cli__host_reload_close();
 }
 
 static void on_agent_end(mol_host *h, const char *name, mol_agent_end why, int err, void *arg) {
   (void)h;
   (void)arg;
   if (why == MOL_AGENT_FAILED)
-    mol_loge("host", "agent %s failed: %s", name, mol_strerror(err));
+    mol_logx(MOL_LOG_ERROR, "host", MOL_FIELDS(MOL_F_STR("agent", name), MOL_F_ERR(err)),
+             "agent %s failed: %s", name, mol_strerror(err));
 }
 
 /* --check: the file loaded; now the preflight checks (exit 1 on a failure, as upstream). */
@@ -121,9 +132,10 @@ int mol_cli__cmd_host(int argc, char **argv) {
     cfg.listen_port = a.port;
   }
   if (a.check) return check_only(&a, &cfg);
+  cfg.data_backend = mol_dp_taskdb_backend(); /* data_dir's stores in SQLite */
   apply_logging(&a, &cfg);
   if (a.workers > 1) {
-    rc = mol_cli__host_workers(&cfg, a.workers);
+    rc = mol_cli__host_workers(&cfg, a.config, a.workers);
     mol_host_config_free(&cfg);
     return rc;
   }
@@ -131,14 +143,18 @@ int mol_cli__cmd_host(int argc, char **argv) {
   uv_loop_init(&loop);
   mol_host *h = NULL;
   mol_host_callbacks cbs = {.on_agent_end = on_agent_end, .on_end = on_host_end};
+  char listen_host[sizeof(cfg.listen_host)]; /* the host takes cfg */
+  snprintf(listen_host, sizeof(listen_host), "%s", cfg.listen_host);
   rc = mol_host_start_config(&loop, &cfg, &cbs, &h);
   if (rc) {
     fprintf(stderr, "molecule host: %s\n", mol_strerror(rc));
     uv_run(&loop, UV_RUN_DEFAULT); /* what started winds down */
   } else {
-    printf("listening on %s:%d\n", cfg.listen_host, mol_host_port(h));
+    printf("listening on %s:%d\n", listen_host, mol_host_port(h));
     fflush(stdout);
+    mol_sd_notify("READY=1");
     mol_cli__on_stop_signal(&loop, on_stop_signal, h);
+    mol_cli__host_reload_on_sighup(&loop, h, a.config, a.have_listen ? a.host : NULL, a.port);
     uv_run(&loop, UV_RUN_DEFAULT);
   }
   mol_host_config_free(&cfg);

@@ -11,8 +11,10 @@
 #include <uv.h>
 
 #include "base/json.h"
+#include "base/sdnotify.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
+#include "cli/metrics_proc.h"
 #include "devplatform/devplatform.h"
 #include "http/client.h"
 #include "molecule.h"
@@ -59,6 +61,7 @@ typedef struct {
   uv_loop_t *loop;
   mol_devplatform *dp;
   uv_signal_t sigint, sigterm;
+  mol_cli__metrics metrics;  /* GET /metrics */
   int stopping;
 } server_ctx;
 
@@ -73,6 +76,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   (void)signum;
   if (s->stopping) return;
   s->stopping = 1;
+  mol_sd_notify("STOPPING=1");
   fprintf(stderr, "molecule platform: shutting down\n");
   mol_devplatform_close(s->dp, on_platform_closed, s);
 }
@@ -152,7 +156,8 @@ static int run_server(int argc, char **argv) {
   if (rc) /* the database (or its admin token file) is what could not be opened */
     fprintf(stderr, "molecule platform: cannot open the database '%s': %s (see --db)\n",
             o.db_path, mol_strerror(rc));
-  else if ((rc = mol_devplatform_listen(s.dp, host, port)) != 0)
+  else if ((rc = mol_devplatform_listen(s.dp, host, port)) != 0 ||
+           (rc = mol_cli__metrics_route(&s.metrics, mol_devplatform_http(s.dp), NULL, NULL)) != 0)
     fprintf(stderr, "molecule platform: %s\n", mol_strerror(rc));
   if (rc) {
     if (s.dp) mol_devplatform_close(s.dp, NULL, NULL);
@@ -162,6 +167,7 @@ static int run_server(int argc, char **argv) {
   fprintf(stderr, "molecule platform: http://%s:%d (database %s)%s\n", host,
           mol_devplatform_port(s.dp), o.db_path,
           mol_devplatform_admin_open(s.dp) ? ", operator calls open (dev, loopback)" : "");
+  mol_sd_notify("READY=1");
   uv_signal_init(s.loop, &s.sigint);
   uv_signal_init(s.loop, &s.sigterm);
   s.sigint.data = s.sigterm.data = &s;

@@ -18,7 +18,7 @@
 typedef struct {
   const char *platform_url, *workspace_id, *token, *plugins_dir, *source, *sha256, *org_id;
   const char *name;
-  int allow_unverified, no_setup, no_report, quiet;
+  int allow_unverified, trust_manifest, no_setup, no_report, quiet;
   unsigned setup_timeout_s;
   unsigned long long max_size;
 } plugin_args;
@@ -46,6 +46,8 @@ static void plugin_usage(FILE *out, const char *sub) {
           "  --org-id ID           X-Molecule-Org-Id (env MOLECULE_ORG_ID)\n"
           "  --source SRC          e.g. github://acme/x#v1 (default: the platform's local://NAME)\n"
           "  --sha256 HEX          expected content hash (what `plugin hash` prints)\n"
+          "  --trust-manifest      without --sha256, check the sha256 the plugin's own\n"
+          "                        plugin.yaml declares (catches corruption, not tampering)\n"
           "  --allow-unverified    install without an expected hash (not recommended)\n"
           "  --plugins-dir DIR     default ~/.molecule/<id>/plugins\n"
           "  --no-setup            do not run setup.sh\n"
@@ -79,7 +81,7 @@ static int whole_arg(const char *flag, const char *s, unsigned long long max,
 }
 
 enum { O_PLATFORM = 256, O_WORKSPACE, O_TOKEN, O_DIR, O_SOURCE, O_SHA, O_ORG, O_SETUP_TIMEOUT,
-       O_MAX_SIZE, O_UNVERIFIED, O_NO_SETUP, O_NO_REPORT };
+       O_MAX_SIZE, O_UNVERIFIED, O_TRUST_MANIFEST, O_NO_SETUP, O_NO_REPORT };
 
 static const struct option plugin_options[] = {
     {"platform-url", required_argument, NULL, O_PLATFORM},
@@ -90,6 +92,7 @@ static const struct option plugin_options[] = {
     {"setup-timeout", required_argument, NULL, O_SETUP_TIMEOUT},
     {"max-size", required_argument, NULL, O_MAX_SIZE},
     {"allow-unverified", no_argument, NULL, O_UNVERIFIED},
+    {"trust-manifest", no_argument, NULL, O_TRUST_MANIFEST},
     {"no-setup", no_argument, NULL, O_NO_SETUP},     {"no-report", no_argument, NULL, O_NO_REPORT},
     {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
@@ -113,6 +116,7 @@ static int apply_option(plugin_args *a, int c, const char *v) {
     a->max_size = n;
     break;
   case O_UNVERIFIED: a->allow_unverified = 1; break;
+  case O_TRUST_MANIFEST: a->trust_manifest = 1; break;
   case O_NO_SETUP: a->no_setup = 1; break;
   case O_NO_REPORT: a->no_report = 1; break;
   case 'q': a->quiet = 1; break;
@@ -218,7 +222,9 @@ static void on_client_closed(void *arg) { (void)arg; }
 static void print_result(const mol_plugin_pipeline_result *res) {
   printf("installed %s\n", res->dir);
   printf("  content sha256: %s (%s)\n", res->content_sha256,
-         res->verified ? "verified" : "NOT verified");
+         res->verified            ? "verified"
+         : res->manifest_verified ? "verified against its own plugin.yaml only"
+                                  : "NOT verified");
   printf("  archive sha256: %s (%llu bytes)\n", res->archive_sha256,
          (unsigned long long)res->archive_bytes);
   printf("  files: %llu (%llu bytes)\n", (unsigned long long)res->files,
@@ -257,6 +263,7 @@ static int fill_install_opts(const plugin_args *a, mol_plugin_pipeline_opts *o, 
   o->auth_token = *token;
   o->expected_sha256 = a->sha256;
   o->allow_unverified = a->allow_unverified;
+  o->trust_manifest = a->trust_manifest;
   o->skip_setup = a->no_setup;
   o->skip_report = a->no_report;
   o->setup_timeout_ms = a->setup_timeout_s * 1000u;
@@ -373,10 +380,7 @@ static int name_ok(const char *sub, const char *name) {
 int mol_cli__cmd_plugin(int argc, char **argv) {
   /* The command prints its own summary, warnings and error; the library's log lines would
    * say each of them a second time. */
-  mol_log_level level = MOL_LOG_ERROR;
-  const char *env_level = getenv("MOLECULE_LOG_LEVEL");
-  if (env_level) (void)mol_log_level_parse(env_level, &level);
-  mol_log_set_level(level);
+  if (!mol_cli__log_level_chosen()) mol_log_set_level(MOL_LOG_ERROR);
   if (argc < 2) return mol_cli__usage_error("plugin", "missing subcommand (install, list, remove or hash)");
   if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
     plugin_usage(stdout, NULL);

@@ -9,9 +9,13 @@
 #include "a2a_uv/server.h"
 #include "runtime/exec_command.h"
 #include "base/log.h"
+#include "base/sdnotify.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
+#include "cli/metrics_merge.h"
+#include "cli/metrics_proc.h"
 #include "cli/workers.h"
+#include "devplatform/taskdb.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "molecule.h"
@@ -26,6 +30,7 @@ typedef struct {
   mol_a2a_executor ex;
   int command;                /* ex is a command executor (closed asynchronously) */
   int ex_made;                /* ex exists and must be closed */
+  mol_cli__metrics metrics;   /* GET /metrics */
   uv_timer_t drain_timer;
   uint64_t stop_at;
   int stopping;
@@ -151,74 +156,62 @@ static void on_stop(void *arg) {
   uv_timer_start(&s->drain_timer, on_drain_tick, 0, 50);
 }
 
-/* The counters of every worker, in Prometheus text. */
-static void answer_metrics(mol_http_req *r, const mol_a2a_server_stats *st) {
+/* GET /metrics (metrics_proc.c) ends with the A2A server's counters; none while stopping. */
+static int a2a_metrics(mol_buf *out, void *arg) {
+  serve *s = arg;
+  mol_a2a_server_stats st;
+  if (!s->a2a) return 0;
+  mol_a2a_server_stats_get(s->a2a, &st);
   const struct {
     const char *name, *type;
     unsigned long long v;
   } m[] = {
-    {"molecule_a2a_requests_total", "counter", st->requests},
-    {"molecule_a2a_turns_total", "counter", st->turns},
-    {"molecule_a2a_live_turns", "gauge", st->live_turns},
-    {"molecule_a2a_open_streams", "gauge", st->open_streams},
-    {"molecule_a2a_tasks", "gauge", st->tasks},
-    {"molecule_a2a_tasks_evicted_total", "counter", st->tasks_evicted},
-    {"molecule_a2a_push_configs", "gauge", st->push_configs},
-    {"molecule_a2a_push_sent_total", "counter", st->push.sent},
-    {"molecule_a2a_push_failed_total", "counter", st->push.failed},
-    {"molecule_a2a_push_retries_total", "counter", st->push.retries},
-    {"molecule_a2a_push_coalesced_total", "counter", st->push.coalesced},
-    {"molecule_a2a_push_refused_total", "counter", st->push.refused},
-    {"molecule_a2a_push_dropped_total", "counter", st->push.dropped},
-    {"molecule_a2a_push_pending", "gauge", st->push.pending},
+    {"molecule_a2a_requests_total", "counter", st.requests},
+    {"molecule_a2a_turns_total", "counter", st.turns},
+    {"molecule_a2a_live_turns", "gauge", st.live_turns},
+    {"molecule_a2a_open_streams", "gauge", st.open_streams},
+    {"molecule_a2a_tasks", "gauge", st.tasks},
+    {"molecule_a2a_tasks_evicted_total", "counter", st.tasks_evicted},
+    {"molecule_a2a_push_configs", "gauge", st.push_configs},
+    {"molecule_a2a_push_sent_total", "counter", st.push.sent},
+    {"molecule_a2a_push_failed_total", "counter", st.push.failed},
+    {"molecule_a2a_push_retries_total", "counter", st.push.retries},
+    {"molecule_a2a_push_coalesced_total", "counter", st.push.coalesced},
+    {"molecule_a2a_push_refused_total", "counter", st.push.refused},
+    {"molecule_a2a_push_dropped_total", "counter", st.push.dropped},
+    {"molecule_a2a_push_pending", "gauge", st.push.pending},
   };
-  char body[2048];
-  size_t n = 0;
-  for (size_t i = 0; i < sizeof(m) / sizeof(*m) && n < sizeof(body); i++)
-    n += (size_t)snprintf(body + n, sizeof(body) - n, "# TYPE %s %s\n%s %llu\n", m[i].name,
-                          m[i].type, m[i].name, m[i].v);
-  mol_http_respond(r, 200, "text/plain; version=0.0.4", body, n < sizeof(body) ? n : sizeof(body) - 1);
+  int rc = 0;
+  for (size_t i = 0; i < sizeof(m) / sizeof(*m) && !rc; i++)
+    rc = mol_buf_printf(out, "# TYPE %s %s\n%s %llu\n", m[i].name, m[i].type, m[i].name, m[i].v);
+  return rc;
 }
 
-static void add_stats(mol_a2a_server_stats *sum, const mol_a2a_server_stats *a) {
-  sum->requests += a->requests;
-  sum->turns += a->turns;
-  sum->live_turns += a->live_turns;
-  sum->open_streams += a->open_streams;
-  sum->tasks += a->tasks;
-  sum->tasks_evicted += a->tasks_evicted;
-  sum->push_configs += a->push_configs;
-  sum->push.sent += a->push.sent;
-  sum->push.failed += a->push.failed;
-  sum->push.retries += a->push.retries;
-  sum->push.coalesced += a->push.coalesced;
-  sum->push.refused += a->push.refused;
-  sum->push.dropped += a->push.dropped;
-  sum->push.pending += a->push.pending;
-}
-
-static void read_stats(mol_cli__worker *w, void *slot) {
+/* With several workers, a scrape is every worker's text (read on its own thread) merged into
+ * one: the process's series once, the requests and A2A counters summed. */
+static void read_metrics(mol_cli__worker *w, void *slot) {
   serve *s = w->app;
-  if (s->a2a) mol_a2a_server_stats_get(s->a2a, slot);
+  mol_buf b = MOL_BUF_INIT;
+  if (s->http && mol_cli__metrics_text(s->http, a2a_metrics, s, &b) == 0) *(char **)slot = mol_buf_steal(&b);
+  mol_buf_free(&b);
 }
 
-static void on_stats_gathered(mol_cli__worker *home, const void *slots, unsigned n, void *arg) {
+static void on_metrics_gathered(mol_cli__worker *home, const void *slots, unsigned n, void *arg) {
   (void)home;
-  const mol_a2a_server_stats *each = slots;
-  mol_a2a_server_stats sum = {0};
-  for (unsigned i = 0; i < n; i++) add_stats(&sum, &each[i]);
-  answer_metrics(arg, &sum);
+  char *const *texts = slots;
+  mol_buf body = MOL_BUF_INIT;
+  if (mol_cli__metrics_merge((const char *const *)texts, n, &body))
+    mol_http_respond(arg, 500, "text/plain", "out of memory\n", 14);
+  else
+    mol_http_respond(arg, 200, "text/plain; version=0.0.4", body.data, body.len);
+  mol_buf_free(&body);
+  for (unsigned i = 0; i < n; i++) free(texts[i]);
 }
 
-/* GET /metrics: the A2A servers' counters, summed over the workers. */
 static void on_metrics(mol_http_req *r, void *arg) {
   serve *s = arg;
-  if (!s->a2a) { /* stopping */
-    mol_http_respond(r, 503, "text/plain", "stopping\n", 9);
-    return;
-  }
-  if (mol_cli__gather(s->w, sizeof(mol_a2a_server_stats), read_stats, on_stats_gathered, r))
-    mol_http_respond(r, 503, "text/plain", "out of memory\n", 14);
+  if (mol_cli__gather(s->w, sizeof(char *), read_metrics, on_metrics_gathered, r))
+    mol_http_respond(r, 500, "text/plain", "out of memory\n", 14);
 }
 
 typedef struct {
@@ -391,7 +384,12 @@ static int listen_all(serve *s, serve_opts *o) {
   unsigned n = s->w->pool->n;
   mol_http_server_opts ho = {.reuse_port = n > 1};
   int rc = mol_http_server_new(s->loop, &ho, &s->http);
-  if (!rc) rc = mol_http_client_new(s->loop, NULL, &s->client);
+  /* Push deliveries go direct, never through a proxy from the environment: the sender checks
+   * each webhook's resolved address (SSRF), which a proxy's own connection would bypass. (The
+   * forward client, too, only ever goes to 127.0.0.1 directly.) */
+  static const mol_http_proxy_opts direct = {0};
+  mol_http_client_opts co = {.proxy = &direct};
+  if (!rc) rc = mol_http_client_new(s->loop, &co, &s->client);
   if (!rc && n > 1) rc = mol_cli__forward_client(s->loop, &s->forward);
   if (!rc) rc = mol_http_server_listen(s->http, o->host, o->port);
   if (!rc && n > 1) rc = mol_http_server_listen(s->http, "127.0.0.1", 0);
@@ -421,11 +419,14 @@ static int start(serve *s, serve_opts *o) {
   mol_a2a_server_opts ao = {.card = &card, .executor = &s->ex,
                             .push = {.http = s->client,
                                      .allow_private = o->allow_private_webhooks},
-                            .data_dir = o->data_dir, .sync_full = o->sync_full,
+                            .data_dir = o->data_dir, .data_backend = mol_dp_taskdb_backend(),
+                            .sync_full = o->sync_full,
                             .worker = s->w->index, .workers = s->w->pool->n,
                             .forward = s->forward ? forward_to_owner : NULL, .forward_arg = s};
   if (!rc) rc = mol_a2a_server_new(s->loop, s->http, &ao, &s->a2a);
-  if (!rc) rc = mol_http_server_route(s->http, "GET", "/metrics", 0, on_metrics, s);
+  /* One worker: main's synchronous /metrics; several: every worker's text, merged. */
+  if (!rc && s->w->pool->n == 1) rc = mol_cli__metrics_route(&s->metrics, s->http, a2a_metrics, s);
+  else if (!rc) rc = mol_http_server_route(s->http, "GET", "/metrics", 0, on_metrics, s);
   if (rc) return rc;
   if (s->w->index == 0)
     mol_logi("serve", "A2A agent '%s' on %s (card at %s.well-known/agent-card.json)", o->name, url, url);
@@ -483,6 +484,7 @@ int mol_cli__cmd_serve(int argc, char **argv) {
   if (!failed) {
     printf("listening on %s:%d\n", o.host, o.port);
     fflush(stdout);
+    mol_sd_notify("READY=1"); /* every worker listens */
     mol_cli__on_stop_signal(&p->w[0].loop, on_stop_signal, p);
   }
   int ran = mol_cli__pool_run(p);

@@ -11,12 +11,16 @@
 #include "base/buf.h"
 #include "base/holds.h"
 #include "base/json.h"
+#include "http/proxy.h"
 #include "base/log.h"
+#include "base/sdnotify.h"
 #include "cli/cli_util.h"
 #include "cli/dev_agents.h"
+#include "cli/metrics_proc.h"
 #include "devplatform/devplatform.h"
 #include "molecule/uv.h"
 #include "runtime/agent.h"
+#include "runtime/revive.h"
 
 #define MEMBERS 3 /* the coordinator, then its workers */
 
@@ -26,10 +30,12 @@ typedef struct {
   dev *d;
   const char *name, *role;
   char id[40];
+  char token_dir[4200]; /* <db>.tokens/<id>: the demo keeps its state beside its database */
   mol_agent *agent;
   int state; /* 0 not started, 1 started, 2 online */
   int ended;
   mol_agent_end why;
+  mol_revive *revive;  /* paused: waiting for its workspace to be resumed */
 } member;
 
 struct dev {
@@ -38,6 +44,7 @@ struct dev {
   mol_devplatform *dp;
   mol_http_client *http;
   mol_http_server *agents_http;
+  mol_cli__metrics platform_metrics, agents_metrics; /* GET /metrics on both listeners */
   char platform_url[200];
   member m[MEMBERS];
   dev_coordinator coord;
@@ -182,22 +189,33 @@ static void send_demo(dev *d) {
 
 /* Each member's core tools act as its agent (its platform client, its token), once all are
  * registered: the demo's executors call them. */
-static int give_tools(dev *d) {
-  for (int i = 0; i < MEMBERS; i++) {
-    mol_platform_client *pc = mol_agent_platform_client(d->m[i].agent);
-    mol_agent_tools_opts to = {.loop = &d->loop, .platform = pc, .workspace_id = d->m[i].id,
-                               .set = MOL_TOOLS_SET_CORE};
-    int rc = pc ? mol_agent_tools_new(&to, &d->tools[i]) : MOL_EINVAL;
-    if (rc) return rc;
+static int member_tools(dev *d, int i) {
+  mol_platform_client *pc = mol_agent_platform_client(d->m[i].agent);
+  mol_agent_tools_opts to = {.loop = &d->loop, .platform = pc, .workspace_id = d->m[i].id,
+                             .set = MOL_TOOLS_SET_CORE};
+  if (i > 0) d->workers[i - 1].tools = NULL;
+  else d->coord.tools = NULL;
+  mol_agent_tools_free(d->tools[i]); /* a revived member's old ones (its agent has ended) */
+  d->tools[i] = NULL;
+  int rc = pc ? mol_agent_tools_new(&to, &d->tools[i]) : MOL_EINVAL;
+  if (rc) return rc;
+  mol_tools *reg = mol_agent_tools_registry(d->tools[i]);
+  if (i > 0) {
+    d->workers[i - 1].tools = reg;
+    return 0;
   }
   /* The coordinator finds its team on the platform (its children) through route_task_to_team,
    * as any hosted agent in coordinator mode does. */
   if (!d->route_b && !(d->route_b = mol_tools_builtin_new(NULL))) return MOL_ENOMEM;
-  int rc = mol_tools_add_route(mol_agent_tools_registry(d->tools[0]), d->route_b);
-  if (rc) return rc;
-  d->coord.tools = mol_agent_tools_registry(d->tools[0]);
-  for (int i = 1; i < MEMBERS; i++) d->workers[i - 1].tools = mol_agent_tools_registry(d->tools[i]);
-  return 0;
+  rc = mol_tools_add_route(reg, d->route_b);
+  if (!rc) d->coord.tools = reg;
+  return rc;
+}
+
+static int give_tools(dev *d) {
+  int rc = 0;
+  for (int i = 0; i < MEMBERS && !rc; i++) rc = member_tools(d, i);
+  return rc;
 }
 
 static void on_member_state(dev *d, int status, json_t *body, void *arg) {
@@ -237,8 +255,32 @@ static void on_tick(uv_timer_t *t) {
 
 /* ---- agents --------------------------------------------------------------------------------- */
 
+static int start_member(dev *d, int i);
+
+static void on_revive(int resumed, void *arg) {
+  member *mb = arg;
+  dev *d = mb->d;
+  mb->revive = NULL;
+  if (resumed && !d->stopping) {
+    int i = (int)(mb - d->m);
+    int rc = start_member(d, i);
+    if (!rc && d->online) rc = member_tools(d, i);
+    if (rc) say(d, "agent %s could not start again: %s", mb->name, mol_strerror(rc));
+    else say(d, "agent %s resumed", mb->name);
+  }
+  mol_holds_drop(&d->holds); /* the watcher's */
+}
+
+/* A paused agent comes back when its workspace is resumed (`molecule platform resume ID`); the
+ * watch polls with the agent's own token (a is the agent that just ended). */
+static void watch_paused(member *mb, mol_agent *a) {
+  dev *d = mb->d;
+  int rc = mol_revive_agent(a, NULL, on_revive, mb, &mb->revive);
+  if (rc) say(d, "agent %s: cannot watch its paused workspace: %s", mb->name, mol_strerror(rc));
+  else mol_holds_take(&d->holds); /* until the watcher has closed */
+}
+
 static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
-  (void)a;
   member *mb = arg;
   mb->ended = 1;
   mb->why = why;
@@ -246,6 +288,7 @@ static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
   if (why != MOL_AGENT_STOPPED)
     say(mb->d, "agent %s ended: %s%s%s", mb->name, end_name(why), err ? ": " : "",
         err ? mol_strerror(err) : "");
+  if (why == MOL_AGENT_PAUSED && !mb->d->stopping) watch_paused(mb, a);
   mol_holds_drop(&mb->d->holds); /* the agent's */
 }
 
@@ -253,9 +296,15 @@ static int start_member(dev *d, int i) {
   member *mb = &d->m[i];
   char url[300];
   snprintf(url, sizeof(url), "http://%s:%d/agents/%s/", d->o->agents_host, d->agents_port, mb->name);
+  /* Tokens beside the database rather than in ~/.molecule, so that deleting the demo's
+   * database forgets the demo and two demos with different --db never share a token. */
+  char dir[sizeof mb->token_dir];
+  int n = snprintf(dir, sizeof dir, "%s.tokens/%s", d->o->db, mb->id);
+  if (n < 0 || (size_t)n >= sizeof dir) return MOL_ETOOBIG;
+  memcpy(mb->token_dir, dir, (size_t)n + 1);
   mol_agent_opts o = {.name = mb->name, .description = mb->role, .platform_url = d->platform_url,
-                      .workspace_id = mb->id, .public_url = url, .heartbeat_ms = 2000,
-                      .state_poll_ms = 2000};
+                      .workspace_id = mb->id, .public_url = url, .token_dir = mb->token_dir,
+                      .heartbeat_ms = 2000, .state_poll_ms = 2000};
   if (i == 0) {
     o.exec = MOL_AGENT_EXEC_CUSTOM;
     o.custom = &d->coord_ex;
@@ -269,7 +318,8 @@ static int start_member(dev *d, int i) {
   int rc = mol_agent_start(&d->loop, d->agents_http, d->http, &o, on_agent_end, mb, &mb->agent);
   if (rc) return rc;
   mol_holds_take(&d->holds); /* until on_agent_end */
-  mb->state = 1;
+  mb->ended = 0;
+  if (mb->state == 0) mb->state = 1; /* a revived member stays online for the status view */
   return 0;
 }
 
@@ -370,8 +420,10 @@ static void dev_stop(void *arg) {
   printf("stopping...\n");
   fflush(stdout);
   uv_timer_stop(&d->tick);
-  for (int i = 0; i < MEMBERS; i++)
+  for (int i = 0; i < MEMBERS; i++) {
     if (d->m[i].agent && !d->m[i].ended) mol_agent_stop(d->m[i].agent);
+    if (d->m[i].revive) mol_revive_cancel(d->m[i].revive);
+  }
   mol_holds_drop(&d->holds); /* its own: the rest closes once every agent has ended */
 }
 
@@ -406,6 +458,14 @@ static int start_listener(dev *d) {
   return rc;
 }
 
+/* GET /metrics on both listeners (metrics_proc.c), each with its own requests. */
+static int start_metrics(dev *d) {
+  int rc = mol_cli__metrics_route(&d->platform_metrics, mol_devplatform_http(d->dp), NULL, NULL);
+  if (!rc) rc = mol_cli__metrics_route(&d->agents_metrics, d->agents_http, NULL, NULL);
+  if (rc) fprintf(stderr, "molecule dev: /metrics: %s\n", mol_strerror(rc));
+  return rc;
+}
+
 int mol_cli__dev_run(const dev_opts *o) {
   static dev d; /* lives as long as the process; the loop refers to it until the end */
   memset(&d, 0, sizeof(d));
@@ -417,10 +477,21 @@ int mol_cli__dev_run(const dev_opts *o) {
   const char *base = getenv("HERMES_API_BASE");
   d.use_chat = base && *base;
   uv_loop_init(&d.loop);
+  /* The demo's platform and agents are on this machine: the environment's proxies stay for a
+   * model backend elsewhere (HERMES_API_BASE), and loopback is added to NO_PROXY for every
+   * client the demo creates (each reads the environment when it is made). */
+  char no_proxy[2048];
+  const char *np = mol_http__no_proxy_env();
+  snprintf(no_proxy, sizeof no_proxy, "%s%slocalhost,127.0.0.0/8,::1", np ? np : "",
+           np && *np ? "," : "");
+  setenv("no_proxy", no_proxy, 1);
+  setenv("NO_PROXY", no_proxy, 1);
   mol_http_client_opts co = {.max_conns_per_origin = 32};
-  if (mol_http_client_new(&d.loop, &co, &d.http) || start_platform(&d) || start_listener(&d)) {
+  if (mol_http_client_new(&d.loop, &co, &d.http) || start_platform(&d) || start_listener(&d) ||
+      start_metrics(&d)) {
     return 1; /* the process ends here; nothing was started that must be stopped */
   }
+  mol_sd_notify("READY=1");
   uv_timer_init(&d.loop, &d.tick);
   d.tick.data = &d;
   mol_holds_init(&d.holds, (uv_handle_t *)&d.tick, close_rest, &d);

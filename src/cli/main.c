@@ -1,8 +1,11 @@
-/* main.c - the `molecule` command: dispatches to subcommands. */
+/* main.c - the `molecule` command: takes the shared logging options (cli_log.c), then
+ * dispatches to subcommands. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "base/sdnotify.h"
+#include "cli/cli_util.h"
 #include "molecule.h"
 
 typedef struct {
@@ -15,6 +18,7 @@ static const cli_command commands[] = {
   {"dev", mol_cli__cmd_dev, "run the platform with three demo agents talking A2A through it"},
   {"serve", mol_cli__cmd_serve, "run one A2A agent (echo executor) on a listener"},
   {"plugin", mol_cli__cmd_plugin, "install, list, remove or hash plugins"},
+  {"validate", mol_cli__cmd_validate, "check a plugin, workspace or org template, or channel file"},
   {"platform", mol_cli__cmd_platform, "run the development platform, or operate a running one"},
   {"call", mol_cli__cmd_call, "send one A2A message to an agent and print the reply"},
   {"task", mol_cli__cmd_task, "get or cancel an A2A task by its id"},
@@ -48,6 +52,23 @@ static void usage(FILE *out) {
           "The 'as a workspace' verbs are for handler scripts: inside 'molecule connect' they\n"
           "know the platform, the workspace and its token; elsewhere set PLATFORM_URL,\n"
           "WORKSPACE_ID and MOLECULE_WORKSPACE_TOKEN (or a token file, see --help).\n");
+  mol_cli__log_help(out);
+}
+
+/* Whether the command was asked for its help (then the shared options follow it). */
+static int asked_help(int argc, char **argv) {
+  for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return 1;
+  return 0;
+}
+
+static int run(const cli_command *c, int argc, char **argv) {
+  mol_sd_notify_init(); /* before any child process could inherit $NOTIFY_SOCKET */
+  int rc = mol_cli__log_options(c->name, &argc, argv);
+  if (rc) return rc;
+  rc = c->run(argc, argv);
+  if (rc == 0 && asked_help(argc, argv)) mol_cli__log_help(stdout);
+  return rc;
 }
 
 int main(int argc, char **argv) {
@@ -65,7 +86,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   for (const cli_command *c = commands; c->name; c++)
-    if (strcmp(cmd, c->name) == 0) return c->run(argc - 1, argv + 1);
+    if (strcmp(cmd, c->name) == 0) return run(c, argc - 1, argv + 1);
   fprintf(stderr, "molecule: unknown command '%s'\nTry 'molecule --help'\n", cmd);
   return 2;
 }

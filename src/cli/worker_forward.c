@@ -90,8 +90,12 @@ static void on_in_abort(mol_http_req *in, void *arg) {
   if (f->out) mol_http_request_cancel(f->out); /* its done callback finishes the request */
 }
 
+/* Direct, never through a proxy from the environment (HTTP_PROXY): the hand-over is to this
+ * process's own loopback listener. */
 int mol_cli__forward_client(uv_loop_t *loop, mol_http_client **out) {
-  mol_http_client_opts o = {.max_conns_per_origin = 1024, .max_idle_per_origin = 64};
+  static const mol_http_proxy_opts direct = {0};
+  mol_http_client_opts o = {.max_conns_per_origin = 1024, .max_idle_per_origin = 64,
+                            .proxy = &direct};
   return mol_http_client_new(loop, &o, out);
 }
 

@@ -12,8 +12,8 @@
  * delegations this handler sends, and those a runtime recorded itself (delegations/record) and
  * sent through the proxy with the delegation id as messageId. A queued call is stitched when the
  * queue drains it, so a busy target's answer reaches the ledger too. A terminal row never goes
- * back to a non-terminal status; only a real outcome replaces the "stuck" failure the sweep
- * gives a delegation whose target went offline (devplatform.c).
+ * back to a non-terminal status; only a real outcome (completed, failed) replaces the terminal
+ * status "stuck" the sweep gives a delegation whose target went silent (devplatform.c).
  *
  * Deviations: the idempotency key dedups while the earlier delegation is not failed, as
  * upstream, and an idempotent hit answers 200 with the existing id; a delegation in flight when
@@ -36,7 +36,8 @@
 /* ---- the ledger row ------------------------------------------------------------------------ */
 
 /* An earlier delegation of src with this key: 1 (id and status filled), 0 none, <0 error. A
- * failed one is deleted so that the retry can proceed (upstream). */
+ * failed one (or a stuck one: it failed too) is deleted so that the retry can proceed
+ * (upstream). */
 static int find_by_key(mol_devplatform *dp, const char *src, const char *key,
                        char id[MOL_DP__ID_MAX + 1], char status[24]) {
   sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_DEL_FIND_IDEM);
@@ -50,7 +51,7 @@ static int find_by_key(mol_devplatform *dp, const char *src, const char *key,
   }
   sqlite3_reset(st);
   if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? 0 : MOL_EIO;
-  if (strcmp(status, "failed")) return 1;
+  if (strcmp(status, "failed") && strcmp(status, "stuck")) return 1;
   if (mol_dp__store_write_begin(&dp->store)) return MOL_EIO;
   st = mol_dp__stmt(&dp->store, MOL_DP__ST_DEL_DROP);
   if (!st) return MOL_EIO;

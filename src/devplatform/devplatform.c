@@ -140,8 +140,8 @@ static void on_sweep(uv_timer_t *t) {
   int64_t now = mol_unix_ms();
   if (mol_dp__store_write_begin(&dp->store)) return;
   sweep_stmt(dp, MOL_DP__ST_WS_LIVENESS_SWEEP, now - (int64_t)dp->liveness_ttl_s * 1000);
-  /* Delegations to a target gone silent are stuck: failed with a reason, so the caller moves
-   * on (a late real reply still replaces it, delegate.c). Keyed on the target's last beat, not
+  /* Delegations to a target gone silent are stuck: a terminal status with a reason, so the
+   * caller moves on (a late real reply still replaces it, delegate.c). Keyed on the target's last beat, not
    * on its offline status: the liveness TTL is shorter than 10 intervals (upstream's rule). */
   sweep_stmt(dp, MOL_DP__ST_DEL_STUCK, now - (int64_t)dp->heartbeat_interval_ms * STUCK_BEATS);
   sweep_stmt(dp, MOL_DP__ST_ACT_PRUNE_AGE, now - (int64_t)dp->activity_retention_s * 1000);
@@ -176,7 +176,11 @@ static int open_parts(mol_devplatform *dp, const mol_devplatform_opts *o) {
   if (!rc) rc = mol_http_server_new(dp->loop, &so, &dp->srv);
   if (!rc) rc = mol_http_server_route(dp->srv, NULL, "/", 1, mol_dp__on_request, dp);
   /* Many long A2A calls to one agent must not queue behind each other inside the client. */
-  mol_http_client_opts co = {.max_conns_per_origin = 256, .max_idle_per_origin = 64};
+  /* Never through a proxy from the environment: dispatch checks the address it connects to
+   * against the SSRF policy, and a proxy would make its own connection past that check. */
+  static const mol_http_proxy_opts direct = {0};
+  mol_http_client_opts co = {.max_conns_per_origin = 256, .max_idle_per_origin = 64,
+                             .proxy = &direct};
   if (!rc) rc = mol_http_client_new(dp->loop, &co, &dp->client);
   return rc;
 }
@@ -254,6 +258,8 @@ int mol_devplatform_listen(mol_devplatform *dp, const char *host, int port) {
 }
 
 int mol_devplatform_port(const mol_devplatform *dp) { return mol_http_server_port(dp->srv); }
+
+mol_http_server *mol_devplatform_http(mol_devplatform *dp) { return dp->srv; }
 
 const char *mol_devplatform_admin_token(const mol_devplatform *dp) { return dp->admin_token; }
 

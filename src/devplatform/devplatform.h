@@ -52,6 +52,10 @@ int mol_devplatform_new(uv_loop_t *loop, const mol_devplatform_opts *opts, mol_d
 int mol_devplatform_listen(mol_devplatform *dp, const char *host, int port);
 int mol_devplatform_port(const mol_devplatform *dp);
 
+/* The platform's HTTP server, for a route the embedding command adds (GET /metrics); an
+ * exact route there wins over the platform's catch-all. Closed by mol_devplatform_close. */
+struct mol_http_server *mol_devplatform_http(mol_devplatform *dp);
+
 /* The admin bearer token (never NULL after a successful _new). */
 const char *mol_devplatform_admin_token(const mol_devplatform *dp);
 

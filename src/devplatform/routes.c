@@ -176,6 +176,9 @@ static void dispatch_route(mol_dp__call *c, mol_dp__reply *r) {
   const char *caps[2] = {NULL, NULL};
   for (const route *rt = routes; rt->pattern; rt++) {
     if (strcmp(rt->method, c->method) != 0 || !match(c, rt->pattern, caps)) continue;
+    char label[96]; /* the pattern, for the requests counted by route in /metrics */
+    snprintf(label, sizeof label, "/%s", rt->pattern);
+    mol_http_req_set_route(c->req, label);
     for (int i = 0; i < 2; i++) {
       if (caps[i] && strlen(caps[i]) > MOL_DP__ID_MAX) {
         mol_dp__reply_err(r, 400, "invalid workspace ID");

@@ -221,7 +221,7 @@ static const char *const sql[MOL_DP__ST_COUNT] = {
     [MOL_DP__ST_DEL_SOURCE] = "SELECT source_id FROM delegations WHERE id=?1",
     [MOL_DP__ST_DEL_UPDATE] = "UPDATE delegations SET status=?3, error=?4, response_preview=?5,"
                       " updated_at=?6 WHERE id=?1 AND source_id=?2 AND NOT (status IN"
-                      " ('completed','failed') AND ?3 NOT IN ('completed','failed'))",
+                      " ('completed','failed','stuck') AND ?3 NOT IN ('completed','failed'))",
     [MOL_DP__ST_DEL_FIND_IDEM] = "SELECT id,status FROM delegations WHERE source_id=?1"
                          " AND idempotency_key=?2",
     [MOL_DP__ST_DEL_GET] = "SELECT id,source_id,target_id,task,status,error,response_preview,"
@@ -232,9 +232,9 @@ static const char *const sql[MOL_DP__ST_COUNT] = {
                       " VALUES(?1,?2,?3,?4,'dispatched',?5,?6,?6)",
     [MOL_DP__ST_DEL_STITCH] = "UPDATE delegations SET status=?4, error=?5, response_preview=?6,"
                       " updated_at=?7 WHERE id=?1 AND source_id=?2 AND target_id=?3"
-                      " AND (status NOT IN ('completed','failed')"
-                      "      OR (status='failed' AND error LIKE 'stuck:%'))",
-    [MOL_DP__ST_DEL_STUCK] = "UPDATE delegations SET status='failed', error='stuck: the target"
+                      " AND (status NOT IN ('completed','failed','stuck')"
+                      "      OR (status='stuck' AND ?4 IN ('completed','failed')))",
+    [MOL_DP__ST_DEL_STUCK] = "UPDATE delegations SET status='stuck', error='the target"
                      " stopped sending heartbeats while this delegation was '||status,"
                      " updated_at=?2 WHERE status IN ('pending','dispatched','queued')"
                      " AND target_id IN (SELECT id FROM workspaces WHERE last_heartbeat_at<?1)",

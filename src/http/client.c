@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/log.h"
 #include "http/client_int.h"
 #include "molecule.h"
 
@@ -31,8 +32,41 @@ static int copy_tls_opts(mol_http_client *c, const mol_tls_client_opts *t) {
   return 0;
 }
 
+/* A proxy URL we cannot use is said once, here; the requests it would carry fail with
+ * MOL_EPROXY rather than quietly going direct. The URL itself is not logged: it may hold a
+ * password. */
+static int proxy_setup(mol_http_proxy *p, const char *spec, const char *source) {
+  if (!spec || !*spec) return 0;
+  p->source = source;
+  int rc = mol_http__proxy_parse(spec, p);
+  if (rc == MOL_ENOMEM) return rc;
+  if (rc)
+    mol_loge("http", "%s: not a proxy URL we can use (want http://[user:password@]host[:port]); "
+                     "requests that would go through it fail", source);
+  return 0;
+}
+
+static int client_proxies(mol_http_client *c, const mol_http_proxy_opts *o) {
+  const char *hvar = "the http_proxy option", *svar = "the https_proxy option";
+  const char *http = o ? o->http_proxy : mol_http__proxy_env(0, &hvar);
+  const char *https = o ? o->https_proxy : mol_http__proxy_env(1, &svar);
+  const char *np = o ? o->no_proxy : mol_http__no_proxy_env();
+  if (np && !(c->no_proxy = strdup(np))) return MOL_ENOMEM;
+  int rc = proxy_setup(&c->proxy_http, http, hvar);
+  return rc ? rc : proxy_setup(&c->proxy_https, https, svar);
+}
+
+const mol_http_proxy *mol_http__client_proxy(const mol_http_client *c, const mol_url *u) {
+  const mol_http_proxy *p = u->https ? &c->proxy_https : &c->proxy_http;
+  if (!p->set || mol_http__no_proxy_match(c->no_proxy, u->host, u->port)) return NULL;
+  return p;
+}
+
 static void client_free(mol_http_client *c) {
   mol_http__origins_free(c);
+  mol_http__proxy_free(&c->proxy_http);
+  mol_http__proxy_free(&c->proxy_https);
+  free(c->no_proxy);
   if (c->tls) mol_tls_config_free(c->tls);
   if (c->tls_insecure) mol_tls_config_free(c->tls_insecure);
   free(c->ca_file);
@@ -61,7 +95,7 @@ int mol_http_client_new(uv_loop_t *loop, const mol_http_client_opts *opts,
   c->max_idle = or_default(opts->max_idle_per_origin, DEFAULT_MAX_IDLE);
   c->max_queued = or_default(opts->max_queued, DEFAULT_MAX_QUEUED);
   c->keepalive_ms = or_default(opts->idle_keepalive_ms, DEFAULT_KEEPALIVE_MS);
-  if (copy_tls_opts(c, opts->tls)) {
+  if (copy_tls_opts(c, opts->tls) || client_proxies(c, opts->proxy)) {
     client_free(c);
     return MOL_ENOMEM;
   }
@@ -316,9 +350,16 @@ static int append_header(mol_buf *b, const char *name, const char *value) {
   return rc;
 }
 
-static int append_request_line(mol_buf *b, const char *method, const mol_url *u) {
+static int append_authority(mol_buf *b, const mol_url *u);
+
+/* Through a proxy, a plain http request names its whole URL (absolute form, RFC 9112 §3.2.2):
+ * the proxy learns the origin from it. */
+static int append_request_line(mol_buf *b, const char *method, const mol_url *u,
+                               int absolute) {
   int rc = mol_buf_append_str(b, method);
   if (!rc) rc = mol_buf_append(b, " ", 1);
+  if (!rc && absolute) rc = mol_buf_append(b, "http://", 7);
+  if (!rc && absolute) rc = append_authority(b, u);
   if (!rc && (u->target_len == 0 || u->target[0] == '?')) rc = mol_buf_append(b, "/", 1);
   if (!rc) rc = mol_buf_append(b, u->target, u->target_len);
   if (!rc) rc = mol_buf_append(b, " HTTP/1.1\r\n", 11);
@@ -334,14 +375,19 @@ static int append_uint(mol_buf *b, size_t v) {
   return mol_buf_append(b, tmp + n, sizeof(tmp) - n);
 }
 
-static int append_host(mol_buf *b, const mol_url *u) {
+static int append_authority(mol_buf *b, const mol_url *u) {
   unsigned dflt = u->https ? 443 : 80;
-  int rc = mol_buf_append(b, "Host: ", 6);
-  if (!rc && u->ipv6) rc = mol_buf_append(b, "[", 1);
+  int rc = u->ipv6 ? mol_buf_append(b, "[", 1) : 0;
   if (!rc) rc = mol_buf_append_str(b, u->host);
   if (!rc && u->ipv6) rc = mol_buf_append(b, "]", 1);
   if (!rc && u->port != dflt) rc = mol_buf_append(b, ":", 1);
   if (!rc && u->port != dflt) rc = append_uint(b, u->port);
+  return rc;
+}
+
+static int append_host(mol_buf *b, const mol_url *u) {
+  int rc = mol_buf_append(b, "Host: ", 6);
+  if (!rc) rc = append_authority(b, u);
   return rc ? rc : mol_buf_append(b, "\r\n", 2);
 }
 
@@ -372,16 +418,20 @@ static int append_user_headers(mol_http_request *r, const mol_http_request_opts 
 }
 
 /* Sized for the request line, the headers and the body at once: a queued request holds its
- * wire bytes until a connection is free, and thousands may queue in a burst. */
+ * wire bytes until a connection is free, and thousands may queue in a burst. via is the proxy
+ * a plain http request goes through (NULL: direct, or an https tunnel, where the request is
+ * the origin's own). */
 static int build_wire(mol_http_request *r, const mol_http_request_opts *o, const mol_url *u,
-                      const char *method) {
+                      const char *method, const mol_http_proxy *via) {
   mol_buf *b = &r->wire;
-  size_t need = strlen(method) + u->target_len + strlen(u->host) + 96 + o->body_len;
+  size_t need = strlen(method) + 2 * strlen(u->host) + u->target_len + 128 + o->body_len;
+  if (via && via->auth) need += strlen(via->auth) + 24;
   for (size_t i = 0; i < o->nheaders; i++)
     need += strlen(o->headers[i].name) + strlen(o->headers[i].value) + 4;
   int rc = mol_buf_reserve(b, need);
-  if (!rc) rc = append_request_line(b, method, u);
+  if (!rc) rc = append_request_line(b, method, u, via != NULL);
   if (!rc) rc = append_user_headers(r, o, u, b);
+  if (!rc && via && via->auth) rc = append_header(b, "Proxy-Authorization", via->auth);
   if (!rc && wants_length(method, o->body_len)) {
     rc = mol_buf_append(b, "Content-Length: ", 16);
     if (!rc) rc = append_uint(b, o->body_len);
@@ -414,7 +464,9 @@ static int req_build(mol_http_client *c, const mol_http_request_opts *o, mol_url
   if (!r) return MOL_ENOMEM;
   r->c = c;
   int rc = mol_url_parse(o->url, u);
-  if (!rc) rc = build_wire(r, o, u, method);
+  const mol_http_proxy *via = rc ? NULL : mol_http__client_proxy(c, u);
+  if (via && via->bad) rc = MOL_EPROXY;
+  if (!rc) rc = build_wire(r, o, u, method, via && !u->https ? via : NULL);
   if (rc) {
     req_free(r);
     return rc;

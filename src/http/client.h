@@ -20,6 +20,13 @@
  *  - A request that fails on a reused keep-alive connection before any byte of the response
  *    arrived (the server closed it while it sat in the pool) is retried once on a fresh
  *    connection, for idempotent methods only (GET, HEAD, PUT, DELETE, OPTIONS, TRACE).
+ *  - Proxies: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY (and the lower-case names) are
+ *    read when the client is created, unless opts->proxy is given. An https URL goes through
+ *    its proxy in a CONNECT tunnel (TLS end to end, verified as without a proxy); an http URL
+ *    is sent to its proxy in absolute form. Credentials in the proxy URL are sent as
+ *    Proxy-Authorization: Basic. A proxy that cannot be reached, refuses the tunnel (403, 407,
+ *    ...) or is configured with a URL we cannot use fails the request with MOL_EPROXY, and a
+ *    log line names the proxy (host:port, never its credentials) and what went wrong.
  *  - Names are resolved with uv_getaddrinfo (IP literals without a lookup); addresses are
  *    tried in order until one connects. A TLS failure is final (the server was reached).
  *
@@ -32,6 +39,7 @@
  *    MOL_EBADRESP      malformed response
  *    MOL_ETOOBIG       body over max_body_bytes (buffered mode), or response head over 64 KiB
  *    MOL_ETLS, MOL_ETLSVERIFY  handshake failed / certificate or host name not trusted
+ *    MOL_EPROXY        the proxy could not be reached or refused the tunnel
  */
 #ifndef MOL_HTTP_CLIENT_H
 #define MOL_HTTP_CLIENT_H
@@ -45,13 +53,23 @@
 typedef struct mol_http_client mol_http_client;   /* owns the pool; many users share one */
 typedef struct mol_http_request mol_http_request; /* one in-flight request; handle for cancel */
 
+typedef struct {
+  const char *http_proxy;          /* for http:// URLs: "[http://][user:password@]host[:port]"
+                                      (port 1080 when not given); NULL or "" = direct */
+  const char *https_proxy;         /* for https:// URLs, tunnelled with CONNECT */
+  const char *no_proxy;            /* comma-separated hosts that go direct: "*", names (with
+                                      their subdomains), IPs or CIDR blocks, each maybe :PORT */
+} mol_http_proxy_opts;
+
 typedef struct {                   /* zero = defaults */
   unsigned max_conns_per_origin;   /* open or opening connections, 0 -> 16 */
   unsigned max_idle_per_origin;    /* pooled idle connections kept, 0 -> 16 */
   unsigned max_queued;             /* requests waiting for a connection, 0 -> 10000;
                                       past it mol_http_request_send returns MOL_ELIMIT */
   unsigned idle_keepalive_ms;      /* lifetime of a pooled idle connection, 0 -> 30 s */
-  const mol_tls_client_opts *tls;  /* NULL = system CA bundle, verification on; copied */
+  const mol_tls_client_opts *tls;  /* NULL = the trust store (SSL_CERT_FILE... or the system
+                                      bundle, see tls.h), verification on; copied */
+  const mol_http_proxy_opts *proxy; /* NULL = from the environment (see above); copied */
 } mol_http_client_opts;
 
 typedef struct {
@@ -96,7 +114,8 @@ int mol_http_client_new(uv_loop_t *loop, const mol_http_client_opts *opts,
 /* Starts a request. On 0 the callback will fire exactly once (never before this returns) and
  * *out (if out is not NULL) is the handle, valid until the callback returns. On an error the
  * callback never fires: MOL_EURL (bad URL), MOL_EINVAL (bad method or header), MOL_ELIMIT
- * (max_queued reached), MOL_ESHUTDOWN (client closing), MOL_ENOMEM. */
+ * (max_queued reached), MOL_ESHUTDOWN (client closing), MOL_EPROXY (the URL's proxy is
+ * configured with a URL that cannot be used), MOL_ENOMEM. */
 int mol_http_request_send(mol_http_client *c, const mol_http_request_opts *o,
                           mol_http_done_cb cb, void *arg, mol_http_request **out);
 

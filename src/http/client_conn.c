@@ -52,10 +52,19 @@ void mol_http__conn_close(mol_conn *conn) {
 
 /* The request's outcome is decided while it is on this connection: the connection cannot
  * carry another response, so it goes with it. */
-static void conn_fail(mol_conn *conn, mol_http_request *r, int err) {
+void mol_http__conn_fail(mol_conn *conn, mol_http_request *r, int err) {
   r->conn = NULL;
   mol_http__conn_close(conn);
   mol_http__req_abort(r, err);
+}
+
+/* The proxy, not the origin, failed: said with the proxy's name, since "connection refused"
+ * alone would point at the server the user asked for. */
+void mol_http__conn_proxy_failed(mol_conn *conn, int err) {
+  const mol_http_proxy *p = conn->o->proxy;
+  mol_loge("http", "cannot reach proxy %s (from %s) for %s: %s", p->name, p->source,
+           conn->o->key, mol_strerror(err));
+  mol_http__conn_fail(conn, conn->req, MOL_EPROXY);
 }
 
 /* ---- connect ---------------------------------------------------------------------------- */
@@ -66,7 +75,7 @@ static void conn_on_connect(mol_stream *s, int status) {
   if (status == MOL_ETLS || status == MOL_ETLSVERIFY) {
     /* The server was reached and the handshake failed: another address of the same name
      * would only hide the real reason behind, say, a refusal. */
-    conn_fail(conn, conn->req, status);
+    mol_http__conn_fail(conn, conn->req, status);
     return;
   }
   if (status) {
@@ -75,21 +84,29 @@ static void conn_on_connect(mol_stream *s, int status) {
     return;
   }
   conn->connected = 1;
-  mol_http_request *r = conn->req;
-  mol_http__conn_start(conn, r);
+  if (conn->o->proxy && conn->o->https) mol_http__tunnel_start(conn);
+  else mol_http__conn_start(conn, conn->req);
 }
 
 static void conn_try_next(mol_conn *conn) {
   struct addrinfo *ai = conn->ai_next;
+  int err = conn->last_err ? conn->last_err : MOL_ECONNREFUSED;
+  if (!ai && conn->o->proxy) {
+    mol_http__conn_proxy_failed(conn, err);
+    return;
+  }
   if (!ai) {
-    conn_fail(conn, conn->req, conn->last_err ? conn->last_err : MOL_ECONNREFUSED);
+    mol_http__conn_fail(conn, conn->req, err);
     return;
   }
   conn->ai_next = ai->ai_next;
+  /* Through a proxy the TCP connection goes to the proxy in plain text; TLS starts inside
+   * the tunnel (client_tunnel.c). */
+  int direct_tls = conn->o->https && !conn->o->proxy;
   mol_tls_config *tls = NULL;
-  int rc = conn->o->https ? mol_http__client_tls(conn->o->c, conn->o->insecure, &tls) : 0;
+  int rc = direct_tls ? mol_http__client_tls(conn->o->c, conn->o->insecure, &tls) : 0;
   if (rc) {
-    conn_fail(conn, conn->req, rc);
+    mol_http__conn_fail(conn, conn->req, rc);
     return;
   }
   rc = mol_stream_connect(conn->o->c->loop, &conn->s, ai->ai_addr, tls,
@@ -110,7 +127,8 @@ static void conn_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo 
   conn->ai = res;
   conn->ai_next = res;
   if (!conn->dead) {
-    if (status) conn_fail(conn, conn->req, status);
+    if (status && conn->o->proxy) mol_http__conn_proxy_failed(conn, status);
+    else if (status) mol_http__conn_fail(conn, conn->req, status);
     else conn_try_next(conn);
   }
   mol_holds_drop(&conn->holds);
@@ -170,7 +188,7 @@ int mol_http__conn_open(mol_origin *o, mol_http_request *r) {
   r->state = REQ_CONNECTING;
   r->connect_deadline = uv_now(c->loop) + r->connect_ms;
   mol_http__req_arm(r);
-  int rc = conn_resolve(conn, &conn->o->url);
+  int rc = conn_resolve(conn, o->proxy ? &o->proxy->url : &o->url);
   if (rc) {
     r->conn = NULL;
     mol_http__conn_close(conn);
@@ -189,7 +207,7 @@ void mol_http__conn_start(mol_conn *conn, mol_http_request *r) {
   int rc = mol_stream_write(&conn->s, r->wire.data, r->wire.len, NULL, NULL);
   if (!rc && !r->paused) rc = mol_stream_read_start(&conn->s, conn_on_read);
   if (rc) {
-    conn_fail(conn, r, rc);
+    mol_http__conn_fail(conn, r, rc);
     return;
   }
   mol_http__req_arm(r);
@@ -238,7 +256,7 @@ static int conn_feed(mol_conn *conn, mol_http_request *r, const char *data, size
   if (rc == MOL_RESP_PAUSE) {
     mol_stream_read_stop(&conn->s);
     if (!held && mol_buf_append(&conn->held, data + used, len - used)) {
-      conn_fail(conn, r, MOL_ENOMEM);
+      mol_http__conn_fail(conn, r, MOL_ENOMEM);
       return 0;
     }
     r->paused = 1;
@@ -246,7 +264,7 @@ static int conn_feed(mol_conn *conn, mol_http_request *r, const char *data, size
     return 1;
   }
   if (rc == MOL_RESP_DONE) conn_response_done(conn, r, held ? conn->held.len > 0 : used < len);
-  else conn_fail(conn, r, rc);
+  else mol_http__conn_fail(conn, r, rc);
   return 0;
 }
 
@@ -260,7 +278,7 @@ static void conn_on_eof(mol_conn *conn, mol_http_request *r, int err) {
     err = rc;
   }
   if (conn_may_retry(conn, r)) conn_retry(conn, r);
-  else conn_fail(conn, r, err);
+  else mol_http__conn_fail(conn, r, err);
 }
 
 static void conn_on_read(mol_stream *s, ssize_t nread, const char *data) {

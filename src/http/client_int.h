@@ -10,6 +10,7 @@
 #include "base/holds.h"
 #include "http/client.h"
 #include "http/client_parse.h"
+#include "http/proxy.h"
 #include "http/stream.h"
 #include "http/url.h"
 
@@ -89,7 +90,8 @@ struct mol_origin {
   mol_http_client *c;
   mol_conn *idle_head;           /* most recently used first */
   mol_http_request *qhead, *qtail;
-  mol_url url;                   /* scheme, host and port (no target): where connections go */
+  mol_url url;                   /* scheme, host and port (no target): where requests go */
+  const mol_http_proxy *proxy;   /* the client's proxy connections go through, or NULL */
   unsigned nconns;               /* usable (not dead) connections, opening or open */
   unsigned nidle;
   unsigned nlive;                /* allocated connections; the origin outlives them */
@@ -104,6 +106,8 @@ struct mol_http_client {
   mol_tls_client_opts tls_opts;  /* strings copied */
   char *ca_file, *ca_pem;
   mol_tls_config *tls, *tls_insecure;
+  mol_http_proxy proxy_http, proxy_https; /* .set = 0: direct */
+  char *no_proxy;
   mol_origin *origins;
   mol_http_request *reqs;
   unsigned nqueued;
@@ -127,11 +131,19 @@ void mol_http__req_abort(mol_http_request *r, int err);       /* deferred callba
 void mol_http__req_complete(mol_http_request *r, int err);    /* callback now; r must be detached */
 void mol_http__req_arm(mol_http_request *r);
 int mol_http__client_tls(mol_http_client *c, int insecure, mol_tls_config **out);
+/* The proxy for u (NULL: direct), by scheme and NO_PROXY. */
+const mol_http_proxy *mol_http__client_proxy(const mol_http_client *c, const mol_url *u);
 
 /* client_conn.c */
 int mol_http__conn_open(mol_origin *o, mol_http_request *r);  /* r attached on success */
 void mol_http__conn_start(mol_conn *conn, mol_http_request *r);
 void mol_http__conn_close(mol_conn *conn);
+void mol_http__conn_fail(mol_conn *conn, mol_http_request *r, int err); /* closes conn too */
+void mol_http__conn_proxy_failed(mol_conn *conn, int err); /* logs it, fails with MOL_EPROXY */
+
+/* client_tunnel.c: CONNECT through the origin's proxy on a connected plain stream, then TLS;
+ * ends in mol_http__conn_start or mol_http__conn_fail. */
+void mol_http__tunnel_start(mol_conn *conn);
 /* Returns 0 once r left the connection (complete, failed or cancelled; it may be freed). */
 int mol_http__conn_resume(mol_conn *conn, mol_http_request *r);
 

@@ -49,6 +49,7 @@ mol_origin *mol_http__origin_get(mol_http_client *c, const mol_url *u, int insec
   o->url.target_len = 0;
   o->https = u->https;
   o->insecure = insecure && u->https;
+  o->proxy = mol_http__client_proxy(c, u); /* the same for every request to this origin */
   HASH_ADD_KEYPTR(hh, c->origins, o->key, (unsigned)len, o);
   return o;
 }

@@ -8,6 +8,11 @@
  * earliest deadline moves earlier than the one armed; when it fires, the deadlines are
  * recomputed and the timer re-armed if the connection made progress meanwhile. A keep-alive
  * request/response cycle therefore usually costs no timer operation at all.
+ *
+ * Output made during a connection's read goes out when the read is done; output made elsewhere
+ * (a timer, another request, a late callback) at the loop's next idle phase, once per
+ * connection: events raised in one timer pass are one write. An active idle handle keeps the
+ * poll (and an embedding loop's uv_backend_timeout) from blocking meanwhile.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +38,7 @@ struct mol_http_server {
   mol_h1_limits lim;
   mol_h1_callbacks cbs;
   mol_routes routes;
+  mol_http_counts counts;      /* requests by route and status (server_count.c) */
   uv_tcp_t *listeners[MAX_LISTENERS];
   int nlisteners;
   int port;
@@ -42,6 +48,8 @@ struct mol_http_server {
   mol_holds holds;             /* the server's own until close, each connection, each closing
                                   listener */
   unsigned closing : 1, at_limit : 1;
+  uv_idle_t flush_idle;        /* writes out the connections on `dirty` (idle phase) */
+  srv_conn *dirty;             /* connections with output made outside their read */
   void (*close_cb)(void *arg);
   void *close_arg;
 };
@@ -59,7 +67,8 @@ struct srv_conn {
   size_t tx_mark;        /* the socket's unwritten bytes as of last_tx */
   unsigned seq;
   int phase;
-  unsigned closing : 1, lingering : 1, peer_eof : 1;
+  unsigned closing : 1, lingering : 1, peer_eof : 1, is_dirty : 1;
+  srv_conn *dirty_next;  /* on srv->dirty while is_dirty */
   char peer[64];
 };
 
@@ -72,6 +81,11 @@ static void on_stream_read(mol_stream *st, ssize_t nread, const char *data);
 static void conn_free(void *arg) {
   srv_conn *c = arg;
   mol_http_server *s = c->srv;
+  for (srv_conn **p = &s->dirty; c->is_dirty && *p; p = &(*p)->dirty_next)
+    if (*p == c) {
+      *p = c->dirty_next;
+      break;
+    }
   if (c->prev) c->prev->next = c->next;
   else s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
@@ -102,6 +116,7 @@ static void server_finish(void *arg) {
   void (*cb)(void *) = s->close_cb;
   void *cb_arg = s->close_arg;
   mol_http__routes_free(&s->routes);
+  mol_http__counts_free(&s->counts);
   free(s);
   if (cb) cb(cb_arg);
 }
@@ -287,7 +302,32 @@ static void after_core(srv_conn *c) {
   update_timer(c);
 }
 
-static void on_output(void *ctx) { after_core(ctx); }
+static void on_flush_idle(uv_idle_t *h) {
+  mol_http_server *s = h->data;
+  while (s->dirty) {
+    srv_conn *c = s->dirty;
+    s->dirty = c->dirty_next;
+    c->is_dirty = 0;
+    after_core(c);
+  }
+  uv_idle_stop(h);
+}
+
+/* Output made outside the connection's read: written in the idle phase (see the top). A
+ * closing server writes at once: its idle handle is going. */
+static void on_output(void *ctx) {
+  srv_conn *c = ctx;
+  mol_http_server *s = c->srv;
+  if (c->closing || c->is_dirty) return;
+  if (s->closing) {
+    after_core(c);
+    return;
+  }
+  c->is_dirty = 1;
+  c->dirty_next = s->dirty;
+  s->dirty = c;
+  uv_idle_start(&s->flush_idle, on_flush_idle);
+}
 
 static size_t socket_queued(void *ctx) { return mol_stream_queued(&((srv_conn *)ctx)->stream); }
 
@@ -327,6 +367,7 @@ static void on_request(mol_http_req *r, void *ctx) {
   mol_buf allow = MOL_BUF_INIT;
   const mol_route *rt = mol_http__routes_match(&s->routes, r->method, mol_http_req_path(r), &status,
                                                &allow);
+  mol_http__counts_route(&s->counts, r, rt ? rt->path : NULL);
   if (rt) {
     rt->h(r, rt->arg);
     return;
@@ -335,6 +376,18 @@ static void on_request(mol_http_req *r, void *ctx) {
   mol_buf_free(&allow);
   const char *reason = mol_http_reason(status);
   mol_http_respond(r, status, "text/plain", reason, strlen(reason));
+}
+
+static void on_status(mol_http_req *r, int status, void *ctx) {
+  mol_http__counts_answer(&((srv_conn *)ctx)->srv->counts, r, status);
+}
+
+void mol_http_req_set_route(mol_http_req *r, const char *route) {
+  if (r->conn && r->route) mol_http__counts_route(&((srv_conn *)r->conn->ctx)->srv->counts, r, route);
+}
+
+int mol_http_server_requests_write(const mol_http_server *s, mol_buf *out) {
+  return mol_http__counts_write(&s->counts, out);
 }
 
 /* ---- accepting ---------------------------------------------------------------------------- */
@@ -422,8 +475,11 @@ int mol_http_server_new(uv_loop_t *loop, const mol_http_server_opts *opts,
   s->cbs.on_request = on_request;
   s->cbs.on_output = on_output;
   s->cbs.socket_queued = socket_queued;
+  s->cbs.on_status = on_status;
   uv_timer_init(loop, &s->grace);
   s->grace.data = s;
+  uv_idle_init(loop, &s->flush_idle);
+  s->flush_idle.data = s;
   mol_holds_init(&s->holds, (uv_handle_t *)&s->grace, server_finish, s);
   *out = s;
   return 0;
@@ -523,6 +579,11 @@ int mol_http_server_local_host(const mol_http_server *s, char *buf, size_t n) {
   return w < 0 || (size_t)w >= n ? MOL_ELIMIT : 0;
 }
 
+static void on_flush_idle_closed(uv_handle_t *h) {
+  mol_http_server *s = h->data;
+  mol_holds_drop(&s->holds);
+}
+
 static void on_listener_closed(uv_handle_t *h) {
   mol_http_server *s = h->data;
   free(h);
@@ -540,6 +601,9 @@ void mol_http_server_close(mol_http_server *s, unsigned grace_ms, void (*cb)(voi
   s->closing = 1;
   s->close_cb = cb;
   s->close_arg = arg;
+  on_flush_idle(&s->flush_idle); /* what waits for the idle phase goes now */
+  mol_holds_take(&s->holds);
+  uv_close((uv_handle_t *)&s->flush_idle, on_flush_idle_closed);
   for (int i = 0; i < s->nlisteners; i++) {
     mol_holds_take(&s->holds);
     uv_close((uv_handle_t *)s->listeners[i], on_listener_closed);

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "base/buf.h"
 #include "http/stream.h"
 
 typedef struct mol_http_server mol_http_server;
@@ -97,6 +98,11 @@ int mol_http_server_port(const mol_http_server *s);
 /* Port of listener i (in the order of mol_http_server_listen), or MOL_EINVAL. */
 int mol_http_server_listener_port(const mol_http_server *s, int i);
 
+/* Appends molecule_http_requests_total{route,status} (Prometheus text 0.0.4) for every request
+ * this server answered after routing it (see server_count.c for what a route is). Returns 0
+ * or MOL_ENOMEM. */
+int mol_http_server_requests_write(const mol_http_server *s, mol_buf *out);
+
 /* The address a client on this host reaches the first listener at, as a URL's host part:
  * its bound address ("127.0.0.2", "[::1]"), a wildcard one as the loopback ("0.0.0.0" as
  * "127.0.0.1", "::" as "[::1]"). Returns 0, MOL_EINVAL without a listener, or MOL_ELIMIT when
@@ -126,6 +132,10 @@ const char *mol_http_req_body(const mol_http_req *r, size_t *len);
 /* Peer address as "ip:port" or "[ip6]:port" ("" when unknown). */
 const char *mol_http_req_peer(const mol_http_req *r);
 void mol_http_req_set_data(mol_http_req *r, void *data);
+/* Counts r under route (copied; e.g. a pattern such as "/workspaces/:/state") instead of the
+ * path its route was registered with, in the server's molecule_http_requests_total. Call
+ * before responding. */
+void mol_http_req_set_route(mol_http_req *r, const char *route);
 void *mol_http_req_data(const mol_http_req *r);
 
 /* ---- Responding ------------------------------------------------------------------------- */

@@ -44,6 +44,8 @@ typedef struct {
   void (*on_output)(void *ctx);
   /* Bytes already handed to the socket but not written (may be NULL: 0). */
   size_t (*socket_queued)(void *ctx);
+  /* The application started r's response with status (may be NULL). */
+  void (*on_status)(mol_http_req *r, int status, void *ctx);
 } mol_h1_callbacks;
 
 typedef struct {
@@ -67,6 +69,7 @@ struct mol_http_req {
   const char *method;
   uint64_t span_end;      /* stream offset just past the last header value byte */
   void *data;
+  struct mol_http_route_count *route; /* its counters (server_count.c); NULL: not counted */
   mol_http_req_cb on_drain, on_abort;
   void *drain_arg, *abort_arg;
   uint8_t state, mode, http_minor;
@@ -127,6 +130,18 @@ void mol_http__h1_req_free(mol_http_req *r);
 void mol_http__h1_notify(mol_h1 *c);
 /* Appends a complete error response with Connection: close (used for 4xx/5xx by the core). */
 int mol_http__h1_write_error(mol_buf *b, int status);
+
+/* Requests by route and status (server_count.c). Zero-initialised. */
+typedef struct mol_http_route_count mol_http_route_count;
+typedef struct {
+  mol_http_route_count *by_label;
+} mol_http_counts;
+/* Notes r's route: the path its route was registered with, or NULL for none matched. */
+void mol_http__counts_route(mol_http_counts *c, mol_http_req *r, const char *route_path);
+/* Counts r's answer (once; a request without a route is not counted). */
+void mol_http__counts_answer(mol_http_counts *c, mol_http_req *r, int status);
+int mol_http__counts_write(const mol_http_counts *c, mol_buf *out);
+void mol_http__counts_free(mol_http_counts *c);
 
 /* Routing (route.c). */
 typedef struct {

@@ -91,6 +91,7 @@ static int write_head(mol_http_req *r, int status, const char *ctype, int mode, 
                       size_t extra) {
   mol_buf *b = mol_http__h1_req_sink(r);
   size_t ctlen = ctype ? strlen(ctype) : 0;
+  if (r->conn && r->conn->cb->on_status) r->conn->cb->on_status(r, status, r->conn->ctx);
   if (ctype && !mol_http_valid_value(ctype, ctlen)) return MOL_EINVAL;
   if (mode == BODY_CLOSE) r->keep_alive = 0;
   if (mol_buf_reserve(b, 256 + ctlen + r->rhdr.len + extra)) return MOL_ENOMEM;
@@ -224,12 +225,29 @@ int mol_http_sse_start(mol_http_req *r) {
   return rc ? rc : mol_http_resp_start(r, 200, "text/event-stream");
 }
 
+/* The next line break (CR or LF) in data[from, len), or len. memchr finds each a word or a
+ * vector at a time: an event is a few hundred bytes of JSON, which has no raw line break at
+ * all, and a loop over its bytes cost more than the rest of the framing. */
+static size_t next_break(const char *data, size_t from, size_t len) {
+  if (from >= len) return len;
+  const char *lf = memchr(data + from, '\n', len - from);
+  size_t end = lf ? (size_t)(lf - data) : len;
+  const char *cr = memchr(data + from, '\r', end - from);
+  return cr ? (size_t)(cr - data) : end;
+}
+
+/* Where the line after the break at i begins (CRLF is one break). */
+static size_t after_break(const char *data, size_t i, size_t len) {
+  return data[i] == '\r' && i + 1 < len && data[i + 1] == '\n' ? i + 2 : i + 1;
+}
+
 /* Size of the event text; each line of data (split at CR, LF or CRLF) becomes "data: ...\n". */
 static size_t sse_size(const char *event, const char *data, size_t len) {
-  size_t n = (event ? strlen(event) + 8 : 0) + 6 + 2; /* "data: " ... "\n\n" */
-  for (size_t i = 0; i < len; i++) {
-    if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n') continue;
-    n += data[i] == '\r' || data[i] == '\n' ? 7 : 1;
+  size_t n = (event ? strlen(event) + 8 : 0) + 6 + 2 + len; /* "data: " ... "\n\n" */
+  for (size_t i = next_break(data, 0, len); i < len; i = next_break(data, i, len)) {
+    size_t next = after_break(data, i, len);
+    n += 7 - (next - i); /* the break's byte(s) become "\ndata: " */
+    i = next;
   }
   return n;
 }
@@ -241,11 +259,13 @@ static void put_sse(mol_buf *b, const char *event, const char *data, size_t len)
     PUT_LIT(b, "\n");
   }
   PUT_LIT(b, "data: ");
-  for (size_t i = 0; i < len; i++) {
-    if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n') continue;
-    if (data[i] == '\r' || data[i] == '\n') PUT_LIT(b, "\ndata: ");
-    else b->data[b->len++] = data[i];
+  size_t from = 0;
+  for (size_t i = next_break(data, 0, len); i < len; i = next_break(data, from, len)) {
+    put(b, data + from, i - from);
+    PUT_LIT(b, "\ndata: ");
+    from = after_break(data, i, len);
   }
+  if (len > from) put(b, data + from, len - from);
   PUT_LIT(b, "\n\n");
 }
 

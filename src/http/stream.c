@@ -184,6 +184,28 @@ int mol_stream_connect(uv_loop_t *loop, mol_stream *s, const struct sockaddr *ad
   return rc;
 }
 
+static void on_tls_resume(uv_idle_t *h);
+
+int mol_stream_start_tls(mol_stream *s, mol_tls_config *tls, const char *hostname,
+                         mol_stream_connect_cb on_connect) {
+  if (!tls || s->tls || s->closing || s->read_done || !s->connected) return MOL_EINVAL;
+  mol_stream_read_stop(s);
+  int rc = tls_attach(s, tls, 0, hostname);
+  if (rc) return rc;
+  s->connected = 0; /* writes wait for the handshake, as after mol_stream_connect */
+  s->on_connect = on_connect;
+  s->connect_pending = 1;
+  rc = tls_sync_reading(s);
+  if (rc) {
+    s->connect_pending = 0;
+    return rc;
+  }
+  /* The first handshake step runs from the loop: a failure to send the ClientHello must not
+   * call on_connect inside this call. */
+  uv_idle_start(&s->tls_resume, on_tls_resume);
+  return 0;
+}
+
 int mol_stream_read_start(mol_stream *s, mol_stream_read_cb on_read) {
   if (s->closing || s->read_done) return MOL_ESHUTDOWN;
   s->on_read = on_read;

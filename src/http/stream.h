@@ -71,6 +71,14 @@ int mol_stream_accept(uv_loop_t *loop, uv_stream_t *server, mol_stream *s,
 int mol_stream_connect(uv_loop_t *loop, mol_stream *s, const struct sockaddr *addr,
                        mol_tls_config *tls, const char *hostname, mol_stream_connect_cb on_connect);
 
+/* Turns a connected plain client stream into a TLS one: the client handshake (verifying
+ * `hostname` as mol_stream_connect does) runs over the same socket, e.g. inside a proxy's
+ * CONNECT tunnel. Reading stops first; nothing may be written until on_connect fires, exactly
+ * once and never inside this call, with 0 or an error. Returns 0, or MOL_EINVAL (not a
+ * connected plain stream), MOL_ENOMEM, MOL_ETLS (then on_connect does not fire). */
+int mol_stream_start_tls(mol_stream *s, mol_tls_config *tls, const char *hostname,
+                         mol_stream_connect_cb on_connect);
+
 /* Starts or stops delivering on_read. Stopping applies back-pressure to the peer. */
 int mol_stream_read_start(mol_stream *s, mol_stream_read_cb on_read);
 void mol_stream_read_stop(mol_stream *s);

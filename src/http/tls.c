@@ -99,11 +99,58 @@ static int config_new(int server, mol_tls_config **out) {
   return 0;
 }
 
-/* ca_file and ca_pem add up; the system bundle is the default only when neither is given. */
+static const char *env_set(const char *name) {
+  const char *v = getenv(name);
+  return v && *v ? v : NULL;
+}
+
+/* Every directory of a ':'-separated list (OpenSSL's SSL_CERT_DIR form), each file in it. */
+static int parse_crt_dirs(mbedtls_x509_crt *crt, const char *dirs) {
+  char path[4096];
+  for (const char *p = dirs; *p;) {
+    size_t n = strcspn(p, ":");
+    if (n > 0 && n < sizeof(path)) {
+      memcpy(path, p, n);
+      path[n] = '\0';
+      int rc = check_readable(path);
+      if (rc) return rc;
+      int ret = mbedtls_x509_crt_parse_path(crt, path);
+      if (ret < 0) return log_failure("cannot read certificates in", path, ret);
+    }
+    p += n + (p[n] == ':');
+  }
+  return crt_result(crt, 0, dirs);
+}
+
+/* The trust store when the caller named none, from the environment: OpenSSL's SSL_CERT_FILE
+ * and SSL_CERT_DIR (both, when both are set), else REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE (what
+ * a Python or curl user already has). 1 when one was set (rc tells how loading went). */
+static int load_env_trust(mol_tls_config *cfg, int *rc) {
+  const char *var = "SSL_CERT_FILE", *file = env_set(var), *dir = env_set("SSL_CERT_DIR");
+  if (!file && !dir && (file = env_set(var = "REQUESTS_CA_BUNDLE")) == NULL)
+    file = env_set(var = "CURL_CA_BUNDLE");
+  if (!file && !dir) return 0;
+  *rc = file ? parse_crt_file(&cfg->chain, file) : 0;
+  if (*rc) {
+    mol_loge("tls", "the trust store named by %s cannot be used", var);
+    return 1;
+  }
+  *rc = dir ? parse_crt_dirs(&cfg->chain, dir) : 0;
+  if (*rc)
+    mol_loge("tls", "the trust store named by SSL_CERT_DIR cannot be used");
+  else
+    mol_logd("tls", "trust store from %s%s", file ? var : "SSL_CERT_DIR",
+             file && dir ? " and SSL_CERT_DIR" : "");
+  return 1;
+}
+
+/* ca_file and ca_pem add up; without either, the environment's trust store (above), else the
+ * system bundle. */
 static int load_trust(mol_tls_config *cfg, const mol_tls_client_opts *o) {
   const char *file = o->ca_file;
-  if (!file && !o->ca_pem) file = MOL_CA_BUNDLE_DEFAULT;
   int rc = 0;
+  if (!file && !o->ca_pem && load_env_trust(cfg, &rc)) return rc;
+  if (!file && !o->ca_pem) file = MOL_CA_BUNDLE_DEFAULT;
   if (file) rc = parse_crt_file(&cfg->chain, file);
   if (rc == 0 && o->ca_pem) rc = parse_crt_pem(&cfg->chain, o->ca_pem, "ca_pem");
   return rc;

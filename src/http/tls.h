@@ -9,7 +9,8 @@
 #include "http/stream.h"
 
 typedef struct {
-  const char *ca_file;          /* PEM bundle; NULL = the build's default system bundle */
+  const char *ca_file;          /* PEM bundle; NULL = the environment's trust store, else the
+                                   build's default system bundle (see below) */
   const char *ca_pem;           /* PEM text instead of a file (NUL-terminated), e.g. in tests */
   int insecure_skip_verify;     /* explicit opt-out of certificate and hostname checks;
                                    logged as a warning when the config is created */
@@ -24,7 +25,10 @@ typedef struct {
 
 /* Creates a client config: verification of the peer's chain and of the hostname is ON unless
  * insecure_skip_verify is set. opts may be NULL (all defaults). ca_file and ca_pem add up;
- * the system bundle is used only when neither is set. TLS 1.2 is the minimum. Streams using a
+ * when neither is set the trust store comes from the environment - SSL_CERT_FILE and/or
+ * SSL_CERT_DIR (':'-separated directories), else REQUESTS_CA_BUNDLE, else CURL_CA_BUNDLE - and
+ * only without any of those from the system bundle. A variable naming something unusable is
+ * an error, not a silent fall-back. TLS 1.2 is the minimum. Streams using a
  * verifying config must be given the server's host name (mol_stream_connect fails with
  * MOL_EINVAL otherwise). Returns 0 or MOL_ETLS (unparsable PEM) / MOL_ENOENT (missing file) /
  * MOL_EIO (unreadable file) / MOL_ENOMEM; *out is NULL on failure. */

@@ -285,7 +285,10 @@ int mol_platform__response_err(mol_platform_req *r, int err, const mol_http_resp
   if (err) return err;
   if (resp->status >= 200 && resp->status < 300) return 0;
   if (!mol_platform__parse_body(r, resp)) r->res.error = mol_json_str(r->json, "error");
-  mol_logd(MOL_PLATFORM__SCOPE, "%s %s -> %d", r->method, r->url, resp->status);
+  mol_logx(MOL_LOG_DEBUG, MOL_PLATFORM__SCOPE,
+           MOL_FIELDS(MOL_F_STR("workspace_id", r->c->ws_id), MOL_F_INT("status", resp->status),
+                      MOL_F_STR("err", r->res.error)),
+           "%s %s -> %d", r->method, r->url, resp->status);
   return MOL_EHTTP;
 }
 

@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/crypto.h"
+#include "base/jscan.h"
 #include "base/json.h"
 #include "platform/platform_int.h"
 
@@ -27,21 +28,101 @@ void mol_platform_idempotency_key(const char *task, int64_t unix_s, char out[65]
   mol_hex(h, sizeof(h), out);
 }
 
+int mol_platform__delegate_answer_scan(const char *body, size_t len, char **id, int *hit) {
+  mol_jscan s;
+  mol_jtok t, id_tok = {0};
+  int has_id = 0;
+  *id = NULL;
+  *hit = 0;
+  mol_jscan_init(&s, body, len);
+  if (mol_jscan_next(&s, &t) != MOL_JT_OBJECT) return 0;
+  for (;;) {
+    mol_jtype ty = mol_jscan_next(&s, &t);
+    if (ty == MOL_JT_OBJECT_END) break;
+    if (ty != MOL_JT_KEY) return 0;
+    int which = mol_jscan_eq(&t, "delegation_id") ? 1 : mol_jscan_eq(&t, "idempotent_hit") ? 2 : 0;
+    ty = mol_jscan_next(&s, &t);
+    if (ty == MOL_JT_FAIL || mol_jscan_skip(&s)) return 0;
+    if (which == 1 && (has_id = ty == MOL_JT_STRING)) id_tok = t; /* the last one counts */
+    if (which == 2) *hit = ty == MOL_JT_TRUE;
+  }
+  if (mol_jscan_next(&s, &t) != MOL_JT_END || mol_jscan_saw_nul(&s)) return 0;
+  if (has_id) {
+    if (!(*id = malloc(id_tok.len + 1))) return 0;
+    mol_jscan_string(&id_tok, *id);
+  }
+  return 1;
+}
+
+int mol_platform__delegate_answer_dom(const char *body, size_t len, char **id, int *hit) {
+  json_t *v = mol_json_parse(body, len, NULL, 0);
+  const char *s = mol_json_str(v, "delegation_id");
+  *id = s ? strdup(s) : NULL;
+  *hit = json_is_true(mol_json_path(v, "idempotent_hit"));
+  json_decref(v);
+  return v != NULL;
+}
+
+/* The answer, {"delegation_id":…,"idempotent_hit":…,…}, read with the scanner: every
+ * delegation of every tool call gets one, and a jansson tree of it was the largest part of the
+ * call in the client. The id is kept in r->op (freed with the request); a body the scanner
+ * does not decide is parsed as before. */
 static void delegate_done(mol_platform_req *r, int err, const mol_http_response *resp) {
   err = mol_platform__response_err(r, err, resp);
-  if (!err && !mol_platform__parse_body(r, resp)) {
+  char *id = NULL;
+  int hit = 0;
+  if (!err && resp->body && resp->body_len &&
+      mol_platform__delegate_answer_scan(resp->body, resp->body_len, &id, &hit)) {
+    free(r->op);
+    r->op = id;
+    r->res.delegation_id = id;
+    r->res.idempotent_hit = hit;
+  } else if (!err && !mol_platform__parse_body(r, resp)) {
     r->res.delegation_id = mol_json_str(r->json, "delegation_id");
     r->res.idempotent_hit = json_is_true(mol_json_path(r->json, "idempotent_hit"));
   }
   mol_platform__finish(r, err);
 }
 
+/* 1 when s holds only well-formed UTF-8 (no overlong forms, surrogates or past U+10FFFF). */
+static int valid_utf8(const unsigned char *s, size_t n) {
+  for (size_t i = 0; i < n;) {
+    unsigned c = s[i];
+    size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+               : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!len || len > n - i) return 0;
+    for (size_t k = 1; k < len; k++)
+      if ((s[i + k] & 0xC0) != 0x80) return 0;
+    if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] > 0x9F) ||
+        (c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] > 0x8F))
+      return 0;
+    i += len;
+  }
+  return 1;
+}
+
+/* {"target_id","task","idempotency_key"}, written as text: every delegation of every tool call
+ * sends one (the same bytes json_pack and mol_json_dump gave; NULL for a task that is not
+ * UTF-8, as json_pack refused it). */
 static char *delegate_body(const char *target, const char *task, const char *key) {
-  json_t *v = json_pack("{s:s, s:s, s:s}", "target_id", target, "task", task,
-                        "idempotency_key", key);
-  char *s = v ? mol_json_dump(v) : NULL;
-  json_decref(v);
-  return s;
+  mol_buf b = MOL_BUF_INIT;
+  size_t task_len = strlen(task);
+  if (!valid_utf8((const unsigned char *)task, task_len) ||
+      !valid_utf8((const unsigned char *)key, strlen(key)))
+    return NULL;
+  int err = mol_buf_reserve(&b, task_len + 160);
+  err |= mol_buf_append_str(&b, "{\"target_id\":");
+  err |= mol_json_write_string(&b, target, strlen(target));
+  err |= mol_buf_append_str(&b, ",\"task\":");
+  err |= mol_json_write_string(&b, task, task_len);
+  err |= mol_buf_append_str(&b, ",\"idempotency_key\":");
+  err |= mol_json_write_string(&b, key, strlen(key));
+  err |= mol_buf_append(&b, "}", 1);
+  if (err) {
+    mol_buf_free(&b);
+    return NULL;
+  }
+  return mol_buf_steal(&b);
 }
 
 typedef struct {

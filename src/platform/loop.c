@@ -24,6 +24,11 @@
 #include "base/log.h"
 #include "platform/platform_int.h"
 
+/* A failed call's structured log fields (base/log.h). */
+#define FAILURE_FIELDS(run, res, err)                                   \
+  MOL_FIELDS(MOL_F_STR("workspace_id", (run)->c->ws_id),                \
+             MOL_F_INT("status", (res)->http_status), MOL_F_ERR(err))
+
 struct mol_platform__run {
   mol_platform_client *c;
   mol_platform__part part;                         /* the client stops the loop when it closes */
@@ -100,7 +105,9 @@ static int state_fatal(int err, const mol_platform_result *res) {
 static void state_done(mol_platform__run *run, int err, const mol_platform_result *res) {
   run->next_state = uv_now(run->c->loop) + run->o.state_poll_interval_ms;
   if (!err && (res->deleted || res->paused)) {
-    mol_logi(MOL_PLATFORM__SCOPE, "platform reports workspace %s %s", run->c->ws_id, res->status);
+    mol_logx(MOL_LOG_INFO, MOL_PLATFORM__SCOPE,
+             MOL_FIELDS(MOL_F_STR("workspace_id", run->c->ws_id), MOL_F_STR("status", res->status)),
+             "platform reports workspace %s %s", run->c->ws_id, res->status);
     run_end(run, res->deleted ? MOL_PLATFORM_DELETED : MOL_PLATFORM_PAUSED, 0, res->status);
     return;
   }
@@ -110,7 +117,8 @@ static void state_done(mol_platform__run *run, int err, const mol_platform_resul
   }
   if (!err) run->auth_failures = 0;
   if (err)
-    mol_logw(MOL_PLATFORM__SCOPE, "state poll failed (%s, status %d); continuing",
+    mol_logx(MOL_LOG_WARN, MOL_PLATFORM__SCOPE, FAILURE_FIELDS(run, res, err),
+             "state poll failed (%s, status %d); continuing",
              mol_strerror(err), res->http_status);
   check_max(run);
   rearm(run);
@@ -189,8 +197,8 @@ static void beat_failed(mol_platform__run *run, int err, const mol_platform_resu
   uint64_t retry = now + mol_platform__loop_backoff(&run->c->retry, run->hb_failures,
                                                     run->o.max_backoff_ms);
   if (retry < run->next_hb || !run->hb_pushed) run->next_hb = retry;
-  mol_logw(MOL_PLATFORM__SCOPE, "heartbeat failed (%s, status %d); retrying", mol_strerror(err),
-           res->http_status);
+  mol_logx(MOL_LOG_WARN, MOL_PLATFORM__SCOPE, FAILURE_FIELDS(run, res, err),
+           "heartbeat failed (%s, status %d); retrying", mol_strerror(err), res->http_status);
 }
 
 static void beat_done(mol_platform__run *run, int err, const mol_platform_result *res,
@@ -271,7 +279,8 @@ static void inbound_done(mol_platform__run *run, int err, const mol_platform_res
   run->next_inbound = uv_now(run->c->loop) + run->o.inbound_interval_ms;
   if (!err) dispatch(run, res);
   else if (!res->cursor_lost)
-    mol_logw(MOL_PLATFORM__SCOPE, "inbound poll failed (%s, status %d); continuing",
+    mol_logx(MOL_LOG_WARN, MOL_PLATFORM__SCOPE, FAILURE_FIELDS(run, res, err),
+             "inbound poll failed (%s, status %d); continuing",
              mol_strerror(err), res->http_status);
   rearm(run); /* nothing when a handler ended the loop */
 }

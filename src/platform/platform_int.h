@@ -221,6 +221,12 @@ char *mol_platform__pct_encode(const char *s);
 /* Dumps v compactly and drops the reference; malloc'd or NULL (also for v NULL). */
 char *mol_platform__dump(json_t *v);
 
+/* ---- delegate.c ---- */
+/* The delegate answer's delegation_id (a new string, NULL when absent or not a string) and
+ * idempotent_hit: read with the scanner (0: left to jansson) or with jansson (0: not JSON). */
+int mol_platform__delegate_answer_scan(const char *body, size_t len, char **id, int *hit);
+int mol_platform__delegate_answer_dom(const char *body, size_t len, char **id, int *hit);
+
 /* ---- delegations.c ---- */
 /* GET <path_fmt with the workspace id>, then the row whose "id" is id: res->status, res->item;
  * MOL_ENOENT when the list has no such row. */

@@ -328,7 +328,12 @@ static void run(extractor *x) {
   }
   if (run_entries(x)) return;
   int rc = mol_plugin__manifest_digest(&x->manifest, x->res->content_sha256);
-  if (rc) fail(x, rc, "hashing the extracted files: %s", mol_strerror(rc));
+  if (rc) {
+    fail(x, rc, "hashing the extracted files: %s", mol_strerror(rc));
+    return;
+  }
+  rc = mol_plugin__read_manifest(x->dest, x->res);
+  if (rc) fail(x, rc, "reading plugin.yaml: %s", mol_strerror(rc));
 }
 
 static void extract(int fd, int tee_fd, mol_plugin_sha256 *hash, const char *dest,
@@ -379,4 +384,7 @@ void mol_plugin__extract_result_free(mol_plugin_extract_result *res) {
   free(res->warnings);
   res->warnings = NULL;
   res->nwarnings = 0;
+  free(res->manifest_yaml);
+  res->manifest_yaml = NULL;
+  res->manifest_len = 0;
 }

@@ -119,6 +119,7 @@ static int copy_opts(mol_plugin_pipeline *r, const mol_plugin_pipeline_opts *o) 
   size_t n = r->platform_url ? strlen(r->platform_url) : 0;
   while (n > 0 && r->platform_url[n - 1] == '/') r->platform_url[--n] = '\0';
   r->allow_unverified = o->allow_unverified;
+  r->trust_manifest = o->trust_manifest;
   r->skip_setup = o->skip_setup;
   r->skip_report = o->skip_report || !r->platform_url || !r->workspace_id;
   r->setup_timeout_ms = o->setup_timeout_ms;
@@ -315,6 +316,33 @@ static void after_prepare(uv_work_t *w, int status) {
 
 /* ---- verify, commit ---------------------------------------------------------------------- */
 
+/* The manifest trust mode: the digest the plugin's own plugin.yaml declares. It catches a
+ * corrupted or truncated archive, not a hostile one (whoever wrote the archive wrote the
+ * digest too), so it is taken only when asked for, and said in the log and the warnings. */
+static int pick_manifest(mol_plugin_pipeline *r, const char **expected) {
+  const mol_plugin_extract_result *x = &r->xres;
+  int rc = x->manifest_too_big ? MOL_ETOOBIG
+           : x->manifest_yaml ? mol_plugin__manifest_sha256(x->manifest_yaml, x->manifest_len,
+                                                            r->manifest_sha256)
+                              : MOL_ENOENT;
+  if (rc == MOL_ENOENT && r->allow_unverified) return 0;
+  if (rc == MOL_ENOENT)
+    return set_err(r, MOL_EINVAL,
+                   "plugin %s: trusting the manifest, but %s declares no sha256; refusing an "
+                   "unverified install (content sha256 is %s)", r->name,
+                   x->manifest_yaml ? "its plugin.yaml" : "it has no plugin.yaml and so",
+                   x->content_sha256);
+  if (rc)
+    return set_err(r, MOL_PLUGIN_EMISMATCH,
+                   "plugin %s: the sha256 in its plugin.yaml cannot be read (%s); the previous "
+                   "version is untouched and setup.sh was NOT run", r->name,
+                   rc == MOL_ETOOBIG ? "the file is larger than 64 KiB"
+                                     : "it must be a top-level `sha256: <64 hex digits>`");
+  *expected = r->manifest_sha256;
+  r->res.manifest_verified = 1;
+  return 0;
+}
+
 static int pick_expected(mol_plugin_pipeline *r, const char **expected) {
   const char *hdr = r->dlres.header_sha256[0] ? r->dlres.header_sha256 : NULL;
   const char *arg = r->expected[0] ? r->expected : NULL;
@@ -323,7 +351,9 @@ static int pick_expected(mol_plugin_pipeline *r, const char **expected) {
                    "plugin %s: expected sha256 %s but the platform's X-Plugin-Sha256 says %s; "
                    "the previous version is untouched and setup.sh was NOT run", r->name, arg, hdr);
   *expected = arg ? arg : hdr;
-  if (*expected || r->allow_unverified) return 0;
+  if (*expected) return 0;
+  if (r->trust_manifest) return pick_manifest(r, expected);
+  if (r->allow_unverified) return 0;
   return set_err(r, MOL_EINVAL,
                  "plugin %s: no expected sha256 (pass one, or have the platform send "
                  "X-Plugin-Sha256); refusing an unverified install (content sha256 is %s)",
@@ -348,8 +378,11 @@ static void after_commit(uv_work_t *w, int status) {
     cleanup_and_fail(r);
     return;
   }
-  mol_logi("plugin", "installed %s in %s (content sha256 %s%s)", r->name, r->target,
-           r->xres.content_sha256, r->res.verified ? ", verified" : ", NOT verified");
+  mol_logi("plugin", "installed %s in %s (content sha256 %s, %s)", r->name, r->target,
+           r->xres.content_sha256,
+           r->res.verified            ? "verified"
+           : r->res.manifest_verified ? "verified against its own plugin.yaml only"
+                                      : "NOT verified");
   mol_plugin__run_setup(r);
 }
 
@@ -363,8 +396,9 @@ static int check_extracted(mol_plugin_pipeline *r, const char **expected) {
   if (pick_expected(r, expected)) return r->err;
   if (*expected && strcmp(*expected, r->xres.content_sha256) != 0)
     return set_err(r, MOL_PLUGIN_EMISMATCH,
-                   "plugin %s sha256 mismatch - expected %s, got %s; the previous version is "
-                   "untouched and setup.sh was NOT run", r->name, *expected,
+                   "plugin %s sha256 mismatch - %s %s, got %s; the previous version is "
+                   "untouched and setup.sh was NOT run", r->name,
+                   r->res.manifest_verified ? "its plugin.yaml declares" : "expected", *expected,
                    r->xres.content_sha256);
   return 0;
 }
@@ -376,9 +410,12 @@ static void verify(mol_plugin_pipeline *r) {
     return;
   }
   mol_plugin__stage(r, MOL_PLUGIN_STAGE_SWAP);
-  r->res.verified = expected != NULL;
+  r->res.verified = expected != NULL && !r->res.manifest_verified;
   if (!expected)
     mol_plugin__add_warning(r, "installed WITHOUT verification: no expected sha256 was given");
+  else if (r->res.manifest_verified)
+    mol_plugin__add_warning(r, "verified only against the sha256 in the plugin's own "
+                               "plugin.yaml: this catches corruption, not a hostile archive");
   r->work.data = r;
   int rc = uv_queue_work(r->loop, &r->work, commit_work, after_commit);
   if (rc) {

@@ -20,7 +20,8 @@ struct mol_plugin_pipeline {
   size_t nheaders;
   char **setup_env;
   char expected[MOL_SHA256_HEX_LEN + 1];
-  int allow_unverified, skip_setup, skip_report;
+  char manifest_sha256[MOL_SHA256_HEX_LEN + 1]; /* plugin.yaml's, in the manifest trust mode */
+  int allow_unverified, trust_manifest, skip_setup, skip_report;
   unsigned setup_timeout_ms, idle_timeout_ms;
   uint64_t max_download;
   mol_plugin_limits limits;

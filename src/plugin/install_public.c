@@ -117,6 +117,7 @@ static void copy_result(mol_plugin_install_req *r, const mol_plugin_pipeline_res
   res->archive_sha256 = r->archive_sha256;
   res->content_sha256 = r->content_sha256;
   res->verified = p->verified;
+  res->manifest_verified = p->manifest_verified;
   res->archive_bytes = p->archive_bytes;
   res->content_bytes = p->content_bytes;
   res->files = p->files;
@@ -182,6 +183,7 @@ static int pipeline_opts(const mol_plugin_install_opts *o, mol_plugin_pipeline_o
       .archive_url = kind == FROM_URL ? o->source : NULL,
       .archive_path = kind == FROM_FILE ? path : NULL,
       .expected_sha256 = o->expected_sha256, .allow_unverified = o->allow_unverified,
+      .trust_manifest = o->trust_manifest,
       .skip_setup = o->skip_setup, .skip_report = o->skip_report,
       .setup_timeout_ms = o->setup_timeout_ms, .setup_env = o->setup_env,
       .max_download_bytes = o->max_archive_bytes, .idle_timeout_ms = o->idle_timeout_ms,

@@ -116,7 +116,18 @@ typedef struct {
   uint64_t files, dirs, skipped_links, bytes_out, bytes_in;
   char **warnings;                    /* one line per skipped link, capped; free with */
   size_t nwarnings;                   /* mol_plugin__extract_result_free */
+  char *manifest_yaml;                /* the root plugin.yaml, NUL-terminated; NULL if none */
+  size_t manifest_len;
+  int manifest_too_big;               /* plugin.yaml is larger than 64 KiB (not read) */
 } mol_plugin_extract_result;
+
+/* Reads <dir>/plugin.yaml (a regular file, at most 64 KiB) into res->manifest_yaml; a missing
+ * file is not an error. Blocking: worker threads only. 0 or MOL_E*. */
+int mol_plugin__read_manifest(const char *dir, mol_plugin_extract_result *res);
+/* The top-level `sha256` the manifest text declares, lower-cased: 0, MOL_ENOENT when it
+ * declares none, MOL_EINVAL when it is not 64 hex digits or not written as a plain block
+ * key (see manifest_sha.c). */
+int mol_plugin__manifest_sha256(const char *yaml, size_t len, char out[MOL_SHA256_HEX_LEN + 1]);
 
 /* Reads a gzip-compressed tar from fd until EOF - copying every byte read to tee_fd as well,
  * unless it is -1 - and extracts it into dest (an existing,
@@ -248,6 +259,7 @@ typedef struct {                      /* zero = default */
   size_t nheaders;
   const char *expected_sha256;        /* content hash supplied out of band */
   int allow_unverified;               /* install without any out-of-band digest */
+  int trust_manifest;                 /* without one, accept plugin.yaml's own sha256 */
   int skip_setup;                     /* do not run setup.sh */
   int skip_report;                    /* do not POST /workspaces/:id/plugins */
   unsigned setup_timeout_ms;          /* 0 -> 120 s */
@@ -268,6 +280,7 @@ typedef struct {
   char archive_sha256[MOL_SHA256_HEX_LEN + 1];
   char content_sha256[MOL_SHA256_HEX_LEN + 1];
   int verified;                       /* checked against an out-of-band digest */
+  int manifest_verified;              /* checked only against plugin.yaml's own sha256 */
   uint64_t archive_bytes, content_bytes, files;
   const char *const *warnings;        /* skipped links, setup and report problems */
   size_t nwarnings;

@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "a2a/task_backend.h"
 #include "a2a_uv/echo.h"
 #include "a2a_uv/executor.h"
 #include "a2a_uv/pusher.h"
@@ -59,8 +60,10 @@ typedef struct {
   int allow_private_webhooks;
   /* A durable task store in this directory (a2a_uv/durable.h): tasks survive a restart, those
    * in progress at a crash end as failed. NULL: in memory only. data_sync_full: fsync each
-   * commit (survives a power loss). Read while the agent starts only. */
+   * commit (survives a power loss). data_backend: where it saves (NULL: the default one;
+   * the `molecule` command gives SQLite's). Read while the agent starts only. */
   const char *data_dir;
+  const mol_a2a_task_backend *data_backend;
   int data_sync_full;
   /* More options for the platform client (org id, Origin, timeouts, ...), read while the agent
    * starts; NULL: none. Its platform_url, workspace_id and token_dir are not used: the fields
@@ -180,6 +183,9 @@ typedef struct {
   int fallback;                  /* 1: a hermes agent answers through chat-completions */
   unsigned long long upstream_failures, gateway_probes, gateway_probe_failures;
   unsigned long long initial_prompts, idle_prompts;
+  /* Registrations and heartbeats failed in a row (0 after one succeeds): the platform is
+   * unreachable or refuses the agent while it is not 0. */
+  unsigned platform_failing;
 } mol_agent_stats;
 void mol_agent_stats_get(const mol_agent *a, mol_agent_stats *out);
 /* The agent's platform client (its identity and token), for tools acting as the agent; NULL

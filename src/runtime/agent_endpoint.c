@@ -7,9 +7,12 @@
 #include <string.h>
 
 #include "a2a/card.h"
+#include "base/log.h"
 #include "mcp/toolset.h"
 #include "runtime/agent_int.h"
 #include "runtime/setup.h"
+
+#define SCOPE "agent"
 
 /* ---- MCP ----------------------------------------------------------------------------------- */
 
@@ -17,10 +20,16 @@
 #define MCP_CALL_TIMEOUT_MS 300000u
 
 /* The workspace's own token, compared in constant time; a standalone agent has none, so its
- * endpoint refuses everyone. */
+ * endpoint refuses everyone. Every request passes here before it can open a session or touch
+ * a tool, so the first one let through fills the registry (mol_mcp_toolset_fill): an agent no
+ * MCP client uses never holds the built-in tools. A fill that fails (out of memory) refuses
+ * the request and the next one tries again. */
 static int mcp_authorize(const char *authorization, void *arg) {
   mol_agent *a = arg;
-  return a->pc && mol_platform_check_bearer(a->pc, authorization);
+  if (!a->pc || !mol_platform_check_bearer(a->pc, authorization)) return 0;
+  int rc = mol_mcp_toolset_fill(&a->tools);
+  if (rc) mol_loge(SCOPE, "%s: MCP tools: %s", a->name, mol_strerror(rc));
+  return !rc;
 }
 
 /* The public URL's origin ("scheme://host[:port]"), then MOLECULE_MCP_ALLOWED_ORIGINS. */
@@ -39,7 +48,7 @@ static int mount_mcp(mol_agent *a, const char *prefix) {
   a->tool_env.loop = a->loop;
   a->tool_env.workspace_id = a->workspace_id;
   a->tool_env.user = a;
-  int rc = mol_mcp_toolset_init(&a->tools, &a->tool_env);
+  int rc = mol_mcp_toolset_open(&a->tools, &a->tool_env);
   if (rc) return rc;
   char path[128];
   snprintf(path, sizeof(path), "%s/mcp", prefix);
@@ -85,7 +94,8 @@ int mol_agent__mount(mol_agent *a) {
   mol_a2a_server_opts so = {.card = &card, .executor = &a->meter, .prefix = prefix,
                             .push = {.http = a->client,
                                      .allow_private = a->o.allow_private_webhooks},
-                            .data_dir = a->o.data_dir, .sync_full = a->o.data_sync_full};
+                            .data_dir = a->o.data_dir, .data_backend = a->o.data_backend,
+                            .sync_full = a->o.data_sync_full};
   int rc = mol_a2a_server_new(a->loop, a->http, &so, &a->a2a);
   if (rc) return rc;
   mol_holds_take(&a->holds); /* until the server has closed */

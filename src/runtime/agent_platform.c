@@ -15,6 +15,14 @@
 #define SCOPE "agent"
 #define REGISTER_BACKOFF_CAP_MS 30000
 
+/* The structured fields of this file's log lines (base/log.h). */
+#define AGENT_FIELDS(a, st)                                                                  \
+  MOL_FIELDS(MOL_F_STR("agent", (a)->name), MOL_F_STR("workspace_id", (a)->workspace_id), \
+             MOL_F_STR("status", st))
+#define REGISTER_FIELDS(a, st, err)                                                          \
+  MOL_FIELDS(MOL_F_STR("agent", (a)->name), MOL_F_STR("workspace_id", (a)->workspace_id), \
+             MOL_F_INT("status", st), MOL_F_ERR(err))
+
 /* ---- the loop: payload, beats, verdict --------------------------------------------------- */
 
 static unsigned cap_bits(const mol_capabilities *c) {
@@ -49,10 +57,14 @@ static void on_beat(mol_platform_client *c, int err, const mol_platform_result *
   mol_agent *a = arg;
   if (a->ending) return; /* beats canceled by the stop are not failures */
   a->st.heartbeats++;
+  a->st.platform_failing = err ? a->st.platform_failing + 1 : 0;
   if (err) {
     a->st.heartbeat_failures++;
-    mol_logd(SCOPE, "%s: %s heartbeat failed: %s (status %d)", a->name,
-             pushed ? "pushed" : "periodic", mol_strerror(err), res->http_status);
+    mol_logx(MOL_LOG_DEBUG, SCOPE,
+             MOL_FIELDS(MOL_F_STR("agent", a->name), MOL_F_STR("workspace_id", a->workspace_id),
+                        MOL_F_INT("status", res->http_status), MOL_F_ERR(err)),
+             "%s: %s heartbeat failed: %s (status %d)", a->name, pushed ? "pushed" : "periodic",
+             mol_strerror(err), res->http_status);
   } else if (pushed) {
     a->st.heartbeat_pushes++;
   }
@@ -66,16 +78,22 @@ static void on_platform_status(mol_platform_status st, int err, const char *serv
   if (a->ending) return;
   switch (st) {
     case MOL_PLATFORM_PAUSED:
-      mol_logi(SCOPE, "%s: the platform paused the workspace", a->name);
+      mol_logx(MOL_LOG_INFO, SCOPE, AGENT_FIELDS(a, "paused"), "%s: the platform paused the workspace",
+               a->name);
       mol_agent__end(a, MOL_AGENT_PAUSED, 0);
       return;
     case MOL_PLATFORM_DELETED:
-      mol_logi(SCOPE, "%s: the platform deleted the workspace", a->name);
+      mol_logx(MOL_LOG_INFO, SCOPE, AGENT_FIELDS(a, "deleted"),
+               "%s: the platform deleted the workspace", a->name);
       mol_agent__end(a, MOL_AGENT_DELETED, 0);
       return;
     case MOL_PLATFORM_ERROR:
-      mol_loge(SCOPE, "%s: lost the platform: %s", a->name, mol_strerror(err));
-      mol_agent__end(a, MOL_AGENT_FAILED, err ? err : MOL_EPROTO);
+      err = err ? err : MOL_EPROTO;
+      mol_logx(MOL_LOG_ERROR, SCOPE,
+               MOL_FIELDS(MOL_F_STR("agent", a->name), MOL_F_STR("workspace_id", a->workspace_id),
+                          MOL_F_ERR(err)),
+               "%s: lost the platform: %s", a->name, mol_strerror(err));
+      mol_agent__end(a, MOL_AGENT_FAILED, err);
       return;
     default: /* the loop was stopped by someone else: nothing reports this agent any more */
       mol_agent__end(a, MOL_AGENT_FAILED, MOL_ESHUTDOWN);
@@ -110,23 +128,27 @@ static void on_registered(int err, const mol_platform_result *res, void *arg) {
     unsigned n = a->reg_failures < 15 ? a->reg_failures : 15;
     a->reg_failures++;
     a->st.heartbeat_failures++;
+    a->st.platform_failing++;
     int status = res ? res->http_status : 0;
     if (a->o.register_attempts && a->reg_failures >= a->o.register_attempts) {
-      mol_loge(SCOPE, "%s: register failed (%s, status %d); giving up after %u attempt%s",
-               a->name, mol_strerror(err), status, a->reg_failures,
-               a->reg_failures == 1 ? "" : "s");
+      mol_logx(MOL_LOG_ERROR, SCOPE, REGISTER_FIELDS(a, status, err),
+               "%s: register failed (%s, status %d); giving up after %u attempt%s", a->name,
+               mol_strerror(err), status, a->reg_failures, a->reg_failures == 1 ? "" : "s");
       mol_agent__end(a, MOL_AGENT_FAILED, err);
       return;
     }
     uint64_t delay = 500ull << n;
     if (delay > REGISTER_BACKOFF_CAP_MS) delay = REGISTER_BACKOFF_CAP_MS;
-    mol_logw(SCOPE, "%s: register failed (%s, status %d); retrying in %llu ms", a->name,
+    mol_logx(MOL_LOG_WARN, SCOPE, REGISTER_FIELDS(a, status, err),
+             "%s: register failed (%s, status %d); retrying in %llu ms", a->name,
              mol_strerror(err), status, (unsigned long long)delay);
     uv_timer_start(&a->timer, on_register_retry, delay, 0);
     return;
   }
   snprintf(a->platform_status, sizeof(a->platform_status), "online");
-  mol_logi(SCOPE, "%s: registered as %s at %s", a->name, a->workspace_id, a->url);
+  a->st.platform_failing = 0;
+  mol_logx(MOL_LOG_INFO, SCOPE, AGENT_FIELDS(a, "online"), "%s: registered as %s at %s", a->name,
+           a->workspace_id, a->url);
   if (a->o.on_registered) a->o.on_registered(a, a->arg);
   if (a->ending) return; /* the hook stopped the agent */
   mol_agent__setup_registered(a);

@@ -279,6 +279,11 @@ static size_t max_lines(const mol_agent *a) {
 }
 
 int mol_agent__sessions_open(mol_agent *a) {
+  /* Nothing to keep, on disk or per context (an echo or command agent without a state dir):
+   * no store at all, which every caller takes as "keep nothing" (a large host of such agents
+   * saves its few hundred bytes each). */
+  int keep_ctxs = a->o.exec == MOL_AGENT_EXEC_CHAT || a->o.exec == MOL_AGENT_EXEC_HERMES;
+  if (!a->o.state_dir && !keep_ctxs) return 0;
   mol_agent__sessions *s = calloc(1, sizeof(*s));
   if (!s || !(s->ctxs = json_object())) {
     free(s);
@@ -288,7 +293,7 @@ int mol_agent__sessions_open(mol_agent *a) {
   mol_holds_take(&a->holds); /* until sessions_free */
   a->sessions = s;
   s->max_lines = max_lines(a);
-  s->keep_ctxs = a->o.exec == MOL_AGENT_EXEC_CHAT || a->o.exec == MOL_AGENT_EXEC_HERMES;
+  s->keep_ctxs = keep_ctxs;
   if (!a->o.state_dir) return 0;
   char *dir = NULL;
   if (asprintf(&dir, "%s/.sessions", a->o.state_dir) < 0) return MOL_ENOMEM; /* dir unused */

@@ -85,14 +85,30 @@ static void record_outcome(mol_agent *a, const mol_a2a_event *ev, const char *te
     mol_platform_record_outcome(a->pc, !failed, failed ? text : NULL);
 }
 
+/* One line per turn: debug when it completed, a warning when it failed (with its reason). */
+static void log_turn_end(mol_agent *a, const mol_agent__turn *t, const mol_a2a_event *ev,
+                         const char *text, uint64_t ms) {
+  int failed = ev->kind == MOL_A2A_EV_STATUS && ev->state == MOL_A2A_STATE_FAILED;
+  mol_log_level lvl = failed ? MOL_LOG_WARN : MOL_LOG_DEBUG;
+  const char *state = ev->kind == MOL_A2A_EV_STATUS ? mol_a2a_state_name(ev->state, MOL_A2A_V03)
+                                                     : "completed";
+  mol_logx(lvl, SCOPE,
+           MOL_FIELDS(MOL_F_STR("agent", a->name), MOL_F_STR("workspace_id", a->workspace_id),
+                      MOL_F_STR("task_id", t->task_id), MOL_F_STR("status", state),
+                      MOL_F_INT("duration_ms", ms), MOL_F_STR("err", failed ? text : NULL)),
+           "%s: turn %s %s in %llu ms", a->name, t->task_id, state, (unsigned long long)ms);
+}
+
 static void on_task_event(mol_a2a_task *task, const mol_a2a_event *ev, void *arg) {
   (void)task;
   if (!ev->final) return;
   mol_agent__turn *t = arg;
   mol_agent *a = t->a;
-  count_latency(a, (double)(mol_mono_ns() - t->t0_ns) / 1e9);
+  uint64_t took_ns = mol_mono_ns() - t->t0_ns;
+  count_latency(a, (double)took_ns / 1e9);
   char *text = ev->status_message ? mol_a2a_cmsg_text(ev->status_message) : NULL;
   record_outcome(a, ev, text ? text : "");
+  log_turn_end(a, t, ev, text, took_ns / 1000000);
   if (text && *text) {
     mol_agent__transcript_add(a, "agent", text);
     mol_agent__sessions_line(a, t->ctx, "agent", text);

@@ -29,8 +29,9 @@ static char *dup_or(const char *v, const char *env, const char *dflt) {
  * is built or serialised again. */
 void mol_chat__msg_text(mol_buf *b, const char *role, const char *content, size_t len) {
   size_t mark = b->len;
-  if ((b->len && mol_buf_append(b, ",", 1)) ||
-      mol_buf_printf(b, "{\"role\":\"%s\",\"content\":", role) ||
+  /* Roles are ours (plain words): no escaping, and no printf on every message of every turn. */
+  if ((b->len && mol_buf_append(b, ",", 1)) || mol_buf_append_str(b, "{\"role\":\"") ||
+      mol_buf_append_str(b, role) || mol_buf_append_str(b, "\",\"content\":") ||
       mol_json_write_string(b, content, len) || mol_buf_append(b, "}", 1))
     mol_chat__msgs_truncate(b, mark);
 }
@@ -83,14 +84,18 @@ static void first_messages(chat *c, mol_a2a_turn *t, mol_buf *msgs) {
 /* {"model","messages","stream"}, plus the tools while the loop may still call them. */
 static char *request_body(mol_chat__turn *ct) {
   mol_buf b = MOL_BUF_INIT;
-  int err = mol_buf_append_str(&b, "{\"model\":");
-  err |= mol_json_write_string(&b, ct->c->model, strlen(ct->c->model));
+  size_t model_len = strlen(ct->c->model);
+  /* One allocation: the conversation and the tools are most of it. */
+  size_t tools_len = ct->tools ? ct->tools->len : 0;
+  int err = mol_buf_reserve(&b, ct->msgs.len + tools_len + model_len * 6 + 96);
+  err |= mol_buf_append_str(&b, "{\"model\":");
+  err |= mol_json_write_string(&b, ct->c->model, model_len);
   err |= mol_buf_append_str(&b, ",\"messages\":[");
   err |= mol_buf_append(&b, ct->msgs.data ? ct->msgs.data : "", ct->msgs.len);
   err |= mol_buf_append_str(&b, ct->streaming ? "],\"stream\":true" : "],\"stream\":false");
   if (ct->tools && !ct->last_call) {
     err |= mol_buf_append_str(&b, ",\"tools\":");
-    err |= mol_buf_append_str(&b, ct->tools);
+    err |= mol_buf_append(&b, ct->tools->text, ct->tools->len);
     err |= mol_buf_append_str(&b, ",\"tool_choice\":\"auto\"");
   }
   err |= mol_buf_append(&b, "}", 1);
@@ -103,10 +108,14 @@ static char *request_body(mol_chat__turn *ct) {
 
 /* ---- the end of a turn -------------------------------------------------------------------- */
 
+static void tools_text_release(mol_chat__tools_text *t) {
+  if (t && --t->refs == 0) free(t);
+}
+
 static void turn_free(mol_chat__turn *ct) {
   mol_chat__calls_clear(ct);
   mol_buf_free(&ct->msgs);
-  free(ct->tools);
+  tools_text_release(ct->tools);
   mol_a2a_sse_free(&ct->sse);
   mol_buf_free(&ct->text);
   free(ct->stream_error);
@@ -285,13 +294,30 @@ void mol_chat__next_round(mol_chat__turn *ct) {
 
 /* ---- executor ----------------------------------------------------------------------------- */
 
-/* The registry's tools as OpenAI "tools" JSON text, read once per turn: every request of a
- * turn offers the same tools, whatever the registry does meanwhile. */
-static char *tools_text(mol_tools *reg) {
-  json_t *list = mol_tools_openai(reg);
-  char *s = list ? mol_json_dump(list) : NULL;
-  json_decref(list);
-  return s;
+/* The registry's tools as OpenAI "tools" JSON text: written again only when the registry has
+ * changed since (packing and dumping the core set's schemas was most of a turn's CPU). Returns
+ * a new reference, NULL when out of memory. */
+static mol_chat__tools_text *tools_text(chat *c) {
+  unsigned long changes = mol_tools_changes(c->tools);
+  if (!c->tools_text || c->tools_changes != changes) {
+    json_t *list = mol_tools_openai(c->tools);
+    char *s = list ? mol_json_dump(list) : NULL;
+    json_decref(list);
+    size_t len = s ? strlen(s) : 0;
+    mol_chat__tools_text *t = s ? malloc(sizeof *t + len + 1) : NULL;
+    if (t) {
+      t->refs = 1;
+      t->len = len;
+      memcpy(t->text, s, len + 1);
+    }
+    free(s);
+    if (!t) return NULL;
+    tools_text_release(c->tools_text);
+    c->tools_text = t;
+    c->tools_changes = changes;
+  }
+  c->tools_text->refs++;
+  return c->tools_text;
 }
 
 static int chat_execute(void *self, mol_a2a_turn *t) {
@@ -308,7 +334,7 @@ static int chat_execute(void *self, mol_a2a_turn *t) {
   mol_a2a_sse_init(&ct->sse, 0, on_sse, ct);
   first_messages(c, t, &ct->msgs);
   int rc = ct->msgs.data ? 0 : MOL_ENOMEM;
-  if (!rc && c->tools && mol_tools_count(c->tools) && !(ct->tools = tools_text(c->tools)))
+  if (!rc && c->tools && mol_tools_count(c->tools) && !(ct->tools = tools_text(c)))
     rc = MOL_ENOMEM;
   mol_a2a_turn_set_data(t, ct);
   if (!rc) rc = post(ct);
@@ -398,6 +424,7 @@ void mol_chat_executor_free(mol_a2a_executor *ex) {
   free(c->auth);
   free(c->model);
   free(c->system_prompt);
+  tools_text_release(c->tools_text); /* turns still running hold their own reference */
   free(c);
   ex->self = NULL;
 }

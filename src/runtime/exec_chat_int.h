@@ -16,6 +16,14 @@
 /* A tool result the model reads is cut past this many bytes. */
 #define CHAT_MAX_RESULT_BYTES (1u << 20)
 
+/* The tools' OpenAI "tools" JSON text, written once and shared by the executor and its turns:
+ * every request of a turn offers the same tools, whatever the registry does meanwhile. */
+typedef struct {
+  unsigned refs;
+  size_t len;
+  char text[];
+} mol_chat__tools_text;
+
 typedef struct {
   mol_http_client *http;
   char *url;
@@ -24,6 +32,8 @@ typedef struct {
   char *system_prompt;
   unsigned timeout_ms;
   mol_tools *tools;
+  mol_chat__tools_text *tools_text; /* of tools as they were at tools_changes; NULL: not yet */
+  unsigned long tools_changes;
   unsigned max_tool_rounds;
   unsigned max_tool_calls;
   unsigned tool_timeout_ms;
@@ -55,7 +65,7 @@ struct mol_chat__turn {
   int streaming;
   int canceled;
   mol_buf msgs;           /* the conversation: its messages' JSON text, comma-separated */
-  char *tools;            /* this turn's tools as OpenAI JSON text, NULL without the loop */
+  mol_chat__tools_text *tools; /* this turn's tools (a reference), NULL without the loop */
   unsigned rounds;        /* replies whose tool calls ran */
   unsigned calls_made;    /* tool calls run this turn */
   int last_call;          /* the request after the cap, without tools */

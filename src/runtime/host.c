@@ -1,6 +1,8 @@
 /* host.c - many agents on one loop behind one listener (see host.h): start, /metrics,
- * /health, the stop that drains every agent before the listener closes, and the public
- * lifecycle of molecule/host.h (a host created before it starts, freed by its close). */
+ * the stop that drains every agent before the listener closes, and the public lifecycle of
+ * molecule/host.h (a host created before it starts, freed by its close). What happens to an
+ * agent after it ended (revived after a pause, restarted by a reload), /health and the reload
+ * are host_ops.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,43 +17,6 @@
 #define SCOPE "host"
 #define LISTENER_GRACE_MS 1000
 
-typedef struct {
-  mol_host *h;
-  char *name;
-  mol_agent *agent;            /* NULL once ended */
-  mol_agent_end why;
-  mol_agent_stats last;        /* the counters at the end, so /metrics keeps them */
-} host_slot;
-
-struct mol_host {
-  uv_loop_t *loop;
-  mol_http_server *http;       /* NULL once closed */
-  mol_http_client *client;     /* NULL once closed */
-  host_slot *slots;
-  size_t n, live;
-  mol_host_callbacks cbs;
-  int stopping, failed_start;
-  /* The public handle (molecule/host.h): created before it starts and freed only by
-   * mol_host_close, whose callback fires once everything has wound down. */
-  int is_public, started, close_requested;
-  mol_host_config cfg;         /* owned from mol_host_create until the host is freed */
-  /* --workers: the other workers' agents (name -> owner) and where their requests go */
-  json_t *foreign;
-  unsigned worker, workers;
-  unsigned listener_grace_ms;  /* how long the listener's last requests may take at the end */
-  int (*forward)(mol_http_req *r, unsigned owner, void *arg);
-  void (*whole_view)(mol_http_req *r, int is_metrics, void *arg);
-  void *workers_arg;
-  mol_host_agent_end_cb on_agent_end;
-  void *agent_end_arg;
-  mol_host_close_cb close_cb;
-  void *close_arg;
-  uv_timer_t last;             /* the holds' last handle: only ever closed */
-  mol_holds holds;             /* the running host's until its wind-down has begun closing the
-                                  listener and the client, each of which holds it until
-                                  closed; a public host's caller's until mol_host_close */
-};
-
 /* The public enum is the internal one under public names. */
 _Static_assert(MOL_HOST_AGENT_STOPPED == (int)MOL_AGENT_STOPPED &&
                MOL_HOST_AGENT_PAUSED == (int)MOL_AGENT_PAUSED &&
@@ -61,9 +26,10 @@ _Static_assert(MOL_HOST_AGENT_STOPPED == (int)MOL_AGENT_STOPPED &&
 /* ---- ending -------------------------------------------------------------------------------- */
 
 static void host_free(mol_host *h) {
-  for (size_t i = 0; i < h->n; i++) free(h->slots[i].name);
+  for (size_t i = 0; i < h->n; i++) mol_host__slot_free(h->slots[i]);
   free(h->slots);
   json_decref(h->foreign);
+  mol_host__gen_release(h->gen);
   mol_host_config_free(&h->cfg);
   free(h);
 }
@@ -107,26 +73,34 @@ static void close_shared(mol_host *h) {
 }
 
 static void on_agent_end(mol_agent *a, mol_agent_end why, int err, void *arg) {
-  host_slot *s = arg;
+  mol_host__slot *s = arg;
   mol_host *h = s->h;
-  mol_agent_stats_get(a, &s->last);
-  s->last.name = s->name;
-  s->last.workspace_id = "";
-  s->last.platform_status = "";
-  s->last.url = "";
-  s->last.live_turns = 0;
-  s->last.pending_replies = 0;
+  if (s->last || (s->last = malloc(sizeof(*s->last))) != NULL) {
+    mol_agent_stats_get(a, s->last);
+    s->last->name = s->name;
+    s->last->workspace_id = "";
+    s->last->platform_status = "";
+    s->last->url = "";
+    s->last->live_turns = 0;
+    s->last->pending_replies = 0;
+  } else {
+    mol_loge(SCOPE, "agent %s: out of memory keeping its counters", s->name);
+  }
   s->agent = NULL;
   s->why = why;
+  s->err = err;
+  s->ended = 1;
   h->live--;
   if (!h->failed_start && h->cbs.on_agent_end) h->cbs.on_agent_end(h, s->name, why, err, h->cbs.arg);
   if (h->stopping && h->live == 0) close_shared(h);
+  else if (!h->stopping) mol_host__after_end(h, s);
 }
 
 void mol_host_stop(mol_host *h) {
   if (!h || h->stopping) return;
   h->stopping = 1;
   mol_logi(SCOPE, "stopping %zu agents", h->live);
+  mol_host__ops_stop(h);
   if (h->live == 0) {
     close_shared(h);
     return;
@@ -134,7 +108,7 @@ void mol_host_stop(mol_host *h) {
   /* Every agent stops admitting and snapshots before any of them drains (each stop is
    * immediate; the draining runs concurrently on the loop). */
   for (size_t i = 0; i < h->n; i++)
-    if (h->slots[i].agent) mol_agent_stop(h->slots[i].agent);
+    if (h->slots[i]->agent) mol_agent_stop(h->slots[i]->agent);
 }
 
 /* ---- routes -------------------------------------------------------------------------------- */
@@ -147,21 +121,16 @@ static void on_metrics(mol_http_req *r, void *arg) {
 
 static void on_health(mol_http_req *r, void *arg) {
   mol_host *h = arg;
-  if (h->whole_view) {
-    h->whole_view(r, 0, h->workers_arg);
-    return;
-  }
-  char body[96];
-  int n = snprintf(body, sizeof(body), "{\"status\":\"%s\",\"agents\":%zu}",
-                   h->stopping ? "stopping" : "ok", h->live);
-  mol_http_respond(r, h->stopping ? 503 : 200, "application/json", body, (size_t)n);
+  if (h->whole_view) h->whole_view(r, 0, h->workers_arg);
+  else mol_host__health_serve(r, h);
 }
 
 /* /agents/<name>/... of an agent another worker runs: handed to it. */
 static void on_foreign(mol_http_req *r, void *arg) {
   mol_host *h = arg;
   const char *name = mol_http_req_path(r) + strlen("/agents/"), *end = strchr(name, '/');
-  json_t *owner = json_object_getn(h->foreign, name, end ? (size_t)(end - name) : strlen(name));
+  size_t len = end ? (size_t)(end - name) : strlen(name);
+  json_t *owner = json_object_getn(h->foreign, name, len);
   if (owner && h->forward(r, (unsigned)json_integer_value(owner), h->workers_arg) == 0) return;
   mol_http_respond(r, 404, "text/plain", "Not Found\n", 10);
 }
@@ -189,28 +158,39 @@ static char *agent_url(const mol_host_config *cfg, const mol_host_agent_conf *ac
   return asprintf(&url, fmt, host, port, ac->name) < 0 ? NULL : url;
 }
 
+/* Starts slot s's agent from its conf (of its generation's config). */
+int mol_host__slot_start(mol_host *h, mol_host__slot *s) {
+  const mol_host_config *cfg = s->gen->cfg;
+  const mol_host_agent_conf *ac = s->conf;
+  mol_agent_opts o = ac->opts;
+  if (!o.grace_ms) o.grace_ms = cfg->grace_ms;
+  o.allow_private_webhooks = cfg->allow_private_webhooks;
+  char data[4096]; /* each agent its own store: <data_dir>/<name> (names are [A-Za-z0-9_-]) */
+  if (cfg->data_dir && snprintf(data, sizeof data, "%s/%s", cfg->data_dir, s->name) < (int)sizeof data)
+    o.data_dir = data, o.data_sync_full = cfg->data_sync_full, o.data_backend = cfg->data_backend;
+  char *url = agent_url(cfg, ac, mol_http_server_port(h->http));
+  if (!url) return MOL_ENOMEM;
+  o.public_url = url;
+  int rc = mol_agent_start(h->loop, h->http, h->client, &o, on_agent_end, s, &s->agent);
+  free(url);
+  if (rc) {
+    mol_logx(MOL_LOG_ERROR, SCOPE, MOL_FIELDS(MOL_F_STR("agent", s->name), MOL_F_ERR(rc)),
+             "agent %s could not start: %s", s->name, mol_strerror(rc));
+    s->agent = NULL;
+    return rc;
+  }
+  s->ended = 0;
+  h->live++;
+  return 0;
+}
+
 static int start_agents(mol_host *h, const mol_host_config *cfg) {
   for (size_t i = 0; i < cfg->n_agents; i++) {
     if (is_foreign(h, cfg, i)) continue;
-    host_slot *s = &h->slots[h->n++];
-    s->h = h;
-    if (!(s->name = strdup(cfg->agents[i].name))) return MOL_ENOMEM;
-    mol_agent_opts o = cfg->agents[i].opts;
-    if (!o.grace_ms) o.grace_ms = cfg->grace_ms;
-    o.allow_private_webhooks = cfg->allow_private_webhooks;
-    char data[4096]; /* each agent its own store: <data_dir>/<name> (names are [A-Za-z0-9_-]) */
-    if (cfg->data_dir && snprintf(data, sizeof data, "%s/%s", cfg->data_dir, s->name) < (int)sizeof data)
-      o.data_dir = data, o.data_sync_full = cfg->data_sync_full;
-    char *url = agent_url(cfg, &cfg->agents[i], mol_http_server_port(h->http));
-    if (!url) return MOL_ENOMEM;
-    o.public_url = url;
-    int rc = mol_agent_start(h->loop, h->http, h->client, &o, on_agent_end, s, &s->agent);
-    free(url);
-    if (rc) {
-      mol_loge(SCOPE, "agent %s could not start: %s", s->name, mol_strerror(rc));
-      return rc;
-    }
-    h->live++;
+    mol_host__slot *s = mol_host__slot_add(h, &cfg->agents[i], h->gen);
+    if (!s) return MOL_ENOMEM;
+    int rc = mol_host__slot_start(h, s);
+    if (rc) return rc;
   }
   return 0;
 }
@@ -249,7 +229,7 @@ static int host_begin(mol_host *h, const mol_host_config *cfg) {
     h->workers_arg = cfg->workers_arg;
     h->foreign = json_object();
   }
-  if ((!h->workers || h->foreign) && (h->slots = calloc(cfg->n_agents, sizeof(*h->slots)))) {
+  if ((!h->workers || h->foreign) && (h->gen = mol_host__gen_new(cfg, NULL)) != NULL) {
     rc = start_shared(h, cfg);
     if (!rc) rc = start_agents(h, cfg);
   }
@@ -273,13 +253,15 @@ static mol_host *host_alloc(uv_loop_t *loop) {
 }
 
 /* The creator's hold is the running host's: the wind-down drops it. */
-int mol_host_start_config(uv_loop_t *loop, const mol_host_config *cfg,
+int mol_host_start_config(uv_loop_t *loop, mol_host_config *cfg,
                           const mol_host_callbacks *cbs, mol_host **out) {
   if (!loop || !cfg || cfg->n_agents == 0) return MOL_EINVAL;
   mol_host *h = host_alloc(loop);
   if (!h) return MOL_ENOMEM;
   if (cbs) h->cbs = *cbs;
-  int rc = host_begin(h, cfg);
+  h->cfg = *cfg; /* the host's from now on: revived and reloaded agents start from it later */
+  memset(cfg, 0, sizeof(*cfg));
+  int rc = host_begin(h, &h->cfg);
   if (!rc) *out = h;
   return rc;
 }
@@ -332,7 +314,7 @@ int mol_host_port(const mol_host *h) {
 
 mol_agent *mol_host_agent(const mol_host *h, const char *name) {
   for (size_t i = 0; i < h->n; i++)
-    if (h->slots[i].name && strcmp(h->slots[i].name, name) == 0) return h->slots[i].agent;
+    if (h->slots[i]->agent && strcmp(h->slots[i]->name, name) == 0) return h->slots[i]->agent;
   return NULL;
 }
 
@@ -345,9 +327,10 @@ uv_loop_t *mol_host__loop(const mol_host *h) { return h->loop; }
 mol_holds *mol_host__holds(mol_host *h) { return &h->holds; }
 
 int mol_host__agent_stats(const mol_host *h, size_t i, mol_agent_stats *out) {
-  const host_slot *s = &h->slots[i];
+  const mol_host__slot *s = h->slots[i];
   if (s->agent) mol_agent_stats_get(s->agent, out);
-  else *out = s->last;
+  else if (s->last) *out = *s->last;
+  else *out = (mol_agent_stats){.workspace_id = "", .platform_status = "", .url = ""};
   out->name = s->name;
   return s->agent != NULL;
 }

@@ -34,6 +34,8 @@ typedef struct {
   char *data_dir;              /* data_dir: durable task stores, <data_dir>/<agent name>/; NULL:
                                   tasks in memory only */
   int data_sync_full;          /* data_sync: full (fsync every commit) rather than normal */
+  const mol_a2a_task_backend *data_backend; /* where the stores save (not from the file: the
+                                  caller sets it; NULL: mol_a2a_task_backend_default()) */
   mol_host_agent_conf *agents;
   size_t n_agents;
   json_t *doc;                 /* the parsed file (borrowed strings point into it) */
@@ -69,11 +71,14 @@ typedef struct {
   void *arg;
 } mol_host_callbacks;
 
-/* Listens, then starts every agent (`molecule host`). On an error nothing keeps serving: what
- * was started closes in the background (run the loop to let it finish) and no callback
- * fires. The public mol_host_new/mol_host_start/mol_host_close (molecule/host.h) are the same
+/* Listens, then starts every agent (`molecule host`). The host takes *cfg and zeroes it (an
+ * agent revived after a pause or restarted by a reload starts from it later), except on a
+ * MOL_EINVAL or MOL_ENOMEM before the host exists; either way the caller may free *cfg after
+ * (a zeroed config frees nothing). On an error nothing
+ * keeps serving: what was started closes in the background (run the loop to let it finish)
+ * and no callback fires. The public mol_host_new/mol_host_start/mol_host_close (molecule/host.h) are the same
  * host in two steps; mol_host_port and mol_host_metrics are public too. */
-int mol_host_start_config(uv_loop_t *loop, const mol_host_config *cfg,
+int mol_host_start_config(uv_loop_t *loop, mol_host_config *cfg,
                           const mol_host_callbacks *cbs, mol_host **out);
 
 /* With workers (mol_host_config.workers > 1): the port of this worker's private listener;
@@ -81,6 +86,12 @@ int mol_host_start_config(uv_loop_t *loop, const mol_host_config *cfg,
 int mol_host_private_port(const mol_host *h);
 /* The host's agents still serving (what /health reports). */
 size_t mol_host_serving(const mol_host *h);
+/* The body of GET /health (host_ops.c documents it): {"status","agents"[,"problems"][,"paused"]},
+ * or NULL without memory. The caller owns it. */
+json_t *mol_host_health(const mol_host *h);
+/* The whole body of GET /metrics at once (mol_host_metrics, then the process's series and the
+ * listener's requests, as the streamed scrape ends), malloc'd; NULL without memory. */
+char *mol_host_metrics_whole(const mol_host *h);
 
 /* A host that has not started, for the public API (host_public.c): takes *cfg (which is
  * zeroed) and keeps it until mol_host_start. Returns 0 or MOL_ENOMEM (*cfg is then freed). */
@@ -89,6 +100,14 @@ int mol_host_create(uv_loop_t *loop, mol_host_config *cfg, mol_host **out);
 /* Graceful stop (SIGTERM): every agent stops admitting turns and writes its snapshot, live
  * turns get the grace period, then the listener closes and on_end fires. Idempotent. */
 void mol_host_stop(mol_host *h);
+
+/* Applies a host file loaded anew (SIGHUP): takes *cfg (zeroed; freed on any outcome). Agents
+ * the file no longer has stop; new ones start; those whose entry changed (or all of them, when
+ * something outside agents:, listen: and log: changed) stop and start again with it; the
+ * others run on untouched. listen: cannot change (a warning says so). An agent that cannot
+ * start is logged and shows in /health. Returns 0, MOL_ESHUTDOWN (stopping), MOL_ENOTSUP (a
+ * host that is one of several workers, which knows only its shard) or MOL_ENOMEM. */
+int mol_host_reload(mol_host *h, mol_host_config *cfg);
 
 /* The running agent called name, or NULL (unknown or ended). */
 mol_agent *mol_host_agent(const mol_host *h, const char *name);

@@ -420,34 +420,58 @@ static int parse_agent(ctx *c, json_t *e, size_t i, mol_host_config *h) {
   return rc;
 }
 
-/* Environment defaults, duplicate names, and the pointers of opts into the owned strings. */
+/* Environment defaults, and the pointers of opts into the owned strings. */
+static int finish_agent(ctx *c, mol_host_config *h, size_t i, const char *env_ws) {
+  mol_host_agent_conf *a = &h->agents[i];
+  if (!a->workspace_id && h->n_agents == 1 && env_ws && *env_ws &&
+      !(a->workspace_id = strdup(env_ws)))
+    return MOL_ENOMEM;
+  if (h->platform_url && !a->workspace_id)
+    return FAIL(c, "agents[%zu].workspace_id: required with a platform_url%s", i,
+                h->n_agents == 1 ? " (or set WORKSPACE_ID)" : "");
+  a->opts.name = a->name;
+  a->opts.state_dir = a->config_dir ? a->config_dir : a->data_dir;
+  a->opts.initial_prompt = a->initial_prompt;
+  a->opts.idle_prompt = a->idle_prompt;
+  a->opts.description = a->description;
+  a->opts.platform_url = h->platform_url;
+  a->opts.workspace_id = a->workspace_id;
+  a->opts.public_url = a->public_url;
+  a->opts.snapshot_path = a->snapshot_path;
+  a->opts.chat_model = a->chat_model;
+  a->opts.chat_tools = a->tools;
+  a->opts.config_dir = a->config_dir;
+  return 0;
+}
+
+/* A name an earlier agent has: one hash lookup per agent (a host of 100,000 agents used to
+ * compare every pair, 5 billion comparisons at start). Names are checked ([A-Za-z0-9_-])
+ * before this, so they are valid keys. Returns 0, MOL_EEXIST (*first: the earlier agent) or
+ * MOL_ENOMEM. */
+static int name_taken(json_t *seen, const char *name, size_t i, size_t *first) {
+  json_t *at = json_object_get(seen, name);
+  if (at) {
+    *first = (size_t)json_integer_value(at);
+    return MOL_EEXIST;
+  }
+  return json_object_set_new(seen, name, json_integer((json_int_t)i)) ? MOL_ENOMEM : 0;
+}
+
+/* Duplicate names, then each agent's defaults and pointers. */
 static int finish_agents(ctx *c, mol_host_config *h) {
   const char *env_ws = getenv("WORKSPACE_ID");
-  for (size_t i = 0; i < h->n_agents; i++) {
-    mol_host_agent_conf *a = &h->agents[i];
-    for (size_t j = 0; j < i; j++)
-      if (strcmp(h->agents[j].name, a->name) == 0)
-        return FAIL(c, "agents[%zu].name: '%s' is already used by agents[%zu]", i, a->name, j);
-    if (!a->workspace_id && h->n_agents == 1 && env_ws && *env_ws &&
-        !(a->workspace_id = strdup(env_ws)))
-      return MOL_ENOMEM;
-    if (h->platform_url && !a->workspace_id)
-      return FAIL(c, "agents[%zu].workspace_id: required with a platform_url%s", i,
-                  h->n_agents == 1 ? " (or set WORKSPACE_ID)" : "");
-    a->opts.name = a->name;
-    a->opts.state_dir = a->config_dir ? a->config_dir : a->data_dir;
-    a->opts.initial_prompt = a->initial_prompt;
-    a->opts.idle_prompt = a->idle_prompt;
-    a->opts.description = a->description;
-    a->opts.platform_url = h->platform_url;
-    a->opts.workspace_id = a->workspace_id;
-    a->opts.public_url = a->public_url;
-    a->opts.snapshot_path = a->snapshot_path;
-    a->opts.chat_model = a->chat_model;
-    a->opts.chat_tools = a->tools;
-    a->opts.config_dir = a->config_dir;
+  json_t *seen = json_object();
+  int rc = seen ? 0 : MOL_ENOMEM;
+  for (size_t i = 0; !rc && i < h->n_agents; i++) {
+    size_t first = 0;
+    rc = name_taken(seen, h->agents[i].name, i, &first);
+    if (rc == MOL_EEXIST)
+      rc = FAIL(c, "agents[%zu].name: '%s' is already used by agents[%zu]", i,
+                h->agents[i].name, first);
+    if (!rc) rc = finish_agent(c, h, i, env_ws);
   }
-  return 0;
+  json_decref(seen);
+  return rc;
 }
 
 int mol_host_config_from_json(json_t *doc, const char *base_dir, mol_host_config *out,

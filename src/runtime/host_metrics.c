@@ -1,5 +1,6 @@
 /* host_metrics.c - the host's Prometheus text (format 0.0.4): every agent's counters, one
- * series family after another. GET /metrics reads the counters of 1,000 agents per loop
+ * series family after another, then (on GET /metrics) the process's own series and the
+ * listener's requests by route and status. GET /metrics reads the counters of 1,000 agents per loop
  * iteration, then writes the text in chunks of about 32 KiB, one per iteration, so a host with
  * 10,000 agents (a body of 19 MB) never holds the loop for long; mol_host_metrics returns the
  * text whole. */
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/procstat.h"
 #include "molecule.h"
 #include "runtime/host_int.h"
 
@@ -237,6 +239,22 @@ char *mol_host_metrics(const mol_host *h) {
   return mol_buf_steal(&b);
 }
 
+char *mol_host_metrics_whole(const mol_host *h) {
+  metrics_text t;
+  mol_buf b = MOL_BUF_INIT;
+  if (text_open(&t, h)) return NULL;
+  text_snapshot(&t, h, SIZE_MAX);
+  text_next(&t, &b, SIZE_MAX);
+  text_close(&t);
+  int rc = mol_procstat_write(&b);
+  if (!rc && h->http) rc = mol_http_server_requests_write(h->http, &b);
+  if (rc) {
+    mol_buf_free(&b);
+    return NULL;
+  }
+  return mol_buf_steal(&b);
+}
+
 /* ---- GET /metrics -------------------------------------------------------------------------- */
 
 /* One scrape being written. It holds the host (whose agents' names it prints) until its timer
@@ -314,6 +332,10 @@ static void stream_step(metrics_stream *m) {
   }
   mol_buf_reset(&m->chunk);
   int done = text_next(&m->text, &m->chunk, CHUNK_BYTES);
+  if (done) { /* the process's own series and the listener's requests close the text */
+    mol_procstat_write(&m->chunk);
+    if (m->h->http) mol_http_server_requests_write(m->h->http, &m->chunk);
+  }
   if (m->chunk.len && mol_http_resp_write(m->r, m->chunk.data, m->chunk.len) != 0) done = 1;
   if (done) stream_finish(m);
   else if (mol_http_req_queued(m->r) > QUEUE_HIGH) wait_peer(m);

@@ -275,7 +275,10 @@ static void coordinator_mode(mol_agent *a, setup *s) {
   if (s->coordinator || !json_array_size(s->children)) return;
   s->coordinator = 1;
   mol_logi(SCOPE, "%s: coordinator of %zu children", a->name, json_array_size(s->children));
-  int rc = a->tools.reg && a->tools.b ? mol_tools_add_route(a->tools.reg, a->tools.b) : 0;
+  /* The /mcp registry is filled on its first use (agent_endpoint.c); a coordinator's is filled
+   * now, so that the route tool comes after the built-in set, as it always did. */
+  int rc = a->tools.reg ? mol_mcp_toolset_fill(&a->tools) : 0;
+  if (!rc && a->tools.reg) rc = mol_tools_add_route(a->tools.reg, a->tools.b);
   if (rc) mol_logw(SCOPE, "%s: route_task_to_team not offered on /mcp: %s", a->name,
                    mol_strerror(rc));
   if (a->o.exec != MOL_AGENT_EXEC_CHAT || !s->tools || !s->b) return;

@@ -9,7 +9,8 @@
 
 /* The rows of a GET /delegations answer (new reference), or NULL when it is not an array. */
 json_t *mol_tools__ledger_rows(const mol_platform_result *res);
-/* 1 for "completed" and "failed". */
+/* 1 for the ledger's terminal statuses: "completed", "failed" and "stuck" (the platform's
+ * sweeper: the target went silent; a failure). */
 int mol_tools__terminal(const char *status);
 
 struct mol_tools__op;

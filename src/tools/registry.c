@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/holds.h"
+#include "tools/args.h"
 #include "tools/schema.h"
 
 #define DEFAULT_TIMEOUT_MS 120000u
@@ -22,6 +23,7 @@ struct mol_tools {
   const mol_tool_env *env;
   tool *tools;
   size_t n, cap;
+  unsigned long changes;     /* tools added or removed, ever */
 };
 
 /* A call lives while its caller waits for the result (one hold, dropped after the callback
@@ -100,6 +102,7 @@ int mol_tools_add(mol_tools *reg, const mol_tool_def *def) {
     return MOL_ENOMEM;
   }
   reg->n++;
+  reg->changes++;
   return 0;
 }
 
@@ -116,6 +119,7 @@ int mol_tools_remove(mol_tools *reg, const char *name) {
   size_t i = (size_t)(t - reg->tools);
   memmove(t, t + 1, (reg->n - i - 1) * sizeof *t);
   reg->n--;
+  reg->changes++;
   return 0;
 }
 
@@ -127,6 +131,7 @@ void mol_tools_free(mol_tools *reg) {
 }
 
 size_t mol_tools_count(const mol_tools *reg) { return reg->n; }
+unsigned long mol_tools_changes(const mol_tools *reg) { return reg->changes; }
 
 const mol_tool_def *mol_tools_at(const mol_tools *reg, size_t i) {
   return i < reg->n ? &reg->tools[i].def : NULL;
@@ -234,7 +239,8 @@ static void tool_ended(mol_tool_call *call) {
 
 static int start_tool(mol_tool_call *call, tool *t, const char *args_json) {
   char err[256];
-  json_t *args = args_json && *args_json ? json_loads(args_json, 0, NULL) : json_object();
+  json_t *args = args_json && *args_json ? mol_tools__args_parse(args_json, strlen(args_json))
+                                         : json_object();
   if (!args) {
     set_resultf(call, MOL_TOOL_ERROR, "%s: the arguments are not valid JSON", t->def.name);
     return 0;

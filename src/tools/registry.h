@@ -99,6 +99,9 @@ int mol_tools_remove(mol_tools *reg, const char *name);
 void mol_tools_free(mol_tools *reg);
 
 size_t mol_tools_count(const mol_tools *reg);
+/* A count that moves whenever a tool is added or removed: what was derived from the tools
+ * (their OpenAI text) is still theirs while it has not moved. */
+unsigned long mol_tools_changes(const mol_tools *reg);
 /* The i-th tool in the order added; NULL past the end. Borrowed until it is removed. */
 const mol_tool_def *mol_tools_at(const mol_tools *reg, size_t i);
 const mol_tool_def *mol_tools_find(const mol_tools *reg, const char *name);

@@ -17,24 +17,35 @@ static int is_type(const json_t *v, const char *type) {
   return 1; /* a type this check does not know: the tool decides */
 }
 
-/* 1 when v has one of the types the property declares (or it declares none). */
-static int type_fits(const json_t *prop, const json_t *v, char *want, size_t wantlen) {
+/* 1 when v has one of the types the property declares (or it declares none). Every call of
+ * every tool passes here: the names are only written out for the error. */
+static int type_fits(const json_t *prop, const json_t *v) {
+  const json_t *type = json_object_get(prop, "type");
+  if (json_is_string(type)) return is_type(v, json_string_value(type));
+  if (!json_is_array(type) || json_array_size(type) == 0) return 1;
+  size_t i;
+  const json_t *t;
+  json_array_foreach(type, i, t) {
+    if (json_is_string(t) && is_type(v, json_string_value(t))) return 1;
+  }
+  return 0;
+}
+
+/* The declared types, for the error of a value that has none of them. */
+static void type_names(const json_t *prop, char *want, size_t wantlen) {
   const json_t *type = json_object_get(prop, "type");
   if (json_is_string(type)) {
     snprintf(want, wantlen, "%s", json_string_value(type));
-    return is_type(v, json_string_value(type));
+    return;
   }
-  if (!json_is_array(type) || json_array_size(type) == 0) return 1;
   size_t i;
   const json_t *t;
   want[0] = '\0';
   json_array_foreach(type, i, t) {
     if (!json_is_string(t)) continue;
-    if (is_type(v, json_string_value(t))) return 1;
     size_t n = strlen(want);
     snprintf(want + n, wantlen - n, "%s%s", n ? " or " : "", json_string_value(t));
   }
-  return 0;
 }
 
 static int in_enum(const json_t *prop, const json_t *v) {
@@ -71,7 +82,8 @@ int mol_tool_schema_check(const json_t *schema, const json_t *args, char *err, s
       snprintf(err, errlen, "unknown argument \"%s\"", key);
       return -1;
     }
-    if (!type_fits(prop, v, want, sizeof want)) {
+    if (!type_fits(prop, v)) {
+      type_names(prop, want, sizeof want);
       snprintf(err, errlen, "argument \"%s\" must be %s", key, want);
       return -1;
     }

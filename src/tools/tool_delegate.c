@@ -26,7 +26,8 @@ json_t *mol_tools__ledger_rows(const mol_platform_result *res) {
 }
 
 int mol_tools__terminal(const char *status) {
-  return status && (!strcmp(status, "completed") || !strcmp(status, "failed"));
+  return status && (!strcmp(status, "completed") || !strcmp(status, "failed") ||
+                    !strcmp(status, "stuck"));
 }
 
 /* s cut to at most n bytes at a UTF-8 boundary (new reference). */
@@ -57,13 +58,22 @@ static void delegated(mol_tools__op *op, int err, const mol_platform_result *res
                                        "Delegation failed: ", mol_tools__err_text(err, res)));
     return;
   }
+  /* Written as text (what json_pack and mol_json_dump gave): every delegation answers one. */
+  const char *id = res->delegation_id ? res->delegation_id : "";
   char msg[512];
-  snprintf(msg, sizeof msg,
-           "Task delegated to %s. Use check_delegation_status('%s') to get the result when "
-           "ready.", target, res->delegation_id ? res->delegation_id : "");
-  mol_tools__done_json(op, json_pack("{s:b,s:s,s:s,s:s}", "success", 1, "task_id",
-                                     res->delegation_id ? res->delegation_id : "", "status",
-                                     "delegated", "message", msg));
+  int n = snprintf(msg, sizeof msg,
+                   "Task delegated to %s. Use check_delegation_status('%s') to get the result "
+                   "when ready.", target, id);
+  size_t msg_len = n < 0 ? 0 : (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+  mol_buf b = MOL_BUF_INIT;
+  int bad = mol_buf_append_str(&b, "{\"success\":true,\"task_id\":");
+  bad |= mol_json_write_string(&b, id, strlen(id));
+  bad |= mol_buf_append_str(&b, ",\"status\":\"delegated\",\"message\":");
+  bad |= mol_json_write_string(&b, msg, msg_len);
+  bad |= mol_buf_append(&b, "}", 1);
+  if (bad) mol_tools__fail(op, "Error: out of memory");
+  else mol_tools__done(op, b.data);
+  mol_buf_free(&b);
 }
 
 static int delegate_start(mol_tool_call *call, json_t *args) {
@@ -99,7 +109,9 @@ static const char status_desc[] =
     "- queued: the peer was busy; the task WILL be delivered and the reply recorded. Do not "
     "send it again and do not do the work yourself.\n"
     "- completed: the reply is in result.\n"
-    "- failed: the reason is in error; only then try another peer or do it yourself.\n\nArgs:\n"
+    "- failed: the reason is in error; only then try another peer or do it yourself.\n"
+    "- stuck: the peer stopped sending heartbeats while it had the task (reason in error); "
+    "treat it as failed.\n\nArgs:\n"
     "    task_id: the task_id delegate_to_workspace returned (empty: list all)";
 static const char status_schema[] =
     "{\"type\":\"object\",\"properties\":{\"task_id\":{\"type\":\"string\",\"default\":\"\"}}}";
@@ -115,7 +127,7 @@ static json_t *row_view(json_t *row, int full) {
   if (o && status && !strcmp(status, "completed"))
     json_object_set_new(o, full ? "result" : "result_preview",
                         clipped(preview ? preview : "", full ? (size_t)-1 : PREVIEW_CHARS));
-  if (o && status && !strcmp(status, "failed") && error)
+  if (o && status && (!strcmp(status, "failed") || !strcmp(status, "stuck")) && error)
     json_object_set_new(o, "error", json_string(error));
   if (o && full && status && !strcmp(status, "queued"))
     json_object_set_new(o, "note", json_string("The peer is busy; the task will be delivered "

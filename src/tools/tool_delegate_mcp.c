@@ -92,9 +92,17 @@ static void ledger_read(mol_tools__op *op, int err, const mol_platform_result *r
   if (!err && mol_tools__terminal(res->status)) {
     json_t *row = json_loads(res->item ? res->item : "", 0, NULL);
     const char *preview = mol_json_str(row, "response_preview"), *e = mol_json_str(row, "error");
-    if (!strcmp(res->status, "completed"))
+    char why[600];
+    if (!strcmp(res->status, "completed")) {
       mol_tools__done(op, preview ? preview : "(no response)");
-    else sync_failed(op, e ? e : "failed");
+    } else if (!strcmp(res->status, "stuck")) { /* the ledger says so already: no mirror */
+      snprintf(why, sizeof why, "stuck: %s", e ? e : "the target stopped sending heartbeats");
+      sync_state *s = op->x;
+      s->recorded = 0;
+      sync_failed(op, why);
+    } else {
+      sync_failed(op, e ? e : "failed");
+    }
     json_decref(row);
     return;
   }
@@ -257,7 +265,8 @@ static const char check_desc[] =
     "Check a delegation by its task_id (the delegation_id from delegate_task_async, or the "
     "task_id a queued delegate_task gave), or list the latest ones. Statuses: dispatched / "
     "pending (working), queued (the peer was busy; the reply will be recorded, do not resend), "
-    "completed (response_preview holds the reply), failed (error says why).";
+    "completed (response_preview holds the reply), failed (error says why), stuck (the peer "
+    "stopped sending heartbeats while it had the task: a failure, error says so).";
 static const char check_schema[] =
     "{\"type\":\"object\",\"properties\":{\"workspace_id\":{\"type\":\"string\",\"description\":"
     "\"Only delegations to this workspace (optional)\"},\"task_id\":{\"type\":\"string\","

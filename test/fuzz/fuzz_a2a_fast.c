@@ -1,8 +1,11 @@
-/* fuzz_a2a_fast.c - the DOM-free message/send path (codec_fast.c) against the full parser.
- * Whatever the fast path accepts, the full parser must accept too and read the same request:
- * method, id (its text, byte for byte), configuration, params.metadata and the message's
- * canonical JSON. The fast path may decline anything; it may never answer differently. It must
- * decline any body with a U+0000 in a string (the full parser refuses or keeps those). */
+/* fuzz_a2a_fast.c - the DOM-free request path (codec_fast.c: message/send, message/stream,
+ * tasks/get, in v0.3 and v1.0 names) against the full parser. Whatever the fast path accepts,
+ * the full parser must accept too and read the same request: version, method, id (its text,
+ * byte for byte), configuration, params.metadata, the task id and historyLength, and the
+ * message's canonical JSON. The fast path may decline anything; it may never answer
+ * differently. It must decline any body with a U+0000 in a string (the full parser refuses or
+ * keeps those). A message it took then goes into a task, and the task and its status event are
+ * written straight from their handles and as trees: the same bytes (codec_build.c). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,12 +13,13 @@
 
 #include "a2a/codec_int.h"
 #include "base/json.h"
+#include "molecule.h"
 
 static int same_json(const json_t *a, const json_t *b) {
   return (!a && !b) || (a && b && json_equal(a, b));
 }
 
-static void check(const char *body, size_t size);
+static void check(const char *body, size_t size, mol_a2a_version v);
 
 static int same_id(const mol_a2a_request *a, const mol_a2a_request *b) {
   size_t na, nb;
@@ -23,8 +27,8 @@ static int same_id(const mol_a2a_request *a, const mol_a2a_request *b) {
   return na == nb && memcmp(ia, ib, na) == 0;
 }
 
-/* Random bytes seldom form a message/send, so most inputs are spliced into one: the first byte
- * picks where (or nowhere: the bytes are the whole body). */
+/* Random bytes seldom form a request, so most inputs are spliced into one: the first byte
+ * picks where (or nowhere: the bytes are the whole body) and, by its top bit, the version. */
 static const char *const k_templates[] = {
     NULL,
     "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"message/send\",\"params\":{\"message\":{\"role\":"
@@ -48,10 +52,22 @@ static const char *const k_templates[] = {
     "\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"hi\"}]}}}",
     "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"message/send\",\"params\":{\"metadata\":{\"h\":"
     "\"\\u0000@\"},\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[]}}}",
+    /* v1.0 sends: ROLE_ names, parts without a kind, returnImmediately */
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"SendMessage\",\"params\":{\"message\":{\"role\":"
+    "\"ROLE_USER\",\"messageId\":\"m\",\"parts\":[{\"text\":\"@\"}]}}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":\"r\",\"method\":\"SendStreamingMessage\",\"params\":{\"message\":{"
+    "\"role\":\"ROLE_AGENT\",\"messageId\":\"m\",@,\"parts\":[{\"text\":\"hi\"}]}}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"SendMessage\",\"params\":{\"configuration\":{@},"
+    "\"message\":{\"role\":\"ROLE_USER\",\"messageId\":\"m\",\"parts\":[{\"text\":\"a\"}]}}}",
+    /* reads of a task */
+    "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tasks/get\",\"params\":{\"id\":\"@\"}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tasks/get\",\"params\":{\"id\":\"t\",@}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":@,\"method\":\"GetTask\",\"params\":{\"id\":\"t\",\"historyLength\":1}}",
+    "{\"jsonrpc\":\"2.0\",\"method\":\"GetTask\",\"params\":{@}}",
 };
 
 static char *splice(const uint8_t *data, size_t size, size_t *len) {
-  const char *t = k_templates[data[0] % (sizeof(k_templates) / sizeof(k_templates[0]))];
+  const char *t = k_templates[(data[0] & 0x7f) % (sizeof(k_templates) / sizeof(k_templates[0]))];
   data++, size--;
   if (!t) {
     char *b = malloc(size + 1);
@@ -73,26 +89,72 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
   size_t len;
   char *body = splice(data, size, &len);
-  check(body, len);
+  check(body, len, data[0] & 0x80 ? MOL_A2A_V10 : MOL_A2A_V03);
   free(body);
   return 0;
 }
 
-static void check(const char *body, size_t size) {
+/* The status event of the task, written both ways, for the request's version. */
+static void compare_event(mol_a2a_task *task, const mol_a2a_event *ev, void *arg) {
+  (void)task;
+  const mol_a2a_request *req = arg;
+  char *a = mol_a2a_reply_event(req, ev), *b = mol_a2a__reply_event_tree(req, ev);
+  if ((a || b) && (!a || !b || strcmp(a, b) != 0)) abort();
+  free(a);
+  free(b);
+}
+
+static void compare_task(const mol_a2a_request *req, const mol_a2a_task *t) {
+  char *a = mol_a2a_reply_task(req, t), *b = mol_a2a__reply_task_tree(req, t);
+  if (!a || !b || strcmp(a, b) != 0) abort();
+  free(a);
+  free(b);
+}
+
+/* The message joins a task (as the server's send does), which answers with it in its history
+ * and then as its status message, with params.metadata as the event's. */
+static void check_written(const mol_a2a_request *req) {
+  mol_a2a_store *s;
+  if (mol_a2a_store_new(NULL, &s) != 0) abort();
+  mol_a2a_cmsg *m = mol_a2a_cmsg_ref(req->message);
+  mol_a2a_task *t;
+  mol_a2a_error err = {0};
+  if (mol_a2a_store_begin(s, &m, &t, &err) == 0) { /* a taskId of a task it does not hold: not */
+    compare_task(req, t);
+    mol_a2a_listener *l;
+    if (mol_a2a_task_subscribe(t, compare_event, (void *)req, &l) != 0) abort();
+    if (mol_a2a_task_set_status_msg(t, MOL_A2A_STATE_INPUT_REQUIRED, m, req->metadata) != 0) abort();
+    compare_task(req, t);
+  }
+  mol_a2a_cmsg_unref(m);
+  mol_a2a_store_free(s);
+}
+
+static void check(const char *body, size_t size, mol_a2a_version v) {
   mol_a2a_request fast, full;
   mol_a2a__request_init(&fast);
-  if (!mol_a2a__request_parse_fast(body, size, &fast)) {
+  if (!mol_a2a__request_parse_fast(body, size, v, &fast)) {
     mol_a2a_request_free(&fast);
     return;
   }
-  if (mol_a2a__request_parse_full(body, size, NULL, &full) != 0) abort();
+  if (mol_a2a__request_parse_full(body, size, v == MOL_A2A_V10 ? "1.0" : NULL, &full) != 0)
+    abort();
   if (fast.version != full.version || fast.method != full.method) abort();
   if (!same_id(&fast, &full)) abort();
   if (fast.config.blocking != full.config.blocking ||
       fast.config.history_length != full.config.history_length ||
       full.config.accepted_output_modes || full.config.push_config)
     abort();
+  if (fast.history_length != full.history_length) abort();
+  if (!fast.task_id != !full.task_id || (fast.task_id && strcmp(fast.task_id, full.task_id)))
+    abort();
   if (!same_json(fast.metadata, full.metadata)) abort();
+  if (!fast.message != !full.message) abort();
+  if (!fast.message) {
+    mol_a2a_request_free(&fast);
+    mol_a2a_request_free(&full);
+    return;
+  }
   if (!same_json(mol_a2a_cmsg_json(fast.message), mol_a2a_cmsg_json(full.message))) abort();
   /* nothing it took holds a NUL: it declines those (test_a2a_codec_ids.c) */
   char path[8];
@@ -108,6 +170,8 @@ static void check(const char *body, size_t size) {
   json_decref(jb);
   free(a);
   free(b);
+  check_written(&fast);
+  check_written(&full);
   mol_a2a_request_free(&fast);
   mol_a2a_request_free(&full);
 }

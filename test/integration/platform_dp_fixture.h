@@ -61,8 +61,13 @@ static op_result op(const char *method, const char *path, const char *body) {
   return op_as(NULL, method, path, body);
 }
 
+/* The agents' heartbeat interval the platform assumes (0: its default); a test that needs the
+ * stuck-delegation sweep soon sets it before dpf_setup. */
+static unsigned dpf_heartbeat_ms;
+
 static void dpf_start_platform(void) {
-  mol_devplatform_opts o = {.db_path = path_in(F->dir, "dev.db"), .dev = 1};
+  mol_devplatform_opts o = {.db_path = path_in(F->dir, "dev.db"), .dev = 1,
+                            .heartbeat_interval_ms = dpf_heartbeat_ms};
   assert_int_equal(mol_devplatform_new(g_loop, &o, &F->dp), 0);
   assert_int_equal(mol_devplatform_listen(F->dp, "127.0.0.1", F->port), 0);
   F->port = mol_devplatform_port(F->dp);

@@ -56,6 +56,16 @@ printf 'echo "ran in $(pwd) dir=${PLUGIN_DIR:-unset} token=${MOLECULE_WORKSPACE_
   >"$DIR/src/tools/setup.sh"
 printf 'name: broken\n' >"$DIR/src/broken/plugin.yaml"
 printf 'echo "cannot set up" >&2\nexit 3\n' >"$DIR/src/broken/setup.sh"
+# The manifest trust mode: plugins whose own plugin.yaml declares their content hash (the hash
+# leaves the root plugin.yaml out, so it can be written into it), a wrong one, a malformed one.
+for p in signed forged malformed; do
+  mkdir -p "$DIR/src/$p"
+  printf 'do the %s thing\n' "$p" >"$DIR/src/$p/rules.md"
+done
+SIGNED=$("$MOLECULE" plugin hash "$DIR/src/signed" | sed -n 's/^Computed SHA256: //p')
+printf 'name: signed\n"sha256": "%s"  # written by the author\n' "$SIGNED" >"$DIR/src/signed/plugin.yaml"
+printf 'name: forged\nsha256: %s\n' "$SIGNED" >"$DIR/src/forged/plugin.yaml"
+printf 'name: malformed\nsha256: abc\n' >"$DIR/src/malformed/plugin.yaml"
 
 "$MOLECULE" platform --listen "127.0.0.1:$PORT" --db "$DIR/p.db" --dev --plugins "$DIR/src" \
   >"$DIR/platform.log" 2>&1 &
@@ -170,4 +180,24 @@ run 0 "$MOLECULE" plugin list
 has err "cleaned 1 leftover(s) of interrupted installs"
 [ "$(sort "$DIR/out" | tr '\n' ' ')" = "broken notes tools " ] || fail "list: $(cat "$DIR/out")"
 [ ! -e "$HOME/.molecule/$WS/plugins/.staging-notes-0badf00d" ] || fail "the leftover is still there"
+# --trust-manifest: checked against the plugin's own declared sha256, said to be weaker
+T="--plugins-dir $DIR/trust --no-setup --no-report -q"
+run 1 "$MOLECULE" plugin install signed $T
+has err "no expected sha256"
+run 0 "$MOLECULE" plugin install signed $T --trust-manifest
+has out "content sha256: $SIGNED (verified against its own plugin.yaml only)"
+has err "warning: verified only against the sha256 in the plugin's own plugin.yaml"
+run 1 "$MOLECULE" plugin install forged $T --trust-manifest
+has err "plugin forged sha256 mismatch - its plugin.yaml declares $SIGNED, got "
+[ ! -e "$DIR/trust/forged" ] || fail "a plugin whose manifest digest is wrong was installed"
+run 1 "$MOLECULE" plugin install malformed $T --trust-manifest
+has err "plugin malformed: the sha256 in its plugin.yaml cannot be read"
+[ ! -e "$DIR/trust/malformed" ] || fail "a plugin with a malformed manifest digest was installed"
+run 1 "$MOLECULE" plugin install notes $T --trust-manifest
+has err "plugin notes: trusting the manifest, but its plugin.yaml declares no sha256"
+run 0 "$MOLECULE" plugin install notes $T --trust-manifest --allow-unverified
+has out "(NOT verified)"
+# the out-of-band digest stays the strong mode: it wins over the manifest's
+run 1 "$MOLECULE" plugin install signed $T --trust-manifest --sha256 "$HASH"
+has err "plugin signed sha256 mismatch - expected $HASH"
 echo "plugin CLI: ok"

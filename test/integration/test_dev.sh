@@ -15,6 +15,9 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 run() {
+  # A proxy in the environment that nothing listens on: the demo's platform and agents are
+  # local, and the platform's dispatch never goes through a proxy (its SSRF check would not hold).
+  HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 \
   HOME="$dir" timeout 60 "$molecule" dev --once --db "$dir/dev.db" \
     --platform-listen "127.0.0.1:$(free_port)" --listen "127.0.0.1:$(free_port)" >"$dir/out" 2>"$dir/err" || {
     echo "molecule dev failed:"; cat "$dir/out" "$dir/err"; exit 1; }
@@ -33,6 +36,10 @@ expect "- researcher: as the researcher, I noted it (memory .*) and recall 1 mem
 expect "- writer: as the writer, I noted it"
 expect "stopped"
 if grep -q "401 from" "$dir/out" "$dir/err"; then echo "a call raced its agent's registration:"; cat "$dir/err"; exit 1; fi
+# The demo keeps its tokens beside its database, never in ~/.molecule.
+[ ! -e "$dir/.molecule" ] || { echo "molecule dev wrote to ~/.molecule:"; find "$dir/.molecule"; exit 1; }
+ntokens=$(find "$dir/dev.db.tokens" -name .auth_token 2>/dev/null | wc -l)
+[ "$ntokens" = 3 ] || { echo "expected 3 tokens under dev.db.tokens, found $ntokens"; exit 1; }
 run
 expect "found workspace coordinator"
 expect "- writer: as the writer, I noted it (memory .*) and recall 2 memories"

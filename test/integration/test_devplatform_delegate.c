@@ -257,8 +257,9 @@ static void stuck_fixture(fixture *f, char id[64]) {
 }
 
 /* The target's heartbeat is silent for more than 10 intervals (while the platform still has it
- * online): its delegations are failed as stuck, so the caller moves on; a real reply arriving
- * later still replaces that. */
+ * online): its delegations end with the terminal status "stuck" and a reason, so the caller
+ * moves on; a runtime's own update cannot make it pending again, and a real reply arriving
+ * later still replaces it. */
 static void test_stuck_when_target_silent(void **state) {
   (void)state;
   fixture f;
@@ -272,11 +273,19 @@ static void test_stuck_when_target_silent(void **state) {
     if (strcmp(status_of(row), "dispatched")) break;
     run_for(&f.e, 20);
   }
-  assert_string_equal(status_of(row), "failed");
-  assert_true(strncmp(json_string_value(json_object_get(row, "error")), "stuck:", 6) == 0);
+  assert_string_equal(status_of(row), "stuck");
+  assert_non_null(strstr(json_string_value(json_object_get(row, "error")),
+                         "stopped sending heartbeats while this delegation was dispatched"));
+  json_decref(row);
+  char path[256];
+  snprintf(path, sizeof path, "/workspaces/%s/delegations/%s/update", f.A, id);
+  /* terminal: never pending again */
+  expect_drop(&f.e, 409, "POST", path, f.tokA, NULL, "{\"status\":\"queued\"}");
+  row = row_of(&f, id);
+  assert_string_equal(status_of(row), "stuck");
   json_decref(row);
   responder_release(&f.agent); /* the answer comes after all */
-  row = wait_status_change(&f, id, "failed");
+  row = wait_status_change(&f, id, "stuck");
   assert_string_equal(status_of(row), "completed");
   json_decref(row);
   fixture_stop(&f);

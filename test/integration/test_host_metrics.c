@@ -3,7 +3,8 @@
  * connection is answered while it is still being written), it is a valid Prometheus text
  * exposition (checked line by line below: HELP/TYPE once before their family, each family's
  * samples together, no series twice, numbers that parse, histograms cumulative up to +Inf =
- * _count), every agent is in it, and it is the same text as mol_host_metrics returns whole.
+ * _count), every agent is in it, and it is the same text as mol_host_metrics returns whole,
+ * followed by the process's series and the requests by route and status.
  * A client that goes away in the middle of a scrape leaves nothing behind. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -252,17 +253,26 @@ static void metrics_streamed_and_valid(void **state) {
   assert_int_equal(tc_responses(r.metrics, &t, 1), 1);
   assert_int_equal(t.status, 200);
   assert_true(t.body.len > 500 * 1000);
+  /* The agents' text, then the process's series and the listener's requests (/health was
+   * answered before the scrape ended). */
+  const char *tail = strstr(t.body.data, "# HELP molecule_build_info ");
+  assert_non_null(tail);
+  size_t agents_len = (size_t)(tail - t.body.data);
+  assert_non_null(strstr(tail, "\nprocess_open_fds "));
+  assert_non_null(strstr(tail, "\nmolecule_http_requests_total{route=\"/health\",status=\"200\"} 1\n"));
+  assert_true(check_exposition(tail, t.body.len - agents_len) >= 5);
   /* 1 host gauge; per agent one sample of every other family, and the histogram's buckets,
    * +Inf, _sum and _count */
   long families = 0;
-  for (const char *p = t.body.data; (p = strstr(p, "\n# TYPE ")) != NULL; p++) families++;
+  for (const char *p = t.body.data; (p = strstr(p, "\n# TYPE ")) != NULL && p < tail; p++) families++;
   assert_true(families >= 20);
-  assert_int_equal(check_exposition(t.body.data, t.body.len),
+  assert_int_equal(check_exposition(t.body.data, agents_len),
                    1 + AGENTS * (families - 2 + MOL_AGENT_LATENCY_BUCKETS + 3));
   assert_non_null(strstr(t.body.data, "\nmolecule_host_agents 600\n"));
   assert_non_null(strstr(t.body.data, "\nmolecule_agent_up{agent=\"agent-599\"} 1\n"));
-  char *whole = mol_host_metrics(f->host);
-  assert_string_equal(t.body.data, whole);
+  char *whole = mol_host_metrics(f->host); /* the agents' text only */
+  assert_int_equal(strlen(whole), agents_len);
+  assert_memory_equal(t.body.data, whole, agents_len);
   mol_free(whole);
   tresp_free(&t, 1);
   tc_close(r.metrics);

@@ -76,6 +76,15 @@ for a in a0 a1 a2 a3 a4; do
   grep -qx "molecule_agent_turns_total{agent=\"$a\"} 6" "$DIR/metrics" || fail "$a turns: $(grep "$a" "$DIR/metrics")"
 done
 grep -qx 'molecule_agent_up{agent="slow"} 1' "$DIR/metrics" || fail "slow missing from /metrics"
+# the process's series once
+for f in molecule_build_info process_cpu_seconds_total process_resident_memory_bytes process_open_fds; do
+  [ "$(grep -c "^$f[ {]" "$DIR/metrics")" = 1 ] || fail "$f not once: $(grep "$f" "$DIR/metrics")"
+done
+# SIGHUP with workers: logged, nothing changes, the host serves on
+kill -HUP "$PID"
+wait_for 10 grep -qs "reload is not supported with --workers" "$DIR/host.log" || fail "SIGHUP not logged"
+OUT=$(send a1 "after hup")
+echo "$OUT" | grep -q '"text":"echo: after hup"' || fail "a1 after SIGHUP: $OUT"
 [ "$(grep -c '^# TYPE ' "$DIR/metrics")" = "$(grep '^# TYPE ' "$DIR/metrics" | sort -u | wc -l)" ] ||
   fail "a family twice: $(grep '^# TYPE ' "$DIR/metrics" | sort | uniq -d)"
 # a family's samples follow its TYPE line: every sample's name matches the last TYPE seen

@@ -3,7 +3,8 @@
  * multi-step script whose every step checks what the bridge sent back, calls that must run
  * concurrently, a failing tool, an unknown tool and bad arguments reaching the model as text,
  * the round cap (answer and failure), a tool deadline, cancel while a tool runs, and no tools
- * sent for an empty registry. The tools are registered here. */
+ * sent for an empty registry, and a registry changed between turns offering its new tools
+ * (the executor keeps the tools' text from turn to turn). The tools are registered here. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +18,8 @@
 
 static node_peer mock;
 static mol_tool_env env;
-static mol_tools *tools, *no_tools;
-static mol_a2a_executor ex_seq, ex_m, ex_t, ex_e;
+static mol_tools *tools, *no_tools, *changing;
+static mol_a2a_executor ex_seq, ex_m, ex_t, ex_e, ex_r;
 
 /* ---- the tools ---------------------------------------------------------------------------- */
 
@@ -77,6 +78,7 @@ static void add_tools(void) {
   env.loop = &H.loop;
   tools = mol_tools_new(&env);
   no_tools = mol_tools_new(&env);
+  changing = mol_tools_new(&env);
   mol_tool_def defs[] = {
     {.name = "add", .description = "adds a and b", .start = add_start,
      .input_schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"number\"},"
@@ -112,10 +114,12 @@ static int setup(void **state) {
   make_executor(&ex_m, "m", tools, 3, 0);
   make_executor(&ex_t, "t", tools, 0, 50);
   make_executor(&ex_e, "e", no_tools, 0, 0);
+  make_executor(&ex_r, "r", changing, 0, 0);
   h_mount("", &ex_seq, 1);
   h_mount("/m", &ex_m, 1);
   h_mount("/t", &ex_t, 1);
   h_mount("/e", &ex_e, 1);
+  h_mount("/r", &ex_r, 1);
   return 0;
 }
 
@@ -126,8 +130,10 @@ static int teardown(void **state) {
   mol_chat_executor_free(&ex_m);
   mol_chat_executor_free(&ex_t);
   mol_chat_executor_free(&ex_e);
+  mol_chat_executor_free(&ex_r);
   mol_tools_free(tools);
   mol_tools_free(no_tools);
+  mol_tools_free(changing);
   np_stop(&mock);
   return 0;
 }
@@ -245,6 +251,35 @@ static void empty_registry_sends_no_tools(void **state) {
   json_decref(v);
 }
 
+static void add_named(mol_tools *reg, const char *name) {
+  mol_tool_def def = {.name = name, .description = "d", .start = fail_start,
+                      .input_schema = "{\"type\":\"object\"}"};
+  assert_int_equal(mol_tools_add(reg, &def), 0);
+}
+
+static void offered_tools(const char *text, const char *want) {
+  json_t *v = send_text("/r", text, 1);
+  assert_string_equal(reply_text(v), want);
+  json_decref(v);
+}
+
+/* The tools a turn offers are the registry's as the turn starts: a tool added or removed
+ * between turns is offered, or no longer, from the next turn on. */
+static void registry_changes_reach_the_next_turn(void **state) {
+  (void)state;
+  add_named(changing, "first");
+  offered_tools("one", "tools: first");
+  offered_tools("two", "tools: first"); /* unchanged */
+  add_named(changing, "second");
+  offered_tools("three", "tools: first,second");
+  assert_int_equal(mol_tools_remove(changing, "first"), 0);
+  offered_tools("four", "tools: second");
+  /* removed and added back: the count of tools is the same, the tools are not */
+  assert_int_equal(mol_tools_remove(changing, "second"), 0);
+  add_named(changing, "third");
+  offered_tools("five", "tools: third");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(multi_step_script_reaches_the_answer),
@@ -254,6 +289,7 @@ int main(void) {
     cmocka_unit_test(tool_deadline_reaches_the_model),
     cmocka_unit_test(cancel_stops_the_running_tool),
     cmocka_unit_test(empty_registry_sends_no_tools),
+    cmocka_unit_test(registry_changes_reach_the_next_turn),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -109,6 +109,13 @@ M=$(curl -sS "${URL}metrics")
 echo "$M" | grep -qx "molecule_a2a_requests_total $CALLS" || fail "requests_total is not $CALLS: $M"
 echo "$M" | grep -qx "molecule_a2a_tasks 24" || fail "tasks is not 24: $M"
 echo "$M" | grep -qx "molecule_a2a_push_configs 24" || fail "push_configs is not 24: $M"
+# the process's series once
+for f in molecule_build_info process_cpu_seconds_total process_resident_memory_bytes process_open_fds; do
+  [ "$(echo "$M" | grep -c "^$f[ {]")" = 1 ] || fail "$f not once: $M"
+  [ "$(echo "$M" | grep -c "^# TYPE $f ")" = 1 ] || fail "TYPE $f not once: $M"
+done
+[ "$(echo "$M" | grep -c '^# TYPE ')" = "$(echo "$M" | grep '^# TYPE ' | sort -u | wc -l)" ] ||
+  fail "a family twice: $M"
 kill -TERM "$PID"
 wait "$PID" || fail "w2 did not exit 0"
 

@@ -284,6 +284,37 @@ static void delegation_canceled_in_flight(void **st) {
   world_down();
 }
 
+/* The worker stops sending heartbeats while it has the task (it never answers): after 10
+ * silent intervals the platform's sweeper gives the delegation the terminal status "stuck";
+ * check_delegation_status and check_task_status report it with the reason, so the model moves
+ * on instead of polling a delegation that will never end. */
+static int dpf_setup_fast_beats(void **st) {
+  dpf_heartbeat_ms = 50;
+  int rc = dpf_setup(st);
+  dpf_heartbeat_ms = 0;
+  return rc;
+}
+
+static void delegation_stuck_when_peer_silent(void **st) {
+  (void)st;
+  world_up(600000, NULL); /* the worker never answers within the test */
+  char args[256];
+  snprintf(args, sizeof args, "{\"workspace_id\":\"%s\",\"task\":\"never answered\"}", W.b_id);
+  tool_res *r = tool(CORE, "delegate_to_workspace", args);
+  char task_id[64];
+  snprintf(task_id, sizeof task_id, "%s", mol_json_str(tool_json(r), "task_id"));
+  assert_true(strlen(task_id) > 0);
+  json_t *v = core_status_until_done(task_id);
+  assert_string_equal(mol_json_str(v, "status"), "stuck");
+  assert_non_null(strstr(mol_json_str(v, "error"), "stopped sending heartbeats"));
+  json_decref(v);
+  char check[128];
+  snprintf(check, sizeof check, "{\"task_id\":\"%s\"}", task_id);
+  r = tool(MCP, "check_task_status", check);
+  assert_string_equal(mol_json_str(tool_json(r), "status"), "stuck");
+  world_down();
+}
+
 /* ---- approvals -------------------------------------------------------------------------------------- */
 
 /* The id of the newest pending approval of A, once there is one. */
@@ -569,6 +600,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(delegation_status_beyond_the_list, dpf_setup, dpf_teardown),
       cmocka_unit_test_setup_teardown(delegation_queued_then_answered, dpf_setup, dpf_teardown),
       cmocka_unit_test_setup_teardown(delegation_canceled_in_flight, dpf_setup, dpf_teardown),
+      cmocka_unit_test_setup_teardown(delegation_stuck_when_peer_silent, dpf_setup_fast_beats,
+                                      dpf_teardown),
       cmocka_unit_test_setup_teardown(approval_decided_by_operator, dpf_setup, dpf_teardown),
       cmocka_unit_test_setup_teardown(approval_times_out, dpf_setup, dpf_teardown),
       cmocka_unit_test_setup_teardown(workspace_tools, dpf_setup, dpf_teardown),

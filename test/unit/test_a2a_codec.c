@@ -479,7 +479,7 @@ static void fresh(mol_a2a_request *r) { mol_a2a__request_init(r); }
 static void assert_fast_matches_full(const char *body) {
   mol_a2a_request fast, full;
   fresh(&fast);
-  if (!mol_a2a__request_parse_fast(body, strlen(body), &fast)) fail_msg("fast path declined: %s", body);
+  if (!mol_a2a__request_parse_fast(body, strlen(body), MOL_A2A_V03, &fast)) fail_msg("fast path declined: %s", body);
   assert_int_equal(mol_a2a__request_parse_full(body, strlen(body), NULL, &full), 0);
   assert_int_equal(fast.method, full.method);
   assert_string_equal(id_text(&fast), id_text(&full)); /* the same text, byte for byte */
@@ -505,7 +505,7 @@ static void assert_fast_matches_full(const char *body) {
 static void assert_fast_declines(const char *body) {
   mol_a2a_request fast;
   fresh(&fast);
-  if (mol_a2a__request_parse_fast(body, strlen(body), &fast)) fail_msg("fast path took: %s", body);
+  if (mol_a2a__request_parse_fast(body, strlen(body), MOL_A2A_V03, &fast)) fail_msg("fast path took: %s", body);
   mol_a2a_request_free(&fast);
 }
 
@@ -552,7 +552,7 @@ static void fast_path_agrees(void **state) {
       ENV MSG("") ",\"metadata\":{\"k\":\"\\u0000\"}}}",
       ENV MSG("\"junk\":[\"\\u0000\"],") "}}",
       "{\"jsonrpc\":\"2.0\",\"id\":\"\\u0000\",\"method\":\"message/send\",\"params\":" MSG("") "}}",
-      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tasks/get\",\"params\":{\"id\":\"t\"}}",
+      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tasks/cancel\",\"params\":{\"id\":\"t\"}}",
       "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"message/send\"}",
       ENV MSG("") "}} x",
       ENV MSG("") "}",

@@ -71,6 +71,52 @@ static void registered_secret_redacted_in_json_format(void **state) {
   json_decref(o);
 }
 
+static int evaluated;
+static const char *counted(const char *v) {
+  evaluated++;
+  return v;
+}
+
+/* Structured fields: members of the JSON object (numbers as numbers, NULL strings left out,
+ * values redacted, the line's own members never overwritten), key=value in plain text, and
+ * nothing built at all when the level is off. */
+static void fields_in_json_and_plain(void **state) {
+  (void)state;
+  mol_log_set_format(MOL_LOG_JSON);
+  assert_int_equal(mol_log_add_secret("sk-field-secret-1"), 0);
+  mol_logx(MOL_LOG_WARN, "agent",
+           MOL_FIELDS(MOL_F_STR("agent", "alpha"), MOL_F_INT("duration_ms", 1234),
+                      MOL_F_INT("status", 503), MOL_F_ERR(MOL_ECONNREFUSED),
+                      MOL_F_STR("workspace_id", NULL), MOL_F_STR("token_seen", "sk-field-secret-1"),
+                      MOL_F_STR("msg", "not the message")),
+           "turn %s", "ended");
+  json_error_t e;
+  json_t *o = json_loads(last, 0, &e);
+  assert_non_null(o);
+  assert_string_equal(json_string_value(json_object_get(o, "msg")), "turn ended");
+  assert_string_equal(json_string_value(json_object_get(o, "agent")), "alpha");
+  assert_int_equal(json_integer_value(json_object_get(o, "duration_ms")), 1234);
+  assert_int_equal(json_integer_value(json_object_get(o, "status")), 503);
+  assert_string_equal(json_string_value(json_object_get(o, "err")), mol_strerror(MOL_ECONNREFUSED));
+  assert_null(json_object_get(o, "workspace_id"));
+  assert_string_equal(json_string_value(json_object_get(o, "token_seen")), "[REDACTED]");
+  assert_string_equal(json_string_value(json_object_get(o, "field_msg")), "not the message");
+  json_decref(o);
+
+  mol_log_set_format(MOL_LOG_PLAIN);
+  mol_logx(MOL_LOG_INFO, "agent", MOL_FIELDS(MOL_F_STR("agent", "alpha"), MOL_F_INT("duration_ms", 7),
+                                             MOL_F_STR("status", "two words"), MOL_F_ERR(0)),
+           "done");
+  assert_non_null(strstr(last, "agent: done agent=alpha duration_ms=7 status=\"two words\""));
+  assert_null(strstr(last, "err="));
+
+  evaluated = 0;
+  lines = 0;
+  mol_logx(MOL_LOG_DEBUG, "agent", MOL_FIELDS(MOL_F_STR("agent", counted("a"))), "%s", counted("b"));
+  assert_int_equal(lines, 0);
+  assert_int_equal(evaluated, 0); /* off: neither the fields nor the arguments were evaluated */
+}
+
 static void short_secrets_ignored_and_bounded(void **state) {
   (void)state;
   assert_int_equal(mol_log_add_secret("abc"), 0);
@@ -111,6 +157,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(plain_line_redacts_bearer, setup, teardown),
     cmocka_unit_test_setup_teardown(registered_secret_redacted_in_json_format, setup, teardown),
     cmocka_unit_test_setup_teardown(short_secrets_ignored_and_bounded, setup, teardown),
+    cmocka_unit_test_setup_teardown(fields_in_json_and_plain, setup, teardown),
     cmocka_unit_test(level_parse),
     cmocka_unit_test(error_names),
   };

@@ -433,6 +433,49 @@ static void chunked_sse_and_head(void **state) {
   h_free(&h);
 }
 
+/* The reference framing, a byte at a time: each line of data (split at CR, LF or CRLF)
+ * becomes "data: <line>\n", and a blank line ends the event. */
+static size_t sse_reference(char *out, const char *data, size_t len) {
+  size_t n = 0;
+  n += (size_t)sprintf(out + n, "data: ");
+  for (size_t i = 0; i < len; i++) {
+    if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n') continue;
+    if (data[i] == '\r' || data[i] == '\n') n += (size_t)sprintf(out + n, "\ndata: ");
+    else out[n++] = data[i];
+  }
+  n += (size_t)sprintf(out + n, "\n\n");
+  return n;
+}
+
+static void sse_line_breaks_anywhere(void **state) {
+  (void)state;
+  static const char *const cases[] = {
+      "", "x", "\n", "\r", "\r\n", "\n\r", "\r\r\n", "\n\n", "a\rb", "\ra", "a\r", "a\n",
+      "{\"jsonrpc\":\"2.0\",\"result\":{\"text\":\"no break in JSON\"}}", "a\r\nb\rc\nd\r\n\r\ne\r",
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    harness h;
+    h_init(&h, 0, 0);
+    h.hold = 1;
+    static const char in[] = "GET /s HTTP/1.1\r\nHost: t\r\n\r\n";
+    mol_http__h1_feed(&h.c, in, sizeof(in) - 1);
+    assert_int_equal(mol_http_sse_start(h.held[0]), 0);
+    size_t len = strlen(cases[i]);
+    assert_int_equal(mol_http_sse_send(h.held[0], NULL, len ? cases[i] : NULL, len), 0);
+    assert_int_equal(mol_http_resp_end(h.held[0]), 0);
+    char event[256], want[512];
+    size_t n = sse_reference(event, cases[i], len);
+    snprintf(want, sizeof(want),
+             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+             "Cache-Control: no-cache\r\n\r\n%zx\r\n%.*s\r\n0\r\n\r\n",
+             n, (int)n, event);
+    char *o = out_nodate(&h);
+    assert_string_equal(o, want);
+    free(o);
+    h_free(&h);
+  }
+}
+
 static void header_injection_refused(void **state) {
   (void)state;
   harness h;
@@ -538,6 +581,7 @@ int main(void) {
     cmocka_unit_test(pipeline_limit_holds_input_back),
     cmocka_unit_test(write_backlog_holds_input_back),
     cmocka_unit_test(chunked_sse_and_head),
+    cmocka_unit_test(sse_line_breaks_anywhere),
     cmocka_unit_test(header_injection_refused),
     cmocka_unit_test(abort_orphans_held_requests),
     cmocka_unit_test(expect_continue_and_http10),
