@@ -382,7 +382,7 @@ static int forward_to_owner(mol_http_req *r, unsigned owner, void *arg) {
 /* The public listener (shared by the workers) and, with several, this worker's private one. */
 static int listen_all(serve *s, serve_opts *o) {
   unsigned n = s->w->pool->n;
-  mol_http_server_opts ho = {.reuse_port = n > 1};
+  mol_http_server_opts ho = {.reuse_port = n > 1, .count_first_listener = 1};
   int rc = mol_http_server_new(s->loop, &ho, &s->http);
   /* Push deliveries go direct, never through a proxy from the environment: the sender checks
    * each webhook's resolved address (SSRF), which a proxy's own connection would bypass. (The

@@ -66,6 +66,9 @@ typedef struct {              /* zero-initialised = defaults */
                                  pipelined requests wait unread until the peer catches up */
   int reuse_port;             /* non-zero: SO_REUSEPORT, so that one server per loop (thread or
                                  process) can listen on the same port */
+  int count_first_listener;   /* non-zero: only requests accepted on the first listener count
+                                 in molecule_http_requests_total (the others are a worker's
+                                 private hand-over port: counted where they first arrived) */
   mol_tls_config *tls;        /* NULL = plain TCP; passed to mol_stream_accept; must outlive
                                  the server */
 } mol_http_server_opts;

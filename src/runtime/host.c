@@ -131,6 +131,9 @@ static void on_foreign(mol_http_req *r, void *arg) {
   const char *name = mol_http_req_path(r) + strlen("/agents/"), *end = strchr(name, '/');
   size_t len = end ? (size_t)(end - name) : strlen(name);
   json_t *owner = json_object_getn(h->foreign, name, len);
+  char route[300]; /* counted here as the owner would count it: /agents/{name}/ */
+  if (owner && snprintf(route, sizeof(route), "/agents/%.*s/", (int)len, name) < (int)sizeof(route))
+    mol_http_req_set_route(r, route);
   if (owner && h->forward(r, (unsigned)json_integer_value(owner), h->workers_arg) == 0) return;
   mol_http_respond(r, 404, "text/plain", "Not Found\n", 10);
 }
@@ -196,7 +199,7 @@ static int start_agents(mol_host *h, const mol_host_config *cfg) {
 }
 
 static int start_shared(mol_host *h, const mol_host_config *cfg) {
-  mol_http_server_opts ho = {.reuse_port = h->workers > 1};
+  mol_http_server_opts ho = {.reuse_port = h->workers > 1, .count_first_listener = 1};
   int rc = mol_http_server_new(h->loop, &ho, &h->http);
   if (rc) return rc;
   rc = mol_http_server_route(h->http, "GET", "/metrics", 0, on_metrics, h);

@@ -76,7 +76,10 @@ for a in a0 a1 a2 a3 a4; do
   grep -qx "molecule_agent_turns_total{agent=\"$a\"} 6" "$DIR/metrics" || fail "$a turns: $(grep "$a" "$DIR/metrics")"
 done
 grep -qx 'molecule_agent_up{agent="slow"} 1' "$DIR/metrics" || fail "slow missing from /metrics"
-# the process's series once
+# the listener's requests, every one once however many workers it crossed (5 agents x 8
+# requests, the unknown agent, /health), summed over the workers; the process's series once
+HTTP=$(awk '/^molecule_http_requests_total\{/ && !/route="\/metrics"/ {n += $2} END {print n + 0}' "$DIR/metrics")
+[ "$HTTP" = 42 ] || fail "http requests_total sums to $HTTP, not 42: $(grep http_requests "$DIR/metrics")"
 for f in molecule_build_info process_cpu_seconds_total process_resident_memory_bytes process_open_fds; do
   [ "$(grep -c "^$f[ {]" "$DIR/metrics")" = 1 ] || fail "$f not once: $(grep "$f" "$DIR/metrics")"
 done

@@ -109,7 +109,10 @@ M=$(curl -sS "${URL}metrics")
 echo "$M" | grep -qx "molecule_a2a_requests_total $CALLS" || fail "requests_total is not $CALLS: $M"
 echo "$M" | grep -qx "molecule_a2a_tasks 24" || fail "tasks is not 24: $M"
 echo "$M" | grep -qx "molecule_a2a_push_configs 24" || fail "push_configs is not 24: $M"
-# the process's series once
+# the listener's requests: every call once (a call handed to its task's worker is counted
+# where it arrived, not again on the owner's private listener), the process's series once
+HTTP=$(echo "$M" | awk '/^molecule_http_requests_total\{/ && !/route="\/metrics"/ {n += $2} END {print n + 0}')
+[ "$HTTP" = "$CALLS" ] || fail "http requests_total sums to $HTTP, not $CALLS: $M"
 for f in molecule_build_info process_cpu_seconds_total process_resident_memory_bytes process_open_fds; do
   [ "$(echo "$M" | grep -c "^$f[ {]")" = 1 ] || fail "$f not once: $M"
   [ "$(echo "$M" | grep -c "^# TYPE $f ")" = 1 ] || fail "TYPE $f not once: $M"
