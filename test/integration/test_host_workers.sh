@@ -5,12 +5,21 @@
 #    worker runs it; an unknown agent is 404;
 #  - /health and /metrics are one view: every agent once, each family's HELP/TYPE once,
 #    molecule_host_agents the sum, each agent's turns exact;
+#  - the process's series once, molecule_http_requests_total counting every request once;
+#  - SIGHUP is logged and ignored (no reload with workers), the host serves on;
+#  - under systemd ($NOTIFY_SOCKET) READY=1 once every worker listens, then STOPPING=1;
 #  - SIGTERM drains every worker: turns in flight finish, the exit status is 0.
+# (needs curl and python3)
 set -eu
 MOLECULE=$1
 DIR=$(mktemp -d /tmp/molhostworkers-XXXXXX)
 PID=""
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$DIR"; }
+LISTENER=""
+cleanup() {
+  [ -n "$PID" ] && kill "$PID" 2>/dev/null
+  [ -n "$LISTENER" ] && kill "$LISTENER" 2>/dev/null
+  rm -rf "$DIR"
+}
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; cat "$DIR"/*.log 2>/dev/null; exit 1; }
 wait_for() { # seconds command...: polls every 0.05 s
@@ -52,10 +61,24 @@ kill -TERM "$PID"
 wait "$PID" || fail "plain serve did not exit 0"
 rm "$DIR/plain.log"
 
-"$MOLECULE" host -c "$DIR/host.yaml" --workers 2 >"$DIR/host.log" 2>&1 &
+# systemd's notify socket: each datagram a line of $DIR/notify
+python3 -u - "$DIR/notify.sock" "$DIR/notify" >/dev/null <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+open(sys.argv[2], "a").close()
+while True:
+    data = s.recv(4096)
+    with open(sys.argv[2], "a") as f:
+        f.write(data.decode() + "\n")
+PY
+LISTENER=$!
+wait_for 10 test -S "$DIR/notify.sock" || fail "notify listener"
+NOTIFY_SOCKET="$DIR/notify.sock" "$MOLECULE" host -c "$DIR/host.yaml" --workers 2 >"$DIR/host.log" 2>&1 &
 PID=$!
 wait_for 10 grep -qs "listening on" "$DIR/host.log" || fail "host did not start"
 BASE="http://127.0.0.1:$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$DIR/host.log")"
+wait_for 10 grep -qx READY=1 "$DIR/notify" || fail "no READY=1"
 
 for a in a0 a1 a2 a3 a4; do
   for k in 1 2 3 4 5 6; do
@@ -105,6 +128,12 @@ wait_for 10 sh -c "curl -s '$BASE/metrics' | grep -qx 'molecule_agent_live_turns
 kill -TERM "$PID"
 wait "$PID" || fail "host did not exit 0"
 PID=""
+wait_for 10 grep -qx STOPPING=1 "$DIR/notify" || fail "no STOPPING=1"
+[ "$(cat "$DIR/notify")" = "READY=1
+STOPPING=1" ] || fail "notifications: $(cat "$DIR/notify")"
+kill "$LISTENER"
+wait "$LISTENER" 2>/dev/null || :
+LISTENER=""
 wait
 i=0
 while [ $i -lt 6 ]; do
