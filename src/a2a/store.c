@@ -134,6 +134,11 @@ static int make_room(mol_a2a_store *s, size_t adding) {
 int mol_a2a_store_create(mol_a2a_store *s, const char *context_id, mol_a2a_task **out) {
   char id[MOL_UUID_LEN + 1], ctx[MOL_UUID_LEN + 1];
   if (mol_uuid4(id) != 0) return MOL_EIO;
+  if (s->o.tag_ids) { /* the owner's tag in place of 8 random bits: still a version-4 UUID */
+    static const char hex[] = "0123456789abcdef";
+    id[0] = hex[s->o.id_tag >> 4];
+    id[1] = hex[s->o.id_tag & 15];
+  }
   if (!context_id) {
     if (mol_uuid4(ctx) != 0) return MOL_EIO;
     context_id = ctx;

@@ -92,6 +92,11 @@ typedef struct {
    * journal keeps its id, not the pointer. NULL = none (the in-memory store). */
   void (*journal)(const mol_a2a_task *t, void *arg);
   void *journal_arg;
+  /* Several stores behind one port (one per worker loop, `molecule serve --workers N`): with
+   * tag_ids set, every new task id is a UUID whose first two hex digits are id_tag, so that any
+   * worker can tell from an id alone which worker owns the task. 0 = plain UUIDs. */
+  int tag_ids;
+  unsigned char id_tag;
 } mol_a2a_store_opts;
 
 #define MOL_A2A_STORE_DEFAULT_BYTES ((size_t)64 << 20)

@@ -56,7 +56,36 @@ static void answer_extended_card(mol_a2a_server *s, mol_http_req *r, mol_a2a_req
   mol_a2a_request_free(req);
 }
 
+/* The worker whose task the request names (its id's first two hex digits), or -1 when it
+ * names none or names this worker's. */
+static int foreign_owner(const mol_a2a_server *s, const mol_a2a_request *req) {
+  const char *id = req->task_id;
+  if (req->method == MOL_A2A_M_SEND || req->method == MOL_A2A_M_STREAM)
+    id = req->message ? mol_a2a_cmsg_task_id(req->message) : NULL;
+  if (!id) return -1;
+  static const char hex[] = "0123456789abcdef";
+  const char *hi = id[0] ? strchr(hex, id[0]) : NULL, *lo = hi && id[1] ? strchr(hex, id[1]) : NULL;
+  if (!lo) return -1;
+  unsigned owner = (unsigned)((hi - hex) << 4 | (lo - hex));
+  return owner < s->workers && owner != s->worker ? (int)owner : -1;
+}
+
+/* With several workers: another worker's task is its business (server.h). */
+static int handed_over(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+  if (req->method == MOL_A2A_M_LIST_TASKS) {
+    mol_a2a__answer_error(r, req, MOL_A2A_UNSUPPORTED_OPERATION,
+                          "listing tasks is not available with several workers");
+    return 1;
+  }
+  int owner = foreign_owner(s, req);
+  if (owner < 0 || s->forward(r, (unsigned)owner, s->forward_arg) != 0) return 0;
+  s->requests--; /* the owner counts it */
+  mol_a2a_request_free(req);
+  return 1;
+}
+
 static void dispatch(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
+  if (s->forward && handed_over(s, r, req)) return;
   switch (req->method) {
     case MOL_A2A_M_SEND:
     case MOL_A2A_M_STREAM:
@@ -224,8 +253,20 @@ int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_ser
   s->http = http;
   s->executor = o->executor;
   s->cancel_wait_ms = o->cancel_wait_ms ? o->cancel_wait_ms : 10000;
+  if (o->workers > 1 && o->forward) {
+    if (o->worker >= o->workers || o->workers > 256 || o->data_dir) {
+      free(s);
+      return MOL_EINVAL; /* a tag is two hex digits; a durable store is one worker's */
+    }
+    s->worker = o->worker;
+    s->workers = o->workers;
+    s->forward = o->forward;
+    s->forward_arg = o->forward_arg;
+  }
   s->prefix_len = strlen(prefix);
   mol_a2a_store_opts so = o->store;
+  so.tag_ids = s->forward != NULL;
+  so.id_tag = (unsigned char)s->worker;
   so.push_observer = mol_a2a__push_on_event;
   so.push_observer_arg = s;
   int rc = build_cards(s, o);

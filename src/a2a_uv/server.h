@@ -55,6 +55,16 @@ typedef struct {
   const char *data_dir;
   const mol_a2a_task_backend *data_backend;
   int sync_full;
+  /* Several servers behind one port, one per worker loop (`molecule serve --workers N`): this
+   * is worker `worker` of `workers` (0 or 1 = alone). Its task ids carry `worker` (store.h's
+   * tag_ids), and a request naming a task of another worker (tasks/get, tasks/cancel,
+   * tasks/resubscribe, the push-config methods, a message continuing a task; JSON-RPC or
+   * REST) goes to forward(r, owner, arg) untouched: forward answers r (by passing it on to
+   * the owner) and returns 0, or returns non-zero and the request is answered here.
+   * tasks/list (ListTasks) only sees one worker's tasks: it is refused (-32004) then. */
+  unsigned worker, workers;
+  int (*forward)(mol_http_req *r, unsigned owner, void *arg);
+  void *forward_arg;
 } mol_a2a_server_opts;
 
 /* Registers the routes on http (which the caller listens on and closes). Returns 0,

@@ -28,6 +28,9 @@ struct mol_a2a_server {
   uv_timer_t sweep;            /* also the holds' last handle */
   mol_holds holds;             /* the server's own until close, and one per live turn */
   unsigned cancel_wait_ms;
+  unsigned worker, workers;    /* see mol_a2a_server_opts */
+  int (*forward)(mol_http_req *r, unsigned owner, void *arg);
+  void *forward_arg;
   unsigned long long requests, turns;
   unsigned live_turns, open_streams;
   int draining, closing;

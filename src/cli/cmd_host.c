@@ -10,6 +10,8 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "cli/host_reload.h"
+#include "cli/host_workers.h"
+#include "cli/workers.h"
 #include "devplatform/taskdb.h"
 #include "molecule.h"
 #include "runtime/host.h"
@@ -17,17 +19,20 @@
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: molecule host -c FILE [--listen HOST:PORT] [--log-json]\n"
+          "usage: molecule host -c FILE [--listen HOST:PORT] [--log-json] [--workers N]\n"
           "\n"
           "Runs every agent of a host file (docs/host.md) behind one listener:\n"
           "/agents/<name>/ per agent, GET /metrics (Prometheus) and GET /health.\n"
           "SIGHUP reads the file again: agents added start, removed ones stop, changed ones\n"
-          "restart, the others run on (a file that does not load changes nothing).\n"
+          "restart, the others run on (a file that does not load changes nothing); not with\n"
+          "--workers N > 1, where SIGHUP is logged and ignored.\n"
           "SIGINT/SIGTERM stop every agent gracefully.\n"
           "\n"
           "  -c, --config FILE    the host file (YAML)\n"
           "  --listen HOST:PORT   overrides the file's listen:\n"
           "  --log-json           JSON-lines logs (overrides the file's log.format)\n"
+          "  --workers N|auto     N event loops on N threads sharing the port, the agents\n"
+          "                       spread over them (default 1; auto = the CPUs)\n"
           "  --check              only check the file and run the preflight checks\n"
           "                       ([FAIL]/[WARN] lines with a Fix:), then exit: 0 ok, 1 a\n"
           "                       check failed, 2 a bad file\n"
@@ -38,13 +43,14 @@ typedef struct {
   const char *config;
   char host[128];
   int port, have_listen, log_json, check;
+  unsigned workers;
 } host_args;
 
 static int parse(int argc, char **argv, host_args *a) {
   static const struct option longs[] = {
     {"config", required_argument, 0, 'c'}, {"listen", required_argument, 0, 'l'},
     {"log-json", no_argument, 0, 'j'},     {"check", no_argument, 0, 'k'},
-    {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    {"workers", required_argument, 0, 'w'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   int c;
   optind = 1;
   opterr = 0;
@@ -60,6 +66,9 @@ static int parse(int argc, char **argv, host_args *a) {
         break;
       case 'j': a->log_json = 1; break;
       case 'k': a->check = 1; break;
+      case 'w':
+        if (!(a->workers = mol_cli__workers_arg("host", optarg))) return 2;
+        break;
       case 'h': usage(stdout); return 1;
       default: return mol_cli__option_error("host", argv, c);
     }
@@ -125,6 +134,11 @@ int mol_cli__cmd_host(int argc, char **argv) {
   if (a.check) return check_only(&a, &cfg);
   cfg.data_backend = mol_dp_taskdb_backend(); /* data_dir's stores in SQLite */
   apply_logging(&a, &cfg);
+  if (a.workers > 1) {
+    rc = mol_cli__host_workers(&cfg, a.config, a.workers);
+    mol_host_config_free(&cfg);
+    return rc;
+  }
   uv_loop_t loop;
   uv_loop_init(&loop);
   mol_host *h = NULL;

@@ -12,7 +12,9 @@
 #include "base/sdnotify.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
+#include "cli/metrics_merge.h"
 #include "cli/metrics_proc.h"
+#include "cli/workers.h"
 #include "devplatform/taskdb.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -20,6 +22,8 @@
 
 typedef struct {
   uv_loop_t *loop;
+  mol_cli__worker *w;         /* this loop's worker (--workers) */
+  mol_http_client *forward;   /* requests about another worker's tasks; NULL alone */
   mol_http_server *http;
   mol_http_client *client;    /* push-notification deliveries */
   mol_a2a_server *a2a;
@@ -71,6 +75,10 @@ static void usage(FILE *out) {
           "  --sync normal|full   with --data-dir: normal (default) survives a crash or\n"
           "                       kill -9; full also fsyncs every commit, to survive a\n"
           "                       power loss\n"
+          "  --workers N|auto     N event loops on N threads sharing the port (default 1;\n"
+          "                       auto = the CPUs); the executor limits are per worker.\n"
+          "                       With N > 1, tasks/list and --data-dir are refused\n"
+          "                       (docs/a2a.md, \"Several cores\")\n"
           "  -h, --help           this help\n"
           "\n"
           "The handler's environment is this one without MOLECULE_A2A_PLATFORM_SHARED_SECRET,\n"
@@ -81,20 +89,32 @@ static void usage(FILE *out) {
 }
 
 static void on_client_closed(void *arg) {
-  (void)arg;
-  mol_logi("serve", "stopped");
-  mol_cli__signals_close();
+  serve *s = arg;
+  if (s->w->index == 0) {
+    mol_logi("serve", "stopped");
+    mol_cli__signals_close();
+  }
+  mol_cli__mailbox_close(s->w); /* this worker's loop can end */
 }
 
-static void on_http_closed(void *arg) {
+static void on_forward_closed(void *arg) {
   serve *s = arg;
   if (s->client) mol_http_client_close(s->client, on_client_closed, s);
   else on_client_closed(s);
 }
 
+static void on_http_closed(void *arg) {
+  serve *s = arg;
+  if (s->forward) mol_http_client_close(s->forward, on_forward_closed, s);
+  else on_forward_closed(s);
+}
+
 static void on_executor_closed(void *arg) {
   serve *s = arg;
-  if (s->http) mol_http_server_close(s->http, 1000, on_http_closed, s);
+  /* Requests passed on to another worker end once it has drained: its grace, then a little
+   * for the answers to come back. */
+  unsigned grace = s->forward ? GRACE_MS + 1000 : 1000;
+  if (s->http) mol_http_server_close(s->http, grace, on_http_closed, s);
   else on_http_closed(s);
 }
 
@@ -127,8 +147,8 @@ static void on_drain_tick(uv_timer_t *t) {
 
 static void on_stop(void *arg) {
   serve *s = arg;
-  if (s->stopping++) return;
-  mol_logi("serve", "stopping: finishing turns in flight");
+  if (s->stopping++ || !s->a2a) return;
+  if (s->w->index == 0) mol_logi("serve", "stopping: finishing turns in flight");
   mol_a2a_server_drain(s->a2a);
   s->stop_at = uv_now(s->loop) + GRACE_MS;
   uv_timer_init(s->loop, &s->drain_timer);
@@ -167,12 +187,40 @@ static int a2a_metrics(mol_buf *out, void *arg) {
   return rc;
 }
 
+/* With several workers, a scrape is every worker's text (read on its own thread) merged into
+ * one: the process's series once, the requests and A2A counters summed. */
+static void read_metrics(mol_cli__worker *w, void *slot) {
+  serve *s = w->app;
+  mol_buf b = MOL_BUF_INIT;
+  if (s->http && mol_cli__metrics_text(s->http, a2a_metrics, s, &b) == 0) *(char **)slot = mol_buf_steal(&b);
+  mol_buf_free(&b);
+}
+
+static void on_metrics_gathered(mol_cli__worker *home, const void *slots, unsigned n, void *arg) {
+  (void)home;
+  char *const *texts = slots;
+  mol_buf body = MOL_BUF_INIT;
+  if (mol_cli__metrics_merge((const char *const *)texts, n, &body))
+    mol_http_respond(arg, 500, "text/plain", "out of memory\n", 14);
+  else
+    mol_http_respond(arg, 200, "text/plain; version=0.0.4", body.data, body.len);
+  mol_buf_free(&body);
+  for (unsigned i = 0; i < n; i++) free(texts[i]);
+}
+
+static void on_metrics(mol_http_req *r, void *arg) {
+  serve *s = arg;
+  if (mol_cli__gather(s->w, sizeof(char *), read_metrics, on_metrics_gathered, r))
+    mol_http_respond(r, 500, "text/plain", "out of memory\n", 14);
+}
+
 typedef struct {
   char host[128];
   int port;
   const char *executor, *name, *public_url;
   const char *data_dir;
   int allow_private_webhooks, sync_full;
+  unsigned workers;           /* 0 = not given */
   mol_echo_opts echo;
   mol_command_opts command;
 } serve_opts;
@@ -248,6 +296,7 @@ static int parse(int argc, char **argv, serve_opts *o) {
     {"max-output-bytes", required_argument, 0, 'O'},
     {"allow-private-webhooks", no_argument, 0, 'W'},
     {"data-dir", required_argument, 0, 'D'}, {"sync", required_argument, 0, 'S'},
+    {"workers", required_argument, 0, 'w'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   snprintf(o->host, sizeof(o->host), "127.0.0.1");
   o->port = 8000;
@@ -280,6 +329,9 @@ static int parse(int argc, char **argv, serve_opts *o) {
       case 'u': o->public_url = optarg; break;
       case 'W': o->allow_private_webhooks = 1; break;
       case 'D': o->data_dir = optarg; break;
+      case 'w':
+        if (!(o->workers = mol_cli__workers_arg("serve", optarg))) return 2;
+        break;
       case 'S':
         if (strcmp(optarg, "normal") != 0 && strcmp(optarg, "full") != 0) {
           fprintf(stderr, "molecule serve: --sync takes normal or full, not '%s'\n", optarg);
@@ -299,6 +351,12 @@ static int parse(int argc, char **argv, serve_opts *o) {
     fprintf(stderr, "molecule serve: unexpected argument '%s'\n", argv[optind]);
     return 2;
   }
+  if (o->data_dir && o->workers > 1) {
+    fprintf(stderr, "molecule serve: --data-dir keeps the tasks of one worker: use --workers 1 "
+                    "with it (or run one molecule serve per data directory)\n");
+    return 2;
+  }
+  if (!o->workers) o->workers = 1;
   return check_executor(o);
 }
 
@@ -315,15 +373,35 @@ static int make_executor(serve *s, serve_opts *o) {
   return rc;
 }
 
-static int start(serve *s, serve_opts *o) {
-  /* Listen first, so that with port 0 the card names the port really chosen. */
-  int rc = mol_http_server_new(s->loop, NULL, &s->http);
+/* A request about another worker's task goes to that worker's private listener. */
+static int forward_to_owner(mol_http_req *r, unsigned owner, void *arg) {
+  serve *s = arg;
+  return mol_cli__forward(s->forward, r, s->w->pool->w[owner].private_port);
+}
+
+/* The public listener (shared by the workers) and, with several, this worker's private one. */
+static int listen_all(serve *s, serve_opts *o) {
+  unsigned n = s->w->pool->n;
+  mol_http_server_opts ho = {.reuse_port = n > 1, .count_first_listener = 1};
+  int rc = mol_http_server_new(s->loop, &ho, &s->http);
   /* Push deliveries go direct, never through a proxy from the environment: the sender checks
-   * each webhook's resolved address (SSRF), which a proxy's own connection would bypass. */
+   * each webhook's resolved address (SSRF), which a proxy's own connection would bypass. (The
+   * forward client, too, only ever goes to 127.0.0.1 directly.) */
   static const mol_http_proxy_opts direct = {0};
   mol_http_client_opts co = {.proxy = &direct};
   if (!rc) rc = mol_http_client_new(s->loop, &co, &s->client);
+  if (!rc && n > 1) rc = mol_cli__forward_client(s->loop, &s->forward);
   if (!rc) rc = mol_http_server_listen(s->http, o->host, o->port);
+  if (!rc && n > 1) rc = mol_http_server_listen(s->http, "127.0.0.1", 0);
+  if (!rc && n > 1) s->w->private_port = mol_http_server_listener_port(s->http, 1);
+  /* port 0: the first worker's choice is every worker's */
+  if (!rc && s->w->index == 0) o->port = mol_http_server_port(s->http);
+  return rc;
+}
+
+static int start(serve *s, serve_opts *o) {
+  /* Listen first, so that with port 0 the card names the port really chosen. */
+  int rc = listen_all(s, o);
   if (rc) return rc;
   int port = mol_http_server_port(s->http);
   char url[300];
@@ -342,15 +420,52 @@ static int start(serve *s, serve_opts *o) {
                             .push = {.http = s->client,
                                      .allow_private = o->allow_private_webhooks},
                             .data_dir = o->data_dir, .data_backend = mol_dp_taskdb_backend(),
-                            .sync_full = o->sync_full};
+                            .sync_full = o->sync_full,
+                            .worker = s->w->index, .workers = s->w->pool->n,
+                            .forward = s->forward ? forward_to_owner : NULL, .forward_arg = s};
   if (!rc) rc = mol_a2a_server_new(s->loop, s->http, &ao, &s->a2a);
-  if (!rc) rc = mol_cli__metrics_route(&s->metrics, s->http, a2a_metrics, s);
+  /* One worker: main's synchronous /metrics; several: every worker's text, merged. */
+  if (!rc && s->w->pool->n == 1) rc = mol_cli__metrics_route(&s->metrics, s->http, a2a_metrics, s);
+  else if (!rc) rc = mol_http_server_route(s->http, "GET", "/metrics", 0, on_metrics, s);
   if (rc) return rc;
-  mol_logi("serve", "A2A agent '%s' on %s (card at %s.well-known/agent-card.json)", o->name, url, url);
-  printf("listening on %s:%d\n", o->host, port);
-  fflush(stdout);
-  mol_sd_notify("READY=1");
+  if (s->w->index == 0)
+    mol_logi("serve", "A2A agent '%s' on %s (card at %s.well-known/agent-card.json)", o->name, url, url);
   return 0;
+}
+
+static void stop_worker(mol_cli__worker *w, void *arg) {
+  (void)arg;
+  on_stop(w->app);
+}
+
+/* SIGINT/SIGTERM (on worker 0's loop): every worker drains. */
+static void on_stop_signal(void *arg) {
+  mol_cli__pool *p = arg;
+  for (unsigned i = 0; i < p->n; i++) mol_cli__post(&p->w[i], stop_worker, NULL);
+}
+
+/* Closes what start built, in the order a stop closes it, so nothing is left behind. */
+static void unwind(serve *s) {
+  if (s->a2a) mol_a2a_server_close(s->a2a, on_a2a_closed, s);
+  else on_a2a_closed(s);
+}
+
+/* Starts every worker in turn (the first picks the port when it is 0); on a failure unwinds
+ * them all. */
+static int start_all(mol_cli__pool *p, serve *each, serve_opts *o) {
+  int rc = 0;
+  unsigned started = 0;
+  for (; started < p->n && !rc; started++) {
+    serve *s = &each[started];
+    *s = (serve){.loop = &p->w[started].loop, .w = &p->w[started]};
+    p->w[started].app = s;
+    rc = start(s, o);
+  }
+  if (!rc) return 0;
+  fprintf(stderr, "molecule serve: %s\n", mol_strerror(rc));
+  for (unsigned i = 0; i < started; i++) unwind(&each[i]);
+  for (unsigned i = started; i < p->n; i++) mol_cli__mailbox_close(&p->w[i]);
+  return rc;
 }
 
 int mol_cli__cmd_serve(int argc, char **argv) {
@@ -358,20 +473,22 @@ int mol_cli__cmd_serve(int argc, char **argv) {
   int rc = parse(argc, argv, &o);
   if (rc) return rc == 1 ? 0 : rc;
   mol_cli__log_from_env();
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  serve s = {.loop = &loop};
-  rc = start(&s, &o);
-  if (rc) {
-    fprintf(stderr, "molecule serve: %s\n", mol_strerror(rc));
-    /* Close what was built, in the order a stop closes it, so nothing is left behind. */
-    if (s.a2a) mol_a2a_server_close(s.a2a, on_a2a_closed, &s);
-    else on_a2a_closed(&s);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+  mol_cli__pool *p;
+  serve *each = calloc(o.workers, sizeof(*each));
+  if (!each || mol_cli__pool_new(o.workers, &p)) {
+    free(each);
+    fprintf(stderr, "molecule serve: out of memory\n");
     return 1;
   }
-  mol_cli__on_stop_signal(&loop, on_stop, &s);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  return uv_loop_close(&loop) == 0 ? 0 : 1;
+  int failed = start_all(p, each, &o);
+  if (!failed) {
+    printf("listening on %s:%d\n", o.host, o.port);
+    fflush(stdout);
+    mol_sd_notify("READY=1"); /* every worker listens */
+    mol_cli__on_stop_signal(&p->w[0].loop, on_stop_signal, p);
+  }
+  int ran = mol_cli__pool_run(p);
+  int closed = mol_cli__pool_free(p);
+  free(each);
+  return failed || ran || closed ? 1 : 0;
 }

@@ -68,6 +68,7 @@ struct srv_conn {
   unsigned seq;
   int phase;
   unsigned closing : 1, lingering : 1, peer_eof : 1, is_dirty : 1;
+  unsigned uncounted : 1; /* accepted on a listener whose requests are not counted */
   srv_conn *dirty_next;  /* on srv->dirty while is_dirty */
   char peer[64];
 };
@@ -367,7 +368,7 @@ static void on_request(mol_http_req *r, void *ctx) {
   mol_buf allow = MOL_BUF_INIT;
   const mol_route *rt = mol_http__routes_match(&s->routes, r->method, mol_http_req_path(r), &status,
                                                &allow);
-  mol_http__counts_route(&s->counts, r, rt ? rt->path : NULL);
+  if (!((srv_conn *)ctx)->uncounted) mol_http__counts_route(&s->counts, r, rt ? rt->path : NULL);
   if (rt) {
     rt->h(r, rt->arg);
     return;
@@ -432,6 +433,7 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   c->srv = s;
+  c->uncounted = s->opts.count_first_listener && s->nlisteners && server != (uv_stream_t *)s->listeners[0];
   uv_timer_init(s->loop, &c->timer);
   c->timer.data = c;
   mol_holds_init(&c->holds, (uv_handle_t *)&c->timer, conn_free, c);
@@ -553,6 +555,14 @@ int mol_http_server_listen(mol_http_server *s, const char *host, int port) {
 
 int mol_http_server_port(const mol_http_server *s) {
   return s->nlisteners ? s->port : MOL_EINVAL;
+}
+
+int mol_http_server_listener_port(const mol_http_server *s, int i) {
+  if (i < 0 || i >= s->nlisteners) return MOL_EINVAL;
+  sock_addr a;
+  int len = sizeof(a);
+  if (uv_tcp_getsockname(s->listeners[i], &a.sa, &len)) return MOL_EINVAL;
+  return ntohs(a.sa.sa_family == AF_INET6 ? a.v6.sin6_port : a.v4.sin_port);
 }
 
 int mol_http_server_local_host(const mol_http_server *s, char *buf, size_t n) {

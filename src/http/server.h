@@ -66,6 +66,9 @@ typedef struct {              /* zero-initialised = defaults */
                                  pipelined requests wait unread until the peer catches up */
   int reuse_port;             /* non-zero: SO_REUSEPORT, so that one server per loop (thread or
                                  process) can listen on the same port */
+  int count_first_listener;   /* non-zero: only requests accepted on the first listener count
+                                 in molecule_http_requests_total (the others are a worker's
+                                 private hand-over port: counted where they first arrived) */
   mol_tls_config *tls;        /* NULL = plain TCP; passed to mol_stream_accept; must outlive
                                  the server */
 } mol_http_server_opts;
@@ -95,6 +98,8 @@ int mol_http_server_listen(mol_http_server *s, const char *host, int port);
 
 /* Port of the first listener, or MOL_EINVAL if there is none. */
 int mol_http_server_port(const mol_http_server *s);
+/* Port of listener i (in the order of mol_http_server_listen), or MOL_EINVAL. */
+int mol_http_server_listener_port(const mol_http_server *s, int i);
 
 /* Appends molecule_http_requests_total{route,status} (Prometheus text 0.0.4) for every request
  * this server answered after routing it (see server_count.c for what a route is). Returns 0

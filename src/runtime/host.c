@@ -28,6 +28,7 @@ _Static_assert(MOL_HOST_AGENT_STOPPED == (int)MOL_AGENT_STOPPED &&
 static void host_free(mol_host *h) {
   for (size_t i = 0; i < h->n; i++) mol_host__slot_free(h->slots[i]);
   free(h->slots);
+  json_decref(h->foreign);
   mol_host__gen_release(h->gen);
   mol_host_config_free(&h->cfg);
   free(h);
@@ -62,7 +63,7 @@ static void on_client_closed(void *arg) {
 static void close_shared(mol_host *h) {
   if (h->http) {
     mol_holds_take(&h->holds);
-    mol_http_server_close(h->http, LISTENER_GRACE_MS, on_http_closed, h);
+    mol_http_server_close(h->http, h->listener_grace_ms, on_http_closed, h);
   }
   if (h->client) {
     mol_holds_take(&h->holds);
@@ -112,9 +113,41 @@ void mol_host_stop(mol_host *h) {
 
 /* ---- routes -------------------------------------------------------------------------------- */
 
-static void on_metrics(mol_http_req *r, void *arg) { mol_host__metrics_serve(r, arg); }
+static void on_metrics(mol_http_req *r, void *arg) {
+  mol_host *h = arg;
+  if (h->whole_view) h->whole_view(r, 1, h->workers_arg);
+  else mol_host__metrics_serve(r, h);
+}
 
-static void on_health(mol_http_req *r, void *arg) { mol_host__health_serve(r, arg); }
+static void on_health(mol_http_req *r, void *arg) {
+  mol_host *h = arg;
+  if (h->whole_view) h->whole_view(r, 0, h->workers_arg);
+  else mol_host__health_serve(r, h);
+}
+
+/* /agents/<name>/... of an agent another worker runs: handed to it. */
+static void on_foreign(mol_http_req *r, void *arg) {
+  mol_host *h = arg;
+  const char *name = mol_http_req_path(r) + strlen("/agents/"), *end = strchr(name, '/');
+  size_t len = end ? (size_t)(end - name) : strlen(name);
+  json_t *owner = json_object_getn(h->foreign, name, len);
+  char route[300]; /* counted here as the owner would count it: /agents/{name}/ */
+  if (owner && snprintf(route, sizeof(route), "/agents/%.*s/", (int)len, name) < (int)sizeof(route))
+    mol_http_req_set_route(r, route);
+  if (owner && h->forward(r, (unsigned)json_integer_value(owner), h->workers_arg) == 0) return;
+  mol_http_respond(r, 404, "text/plain", "Not Found\n", 10);
+}
+
+/* Whether agent i is another worker's (it is then only remembered, for on_foreign). */
+static int is_foreign(mol_host *h, const mol_host_config *cfg, size_t i) {
+  if (h->workers <= 1 || i % h->workers == h->worker) return 0;
+  json_object_set_new(h->foreign, cfg->agents[i].name, json_integer((json_int_t)(i % h->workers)));
+  return 1;
+}
+
+int mol_host_private_port(const mol_host *h) {
+  return h && h->http && h->workers > 1 ? mol_http_server_listener_port(h->http, 1) : 0;
+}
 
 /* ---- start --------------------------------------------------------------------------------- */
 
@@ -156,6 +189,7 @@ int mol_host__slot_start(mol_host *h, mol_host__slot *s) {
 
 static int start_agents(mol_host *h, const mol_host_config *cfg) {
   for (size_t i = 0; i < cfg->n_agents; i++) {
+    if (is_foreign(h, cfg, i)) continue;
     mol_host__slot *s = mol_host__slot_add(h, &cfg->agents[i], h->gen);
     if (!s) return MOL_ENOMEM;
     int rc = mol_host__slot_start(h, s);
@@ -165,11 +199,14 @@ static int start_agents(mol_host *h, const mol_host_config *cfg) {
 }
 
 static int start_shared(mol_host *h, const mol_host_config *cfg) {
-  int rc = mol_http_server_new(h->loop, NULL, &h->http);
+  mol_http_server_opts ho = {.reuse_port = h->workers > 1, .count_first_listener = 1};
+  int rc = mol_http_server_new(h->loop, &ho, &h->http);
   if (rc) return rc;
   rc = mol_http_server_route(h->http, "GET", "/metrics", 0, on_metrics, h);
   if (!rc) rc = mol_http_server_route(h->http, "GET", "/health", 0, on_health, h);
+  if (!rc && h->workers > 1) rc = mol_http_server_route(h->http, NULL, "/agents/", 1, on_foreign, h);
   if (!rc) rc = mol_http_server_listen(h->http, cfg->listen_host, cfg->listen_port);
+  if (!rc && h->workers > 1) rc = mol_http_server_listen(h->http, "127.0.0.1", 0);
   if (rc) {
     mol_loge(SCOPE, "cannot listen on %s:%d: %s", cfg->listen_host, cfg->listen_port,
              mol_strerror(rc));
@@ -183,7 +220,19 @@ static int start_shared(mol_host *h, const mol_host_config *cfg) {
  * running host's hold is taken: the wind-down drops it. */
 static int host_begin(mol_host *h, const mol_host_config *cfg) {
   int rc = MOL_ENOMEM;
-  if ((h->gen = mol_host__gen_new(cfg, NULL)) != NULL) {
+  h->listener_grace_ms = LISTENER_GRACE_MS;
+  if (cfg->workers > 1 && cfg->forward && cfg->worker < cfg->workers) {
+    /* Requests passed on to another worker end when that worker's agents have drained: its
+     * grace, then a little for the answers to come back. */
+    h->listener_grace_ms += cfg->grace_ms;
+    h->worker = cfg->worker;
+    h->workers = cfg->workers;
+    h->forward = cfg->forward;
+    h->whole_view = cfg->whole_view;
+    h->workers_arg = cfg->workers_arg;
+    h->foreign = json_object();
+  }
+  if ((!h->workers || h->foreign) && (h->gen = mol_host__gen_new(cfg, NULL)) != NULL) {
     rc = start_shared(h, cfg);
     if (!rc) rc = start_agents(h, cfg);
   }
@@ -276,6 +325,7 @@ mol_agent *mol_host_agent(const mol_host *h, const char *name) {
 
 size_t mol_host__agents(const mol_host *h) { return h->n; }
 size_t mol_host__live(const mol_host *h) { return h->live; }
+size_t mol_host_serving(const mol_host *h) { return h->live; }
 uv_loop_t *mol_host__loop(const mol_host *h) { return h->loop; }
 mol_holds *mol_host__holds(mol_host *h) { return &h->holds; }
 

@@ -39,6 +39,17 @@ typedef struct {
   mol_host_agent_conf *agents;
   size_t n_agents;
   json_t *doc;                 /* the parsed file (borrowed strings point into it) */
+  /* Set by `molecule host --workers N`, not by the file: this host is worker `worker` of
+   * `workers` (0 or 1 = alone), listening on a port shared with the others (SO_REUSEPORT) and
+   * on a private loopback port of its own (mol_host_private_port). It starts only its shard of
+   * the agents (agent i when i % workers == worker) and hands a request under /agents/<name>
+   * of another worker's agent, untouched, to forward(r, owner, arg) (which answers it and
+   * returns 0). GET /metrics and GET /health go to whole_view(r, is_metrics, arg), which
+   * answers them for every worker. */
+  unsigned worker, workers;
+  int (*forward)(mol_http_req *r, unsigned owner, void *arg);
+  void (*whole_view)(mol_http_req *r, int is_metrics, void *arg);
+  void *workers_arg;
 } mol_host_config;
 
 /* Reads and checks a host file. base paths (config_dir, snapshot_path) are relative to the
@@ -70,6 +81,18 @@ typedef struct {
 int mol_host_start_config(uv_loop_t *loop, mol_host_config *cfg,
                           const mol_host_callbacks *cbs, mol_host **out);
 
+/* With workers (mol_host_config.workers > 1): the port of this worker's private listener;
+ * else 0. */
+int mol_host_private_port(const mol_host *h);
+/* The host's agents still serving (what /health reports). */
+size_t mol_host_serving(const mol_host *h);
+/* The body of GET /health (host_ops.c documents it): {"status","agents"[,"problems"][,"paused"]},
+ * or NULL without memory. The caller owns it. */
+json_t *mol_host_health(const mol_host *h);
+/* The whole body of GET /metrics at once (mol_host_metrics, then the process's series and the
+ * listener's requests, as the streamed scrape ends), malloc'd; NULL without memory. */
+char *mol_host_metrics_whole(const mol_host *h);
+
 /* A host that has not started, for the public API (host_public.c): takes *cfg (which is
  * zeroed) and keeps it until mol_host_start. Returns 0 or MOL_ENOMEM (*cfg is then freed). */
 int mol_host_create(uv_loop_t *loop, mol_host_config *cfg, mol_host **out);
@@ -82,7 +105,8 @@ void mol_host_stop(mol_host *h);
  * the file no longer has stop; new ones start; those whose entry changed (or all of them, when
  * something outside agents:, listen: and log: changed) stop and start again with it; the
  * others run on untouched. listen: cannot change (a warning says so). An agent that cannot
- * start is logged and shows in /health. Returns 0, MOL_ESHUTDOWN (stopping) or MOL_ENOMEM. */
+ * start is logged and shows in /health. Returns 0, MOL_ESHUTDOWN (stopping), MOL_ENOTSUP (a
+ * host that is one of several workers, which knows only its shard) or MOL_ENOMEM. */
 int mol_host_reload(mol_host *h, mol_host_config *cfg);
 
 /* The running agent called name, or NULL (unknown or ended). */

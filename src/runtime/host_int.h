@@ -56,6 +56,13 @@ struct mol_host {
    * mol_host_close, whose callback fires once everything has wound down. */
   int is_public, started, close_requested;
   mol_host_config cfg;         /* owned from mol_host_create until the host is freed */
+  /* --workers: the other workers' agents (name -> owner) and where their requests go */
+  json_t *foreign;
+  unsigned worker, workers;
+  unsigned listener_grace_ms;  /* how long the listener's last requests may take at the end */
+  int (*forward)(mol_http_req *r, unsigned owner, void *arg);
+  void (*whole_view)(mol_http_req *r, int is_metrics, void *arg);
+  void *workers_arg;
   mol_host_agent_end_cb on_agent_end;
   void *agent_end_arg;
   mol_host_close_cb close_cb;
@@ -80,7 +87,7 @@ void mol_host__slot_free(mol_host__slot *s);
 void mol_host__after_end(mol_host *h, mol_host__slot *s);
 /* The host stops: watchers are canceled, pending reloads dropped. */
 void mol_host__ops_stop(mol_host *h);
-/* Answers GET /health (host_ops.c documents the body). */
+/* Answers GET /health (host_ops.c documents the body; mol_host_health builds it). */
 void mol_host__health_serve(mol_http_req *r, mol_host *h);
 
 /* The agents the host was started with (0 before a start), and how many still serve. */

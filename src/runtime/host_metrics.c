@@ -239,6 +239,22 @@ char *mol_host_metrics(const mol_host *h) {
   return mol_buf_steal(&b);
 }
 
+char *mol_host_metrics_whole(const mol_host *h) {
+  metrics_text t;
+  mol_buf b = MOL_BUF_INIT;
+  if (text_open(&t, h)) return NULL;
+  text_snapshot(&t, h, SIZE_MAX);
+  text_next(&t, &b, SIZE_MAX);
+  text_close(&t);
+  int rc = mol_procstat_write(&b);
+  if (!rc && h->http) rc = mol_http_server_requests_write(h->http, &b);
+  if (rc) {
+    mol_buf_free(&b);
+    return NULL;
+  }
+  return mol_buf_steal(&b);
+}
+
 /* ---- GET /metrics -------------------------------------------------------------------------- */
 
 /* One scrape being written. It holds the host (whose agents' names it prints) until its timer

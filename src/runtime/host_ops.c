@@ -230,6 +230,10 @@ int mol_host_reload(mol_host *h, mol_host_config *cfg) {
     mol_host_config_free(cfg);
     return MOL_ESHUTDOWN;
   }
+  if (h->workers > 1) { /* a worker knows only its shard: `molecule host --workers` refuses */
+    mol_host_config_free(cfg);
+    return MOL_ENOTSUP;
+  }
   mol_host_config *own = malloc(sizeof(*own));
   if (own) {
     *own = *cfg;
@@ -293,7 +297,7 @@ static const char *trouble(const mol_host__slot *s, mol_agent_stats *st) {
  * "degraded" and "problems":[{"agent":..,"problem":..}] when one failed, cannot reach its
  * platform or is wedged, and "paused":[names] for those waiting to be resumed; 503
  * "stopping" during the stop. */
-void mol_host__health_serve(mol_http_req *r, mol_host *h) {
+json_t *mol_host_health(const mol_host *h) {
   json_t *problems = json_array(), *paused = json_array();
   for (size_t i = 0; i < h->n && problems && paused; i++) {
     const mol_host__slot *s = h->slots[i];
@@ -303,14 +307,20 @@ void mol_host__health_serve(mol_http_req *r, mol_host *h) {
     if (!s->retired && s->revive) json_array_append_new(paused, json_string(s->name));
   }
   const char *status = h->stopping ? "stopping" : json_array_size(problems) ? "degraded" : "ok";
-  json_t *o = json_pack("{s:s,s:I}", "status", status, "agents", (json_int_t)h->live);
+  json_t *o = problems && paused ? json_pack("{s:s,s:I}", "status", status, "agents", (json_int_t)h->live) : NULL;
   if (o && json_array_size(problems)) json_object_set(o, "problems", problems);
   if (o && json_array_size(paused)) json_object_set(o, "paused", paused);
+  json_decref(problems);
+  json_decref(paused);
+  return o;
+}
+
+void mol_host__health_serve(mol_http_req *r, mol_host *h) {
+  json_t *o = mol_host_health(h);
+  const char *status = o ? json_string_value(json_object_get(o, "status")) : NULL;
   char *body = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   if (body) mol_http_respond(r, strcmp(status, "ok") ? 503 : 200, "application/json", body, strlen(body));
   else mol_http_respond(r, 500, "text/plain", "out of memory\n", 14);
   free(body);
   json_decref(o);
-  json_decref(problems);
-  json_decref(paused);
 }
