@@ -498,42 +498,21 @@ size_t mol_http_server_unroute(mol_http_server *s, const void *arg) {
 
 static void free_handle(uv_handle_t *h) { free(h); }
 
-typedef union {
-  struct sockaddr sa;
-  struct sockaddr_in v4;
-  struct sockaddr_in6 v6;
-} sock_addr;
-
-static int parse_addr(const char *host, int port, sock_addr *a) {
-  if (port < 0 || port > 65535) return MOL_EINVAL;
-  int rc = strchr(host, ':') ? uv_ip6_addr(host, port, &a->v6) : uv_ip4_addr(host, port, &a->v4);
-  return rc ? MOL_EINVAL : 0;
-}
-
-/* SO_REUSEPORT lets one loop per thread or process share the port (DESIGN.md §4); libuv
- * 1.44 has no flag for it, so it is set on the socket before bind. */
-static int set_reuse_port(uv_tcp_t *t) {
-  uv_os_fd_t fd;
-  int on = 1;
-  if (uv_fileno((uv_handle_t *)t, &fd)) return MOL_EINVAL;
-  return setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) ? -errno : 0;
-}
-
-static int bind_listener(mol_http_server *s, uv_tcp_t *t, sock_addr *a) {
+static int bind_listener(mol_http_server *s, uv_tcp_t *t, mol_http__sock_addr *a) {
   int v6 = a->sa.sa_family == AF_INET6;
-  int rc = s->opts.reuse_port ? set_reuse_port(t) : 0;
+  int rc = s->opts.reuse_port ? mol_http__addr_reuse_port(t) : 0;
   if (!rc) rc = uv_tcp_bind(t, &a->sa, v6 ? UV_TCP_IPV6ONLY : 0);
   if (!rc) rc = uv_listen((uv_stream_t *)t, 511, on_connection);
   if (rc || s->nlisteners) return rc;
-  int len = sizeof(*a);
-  rc = uv_tcp_getsockname(t, &a->sa, &len);
-  if (!rc) s->port = ntohs(v6 ? a->v6.sin6_port : a->v4.sin_port);
-  return rc;
+  int port = mol_http__addr_port(t);
+  if (port < 0) return port;
+  s->port = port;
+  return 0;
 }
 
 int mol_http_server_listen(mol_http_server *s, const char *host, int port) {
-  sock_addr a;
-  if (!host || s->closing || parse_addr(host, port, &a)) return MOL_EINVAL;
+  mol_http__sock_addr a;
+  if (!host || s->closing || mol_http__addr_parse(host, port, &a)) return MOL_EINVAL;
   if (s->nlisteners >= MAX_LISTENERS) return MOL_ELIMIT;
   uv_tcp_t *t = malloc(sizeof(*t));
   if (!t) return MOL_ENOMEM;
@@ -559,26 +538,11 @@ int mol_http_server_port(const mol_http_server *s) {
 
 int mol_http_server_listener_port(const mol_http_server *s, int i) {
   if (i < 0 || i >= s->nlisteners) return MOL_EINVAL;
-  sock_addr a;
-  int len = sizeof(a);
-  if (uv_tcp_getsockname(s->listeners[i], &a.sa, &len)) return MOL_EINVAL;
-  return ntohs(a.sa.sa_family == AF_INET6 ? a.v6.sin6_port : a.v4.sin_port);
+  return mol_http__addr_port(s->listeners[i]);
 }
 
 int mol_http_server_local_host(const mol_http_server *s, char *buf, size_t n) {
-  sock_addr a;
-  int len = sizeof(a);
-  if (!s->nlisteners || uv_tcp_getsockname(s->listeners[0], &a.sa, &len)) return MOL_EINVAL;
-  char ip[64];
-  int v6 = a.sa.sa_family == AF_INET6, rc;
-  if (v6) rc = uv_ip6_name(&a.v6, ip, sizeof(ip));
-  else rc = uv_ip4_name(&a.v4, ip, sizeof(ip));
-  if (rc) return MOL_EINVAL;
-  /* A wildcard is not an address to connect to: the loopback of its family is. */
-  const char *host = !v6 && strcmp(ip, "0.0.0.0") == 0 ? "127.0.0.1"
-                     : v6 && strcmp(ip, "::") == 0    ? "::1" : ip;
-  int w = snprintf(buf, n, v6 ? "[%s]" : "%s", host);
-  return w < 0 || (size_t)w >= n ? MOL_ELIMIT : 0;
+  return s->nlisteners ? mol_http__addr_local_host(s->listeners[0], buf, n) : MOL_EINVAL;
 }
 
 static void on_flush_idle_closed(uv_handle_t *h) {

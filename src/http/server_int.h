@@ -7,7 +7,9 @@
 #define MOL_HTTP_SERVER_INT_H
 
 #include <llhttp.h>
+#include <netinet/in.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "base/buf.h"
 #include "http/server.h"
@@ -180,5 +182,23 @@ size_t mol_http__routes_remove_arg(mol_routes *t, const void *arg);
 void mol_http__routes_free(mol_routes *t);
 /* How many routes a lookup of path compares it with (the tests' measure of lookup cost). */
 size_t mol_http__routes_scanned(const mol_routes *t, const char *path);
+
+/* ---- listeners' addresses (server_addr.c) ------------------------------------------------- */
+
+typedef union {
+  struct sockaddr sa;
+  struct sockaddr_in v4;
+  struct sockaddr_in6 v6;
+} mol_http__sock_addr;
+
+/* HOST (an IPv4 or IPv6 literal) and PORT (0..65535) for bind; 0 or MOL_EINVAL. */
+int mol_http__addr_parse(const char *host, int port, mol_http__sock_addr *a);
+/* SO_REUSEPORT on t's socket (before bind); 0 or a negative errno. */
+int mol_http__addr_reuse_port(uv_tcp_t *t);
+/* The port t is bound to, or MOL_EINVAL. */
+int mol_http__addr_port(uv_tcp_t *t);
+/* A host a local client reaches t's address by ("127.0.0.1", "[::1]" for a wildcard; IPv6 in
+ * brackets); 0, MOL_EINVAL or MOL_ELIMIT (n too small). */
+int mol_http__addr_local_host(uv_tcp_t *t, char *buf, size_t n);
 
 #endif
