@@ -152,8 +152,9 @@ static void get_task_agrees(void **state) {
       GET03("{\"id\":\"t\",\"message\":{\"role\":\"user\",\"messageId\":\"m\",\"parts\":[]},\"configuration\":{\"blocking\":false}}"),
       "{\"params\":{\"id\":\"t\"},\"id\":null,\"method\":\"tasks/get\",\"jsonrpc\":\"2.0\"}",
       "{\"jsonrpc\":\"2.0\",\"id\":-0.0e+0,\"method\":\"tasks/get\",\"params\":{\"id\":\"t\"}}",
-      "{\"jsonrpc\":\"2.0\",\"id\":\"" /* a long id: held outside the request's inline room */
-      "0123456789012345678901234567890123456789012345678901234567890123456789\",\"method\":\"tasks/get\",\"params\":{\"id\":\"t\"}}",
+      /* a long id: held outside the request's inline room */
+      ("{\"jsonrpc\":\"2.0\",\"id\":\""
+       "0123456789012345678901234567890123456789012345678901234567890123456789\",\"method\":\"tasks/get\",\"params\":{\"id\":\"t\"}}"),
   };
   for (size_t i = 0; i < sizeof(same03) / sizeof(same03[0]); i++) assert_fast_agrees(MOL_A2A_V03, same03[i]);
   static const char *const same10[] = {
