@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mutate.h"
 #include "a2a_uv/client_int.h"
 
 static const struct {
@@ -64,20 +65,8 @@ static void mutations_agree(void **state) {
   int queued = 0;
   char buf[512];
   for (int iter = 0; iter < 40000; iter++) {
-    const char *src = seeds[iter % 4];
-    size_t len = strlen(src);
-    memcpy(buf, src, len);
-    for (int edits = 1 + iter % 3; edits > 0 && len > 1; edits--) {
-      seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-      size_t at = (size_t)(seed >> 8) % len;
-      char c = alphabet[(seed >> 40) % (sizeof alphabet - 1)];
-      switch ((seed >> 56) % 3) {
-      case 0: buf[at] = c; break;
-      case 1: memmove(buf + at, buf + at + 1, len - at - 1), len--; break;
-      default:
-        if (len + 1 < sizeof buf) memmove(buf + at + 1, buf + at, len - at), buf[at] = c, len++;
-      }
-    }
+    size_t len = mol_test_mutate(buf, sizeof buf, seeds[iter % 4], 1 + iter % 3, &seed, alphabet,
+                                 sizeof alphabet - 1);
     int fast = mol_a2a__proxy_queued(buf, len), dom = mol_a2a__proxy_queued_dom(buf, len);
     if (fast != dom) {
       fprintf(stderr, "disagree (scanner %d, jansson %d) on: %.*s\n", fast, dom, (int)len, buf);

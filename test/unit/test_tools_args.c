@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mutate.h"
 #include "tools/args.h"
 
 static const char *const shapes[] = {
@@ -146,20 +147,8 @@ static void mutations_agree(void **state) {
   int fast = 0;
   char buf[1024];
   for (int iter = 0; iter < 40000; iter++) {
-    const char *src = shapes[iter % 8];
-    size_t len = strlen(src);
-    memcpy(buf, src, len);
-    for (int edits = 1 + iter % 3; edits > 0 && len > 1; edits--) {
-      seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-      size_t at = (size_t)(seed >> 8) % len;
-      char c = alphabet[(seed >> 40) % (sizeof alphabet - 1)];
-      switch ((seed >> 56) % 3) {
-      case 0: buf[at] = c; break;
-      case 1: memmove(buf + at, buf + at + 1, len - at - 1), len--; break;
-      default:
-        if (len + 1 < sizeof buf) memmove(buf + at + 1, buf + at, len - at), buf[at] = c, len++;
-      }
-    }
+    size_t len = mol_test_mutate(buf, sizeof buf, shapes[iter % 8], 1 + iter % 3, &seed, alphabet,
+                                 sizeof alphabet - 1);
     fast += read_both(buf, len);
   }
   assert_true(fast > 1000); /* the scanner still reads many of them: the test compares */
