@@ -3,7 +3,7 @@
 # (build-fuzz/) if needed and runs each target (default: all) for RUNS executions (default
 # 10,000,000) from its committed seed corpus; new inputs collect in build-fuzz, crashes in
 # build-fuzz/crashes/. Prints one line per target (executions, seconds, executions a second,
-# work corpus size) and exits non-zero if any target failed. FUZZ_MAX_SECONDS=S also stops
+# corpus inputs/bytes at the end) and exits non-zero if any target failed. FUZZ_MAX_SECONDS=S also stops
 # each target after S seconds (a campaign that must end by a given time); the line says so.
 set -eu
 cd "$(dirname "$0")/.."
@@ -38,8 +38,9 @@ for t in $TARGETS; do
   if [ "$result" = clean ] && [ "${execs:-0}" -lt "$RUNS" ]; then
     result="clean, stopped by FUZZ_MAX_SECONDS before $RUNS"
   fi
+  corpus=$(sed -n 's/.*DONE .* corp: \([^ ]*\) .*/\1/p' "$log")  # inputs/bytes at the end
   echo "fuzz_$t: ${execs:-?} executions in ${secs} s (${rate:-?}/s)," \
-       "work corpus $(ls "$work" | wc -l) inputs, $result"
+       "corpus ${corpus:-?}, $result"
 done
 echo "$failed target(s) failed"
 [ "$failed" = 0 ]
