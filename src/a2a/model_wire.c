@@ -280,7 +280,12 @@ json_t *mol_a2a_artifact_to_wire(const json_t *artifact, mol_a2a_version v) {
   if (v == MOL_A2A_V03) return json_deep_copy(artifact);
   json_t *o = json_deep_copy(artifact);
   json_t *parts = parts_to_wire(artifact, v);
-  if (!o || !parts || json_object_set_new(o, "parts", parts) != 0) {
+  if (!o || !parts) { /* neither may outlive the other's failure */
+    json_decref(o);
+    json_decref(parts);
+    return NULL;
+  }
+  if (json_object_set_new(o, "parts", parts) != 0) { /* takes parts either way */
     json_decref(o);
     return NULL;
   }
