@@ -135,12 +135,12 @@ int main(void) {
   reg = mol_tools_new(&env);
   if (!reg || mol_mcp_test_tools_add(reg)) return 1;
   static const char *const texts[M_N] = {
-      "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
-      "\"" MCP_LATEST_VERSION "\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}",
+      ("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+       "\"" MCP_LATEST_VERSION "\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}"),
       "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
       "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}",
-      "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\","
-      "\"arguments\":{\"text\":\"hi there\"}}}",
+      ("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\","
+       "\"arguments\":{\"text\":\"hi there\"}}}"),
   };
   for (int i = 0; i < M_N; i++)
     if (!(msgs[i] = json_loads(texts[i], 0, NULL))) return 1;
