@@ -1,12 +1,10 @@
 /* test_platform_loop.c - mol_platform_run (HB-02..06, LOOP-05/08/09, §9.3-9), beats on
  * request (mol_platform_beat_soon) with each beat's outcome (on_beat), and the faults:
  * a 429 storm with both Retry-After forms, platform down at start then up, the idle-timeout
- * override sent and cleared, persistent 401 / misrouted 404 on /state (§12-6/7), and a
- * concurrent token writer in another process (ADD-10). */
+ * override sent and cleared, persistent 401 / misrouted 404 on /state (§12-6/7). The token
+ * file's writers in other processes are in test_platform_token_writers.c. */
 #include "platform_testutil.h"
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "platform_arms.h"
@@ -533,78 +531,6 @@ static void beat_soon_states_and_stop_in_flight(void **st) {
   assert_int_equal(beat_soon(), MOL_EINVAL);
 }
 
-/* ADD-10: two processes saving tokens concurrently; a reader never sees an empty or partial
- * token, and the file always holds one writer's complete token. */
-static void add_10_concurrent_token_writer(void **st) {
-  (void)st;
-  const char *tokfile = path_in(F->dir, ".auth_token");
-  assert_int_equal(mol_platform_save_token(F->c, "tok-parent-00000000000000000000000000000"), 0);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    char tok[64];
-    for (int i = 0; i < 300; i++) {
-      snprintf(tok, sizeof(tok), "tok-child-%030d", i);
-      if (mol_platform_save_token(F->c, tok)) _exit(1);
-    }
-    _exit(0);
-  }
-  char tok[64];
-  int bad = 0;
-  for (int i = 0; i < 300; i++) {
-    snprintf(tok, sizeof(tok), "tok-parent-%029d", i);
-    assert_int_equal(mol_platform_save_token(F->c, tok), 0);
-    const char *got = read_file(tokfile);
-    if (!got || strlen(got) != 40 || (strncmp(got, "tok-parent-", 11) && strncmp(got, "tok-child-", 10)))
-      bad++;
-  }
-  int status;
-  waitpid(pid, &status, 0);
-  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  assert_int_equal(bad, 0);
-  const char *final = read_file(tokfile);
-  assert_int_equal(strlen(final), 40);
-  struct stat sb;
-  assert_int_equal(stat(tokfile, &sb), 0);
-  assert_int_equal(sb.st_mode & 0777, 0600);
-}
-
-/* ADD-23 (token side): a writer killed at an arbitrary point leaves a whole token behind. */
-static void add_23_killed_writer_leaves_whole_token(void **st) {
-  (void)st;
-  const char *tokfile = path_in(F->dir, ".auth_token");
-  assert_int_equal(mol_platform_save_token(F->c, "tok-parent-00000000000000000000000000000"), 0);
-  for (int round = 0; round < 5; round++) {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-      char tok[64];
-      for (int i = 0;; i++) {
-        snprintf(tok, sizeof(tok), "tok-child-%030d", i);
-        mol_platform_save_token(F->c, tok);
-      }
-    }
-    usleep(20000 + round * 7000);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    const char *got = read_file(tokfile);
-    assert_non_null(got);
-    assert_int_equal(strlen(got), 40);
-    struct stat sb;
-    assert_int_equal(stat(tokfile, &sb), 0);
-    assert_int_equal(sb.st_mode & 0777, 0600);
-  }
-  /* the next save sweeps the temporary files the killed writers left */
-  assert_int_equal(mol_platform_save_token(F->c, "tok-parent-00000000000000000000000000001"), 0);
-  char cmd[1100];
-  snprintf(cmd, sizeof(cmd), "ls -A %s | grep -c 'tmp$'", F->dir);
-  FILE *p = popen(cmd, "r");
-  char out[16] = {0};
-  assert_non_null(fgets(out, sizeof(out), p));
-  pclose(p);
-  assert_int_equal(atoi(out), 0);
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -614,8 +540,7 @@ int main(void) {
       T(hb_06_supplier_and_idle_override), T(storm_429_both_forms),
       T(down_at_start_then_up),         T(state_401_persistent_is_error),
       T(state_misroute_is_error_not_deleted), T(separate_state_cadence),
-      T(close_while_running),           T(add_10_concurrent_token_writer),
-      T(add_23_killed_writer_leaves_whole_token), T(slow_state_does_not_delay_heartbeat),
+      T(close_while_running),           T(slow_state_does_not_delay_heartbeat),
       T(beat_soon_coalesces_with_full_payload), T(beat_soon_while_one_is_in_flight),
       T(refused_beat_is_reported_and_backs_off), T(beat_soon_states_and_stop_in_flight),
   };
