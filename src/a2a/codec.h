@@ -199,8 +199,8 @@ typedef struct {
 /* Parses a JSON-RPC response body (or one SSE event's data) of version v. Returns 0 for a
  * success or an error response (see is_error), MOL_EJSON when the body is not JSON, MOL_EPROTO
  * when it is not a JSON-RPC response, the result does not have the shape its kind needs, or a
- * string in it holds U+0000 (its text would be cut short where it is read).
- * Always call mol_a2a_response_free afterwards. */
+ * string in it holds U+0000 (its text would be cut short where it is read), MOL_ENOMEM when
+ * out of memory. Always call mol_a2a_response_free afterwards. */
 int mol_a2a_response_parse(const char *body, size_t len, mol_a2a_version v,
                            mol_a2a_response *out);
 void mol_a2a_response_free(mol_a2a_response *r);

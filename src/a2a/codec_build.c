@@ -219,18 +219,24 @@ char *mol_a2a_request_build(mol_a2a_version v, mol_a2a_method m, const json_t *i
 static json_t *send_config(mol_a2a_version v, const mol_a2a_send_config *cfg) {
   json_t *c = json_object();
   if (!c || !cfg) return c;
+  int oom = 0;
   if (v == MOL_A2A_V10) {
-    if (!cfg->blocking) json_object_set_new(c, "returnImmediately", json_true());
+    if (!cfg->blocking) oom |= json_object_set_new(c, "returnImmediately", json_true());
   } else {
-    json_object_set_new(c, "blocking", json_boolean(cfg->blocking));
+    oom |= json_object_set_new(c, "blocking", json_boolean(cfg->blocking));
   }
   if (cfg->history_length >= 0)
-    json_object_set_new(c, "historyLength", json_integer(cfg->history_length));
+    oom |= json_object_set_new(c, "historyLength", json_integer(cfg->history_length));
   if (cfg->accepted_output_modes)
-    json_object_set_new(c, "acceptedOutputModes", json_deep_copy(cfg->accepted_output_modes));
+    oom |= json_object_set_new(c, "acceptedOutputModes", json_deep_copy(cfg->accepted_output_modes));
   if (cfg->push_config) /* v1.0 names it after the TaskPushNotificationConfig it carries */
-    json_object_set_new(c, v == MOL_A2A_V10 ? "taskPushNotificationConfig" : "pushNotificationConfig",
-                        json_deep_copy(cfg->push_config));
+    oom |= json_object_set_new(c, v == MOL_A2A_V10 ? "taskPushNotificationConfig"
+                                                   : "pushNotificationConfig",
+                               json_deep_copy(cfg->push_config));
+  if (oom) { /* a request without a setting the caller asked for is not sent */
+    json_decref(c);
+    return NULL;
+  }
   return c;
 }
 
@@ -265,6 +271,10 @@ char *mol_a2a_request_build_task(mol_a2a_version v, mol_a2a_method m, const json
                                  const char *task_id, int history_length) {
   json_t *params = json_pack("{s:s}", "id", task_id ? task_id : "");
   if (!params) return NULL;
-  if (history_length >= 0) json_object_set_new(params, "historyLength", json_integer(history_length));
+  if (history_length >= 0 &&
+      json_object_set_new(params, "historyLength", json_integer(history_length))) {
+    json_decref(params);
+    return NULL;
+  }
   return mol_a2a_request_build(v, m, id, params);
 }

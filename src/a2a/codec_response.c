@@ -10,77 +10,96 @@
 
 /* ---- pieces ---------------------------------------------------------------------------- */
 
+/* Out of memory while converting: the message says so, it is not a malformed answer. */
+static int from_wire_err(const mol_a2a_error *err) {
+  return err->code == MOL_A2A_INTERNAL_ERROR ? MOL_ENOMEM : MOL_EPROTO;
+}
+
 static int ids_into(json_t *dst, const json_t *src, const char *id_key) {
   const char *id = json_string_value(json_object_get(src, id_key));
   const char *ctx = json_string_value(json_object_get(src, "contextId"));
   if (!id || !ctx) return MOL_EPROTO;
-  json_object_set_new(dst, id_key, json_string(id));
-  json_object_set_new(dst, "contextId", json_string(ctx));
+  if (json_object_set_new(dst, id_key, json_string(id)) ||
+      json_object_set_new(dst, "contextId", json_string(ctx)))
+    return MOL_ENOMEM;
   return 0;
 }
 
-static json_t *status_from_wire(const json_t *in, mol_a2a_version v, mol_a2a_task_state *state) {
-  if (!json_is_object(in)) return NULL;
+static int status_from_wire(const json_t *in, mol_a2a_version v, mol_a2a_task_state *state,
+                            json_t **out) {
+  if (!json_is_object(in)) return MOL_EPROTO;
   if (mol_a2a_state_parse(json_string_value(json_object_get(in, "state")), state) != 0)
     *state = MOL_A2A_STATE_UNKNOWN;
   json_t *msg = NULL;
   mol_a2a_error err;
   json_t *wire_msg = json_object_get(in, "message");
   if (json_is_object(wire_msg) && mol_a2a_message_from_wire(wire_msg, v, &msg, &err) != 0)
-    return NULL;
+    return from_wire_err(&err);
   const char *ts = json_string_value(json_object_get(in, "timestamp"));
-  json_t *out = mol_a2a_status_to_wire(*state, msg, ts, MOL_A2A_V03);
+  *out = mol_a2a_status_to_wire(*state, msg, ts, MOL_A2A_V03);
   json_decref(msg);
-  return out;
+  return *out ? 0 : MOL_ENOMEM;
 }
 
 /* History entries a peer got slightly wrong are dropped rather than failing the whole reply:
- * the caller wants the result, and history is informational. */
-static json_t *history_from_wire(const json_t *in, mol_a2a_version v) {
-  json_t *out = json_array();
+ * the caller wants the result, and history is informational. Running out of memory is not
+ * such an entry: it fails the reply. */
+static int history_from_wire(const json_t *in, mol_a2a_version v, json_t **out) {
+  if (!(*out = json_array())) return MOL_ENOMEM;
   size_t i;
   json_t *m;
   mol_a2a_error err;
   json_array_foreach(in, i, m) {
     json_t *canon;
-    if (mol_a2a_message_from_wire(m, v, &canon, &err) == 0) json_array_append_new(out, canon);
+    int rc = mol_a2a_message_from_wire(m, v, &canon, &err);
+    if ((rc && err.code == MOL_A2A_INTERNAL_ERROR) || (!rc && json_array_append_new(*out, canon)))
+      return MOL_ENOMEM;
   }
-  return out;
+  return 0;
 }
 
 static int artifacts_from_wire(const json_t *in, mol_a2a_version v, json_t **out) {
-  *out = json_array();
+  if (!(*out = json_array())) return MOL_ENOMEM;
   size_t i;
   json_t *a;
   mol_a2a_error err;
   json_array_foreach(in, i, a) {
     json_t *canon;
-    if (mol_a2a_artifact_from_wire(a, v, &canon, &err) != 0) return MOL_EPROTO;
-    json_array_append_new(*out, canon);
+    if (mol_a2a_artifact_from_wire(a, v, &canon, &err) != 0) return from_wire_err(&err);
+    if (json_array_append_new(*out, canon)) return MOL_ENOMEM;
   }
   return 0;
+}
+
+/* Sets key to a new reference (NULL: out of memory). */
+static int set_new(json_t *o, const char *key, json_t *v) {
+  return json_object_set_new(o, key, v) ? MOL_ENOMEM : 0;
 }
 
 /* ---- results --------------------------------------------------------------------------- */
 
 static int task_from_wire(const json_t *in, mol_a2a_version v, json_t **out) {
   json_t *t = json_pack("{s:s}", "kind", "task");
+  if (!t) return MOL_ENOMEM;
   mol_a2a_task_state state;
-  json_t *status = status_from_wire(json_object_get(in, "status"), v, &state);
-  json_t *arts = NULL;
+  json_t *status = NULL, *hist = NULL, *arts = NULL;
   int rc = ids_into(t, in, "id");
-  if (rc == 0 && !status) rc = MOL_EPROTO;
-  if (rc == 0) json_object_set_new(t, "status", json_incref(status));
-  json_t *hist = json_object_get(in, "history");
-  if (rc == 0 && json_is_array(hist)) json_object_set_new(t, "history", history_from_wire(hist, v));
+  if (rc == 0) rc = status_from_wire(json_object_get(in, "status"), v, &state, &status);
+  if (rc == 0) rc = set_new(t, "status", json_incref(status));
+  json_t *wire_hist = json_object_get(in, "history");
+  if (rc == 0 && json_is_array(wire_hist)) {
+    rc = history_from_wire(wire_hist, v, &hist);
+    if (rc == 0) rc = set_new(t, "history", json_incref(hist));
+  }
   json_t *wire_arts = json_object_get(in, "artifacts");
   if (rc == 0 && json_is_array(wire_arts)) {
     rc = artifacts_from_wire(wire_arts, v, &arts);
-    if (rc == 0) json_object_set(t, "artifacts", arts);
+    if (rc == 0) rc = set_new(t, "artifacts", json_incref(arts));
   }
   json_t *meta = json_object_get(in, "metadata");
-  if (rc == 0 && json_is_object(meta)) json_object_set_new(t, "metadata", json_deep_copy(meta));
+  if (rc == 0 && json_is_object(meta)) rc = set_new(t, "metadata", json_deep_copy(meta));
   json_decref(status);
+  json_decref(hist);
   json_decref(arts);
   if (rc != 0) json_decref(t);
   else *out = t;
@@ -89,39 +108,45 @@ static int task_from_wire(const json_t *in, mol_a2a_version v, json_t **out) {
 
 static int status_event_from_wire(const json_t *in, mol_a2a_version v, json_t **out) {
   json_t *e = json_pack("{s:s}", "kind", "status-update");
+  if (!e) return MOL_ENOMEM;
   mol_a2a_task_state state;
-  json_t *status = status_from_wire(json_object_get(in, "status"), v, &state);
-  if (ids_into(e, in, "taskId") != 0 || !status) {
-    json_decref(e);
-    json_decref(status);
-    return MOL_EPROTO;
-  }
-  json_object_set_new(e, "status", status);
+  json_t *status = NULL;
+  int rc = ids_into(e, in, "taskId");
+  if (rc == 0) rc = status_from_wire(json_object_get(in, "status"), v, &state, &status);
+  if (rc == 0) rc = set_new(e, "status", status);
   /* v1.0 dropped `final`: the stream ends at a terminal or interrupted state. */
   json_t *final = json_object_get(in, "final");
-  int is_final = v == MOL_A2A_V03 && json_is_boolean(final)
-                     ? json_is_true(final)
-                     : mol_a2a_state_is_terminal(state) || mol_a2a_state_is_interrupted(state);
-  json_object_set_new(e, "final", json_boolean(is_final));
+  int is_final = rc == 0 && (v == MOL_A2A_V03 && json_is_boolean(final)
+                                 ? json_is_true(final)
+                                 : mol_a2a_state_is_terminal(state) ||
+                                       mol_a2a_state_is_interrupted(state));
+  if (rc == 0) rc = set_new(e, "final", json_boolean(is_final));
   json_t *meta = json_object_get(in, "metadata");
-  if (json_is_object(meta)) json_object_set_new(e, "metadata", json_deep_copy(meta));
+  if (rc == 0 && json_is_object(meta)) rc = set_new(e, "metadata", json_deep_copy(meta));
+  if (rc != 0) {
+    json_decref(e);
+    return rc;
+  }
   *out = e;
   return 0;
 }
 
 static int artifact_event_from_wire(const json_t *in, mol_a2a_version v, json_t **out) {
   json_t *e = json_pack("{s:s}", "kind", "artifact-update");
+  if (!e) return MOL_ENOMEM;
   json_t *art = NULL;
   mol_a2a_error err;
-  if (ids_into(e, in, "taskId") != 0 ||
-      mol_a2a_artifact_from_wire(json_object_get(in, "artifact"), v, &art, &err) != 0) {
+  int rc = ids_into(e, in, "taskId");
+  if (rc == 0 && mol_a2a_artifact_from_wire(json_object_get(in, "artifact"), v, &art, &err) != 0)
+    rc = from_wire_err(&err);
+  if (rc == 0) rc = set_new(e, "artifact", art);
+  if (rc == 0) rc = set_new(e, "append", json_boolean(json_is_true(json_object_get(in, "append"))));
+  if (rc == 0)
+    rc = set_new(e, "lastChunk", json_boolean(json_is_true(json_object_get(in, "lastChunk"))));
+  if (rc != 0) {
     json_decref(e);
-    return MOL_EPROTO;
+    return rc;
   }
-  json_object_set_new(e, "artifact", art);
-  json_object_set_new(e, "append", json_boolean(json_is_true(json_object_get(in, "append"))));
-  json_object_set_new(e, "lastChunk",
-                      json_boolean(json_is_true(json_object_get(in, "lastChunk"))));
   *out = e;
   return 0;
 }
@@ -130,7 +155,7 @@ static int convert(mol_a2a_response *r, const json_t *obj, mol_a2a_version v) {
   mol_a2a_error err;
   switch (r->kind) {
   case MOL_A2A_RESULT_MESSAGE:
-    return mol_a2a_message_from_wire(obj, v, &r->result, &err) == 0 ? 0 : MOL_EPROTO;
+    return mol_a2a_message_from_wire(obj, v, &r->result, &err) == 0 ? 0 : from_wire_err(&err);
   case MOL_A2A_RESULT_TASK:
     return task_from_wire(obj, v, &r->result);
   case MOL_A2A_RESULT_STATUS_UPDATE:

@@ -169,6 +169,10 @@ static push_entry *entry_get(mol_a2a_task *t) {
   if (e || !(e = calloc(1, sizeof(*e)))) return e;
   e->task = t;
   HASH_ADD_KEYPTR(hh, t->store->push_by_task, t->id, strlen(t->id), e);
+  if (!MOL_HASH_ADDED(e, hh)) {
+    free(e);
+    return NULL;
+  }
   return e;
 }
 

@@ -160,6 +160,7 @@ int mol_a2a__store_link(mol_a2a_store *s, mol_a2a_task *t) {
   int rc = make_room(s, t->charge);
   if (rc != 0) return rc;
   HASH_ADD_KEYPTR(hh, s->by_id, t->id, strlen(t->id), t);
+  if (!MOL_HASH_ADDED(t, hh)) return MOL_ENOMEM;
   s->count++;
   s->bytes += t->charge;
   return 0;

@@ -3,10 +3,9 @@
 #ifndef MOL_A2A_TASK_INT_H
 #define MOL_A2A_TASK_INT_H
 
-#include <uthash.h>
-
 #include "a2a/push.h"
 #include "a2a/task.h"
+#include "base/hash.h"
 
 struct mol_a2a_listener {
   mol_a2a_listener_fn fn;

@@ -99,8 +99,11 @@ static json_t *initialize(mol_mcp_session *s, const mol_mcp__sink *k, json_t *id
   const char *v = mol_mcp_version_supported(asked) ? asked : MCP_LATEST_VERSION;
   json_t *result = json_pack("{s:s, s:{s:{s:b}}, s:o}", "protocolVersion", v, "capabilities",
                              "tools", "listChanged", 0, "serverInfo", server_info(s));
-  if (result && s->instructions)
-    json_object_set_new(result, "instructions", json_string(s->instructions));
+  if (result && s->instructions &&
+      json_object_set_new(result, "instructions", json_string(s->instructions))) {
+    json_decref(result);
+    result = NULL;
+  }
   if (result) strcpy(s->version, v);
   return mol_mcp_rpc_result(id, result);
 }
@@ -118,16 +121,22 @@ static json_t *tools_list(mol_mcp_session *s, json_t *id, json_t *params) {
       return mol_mcp_rpc_error(id, MCP_INVALID_PARAMS, "Invalid params: unknown cursor");
     from = (size_t)v;
   }
-  json_t *all = mol_tools_mcp(s->tools), *page = json_array();
+  json_t *all = mol_tools_mcp(s->tools), *page = all ? json_array() : NULL;
   size_t to = from + s->page_size < count ? from + s->page_size : count;
-  for (size_t i = from; all && page && i < to; i++)
-    json_array_append(page, json_array_get(all, i));
+  for (size_t i = from; page && i < to; i++)
+    if (json_array_append(page, json_array_get(all, i))) { /* never a shorter page */
+      json_decref(page);
+      page = NULL;
+    }
   json_decref(all);
   json_t *result = page ? json_pack("{s:o}", "tools", page) : NULL;
   if (result && to < count) {
     char next[32];
     snprintf(next, sizeof next, "%zu", to);
-    json_object_set_new(result, "nextCursor", json_string(next));
+    if (json_object_set_new(result, "nextCursor", json_string(next))) {
+      json_decref(result); /* a page without its cursor would end the listing early */
+      result = NULL;
+    }
   }
   return mol_mcp_rpc_result(id, result);
 }

@@ -10,6 +10,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "platform/platform_int.h"
+#include "platform/timer.h"
 
 /* Builds the headers of an exchange into h (at most 8). */
 static size_t headers(const mol_platform_client *c, unsigned flags, char *auth, size_t authcap,
@@ -225,7 +226,7 @@ static int maybe_retry(mol_platform_req *r, int err, const mol_http_response *re
   r->sleeping = 1;
   mol_logd(MOL_PLATFORM__SCOPE, "%s %s: status %d, retry %u in %llu ms", r->method, r->url, st,
            r->retries, (unsigned long long)delay);
-  uv_timer_start(&r->timer, on_timer, delay, 0);
+  mol_platform__arm(r->c, MOL_PLATFORM__ARM_RETRY, &r->timer, on_timer, delay);
   return 1;
 }
 

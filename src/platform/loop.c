@@ -23,6 +23,7 @@
 #include "base/holds.h"
 #include "base/log.h"
 #include "platform/platform_int.h"
+#include "platform/timer.h"
 
 /* A failed call's structured log fields (base/log.h). */
 #define FAILURE_FIELDS(run, res, err)                                   \
@@ -319,11 +320,18 @@ static void tick(uv_timer_t *t) {
 static void rearm(mol_platform__run *run) {
   if (run->ending) return;
   uint64_t next = UINT64_MAX, now = uv_now(run->c->loop);
+  mol_platform__arm_kind why = MOL_PLATFORM__ARM_HEARTBEAT;
   if (!run->hb) next = hb_due(run);
-  if (!run->lockstep && !run->state && run->next_state < next) next = run->next_state;
-  if (run->o.on_message && !run->inbound && run->next_inbound < next) next = run->next_inbound;
+  if (!run->lockstep && !run->state && run->next_state < next) {
+    next = run->next_state;
+    why = MOL_PLATFORM__ARM_STATE;
+  }
+  if (run->o.on_message && !run->inbound && run->next_inbound < next) {
+    next = run->next_inbound;
+    why = MOL_PLATFORM__ARM_INBOUND;
+  }
   if (next == UINT64_MAX) return; /* everything is in flight; a completion re-arms */
-  uv_timer_start(&run->timer, tick, next > now ? next - now : 0, 0);
+  mol_platform__arm(run->c, why, &run->timer, tick, next > now ? next - now : 0);
 }
 
 static void run_defaults(mol_platform_run_opts *o) {
@@ -357,6 +365,7 @@ int mol_platform_run(mol_platform_client *c, const mol_platform_run_opts *o,
   mol_platform__part_add(c, &run->part);
   mol_holds_take(&c->holds); /* until the loop is freed */
   c->run = run;
-  uv_timer_start(&run->timer, tick, 0, 0); /* the first heartbeat goes out at once */
+  /* the first heartbeat goes out at once */
+  mol_platform__arm(c, MOL_PLATFORM__ARM_HEARTBEAT, &run->timer, tick, 0);
   return 0;
 }

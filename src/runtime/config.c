@@ -81,11 +81,21 @@ static json_t *runtime_config(json_t *v) {
                                      "model", "auth_token_env", "auth_token_file"};
   json_t *rc = json_pack("{s:s,s:[],s:[],s:i,s:s,s:s,s:s}", "command", "", "args", "required_env",
                          "timeout", 0, "model", "", "auth_token_env", "", "auth_token_file", "");
-  for (size_t i = 0; json_is_object(v) && i < sizeof(keys) / sizeof(*keys); i++) {
+  for (size_t i = 0; rc && json_is_object(v) && i < sizeof(keys) / sizeof(*keys); i++) {
     json_t *x = json_object_get(v, keys[i]);
-    if (x && !json_is_null(x)) json_object_set(rc, keys[i], x);
+    if (x && !json_is_null(x) && json_object_set(rc, keys[i], x)) {
+      json_decref(rc); /* never the default in place of the file's value */
+      return NULL;
+    }
   }
   return rc;
+}
+
+/* Whether every member the reader fills was allocated. */
+static int complete(const mol_agent_config *c) {
+  return c->name && c->description && c->role && c->version && c->model && c->runtime &&
+         c->initial_prompt && c->idle_prompt && c->skills && c->prompt_files &&
+         c->runtime_config;
 }
 
 int mol_agent_config_from_json(json_t *doc, const char *dir, mol_agent_config *c, char *err,
@@ -115,6 +125,11 @@ int mol_agent_config_from_json(json_t *doc, const char *dir, mol_agent_config *c
   c->skills = array_or_empty(json_object_get(doc, "skills"));
   c->prompt_files = array_or_empty(json_object_get(doc, "prompt_files"));
   c->runtime_config = runtime_config(json_object_get(doc, "runtime_config"));
+  if (!complete(c)) {
+    snprintf(err, errlen, "out of memory reading the config");
+    mol_agent_config_free(c);
+    return MOL_ENOMEM;
+  }
   if (c->a2a_port < 0 || c->a2a_port > 65535) {
     snprintf(err, errlen, "a2a.port %d out of range", c->a2a_port);
     mol_agent_config_free(c);

@@ -28,7 +28,8 @@ typedef struct {
 } mol_agent_config;
 
 /* Fills out from a parsed document (borrowed; a reference is kept in raw). config_dir
- * resolves *_file prompts (NULL: none are read). Returns 0 or MOL_EINVAL with a message. */
+ * resolves *_file prompts (NULL: none are read). Returns 0, or MOL_EINVAL or MOL_ENOMEM with a
+ * message. */
 int mol_agent_config_from_json(json_t *doc, const char *config_dir, mol_agent_config *out,
                                char *err, size_t errlen);
 /* Reads <config_dir>/config.yaml. A missing file is an error, as upstream. */

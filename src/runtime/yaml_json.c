@@ -57,8 +57,12 @@ static json_t *scalar(const yaml_event_t *ev) {
 
 static json_t *node(reader *r, yaml_event_t *ev, int depth);
 
-static json_t *collection(reader *r, int is_map, int depth) {
+static json_t *collection(reader *r, int is_map, int depth, size_t line) {
   json_t *c = is_map ? json_object() : json_array();
+  if (!c) {
+    fail(r, line, "out of memory");
+    return NULL;
+  }
   for (;;) {
     yaml_event_t ev;
     if (!yaml_parser_parse(&r->parser, &ev)) {
@@ -81,11 +85,17 @@ static json_t *collection(reader *r, int is_map, int depth) {
       }
       if (key && yaml_parser_parse(&r->parser, &vev)) val = node(r, &vev, depth + 1);
       else if (key) fail(r, r->parser.problem_mark.line, "syntax error");
-      if (val) json_object_set_new(c, json_string_value(key), val);
+      if (val && json_object_set_new(c, json_string_value(key), val)) {
+        fail(r, ev.start_mark.line, "out of memory"); /* never a member silently missing */
+        val = NULL;
+      }
       json_decref(key);
     } else if (key) {
       val = key;
-      json_array_append_new(c, val);
+      if (json_array_append_new(c, val)) {
+        fail(r, ev.start_mark.line, "out of memory");
+        val = NULL;
+      }
     }
     if (!val) {
       json_decref(c);
@@ -100,8 +110,8 @@ static json_t *node(reader *r, yaml_event_t *ev, int depth) {
   if (depth > MAX_DEPTH) {
     fail(r, ev->start_mark.line, "nesting too deep");
   } else if (ev->type == YAML_SCALAR_EVENT) {
-    v = ev->data.scalar.anchor ? NULL : scalar(ev);
-    if (!v) fail(r, ev->start_mark.line, "anchors are not supported");
+    if (ev->data.scalar.anchor) fail(r, ev->start_mark.line, "anchors are not supported");
+    else if (!(v = scalar(ev))) fail(r, ev->start_mark.line, "out of memory");
   } else if (ev->type == YAML_MAPPING_START_EVENT || ev->type == YAML_SEQUENCE_START_EVENT) {
     int is_map = ev->type == YAML_MAPPING_START_EVENT;
     size_t line = ev->start_mark.line;
@@ -111,7 +121,7 @@ static json_t *node(reader *r, yaml_event_t *ev, int depth) {
       fail(r, line, "anchors are not supported");
       return NULL;
     }
-    return collection(r, is_map, depth);
+    return collection(r, is_map, depth, line);
   } else if (ev->type == YAML_ALIAS_EVENT) {
     fail(r, ev->start_mark.line, "aliases are not supported");
   } else {
@@ -158,6 +168,7 @@ json_t *mol_yaml_parse(const char *text, size_t len, char *err, size_t errlen) {
     json_decref(root);
     root = json_object();
   }
+  if (!root && err && errlen && !err[0]) snprintf(err, errlen, "out of memory");
   return root;
 }
 
@@ -174,7 +185,12 @@ json_t *mol_yaml_load_file(const char *path, char *err, size_t errlen) {
     if (len + n > cap) {
       cap = (len + n) * 2;
       char *p = realloc(buf, cap);
-      if (!p) break;
+      if (!p) { /* never a document read from half the file */
+        fclose(f);
+        free(buf);
+        if (err) snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+      }
       buf = p;
     }
     memcpy(buf + len, chunk, n);

@@ -6,6 +6,8 @@
 
 #include <time.h>
 
+#include "platform_arms.h"
+
 typedef struct {
   uv_loop_t loop;
   fake f;
@@ -25,11 +27,13 @@ static int setup(void **st) {
   F->s.dflt = (fake_resp){.status = 200, .body = "{}"};
   assert_int_equal(fake_listen(&F->f, 0), 0);
   F->dir = make_tmpdir();
+  arms_start(&F->f.nlog);
   return 0;
 }
 
 static int teardown(void **st) {
   (void)st;
+  arms_stop();
   if (F->c) close_client(F->c);
   fake_stop(&F->f);
   loop_drain(g_loop);
@@ -432,6 +436,19 @@ static void rty_01_03_10_basic(void **st) {
   assert_int_equal(cap.attempts, 1);
 }
 
+/* The retry sleeps armed since arm index `from`: exactly `n` of them, with these delays, and
+ * each retry reached the platform no earlier than its sleep allowed (first_req: the index of
+ * the first request of the call in the fake's log). */
+static void assert_retry_sleeps(int from, int first_req, const uint64_t *want, int n) {
+  arm_rec r[8];
+  assert_int_equal(arms_of(MOL_PLATFORM__ARM_RETRY, from, r, 8), n);
+  for (int i = 0; i < n; i++) {
+    assert_int_equal(r[i].delay_ms, want[i]);
+    assert_int_equal(r[i].nlog, first_req + i + 1); /* armed after attempt i's answer */
+    assert_true(req(first_req + i + 1)->at_ms >= r[i].at_ms + r[i].delay_ms);
+  }
+}
+
 /* RTY-04/05/06 (RTY-14): Retry-After seconds honoured, fractions round up, capped. */
 static void rty_04_06_retry_after_seconds(void **st) {
   (void)st;
@@ -440,19 +457,19 @@ static void rty_04_06_retry_after_seconds(void **st) {
   mk(&o);
   script_push(&F->s, 429, "Retry-After: 1\r\n", "{}");
   script_push(&F->s, 200, NULL, "{}");
+  int from = g_arms.n;
   capture cap = get_secrets();
-  uint64_t gap = req(1)->at_ms - req(0)->at_ms;
-  assert_true(gap >= 950 && gap < 1400);
+  assert_retry_sleeps(from, 0, (uint64_t[]){1000}, 1);
   script_push(&F->s, 429, "Retry-After: 0.2\r\n", "{}"); /* rounds up to 1 s */
   script_push(&F->s, 200, NULL, "{}");
+  from = g_arms.n;
   cap = get_secrets();
-  gap = req(3)->at_ms - req(2)->at_ms;
-  assert_true(gap >= 950 && gap < 1400);
+  assert_retry_sleeps(from, 2, (uint64_t[]){1000}, 1);
   script_push(&F->s, 429, "Retry-After: 120\r\n", "{}"); /* capped at cap_ms */
   script_push(&F->s, 200, NULL, "{}");
-  cap = get_secrets(); /* at all: uncapped, the retry would come after the wait's 10 s */
-  gap = req(5)->at_ms - req(4)->at_ms;
-  assert_true(gap >= 1450);
+  from = g_arms.n;
+  cap = get_secrets();
+  assert_retry_sleeps(from, 4, (uint64_t[]){1500}, 1);
   assert_int_equal(cap.err, 0);
 }
 
@@ -461,15 +478,27 @@ static void rty_07_09_exhausted(void **st) {
   (void)st;
   mk_default();
   F->s.dflt = (fake_resp){.status = 429, .body = "{\"error\":\"rate limit exceeded\"}"};
+  int from = g_arms.n;
   capture cap = get_secrets();
   assert_int_equal(cap.err, MOL_EHTTP);
   assert_int_equal(cap.status, 429);
   assert_int_equal(F->f.nlog, 4);
-  uint64_t want[] = {20, 40, 80};
-  for (int i = 0; i < 3; i++) {
-    uint64_t gap = req(i + 1)->at_ms - req(i)->at_ms;
-    assert_true(gap >= want[i] - 2 && gap < want[i] + 60);
-  }
+  assert_retry_sleeps(from, 0, (uint64_t[]){20, 40, 80}, 3);
+}
+
+/* The back-off is capped by cap_ms: 20, 40, then 50 and 50 (not 80, 160). */
+static void rty_backoff_capped(void **st) {
+  (void)st;
+  mol_platform_opts o = base_opts(F->f.port, F->dir);
+  o.retry.cap_ms = 50;
+  o.retry.max_retries = 4;
+  mk(&o);
+  F->s.dflt = (fake_resp){.status = 429, .body = "{}"};
+  int from = g_arms.n;
+  capture cap = get_secrets();
+  assert_int_equal(cap.err, MOL_EHTTP);
+  assert_int_equal(cap.attempts, 5);
+  assert_retry_sleeps(from, 0, (uint64_t[]){20, 40, 50, 50}, 4);
 }
 
 /* RTY-11/12/13: state poll retry on 429; persistent 429 -> error after 4; 404 not retried. */
@@ -499,7 +528,8 @@ static void rty_11_13_state(void **st) {
   assert_int_equal(cap.attempts, 1);
 }
 
-/* ADD-01: Retry-After as an HTTP-date is honoured; garbage and negatives fall back. */
+/* ADD-01: Retry-After as an HTTP-date is honoured to the second; garbage and negatives fall
+ * back to the computed back-off. */
 static void add_01_retry_after_forms(void **st) {
   (void)st;
   mk_default();
@@ -510,17 +540,24 @@ static void add_01_retry_after_forms(void **st) {
   strftime(hdr, sizeof(hdr), "Retry-After: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
   script_push(&F->s, 429, hdr, "{}");
   script_push(&F->s, 200, NULL, "{}");
+  int from = g_arms.n;
   capture cap = get_secrets();
-  uint64_t gap = req(1)->at_ms - req(0)->at_ms;
-  assert_true(gap >= 900 && gap <= 2300);
+  arm_rec r[4];
+  assert_int_equal(arms_of(MOL_PLATFORM__ARM_RETRY, from, r, 4), 1);
+  /* the date less the second the client read: the observer read its clock just after, so
+   * that second or the one before */
+  int64_t left = (int64_t)t - r[0].unix_s;
+  assert_true(r[0].delay_ms == (uint64_t)left * 1000 || r[0].delay_ms == (uint64_t)(left + 1) * 1000);
+  assert_true(r[0].delay_ms >= 1000);
+  assert_true(req(1)->at_ms >= r[0].at_ms + r[0].delay_ms);
   script_push(&F->s, 429, "Retry-After: soon\r\n", "{}");
   script_push(&F->s, 429, "Retry-After: -3\r\n", "{}");
   script_push(&F->s, 200, NULL, "{}");
+  from = g_arms.n;
   cap = get_secrets(); /* the computed 20 ms + 40 ms: not an error, not a hang */
   assert_int_equal(cap.err, 0);
   assert_int_equal(cap.attempts, 3);
-  gap = req(4)->at_ms - req(2)->at_ms;
-  assert_true(gap >= 58);
+  assert_retry_sleeps(from, 2, (uint64_t[]){20, 40}, 2);
 }
 
 /* Optional 5xx/transport retry for GETs (off by default, RTY-10 above). */
@@ -679,7 +716,7 @@ int main(void) {
       T(sta_01_05_states),                 T(add_24_empty_404_is_misroute),
       T(hb_01_full_payload_and_tenant),    T(add_02_post_429_not_retried),
       T(ten_01_05_headers),                T(rty_01_03_10_basic),
-      T(rty_04_06_retry_after_seconds),    T(rty_07_09_exhausted),
+      T(rty_04_06_retry_after_seconds),    T(rty_07_09_exhausted), T(rty_backoff_capped),
       T(rty_11_13_state),                  T(add_01_retry_after_forms),
       T(retry_server_errors_opt_in),       T(reset_mid_body_is_an_error),
       T(deadline_and_per_attempt_timeout), T(cancel_in_flight_and_in_backoff),
