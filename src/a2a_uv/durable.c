@@ -13,11 +13,13 @@
  * returned. A commit is capped (MOL_A2A_DURABLE_BATCH_ROWS, _BYTES): what a burst leaves over
  * goes into the next one, and a reply held for this commit whose task it does not write waits
  * for the next, with every reply after it. Replies leave in the order they were held: a
- * connection's answers and a stream's events keep their order. A change no reply has reported yet (the working and artifact steps
- * of a turn nobody streams) waits up to LAZY_MS and is written with the rest then: on a kill -9
- * in between the task goes back to its last reported state, which is all a client can have
- * seen. When a commit fails (a full disk) the replies waiting for it leave as errors, never
- * reporting what is not saved; its tasks stay dirty and are retried every second. */
+ * connection's answers and a stream's events keep their order. A change no reply has reported
+ * yet (the working and artifact steps of a turn nobody streams) waits up to LAZY_MS and is
+ * written with the next commit once due (never waiting for a moment with no commit running,
+ * which a busy store may not have): on a kill -9 in between the task goes back to its last
+ * reported state, which is all a client can have seen. When a commit fails (a full disk) the
+ * replies waiting for it leave as errors, never reporting what is not saved; its tasks stay
+ * dirty and are retried every second. */
 #include <stdlib.h>
 #include <string.h>
 
