@@ -58,6 +58,10 @@ MUTANTS = [
      'if (b && b->n && mol_a2a__durable_batch_queue(b, on_commit_done) == 0) {',
      'if (b && b->n && 0 && mol_a2a__durable_batch_queue(b, on_commit_done) == 0) {',
      ['a2a_durable_backend']),
+    # a reply whose task a capped commit left over leaves with that commit, before its own
+    ('a2a-durable-cap', 'src/a2a_uv/durable.c',
+     '  if (b) defer_left_over(d, b->gen);', '  (void)defer_left_over;',
+     ['a2a_durable_backend']),
     # a delegation whose target went silent is only failed, not stuck
     ('delegation-stuck', 'src/devplatform/store.c',
      "UPDATE delegations SET status='stuck'", "UPDATE delegations SET status='failed'",

@@ -3,9 +3,9 @@
 # as soon as it is stored, then runs the turn) against `molecule serve --task-mode` with the
 # in-memory task store, with the durable store (--data-dir, --sync normal) and with the durable
 # store fsyncing every commit (--sync full), in one run: wrk -t1 -c50 keep-alive, servers on
-# CPU 0, wrk on CPU 1, alternating rounds, medians. Then RSS and database size of the durable
-# agent after `calls` more non-blocking sends (its store is bounded by the same memory budget,
-# and the database mirrors the store).
+# CPU 0, wrk on CPU 1, alternating rounds, medians. Then RSS, WAL and database size of the
+# durable agent at every tenth of `calls` more non-blocking sends (its store is bounded by the
+# same memory budget, the database mirrors the store, and a commit is capped).
 # Usage: bench/a2a/durable.sh [duration_s=10] [rounds=3] [calls=1000000]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,23 +48,44 @@ for r in $(seq "$rounds"); do
   ratio_f+="$(python3 -c "print(${got[full]} / ${got[memory]})") "
 done
 
-# RSS after `calls` more non-blocking sends to the durable agent (sync normal).
-rss0=$(awk '/VmRSS/ {print $2}' "/proc/${pid[normal]}/status")
-secs=$(python3 -c "import statistics as s; print(max(5, int($calls / s.median([float(x) for x in '${rps[normal]}'.split()]) * 1.2) + 1))")
-out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" -s "$here/send_nonblocking.lua" "http://127.0.0.1:${port[normal]}/")
-done_calls=$(echo "$out" | awk '/requests in/ {print $1}')
-rss1=$(awk '/VmRSS/ {print $2}' "/proc/${pid[normal]}/status")
-db=$(du -sk "$dir/normal" | cut -f1)
-tasks=$(curl -s "http://127.0.0.1:${port[normal]}/metrics" | awk '/^molecule_a2a_tasks / {print $2}')
-echo "RSS after $done_calls more sends: ${rss0} kB -> ${rss1} kB; data dir ${db} kB; ${tasks:-?} tasks kept"
+# RSS, WAL and data directory of the durable agent (sync normal) at every tenth of `calls`
+# more non-blocking sends, counted by the agent itself (molecule_a2a_requests_total): the
+# curve must flatten (the store's budget, SQLite's page cache, the commit's cap).
+metric() { curl -s "http://127.0.0.1:${port[normal]}/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+sample() { # sends so far: "sends rss_kB wal_kB dir_kB tasks"
+  local wal
+  wal=$(stat -c %s "$dir/normal/a2a-tasks.db-wal" 2>/dev/null || echo 0)
+  echo "$1 $(awk '/VmRSS/ {print $2}' "/proc/${pid[normal]}/status") $((wal / 1024))" \
+    "$(du -sk "$dir/normal" | cut -f1) $(metric molecule_a2a_tasks)"
+}
+base=$(metric molecule_a2a_requests_total)
+samples=$(sample 0 | tr ' ' ,)
+step=$((calls / 10)) next=$((calls / 10))
+taskset -c 1 wrk -t1 -c"$conns" -d3600s -s "$here/send_nonblocking.lua" \
+  "http://127.0.0.1:${port[normal]}/" >/dev/null & wrk_pid=$!
+pids+=($wrk_pid)
+while ((next <= calls)); do
+  sleep 0.5
+  kill -0 "$wrk_pid" 2>/dev/null || { echo "wrk stopped before $calls sends" >&2; exit 1; }
+  n=$(($(metric molecule_a2a_requests_total) - base))
+  if ((n >= next)); then
+    row=$(sample "$n")
+    samples+=" ${row// /,}"
+    echo "after $n sends: $row (sends, RSS kB, WAL kB, data dir kB, tasks)"
+    next=$((next + step))
+  fi
+done
+kill "$wrk_pid" 2>/dev/null || true
+done_calls=$n
 
 python3 - "${rps[memory]}" "${rps[normal]}" "${rps[full]}" "${p99[memory]}" "${p99[normal]}" \
-  "${p99[full]}" "$ratio_n" "$ratio_f" "$duration" "$rounds" "$calls" "$done_calls" "$rss0" "$rss1" \
-  "$db" "${tasks:-?}" >"$dir/result.md" <<'PY'
+  "${p99[full]}" "$ratio_n" "$ratio_f" "$duration" "$rounds" "$calls" "$done_calls" "$samples" \
+  >"$dir/result.md" <<'PY'
 import statistics as st, sys
 f = lambda s: st.median([float(x) for x in s.split()])
 rm, rn, rf, qm, qn, qf, ratn, ratf = map(f, sys.argv[1:9])
-dur, rounds, calls, done, rss0, rss1, db, tasks = sys.argv[9:17]
+dur, rounds, calls, done = sys.argv[9:13]
+rows = [[int(float(v)) for v in x.split(',')] for x in sys.argv[13].split()]
 print('## Durable task store: non-blocking message/send, durable vs in memory\n')
 print('Command: `bench/a2a/durable.sh %s %s %s` (wrk -t1 -c50 -d%ss keep-alive; `molecule serve' % (dur, rounds, calls, dur))
 print('--task-mode`, message/send with `configuration.blocking: false`: the answer is the stored task,')
@@ -88,13 +109,22 @@ print('- fsync policy: `--sync normal` survives kill -9 and crashes of the proce
 print('  (the last commits since a checkpoint may roll back); `--sync full` fsyncs the WAL at every')
 print('  commit, one commit for all the tasks the answers held meanwhile report, off the loop, and')
 print('  survives a power loss. See docs/durability.md.')
-mb = int(rss1) / 1024
-print('- **RSS of the durable agent after %s more non-blocking sends: %.1f MB** (%.1f MB before them);'
-      % ('{:,}'.format(int(done)), mb, int(rss0) / 1024))
-print('  the data directory then held %.1f MB for the %s tasks the store kept (the same memory budget' % (int(db) / 1024, tasks))
-print('  as in memory, 64 MiB by default: older terminal tasks are evicted, and deleted from the database).')
-if int(done) < int(calls):
-    print('  Only %s sends in the timed run, below the %s asked for.' % ('{:,}'.format(int(done)), '{:,}'.format(int(calls))))
+mb = lambda kb: kb / 1024
+print('- **RSS of the durable agent (`--sync normal`) over %s more non-blocking sends**, sampled'
+      % '{:,}'.format(int(done)))
+print('  every %s (counted by the agent, molecule_a2a_requests_total), with the WAL file, the data'
+      % '{:,}'.format(int(calls) // 10))
+print('  directory and the tasks the store kept:\n')
+print('| sends | RSS | WAL | data directory | tasks kept |')
+print('|---|---|---|---|---|')
+for n, rss, wal, d, tasks in rows:
+    print('| %s | %.1f MB | %.1f MB | %.1f MB | %d |' % ('{:,}'.format(n), mb(rss), mb(wal), mb(d), tasks))
+half = rows[len(rows) // 2:]
+print()
+print('  RSS %.1f -> %.1f MB over the run; over its second half (%s sends) %.1f -> %.1f MB (max %.1f),'
+      % (mb(rows[0][1]), mb(rows[-1][1]), '{:,}'.format(rows[-1][0] - half[0][0]), mb(half[0][1]),
+         mb(rows[-1][1]), mb(max(r[1] for r in half))))
+print('  WAL at most %.1f MB.' % mb(max(r[2] for r in rows)))
 PY
 cat "$dir/result.md"
 doc_update a2a-durable "$dir/result.md"

@@ -10,12 +10,16 @@
  * check serialises the tasks the held replies report (every dirty task when a reply reports
  * many: a task list) and hands them to a thread-pool thread, so that an fsync never stops the
  * loop; what is held while it runs goes into the next commit, which starts as soon as it has
- * returned. Replies leave in the order they were held: a connection's answers and a stream's
- * events keep their order. A change no reply has reported yet (the working and artifact steps
- * of a turn nobody streams) waits up to LAZY_MS and is written with the rest then: on a kill -9
- * in between the task goes back to its last reported state, which is all a client can have
- * seen. When a commit fails (a full disk) the replies waiting for it leave as errors, never
- * reporting what is not saved; its tasks stay dirty and are retried every second. */
+ * returned. A commit is capped (MOL_A2A_DURABLE_BATCH_ROWS, _BYTES): what a burst leaves over
+ * goes into the next one, and a reply held for this commit whose task it does not write waits
+ * for the next, with every reply after it. Replies leave in the order they were held: a
+ * connection's answers and a stream's events keep their order. A change no reply has reported
+ * yet (the working and artifact steps of a turn nobody streams) waits up to LAZY_MS and is
+ * written with the next commit once due (never waiting for a moment with no commit running,
+ * which a busy store may not have): on a kill -9 in between the task goes back to its last
+ * reported state, which is all a client can have seen. When a commit fails (a full disk) the
+ * replies waiting for it leave as errors, never reporting what is not saved; its tasks stay
+ * dirty and are retried every second. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +43,7 @@ static void release_upto(mol_a2a_durable *d, unsigned long long gen, int saved) 
     d->held = h->next;
     if (!d->held) d->held_tail = &d->held;
     d->release(h->kind, h->r, h->event, h->body, saved || !h->reports);
+    free(h->task_id);
     free(h);
   }
 }
@@ -52,6 +57,7 @@ static void stop_ticking(mol_a2a_durable *d) {
 
 static void on_retry(uv_timer_t *t);
 static void on_lazy(uv_timer_t *t);
+static void start_ticking(mol_a2a_durable *d);
 
 /* A commit has returned (or could not be made): its outcome, then the replies waiting for it. */
 static void finish_commit(mol_a2a_durable *d, durable_batch *b) {
@@ -68,12 +74,13 @@ static void finish_commit(mol_a2a_durable *d, durable_batch *b) {
   release_upto(d, d->gen_done, saved);
 }
 
-static void start_commit(mol_a2a_durable *d, json_t *set);
+static void start_commit(mol_a2a_durable *d, int lazy);
 
-/* What waits goes next: the replies held meanwhile, else the lazy changes a little later. */
+/* What waits goes next: the replies held meanwhile and what a capped commit left over (or the
+ * lazy changes that came due meanwhile), else the lazy changes a little later. */
 static void after_commit(mol_a2a_durable *d) {
   if (!d->store) return; /* closing */
-  if (d->held) start_commit(d, d->all_urgent ? d->dirty : d->urgent);
+  if (d->held || d->lazy_due) start_commit(d, 0);
   else if (json_object_size(d->dirty) && !uv_is_active((uv_handle_t *)&d->lazy))
     uv_timer_start(&d->lazy, on_lazy, LAZY_MS, 0);
 }
@@ -92,10 +99,36 @@ static void on_commit_done(uv_work_t *w, int status) {
   if (--d->handles_open == 0) free_durable(d);
 }
 
-/* Starts the commit of `set` on the thread pool, unless one runs (it starts the next). */
-static void start_commit(mol_a2a_durable *d, json_t *set) {
+/* The replies held for commit gen whose task it does not write (the cap left it dirty) wait
+ * for the next commit, and so does every reply held after the first of them, to keep the
+ * order; their tasks go first in the next commit. */
+static void defer_left_over(mol_a2a_durable *d, unsigned long long gen) {
+  if (!json_object_size(d->dirty)) return;
+  int defer = 0;
+  for (held_reply *h = d->held; h; h = h->next) {
+    if (h->gen != gen) continue;
+    int left = h->reports && (!h->task_id || json_object_get(d->dirty, h->task_id));
+    if (left && !h->task_id) d->all_urgent = 1;
+    else if (left && json_object_set_new(d->urgent, h->task_id, json_true()) != 0)
+      d->lazy_due = 1; /* no room to mark it: the next commit takes every dirty task */
+    defer |= left;
+    if (defer) h->gen = gen + 1;
+  }
+  if (defer) d->held_last_gen = gen + 1;
+}
+
+static durable_batch *next_batch(mol_a2a_durable *d) {
+  durable_batch *b = mol_a2a__durable_batch_new(d);
+  if (b) defer_left_over(d, b->gen);
+  return b;
+}
+
+/* Starts the next commit on the thread pool (lazy: with every dirty task), unless one runs
+ * (then what is due goes next). */
+static void start_commit(mol_a2a_durable *d, int lazy) {
+  if (lazy) d->lazy_due = 1;
   if (d->running || !d->db) return;
-  durable_batch *b = mol_a2a__durable_batch_new(d, set);
+  durable_batch *b = next_batch(d);
   if (b && b->n && mol_a2a__durable_batch_queue(b, on_commit_done) == 0) {
     d->running = b;
     d->handles_open++;
@@ -103,10 +136,12 @@ static void start_commit(mol_a2a_durable *d, json_t *set) {
   }
   if (b && b->n) mol_a2a__durable_batch_run(b); /* the pool refused it: here then */
   finish_commit(d, b); /* nothing to write, or no memory: at once */
+  int saved = b && b->rc == 0;
   mol_a2a__durable_batch_free(b);
+  if (saved && (d->held || d->lazy_due)) start_ticking(d); /* what the cap left: next, soon */
 }
 
-static void commit_all(mol_a2a_durable *d) { start_commit(d, d->dirty); }
+static void commit_all(mol_a2a_durable *d) { start_commit(d, 1); }
 
 static void on_retry(uv_timer_t *t) { commit_all(t->data); }
 
@@ -116,7 +151,7 @@ static void on_lazy(uv_timer_t *t) { commit_all(t->data); }
 static void on_check(uv_check_t *c) {
   mol_a2a_durable *d = c->data;
   stop_ticking(d);
-  start_commit(d, d->all_urgent ? d->dirty : d->urgent);
+  start_commit(d, 0);
 }
 
 static void on_idle(uv_idle_t *i) { (void)i; /* only keeps the poll phase from blocking */ }
@@ -160,8 +195,11 @@ int mol_a2a__durable_hold(mol_a2a_durable *d, mol_a2a_held_kind kind, mol_http_r
   int next = gen && gen > d->gen_started;
   if (!gen && !d->held) return 0;
   held_reply *h = malloc(sizeof(*h));
-  if (!h || (next && task_id && json_object_set_new(d->urgent, task_id, json_true()) != 0)) {
+  char *id = task_id ? strdup(task_id) : NULL;
+  if (!h || (task_id && !id) ||
+      (next && task_id && json_object_set_new(d->urgent, task_id, json_true()) != 0)) {
     free(h);
+    free(id);
     mol_a2a__durable_flush(d); /* commit everything now: then the reply may leave */
     if (d->held) mol_loge("a2a", "task store: out of memory with a commit failing: a reply leaves");
     return 0;
@@ -171,7 +209,8 @@ int mol_a2a__durable_hold(mol_a2a_durable *d, mol_a2a_held_kind kind, mol_http_r
    * it waits must not call back into a call that may be gone. The request itself lives until
    * the release answers it. (A stream's events stay with their call, which ends the stream.) */
   if (kind != MOL_A2A_HELD_EVENT) mol_http_req_on_abort(r, NULL, NULL);
-  *h = (held_reply){.kind = kind, .r = r, .event = event, .body = body, .reports = gen != 0,
+  *h = (held_reply){.kind = kind, .r = r, .event = event, .body = body, .task_id = id,
+                    .reports = gen != 0,
                     .gen = d->held && d->held_last_gen > gen ? d->held_last_gen : gen};
   d->held_last_gen = h->gen;
   *d->held_tail = h;
@@ -180,7 +219,8 @@ int mol_a2a__durable_hold(mol_a2a_durable *d, mol_a2a_held_kind kind, mol_http_r
   return 1;
 }
 
-/* On the loop thread, now: the running commit's outcome (waited for), then everything dirty. */
+/* On the loop thread, now: the running commit's outcome (waited for), then everything dirty,
+ * capped commit after capped commit, until one fails. */
 void mol_a2a__durable_flush(mol_a2a_durable *d) {
   if (!d->db) return;
   if (d->running) {
@@ -188,11 +228,15 @@ void mol_a2a__durable_flush(mol_a2a_durable *d) {
     mol_a2a__durable_batch_wait(b);
     finish_commit(d, b); /* its thread-pool callback only frees it */
   }
-  if (!json_object_size(d->dirty) && !d->held) return;
-  durable_batch *b = mol_a2a__durable_batch_new(d, d->dirty);
-  if (b && b->n) mol_a2a__durable_batch_run(b);
-  finish_commit(d, b);
-  mol_a2a__durable_batch_free(b);
+  int saved = 1;
+  while (saved && (json_object_size(d->dirty) || d->held)) {
+    d->lazy_due = 1;
+    durable_batch *b = next_batch(d);
+    if (b && b->n) mol_a2a__durable_batch_run(b);
+    finish_commit(d, b);
+    saved = b && b->rc == 0;
+    mol_a2a__durable_batch_free(b);
+  }
 }
 
 int mol_a2a__durable_restarted(const mol_a2a_durable *d, const char *task_id) {

@@ -65,6 +65,14 @@ void mol_a2a__durable_flush(mol_a2a_durable *d);
  * store must not journal any more: call before mol_a2a_store_free. */
 void mol_a2a__durable_close(mol_a2a_durable *d);
 
+/* A commit writes at most MOL_A2A_DURABLE_BATCH_ROWS rows and stops taking tasks once its rows
+ * hold MOL_A2A_DURABLE_BATCH_BYTES (a single larger task still goes, alone past the mark): what
+ * is left goes into the next commit, which starts as soon as this one has returned, and the
+ * replies that report it wait for that one. So a burst never makes one commit hold (in memory
+ * and in the WAL) everything written meanwhile. */
+#define MOL_A2A_DURABLE_BATCH_ROWS 1024
+#define MOL_A2A_DURABLE_BATCH_BYTES (1024 * 1024)
+
 typedef struct {
   unsigned long long commits, rows_written, rows_deleted, commit_errors;
 } mol_a2a_durable_stats;

@@ -47,10 +47,20 @@ static int add_row(durable_batch *b, const char *id, const mol_a2a_task *t, size
   return 0;
 }
 
-static int fill(durable_batch *b, json_t *set, size_t *off) {
+static int batch_full(const durable_batch *b) {
+  return b->n >= MOL_A2A_DURABLE_BATCH_ROWS || b->bodies.len >= MOL_A2A_DURABLE_BATCH_BYTES;
+}
+
+/* Takes the tasks of set not taken yet until the batch is full; *left: some are not taken. */
+static int fill(durable_batch *b, json_t *set, size_t *off, int *left) {
   const char *id;
   json_t *v;
   json_object_foreach(set, id, v) {
+    if (json_object_get(b->ids, id)) continue;
+    if (batch_full(b)) {
+      *left = 1;
+      return 0;
+    }
     if (json_object_set_new(b->ids, id, json_true()) != 0) return MOL_ENOMEM;
     const mol_a2a_task *t = b->d->store ? mol_a2a_store_get(b->d->store, id) : NULL;
     /* gone from the store: its row goes; never written if it came and went within one batch */
@@ -58,15 +68,26 @@ static int fill(durable_batch *b, json_t *set, size_t *off) {
     size_t i = b->n;
     if (add_row(b, id, t, &off[2 * i], &off[2 * i + 1]) != 0) return MOL_ENOMEM;
   }
+  return 0;
+}
+
+/* The urgent tasks first (held replies wait for them), then the rest when it is due. */
+static int fill_all(durable_batch *b, size_t *off) {
+  mol_a2a_durable *d = b->d;
+  int left = 0;
+  int rc = fill(b, d->urgent, off, &left);
+  if (!rc && !left && (d->all_urgent || d->lazy_due)) rc = fill(b, d->dirty, off, &left);
   for (size_t i = 0; i < b->n; i++) {
     b->rows[i].id = b->bodies.data + off[2 * i];
     if (b->rows[i].body) b->rows[i].body = b->bodies.data + off[2 * i + 1];
   }
-  return 0;
+  return rc;
 }
 
-durable_batch *mol_a2a__durable_batch_new(mol_a2a_durable *d, json_t *set) {
-  size_t cap = json_object_size(set) + 1;
+durable_batch *mol_a2a__durable_batch_new(mol_a2a_durable *d) {
+  size_t cap = json_object_size(d->dirty) + json_object_size(d->urgent);
+  if (cap > MOL_A2A_DURABLE_BATCH_ROWS) cap = MOL_A2A_DURABLE_BATCH_ROWS;
+  cap++;
   durable_batch *b = calloc(1, sizeof(*b));
   size_t *off = calloc(2 * cap, sizeof(*off));
   if (b) {
@@ -75,7 +96,7 @@ durable_batch *mol_a2a__durable_batch_new(mol_a2a_durable *d, json_t *set) {
     b->ids = json_object();
     b->rows = calloc(cap, sizeof(*b->rows));
   }
-  if (!b || !off || !b->ids || !b->rows || fill(b, set, off) != 0) {
+  if (!b || !off || !b->ids || !b->rows || fill_all(b, off) != 0) {
     free(off);
     mol_a2a__durable_batch_free(b);
     return NULL;
@@ -84,10 +105,11 @@ durable_batch *mol_a2a__durable_batch_new(mol_a2a_durable *d, json_t *set) {
   /* Taken: what changes from now on is dirty again, for the next batch. */
   const char *id;
   json_t *v;
-  if (set == d->dirty) json_object_clear(d->dirty);
-  else json_object_foreach(b->ids, id, v) json_object_del(d->dirty, id);
-  json_object_clear(d->urgent);
-  d->all_urgent = 0;
+  json_object_foreach(b->ids, id, v) {
+    json_object_del(d->dirty, id);
+    json_object_del(d->urgent, id);
+  }
+  if (!json_object_size(d->dirty)) d->all_urgent = d->lazy_due = 0;
   b->gen = ++d->gen_started;
   b->work.data = b;
   return b;

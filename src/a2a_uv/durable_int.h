@@ -11,6 +11,7 @@ typedef struct held_reply {
   mol_http_req *r;
   const char *event; /* static ("error") or NULL */
   char *body;
+  char *task_id;          /* the task it reports (owned), NULL: any (a list) */
   unsigned long long gen; /* leaves once the commit of this generation has returned */
   int reports;            /* it reports what that commit writes (else it only keeps its place) */
   struct held_reply *next;
@@ -39,6 +40,7 @@ struct mol_a2a_durable {
   json_t *seq;                 /* task id -> its row's seq (the row key) */
   json_t *urgent;              /* dirty task id -> true: a held reply reports it */
   int all_urgent;              /* a held reply reports every task (a list) */
+  int lazy_due;                /* the dirty tasks no reply reports are due too (lazy, retry) */
   long long next_seq;
   json_t *restarted;           /* task id -> true: ended by a restart */
   held_reply *held, **held_tail;
@@ -56,10 +58,12 @@ struct mol_a2a_durable {
 };
 
 /* durable_batch.c */
-/* Serialises the tasks of `set` (d->dirty or d->urgent; a task gone from the store is deleted)
- * into a new batch of the next generation; they are no longer dirty. NULL out of memory
- * (nothing changed then). */
-durable_batch *mol_a2a__durable_batch_new(mol_a2a_durable *d, json_t *set);
+/* Serialises into a new batch of the next generation the urgent tasks, then (when a list is
+ * held or d->lazy_due) the other dirty ones, up to the cap (MOL_A2A_DURABLE_BATCH_ROWS and
+ * _BYTES); a task gone from the store is deleted. What it takes is no longer dirty nor urgent;
+ * the rest stays both, and all_urgent and lazy_due stay set while anything is dirty. NULL out
+ * of memory (nothing changed then). */
+durable_batch *mol_a2a__durable_batch_new(mol_a2a_durable *d);
 /* Runs b's commit on the thread pool; done on the loop once it returned (work.data is b). 0 or
  * an error from uv_queue_work (nothing queued). */
 int mol_a2a__durable_batch_queue(durable_batch *b, uv_after_work_cb done);

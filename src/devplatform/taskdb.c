@@ -81,6 +81,12 @@ static int taskdb_open(const char *dir, int sync_full, void **out, char *err, si
   /* Another process on the same data directory would write under us: refuse it. */
   if (!rc) rc = exec(t->db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;", err, err_len);
   if (!rc) rc = exec(t->db, "PRAGMA cache_size=-8192;", err, err_len); /* a bound, like the rest */
+  /* The WAL's bound: a checkpoint once it holds 1000 pages, after the commit that crossed the
+   * mark (the store caps a commit, so that one adds at most about 1 MiB of rows); and a WAL
+   * that a larger commit (a single task past the cap) made longer is cut back to 4 MiB when it
+   * starts over, instead of keeping its largest size for good. */
+  if (!rc) rc = exec(t->db, "PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=4194304;",
+                     err, err_len);
   if (!rc) rc = exec(t->db, SCHEMA, err, err_len);
   if (!rc) rc = prepare(t, err, err_len);
   if (rc) {

@@ -34,6 +34,7 @@ typedef struct {
   int echo_made;
   int port;
   int closed;
+  int a2a_closed; /* the A2A servers closed: the HTTP server closes after the last */
   uv_timer_t tick; /* wakes UV_RUN_ONCE now and then: a wait whose event came in a phase
                       after the poll rechecks its condition without sleeping to the next timer */
 } h_env;
@@ -147,7 +148,8 @@ static void h_count_closed(void *arg) { (void)arg; H.closed++; }
 /* The A2A servers go first (they remove their routes), the HTTP server after the last. */
 static void h_after_a2a(void *arg) {
   (void)arg;
-  if (++H.closed == H.n_a2a) mol_http_server_close(H.http, 1000, h_count_closed, NULL);
+  H.closed++;
+  if (++H.a2a_closed == H.n_a2a) mol_http_server_close(H.http, 1000, h_count_closed, NULL);
 }
 
 static void h_teardown(void) {

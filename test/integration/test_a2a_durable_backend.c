@@ -9,16 +9,21 @@
  * - a commit that takes long (an fsync on a slow disk) does not stop the loop: the agent card
  *   is served while it runs, and the reply that waits for it leaves only once it has returned;
  * - push-notification configs are not saved: after a restart the task is there, its config
- *   is not.
+ *   is not;
+ * - a burst larger than a commit's cap is split over several commits, none past the cap, and
+ *   every answer still arrives, only once the row of its task is committed; the WAL stays
+ *   within its bound.
  * Over loopback with our HTTP client, on a server mounted by the harness. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "a2a_harness.h"
+#include "a2a_uv/durable.h"
 #include "devplatform/taskdb.h"
 
 /* ---- the wrapped backend --------------------------------------------------------------------- */
@@ -26,9 +31,11 @@
 static atomic_int g_fail;      /* commits fail */
 static atomic_int g_entered;   /* commits that began */
 static atomic_int g_gated;     /* commits wait for the gate */
+static atomic_int g_over_cap; /* commits that went past the cap */
 static uv_mutex_t g_lock;
 static uv_cond_t g_cond;
 static int g_gate_open, g_gate_timed_out;
+static json_t *g_committed;    /* task id -> true: a row of it is committed (under g_lock) */
 
 static int w_open(const char *dir, int sync_full, void **out, char *err, size_t len) {
   return mol_dp_taskdb_backend()->open(dir, sync_full, out, err, len);
@@ -50,14 +57,34 @@ static void wait_gate(void) {
   uv_mutex_unlock(&g_lock);
 }
 
+/* The cap: at most so many rows, and no row taken once the rows before it hold the bytes. */
+static int past_cap(const mol_a2a_task_row *rows, size_t n) {
+  size_t bytes = 0;
+  for (size_t i = 0; i + 1 < n; i++) bytes += strlen(rows[i].id) + 1 + rows[i].body_len;
+  return n > MOL_A2A_DURABLE_BATCH_ROWS || bytes >= MOL_A2A_DURABLE_BATCH_BYTES;
+}
+
 static int w_commit(void *db, const mol_a2a_task_row *rows, size_t n, char *err, size_t len) {
   atomic_fetch_add(&g_entered, 1);
+  if (past_cap(rows, n)) atomic_fetch_add(&g_over_cap, 1);
   if (atomic_load(&g_gated)) wait_gate();
   if (atomic_load(&g_fail)) {
     snprintf(err, len, "injected: the disk is full");
     return MOL_EIO;
   }
-  return mol_dp_taskdb_backend()->commit(db, rows, n, err, len);
+  int rc = mol_dp_taskdb_backend()->commit(db, rows, n, err, len);
+  uv_mutex_lock(&g_lock);
+  for (size_t i = 0; i < n && rc == 0; i++)
+    if (rows[i].body) json_object_set_new(g_committed, rows[i].id, json_true());
+  uv_mutex_unlock(&g_lock);
+  return rc;
+}
+
+static int committed(const char *id) {
+  uv_mutex_lock(&g_lock);
+  int yes = json_object_get(g_committed, id) != NULL;
+  uv_mutex_unlock(&g_lock);
+  return yes;
 }
 
 static void w_close(void *db) { mol_dp_taskdb_backend()->close(db); }
@@ -97,6 +124,8 @@ static int setup(void **state) {
   atomic_store(&g_fail, 0);
   atomic_store(&g_gated, 0);
   atomic_store(&g_entered, 0);
+  atomic_store(&g_over_cap, 0);
+  g_committed = json_object();
   g_gate_open = g_gate_timed_out = 0;
   h_setup_base();
   mol_echo_opts instant = {0}, task = {.delay_ms = 50, .task_mode = 1};
@@ -107,12 +136,22 @@ static int setup(void **state) {
   return 0;
 }
 
+static mol_http_client *g_client; /* a second client, with room for a burst */
+static void count_closed(void *arg);
+
 static int teardown(void **state) {
   (void)state;
   open_gate();
+  if (g_client) { /* closed here, so that a failed assertion does not leave it open */
+    int closed = 0;
+    mol_http_client_close(g_client, count_closed, &closed);
+    while (!closed) uv_run(&H.loop, UV_RUN_ONCE);
+    g_client = NULL;
+  }
   h_teardown();
   uv_cond_destroy(&g_cond);
   uv_mutex_destroy(&g_lock);
+  json_decref(g_committed);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
   assert_int_equal(system(cmd), 0);
@@ -279,11 +318,99 @@ static void push_config_not_saved(void **state) {
   json_decref(r);
 }
 
+/* BURST sends of TEXT_KB each, all held behind a commit that waits: together far more than
+ * one commit may carry. */
+enum { BURST = 64, TEXT_KB = 150 };
+
+/* Past the cap, a commit would hold the whole burst (64 x 150 KB). Capped, the WAL holds at
+ * most 1000 pages (the checkpoint's mark) plus the capped commit that crossed it. */
+#define WAL_BOUND (1000 * 4096 + 3 * MOL_A2A_DURABLE_BATCH_BYTES)
+
+static void start_send(mol_http_client *c, const char *body, h_resp *o) {
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/task", H.port);
+  memset(o, 0, sizeof(*o));
+  mol_http_header hdr = {"Content-Type", "application/json"};
+  mol_http_request_opts opts = {.method = "POST", .url = url, .headers = &hdr, .nheaders = 1,
+                                .body = body, .body_len = strlen(body),
+                                .total_timeout_ms = 60000};
+  assert_int_equal(mol_http_request_send(c, &opts, h_done, o, NULL), 0);
+}
+
+/* The answer to send i has arrived: it is the task, and the task's row was committed first. */
+static void check_answer(h_resp *o) {
+  assert_int_equal(o->err, 0);
+  assert_int_equal(o->status, 200);
+  json_t *r = json_loads(o->body, 0, NULL);
+  json_t *task = json_object_get(r, "result");
+  assert_string_equal(json_string_value(json_object_get(task, "kind")), "task");
+  const char *id = json_string_value(json_object_get(task, "id"));
+  assert_non_null(id);
+  assert_true(committed(id)); /* the durability rule, through the cap */
+  json_decref(r);
+}
+
+static void burst_beyond_the_cap(void **state) {
+  (void)state;
+  mol_http_client_opts co = {.max_conns_per_origin = BURST, .max_idle_per_origin = BURST};
+  assert_int_equal(mol_http_client_new(&H.loop, &co, &g_client), 0);
+  char *text = malloc(TEXT_KB * 1024 + 1), *body = malloc(TEXT_KB * 1024 + 512);
+  memset(text, 'x', TEXT_KB * 1024);
+  text[TEXT_KB * 1024] = '\0';
+  static h_resp out[BURST];
+  atomic_store(&g_gated, 1);
+  for (int i = 0; i < BURST; i++) {
+    sprintf(body,
+            "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"message/send\",\"params\":{\"message\":"
+            "{\"role\":\"user\",\"parts\":[{\"kind\":\"text\",\"text\":\"%s\"}],"
+            "\"messageId\":\"b-%d\"},\"configuration\":{\"blocking\":false}}}", i, text, i);
+    start_send(g_client, body, &out[i]); /* the body is copied */
+  }
+  free(text);
+  free(body);
+  /* Every task exists, the first commit waits at the gate, and every answer is held. */
+  mol_a2a_server_stats st = {0};
+  while (st.tasks < BURST || !atomic_load(&g_entered)) {
+    uv_run(&H.loop, UV_RUN_ONCE);
+    mol_a2a_server_stats_get(H.a2a[0], &st);
+  }
+  for (int i = 0; i < BURST; i++) assert_int_equal(out[i].done, 0);
+  open_gate();
+  int checked[BURST] = {0}, left = BURST;
+  while (left) {
+    uv_run(&H.loop, UV_RUN_ONCE);
+    for (int i = 0; i < BURST; i++)
+      if (out[i].done && !checked[i]) {
+        check_answer(&out[i]);
+        checked[i] = 1;
+        left--;
+        h_free(&out[i]);
+      }
+  }
+  assert_int_equal(atomic_load(&g_over_cap), 0);
+  assert_true(atomic_load(&g_entered) >= 3); /* the burst did not fit one commit */
+
+  /* Everything saved (a list waits for every dirty task; one task of it, without history, is
+   * enough), then the WAL's size. */
+  json_t *list = h_rpc("/task", "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"ListTasks\","
+                       "\"params\":{\"pageSize\":1,\"historyLength\":0}}", "1.0");
+  assert_non_null(json_object_get(list, "result"));
+  json_decref(list);
+  assert_int_equal(atomic_load(&g_over_cap), 0);
+  char wal[128];
+  snprintf(wal, sizeof wal, "%s/a2a-tasks.db-wal", g_dir);
+  struct stat sb;
+  assert_int_equal(stat(wal, &sb), 0);
+  fprintf(stderr, "WAL after the burst: %lld bytes (bound %d)\n", (long long)sb.st_size, WAL_BOUND);
+  assert_true(sb.st_size <= WAL_BOUND);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(failed_commit_answers_error, setup, teardown),
       cmocka_unit_test_setup_teardown(slow_commit_keeps_serving, setup, teardown),
       cmocka_unit_test_setup_teardown(push_config_not_saved, setup, teardown),
+      cmocka_unit_test_setup_teardown(burst_beyond_the_cap, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
