@@ -3,7 +3,9 @@
 # process at all on this machine) in the same run: perf stat -r N (task-clock = CPU time,
 # elapsed, page faults) and the shared objects the dynamic loader maps (LD_DEBUG=libs).
 # BEFORE_BIN=<build dir> adds that build's binary to the same run (to compare two builds);
-# BENCH_BIN=<build dir> measures that build instead of building build-bench.
+# BENCH_BIN=<build dir> measures that build instead of building build-bench; STATIC=1 adds a
+# build with -Dstatic_deps=true (build-bench-static: libuv, jansson, libyaml, mbedTLS linked
+# from their static archives).
 # Usage: bench/startup/run.sh [runs=200]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +27,14 @@ if [[ -n ${BEFORE_BIN:-} ]]; then
   names+=("molecule --version (before)"); cmds+=("$BEFORE_BIN/src/cli/molecule --version")
 fi
 names+=("molecule --version"); cmds+=("$bin/src/cli/molecule --version")
+if [[ -n ${STATIC:-} ]]; then
+  static=$BENCH_ROOT/build-bench-static
+  [[ -f $static/build.ninja ]] ||
+    meson setup "$static" -Dbuildtype=release -Dtests=false -Dstatic_deps=true >/dev/null
+  ninja -C "$static" src/cli/molecule >"$BENCH_OUT/build-static.log" 2>&1 ||
+    { tail -30 "$BENCH_OUT/build-static.log" >&2; exit 1; }
+  names+=("molecule --version, -Dstatic_deps=true"); cmds+=("$static/src/cli/molecule --version")
+fi
 
 rows=()
 for i in "${!cmds[@]}"; do
@@ -35,7 +45,14 @@ for i in "${!cmds[@]}"; do
   libs=1
   [[ ${cmds[$i]} == /bin/true ]] || \
     libs=$(LD_DEBUG=libs ${cmds[$i]} 2>&1 >/dev/null | grep -c 'calling init' || true)
-  rows+=("${names[$i]}|$(awk -F, '$3 == "task-clock" {print $1} $3 == "page-faults" {print $1}' "$dir/stat" | paste -sd'|')|$(tail -1 "$dir/wall")|$libs")
+  # Instructions, dynamic loader included: steady under load, where the times are not.
+  ir=n/a
+  if command -v valgrind >/dev/null; then
+    # shellcheck disable=SC2086
+    ir=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null ${cmds[$i]} 2>&1 >/dev/null |
+           sed -n 's/.*Collected : //p')
+  fi
+  rows+=("${names[$i]}|$(awk -F, '$3 == "task-clock" {print $1} $3 == "page-faults" {print $1}' "$dir/stat" | paste -sd'|')|$(tail -1 "$dir/wall")|$libs|$ir")
   echo "${rows[-1]}"
 done
 
@@ -48,21 +65,23 @@ load = open('/proc/loadavg').read().split()[0]
 print('## Start-up: molecule --version\n')
 print('Command: `bench/startup/run.sh %d` (`BEFORE_BIN=<older build>` adds a second binary to the same run).' % runs)
 print('perf stat -r %d: task-clock is the CPU time of one run; wall is %d runs back to back from a' % (runs, runs))
-print('shell loop, divided; shared objects are those the dynamic loader initialised (LD_DEBUG=libs).')
+print('shell loop, divided; shared objects are those the dynamic loader initialised (LD_DEBUG=libs);')
+print('instructions are those of one run under callgrind, the dynamic loader included.')
 print('/bin/true is the cost of any process on this machine in the same run. Machine: %s, %d CPUs,' % (cpu[0] if cpu else '?', len(cpu)))
 print('shared; load average at the end: %s. Release build.\n' % load)
-print('| command | CPU (task-clock) | wall per run | page faults | shared objects |')
-print('|---|---|---|---|---|')
+print('| command | CPU (task-clock) | wall per run | page faults | shared objects | instructions |')
+print('|---|---|---|---|---|---|')
 base = float(rows[0][1])
-for name, clock, faults, wall, libs in rows:
-    print('| %s | %.2f ms | %.2f ms | %s | %s |' % (name, float(clock), float(wall) * 1e3 / runs, faults, libs))
+def thousands(ir):
+    return '{:,}'.format(int(ir.replace(',', ''))) if ir.replace(',', '').isdigit() else ir
+for name, clock, faults, wall, libs, ir in rows:
+    print('| %s | %.2f ms | %.2f ms | %s | %s | %s |'
+          % (name, float(clock), float(wall) * 1e3 / runs, faults, libs, thousands(ir)))
 print()
-mine = rows[-1]
-over = float(mine[1]) - base
-print('- **molecule --version: %.2f ms of CPU, %.2f ms more than /bin/true** (target: under 1.5 ms).' % (float(mine[1]), over))
-if len(rows) > 2:
-    b = rows[1]
-    print('- Before: %.2f ms of CPU (%.2f ms over /bin/true) with %s shared objects; after: %s.' % (float(b[1]), float(b[1]) - base, b[4], mine[4]))
+for name, clock, faults, wall, libs, ir in rows[1:]:
+    print('- **%s: %.2f ms of CPU, %.2f ms more than /bin/true** (%s shared objects, %s instructions).'
+          % (name, float(clock), float(clock) - base, libs, thousands(ir)))
+print('- Target: under 1.5 ms.')
 if float(load) > 2:
     print('- The machine was loaded (load average above 2 on 2 CPUs): /bin/true itself took %.2f ms of' % base)
     print('  CPU, several times its cost on an idle machine, and every row is inflated alike; the')
