@@ -1,7 +1,7 @@
 /* sqlite_dl.h - SQLite, loaded when the first database is opened instead of at start-up.
  * Linked normally, libsqlite3 was the largest library every `molecule` command mapped, and
- * its ~1,600 symbol relocations, resolved by the dynamic loader before main, were over half of
- * `molecule --version`'s time, though only the dev platform and the durable task store ever
+ * its ~1,600 symbol relocations, resolved by the dynamic loader before main, were half of
+ * `molecule --version`'s instructions, though only the dev platform and the durable task store ever
  * open a database. A file that calls SQLite includes this in place of <sqlite3.h>: its calls
  * keep their names and go through a table of pointers filled when sqlite3_open_v2 first runs.
  *
