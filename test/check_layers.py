@@ -47,6 +47,7 @@ FIREWALL = [
 # every layer's libraries into libmolecule and may name them all).
 MESON_FIREWALL = [
     ('sqlite_dep', ('src/devplatform/',)),
+    ('sqlite_headers_dep', ('src/devplatform/',)),
 ]
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]')
 

@@ -3,7 +3,6 @@
 #define MOL_DEVPLATFORM_DP_INT_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uthash.h>
@@ -13,6 +12,7 @@
 #include "base/holds.h"
 #include "base/json.h"
 #include "devplatform/devplatform.h"
+#include "devplatform/sqlite_dl.h"
 
 #define MOL_DP__TOKEN_LEN 43          /* 32 bytes, base64url without padding */
 #define MOL_DP__ID_MAX 64             /* workspace ids are uuids; we accept up to this length */

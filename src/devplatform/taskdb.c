@@ -12,11 +12,11 @@
  * Threads: the connection is opened SQLITE_OPEN_NOMUTEX and used by one thread at a time (the
  * loop, or the one thread-pool thread running its commit), which is what the backend interface
  * promises; each handle is its own connection. */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "base/file.h"
+#include "devplatform/sqlite_dl.h"
 #include "devplatform/taskdb.h"
 #include "molecule.h"
 

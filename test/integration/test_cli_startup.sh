@@ -3,8 +3,14 @@
 # help) never load libarchive, whose dependencies (libxml2, ICU, a dozen compression
 # libraries) cost most of a short command's start-up in the dynamic loader. The commands that
 # install plugins load it when they first extract one (test_cli_plugin.sh installs through it).
+# Nor libsqlite3, the largest of the rest in relocations: it is loaded when the dev platform or
+# a durable task store opens its first database (test_devplatform_cli.sh, test_dev.sh and the
+# a2a_durable tests open theirs through it).
+# Built with -Dstatic_deps=true (second argument static_deps), the command maps nothing but the C
+# library: libuv, jansson, libyaml and mbedTLS are linked in.
 set -eu
 MOLECULE=$1
+DEPS=${2:-shared_deps}
 DIR=$(mktemp -d /tmp/molstartup-XXXXXX)
 trap 'rm -rf "$DIR"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -21,6 +27,11 @@ for args in "--version" "--help" "serve --help" "host --help"; do
   echo "molecule $args: $(echo "$libs" | wc -l) shared objects"
   case $libs in *libarchive*) fail "molecule $args loads libarchive: $libs" ;; esac
   case $libs in *libicu*|*libxml2*) fail "molecule $args loads ICU or libxml2: $libs" ;; esac
+  case $libs in *libsqlite3*) fail "molecule $args loads libsqlite3: $libs" ;; esac
+  if [ "$DEPS" = static_deps ]; then
+    others=$(echo "$libs" | grep -v -e '/libc\.so' -e '/ld-linux' || true)
+    [ -z "$others" ] || fail "molecule $args (static_deps) loads more than libc: $others"
+  fi
 done
 "$MOLECULE" --version | grep -q '^molecule ' || fail "--version: $(cat "$DIR/out")"
 echo "ok"
