@@ -86,8 +86,9 @@ mol_a2a_cmsg *mol_a2a_cmsg_new_text(mol_a2a_role role, const char *id, const cha
     if (!utf8_valid((const unsigned char *)parts[i].text, parts[i].len)) return NULL;
     need += parts[i].len + 1;
   }
-  mol_a2a_cmsg *m = calloc(1, need);
+  mol_a2a_cmsg *m = malloc(need); /* not calloc: see base/zalloc.h; the rest is written */
   if (!m) return NULL;
+  memset(m, 0, sizeof(*m));
   m->refs = 1;
   m->role = role;
   m->compact = 1;

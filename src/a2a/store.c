@@ -21,6 +21,45 @@ static int64_t default_clock(void *arg) {
   return mol_unix_ms();
 }
 
+/* uthash's allocations for by_id. A server answering message/send with Messages empties its
+ * store after every request (such a task leaves at once) and uthash frees its table with its
+ * last entry: one spare of each of the two sizes uthash first asks for (its table, its first
+ * buckets) is kept for the next first entry, instead of two mallocs and two frees a request.
+ * Per thread (a store lives on one loop, one loop per thread), so ten thousand idle stores of
+ * `molecule host` keep none; the spares go when a store of the thread is freed. */
+#undef uthash_malloc
+#undef uthash_free
+#define uthash_malloc(n) hash_alloc(n)
+#define uthash_free(p, n) hash_free(p, n)
+#define HASH_SPARE_MAX 1024
+
+static _Thread_local struct {
+  void *p;
+  size_t n;
+} hash_spare[2];
+
+static void *hash_alloc(size_t n) {
+  for (int i = 0; i < 2; i++) {
+    if (hash_spare[i].p && hash_spare[i].n == n) {
+      void *p = hash_spare[i].p;
+      hash_spare[i].p = NULL;
+      return p;
+    }
+  }
+  return malloc(n);
+}
+
+static void hash_free(void *p, size_t n) {
+  for (int i = 0; i < 2 && p && n <= HASH_SPARE_MAX; i++) {
+    if (!hash_spare[i].p) {
+      hash_spare[i].p = p;
+      hash_spare[i].n = n;
+      return;
+    }
+  }
+  free(p);
+}
+
 int mol_a2a_store_new(const mol_a2a_store_opts *opts, mol_a2a_store **out) {
   mol_a2a_store *s = calloc(1, sizeof(*s));
   if (!s) return MOL_ENOMEM;
@@ -114,6 +153,10 @@ void mol_a2a_store_free(mol_a2a_store *s) {
     mol_a2a__task_free(t);
   }
   free(s);
+  for (int i = 0; i < 2; i++) {
+    free(hash_spare[i].p);
+    hash_spare[i].p = NULL;
+  }
 }
 
 static int full(const mol_a2a_store *s, size_t adding) {

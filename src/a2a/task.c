@@ -4,6 +4,7 @@
 
 #include "a2a/task_int.h"
 #include "base/clock.h"
+#include "base/zalloc.h"
 #include "molecule.h"
 
 /* ---- state machine --------------------------------------------------------------------- */
@@ -29,14 +30,31 @@ int mol_a2a_state_can_transition(mol_a2a_task_state from, mol_a2a_task_state to)
 
 /* ---- allocation ------------------------------------------------------------------------ */
 
-/* The status timestamp: ISO-8601 UTC with milliseconds and Z, from the store's clock. */
+/* The status timestamp: ISO-8601 UTC with milliseconds and Z, from the store's clock. Formatting
+ * a date costs more than the rest of a status change, so the store keeps the last one: within
+ * its millisecond it is copied, within its second only the milliseconds are written. */
+#define MOL_ISO8601_LAST_MS 253402300800000LL /* 10000-01-01: mol_iso8601 clamps from here */
+
 static void stamp(mol_a2a_task *t) {
-  long long ms = mol_a2a_store_now(t->store);
-  mol_iso8601(ms / 1000, (long)(ms % 1000) * 1000000, 3, "Z", t->timestamp, sizeof(t->timestamp));
+  mol_a2a_store *s = t->store;
+  long long ms = mol_a2a_store_now(s);
+  char *c = s->stamp; /* "YYYY-MM-DDTHH:MM:SS.mmmZ" once set */
+  if (!c[0] || ms != s->stamp_ms) {
+    if (c[0] && ms >= 0 && s->stamp_ms >= 0 && ms / 1000 == s->stamp_ms / 1000 &&
+        ms < MOL_ISO8601_LAST_MS && c[23] == 'Z') {
+      c[20] = (char)('0' + ms % 1000 / 100);
+      c[21] = (char)('0' + ms % 100 / 10);
+      c[22] = (char)('0' + ms % 10);
+    } else {
+      mol_iso8601(ms / 1000, (long)(ms % 1000) * 1000000, 3, "Z", c, sizeof(s->stamp));
+    }
+    s->stamp_ms = ms;
+  }
+  memcpy(t->timestamp, c, sizeof(t->timestamp));
 }
 
 mol_a2a_task *mol_a2a__task_alloc(mol_a2a_store *s, const char *id, const char *context_id) {
-  mol_a2a_task *t = calloc(1, sizeof(*t));
+  mol_a2a_task *t = mol_zalloc(sizeof(*t));
   if (!t) return NULL;
   t->store = s;
   t->id = strdup(id);
@@ -260,6 +278,14 @@ static mol_a2a_cmsg *own_message(const mol_a2a_task *t, mol_a2a_cmsg *msg) {
   return mol_a2a_cmsg_fill_ids(mol_a2a_cmsg_ref(msg), t->id, t->context_id);
 }
 
+/* Whether an event raised now reaches anyone: a listener, or the push observer. Outside a
+ * dispatch an event is delivered at once, so one nobody hears needs no allocation (a message/send
+ * answered directly has no listener: its reply comes from the turn). */
+static int heard(const mol_a2a_task *t) {
+  return t->dispatching || t->n_listeners ||
+         (t->store->push_count && t->store->o.push_observer && mol_a2a__task_has_push(t));
+}
+
 static pending_event *status_event(mol_a2a_task *t, const json_t *metadata) {
   pending_event *pe = calloc(1, sizeof(*pe));
   if (!pe) return NULL;
@@ -290,7 +316,7 @@ int mol_a2a_task_set_status_msg(mol_a2a_task *t, mol_a2a_task_state state, mol_a
   if (mol_a2a_state_is_terminal(t->state)) return MOL_A2A_ETERMINAL;
   if (!mol_a2a_state_can_transition(t->state, state)) return MOL_A2A_EILLEGAL;
   mol_a2a_cmsg *m = msg ? own_message(t, msg) : NULL;
-  pending_event *pe = NULL;
+  int rc = 0;
   if (msg && !m) return MOL_ENOMEM;
   mol_a2a_cmsg *old = t->status_msg;
   t->status_msg = m;
@@ -301,11 +327,16 @@ int mol_a2a_task_set_status_msg(mol_a2a_task *t, mol_a2a_task_state state, mol_a
   if (terminal) mol_a2a__store_note_terminal(t->store, t);
   if (terminal || mol_a2a_state_is_interrupted(state)) mol_a2a__store_recharge(t->store, t);
   mol_a2a__journal(t);
-  pe = status_event(t, metadata);
-  if (pe) dispatch(t, pe); /* else the state did change; only the event is lost */
+  if (!heard(t)) {
+    t->next_seq++; /* the sequence still counts it, as if it had been delivered to no one */
+  } else {
+    pending_event *pe = status_event(t, metadata);
+    if (pe) dispatch(t, pe); /* else the state did change; only the event is lost */
+    else rc = MOL_ENOMEM;
+  }
   /* Turns still running on the task can no longer record anything: ask them to stop. */
   if (terminal) cancel_armed(t);
-  return pe ? 0 : MOL_ENOMEM;
+  return rc;
 }
 
 static int artifact_index(const mol_a2a_task *t, const char *id) {

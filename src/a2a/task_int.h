@@ -66,6 +66,10 @@ struct mol_a2a_store {
    * task, which would make each of them bigger for a feature most never use. */
   struct mol_a2a__push_entry *push_by_task;
   unsigned long long evicted, expired;
+  /* The last status timestamp formatted and its clock reading: a busy store stamps many
+   * tasks within one millisecond (copied) or one second (three digits rewritten). */
+  int64_t stamp_ms;
+  char stamp[32];
 };
 
 /* store.c: called by task.c when a task turns terminal. */

@@ -16,6 +16,7 @@
 #include "a2a/push.h"
 #include "a2a_uv/server_int.h"
 #include "base/log.h"
+#include "base/zalloc.h"
 #include "molecule.h"
 
 typedef enum { CALL_SEND, CALL_STREAM, CALL_CANCEL } call_kind;
@@ -66,7 +67,7 @@ static void call_free(void *arg) {
 /* The call holds its HTTP request from here on (the creator's hold of c->holds). */
 static a2a_call *call_new(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req,
                           call_kind kind, const char *task_id) {
-  a2a_call *c = calloc(1, sizeof(*c));
+  a2a_call *c = mol_zalloc(sizeof(*c));
   if (!c) return NULL;
   c->s = s;
   c->http = r;

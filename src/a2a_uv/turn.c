@@ -12,6 +12,7 @@
 #include "a2a/model.h"
 #include "base/crypto.h"
 #include "base/str.h"
+#include "base/zalloc.h"
 #include "molecule.h"
 
 struct mol_a2a_turn {
@@ -177,7 +178,7 @@ static char *stripped_text(const mol_a2a_cmsg *msg, int *own) {
 int mol_a2a_turn_start(uv_loop_t *loop, mol_a2a_task *task, mol_a2a_cmsg *message,
                        const json_t *req_metadata, int streaming, const mol_a2a_executor *ex,
                        const mol_a2a_turn_hooks *hooks, mol_a2a_turn **out) {
-  mol_a2a_turn *t = calloc(1, sizeof(*t));
+  mol_a2a_turn *t = mol_zalloc(sizeof(*t));
   if (!t) return MOL_ENOMEM;
   t->loop = loop;
   t->task = task;

@@ -88,6 +88,30 @@ static long hex4(const unsigned char *p, const unsigned char *end) {
   return v;
 }
 
+/* The first byte at or after p that is not plain ASCII (a quote, an escape, a control byte,
+ * UTF-8), or end. Sixteen or eight bytes per step; a block that holds one names where it is. */
+static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end) {
+#if MOL_B16
+  while (end - p >= 16) {
+    unsigned m = mol_b16_stops(p, 1);
+    if (m) return p + __builtin_ctz(m);
+    p += 16;
+  }
+#endif
+  while (end - p >= 8) {
+    uint64_t w = mol_b8_load(p);
+#if MOL_B8_FIRST
+    uint64_t m = (w & MOL_B8_HIGHS) | mol_b8_special_bits(w);
+    if (m) return p + mol_b8_first(m);
+#else
+    if (!mol_b8_plain_ascii(w)) break;
+#endif
+    p += 8;
+  }
+  while (p < end && k_cls[*p] == C_OK) p++;
+  return p;
+}
+
 /* Scans the string whose opening quote is at s->p; on success fills tok (start, len, escaped)
  * and leaves s->p after the closing quote. A key may not decode to a NUL byte (jansson: "NUL
  * byte in object key not supported"). Returns 0 or -1. */
@@ -97,11 +121,7 @@ static int scan_string(mol_jscan *s, mol_jtok *tok, int key) {
   const unsigned char *start = p;
   int escaped = 0;
   for (;;) {
-    while (end - p >= 8) { /* plain ASCII goes eight bytes per step */
-      if (!mol_b8_plain_ascii(mol_b8_load(p))) break;
-      p += 8;
-    }
-    while (p < end && k_cls[*p] == C_OK) p++;
+    p = skip_plain(p, end);
     if (p == end) return -1;
     unsigned cls = k_cls[*p];
     if (cls == C_QUOTE) break;

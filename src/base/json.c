@@ -46,24 +46,56 @@ long long mol_json_int(json_t *root, const char *path, long long dflt) {
  * same bytes (compact, insertion order, UTF-8 passed through, control characters escaped as
  * jansson does) by copying runs of plain bytes at once. Reals are left to jansson: they are
  * rare here and their formatting rules are jansson's own. */
+/* Copies the plain text of s from i into the room reserved at o, up to the first byte to escape
+ * (or n); returns where it stopped. Eight bytes per step: a word is stored whole even when it
+ * holds the byte to escape (the room is there), the bytes from that one on are written again. */
+static size_t copy_plain(char *o, const char *s, size_t i, size_t n) {
+  size_t j = i;
+#if MOL_B16
+  while (n - j >= 16) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(s + j));
+    _mm_storeu_si128((__m128i *)(o + (j - i)), x);
+    unsigned m = mol_b16_stops(s + j, 0);
+    if (m) return j + (size_t)__builtin_ctz(m);
+    j += 16;
+  }
+  if (j > i && j < n && n - i >= 16) { /* the last 16 bytes, some of them already passed */
+    size_t k = n - 16;
+    _mm_storeu_si128((__m128i *)(o + (k - i)), _mm_loadu_si128((const __m128i *)(s + k)));
+    unsigned m = mol_b16_stops(s + k, 0);
+    return m ? k + (size_t)__builtin_ctz(m) : n; /* the bytes before j are plain: not marked */
+  }
+#endif
+  while (n - j >= 8) {
+    uint64_t w = mol_b8_load(s + j);
+    uint64_t m = mol_b8_special_bits(w);
+    memcpy(o + (j - i), &w, 8);
+    if (m) {
+#if MOL_B8_FIRST
+      j += mol_b8_first(m);
+#endif
+      break;
+    }
+    j += 8;
+  }
+  for (; j < n; j++) {
+    unsigned char c = (unsigned char)s[j];
+    if (c < 0x20 || c == '"' || c == '\\') break;
+    o[j - i] = (char)c;
+  }
+  return j;
+}
+
 static int write_string(mol_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789ABCDEF"; /* jansson writes \u001F, upper case */
-  if (mol_buf_reserve(b, n + 2)) return -1;
-  mol_buf_append(b, "\"", 1);
-  size_t run = 0, i = 0;
-  while (i < n) {
-    if (n - i >= 8) { /* plain text goes eight bytes per step */
-      if (!mol_b8_special(mol_b8_load(s + i))) {
-        i += 8;
-        continue;
-      }
-    }
-    unsigned char c = (unsigned char)s[i];
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      i++;
-      continue;
-    }
-    if (mol_buf_append(b, s + run, i - run)) return -1;
+  if (mol_buf_append(b, "\"", 1)) return -1;
+  size_t i = 0;
+  for (;;) {
+    if (mol_buf_reserve(b, n - i + 1)) return -1; /* the rest, if plain, and the quote */
+    size_t j = copy_plain(b->data + b->len, s, i, n);
+    b->len += j - i;
+    if (j == n) break;
+    unsigned char c = (unsigned char)s[j];
     char esc[7] = {'\\', 0};
     size_t len = 2;
     switch (c) {
@@ -81,10 +113,11 @@ static int write_string(mol_buf *b, const char *s, size_t n) {
         len = 6;
     }
     if (mol_buf_append(b, esc, len)) return -1;
-    run = ++i;
+    i = j + 1;
   }
-  if (mol_buf_append(b, s + run, n - run)) return -1;
-  return mol_buf_append(b, "\"", 1);
+  b->data[b->len++] = '"'; /* reserved above, with the NUL */
+  b->data[b->len] = '\0';
+  return 0;
 }
 
 static int write_int(mol_buf *b, json_int_t v) {

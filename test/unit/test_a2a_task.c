@@ -499,6 +499,59 @@ static void event_json_metadata(void **state) {
   mol_a2a_store_free(s);
 }
 
+/* The store formats a timestamp once per millisecond and rewrites only the milliseconds within
+ * a second: every status still carries its own clock reading, whichever way the clock moves. */
+static void status_timestamps_follow_the_clock(void **state) {
+  (void)state;
+  static const struct {
+    int64_t ms;
+    const char *want;
+  } steps[] = {
+      {1999, "1970-01-01T00:00:01.999Z"},           /* same second as the task's creation */
+      {1999, "1970-01-01T00:00:01.999Z"},           /* same millisecond */
+      {2000, "1970-01-01T00:00:02.000Z"},           /* next second */
+      {1500, "1970-01-01T00:00:01.500Z"},           /* back into an earlier second */
+      {86461001, "1970-01-02T00:01:01.001Z"},       /* another day */
+      {86461099, "1970-01-02T00:01:01.099Z"},
+      {-1, "1969-12-31T23:59:59.999Z"},             /* before the epoch: ms / 1000 is 0 too */
+      {0, "1970-01-01T00:00:00.000Z"},
+      {1765000000123, "2025-12-06T05:46:40.123Z"},
+      {1765000000007, "2025-12-06T05:46:40.007Z"},
+  };
+  mol_a2a_store *s = new_store();
+  fake_now = 1000;
+  mol_a2a_task *t = new_task(s);
+  assert_string_equal(mol_a2a_task_timestamp(t), "1970-01-01T00:00:01.000Z");
+  for (size_t i = 0; i < sizeof(steps) / sizeof(*steps); i++) {
+    fake_now = steps[i].ms;
+    mol_a2a_task_state to = i % 2 ? S(INPUT_REQUIRED) : S(WORKING);
+    assert_int_equal(mol_a2a_task_set_status(t, to, NULL, NULL), 0);
+    assert_string_equal(mol_a2a_task_timestamp(t), steps[i].want);
+    assert_int_equal(mol_a2a_task_status_ms(t), steps[i].ms);
+  }
+  mol_a2a_task *u = new_task(s); /* a new task in the same millisecond */
+  assert_string_equal(mol_a2a_task_timestamp(u), "2025-12-06T05:46:40.007Z");
+  fake_now = 1000;
+  mol_a2a_store_free(s);
+}
+
+/* A status change nobody listens to raises no event; a listener that comes later hears every
+ * change from then on, in order, with the final one last. */
+static void unheard_changes_then_a_listener(void **state) {
+  (void)state;
+  mol_a2a_store *s = new_store();
+  mol_a2a_task *t = new_task(s);
+  assert_int_equal(mol_a2a_task_set_status(t, S(WORKING), NULL, NULL), 0);
+  assert_int_equal(mol_a2a_task_set_status(t, S(INPUT_REQUIRED), NULL, NULL), 0);
+  rec a = {0};
+  assert_int_equal(mol_a2a_task_subscribe(t, rec_fn, &a, NULL), 0);
+  assert_int_equal(mol_a2a_task_set_status(t, S(WORKING), NULL, NULL), 0);
+  assert_int_equal(mol_a2a_task_set_status(t, S(COMPLETED), NULL, NULL), 0);
+  assert_string_equal(a.log, "working;completed!;");
+  assert_int_equal(a.finals, 1);
+  mol_a2a_store_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(transition_table),
@@ -514,6 +567,8 @@ int main(void) {
     cmocka_unit_test(cancel_hook_once),
     cmocka_unit_test(cancel_reaches_every_turn),
     cmocka_unit_test(event_json_metadata),
+    cmocka_unit_test(status_timestamps_follow_the_clock),
+    cmocka_unit_test(unheard_changes_then_a_listener),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

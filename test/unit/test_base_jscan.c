@@ -131,6 +131,41 @@ static void table_matches_jansson(void **state) {
   }
 }
 
+/* A string whose one unusual piece sits at every position of every length up to 48 bytes, at
+ * the end of the text and with more text after it: wherever the scanner's 16- and 8-byte steps
+ * fall, it reads exactly what jansson reads and refuses what jansson refuses. */
+static void strings_every_position(void **state) {
+  (void)state;
+  static const char *const pieces[] = {"", "\\\"", "\\\\", "\\n", "\\u00e9", "\\ud83d\\ude00",
+                                       "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xe2\x9a\xa1",
+                                       "\xf0\x9f\x98\x80", "\xc3", "\x80", "\xed\xa0\x80", "\"", "\\"};
+  char text[128];
+  for (size_t len = 0; len <= 48; len++) {
+    for (size_t at = 0; at <= len; at++) {
+      for (size_t k = 0; k < sizeof(pieces) / sizeof(*pieces); k++) {
+        for (int tail = 0; tail < 2; tail++) {
+          size_t n = 0, pl = strlen(pieces[k]);
+          text[n++] = '[';
+          text[n++] = '"';
+          memset(text + n, 'a', at), n += at;
+          memcpy(text + n, pieces[k], pl), n += pl;
+          memset(text + n, 'b', len - at), n += len - at;
+          text[n++] = '"';
+          if (tail) memcpy(text + n, ",0,0,0,0,0,0,0,0,0,0", 20), n += 20;
+          text[n++] = ']';
+          json_error_t err;
+          json_t *want = json_loadb(text, n, JFLAGS, &err);
+          int read = check_text(text, n);
+          if (read != (want != NULL))
+            fail_msg("scanner %s, jansson %s: %.*s", read ? "reads" : "fails",
+                     want ? "reads" : "fails", (int)n, text);
+          json_decref(want);
+        }
+      }
+    }
+  }
+}
+
 static void nesting_limit(void **state) {
   (void)state;
   char buf[512];
@@ -456,6 +491,7 @@ static void roundtrip_and_mutations(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(table_matches_jansson),
+    cmocka_unit_test(strings_every_position),
     cmocka_unit_test(nesting_limit),
     cmocka_unit_test(tokens),
     cmocka_unit_test(bignum_mode),

@@ -98,11 +98,41 @@ static void writer_matches_jansson(void **state) {
   }
 }
 
+/* One byte to escape (or a UTF-8 sequence to pass through) at every position of every length
+ * up to 48 bytes: wherever the writer's 16- and 8-byte steps fall, its bytes are jansson's. */
+static void writer_every_position(void **state) {
+  (void)state;
+  static const char *const pieces[] = {"", "\"", "\\", "\n", "\x01", "\x1f", "\x7f", "/",
+                                       "\xc3\xa9", "\xf0\x9f\x98\x80", "\"\"", "\n\\\t"};
+  char s[64];
+  for (size_t len = 0; len <= 48; len++) {
+    for (size_t at = 0; at <= len; at++) {
+      for (size_t k = 0; k < sizeof(pieces) / sizeof(*pieces); k++) {
+        size_t n = 0, pl = strlen(pieces[k]);
+        memset(s, 'a', at), n += at;
+        memcpy(s + n, pieces[k], pl), n += pl;
+        memset(s + n, 'b', len - at), n += len - at;
+        json_t *v = json_stringn(s, n);
+        char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        mol_buf b = MOL_BUF_INIT;
+        assert_int_equal(mol_buf_append(&b, "x", 1), 0); /* not at the buffer's start */
+        assert_int_equal(mol_json_write_string(&b, s, n), 0);
+        assert_string_equal(b.data + 1, want);
+        assert_int_equal(b.len, strlen(want) + 1);
+        mol_buf_free(&b);
+        free(want);
+        json_decref(v);
+      }
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(parse_and_paths),
     cmocka_unit_test(parse_errors_explained),
     cmocka_unit_test(writer_matches_jansson),
+    cmocka_unit_test(writer_every_position),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
