@@ -188,14 +188,15 @@ void mol_agent__sessions_line(mol_agent *a, const char *ctx, const char *who, co
     s->dropped++;
     return;
   }
-  json_t *line = json_pack("{s:s,s:s,s:s}", "ctx", ctx ? ctx : "", "who", who, "text", text);
-  char *j = line ? mol_json_dump(line) : NULL;
-  json_decref(line);
-  if (!j) return;
-  if (s->needs_newline) mol_buf_append(&s->queue, "\n", 1);
+  size_t mark = s->queue.len;
+  if (s->needs_newline && mol_buf_append(&s->queue, "\n", 1)) return;
+  if (mol_agent__sessions_format(&s->queue, ctx, who, text) || mol_buf_append(&s->queue, "\n", 1)) {
+    s->queue.len = mark; /* not UTF-8 (as json_pack refused it), or no memory: no line */
+    if (s->queue.data) s->queue.data[mark] = '\0';
+    return;
+  }
   s->needs_newline = 0;
-  if (!mol_buf_append_str(&s->queue, j) && !mol_buf_append(&s->queue, "\n", 1)) s->queue_lines++;
-  free(j);
+  s->queue_lines++;
   if (!s->writing) start_write(s);
 }
 
