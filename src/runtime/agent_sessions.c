@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uthash.h>
 
 #include "base/buf.h"
 #include "base/file.h"
@@ -35,11 +36,12 @@
 #define MAX_READ (64u << 20)      /* what a start-up reads of one file */
 #define MAX_QUEUED (16u << 20)    /* bytes waiting for the disk; past it lines are dropped, logged */
 
+typedef struct mol_agent__ctx mol_agent__ctx;
+
 struct mol_agent__sessions {
   mol_agent *owner;            /* held until this is freed */
   char *path, *old_path;       /* NULL: memory only */
-  json_t *ctxs;                /* ctx -> {"used": n, "msgs": [A2A messages]} */
-  json_int_t used;             /* a clock for "least recently used" */
+  mol_agent__ctx *ctxs;        /* by context id, the least recently used first */
   size_t ctx_bytes;            /* text held by ctxs */
   int keep_ctxs;               /* the executor reads histories */
   size_t max_lines, file_lines;
@@ -53,10 +55,12 @@ struct mol_agent__sessions {
   unsigned long long dropped;
 };
 
+static void ctxs_free(mol_agent__sessions *s);
+
 static void sessions_free(mol_agent__sessions *s) {
   mol_agent *owner = s->owner;
   if (s->dropped) mol_logw(SCOPE, "%s: %llu transcript lines never reached the disk", owner->name, s->dropped);
-  json_decref(s->ctxs);
+  ctxs_free(s);
   mol_buf_free(&s->queue);
   mol_buf_free(&s->batch);
   free(s->path);
@@ -67,59 +71,108 @@ static void sessions_free(mol_agent__sessions *s) {
 
 /* ---- the per-context history ------------------------------------------------------------------ */
 
+/* One context's conversation, in a hash by context id whose insertion order is the order of
+ * use: a context moves to the end when used, so the least recently used one is the first and
+ * is evicted without a scan. (A caller that sends no contextId gets a fresh one each turn:
+ * past MAX_CTXS every such turn evicts one, and scanning them all for the oldest was most of
+ * the turn.) */
+struct mol_agent__ctx {
+  UT_hash_handle hh;
+  json_t *msgs;  /* [A2A messages], the oldest first */
+  size_t bytes;  /* their text */
+  char id[];
+};
+
 static size_t msg_bytes(const json_t *m) {
   return json_string_length(json_object_get(json_array_get(json_object_get(m, "parts"), 0), "text"));
 }
 
-static size_t msgs_bytes(const json_t *msgs) {
-  size_t i, n = 0;
-  json_t *m;
-  json_array_foreach(msgs, i, m) n += msg_bytes(m);
-  return n;
+static void ctx_drop(mol_agent__sessions *s, mol_agent__ctx *c) {
+  HASH_DEL(s->ctxs, c);
+  s->ctx_bytes -= c->bytes;
+  json_decref(c->msgs);
+  free(c);
 }
 
-static void evict_one(mol_agent__sessions *s) {
-  const char *k, *oldest = NULL;
-  json_int_t best = 0;
-  json_t *v;
-  json_object_foreach(s->ctxs, k, v) {
-    json_int_t u = json_integer_value(json_object_get(v, "used"));
-    if (!oldest || u < best) {
-      oldest = k;
-      best = u;
+static void ctxs_free(mol_agent__sessions *s) {
+  mol_agent__ctx *c, *tmp;
+  HASH_ITER(hh, s->ctxs, c, tmp) ctx_drop(s, c);
+}
+
+static mol_agent__ctx *ctx_find(mol_agent__sessions *s, const char *id) {
+  mol_agent__ctx *c = NULL;
+  HASH_FIND_STR(s->ctxs, id, c);
+  return c;
+}
+
+/* The context, now the most recently used (created when new); NULL without memory. */
+static mol_agent__ctx *ctx_use(mol_agent__sessions *s, const char *id) {
+  mol_agent__ctx *c = ctx_find(s, id);
+  if (c) {
+    if (c->hh.next) { /* not the last: back in at the end, the order of use */
+      HASH_DEL(s->ctxs, c);
+      HASH_ADD_KEYPTR(hh, s->ctxs, c->id, strlen(c->id), c);
     }
+    return c;
   }
-  if (!oldest) return;
-  s->ctx_bytes -= msgs_bytes(json_object_get(json_object_get(s->ctxs, oldest), "msgs"));
-  json_object_del(s->ctxs, oldest);
+  if (HASH_COUNT(s->ctxs) >= MAX_CTXS) ctx_drop(s, s->ctxs);
+  size_t len = strlen(id);
+  c = calloc(1, sizeof(*c) + len + 1);
+  if (!c || !(c->msgs = json_array())) {
+    free(c);
+    return NULL;
+  }
+  memcpy(c->id, id, len + 1);
+  HASH_ADD_KEYPTR(hh, s->ctxs, c->id, len, c);
+  return c;
+}
+
+/* {"role":who,"parts":[{"kind":"text","text":text}]}; NULL for text that is not UTF-8 (as
+ * json_pack refused it) or without memory. */
+static json_t *new_msg(const char *who, const char *text, size_t len) {
+  json_t *m = json_object(), *parts = json_array(), *part = json_object();
+  json_t *t = json_stringn(text, len);
+  int bad = !m || !parts || !part || !t ||
+            json_object_set_new_nocheck(m, "role", json_string_nocheck(who)) ||
+            json_object_set_nocheck(m, "parts", parts) || json_array_append(parts, part) ||
+            json_object_set_new_nocheck(part, "kind", json_string_nocheck("text")) ||
+            json_object_set_nocheck(part, "text", t);
+  json_decref(parts);
+  json_decref(part);
+  json_decref(t);
+  if (bad) {
+    json_decref(m);
+    return NULL;
+  }
+  return m;
 }
 
 static void remember(mol_agent__sessions *s, const char *ctx, const char *who, const char *text) {
   size_t len = strlen(text);
   if (!s->keep_ctxs || len > MAX_CTX_BYTES / 4) return;
-  while (s->ctx_bytes + len > MAX_CTX_BYTES && json_object_size(s->ctxs)) evict_one(s);
-  json_t *c = json_object_get(s->ctxs, ctx);
-  if (!c) {
-    if (json_object_size(s->ctxs) >= MAX_CTXS) evict_one(s);
-    c = json_pack("{s:I,s:[]}", "used", (json_int_t)0, "msgs");
-    if (!c || json_object_set_new(s->ctxs, ctx, c)) return;
+  json_t *m = new_msg(who, text, len);
+  if (!m) return;
+  while (s->ctx_bytes + len > MAX_CTX_BYTES && s->ctxs) ctx_drop(s, s->ctxs);
+  mol_agent__ctx *c = ctx_use(s, ctx);
+  if (!c || json_array_append_new(c->msgs, m)) {
+    if (!c) json_decref(m);
+    return;
   }
-  json_object_set_new(c, "used", json_integer(++s->used));
-  json_t *msgs = json_object_get(c, "msgs");
-  json_t *m = json_pack("{s:s,s:[{s:s,s:s}]}", "role", who, "parts", "kind", "text", "text", text);
-  if (m && json_array_append_new(msgs, m) == 0) s->ctx_bytes += len;
-  while (json_array_size(msgs) > CTX_MSGS) {
-    s->ctx_bytes -= msg_bytes(json_array_get(msgs, 0));
-    json_array_remove(msgs, 0);
+  c->bytes += len;
+  s->ctx_bytes += len;
+  while (json_array_size(c->msgs) > CTX_MSGS) {
+    size_t first = msg_bytes(json_array_get(c->msgs, 0));
+    c->bytes -= first;
+    s->ctx_bytes -= first;
+    json_array_remove(c->msgs, 0);
   }
 }
 
 const json_t *mol_agent__sessions_history(const char *ctx, void *arg) {
   mol_agent *a = arg;
   if (!a->sessions) return NULL;
-  json_t *c = json_object_get(a->sessions->ctxs, ctx);
-  json_t *msgs = json_object_get(c, "msgs");
-  return json_array_size(msgs) ? msgs : NULL;
+  mol_agent__ctx *c = ctx_find(a->sessions, ctx);
+  return c && json_array_size(c->msgs) ? c->msgs : NULL;
 }
 
 void mol_agent__sessions_turn(mol_agent *a, const char *ctx, const char *user, const char *agent) {
@@ -262,7 +315,7 @@ static int load(mol_agent__sessions *s, mol_agent *a) {
   s->file_lines = replay(s, a, s->path, &torn);
   s->needs_newline = torn;
   mol_logi(SCOPE, "%s: %zu transcript lines and %zu contexts restored from %s", a->name,
-           old + s->file_lines, json_object_size(s->ctxs), s->path);
+           old + s->file_lines, (size_t)HASH_COUNT(s->ctxs), s->path);
   return 0;
 }
 
@@ -286,10 +339,7 @@ int mol_agent__sessions_open(mol_agent *a) {
   int keep_ctxs = a->o.exec == MOL_AGENT_EXEC_CHAT || a->o.exec == MOL_AGENT_EXEC_HERMES;
   if (!a->o.state_dir && !keep_ctxs) return 0;
   mol_agent__sessions *s = calloc(1, sizeof(*s));
-  if (!s || !(s->ctxs = json_object())) {
-    free(s);
-    return MOL_ENOMEM;
-  }
+  if (!s) return MOL_ENOMEM;
   s->owner = a;
   mol_holds_take(&a->holds); /* until sessions_free */
   a->sessions = s;
