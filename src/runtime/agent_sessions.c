@@ -37,6 +37,7 @@
 #define MAX_QUEUED (16u << 20)    /* bytes waiting for the disk; past it lines are dropped, logged */
 
 typedef struct mol_agent__ctx mol_agent__ctx;
+typedef struct mol_agent__msg mol_agent__msg;
 
 struct mol_agent__sessions {
   mol_agent *owner;            /* held until this is freed */
@@ -78,19 +79,42 @@ static void sessions_free(mol_agent__sessions *s) {
  * the turn.) */
 struct mol_agent__ctx {
   UT_hash_handle hh;
-  json_t *msgs;  /* [A2A messages], the oldest first */
-  size_t bytes;  /* their text */
+  mol_agent__msg *first, *last; /* the oldest first */
+  size_t n_msgs;
+  size_t bytes;                 /* their text */
+  json_t *json;                 /* the history as A2A messages, built when asked; NULL: not yet */
   char id[];
 };
 
-static size_t msg_bytes(const json_t *m) {
-  return json_string_length(json_object_get(json_array_get(json_object_get(m, "parts"), 0), "text"));
+/* A message is its text: the A2A form the chat executor reads is built only for a context it
+ * asks about (most turns start a context, and building a tree per message and freeing it when
+ * the context is evicted was a sixth of a turn). */
+struct mol_agent__msg {
+  mol_agent__msg *next;
+  size_t len;
+  int agent; /* 0: "user" */
+  char text[];
+};
+
+static void ctx_changed(mol_agent__ctx *c) {
+  json_decref(c->json);
+  c->json = NULL;
+}
+
+static void drop_first_msg(mol_agent__sessions *s, mol_agent__ctx *c) {
+  mol_agent__msg *m = c->first;
+  c->first = m->next;
+  if (!c->first) c->last = NULL;
+  c->n_msgs--;
+  c->bytes -= m->len;
+  s->ctx_bytes -= m->len;
+  free(m);
+  ctx_changed(c);
 }
 
 static void ctx_drop(mol_agent__sessions *s, mol_agent__ctx *c) {
   HASH_DEL(s->ctxs, c);
-  s->ctx_bytes -= c->bytes;
-  json_decref(c->msgs);
+  while (c->first) drop_first_msg(s, c);
   free(c);
 }
 
@@ -118,61 +142,61 @@ static mol_agent__ctx *ctx_use(mol_agent__sessions *s, const char *id) {
   if (HASH_COUNT(s->ctxs) >= MAX_CTXS) ctx_drop(s, s->ctxs);
   size_t len = strlen(id);
   c = calloc(1, sizeof(*c) + len + 1);
-  if (!c || !(c->msgs = json_array())) {
-    free(c);
-    return NULL;
-  }
+  if (!c) return NULL;
   memcpy(c->id, id, len + 1);
   HASH_ADD_KEYPTR(hh, s->ctxs, c->id, len, c);
   return c;
 }
 
-/* {"role":who,"parts":[{"kind":"text","text":text}]}; NULL for text that is not UTF-8 (as
- * json_pack refused it) or without memory. */
-static json_t *new_msg(const char *who, const char *text, size_t len) {
-  json_t *m = json_object(), *parts = json_array(), *part = json_object();
-  json_t *t = json_stringn(text, len);
-  int bad = !m || !parts || !part || !t ||
-            json_object_set_new_nocheck(m, "role", json_string_nocheck(who)) ||
-            json_object_set_nocheck(m, "parts", parts) || json_array_append(parts, part) ||
-            json_object_set_new_nocheck(part, "kind", json_string_nocheck("text")) ||
-            json_object_set_nocheck(part, "text", t);
-  json_decref(parts);
-  json_decref(part);
-  json_decref(t);
-  if (bad) {
-    json_decref(m);
-    return NULL;
-  }
-  return m;
-}
-
 static void remember(mol_agent__sessions *s, const char *ctx, const char *who, const char *text) {
   size_t len = strlen(text);
   if (!s->keep_ctxs || len > MAX_CTX_BYTES / 4) return;
-  json_t *m = new_msg(who, text, len);
+  /* Text that is not UTF-8 never joined a history (json_pack refused it). */
+  if (!mol_agent__utf8_valid(text, len)) return;
+  mol_agent__msg *m = malloc(sizeof(*m) + len + 1);
   if (!m) return;
+  m->next = NULL;
+  m->len = len;
+  m->agent = strcmp(who, "agent") == 0;
+  memcpy(m->text, text, len + 1);
   while (s->ctx_bytes + len > MAX_CTX_BYTES && s->ctxs) ctx_drop(s, s->ctxs);
   mol_agent__ctx *c = ctx_use(s, ctx);
-  if (!c || json_array_append_new(c->msgs, m)) {
-    if (!c) json_decref(m);
+  if (!c) {
+    free(m);
     return;
   }
+  if (c->last) c->last->next = m;
+  else c->first = m;
+  c->last = m;
+  c->n_msgs++;
   c->bytes += len;
   s->ctx_bytes += len;
-  while (json_array_size(c->msgs) > CTX_MSGS) {
-    size_t first = msg_bytes(json_array_get(c->msgs, 0));
-    c->bytes -= first;
-    s->ctx_bytes -= first;
-    json_array_remove(c->msgs, 0);
+  ctx_changed(c);
+  while (c->n_msgs > CTX_MSGS) drop_first_msg(s, c);
+}
+
+/* [{"role":"user"|"agent","parts":[{"kind":"text","text":...}]}, ...]; NULL without memory. */
+static json_t *history_json(const mol_agent__ctx *c) {
+  json_t *msgs = json_array();
+  for (const mol_agent__msg *m = c->first; msgs && m; m = m->next) {
+    json_t *part = json_pack("{s:s,s:s%}", "kind", "text", "text", m->text, m->len);
+    json_t *msg = part ? json_pack("{s:s,s:[o]}", "role", m->agent ? "agent" : "user", "parts",
+                                   part) : NULL;
+    if (!msg || json_array_append_new(msgs, msg)) {
+      json_decref(msgs);
+      msgs = NULL;
+    }
   }
+  return msgs;
 }
 
 const json_t *mol_agent__sessions_history(const char *ctx, void *arg) {
   mol_agent *a = arg;
   if (!a->sessions) return NULL;
   mol_agent__ctx *c = ctx_find(a->sessions, ctx);
-  return c && json_array_size(c->msgs) ? c->msgs : NULL;
+  if (!c || !c->first) return NULL;
+  if (!c->json) c->json = history_json(c); /* held until the context changes */
+  return c->json;
 }
 
 void mol_agent__sessions_turn(mol_agent *a, const char *ctx, const char *user, const char *agent) {

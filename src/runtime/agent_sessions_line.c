@@ -3,16 +3,16 @@
  * written as text. Every turn writes two of them; packing each as a jansson tree and dumping
  * it cost more than the rest of the line's way to the disk. The bytes are the ones json_pack
  * and mol_json_dump gave (test_runtime_sessions_line compares both on many inputs), and a
- * string that is not UTF-8 is refused as json_pack refused it. */
+ * string that is not UTF-8 is refused as json_pack refused it (the same check keeps such text
+ * out of a context's history). */
 #include <stdint.h>
 #include <string.h>
 
 #include "base/json.h"
 #include "runtime/agent_care.h"
 
-/* Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF), as jansson
- * requires of every string it holds. */
-static int utf8_valid(const unsigned char *s, size_t n) {
+int mol_agent__utf8_valid(const char *text, size_t n) {
+  const unsigned char *s = (const unsigned char *)text;
   size_t i = 0;
   while (i < n) {
     unsigned c = s[i];
@@ -47,9 +47,8 @@ static int member(mol_buf *b, const char *key, const char *value, size_t len) {
 int mol_agent__sessions_format(mol_buf *b, const char *ctx, const char *who, const char *text) {
   if (!ctx) ctx = "";
   size_t ctx_len = strlen(ctx), who_len = strlen(who), text_len = strlen(text);
-  if (!utf8_valid((const unsigned char *)ctx, ctx_len) ||
-      !utf8_valid((const unsigned char *)who, who_len) ||
-      !utf8_valid((const unsigned char *)text, text_len))
+  if (!mol_agent__utf8_valid(ctx, ctx_len) || !mol_agent__utf8_valid(who, who_len) ||
+      !mol_agent__utf8_valid(text, text_len))
     return MOL_EINVAL;
   size_t mark = b->len;
   if (mol_buf_reserve(b, ctx_len + who_len + text_len + 32) ||
