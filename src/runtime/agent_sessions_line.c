@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/bytes8.h"
 #include "base/json.h"
 #include "runtime/agent_care.h"
 
@@ -15,6 +16,10 @@ int mol_agent__utf8_valid(const char *text, size_t n) {
   const unsigned char *s = (const unsigned char *)text;
   size_t i = 0;
   while (i < n) {
+    if (n - i >= 8 && (mol_b8_load(s + i) & MOL_B8_HIGHS) == 0) {
+      i += 8; /* ASCII, eight bytes per step */
+      continue;
+    }
     unsigned c = s[i];
     if (c < 0x80) {
       i++;
