@@ -9,12 +9,13 @@
  *    serves (a marker file stops a restart from sending it again), and idle_prompt on a timer
  *    while no turn runs.
  *  - agent_sessions.c: the transcript on disk, per context, so /transcript, the snapshot and
- *    the chat executor's history survive a restart.
+ *    the chat executor's history survive a restart (agent_sessions_line.c writes its lines).
  * Each part holds the agent while it has something in flight and lets go when the agent ends.
  * All calls on the loop thread. */
 #ifndef MOL_RUNTIME_AGENT_CARE_H
 #define MOL_RUNTIME_AGENT_CARE_H
 
+#include "base/buf.h"
 #include "molecule.h"
 #include "runtime/agent.h"
 
@@ -43,9 +44,17 @@ void mol_agent__prompts_close(mol_agent *a);
 int mol_agent__sessions_open(mol_agent *a);
 /* A transcript line of a turn in context ctx ("user" at its start, "agent" at its end). */
 void mol_agent__sessions_line(mol_agent *a, const char *ctx, const char *who, const char *text);
+/* Appends one line of the sessions file, without its newline, to b (agent_sessions_line.c):
+ * {"ctx":ctx or "","who":who,"text":text}, compact, escaped as mol_json_dump escapes. 0, or
+ * MOL_EINVAL when a string is not UTF-8 (b unchanged; no line), or MOL_ENOMEM. */
+int mol_agent__sessions_format(mol_buf *b, const char *ctx, const char *who, const char *text);
+/* 1 when n bytes of text are strict UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF), as jansson requires of every string it holds. */
+int mol_agent__utf8_valid(const char *text, size_t n);
 /* A turn ended: its exchange joins the context's history. */
 void mol_agent__sessions_turn(mol_agent *a, const char *ctx, const char *user, const char *agent);
-/* mol_history_fn for the chat executor (arg is the agent). */
+/* mol_history_fn for the chat executor (arg is the agent): the context's messages, held by the
+ * store until the context next changes (the executor reads them at once). */
 const json_t *mol_agent__sessions_history(const char *ctx, void *arg);
 /* Writes what is queued, then frees the store (holding the agent until it has). */
 void mol_agent__sessions_close(mol_agent *a);

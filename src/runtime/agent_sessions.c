@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uthash.h>
 
 #include "base/buf.h"
 #include "base/file.h"
@@ -35,11 +36,13 @@
 #define MAX_READ (64u << 20)      /* what a start-up reads of one file */
 #define MAX_QUEUED (16u << 20)    /* bytes waiting for the disk; past it lines are dropped, logged */
 
+typedef struct mol_agent__ctx mol_agent__ctx;
+typedef struct mol_agent__msg mol_agent__msg;
+
 struct mol_agent__sessions {
   mol_agent *owner;            /* held until this is freed */
   char *path, *old_path;       /* NULL: memory only */
-  json_t *ctxs;                /* ctx -> {"used": n, "msgs": [A2A messages]} */
-  json_int_t used;             /* a clock for "least recently used" */
+  mol_agent__ctx *ctxs;        /* by context id, the least recently used first */
   size_t ctx_bytes;            /* text held by ctxs */
   int keep_ctxs;               /* the executor reads histories */
   size_t max_lines, file_lines;
@@ -53,10 +56,12 @@ struct mol_agent__sessions {
   unsigned long long dropped;
 };
 
+static void ctxs_free(mol_agent__sessions *s);
+
 static void sessions_free(mol_agent__sessions *s) {
   mol_agent *owner = s->owner;
   if (s->dropped) mol_logw(SCOPE, "%s: %llu transcript lines never reached the disk", owner->name, s->dropped);
-  json_decref(s->ctxs);
+  ctxs_free(s);
   mol_buf_free(&s->queue);
   mol_buf_free(&s->batch);
   free(s->path);
@@ -67,59 +72,131 @@ static void sessions_free(mol_agent__sessions *s) {
 
 /* ---- the per-context history ------------------------------------------------------------------ */
 
-static size_t msg_bytes(const json_t *m) {
-  return json_string_length(json_object_get(json_array_get(json_object_get(m, "parts"), 0), "text"));
+/* One context's conversation, in a hash by context id whose insertion order is the order of
+ * use: a context moves to the end when used, so the least recently used one is the first and
+ * is evicted without a scan. (A caller that sends no contextId gets a fresh one each turn:
+ * past MAX_CTXS every such turn evicts one, and scanning them all for the oldest was most of
+ * the turn.) */
+struct mol_agent__ctx {
+  UT_hash_handle hh;
+  mol_agent__msg *first, *last; /* the oldest first */
+  size_t n_msgs;
+  size_t bytes;                 /* their text */
+  json_t *json;                 /* the history as A2A messages, built when asked; NULL: not yet */
+  char id[];
+};
+
+/* A message is its text: the A2A form the chat executor reads is built only for a context it
+ * asks about (most turns start a context, and building a tree per message and freeing it when
+ * the context is evicted was a sixth of a turn). */
+struct mol_agent__msg {
+  mol_agent__msg *next;
+  size_t len;
+  int agent; /* 0: "user" */
+  char text[];
+};
+
+static void ctx_changed(mol_agent__ctx *c) {
+  json_decref(c->json);
+  c->json = NULL;
 }
 
-static size_t msgs_bytes(const json_t *msgs) {
-  size_t i, n = 0;
-  json_t *m;
-  json_array_foreach(msgs, i, m) n += msg_bytes(m);
-  return n;
+static void drop_first_msg(mol_agent__sessions *s, mol_agent__ctx *c) {
+  mol_agent__msg *m = c->first;
+  c->first = m->next;
+  if (!c->first) c->last = NULL;
+  c->n_msgs--;
+  c->bytes -= m->len;
+  s->ctx_bytes -= m->len;
+  free(m);
+  ctx_changed(c);
 }
 
-static void evict_one(mol_agent__sessions *s) {
-  const char *k, *oldest = NULL;
-  json_int_t best = 0;
-  json_t *v;
-  json_object_foreach(s->ctxs, k, v) {
-    json_int_t u = json_integer_value(json_object_get(v, "used"));
-    if (!oldest || u < best) {
-      oldest = k;
-      best = u;
+static void ctx_drop(mol_agent__sessions *s, mol_agent__ctx *c) {
+  HASH_DEL(s->ctxs, c);
+  while (c->first) drop_first_msg(s, c);
+  free(c);
+}
+
+static void ctxs_free(mol_agent__sessions *s) {
+  mol_agent__ctx *c, *tmp;
+  HASH_ITER(hh, s->ctxs, c, tmp) ctx_drop(s, c);
+}
+
+static mol_agent__ctx *ctx_find(mol_agent__sessions *s, const char *id) {
+  mol_agent__ctx *c = NULL;
+  HASH_FIND_STR(s->ctxs, id, c);
+  return c;
+}
+
+/* The context, now the most recently used (created when new); NULL without memory. */
+static mol_agent__ctx *ctx_use(mol_agent__sessions *s, const char *id) {
+  mol_agent__ctx *c = ctx_find(s, id);
+  if (c) {
+    if (c->hh.next) { /* not the last: back in at the end, the order of use */
+      HASH_DEL(s->ctxs, c);
+      HASH_ADD_KEYPTR(hh, s->ctxs, c->id, strlen(c->id), c);
     }
+    return c;
   }
-  if (!oldest) return;
-  s->ctx_bytes -= msgs_bytes(json_object_get(json_object_get(s->ctxs, oldest), "msgs"));
-  json_object_del(s->ctxs, oldest);
+  if (HASH_COUNT(s->ctxs) >= MAX_CTXS) ctx_drop(s, s->ctxs);
+  size_t len = strlen(id);
+  c = calloc(1, sizeof(*c) + len + 1);
+  if (!c) return NULL;
+  memcpy(c->id, id, len + 1);
+  HASH_ADD_KEYPTR(hh, s->ctxs, c->id, len, c);
+  return c;
 }
 
 static void remember(mol_agent__sessions *s, const char *ctx, const char *who, const char *text) {
   size_t len = strlen(text);
   if (!s->keep_ctxs || len > MAX_CTX_BYTES / 4) return;
-  while (s->ctx_bytes + len > MAX_CTX_BYTES && json_object_size(s->ctxs)) evict_one(s);
-  json_t *c = json_object_get(s->ctxs, ctx);
+  /* Text that is not UTF-8 never joined a history (json_pack refused it). */
+  if (!mol_agent__utf8_valid(text, len)) return;
+  mol_agent__msg *m = malloc(sizeof(*m) + len + 1);
+  if (!m) return;
+  m->next = NULL;
+  m->len = len;
+  m->agent = strcmp(who, "agent") == 0;
+  memcpy(m->text, text, len + 1);
+  while (s->ctx_bytes + len > MAX_CTX_BYTES && s->ctxs) ctx_drop(s, s->ctxs);
+  mol_agent__ctx *c = ctx_use(s, ctx);
   if (!c) {
-    if (json_object_size(s->ctxs) >= MAX_CTXS) evict_one(s);
-    c = json_pack("{s:I,s:[]}", "used", (json_int_t)0, "msgs");
-    if (!c || json_object_set_new(s->ctxs, ctx, c)) return;
+    free(m);
+    return;
   }
-  json_object_set_new(c, "used", json_integer(++s->used));
-  json_t *msgs = json_object_get(c, "msgs");
-  json_t *m = json_pack("{s:s,s:[{s:s,s:s}]}", "role", who, "parts", "kind", "text", "text", text);
-  if (m && json_array_append_new(msgs, m) == 0) s->ctx_bytes += len;
-  while (json_array_size(msgs) > CTX_MSGS) {
-    s->ctx_bytes -= msg_bytes(json_array_get(msgs, 0));
-    json_array_remove(msgs, 0);
+  if (c->last) c->last->next = m;
+  else c->first = m;
+  c->last = m;
+  c->n_msgs++;
+  c->bytes += len;
+  s->ctx_bytes += len;
+  ctx_changed(c);
+  while (c->n_msgs > CTX_MSGS) drop_first_msg(s, c);
+}
+
+/* [{"role":"user"|"agent","parts":[{"kind":"text","text":...}]}, ...]; NULL without memory. */
+static json_t *history_json(const mol_agent__ctx *c) {
+  json_t *msgs = json_array();
+  for (const mol_agent__msg *m = c->first; msgs && m; m = m->next) {
+    json_t *part = json_pack("{s:s,s:s%}", "kind", "text", "text", m->text, m->len);
+    json_t *msg = part ? json_pack("{s:s,s:[o]}", "role", m->agent ? "agent" : "user", "parts",
+                                   part) : NULL;
+    if (!msg || json_array_append_new(msgs, msg)) {
+      json_decref(msgs);
+      msgs = NULL;
+    }
   }
+  return msgs;
 }
 
 const json_t *mol_agent__sessions_history(const char *ctx, void *arg) {
   mol_agent *a = arg;
   if (!a->sessions) return NULL;
-  json_t *c = json_object_get(a->sessions->ctxs, ctx);
-  json_t *msgs = json_object_get(c, "msgs");
-  return json_array_size(msgs) ? msgs : NULL;
+  mol_agent__ctx *c = ctx_find(a->sessions, ctx);
+  if (!c || !c->first) return NULL;
+  if (!c->json) c->json = history_json(c); /* held until the context changes */
+  return c->json;
 }
 
 void mol_agent__sessions_turn(mol_agent *a, const char *ctx, const char *user, const char *agent) {
@@ -188,14 +265,15 @@ void mol_agent__sessions_line(mol_agent *a, const char *ctx, const char *who, co
     s->dropped++;
     return;
   }
-  json_t *line = json_pack("{s:s,s:s,s:s}", "ctx", ctx ? ctx : "", "who", who, "text", text);
-  char *j = line ? mol_json_dump(line) : NULL;
-  json_decref(line);
-  if (!j) return;
-  if (s->needs_newline) mol_buf_append(&s->queue, "\n", 1);
+  size_t mark = s->queue.len;
+  if (s->needs_newline && mol_buf_append(&s->queue, "\n", 1)) return;
+  if (mol_agent__sessions_format(&s->queue, ctx, who, text) || mol_buf_append(&s->queue, "\n", 1)) {
+    s->queue.len = mark; /* not UTF-8 (as json_pack refused it), or no memory: no line */
+    if (s->queue.data) s->queue.data[mark] = '\0';
+    return;
+  }
   s->needs_newline = 0;
-  if (!mol_buf_append_str(&s->queue, j) && !mol_buf_append(&s->queue, "\n", 1)) s->queue_lines++;
-  free(j);
+  s->queue_lines++;
   if (!s->writing) start_write(s);
 }
 
@@ -261,7 +339,7 @@ static int load(mol_agent__sessions *s, mol_agent *a) {
   s->file_lines = replay(s, a, s->path, &torn);
   s->needs_newline = torn;
   mol_logi(SCOPE, "%s: %zu transcript lines and %zu contexts restored from %s", a->name,
-           old + s->file_lines, json_object_size(s->ctxs), s->path);
+           old + s->file_lines, (size_t)HASH_COUNT(s->ctxs), s->path);
   return 0;
 }
 
@@ -285,10 +363,7 @@ int mol_agent__sessions_open(mol_agent *a) {
   int keep_ctxs = a->o.exec == MOL_AGENT_EXEC_CHAT || a->o.exec == MOL_AGENT_EXEC_HERMES;
   if (!a->o.state_dir && !keep_ctxs) return 0;
   mol_agent__sessions *s = calloc(1, sizeof(*s));
-  if (!s || !(s->ctxs = json_object())) {
-    free(s);
-    return MOL_ENOMEM;
-  }
+  if (!s) return MOL_ENOMEM;
   s->owner = a;
   mol_holds_take(&a->holds); /* until sessions_free */
   a->sessions = s;

@@ -10,10 +10,12 @@
 #include "runtime/agent_int.h"
 
 void mol_agent__transcript_add(mol_agent *a, const char *who, const char *text) {
-  size_t n = strlen(who) + strlen(text) + 3;
-  char *line = malloc(n);
+  size_t wl = strlen(who), tl = strlen(text);
+  char *line = malloc(wl + tl + 3);
   if (!line) return;
-  snprintf(line, n, "%s: %s", who, text);
+  memcpy(line, who, wl); /* "who: text", copied: two lines a turn */
+  memcpy(line + wl, ": ", 2);
+  memcpy(line + wl + 2, text, tl + 1);
   mol_transcript_append(a->transcript, line);
   free(line);
 }

@@ -35,15 +35,17 @@ struct mol_agent__turn {
 
 /* ---- current task ----------------------------------------------------------------------- */
 
-static void brief(const char *text, char *out, size_t cap) {
-  size_t n = strlen(text);
+/* Copied, not printed: every turn writes one (out holds BRIEF_MAX + 4 bytes). */
+static void brief(const char *text, char out[BRIEF_MAX + 4]) {
+  size_t n = strnlen(text, BRIEF_MAX + 1);
   if (n <= BRIEF_MAX) {
-    snprintf(out, cap, "%s", text);
+    memcpy(out, text, n + 1);
     return;
   }
   size_t cut = BRIEF_MAX;
   while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80) cut--; /* whole UTF-8 chars */
-  snprintf(out, cap, "%.*s\xE2\x80\xA6", (int)cut, text);
+  memcpy(out, text, cut);
+  memcpy(out + cut, "\xE2\x80\xA6", 4); /* the ellipsis and the NUL */
 }
 
 const char *mol_agent__current_task(const mol_agent *a) { return a->live ? a->live->brief : ""; }
@@ -137,11 +139,13 @@ static void watch(mol_agent *a, mol_a2a_turn *turn) {
   t->a = a;
   t->t0_ns = mol_mono_ns();
   t->via_fallback = a->use_fallback;
-  snprintf(t->task_id, sizeof(t->task_id), "%s", mol_a2a_turn_task_id(turn));
+  const char *id = mol_a2a_turn_task_id(turn);
+  size_t id_len = strnlen(id, sizeof(t->task_id) - 1);
+  memcpy(t->task_id, id, id_len); /* calloc'd: NUL-terminated */
   const char *ctx = mol_a2a_turn_context_id(turn);
   t->ctx = ctx ? strdup(ctx) : NULL;
   t->user = strdup(mol_a2a_turn_text(turn)); /* NULL: the turn stays out of the history */
-  brief(mol_a2a_turn_text(turn), t->brief, sizeof(t->brief));
+  brief(mol_a2a_turn_text(turn), t->brief);
   t->next = a->live;
   if (a->live) a->live->prev = t;
   a->live = t;

@@ -264,12 +264,36 @@ static void refused_push_counts_as_failure(void **st) {
   assert_true(strcmp(stats().platform_status, "online") == 0);
 }
 
+/* current_task is the text's first 60 bytes and an ellipsis, cut before a character that
+ * would not fit whole; a text of 60 bytes goes as it is. */
+static void long_task_is_cut_at_a_whole_character(void **st) {
+  (void)st;
+  start_agent();
+  assert_true(wait_beats(1, 5000));
+  turn_result t;
+  const char *a59 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  char text[128], want[128];
+  snprintf(text, sizeof(text), "%s\xC3\xA9 and more", a59); /* é across the 60-byte mark */
+  snprintf(want, sizeof(want), "%s\xE2\x80\xA6", a59);
+  send_turn(text, &t);
+  assert_true(wait_beats(2, 2000)); /* the push at turn start */
+  assert_string_equal(json_field(beat(1)->body, "current_task"), want);
+  assert_true(run_until(g_loop, &t.done, 5000));
+  assert_true(wait_beats(3, 2000));
+  snprintf(text, sizeof(text), "%sb", a59); /* exactly 60 */
+  send_turn(text, &t);
+  assert_true(wait_beats(4, 2000));
+  assert_string_equal(json_field(beat(3)->body, "current_task"), text);
+  assert_true(run_until(g_loop, &t.done, 5000));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       T(failed_turn_end_beat_carries_error),
       T(refused_push_counts_as_failure),
+      T(long_task_is_cut_at_a_whole_character),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

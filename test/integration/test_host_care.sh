@@ -8,6 +8,7 @@
 #    while no turn runs (a command executor logs what it is sent);
 #  - sessions: the transcript survives a restart (GET /transcript), and a conversation goes on
 #    by contextId with the earlier turns in what the model receives (a recording backend);
+#  - lru: past 1,000 contexts the least recently used one is forgotten first;
 #  - turns: three consecutive turns that cannot reach the backend wedge the agent too;
 #  - preflight: `molecule host --check FILE` prints [FAIL]/[WARN] lines with a Fix: each.
 set -eu
@@ -31,7 +32,7 @@ wait_for() { # tenths of a second, command...
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# CARE_ONLY=preflight|wedge|sessions|rotate|turns|prompts runs one part (to see it fail alone); default all.
+# CARE_ONLY=preflight|wedge|sessions|rotate|lru|turns|prompts runs one part (to see it fail alone); default all.
 want() { [ -z "${CARE_ONLY:-}" ] || [ "$CARE_ONLY" = "$1" ]; }
 
 # ---- preflight: `molecule host --check FILE` ----
@@ -320,6 +321,58 @@ m = [x["content"] for x in json.load(sys.stdin)["messages"]]
 want = ["turn 3", "reply-3: turn 3", "turn 4", "reply-4: turn 4", "turn 5", "reply-5: turn 5",
         "turn 6"]
 sys.exit(0 if m == want else "the model saw %r" % m)' || fail "rotate: history after the restart"
+kill "$RLLM"
+fi
+
+# ---- lru: past 1,000 contexts the least recently used one goes, not the oldest ----
+if want lru; then
+LRU_LLM=$(free_port)
+python3 "$HERE/llm_recorder.py" "$DIR/lru.jsonl" "$LRU_LLM" >"$DIR/lrullm.log" 2>&1 &
+RLLM=$!
+wait_for 100 grep -qs "running on" "$DIR/lrullm.log" || fail "lru: recorder did not start"
+LPORT=$(free_port)
+mkdir -p "$DIR/lru.data/.sessions"
+cat >"$DIR/lru.yaml" <<YAML
+listen: 127.0.0.1:$LPORT
+agents:
+  - name: lru
+    executor: chat
+    model: mock
+    api_base: http://127.0.0.1:$LRU_LLM/v1
+    data_dir: $DIR/lru.data
+YAML
+# ctx-old and ctx-keep first, then 998 contexts (1,000 in all), then ctx-keep used again, then
+# two more: ctx-old and c1 are the ones evicted, ctx-keep and c2 stay.
+python3 - "$DIR/lru.data/.sessions/transcript.jsonl" <<'PY'
+import json, sys
+line = lambda c, w, t: json.dumps({"ctx": c, "who": w, "text": t}, separators=(",", ":"))
+out = [line("ctx-old", "user", "old one"), line("ctx-keep", "user", "keep one")]
+out += [line("c%d" % i, "user", "t%d" % i) for i in range(1, 999)]
+out += [line("ctx-keep", "agent", "keep answer"), line("c999", "user", "t999"),
+        line("c1000", "user", "t1000")]
+open(sys.argv[1], "w").write("\n".join(out) + "\n")
+PY
+lsay() { # context text -> the reply
+  curl -fsS "http://127.0.0.1:$LPORT/agents/lru/" -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,
+    \"method\":\"message/send\",\"params\":{\"message\":{\"role\":\"user\",\"messageId\":\"m$(date +%s%N)\",
+    \"contextId\":\"$1\",\"kind\":\"message\",\"parts\":[{\"kind\":\"text\",\"text\":\"$2\"}]}}}"
+}
+saw() { # what the model was sent last, as "role:content|..." -> compared with $1
+  got=$(tail -1 "$DIR/lru.jsonl" | python3 -c '
+import json, sys
+print("|".join(x["role"] + ":" + x["content"] for x in json.load(sys.stdin)["messages"]))')
+  [ "$got" = "$1" ] || fail "lru: the model saw $got, not $1"
+}
+host_up "$DIR/lru.yaml" "$DIR/lru.log"
+lsay ctx-keep "keep two" >/dev/null || fail "lru: ctx-keep"
+saw "user:keep one|assistant:keep answer|user:keep two"
+lsay c2 "x" >/dev/null || fail "lru: c2"
+saw "user:t2|user:x"
+lsay c1 "y" >/dev/null || fail "lru: c1"
+saw "user:y"
+lsay ctx-old "old two" >/dev/null || fail "lru: ctx-old"
+saw "user:old two"
+host_down
 kill "$RLLM"
 fi
 
