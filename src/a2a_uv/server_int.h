@@ -10,13 +10,21 @@
 
 typedef struct a2a_call a2a_call;
 
+/* The card, serialised once per mol_a2a_card_flavor, with its ETag. */
+typedef struct {
+  char *text[3];
+  char etag[3][24];            /* "\"<16 hex of sha256>\"" */
+} mol_a2a__cards;
+
 struct mol_a2a_server {
   uv_loop_t *loop;
   const mol_a2a_executor *executor;
   mol_a2a_store *store;
   mol_http_server *http;       /* the routes this server added live there */
-  char *card[3];               /* serialised, one per mol_a2a_card_flavor */
-  char etag[3][24];            /* "\"<16 hex of sha256>\"" per flavor */
+  mol_a2a__cards *cards;       /* serialised at creation; NULL: built per request (card_fill) */
+  int (*card_fill)(void *arg, mol_a2a_card *card, mol_a2a_skill *skill);
+  void *card_arg;
+  int push_on, extended;       /* push notifications are on; an extended card is configured */
   int streaming;               /* the card advertises streaming */
   size_t prefix_len;           /* of the routes' path prefix */
   json_t *ext_card[2];         /* the extended card per version (v0.3, v1.0), or NULL */

@@ -1,5 +1,6 @@
 /* agent_endpoint.c - an agent's endpoints on the shared HTTP server: the A2A server at
- * /agents/<name>/ (or at the root) with its card (one skill named after the agent),
+ * /agents/<name>/ (or at the root) with its card (one skill named after the agent, written
+ * on request),
  * answering through the metering executor (agent_turns.c), the transcript route beside it,
  * and the MCP endpoint (<prefix>/mcp) over the agent's tools, for the workspace's bearer. */
 #include <stdio.h>
@@ -81,17 +82,26 @@ void mol_agent__mcp_close(mol_agent *a) {
 
 /* ---- mount --------------------------------------------------------------------------------- */
 
+/* The card (one skill named after the agent, or the config dir's), written afresh for each
+ * request for it: thousands of agents in one host keep no serialised cards. */
+static int fill_card(void *arg, mol_a2a_card *card, mol_a2a_skill *skill) {
+  mol_agent *a = arg;
+  *skill = (mol_a2a_skill){.id = a->name, .name = a->name, .description = a->description};
+  *card = (mol_a2a_card){.name = a->name, .url = a->url, .streaming = 1, .skills = skill,
+                         .n_skills = 1,
+                         .description = *a->description ? a->description : a->name};
+  size_t n_loaded;
+  const mol_a2a_skill *loaded = mol_agent__setup_card_skills(a, &n_loaded);
+  if (n_loaded) card->skills = loaded, card->n_skills = n_loaded; /* the config dir's skills */
+  return 0;
+}
+
 int mol_agent__mount(mol_agent *a) {
   char prefix[96] = "";
   if (!a->o.at_root) snprintf(prefix, sizeof(prefix), "/agents/%s", a->name);
-  mol_a2a_skill skill = {.id = a->name, .name = a->name, .description = a->description};
-  mol_a2a_card card = {.name = a->name, .description = *a->description ? a->description : a->name,
-                       .url = a->url, .streaming = 1, .skills = &skill, .n_skills = 1};
-  size_t n_loaded;
-  const mol_a2a_skill *loaded = mol_agent__setup_card_skills(a, &n_loaded);
-  if (n_loaded) card.skills = loaded, card.n_skills = n_loaded; /* the config dir's skills */
   mol_agent__meter_init(a);
-  mol_a2a_server_opts so = {.card = &card, .executor = &a->meter, .prefix = prefix,
+  mol_a2a_server_opts so = {.card_fill = fill_card, .card_arg = a, .executor = &a->meter,
+                            .prefix = prefix,
                             .push = {.http = a->client,
                                      .allow_private = a->o.allow_private_webhooks},
                             .data_dir = a->o.data_dir, .data_backend = a->o.data_backend,
