@@ -21,7 +21,7 @@
  * under the url) over what it was given. rest is room for the REST url. */
 static void card_served(const mol_a2a_server *s, mol_a2a_card *pub, char rest[1100]) {
   if (s->extended) pub->extended_card = 1;
-  pub->push_notifications = s->push_on; /* what the server does, whatever was asked */
+  pub->push_notifications = s->push.http != NULL; /* what it does, whatever was asked */
   /* the HTTP+JSON binding lives at <url>v1 (the url ends with '/') */
   if (!pub->http_json_url && pub->url && *pub->url && strlen(pub->url) < 1100 - 3) {
     snprintf(rest, 1100, "%s%sv1", pub->url, pub->url[strlen(pub->url) - 1] == '/' ? "" : "/");
@@ -214,7 +214,7 @@ static int build_cards(mol_a2a_server *s, const mol_a2a_server_opts *o) {
   char rest[1100];
   if (o->card) pub = *o->card;
   else if (o->card_fill(o->card_arg, &pub, &skill)) return MOL_EINVAL;
-  s->push_on = o->push.http != NULL;
+  s->push = o->push;
   s->extended = o->extended_card != NULL;
   card_served(s, &pub, rest);
   mol_a2a__cards *c = o->card ? calloc(1, sizeof(*c)) : NULL;
@@ -269,9 +269,7 @@ static void free_server(mol_a2a_server *s) {
   free(s);
 }
 
-static void free_server_cb(void *arg) { free_server(arg); }
-
-/* The pusher has closed: its hold on the server goes. */
+/* The pusher has closed: its hold on the server goes (server_push.c took it). */
 static void on_pusher_closed(void *arg) {
   mol_a2a_server *s = arg;
   s->pusher = NULL; /* its last counters are in s->push_last */
@@ -327,21 +325,15 @@ int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_ser
   }
   if (!rc) rc = mol_a2a_store_new(&so, &s->store);
   if (!rc && s->durable) rc = mol_a2a__durable_load(s->durable, s->store);
-  if (!rc && o->push.http) rc = mol_a2a_pusher_new(loop, &o->push, &s->pusher);
   if (!rc) rc = add_routes(s, http, prefix);
   if (rc) {
     mol_http_server_unroute(http, s); /* add_routes may have got half way */
-    if (s->pusher) { /* nothing in flight yet: it closes on the next loop turn */
-      mol_a2a_pusher_close(s->pusher, NULL, free_server_cb, s);
-      return rc;
-    }
     free_server(s);
     return rc;
   }
   uv_timer_init(loop, &s->sweep);
   s->sweep.data = s;
   mol_holds_init(&s->holds, (uv_handle_t *)&s->sweep, server_finish, s);
-  if (s->pusher) mol_holds_take(&s->holds); /* until the pusher has closed */
   unsigned every = o->sweep_interval_ms ? o->sweep_interval_ms : 30000;
   uv_timer_start(&s->sweep, on_sweep, every, every);
   uv_unref((uv_handle_t *)&s->sweep);
