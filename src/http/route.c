@@ -3,6 +3,7 @@
  * request's handful of candidates with one hash lookup instead of scanning 60,000 routes.
  * Prefix routes that end before a second segment ("/", "/api", "/agents/") match paths under
  * many keys: they stay in one short list that every lookup also scans. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
@@ -16,12 +17,14 @@ struct mol_route_bucket {
   UT_hash_handle hh;
 };
 
-/* Which buckets an owner (a handler argument) has routes in: an unroute touches only those. */
+/* Which buckets an owner (a handler argument) has routes in: an unroute touches only those.
+ * A slot of the open-addressing owner table (arg NULL: free); a host has one to three
+ * owners per agent, so a slot is kept small and holds its first bucket itself. */
 struct mol_route_owner {
   const void *arg;
-  mol_route_bucket **buckets;
-  size_t n, cap;
-  UT_hash_handle hh;
+  mol_route_bucket *first;     /* most owners have routes in one bucket only */
+  mol_route_bucket **more;     /* the others */
+  unsigned n_more, cap_more;
 };
 
 /* ---- keys ---------------------------------------------------------------------------------- */
@@ -44,6 +47,23 @@ static int keyed(const char *path, size_t plen, int prefix) {
 
 /* ---- lists --------------------------------------------------------------------------------- */
 
+/* The methods routes name, kept as these strings rather than a copy per route. */
+static const char *const common_methods[] = {"GET",    "POST", "PUT",     "DELETE",
+                                             "PATCH",  "HEAD", "OPTIONS", NULL};
+
+static const char *method_keep(const char *m) {
+  if (!m) return NULL;
+  for (size_t i = 0; common_methods[i]; i++)
+    if (strcmp(m, common_methods[i]) == 0) return common_methods[i];
+  return strdup(m);
+}
+
+static int method_common(const char *m) {
+  for (size_t i = 0; common_methods[i]; i++)
+    if (m == common_methods[i]) return 1;
+  return 0;
+}
+
 static int list_push(mol_route_list *l, const mol_route *r) {
   if (l->len == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 4;
@@ -57,7 +77,7 @@ static int list_push(mol_route_list *l, const mol_route *r) {
 }
 
 static void route_free(mol_route *r) {
-  free(r->method);
+  if (r->method && !method_common(r->method)) free((char *)r->method);
   free(r->path);
 }
 
@@ -108,32 +128,78 @@ static void bucket_drop(mol_routes *t, mol_route_bucket *b) {
   free(b);
 }
 
-/* Notes that arg has routes in b (once per bucket). */
-static int owner_note(mol_routes *t, const void *arg, mol_route_bucket *b) {
-  mol_route_owner *o = NULL;
-  HASH_FIND_PTR(t->owners, &arg, o);
-  if (!o) {
-    if (!(o = calloc(1, sizeof(*o)))) return MOL_ENOMEM;
-    o->arg = arg;
-    HASH_ADD_PTR(t->owners, arg, o);
+/* ---- the owner table ---------------------------------------------------------------------- */
+
+static size_t owner_home(const mol_routes *t, const void *arg) {
+  uint64_t x = (uint64_t)(uintptr_t)arg * 0x9E3779B97F4A7C15ull;
+  return (size_t)(x >> 32) & (t->cap_owners - 1);
+}
+
+static mol_route_owner *owner_find(const mol_routes *t, const void *arg) {
+  if (!t->cap_owners) return NULL;
+  for (size_t i = owner_home(t, arg);; i = (i + 1) & (t->cap_owners - 1)) {
+    if (t->owners[i].arg == arg) return &t->owners[i];
+    if (!t->owners[i].arg) return NULL;
   }
-  for (size_t i = 0; i < o->n; i++)
-    if (o->buckets[i] == b) return 0;
-  if (o->n == o->cap) {
-    size_t cap = o->cap ? o->cap * 2 : 2;
-    mol_route_bucket **p = realloc(o->buckets, cap * sizeof(*p));
-    if (!p) return MOL_ENOMEM;
-    o->buckets = p;
-    o->cap = cap;
-  }
-  o->buckets[o->n++] = b;
+}
+
+static mol_route_owner *owner_slot(mol_routes *t, const void *arg) {
+  size_t i = owner_home(t, arg);
+  while (t->owners[i].arg) i = (i + 1) & (t->cap_owners - 1);
+  return &t->owners[i];
+}
+
+/* Room for one more owner, the table at most half full. */
+static int owners_reserve(mol_routes *t) {
+  if ((t->n_owners + 1) * 2 <= t->cap_owners) return 0;
+  size_t cap = t->cap_owners ? t->cap_owners * 2 : 16;
+  mol_route_owner *old = t->owners, *slots = calloc(cap, sizeof(*slots));
+  if (!slots) return MOL_ENOMEM;
+  size_t old_cap = t->cap_owners;
+  t->owners = slots;
+  t->cap_owners = cap;
+  for (size_t i = 0; i < old_cap; i++)
+    if (old[i].arg) *owner_slot(t, old[i].arg) = old[i];
+  free(old);
   return 0;
 }
 
+/* Empties slot o, moving back the slots after it that it kept from their home. */
 static void owner_drop(mol_routes *t, mol_route_owner *o) {
-  HASH_DEL(t->owners, o);
-  free(o->buckets);
-  free(o);
+  size_t mask = t->cap_owners - 1, i = (size_t)(o - t->owners);
+  free(o->more);
+  for (size_t j = (i + 1) & mask; t->owners[j].arg; j = (j + 1) & mask) {
+    size_t home = owner_home(t, t->owners[j].arg);
+    if (i <= j ? (i < home && home <= j) : (i < home || home <= j)) continue; /* in place */
+    t->owners[i] = t->owners[j];
+    i = j;
+  }
+  t->owners[i] = (mol_route_owner){0};
+  t->n_owners--;
+}
+
+/* Notes that arg has routes in b (once per bucket). */
+static int owner_note(mol_routes *t, const void *arg, mol_route_bucket *b) {
+  mol_route_owner *o = owner_find(t, arg);
+  if (!o) {
+    if (owners_reserve(t)) return MOL_ENOMEM;
+    o = owner_slot(t, arg);
+    *o = (mol_route_owner){.arg = arg, .first = b};
+    t->n_owners++;
+    return 0;
+  }
+  if (o->first == b) return 0;
+  for (unsigned i = 0; i < o->n_more; i++)
+    if (o->more[i] == b) return 0;
+  if (o->n_more == o->cap_more) {
+    unsigned cap = o->cap_more ? o->cap_more * 2 : 2;
+    mol_route_bucket **p = realloc(o->more, cap * sizeof(*p));
+    if (!p) return MOL_ENOMEM;
+    o->more = p;
+    o->cap_more = cap;
+  }
+  o->more[o->n_more++] = b;
+  return 0;
 }
 
 /* ---- adding and removing ------------------------------------------------------------------- */
@@ -151,8 +217,10 @@ static int route_place(mol_routes *t, const mol_route *r) {
 int mol_http__routes_add(mol_routes *t, const char *method, const char *path, int prefix,
                          mol_http_handler h, void *arg) {
   if (!path || path[0] != '/' || !h) return MOL_EINVAL;
-  mol_route r = {.method = method ? strdup(method) : NULL, .path = strdup(path),
-                 .plen = strlen(path), .prefix = prefix != 0, .h = h, .arg = arg};
+  size_t plen = strlen(path);
+  if (plen > 65535) return MOL_EINVAL;
+  mol_route r = {.method = method_keep(method), .path = strdup(path), .plen = (unsigned)plen,
+                 .prefix = prefix != 0, .h = h, .arg = arg};
   int rc = !r.path || (method && !r.method) ? MOL_ENOMEM : route_place(t, &r);
   if (rc) route_free(&r);
   return rc;
@@ -160,11 +228,10 @@ int mol_http__routes_add(mol_routes *t, const char *method, const char *path, in
 
 size_t mol_http__routes_remove_arg(mol_routes *t, const void *arg) {
   size_t removed = list_remove_arg(&t->wide, arg);
-  mol_route_owner *o = NULL;
-  HASH_FIND_PTR(t->owners, &arg, o);
+  mol_route_owner *o = owner_find(t, arg);
   if (!o) return removed;
-  for (size_t i = 0; i < o->n; i++) {
-    mol_route_bucket *b = o->buckets[i];
+  for (unsigned i = 0; i <= o->n_more; i++) {
+    mol_route_bucket *b = i ? o->more[i - 1] : o->first;
     removed += list_remove_arg(&b->list, arg);
     if (b->list.len == 0) bucket_drop(t, b);
   }
@@ -175,8 +242,10 @@ size_t mol_http__routes_remove_arg(mol_routes *t, const void *arg) {
 void mol_http__routes_free(mol_routes *t) {
   mol_route_bucket *b, *bt;
   HASH_ITER(hh, t->by_key, b, bt) bucket_drop(t, b);
-  mol_route_owner *o, *ot;
-  HASH_ITER(hh, t->owners, o, ot) owner_drop(t, o);
+  for (size_t i = 0; i < t->cap_owners; i++) free(t->owners[i].more);
+  free(t->owners);
+  t->owners = NULL;
+  t->n_owners = t->cap_owners = 0;
   list_free(&t->wide);
 }
 
