@@ -17,14 +17,13 @@ struct mol_route_bucket {
   UT_hash_handle hh;
 };
 
-/* Which buckets an owner (a handler argument) has routes in: an unroute touches only those.
- * A slot of the open-addressing owner table (arg NULL: free); a host has one to three
- * owners per agent, so a slot is kept small and holds its first bucket itself. */
+/* One pair of the owner table: owner arg (a handler argument) has routes in bucket b. An
+ * unroute finds its owner's pairs in one probe run and touches only those buckets. The table
+ * is open-addressing (arg NULL: free) and at most 3/4 full: 16 bytes a pair and no allocation
+ * per owner, since a host has two or three owners per agent. */
 struct mol_route_owner {
   const void *arg;
-  mol_route_bucket *first;     /* most owners have routes in one bucket only */
-  mol_route_bucket **more;     /* the others */
-  unsigned n_more, cap_more;
+  mol_route_bucket *b;
 };
 
 /* ---- keys ---------------------------------------------------------------------------------- */
@@ -135,39 +134,37 @@ static size_t owner_home(const mol_routes *t, const void *arg) {
   return (size_t)(x >> 32) & (t->cap_owners - 1);
 }
 
-static mol_route_owner *owner_find(const mol_routes *t, const void *arg) {
-  if (!t->cap_owners) return NULL;
-  for (size_t i = owner_home(t, arg);; i = (i + 1) & (t->cap_owners - 1)) {
-    if (t->owners[i].arg == arg) return &t->owners[i];
-    if (!t->owners[i].arg) return NULL;
-  }
+/* The slot of a pair of arg (of arg and b, when b is not NULL), or SIZE_MAX. */
+static size_t owner_find(const mol_routes *t, const void *arg, const mol_route_bucket *b) {
+  if (!t->cap_owners) return SIZE_MAX;
+  for (size_t i = owner_home(t, arg); t->owners[i].arg; i = (i + 1) & (t->cap_owners - 1))
+    if (t->owners[i].arg == arg && (!b || t->owners[i].b == b)) return i;
+  return SIZE_MAX;
 }
 
-static mol_route_owner *owner_slot(mol_routes *t, const void *arg) {
+static void owner_put(mol_routes *t, const void *arg, mol_route_bucket *b) {
   size_t i = owner_home(t, arg);
   while (t->owners[i].arg) i = (i + 1) & (t->cap_owners - 1);
-  return &t->owners[i];
+  t->owners[i] = (mol_route_owner){arg, b};
 }
 
-/* Room for one more owner, the table at most half full. */
+/* Room for one more pair, the table at most 3/4 full. */
 static int owners_reserve(mol_routes *t) {
-  if ((t->n_owners + 1) * 2 <= t->cap_owners) return 0;
-  size_t cap = t->cap_owners ? t->cap_owners * 2 : 16;
+  if ((t->n_owners + 1) * 4 <= t->cap_owners * 3) return 0;
+  size_t cap = t->cap_owners ? t->cap_owners * 2 : 16, old_cap = t->cap_owners;
   mol_route_owner *old = t->owners, *slots = calloc(cap, sizeof(*slots));
   if (!slots) return MOL_ENOMEM;
-  size_t old_cap = t->cap_owners;
   t->owners = slots;
   t->cap_owners = cap;
   for (size_t i = 0; i < old_cap; i++)
-    if (old[i].arg) *owner_slot(t, old[i].arg) = old[i];
+    if (old[i].arg) owner_put(t, old[i].arg, old[i].b);
   free(old);
   return 0;
 }
 
-/* Empties slot o, moving back the slots after it that it kept from their home. */
-static void owner_drop(mol_routes *t, mol_route_owner *o) {
-  size_t mask = t->cap_owners - 1, i = (size_t)(o - t->owners);
-  free(o->more);
+/* Empties slot i, moving back the pairs after it that it kept from their home. */
+static void owner_drop(mol_routes *t, size_t i) {
+  size_t mask = t->cap_owners - 1;
   for (size_t j = (i + 1) & mask; t->owners[j].arg; j = (j + 1) & mask) {
     size_t home = owner_home(t, t->owners[j].arg);
     if (i <= j ? (i < home && home <= j) : (i < home || home <= j)) continue; /* in place */
@@ -180,25 +177,10 @@ static void owner_drop(mol_routes *t, mol_route_owner *o) {
 
 /* Notes that arg has routes in b (once per bucket). */
 static int owner_note(mol_routes *t, const void *arg, mol_route_bucket *b) {
-  mol_route_owner *o = owner_find(t, arg);
-  if (!o) {
-    if (owners_reserve(t)) return MOL_ENOMEM;
-    o = owner_slot(t, arg);
-    *o = (mol_route_owner){.arg = arg, .first = b};
-    t->n_owners++;
-    return 0;
-  }
-  if (o->first == b) return 0;
-  for (unsigned i = 0; i < o->n_more; i++)
-    if (o->more[i] == b) return 0;
-  if (o->n_more == o->cap_more) {
-    unsigned cap = o->cap_more ? o->cap_more * 2 : 2;
-    mol_route_bucket **p = realloc(o->more, cap * sizeof(*p));
-    if (!p) return MOL_ENOMEM;
-    o->more = p;
-    o->cap_more = cap;
-  }
-  o->more[o->n_more++] = b;
+  if (owner_find(t, arg, b) != SIZE_MAX) return 0;
+  if (owners_reserve(t)) return MOL_ENOMEM;
+  owner_put(t, arg, b);
+  t->n_owners++;
   return 0;
 }
 
@@ -228,21 +210,18 @@ int mol_http__routes_add(mol_routes *t, const char *method, const char *path, in
 
 size_t mol_http__routes_remove_arg(mol_routes *t, const void *arg) {
   size_t removed = list_remove_arg(&t->wide, arg);
-  mol_route_owner *o = owner_find(t, arg);
-  if (!o) return removed;
-  for (unsigned i = 0; i <= o->n_more; i++) {
-    mol_route_bucket *b = i ? o->more[i - 1] : o->first;
+  for (size_t i; (i = owner_find(t, arg, NULL)) != SIZE_MAX;) {
+    mol_route_bucket *b = t->owners[i].b;
+    owner_drop(t, i);
     removed += list_remove_arg(&b->list, arg);
     if (b->list.len == 0) bucket_drop(t, b);
   }
-  owner_drop(t, o);
   return removed;
 }
 
 void mol_http__routes_free(mol_routes *t) {
   mol_route_bucket *b, *bt;
   HASH_ITER(hh, t->by_key, b, bt) bucket_drop(t, b);
-  for (size_t i = 0; i < t->cap_owners; i++) free(t->owners[i].more);
   free(t->owners);
   t->owners = NULL;
   t->n_owners = t->cap_owners = 0;

@@ -167,8 +167,8 @@ typedef struct mol_route_owner mol_route_owner;
  * their first two segments; prefix routes above that ("/", "/api/") in the wide list. */
 typedef struct {
   mol_route_bucket *by_key;
-  mol_route_owner *owners;     /* handler argument -> the buckets it has routes in: an open
-                                  addressing table of n_owners in cap_owners slots */
+  mol_route_owner *owners;     /* (handler argument, a bucket it has routes in) pairs: an
+                                  open-addressing table of n_owners in cap_owners slots */
   size_t n_owners, cap_owners;
   mol_route_list wide;
 } mol_routes;
