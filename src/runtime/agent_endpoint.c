@@ -3,7 +3,6 @@
  * on request), answering through the metering executor (agent_turns.c), the transcript
  * route beside it, and the MCP endpoint (<prefix>/mcp) over the agent's tools, for the workspace's bearer,
  * made on its first request. */
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,9 +75,14 @@ static int mcp_open(mol_agent *a) {
   return rc;
 }
 
-/* The route's owner is &a->tools, not a: mol_agent__mcp_close takes this route alone away. */
+/* An ending agent's endpoint is gone (closed by mol_agent__mcp_close): its path answers as
+ * one no route serves, until the agent's routes go with the A2A server's close. */
 static void on_mcp(mol_http_req *r, void *arg) {
-  mol_agent *a = (mol_agent *)((char *)arg - offsetof(mol_agent, tools));
+  mol_agent *a = arg;
+  if (a->ending) {
+    mol_http_respond(r, 404, "text/plain", "Not Found", 9);
+    return;
+  }
   int rc = a->mcp ? 0 : mcp_open(a);
   if (rc) {
     mol_loge(SCOPE, "%s: MCP endpoint: %s", a->name, mol_strerror(rc));
@@ -98,7 +102,7 @@ static int mount_mcp(mol_agent *a, const char *prefix) {
   if (rc) return rc;
   char path[128];
   snprintf(path, sizeof(path), "%s/mcp", prefix);
-  return mol_http_server_route(a->http, NULL, path, 0, on_mcp, &a->tools);
+  return mol_http_server_route(a->http, NULL, path, 0, on_mcp, a);
 }
 
 static void on_mcp_closed(void *arg) {
@@ -108,7 +112,6 @@ static void on_mcp_closed(void *arg) {
 }
 
 void mol_agent__mcp_close(mol_agent *a) {
-  mol_http_server_unroute(a->http, &a->tools);
   if (a->mcp) mol_mcp_http_close(a->mcp, on_mcp_closed, a);
 }
 
