@@ -17,18 +17,65 @@
 
 /* ---- card and health ---------------------------------------------------------------------- */
 
+/* The public card as served: what the server does (extended card, push, the REST binding
+ * under the url) over what it was given. rest is room for the REST url. */
+static void card_served(const mol_a2a_server *s, mol_a2a_card *pub, char rest[1100]) {
+  if (s->extended) pub->extended_card = 1;
+  pub->push_notifications = s->push.http != NULL; /* what it does, whatever was asked */
+  /* the HTTP+JSON binding lives at <url>v1 (the url ends with '/') */
+  if (!pub->http_json_url && pub->url && *pub->url && strlen(pub->url) < 1100 - 3) {
+    snprintf(rest, 1100, "%s%sv1", pub->url, pub->url[strlen(pub->url) - 1] == '/' ? "" : "/");
+    pub->http_json_url = rest;
+  }
+}
+
+/* The card in one flavor from card_fill (malloc'd), or NULL. */
+static char *card_text(const mol_a2a_server *s, mol_a2a_card_flavor f) {
+  mol_a2a_card card = {0};
+  mol_a2a_skill skill = {0};
+  char rest[1100];
+  if (s->card_fill(s->card_arg, &card, &skill)) return NULL;
+  card_served(s, &card, rest);
+  return mol_a2a_card_build(&card, f);
+}
+
+static void card_etag(const char *text, char etag[24]) {
+  uint8_t d[MOL_SHA256_LEN];
+  char hex[MOL_SHA256_HEX_LEN + 1];
+  mol_sha256_once(text, strlen(text), d);
+  mol_hex(d, sizeof(d), hex);
+  snprintf(etag, 24, "\"%.16s\"", hex);
+}
+
+/* A card written per request gets a cheaper ETag than the kept card's SHA-256 (which cost
+ * 40% of such a request): FNV-1a 64 of the text. Any change of the text changes it, which
+ * is all an If-None-Match needs. */
+static void card_etag_fast(const char *text, char etag[24]) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+    h = (h ^ *p) * 0x100000001b3ull;
+  snprintf(etag, 24, "\"%016llx\"", (unsigned long long)h);
+}
+
 static void on_card(mol_http_req *r, void *arg) {
   mol_a2a_server *s = arg;
   mol_a2a_card_flavor f = mol_a2a_card_flavor_for(mol_http_req_header(r, "A2A-Version"), 1);
-  mol_http_resp_header(r, "Vary", "A2A-Version");
-  mol_http_resp_header(r, "Cache-Control", "public, max-age=300");
-  mol_http_resp_header(r, "ETag", s->etag[f]);
-  const char *inm = mol_http_req_header(r, "If-None-Match");
-  if (inm && strcmp(inm, s->etag[f]) == 0) {
-    mol_http_respond(r, 304, NULL, NULL, 0);
+  char *built = s->cards ? NULL : card_text(s, f), etag_built[24];
+  const char *text = s->cards ? s->cards->text[f] : built, *etag = etag_built;
+  if (!text) {
+    static const char err[] = "{\"error\":\"the agent card could not be built\"}";
+    mol_http_respond(r, 500, "application/json", err, sizeof(err) - 1);
     return;
   }
-  mol_http_respond(r, 200, "application/json", s->card[f], strlen(s->card[f]));
+  if (s->cards) etag = s->cards->etag[f];
+  else card_etag_fast(text, etag_built);
+  mol_http_resp_header(r, "Vary", "A2A-Version");
+  mol_http_resp_header(r, "Cache-Control", "public, max-age=300");
+  mol_http_resp_header(r, "ETag", etag);
+  const char *inm = mol_http_req_header(r, "If-None-Match");
+  if (inm && strcmp(inm, etag) == 0) mol_http_respond(r, 304, NULL, NULL, 0);
+  else mol_http_respond(r, 200, "application/json", text, strlen(text));
+  free(built);
 }
 
 static void on_health(mol_http_req *r, void *arg) {
@@ -169,25 +216,32 @@ static int build_extended(mol_a2a_server *s, const mol_a2a_server_opts *o, const
   return 0;
 }
 
+/* Serialises the card once per flavor (kept, or with card_fill only checked); then the
+ * extended card. */
 static int build_cards(mol_a2a_server *s, const mol_a2a_server_opts *o) {
-  mol_a2a_card pub = *o->card, *card = &pub;
-  if (o->extended_card) pub.extended_card = 1;
-  pub.push_notifications = o->push.http != NULL; /* what the server does, whatever was asked */
-  char rest[1100]; /* the HTTP+JSON binding lives at <url>v1 (the url ends with '/') */
-  if (!pub.http_json_url && pub.url && strlen(pub.url) < sizeof(rest) - 3) {
-    snprintf(rest, sizeof(rest), "%s%sv1", pub.url, pub.url[strlen(pub.url) - 1] == '/' ? "" : "/");
-    pub.http_json_url = rest;
-  }
+  mol_a2a_card pub = {0};
+  mol_a2a_skill skill = {0};
+  char rest[1100];
+  if (o->card) pub = *o->card;
+  else if (o->card_fill(o->card_arg, &pub, &skill)) return MOL_EINVAL;
+  s->push = o->push;
+  s->extended = o->extended_card != NULL;
+  card_served(s, &pub, rest);
+  mol_a2a__cards *c = o->card ? calloc(1, sizeof(*c)) : NULL;
+  if (o->card && !c) return MOL_ENOMEM;
+  s->cards = c;
   for (int f = 0; f < 3; f++) {
-    if (!(s->card[f] = mol_a2a_card_build(card, (mol_a2a_card_flavor)f))) return MOL_EINVAL;
-    uint8_t d[MOL_SHA256_LEN];
-    char hex[MOL_SHA256_HEX_LEN + 1];
-    mol_sha256_once(s->card[f], strlen(s->card[f]), d);
-    mol_hex(d, sizeof(d), hex);
-    snprintf(s->etag[f], sizeof(s->etag[f]), "\"%.16s\"", hex);
+    char *text = mol_a2a_card_build(&pub, (mol_a2a_card_flavor)f);
+    if (!text) return MOL_EINVAL;
+    if (!c) {
+      free(text);
+      continue;
+    }
+    c->text[f] = text;
+    card_etag(text, c->etag[f]);
   }
-  s->streaming = card->streaming;
-  return build_extended(s, o, card);
+  s->streaming = pub.streaming;
+  return build_extended(s, o, &pub);
 }
 
 static int add_routes(mol_a2a_server *s, mol_http_server *http, const char *prefix) {
@@ -212,7 +266,9 @@ static int add_routes(mol_a2a_server *s, mol_http_server *http, const char *pref
 }
 
 static void free_server(mol_a2a_server *s) {
-  for (int f = 0; f < 3; f++) free(s->card[f]);
+  if (s->cards)
+    for (int f = 0; f < 3; f++) free(s->cards->text[f]);
+  free(s->cards);
   for (int v = 0; v < 2; v++) {
     json_decref(s->ext_card[v]);
     json_decref(s->pub_card[v]);
@@ -223,9 +279,7 @@ static void free_server(mol_a2a_server *s) {
   free(s);
 }
 
-static void free_server_cb(void *arg) { free_server(arg); }
-
-/* The pusher has closed: its hold on the server goes. */
+/* The pusher has closed: its hold on the server goes (server_push.c took it). */
 static void on_pusher_closed(void *arg) {
   mol_a2a_server *s = arg;
   s->pusher = NULL; /* its last counters are in s->push_last */
@@ -243,7 +297,7 @@ static void server_finish(void *arg) {
 
 int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_server_opts *o,
                        mol_a2a_server **out) {
-  if (!o || !o->card || !o->executor) return MOL_EINVAL;
+  if (!o || !(o->card || o->card_fill) || !o->executor) return MOL_EINVAL;
   const char *prefix = o->prefix ? o->prefix : "";
   if (strlen(prefix) > 256 || (*prefix && (prefix[0] != '/' || prefix[strlen(prefix) - 1] == '/')))
     return MOL_EINVAL;
@@ -252,6 +306,8 @@ int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_ser
   s->loop = loop;
   s->http = http;
   s->executor = o->executor;
+  s->card_fill = o->card ? NULL : o->card_fill;
+  s->card_arg = o->card_arg;
   s->cancel_wait_ms = o->cancel_wait_ms ? o->cancel_wait_ms : 10000;
   if (o->workers > 1 && o->forward) {
     if (o->worker >= o->workers || o->workers > 256 || o->data_dir) {
@@ -279,21 +335,15 @@ int mol_a2a_server_new(uv_loop_t *loop, mol_http_server *http, const mol_a2a_ser
   }
   if (!rc) rc = mol_a2a_store_new(&so, &s->store);
   if (!rc && s->durable) rc = mol_a2a__durable_load(s->durable, s->store);
-  if (!rc && o->push.http) rc = mol_a2a_pusher_new(loop, &o->push, &s->pusher);
   if (!rc) rc = add_routes(s, http, prefix);
   if (rc) {
     mol_http_server_unroute(http, s); /* add_routes may have got half way */
-    if (s->pusher) { /* nothing in flight yet: it closes on the next loop turn */
-      mol_a2a_pusher_close(s->pusher, NULL, free_server_cb, s);
-      return rc;
-    }
     free_server(s);
     return rc;
   }
   uv_timer_init(loop, &s->sweep);
   s->sweep.data = s;
   mol_holds_init(&s->holds, (uv_handle_t *)&s->sweep, server_finish, s);
-  if (s->pusher) mol_holds_take(&s->holds); /* until the pusher has closed */
   unsigned every = o->sweep_interval_ms ? o->sweep_interval_ms : 30000;
   uv_timer_start(&s->sweep, on_sweep, every, every);
   uv_unref((uv_handle_t *)&s->sweep);

@@ -30,7 +30,14 @@
 typedef struct mol_a2a_server mol_a2a_server;
 
 typedef struct {
-  const mol_a2a_card *card;        /* required; copied (as JSON) at creation */
+  const mol_a2a_card *card;        /* required (or card_fill); copied (as JSON) at creation */
+  /* Instead of card: the card written afresh for each request for it (and once at creation,
+   * to check it) from what card_fill(card_arg, card, skill) puts in *card (zeroed first; it
+   * may point card->skills at *skill, room for one). Returns 0, or non-zero when it cannot
+   * (answered 500). For many servers in one process: each then keeps no serialised card. The
+   * strings it points to need only last until the call that asked for them has returned. */
+  int (*card_fill)(void *arg, mol_a2a_card *card, mol_a2a_skill *skill);
+  void *card_arg;
   const mol_a2a_executor *executor;/* required; must outlive the server */
   mol_a2a_store_opts store;        /* bounds of the task store (zero = defaults) */
   const char *prefix;              /* "" or NULL = routes at the root; else "/agents/x" */

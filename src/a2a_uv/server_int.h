@@ -10,19 +10,28 @@
 
 typedef struct a2a_call a2a_call;
 
+/* The card, serialised once per mol_a2a_card_flavor, with its ETag. */
+typedef struct {
+  char *text[3];
+  char etag[3][24];            /* "\"<16 hex of sha256>\"" */
+} mol_a2a__cards;
+
 struct mol_a2a_server {
   uv_loop_t *loop;
   const mol_a2a_executor *executor;
   mol_a2a_store *store;
   mol_http_server *http;       /* the routes this server added live there */
-  char *card[3];               /* serialised, one per mol_a2a_card_flavor */
-  char etag[3][24];            /* "\"<16 hex of sha256>\"" per flavor */
+  mol_a2a__cards *cards;       /* serialised at creation; NULL: built per request (card_fill) */
+  int (*card_fill)(void *arg, mol_a2a_card *card, mol_a2a_skill *skill);
+  void *card_arg;
+  int extended;                /* an extended card is configured */
   int streaming;               /* the card advertises streaming */
   size_t prefix_len;           /* of the routes' path prefix */
   json_t *ext_card[2];         /* the extended card per version (v0.3, v1.0), or NULL */
   json_t *pub_card[2];         /* the public card, for callers without the credentials */
   char *ext_token;             /* the bearer token the extended card wants, or NULL */
-  mol_a2a_pusher *pusher;      /* push notifications, or NULL (off, or closed) */
+  mol_a2a_push_opts push;      /* push.http NULL: push notifications are off */
+  mol_a2a_pusher *pusher;      /* made on first use (mol_a2a__pusher); NULL before, or closed */
   mol_a2a_durable *durable;    /* the durable task store, or NULL (in memory only) */
   mol_a2a_push_stats push_last;/* the pusher's counters when it closed */
   uv_timer_t sweep;            /* also the holds' last handle */
@@ -56,6 +65,10 @@ void mol_a2a__call_get(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req)
 void mol_a2a__call_cancel(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
 void mol_a2a__call_resubscribe(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
 void mol_a2a__call_list(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
+/* server_push.c: the pusher, made on first use (most agents of a host never see a push
+ * config): 0, MOL_A2A_PUSH_NOT_SUPPORTED (push off, or the server closing) or
+ * MOL_A2A_INTERNAL_ERROR (out of memory). */
+int mol_a2a__pusher(mol_a2a_server *s);
 /* server_push.c: the push-config methods (set, get, list, delete). */
 void mol_a2a__call_push(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req);
 /* server_push.c: a config given inline with message/send. Before the task exists: 0, or an

@@ -16,10 +16,20 @@
 #include "a2a_uv/server_int.h"
 #include "molecule.h"
 
+int mol_a2a__pusher(mol_a2a_server *s) {
+  if (s->pusher) return 0;
+  if (!s->push.http || s->closing) return MOL_A2A_PUSH_NOT_SUPPORTED;
+  if (mol_a2a_pusher_new(s->loop, &s->push, &s->pusher)) return MOL_A2A_INTERNAL_ERROR;
+  mol_holds_take(&s->holds); /* until the pusher has closed (server.c) */
+  return 0;
+}
+
+/* Only tasks with push configs come here: a task read back from a durable store may have
+ * some before any push method made the pusher. */
 void mol_a2a__push_on_event(mol_a2a_task *t, const mol_a2a_event *ev, void *arg) {
   (void)ev;
   mol_a2a_server *s = arg;
-  if (s->pusher) mol_a2a_pusher_notify(s->pusher, t, NULL);
+  if (mol_a2a__pusher(s) == 0) mol_a2a_pusher_notify(s->pusher, t, NULL);
 }
 
 static int fail(mol_a2a_error *err, int code, const char *why) {
@@ -53,8 +63,9 @@ static int store_config(mol_a2a_server *s, mol_a2a_task *t, mol_a2a_push_config 
 
 int mol_a2a__push_inline_check(mol_a2a_server *s, mol_a2a_request *req, mol_a2a_push_config *cfg,
                                mol_a2a_error *err) {
-  if (!s->pusher) return fail(err, MOL_A2A_PUSH_NOT_SUPPORTED, NULL);
-  int code = read_config(s, req->config.push_config, req->version, cfg, err);
+  int code = mol_a2a__pusher(s);
+  if (code) return fail(err, code, NULL);
+  code = read_config(s, req->config.push_config, req->version, cfg, err);
   if (code) return code;
   /* room for it, before a task is created or continued for nothing */
   const char *tid = mol_a2a_cmsg_task_id(req->message);
@@ -128,8 +139,9 @@ static void push_list(mol_http_req *r, mol_a2a_request *req, mol_a2a_task *t) {
 }
 
 void mol_a2a__call_push(mol_a2a_server *s, mol_http_req *r, mol_a2a_request *req) {
-  if (!s->pusher) {
-    mol_a2a__answer_error(r, req, MOL_A2A_PUSH_NOT_SUPPORTED, NULL);
+  int code = mol_a2a__pusher(s);
+  if (code) {
+    mol_a2a__answer_error(r, req, code, NULL);
     return;
   }
   char path[160];

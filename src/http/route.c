@@ -3,6 +3,7 @@
  * request's handful of candidates with one hash lookup instead of scanning 60,000 routes.
  * Prefix routes that end before a second segment ("/", "/api", "/agents/") match paths under
  * many keys: they stay in one short list that every lookup also scans. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
@@ -16,12 +17,13 @@ struct mol_route_bucket {
   UT_hash_handle hh;
 };
 
-/* Which buckets an owner (a handler argument) has routes in: an unroute touches only those. */
+/* One pair of the owner table: owner arg (a handler argument) has routes in bucket b. An
+ * unroute finds its owner's pairs in one probe run and touches only those buckets. The table
+ * is open-addressing (arg NULL: free) and at most 3/4 full: 16 bytes a pair and no allocation
+ * per owner, since a host has two or three owners per agent. */
 struct mol_route_owner {
   const void *arg;
-  mol_route_bucket **buckets;
-  size_t n, cap;
-  UT_hash_handle hh;
+  mol_route_bucket *b;
 };
 
 /* ---- keys ---------------------------------------------------------------------------------- */
@@ -44,6 +46,23 @@ static int keyed(const char *path, size_t plen, int prefix) {
 
 /* ---- lists --------------------------------------------------------------------------------- */
 
+/* The methods routes name, kept as these strings rather than a copy per route. */
+static const char *const common_methods[] = {"GET",    "POST", "PUT",     "DELETE",
+                                             "PATCH",  "HEAD", "OPTIONS", NULL};
+
+static const char *method_keep(const char *m) {
+  if (!m) return NULL;
+  for (size_t i = 0; common_methods[i]; i++)
+    if (strcmp(m, common_methods[i]) == 0) return common_methods[i];
+  return strdup(m);
+}
+
+static int method_common(const char *m) {
+  for (size_t i = 0; common_methods[i]; i++)
+    if (m == common_methods[i]) return 1;
+  return 0;
+}
+
 static int list_push(mol_route_list *l, const mol_route *r) {
   if (l->len == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 4;
@@ -57,7 +76,7 @@ static int list_push(mol_route_list *l, const mol_route *r) {
 }
 
 static void route_free(mol_route *r) {
-  free(r->method);
+  if (r->method && !method_common(r->method)) free((char *)r->method);
   free(r->path);
 }
 
@@ -108,32 +127,61 @@ static void bucket_drop(mol_routes *t, mol_route_bucket *b) {
   free(b);
 }
 
-/* Notes that arg has routes in b (once per bucket). */
-static int owner_note(mol_routes *t, const void *arg, mol_route_bucket *b) {
-  mol_route_owner *o = NULL;
-  HASH_FIND_PTR(t->owners, &arg, o);
-  if (!o) {
-    if (!(o = calloc(1, sizeof(*o)))) return MOL_ENOMEM;
-    o->arg = arg;
-    HASH_ADD_PTR(t->owners, arg, o);
-  }
-  for (size_t i = 0; i < o->n; i++)
-    if (o->buckets[i] == b) return 0;
-  if (o->n == o->cap) {
-    size_t cap = o->cap ? o->cap * 2 : 2;
-    mol_route_bucket **p = realloc(o->buckets, cap * sizeof(*p));
-    if (!p) return MOL_ENOMEM;
-    o->buckets = p;
-    o->cap = cap;
-  }
-  o->buckets[o->n++] = b;
+/* ---- the owner table ---------------------------------------------------------------------- */
+
+static size_t owner_home(const mol_routes *t, const void *arg) {
+  uint64_t x = (uint64_t)(uintptr_t)arg * 0x9E3779B97F4A7C15ull;
+  return (size_t)(x >> 32) & (t->cap_owners - 1);
+}
+
+/* The slot of a pair of arg (of arg and b, when b is not NULL), or SIZE_MAX. */
+static size_t owner_find(const mol_routes *t, const void *arg, const mol_route_bucket *b) {
+  if (!t->cap_owners) return SIZE_MAX;
+  for (size_t i = owner_home(t, arg); t->owners[i].arg; i = (i + 1) & (t->cap_owners - 1))
+    if (t->owners[i].arg == arg && (!b || t->owners[i].b == b)) return i;
+  return SIZE_MAX;
+}
+
+static void owner_put(mol_routes *t, const void *arg, mol_route_bucket *b) {
+  size_t i = owner_home(t, arg);
+  while (t->owners[i].arg) i = (i + 1) & (t->cap_owners - 1);
+  t->owners[i] = (mol_route_owner){arg, b};
+}
+
+/* Room for one more pair, the table at most 3/4 full. */
+static int owners_reserve(mol_routes *t) {
+  if ((t->n_owners + 1) * 4 <= t->cap_owners * 3) return 0;
+  size_t cap = t->cap_owners ? t->cap_owners * 2 : 16, old_cap = t->cap_owners;
+  mol_route_owner *old = t->owners, *slots = calloc(cap, sizeof(*slots));
+  if (!slots) return MOL_ENOMEM;
+  t->owners = slots;
+  t->cap_owners = cap;
+  for (size_t i = 0; i < old_cap; i++)
+    if (old[i].arg) owner_put(t, old[i].arg, old[i].b);
+  free(old);
   return 0;
 }
 
-static void owner_drop(mol_routes *t, mol_route_owner *o) {
-  HASH_DEL(t->owners, o);
-  free(o->buckets);
-  free(o);
+/* Empties slot i, moving back the pairs after it that it kept from their home. */
+static void owner_drop(mol_routes *t, size_t i) {
+  size_t mask = t->cap_owners - 1;
+  for (size_t j = (i + 1) & mask; t->owners[j].arg; j = (j + 1) & mask) {
+    size_t home = owner_home(t, t->owners[j].arg);
+    if (i <= j ? (i < home && home <= j) : (i < home || home <= j)) continue; /* in place */
+    t->owners[i] = t->owners[j];
+    i = j;
+  }
+  t->owners[i] = (mol_route_owner){0};
+  t->n_owners--;
+}
+
+/* Notes that arg has routes in b (once per bucket). */
+static int owner_note(mol_routes *t, const void *arg, mol_route_bucket *b) {
+  if (owner_find(t, arg, b) != SIZE_MAX) return 0;
+  if (owners_reserve(t)) return MOL_ENOMEM;
+  owner_put(t, arg, b);
+  t->n_owners++;
+  return 0;
 }
 
 /* ---- adding and removing ------------------------------------------------------------------- */
@@ -151,8 +199,10 @@ static int route_place(mol_routes *t, const mol_route *r) {
 int mol_http__routes_add(mol_routes *t, const char *method, const char *path, int prefix,
                          mol_http_handler h, void *arg) {
   if (!path || path[0] != '/' || !h) return MOL_EINVAL;
-  mol_route r = {.method = method ? strdup(method) : NULL, .path = strdup(path),
-                 .plen = strlen(path), .prefix = prefix != 0, .h = h, .arg = arg};
+  size_t plen = strlen(path);
+  if (plen > 65535) return MOL_EINVAL;
+  mol_route r = {.method = method_keep(method), .path = strdup(path), .plen = (unsigned)plen,
+                 .prefix = prefix != 0, .h = h, .arg = arg};
   int rc = !r.path || (method && !r.method) ? MOL_ENOMEM : route_place(t, &r);
   if (rc) route_free(&r);
   return rc;
@@ -160,23 +210,21 @@ int mol_http__routes_add(mol_routes *t, const char *method, const char *path, in
 
 size_t mol_http__routes_remove_arg(mol_routes *t, const void *arg) {
   size_t removed = list_remove_arg(&t->wide, arg);
-  mol_route_owner *o = NULL;
-  HASH_FIND_PTR(t->owners, &arg, o);
-  if (!o) return removed;
-  for (size_t i = 0; i < o->n; i++) {
-    mol_route_bucket *b = o->buckets[i];
+  for (size_t i; (i = owner_find(t, arg, NULL)) != SIZE_MAX;) {
+    mol_route_bucket *b = t->owners[i].b;
+    owner_drop(t, i);
     removed += list_remove_arg(&b->list, arg);
     if (b->list.len == 0) bucket_drop(t, b);
   }
-  owner_drop(t, o);
   return removed;
 }
 
 void mol_http__routes_free(mol_routes *t) {
   mol_route_bucket *b, *bt;
   HASH_ITER(hh, t->by_key, b, bt) bucket_drop(t, b);
-  mol_route_owner *o, *ot;
-  HASH_ITER(hh, t->owners, o, ot) owner_drop(t, o);
+  free(t->owners);
+  t->owners = NULL;
+  t->n_owners = t->cap_owners = 0;
   list_free(&t->wide);
 }
 

@@ -147,9 +147,9 @@ void mol_http__counts_free(mol_http_counts *c);
 
 /* Routing (route.c). */
 typedef struct {
-  char *method;           /* NULL = any */
+  const char *method;     /* NULL = any; a common one is route.c's static string, not a copy */
   char *path;
-  size_t plen;
+  unsigned plen;
   int prefix;
   mol_http_handler h;
   void *arg;
@@ -167,7 +167,9 @@ typedef struct mol_route_owner mol_route_owner;
  * their first two segments; prefix routes above that ("/", "/api/") in the wide list. */
 typedef struct {
   mol_route_bucket *by_key;
-  mol_route_owner *owners;     /* handler argument -> the buckets it has routes in */
+  mol_route_owner *owners;     /* (handler argument, a bucket it has routes in) pairs: an
+                                  open-addressing table of n_owners in cap_owners slots */
+  size_t n_owners, cap_owners;
   mol_route_list wide;
 } mol_routes;
 

@@ -415,6 +415,8 @@ static void on_request(mol_http_req *r, void *arg) {
   }
 }
 
+void mol_mcp_http_handle(mol_mcp_http *m, mol_http_req *r) { on_request(r, m); }
+
 /* ---- the ticker: keep-alives, idle sessions -------------------------------------------------- */
 
 static void on_tick(uv_timer_t *t) {
@@ -477,7 +479,8 @@ int mol_mcp_http_mount(uv_loop_t *loop, mol_http_server *http, const mol_mcp_htt
   uv_timer_init(loop, &m->ticker);
   m->ticker.data = m;
   mol_holds_init(&m->holds, (uv_handle_t *)&m->ticker, http_free, m);
-  int rc = bad ? MOL_ENOMEM : mol_http_server_route(http, NULL, m->path, 0, on_request, m);
+  int rc = bad ? MOL_ENOMEM
+           : o->unrouted ? 0 : mol_http_server_route(http, NULL, m->path, 0, on_request, m);
   if (rc < 0) {
     mol_http_server_unroute(http, m);
     mol_holds_drop(&m->holds);

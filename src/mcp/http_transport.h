@@ -45,11 +45,19 @@ typedef struct {
   unsigned max_sessions;       /* 0 -> 1000 */
   unsigned session_idle_ms;    /* 0 -> 30 minutes */
   unsigned keepalive_ms;       /* 0 -> 15000 */
+  /* 1: path is not routed; the caller routes it and hands each request to
+   * mol_mcp_http_handle (so it can mount on the first request: thousands of agents in one
+   * host hold no endpoint until an MCP client calls). */
+  int unrouted;
 } mol_mcp_http_opts;
 
-/* Routes path on http (any method). Returns 0, MOL_EINVAL or MOL_ENOMEM. */
+/* Routes path on http (any method), unless unrouted. Returns 0, MOL_EINVAL or MOL_ENOMEM. */
 int mol_mcp_http_mount(uv_loop_t *loop, mol_http_server *http, const mol_mcp_http_opts *o,
                        mol_mcp_http **out);
+
+/* Answers a request for the endpoint's path that the caller routed (opts.unrouted), exactly
+ * as a routed one. */
+void mol_mcp_http_handle(mol_mcp_http *m, mol_http_req *r);
 
 /* Unroutes, closes every session (calls in flight canceled, each POST still answered) and
  * calls cb(arg) once everything is gone (never inside this call; cb may be NULL). */

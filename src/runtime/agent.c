@@ -119,7 +119,7 @@ static void task_store_stats(const mol_agent *a, mol_agent_stats *out) {
 }
 
 static void close_a2a(mol_agent *a) {
-  mol_http_server_unroute(a->http, a); /* the transcript route */
+  mol_http_server_unroute(a->http, a); /* the transcript and MCP routes */
   task_store_stats(a, &a->st);
   if (a->a2a) {
     mol_a2a_server_close(a->a2a, on_a2a_closed, a);

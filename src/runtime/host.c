@@ -264,6 +264,7 @@ int mol_host_start_config(uv_loop_t *loop, mol_host_config *cfg,
   if (cbs) h->cbs = *cbs;
   h->cfg = *cfg; /* the host's from now on: revived and reloaded agents start from it later */
   memset(cfg, 0, sizeof(*cfg));
+  mol_host_config_drop_entries(&h->cfg);
   int rc = host_begin(h, &h->cfg);
   if (!rc) *out = h;
   return rc;
@@ -299,6 +300,7 @@ int mol_host_start(mol_host *h, mol_host_agent_end_cb on_agent_end, void *arg) {
   h->agent_end_arg = arg;
   h->cbs = (mol_host_callbacks){.on_agent_end = public_agent_end};
   mol_holds_take(&h->holds); /* the running host's */
+  mol_host_config_drop_entries(&h->cfg);
   return host_begin(h, &h->cfg);
 }
 

@@ -20,6 +20,8 @@ typedef struct {
   char *data_dir, *initial_prompt, *idle_prompt; /* agent_care.h: the state dir and prompts */
   char *config_dir;
   char *tools;                 /* opts.chat_tools: the `tools:` list, comma-separated */
+  char *api_base, *system_prompt, *token_dir, *handler; /* opts' copies of the entry's */
+  unsigned char entry_sum[32]; /* SHA-256 of the entry (keys sorted): a reload compares it */
 } mol_host_agent_conf;
 
 typedef struct {
@@ -38,7 +40,8 @@ typedef struct {
                                   caller sets it; NULL: mol_a2a_task_backend_default()) */
   mol_host_agent_conf *agents;
   size_t n_agents;
-  json_t *doc;                 /* the parsed file (borrowed strings point into it) */
+  json_t *doc;                 /* the parsed file; its agents: dropped by
+                                  mol_host_config_drop_entries once a host has taken it */
   /* Set by `molecule host --workers N`, not by the file: this host is worker `worker` of
    * `workers` (0 or 1 = alone), listening on a port shared with the others (SO_REUSEPORT) and
    * on a private loopback port of its own (mol_host_private_port). It starts only its shard of
@@ -59,6 +62,9 @@ int mol_host_config_load(const char *path, mol_host_config *out, char *err, size
 int mol_host_config_from_json(json_t *doc, const char *base_dir, mol_host_config *out,
                               char *err, size_t errlen);
 void mol_host_config_free(mol_host_config *c);
+/* Frees doc's agents: list (a host keeps every agent's entry as its fields and entry_sum;
+ * with 10,000 agents the parsed entries were ~0.5 KB each). Out of memory: kept. */
+void mol_host_config_drop_entries(mol_host_config *c);
 
 typedef struct mol_host mol_host; /* also the public handle of molecule/host.h */
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/crypto.h"
 #include "molecule.h"
 #include "runtime/config.h"
 #include "runtime/host.h"
@@ -401,6 +402,36 @@ static int agent_tools(ctx *c, json_t *e, const char *where, mol_host_agent_conf
   return 0;
 }
 
+static int own_str(const char **s, char **copy) {
+  if (!*s) return 0;
+  if (!(*copy = strdup(*s))) return MOL_ENOMEM;
+  *s = *copy;
+  return 0;
+}
+
+/* The strings opts had borrowed from the entry become copies, and the entry is summed: the
+ * parsed entry can go once a host has the config (mol_host_config_drop_entries). */
+static int own_entry(mol_host_agent_conf *a, json_t *e) {
+  mol_agent_opts *o = &a->opts;
+  if (own_str(&o->chat_api_base, &a->api_base) ||
+      own_str(&o->chat_system_prompt, &a->system_prompt) ||
+      own_str(&o->token_dir, &a->token_dir) || own_str(&o->command.handler, &a->handler))
+    return MOL_ENOMEM;
+  char *text = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+  if (!text) return MOL_ENOMEM;
+  mol_sha256_once(text, strlen(text), a->entry_sum);
+  free(text);
+  return 0;
+}
+
+void mol_host_config_drop_entries(mol_host_config *c) {
+  json_t *globals = c->doc ? json_copy(c->doc) : NULL; /* shallow: the values are shared */
+  if (!globals) return;
+  json_object_del(globals, "agents");
+  json_decref(c->doc);
+  c->doc = globals;
+}
+
 static int parse_agent(ctx *c, json_t *e, size_t i, mol_host_config *h) {
   char where[32];
   snprintf(where, sizeof(where), "agents[%zu]", i);
@@ -417,7 +448,7 @@ static int parse_agent(ctx *c, json_t *e, size_t i, mol_host_config *h) {
   if (!rc) rc = agent_command(c, e, where, a);
   if (!rc) rc = agent_care(c, e, where, a, &wc);
   mol_agent_config_free(&wc);
-  return rc;
+  return rc ? rc : own_entry(a, e);
 }
 
 /* Environment defaults, and the pointers of opts into the owned strings. */
@@ -522,6 +553,10 @@ void mol_host_config_free(mol_host_config *c) {
     free(a->data_dir);
     free(a->initial_prompt);
     free(a->idle_prompt);
+    free(a->api_base);
+    free(a->system_prompt);
+    free(a->token_dir);
+    free(a->handler);
   }
   free(c->agents);
   free(c->platform_url);

@@ -159,10 +159,6 @@ static int globals_equal(json_t *a, json_t *b) {
   return eq;
 }
 
-static json_t *agent_entry(const mol_host_config *cfg, const mol_host_agent_conf *conf) {
-  return json_array_get(json_object_get(cfg->doc, "agents"), (size_t)(conf - cfg->agents));
-}
-
 static const mol_host_agent_conf *conf_named(const mol_host_config *cfg, const char *name) {
   for (size_t i = 0; i < cfg->n_agents; i++)
     if (!strcmp(cfg->agents[i].name, name)) return &cfg->agents[i];
@@ -178,8 +174,7 @@ typedef struct {
 static void reload_slot(mol_host *h, mol_host__slot *s, const mol_host_agent_conf *nc,
                         mol_host__gen *ng, int globals_same, reload_counts *n) {
   const mol_host_agent_conf *cur = s->next_conf ? s->next_conf : s->conf;
-  const mol_host_config *cur_cfg = s->next_conf ? s->next_gen->cfg : s->gen->cfg;
-  if (globals_same && json_equal(agent_entry(cur_cfg, cur), agent_entry(ng->cfg, nc))) {
+  if (globals_same && memcmp(cur->entry_sum, nc->entry_sum, sizeof(nc->entry_sum)) == 0) {
     n->kept++;
     return;
   }
@@ -250,6 +245,7 @@ int mol_host_reload(mol_host *h, mol_host_config *cfg) {
     mol_logw(SCOPE, "reload: listen: changes only with a restart; still on %s:%d",
              old->listen_host, mol_http_server_port(h->http));
   int globals_same = globals_equal(old->doc, own->doc);
+  mol_host_config_drop_entries(own);
   reload_counts n = {0};
   size_t before = h->n;
   for (size_t i = 0; i < before; i++) {

@@ -9,7 +9,10 @@
  *  - tasks/resubscribe / SubscribeToTask on every non-terminal task, input-required included;
  *  - ListTasks' v1.0 parameters: includeArtifacts, statusTimestampAfter, pageSize bounds, bad
  *    page tokens, most recently updated first;
- *  - GetExtendedAgentCard / agent/getAuthenticatedExtendedCard when one is configured. */
+ *  - GetExtendedAgentCard / agent/getAuthenticatedExtendedCard when one is configured;
+ *  - a card written on each request (card_fill, as hosted agents serve theirs): the same bytes
+ *    as the card kept serialised, an ETag that follows what the fill says now, a 500 when it
+ *    cannot. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,9 +40,37 @@ static void mount_ext(void) {
   if (mol_a2a_server_new(&H.loop, H.http, &o, &H.a2a[H.n_a2a++]) != 0) abort();
 }
 
+/* Two servers with one card: /kept serialises it at creation, /filled writes it from
+ * fill_card on each request; fill_desc and fill_fails change what the fill does. */
+static char same_url[128];
+static const char *fill_desc = "test agent";
+static int fill_fails;
+
+static int fill_card(void *arg, mol_a2a_card *card, mol_a2a_skill *skill) {
+  (void)arg;
+  if (fill_fails) return -1;
+  *skill = (mol_a2a_skill){.id = "echo", .name = "Echo", .description = "echoes text"};
+  *card = (mol_a2a_card){.name = "echo", .description = fill_desc, .url = same_url,
+                         .streaming = 1, .skills = skill, .n_skills = 1};
+  return 0;
+}
+
+static void mount_kept_and_filled(void) {
+  snprintf(same_url, sizeof(same_url), "http://127.0.0.1:%d/same/", H.port);
+  mol_a2a_skill skill;
+  mol_a2a_card card;
+  fill_card(NULL, &card, &skill);
+  mol_a2a_server_opts kept = {.card = &card, .executor = &H.ex_instant, .prefix = "/kept"};
+  mol_a2a_server_opts filled = {.card_fill = fill_card, .executor = &H.ex_instant,
+                                .prefix = "/filled"};
+  if (mol_a2a_server_new(&H.loop, H.http, &kept, &H.a2a[H.n_a2a++]) != 0) abort();
+  if (mol_a2a_server_new(&H.loop, H.http, &filled, &H.a2a[H.n_a2a++]) != 0) abort();
+}
+
 static int setup(void **state) {
   (void)state;
   h_setup();
+  mount_kept_and_filled();
   mol_echo_opts multi = {.delay_ms = 20, .until_done = 1};
   mol_echo_new(&multi, &ex_multi);
   srv_multi = H.n_a2a;
@@ -494,6 +525,48 @@ static void extended_card_when_configured(void **state) {
   (void)srv_ext;
 }
 
+static void card_written_on_request(void **state) {
+  (void)state;
+  static const char *const versions[] = {NULL, "1.0", "0.3"}; /* hybrid, v1.0, v0.3 */
+  static const char *const paths[] = {"/.well-known/agent-card.json", "/.well-known/agent.json"};
+  char path[128];
+  h_resp k, f;
+  for (size_t v = 0; v < 3; v++)
+    for (size_t p = 0; p < 2; p++) {
+      snprintf(path, sizeof(path), "/kept%s", paths[p]);
+      h_req("GET", path, NULL, versions[v] ? "A2A-Version" : NULL, versions[v], &k);
+      snprintf(path, sizeof(path), "/filled%s", paths[p]);
+      h_req("GET", path, NULL, versions[v] ? "A2A-Version" : NULL, versions[v], &f);
+      assert_int_equal(k.status, 200);
+      assert_int_equal(f.status, 200);
+      assert_string_equal(f.body, k.body);
+      assert_int_equal(strlen(f.etag), 18); /* "<16 hex>" */
+      assert_string_equal(f.vary, "A2A-Version");
+      assert_string_equal(f.cache, k.cache);
+      h_free(&k);
+      h_free(&f);
+    }
+  h_req("GET", "/filled/.well-known/agent-card.json", NULL, NULL, NULL, &f);
+  char etag[64];
+  snprintf(etag, sizeof(etag), "%s", f.etag);
+  h_free(&f);
+  h_req("GET", "/filled/.well-known/agent-card.json", NULL, "If-None-Match", etag, &f);
+  assert_int_equal(f.status, 304);
+  h_free(&f);
+  fill_desc = "changed since"; /* what the fill says now, with its own ETag */
+  h_req("GET", "/filled/.well-known/agent-card.json", NULL, "If-None-Match", etag, &f);
+  assert_int_equal(f.status, 200);
+  assert_non_null(strstr(f.body, "\"changed since\""));
+  assert_string_not_equal(f.etag, etag);
+  h_free(&f);
+  fill_fails = 1;
+  h_req("GET", "/filled/.well-known/agent-card.json", NULL, NULL, NULL, &f);
+  assert_int_equal(f.status, 500);
+  h_free(&f);
+  fill_fails = 0;
+  fill_desc = "test agent";
+}
+
 int main(int argc, char **argv) {
   if (argc > 1) cmocka_set_test_filter(argv[1]);
   const struct CMUnitTest tests[] = {
@@ -505,6 +578,7 @@ int main(int argc, char **argv) {
     cmocka_unit_test(client_follows_interrupted_subscription),
     cmocka_unit_test(list_tasks_v1_parameters),
     cmocka_unit_test(extended_card_when_configured),
+    cmocka_unit_test(card_written_on_request),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -127,6 +127,57 @@ static void lookup_independent_of_table_size(void **state) {
   mol_http__routes_free(&t);
 }
 
+/* The owner a route of method and path belongs to, or NULL. */
+static const void *owner_of(const mol_routes *t, const char *m, const char *p) {
+  int st = 0;
+  const mol_route *r = mol_http__routes_match(t, m, p, &st, NULL);
+  return r ? r->arg : NULL;
+}
+
+/* Owners come and go in any order: each unroute takes exactly its own routes (in one bucket
+ * or several), whatever was removed before it, and the others keep routing. The owners are
+ * scattered addresses (as heap objects are), so some share a slot of the owner table; methods
+ * outside the common set are routed too. */
+static void owners_removed_in_any_order(void **state) {
+  (void)state;
+  enum { N = 3000 };
+  static char pool[N * 64];
+  static const void *arg[N];
+  static char gone[N];
+  mol_routes t = {0};
+  char p[64];
+  uint32_t x = 12345;
+  for (int i = 0; i < N; i++) {
+    x = x * 1103515245u + 12345u;
+    arg[i] = &pool[i * 64 + (x >> 16) % 64]; /* distinct, irregularly spaced */
+    snprintf(p, sizeof(p), "/agents/a%d/x", i);
+    assert_int_equal(mol_http__routes_add(&t, "GET", p, 0, h, (void *)arg[i]), 0);
+    snprintf(p, sizeof(p), "/agents/a%d/y", i);
+    assert_int_equal(mol_http__routes_add(&t, "PROPFIND", p, 0, h, (void *)arg[i]), 0);
+    if (i % 3) continue;
+    snprintf(p, sizeof(p), "/teams/t%d/z", i); /* a second bucket */
+    assert_int_equal(mol_http__routes_add(&t, NULL, p, 1, h, (void *)arg[i]), 0);
+  }
+  for (int k = 0; k < N; k++) {
+    int i = (int)((k * 7919L) % N); /* 7919 is prime: every owner once, scattered */
+    assert_int_equal(mol_http__routes_remove_arg(&t, arg[i]), i % 3 ? 2 : 3);
+    gone[i] = 1;
+    for (int j = (i * 31) % N, n = 0; n < 3; j = (j + 997) % N, n++) {
+      snprintf(p, sizeof(p), "/agents/a%d/y", j);
+      assert_ptr_equal(owner_of(&t, "PROPFIND", p), gone[j] ? NULL : arg[j]);
+      snprintf(p, sizeof(p), "/teams/t%d/z/deeper", j);
+      assert_ptr_equal(owner_of(&t, "GET", p), gone[j] || j % 3 ? NULL : arg[j]);
+    }
+    if (k != N / 2) continue;
+    for (int j = 0; j < N; j++) { /* half way: every owner, gone or not */
+      snprintf(p, sizeof(p), "/agents/a%d/x", j);
+      assert_ptr_equal(owner_of(&t, "GET", p), gone[j] ? NULL : arg[j]);
+    }
+  }
+  assert_int_equal(mol_http__routes_scanned(&t, "/agents/a1/x"), 0);
+  mol_http__routes_free(&t);
+}
+
 /* A prefix that ends inside the first segments spans many keys and still matches all of them;
  * the most specific route wins whichever side of the index it sits on. */
 static void wide_prefixes_and_specific_routes(void **state) {
@@ -154,6 +205,7 @@ int main(void) {
     cmocka_unit_test(exact_prefix_and_methods),
     cmocka_unit_test(root_prefix_catches_all),
     cmocka_unit_test(lookup_independent_of_table_size),
+    cmocka_unit_test(owners_removed_in_any_order),
     cmocka_unit_test(wide_prefixes_and_specific_routes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
