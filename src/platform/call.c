@@ -198,7 +198,12 @@ void mol_platform__attempt_go(mol_platform_req *r) {
 /* An attempt waits at the gate (gate.c) until a connection to the platform is free; only its
  * call's deadline, if any, runs meanwhile. */
 static void start_attempt(mol_platform_req *r) {
-  if (mol_platform__gate_enter(r)) {
+  int rc = mol_platform__gate_enter(r);
+  if (rc < 0) {
+    mol_platform__finish_later(r, rc);
+    return;
+  }
+  if (rc) {
     mol_platform__attempt_go(r);
     return;
   }

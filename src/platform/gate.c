@@ -26,13 +26,14 @@ struct mol_platform__gate {
   unsigned refs;
   unsigned slots, reg_slots; /* connections; of which registrations may hold */
   unsigned busy, reg_busy;
+  unsigned waiting, max_waiting; /* past max_waiting an attempt fails with MOL_ELIMIT */
   uint64_t seq;
   mol_platform_req *head[2], *tail[2]; /* waiting: [0] other exchanges, [1] registrations */
   mol_platform__gate *next;
 };
 
 int mol_platform__gate_get(mol_platform__gate **list, const char *base_url, unsigned slots,
-                           mol_platform__gate **out) {
+                           unsigned max_waiting, mol_platform__gate **out) {
   mol_platform__gate *g = *list;
   while (g && strcmp(g->base_url, base_url)) g = g->next;
   if (!g) {
@@ -42,6 +43,7 @@ int mol_platform__gate_get(mol_platform__gate **list, const char *base_url, unsi
     }
     g->slots = slots ? slots : 16; /* the HTTP client's default per origin */
     g->reg_slots = g->slots > 1 ? g->slots / 2 : 1;
+    g->max_waiting = max_waiting ? max_waiting : 100000;
     g->next = *list;
     *list = g;
   }
@@ -61,9 +63,12 @@ void mol_platform__gate_put(mol_platform__gate **list, mol_platform__gate *g) {
 
 static int lane_of(const mol_platform_req *r) { return (r->flags & MOL_PLATFORM__REGISTER) != 0; }
 
+/* An exchange to the platform: its URL is the base URL followed by a path (or nothing), not
+ * merely a string that starts alike (":80" is a prefix of ":8080"). */
 static int gated(const mol_platform_req *r) {
   mol_platform__gate *g = r->c->gate;
-  return g && !strncmp(r->url, g->base_url, strlen(g->base_url));
+  size_t n = g ? strlen(g->base_url) : 0;
+  return g && !strncmp(r->url, g->base_url, n) && strchr("/?#", r->url[n]);
 }
 
 static int may_go(const mol_platform__gate *g, int lane) {
@@ -84,6 +89,8 @@ int mol_platform__gate_enter(mol_platform_req *r) {
     take(g, r);
     return 1;
   }
+  if (g->waiting >= g->max_waiting) return MOL_ELIMIT;
+  g->waiting++;
   r->gate_waiting = 1;
   r->gate_seq = g->seq++;
   r->gate_next = NULL;
@@ -104,6 +111,7 @@ void mol_platform__gate_unqueue(mol_platform_req *r) {
   else g->tail[lane] = r->gate_prev;
   r->gate_next = r->gate_prev = NULL;
   r->gate_waiting = 0;
+  g->waiting--;
 }
 
 /* The oldest waiting exchange that may go now, or NULL. */

@@ -21,7 +21,7 @@ struct mol_platform__shared {
   uv_loop_t *loop;
   mol_http_client *http;
   mol_platform__gate *gates; /* one per platform URL (gate.c); touched on the loop only */
-  unsigned pool_max_conns;   /* the first client's: the size of every gate */
+  unsigned pool_max_conns, pool_max_queued; /* the first client's: the size of every gate */
   unsigned refs;
   mol_platform__shared *next;
 };
@@ -49,6 +49,7 @@ static int shared_get(uv_loop_t *loop, const mol_platform_opts *o, mol_platform_
     } else {
       s->loop = loop;
       s->pool_max_conns = o->pool_max_conns;
+      s->pool_max_queued = o->pool_max_queued;
       s->next = shared_list;
       shared_list = s;
     }
@@ -246,7 +247,7 @@ int mol_platform_client_new(uv_loop_t *loop, const mol_platform_opts *o,
   }
   c->http = c->shared->http;
   if ((rc = mol_platform__gate_get(&c->shared->gates, c->base_url, c->shared->pool_max_conns,
-                                   &c->gate))) {
+                                   c->shared->pool_max_queued, &c->gate))) {
     client_free(c, NULL, NULL);
     return rc;
   }

@@ -169,12 +169,14 @@ void mol_platform__calls_shutdown(mol_platform_client *c);
 void mol_platform__attempt_go(mol_platform_req *r);
 
 /* ---- gate.c: the platform's connections, shared by the loop's clients ---- */
-/* The gate of base_url in list (created with `slots` connections, 0 -> 16), referenced. */
+/* The gate of base_url in list (created with `slots` connections, 0 -> 16, and room for
+ * max_waiting attempts in line, 0 -> 100000), referenced. */
 int mol_platform__gate_get(mol_platform__gate **list, const char *base_url, unsigned slots,
-                           mol_platform__gate **out);
+                           unsigned max_waiting, mol_platform__gate **out);
 void mol_platform__gate_put(mol_platform__gate **list, mol_platform__gate *g);
 /* 1: the attempt may be sent now (a connection is its own, or it is not for the platform);
- * 0: it waits in line and mol_platform__attempt_go() sends it when its turn comes. */
+ * 0: it waits in line and mol_platform__attempt_go() sends it when its turn comes;
+ * MOL_ELIMIT: the line is full. */
 int mol_platform__gate_enter(mol_platform_req *r);
 /* Takes a waiting attempt out of line (canceled, or its deadline passed). */
 void mol_platform__gate_unqueue(mol_platform_req *r);
