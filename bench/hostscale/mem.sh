@@ -9,6 +9,9 @@
 # Usage: bench/hostscale/mem.sh [agents=10000] [settle_s=65]
 # MAX_WAIT=<s>: stop waiting for registrations after that long (default: no limit).
 # STANDALONE=1: no platform (agents without a platform URL); RSS once /health counts them all.
+# "online" is the platform's view (a registration it committed); an agent whose answer was lost
+# is online there but never heartbeats: read "heartbeats within 35 s" (taken SETTLE_S later) and
+# "agents refused 401 at least once" for the agents that are really up.
 # MOL=<molecule binary> (default: the release build); BEFORE=<another molecule binary> runs the
 # same measure with it first, in the same run, for a before/after ratio. The result goes to
 # bench/out/hostmem.md; docs/benchmarks.md is edited by hand from it.
@@ -108,7 +111,9 @@ measure() { # label binary
     "heartbeats within 35 s: $beats of $want; host fds $fds; CPU so far host ${cpu_host}s," \
     "platform ${cpu_plat}s; host log: $(grep -c 'register failed' "$dir/host.log" || true) failed" \
     "registrations ($(grep -c 'status 401' "$dir/host.log" || true) refused 401)," \
-    "$(grep -c 'heartbeat failed' "$dir/host.log" || true) failed heartbeats"
+    "$(grep -c 'heartbeat failed' "$dir/host.log" || true) failed heartbeats;" \
+    "agents refused 401 at least once: $(grep -o 'a[0-9]*: register failed ([^)]*status 401' \
+      "$dir/host.log" | cut -d: -f1 | sort -u | wc -l)"
   cp "$dir/host.log" "$BENCH_OUT/hostmem-$label-host.log"
   cp "$dir/platform.log" "$BENCH_OUT/hostmem-$label-platform.log"
   kill "$hpid" "$one" 2>/dev/null || true

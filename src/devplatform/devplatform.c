@@ -187,6 +187,7 @@ static int open_parts(mol_devplatform *dp, const mol_devplatform_opts *o) {
 
 static void free_memory(mol_devplatform *dp) {
   mol_dp__token_cache_clear(dp);
+  mol_dp__regkey_free_all(dp);
   mol_dp__activity_counts_free(dp);
   mol_dp__held_free(dp);
   mol_dp__rt *rt, *tmp;

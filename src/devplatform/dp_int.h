@@ -215,6 +215,20 @@ int mol_dp__token_owner(mol_devplatform *dp, const char *tok, char ws_out[MOL_DP
 int mol_dp__token_valid_for(mol_devplatform *dp, const char *tok, const char *ws);
 int mol_dp__ws_has_live_token(mol_devplatform *dp, const char *ws);
 void mol_dp__token_cache_clear(mol_devplatform *dp);
+/* ---- regkey.c: a first register whose answer was lost, answered again ---------------------- */
+
+#define MOL_DP__REGKEY_WINDOW_MS (10 * 60 * 1000)
+typedef struct mol_dp__regkey mol_dp__regkey;
+/* Remembers that the register of ws presenting key (the Idempotency-Key header, may be NULL)
+ * minted tok: hashes of both, for MOL_DP__REGKEY_WINDOW_MS. */
+void mol_dp__regkey_note(mol_devplatform *dp, const char *ws, const char *key, const char *tok);
+/* 1 when key is the one the register that minted ws's token presented, within the window, and
+ * that token is live and was never used: its answer was lost, the registrant asks again. */
+int mol_dp__regkey_again(mol_devplatform *dp, const char *ws, const char *key);
+/* Revokes the token that mol_dp__regkey_again found unread. 0 or MOL_EIO. */
+int mol_dp__regkey_revoke_lost(mol_devplatform *dp, const char *ws);
+void mol_dp__regkey_free_all(mol_devplatform *dp);
+
 /* Mints and stores a token for ws; out gets the plaintext. 0 or MOL_EIO. */
 int mol_dp__token_mint(mol_devplatform *dp, const char *ws, char out[MOL_DP__TOKEN_LEN + 1]);
 /* Registry rule (§2.3/§2.4): passes when the workspace has no live token (grandfathered) or
@@ -451,6 +465,7 @@ struct mol_devplatform {
   struct mol_http_client *client;
   mol_dp__tokcache *tokcache;
   size_t tokcache_n;
+  mol_dp__regkey *regkeys;          /* registration keys by workspace (regkey.c) */
   mol_dp__rt *rt;
   uint64_t ws_gen;                 /* bumped by every write to the workspaces table and every
                                       rollback: cached rows of an older one are stale (wsrow.c) */

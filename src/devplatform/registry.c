@@ -6,6 +6,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "devplatform/dp_int.h"
+#include "http/server.h"
 #include "molecule.h"
 
 static const char *const MISSING = "missing workspace auth token";
@@ -52,6 +53,18 @@ static int register_upsert(mol_devplatform *dp, const char *id, const char *url,
   return mol_dp__exec_stmt(&dp->store, st);
 }
 
+/* Mints the workspace's token into resp and remembers the register's key with it. */
+static void register_mint(mol_devplatform *dp, const char *id, const char *key, json_t *resp) {
+  char tok[MOL_DP__TOKEN_LEN + 1];
+  if (mol_dp__token_mint(dp, id, tok) != 0) {
+    mol_logw("devplatform", "token issuance failed for %s", id); /* register still 200 */
+    return;
+  }
+  json_object_set_new(resp, "auth_token", json_string(tok));
+  mol_dp__regkey_note(dp, id, key, tok);
+  memset(tok, 0, sizeof tok);
+}
+
 void mol_dp__h_register(mol_dp__call *c, mol_dp__reply *r) {
   mol_devplatform *dp = c->dp;
   json_t *body = parse_object(c);
@@ -67,7 +80,13 @@ void mol_dp__h_register(mol_dp__call *c, mol_dp__reply *r) {
     mol_dp__reply_err(r, 400, "invalid workspace ID");
     goto out;
   }
-  if (!mol_dp__auth_grandfather(c, id, r, MISSING, INVALID)) goto out;
+  /* A register refused by the hijack guard may be the registrant whose first answer was
+   * lost, asking again with the same key (regkey.c): it gets a fresh token instead. */
+  const char *key = mol_http_req_header(c->req, "Idempotency-Key");
+  int again = 0;
+  if (!mol_dp__auth_grandfather(c, id, r, MISSING, INVALID) &&
+      !(again = mol_dp__regkey_again(dp, id, key)))
+    goto out;
   mol_dp__ws w;
   int found = mol_dp__ws_load(dp, id, &w);
   if (found < 0) {
@@ -90,16 +109,20 @@ void mol_dp__h_register(mol_dp__call *c, mol_dp__reply *r) {
     goto out;
   }
   json_t *resp = json_pack("{s:s,s:s}", "status", "registered", "delivery_mode", mode);
-  char tok[MOL_DP__TOKEN_LEN + 1];
-  if (!(c->bearer[0] && mol_dp__token_valid_for(dp, c->bearer, id)) &&
-      !mol_dp__ws_has_live_token(dp, id)) {
-    if (mol_dp__token_mint(dp, id, tok) == 0)
-      json_object_set_new(resp, "auth_token", json_string(tok));
-    else
-      mol_logw("devplatform", "token issuance failed for %s", id); /* register still 200 */
+  if (again && mol_dp__regkey_revoke_lost(dp, id)) {
+    json_decref(resp);
+    mol_dp__reply_err(r, 500, "registration failed");
+    goto out;
   }
+  if (again || (!(c->bearer[0] && mol_dp__token_valid_for(dp, c->bearer, id)) &&
+                !mol_dp__ws_has_live_token(dp, id)))
+    register_mint(dp, id, key, resp);
   mol_dp__reply_set(r, 200, resp);
-  mol_logi("devplatform", "registered %s (%s)", id, mode);
+  if (again)
+    mol_logi("devplatform", "registered %s (%s): a new token replaces one whose answer was lost",
+             id, mode);
+  else
+    mol_logi("devplatform", "registered %s (%s)", id, mode);
   mol_dp__proxy_touch(dp, id);
 out:
   json_decref(body);

@@ -12,7 +12,7 @@
 #include "platform/platform_int.h"
 #include "platform/timer.h"
 
-/* Builds the headers of an exchange into h (at most 8). */
+/* Builds the headers of an exchange into h (at most 8: no exchange asks for all of them). */
 static size_t headers(const mol_platform_client *c, unsigned flags, char *auth, size_t authcap,
                       mol_http_header *h) {
   size_t n = 0;
@@ -25,6 +25,8 @@ static size_t headers(const mol_platform_client *c, unsigned flags, char *auth, 
     h[n++] = (mol_http_header){"Origin", c->origin};
   if (flags & MOL_PLATFORM__H_SOURCE) h[n++] = (mol_http_header){"X-Source-Workspace-Id", c->ws_id};
   if (flags & MOL_PLATFORM__H_WS) h[n++] = (mol_http_header){"X-Workspace-ID", c->ws_id};
+  if ((flags & MOL_PLATFORM__H_REGKEY) && !c->token && c->reg_key[0])
+    h[n++] = (mol_http_header){"Idempotency-Key", c->reg_key};
   if (flags & MOL_PLATFORM__H_JSON) h[n++] = (mol_http_header){"Content-Type", "application/json"};
   if (flags & MOL_PLATFORM__H_MULTIPART)
     h[n++] = (mol_http_header){"Content-Type",
@@ -74,6 +76,8 @@ static void timer_closed(uv_handle_t *h) {
 
 static void req_free(mol_platform_req *r) {
   mol_platform_client *c = r->c;
+  mol_platform__gate_unqueue(r);
+  mol_platform__gate_leave(r, 1); /* only if it still held a connection (it never should) */
   if (r->prev) r->prev->next = r->next;
   else c->reqs = r->next;
   if (r->next) r->next->prev = r->prev;
@@ -105,6 +109,11 @@ static void start_attempt(mol_platform_req *r);
 
 static void on_timer(uv_timer_t *t) {
   mol_platform_req *r = t->data;
+  if (r->gate_waiting) { /* the call's deadline passed while it waited for a connection */
+    mol_platform__gate_unqueue(r);
+    mol_platform__finish(r, MOL_ETIMEDOUT);
+    return;
+  }
   if (r->deferred || r->canceled) {
     mol_platform__finish(r, r->deferred_err);
     return;
@@ -123,6 +132,8 @@ void mol_platform__finish_later(mol_platform_req *r, int err) {
 void mol_platform_cancel(mol_platform_req *r) {
   if (!r || r->finished || r->canceled) return;
   r->canceled = 1;
+  mol_platform__gate_unqueue(r);
+  if (r->saving) return; /* the token save's completion finishes the call */
   if (r->http) {
     mol_http_request_cancel(r->http); /* its callback finishes the call */
     return;
@@ -164,7 +175,10 @@ static int remaining_ms(mol_platform_req *r, unsigned *ms) {
 
 static void on_http_done(mol_http_request *h, int err, const mol_http_response *resp, void *arg);
 
-static void start_attempt(mol_platform_req *r) {
+/* Sends the attempt now: its connection is free (or it bypasses the gate), so the attempt's
+ * timeout measures the platform from here. */
+void mol_platform__attempt_go(mol_platform_req *r) {
+  if (r->timer_init) uv_timer_stop(&r->timer); /* a deadline armed while it waited */
   unsigned ms;
   int rc = remaining_ms(r, &ms);
   mol_http_header hdr[8];
@@ -176,7 +190,29 @@ static void start_attempt(mol_platform_req *r) {
                              .connect_timeout_ms = ms, .total_timeout_ms = ms};
   if (!rc) rc = mol_http_request_send(r->c->http, &o, on_http_done, r, &r->http);
   memset(auth, 0, sizeof(auth));
-  if (rc) mol_platform__finish_later(r, rc);
+  if (rc) {
+    mol_platform__gate_leave(r, 0); /* the caller hands the connection on */
+    mol_platform__finish_later(r, rc);
+  }
+}
+
+/* An attempt waits at the gate (gate.c) until a connection to the platform is free; only its
+ * call's deadline, if any, runs meanwhile. */
+static void start_attempt(mol_platform_req *r) {
+  int rc = mol_platform__gate_enter(r);
+  if (rc < 0) {
+    mol_platform__finish_later(r, rc);
+    return;
+  }
+  if (rc) {
+    mol_platform__attempt_go(r);
+    return;
+  }
+  if (r->deadline) {
+    uint64_t now = uv_now(r->c->loop);
+    ensure_timer(r);
+    uv_timer_start(&r->timer, on_timer, r->deadline > now ? r->deadline - now : 0, 0);
+  }
 }
 
 int mol_platform__exchange(mol_platform_req *r, const char *method, char *url, char *body,
@@ -253,6 +289,7 @@ static void on_http_done(mol_http_request *h, int err, const mol_http_response *
   mol_platform_req *r = arg;
   r->http = NULL;
   r->res.attempts++;
+  mol_platform__gate_leave(r, 1); /* the connection goes to the oldest waiting exchange */
   if (r->canceled) {
     mol_platform__finish(r, MOL_ECANCELED);
     return;

@@ -20,6 +20,8 @@
 struct mol_platform__shared {
   uv_loop_t *loop;
   mol_http_client *http;
+  mol_platform__gate *gates; /* one per platform URL (gate.c); touched on the loop only */
+  unsigned pool_max_conns, pool_max_queued; /* the first client's: the size of every gate */
   unsigned refs;
   mol_platform__shared *next;
 };
@@ -46,6 +48,8 @@ static int shared_get(uv_loop_t *loop, const mol_platform_opts *o, mol_platform_
       free(s);
     } else {
       s->loop = loop;
+      s->pool_max_conns = o->pool_max_conns;
+      s->pool_max_queued = o->pool_max_queued;
       s->next = shared_list;
       shared_list = s;
     }
@@ -186,6 +190,7 @@ static void client_free(mol_platform_client *c, void (*cb)(void *), void *arg) {
     if (p->free) p->free(c, p);
   }
   mol_platform__shared *shared = c->shared;
+  if (shared) mol_platform__gate_put(&shared->gates, c->gate);
   free(c->base_url);
   free(c->ws_id);
   free(c->token_dir);
@@ -241,6 +246,11 @@ int mol_platform_client_new(uv_loop_t *loop, const mol_platform_opts *o,
     return rc;
   }
   c->http = c->shared->http;
+  if ((rc = mol_platform__gate_get(&c->shared->gates, c->base_url, c->shared->pool_max_conns,
+                                   c->shared->pool_max_queued, &c->gate))) {
+    client_free(c, NULL, NULL);
+    return rc;
+  }
   c->start_ms = uv_now(loop);
   uv_timer_init(loop, &c->close_timer);
   mol_holds_init(&c->holds, (uv_handle_t *)&c->close_timer, client_finish, c);

@@ -33,6 +33,8 @@ enum {
   MOL_PLATFORM__RETRY = 1u << 5,    /* idempotent GET: retry 429 (and 5xx when configured) */
   MOL_PLATFORM__REAUTH = 1u << 6,   /* 401: re-read the token file, retry once if it changed */
   MOL_PLATFORM__H_MULTIPART = 1u << 7, /* Content-Type: multipart/form-data (uploads.c) */
+  MOL_PLATFORM__H_REGKEY = 1u << 8, /* Idempotency-Key: <registration key>, while no token */
+  MOL_PLATFORM__REGISTER = 1u << 9, /* a registration: at most half the connections (gate.c) */
 };
 
 /* The boundary of every multipart body we send; uploads.c refuses a file that contains it. */
@@ -42,6 +44,7 @@ typedef struct mol_platform__peer mol_platform__peer;
 typedef struct mol_platform__run mol_platform__run;
 typedef struct mol_platform__part mol_platform__part;
 typedef struct mol_platform__shared mol_platform__shared;
+typedef struct mol_platform__gate mol_platform__gate;
 typedef void (*mol_platform__step_fn)(mol_platform_req *r, int err, const mol_http_response *resp);
 
 /* A feature's teardown, registered with its client (mol_platform__part_add) by the feature
@@ -58,6 +61,7 @@ struct mol_platform_client {
   uv_loop_t *loop;
   mol_platform__shared *shared;
   mol_http_client *http;
+  mol_platform__gate *gate; /* shared with the loop's other clients of this platform */
   char *base_url;      /* trailing '/' stripped */
   char *ws_id;         /* lower-cased */
   char *token_dir;
@@ -83,8 +87,10 @@ struct mol_platform_client {
   uv_timer_t close_timer;        /* the holds' last handle: only ever closed */
   void (*close_cb)(void *arg);
   void *close_arg;
+  char reg_key[33];    /* the registration key (registry.c), "" until the first register */
   unsigned send_auth_to_peers : 1;
   unsigned closing : 1;
+  unsigned lockout_logged : 1; /* the register-refused explanation was logged (registry.c) */
 };
 
 struct mol_platform_req {
@@ -115,6 +121,11 @@ struct mol_platform_req {
   unsigned finished : 1;
   unsigned sleeping : 1;
   unsigned deferred : 1;
+  unsigned saving : 1;       /* its token is being written in the thread pool (token.c) */
+  unsigned gate_slot : 1;    /* holds one of the platform's connections (gate.c) */
+  unsigned gate_waiting : 1; /* waits for one, linked below */
+  mol_platform_req *gate_prev, *gate_next;
+  uint64_t gate_seq;
   /* per-operation data */
   int stage;
   char *s1, *s2, *s3;      /* operation strings (target id, text, message id ...) */
@@ -154,6 +165,24 @@ int mol_platform__parse_body(mol_platform_req *r, const mol_http_response *resp)
 /* The client is closing: every live call ends with MOL_ESHUTDOWN. */
 void mol_platform__calls_shutdown(mol_platform_client *c);
 
+/* Sends the current attempt at once (gate.c hands it a connection). */
+void mol_platform__attempt_go(mol_platform_req *r);
+
+/* ---- gate.c: the platform's connections, shared by the loop's clients ---- */
+/* The gate of base_url in list (created with `slots` connections, 0 -> 16, and room for
+ * max_waiting attempts in line, 0 -> 100000), referenced. */
+int mol_platform__gate_get(mol_platform__gate **list, const char *base_url, unsigned slots,
+                           unsigned max_waiting, mol_platform__gate **out);
+void mol_platform__gate_put(mol_platform__gate **list, mol_platform__gate *g);
+/* 1: the attempt may be sent now (a connection is its own, or it is not for the platform);
+ * 0: it waits in line and mol_platform__attempt_go() sends it when its turn comes;
+ * MOL_ELIMIT: the line is full. */
+int mol_platform__gate_enter(mol_platform_req *r);
+/* Takes a waiting attempt out of line (canceled, or its deadline passed). */
+void mol_platform__gate_unqueue(mol_platform_req *r);
+/* Gives back the attempt's connection, if it holds one; pump: hand it on to those waiting. */
+void mol_platform__gate_leave(mol_platform_req *r, int pump);
+
 /* ---- platform.c: the client and its helpers ---- */
 void mol_platform__part_add(mol_platform_client *c, mol_platform__part *p);
 void mol_platform__part_remove(mol_platform_client *c, mol_platform__part *p);
@@ -183,6 +212,11 @@ void mol_platform__retry_defaults(mol_platform_retry_opts *p);
 int mol_platform__default_token_dir(const char *ws_id, char **out);
 int mol_platform__token_reload(mol_platform_client *c, int *changed);
 void mol_platform__token_set(mol_platform_client *c, const char *token);
+/* Saves token as mol_platform_save_token does, in the thread pool, so the loop (and the
+ * registrations behind this one) never waits on its fsyncs; then, on the loop, sets it and
+ * calls done(r, 0 or error). The call is not finished meanwhile (r->saving). */
+int mol_platform__token_save_async(mol_platform_req *r, const char *token,
+                                   void (*done)(mol_platform_req *r, int err));
 
 /* ---- heartbeat.c ---- */
 /* Serializes the heartbeat body into buf. Returns the length, or MOL_ETOOBIG/MOL_ENOMEM. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/crypto.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "platform/platform_int.h"
@@ -39,25 +40,61 @@ static char *register_body(const mol_platform_client *c, const mol_platform_regi
 }
 
 /* The new token is persisted before the callback runs, so a crash right after registration
- * does not lose it (the platform will never mint a second one). */
-static int register_save(mol_platform_req *r) {
-  const char *tok = mol_json_str(r->json, "auth_token");
-  if (!tok || !*tok) return 0;
-  int rc = mol_platform_save_token(r->c, tok);
-  if (rc) {
+ * does not lose it (the platform will never mint a second one); the save runs in the thread
+ * pool (token.c), and the call finishes here once it is done. */
+static void register_saved(mol_platform_req *r, int err) {
+  if (err) {
     mol_loge(MOL_PLATFORM__SCOPE, "register: cannot save the new token to %s: %s", r->c->token_path,
-             mol_strerror(rc));
-    return rc;
+             mol_strerror(err));
+  } else {
+    r->res.token_issued = 1;
+    mol_logi(MOL_PLATFORM__SCOPE, "registered %s; token saved to %s", r->c->ws_id,
+             r->c->token_path);
   }
-  r->res.token_issued = 1;
-  mol_logi(MOL_PLATFORM__SCOPE, "registered %s; token saved to %s", r->c->ws_id, r->c->token_path);
-  return 0;
+  mol_platform__finish(r, err);
+}
+
+/* A 401 on register cannot heal by retrying alone: say once, with the workspace and the
+ * file, what happened and what the operator can do. */
+static void register_refused(mol_platform_req *r) {
+  mol_platform_client *c = r->c;
+  if (c->lockout_logged) return;
+  c->lockout_logged = 1;
+  if (c->token)
+    mol_logx(MOL_LOG_ERROR, MOL_PLATFORM__SCOPE,
+             MOL_FIELDS(MOL_F_STR("workspace_id", c->ws_id), MOL_F_INT("status", 401)),
+             "register of workspace %s refused (401): the platform does not accept the token in "
+             "%s (revoked, or minted for another workspace). Put a valid token for this "
+             "workspace in that file (mint one with POST /workspaces/%s/tokens), or revoke "
+             "the workspace's tokens so that the next register mints one",
+             c->ws_id, c->token_path, c->ws_id);
+  else
+    mol_logx(MOL_LOG_ERROR, MOL_PLATFORM__SCOPE,
+             MOL_FIELDS(MOL_F_STR("workspace_id", c->ws_id), MOL_F_INT("status", 401)),
+             "register of workspace %s refused (401): the workspace already has a token and "
+             "this agent has none in %s (its first registration's answer was lost and the "
+             "platform cannot answer it again, the file was removed, or another process "
+             "registered this workspace). An operator must mint a token (POST "
+             "/workspaces/%s/tokens) and write it to that file, or revoke the workspace's "
+             "tokens so that the next register mints one",
+             c->ws_id, c->token_path, c->ws_id);
 }
 
 static void register_done(mol_platform_req *r, int err, const mol_http_response *resp) {
   err = mol_platform__response_err(r, err, resp);
+  if (err == MOL_EHTTP && resp->status == 401) register_refused(r);
   if (!err && resp->body_len) err = mol_platform__parse_body(r, resp);
-  if (!err) err = register_save(r);
+  const char *tok = err ? NULL : mol_json_str(r->json, "auth_token");
+  if (tok && *tok) {
+    /* The response dies when this returns: the result keeps a copy of its body. */
+    free(r->s3);
+    r->s3 = strndup(resp->body, resp->body_len);
+    r->res.body = r->s3;
+    r->res.body_len = r->s3 ? resp->body_len : 0;
+    if (!(err = mol_platform__token_save_async(r, tok, register_saved))) return;
+    mol_loge(MOL_PLATFORM__SCOPE, "register: cannot save the new token to %s: %s",
+             r->c->token_path, mol_strerror(err));
+  }
   mol_platform__finish(r, err);
 }
 
@@ -65,11 +102,15 @@ static int register_start(mol_platform_req *r, const void *o) {
   int rc;
   char *body = register_body(r->c, o, &rc);
   if (rc) return rc;
+  /* One key per client, the same on every retry: a platform that saw a register whose answer
+   * was lost recognises the retry by it (a real platform ignores the header). */
+  if (!r->c->reg_key[0] && mol_random_hex(r->c->reg_key, 16)) r->c->reg_key[0] = '\0';
   return mol_platform__exchange(r, "POST", mol_platform__url(r->c, "/registry/register"), body,
                                 strlen(body),
                                 MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
-                                MOL_PLATFORM__H_JSON | MOL_PLATFORM__REAUTH, r->c->timeout_ms,
-                                register_done);
+                                MOL_PLATFORM__H_JSON | MOL_PLATFORM__REAUTH |
+                                MOL_PLATFORM__H_REGKEY | MOL_PLATFORM__REGISTER,
+                                r->c->timeout_ms, register_done);
 }
 
 int mol_platform_register(mol_platform_client *c, const mol_platform_register_opts *o,

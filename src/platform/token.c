@@ -1,9 +1,10 @@
 /* token.c - the token store (~/.molecule/<id>/.auth_token): load, reload on a 401, save, and
  * the bearer check of inbound requests.
  *
- * The file is a few dozen bytes, written once per registration, so the syscalls here are
- * plain blocking POSIX on the loop thread (base/file.h): a uv_fs round trip through the
- * thread pool would cost more than the write itself.
+ * The file is a few dozen bytes, so the reads here are plain blocking POSIX on the loop thread
+ * (base/file.h). The save after a registration runs in the thread pool instead (its two
+ * fsyncs dominate, and a host registers thousands of agents at once); mol_platform_save_token,
+ * the API's own save, stays synchronous.
  *
  * Unlike the Python SDK (sdk-parity §3.1, §9.3-7), a save never truncates the live file: the
  * token goes through mol_write_file_atomic (a fresh temporary file, 0600 from its creation,
@@ -84,20 +85,98 @@ static void sweep_stale_temps(const char *dir) {
   if (d) closedir(d);
 }
 
+/* The file work of a save: touches no client, so it may run in the thread pool. */
+static int save_file(const char *dir, const char *path, const char *t) {
+  int rc = mol_mkdir_p(dir, 0700);
+  /* The directory's mode is re-asserted on every save, as the SDK does (best effort). */
+  if (!rc) chmod(dir, 0700);
+  if (!rc) rc = mol_write_file_atomic(path, t, strlen(t), 0600);
+  if (!rc) sweep_stale_temps(dir);
+  return rc;
+}
+
+/* A stripped copy of token, or NULL with *rc set (MOL_EINVAL for an empty or oversized one). */
+static char *token_copy(const char *token, int *rc) {
+  char *t = mol_str_strip_dup(token);
+  *rc = t ? 0 : MOL_ENOMEM;
+  if (t && (!*t || strlen(t) >= MOL_PLATFORM__TOKEN_MAX)) {
+    *rc = MOL_EINVAL;
+    memset(t, 0, strlen(t));
+    free(t);
+    t = NULL;
+  }
+  return t;
+}
+
+static void wipe_free(char *t) {
+  if (t) memset(t, 0, strlen(t));
+  free(t);
+}
+
 int mol_platform_save_token(mol_platform_client *c, const char *token) {
   if (!c || !token) return MOL_EINVAL;
-  char *t = mol_str_strip_dup(token);
-  if (!t) return MOL_ENOMEM;
-  int rc = !*t || strlen(t) >= MOL_PLATFORM__TOKEN_MAX ? MOL_EINVAL
-                                                       : mol_mkdir_p(c->token_dir, 0700);
-  /* The directory's mode is re-asserted on every save, as the SDK does (best effort). */
-  if (!rc) chmod(c->token_dir, 0700);
-  if (!rc) rc = mol_write_file_atomic(c->token_path, t, strlen(t), 0600);
+  int rc;
+  char *t = token_copy(token, &rc);
+  if (!rc) rc = save_file(c->token_dir, c->token_path, t);
   if (!rc) mol_platform__token_set(c, t);
-  if (!rc) sweep_stale_temps(c->token_dir);
-  memset(t, 0, strlen(t));
-  free(t);
+  wipe_free(t);
   return rc;
+}
+
+/* ---- the save of a registration's token, off the loop ----------------------------------
+ * A save is two fsyncs (the file, its directory): milliseconds each on a loaded disk. On the
+ * loop thread, thousands of agents registering at start-up queued behind them; in the thread
+ * pool they overlap, and the loop keeps serving. The call stays open until the token is on
+ * disk, so its callback still never sees a token that a crash could lose. */
+
+typedef struct {
+  uv_work_t work;
+  mol_platform_req *r;
+  char *token, *dir, *path; /* copies: the worker reads no client */
+  int rc;
+  void (*done)(mol_platform_req *r, int err);
+} token_save;
+
+static void save_work(uv_work_t *w) {
+  token_save *s = w->data;
+  s->rc = save_file(s->dir, s->path, s->token);
+}
+
+static void save_after(uv_work_t *w, int status) {
+  token_save *s = w->data;
+  mol_platform_req *r = s->r;
+  int rc = status ? status : s->rc;
+  if (!rc) mol_platform__token_set(r->c, s->token);
+  r->saving = 0;
+  wipe_free(s->token);
+  free(s->dir);
+  free(s->path);
+  void (*done)(mol_platform_req *, int) = s->done;
+  free(s);
+  done(r, rc);
+}
+
+int mol_platform__token_save_async(mol_platform_req *r, const char *token,
+                                   void (*done)(mol_platform_req *r, int err)) {
+  int rc;
+  token_save *s = calloc(1, sizeof(*s));
+  if (!s) return MOL_ENOMEM;
+  s->token = token_copy(token, &rc);
+  if (!rc && (!(s->dir = strdup(r->c->token_dir)) || !(s->path = strdup(r->c->token_path))))
+    rc = MOL_ENOMEM;
+  s->r = r;
+  s->done = done;
+  s->work.data = s;
+  if (!rc) rc = uv_queue_work(r->c->loop, &s->work, save_work, save_after);
+  if (rc) {
+    wipe_free(s->token);
+    free(s->dir);
+    free(s->path);
+    free(s);
+    return rc;
+  }
+  r->saving = 1;
+  return 0;
 }
 
 int mol_platform_has_token(const mol_platform_client *c) { return c && c->token ? 1 : 0; }
