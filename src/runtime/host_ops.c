@@ -48,13 +48,11 @@ static mol_host__slot *find_slot(const mol_host *h, const char *name) {
   return NULL;
 }
 
+/* The name is new: the host file's names are unique (checked with a hash when it is read) and a
+ * reload looks a name up among the slots before it adds one, reviving a retired slot itself.
+ * No lookup here: a scan of every slot per agent made a 100,000-agent start quadratic. */
 mol_host__slot *mol_host__slot_add(mol_host *h, const mol_host_agent_conf *conf, mol_host__gen *gen) {
-  mol_host__slot *s = find_slot(h, conf->name);
-  if (s) { /* retired and ended: the name comes back */
-    s->retired = 0;
-    slot_set_conf(s, conf, gen);
-    return s;
-  }
+  mol_host__slot *s;
   if (h->n == h->cap) {
     size_t cap = h->cap ? h->cap * 2 : 8;
     mol_host__slot **p = realloc(h->slots, cap * sizeof(*p));
