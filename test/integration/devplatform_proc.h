@@ -148,7 +148,7 @@ static int platform_stop(platform *p, int sig) {
 }
 
 static void read_admin_token(const char *db) {
-  char path[160];
+  char path[1024]; /* room for any database path a test passes (up to 512 bytes) */
   snprintf(path, sizeof path, "%s.admin_token", db);
   FILE *f = fopen(path, "r");
   assert_non_null(f);

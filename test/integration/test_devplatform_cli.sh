@@ -15,8 +15,10 @@ wait_for() { # seconds command...: polls every 0.05 s
   return 1
 }
 # started: the line `molecule platform` prints once it listens (on a port the OS picked)
+# Waits for the whole line (the port and the space after it): a line read while it is being
+# written would give a partial port.
 listening() {
-  wait_for 10 grep -q '^molecule platform: http://' "$DIR/server.log" || fail "the platform did not start"
+  wait_for 10 grep -q '^molecule platform: http://127.0.0.1:[0-9]* ' "$DIR/server.log" || fail "the platform did not start"
   PORT=$(sed -n 's|^molecule platform: http://127.0.0.1:\([0-9]*\) .*|\1|p' "$DIR/server.log")
   export MOLECULE_PLATFORM_URL="http://127.0.0.1:$PORT"
 }
@@ -87,8 +89,9 @@ if grep -q "generated admin token" "$DIR/bad.log"; then fail "MOLECULE_LOG_LEVEL
 PID=$!
 listening
 status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
-[ "$(status -H "Host: platform.test:$PORT" "$MOLECULE_PLATFORM_URL/health")" = 200 ] ||
-  fail "--public-host name refused"
+code=$(status -H "Host: platform.test:$PORT" "$MOLECULE_PLATFORM_URL/health")
+[ "$code" = 200 ] ||
+  fail "--public-host name refused ($code): $(curl -s -H "Host: platform.test:$PORT" "$MOLECULE_PLATFORM_URL/health")"
 [ "$(status -H "Host: other.test:$PORT" "$MOLECULE_PLATFORM_URL/health")" = 403 ] ||
   fail "a foreign Host was served"
 # dev + loopback: no token is fine, a wrong one is not
