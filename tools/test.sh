@@ -3,7 +3,8 @@
 #   build/        the normal build (-Wall -Wextra -Werror: every build here gets -Dwerror=true)
 #   build-asan/   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   build-fuzz/   clang + libFuzzer targets, each run for a bounded time
-# then builds the Debian packages, installs them and runs them (tools/deb_test.sh).
+# then builds the Debian packages, installs them and runs them (tools/deb_test.sh). Each build
+# runs in the background while the tests of the one before it run.
 # Ends with one line "N passed, N failed" (skips are counted and named, never silent).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -44,40 +45,71 @@ count() { # dir label
   echo "== $2: $ok passed, $bad failed, $skip skipped"
 }
 
-suite() { # label dir [VAR=value ...] [meson options ...]
-  local label=$1 dir=$2; shift 2
-  local env=() opts=()
+# Each build runs in the background (niced) while the previous build's tests run: most of a test
+# run's wall time is waiting on sockets, timers and child processes, not CPU.
+declare -A builder
+split_args() { # [VAR=value | meson option ...] -> env[] and opts[]
+  env=() opts=()
   for a in "$@"; do [[ $a == *=* && $a != -* ]] && env+=("$a") || opts+=("$a"); done
+}
+
+start_build() { # label dir [VAR=value ...] [meson options ...]
+  local label=$1 dir=$2; shift 2
+  local env opts; split_args "$@"
   echo "== $label: building in $dir"
+  (
+    if ((${#env[@]})); then export "${env[@]}"; fi
+    configure "$dir" "${opts[@]}" && nice -n 10 ninja -C "$dir" ${BUILD_TARGETS:-}
+  ) >"$dir.build.log" 2>&1 &
+  builder[$label]=$!
+}
+
+built() { # label dir: waits for the build; a failed build counts as one failure
+  if ! wait "${builder[$1]}"; then
+    tail -40 "$2.build.log" 2>/dev/null
+    failed=$((failed + 1)); broken+=("$1: build failed"); return 1
+  fi
+}
+
+run_tests() { # label dir [VAR=value ...]: the tests of a finished build
+  local label=$1 dir=$2; shift 2
+  local env opts; split_args "$@"
   rm -f "$dir/meson-logs/testlog.json"
   (
     if ((${#env[@]})); then export "${env[@]}"; fi
-    { configure "$dir" "${opts[@]}" && ninja -C "$dir" ${BUILD_TARGETS:-}; } >"$dir.build.log" 2>&1 || exit 3
     meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 ${TEST_ARGS:-} \
       >"$dir.test.log" 2>&1
-    exit 0
   )
-  if (($? == 3)); then
-    tail -40 "$dir.build.log" 2>/dev/null
-    failed=$((failed + 1)); broken+=("$label: build failed"); return
-  fi
   grep -E '^ *[0-9]+/[0-9]+ ' "$dir.test.log" | grep -v -E ' OK | EXPECTEDFAIL ' || true
   count "$dir" "$label"
 }
 
-suite normal build
-suite sanitize build-asan -Dsanitize=true -Dbuildtype=debug \
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
-if command -v clang >/dev/null; then
-  # Everything else already ran twice; of this build only the fuzz suite is new, so only the
-  # fuzz targets (and what they link) are built.
-  BUILD_TARGETS=fuzzers TEST_ARGS="--suite fuzz" suite fuzz build-fuzz CC=clang -Dfuzz=true -Dsanitize=false -Db_lundef=false
+asan_env=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1)
+# Everything else already ran twice; of the fuzz build only the fuzz suite is new, so only the
+# fuzz targets (and what they link) are built.
+fuzz=(CC=clang BUILD_TARGETS=fuzzers -Dfuzz=true -Dsanitize=false -Db_lundef=false)
+have_clang=$(command -v clang || true)
+
+start_build normal build
+normal_ok=0; built normal build && normal_ok=1
+start_build sanitize build-asan -Dsanitize=true -Dbuildtype=debug
+((normal_ok)) && run_tests normal build
+if built sanitize build-asan; then
+  [[ -n $have_clang ]] && start_build fuzz build-fuzz "${fuzz[@]}"
+  run_tests sanitize build-asan "${asan_env[@]}"
+elif [[ -n $have_clang ]]; then
+  start_build fuzz build-fuzz "${fuzz[@]}"
 fi
 
 # The Debian packages built with dpkg-buildpackage, installed, and run (tools/deb_test.sh):
-# counted as one test.
+# counted as one test; built while the fuzz suite runs.
+fuzz_ok=0
+if [[ -n $have_clang ]] && built fuzz build-fuzz; then fuzz_ok=1; fi
 echo "== package: building, installing and running the .debs (log: build-deb.log)"
-if bash tools/deb_test.sh >build-deb.log 2>&1; then
+nice -n 10 bash tools/deb_test.sh >build-deb.log 2>&1 &
+deb_pid=$!
+((fuzz_ok)) && TEST_ARGS="--suite fuzz" run_tests fuzz build-fuzz
+if wait $deb_pid; then
   passed=$((passed + 1)); echo "== package: 1 passed, 0 failed"
 else
   tail -40 build-deb.log
