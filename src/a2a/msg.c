@@ -1,11 +1,9 @@
 /* msg.c - canonical messages held compactly or as jansson objects (msg.h). */
 #include "a2a/msg.h"
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/bytes8.h"
 #include "base/crypto.h"
 #include "base/json.h"
 #include "molecule.h"
@@ -25,39 +23,6 @@ struct mol_a2a_cmsg {
 };
 
 /* ---- construction ------------------------------------------------------------------------- */
-
-/* Strict UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF), as jansson requires of
- * every string it serialises: the compact form must never write what a tree could not hold. */
-static int utf8_valid(const unsigned char *s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    if (n - i >= 8 && (mol_b8_load(s + i) & MOL_B8_HIGHS) == 0) {
-      i += 8; /* ASCII, eight bytes per step */
-      continue;
-    }
-    unsigned c = s[i];
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    size_t k;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) k = 1, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF) k = 2, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4) k = 3, cp = c & 0x07;
-    else return 0;
-    if (n - i <= k) return 0;
-    for (size_t j = 1; j <= k; j++) {
-      if ((s[i + j] & 0xC0) != 0x80) return 0;
-      cp = (cp << 6) | (s[i + j] & 0x3F);
-    }
-    if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return 0;
-    i += k + 1;
-  }
-  return 1;
-}
 
 static size_t opt_len(const char *s) { return s && *s ? strlen(s) + 1 : 0; }
 
@@ -83,7 +48,7 @@ mol_a2a_cmsg *mol_a2a_cmsg_new_text(mol_a2a_role role, const char *id, const cha
   size_t need = sizeof(mol_a2a_cmsg) + n * sizeof(mol_a2a_text_span) + strlen(id) + 1 +
                 opt_len(context_id) + opt_len(task_id) + slots;
   for (size_t i = 0; i < n; i++) {
-    if (!utf8_valid((const unsigned char *)parts[i].text, parts[i].len)) return NULL;
+    if (!mol_json_utf8_valid(parts[i].text, parts[i].len)) return NULL;
     need += parts[i].len + 1;
   }
   mol_a2a_cmsg *m = malloc(need); /* not calloc: see base/zalloc.h; the rest is written */

@@ -205,3 +205,37 @@ char *mol_json_dump(const json_t *v) {
   }
   return mol_buf_steal(&b);
 }
+
+/* Strict UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF), as jansson requires of
+ * every string it serialises: the compact form must never write what a tree could not hold. */
+int mol_json_utf8_valid(const char *text, size_t n) {
+  const unsigned char *s = (const unsigned char *)text;
+  size_t i = 0;
+  while (i < n) {
+    if (n - i >= 8 && (mol_b8_load(s + i) & MOL_B8_HIGHS) == 0) {
+      i += 8; /* ASCII, eight bytes per step */
+      continue;
+    }
+    unsigned c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t k;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) k = 1, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF) k = 2, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4) k = 3, cp = c & 0x07;
+    else return 0;
+    if (n - i <= k) return 0;
+    for (size_t j = 1; j <= k; j++) {
+      if ((s[i + j] & 0xC0) != 0x80) return 0;
+      cp = (cp << 6) | (s[i + j] & 0x3F);
+    }
+    if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return 0;
+    i += k + 1;
+  }
+  return 1;
+}

@@ -24,5 +24,8 @@ int mol_json_write(mol_buf *b, const json_t *v);
 /* n bytes of UTF-8 (NULs allowed) as a JSON string literal, escaped exactly as mol_json_write
  * escapes strings, appended to b. Returns 0 or MOL_ENOMEM (b is left as it was). */
 int mol_json_write_string(mol_buf *b, const char *s, size_t n);
+/* 1 if s[0..n) is strict UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF): what
+ * jansson accepts in a string it serialises. */
+int mol_json_utf8_valid(const char *s, size_t n);
 
 #endif

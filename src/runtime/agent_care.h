@@ -48,9 +48,6 @@ void mol_agent__sessions_line(mol_agent *a, const char *ctx, const char *who, co
  * {"ctx":ctx or "","who":who,"text":text}, compact, escaped as mol_json_dump escapes. 0, or
  * MOL_EINVAL when a string is not UTF-8 (b unchanged; no line), or MOL_ENOMEM. */
 int mol_agent__sessions_format(mol_buf *b, const char *ctx, const char *who, const char *text);
-/* 1 when n bytes of text are strict UTF-8 (no overlong forms, surrogates or code points past
- * U+10FFFF), as jansson requires of every string it holds. */
-int mol_agent__utf8_valid(const char *text, size_t n);
 /* A turn ended: its exchange joins the context's history. */
 void mol_agent__sessions_turn(mol_agent *a, const char *ctx, const char *user, const char *agent);
 /* mol_history_fn for the chat executor (arg is the agent): the context's messages, held by the

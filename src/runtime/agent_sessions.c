@@ -152,7 +152,7 @@ static void remember(mol_agent__sessions *s, const char *ctx, const char *who, c
   size_t len = strlen(text);
   if (!s->keep_ctxs || len > MAX_CTX_BYTES / 4) return;
   /* Text that is not UTF-8 never joined a history (json_pack refused it). */
-  if (!mol_agent__utf8_valid(text, len)) return;
+  if (!mol_json_utf8_valid(text, len)) return;
   mol_agent__msg *m = malloc(sizeof(*m) + len + 1);
   if (!m) return;
   m->next = NULL;
