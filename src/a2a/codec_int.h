@@ -13,6 +13,11 @@ void mol_a2a__request_init(mol_a2a_request *req);
  * untouched: the caller then runs the full parser. */
 int mol_a2a__request_parse_fast(const char *body, size_t len, mol_a2a_version v,
                                 mol_a2a_request *req);
+/* codec_fast_send.c: reads the message/send of contract §6 (v0.3, that exact member order, no
+ * whitespace) by comparing its literal skeleton and reading only its id, messageId and text.
+ * Returns 1 when req (initialised by mol_a2a__request_init) holds what
+ * mol_a2a__request_parse_fast would read, or 0 with req untouched: the caller then runs it. */
+int mol_a2a__request_match_send(const char *body, size_t len, mol_a2a_request *req);
 /* codec_parse.c: mol_a2a_request_parse without the fast path (the reference the fast path is
  * tested against). Initialises req itself. */
 int mol_a2a__request_parse_full(const char *body, size_t len, const char *version_header,

@@ -1,0 +1,104 @@
+/* codec_fast_send.c - the one message/send every Molecule caller writes, matched byte for byte.
+ *
+ * All Molecule callers (the workspace runtime's a2a_client, the Python SDK's call_peer, the
+ * canvas) send the same v0.3 request, members in the same order, no whitespace (contract §6):
+ *
+ *   {"jsonrpc":"2.0","id":"<id>","method":"message/send","params":{"message":{"role":"user",
+ *    "messageId":"<id>","parts":[{"kind":"text","text":"<text>"}]}}}
+ *
+ * Reading it token by token (codec_fast.c) cost ~5,000 instructions, as much as the whole HTTP
+ * request. Here the literal skeleton between the three strings is compared with memcmp and only
+ * the strings are read, each by the validating scanner (base/jscan) on its own, so they are
+ * read, validated and decoded exactly as codec_fast.c reads them. Any other byte anywhere (a
+ * space, another member order, another member, a non-string id, a trailing byte) and it
+ * declines: codec_fast.c, then the full parser, take the request as they always did. The
+ * agreement test (test_a2a_fast_paths) and the fuzz target fuzz_a2a_fast check that whatever it
+ * takes, codec_fast.c and the full parser read the same request. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "a2a/codec_int.h"
+#include "base/jscan.h"
+#include "molecule.h"
+
+#define LIT_LEN(s) (sizeof(s) - 1)
+
+static const char k_head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+static const char k_to_message_id[] =
+    ",\"method\":\"message/send\",\"params\":{\"message\":{\"role\":\"user\",\"messageId\":";
+static const char k_to_text[] = ",\"parts\":[{\"kind\":\"text\",\"text\":";
+static const char k_tail[] = "}]}}}";
+
+typedef struct {
+  const char *p, *end;
+  int saw_nul;
+} cursor;
+
+/* The literal lit at the cursor: moves past it, else -1. */
+static int literal(cursor *c, const char *lit, size_t n) {
+  if ((size_t)(c->end - c->p) < n || memcmp(c->p, lit, n) != 0) return -1;
+  c->p += n;
+  return 0;
+}
+
+/* The JSON string at the cursor, read by the scanner (validated: UTF-8, escapes, control
+ * characters); moves past its closing quote. */
+static int string(cursor *c, mol_jtok *tok) {
+  if (c->p == c->end || *c->p != '"') return -1;
+  mol_jscan s;
+  mol_jscan_init(&s, c->p, (size_t)(c->end - c->p));
+  if (mol_jscan_next(&s, tok) != MOL_JT_STRING) return -1;
+  c->saw_nul |= mol_jscan_saw_nul(&s);
+  c->p = s.p;
+  return 0;
+}
+
+/* A STRING token decoded and NUL-terminated: into small when it fits, else into *heap
+ * (malloc'd, the caller frees it). *len gets the decoded length. NULL on no memory. */
+static char *decoded(const mol_jtok *tok, char *small, size_t room, char **heap, size_t *len) {
+  char *out = tok->len < room ? small : (*heap = malloc(tok->len + 1));
+  if (out) *len = mol_jscan_string(tok, out);
+  return out;
+}
+
+/* Fills req as codec_fast.c would: v0.3 message/send, blocking, no history limit, no
+ * metadata, the id as written, a compact user message with one text part. */
+static int fill(mol_a2a_request *req, const mol_jtok *id, const mol_jtok *message_id,
+                const mol_jtok *text) {
+  char small_mid[128], *heap_mid = NULL, *heap_text = NULL;
+  size_t mid_len;
+  const char *mid = decoded(message_id, small_mid, sizeof(small_mid), &heap_mid, &mid_len);
+  /* unescaped text is used in place (its length is carried); the message copies it */
+  mol_a2a_text_span part = {text->start, text->len};
+  if (text->escaped) part.text = decoded(text, NULL, 0, &heap_text, &part.len);
+  mol_a2a_cmsg *msg = mid && part.text ? mol_a2a_cmsg_new_text(MOL_A2A_ROLE_USER, mid, NULL, NULL,
+                                                               &part, 1)
+                                       : NULL;
+  free(heap_mid);
+  free(heap_text);
+  if (!msg || mol_a2a__id_set(&req->id, id->start - 1, id->len + 2) != 0) {
+    mol_a2a_cmsg_unref(msg);
+    return -1;
+  }
+  req->version = MOL_A2A_V03;
+  req->method = MOL_A2A_M_SEND;
+  req->message = msg;
+  req->config.blocking = 1;
+  req->config.history_length = -1;
+  return 0;
+}
+
+int mol_a2a__request_match_send(const char *body, size_t len, mol_a2a_request *req) {
+  if (!body) return 0;
+  cursor c = {body, body + len, 0};
+  mol_jtok id, message_id, text;
+  if (literal(&c, k_head, LIT_LEN(k_head)) || string(&c, &id) ||
+      literal(&c, k_to_message_id, LIT_LEN(k_to_message_id)) || string(&c, &message_id) ||
+      literal(&c, k_to_text, LIT_LEN(k_to_text)) || string(&c, &text) ||
+      literal(&c, k_tail, LIT_LEN(k_tail)) || c.p != c.end)
+    return 0;
+  /* A U+0000 is the full parser's to refuse or keep; an empty messageId is no id (declined by
+   * codec_fast.c too, which the full parser then answers). */
+  if (c.saw_nul || message_id.len == 0) return 0;
+  return fill(req, &id, &message_id, &text) == 0;
+}
