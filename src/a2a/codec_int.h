@@ -38,6 +38,14 @@ int mol_a2a__response_parse_full(const char *body, size_t len, mol_a2a_version v
 char *mol_a2a__reply_task_tree(const mol_a2a_request *req, const mol_a2a_task *task);
 char *mol_a2a__reply_event_tree(const mol_a2a_request *req, const mol_a2a_event *ev);
 
+/* codec_build.c: mol_a2a_reply_message without the template (the reference it is tested
+ * against). */
+char *mol_a2a__reply_message_written(const mol_a2a_request *req, const mol_a2a_cmsg *msg);
+/* codec_fast_reply.c: the v0.3 answer with a compact one-text-part message whose strings need
+ * no escaping, from a template: the same bytes as mol_a2a__reply_message_written. NULL for any
+ * other answer (or out of memory): the caller then writes it. */
+char *mol_a2a__reply_message_template(const mol_a2a_request *req, const mol_a2a_cmsg *msg);
+
 /* ---- codec_id.c: ids as written ------------------------------------------------------------ */
 
 /* Copies len bytes of id text into id (replacing what it held). 0 or MOL_ENOMEM. */

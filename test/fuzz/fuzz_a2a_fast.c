@@ -9,7 +9,8 @@
  * The literal match of contract §6's send (codec_fast_send.c) goes first: whatever it takes,
  * the scanner's fast path takes too and reads the same request, and the reply is the same
  * bytes; the templates in that exact shape put the fuzzer's bytes in its strings and in its
- * skeleton. */
+ * skeleton. Every answer the reply template (codec_fast_reply.c) writes is the general
+ * writer's, byte for byte. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -126,6 +127,16 @@ static void compare_task(const mol_a2a_request *req, const mol_a2a_task *t) {
   free(b);
 }
 
+/* The answer from its template, when it takes the message, is the general writer's. */
+static void check_template(const mol_a2a_request *req, const mol_a2a_cmsg *m) {
+  char *t = mol_a2a__reply_message_template(req, m);
+  if (!t) return;
+  char *w = mol_a2a__reply_message_written(req, m);
+  if (!w || strcmp(t, w) != 0) abort();
+  free(w);
+  free(t);
+}
+
 /* The message joins a task (as the server's send does), which answers with it in its history
  * and then as its status message, with params.metadata as the event's. */
 static void check_written(const mol_a2a_request *req) {
@@ -135,6 +146,7 @@ static void check_written(const mol_a2a_request *req) {
   mol_a2a_task *t;
   mol_a2a_error err = {0};
   if (mol_a2a_store_begin(s, &m, &t, &err) == 0) { /* a taskId of a task it does not hold: not */
+    check_template(req, m); /* with the task's ids filled in */
     compare_task(req, t);
     mol_a2a_listener *l;
     if (mol_a2a_task_subscribe(t, compare_event, (void *)req, &l) != 0) abort();
@@ -198,6 +210,8 @@ static void check(const char *body, size_t size, mol_a2a_version v) {
   if (mol_a2a_json_find_nul(mol_a2a_cmsg_json(fast.message), "", path, sizeof(path)) ||
       mol_a2a_json_find_nul(fast.metadata, "", path, sizeof(path)))
     abort();
+  check_template(&fast, fast.message);
+  check_template(&full, full.message);
   /* and they answer alike */
   char *a = mol_a2a_reply_message(&fast, fast.message), *b = mol_a2a_reply_message(&full, full.message);
   json_t *ja = a ? mol_json_parse(a, strlen(a), NULL, 0) : NULL;

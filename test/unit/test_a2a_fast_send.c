@@ -6,7 +6,10 @@
  *  - the same request changed at every byte (a byte replaced, a space inserted, a byte
  *    removed, the body cut short) is declined wherever the change is in the skeleton, and
  *    wherever it is taken (a change inside a string), read as the others read it;
- *  - mol_a2a_request_parse answers every one of those bodies exactly as the full parser does. */
+ *  - mol_a2a_request_parse answers every one of those bodies exactly as the full parser does;
+ *  - the answer written from its template (codec_fast_reply.c) is the general writer's, byte
+ *    for byte, with a byte JSON escapes at every position of every string (then declined), in
+ *    both versions, for every kind of request id and message. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -213,11 +216,100 @@ static void every_byte_changed(void **state) {
   free(body);
 }
 
+/* ---- the answer's template ---------------------------------------------------------------- */
+
+/* The answer both ways: the same bytes; 1 when the template wrote it. */
+static int assert_reply_alike(const mol_a2a_request *req, const mol_a2a_cmsg *msg) {
+  char *t = mol_a2a__reply_message_template(req, msg);
+  char *a = mol_a2a_reply_message(req, msg), *b = mol_a2a__reply_message_written(req, msg);
+  assert_non_null(a);
+  assert_non_null(b);
+  if (strcmp(a, b) != 0) fail_msg("replies differ:\n  %s\n  %s", a, b);
+  if (t) assert_string_equal(t, b);
+  free(a);
+  free(b);
+  free(t);
+  return t != NULL;
+}
+
+static void request_with_id(mol_a2a_request *req, mol_a2a_version v, const char *id) {
+  mol_a2a__request_init(req);
+  req->version = v;
+  req->method = MOL_A2A_M_SEND;
+  if (id) assert_int_equal(mol_a2a__id_set(&req->id, id, strlen(id)), 0);
+}
+
+/* One message: the template takes it exactly when every string is plain (v0.3). */
+static void check_template(const mol_a2a_request *req, mol_a2a_role role, const char *id,
+                           const char *ctx, const char *task, const char *text, size_t len,
+                           int plain) {
+  mol_a2a_text_span part = {text, len};
+  mol_a2a_cmsg *m = mol_a2a_cmsg_new_text(role, id, ctx, task, &part, 1);
+  assert_non_null(m);
+  int took = assert_reply_alike(req, m);
+  assert_int_equal(took, plain && req->version == MOL_A2A_V03);
+  mol_a2a_cmsg_unref(m);
+}
+
+static void template_writes_alike(void **state) {
+  (void)state;
+  static const char *const rpc_ids[] = {NULL, "\"7f1c2a9e-3b4d\"", "1", "-0.5e3", "\"\\u00e9\""};
+  static const char *const specials[] = {"\"", "\\", "\n", "\x01", "\x1f"};
+  static const char *const plains[] = {"\x7f", "\xc3\xa9", "/", "\xf0\x9f\x98\x80"};
+  char text[64], id[64];
+  for (int v = 0; v < 2; v++) {
+    mol_a2a_version version = v ? MOL_A2A_V10 : MOL_A2A_V03;
+    for (size_t r = 0; r < sizeof(rpc_ids) / sizeof(rpc_ids[0]); r++) {
+      mol_a2a_request req;
+      request_with_id(&req, version, rpc_ids[r]);
+      check_template(&req, MOL_A2A_ROLE_AGENT, "m", "c", "t", "echo: hi", 8, 1);
+      check_template(&req, MOL_A2A_ROLE_USER, "m", NULL, NULL, "", 0, 1);
+      check_template(&req, MOL_A2A_ROLE_AGENT, NULL, "c", NULL, "x", 1, 1); /* a fresh UUID */
+      check_template(&req, MOL_A2A_ROLE_AGENT, "m", NULL, "t", "x", 1, 1);
+      check_template(&req, MOL_A2A_ROLE_AGENT, "m", "c", "t", "a\0b", 3, 0); /* a NUL inside */
+      /* every length to 40, a special byte (or a plain one JSON leaves) at every position of
+       * the text and of each id */
+      for (size_t len = 1; len <= 40; len++)
+        for (size_t at = 0; at < len; at++) {
+          for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]) + 4; k++) {
+            int is_special = k < sizeof(specials) / sizeof(specials[0]);
+            const char *b = is_special ? specials[k] : plains[k - sizeof(specials) / sizeof(specials[0])];
+            size_t bl = strlen(b);
+            if (at + bl > len) continue;
+            memset(text, 'a', len);
+            memcpy(text + at, b, bl);
+            text[len] = '\0';
+            check_template(&req, MOL_A2A_ROLE_AGENT, "m", "c", "t", text, len, !is_special);
+            memcpy(id, text, len + 1);
+            check_template(&req, MOL_A2A_ROLE_AGENT, id, "c", "t", "x", 1, !is_special);
+            check_template(&req, MOL_A2A_ROLE_AGENT, "m", id, "t", "x", 1, !is_special);
+            check_template(&req, MOL_A2A_ROLE_AGENT, "m", "c", id, "x", 1, !is_special);
+          }
+        }
+      /* ids the task engine fills in later, two parts, a wrapped message: */
+      mol_a2a_text_span parts[2] = {{"a", 1}, {"b", 1}};
+      mol_a2a_cmsg *m = mol_a2a_cmsg_new_text(MOL_A2A_ROLE_AGENT, "m", NULL, NULL, parts, 1);
+      m = mol_a2a_cmsg_fill_ids(m, "6f3b0c1e-0000-4000-8000-000000000001", "ctx-1");
+      assert_int_equal(assert_reply_alike(&req, m), version == MOL_A2A_V03);
+      mol_a2a_cmsg_unref(m);
+      m = mol_a2a_cmsg_new_text(MOL_A2A_ROLE_AGENT, "m", "c", "t", parts, 2);
+      assert_false(assert_reply_alike(&req, m));
+      mol_a2a_cmsg_unref(m);
+      m = mol_a2a_cmsg_wrap(jparse("{\"kind\":\"message\",\"messageId\":\"m\",\"role\":\"agent\","
+                                   "\"parts\":[{\"kind\":\"text\",\"text\":\"hi\"}]}"));
+      assert_false(assert_reply_alike(&req, m));
+      mol_a2a_cmsg_unref(m);
+      mol_a2a_request_free(&req);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(common_sends_match),
       cmocka_unit_test(other_shapes_decline),
       cmocka_unit_test(every_byte_changed),
+      cmocka_unit_test(template_writes_alike),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
