@@ -216,6 +216,38 @@ static void every_byte_changed(void **state) {
   free(body);
 }
 
+/* Each of the three strings, of every length to 40, with a byte that needs the scanner (an
+ * escape, a control character, UTF-8, invalid UTF-8) or ends the string at every position:
+ * taken exactly when the scanner takes it, and read alike. */
+static void strings_of_every_length(void **state) {
+  (void)state;
+  static const char *const bytes[] = {"a", "\"", "\\n", "\\u0041", "\\x", "\x01", "\x7f",
+                                      "\xc3\xa9", "\x80", "\xed\xa0\x80"};
+  char str[64], body[512];
+  for (size_t which = 0; which < 3; which++)
+    for (size_t len = 0; len <= 40; len++)
+      for (size_t at = 0; at <= len; at++)
+        for (size_t k = 0; k < sizeof(bytes) / sizeof(bytes[0]); k++) {
+          size_t bl = strlen(bytes[k]);
+          if (at + bl > len && !(len == 0 && at == 0 && k == 0)) continue;
+          memset(str, 'a', len);
+          memcpy(str + at, bytes[k], at + bl > len ? 0 : bl);
+          str[len] = '\0';
+          const char *id = which == 0 ? str : "r", *mid = which == 1 ? str : "m",
+                     *text = which == 2 ? str : "t";
+          int n = snprintf(body, sizeof(body), SEND("\"%s\"", "\"%s\"", "\"%s\""), id, mid, text);
+          mol_a2a_request fast;
+          mol_a2a__request_init(&fast);
+          int scanner = mol_a2a__request_parse_fast(body, (size_t)n, MOL_A2A_V03, &fast);
+          mol_a2a_request_free(&fast);
+          int took = match_takes(body, (size_t)n);
+          if (took != scanner) fail_msg("match %d, scanner %d: %s", took, scanner, body);
+          if (k == 0 && (len || which != 1)) assert_true(took); /* plain ASCII: always */
+          if (took) assert_match_agrees(body, (size_t)n);
+          assert_parse_answers_alike(body, (size_t)n);
+        }
+}
+
 /* ---- the answer's template ---------------------------------------------------------------- */
 
 /* The answer both ways: the same bytes; 1 when the template wrote it. */
@@ -309,6 +341,7 @@ int main(void) {
       cmocka_unit_test(common_sends_match),
       cmocka_unit_test(other_shapes_decline),
       cmocka_unit_test(every_byte_changed),
+      cmocka_unit_test(strings_of_every_length),
       cmocka_unit_test(template_writes_alike),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
