@@ -6,14 +6,18 @@
  *   {"jsonrpc":"2.0","id":"<id>","method":"message/send","params":{"message":{"role":"user",
  *    "messageId":"<id>","parts":[{"kind":"text","text":"<text>"}]}}}
  *
+ * and the Molecule platform's A2A proxy forwards it re-marshalled by Go, the same members with
+ * their keys sorted (platform contract §4.2).
+ *
  * Reading it token by token (codec_fast.c) cost ~5,000 instructions, as much as the whole HTTP
  * request. Here the literal skeleton between the three strings is compared with memcmp and only
  * the strings are read: an ASCII string without escapes 16 bytes at a time, any other by the
  * validating scanner (base/jscan) on its own, so they are read, validated and decoded exactly
- * as codec_fast.c reads them. Any other byte anywhere (a space, another member order,
- * another member, a non-string id, a trailing byte) and it declines: codec_fast.c, then the full parser, take the request as they always did. The
- * agreement test (test_a2a_fast_paths) and the fuzz target fuzz_a2a_fast check that whatever it
- * takes, codec_fast.c and the full parser read the same request. */
+ * as codec_fast.c reads them. Any other byte anywhere (a space, another member order or
+ * member, a non-string id, a trailing byte) and it declines: codec_fast.c, then the full
+ * parser, take the request as they always did. The agreement test (test_a2a_fast_send) and the
+ * fuzz target fuzz_a2a_fast check that whatever it takes, codec_fast.c and the full parser read
+ * the same request. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,13 +26,24 @@
 #include "base/jscan.h"
 #include "molecule.h"
 
-#define LIT_LEN(s) (sizeof(s) - 1)
+/* The literal text around the three strings (id, messageId, text, in that order in both). */
+typedef struct {
+  const char *lit[4];
+  size_t len[4];
+} shape;
 
-static const char k_head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
-static const char k_to_message_id[] =
-    ",\"method\":\"message/send\",\"params\":{\"message\":{\"role\":\"user\",\"messageId\":";
-static const char k_to_text[] = ",\"parts\":[{\"kind\":\"text\",\"text\":";
-static const char k_tail[] = "}]}}}";
+#define SHAPE(a, b, c, d) {{a, b, c, d}, {sizeof(a) - 1, sizeof(b) - 1, sizeof(c) - 1, sizeof(d) - 1}}
+
+static const shape k_shapes[] = {
+    /* as the callers write it (Python dicts keep their order; httpx writes JSON compact) */
+    SHAPE("{\"jsonrpc\":\"2.0\",\"id\":",
+          ",\"method\":\"message/send\",\"params\":{\"message\":{\"role\":\"user\",\"messageId\":",
+          ",\"parts\":[{\"kind\":\"text\",\"text\":", "}]}}}"),
+    /* as the Molecule platform's A2A proxy forwards it: re-marshalled by Go, keys sorted */
+    SHAPE("{\"id\":", ",\"jsonrpc\":\"2.0\",\"method\":\"message/send\",\"params\":{\"message\":{"
+          "\"messageId\":",
+          ",\"parts\":[{\"kind\":\"text\",\"text\":", "}],\"role\":\"user\"}}}"),
+};
 
 typedef struct {
   const char *p, *end;
@@ -116,17 +131,22 @@ static int fill(mol_a2a_request *req, const mol_jtok *id, const mol_jtok *messag
   return 0;
 }
 
-int mol_a2a__request_match_send(const char *body, size_t len, mol_a2a_request *req) {
-  if (!body) return 0;
+/* The three strings of body in shape k, or -1. */
+static int match_shape(const shape *k, const char *body, size_t len, mol_jtok *strs) {
   cursor c = {body, body + len, 0};
-  mol_jtok id, message_id, text;
-  if (literal(&c, k_head, LIT_LEN(k_head)) || string(&c, &id) ||
-      literal(&c, k_to_message_id, LIT_LEN(k_to_message_id)) || string(&c, &message_id) ||
-      literal(&c, k_to_text, LIT_LEN(k_to_text)) || string(&c, &text) ||
-      literal(&c, k_tail, LIT_LEN(k_tail)) || c.p != c.end)
-    return 0;
+  for (int i = 0; i < 3; i++)
+    if (literal(&c, k->lit[i], k->len[i]) || string(&c, &strs[i])) return -1;
+  if (literal(&c, k->lit[3], k->len[3]) || c.p != c.end) return -1;
   /* A U+0000 is the full parser's to refuse or keep; an empty messageId is no id (declined by
    * codec_fast.c too, which the full parser then answers). */
-  if (c.saw_nul || message_id.len == 0) return 0;
-  return fill(req, &id, &message_id, &text) == 0;
+  return c.saw_nul || strs[1].len == 0 ? -1 : 0;
+}
+
+int mol_a2a__request_match_send(const char *body, size_t len, mol_a2a_request *req) {
+  if (!body) return 0;
+  mol_jtok strs[3]; /* id, messageId, text */
+  for (size_t k = 0; k < sizeof(k_shapes) / sizeof(k_shapes[0]); k++)
+    if (match_shape(&k_shapes[k], body, len, strs) == 0)
+      return fill(req, &strs[0], &strs[1], &strs[2]) == 0;
+  return 0;
 }

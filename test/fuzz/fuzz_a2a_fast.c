@@ -8,9 +8,9 @@
  * written straight from their handles and as trees: the same bytes (codec_build.c).
  * The literal match of contract §6's send (codec_fast_send.c) goes first: whatever it takes,
  * the scanner's fast path takes too and reads the same request, and the reply is the same
- * bytes; the templates in that exact shape put the fuzzer's bytes in its strings and in its
- * skeleton. Every answer the reply template (codec_fast_reply.c) writes is the general
- * writer's, byte for byte. */
+ * bytes; the templates in its two shapes (as callers write it, keys sorted as the platform's
+ * proxy forwards it) put the fuzzer's bytes in its strings and in its skeleton. Every answer
+ * the reply template (codec_fast_reply.c) writes is the general writer's, byte for byte. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -75,6 +75,11 @@ static const char *const k_templates[] = {
     "\"role\":\"user\",\"messageId\":\"m\"@\"parts\":[{\"kind\":\"text\",\"text\":\"t\"}]}}}",
     "{\"jsonrpc\":\"2.0\",\"id\":\"r\"@\"method\":\"message/send\",\"params\":{\"message\":{"
     "\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"t\"@",
+    /* the same, keys sorted as the platform's proxy forwards it */
+    "{\"id\":\"r\",\"jsonrpc\":\"2.0\",\"method\":\"message/send\",\"params\":{\"message\":{"
+    "\"messageId\":\"@\",\"parts\":[{\"kind\":\"text\",\"text\":\"t\"}],\"role\":\"user\"}}}",
+    "{\"id\":\"r\",\"jsonrpc\":\"2.0\",\"method\":\"message/send\",\"params\":{\"message\":{"
+    "\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"t\"}]@\"role\":\"user\"}}}",
     /* reads of a task */
     "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tasks/get\",\"params\":{\"id\":\"@\"}}",
     "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tasks/get\",\"params\":{\"id\":\"t\",@}}",

@@ -1,5 +1,6 @@
-/* test_a2a_fast_send.c - the literal match of contract §6's message/send (codec_fast_send.c)
- * against the scanner's fast path (codec_fast.c) and the full parser:
+/* test_a2a_fast_send.c - the literal match of the common message/send (codec_fast_send.c), in
+ * both shapes it takes (as callers write it, and keys sorted as the platform's proxy forwards
+ * it), against the scanner's fast path (codec_fast.c) and the full parser:
  *  - the request every Molecule caller sends, with ids and texts of every kind (escapes,
  *    unicode, long, empty), is taken, and read exactly as the scanner and jansson read it: the
  *    same request, and the same reply, byte for byte;
@@ -28,9 +29,15 @@
   "\"role\":\"user\",\"messageId\":" mid ",\"parts\":[{\"kind\":\"text\",\"text\":" text    \
   "}]}}}"
 
-static const char k_canonical[] =
-    SEND("\"7f1c2a9e-3b4d-4e5f-8a6b-1c2d3e4f5a6b\"", "\"0d9b7c6a-5e4f-4a3b-9c2d-1e0f9a8b7c6d\"",
-         "\"Summarise the quarterly report and list the three biggest risks.\"");
+/* The same request as the Molecule platform's proxy forwards it: keys sorted (Go). */
+#define SORTED(id, mid, text)                                                               \
+  "{\"id\":" id ",\"jsonrpc\":\"2.0\",\"method\":\"message/send\",\"params\":{\"message\":{" \
+  "\"messageId\":" mid ",\"parts\":[{\"kind\":\"text\",\"text\":" text "}],\"role\":\"user\"}}}"
+
+#define CANONICAL(shape)                                                                     \
+  shape("\"7f1c2a9e-3b4d-4e5f-8a6b-1c2d3e4f5a6b\"", "\"0d9b7c6a-5e4f-4a3b-9c2d-1e0f9a8b7c6d\"", \
+        "\"Summarise the quarterly report and list the three biggest risks.\"")
+static const char *const k_shapes[] = {CANONICAL(SEND), CANONICAL(SORTED)};
 
 /* What a request answers: its reply to a message/send with its own message (the bytes the
  * server writes around the executor's), or its error reply. */
@@ -123,15 +130,15 @@ static void assert_parse_answers_alike(const char *body, size_t len) {
 
 static void common_sends_match(void **state) {
   (void)state;
-  static const char *const bodies[] = {
-      k_canonical,
-      SEND("\"\"", "\"m\"", "\"\""),                                   /* empty id and text */
-      SEND("\"r\\\"1\"", "\"m\\u0041\\n\"", "\"line\\nnext \\\"q\\\" \\\\ \\/ \\t\""),
-      SEND("\"\\ud83d\\ude00\"", "\"\xc3\xa9t\xc3\xa9\"", "\"\xe2\x82\xac \xf0\x9f\x98\x80 \\u00e9\""),
-      SEND("\"id\"", "\"a-very-long-message-id-0123456789-0123456789-0123456789-0123456789-"
-                     "0123456789-0123456789-0123456789-0123456789\"",
-           "\"text\""),
-  };
+#define COMMON(shape)                                                                        \
+  CANONICAL(shape), shape("\"\"", "\"m\"", "\"\""), /* empty id and text */                       \
+      shape("\"r\\\"1\"", "\"m\\u0041\\n\"", "\"line\\nnext \\\"q\\\" \\\\ \\/ \\t\""),               \
+      shape("\"\\ud83d\\ude00\"", "\"\xc3\xa9t\xc3\xa9\"", "\"\xe2\x82\xac \xf0\x9f\x98\x80 \\u00e9\""),   \
+      shape("\"id\"", "\"a-very-long-message-id-0123456789-0123456789-0123456789-0123456789-"   \
+                     "0123456789-0123456789-0123456789-0123456789\"",                           \
+            "\"text\""),                                                                     \
+      shape("\"\\u003cb\\u003e \\u0026\"", "\"m\"", "\"\\u003cp\\u003e Go escapes these \\u2028\"")
+  static const char *const bodies[] = {COMMON(SEND), COMMON(SORTED)};
   for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
     assert_match_agrees(bodies[i], strlen(bodies[i]));
     assert_parse_answers_alike(bodies[i], strlen(bodies[i]));
@@ -143,42 +150,47 @@ static void common_sends_match(void **state) {
   text[n] = '\0';
   snprintf(body, 3 * n + 512, SEND("\"%s\"", "\"%s\"", "\"%s\""), text, text, text);
   assert_match_agrees(body, strlen(body));
+  snprintf(body, 3 * n + 512, SORTED("\"%s\"", "\"%s\"", "\"%s\""), text, text, text);
+  assert_match_agrees(body, strlen(body));
   free(text);
   free(body);
 }
 
 static void other_shapes_decline(void **state) {
   (void)state;
+#define OTHERS(shape)                                                                        \
+  shape("1", "\"m\"", "\"t\""), /* a number id: the scanner's */                                \
+      shape("null", "\"m\"", "\"t\""), shape("\"r\"", "\"\"", "\"t\""), /* an empty messageId */     \
+      shape("\"r\"", "null", "\"t\""), shape("\"r\"", "\"m\"", "\"a\\u0000b\""), /* U+0000 */         \
+      shape("\"\\u0000\"", "\"m\"", "\"t\""), shape("\"r\"", "\"m\\u0000\"", "\"t\""),                   \
+      shape("\"r\"", "\"m\"", "\"\xff\""),                /* invalid UTF-8 */                     \
+      shape("\"r\"", "\"m\"", "\"\x01\""),                /* a raw control character */           \
+      shape("\"r\"", "\"m\"", "\"unterminated"), shape("\"r\"", "\"m\"", "\"t\"") " ", /* after it */ \
+      shape("\"r\"", "\"m\"", "\"t\",\"metadata\":{}")
   static const char *const bodies[] = {
-      SEND("1", "\"m\"", "\"t\""),                /* a number id: the scanner's */
-      SEND("null", "\"m\"", "\"t\""),
-      SEND("\"r\"", "\"\"", "\"t\""),             /* an empty messageId: no id */
-      SEND("\"r\"", "null", "\"t\""),
-      SEND("\"r\"", "\"m\"", "\"a\\u0000b\""),    /* U+0000: the full parser's */
-      SEND("\"\\u0000\"", "\"m\"", "\"t\""),
-      SEND("\"r\"", "\"m\\u0000\"", "\"t\""),
-      SEND("\"r\"", "\"m\"", "\"\xff\""),         /* invalid UTF-8 */
-      SEND("\"r\"", "\"m\"", "\"\x01\""),         /* a raw control character */
-      SEND("\"r\"", "\"m\"", "\"unterminated"),
-      SEND("\"r\"", "\"m\"", "\"t\"") " ",        /* anything after the body */
-      SEND("\"r\"", "\"m\"", "\"t\",\"metadata\":{}"),
+      OTHERS(SEND), OTHERS(SORTED),
+      /* the two shapes mixed */
+      "{\"jsonrpc\":\"2.0\",\"id\":\"r\",\"method\":\"message/send\",\"params\":{\"message\":{"
+      "\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"t\"}],\"role\":\"user\"}}}",
+      "{\"id\":\"r\",\"jsonrpc\":\"2.0\",\"method\":\"message/send\",\"params\":{\"message\":{"
+      "\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"t\"}]}}}",
   };
   for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
     if (match_takes(bodies[i], strlen(bodies[i]))) fail_msg("match took: %s", bodies[i]);
     assert_parse_answers_alike(bodies[i], strlen(bodies[i]));
   }
   assert_false(match_takes(NULL, 0));
-  assert_false(match_takes(k_canonical, strlen(k_canonical) - 1));
+  for (size_t k = 0; k < 2; k++) assert_false(match_takes(k_shapes[k], strlen(k_shapes[k]) - 1));
 }
 
-/* Where the three strings' contents are in k_canonical: a change there may still match (and
- * so may a byte inserted right before a closing quote, with_close). */
-static int in_a_string(size_t at, int with_close) {
+/* Where the three strings' contents are in canonical: a change there may still match (and so
+ * may a byte inserted right before a closing quote, with_close). */
+static int in_a_string(const char *canonical, size_t at, int with_close) {
   static const char *const marks[] = {"\"id\":\"", "\"messageId\":\"", "\"text\":\""};
   for (size_t i = 0; i < 3; i++) {
-    const char *open = strstr(k_canonical, marks[i]) + strlen(marks[i]);
+    const char *open = strstr(canonical, marks[i]) + strlen(marks[i]);
     const char *close = strchr(open, '"');
-    if (k_canonical + at >= open && k_canonical + at < close + (with_close ? 1 : 0)) return 1;
+    if (canonical + at >= open && canonical + at < close + (with_close ? 1 : 0)) return 1;
   }
   return 0;
 }
@@ -191,29 +203,36 @@ static void check_changed(const char *body, size_t len, size_t at, int skeleton)
   assert_parse_answers_alike(body, len);
 }
 
-static void every_byte_changed(void **state) {
-  (void)state;
-  const size_t n = strlen(k_canonical);
+static void every_byte_changed_in(const char *canonical) {
+  const size_t n = strlen(canonical);
   char *body = malloc(n + 2);
   static const char replacements[] = {' ', 'x', '"', '\\', '}', '\0', '\x80'};
   for (size_t at = 0; at < n; at++) {
-    int skeleton = !in_a_string(at, 0);
+    int skeleton = !in_a_string(canonical, at, 0);
     for (size_t r = 0; r < sizeof(replacements); r++) { /* a byte replaced */
-      if (k_canonical[at] == replacements[r]) continue;
-      memcpy(body, k_canonical, n);
+      if (canonical[at] == replacements[r]) continue;
+      memcpy(body, canonical, n);
       body[at] = replacements[r];
       check_changed(body, n, at, skeleton || replacements[r] == '"');
     }
-    memcpy(body, k_canonical, at); /* a space inserted before the byte */
+    memcpy(body, canonical, at); /* a space inserted before the byte */
     body[at] = ' ';
-    memcpy(body + at + 1, k_canonical + at, n - at);
-    check_changed(body, n + 1, at, !in_a_string(at, 1));
-    memcpy(body, k_canonical, at); /* the byte removed */
-    memcpy(body + at, k_canonical + at + 1, n - at - 1);
+    memcpy(body + at + 1, canonical + at, n - at);
+    check_changed(body, n + 1, at, !in_a_string(canonical, at, 1));
+    memcpy(body, canonical, at); /* the byte removed */
+    memcpy(body + at, canonical + at + 1, n - at - 1);
     check_changed(body, n - 1, at, skeleton);
-    check_changed(k_canonical, at, at, 1); /* cut short before it */
+    check_changed(canonical, at, at, 1); /* cut short before it */
   }
   free(body);
+}
+
+static void every_byte_changed(void **state) {
+  (void)state;
+  for (size_t k = 0; k < sizeof(k_shapes) / sizeof(k_shapes[0]); k++) {
+    assert_true(match_takes(k_shapes[k], strlen(k_shapes[k])));
+    every_byte_changed_in(k_shapes[k]);
+  }
 }
 
 /* Each of the three strings, of every length to 40, with a byte that needs the scanner (an
@@ -223,7 +242,10 @@ static void strings_of_every_length(void **state) {
   (void)state;
   static const char *const bytes[] = {"a", "\"", "\\n", "\\u0041", "\\x", "\x01", "\x7f",
                                       "\xc3\xa9", "\x80", "\xed\xa0\x80"};
+  static const char *const formats[] = {SEND("\"%s\"", "\"%s\"", "\"%s\""),
+                                        SORTED("\"%s\"", "\"%s\"", "\"%s\"")};
   char str[64], body[512];
+  for (size_t f = 0; f < 2; f++)
   for (size_t which = 0; which < 3; which++)
     for (size_t len = 0; len <= 40; len++)
       for (size_t at = 0; at <= len; at++)
@@ -235,7 +257,7 @@ static void strings_of_every_length(void **state) {
           str[len] = '\0';
           const char *id = which == 0 ? str : "r", *mid = which == 1 ? str : "m",
                      *text = which == 2 ? str : "t";
-          int n = snprintf(body, sizeof(body), SEND("\"%s\"", "\"%s\"", "\"%s\""), id, mid, text);
+          int n = snprintf(body, sizeof(body), formats[f], id, mid, text);
           mol_a2a_request fast;
           mol_a2a__request_init(&fast);
           int scanner = mol_a2a__request_parse_fast(body, (size_t)n, MOL_A2A_V03, &fast);
