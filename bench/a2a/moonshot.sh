@@ -12,6 +12,7 @@
 # BASE=<molecule binary> adds an earlier build to every part, in the same rounds.
 # The table replaces the a2a-moonshot block of docs/benchmarks.md; the per-function profiles
 # stay in bench/out/moonshot-cg-*.txt.
+# PORT_BASE=<port> moves the three servers' ports (default 18190, 18191, 18192).
 # Usage: bench/a2a/moonshot.sh [duration_s=5] [rounds=3]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,18 +21,19 @@ duration=${1:-5} rounds=${2:-3} conns=50
 bench_build src/cli/molecule
 mol=$BENCH_ROOT/build-bench/src/cli/molecule
 base=${BASE:-}
+pb=${PORT_BASE:-18190}
 
 reply='{"jsonrpc":"2.0","id":"7f1c2a9e-3b4d-4e5f-8a6b-1c2d3e4f5a6b","result":{"kind":"message","messageId":"a1b2c3d4-e5f6-4789-9abc-def012345678","role":"agent","parts":[{"kind":"text","text":"echo: Summarise the quarterly report and list the three biggest risks."}],"contextId":"c"}}'
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
 trap cleanup EXIT
-sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|18190|" -e "s|@BODY@|$reply|" "$here/../http/nginx.conf.in" |
+sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$pb|" -e "s|@BODY@|$reply|" "$here/../http/nginx.conf.in" |
   sed 's/^daemon off;/daemon off;\nmaster_process off;/' >"$dir/nginx.conf"
 
 servers=(nginx molecule)
 [[ -n $base ]] && servers+=(base)
-declare -A port=([nginx]=18190 [molecule]=18191 [base]=18192)
+declare -A port=([nginx]=$pb [molecule]=$((pb + 1)) [base]=$((pb + 2)))
 start() { # name [wrapper...]: starts the server on CPU 0, prints its pid
   local name=$1
   shift

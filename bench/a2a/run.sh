@@ -8,7 +8,8 @@
 # alternating rounds, the same message text and 50 connections, both on CPU 1: it must reach
 # >= 0.9x wrk's rate while checking every answer (else it would be measuring itself).
 # Usage: bench/a2a/run.sh [duration_s=10] [rounds=3] [calls=1000000]
-# GENERATOR_ONLY=1 runs only that last part (and updates only its block).
+# GENERATOR_ONLY=1 runs only that last part (and updates only its block). PORT_BASE=<port> moves
+# the servers' ports (default 18090, 18091, 18092).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh"
@@ -17,22 +18,23 @@ bench_build src/cli/molecule
 (cd "$BENCH_ROOT/test/interop/a2a-js" && [[ -d node_modules ]] || npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 reply='{"jsonrpc":"2.0","id":"7f1c2a9e-3b4d-4e5f-8a6b-1c2d3e4f5a6b","result":{"kind":"message","messageId":"a1b2c3d4-e5f6-4789-9abc-def012345678","role":"agent","parts":[{"kind":"text","text":"echo: Summarise the quarterly report and list the three biggest risks."}],"contextId":"c"}}'
+pb=${PORT_BASE:-18090} # the ports of nginx, molecule and a2a-js: pb, pb + 1, pb + 2
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
 trap cleanup EXIT
 
-sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|18090|" -e "s|@BODY@|$reply|" "$here/../http/nginx.conf.in" >"$dir/nginx.conf"
+sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$pb|" -e "s|@BODY@|$reply|" "$here/../http/nginx.conf.in" >"$dir/nginx.conf"
 taskset -c 0 nginx -c "$dir/nginx.conf" -p "$dir" & pids+=($!)
 nginx_master=$!
-taskset -c 0 "$BENCH_ROOT/build-bench/src/cli/molecule" serve --listen 127.0.0.1:18091 >/dev/null & pids+=($!)
+taskset -c 0 "$BENCH_ROOT/build-bench/src/cli/molecule" serve --listen 127.0.0.1:$((pb + 1)) >/dev/null & pids+=($!)
 declare -A pid=([molecule]=$!)
 # exec all the way down: $! is node itself, so the bench measures and stops only its own server.
-(cd "$BENCH_ROOT/test/interop/a2a-js" && PORT=18092 MODE=message exec taskset -c 0 node server.mjs >/dev/null) & pids+=($!)
+(cd "$BENCH_ROOT/test/interop/a2a-js" && PORT=$((pb + 2)) MODE=message exec taskset -c 0 node server.mjs >/dev/null) & pids+=($!)
 pid[a2a-js]=$!
-wait_port 18090; wait_port 18091; wait_port 18092
+wait_port $pb; wait_port $((pb + 1)); wait_port $((pb + 2))
 pid[nginx]=$(pgrep -P "$nginx_master" | head -1)
-declare -A port=([nginx]=18090 [molecule]=18091 [a2a-js]=18092)
+declare -A port=([nginx]=$pb [molecule]=$((pb + 1)) [a2a-js]=$((pb + 2)))
 mol=$BENCH_ROOT/build-bench/src/cli/molecule
 
 # `molecule bench` closed loop like wrk -t1 -c50; prints "<req/s> <p50 us> <p99 us> <errors>
@@ -81,11 +83,11 @@ generator_rounds() {
   for r in $(seq "$rounds"); do
     # ABBA: who goes first alternates, so a drift in the machine's load favours neither
     if ((r % 2)); then
-      read -r a c wcpu < <(wrk_timed "http://127.0.0.1:18091/" "$duration" "$conns" "$here/send.lua")
-      read -r ga gb gc ge gcpu < <(molbench_run "http://127.0.0.1:18091/" "$duration" "$conns")
+      read -r a c wcpu < <(wrk_timed "http://127.0.0.1:$((pb + 1))/" "$duration" "$conns" "$here/send.lua")
+      read -r ga gb gc ge gcpu < <(molbench_run "http://127.0.0.1:$((pb + 1))/" "$duration" "$conns")
     else
-      read -r ga gb gc ge gcpu < <(molbench_run "http://127.0.0.1:18091/" "$duration" "$conns")
-      read -r a c wcpu < <(wrk_timed "http://127.0.0.1:18091/" "$duration" "$conns" "$here/send.lua")
+      read -r ga gb gc ge gcpu < <(molbench_run "http://127.0.0.1:$((pb + 1))/" "$duration" "$conns")
+      read -r a c wcpu < <(wrk_timed "http://127.0.0.1:$((pb + 1))/" "$duration" "$conns" "$here/send.lua")
     fi
     g[wrk]+="$a "; g[wp99]+="$c "; g[gen]+="$ga "; g[gp99]+="$gc "; g[gcpu]+="$gcpu "; g[wcpu]+="$wcpu "
     echo "round $r: wrk $a req/s (p99 ${c}us, ${wcpu}us CPU/request), molecule bench $ga req/s (p99 ${gc}us, ${gcpu}us CPU/request)"
@@ -149,7 +151,7 @@ done
 # RSS after `calls` message/send: drive at full speed until that many were answered.
 rss0=$(awk '/VmRSS/ {print $2}' "/proc/${pid[molecule]}/status")
 secs=$(python3 -c "import statistics as s; print(max(5, int($calls / s.median([float(x) for x in '${rps[molecule]}'.split()]) * 1.3) + 1))")
-out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" -s "$here/send.lua" "http://127.0.0.1:18091/")
+out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" -s "$here/send.lua" "http://127.0.0.1:$((pb + 1))/")
 done_calls=$(echo "$out" | awk '/requests in/ {print $1}')
 rss1=$(awk '/VmRSS/ {print $2}' "/proc/${pid[molecule]}/status")
 echo "RSS after $done_calls more calls: ${rss0} kB -> ${rss1} kB"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "a2a/codec.h"
+#include "a2a/codec_int.h"
 #include "base/json.h"
 #include "molecule.h"
 
@@ -151,8 +151,14 @@ static int write_event(mol_buf *b, const void *ev, const mol_a2a_request *req) {
 
 /* A compact reply never becomes a tree. Same bytes as
  * reply_wrapped(mol_a2a_message_to_wire(...)) would give. */
-char *mol_a2a_reply_message(const mol_a2a_request *req, const mol_a2a_cmsg *msg) {
+char *mol_a2a__reply_message_written(const mol_a2a_request *req, const mol_a2a_cmsg *msg) {
   return reply_written(req, "message", write_message, msg, 480);
+}
+
+/* The common answer from its template (codec_fast_reply.c), anything else written. */
+char *mol_a2a_reply_message(const mol_a2a_request *req, const mol_a2a_cmsg *msg) {
+  char *out = mol_a2a__reply_message_template(req, msg);
+  return out ? out : mol_a2a__reply_message_written(req, msg);
 }
 
 /* Room for a task with a message or two and an event with its status message: growing the

@@ -13,6 +13,11 @@ void mol_a2a__request_init(mol_a2a_request *req);
  * untouched: the caller then runs the full parser. */
 int mol_a2a__request_parse_fast(const char *body, size_t len, mol_a2a_version v,
                                 mol_a2a_request *req);
+/* codec_fast_send.c: reads the message/send of contract §6 (v0.3, that exact member order, no
+ * whitespace) by comparing its literal skeleton and reading only its id, messageId and text.
+ * Returns 1 when req (initialised by mol_a2a__request_init) holds what
+ * mol_a2a__request_parse_fast would read, or 0 with req untouched: the caller then runs it. */
+int mol_a2a__request_match_send(const char *body, size_t len, mol_a2a_request *req);
 /* codec_parse.c: mol_a2a_request_parse without the fast path (the reference the fast path is
  * tested against). Initialises req itself. */
 int mol_a2a__request_parse_full(const char *body, size_t len, const char *version_header,
@@ -32,6 +37,14 @@ int mol_a2a__response_parse_full(const char *body, size_t len, mol_a2a_version v
  * serialised (the reference the direct writers are tested against). */
 char *mol_a2a__reply_task_tree(const mol_a2a_request *req, const mol_a2a_task *task);
 char *mol_a2a__reply_event_tree(const mol_a2a_request *req, const mol_a2a_event *ev);
+
+/* codec_build.c: mol_a2a_reply_message without the template (the reference it is tested
+ * against). */
+char *mol_a2a__reply_message_written(const mol_a2a_request *req, const mol_a2a_cmsg *msg);
+/* codec_fast_reply.c: the v0.3 answer with a compact one-text-part message whose strings need
+ * no escaping, from a template: the same bytes as mol_a2a__reply_message_written. NULL for any
+ * other answer (or out of memory): the caller then writes it. */
+char *mol_a2a__reply_message_template(const mol_a2a_request *req, const mol_a2a_cmsg *msg);
 
 /* ---- codec_id.c: ids as written ------------------------------------------------------------ */
 

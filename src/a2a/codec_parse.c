@@ -242,8 +242,10 @@ int mol_a2a_request_parse(const char *body, size_t len, const char *version_head
                           mol_a2a_request *req) {
   mol_a2a__request_init(req);
   mol_a2a_version v;
+  /* the literal match of the common send first, then the scanner, then jansson */
   if (mol_a2a_version_parse(version_header, &v) == 0 &&
-      mol_a2a__request_parse_fast(body, len, v, req))
+      ((v == MOL_A2A_V03 && mol_a2a__request_match_send(body, len, req)) ||
+       mol_a2a__request_parse_fast(body, len, v, req)))
     return 0;
   return mol_a2a__request_parse_full(body, len, version_header, req);
 }

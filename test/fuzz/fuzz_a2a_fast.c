@@ -5,7 +5,12 @@
  * message's canonical JSON. The fast path may decline anything; it may never answer
  * differently. It must decline any body with a U+0000 in a string (the full parser refuses or
  * keeps those). A message it took then goes into a task, and the task and its status event are
- * written straight from their handles and as trees: the same bytes (codec_build.c). */
+ * written straight from their handles and as trees: the same bytes (codec_build.c).
+ * The literal match of contract §6's send (codec_fast_send.c) goes first: whatever it takes,
+ * the scanner's fast path takes too and reads the same request, and the reply is the same
+ * bytes; the templates in its two shapes (as callers write it, keys sorted as the platform's
+ * proxy forwards it) put the fuzzer's bytes in its strings and in its skeleton. Every answer
+ * the reply template (codec_fast_reply.c) writes is the general writer's, byte for byte. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +64,22 @@ static const char *const k_templates[] = {
     "\"role\":\"ROLE_AGENT\",\"messageId\":\"m\",@,\"parts\":[{\"text\":\"hi\"}]}}}",
     "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"SendMessage\",\"params\":{\"configuration\":{@},"
     "\"message\":{\"role\":\"ROLE_USER\",\"messageId\":\"m\",\"parts\":[{\"text\":\"a\"}]}}}",
+    /* contract §6's send, matched literally: the bytes in each string, then in the skeleton */
+    "{\"jsonrpc\":\"2.0\",\"id\":\"r\",\"method\":\"message/send\",\"params\":{\"message\":{"
+    "\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"@\"}]}}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":\"@\",\"method\":\"message/send\",\"params\":{\"message\":{"
+    "\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"t\"}]}}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":\"r\",\"method\":\"message/send\",\"params\":{\"message\":{"
+    "\"role\":\"user\",\"messageId\":\"@\",\"parts\":[{\"kind\":\"text\",\"text\":\"t\"}]}}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":\"r\",\"method\":\"message/send\",\"params\":{\"message\":{"
+    "\"role\":\"user\",\"messageId\":\"m\"@\"parts\":[{\"kind\":\"text\",\"text\":\"t\"}]}}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":\"r\"@\"method\":\"message/send\",\"params\":{\"message\":{"
+    "\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"t\"@",
+    /* the same, keys sorted as the platform's proxy forwards it */
+    "{\"id\":\"r\",\"jsonrpc\":\"2.0\",\"method\":\"message/send\",\"params\":{\"message\":{"
+    "\"messageId\":\"@\",\"parts\":[{\"kind\":\"text\",\"text\":\"t\"}],\"role\":\"user\"}}}",
+    "{\"id\":\"r\",\"jsonrpc\":\"2.0\",\"method\":\"message/send\",\"params\":{\"message\":{"
+    "\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"t\"}]@\"role\":\"user\"}}}",
     /* reads of a task */
     "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tasks/get\",\"params\":{\"id\":\"@\"}}",
     "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tasks/get\",\"params\":{\"id\":\"t\",@}}",
@@ -111,6 +132,16 @@ static void compare_task(const mol_a2a_request *req, const mol_a2a_task *t) {
   free(b);
 }
 
+/* The answer from its template, when it takes the message, is the general writer's. */
+static void check_template(const mol_a2a_request *req, const mol_a2a_cmsg *m) {
+  char *t = mol_a2a__reply_message_template(req, m);
+  if (!t) return;
+  char *w = mol_a2a__reply_message_written(req, m);
+  if (!w || strcmp(t, w) != 0) abort();
+  free(w);
+  free(t);
+}
+
 /* The message joins a task (as the server's send does), which answers with it in its history
  * and then as its status message, with params.metadata as the event's. */
 static void check_written(const mol_a2a_request *req) {
@@ -120,6 +151,7 @@ static void check_written(const mol_a2a_request *req) {
   mol_a2a_task *t;
   mol_a2a_error err = {0};
   if (mol_a2a_store_begin(s, &m, &t, &err) == 0) { /* a taskId of a task it does not hold: not */
+    check_template(req, m); /* with the task's ids filled in */
     compare_task(req, t);
     mol_a2a_listener *l;
     if (mol_a2a_task_subscribe(t, compare_event, (void *)req, &l) != 0) abort();
@@ -130,13 +162,35 @@ static void check_written(const mol_a2a_request *req) {
   mol_a2a_store_free(s);
 }
 
+/* The literal match took the body: the scanner's fast path must take it too and read the same
+ * request, whose reply is the same bytes. */
+static void check_match(const mol_a2a_request *match, const mol_a2a_request *fast) {
+  if (!same_id(match, fast) || match->version != MOL_A2A_V03 || fast->version != MOL_A2A_V03 ||
+      match->method != fast->method || match->config.blocking != fast->config.blocking ||
+      match->config.history_length != fast->config.history_length ||
+      match->history_length != fast->history_length || match->metadata || fast->metadata ||
+      match->task_id || fast->task_id || !match->message || !fast->message)
+    abort();
+  if (!json_equal(mol_a2a_cmsg_json(match->message), mol_a2a_cmsg_json(fast->message))) abort();
+  char *a = mol_a2a_reply_message(match, match->message);
+  char *b = mol_a2a_reply_message(fast, fast->message);
+  if (!a || !b || strcmp(a, b) != 0) abort();
+  free(a);
+  free(b);
+}
+
 static void check(const char *body, size_t size, mol_a2a_version v) {
-  mol_a2a_request fast, full;
+  mol_a2a_request match, fast, full;
+  mol_a2a__request_init(&match);
   mol_a2a__request_init(&fast);
+  int matched = v == MOL_A2A_V03 && mol_a2a__request_match_send(body, size, &match);
   if (!mol_a2a__request_parse_fast(body, size, v, &fast)) {
+    if (matched) abort(); /* the match may take only what the scanner takes */
     mol_a2a_request_free(&fast);
     return;
   }
+  if (matched) check_match(&match, &fast);
+  mol_a2a_request_free(&match);
   if (mol_a2a__request_parse_full(body, size, v == MOL_A2A_V10 ? "1.0" : NULL, &full) != 0)
     abort();
   if (fast.version != full.version || fast.method != full.method) abort();
@@ -161,6 +215,8 @@ static void check(const char *body, size_t size, mol_a2a_version v) {
   if (mol_a2a_json_find_nul(mol_a2a_cmsg_json(fast.message), "", path, sizeof(path)) ||
       mol_a2a_json_find_nul(fast.metadata, "", path, sizeof(path)))
     abort();
+  check_template(&fast, fast.message);
+  check_template(&full, full.message);
   /* and they answer alike */
   char *a = mol_a2a_reply_message(&fast, fast.message), *b = mol_a2a_reply_message(&full, full.message);
   json_t *ja = a ? mol_json_parse(a, strlen(a), NULL, 0) : NULL;

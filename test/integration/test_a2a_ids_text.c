@@ -1,8 +1,10 @@
 /* JSON-RPC ids and text over a real loopback socket: whatever id a client writes comes back
  * byte for byte (2^64, 1e3, -0, 1.5, escaped strings), -32600 echoes a valid id, a text
  * holding U+0000 is refused with -32602 instead of being answered cut short, and a turn sees
- * its text stripped of blanks. The exact reply bytes are asserted, not a parse of them: a
- * parser would hide a changed spelling. */
+ * its text stripped of blanks, and the common send answers the same whichever path reads it
+ * and writes its answer. The exact reply bytes are asserted, not a parse of them: a parser
+ * would hide a changed spelling. */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,6 +172,60 @@ static void turn_text_is_stripped_of_blanks(void **state) {
   }
 }
 
+/* The common send in both shapes the literal match takes (as callers write it; keys sorted,
+ * as the platform's proxy forwards it) and the same request with one space more (read by the
+ * token scanner): the same answer, byte for byte but for the UUIDs the server makes, whether
+ * its template writes it or the general writer (a text to escape). */
+#define SORTED(id, text)                                                                    \
+  "{\"id\":" id ",\"jsonrpc\":\"2.0\",\"method\":\"message/send\",\"params\":{\"message\":" \
+  "{\"messageId\":\"m1\",\"parts\":[{\"kind\":\"text\",\"text\":\"" text "\"}],\"role\":\"user\"}}}"
+
+/* Every UUID (8-4-4-4-12 hex digits) replaced by "U", in place. */
+static void mask_uuids(char *s) {
+  static const char form[] = "hhhhhhhh-hhhh-hhhh-hhhh-hhhhhhhhhhhh";
+  char *out = s;
+  while (*s) {
+    size_t i = 0;
+    while (form[i] && (form[i] == '-' ? s[i] == '-' : isxdigit((unsigned char)s[i]))) i++;
+    if (!form[i]) {
+      *out++ = 'U';
+      s += i;
+    } else {
+      *out++ = *s++;
+    }
+  }
+  *out = '\0';
+}
+
+static void common_send_answers_as_any_other(void **state) {
+  (void)state;
+  struct { const char *id, *text, *want; } cases[] = {
+      {"\"7f1c2a9e\"", "Summarise the report", "{\"jsonrpc\":\"2.0\",\"id\":\"7f1c2a9e\",\"result\":{"
+       "\"kind\":\"message\",\"messageId\":\"U\",\"role\":\"agent\",\"parts\":[{\"kind\":\"text\","
+       "\"text\":\"echo: Summarise the report\"}],\"contextId\":\"U\",\"taskId\":\"U\"}}"},
+      {"\"r\\\"1\"", "line\\nnext \\\"q\\\"", "{\"jsonrpc\":\"2.0\",\"id\":\"r\\\"1\",\"result\":{"
+       "\"kind\":\"message\",\"messageId\":\"U\",\"role\":\"agent\",\"parts\":[{\"kind\":\"text\","
+       "\"text\":\"echo: line\\nnext \\\"q\\\"\"}],\"contextId\":\"U\",\"taskId\":\"U\"}}"},
+      {"\"\\u003cb\\u003e\"", "\\u003cp\\u003e \\u00e9t\\u00e9", "{\"jsonrpc\":\"2.0\",\"id\":"
+       "\"\\u003cb\\u003e\",\"result\":{\"kind\":\"message\",\"messageId\":\"U\",\"role\":\"agent\","
+       "\"parts\":[{\"kind\":\"text\",\"text\":\"echo: <p> \xc3\xa9t\xc3\xa9\"}],\"contextId\":\"U\","
+       "\"taskId\":\"U\"}}"},
+  };
+  char body[512];
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (int shape = 0; shape < 3; shape++) {
+      if (shape == 2) snprintf(body, sizeof(body), "{ " SEND("%s", "%s") + 1, cases[i].id, cases[i].text);
+      else snprintf(body, sizeof(body), shape ? SORTED("%s", "%s") : SEND("%s", "%s"), cases[i].id,
+                    cases[i].text);
+      char *got = post("/", body, NULL);
+      mask_uuids(got);
+      if (strcmp(got, cases[i].want) != 0)
+        fail_msg("POST %s\n  got:  %s\n  want: %s", body, got, cases[i].want);
+      free(got);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(ids_echo_byte_for_byte, setup, teardown),
@@ -177,6 +233,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(null_when_the_id_is_unusable, setup, teardown),
       cmocka_unit_test_setup_teardown(nul_text_is_refused_not_cut, setup, teardown),
       cmocka_unit_test_setup_teardown(turn_text_is_stripped_of_blanks, setup, teardown),
+      cmocka_unit_test_setup_teardown(common_send_answers_as_any_other, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

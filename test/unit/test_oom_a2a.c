@@ -31,6 +31,15 @@ typedef struct {
   "{\"jsonrpc\":\"2.0\",\"id\":\"r-1\",\"method\":\"message/send\",\"params\":{\"message\":{"  \
   "\"kind\":\"message\",\"role\":\"user\",\"messageId\":\"m1\",\"contextId\":\"c1\","          \
   "\"parts\":[{\"kind\":\"text\",\"text\":\"hello\"}]}}}"
+/* the request every Molecule caller sends, and as the platform's proxy forwards it: the
+ * literal match (codec_fast_send.c), and its answer from the template (codec_fast_reply.c) */
+#define V03_COMMON                                                                            \
+  "{\"jsonrpc\":\"2.0\",\"id\":\"r-1\",\"method\":\"message/send\",\"params\":{\"message\":{"  \
+  "\"role\":\"user\",\"messageId\":\"m1\",\"parts\":[{\"kind\":\"text\",\"text\":\"hello\"}]}}}"
+#define V03_COMMON_SORTED                                                                     \
+  "{\"id\":\"r-1\",\"jsonrpc\":\"2.0\",\"method\":\"message/send\",\"params\":{\"message\":{"  \
+  "\"messageId\":\"m\\u0031\",\"parts\":[{\"kind\":\"text\",\"text\":\"hel\\u006co\"}],"       \
+  "\"role\":\"user\"}}}"
 #define V03_SEND_FULL                                                                         \
   "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"message/send\",\"params\":{\"message\":{"        \
   "\"kind\":\"message\",\"role\":\"user\",\"messageId\":\"m1\",\"metadata\":{\"k\":[1,2]},"    \
@@ -84,6 +93,8 @@ static void requests(void **st) {
   (void)st;
   static const request_case cases[] = {
       {V03_SEND, NULL, "hello", "hi back"},
+      {V03_COMMON, NULL, "hello", "hi back"},
+      {V03_COMMON_SORTED, NULL, "hello", "hi back"},
       {V03_SEND_FULL, NULL, "hello", "hi back"},
       {V10_SEND, "1.0", "hello", "hi back"},
       {V03_GET, NULL, NULL, "x"},
