@@ -14,15 +14,15 @@
 
 /* Builds the headers of an exchange into h (at most 8: no exchange asks for all of them). */
 static size_t headers(const mol_platform_client *c, unsigned flags, char *auth, size_t authcap,
-                      mol_http_header *h) {
+                      char *origin, size_t origincap, mol_http_header *h) {
+  const char *o = mol_platform__origin(c, origin, origincap);
   size_t n = 0;
   if ((flags & MOL_PLATFORM__H_AUTH) && c->token &&
       (size_t)snprintf(auth, authcap, "Bearer %s", c->token) < authcap)
     h[n++] = (mol_http_header){"Authorization", auth};
   if ((flags & MOL_PLATFORM__H_TENANT) && c->org_id)
     h[n++] = (mol_http_header){"X-Molecule-Org-Id", c->org_id};
-  if ((flags & MOL_PLATFORM__H_TENANT) && c->origin)
-    h[n++] = (mol_http_header){"Origin", c->origin};
+  if ((flags & MOL_PLATFORM__H_TENANT) && o) h[n++] = (mol_http_header){"Origin", o};
   if (flags & MOL_PLATFORM__H_SOURCE) h[n++] = (mol_http_header){"X-Source-Workspace-Id", c->ws_id};
   if (flags & MOL_PLATFORM__H_WS) h[n++] = (mol_http_header){"X-Workspace-ID", c->ws_id};
   if ((flags & MOL_PLATFORM__H_REGKEY) && !c->token && c->reg_key[0])
@@ -181,9 +181,10 @@ void mol_platform__attempt_go(mol_platform_req *r) {
   if (r->timer_init) uv_timer_stop(&r->timer); /* a deadline armed while it waited */
   unsigned ms;
   int rc = remaining_ms(r, &ms);
+  if (!rc && !r->url) rc = r->build(r); /* a late exchange: its text is made now */
   mol_http_header hdr[8];
-  char auth[MOL_PLATFORM__TOKEN_MAX + 8];
-  size_t n = headers(r->c, r->flags, auth, sizeof(auth), hdr);
+  char auth[MOL_PLATFORM__TOKEN_MAX + 8], origin[256];
+  size_t n = headers(r->c, r->flags, auth, sizeof(auth), origin, sizeof(origin), hdr);
   r->sent_token_gen = r->c->token_gen;
   mol_http_request_opts o = {.method = r->method, .url = r->url, .headers = hdr,
                              .nheaders = n, .body = r->body, .body_len = r->body_len,
@@ -215,9 +216,10 @@ static void start_attempt(mol_platform_req *r) {
   }
 }
 
-int mol_platform__exchange(mol_platform_req *r, const char *method, char *url, char *body,
-                           size_t body_len, unsigned flags, unsigned attempt_ms,
-                           mol_platform__step_fn step) {
+/* Sets the exchange's fields; the text is either given (url, body) or built when sent. */
+static void exchange_set(mol_platform_req *r, const char *method, char *url, char *body,
+                         size_t body_len, unsigned flags, unsigned attempt_ms,
+                         mol_platform__step_fn step) {
   free(r->url);
   free(r->body);
   r->method = method;
@@ -229,19 +231,38 @@ int mol_platform__exchange(mol_platform_req *r, const char *method, char *url, c
   r->retries = 0;
   r->reauthed = 0;
   r->step = step;
+  r->build = NULL;
   /* What the previous exchange's response left in the result dies with that response. */
   r->res.http_status = 0;
   r->res.body = NULL;
   r->res.body_len = 0;
   r->res.error = NULL;
   r->res.retry_after_ms = 0;
-  if (!url || (body_len && !body)) return MOL_ENOMEM;
+}
+
+static int exchange_start(mol_platform_req *r) {
   if (r->canceled) {
     mol_platform__finish_later(r, MOL_ECANCELED);
     return 0;
   }
   start_attempt(r);
   return 0;
+}
+
+int mol_platform__exchange(mol_platform_req *r, const char *method, char *url, char *body,
+                           size_t body_len, unsigned flags, unsigned attempt_ms,
+                           mol_platform__step_fn step) {
+  exchange_set(r, method, url, body, body_len, flags, attempt_ms, step);
+  if (!url || (body_len && !body)) return MOL_ENOMEM;
+  return exchange_start(r);
+}
+
+int mol_platform__exchange_late(mol_platform_req *r, const char *method,
+                                mol_platform__build_fn build, unsigned flags,
+                                unsigned attempt_ms, mol_platform__step_fn step) {
+  exchange_set(r, method, NULL, NULL, 0, flags, attempt_ms, step);
+  r->build = build;
+  return exchange_start(r);
 }
 
 static int64_t unix_now_s(void) { return mol_unix_ms() / 1000; }

@@ -145,26 +145,49 @@ char *mol_platform__url(const mol_platform_client *c, const char *fmt, ...) {
 
 static char *dup_or_null(const char *s) { return s && *s ? strdup(s) : NULL; }
 
+/* The longest default Origin kept as a prefix of base_url (headers are built on the stack). */
+#define ORIGIN_PREFIX_MAX 256
+
 static int set_urls(mol_platform_client *c, const mol_platform_opts *o) {
   size_t n = strlen(o->platform_url);
   while (n && o->platform_url[n - 1] == '/') n--;
-  if (!(c->base_url = strndup(o->platform_url, n))) return MOL_ENOMEM;
+  char *base = strndup(o->platform_url, n);
+  if (!base) return MOL_ENOMEM;
+  c->base_url = base;
+  c->own_base_url = 1;
   mol_url u;
   if (mol_url_parse(c->base_url, &u)) return MOL_EURL;
   if (o->no_origin) return 0;
   c->origin = o->origin ? dup_or_null(o->origin) : mol_platform__origin_of(c->base_url);
+  size_t on = c->origin ? strlen(c->origin) : 0;
+  /* The usual case: the derived Origin is how base_url starts; a host's thousands of clients
+   * keep its length rather than a copy each. */
+  if (!o->origin && on && on < ORIGIN_PREFIX_MAX && !strncmp(c->origin, c->base_url, on)) {
+    c->origin_len = (unsigned)on;
+    free(c->origin);
+    c->origin = NULL;
+  }
   return o->origin && *o->origin && !c->origin ? MOL_ENOMEM : 0;
+}
+
+const char *mol_platform__origin(const mol_platform_client *c, char *buf, size_t cap) {
+  if (!c->origin_len || c->origin_len >= cap) return c->origin;
+  memcpy(buf, c->base_url, c->origin_len);
+  buf[c->origin_len] = '\0';
+  return buf;
 }
 
 static int set_identity(mol_platform_client *c, const mol_platform_opts *o) {
   if (!mol_platform__valid_id(o->workspace_id)) return MOL_EINVAL;
   if (!(c->ws_id = strdup(o->workspace_id))) return MOL_ENOMEM;
   for (char *p = c->ws_id; *p; p++) *p = (char)tolower((unsigned char)*p);
-  int rc = o->token_dir && *o->token_dir ? ((c->token_dir = strdup(o->token_dir)) ? 0 : MOL_ENOMEM)
-                                         : mol_platform__default_token_dir(c->ws_id, &c->token_dir);
+  char *dir = NULL;
+  int rc = o->token_dir && *o->token_dir ? 0 : mol_platform__default_token_dir(c->ws_id, &dir);
   if (rc) return rc;
   mol_buf b = MOL_BUF_INIT;
-  if (mol_buf_printf(&b, "%s/.auth_token", c->token_dir)) return MOL_ENOMEM;
+  rc = mol_buf_printf(&b, "%s/" MOL_PLATFORM__TOKEN_FILE, dir ? dir : o->token_dir);
+  free(dir);
+  if (rc) return MOL_ENOMEM;
   c->token_path = mol_buf_steal(&b);
   if (o->org_id && *o->org_id && !(c->org_id = strdup(o->org_id))) return MOL_ENOMEM;
   if (o->cursor_file && *o->cursor_file && !(c->cursor_file = strdup(o->cursor_file)))
@@ -191,9 +214,8 @@ static void client_free(mol_platform_client *c, void (*cb)(void *), void *arg) {
   }
   mol_platform__shared *shared = c->shared;
   if (shared) mol_platform__gate_put(&shared->gates, c->gate);
-  free(c->base_url);
+  if (c->own_base_url) free((char *)c->base_url);
   free(c->ws_id);
-  free(c->token_dir);
   free(c->token_path);
   if (c->token) memset(c->token, 0, strlen(c->token));
   free(c->token);
@@ -251,6 +273,9 @@ int mol_platform_client_new(uv_loop_t *loop, const mol_platform_opts *o,
     client_free(c, NULL, NULL);
     return rc;
   }
+  free((char *)c->base_url); /* the same text as the gate's */
+  c->base_url = mol_platform__gate_url(c->gate);
+  c->own_base_url = 0;
   c->start_ms = uv_now(loop);
   uv_timer_init(loop, &c->close_timer);
   mol_holds_init(&c->holds, (uv_handle_t *)&c->close_timer, client_finish, c);
