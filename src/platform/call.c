@@ -12,6 +12,13 @@
 #include "platform/platform_int.h"
 #include "platform/timer.h"
 
+const char *mol_platform__origin(const mol_platform_client *c, char *buf, size_t cap) {
+  if (!c->origin_len || c->origin_len >= cap) return c->origin;
+  memcpy(buf, c->base_url, c->origin_len);
+  buf[c->origin_len] = '\0';
+  return buf;
+}
+
 /* Builds the headers of an exchange into h (at most 8: no exchange asks for all of them). */
 static size_t headers(const mol_platform_client *c, unsigned flags, char *auth, size_t authcap,
                       char *origin, size_t origincap, mol_http_header *h) {

@@ -170,13 +170,6 @@ static int set_urls(mol_platform_client *c, const mol_platform_opts *o) {
   return o->origin && *o->origin && !c->origin ? MOL_ENOMEM : 0;
 }
 
-const char *mol_platform__origin(const mol_platform_client *c, char *buf, size_t cap) {
-  if (!c->origin_len || c->origin_len >= cap) return c->origin;
-  memcpy(buf, c->base_url, c->origin_len);
-  buf[c->origin_len] = '\0';
-  return buf;
-}
-
 static int set_identity(mol_platform_client *c, const mol_platform_opts *o) {
   if (!mol_platform__valid_id(o->workspace_id)) return MOL_EINVAL;
   if (!(c->ws_id = strdup(o->workspace_id))) return MOL_ENOMEM;

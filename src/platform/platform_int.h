@@ -179,6 +179,8 @@ int mol_platform__parse_body(mol_platform_req *r, const mol_http_response *resp)
 /* The client is closing: every live call ends with MOL_ESHUTDOWN. */
 void mol_platform__calls_shutdown(mol_platform_client *c);
 
+/* The Origin header's value into buf (cap bytes), or NULL when none is sent. */
+const char *mol_platform__origin(const mol_platform_client *c, char *buf, size_t cap);
 /* Sends the current attempt at once (gate.c hands it a connection). */
 void mol_platform__attempt_go(mol_platform_req *r);
 
@@ -205,8 +207,6 @@ void mol_platform__part_remove(mol_platform_client *c, mol_platform__part *p);
 /* Returns malloc'd base_url + path (path printf-style). */
 char *mol_platform__url(const mol_platform_client *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* The Origin header's value into buf (cap bytes), or NULL when none is sent. */
-const char *mol_platform__origin(const mol_platform_client *c, char *buf, size_t cap);
 /* "scheme://host[:port]" of url, malloc'd, or NULL (MOL_EURL). */
 char *mol_platform__origin_of(const char *url);
 int mol_platform__valid_id(const char *id);
