@@ -18,12 +18,18 @@
  * request path; it exists because separate loops may live on separate threads. */
 
 struct mol_platform__shared {
+  mol_holds_shared finishing; /* the clients' last handle: one idle handle for all of them,
+                                 not a 152-byte timer each */
+  mol_platform__later later;  /* the calls' deferred completions (call.c) */
+  unsigned handles_open;      /* of those two, while closing */
   uv_loop_t *loop;
   mol_http_client *http;
   mol_platform__gate *gates; /* one per platform URL (gate.c); touched on the loop only */
   unsigned pool_max_conns, pool_max_queued; /* the first client's: the size of every gate */
   unsigned refs;
   mol_platform__shared *next;
+  void (*closed_cb)(void *); /* shared_put's, once the last user is gone */
+  void *closed_arg;
 };
 
 static uv_once_t shared_once = UV_ONCE_INIT;
@@ -48,6 +54,8 @@ static int shared_get(uv_loop_t *loop, const mol_platform_opts *o, mol_platform_
       free(s);
     } else {
       s->loop = loop;
+      mol_holds_shared_init(loop, &s->finishing);
+      mol_platform__later_init(loop, &s->later);
       s->pool_max_conns = o->pool_max_conns;
       s->pool_max_queued = o->pool_max_queued;
       s->next = shared_list;
@@ -62,23 +70,31 @@ static int shared_get(uv_loop_t *loop, const mol_platform_opts *o, mol_platform_
   return rc;
 }
 
-typedef struct {
-  mol_platform__shared *s;
-  void (*cb)(void *);
-  void *arg;
-} shared_close;
+static void shared_freed(uv_handle_t *h) {
+  mol_platform__shared *s = h->data;
+  if (--s->handles_open) return;
+  void (*cb)(void *) = s->closed_cb;
+  void *arg = s->closed_arg;
+  free(s);
+  if (cb) cb(arg);
+}
 
-static void shared_closed(void *arg) {
-  shared_close *sc = arg;
-  free(sc->s);
-  if (sc->cb) sc->cb(sc->arg);
-  free(sc);
+/* The HTTP client has closed; then the idle handle (a client's finish may be running from it:
+ * the memory goes in its close callback, on a later turn). */
+static void shared_http_closed(void *arg) {
+  mol_platform__shared *s = arg;
+  uv_handle_t *finishing = mol_holds_shared_handle(&s->finishing);
+  s->handles_open = 2;
+  finishing->data = s;
+  s->later.idle.data = s;
+  uv_close(finishing, shared_freed);
+  uv_close((uv_handle_t *)&s->later.idle, shared_freed);
 }
 
 /* Drops a reference to the loop's shared pool. cb(arg) fires once the pool no longer holds
  * anything: at once (from the caller's next line) when others still use it, after the HTTP
- * client has closed when this was the last user - so a client's close callback never fires
- * while its connections are still open. */
+ * client and the clients' idle handle have closed when this was the last user - so a client's
+ * close callback never fires while its connections are still open. */
 static void shared_put(mol_platform__shared *s, void (*cb)(void *), void *arg) {
   uv_mutex_lock(&shared_mu);
   int last = --s->refs == 0;
@@ -88,14 +104,13 @@ static void shared_put(mol_platform__shared *s, void (*cb)(void *), void *arg) {
     *pp = s->next;
   }
   uv_mutex_unlock(&shared_mu);
-  shared_close *sc = last ? malloc(sizeof(*sc)) : NULL;
-  if (sc) {
-    *sc = (shared_close){s, cb, arg};
-    mol_http_client_close(s->http, shared_closed, sc);
-  } else {
-    if (last) mol_http_client_close(s->http, free, s); /* out of memory: still close it */
+  if (!last) {
     if (cb) cb(arg);
+    return;
   }
+  s->closed_cb = cb;
+  s->closed_arg = arg;
+  mol_http_client_close(s->http, shared_http_closed, s);
 }
 
 /* ---- small helpers ----------------------------------------------------------------------- */
@@ -261,6 +276,7 @@ int mol_platform_client_new(uv_loop_t *loop, const mol_platform_opts *o,
     return rc;
   }
   c->http = c->shared->http;
+  c->later = &c->shared->later;
   if ((rc = mol_platform__gate_get(&c->shared->gates, c->base_url, c->shared->pool_max_conns,
                                    c->shared->pool_max_queued, &c->gate))) {
     client_free(c, NULL, NULL);
@@ -270,8 +286,7 @@ int mol_platform_client_new(uv_loop_t *loop, const mol_platform_opts *o,
   c->base_url = mol_platform__gate_url(c->gate);
   c->own_base_url = 0;
   c->start_ms = uv_now(loop);
-  uv_timer_init(loop, &c->close_timer);
-  mol_holds_init(&c->holds, (uv_handle_t *)&c->close_timer, client_finish, c);
+  mol_holds_init_shared(&c->holds, &c->shared->finishing, client_finish, c);
   *out = c;
   return 0;
 }

@@ -46,6 +46,12 @@ typedef struct mol_platform__run mol_platform__run;
 typedef struct mol_platform__part mol_platform__part;
 typedef struct mol_platform__shared mol_platform__shared;
 typedef struct mol_platform__gate mol_platform__gate;
+/* Calls whose completion is deferred to a later loop turn (mol_platform__finish_later), one
+ * queue and idle handle per loop (in its shared pool) rather than a timer per call. */
+typedef struct {
+  uv_idle_t idle;
+  mol_platform_req *head, *tail;
+} mol_platform__later;
 typedef void (*mol_platform__step_fn)(mol_platform_req *r, int err, const mol_http_response *resp);
 /* Builds a late exchange's url and body (r->url, r->body, r->body_len) when a connection is
  * free for it (mol_platform__exchange_late). Returns 0 or an error, which ends the call. */
@@ -66,6 +72,7 @@ struct mol_platform_client {
   mol_platform__shared *shared;
   mol_http_client *http;
   mol_platform__gate *gate; /* shared with the loop's other clients of this platform */
+  mol_platform__later *later; /* the loop's deferred completions (in its shared pool) */
   const char *base_url; /* trailing '/' stripped; the gate's once it has one (own_base_url
                            until then) */
   char *ws_id;         /* lower-cased */
@@ -89,8 +96,8 @@ struct mol_platform_client {
   mol_platform_req *reqs;        /* live calls (call.c) */
   mol_platform__run *run;        /* the heartbeat/state/inbound loop (loop.c) */
   mol_platform__part *parts;     /* registered teardowns, newest first */
-  mol_holds holds;               /* its own until close, each call until freed, the loop */
-  uv_timer_t close_timer;        /* the holds' last handle: only ever closed */
+  mol_holds holds;               /* its own until close, each call until freed, the loop;
+                                    finishes from the loop's shared idle handle (platform.c) */
   void (*close_cb)(void *arg);
   void *close_arg;
   char reg_key[33];    /* the registration key (registry.c), "" until the first register */
@@ -104,8 +111,9 @@ struct mol_platform_req {
   mol_platform_client *c;
   mol_platform_req *prev, *next;
   mol_http_request *http;  /* in flight */
-  uv_timer_t timer;        /* back-off sleeps and deferred completion; initialised on demand
-                              (embedded: no allocation that could fail when it is needed) */
+  uv_timer_t *timer;       /* back-off sleeps and deadlines while waiting for a connection:
+                              allocated when first needed (most calls never sleep) */
+  mol_platform_req *later_next; /* in the loop's deferred completions, when later_queued */
   uint64_t deadline;       /* uv_now ms; 0 = none */
   mol_platform_cb cb;
   void *arg;
@@ -120,7 +128,7 @@ struct mol_platform_req {
   unsigned attempt_ms;
   unsigned retries;        /* retries done in this exchange */
   int deferred_err;        /* outcome delivered by the timer (cache hits, cancel) */
-  unsigned timer_init : 1;
+  unsigned later_queued : 1;
   unsigned canceled : 1;
   unsigned shutdown : 1;
   unsigned reauthed : 1;
@@ -181,6 +189,9 @@ void mol_platform__calls_shutdown(mol_platform_client *c);
 
 /* The Origin header's value into buf (cap bytes), or NULL when none is sent. */
 const char *mol_platform__origin(const mol_platform_client *c, char *buf, size_t cap);
+/* The loop's deferred completions: set up with the shared pool; its idle handle is closed
+ * (uv_close) with it, once no client is left. */
+void mol_platform__later_init(uv_loop_t *loop, mol_platform__later *l);
 /* Sends the current attempt at once (gate.c hands it a connection). */
 void mol_platform__attempt_go(mol_platform_req *r);
 
