@@ -92,7 +92,7 @@ static void heartbeat_done(mol_platform_req *r, int err, const mol_http_response
 
 /* The payload as it was when the heartbeat was called, in one block (r->op): its strings
  * follow the struct. The body is written from it when a connection is free; a heartbeat
- * waiting at the gate holds this (~100 bytes for an idle agent), not its ~500-byte body. */
+ * waiting at the gate holds this (~80 bytes for an idle agent), not its ~500-byte body. */
 typedef struct {
   mol_platform_heartbeat_payload p;
   long long uptime_s;
