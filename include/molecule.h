@@ -338,6 +338,13 @@ typedef void (*mol_platform_cb)(int err, const mol_platform_result *res, void *a
 typedef struct {
   const char *reported_url;  /* NULL/"" -> "remote://no-inbound" (poll mode) */
   const char *agent_card_json; /* NULL -> {"name":"remote-agent-<first 8 chars of id>"} */
+  /* Instead of agent_card_json (which wins when both are set): called with card_arg each time
+   * the registration is sent - when a connection to the platform is free for it, so a
+   * registration waiting for one holds no card text - and returns the card JSON, malloc'd
+   * (the client frees it), or NULL for out of memory. Not JSON: the call ends with MOL_EJSON.
+   * card_arg must stay valid until the call's callback has run. */
+  char *(*agent_card_fn)(void *card_arg);
+  void *card_arg;
 } mol_platform_register_opts;
 MOL_EXTERN int mol_platform_register(mol_platform_client *c, const mol_platform_register_opts *o,
                                      const mol_platform_call *call, mol_platform_cb cb,

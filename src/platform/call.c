@@ -12,17 +12,24 @@
 #include "platform/platform_int.h"
 #include "platform/timer.h"
 
+const char *mol_platform__origin(const mol_platform_client *c, char *buf, size_t cap) {
+  if (!c->origin_len || c->origin_len >= cap) return c->origin;
+  memcpy(buf, c->base_url, c->origin_len);
+  buf[c->origin_len] = '\0';
+  return buf;
+}
+
 /* Builds the headers of an exchange into h (at most 8: no exchange asks for all of them). */
 static size_t headers(const mol_platform_client *c, unsigned flags, char *auth, size_t authcap,
-                      mol_http_header *h) {
+                      char *origin, size_t origincap, mol_http_header *h) {
+  const char *o = mol_platform__origin(c, origin, origincap);
   size_t n = 0;
   if ((flags & MOL_PLATFORM__H_AUTH) && c->token &&
       (size_t)snprintf(auth, authcap, "Bearer %s", c->token) < authcap)
     h[n++] = (mol_http_header){"Authorization", auth};
   if ((flags & MOL_PLATFORM__H_TENANT) && c->org_id)
     h[n++] = (mol_http_header){"X-Molecule-Org-Id", c->org_id};
-  if ((flags & MOL_PLATFORM__H_TENANT) && c->origin)
-    h[n++] = (mol_http_header){"Origin", c->origin};
+  if ((flags & MOL_PLATFORM__H_TENANT) && o) h[n++] = (mol_http_header){"Origin", o};
   if (flags & MOL_PLATFORM__H_SOURCE) h[n++] = (mol_http_header){"X-Source-Workspace-Id", c->ws_id};
   if (flags & MOL_PLATFORM__H_WS) h[n++] = (mol_http_header){"X-Workspace-ID", c->ws_id};
   if ((flags & MOL_PLATFORM__H_REGKEY) && !c->token && c->reg_key[0])
@@ -70,19 +77,35 @@ static void req_release(mol_platform_req *r) {
 static void timer_closed(uv_handle_t *h) {
   mol_platform_req *r = h->data;
   mol_platform_client *c = r->c;
+  free(h);
   req_release(r);
   mol_holds_drop(&c->holds);
+}
+
+/* Takes r out of the deferred completions (only when it is finished some other way first). */
+static void later_unlink(mol_platform_req *r) {
+  if (!r->later_queued) return;
+  mol_platform__later *l = r->c->later;
+  mol_platform_req **pp = &l->head, *prev = NULL;
+  while (*pp != r) {
+    prev = *pp;
+    pp = &(*pp)->later_next;
+  }
+  *pp = r->later_next;
+  if (l->tail == r) l->tail = prev;
+  r->later_queued = 0;
 }
 
 static void req_free(mol_platform_req *r) {
   mol_platform_client *c = r->c;
   mol_platform__gate_unqueue(r);
   mol_platform__gate_leave(r, 1); /* only if it still held a connection (it never should) */
+  later_unlink(r);
   if (r->prev) r->prev->next = r->next;
   else c->reqs = r->next;
   if (r->next) r->next->prev = r->prev;
-  if (r->timer_init) { /* the memory (and the hold) go once the timer has closed */
-    uv_close((uv_handle_t *)&r->timer, timer_closed);
+  if (r->timer) { /* the memory (and the hold) go once the timer has closed */
+    uv_close((uv_handle_t *)r->timer, timer_closed);
     return;
   }
   req_release(r);
@@ -98,11 +121,13 @@ void mol_platform__finish(mol_platform_req *r, int err) {
   req_free(r);
 }
 
-static void ensure_timer(mol_platform_req *r) {
-  if (r->timer_init) return;
-  uv_timer_init(r->c->loop, &r->timer); /* cannot fail for a valid loop */
-  r->timer.data = r;
-  r->timer_init = 1;
+/* 0, or MOL_ENOMEM when the timer cannot be had. */
+static int ensure_timer(mol_platform_req *r) {
+  if (r->timer) return 0;
+  if (!(r->timer = malloc(sizeof(*r->timer)))) return MOL_ENOMEM;
+  uv_timer_init(r->c->loop, r->timer); /* cannot fail for a valid loop */
+  r->timer->data = r;
+  return 0;
 }
 
 static void start_attempt(mol_platform_req *r);
@@ -114,19 +139,46 @@ static void on_timer(uv_timer_t *t) {
     mol_platform__finish(r, MOL_ETIMEDOUT);
     return;
   }
-  if (r->deferred || r->canceled) {
-    mol_platform__finish(r, r->deferred_err);
-    return;
-  }
+  if (r->deferred || r->canceled) return; /* the deferred completion finishes it */
   r->sleeping = 0;
   start_attempt(r);
 }
 
+/* The idle turn: the calls deferred before it finish, oldest first (those deferred meanwhile
+ * may follow in the same turn; never inside the call that deferred them). The queue stays
+ * well-formed throughout: a completion may defer, cancel or close anything. */
+static void on_later(uv_idle_t *idle) {
+  mol_platform__later *l = (mol_platform__later *)idle; /* idle is its first member */
+  mol_platform_req *last = l->tail, *r;
+  int done = 0;
+  uv_idle_stop(idle);
+  while (!done && (r = l->head)) {
+    l->head = r->later_next;
+    if (!l->head) l->tail = NULL;
+    r->later_queued = 0;
+    done = r == last;
+    mol_platform__finish(r, r->deferred_err);
+  }
+  if (l->head) uv_idle_start(idle, on_later);
+}
+
+void mol_platform__later_init(uv_loop_t *loop, mol_platform__later *l) {
+  uv_idle_init(loop, &l->idle);
+  l->head = l->tail = NULL;
+}
+
 void mol_platform__finish_later(mol_platform_req *r, int err) {
-  r->deferred = 1;
   r->deferred_err = err;
-  ensure_timer(r);
-  uv_timer_start(&r->timer, on_timer, 0, 0);
+  if (r->timer) uv_timer_stop(r->timer); /* a sleep or a deadline no longer matters */
+  if (r->deferred) return;
+  r->deferred = 1;
+  mol_platform__later *l = r->c->later;
+  r->later_next = NULL;
+  r->later_queued = 1;
+  if (l->tail) l->tail->later_next = r;
+  else l->head = r;
+  l->tail = r;
+  uv_idle_start(&l->idle, on_later);
 }
 
 void mol_platform_cancel(mol_platform_req *r) {
@@ -178,12 +230,13 @@ static void on_http_done(mol_http_request *h, int err, const mol_http_response *
 /* Sends the attempt now: its connection is free (or it bypasses the gate), so the attempt's
  * timeout measures the platform from here. */
 void mol_platform__attempt_go(mol_platform_req *r) {
-  if (r->timer_init) uv_timer_stop(&r->timer); /* a deadline armed while it waited */
+  if (r->timer) uv_timer_stop(r->timer); /* a deadline armed while it waited */
   unsigned ms;
   int rc = remaining_ms(r, &ms);
+  if (!rc && !r->url) rc = r->build(r); /* a late exchange: its text is made now */
   mol_http_header hdr[8];
-  char auth[MOL_PLATFORM__TOKEN_MAX + 8];
-  size_t n = headers(r->c, r->flags, auth, sizeof(auth), hdr);
+  char auth[MOL_PLATFORM__TOKEN_MAX + 8], origin[256];
+  size_t n = headers(r->c, r->flags, auth, sizeof(auth), origin, sizeof(origin), hdr);
   r->sent_token_gen = r->c->token_gen;
   mol_http_request_opts o = {.method = r->method, .url = r->url, .headers = hdr,
                              .nheaders = n, .body = r->body, .body_len = r->body_len,
@@ -210,14 +263,19 @@ static void start_attempt(mol_platform_req *r) {
   }
   if (r->deadline) {
     uint64_t now = uv_now(r->c->loop);
-    ensure_timer(r);
-    uv_timer_start(&r->timer, on_timer, r->deadline > now ? r->deadline - now : 0, 0);
+    if (ensure_timer(r)) { /* no deadline can be kept: the call ends */
+      mol_platform__gate_unqueue(r);
+      mol_platform__finish_later(r, MOL_ENOMEM);
+      return;
+    }
+    uv_timer_start(r->timer, on_timer, r->deadline > now ? r->deadline - now : 0, 0);
   }
 }
 
-int mol_platform__exchange(mol_platform_req *r, const char *method, char *url, char *body,
-                           size_t body_len, unsigned flags, unsigned attempt_ms,
-                           mol_platform__step_fn step) {
+/* Sets the exchange's fields; the text is either given (url, body) or built when sent. */
+static void exchange_set(mol_platform_req *r, const char *method, char *url, char *body,
+                         size_t body_len, unsigned flags, unsigned attempt_ms,
+                         mol_platform__step_fn step) {
   free(r->url);
   free(r->body);
   r->method = method;
@@ -229,19 +287,38 @@ int mol_platform__exchange(mol_platform_req *r, const char *method, char *url, c
   r->retries = 0;
   r->reauthed = 0;
   r->step = step;
+  r->build = NULL;
   /* What the previous exchange's response left in the result dies with that response. */
   r->res.http_status = 0;
   r->res.body = NULL;
   r->res.body_len = 0;
   r->res.error = NULL;
   r->res.retry_after_ms = 0;
-  if (!url || (body_len && !body)) return MOL_ENOMEM;
+}
+
+static int exchange_start(mol_platform_req *r) {
   if (r->canceled) {
     mol_platform__finish_later(r, MOL_ECANCELED);
     return 0;
   }
   start_attempt(r);
   return 0;
+}
+
+int mol_platform__exchange(mol_platform_req *r, const char *method, char *url, char *body,
+                           size_t body_len, unsigned flags, unsigned attempt_ms,
+                           mol_platform__step_fn step) {
+  exchange_set(r, method, url, body, body_len, flags, attempt_ms, step);
+  if (!url || (body_len && !body)) return MOL_ENOMEM;
+  return exchange_start(r);
+}
+
+int mol_platform__exchange_late(mol_platform_req *r, const char *method,
+                                mol_platform__build_fn build, unsigned flags,
+                                unsigned attempt_ms, mol_platform__step_fn step) {
+  exchange_set(r, method, NULL, NULL, 0, flags, attempt_ms, step);
+  r->build = build;
+  return exchange_start(r);
 }
 
 static int64_t unix_now_s(void) { return mol_unix_ms() / 1000; }
@@ -257,12 +334,12 @@ static int maybe_retry(mol_platform_req *r, int err, const mol_http_response *re
   uint64_t delay;
   if (!mol_platform__retry_delay(&r->c->retry, r->retries + 1, ra, unix_now_s(), &delay)) return 0;
   if (r->deadline && uv_now(r->c->loop) + delay >= r->deadline) return 0;
-  ensure_timer(r);
+  if (ensure_timer(r)) return 0; /* out of memory: the response stands */
   r->retries++;
   r->sleeping = 1;
   mol_logd(MOL_PLATFORM__SCOPE, "%s %s: status %d, retry %u in %llu ms", r->method, r->url, st,
            r->retries, (unsigned long long)delay);
-  mol_platform__arm(r->c, MOL_PLATFORM__ARM_RETRY, &r->timer, on_timer, delay);
+  mol_platform__arm(r->c, MOL_PLATFORM__ARM_RETRY, r->timer, on_timer, delay);
   return 1;
 }
 

@@ -52,6 +52,8 @@ int mol_platform__gate_get(mol_platform__gate **list, const char *base_url, unsi
   return 0;
 }
 
+const char *mol_platform__gate_url(const mol_platform__gate *g) { return g->base_url; }
+
 void mol_platform__gate_put(mol_platform__gate **list, mol_platform__gate *g) {
   if (!g || --g->refs) return;
   mol_platform__gate **pp = list;
@@ -68,6 +70,7 @@ static int lane_of(const mol_platform_req *r) { return (r->flags & MOL_PLATFORM_
 static int gated(const mol_platform_req *r) {
   mol_platform__gate *g = r->c->gate;
   size_t n = g ? strlen(g->base_url) : 0;
+  if (!r->url) return g != NULL; /* a late exchange (url made when sent) is the platform's */
   return g && !strncmp(r->url, g->base_url, n) && strchr("/?#", r->url[n]);
 }
 

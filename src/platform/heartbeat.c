@@ -90,18 +90,54 @@ static void heartbeat_done(mol_platform_req *r, int err, const mol_http_response
   mol_platform__finish(r, mol_platform__response_err(r, err, resp));
 }
 
-static int heartbeat_start(mol_platform_req *r, const void *p) {
-  mol_platform_client *c = r->c;
+/* The payload as it was when the heartbeat was called, in one block (r->op): its strings
+ * follow the struct. The body is written from it when a connection is free; a heartbeat
+ * waiting at the gate holds this (~80 bytes for an idle agent), not its ~500-byte body. */
+typedef struct {
+  mol_platform_heartbeat_payload p;
+  long long uptime_s;
+} heartbeat_late;
+
+static const char *copy_str(char **at, const char *s) {
+  if (!s || !*s) return NULL;
+  size_t n = strlen(s) + 1;
+  char *d = memcpy(*at, s, n);
+  *at += n;
+  return d;
+}
+
+static size_t str_size(const char *s) { return s && *s ? strlen(s) + 1 : 0; }
+
+static int heartbeat_build(mol_platform_req *r) {
+  const heartbeat_late *h = r->op;
   char *body;
-  long long up = (long long)((uv_now(c->loop) - c->start_ms) / 1000);
-  int len = mol_platform__heartbeat_json(c->ws_id, p, up, &body);
+  int len = mol_platform__heartbeat_json(r->c->ws_id, &h->p, h->uptime_s, &body);
   if (len < 0) return len;
+  r->body = body;
+  r->body_len = (size_t)len;
+  r->url = mol_platform__url(r->c, "/registry/heartbeat");
+  return r->url ? 0 : MOL_ENOMEM;
+}
+
+static int heartbeat_start(mol_platform_req *r, const void *arg) {
+  static const mol_platform_heartbeat_payload none;
+  const mol_platform_heartbeat_payload *p = arg ? arg : &none;
+  mol_platform_client *c = r->c;
+  heartbeat_late *h = malloc(sizeof(*h) + str_size(p->current_task) + str_size(p->sample_error) +
+                             str_size(p->runtime_state));
+  if (!h) return MOL_ENOMEM;
+  char *at = (char *)(h + 1);
+  h->p = *p;
+  h->p.current_task = copy_str(&at, p->current_task);
+  h->p.sample_error = copy_str(&at, p->sample_error);
+  h->p.runtime_state = copy_str(&at, p->runtime_state);
+  h->uptime_s = (long long)((uv_now(c->loop) - c->start_ms) / 1000);
+  r->op = h;
   /* Never retried: a heartbeat is a POST, and the next one is only an interval away. */
-  return mol_platform__exchange(r, "POST", mol_platform__url(c, "/registry/heartbeat"), body,
-                                (size_t)len,
-                                MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
-                                MOL_PLATFORM__H_JSON | MOL_PLATFORM__REAUTH, c->timeout_ms,
-                                heartbeat_done);
+  return mol_platform__exchange_late(r, "POST", heartbeat_build,
+                                     MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
+                                     MOL_PLATFORM__H_JSON | MOL_PLATFORM__REAUTH, c->timeout_ms,
+                                     heartbeat_done);
 }
 
 int mol_platform_heartbeat(mol_platform_client *c, const mol_platform_heartbeat_payload *p,

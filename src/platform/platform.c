@@ -18,12 +18,18 @@
  * request path; it exists because separate loops may live on separate threads. */
 
 struct mol_platform__shared {
+  mol_holds_shared finishing; /* the clients' last handle: one idle handle for all of them,
+                                 not a 152-byte timer each */
+  mol_platform__later later;  /* the calls' deferred completions (call.c) */
+  unsigned handles_open;      /* of those two, while closing */
   uv_loop_t *loop;
   mol_http_client *http;
   mol_platform__gate *gates; /* one per platform URL (gate.c); touched on the loop only */
   unsigned pool_max_conns, pool_max_queued; /* the first client's: the size of every gate */
   unsigned refs;
   mol_platform__shared *next;
+  void (*closed_cb)(void *); /* shared_put's, once the last user is gone */
+  void *closed_arg;
 };
 
 static uv_once_t shared_once = UV_ONCE_INIT;
@@ -48,6 +54,8 @@ static int shared_get(uv_loop_t *loop, const mol_platform_opts *o, mol_platform_
       free(s);
     } else {
       s->loop = loop;
+      mol_holds_shared_init(loop, &s->finishing);
+      mol_platform__later_init(loop, &s->later);
       s->pool_max_conns = o->pool_max_conns;
       s->pool_max_queued = o->pool_max_queued;
       s->next = shared_list;
@@ -62,23 +70,31 @@ static int shared_get(uv_loop_t *loop, const mol_platform_opts *o, mol_platform_
   return rc;
 }
 
-typedef struct {
-  mol_platform__shared *s;
-  void (*cb)(void *);
-  void *arg;
-} shared_close;
+static void shared_freed(uv_handle_t *h) {
+  mol_platform__shared *s = h->data;
+  if (--s->handles_open) return;
+  void (*cb)(void *) = s->closed_cb;
+  void *arg = s->closed_arg;
+  free(s);
+  if (cb) cb(arg);
+}
 
-static void shared_closed(void *arg) {
-  shared_close *sc = arg;
-  free(sc->s);
-  if (sc->cb) sc->cb(sc->arg);
-  free(sc);
+/* The HTTP client has closed; then the idle handle (a client's finish may be running from it:
+ * the memory goes in its close callback, on a later turn). */
+static void shared_http_closed(void *arg) {
+  mol_platform__shared *s = arg;
+  uv_handle_t *finishing = mol_holds_shared_handle(&s->finishing);
+  s->handles_open = 2;
+  finishing->data = s;
+  s->later.idle.data = s;
+  uv_close(finishing, shared_freed);
+  uv_close((uv_handle_t *)&s->later.idle, shared_freed);
 }
 
 /* Drops a reference to the loop's shared pool. cb(arg) fires once the pool no longer holds
  * anything: at once (from the caller's next line) when others still use it, after the HTTP
- * client has closed when this was the last user - so a client's close callback never fires
- * while its connections are still open. */
+ * client and the clients' idle handle have closed when this was the last user - so a client's
+ * close callback never fires while its connections are still open. */
 static void shared_put(mol_platform__shared *s, void (*cb)(void *), void *arg) {
   uv_mutex_lock(&shared_mu);
   int last = --s->refs == 0;
@@ -88,14 +104,13 @@ static void shared_put(mol_platform__shared *s, void (*cb)(void *), void *arg) {
     *pp = s->next;
   }
   uv_mutex_unlock(&shared_mu);
-  shared_close *sc = last ? malloc(sizeof(*sc)) : NULL;
-  if (sc) {
-    *sc = (shared_close){s, cb, arg};
-    mol_http_client_close(s->http, shared_closed, sc);
-  } else {
-    if (last) mol_http_client_close(s->http, free, s); /* out of memory: still close it */
+  if (!last) {
     if (cb) cb(arg);
+    return;
   }
+  s->closed_cb = cb;
+  s->closed_arg = arg;
+  mol_http_client_close(s->http, shared_http_closed, s);
 }
 
 /* ---- small helpers ----------------------------------------------------------------------- */
@@ -145,14 +160,28 @@ char *mol_platform__url(const mol_platform_client *c, const char *fmt, ...) {
 
 static char *dup_or_null(const char *s) { return s && *s ? strdup(s) : NULL; }
 
+/* The longest default Origin kept as a prefix of base_url (headers are built on the stack). */
+#define ORIGIN_PREFIX_MAX 256
+
 static int set_urls(mol_platform_client *c, const mol_platform_opts *o) {
   size_t n = strlen(o->platform_url);
   while (n && o->platform_url[n - 1] == '/') n--;
-  if (!(c->base_url = strndup(o->platform_url, n))) return MOL_ENOMEM;
+  char *base = strndup(o->platform_url, n);
+  if (!base) return MOL_ENOMEM;
+  c->base_url = base;
+  c->own_base_url = 1;
   mol_url u;
   if (mol_url_parse(c->base_url, &u)) return MOL_EURL;
   if (o->no_origin) return 0;
   c->origin = o->origin ? dup_or_null(o->origin) : mol_platform__origin_of(c->base_url);
+  size_t on = c->origin ? strlen(c->origin) : 0;
+  /* The usual case: the derived Origin is how base_url starts; a host's thousands of clients
+   * keep its length rather than a copy each. */
+  if (!o->origin && on && on < ORIGIN_PREFIX_MAX && !strncmp(c->origin, c->base_url, on)) {
+    c->origin_len = (unsigned)on;
+    free(c->origin);
+    c->origin = NULL;
+  }
   return o->origin && *o->origin && !c->origin ? MOL_ENOMEM : 0;
 }
 
@@ -160,11 +189,13 @@ static int set_identity(mol_platform_client *c, const mol_platform_opts *o) {
   if (!mol_platform__valid_id(o->workspace_id)) return MOL_EINVAL;
   if (!(c->ws_id = strdup(o->workspace_id))) return MOL_ENOMEM;
   for (char *p = c->ws_id; *p; p++) *p = (char)tolower((unsigned char)*p);
-  int rc = o->token_dir && *o->token_dir ? ((c->token_dir = strdup(o->token_dir)) ? 0 : MOL_ENOMEM)
-                                         : mol_platform__default_token_dir(c->ws_id, &c->token_dir);
+  char *dir = NULL;
+  int rc = o->token_dir && *o->token_dir ? 0 : mol_platform__default_token_dir(c->ws_id, &dir);
   if (rc) return rc;
   mol_buf b = MOL_BUF_INIT;
-  if (mol_buf_printf(&b, "%s/.auth_token", c->token_dir)) return MOL_ENOMEM;
+  rc = mol_buf_printf(&b, "%s/" MOL_PLATFORM__TOKEN_FILE, dir ? dir : o->token_dir);
+  free(dir);
+  if (rc) return MOL_ENOMEM;
   c->token_path = mol_buf_steal(&b);
   if (o->org_id && *o->org_id && !(c->org_id = strdup(o->org_id))) return MOL_ENOMEM;
   if (o->cursor_file && *o->cursor_file && !(c->cursor_file = strdup(o->cursor_file)))
@@ -191,9 +222,8 @@ static void client_free(mol_platform_client *c, void (*cb)(void *), void *arg) {
   }
   mol_platform__shared *shared = c->shared;
   if (shared) mol_platform__gate_put(&shared->gates, c->gate);
-  free(c->base_url);
+  if (c->own_base_url) free((char *)c->base_url);
   free(c->ws_id);
-  free(c->token_dir);
   free(c->token_path);
   if (c->token) memset(c->token, 0, strlen(c->token));
   free(c->token);
@@ -246,14 +276,17 @@ int mol_platform_client_new(uv_loop_t *loop, const mol_platform_opts *o,
     return rc;
   }
   c->http = c->shared->http;
+  c->later = &c->shared->later;
   if ((rc = mol_platform__gate_get(&c->shared->gates, c->base_url, c->shared->pool_max_conns,
                                    c->shared->pool_max_queued, &c->gate))) {
     client_free(c, NULL, NULL);
     return rc;
   }
+  free((char *)c->base_url); /* the same text as the gate's */
+  c->base_url = mol_platform__gate_url(c->gate);
+  c->own_base_url = 0;
   c->start_ms = uv_now(loop);
-  uv_timer_init(loop, &c->close_timer);
-  mol_holds_init(&c->holds, (uv_handle_t *)&c->close_timer, client_finish, c);
+  mol_holds_init_shared(&c->holds, &c->shared->finishing, client_finish, c);
   *out = c;
   return 0;
 }

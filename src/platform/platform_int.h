@@ -22,6 +22,7 @@
 #define MOL_PLATFORM__SCOPE "platform"
 /* Real tokens are 43 characters; anything near this is not a token. */
 #define MOL_PLATFORM__TOKEN_MAX 512
+#define MOL_PLATFORM__TOKEN_FILE ".auth_token"
 
 /* Headers an exchange carries (R, T, W, J bundles of the SDK contract). */
 enum {
@@ -45,7 +46,16 @@ typedef struct mol_platform__run mol_platform__run;
 typedef struct mol_platform__part mol_platform__part;
 typedef struct mol_platform__shared mol_platform__shared;
 typedef struct mol_platform__gate mol_platform__gate;
+/* Calls whose completion is deferred to a later loop turn (mol_platform__finish_later), one
+ * queue and idle handle per loop (in its shared pool) rather than a timer per call. */
+typedef struct {
+  uv_idle_t idle;
+  mol_platform_req *head, *tail;
+} mol_platform__later;
 typedef void (*mol_platform__step_fn)(mol_platform_req *r, int err, const mol_http_response *resp);
+/* Builds a late exchange's url and body (r->url, r->body, r->body_len) when a connection is
+ * free for it (mol_platform__exchange_late). Returns 0 or an error, which ends the call. */
+typedef int (*mol_platform__build_fn)(mol_platform_req *r);
 
 /* A feature's teardown, registered with its client (mol_platform__part_add) by the feature
  * itself, so the client knows no feature by name. When the client closes, each part's `stop`
@@ -62,14 +72,17 @@ struct mol_platform_client {
   mol_platform__shared *shared;
   mol_http_client *http;
   mol_platform__gate *gate; /* shared with the loop's other clients of this platform */
-  char *base_url;      /* trailing '/' stripped */
+  mol_platform__later *later; /* the loop's deferred completions (in its shared pool) */
+  const char *base_url; /* trailing '/' stripped; the gate's once it has one (own_base_url
+                           until then) */
   char *ws_id;         /* lower-cased */
-  char *token_dir;
-  char *token_path;    /* <token_dir>/.auth_token */
+  char *token_path;    /* <token_dir>/.auth_token (the directory is not kept apart) */
   char *token;         /* NULL until known */
   unsigned token_gen;  /* bumped whenever token changes: a 401 retries only for an older one */
   char *org_id;        /* NULL: no X-Molecule-Org-Id */
-  char *origin;        /* NULL: no Origin */
+  char *origin;        /* NULL: no Origin, unless origin_len */
+  unsigned origin_len; /* > 0: the Origin is base_url's first origin_len characters (the
+                          default, derived from it), and origin is NULL */
   char *cursor_file;   /* NULL: cursor kept in memory only */
   char *cursor;        /* NULL: no cursor */
   char *sample_error;  /* latest failure recorded by mol_platform_record_outcome */
@@ -83,13 +96,14 @@ struct mol_platform_client {
   mol_platform_req *reqs;        /* live calls (call.c) */
   mol_platform__run *run;        /* the heartbeat/state/inbound loop (loop.c) */
   mol_platform__part *parts;     /* registered teardowns, newest first */
-  mol_holds holds;               /* its own until close, each call until freed, the loop */
-  uv_timer_t close_timer;        /* the holds' last handle: only ever closed */
+  mol_holds holds;               /* its own until close, each call until freed, the loop;
+                                    finishes from the loop's shared idle handle (platform.c) */
   void (*close_cb)(void *arg);
   void *close_arg;
   char reg_key[33];    /* the registration key (registry.c), "" until the first register */
   unsigned send_auth_to_peers : 1;
   unsigned closing : 1;
+  unsigned own_base_url : 1; /* base_url is this client's copy (before the gate is had) */
   unsigned lockout_logged : 1; /* the register-refused explanation was logged (registry.c) */
 };
 
@@ -97,12 +111,14 @@ struct mol_platform_req {
   mol_platform_client *c;
   mol_platform_req *prev, *next;
   mol_http_request *http;  /* in flight */
-  uv_timer_t timer;        /* back-off sleeps and deferred completion; initialised on demand
-                              (embedded: no allocation that could fail when it is needed) */
+  uv_timer_t *timer;       /* back-off sleeps and deadlines while waiting for a connection:
+                              allocated when first needed (most calls never sleep) */
+  mol_platform_req *later_next; /* in the loop's deferred completions, when later_queued */
   uint64_t deadline;       /* uv_now ms; 0 = none */
   mol_platform_cb cb;
   void *arg;
   mol_platform__step_fn step;
+  mol_platform__build_fn build; /* a late exchange: url and body made when it is sent */
   /* the current exchange */
   const char *method;
   char *url;
@@ -112,7 +128,7 @@ struct mol_platform_req {
   unsigned attempt_ms;
   unsigned retries;        /* retries done in this exchange */
   int deferred_err;        /* outcome delivered by the timer (cache hits, cancel) */
-  unsigned timer_init : 1;
+  unsigned later_queued : 1;
   unsigned canceled : 1;
   unsigned shutdown : 1;
   unsigned reauthed : 1;
@@ -153,6 +169,12 @@ int mol_platform__call(mol_platform_client *c, const mol_platform_call *call, mo
 int mol_platform__exchange(mol_platform_req *r, const char *method, char *url, char *body,
                            size_t body_len, unsigned flags, unsigned attempt_ms,
                            mol_platform__step_fn step);
+/* Like mol_platform__exchange, but the exchange goes to the platform (base_url) and its url
+ * and body are made by build(r) only when a connection is free for it: a call waiting at the
+ * gate holds what it needs to build them (a few fields), not its wire text. */
+int mol_platform__exchange_late(mol_platform_req *r, const char *method,
+                                mol_platform__build_fn build, unsigned flags,
+                                unsigned attempt_ms, mol_platform__step_fn step);
 /* Finishes the call now: the callback fires, then the call is freed. */
 void mol_platform__finish(mol_platform_req *r, int err);
 /* Finishes the call on a later loop iteration. */
@@ -165,6 +187,11 @@ int mol_platform__parse_body(mol_platform_req *r, const mol_http_response *resp)
 /* The client is closing: every live call ends with MOL_ESHUTDOWN. */
 void mol_platform__calls_shutdown(mol_platform_client *c);
 
+/* The Origin header's value into buf (cap bytes), or NULL when none is sent. */
+const char *mol_platform__origin(const mol_platform_client *c, char *buf, size_t cap);
+/* The loop's deferred completions: set up with the shared pool; its idle handle is closed
+ * (uv_close) with it, once no client is left. */
+void mol_platform__later_init(uv_loop_t *loop, mol_platform__later *l);
 /* Sends the current attempt at once (gate.c hands it a connection). */
 void mol_platform__attempt_go(mol_platform_req *r);
 
@@ -174,6 +201,8 @@ void mol_platform__attempt_go(mol_platform_req *r);
 int mol_platform__gate_get(mol_platform__gate **list, const char *base_url, unsigned slots,
                            unsigned max_waiting, mol_platform__gate **out);
 void mol_platform__gate_put(mol_platform__gate **list, mol_platform__gate *g);
+/* The gate's base URL: its clients use it as theirs rather than keep a copy each. */
+const char *mol_platform__gate_url(const mol_platform__gate *g);
 /* 1: the attempt may be sent now (a connection is its own, or it is not for the platform);
  * 0: it waits in line and mol_platform__attempt_go() sends it when its turn comes;
  * MOL_ELIMIT: the line is full. */

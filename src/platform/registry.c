@@ -16,11 +16,11 @@
 
 /* ---- register ---------------------------------------------------------------------------- */
 
-static char *register_body(const mol_platform_client *c, const mol_platform_register_opts *o,
-                           int *err) {
+static char *register_body(const mol_platform_client *c, const char *reported_url,
+                           const char *card_json, int *err) {
   json_t *card = NULL;
-  if (o && o->agent_card_json) {
-    card = mol_json_parse(o->agent_card_json, strlen(o->agent_card_json), NULL, 0);
+  if (card_json) {
+    card = mol_json_parse(card_json, strlen(card_json), NULL, 0);
     if (!card) {
       *err = MOL_EJSON;
       return NULL;
@@ -30,8 +30,7 @@ static char *register_body(const mol_platform_client *c, const mol_platform_regi
     snprintf(name, sizeof(name), "remote-agent-%.8s", c->ws_id);
     card = json_pack("{s:s}", "name", name);
   }
-  const char *url = o && o->reported_url && *o->reported_url ? o->reported_url
-                                                              : "remote://no-inbound";
+  const char *url = reported_url && *reported_url ? reported_url : "remote://no-inbound";
   json_t *body = json_pack("{s:s, s:s, s:o}", "id", c->ws_id, "url", url, "agent_card", card);
   char *s = body ? mol_json_dump(body) : NULL;
   json_decref(body);
@@ -98,19 +97,50 @@ static void register_done(mol_platform_req *r, int err, const mol_http_response 
   mol_platform__finish(r, err);
 }
 
-static int register_start(mol_platform_req *r, const void *o) {
-  int rc;
-  char *body = register_body(r->c, o, &rc);
+/* A registration whose card is made when it is sent (agent_card_fn): r->op holds this, its
+ * reported URL after it. */
+typedef struct {
+  char *(*card_fn)(void *arg);
+  void *card_arg;
+  char reported_url[];
+} register_late;
+
+static int register_build(mol_platform_req *r) {
+  const register_late *l = r->op;
+  char *card = l->card_fn(l->card_arg);
+  int rc = card ? 0 : MOL_ENOMEM;
+  if (!rc) r->body = register_body(r->c, l->reported_url, card, &rc);
+  free(card);
   if (rc) return rc;
+  r->body_len = strlen(r->body);
+  r->url = mol_platform__url(r->c, "/registry/register");
+  return r->url ? 0 : MOL_ENOMEM;
+}
+
+static int register_start(mol_platform_req *r, const void *arg) {
+  const mol_platform_register_opts *o = arg;
+  const unsigned flags = MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT | MOL_PLATFORM__H_JSON |
+                         MOL_PLATFORM__REAUTH | MOL_PLATFORM__H_REGKEY | MOL_PLATFORM__REGISTER;
   /* One key per client, the same on every retry: a platform that saw a register whose answer
    * was lost recognises the retry by it (a real platform ignores the header). */
   if (!r->c->reg_key[0] && mol_random_hex(r->c->reg_key, 16)) r->c->reg_key[0] = '\0';
+  if (o && o->agent_card_fn && !o->agent_card_json) {
+    const char *url = o->reported_url ? o->reported_url : "";
+    register_late *l = malloc(sizeof(*l) + strlen(url) + 1);
+    if (!l) return MOL_ENOMEM;
+    l->card_fn = o->agent_card_fn;
+    l->card_arg = o->card_arg;
+    strcpy(l->reported_url, url);
+    r->op = l;
+    return mol_platform__exchange_late(r, "POST", register_build, flags, r->c->timeout_ms,
+                                       register_done);
+  }
+  int rc;
+  char *body = register_body(r->c, o ? o->reported_url : NULL, o ? o->agent_card_json : NULL,
+                             &rc);
+  if (rc) return rc;
   return mol_platform__exchange(r, "POST", mol_platform__url(r->c, "/registry/register"), body,
-                                strlen(body),
-                                MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
-                                MOL_PLATFORM__H_JSON | MOL_PLATFORM__REAUTH |
-                                MOL_PLATFORM__H_REGKEY | MOL_PLATFORM__REGISTER,
-                                r->c->timeout_ms, register_done);
+                                strlen(body), flags, r->c->timeout_ms, register_done);
 }
 
 int mol_platform_register(mol_platform_client *c, const mol_platform_register_opts *o,
@@ -183,14 +213,18 @@ static void state_done(mol_platform_req *r, int err, const mol_http_response *re
   mol_platform__finish(r, err);
 }
 
+/* The URL is made when the poll is sent: a poll waiting at the gate holds none. */
+static int state_build(mol_platform_req *r) {
+  r->url = mol_platform__url(r->c, "/workspaces/%s/state", r->c->ws_id);
+  return r->url ? 0 : MOL_ENOMEM;
+}
+
 static int state_start(mol_platform_req *r, const void *ctx) {
   (void)ctx;
-  mol_platform_client *c = r->c;
-  return mol_platform__exchange(r, "GET", mol_platform__url(c, "/workspaces/%s/state", c->ws_id),
-                                NULL, 0,
-                                MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
-                                MOL_PLATFORM__RETRY | MOL_PLATFORM__REAUTH, c->timeout_ms,
-                                state_done);
+  return mol_platform__exchange_late(r, "GET", state_build,
+                                     MOL_PLATFORM__H_AUTH | MOL_PLATFORM__H_TENANT |
+                                     MOL_PLATFORM__RETRY | MOL_PLATFORM__REAUTH,
+                                     r->c->timeout_ms, state_done);
 }
 
 int mol_platform_poll_state(mol_platform_client *c, const mol_platform_call *call,

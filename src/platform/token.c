@@ -113,12 +113,20 @@ static void wipe_free(char *t) {
   free(t);
 }
 
+/* The token's directory: its path without "/.auth_token" (the client keeps the path only). */
+static char *token_dir_dup(const mol_platform_client *c) {
+  return strndup(c->token_path, strlen(c->token_path) - strlen("/" MOL_PLATFORM__TOKEN_FILE));
+}
+
 int mol_platform_save_token(mol_platform_client *c, const char *token) {
   if (!c || !token) return MOL_EINVAL;
   int rc;
   char *t = token_copy(token, &rc);
-  if (!rc) rc = save_file(c->token_dir, c->token_path, t);
+  char *dir = rc ? NULL : token_dir_dup(c);
+  if (!rc && !dir) rc = MOL_ENOMEM;
+  if (!rc) rc = save_file(dir, c->token_path, t);
   if (!rc) mol_platform__token_set(c, t);
+  free(dir);
   wipe_free(t);
   return rc;
 }
@@ -162,7 +170,7 @@ int mol_platform__token_save_async(mol_platform_req *r, const char *token,
   token_save *s = calloc(1, sizeof(*s));
   if (!s) return MOL_ENOMEM;
   s->token = token_copy(token, &rc);
-  if (!rc && (!(s->dir = strdup(r->c->token_dir)) || !(s->path = strdup(r->c->token_path))))
+  if (!rc && (!(s->dir = token_dir_dup(r->c)) || !(s->path = strdup(r->c->token_path))))
     rc = MOL_ENOMEM;
   s->r = r;
   s->done = done;

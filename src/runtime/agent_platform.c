@@ -156,14 +156,21 @@ static void on_registered(int err, const mol_platform_result *res, void *arg) {
   if (rc) mol_agent__end(a, MOL_AGENT_FAILED, rc);
 }
 
-static void register_now(mol_agent *a) {
+/* The card registered, built when the registration is sent (the platform client calls this
+ * once a connection is free for it): thousands of agents registering at start wait for a
+ * connection holding no card text. */
+static char *register_card(void *arg) {
+  mol_agent *a = arg;
   mol_a2a_card card = {.name = a->name, .description = a->description, .url = a->url,
                        .streaming = 1};
   card.skills = mol_agent__setup_card_skills(a, &card.n_skills);
-  char *json = mol_a2a_card_build(&card, MOL_A2A_CARD_V03);
-  mol_platform_register_opts ro = {.reported_url = a->url, .agent_card_json = json};
-  int rc = json ? mol_platform_register(a->pc, &ro, NULL, on_registered, a, NULL) : MOL_ENOMEM;
-  free(json);
+  return mol_a2a_card_build(&card, MOL_A2A_CARD_V03);
+}
+
+static void register_now(mol_agent *a) {
+  mol_platform_register_opts ro = {.reported_url = a->url, .agent_card_fn = register_card,
+                                   .card_arg = a};
+  int rc = mol_platform_register(a->pc, &ro, NULL, on_registered, a, NULL);
   if (rc) mol_agent__end(a, MOL_AGENT_FAILED, rc);
 }
 

@@ -195,6 +195,38 @@ static void reg_02_bearer_on_reregister(void **st) {
   assert_string_equal(read_file(path_in(F->dir, ".auth_token")), "tok-cached-0123456789\n");
 }
 
+/* agent_card_fn: a registration that waits for a connection (the only one is busy with a
+ * state poll) has not built its card yet; once sent, the body carries the card it built. */
+static char *card_of(void *arg) {
+  int *calls = arg;
+  ++*calls;
+  return strdup("{\"name\":\"late\",\"skills\":[]}");
+}
+
+static void reg_card_built_when_sent(void **st) {
+  (void)st;
+  script_push(&F->s, 200, NULL, "{\"status\":\"online\"}");
+  script_push(&F->s, 200, NULL, "{\"status\":\"registered\"}");
+  mol_platform_opts o = base_opts(F->f.port, F->dir);
+  o.pool_max_conns = 1;
+  mol_platform_client *c = mk(&o);
+  capture poll = {0}, cap = {0};
+  int calls = 0;
+  assert_int_equal(mol_platform_poll_state(c, NULL, on_capture, &poll, NULL), 0);
+  mol_platform_register_opts ro = {.reported_url = "http://agent.example:9000",
+                                   .agent_card_fn = card_of, .card_arg = &calls};
+  assert_int_equal(mol_platform_register(c, &ro, NULL, on_capture, &cap, NULL), 0);
+  assert_int_equal(calls, 0); /* waiting at the gate: nothing built */
+  wait_done(&poll, 3000);
+  wait_done(&cap, 3000);
+  assert_int_equal(poll.err, 0);
+  assert_int_equal(cap.err, 0);
+  assert_int_equal(calls, 1);
+  assert_string_equal(req(1)->path, "/registry/register");
+  assert_string_equal(json_field(req(1)->body, "url"), "http://agent.example:9000");
+  assert_non_null(strstr(req(1)->body, "\"agent_card\":{\"name\":\"late\",\"skills\":[]}"));
+}
+
 static void reg_03_500_is_error(void **st) {
   (void)st;
   script_push(&F->s, 500, NULL, "{\"error\":\"registration failed\"}");
@@ -711,7 +743,7 @@ int main(void) {
       T(tok_03_04_absent_or_empty),        T(tok_05_default_dir_under_home),
       T(add_09_atomic_0600_under_umask),   T(reg_01_saves_issued_token),
       T(reg_02_bearer_on_reregister),      T(reg_03_500_is_error),
-      T(reg_401_rereads_token_once),       T(sec_01_bearer_and_map),
+      T(reg_401_rereads_token_once), T(reg_card_built_when_sent),       T(sec_01_bearer_and_map),
       T(sec_02_null_body_is_empty_map),    T(sec_03_401_is_error),
       T(sta_01_05_states),                 T(add_24_empty_404_is_misroute),
       T(hb_01_full_payload_and_tenant),    T(add_02_post_429_not_retried),
