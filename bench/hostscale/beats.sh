@@ -2,7 +2,7 @@
 # bench/hostscale/beats.sh: the dev platform's CPU per heartbeat and state poll with a large
 # registry - what one `molecule host` of N agents asks of it every 30 s (N heartbeats and N
 # state polls). `molecule platform --dev` on CPU 1 opens a copy of DB (a platform database
-# with the workspaces registered, e.g. saved by `SAVE=<dir> mem.sh 100000`); wrk on CPU 0 with
+# with the workspaces registered, as `SAVE=<dir> mem.sh 100000` keeps it); wrk on CPU 0 with
 # 16 connections (the host's pool) sends heartbeats and state polls in turn, rotating over
 # every workspace of TOKENS ("<id> <token>" lines) with its own bearer. Platform CPU (user +
 # sys, from /proc) per request over the measured window; rounds alternate the binaries.
