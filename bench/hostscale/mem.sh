@@ -12,6 +12,8 @@
 # "online" is the platform's view (a registration it committed); an agent whose answer was lost
 # is online there but never heartbeats: read "heartbeats within 35 s" (taken SETTLE_S later) and
 # "agents refused 401 at least once" for the agents that are really up.
+# SAVE=<dir>: once every agent is online, the platform's database (SAVE/p-LABEL.db) and the
+# agents' tokens (SAVE/tokens-LABEL: "<id> <token>" lines) are kept there for beats.sh.
 # MOL=<molecule binary> (default: the release build); BEFORE=<another molecule binary> runs the
 # same measure with it first, in the same run, for a before/after ratio. The result goes to
 # bench/out/hostmem.md; docs/benchmarks.md is edited by hand from it.
@@ -56,6 +58,23 @@ fresh_beats() { # workspaces whose last heartbeat is under 35 s old
     "select count(*) from workspaces where last_heartbeat_at > strftime('%s','now')*1000 - 35000" 2>/dev/null || echo 0
 }
 
+save_run() { # label: the database and the tokens, for beats.sh
+  mkdir -p "$SAVE"
+  sqlite3 "$dir/p.db" ".backup '$SAVE/p-$1.db'"
+  python3 - "$dir/home/.molecule" "$SAVE/tokens-$1" <<'PY'
+import os, sys
+root, out = sys.argv[1:]
+with open(out, 'w') as f:
+    for ws in sorted(os.listdir(root)):
+        try:
+            tok = open(os.path.join(root, ws, '.auth_token')).read().strip()
+        except OSError:
+            continue
+        if tok:
+            f.write('%s %s\n' % (ws, tok))
+PY
+}
+
 measure() { # label binary
   local label=$1 bin=$2
   rm -f "$dir"/p.db*
@@ -98,6 +117,7 @@ measure() { # label binary
   up=$(python3 -c "print('%.1f' % ($(date +%s.%N) - $t0))")
   local r1 o1
   r1=$(rss_kb "$hpid") o1=$(rss_kb "$one")
+  [[ -z ${SAVE:-} || -n ${STANDALONE:-} ]] || save_run "$label"
   sleep "$settle"
   local r2 o2 beats fds
   r2=$(rss_kb "$hpid") o2=$(rss_kb "$one") beats=$(fresh_beats)

@@ -6,6 +6,10 @@
  * Tokens are looked up by sha256 (the only form stored). Live tokens found in the database are
  * cached in memory (hash -> workspace id) so that a heartbeat costs one hash and one hash-table
  * probe; any revocation clears the whole cache, which is rare (delete) and always correct.
+ * The cache holds up to token_cache_max tokens; past that the oldest entry goes, not the whole
+ * cache: cleared whole at a fixed 100,000, a host of 100,000 agents (plus one) emptied it once
+ * per heartbeat round, and from then on every heartbeat and state poll missed (a token query
+ * and a last_used_at write each) while the cache filled again.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -20,8 +24,6 @@
 #include "http/url.h"
 #include "molecule.h"
 
-#define TOKCACHE_MAX 100000
-
 void mol_dp__token_cache_clear(mol_devplatform *dp) {
   mol_dp__tokcache *e, *tmp;
   HASH_ITER(hh, dp->tokcache, e, tmp) {
@@ -32,7 +34,12 @@ void mol_dp__token_cache_clear(mol_devplatform *dp) {
 }
 
 static void cache_put(mol_devplatform *dp, const char *hex, const char *ws) {
-  if (dp->tokcache_n >= TOKCACHE_MAX) mol_dp__token_cache_clear(dp);
+  if (dp->tokcache && dp->tokcache_n >= dp->tokcache_max) { /* the head is the oldest */
+    mol_dp__tokcache *old = dp->tokcache;
+    HASH_DEL(dp->tokcache, old);
+    free(old);
+    dp->tokcache_n--;
+  }
   mol_dp__tokcache *e = calloc(1, sizeof *e);
   if (!e) return;
   memcpy(e->hash, hex, sizeof e->hash);

@@ -40,6 +40,7 @@ static void apply_opts(mol_devplatform *dp, const mol_devplatform_opts *o) {
                                  ? o->activity_retention_s
                                  : env_uint("ACTIVITY_RETENTION_DAYS", 7 * 86400, 86400);
   dp->queue_max_per_ws = o->queue_max_per_ws ? o->queue_max_per_ws : 1000;
+  dp->tokcache_max = o->token_cache_max ? o->token_cache_max : 262144;
   dp->max_body_bytes = o->max_body_bytes ? o->max_body_bytes : (1u << 20);
   dp->plugins_dir = o->plugins_dir ? strdup(o->plugins_dir) : NULL;
   dp->configs_dir = o->configs_dir ? strdup(o->configs_dir) : NULL;

@@ -39,6 +39,9 @@ typedef struct {                   /* zero = defaults */
   const char *configs_dir;         /* the workspaces' config dirs: DIR/<name>/ (or its slug),
                                       whose config.yaml shared_context files a parent shares
                                       with its children; NULL: every parent shares [] */
+  unsigned token_cache_max;        /* live tokens kept in memory (hash -> workspace) so that a
+                                      heartbeat needs no token query; past it the oldest goes;
+                                      0: 262144 (a host of 100,000 agents fits) */
   const char *public_host;         /* host names clients use to reach the platform (comma-
                                       separated, no scheme or port), accepted in Host and
                                       Origin besides localhost and IP addresses; NULL: none */

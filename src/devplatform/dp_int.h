@@ -464,7 +464,7 @@ struct mol_devplatform {
   struct mol_http_server *srv;
   struct mol_http_client *client;
   mol_dp__tokcache *tokcache;
-  size_t tokcache_n;
+  size_t tokcache_n, tokcache_max;
   mol_dp__regkey *regkeys;          /* registration keys by workspace (regkey.c) */
   mol_dp__rt *rt;
   uint64_t ws_gen;                 /* bumped by every write to the workspaces table and every

@@ -11,11 +11,19 @@
  * it has one, still counts the wait: call.c arms it.)
  *
  * Registrations are slow on the platform (a row, a token and its commit) and come all at once
- * at start-up; they may hold at most half of the connections, so heartbeats and state polls of
- * the agents already registered keep flowing. Within those rules the oldest waiting exchange
- * goes first.
+ * at start-up; they are sure of half of the connections, so heartbeats and state polls of the
+ * agents already registered keep flowing. While no other exchange waits they may borrow the
+ * idle ones beyond that half, all but one: a heartbeat made meanwhile still finds a connection
+ * at once, and a borrowed connection, once answered, goes to whatever else waits by then.
+ * Within those rules the oldest waiting exchange goes first.
+ *
+ * The waiting room is bounded (max_waiting, the pool's max_queued), but never below four
+ * exchanges per client sharing the gate: a client's own loop has at most a registration, a
+ * heartbeat, a state poll and an inbound poll out at once, so a host starting 100,000 agents
+ * (100,000 registrations waiting) does not refuse the heartbeats of those already registered.
  *
  * Exchanges to other origins (a peer called directly) bypass the gate. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,7 +83,15 @@ static int gated(const mol_platform_req *r) {
 }
 
 static int may_go(const mol_platform__gate *g, int lane) {
-  return g->busy < g->slots && (!lane || g->reg_busy < g->reg_slots);
+  if (g->busy >= g->slots) return 0;
+  if (!lane || g->reg_busy < g->reg_slots) return 1;
+  return !g->head[0] && g->busy + 1 < g->slots; /* a registration borrowing an idle slot */
+}
+
+/* Room for every client's own periodic exchanges, whatever the configured bound. */
+static unsigned room(const mol_platform__gate *g) {
+  unsigned per_clients = g->refs > UINT_MAX / 4 ? UINT_MAX : g->refs * 4;
+  return g->max_waiting > per_clients ? g->max_waiting : per_clients;
 }
 
 static void take(mol_platform__gate *g, mol_platform_req *r) {
@@ -92,7 +108,7 @@ int mol_platform__gate_enter(mol_platform_req *r) {
     take(g, r);
     return 1;
   }
-  if (g->waiting >= g->max_waiting) return MOL_ELIMIT;
+  if (g->waiting >= room(g)) return MOL_ELIMIT;
   g->waiting++;
   r->gate_waiting = 1;
   r->gate_seq = g->seq++;

@@ -504,6 +504,50 @@ static void test_status_and_liveness(void **state) {
   env_stop(&e);
 }
 
+/* Runs one SQL statement on the platform's database from another process (python3's sqlite3:
+ * the platform loads SQLite at run time, the test does not link it); prints the first column
+ * of the first row, or nothing. */
+static long long db_query(env *e, const char *sql) {
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd,
+           "python3 -c \"import sqlite3; c = sqlite3.connect('%s', timeout=10); "
+           "r = c.execute(\\\"%s\\\").fetchone(); c.commit(); print(r[0] if r else 0)\"",
+           e->db, sql);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  long long v = -1;
+  assert_int_equal(fscanf(p, "%lld", &v), 1);
+  assert_int_equal(pclose(p), 0);
+  return v;
+}
+
+/* The token cache past its bound drops its oldest entry, not everything: four slots, five
+ * agents heartbeating in turn; after the fifth, the last four still hit (a miss is visible:
+ * it queries the token and writes its last_used_at). Cleared whole, the second round missed
+ * three of four. */
+static void test_token_cache_bounded(void **state) {
+  (void)state;
+  env e;
+  env_start(&e, 1);
+  e.opts.token_cache_max = 4;
+  env_open(&e);
+  char ws[5][64], tok[5][64];
+  for (int i = 0; i < 5; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "w%d", i);
+    snprintf(ws[i], 64, "%s", create_ws(&e, NULL, name, NULL));
+    snprintf(tok[i], 64, "%s", register_ws(&e, ws[i], "remote://x", NULL));
+    assert_true(tok[i][0]);
+  }
+  for (int i = 0; i < 5; i++) heartbeat(&e, ws[i], tok[i], NULL); /* five misses */
+  assert_int_equal(db_query(&e, "UPDATE tokens SET last_used_at=NULL"), 0);
+  for (int i = 1; i < 5; i++) heartbeat(&e, ws[i], tok[i], NULL);
+  assert_int_equal(db_query(&e, "SELECT count(last_used_at) FROM tokens"), 0);
+  heartbeat(&e, ws[0], tok[0], NULL); /* the one evicted: a miss, still answered */
+  assert_int_equal(db_query(&e, "SELECT count(last_used_at) FROM tokens"), 1);
+  env_stop(&e);
+}
+
 /* The feed is bounded per workspace; a pruned cursor answers 410. */
 static void test_activity_bounds(void **state) {
   (void)state;
@@ -659,6 +703,7 @@ int main(void) {
       cmocka_unit_test(test_admin_token_file),
       cmocka_unit_test(test_rate_limit), cmocka_unit_test(test_ssrf),
       cmocka_unit_test(test_status_and_liveness), cmocka_unit_test(test_activity_bounds),
+      cmocka_unit_test(test_token_cache_bounded),
       cmocka_unit_test(test_plugin_download), cmocka_unit_test(test_bad_input),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

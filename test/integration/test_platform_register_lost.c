@@ -9,7 +9,14 @@
  *    401 for ever; and another registrant without the token is still refused (hijack guard).
  *  - queue_wait_not_timed: a platform that takes 400 ms per answer, one connection, four calls
  *    with a 1 s timeout: the calls waiting for the connection time from when they are sent,
- *    so all four succeed (timed from when they were made, the third and fourth time out). */
+ *    so all four succeed (timed from when they were made, the third and fourth time out).
+ *  - registrations_borrow_idle_slots: four clients sharing a pool of four connections register
+ *    with a platform that never answers a register: with nothing else waiting they take three
+ *    connections, not only their half (two), and the fourth stays free, so a heartbeat made
+ *    meanwhile is sent and answered at once.
+ *  - waiting_room_fits_every_client: a pool of one connection with room for two waiting
+ *    requests, four clients making two state polls each: every client's own exchanges fit
+ *    (four per client), so none is refused with MOL_ELIMIT. */
 #include "devplatform_proc.h"
 #include "platform_testutil.h"
 
@@ -199,11 +206,105 @@ static void queue_wait_not_timed(void **state) {
   free(f);
 }
 
+/* ---- registrations borrow idle connections; heartbeats keep one ---------------------------- */
+
+#define NCLIENTS 4
+
+static void hang_registers(fake *f, const fake_req *r, fake_resp *out, void *arg) {
+  (void)f;
+  (void)arg;
+  if (!strncmp(r->path, "/registry/register", 18)) *out = (fake_resp){.action = FAKE_HANG};
+  else *out = (fake_resp){.status = 200, .body = "{\"status\":\"online\"}"};
+}
+
+/* Runs the loop until the fake has logged n requests to path, or 10 s pass. */
+static int run_until_logged(fake *f, const char *method, const char *path, int n) {
+  for (int i = 0; i < 1000 && fake_count(f, method, path) < n; i++) run_for(g_loop, 10);
+  return fake_count(f, method, path);
+}
+
+static void clients_new(uv_loop_t *loop, mol_platform_opts *o, mol_platform_client **c) {
+  for (int i = 0; i < NCLIENTS; i++) assert_int_equal(mol_platform_client_new(loop, o, &c[i]), 0);
+}
+
+static void clients_teardown(uv_loop_t *loop, fake *f, mol_platform_client **c, char *dir) {
+  for (int i = 1; i < NCLIENTS; i++) close_client(c[i]);
+  pt_teardown(loop, f, c[0], dir);
+}
+
+static void registrations_borrow_idle_slots(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  g_loop = &loop;
+  char *dir = make_tmpdir();
+  fake *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  fake_init(f, &loop, hang_registers, NULL);
+  assert_int_equal(fake_listen(f, 0), 0);
+  mol_platform_opts o = base_opts(f->port, dir);
+  o.pool_max_conns = NCLIENTS; /* registrations are sure of two */
+  mol_platform_client *c[NCLIENTS];
+  clients_new(&loop, &o, c);
+  capture reg[NCLIENTS];
+  memset(reg, 0, sizeof reg);
+  mol_platform_register_opts ro = {.reported_url = "remote://no-inbound"};
+  for (int i = 0; i < NCLIENTS; i++)
+    assert_int_equal(mol_platform_register(c[i], &ro, NULL, on_capture, &reg[i], NULL), 0);
+  /* Nothing else waits: three go (two were the limit), one connection stays free. */
+  assert_int_equal(run_until_logged(f, "POST", "/registry/register", 3), 3);
+  run_for(&loop, 100);
+  assert_int_equal(fake_count(f, "POST", "/registry/register"), 3);
+  /* ... for a heartbeat, sent and answered while the registrations hang. */
+  capture hb = {0};
+  mol_platform_heartbeat_payload pl = {0};
+  assert_int_equal(mol_platform_heartbeat(c[0], &pl, NULL, on_capture, &hb, NULL), 0);
+  wait_done(&hb, 10000);
+  assert_int_equal(hb.err, 0);
+  assert_int_equal(hb.status, 200);
+  for (int i = 0; i < NCLIENTS; i++) assert_int_equal(reg[i].calls, 0);
+  clients_teardown(&loop, f, c, dir);
+  for (int i = 0; i < NCLIENTS; i++) assert_int_equal(reg[i].calls, 1); /* canceled */
+  free(f);
+}
+
+/* ---- the waiting room holds every client's own exchanges ----------------------------------- */
+
+static void waiting_room_fits_every_client(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  g_loop = &loop;
+  char *dir = make_tmpdir();
+  fake *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  fake_init(f, &loop, hang_registers, NULL);
+  assert_int_equal(fake_listen(f, 0), 0);
+  mol_platform_opts o = base_opts(f->port, dir);
+  o.pool_max_conns = 1;
+  o.pool_max_queued = 2;
+  mol_platform_client *c[NCLIENTS];
+  clients_new(&loop, &o, c);
+  capture caps[2 * NCLIENTS];
+  memset(caps, 0, sizeof caps);
+  for (int i = 0; i < 2 * NCLIENTS; i++)
+    assert_int_equal(mol_platform_poll_state(c[i % NCLIENTS], NULL, on_capture, &caps[i], NULL), 0);
+  for (int i = 0; i < 2 * NCLIENTS; i++) {
+    wait_done(&caps[i], 10000);
+    assert_int_equal(caps[i].err, 0); /* MOL_ELIMIT past two waiting without the rule */
+    assert_string_equal(caps[i].state, "online");
+  }
+  clients_teardown(&loop, f, c, dir);
+  free(f);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(lost_answer_recovers),
     cmocka_unit_test(queue_wait_not_timed),
+    cmocka_unit_test(registrations_borrow_idle_slots),
+    cmocka_unit_test(waiting_room_fits_every_client),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
