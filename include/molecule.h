@@ -227,9 +227,11 @@ typedef struct {
                                 (off: a peer URL is a third party and must not get them) */
   unsigned pool_max_conns;   /* connections per origin of the loop's shared pool, 0 -> 16;
                                 only the first client created on a loop sets it (as the next) */
-  unsigned pool_max_queued;  /* requests waiting for a pooled connection, 0 -> 100000 (10,000
-                                agents starting together queue two requests each); past it a
-                                call completes with MOL_ELIMIT */
+  unsigned pool_max_queued;  /* requests waiting for a pooled connection, 0 -> 100000, never
+                                below four per client sharing the loop's pool (so a host's
+                                starting registrations cannot crowd out the heartbeats of
+                                agents already registered); past it a call completes with
+                                MOL_ELIMIT */
   mol_platform_retry_opts retry;
 } mol_platform_opts;
 
