@@ -10,7 +10,8 @@
 # library: libuv, jansson, libyaml and mbedTLS are linked in from their static archives, so the
 # dynamic loader resolves almost no symbols before main. shared_deps: the build asked for their
 # shared libraries (-Dstatic_deps=false, as the Debian packages do). Third argument sanitizers:
-# the ASan/UBSan runtimes (and what they pull in) are allowed besides the C library.
+# the ASan/UBSan runtimes (and what they pull in) are allowed besides the C library. Needs
+# readelf (binutils).
 set -eu
 MOLECULE=$1
 DEPS=${2:-static_deps}
@@ -44,5 +45,14 @@ for args in "--version" "--help" "serve --help" "host --help"; do
       "warn that their static archives are missing? -Dstatic_deps=false links them shared)"
   fi
 done
+# Thread-local storage: the C library zeroes the command's whole TLS block for every thread as it
+# starts, the main thread's before main, so each 4 KB of it is a page fault for every command,
+# --version included. Large per-thread buffers are allocated on first use instead.
+tls=$(readelf -lW "$MOLECULE" | awk '$1 == "TLS" {print $6}')
+[ -n "$tls" ] || tls=0
+tls=$(printf '%d' "$tls")
+echo "thread-local storage: $tls bytes"
+[ "$tls" -le 16384 ] || fail "molecule has $tls bytes of thread-local storage (at most 16384):" \
+  "$(readelf -sW "$MOLECULE" | awk '$4 == "TLS" && $3 >= 4096 {print $8 " " $3}' | tr '\n' ' ')"
 "$MOLECULE" --version | grep -q '^molecule ' || fail "--version: $(cat "$DIR/out")"
 echo "ok"
