@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deb_test.sh - builds the Debian packages of this tree (debian/) with dpkg-buildpackage, installs
-# them, and checks the install as a user meets it: `molecule --version`, the man pages, the bash
-# completion, the systemd unit, and examples/embed_poll.c (the embedding example of
+# them, and checks the install as a user meets it: `molecule --version`, that it links the shared
+# libraries of its Debian dependencies (not the upstream default's static archives), the man
+# pages, the bash completion, the systemd unit, and examples/embed_poll.c (the embedding example of
 # docs/embedding.md) compiled with `pkg-config molecule` against the installed libmolecule and
 # run against the installed `molecule platform --dev`.
 # The build runs in a copy of the tree (what git tracks), without network when run as root: the
@@ -75,6 +76,18 @@ step "molecule --version"
 [[ $(command -v molecule) == /usr/bin/molecule ]] || fail "molecule on PATH is $(command -v molecule)"
 out=$(/usr/bin/molecule --version)
 [[ $out == "molecule $version" ]] || fail "molecule --version says '$out'"
+
+step "molecule links the shared libraries of its Debian dependencies"
+# debian/rules sets -Dstatic_deps=false: a security update of libuv or mbedTLS must reach
+# /usr/bin/molecule without a rebuild, and the package must depend on them.
+needed=$(objdump -p /usr/bin/molecule | sed -n 's/^ *NEEDED *//p' | tr '\n' ' ')
+for lib in libuv.so.1 libjansson.so.4 libyaml-0.so.2 libmbedtls.so libmbedx509.so libmbedcrypto.so; do
+  [[ " $needed" == *" $lib"* ]] || fail "/usr/bin/molecule does not link $lib (NEEDED: $needed)"
+done
+deps=$(dpkg-query -W -f='${Depends}' molecule)
+for pkg in libuv1 libmbedtls libjansson4; do
+  [[ $deps == *"$pkg"* ]] || fail "the molecule package does not depend on $pkg: $deps"
+done
 
 step "man pages"
 for page in molecule molecule-call molecule-host molecule-plugin molecule-peers; do

@@ -6,6 +6,8 @@ set -euo pipefail
 pkgs=(
   gcc clang libclang-rt-14-dev meson ninja-build pkg-config git ca-certificates openssl curl
   python3 procps bubblewrap strace tinyproxy
+  # The -dev packages of libuv, mbedTLS, jansson and libyaml also ship the static archives
+  # the default build links into the molecule command (meson.build, static_deps).
   libuv1-dev node-llhttp libmbedtls-dev libarchive-dev libjansson-dev libyaml-dev
   libsqlite3-dev libcmocka-dev uthash-dev
   nodejs npm

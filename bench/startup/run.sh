@@ -2,10 +2,11 @@
 # bench/startup: what `molecule --version` costs to start, next to /bin/true (the cost of a
 # process at all on this machine) in the same run: perf stat -r N (task-clock = CPU time,
 # elapsed, page faults) and the shared objects the dynamic loader maps (LD_DEBUG=libs).
-# BEFORE_BIN=<build dir> adds that build's binary to the same run (to compare two builds);
-# BENCH_BIN=<build dir> measures that build instead of building build-bench; STATIC=1 adds a
-# build with -Dstatic_deps=true (build-bench-static: libuv, jansson, libyaml, mbedTLS linked
-# from their static archives).
+# BEFORE_BIN=<build dir or binary> adds that build's command to the same run (to compare two
+# builds); BENCH_BIN=<build dir> measures that build instead of building build-bench (the
+# default build: libuv, jansson, libyaml and mbedTLS linked from their static archives);
+# SHARED=1 adds a build with -Dstatic_deps=false (build-bench-shared: those linked as shared
+# libraries, as the Debian packages do; SHARED=<build dir> uses that one).
 # Usage: bench/startup/run.sh [runs=200]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,16 +25,21 @@ trap 'rm -rf "$dir"' EXIT
 declare -a names cmds
 names+=("/bin/true"); cmds+=("/bin/true")
 if [[ -n ${BEFORE_BIN:-} ]]; then
-  names+=("molecule --version (before)"); cmds+=("$BEFORE_BIN/src/cli/molecule --version")
+  before=$BEFORE_BIN
+  [[ -d $before ]] && before=$before/src/cli/molecule
+  names+=("molecule --version (before)"); cmds+=("$before --version")
 fi
 names+=("molecule --version"); cmds+=("$bin/src/cli/molecule --version")
-if [[ -n ${STATIC:-} ]]; then
-  static=$BENCH_ROOT/build-bench-static
-  [[ -f $static/build.ninja ]] ||
-    meson setup "$static" -Dbuildtype=release -Dtests=false -Dstatic_deps=true >/dev/null
-  ninja -C "$static" src/cli/molecule >"$BENCH_OUT/build-static.log" 2>&1 ||
-    { tail -30 "$BENCH_OUT/build-static.log" >&2; exit 1; }
-  names+=("molecule --version, -Dstatic_deps=true"); cmds+=("$static/src/cli/molecule --version")
+if [[ -n ${SHARED:-} ]]; then
+  shared=$SHARED
+  if [[ ! -d $shared ]]; then
+    shared=$BENCH_ROOT/build-bench-shared
+    [[ -f $shared/build.ninja ]] ||
+      meson setup "$shared" -Dbuildtype=release -Dtests=false -Dstatic_deps=false >/dev/null
+  fi
+  ninja -C "$shared" src/cli/molecule >"$BENCH_OUT/build-shared.log" 2>&1 ||
+    { tail -30 "$BENCH_OUT/build-shared.log" >&2; exit 1; }
+  names+=("molecule --version, -Dstatic_deps=false"); cmds+=("$shared/src/cli/molecule --version")
 fi
 
 # The commands take turns, ROUNDS times runs/ROUNDS runs each, and every figure is the median of
@@ -66,44 +72,49 @@ for i in "${!cmds[@]}"; do
   echo "${rows[-1]}"
 done
 
-python3 - "$runs" "$rounds" "$per" "$dir/rounds" "${rows[@]}" >"$dir/result.md" <<'PY'
+buildtype=$(python3 -c 'import json, sys
+print(next(o["value"] for o in json.load(open(sys.argv[1])) if o["name"] == "buildtype"))' \
+  "$bin/meson-info/intro-buildoptions.json" 2>/dev/null || echo "?")
+python3 - "$runs" "$rounds" "$per" "$dir/rounds" "$buildtype" "${rows[@]}" >"$dir/result.md" <<'PY'
 import statistics, sys
 runs, rounds, per = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+buildtype = sys.argv[5]
 samples = {}
 for line in open(sys.argv[4]):
     i, clock, faults, wall = line.strip().split('|')
-    samples.setdefault(int(i), []).append((float(clock), float(faults), float(wall)))
+    samples.setdefault(int(i), []).append((float(clock), float(faults), float(wall) * 1e3 / per))
 rows = []
-for i, r in enumerate(sys.argv[5:]):
+for i, r in enumerate(sys.argv[6:]):
     name, libs, ir = r.split('|')
     med = [statistics.median(s[k] for s in samples[i]) for k in range(3)]
-    rows.append((name, med[0], '%d' % med[1], med[2], libs, ir))
+    low = [min(s[k] for s in samples[i]) for k in range(3)]
+    rows.append((name, med[0], low[0], '%d' % med[1], med[2], low[2], libs, ir))
 cpu = [l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')]
 load = open('/proc/loadavg').read().split()[0]
 print('## Start-up: molecule --version\n')
 print('Command: `bench/startup/run.sh %d` (`BEFORE_BIN=<older build>` adds a second binary to the same run,' % runs)
-print('`STATIC=1` a `-Dstatic_deps=true` build). The commands take turns, %d rounds of %d runs each,' % (rounds, per))
-print('and each figure is the median of its rounds. perf stat: task-clock is the CPU time of one run;')
-print('wall is %d runs back to back from a shell loop, divided; shared objects are those the dynamic' % per)
-print('loader initialised (LD_DEBUG=libs);')
-print('instructions are those of one run under callgrind, the dynamic loader included.')
+print('`SHARED=1` a `-Dstatic_deps=false` build). The commands take turns, %d rounds of %d runs each;' % (rounds, per))
+print('each figure is the median of its rounds, and the lowest round next to it. perf stat: task-clock')
+print('is the CPU time of one run; wall is %d runs back to back from a shell loop, divided (the' % per)
+print('shell\'s fork and wait included); shared objects are those the dynamic loader initialised')
+print('(LD_DEBUG=libs); instructions are those of one run under callgrind, the dynamic loader included.')
 print('/bin/true is the cost of any process on this machine in the same run. Machine: %s, %d CPUs,' % (cpu[0] if cpu else '?', len(cpu)))
-print('shared; load average at the end: %s. Release build.\n' % load)
-print('| command | CPU (task-clock) | wall per run | page faults | shared objects | instructions |')
+print('shared; load average at the end: %s. Build type: %s.\n' % (load, buildtype))
+print('| command | CPU (task-clock), median / lowest | wall per run, median / lowest | page faults | shared objects | instructions |')
 print('|---|---|---|---|---|---|')
-base = rows[0][1]
+base, base_low = rows[0][1], rows[0][2]
 def thousands(ir):
     return '{:,}'.format(int(ir.replace(',', ''))) if ir.replace(',', '').isdigit() else ir
-for name, clock, faults, wall, libs, ir in rows:
-    print('| %s | %.2f ms | %.2f ms | %s | %s | %s |'
-          % (name, clock, wall * 1e3 / per, faults, libs, thousands(ir)))
+for name, clock, clock_low, faults, wall, wall_low, libs, ir in rows:
+    print('| %s | %.2f / %.2f ms | %.2f / %.2f ms | %s | %s | %s |'
+          % (name, clock, clock_low, wall, wall_low, faults, libs, thousands(ir)))
 print()
 def times(ir):
-    a, b = ir.replace(',', ''), rows[0][5].replace(',', '')
+    a, b = ir.replace(',', ''), rows[0][7].replace(',', '')
     return ', %.1fx /bin/true\'s' % (int(a) / int(b)) if a.isdigit() and b.isdigit() else ''
-for name, clock, faults, wall, libs, ir in rows[1:]:
-    print('- **%s: %.2f ms of CPU, %+.2f ms against /bin/true**; %s shared objects, %s instructions%s.'
-          % (name, clock, clock - base, libs, thousands(ir), times(ir)))
+for name, clock, clock_low, faults, wall, wall_low, libs, ir in rows[1:]:
+    print('- **%s: %.2f ms of CPU, %+.2f ms against /bin/true** (lowest rounds: %.2f ms, %+.2f ms); %s shared objects, %s instructions%s.'
+          % (name, clock, clock - base, clock_low, clock_low - base_low, libs, thousands(ir), times(ir)))
 print('- Target: under 1.5 ms.')
 if float(load) > 2:
     print('- The machine was loaded (load average above 2 on 2 CPUs): /bin/true itself took %.2f ms of' % base)

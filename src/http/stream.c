@@ -7,6 +7,7 @@
  * the owner never sees. */
 #include "http/stream.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +39,30 @@ struct mol_stream_early {
 
 /* Reads are consumed synchronously inside on_read, so one buffer per thread serves every
  * stream on the loop instead of one buffer per connection. The same holds for decrypted
- * records, at most one record (16 KiB) at a time. */
-static __thread char read_buf[64 * 1024];
-static __thread char plain_buf[16 * 1024];
+ * records, at most one record (16 KiB) at a time, kept after the read buffer. Allocated on the
+ * thread's first read and freed when it exits: as __thread arrays, the C library zeroed these
+ * 80 KiB for every thread as it started, the main thread's before main, which cost every
+ * `molecule` command 20 page faults (docs/benchmarks.md, "Start-up"). */
+enum { READ_BUF_LEN = 64 * 1024, PLAIN_BUF_LEN = 16 * 1024 };
+static __thread char *thread_bufs;
+static pthread_key_t bufs_key;
+static int bufs_key_err;
+
+static void make_bufs_key(void) { bufs_key_err = pthread_key_create(&bufs_key, free); }
+
+static char *bufs(void) { /* NULL without memory (or a key): reads then end in an error */
+  if (!thread_bufs) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_bufs_key);
+    char *b = bufs_key_err ? NULL : malloc(READ_BUF_LEN + PLAIN_BUF_LEN);
+    if (b && pthread_setspecific(bufs_key, b) != 0) { /* the key frees it at thread exit */
+      free(b);
+      b = NULL;
+    }
+    thread_bufs = b;
+  }
+  return thread_bufs;
+}
 
 static void tls_on_tcp_read(mol_stream *s, ssize_t nread, const char *data);
 static int tls_write(mol_stream *s, char *owned, const char *data, size_t len,
@@ -55,8 +77,8 @@ static void early_fail(mol_stream *s, int status);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   (void)h;
   (void)hint;
-  buf->base = read_buf;
-  buf->len = sizeof(read_buf);
+  buf->base = bufs();
+  buf->len = buf->base ? READ_BUF_LEN : 0; /* 0: libuv reads UV_ENOBUFS, the stream's end */
 }
 
 /* Once the owner has closed, it hears nothing more from the read side. */
@@ -503,8 +525,11 @@ static int tls_sync_reading(mol_stream *s) {
 /* Delivers every plaintext record already received, until the owner stops reading or closes,
  * the session needs more ciphertext, or the stream ends. */
 static void tls_deliver(mol_stream *s) {
+  char *b = bufs();
+  char *plain_buf = b ? b + READ_BUF_LEN : NULL;
+  if (!plain_buf) deliver_terminal(s, MOL_ENOMEM);
   while (s->reading && !s->closing && !s->read_done) {
-    ssize_t n = mol_http__tls_conn_read(s->tls, plain_buf, sizeof(plain_buf));
+    ssize_t n = mol_http__tls_conn_read(s->tls, plain_buf, PLAIN_BUF_LEN);
     if (n == MOL_EAGAIN) break;
     if (n > 0) {
       s->on_read(s, n, plain_buf);

@@ -182,23 +182,30 @@ int mol_plugin__manifest_digest(mol_plugin_manifest *m, char out[MOL_SHA256_HEX_
 static int hash_file(int dirfd, const char *name, uint8_t out[MOL_SHA256_LEN]) {
   int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -errno;
-  static __thread char buf[65536];
+  /* From the heap, not a __thread array: the C library zeroes those for every thread of every
+   * command as it starts, whether it hashes a plugin or not. */
+  enum { BUF_LEN = 65536 };
+  char *buf = malloc(BUF_LEN);
+  if (!buf) {
+    close(fd);
+    return MOL_ENOMEM;
+  }
   mol_plugin_sha256 h;
   mol_plugin__sha256_init(&h);
   ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) != 0) {
+  int rc = 0;
+  while ((n = read(fd, buf, BUF_LEN)) != 0) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      int err = -errno;
-      close(fd);
-      mol_plugin__sha256_final(&h, out);
-      return err;
+      rc = -errno;
+      break;
     }
     mol_plugin__sha256_update(&h, buf, (size_t)n);
   }
+  free(buf);
   close(fd);
   mol_plugin__sha256_final(&h, out);
-  return 0;
+  return rc;
 }
 
 typedef struct {

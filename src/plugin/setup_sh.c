@@ -29,6 +29,9 @@ typedef struct {
   mol_plugin_setup_result res;
   mol_plugin_setup_cb cb;
   void *arg;
+  /* Both pipes read into it: libuv hands it to on_read before the next allocation. Per job,
+   * not a __thread array, which every thread of every command would pay for at its start. */
+  char chunk[16384];
 } setup_job;
 
 static const char *const keep_env[] = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ",
@@ -94,11 +97,9 @@ static void log_bytes(setup_job *j, const char *data, size_t len) {
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  /* Per thread (one loop per thread): libuv hands it to on_read before the next allocation. */
-  static __thread char chunk[16384];
-  (void)h;
+  setup_job *j = h->data;
   (void)suggested;
-  *buf = uv_buf_init(chunk, sizeof(chunk));
+  *buf = uv_buf_init(j->chunk, sizeof(j->chunk));
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
