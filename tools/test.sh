@@ -10,14 +10,25 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
-# The npm peers used by the interop tests, pinned by their lock files.
-for lock in test/interop/*/package-lock.json; do
-  dir=$(dirname "$lock")
-  if [[ ! -f $dir/node_modules/.package-lock.json || $lock -nt $dir/node_modules/.package-lock.json ]]; then
-    echo "== npm ci in $dir"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || echo "!! npm ci failed in $dir"
-  fi
-done
+# python3 straight, not through a version manager's shim (pyenv's is a bash script that costs
+# about a second of a loaded 2-core machine per start, and the shell tests start hundreds): a
+# link to the interpreter the shim picks, first on PATH, before any build is configured.
+py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || true)
+if [[ -n $py && -x $py && $(command -v python3) != "$py" ]]; then
+  mkdir -p build-bin && ln -sfn "$py" build-bin/python3 && PATH=$PWD/build-bin:$PATH
+fi
+
+# The npm peers used by the interop tests, pinned by their lock files: installed while the
+# normal build runs (npm ci is mostly waiting on the network and the disk).
+npm_peers() {
+  for lock in test/interop/*/package-lock.json; do
+    dir=$(dirname "$lock")
+    if [[ ! -f $dir/node_modules/.package-lock.json || $lock -nt $dir/node_modules/.package-lock.json ]]; then
+      echo "== npm ci in $dir"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || echo "!! npm ci failed in $dir"
+    fi
+  done
+}
 
 passed=0 failed=0 skipped=0
 broken=()
@@ -42,7 +53,7 @@ count() { # dir label
   if ((skip > 0)); then
     echo "== $2: skipped tests:"; grep -E '"result": "SKIP"' "$log" | grep -o '"name": "[^"]*"'
   fi
-  echo "== $2: $ok passed, $bad failed, $skip skipped"
+  echo "== $2: $ok passed, $bad failed, $skip skipped (at ${SECONDS} s)"
 }
 
 # Each build runs in the background (niced) while the previous build's tests run: most of a test
@@ -56,7 +67,7 @@ split_args() { # [VAR=value | meson option ...] -> env[] and opts[]
 start_build() { # label dir [VAR=value ...] [meson options ...]
   local label=$1 dir=$2; shift 2
   local env opts; split_args "$@"
-  echo "== $label: building in $dir"
+  echo "== $label: building in $dir (at ${SECONDS} s)"
   (
     if ((${#env[@]})); then export "${env[@]}"; fi
     configure "$dir" "${opts[@]}" && nice -n 10 ninja -C "$dir" ${BUILD_TARGETS:-}
@@ -65,7 +76,10 @@ start_build() { # label dir [VAR=value ...] [meson options ...]
 }
 
 built() { # label dir: waits for the build; a failed build counts as one failure
-  if ! wait "${builder[$1]}"; then
+  local rc=0
+  wait "${builder[$1]}" || rc=$?
+  echo "== $1: built (at ${SECONDS} s)"
+  if ((rc)); then
     tail -40 "$2.build.log" 2>/dev/null
     failed=$((failed + 1)); broken+=("$1: build failed"); return 1
   fi
@@ -91,6 +105,7 @@ fuzz=(CC=clang BUILD_TARGETS=fuzzers -Dfuzz=true -Dsanitize=false -Db_lundef=fal
 have_clang=$(command -v clang || true)
 
 start_build normal build
+npm_peers
 normal_ok=0; built normal build && normal_ok=1
 start_build sanitize build-asan -Dsanitize=true -Dbuildtype=debug
 ((normal_ok)) && run_tests normal build
@@ -105,12 +120,12 @@ fi
 # counted as one test; built while the fuzz suite runs.
 fuzz_ok=0
 if [[ -n $have_clang ]] && built fuzz build-fuzz; then fuzz_ok=1; fi
-echo "== package: building, installing and running the .debs (log: build-deb.log)"
+echo "== package: building, installing and running the .debs (log: build-deb.log; at ${SECONDS} s)"
 nice -n 10 bash tools/deb_test.sh >build-deb.log 2>&1 &
 deb_pid=$!
 ((fuzz_ok)) && TEST_ARGS="--suite fuzz" run_tests fuzz build-fuzz
 if wait $deb_pid; then
-  passed=$((passed + 1)); echo "== package: 1 passed, 0 failed"
+  passed=$((passed + 1)); echo "== package: 1 passed, 0 failed (at ${SECONDS} s)"
 else
   tail -40 build-deb.log
   failed=$((failed + 1)); broken+=("package: tools/deb_test.sh failed (build-deb.log)")
