@@ -139,7 +139,7 @@ n = '{:,}'.format
 how = {'a2a_echo': 'a real A2A message/send straight to one of three echo workers (`molecule serve`)',
        'a2a_platform': 'a real A2A message/send to one of three echo workers (`molecule serve`) through the A2A proxy of `molecule platform --dev`',
        'delegate_to_workspace': 'the built-in tool: a POST of the delegation to `molecule platform --dev`, which answers with its id and sends the task to one of three echo workers (`molecule serve`) itself'}
-print('## Tools: %s concurrent turns, each fanning out to 3 tool calls%s\n' % (n(int(conc)), ', steady runs isolated' if isolate == '1' else ''))
+print('## Tools (`%s`): %s concurrent turns, each fanning out to 3 tool calls%s\n' % (tool, n(int(conc)), ', steady runs isolated' if isolate == '1' else ''))
 print('Command: `%s%sbench/tools/run.sh %s %s %s %s` (bench/bench_tools.c, bench/bench_tools_model.c).' % (
     '' if tool == 'a2a_echo' else 'TOOL=%s ' % tool, 'ISOLATE=1 ' if isolate == '1' else '', turns, conc, rounds, delay))
 print('A coordinator (the chat executor with a tool registry on one loop, CPU 1) runs %s turns,' % n(int(turns)))
