@@ -1,5 +1,5 @@
 /* loop.c - mol_platform_run: the heartbeat loop, the state-poll loop and the inbound poll loop
- * of one client, driven by a single timer.
+ * of one client, driven by a single wake (timer.h: one timer per loop for every run).
  *
  * Differences from the Python SDK's run_heartbeat_loop / run_agent_loop (sdk-parity §3.7,
  * §9.3-9):
@@ -17,6 +17,7 @@
  *    its result through run_opts.on_beat;
  *  - a persistent 401 or a misrouted 404 on /state ends the loop with MOL_PLATFORM_ERROR
  *    instead of looping forever or reading it as a deletion. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,8 +34,9 @@
 struct mol_platform__run {
   mol_platform_client *c;
   mol_platform__part part;                         /* the client stops the loop when it closes */
-  uv_timer_t timer;                                /* also the holds' last handle */
-  mol_holds holds;                        /* its own until it ends; each call in flight */
+  mol_platform__wake wake;                /* its next heartbeat, state or inbound poll */
+  mol_holds holds;                        /* its own until it ends; each call in flight
+                                             (finishing from the loop's shared queue) */
   mol_platform_run_opts o;
   mol_platform_status_cb cb;
   void *arg;
@@ -61,6 +63,8 @@ static void run_finish(void *arg) {
   mol_platform__run *run = arg;
   mol_platform_client *c = run->c;
   c->run = NULL;
+  mol_platform__wake_stop(c, &run->wake); /* stopped when it ended; nothing arms it since */
+  mol_platform__sched_release(c);
   mol_platform__part_remove(c, &run->part);
   run->cb(run->end_status, run->end_err, run->end_server_status, run->arg);
   free(run->end_server_status);
@@ -75,7 +79,7 @@ static void run_end(mol_platform__run *run, mol_platform_status st, int err,
   run->end_status = st;
   run->end_err = err;
   run->end_server_status = server_status ? strdup(server_status) : NULL;
-  uv_timer_stop(&run->timer);
+  mol_platform__wake_stop(run->c, &run->wake);
   mol_platform_cancel(run->hb);
   mol_platform_cancel(run->state);
   mol_platform_cancel(run->inbound);
@@ -305,8 +309,8 @@ static void start_inbound(mol_platform__run *run) {
 
 /* ---- the timer --------------------------------------------------------------------------- */
 
-static void tick(uv_timer_t *t) {
-  mol_platform__run *run = t->data;
+static void tick(mol_platform__wake *w) {
+  mol_platform__run *run = (mol_platform__run *)((char *)w - offsetof(mol_platform__run, wake));
   uint64_t now = uv_now(run->c->loop);
   if (run->ending) return;
   /* a slow state poll (429 back-off) never holds the heartbeat back */
@@ -331,7 +335,7 @@ static void rearm(mol_platform__run *run) {
     why = MOL_PLATFORM__ARM_INBOUND;
   }
   if (next == UINT64_MAX) return; /* everything is in flight; a completion re-arms */
-  mol_platform__arm(run->c, why, &run->timer, tick, next > now ? next - now : 0);
+  mol_platform__wake_arm(run->c, why, &run->wake, tick, next > now ? next - now : 0);
 }
 
 static void run_defaults(mol_platform_run_opts *o) {
@@ -349,6 +353,10 @@ int mol_platform_run(mol_platform_client *c, const mol_platform_run_opts *o,
   if (c->run) return MOL_EBUSY;
   mol_platform__run *run = calloc(1, sizeof(*run));
   if (!run) return MOL_ENOMEM;
+  if (mol_platform__sched_reserve(c)) {
+    free(run);
+    return MOL_ENOMEM;
+  }
   if (o) run->o = *o;
   run_defaults(&run->o);
   run->c = c;
@@ -358,14 +366,12 @@ int mol_platform_run(mol_platform_client *c, const mol_platform_run_opts *o,
   uint64_t now = uv_now(c->loop);
   run->next_hb = run->next_inbound = now;
   run->next_state = now;
-  uv_timer_init(c->loop, &run->timer);
-  run->timer.data = run;
-  mol_holds_init(&run->holds, (uv_handle_t *)&run->timer, run_finish, run);
+  mol_holds_init_shared(&run->holds, mol_platform__finishing(c), run_finish, run);
   run->part.stop = run_stop;
   mol_platform__part_add(c, &run->part);
   mol_holds_take(&c->holds); /* until the loop is freed */
   c->run = run;
   /* the first heartbeat goes out at once */
-  mol_platform__arm(c, MOL_PLATFORM__ARM_HEARTBEAT, &run->timer, tick, 0);
+  mol_platform__wake_arm(c, MOL_PLATFORM__ARM_HEARTBEAT, &run->wake, tick, 0);
   return 0;
 }

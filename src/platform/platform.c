@@ -11,6 +11,7 @@
 #include "base/str.h"
 #include "http/url.h"
 #include "platform/platform_int.h"
+#include "platform/timer.h"
 
 /* ---- one HTTP client per loop ------------------------------------------------------------
  * Clients on the same loop share a mol_http_client (and so its keep-alive pool). The registry
@@ -21,7 +22,8 @@ struct mol_platform__shared {
   mol_holds_shared finishing; /* the clients' last handle: one idle handle for all of them,
                                  not a 152-byte timer each */
   mol_platform__later later;  /* the calls' deferred completions (call.c) */
-  unsigned handles_open;      /* of those two, while closing */
+  mol_platform__sched sched;  /* the run loops' wakes, on one timer (timer.c) */
+  unsigned handles_open;      /* of those three, while closing */
   uv_loop_t *loop;
   mol_http_client *http;
   mol_platform__gate *gates; /* one per platform URL (gate.c); touched on the loop only */
@@ -56,6 +58,7 @@ static int shared_get(uv_loop_t *loop, const mol_platform_opts *o, mol_platform_
       s->loop = loop;
       mol_holds_shared_init(loop, &s->finishing);
       mol_platform__later_init(loop, &s->later);
+      mol_platform__sched_init(loop, &s->sched);
       s->pool_max_conns = o->pool_max_conns;
       s->pool_max_queued = o->pool_max_queued;
       s->next = shared_list;
@@ -75,20 +78,29 @@ static void shared_freed(uv_handle_t *h) {
   if (--s->handles_open) return;
   void (*cb)(void *) = s->closed_cb;
   void *arg = s->closed_arg;
+  mol_platform__sched_free(&s->sched);
   free(s);
   if (cb) cb(arg);
 }
 
-/* The HTTP client has closed; then the idle handle (a client's finish may be running from it:
+/* The HTTP client has closed; then the idle handles and the wakes' timer (a client's finish may be running from it:
  * the memory goes in its close callback, on a later turn). */
 static void shared_http_closed(void *arg) {
   mol_platform__shared *s = arg;
   uv_handle_t *finishing = mol_holds_shared_handle(&s->finishing);
-  s->handles_open = 2;
+  s->handles_open = 3;
   finishing->data = s;
   s->later.idle.data = s;
+  s->sched.timer.data = s; /* no wake is left: every run has ended */
   uv_close(finishing, shared_freed);
   uv_close((uv_handle_t *)&s->later.idle, shared_freed);
+  uv_close((uv_handle_t *)&s->sched.timer, shared_freed);
+}
+
+mol_platform__sched *mol_platform__sched_of(mol_platform_client *c) { return &c->shared->sched; }
+
+mol_holds_shared *mol_platform__finishing(mol_platform_client *c) {
+  return &c->shared->finishing;
 }
 
 /* Drops a reference to the loop's shared pool. cb(arg) fires once the pool no longer holds

@@ -189,6 +189,9 @@ void mol_platform__calls_shutdown(mol_platform_client *c);
 
 /* The Origin header's value into buf (cap bytes), or NULL when none is sent. */
 const char *mol_platform__origin(const mol_platform_client *c, char *buf, size_t cap);
+/* The loop's shared queue of finishing objects (the clients', their run loops'). */
+mol_holds_shared *mol_platform__finishing(mol_platform_client *c);
+
 /* The loop's deferred completions: set up with the shared pool; its idle handle is closed
  * (uv_close) with it, once no client is left. */
 void mol_platform__later_init(uv_loop_t *loop, mol_platform__later *l);

@@ -36,4 +36,47 @@ void mol_platform__observe_arms(mol_platform__arm_observer fn, void *arg);
 void mol_platform__arm(mol_platform_client *c, mol_platform__arm_kind kind, uv_timer_t *t,
                        uv_timer_cb cb, uint64_t delay_ms);
 
+/* ---- wakes: the run loops' schedules on one timer per loop ----------------------------------
+ * Every client's run loop (loop.c) waits for its next heartbeat, state poll or inbound poll.
+ * A uv_timer_t each is 152 bytes per agent of a host; instead each run keeps a wake (32
+ * bytes) in a min-heap of its loop's shared pool (platform.c), behind the pool's one timer,
+ * armed for the earliest. A wake's callback runs from that timer, on a later loop turn than
+ * the arm, like a timer's: each due wake once per pass, earliest first (a wake re-armed by
+ * its own callback for "now" runs on the next pass). A run reserves its place in the heap
+ * when it starts (mol_platform__sched_reserve), so arming one never fails. */
+typedef struct mol_platform__wake mol_platform__wake;
+typedef void (*mol_platform__wake_cb)(mol_platform__wake *w);
+struct mol_platform__wake {
+  uint64_t due;                   /* in uv_now's ms */
+  mol_platform__wake_cb cb;
+  mol_platform__wake *next_due;   /* in the current pass's list of due wakes */
+  unsigned at;                    /* its index in the heap + 1; 0: not armed */
+  unsigned listed : 1;            /* in the current pass's list, not run yet */
+};
+
+typedef struct {
+  uv_timer_t timer;               /* due for the heap's earliest wake; stopped when empty */
+  mol_platform__wake **heap;
+  unsigned n, cap;                /* armed wakes; the heap's size */
+  unsigned reserved;              /* places promised (mol_platform__sched_reserve) */
+  uint64_t timer_due;             /* what the timer is started for; UINT64_MAX: stopped */
+} mol_platform__sched;
+
+void mol_platform__sched_init(uv_loop_t *loop, mol_platform__sched *s);
+/* Frees the heap; the timer is closed by the pool (it must hold no wake any more). */
+void mol_platform__sched_free(mol_platform__sched *s);
+
+/* The pool of c's loop (platform.c). */
+mol_platform__sched *mol_platform__sched_of(mol_platform_client *c);
+/* Promises one wake a place in the heap: 0 or MOL_ENOMEM. Released when the wake is done
+ * with (disarmed first). */
+int mol_platform__sched_reserve(mol_platform_client *c);
+void mol_platform__sched_release(mol_platform_client *c);
+/* Arms w for delay_ms from uv_now (re-arming it if it was armed), reported to the observer
+ * first, as mol_platform__arm. w's place must have been reserved. */
+void mol_platform__wake_arm(mol_platform_client *c, mol_platform__arm_kind kind,
+                           mol_platform__wake *w, mol_platform__wake_cb cb, uint64_t delay_ms);
+/* Disarms w (nothing when it is not armed). */
+void mol_platform__wake_stop(mol_platform_client *c, mol_platform__wake *w);
+
 #endif

@@ -39,6 +39,7 @@ static void agent_free(mol_agent *a) {
   if (a->transcript) mol_transcript_free(a->transcript);
   json_decref(a->extra_state);
   free(a->start_po);
+  free(a->st);
   mol_agent__setup_free(a);
   char *strs[] = {a->name, a->description, a->platform_url, a->workspace_id, a->token_dir,
                   a->url, a->snapshot_path, a->chat_api_base, a->chat_model,
@@ -106,6 +107,12 @@ static void on_a2a_closed(void *arg) {
   mol_holds_drop(&a->holds);
 }
 
+mol_agent_stats *mol_agent__st(mol_agent *a) {
+  static _Thread_local mol_agent_stats lost; /* out of memory: counted nowhere */
+  if (!a->st) a->st = calloc(1, sizeof(*a->st));
+  return a->st ? a->st : &lost;
+}
+
 /* The task store's counters, read live; kept in a->st when the store goes, so /metrics goes
  * on showing the last values (a counter never goes back). */
 static void task_store_stats(const mol_agent *a, mol_agent_stats *out) {
@@ -118,9 +125,21 @@ static void task_store_stats(const mol_agent *a, mol_agent_stats *out) {
   out->push = s.push;
 }
 
+/* ... and kept, when there is anything to keep (a store that never held a task, never
+ * evicted one and pushed nothing leaves the counters unmade). */
+static void task_store_keep(mol_agent *a) {
+  static const mol_a2a_push_stats no_push;
+  mol_agent_stats last;
+  memset(&last, 0, sizeof(last));
+  task_store_stats(a, &last);
+  if (a->st || last.tasks_evicted || last.task_store_bytes || last.push_configs ||
+      memcmp(&last.push, &no_push, sizeof(no_push))) /* 8-byte fields: no padding */
+    task_store_stats(a, mol_agent__st(a));
+}
+
 static void close_a2a(mol_agent *a) {
   mol_http_server_unroute(a->http, a); /* the transcript and MCP routes */
-  task_store_stats(a, &a->st);
+  task_store_keep(a);
   if (a->a2a) {
     mol_a2a_server_close(a->a2a, on_a2a_closed, a);
   } else {
@@ -359,7 +378,12 @@ int mol_agent_start(uv_loop_t *loop, mol_http_server *http, mol_http_client *cli
 }
 
 void mol_agent_stats_get(const mol_agent *a, mol_agent_stats *out) {
-  *out = a->st;
+  static const mol_agent_stats zero;
+  *out = a->st ? *a->st : zero;
+  out->heartbeats = a->heartbeats;
+  out->heartbeat_failures = a->heartbeat_failures;
+  out->heartbeat_pushes = a->heartbeat_pushes;
+  out->platform_failing = a->platform_failing;
   out->name = a->name;
   out->workspace_id = a->workspace_id ? a->workspace_id : "";
   out->platform_status = a->platform_status;

@@ -107,7 +107,7 @@ void mol_agent__health_report(int ok, const char *why, void *arg) {
     clear_wedge(h, "a request succeeded");
     return;
   }
-  a->st.upstream_failures++;
+  mol_agent__st(a)->upstream_failures++;
   h->consecutive++;
   if (h->consecutive < h->wedge_after) return;
   char buf[REASON_MAX];
@@ -173,7 +173,7 @@ static int fall_back(mol_agent__health *h, const char *why) {
 
 static void probe_failed(mol_agent__health *h, const char *why) {
   mol_agent *a = h->a;
-  a->st.gateway_probe_failures++;
+  mol_agent__st(a)->gateway_probe_failures++;
   h->attempts++;
   uint64_t now = uv_now(a->loop);
   mol_logd(SCOPE, "%s: gateway probe %s failed: %s", a->name, h->url, why);
@@ -227,7 +227,7 @@ static void probe_now(mol_agent__health *h) {
                              .nheaders = h->auth ? 1 : 0,
                              .connect_timeout_ms = (unsigned)timeout,
                              .total_timeout_ms = (unsigned)timeout};
-  a->st.gateway_probes++;
+  mol_agent__st(a)->gateway_probes++;
   int rc = mol_http_request_send(a->client, &o, on_probe_done, h, &h->req);
   if (rc) {
     h->req = NULL;

@@ -44,7 +44,13 @@ struct mol_agent {
   char platform_status[32];
   uint64_t started_ms, drain_until;
   unsigned reg_failures;
-  mol_agent_stats st;          /* counters; string fields filled by mol_agent_stats_get */
+  /* The counters. The platform's are kept here (every registered agent heartbeats); the
+   * rest, with the task store's last values once it closed, in a block made by the first event
+   * that counts one (mol_agent__st): most agents of a large host never run a turn, and the
+   * block is 328 bytes. NULL: all zero. String fields are filled by mol_agent_stats_get. */
+  unsigned long long heartbeats, heartbeat_failures, heartbeat_pushes;
+  unsigned platform_failing;
+  mol_agent_stats *st;
   int ending, silent;          /* silent: a failed start tears down without on_end */
   mol_agent_end why;
   int err;
@@ -65,6 +71,10 @@ struct mol_agent {
 /* ---- agent.c: lifecycle ---- */
 /* Ends the agent (idempotent): see agent.c for the one path every reason takes. */
 void mol_agent__end(mol_agent *a, mol_agent_end why, int err);
+
+/* The agent's counters other than the platform's, made on first use. Out of memory, what is
+ * counted then goes to a scratch block of the thread and is lost (the agent goes on). */
+mol_agent_stats *mol_agent__st(mol_agent *a);
 
 /* ---- agent_snapshot.c ---- */
 /* Start-up: reads the snapshot, if any, into the transcript and the restore hook, deletes it. */

@@ -56,17 +56,17 @@ static void on_beat(mol_platform_client *c, int err, const mol_platform_result *
   (void)c;
   mol_agent *a = arg;
   if (a->ending) return; /* beats canceled by the stop are not failures */
-  a->st.heartbeats++;
-  a->st.platform_failing = err ? a->st.platform_failing + 1 : 0;
+  a->heartbeats++;
+  a->platform_failing = err ? a->platform_failing + 1 : 0;
   if (err) {
-    a->st.heartbeat_failures++;
+    a->heartbeat_failures++;
     mol_logx(MOL_LOG_DEBUG, SCOPE,
              MOL_FIELDS(MOL_F_STR("agent", a->name), MOL_F_STR("workspace_id", a->workspace_id),
                         MOL_F_INT("status", res->http_status), MOL_F_ERR(err)),
              "%s: %s heartbeat failed: %s (status %d)", a->name, pushed ? "pushed" : "periodic",
              mol_strerror(err), res->http_status);
   } else if (pushed) {
-    a->st.heartbeat_pushes++;
+    a->heartbeat_pushes++;
   }
 }
 
@@ -127,8 +127,8 @@ static void on_registered(int err, const mol_platform_result *res, void *arg) {
   if (err) {
     unsigned n = a->reg_failures < 15 ? a->reg_failures : 15;
     a->reg_failures++;
-    a->st.heartbeat_failures++;
-    a->st.platform_failing++;
+    a->heartbeat_failures++;
+    a->platform_failing++;
     int status = res ? res->http_status : 0;
     if (a->o.register_attempts && a->reg_failures >= a->o.register_attempts) {
       mol_logx(MOL_LOG_ERROR, SCOPE, REGISTER_FIELDS(a, status, err),
@@ -146,7 +146,7 @@ static void on_registered(int err, const mol_platform_result *res, void *arg) {
     return;
   }
   snprintf(a->platform_status, sizeof(a->platform_status), "online");
-  a->st.platform_failing = 0;
+  a->platform_failing = 0;
   mol_logx(MOL_LOG_INFO, SCOPE, AGENT_FIELDS(a, "online"), "%s: registered as %s at %s", a->name,
            a->workspace_id, a->url);
   if (a->o.on_registered) a->o.on_registered(a, a->arg);

@@ -114,7 +114,7 @@ static void on_initial_done(mol_http_request *r, int err, const mol_http_respons
   if (p->a && !p->a->ending) {
     char why[64];
     if (!err && !worth_retrying(0, resp)) {
-      p->a->st.initial_prompts++;
+      mol_agent__st(p->a)->initial_prompts++;
       mol_logi(SCOPE, "%s: Initial prompt: completed (status=%d)", p->a->name, resp->status);
     } else {
       if (err) snprintf(why, sizeof(why), "%s", mol_strerror(err));
@@ -176,7 +176,7 @@ static void on_idle_tick(uv_timer_t *t) {
     return;
   }
   unsigned timeout_s = p->idle_s < 60 ? 60 : p->idle_s > 300 ? 300 : p->idle_s;
-  a->st.idle_prompts++;
+  mol_agent__st(a)->idle_prompts++;
   int rc = post(p, "idle", p->idle, timeout_s * 1000u, on_idle_done, &p->idle_req);
   if (rc) mol_logw(SCOPE, "%s: Idle loop: post failed - %s", a->name, mol_strerror(rc));
 }

@@ -70,11 +70,12 @@ static void push_soon(mol_agent *a) {
 /* ---- turn end ----------------------------------------------------------------------------- */
 
 static void count_latency(mol_agent *a, double s) {
-  a->st.turns_ended++;
-  a->st.turn_seconds_sum += s;
+  mol_agent_stats *st = mol_agent__st(a);
+  st->turns_ended++;
+  st->turn_seconds_sum += s;
   for (int i = 0; i < MOL_AGENT_LATENCY_BUCKETS; i++) {
     if (s <= mol_agent_latency_bounds[i]) {
-      a->st.latency_buckets[i]++;
+      st->latency_buckets[i]++;
       return;
     }
   }
@@ -82,7 +83,7 @@ static void count_latency(mol_agent *a, double s) {
 
 static void record_outcome(mol_agent *a, const mol_a2a_event *ev, const char *text) {
   int failed = ev->kind == MOL_A2A_EV_STATUS && ev->state == MOL_A2A_STATE_FAILED;
-  if (failed) a->st.errors++;
+  if (failed) mol_agent__st(a)->errors++;
   if (a->pc && !a->ending && ev->kind == MOL_A2A_EV_STATUS && ev->state != MOL_A2A_STATE_CANCELED)
     mol_platform_record_outcome(a->pc, !failed, failed ? text : NULL);
 }
@@ -155,7 +156,7 @@ static void watch(mol_agent *a, mol_a2a_turn *turn) {
 
 static int meter_execute(void *self, mol_a2a_turn *turn) {
   mol_agent *a = self;
-  a->st.turns++;
+  mol_agent__st(a)->turns++;
   mol_agent__transcript_add(a, "user", mol_a2a_turn_text(turn));
   mol_agent__sessions_line(a, mol_a2a_turn_context_id(turn), "user", mol_a2a_turn_text(turn));
   watch(a, turn);
