@@ -63,8 +63,8 @@ static void run_finish(void *arg) {
   mol_platform__run *run = arg;
   mol_platform_client *c = run->c;
   c->run = NULL;
-  mol_platform__wake_stop(c, &run->wake); /* stopped when it ended; nothing arms it since */
-  mol_platform__sched_release(c);
+  mol_platform__wake_stop(mol_platform__sched_of(c), &run->wake); /* stopped when it ended */
+  mol_platform__sched_release(mol_platform__sched_of(c));
   mol_platform__part_remove(c, &run->part);
   run->cb(run->end_status, run->end_err, run->end_server_status, run->arg);
   free(run->end_server_status);
@@ -79,7 +79,7 @@ static void run_end(mol_platform__run *run, mol_platform_status st, int err,
   run->end_status = st;
   run->end_err = err;
   run->end_server_status = server_status ? strdup(server_status) : NULL;
-  mol_platform__wake_stop(run->c, &run->wake);
+  mol_platform__wake_stop(mol_platform__sched_of(run->c), &run->wake);
   mol_platform_cancel(run->hb);
   mol_platform_cancel(run->state);
   mol_platform_cancel(run->inbound);
@@ -335,7 +335,8 @@ static void rearm(mol_platform__run *run) {
     why = MOL_PLATFORM__ARM_INBOUND;
   }
   if (next == UINT64_MAX) return; /* everything is in flight; a completion re-arms */
-  mol_platform__wake_arm(run->c, why, &run->wake, tick, next > now ? next - now : 0);
+  mol_platform__wake_arm(run->c, mol_platform__sched_of(run->c), why, &run->wake, tick,
+                         next > now ? next - now : 0);
 }
 
 static void run_defaults(mol_platform_run_opts *o) {
@@ -353,7 +354,7 @@ int mol_platform_run(mol_platform_client *c, const mol_platform_run_opts *o,
   if (c->run) return MOL_EBUSY;
   mol_platform__run *run = calloc(1, sizeof(*run));
   if (!run) return MOL_ENOMEM;
-  if (mol_platform__sched_reserve(c)) {
+  if (mol_platform__sched_reserve(mol_platform__sched_of(c))) {
     free(run);
     return MOL_ENOMEM;
   }
@@ -372,6 +373,7 @@ int mol_platform_run(mol_platform_client *c, const mol_platform_run_opts *o,
   mol_holds_take(&c->holds); /* until the loop is freed */
   c->run = run;
   /* the first heartbeat goes out at once */
-  mol_platform__wake_arm(c, MOL_PLATFORM__ARM_HEARTBEAT, &run->wake, tick, 0);
+  mol_platform__wake_arm(c, mol_platform__sched_of(c), MOL_PLATFORM__ARM_HEARTBEAT, &run->wake,
+                         tick, 0);
   return 0;
 }

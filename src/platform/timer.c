@@ -115,8 +115,7 @@ void mol_platform__sched_free(mol_platform__sched *s) {
   s->heap = NULL;
 }
 
-int mol_platform__sched_reserve(mol_platform_client *c) {
-  mol_platform__sched *s = mol_platform__sched_of(c);
+int mol_platform__sched_reserve(mol_platform__sched *s) {
   if (s->reserved == s->cap) {
     unsigned cap = s->cap ? s->cap * 2 : 16;
     mol_platform__wake **heap = cap > s->cap ? realloc(s->heap, cap * sizeof(*heap)) : NULL;
@@ -128,11 +127,11 @@ int mol_platform__sched_reserve(mol_platform_client *c) {
   return 0;
 }
 
-void mol_platform__sched_release(mol_platform_client *c) { mol_platform__sched_of(c)->reserved--; }
+void mol_platform__sched_release(mol_platform__sched *s) { s->reserved--; }
 
-void mol_platform__wake_arm(mol_platform_client *c, mol_platform__arm_kind kind,
-                            mol_platform__wake *w, mol_platform__wake_cb cb, uint64_t delay_ms) {
-  mol_platform__sched *s = mol_platform__sched_of(c);
+void mol_platform__wake_arm(mol_platform_client *c, mol_platform__sched *s,
+                            mol_platform__arm_kind kind, mol_platform__wake *w,
+                            mol_platform__wake_cb cb, uint64_t delay_ms) {
   if (observer) observer(c, kind, delay_ms, observer_arg);
   w->listed = 0;
   w->cb = cb;
@@ -148,10 +147,9 @@ void mol_platform__wake_arm(mol_platform_client *c, mol_platform__arm_kind kind,
   sched_update(s);
 }
 
-void mol_platform__wake_stop(mol_platform_client *c, mol_platform__wake *w) {
+void mol_platform__wake_stop(mol_platform__sched *s, mol_platform__wake *w) {
   w->listed = 0;
   if (!w->at) return;
-  mol_platform__sched *s = mol_platform__sched_of(c);
   heap_remove(s, w);
   sched_update(s);
 }

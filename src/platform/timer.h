@@ -66,17 +66,19 @@ void mol_platform__sched_init(uv_loop_t *loop, mol_platform__sched *s);
 /* Frees the heap; the timer is closed by the pool (it must hold no wake any more). */
 void mol_platform__sched_free(mol_platform__sched *s);
 
-/* The pool of c's loop (platform.c). */
+/* The schedule of c's loop, kept with the shared pool (platform.c). */
 mol_platform__sched *mol_platform__sched_of(mol_platform_client *c);
-/* Promises one wake a place in the heap: 0 or MOL_ENOMEM. Released when the wake is done
- * with (disarmed first). */
-int mol_platform__sched_reserve(mol_platform_client *c);
-void mol_platform__sched_release(mol_platform_client *c);
-/* Arms w for delay_ms from uv_now (re-arming it if it was armed), reported to the observer
- * first, as mol_platform__arm. w's place must have been reserved. */
-void mol_platform__wake_arm(mol_platform_client *c, mol_platform__arm_kind kind,
-                           mol_platform__wake *w, mol_platform__wake_cb cb, uint64_t delay_ms);
+/* Promises one wake a place in s's heap: 0 or MOL_ENOMEM. Released when the wake is done
+ * with (disarmed first). The schedule itself knows nothing of clients: timer.c calls into
+ * no other file of the platform client. */
+int mol_platform__sched_reserve(mol_platform__sched *s);
+void mol_platform__sched_release(mol_platform__sched *s);
+/* Arms w in s for delay_ms from uv_now (re-arming it if it was armed), reported to the
+ * observer first as c's, as mol_platform__arm. w's place must have been reserved. */
+void mol_platform__wake_arm(mol_platform_client *c, mol_platform__sched *s,
+                            mol_platform__arm_kind kind, mol_platform__wake *w,
+                            mol_platform__wake_cb cb, uint64_t delay_ms);
 /* Disarms w (nothing when it is not armed). */
-void mol_platform__wake_stop(mol_platform_client *c, mol_platform__wake *w);
+void mol_platform__wake_stop(mol_platform__sched *s, mol_platform__wake *w);
 
 #endif
