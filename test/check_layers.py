@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks the include graph of src/ and include/ against DESIGN.md section 3:
+"""Checks the include graph of src/ and include/ against docs/architecture.md:
 layers only include layers below them, third-party headers stay behind their firewall, the
 I/O-free protocol cores reach no I/O header, not even through the headers they include, and a
 folder's private header (*_int.h) is included by that folder's files only. The build files keep

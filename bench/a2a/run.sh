@@ -165,7 +165,7 @@ rn, rm, rj, qn, qm, qj, cn, cm, cj = map(f, sys.argv[1:10])
 dur, rounds, done, rss0, rss1, calls = sys.argv[10:16]
 print('## A2A message/send: molecule serve vs nginx vs @a2a-js/sdk\n')
 print('Command: `bench/a2a/run.sh %s %s %s` (wrk -t1 -c50 -d%ss keep-alive, the Molecule-shaped' % (dur, rounds, calls, dur))
-print('message/send of contract §6; every server one thread pinned to CPU 0, wrk on CPU 1; %s' % rounds)
+print('message/send every Molecule caller sends; every server one thread pinned to CPU 0, wrk on CPU 1; %s' % rounds)
 print('alternating rounds, medians).\n')
 print('| server | req/s | p99 latency | server CPU per request |')
 print('|---|---|---|---|')

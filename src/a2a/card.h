@@ -1,5 +1,5 @@
-/* card.h - the agent card (contracts/a2a.md §3.7, §5 "Card (v1)", §8.4), built from a plain C
- * description. Served at /.well-known/agent-card.json and /.well-known/agent.json. */
+/* card.h - the agent card (v0.3, the v0.3+v1.0 hybrid, or v1.0: docs/a2a.md "Card"), built from
+ * a plain C description. Served at /.well-known/agent-card.json and /.well-known/agent.json. */
 #ifndef MOL_A2A_CARD_H
 #define MOL_A2A_CARD_H
 
@@ -44,7 +44,7 @@ typedef struct {
   const mol_a2a_skill *skills;
   size_t n_skills;
   /* 0 = [{url, "JSONRPC"}]: always present, since some validators reject a card without a
-   * declared transport (contract §3.7). */
+   * declared transport (preferredTransport). */
   const mol_a2a_interface *additional_interfaces;
   size_t n_additional_interfaces;
   /* The v1.0 HTTP+JSON (REST) endpoint, listed in supportedInterfaces after the JSON-RPC ones

@@ -1,4 +1,4 @@
-/* codec.h - the I/O-free A2A JSON-RPC codec (contracts/a2a.md §3-§5).
+/* codec.h - the I/O-free A2A JSON-RPC codec, v0.3 and v1.0 (docs/a2a.md).
  *
  * Server side: mol_a2a_request_parse turns a POST body plus the A2A-Version header into a typed
  * mol_a2a_request, or into a ready-to-send JSON-RPC error; the mol_a2a_reply_* builders turn
@@ -42,7 +42,7 @@ typedef enum {
 /* The wire name of a method in a version; NULL when the version has no such method. */
 const char *mol_a2a_method_name(mol_a2a_method m, mol_a2a_version v);
 /* MOL_A2A_M_UNKNOWN when `name` is not a method of version v (PascalCase names exist only in
- * v1.0, slash names only in v0.3: contract §5 "SendMessage without A2A-Version -> -32601"). */
+ * v1.0, slash names only in v0.3: SendMessage without A2A-Version is -32601). */
 mol_a2a_method mol_a2a_method_parse(const char *name, mol_a2a_version v);
 /* 1 for the methods answered with an SSE stream (STREAM, RESUBSCRIBE). */
 int mol_a2a_method_is_streaming(mol_a2a_method m);
@@ -72,7 +72,7 @@ typedef struct {
   mol_a2a_version version;
   mol_a2a_method method;
   /* The request id, echoed by every reply. After a parse error it is set when the request was
-   * a JSON object whose id is a string or a number (so -32600 echoes it, contract §3.1); never
+   * a JSON object whose id is a string or a number (so -32600 echoes it, as JSON-RPC asks); never
    * for -32700. */
   mol_a2a_rpc_id id;
   json_t *params;   /* borrowed from the body; NULL when absent */
@@ -111,7 +111,7 @@ int mol_a2a_accepts_output(const mol_a2a_send_config *cfg, const char *mime);
 /* Parses one JSON-RPC request. version_header is the A2A-Version header value (NULL if absent).
  * Returns 0, or MOL_EJSON / MOL_EINVAL with req->error set (-32700, -32600, -32601, -32602 or
  * -32009) and req->id set, so mol_a2a_reply_request_error(req) is the answer. Errors follow
- * contract §3.1 / §3.6 / §7.2: -32700 (id null) for bad JSON; -32600 for a non-object
+ * JSON-RPC 2.0 and the A2A specification: -32700 (id null) for bad JSON; -32600 for a non-object
  * (batches included, id null), an id of the wrong type (id null), jsonrpc != "2.0" or a
  * missing method (the id echoed). Any number is a valid id, however large.
  * A string holding U+0000 anywhere in the params of a method that reads them is -32602: the
@@ -153,7 +153,7 @@ char *mol_a2a_reply_task_list(const mol_a2a_request *req, mol_a2a_task *const *t
                               size_t total, const char *next_page_token);
 
 /* Appends one SSE event carrying a reply body: "data: <body>\n\n", or with is_error
- * "event: error\ndata: <body>\n\n" (contract §3.5: errors after the stream started).
+ * "event: error\ndata: <body>\n\n" (how an error after the stream started is sent).
  * Returns 0, MOL_EINVAL (body contains a newline) or MOL_ENOMEM. */
 int mol_a2a_sse_frame(mol_buf *out, const char *body, int is_error);
 
@@ -204,7 +204,7 @@ typedef struct {
 int mol_a2a_response_parse(const char *body, size_t len, mol_a2a_version v,
                            mol_a2a_response *out);
 void mol_a2a_response_free(mol_a2a_response *r);
-/* The reply text a Molecule caller wants (contract §6): a Message's text parts; for a Task the
+/* The reply text a Molecule caller reads: a Message's text parts; for a Task the
  * text of its artifacts, else of its status message. malloc'd ("" when none), NULL on OOM. */
 char *mol_a2a_response_text(const mol_a2a_response *r);
 

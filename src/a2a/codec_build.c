@@ -83,7 +83,7 @@ static char *reply_error_body(const mol_a2a_request *req, int code, const char *
 
 char *mol_a2a_reply_request_error(const mol_a2a_request *req) {
   int code = req->error.code ? req->error.code : MOL_A2A_INTERNAL_ERROR;
-  /* req->id is unset after -32700, and after -32600 for an id of the wrong type (§3.1) */
+  /* req->id is unset after -32700, and after -32600 for an id of the wrong type */
   return reply_error_body(req, code, req->error.message[0] ? req->error.message : NULL);
 }
 

@@ -1,7 +1,7 @@
 /* codec_fast.c - message/send, message/stream and tasks/get (v0.3 or v1.0: SendMessage,
  * SendStreamingMessage, GetTask) read without building a DOM.
  *
- * Nearly every request a Molecule agent receives is the same shape (contract §6): a
+ * Nearly every request a Molecule agent receives is the same shape (codec_fast_send.c): a
  * message/send with one text part, an id, perhaps a contextId and params.metadata; a client
  * that got a task back polls it with tasks/get {id}. Building jansson trees for them cost more
  * than the HTTP server's whole request. This path scans the body once (base/jscan) and fills

@@ -1,7 +1,7 @@
 /* codec_fast_reply.c - the v0.3 answer with a one-text-part Message, written from a template.
  *
  * The answer to nearly every message/send is the same JSON with four strings and the request
- * id spliced in (contract §6):
+ * id spliced in (a Message, which Molecule callers read as result.parts[0].text):
  *
  *   {"jsonrpc":"2.0","id":<id>,"result":{"kind":"message","messageId":"<id>","role":"agent",
  *    "parts":[{"kind":"text","text":"<text>"}],"contextId":"<id>","taskId":"<id>"}}

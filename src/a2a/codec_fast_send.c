@@ -1,13 +1,13 @@
 /* codec_fast_send.c - the one message/send every Molecule caller writes, matched byte for byte.
  *
  * All Molecule callers (the workspace runtime's a2a_client, the Python SDK's call_peer, the
- * canvas) send the same v0.3 request, members in the same order, no whitespace (contract §6):
+ * canvas) send the same v0.3 request, members in the same order, no whitespace:
  *
  *   {"jsonrpc":"2.0","id":"<id>","method":"message/send","params":{"message":{"role":"user",
  *    "messageId":"<id>","parts":[{"kind":"text","text":"<text>"}]}}}
  *
  * and the Molecule platform's A2A proxy forwards it re-marshalled by Go, the same members with
- * their keys sorted (platform contract §4.2).
+ * their keys sorted (Go's encoding/json sorts map keys).
  *
  * Reading it token by token (codec_fast.c) cost ~5,000 instructions, as much as the whole HTTP
  * request. Here the literal skeleton between the three strings is compared with memcmp and only

@@ -13,7 +13,7 @@ void mol_a2a__request_init(mol_a2a_request *req);
  * untouched: the caller then runs the full parser. */
 int mol_a2a__request_parse_fast(const char *body, size_t len, mol_a2a_version v,
                                 mol_a2a_request *req);
-/* codec_fast_send.c: reads the message/send of contract §6 (v0.3, that exact member order, no
+/* codec_fast_send.c: reads the Molecule callers' message/send (v0.3, that exact member order, no
  * whitespace) by comparing its literal skeleton and reading only its id, messageId and text.
  * Returns 1 when req (initialised by mol_a2a__request_init) holds what
  * mol_a2a__request_parse_fast would read, or 0 with req untouched: the caller then runs it. */

@@ -35,7 +35,7 @@ static int is_str(const json_t *v, const char *lit) {
 }
 
 /* -32700 is answered with id null; -32600 echoes the id when the id itself is valid
- * (contract §3.1), so req->id is set as soon as that is known. jansson reads the body with
+ * (JSON-RPC 2.0), so req->id is set as soon as that is known. jansson reads the body with
  * the numbers it cannot load written as 0 (codec_id.c): those are valid JSON, so they must not
  * make the request -32700; *big_in_params says whether params holds one. */
 static int parse_envelope(mol_a2a_request *req, const char *body, size_t len, int *big_in_params) {
@@ -108,7 +108,7 @@ static int parse_config(mol_a2a_request *req, const json_t *cfg) {
   json_t *modes = json_object_get(cfg, "acceptedOutputModes");
   if (json_is_array(modes)) req->config.accepted_output_modes = modes;
   if (req->version == MOL_A2A_V10) {
-    /* v1.0 is blocking by default; returnImmediately opts out (contract §5). */
+    /* v1.0 is blocking by default; returnImmediately opts out. */
     req->config.blocking = !json_is_true(json_object_get(cfg, "returnImmediately"));
     json_t *push = json_object_get(cfg, "pushNotificationConfig");
     if (!push) push = json_object_get(cfg, "taskPushNotificationConfig");
@@ -140,7 +140,7 @@ static int parse_task_id_params(mol_a2a_request *req) {
 }
 
 /* Push-config params are read leniently and never fail: a server without push support must
- * answer every push method with -32003 whatever the params (contract §7.5 check 28). v1.0
+ * answer every push method with -32003 whatever the params (test_a2a_conformance). v1.0
  * names the task `taskId` and the config `id`; v0.3 uses `id` and `pushNotificationConfigId`. */
 static int parse_push(mol_a2a_request *req) {
   const json_t *p = req->params;
@@ -159,7 +159,7 @@ static int parse_push(mol_a2a_request *req) {
   return 0;
 }
 
-/* v1.0 ListTasks (contract §5): pageSize 1..100 (absent: 50), includeArtifacts a boolean,
+/* v1.0 ListTasks: pageSize 1..100 (absent: 50), includeArtifacts a boolean,
  * statusTimestampAfter an RFC 3339 date-time; the page token is checked by the binding. */
 static int parse_list_tasks(mol_a2a_request *req) {
   const json_t *p = req->params;

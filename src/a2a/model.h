@@ -6,7 +6,7 @@
  * requested version's shape on exit (mol_a2a_*_to_wire), so the engine never cares which
  * version a peer speaks.
  *
- * Canonical shapes (see contracts/a2a.md §3.3):
+ * Canonical shapes (the v0.3 objects of the A2A specification):
  *   Message  {kind:"message", messageId, role:"user"|"agent", parts:[Part], contextId?, taskId?,
  *             referenceTaskIds?, extensions?, metadata?}
  *   Part     {kind:"text", text, metadata?} | {kind:"file", file:{bytes|uri, name?, mimeType?},
@@ -44,7 +44,7 @@ typedef enum {
   MOL_A2A_STATE_REJECTED
 } mol_a2a_task_state;
 
-/* JSON-RPC error codes (contracts/a2a.md §3.6; -32008/-32009 are v1.0 only). */
+/* JSON-RPC error codes (A2A specification, JSON-RPC errors; -32008/-32009 are v1.0 only). */
 #define MOL_A2A_PARSE_ERROR               (-32700)
 #define MOL_A2A_INVALID_REQUEST           (-32600)
 #define MOL_A2A_METHOD_NOT_FOUND          (-32601)

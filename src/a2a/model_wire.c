@@ -30,7 +30,7 @@ static int copy_str(json_t *dst, const char *dkey, const json_t *src, const char
 }
 
 /* Copies an optional member when it has the expected JSON type; anything else is ignored,
- * because unknown or mistyped optional extras must not fail a request (contract §7.3.19). */
+ * because unknown or mistyped optional extras must not fail a request. */
 static int copy_typed(json_t *dst, const json_t *src, const char *key, json_type type) {
   json_t *v = json_object_get(src, key);
   if (v && json_typeof(v) == type) return json_object_set_new(dst, key, json_deep_copy(v));
@@ -100,7 +100,7 @@ static int part_v10(const json_t *in, json_t *out, mol_a2a_error *err) {
 
 int mol_a2a_part_from_wire(const json_t *in, mol_a2a_version v, json_t **out, mol_a2a_error *err) {
   if (!json_is_object(in)) return INVALID(err, "part must be an object");
-  /* "type" is the v0.1 spelling still sent by Molecule scripts (contract §6). */
+  /* "type" is the v0.1 spelling still sent by Molecule scripts: an alias of "kind". */
   json_t *kind = json_object_get(in, "kind");
   if (!kind) kind = json_object_get(in, "type");
   json_t *p = json_object();

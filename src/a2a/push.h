@@ -4,7 +4,7 @@
  * The methods: v0.3 tasks/pushNotificationConfig/set|get|list|delete, v1.0
  * Create|Get|List|DeleteTaskPushNotificationConfig, and a config given inline with
  * message/send (v0.3 configuration.pushNotificationConfig, v1.0
- * configuration.taskPushNotificationConfig). Wire shapes (contract §3.2; a2a-js 1.3.0 for v1.0):
+ * configuration.taskPushNotificationConfig). Wire shapes (A2A spec v0.3; a2a-js 1.3.0 for v1.0):
  *   v0.3 TaskPushNotificationConfig {taskId, pushNotificationConfig: {id?, url, token?,
  *        authentication?: {schemes: [..], credentials?}}}
  *   v1.0 TaskPushNotificationConfig {taskId, id, url, token?, authentication?: {scheme,

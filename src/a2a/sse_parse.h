@@ -45,7 +45,7 @@ typedef struct {
   int failed;     /* sticky error (0 = none) */
 } mol_a2a_sse_parser;
 
-/* max_event 0 = 4 MiB (the bound of the a2a-js client, contract §8.4). */
+/* max_event 0 = 4 MiB (the per-event bound of the a2a-js client). */
 void mol_a2a_sse_init(mol_a2a_sse_parser *p, size_t max_event, mol_a2a_sse_cb cb, void *arg);
 /* Feeds bytes. Returns 0, MOL_ETOOBIG, MOL_ENOMEM, or the callback's non-zero value. Errors
  * are sticky: every further call returns the same value. */

@@ -14,7 +14,7 @@
  * Events. Every status change and every artifact update is delivered, in order, to each
  * listener registered on the task. A status event whose state is terminal or interrupted
  * (input-required, auth-required) has final = 1: it is the last event a listener receives, and
- * the engine drops every listener after it (an SSE stream ends there, contract §3.5). Events
+ * the engine drops every listener after it (an SSE stream ends there). Events
  * raised from inside a listener are queued and delivered after the current one, so all
  * listeners see the same order. mol_a2a_store_free delivers a final MOL_A2A_EV_CLOSED event to
  * listeners of live tasks, so every listener hears exactly one final event. */
@@ -149,7 +149,7 @@ int64_t mol_a2a_store_now(const mol_a2a_store *s);
 
 /* Starts a turn for an incoming message (message/send, message/stream):
  *  - no message.taskId: a new task (submitted) in the message's contextId, or a new context;
- *  - message.taskId: continues that task (contract §3.4 / §7.3 check 18): unknown -> -32001,
+ *  - message.taskId: continues that task (test_a2a_conformance): unknown -> -32001,
  *    terminal or being canceled -> -32004, a contextId that disagrees -> -32602. The task's
  *    status message (the agent's question, for an interrupted task) moves into the history
  *    first, so the history stays in the order things were said. A task whose

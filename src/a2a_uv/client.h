@@ -1,4 +1,4 @@
-/* client.h - asynchronous A2A JSON-RPC client (contracts/a2a.md §3-§5) on the shared HTTP
+/* client.h - asynchronous A2A JSON-RPC client (v0.3 and v1.0, docs/a2a.md) on the shared HTTP
  * client (http/client.h), one libuv loop.
  *
  * A mol_a2a_client is bound to one agent: a base URL (the JSON-RPC endpoint unless the card
@@ -82,7 +82,7 @@ typedef struct {
   /* Unary calls: the result. Streams: the last event delivered (NONE if none). */
   mol_a2a_result_kind kind;
   const json_t *result;     /* canonical (model.h / codec.h mol_a2a_response.result) */
-  /* The reply text (contract §6): of the result; for a stream the text of its message and
+  /* The reply text a Molecule caller reads: of the result; for a stream the text of its message and
    * artifact-update events, else of the last status message. "" when none. */
   const char *text;
   const char *task_id;      /* the task the result or stream is about, or NULL */

@@ -71,7 +71,7 @@ static int card_read(mol_a2a_call *call, const mol_http_response *resp) {
 
 void mol_a2a__client_card_done(mol_a2a_call *call, const mol_http_response *resp) {
   if (resp->status == 404 && !call->card_fallback) {
-    /* Molecule's readiness check and pre-0.3 agents use the older path (contract §6). */
+    /* Molecule's readiness check and pre-0.3 agents use the older path. */
     call->card_fallback = 1;
     int rc = send_card_request(call, "/.well-known/agent.json");
     if (rc != 0) {

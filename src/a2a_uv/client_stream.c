@@ -54,8 +54,8 @@ int mol_a2a__client_stream_on_headers(mol_http_request *r, const mol_http_respon
   return 0;
 }
 
-/* A peer that answers a stream request with plain JSON (typically a JSON-RPC error, contract
- * §8.4) is read whole, within the unary body bound. */
+/* A peer that answers a stream request with plain JSON (typically a JSON-RPC error, as the
+ * a2a-js client also accepts) is read whole, within the unary body bound. */
 static void body_append(mol_a2a_call *call, const char *data, size_t len) {
   size_t cap = call->c->max_body_bytes ? call->c->max_body_bytes : DEFAULT_MAX_BODY;
   if (call->body.len + len > cap)
@@ -92,7 +92,7 @@ static int is_final(const mol_a2a_response *r) {
   case MOL_A2A_RESULT_STATUS_UPDATE:
     return json_is_true(json_object_get(r->result, "final"));
   case MOL_A2A_RESULT_TASK:
-    /* 0.3.14 answers a resubscribe to a finished task with one Task snapshot (contract §4). */
+    /* a2a-js 0.3.14 answers a resubscribe to a finished task with one Task snapshot. */
     if (mol_a2a_state_parse(json_string_value(json_object_get(
                                 json_object_get(r->result, "status"), "state")),
                             &s) != 0)

@@ -268,7 +268,7 @@ static int fill_install_opts(const plugin_args *a, mol_plugin_pipeline_opts *o, 
   o->skip_report = a->no_report;
   o->setup_timeout_ms = a->setup_timeout_s * 1000u;
   o->max_download_bytes = a->max_size;
-  /* The tenant headers upstream sends on every call (sdk-parity.md §3.2). */
+  /* The tenant headers upstream's SDK sends on every platform call. */
   h[0] = (mol_http_header){"Origin", a->platform_url};
   h[1] = (mol_http_header){"X-Molecule-Org-Id", a->org_id};
   o->headers = h;

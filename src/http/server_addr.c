@@ -15,7 +15,7 @@ int mol_http__addr_parse(const char *host, int port, mol_http__sock_addr *a) {
   return rc ? MOL_EINVAL : 0;
 }
 
-/* SO_REUSEPORT lets one loop per thread or process share the port (DESIGN.md §4); libuv
+/* SO_REUSEPORT lets one loop per thread or process share the port (docs/architecture.md); libuv
  * 1.44 has no flag for it, so it is set on the socket before bind. */
 int mol_http__addr_reuse_port(uv_tcp_t *t) {
   uv_os_fd_t fd;

@@ -1,7 +1,7 @@
 /* tls_conn.h - one TLS session as an I/O-free engine (the mbedTLS side of a mol_stream).
  *
  * The engine never touches a socket: the stream feeds it the ciphertext it read and sends the
- * ciphertext it takes out, so mbedTLS types stay inside src/http/tls* (see DESIGN.md §3).
+ * ciphertext it takes out, so mbedTLS types stay inside src/http/tls* (test/check_layers.py).
  * After every call that can produce records (handshake, read, write, close_notify) the caller
  * takes the output and writes it to the socket in that order.
  */

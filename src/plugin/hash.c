@@ -1,5 +1,5 @@
 /* hash.c - the plugin content hash, byte for byte what upstream's compute_plugin_sha256 gives
- * (sdk-parity.md §3.13): sorted [path, sha256(content)] pairs, root plugin.yaml excluded,
+ * (docs/plugins.md): sorted [path, sha256(content)] pairs, root plugin.yaml excluded,
  * serialised like Python's json.dumps (", " separators, ASCII-only escapes), then SHA-256. */
 #include <dirent.h>
 #include <errno.h>

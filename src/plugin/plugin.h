@@ -2,7 +2,7 @@
  * setup.sh. Internal API of src/plugin (docs/plugins.md describes the pipeline and rules).
  *
  * Pieces, each usable alone (and tested alone):
- *  - hash.c     the upstream-compatible content hash (pure; sdk-parity.md §3.13);
+ *  - hash.c     the upstream-compatible content hash (pure; docs/plugins.md);
  *  - extract.c  libarchive extraction from a file descriptor into a staging directory with
  *               our path/type/mode/limit checks, hashing file contents on the way
  *               (blocking: runs on a worker thread);

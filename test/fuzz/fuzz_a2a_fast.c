@@ -6,8 +6,8 @@
  * differently. It must decline any body with a U+0000 in a string (the full parser refuses or
  * keeps those). A message it took then goes into a task, and the task and its status event are
  * written straight from their handles and as trees: the same bytes (codec_build.c).
- * The literal match of contract §6's send (codec_fast_send.c) goes first: whatever it takes,
- * the scanner's fast path takes too and reads the same request, and the reply is the same
+ * The literal match of the Molecule callers' send (codec_fast_send.c) goes first: whatever it
+ * takes, the scanner's fast path takes too and reads the same request, and the reply is the same
  * bytes; the templates in its two shapes (as callers write it, keys sorted as the platform's
  * proxy forwards it) put the fuzzer's bytes in its strings and in its skeleton. Every answer
  * the reply template (codec_fast_reply.c) writes is the general writer's, byte for byte. */
@@ -64,7 +64,7 @@ static const char *const k_templates[] = {
     "\"role\":\"ROLE_AGENT\",\"messageId\":\"m\",@,\"parts\":[{\"text\":\"hi\"}]}}}",
     "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"SendMessage\",\"params\":{\"configuration\":{@},"
     "\"message\":{\"role\":\"ROLE_USER\",\"messageId\":\"m\",\"parts\":[{\"text\":\"a\"}]}}}",
-    /* contract §6's send, matched literally: the bytes in each string, then in the skeleton */
+    /* Molecule's send, matched literally: the bytes in each string, then in the skeleton */
     "{\"jsonrpc\":\"2.0\",\"id\":\"r\",\"method\":\"message/send\",\"params\":{\"message\":{"
     "\"role\":\"user\",\"messageId\":\"m\",\"parts\":[{\"kind\":\"text\",\"text\":\"@\"}]}}}",
     "{\"jsonrpc\":\"2.0\",\"id\":\"@\",\"method\":\"message/send\",\"params\":{\"message\":{"

@@ -1,5 +1,5 @@
 /* test_a2a_client_interop.c - our A2A client against the REAL @a2a-js/sdk servers
- * (contracts/a2a.md §8.5 "C client under test"): 1.3.0 with legacyCompat (v1.0 and v0.3 on one
+ * (test/interop): 1.3.0 with legacyCompat (v1.0 and v0.3 on one
  * endpoint) and 0.3.14 (pure v0.3), each in Task mode and in Message mode. Then the `molecule
  * call` binary against the same peers. The peers are child processes of this test, stopped by
  * their pid at the end. */

@@ -1,5 +1,6 @@
-/* The A2A conformance checks of contracts/a2a.md §7, each one an HTTP exchange (or an SSE
- * stream) with our server over a real loopback socket. Numbers refer to the contract. */
+/* The A2A conformance checks, each one an HTTP exchange (or an SSE stream) with our server over
+ * a real loopback socket. The numbers in comments place each check in one list: card 1-4,
+ * JSON-RPC framing 5-12, core methods 13-20, streaming 21-27, capabilities and versions 28-32. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

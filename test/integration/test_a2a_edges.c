@@ -1,4 +1,4 @@
-/* Conformance edges over loopback, beyond contracts/a2a.md §7:
+/* Conformance edges over loopback, beyond test_a2a_conformance.c:
  *  - a message naming a terminal task is refused with -32004 (UnsupportedOperationError) on
  *    every method and version that can carry one: message/send, message/stream (plain JSON,
  *    before any stream opens), SendMessage (with its google.rpc.ErrorInfo);

@@ -1,6 +1,6 @@
-/* test_agent_setup.c - an agent's setup pipeline over real sockets: the contract's worked
- * example config dir, a chat agent registered with the scripted fake platform (which logs
- * every request as sent) and a scripted model (which keeps every body it receives):
+/* test_agent_setup.c - an agent's setup pipeline over real sockets: the worked example
+ * config dir (test_runtime_prompt.c), a chat agent registered with the scripted fake platform
+ * (which logs every request as sent) and a scripted model (which keeps every body it receives):
  *  - the system message the model receives is test/data/prompt_worked_example.txt byte for
  *    byte (the agent has a platform, so it is offered the core tools and the prompt names
  *    delegate_to_workspace, as upstream's does): platform instructions, parent
@@ -100,7 +100,8 @@ static void put(const char *rel, const char *content) {
   write_file(path, content);
 }
 
-/* The contract's worked example, as test_runtime_prompt.c writes it. */
+/* The worked example (the prompt test/data/prompt_worked_example.txt holds), as
+ * test_runtime_prompt.c writes it. */
 static void worked_example_dir(void) {
   put("configs/config.yaml", "name: Researcher\nrole: research\nruntime: langgraph\ntier: 2\n"
       "prompt_files: [system-prompt.md, style.md]\nskills: [summarize]\n");

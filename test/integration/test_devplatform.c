@@ -1,5 +1,5 @@
-/* Dev platform over real loopback sockets and a real SQLite file: the §11.3 lifecycle, token
- * rules, hierarchy, admin auth, rate limiter and SSRF rules (contract platform-api.md §11). */
+/* Dev platform over real loopback sockets and a real SQLite file: the agent walk-through,
+ * token rules, hierarchy, admin auth, rate limiter and SSRF rules (docs/devplatform.md). */
 #include <sys/stat.h>
 
 #include "test_devplatform_util.h"
@@ -16,7 +16,8 @@ static void path_of(char *out, size_t cap, const char *fmt, const char *id) {
   snprintf(out, cap, fmt, id);
 }
 
-/* §11.3 steps 1-5 and 7-8, plus poll mode (step 6's poll branch) and notify. */
+/* Register, secrets, heartbeat, peers, A2A through the proxy, pause and delete, plus poll mode
+ * and notify. */
 static void test_lifecycle(void **state) {
   (void)state;
   env e;
@@ -459,7 +460,7 @@ static const char *state_status(env *e, const char *ws, const char *tok, char *o
   return out;
 }
 
-/* §5.2 transitions and the liveness sweep (TTL shortened to 1 s). */
+/* Status transitions on heartbeat and the liveness sweep (TTL shortened to 1 s). */
 static void test_status_and_liveness(void **state) {
   (void)state;
   env e;

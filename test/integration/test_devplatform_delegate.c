@@ -4,7 +4,7 @@
  * idempotency keys; bad requests; the hierarchy rule as a failed delegation; a delegation a
  * runtime recorded itself and sent through the proxy is stitched the same way; a finished row
  * never goes back to pending; a delegation in flight when the platform stops is failed, not
- * left dispatched (contract §3.14, §3.8). */
+ * left dispatched (docs/devplatform.md "Delegations run by the platform"). */
 #include "test_devplatform_util.h"
 
 typedef struct {

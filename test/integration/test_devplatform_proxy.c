@@ -1,6 +1,6 @@
 /* Dev platform A2A proxy over real loopback sockets: response mapping, the idle timeout
  * (env default, heartbeat override, extension by heartbeats, clearing), busy -> 202 queue
- * drained on heartbeat, and what survives a restart (contract §4, §11). */
+ * drained on heartbeat, and what survives a restart (docs/devplatform.md). */
 #include "test_devplatform_util.h"
 
 typedef struct {

@@ -339,7 +339,7 @@ static void sta_01_05_states(void **st) {
   assert_string_equal(req(0)->path, "/workspaces/" WS_ID "/state");
 }
 
-/* ADD-24 / §9.3-8: an empty 404 (tenant guard, WAF) is not a deletion. */
+/* ADD-24: an empty 404 (tenant guard, WAF) is not a deletion. */
 static void add_24_empty_404_is_misroute(void **st) {
   (void)st;
   mk_default();

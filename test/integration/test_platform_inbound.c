@@ -1,5 +1,5 @@
 /* test_platform_inbound.c - poll-mode inbound: fetch_inbound (FIN-*, ADD-03/04), the cursor
- * and its file (POLL-07, ADD-11, §9.3-14), reply (RPL-*), and the poll loop of
+ * and its file (POLL-07, ADD-11), reply (RPL-*), and the poll loop of
  * mol_platform_run (POLL-01/02/04/05/06/08, LOOP-04/06/07, ADD-25). */
 #include "platform_testutil.h"
 
@@ -69,8 +69,8 @@ static capture fetch(const mol_platform_fetch_opts *o) {
   return cap;
 }
 
-/* Two rows as the platform sends them without since_id: newest first (platform-api.md §3.10,
- * "the old DESC behaviour"). The client hands them over oldest first. */
+/* Two rows as the platform sends them without since_id: newest first (the
+ * platform's older DESC order). The client hands them over oldest first. */
 static const char *ROWS =
     "[{\"id\":\"act-2\",\"source_id\":\"" PEER_ID "\",\"data\":{\"source\":\"peer_agent\","
     "\"text\":\"hi from B\",\"peer_name\":\"B\"}},"
@@ -78,7 +78,7 @@ static const char *ROWS =
     "\"data\":{\"source\":\"canvas_user\",\"text\":\"hello\"}}]";
 
 /* FIN-01/05/10: path, default params, no empty filters; rows oldest first (upstream kept the
- * server's newest-first order here and so replayed messages: §9 defect fixed). */
+ * server's newest-first order here and so replayed messages). */
 static void fin_01_05_10_basic(void **st) {
   (void)st;
   script_push(&F->s[R_ACT], 200, NULL, ROWS);
@@ -287,7 +287,7 @@ static void poll_01_04_dispatch_and_reply(void **st) {
   assert_non_null(strstr(last(R_ACT)->path, "since_id=act-2")); /* the next poll */
 }
 
-/* POLL-02 + §9.3-9: a failing handler still advances the cursor, and the loop reports the
+/* POLL-02: a failing handler still advances the cursor, and the loop reports the
  * failure rate and sample in the next heartbeat. POLL-05: no reply -> no POST. */
 static void poll_02_05_failure_reported(void **st) {
   (void)st;

@@ -1,8 +1,8 @@
-/* test_platform_lifecycle.c - the platform-api §11.3 walk-through: our platform client against
- * the real embedded dev platform (in-process, ephemeral port, temporary SQLite database), all on
- * one loop. Operator calls go through a plain HTTP client; agent calls through the platform
- * client. Also: the idle-timeout override, sent by a heartbeat, is honoured by the platform's
- * A2A proxy and cleared by the next heartbeat without it. */
+/* test_platform_lifecycle.c - the agent walk-through of docs/platform.md "Tests": our platform
+ * client against the real embedded dev platform (in-process, ephemeral port, temporary SQLite
+ * database), all on one loop. Operator calls go through a plain HTTP client; agent calls
+ * through the platform client. Also: the idle-timeout override, sent by a heartbeat, is
+ * honoured by the platform's A2A proxy and cleared by the next heartbeat without it. */
 #include "platform_testutil.h"
 
 #include "base/json.h"

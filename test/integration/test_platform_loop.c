@@ -1,7 +1,7 @@
-/* test_platform_loop.c - mol_platform_run (HB-02..06, LOOP-05/08/09, §9.3-9), beats on
+/* test_platform_loop.c - mol_platform_run (HB-02..06, LOOP-05/08/09), beats on
  * request (mol_platform_beat_soon) with each beat's outcome (on_beat), and the faults:
  * a 429 storm with both Retry-After forms, platform down at start then up, the idle-timeout
- * override sent and cleared, persistent 401 / misrouted 404 on /state (§12-6/7). The token
+ * override sent and cleared, persistent 401 / misrouted 404 on /state. The token
  * file's writers in other processes are in test_platform_token_writers.c. */
 #include "platform_testutil.h"
 
@@ -311,7 +311,8 @@ static void down_at_start_then_up(void **st) {
     assert_true(nth(R_HB, k + 1)->at_ms >= nth(R_HB, k)->at_ms + 400);
 }
 
-/* §12-7: a persistent 401 on /state ends the loop with an error after max_auth_failures. */
+/* A persistent 401 on /state (perhaps a deleted workspace) ends the loop with an error after
+ * max_auth_failures. */
 static void state_401_persistent_is_error(void **st) {
   (void)st;
   F->s[R_STATE].dflt = (fake_resp){.status = 401, .body = "{\"error\":\"invalid workspace auth token\"}"};
@@ -323,7 +324,7 @@ static void state_401_persistent_is_error(void **st) {
   assert_int_equal(count(R_STATE), 3);
 }
 
-/* §12-6 / ADD-24: an empty 404 never ends the loop as "deleted". */
+/* ADD-24: an empty 404 never ends the loop as "deleted"; only a body with deleted:true does. */
 static void state_misroute_is_error_not_deleted(void **st) {
   (void)st;
   F->s[R_STATE].dflt = (fake_resp){.status = 404, .body = ""};
@@ -335,9 +336,9 @@ static void state_misroute_is_error_not_deleted(void **st) {
   assert_int_equal(count(R_STATE), 2);
 }
 
-/* §9.3-9: the state poll runs on its own interval. Each wake-up armed for a state poll aims
- * at 300 ms after a moment the loop armed a timer in (the end of the previous poll), never
- * after the heartbeat's 50 ms; the heartbeat keeps its own 50 ms meanwhile. */
+/* The state poll runs on its own interval, not the heartbeat's. Each wake-up armed for a state
+ * poll aims at 300 ms after a moment the loop armed a timer in (the end of the previous poll),
+ * never after the heartbeat's 50 ms; the heartbeat keeps its own 50 ms meanwhile. */
 static void separate_state_cadence(void **st) {
   (void)st;
   mol_platform_run_opts o = opts(50, 300);

@@ -1,5 +1,5 @@
 /* test_platform_peers.c - peers, discovery and its cache (PEER-*, RTY-15..18), call_peer
- * (CALL-*, ADD-06/07/08, §9.3-4) and delegate (DEL-01..06, §9.3-6) against a fake platform
+ * (CALL-*, ADD-06/07/08) and delegate (DEL-01..06) against a fake platform
  * that also plays the peer's own A2A endpoint. */
 #include "platform_testutil.h"
 
@@ -285,7 +285,7 @@ static void call_fallback_on_5xx_fresh_id(void **st) {
   assert_string_equal(json_field(last(R_PROXY)->body, "messageId"), mid1);
 }
 
-/* §9.3-4: a 4xx from the peer proves it got the message: surfaced, never resent. */
+/* A 4xx from the peer proves it got the message: surfaced, never resent. */
 static void call_direct_4xx_not_resent(void **st) {
   (void)st;
   script_push(&F->s[R_DIRECT], 400, NULL, "{\"error\":\"bad request\"}");
@@ -444,7 +444,7 @@ static void cancel_cache_hit_before_completion(void **st) {
   assert_int_equal(cap.err, MOL_ECANCELED);
 }
 
-/* §12-1: ids go out lower-cased, in paths, headers and bodies; the cache key too. */
+/* Workspace ids go out lower-cased, in paths, headers and bodies; the cache key too. */
 static void ids_lowercased(void **st) {
   (void)st;
   mol_platform_opts o = base_opts(F->f.port, F->dir);

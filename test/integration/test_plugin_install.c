@@ -1,5 +1,5 @@
 /* test_plugin_install.c - the install pipeline end to end over loopback: a raw libuv server
- * serves generated tarballs; PLG-01..13 of sdk-parity.md §7.11 (with the C improvements:
+ * serves generated tarballs; upstream's install cases PLG-01..13 (with the C improvements:
  * out-of-band digest, fail closed, atomic swap), truncated / oversized / corrupt downloads,
  * digest headers, the report's status, cancellation and the install lock. */
 #include <locale.h>

@@ -1,5 +1,5 @@
-/* test_a2a_codec.c - request parsing and error answers (contracts/a2a.md §3.6, §4, §5, §6,
- * §7.2, §7.5). */
+/* test_a2a_codec.c - request parsing and error answers: JSON-RPC framing, the A2A error codes,
+ * v0.3 and v1.0 shapes, what Molecule callers send (docs/a2a.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,7 +40,7 @@ static void expect_code(const char *body, const char *header, int want_code) {
   assert_int_equal(code, want_code);
 }
 
-/* §7.2 checks 5: bad JSON -> -32700 with id null. */
+/* Bad JSON -> -32700 with id null. */
 static void parse_error_has_null_id(void **state) {
   (void)state;
   const char *want = "{\"jsonrpc\":\"2.0\",\"id\":null,"
@@ -53,8 +53,8 @@ static void parse_error_has_null_id(void **state) {
   expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\"} trailing", NULL, want);
 }
 
-/* §7.2 checks 6, 7, 8, 12: invalid requests -> -32600; the id is echoed when it is itself
- * valid (test_a2a_codec_ids.c has those), null when it is not or there is none. */
+/* Invalid requests (bad jsonrpc, no method, bad id, a batch) -> -32600; the id is echoed when
+ * it is itself valid (test_a2a_codec_ids.c has those), null when it is not or there is none. */
 static void invalid_request_has_null_id(void **state) {
   (void)state;
   const char *bodies[] = {
@@ -88,7 +88,7 @@ static void invalid_request_has_null_id(void **state) {
                "\"message\":\"Invalid Request: jsonrpc must be \\\"2.0\\\"\"}}");
 }
 
-/* §7.2 checks 9, 11: -32601 echoes the id with its exact type. */
+/* An unknown method: -32601 echoes the id with its exact type. */
 static void method_not_found_echoes_id(void **state) {
   (void)state;
   expect_error("{\"jsonrpc\":\"2.0\",\"id\":\"abc\",\"method\":\"message/ssend\"}", NULL,
@@ -107,7 +107,7 @@ static void method_not_found_echoes_id(void **state) {
   expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"tasks/foo\"}", NULL,
                "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32601,"
                "\"message\":\"Method not found: tasks/foo\"}}");
-  /* §4: SendMessage without A2A-Version goes down the v0.3 path -> -32601, and vice versa. */
+  /* SendMessage without A2A-Version goes down the v0.3 path -> -32601, and vice versa. */
   expect_code("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"SendMessage\",\"params\":{}}", NULL,
               MOL_A2A_METHOD_NOT_FOUND);
   expect_code("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"SendMessage\",\"params\":{}}", "",
@@ -118,7 +118,7 @@ static void method_not_found_echoes_id(void **state) {
               MOL_A2A_METHOD_NOT_FOUND);
 }
 
-/* §5 / §7.5 check 31: unknown versions -> -32009 in the v1.0 shape, id echoed. */
+/* Unknown A2A-Version values -> -32009 in the v1.0 shape, id echoed. */
 static void version_negotiation(void **state) {
   (void)state;
   expect_error("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"SendMessage\"}", "0.5",
@@ -152,7 +152,7 @@ static void expect_invalid_params(const char *body, const char *header, const ch
   expect_error(body, header, want);
 }
 
-/* §4 table and §7.2 check 10: invalid params -> -32602 with the id echoed. */
+/* Invalid params -> -32602 with the id echoed. */
 static void invalid_params(void **state) {
   (void)state;
   expect_invalid_params(SEND_WITH("\"x\""), NULL, "message must be an object");
@@ -219,7 +219,7 @@ static void assert_canonical(const mol_a2a_request *req, const char *want) {
   free(got);
 }
 
-/* §6: the shape every Molecule caller sends (no kind, no configuration, no header). */
+/* The shape every Molecule caller sends (no kind, no configuration, no header). */
 static void molecule_request_shape(void **state) {
   (void)state;
   mol_a2a_request req;
@@ -241,7 +241,7 @@ static void molecule_request_shape(void **state) {
   mol_a2a_request_free(&req);
 }
 
-/* §6 / §7.5 check 30 / §7.3 check 19: "type" alias and unknown fields everywhere. */
+/* Molecule's "type" accepted as an alias of "kind"; unknown fields anywhere ignored. */
 static void lenient_shapes(void **state) {
   (void)state;
   mol_a2a_request req;
@@ -260,7 +260,7 @@ static void lenient_shapes(void **state) {
   mol_a2a_request_free(&req);
 }
 
-/* §4: the a2a-js v0.3 request with configuration. */
+/* The a2a-js v0.3 request with configuration. */
 static void v03_configuration(void **state) {
   (void)state;
   mol_a2a_request req;
@@ -279,7 +279,7 @@ static void v03_configuration(void **state) {
   mol_a2a_request_free(&req);
 }
 
-/* §4 / §5: the a2a-js v1.0 request shape, oneof parts and ProtoJSON enums. */
+/* The a2a-js v1.0 request shape, oneof parts and ProtoJSON enums. */
 static void v10_send_message(void **state) {
   (void)state;
   mol_a2a_request req;
@@ -401,7 +401,7 @@ static void list_tasks_params(void **state) {
   mol_a2a_request_free(&req);
 }
 
-/* The engine-side codes of §3.6, built by the binding: exact JSON in both versions. */
+/* The engine-side error codes, built by the binding: exact JSON in both versions. */
 static void a2a_error_codes(void **state) {
   (void)state;
   json_t *sid = json_string("r"), *nid = json_integer(4);

@@ -1,8 +1,8 @@
-/* test_a2a_codec_ids.c - JSON-RPC ids are echoed exactly as the client wrote them (contract
- * §3.1, §7.2 checks 6-11), and no string of a request is ever cut at a U+0000: a request that
- * carries one where the agent reads text is refused with -32602 instead. Every check runs
- * through the public entry (fast path first) and through the full parser alone, which must
- * answer byte for byte alike. */
+/* test_a2a_codec_ids.c - JSON-RPC ids are echoed exactly as the client wrote them (value
+ * and type, as the a2a-js client demands), and no string of a request is ever cut at a U+0000:
+ * a request that carries one where the agent reads text is refused with -32602 instead. Every
+ * check runs through the public entry (fast path first) and through the full parser alone,
+ * which must answer byte for byte alike. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -24,7 +24,7 @@ static void parse_req(const char *body, const char *header, mol_a2a_request *req
   assert_int_equal(mol_a2a_request_parse(body, strlen(body), header, req), 0);
 }
 
-/* §6 / §11.5: the Message reply Molecule callers read (result.parts[0].text), with extras. */
+/* The Message reply Molecule callers read (result.parts[0].text), with extras. */
 static void message_reply_both_versions(void **state) {
   (void)state;
   mol_a2a_request req;
@@ -155,7 +155,7 @@ static void task_reply_v10(void **state) {
   mol_a2a_store_free(s);
 }
 
-/* §4 stream events in both shapes; `final` only in v0.3. */
+/* Stream events in both shapes; `final` only in v0.3. */
 static void event_replies(void **state) {
   (void)state;
   json_t *art = jparse("{\"artifactId\":\"a\",\"name\":\"reply\",\"parts\":[{\"kind\":\"text\",\"text\":\"echo: hello\"}]}");
@@ -309,7 +309,7 @@ static void parse_resp(const char *body, mol_a2a_version v, mol_a2a_response *r)
   assert_int_equal(rc, 0);
 }
 
-/* Client side: the reference responses of §4. */
+/* Client side: responses as the a2a-js servers write them. */
 static void client_responses(void **state) {
   (void)state;
   mol_a2a_response r;
@@ -381,7 +381,7 @@ static const mol_a2a_card k_card = {
   .name = "molecule-agent", .description = "test agent", .url = "http://127.0.0.1:8000/",
   .version = "0.1.0", .streaming = 1, .skills = &k_skill, .n_skills = 1};
 
-/* §3.7 / §8.4: every required field, preferredTransport and additionalInterfaces. */
+/* Every required card field, preferredTransport and additionalInterfaces. */
 static void card_v03(void **state) {
   (void)state;
   assert_json_free(mol_a2a_card_build(&k_card, MOL_A2A_CARD_V03),

@@ -306,7 +306,7 @@ static void begin_turns(void **state) {
   assert_int_equal(mol_a2a_task_set_status(t, MOL_A2A_STATE_COMPLETED, NULL, NULL), 0);
   mol_a2a_cmsg *m5 = user_msg(mol_a2a_task_id(t), NULL);
   assert_int_equal(mol_a2a_store_begin(s, &m5, &again, &err), MOL_EINVAL);
-  assert_int_equal(err.code, MOL_A2A_UNSUPPORTED_OPERATION); /* §7.3 check 17, as v1.0 says */
+  assert_int_equal(err.code, MOL_A2A_UNSUPPORTED_OPERATION); /* terminal: -32004, as v1.0 says */
   /* store full of live tasks -> -32603 */
   mol_a2a_cmsg *m6 = user_msg(NULL, NULL), *m7 = user_msg(NULL, NULL), *m8 = user_msg(NULL, NULL);
   assert_int_equal(mol_a2a_store_begin(s, &m6, &again, &err), 0); /* evicts the completed one */

@@ -306,7 +306,7 @@ static void cache_ttl_and_bound(void **st) {
                          .peer_cache_max = 3};
   mol_platform_client *c;
   assert_int_equal(mol_platform_client_new(&loop, &o, &c), 0);
-  /* the SDK's timeouts (RTY-02, §3.4) unless configured */
+  /* the SDK's timeouts (RTY-02: 10 s, inbound 15 s) unless configured */
   assert_int_equal(c->timeout_ms, 10000);
   assert_int_equal(c->inbound_timeout_ms, 15000);
   assert_int_equal(c->peer_timeout_ms, 30000);

@@ -1,5 +1,6 @@
-/* test_platform_retry.c - the platform client's retry policy (sdk-parity §3.3 vectors RTY-04..09,
- * ADD-01, §9.3-1/2) and the heartbeat-loop back-off, with an injected random source. */
+/* test_platform_retry.c - the platform client's retry policy (docs/platform.md
+ * "Retry and back-off"; vectors RTY-04..09, ADD-01) and the heartbeat-loop back-off, with an
+ * injected random source. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,7 +54,7 @@ static void rty_07_09_schedule(void **st) {
   assert_int_equal(mol_platform__retry_delay(&p, 0, NULL, 0, &d), 0);
 }
 
-/* §9.3-2: the jitter is +/-25 % of each step, not +/-0.25 s absolute. */
+/* The jitter is +/-25 % of each step, not +/-0.25 s absolute. */
 static void jitter_is_proportional(void **st) {
   (void)st;
   mol_platform_retry_opts lo = policy(&LO), hi = policy(&HI);
@@ -83,7 +84,7 @@ static void rty_04_06_retry_after_seconds(void **st) {
   assert_int_equal(delay(&p, 2, "120"), 1500);
 }
 
-/* ADD-01 / §9.3-1: HTTP-dates (all three forms) honoured; past dates are 0; negative and
+/* ADD-01: HTTP-dates (all three forms) honoured; past dates are 0; negative and
  * garbage values fall back to the computed back-off instead of failing. */
 static void add_01_dates_and_garbage(void **st) {
   (void)st;

@@ -1,4 +1,4 @@
-/* test_plugin_extract.c - extraction rules: every TAR-* case of sdk-parity.md §7.12 and the
+/* test_plugin_extract.c - extraction rules: every TAR-* case of upstream's safe extraction and the
  * C-only additions (devices, FIFOs, setuid, ownership, limits/bombs, duplicates, links used as
  * parents), corrupt and non-gzip input. Tarballs are generated here with libarchive's writer. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* test_plugin_hash.c - the content hash against sdk-parity.md §3.13 (test vectors and SHA-*
+/* test_plugin_hash.c - the content hash of docs/plugins.md (test vectors and SHA-*
  * acceptance cases), digest parsing and plugin name validation. */
 #include <setjmp.h>
 #include <stdarg.h>
