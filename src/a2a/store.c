@@ -1,8 +1,8 @@
 /* store.c - the bounded task store: O(1) lookup by id (uthash), a memory budget (and an
  * optional cap on the number of tasks) and a TTL for terminal ones. Terminal tasks sit on a
  * list in the order they ended, so the oldest one is found in O(1) when room is needed or the
- * TTL sweep runs; a live task, or one still in use, is never evicted (contract §11.10:
- * a2a-js's store never evicts and is not a model).
+ * TTL sweep runs; a live task, or one still in use, is never evicted (a2a-js's store never
+ * evicts and is not a model).
  *
  * Memory is counted per task (mol_a2a__task_size) when it is created, when its first message
  * joins it and whenever a turn on it ends; in between a running turn may add to it (progress,

@@ -185,7 +185,8 @@ static void answer_later(a2a_call *c) { mol_http_req_on_abort(c->http, on_abort,
 
 /* ---- streaming ---------------------------------------------------------------------------- */
 
-/* Errors after the stream started go out as "event: error" (contract §3.5). */
+/* Errors after the stream started go out as "event: error" on the 200 stream, as a2a-js does
+ * (docs/a2a.md "Methods"). */
 static void stream_send_as(a2a_call *c, const char *event, char *body) {
   if (!c->http) {
     free(body);

@@ -1,4 +1,4 @@
-/* a2a_body.c - the body of a proxied A2A call (contract §4.2 step 6): its method and
+/* a2a_body.c - the body of a proxied A2A call (docs/devplatform.md "A2A proxy"): its method and
  * params.message.messageId, and the normalisation that adds a missing JSON-RPC envelope or
  * messageId.
  *

@@ -1,4 +1,4 @@
-/* activity.c - the activity feed (contract §3.10-§3.12, §11.1 rows 8-9): rows written by the
+/* activity.c - the activity feed (docs/devplatform.md "Activity"): rows written by the
  * proxy, notify and self-reports; GET .../activity with the SDK's since_id cursor (ASC,
  * strictly after, 410 when the cursor row is gone) and the legacy newest-first listing; a call to
  * a poll-mode target is stored here as the target's inbound row.
@@ -92,7 +92,8 @@ static void append_part_text(mol_buf *b, json_t *part) {
   const char *kind = mol_json_str(part, "kind");
   if (!kind) kind = mol_json_str(part, "type");
   const char *text = mol_json_str(part, "text");
-  /* Both discriminators occur (§4.4); a v1.0 part carries "text" without either. */
+  /* Both discriminators occur ("kind" from SDKs and runtimes, "type" from the docs); a v1.0
+   * part carries "text" without either. */
   if (text && (!kind || strcmp(kind, "text") == 0)) mol_buf_append_str(b, text);
 }
 
@@ -119,7 +120,8 @@ static json_t *text_or_null(sqlite3_stmt *st, int col) {
   return s ? json_string(s) : json_null();
 }
 
-/* The SDK envelope (§3.8 of sdk-parity): type, ts and data{...} beside the real columns. */
+/* The SDK envelope (docs/devplatform.md "Activity"): type, ts and data{...} beside the real
+ * columns. */
 static void add_envelope(const mol_dp__call *c, sqlite3_stmt *st, json_t *row, json_t *req) {
   const char *source_id = mol_dp__col_text(st, 4);
   const char *method = mol_dp__col_text(st, 6);
@@ -314,7 +316,7 @@ static char *dump_field(json_t *b, const char *key) {
   return v && !json_is_null(v) ? mol_json_dump(v) : NULL;
 }
 
-/* POST /workspaces/:id/activity: the runtime's self-report (§3.12). */
+/* POST /workspaces/:id/activity: the runtime's self-report (WorkspaceAuth). */
 void mol_dp__h_activity_report(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
   if (!mol_dp__auth_workspace(c, ws, r)) return;
   json_t *b = json_loadb(c->body ? c->body : "", c->body_len, 0, NULL);

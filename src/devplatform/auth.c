@@ -1,5 +1,6 @@
-/* auth.c - workspace tokens and the three auth postures of contract §2: the registry's
- * grandfather rule, the strict WorkspaceAuth, and AdminAuth; and the browser guard that every
+/* auth.c - workspace tokens and the three auth postures (docs/devplatform.md "Security model"):
+ * the registry's grandfather rule, the strict WorkspaceAuth, and AdminAuth; and the browser
+ * guard that every
  * request passes first (Host, Origin, Content-Type), because a web page can reach a platform
  * listening on loopback as easily as an agent can.
  *

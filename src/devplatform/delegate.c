@@ -1,5 +1,6 @@
-/* delegate.c - POST /workspaces/:id/delegate (contract §3.14): the platform runs a delegation
- * for its source, and the target's reply is stitched into the delegation's ledger row.
+/* delegate.c - POST /workspaces/:id/delegate (docs/devplatform.md "Delegations run by the
+ * platform"): the platform runs a delegation for its source, and the target's reply is stitched
+ * into the delegation's ledger row.
  *
  * The handler records the row (status "dispatched"), answers 202 at once, then sends A2A
  * message/send to the target through the proxy's own dispatch (caller = the source, messageId =

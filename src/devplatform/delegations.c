@@ -1,4 +1,4 @@
-/* delegations.c - the delegation ledger (contract §3.14, WorkspaceAuth for the source):
+/* delegations.c - the delegation ledger (WorkspaceAuth for the source):
  * GET /workspaces/:id/delegations (newest 50), POST /workspaces/:id/delegations/record and
  * POST /workspaces/:id/delegations/:did/update.
  *

@@ -133,7 +133,7 @@ static void sweep_stmt(mol_devplatform *dp, mol_dp__stmt_id id, int64_t before) 
   mol_dp__exec_stmt(&dp->store, st);
 }
 
-/* Liveness (§5.3): online/degraded -> offline after the TTL without heartbeats, and the
+/* Liveness: online/degraded -> offline after the TTL without heartbeats, and the
  * delegations to a target silent for more than STUCK_BEATS heartbeat intervals stuck;
  * retention of activity rows and finished queue items. */
 static void on_sweep(uv_timer_t *t) {

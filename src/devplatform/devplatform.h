@@ -1,5 +1,5 @@
 /* devplatform.h - the embedded development platform: the Molecule platform API subset
- * (contracts/platform-api.md §11) served by our HTTP server and stored in SQLite (WAL).
+ * (docs/devplatform.md "Endpoints") served by our HTTP server and stored in SQLite (WAL).
  *
  * One instance lives on one libuv loop. Everything (routes, the A2A proxy, idle timers, the
  * liveness sweep, the per-tick write transaction) runs on that loop; no locks.

@@ -1,6 +1,6 @@
 /* dispatch.c - one forwarded A2A call: SSRF resolution, the outbound POST, the idle timer that
  * the target's heartbeats extend, the deadline, and the mapping of the outcome onto the answer
- * (contract §4.3-§4.6).
+ * (docs/devplatform.md "A2A proxy").
  *
  * Why our own timer instead of the HTTP client's idle timeout: upstream's idle timer is reset
  * by any event *of the target workspace* (its heartbeats above all), not by bytes on this
@@ -217,7 +217,7 @@ static void on_done(mol_http_request *req, int err, const mol_http_response *res
   if (!err && resp) done_response(d, resp);
   else done_failure(d, err, resp);
   /* The activity row just written is an event of the target (ACTIVITY_LOGGED upstream): it
-   * extends the target's other dispatches (§4.6). */
+   * extends the target's other dispatches, as any event of the target does. */
   if (!dp->closing) mol_dp__proxy_touch(dp, target);
 }
 
@@ -253,7 +253,7 @@ static void on_resolved(int ok, void *arg) {
 
 static uint64_t deadline_for(mol_devplatform *dp, const mol_dp__dispatch_args *a) {
   uint64_t now = uv_now(dp->loop);
-  if (a->x_timeout) { /* honoured as a real deadline (upstream drops it, §4.6) */
+  if (a->x_timeout) { /* honoured as a real deadline (upstream drops it) */
     char *end;
     long n = strtol(a->x_timeout, &end, 10);
     if (!*end && n > 0) return now + (uint64_t)(n > 86400 ? 86400 : n) * 1000;

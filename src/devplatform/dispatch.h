@@ -39,7 +39,7 @@ struct mol_dp__dispatch {
  * later, exactly once), 0 when r holds an immediate answer (refused URL, out of memory). */
 int mol_dp__dispatch_start(mol_devplatform *dp, const mol_dp__dispatch_args *a, mol_dp__reply *r);
 
-/* queue.c: the busy answer (§4.3, §4.8) for a dispatch that timed out or lost its connection:
+/* queue.c: the busy answer for a dispatch that timed out or lost its connection:
  * enqueue and 202, or 503 with Retry-After. Drains never come here. */
 void mol_dp__queue_busy_reply(mol_devplatform *dp, const mol_dp__dispatch *d, mol_dp__reply *r);
 /* queue.c: the outcome of a drained item: ok=1 completed, else back to the queue. Returns 1

@@ -231,11 +231,11 @@ void mol_dp__regkey_free_all(mol_devplatform *dp);
 
 /* Mints and stores a token for ws; out gets the plaintext. 0 or MOL_EIO. */
 int mol_dp__token_mint(mol_devplatform *dp, const char *ws, char out[MOL_DP__TOKEN_LEN + 1]);
-/* Registry rule (§2.3/§2.4): passes when the workspace has no live token (grandfathered) or
+/* Registry rule: passes when the workspace has no live token (grandfathered) or
  * the bearer is its token. Fills r with the 401 otherwise and returns 0. */
 int mol_dp__auth_grandfather(const mol_dp__call *c, const char *ws, mol_dp__reply *r,
                              const char *missing, const char *invalid);
-/* WorkspaceAuth (§2.5): admin token, or the workspace's own token; no grandfathering. */
+/* WorkspaceAuth: admin token, or the workspace's own token; no grandfathering. */
 int mol_dp__auth_workspace(const mol_dp__call *c, const char *ws, mol_dp__reply *r);
 /* Operator calls on one workspace (secrets, pause, resume): WorkspaceAuth, or no credentials at
  * all in dev mode on a loopback listener. Credentials that are presented are always checked. */
@@ -396,8 +396,8 @@ json_t *mol_dp__shared_context(const mol_devplatform *dp, const char *name);
 /* The proxy answers asynchronously: returns 1 when it took over the request (it will call
  * mol_dp__respond itself), 0 when r holds the synchronous answer. */
 int mol_dp__h_a2a(mol_dp__call *c, const char *target, mol_dp__reply *r);
-/* a2a_body.c: 1 when an A2A body needs no normalisation (§4.2 step 6) and is forwarded as it
- * is, with method and params.message.messageId read ("" when absent); 0 when
+/* a2a_body.c: 1 when an A2A body needs no normalisation (envelope and messageId present) and
+ * is forwarded as it is, with method and params.message.messageId read ("" when absent); 0 when
  * mol_dp__a2a_normalize must decide. */
 int mol_dp__a2a_scan(const char *body, size_t len, char method[64], char msgid[128]);
 /* The normalised body (caller frees), method and messageId filled; NULL when it is not a JSON

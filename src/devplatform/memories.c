@@ -1,4 +1,4 @@
-/* memories.c - scoped agent memories (contract §3.15, WorkspaceAuth):
+/* memories.c - scoped agent memories (WorkspaceAuth):
  * POST /workspaces/:id/memories, GET /workspaces/:id/memories?scope=&q=&namespace=&limit=,
  * DELETE /workspaces/:id/memories/:mid.
  *

@@ -1,4 +1,4 @@
-/* memory.c - the key/value memory of a workspace (contract §3.15, WorkspaceAuth):
+/* memory.c - the key/value memory of a workspace (WorkspaceAuth):
  * GET /workspaces/:id/memory, GET|DELETE /workspaces/:id/memory/:key, POST /workspaces/:id/memory.
  *
  * Every write bumps the key's version; `if_match_version` makes a write conditional (0 means
@@ -52,7 +52,7 @@ static int kv_gate(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
   return mol_dp__auth_workspace(c, ws, r);
 }
 
-/* One row of MOL_DP__ST_KV_GET / MOL_DP__ST_KV_LIST as the contract's entry object. */
+/* One row of MOL_DP__ST_KV_GET / MOL_DP__ST_KV_LIST as upstream's entry object. */
 static json_t *kv_row(sqlite3_stmt *st) {
   const char *text = mol_dp__col_text(st, 1);
   json_t *value = json_loads(text ? text : "null", JSON_DECODE_ANY, NULL);

@@ -1,5 +1,6 @@
-/* peers.c - the hierarchy (CanCommunicate, contract §6), GET /registry/:id/peers,
- * GET /registry/discover/:target and POST /registry/check-access. */
+/* peers.c - the hierarchy (CanCommunicate: self, siblings, and any ancestor <-> descendant;
+ * never cousins), GET /registry/:id/peers, GET /registry/discover/:target and
+ * POST /registry/check-access. */
 #include <string.h>
 
 #include "base/json.h"

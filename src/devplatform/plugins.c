@@ -1,5 +1,5 @@
 /* plugins.c - GET /workspaces/:id/plugins/:name/download from a local directory
- * (`--plugins DIR`, contract §3.13, source scheme local:// only).
+ * (`--plugins DIR`, source scheme local:// only).
  *
  * The archive is made by the system tar in a child process: tar/gzip writing is libarchive's
  * job, and libarchive is walled off in src/plugin/ (which this layer may not include). Entry

@@ -1,5 +1,6 @@
-/* proxy.c - POST /workspaces/:id/a2a, the A2A proxy (contract §4, §11.1 row 7): caller rules,
- * hierarchy, budget, URL resolution and SSRF, normalisation (a2a_body.c), then the dispatch.
+/* proxy.c - POST /workspaces/:id/a2a, the A2A proxy (docs/devplatform.md "A2A proxy"): caller
+ * rules, hierarchy, budget, URL resolution and SSRF, normalisation (a2a_body.c), then the
+ * dispatch.
  *
  * The dispatch itself (timers, forwarding, response mapping, the busy queue) is in
  * dispatch.c; this file decides whether and where to dispatch. */
@@ -19,7 +20,7 @@ static int reserved_caller(const char *caller) {
   return 0;
 }
 
-/* §4.1: fills r and returns 0 when the caller may not call. */
+/* The caller's identity and auth: fills r and returns 0 when the caller may not call. */
 static int check_caller(mol_dp__call *c, const char *caller, const char *target, mol_dp__reply *r) {
   if (!*caller) return 1; /* canvas: no auth, no hierarchy (upstream) */
   if (reserved_caller(caller)) {
@@ -37,7 +38,7 @@ static int check_caller(mol_dp__call *c, const char *caller, const char *target,
   return 1;
 }
 
-/* Everything of §4.2 that can be answered without I/O. Returns 1 when w holds a dispatchable
+/* Every proxy step that can be answered without I/O. Returns 1 when w holds a dispatchable
  * target (r untouched), 0 when r holds the answer. */
 static int resolve_target(mol_dp__call *c, const char *target, mol_dp__ws *w, mol_dp__reply *r) {
   int found = mol_dp__ws_load_hot(c->dp, target, w);

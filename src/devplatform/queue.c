@@ -1,4 +1,4 @@
-/* queue.c - the a2a busy queue (contract §4.8): a dispatch that timed out or lost its
+/* queue.c - the a2a busy queue: a dispatch that timed out or lost its
  * connection is stored and answered 202; a heartbeat from the target with spare capacity
  * dispatches one stored item. The queue lives in SQLite, so it survives a restart.
  *

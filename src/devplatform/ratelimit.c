@@ -1,4 +1,4 @@
-/* ratelimit.c - the global per-client-IP limiter (contract §7): a fixed window of `limit`
+/* ratelimit.c - the global per-client-IP limiter: a fixed window of `limit`
  * requests; the bucket refills completely once its window has elapsed. Pure: time is passed
  * in, so tests drive it without sleeping. The table is bounded: past max_buckets, expired
  * buckets are dropped, then the oldest one. */

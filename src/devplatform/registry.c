@@ -1,5 +1,5 @@
 /* registry.c - POST /registry/register, /registry/heartbeat, /registry/update-card
- * (contract §3.1-§3.3, §5.2, §11.1 rows 1-2). */
+ * (docs/devplatform.md "Endpoints"). */
 #include <string.h>
 #include <strings.h>
 
@@ -25,7 +25,7 @@ static int is_http_url(const char *url) {
   return strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
 }
 
-/* Register's URL rule (§11.1 row 1): http(s) URLs pass the register-time SSRF check and mean
+/* Register's URL rule: http(s) URLs pass the register-time SSRF check and mean
  * push delivery; any other non-empty URL (the SDK's "remote://no-inbound") means poll mode,
  * where upstream at the reference commit answered 400. */
 static int register_mode(mol_devplatform *dp, const char *url, const char **mode) {
@@ -137,7 +137,7 @@ static json_int_t real_to_int(json_t *v) {
   return (json_int_t)d;
 }
 
-/* §5.2: the status a heartbeat moves the workspace to (at most the first rule that fires). */
+/* The status a heartbeat moves the workspace to (at most the first rule that fires). */
 static const char *next_status(const char *cur, double error_rate, const char *runtime_state,
                                int status_mgmt) {
   int wedged = runtime_state && strcmp(runtime_state, "wedged") == 0;
@@ -156,7 +156,7 @@ static const char *next_status(const char *cur, double error_rate, const char *r
   return cur; /* paused, hibernated, failed: a heartbeat never changes them */
 }
 
-/* §3.2 step 6: every heartbeat re-declares the overrides; absence clears them. */
+/* Every heartbeat re-declares the overrides; absence clears them. */
 static void apply_overrides(mol_devplatform *dp, const char *ws, json_t *meta) {
   json_int_t idle = 0;
   json_t *caps = NULL;

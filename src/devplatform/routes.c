@@ -1,5 +1,5 @@
 /* routes.c - the dev platform's HTTP surface: one catch-all route on our HTTP server, the rate
- * limiter in front (contract §7), then a table of method + path patterns. Routing here rather
+ * limiter in front (ratelimit.c), then a table of method + path patterns. Routing here rather
  * than with one server route per path keeps the upstream error shapes (JSON 404 for unknown
  * routes and wrong methods alike, as Gin with HandleMethodNotAllowed off). */
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* secrets.c - workspace and global secrets (contract §3.4): GET .../secrets/values (the merged
+/* secrets.c - workspace and global secrets: GET .../secrets/values (the merged
  * map the agent pulls), and the operator writes. Values are stored in plaintext: this is a
  * development platform on one machine, and the database file is the secret store. */
 #include <string.h>

@@ -1,5 +1,5 @@
 /* ssrf.c - which agent URLs the platform accepts at register time and calls at dispatch time
- * (contract §4.9, validateAgentURL and isSafeURL), on the shared classifier of http/ssrf.h.
+ * (upstream's validateAgentURL and isSafeURL), on the shared classifier of http/ssrf.h.
  *
  * Deliberate differences from upstream, because this platform runs on one machine:
  *  - dev mode accepts loopback agents both at register and at dispatch (upstream's register

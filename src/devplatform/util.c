@@ -21,7 +21,7 @@ int mol_dp__is_uuid(const char *s) {
   return 1;
 }
 
-/* Workspace ids are lower-case canonical UUIDs (contract §0.2): upstream compares them as
+/* Workspace ids are lower-case canonical UUIDs: upstream compares them as
  * strings, so accepting "ABC…" here would create a second identity for the same agent. */
 int mol_dp__is_id(const char *s) { return mol_dp__is_uuid(s); }
 

@@ -1,4 +1,4 @@
-/* workspaces.c - operator calls (contract §3.17 and §11.1 row 10): create, list, get, pause,
+/* workspaces.c - operator calls (docs/devplatform.md "Endpoints"): create, list, get, pause,
  * resume, delete. The dev platform has no provisioner, so a workspace waits for its agent
  * ("awaiting_agent") until the agent's register makes it online. */
 #include <stdlib.h>
@@ -305,9 +305,10 @@ void mol_dp__h_ws_delete(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
   delete_tree(c->dp, ws, r);
 }
 
-/* GET /workspaces/:id/state. Deviation (§11.1 row 4, §9-5): a removed or unknown workspace is
- * answered 404 {deleted:true} before the token check, because its tokens are revoked and an
- * agent holding one would otherwise get 401 forever and never learn it was deleted. */
+/* GET /workspaces/:id/state. Deviation (docs/devplatform.md "Deliberate deviations from
+ * upstream"): a removed or unknown workspace is answered 404 {deleted:true} before the token
+ * check, because its tokens are revoked and an agent holding one would otherwise get 401 forever
+ * and never learn it was deleted. */
 void mol_dp__h_state(mol_dp__call *c, const char *ws, mol_dp__reply *r) {
   mol_dp__ws w;
   int found = mol_dp__ws_load(c->dp, ws, &w);

@@ -24,7 +24,7 @@
 #define MOL_PLATFORM__TOKEN_MAX 512
 #define MOL_PLATFORM__TOKEN_FILE ".auth_token"
 
-/* Headers an exchange carries (R, T, W, J bundles of the SDK contract). */
+/* Headers an exchange carries (the Python SDK's bundles: auth, tenant, X-Workspace-ID, JSON). */
 enum {
   MOL_PLATFORM__H_AUTH = 1u << 0,   /* Authorization: Bearer <token>, when a token is known */
   MOL_PLATFORM__H_TENANT = 1u << 1, /* X-Molecule-Org-Id and Origin, when configured */
@@ -224,7 +224,8 @@ char *mol_platform__url(const mol_platform_client *c, const char *fmt, ...)
 /* "scheme://host[:port]" of url, malloc'd, or NULL (MOL_EURL). */
 char *mol_platform__origin_of(const char *url);
 int mol_platform__valid_id(const char *id);
-/* A lower-cased copy of a valid id (platform-api §12-1), or NULL (invalid or no memory). */
+/* A lower-cased copy of a valid id (ids go out as lower-case canonical UUIDs, since the
+ * platform compares them as strings), or NULL (invalid or no memory). */
 char *mol_platform__id_dup(const char *id);
 
 /* ---- retry.c: the pure 429 policy ---- */
