@@ -404,6 +404,27 @@ int mol_dp__a2a_scan(const char *body, size_t len, char method[64], char msgid[1
  * object (400 "invalid JSON"). */
 char *mol_dp__a2a_normalize(const char *body, size_t len, char method[64], char msgid[128]);
 
+/* hb_body.c: a heartbeat's fields (§3.2). Strings point into the body's tree (mol_dp__hb_read)
+ * or the caller's buffer (mol_dp__hb_scan); NULL when absent or null. */
+typedef struct {
+  const char *ws, *sample_error, *current_task, *runtime_state;
+  double error_rate;
+  json_int_t active_tasks, uptime, spend; /* spend clamped to [0, 1e12] */
+  json_int_t idle;                        /* runtime_metadata.idle_timeout_seconds, 0 none */
+  json_t *caps;          /* mol_dp__hb_read: runtime_metadata.capabilities when a non-empty map */
+  const char *caps_text; /* mol_dp__hb_scan: the same map's JSON text in the body */
+  size_t caps_len;
+} mol_dp__hb;
+/* The reference reader (jansson): the body's tree, which the strings and caps point into
+ * (caller decrefs), or NULL for a body answered 400 "invalid request body". */
+json_t *mol_dp__hb_read(const char *body, size_t len, mol_dp__hb *f);
+/* The fast reader: 1 when the body reads exactly as mol_dp__hb_read would read it, with the
+ * strings decoded into buf (room for len + 8 bytes); 0 when mol_dp__hb_read must decide. */
+int mol_dp__hb_scan(const char *body, size_t len, mol_dp__hb *f, char *buf);
+/* 1 when the object text (a capability map from mol_dp__hb_scan) is equal to caps; 0 when it
+ * differs or is beyond the comparison (a value that is not a plain scalar): parse it then. */
+int mol_dp__hb_caps_same(json_t *caps, const char *text, size_t len);
+
 /* delegate.c: the outcome of a proxied message/send whose messageId is a delegation of src to
  * target, recorded in that ledger row unless it is already completed or failed. REPLY: body is
  * the target's 2xx answer; FAILED: body is the reason; QUEUED: no body. */

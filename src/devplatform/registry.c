@@ -1,5 +1,6 @@
 /* registry.c - POST /registry/register, /registry/heartbeat, /registry/update-card
  * (docs/devplatform.md "Endpoints"). */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -128,15 +129,6 @@ out:
   json_decref(body);
 }
 
-/* A JSON real as an integer, clamped (and NaN as 0) so the conversion is always defined. */
-static json_int_t real_to_int(json_t *v) {
-  double d = json_number_value(v);
-  if (!(d == d)) return 0;
-  if (d > 1e15) return (json_int_t)1e15;
-  if (d < -1e15) return (json_int_t)-1e15;
-  return (json_int_t)d;
-}
-
 /* The status a heartbeat moves the workspace to (at most the first rule that fires). */
 static const char *next_status(const char *cur, double error_rate, const char *runtime_state,
                                int status_mgmt) {
@@ -157,70 +149,25 @@ static const char *next_status(const char *cur, double error_rate, const char *r
 }
 
 /* Every heartbeat re-declares the overrides; absence clears them. */
-static void apply_overrides(mol_devplatform *dp, const char *ws, json_t *meta) {
-  json_int_t idle = 0;
-  json_t *caps = NULL;
-  if (json_is_object(meta)) {
-    json_t *v = json_object_get(meta, "idle_timeout_seconds");
-    if (json_is_integer(v)) idle = json_integer_value(v);
-    else if (json_is_real(v)) idle = real_to_int(v);
-    caps = json_object_get(meta, "capabilities");
-    if (!json_is_object(caps) || json_object_size(caps) == 0) caps = NULL;
-  }
-  mol_dp__rt *rt = mol_dp__rt_get(dp, ws, idle > 0 || caps);
+static void apply_overrides(mol_devplatform *dp, const mol_dp__hb *f) {
+  int has_caps = f->caps || f->caps_text;
+  mol_dp__rt *rt = mol_dp__rt_get(dp, f->ws, f->idle > 0 || has_caps);
   if (!rt) return;
-  rt->idle_override_s = idle > 0 ? (idle > 86400 * 7 ? 86400 * 7 : (unsigned)idle) : 0;
-  /* Most heartbeats re-declare the same map: keep it instead of copying it each time. */
-  if (!(rt->caps && caps && json_equal(rt->caps, caps))) {
+  rt->idle_override_s = f->idle > 0 ? (f->idle > 86400 * 7 ? 86400 * 7 : (unsigned)f->idle) : 0;
+  /* Most heartbeats re-declare the same map: keep it instead of building it each time. */
+  int same = rt->caps && (f->caps ? json_equal(rt->caps, f->caps)
+                                  : mol_dp__hb_caps_same(rt->caps, f->caps_text, f->caps_len));
+  if (!same) {
     if (rt->caps) json_decref(rt->caps);
-    rt->caps = caps ? json_deep_copy(caps) : NULL;
+    rt->caps = f->caps        ? json_deep_copy(f->caps)
+               : f->caps_text ? json_loadb(f->caps_text, f->caps_len, 0, NULL)
+                              : NULL;
   }
   mol_dp__rt_maybe_drop(dp, rt);
 }
 
-typedef struct {
-  const char *ws, *sample_error, *current_task, *runtime_state;
-  double error_rate;
-  json_int_t active_tasks, uptime, spend;
-  json_t *meta;
-} hb_fields;
-
-static int hb_parse(json_t *b, hb_fields *f) {
-  memset(f, 0, sizeof *f);
-  json_t *v;
-  f->ws = mol_json_str(b, "workspace_id");
-  if (!f->ws) return 0;
-  if ((v = json_object_get(b, "error_rate")) && !json_is_null(v)) {
-    if (!json_is_number(v)) return 0;
-    f->error_rate = json_number_value(v);
-  }
-#define HB_STR(key, dst)                                              \
-  if ((v = json_object_get(b, key)) && !json_is_null(v)) {            \
-    if (!json_is_string(v)) return 0;                                 \
-    dst = json_string_value(v);                                       \
-  }
-/* Integers given as reals (a Python float uptime) are truncated rather than refused. */
-#define HB_INT(key, dst)                                              \
-  if ((v = json_object_get(b, key)) && !json_is_null(v)) {            \
-    if (!json_is_number(v)) return 0;                                 \
-    dst = json_is_integer(v) ? json_integer_value(v) : real_to_int(v); \
-  }
-  HB_STR("sample_error", f->sample_error);
-  HB_STR("current_task", f->current_task);
-  HB_STR("runtime_state", f->runtime_state);
-  HB_INT("active_tasks", f->active_tasks);
-  HB_INT("uptime_seconds", f->uptime);
-  HB_INT("monthly_spend", f->spend);
-#undef HB_STR
-#undef HB_INT
-  if (f->spend < 0) f->spend = 0;
-  if (f->spend > 1000000000000LL) f->spend = 1000000000000LL;
-  f->meta = json_object_get(b, "runtime_metadata");
-  return 1;
-}
-
 /* Returns 1 updated, 0 unknown/removed (still 200 upstream), <0 error. */
-static int hb_store(mol_devplatform *dp, const hb_fields *f, int *max_conc) {
+static int hb_store(mol_devplatform *dp, const mol_dp__hb *f, int *max_conc) {
   sqlite3_stmt *st = mol_dp__stmt(&dp->store, MOL_DP__ST_WS_HB_READ);
   if (!st) return MOL_EIO;
   mol_dp__bind_text(st, 1, f->ws);
@@ -251,11 +198,17 @@ static int hb_store(mol_devplatform *dp, const hb_fields *f, int *max_conc) {
   return mol_dp__exec_stmt(&dp->store, st) ? MOL_EIO : 1;
 }
 
+/* Bodies up to this size are read without a malloc (the SDK's are a few hundred bytes). */
+#define HB_STACK 2048
+
 void mol_dp__h_heartbeat(mol_dp__call *c, mol_dp__reply *r) {
   mol_devplatform *dp = c->dp;
-  json_t *body = parse_object(c);
-  hb_fields f;
-  if (!body || !hb_parse(body, &f)) {
+  mol_dp__hb f;
+  json_t *tree = NULL;
+  char stack[HB_STACK];
+  char *buf = c->body_len + 8 <= sizeof stack ? stack : malloc(c->body_len + 8);
+  int ok = buf && mol_dp__hb_scan(c->body, c->body_len, &f, buf);
+  if (!ok && !(tree = mol_dp__hb_read(c->body, c->body_len, &f))) {
     mol_dp__reply_err(r, 400, "invalid request body");
     goto out;
   }
@@ -266,11 +219,12 @@ void mol_dp__h_heartbeat(mol_dp__call *c, mol_dp__reply *r) {
     mol_dp__reply_err(r, 500, "failed to update");
     goto out;
   }
-  apply_overrides(dp, f.ws, f.meta);
+  apply_overrides(dp, &f);
   if (rc == 1) mol_dp__proxy_on_heartbeat(dp, f.ws, f.active_tasks < max_conc);
   mol_dp__reply_set(r, 200, json_pack("{s:s}", "status", "ok"));
 out:
-  json_decref(body);
+  json_decref(tree);
+  if (buf != stack) free(buf);
 }
 
 void mol_dp__h_update_card(mol_dp__call *c, mol_dp__reply *r) {
