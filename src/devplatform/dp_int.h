@@ -404,7 +404,7 @@ int mol_dp__a2a_scan(const char *body, size_t len, char method[64], char msgid[1
  * object (400 "invalid JSON"). */
 char *mol_dp__a2a_normalize(const char *body, size_t len, char method[64], char msgid[128]);
 
-/* hb_body.c: a heartbeat's fields (§3.2). Strings point into the body's tree (mol_dp__hb_read)
+/* hb_body.c: a heartbeat's fields. Strings point into the body's tree (mol_dp__hb_read)
  * or the caller's buffer (mol_dp__hb_scan); NULL when absent or null. */
 typedef struct {
   const char *ws, *sample_error, *current_task, *runtime_state;

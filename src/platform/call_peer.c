@@ -1,13 +1,13 @@
 /* call_peer.c - A2A message/send to a peer: direct to its URL, else through the platform proxy,
  * and the reply-text accessor.
  *
- * Fallback rule (sdk-parity §3.6, §9.3-4, ADD-06): the proxy is tried when discovery fails (any
+ * Fallback rule (test ADD-06): the proxy is tried when discovery fails (any
  * error: the proxy may still reach the peer), when the direct attempt fails in transport (refused,
  * reset, timeout), answers 5xx, or answers 2xx with something that is not JSON. A 4xx from the
  * peer is surfaced: the peer received the message, and resending it could duplicate a side
  * effect. Each attempt carries a fresh JSON-RPC id; the messageId stays the same so a receiver
  * can recognise the resend. The direct attempt carries no platform bearer and no tenant headers
- * unless send_auth_to_peers is set: a peer URL is a third party (platform-api §9-7). */
+ * unless send_auth_to_peers is set: a peer URL is a third party. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -194,7 +194,7 @@ static int proxy_queued(mol_platform_req *r, const mol_http_response *resp) {
 static void proxy_done(mol_platform_req *r, int err, const mol_http_response *resp) {
   err = mol_platform__response_err(r, err, resp);
   if (!err && proxy_queued(r, resp)) {
-    r->res.queued = 1; /* accepted; the reply will not come back on this call (§12-14) */
+    r->res.queued = 1; /* accepted; the reply will not come back on this call */
     mol_platform__finish(r, 0);
     return;
   }

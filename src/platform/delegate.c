@@ -2,7 +2,7 @@
  *
  * The Python SDK posts {task, idempotency_key} to /workspaces/<target>/delegate, which the
  * platform rejects: the path takes the caller (whose token authorises it) and the body needs
- * target_id (sdk-parity §3.10, §9.3-6; platform-api §3.14). We use the platform's shape and
+ * target_id. We use the platform's shape and
  * keep the SDK's key (sha256 of "<task>:<minute>"), which the platform dedups on. */
 #include <stdio.h>
 #include <stdlib.h>

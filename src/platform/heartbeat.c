@@ -3,7 +3,7 @@
  * The body is built with one buffer and hand-written escaping rather than a jansson tree: at
  * 10,000 agents heartbeating every second this is the hot path, and the shape is fixed.
  * runtime_metadata is sent on every heartbeat because the platform clears its idle-timeout
- * override and capability map on a heartbeat without it (platform-api §3.2). */
+ * override and capability map on a heartbeat without it. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

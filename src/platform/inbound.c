@@ -1,7 +1,7 @@
 /* inbound.c - poll-mode inbound: fetch_inbound with the since_id cursor (kept by cursor.c),
  * reply and notify.
  *
- * Differences from the Python SDK (sdk-parity §3.3, §3.8, §9.3-3/14):
+ * Differences from the Python SDK:
  *  - a 429 is retried through the ordinary GET policy, so the first response's Retry-After is
  *    honoured and a 410 arriving during the retries still resets the cursor; every attempt uses
  *    the same timeout. */
@@ -14,7 +14,7 @@
 #include "base/str.h"
 #include "platform/platform_int.h"
 
-/* ---- row parsing (the table of sdk-parity §3.8) ------------------------------------------ */
+/* ---- row parsing ------------------------------------------------------------------------------ */
 
 static const char *jstr(json_t *o, const char *key) {
   const char *s = mol_json_str(o, key);

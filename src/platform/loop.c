@@ -1,8 +1,7 @@
 /* loop.c - mol_platform_run: the heartbeat loop, the state-poll loop and the inbound poll loop
  * of one client, driven by a single wake (timer.h: one timer per loop for every run).
  *
- * Differences from the Python SDK's run_heartbeat_loop / run_agent_loop (sdk-parity §3.7,
- * §9.3-9):
+ * Differences from the Python SDK's run_heartbeat_loop / run_agent_loop:
  *  - the heartbeat keeps its own cadence (30 s) whatever the inbound poll interval (5 s), and
  *    the state poll has its own interval (the SDK ignores state_poll_interval). When the two
  *    intervals are equal the state poll follows each heartbeat, as the SDK's iteration does,

@@ -114,7 +114,7 @@ static int peer_from_row(json_t *row, mol_platform_peer *p, char **card) {
   p->id = id;
   p->name = str_or(row, "name", "");
   p->url = str_or(row, "url", "");
-  p->role = str_or(row, "role", ""); /* JSON null is absent, never "None" (§12-13) */
+  p->role = str_or(row, "role", ""); /* JSON null is absent, never "None" */
   p->tier = json_is_integer(tier) && json_integer_value(tier) ? (int)json_integer_value(tier) : 2;
   p->status = str_or(row, "status", "unknown");
   *card = json_is_object(ac) ? mol_json_dump(ac) : strdup("{}");

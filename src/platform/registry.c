@@ -1,6 +1,6 @@
 /* registry.c - register, pull_secrets and poll_state.
  *
- * Differences from the Python SDK, on purpose (sdk-parity §9.3-5/8, platform-api §12):
+ * Differences from the Python SDK, on purpose:
  *  - register sends the bearer whenever a token is known, so a restart passes the platform's
  *    C18 hijack guard instead of failing with 401;
  *  - a 404 from /state is a deletion only when its body says deleted:true; an empty or other

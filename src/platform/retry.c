@@ -1,7 +1,7 @@
 /* retry.c - the platform client's retry policy, a pure function of the attempt number, the
  * Retry-After header and an injectable random source (base/backoff.h does the arithmetic).
  *
- * Deliberate differences from the Python SDK (sdk-parity §3.3, §9.3-1/2):
+ * Deliberate differences from the Python SDK:
  *  - Retry-After may be an HTTP-date; negative or garbage values fall back to the computed
  *    back-off instead of raising;
  *  - the jitter is +/-25 % of each step (1 s, 2 s, 4 s), not +/-0.25 s absolute;

@@ -6,7 +6,7 @@
  * fsyncs dominate, and a host registers thousands of agents at once); mol_platform_save_token,
  * the API's own save, stays synchronous.
  *
- * Unlike the Python SDK (sdk-parity §3.1, §9.3-7), a save never truncates the live file: the
+ * Unlike the Python SDK's, a save never truncates the live file: the
  * token goes through mol_write_file_atomic (a fresh temporary file, 0600 from its creation,
  * fsync'ed and renamed over the target). Readers see the old token or the new one, never an
  * empty or partial file, and two concurrent writers cannot destroy each other's token; no lock

@@ -1,7 +1,7 @@
 /* agent.h - one agent: a platform identity, an A2A endpoint mounted on a (shared) HTTP server,
  * an executor, and the heartbeat / state-poll loop that reports it to the platform.
  *
- * Start-up order (runtime.md §1.3, with upstream's ordering defect fixed): read the snapshot
+ * Start-up order (the snapshot before the executor, docs/host.md): read the snapshot
  * and hand its adapter state to the restore hook BEFORE the executor is created; create the
  * executor; mount the A2A server at /agents/<name>/; register with the platform (card + URL);
  * run the heartbeat and state-poll loop with runtime_metadata (capabilities and the
@@ -9,7 +9,7 @@
  * The agent ends by itself when the platform says paused or deleted (the status callback
  * reports why; live turns are canceled at once), or when asked to stop: stop admitting turns,
  * write the snapshot first (atomically, scrubbed, in the thread pool, so a short container
- * grace period cannot lose it: runtime.md §10 "Lifecycle"), let live turns finish within a
+ * grace period cannot lose it), let live turns finish within a
  * grace period, cancel the rest, close. docs/host.md has the details.
  * Every callback fires exactly once. All calls on the loop thread.
  */

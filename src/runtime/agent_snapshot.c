@@ -13,7 +13,7 @@
 
 /* ---- restore ------------------------------------------------------------------------------- */
 
-/* runtime.md §3.5: the state reaches the restore hook before the executor exists, and a
+/* The state reaches the restore hook before the executor exists, and a
  * restored snapshot is deleted so that it is not restored again on every boot. */
 void mol_agent__restore(mol_agent *a) {
   if (!a->snapshot_path) return;

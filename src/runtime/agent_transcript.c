@@ -1,6 +1,6 @@
 /* agent_transcript.c - an agent's transcript: the "user: ..." and "agent: ..." lines of its
  * turns in a bounded ring (runtime/adapter.h), restored from a snapshot at start and served at
- * GET /agents/<name>/transcript?since=&limit= (runtime.md §1.8) to the platform holding this
+ * GET /agents/<name>/transcript?since=&limit= to the platform holding this
  * workspace's token. Fails closed: no token yet means 401. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* config.h - a workspace's config.yaml, read with the Python runtime's defaults and
- * coercions (runtime.md §1.4) so the same file configures either runtime. Unknown keys are
+ * coercions so the same file configures either runtime. Unknown keys are
  * ignored; the whole document stays available in `raw`. */
 #ifndef MOL_RUNTIME_CONFIG_H
 #define MOL_RUNTIME_CONFIG_H

@@ -44,7 +44,7 @@ static const char *const agent_keys[] = {
   "state_poll_seconds", "grace_seconds", "public_url", "token_dir", "handler",
   "handler_timeout_seconds", "max_handlers", "max_queued", "max_output_bytes",
   "data_dir", "gateway_ready_budget_seconds", "wedge_after_failures", "hermes_fallback", NULL};
-/* config.yaml fields (runtime.md §1.4) an entry may carry inline. */
+/* config.yaml fields an entry may carry inline. */
 static const char *const yaml_keys[] = {
   "role", "version", "tier", "runtime", "runtime_config", "initial_prompt",
   "initial_prompt_file", "idle_prompt", "idle_prompt_file", "idle_interval_seconds", "skills",
