@@ -14,7 +14,7 @@
 #include "base/str.h"
 #include "platform/platform_int.h"
 
-/* ---- row parsing ------------------------------------------------------------------------------ */
+/* ---- row parsing ------------------------------------------------------------------------- */
 
 static const char *jstr(json_t *o, const char *key) {
   const char *s = mol_json_str(o, key);
