@@ -87,7 +87,7 @@ static int run_agent(connect_ctx *cx, const connect_opts *o) {
     fprintf(stderr, "[molecule] cannot start the loop: %s\n", mol_strerror(rc));
     return 1;
   }
-  mol_cli__connect_delivery_start(cx, o->interval_s * 1000);
+  mol_cli__connect_delivery_start(cx, o->interval_s * 1000, o->max_queued);
   printf("[molecule] connected as %s (platform=%s, delivery=poll, interval=%us)\n",
          o->po.workspace_id, o->po.platform_url, o->interval_s);
   fflush(stdout);

@@ -8,7 +8,8 @@
 
 #include "cli/connect_int.h"
 
-#define FETCH_BATCH 100 /* rows per inbound poll; one is made only when all would fit */
+#define FETCH_BATCH 100 /* rows per inbound poll (fewer if the queue holds fewer); one is
+                          made only when all would fit */
 
 static void start_next(connect_ctx *cx);
 
@@ -83,7 +84,7 @@ static void start_next(connect_ctx *cx) {
 static int take_message(connect_ctx *cx, const mol_platform_message *m) {
   if (!m->activity_id || !*m->activity_id || mol_cli__connect_seen_has(&cx->seen, m->activity_id))
     return 1;
-  connect_msg *q = cx->queue.n < CONNECT_MAX_QUEUED ? mol_cli__connect_msg_copy(m) : NULL;
+  connect_msg *q = cx->queue.n < cx->max_queued ? mol_cli__connect_msg_copy(m) : NULL;
   if (!q) return 0;
   mol_cli__connect_seen_add(&cx->seen, m->activity_id);
   mol_cli__connect_queue_push(&cx->queue, q);
@@ -127,7 +128,7 @@ static void on_fetched(int err, const mol_platform_result *res, void *arg) {
 static void on_poll_due(uv_timer_t *t) {
   connect_ctx *cx = t->data;
   if (cx->ending || cx->fetch) return;
-  if (CONNECT_MAX_QUEUED - cx->queue.n < FETCH_BATCH) {
+  if (cx->max_queued - cx->queue.n < cx->batch) {
     if (!cx->paused)
       fprintf(stderr, "[molecule] %zu messages waiting for the handler; fetching paused until "
                       "it catches up\n", cx->queue.n);
@@ -136,7 +137,7 @@ static void on_poll_due(uv_timer_t *t) {
     return;
   }
   cx->paused = 0;
-  mol_platform_fetch_opts fo = {.limit = FETCH_BATCH};
+  mol_platform_fetch_opts fo = {.limit = (unsigned)cx->batch};
   int rc = mol_platform_fetch_inbound(cx->client, &fo, NULL, on_fetched, cx, &cx->fetch);
   if (!rc) {
     mol_holds_take(&cx->holds); /* until on_fetched */
@@ -149,8 +150,10 @@ static void on_poll_due(uv_timer_t *t) {
 
 /* A restart resumes after the cursor left behind; until a handler finishes, that is also the
  * cursor to leave behind on exit. */
-void mol_cli__connect_delivery_start(connect_ctx *cx, unsigned interval_ms) {
+void mol_cli__connect_delivery_start(connect_ctx *cx, unsigned interval_ms, unsigned max_queued) {
   const char *cursor = mol_platform_cursor(cx->client);
+  cx->max_queued = max_queued ? max_queued : CONNECT_MAX_QUEUED;
+  cx->batch = cx->max_queued < FETCH_BATCH ? cx->max_queued : FETCH_BATCH;
   snprintf(cx->resume, sizeof cx->resume, "%s", cursor ? cursor : "");
   cx->poll_interval_ms = interval_ms;
   uv_timer_init(cx->loop, &cx->poll_timer);

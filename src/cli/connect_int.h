@@ -14,7 +14,7 @@
 #include "cli/connect_handler.h"
 #include "molecule.h"
 
-#define CONNECT_MAX_QUEUED 1000 /* messages waiting for the handler */
+#define CONNECT_MAX_QUEUED 1000 /* messages waiting for the handler, by default */
 #define CONNECT_SEEN_IDS 256    /* activity ids remembered to skip rows the platform repeats */
 
 /* ---- options (connect_setup.c) ------------------------------------------------------------ */
@@ -32,6 +32,7 @@ typedef struct {
   int port;
   char reported_url[2048];
   unsigned max_handlers;
+  unsigned max_queued;            /* poll mode: messages waiting for the handler (0 = 1000) */
 } connect_opts;
 
 /* Reads the flags. Returns -1 to go on, or the exit status (0 after --help, 2 on misuse). */
@@ -93,6 +94,8 @@ struct connect_ctx {
                                      reply and the poll in flight */
   mol_platform_req *fetch;        /* the inbound poll in flight */
   unsigned poll_interval_ms;
+  size_t max_queued;              /* messages the queue holds at most */
+  size_t batch;                   /* rows per inbound poll: 100, or max_queued when fewer */
   int paused;                     /* polls are skipped: the queue cannot take a whole batch */
   int ending;                     /* the platform loop has ended: drain, then close */
   char resume[64];                /* the cursor to leave behind: the last message whose handler
@@ -103,8 +106,9 @@ struct connect_ctx {
   int exit_code;
 };
 
-/* Starts the inbound poll (at once: the backlog) and the handler runs. */
-void mol_cli__connect_delivery_start(connect_ctx *cx, unsigned interval_ms);
+/* Starts the inbound poll (at once: the backlog) and the handler runs; at most max_queued
+ * messages wait for the handler (0: CONNECT_MAX_QUEUED). */
+void mol_cli__connect_delivery_start(connect_ctx *cx, unsigned interval_ms, unsigned max_queued);
 /* The loop has ended: stop polling, leave the cursor after the last message handled, drop
  * the queue, stop the running handler. on_drained follows once the work has drained. */
 void mol_cli__connect_delivery_stop(connect_ctx *cx);

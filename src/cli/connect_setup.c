@@ -24,7 +24,8 @@ static void usage(FILE *out) {
           "                        [--token-dir DIR] [--token TOKEN] [--agent-name NAME]\n"
           "                        [--interval-s N | --poll-interval SECONDS]\n"
           "                        [--heartbeat-s N] [--cursor-file F]\n"
-          "                        [--org-id ID] [--handler-timeout-s N] [--verbose]\n"
+          "                        [--org-id ID] [--handler-timeout-s N] [--max-queued N]\n"
+          "                        [--verbose]\n"
           "                        [--listen HOST:PORT [--reported-url URL] [--max-handlers N]]\n"
           "\n"
           "Registers WORKSPACE in poll mode, heartbeats, polls its state and its inbound\n"
@@ -35,7 +36,8 @@ static void usage(FILE *out) {
           "MOLECULE_MESSAGE_FILE (the raw message JSON) and the workspace identity, so that\n"
           "`molecule peers|delegate|notify|secrets|status` work in it. Exits 0 when the\n"
           "workspace is paused or deleted, or on SIGINT/SIGTERM; 2 when registration fails;\n"
-          "1 on a persistent auth error.\n"
+          "1 on a persistent auth error. At most --max-queued messages (default 1000) wait for\n"
+          "the handler; past that, fetching pauses and the rest wait on the platform.\n"
           "\n"
           "Push mode, with --listen: serves A2A on HOST:PORT (port 0: the OS picks one) and\n"
           "registers URL (--reported-url; default http://HOST:PORT/, required when HOST is\n"
@@ -134,6 +136,11 @@ static int resolve_push(connect_opts *o) {
     }
     return 0;
   }
+  if (o->max_queued) {
+    fprintf(stderr, "molecule connect: --max-queued is for poll mode (with --listen, "
+                    "--max-handlers bounds the work)\n");
+    return 2;
+  }
   if (mol_cli__parse_hostport(o->listen, o->host, sizeof o->host, &o->port)) {
     fprintf(stderr, "molecule connect: bad --listen '%s' (want HOST:PORT)\n", o->listen);
     return 2;
@@ -166,6 +173,7 @@ int mol_cli__connect_parse_args(int argc, char **argv, connect_opts *o) {
       {"listen", required_argument, NULL, 'l'},
       {"reported-url", required_argument, NULL, 'r'},
       {"max-handlers", required_argument, NULL, 'P'},
+      {"max-queued", required_argument, NULL, 'Q'},
       {"poll-interval", required_argument, NULL, 'I'},
       {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0}};
   int c;
@@ -191,6 +199,7 @@ int mol_cli__connect_parse_args(int argc, char **argv, connect_opts *o) {
     case 'l': o->listen = optarg; break;
     case 'r': if (set_reported_url(o, optarg, "--reported-url")) return 2; break;
     case 'P': if (whole_arg("--max-handlers", optarg, 100000, &o->max_handlers)) return 2; break;
+    case 'Q': if (whole_arg("--max-queued", optarg, 1000000, &o->max_queued)) return 2; break;
     case 'h': usage(stdout); return 0;
     default: return mol_cli__option_error("connect", argv, c);
     }

@@ -7,8 +7,8 @@
 #  - at least once across a restart: SIGTERM while a slow handler runs and more messages wait;
 #    after a restart every message whose handler had not finished is delivered, in order, and
 #    none that had finished is replayed;
-#  - nothing lost to a full queue: 1,005 messages behind a slow handler (connect holds 1,000)
-#    are all handled, each once.
+#  - nothing lost to a full queue: 155 messages behind a slow handler (connect started with
+#    --max-queued 150, fetching 100 at a time) are all handled, each once.
 # The handler (a script) logs "start ID TEXT" and "done ID TEXT"; a message whose text begins
 # with "block" waits on a FIFO while $GATE is set, so a slow handler is under the test's control.
 set -eu
@@ -51,10 +51,12 @@ case "$text" in block*) [ -z "${GATE:-}" ] || cat "$GATE" >/dev/null ;; esac
 echo "done $MOLECULE_ACTIVITY_ID $text" >>"$LOG"
 EOF
 : >"$LOG"
-start_connect() { # [gate]: with a gate, "block" messages wait on it
-  env LOG="$LOG" ${1:+GATE=$1} PLATFORM_URL="$URL" WORKSPACE_ID="$A" MOLECULE_WORKSPACE_TOKEN="$TOKA" \
+start_connect() { # [gate [connect options...]]: with a gate, "block" messages wait on it
+  gate=${1:-}
+  [ $# -gt 0 ] && shift
+  env LOG="$LOG" ${gate:+GATE=$gate} PLATFORM_URL="$URL" WORKSPACE_ID="$A" MOLECULE_WORKSPACE_TOKEN="$TOKA" \
     "$MOLECULE" connect --token-dir "$DIR/a" --handler "sh $DIR/handler.sh" --interval-s 1 \
-    --verbose >>"$DIR/connect.log" 2>&1 &
+    --verbose "$@" >>"$DIR/connect.log" 2>&1 &
   CPID=$!
 }
 connected() { [ "$(grep -c 'connected as' "$DIR/connect.log")" -ge "$1" ]; }
@@ -112,18 +114,21 @@ kill -TERM "$CPID"
 wait "$CPID" || fail "connect exit status after the second SIGTERM: $?"
 CPID=
 
-# ---- 3. more messages than connect holds (1,000 waiting): none is lost ------------------------
-start_connect "$DIR/gate"
+# ---- 3. more messages than connect holds (--max-queued 150): none is lost --------------------
+start_connect "$DIR/gate" --max-queued 150
 wait_for 10 connected 3 || fail "connect did not start a third time"
 Q0=$(send block-q0)
 wait_for 15 logged start "$Q0" || fail "the slow handler did not start"
-# 1,004 more in one curl (keep-alive) while the handler is held: more than connect may hold.
-curl -fs -X POST "$URL/workspaces/$A/a2a?n=[1-1004]" -H 'Content-Type: application/json' \
+# 154 more in one curl (keep-alive) while the handler is held: more than connect may hold.
+curl -fs -X POST "$URL/workspaces/$A/a2a?n=[1-154]" -H 'Content-Type: application/json' \
   -d '{"jsonrpc":"2.0","id":"1","method":"message/send","params":{"message":{"role":"user","messageId":"q","parts":[{"kind":"text","text":"q"}]}}}' |
   grep -o '"activity_id":"[^"]*"' | cut -d'"' -f4 >"$DIR/q.ids" || fail "posting the burst"
-[ "$(wc -l <"$DIR/q.ids")" -eq 1004 ] || fail "the proxy queued $(wc -l <"$DIR/q.ids") of 1004"
+[ "$(wc -l <"$DIR/q.ids")" -eq 154 ] || fail "the proxy queued $(wc -l <"$DIR/q.ids") of 154"
 wait_for 60 grep -q "messages waiting for the handler" "$DIR/connect.log" ||
   fail "connect never held a full queue"
+held=$(sed -n 's/.* \([0-9]*\) messages waiting for the handler.*/\1/p' "$DIR/connect.log" | tail -1)
+[ "$held" -gt 50 ] && [ "$held" -le 150 ] ||
+  fail "connect paused with $held messages waiting (want 51-150: room for less than a batch of 100)"
 echo >"$DIR/gate" # the slow handler finishes; the queue drains
 QL=$(send q-last)
 wait_for 240 logged done "$QL" || fail "the message after the burst was not handled"
@@ -132,7 +137,7 @@ sort "$DIR/q.ids" >"$DIR/q.want"
 lost=$(comm -23 "$DIR/q.want" "$DIR/q.handled" | wc -l)
 twice=$(uniq -d "$DIR/q.handled" | wc -l)
 [ "$lost" -eq 0 ] && [ "$twice" -eq 0 ] ||
-  fail "of the 1004 burst messages, $lost were lost and $twice handled twice"
+  fail "of the 154 burst messages, $lost were lost and $twice handled twice"
 kill -TERM "$CPID"
 wait "$CPID" || fail "connect exit status after the third SIGTERM: $?"
 CPID=
