@@ -116,12 +116,7 @@ static int once(unsigned *seen, unsigned bit) {
   return 0;
 }
 
-static int skip_value(fast *f) {
-  mol_jtype t = next(f);
-  if (t == MOL_JT_FAIL || t == MOL_JT_END || t == MOL_JT_OBJECT_END || t == MOL_JT_ARRAY_END)
-    return -1;
-  return mol_jscan_skip(&f->s);
-}
+static int skip_value(fast *f) { return mol_jscan_skip_value(&f->s); }
 
 /* ---- message ------------------------------------------------------------------------------ */
 

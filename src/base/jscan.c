@@ -374,6 +374,14 @@ int mol_jscan_skip(mol_jscan *s) {
   return 0;
 }
 
+int mol_jscan_skip_value(mol_jscan *s) {
+  mol_jtok tok;
+  mol_jtype t = mol_jscan_next(s, &tok);
+  if (t == MOL_JT_FAIL || t == MOL_JT_END || t == MOL_JT_OBJECT_END || t == MOL_JT_ARRAY_END)
+    return -1;
+  return mol_jscan_skip(s);
+}
+
 /* Decodes the character at p (n > 0 bytes left) of a scanned string into out (at most 4 bytes):
  * returns how many input bytes it used and sets *outlen. Tolerates malformed input (copies the
  * byte) so a hand-made token cannot make it read past p + n. */

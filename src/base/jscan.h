@@ -72,6 +72,9 @@ mol_jtype mol_jscan_next(mol_jscan *s, mol_jtok *tok);
  * 0, or -1 when the skipped text is invalid or the scanner had already failed (the scanner is
  * then failed). Used to ignore unknown members. */
 int mol_jscan_skip(mol_jscan *s);
+/* Called right after a KEY: reads its value and skips it whole (mol_jscan_skip). Returns 0,
+ * or -1 when there is no value there or it is invalid. Used to ignore unknown members. */
+int mol_jscan_skip_value(mol_jscan *s);
 /* Decodes a STRING/KEY token from mol_jscan_next into out, which must have room for
  * tok->len + 1 bytes (decoding never grows), and NUL-terminates it. Returns the decoded length,
  * which may count NUL bytes from \u0000 in a STRING (never in a KEY). */

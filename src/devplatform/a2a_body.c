@@ -37,12 +37,7 @@ static int once(unsigned *seen, unsigned bit) {
 }
 
 /* The value after the current key, skipped whole. */
-static int skip_value(scan *sc) {
-  mol_jtype t = mol_jscan_next(&sc->s, &sc->tok);
-  if (t == MOL_JT_FAIL || t == MOL_JT_END || t == MOL_JT_OBJECT_END || t == MOL_JT_ARRAY_END)
-    return -1;
-  return mol_jscan_skip(&sc->s);
-}
+static int skip_value(scan *sc) { return mol_jscan_skip_value(&sc->s); }
 
 /* The next value as a string into out (cap bytes with its NUL); -1 for anything else or a
  * string the full path would truncate. */

@@ -100,12 +100,7 @@ static int once(scan *sc, unsigned bit) {
 }
 
 /* The value after the current key, skipped whole. */
-static int skip_value(scan *sc) {
-  mol_jtype t = mol_jscan_next(&sc->s, &sc->tok);
-  if (t == MOL_JT_FAIL || t == MOL_JT_END || t == MOL_JT_OBJECT_END || t == MOL_JT_ARRAY_END)
-    return -1;
-  return mol_jscan_skip(&sc->s);
-}
+static int skip_value(scan *sc) { return mol_jscan_skip_value(&sc->s); }
 
 /* The current REAL token as jansson converts it (strtod on its text). */
 static int real_value(const mol_jtok *tok, double *out) {

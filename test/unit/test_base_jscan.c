@@ -363,6 +363,33 @@ static void nul_strings_are_noticed(void **state) {
   }
 }
 
+/* mol_jscan_skip_value: the value after a key, whatever it is, and no value at all. */
+static void skip_values_after_keys(void **state) {
+  (void)state;
+  const char *doc = "{\"a\":{\"x\":[1,{}]},\"b\":7,\"c\":[],\"d\":\"}\"}";
+  mol_jscan s;
+  mol_jtok t;
+  mol_jscan_init(&s, doc, strlen(doc));
+  assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_OBJECT);
+  const char *keys = "abcd";
+  for (const char *k = keys; *k; k++) {
+    char lit[2] = {*k, 0};
+    assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_KEY);
+    assert_true(mol_jscan_eq(&t, lit));
+    assert_int_equal(mol_jscan_skip_value(&s), 0);
+  }
+  assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_OBJECT_END);
+  assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_END);
+
+  const char *bad[] = {"{\"a\":}", "{\"a\":[1,}", "{\"a\":"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    mol_jscan_init(&s, bad[i], strlen(bad[i]));
+    assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_OBJECT);
+    assert_int_equal(mol_jscan_next(&s, &t), MOL_JT_KEY);
+    assert_int_equal(mol_jscan_skip_value(&s), -1);
+  }
+}
+
 static void skip_members(void **state) {
   (void)state;
   const char *doc = "{\"a\":{\"x\":[1,{\"y\":[]},\"}\"],\"z\":{}},\"b\":[[],[[2]]],\"c\":3,"
@@ -497,6 +524,7 @@ int main(void) {
     cmocka_unit_test(bignum_mode),
     cmocka_unit_test(nul_strings_are_noticed),
     cmocka_unit_test(skip_members),
+    cmocka_unit_test(skip_values_after_keys),
     cmocka_unit_test(roundtrip_and_mutations),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
